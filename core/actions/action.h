@@ -1,0 +1,102 @@
+/*
+ * action.h - the action registry: the one place where JSON meets plugins.
+ *
+ * An action is a name ("storage.volume_create"), an input schema, an output
+ * schema and a function.  Workflow validation, the API and
+ * `trellis action list|show` all read the same schemas.  Each plugin kind
+ * has one file here (hypervisor.c, storage.c, network.c, policy.c) that
+ * converts JSON arguments into that kind's typed spec structs, calls the
+ * plugin through core/dispatch, and converts the result back to JSON.
+ * Plugins never see JSON.
+ *
+ * Actions run on worker threads unless they say TR_ACTION_MAIN_THREAD (for
+ * quick actions that must write the store atomically, such as placement
+ * claims).  An action that changes infrastructure must be idempotent under
+ * env->idem_key: a replay after a crash finds what the first run made.
+ *
+ * Registration is explicit (no constructors: a static library drops
+ * unreferenced objects): each kind file defines tr_actions_register_<kind>()
+ * and core/actions/all.c calls them all from tr_actions_init().
+ */
+#ifndef TRELLIS_CORE_ACTION_H
+#define TRELLIS_CORE_ACTION_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include <trellis/host.h>
+
+enum tr_type {
+	TR_T_ANY = 0,
+	TR_T_STRING,
+	TR_T_INT,
+	TR_T_BOOL,
+	TR_T_SIZE,     /* bytes; accepts an int or "10G", "512M" */
+	TR_T_DURATION, /* milliseconds; accepts an int (ms) or "30s", "2m" */
+	TR_T_SECRET,   /* a string that is redacted everywhere */
+	TR_T_OBJECT,
+	TR_T_ARRAY,
+	TR_T_NUMBER,   /* int or real */
+};
+
+struct tr_field {
+	const char *name;
+	enum tr_type type;
+	int required;
+	const char *description;
+};
+
+#define TR_FIELDS_END {NULL, TR_T_ANY, 0, NULL}
+
+/* Action flags */
+#define TR_ACTION_MUTATES (1u << 0)     /* changes infrastructure */
+#define TR_ACTION_MAIN_THREAD (1u << 1) /* run on the daemon's main thread */
+
+struct tr_daemon; /* core/daemon: store, plugin registry, connections */
+
+struct tr_action_env {
+	struct tr_daemon *daemon; /* NULL in offline tools (validate) */
+	const char *idem_key;     /* "<instance>/<step>", stable across replays */
+	const char *instance_id;
+	const char *step_id;
+};
+
+struct tr_action {
+	const char *name;
+	const char *description;
+	const struct tr_field *input;  /* terminated by TR_FIELDS_END */
+	const struct tr_field *output; /* terminated by TR_FIELDS_END */
+	/* Runs the action with validated, typed-normalised args.  On success
+	 * sets *result (a new reference to an object) and returns 0; on
+	 * failure sets an error in call (tr_call_set) and returns it. */
+	int (*run)(const struct tr_action_env *env, json_t *args,
+		   json_t **result, trellis_call_t *call);
+	const char *undo;  /* the natural compensation ("storage.volume_delete"), or NULL */
+	unsigned flags;
+};
+
+/* Adds actions (static storage, not copied).  A duplicate name aborts:
+ * it is a programming error. */
+void tr_actions_add(const struct tr_action *actions, size_t n);
+/* Registers every built-in action once (idempotent). */
+void tr_actions_init(void);
+
+const struct tr_action *tr_action_find(const char *name);
+size_t tr_action_count(void);
+const struct tr_action *tr_action_at(size_t i); /* sorted by name */
+
+/* Checks args against the action's input schema: unknown fields, missing
+ * required ones and wrong types are errors ("field 'x': expected int, got
+ * string").  Normalises SIZE and DURATION strings to integers in place.
+ * 0, or TRELLIS_E_INVALID_ARG with the message in err. */
+int tr_action_check_args(const struct tr_action *a, json_t *args, char *err,
+			 size_t errlen);
+
+/* The schema of an action as JSON (for the API and `trellis action show`). */
+json_t *tr_action_json(const struct tr_action *a);
+
+/* Parsers shared by actions, workflows and the CLI.  0 or -1. */
+int tr_parse_size(const char *s, long long *bytes);  /* "10G", "512M", "4096" */
+int tr_parse_duration(const char *s, long long *ms); /* "30s", "2m", "1h", "250ms" */
+
+#endif
