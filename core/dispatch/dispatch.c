@@ -1,0 +1,132 @@
+/* dispatch.c - the checks every wrapper shares, and targets (dispatch.h). */
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../loader/loader.h"
+
+const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
+			      size_t offset, const char *op,
+			      trellis_call_t *call)
+{
+	/* Reset the error but keep what the caller set up (progress,
+	 * cancellation). */
+	call->code = 0;
+	call->has_error = 0;
+	call->backend_code = 0;
+	call->retryable = 0;
+	call->message[0] = '\0';
+	if (!p) {
+		tr_call_set(call, TRELLIS_E_INVALID_ARG,
+			    "no %s plugin to call %s", trellis_kind_name(kind),
+			    op);
+		return NULL;
+	}
+	snprintf(call->plugin, sizeof call->plugin, "%s", p->name);
+	if (p->state != TR_PLUGIN_LOADED || !p->desc) {
+		tr_call_set(call, TRELLIS_E_INVALID_ARG,
+			    "plugin '%s' is not loaded (%s)", p->name,
+			    p->reason[0] ? p->reason : "refused");
+		return NULL;
+	}
+	if (p->desc->kind != kind) {
+		tr_call_set(call, TRELLIS_E_INVALID_ARG,
+			    "plugin '%s' is a %s plugin, not %s: cannot call "
+			    "%s",
+			    p->name, trellis_kind_name(p->desc->kind),
+			    trellis_kind_name(kind), op);
+		return NULL;
+	}
+	if (!tr_plugin_has_op(p, offset)) {
+		tr_call_set(call, TRELLIS_E_NOTSUP,
+			    "plugin '%s' (%s) does not support %s", p->name,
+			    trellis_kind_name(kind), op);
+		return NULL;
+	}
+	return tr_plugin_ops(p);
+}
+
+int tr_dispatch_end(trellis_call_t *call, const char *op, int rc)
+{
+	return tr_call_finish(call, op, rc);
+}
+
+int tr_target_open(struct trellis_plugin *p, trellis_call_t *call,
+		   const char *name, const char *uri,
+		   const trellis_node_t *options, uint32_t flags,
+		   struct tr_target **out)
+{
+	*out = NULL;
+	struct tr_target *t = calloc(1, sizeof *t);
+	if (!t)
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	t->plugin = p;
+	pthread_mutex_init(&t->lock, NULL);
+	t->uri = strdup(uri ? uri : "");
+	t->name = strdup(name ? name : (uri ? uri : ""));
+	int rc;
+	if (!t->uri || !t->name) {
+		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	uint32_t kind = p && p->desc ? p->desc->kind : 0;
+	switch (kind) {
+	case TRELLIS_KIND_HYPERVISOR:
+		rc = tr_hv_connect(p, call, uri, options, flags, &t->handle);
+		break;
+	case TRELLIS_KIND_STORAGE: {
+		trellis_pool_spec_t spec = {
+		    .struct_size = sizeof spec,
+		    .name = t->name,
+		    .target = uri,
+		    .options = options,
+		};
+		rc = tr_st_pool_open(p, call, &spec, flags, &t->handle);
+		break;
+	}
+	case TRELLIS_KIND_NETWORK:
+		rc = tr_net_connect(p, call, uri, options, flags, &t->handle);
+		break;
+	default:
+		rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				 "plugin '%s' has no targets (kind %s)",
+				 p ? p->name : "(none)",
+				 trellis_kind_name(kind));
+		break;
+	}
+	if (rc < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	pthread_mutex_destroy(&t->lock);
+	free(t->uri);
+	free(t->name);
+	free(t);
+	return rc;
+}
+
+void tr_target_close(struct tr_target *t)
+{
+	if (!t)
+		return;
+	switch (t->plugin->desc ? t->plugin->desc->kind : 0) {
+	case TRELLIS_KIND_HYPERVISOR:
+		tr_hv_disconnect(TR_TGT(t));
+		break;
+	case TRELLIS_KIND_STORAGE:
+		tr_st_pool_close(TR_TGT(t));
+		break;
+	case TRELLIS_KIND_NETWORK:
+		tr_net_disconnect(TR_TGT(t));
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_destroy(&t->lock);
+	free(t->uri);
+	free(t->name);
+	free(t);
+}

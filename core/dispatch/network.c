@@ -1,0 +1,105 @@
+/* network.c - dispatch wrappers for network plugins (dispatch.h). */
+#include <string.h>
+
+#include "../loader/loader.h"
+#include "dispatch.h"
+
+#define BEGIN(op)                                                              \
+	TR_DISPATCH_BEGIN(TRELLIS_KIND_NETWORK, trellis_network_ops, op)
+
+int tr_net_connect(struct trellis_plugin *p, trellis_call_t *call,
+		   const char *uri, const trellis_node_t *options,
+		   uint32_t flags, void **conn)
+{
+	*conn = NULL;
+	BEGIN(connect);
+	TR_DISPATCH_RUN(NULL, connect, p->state_ptr, call, uri, options, flags,
+			conn);
+}
+
+void tr_net_disconnect(struct trellis_plugin *p, void *conn,
+		       pthread_mutex_t *lock)
+{
+	const struct trellis_network_ops *ops = tr_plugin_ops(p);
+	if (!tr_plugin_has_op(
+		p, offsetof(struct trellis_network_ops, disconnect)) ||
+	    p->desc->kind != TRELLIS_KIND_NETWORK)
+		return;
+	tr_plugin_enter(p, lock);
+	ops->disconnect(p->state_ptr, conn);
+	tr_plugin_leave(p, lock);
+}
+
+int tr_net_segment_ensure(struct trellis_plugin *p, void *conn,
+			  pthread_mutex_t *lock, trellis_call_t *call,
+			  const trellis_segment_spec_t *spec,
+			  const char *idem_key, uint32_t flags,
+			  trellis_segment_info_t *out)
+{
+	trellis_segment_info_t scratch;
+	TR_DISPATCH_OUT(out, scratch);
+	BEGIN(segment_ensure);
+	TR_DISPATCH_RUN(lock, segment_ensure, conn, call, spec, idem_key, flags,
+			out);
+}
+
+int tr_net_segment_release(struct trellis_plugin *p, void *conn,
+			   pthread_mutex_t *lock, trellis_call_t *call,
+			   const char *segment, const char *idem_key,
+			   uint32_t flags)
+{
+	BEGIN(segment_release);
+	TR_DISPATCH_RUN(lock, segment_release, conn, call, segment, idem_key,
+			flags);
+}
+
+int tr_net_port_create(struct trellis_plugin *p, void *conn,
+		       pthread_mutex_t *lock, trellis_call_t *call,
+		       const trellis_port_spec_t *spec, const char *idem_key,
+		       uint32_t flags, trellis_port_info_t *out)
+{
+	trellis_port_info_t scratch;
+	TR_DISPATCH_OUT(out, scratch);
+	BEGIN(port_create);
+	TR_DISPATCH_RUN(lock, port_create, conn, call, spec, idem_key, flags,
+			out);
+}
+
+int tr_net_port_delete(struct trellis_plugin *p, void *conn,
+		       pthread_mutex_t *lock, trellis_call_t *call,
+		       const char *port, const char *idem_key, uint32_t flags)
+{
+	BEGIN(port_delete);
+	TR_DISPATCH_RUN(lock, port_delete, conn, call, port, idem_key, flags);
+}
+
+int tr_net_rule_add(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
+		    trellis_call_t *call, const trellis_fw_rule_t *rule,
+		    const char *idem_key, uint32_t flags, char rule_id[64])
+{
+	char scratch[64];
+	if (!rule_id)
+		rule_id = scratch;
+	memset(rule_id, 0, 64);
+	BEGIN(rule_add);
+	TR_DISPATCH_RUN(lock, rule_add, conn, call, rule, idem_key, flags,
+			rule_id);
+}
+
+int tr_net_rule_delete(struct trellis_plugin *p, void *conn,
+		       pthread_mutex_t *lock, trellis_call_t *call,
+		       const char *rule_id, const char *idem_key,
+		       uint32_t flags)
+{
+	BEGIN(rule_delete);
+	TR_DISPATCH_RUN(lock, rule_delete, conn, call, rule_id, idem_key,
+			flags);
+}
+
+int tr_net_gc(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
+	      trellis_call_t *call, const char *const *keep, uint32_t n_keep,
+	      uint32_t flags, trellis_gc_fn fn, void *opaque)
+{
+	BEGIN(gc);
+	TR_DISPATCH_RUN(lock, gc, conn, call, keep, n_keep, flags, fn, opaque);
+}
