@@ -1,0 +1,122 @@
+/*
+ * api.h - trellisd's request/reply API: the envelope, the op tables and
+ * the REP sockets.
+ *
+ * A request is one nanomsg message holding a JSON envelope
+ *     {"v":1, "op":"host.add", "args":{...}}
+ * answered by
+ *     {"ok":true, "result":...}
+ *  or {"ok":false, "error":{"code":"NOTFOUND", "message":"...",
+ *                           "details":{...}}}
+ * The codes are the stable names of trellis/error.h.
+ *
+ * Ops are declared in tables: {name, description, argument schema,
+ * handler}.  Each subsystem owns one table and one registration function,
+ * and core/api/all.c calls them all (append a line there).  Before a
+ * handler runs, the API checks the envelope and the arguments against the
+ * op's schema (struct tr_field, core/actions/action.h): unknown ops,
+ * unknown fields, missing required fields, wrong types and oversized
+ * messages get INVALID_ARG with the field named, and no handler runs.
+ *
+ * Handlers run on the main thread.  A handler answers through its request
+ * handle, at once or later (after a worker job: keep req and answer from
+ * the job's done callback).  Every request is answered exactly once; at
+ * shutdown the daemon waits for requests in flight.
+ *
+ * The sockets are NN_REP in raw mode (AF_SP_RAW): each request carries its
+ * own routing header, so many requests are in flight at once and a slow or
+ * vanished client never blocks the others.
+ */
+#ifndef TRELLIS_CORE_API_H
+#define TRELLIS_CORE_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "../actions/action.h"
+#include "../host/host.h"
+
+struct tr_daemon;
+struct tr_api;
+struct tr_req; /* one request in flight */
+
+#define TR_API_VERSION 1
+
+typedef void (*tr_api_handler)(struct tr_daemon *d, struct tr_req *req,
+			       json_t *args);
+
+/* Op flags */
+#define TR_OP_MUTATES (1u << 0) /* changes state (for audit and RBAC) */
+
+struct tr_api_op {
+	const char *name;        /* "noun.verb" */
+	const char *description; /* one line */
+	const struct tr_field *args; /* terminated by TR_FIELDS_END */
+	tr_api_handler handler;  /* args: validated, borrowed for the call */
+	unsigned flags;
+};
+
+/* Adds ops (static storage, not copied).  A duplicate name is a
+ * programming error and aborts. */
+void tr_api_register(struct tr_api *api, const struct tr_api_op *ops,
+		     size_t n);
+/* Calls every subsystem's registration function (core/api/all.c). */
+void tr_api_register_all(struct tr_api *api);
+
+/* Registration functions (one per subsystem; all.c calls them). */
+void tr_api_register_inventory(struct tr_api *api); /* zone pod cluster tenant */
+void tr_api_register_host(struct tr_api *api);      /* host.* */
+void tr_api_register_vm(struct tr_api *api);        /* vm.* */
+void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* */
+
+/* ---- answering a request (main thread; each req answered once) ---- */
+
+/* Success; result (any JSON, may be NULL for null) is stolen. */
+void tr_req_ok(struct tr_req *req, json_t *result);
+/* Failure with a code (TRELLIS_E_*), details (an object or NULL, stolen)
+ * and a message. */
+void tr_req_fail(struct tr_req *req, int code, json_t *details,
+		 const char *fmt, ...) TRELLIS_PRINTF(4, 5);
+/* Failure from a call context (a plugin's or the store's error). */
+void tr_req_fail_call(struct tr_req *req, const trellis_call_t *call);
+/* The op being served ("host.add"). */
+const char *tr_req_op(const struct tr_req *req);
+
+/* ---- the API object (used by the daemon and by tests) ---- */
+
+struct tr_api_limits {
+	size_t max_message;  /* bytes; larger requests get INVALID_ARG */
+	unsigned max_inflight; /* requests past it get BUSY */
+};
+
+struct tr_api *tr_api_new(struct tr_daemon *d,
+			  const struct tr_api_limits *limits);
+void tr_api_free(struct tr_api *api);
+const struct tr_api_op *tr_api_find(const struct tr_api *api,
+				    const char *name);
+size_t tr_api_count(const struct tr_api *api);
+const struct tr_api_op *tr_api_at(const struct tr_api *api, size_t i);
+
+/* Binds a listener (ipc:// or tcp://), adding it to the daemon's loop.
+ * For ipc:// the socket file gets mode (0: leave it). */
+int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
+		  char *err, size_t errlen);
+/* Requests not answered yet. */
+unsigned tr_api_inflight(const struct tr_api *api);
+
+/* Handles one raw request (bytes) as the sockets do; reply (a new string
+ * the caller frees) is set when the request was answered synchronously.
+ * For tests and tools; the sockets use the same path. */
+int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
+			char **reply);
+
+/* Checks args against a schema: unknown fields, missing required ones and
+ * wrong types are INVALID_ARG with the message in err ("field 'x':
+ * expected int, got string").  SIZE and DURATION strings ("10G", "30s")
+ * are normalised to integers in place. */
+int tr_fields_check(const struct tr_field *fields, json_t *args, char *err,
+		    size_t errlen);
+/* The JSON type name of a field type ("string", "int"...). */
+const char *tr_type_name(enum tr_type t);
+
+#endif

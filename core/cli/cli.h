@@ -1,0 +1,129 @@
+/*
+ * cli.h - the `trellis` command line client: nouns, verbs and the helpers
+ * they share.
+ *
+ * `trellis [GLOBAL OPTIONS] NOUN VERB [ARGS]` looks NOUN up in the noun
+ * table (nouns.c; append a line there) and VERB in that noun's verb table.
+ * One file per noun (cmd_zone.c, cmd_host.c ...).  Most verbs are pure
+ * declarations: the API op, the positional argument, the options (each
+ * mapped to an argument field with a type) and the table columns.  A verb
+ * with special needs sets .run and uses the helpers below.
+ *
+ * Conventions: --help at every level; -o table|json|yaml (table default;
+ * JSON is the API's result, stable for scripts); exit codes 0 ok,
+ * 1 operation failed, 2 usage error; --socket URL or TRELLIS_SOCKET (default
+ * ipc:///run/trellis/api.sock); a daemon that does not answer gives one
+ * line naming the socket.
+ */
+#ifndef TRELLIS_CLI_H
+#define TRELLIS_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#define CLI_OK 0
+#define CLI_FAILED 1
+#define CLI_USAGE 2
+
+#define CLI_DEFAULT_SOCKET "ipc:///run/trellis/api.sock"
+
+enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_JSON, CLI_FMT_YAML };
+
+struct cli {
+	const char *socket;
+	enum cli_format format;
+	int timeout_ms;
+	int verbose;
+};
+
+enum cli_opt_type {
+	CLI_FLAG = 0, /* --private: sets the field to true */
+	CLI_STR,      /* --owner T */
+	CLI_INT,      /* --limit 100 */
+	CLI_SIZE,     /* --memory 2G: sent as the string, the daemon parses */
+	CLI_JSON,     /* --spec '{"a":1}' */
+};
+
+struct cli_opt {
+	const char *flag;    /* "--owner" (long form only) */
+	const char *field;   /* argument field it sets ("owner") */
+	enum cli_opt_type type;
+	const char *metavar; /* "TENANT" */
+	const char *help;
+	int required;
+	const char *const *choices; /* NULL-terminated, or NULL */
+};
+
+/* A column of a table: a label and a field of the result objects
+ * (dotted paths for nested fields: "capacity.cpus"). */
+struct cli_col {
+	const char *label;
+	const char *field;
+};
+
+struct cli_verb;
+typedef int (*cli_run_fn)(const struct cli *cli, const struct cli_verb *v,
+			  int argc, char **argv);
+
+struct cli_verb {
+	const char *name;     /* "create" */
+	const char *summary;  /* one line for help */
+	const char *op;       /* the API op ("zone.create") */
+	const char *positional; /* field for the one positional arg, or NULL */
+	const char *pos_metavar; /* "NAME" */
+	const struct cli_opt *opts; /* terminated by {NULL}; may be NULL */
+	const struct cli_col *cols; /* list: columns; NULL: key/value view */
+	const char *list_key; /* result member holding the rows ("items") */
+	cli_run_fn run;       /* NULL: the generic declarative runner */
+};
+
+struct cli_noun {
+	const char *name;    /* "zone" */
+	const char *summary;
+	const struct cli_verb *verbs; /* terminated by {NULL} */
+};
+
+/* The noun table (nouns.c), terminated by NULL. */
+extern const struct cli_noun *const cli_nouns[];
+
+/* One extern per noun file. */
+extern const struct cli_noun cli_noun_zone;
+extern const struct cli_noun cli_noun_pod;
+extern const struct cli_noun cli_noun_cluster;
+extern const struct cli_noun cli_noun_tenant;
+extern const struct cli_noun cli_noun_host;
+extern const struct cli_noun cli_noun_vm;
+extern const struct cli_noun cli_noun_plugin;
+extern const struct cli_noun cli_noun_api;
+
+/* ---- helpers (client.c, output.c, verbs.c) ---- */
+
+/* Sends {"v":1,"op":op,"args":args} (args stolen, may be NULL) and waits
+ * for the answer.  On success *result gets a new reference (may be JSON
+ * null) and the return is CLI_OK.  On an API error it prints
+ * "trellis: CODE: message" (or the JSON error with -o json) and returns
+ * CLI_FAILED; when the daemon does not answer it prints one line naming
+ * the socket and returns CLI_FAILED. */
+int cli_call(const struct cli *cli, const char *op, json_t *args,
+	     json_t **result);
+
+/* Prints a result: rows under list_key as a table with cols, or an object
+ * as "key: value" lines; JSON and YAML print it whole. */
+void cli_print(const struct cli *cli, json_t *result,
+	       const struct cli_col *cols, const char *list_key);
+/* JSON value as YAML on out (libyaml emitter). */
+int cli_print_yaml(FILE *out, json_t *v);
+
+/* The generic runner: parses argv (after the verb) by v's declarations,
+ * calls v->op and prints the result. */
+int cli_run_verb(const struct cli *cli, const struct cli_verb *v, int argc,
+		 char **argv);
+/* Parses argv by v's declarations into a new args object; CLI_USAGE with a
+ * message on stderr on error.  Used by custom runners too. */
+int cli_parse_args(const struct cli_verb *v, const char *noun, int argc,
+		   char **argv, json_t **args);
+void cli_verb_help(FILE *out, const struct cli_noun *n,
+		   const struct cli_verb *v);
+void cli_noun_help(FILE *out, const struct cli_noun *n);
+
+#endif

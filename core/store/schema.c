@@ -1,0 +1,96 @@
+/*
+ * schema.c - the store's migrations, applied in order at open, each in
+ * its own transaction, recorded by id in schema_migrations.
+ *
+ * Subsystems with their own tables append an entry here (workflow journal,
+ * placement claims, pools and volumes, segments...).  Never edit or
+ * reorder an entry that has shipped: add a new one that alters.  Ids are
+ * names rather than numbers so that entries added in parallel by
+ * different subsystems do not collide.
+ */
+#include "store.h"
+
+const struct tr_migration tr_migrations[] = {
+	{"0001-inventory",
+	 "CREATE TABLE tenant ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE zone ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  private INTEGER NOT NULL DEFAULT 0,"
+	 "  owner_id INTEGER REFERENCES tenant(id),"
+	 "  exclusive INTEGER NOT NULL DEFAULT 0,"
+	 "  spill TEXT NOT NULL DEFAULT 'allow' CHECK (spill IN ('allow','deny')),"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE pod ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  zone_id INTEGER NOT NULL REFERENCES zone(id),"
+	 "  name TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (zone_id, name));"
+	 "CREATE TABLE cluster ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  pod_id INTEGER NOT NULL REFERENCES pod(id),"
+	 "  name TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (pod_id, name));"
+	 "CREATE TABLE host ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  cluster_id INTEGER NOT NULL REFERENCES cluster(id),"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  hypervisor TEXT NOT NULL,"
+	 "  uri TEXT NOT NULL,"
+	 "  state TEXT NOT NULL DEFAULT 'up',"
+	 "  cpus INTEGER, memory_kib INTEGER, free_memory_kib INTEGER,"
+	 "  hv_type TEXT, hv_version INTEGER, domain_type TEXT,"
+	 "  arch TEXT, cpu_model TEXT, hostname TEXT,"
+	 "  sockets INTEGER, cores INTEGER, threads INTEGER, mhz INTEGER,"
+	 "  refreshed_at INTEGER, error TEXT,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE vm ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  uuid TEXT NOT NULL UNIQUE,"
+	 "  name TEXT NOT NULL,"
+	 "  host_id INTEGER REFERENCES host(id),"
+	 "  state TEXT NOT NULL DEFAULT 'unknown',"
+	 "  origin TEXT NOT NULL DEFAULT 'trellis'"
+	 "    CHECK (origin IN ('trellis','discovered')),"
+	 "  tenant_id INTEGER REFERENCES tenant(id),"
+	 "  vcpus INTEGER, memory_mib INTEGER,"
+	 "  spec TEXT,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE INDEX vm_host ON vm(host_id);"
+	 "CREATE INDEX vm_name ON vm(name);"
+	 "CREATE TABLE pool ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  plugin TEXT NOT NULL,"
+	 "  target TEXT NOT NULL,"
+	 "  cluster_id INTEGER REFERENCES cluster(id),"
+	 "  spec TEXT,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE volume ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  pool_id INTEGER NOT NULL REFERENCES pool(id),"
+	 "  name TEXT NOT NULL,"
+	 "  size_bytes INTEGER,"
+	 "  path TEXT,"
+	 "  vm_uuid TEXT,"
+	 "  spec TEXT,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (pool_id, name));"
+	 "CREATE TABLE segment ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  plugin TEXT NOT NULL,"
+	 "  type TEXT,"
+	 "  vni INTEGER,"
+	 "  tenant_id INTEGER REFERENCES tenant(id),"
+	 "  spec TEXT,"
+	 "  created_at INTEGER NOT NULL);"},
+	/* Append new migrations here. */
+};
+
+const size_t tr_n_migrations = sizeof tr_migrations / sizeof *tr_migrations;

@@ -1,0 +1,151 @@
+/*
+ * store.h - the state store: the inventory and every other durable record
+ * of trellisd.
+ *
+ * The default backend is an embedded SQLite database (WAL, foreign keys on,
+ * synchronous=NORMAL in WAL mode is durable against a process crash, FULL
+ * against power loss: we use FULL).  The schema is versioned by a list of
+ * named migrations (schema.c) applied in order at open, each in its own
+ * transaction; other subsystems add their tables by appending entries there.
+ *
+ * The inventory interface is deliberately narrow - five verbs over object
+ * kinds, objects as JSON - so that a PostgreSQL backend for
+ * management-server clusters can implement the same functions without any
+ * caller changing.  Subsystems that keep their own tables (workflow journal,
+ * placement claims...) use tr_store_db(), the SQLite escape hatch, and own
+ * the SQL they write.
+ *
+ * Threads: a struct tr_store belongs to one thread (the daemon's main
+ * thread is the only writer).  Readers on other threads open their own
+ * handle with tr_store_open(..., TR_STORE_READONLY).
+ *
+ * Errors go into a trellis_call_t (core/host/host.h): a stable code
+ * (NOTFOUND, CONFLICT, INVALID_ARG, IO...) and a message naming the object.
+ *
+ * Object kinds and their JSON fields (read: every field; write: the ones
+ * marked w; "parent" is a reference to the parent object):
+ *   tenant   name(w)
+ *   zone     name(w) private(w,bool) owner(w,tenant name) exclusive(w,bool)
+ *            spill(w,"allow"|"deny")
+ *   pod      name(w) zone(parent)
+ *   cluster  name(w) pod(parent, "ZONE/POD") zone
+ *   host     name(w) cluster(parent, "ZONE/POD/CLUSTER") hypervisor(w)
+ *            uri(w) state(w) cpus(w) memory_kib(w) free_memory_kib(w)
+ *            hv_type(w) hv_version(w) domain_type(w) arch(w) cpu_model(w)
+ *            hostname(w) sockets(w) cores(w) threads(w) mhz(w)
+ *            refreshed_at(w) error(w)
+ *   vm       uuid(w) name(w) host(parent, host name) state(w) origin(w,
+ *            "trellis"|"discovered") tenant(w) vcpus(w) memory_mib(w)
+ *            spec(w, object)
+ *   pool     name(w) plugin(w) target(w) cluster(w, optional) spec(w)
+ *   volume   name(w) pool(parent) size_bytes(w) path(w) vm(w, uuid) spec(w)
+ *   segment  name(w) plugin(w) type(w) vni(w) tenant(w) spec(w)
+ * Every object also has "id" (int) and "created_at" (unix seconds).
+ *
+ * References ("ref") name an object the way users do: a tenant, zone, host,
+ * pool or segment by name; a pod by "ZONE/POD" or by "POD" when that name
+ * is unique; a cluster by "ZONE/POD/CLUSTER", "POD/CLUSTER" or "CLUSTER"
+ * likewise; a VM by uuid or by name when unique; a volume by "POOL/NAME".
+ * An ambiguous short reference is INVALID_ARG and lists the candidates.
+ */
+#ifndef TRELLIS_CORE_STORE_H
+#define TRELLIS_CORE_STORE_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../host/host.h"
+
+struct tr_store;
+
+enum tr_kind {
+	TR_KIND_TENANT = 0,
+	TR_KIND_ZONE,
+	TR_KIND_POD,
+	TR_KIND_CLUSTER,
+	TR_KIND_HOST,
+	TR_KIND_VM,
+	TR_KIND_POOL,
+	TR_KIND_VOLUME,
+	TR_KIND_SEGMENT,
+	TR_KIND__COUNT,
+};
+
+/* "zone", "pod"...; NULL for an unknown kind. */
+const char *tr_kind_str(enum tr_kind kind);
+
+/* Open flags */
+#define TR_STORE_READONLY (1u << 0) /* a reader: no migrations, no writes */
+
+/* Opens (creating if needed) the database at path and applies pending
+ * migrations.  NULL on failure with the reason in err. */
+struct tr_store *tr_store_open(const char *path, unsigned flags, char *err,
+			       size_t errlen);
+/* Finishes any open transaction (rolls back), checkpoints the WAL and
+ * closes.  NULL is a no-op. */
+void tr_store_close(struct tr_store *s);
+
+/* The escape hatch: the SQLite handle, for subsystems with their own
+ * tables (declared in schema.c).  Owned by the store. */
+sqlite3 *tr_store_db(struct tr_store *s);
+/* The schema version: the number of migrations applied. */
+int tr_store_schema_version(struct tr_store *s);
+
+/* Transactions group several writes into one atomic commit (nesting is
+ * counted: only the outermost commit commits).  Every single write below
+ * is atomic on its own. */
+int tr_store_begin(struct tr_store *s, trellis_call_t *call);
+int tr_store_commit(struct tr_store *s, trellis_call_t *call);
+void tr_store_rollback(struct tr_store *s);
+
+/* ---- inventory: five verbs ---- */
+
+/* Creates an object under parent_ref (NULL for kinds without a parent).
+ * fields holds the writable fields (unknown ones are INVALID_ARG).  Names
+ * are unique within the parent (CONFLICT).  On success *out (may be NULL)
+ * gets the new object. */
+int tr_store_create(struct tr_store *s, enum tr_kind kind,
+		    const char *parent_ref, json_t *fields, json_t **out,
+		    trellis_call_t *call);
+/* The object named by ref; NOTFOUND when there is none. */
+int tr_store_get(struct tr_store *s, enum tr_kind kind, const char *ref,
+		 json_t **out, trellis_call_t *call);
+
+struct tr_store_query {
+	const char *parent_ref; /* only children of this parent; NULL: all */
+	const char *filter_key; /* only objects whose field equals filter_value */
+	const char *filter_value;
+	int64_t after_id;       /* keyset paging: objects with id > after_id */
+	unsigned limit;         /* 0: no limit */
+};
+/* Objects in id order: *out = {"items":[...], "next": id or null}. */
+int tr_store_list(struct tr_store *s, enum tr_kind kind,
+		  const struct tr_store_query *q, json_t **out,
+		  trellis_call_t *call);
+/* Changes writable fields of an existing object (names cannot change). */
+int tr_store_update(struct tr_store *s, enum tr_kind kind, const char *ref,
+		    json_t *fields, json_t **out, trellis_call_t *call);
+/* Deletes an object.  Refuses with CONFLICT while it has children, naming
+ * them in the message and in *details (when not NULL: {"children":[...]}). */
+int tr_store_delete(struct tr_store *s, enum tr_kind kind, const char *ref,
+		    json_t **details, trellis_call_t *call);
+
+/* The row id of the object named by ref (for foreign keys in subsystem
+ * tables), or a negative error code. */
+int64_t tr_store_id(struct tr_store *s, enum tr_kind kind, const char *ref,
+		    trellis_call_t *call);
+
+/* ---- schema (schema.c) ---- */
+
+struct tr_migration {
+	const char *id;  /* unique and stable forever: "0001-inventory" */
+	const char *sql; /* one or more statements */
+};
+/* The migrations, applied in this order.  Append only: never edit or
+ * reorder an entry that has shipped. */
+extern const struct tr_migration tr_migrations[];
+extern const size_t tr_n_migrations;
+
+#endif
