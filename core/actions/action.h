@@ -59,6 +59,7 @@ struct tr_action_env {
 	const char *idem_key;     /* "<instance>/<step>", stable across replays */
 	const char *instance_id;
 	const char *step_id;
+	int attempt; /* 1-based attempt of this step (retries count up) */
 };
 
 struct tr_action {
@@ -91,6 +92,20 @@ const struct tr_action *tr_action_at(size_t i); /* sorted by name */
  * 0, or TRELLIS_E_INVALID_ARG with the message in err. */
 int tr_action_check_args(const struct tr_action *a, json_t *args, char *err,
 			 size_t errlen);
+
+/* Checks one value against a field's type; normalises SIZE/DURATION
+ * strings (a new value in *norm, or NULL when v is fine as it is).
+ * 0, or -1 with "expected int, got string" in err. */
+int tr_field_check(const struct tr_field *f, json_t *v, json_t **norm,
+		   char *err, size_t errlen);
+/* The field called name in a TR_FIELDS_END-terminated list, or NULL. */
+const struct tr_field *tr_field_find(const struct tr_field *fields,
+				     const char *name);
+/* "string", "int", "size"... and back (-1 when unknown). */
+const char *tr_type_str(enum tr_type t);
+int tr_type_parse(const char *name);
+/* The JSON type of a value in the same words ("string", "int", "object"). */
+const char *tr_json_type_name(const json_t *v);
 
 /* The schema of an action as JSON (for the API and `trellis action show`). */
 json_t *tr_action_json(const struct tr_action *a);

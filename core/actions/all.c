@@ -1,0 +1,33 @@
+/*
+ * all.c - tr_actions_init(): registers every action file's actions once.
+ *
+ * Registration is explicit because a static library drops objects nobody
+ * references: each action file defines tr_actions_register_<kind>() and
+ * gets one line in the list below (append yours).
+ */
+#include <pthread.h>
+
+#include "action.h"
+
+/* clang-format off */
+#define TR_ACTION_FILES(X) \
+	X(core)
+/* clang-format on */
+
+#define DECLARE(kind) void tr_actions_register_##kind(void);
+TR_ACTION_FILES(DECLARE)
+#undef DECLARE
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void register_all(void)
+{
+#define CALL(kind) tr_actions_register_##kind();
+	TR_ACTION_FILES(CALL)
+#undef CALL
+}
+
+void tr_actions_init(void)
+{
+	pthread_once(&once, register_all);
+}
