@@ -15,6 +15,7 @@ const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
 	 * cancellation). */
 	call->code = 0;
 	call->has_error = 0;
+	call->generic = 0;
 	call->backend_code = 0;
 	call->retryable = 0;
 	call->message[0] = '\0';

@@ -45,6 +45,7 @@ static int call_vset(trellis_call_t *call, int code, const char *fmt,
 		code = TRELLIS_E_INTERNAL;
 	call->code = code;
 	call->has_error = 1;
+	call->generic = 0;
 	call->retryable = trellis_error_retryable(code);
 	vsnprintf(call->message, sizeof call->message, fmt, ap);
 	return code;
@@ -64,6 +65,7 @@ int tr_call_finish(trellis_call_t *call, const char *op, int rc)
 	if (rc >= 0) {
 		call->code = 0;
 		call->has_error = 0;
+		call->generic = 0;
 		call->message[0] = '\0';
 		return rc;
 	}
@@ -73,6 +75,7 @@ int tr_call_finish(trellis_call_t *call, const char *op, int rc)
 			    "giving a reason",
 			    call->plugin, op ? op : "an op",
 			    trellis_error_name(rc));
+		call->generic = 1;
 	} else if (call->code != rc) {
 		/* The return code is authoritative. */
 		call->code = rc;

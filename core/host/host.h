@@ -45,6 +45,7 @@ typedef void (*tr_progress_fn)(void *arg, unsigned percent, const char *what);
 struct trellis_call {
 	int code;                 /* 0, or the error code */
 	int has_error;
+	int generic;              /* message filled in by tr_call_finish */
 	long backend_code;
 	int retryable;
 	char plugin[64];

@@ -1,0 +1,199 @@
+/* check.c - results, expectations, watchdog and the op sweep (check.h). */
+#include "check.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void record(struct chk *c, const char *result, const char *check,
+		   const char *fmt, va_list ap) TRELLIS_PRINTF(4, 0);
+static void record(struct chk *c, const char *result, const char *check,
+		   const char *fmt, va_list ap)
+{
+	char detail[2048];
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	if (c->json) {
+		char lower[8];
+		size_t i;
+		for (i = 0; result[i] && i + 1 < sizeof lower; i++)
+			lower[i] = (char)(result[i] | 0x20);
+		lower[i] = '\0';
+		json_array_append_new(
+		    c->results, json_pack("{s:s, s:s, s:s}", "check", check,
+					  "result", lower, "detail", detail));
+	} else {
+		printf("%s %s: %s\n", result, check, detail);
+		fflush(stdout);
+	}
+}
+
+void chk_pass(struct chk *c, const char *check, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	record(c, "PASS", check, fmt, ap);
+	va_end(ap);
+	c->passed++;
+}
+
+void chk_fail(struct chk *c, const char *check, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	record(c, "FAIL", check, fmt, ap);
+	va_end(ap);
+	c->failed++;
+}
+
+void chk_skip(struct chk *c, const char *check, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	record(c, "SKIP", check, fmt, ap);
+	va_end(ap);
+	c->skipped++;
+}
+
+/* ---- watchdog: which check is running, for crash and hang reports ---- */
+
+static const char *volatile current = "load";
+unsigned chk_timeout_s = 120;
+
+static void say(const char *s)
+{
+	ssize_t w = write(STDOUT_FILENO, s, strlen(s));
+	(void)w;
+}
+
+static void on_fatal(int sig)
+{
+	/* Only async-signal-safe calls here. */
+	say("FAIL ");
+	say(current);
+	if (sig == SIGALRM) {
+		say(": the plugin did not answer in time (hung?)\n");
+	} else {
+		say(": the plugin crashed (signal ");
+		say(sig == SIGSEGV  ? "SIGSEGV"
+		    : sig == SIGBUS ? "SIGBUS"
+		    : sig == SIGFPE ? "SIGFPE"
+		    : sig == SIGILL ? "SIGILL"
+				    : "SIGABRT");
+		say(")\n");
+	}
+	_exit(1);
+}
+
+void chk_watchdog_install(void)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS,  SIGFPE,
+				   SIGILL,  SIGABRT, SIGALRM};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fatal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+void chk_begin(const char *check)
+{
+	current = check;
+	alarm(chk_timeout_s);
+}
+
+void chk_end(void)
+{
+	alarm(0);
+	current = "(between checks)";
+}
+
+void chk_call(struct chk *c, trellis_call_t *call)
+{
+	tr_call_init(call, c->p->name);
+}
+
+int chk_has_own_message(const trellis_call_t *call, int rc)
+{
+	return rc < 0 && call->has_error && !call->generic &&
+	       call->message[0] != '\0';
+}
+
+int chk_expect(struct chk *c, const char *check, const char *what,
+	       const trellis_call_t *call, int rc, int want)
+{
+	if (want == 0 && rc >= 0) {
+		chk_pass(c, check, "%s: OK", what);
+		return 1;
+	}
+	if (rc == want) {
+		if (chk_has_own_message(call, rc)) {
+			chk_pass(c, check, "%s: %s: %s", what,
+				 trellis_error_name(rc), call->message);
+			return 1;
+		}
+		chk_fail(c, check,
+			 "%s: %s as it should, but without a message (call "
+			 "host->set_error() before returning an error)",
+			 what, trellis_error_name(rc));
+		return 0;
+	}
+	if (rc >= 0)
+		chk_fail(c, check, "%s: succeeded, want %s", what,
+			 trellis_error_name(want));
+	else
+		chk_fail(c, check, "%s: got %s (%s), want %s", what,
+			 trellis_error_name(rc), call->message,
+			 want ? trellis_error_name(want) : "success");
+	return 0;
+}
+
+void chk_sweep(struct chk *c, const struct chk_op *ops, size_t n, void *fx,
+	       const char *skip_present)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct chk_op *op = &ops[i];
+		char check[64], what[128];
+		trellis_call_t call;
+		if (!op->invoke)
+			continue;
+		int present = tr_plugin_has_op(c->p, op->offset);
+		if (present && skip_present) {
+			snprintf(check, sizeof check, "flags:%s", op->name);
+			chk_skip(c, check, "%s", skip_present);
+			continue;
+		}
+		chk_call(c, &call);
+		if (present) {
+			snprintf(check, sizeof check, "flags:%s", op->name);
+			snprintf(what, sizeof what,
+				 "%s with unknown flag bit 31", op->name);
+			chk_begin(check);
+			int rc = op->invoke(c, fx, &call, CHK_BAD_FLAG);
+			chk_end();
+			if (rc >= 0 && op->undo)
+				op->undo(c, fx);
+			chk_expect(c, check, what, &call, rc,
+				   TRELLIS_E_INVALID_ARG);
+			continue;
+		}
+		snprintf(check, sizeof check, "notsup:%s", op->name);
+		chk_begin(check);
+		int rc = op->invoke(c, fx, &call, 0);
+		chk_end();
+		if (rc == TRELLIS_E_NOTSUP &&
+		    strstr(call.message, "does not support"))
+			chk_pass(c, check, "%s is absent; dispatch says: %s",
+				 op->name, call.message);
+		else
+			chk_fail(c, check,
+				 "%s is absent but dispatch gave %s (%s), "
+				 "want NOTSUP",
+				 op->name, trellis_error_name(rc),
+				 call.message);
+	}
+}

@@ -1,0 +1,93 @@
+/*
+ * check.h - the inside of trellis-plugin-check: the result log every check
+ * writes to, and the contract between the driver (trellis-plugin-check.c)
+ * and the per-kind scenarios (check_<kind>.c).
+ *
+ * A scenario calls the plugin only through core/dispatch, exactly as the
+ * daemon does, and records one result per check with chk_pass/chk_fail/
+ * chk_skip.  chk_expect() does the common case: it compares a finished
+ * call with the code it should have given and insists that a failure
+ * carries the plugin's own message (not the generic one dispatch fills in).
+ *
+ * A plugin that crashes or hangs in a check is reported as a FAIL of that
+ * check (a signal handler and an alarm know which check is running).
+ */
+#ifndef TRELLIS_CHECK_H
+#define TRELLIS_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../core/dispatch/dispatch.h"
+#include "../../core/loader/loader.h"
+
+/* The bit every op must reject. */
+#define CHK_BAD_FLAG (1u << 31)
+
+struct chk {
+	struct trellis_plugin *p;
+	const char *target; /* --target, NULL for the kind's default */
+	const trellis_node_t *target_options; /* config "check: options:" */
+	int allow_unavailable;		      /* --allow-unavailable */
+	int json; /* -o json: results go into a JSON doc */
+	unsigned passed, failed, skipped;
+	void *results;	 /* json_t array for -o json */
+	char prefix[16]; /* unique name prefix for what we create */
+};
+
+void chk_pass(struct chk *c, const char *check, const char *fmt, ...)
+    TRELLIS_PRINTF(3, 4);
+void chk_fail(struct chk *c, const char *check, const char *fmt, ...)
+    TRELLIS_PRINTF(3, 4);
+void chk_skip(struct chk *c, const char *check, const char *fmt, ...)
+    TRELLIS_PRINTF(3, 4);
+
+/* Names the check that is about to call the plugin (for crash and hang
+ * reports) and arms a watchdog; chk_end() disarms it. */
+void chk_begin(const char *check);
+void chk_end(void);
+/* Catches crashes and the watchdog's alarm; seconds per check. */
+void chk_watchdog_install(void);
+extern unsigned chk_timeout_s;
+
+/* A fresh call context for the plugin under test. */
+void chk_call(struct chk *c, trellis_call_t *call);
+
+/*
+ * Records check as passed when rc == want and, for a failure, the plugin
+ * set its own non-empty message; as failed otherwise.  what describes the
+ * call ("vol_info of a missing volume").  Returns 1 on pass, 0 on fail.
+ */
+int chk_expect(struct chk *c, const char *check, const char *what,
+	       const trellis_call_t *call, int rc, int want);
+
+/* Whether a finished call failed with a message the plugin set. */
+int chk_has_own_message(const trellis_call_t *call, int rc);
+
+/*
+ * The op sweep every kind runs: for each op in its table, a present op
+ * must reject CHK_BAD_FLAG with INVALID_ARG and a message ("flags:OP"),
+ * and an absent op must come back from dispatch as NOTSUP ("notsup:OP").
+ * invoke calls the op through dispatch on fixture fx with the given
+ * flags; undo (may be NULL) cleans up after an invoke that unexpectedly
+ * succeeded.  Ops without a flags parameter have invoke == NULL and are
+ * only checked for presence.  When skip_present is not NULL, present ops
+ * are not called and their flags check is skipped with that reason.
+ */
+struct chk_op {
+	const char *name;
+	size_t offset;
+	int (*invoke)(struct chk *c, void *fx, trellis_call_t *call,
+		      uint32_t flags);
+	void (*undo)(struct chk *c, void *fx);
+};
+void chk_sweep(struct chk *c, const struct chk_op *ops, size_t n, void *fx,
+	       const char *skip_present);
+
+/* The scenarios. */
+void chk_hypervisor(struct chk *c);
+void chk_storage(struct chk *c);
+void chk_network(struct chk *c);
+void chk_policy(struct chk *c);
+
+#endif
