@@ -26,11 +26,10 @@ static int run(const struct qimg *q, trellis_call_t *call, const char *what,
 	if (rc != 0)
 		goto out; /* exec set the error (not found, timeout) */
 	if (status != 0) {
-		/* qemu-img prefixes its messages with "qemu-img: ". */
+		/* qemu-img prefixes its messages with "qemu-img: "; the
+		 * first line is the one that says what went wrong. */
 		char *msg = e ? e : (char *)"";
-		size_t n = strlen(msg);
-		while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-			msg[--n] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
 		const char *p = strncmp(msg, "qemu-img: ", 10) ? msg : msg + 10;
 		int code = mentions_nospace(msg) ? TRELLIS_E_NOSPACE
 						 : TRELLIS_E_BACKEND;
@@ -219,7 +218,18 @@ int qimg_resize(const struct qimg *q, trellis_call_t *call, const char *path,
 int qimg_snapshot(const struct qimg *q, trellis_call_t *call, const char *path,
 		  const char *op, const char *snapshot)
 {
-	const char *argv[] = {"qemu-img", "snapshot", "-q", "-f", "qcow2",
-			      op,         snapshot,   path, NULL};
+	/* `snapshot` has no -f; --image-opts names the driver so the
+	 * format is never probed.  A comma in an option value is doubled. */
+	char opts[2 * 1024 + 64];
+	size_t n = (size_t)snprintf(opts, sizeof opts,
+				    "driver=qcow2,file.filename=");
+	for (const char *c = path; *c && n + 3 < sizeof opts; c++) {
+		if (*c == ',')
+			opts[n++] = ',';
+		opts[n++] = *c;
+	}
+	opts[n] = '\0';
+	const char *argv[] = {"qemu-img", "snapshot", "-q",     "--image-opts",
+			      op,         snapshot,   opts,     NULL};
 	return run(q, call, path, argv, NULL);
 }
