@@ -1,0 +1,906 @@
+/* load.c - the structural half of the workflow loader (wf.h): keys,
+ * scalar types, inputs, steps, actions and their argument schemas. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expr.h"
+#include "load_int.h"
+
+#define WF_MAX_BYTES (8u << 20)
+
+void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
+{
+	struct tr_wf_errors *e = l->errs;
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	char **m = realloc(e->msg, (e->n + 1) * sizeof *m);
+	if (m)
+		e->msg = m;
+	int *li = realloc(e->line, (e->n + 1) * sizeof *li);
+	if (li)
+		e->line = li;
+	int *co = realloc(e->col, (e->n + 1) * sizeof *co);
+	if (co)
+		e->col = co;
+	if (!m || !li || !co)
+		return;
+	const char *file = n && n->file ? n->file : l->wf->file;
+	int line = n ? n->line : 0, col = n ? n->col : 0;
+	char full[1200];
+	snprintf(full, sizeof full, "%s:%d:%d: %s", file, line, col, msg);
+	if (!(e->msg[e->n] = strdup(full)))
+		return;
+	e->line[e->n] = line;
+	e->col[e->n] = col;
+	e->n++;
+}
+
+void tr_wf_errors_free(struct tr_wf_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	free(e->msg);
+	free(e->line);
+	free(e->col);
+	memset(e, 0, sizeof *e);
+}
+
+const char *ld_kind(const trellis_node_t *n)
+{
+	switch (tr_node_type(n)) {
+	case TRELLIS_NODE_MAP: return "a map";
+	case TRELLIS_NODE_SEQ: return "a list";
+	case TRELLIS_NODE_SCALAR: return tr_node_is_null(n) ? "nothing" : "a scalar";
+	default: return "nothing";
+	}
+}
+
+json_t *ld_json(const trellis_node_t *n)
+{
+	switch (tr_node_type(n)) {
+	case TRELLIS_NODE_SCALAR: {
+		if (n->quoted)
+			return json_string(n->str);
+		if (tr_node_is_null(n))
+			return json_null();
+		int64_t i;
+		int b;
+		if (tr_node_int(n, &i) == 0)
+			return json_integer(i);
+		if (tr_node_bool(n, &b) == 0)
+			return json_boolean(b);
+		char *end;
+		errno = 0;
+		double d = strtod(n->str, &end);
+		if (!errno && *end == '\0' && end != n->str &&
+		    strspn(n->str, "0123456789.eE+-") == strlen(n->str))
+			return json_real(d);
+		return json_string(n->str);
+	}
+	case TRELLIS_NODE_SEQ: {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < tr_node_len(n); i++)
+			json_array_append_new(a, ld_json(tr_node_at(n, i)));
+		return a;
+	}
+	case TRELLIS_NODE_MAP: {
+		json_t *o = json_object();
+		for (size_t i = 0; o && i < tr_node_len(n); i++)
+			json_object_set_new(o, tr_node_key_at(n, i),
+					    ld_json(tr_node_at(n, i)));
+		return o;
+	}
+	}
+	return json_null();
+}
+
+/* ---- small typed readers that report their own errors ---- */
+
+static int keys_check(struct ld *l, const trellis_node_t *map,
+		      const char *what, const char *const *allowed)
+{
+	int bad = 0;
+	for (size_t i = 0; i < tr_node_len(map); i++) {
+		const char *k = tr_node_key_at(map, i);
+		size_t j;
+		for (j = 0; allowed[j]; j++)
+			if (strcmp(allowed[j], k) == 0)
+				break;
+		if (allowed[j])
+			continue;
+		char list[256] = "";
+		for (j = 0; allowed[j]; j++) {
+			size_t len = strlen(list);
+			snprintf(list + len, sizeof list - len, "%s%s",
+				 j ? ", " : "", allowed[j]);
+		}
+		ld_err(l, tr_node_key_node_at(map, i),
+		       "unknown key '%s' in %s (expected one of: %s)", k, what,
+		       list);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+static char *get_str(struct ld *l, const trellis_node_t *n, const char *what)
+{
+	if (tr_node_type(n) != TRELLIS_NODE_SCALAR || tr_node_is_null(n) ||
+	    !*n->str) {
+		ld_err(l, n, "%s: expected a string, got %s", what, ld_kind(n));
+		return NULL;
+	}
+	return strdup(n->str);
+}
+
+static int get_bool(struct ld *l, const trellis_node_t *n, const char *what,
+		    int *out)
+{
+	if (tr_node_bool(n, out) == 0)
+		return 0;
+	ld_err(l, n, "%s: expected true or false, got '%s'", what,
+	       tr_node_str(n) ? tr_node_str(n) : ld_kind(n));
+	return -1;
+}
+
+static int get_int(struct ld *l, const trellis_node_t *n, const char *what,
+		   long long min, long long *out)
+{
+	int64_t v;
+	if (tr_node_int(n, &v) == 0 && v >= min) {
+		*out = v;
+		return 0;
+	}
+	ld_err(l, n, "%s: expected an integer >= %lld, got '%s'", what, min,
+	       tr_node_str(n) ? tr_node_str(n) : ld_kind(n));
+	return -1;
+}
+
+/* YAML durations need a unit: "timeout: 30" would be 30 ms, which is
+ * never what anybody meant. */
+static int get_duration(struct ld *l, const trellis_node_t *n,
+			const char *what, long long *ms)
+{
+	const char *s = tr_node_str(n);
+	if (s && *s && strspn(s, "0123456789") != strlen(s) &&
+	    tr_parse_duration(s, ms) == 0)
+		return 0;
+	ld_err(l, n, "%s: expected a duration with a unit (like 30s, 2m, 1h "
+		     "or 250ms), got '%s'",
+	       what, s ? s : ld_kind(n));
+	return -1;
+}
+
+static int name_ok(const char *s, const char *extra)
+{
+	if (!s || !*s || strlen(s) > 120)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+		      (extra && strchr(extra, *p))))
+			return 0;
+	return 1;
+}
+
+/* Edit distance for "did you mean" (short names only). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63)
+		return 99;
+	size_t d[64][64];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+static const struct tr_action *find_action(struct ld *l,
+					   const trellis_node_t *n,
+					   const char *what)
+{
+	const char *name = tr_node_str(n);
+	if (!name || !*name || tr_node_is_null(n)) {
+		ld_err(l, n, "%s: expected an action name, got %s", what,
+		       ld_kind(n));
+		return NULL;
+	}
+	const struct tr_action *a = tr_action_find(name);
+	if (a)
+		return a;
+	const char *best = NULL;
+	size_t bd = 3;
+	for (size_t i = 0; i < tr_action_count(); i++) {
+		size_t d = distance(name, tr_action_at(i)->name);
+		if (d < bd) {
+			bd = d;
+			best = tr_action_at(i)->name;
+		}
+	}
+	if (best)
+		ld_err(l, n, "unknown action '%s' (did you mean '%s'?)", name,
+		       best);
+	else
+		ld_err(l, n, "unknown action '%s' (see `trellis action list`)",
+		       name);
+	return NULL;
+}
+
+/* ---- inputs ---- */
+
+/* Converts a value given for an input (a node's JSON or a command-line
+ * string) to the input's type.  NULL with err set. */
+static json_t *input_value(enum tr_type t, json_t *v, char *err, size_t errlen)
+{
+	const char *s = json_string_value(v);
+	long long x;
+	switch (t) {
+	case TR_T_STRING:
+	case TR_T_SECRET:
+		if (s)
+			return json_incref(v);
+		if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+			char *d = json_dumps(v, JSON_ENCODE_ANY);
+			json_t *r = json_string(d);
+			free(d);
+			return r;
+		}
+		break;
+	case TR_T_INT:
+		if (json_is_integer(v))
+			return json_incref(v);
+		if (s && *s) {
+			char *end;
+			errno = 0;
+			x = strtoll(s, &end, 0);
+			if (!errno && !*end)
+				return json_integer(x);
+		}
+		break;
+	case TR_T_BOOL:
+		if (json_is_boolean(v))
+			return json_incref(v);
+		if (s && (!strcmp(s, "true") || !strcmp(s, "yes") ||
+			  !strcmp(s, "on")))
+			return json_true();
+		if (s && (!strcmp(s, "false") || !strcmp(s, "no") ||
+			  !strcmp(s, "off")))
+			return json_false();
+		break;
+	case TR_T_SIZE:
+	case TR_T_DURATION: {
+		struct tr_field f = {"", t, 0, NULL};
+		json_t *norm;
+		if (tr_field_check(&f, v, &norm, err, errlen) < 0)
+			return NULL;
+		return norm ? norm : json_incref(v);
+	}
+	default:
+		return json_incref(v);
+	}
+	snprintf(err, errlen, "expected %s, got %s", tr_type_str(t),
+		 s ? "a string that is not one" : tr_json_type_name(v));
+	return NULL;
+}
+
+static const char *const INPUT_KEYS[] = {"type", "default", "required",
+					 "description", NULL};
+static const enum tr_type INPUT_TYPES[] = {TR_T_STRING, TR_T_INT,
+					   TR_T_BOOL,	TR_T_SIZE,
+					   TR_T_DURATION, TR_T_SECRET};
+
+static int input_type(struct ld *l, const trellis_node_t *n, enum tr_type *t)
+{
+	const char *s = tr_node_str(n);
+	int v = tr_type_parse(s);
+	for (size_t i = 0; v >= 0 && i < sizeof INPUT_TYPES / sizeof *INPUT_TYPES;
+	     i++)
+		if ((int)INPUT_TYPES[i] == v) {
+			*t = (enum tr_type)v;
+			return 0;
+		}
+	ld_err(l, n, "unknown input type '%s' (expected string, int, bool, "
+		     "size, duration or secret)",
+	       s ? s : ld_kind(n));
+	return -1;
+}
+
+static void load_inputs(struct ld *l, const trellis_node_t *map)
+{
+	if (!map)
+		return;
+	if (tr_node_type(map) != TRELLIS_NODE_MAP) {
+		if (!tr_node_is_null(map))
+			ld_err(l, map, "inputs: expected a map of NAME: {type: "
+				       "...}, got %s",
+			       ld_kind(map));
+		return;
+	}
+	struct tr_wf *wf = l->wf;
+	wf->inputs = calloc(tr_node_len(map) + 1, sizeof *wf->inputs);
+	if (!wf->inputs)
+		return;
+	for (size_t i = 0; i < tr_node_len(map); i++) {
+		const trellis_node_t *key = tr_node_key_node_at(map, i);
+		const trellis_node_t *n = tr_node_at(map, i);
+		struct tr_wf_input *in = &wf->inputs[wf->n_inputs++];
+		in->name = strdup(key->str);
+		in->type = TR_T_STRING;
+		in->required = 1;
+		if (!name_ok(key->str, NULL))
+			ld_err(l, key, "input name '%s' may only hold letters, "
+				       "digits, '_' and '-'",
+			       key->str);
+		if (tr_node_type(n) == TRELLIS_NODE_SCALAR &&
+		    !tr_node_is_null(n)) {
+			input_type(l, n, &in->type); /* "name: string" */
+			continue;
+		}
+		if (tr_node_is_null(n))
+			continue;
+		if (tr_node_type(n) != TRELLIS_NODE_MAP) {
+			ld_err(l, n, "input '%s': expected a map or a type name, "
+				     "got %s",
+			       in->name, ld_kind(n));
+			continue;
+		}
+		char what[160];
+		snprintf(what, sizeof what, "input '%.100s'", in->name);
+		keys_check(l, n, what, INPUT_KEYS);
+		const trellis_node_t *t = tr_node_get(n, "type");
+		if (t)
+			input_type(l, t, &in->type);
+		const trellis_node_t *d = tr_node_get(n, "default");
+		if (d) {
+			in->required = 0;
+			if (in->type == TR_T_SECRET) {
+				ld_err(l, d, "input '%s': a secret cannot have "
+					     "a default (it would sit in the "
+					     "file)",
+				       in->name);
+			} else {
+				json_t *raw = ld_json(d);
+				char why[200];
+				in->def = input_value(in->type, raw, why,
+						      sizeof why);
+				json_decref(raw);
+				if (!in->def)
+					ld_err(l, d, "input '%s': default: %s",
+					       in->name, why);
+			}
+		}
+		const trellis_node_t *r = tr_node_get(n, "required");
+		if (r)
+			get_bool(l, r, "required", &in->required);
+		const trellis_node_t *desc = tr_node_get(n, "description");
+		if (desc)
+			in->description = get_str(l, desc, "description");
+	}
+}
+
+int tr_wf_inputs_bind(const struct tr_wf *wf, json_t *given, json_t **out,
+		      char *err, size_t errlen)
+{
+	*out = NULL;
+	if (given && !json_is_object(given)) {
+		snprintf(err, errlen, "inputs must be an object");
+		return -1;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(given, k, v)
+	{
+		if (!tr_wf_input_find(wf, k)) {
+			snprintf(err, errlen, "workflow %s has no input '%s'",
+				 wf->name, k);
+			return -1;
+		}
+	}
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < wf->n_inputs; i++) {
+		const struct tr_wf_input *in = &wf->inputs[i];
+		json_t *g = json_object_get(given, in->name);
+		if (!g || json_is_null(g)) {
+			if (in->def) {
+				json_object_set(o, in->name, in->def);
+				continue;
+			}
+			if (in->required) {
+				snprintf(err, errlen,
+					 "missing required input '%s' (%s)",
+					 in->name, tr_type_str(in->type));
+				json_decref(o);
+				return -1;
+			}
+			continue;
+		}
+		char why[200];
+		json_t *nv = input_value(in->type, g, why, sizeof why);
+		if (!nv) {
+			snprintf(err, errlen, "input '%s': %s", in->name, why);
+			json_decref(o);
+			return -1;
+		}
+		json_object_set_new(o, in->name, nv);
+	}
+	*out = o;
+	return o ? 0 : -1;
+}
+
+/* ---- steps ---- */
+
+static const char *const STEP_KEYS[] = {
+	"id",	   "call",		"with",	   "needs",    "when",
+	"retry",   "timeout",		"continue_on_error", "enabled",
+	"undo",	   "priority",	"description", NULL};
+static const char *const RETRY_KEYS[] = {"attempts", "backoff", "max_backoff",
+					 NULL};
+static const char *const UNDO_KEYS[] = {"call", "with", NULL};
+
+/* Checks the arguments of a `with` map against an action's input schema,
+ * as far as they are known before running. */
+static void check_with(struct ld *l, const trellis_node_t *with,
+		       const struct tr_action *a, const char *what,
+		       const trellis_node_t *at)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < tr_node_len(with); i++) {
+		const trellis_node_t *k = tr_node_key_node_at(with, i);
+		const trellis_node_t *v = tr_node_at(with, i);
+		const struct tr_field *f = tr_field_find(a->input, k->str);
+		if (!f) {
+			char list[300] = "";
+			for (const struct tr_field *g = a->input; g && g->name;
+			     g++) {
+				size_t len = strlen(list);
+				snprintf(list + len, sizeof list - len, "%s%s",
+					 len ? ", " : "", g->name);
+			}
+			ld_err(l, k, "%s: %s takes no argument '%s' (arguments: "
+				     "%s)",
+			       what, a->name, k->str, *list ? list : "none");
+			continue;
+		}
+		/* Values with expressions are type-checked in check.c, once
+		 * the types of what they reference are known. */
+		json_t *j = ld_json(v);
+		if (!tr_expr_any(j) && !(json_is_null(j) && !f->required)) {
+			char why[200];
+			json_t *norm = NULL;
+			if (tr_field_check(f, j, &norm, why, sizeof why) < 0)
+				ld_err(l, v, "%s: argument '%s' of %s: %s", what,
+				       f->name, a->name, why);
+			json_decref(norm);
+		}
+		json_decref(j);
+	}
+	for (const struct tr_field *f = a->input; f && f->name; f++)
+		if (f->required && !tr_node_get(with, f->name))
+			ld_err(l, with ? with : at,
+			       "%s: missing required argument '%s' of %s", what,
+			       f->name, a->name);
+}
+
+static void load_retry(struct ld *l, struct tr_wf_step *s,
+		       const trellis_node_t *n)
+{
+	long long v;
+	if (tr_node_type(n) == TRELLIS_NODE_SCALAR) {
+		if (get_int(l, n, "retry", 1, &v) == 0)
+			s->attempts = (int)(v > 1000 ? 1000 : v);
+		return;
+	}
+	if (tr_node_type(n) != TRELLIS_NODE_MAP) {
+		ld_err(l, n, "retry: expected a map {attempts, backoff, "
+			     "max_backoff} or a number of attempts, got %s",
+		       ld_kind(n));
+		return;
+	}
+	keys_check(l, n, "retry", RETRY_KEYS);
+	const trellis_node_t *x;
+	if ((x = tr_node_get(n, "attempts")) &&
+	    get_int(l, x, "retry.attempts", 1, &v) == 0)
+		s->attempts = (int)(v > 1000 ? 1000 : v);
+	if ((x = tr_node_get(n, "backoff")))
+		get_duration(l, x, "retry.backoff", &s->backoff_ms);
+	if ((x = tr_node_get(n, "max_backoff")))
+		get_duration(l, x, "retry.max_backoff", &s->max_backoff_ms);
+	if (s->max_backoff_ms < s->backoff_ms)
+		s->max_backoff_ms = s->backoff_ms;
+}
+
+static void load_undo(struct ld *l, struct tr_wf_step *s,
+		      struct step_nodes *sn, const trellis_node_t *n)
+{
+	int b;
+	if (tr_node_is_null(n) || (tr_node_bool(n, &b) == 0 && !b)) {
+		sn->undo_off = 1;
+		return;
+	}
+	if (tr_node_type(n) == TRELLIS_NODE_SCALAR) {
+		sn->undo_call = n;
+	} else if (tr_node_type(n) == TRELLIS_NODE_MAP) {
+		keys_check(l, n, "undo", UNDO_KEYS);
+		sn->undo_call = tr_node_get(n, "call");
+		sn->undo_with = tr_node_get(n, "with");
+		if (!sn->undo_call)
+			ld_err(l, n, "undo: missing 'call'");
+	} else {
+		ld_err(l, n, "undo: expected an action name or {call, with}, "
+			     "got %s",
+		       ld_kind(n));
+		return;
+	}
+	if (sn->undo_call)
+		s->undo_action = find_action(l, sn->undo_call, "undo");
+	if (sn->undo_with) {
+		if (tr_node_type(sn->undo_with) != TRELLIS_NODE_MAP) {
+			ld_err(l, sn->undo_with,
+			       "undo.with: expected a map of arguments, got %s",
+			       ld_kind(sn->undo_with));
+			sn->undo_with = NULL;
+		} else {
+			s->undo_with = ld_json(sn->undo_with);
+		}
+	}
+}
+
+/* A step without a usable id gets one no reference can match. */
+static char *anon_id(size_t idx)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "#%zu", idx + 1);
+	return strdup(buf);
+}
+
+static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
+{
+	struct tr_wf_step *s = &l->wf->steps[idx];
+	struct step_nodes *sn = &l->sn[idx];
+	s->attempts = 1;
+	s->backoff_ms = 1000;
+	s->max_backoff_ms = 60000;
+	s->enabled = 1;
+	s->line = n->line;
+	sn->map = n;
+	char what[160];
+	const trellis_node_t *x;
+	if (tr_node_type(n) != TRELLIS_NODE_MAP) {
+		ld_err(l, n, "step %zu: expected a map with id and call, got %s",
+		       idx + 1, ld_kind(n));
+		s->id = anon_id(idx);
+		return;
+	}
+	sn->id = tr_node_get(n, "id");
+	if (!sn->id) {
+		ld_err(l, n, "step %zu: missing 'id'", idx + 1);
+	} else if (!name_ok(tr_node_str(sn->id), NULL)) {
+		ld_err(l, sn->id, "step id '%s' may only hold letters, digits, "
+				  "'_' and '-'",
+		       tr_node_str(sn->id) ? tr_node_str(sn->id) : "");
+		sn->id = NULL;
+	} else {
+		s->id = strdup(sn->id->str);
+	}
+	if (!s->id)
+		s->id = anon_id(idx);
+	snprintf(what, sizeof what, "step '%.100s'", s->id);
+	keys_check(l, n, what, STEP_KEYS);
+	sn->call = tr_node_get(n, "call");
+	if (!sn->call)
+		ld_err(l, n, "%s: missing 'call' (the action to run)", what);
+	else if ((s->action = find_action(l, sn->call, what)))
+		s->call = strdup(s->action->name);
+	sn->with = tr_node_get(n, "with");
+	if (sn->with && tr_node_type(sn->with) != TRELLIS_NODE_MAP &&
+	    !tr_node_is_null(sn->with)) {
+		ld_err(l, sn->with, "%s: with: expected a map of arguments, "
+				    "got %s",
+		       what, ld_kind(sn->with));
+		sn->with = NULL;
+	}
+	if (sn->with && tr_node_is_null(sn->with))
+		sn->with = NULL;
+	s->with = sn->with ? ld_json(sn->with) : json_object();
+	check_with(l, sn->with, s->action, what, n);
+	if ((x = tr_node_get(n, "needs"))) {
+		if (tr_node_type(x) == TRELLIS_NODE_SCALAR ||
+		    tr_node_type(x) == TRELLIS_NODE_SEQ)
+			sn->needs = x;
+		else
+			ld_err(l, x, "%s: needs: expected a step id or a list "
+				     "of them, got %s",
+			       what, ld_kind(x));
+	}
+	if ((x = tr_node_get(n, "when"))) {
+		sn->when = x;
+		s->when = ld_json(x);
+		if (json_is_object(s->when) || json_is_array(s->when))
+			ld_err(l, x, "%s: when: expected an expression or a "
+				     "bool, got %s",
+			       what, ld_kind(x));
+	}
+	if ((x = tr_node_get(n, "retry")))
+		load_retry(l, s, x);
+	if ((x = tr_node_get(n, "timeout")))
+		get_duration(l, x, "timeout", &s->timeout_ms);
+	if ((x = tr_node_get(n, "continue_on_error")))
+		get_bool(l, x, "continue_on_error", &s->continue_on_error);
+	if ((x = tr_node_get(n, "enabled")))
+		get_bool(l, x, "enabled", &s->enabled);
+	if ((x = tr_node_get(n, "priority"))) {
+		long long p;
+		const char *ps = tr_node_str(x);
+		if (ps && strcmp(ps, "high") == 0)
+			s->priority = 10;
+		else if (ps && strcmp(ps, "normal") == 0)
+			s->priority = 0;
+		else if (get_int(l, x, "priority", -1000, &p) == 0)
+			s->priority = (int)(p > 1000 ? 1000 : p);
+	}
+	if ((x = tr_node_get(n, "description")))
+		free(get_str(l, x, "description"));
+	if ((x = tr_node_get(n, "undo")))
+		load_undo(l, s, sn, x);
+	else if (s->action && s->action->undo)
+		s->undo_action = tr_action_find(s->action->undo);
+}
+
+static void load_steps(struct ld *l, const trellis_node_t *n)
+{
+	if (tr_node_type(n) != TRELLIS_NODE_SEQ || tr_node_len(n) == 0) {
+		ld_err(l, n, "steps: expected a non-empty list of steps, got %s",
+		       tr_node_type(n) == TRELLIS_NODE_SEQ ? "an empty list"
+							   : ld_kind(n));
+		return;
+	}
+	size_t cnt = tr_node_len(n);
+	l->wf->steps = calloc(cnt, sizeof *l->wf->steps);
+	l->sn = calloc(cnt, sizeof *l->sn);
+	if (!l->wf->steps || !l->sn)
+		return;
+	l->wf->n_steps = cnt;
+	for (size_t i = 0; i < cnt; i++)
+		load_step(l, i, tr_node_at(n, i));
+}
+
+/* ---- the document ---- */
+
+static const char *const TOP_KEYS[] = {
+	"workflow", "version", "description", "inputs",	  "steps",
+	"outputs",  "timeout", "priority",    NULL};
+
+static void load_doc(struct ld *l, const trellis_node_t *root)
+{
+	struct tr_wf *wf = l->wf;
+	if (tr_node_type(root) != TRELLIS_NODE_MAP) {
+		ld_err(l, root, "expected a map with workflow, steps... at the "
+				"top, got %s",
+		       ld_kind(root));
+		return;
+	}
+	keys_check(l, root, "a workflow", TOP_KEYS);
+	const trellis_node_t *x;
+	if (!(x = tr_node_get(root, "workflow"))) {
+		ld_err(l, root, "missing 'workflow' (the workflow's name)");
+	} else if ((wf->name = get_str(l, x, "workflow")) &&
+		   !name_ok(wf->name, ".")) {
+		ld_err(l, x, "workflow name '%s' may only hold letters, "
+			     "digits, '.', '_' and '-'",
+		       wf->name);
+	}
+	if ((x = tr_node_get(root, "version")))
+		get_int(l, x, "version", 0, &wf->version);
+	if ((x = tr_node_get(root, "description")))
+		wf->description = get_str(l, x, "description");
+	if ((x = tr_node_get(root, "timeout")))
+		get_duration(l, x, "timeout", &wf->timeout_ms);
+	if ((x = tr_node_get(root, "priority"))) {
+		const char *p = tr_node_str(x);
+		if (p && strcmp(p, "high") == 0)
+			wf->priority = TR_WF_PRIO_HIGH;
+		else if (!p || strcmp(p, "normal") != 0)
+			ld_err(l, x, "priority: expected high or normal, got "
+				     "'%s'",
+			       p ? p : ld_kind(x));
+	}
+	load_inputs(l, tr_node_get(root, "inputs"));
+	const trellis_node_t *steps = tr_node_get(root, "steps");
+	if (!steps)
+		ld_err(l, root, "missing 'steps' (a list of steps)");
+	else
+		load_steps(l, steps);
+	l->outputs = tr_node_get(root, "outputs");
+	if (l->outputs && tr_node_type(l->outputs) != TRELLIS_NODE_MAP &&
+	    !tr_node_is_null(l->outputs)) {
+		ld_err(l, l->outputs, "outputs: expected a map of NAME: value, "
+				      "got %s",
+		       ld_kind(l->outputs));
+		l->outputs = NULL;
+	}
+	wf->outputs = l->outputs && !tr_node_is_null(l->outputs)
+			      ? ld_json(l->outputs)
+			      : json_object();
+	ld_check(l);
+}
+
+static int by_pos(const void *a, const void *b, void *arg)
+{
+	const struct tr_wf_errors *e = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	if (e->line[i] != e->line[j])
+		return e->line[i] < e->line[j] ? -1 : 1;
+	if (e->col[i] != e->col[j])
+		return e->col[i] < e->col[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/* Orders errors by position so a reader walks the file once. */
+static void sort_errors(struct tr_wf_errors *e)
+{
+	size_t *idx = malloc(e->n * sizeof *idx);
+	char **m = malloc(e->n * sizeof *m);
+	int *li = malloc(e->n * sizeof *li), *co = malloc(e->n * sizeof *co);
+	if (e->n && idx && m && li && co) {
+		for (size_t i = 0; i < e->n; i++)
+			idx[i] = i;
+		qsort_r(idx, e->n, sizeof *idx, by_pos, e);
+		for (size_t i = 0; i < e->n; i++) {
+			m[i] = e->msg[idx[i]];
+			li[i] = e->line[idx[i]];
+			co[i] = e->col[idx[i]];
+		}
+		memcpy(e->msg, m, e->n * sizeof *m);
+		memcpy(e->line, li, e->n * sizeof *li);
+		memcpy(e->col, co, e->n * sizeof *co);
+	}
+	free(idx);
+	free(m);
+	free(li);
+	free(co);
+}
+
+int tr_wf_load_string(const char *name, const char *buf, size_t len,
+		      struct tr_wf **out, struct tr_wf_errors *errs)
+{
+	*out = NULL;
+	memset(errs, 0, sizeof *errs);
+	struct tr_wf *wf = calloc(1, sizeof *wf);
+	struct ld l = {.wf = wf, .errs = errs};
+	if (!wf)
+		return -1;
+	wf->file = strdup(name ? name : "<string>");
+	wf->source = malloc(len + 1);
+	if (!wf->file || !wf->source) {
+		tr_wf_free(wf);
+		return -1;
+	}
+	memcpy(wf->source, buf, len);
+	wf->source[len] = '\0';
+	char err[1024];
+	trellis_node_t *root = tr_node_parse_string(wf->file, buf, len, err,
+						    sizeof err);
+	if (!root) {
+		/* The node parser's message is already FILE:LINE:COL. */
+		char **m = malloc(sizeof *m);
+		errs->line = calloc(1, sizeof *errs->line);
+		errs->col = calloc(1, sizeof *errs->col);
+		if (m && (m[0] = strdup(err))) {
+			errs->msg = m;
+			errs->n = 1;
+		} else {
+			free(m);
+		}
+		tr_wf_free(wf);
+		return -1;
+	}
+	load_doc(&l, root);
+	tr_node_free(root);
+	free(l.sn);
+	if (errs->n) {
+		sort_errors(errs);
+		tr_wf_free(wf);
+		return -1;
+	}
+	*out = wf;
+	return 0;
+}
+
+int tr_wf_load_file(const char *path, struct tr_wf **out,
+		    struct tr_wf_errors *errs)
+{
+	*out = NULL;
+	memset(errs, 0, sizeof *errs);
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	char msg[600];
+	if (!f) {
+		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	buf = malloc(WF_MAX_BYTES + 1);
+	if (!buf) {
+		snprintf(msg, sizeof msg, "%s: out of memory", path);
+		goto fail;
+	}
+	len = fread(buf, 1, WF_MAX_BYTES + 1, f);
+	if (ferror(f) || len > WF_MAX_BYTES) {
+		snprintf(msg, sizeof msg, "%s: %s", path,
+			 ferror(f) ? strerror(errno)
+				   : "file too large (over 8 MiB)");
+		goto fail;
+	}
+	fclose(f);
+	int rc = tr_wf_load_string(path, buf, len, out, errs);
+	free(buf);
+	return rc;
+fail:
+	if (f)
+		fclose(f);
+	free(buf);
+	errs->msg = malloc(sizeof *errs->msg);
+	errs->line = calloc(1, sizeof *errs->line);
+	errs->col = calloc(1, sizeof *errs->col);
+	if (errs->msg && (errs->msg[0] = strdup(msg)))
+		errs->n = 1;
+	return -1;
+}
+
+void tr_wf_free(struct tr_wf *wf)
+{
+	if (!wf)
+		return;
+	for (size_t i = 0; i < wf->n_inputs; i++) {
+		free(wf->inputs[i].name);
+		free(wf->inputs[i].description);
+		json_decref(wf->inputs[i].def);
+	}
+	free(wf->inputs);
+	for (size_t i = 0; i < wf->n_steps; i++) {
+		struct tr_wf_step *s = &wf->steps[i];
+		free(s->id);
+		free(s->call);
+		json_decref(s->with);
+		json_decref(s->when);
+		json_decref(s->undo_with);
+		free(s->deps);
+		for (size_t j = 0; j < s->n_needs; j++)
+			free(s->needs[j]);
+		free(s->needs);
+	}
+	free(wf->steps);
+	free(wf->by_id);
+	json_decref(wf->outputs);
+	free(wf->name);
+	free(wf->description);
+	free(wf->file);
+	free(wf->source);
+	free(wf);
+}
+
+const struct tr_wf_input *tr_wf_input_find(const struct tr_wf *wf,
+					   const char *name)
+{
+	for (size_t i = 0; i < wf->n_inputs; i++)
+		if (strcmp(wf->inputs[i].name, name) == 0)
+			return &wf->inputs[i];
+	return NULL;
+}

@@ -1,0 +1,38 @@
+/*
+ * load_int.h - state shared by the two halves of the workflow loader:
+ * load.c (structure: keys, types, actions, arguments) and check.c
+ * (references, dependencies, cycles).  Internal to core/workflow.
+ */
+#ifndef TRELLIS_CORE_WF_LOAD_INT_H
+#define TRELLIS_CORE_WF_LOAD_INT_H
+
+#include "../util/node.h"
+#include "wf.h"
+
+/* Nodes of one step, kept while loading for error positions. */
+struct step_nodes {
+	const trellis_node_t *map, *id, *call, *with, *needs, *when;
+	const trellis_node_t *undo_call, *undo_with;
+	int undo_off;   /* undo: null/false: no compensation at all */
+	int duplicate;  /* a later step with an id already used */
+};
+
+struct ld {
+	struct tr_wf *wf;
+	struct tr_wf_errors *errs;
+	struct step_nodes *sn; /* one per step */
+	const trellis_node_t *outputs;
+};
+
+void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
+	TRELLIS_PRINTF(3, 4);
+/* A JSON value from a node: unquoted scalars become ints, bools, reals or
+ * null where YAML would read them so; quoted ones stay strings. */
+json_t *ld_json(const trellis_node_t *n);
+const char *ld_kind(const trellis_node_t *n); /* "a map", "a list"... */
+
+/* check.c: references, implicit dependencies, needs, cycles.  Runs after
+ * every step is parsed. */
+void ld_check(struct ld *l);
+
+#endif
