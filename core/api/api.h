@@ -110,13 +110,12 @@ unsigned tr_api_inflight(const struct tr_api *api);
 int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
 			char **reply);
 
-/* Checks args against a schema: unknown fields, missing required ones and
- * wrong types are INVALID_ARG with the message in err ("field 'x':
- * expected int, got string").  SIZE and DURATION strings ("10G", "30s")
- * are normalised to integers in place. */
-int tr_fields_check(const struct tr_field *fields, json_t *args, char *err,
-		    size_t errlen);
-/* The JSON type name of a field type ("string", "int"...). */
-const char *tr_type_name(enum tr_type t);
+/* Checks args against a schema with the action registry's checker
+ * (tr_action_check_args): unknown fields, missing required ones and wrong
+ * types are INVALID_ARG with the message in err ("field 'x': expected
+ * int, got string").  SIZE and DURATION strings ("10G", "30s") are
+ * normalised to integers in place.  what names the op in messages. */
+int tr_fields_check(const char *what, const struct tr_field *fields,
+		    json_t *args, char *err, size_t errlen);
 
 #endif

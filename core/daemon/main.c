@@ -1,18 +1,27 @@
 /*
- * trellisd - the Trellis management daemon.
- *
- * This first version loads the plugins and can list them; the daemon proper
- * (store, API, events) grows here.
+ * trellisd - the Trellis management daemon: options, config, the state
+ * dir lock, wiring of the subsystems (daemon.h) and the main loop.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "../api/api.h"
+#include "../config/config.h"
+#include "../events/events.h"
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
+#include "../store/store.h"
 #include "../util/log.h"
+#include "../worker/worker.h"
+#include "daemon.h"
 
 static void usage(FILE *out)
 {
@@ -23,52 +32,395 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE     daemon config (YAML); default: embedded defaults\n"
-		"  -s, --state-dir DIR   state directory (default /var/lib/trellis)\n"
+		"  -s, --state-dir DIR   state directory (default /var/lib/trellis); the\n"
+		"                        sockets move into it unless the config names them\n"
 		"  -f, --foreground      stay in the foreground, log to stderr\n"
 		"  -P, --plugin-dir DIR  also load plugins from DIR (repeatable)\n"
 		"      --list-plugins    load the plugins, print them and exit\n"
 		"  -o, --output FMT      table (default) or json, for --list-plugins\n"
+		"      --print-defaults  print the embedded default config and exit\n"
+		"      --check-config    load the config, report errors and exit\n"
 		"  -v, --verbose         log debug messages\n"
 		"  -V, --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
 		"\n"
-		"Plugins are searched in the --plugin-dir directories, then\n"
-		"TRELLIS_PLUGIN_PATH, then beside the program.\n");
+		"Plugins are searched in the --plugin-dir and plugin_dirs directories,\n"
+		"then TRELLIS_PLUGIN_PATH, then beside the program.\n");
+}
+
+struct opts {
+	const char *config, *state_dir;
+	const char *dirs[32];
+	size_t ndirs;
+	int foreground, list, json, verbose, check;
+};
+
+static int load_plugins(tr_registry_t *reg, const struct tr_config *cfg,
+			const struct opts *o)
+{
+	const char *dirs[64];
+	size_t n = 0;
+	for (size_t i = 0; i < o->ndirs && n < 64; i++)
+		dirs[n++] = o->dirs[i];
+	for (size_t i = 0; cfg && i < cfg->n_plugin_dirs && n < 64; i++)
+		dirs[n++] = cfg->plugin_dirs[i];
+	struct tr_pathlist paths;
+	if (tr_plugin_paths(&paths, dirs, n) < 0) {
+		tr_err("out of memory");
+		return -1;
+	}
+	if (cfg)
+		tr_registry_set_config(reg, cfg->plugins);
+	int rc = 0;
+	for (size_t i = 0; i < paths.n; i++) {
+		char err[512];
+		if (tr_registry_load_dir(reg, paths.dirs[i], err, sizeof err) <
+		    0) {
+			tr_err("plugin directory %s", err);
+			rc = -1;
+		}
+	}
+	for (size_t i = 0; i < tr_registry_count(reg); i++) {
+		struct trellis_plugin *p = tr_registry_at(reg, i);
+		if (p->state != TR_PLUGIN_LOADED)
+			tr_warn("plugin %s refused: %s", p->name, p->reason);
+		else
+			tr_info("plugin %s (%s) loaded", p->name,
+				trellis_kind_name(p->desc->kind));
+	}
+	tr_pathlist_free(&paths);
+	return rc;
+}
+
+static int list_plugins(const struct opts *o)
+{
+	tr_log_setup(TR_LOG_STDERR,
+		     o->verbose ? TRELLIS_LOG_DEBUG : TRELLIS_LOG_ERR,
+		     "trellisd");
+	struct tr_config *cfg = NULL;
+	if (o->config) {
+		char err[1024];
+		cfg = tr_config_load(o->config, o->state_dir, err, sizeof err);
+		if (!cfg) {
+			fprintf(stderr, "trellisd: %s\n", err);
+			return 1;
+		}
+	}
+	tr_registry_t *reg = tr_registry_new();
+	int rc = load_plugins(reg, cfg, o) < 0 ? 1 : 0;
+	tr_registry_print(reg, stdout, o->json);
+	tr_registry_free(reg);
+	tr_config_free(cfg);
+	tr_host_shutdown();
+	return rc;
+}
+
+/* ---- the state dir lock ---- */
+
+/* Holds an fcntl write lock on DIR/trellisd.lock for the daemon's life;
+ * a second daemon learns the holder's pid from F_GETLK. */
+static int lock_state_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/trellisd.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		int e = errno;
+		struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		if ((e == EACCES || e == EAGAIN) && fcntl(fd, F_GETLK, &q) == 0 &&
+		    q.l_type != F_UNLCK)
+			snprintf(err, errlen,
+				 "state dir %s is in use by another trellisd "
+				 "(pid %d holds %s)",
+				 dir, (int)q.l_pid, path);
+		else
+			snprintf(err, errlen, "%s: lock: %s", path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		tr_warn("%s: cannot record the pid: %s", path, strerror(errno));
+	return fd; /* kept open: closing it would drop the lock */
+}
+
+static int mkdirs(const char *dir, mode_t mode)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* ---- running ---- */
+
+static uint64_t grace_deadline_set;
+
+static void grace_over(struct tr_daemon *d, void *arg)
+{
+	(void)arg;
+	tr_warn("shutdown grace is over with %u requests in flight and %u "
+		"jobs pending; stopping anyway",
+		tr_api_inflight(d->api), tr_workers_pending(d->workers));
+	tr_loop_quit(d->loop);
+}
+
+static void on_signal(struct tr_daemon *d, int signo)
+{
+	if (signo == SIGHUP) {
+		tr_info("SIGHUP: nothing to reload yet");
+		return;
+	}
+	if (d->stopping)
+		return;
+	tr_info("%s: finishing %u requests in flight, then stopping",
+		strsignal(signo), tr_api_inflight(d->api));
+	d->stopping = 1;
+	if (!grace_deadline_set) {
+		grace_deadline_set = 1;
+		tr_daemon_timer_add(d, d->config->shutdown_grace_ms, 0,
+				    grace_over, NULL, NULL);
+	}
+}
+
+static int idle_after_stop(struct tr_daemon *d)
+{
+	return d->stopping && tr_api_inflight(d->api) == 0 &&
+	       tr_workers_pending(d->workers) == 0;
+}
+
+/* Forks into the background; the parent waits for the child to say it is
+ * ready (or why it failed), so errors still reach the terminal. */
+static int daemonize(int *notify_fd)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		char buf[1024];
+		ssize_t n = read(p[0], buf, sizeof buf - 1);
+		if (n > 0 && buf[0] == '+')
+			_exit(0);
+		if (n > 0) {
+			buf[n] = '\0';
+			fprintf(stderr, "trellisd: %s\n", buf + 1);
+		} else {
+			fprintf(stderr, "trellisd: failed to start\n");
+		}
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	*notify_fd = p[1];
+	return 0;
+}
+
+static void notify(int *fd, const char *msg)
+{
+	if (*fd < 0)
+		return;
+	ssize_t r = write(*fd, msg, strlen(msg));
+	(void)r;
+	close(*fd);
+	*fd = -1;
+	if (msg[0] == '+') {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+	}
+}
+
+static int run(const struct opts *o)
+{
+	char err[8192] = "";
+	int rc = 1, lockfd = -1, notify_fd = -1;
+	struct tr_daemon d;
+	memset(&d, 0, sizeof d);
+
+	struct tr_config *cfg = tr_config_load(o->config, o->state_dir, err,
+					       sizeof err);
+	if (!cfg) {
+		fprintf(stderr, "trellisd: %s\n", err);
+		return 1;
+	}
+	if (o->check) {
+		printf("%s: ok\n", o->config ? o->config : "<defaults>");
+		tr_config_free(cfg);
+		return 0;
+	}
+	d.config = cfg;
+	d.state_dir = cfg->state_dir;
+	int target = cfg->log_target;
+	if (target < 0)
+		target = o->foreground ? TR_LOG_STDERR : TR_LOG_SYSLOG;
+	tr_log_setup((enum tr_log_target)target,
+		     o->verbose ? TRELLIS_LOG_DEBUG : cfg->log_level,
+		     "trellisd");
+
+	/* Signals go to the signalfd only: block them before any thread
+	 * exists so every thread inherits the mask. */
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < 3; i++)
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!o->foreground && daemonize(&notify_fd) < 0) {
+		fprintf(stderr, "trellisd: fork: %s\n", strerror(errno));
+		goto out;
+	}
+	if (mkdirs(cfg->state_dir, 0750) < 0) {
+		snprintf(err, sizeof err, "state dir %s: %s", cfg->state_dir,
+			 strerror(errno));
+		goto fail;
+	}
+	lockfd = lock_state_dir(cfg->state_dir, err, sizeof err);
+	if (lockfd < 0)
+		goto fail;
+	char dbpath[4200];
+	snprintf(dbpath, sizeof dbpath, "%s/trellis.db", cfg->state_dir);
+	d.store = tr_store_open(dbpath, 0, err, sizeof err);
+	if (!d.store)
+		goto fail;
+	d.registry = tr_registry_new();
+	load_plugins(d.registry, cfg, o);
+	d.loop = tr_loop_new(&d, sigs, 3, on_signal, err, sizeof err);
+	if (!d.loop)
+		goto fail;
+	d.conns = tr_conns_new(&d);
+	d.workers = tr_workers_new(&d, cfg->workers, cfg->queue, err,
+				   sizeof err);
+	if (!d.workers || !d.conns)
+		goto fail;
+	d.events = tr_events_new(cfg->events_listen, cfg->api_mode, err,
+				 sizeof err);
+	if (!d.events)
+		goto fail;
+	tr_events_attach_plugins(d.events);
+	struct tr_api_limits limits = {cfg->max_message, cfg->max_inflight};
+	d.api = tr_api_new(&d, &limits);
+	if (!d.api) {
+		snprintf(err, sizeof err, "out of memory");
+		goto fail;
+	}
+	tr_api_register_all(d.api);
+	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
+			  sizeof err) < 0)
+		goto fail;
+	if (cfg->api_tcp &&
+	    tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0)
+		goto fail;
+	tr_info("trellisd %s ready: state %s, api %s%s%s, events %s, %zu ops",
+		TRELLIS_VERSION, cfg->state_dir, cfg->api_listen,
+		cfg->api_tcp ? " and " : "", cfg->api_tcp ? cfg->api_tcp : "",
+		cfg->events_listen, tr_api_count(d.api));
+	notify(&notify_fd, "+");
+	tr_daemon_publish(&d, "daemon.started",
+			  json_pack("{s:i}", "pid", (int)getpid()));
+	rc = tr_loop_run(d.loop, idle_after_stop) < 0 ? 1 : 0;
+	tr_info("stopping");
+	goto out;
+fail:
+	tr_err("%s", err);
+	if (notify_fd >= 0) {
+		char msg[8200];
+		snprintf(msg, sizeof msg, "-%s", err);
+		notify(&notify_fd, msg);
+	} else if (!o->foreground || target != TR_LOG_STDERR) {
+		fprintf(stderr, "trellisd: %s\n", err);
+	}
+	rc = 1;
+out:
+	d.stopping = 1;
+	tr_api_free(d.api);
+	d.api = NULL;
+	tr_workers_free(d.workers);
+	tr_conns_free(d.conns);
+	tr_events_free(d.events);
+	if (d.registry)
+		tr_registry_free(d.registry);
+	tr_host_shutdown();
+	tr_store_close(d.store);
+	tr_loop_free(d.loop);
+	if (lockfd >= 0)
+		close(lockfd);
+	tr_config_free(cfg);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	static const struct option lopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"state-dir", required_argument, NULL, 's'},
 		{"foreground", no_argument, NULL, 'f'},
 		{"plugin-dir", required_argument, NULL, 'P'},
 		{"list-plugins", no_argument, NULL, 'L'},
+		{"print-defaults", no_argument, NULL, 'D'},
+		{"check-config", no_argument, NULL, 'C'},
 		{"output", required_argument, NULL, 'o'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dirs[32];
-	size_t ndirs = 0;
-	int list = 0, json = 0, verbose = 0, c;
-	while ((c = getopt_long(argc, argv, "c:s:fP:o:vVh", opts, NULL)) != -1) {
+	struct opts o;
+	memset(&o, 0, sizeof o);
+	int c;
+	while ((c = getopt_long(argc, argv, "c:s:fP:o:vVh", lopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
+			o.config = optarg;
+			break;
 		case 's':
+			o.state_dir = optarg;
+			break;
 		case 'f':
+			o.foreground = 1;
 			break;
 		case 'P':
-			if (ndirs < sizeof dirs / sizeof *dirs)
-				dirs[ndirs++] = optarg;
+			if (o.ndirs < sizeof o.dirs / sizeof *o.dirs)
+				o.dirs[o.ndirs++] = optarg;
 			break;
 		case 'L':
-			list = 1;
+			o.list = 1;
 			break;
+		case 'C':
+			o.check = 1;
+			break;
+		case 'D':
+			fputs(tr_config_defaults(), stdout);
+			return 0;
 		case 'o':
 			if (strcmp(optarg, "json") == 0)
-				json = 1;
+				o.json = 1;
 			else if (strcmp(optarg, "table") != 0) {
 				fprintf(stderr,
 					"trellisd: unknown output format '%s' "
@@ -78,7 +430,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'v':
-			verbose = 1;
+			o.verbose = 1;
 			break;
 		case 'V':
 			printf("trellisd %s (plugin ABI %d.%d, %s)\n",
@@ -93,31 +445,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	tr_log_setup(TR_LOG_STDERR,
-		     verbose ? TRELLIS_LOG_DEBUG : TRELLIS_LOG_ERR, "trellisd");
-	if (!list) {
-		fprintf(stderr, "trellisd: the daemon proper is not built yet; "
-				"use --list-plugins\n");
+	if (optind < argc) {
+		fprintf(stderr, "trellisd: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
 		return 2;
 	}
-	struct tr_pathlist paths;
-	if (tr_plugin_paths(&paths, dirs, ndirs) < 0) {
-		fprintf(stderr, "trellisd: out of memory\n");
-		return 1;
-	}
-	tr_registry_t *reg = tr_registry_new();
-	int rc = 0;
-	for (size_t i = 0; i < paths.n; i++) {
-		char err[512];
-		if (tr_registry_load_dir(reg, paths.dirs[i], err, sizeof err) <
-		    0) {
-			fprintf(stderr, "trellisd: plugin directory %s\n", err);
-			rc = 1;
-		}
-	}
-	tr_registry_print(reg, stdout, json);
-	tr_registry_free(reg);
-	tr_pathlist_free(&paths);
-	tr_host_shutdown();
-	return rc;
+	if (o.list)
+		return list_plugins(&o);
+	return run(&o);
 }

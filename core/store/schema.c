@@ -90,6 +90,23 @@ const struct tr_migration tr_migrations[] = {
 	 "  tenant_id INTEGER REFERENCES tenant(id),"
 	 "  spec TEXT,"
 	 "  created_at INTEGER NOT NULL);"},
+	{"placement-0001-claims", /* core/placement/claims.h */
+	 "CREATE TABLE placement_claim ("
+	 "  key TEXT PRIMARY KEY,"
+	 "  host_id INTEGER NOT NULL,"
+	 "  vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL,"
+	 "  disk_gib INTEGER NOT NULL,"
+	 "  grp TEXT, anti_grp TEXT, tenant TEXT,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE INDEX placement_claim_host ON placement_claim(host_id);"
+	 "CREATE TABLE placement_host ("
+	 "  host_id INTEGER PRIMARY KEY REFERENCES host(id) ON DELETE CASCADE,"
+	 "  vm_limit INTEGER NOT NULL DEFAULT 0,"
+	 "  disk_gib INTEGER NOT NULL DEFAULT 0,"
+	 "  tags TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE placement_zone ("
+	 "  zone_id INTEGER PRIMARY KEY REFERENCES zone(id) ON DELETE CASCADE,"
+	 "  policy TEXT NOT NULL);"},
 	/* Append new migrations here. */
 };
 

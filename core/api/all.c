@@ -1,0 +1,15 @@
+/*
+ * all.c - the one place that registers every subsystem's API ops.
+ * A new subsystem appends one line here (and declares its function in
+ * api.h or its own header).
+ */
+#include "api.h"
+
+void tr_api_register_all(struct tr_api *api)
+{
+	tr_api_register_inventory(api);
+	tr_api_register_host(api);
+	tr_api_register_vm(api);
+	tr_api_register_system(api);
+	/* Append: tr_api_register_workflow(api); ... */
+}

@@ -1,0 +1,24 @@
+/* api_int.h - shared by the API's files; not for other callers. */
+#ifndef TRELLIS_CORE_API_INT_H
+#define TRELLIS_CORE_API_INT_H
+
+#include "../daemon/daemon.h"
+#include "../store/store.h"
+#include "api.h"
+
+/* Binds a nanomsg socket (events.c); ipc:// gets its directory and mode. */
+int tr_nn_bind(int sock, const char *url, unsigned mode, char *err,
+	       size_t errlen);
+
+/* Common argument fields of list ops. */
+#define TR_LIST_FIELDS                                                         \
+	{"limit", TR_T_INT, 0, "at most this many (default 100, max 1000)"},   \
+	{"after", TR_T_INT, 0, "the \"next\" of the previous page"}
+
+/* Fills the paging part of q from args; INVALID_ARG for bad values. */
+int tr_api_paging(struct tr_req *req, json_t *args, struct tr_store_query *q);
+/* Answers with the store's error in call (and details, stolen). */
+void tr_req_fail_store(struct tr_req *req, trellis_call_t *call,
+		       json_t *details);
+
+#endif

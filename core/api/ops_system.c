@@ -1,0 +1,79 @@
+/*
+ * ops_system.c - plugin.list, api.ops and daemon.status: what the daemon
+ * itself knows.
+ */
+#include <time.h>
+#include <unistd.h>
+
+#include "../loader/listing.h"
+#include "api_int.h"
+
+static time_t started;
+
+static void plugin_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)args;
+	tr_req_ok(req, json_pack("{s:o}", "items",
+				 tr_registry_json(d->registry)));
+}
+
+static json_t *fields_json(const struct tr_field *f)
+{
+	json_t *a = json_array();
+	for (; f && f->name; f++)
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:b, s:s}", "name", f->name,
+				     "type", tr_type_str(f->type),
+				     "required", f->required, "description",
+				     f->description ? f->description : ""));
+	return a;
+}
+
+static void api_ops(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)args;
+	json_t *items = json_array();
+	for (size_t i = 0; i < tr_api_count(d->api); i++) {
+		const struct tr_api_op *op = tr_api_at(d->api, i);
+		json_array_append_new(
+			items, json_pack("{s:s, s:s, s:o, s:b}", "name",
+					 op->name, "description",
+					 op->description ? op->description : "",
+					 "args", fields_json(op->args),
+					 "mutates", !!(op->flags & TR_OP_MUTATES)));
+	}
+	tr_req_ok(req, json_pack("{s:o}", "items", items));
+}
+
+static void daemon_status(struct tr_daemon *d, struct tr_req *req,
+			  json_t *args)
+{
+	(void)args;
+	tr_req_ok(req,
+		  json_pack("{s:s, s:i, s:s, s:i, s:I, s:i, s:I}", "version",
+			    TRELLIS_VERSION, "pid", (int)getpid(), "state_dir",
+			    d->state_dir ? d->state_dir : "", "schema",
+			    tr_store_schema_version(d->store), "uptime_s",
+			    (json_int_t)(started ? time(NULL) - started : 0),
+			    "inflight", (int)tr_api_inflight(d->api),
+			    "plugins",
+			    (json_int_t)tr_registry_count(d->registry)));
+}
+
+static const struct tr_field no_args[] = {TR_FIELDS_END};
+
+static const struct tr_api_op ops[] = {
+	{"plugin.list", "the plugins the daemon loaded or refused", no_args,
+	 plugin_list, 0},
+	{"api.ops", "every API op with its argument schema", no_args, api_ops,
+	 0},
+	{"daemon.status", "version, pid, schema, uptime", no_args,
+	 daemon_status, 0},
+};
+
+void tr_api_register_system(struct tr_api *api)
+{
+	if (!started)
+		started = time(NULL);
+	tr_api_register(api, ops, sizeof ops / sizeof *ops);
+}

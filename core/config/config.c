@@ -1,0 +1,372 @@
+/*
+ * config.c - the embedded defaults and the strict loader of config.h.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../actions/action.h"
+#include "../util/log.h"
+#include "../util/node.h"
+#include "config.h"
+
+static const char defaults_yaml[] =
+	"# trellisd defaults.  A config file (--config) may set any of these.\n"
+	"state_dir: /var/lib/trellis\n"
+	"api:\n"
+	"  listen: ipc:///run/trellis/api.sock\n"
+	"  socket_mode: \"0660\"   # of ipc:// socket files\n"
+	"  tcp: null             # e.g. tcp://0.0.0.0:7443; off by default\n"
+	"  max_message: 1M       # larger requests are refused\n"
+	"  max_inflight: 4096    # requests past it are answered BUSY\n"
+	"events:\n"
+	"  listen: ipc:///run/trellis/events.sock\n"
+	"log:\n"
+	"  target: auto          # stderr, syslog, or auto (stderr in the "
+	"foreground)\n"
+	"  level: info           # error, warning, notice, info, debug\n"
+	"workers:\n"
+	"  threads: 8            # plugin ops run here (they block)\n"
+	"  queue: 1024           # jobs waiting; more are answered BUSY\n"
+	"shutdown_grace: 30s     # how long SIGTERM waits for requests\n"
+	"plugin_dirs: []\n"
+	"plugins: {}             # NAME: {section given to the plugin}\n";
+
+const char *tr_config_defaults(void)
+{
+	return defaults_yaml;
+}
+
+enum ctype { C_STR, C_STR_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
+	     C_DIRS, C_PLUGINS, C_DURATION };
+
+struct centry {
+	const char *path;
+	enum ctype type;
+	size_t off;
+};
+
+#define O(f) offsetof(struct tr_config, f)
+static const struct centry entries[] = {
+	{"state_dir", C_STR, O(state_dir)},
+	{"api.listen", C_STR, O(api_listen)},
+	{"api.socket_mode", C_MODE, O(api_mode)},
+	{"api.tcp", C_STR_NULL, O(api_tcp)},
+	{"api.max_message", C_SIZE, O(max_message)},
+	{"api.max_inflight", C_UINT, O(max_inflight)},
+	{"events.listen", C_STR, O(events_listen)},
+	{"log.target", C_TARGET, O(log_target)},
+	{"log.level", C_LEVEL, O(log_level)},
+	{"workers.threads", C_UINT, O(workers)},
+	{"workers.queue", C_UINT, O(queue)},
+	{"shutdown_grace", C_DURATION, O(shutdown_grace_ms)},
+	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
+	{"plugins", C_PLUGINS, O(plugins)},
+};
+#define N_ENTRIES (sizeof entries / sizeof *entries)
+
+static int fail(char *err, size_t errlen, const trellis_node_t *n,
+		const char *fmt, const char *a, const char *b)
+{
+	char msg[384];
+	snprintf(msg, sizeof msg, fmt, a, b);
+	snprintf(err, errlen, "%s: %s", tr_node_where(n), msg);
+	return -1;
+}
+
+static int set_str(char **slot, const trellis_node_t *v, int nullable,
+		   const char *path, char *err, size_t errlen)
+{
+	if (nullable && tr_node_is_null(v)) {
+		free(*slot);
+		*slot = NULL;
+		return 0;
+	}
+	const char *s = tr_node_str(v);
+	if (!s || !*s || tr_node_is_null(v))
+		return fail(err, errlen, v, "%s: expected a non-empty string%s",
+			    path, "");
+	char *dup = strdup(s);
+	if (!dup)
+		return fail(err, errlen, v, "%s: out of memory%s", path, "");
+	free(*slot);
+	*slot = dup;
+	return 0;
+}
+
+static int set_url(char **slot, const trellis_node_t *v, int nullable,
+		   const char *path, char *err, size_t errlen)
+{
+	if (set_str(slot, v, nullable, path, err, errlen) < 0)
+		return -1;
+	if (*slot && strncmp(*slot, "ipc://", 6) != 0 &&
+	    strncmp(*slot, "tcp://", 6) != 0)
+		return fail(err, errlen, v,
+			    "%s: '%s' is not an ipc:// or tcp:// address", path,
+			    *slot);
+	return 0;
+}
+
+static int apply_entry(struct tr_config *c, const struct centry *e,
+		       const trellis_node_t *v, char *err, size_t errlen)
+{
+	char *base = (char *)c;
+	const char *s = tr_node_str(v);
+	long long x;
+	int64_t i64;
+	switch (e->type) {
+	case C_STR:
+		if (strcmp(e->path, "state_dir") == 0)
+			return set_str((char **)(base + e->off), v, 0, e->path,
+				       err, errlen);
+		return set_url((char **)(base + e->off), v, 0, e->path, err,
+			       errlen);
+	case C_STR_NULL:
+		return set_url((char **)(base + e->off), v, 1, e->path, err,
+			       errlen);
+	case C_MODE: {
+		char *end;
+		unsigned long m = s ? strtoul(s, &end, 8) : 0;
+		if (!s || !*s || *end || m > 0777)
+			return fail(err, errlen, v,
+				    "%s: expected an octal mode like \"0660\", "
+				    "got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)m;
+		return 0;
+	}
+	case C_SIZE:
+		if (!s || tr_parse_size(s, &x) < 0 || x < 1024 ||
+		    x > (1ll << 30))
+			return fail(err, errlen, v,
+				    "%s: expected a size from 1K to 1G (like "
+				    "1M), got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(size_t *)(base + e->off) = (size_t)x;
+		return 0;
+	case C_DURATION:
+		if (!s || tr_parse_duration(s, &x) < 0 || x > 3600 * 1000)
+			return fail(err, errlen, v,
+				    "%s: expected a duration up to 1h (like "
+				    "30s), got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)x;
+		return 0;
+	case C_UINT:
+		if (tr_node_int(v, &i64) < 0 || i64 < 1 || i64 > 1000000)
+			return fail(err, errlen, v,
+				    "%s: expected a positive integer, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)i64;
+		return 0;
+	case C_TARGET:
+		if (s && strcmp(s, "stderr") == 0)
+			c->log_target = TR_LOG_STDERR;
+		else if (s && strcmp(s, "syslog") == 0)
+			c->log_target = TR_LOG_SYSLOG;
+		else if (s && strcmp(s, "auto") == 0)
+			c->log_target = -1;
+		else
+			return fail(err, errlen, v,
+				    "%s: expected stderr, syslog or auto, got "
+				    "'%s'",
+				    e->path, s ? s : "(not a scalar)");
+		return 0;
+	case C_LEVEL: {
+		int l = s ? tr_log_level_parse(s) : -1;
+		if (l < 0)
+			return fail(err, errlen, v,
+				    "%s: expected error, warning, notice, info "
+				    "or debug, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		c->log_level = l;
+		return 0;
+	}
+	case C_DIRS: {
+		if (tr_node_type(v) != TRELLIS_NODE_SEQ)
+			return fail(err, errlen, v,
+				    "%s: expected a list of directories%s",
+				    e->path, "");
+		size_t n = tr_node_len(v);
+		char **dirs = calloc(n + 1, sizeof *dirs);
+		if (!dirs)
+			return fail(err, errlen, v, "%s: out of memory%s",
+				    e->path, "");
+		for (size_t i = 0; i < n; i++) {
+			const char *d = tr_node_str(tr_node_at(v, i));
+			if (!d || !*d) {
+				for (size_t j = 0; j < i; j++)
+					free(dirs[j]);
+				free(dirs);
+				return fail(err, errlen, tr_node_at(v, i),
+					    "%s: expected a directory%s",
+					    e->path, "");
+			}
+			dirs[i] = strdup(d);
+		}
+		for (size_t j = 0; j < c->n_plugin_dirs; j++)
+			free(c->plugin_dirs[j]);
+		free(c->plugin_dirs);
+		c->plugin_dirs = dirs;
+		c->n_plugin_dirs = n;
+		return 0;
+	}
+	case C_PLUGINS:
+		if (tr_node_type(v) != TRELLIS_NODE_MAP)
+			return fail(err, errlen, v,
+				    "%s: expected a map of plugin name to its "
+				    "section%s",
+				    e->path, "");
+		for (size_t i = 0; i < tr_node_len(v); i++) {
+			int t = tr_node_type(tr_node_at(v, i));
+			if (t != TRELLIS_NODE_MAP && !tr_node_is_null(tr_node_at(v, i)))
+				return fail(err, errlen, tr_node_at(v, i),
+					    "plugins.%s: expected a map%s",
+					    tr_node_key_at(v, i), "");
+		}
+		c->plugins = v;
+		return 0;
+	}
+	return -1;
+}
+
+/* Keys valid right below prefix ("api" -> "listen, socket_mode, ..."). */
+static void keys_below(const char *prefix, char *out, size_t len)
+{
+	size_t plen = prefix ? strlen(prefix) : 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < N_ENTRIES; i++) {
+		const char *p = entries[i].path;
+		if (plen && (strncmp(p, prefix, plen) != 0 || p[plen] != '.'))
+			continue;
+		const char *k = plen ? p + plen + 1 : p;
+		size_t klen = strcspn(k, ".");
+		char key[64];
+		snprintf(key, sizeof key, "%.*s", (int)klen, k);
+		if (strstr(out, key))
+			continue;
+		size_t ol = strlen(out);
+		snprintf(out + ol, len - ol, "%s%s", ol ? ", " : "", key);
+	}
+}
+
+static int apply_map(struct tr_config *c, const trellis_node_t *map,
+		     const char *prefix, char *err, size_t errlen)
+{
+	if (tr_node_type(map) != TRELLIS_NODE_MAP) {
+		if (!prefix && tr_node_is_null(map))
+			return 0;
+		return fail(err, errlen, map, "%s: expected a map%s",
+			    prefix ? prefix : "config", "");
+	}
+	for (size_t i = 0; i < tr_node_len(map); i++) {
+		const char *key = tr_node_key_at(map, i);
+		const trellis_node_t *v = tr_node_at(map, i);
+		char path[128];
+		if (prefix)
+			snprintf(path, sizeof path, "%s.%s", prefix, key);
+		else
+			snprintf(path, sizeof path, "%s", key);
+		const struct centry *e = NULL;
+		int section = 0;
+		size_t plen = strlen(path);
+		for (size_t j = 0; j < N_ENTRIES; j++) {
+			if (strcmp(entries[j].path, path) == 0)
+				e = &entries[j];
+			else if (strncmp(entries[j].path, path, plen) == 0 &&
+				 entries[j].path[plen] == '.')
+				section = 1;
+		}
+		int rc;
+		if (e)
+			rc = apply_entry(c, e, v, err, errlen);
+		else if (section)
+			rc = apply_map(c, v, path, err, errlen);
+		else {
+			char valid[256];
+			keys_below(prefix, valid, sizeof valid);
+			char msg[400];
+			snprintf(msg, sizeof msg,
+				 "unknown key '%s' (valid keys%s%s: %s)", path,
+				 prefix ? " under " : "", prefix ? prefix : "",
+				 valid);
+			snprintf(err, errlen, "%s: %s",
+				 tr_node_where(tr_node_key_node_at(map, i)), msg);
+			rc = -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct tr_config *tr_config_load(const char *path, const char *state_dir,
+				 char *err, size_t errlen)
+{
+	struct tr_config *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->defaults = tr_node_parse_string("<defaults>", defaults_yaml,
+					   sizeof defaults_yaml - 1, err,
+					   errlen);
+	if (!c->defaults || apply_map(c, c->defaults, NULL, err, errlen) < 0)
+		goto fail;
+	char *def_api = strdup(c->api_listen);
+	char *def_events = strdup(c->events_listen);
+	if (path) {
+		c->file = tr_node_parse_file(path, err, errlen);
+		if (!c->file || apply_map(c, c->file, NULL, err, errlen) < 0) {
+			free(def_api);
+			free(def_events);
+			goto fail;
+		}
+	}
+	if (state_dir) {
+		free(c->state_dir);
+		c->state_dir = strdup(state_dir);
+		/* Unless the file named them, the sockets follow the state
+		 * dir: tests and several daemons need no config file. */
+		char url[4200];
+		if (def_api && strcmp(c->api_listen, def_api) == 0) {
+			snprintf(url, sizeof url, "ipc://%s/api.sock",
+				 state_dir);
+			free(c->api_listen);
+			c->api_listen = strdup(url);
+		}
+		if (def_events && strcmp(c->events_listen, def_events) == 0) {
+			snprintf(url, sizeof url, "ipc://%s/events.sock",
+				 state_dir);
+			free(c->events_listen);
+			c->events_listen = strdup(url);
+		}
+	}
+	free(def_api);
+	free(def_events);
+	if (!c->state_dir || !c->api_listen || !c->events_listen) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	return c;
+fail:
+	tr_config_free(c);
+	return NULL;
+}
+
+void tr_config_free(struct tr_config *c)
+{
+	if (!c)
+		return;
+	free(c->state_dir);
+	free(c->api_listen);
+	free(c->api_tcp);
+	free(c->events_listen);
+	for (size_t i = 0; i < c->n_plugin_dirs; i++)
+		free(c->plugin_dirs[i]);
+	free(c->plugin_dirs);
+	tr_node_free(c->defaults);
+	tr_node_free(c->file);
+	free(c);
+}

@@ -1,0 +1,54 @@
+/*
+ * config.h - trellisd's configuration: embedded YAML defaults overlaid by
+ * an optional config file, checked strictly.
+ *
+ * The daemon starts with no config file at all.  A file may set any key of
+ * the defaults (config.c shows them all); an unknown key or a bad value is
+ * an error "FILE:LINE:COL: message".  The `plugins:` map is passed to the
+ * plugin registry as is: each plugin checks its own section.
+ *
+ * The struct owns its strings and the parsed trees (freed by
+ * tr_config_free); `plugins` points into them.
+ */
+#ifndef TRELLIS_CORE_CONFIG_H
+#define TRELLIS_CORE_CONFIG_H
+
+#include <stddef.h>
+
+#include <trellis/host.h>
+
+struct tr_config {
+	char *state_dir;      /* state_dir */
+	char *api_listen;     /* api.listen: ipc:// or tcp:// */
+	unsigned api_mode;    /* api.socket_mode: for ipc:// socket files */
+	char *api_tcp;        /* api.tcp: an extra tcp:// listener, or NULL */
+	size_t max_message;   /* api.max_message: bytes */
+	unsigned max_inflight; /* api.max_inflight */
+	char *events_listen;  /* events.listen */
+	int log_target;       /* log.target: enum tr_log_target, or -1: auto */
+	int log_level;        /* log.level: TRELLIS_LOG_* */
+	unsigned workers;     /* workers.threads */
+	unsigned queue;       /* workers.queue: jobs waiting, at most */
+	unsigned shutdown_grace_ms; /* shutdown_grace: wait for requests */
+	char **plugin_dirs;   /* plugin_dirs */
+	size_t n_plugin_dirs;
+	const trellis_node_t *plugins; /* plugins: name -> section (a map) */
+
+	trellis_node_t *defaults; /* parsed embedded defaults */
+	trellis_node_t *file;     /* parsed config file, or NULL */
+};
+
+/* The embedded defaults, as YAML text (for `trellisd --print-defaults`). */
+const char *tr_config_defaults(void);
+
+/*
+ * Loads the defaults, then path (NULL: none).  state_dir (NULL: keep)
+ * overrides the config's state_dir and, unless the file names them, puts
+ * the sockets in it (ipc://DIR/api.sock, ipc://DIR/events.sock).
+ * NULL on error with "FILE:LINE:COL: message" in err.
+ */
+struct tr_config *tr_config_load(const char *path, const char *state_dir,
+				 char *err, size_t errlen);
+void tr_config_free(struct tr_config *c);
+
+#endif

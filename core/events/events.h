@@ -1,0 +1,28 @@
+/*
+ * events.h - the event publisher: one nanomsg PUB socket.
+ *
+ * A message is "TOPIC JSON": subscribers filter by topic prefix with
+ * NN_SUB_SUBSCRIBE ("vm.", "host.", "workflow.").  The JSON body gets
+ * "topic" and "ts" (unix milliseconds).  Publishing never blocks (a slow
+ * subscriber loses messages, nanomsg drops them) and is thread-safe.
+ * Plugin events (host->event_publish) arrive through the host's event sink
+ * and are published under their own topic with "plugin" set.
+ */
+#ifndef TRELLIS_CORE_EVENTS_H
+#define TRELLIS_CORE_EVENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct tr_events;
+
+/* Binds url (ipc:// socket files get mode, 0: leave it). */
+struct tr_events *tr_events_new(const char *url, unsigned mode, char *err,
+				size_t errlen);
+void tr_events_free(struct tr_events *ev);
+/* body is borrowed (an object, or NULL for {}). */
+int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body);
+/* Routes plugin events (tr_host_set_event_sink) to ev; NULL to stop. */
+void tr_events_attach_plugins(struct tr_events *ev);
+
+#endif
