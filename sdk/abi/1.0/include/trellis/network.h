@@ -1,0 +1,141 @@
+/*
+ * trellis/network.h - ops table of network isolation plugins (kind NETWORK).
+ *
+ * A network plugin makes isolated L2 segments on hosts, ports for VM NICs on
+ * those segments, and filtering rules for ports.  The core allocates segment
+ * ids (VNI or VLAN) from its pools and passes them in; the plugin only makes
+ * what it is told.  connect() opens one host's network context ("local", or
+ * "netns:NAME" for a network namespace standing in for a host); that handle
+ * is the "target" for TRELLIS_THREAD_PER_TARGET.
+ *
+ * Everything a plugin creates on a host carries a name prefix of its own so
+ * that gc() can find what the core no longer knows.  Ops that change
+ * infrastructure take an idempotency key and are safe to replay; deleting
+ * what is already gone succeeds.
+ */
+#ifndef TRELLIS_NETWORK_H
+#define TRELLIS_NETWORK_H
+
+#include <trellis/host.h>
+#include <trellis/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRELLIS_NET_CAP_VXLAN (1ull << 0)    /* segments over VXLAN */
+#define TRELLIS_NET_CAP_VLAN (1ull << 1)     /* segments over 802.1Q */
+#define TRELLIS_NET_CAP_FIREWALL (1ull << 2) /* rule_add/rule_delete */
+#define TRELLIS_NET_CAP_GC (1ull << 3)       /* gc */
+
+enum trellis_segment_mode {
+	TRELLIS_SEGMENT_VXLAN = 1,
+	TRELLIS_SEGMENT_VLAN = 2,
+	TRELLIS_SEGMENT_LOCAL = 3, /* a bridge on this host only */
+};
+
+typedef struct trellis_segment_spec {
+	uint32_t struct_size;
+	const char *name;         /* since 1.0: unique segment name */
+	const char *tenant;       /* since 1.0: owner, may be NULL */
+	uint32_t mode;            /* since 1.0: enum trellis_segment_mode */
+	uint32_t segment_id;      /* since 1.0: VNI or VLAN id */
+	const char *underlay_dev; /* since 1.0: NIC carrying VXLAN/VLAN traffic */
+	const char *local_ip;     /* since 1.0: VXLAN source address */
+	const char *const *remote_ips; /* since 1.0: VXLAN peers (flood list) */
+	uint32_t n_remote_ips;    /* since 1.0 */
+	uint32_t mtu;             /* since 1.0: 0: default */
+} trellis_segment_spec_t;
+
+typedef struct trellis_segment_info {
+	uint32_t struct_size;
+	char bridge[16];          /* since 1.0: the bridge VM ports join */
+	char link[16];            /* since 1.0: the VXLAN/VLAN device, "" for LOCAL */
+	uint32_t segment_id;      /* since 1.0 */
+	uint32_t n_ports;         /* since 1.0: ports on this host */
+} trellis_segment_info_t;
+
+typedef struct trellis_port_spec {
+	uint32_t struct_size;
+	const char *name;         /* since 1.0: unique port name */
+	const char *segment;      /* since 1.0: segment name */
+	const char *mac;          /* since 1.0: NULL: the plugin picks */
+	const char *ip;           /* since 1.0: address/prefix, may be NULL */
+} trellis_port_spec_t;
+
+typedef struct trellis_port_info {
+	uint32_t struct_size;
+	char ifname[16];          /* since 1.0: the tap the VM attaches to */
+	char bridge[16];          /* since 1.0 */
+	char mac[18];             /* since 1.0 */
+} trellis_port_info_t;
+
+typedef struct trellis_fw_rule {
+	uint32_t struct_size;
+	const char *port;         /* since 1.0: port name the rule opens */
+	const char *protocol;     /* since 1.0: "tcp", "udp", "icmp" */
+	uint16_t port_min;        /* since 1.0: 0 for icmp */
+	uint16_t port_max;        /* since 1.0 */
+	const char *source_cidr;  /* since 1.0: NULL: any */
+	int64_t expires_at;       /* since 1.0: unix seconds, 0: never */
+} trellis_fw_rule_t;
+
+/* gc() reports each object it removed through this. */
+typedef void (*trellis_gc_fn)(void *opaque, const char *what, const char *name);
+
+struct trellis_network_ops {
+	uint32_t struct_size;
+
+	/* Required. */
+	int (*connect)(void *state, trellis_call_t *call, const char *uri,
+		       const trellis_node_t *options, uint32_t flags,
+		       void **conn); /* since 1.0 */
+	/* Required. */
+	void (*disconnect)(void *state, void *conn); /* since 1.0 */
+
+	/* Make the segment present on this host (bridge + link).  A second
+	 * call with the same spec is a no-op.  Required. */
+	int (*segment_ensure)(void *conn, trellis_call_t *call,
+			      const trellis_segment_spec_t *spec,
+			      const char *idem_key, uint32_t flags,
+			      trellis_segment_info_t *out); /* since 1.0 */
+	/* Remove the segment from this host; CONFLICT while ports remain
+	 * on it.  Missing: success.  Required. */
+	int (*segment_release)(void *conn, trellis_call_t *call,
+			       const char *segment, const char *idem_key,
+			       uint32_t flags); /* since 1.0 */
+	/* A port (tap) on a segment; all inbound traffic denied until
+	 * rules open it.  Required. */
+	int (*port_create)(void *conn, trellis_call_t *call,
+			   const trellis_port_spec_t *spec,
+			   const char *idem_key, uint32_t flags,
+			   trellis_port_info_t *out); /* since 1.0 */
+	/* Missing: success.  Required. */
+	int (*port_delete)(void *conn, trellis_call_t *call, const char *port,
+			   const char *idem_key, uint32_t flags); /* 1.0 */
+
+	/* Allow inbound traffic matching rule; rule_id names it (max 63). */
+	int (*rule_add)(void *conn, trellis_call_t *call,
+			const trellis_fw_rule_t *rule, const char *idem_key,
+			uint32_t flags, char rule_id[64]); /* since 1.0 */
+	int (*rule_delete)(void *conn, trellis_call_t *call,
+			   const char *rule_id, const char *idem_key,
+			   uint32_t flags); /* since 1.0 */
+
+	/* Remove every object of this plugin whose name is not in keep. */
+	int (*gc)(void *conn, trellis_call_t *call, const char *const *keep,
+		  uint32_t n_keep, uint32_t flags, trellis_gc_fn fn,
+		  void *opaque); /* since 1.0 */
+};
+
+#define TRELLIS_NETWORK_OPS_SIZE_1_0                                           \
+	(offsetof(struct trellis_network_ops, gc) + sizeof(void (*)(void)))
+
+#define TRELLIS_NETWORK_REQUIRED_OPS(X)                                        \
+	X(connect) X(disconnect) X(segment_ensure) X(segment_release)          \
+	X(port_create) X(port_delete)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRELLIS_NETWORK_H */

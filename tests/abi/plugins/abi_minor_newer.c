@@ -1,0 +1,20 @@
+/* Refused: built for a minor newer than the host's (1.1 on a 1.0 host). */
+#include "stub.h"
+
+static const struct trellis_storage_ops ops = {.struct_size = sizeof ops,
+					       STUB_STORAGE_OPS};
+
+static const trellis_plugin_desc_t desc = {
+    .struct_size = sizeof desc,
+    .abi_major = TRELLIS_ABI_MAJOR,
+    .abi_minor = TRELLIS_ABI_MINOR + 1,
+    .build_tag = TRELLIS_BUILD_TAG,
+    .name = "abi-minor-newer",
+    .version = "1.0.0",
+    .license = "MIT",
+    .kind = TRELLIS_KIND_STORAGE,
+    .thread_model = TRELLIS_THREAD_SERIALIZED,
+    .ops = &ops,
+};
+
+const trellis_plugin_desc_t *trellis_plugin_entry(void) { return &desc; }

@@ -1,0 +1,9 @@
+/* Refused: a second plugin named "dup" (after dup_a.so). */
+#include "stub.h"
+
+static const struct trellis_storage_ops ops = {.struct_size = sizeof ops,
+					       STUB_STORAGE_OPS};
+
+TRELLIS_PLUGIN_DEFINE(.name = "dup", .version = "2.0.0", .license = "MIT",
+		      .kind = TRELLIS_KIND_STORAGE,
+		      .thread_model = TRELLIS_THREAD_SERIALIZED, .ops = &ops)
