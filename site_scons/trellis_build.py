@@ -14,6 +14,7 @@ WARN = ['-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wstrict-prototypes',
 # pkg-config module -> Debian package that provides it
 PKG_DEBIAN = {
     'libvirt': 'libvirt-dev',
+    'libxml-2.0': 'libxml2-dev',
     'nanomsg': 'libnanomsg-dev',
     'jansson': 'libjansson-dev',
     'yaml-0.1': 'libyaml-dev',
