@@ -54,6 +54,16 @@ struct cli_opt {
 	const char *const *choices; /* NULL-terminated, or NULL */
 };
 
+/* Options every list verb takes. */
+#define CLI_PAGING_OPTS                                                        \
+	{"--limit", "limit", CLI_INT, "N", "at most N rows (default 100)",     \
+	 0, NULL},                                                             \
+	{"--after", "after", CLI_INT, "ID",                                    \
+	 "the page after this one (printed as \"more: --after ID\")", 0, NULL}
+#define CLI_OPTS_END {NULL, NULL, CLI_FLAG, NULL, NULL, 0, NULL}
+#define CLI_COLS_END {NULL, NULL}
+#define CLI_VERBS_END {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+
 /* A column of a table: a label and a field of the result objects
  * (dotted paths for nested fields: "capacity.cpus"). */
 struct cli_col {

@@ -1,18 +1,217 @@
-/* trellis - the Trellis command line client.  (Grows with the daemon.) */
+/*
+ * trellis - the Trellis command line client: global options, the noun and
+ * verb lookup, help, and the words for bash completion.
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: trellis [OPTIONS] NOUN VERB [ARGS]\n"
+		"\n"
+		"The Trellis command line client: talks to trellisd.\n"
+		"\n"
+		"Nouns:\n");
+	for (const struct cli_noun *const *n = cli_nouns; *n; n++)
+		fprintf(out, "  %-10s %s\n", (*n)->name, (*n)->summary);
+	fprintf(out,
+		"\n"
+		"Options (anywhere on the line):\n"
+		"  -o, --output FMT   table (default), json or yaml\n"
+		"  -s, --socket URL   the daemon's API (default $TRELLIS_SOCKET or\n"
+		"                     " CLI_DEFAULT_SOCKET ")\n"
+		"      --timeout MS   how long to wait for an answer (default 30000)\n"
+		"  -h, --help         help (also after a noun or a verb)\n"
+		"  -V, --version      print the version\n"
+		"\n"
+		"Exit status: 0 ok, 1 the operation failed, 2 usage error.\n"
+		"Run 'trellis NOUN --help' for a noun's verbs.\n");
+}
+
+static const struct cli_noun *find_noun(const char *name)
+{
+	for (const struct cli_noun *const *n = cli_nouns; *n; n++)
+		if (strcmp((*n)->name, name) == 0)
+			return *n;
+	return NULL;
+}
+
+static const struct cli_verb *find_verb(const struct cli_noun *n,
+					const char *name)
+{
+	for (const struct cli_verb *v = n->verbs; v->name; v++)
+		if (strcmp(v->name, name) == 0)
+			return v;
+	return NULL;
+}
+
+static int is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ||
+	       strcmp(a, "help") == 0;
+}
+
+/* `trellis __complete WORD...`: the candidates for the word after them,
+ * so that the completion file never goes stale. */
+static int complete(int argc, char **argv)
+{
+	if (argc == 0) {
+		for (const struct cli_noun *const *n = cli_nouns; *n; n++)
+			printf("%s\n", (*n)->name);
+		printf("--output\n--socket\n--timeout\n--help\n--version\n");
+		return 0;
+	}
+	const struct cli_noun *n = find_noun(argv[0]);
+	if (!n)
+		return 0;
+	if (argc == 1) {
+		for (const struct cli_verb *v = n->verbs; v->name; v++)
+			printf("%s\n", v->name);
+		printf("--help\n");
+		return 0;
+	}
+	const struct cli_verb *v = find_verb(n, argv[1]);
+	if (!v)
+		return 0;
+	const char *prev = argv[argc - 1];
+	for (const struct cli_opt *o = v->opts; o && o->flag; o++) {
+		if (strcmp(prev, o->flag) == 0) {
+			for (const char *const *c = o->choices; c && *c; c++)
+				printf("%s\n", *c);
+			return 0;
+		}
+	}
+	for (const struct cli_opt *o = v->opts; o && o->flag; o++)
+		printf("%s\n", o->flag);
+	printf("--help\n--output\n");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-			 strcmp(argv[1], "-h") == 0)) {
-		printf("Usage: trellis NOUN VERB [ARGS]\n");
-		return 0;
+	struct cli cli = {.socket = getenv("TRELLIS_SOCKET"),
+			  .format = CLI_FMT_TABLE,
+			  .timeout_ms = 30000};
+	if (!cli.socket || !*cli.socket)
+		cli.socket = CLI_DEFAULT_SOCKET;
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
+		return complete(argc - 2, argv + 2);
+
+	/* Global options may come anywhere before "--"; the rest is
+	 * NOUN VERB ARGS, kept in order. */
+	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+	int nrest = 0, help = 0, dashdash = 0;
+	if (!rest)
+		return CLI_FAILED;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		int takes = 0;
+		if (dashdash) {
+			rest[nrest++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			dashdash = 1;
+			rest[nrest++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
+		    strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
+		    strcmp(a, "--timeout") == 0) {
+			takes = 1;
+			if (i + 1 >= argc) {
+				fprintf(stderr, "trellis: %s needs a value\n", a);
+				free(rest);
+				return CLI_USAGE;
+			}
+			val = argv[++i];
+		} else if (strncmp(a, "--output=", 9) == 0) {
+			takes = 1, val = a + 9, a = "--output";
+		} else if (strncmp(a, "--socket=", 9) == 0) {
+			takes = 1, val = a + 9, a = "--socket";
+		} else if (strncmp(a, "--timeout=", 10) == 0) {
+			takes = 1, val = a + 10, a = "--timeout";
+		}
+		if (takes) {
+			if (a[1] == 'o' || strcmp(a, "--output") == 0) {
+				if (strcmp(val, "table") == 0)
+					cli.format = CLI_FMT_TABLE;
+				else if (strcmp(val, "json") == 0)
+					cli.format = CLI_FMT_JSON;
+				else if (strcmp(val, "yaml") == 0)
+					cli.format = CLI_FMT_YAML;
+				else {
+					fprintf(stderr,
+						"trellis: unknown output format "
+						"'%s' (table, json or yaml)\n",
+						val);
+					free(rest);
+					return CLI_USAGE;
+				}
+			} else if (a[1] == 's' || strcmp(a, "--socket") == 0) {
+				cli.socket = val;
+			} else {
+				char *end;
+				long t = strtol(val, &end, 10);
+				if (!*val || *end || t <= 0 || t > 3600000) {
+					fprintf(stderr,
+						"trellis: --timeout expects "
+						"milliseconds\n");
+					free(rest);
+					return CLI_USAGE;
+				}
+				cli.timeout_ms = (int)t;
+			}
+			continue;
+		}
+		if (is_help(a) && strcmp(a, "help") != 0) {
+			help = 1;
+			continue;
+		}
+		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("trellis %s\n", TRELLIS_VERSION);
+			free(rest);
+			return CLI_OK;
+		}
+		rest[nrest++] = argv[i];
 	}
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("trellis %s\n", TRELLIS_VERSION);
-		return 0;
+	int rc = CLI_USAGE;
+	if (nrest == 0 || strcmp(rest[0], "help") == 0) {
+		usage(help || nrest ? stdout : stderr);
+		rc = help || nrest ? CLI_OK : CLI_USAGE;
+		goto out;
 	}
-	fprintf(stderr, "trellis: no commands yet; see --help\n");
-	return 2;
+	const struct cli_noun *n = find_noun(rest[0]);
+	if (!n) {
+		fprintf(stderr, "trellis: unknown noun '%s'\n", rest[0]);
+		usage(stderr);
+		goto out;
+	}
+	if (nrest == 1 || strcmp(rest[1], "help") == 0) {
+		cli_noun_help(help || nrest > 1 ? stdout : stderr, n);
+		rc = help || nrest > 1 ? CLI_OK : CLI_USAGE;
+		goto out;
+	}
+	const struct cli_verb *v = find_verb(n, rest[1]);
+	if (!v) {
+		fprintf(stderr, "trellis %s: unknown verb '%s'\n", n->name,
+			rest[1]);
+		cli_noun_help(stderr, n);
+		goto out;
+	}
+	if (help) {
+		cli_verb_help(stdout, n, v);
+		rc = CLI_OK;
+		goto out;
+	}
+	rc = v->run ? v->run(&cli, v, nrest - 2, rest + 2)
+		    : cli_run_verb(&cli, v, nrest - 2, rest + 2);
+out:
+	free(rest);
+	return rc;
 }

@@ -1,0 +1,129 @@
+/* client.c - the request/response client of the CLI (cli.h: cli_call). */
+#include <errno.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* For ipc:// a REQ socket would wait for a peer until the timeout; probe
+ * the socket file first so a stopped daemon gives its one line at once. */
+static int ipc_alive(const char *url, char *why, size_t len)
+{
+	const char *path = url + 6;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path) {
+		snprintf(why, len, "socket path too long");
+		return 0;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, len, "%s", strerror(errno));
+		return 0;
+	}
+	int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	if (!ok)
+		snprintf(why, len, "%s", strerror(errno));
+	close(fd);
+	return ok;
+}
+
+static void not_running(const struct cli *cli, const char *why)
+{
+	fprintf(stderr,
+		"trellis: trellisd is not answering on %s (%s); is it running? "
+		"(--socket or TRELLIS_SOCKET pick another)\n",
+		cli->socket, why);
+}
+
+int cli_call(const struct cli *cli, const char *op, json_t *args,
+	     json_t **result)
+{
+	int rc = CLI_FAILED, sock = -1;
+	char *text = NULL, *buf = NULL;
+	json_t *resp = NULL;
+	*result = NULL;
+	json_t *env = json_pack("{s:i, s:s, s:o}", "v", 1, "op", op, "args",
+				args ? args : json_object());
+	text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	json_decref(env);
+	if (!text) {
+		fprintf(stderr, "trellis: out of memory\n");
+		return CLI_FAILED;
+	}
+	char why[256];
+	if (strncmp(cli->socket, "ipc://", 6) == 0 &&
+	    !ipc_alive(cli->socket, why, sizeof why)) {
+		not_running(cli, why);
+		goto out;
+	}
+	sock = nn_socket(AF_SP, NN_REQ);
+	if (sock < 0) {
+		fprintf(stderr, "trellis: socket: %s\n", nn_strerror(nn_errno()));
+		goto out;
+	}
+	int tmo = cli->timeout_ms;
+	/* Never resend: a request that changes state must not run twice. */
+	int resend = tmo * 2 + 60000;
+	nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo);
+	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &tmo, sizeof tmo);
+	nn_setsockopt(sock, NN_REQ, NN_REQ_RESEND_IVL, &resend, sizeof resend);
+	int maxsz = -1;
+	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &maxsz, sizeof maxsz);
+	if (nn_connect(sock, cli->socket) < 0) {
+		fprintf(stderr, "trellis: %s: %s\n", cli->socket,
+			nn_strerror(nn_errno()));
+		goto out;
+	}
+	if (nn_send(sock, text, strlen(text), 0) < 0) {
+		not_running(cli, nn_strerror(nn_errno()));
+		goto out;
+	}
+	int n = nn_recv(sock, &buf, NN_MSG, 0);
+	if (n < 0) {
+		if (nn_errno() == ETIMEDOUT)
+			snprintf(why, sizeof why, "no answer within %d ms",
+				 cli->timeout_ms);
+		else
+			snprintf(why, sizeof why, "%s", nn_strerror(nn_errno()));
+		not_running(cli, why);
+		goto out;
+	}
+	json_error_t jerr;
+	resp = json_loadb(buf, (size_t)n, 0, &jerr);
+	if (!json_is_object(resp)) {
+		fprintf(stderr, "trellis: malformed answer from trellisd: %s\n",
+			jerr.text);
+		goto out;
+	}
+	if (json_is_true(json_object_get(resp, "ok"))) {
+		*result = json_incref(json_object_get(resp, "result"));
+		if (!*result)
+			*result = json_null();
+		rc = CLI_OK;
+		goto out;
+	}
+	json_t *err = json_object_get(resp, "error");
+	if (cli->format == CLI_FMT_JSON) {
+		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+	} else {
+		fprintf(stderr, "trellis: %s: %s\n",
+			json_string_value(json_object_get(err, "code")),
+			json_string_value(json_object_get(err, "message")));
+	}
+out:
+	if (buf)
+		nn_freemsg(buf);
+	if (sock >= 0)
+		nn_close(sock);
+	json_decref(resp);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/*
+ * nouns.c - the noun table of the CLI.  A new noun is one file
+ * (cmd_NOUN.c defining cli_noun_NOUN, declared in cli.h) and one line
+ * here.
+ */
+#include "cli.h"
+
+const struct cli_noun *const cli_nouns[] = {
+	&cli_noun_zone,
+	&cli_noun_pod,
+	&cli_noun_cluster,
+	&cli_noun_tenant,
+	&cli_noun_host,
+	&cli_noun_vm,
+	&cli_noun_plugin,
+	&cli_noun_api,
+	/* Append new nouns here. */
+	NULL,
+};

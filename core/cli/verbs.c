@@ -1,0 +1,197 @@
+/*
+ * verbs.c - the declarative verb runner: argv -> API args by the verb's
+ * declarations, the call, the output; and the help texts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_opt *find_opt(const struct cli_verb *v,
+				      const char *flag, size_t len)
+{
+	for (const struct cli_opt *o = v->opts; o && o->flag; o++)
+		if (strlen(o->flag) == len && strncmp(o->flag, flag, len) == 0)
+			return o;
+	return NULL;
+}
+
+static int usage_error(const char *noun, const struct cli_verb *v,
+		       const char *fmt, const char *a)
+{
+	fprintf(stderr, "trellis %s %s: ", noun, v->name);
+	fprintf(stderr, fmt, a);
+	fprintf(stderr, "\n(see: trellis %s %s --help)\n", noun, v->name);
+	return CLI_USAGE;
+}
+
+static int set_value(const char *noun, const struct cli_verb *v,
+		     const struct cli_opt *o, const char *val, json_t *args)
+{
+	json_t *j = NULL;
+	if (o->choices) {
+		int ok = 0;
+		for (const char *const *c = o->choices; *c; c++)
+			ok |= strcmp(*c, val) == 0;
+		if (!ok)
+			return usage_error(noun, v, "bad value for %s", o->flag);
+	}
+	switch (o->type) {
+	case CLI_FLAG:
+		j = json_true();
+		break;
+	case CLI_STR:
+	case CLI_SIZE:
+		j = json_string(val);
+		break;
+	case CLI_INT: {
+		char *end;
+		long long x = strtoll(val, &end, 10);
+		if (!*val || *end)
+			return usage_error(noun, v, "%s expects an integer",
+					   o->flag);
+		j = json_integer(x);
+		break;
+	}
+	case CLI_JSON: {
+		json_error_t e;
+		j = json_loads(val, JSON_DECODE_ANY, &e);
+		if (!j)
+			return usage_error(noun, v, "%s expects JSON", o->flag);
+		break;
+	}
+	}
+	if (!j)
+		return usage_error(noun, v, "bad value for %s", o->flag);
+	json_object_set_new(args, o->field, j);
+	return CLI_OK;
+}
+
+int cli_parse_args(const struct cli_verb *v, const char *noun, int argc,
+		   char **argv, json_t **out)
+{
+	json_t *args = json_object();
+	int rc = CLI_OK, npos = 0, opts_done = 0;
+	for (int i = 0; i < argc && rc == CLI_OK; i++) {
+		const char *a = argv[i];
+		if (!opts_done && strcmp(a, "--") == 0) {
+			opts_done = 1;
+			continue;
+		}
+		if (!opts_done && a[0] == '-' && a[1]) {
+			const char *eq = strchr(a, '=');
+			size_t len = eq ? (size_t)(eq - a) : strlen(a);
+			const struct cli_opt *o = find_opt(v, a, len);
+			if (!o) {
+				rc = usage_error(noun, v, "unknown option %s", a);
+				break;
+			}
+			const char *val = "true";
+			if (o->type != CLI_FLAG) {
+				if (eq)
+					val = eq + 1;
+				else if (i + 1 < argc)
+					val = argv[++i];
+				else {
+					rc = usage_error(noun, v,
+							 "%s needs a value",
+							 o->flag);
+					break;
+				}
+			} else if (eq) {
+				rc = usage_error(noun, v, "%s takes no value",
+						 o->flag);
+				break;
+			}
+			rc = set_value(noun, v, o, val, args);
+			continue;
+		}
+		if (!v->positional || npos++ > 0) {
+			rc = usage_error(noun, v, "unexpected argument '%s'", a);
+			break;
+		}
+		json_object_set_new(args, v->positional, json_string(a));
+	}
+	if (rc == CLI_OK && v->positional && npos == 0)
+		rc = usage_error(noun, v, "missing %s",
+				 v->pos_metavar ? v->pos_metavar : "argument");
+	for (const struct cli_opt *o = v->opts; rc == CLI_OK && o && o->flag;
+	     o++)
+		if (o->required && !json_object_get(args, o->field))
+			rc = usage_error(noun, v, "missing %s", o->flag);
+	if (rc != CLI_OK) {
+		json_decref(args);
+		return rc;
+	}
+	*out = args;
+	return CLI_OK;
+}
+
+int cli_run_verb(const struct cli *cli, const struct cli_verb *v, int argc,
+		 char **argv)
+{
+	/* The noun is only for messages; find it by the op's prefix. */
+	char noun[32];
+	snprintf(noun, sizeof noun, "%.*s", (int)strcspn(v->op, "."), v->op);
+	json_t *args = NULL, *result = NULL;
+	int rc = cli_parse_args(v, noun, argc, argv, &args);
+	if (rc != CLI_OK)
+		return rc;
+	rc = cli_call(cli, v->op, args, &result);
+	if (rc == CLI_OK)
+		cli_print(cli, result, v->cols, v->list_key);
+	json_decref(result);
+	return rc;
+}
+
+void cli_verb_help(FILE *out, const struct cli_noun *n,
+		   const struct cli_verb *v)
+{
+	fprintf(out, "Usage: trellis %s %s", n->name, v->name);
+	if (v->positional)
+		fprintf(out, " %s", v->pos_metavar ? v->pos_metavar : "ARG");
+	for (const struct cli_opt *o = v->opts; o && o->flag; o++) {
+		const char *mv = o->type == CLI_FLAG ? NULL
+				 : o->metavar      ? o->metavar
+						   : "VALUE";
+		fprintf(out, o->required ? " %s%s%s" : " [%s%s%s]", o->flag,
+			mv ? " " : "", mv ? mv : "");
+	}
+	fprintf(out, "\n\n%s.\n", v->summary);
+	if (v->opts && v->opts->flag) {
+		fprintf(out, "\nOptions:\n");
+		for (const struct cli_opt *o = v->opts; o->flag; o++) {
+			char left[64];
+			snprintf(left, sizeof left, "%s%s%s", o->flag,
+				 o->type == CLI_FLAG ? "" : " ",
+				 o->type == CLI_FLAG ? ""
+				 : o->metavar       ? o->metavar
+						    : "VALUE");
+			fprintf(out, "  %-24s %s", left, o->help ? o->help : "");
+			if (o->choices) {
+				fprintf(out, " (");
+				for (const char *const *c = o->choices; *c; c++)
+					fprintf(out, "%s%s",
+						c == o->choices ? "" : "|", *c);
+				fprintf(out, ")");
+			}
+			fprintf(out, "\n");
+		}
+	}
+	fprintf(out,
+		"\nGlobal options: -o table|json|yaml, --socket URL, "
+		"--timeout MS (see trellis --help).\n"
+		"API op: %s\n",
+		v->op);
+}
+
+void cli_noun_help(FILE *out, const struct cli_noun *n)
+{
+	fprintf(out, "Usage: trellis %s VERB [ARGS]\n\n%s.\n\nVerbs:\n",
+		n->name, n->summary);
+	for (const struct cli_verb *v = n->verbs; v->name; v++)
+		fprintf(out, "  %-10s %s\n", v->name, v->summary);
+	fprintf(out, "\nRun 'trellis %s VERB --help' for a verb's options.\n",
+		n->name);
+}
