@@ -107,6 +107,42 @@ const struct tr_migration tr_migrations[] = {
 	 "CREATE TABLE placement_zone ("
 	 "  zone_id INTEGER PRIMARY KEY REFERENCES zone(id) ON DELETE CASCADE,"
 	 "  policy TEXT NOT NULL);"},
+	/* The workflow engine's journal (core/workflow/journal.c). */
+	{"workflow-0001-journal",
+	 "CREATE TABLE wf_instance ("
+	 "  id TEXT PRIMARY KEY,"
+	 "  seq INTEGER NOT NULL,"
+	 "  workflow TEXT NOT NULL,"
+	 "  file TEXT,"
+	 "  source TEXT NOT NULL,"
+	 "  inputs TEXT NOT NULL,"
+	 "  sealed TEXT,"
+	 "  priority INTEGER NOT NULL DEFAULT 0,"
+	 "  state TEXT NOT NULL,"
+	 "  compensation TEXT,"
+	 "  error TEXT,"
+	 "  failed_step TEXT,"
+	 "  outputs TEXT,"
+	 "  left_behind TEXT,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  started_at INTEGER,"
+	 "  finished_at INTEGER);"
+	 "CREATE INDEX wf_instance_state ON wf_instance(state, seq);"
+	 "CREATE TABLE wf_step ("
+	 "  instance TEXT NOT NULL REFERENCES wf_instance(id) ON DELETE CASCADE,"
+	 "  idx INTEGER NOT NULL,"
+	 "  step TEXT NOT NULL,"
+	 "  state TEXT NOT NULL,"
+	 "  attempts INTEGER NOT NULL DEFAULT 0,"
+	 "  inputs TEXT,"
+	 "  outputs TEXT,"
+	 "  error TEXT,"
+	 "  started_at INTEGER,"
+	 "  finished_at INTEGER,"
+	 "  done_seq INTEGER,"
+	 "  undo_state TEXT,"
+	 "  undo_error TEXT,"
+	 "  PRIMARY KEY (instance, idx));"},
 	/* Append new migrations here. */
 };
 

@@ -1,0 +1,69 @@
+/*
+ * claims.h - placement claims in the store: the durable, atomic booking of
+ * a host's resources by one workflow step.
+ *
+ * The engine (place.h) picks a host and books it in memory; the claim in
+ * the placement_claim table (migration "placement-0001-claims" in
+ * core/store/schema.c) is what makes the booking hold across threads,
+ * processes and restarts.  tr_claim_take() is a single conditional INSERT:
+ * it succeeds only if the claims already on the host plus this one still
+ * fit what the host offers to claims (capacity after overcommit minus load
+ * that is not a claim), the host's VM limit, and the anti-affinity group.
+ * SQLite runs a writing statement under the database's write lock, so N
+ * concurrent takes against one free slot give exactly one success.
+ *
+ * Claims are keyed by the step's idempotency key ("<instance>/<step>"): a
+ * replayed take finds its own claim and succeeds without booking twice; a
+ * release of a claim that is gone succeeds too (compensation is replayed
+ * as well).
+ *
+ * The caller owns db (tr_store_db() of its store handle).
+ */
+#ifndef TRELLIS_CORE_CLAIMS_H
+#define TRELLIS_CORE_CLAIMS_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "../host/host.h"
+
+struct tr_claim {
+	char key[256];
+	uint64_t host_id;
+	uint32_t vcpus;
+	uint64_t memory_mib, disk_gib;
+	char group[128], anti_group[128], tenant[128]; /* "" when none */
+};
+
+/* What a host offers to claims; a negative vm_slots means no VM limit. */
+struct tr_claim_room {
+	int64_t vcpus, memory_mib, disk_gib, vm_slots;
+};
+
+/* Books c (its key and host) if it fits room.  0 on success, and also when
+ * c->key is already held (then *c is overwritten with the held claim, so a
+ * replay learns which host it got).  CONFLICT when the host has no room
+ * left for it (another request took it first); IO on a database error. */
+int tr_claim_take(sqlite3 *db, struct tr_claim *c,
+		  const struct tr_claim_room *room, trellis_call_t *call);
+
+/* Removes the claim key, filling *out (may be NULL) with what it held.
+ * 0 when removed, NOTFOUND when there was no such claim. */
+int tr_claim_release(sqlite3 *db, const char *key, struct tr_claim *out,
+		     trellis_call_t *call);
+
+/* The claim held under key: 0, NOTFOUND or IO. */
+int tr_claim_get(sqlite3 *db, const char *key, struct tr_claim *out,
+		 trellis_call_t *call);
+
+/* The totals of the claims on host_id (vcpus, memory_mib, disk_gib; the
+ * number of claims in host_id's place, as it is a count of VMs). */
+int tr_claims_host_sum(sqlite3 *db, uint64_t host_id, struct tr_claim *sum,
+		       trellis_call_t *call);
+
+/* Calls fn for every claim (startup: rebooking them in the engine).  Stops
+ * at fn's first non-zero return and returns it. */
+int tr_claims_foreach(sqlite3 *db, int (*fn)(void *arg, const struct tr_claim *c),
+		      void *arg, trellis_call_t *call);
+
+#endif

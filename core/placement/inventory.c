@@ -1,0 +1,600 @@
+/* inventory.c - hosts, zones and the location/free-memory index. */
+#include "inventory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tr_inv *tr_inv_new(void)
+{
+	struct tr_inv *inv = calloc(1, sizeof *inv);
+	if (!inv)
+		return NULL;
+	inv->names = tr_intern_new();
+	if (!inv->names) {
+		free(inv);
+		return NULL;
+	}
+	return inv;
+}
+
+static void level_free(struct tr_level *L)
+{
+	free(L->by_id);
+	free(L->by_free);
+	memset(L, 0, sizeof *L);
+}
+
+static void levels_free(struct tr_inv *inv)
+{
+	level_free(&inv->all);
+	for (uint32_t i = 0; i < inv->n_zones; i++)
+		level_free(&inv->zones[i].level);
+	for (uint32_t i = 0; i < inv->n_pods; i++)
+		level_free(&inv->pods[i]);
+	for (uint32_t i = 0; i < inv->n_clusters; i++)
+		level_free(&inv->clusters[i]);
+	free(inv->pods);
+	free(inv->clusters);
+	inv->pods = inv->clusters = NULL;
+	inv->n_pods = inv->n_clusters = 0;
+}
+
+void tr_inv_free(struct tr_inv *inv)
+{
+	if (!inv)
+		return;
+	levels_free(inv);
+	for (uint32_t i = 0; i < inv->n_hosts; i++) {
+		free(inv->hosts[i].tags);
+		free(inv->hosts[i].groups);
+		free(inv->hosts[i].group_vms);
+	}
+	for (uint32_t i = 0; i < inv->n_zones; i++)
+		free(inv->zones[i].policy);
+	free(inv->hosts);
+	free(inv->zones);
+	free(inv->zone_of);
+	free(inv->pod_of);
+	free(inv->cluster_of);
+	free(inv->alias);
+	free(inv->host_of);
+	free(inv->group_hosts);
+	tr_intern_free(inv->names);
+	free(inv);
+}
+
+/* Grows an id-indexed array to n entries, zeroing the new ones. */
+static int grow_ids(uint32_t **a, uint32_t old, uint32_t n)
+{
+	uint32_t *na = realloc(*a, (size_t)n * sizeof *na);
+	if (!na)
+		return -1;
+	memset(na + old, 0, (size_t)(n - old) * sizeof *na);
+	*a = na;
+	return 0;
+}
+
+/* Makes the id-indexed maps cover every interned id. */
+static int maps_cover(struct tr_inv *inv)
+{
+	uint32_t need = tr_intern_count(inv->names) + 1;
+	if (need <= inv->n_map)
+		return 0;
+	uint32_t n = need < 64 ? 64 : need * 2;
+	if (grow_ids(&inv->zone_of, inv->n_map, n) ||
+	    grow_ids(&inv->pod_of, inv->n_map, n) ||
+	    grow_ids(&inv->cluster_of, inv->n_map, n) ||
+	    grow_ids(&inv->alias, inv->n_map, n) ||
+	    grow_ids(&inv->host_of, inv->n_map, n))
+		return -1;
+	inv->n_map = n;
+	return 0;
+}
+
+static uint32_t intern(struct tr_inv *inv, const char *s, int *oom)
+{
+	uint32_t id = tr_intern_add(inv->names, s);
+	if ((s && !id) || maps_cover(inv))
+		*oom = 1;
+	return id;
+}
+
+int tr_inv_add_zone(struct tr_inv *inv, const struct tr_zone_def *z, char *err,
+		    size_t errlen)
+{
+	int oom = 0;
+	if (!z->name || !*z->name) {
+		snprintf(err, errlen, "zone without a name");
+		return TRELLIS_E_INVALID_ARG;
+	}
+	if (z->exclusive && !z->owner) {
+		snprintf(err, errlen,
+			 "zone '%s': exclusive needs an owner (a tenant)",
+			 z->name);
+		return TRELLIS_E_INVALID_ARG;
+	}
+	uint32_t id = intern(inv, z->name, &oom);
+	uint32_t owner = intern(inv, z->owner, &oom);
+	if (oom)
+		goto nomem;
+	uint32_t zi = inv->zone_of[id];
+	if (!zi) {
+		if (inv->n_zones == inv->cap_zones) {
+			uint32_t nc = inv->cap_zones ? inv->cap_zones * 2 : 16;
+			struct tr_izone *nz =
+				realloc(inv->zones, nc * sizeof *nz);
+			if (!nz)
+				goto nomem;
+			inv->zones = nz;
+			inv->cap_zones = nc;
+		}
+		zi = ++inv->n_zones;
+		memset(&inv->zones[zi - 1], 0, sizeof inv->zones[0]);
+		inv->zones[zi - 1].cpu_ratio = 1.0;
+		inv->zones[zi - 1].memory_ratio = 1.0;
+		inv->zone_of[id] = zi;
+	}
+	struct tr_izone *zone = &inv->zones[zi - 1];
+	zone->id = id;
+	zone->owner_id = owner;
+	zone->flags = (owner ? TRELLIS_ZONE_PRIVATE : 0) |
+		      (z->exclusive ? TRELLIS_ZONE_EXCLUSIVE : 0) |
+		      (z->spill_allow ? TRELLIS_ZONE_SPILL_ALLOW : 0);
+	free(zone->policy);
+	zone->policy = z->policy ? strdup(z->policy) : NULL;
+	if (z->policy && !zone->policy)
+		goto nomem;
+	inv->built = 0;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return TRELLIS_E_NOMEM;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Records short as an alias of full: unique short names resolve. */
+static void alias_add(struct tr_inv *inv, uint32_t short_id, uint32_t full)
+{
+	if (!inv->alias[short_id])
+		inv->alias[short_id] = full;
+	else if (inv->alias[short_id] != full)
+		inv->alias[short_id] = TR_INV_AMBIGUOUS;
+}
+
+int tr_inv_add_host(struct tr_inv *inv, const struct tr_host_def *h, char *err,
+		    size_t errlen)
+{
+	char key[512];
+	int oom = 0;
+	if (!h->id || !h->name || !h->zone) {
+		snprintf(err, errlen, "host %s: needs an id, a name and a zone",
+			 h->name ? h->name : "(unnamed)");
+		return TRELLIS_E_INVALID_ARG;
+	}
+	uint32_t name = intern(inv, h->name, &oom);
+	if (oom)
+		goto nomem;
+	if (inv->host_of[name]) {
+		snprintf(err, errlen, "host '%s' is in the inventory twice",
+			 h->name);
+		return TRELLIS_E_CONFLICT;
+	}
+	uint32_t zid = intern(inv, h->zone, &oom);
+	if (oom)
+		goto nomem;
+	if (!inv->zone_of[zid]) {
+		struct tr_zone_def z = {.name = h->zone};
+		int rc = tr_inv_add_zone(inv, &z, err, errlen);
+		if (rc)
+			return rc;
+	}
+	uint32_t pod = 0, cluster = 0;
+	if (h->pod) {
+		snprintf(key, sizeof key, "%s/%s", h->zone, h->pod);
+		pod = intern(inv, key, &oom);
+		uint32_t s = intern(inv, h->pod, &oom);
+		if (oom)
+			goto nomem;
+		alias_add(inv, s, pod);
+		inv->pod_of[pod] = 1; /* a pod; its index comes at build */
+		if (h->cluster) {
+			snprintf(key, sizeof key, "%s/%s/%s", h->zone, h->pod,
+				 h->cluster);
+			cluster = intern(inv, key, &oom);
+			uint32_t sc = intern(inv, h->cluster, &oom);
+			snprintf(key, sizeof key, "%s/%s", h->pod, h->cluster);
+			uint32_t pc = intern(inv, key, &oom);
+			if (oom)
+				goto nomem;
+			alias_add(inv, sc, cluster);
+			alias_add(inv, pc, cluster);
+			inv->cluster_of[cluster] = 1;
+		}
+	}
+	if (inv->n_hosts == inv->cap_hosts) {
+		uint32_t nc = inv->cap_hosts ? inv->cap_hosts * 2 : 256;
+		struct tr_phost *nh = realloc(inv->hosts, nc * sizeof *nh);
+		if (!nh)
+			goto nomem;
+		inv->hosts = nh;
+		inv->cap_hosts = nc;
+	}
+	struct tr_phost *p = &inv->hosts[inv->n_hosts];
+	memset(p, 0, sizeof *p);
+	if (h->n_tags) {
+		p->tags = malloc(h->n_tags * sizeof *p->tags);
+		if (!p->tags)
+			goto nomem;
+		for (uint32_t i = 0; i < h->n_tags; i++)
+			p->tags[i] = intern(inv, h->tags[i], &oom);
+		if (oom) {
+			free(p->tags);
+			goto nomem;
+		}
+		qsort(p->tags, h->n_tags, sizeof *p->tags, cmp_u32);
+	}
+	trellis_host_view_t *v = &p->v;
+	v->struct_size = sizeof *v;
+	v->id = h->id;
+	v->name = tr_intern_str(inv->names, name);
+	v->zone_id = zid;
+	v->pod_id = pod;
+	v->cluster_id = cluster;
+	v->cpus = h->cpus;
+	v->memory_mib = h->memory_mib;
+	v->disk_gib = h->disk_gib;
+	v->used_vcpus = h->used_vcpus;
+	v->vm_count = h->vm_count;
+	v->used_memory_mib = h->used_memory_mib;
+	v->used_disk_gib = h->used_disk_gib;
+	v->tag_ids = p->tags;
+	v->n_tags = h->n_tags;
+	p->own_vm_limit = h->vm_limit;
+	inv->host_of[name] = ++inv->n_hosts; /* fixed up at build */
+	inv->built = 0;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return TRELLIS_E_NOMEM;
+}
+
+void tr_inv_zone_limits(struct tr_inv *inv, uint32_t zi, double cpu_ratio,
+			double memory_ratio, uint32_t vm_limit)
+{
+	struct tr_izone *z = &inv->zones[zi];
+	z->cpu_ratio = cpu_ratio;
+	z->memory_ratio = memory_ratio;
+	z->vm_limit = vm_limit;
+	inv->built = 0;
+}
+
+static int cmp_host_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tr_phost *)a)->v.id;
+	uint64_t y = ((const struct tr_phost *)b)->v.id;
+	return x < y ? -1 : x > y;
+}
+
+static inline int host_less(const struct tr_phost *H, uint32_t a, uint32_t b)
+{
+	return H[a].key < H[b].key || (H[a].key == H[b].key && a < b);
+}
+
+static int cmp_free(const void *a, const void *b, void *arg)
+{
+	const struct tr_phost *H = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return host_less(H, x, y) ? -1 : host_less(H, y, x);
+}
+
+static int level_push(struct tr_level *L, uint32_t hi)
+{
+	if (L->n == L->cap) {
+		uint32_t nc = L->cap ? L->cap * 2 : 16;
+		uint32_t *a = realloc(L->by_id, nc * sizeof *a);
+		if (!a)
+			return -1;
+		L->by_id = a;
+		L->cap = nc;
+	}
+	L->by_id[L->n++] = hi;
+	return 0;
+}
+
+static int level_sort(struct tr_inv *inv, struct tr_level *L, int lv)
+{
+	L->by_free = malloc((L->n ? L->n : 1) * sizeof *L->by_free);
+	if (!L->by_free)
+		return -1;
+	memcpy(L->by_free, L->by_id, L->n * sizeof *L->by_free);
+	qsort_r(L->by_free, L->n, sizeof *L->by_free, cmp_free, inv->hosts);
+	for (uint32_t i = 0; i < L->n; i++)
+		inv->hosts[L->by_free[i]].pos[lv] = i;
+	return 0;
+}
+
+static uint32_t min_limit(uint32_t a, uint32_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
+{
+	levels_free(inv);
+	qsort(inv->hosts, inv->n_hosts, sizeof *inv->hosts, cmp_host_id);
+	/* Number pods and clusters densely, in id order of their keys. */
+	uint32_t np = 0, nc = 0;
+	for (uint32_t id = 1; id < inv->n_map; id++) {
+		if (inv->pod_of[id])
+			inv->pod_of[id] = ++np;
+		if (inv->cluster_of[id])
+			inv->cluster_of[id] = ++nc;
+	}
+	inv->pods = calloc(np ? np : 1, sizeof *inv->pods);
+	inv->clusters = calloc(nc ? nc : 1, sizeof *inv->clusters);
+	if (!inv->pods || !inv->clusters)
+		goto nomem;
+	inv->n_pods = np;
+	inv->n_clusters = nc;
+	for (uint32_t i = 0; i < inv->n_hosts; i++) {
+		struct tr_phost *p = &inv->hosts[i];
+		trellis_host_view_t *v = &p->v;
+		if (i && inv->hosts[i - 1].v.id == v->id) {
+			snprintf(err, errlen,
+				 "hosts '%s' and '%s' have the same id %llu",
+				 inv->hosts[i - 1].v.name, v->name,
+				 (unsigned long long)v->id);
+			return TRELLIS_E_CONFLICT;
+		}
+		inv->host_of[tr_intern_find(inv->names, v->name)] = i + 1;
+		p->zone = inv->zone_of[v->zone_id] - 1;
+		struct tr_izone *z = &inv->zones[p->zone];
+		v->zone_flags = z->flags;
+		v->owner_id = z->owner_id;
+		v->cpu_ratio = z->cpu_ratio;
+		v->memory_ratio = z->memory_ratio;
+		v->vm_limit = min_limit(p->own_vm_limit, z->vm_limit);
+		p->key = trellis_host_free_memory_mib(v);
+		p->lv[TR_LV_ALL] = &inv->all;
+		p->lv[TR_LV_ZONE] = &z->level;
+		p->lv[TR_LV_POD] =
+			v->pod_id ? &inv->pods[inv->pod_of[v->pod_id] - 1] : NULL;
+		p->lv[TR_LV_CLUSTER] =
+			v->cluster_id
+				? &inv->clusters[inv->cluster_of[v->cluster_id] - 1]
+				: NULL;
+		for (int lv = 0; lv < TR_LV__N; lv++)
+			if (p->lv[lv] && level_push(p->lv[lv], i))
+				goto nomem;
+	}
+	if (level_sort(inv, &inv->all, TR_LV_ALL))
+		goto nomem;
+	for (uint32_t i = 0; i < inv->n_zones; i++)
+		if (level_sort(inv, &inv->zones[i].level, TR_LV_ZONE))
+			goto nomem;
+	for (uint32_t i = 0; i < np; i++)
+		if (level_sort(inv, &inv->pods[i], TR_LV_POD))
+			goto nomem;
+	for (uint32_t i = 0; i < nc; i++)
+		if (level_sort(inv, &inv->clusters[i], TR_LV_CLUSTER))
+			goto nomem;
+	inv->built = 1;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory building the placement index");
+	return TRELLIS_E_NOMEM;
+}
+
+/* Moves host hi to its place in L->by_free after its key changed: only the
+ * hosts whose free memory lies between the old and new values move. */
+static void reposition(struct tr_inv *inv, struct tr_level *L, int lv,
+		       uint32_t hi)
+{
+	struct tr_phost *H = inv->hosts;
+	uint32_t p = H[hi].pos[lv];
+	while (p > 0 && host_less(H, hi, L->by_free[p - 1])) {
+		L->by_free[p] = L->by_free[p - 1];
+		H[L->by_free[p]].pos[lv] = p;
+		p--;
+	}
+	while (p + 1 < L->n && host_less(H, L->by_free[p + 1], hi)) {
+		L->by_free[p] = L->by_free[p + 1];
+		H[L->by_free[p]].pos[lv] = p;
+		p++;
+	}
+	L->by_free[p] = hi;
+	H[hi].pos[lv] = p;
+}
+
+static int group_count(struct tr_inv *inv, uint32_t g, int delta)
+{
+	if (g >= inv->n_group_hosts) {
+		uint32_t n = g < 64 ? 128 : g * 2;
+		if (grow_ids(&inv->group_hosts, inv->n_group_hosts, n))
+			return -1;
+		inv->n_group_hosts = n;
+	}
+	inv->group_hosts[g] += delta;
+	return 0;
+}
+
+/* Adds or removes one VM of group g on host p (groups stay sorted). */
+static void host_group(struct tr_inv *inv, struct tr_phost *p, uint32_t g,
+		       int sign)
+{
+	trellis_host_view_t *v = &p->v;
+	uint32_t i = 0;
+	while (i < v->n_groups && p->groups[i] < g)
+		i++;
+	int present = i < v->n_groups && p->groups[i] == g;
+	if (sign > 0 && present) {
+		p->group_vms[i]++;
+	} else if (sign > 0) {
+		if (v->n_groups == p->n_alloc) {
+			uint32_t n = p->n_alloc ? p->n_alloc * 2 : 4;
+			uint32_t *a = realloc(p->groups, n * sizeof *a);
+			if (!a)
+				return;
+			p->groups = a;
+			a = realloc(p->group_vms, n * sizeof *a);
+			if (!a)
+				return;
+			p->group_vms = a;
+			p->n_alloc = n;
+		}
+		if (group_count(inv, g, 1))
+			return;
+		memmove(p->groups + i + 1, p->groups + i,
+			(v->n_groups - i) * sizeof *p->groups);
+		memmove(p->group_vms + i + 1, p->group_vms + i,
+			(v->n_groups - i) * sizeof *p->group_vms);
+		p->groups[i] = g;
+		p->group_vms[i] = 1;
+		v->n_groups++;
+	} else if (present && --p->group_vms[i] == 0) {
+		memmove(p->groups + i, p->groups + i + 1,
+			(v->n_groups - i - 1) * sizeof *p->groups);
+		memmove(p->group_vms + i, p->group_vms + i + 1,
+			(v->n_groups - i - 1) * sizeof *p->group_vms);
+		v->n_groups--;
+		group_count(inv, g, -1);
+	}
+	v->group_ids = p->groups;
+}
+
+static uint64_t sub_floor(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void rekey(struct tr_inv *inv, uint32_t hi)
+{
+	struct tr_phost *p = &inv->hosts[hi];
+	p->key = trellis_host_free_memory_mib(&p->v);
+	if (!inv->built)
+		return;
+	for (int lv = 0; lv < TR_LV__N; lv++)
+		if (p->lv[lv])
+			reposition(inv, p->lv[lv], lv, hi);
+}
+
+void tr_inv_apply(struct tr_inv *inv, uint32_t hi, int sign, uint32_t vcpus,
+		  uint64_t memory_mib, uint64_t disk_gib,
+		  const uint32_t groups[2])
+{
+	struct tr_phost *p = &inv->hosts[hi];
+	trellis_host_view_t *v = &p->v;
+	if (sign > 0) {
+		v->used_vcpus += vcpus;
+		v->used_memory_mib += memory_mib;
+		v->used_disk_gib += disk_gib;
+		v->vm_count++;
+		p->claimed_vcpus += vcpus;
+		p->claimed_memory_mib += memory_mib;
+		p->claimed_disk_gib += disk_gib;
+		p->claimed_vms++;
+	} else {
+		p->claimed_vcpus = (uint32_t)sub_floor(p->claimed_vcpus, vcpus);
+		p->claimed_memory_mib =
+			sub_floor(p->claimed_memory_mib, memory_mib);
+		p->claimed_disk_gib = sub_floor(p->claimed_disk_gib, disk_gib);
+		p->claimed_vms = (uint32_t)sub_floor(p->claimed_vms, 1);
+		v->used_vcpus = (uint32_t)sub_floor(v->used_vcpus, vcpus);
+		v->used_memory_mib = sub_floor(v->used_memory_mib, memory_mib);
+		v->used_disk_gib = sub_floor(v->used_disk_gib, disk_gib);
+		v->vm_count = (uint32_t)sub_floor(v->vm_count, 1);
+	}
+	for (int g = 0; g < 2; g++)
+		if (groups[g] && (g == 0 || groups[1] != groups[0]))
+			host_group(inv, p, groups[g], sign);
+	rekey(inv, hi);
+}
+
+void tr_inv_set_claimed(struct tr_inv *inv, uint32_t hi, uint32_t vcpus,
+			uint64_t memory_mib, uint64_t disk_gib, uint32_t vms)
+{
+	struct tr_phost *p = &inv->hosts[hi];
+	trellis_host_view_t *v = &p->v;
+	v->used_vcpus = v->used_vcpus - p->claimed_vcpus + vcpus;
+	v->used_memory_mib = v->used_memory_mib - p->claimed_memory_mib +
+			     memory_mib;
+	v->used_disk_gib = v->used_disk_gib - p->claimed_disk_gib + disk_gib;
+	v->vm_count = v->vm_count - p->claimed_vms + vms;
+	p->claimed_vcpus = vcpus;
+	p->claimed_memory_mib = memory_mib;
+	p->claimed_disk_gib = disk_gib;
+	p->claimed_vms = vms;
+	rekey(inv, hi);
+}
+
+int64_t tr_inv_host_by_name(const struct tr_inv *inv, const char *name)
+{
+	uint32_t id = tr_intern_find(inv->names, name);
+	return id && id < inv->n_map && inv->host_of[id]
+		       ? (int64_t)inv->host_of[id] - 1
+		       : -1;
+}
+
+int64_t tr_inv_host_by_id(const struct tr_inv *inv, uint64_t id)
+{
+	uint32_t lo = 0, hi = inv->n_hosts;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (inv->hosts[mid].v.id == id)
+			return mid;
+		if (inv->hosts[mid].v.id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int64_t tr_inv_zone_by_name(const struct tr_inv *inv, const char *name)
+{
+	uint32_t id = tr_intern_find(inv->names, name);
+	return id && id < inv->n_map && inv->zone_of[id]
+		       ? (int64_t)inv->zone_of[id] - 1
+		       : -1;
+}
+
+uint32_t tr_level_lower_bound(const struct tr_inv *inv,
+			      const struct tr_level *L, int64_t mem)
+{
+	uint32_t lo = 0, hi = L->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (inv->hosts[L->by_free[mid]].key < mem)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct tr_level *tr_inv_zone_level(struct tr_inv *inv, uint32_t id)
+{
+	return id && id < inv->n_map && inv->zone_of[id]
+		       ? &inv->zones[inv->zone_of[id] - 1].level
+		       : NULL;
+}
+
+struct tr_level *tr_inv_pod_level(struct tr_inv *inv, uint32_t id)
+{
+	return id && id < inv->n_map && inv->pod_of[id] && inv->built
+		       ? &inv->pods[inv->pod_of[id] - 1]
+		       : NULL;
+}
+
+struct tr_level *tr_inv_cluster_level(struct tr_inv *inv, uint32_t id)
+{
+	return id && id < inv->n_map && inv->cluster_of[id] && inv->built
+		       ? &inv->clusters[inv->cluster_of[id] - 1]
+		       : NULL;
+}

@@ -1,0 +1,34 @@
+/*
+ * reserve.h - placement with a durable claim: what the policy.place and
+ * policy.release actions do.
+ *
+ * tr_place_reserve() picks a host (booking it in the engine's memory) and
+ * then takes the claim in the store.  If the store says the host has no
+ * room (another trellisd, or a claim the engine did not know about), it
+ * gives the memory booking back, books what the store knows instead and
+ * tries the next pick, a few times.  A replayed step (same key) gets the
+ * host its first run claimed.  tr_place_release() removes the claim and
+ * gives the resources back to the engine; releasing a claim that is gone
+ * succeeds, because compensation may be replayed too.
+ */
+#ifndef TRELLIS_CORE_RESERVE_H
+#define TRELLIS_CORE_RESERVE_H
+
+#include <sqlite3.h>
+
+#include "claims.h"
+#include "place.h"
+
+#define TR_RESERVE_ATTEMPTS 4
+
+int tr_place_reserve(struct tr_placer *p, sqlite3 *db,
+		     const struct tr_place_req *req, const char *key,
+		     struct tr_place_result *out, trellis_call_t *call);
+int tr_place_release(struct tr_placer *p, sqlite3 *db, const char *key,
+		     trellis_call_t *call);
+/* Books every claim of the store in the engine (daemon start).  Claims on
+ * hosts the engine does not know are skipped (the count is returned). */
+int tr_place_load_claims(struct tr_placer *p, sqlite3 *db,
+			 trellis_call_t *call);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * test_claims.c - atomic claims in a real SQLite store (core/store, in a
+ * temporary file): replay and release, and real threads racing for one
+ * free slot, through one engine and through one engine per thread (as
+ * several trellisd would).  Exactly one of them may win.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../../core/placement/reserve.h"
+#include "../../../core/store/store.h"
+#include "fixture.h"
+
+#define THREADS 12
+
+#define reg fx_reg
+static char dbpath[256];
+
+static struct tr_store *open_store(void)
+{
+	char err[256];
+	struct tr_store *s = tr_store_open(dbpath, 0, err, sizeof err);
+	if (!s)
+		fail_msg("%s: %s", dbpath, err);
+	return s;
+}
+
+static int per_test_db(void **state)
+{
+	(void)state;
+	snprintf(dbpath, sizeof dbpath, "/tmp/trellis-claims-XXXXXX");
+	int fd = mkstemp(dbpath);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(dbpath);
+	return 0;
+}
+
+static int per_test_db_rm(void **state)
+{
+	(void)state;
+	char p[300];
+	unlink(dbpath);
+	snprintf(p, sizeof p, "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", dbpath);
+	unlink(p);
+	return 0;
+}
+
+/* One host with room for exactly one 4 GiB VM. */
+static struct tr_placer *one_slot(void)
+{
+	struct tr_placer *p = fx_placer(reg, FX_POLICY("binpack", 1));
+	fx_host(p, 7, "only", "z", NULL, NULL, 4, 6144);
+	fx_commit(p);
+	return p;
+}
+
+static void test_take_replay_release(void **state)
+{
+	(void)state;
+	struct tr_store *s = open_store();
+	sqlite3 *db = tr_store_db(s);
+	struct tr_placer *p = one_slot();
+	struct tr_place_req q = {.vcpus = 2, .memory_mib = 4096};
+	struct tr_place_result r;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_place_reserve(p, db, &q, "wf1/place", &r, &call),
+			 0);
+	assert_string_equal(r.host, "only");
+	/* A replay of the same step gets the same host, booking nothing. */
+	assert_int_equal(tr_place_reserve(p, db, &q, "wf1/place", &r, &call),
+			 0);
+	assert_int_equal(r.host_id, 7);
+	/* Another step finds the host full. */
+	assert_int_equal(tr_place_reserve(p, db, &q, "wf2/place", &r, &call),
+			 TRELLIS_E_NOSPACE);
+	assert_non_null(strstr(call.message, "capacity removed 1 (memory)"));
+	struct tr_claim c;
+	assert_int_equal(tr_claim_get(db, "wf1/place", &c, &call), 0);
+	assert_int_equal(c.memory_mib, 4096);
+	/* Compensation frees it, and a replayed compensation is fine. */
+	assert_int_equal(tr_place_release(p, db, "wf1/place", &call), 0);
+	assert_int_equal(tr_place_release(p, db, "wf1/place", &call), 0);
+	assert_int_equal(tr_claim_get(db, "wf1/place", &c, &call),
+			 TRELLIS_E_NOTFOUND);
+	assert_int_equal(tr_place_reserve(p, db, &q, "wf2/place", &r, &call),
+			 0);
+	/* A restarted engine learns the claim from the store. */
+	struct tr_placer *p2 = one_slot();
+	assert_int_equal(tr_place_load_claims(p2, db, &call), 0);
+	assert_int_equal(tr_place_reserve(p2, db, &q, "wf3/place", &r, &call),
+			 TRELLIS_E_NOSPACE);
+	tr_placer_free(p2);
+	tr_placer_free(p);
+	tr_store_close(s);
+}
+
+static void test_take_room_checks(void **state)
+{
+	(void)state;
+	struct tr_store *s = open_store();
+	sqlite3 *db = tr_store_db(s);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_claim_room room = {.vcpus = 4, .memory_mib = 8192,
+				     .disk_gib = 10, .vm_slots = 2};
+	struct tr_claim c = {.key = "a", .host_id = 1, .vcpus = 2,
+			     .memory_mib = 4096, .disk_gib = 5};
+	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
+	snprintf(c.key, sizeof c.key, "b");
+	c.disk_gib = 6; /* 5 + 6 > 10 */
+	assert_int_equal(tr_claim_take(db, &c, &room, &call),
+			 TRELLIS_E_CONFLICT);
+	c.disk_gib = 5;
+	snprintf(c.anti_group, sizeof c.anti_group, "web");
+	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
+	/* Anti-affinity: another "web" may not join host 1... */
+	snprintf(c.key, sizeof c.key, "c");
+	c.vcpus = 0;
+	c.memory_mib = 0;
+	c.disk_gib = 0;
+	room.vm_slots = -1;
+	assert_int_equal(tr_claim_take(db, &c, &room, &call),
+			 TRELLIS_E_CONFLICT);
+	/* ...and the VM limit holds (two claims, two slots). */
+	c.anti_group[0] = '\0';
+	room.vm_slots = 2;
+	assert_int_equal(tr_claim_take(db, &c, &room, &call),
+			 TRELLIS_E_CONFLICT);
+	room.vm_slots = -1;
+	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
+	struct tr_claim sum;
+	assert_int_equal(tr_claims_host_sum(db, 1, &sum, &call), 0);
+	assert_int_equal(sum.memory_mib, 8192);
+	assert_int_equal(sum.host_id, 3);
+	tr_store_close(s);
+}
+
+struct racer {
+	struct tr_placer *p; /* shared, or the racer's own */
+	struct tr_store *s;
+	pthread_barrier_t *go;
+	int id, rc;
+	char host[1024]; /* the host, or the error */
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct tr_place_req q = {.vcpus = 2, .memory_mib = 4096};
+	struct tr_place_result res;
+	trellis_call_t call;
+	char key[64];
+	tr_call_init(&call, NULL);
+	snprintf(key, sizeof key, "wf%d/place", r->id);
+	pthread_barrier_wait(r->go);
+	r->rc = tr_place_reserve(r->p, tr_store_db(r->s), &q, key, &res,
+				 &call);
+	snprintf(r->host, sizeof r->host, "%s", r->rc ? call.message : res.host);
+	return NULL;
+}
+
+static void run_race(int shared)
+{
+	struct racer rs[THREADS];
+	pthread_t th[THREADS];
+	pthread_barrier_t go;
+	struct tr_placer *common = shared ? one_slot() : NULL;
+	pthread_barrier_init(&go, NULL, THREADS);
+	/* Open every handle first: migrations run once, not in the race. */
+	for (int i = 0; i < THREADS; i++) {
+		rs[i] = (struct racer){.p = shared ? common : one_slot(),
+				       .s = open_store(), .go = &go, .id = i};
+	}
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+	int won = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (!rs[i].rc) {
+			won++;
+			assert_string_equal(rs[i].host, "only");
+		} else if (rs[i].rc != TRELLIS_E_NOSPACE) {
+			fail_msg("racer %d: %d %s", i, rs[i].rc, rs[i].host);
+		}
+	}
+	assert_int_equal(won, 1);
+	struct tr_claim sum;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_claims_host_sum(tr_store_db(rs[0].s), 7, &sum,
+					    &call),
+			 0);
+	assert_int_equal(sum.host_id, 1);
+	for (int i = 0; i < THREADS; i++) {
+		if (!shared)
+			tr_placer_free(rs[i].p);
+		tr_store_close(rs[i].s);
+	}
+	tr_placer_free(common);
+	pthread_barrier_destroy(&go);
+}
+
+static void test_race_one_engine(void **state)
+{
+	(void)state;
+	run_race(1);
+}
+
+/* Each thread has its own engine, so only the store can say no. */
+static void test_race_engine_per_thread(void **state)
+{
+	(void)state;
+	run_race(0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_take_replay_release,
+						per_test_db, per_test_db_rm),
+		cmocka_unit_test_setup_teardown(test_take_room_checks,
+						per_test_db, per_test_db_rm),
+		cmocka_unit_test_setup_teardown(test_race_one_engine,
+						per_test_db, per_test_db_rm),
+		cmocka_unit_test_setup_teardown(test_race_engine_per_thread,
+						per_test_db, per_test_db_rm),
+	};
+	return cmocka_run_group_tests_name("placement claims", tests, fx_setup,
+					   fx_teardown);
+}
