@@ -1,0 +1,343 @@
+/* test_store.c - the store: migrations, the five verbs, references,
+ * uniqueness within the parent, refusing deletes with children, paging,
+ * and that failed writes leave nothing behind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../../core/store/store.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct tr_store *s;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/trellis-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+	char err[512];
+	f->s = tr_store_open(f->path, 0, err, sizeof err);
+	if (!f->s)
+		fail_msg("open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	tr_store_close(f->s);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void mk(struct tr_store *s, enum tr_kind k, const char *parent,
+	       const char *json)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *fields = json_loads(json, 0, NULL);
+	assert_non_null(fields);
+	int rc = tr_store_create(s, k, parent, fields, NULL, &call);
+	if (rc != 0)
+		fail_msg("create %s: %s", json, call.message);
+	json_decref(fields);
+}
+
+static int try_create(struct tr_store *s, enum tr_kind k, const char *parent,
+		      const char *json, trellis_call_t *call)
+{
+	tr_call_init(call, NULL);
+	json_t *fields = json_loads(json, 0, NULL);
+	int rc = tr_store_create(s, k, parent, fields, NULL, call);
+	json_decref(fields);
+	return rc;
+}
+
+static int count(struct tr_store *s, const char *table)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	assert_int_equal(sqlite3_prepare_v2(tr_store_db(s), sql, -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void test_migrations(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(tr_store_schema_version(f->s), (int)tr_n_migrations);
+	/* Reopening applies nothing twice. */
+	tr_store_close(f->s);
+	char err[512];
+	f->s = tr_store_open(f->path, 0, err, sizeof err);
+	assert_non_null(f->s);
+	assert_int_equal(count(f->s, "schema_migrations"),
+			 (int)tr_n_migrations);
+	/* WAL and foreign keys are on. */
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(tr_store_db(f->s), "PRAGMA journal_mode", -1, &st,
+			   NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(tr_store_db(f->s), "PRAGMA foreign_keys", -1, &st,
+			   NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+}
+
+static void test_unknown_migration_refused(void **state)
+{
+	struct fx *f = *state;
+	sqlite3_exec(tr_store_db(f->s),
+		     "INSERT INTO schema_migrations VALUES ('9999-future', 0)",
+		     NULL, NULL, NULL);
+	tr_store_close(f->s);
+	char err[512];
+	f->s = tr_store_open(f->path, 0, err, sizeof err);
+	assert_null(f->s);
+	assert_non_null(strstr(err, "9999-future"));
+	/* Let teardown close a real store. */
+	sqlite3 *db;
+	sqlite3_open(f->path, &db);
+	sqlite3_exec(db,
+		     "DELETE FROM schema_migrations WHERE id = '9999-future'",
+		     NULL, NULL, NULL);
+	sqlite3_close(db);
+	f->s = tr_store_open(f->path, 0, err, sizeof err);
+	assert_non_null(f->s);
+}
+
+static void test_tree_and_refs(void **state)
+{
+	struct fx *f = *state;
+	trellis_call_t call;
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z1\"}");
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z2\"}");
+	mk(f->s, TR_KIND_POD, "z1", "{\"name\":\"p1\"}");
+	mk(f->s, TR_KIND_POD, "z2", "{\"name\":\"p1\"}"); /* same name, other zone */
+	mk(f->s, TR_KIND_POD, "z2", "{\"name\":\"p2\"}");
+	mk(f->s, TR_KIND_CLUSTER, "z2/p2", "{\"name\":\"c1\"}");
+	/* Unique within the parent. */
+	assert_int_equal(try_create(f->s, TR_KIND_POD, "z1", "{\"name\":\"p1\"}",
+				    &call),
+			 TRELLIS_E_CONFLICT);
+	assert_non_null(strstr(call.message, "already exists in zone 'z1'"));
+	/* A short reference that is ambiguous names the candidates. */
+	json_t *o = NULL;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_store_get(f->s, TR_KIND_POD, "p1", &o, &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_non_null(strstr(call.message, "z1/p1"));
+	assert_non_null(strstr(call.message, "z2/p1"));
+	assert_int_equal(tr_store_get(f->s, TR_KIND_POD, "z2/p1", &o, &call), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "zone")), "z2");
+	json_decref(o);
+	/* Unique short references resolve. */
+	assert_int_equal(tr_store_get(f->s, TR_KIND_CLUSTER, "c1", &o, &call), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "pod")), "z2/p2");
+	json_decref(o);
+	assert_int_equal(tr_store_get(f->s, TR_KIND_CLUSTER, "p2/c1", &o, &call),
+			 0);
+	json_decref(o);
+	assert_int_equal(tr_store_get(f->s, TR_KIND_CLUSTER, "z1/p2/c1", &o,
+				      &call),
+			 TRELLIS_E_NOTFOUND);
+	/* A missing parent is NOTFOUND and creates nothing. */
+	assert_int_equal(try_create(f->s, TR_KIND_POD, "nope", "{\"name\":\"p9\"}",
+				    &call),
+			 TRELLIS_E_NOTFOUND);
+	assert_int_equal(count(f->s, "pod"), 3);
+}
+
+static void test_delete_refuses_children(void **state)
+{
+	struct fx *f = *state;
+	trellis_call_t call;
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z1\"}");
+	mk(f->s, TR_KIND_POD, "z1", "{\"name\":\"pa\"}");
+	mk(f->s, TR_KIND_POD, "z1", "{\"name\":\"pb\"}");
+	json_t *details = NULL;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_store_delete(f->s, TR_KIND_ZONE, "z1", &details,
+					 &call),
+			 TRELLIS_E_CONFLICT);
+	assert_non_null(strstr(call.message, "pod pa"));
+	assert_non_null(strstr(call.message, "pod pb"));
+	assert_int_equal(json_array_size(json_object_get(details, "children")),
+			 2);
+	json_decref(details);
+	assert_int_equal(count(f->s, "zone"), 1);
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_store_delete(f->s, TR_KIND_POD, "pa", NULL, &call), 0);
+	assert_int_equal(tr_store_delete(f->s, TR_KIND_POD, "pb", NULL, &call), 0);
+	assert_int_equal(tr_store_delete(f->s, TR_KIND_ZONE, "z1", NULL, &call), 0);
+	assert_int_equal(count(f->s, "zone"), 0);
+}
+
+static void test_fields_checked(void **state)
+{
+	struct fx *f = *state;
+	trellis_call_t call;
+	assert_int_equal(try_create(f->s, TR_KIND_ZONE, NULL,
+				    "{\"name\":\"z\",\"color\":\"red\"}", &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_non_null(strstr(call.message, "unknown field 'color'"));
+	assert_int_equal(try_create(f->s, TR_KIND_ZONE, NULL,
+				    "{\"name\":\"z\",\"private\":\"yes\"}",
+				    &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(try_create(f->s, TR_KIND_ZONE, NULL,
+				    "{\"name\":\"z\",\"spill\":\"maybe\"}",
+				    &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(try_create(f->s, TR_KIND_ZONE, NULL,
+				    "{\"name\":\"a/b\"}", &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(try_create(f->s, TR_KIND_ZONE, NULL,
+				    "{\"name\":\"z\",\"owner\":\"ghost\"}",
+				    &call),
+			 TRELLIS_E_NOTFOUND);
+	assert_int_equal(count(f->s, "zone"), 0);
+	mk(f->s, TR_KIND_TENANT, NULL, "{\"name\":\"acme\"}");
+	mk(f->s, TR_KIND_ZONE, NULL,
+	   "{\"name\":\"z\",\"private\":true,\"owner\":\"acme\",\"spill\":\"deny\"}");
+	json_t *o = NULL;
+	assert_int_equal(tr_store_get(f->s, TR_KIND_ZONE, "z", &o, &call), 0);
+	assert_true(json_is_true(json_object_get(o, "private")));
+	assert_string_equal(json_string_value(json_object_get(o, "owner")), "acme");
+	json_decref(o);
+	/* The tenant owns a zone: not deletable. */
+	assert_int_equal(tr_store_delete(f->s, TR_KIND_TENANT, "acme", NULL,
+					 &call),
+			 TRELLIS_E_CONFLICT);
+}
+
+static void test_vms_and_paging(void **state)
+{
+	struct fx *f = *state;
+	trellis_call_t call;
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z\"}");
+	mk(f->s, TR_KIND_POD, "z", "{\"name\":\"p\"}");
+	mk(f->s, TR_KIND_CLUSTER, "z/p", "{\"name\":\"c\"}");
+	mk(f->s, TR_KIND_HOST, "c",
+	   "{\"name\":\"h\",\"hypervisor\":\"libvirt\",\"uri\":\"test:///default\","
+	   "\"cpus\":8}");
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_store_begin(f->s, &call), 0);
+	for (int i = 0; i < 250; i++) {
+		char js[256];
+		snprintf(js, sizeof js,
+			 "{\"uuid\":\"00000000-0000-0000-0000-%012d\","
+			 "\"name\":\"vm%d\",\"state\":\"%s\",\"spec\":{\"i\":%d}}",
+			 i, i, i % 2 ? "running" : "shutoff", i);
+		mk(f->s, TR_KIND_VM, "h", js);
+	}
+	assert_int_equal(tr_store_commit(f->s, &call), 0);
+	struct tr_store_query q = {.limit = 100};
+	json_t *page = NULL;
+	int total = 0;
+	do {
+		json_decref(page);
+		assert_int_equal(tr_store_list(f->s, TR_KIND_VM, &q, &page, &call),
+				 0);
+		total += (int)json_array_size(json_object_get(page, "items"));
+		json_t *next = json_object_get(page, "next");
+		q.after_id = json_is_integer(next) ? json_integer_value(next) : -1;
+	} while (q.after_id >= 0);
+	json_decref(page);
+	assert_int_equal(total, 250);
+	struct tr_store_query q2 = {.parent_ref = "h", .filter_key = "state",
+				    .filter_value = "running"};
+	assert_int_equal(tr_store_list(f->s, TR_KIND_VM, &q2, &page, &call), 0);
+	assert_int_equal(json_array_size(json_object_get(page, "items")), 125);
+	json_decref(page);
+	json_t *vm = NULL;
+	assert_int_equal(tr_store_get(f->s, TR_KIND_VM, "vm7", &vm, &call), 0);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(vm, "spec"), "i")),
+			 7);
+	assert_string_equal(json_string_value(json_object_get(vm, "host")), "h");
+	json_decref(vm);
+	assert_int_equal(tr_store_get(f->s, TR_KIND_VM,
+				      "00000000-0000-0000-0000-000000000003",
+				      &vm, &call),
+			 0);
+	json_decref(vm);
+	/* A host with VMs is not deletable; the rollback undoes a batch. */
+	assert_int_equal(tr_store_delete(f->s, TR_KIND_HOST, "h", NULL, &call),
+			 TRELLIS_E_CONFLICT);
+	assert_int_equal(tr_store_begin(f->s, &call), 0);
+	assert_int_equal(tr_store_delete(f->s, TR_KIND_VM, "vm1", NULL, &call), 0);
+	tr_store_rollback(f->s);
+	assert_int_equal(count(f->s, "vm"), 250);
+	/* Updates change fields, never names. */
+	json_t *upd = json_pack("{s:s}", "state", "paused");
+	assert_int_equal(tr_store_update(f->s, TR_KIND_VM, "vm2", upd, &vm, &call),
+			 0);
+	assert_string_equal(json_string_value(json_object_get(vm, "state")),
+			    "paused");
+	json_decref(vm);
+	json_decref(upd);
+	upd = json_pack("{s:s}", "name", "other");
+	assert_int_equal(tr_store_update(f->s, TR_KIND_VM, "vm2", upd, NULL, &call),
+			 TRELLIS_E_INVALID_ARG);
+	json_decref(upd);
+}
+
+static void test_readonly(void **state)
+{
+	struct fx *f = *state;
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z\"}");
+	char err[512];
+	struct tr_store *r = tr_store_open(f->path, TR_STORE_READONLY, err,
+					   sizeof err);
+	assert_non_null(r);
+	json_t *o = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_store_get(r, TR_KIND_ZONE, "z", &o, &call), 0);
+	json_decref(o);
+	assert_int_equal(try_create(r, TR_KIND_ZONE, NULL, "{\"name\":\"y\"}",
+				    &call),
+			 TRELLIS_E_PERMISSION);
+	tr_store_close(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_migration_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_and_refs, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_delete_refuses_children,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fields_checked, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vms_and_paging, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
