@@ -1,0 +1,89 @@
+/*
+ * bridge.h - the inside of the bridge network plugin, shared by its files.
+ *
+ * One struct br_conn per connect(): a host's network context, either the
+ * daemon's own namespace ("local") or a named one ("netns:NAME").  It owns
+ * a thread in that namespace (nsexec.h) and, on that thread only, a libnl
+ * route socket and a libnftables context.  Every op becomes a struct
+ * br_job run on that thread.
+ *
+ * What exists on a host is read back from the kernel every time - device
+ * names and aliases, nftables comments - never cached, so two daemons, a
+ * restart or a crash halfway through an op all see the truth.
+ *
+ * Names (all under the "tr-" prefix, at most 15 bytes):
+ *   tr-b<m><id>   a segment's bridge (m: x vxlan, v vlan, l local)
+ *   tr-x<id>      its VXLAN device      tr-v<id>  its 802.1Q device
+ *   tr-t<hash>    a port (tap, or the bridge end of a veth)
+ *   tr-g<hash>    the guest end of a veth port
+ */
+#ifndef BRIDGE_BRIDGE_H
+#define BRIDGE_BRIDGE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <trellis/network.h>
+
+#include "nsexec.h"
+
+#define BR_PREFIX "tr-"
+
+struct brp {
+	trellis_plugin_t *self;
+	const trellis_host_t *host;
+};
+
+struct br_conn {
+	struct brp *b;
+	char uri[160];
+	struct nsexec *ns;
+	struct nl_sock *sk;  /* ns thread only */
+	struct nft_ctx *nft; /* ns thread only */
+	pthread_mutex_t lock; /* refs and the expiry timer */
+	int refs;
+	int closing;
+	int timer_armed;
+	uint64_t timer_id;
+	int64_t timer_due; /* unix seconds */
+};
+
+struct br_job {
+	struct br_conn *c;
+	trellis_call_t *call;
+	int (*fn)(struct br_job *j);
+	uint32_t flags;
+	const char *name;
+	const trellis_segment_spec_t *seg;
+	trellis_segment_info_t *seg_out;
+	const trellis_port_spec_t *port;
+	trellis_port_info_t *port_out;
+	const trellis_fw_rule_t *rule;
+	const char *idem_key;
+	char *rule_id;
+	const char *const *keep;
+	uint32_t n_keep;
+	trellis_gc_fn gc_fn;
+	void *opaque;
+};
+
+/* ops.c: the jobs, run on the connection's thread. */
+int br_job_segment_ensure(struct br_job *j);
+int br_job_segment_release(struct br_job *j);
+int br_job_port_create(struct br_job *j);
+int br_job_port_delete(struct br_job *j);
+int br_job_rule_add(struct br_job *j);
+int br_job_rule_delete(struct br_job *j);
+int br_job_gc(struct br_job *j);
+/* Deletes expired rules and (re)arms the timer for the next expiry. */
+int br_job_expire(struct br_job *j);
+
+/* bridge.c: arm the expiry timer for due (unix seconds) if it is earlier
+ * than what is armed. */
+void br_expiry_arm(struct br_conn *c, int64_t due);
+
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}: names that are safe in aliases, nft
+ * comments and messages. */
+int br_name_ok(const char *s);
+
+#endif

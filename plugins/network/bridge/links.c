@@ -1,0 +1,331 @@
+/* links.c - bridges, VXLAN/VLAN devices, taps and veths via libnl (links.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/neighbour.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/link/vlan.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/neighbour.h>
+
+#include <trellis/error.h>
+
+#include "links.h"
+
+#define VXLAN_PORT 4789 /* IANA; the kernel's default is the legacy 8472 */
+
+static int code_of(int nle)
+{
+	switch (nle < 0 ? -nle : nle) {
+	case NLE_EXIST: return TRELLIS_E_CONFLICT;
+	case NLE_PERM:
+	case NLE_NOACCESS: return TRELLIS_E_PERMISSION;
+	case NLE_OBJ_NOTFOUND:
+	case NLE_NODEV: return TRELLIS_E_NOTFOUND;
+	case NLE_OPNOTSUPP: return TRELLIS_E_NOTSUP;
+	case NLE_NOMEM: return TRELLIS_E_NOMEM;
+	case NLE_INVAL:
+	case NLE_RANGE: return TRELLIS_E_INVALID_ARG;
+	case NLE_BUSY: return TRELLIS_E_BUSY;
+	default: return TRELLIS_E_BACKEND;
+	}
+}
+
+/* Sets err to "what: libnl's reason" and returns the trellis code. */
+static int fail(int nle, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what, nl_geterror(nle));
+	return code_of(nle);
+}
+
+int lk_open(struct nl_sock **sk, char *err, size_t errlen)
+{
+	*sk = nl_socket_alloc();
+	if (!*sk) {
+		snprintf(err, errlen, "out of memory");
+		return TRELLIS_E_NOMEM;
+	}
+	int rc = nl_connect(*sk, NETLINK_ROUTE);
+	if (rc < 0) {
+		nl_socket_free(*sk);
+		*sk = NULL;
+		return fail(rc, err, errlen, "netlink route socket");
+	}
+	return 0;
+}
+
+void lk_close(struct nl_sock *sk)
+{
+	if (sk)
+		nl_socket_free(sk);
+}
+
+static void fill(struct rtnl_link *l, struct lk_info *out)
+{
+	memset(out, 0, sizeof *out);
+	const char *s = rtnl_link_get_name(l);
+	snprintf(out->name, sizeof out->name, "%s", s ? s : "");
+	s = rtnl_link_get_type(l);
+	snprintf(out->kind, sizeof out->kind, "%s", s ? s : "");
+	s = rtnl_link_get_ifalias(l);
+	snprintf(out->alias, sizeof out->alias, "%s", s ? s : "");
+	out->ifindex = rtnl_link_get_ifindex(l);
+	out->master = rtnl_link_get_master(l);
+	out->up = !!(rtnl_link_get_flags(l) & IFF_UP);
+}
+
+int lk_get(struct nl_sock *sk, const char *name, struct lk_info *out,
+	   char *err, size_t errlen)
+{
+	struct rtnl_link *l = NULL;
+	int rc = rtnl_link_get_kernel(sk, 0, name, &l);
+	if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
+		return TRELLIS_E_NOTFOUND;
+	if (rc < 0) {
+		char what[64];
+		snprintf(what, sizeof what, "reading device %s", name);
+		return fail(rc, err, errlen, what);
+	}
+	fill(l, out);
+	rtnl_link_put(l);
+	return 0;
+}
+
+int lk_each(struct nl_sock *sk, const char *prefix,
+	    int (*fn)(void *opaque, const struct lk_info *li), void *opaque,
+	    char *err, size_t errlen)
+{
+	struct nl_cache *cache = NULL;
+	int rc = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (rc < 0)
+		return fail(rc, err, errlen, "listing network devices");
+	for (struct nl_object *o = nl_cache_get_first(cache); o;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *n = rtnl_link_get_name(l);
+		if (!n || strncmp(n, prefix, strlen(prefix)))
+			continue;
+		struct lk_info li;
+		fill(l, &li);
+		if (fn(opaque, &li))
+			break;
+	}
+	nl_cache_free(cache);
+	return 0;
+}
+
+static int add(struct nl_sock *sk, struct rtnl_link *l, const char *name,
+	       const char *kind, char *err, size_t errlen)
+{
+	rtnl_link_set_name(l, name);
+	int rc = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(l);
+	if (rc < 0) {
+		char what[96];
+		snprintf(what, sizeof what, "creating %s device %s", kind,
+			 name);
+		return fail(rc, err, errlen, what);
+	}
+	return 0;
+}
+
+int lk_add_bridge(struct nl_sock *sk, const char *name, uint32_t mtu,
+		  char *err, size_t errlen)
+{
+	struct rtnl_link *l = rtnl_link_bridge_alloc();
+	if (!l)
+		return fail(-NLE_NOMEM, err, errlen, name);
+	if (mtu)
+		rtnl_link_set_mtu(l, mtu);
+	return add(sk, l, name, "bridge", err, errlen);
+}
+
+int lk_add_vxlan(struct nl_sock *sk, const char *name, uint32_t vni,
+		 const char *local_ip, int underlay, uint32_t mtu, char *err,
+		 size_t errlen)
+{
+	struct rtnl_link *l = rtnl_link_vxlan_alloc();
+	if (!l)
+		return fail(-NLE_NOMEM, err, errlen, name);
+	rtnl_link_vxlan_set_id(l, vni);
+	rtnl_link_vxlan_set_port(l, VXLAN_PORT);
+	if (underlay)
+		rtnl_link_set_link(l, underlay);
+	if (mtu)
+		rtnl_link_set_mtu(l, mtu);
+	if (local_ip) {
+		struct nl_addr *a = NULL;
+		int rc = nl_addr_parse(local_ip, AF_UNSPEC, &a);
+		if (rc < 0) {
+			rtnl_link_put(l);
+			snprintf(err, errlen, "invalid VXLAN local address '%s'",
+				 local_ip);
+			return TRELLIS_E_INVALID_ARG;
+		}
+		rtnl_link_vxlan_set_local(l, a);
+		nl_addr_put(a);
+	}
+	return add(sk, l, name, "vxlan", err, errlen);
+}
+
+int lk_add_vlan(struct nl_sock *sk, const char *name, uint16_t id,
+		int underlay, char *err, size_t errlen)
+{
+	struct rtnl_link *l = rtnl_link_vlan_alloc();
+	if (!l)
+		return fail(-NLE_NOMEM, err, errlen, name);
+	rtnl_link_vlan_set_id(l, id);
+	rtnl_link_set_link(l, underlay);
+	return add(sk, l, name, "802.1Q vlan", err, errlen);
+}
+
+int lk_add_tap(const char *name, char *err, size_t errlen)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "creating tap %s: /dev/net/tun: %s", name,
+			 strerror(e));
+		return e == EACCES || e == EPERM ? TRELLIS_E_PERMISSION
+						 : TRELLIS_E_UNAVAILABLE;
+	}
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+	int rc = 0;
+	/* Persistent: the tap outlives this fd until port_delete, so the
+	 * hypervisor can open it by name (libvirt type='ethernet'). */
+	if (ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETPERSIST, 1) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "creating tap %s: %s", name, strerror(e));
+		rc = e == EBUSY || e == EEXIST ? TRELLIS_E_CONFLICT
+		     : e == EPERM	     ? TRELLIS_E_PERMISSION
+					     : TRELLIS_E_BACKEND;
+	}
+	close(fd);
+	return rc;
+}
+
+int lk_add_veth(struct nl_sock *sk, const char *name, const char *peer,
+		char *err, size_t errlen)
+{
+	struct rtnl_link *l = rtnl_link_veth_alloc();
+	if (!l)
+		return fail(-NLE_NOMEM, err, errlen, name);
+	struct rtnl_link *p = rtnl_link_veth_get_peer(l);
+	rtnl_link_set_name(p, peer);
+	rtnl_link_put(p);
+	return add(sk, l, name, "veth", err, errlen);
+}
+
+int lk_setup(struct nl_sock *sk, const char *name, const char *alias,
+	     const char *mac, int master, char *err, size_t errlen)
+{
+	struct rtnl_link *orig = NULL, *ch = NULL;
+	struct nl_addr *a = NULL;
+	char what[96];
+	int rc = rtnl_link_get_kernel(sk, 0, name, &orig);
+	if (rc < 0) {
+		snprintf(what, sizeof what, "reading device %s", name);
+		return fail(rc, err, errlen, what);
+	}
+	ch = rtnl_link_alloc();
+	if (!ch) {
+		rc = fail(-NLE_NOMEM, err, errlen, name);
+		goto out;
+	}
+	if (alias)
+		rtnl_link_set_ifalias(ch, alias);
+	if (mac) {
+		if (nl_addr_parse(mac, AF_LLC, &a) < 0) {
+			snprintf(err, errlen, "invalid MAC address '%s'", mac);
+			rc = TRELLIS_E_INVALID_ARG;
+			goto out;
+		}
+		rtnl_link_set_addr(ch, a);
+	}
+	if (master >= 0)
+		rtnl_link_set_master(ch, master);
+	rtnl_link_set_flags(ch, IFF_UP);
+	rc = rtnl_link_change(sk, orig, ch, 0);
+	if (rc < 0) {
+		snprintf(what, sizeof what, "configuring device %s", name);
+		rc = fail(rc, err, errlen, what);
+	}
+out:
+	nl_addr_put(a);
+	rtnl_link_put(ch);
+	rtnl_link_put(orig);
+	return rc;
+}
+
+int lk_delete(struct nl_sock *sk, const char *name, char *err, size_t errlen)
+{
+	struct rtnl_link *l = rtnl_link_alloc();
+	if (!l)
+		return fail(-NLE_NOMEM, err, errlen, name);
+	rtnl_link_set_name(l, name);
+	int rc = rtnl_link_delete(sk, l);
+	rtnl_link_put(l);
+	if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV)
+		return 0;
+	if (rc < 0) {
+		char what[64];
+		snprintf(what, sizeof what, "deleting device %s", name);
+		return fail(rc, err, errlen, what);
+	}
+	return 0;
+}
+
+int lk_fdb_flood(struct nl_sock *sk, int vxlan_ifindex, const char *remote,
+		 char *err, size_t errlen)
+{
+	struct rtnl_neigh *n = rtnl_neigh_alloc();
+	struct nl_addr *dst = NULL, *zero = NULL;
+	int rc;
+	if (!n)
+		return fail(-NLE_NOMEM, err, errlen, remote);
+	if (nl_addr_parse(remote, AF_UNSPEC, &dst) < 0 ||
+	    nl_addr_get_family(dst) == AF_LLC) {
+		snprintf(err, errlen, "invalid VXLAN remote address '%s'",
+			 remote);
+		rc = TRELLIS_E_INVALID_ARG;
+		goto out;
+	}
+	rc = nl_addr_parse("00:00:00:00:00:00", AF_LLC, &zero);
+	if (rc < 0) {
+		rc = fail(rc, err, errlen, remote);
+		goto out;
+	}
+	rtnl_neigh_set_family(n, AF_BRIDGE);
+	rtnl_neigh_set_ifindex(n, vxlan_ifindex);
+	rtnl_neigh_set_lladdr(n, zero);
+	rtnl_neigh_set_dst(n, dst);
+	rtnl_neigh_set_state(n, NUD_PERMANENT);
+	rtnl_neigh_set_flags(n, NTF_SELF);
+	/* APPEND: one all-zero entry per remote, the kernel floods to each. */
+	rc = rtnl_neigh_add(sk, n, NLM_F_CREATE | NLM_F_APPEND);
+	if (rc == -NLE_EXIST)
+		rc = 0;
+	if (rc < 0) {
+		char what[96];
+		snprintf(what, sizeof what, "adding VXLAN flood entry for %s",
+			 remote);
+		rc = fail(rc, err, errlen, what);
+	}
+out:
+	nl_addr_put(zero);
+	nl_addr_put(dst);
+	rtnl_neigh_put(n);
+	return rc;
+}
