@@ -1,0 +1,152 @@
+#!/bin/bash
+# trellisd driven through the trellis CLI: the inventory tree, hosts on
+# libvirt's test:///default, errors and exit codes, output formats,
+# events, config errors, the state dir lock, shutdown and restart.
+# trellis-timeout: 120
+source "$TRELLIS_SRC/tests/lib/tap.sh"
+source "$(dirname "$0")/lib.sh"
+
+# ---- help and usage, no daemon needed ----
+ok "trellisd --help" "$TD_BIN/trellisd" --help
+ok "trellis --help" tcli --help
+like "trellis zone --help lists verbs" "$(tcli zone --help)" "create.*list.*show.*delete"
+like "verb help shows options" "$(tcli zone create --help)" "--private.*--owner.*--exclusive.*--spill"
+tcli bogus >/dev/null 2>&1
+is "unknown noun: exit 2" "$?" 2
+out=$(tcli --socket "ipc://$TD_DIR/none.sock" zone list 2>&1)
+rc=$?
+is "daemon not running: exit 1" "$rc" 1
+is "daemon not running: one line" "$(printf '%s\n' "$out" | wc -l)" 1
+like "daemon not running: names the socket" "$out" "ipc://$TD_DIR/none.sock"
+
+# ---- config errors name file:line:col ----
+cfg=$TD_DIR/bad.yaml
+printf 'api:\n  listen: ipc:///tmp/x.sock\n  colour: blue\n' >"$cfg"
+out=$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)
+is "unknown config key: exit 1" "$?" 1
+like "unknown config key: file:line:col" "$out" "bad.yaml:3:3: unknown key 'api.colour'"
+printf 'workers:\n  threads: many\n' >"$cfg"
+like "bad config value: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)" \
+	"bad.yaml:2:12: workers.threads: expected a positive integer"
+ok "embedded defaults are a valid config" "$TD_BIN/trellisd" --check-config
+
+# ---- the daemon ----
+td_start || { echo "Bail out! trellisd does not start"; exit 1; }
+is "api socket mode 0660" "$(stat -c %a "$TD_DIR/api.sock")" 660
+out=$("$TD_BIN/trellisd" --state-dir "$TD_DIR" --foreground 2>&1)
+is "second daemon on the state dir refuses" "$?" 1
+like "second daemon names the holder's pid" "$out" "in use by another trellisd \\(pid $TD_PID"
+
+ok "zone create" tcli zone create z1
+out=$(tcli zone create z1 2>&1)
+is "duplicate zone: exit 1" "$?" 1
+like "duplicate zone: CONFLICT" "$out" "CONFLICT: zone 'z1' already exists"
+tcli zone create >/dev/null 2>&1
+is "missing name: exit 2" "$?" 2
+tcli zone create z9 --frobnicate >/dev/null 2>&1
+is "unknown option: exit 2" "$?" 2
+tcli zone create z9 --spill maybe >/dev/null 2>&1
+is "bad choice: exit 2" "$?" 2
+ok "tenant create" tcli tenant create acme
+ok "private zone" tcli zone create z2 --private --owner acme --exclusive --spill deny
+is "private zone fields (json)" \
+	"$(tcli zone show z2 -o json | json '[j["private"], j["owner"], j["exclusive"], j["spill"]]')" \
+	"[True, 'acme', True, 'deny']"
+is "yaml output parses" \
+	"$(tcli zone show z2 -o yaml | python3 -c 'import yaml,sys; d=yaml.safe_load(sys.stdin); print(d["owner"], d["private"])')" \
+	"acme True"
+like "zone list table" "$(tcli zone list)" "NAME +PRIVATE +OWNER.*z2 +yes +acme"
+out=$(tcli zone create z3 --owner acme 2>&1)
+like "owner without --private is refused" "$out" "private zones only"
+ok "pod create" tcli pod create p1 --zone z1
+ok "same pod name in another zone" tcli pod create p1 --zone z2
+like "ambiguous short name lists candidates" "$(tcli pod show p1 2>&1)" "ambiguous.*z1/p1.*z2/p1"
+is "full path resolves" "$(tcli pod show z2/p1 -o json | json 'j["zone"]')" z2
+ok "cluster create" tcli cluster create c1 --pod z1/p1
+out=$(tcli zone delete z1 2>&1)
+is "zone delete with pods: exit 1" "$?" 1
+like "zone delete names the children" "$out" "CONFLICT: zone 'z1' is not empty: it has pod p1"
+like "pod delete names the children" "$(tcli pod delete z1/p1 2>&1)" "cluster c1"
+like "tenant owning a zone is not deletable" "$(tcli tenant delete acme 2>&1)" "zone z2"
+
+# ---- hosts through the libvirt plugin ----
+if td_have_libvirt_plugin; then
+	nanocat --sub --connect "ipc://$TD_DIR/events.sock" --subscribe host. \
+		-A --recv-timeout 10 >"$TD_DIR/events.out" 2>/dev/null &
+	TD_EXTRA_PIDS=$!
+	sleep 0.3
+	ok "host add test:///default" tcli host add h1 --cluster c1 --hypervisor libvirt --uri test:///default
+	h=$(tcli host show h1 -o json)
+	ni=$(virsh -c test:///default nodeinfo 2>/dev/null)
+	if [[ -n $ni ]]; then
+		is "discovered cpus = virsh nodeinfo" "$(json 'j["cpus"]' <<<"$h")" \
+			"$(awk -F: '/^CPU\(s\)/{gsub(/ /,"",$2); print $2}' <<<"$ni")"
+		is "discovered memory = virsh nodeinfo" "$(json 'j["memory_kib"]' <<<"$h")" \
+			"$(awk -F: '/^Memory size/{gsub(/[ KiB]/,"",$2); print $2}' <<<"$ni")"
+	else
+		skip "discovered cpus = virsh nodeinfo" "virsh not installed"
+		skip "discovered memory = virsh nodeinfo" "virsh not installed"
+	fi
+	is "host state and plugin" "$(json '[j["state"], j["hypervisor"], j["cluster"]]' <<<"$h")" \
+		"['up', 'libvirt', 'z1/p1/c1']"
+	out=$(tcli host add h2 --cluster c1 --uri test:///nonexistent/path.xml 2>&1)
+	is "unreachable host: exit 1" "$?" 1
+	like "unreachable host: the plugin's error" "$out" "trellis: [A-Z]+: .+"
+	like "unreachable host is not recorded" "$(tcli host show h2 2>&1)" "NOTFOUND"
+	out=$(tcli host add h3 --cluster c1 --hypervisor nosuch --uri test:///default 2>&1)
+	like "unknown plugin refused" "$out" "no hypervisor plugin 'nosuch'"
+	like "vm list shows the discovered VM" "$(tcli vm list)" "test +[0-9a-f-]{36} +h1 +running"
+	is "vm show by name" "$(tcli vm show test -o json | json 'j["host"]')" h1
+	ok "host refresh" tcli host refresh h1
+	like "plugin list" "$(tcli plugin list)" "libvirt +hypervisor"
+	like "cluster delete names its host" "$(tcli cluster delete c1 2>&1)" "host h1"
+	sleep 0.3
+	kill "$TD_EXTRA_PIDS" 2>/dev/null
+	wait "$TD_EXTRA_PIDS" 2>/dev/null
+	TD_EXTRA_PIDS=
+	like "events: host.added published" "$(cat "$TD_DIR/events.out")" 'host.added \{.*"name":"h1"'
+	like "events: host.refreshed published" "$(cat "$TD_DIR/events.out")" 'host.refreshed'
+	ok "host remove" tcli host remove h1
+	is "discovered VMs leave with their host" "$(tcli vm list -o json | json 'len(j["items"])')" 0
+else
+	for t in "host add" "capacity" "host refresh" "events"; do
+		skip "$t" "plugins/libvirt.so is not built"
+	done
+fi
+
+# ---- many clients at once ----
+pids=()
+for i in $(seq 1 16); do
+	tcli tenant create "t$i" >/dev/null 2>&1 &
+	pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+is "16 concurrent clients all answered" "$fails" 0
+
+# ---- shutdown and restart ----
+td_stop
+is "SIGTERM: clean exit" "$TD_RC" 0
+is "store integrity after shutdown" "$(sqlite3 "$TD_DIR/trellis.db" 'PRAGMA integrity_check')" ok
+td_start
+like "state survives a restart" "$(tcli zone list)" "z2 +yes +acme"
+is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
+td_stop
+
+# ---- background mode ----
+"$TD_BIN/trellisd" --state-dir "$TD_DIR" >/dev/null 2>&1
+is "daemonized start returns 0" "$?" 0
+bgpid=$(cat "$TD_DIR/trellisd.lock" 2>/dev/null)
+ok "daemonized trellisd answers" tcli api status
+if [[ -n $bgpid ]]; then
+	kill -TERM "$bgpid"
+	for i in $(seq 1 50); do kill -0 "$bgpid" 2>/dev/null || break; sleep 0.1; done
+	nok "daemonized trellisd stops on SIGTERM" kill -0 "$bgpid"
+fi
+
+# ---- bash completion ----
+comp=$TRELLIS_SRC/contrib/trellis.bash-completion
+like "completion: nouns" "$(tcli __complete)" "zone"
+like "completion: verbs" "$(tcli __complete zone | paste -sd' ')" "create list show delete"
+ok "completion file parses" bash -n "$comp"
+done_testing
