@@ -20,10 +20,7 @@
 
 #define DETACH_WAIT_MS 10000
 
-/* VNC authentication uses 8 characters of the password, no more. */
-#define VNC_PASSWD_LEN 8
-
-static int gen_password(char *out, size_t len)
+int lv_random_password(char *out, size_t len)
 {
 	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 				       "abcdefghijkmnopqrstuvwxyz23456789";
@@ -88,7 +85,7 @@ int lv_vm_console(void *conn, trellis_call_t *call, const char *uuid,
 		rc = lv_fail(c, call, "VM '%s': read its XML", name);
 		goto out;
 	}
-	if (gen_password(pw, sizeof pw) < 0) {
+	if (lv_random_password(pw, sizeof pw) < 0) {
 		rc = lv_err(c, call, TRELLIS_E_IO,
 			    "VM '%s': no randomness for a password", name);
 		goto out;

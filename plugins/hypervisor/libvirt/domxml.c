@@ -189,8 +189,8 @@ static void write_nic(struct xw *x, const trellis_nic_spec_t *n,
 }
 
 int lv_xml_domain(const trellis_vm_spec_t *s, const char *domain_type,
-		  const char *const *targets, const char *key, char **xml,
-		  char *err, size_t errlen)
+		  const char *const *targets, const char *key,
+		  const char *vnc_lock, char **xml, char *err, size_t errlen)
 {
 	struct xw x;
 	*xml = NULL;
@@ -277,6 +277,10 @@ int lv_xml_domain(const trellis_vm_spec_t *s, const char *domain_type,
 		attr(&x, "type", "vnc");
 		attr(&x, "port", "-1");
 		attr(&x, "autoport", "yes");
+		if (vnc_lock) {
+			attr(&x, "passwd", vnc_lock);
+			attr(&x, "passwdValidTo", LV_VNC_LOCKED_UNTIL);
+		}
 		start(&x, "listen");
 		attr(&x, "type", "address");
 		attr(&x, "address", listen);

@@ -38,11 +38,18 @@ void lv_mac_from_key(const char *key, char mac[18]);
 int lv_next_target(const char *prefix, const char *const *used, size_t n,
 		   char out[16]);
 
-/* The domain XML for spec.  targets[i] names disk i (filled in by the
- * caller for disks without one); key may be NULL. 0 or -1 (err set). */
+/*
+ * The domain XML for spec.  targets[i] names disk i (filled in by the
+ * caller for disks without one); key may be NULL.  A VNC console gets
+ * vnc_lock as its password, already expired: QEMU only accepts passwords
+ * later (vm_console) on a display that had one from the start, and a
+ * console nobody was given credentials for stays locked.  The result then
+ * holds that (useless) password; wipe it anyway.  0 or -1 (err set).
+ */
+#define LV_VNC_LOCKED_UNTIL "2000-01-01T00:00:00"
 int lv_xml_domain(const trellis_vm_spec_t *spec, const char *domain_type,
-		  const char *const *targets, const char *key, char **xml,
-		  char *err, size_t errlen);
+		  const char *const *targets, const char *key,
+		  const char *vnc_lock, char **xml, char *err, size_t errlen);
 int lv_xml_disk(const trellis_disk_spec_t *d, const char *target, char **xml);
 int lv_xml_nic(const trellis_nic_spec_t *n, const char *mac, char **xml);
 

@@ -119,6 +119,10 @@ int lv_vm_resume(void *conn, trellis_call_t *call, const char *uuid,
 		 uint32_t flags);
 
 /* devices.c */
+/* VNC authentication uses 8 characters of the password, no more. */
+#define VNC_PASSWD_LEN 8
+/* A random password of VNC_PASSWD_LEN (or len-1) characters. 0 or -1. */
+int lv_random_password(char *out, size_t len);
 int lv_vm_console(void *conn, trellis_call_t *call, const char *uuid,
 		  uint32_t ttl_s, uint32_t flags, trellis_console_info_t *out);
 int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,

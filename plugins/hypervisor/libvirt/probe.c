@@ -179,9 +179,9 @@ static int watch_console(virStreamPtr s, long long deadline)
 	return 0;
 }
 
-/* 1 when a kernel printed its banner under KVM, 0 when not. */
-static int boot_under_kvm(struct lv_conn *c, const char *kernel,
-			  long long timeout_ms, char *why, size_t whylen)
+/* 1 when a kernel printed its banner in a domain of type, 0 when not. */
+static int boot_banner(struct lv_conn *c, const char *type, const char *kernel,
+		       long long timeout_ms, char *why, size_t whylen)
 {
 	static atomic_int seq;
 	char name[64], err[256];
@@ -190,8 +190,8 @@ static int boot_under_kvm(struct lv_conn *c, const char *kernel,
 	virStreamPtr s = NULL;
 	int ok = 0;
 
-	snprintf(name, sizeof name, "trellis-kvm-probe-%ld-%d", (long)getpid(),
-		 atomic_fetch_add(&seq, 1));
+	snprintf(name, sizeof name, "trellis-%s-probe-%ld-%d", type,
+		 (long)getpid(), atomic_fetch_add(&seq, 1));
 	trellis_vm_spec_t spec = {
 		.struct_size = sizeof spec,
 		.name = name,
@@ -201,7 +201,7 @@ static int boot_under_kvm(struct lv_conn *c, const char *kernel,
 		.cmdline = "console=ttyS0 earlyprintk=serial,ttyS0,115200 "
 			   "panic=-1 quiet",
 	};
-	if (lv_xml_domain(&spec, "kvm", NULL, NULL, &xml, err, sizeof err) < 0) {
+	if (lv_xml_domain(&spec, type, NULL, NULL, NULL, &xml, err, sizeof err) < 0) {
 		snprintf(why, whylen, "%s", err);
 		goto out;
 	}
@@ -212,7 +212,7 @@ static int boot_under_kvm(struct lv_conn *c, const char *kernel,
 					 VIR_DOMAIN_START_AUTODESTROY);
 	if (!dom) {
 		virErrorPtr e = virGetLastError();
-		snprintf(why, whylen, "a KVM domain does not start: %s",
+		snprintf(why, whylen, "a %s domain does not start: %s", type,
 			 e && e->message ? e->message : "unknown");
 		goto out;
 	}
@@ -233,11 +233,12 @@ static int boot_under_kvm(struct lv_conn *c, const char *kernel,
 	}
 	ok = watch_console(s, t0 + timeout_ms);
 	if (ok)
-		snprintf(why, whylen, "a kernel booted under KVM in %lld ms",
-			 now_ms() - t0);
+		snprintf(why, whylen, "a kernel printed its banner under %s "
+				      "in %lld ms",
+			 type, now_ms() - t0);
 	else
-		snprintf(why, whylen, "no kernel banner under KVM within %lld ms",
-			 timeout_ms);
+		snprintf(why, whylen, "no kernel banner under %s within %lld ms",
+			 type, timeout_ms);
 out:
 	virResetLastError();
 	if (s) {
@@ -317,8 +318,19 @@ int lv_probe_domain_type(struct lv_conn *c, trellis_call_t *call,
 	}
 	long long timeout = lv_config_int(c->st, options, "probe_timeout_ms",
 					  5000);
-	int kvm = boot_under_kvm(c, kernel, timeout, why, sizeof why);
+	int kvm = boot_banner(c, "kvm", kernel, timeout, why, sizeof why);
 	snprintf(out, len, "%s", kvm ? "kvm" : "qemu");
+	if (!kvm) {
+		/* TCG is the answer either way; booting the kernel under it
+		 * tells whether KVM failed or the probe itself did (a bad
+		 * probe kernel), which the operator should hear about. */
+		char tcg[256];
+		int ok = boot_banner(c, "qemu", kernel, timeout, tcg,
+				     sizeof tcg);
+		size_t l = strlen(why);
+		snprintf(why + l, sizeof why - l, "; %s%s", tcg,
+			 ok ? "" : " (probe inconclusive: check probe_kernel)");
+	}
 	mem_put(key, out);
 	file_put(c, cache, key, out);
 	pthread_mutex_unlock(&probe_lock);

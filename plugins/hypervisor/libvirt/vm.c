@@ -132,7 +132,7 @@ int lv_vm_create(void *conn, trellis_call_t *call, const trellis_vm_spec_t *spec
 	struct lv_conn *c = conn;
 	virDomainPtr dom = NULL;
 	char *xml = NULL;
-	char err[768];
+	char err[768], lock[VNC_PASSWD_LEN + 1] = "";
 	char (*names)[16] = NULL;
 	const char **targets = NULL;
 	int rc;
@@ -191,8 +191,14 @@ int lv_vm_create(void *conn, trellis_call_t *call, const trellis_vm_spec_t *spec
 	}
 	const char *type = spec->domain_type ? spec->domain_type
 					     : c->domain_type;
-	if (lv_xml_domain(spec, type, targets, idem_key, &xml, err,
-			  sizeof err) < 0) {
+	if (spec->console == TRELLIS_CONSOLE_VNC &&
+	    lv_random_password(lock, sizeof lock) < 0) {
+		rc = lv_err(c, call, TRELLIS_E_IO,
+			    "VM '%s': no randomness for a password", spec->name);
+		goto out;
+	}
+	if (lv_xml_domain(spec, type, targets, idem_key, lock[0] ? lock : NULL,
+			  &xml, err, sizeof err) < 0) {
 		rc = lv_err(c, call, TRELLIS_E_INTERNAL, "%s", err);
 		goto out;
 	}
@@ -216,7 +222,11 @@ int lv_vm_create(void *conn, trellis_call_t *call, const trellis_vm_spec_t *spec
 out:
 	if (dom)
 		virDomainFree(dom);
-	free(xml);
+	explicit_bzero(lock, sizeof lock);
+	if (xml) {
+		explicit_bzero(xml, strlen(xml));
+		free(xml);
+	}
 	free(names);
 	free(targets);
 	return rc;
