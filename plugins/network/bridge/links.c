@@ -1,4 +1,5 @@
 /* links.c - bridges, VXLAN/VLAN devices, taps and veths via libnl (links.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -15,7 +16,6 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/link/vlan.h>
 #include <netlink/route/link/vxlan.h>
-#include <netlink/route/neighbour.h>
 
 #include <trellis/error.h>
 
@@ -290,31 +290,35 @@ int lk_delete(struct nl_sock *sk, const char *name, char *err, size_t errlen)
 int lk_fdb_flood(struct nl_sock *sk, int vxlan_ifindex, const char *remote,
 		 char *err, size_t errlen)
 {
-	struct rtnl_neigh *n = rtnl_neigh_alloc();
-	struct nl_addr *dst = NULL, *zero = NULL;
-	int rc;
-	if (!n)
-		return fail(-NLE_NOMEM, err, errlen, remote);
-	if (nl_addr_parse(remote, AF_UNSPEC, &dst) < 0 ||
-	    nl_addr_get_family(dst) == AF_LLC) {
+	/* Built by hand with libnl's message API: rtnl_neigh (3.7) drops
+	 * NDA_DST for AF_BRIDGE entries, and the remote is the whole point. */
+	unsigned char dst[16];
+	int fam = strchr(remote, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(fam, remote, dst) != 1) {
 		snprintf(err, errlen, "invalid VXLAN remote address '%s'",
 			 remote);
-		rc = TRELLIS_E_INVALID_ARG;
-		goto out;
+		return TRELLIS_E_INVALID_ARG;
 	}
-	rc = nl_addr_parse("00:00:00:00:00:00", AF_LLC, &zero);
-	if (rc < 0) {
-		rc = fail(rc, err, errlen, remote);
-		goto out;
-	}
-	rtnl_neigh_set_family(n, AF_BRIDGE);
-	rtnl_neigh_set_ifindex(n, vxlan_ifindex);
-	rtnl_neigh_set_lladdr(n, zero);
-	rtnl_neigh_set_dst(n, dst);
-	rtnl_neigh_set_state(n, NUD_PERMANENT);
-	rtnl_neigh_set_flags(n, NTF_SELF);
+	static const unsigned char zero[6];
+	struct ndmsg ndm = {.ndm_family = AF_BRIDGE,
+			    .ndm_ifindex = vxlan_ifindex,
+			    .ndm_state = NUD_PERMANENT,
+			    .ndm_flags = NTF_SELF};
 	/* APPEND: one all-zero entry per remote, the kernel floods to each. */
-	rc = rtnl_neigh_add(sk, n, NLM_F_CREATE | NLM_F_APPEND);
+	struct nl_msg *msg =
+		nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND);
+	int rc;
+	if (!msg)
+		return fail(-NLE_NOMEM, err, errlen, remote);
+	if (nlmsg_append(msg, &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0 ||
+	    nla_put(msg, NDA_LLADDR, sizeof zero, zero) < 0 ||
+	    nla_put(msg, NDA_DST, fam == AF_INET ? 4 : 16, dst) < 0) {
+		rc = fail(-NLE_MSGSIZE, err, errlen, remote);
+		goto out;
+	}
+	rc = nl_send_auto(sk, msg);
+	if (rc >= 0)
+		rc = nl_wait_for_ack(sk);
 	if (rc == -NLE_EXIST)
 		rc = 0;
 	if (rc < 0) {
@@ -322,10 +326,10 @@ int lk_fdb_flood(struct nl_sock *sk, int vxlan_ifindex, const char *remote,
 		snprintf(what, sizeof what, "adding VXLAN flood entry for %s",
 			 remote);
 		rc = fail(rc, err, errlen, what);
+	} else {
+		rc = 0;
 	}
 out:
-	nl_addr_put(zero);
-	nl_addr_put(dst);
-	rtnl_neigh_put(n);
+	nlmsg_free(msg);
 	return rc;
 }
