@@ -28,6 +28,7 @@ PKG_DEBIAN = {
     'xencontrol': 'libxen-dev',
     'xenlight': 'libxen-dev',
     'xenstore': 'libxen-dev',
+    'xentoollog': 'libxen-dev',
     'libpq': 'libpq-dev',
 }
 
