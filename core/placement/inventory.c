@@ -21,7 +21,7 @@ struct tr_inv *tr_inv_new(void)
 static void level_free(struct tr_level *L)
 {
 	free(L->by_id);
-	free(L->by_free);
+	tr_order_free(&L->free);
 	memset(L, 0, sizeof *L);
 }
 
@@ -53,13 +53,16 @@ void tr_inv_free(struct tr_inv *inv)
 	for (uint32_t i = 0; i < inv->n_zones; i++)
 		free(inv->zones[i].policy);
 	free(inv->hosts);
+	free(inv->keys);
 	free(inv->zones);
 	free(inv->zone_of);
 	free(inv->pod_of);
 	free(inv->cluster_of);
 	free(inv->alias);
 	free(inv->host_of);
-	free(inv->group_hosts);
+	for (uint32_t i = 0; i < inv->n_members; i++)
+		free(inv->members[i].by_id);
+	free(inv->members);
 	tr_intern_free(inv->names);
 	free(inv);
 }
@@ -281,17 +284,8 @@ static int cmp_host_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static inline int host_less(const struct tr_phost *H, uint32_t a, uint32_t b)
-{
-	return H[a].key < H[b].key || (H[a].key == H[b].key && a < b);
-}
-
-static int cmp_free(const void *a, const void *b, void *arg)
-{
-	const struct tr_phost *H = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return host_less(H, x, y) ? -1 : host_less(H, y, x);
-}
+static int group_count(struct tr_inv *inv, uint32_t g, int delta,
+		       uint32_t hi);
 
 static int level_push(struct tr_level *L, uint32_t hi)
 {
@@ -307,15 +301,14 @@ static int level_push(struct tr_level *L, uint32_t hi)
 	return 0;
 }
 
-static int level_sort(struct tr_inv *inv, struct tr_level *L, int lv)
+static int level_sort(struct tr_inv *inv, struct tr_level *L)
 {
-	L->by_free = malloc((L->n ? L->n : 1) * sizeof *L->by_free);
-	if (!L->by_free)
+	if (tr_order_init(&L->free))
 		return -1;
-	memcpy(L->by_free, L->by_id, L->n * sizeof *L->by_free);
-	qsort_r(L->by_free, L->n, sizeof *L->by_free, cmp_free, inv->hosts);
+	/* by_id is ascending index, so equal keys go in in id order. */
 	for (uint32_t i = 0; i < L->n; i++)
-		inv->hosts[L->by_free[i]].pos[lv] = i;
+		if (tr_order_insert(&L->free, inv->keys, L->by_id[i]))
+			return -1;
 	return 0;
 }
 
@@ -328,6 +321,11 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 {
 	levels_free(inv);
 	qsort(inv->hosts, inv->n_hosts, sizeof *inv->hosts, cmp_host_id);
+	free(inv->keys);
+	inv->keys = malloc((inv->n_hosts ? inv->n_hosts : 1) *
+			   sizeof *inv->keys);
+	if (!inv->keys)
+		goto nomem;
 	/* Number pods and clusters densely, in id order of their keys. */
 	uint32_t np = 0, nc = 0;
 	for (uint32_t id = 1; id < inv->n_map; id++) {
@@ -360,7 +358,7 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		v->cpu_ratio = z->cpu_ratio;
 		v->memory_ratio = z->memory_ratio;
 		v->vm_limit = min_limit(p->own_vm_limit, z->vm_limit);
-		p->key = trellis_host_free_memory_mib(v);
+		inv->keys[i] = trellis_host_free_memory_mib(v);
 		p->lv[TR_LV_ALL] = &inv->all;
 		p->lv[TR_LV_ZONE] = &z->level;
 		p->lv[TR_LV_POD] =
@@ -373,16 +371,23 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 			if (p->lv[lv] && level_push(p->lv[lv], i))
 				goto nomem;
 	}
-	if (level_sort(inv, &inv->all, TR_LV_ALL))
+	/* Host indexes moved: the group members are rebuilt from the hosts. */
+	for (uint32_t g = 0; g < inv->n_members; g++)
+		inv->members[g].n = 0;
+	for (uint32_t i = 0; i < inv->n_hosts; i++)
+		for (uint32_t k = 0; k < inv->hosts[i].v.n_groups; k++)
+			if (group_count(inv, inv->hosts[i].groups[k], 1, i))
+				goto nomem;
+	if (level_sort(inv, &inv->all))
 		goto nomem;
 	for (uint32_t i = 0; i < inv->n_zones; i++)
-		if (level_sort(inv, &inv->zones[i].level, TR_LV_ZONE))
+		if (level_sort(inv, &inv->zones[i].level))
 			goto nomem;
 	for (uint32_t i = 0; i < np; i++)
-		if (level_sort(inv, &inv->pods[i], TR_LV_POD))
+		if (level_sort(inv, &inv->pods[i]))
 			goto nomem;
 	for (uint32_t i = 0; i < nc; i++)
-		if (level_sort(inv, &inv->clusters[i], TR_LV_CLUSTER))
+		if (level_sort(inv, &inv->clusters[i]))
 			goto nomem;
 	inv->built = 1;
 	return 0;
@@ -391,37 +396,49 @@ nomem:
 	return TRELLIS_E_NOMEM;
 }
 
-/* Moves host hi to its place in L->by_free after its key changed: only the
- * hosts whose free memory lies between the old and new values move. */
-static void reposition(struct tr_inv *inv, struct tr_level *L, int lv,
-		       uint32_t hi)
+/* Adds (delta 1) or removes host hi from group g's members, which stay
+ * in ascending index (= id) order. */
+static int group_count(struct tr_inv *inv, uint32_t g, int delta, uint32_t hi)
 {
-	struct tr_phost *H = inv->hosts;
-	uint32_t p = H[hi].pos[lv];
-	while (p > 0 && host_less(H, hi, L->by_free[p - 1])) {
-		L->by_free[p] = L->by_free[p - 1];
-		H[L->by_free[p]].pos[lv] = p;
-		p--;
+	if (g >= inv->n_members) {
+		uint32_t n = g < 64 ? 128 : g * 2;
+		struct tr_level *m = realloc(inv->members, n * sizeof *m);
+		if (!m)
+			return -1;
+		memset(m + inv->n_members, 0,
+		       (n - inv->n_members) * sizeof *m);
+		inv->members = m;
+		inv->n_members = n;
 	}
-	while (p + 1 < L->n && host_less(H, L->by_free[p + 1], hi)) {
-		L->by_free[p] = L->by_free[p + 1];
-		H[L->by_free[p]].pos[lv] = p;
-		p++;
+	struct tr_level *L = &inv->members[g];
+	uint32_t i = 0;
+	while (i < L->n && L->by_id[i] < hi)
+		i++;
+	if (delta > 0) {
+		if (L->n == L->cap) {
+			uint32_t nc = L->cap ? L->cap * 2 : 4;
+			uint32_t *a = realloc(L->by_id, nc * sizeof *a);
+			if (!a)
+				return -1;
+			L->by_id = a;
+			L->cap = nc;
+		}
+		memmove(L->by_id + i + 1, L->by_id + i,
+			(L->n - i) * sizeof *L->by_id);
+		L->by_id[i] = hi;
+		L->n++;
+	} else if (i < L->n && L->by_id[i] == hi) {
+		memmove(L->by_id + i, L->by_id + i + 1,
+			(L->n - i - 1) * sizeof *L->by_id);
+		L->n--;
 	}
-	L->by_free[p] = hi;
-	H[hi].pos[lv] = p;
+	return 0;
 }
 
-static int group_count(struct tr_inv *inv, uint32_t g, int delta)
+const struct tr_level *tr_inv_group(const struct tr_inv *inv, uint32_t g)
 {
-	if (g >= inv->n_group_hosts) {
-		uint32_t n = g < 64 ? 128 : g * 2;
-		if (grow_ids(&inv->group_hosts, inv->n_group_hosts, n))
-			return -1;
-		inv->n_group_hosts = n;
-	}
-	inv->group_hosts[g] += delta;
-	return 0;
+	static const struct tr_level none;
+	return g && g < inv->n_members ? &inv->members[g] : &none;
 }
 
 /* Adds or removes one VM of group g on host p (groups stay sorted). */
@@ -448,7 +465,7 @@ static void host_group(struct tr_inv *inv, struct tr_phost *p, uint32_t g,
 			p->group_vms = a;
 			p->n_alloc = n;
 		}
-		if (group_count(inv, g, 1))
+		if (group_count(inv, g, 1, (uint32_t)(p - inv->hosts)))
 			return;
 		memmove(p->groups + i + 1, p->groups + i,
 			(v->n_groups - i) * sizeof *p->groups);
@@ -463,7 +480,7 @@ static void host_group(struct tr_inv *inv, struct tr_phost *p, uint32_t g,
 		memmove(p->group_vms + i, p->group_vms + i + 1,
 			(v->n_groups - i - 1) * sizeof *p->group_vms);
 		v->n_groups--;
-		group_count(inv, g, -1);
+		group_count(inv, g, -1, (uint32_t)(p - inv->hosts));
 	}
 	v->group_ids = p->groups;
 }
@@ -473,15 +490,25 @@ static uint64_t sub_floor(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+/* Moves host hi in its four orders after its free memory changed.  A
+ * failed insert (OOM) leaves it out of an order, which only hides it from
+ * placement; it never corrupts the order. */
 static void rekey(struct tr_inv *inv, uint32_t hi)
 {
 	struct tr_phost *p = &inv->hosts[hi];
-	p->key = trellis_host_free_memory_mib(&p->v);
 	if (!inv->built)
+		return;
+	int64_t old = inv->keys[hi];
+	int64_t key = trellis_host_free_memory_mib(&p->v);
+	if (key == old)
 		return;
 	for (int lv = 0; lv < TR_LV__N; lv++)
 		if (p->lv[lv])
-			reposition(inv, p->lv[lv], lv, hi);
+			tr_order_remove(&p->lv[lv]->free, inv->keys, hi, old);
+	inv->keys[hi] = key;
+	for (int lv = 0; lv < TR_LV__N; lv++)
+		if (p->lv[lv])
+			(void)tr_order_insert(&p->lv[lv]->free, inv->keys, hi);
 }
 
 void tr_inv_apply(struct tr_inv *inv, uint32_t hi, int sign, uint32_t vcpus,
@@ -562,20 +589,6 @@ int64_t tr_inv_zone_by_name(const struct tr_inv *inv, const char *name)
 	return id && id < inv->n_map && inv->zone_of[id]
 		       ? (int64_t)inv->zone_of[id] - 1
 		       : -1;
-}
-
-uint32_t tr_level_lower_bound(const struct tr_inv *inv,
-			      const struct tr_level *L, int64_t mem)
-{
-	uint32_t lo = 0, hi = L->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (inv->hosts[L->by_free[mid]].key < mem)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 struct tr_level *tr_inv_zone_level(struct tr_inv *inv, uint32_t id)

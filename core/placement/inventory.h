@@ -26,6 +26,7 @@
 #include <trellis/policy.h>
 
 #include "intern.h"
+#include "order.h"
 
 /* What callers describe; strings are copied (interned). */
 struct tr_zone_def {
@@ -55,15 +56,13 @@ enum { TR_LV_ALL = 0, TR_LV_ZONE, TR_LV_POD, TR_LV_CLUSTER, TR_LV__N };
 /* One node of the location tree and its two host orders. */
 struct tr_level {
 	uint32_t n, cap;
-	uint32_t *by_id;   /* host indexes, ascending id */
-	uint32_t *by_free; /* ascending (free memory, id) */
+	uint32_t *by_id;     /* host indexes, ascending id */
+	struct tr_order free; /* ascending (free memory, id) */
 };
 
 struct tr_phost {
 	trellis_host_view_t v; /* first: a view pointer is a host pointer */
-	int64_t key;           /* trellis_host_free_memory_mib(&v) */
 	struct tr_level *lv[TR_LV__N];
-	uint32_t pos[TR_LV__N]; /* position in each lv[]->by_free */
 	uint32_t zone;          /* index into inv->zones */
 	uint32_t own_vm_limit;  /* from tr_host_def; the policy may lower */
 	uint32_t *tags;
@@ -86,6 +85,9 @@ struct tr_inv {
 	struct tr_intern *names;
 	struct tr_phost *hosts; /* ascending id once built */
 	uint32_t n_hosts, cap_hosts;
+	/* trellis_host_free_memory_mib of each host, by index: the key of
+	 * the free-memory orders, dense for the walks. */
+	int64_t *keys;
 	struct tr_izone *zones;
 	uint32_t n_zones, cap_zones;
 	struct tr_level all;
@@ -96,8 +98,10 @@ struct tr_inv {
 	 * (full id, or TR_INV_AMBIGUOUS), hosts by name (index + 1). */
 	uint32_t n_map;
 	uint32_t *zone_of, *pod_of, *cluster_of, *alias, *host_of;
-	/* Hosts running at least one VM of a group, by group id. */
-	uint32_t *group_hosts, n_group_hosts;
+	/* Hosts running at least one VM of a group, by group id: the
+	 * affinity index.  Levels without a free order (walked by id). */
+	struct tr_level *members;
+	uint32_t n_members;
 	int built;
 };
 
@@ -138,9 +142,9 @@ int64_t tr_inv_host_by_name(const struct tr_inv *inv, const char *name);
 /* Zone index by name, or -1. */
 int64_t tr_inv_zone_by_name(const struct tr_inv *inv, const char *name);
 
-/* The first position in L->by_free whose host has at least mem free. */
-uint32_t tr_level_lower_bound(const struct tr_inv *inv,
-			      const struct tr_level *L, int64_t mem);
+
+/* Hosts with a VM of group g (never NULL; maybe empty). */
+const struct tr_level *tr_inv_group(const struct tr_inv *inv, uint32_t g);
 
 /* A level by id, NULL when the id names none. */
 struct tr_level *tr_inv_zone_level(struct tr_inv *inv, uint32_t id);

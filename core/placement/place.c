@@ -12,7 +12,9 @@
 #include "claims.h"
 #include "placer_int.h"
 
-#define BATCH_MIN 16
+/* Batches start small (a top-N pick usually needs a handful of hosts) and
+ * double, so a long walk still makes few plugin calls. */
+#define BATCH_MIN 4
 #define BATCH_MAX 256
 
 /* What the filters removed during one pass, for the explanation. */
@@ -163,13 +165,12 @@ static int resolve(struct tr_inv *inv, const struct tr_place_req *q,
 		r->host_id = inv->hosts[hi].v.id;
 		*one_hi = (uint32_t)hi;
 		one->n = one->cap = 1;
-		one->by_id = one->by_free = one_hi;
+		one->by_id = one_hi;
 		*scope = one;
 	}
 	r->tenant_id = tr_intern_find(inv->names, q->tenant);
 	r->affinity_id = tr_intern_find(inv->names, q->affinity_group);
-	if (r->affinity_id && r->affinity_id < inv->n_group_hosts)
-		r->affinity_hosts = inv->group_hosts[r->affinity_id];
+	r->affinity_hosts = tr_inv_group(inv, r->affinity_id)->n;
 	r->anti_affinity_id = tr_intern_find(inv->names, q->anti_affinity_group);
 	for (uint32_t i = 0; i < q->n_tags; i++) {
 		/* A tag no host has matches no host. */
@@ -279,6 +280,7 @@ struct feeder {
 	struct walk *w;
 	uint32_t nb, bsz;
 	int rc, done;
+	int early; /* this walk follows the score order: may stop early */
 };
 
 /* Queues host hi; runs a batch when full.  Returns nonzero to stop. */
@@ -292,52 +294,67 @@ static int feed(struct feeder *f, uint32_t hi)
 	f->nb = 0;
 	if (f->bsz < BATCH_MAX && !w->naive)
 		f->bsz *= 2;
-	f->done = f->rc < 0 || (w->early && w->top->n == w->top->cap);
+	f->done = f->rc < 0 || (f->early && w->top->n == w->top->cap);
 	return f->done;
 }
 
-/* Walks one level: the candidates in the policy's order, cut at the first
- * host without the memory when the capacity filter lets the index stand
- * for it. */
+/* Walks one level: the candidates in the policy's order, starting past
+ * the hosts without the memory when the capacity filter lets the index
+ * stand for it (those are counted later, and only if nothing fits). */
 static int walk_level(struct walk *w, const struct tr_level *L,
 		      uint32_t *cap_cut)
 {
 	struct tr_inv *inv = w->P->inv;
-	const struct tr_phost *H = inv->hosts;
+	const int64_t *K = inv->keys;
+	const struct tr_order *o = &L->free;
 	int64_t mem = (int64_t)w->r->memory_mib;
 	int capidx = !w->naive && (w->pol->index & TRELLIS_POLICY_INDEX_CAPACITY);
-	uint32_t order = w->naive ? TRELLIS_POLICY_ORDER_NONE : w->pol->order;
-	struct feeder f = {w, 0, w->naive ? L->n : BATCH_MIN, 0, 0};
+	/* The one-host level of a host constraint has no free order. */
+	uint32_t order = w->naive || !o->b ? TRELLIS_POLICY_ORDER_NONE
+					   : w->pol->order;
+	uint32_t start = 2 * w->top->cap > BATCH_MIN ? 2 * w->top->cap : BATCH_MIN;
+	/* A walk by id follows the score order only for firstfit. */
+	int early = w->early &&
+		    (order != TRELLIS_POLICY_ORDER_NONE ||
+		     w->pol->order == TRELLIS_POLICY_ORDER_FIRST || L->n <= 1);
+	struct feeder f = {w, 0, w->naive ? L->n : start, 0, 0, early};
 	if (!f.bsz)
 		return 0;
-	uint32_t cut = 0;
-	if (capidx && (order == TRELLIS_POLICY_ORDER_LEAST_FREE ||
-		       order == TRELLIS_POLICY_ORDER_MOST_FREE)) {
-		cut = tr_level_lower_bound(inv, L, mem);
-		*cap_cut += cut;
-	}
+	uint32_t b0 = capidx ? tr_order_bucket(mem) : 0;
 	switch (order) {
 	case TRELLIS_POLICY_ORDER_LEAST_FREE:
-		for (uint32_t i = cut; i < L->n && !f.done; i++)
-			feed(&f, L->by_free[i]);
+		for (uint32_t b = b0; b <= o->top && !f.done; b++) {
+			const struct tr_bucket *B = &o->b[b];
+			uint32_t i = capidx && b == b0
+					     ? tr_bucket_lower_bound(B, K, mem)
+					     : 0;
+			for (; i < B->n && !f.done; i++)
+				feed(&f, B->h[i]);
+		}
 		break;
 	case TRELLIS_POLICY_ORDER_MOST_FREE:
 		/* Descending free memory, but ascending id among equals, the
 		 * order the scores tie-break in. */
-		for (uint32_t i = L->n; i > cut && !f.done;) {
-			int64_t key = H[L->by_free[i - 1]].key;
-			uint32_t j = i - 1;
-			while (j > cut && H[L->by_free[j - 1]].key == key)
-				j--;
-			for (uint32_t k = j; k < i && !f.done; k++)
-				feed(&f, L->by_free[k]);
-			i = j;
+		for (uint32_t b = o->top + 1; b-- > b0 && !f.done;) {
+			const struct tr_bucket *B = &o->b[b];
+			uint32_t cut = capidx && b == b0
+					       ? tr_bucket_lower_bound(B, K, mem)
+					       : 0;
+			for (uint32_t i = B->n; i > cut && !f.done;) {
+				int64_t key = K[B->h[i - 1]];
+				uint32_t j = i - 1;
+				while (j > cut && K[B->h[j - 1]] == key)
+					j--;
+				for (uint32_t k = j; k < i && !f.done; k++)
+					feed(&f, B->h[k]);
+				i = j;
+			}
 		}
 		break;
 	default:
 		for (uint32_t i = 0; i < L->n && !f.done; i++) {
 			uint32_t hi = L->by_id[i];
-			if (capidx && H[hi].key < mem) {
+			if (capidx && K[hi] < mem) {
 				(*cap_cut)++;
 				continue;
 			}
@@ -347,6 +364,10 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 	}
 	if (!f.done && f.nb)
 		f.rc = flush(w, f.nb);
+	if (!f.rc && !w->top->n && capidx &&
+	    (order == TRELLIS_POLICY_ORDER_LEAST_FREE ||
+	     order == TRELLIS_POLICY_ORDER_MOST_FREE))
+		*cap_cut += tr_order_count_below(o, K, mem);
 	return f.rc;
 }
 
@@ -388,8 +409,9 @@ static size_t explain(const struct tr_policy *pol, const struct pstats *st,
 
 /* Runs one pass over the levels of scope (NULL: all hosts). */
 static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
-		    const trellis_place_request_t *r, struct tr_level **levels,
-		    uint32_t n_levels, uint32_t universe, int naive,
+		    const trellis_place_request_t *r,
+		    const struct tr_level *const *levels, uint32_t n_levels,
+		    uint32_t scope_bit, uint32_t universe, int naive,
 		    struct topn *top, struct pstats *st, uint32_t *passed)
 {
 	memset(st, 0, sizeof *st);
@@ -414,25 +436,32 @@ static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
 		st->removed[f] += cap_cut;
 		reason_merge(st->reason[f], "memory");
 	}
-	if (walked < universe) {
-		uint32_t bit = r->phase == TRELLIS_PLACE_OWN
-				       ? TRELLIS_POLICY_INDEX_PHASE
-				       : TRELLIS_POLICY_INDEX_LOCATION;
-		if ((s = tr_policy_index_stage(pol, bit))) {
-			uint32_t f = (uint32_t)(s - pol->filters);
-			st->removed[f] += universe - walked;
-			reason_merge(st->reason[f],
-				     bit == TRELLIS_POLICY_INDEX_PHASE
-					     ? "outside the tenant's private "
-					       "zones"
-				     : r->host_id    ? "host"
-				     : r->cluster_id ? "cluster"
-				     : r->pod_id     ? "pod"
-						     : "zone");
-		}
+	if (walked < universe && (s = tr_policy_index_stage(pol, scope_bit))) {
+		uint32_t f = (uint32_t)(s - pol->filters);
+		st->removed[f] += universe - walked;
+		reason_merge(st->reason[f],
+			     scope_bit == TRELLIS_POLICY_INDEX_PHASE
+				     ? "outside the tenant's private zones"
+			     : scope_bit == TRELLIS_POLICY_INDEX_AFFINITY
+				     ? "group elsewhere"
+			     : r->host_id    ? "host"
+			     : r->cluster_id ? "cluster"
+			     : r->pod_id     ? "pod"
+					     : "zone");
 	}
 	*passed = w.passed;
 	return 0;
+}
+
+/* snprintf(dst, len, "%s", src) without the formatting engine: this runs
+ * three times per placement. */
+static void copy(char *dst, size_t len, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
 }
 
 static void fill_result(struct tr_placer *P, const struct tr_policy *pol,
@@ -443,10 +472,11 @@ static void fill_result(struct tr_placer *P, const struct tr_policy *pol,
 	const struct tr_phost *h = &P->inv->hosts[top->c[k].hi];
 	memset(out, 0, sizeof *out);
 	out->host_id = h->v.id;
-	snprintf(out->host, sizeof out->host, "%s", h->v.name);
-	snprintf(out->zone, sizeof out->zone, "%s",
-		 tr_intern_str(P->inv->names, h->v.zone_id));
-	snprintf(out->policy, sizeof out->policy, "%s", pol->name);
+	out->hint = top->c[k].hi;
+	copy(out->host, sizeof out->host, h->v.name);
+	copy(out->zone, sizeof out->zone,
+	     tr_intern_str(P->inv->names, h->v.zone_id));
+	copy(out->policy, sizeof out->policy, pol->name);
 	out->score = top->c[k].score;
 	out->candidates = passed;
 	out->phase = phase;
@@ -484,7 +514,7 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 	}
 	int naive = (flags & TR_PLACE_NAIVE) != 0;
 	int use_loc = !naive && (pol->index & TRELLIS_POLICY_INDEX_LOCATION);
-	struct tr_level *levels[64];
+	const struct tr_level *levels[64];
 	uint32_t n_levels = 0, own_universe = 0, spill_ok = 0;
 	/* The owner's private zones first, unless the request names a place. */
 	if (!scope && r.tenant_id && (pol->index & TRELLIS_POLICY_INDEX_PHASE)) {
@@ -504,7 +534,8 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 			levels[0] = &inv->all;
 			n_levels = 1;
 		}
-		rc = run_pass(P, pol, &r, levels, n_levels, own_universe, naive,
+		rc = run_pass(P, pol, &r, levels, n_levels,
+			      TRELLIS_POLICY_INDEX_PHASE, own_universe, naive,
 			      &top, &own_st, &passed);
 		if (rc < 0)
 			goto plugin_failed;
@@ -523,9 +554,17 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 		}
 		r.phase = TRELLIS_PLACE_SPILL;
 	}
+	/* The smallest candidate set an index gives: the place asked for, or
+	 * the hosts already running the affinity group. */
+	uint32_t scope_bit = TRELLIS_POLICY_INDEX_LOCATION;
 	levels[0] = use_loc && scope ? scope : &inv->all;
-	rc = run_pass(P, pol, &r, levels, 1, inv->n_hosts, naive, &top, &st,
-		      &passed);
+	if (levels[0] == &inv->all && !naive && r.affinity_hosts &&
+	    (pol->index & TRELLIS_POLICY_INDEX_AFFINITY)) {
+		levels[0] = tr_inv_group(inv, r.affinity_id);
+		scope_bit = TRELLIS_POLICY_INDEX_AFFINITY;
+	}
+	rc = run_pass(P, pol, &r, levels, 1, scope_bit, inv->n_hosts, naive,
+		      &top, &st, &passed);
 	if (rc < 0)
 		goto plugin_failed;
 	if (top.n)
@@ -552,8 +591,7 @@ found:
 		out->groups[0] = tr_intern_add(inv->names, q->affinity_group);
 		out->groups[1] =
 			tr_intern_add(inv->names, q->anti_affinity_group);
-		int64_t hi = tr_inv_host_by_id(inv, out->host_id);
-		tr_inv_apply(inv, (uint32_t)hi, +1, out->vcpus,
+		tr_inv_apply(inv, out->hint, +1, out->vcpus,
 			     out->memory_mib, out->disk_gib, out->groups);
 	}
 	rc = 0;
@@ -566,10 +604,18 @@ out:
 	return rc;
 }
 
+/* The host index of a result: its hint while the index still holds. */
+static int64_t host_of(const struct tr_inv *inv, const struct tr_place_result *r)
+{
+	if (r->hint < inv->n_hosts && inv->hosts[r->hint].v.id == r->host_id)
+		return r->hint;
+	return tr_inv_host_by_id(inv, r->host_id);
+}
+
 int tr_place_unclaim(struct tr_placer *P, const struct tr_place_result *r)
 {
 	pthread_mutex_lock(&P->lock);
-	int64_t hi = tr_inv_host_by_id(P->inv, r->host_id);
+	int64_t hi = host_of(P->inv, r);
 	if (hi >= 0)
 		tr_inv_apply(P->inv, (uint32_t)hi, -1, r->vcpus, r->memory_mib,
 			     r->disk_gib, r->groups);

@@ -63,6 +63,7 @@ struct tr_place_result {
 	uint32_t vcpus;
 	uint64_t memory_mib, disk_gib;
 	uint32_t groups[2];
+	uint32_t hint; /* the host's index then (checked against host_id) */
 };
 
 /* tr_place() flags */

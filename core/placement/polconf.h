@@ -49,7 +49,7 @@ struct tr_policy {
 	 * and the walk order the weighers allow stopping early on. */
 	uint32_t index;
 	uint32_t order;
-	int stage_of_index[3]; /* filter stage standing for each index bit, -1 */
+	int stage_of_index[4]; /* filter stage standing for each index bit, -1 */
 };
 
 /* Parses one policy document (root of a YAML tree from core/util/node.h).

@@ -224,7 +224,7 @@ const struct pb_filter pb_filters[] = {
 		   "lets them go elsewhere",
 	  TRELLIS_POLICY_INDEX_PHASE, f_spill),
 	F("affinity", "hosts already running the affinity group",
-	  TRELLIS_POLICY_INDEX_NONE, f_affinity),
+	  TRELLIS_POLICY_INDEX_AFFINITY, f_affinity),
 	F("anti-affinity", "hosts not running the anti-affinity group",
 	  TRELLIS_POLICY_INDEX_NONE, f_anti_affinity),
 	F("tags", "hosts carrying every requested tag",
