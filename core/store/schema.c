@@ -143,6 +143,22 @@ const struct tr_migration tr_migrations[] = {
 	 "  undo_state TEXT,"
 	 "  undo_error TEXT,"
 	 "  PRIMARY KEY (instance, idx));"},
+	/* Segment-id pools and who holds which id (core/netpool). */
+	{"netpool-0001",
+	 "CREATE TABLE netpool ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  mode TEXT NOT NULL CHECK (mode IN ('vxlan','vlan')),"
+	 "  first INTEGER NOT NULL,"
+	 "  last INTEGER NOT NULL,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE netpool_id ("
+	 "  pool_id INTEGER NOT NULL REFERENCES netpool(id),"
+	 "  seg_id INTEGER NOT NULL,"
+	 "  segment TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  PRIMARY KEY (pool_id, seg_id),"
+	 "  UNIQUE (pool_id, segment));"},
 	/* Append new migrations here. */
 };
 

@@ -1,0 +1,355 @@
+/* netpool.c - segment-id pools in the store (netpool.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "netpool.h"
+
+struct range {
+	int64_t id, first, last;
+	char mode[8];
+};
+
+static int db_fail(trellis_call_t *call, sqlite3 *db, const char *what)
+{
+	return tr_call_set(call, TRELLIS_E_IO, "netpool: %s: %s", what,
+			   sqlite3_errmsg(db));
+}
+
+static int name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return 0;
+	}
+	return 1;
+}
+
+static const char *mode_of(const char *m, int64_t *max)
+{
+	if (m && !strcmp(m, "vxlan")) {
+		*max = 16777215;
+		return "vxlan";
+	}
+	if (m && !strcmp(m, "vlan")) {
+		*max = 4094;
+		return "vlan";
+	}
+	return NULL;
+}
+
+/* 1 found (r filled), 0 not, or an error. */
+static int find_pool(sqlite3 *db, const char *name, struct range *r,
+		     trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT id, mode, first, last FROM netpool "
+			       "WHERE name = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "lookup");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		r->id = sqlite3_column_int64(st, 0);
+		snprintf(r->mode, sizeof r->mode, "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		r->first = sqlite3_column_int64(st, 2);
+		r->last = sqlite3_column_int64(st, 3);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : db_fail(call, db, "lookup");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int need_pool(sqlite3 *db, const char *name, struct range *r,
+		     trellis_call_t *call)
+{
+	int rc = find_pool(db, name, r, call);
+	if (rc == 0)
+		return tr_call_set(call, TRELLIS_E_NOTFOUND,
+				   "no segment-id pool '%s'", name ? name : "");
+	return rc < 0 ? rc : 0;
+}
+
+static int64_t count_used(sqlite3 *db, int64_t pool_id)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT COUNT(*) FROM netpool_id WHERE pool_id "
+			       "= ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, pool_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static json_t *pool_json(sqlite3 *db, const char *name, const struct range *r)
+{
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", name,
+			 "mode", r->mode, "first", (json_int_t)r->first, "last",
+			 (json_int_t)r->last, "size",
+			 (json_int_t)(r->last - r->first + 1), "used",
+			 (json_int_t)count_used(db, r->id));
+}
+
+int tr_netpool_create(struct tr_store *s, const char *name, const char *mode,
+		      int64_t first, int64_t last, json_t **out,
+		      trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	int64_t max;
+	const char *m = mode_of(mode, &max);
+	struct range r;
+	if (out)
+		*out = NULL;
+	if (!name_ok(name))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "invalid pool name '%s': use 1-64 of "
+				   "[A-Za-z0-9._-]",
+				   name ? name : "");
+	if (!m)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "pool '%s': mode must be vxlan or vlan, got "
+				   "'%s'",
+				   name, mode ? mode : "");
+	if (first < 1 || last > max || first > last)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "pool '%s': range %" PRId64 "-%" PRId64
+				   " is not within %s ids 1-%" PRId64
+				   " (first <= last)",
+				   name, first, last, m, max);
+	int rc = find_pool(db, name, &r, call);
+	if (rc < 0)
+		return rc;
+	if (rc)
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "segment-id pool '%s' already exists", name);
+	/* Overlapping ranges of one mode would hand out an id twice. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name, first, last FROM netpool WHERE "
+			       "mode = ?1 AND first <= ?3 AND last >= ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "create");
+	sqlite3_bind_text(st, 1, m, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, first);
+	sqlite3_bind_int64(st, 3, last);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
+				 "pool '%s': range %" PRId64 "-%" PRId64
+				 " overlaps pool '%s' (%lld-%lld)",
+				 name, first, last,
+				 (const char *)sqlite3_column_text(st, 0),
+				 (long long)sqlite3_column_int64(st, 1),
+				 (long long)sqlite3_column_int64(st, 2));
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO netpool (name, mode, first, last, "
+			       "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "create");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, first);
+	sqlite3_bind_int64(st, 4, last);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(call, db, "create");
+	return out ? tr_netpool_get(s, name, out, call) : 0;
+}
+
+int tr_netpool_get(struct tr_store *s, const char *name, json_t **out,
+		   trellis_call_t *call)
+{
+	struct range r;
+	*out = NULL;
+	int rc = need_pool(tr_store_db(s), name, &r, call);
+	if (rc)
+		return rc;
+	*out = pool_json(tr_store_db(s), name, &r);
+	return 0;
+}
+
+int tr_netpool_list(struct tr_store *s, json_t **out, trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	sqlite3_stmt *st = NULL;
+	*out = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT id, mode, first, last, name FROM "
+			       "netpool ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "list");
+	json_t *items = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct range r = {.id = sqlite3_column_int64(st, 0),
+				  .first = sqlite3_column_int64(st, 2),
+				  .last = sqlite3_column_int64(st, 3)};
+		snprintf(r.mode, sizeof r.mode, "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		json_array_append_new(
+			items, pool_json(db, (const char *)sqlite3_column_text(
+						     st, 4),
+					 &r));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(items);
+		return db_fail(call, db, "list");
+	}
+	*out = json_pack("{s:o}", "items", items);
+	return 0;
+}
+
+int tr_netpool_delete(struct tr_store *s, const char *name,
+		      trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	struct range r;
+	int rc = need_pool(db, name, &r, call);
+	if (rc)
+		return rc;
+	int64_t used = count_used(db, r.id);
+	if (used)
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "segment-id pool '%s' still has %" PRId64
+				   " id(s) in use; delete those networks first",
+				   name, used);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "DELETE FROM netpool WHERE id = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(call, db, "delete");
+	sqlite3_bind_int64(st, 1, r.id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(call, db, "delete");
+}
+
+/* The id segment holds in pool: 1 (in *id), 0 none, or an error. */
+static int held(sqlite3 *db, int64_t pool_id, const char *segment,
+		uint32_t *id, trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT seg_id FROM netpool_id WHERE pool_id = "
+			       "?1 AND segment = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "alloc");
+	sqlite3_bind_int64(st, 1, pool_id);
+	sqlite3_bind_text(st, 2, segment, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = (uint32_t)sqlite3_column_int64(st, 0);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : db_fail(call, db, "alloc");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int tr_netpool_alloc(struct tr_store *s, const char *pool,
+		     const char *segment, uint32_t *id, const char **mode,
+		     trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	struct range r;
+	static const char *const modes[] = {"vxlan", "vlan"};
+	if (!name_ok(segment))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "invalid segment name '%s'",
+				   segment ? segment : "");
+	int rc = need_pool(db, pool, &r, call);
+	if (rc)
+		return rc;
+	if (mode)
+		*mode = strcmp(r.mode, "vlan") ? modes[0] : modes[1];
+	rc = held(db, r.id, segment, id, call);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	/* The lowest free id: the range's first, or one past a used id
+	 * whose successor is free. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+		    db,
+		    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM netpool_id "
+		    "WHERE pool_id = ?1 AND seg_id = ?2) THEN ?2 ELSE "
+		    "(SELECT MIN(a.seg_id + 1) FROM netpool_id a WHERE "
+		    "a.pool_id = ?1 AND a.seg_id + 1 <= ?3 AND NOT EXISTS "
+		    "(SELECT 1 FROM netpool_id b WHERE b.pool_id = ?1 AND "
+		    "b.seg_id = a.seg_id + 1)) END",
+		    -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "alloc");
+	sqlite3_bind_int64(st, 1, r.id);
+	sqlite3_bind_int64(st, 2, r.first);
+	sqlite3_bind_int64(st, 3, r.last);
+	rc = sqlite3_step(st);
+	int free_found = rc == SQLITE_ROW &&
+			 sqlite3_column_type(st, 0) != SQLITE_NULL;
+	int64_t next = free_found ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(call, db, "alloc");
+	if (!free_found)
+		return tr_call_set(call, TRELLIS_E_NOSPACE,
+				   "no free segment id in pool %s (range "
+				   "%" PRId64 "-%" PRId64 ", all %" PRId64
+				   " in use)",
+				   pool, r.first, r.last, r.last - r.first + 1);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO netpool_id (pool_id, seg_id, "
+			       "segment, created_at) VALUES (?1, ?2, ?3, ?4)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "alloc");
+	sqlite3_bind_int64(st, 1, r.id);
+	sqlite3_bind_int64(st, 2, next);
+	sqlite3_bind_text(st, 3, segment, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(call, db, "alloc");
+	*id = (uint32_t)next;
+	return 0;
+}
+
+int tr_netpool_release(struct tr_store *s, const char *pool,
+		       const char *segment, trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	struct range r;
+	int rc = find_pool(db, pool, &r, call);
+	if (rc <= 0)
+		return rc; /* no pool, nothing held */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM netpool_id WHERE pool_id = ?1 AND "
+			       "segment = ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "release");
+	sqlite3_bind_int64(st, 1, r.id);
+	sqlite3_bind_text(st, 2, segment ? segment : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(call, db, "release");
+}
