@@ -286,7 +286,7 @@ static int apply_map(struct tr_config *c, const trellis_node_t *map,
 		else {
 			char valid[256];
 			keys_below(prefix, valid, sizeof valid);
-			char msg[400];
+			char msg[1024];
 			snprintf(msg, sizeof msg,
 				 "unknown key '%s' (valid keys%s%s: %s)", path,
 				 prefix ? " under " : "", prefix ? prefix : "",
