@@ -245,8 +245,8 @@ int main(int argc, char **argv)
 		goto errors;
 	}
 	snprintf(uuid, sizeof uuid, "%s", vm.uuid);
-	report(xl_list(spec.name, &id, state) && id == vm.backend_id &&
-		       running_or_blocked(vm.state),
+	listed = xl_list(spec.name, &id, state);
+	report(listed && id == vm.backend_id && running_or_blocked(vm.state),
 	       "create",
 	       "vm_create %s -> uuid %s domain %d state %s; xl list: id %ld "
 	       "state %s",
@@ -301,11 +301,11 @@ int main(int argc, char **argv)
 
 	/* ---- graceful shutdown ---- */
 	rc = tr_hv_vm_shutdown(TR_TGT(t), &call, uuid, 60, 0);
-	report(rc == 0 && !xl_list(spec.name, &id, state), "shutdown",
+	listed = xl_list(spec.name, &id, state);
+	report(rc == 0 && !listed, "shutdown",
 	       "vm_shutdown: %s%s%s; xl list %s", trellis_error_name(rc),
 	       rc ? ": " : "", rc ? call.message : "",
-	       xl_list(spec.name, &id, state) ? "still lists it"
-					      : "no longer lists it");
+	       listed ? "still lists it" : "no longer lists it");
 	if (rc)
 		tr_hv_vm_destroy(TR_TGT(t), &call, uuid, NULL, 0);
 
@@ -314,8 +314,9 @@ int main(int argc, char **argv)
 	rc = tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm2", 0,
 			     &vm);
 	snprintf(uuid, sizeof uuid, "%s", vm.uuid);
-	report(rc == 0 && vm.state == TRELLIS_VM_PAUSED &&
-		       xl_list(spec.name, &id, state) && strchr(state, 'p'),
+	listed = xl_list(spec.name, &id, state);
+	report(rc == 0 && vm.state == TRELLIS_VM_PAUSED && listed &&
+		       strchr(state, 'p'),
 	       "create-paused",
 	       "vm_create without START: %s%s%s, state %s, xl list state %s",
 	       trellis_error_name(rc), rc ? ": " : "", rc ? call.message : "",
