@@ -1,0 +1,143 @@
+/*
+ * engine_int.h - the engine's in-memory state, shared by engine.c
+ * (instances: admission, start, finish, resume, queries) and sched.c
+ * (steps: readiness, dispatch, completion, retries, timeouts,
+ * compensation).  Internal to core/workflow.
+ */
+#ifndef TRELLIS_CORE_WF_ENGINE_INT_H
+#define TRELLIS_CORE_WF_ENGINE_INT_H
+
+#include <stdint.h>
+
+#include "../daemon/daemon.h"
+#include "engine.h"
+#include "journal.h"
+#include "secret.h"
+
+enum sstate {
+	S_PENDING = 0, /* waiting for what it needs */
+	S_READY,       /* arguments resolved, in the ready heap */
+	S_RUNNING,
+	S_RETRY,       /* failed, waiting for the backoff timer */
+	S_SUCCEEDED,
+	S_FAILED,
+	S_SKIPPED,
+};
+
+enum ustate { U_NONE = 0, U_RUNNING, U_DONE, U_FAILED };
+
+enum istate { I_QUEUED = 0, I_RUNNING, I_FAILING, I_DONE };
+
+struct job;
+
+struct step_rt {
+	enum sstate st;
+	unsigned waiting;   /* needed steps not finished yet */
+	int attempts;
+	json_t *args;       /* resolved arguments (with secrets) */
+	json_t *outputs;
+	int64_t done_seq;   /* completion order, for undo */
+	uint64_t timer;     /* retry backoff timer */
+	struct job *job;    /* in flight */
+	size_t *dependents;
+	size_t n_dependents;
+	enum ustate undo;
+	int undo_attempts;
+	int was_running;    /* resumed while running: re-run before undo */
+};
+
+struct inst {
+	struct tr_engine *e;
+	char id[40];
+	int64_t seq;
+	struct tr_wf *wf;
+	json_t *inputs; /* bound, with secrets */
+	struct tr_secrets secrets;
+	enum istate st;
+	int priority;
+	struct step_rt *s;
+	unsigned running;  /* jobs in flight */
+	unsigned retrying; /* steps waiting for a backoff timer */
+	size_t n_terminal;
+	int cancelled, timed_out;
+	char *error, *failed_step;
+	uint64_t wf_timer;
+	int64_t created_ms, started_ms;
+	int64_t next_done_seq;
+	size_t *undo_order, n_undo, undo_pos;
+	int comp_started, comp_failed;
+	json_t *left_behind;
+	struct inst *prev, *next;
+};
+
+struct job {
+	struct inst *i;
+	size_t idx;
+	int undo;
+	const struct tr_action *a;
+	json_t *args;
+	json_t *result;
+	char idem[200];
+	struct tr_action_env env;
+	trellis_call_t call;
+	int rc;
+	uint64_t timer;
+	int timer_set;
+	int timed_out;
+	int64_t t0;
+};
+
+struct ready {
+	struct inst *i;
+	size_t idx;
+};
+
+struct tr_engine {
+	struct tr_daemon *d;
+	struct tr_journal *j;
+	struct tr_seal *seal;
+	unsigned max_workflows, max_steps, commit_ms;
+	struct tr_wf **defs;
+	size_t n_defs;
+	struct inst *head;         /* every live instance */
+	struct inst *dead;         /* finished, freed by the pump */
+	struct inst **queue;       /* queued instances, admission order */
+	size_t n_queue, cap_queue;
+	unsigned n_running;        /* instances admitted */
+	unsigned in_flight;        /* jobs on workers or held */
+	struct ready *heap;        /* ready steps */
+	size_t n_heap, cap_heap;
+	struct ready *check;       /* steps whose needs just finished */
+	size_t n_check, cap_check;
+	struct job **held;         /* waiting for the journal commit */
+	size_t n_held, cap_held;
+	struct job **inl;          /* main-thread actions to run */
+	size_t n_inl, cap_inl;
+	uint64_t flush_timer;
+	int flush_armed, flush_now;
+	int pumping, again, stopping;
+	int64_t seq;
+};
+
+int64_t wf_now_ms(void);
+/* A redacted JSON text of v (malloc'd), for the journal. */
+char *wf_redacted_dump(const struct inst *i, const json_t *v);
+void wf_publish(struct inst *i, const char *topic, json_t *body);
+
+/* sched.c */
+json_t *sched_eval(struct inst *i, const json_t *tmpl, char *err,
+		   size_t errlen);
+void sched_pump(struct tr_engine *e);
+void sched_instance_begin(struct inst *i); /* roots into the check list */
+void sched_fail(struct inst *i, size_t idx, const char *error);
+void sched_check_finish(struct inst *i);
+void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx);
+void sched_resume_running(struct inst *i);
+void sched_arm_flush(struct tr_engine *e);
+
+/* engine.c */
+void eng_instance_finish(struct inst *i);
+void eng_admit(struct tr_engine *e);
+void eng_instance_free(struct inst *i);
+
+#endif

@@ -1,0 +1,934 @@
+/*
+ * sched.c - the step half of the engine (engine_int.h): which steps are
+ * ready, running them on the worker pool, journaling each before and
+ * after, retries with backoff, step timeouts, and compensation.
+ *
+ * Everything here runs on the main thread.  sched_pump() is the one loop
+ * that makes progress; it is re-entrant-safe (a nested call just asks the
+ * running pump for another round), so deep DAGs never recurse.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "engine_int.h"
+#include "expr.h"
+
+#define GROW(arr, n, cap)                                                      \
+	((n) < (cap) ? 0                                                       \
+		     : grow((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
+
+static int grow(void **arr, size_t *cap, size_t size, size_t need)
+{
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	void *p = realloc(*arr, c * size);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static const char *const SSTATE[] = {
+	[S_PENDING] = "pending",     [S_READY] = "pending",
+	[S_RUNNING] = "running",     [S_RETRY] = "retrying",
+	[S_SUCCEEDED] = "succeeded", [S_FAILED] = "failed",
+	[S_SKIPPED] = "skipped",
+};
+
+/* ---- the ready heap: high-priority instances first, then the step's
+ * priority, then arrival (instance seq, step index) ---- */
+
+static int before(const struct ready *a, const struct ready *b)
+{
+	if (a->i->priority != b->i->priority)
+		return a->i->priority > b->i->priority;
+	int pa = a->i->wf->steps[a->idx].priority;
+	int pb = b->i->wf->steps[b->idx].priority;
+	if (pa != pb)
+		return pa > pb;
+	if (a->i->seq != b->i->seq)
+		return a->i->seq < b->i->seq;
+	return a->idx < b->idx;
+}
+
+static void heap_push(struct tr_engine *e, struct inst *i, size_t idx)
+{
+	if (GROW(e->heap, e->n_heap, e->cap_heap) < 0) {
+		tr_err("workflow: out of memory queueing step");
+		return;
+	}
+	size_t k = e->n_heap++;
+	e->heap[k] = (struct ready){i, idx};
+	while (k > 0) {
+		size_t p = (k - 1) / 2;
+		if (!before(&e->heap[k], &e->heap[p]))
+			break;
+		struct ready t = e->heap[k];
+		e->heap[k] = e->heap[p];
+		e->heap[p] = t;
+		k = p;
+	}
+}
+
+static struct ready heap_pop(struct tr_engine *e)
+{
+	struct ready top = e->heap[0];
+	e->heap[0] = e->heap[--e->n_heap];
+	size_t k = 0;
+	for (;;) {
+		size_t l = 2 * k + 1, r = l + 1, m = k;
+		if (l < e->n_heap && before(&e->heap[l], &e->heap[m]))
+			m = l;
+		if (r < e->n_heap && before(&e->heap[r], &e->heap[m]))
+			m = r;
+		if (m == k)
+			break;
+		struct ready t = e->heap[k];
+		e->heap[k] = e->heap[m];
+		e->heap[m] = t;
+		k = m;
+	}
+	return top;
+}
+
+void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
+{
+	if (GROW(e->check, e->n_check, e->cap_check) < 0) {
+		tr_err("workflow: out of memory scheduling step");
+		return;
+	}
+	e->check[e->n_check++] = (struct ready){i, idx};
+}
+
+/* ---- journal helpers ---- */
+
+static void jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
+{
+	tr_journal_step_update(i->e->j, i->id, idx, u);
+}
+
+static struct tr_jr_step jr_blank(void)
+{
+	return (struct tr_jr_step){.attempts = -1,
+				   .started_at = -1,
+				   .finished_at = -1,
+				   .done_seq = -1};
+}
+
+static void step_event(struct inst *i, size_t idx, const char *topic,
+		       const char *state, int64_t duration, const char *error)
+{
+	const struct tr_wf_step *ws = &i->wf->steps[idx];
+	json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "id",
+			      i->id, "workflow", i->wf->name, "step", ws->id,
+			      "call", ws->call ? ws->call : "", "attempt",
+			      i->s[idx].attempts, "index", (json_int_t)idx,
+			      "total", (json_int_t)i->wf->n_steps);
+	if (!b)
+		return;
+	if (state)
+		json_object_set_new(b, "state", json_string(state));
+	if (duration >= 0)
+		json_object_set_new(b, "duration_ms", json_integer(duration));
+	if (error) {
+		char *r = tr_secrets_redact_str(&i->secrets, error);
+		json_object_set_new(b, "error", json_string(r ? r : "?"));
+		free(r);
+	}
+	wf_publish(i, topic, b);
+	json_decref(b);
+}
+
+/* ---- expressions ---- */
+
+struct lookup_ctx {
+	struct inst *i;
+};
+
+static json_t *lookup(void *arg, const struct tr_ref *ref, char *err,
+		      size_t errlen)
+{
+	struct inst *i = ((struct lookup_ctx *)arg)->i;
+	if (ref->ns == TR_REF_INPUTS) {
+		json_t *v = json_object_get(i->inputs, ref->name);
+		if (!v)
+			snprintf(err, errlen, "%s: input '%s' was not given "
+					      "and has no default",
+				 ref->text, ref->name);
+		return v;
+	}
+	if (ref->ns == TR_REF_STEPS) {
+		size_t idx;
+		if (!tr_wf_step_find(i->wf, ref->name, &idx)) {
+			snprintf(err, errlen, "%s: no step '%s'", ref->text,
+				 ref->name);
+			return NULL;
+		}
+		json_t *v = json_object_get(i->s[idx].outputs, ref->field);
+		if (!v)
+			snprintf(err, errlen, "%s: step '%s' has no output "
+					      "'%s' (it is %s)",
+				 ref->text, ref->name, ref->field,
+				 SSTATE[i->s[idx].st]);
+		return v;
+	}
+	/* A secret: fetched from the daemon's secret store each time it is
+	 * resolved, remembered only to redact it. */
+	json_t *cache = json_object_get(i->inputs, "\x01secrets");
+	json_t *v = json_object_get(cache, ref->name);
+	if (v)
+		return v;
+	trellis_call_t call;
+	tr_call_init(&call, "workflow");
+	char *value = NULL;
+	if (tr_host()->secret_get(NULL, &call, ref->name, &value) != 0) {
+		snprintf(err, errlen, "%s: %s", ref->text, call.message);
+		return NULL;
+	}
+	tr_secrets_add(&i->secrets, value);
+	if (!cache) {
+		cache = json_object();
+		json_object_set_new(i->inputs, "\x01secrets", cache);
+	}
+	json_object_set_new(cache, ref->name, json_string(value));
+	tr_host()->secret_free(value);
+	return json_object_get(cache, ref->name);
+}
+
+json_t *sched_eval(struct inst *i, const json_t *tmpl, char *err,
+		   size_t errlen)
+{
+	struct lookup_ctx c = {i};
+	return tr_expr_eval(tmpl, lookup, &c, err, errlen);
+}
+
+/* ---- terminal step states ---- */
+
+static void release(struct inst *i, size_t idx)
+{
+	struct step_rt *s = &i->s[idx];
+	for (size_t k = 0; k < s->n_dependents; k++) {
+		size_t d = s->dependents[k];
+		if (i->s[d].waiting && --i->s[d].waiting == 0)
+			sched_ready_push_check(i->e, i, d);
+	}
+}
+
+static void step_skip(struct inst *i, size_t idx, const char *why)
+{
+	struct step_rt *s = &i->s[idx];
+	s->st = S_SKIPPED;
+	i->n_terminal++;
+	struct tr_jr_step u = jr_blank();
+	u.state = "skipped";
+	u.error = why;
+	u.finished_at = wf_now_ms();
+	jstep(i, idx, &u);
+	step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
+	release(i, idx);
+}
+
+/* A failure that no retry can fix (bad arguments, a bad `when`). */
+static void step_fail_now(struct inst *i, size_t idx, const char *error)
+{
+	struct step_rt *s = &i->s[idx];
+	const struct tr_wf_step *ws = &i->wf->steps[idx];
+	s->st = S_FAILED;
+	i->n_terminal++;
+	struct tr_jr_step u = jr_blank();
+	u.state = "failed";
+	char *red = tr_secrets_redact_str(&i->secrets, error);
+	u.error = red;
+	u.finished_at = wf_now_ms();
+	jstep(i, idx, &u);
+	step_event(i, idx, "workflow.step.finished", "failed", 0, error);
+	free(red);
+	if (ws->continue_on_error && i->st == I_RUNNING)
+		release(i, idx);
+	else
+		sched_fail(i, idx, error);
+}
+
+/* ---- readiness ---- */
+
+static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
+{
+	struct step_rt *s = &i->s[idx];
+	const struct tr_wf_step *ws = &i->wf->steps[idx];
+	if (i->st != I_RUNNING || s->st != S_PENDING)
+		return;
+	char why[1024];
+	if (!ws->enabled) {
+		step_skip(i, idx, "disabled (enabled: false)");
+		return;
+	}
+	for (size_t k = 0; k < ws->n_deps; k++) {
+		if (i->s[ws->deps[k]].st == S_SKIPPED) {
+			snprintf(why, sizeof why, "skipped because '%s' was "
+						  "skipped",
+				 i->wf->steps[ws->deps[k]].id);
+			step_skip(i, idx, why);
+			return;
+		}
+	}
+	if (ws->when) {
+		json_t *v = sched_eval(i, ws->when, why, sizeof why);
+		if (!v) {
+			char msg[1100];
+			snprintf(msg, sizeof msg, "when: %s", why);
+			step_fail_now(i, idx, msg);
+			return;
+		}
+		int t = tr_expr_truthy(v);
+		json_decref(v);
+		if (!t) {
+			step_skip(i, idx, "skipped: `when` was false");
+			return;
+		}
+	}
+	json_t *args = sched_eval(i, ws->with, why, sizeof why);
+	if (!args) {
+		step_fail_now(i, idx, why);
+		return;
+	}
+	if (tr_action_check_args(ws->action, args, why, sizeof why) != 0) {
+		json_decref(args);
+		char msg[1100];
+		snprintf(msg, sizeof msg, "%s: %s", ws->call, why);
+		step_fail_now(i, idx, msg);
+		return;
+	}
+	json_decref(s->args);
+	s->args = args;
+	s->st = S_READY;
+	heap_push(e, i, idx);
+}
+
+void sched_instance_begin(struct inst *i)
+{
+	for (size_t k = 0; k < i->wf->n_steps; k++)
+		if (i->s[k].st == S_PENDING && i->s[k].waiting == 0)
+			sched_ready_push_check(i->e, i, k);
+}
+
+/* ---- running jobs ---- */
+
+static void job_work(void *arg)
+{
+	struct job *jb = arg;
+	jb->result = NULL;
+	int rc = jb->a->run(&jb->env, jb->args, &jb->result, &jb->call);
+	if (rc == 0 && !json_is_object(jb->result)) {
+		json_decref(jb->result);
+		jb->result = json_object();
+	}
+	jb->rc = tr_call_finish(&jb->call, jb->a->name, rc);
+}
+
+static void job_complete(struct tr_engine *e, struct job *jb);
+
+static void job_done(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	struct job *jb = arg;
+	job_complete(jb->i->e, jb);
+}
+
+static void timeout_fire(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	struct job *jb = arg;
+	jb->timer_set = 0;
+	jb->timed_out = 1;
+	atomic_store(&jb->call.cancelled, 1);
+}
+
+static void job_free(struct job *jb)
+{
+	if (!jb)
+		return;
+	json_decref(jb->args);
+	json_decref(jb->result);
+	free(jb);
+}
+
+static void submit(struct tr_engine *e, struct job *jb)
+{
+	int rc = tr_daemon_submit(e->d, job_work, job_done, jb);
+	if (rc == 0)
+		return;
+	if (rc == TRELLIS_E_BUSY) {
+		/* The pool is full: try again at the next flush. */
+		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
+			e->held[e->n_held++] = jb;
+			e->flush_now = 1;
+			return;
+		}
+	}
+	tr_call_set(&jb->call, rc, "workflow: cannot run step: %s",
+		    trellis_error_name(rc));
+	jb->rc = rc;
+	job_complete(e, jb);
+}
+
+/* Starts an attempt: journaled as running first.  A step that changes
+ * infrastructure waits for the journal commit; others start at once. */
+static void dispatch(struct tr_engine *e, struct job *jb)
+{
+	struct inst *i = jb->i;
+	struct step_rt *s = &i->s[jb->idx];
+	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
+	if (e->stopping) {
+		/* Shutting down: the journal keeps the step where it is and
+		 * the next start picks it up. */
+		if (s->job == jb)
+			s->job = NULL;
+		job_free(jb);
+		return;
+	}
+	jb->t0 = wf_now_ms();
+	tr_call_init(&jb->call, "workflow");
+	json_decref(jb->result);
+	jb->result = NULL;
+	jb->timed_out = 0;
+	jb->rc = 0;
+	i->running++;
+	e->in_flight++;
+	s->job = jb;
+	struct tr_jr_step u = jr_blank();
+	if (jb->undo) {
+		s->undo = U_RUNNING;
+		s->undo_attempts++;
+		jb->env.attempt = s->undo_attempts;
+		u.undo_state = "undoing";
+	} else {
+		s->st = S_RUNNING;
+		s->attempts++;
+		jb->env.attempt = s->attempts;
+		u.state = "running";
+		u.attempts = s->attempts;
+		u.started_at = jb->t0;
+		char *in = wf_redacted_dump(i, jb->args);
+		u.inputs = in;
+		jstep(i, jb->idx, &u);
+		free(in);
+		step_event(i, jb->idx, "workflow.step.started", "running", -1,
+			   NULL);
+		u = jr_blank();
+	}
+	if (jb->undo)
+		jstep(i, jb->idx, &u);
+	if (ws->timeout_ms && !jb->undo && e->d->loop &&
+	    tr_daemon_timer_add(e->d, (uint64_t)ws->timeout_ms, 0,
+				timeout_fire, jb, &jb->timer) == 0)
+		jb->timer_set = 1;
+	if (i->cancelled || i->timed_out)
+		atomic_store(&jb->call.cancelled, 1);
+	if (jb->a->flags & TR_ACTION_MAIN_THREAD) {
+		if (GROW(e->inl, e->n_inl, e->cap_inl) == 0) {
+			e->inl[e->n_inl++] = jb;
+			return;
+		}
+	}
+	if (jb->a->flags & TR_ACTION_MUTATES) {
+		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
+			e->held[e->n_held++] = jb;
+			e->flush_now = 1;
+			return;
+		}
+	}
+	submit(e, jb);
+}
+
+static struct job *job_new(struct inst *i, size_t idx, int undo,
+			   const struct tr_action *a, json_t *args)
+{
+	struct job *jb = calloc(1, sizeof *jb);
+	if (!jb) {
+		json_decref(args);
+		return NULL;
+	}
+	jb->i = i;
+	jb->idx = idx;
+	jb->undo = undo;
+	jb->a = a;
+	jb->args = args;
+	snprintf(jb->idem, sizeof jb->idem, "%s/%s%s", i->id,
+		 i->wf->steps[idx].id, undo ? "/undo" : "");
+	jb->env = (struct tr_action_env){.daemon = i->e->d,
+					 .idem_key = jb->idem,
+					 .instance_id = i->id,
+					 .step_id = i->wf->steps[idx].id};
+	return jb;
+}
+
+static long long backoff_ms(const struct tr_wf_step *ws, int attempt)
+{
+	long long b = ws->backoff_ms;
+	for (int k = 1; k < attempt && b < ws->max_backoff_ms; k++)
+		b *= 2;
+	return b < ws->max_backoff_ms ? b : ws->max_backoff_ms;
+}
+
+static void retry_fire(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	struct job *jb = arg;
+	struct inst *i = jb->i;
+	i->s[jb->idx].timer = 0;
+	i->retrying--;
+	/* A failing instance cancels the timers of its steps' retries, so
+	 * only undo retries and steps of running instances get here. */
+	dispatch(i->e, jb);
+	sched_pump(i->e);
+}
+
+static int wait_retry(struct inst *i, struct job *jb, int attempt)
+{
+	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
+	uint64_t id;
+	if (tr_daemon_timer_add(i->e->d, (uint64_t)backoff_ms(ws, attempt), 0,
+				retry_fire, jb, &id) != 0)
+		return -1;
+	i->s[jb->idx].timer = id;
+	i->retrying++;
+	return 0;
+}
+
+static char *error_text(const trellis_call_t *call)
+{
+	char buf[1200];
+	snprintf(buf, sizeof buf, "%s: %s", trellis_error_name(call->code),
+		 call->message[0] ? call->message : "failed");
+	return strdup(buf);
+}
+
+static void comp_next(struct inst *i);
+
+static void undo_complete(struct tr_engine *e, struct job *jb)
+{
+	(void)e;
+	struct inst *i = jb->i;
+	struct step_rt *s = &i->s[jb->idx];
+	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
+	struct tr_jr_step u = jr_blank();
+	if (jb->rc == 0) {
+		s->undo = U_DONE;
+		u.undo_state = "undone";
+		jstep(i, jb->idx, &u);
+		step_event(i, jb->idx, "workflow.step.undone", "undone",
+			   wf_now_ms() - jb->t0, NULL);
+		job_free(jb);
+		i->undo_pos++;
+		comp_next(i);
+		return;
+	}
+	char *err = error_text(&jb->call);
+	if (s->undo_attempts < ws->attempts &&
+	    wait_retry(i, jb, s->undo_attempts) == 0) {
+		s->job = jb;
+		free(err);
+		return;
+	}
+	s->undo = U_FAILED;
+	i->comp_failed = 1;
+	char *red = tr_secrets_redact_str(&i->secrets, err);
+	u.undo_state = "undo_failed";
+	u.undo_error = red;
+	jstep(i, jb->idx, &u);
+	step_event(i, jb->idx, "workflow.step.undone", "undo_failed",
+		   wf_now_ms() - jb->t0, err);
+	if (!i->left_behind)
+		i->left_behind = json_array();
+	json_t *lb = json_pack("{s:s, s:s, s:s, s:o}", "step", ws->id, "undo",
+			       ws->undo_action->name, "error", red ? red : "",
+			       "outputs",
+			       tr_secrets_redact(&i->secrets, s->outputs
+								? s->outputs
+								: json_null()));
+	json_array_append_new(i->left_behind, lb);
+	tr_warn("workflow %s (%s): undo of step %s failed, left behind: %s",
+		i->id, i->wf->name, ws->id, red ? red : "?");
+	free(red);
+	free(err);
+	job_free(jb);
+	i->undo_pos++;
+	comp_next(i);
+}
+
+static void job_complete(struct tr_engine *e, struct job *jb)
+{
+	struct inst *i = jb->i;
+	size_t idx = jb->idx;
+	struct step_rt *s = &i->s[idx];
+	const struct tr_wf_step *ws = &i->wf->steps[idx];
+	i->running--;
+	e->in_flight--;
+	s->job = NULL;
+	if (jb->timer_set) {
+		tr_daemon_timer_cancel(e->d, jb->timer);
+		jb->timer_set = 0;
+	}
+	if (jb->timed_out && jb->rc == 0) {
+		/* Finished as the timer fired: the result stands. */
+	} else if (jb->timed_out) {
+		char secs[64];
+		snprintf(secs, sizeof secs, "%lld ms", ws->timeout_ms);
+		jb->rc = TRELLIS_E_TIMEOUT;
+		jb->call.code = TRELLIS_E_TIMEOUT;
+		snprintf(jb->call.message, sizeof jb->call.message,
+			 "step timed out after %s", secs);
+	}
+	if (e->stopping && jb->rc != 0) {
+		/* Cancelled by the shutdown: the journal still says running,
+		 * so the next start runs it again with the same key. */
+		s->st = S_PENDING;
+		if (jb->undo)
+			s->undo = U_NONE;
+		job_free(jb);
+		return;
+	}
+	if (jb->undo) {
+		undo_complete(e, jb);
+		goto out;
+	}
+	int64_t now = wf_now_ms(), dur = now - jb->t0;
+	struct tr_jr_step u = jr_blank();
+	if (jb->rc == 0) {
+		s->st = S_SUCCEEDED;
+		json_decref(s->outputs);
+		s->outputs = jb->result;
+		jb->result = NULL;
+		s->done_seq = ++i->next_done_seq;
+		i->n_terminal++;
+		u.state = "succeeded";
+		char *out = wf_redacted_dump(i, s->outputs);
+		u.outputs = out;
+		u.finished_at = now;
+		u.done_seq = s->done_seq;
+		jstep(i, jb->idx, &u);
+		free(out);
+		step_event(i, jb->idx, "workflow.step.finished", "succeeded",
+			   dur, NULL);
+		job_free(jb);
+		if (i->st == I_RUNNING)
+			release(i, idx);
+		goto out;
+	}
+	char *err = error_text(&jb->call);
+	char *red = tr_secrets_redact_str(&i->secrets, err);
+	int fixable = jb->rc != TRELLIS_E_INVALID_ARG &&
+		      jb->rc != TRELLIS_E_CANCELLED;
+	if (i->st == I_RUNNING && fixable && s->attempts < ws->attempts &&
+	    wait_retry(i, jb, s->attempts) == 0) {
+		s->st = S_RETRY;
+		s->job = jb;
+		u.state = "retrying";
+		u.error = red;
+		jstep(i, jb->idx, &u);
+		step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
+			   err);
+		free(red);
+		free(err);
+		goto out;
+	}
+	s->st = S_FAILED;
+	i->n_terminal++;
+	u.state = "failed";
+	u.error = red;
+	u.finished_at = now;
+	jstep(i, jb->idx, &u);
+	step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
+	job_free(jb);
+	if (ws->continue_on_error && i->st == I_RUNNING)
+		release(i, idx);
+	else
+		sched_fail(i, idx, err);
+	free(red);
+	free(err);
+out:
+	sched_check_finish(i);
+	sched_pump(e);
+}
+
+/* ---- failure and compensation ---- */
+
+void sched_fail(struct inst *i, size_t idx, const char *error)
+{
+	if (i->st != I_RUNNING)
+		return;
+	struct tr_engine *e = i->e;
+	i->st = I_FAILING;
+	free(i->error);
+	i->error = tr_secrets_redact_str(&i->secrets, error);
+	if (idx != (size_t)-1) {
+		free(i->failed_step);
+		i->failed_step = strdup(i->wf->steps[idx].id);
+	}
+	if (i->wf_timer) {
+		tr_daemon_timer_cancel(e->d, i->wf_timer);
+		i->wf_timer = 0;
+	}
+	for (size_t k = 0; k < i->wf->n_steps; k++) {
+		struct step_rt *s = &i->s[k];
+		if (s->st == S_RETRY && s->timer) {
+			tr_daemon_timer_cancel(e->d, s->timer);
+			s->timer = 0;
+			i->retrying--;
+			job_free(s->job);
+			s->job = NULL;
+			s->st = S_FAILED;
+			i->n_terminal++;
+			struct tr_jr_step u = jr_blank();
+			u.state = "failed";
+			u.finished_at = wf_now_ms();
+			jstep(i, k, &u);
+		} else if (s->st == S_READY) {
+			s->st = S_PENDING; /* its heap entry is dropped */
+		} else if (s->st == S_RUNNING && s->job &&
+			   (i->cancelled || i->timed_out)) {
+			atomic_store(&s->job->call.cancelled, 1);
+		}
+	}
+	struct tr_jr_update u = {.state = "compensating",
+				 .error = i->error,
+				 .failed_step = i->failed_step,
+				 .started_at = -1,
+				 .finished_at = -1};
+	tr_journal_instance_update(e->j, i->id, &u);
+	tr_info("workflow %s (%s) failing: %s%s%s", i->id, i->wf->name,
+		i->error, i->failed_step ? " at step " : "",
+		i->failed_step ? i->failed_step : "");
+	sched_check_finish(i);
+}
+
+static int by_done_desc(const void *a, const void *b, void *arg)
+{
+	const struct inst *i = arg;
+	int64_t x = i->s[*(const size_t *)a].done_seq;
+	int64_t y = i->s[*(const size_t *)b].done_seq;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static json_t *undo_args(struct inst *i, size_t idx, char *err, size_t errlen)
+{
+	const struct tr_wf_step *ws = &i->wf->steps[idx];
+	const struct tr_action *ua = ws->undo_action;
+	json_t *args;
+	if (ws->undo_with) {
+		args = sched_eval(i, ws->undo_with, err, errlen);
+	} else {
+		/* The step's own arguments and outputs, as far as the undo
+		 * action takes them (outputs win: the id of what was made). */
+		json_t *with = sched_eval(i, ws->with, err, errlen);
+		if (!with)
+			return NULL;
+		args = json_object();
+		for (const struct tr_field *f = ua->input; f->name; f++) {
+			json_t *v = json_object_get(i->s[idx].outputs, f->name);
+			if (!v)
+				v = json_object_get(with, f->name);
+			if (v)
+				json_object_set(args, f->name, v);
+		}
+		json_decref(with);
+	}
+	if (args && tr_action_check_args(ua, args, err, errlen) != 0) {
+		json_decref(args);
+		return NULL;
+	}
+	return args;
+}
+
+static void comp_next(struct inst *i)
+{
+	while (i->undo_pos < i->n_undo) {
+		size_t idx = i->undo_order[i->undo_pos];
+		const struct tr_wf_step *ws = &i->wf->steps[idx];
+		char err[1024];
+		json_t *args = undo_args(i, idx, err, sizeof err);
+		struct job *jb =
+			args ? job_new(i, idx, 1, ws->undo_action, args) : NULL;
+		if (jb) {
+			dispatch(i->e, jb);
+			return;
+		}
+		/* The undo cannot even start: what the step made stays. */
+		i->s[idx].undo = U_FAILED;
+		i->comp_failed = 1;
+		char *red = tr_secrets_redact_str(&i->secrets, err);
+		struct tr_jr_step u = jr_blank();
+		u.undo_state = "undo_failed";
+		u.undo_error = red;
+		jstep(i, idx, &u);
+		if (!i->left_behind)
+			i->left_behind = json_array();
+		json_array_append_new(
+			i->left_behind,
+			json_pack("{s:s, s:s, s:s}", "step", ws->id, "undo",
+				  ws->undo_action->name, "error",
+				  red ? red : ""));
+		free(red);
+		i->undo_pos++;
+	}
+	eng_instance_finish(i);
+}
+
+static void comp_start(struct inst *i)
+{
+	i->comp_started = 1;
+	size_t n = 0;
+	i->undo_order = malloc((i->wf->n_steps + 1) * sizeof *i->undo_order);
+	for (size_t k = 0; i->undo_order && k < i->wf->n_steps; k++)
+		if (i->s[k].st == S_SUCCEEDED && i->wf->steps[k].undo_action &&
+		    i->s[k].undo != U_DONE && i->s[k].undo != U_FAILED)
+			i->undo_order[n++] = k;
+	i->n_undo = n;
+	qsort_r(i->undo_order, n, sizeof *i->undo_order, by_done_desc, i);
+	comp_next(i);
+}
+
+void sched_check_finish(struct inst *i)
+{
+	if (i->st == I_DONE || i->running || i->retrying)
+		return;
+	if (i->st == I_RUNNING && i->n_terminal == i->wf->n_steps)
+		eng_instance_finish(i);
+	else if (i->st == I_FAILING && !i->comp_started)
+		comp_start(i);
+}
+
+/* After a restart in the middle of compensation: steps that were running
+ * may have made something, so they run again (same idempotency key, so
+ * they find it) before their undo. */
+void sched_resume_running(struct inst *i)
+{
+	for (size_t k = 0; k < i->wf->n_steps; k++) {
+		struct step_rt *s = &i->s[k];
+		if (!s->was_running)
+			continue;
+		s->was_running = 0;
+		const struct tr_wf_step *ws = &i->wf->steps[k];
+		char err[1024];
+		json_t *args = sched_eval(i, ws->with, err, sizeof err);
+		if (args && tr_action_check_args(ws->action, args, err,
+						 sizeof err) != 0) {
+			json_decref(args);
+			args = NULL;
+		}
+		struct job *jb = args ? job_new(i, k, 0, ws->action, args) : NULL;
+		if (jb) {
+			dispatch(i->e, jb);
+		} else {
+			s->st = S_FAILED;
+			i->n_terminal++;
+		}
+	}
+}
+
+/* ---- the pump ---- */
+
+static void flush_fire(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	struct tr_engine *e = arg;
+	e->flush_armed = 0;
+	tr_journal_flush(e->j);
+	e->flush_now = 0;
+	/* Everything journaled as running is committed now: start it. */
+	size_t n = e->n_held;
+	struct job **held = e->held;
+	e->held = NULL;
+	e->n_held = e->cap_held = 0;
+	for (size_t k = 0; k < n; k++)
+		submit(e, held[k]);
+	free(held);
+	sched_arm_flush(e);
+}
+
+void sched_arm_flush(struct tr_engine *e)
+{
+	if (!e->d->loop) {
+		/* No loop (tools, some tests): commit at once. */
+		tr_journal_flush(e->j);
+		return;
+	}
+	if (!tr_journal_dirty(e->j) && !e->n_held)
+		return;
+	if (e->flush_armed && !(e->flush_now && e->n_held))
+		return;
+	if (e->flush_armed)
+		tr_daemon_timer_cancel(e->d, e->flush_timer);
+	e->flush_armed = 1;
+	if (tr_daemon_timer_add(e->d, e->n_held ? 0 : e->commit_ms, 0,
+				flush_fire, e, &e->flush_timer) != 0) {
+		e->flush_armed = 0;
+		tr_journal_flush(e->j);
+	}
+}
+
+/* Frees finished instances, once nothing can point at them: the check
+ * list is empty and their heap entries are dropped here. */
+static void reap(struct tr_engine *e)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < e->n_heap; k++)
+		if (e->heap[k].i->st != I_DONE)
+			e->heap[n++] = e->heap[k];
+	if (n != e->n_heap) {
+		/* Rebuild the heap order. */
+		size_t total = n;
+		e->n_heap = 0;
+		for (size_t k = 0; k < total; k++)
+			heap_push(e, e->heap[k].i, e->heap[k].idx);
+	}
+	while (e->dead) {
+		struct inst *i = e->dead;
+		e->dead = i->next;
+		eng_instance_free(i);
+	}
+}
+
+void sched_pump(struct tr_engine *e)
+{
+	if (e->pumping) {
+		e->again = 1;
+		return;
+	}
+	e->pumping = 1;
+	do {
+		e->again = 0;
+		while (e->n_check) {
+			struct ready r = e->check[--e->n_check];
+			step_ready(e, r.i, r.idx);
+		}
+		while (!e->stopping && e->n_heap && e->in_flight < e->max_steps) {
+			struct ready r = heap_pop(e);
+			if (r.i->st != I_RUNNING || r.i->s[r.idx].st != S_READY)
+				continue;
+			const struct tr_wf_step *ws = &r.i->wf->steps[r.idx];
+			json_t *args = json_incref(r.i->s[r.idx].args);
+			struct job *jb = job_new(r.i, r.idx, 0, ws->action, args);
+			if (!jb) {
+				step_fail_now(r.i, r.idx, "out of memory");
+				continue;
+			}
+			dispatch(e, jb);
+		}
+		while (e->n_inl) {
+			struct job *jb = e->inl[--e->n_inl];
+			job_work(jb);
+			job_complete(e, jb);
+		}
+		if (!e->stopping)
+			eng_admit(e);
+	} while (e->again || e->n_check || e->n_inl);
+	if (e->dead)
+		reap(e);
+	e->pumping = 0;
+	sched_arm_flush(e);
+}

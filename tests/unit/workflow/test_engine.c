@@ -1,0 +1,571 @@
+/*
+ * Engine semantics with the built-in actions (core/workflow/engine.c,
+ * sched.c, journal.c) on a real store, loop and worker pool: success and
+ * outputs, retry and backoff, step and workflow timeouts,
+ * continue_on_error, enabled: false, when, undo order, compensation
+ * failure, cancel, admission limit, priority, secrets, restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "../../../core/host/host.h"
+#include "../../../core/store/store.h"
+#include "../../../core/util/log.h"
+#include "../../../core/worker/worker.h"
+#include "fixture.h"
+
+static int64_t mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_success_and_outputs(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 4, 4);
+	char *id = wfx_start(&x,
+			     "workflow: ok\n"
+			     "inputs: {who: {type: string, default: world}}\n"
+			     "steps:\n"
+			     "  - id: a\n    call: core.log\n"
+			     "    with: {message: \"hello ${inputs.who}\"}\n"
+			     "  - id: b\n    call: core.sleep\n"
+			     "    with: {duration: 10ms}\n"
+			     "  - id: c\n    call: core.log\n"
+			     "    with: {message: \"${steps.a.message}!\"}\n"
+			     "    needs: [b]\n"
+			     "outputs: {greeting: \"${steps.c.message}\", "
+			     "slept: \"${steps.b.slept_ms}\"}\n",
+			     NULL);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, id);
+	assert_string_equal(wfx_str(s, "state"), "succeeded");
+	json_t *out = json_object_get(s, "outputs");
+	assert_string_equal(wfx_str(out, "greeting"), "hello world!");
+	assert_int_equal(json_integer_value(json_object_get(out, "slept")), 10);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(s, "steps"), "succeeded")),
+			 3);
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, id);
+	json_t *c = wfx_step(logs, "c");
+	assert_string_equal(wfx_str(c, "state"), "succeeded");
+	assert_int_equal(json_integer_value(json_object_get(c, "attempts")), 1);
+	assert_string_equal(wfx_str(json_object_get(c, "inputs"), "message"),
+			    "hello world!");
+	json_decref(logs);
+	wfx_free(&x);
+}
+
+static void test_retry_backoff(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 2, 4);
+	int64_t t0 = mono();
+	char *ok = wfx_start(&x,
+			     "workflow: retry\nsteps:\n"
+			     "  - id: flaky\n    call: core.fail\n"
+			     "    with: {fail_attempts: 2, code: BUSY}\n"
+			     "    retry: {attempts: 3, backoff: 100ms}\n",
+			     NULL);
+	char okid[64];
+	snprintf(okid, sizeof okid, "%s", ok);
+	char *bad = wfx_start(&x,
+			      "workflow: retry2\nsteps:\n"
+			      "  - id: hopeless\n    call: core.fail\n"
+			      "    with: {message: nope}\n"
+			      "    retry: {attempts: 2, backoff: 10ms}\n",
+			      NULL);
+	wfx_run(&x, 5000);
+	int64_t took = mono() - t0;
+	/* backoff 100 ms then 200 ms */
+	assert_true(took >= 300);
+	json_t *s = wfx_status(&x, okid);
+	assert_string_equal(wfx_str(s, "state"), "succeeded");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, okid);
+	assert_int_equal(json_integer_value(json_object_get(
+				 wfx_step(logs, "flaky"), "attempts")),
+			 3);
+	json_decref(logs);
+	s = wfx_status(&x, bad);
+	assert_string_equal(wfx_str(s, "state"), "failed");
+	assert_string_equal(wfx_str(s, "failed_step"), "hopeless");
+	assert_string_equal(wfx_str(s, "error"), "BACKEND: nope");
+	json_decref(s);
+	logs = wfx_logs(&x, bad);
+	assert_int_equal(json_integer_value(json_object_get(
+				 wfx_step(logs, "hopeless"), "attempts")),
+			 2);
+	json_decref(logs);
+	wfx_free(&x);
+}
+
+static void test_timeouts(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 4, 4);
+	int64_t t0 = mono();
+	char step_id[64];
+	snprintf(step_id, sizeof step_id, "%s",
+		 wfx_start(&x,
+			   "workflow: steptimeout\nsteps:\n"
+			   "  - id: slow\n    call: core.sleep\n"
+			   "    with: {duration: 20s}\n    timeout: 100ms\n",
+			   NULL));
+	char *wf_id = wfx_start(&x,
+				"workflow: wftimeout\ntimeout: 300ms\nsteps:\n"
+				"  - id: quick\n    call: core.sleep\n"
+				"    with: {duration: 10ms}\n"
+				"    undo: {call: core.log, with: {message: u}}\n"
+				"  - id: slow\n    call: core.sleep\n"
+				"    needs: quick\n"
+				"    with: {duration: 20s}\n",
+				NULL);
+	wfx_run(&x, 5000);
+	assert_true(mono() - t0 < 3000);
+	json_t *s = wfx_status(&x, step_id);
+	assert_string_equal(wfx_str(s, "state"), "failed");
+	assert_string_equal(wfx_str(s, "error"),
+			    "TIMEOUT: step timed out after 100 ms");
+	json_decref(s);
+	s = wfx_status(&x, wf_id);
+	assert_string_equal(wfx_str(s, "state"), "failed");
+	assert_string_equal(wfx_str(s, "error"),
+			    "workflow timed out after 300 ms");
+	assert_string_equal(wfx_str(s, "compensation"), "done");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, wf_id);
+	assert_string_equal(wfx_str(wfx_step(logs, "quick"), "undo_state"),
+			    "undone");
+	json_decref(logs);
+	wfx_free(&x);
+}
+
+static void test_continue_enabled_when(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 4, 4);
+	char *id = wfx_start(
+		&x,
+		"workflow: flags\n"
+		"inputs: {go: {type: bool, default: false}}\n"
+		"steps:\n"
+		"  - id: oops\n    call: core.fail\n    continue_on_error: true\n"
+		"  - id: after\n    call: core.log\n    needs: oops\n"
+		"    with: {message: still here}\n"
+		"  - id: off\n    call: core.log\n    enabled: false\n"
+		"    with: {message: never}\n"
+		"  - id: below_off\n    call: core.log\n    needs: [off]\n"
+		"    with: {message: never}\n"
+		"  - id: guarded\n    call: core.log\n    when: \"${inputs.go}\"\n"
+		"    with: {message: never}\n"
+		"  - id: guarded_yes\n    call: core.log\n"
+		"    when: \"${steps.after.message}\"\n"
+		"    with: {message: yes}\n",
+		NULL);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, id);
+	assert_string_equal(wfx_str(s, "state"), "succeeded");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, id);
+	assert_string_equal(wfx_str(wfx_step(logs, "oops"), "state"), "failed");
+	assert_string_equal(wfx_str(wfx_step(logs, "after"), "state"),
+			    "succeeded");
+	assert_string_equal(wfx_str(wfx_step(logs, "off"), "state"), "skipped");
+	assert_string_equal(wfx_str(wfx_step(logs, "below_off"), "state"),
+			    "skipped");
+	assert_string_equal(wfx_str(wfx_step(logs, "guarded"), "state"),
+			    "skipped");
+	assert_string_equal(wfx_str(wfx_step(logs, "guarded_yes"), "state"),
+			    "succeeded");
+	json_decref(logs);
+	wfx_free(&x);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return strdup("");
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strdup(buf);
+}
+
+static void test_undo_order_and_failure(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 4, 4);
+	char file[400], yaml[4096];
+	snprintf(file, sizeof file, "%s/undo.log", x.dir);
+	/* a, b, c finish in that order (sleeps), d fails: undo c, b, a. */
+	snprintf(yaml, sizeof yaml,
+		 "workflow: saga\nsteps:\n"
+		 "  - id: a\n    call: core.sleep\n    with: {duration: 1ms}\n"
+		 "    undo: {call: exec, with: {command: [sh, -c, \"echo a >> %s\"]}}\n"
+		 "  - id: b\n    call: core.sleep\n    with: {duration: 60ms}\n"
+		 "    undo: {call: exec, with: {command: [sh, -c, \"echo b >> %s\"]}}\n"
+		 "  - id: c\n    call: core.sleep\n    with: {duration: 120ms}\n"
+		 "    undo: {call: exec, with: {command: [sh, -c, \"echo c >> %s\"]}}\n"
+		 "  - id: d\n    call: core.fail\n    needs: [a, b, c]\n"
+		 "    with: {message: boom}\n",
+		 file, file, file);
+	char id[64];
+	snprintf(id, sizeof id, "%s", wfx_start(&x, yaml, NULL));
+	/* compensation fails for one step: left behind is reported */
+	char *id2 = wfx_start(&x,
+			      "workflow: saga2\nsteps:\n"
+			      "  - id: made\n    call: core.log\n"
+			      "    with: {message: thing}\n"
+			      "    undo: {call: core.fail, with: {message: "
+			      "cannot delete}}\n"
+			      "  - id: ok\n    call: core.log\n"
+			      "    with: {message: x}\n"
+			      "    undo: {call: core.log, with: {message: y}}\n"
+			      "  - id: boom\n    call: core.fail\n"
+			      "    needs: [made, ok]\n",
+			      NULL);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, id);
+	assert_string_equal(wfx_str(s, "state"), "failed");
+	assert_string_equal(wfx_str(s, "compensation"), "done");
+	assert_string_equal(wfx_str(s, "failed_step"), "d");
+	json_decref(s);
+	char *order = slurp(file);
+	assert_string_equal(order, "c\nb\na\n");
+	free(order);
+	s = wfx_status(&x, id2);
+	assert_string_equal(wfx_str(s, "state"), "failed");
+	assert_string_equal(wfx_str(s, "compensation"), "failed");
+	json_t *lb = json_object_get(s, "left_behind");
+	assert_int_equal(json_array_size(lb), 1);
+	assert_string_equal(wfx_str(json_array_get(lb, 0), "step"), "made");
+	assert_string_equal(wfx_str(json_array_get(lb, 0), "error"),
+			    "BACKEND: cannot delete");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, id2);
+	assert_string_equal(wfx_str(wfx_step(logs, "ok"), "undo_state"),
+			    "undone");
+	assert_string_equal(wfx_str(wfx_step(logs, "made"), "undo_state"),
+			    "undo_failed");
+	json_decref(logs);
+	wfx_free(&x);
+}
+
+static struct wfx *cx;
+static char cancel_id[64];
+
+static void do_cancel(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	(void)arg;
+	trellis_call_t call;
+	tr_call_init(&call, "test");
+	assert_int_equal(tr_engine_cancel(cx->e, cancel_id, &call), 0);
+}
+
+static void test_cancel(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 4, 4);
+	cx = &x;
+	int64_t t0 = mono();
+	snprintf(cancel_id, sizeof cancel_id, "%s",
+		 wfx_start(&x,
+			   "workflow: long\nsteps:\n"
+			   "  - id: made\n    call: core.log\n"
+			   "    with: {message: thing}\n"
+			   "    undo: {call: core.log, with: {message: gone}}\n"
+			   "  - id: wait\n    call: core.sleep\n    needs: made\n"
+			   "    with: {duration: 30s}\n"
+			   "  - id: never\n    call: core.log\n    needs: wait\n"
+			   "    with: {message: x}\n",
+			   NULL));
+	tr_daemon_timer_add(&x.d, 150, 0, do_cancel, NULL, NULL);
+	wfx_run(&x, 5000);
+	assert_true(mono() - t0 < 3000);
+	json_t *s = wfx_status(&x, cancel_id);
+	assert_string_equal(wfx_str(s, "state"), "cancelled");
+	assert_string_equal(wfx_str(s, "compensation"), "done");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, cancel_id);
+	assert_string_equal(wfx_str(wfx_step(logs, "made"), "undo_state"),
+			    "undone");
+	assert_string_equal(wfx_str(wfx_step(logs, "never"), "state"),
+			    "not_run");
+	json_decref(logs);
+	trellis_call_t call;
+	tr_call_init(&call, "test");
+	assert_int_equal(tr_engine_cancel(x.e, cancel_id, &call),
+			 TRELLIS_E_CONFLICT);
+	assert_int_equal(tr_engine_cancel(x.e, "wf-nope", &call),
+			 TRELLIS_E_NOTFOUND);
+	wfx_free(&x);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_admission_limit(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 8, 2);
+	char ids[6][64];
+	for (int k = 0; k < 6; k++)
+		snprintf(ids[k], sizeof ids[k], "%s",
+			 wfx_start(&x,
+				   "workflow: w\nsteps:\n  - id: s\n"
+				   "    call: core.sleep\n"
+				   "    with: {duration: 80ms}\n",
+				   NULL));
+	wfx_run(&x, 5000);
+	/* At any instant at most 2 instances ran: sweep their intervals. */
+	int64_t ev[12];
+	int n = 0;
+	for (int k = 0; k < 6; k++) {
+		json_t *s = wfx_status(&x, ids[k]);
+		assert_string_equal(wfx_str(s, "state"), "succeeded");
+		int64_t a = json_integer_value(json_object_get(s, "started_at"));
+		int64_t b = json_integer_value(json_object_get(s, "finished_at"));
+		ev[n++] = a * 2 + 1; /* start after an end at the same ms */
+		ev[n++] = b * 2;
+		json_decref(s);
+	}
+	qsort(ev, (size_t)n, sizeof *ev, cmp_i64);
+	int cur = 0, max = 0;
+	for (int k = 0; k < n; k++) {
+		cur += (ev[k] & 1) ? 1 : -1;
+		if (cur > max)
+			max = cur;
+	}
+	assert_int_equal(max, 2);
+	wfx_free(&x);
+}
+
+static void test_priority(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 4, 1);
+	const char *normal = "workflow: create\nsteps:\n  - id: s\n"
+			     "    call: core.sleep\n    with: {duration: 20ms}\n";
+	const char *high = "workflow: start\npriority: high\nsteps:\n"
+			   "  - id: s\n    call: core.sleep\n"
+			   "    with: {duration: 20ms}\n";
+	char ids[6][64];
+	const char *kinds = "NNNHHN";
+	snprintf(ids[0], 64, "%s", wfx_start(&x, normal, NULL)); /* runs */
+	for (int k = 1; k < 6; k++)
+		snprintf(ids[k], 64, "%s",
+			 wfx_start(&x, kinds[k] == 'H' ? high : normal, NULL));
+	wfx_run(&x, 5000);
+	/* Order of start: 0 (already running), then 3, 4 (high), then 1,
+	 * 2, 5 (normal, in arrival order). */
+	int64_t started[6];
+	for (int k = 0; k < 6; k++) {
+		json_t *s = wfx_status(&x, ids[k]);
+		started[k] = json_integer_value(json_object_get(s, "started_at"));
+		json_decref(s);
+	}
+	assert_true(started[3] <= started[4]);
+	assert_true(started[4] <= started[1]);
+	assert_true(started[1] <= started[2]);
+	assert_true(started[2] <= started[5]);
+	assert_true(started[0] <= started[3]);
+	/* and strictly: a high one started before every queued normal */
+	assert_true(started[4] < started[5]);
+	wfx_free(&x);
+}
+
+static int dump_cb(void *arg, int n, char **vals, char **cols)
+{
+	(void)cols;
+	FILE *f = arg;
+	for (int k = 0; k < n; k++)
+		fprintf(f, "%s|", vals[k] ? vals[k] : "");
+	fputc('\n', f);
+	return 0;
+}
+
+static int secret_source(void *arg, const char *name, char **value)
+{
+	(void)arg;
+	if (strcmp(name, "db_password") != 0)
+		return TRELLIS_E_NOTFOUND;
+	*value = strdup("Zebra-Secret-42");
+	return 0;
+}
+
+static void test_secrets_redacted(void **st)
+{
+	(void)st;
+	tr_host_set_secret_source(secret_source, NULL);
+	struct wfx x;
+	wfx_init(&x, 2, 4);
+	json_t *in = json_pack("{s:s}", "token", "Tiger-Token-77");
+	char *id = wfx_start(
+		&x,
+		"workflow: secrets\n"
+		"inputs: {token: secret}\n"
+		"steps:\n"
+		"  - id: use\n    call: core.log\n"
+		"    with: {message: \"t=${inputs.token} p=${secrets.db_password}\"}\n"
+		"  - id: fail\n    call: core.fail\n    needs: use\n"
+		"    with: {message: \"bad ${inputs.token}\"}\n",
+		in);
+	json_decref(in);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, id);
+	assert_string_equal(wfx_str(s, "error"), "BACKEND: bad ***");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, id);
+	assert_string_equal(
+		wfx_str(json_object_get(wfx_step(logs, "use"), "outputs"),
+			"message"),
+		"t=*** p=***");
+	json_decref(logs);
+	/* Nothing in the whole database holds either secret. */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	sqlite3 *db = tr_store_db(x.d.store);
+	sqlite3_exec(db, "SELECT * FROM wf_instance", dump_cb, f, NULL);
+	sqlite3_exec(db, "SELECT * FROM wf_step", dump_cb, f, NULL);
+	fclose(f);
+	assert_non_null(strstr(buf, "t=*** p=***"));
+	assert_null(strstr(buf, "Tiger-Token-77"));
+	assert_null(strstr(buf, "Zebra-Secret-42"));
+	free(buf);
+	wfx_free(&x);
+	tr_host_set_secret_source(NULL, NULL);
+}
+
+static void test_restart_resumes(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 2, 4);
+	char file[400], yaml[2048];
+	snprintf(file, sizeof file, "%s/runs.log", x.dir);
+	snprintf(yaml, sizeof yaml,
+		 "workflow: resume\n"
+		 "inputs: {token: secret}\n"
+		 "steps:\n"
+		 "  - id: first\n    call: exec\n"
+		 "    with: {command: [sh, -c, \"echo first >> %s\"]}\n"
+		 "  - id: second\n    call: core.sleep\n    needs: first\n"
+		 "    with: {duration: 300ms}\n"
+		 "  - id: third\n    call: exec\n    needs: second\n"
+		 "    with: {command: [sh, -c, \"echo third ${inputs.token} >> %s\"]}\n",
+		 file, file);
+	json_t *in = json_pack("{s:s}", "token", "tok");
+	char id[64];
+	snprintf(id, sizeof id, "%s", wfx_start(&x, yaml, in));
+	json_decref(in);
+	/* Run until `second` is running, then stop the daemon. */
+	int64_t t0 = mono();
+	while (mono() - t0 < 3000) {
+		json_t *logs = wfx_logs(&x, id);
+		const char *s2 = wfx_str(wfx_step(logs, "second"), "state");
+		int go = strcmp(s2, "running") == 0;
+		json_decref(logs);
+		if (go)
+			break;
+		wfx_spin(&x, 10);
+	}
+	wfx_restart(&x);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, id);
+	assert_string_equal(wfx_str(s, "state"), "succeeded");
+	json_decref(s);
+	char *runs = slurp(file);
+	/* first ran once; the sealed secret input survived the restart */
+	assert_string_equal(runs, "first\nthird tok\n");
+	free(runs);
+	json_t *logs = wfx_logs(&x, id);
+	assert_int_equal(json_integer_value(json_object_get(
+				 wfx_step(logs, "first"), "attempts")),
+			 1);
+	assert_int_equal(json_integer_value(json_object_get(
+				 wfx_step(logs, "second"), "attempts")),
+			 2);
+	json_decref(logs);
+	wfx_free(&x);
+}
+
+static void test_bad_start(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 2, 4);
+	trellis_call_t call;
+	tr_call_init(&call, "test");
+	char *id = NULL;
+	json_t *details = NULL;
+	assert_int_equal(tr_engine_start(x.e, NULL, "workflow: x\nsteps: 3\n",
+					 "bad.yaml", NULL, &id, &details, &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_non_null(strstr(call.message, "bad.yaml:2:8: steps:"));
+	assert_int_equal(json_array_size(json_object_get(details, "errors")), 1);
+	json_decref(details);
+	assert_int_equal(tr_engine_start(x.e, "no.such", NULL, NULL, NULL, &id,
+					 NULL, &call),
+			 TRELLIS_E_NOTFOUND);
+	json_t *in = json_pack("{s:s}", "n", "many");
+	assert_int_equal(tr_engine_start(x.e, NULL,
+					 "workflow: x\ninputs: {n: int}\n"
+					 "steps: [{id: a, call: core.log, with: "
+					 "{message: x}}]\n",
+					 "i.yaml", in, &id, NULL, &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_string_equal(call.message,
+			    "input 'n': expected int, got a string that is "
+			    "not one");
+	json_decref(in);
+	wfx_free(&x);
+}
+
+int main(void)
+{
+	tr_log_setup(TR_LOG_STDERR, TRELLIS_LOG_WARNING, "test");
+	tr_actions_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_success_and_outputs),
+		cmocka_unit_test(test_retry_backoff),
+		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_continue_enabled_when),
+		cmocka_unit_test(test_undo_order_and_failure),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_admission_limit),
+		cmocka_unit_test(test_priority),
+		cmocka_unit_test(test_secrets_redacted),
+		cmocka_unit_test(test_restart_resumes),
+		cmocka_unit_test(test_bad_start),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	tr_host_shutdown();
+	return rc;
+}
