@@ -9,8 +9,8 @@
 #include <trellis/storage.h>
 
 static inline int stub_pool_open(void *state, trellis_call_t *call,
-			  const trellis_pool_spec_t *spec, uint32_t flags,
-			  void **pool)
+				 const trellis_pool_spec_t *spec,
+				 uint32_t flags, void **pool)
 {
 	(void)state, (void)call, (void)spec, (void)flags;
 	static int handle;
@@ -23,31 +23,34 @@ static inline void stub_pool_close(void *state, void *pool)
 	(void)state, (void)pool;
 }
 
-static inline int stub_pool_info(void *pool, trellis_call_t *call, uint32_t flags,
-			  trellis_pool_info_t *out)
+static inline int stub_pool_info(void *pool, trellis_call_t *call,
+				 uint32_t flags, trellis_pool_info_t *out)
 {
 	(void)pool, (void)call, (void)flags, (void)out;
 	return 0;
 }
 
 static inline int stub_vol_create(void *pool, trellis_call_t *call,
-			   const trellis_vol_spec_t *spec, const char *idem_key,
-			   uint32_t flags, trellis_vol_info_t *out)
+				  const trellis_vol_spec_t *spec,
+				  const char *idem_key, uint32_t flags,
+				  trellis_vol_info_t *out)
 {
 	(void)pool, (void)call, (void)spec, (void)idem_key, (void)flags;
 	(void)out;
 	return 0;
 }
 
-static inline int stub_vol_delete(void *pool, trellis_call_t *call, const char *name,
-			   const char *idem_key, uint32_t flags)
+static inline int stub_vol_delete(void *pool, trellis_call_t *call,
+				  const char *name, const char *idem_key,
+				  uint32_t flags)
 {
 	(void)pool, (void)call, (void)name, (void)idem_key, (void)flags;
 	return 0;
 }
 
-static inline int stub_vol_info(void *pool, trellis_call_t *call, const char *name,
-			 uint32_t flags, trellis_vol_info_t *out)
+static inline int stub_vol_info(void *pool, trellis_call_t *call,
+				const char *name, uint32_t flags,
+				trellis_vol_info_t *out)
 {
 	(void)pool, (void)call, (void)name, (void)flags, (void)out;
 	return 0;
