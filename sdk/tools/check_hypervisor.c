@@ -293,6 +293,23 @@ static void create_and_replay(struct chk *c, struct hv_fx *fx)
 			 "replay with key '%s' returned the same VM %s",
 			 fx->key, b.uuid);
 
+	/* Another request for the same name must not get this VM. */
+	char other[128];
+	snprintf(other, sizeof other, "%s-other", fx->key);
+	chk_call(c, &call);
+	chk_begin("idempotent:vm_create-other-key");
+	rc = tr_hv_vm_create(TR_TGT(fx->t), &call, &fx->spec, other, 0, &b);
+	chk_end();
+	if (rc >= 0 && strcmp(b.uuid, fx->uuid) != 0) {
+		/* It made a second VM of the same name: remove it. */
+		trellis_call_t c2;
+		chk_call(c, &c2);
+		tr_hv_vm_destroy(TR_TGT(fx->t), &c2, b.uuid, other, 0);
+	}
+	chk_expect(c, "idempotent:vm_create-other-key",
+		   "vm_create of an existing name under another key", &call, rc,
+		   TRELLIS_E_CONFLICT);
+
 	chk_call(c, &call);
 	chk_begin("vm_info");
 	rc = tr_hv_vm_info(TR_TGT(fx->t), &call, fx->uuid, 0, &b);

@@ -293,6 +293,17 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 			 "replay with key '%s' returned the same volume",
 			 fx->key);
 
+	/* Another request for the same name must not get this volume. */
+	char other[128];
+	snprintf(other, sizeof other, "%s-other", fx->key);
+	chk_call(c, &call);
+	chk_begin("idempotent:vol_create-other-key");
+	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &fx->spec, other, 0, &b);
+	chk_end();
+	chk_expect(c, "idempotent:vol_create-other-key",
+		   "vol_create of an existing name under another key", &call,
+		   rc, TRELLIS_E_CONFLICT);
+
 	chk_call(c, &call);
 	chk_begin("vol_info");
 	rc = tr_st_vol_info(TR_TGT(fx->t), &call, fx->vol, 0, &b);
