@@ -180,6 +180,23 @@ static void conn_free(struct xen_conn *c)
 	c->st->host->free(c);
 }
 
+/* The one failure of connect: the layer that failed, its reason (libxc's
+ * own words when it logged any, else the errno's), and a hint. */
+static int unavailable(struct xen_conn *c, trellis_call_t *call, int err,
+		       const char *what, const char *hint)
+{
+	const trellis_host_t *host = c->st->host;
+
+	host->set_error(call, TRELLIS_E_UNAVAILABLE,
+			"Xen hypervisor interface not available (%s: %s%s%s; "
+			"%s)",
+			what, err ? strerror(err) : "failed",
+			c->last[0] ? ": " : "", c->last, hint);
+	if (err)
+		host->set_error_backend(call, err, 0);
+	return TRELLIS_E_UNAVAILABLE;
+}
+
 static int xen_connect(void *state, trellis_call_t *call, const char *uri,
 		       const trellis_node_t *options, uint32_t flags,
 		       void **out)
@@ -211,30 +228,21 @@ static int xen_connect(void *state, trellis_call_t *call, const char *uri,
 	 * drivers loaded; elsewhere this fails at once with ENOENT. */
 	c->xch = xc_interface_open(&c->lg.vtable, &c->lg.vtable, 0);
 	if (!c->xch) {
-		e = errno;
-		rc = fail(c, call, TRELLIS_E_UNAVAILABLE, e,
-			  "Xen hypervisor interface not available "
-			  "(xc_interface_open: %s; is this a Xen dom0 with "
-			  "xen-privcmd loaded?)",
-			  strerror(e));
+		rc = unavailable(c, call, errno, "xc_interface_open",
+				 "is this a Xen dom0 with xen-privcmd loaded?");
 		goto out;
 	}
 	c->xsh = xs_open(0);
 	if (!c->xsh) {
-		e = errno;
-		rc = fail(c, call, TRELLIS_E_UNAVAILABLE, e,
-			  "Xen hypervisor interface not available (xenstore: "
-			  "%s; is xenstored running?)",
-			  strerror(e));
+		rc = unavailable(c, call, errno, "xenstore",
+				 "is xenstored running?");
 		goto out;
 	}
-	rc = libxl_ctx_alloc(&c->ctx, LIBXL_VERSION, 0, &c->lg.vtable);
-	if (rc) {
+	e = libxl_ctx_alloc(&c->ctx, LIBXL_VERSION, 0, &c->lg.vtable);
+	if (e) {
 		c->ctx = NULL;
-		rc = fail(c, call, TRELLIS_E_UNAVAILABLE, rc,
-			  "Xen hypervisor interface not available (libxl "
-			  "context: %s)",
-			  libxl_error_to_string(rc));
+		rc = unavailable(c, call, 0, "libxl context",
+				 libxl_error_to_string(e));
 		goto out;
 	}
 	c->last[0] = '\0';
