@@ -119,7 +119,7 @@ add_mod() {
 	for d in ${deps//,/ }; do add_mod "$d"; done
 	order+=("$n")
 }
-for m in virtio_pci virtio_net virtio_blk button; do add_mod "$m"; done
+for m in virtio_pci virtio_net virtio_blk button evdev; do add_mod "$m"; done
 
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc/acpi/PWRF,lib/modules}
@@ -191,7 +191,7 @@ IP
 	fi
 fi
 hostname "$host"
-acpid -c /etc/acpi 2>/dev/null || log "no acpid"
+acpid -d -c /etc/acpi &
 echo "TRELLIS-GUEST-UP"
 while true; do
 	setsid cttyhack sh

@@ -73,15 +73,44 @@ static int vset(struct lv_conn *c, trellis_call_t *call, int code,
 	return code;
 }
 
+/*
+ * Host limitations that libvirt reports as internal errors, recognised by
+ * the message of the tool libvirt ran, so the caller hears what the host
+ * lacks instead of a tc error.
+ */
+static const struct {
+	const char *needle;
+	int code;
+	const char *hint;
+} known[] = {
+	{"qdisc kind is unknown", TRELLIS_E_NOTSUP,
+	 "the host kernel lacks a queueing discipline that libvirt's NIC "
+	 "bandwidth caps need (sch_htb and sch_sfq); ask without "
+	 "inbound/outbound caps or load the modules"},
+};
+
 static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,
 		  const char *fmt, va_list ap)
 {
 	virErrorPtr e = virGetLastError();
 	int vcode = e ? e->code : VIR_ERR_INTERNAL_ERROR;
+	const char *msg = e && e->message ? e->message : "unknown libvirt error";
+	char buf[1024];
 	if (!code)
 		code = lv_map_error(vcode);
-	vset(c, call, code, vcode,
-	     e && e->message ? e->message : "unknown libvirt error", fmt, ap);
+	snprintf(buf, sizeof buf, "%s", msg);
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+		if (strstr(msg, known[i].needle)) {
+			code = known[i].code;
+			snprintf(buf, sizeof buf, "%s (%s)", known[i].hint, msg);
+			break;
+		}
+	/* Messages of tools libvirt ran end with their newline. */
+	size_t n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	msg = buf;
+	vset(c, call, code, vcode, msg, fmt, ap);
 	virResetLastError();
 	return code;
 }

@@ -43,10 +43,11 @@ int lv_random_password(char *out, size_t len)
 static int active_flags(struct lv_conn *c, trellis_call_t *call,
 			virDomainPtr dom, unsigned *flags)
 {
+	const char *name = virDomainGetName(dom);
 	int active = virDomainIsActive(dom);
-	int persistent = virDomainIsPersistent(dom);
+	int persistent = active < 0 ? -1 : virDomainIsPersistent(dom);
 	if (active < 0 || persistent < 0)
-		return lv_fail(c, call, "VM '%s': state", virDomainGetName(dom));
+		return lv_fail(c, call, "VM '%s': state", name);
 	*flags = (active ? VIR_DOMAIN_AFFECT_LIVE : 0) |
 		 (persistent ? VIR_DOMAIN_AFFECT_CONFIG : 0);
 	return 0;

@@ -81,14 +81,16 @@ static int find_by_key(struct lv_conn *c, trellis_call_t *call,
 static int start_dom(struct lv_conn *c, trellis_call_t *call,
 		     virDomainPtr dom)
 {
+	/* Every libvirt call resets the thread's last error, so the name
+	 * for the message is fetched before the call that may fail. */
+	const char *name = virDomainGetName(dom);
 	int active = virDomainIsActive(dom);
 	if (active < 0)
-		return lv_fail(c, call, "VM '%s': state", virDomainGetName(dom));
+		return lv_fail(c, call, "VM '%s': state", name);
 	if (active)
 		return 0;
 	if (virDomainCreate(dom) < 0)
-		return lv_fail(c, call, "VM '%s': start on %s",
-			       virDomainGetName(dom), c->uri);
+		return lv_fail(c, call, "VM '%s': start on %s", name, c->uri);
 	return 0;
 }
 
@@ -370,10 +372,14 @@ int lv_vm_shutdown(void *conn, trellis_call_t *call, const char *uuid,
 			    asked ? "" : " (the request was refused)");
 		goto out;
 	}
-	if (virDomainDestroy(dom) < 0 && virDomainIsActive(dom) != 0) {
-		rc = lv_fail(c, call, "VM '%s': power off after %u s", name,
-			     timeout_s);
-		goto out;
+	if (virDomainDestroy(dom) < 0) {
+		virErrorPtr e = virGetLastError();
+		/* It may have finished its shutdown just now. */
+		if (!e || e->code != VIR_ERR_OPERATION_INVALID) {
+			rc = lv_fail(c, call, "VM '%s': power off after %u s",
+				     name, timeout_s);
+			goto out;
+		}
 	}
 	virResetLastError();
 	rc = 0;
