@@ -11,7 +11,9 @@
 
 /* clang-format off */
 #define TR_ACTION_FILES(X) \
-	X(core)
+	X(core) \
+	X(storage) \
+	X(network)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);

@@ -11,5 +11,7 @@ void tr_api_register_all(struct tr_api *api)
 	tr_api_register_host(api);
 	tr_api_register_vm(api);
 	tr_api_register_system(api);
+	tr_api_register_storage(api);
+	tr_api_register_network(api);
 	/* Append: tr_api_register_workflow(api); ... */
 }

@@ -68,6 +68,8 @@ void tr_api_register_inventory(struct tr_api *api); /* zone pod cluster tenant *
 void tr_api_register_host(struct tr_api *api);      /* host.* */
 void tr_api_register_vm(struct tr_api *api);        /* vm.* */
 void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* */
+void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
+void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
 
 /* ---- answering a request (main thread; each req answered once) ---- */
 

@@ -105,6 +105,9 @@ extern const struct cli_noun cli_noun_host;
 extern const struct cli_noun cli_noun_vm;
 extern const struct cli_noun cli_noun_plugin;
 extern const struct cli_noun cli_noun_api;
+extern const struct cli_noun cli_noun_pool;
+extern const struct cli_noun cli_noun_volume;
+extern const struct cli_noun cli_noun_network;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

@@ -14,6 +14,9 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_vm,
 	&cli_noun_plugin,
 	&cli_noun_api,
+	&cli_noun_pool,
+	&cli_noun_volume,
+	&cli_noun_network,
 	/* Append new nouns here. */
 	NULL,
 };

@@ -31,6 +31,11 @@ static const char defaults_yaml[] =
 	"  queue: 1024           # jobs waiting; more are answered BUSY\n"
 	"shutdown_grace: 30s     # how long SIGTERM waits for requests\n"
 	"plugin_dirs: []\n"
+	"workflows:\n"
+	"  max_workflows: 16     # instances running at once; the rest queue\n"
+	"  max_steps: 64         # steps in flight at once, all instances\n"
+	"  dirs: []              # more definition directories (after the "
+	"shipped ones)\n"
 	"plugins: {}             # NAME: {section given to the plugin}\n";
 
 const char *tr_config_defaults(void)
@@ -63,6 +68,9 @@ static const struct centry entries[] = {
 	{"shutdown_grace", C_DURATION, O(shutdown_grace_ms)},
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
+	{"workflows.max_workflows", C_UINT, O(max_workflows)},
+	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
+	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -205,11 +213,14 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 			}
 			dirs[i] = strdup(d);
 		}
-		for (size_t j = 0; j < c->n_plugin_dirs; j++)
-			free(c->plugin_dirs[j]);
-		free(c->plugin_dirs);
-		c->plugin_dirs = dirs;
-		c->n_plugin_dirs = n;
+		/* The list and its count are adjacent in struct tr_config. */
+		char ***slot = (char ***)((char *)c + e->off);
+		size_t *nslot = (size_t *)(slot + 1);
+		for (size_t j = 0; j < *nslot; j++)
+			free((*slot)[j]);
+		free(*slot);
+		*slot = dirs;
+		*nslot = n;
 		return 0;
 	}
 	case C_PLUGINS:
@@ -366,6 +377,9 @@ void tr_config_free(struct tr_config *c)
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);
+	for (size_t i = 0; i < c->n_workflow_dirs; i++)
+		free(c->workflow_dirs[i]);
+	free(c->workflow_dirs);
 	tr_node_free(c->defaults);
 	tr_node_free(c->file);
 	free(c);

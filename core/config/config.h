@@ -33,6 +33,10 @@ struct tr_config {
 	char **plugin_dirs;   /* plugin_dirs */
 	size_t n_plugin_dirs;
 	const trellis_node_t *plugins; /* plugins: name -> section (a map) */
+	unsigned max_workflows; /* workflows.max_workflows */
+	unsigned wf_max_steps;  /* workflows.max_steps */
+	char **workflow_dirs;   /* workflows.dirs (count next: keep adjacent) */
+	size_t n_workflow_dirs;
 
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */

@@ -21,6 +21,7 @@
 #include "../store/store.h"
 #include "../util/log.h"
 #include "../worker/worker.h"
+#include "../workflow/engine.h"
 #include "daemon.h"
 
 static void usage(FILE *out)
@@ -260,6 +261,7 @@ static int run(const struct opts *o)
 	int rc = 1, lockfd = -1, notify_fd = -1;
 	struct tr_daemon d;
 	memset(&d, 0, sizeof d);
+	struct tr_engine *engine = NULL;
 
 	struct tr_config *cfg = tr_config_load(o->config, o->state_dir, err,
 					       sizeof err);
@@ -330,6 +332,9 @@ static int run(const struct opts *o)
 		goto fail;
 	}
 	tr_api_register_all(d.api);
+	engine = tr_engine_new_daemon(&d, err, sizeof err);
+	if (!engine)
+		goto fail;
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
@@ -358,9 +363,11 @@ fail:
 	rc = 1;
 out:
 	d.stopping = 1;
+	tr_engine_stop(engine);
 	tr_api_free(d.api);
 	d.api = NULL;
 	tr_workers_free(d.workers);
+	tr_engine_free(engine); /* after the pool delivered every step */
 	tr_conns_free(d.conns);
 	tr_events_free(d.events);
 	if (d.registry)

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../config/config.h"
+#include "../loader/paths.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -796,6 +801,65 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 fail:
 	tr_engine_free(e);
 	return NULL;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void watch_stop(struct tr_daemon *d, void *arg)
+{
+	struct tr_engine *e = arg;
+	if (d->stopping && !e->stopping)
+		tr_engine_stop(e);
+}
+
+struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
+				       size_t errlen)
+{
+	char *dirs[80];
+	size_t n = 0;
+	char self[4096], buf[4200];
+	const char *env = getenv("TRELLIS_WORKFLOW_PATH");
+	char *envcopy = env ? strdup(env) : NULL;
+	if (envcopy) {
+		char *save = NULL;
+		for (char *t = strtok_r(envcopy, ":", &save); t && n < 16;
+		     t = strtok_r(NULL, ":", &save))
+			if (*t)
+				dirs[n++] = strdup(t);
+	} else if (tr_self_dir(self, sizeof self) == 0) {
+		snprintf(buf, sizeof buf, "%s/../share/trellis/workflows", self);
+		if (!is_dir(buf))
+			snprintf(buf, sizeof buf, "%s/../../workflows", self);
+		if (is_dir(buf))
+			dirs[n++] = strdup(buf);
+		else
+			tr_warn("workflows: no shipped workflows beside %s "
+				"(set TRELLIS_WORKFLOW_PATH)",
+				self);
+	}
+	free(envcopy);
+	const struct tr_config *c = d->config;
+	for (size_t k = 0; c && k < c->n_workflow_dirs && n < 80; k++)
+		dirs[n++] = strdup(c->workflow_dirs[k]);
+	struct tr_engine_opts o = {
+		.max_workflows = c ? c->max_workflows : 0,
+		.max_steps = c ? c->wf_max_steps : 0,
+		.dirs = (const char *const *)dirs,
+		.n_dirs = n,
+	};
+	struct tr_engine *e = tr_engine_new(d, &o, err, errlen);
+	for (size_t k = 0; k < n; k++)
+		free(dirs[k]);
+	if (e && d->loop)
+		tr_daemon_timer_add(d, 100, 100, watch_stop, e, NULL);
+	if (e)
+		tr_info("workflows: %zu definitions, at most %u running", e->n_defs,
+			e->max_workflows);
+	return e;
 }
 
 struct tr_engine *tr_engine_of(struct tr_daemon *d)

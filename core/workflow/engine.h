@@ -59,6 +59,13 @@ struct tr_engine_opts {
 struct tr_engine *tr_engine_new(struct tr_daemon *d,
 				const struct tr_engine_opts *o, char *err,
 				size_t errlen);
+/* The engine of trellisd: options from d->config (workflows.*), the
+ * shipped definitions (TRELLIS_WORKFLOW_PATH, else found beside the
+ * program: BIN/../share/trellis/workflows installed, BIN/../../workflows
+ * in a build tree) then workflows.dirs.  It stops by itself (as
+ * tr_engine_stop) when d->stopping is set. */
+struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
+				       size_t errlen);
 /* Stops starting steps (shutdown): running ones finish and are journaled;
  * unfinished instances resume at the next start. */
 void tr_engine_stop(struct tr_engine *e);

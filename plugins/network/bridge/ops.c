@@ -735,9 +735,13 @@ static int gc_links(struct br_job *j, struct gc_list *l)
 	int rc = 0;
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		struct lk_info *li = &l->v[i];
+		char seg[80];
 		alias_get(li->alias, "port", name, sizeof name);
+		alias_get(li->alias, "seg", seg, sizeof seg);
 		if (strncmp(li->name, BR_PREFIX "t", 4) ||
-		    (name[0] && kept(j, name)))
+		    (name[0] && kept(j, name)) ||
+		    ((j->flags & TRELLIS_NET_GC_KEEP_SEGMENT_PORTS) && seg[0] &&
+		     kept(j, seg)))
 			continue;
 		rc = lk_delete(j->c->sk, li->name, err, sizeof err);
 		if (!rc)
@@ -787,7 +791,7 @@ int br_job_gc(struct br_job *j)
 	char err[ERRLEN];
 	struct gc_list l = {0};
 	struct scan *sc = NULL;
-	int rc = unknown_flags(j, "gc", 0);
+	int rc = unknown_flags(j, "gc", TRELLIS_NET_GC_KEEP_SEGMENT_PORTS);
 	if (rc)
 		return rc;
 	rc = lk_each(j->c->sk, BR_PREFIX, gc_collect, &l, err, sizeof err);

@@ -89,6 +89,10 @@ typedef struct trellis_fw_rule {
 	int64_t expires_at;       /* since 1.0: unix seconds, 0: never */
 } trellis_fw_rule_t;
 
+/* gc flags: a port is also kept when its segment is in keep (for a core
+ * that records segments but not the ports on them). */
+#define TRELLIS_NET_GC_KEEP_SEGMENT_PORTS (1u << 0)
+
 /* gc() reports each object it removed through this. */
 typedef void (*trellis_gc_fn)(void *opaque, const char *what, const char *name);
 

@@ -1,0 +1,87 @@
+/* lookup.c - read-only inventory lookups for action files (lookup.h). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "action.h"
+
+#include "lookup.h"
+
+int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
+	      json_t **out, trellis_call_t *call)
+{
+	char path[4200], err[512];
+	*out = NULL;
+	if (!d || !d->state_dir)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "%s '%s': no daemon store to look it up in",
+				   tr_kind_str(kind), ref ? ref : "");
+	snprintf(path, sizeof path, "%s/trellis.db", d->state_dir);
+	struct tr_store *s = tr_store_open(path, TR_STORE_READONLY, err,
+					   sizeof err);
+	if (!s)
+		return tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
+				   err);
+	int rc = tr_store_get(s, kind, ref, out, call);
+	tr_store_close(s);
+	return rc;
+}
+
+struct submitted {
+	struct tr_daemon *d;
+	const struct tr_action *a;
+	json_t *args, *result;
+	trellis_call_t call;
+	tr_action_done_fn done;
+	void *arg;
+};
+
+static void submitted_work(void *p)
+{
+	struct submitted *s = p;
+	struct tr_action_env env = {.daemon = s->d, .attempt = 1};
+	int rc = s->a->run(&env, s->args, &s->result, &s->call);
+	tr_call_finish(&s->call, s->a->name, rc);
+	if (rc) {
+		json_decref(s->result);
+		s->result = NULL;
+	}
+}
+
+static void submitted_done(struct tr_daemon *d, void *p)
+{
+	struct submitted *s = p;
+	s->done(d, s->arg, s->result, &s->call);
+	json_decref(s->result);
+	json_decref(s->args);
+	free(s);
+}
+
+int tr_action_submit(struct tr_daemon *d, const char *name, json_t *args,
+		     tr_action_done_fn done, void *arg)
+{
+	char err[512];
+	struct submitted *s = calloc(1, sizeof *s);
+	tr_call_init(&s->call, NULL);
+	s->d = d;
+	s->args = args;
+	s->done = done;
+	s->arg = arg;
+	tr_actions_init(); /* once; a daemon without workflows has not yet */
+	s->a = tr_action_find(name);
+	int rc;
+	if (!s->a)
+		rc = tr_call_set(&s->call, TRELLIS_E_INTERNAL,
+				 "no action %s", name);
+	else if (tr_action_check_args(s->a, args, err, sizeof err) != 0)
+		rc = tr_call_set(&s->call, TRELLIS_E_INVALID_ARG, "%s: %s",
+				 name, err);
+	else
+		rc = tr_daemon_submit(d, submitted_work, submitted_done, s);
+	if (rc < 0) {
+		if (!s->call.code)
+			tr_call_set(&s->call, rc, "%s: cannot queue the job",
+				    name);
+		submitted_done(d, s);
+	}
+	return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * lookup.h - read-only inventory lookups for action files, and running an
+ * action on a worker for an API op.
+ *
+ * Actions run on worker threads, and a worker never touches the daemon's
+ * store handle (the main thread is its only writer).  An action that must
+ * turn a name from its arguments into a record - a pool into its plugin
+ * and directory, a segment into its VNI - opens its own read-only WAL
+ * reader here, reads, and closes it.
+ */
+#ifndef TRELLIS_CORE_ACTIONS_LOOKUP_H
+#define TRELLIS_CORE_ACTIONS_LOOKUP_H
+
+#include <jansson.h>
+
+#include "../daemon/daemon.h"
+#include "../store/store.h"
+
+/* tr_store_get() on a reader of d's store; UNAVAILABLE without a daemon
+ * (offline tools).  *out is a new reference on success. */
+int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
+	      json_t **out, trellis_call_t *call);
+
+/*
+ * Runs action name with args (stolen) on a worker, as a workflow step
+ * would (same schema check, same code), then on the main thread calls
+ * done with the result (NULL on failure) and the finished call; done
+ * answers the request.  Returns 0, or an error after calling done.
+ */
+typedef void (*tr_action_done_fn)(struct tr_daemon *d, void *arg,
+				  json_t *result, trellis_call_t *call);
+int tr_action_submit(struct tr_daemon *d, const char *name, json_t *args,
+		     tr_action_done_fn done, void *arg);
+
+#endif

@@ -1,0 +1,422 @@
+/*
+ * network.c - the network.* actions: segments on hosts, ports for VM NICs,
+ * and the port_open/port_close rules behind maintenance windows.
+ *
+ * A segment (its VNI or VLAN id, mode and tenant) is recorded in the
+ * inventory by network.create, which allocates the id from a segment-id
+ * pool (core/netpool) on the main thread; the actions here only read that
+ * record (lookup.h) and make the segment real on a host.  The host's
+ * network context is named by "host" (the cache key) and "uri" ("local",
+ * "netns:NAME"); the plugin is the segment's, or "plugin" (default
+ * "bridge") for ops that name no segment.  Outputs repeat host, uri and
+ * names so that an undo built from a step's arguments and outputs finds
+ * what the step made.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../daemon/daemon.h"
+#include "action.h"
+#include "lookup.h"
+
+#define DEFAULT_PLUGIN "bridge"
+
+struct net_ref {
+	struct tr_daemon *d;
+	struct tr_conn *c;
+	struct tr_target *t;
+	const char *host, *uri;
+};
+
+static const char *str(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+static int net_get(const struct tr_action_env *env, json_t *args,
+		   const char *plugin, struct net_ref *n, trellis_call_t *call)
+{
+	memset(n, 0, sizeof *n);
+	n->d = env ? env->daemon : NULL;
+	n->host = str(args, "host");
+	n->uri = str(args, "uri") ? str(args, "uri") : "local";
+	if (!n->d)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "network actions need the daemon");
+	struct tr_conn_spec spec = {
+		.kind = TR_CONN_NETWORK,
+		.key = n->host,
+		.plugin = plugin ? plugin
+		      : str(args, "plugin") ? str(args, "plugin")
+					     : DEFAULT_PLUGIN,
+		.uri = n->uri,
+	};
+	int rc = tr_conn_get(n->d, &spec, call, &n->c);
+	if (rc < 0)
+		return rc;
+	n->t = tr_conn_target(n->c);
+	return 0;
+}
+
+static void net_put(struct net_ref *n)
+{
+	if (n->c)
+		tr_conn_put(n->d, n->c);
+}
+
+static uint32_t mode_of(const char *type)
+{
+	if (type && !strcmp(type, "vlan"))
+		return TRELLIS_SEGMENT_VLAN;
+	if (type && !strcmp(type, "local"))
+		return TRELLIS_SEGMENT_LOCAL;
+	return TRELLIS_SEGMENT_VXLAN;
+}
+
+static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
+			      json_t **result, trellis_call_t *call)
+{
+	const char *name = str(args, "segment");
+	json_t *seg = NULL;
+	struct net_ref n = {0};
+	const char *remotes[64];
+	int rc = tr_lookup(env ? env->daemon : NULL, TR_KIND_SEGMENT, name,
+			   &seg, call);
+	if (rc < 0)
+		return rc;
+	json_t *sspec = json_object_get(seg, "spec");
+	json_t *rl = json_object_get(args, "remotes");
+	if (!rl)
+		rl = json_object_get(sspec, "remotes");
+	size_t nr = 0, i;
+	json_t *r;
+	json_array_foreach(rl, i, r) {
+		if (nr == 64 || !json_is_string(r)) {
+			rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					 "segment '%s': remotes must be at most "
+					 "64 address strings",
+					 name);
+			goto out;
+		}
+		remotes[nr++] = json_string_value(r);
+	}
+	trellis_segment_spec_t spec = {
+		.struct_size = sizeof spec,
+		.name = name,
+		.tenant = str(seg, "tenant"),
+		.mode = mode_of(str(seg, "type")),
+		.segment_id = (uint32_t)json_integer_value(
+			json_object_get(seg, "vni")),
+		.underlay_dev = str(args, "underlay") ? str(args, "underlay")
+						      : str(sspec, "underlay"),
+		.local_ip = str(args, "local_ip"),
+		.remote_ips = remotes,
+		.n_remote_ips = (uint32_t)nr,
+		.mtu = (uint32_t)json_integer_value(json_object_get(sspec, "mtu")),
+	};
+	trellis_segment_info_t out;
+	rc = net_get(env, args, str(seg, "plugin"), &n, call);
+	if (!rc)
+		rc = tr_net_segment_ensure(TR_TGT(n.t), call, &spec,
+					   env ? env->idem_key : NULL, 0, &out);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "segment",
+				    name, "host", n.host, "uri", n.uri,
+				    "bridge", out.bridge, "link", out.link,
+				    "segment_id", (json_int_t)out.segment_id);
+out:
+	net_put(&n);
+	json_decref(seg);
+	return rc;
+}
+
+static int run_segment_release(const struct tr_action_env *env, json_t *args,
+			       json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	int rc = net_get(env, args, NULL, &n, call);
+	if (!rc)
+		rc = tr_net_segment_release(TR_TGT(n.t), call,
+					    str(args, "segment"),
+					    env ? env->idem_key : NULL, 0);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s}", "segment",
+				    str(args, "segment"), "host", n.host, "uri",
+				    n.uri);
+	net_put(&n);
+	return rc;
+}
+
+static int run_port_create(const struct tr_action_env *env, json_t *args,
+			   json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	trellis_port_spec_t spec = {.struct_size = sizeof spec,
+				    .name = str(args, "name"),
+				    .segment = str(args, "segment"),
+				    .mac = str(args, "mac"),
+				    .ip = str(args, "ip")};
+	uint32_t flags = json_is_true(json_object_get(args, "veth"))
+				 ? TRELLIS_NET_PORT_VETH
+				 : 0;
+	trellis_port_info_t out;
+	int rc = net_get(env, args, NULL, &n, call);
+	if (!rc)
+		rc = tr_net_port_create(TR_TGT(n.t), call, &spec,
+					env ? env->idem_key : NULL, flags,
+					&out);
+	if (!rc)
+		*result = json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name",
+			spec.name, "segment", spec.segment, "host", n.host,
+			"uri", n.uri, "ifname", out.ifname, "bridge",
+			out.bridge, "mac", out.mac, "peer", out.peer);
+	net_put(&n);
+	return rc;
+}
+
+static int run_port_delete(const struct tr_action_env *env, json_t *args,
+			   json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	/* A tenant's bridge goes with its last port on the host. */
+	uint32_t flags = json_is_true(json_object_get(args, "keep_segment"))
+				 ? 0
+				 : TRELLIS_NET_PORT_RELEASE_SEGMENT;
+	int rc = net_get(env, args, NULL, &n, call);
+	if (!rc)
+		rc = tr_net_port_delete(TR_TGT(n.t), call, str(args, "name"),
+					env ? env->idem_key : NULL, flags);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s}", "name",
+				    str(args, "name"), "host", n.host, "uri",
+				    n.uri);
+	net_put(&n);
+	return rc;
+}
+
+static int run_port_open(const struct tr_action_env *env, json_t *args,
+			 json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	json_int_t lo = json_integer_value(json_object_get(args, "port_min"));
+	json_t *hi_j = json_object_get(args, "port_max");
+	json_int_t hi = hi_j ? json_integer_value(hi_j) : lo;
+	json_t *ttl = json_object_get(args, "ttl");
+	json_t *exp = json_object_get(args, "expires_at");
+	if (lo < 0 || lo > 65535 || hi < 0 || hi > 65535)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "network.port_open: ports are 0-65535");
+	if (ttl && exp)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "network.port_open: give ttl or expires_at, "
+				   "not both");
+	if ((ttl && json_integer_value(ttl) <= 0) ||
+	    (exp && json_integer_value(exp) <= 0))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "network.port_open: an expiry must be in "
+				   "the future");
+	int64_t expires = exp ? (int64_t)json_integer_value(exp)
+			  : ttl ? (int64_t)time(NULL) +
+					  (json_integer_value(ttl) + 999) / 1000
+				: 0;
+	trellis_fw_rule_t rule = {.struct_size = sizeof rule,
+				  .port = str(args, "port"),
+				  .protocol = str(args, "protocol"),
+				  .port_min = (uint16_t)lo,
+				  .port_max = (uint16_t)hi,
+				  .source_cidr = str(args, "source"),
+				  .expires_at = expires};
+	char id[64];
+	int rc = net_get(env, args, NULL, &n, call);
+	if (!rc)
+		rc = tr_net_rule_add(TR_TGT(n.t), call, &rule,
+				     env ? env->idem_key : NULL, 0, id);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s, s:s, s:I}", "rule_id", id,
+				    "port", rule.port, "host", n.host, "uri",
+				    n.uri, "expires_at", (json_int_t)expires);
+	net_put(&n);
+	return rc;
+}
+
+static int run_port_close(const struct tr_action_env *env, json_t *args,
+			  json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	int rc = net_get(env, args, NULL, &n, call);
+	if (!rc)
+		rc = tr_net_rule_delete(TR_TGT(n.t), call, str(args, "rule_id"),
+					env ? env->idem_key : NULL, 0);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s}", "rule_id",
+				    str(args, "rule_id"), "host", n.host, "uri",
+				    n.uri);
+	net_put(&n);
+	return rc;
+}
+
+static void gc_collect(void *opaque, const char *what, const char *name)
+{
+	json_array_append_new(opaque, json_pack("{s:s, s:s}", "what", what,
+						"name", name));
+}
+
+static int run_gc(const struct tr_action_env *env, json_t *args,
+		  json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	json_t *keep = json_object_get(args, "keep"), *v;
+	size_t nk = json_array_size(keep), i;
+	const char **names = calloc(nk + 1, sizeof *names);
+	if (!names)
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	json_array_foreach(keep, i, v) {
+		if (!json_is_string(v)) {
+			free(names);
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "network.gc: keep must be a list of "
+					   "names");
+		}
+		names[i] = json_string_value(v);
+	}
+	uint32_t flags = json_is_true(json_object_get(args, "segment_ports"))
+				 ? TRELLIS_NET_GC_KEEP_SEGMENT_PORTS
+				 : 0;
+	json_t *removed = json_array();
+	int rc = net_get(env, args, NULL, &n, call);
+	if (!rc)
+		rc = tr_net_gc(TR_TGT(n.t), call, names, (uint32_t)nk, flags,
+			       gc_collect, removed);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:O}", "host", n.host, "uri",
+				    n.uri, "removed", removed);
+	json_decref(removed);
+	free(names);
+	net_put(&n);
+	return rc;
+}
+
+/* clang-format off */
+#define TARGET_FIELDS                                                          \
+	{"host", TR_T_STRING, 1, "the host (network context) to act on"},    \
+	{"uri", TR_T_STRING, 0, "\"local\" (default) or \"netns:NAME\""},    \
+	{"plugin", TR_T_STRING, 0, "network plugin (default bridge)"}
+#define TARGET_OUT                                                             \
+	{"host", TR_T_STRING, 1, "host"},                                     \
+	{"uri", TR_T_STRING, 1, "network context"}
+/* clang-format on */
+
+static const struct tr_field seg_ensure_in[] = {
+	TARGET_FIELDS,
+	{"segment", TR_T_STRING, 1, "segment name (see network.create)"},
+	{"underlay", TR_T_STRING, 0, "NIC carrying VXLAN/VLAN traffic"},
+	{"local_ip", TR_T_STRING, 0, "this host's VXLAN source address"},
+	{"remotes", TR_T_ARRAY, 0, "VXLAN peers (addresses)"},
+	TR_FIELDS_END};
+static const struct tr_field seg_ensure_out[] = {
+	TARGET_OUT,
+	{"segment", TR_T_STRING, 1, "segment name"},
+	{"bridge", TR_T_STRING, 1, "the bridge VM ports join"},
+	{"link", TR_T_STRING, 1, "VXLAN/VLAN device, \"\" for local"},
+	{"segment_id", TR_T_INT, 1, "VNI or VLAN id"},
+	TR_FIELDS_END};
+static const struct tr_field seg_release_in[] = {
+	TARGET_FIELDS, {"segment", TR_T_STRING, 1, "segment name"},
+	TR_FIELDS_END};
+static const struct tr_field seg_release_out[] = {
+	TARGET_OUT, {"segment", TR_T_STRING, 1, "segment name"},
+	TR_FIELDS_END};
+static const struct tr_field port_create_in[] = {
+	TARGET_FIELDS,
+	{"name", TR_T_STRING, 1, "port name (unique)"},
+	{"segment", TR_T_STRING, 1, "segment the port joins"},
+	{"mac", TR_T_STRING, 0, "the VM NIC's MAC (default: derived)"},
+	{"ip", TR_T_STRING, 0, "address/prefix (informational)"},
+	{"veth", TR_T_BOOL, 0, "a veth pair for a container, not a tap"},
+	TR_FIELDS_END};
+static const struct tr_field port_create_out[] = {
+	TARGET_OUT,
+	{"name", TR_T_STRING, 1, "port name"},
+	{"segment", TR_T_STRING, 1, "segment"},
+	{"ifname", TR_T_STRING, 1, "the tap a VM attaches to (nic ifname)"},
+	{"bridge", TR_T_STRING, 1, "its bridge"},
+	{"mac", TR_T_STRING, 1, "the VM NIC's MAC"},
+	{"peer", TR_T_STRING, 1, "veth peer, \"\" for a tap"},
+	TR_FIELDS_END};
+static const struct tr_field port_delete_in[] = {
+	TARGET_FIELDS,
+	{"name", TR_T_STRING, 1, "port name"},
+	{"keep_segment", TR_T_BOOL, 0,
+	 "keep the segment's bridge even when this was its last port"},
+	TR_FIELDS_END};
+static const struct tr_field port_delete_out[] = {
+	TARGET_OUT, {"name", TR_T_STRING, 1, "port name"}, TR_FIELDS_END};
+static const struct tr_field port_open_in[] = {
+	TARGET_FIELDS,
+	{"port", TR_T_STRING, 1, "the port (VM NIC) to open"},
+	{"protocol", TR_T_STRING, 1, "tcp, udp or icmp"},
+	{"port_min", TR_T_INT, 0, "first port (tcp/udp)"},
+	{"port_max", TR_T_INT, 0, "last port (default: port_min)"},
+	{"source", TR_T_STRING, 0, "source CIDR (default: any)"},
+	{"ttl", TR_T_DURATION, 0, "close again after this long"},
+	{"expires_at", TR_T_INT, 0, "close again at this unix time"},
+	TR_FIELDS_END};
+static const struct tr_field port_open_out[] = {
+	TARGET_OUT,
+	{"rule_id", TR_T_STRING, 1, "names the rule for network.port_close"},
+	{"port", TR_T_STRING, 1, "port"},
+	{"expires_at", TR_T_INT, 1, "unix time, 0: never"},
+	TR_FIELDS_END};
+static const struct tr_field port_close_in[] = {
+	TARGET_FIELDS, {"rule_id", TR_T_STRING, 1, "from network.port_open"},
+	TR_FIELDS_END};
+static const struct tr_field port_close_out[] = {
+	TARGET_OUT, {"rule_id", TR_T_STRING, 1, "the rule"}, TR_FIELDS_END};
+
+static const struct tr_field gc_in[] = {
+	TARGET_FIELDS,
+	{"keep", TR_T_ARRAY, 1, "names of segments and ports to keep"},
+	{"segment_ports", TR_T_BOOL, 0,
+	 "also keep every port of a kept segment"},
+	TR_FIELDS_END};
+static const struct tr_field gc_out[] = {
+	TARGET_OUT,
+	{"removed", TR_T_ARRAY, 1, "[{what, name}] of what was removed"},
+	TR_FIELDS_END};
+
+static const struct tr_action actions[] = {
+	{"network.gc",
+	 "Remove the plugin's objects on a host that are not in keep", gc_in,
+	 gc_out, run_gc, NULL, TR_ACTION_MUTATES},
+	{"network.segment_ensure",
+	 "Make a segment (bridge + VXLAN/VLAN link) present on a host",
+	 seg_ensure_in, seg_ensure_out, run_segment_ensure,
+	 "network.segment_release", TR_ACTION_MUTATES},
+	{"network.segment_release",
+	 "Remove a segment from a host (refused while ports remain)",
+	 seg_release_in, seg_release_out, run_segment_release, NULL,
+	 TR_ACTION_MUTATES},
+	{"network.port_create",
+	 "A port (tap) for a VM NIC on a segment; inbound denied by default",
+	 port_create_in, port_create_out, run_port_create,
+	 "network.port_delete", TR_ACTION_MUTATES},
+	{"network.port_delete",
+	 "Delete a port; the segment goes with its last port on the host",
+	 port_delete_in, port_delete_out, run_port_delete, NULL,
+	 TR_ACTION_MUTATES},
+	{"network.port_open",
+	 "Allow inbound traffic to a port (protocol, ports, source, expiry)",
+	 port_open_in, port_open_out, run_port_open, "network.port_close",
+	 TR_ACTION_MUTATES},
+	{"network.port_close", "Remove a rule made by network.port_open",
+	 port_close_in, port_close_out, run_port_close, NULL,
+	 TR_ACTION_MUTATES},
+};
+
+void tr_actions_register_network(void);
+void tr_actions_register_network(void)
+{
+	tr_actions_add(actions, sizeof actions / sizeof *actions);
+}

@@ -1,0 +1,349 @@
+/*
+ * storage.c - the storage.* actions: JSON arguments to the storage ABI's
+ * typed specs and back.
+ *
+ * A pool is named in the arguments; its plugin and target come from the
+ * inventory (lookup.h) and the open pool is cached by the daemon
+ * (tr_conn_get), so steps on one pool share one handle and the plugin's
+ * PER_TARGET thread model serialises them.  Outputs repeat the pool and
+ * volume names, so a compensation (undo) built from a step's arguments
+ * and outputs finds what the step made.
+ */
+#include <string.h>
+
+#include "../daemon/daemon.h"
+#include "action.h"
+#include "lookup.h"
+
+struct pool_ref {
+	struct tr_daemon *d;
+	struct tr_conn *c;
+	struct tr_target *t;
+	const char *name;
+};
+
+static int pool_get(const struct tr_action_env *env, json_t *args,
+		    struct pool_ref *p, trellis_call_t *call)
+{
+	json_t *rec = NULL;
+	memset(p, 0, sizeof *p);
+	p->d = env ? env->daemon : NULL;
+	p->name = json_string_value(json_object_get(args, "pool"));
+	int rc = tr_lookup(p->d, TR_KIND_POOL, p->name, &rec, call);
+	if (rc < 0)
+		return rc;
+	struct tr_conn_spec spec = {
+		.kind = TR_CONN_POOL,
+		.key = p->name,
+		.plugin = json_string_value(json_object_get(rec, "plugin")),
+		.uri = json_string_value(json_object_get(rec, "target")),
+		.name = p->name,
+		.flags = TRELLIS_POOL_OPEN_CREATE,
+	};
+	rc = tr_conn_get(p->d, &spec, call, &p->c);
+	json_decref(rec);
+	if (rc < 0)
+		return rc;
+	p->t = tr_conn_target(p->c);
+	return 0;
+}
+
+static void pool_put(struct pool_ref *p)
+{
+	if (p->c)
+		tr_conn_put(p->d, p->c);
+}
+
+static json_t *vol_json(const char *pool, const trellis_vol_info_t *v)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "pool", pool,
+			 "name", v->name, "path", v->path, "format", v->format,
+			 "capacity", (json_int_t)v->capacity, "allocation",
+			 (json_int_t)v->allocation, "backing", v->backing);
+}
+
+static const char *str(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+static int run_volume_create(const struct tr_action_env *env, json_t *args,
+			     json_t **result, trellis_call_t *call)
+{
+	struct pool_ref p;
+	json_t *size = json_object_get(args, "size");
+	json_t *size_gb = json_object_get(args, "size_gb");
+	if (size && size_gb)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "storage.volume_create: give size or "
+				   "size_gb, not both");
+	if ((size && json_integer_value(size) < 0) ||
+	    (size_gb && json_integer_value(size_gb) < 0))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "storage.volume_create: a size cannot be "
+				   "negative");
+	uint64_t bytes = size ? (uint64_t)json_integer_value(size)
+		       : size_gb ? (uint64_t)json_integer_value(size_gb) << 30
+				 : 0;
+	uint32_t flags = 0;
+	if (json_is_true(json_object_get(args, "copy")))
+		flags |= TRELLIS_VOL_TEMPLATE_COPY;
+	if (json_is_true(json_object_get(args, "preallocate")))
+		flags |= TRELLIS_VOL_PREALLOCATE;
+	trellis_vol_spec_t spec = {.struct_size = sizeof spec,
+				   .name = str(args, "name"),
+				   .size = bytes,
+				   .format = str(args, "format"),
+				   .template_path = str(args, "template")};
+	trellis_vol_info_t out;
+	int rc = pool_get(env, args, &p, call);
+	if (!rc)
+		rc = tr_st_vol_create(TR_TGT(p.t), call, &spec,
+				      env ? env->idem_key : NULL, flags, &out);
+	if (!rc)
+		*result = vol_json(p.name, &out);
+	pool_put(&p);
+	return rc;
+}
+
+static int run_volume_delete(const struct tr_action_env *env, json_t *args,
+			     json_t **result, trellis_call_t *call)
+{
+	struct pool_ref p;
+	int rc = pool_get(env, args, &p, call);
+	if (!rc)
+		rc = tr_st_vol_delete(TR_TGT(p.t), call, str(args, "name"),
+				      env ? env->idem_key : NULL, 0);
+	if (!rc)
+		*result = json_pack("{s:s, s:s}", "pool", p.name, "name",
+				    str(args, "name"));
+	pool_put(&p);
+	return rc;
+}
+
+static int run_volume_clone(const struct tr_action_env *env, json_t *args,
+			    json_t **result, trellis_call_t *call)
+{
+	struct pool_ref p;
+	trellis_vol_info_t out;
+	int rc = pool_get(env, args, &p, call);
+	if (!rc)
+		rc = tr_st_vol_clone(TR_TGT(p.t), call, str(args, "source"),
+				     str(args, "name"),
+				     env ? env->idem_key : NULL, 0, &out);
+	if (!rc)
+		*result = vol_json(p.name, &out);
+	pool_put(&p);
+	return rc;
+}
+
+static int run_volume_resize(const struct tr_action_env *env, json_t *args,
+			     json_t **result, trellis_call_t *call)
+{
+	struct pool_ref p;
+	json_int_t size = json_integer_value(json_object_get(args, "size"));
+	if (size <= 0)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "storage.volume_resize: size must be "
+				   "positive");
+	trellis_vol_info_t out;
+	int rc = pool_get(env, args, &p, call);
+	if (!rc)
+		rc = tr_st_vol_resize(TR_TGT(p.t), call, str(args, "name"),
+				      (uint64_t)size,
+				      env ? env->idem_key : NULL, 0);
+	if (!rc)
+		rc = tr_st_vol_info(TR_TGT(p.t), call, str(args, "name"), 0,
+				    &out);
+	if (!rc)
+		*result = vol_json(p.name, &out);
+	pool_put(&p);
+	return rc;
+}
+
+static int snapshot(const struct tr_action_env *env, json_t *args,
+		    json_t **result, trellis_call_t *call, int create)
+{
+	struct pool_ref p;
+	const char *vol = str(args, "volume"), *snap = str(args, "snapshot");
+	const char *key = env ? env->idem_key : NULL;
+	int rc = pool_get(env, args, &p, call);
+	if (!rc)
+		rc = create ? tr_st_snapshot_create(TR_TGT(p.t), call, vol,
+						    snap, key, 0)
+			    : tr_st_snapshot_delete(TR_TGT(p.t), call, vol,
+						    snap, key, 0);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s}", "pool", p.name,
+				    "volume", vol, "snapshot", snap);
+	pool_put(&p);
+	return rc;
+}
+
+static int run_snapshot_create(const struct tr_action_env *env, json_t *args,
+			       json_t **result, trellis_call_t *call)
+{
+	return snapshot(env, args, result, call, 1);
+}
+
+static int run_snapshot_delete(const struct tr_action_env *env, json_t *args,
+			       json_t **result, trellis_call_t *call)
+{
+	return snapshot(env, args, result, call, 0);
+}
+
+static int run_pool_info(const struct tr_action_env *env, json_t *args,
+			 json_t **result, trellis_call_t *call)
+{
+	struct pool_ref p;
+	trellis_pool_info_t out;
+	int rc = pool_get(env, args, &p, call);
+	if (!rc)
+		rc = tr_st_pool_info(TR_TGT(p.t), call, 0, &out);
+	if (!rc)
+		*result = json_pack("{s:s, s:I, s:I, s:I, s:I}", "pool", p.name,
+				    "capacity", (json_int_t)out.capacity,
+				    "allocation", (json_int_t)out.allocation,
+				    "available", (json_int_t)out.available,
+				    "volumes", (json_int_t)out.n_volumes);
+	pool_put(&p);
+	return rc;
+}
+
+static int run_volume_info(const struct tr_action_env *env, json_t *args,
+			   json_t **result, trellis_call_t *call)
+{
+	struct pool_ref p;
+	trellis_vol_info_t out;
+	int rc = pool_get(env, args, &p, call);
+	if (!rc)
+		rc = tr_st_vol_info(TR_TGT(p.t), call, str(args, "name"), 0,
+				    &out);
+	if (!rc)
+		*result = vol_json(p.name, &out);
+	pool_put(&p);
+	return rc;
+}
+
+struct collect {
+	const char *pool;
+	json_t *items;
+};
+
+static int collect_vol(void *opaque, const trellis_vol_info_t *v)
+{
+	struct collect *c = opaque;
+	json_array_append_new(c->items, vol_json(c->pool, v));
+	return 0;
+}
+
+static int run_volume_list(const struct tr_action_env *env, json_t *args,
+			   json_t **result, trellis_call_t *call)
+{
+	struct pool_ref p;
+	struct collect c = {.items = json_array()};
+	int rc = pool_get(env, args, &p, call);
+	c.pool = p.name;
+	if (!rc)
+		rc = tr_st_vol_list(TR_TGT(p.t), call, 0, collect_vol, &c);
+	if (!rc)
+		*result = json_pack("{s:s, s:O}", "pool", p.name, "items",
+				    c.items);
+	json_decref(c.items);
+	pool_put(&p);
+	return rc;
+}
+
+#define POOL_FIELD {"pool", TR_T_STRING, 1, "storage pool name"}
+
+static const struct tr_field pool_in[] = {POOL_FIELD, TR_FIELDS_END};
+static const struct tr_field pool_out[] = {
+	{"pool", TR_T_STRING, 1, "pool name"},
+	{"capacity", TR_T_INT, 1, "bytes in all"},
+	{"allocation", TR_T_INT, 1, "bytes in use"},
+	{"available", TR_T_INT, 1, "bytes free"},
+	{"volumes", TR_T_INT, 1, "number of volumes"},
+	TR_FIELDS_END};
+static const struct tr_field list_out[] = {
+	{"pool", TR_T_STRING, 1, "pool name"},
+	{"items", TR_T_ARRAY, 1, "volumes, by name"},
+	TR_FIELDS_END};
+
+static const struct tr_field vol_out[] = {
+	{"pool", TR_T_STRING, 1, "pool name"},
+	{"name", TR_T_STRING, 1, "volume name"},
+	{"path", TR_T_STRING, 1, "what a hypervisor opens"},
+	{"format", TR_T_STRING, 1, "qcow2 or raw"},
+	{"capacity", TR_T_INT, 1, "virtual size in bytes"},
+	{"allocation", TR_T_INT, 1, "bytes used on the pool"},
+	{"backing", TR_T_STRING, 1, "backing file, \"\" when none"},
+	TR_FIELDS_END};
+
+static const struct tr_field create_in[] = {
+	POOL_FIELD,
+	{"name", TR_T_STRING, 1, "volume name ([A-Za-z0-9._-], no '..')"},
+	{"size", TR_T_SIZE, 0, "bytes or \"10G\" (0/absent with a template: "
+			       "the template's size)"},
+	{"size_gb", TR_T_INT, 0, "size in GiB (instead of size)"},
+	{"format", TR_T_STRING, 0, "qcow2 (default) or raw"},
+	{"template", TR_T_STRING, 0, "absolute path of a base image"},
+	{"copy", TR_T_BOOL, 0, "copy the template instead of a backing file"},
+	{"preallocate", TR_T_BOOL, 0, "allocate all space now"},
+	TR_FIELDS_END};
+
+static const struct tr_field name_in[] = {
+	POOL_FIELD, {"name", TR_T_STRING, 1, "volume name"}, TR_FIELDS_END};
+
+static const struct tr_field name_out[] = {
+	{"pool", TR_T_STRING, 1, "pool name"},
+	{"name", TR_T_STRING, 1, "volume name"},
+	TR_FIELDS_END};
+
+static const struct tr_field clone_in[] = {
+	POOL_FIELD,
+	{"source", TR_T_STRING, 1, "volume to copy"},
+	{"name", TR_T_STRING, 1, "name of the copy"},
+	TR_FIELDS_END};
+
+static const struct tr_field resize_in[] = {
+	POOL_FIELD,
+	{"name", TR_T_STRING, 1, "volume name"},
+	{"size", TR_T_SIZE, 1, "new size (growing only)"},
+	TR_FIELDS_END};
+
+static const struct tr_field snap_in[] = {
+	POOL_FIELD,
+	{"volume", TR_T_STRING, 1, "volume name"},
+	{"snapshot", TR_T_STRING, 1, "snapshot name"},
+	TR_FIELDS_END};
+
+static const struct tr_action actions[] = {
+	{"storage.pool_info", "Capacity of a pool", pool_in, pool_out,
+	 run_pool_info, NULL, 0},
+	{"storage.volume_info", "What a volume is (path, format, sizes)",
+	 name_in, vol_out, run_volume_info, NULL, 0},
+	{"storage.volume_list", "The volumes of a pool", pool_in, list_out,
+	 run_volume_list, NULL, 0},
+	{"storage.volume_create",
+	 "Create a volume (blank, or from a template as overlay or copy)",
+	 create_in, vol_out, run_volume_create, "storage.volume_delete",
+	 TR_ACTION_MUTATES},
+	{"storage.volume_delete", "Delete a volume (a missing one is fine)",
+	 name_in, name_out, run_volume_delete, NULL, TR_ACTION_MUTATES},
+	{"storage.volume_clone", "Copy a volume into a new, independent one",
+	 clone_in, vol_out, run_volume_clone, "storage.volume_delete",
+	 TR_ACTION_MUTATES},
+	{"storage.volume_resize", "Grow a volume", resize_in, vol_out,
+	 run_volume_resize, NULL, TR_ACTION_MUTATES},
+	{"storage.snapshot_create", "Snapshot a volume (qcow2)", snap_in,
+	 snap_in, run_snapshot_create, "storage.snapshot_delete",
+	 TR_ACTION_MUTATES},
+	{"storage.snapshot_delete", "Delete a snapshot (a missing one is fine)",
+	 snap_in, snap_in, run_snapshot_delete, NULL, TR_ACTION_MUTATES},
+};
+
+void tr_actions_register_storage(void);
+void tr_actions_register_storage(void)
+{
+	tr_actions_add(actions, sizeof actions / sizeof *actions);
+}

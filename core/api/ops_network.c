@@ -1,0 +1,268 @@
+/*
+ * ops_network.c - netpool.* (segment-id pools) and network.* (tenant
+ * networks).  A network is an inventory segment record whose VNI or VLAN
+ * id comes from a segment-id pool (core/netpool), allocated and recorded
+ * in one transaction on the main thread: an exhausted pool records
+ * nothing.  Hosts get the segment later, from the network.segment_ensure
+ * action.  network.gc asks a host's network plugin to remove what the
+ * store does not know (every recorded segment is kept, and the ports on
+ * them).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../actions/lookup.h"
+#include "../netpool/netpool.h"
+#include "../util/log.h"
+#include "api_int.h"
+
+static const char *str(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+static void reply(struct tr_req *req, int rc, json_t *out,
+		  trellis_call_t *call)
+{
+	if (rc < 0)
+		tr_req_fail_store(req, call, NULL);
+	else
+		tr_req_ok(req, out);
+}
+
+static void netpool_create(struct tr_daemon *d, struct tr_req *req,
+			   json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *out = NULL;
+	int rc = tr_netpool_create(
+		d->store, str(args, "name"), str(args, "mode"),
+		json_integer_value(json_object_get(args, "first")),
+		json_integer_value(json_object_get(args, "last")), &out, &call);
+	if (rc == 0)
+		tr_daemon_publish(d, "netpool.created", out);
+	reply(req, rc, out, &call);
+}
+
+static void netpool_list(struct tr_daemon *d, struct tr_req *req,
+			 json_t *args)
+{
+	trellis_call_t call;
+	json_t *out = NULL;
+	(void)args;
+	tr_call_init(&call, NULL);
+	int rc = tr_netpool_list(d->store, &out, &call);
+	reply(req, rc, out, &call);
+}
+
+static void netpool_show(struct tr_daemon *d, struct tr_req *req,
+			 json_t *args)
+{
+	trellis_call_t call;
+	json_t *out = NULL;
+	tr_call_init(&call, NULL);
+	int rc = tr_netpool_get(d->store, str(args, "name"), &out, &call);
+	reply(req, rc, out, &call);
+}
+
+static void netpool_delete(struct tr_daemon *d, struct tr_req *req,
+			   json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	int rc = tr_netpool_delete(d->store, str(args, "name"), &call);
+	reply(req, rc, rc ? NULL : json_pack("{s:s}", "name", str(args, "name")),
+	      &call);
+}
+
+static void network_create(struct tr_daemon *d, struct tr_req *req,
+			   json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *name = str(args, "name"), *pool = str(args, "pool");
+	const char *plugin = str(args, "plugin") ? str(args, "plugin")
+						 : "bridge";
+	const char *mode = NULL;
+	uint32_t id = 0;
+	json_t *obj = NULL, *spec = json_object();
+	if (tr_store_id(d->store, TR_KIND_SEGMENT, name, &call) >= 0) {
+		tr_req_fail(req, TRELLIS_E_CONFLICT, NULL,
+			    "network '%s' already exists", name);
+		json_decref(spec);
+		return;
+	}
+	json_object_set_new(spec, "pool", json_string(pool));
+	for (const char *const *k = (const char *const[]){"underlay", "mtu",
+							  "remotes", NULL};
+	     *k; k++)
+		if (json_object_get(args, *k))
+			json_object_set(spec, *k, json_object_get(args, *k));
+	int rc = tr_store_begin(d->store, &call);
+	if (!rc)
+		rc = tr_netpool_alloc(d->store, pool, name, &id, &mode, &call);
+	if (!rc) {
+		json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:O}", "name", name,
+				      "plugin", plugin, "type", mode, "vni",
+				      (json_int_t)id, "spec", spec);
+		if (str(args, "tenant"))
+			json_object_set(f, "tenant",
+					json_object_get(args, "tenant"));
+		rc = tr_store_create(d->store, TR_KIND_SEGMENT, NULL, f, &obj,
+				     &call);
+		json_decref(f);
+	}
+	if (!rc)
+		rc = tr_store_commit(d->store, &call);
+	json_decref(spec);
+	if (rc < 0) {
+		tr_store_rollback(d->store);
+		json_decref(obj);
+		tr_req_fail_store(req, &call, NULL);
+		return;
+	}
+	tr_daemon_publish(d, "network.created", obj);
+	tr_info("network '%s' created: %s id %u from pool %s", name, mode, id,
+		pool);
+	tr_req_ok(req, obj);
+}
+
+static void network_list(struct tr_daemon *d, struct tr_req *req,
+			 json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_store_query q = {0};
+	json_t *out = NULL;
+	if (tr_api_paging(req, args, &q) < 0)
+		return;
+	int rc = tr_store_list(d->store, TR_KIND_SEGMENT, &q, &out, &call);
+	reply(req, rc, out, &call);
+}
+
+static void network_show(struct tr_daemon *d, struct tr_req *req,
+			 json_t *args)
+{
+	trellis_call_t call;
+	json_t *out = NULL;
+	tr_call_init(&call, NULL);
+	int rc = tr_store_get(d->store, TR_KIND_SEGMENT, str(args, "name"),
+			      &out, &call);
+	reply(req, rc, out, &call);
+}
+
+static void network_delete(struct tr_daemon *d, struct tr_req *req,
+			   json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *name = str(args, "name");
+	json_t *obj = NULL, *details = NULL;
+	int rc = tr_store_get(d->store, TR_KIND_SEGMENT, name, &obj, &call);
+	if (!rc)
+		rc = tr_store_begin(d->store, &call);
+	if (!rc)
+		rc = tr_netpool_release(
+			d->store,
+			str(json_object_get(obj, "spec"), "pool"), name, &call);
+	if (!rc)
+		rc = tr_store_delete(d->store, TR_KIND_SEGMENT, name, &details,
+				     &call);
+	if (!rc)
+		rc = tr_store_commit(d->store, &call);
+	if (rc < 0) {
+		tr_store_rollback(d->store);
+		json_decref(obj);
+		tr_req_fail_store(req, &call, details);
+		return;
+	}
+	tr_daemon_publish(d, "network.deleted", obj);
+	tr_req_ok(req, obj);
+}
+
+static void gc_answer(struct tr_daemon *d, void *arg, json_t *result,
+		      trellis_call_t *call)
+{
+	(void)d;
+	if (result)
+		tr_req_ok(arg, json_incref(result));
+	else
+		tr_req_fail_call(arg, call);
+}
+
+static void network_gc(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_store_query q = {0};
+	json_t *all = NULL, *keep = json_array(), *seg;
+	size_t i;
+	/* Every recorded segment, all pages. */
+	do {
+		json_decref(all);
+		all = NULL;
+		if (tr_store_list(d->store, TR_KIND_SEGMENT, &q, &all, &call) <
+		    0) {
+			json_decref(keep);
+			tr_req_fail_store(req, &call, NULL);
+			return;
+		}
+		json_array_foreach(json_object_get(all, "items"), i, seg)
+			json_array_append(keep, json_object_get(seg, "name"));
+		q.after_id = json_integer_value(json_object_get(all, "next"));
+	} while (json_is_integer(json_object_get(all, "next")));
+	json_decref(all);
+	json_t *a = json_deep_copy(args);
+	json_object_set_new(a, "keep", keep);
+	json_object_set_new(a, "segment_ports", json_true());
+	tr_action_submit(d, "network.gc", a, gc_answer, req);
+}
+
+static const struct tr_field netpool_create_args[] = {
+	{"name", TR_T_STRING, 1, "pool name"},
+	{"mode", TR_T_STRING, 1, "vxlan or vlan"},
+	{"first", TR_T_INT, 1, "first id of the range"},
+	{"last", TR_T_INT, 1, "last id of the range"},
+	TR_FIELDS_END};
+static const struct tr_field name_args[] = {
+	{"name", TR_T_STRING, 1, "name"}, TR_FIELDS_END};
+static const struct tr_field none_args[] = {TR_FIELDS_END};
+static const struct tr_field list_args[] = {TR_LIST_FIELDS, TR_FIELDS_END};
+static const struct tr_field network_create_args[] = {
+	{"name", TR_T_STRING, 1, "network (segment) name"},
+	{"pool", TR_T_STRING, 1, "segment-id pool to number it from"},
+	{"tenant", TR_T_STRING, 0, "owning tenant"},
+	{"plugin", TR_T_STRING, 0, "network plugin (default bridge)"},
+	{"underlay", TR_T_STRING, 0, "NIC carrying VXLAN/VLAN traffic"},
+	{"mtu", TR_T_INT, 0, "MTU of the segment"},
+	{"remotes", TR_T_ARRAY, 0, "VXLAN peer addresses"},
+	TR_FIELDS_END};
+static const struct tr_field gc_args[] = {
+	{"host", TR_T_STRING, 1, "host (network context) to clean"},
+	{"uri", TR_T_STRING, 0, "\"local\" (default) or \"netns:NAME\""},
+	{"plugin", TR_T_STRING, 0, "network plugin (default bridge)"},
+	TR_FIELDS_END};
+
+static const struct tr_api_op ops[] = {
+	{"netpool.create", "Create a segment-id pool (a VNI or VLAN range)",
+	 netpool_create_args, netpool_create, TR_OP_MUTATES},
+	{"netpool.list", "List segment-id pools with their use", none_args,
+	 netpool_list, 0},
+	{"netpool.show", "A segment-id pool", name_args, netpool_show, 0},
+	{"netpool.delete", "Delete an unused segment-id pool", name_args,
+	 netpool_delete, TR_OP_MUTATES},
+	{"network.create", "Create a tenant network (an id from a pool)",
+	 network_create_args, network_create, TR_OP_MUTATES},
+	{"network.list", "List networks", list_args, network_list, 0},
+	{"network.show", "A network", name_args, network_show, 0},
+	{"network.delete", "Delete a network and free its id", name_args,
+	 network_delete, TR_OP_MUTATES},
+	{"network.gc", "Remove from a host what the store does not know",
+	 gc_args, network_gc, TR_OP_MUTATES},
+};
+
+void tr_api_register_network(struct tr_api *api)
+{
+	tr_api_register(api, ops, sizeof ops / sizeof *ops);
+}

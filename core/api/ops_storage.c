@@ -1,0 +1,242 @@
+/*
+ * ops_storage.c - pool.* and volume.*: storage pools are inventory records
+ * (name, plugin, target directory or URI) that are opened through their
+ * storage plugin; volumes are read live from the plugin.  Everything that
+ * touches a plugin runs as the matching storage.* action on a worker (the
+ * same code a workflow step runs), and a pool is recorded only after its
+ * plugin opened it, so a bad target records nothing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../actions/lookup.h"
+#include "../util/log.h"
+#include "api_int.h"
+
+/* Answers with the action's result or error. */
+static void answer(struct tr_daemon *d, void *arg, json_t *result,
+		   trellis_call_t *call)
+{
+	(void)d;
+	if (result)
+		tr_req_ok(arg, json_incref(result));
+	else
+		tr_req_fail_call(arg, call);
+}
+
+static void run(struct tr_daemon *d, struct tr_req *req, const char *action,
+		json_t *args)
+{
+	tr_action_submit(d, action, json_deep_copy(args), answer, req);
+}
+
+struct pool_create {
+	struct tr_req *req;
+	json_t *fields;
+};
+
+static void pool_created(struct tr_daemon *d, void *arg, json_t *result,
+			 trellis_call_t *call)
+{
+	struct pool_create *pc = arg;
+	const char *name = json_string_value(json_object_get(pc->fields, "name"));
+	json_t *obj = NULL;
+	trellis_call_t c2;
+	tr_call_init(&c2, NULL);
+	if (!result) {
+		tr_conn_forget(d, TR_CONN_POOL, name);
+		tr_req_fail_call(pc->req, call);
+	} else if (tr_store_create(d->store, TR_KIND_POOL, NULL, pc->fields,
+				   &obj, &c2) < 0) {
+		tr_req_fail_store(pc->req, &c2, NULL);
+	} else {
+		json_object_update(obj, result);
+		json_object_del(obj, "pool");
+		tr_daemon_publish(d, "pool.created", obj);
+		tr_info("pool '%s' created", name);
+		tr_req_ok(pc->req, obj);
+	}
+	json_decref(pc->fields);
+	free(pc);
+}
+
+/* The pool has no record yet, so this opens it through the connection
+ * cache directly (the actions look pools up by record); later actions on
+ * the pool reuse the cached handle. */
+struct pool_probe {
+	struct tr_daemon *d;
+	struct pool_create *pc;
+	trellis_call_t call;
+	json_t *result;
+};
+
+static void probe_work(void *arg)
+{
+	struct pool_probe *pp = arg;
+	json_t *f = pp->pc->fields;
+	struct tr_conn_spec spec = {
+		.kind = TR_CONN_POOL,
+		.key = json_string_value(json_object_get(f, "name")),
+		.plugin = json_string_value(json_object_get(f, "plugin")),
+		.uri = json_string_value(json_object_get(f, "target")),
+		.flags = TRELLIS_POOL_OPEN_CREATE,
+	};
+	struct tr_conn *c = NULL;
+	trellis_pool_info_t info;
+	tr_call_init(&pp->call, spec.plugin);
+	if (tr_conn_get(pp->d, &spec, &pp->call, &c) < 0)
+		return;
+	if (tr_st_pool_info(TR_TGT(tr_conn_target(c)), &pp->call, 0, &info) ==
+	    0)
+		pp->result = json_pack(
+			"{s:I, s:I, s:I, s:I}", "capacity",
+			(json_int_t)info.capacity, "allocation",
+			(json_int_t)info.allocation, "available",
+			(json_int_t)info.available, "volumes",
+			(json_int_t)info.n_volumes);
+	tr_conn_put(pp->d, c);
+}
+
+static void probe_done(struct tr_daemon *d, void *arg)
+{
+	struct pool_probe *pp = arg;
+	pool_created(d, pp->pc, pp->result, &pp->call);
+	json_decref(pp->result);
+	free(pp);
+}
+
+static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *name = json_string_value(json_object_get(args, "name"));
+	const char *plugin = json_string_value(json_object_get(args, "plugin"));
+	if (!plugin)
+		plugin = "localfs";
+	if (tr_store_id(d->store, TR_KIND_POOL, name, &call) >= 0) {
+		tr_req_fail(req, TRELLIS_E_CONFLICT, NULL,
+			    "pool '%s' already exists", name);
+		return;
+	}
+	if (!tr_registry_find(d->registry, plugin, TRELLIS_KIND_STORAGE)) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "pool.create: no storage plugin '%s' is loaded",
+			    plugin);
+		return;
+	}
+	struct pool_create *pc = calloc(1, sizeof *pc);
+	struct pool_probe *pp = calloc(1, sizeof *pp);
+	pc->req = req;
+	pc->fields = json_deep_copy(args);
+	json_object_set_new(pc->fields, "plugin", json_string(plugin));
+	pp->d = d;
+	pp->pc = pc;
+	int rc = tr_daemon_submit(d, probe_work, probe_done, pp);
+	if (rc < 0) {
+		tr_req_fail(req, rc, NULL, "pool.create: cannot queue the job");
+		json_decref(pc->fields);
+		free(pc);
+		free(pp);
+	}
+}
+
+static void pool_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_store_query q = {0};
+	json_t *out = NULL;
+	if (tr_api_paging(req, args, &q) < 0)
+		return;
+	if (tr_store_list(d->store, TR_KIND_POOL, &q, &out, &call) < 0)
+		tr_req_fail_store(req, &call, NULL);
+	else
+		tr_req_ok(req, out);
+}
+
+struct pool_show {
+	struct tr_req *req;
+	json_t *rec;
+};
+
+static void pool_shown(struct tr_daemon *d, void *arg, json_t *result,
+		       trellis_call_t *call)
+{
+	struct pool_show *ps = arg;
+	(void)d;
+	if (result) {
+		json_object_update(ps->rec, result);
+		json_object_del(ps->rec, "pool");
+		tr_req_ok(ps->req, json_incref(ps->rec));
+	} else {
+		tr_req_fail_call(ps->req, call);
+	}
+	json_decref(ps->rec);
+	free(ps);
+}
+
+static void pool_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *name = json_string_value(json_object_get(args, "name"));
+	json_t *rec = NULL;
+	if (tr_store_get(d->store, TR_KIND_POOL, name, &rec, &call) < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		return;
+	}
+	struct pool_show *ps = calloc(1, sizeof *ps);
+	ps->req = req;
+	ps->rec = rec;
+	tr_action_submit(d, "storage.pool_info",
+			 json_pack("{s:s}", "pool", name), pool_shown, ps);
+}
+
+static void volume_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	run(d, req, "storage.volume_list", args);
+}
+
+static void volume_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	run(d, req, "storage.volume_info", args);
+}
+
+static void volume_delete(struct tr_daemon *d, struct tr_req *req,
+			  json_t *args)
+{
+	run(d, req, "storage.volume_delete", args);
+}
+
+static const struct tr_field pool_create_args[] = {
+	{"name", TR_T_STRING, 1, "pool name"},
+	{"target", TR_T_STRING, 1, "directory (localfs) or URI"},
+	{"plugin", TR_T_STRING, 0, "storage plugin (default localfs)"},
+	{"cluster", TR_T_STRING, 0, "cluster the pool serves"},
+	TR_FIELDS_END};
+static const struct tr_field list_args[] = {TR_LIST_FIELDS, TR_FIELDS_END};
+static const struct tr_field name_args[] = {
+	{"name", TR_T_STRING, 1, "pool name"}, TR_FIELDS_END};
+static const struct tr_field vol_pool_args[] = {
+	{"pool", TR_T_STRING, 1, "pool name"}, TR_FIELDS_END};
+static const struct tr_field vol_args[] = {
+	{"pool", TR_T_STRING, 1, "pool name"},
+	{"name", TR_T_STRING, 1, "volume name"},
+	TR_FIELDS_END};
+
+static const struct tr_api_op ops[] = {
+	{"pool.create", "Create a storage pool (its plugin opens it first)",
+	 pool_create_args, pool_create, TR_OP_MUTATES},
+	{"pool.list", "List storage pools", list_args, pool_list, 0},
+	{"pool.show", "A pool and its capacity", name_args, pool_show, 0},
+	{"volume.list", "The volumes of a pool", vol_pool_args, volume_list,
+	 0},
+	{"volume.show", "A volume", vol_args, volume_show, 0},
+	{"volume.delete", "Delete a volume", vol_args, volume_delete,
+	 TR_OP_MUTATES},
+};
+
+void tr_api_register_storage(struct tr_api *api)
+{
+	tr_api_register(api, ops, sizeof ops / sizeof *ops);
+}

@@ -1,0 +1,241 @@
+/*
+ * ops_workflow.c - the workflow.* and action.* API ops: run, status, list,
+ * logs, cancel, defs, def, validate; the action registry's schemas.
+ * Handlers answer at once: the engine does the work on the main loop.
+ */
+#include <string.h>
+
+#include "../config/config.h"
+#include "../workflow/engine.h"
+#include "api_int.h"
+
+static struct tr_engine *engine(struct tr_daemon *d, struct tr_req *req)
+{
+	struct tr_engine *e = tr_engine_of(d);
+	if (!e)
+		tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
+			    "the workflow engine is not running");
+	return e;
+}
+
+static const char *str(json_t *args, const char *k)
+{
+	return json_string_value(json_object_get(args, k));
+}
+
+static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_engine *e = engine(d, req);
+	if (!e)
+		return;
+	const char *name = str(args, "workflow"), *source = str(args, "source");
+	if (!name == !source) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "give either 'workflow' (a name) or 'source' (YAML "
+			    "text)");
+		return;
+	}
+	trellis_call_t call;
+	tr_call_init(&call, "workflow");
+	char *id = NULL;
+	json_t *details = NULL;
+	if (tr_engine_start(e, name, source, str(args, "file"),
+			    json_object_get(args, "inputs"), &id, &details,
+			    &call) != 0) {
+		tr_req_fail(req, call.code, details, "%s", call.message);
+		return;
+	}
+	json_t *res = json_pack("{s:s}", "id", id);
+	if (d->config && d->config->events_listen)
+		json_object_set_new(res, "events",
+				    json_string(d->config->events_listen));
+	free(id);
+	tr_req_ok(req, res);
+}
+
+typedef int (*id_query)(struct tr_engine *e, const char *id, json_t **out,
+			trellis_call_t *call);
+
+static void by_id(struct tr_daemon *d, struct tr_req *req, json_t *args,
+		  id_query q)
+{
+	struct tr_engine *e = engine(d, req);
+	if (!e)
+		return;
+	trellis_call_t call;
+	tr_call_init(&call, "workflow");
+	json_t *out = NULL;
+	if (q(e, str(args, "id"), &out, &call) != 0)
+		tr_req_fail_call(req, &call);
+	else
+		tr_req_ok(req, out);
+}
+
+static void wf_status(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	by_id(d, req, args, tr_engine_status);
+}
+
+static void wf_logs(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	by_id(d, req, args, tr_engine_logs);
+}
+
+static void wf_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_engine *e = engine(d, req);
+	if (!e)
+		return;
+	trellis_call_t call;
+	tr_call_init(&call, "workflow");
+	json_t *out = NULL;
+	json_t *lim = json_object_get(args, "limit");
+	if (tr_engine_list(e, str(args, "state"),
+			   lim ? (unsigned)json_integer_value(lim) : 0, &out,
+			   &call) != 0)
+		tr_req_fail_call(req, &call);
+	else
+		tr_req_ok(req, out);
+}
+
+static void wf_cancel(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_engine *e = engine(d, req);
+	if (!e)
+		return;
+	trellis_call_t call;
+	tr_call_init(&call, "workflow");
+	if (tr_engine_cancel(e, str(args, "id"), &call) != 0) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	json_t *out = NULL;
+	if (tr_engine_status(e, str(args, "id"), &out, &call) != 0)
+		tr_req_fail_call(req, &call);
+	else
+		tr_req_ok(req, out);
+}
+
+static void wf_defs(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)args;
+	struct tr_engine *e = engine(d, req);
+	if (e)
+		tr_req_ok(req, tr_engine_defs(e));
+}
+
+static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_engine *e = engine(d, req);
+	if (!e)
+		return;
+	const struct tr_wf *wf = tr_engine_def(e, str(args, "name"));
+	if (!wf) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "no workflow called '%s' (see `trellis workflow "
+			    "defs`)",
+			    str(args, "name"));
+		return;
+	}
+	json_t *j = tr_wf_json(wf);
+	json_object_set_new(j, "source", json_string(wf->source));
+	tr_req_ok(req, j);
+}
+
+static void wf_validate(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)d;
+	const char *src = str(args, "source"), *file = str(args, "file");
+	struct tr_wf *wf;
+	struct tr_wf_errors errs;
+	int rc = tr_wf_load_string(file ? file : "<api>", src, strlen(src), &wf,
+				   &errs);
+	json_t *a = json_array();
+	for (size_t k = 0; k < errs.n; k++)
+		json_array_append_new(a, json_string(errs.msg[k]));
+	tr_wf_errors_free(&errs);
+	json_t *res = json_pack("{s:b, s:o}", "ok", rc == 0, "errors", a);
+	if (rc == 0) {
+		json_object_set_new(res, "workflow", json_string(wf->name));
+		tr_wf_free(wf);
+	}
+	tr_req_ok(req, res);
+}
+
+static void action_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)d;
+	(void)args;
+	tr_actions_init();
+	json_t *items = json_array();
+	for (size_t k = 0; k < tr_action_count(); k++)
+		json_array_append_new(items, tr_action_json(tr_action_at(k)));
+	tr_req_ok(req, json_pack("{s:o}", "items", items));
+}
+
+static void action_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)d;
+	tr_actions_init();
+	const struct tr_action *a = tr_action_find(str(args, "name"));
+	if (!a)
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "no action called '%s' (see `trellis action list`)",
+			    str(args, "name"));
+	else
+		tr_req_ok(req, tr_action_json(a));
+}
+
+static const struct tr_field run_args[] = {
+	{"workflow", TR_T_STRING, 0, "name of a loaded definition"},
+	{"source", TR_T_STRING, 0, "or the YAML text of a workflow"},
+	{"file", TR_T_STRING, 0, "file name of source, for messages"},
+	{"inputs", TR_T_OBJECT, 0, "input values (strings are converted)"},
+	TR_FIELDS_END,
+};
+static const struct tr_field id_args[] = {
+	{"id", TR_T_STRING, 1, "instance id"},
+	TR_FIELDS_END,
+};
+static const struct tr_field list_args[] = {
+	{"state", TR_T_STRING, 0,
+	 "queued, running, compensating, succeeded, failed or cancelled"},
+	{"limit", TR_T_INT, 0, "at most this many (default 1000)"},
+	TR_FIELDS_END,
+};
+static const struct tr_field name_args[] = {
+	{"name", TR_T_STRING, 1, "the name"},
+	TR_FIELDS_END,
+};
+static const struct tr_field validate_args[] = {
+	{"source", TR_T_STRING, 1, "YAML text"},
+	{"file", TR_T_STRING, 0, "file name, for messages"},
+	TR_FIELDS_END,
+};
+static const struct tr_field no_args[] = {TR_FIELDS_END};
+
+static const struct tr_api_op ops[] = {
+	{"workflow.run", "start a workflow instance", run_args, wf_run,
+	 TR_OP_MUTATES},
+	{"workflow.status", "state of an instance", id_args, wf_status, 0},
+	{"workflow.list", "instances, newest first", list_args, wf_list, 0},
+	{"workflow.logs", "the step journal of an instance", id_args, wf_logs,
+	 0},
+	{"workflow.cancel", "stop an instance and compensate", id_args,
+	 wf_cancel, TR_OP_MUTATES},
+	{"workflow.defs", "the loaded workflow definitions", no_args, wf_defs,
+	 0},
+	{"workflow.def", "one definition with its source", name_args, wf_def,
+	 0},
+	{"workflow.validate", "check a workflow; every error with its place",
+	 validate_args, wf_validate, 0},
+	{"action.list", "every action with its schemas", no_args, action_list,
+	 0},
+	{"action.show", "one action's schemas", name_args, action_show, 0},
+};
+
+void tr_api_register_workflow(struct tr_api *api); /* called by all.c */
+void tr_api_register_workflow(struct tr_api *api)
+{
+	tr_api_register(api, ops, sizeof ops / sizeof *ops);
+}

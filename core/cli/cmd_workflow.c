@@ -1,0 +1,551 @@
+/*
+ * cmd_workflow.c - trellis workflow run|status|list|logs|cancel|defs|
+ * validate|graph, and trellis action list|show.
+ *
+ * validate, graph FILE and the action verbs work without a daemon: the
+ * language and the action registry are linked in, so an operator can
+ * check a file anywhere.  run --wait follows the daemon's event stream
+ * (one line per finished step and a progress bar on a terminal) and
+ * reconciles with workflow.status, so a lost event never hangs it.
+ */
+#include <errno.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pubsub.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../host/exec.h"
+#include "../host/host.h"
+#include "../workflow/wf.h"
+#include "cli.h"
+
+static int usage(const char *verb, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "trellis workflow %s: ", verb);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see trellis workflow %s --help)\n", verb);
+	return CLI_USAGE;
+}
+
+static int is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	char tmp[8192];
+	size_t r;
+	while (m && (r = fread(tmp, 1, sizeof tmp, f)) > 0)
+		fwrite(tmp, 1, r, m);
+	fclose(f);
+	if (m)
+		fclose(m);
+	return buf;
+}
+
+/* ---- validate (offline) ---- */
+
+static int wf_validate(const struct cli *cli, const struct cli_verb *v,
+		       int argc, char **argv)
+{
+	(void)v;
+	if (argc == 0)
+		return usage("validate", "%s", "give one or more FILEs");
+	tr_actions_init();
+	int bad = 0;
+	json_t *files = json_array();
+	for (int k = 0; k < argc; k++) {
+		struct tr_wf *wf;
+		struct tr_wf_errors errs;
+		int rc = tr_wf_load_file(argv[k], &wf, &errs);
+		json_t *a = json_array();
+		for (size_t m = 0; m < errs.n; m++) {
+			json_array_append_new(a, json_string(errs.msg[m]));
+			if (cli->format == CLI_FMT_TABLE)
+				printf("%s\n", errs.msg[m]);
+		}
+		json_t *o = json_pack("{s:s, s:b, s:o}", "file", argv[k], "ok",
+				      rc == 0, "errors", a);
+		if (rc == 0) {
+			json_object_set_new(o, "workflow", json_string(wf->name));
+			if (cli->format == CLI_FMT_TABLE)
+				printf("%s: ok (workflow %s, %zu steps)\n",
+				       argv[k], wf->name, wf->n_steps);
+			tr_wf_free(wf);
+		} else {
+			bad = 1;
+		}
+		tr_wf_errors_free(&errs);
+		json_array_append_new(files, o);
+	}
+	if (cli->format != CLI_FMT_TABLE) {
+		json_t *res = json_pack("{s:b, s:o}", "ok", !bad, "files", files);
+		cli_print(cli, res, NULL, NULL);
+		json_decref(res);
+	} else {
+		json_decref(files);
+	}
+	return bad ? CLI_FAILED : CLI_OK;
+}
+
+/* ---- graph ---- */
+
+/* A definition from a local file, or by name from the daemon. */
+static struct tr_wf *load_def(const struct cli *cli, const char *what,
+			      int *rc)
+{
+	tr_actions_init();
+	struct tr_wf *wf = NULL;
+	struct tr_wf_errors errs;
+	char *src = NULL;
+	const char *file = what;
+	json_t *res = NULL;
+	if (is_file(what)) {
+		src = slurp(what);
+	} else {
+		*rc = cli_call(cli, "workflow.def", json_pack("{s:s}", "name", what),
+			       &res);
+		if (*rc != CLI_OK)
+			return NULL;
+		src = strdup(json_string_value(json_object_get(res, "source")));
+		file = json_string_value(json_object_get(res, "file"));
+	}
+	if (!src) {
+		fprintf(stderr, "trellis: %s: %s\n", what, strerror(errno));
+		*rc = CLI_FAILED;
+		json_decref(res);
+		return NULL;
+	}
+	if (tr_wf_load_string(file ? file : what, src, strlen(src), &wf,
+			      &errs) != 0) {
+		for (size_t m = 0; m < errs.n; m++)
+			fprintf(stderr, "%s\n", errs.msg[m]);
+		*rc = CLI_FAILED;
+	}
+	tr_wf_errors_free(&errs);
+	free(src);
+	json_decref(res);
+	return wf;
+}
+
+static int wf_graph(const struct cli *cli, const struct cli_verb *v, int argc,
+		    char **argv)
+{
+	(void)v;
+	const char *what = NULL, *format = "dot";
+	for (int k = 0; k < argc; k++) {
+		if (strcmp(argv[k], "--format") == 0 && k + 1 < argc)
+			format = argv[++k];
+		else if (strncmp(argv[k], "--format=", 9) == 0)
+			format = argv[k] + 9;
+		else if (argv[k][0] == '-')
+			return usage("graph", "unknown option %s", argv[k]);
+		else if (!what)
+			what = argv[k];
+		else
+			return usage("graph", "unexpected argument '%s'",
+				     argv[k]);
+	}
+	if (!what)
+		return usage("graph", "%s", "missing NAME or FILE");
+	if (strcmp(format, "dot") && strcmp(format, "svg"))
+		return usage("graph", "unknown format '%s' (dot or svg)",
+			     format);
+	int rc = CLI_OK;
+	struct tr_wf *wf = load_def(cli, what, &rc);
+	if (!wf)
+		return rc == CLI_OK ? CLI_FAILED : rc;
+	char *dot = tr_wf_dot(wf);
+	tr_wf_free(wf);
+	if (!dot)
+		return CLI_FAILED;
+	if (strcmp(format, "dot") == 0) {
+		fputs(dot, stdout);
+		free(dot);
+		return CLI_OK;
+	}
+	/* Graphviz reads the graph from a file: tr_exec gives no stdin. */
+	char tmp[] = "/tmp/trellis-graph-XXXXXX";
+	int fd = mkstemp(tmp);
+	if (fd < 0 || write(fd, dot, strlen(dot)) != (ssize_t)strlen(dot)) {
+		fprintf(stderr, "trellis: temporary file: %s\n", strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(dot);
+		return CLI_FAILED;
+	}
+	close(fd);
+	free(dot);
+	const char *args[] = {"dot", "-Tsvg", tmp, NULL};
+	trellis_call_t call;
+	tr_call_init(&call, "graphviz");
+	char *out = NULL, *err = NULL;
+	int status = -1;
+	int r = tr_exec(&call, args, 30000, &out, &err, &status);
+	unlink(tmp);
+	if (r != 0 || status != 0) {
+		fprintf(stderr, "trellis: dot -Tsvg: %s\n",
+			r ? call.message : (err && *err ? err : "failed"));
+		rc = CLI_FAILED;
+	} else {
+		fputs(out, stdout);
+	}
+	free(out);
+	free(err);
+	tr_host_shutdown();
+	return rc;
+}
+
+/* ---- run ---- */
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct progress {
+	int tty;
+	long long total, done;
+	json_t *seen; /* step ids already printed */
+};
+
+static void bar(struct progress *p)
+{
+	if (!p->tty || p->total <= 0)
+		return;
+	int w = 30, fill = (int)(p->done * w / p->total);
+	fprintf(stderr, "\r[");
+	for (int k = 0; k < w; k++)
+		fputc(k < fill ? '#' : '.', stderr);
+	fprintf(stderr, "] %lld/%lld steps", p->done, p->total);
+	fflush(stderr);
+}
+
+static void step_line(struct progress *p, const char *step, const char *call,
+		      const char *state, long long ms, const char *error)
+{
+	if (!step || json_object_get(p->seen, step))
+		return;
+	json_object_set_new(p->seen, step, json_true());
+	p->done++;
+	if (p->tty)
+		fprintf(stderr, "\r%50s\r", "");
+	printf("  %-10s %-24s %-26s %8.1fs%s%s\n", state, step,
+	       call ? call : "", ms / 1000.0, error ? "  " : "",
+	       error ? error : "");
+	fflush(stdout);
+	bar(p);
+}
+
+/* Prints steps that the journal says finished and were not printed. */
+static int catch_up(const struct cli *cli, const char *id,
+		    struct progress *p, json_t **status)
+{
+	json_t *logs = NULL;
+	if (cli_call(cli, "workflow.logs", json_pack("{s:s}", "id", id),
+		     &logs) != CLI_OK)
+		return -1;
+	json_t *steps = json_object_get(logs, "steps");
+	p->total = (long long)json_array_size(steps);
+	size_t k;
+	json_t *s;
+	json_array_foreach(steps, k, s)
+	{
+		const char *st = json_string_value(json_object_get(s, "state"));
+		if (!st || !strcmp(st, "pending") || !strcmp(st, "running") ||
+		    !strcmp(st, "retrying"))
+			continue;
+		step_line(p, json_string_value(json_object_get(s, "step")),
+			  json_string_value(json_object_get(s, "call")), st,
+			  json_integer_value(json_object_get(s, "duration_ms")),
+			  json_string_value(json_object_get(s, "error")));
+	}
+	json_object_del(logs, "steps");
+	*status = logs;
+	return 0;
+}
+
+static int final_state(const char *s)
+{
+	return s && (!strcmp(s, "succeeded") || !strcmp(s, "failed") ||
+		     !strcmp(s, "cancelled"));
+}
+
+static int follow(const struct cli *cli, const char *id, const char *events)
+{
+	struct progress p = {.tty = isatty(2), .seen = json_object()};
+	int sock = -1;
+	if (events) {
+		sock = nn_socket(AF_SP, NN_SUB);
+		int tmo = 250;
+		if (sock < 0 ||
+		    nn_setsockopt(sock, NN_SUB, NN_SUB_SUBSCRIBE, "workflow.",
+				  9) < 0 ||
+		    nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &tmo,
+				  sizeof tmo) < 0 ||
+		    nn_connect(sock, events) < 0) {
+			if (sock >= 0)
+				nn_close(sock);
+			sock = -1;
+		}
+	}
+	json_t *status = NULL;
+	long long next_poll = 0;
+	int rc = CLI_FAILED;
+	for (;;) {
+		if (mono_ms() >= next_poll) {
+			json_decref(status);
+			status = NULL;
+			if (catch_up(cli, id, &p, &status) < 0)
+				goto out;
+			if (final_state(json_string_value(
+				    json_object_get(status, "state"))))
+				break;
+			next_poll = mono_ms() + (sock >= 0 ? 1000 : 250);
+		}
+		if (sock < 0) {
+			usleep(250 * 1000);
+			continue;
+		}
+		char *msg = NULL;
+		int n = nn_recv(sock, &msg, NN_MSG, 0);
+		if (n < 0)
+			continue;
+		const char *sp = memchr(msg, ' ', (size_t)n);
+		json_t *ev = sp ? json_loadb(sp + 1, (size_t)(n - (sp + 1 - msg)),
+					     0, NULL)
+				: NULL;
+		nn_freemsg(msg);
+		if (!ev)
+			continue;
+		const char *eid = json_string_value(json_object_get(ev, "id"));
+		const char *topic =
+			json_string_value(json_object_get(ev, "topic"));
+		if (eid && topic && strcmp(eid, id) == 0) {
+			if (!strcmp(topic, "workflow.step.finished")) {
+				p.total = json_integer_value(
+					json_object_get(ev, "total"));
+				step_line(&p,
+					  json_string_value(json_object_get(ev, "step")),
+					  json_string_value(json_object_get(ev, "call")),
+					  json_string_value(json_object_get(ev, "state")),
+					  json_integer_value(json_object_get(ev, "duration_ms")),
+					  json_string_value(json_object_get(ev, "error")));
+			} else if (!strcmp(topic, "workflow.finished")) {
+				next_poll = 0; /* the journal has the rest */
+			}
+		}
+		json_decref(ev);
+	}
+	if (p.tty)
+		fprintf(stderr, "\r%60s\r", "");
+	const char *st = json_string_value(json_object_get(status, "state"));
+	const char *comp =
+		json_string_value(json_object_get(status, "compensation"));
+	if (cli->format != CLI_FMT_TABLE) {
+		cli_print(cli, status, NULL, NULL);
+	} else if (!strcmp(st, "succeeded")) {
+		printf("workflow %s succeeded\n", id);
+	} else {
+		const char *fs =
+			json_string_value(json_object_get(status, "failed_step"));
+		fprintf(stderr, "workflow %s %s%s%s: %s\n", id, st,
+			fs ? " at step " : "", fs ? fs : "",
+			json_string_value(json_object_get(status, "error")));
+		if (comp)
+			fprintf(stderr, "compensation: %s\n", comp);
+		json_t *lb = json_object_get(status, "left_behind");
+		size_t k;
+		json_t *x;
+		json_array_foreach(lb, k, x)
+		{
+			fprintf(stderr, "left behind: step %s (%s failed: %s)\n",
+				json_string_value(json_object_get(x, "step")),
+				json_string_value(json_object_get(x, "undo")),
+				json_string_value(json_object_get(x, "error")));
+		}
+	}
+	rc = st && !strcmp(st, "succeeded") ? CLI_OK : CLI_FAILED;
+out:
+	if (sock >= 0)
+		nn_close(sock);
+	json_decref(status);
+	json_decref(p.seen);
+	return rc;
+}
+
+static int wf_run(const struct cli *cli, const struct cli_verb *v, int argc,
+		  char **argv)
+{
+	(void)v;
+	const char *what = NULL;
+	int wait = isatty(1);
+	json_t *inputs = json_object();
+	for (int k = 0; k < argc; k++) {
+		const char *a = argv[k], *kv = NULL;
+		if ((!strcmp(a, "--input") || !strcmp(a, "-i")) && k + 1 < argc)
+			kv = argv[++k];
+		else if (!strncmp(a, "--input=", 8))
+			kv = a + 8;
+		else if (!strcmp(a, "--wait"))
+			wait = 1;
+		else if (!strcmp(a, "--no-wait"))
+			wait = 0;
+		else if (a[0] == '-') {
+			json_decref(inputs);
+			return usage("run", "unknown option %s", a);
+		} else if (!what) {
+			what = a;
+		} else {
+			json_decref(inputs);
+			return usage("run", "unexpected argument '%s'", a);
+		}
+		if (kv) {
+			const char *eq = strchr(kv, '=');
+			if (!eq || eq == kv) {
+				json_decref(inputs);
+				return usage("run", "--input wants KEY=VALUE, "
+						    "got '%s'",
+					     kv);
+			}
+			char key[256];
+			snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+			json_object_set_new(inputs, key, json_string(eq + 1));
+		}
+	}
+	if (!what) {
+		json_decref(inputs);
+		return usage("run", "%s", "missing NAME or FILE");
+	}
+	json_t *args = json_pack("{s:o}", "inputs", inputs);
+	if (is_file(what)) {
+		char *src = slurp(what);
+		if (!src) {
+			fprintf(stderr, "trellis: %s: %s\n", what,
+				strerror(errno));
+			json_decref(args);
+			return CLI_FAILED;
+		}
+		json_object_set_new(args, "source", json_string(src));
+		json_object_set_new(args, "file", json_string(what));
+		free(src);
+	} else {
+		json_object_set_new(args, "workflow", json_string(what));
+	}
+	json_t *res = NULL;
+	int rc = cli_call(cli, "workflow.run", args, &res);
+	if (rc != CLI_OK)
+		return rc;
+	const char *id = json_string_value(json_object_get(res, "id"));
+	if (!wait) {
+		if (cli->format == CLI_FMT_TABLE)
+			printf("%s\n", id);
+		else
+			cli_print(cli, res, NULL, NULL);
+		json_decref(res);
+		return CLI_OK;
+	}
+	if (cli->format == CLI_FMT_TABLE)
+		printf("workflow %s started\n", id);
+	rc = follow(cli, id,
+		    json_string_value(json_object_get(res, "events")));
+	json_decref(res);
+	return rc;
+}
+
+/* ---- logs ---- */
+
+static const struct cli_col log_cols[] = {
+	{"STEP", "step"},	  {"CALL", "call"},
+	{"STATE", "state"},	  {"ATTEMPTS", "attempts"},
+	{"MS", "duration_ms"},	  {"UNDO", "undo_state"},
+	{"ERROR", "error"},	  CLI_COLS_END};
+
+static int wf_logs(const struct cli *cli, const struct cli_verb *v, int argc,
+		   char **argv)
+{
+	json_t *args = NULL, *res = NULL;
+	int rc = cli_parse_args(v, "workflow", argc, argv, &args);
+	if (rc != CLI_OK)
+		return rc;
+	rc = cli_call(cli, "workflow.logs", args, &res);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->format == CLI_FMT_TABLE) {
+		printf("%s %s: %s\n",
+		       json_string_value(json_object_get(res, "id")),
+		       json_string_value(json_object_get(res, "workflow")),
+		       json_string_value(json_object_get(res, "state")));
+		cli_print(cli, res, log_cols, "steps");
+	} else {
+		cli_print(cli, res, NULL, NULL);
+	}
+	json_decref(res);
+	return CLI_OK;
+}
+
+/* ---- the declarations ---- */
+
+static const char *const STATES[] = {"queued",	  "running", "compensating",
+				     "succeeded", "failed",  "cancelled",
+				     NULL};
+
+static const struct cli_opt list_opts[] = {
+	{"--state", "state", CLI_STR, "STATE", "only instances in this state",
+	 0, STATES},
+	{"--limit", "limit", CLI_INT, "N", "at most N (default 1000)", 0,
+	 NULL},
+	CLI_OPTS_END};
+
+static const struct cli_col list_cols[] = {
+	{"ID", "id"},		  {"WORKFLOW", "workflow"},
+	{"STATE", "state"},	  {"COMPENSATION", "compensation"},
+	{"FAILED STEP", "failed_step"}, {"ERROR", "error"},
+	CLI_COLS_END};
+
+static const struct cli_col def_cols[] = {
+	{"NAME", "name"},	  {"VERSION", "version"},
+	{"PRIORITY", "priority"}, {"FILE", "file"},
+	{"DESCRIPTION", "description"}, CLI_COLS_END};
+
+static const struct cli_verb wf_verbs[] = {
+	{"run",
+	 "Start NAME or FILE [--input K=V]... [--wait|--no-wait]; waits by "
+	 "default on a terminal, showing each step",
+	 "workflow.run", NULL, "NAME|FILE", NULL, NULL, NULL, wf_run},
+	{"status", "State of an instance", "workflow.status", "id", "ID",
+	 NULL, NULL, NULL, NULL},
+	{"list", "Instances, newest first", "workflow.list", NULL, NULL,
+	 list_opts, list_cols, "items", NULL},
+	{"logs", "The step journal of an instance", "workflow.logs", "id",
+	 "ID", NULL, NULL, NULL, wf_logs},
+	{"cancel", "Stop an instance and compensate what it made",
+	 "workflow.cancel", "id", "ID", NULL, NULL, NULL, NULL},
+	{"defs", "The workflow definitions the daemon loaded",
+	 "workflow.defs", NULL, NULL, NULL, def_cols, "items", NULL},
+	{"validate",
+	 "Check FILE... without a daemon; every error as FILE:LINE:COL "
+	 "(exit 1 on any)",
+	 "workflow.validate", NULL, "FILE...", NULL, NULL, NULL, wf_validate},
+	{"graph", "The DAG of NAME or FILE --format dot|svg (Graphviz)",
+	 "workflow.def", NULL, "NAME|FILE", NULL, NULL, NULL, wf_graph},
+	CLI_VERBS_END};
+
+const struct cli_noun cli_noun_workflow = {
+	"workflow", "Workflows: run, watch, cancel, validate", wf_verbs};
