@@ -13,7 +13,8 @@
 #define TR_ACTION_FILES(X) \
 	X(core) \
 	X(storage) \
-	X(network)
+	X(network) \
+	X(policy)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);

@@ -5,6 +5,8 @@
  */
 #include "api.h"
 
+void tr_api_register_policy(struct tr_api *api); /* ops_policy.c */
+
 void tr_api_register_all(struct tr_api *api)
 {
 	tr_api_register_inventory(api);
@@ -13,5 +15,6 @@ void tr_api_register_all(struct tr_api *api)
 	tr_api_register_system(api);
 	tr_api_register_storage(api);
 	tr_api_register_network(api);
+	tr_api_register_policy(api);
 	/* Append: tr_api_register_workflow(api); ... */
 }

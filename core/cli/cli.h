@@ -108,6 +108,7 @@ extern const struct cli_noun cli_noun_api;
 extern const struct cli_noun cli_noun_pool;
 extern const struct cli_noun cli_noun_volume;
 extern const struct cli_noun cli_noun_network;
+extern const struct cli_noun cli_noun_policy;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

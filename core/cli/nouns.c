@@ -17,6 +17,7 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_pool,
 	&cli_noun_volume,
 	&cli_noun_network,
+	&cli_noun_policy,
 	/* Append new nouns here. */
 	NULL,
 };

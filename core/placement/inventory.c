@@ -320,7 +320,9 @@ static uint32_t min_limit(uint32_t a, uint32_t b)
 int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 {
 	levels_free(inv);
-	qsort(inv->hosts, inv->n_hosts, sizeof *inv->hosts, cmp_host_id);
+	if (inv->n_hosts)
+		qsort(inv->hosts, inv->n_hosts, sizeof *inv->hosts,
+		      cmp_host_id);
 	free(inv->keys);
 	inv->keys = malloc((inv->n_hosts ? inv->n_hosts : 1) *
 			   sizeof *inv->keys);

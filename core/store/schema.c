@@ -159,6 +159,10 @@ const struct tr_migration tr_migrations[] = {
 	 "  created_at INTEGER NOT NULL,"
 	 "  PRIMARY KEY (pool_id, seg_id),"
 	 "  UNIQUE (pool_id, segment));"},
+	{"placement-0002-settings", /* core/placement/service.h */
+	 "CREATE TABLE placement_setting ("
+	 "  key TEXT PRIMARY KEY,"
+	 "  value TEXT NOT NULL);"},
 	/* Append new migrations here. */
 };
 

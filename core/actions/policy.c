@@ -1,0 +1,201 @@
+/*
+ * policy.c - the placement actions: policy.place picks a host for a VM and
+ * claims its resources atomically in the store; policy.release (its undo)
+ * gives them back when the workflow fails or is compensated.
+ *
+ * Both run on the main thread (TR_ACTION_MAIN_THREAD): they write the
+ * claims table, and the engine they use is built from the store
+ * (core/placement/service.h).  Both are idempotent under env->idem_key: a
+ * replayed place returns the host its first run claimed, and a replayed
+ * release finds nothing to release and succeeds.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../daemon/daemon.h"
+#include "../placement/reserve.h"
+#include "../placement/service.h"
+#include "../store/store.h"
+#include "action.h"
+
+#define PLACE_FIELDS                                                           \
+	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},                    \
+		{"memory_mb", TR_T_INT, 0, "memory in MiB"},                   \
+		{"memory", TR_T_SIZE, 0, "memory (\"2G\"), instead of memory_mb"}, \
+		{"disk_gb", TR_T_INT, 0, "disk in GiB"},                       \
+		{"disk", TR_T_SIZE, 0, "disk (\"20G\"), instead of disk_gb"},  \
+		{"zone", TR_T_STRING, 0, "only this zone"},                    \
+		{"pod", TR_T_STRING, 0, "only this pod (POD or ZONE/POD)"},    \
+		{"cluster", TR_T_STRING, 0,                                    \
+		 "only this cluster (CLUSTER, POD/CLUSTER or ZONE/POD/CLUSTER)"}, \
+		{"host", TR_T_STRING, 0, "only this host"},                    \
+		{"tenant", TR_T_STRING, 0,                                     \
+		 "the owner: private zones and exclusivity apply"},            \
+		{"affinity_group", TR_T_STRING, 0,                             \
+		 "place with the other VMs of this group"},                    \
+		{"anti_affinity_group", TR_T_STRING, 0,                        \
+		 "place away from the other VMs of this group"},               \
+		{"tags", TR_T_ARRAY, 0, "host tags required (strings)"}
+
+static const struct tr_field place_in[] = {PLACE_FIELDS, TR_FIELDS_END};
+static const struct tr_field place_out[] = {
+	{"host", TR_T_STRING, 1, "the chosen host"},
+	{"host_id", TR_T_INT, 1, "its inventory id"},
+	{"zone", TR_T_STRING, 1, "its zone"},
+	{"pool", TR_T_STRING, 1,
+	 "a storage pool of its cluster (or a shared one), \"\" if none"},
+	{"policy", TR_T_STRING, 1, "the policy that placed it"},
+	{"claim", TR_T_STRING, 1, "the claim key (for policy.release)"},
+	TR_FIELDS_END,
+};
+/* The undo may be called with the place step's arguments: accept them. */
+static const struct tr_field release_in[] = {
+	{"key", TR_T_STRING, 0,
+	 "the claim to release (default: this step's idempotency key)"},
+	{"claim", TR_T_STRING, 0, "same as key (policy.place's output)"},
+	PLACE_FIELDS, TR_FIELDS_END};
+static const struct tr_field release_out[] = {
+	{"released", TR_T_BOOL, 1, "whether a claim was held"},
+	TR_FIELDS_END,
+};
+
+static const char *str(json_t *args, const char *key)
+{
+	const char *s = json_string_value(json_object_get(args, key));
+	return s && *s ? s : NULL;
+}
+
+static int need_daemon(const struct tr_action_env *env, const char *what,
+		       trellis_call_t *call)
+{
+	if (env && env->daemon && env->daemon->store)
+		return 0;
+	return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+			   "%s needs a running trellisd (its store)", what);
+}
+
+/* A pool for the host: one in its cluster, else one without a cluster. */
+static void pool_for(sqlite3 *db, uint64_t host_id, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(
+		    db,
+		    "SELECT name FROM pool WHERE cluster_id = (SELECT "
+		    "cluster_id FROM host WHERE id = ?1) OR cluster_id IS NULL "
+		    "ORDER BY cluster_id IS NULL, id LIMIT 1",
+		    -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)host_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+static int run_place(const struct tr_action_env *env, json_t *args,
+		     json_t **result, trellis_call_t *call)
+{
+	const char *tags[TR_PLACE_MAX_TAGS];
+	int rc = need_daemon(env, "policy.place", call);
+	if (rc)
+		return rc;
+	struct tr_place_req q = {
+		.vcpus = 1, .zone = str(args, "zone"), .pod = str(args, "pod"),
+		.cluster = str(args, "cluster"), .host = str(args, "host"),
+		.tenant = str(args, "tenant"),
+		.affinity_group = str(args, "affinity_group"),
+		.anti_affinity_group = str(args, "anti_affinity_group")};
+	json_t *v;
+	if ((v = json_object_get(args, "vcpus")))
+		q.vcpus = (uint32_t)json_integer_value(v);
+	if ((v = json_object_get(args, "memory_mb")))
+		q.memory_mib = (uint64_t)json_integer_value(v);
+	else if ((v = json_object_get(args, "memory")))
+		q.memory_mib = (uint64_t)json_integer_value(v) >> 20;
+	if ((v = json_object_get(args, "disk_gb")))
+		q.disk_gib = (uint64_t)json_integer_value(v);
+	else if ((v = json_object_get(args, "disk")))
+		q.disk_gib = ((uint64_t)json_integer_value(v) + (1 << 30) - 1) >> 30;
+	json_t *t = json_object_get(args, "tags"), *tv;
+	size_t i;
+	json_array_foreach(t, i, tv)
+	{
+		if (!json_is_string(tv) || i >= TR_PLACE_MAX_TAGS)
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "field 'tags': at most %d strings",
+					   TR_PLACE_MAX_TAGS);
+		tags[q.n_tags++] = json_string_value(tv);
+	}
+	q.tags = tags;
+	struct tr_placer *p = tr_placement_engine(env->daemon, call);
+	if (!p)
+		return call->code;
+	const char *key = env->idem_key && *env->idem_key ? env->idem_key
+							  : NULL;
+	if (!key)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "policy.place needs an idempotency key "
+				   "(it runs as a workflow step)");
+	sqlite3 *db = tr_store_db(env->daemon->store);
+	struct tr_place_result r;
+	if ((rc = tr_place_reserve(p, db, &q, key, &r, call)))
+		return rc;
+	char pool[128];
+	pool_for(db, r.host_id, pool, sizeof pool);
+	*result = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "host", r.host,
+			    "host_id", (json_int_t)r.host_id, "zone", r.zone,
+			    "pool", pool, "policy", r.policy, "claim", key);
+	return *result ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+}
+
+static int run_release(const struct tr_action_env *env, json_t *args,
+		       json_t **result, trellis_call_t *call)
+{
+	int rc = need_daemon(env, "policy.release", call);
+	if (rc)
+		return rc;
+	const char *key = str(args, "key");
+	if (!key)
+		key = str(args, "claim");
+	if (!key)
+		key = env->idem_key;
+	if (!key || !*key)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "policy.release: which claim? (give key)");
+	struct tr_placer *p = tr_placement_engine(env->daemon, call);
+	if (!p)
+		return call->code;
+	sqlite3 *db = tr_store_db(env->daemon->store);
+	struct tr_claim c;
+	trellis_call_t probe;
+	tr_call_init(&probe, NULL);
+	int held = tr_claim_get(db, key, &c, &probe) == 0;
+	if ((rc = tr_place_release(p, db, key, call)))
+		return rc;
+	*result = json_pack("{s:b}", "released", held);
+	return *result ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+}
+
+static const struct tr_action policy_actions[] = {
+	{.name = "policy.place",
+	 .description = "Choose a host for a VM with the zone's placement "
+			"policy and claim its resources atomically.",
+	 .input = place_in,
+	 .output = place_out,
+	 .run = run_place,
+	 .undo = "policy.release",
+	 .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+	{.name = "policy.release",
+	 .description = "Give back what policy.place claimed (its undo).",
+	 .input = release_in,
+	 .output = release_out,
+	 .run = run_release,
+	 .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+};
+
+void tr_actions_register_policy(void); /* all.c */
+void tr_actions_register_policy(void)
+{
+	tr_actions_add(policy_actions,
+		       sizeof policy_actions / sizeof *policy_actions);
+}

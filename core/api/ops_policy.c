@@ -1,0 +1,218 @@
+/*
+ * ops_policy.c - policy.list, policy.show, policy.set and policy.try: the
+ * placement policies an operator can see and select per zone, and a dry
+ * run of the pipeline that shows where a VM would go, or why it would not
+ * be placed, without claiming anything.
+ */
+#include <string.h>
+
+#include "../placement/service.h"
+#include "../util/log.h"
+#include "api_int.h"
+
+void tr_api_register_policy(struct tr_api *api); /* all.c */
+
+static json_t *stages_json(const struct tr_pstage *s, uint32_t n, int weights)
+{
+	json_t *out = weights ? json_object() : json_array();
+	for (uint32_t i = 0; i < n; i++) {
+		if (weights)
+			json_object_set_new(out, s[i].item->name,
+					    json_real(s[i].weight));
+		else
+			json_array_append_new(out,
+					      json_string(s[i].item->name));
+	}
+	return out;
+}
+
+/* Zones that select pol explicitly or through the default. */
+static json_t *zones_of(struct tr_placer *p, const struct tr_policy *pol)
+{
+	json_t *zones = json_array();
+	struct tr_inv *inv = tr_placer_inv(p);
+	for (uint32_t z = 0; z < inv->n_zones; z++) {
+		const char *name = tr_intern_str(inv->names, inv->zones[z].id);
+		const char *zp = tr_placer_zone_policy(p, name);
+		if (zp && !strcmp(zp, pol->name))
+			json_array_append_new(zones, json_string(name));
+	}
+	return zones;
+}
+
+static json_t *policy_json(struct tr_placer *p, const struct tr_policy *pol,
+			   int full)
+{
+	const char *def = tr_placer_default(p);
+	json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:o, s:o, s:o}", "name",
+			      pol->name, "description", pol->description,
+			      "default", def && !strcmp(def, pol->name),
+			      "top_n", (int)pol->top_n, "filters",
+			      stages_json(pol->filters, pol->n_filters, 0),
+			      "weights",
+			      stages_json(pol->weighers, pol->n_weighers, 1),
+			      "zones", zones_of(p, pol));
+	if (full && o) {
+		json_object_set_new(o, "overcommit",
+				    json_pack("{s:f, s:f}", "cpu",
+					      pol->cpu_ratio, "memory",
+					      pol->memory_ratio));
+		json_object_set_new(o, "vm_limit", json_integer(pol->vm_limit));
+		json_object_set_new(o, "file", json_string(pol->file));
+		json_t *plugins = json_object();
+		for (uint32_t i = 0; i < pol->n_filters; i++)
+			json_object_set_new(
+				plugins, pol->filters[i].item->name,
+				json_string(pol->filters[i].plugin->name));
+		for (uint32_t i = 0; i < pol->n_weighers; i++)
+			json_object_set_new(
+				plugins, pol->weighers[i].item->name,
+				json_string(pol->weighers[i].plugin->name));
+		json_object_set_new(o, "plugins", plugins);
+	}
+	return o;
+}
+
+static struct tr_placer *engine(struct tr_daemon *d, struct tr_req *req)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_placer *p = tr_placement_engine(d, &call);
+	if (!p)
+		tr_req_fail_call(req, &call);
+	return p;
+}
+
+static void policy_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)args;
+	struct tr_placer *p = engine(d, req);
+	if (!p)
+		return;
+	json_t *items = json_array();
+	for (size_t i = 0; i < tr_placer_n_policies(p); i++)
+		json_array_append_new(items,
+				      policy_json(p, tr_placer_policy_at(p, i),
+						  0));
+	tr_req_ok(req, json_pack("{s:o, s:s}", "items", items, "dir",
+				 tr_placement_policy_dir()));
+}
+
+static void policy_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_placer *p = engine(d, req);
+	if (!p)
+		return;
+	const char *name = json_string_value(json_object_get(args, "name"));
+	const struct tr_policy *pol = tr_placer_policy(p, name);
+	if (!pol) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "unknown policy '%s' (see trellis policy list)",
+			    name);
+		return;
+	}
+	tr_req_ok(req, policy_json(p, pol, 1));
+}
+
+static void policy_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	const char *zone = json_string_value(json_object_get(args, "zone"));
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_placement_set_policy(d, zone, name, &call)) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	tr_info("placement: %s%s uses policy '%s'", zone ? "zone " : "",
+		zone ? zone : "the default", name);
+	json_t *body = json_pack("{s:s, s:s?}", "policy", name, "zone", zone);
+	tr_daemon_publish(d, "policy.set", body);
+	tr_req_ok(req, body);
+}
+
+static void policy_try(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_placer *p = engine(d, req);
+	if (!p)
+		return;
+	const char *tags[TR_PLACE_MAX_TAGS];
+	struct tr_place_req q = {
+		.vcpus = 1,
+		.zone = json_string_value(json_object_get(args, "zone")),
+		.pod = json_string_value(json_object_get(args, "pod")),
+		.cluster = json_string_value(json_object_get(args, "cluster")),
+		.host = json_string_value(json_object_get(args, "host")),
+		.tenant = json_string_value(json_object_get(args, "tenant")),
+		.affinity_group =
+			json_string_value(json_object_get(args, "affinity_group")),
+		.anti_affinity_group = json_string_value(
+			json_object_get(args, "anti_affinity_group")),
+		.tags = tags};
+	json_t *v;
+	if ((v = json_object_get(args, "vcpus")))
+		q.vcpus = (uint32_t)json_integer_value(v);
+	if ((v = json_object_get(args, "memory")))
+		q.memory_mib = (uint64_t)json_integer_value(v) >> 20;
+	if ((v = json_object_get(args, "disk")))
+		q.disk_gib = ((uint64_t)json_integer_value(v) + (1u << 30) - 1) >> 30;
+	size_t i;
+	json_array_foreach(json_object_get(args, "tags"), i, v)
+	{
+		if (!json_is_string(v) || q.n_tags >= TR_PLACE_MAX_TAGS) {
+			tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+				    "field 'tags': at most %d strings",
+				    TR_PLACE_MAX_TAGS);
+			return;
+		}
+		tags[q.n_tags++] = json_string_value(v);
+	}
+	struct tr_place_result r;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_place(p, &q, 0, &r, &call)) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	tr_req_ok(req, json_pack("{s:s, s:I, s:s, s:s, s:f, s:i}", "host",
+				 r.host, "host_id", (json_int_t)r.host_id,
+				 "zone", r.zone, "policy", r.policy, "score",
+				 r.score, "candidates", (int)r.candidates));
+}
+
+static const struct tr_field no_args[] = {TR_FIELDS_END};
+static const struct tr_field name_arg[] = {
+	{"name", TR_T_STRING, 1, "the policy"}, TR_FIELDS_END};
+static const struct tr_field set_args[] = {
+	{"name", TR_T_STRING, 1, "the policy"},
+	{"zone", TR_T_STRING, 0, "the zone (default: set the default policy)"},
+	TR_FIELDS_END};
+static const struct tr_field try_args[] = {
+	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},
+	{"memory", TR_T_SIZE, 0, "memory (\"2G\")"},
+	{"disk", TR_T_SIZE, 0, "disk (\"20G\")"},
+	{"zone", TR_T_STRING, 0, "only this zone"},
+	{"pod", TR_T_STRING, 0, "only this pod"},
+	{"cluster", TR_T_STRING, 0, "only this cluster"},
+	{"host", TR_T_STRING, 0, "only this host"},
+	{"tenant", TR_T_STRING, 0, "the tenant placing it"},
+	{"affinity_group", TR_T_STRING, 0, "with this group's VMs"},
+	{"anti_affinity_group", TR_T_STRING, 0, "away from this group's VMs"},
+	{"tags", TR_T_ARRAY, 0, "host tags required"},
+	TR_FIELDS_END};
+
+static const struct tr_api_op ops[] = {
+	{"policy.list", "placement policies and the zones that use them",
+	 no_args, policy_list, 0},
+	{"policy.show", "a placement policy in full", name_arg, policy_show, 0},
+	{"policy.set", "select the policy of a zone, or the default policy",
+	 set_args, policy_set, TR_OP_MUTATES},
+	{"policy.try",
+	 "where a VM would be placed now, or why not (claims nothing)",
+	 try_args, policy_try, 0},
+};
+
+void tr_api_register_policy(struct tr_api *api)
+{
+	tr_api_register(api, ops, sizeof ops / sizeof *ops);
+}

@@ -1,0 +1,404 @@
+/* service.c - the daemon's placement engine (service.h). */
+#include "service.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../config/config.h"
+#include "../daemon/daemon.h"
+#include "../loader/paths.h"
+#include "../store/store.h"
+#include "../util/log.h"
+#include "reserve.h"
+
+static struct {
+	struct tr_daemon *d;
+	struct tr_placer *p;
+	sqlite3_int64 changes; /* the store's counter when last checked */
+	char fingerprint[256];
+	char policy_dir[PATH_MAX];
+} svc;
+
+static const char *opt_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s && *s ? s : NULL;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int find_policy_dir(struct tr_daemon *d, char *out, size_t len)
+{
+	const char *env = getenv("TRELLIS_POLICY_DIR");
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return is_dir(out) ? 0 : -1;
+	}
+	struct tr_pathlist pl = {0};
+	const char *const *cfg = NULL;
+	size_t ncfg = 0;
+	if (d->config) {
+		cfg = (const char *const *)d->config->plugin_dirs;
+		ncfg = d->config->n_plugin_dirs;
+	}
+	int found = -1;
+	if (tr_plugin_paths(&pl, cfg, ncfg) == 0) {
+		static const char *const rel[] = {"../../share/trellis/policies",
+						  "../../policies"};
+		for (size_t i = 0; i < pl.n && found; i++)
+			for (size_t r = 0; r < 2 && found; r++) {
+				snprintf(out, len, "%s/%s", pl.dirs[i], rel[r]);
+				if (is_dir(out))
+					found = 0;
+			}
+		tr_pathlist_free(&pl);
+	}
+	return found;
+}
+
+/* Cheap summary of what the engine is built from. */
+static int fingerprint(sqlite3 *db, char *out, size_t len)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) || ':' || ifnull(max(id), 0) || ':' ||"
+		"        total(cpus) || ':' || total(memory_kib) FROM host)"
+		" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) ||"
+		"        ':' || total(exclusive) || ':' ||"
+		"        group_concat(spill || ifnull(owner_id, '')) FROM zone)"
+		" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) ||"
+		"        ':' || total(memory_mib) FROM vm"
+		"        WHERE origin = 'discovered')"
+		" || '/' || (SELECT count(*) || ':' ||"
+		"        ifnull(group_concat(zone_id || policy), '')"
+		"        FROM placement_zone)"
+		" || '/' || (SELECT ifnull(group_concat(key || value), '')"
+		"        FROM placement_setting)"
+		" || '/' || (SELECT count(*) || ':' || total(vm_limit) || ':' ||"
+		"        total(disk_gib) || ifnull(group_concat(tags), '')"
+		"        FROM placement_host)";
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(out, len, "%s", t ? (const char *)t : "");
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Calls fn for every object of kind (all pages). */
+static int each(struct tr_store *s, enum tr_kind kind,
+		int (*fn)(void *arg, json_t *obj), void *arg,
+		trellis_call_t *call)
+{
+	struct tr_store_query q = {.limit = 1000};
+	for (;;) {
+		json_t *page = NULL;
+		if (tr_store_list(s, kind, &q, &page, call) < 0)
+			return call->code;
+		json_t *items = json_object_get(page, "items"), *o;
+		size_t i;
+		int rc = 0;
+		json_array_foreach(items, i, o)
+		{
+			if ((rc = fn(arg, o)))
+				break;
+		}
+		json_t *next = json_object_get(page, "next");
+		q.after_id = json_integer_value(next);
+		int more = !rc && json_is_integer(next);
+		json_decref(page);
+		if (rc || !more)
+			return rc;
+	}
+}
+
+struct build {
+	struct tr_placer *p;
+	sqlite3 *db;
+	char err[512];
+};
+
+static int add_zone(void *arg, json_t *z)
+{
+	struct build *b = arg;
+	struct tr_zone_def def = {
+		.name = opt_str(z, "name"),
+		.owner = json_is_true(json_object_get(z, "private"))
+				 ? opt_str(z, "owner")
+				 : NULL,
+		.exclusive = json_is_true(json_object_get(z, "exclusive")),
+		.spill_allow = !opt_str(z, "spill") ||
+			       !strcmp(opt_str(z, "spill"), "allow")};
+	if (def.exclusive && !def.owner)
+		def.exclusive = 0; /* exclusive to nobody: treat as public */
+	return tr_inv_add_zone(tr_placer_inv(b->p), &def, b->err,
+			       sizeof b->err);
+}
+
+/* vm_limit, disk and tags of a host (placement_host), defaults if none. */
+static void host_extra(sqlite3 *db, int64_t id, struct tr_host_def *h,
+		       char *tags, size_t tlen)
+{
+	sqlite3_stmt *st = NULL;
+	tags[0] = '\0';
+	h->disk_gib = UINT32_MAX; /* unknown: never the limit */
+	if (sqlite3_prepare_v2(db,
+			       "SELECT vm_limit, disk_gib, tags FROM "
+			       "placement_host WHERE host_id = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		h->vm_limit = (uint32_t)sqlite3_column_int64(st, 0);
+		if (sqlite3_column_int64(st, 1) > 0)
+			h->disk_gib = (uint64_t)sqlite3_column_int64(st, 1);
+		const unsigned char *t = sqlite3_column_text(st, 2);
+		snprintf(tags, tlen, "%s", t ? (const char *)t : "");
+	}
+	sqlite3_finalize(st);
+}
+
+static int add_host(void *arg, json_t *o)
+{
+	struct build *b = arg;
+	char path[512], tags[512];
+	const char *tagv[32];
+	snprintf(path, sizeof path, "%s", opt_str(o, "cluster") ?: "");
+	char *pod = strchr(path, '/'), *cl = pod ? strchr(pod + 1, '/') : NULL;
+	if (!pod || !cl)
+		return 0; /* not in a ZONE/POD/CLUSTER: cannot be placed on */
+	*pod++ = '\0';
+	*cl++ = '\0';
+	int64_t id = json_integer_value(json_object_get(o, "id"));
+	struct tr_host_def h = {
+		.id = (uint64_t)id, .name = opt_str(o, "name"), .zone = path,
+		.pod = pod, .cluster = cl,
+		.cpus = (uint32_t)json_integer_value(json_object_get(o, "cpus")),
+		.memory_mib = (uint64_t)json_integer_value(
+				      json_object_get(o, "memory_kib")) /
+			      1024};
+	const char *state = opt_str(o, "state");
+	if (state && strcmp(state, "up"))
+		return 0; /* a host that is down takes nothing */
+	host_extra(b->db, id, &h, tags, sizeof tags);
+	for (char *save = NULL, *t = strtok_r(tags, ", ", &save);
+	     t && h.n_tags < 32; t = strtok_r(NULL, ", ", &save))
+		tagv[h.n_tags++] = t;
+	h.tags = tagv;
+	return tr_inv_add_host(tr_placer_inv(b->p), &h, b->err, sizeof b->err);
+}
+
+/* Discovered VMs are load that no claim accounts for. */
+static int add_vm(void *arg, json_t *o)
+{
+	struct build *b = arg;
+	const char *origin = opt_str(o, "origin"), *host = opt_str(o, "host");
+	if (!origin || strcmp(origin, "discovered") || !host)
+		return 0;
+	struct tr_inv *inv = tr_placer_inv(b->p);
+	int64_t hi = tr_inv_host_by_name(inv, host);
+	if (hi < 0)
+		return 0;
+	trellis_host_view_t *v = &inv->hosts[hi].v;
+	v->used_vcpus += (uint32_t)json_integer_value(json_object_get(o, "vcpus"));
+	v->used_memory_mib +=
+		(uint64_t)json_integer_value(json_object_get(o, "memory_mib"));
+	v->vm_count++;
+	return 0;
+}
+
+static int zone_policies(struct build *b)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(b->db,
+			       "SELECT z.name, p.policy FROM placement_zone p "
+			       "JOIN zone z ON z.id = p.zone_id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct tr_inv *inv = tr_placer_inv(b->p);
+		int64_t zi = tr_inv_zone_by_name(
+			inv, (const char *)sqlite3_column_text(st, 0));
+		if (zi < 0)
+			continue;
+		struct tr_zone_def z = {
+			.name = tr_intern_str(inv->names, inv->zones[zi].id),
+			.owner = tr_intern_str(inv->names,
+					       inv->zones[zi].owner_id),
+			.exclusive = (inv->zones[zi].flags &
+				      TRELLIS_ZONE_EXCLUSIVE) != 0,
+			.spill_allow = (inv->zones[zi].flags &
+					TRELLIS_ZONE_SPILL_ALLOW) != 0,
+			.policy = (const char *)sqlite3_column_text(st, 1)};
+		char zname[256];
+		snprintf(zname, sizeof zname, "%s", z.name);
+		z.name = zname;
+		char owner[256];
+		if (z.owner) {
+			snprintf(owner, sizeof owner, "%s", z.owner);
+			z.owner = owner;
+		}
+		tr_inv_add_zone(inv, &z, b->err, sizeof b->err);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static void default_policy(struct build *b)
+{
+	sqlite3_stmt *st = NULL;
+	char err[256];
+	const char *name = "default";
+	char buf[128] = "";
+	if (sqlite3_prepare_v2(b->db,
+			       "SELECT value FROM placement_setting "
+			       "WHERE key = 'default_policy'",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(buf, sizeof buf, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		name = buf;
+	}
+	sqlite3_finalize(st);
+	if (tr_placer_policy(b->p, name))
+		tr_placer_set_default(b->p, name, err, sizeof err);
+}
+
+static struct tr_placer *build(struct tr_daemon *d, trellis_call_t *call)
+{
+	struct build b = {.p = tr_placer_new(d->registry),
+			  .db = tr_store_db(d->store)};
+	if (!b.p) {
+		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (find_policy_dir(d, svc.policy_dir, sizeof svc.policy_dir)) {
+		tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+			    "no placement policy directory (set "
+			    "TRELLIS_POLICY_DIR or install "
+			    "share/trellis/policies)");
+		goto fail;
+	}
+	char err[2048];
+	if (tr_placer_load_policies(b.p, svc.policy_dir, err, sizeof err) < 0)
+		tr_warn("placement: %s", err);
+	if (!tr_placer_n_policies(b.p)) {
+		tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+			    "no placement policy loaded from %s",
+			    svc.policy_dir);
+		goto fail;
+	}
+	default_policy(&b);
+	int rc = each(d->store, TR_KIND_ZONE, add_zone, &b, call);
+	if (!rc)
+		rc = each(d->store, TR_KIND_HOST, add_host, &b, call);
+	if (!rc) {
+		/* Index built once so VMs can find their hosts by name. */
+		rc = tr_placer_commit(b.p, b.err, sizeof b.err);
+	}
+	if (!rc)
+		rc = each(d->store, TR_KIND_VM, add_vm, &b, call);
+	if (!rc)
+		rc = zone_policies(&b);
+	if (!rc)
+		rc = tr_placer_commit(b.p, b.err, sizeof b.err);
+	if (!rc)
+		rc = tr_place_load_claims(b.p, b.db, call);
+	if (rc) {
+		if (!call->has_error)
+			tr_call_set(call, rc, "placement inventory: %s", b.err);
+		goto fail;
+	}
+	return b.p;
+fail:
+	tr_placer_free(b.p);
+	return NULL;
+}
+
+struct tr_placer *tr_placement_engine(struct tr_daemon *d,
+				      trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(d->store);
+	sqlite3_int64 changes = sqlite3_total_changes64(db);
+	if (svc.p && svc.d == d && changes == svc.changes)
+		return svc.p;
+	char fp[sizeof svc.fingerprint];
+	if (fingerprint(db, fp, sizeof fp)) {
+		tr_call_set(call, TRELLIS_E_IO, "placement: %s",
+			    sqlite3_errmsg(db));
+		return NULL;
+	}
+	svc.changes = changes;
+	if (svc.p && svc.d == d && !strcmp(fp, svc.fingerprint))
+		return svc.p;
+	struct tr_placer *p = build(d, call);
+	if (!p)
+		return NULL;
+	tr_placer_free(svc.p);
+	svc.p = p;
+	svc.d = d;
+	snprintf(svc.fingerprint, sizeof svc.fingerprint, "%s", fp);
+	return p;
+}
+
+const char *tr_placement_policy_dir(void)
+{
+	return svc.policy_dir;
+}
+
+int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
+			    const char *policy, trellis_call_t *call)
+{
+	struct tr_placer *p = tr_placement_engine(d, call);
+	if (!p)
+		return call->code;
+	if (!tr_placer_policy(p, policy))
+		return tr_call_set(call, TRELLIS_E_NOTFOUND,
+				   "unknown policy '%s' (see trellis policy "
+				   "list)",
+				   policy);
+	sqlite3 *db = tr_store_db(d->store);
+	sqlite3_stmt *st = NULL;
+	int64_t zid = 0;
+	if (zone && (zid = tr_store_id(d->store, TR_KIND_ZONE, zone, call)) < 0)
+		return (int)zid;
+	const char *sql =
+		zone ? "INSERT INTO placement_zone (zone_id, policy) "
+		       "VALUES (?1, ?2) ON CONFLICT (zone_id) DO UPDATE "
+		       "SET policy = excluded.policy"
+		     : "INSERT INTO placement_setting (key, value) "
+		       "VALUES ('default_policy', ?2) ON CONFLICT (key) "
+		       "DO UPDATE SET value = excluded.value";
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",
+				   sqlite3_errmsg(db));
+	if (zone)
+		sqlite3_bind_int64(st, 1, zid);
+	sqlite3_bind_text(st, 2, policy, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE
+			 ? 0
+			 : tr_call_set(call, TRELLIS_E_IO, "placement: %s",
+				       sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	/* The next use rebuilds from the store (the fingerprint moved). */
+	return tr_placement_engine(d, call) ? 0 : call->code;
+}
+
+void tr_placement_shutdown(void)
+{
+	tr_placer_free(svc.p);
+	memset(&svc, 0, sizeof svc);
+}

@@ -1,0 +1,87 @@
+#!/bin/bash
+# Placement through trellisd and the CLI: the shipped policies, selecting
+# one per zone (kept across a restart), and dry-run placements that show
+# where a VM would go or why it would not be placed.  Hosts are libvirt's
+# test:///default: 16 cpus, 3 GiB, and a discovered 8 GiB VM, so the test
+# adds a policy that overcommits memory 4x (12 GiB: 4 GiB left).
+# trellis-timeout: 120
+source "$TRELLIS_SRC/tests/lib/tap.sh"
+source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
+
+export TRELLIS_POLICY_DIR=$TD_DIR/policies
+mkdir -p "$TRELLIS_POLICY_DIR"
+cp "$TRELLIS_SRC"/policies/*.yaml "$TRELLIS_POLICY_DIR"/
+sed -e 's/^policy: default/policy: roomy/' \
+	-e 's/memory: 1.0}/memory: 4.0}/' -e 's/^top_n: 3/top_n: 1/' \
+	"$TRELLIS_SRC/policies/default.yaml" >"$TRELLIS_POLICY_DIR/roomy.yaml"
+
+ok "trellis policy --help" tcli policy --help
+like "policy verbs" "$(tcli policy --help)" "list.*show.*set.*try"
+
+td_start || { echo "Bail out! trellisd does not start"; exit 1; }
+like "policy list: the shipped policies" "$(tcli policy list)" \
+	"default +yes.*firstfit +no.*roomy +no.*spread +no"
+is "policy show: filters (json)" \
+	"$(tcli policy show default -o json | json 'j["filters"][:4]')" \
+	"['location', 'spill', 'exclusive', 'capacity']"
+is "policy show: overcommit and top N" \
+	"$(tcli policy show default -o json | json '(j["overcommit"]["cpu"], j["top_n"], j["plugins"]["binpack"])')" \
+	"(4.0, 3, 'builtin')"
+out=$(tcli policy show nope 2>&1)
+is "unknown policy: exit 1" "$?" 1
+like "unknown policy: NOTFOUND" "$out" "NOTFOUND: unknown policy 'nope'"
+
+if ! td_have_libvirt_plugin; then
+	skip "placements on hosts" "libvirt plugin not built"
+	done_testing
+fi
+tcli tenant create acme >/dev/null
+tcli zone create pub >/dev/null
+tcli zone create priv --private --owner acme --exclusive --spill deny >/dev/null
+tcli pod create p1 --zone pub >/dev/null
+tcli cluster create c1 --pod pub/p1 >/dev/null
+tcli pod create p2 --zone priv >/dev/null
+tcli cluster create c2 --pod priv/p2 >/dev/null
+ok "roomy by default" tcli policy set roomy
+ok "host h1 in pub" tcli host add h1 --cluster pub/p1/c1 --hypervisor libvirt --uri test:///default
+ok "host h2 in priv" tcli host add h2 --cluster priv/p2/c2 --hypervisor libvirt --uri test:///default
+
+is "try: a public request goes to pub" \
+	"$(tcli policy try --memory 1G -o json | json 'j["host"]')" h1
+is "try: the owner goes to its private zone" \
+	"$(tcli policy try --memory 1G --tenant acme -o json | json 'j["host"]')" h2
+out=$(tcli policy try --memory 1G --zone priv 2>&1)
+is "try: exclusive zone refuses others: exit 1" "$?" 1
+like "try: why not placed" "$out" \
+	"NOSPACE: no host fits \\(2 hosts\\): location removed 1 \\(zone\\), exclusive removed 1"
+out=$(tcli policy try --memory 5G 2>&1)
+like "try: capacity explained" "$out" \
+	"no host fits \\(2 hosts\\): exclusive removed 1 .*, capacity removed 1 \\(memory\\)"
+out=$(tcli policy try --memory 100G --tenant acme 2>&1)
+like "try: spill deny is explained" "$out" \
+	"capacity removed 1 \\(memory\\); tenant 'acme' may not spill"
+out=$(tcli policy try --memory 1G --zone nowhere 2>&1)
+like "try: unknown zone" "$out" "NOTFOUND: unknown zone 'nowhere'"
+
+ok "set the zone policy" tcli policy set firstfit --zone pub
+is "list shows the zone under its policy" \
+	"$(tcli policy list -o json | json '[p["zones"] for p in j["items"] if p["name"] == "firstfit"]')" \
+	"[['pub']]"
+out=$(tcli policy try --memory 1G --zone pub 2>&1)
+like "try: the zone's policy has its own overcommit (none)" "$out" \
+	"capacity removed 1 \\(memory\\)"
+ok "back to roomy for pub" tcli policy set roomy --zone pub
+is "try: placed by the zone's policy" \
+	"$(tcli policy try --memory 1G --zone pub -o json | json 'j["policy"]')" roomy
+out=$(tcli policy set nope --zone pub 2>&1)
+like "set: unknown policy" "$out" "NOTFOUND: unknown policy 'nope'"
+out=$(tcli policy set firstfit --zone nowhere 2>&1)
+is "set: unknown zone: exit 1" "$?" 1
+ok "set the default policy" tcli policy set spread
+td_stop
+td_start || { echo "Bail out! trellisd does not restart"; exit 1; }
+is "the selections survive a restart" \
+	"$(tcli policy list -o json | json '[(p["name"], p["default"], p["zones"]) for p in j["items"]]')" \
+	"[('default', False, []), ('firstfit', False, []), ('roomy', False, ['pub']), ('spread', True, ['priv'])]"
+td_stop
+done_testing
