@@ -127,6 +127,7 @@ static void test_envelope(void **state)
 	E(f, "{\"v\":1,\"v\":1,\"op\":\"zone.list\"}", "INVALID_ARG",
 	  "malformed request");
 	expect_error(f, "\0\1\2\3", 4, "INVALID_ARG", "malformed request");
+	expect_error(f, "", 0, "INVALID_ARG", "malformed request");
 	assert_int_equal(zones(f), 0);
 }
 

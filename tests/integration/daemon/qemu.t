@@ -1,0 +1,45 @@
+#!/bin/bash
+# host add against the real local libvirtd (qemu:///system): discovered
+# capacity equals `virsh nodeinfo`.  Skips with the reason when the
+# libvirt plugin is not built or libvirtd cannot be started.
+# trellis-timeout: 180
+source "$TRELLIS_SRC/tests/lib/tap.sh"
+source "$(dirname "$0")/lib.sh"
+
+if ! td_have_libvirt_plugin; then
+	skip "host add qemu:///system" "plugins/libvirt.so is not built"
+	done_testing
+fi
+up=$TRELLIS_SRC/tools/libvirt-up.sh
+if [[ ! -x $up ]]; then
+	skip "host add qemu:///system" "tools/libvirt-up.sh is missing"
+	done_testing
+fi
+if ! why=$("$up" --quiet 2>&1); then
+	skip "host add qemu:///system" "libvirtd is not available: ${why//$'\n'/ }"
+	done_testing
+fi
+
+td_start || { echo "Bail out! trellisd does not start"; exit 1; }
+tcli zone create z >/dev/null
+tcli pod create p --zone z >/dev/null
+tcli cluster create c --pod p >/dev/null
+ok "host add qemu:///system" tcli host add local --cluster c --hypervisor libvirt --uri qemu:///system
+h=$(tcli host show local -o json)
+ni=$(virsh -c qemu:///system nodeinfo)
+field() { awk -F: -v k="$1" '$1 == k {gsub(/[ KiB]/, "", $2); print $2}' <<<"$ni"; }
+is "cpus = virsh nodeinfo" "$(json 'j["cpus"]' <<<"$h")" "$(field 'CPU(s)')"
+is "memory = virsh nodeinfo" "$(json 'j["memory_kib"]' <<<"$h")" "$(field 'Memory size')"
+is "sockets = virsh nodeinfo" "$(json 'j["sockets"]' <<<"$h")" "$(field 'CPU socket(s)')"
+is "cores = virsh nodeinfo" "$(json 'j["cores"]' <<<"$h")" "$(field 'Core(s) per socket')"
+is "threads = virsh nodeinfo" "$(json 'j["threads"]' <<<"$h")" "$(field 'Thread(s) per core')"
+like "hypervisor type and version" "$(json '[j["hv_type"], j["hv_version"]]' <<<"$h")" "\['QEMU', [1-9][0-9]*\]"
+like "domain type probed" "$(json 'j["domain_type"]' <<<"$h")" "^(kvm|qemu)$"
+free_kib=$(json 'j["free_memory_kib"]' <<<"$h")
+total_kib=$(json 'j["memory_kib"]' <<<"$h")
+ok "free memory within total" test "$free_kib" -gt 0 -a "$free_kib" -le "$total_kib"
+ok "host refresh" tcli host refresh local
+ok "host remove" tcli host remove local
+td_stop
+is "clean stop" "$TD_RC" 0
+done_testing
