@@ -1,0 +1,640 @@
+/*
+ * hypervisor.c - the hypervisor.* actions: JSON arguments to the
+ * hypervisor ABI's typed specs (trellis_vm_spec_t, disk and NIC specs) and
+ * results back to JSON.
+ *
+ * A host is named in the arguments ("host"); its plugin and connect URI
+ * come from the inventory (lookup.h), and its connection is the daemon's
+ * cached one (tr_conn_get, keyed by the host's name as `host add` does),
+ * so every step on a host shares one connection.  Outputs repeat the host
+ * and the VM's uuid, so the undo of hypervisor.vm_create
+ * (hypervisor.vm_destroy) finds what the step made.  The console password
+ * is a secret output: it goes to the caller and nowhere else.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../daemon/daemon.h"
+#include "action.h"
+#include "lookup.h"
+
+struct host_ref {
+	struct tr_daemon *d;
+	struct tr_conn *c;
+	struct tr_target *t;
+	const char *name;
+};
+
+static const char *str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int host_get(const struct tr_action_env *env, json_t *args,
+		    struct host_ref *h, trellis_call_t *call)
+{
+	json_t *rec = NULL;
+	memset(h, 0, sizeof *h);
+	h->d = env ? env->daemon : NULL;
+	h->name = str(args, "host");
+	int rc = tr_lookup(h->d, TR_KIND_HOST, h->name, &rec, call);
+	if (rc < 0)
+		return rc;
+	struct tr_conn_spec spec = {
+		.kind = TR_CONN_HOST,
+		.key = h->name,
+		.plugin = str(rec, "hypervisor"),
+		.uri = str(rec, "uri"),
+	};
+	rc = tr_conn_get(h->d, &spec, call, &h->c);
+	json_decref(rec);
+	if (rc < 0)
+		return rc;
+	h->t = tr_conn_target(h->c);
+	return 0;
+}
+
+static void host_put(struct host_ref *h)
+{
+	if (h->c)
+		tr_conn_put(h->d, h->c);
+}
+
+static json_t *vm_json(const char *host, const trellis_vm_info_t *vm)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "host", host,
+			 "uuid", vm->uuid, "name", vm->name, "state",
+			 trellis_vm_state_name(vm->state), "id",
+			 (int)vm->backend_id, "vcpus", (json_int_t)vm->vcpus,
+			 "memory_mib", (json_int_t)vm->memory_mib);
+}
+
+/* ---- nested objects: disks and NICs ---- */
+
+static const struct tr_field disk_fields[] = {
+	{"path", TR_T_STRING, 1, "file or block device (absolute)"},
+	{"format", TR_T_STRING, 0, "qcow2 or raw (default raw)"},
+	{"target", TR_T_STRING, 0, "vda, sdb...; default: the next free"},
+	{"bus", TR_T_STRING, 0, "virtio (default), sata, ide or scsi"},
+	{"readonly", TR_T_BOOL, 0, "attach read-only"},
+	{"read_iops_sec", TR_T_INT, 0, "IOPS cap on reads"},
+	{"write_iops_sec", TR_T_INT, 0, "IOPS cap on writes"},
+	{"read_bytes_sec", TR_T_SIZE, 0, "throughput cap on reads"},
+	{"write_bytes_sec", TR_T_SIZE, 0, "throughput cap on writes"},
+	TR_FIELDS_END};
+
+static const struct tr_field nic_fields[] = {
+	{"bridge", TR_T_STRING, 0, "host bridge (a segment's), or ifname"},
+	{"ifname", TR_T_STRING, 0, "existing tap (a network port's)"},
+	{"mac", TR_T_STRING, 0, "52:54:00:..; default: the backend's"},
+	{"model", TR_T_STRING, 0, "default virtio"},
+	{"inbound_kbps", TR_T_INT, 0, "bandwidth cap into the VM (KB/s)"},
+	{"outbound_kbps", TR_T_INT, 0, "bandwidth cap out of it (KB/s)"},
+	TR_FIELDS_END};
+
+/* Checks an object against fields like the top-level schema check does
+ * (unknown keys, missing ones, types), naming where it is. */
+static int check_obj(json_t *o, const struct tr_field *fields,
+		     const char *where, trellis_call_t *call)
+{
+	const char *key;
+	json_t *v;
+	char why[256];
+	if (!json_is_object(o))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "%s: expected object, got %s", where,
+				   tr_json_type_name(o));
+	json_object_foreach(o, key, v)
+	{
+		const struct tr_field *f = tr_field_find(fields, key);
+		json_t *norm = NULL;
+		if (!f)
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "%s: unknown field '%s'", where, key);
+		if (tr_field_check(f, v, &norm, why, sizeof why) < 0)
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "%s: field '%s': %s", where, key,
+					   why);
+		if (norm)
+			json_object_set_new(o, key, norm);
+	}
+	for (const struct tr_field *f = fields; f->name; f++)
+		if (f->required && !json_object_get(o, f->name))
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "%s: missing field '%s'", where,
+					   f->name);
+	return 0;
+}
+
+static uint64_t u64(json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* A disk from a path string or a disk object (normalised in place). */
+static int disk_from_json(json_t *v, const char *where, trellis_disk_spec_t *d,
+			  trellis_call_t *call)
+{
+	*d = (trellis_disk_spec_t){.struct_size = sizeof *d};
+	if (json_is_string(v)) {
+		d->path = json_string_value(v);
+		return 0;
+	}
+	int rc = check_obj(v, disk_fields, where, call);
+	if (rc < 0)
+		return rc;
+	d->path = str(v, "path");
+	d->format = str(v, "format");
+	d->target = str(v, "target");
+	const char *bus = str(v, "bus");
+	if (!bus || !strcmp(bus, "virtio"))
+		d->bus = TRELLIS_DISK_BUS_VIRTIO;
+	else if (!strcmp(bus, "sata"))
+		d->bus = TRELLIS_DISK_BUS_SATA;
+	else if (!strcmp(bus, "ide"))
+		d->bus = TRELLIS_DISK_BUS_IDE;
+	else if (!strcmp(bus, "scsi"))
+		d->bus = TRELLIS_DISK_BUS_SCSI;
+	else
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "%s: bus '%s' is not virtio, sata, ide or "
+				   "scsi",
+				   where, bus);
+	if (json_is_true(json_object_get(v, "readonly")))
+		d->disk_flags |= TRELLIS_DISK_READONLY;
+	d->read_iops_sec = u64(v, "read_iops_sec");
+	d->write_iops_sec = u64(v, "write_iops_sec");
+	d->read_bytes_sec = u64(v, "read_bytes_sec");
+	d->write_bytes_sec = u64(v, "write_bytes_sec");
+	return 0;
+}
+
+static int nic_from_json(json_t *v, const char *where, trellis_nic_spec_t *n,
+			 trellis_call_t *call)
+{
+	*n = (trellis_nic_spec_t){.struct_size = sizeof *n};
+	int rc = check_obj(v, nic_fields, where, call);
+	if (rc < 0)
+		return rc;
+	n->bridge = str(v, "bridge");
+	n->ifname = str(v, "ifname");
+	n->mac = str(v, "mac");
+	n->model = str(v, "model");
+	n->inbound_kbps = u64(v, "inbound_kbps");
+	n->outbound_kbps = u64(v, "outbound_kbps");
+	return 0;
+}
+
+/* The spec and the arrays it points into; vm_spec_free() releases them. */
+struct vm_spec {
+	trellis_vm_spec_t s;
+	trellis_disk_spec_t *disks;
+	const trellis_disk_spec_t **dp;
+	trellis_nic_spec_t *nics;
+	const trellis_nic_spec_t **np;
+};
+
+static void vm_spec_free(struct vm_spec *v)
+{
+	free(v->disks);
+	free(v->dp);
+	free(v->nics);
+	free(v->np);
+}
+
+/* The singular shorthand ("disk", "nic") goes first, then the arrays. */
+static json_t *gather(json_t *args, const char *one, const char *many)
+{
+	json_t *all = json_array();
+	if (json_object_get(args, one))
+		json_array_append(all, json_object_get(args, one));
+	json_array_extend(all, json_object_get(args, many));
+	return all;
+}
+
+static int vm_spec_from_json(json_t *args, struct vm_spec *v,
+			     trellis_call_t *call)
+{
+	int rc = 0;
+	char where[64];
+	memset(v, 0, sizeof *v);
+	trellis_vm_spec_t *s = &v->s;
+	s->struct_size = sizeof *s;
+	s->name = str(args, "name");
+	s->uuid = str(args, "uuid");
+	json_t *vcpus = json_object_get(args, "vcpus");
+	s->vcpus = vcpus ? (uint32_t)json_integer_value(vcpus) : 1;
+	json_t *mem = json_object_get(args, "memory");
+	json_t *mib = json_object_get(args, "memory_mib");
+	if (!!mem == !!mib)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "VM '%s': give memory (a size) or "
+				   "memory_mib, one of them",
+				   s->name);
+	s->memory_mib = mem ? u64(args, "memory") >> 20 : u64(args, "memory_mib");
+	s->kernel = str(args, "kernel");
+	s->initrd = str(args, "initrd");
+	s->cmdline = str(args, "cmdline");
+	s->serial_log = str(args, "serial_log");
+	s->console_listen = str(args, "console_listen");
+	s->domain_type = str(args, "domain_type");
+	const char *console = str(args, "console");
+	if (!console || !strcmp(console, "none"))
+		s->console = TRELLIS_CONSOLE_NONE;
+	else if (!strcmp(console, "vnc"))
+		s->console = TRELLIS_CONSOLE_VNC;
+	else
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "VM '%s': console '%s' is not vnc or none",
+				   s->name, console);
+
+	json_t *disks = gather(args, "disk", "disks");
+	json_t *nics = gather(args, "nic", "nics");
+	size_t nd = json_array_size(disks), nn = json_array_size(nics);
+	v->disks = calloc(nd + 1, sizeof *v->disks);
+	v->dp = calloc(nd + 1, sizeof *v->dp);
+	v->nics = calloc(nn + 1, sizeof *v->nics);
+	v->np = calloc(nn + 1, sizeof *v->np);
+	if (!v->disks || !v->dp || !v->nics || !v->np) {
+		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nd && !rc; i++) {
+		snprintf(where, sizeof where, "disk %zu", i);
+		rc = disk_from_json(json_array_get(disks, i), where,
+				    &v->disks[i], call);
+		v->dp[i] = &v->disks[i];
+	}
+	for (size_t i = 0; i < nn && !rc; i++) {
+		snprintf(where, sizeof where, "nic %zu", i);
+		rc = nic_from_json(json_array_get(nics, i), where, &v->nics[i],
+				   call);
+		v->np[i] = &v->nics[i];
+	}
+	s->disks = v->dp;
+	s->n_disks = (uint32_t)nd;
+	s->nics = v->np;
+	s->n_nics = (uint32_t)nn;
+out:
+	/* The specs point into args, which outlive the call; the arrays
+	 * built by gather() only hold references. */
+	json_decref(disks);
+	json_decref(nics);
+	return rc;
+}
+
+/* ---- actions ---- */
+
+#define KEY (env ? env->idem_key : NULL)
+
+static int run_vm_create(const struct tr_action_env *env, json_t *args,
+			 json_t **result, trellis_call_t *call)
+{
+	struct host_ref h;
+	struct vm_spec v;
+	trellis_vm_info_t out;
+	json_t *start = json_object_get(args, "start");
+	uint32_t flags = !start || json_is_true(start) ? TRELLIS_VM_CREATE_START
+						      : 0;
+	int rc = vm_spec_from_json(args, &v, call);
+	if (!rc)
+		rc = host_get(env, args, &h, call);
+	else
+		memset(&h, 0, sizeof h);
+	if (!rc)
+		rc = tr_hv_vm_create(TR_TGT(h.t), call, &v.s, KEY, flags, &out);
+	if (!rc)
+		*result = vm_json(h.name, &out);
+	host_put(&h);
+	vm_spec_free(&v);
+	return rc;
+}
+
+/* Actions on one VM: vm_destroy, vm_start, vm_pause, vm_resume, vm_stop
+ * and vm_info share the lookup and the result. */
+enum vm_op { OP_DESTROY, OP_START, OP_STOP, OP_PAUSE, OP_RESUME, OP_INFO };
+
+static int vm_action(const struct tr_action_env *env, json_t *args,
+		     json_t **result, trellis_call_t *call, enum vm_op op)
+{
+	struct host_ref h;
+	const char *uuid = str(args, "uuid");
+	trellis_vm_info_t info;
+	int rc = host_get(env, args, &h, call);
+	if (rc < 0)
+		goto out;
+	switch (op) {
+	case OP_DESTROY:
+		rc = tr_hv_vm_destroy(TR_TGT(h.t), call, uuid, KEY, 0);
+		if (!rc)
+			*result = json_pack("{s:s, s:s}", "host", h.name,
+					    "uuid", uuid);
+		goto out;
+	case OP_START: rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0); break;
+	case OP_PAUSE: rc = tr_hv_vm_pause(TR_TGT(h.t), call, uuid, 0); break;
+	case OP_RESUME:
+		rc = tr_hv_vm_resume(TR_TGT(h.t), call, uuid, 0);
+		break;
+	case OP_STOP: {
+		json_t *t = json_object_get(args, "timeout");
+		json_t *force = json_object_get(args, "force");
+		uint32_t secs = t ? (uint32_t)((u64(args, "timeout") + 999) /
+					       1000)
+				  : 60;
+		rc = tr_hv_vm_shutdown(TR_TGT(h.t), call, uuid, secs,
+				       !force || json_is_true(force)
+					       ? TRELLIS_VM_SHUTDOWN_FORCE
+					       : 0);
+		break;
+	}
+	case OP_INFO: break;
+	}
+	if (!rc)
+		rc = tr_hv_vm_info(TR_TGT(h.t), call, uuid, 0, &info);
+	if (!rc)
+		*result = vm_json(h.name, &info);
+out:
+	host_put(&h);
+	return rc;
+}
+
+#define VM_RUN(fn, op)                                                         \
+	static int fn(const struct tr_action_env *env, json_t *args,           \
+		      json_t **result, trellis_call_t *call)                   \
+	{                                                                      \
+		return vm_action(env, args, result, call, op);                 \
+	}
+VM_RUN(run_vm_destroy, OP_DESTROY)
+VM_RUN(run_vm_start, OP_START)
+VM_RUN(run_vm_stop, OP_STOP)
+VM_RUN(run_vm_pause, OP_PAUSE)
+VM_RUN(run_vm_resume, OP_RESUME)
+VM_RUN(run_vm_info, OP_INFO)
+
+static int run_console(const struct tr_action_env *env, json_t *args,
+		       json_t **result, trellis_call_t *call)
+{
+	struct host_ref h;
+	trellis_console_info_t ci;
+	json_t *ttl = json_object_get(args, "ttl");
+	uint32_t secs = ttl ? (uint32_t)((u64(args, "ttl") + 999) / 1000) : 300;
+	int rc = host_get(env, args, &h, call);
+	if (!rc)
+		rc = tr_hv_vm_console(TR_TGT(h.t), call, str(args, "uuid"),
+				      secs, 0, &ci);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I}",
+				    "host", h.name, "uuid", str(args, "uuid"),
+				    "protocol", ci.protocol, "address", ci.host,
+				    "port", (int)ci.port, "password",
+				    ci.password,
+				    "expires_at", (json_int_t)ci.expires_at);
+	explicit_bzero(ci.password, sizeof ci.password);
+	host_put(&h);
+	return rc;
+}
+
+static int run_host_info(const struct tr_action_env *env, json_t *args,
+			 json_t **result, trellis_call_t *call)
+{
+	struct host_ref h;
+	trellis_hv_host_info_t i;
+	int rc = host_get(env, args, &h, call);
+	if (!rc)
+		rc = tr_hv_host_info(TR_TGT(h.t), call, 0, &i);
+	if (!rc)
+		*result = json_pack(
+			"{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s}",
+			"host", h.name, "hostname", i.hostname, "hv_type",
+			i.hv_type, "hv_version", (json_int_t)i.hv_version,
+			"arch", i.arch, "cpu_model", i.cpu_model, "cpus",
+			(json_int_t)i.cpus, "memory_kib",
+			(json_int_t)i.memory_kib, "free_memory_kib",
+			(json_int_t)i.free_memory_kib, "domain_type",
+			i.domain_type);
+	host_put(&h);
+	return rc;
+}
+
+struct collect {
+	const char *host;
+	json_t *items;
+};
+
+static int collect_vm(void *opaque, const trellis_vm_info_t *vm)
+{
+	struct collect *c = opaque;
+	json_array_append_new(c->items, vm_json(c->host, vm));
+	return 0;
+}
+
+static int run_vm_list(const struct tr_action_env *env, json_t *args,
+		       json_t **result, trellis_call_t *call)
+{
+	struct host_ref h;
+	struct collect c = {.items = json_array()};
+	int rc = host_get(env, args, &h, call);
+	c.host = h.name;
+	if (!rc)
+		rc = tr_hv_vm_list(TR_TGT(h.t), call, 0, collect_vm, &c);
+	if (!rc)
+		*result = json_pack("{s:s, s:O}", "host", h.name, "items",
+				    c.items);
+	json_decref(c.items);
+	host_put(&h);
+	return rc;
+}
+
+/* Hotplug: disk_attach/detach by target, nic_attach/detach by MAC; both
+ * required so the undo (the detach) can name what the attach made. */
+static int hotplug(const struct tr_action_env *env, json_t *args,
+		   json_t **result, trellis_call_t *call, int disk, int attach)
+{
+	struct host_ref h;
+	const char *uuid = str(args, "uuid");
+	const char *id = disk ? str(args, "target") : str(args, "mac");
+	trellis_disk_spec_t d;
+	trellis_nic_spec_t n;
+	int rc = 0;
+	if (attach && disk) {
+		rc = disk_from_json(json_object_get(args, "disk"), "disk", &d,
+				    call);
+		d.target = id;
+	} else if (attach) {
+		rc = nic_from_json(json_object_get(args, "nic"), "nic", &n,
+				   call);
+		n.mac = id;
+	}
+	memset(&h, 0, sizeof h);
+	if (!rc)
+		rc = host_get(env, args, &h, call);
+	if (!rc)
+		rc = disk ? attach ? tr_hv_vm_disk_attach(TR_TGT(h.t), call,
+							  uuid, &d, KEY, 0)
+				   : tr_hv_vm_disk_detach(TR_TGT(h.t), call,
+							  uuid, id, KEY, 0)
+		   : attach ? tr_hv_vm_nic_attach(TR_TGT(h.t), call, uuid, &n,
+						  KEY, 0)
+			    : tr_hv_vm_nic_detach(TR_TGT(h.t), call, uuid, id,
+						  KEY, 0);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s}", "host", h.name, "uuid",
+				    uuid, disk ? "target" : "mac", id);
+	host_put(&h);
+	return rc;
+}
+
+#define HOTPLUG_RUN(fn, disk, attach)                                          \
+	static int fn(const struct tr_action_env *env, json_t *args,           \
+		      json_t **result, trellis_call_t *call)                   \
+	{                                                                      \
+		return hotplug(env, args, result, call, disk, attach);         \
+	}
+HOTPLUG_RUN(run_disk_attach, 1, 1)
+HOTPLUG_RUN(run_disk_detach, 1, 0)
+HOTPLUG_RUN(run_nic_attach, 0, 1)
+HOTPLUG_RUN(run_nic_detach, 0, 0)
+
+/* ---- schemas ---- */
+
+#define HOST_FIELD {"host", TR_T_STRING, 1, "the host (its hypervisor)"}
+#define UUID_FIELD {"uuid", TR_T_STRING, 1, "the VM's uuid"}
+
+static const struct tr_field host_in[] = {HOST_FIELD, TR_FIELDS_END};
+static const struct tr_field vm_in[] = {HOST_FIELD, UUID_FIELD,
+					TR_FIELDS_END};
+static const struct tr_field vm_ref_out[] = {HOST_FIELD, UUID_FIELD,
+					     TR_FIELDS_END};
+static const struct tr_field vm_out[] = {
+	HOST_FIELD,
+	UUID_FIELD,
+	{"name", TR_T_STRING, 1, "the VM's name"},
+	{"state", TR_T_STRING, 1, "running, shutoff, paused..."},
+	{"id", TR_T_INT, 1, "the hypervisor's domain id, -1 when off"},
+	{"vcpus", TR_T_INT, 1, "virtual CPUs"},
+	{"memory_mib", TR_T_INT, 1, "memory"},
+	TR_FIELDS_END};
+
+static const struct tr_field create_in[] = {
+	HOST_FIELD,
+	{"name", TR_T_STRING, 1, "VM name ([A-Za-z0-9._-], up to 64)"},
+	{"uuid", TR_T_STRING, 0, "default: the hypervisor makes one"},
+	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},
+	{"memory", TR_T_SIZE, 0, "memory, e.g. \"256M\" (or memory_mib)"},
+	{"memory_mib", TR_T_INT, 0, "memory in MiB (or memory)"},
+	{"kernel", TR_T_STRING, 0, "direct boot kernel (else disk 0 boots)"},
+	{"initrd", TR_T_STRING, 0, "initramfs for the kernel"},
+	{"cmdline", TR_T_STRING, 0, "kernel command line"},
+	{"disk", TR_T_ANY, 0, "one disk: a path, or {path, format, target, "
+			      "bus, readonly, read_iops_sec, ...}"},
+	{"disks", TR_T_ARRAY, 0, "more disks, each like disk"},
+	{"nic", TR_T_OBJECT, 0, "one NIC: {bridge | ifname, mac, model, "
+				"inbound_kbps, outbound_kbps}"},
+	{"nics", TR_T_ARRAY, 0, "more NICs, each like nic"},
+	{"serial_log", TR_T_STRING, 0, "file that gets the serial console"},
+	{"console", TR_T_STRING, 0, "vnc or none (default)"},
+	{"console_listen", TR_T_STRING, 0, "VNC listen address (127.0.0.1)"},
+	{"domain_type", TR_T_STRING, 0, "kvm or qemu; default: the host's"},
+	{"start", TR_T_BOOL, 0, "start it too (default true)"},
+	TR_FIELDS_END};
+
+static const struct tr_field stop_in[] = {
+	HOST_FIELD,
+	UUID_FIELD,
+	{"timeout", TR_T_DURATION, 0, "graceful shutdown wait (default 60s)"},
+	{"force", TR_T_BOOL, 0, "power off after the timeout (default true)"},
+	TR_FIELDS_END};
+
+static const struct tr_field console_in[] = {
+	HOST_FIELD,
+	UUID_FIELD,
+	{"ttl", TR_T_DURATION, 0, "password lifetime (default 5m)"},
+	TR_FIELDS_END};
+static const struct tr_field console_out[] = {
+	HOST_FIELD,
+	UUID_FIELD,
+	{"protocol", TR_T_STRING, 1, "vnc"},
+	{"address", TR_T_STRING, 1, "where the VNC server listens"},
+	{"port", TR_T_INT, 1, "its port"},
+	{"password", TR_T_SECRET, 1, "one-time password"},
+	{"expires_at", TR_T_INT, 1, "unix time the password expires"},
+	TR_FIELDS_END};
+
+static const struct tr_field host_info_out[] = {
+	HOST_FIELD,
+	{"hostname", TR_T_STRING, 1, "as the hypervisor says"},
+	{"hv_type", TR_T_STRING, 1, "QEMU, Xen, TEST"},
+	{"hv_version", TR_T_INT, 1, "major*1000000+minor*1000+micro"},
+	{"arch", TR_T_STRING, 1, "x86_64"},
+	{"cpu_model", TR_T_STRING, 1, "host CPU model"},
+	{"cpus", TR_T_INT, 1, "logical CPUs"},
+	{"memory_kib", TR_T_INT, 1, "total memory"},
+	{"free_memory_kib", TR_T_INT, 1, "free memory"},
+	{"domain_type", TR_T_STRING, 1, "what vm_create uses: kvm, qemu..."},
+	TR_FIELDS_END};
+static const struct tr_field list_out[] = {
+	HOST_FIELD, {"items", TR_T_ARRAY, 1, "VMs like vm_info's"},
+	TR_FIELDS_END};
+
+static const struct tr_field disk_attach_in[] = {
+	HOST_FIELD,
+	UUID_FIELD,
+	{"target", TR_T_STRING, 1, "vdb, sdc... (names it for the detach)"},
+	{"disk", TR_T_ANY, 1, "a path, or a disk object (see vm_create)"},
+	TR_FIELDS_END};
+static const struct tr_field disk_ref[] = {
+	HOST_FIELD, UUID_FIELD, {"target", TR_T_STRING, 1, "the disk"},
+	TR_FIELDS_END};
+static const struct tr_field nic_attach_in[] = {
+	HOST_FIELD,
+	UUID_FIELD,
+	{"mac", TR_T_STRING, 1, "the NIC's MAC (names it for the detach)"},
+	{"nic", TR_T_OBJECT, 1, "{bridge | ifname, model, caps...}"},
+	TR_FIELDS_END};
+static const struct tr_field nic_ref[] = {
+	HOST_FIELD, UUID_FIELD, {"mac", TR_T_STRING, 1, "the NIC"},
+	TR_FIELDS_END};
+
+#define M TR_ACTION_MUTATES
+static const struct tr_action actions[] = {
+	{"hypervisor.host_info", "Capacity and identity of a host", host_in,
+	 host_info_out, run_host_info, NULL, 0},
+	{"hypervisor.vm_list", "Every VM a host's hypervisor knows", host_in,
+	 list_out, run_vm_list, NULL, 0},
+	{"hypervisor.vm_info", "State and resources of a VM", vm_in, vm_out,
+	 run_vm_info, NULL, 0},
+	{"hypervisor.vm_create",
+	 "Define a VM (disks, NICs, serial log, VNC, caps) and start it",
+	 create_in, vm_out, run_vm_create, "hypervisor.vm_destroy", M},
+	{"hypervisor.vm_destroy", "Power off and undefine (gone: success)",
+	 vm_in, vm_ref_out, run_vm_destroy, NULL, M},
+	{"hypervisor.vm_start", "Start a VM", vm_in, vm_out, run_vm_start,
+	 "hypervisor.vm_stop", M},
+	{"hypervisor.vm_stop",
+	 "Graceful shutdown, then power off after the timeout", stop_in,
+	 vm_out, run_vm_stop, NULL, M},
+	{"hypervisor.vm_pause", "Pause a VM", vm_in, vm_out, run_vm_pause,
+	 "hypervisor.vm_resume", M},
+	{"hypervisor.vm_resume", "Resume a paused VM", vm_in, vm_out,
+	 run_vm_resume, NULL, M},
+	{"hypervisor.console",
+	 "VNC endpoint and a one-time password (a secret)", console_in,
+	 console_out, run_console, NULL, M},
+	{"hypervisor.disk_attach", "Attach a disk (hotplug when running)",
+	 disk_attach_in, disk_ref, run_disk_attach, "hypervisor.disk_detach",
+	 M},
+	{"hypervisor.disk_detach", "Detach a disk (missing: success)",
+	 disk_ref, disk_ref, run_disk_detach, NULL, M},
+	{"hypervisor.nic_attach", "Attach a NIC (hotplug when running)",
+	 nic_attach_in, nic_ref, run_nic_attach, "hypervisor.nic_detach", M},
+	{"hypervisor.nic_detach", "Detach a NIC (missing: success)", nic_ref,
+	 nic_ref, run_nic_detach, NULL, M},
+};
+#undef M
+
+void tr_actions_register_hypervisor(void);
+void tr_actions_register_hypervisor(void)
+{
+	tr_actions_add(actions, sizeof actions / sizeof *actions);
+}
