@@ -14,7 +14,8 @@
 	X(core) \
 	X(storage) \
 	X(network) \
-	X(policy)
+	X(policy) \
+	X(hypervisor)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);
