@@ -31,7 +31,7 @@
 static unsigned failures;
 
 static void report(int pass, const char *id, const char *fmt, ...)
-	TRELLIS_PRINTF(3, 4);
+    TRELLIS_PRINTF(3, 4);
 static void report(int pass, const char *id, const char *fmt, ...)
 {
 	va_list ap;
@@ -145,8 +145,8 @@ static int wait_marker(const char *log, const char *marker, int secs)
 	return 0;
 }
 
-static void expect(struct tr_target *t, trellis_call_t *call, int rc,
-		   int want, const char *id, const char *what)
+static void expect(struct tr_target *t, trellis_call_t *call, int rc, int want,
+		   const char *id, const char *what)
 {
 	(void)t;
 	if (rc == want && (rc == 0 || (call->message[0] && !call->generic)))
@@ -220,22 +220,22 @@ int main(int argc, char **argv)
 		       " MiB, xl info total_memory %lld MiB",
 		       hi.memory_kib / 1024, mem);
 		report(strcmp(hi.hv_type, "Xen") == 0 &&
-			       hi.hv_version / 1000 == 4017,
-		       "host-version", "hv %s version %" PRIu64 ", free %" PRIu64
-		       " MiB, %s",
+			   hi.hv_version / 1000 == 4017,
+		       "host-version",
+		       "hv %s version %" PRIu64 ", free %" PRIu64 " MiB, %s",
 		       hi.hv_type, hi.hv_version, hi.free_memory_kib / 1024,
 		       hi.domain_type);
 	}
 
 	/* ---- create a PV guest from a Trellis VM spec ---- */
 	trellis_vm_spec_t spec = {
-		.struct_size = sizeof spec,
-		.name = "trellis-xen-t1",
-		.vcpus = 1,
-		.memory_mib = 96,
-		.kernel = kernel,
-		.initrd = initrd,
-		.cmdline = "console=hvc0 quiet",
+	    .struct_size = sizeof spec,
+	    .name = "trellis-xen-t1",
+	    .vcpus = 1,
+	    .memory_mib = 96,
+	    .kernel = kernel,
+	    .initrd = initrd,
+	    .cmdline = "console=hvc0 quiet",
 	};
 	rc = tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm",
 			     TRELLIS_VM_CREATE_START, &vm);
@@ -254,8 +254,8 @@ int main(int argc, char **argv)
 	       trellis_vm_state_name(vm.state), id, state);
 
 	rc = tr_hv_vm_list(TR_TGT(t), &call, 0, list_cb, &s);
-	report(rc == 0 && s.found == 1 && running_or_blocked(s.state),
-	       "list", "vm_list: %u VMs, ours %s in state %s", s.count,
+	report(rc == 0 && s.found == 1 && running_or_blocked(s.state), "list",
+	       "vm_list: %u VMs, ours %s in state %s", s.count,
 	       s.found ? "listed" : "missing", trellis_vm_state_name(s.state));
 
 	rc = tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm",
@@ -279,7 +279,7 @@ int main(int argc, char **argv)
 	tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
 	xl_list(spec.name, &id, state);
 	report(rc == 0 && info.state == TRELLIS_VM_PAUSED &&
-		       strchr(state, 'p') != NULL,
+		   strchr(state, 'p') != NULL,
 	       "pause", "vm_pause: %s, vm_info state %s, xl list state %s",
 	       trellis_error_name(rc), trellis_vm_state_name(info.state),
 	       state);
@@ -288,7 +288,7 @@ int main(int argc, char **argv)
 	tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
 	xl_list(spec.name, &id, state);
 	report(rc == 0 && running_or_blocked(info.state) &&
-		       strchr(state, 'p') == NULL,
+		   strchr(state, 'p') == NULL,
 	       "resume", "vm_resume: %s, vm_info state %s, xl list state %s",
 	       trellis_error_name(rc), trellis_vm_state_name(info.state),
 	       state);
@@ -296,8 +296,7 @@ int main(int argc, char **argv)
 	snprintf(log, sizeof log, "/var/log/xen/console/guest-%s.log",
 		 spec.name);
 	report(wait_marker(log, "TRELLIS-GUEST-UP", 120), "guest-boot",
-	       "the guest printed its boot marker on its PV console (%s)",
-	       log);
+	       "the guest printed its boot marker on its PV console (%s)", log);
 
 	/* ---- graceful shutdown ---- */
 	rc = tr_hv_vm_shutdown(TR_TGT(t), &call, uuid, 60, 0);
@@ -311,12 +310,12 @@ int main(int argc, char **argv)
 
 	/* ---- create paused, start, destroy ---- */
 	spec.name = "trellis-xen-t2";
-	rc = tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm2", 0,
-			     &vm);
+	rc =
+	    tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm2", 0, &vm);
 	snprintf(uuid, sizeof uuid, "%s", vm.uuid);
 	listed = xl_list(spec.name, &id, state);
 	report(rc == 0 && vm.state == TRELLIS_VM_PAUSED && listed &&
-		       strchr(state, 'p'),
+		   strchr(state, 'p'),
 	       "create-paused",
 	       "vm_create without START: %s%s%s, state %s, xl list state %s",
 	       trellis_error_name(rc), rc ? ": " : "", rc ? call.message : "",
@@ -330,9 +329,8 @@ int main(int argc, char **argv)
 
 	rc = tr_hv_vm_destroy(TR_TGT(t), &call, uuid, "wf-xen/undo-vm2", 0);
 	listed = xl_list(spec.name, &id, state);
-	report(rc == 0 && !listed, "destroy",
-	       "vm_destroy: %s%s%s; xl list %s", trellis_error_name(rc),
-	       rc ? ": " : "", rc ? call.message : "",
+	report(rc == 0 && !listed, "destroy", "vm_destroy: %s%s%s; xl list %s",
+	       trellis_error_name(rc), rc ? ": " : "", rc ? call.message : "",
 	       listed ? "still lists it" : "no longer lists it");
 
 	rc = tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
@@ -354,12 +352,12 @@ errors:
 	       "vm_pause of an unknown domain");
 
 	trellis_vm_spec_t big = {
-		.struct_size = sizeof big,
-		.name = "trellis-xen-big",
-		.vcpus = 1,
-		.memory_mib = 1024 * 1024,
-		.kernel = kernel,
-		.initrd = initrd,
+	    .struct_size = sizeof big,
+	    .name = "trellis-xen-big",
+	    .vcpus = 1,
+	    .memory_mib = 1024 * 1024,
+	    .kernel = kernel,
+	    .initrd = initrd,
 	};
 	rc = tr_hv_vm_create(TR_TGT(t), &call, &big, "wf-xen/big", 0, &vm);
 	expect(t, &call, rc, TRELLIS_E_INVALID_ARG, "err-memory-impossible",

@@ -33,36 +33,8 @@
 
 #include <trellis/hypervisor.h>
 
+#include "xen_conn.h"
 #include "xen_map.h"
-
-struct xen_state {
-	trellis_plugin_t *self;
-	const trellis_host_t *host;
-	/* From the plugin's config: what boots a spec that names no kernel
-	 * (PV-GRUB, grub-xen-bin's grub-x86_64-xen.bin, boots the guest's
-	 * own disk).  Owned by the host; NULL when not configured. */
-	const char *default_kernel;
-	const char *default_initrd;
-	const char *default_cmdline;
-};
-
-struct xen_conn;
-
-/* A xentoollog logger that keeps the last error of libxc/libxl, so that a
- * failed call reports libxl's own reason instead of "it failed". */
-struct xen_logger {
-	xentoollog_logger vtable; /* first: libxc casts back to this */
-	struct xen_conn *conn;
-};
-
-struct xen_conn {
-	struct xen_state *st;
-	struct xen_logger lg;
-	xc_interface *xch;
-	struct xs_handle *xsh;
-	libxl_ctx *ctx;
-	char last[1024]; /* libxc/libxl errors of the current op, "" if none */
-};
 
 #define DOMINFO_BATCH 64
 
@@ -102,10 +74,8 @@ static void logger_destroy(xentoollog_logger *logger)
  * last said (when anything), and the backend code (an errno or libxl
  * ERROR_*).  Returns code.
  */
-static int fail(struct xen_conn *c, trellis_call_t *call, int code,
-		long backend, const char *fmt, ...) TRELLIS_PRINTF(5, 6);
-static int fail(struct xen_conn *c, trellis_call_t *call, int code,
-		long backend, const char *fmt, ...)
+int xen_fail(struct xen_conn *c, trellis_call_t *call, int code, long backend,
+	     const char *fmt, ...)
 {
 	const trellis_host_t *host = c->st->host;
 	char msg[512];
@@ -124,8 +94,8 @@ static int fail(struct xen_conn *c, trellis_call_t *call, int code,
 	return code;
 }
 
-static int bad_flags(const trellis_host_t *host, trellis_call_t *call,
-		     const char *op, uint32_t flags, uint32_t known)
+int xen_bad_flags(const trellis_host_t *host, trellis_call_t *call,
+		  const char *op, uint32_t flags, uint32_t known)
 {
 	return host->set_error(call, TRELLIS_E_INVALID_ARG,
 			       "%s: unknown flags 0x%x", op, flags & ~known);
@@ -209,7 +179,7 @@ static int xen_connect(void *state, trellis_call_t *call, const char *uri,
 
 	(void)options; /* nothing to configure yet */
 	if (flags)
-		return bad_flags(host, call, "connect", flags, 0);
+		return xen_bad_flags(host, call, "connect", flags, 0);
 	rc = xen_uri_check(uri, err, sizeof err);
 	if (rc)
 		return host->set_error(call, rc, "%s", err);
@@ -262,14 +232,8 @@ static void xen_disconnect(void *state, void *conn)
 
 /* ---- domains ---- */
 
-/* Calls fn for every domain (domain 0 included) until it returns
- * non-zero.  Returns fn's non-zero value, 0 at the end, or a Trellis code
- * (error set) when the hypervisor cannot be asked. */
-typedef int (*dom_fn)(struct xen_conn *c, const xc_domaininfo_t *di,
-		      void *arg);
-
-static int each_domain(struct xen_conn *c, trellis_call_t *call, dom_fn fn,
-		       void *arg)
+int xen_each_domain(struct xen_conn *c, trellis_call_t *call, xen_dom_fn fn,
+		    void *arg)
 {
 	xc_domaininfo_t batch[DOMINFO_BATCH];
 	uint32_t next = 0;
@@ -281,9 +245,9 @@ static int each_domain(struct xen_conn *c, trellis_call_t *call, dom_fn fn,
 		n = xc_domain_getinfolist(c->xch, next, DOMINFO_BATCH, batch);
 		if (n < 0) {
 			int e = errno;
-			return fail(c, call, xen_code_from_errno(e), e,
-				    "listing Xen domains failed: %s",
-				    strerror(e));
+			return xen_fail(c, call, xen_code_from_errno(e), e,
+					"listing Xen domains failed: %s",
+					strerror(e));
 		}
 		for (int i = 0; i < n; i++) {
 			int r = fn(c, &batch[i], arg);
@@ -301,8 +265,7 @@ struct find_uuid {
 	xc_domaininfo_t found;
 };
 
-static int match_uuid(struct xen_conn *c, const xc_domaininfo_t *di,
-		      void *arg)
+static int match_uuid(struct xen_conn *c, const xc_domaininfo_t *di, void *arg)
 {
 	struct find_uuid *f = arg;
 
@@ -314,54 +277,21 @@ static int match_uuid(struct xen_conn *c, const xc_domaininfo_t *di,
 }
 
 /* 1 and *out when a domain has uuid, 0 when none, or a code (error set). */
-static int find_by_uuid(struct xen_conn *c, trellis_call_t *call,
-			const uint8_t uuid[16], xc_domaininfo_t *out)
+int xen_find_by_uuid(struct xen_conn *c, trellis_call_t *call,
+		     const uint8_t uuid[16], xc_domaininfo_t *out)
 {
 	struct find_uuid f = {.uuid = uuid};
-	int r = each_domain(c, call, match_uuid, &f);
+	int r = xen_each_domain(c, call, match_uuid, &f);
 
 	if (r == 1)
 		*out = f.found;
 	return r;
 }
 
-/* The idempotency key recorded with domain domid, or NULL (free()). */
-static char *idem_key_of(struct xen_conn *c, uint32_t domid)
-{
-	char path[64];
-	unsigned int len;
-
-	snprintf(path, sizeof path, "/local/domain/%u/%s", domid,
-		 XEN_IDEM_XS_KEY);
-	return xs_read(c->xsh, XBT_NULL, path, &len);
-}
-
-struct find_key {
-	const char *key;
-	xc_domaininfo_t found;
-};
-
-static int match_key(struct xen_conn *c, const xc_domaininfo_t *di, void *arg)
-{
-	struct find_key *f = arg;
-	char *k;
-	int hit;
-
-	if (di->domain == 0 || (di->flags & XEN_DOMINF_dying))
-		return 0;
-	k = idem_key_of(c, di->domain);
-	hit = k && strcmp(k, f->key) == 0;
-	free(k);
-	if (!hit)
-		return 0;
-	f->found = *di;
-	return 1;
-}
-
 /* Parses uuid and finds its domain.  Returns 1 with *di, 0 when there is
  * none, or a code (error set: malformed uuid, domain 0, hypervisor). */
-static int lookup(struct xen_conn *c, trellis_call_t *call, const char *op,
-		  const char *uuid, xc_domaininfo_t *di)
+int xen_lookup(struct xen_conn *c, trellis_call_t *call, const char *op,
+	       const char *uuid, xc_domaininfo_t *di)
 {
 	const trellis_host_t *host = c->st->host;
 	uint8_t h[16];
@@ -371,7 +301,7 @@ static int lookup(struct xen_conn *c, trellis_call_t *call, const char *op,
 		return host->set_error(call, TRELLIS_E_INVALID_ARG,
 				       "%s: '%s' is not a VM UUID", op,
 				       uuid ? uuid : "(null)");
-	r = find_by_uuid(c, call, h, di);
+	r = xen_find_by_uuid(c, call, h, di);
 	if (r == 1 && di->domain == 0)
 		return host->set_error(call, TRELLIS_E_PERMISSION,
 				       "%s: %s is domain 0, Xen's control "
@@ -380,8 +310,8 @@ static int lookup(struct xen_conn *c, trellis_call_t *call, const char *op,
 	return r;
 }
 
-static int fill_info(struct xen_conn *c, const xc_domaininfo_t *di,
-		     trellis_vm_info_t *out)
+int xen_fill_info(struct xen_conn *c, const xc_domaininfo_t *di,
+		  trellis_vm_info_t *out)
 {
 	char *name;
 
@@ -399,8 +329,8 @@ static int fill_info(struct xen_conn *c, const xc_domaininfo_t *di,
 	return 0;
 }
 
-static int check_out(const trellis_host_t *host, trellis_call_t *call,
-		     const char *op, uint32_t have, size_t want)
+int xen_check_out(const trellis_host_t *host, trellis_call_t *call,
+		  const char *op, uint32_t have, size_t want)
 {
 	if (have >= want)
 		return 0;
@@ -444,22 +374,22 @@ static int xen_host_info(void *conn, trellis_call_t *call, uint32_t flags,
 	int v, e;
 
 	if (flags)
-		return bad_flags(host, call, "host_info", flags, 0);
-	if (!out || check_out(host, call, "host_info", out->struct_size,
-				 sizeof *out))
+		return xen_bad_flags(host, call, "host_info", flags, 0);
+	if (!out || xen_check_out(host, call, "host_info", out->struct_size,
+				  sizeof *out))
 		return TRELLIS_E_INVALID_ARG;
 	memset(&pi, 0, sizeof pi);
 	c->last[0] = '\0';
 	if (xc_physinfo(c->xch, &pi) != 0) {
 		e = errno;
-		return fail(c, call, xen_code_from_errno(e), e,
-			    "xc_physinfo failed: %s", strerror(e));
+		return xen_fail(c, call, xen_code_from_errno(e), e,
+				"xc_physinfo failed: %s", strerror(e));
 	}
 	v = xc_version(c->xch, XENVER_version, NULL);
 	if (v < 0) {
 		e = errno;
-		return fail(c, call, xen_code_from_errno(e), e,
-			    "xc_version failed: %s", strerror(e));
+		return xen_fail(c, call, xen_code_from_errno(e), e,
+				"xc_version failed: %s", strerror(e));
 	}
 	memset(extra, 0, sizeof extra);
 	if (xc_version(c->xch, XENVER_extraversion, &extra) < 0)
@@ -502,7 +432,7 @@ static int list_one(struct xen_conn *c, const xc_domaininfo_t *di, void *arg)
 		return 0;
 	memset(&info, 0, sizeof info);
 	info.struct_size = sizeof info;
-	fill_info(c, di, &info);
+	xen_fill_info(c, di, &info);
 	/* Stop early on the caller's wish; 2 cannot be confused with an
 	 * error code (those are negative). */
 	return l->fn(l->opaque, &info) ? 2 : 0;
@@ -516,11 +446,11 @@ static int xen_vm_list(void *conn, trellis_call_t *call, uint32_t flags,
 	int r;
 
 	if (flags)
-		return bad_flags(c->st->host, call, "vm_list", flags, 0);
+		return xen_bad_flags(c->st->host, call, "vm_list", flags, 0);
 	if (!fn)
 		return c->st->host->set_error(call, TRELLIS_E_INVALID_ARG,
 					      "vm_list: no callback");
-	r = each_domain(c, call, list_one, &l);
+	r = xen_each_domain(c, call, list_one, &l);
 	return r < 0 ? r : 0;
 }
 
@@ -533,17 +463,17 @@ static int xen_vm_info(void *conn, trellis_call_t *call, const char *uuid,
 	int r;
 
 	if (flags)
-		return bad_flags(host, call, "vm_info", flags, 0);
-	if (!out || check_out(host, call, "vm_info", out->struct_size,
-				 sizeof *out))
+		return xen_bad_flags(host, call, "vm_info", flags, 0);
+	if (!out ||
+	    xen_check_out(host, call, "vm_info", out->struct_size, sizeof *out))
 		return TRELLIS_E_INVALID_ARG;
-	r = lookup(c, call, "vm_info", uuid, &di);
+	r = xen_lookup(c, call, "vm_info", uuid, &di);
 	if (r < 0)
 		return r;
 	if (r == 0)
 		return host->set_error(call, TRELLIS_E_NOTFOUND,
 				       "no Xen domain has UUID %s", uuid);
-	return fill_info(c, &di, out);
+	return xen_fill_info(c, &di, out);
 }
 
 /* ---- pause, resume, start ---- */
@@ -551,9 +481,8 @@ static int xen_vm_info(void *conn, trellis_call_t *call, const char *uuid,
 /* Pauses (pause != 0) or unpauses domain di.  Xen counts toolstack
  * pauses, so the paused bit decides whether to call at all: pausing a
  * paused VM or resuming a running one changes nothing and succeeds. */
-static int set_paused(struct xen_conn *c, trellis_call_t *call,
-		      const char *op, const char *uuid,
-		      const xc_domaininfo_t *di, int pause)
+int xen_set_paused(struct xen_conn *c, trellis_call_t *call, const char *op,
+		   const char *uuid, const xc_domaininfo_t *di, int pause)
 {
 	int is_paused = !!(di->flags & XEN_DOMINF_paused);
 	int rc, e;
@@ -561,18 +490,19 @@ static int set_paused(struct xen_conn *c, trellis_call_t *call,
 	if (is_paused == pause)
 		return 0;
 	if (di->flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown))
-		return fail(c, call, TRELLIS_E_CONFLICT, 0,
-			    "%s: VM %s (domain %u) is shutting down or shut "
-			    "off",
-			    op, uuid, di->domain);
+		return xen_fail(
+		    c, call, TRELLIS_E_CONFLICT, 0,
+		    "%s: VM %s (domain %u) is shutting down or shut "
+		    "off",
+		    op, uuid, di->domain);
 	c->last[0] = '\0';
 	rc = pause ? xc_domain_pause(c->xch, di->domain)
 		   : xc_domain_unpause(c->xch, di->domain);
 	if (rc != 0) {
 		e = errno;
-		return fail(c, call, xen_code_from_errno(e), e,
-			    "%s: VM %s (domain %u): %s", op, uuid, di->domain,
-			    strerror(e));
+		return xen_fail(c, call, xen_code_from_errno(e), e,
+				"%s: VM %s (domain %u): %s", op, uuid,
+				di->domain, strerror(e));
 	}
 	return 0;
 }
@@ -586,15 +516,15 @@ static int pause_op(void *conn, trellis_call_t *call, const char *op,
 	int r;
 
 	if (flags)
-		return bad_flags(host, call, op, flags, 0);
-	r = lookup(c, call, op, uuid, &di);
+		return xen_bad_flags(host, call, op, flags, 0);
+	r = xen_lookup(c, call, op, uuid, &di);
 	if (r < 0)
 		return r;
 	if (r == 0)
 		return host->set_error(call, TRELLIS_E_NOTFOUND,
 				       "%s: no Xen domain has UUID %s", op,
 				       uuid);
-	return set_paused(c, call, op, uuid, &di, pause);
+	return xen_set_paused(c, call, op, uuid, &di, pause);
 }
 
 static int xen_vm_pause(void *conn, trellis_call_t *call, const char *uuid,
@@ -617,299 +547,20 @@ static int xen_vm_start(void *conn, trellis_call_t *call, const char *uuid,
 	return pause_op(conn, call, "vm_start", uuid, flags, 0);
 }
 
-/* ---- destroy and shutdown ---- */
-
-static int destroy_domid(struct xen_conn *c, trellis_call_t *call,
-			 const char *op, const char *uuid, uint32_t domid)
-{
-	int rc;
-
-	c->last[0] = '\0';
-	/* libxl rather than xc_domain_destroy: it also tears down the
-	 * backends and xenstore entries, so nothing lingers as a zombie. */
-	rc = libxl_domain_destroy(c->ctx, domid, NULL);
-	if (rc == 0 || rc == ERROR_DOMAIN_NOTFOUND)
-		return 0;
-	return fail(c, call, xen_code_from_libxl(rc), rc,
-		    "%s: destroying VM %s (domain %u) failed: %s", op, uuid,
-		    domid, libxl_error_to_string(rc));
-}
-
-static int xen_vm_destroy(void *conn, trellis_call_t *call, const char *uuid,
-			  const char *idem_key, uint32_t flags)
-{
-	struct xen_conn *c = conn;
-	xc_domaininfo_t di;
-	int r;
-
-	(void)idem_key; /* destroying is idempotent by itself */
-	if (flags)
-		return bad_flags(c->st->host, call, "vm_destroy", flags, 0);
-	r = lookup(c, call, "vm_destroy", uuid, &di);
-	if (r <= 0)
-		return r; /* 0: already gone, which is success */
-	return destroy_domid(c, call, "vm_destroy", uuid, di.domain);
-}
-
-static int xen_vm_shutdown(void *conn, trellis_call_t *call, const char *uuid,
-			   uint32_t timeout_s, uint32_t flags)
-{
-	struct xen_conn *c = conn;
-	const trellis_host_t *host = c->st->host;
-	struct timespec start, now, tick = {0, 100 * 1000 * 1000};
-	xc_domaininfo_t di;
-	int r, rc;
-
-	if (flags & ~(uint32_t)TRELLIS_VM_SHUTDOWN_FORCE)
-		return bad_flags(host, call, "vm_shutdown", flags,
-				 TRELLIS_VM_SHUTDOWN_FORCE);
-	r = lookup(c, call, "vm_shutdown", uuid, &di);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		return host->set_error(call, TRELLIS_E_NOTFOUND,
-				       "vm_shutdown: no Xen domain has UUID %s",
-				       uuid);
-	if (!(di.flags & (XEN_DOMINF_shutdown | XEN_DOMINF_dying))) {
-		c->last[0] = '\0';
-		rc = libxl_domain_shutdown(c->ctx, di.domain, NULL);
-		if (rc != 0 && !(flags & TRELLIS_VM_SHUTDOWN_FORCE))
-			return fail(c, call, xen_code_from_libxl(rc), rc,
-				    "vm_shutdown: asking VM %s (domain %u) to "
-				    "shut down failed: %s",
-				    uuid, di.domain, libxl_error_to_string(rc));
-	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		r = find_by_uuid(c, call, di.handle, &di);
-		if (r < 0)
-			return r;
-		/* Xen keeps a shut-down domain until its toolstack reaps it;
-		 * with no definition kept elsewhere, reaping ends the VM. */
-		if (r == 0)
-			return 0;
-		if (di.flags & XEN_DOMINF_shutdown)
-			return destroy_domid(c, call, "vm_shutdown", uuid,
-					     di.domain);
-		if (host->cancelled(call))
-			return host->set_error(call, TRELLIS_E_CANCELLED,
-					       "vm_shutdown of %s cancelled",
-					       uuid);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= (time_t)timeout_s)
-			break;
-		nanosleep(&tick, NULL);
-	}
-	if (flags & TRELLIS_VM_SHUTDOWN_FORCE)
-		return destroy_domid(c, call, "vm_shutdown", uuid, di.domain);
-	return host->set_error(call, TRELLIS_E_TIMEOUT,
-			       "vm_shutdown: VM %s (domain %u) did not shut "
-			       "down within %u s",
-			       uuid, di.domain, timeout_s);
-}
-
-/* ---- create ---- */
-
-static int check_memory(struct xen_conn *c, trellis_call_t *call,
-			const char *name, uint64_t mib)
-{
-	const trellis_host_t *host = c->st->host;
-	xc_physinfo_t pi;
-	uint64_t total, avail;
-	int e;
-
-	memset(&pi, 0, sizeof pi);
-	c->last[0] = '\0';
-	if (xc_physinfo(c->xch, &pi) != 0) {
-		e = errno;
-		return fail(c, call, xen_code_from_errno(e), e,
-			    "xc_physinfo failed: %s", strerror(e));
-	}
-	total = ((uint64_t)pi.total_pages * XC_PAGE_SIZE) >> 20;
-	avail = ((uint64_t)(pi.free_pages > pi.outstanding_pages
-				    ? pi.free_pages - pi.outstanding_pages
-				    : 0) *
-		 XC_PAGE_SIZE) >>
-		20;
-	if (mib > total)
-		return host->set_error(call, TRELLIS_E_INVALID_ARG,
-				       "VM '%s' asks for %" PRIu64
-				       " MiB but this Xen host has %" PRIu64
-				       " MiB in all",
-				       name, mib, total);
-	if (mib > avail)
-		return host->set_error(call, TRELLIS_E_NOSPACE,
-				       "VM '%s' asks for %" PRIu64
-				       " MiB but this Xen host has %" PRIu64
-				       " MiB free",
-				       name, mib, avail);
-	return 0;
-}
-
-static int xen_vm_create(void *conn, trellis_call_t *call,
-			 const trellis_vm_spec_t *spec, const char *idem_key,
-			 uint32_t flags, trellis_vm_info_t *out)
-{
-	struct xen_conn *c = conn;
-	const trellis_host_t *host = c->st->host;
-	libxl_domain_config cfg;
-	trellis_vm_spec_t boot;
-	xc_domaininfo_t di;
-	libxl_uuid u;
-	uint8_t h[16];
-	char name[128], uuid_s[40], err[512];
-	uint32_t domid = INVALID_DOMID, existing;
-	int r, rc;
-
-	libxl_domain_config_init(&cfg);
-	if (flags & ~(uint32_t)TRELLIS_VM_CREATE_START) {
-		rc = bad_flags(host, call, "vm_create", flags,
-			       TRELLIS_VM_CREATE_START);
-		goto out;
-	}
-	if (!spec) {
-		rc = host->set_error(call, TRELLIS_E_INVALID_ARG,
-				     "vm_create: no spec");
-		goto out;
-	}
-	if (out &&
-	    check_out(host, call, "vm_create", out->struct_size, sizeof *out)) {
-		rc = TRELLIS_E_INVALID_ARG;
-		goto out;
-	}
-
-	/* A replay after a crash: the first attempt's domain carries the
-	 * key.  Finish what it may not have (starting), then return it. */
-	if (idem_key && idem_key[0]) {
-		struct find_key f = {.key = idem_key};
-		r = each_domain(c, call, match_key, &f);
-		if (r < 0) {
-			rc = r;
-			goto out;
-		}
-		if (r == 1) {
-			xen_uuid_format(f.found.handle, uuid_s, sizeof uuid_s);
-			if (flags & TRELLIS_VM_CREATE_START) {
-				rc = set_paused(c, call, "vm_create", uuid_s,
-						&f.found, 0);
-				if (rc)
-					goto out;
-				find_by_uuid(c, call, f.found.handle,
-					     &f.found);
-			}
-			rc = fill_info(c, &f.found, out);
-			goto out;
-		}
-	}
-
-	if (spec->uuid) {
-		if (xen_uuid_parse(spec->uuid, h) != 0) {
-			rc = host->set_error(call, TRELLIS_E_INVALID_ARG,
-					     "vm_create: '%s' is not a UUID",
-					     spec->uuid);
-			goto out;
-		}
-		r = find_by_uuid(c, call, h, &di);
-		if (r < 0) {
-			rc = r;
-			goto out;
-		}
-		if (r == 1) {
-			rc = host->set_error(call, TRELLIS_E_CONFLICT,
-					     "vm_create: a Xen domain with UUID "
-					     "%s exists already (domain %u)",
-					     spec->uuid, di.domain);
-			goto out;
-		}
-	} else {
-		libxl_uuid_generate(&u);
-		memcpy(h, libxl_uuid_bytearray(&u), 16);
-	}
-	xen_uuid_format(h, uuid_s, sizeof uuid_s);
-	if (!spec->kernel && c->st->default_kernel) {
-		/* Boot what the host's config says boots a disk. */
-		boot = *spec;
-		boot.kernel = c->st->default_kernel;
-		boot.initrd = c->st->default_initrd;
-		boot.cmdline = spec->cmdline ? spec->cmdline
-					     : c->st->default_cmdline;
-		spec = &boot;
-	}
-	if (spec->name && spec->name[0])
-		snprintf(name, sizeof name, "%s", spec->name);
-	else
-		snprintf(name, sizeof name, "trellis-%.8s", uuid_s);
-
-	rc = xen_spec_to_config(spec, name, h, idem_key, &cfg, err,
-				sizeof err);
-	if (rc) {
-		host->set_error(call, rc, "vm_create: %s", err);
-		goto out;
-	}
-	if (libxl_name_to_domid(c->ctx, name, &existing) == 0) {
-		rc = host->set_error(call, TRELLIS_E_CONFLICT,
-				     "vm_create: a Xen domain named '%s' exists "
-				     "already (domain %u)",
-				     name, existing);
-		goto out;
-	}
-	rc = check_memory(c, call, name, spec->memory_mib);
-	if (rc)
-		goto out;
-
-	host->progress(call, 10, "creating Xen domain");
-	c->last[0] = '\0';
-	r = libxl_domain_create_new(c->ctx, &cfg, &domid, NULL, NULL);
-	if (r != 0) {
-		rc = fail(c, call, xen_code_from_libxl(r), r,
-			  "vm_create: libxl could not create VM '%s': %s", name,
-			  libxl_error_to_string(r));
-		goto out;
-	}
-	/* libxl leaves a new domain paused before its first instruction. */
-	if (flags & TRELLIS_VM_CREATE_START) {
-		c->last[0] = '\0';
-		if (xc_domain_unpause(c->xch, domid) != 0) {
-			int e = errno;
-			rc = fail(c, call, xen_code_from_errno(e), e,
-				  "vm_create: VM '%s' (domain %u) was created "
-				  "but could not be started: %s",
-				  name, domid, strerror(e));
-			goto out;
-		}
-	}
-	r = find_by_uuid(c, call, h, &di);
-	if (r < 0) {
-		rc = r;
-		goto out;
-	}
-	if (r == 0) {
-		rc = host->set_error(call, TRELLIS_E_BACKEND,
-				     "vm_create: VM '%s' (domain %u) vanished "
-				     "right after creation",
-				     name, domid);
-		goto out;
-	}
-	rc = fill_info(c, &di, out);
-out:
-	libxl_domain_config_dispose(&cfg);
-	return rc;
-}
-
 static const struct trellis_hypervisor_ops xen_ops = {
-	.struct_size = sizeof(struct trellis_hypervisor_ops),
-	.connect = xen_connect,
-	.disconnect = xen_disconnect,
-	.host_info = xen_host_info,
-	.vm_list = xen_vm_list,
-	.vm_create = xen_vm_create,
-	.vm_destroy = xen_vm_destroy,
-	.vm_info = xen_vm_info,
-	.vm_start = xen_vm_start,
-	.vm_shutdown = xen_vm_shutdown,
-	.vm_pause = xen_vm_pause,
-	.vm_resume = xen_vm_resume,
-	/* No VNC console, no hotplug: NULL means "not supported". */
+    .struct_size = sizeof(struct trellis_hypervisor_ops),
+    .connect = xen_connect,
+    .disconnect = xen_disconnect,
+    .host_info = xen_host_info,
+    .vm_list = xen_vm_list,
+    .vm_create = xen_vm_create,
+    .vm_destroy = xen_vm_destroy,
+    .vm_info = xen_vm_info,
+    .vm_start = xen_vm_start,
+    .vm_shutdown = xen_vm_shutdown,
+    .vm_pause = xen_vm_pause,
+    .vm_resume = xen_vm_resume,
+    /* No VNC console, no hotplug: NULL means "not supported". */
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "xen", .version = "0.1.0", .license = "MIT",

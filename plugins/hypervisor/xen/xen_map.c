@@ -218,10 +218,11 @@ static int translate_disks(const trellis_vm_spec_t *spec,
 			return TRELLIS_E_INVALID_ARG;
 		}
 		if (d->bus != TRELLIS_DISK_BUS_DEFAULT) {
-			snprintf(err, errlen,
-				 "disk %u (%s): bus %u: a PV guest has only "
-				 "Xen's own block frontend (use the default bus)",
-				 i, d->path, d->bus);
+			snprintf(
+			    err, errlen,
+			    "disk %u (%s): bus %u: a PV guest has only "
+			    "Xen's own block frontend (use the default bus)",
+			    i, d->path, d->bus);
 			return TRELLIS_E_NOTSUP;
 		}
 		if (d->read_iops_sec || d->write_iops_sec ||
@@ -233,8 +234,9 @@ static int translate_disks(const trellis_vm_spec_t *spec,
 			return TRELLIS_E_NOTSUP;
 		}
 		if (d->disk_flags & ~(uint32_t)TRELLIS_DISK_READONLY) {
-			snprintf(err, errlen, "disk %u (%s): unknown flags 0x%x",
-				 i, d->path, d->disk_flags);
+			snprintf(err, errlen,
+				 "disk %u (%s): unknown flags 0x%x", i, d->path,
+				 d->disk_flags);
 			return TRELLIS_E_INVALID_ARG;
 		}
 		if (!d->format || strcmp(d->format, "raw") == 0) {
@@ -292,19 +294,21 @@ static int translate_nics(const trellis_vm_spec_t *spec,
 		/* Xen's backend makes its own vif device; it cannot adopt a
 		 * tap that someone else made. */
 		if (!n->bridge || !n->bridge[0]) {
-			snprintf(err, errlen,
-				 "nic %u: Xen needs a bridge for the guest's vif "
-				 "(an existing tap%s%s cannot be used)",
-				 i, n->ifname ? " " : "",
-				 n->ifname ? n->ifname : "");
+			snprintf(
+			    err, errlen,
+			    "nic %u: Xen needs a bridge for the guest's vif "
+			    "(an existing tap%s%s cannot be used)",
+			    i, n->ifname ? " " : "",
+			    n->ifname ? n->ifname : "");
 			return TRELLIS_E_NOTSUP;
 		}
 		if (n->model && strcmp(n->model, "virtio") != 0 &&
 		    strcmp(n->model, "netfront") != 0) {
-			snprintf(err, errlen,
-				 "nic %u: model '%s': a PV guest has only Xen's "
-				 "netfront",
-				 i, n->model);
+			snprintf(
+			    err, errlen,
+			    "nic %u: model '%s': a PV guest has only Xen's "
+			    "netfront",
+			    i, n->model);
 			return TRELLIS_E_NOTSUP;
 		}
 		if (n->inbound_kbps || n->outbound_kbps) {
@@ -343,8 +347,9 @@ int xen_spec_to_config(const trellis_vm_spec_t *spec, const char *name,
 	int rc;
 
 	if (!spec || !SPEC_HAS(spec, domain_type)) {
-		snprintf(err, errlen, "VM spec missing or older than ABI 1.0 "
-				      "(struct_size too small)");
+		snprintf(err, errlen,
+			 "VM spec missing or older than ABI 1.0 "
+			 "(struct_size too small)");
 		return TRELLIS_E_INVALID_ARG;
 	}
 	if (!name || !name[0] || strlen(name) > 127) {

@@ -46,9 +46,9 @@ static void test_states(void **st)
 	assert_int_equal(
 	    xen_state_from_flags(SHUT(SHUTDOWN_crash) | XEN_DOMINF_paused),
 	    TRELLIS_VM_CRASHED);
-	assert_int_equal(xen_state_from_flags(XEN_DOMINF_dying |
-					      SHUT(SHUTDOWN_poweroff)),
-			 TRELLIS_VM_SHUTTING_DOWN);
+	assert_int_equal(
+	    xen_state_from_flags(XEN_DOMINF_dying | SHUT(SHUTDOWN_poweroff)),
+	    TRELLIS_VM_SHUTTING_DOWN);
 }
 
 static void test_errno_codes(void **st)
@@ -114,12 +114,12 @@ static void test_uuid(void **st)
 	assert_string_equal(back, s);
 	assert_int_equal(xen_uuid_parse("not-a-uuid", h),
 			 TRELLIS_E_INVALID_ARG);
-	assert_int_equal(xen_uuid_parse("5e1f03a2-8c4b-4d6e-9f70-0123456789abX",
-					 h),
-			 TRELLIS_E_INVALID_ARG);
-	assert_int_equal(xen_uuid_parse("5e1f03a2-8c4b-4d6e-9f70-0123456789ag",
-					 h),
-			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    xen_uuid_parse("5e1f03a2-8c4b-4d6e-9f70-0123456789abX", h),
+	    TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    xen_uuid_parse("5e1f03a2-8c4b-4d6e-9f70-0123456789ag", h),
+	    TRELLIS_E_INVALID_ARG);
 	assert_int_equal(xen_uuid_parse(NULL, h), TRELLIS_E_INVALID_ARG);
 }
 
@@ -132,7 +132,7 @@ static void test_version(void **st)
 	assert_int_equal(xen_version_encode((4 << 16) | 17, NULL), 4017000);
 }
 
-static const uint8_t UUID[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+static const uint8_t UUID[16] = {1, 2,	3,  4,	5,  6,	7,  8,
 				 9, 10, 11, 12, 13, 14, 15, 16};
 
 static trellis_vm_spec_t base_spec(void)
@@ -252,9 +252,8 @@ static void test_spec_disks(void **st)
 	trellis_disk_spec_t d1 = {.struct_size = sizeof d1,
 				  .path = "/dev/vg0/data",
 				  .disk_flags = TRELLIS_DISK_READONLY};
-	trellis_disk_spec_t d2 = {.struct_size = sizeof d2,
-				  .path = "/srv/iso",
-				  .target = "xvdq"};
+	trellis_disk_spec_t d2 = {
+	    .struct_size = sizeof d2, .path = "/srv/iso", .target = "xvdq"};
 	const trellis_disk_spec_t *disks[] = {&d0, &d1, &d2};
 	libxl_domain_config cfg;
 	char err[512];

@@ -83,8 +83,8 @@ static void test_unavailable(void **st)
 	assert_int_equal(rc, TRELLIS_E_UNAVAILABLE);
 	assert_null(t);
 	assert_false(call.generic);
-	if (strncmp(call.message,
-		    "Xen hypervisor interface not available (", 40) != 0)
+	if (strncmp(call.message, "Xen hypervisor interface not available (",
+		    40) != 0)
 		fail_msg("message: %s", call.message);
 	/* the reason underneath: privcmd is missing */
 	assert_non_null(strstr(call.message, "No such file or directory"));
@@ -108,8 +108,7 @@ static void test_connect_args(void **st)
 	assert_int_equal(rc, TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(call.message, "qemu:///system"));
 
-	rc = tr_target_open(xen, &call, NULL, "xen://elsewhere/", NULL, 0,
-			    &t);
+	rc = tr_target_open(xen, &call, NULL, "xen://elsewhere/", NULL, 0, &t);
 	assert_int_equal(rc, TRELLIS_E_NOTSUP);
 	assert_non_null(strstr(call.message, "remote"));
 	assert_null(t);
