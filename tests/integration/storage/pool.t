@@ -1,0 +1,38 @@
+#!/bin/bash
+# trellis-timeout: 60
+# Storage pools and volumes through trellisd and the CLI (localfs): a pool
+# is recorded only once its plugin opened it; volumes are read live from
+# the plugin; volume delete goes through the storage.volume_delete action.
+source "${TRELLIS_SRC:-$(dirname "$0")/../../..}/tests/lib/tap.sh"
+source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
+
+if [[ ! -f $TRELLIS_BUILD/plugins/localfs.so ]]; then
+	skip "storage through the daemon" "localfs.so not built"
+	done_testing
+fi
+td_start -P "$TRELLIS_BUILD/plugins" || { echo "Bail out! trellisd does not start"; exit 1; }
+P=$TD_DIR/pool1
+
+like "pool create" "$(tcli pool create p1 --target "$P")" "name +p1"
+ok "the plugin made the directory" test -d "$P"
+like "pool show has capacity" "$(tcli pool show p1 -o json | json '[j["plugin"], j["target"], j["volumes"], j["capacity"] > 0]')" \
+	"\['localfs', '$P', 0, True\]"
+like "a relative target is refused" "$(tcli pool create p2 --target rel/dir 2>&1)" \
+	"INVALID_ARG: pool 'p2': target must be an absolute directory path"
+nok "and not recorded" tcli pool show p2
+like "an unknown plugin is refused" "$(tcli pool create p3 --target /tmp/x --plugin nosuch 2>&1)" \
+	"NOTFOUND: pool.create: no storage plugin 'nosuch' is loaded"
+like "a duplicate pool is refused" "$(tcli pool create p1 --target "$P" 2>&1)" "CONFLICT"
+like "pool list" "$(tcli pool list)" "p1 +localfs"
+
+qemu-img create -q -f qcow2 "$P/disk0" 4M
+qemu-img create -q -f raw "$P/.tmp.hidden.XXXX" 1M
+like "volume list (live from the plugin)" "$(tcli volume list p1)" "disk0 +qcow2 +4194304"
+is "hidden temp files are not volumes" "$(tcli volume list p1 -o json | json 'len(j["items"])')" 1
+like "volume show" "$(tcli volume show disk0 --pool p1 -o json | json 'j["path"]')" "$P/disk0"
+like "volume show of a missing volume" "$(tcli volume show nope --pool p1 2>&1)" "NOTFOUND: pool 'p1': no volume 'nope'"
+like "traversal refused" "$(tcli volume delete ../../etc/passwd --pool p1 2>&1)" "INVALID_ARG: .*invalid volume name"
+ok "volume delete" tcli volume delete disk0 --pool p1
+ok "volume delete again (idempotent)" tcli volume delete disk0 --pool p1
+nok "the file is gone" test -e "$P/disk0"
+done_testing
