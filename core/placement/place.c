@@ -402,8 +402,9 @@ static size_t explain(const struct tr_policy *pol, const struct pstats *st,
 					      st->reason[f]);
 		sep = ", ";
 	}
-	if (n < len && !pol->n_filters)
-		n += (size_t)snprintf(buf + n, len - n, ": the inventory is empty");
+	if (n < len && !st->universe)
+		n += (size_t)snprintf(buf + n, len - n,
+				      ": there are no hosts to place on");
 	return n < len ? n : len;
 }
 

@@ -77,6 +77,32 @@ out=$(tcli policy set nope --zone pub 2>&1)
 like "set: unknown policy" "$out" "NOTFOUND: unknown policy 'nope'"
 out=$(tcli policy set firstfit --zone nowhere 2>&1)
 is "set: unknown zone: exit 1" "$?" 1
+
+# ---- policy.place in workflows: the claim holds, and the undo frees it ----
+cat >"$TD_DIR/ok.yaml" <<'YAML'
+workflow: t.place.ok
+version: 1
+inputs: {mem: {type: int, default: 3072}}
+steps:
+  - id: place
+    call: policy.place
+    with: {memory_mb: "${inputs.mem}", zone: pub}
+outputs:
+  host: "${steps.place.host}"
+YAML
+sed -e 's/t.place.ok/t.place.fail/' -e 's/^outputs:/  - {id: boom, call: core.fail, needs: [place], with: {message: boom}}\noutputs:/' \
+	"$TD_DIR/ok.yaml" >"$TD_DIR/fail.yaml"
+tcli workflow run "$TD_DIR/fail.yaml" --wait >/dev/null 2>&1
+is "a failing workflow fails" "$?" 1
+is "its claim was released: 3 GiB still fit" \
+	"$(tcli policy try --memory 3G --zone pub -o json | json 'j["host"]')" h1
+ok "a workflow places a VM" tcli workflow run "$TD_DIR/ok.yaml" --wait
+out=$(tcli policy try --memory 3G --zone pub 2>&1)
+like "its claim holds: 3 GiB no longer fit" "$out" \
+	"no host fits \\(2 hosts\\): location removed 1 \\(zone\\), capacity removed 1 \\(memory\\)"
+out=$(tcli workflow run "$TD_DIR/ok.yaml" --wait 2>&1)
+like "the next one is refused with the reason" "$out" "NOSPACE: no host fits"
+
 ok "set the default policy" tcli policy set spread
 td_stop
 td_start || { echo "Bail out! trellisd does not restart"; exit 1; }

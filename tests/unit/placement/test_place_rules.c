@@ -305,6 +305,19 @@ static void test_policy_vm_limit(void **state)
 	tr_placer_free(p);
 }
 
+static void test_empty_inventory(void **state)
+{
+	(void)state;
+	char msg[512];
+	struct tr_placer *p = fx_placer(reg, FX_POLICY("binpack", 1));
+	fx_commit(p);
+	struct tr_place_req q = {.vcpus = 1, .memory_mib = 1};
+	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
+	assert_string_equal(
+		msg, "no host fits (0 hosts): there are no hosts to place on");
+	tr_placer_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_anti_affinity),
 		cmocka_unit_test(test_tags_and_vm_limit),
 		cmocka_unit_test(test_policy_vm_limit),
+		cmocka_unit_test(test_empty_inventory),
 	};
 	return cmocka_run_group_tests_name("placement rules", tests, fx_setup,
 					   fx_teardown);
