@@ -147,61 +147,112 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Detaches dev_xml and, when the domain runs, waits until the live XML no
- * longer has it (present() says whether it still does). */
-static int detach_wait(struct lv_conn *c, trellis_call_t *call,
-		       virDomainPtr dom, const char *dev_xml, const char *what,
-		       int (*present)(const char *domxml, const char *id),
-		       const char *id)
+/* Looks the VM up and reads its XML (the live one when it runs). */
+static int open_xml(struct lv_conn *c, trellis_call_t *call, const char *uuid,
+		    virDomainPtr *dom, char **xml)
+{
+	*xml = NULL;
+	int rc = lv_lookup(c, call, uuid, dom);
+	if (rc < 0)
+		return rc;
+	const char *name = virDomainGetName(*dom);
+	if (!(*xml = virDomainGetXMLDesc(*dom, 0))) {
+		rc = lv_fail(c, call, "VM '%s': read its XML", name);
+		virDomainFree(*dom);
+		*dom = NULL;
+	}
+	return rc;
+}
+
+/* How a device is found in domain XML: *out gets its XML, NULL if none. */
+typedef int (*find_fn)(const char *domxml, const char *id, char **out);
+
+static int find_disk(const char *domxml, const char *target, char **out)
+{
+	return lv_xml_find_disk(domxml, target, out, NULL, 0);
+}
+
+/* Whether the device is still in the domain's XML: 1, 0, or an error. */
+static int present(struct lv_conn *c, trellis_call_t *call, virDomainPtr dom,
+		   find_fn find, const char *id)
+{
+	const char *name = virDomainGetName(dom);
+	char *xml = virDomainGetXMLDesc(dom, 0), *found = NULL;
+	if (!xml)
+		return lv_fail(c, call, "VM '%s': read its XML", name);
+	int rc = find(xml, id, &found);
+	free(xml);
+	free(found);
+	if (rc < 0)
+		return lv_err(c, call, TRELLIS_E_BACKEND,
+			      "VM '%s': unreadable XML", name);
+	return found != NULL;
+}
+
+/*
+ * Detaches the device find() finds under id (none: success) and, when the
+ * domain runs, waits until the guest has released it.
+ */
+static int detach(struct lv_conn *c, trellis_call_t *call, const char *uuid,
+		  const char *what, find_fn find, const char *id)
+{
+	virDomainPtr dom = NULL;
+	char *xml = NULL, *found = NULL;
+	unsigned aflags;
+	int rc = open_xml(c, call, uuid, &dom, &xml);
+	if (rc < 0)
+		return rc;
+	const char *name = virDomainGetName(dom);
+	if (find(xml, id, &found) < 0) {
+		rc = lv_err(c, call, TRELLIS_E_BACKEND,
+			    "VM '%s': unreadable XML", name);
+		goto out;
+	}
+	if (!found || (rc = active_flags(c, call, dom, &aflags)) < 0)
+		goto out;
+	if (virDomainDetachDeviceFlags(dom, found, aflags) < 0) {
+		rc = lv_fail(c, call, "VM '%s': detach %s", name, what);
+		goto out;
+	}
+	if (!(aflags & VIR_DOMAIN_AFFECT_LIVE))
+		goto out;
+	long long deadline = now_ms() + DETACH_WAIT_MS;
+	while ((rc = present(c, call, dom, find, id)) == 1) {
+		if (now_ms() >= deadline) {
+			rc = lv_err(c, call, TRELLIS_E_TIMEOUT,
+				    "VM '%s': the guest did not release %s "
+				    "within %d s",
+				    name, what, DETACH_WAIT_MS / 1000);
+			goto out;
+		}
+		if (c->st->host->cancelled(call)) {
+			rc = lv_err(c, call, TRELLIS_E_CANCELLED,
+				    "VM '%s': detach of %s cancelled", name,
+				    what);
+			goto out;
+		}
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+out:
+	free(found);
+	free(xml);
+	virDomainFree(dom);
+	return rc < 0 ? rc : 0;
+}
+
+/* Attaches dev_xml to the live domain (when it runs) and its config. */
+static int attach(struct lv_conn *c, trellis_call_t *call, virDomainPtr dom,
+		  const char *dev_xml, const char *what)
 {
 	const char *name = virDomainGetName(dom);
 	unsigned aflags;
 	int rc = active_flags(c, call, dom, &aflags);
 	if (rc < 0)
 		return rc;
-	if (virDomainDetachDeviceFlags(dom, dev_xml, aflags) < 0)
-		return lv_fail(c, call, "VM '%s': detach %s", name, what);
-	if (!(aflags & VIR_DOMAIN_AFFECT_LIVE))
-		return 0;
-	long long deadline = now_ms() + DETACH_WAIT_MS;
-	for (;;) {
-		char *xml = virDomainGetXMLDesc(dom, 0);
-		if (!xml)
-			return lv_fail(c, call, "VM '%s': read its XML", name);
-		int still = present(xml, id);
-		free(xml);
-		if (still <= 0)
-			return 0;
-		if (now_ms() >= deadline)
-			return lv_err(c, call, TRELLIS_E_TIMEOUT,
-				      "VM '%s': the guest did not release %s "
-				      "within %d s",
-				      name, what, DETACH_WAIT_MS / 1000);
-		if (c->st->host->cancelled(call))
-			return lv_err(c, call, TRELLIS_E_CANCELLED,
-				      "VM '%s': detach of %s cancelled", name,
-				      what);
-		struct timespec ts = {0, 100 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-}
-
-static int disk_present(const char *domxml, const char *target)
-{
-	char *x = NULL;
-	if (lv_xml_find_disk(domxml, target, &x, NULL, 0) < 0)
-		return -1;
-	free(x);
-	return x != NULL;
-}
-
-static int nic_present(const char *domxml, const char *mac)
-{
-	char *x = NULL;
-	if (lv_xml_find_nic(domxml, mac, &x) < 0)
-		return -1;
-	free(x);
-	return x != NULL;
+	if (virDomainAttachDeviceFlags(dom, dev_xml, aflags) < 0)
+		return lv_fail(c, call, "VM '%s': attach %s", name, what);
+	return 0;
 }
 
 int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
@@ -213,7 +264,7 @@ int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
 	char *xml = NULL, *found = NULL, *dxml = NULL;
 	char **used = NULL;
 	size_t n_used = 0;
-	char err[600], target[16], src[4096];
+	char err[600], target[16], src[4096], what[4200];
 	int rc;
 	(void)idem_key; /* the disk's target and source identify it */
 
@@ -221,13 +272,9 @@ int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
 		return rc;
 	if (lv_disk_check(disk, err, sizeof err) < 0)
 		return lv_err(c, call, TRELLIS_E_INVALID_ARG, "%s", err);
-	if ((rc = lv_lookup(c, call, uuid, &dom)) < 0)
+	if ((rc = open_xml(c, call, uuid, &dom, &xml)) < 0)
 		return rc;
 	const char *name = virDomainGetName(dom);
-	if (!(xml = virDomainGetXMLDesc(dom, 0))) {
-		rc = lv_fail(c, call, "VM '%s': read its XML", name);
-		goto out;
-	}
 	if (disk->target) {
 		snprintf(target, sizeof target, "%s", disk->target);
 		if (lv_xml_find_disk(xml, target, &found, src, sizeof src) < 0)
@@ -246,10 +293,8 @@ int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
 					      sizeof target);
 		if (r < 0)
 			goto bad_xml;
-		if (r == 1) { /* a replay: it is attached already */
-			rc = 0;
+		if (r == 1) /* a replay: it is attached already */
 			goto out;
-		}
 		if (lv_xml_disk_targets(xml, &used, &n_used) < 0)
 			goto bad_xml;
 		if (lv_next_target(lv_bus_prefix(disk->bus),
@@ -264,15 +309,8 @@ int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
 		rc = lv_err(c, call, TRELLIS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	unsigned aflags;
-	if ((rc = active_flags(c, call, dom, &aflags)) < 0)
-		goto out;
-	if (virDomainAttachDeviceFlags(dom, dxml, aflags) < 0) {
-		rc = lv_fail(c, call, "VM '%s': attach disk %s as %s", name,
-			     disk->path, target);
-		goto out;
-	}
-	rc = 0;
+	snprintf(what, sizeof what, "disk %s as %s", disk->path, target);
+	rc = attach(c, call, dom, dxml, what);
 	goto out;
 bad_xml:
 	rc = lv_err(c, call, TRELLIS_E_BACKEND, "VM '%s': unreadable XML",
@@ -282,8 +320,7 @@ out:
 	free(dxml);
 	free(found);
 	free(xml);
-	if (dom)
-		virDomainFree(dom);
+	virDomainFree(dom);
 	return rc;
 }
 
@@ -291,8 +328,7 @@ int lv_vm_disk_detach(void *conn, trellis_call_t *call, const char *uuid,
 		      const char *target, const char *idem_key, uint32_t flags)
 {
 	struct lv_conn *c = conn;
-	virDomainPtr dom = NULL;
-	char *xml = NULL, *found = NULL;
+	char what[32];
 	int rc;
 	(void)idem_key;
 
@@ -302,29 +338,8 @@ int lv_vm_disk_detach(void *conn, trellis_call_t *call, const char *uuid,
 		return lv_err(c, call, TRELLIS_E_INVALID_ARG,
 			      "disk target '%s' is not like vda, sdb, hdc",
 			      target ? target : "(none)");
-	if ((rc = lv_lookup(c, call, uuid, &dom)) < 0)
-		return rc;
-	const char *name = virDomainGetName(dom);
-	if (!(xml = virDomainGetXMLDesc(dom, 0))) {
-		rc = lv_fail(c, call, "VM '%s': read its XML", name);
-		goto out;
-	}
-	if (lv_xml_find_disk(xml, target, &found, NULL, 0) < 0) {
-		rc = lv_err(c, call, TRELLIS_E_BACKEND,
-			    "VM '%s': unreadable XML", name);
-		goto out;
-	}
-	char what[32];
 	snprintf(what, sizeof what, "disk %s", target);
-	rc = found ? detach_wait(c, call, dom, found, what, disk_present,
-				 target)
-		   : 0;
-out:
-	free(found);
-	free(xml);
-	if (dom)
-		virDomainFree(dom);
-	return rc;
+	return detach(c, call, uuid, what, find_disk, target);
 }
 
 int lv_vm_nic_attach(void *conn, trellis_call_t *call, const char *uuid,
@@ -334,7 +349,7 @@ int lv_vm_nic_attach(void *conn, trellis_call_t *call, const char *uuid,
 	struct lv_conn *c = conn;
 	virDomainPtr dom = NULL;
 	char *xml = NULL, *found = NULL, *nxml = NULL;
-	char err[600], mac[18] = "";
+	char err[600], mac[18] = "", what[64];
 	int rc;
 
 	if ((rc = lv_check_flags(c, call, "vm_nic_attach", flags, 0)) < 0)
@@ -345,43 +360,28 @@ int lv_vm_nic_attach(void *conn, trellis_call_t *call, const char *uuid,
 		snprintf(mac, sizeof mac, "%s", nic->mac);
 	else if (idem_key)
 		lv_mac_from_key(idem_key, mac);
-	if ((rc = lv_lookup(c, call, uuid, &dom)) < 0)
+	if ((rc = open_xml(c, call, uuid, &dom, &xml)) < 0)
 		return rc;
 	const char *name = virDomainGetName(dom);
-	if (mac[0]) {
-		if (!(xml = virDomainGetXMLDesc(dom, 0))) {
-			rc = lv_fail(c, call, "VM '%s': read its XML", name);
-			goto out;
-		}
-		if (lv_xml_find_nic(xml, mac, &found) < 0) {
-			rc = lv_err(c, call, TRELLIS_E_BACKEND,
-				    "VM '%s': unreadable XML", name);
-			goto out;
-		}
-		if (found) { /* a replay, or the same NIC asked twice */
-			rc = 0;
-			goto out;
-		}
+	if (mac[0] && lv_xml_find_nic(xml, mac, &found) < 0) {
+		rc = lv_err(c, call, TRELLIS_E_BACKEND,
+			    "VM '%s': unreadable XML", name);
+		goto out;
 	}
+	if (found) /* a replay, or the same NIC asked twice */
+		goto out;
 	if (lv_xml_nic(nic, mac[0] ? mac : NULL, &nxml) < 0) {
 		rc = lv_err(c, call, TRELLIS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	unsigned aflags;
-	if ((rc = active_flags(c, call, dom, &aflags)) < 0)
-		goto out;
-	if (virDomainAttachDeviceFlags(dom, nxml, aflags) < 0) {
-		rc = lv_fail(c, call, "VM '%s': attach NIC on %s", name,
-			     nic->bridge ? nic->bridge : nic->ifname);
-		goto out;
-	}
-	rc = 0;
+	snprintf(what, sizeof what, "NIC on %s",
+		 nic->bridge ? nic->bridge : nic->ifname);
+	rc = attach(c, call, dom, nxml, what);
 out:
 	free(nxml);
 	free(found);
 	free(xml);
-	if (dom)
-		virDomainFree(dom);
+	virDomainFree(dom);
 	return rc;
 }
 
@@ -389,8 +389,7 @@ int lv_vm_nic_detach(void *conn, trellis_call_t *call, const char *uuid,
 		     const char *mac, const char *idem_key, uint32_t flags)
 {
 	struct lv_conn *c = conn;
-	virDomainPtr dom = NULL;
-	char *xml = NULL, *found = NULL;
+	char what[40];
 	int rc;
 	(void)idem_key;
 
@@ -401,26 +400,6 @@ int lv_vm_nic_detach(void *conn, trellis_call_t *call, const char *uuid,
 			      "NIC MAC '%s' is not a unicast "
 			      "xx:xx:xx:xx:xx:xx address",
 			      mac ? mac : "(none)");
-	if ((rc = lv_lookup(c, call, uuid, &dom)) < 0)
-		return rc;
-	const char *name = virDomainGetName(dom);
-	if (!(xml = virDomainGetXMLDesc(dom, 0))) {
-		rc = lv_fail(c, call, "VM '%s': read its XML", name);
-		goto out;
-	}
-	if (lv_xml_find_nic(xml, mac, &found) < 0) {
-		rc = lv_err(c, call, TRELLIS_E_BACKEND,
-			    "VM '%s': unreadable XML", name);
-		goto out;
-	}
-	char what[40];
 	snprintf(what, sizeof what, "NIC %s", mac);
-	rc = found ? detach_wait(c, call, dom, found, what, nic_present, mac)
-		   : 0;
-out:
-	free(found);
-	free(xml);
-	if (dom)
-		virDomainFree(dom);
-	return rc;
+	return detach(c, call, uuid, what, lv_xml_find_nic, mac);
 }
