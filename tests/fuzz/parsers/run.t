@@ -1,0 +1,46 @@
+#!/bin/bash
+# trellis-timeout: 300
+# Runs the config and API libFuzzer targets for a bounded time each
+# (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
+# build (clang, libFuzzer) first when it is missing or stale.
+source "$(dirname "$0")/../../lib/tap.sh"
+secs=${FUZZ_SECONDS:-20}
+fb=${TRELLIS_FUZZ_BUILD:-$TRELLIS_SRC/build-fuzz}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if ! command -v clang >/dev/null; then
+	skip "fuzz parsers" "clang is not installed (tools/deps/core.txt)"
+	done_testing
+fi
+ok "build the fuzz targets" \
+	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
+	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api"
+
+mkdir -p "$work/config" "$work/api" "$work/art"
+printf 'log:\n  level: debug\nworkers:\n  threads: 4\n' >"$work/config/1.yaml"
+printf 'api:\n  max_message: 65536\nplugins:\n  libvirt: {domain_type: qemu}\n' >"$work/config/2.yaml"
+printf 'state_dir: [1, 2]\n' >"$work/config/3.yaml"
+printf '{"v":1,"op":"zone.create","args":{"name":"z1","private":true,"owner":"t"}}' >"$work/api/1.json"
+printf '{"v":1,"op":"host.add","args":{"name":"h","cluster":"c","hypervisor":"libvirt","uri":"test:///default"}}' >"$work/api/2.json"
+printf '{"v":1,"op":"vm.list","args":{"limit":100,"offset":"x"}}' >"$work/api/3.json"
+
+for t in config api; do
+	bin=$fb/tests/fuzz/fuzz_$t
+	if [[ ! -x $bin ]]; then
+		_tap_report 1 "fuzz_$t built"
+		continue
+	fi
+	out=$("$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$work/art/$t-" -print_final_stats=1 "$work/$t" 2>&1)
+	rc=$?
+	is "fuzz_$t ran ${secs}s without a crash, leak or timeout" "$rc" 0
+	if [[ $rc != 0 ]]; then
+		printf '%s\n' "$out" | grep -v '^#\|^INFO' | tail -30 | sed 's/^/#   /'
+		for a in "$work"/art/$t-*; do
+			[[ -f $a ]] && diag "reproducer: $(base64 -w0 "$a")"
+		done
+	fi
+	diag "fuzz_$t: $(printf '%s\n' "$out" | grep -E 'stat::number_of_executed_units' | tail -1)"
+done
+rm -f /dev/shm/trellis-fuzz-config-*
+done_testing
