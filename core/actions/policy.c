@@ -13,31 +13,13 @@
 #include <string.h>
 
 #include "../daemon/daemon.h"
+#include "../placement/request.h"
 #include "../placement/reserve.h"
 #include "../placement/service.h"
 #include "../store/store.h"
 #include "action.h"
 
-#define PLACE_FIELDS                                                           \
-	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},                    \
-		{"memory_mb", TR_T_INT, 0, "memory in MiB"},                   \
-		{"memory", TR_T_SIZE, 0, "memory (\"2G\"), instead of memory_mb"}, \
-		{"disk_gb", TR_T_INT, 0, "disk in GiB"},                       \
-		{"disk", TR_T_SIZE, 0, "disk (\"20G\"), instead of disk_gb"},  \
-		{"zone", TR_T_STRING, 0, "only this zone"},                    \
-		{"pod", TR_T_STRING, 0, "only this pod (POD or ZONE/POD)"},    \
-		{"cluster", TR_T_STRING, 0,                                    \
-		 "only this cluster (CLUSTER, POD/CLUSTER or ZONE/POD/CLUSTER)"}, \
-		{"host", TR_T_STRING, 0, "only this host"},                    \
-		{"tenant", TR_T_STRING, 0,                                     \
-		 "the owner: private zones and exclusivity apply"},            \
-		{"affinity_group", TR_T_STRING, 0,                             \
-		 "place with the other VMs of this group"},                    \
-		{"anti_affinity_group", TR_T_STRING, 0,                        \
-		 "place away from the other VMs of this group"},               \
-		{"tags", TR_T_ARRAY, 0, "host tags required (strings)"}
-
-static const struct tr_field place_in[] = {PLACE_FIELDS, TR_FIELDS_END};
+static const struct tr_field place_in[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
 static const struct tr_field place_out[] = {
 	{"host", TR_T_STRING, 1, "the chosen host"},
 	{"host_id", TR_T_INT, 1, "its inventory id"},
@@ -53,7 +35,7 @@ static const struct tr_field release_in[] = {
 	{"key", TR_T_STRING, 0,
 	 "the claim to release (default: this step's idempotency key)"},
 	{"claim", TR_T_STRING, 0, "same as key (policy.place's output)"},
-	PLACE_FIELDS, TR_FIELDS_END};
+	TR_PLACE_FIELDS, TR_FIELDS_END};
 static const struct tr_field release_out[] = {
 	{"released", TR_T_BOOL, 1, "whether a claim was held"},
 	TR_FIELDS_END,
@@ -95,38 +77,10 @@ static void pool_for(sqlite3 *db, uint64_t host_id, char *out, size_t len)
 static int run_place(const struct tr_action_env *env, json_t *args,
 		     json_t **result, trellis_call_t *call)
 {
-	const char *tags[TR_PLACE_MAX_TAGS];
+	struct tr_place_args pa;
 	int rc = need_daemon(env, "policy.place", call);
-	if (rc)
+	if (rc || (rc = tr_place_args_from_json(args, &pa, call)))
 		return rc;
-	struct tr_place_req q = {
-		.vcpus = 1, .zone = str(args, "zone"), .pod = str(args, "pod"),
-		.cluster = str(args, "cluster"), .host = str(args, "host"),
-		.tenant = str(args, "tenant"),
-		.affinity_group = str(args, "affinity_group"),
-		.anti_affinity_group = str(args, "anti_affinity_group")};
-	json_t *v;
-	if ((v = json_object_get(args, "vcpus")))
-		q.vcpus = (uint32_t)json_integer_value(v);
-	if ((v = json_object_get(args, "memory_mb")))
-		q.memory_mib = (uint64_t)json_integer_value(v);
-	else if ((v = json_object_get(args, "memory")))
-		q.memory_mib = (uint64_t)json_integer_value(v) >> 20;
-	if ((v = json_object_get(args, "disk_gb")))
-		q.disk_gib = (uint64_t)json_integer_value(v);
-	else if ((v = json_object_get(args, "disk")))
-		q.disk_gib = ((uint64_t)json_integer_value(v) + (1 << 30) - 1) >> 30;
-	json_t *t = json_object_get(args, "tags"), *tv;
-	size_t i;
-	json_array_foreach(t, i, tv)
-	{
-		if (!json_is_string(tv) || i >= TR_PLACE_MAX_TAGS)
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "field 'tags': at most %d strings",
-					   TR_PLACE_MAX_TAGS);
-		tags[q.n_tags++] = json_string_value(tv);
-	}
-	q.tags = tags;
 	struct tr_placer *p = tr_placement_engine(env->daemon, call);
 	if (!p)
 		return call->code;
@@ -138,7 +92,7 @@ static int run_place(const struct tr_action_env *env, json_t *args,
 				   "(it runs as a workflow step)");
 	sqlite3 *db = tr_store_db(env->daemon->store);
 	struct tr_place_result r;
-	if ((rc = tr_place_reserve(p, db, &q, key, &r, call)))
+	if ((rc = tr_place_reserve(p, db, &pa.q, key, &r, call)))
 		return rc;
 	char pool[128];
 	pool_for(db, r.host_id, pool, sizeof pool);

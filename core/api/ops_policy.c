@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "../placement/request.h"
 #include "../placement/service.h"
 #include "../util/log.h"
 #include "api_int.h"
@@ -136,41 +137,12 @@ static void policy_try(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	struct tr_placer *p = engine(d, req);
 	if (!p)
 		return;
-	const char *tags[TR_PLACE_MAX_TAGS];
-	struct tr_place_req q = {
-		.vcpus = 1,
-		.zone = json_string_value(json_object_get(args, "zone")),
-		.pod = json_string_value(json_object_get(args, "pod")),
-		.cluster = json_string_value(json_object_get(args, "cluster")),
-		.host = json_string_value(json_object_get(args, "host")),
-		.tenant = json_string_value(json_object_get(args, "tenant")),
-		.affinity_group =
-			json_string_value(json_object_get(args, "affinity_group")),
-		.anti_affinity_group = json_string_value(
-			json_object_get(args, "anti_affinity_group")),
-		.tags = tags};
-	json_t *v;
-	if ((v = json_object_get(args, "vcpus")))
-		q.vcpus = (uint32_t)json_integer_value(v);
-	if ((v = json_object_get(args, "memory")))
-		q.memory_mib = (uint64_t)json_integer_value(v) >> 20;
-	if ((v = json_object_get(args, "disk")))
-		q.disk_gib = ((uint64_t)json_integer_value(v) + (1u << 30) - 1) >> 30;
-	size_t i;
-	json_array_foreach(json_object_get(args, "tags"), i, v)
-	{
-		if (!json_is_string(v) || q.n_tags >= TR_PLACE_MAX_TAGS) {
-			tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
-				    "field 'tags': at most %d strings",
-				    TR_PLACE_MAX_TAGS);
-			return;
-		}
-		tags[q.n_tags++] = json_string_value(v);
-	}
+	struct tr_place_args pa;
 	struct tr_place_result r;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (tr_place(p, &q, 0, &r, &call)) {
+	if (tr_place_args_from_json(args, &pa, &call) ||
+	    tr_place(p, &pa.q, 0, &r, &call)) {
 		tr_req_fail_call(req, &call);
 		return;
 	}
@@ -187,19 +159,7 @@ static const struct tr_field set_args[] = {
 	{"name", TR_T_STRING, 1, "the policy"},
 	{"zone", TR_T_STRING, 0, "the zone (default: set the default policy)"},
 	TR_FIELDS_END};
-static const struct tr_field try_args[] = {
-	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},
-	{"memory", TR_T_SIZE, 0, "memory (\"2G\")"},
-	{"disk", TR_T_SIZE, 0, "disk (\"20G\")"},
-	{"zone", TR_T_STRING, 0, "only this zone"},
-	{"pod", TR_T_STRING, 0, "only this pod"},
-	{"cluster", TR_T_STRING, 0, "only this cluster"},
-	{"host", TR_T_STRING, 0, "only this host"},
-	{"tenant", TR_T_STRING, 0, "the tenant placing it"},
-	{"affinity_group", TR_T_STRING, 0, "with this group's VMs"},
-	{"anti_affinity_group", TR_T_STRING, 0, "away from this group's VMs"},
-	{"tags", TR_T_ARRAY, 0, "host tags required"},
-	TR_FIELDS_END};
+static const struct tr_field try_args[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
 	{"policy.list", "placement policies and the zones that use them",

@@ -8,6 +8,17 @@
 
 #include "builtin.h"
 
+/* Clears keep[i] of every kept host h for which cond holds, counting them
+ * in removed: the loop every filter shares. */
+#define SWEEP(removed, cond)                                                   \
+	for (size_t i = 0; i < n; i++) {                                       \
+		const trellis_host_view_t *h = hosts[i];                       \
+		if (keep[i] && (cond)) {                                       \
+			keep[i] = 0;                                           \
+			(removed)++;                                           \
+		}                                                              \
+	}
+
 /* Appends word to a comma-separated reason unless it is there already. */
 static void reason_add(char reason[64], const char *word)
 {
@@ -59,18 +70,11 @@ static int f_location(const trellis_place_request_t *req,
 	if (!req->zone_id && !req->pod_id && !req->cluster_id && !req->host_id)
 		return 0;
 	int removed = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!keep[i])
-			continue;
-		const trellis_host_view_t *h = hosts[i];
-		if ((req->zone_id && h->zone_id != req->zone_id) ||
-		    (req->pod_id && h->pod_id != req->pod_id) ||
-		    (req->cluster_id && h->cluster_id != req->cluster_id) ||
-		    (req->host_id && h->id != req->host_id)) {
-			keep[i] = 0;
-			removed++;
-		}
-	}
+	SWEEP(removed, (req->zone_id && h->zone_id != req->zone_id) ||
+			       (req->pod_id && h->pod_id != req->pod_id) ||
+			       (req->cluster_id &&
+				h->cluster_id != req->cluster_id) ||
+			       (req->host_id && h->id != req->host_id))
 	if (removed)
 		reason_add(reason, req->host_id      ? "host"
 				   : req->cluster_id ? "cluster"
@@ -85,14 +89,8 @@ static int f_exclusive(const trellis_place_request_t *req,
 		       uint8_t *keep, char reason[64])
 {
 	int removed = 0;
-	for (size_t i = 0; i < n; i++) {
-		const trellis_host_view_t *h = hosts[i];
-		if (keep[i] && (h->zone_flags & TRELLIS_ZONE_EXCLUSIVE) &&
-		    h->owner_id != req->tenant_id) {
-			keep[i] = 0;
-			removed++;
-		}
-	}
+	SWEEP(removed, (h->zone_flags & TRELLIS_ZONE_EXCLUSIVE) &&
+			       h->owner_id != req->tenant_id)
 	if (removed)
 		reason_add(reason, "private zone of another tenant");
 	return removed;
@@ -108,15 +106,8 @@ static int f_spill(const trellis_place_request_t *req,
 		return 0;
 	int removed = 0;
 	int want_own = req->phase == TRELLIS_PLACE_OWN;
-	for (size_t i = 0; i < n; i++) {
-		const trellis_host_view_t *h = hosts[i];
-		int own = (h->zone_flags & TRELLIS_ZONE_PRIVATE) &&
-			  h->owner_id == req->tenant_id;
-		if (keep[i] && own != want_own) {
-			keep[i] = 0;
-			removed++;
-		}
-	}
+	SWEEP(removed, ((h->zone_flags & TRELLIS_ZONE_PRIVATE) &&
+			h->owner_id == req->tenant_id) != want_own)
 	if (removed)
 		reason_add(reason, want_own ? "outside the tenant's private zones"
 					    : "inside the tenant's private zones");
@@ -131,14 +122,8 @@ static int f_affinity(const trellis_place_request_t *req,
 	if (!req->affinity_id || !req->affinity_hosts)
 		return 0;
 	int removed = 0;
-	for (size_t i = 0; i < n; i++) {
-		const trellis_host_view_t *h = hosts[i];
-		if (keep[i] &&
-		    !trellis_ids_has(h->group_ids, h->n_groups, req->affinity_id)) {
-			keep[i] = 0;
-			removed++;
-		}
-	}
+	SWEEP(removed,
+	      !trellis_ids_has(h->group_ids, h->n_groups, req->affinity_id))
 	if (removed)
 		reason_add(reason, "group elsewhere");
 	return removed;
@@ -151,18 +136,20 @@ static int f_anti_affinity(const trellis_place_request_t *req,
 	if (!req->anti_affinity_id)
 		return 0;
 	int removed = 0;
-	for (size_t i = 0; i < n; i++) {
-		const trellis_host_view_t *h = hosts[i];
-		if (keep[i] && h->n_groups &&
-		    trellis_ids_has(h->group_ids, h->n_groups,
-				    req->anti_affinity_id)) {
-			keep[i] = 0;
-			removed++;
-		}
-	}
+	SWEEP(removed, h->n_groups && trellis_ids_has(h->group_ids, h->n_groups,
+						      req->anti_affinity_id))
 	if (removed)
 		reason_add(reason, "group member present");
 	return removed;
+}
+
+static int has_tags(const trellis_host_view_t *h,
+		    const trellis_place_request_t *req)
+{
+	for (uint32_t t = 0; t < req->n_tags; t++)
+		if (!trellis_ids_has(h->tag_ids, h->n_tags, req->tag_ids[t]))
+			return 0;
+	return 1;
 }
 
 static int f_tags(const trellis_place_request_t *req,
@@ -172,19 +159,7 @@ static int f_tags(const trellis_place_request_t *req,
 	if (!req->n_tags)
 		return 0;
 	int removed = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!keep[i])
-			continue;
-		const trellis_host_view_t *h = hosts[i];
-		for (uint32_t t = 0; t < req->n_tags; t++) {
-			if (!trellis_ids_has(h->tag_ids, h->n_tags,
-					     req->tag_ids[t])) {
-				keep[i] = 0;
-				removed++;
-				break;
-			}
-		}
-	}
+	SWEEP(removed, !has_tags(h, req))
 	if (removed)
 		reason_add(reason, "missing tag");
 	return removed;
@@ -196,13 +171,7 @@ static int f_vm_limit(const trellis_place_request_t *req,
 {
 	(void)req;
 	int removed = 0;
-	for (size_t i = 0; i < n; i++) {
-		const trellis_host_view_t *h = hosts[i];
-		if (keep[i] && h->vm_limit && h->vm_count >= h->vm_limit) {
-			keep[i] = 0;
-			removed++;
-		}
-	}
+	SWEEP(removed, h->vm_limit && h->vm_count >= h->vm_limit)
 	if (removed)
 		reason_add(reason, "at its VM limit");
 	return removed;

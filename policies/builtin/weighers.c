@@ -5,15 +5,21 @@
  */
 #include "builtin.h"
 
+/* Sets the score of every kept host h to expr. */
+#define SCORE(expr)                                                            \
+	for (size_t i = 0; i < n; i++) {                                       \
+		const trellis_host_view_t *h = hosts[i];                       \
+		if (keep[i])                                                   \
+			scores[i] = (expr);                                    \
+	}
+
 /* Inventory order: the lowest id scores highest. */
 static void w_firstfit(const trellis_place_request_t *req,
 		       const trellis_host_view_t *const *hosts, size_t n,
 		       const uint8_t *keep, double *scores)
 {
 	(void)req;
-	for (size_t i = 0; i < n; i++)
-		if (keep[i])
-			scores[i] = -(double)hosts[i]->id;
+	SCORE(-(double)h->id)
 }
 
 /* The fullest host that fits: the less memory left, the better.  GiB, so
@@ -23,11 +29,7 @@ static void w_binpack(const trellis_place_request_t *req,
 		      const uint8_t *keep, double *scores)
 {
 	(void)req;
-	for (size_t i = 0; i < n; i++)
-		if (keep[i])
-			scores[i] =
-				-(double)trellis_host_free_memory_mib(hosts[i]) /
-				1024.0;
+	SCORE(-(double)trellis_host_free_memory_mib(h) / 1024.0)
 }
 
 /* The emptiest host. */
@@ -36,11 +38,7 @@ static void w_spread(const trellis_place_request_t *req,
 		     const uint8_t *keep, double *scores)
 {
 	(void)req;
-	for (size_t i = 0; i < n; i++)
-		if (keep[i])
-			scores[i] =
-				(double)trellis_host_free_memory_mib(hosts[i]) /
-				1024.0;
+	SCORE((double)trellis_host_free_memory_mib(h) / 1024.0)
 }
 
 #define W(nm, desc, order, fn)                                                 \

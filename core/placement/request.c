@@ -1,0 +1,53 @@
+/* request.c - placement requests from JSON (request.h). */
+#include "request.h"
+
+#include <string.h>
+
+static const char *str(json_t *args, const char *key)
+{
+	const char *s = json_string_value(json_object_get(args, key));
+	return s && *s ? s : NULL;
+}
+
+int tr_place_args_from_json(json_t *args, struct tr_place_args *out,
+			    trellis_call_t *call)
+{
+	struct tr_place_req *q = &out->q;
+	memset(out, 0, sizeof *out);
+	q->vcpus = 1;
+	q->zone = str(args, "zone");
+	q->pod = str(args, "pod");
+	q->cluster = str(args, "cluster");
+	q->host = str(args, "host");
+	q->tenant = str(args, "tenant");
+	q->affinity_group = str(args, "affinity_group");
+	q->anti_affinity_group = str(args, "anti_affinity_group");
+	json_t *v;
+	if ((v = json_object_get(args, "vcpus")))
+		q->vcpus = (uint32_t)json_integer_value(v);
+	if ((v = json_object_get(args, "memory_mb")))
+		q->memory_mib = (uint64_t)json_integer_value(v);
+	else if ((v = json_object_get(args, "memory")))
+		q->memory_mib = ((uint64_t)json_integer_value(v) + (1u << 20) - 1) >> 20;
+	if ((v = json_object_get(args, "disk_gb")))
+		q->disk_gib = (uint64_t)json_integer_value(v);
+	else if ((v = json_object_get(args, "disk")))
+		q->disk_gib = ((uint64_t)json_integer_value(v) + (1u << 30) - 1) >> 30;
+	if (json_integer_value(json_object_get(args, "vcpus")) < 0 ||
+	    json_integer_value(json_object_get(args, "memory_mb")) < 0 ||
+	    json_integer_value(json_object_get(args, "disk_gb")) < 0)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "vcpus, memory and disk cannot be negative");
+	size_t i;
+	json_array_foreach(json_object_get(args, "tags"), i, v)
+	{
+		if (!json_is_string(v) || q->n_tags >= TR_PLACE_MAX_TAGS)
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "field 'tags': a list of at most %d "
+					   "strings",
+					   TR_PLACE_MAX_TAGS);
+		out->tags[q->n_tags++] = json_string_value(v);
+	}
+	q->tags = out->tags;
+	return 0;
+}
