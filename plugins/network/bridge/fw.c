@@ -77,6 +77,11 @@ int fw_ensure_table(struct nft_ctx *ctx, char *err, size_t errlen)
 	return run(ctx, cmd, err, errlen);
 }
 
+int fw_drop_table(struct nft_ctx *ctx, char *err, size_t errlen)
+{
+	return run_gone_ok(ctx, "delete table " T, err, errlen);
+}
+
 int fw_port_add(struct nft_ctx *ctx, const char *ifname, char *err,
 		size_t errlen)
 {

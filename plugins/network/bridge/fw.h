@@ -33,6 +33,8 @@ void fw_close(struct nft_ctx *ctx);
 
 /* The table, map and base chains (idempotent). */
 int fw_ensure_table(struct nft_ctx *ctx, char *err, size_t errlen);
+/* Drops the whole table (the host has no segment left). */
+int fw_drop_table(struct nft_ctx *ctx, char *err, size_t errlen);
 /* A port's chains and map entry; existing rules of the port are kept. */
 int fw_port_add(struct nft_ctx *ctx, const char *ifname, char *err,
 		size_t errlen);

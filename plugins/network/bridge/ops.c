@@ -360,6 +360,24 @@ out:
 	return rc;
 }
 
+static int count_cb(void *opaque, const struct lk_info *li)
+{
+	(void)li;
+	(*(unsigned *)opaque)++;
+	return 0;
+}
+
+/* The last segment on a host takes the filter table with it, so a host
+ * Trellis no longer uses carries no hook of ours on its bridges. */
+static int drop_table_if_unused(struct br_job *j, char *err, size_t errlen)
+{
+	unsigned n = 0;
+	int rc = lk_each(j->c->sk, BR_PREFIX "b", count_cb, &n, err, errlen);
+	if (!rc)
+		rc = lk_each(j->c->sk, BR_PREFIX "t", count_cb, &n, err, errlen);
+	return rc || n ? rc : fw_drop_table(j->c->nft, err, errlen);
+}
+
 /* Removes a segment's bridge and link when no port is left on it. */
 static int release(struct br_job *j, const char *name)
 {
@@ -382,6 +400,8 @@ static int release(struct br_job *j, const char *name)
 	rc = li.name[4] == 'l' ? 0 : lk_delete(j->c->sk, link, err, sizeof err);
 	if (!rc)
 		rc = lk_delete(j->c->sk, li.name, err, sizeof err);
+	if (!rc)
+		rc = drop_table_if_unused(j, err, sizeof err);
 	return rc ? bad(j, rc, "segment '%s': %s", name, err) : 0;
 }
 
@@ -824,6 +844,8 @@ int br_job_gc(struct br_job *j)
 			if (!strcmp(sc->chains[k] + 2, ch + 2))
 				sc->chains[k][0] = '\0';
 	}
+	if (!rc)
+		rc = drop_table_if_unused(j, err, sizeof err);
 	if (rc)
 		rc = bad(j, rc, "gc: %s", err);
 out:

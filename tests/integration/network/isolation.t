@@ -179,4 +179,5 @@ nok "and its VXLAN device" ip -n $HA link show tr-x100
 is "port_delete of a gone port succeeds" "$(drv netns:$HA port-delete a1)" "deleted=a1"
 is "segment_release of a gone segment succeeds" "$(drv netns:$HA seg-release acme)" "released=acme"
 is "nothing with the prefix is left on host A" "$(ip -n $HA -o link show | grep -c ': tr-')" 0
+nok "the filter table went with the last segment" ip netns exec $HA nft list table bridge trellis
 done_testing
