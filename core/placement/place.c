@@ -415,8 +415,12 @@ static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
 		    uint32_t scope_bit, uint32_t universe, int naive,
 		    struct topn *top, struct pstats *st, uint32_t *passed)
 {
-	memset(st, 0, sizeof *st);
+	/* Only what this policy uses: the struct is 2 KiB of mostly reasons. */
 	st->universe = universe;
+	for (uint32_t f = 0; f < pol->n_filters; f++) {
+		st->removed[f] = 0;
+		st->reason[f][0] = '\0';
+	}
 	top->n = 0;
 	top->cap = naive ? 1 : pol->top_n;
 	struct walk w = {P, pol, r, st, top,

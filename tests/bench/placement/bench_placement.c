@@ -167,30 +167,49 @@ struct figures {
 	uint32_t placed, refused;
 };
 
-/* Runs n requests of the stream from seed; keeps `ring` claims live. */
+/* Runs n requests of the stream from seed; keeps `ring` claims live.  The
+ * stream is made before the clock starts, so only placing and releasing
+ * are timed. */
 static int run(struct tr_placer *p, uint32_t hosts, uint32_t n, uint32_t flags,
 	       uint64_t seed, struct figures *fig)
 {
 	uint32_t ring = hosts / 4 < 2000 ? hosts / 4 : 2000;
 	struct tr_place_result *live = calloc(ring, sizeof *live);
 	double *lat = malloc(n * sizeof *lat);
-	if (!live || !lat) {
-		free(live);
-		free(lat);
-		return -1;
+	struct req_buf *reqs = malloc(n * sizeof *reqs);
+	int ret = -1;
+	if (!live || !lat || !reqs)
+		goto out;
+	rs = seed;
+	for (uint32_t i = 0; i < n; i++) {
+		make_request(&reqs[i], hosts);
+		/* make_request points into its buffer: re-aim after the copy */
+		struct req_buf *b = &reqs[i];
+		if (b->q.zone)
+			b->q.zone = b->loc;
+		if (b->q.pod)
+			b->q.pod = b->loc;
+		if (b->q.cluster)
+			b->q.cluster = b->loc;
+		if (b->q.host)
+			b->q.host = b->loc;
+		if (b->q.affinity_group)
+			b->q.affinity_group = b->group;
+		if (b->q.anti_affinity_group)
+			b->q.anti_affinity_group = b->group;
+		if (b->q.n_tags)
+			b->q.tags = &b->tag;
 	}
-	struct req_buf b;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	memset(fig, 0, sizeof *fig);
-	rs = seed;
 	uint32_t head = 0, count = 0;
 	double t0 = now_us();
 	for (uint32_t i = 0; i < n; i++) {
-		make_request(&b, hosts);
 		struct tr_place_result r;
 		double s = now_us();
-		int rc = tr_place(p, &b.q, flags | TR_PLACE_CLAIM, &r, &call);
+		int rc = tr_place(p, &reqs[i].q, flags | TR_PLACE_CLAIM, &r,
+				  &call);
 		lat[i] = now_us() - s;
 		if (rc == TRELLIS_E_NOSPACE) {
 			fig->refused++;
@@ -198,9 +217,7 @@ static int run(struct tr_placer *p, uint32_t hosts, uint32_t n, uint32_t flags,
 		}
 		if (rc) {
 			fprintf(stderr, "bench_placement: %s\n", call.message);
-			free(live);
-			free(lat);
-			return -1;
+			goto out;
 		}
 		fig->placed++;
 		if (count == ring) {
@@ -216,9 +233,12 @@ static int run(struct tr_placer *p, uint32_t hosts, uint32_t n, uint32_t flags,
 	fig->per_s = n / (total / 1e6);
 	fig->p50 = lat[n / 2];
 	fig->p99 = lat[(size_t)((double)n * 0.99)];
+	ret = 0;
+out:
+	free(reqs);
 	free(live);
 	free(lat);
-	return 0;
+	return ret;
 }
 
 static struct tr_placer *placer(tr_registry_t *reg, const struct opts *o,
