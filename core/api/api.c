@@ -145,10 +145,18 @@ int tr_fields_check(const char *what, const struct tr_field *fields,
 
 /* ---- answering ---- */
 
+static void send_text(struct tr_req *req, char *text);
+
 static void send_reply(struct tr_req *req, json_t *resp)
 {
 	char *text = json_dumps(resp, JSON_COMPACT);
 	json_decref(resp);
+	send_text(req, text);
+}
+
+/* Sends text (stolen) as the answer. */
+static void send_text(struct tr_req *req, char *text)
+{
 	if (!text)
 		text = strdup("{\"ok\":false,\"error\":{\"code\":\"NOMEM\","
 			      "\"message\":\"out of memory\"}}");
@@ -177,10 +185,9 @@ static void send_reply(struct tr_req *req, json_t *resp)
 	free(text);
 }
 
-static void req_finish(struct tr_req *req, json_t *resp)
+static void req_unlink(struct tr_req *req)
 {
 	struct tr_api *api = req->api;
-	send_reply(req, resp);
 	if (req->prev)
 		req->prev->next = req->next;
 	else if (api->reqs == req)
@@ -190,6 +197,27 @@ static void req_finish(struct tr_req *req, json_t *resp)
 	if (req->op)
 		api->inflight--;
 	free(req);
+}
+
+static void req_finish(struct tr_req *req, json_t *resp)
+{
+	send_reply(req, resp);
+	req_unlink(req);
+}
+
+void tr_req_ok_text(struct tr_req *req, char *result_json)
+{
+	static const char head[] = "{\"ok\":true,\"result\":";
+	size_t n = result_json ? strlen(result_json) : 0;
+	char *text = result_json ? malloc(sizeof head + n + 1) : NULL;
+	if (text) {
+		memcpy(text, head, sizeof head - 1);
+		memcpy(text + sizeof head - 1, result_json, n);
+		memcpy(text + sizeof head - 1 + n, "}", 2);
+	}
+	free(result_json);
+	send_text(req, text);
+	req_unlink(req);
 }
 
 void tr_req_ok(struct tr_req *req, json_t *result)

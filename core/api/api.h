@@ -75,6 +75,9 @@ void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
 
 /* Success; result (any JSON, may be NULL for null) is stolen. */
 void tr_req_ok(struct tr_req *req, json_t *result);
+/* Success with a result that is already JSON text (stolen, free()d):
+ * the store's text forms go out without a json_t in between. */
+void tr_req_ok_text(struct tr_req *req, char *result_json);
 /* Failure with a code (TRELLIS_E_*), details (an object or NULL, stolen)
  * and a message. */
 void tr_req_fail(struct tr_req *req, int code, json_t *details,

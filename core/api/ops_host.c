@@ -382,13 +382,13 @@ static void host_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	json_t *h = NULL;
-	if (tr_store_get(d->store, TR_KIND_HOST,
-			 json_string_value(json_object_get(args, "name")), &h,
-			 &call) < 0)
+	char *h = NULL;
+	if (tr_store_get_text(d->store, TR_KIND_HOST,
+			      json_string_value(json_object_get(args, "name")),
+			      &h, &call) < 0)
 		tr_req_fail_store(req, &call, NULL);
 	else
-		tr_req_ok(req, h);
+		tr_req_ok_text(req, h);
 }
 
 static void host_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -403,11 +403,11 @@ static void host_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		q.filter_key = "state";
 		q.filter_value = json_string_value(json_object_get(args, "state"));
 	}
-	json_t *out = NULL;
-	if (tr_store_list(d->store, TR_KIND_HOST, &q, &out, &call) < 0)
+	char *out = NULL;
+	if (tr_store_list_text(d->store, TR_KIND_HOST, &q, &out, &call) < 0)
 		tr_req_fail_store(req, &call, NULL);
 	else
-		tr_req_ok(req, out);
+		tr_req_ok_text(req, out);
 }
 
 static const struct tr_field add_args[] = {

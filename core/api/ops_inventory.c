@@ -42,13 +42,13 @@ static void do_show(struct tr_daemon *d, struct tr_req *req,
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	json_t *obj = NULL;
-	if (tr_store_get(d->store, kind,
-			 json_string_value(json_object_get(args, "name")), &obj,
-			 &call) < 0)
+	char *obj = NULL;
+	if (tr_store_get_text(d->store, kind,
+			      json_string_value(json_object_get(args, "name")),
+			      &obj, &call) < 0)
 		tr_req_fail_store(req, &call, NULL);
 	else
-		tr_req_ok(req, obj);
+		tr_req_ok_text(req, obj);
 }
 
 static void do_list(struct tr_daemon *d, struct tr_req *req,
@@ -62,11 +62,11 @@ static void do_list(struct tr_daemon *d, struct tr_req *req,
 	if (parent_field)
 		q.parent_ref =
 			json_string_value(json_object_get(args, parent_field));
-	json_t *out = NULL;
-	if (tr_store_list(d->store, kind, &q, &out, &call) < 0)
+	char *out = NULL;
+	if (tr_store_list_text(d->store, kind, &q, &out, &call) < 0)
 		tr_req_fail_store(req, &call, NULL);
 	else
-		tr_req_ok(req, out);
+		tr_req_ok_text(req, out);
 }
 
 static void do_delete(struct tr_daemon *d, struct tr_req *req,

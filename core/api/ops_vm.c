@@ -8,13 +8,13 @@ static void vm_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	json_t *vm = NULL;
-	if (tr_store_get(d->store, TR_KIND_VM,
-			 json_string_value(json_object_get(args, "name")), &vm,
-			 &call) < 0)
+	char *vm = NULL;
+	if (tr_store_get_text(d->store, TR_KIND_VM,
+			      json_string_value(json_object_get(args, "name")),
+			      &vm, &call) < 0)
 		tr_req_fail_store(req, &call, NULL);
 	else
-		tr_req_ok(req, vm);
+		tr_req_ok_text(req, vm);
 }
 
 static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -39,11 +39,11 @@ static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		q.filter_key = filters[i];
 		q.filter_value = json_string_value(v);
 	}
-	json_t *out = NULL;
-	if (tr_store_list(d->store, TR_KIND_VM, &q, &out, &call) < 0)
+	char *out = NULL;
+	if (tr_store_list_text(d->store, TR_KIND_VM, &q, &out, &call) < 0)
 		tr_req_fail_store(req, &call, NULL);
 	else
-		tr_req_ok(req, out);
+		tr_req_ok_text(req, out);
 }
 
 static const struct tr_field show_args[] = {

@@ -124,6 +124,16 @@ struct tr_store_query {
 int tr_store_list(struct tr_store *s, enum tr_kind kind,
 		  const struct tr_store_query *q, json_t **out,
 		  trellis_call_t *call);
+/* The read path of the API: the same as tr_store_get() and
+ * tr_store_list(), with the result as JSON text (a new string for free())
+ * built by the database itself, so that a page of objects costs no
+ * json_t per field.  The text is exactly what dumping the json_t results
+ * would give. */
+int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
+		      char **out, trellis_call_t *call);
+int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
+		       const struct tr_store_query *q, char **out,
+		       trellis_call_t *call);
 /* Changes writable fields of an existing object (names cannot change). */
 int tr_store_update(struct tr_store *s, enum tr_kind kind, const char *ref,
 		    json_t *fields, json_t **out, trellis_call_t *call);

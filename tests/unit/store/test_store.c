@@ -304,6 +304,71 @@ static void test_vms_and_paging(void **state)
 	json_decref(upd);
 }
 
+/* The text forms are the json_t forms, for every kind. */
+static void test_text_forms(void **state)
+{
+	struct fx *f = *state;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	mk(f->s, TR_KIND_TENANT, NULL, "{\"name\":\"acme\"}");
+	mk(f->s, TR_KIND_ZONE, NULL,
+	   "{\"name\":\"z\",\"private\":true,\"owner\":\"acme\"}");
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"pub\"}");
+	mk(f->s, TR_KIND_POD, "z", "{\"name\":\"p\"}");
+	mk(f->s, TR_KIND_CLUSTER, "p", "{\"name\":\"c\"}");
+	mk(f->s, TR_KIND_HOST, "c",
+	   "{\"name\":\"h\",\"hypervisor\":\"x\",\"uri\":\"u\",\"cpus\":4}");
+	mk(f->s, TR_KIND_VM, "h",
+	   "{\"uuid\":\"u1\",\"name\":\"v\",\"tenant\":\"acme\","
+	   "\"spec\":{\"disks\":[{\"path\":\"/a\"}],\"x\":1.5}}");
+	mk(f->s, TR_KIND_VM, NULL, "{\"uuid\":\"u2\",\"name\":\"w\"}");
+	mk(f->s, TR_KIND_POOL, NULL,
+	   "{\"name\":\"pl\",\"plugin\":\"localfs\",\"target\":\"/t\"}");
+	mk(f->s, TR_KIND_VOLUME, "pl", "{\"name\":\"vol\",\"size_bytes\":5}");
+	mk(f->s, TR_KIND_SEGMENT, NULL, "{\"name\":\"seg\",\"plugin\":\"bridge\"}");
+	static const struct {
+		enum tr_kind k;
+		const char *ref;
+	} objs[] = {{TR_KIND_TENANT, "acme"}, {TR_KIND_ZONE, "z"},
+		    {TR_KIND_ZONE, "pub"},   {TR_KIND_POD, "p"},
+		    {TR_KIND_CLUSTER, "c"},  {TR_KIND_HOST, "h"},
+		    {TR_KIND_VM, "u1"},      {TR_KIND_VM, "w"},
+		    {TR_KIND_POOL, "pl"},    {TR_KIND_VOLUME, "pl/vol"},
+		    {TR_KIND_SEGMENT, "seg"}};
+	for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+		json_t *o = NULL;
+		char *text = NULL;
+		assert_int_equal(tr_store_get(f->s, objs[i].k, objs[i].ref, &o,
+					      &call),
+				 0);
+		assert_int_equal(tr_store_get_text(f->s, objs[i].k, objs[i].ref,
+						   &text, &call),
+				 0);
+		json_t *t = json_loads(text, 0, NULL);
+		if (!json_equal(o, t))
+			fail_msg("%s %s: text %s", tr_kind_str(objs[i].k),
+				 objs[i].ref, text);
+		json_decref(t);
+		json_decref(o);
+		free(text);
+		struct tr_store_query q = {.limit = 1};
+		assert_int_equal(tr_store_list(f->s, objs[i].k, &q, &o, &call), 0);
+		assert_int_equal(tr_store_list_text(f->s, objs[i].k, &q, &text,
+						    &call),
+				 0);
+		t = json_loads(text, 0, NULL);
+		if (!json_equal(o, t))
+			fail_msg("list %s: text %s", tr_kind_str(objs[i].k), text);
+		json_decref(t);
+		json_decref(o);
+		free(text);
+	}
+	char *text = NULL;
+	assert_int_equal(tr_store_get_text(f->s, TR_KIND_VM, "nope", &text,
+					   &call),
+			 TRELLIS_E_NOTFOUND);
+}
+
 static void test_readonly(void **state)
 {
 	struct fx *f = *state;
@@ -337,6 +402,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vms_and_paging, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_text_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
