@@ -20,6 +20,52 @@ struct tr_store {
 	struct tr_stmt *cache[TR_STMT_CACHE];
 };
 
+/* ---- the kind descriptors (inventory.c) ---- */
+
+enum ftype { F_TEXT = 1, F_INT, F_BOOL, F_JSON, F_REF };
+
+struct field {
+	const char *name; /* JSON */
+	const char *col;  /* SQL column */
+	enum ftype type;
+	enum tr_kind ref; /* F_REF: the referenced kind, stored as its id */
+};
+
+struct child {
+	const char *kind;  /* label for messages */
+	const char *sql;   /* names of children: ?1 = the parent's id */
+};
+
+struct filter {
+	const char *field;
+	const char *expr; /* SQL expression compared with ?N */
+};
+
+struct kdesc {
+	const char *name;
+	const char *table;
+	int parent;              /* enum tr_kind, or -1 */
+	int parent_optional;
+	const char *parent_col;
+	const char *key;         /* the identifying field ("name", "uuid") */
+	const struct field *fields; /* writable, NULL-terminated */
+	const char *select;      /* alias "a" for the kind's table */
+	const char *resolve;     /* (id, path); ?1 name ?2 parent ?3 grandparent */
+	int depth;               /* path components a reference may have */
+	const char *hint;        /* the full reference form, for messages */
+	const struct child *children; /* NULL-terminated */
+	const struct filter *filters; /* NULL-terminated */
+};
+
+extern const struct kdesc tr_store_kinds[TR_KIND__COUNT];
+/* The descriptor of kind, or NULL with INVALID_ARG in call. */
+const struct kdesc *tr_store_desc(enum tr_kind kind, trellis_call_t *call);
+/* The row id of the object ref names, or a negative code. */
+int64_t tr_store_resolve(struct tr_store *s, enum tr_kind kind,
+			 const char *ref, trellis_call_t *call);
+/* A result row as a JSON object (booleans and spec converted). */
+json_t *tr_store_row_json(sqlite3_stmt *st);
+
 /* A prepared statement for sql, reset, from the cache (owned by it).
  * Never hold one across a call that may use the same sql. */
 sqlite3_stmt *tr_store_stmt(struct tr_store *s, const char *sql,

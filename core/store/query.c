@@ -1,0 +1,259 @@
+/*
+ * query.c - lists of objects (keyset paging, parent and field filters)
+ * and the text forms of get and list, whose JSON SQLite builds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* ---- lists ---- */
+
+/* The SELECT of a kind as one JSON text column, derived once from its
+ * plain SELECT: "a.id, h.name AS host, ..." becomes
+ * "a.id, json_object('id', a.id, 'host', h.name, ...)", with the
+ * booleans and the spec converted the way row_json() does. */
+static const char *select_text(const struct kdesc *k)
+{
+	static char *cache[TR_KIND__COUNT];
+	size_t idx = (size_t)(k - tr_store_kinds);
+	if (cache[idx])
+		return cache[idx];
+	const char *cols = k->select + strlen("SELECT ");
+	const char *from = strstr(cols, " FROM ");
+	char *out = malloc(strlen(k->select) * 3 + 256);
+	if (!out)
+		return NULL;
+	int len = sprintf(out, "SELECT a.id, json_object(");
+	const char *p = cols;
+	int first = 1;
+	while (p < from) {
+		const char *comma = memchr(p, ',', (size_t)(from - p));
+		const char *end = comma ? comma : from;
+		char expr[256], key[256];
+		snprintf(expr, sizeof expr, "%.*s", (int)(end - p), p);
+		char *as = strstr(expr, " AS ");
+		if (as) {
+			snprintf(key, sizeof key, "%s", as + 4);
+			*as = '\0';
+		} else {
+			const char *dot = strchr(expr, '.');
+			snprintf(key, sizeof key, "%s", dot ? dot + 1 : expr);
+		}
+		const char *fmt = "'%s', %s";
+		if (strcmp(key, "private") == 0 || strcmp(key, "exclusive") == 0)
+			fmt = "'%s', json(CASE WHEN %s THEN 'true' ELSE 'false' "
+			      "END)";
+		else if (strcmp(key, "spec") == 0)
+			fmt = "'%s', json(%s)";
+		len += sprintf(out + len, "%s", first ? "" : ", ");
+		len += sprintf(out + len, fmt, key, expr);
+		first = 0;
+		p = end + (comma ? 1 : 0);
+		while (*p == ' ')
+			p++;
+	}
+	sprintf(out + len, ")%s", from);
+	cache[idx] = out;
+	return out;
+}
+
+/* Builds the list query of kind k (text: the JSON text form) and binds
+ * it; NULL with the error in call. */
+static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
+			       const struct tr_store_query *q, int text,
+			       trellis_call_t *call)
+{
+	int64_t parent_id = -1;
+	if (q->parent_ref) {
+		if (k->parent < 0) {
+			tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				    "%s objects have no parent", k->name);
+			return NULL;
+		}
+		parent_id = tr_store_resolve(s, (enum tr_kind)k->parent, q->parent_ref,
+				    call);
+		if (parent_id < 0)
+			return NULL;
+	}
+	const char *fexpr = NULL;
+	if (q->filter_key) {
+		for (const struct filter *f = k->filters; f->field; f++)
+			if (strcmp(f->field, q->filter_key) == 0)
+				fexpr = f->expr;
+		if (!fexpr) {
+			tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				    "%s: cannot filter on '%s'", k->name,
+				    q->filter_key);
+			return NULL;
+		}
+	}
+	const char *select = text ? select_text(k) : k->select;
+	if (!select) {
+		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	char sql[4096];
+	int len = snprintf(sql, sizeof sql, "%s WHERE a.id > ?1", select);
+	if (parent_id >= 0)
+		len += snprintf(sql + len, sizeof sql - (size_t)len,
+				" AND a.%s = ?2", k->parent_col);
+	if (fexpr)
+		len += snprintf(sql + len, sizeof sql - (size_t)len,
+				" AND %s = ?3", fexpr);
+	snprintf(sql + len, sizeof sql - (size_t)len,
+		 " ORDER BY a.id LIMIT ?4");
+	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, q->after_id);
+	if (parent_id >= 0)
+		sqlite3_bind_int64(st, 2, parent_id);
+	if (fexpr)
+		sqlite3_bind_text(st, 3, q->filter_value ? q->filter_value : "",
+				  -1, SQLITE_TRANSIENT);
+	/* One more row than asked tells whether there is a next page. */
+	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit + 1 : -1);
+	return st;
+}
+
+int tr_store_list(struct tr_store *s, enum tr_kind kind,
+		  const struct tr_store_query *q, json_t **out,
+		  trellis_call_t *call)
+{
+	const struct kdesc *k = tr_store_desc(kind, call);
+	if (!k)
+		return call->code;
+	struct tr_store_query none = {0};
+	if (!q)
+		q = &none;
+	sqlite3_stmt *st = list_stmt(s, k, q, 0, call);
+	if (!st)
+		return call->code;
+	json_t *items = json_array();
+	int rc;
+	unsigned n = 0;
+	int64_t last = 0, next = -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (q->limit && n == q->limit) {
+			next = last;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		json_array_append_new(items, tr_store_row_json(st));
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		json_decref(items);
+		return tr_store_sql_error(s, call, k->name);
+	}
+	*out = json_pack("{s:o, s:o}", "items", items, "next",
+			 next >= 0 ? json_integer(next) : json_null());
+	return 0;
+}
+
+/* A growing string for the text forms. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
+		       const struct tr_store_query *q, char **out,
+		       trellis_call_t *call)
+{
+	const struct kdesc *k = tr_store_desc(kind, call);
+	if (!k)
+		return call->code;
+	struct tr_store_query none = {0};
+	if (!q)
+		q = &none;
+	sqlite3_stmt *st = list_stmt(s, k, q, 1, call);
+	if (!st)
+		return call->code;
+	struct buf b = {0};
+	int rc, oom = buf_add(&b, "{\"items\":[", 10);
+	unsigned n = 0;
+	int64_t last = 0, next = -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (q->limit && n == q->limit) {
+			next = last;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		if (n++)
+			oom |= buf_add(&b, ",", 1);
+		oom |= buf_add(&b, (const char *)sqlite3_column_text(st, 1),
+			       (size_t)sqlite3_column_bytes(st, 1));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		free(b.p);
+		return tr_store_sql_error(s, call, k->name);
+	}
+	char tail[64];
+	if (next >= 0)
+		snprintf(tail, sizeof tail, "],\"next\":%lld}", (long long)next);
+	else
+		snprintf(tail, sizeof tail, "],\"next\":null}");
+	oom |= buf_add(&b, tail, strlen(tail));
+	if (oom) {
+		free(b.p);
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	}
+	*out = b.p;
+	return 0;
+}
+
+int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
+		      char **out, trellis_call_t *call)
+{
+	const struct kdesc *k = tr_store_desc(kind, call);
+	if (!k)
+		return call->code;
+	int64_t id = tr_store_resolve(s, kind, ref, call);
+	if (id < 0)
+		return (int)id;
+	const char *select = select_text(k);
+	if (!select)
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	char sql[4096];
+	snprintf(sql, sizeof sql, "%s WHERE a.id = ?1", select);
+	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	if (!st)
+		return call->code;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = strdup((const char *)sqlite3_column_text(st, 1));
+		sqlite3_reset(st);
+		return *out ? 0
+			    : tr_call_set(call, TRELLIS_E_NOMEM,
+					  "out of memory");
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return tr_call_set(call, TRELLIS_E_NOTFOUND,
+				   "%s '%s' not found", k->name, ref);
+	return tr_store_sql_error(s, call, k->name);
+}
