@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../config/config.h"
 #include "../daemon/daemon.h"
@@ -18,7 +19,8 @@ static struct {
 	struct tr_daemon *d;
 	struct tr_placer *p;
 	sqlite3_int64 changes; /* the store's counter when last checked */
-	char fingerprint[256];
+	char quick[256], full[512];
+	uint64_t full_at; /* when full was last computed (ms) */
 	char policy_dir[PATH_MAX];
 } svc;
 
@@ -63,26 +65,36 @@ static int find_policy_dir(struct tr_daemon *d, char *out, size_t len)
 	return found;
 }
 
-/* Cheap summary of what the engine is built from. */
-static int fingerprint(sqlite3 *db, char *out, size_t len)
+/* Summaries of what the engine is built from.  The quick one (counts and
+ * highest ids: index lookups) runs whenever the store changed; the full one
+ * (capacities, which need a scan of every host) at most every
+ * FULL_CHECK_MS, so a refreshed capacity shows within that delay while a
+ * new host or zone shows at once. */
+#define FULL_CHECK_MS 2000
+
+static const char quick_sql[] =
+	"SELECT (SELECT count(*) || ':' || ifnull(max(id), 0) FROM host)"
+	" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM zone)"
+	" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM vm)"
+	" || '/' || (SELECT count(*) || ':' ||"
+	"        ifnull(group_concat(zone_id || policy), '')"
+	"        FROM placement_zone)"
+	" || '/' || (SELECT ifnull(group_concat(key || value), '')"
+	"        FROM placement_setting)"
+	" || '/' || (SELECT count(*) FROM placement_host)";
+
+static const char full_sql[] =
+	"SELECT (SELECT total(cpus) || ':' || total(memory_kib) || ':' ||"
+	"        total(state = 'up') FROM host)"
+	" || '/' || (SELECT total(exclusive) || ':' || total(spill = 'allow')"
+	"        || ':' || total(ifnull(owner_id, 0) * id) FROM zone)"
+	" || '/' || (SELECT total(memory_mib) || ':' || total(vcpus) FROM vm"
+	"        WHERE origin = 'discovered')"
+	" || '/' || (SELECT total(vm_limit) || ':' || total(disk_gib) || ':' ||"
+	"        total(length(tags) * host_id) FROM placement_host)";
+
+static int fingerprint(sqlite3 *db, const char *sql, char *out, size_t len)
 {
-	static const char sql[] =
-		"SELECT (SELECT count(*) || ':' || ifnull(max(id), 0) || ':' ||"
-		"        total(cpus) || ':' || total(memory_kib) FROM host)"
-		" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) ||"
-		"        ':' || total(exclusive) || ':' ||"
-		"        group_concat(spill || ifnull(owner_id, '')) FROM zone)"
-		" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) ||"
-		"        ':' || total(memory_mib) FROM vm"
-		"        WHERE origin = 'discovered')"
-		" || '/' || (SELECT count(*) || ':' ||"
-		"        ifnull(group_concat(zone_id || policy), '')"
-		"        FROM placement_zone)"
-		" || '/' || (SELECT ifnull(group_concat(key || value), '')"
-		"        FROM placement_setting)"
-		" || '/' || (SELECT count(*) || ':' || total(vm_limit) || ':' ||"
-		"        total(disk_gib) || ifnull(group_concat(tags), '')"
-		"        FROM placement_host)";
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -94,6 +106,13 @@ static int fingerprint(sqlite3 *db, char *out, size_t len)
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Calls fn for every object of kind (all pages). */
@@ -331,16 +350,24 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d,
 {
 	sqlite3 *db = tr_store_db(d->store);
 	sqlite3_int64 changes = sqlite3_total_changes64(db);
-	if (svc.p && svc.d == d && changes == svc.changes)
+	uint64_t now = now_ms();
+	int current = svc.p && svc.d == d;
+	int full_due = now - svc.full_at >= FULL_CHECK_MS;
+	if (current && changes == svc.changes && !full_due)
 		return svc.p;
-	char fp[sizeof svc.fingerprint];
-	if (fingerprint(db, fp, sizeof fp)) {
+	char quick[sizeof svc.quick], full[sizeof svc.full];
+	snprintf(full, sizeof full, "%s", svc.full);
+	if (fingerprint(db, quick_sql, quick, sizeof quick) ||
+	    ((full_due || !current) &&
+	     fingerprint(db, full_sql, full, sizeof full))) {
 		tr_call_set(call, TRELLIS_E_IO, "placement: %s",
 			    sqlite3_errmsg(db));
 		return NULL;
 	}
 	svc.changes = changes;
-	if (svc.p && svc.d == d && !strcmp(fp, svc.fingerprint))
+	if (full_due || !current)
+		svc.full_at = now;
+	if (current && !strcmp(quick, svc.quick) && !strcmp(full, svc.full))
 		return svc.p;
 	struct tr_placer *p = build(d, call);
 	if (!p)
@@ -348,7 +375,8 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d,
 	tr_placer_free(svc.p);
 	svc.p = p;
 	svc.d = d;
-	snprintf(svc.fingerprint, sizeof svc.fingerprint, "%s", fp);
+	snprintf(svc.quick, sizeof svc.quick, "%s", quick);
+	snprintf(svc.full, sizeof svc.full, "%s", full);
 	return p;
 }
 
