@@ -33,8 +33,10 @@ int lv_xml_xpath_str(const char *xml, const char *expr, char *out, size_t len)
 	xmlXPathObjectPtr obj = ctx ? xmlXPathEvalExpression(BAD_CAST expr, ctx)
 				    : NULL;
 	int rc = -1;
-	if (obj && obj->type == XPATH_STRING) {
-		snprintf(out, len, "%s", (const char *)obj->stringval);
+	xmlChar *v = obj ? xmlXPathCastToString(obj) : NULL;
+	if (v) {
+		snprintf(out, len, "%s", (const char *)v);
+		xmlFree(v);
 		rc = 0;
 	}
 	xmlXPathFreeObject(obj);

@@ -54,7 +54,7 @@ int lv_xml_disk(const trellis_disk_spec_t *d, const char *target, char **xml);
 int lv_xml_nic(const trellis_nic_spec_t *n, const char *mac, char **xml);
 
 /* Reading. */
-/* Evaluates an XPath expression that yields a string ("string(/a/b)");
+/* Evaluates an XPath expression as a string ("string(/a/b)", "count(//x)");
  * out is "" when absent.  0, or -1 when xml does not parse. */
 int lv_xml_xpath_str(const char *xml, const char *expr, char *out, size_t len);
 /* The idempotency key inside our <metadata> element (as returned by

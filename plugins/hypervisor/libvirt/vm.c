@@ -403,7 +403,13 @@ static int pause_resume(struct lv_conn *c, trellis_call_t *call,
 		rc = lv_fail(c, call, "VM '%s': state", name);
 		goto out;
 	}
-	if (pause && state == VIR_DOMAIN_PAUSED)
+	if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED ||
+	    state == VIR_DOMAIN_SHUTDOWN)
+		rc = lv_err(c, call, TRELLIS_E_CONFLICT,
+			    "VM '%s' is %s: cannot %s it", name,
+			    trellis_vm_state_name(lv_state_map(state)),
+			    pause ? "pause" : "resume");
+	else if (pause && state == VIR_DOMAIN_PAUSED)
 		rc = 0;
 	else if (!pause && state != VIR_DOMAIN_PAUSED &&
 		 state != VIR_DOMAIN_PMSUSPENDED &&
