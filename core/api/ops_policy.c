@@ -152,7 +152,42 @@ static void policy_try(struct tr_daemon *d, struct tr_req *req, json_t *args)
 				 r.score, "candidates", (int)r.candidates));
 }
 
+static void policy_host(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *host = json_string_value(json_object_get(args, "name"));
+	json_t *v, *out = NULL;
+	int64_t limit = (v = json_object_get(args, "vm_limit"))
+				? json_integer_value(v)
+				: -1;
+	int64_t disk = (v = json_object_get(args, "disk_gb"))
+			       ? json_integer_value(v)
+			       : -1;
+	if ((v = json_object_get(args, "disk")))
+		disk = (json_integer_value(v) + (1ll << 30) - 1) >> 30;
+	if (json_object_get(args, "vm_limit") && limit < 0) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "field 'vm_limit': 0 (no limit) or more");
+		return;
+	}
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_placement_host_set(d, host,
+				  json_string_value(json_object_get(args, "tags")),
+				  limit, disk, &out, &call)) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	tr_req_ok(req, out);
+}
+
 static const struct tr_field no_args[] = {TR_FIELDS_END};
+static const struct tr_field host_args[] = {
+	{"name", TR_T_STRING, 1, "the host"},
+	{"tags", TR_T_STRING, 0, "its tags, comma-separated (\"\": none)"},
+	{"vm_limit", TR_T_INT, 0, "at most this many VMs (0: no limit)"},
+	{"disk_gb", TR_T_INT, 0, "disk for VMs in GiB (0: unknown, no limit)"},
+	{"disk", TR_T_SIZE, 0, "the same as a size (\"2T\")"},
+	TR_FIELDS_END};
 static const struct tr_field name_arg[] = {
 	{"name", TR_T_STRING, 1, "the policy"}, TR_FIELDS_END};
 static const struct tr_field set_args[] = {
@@ -167,6 +202,10 @@ static const struct tr_api_op ops[] = {
 	{"policy.show", "a placement policy in full", name_arg, policy_show, 0},
 	{"policy.set", "select the policy of a zone, or the default policy",
 	 set_args, policy_set, TR_OP_MUTATES},
+	{"policy.host",
+	 "a host's placement attributes (tags, VM limit, disk); sets the "
+	 "ones given",
+	 host_args, policy_host, TR_OP_MUTATES},
 	{"policy.try",
 	 "where a VM would be placed now, or why not (claims nothing)",
 	 try_args, policy_try, 0},

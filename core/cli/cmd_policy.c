@@ -6,6 +6,13 @@ static const struct cli_opt set_opts[] = {
 	 "the zone that uses it (default: make it the default policy)", 0,
 	 NULL},
 	CLI_OPTS_END};
+static const struct cli_opt host_opts[] = {
+	{"--tags", "tags", CLI_STR, "TAG,TAG", "its tags (\"\" for none)", 0,
+	 NULL},
+	{"--vm-limit", "vm_limit", CLI_INT, "N",
+	 "at most N VMs on it (0: no limit)", 0, NULL},
+	{"--disk", "disk", CLI_SIZE, "SIZE", "disk for VMs (2T)", 0, NULL},
+	CLI_OPTS_END};
 static const struct cli_opt try_opts[] = {
 	{"--vcpus", "vcpus", CLI_INT, "N", "virtual CPUs (default 1)", 0, NULL},
 	{"--memory", "memory", CLI_SIZE, "SIZE", "memory (2G, 512M)", 0, NULL},
@@ -36,6 +43,9 @@ static const struct cli_verb verbs[] = {
 	 "policy.show", "name", "NAME", NULL, NULL, NULL, NULL},
 	{"set", "Select the policy of a zone (--zone), or the default policy",
 	 "policy.set", "name", "NAME", set_opts, NULL, NULL, NULL},
+	{"host",
+	 "Show or set a host's placement attributes: tags, VM limit, disk",
+	 "policy.host", "name", "HOST", host_opts, NULL, NULL, NULL},
 	{"try",
 	 "Show where a VM would be placed now, or why it would not be "
 	 "(claims nothing)",

@@ -1,6 +1,7 @@
 /* service.c - the daemon's placement engine (service.h). */
 #include "service.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -423,6 +424,74 @@ int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 		return rc;
 	/* The next use rebuilds from the store (the fingerprint moved). */
 	return tr_placement_engine(d, call) ? 0 : call->code;
+}
+
+/* Tags are names: letters, digits and "-_.:"; stored comma-separated. */
+static int tags_ok(const char *tags, trellis_call_t *call)
+{
+	for (const char *c = tags; *c; c++)
+		if (!(isalnum((unsigned char)*c) || strchr("-_.:, ", *c)))
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "tags '%s': a tag is made of "
+					   "letters, digits and -_.: (tags "
+					   "are separated by commas)",
+					   tags);
+	return 0;
+}
+
+int tr_placement_host_set(struct tr_daemon *d, const char *host,
+			  const char *tags, int64_t vm_limit, int64_t disk_gib,
+			  json_t **out, trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(d->store);
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int64_t id = tr_store_id(d->store, TR_KIND_HOST, host, call);
+	if (id < 0)
+		return (int)id;
+	if (tags && (rc = tags_ok(tags, call)))
+		return rc;
+	static const char up[] =
+		"INSERT INTO placement_host (host_id, vm_limit, disk_gib, tags) "
+		"VALUES (?1, max(ifnull(?2, 0), 0), max(ifnull(?3, 0), 0), "
+		"ifnull(?4, '')) ON CONFLICT (host_id) DO UPDATE SET "
+		"vm_limit = ifnull(?2, vm_limit), "
+		"disk_gib = ifnull(?3, disk_gib), tags = ifnull(?4, tags) "
+		"RETURNING vm_limit, disk_gib, tags";
+	if (sqlite3_prepare_v2(db, up, -1, &st, NULL) != SQLITE_OK)
+		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",
+				   sqlite3_errmsg(db));
+	sqlite3_bind_int64(st, 1, id);
+	if (vm_limit >= 0)
+		sqlite3_bind_int64(st, 2, vm_limit);
+	if (disk_gib >= 0)
+		sqlite3_bind_int64(st, 3, disk_gib);
+	if (tags)
+		sqlite3_bind_text(st, 4, tags, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = tr_call_set(call, TRELLIS_E_IO, "placement: %s",
+				 sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return rc;
+	}
+	if (out) {
+		json_t *tv = json_array();
+		char buf[1024];
+		const unsigned char *t = sqlite3_column_text(st, 2);
+		snprintf(buf, sizeof buf, "%s", t ? (const char *)t : "");
+		for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
+		     tok = strtok_r(NULL, ", ", &save))
+			json_array_append_new(tv, json_string(tok));
+		*out = json_pack("{s:s, s:o, s:I, s:I}", "host", host, "tags",
+				 tv, "vm_limit",
+				 (json_int_t)sqlite3_column_int64(st, 0),
+				 "disk_gb",
+				 (json_int_t)sqlite3_column_int64(st, 1));
+	}
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	svc.full_at = 0; /* our own change: seen by the next placement */
+	return 0;
 }
 
 void tr_placement_shutdown(void)

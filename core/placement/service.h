@@ -21,6 +21,8 @@
 #ifndef TRELLIS_CORE_PLACEMENT_SERVICE_H
 #define TRELLIS_CORE_PLACEMENT_SERVICE_H
 
+#include <jansson.h>
+
 #include "place.h"
 
 struct tr_daemon;
@@ -34,6 +36,14 @@ const char *tr_placement_policy_dir(void);
  * in the store.  NOTFOUND for an unknown zone or policy. */
 int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 			    const char *policy, trellis_call_t *call);
+/* A host's placement attributes (placement_host): tags (comma-separated;
+ * NULL: keep), VM limit and disk in GiB (negative: keep).  *out (may be
+ * NULL) gets {host, tags:[...], vm_limit, disk_gb} after the change.
+ * NOTFOUND for an unknown host, INVALID_ARG for a bad tag. */
+int tr_placement_host_set(struct tr_daemon *d, const char *host,
+			  const char *tags, int64_t vm_limit, int64_t disk_gib,
+			  json_t **out, trellis_call_t *call);
+
 /* Frees the engine (daemon shutdown, tests). */
 void tr_placement_shutdown(void);
 

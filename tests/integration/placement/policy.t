@@ -103,6 +103,21 @@ like "its claim holds: 3 GiB no longer fit" "$out" \
 out=$(tcli workflow run "$TD_DIR/ok.yaml" --wait 2>&1)
 like "the next one is refused with the reason" "$out" "NOSPACE: no host fits"
 
+# ---- host attributes: tags, VM limit ----
+like "policy host: no attributes yet" "$(tcli policy host h1 -o json)" '"tags": \[\]'
+ok "policy host: tag and limit h1" tcli policy host h1 --tags ssd,fast --vm-limit 5
+is "policy host: shows them" \
+	"$(tcli policy host h1 -o json | json '(j["tags"], j["vm_limit"])')" "(['ssd', 'fast'], 5)"
+is "try --tags: the tagged host" \
+	"$(tcli policy try --memory 1M --tags '["fast"]' -o json | json 'j["host"]')" h1
+out=$(tcli policy try --memory 1M --tags '["gpu"]' 2>&1)
+like "try --tags: nobody has it" "$out" "tags removed 1 \\(missing tag\\)"
+ok "policy host: h1 takes two VMs at most" tcli policy host h1 --vm-limit 2
+out=$(tcli policy try --memory 1M --zone pub 2>&1)
+like "try: at its VM limit (its discovered VM and the placed one)" "$out" "vm-limit removed 1 \\(at its VM limit\\)"
+out=$(tcli policy host h1 --tags 'a b/c' 2>&1)
+like "policy host: a bad tag is refused" "$out" "INVALID_ARG: tags 'a b/c'"
+
 ok "set the default policy" tcli policy set spread
 td_stop
 td_start || { echo "Bail out! trellisd does not restart"; exit 1; }
