@@ -31,10 +31,18 @@ lv_setup() {
 	fi
 }
 
+# Under ASan, libvirt's RPC client crashes in ASan's xdr interceptors
+# unless libtirpc is loaded before them (see docs/hypervisor-libvirt.md).
+lv_preload() {
+	if [[ ${TRELLIS_MODE:-} == asan ]]; then
+		echo "$(gcc -print-file-name=libasan.so) $(ls /lib/*/libtirpc.so.3 | head -1)"
+	fi
+}
+
 # hvdrv against qemu:///system; the probe boots the guest kernel.
 hv() {
-	"$HVDRV" -p "$TRELLIS_BUILD/plugins/libvirt.so" -u qemu:///system \
-		-c "probe_kernel=$kernel" "$@"
+	LD_PRELOAD=$(lv_preload) "$HVDRV" -p "$TRELLIS_BUILD/plugins/libvirt.so" \
+		-u qemu:///system -c "probe_kernel=$kernel" "$@"
 }
 
 # wait_marker FILE SECONDS: waits for the guest's boot marker in FILE.
