@@ -74,15 +74,25 @@ static uint32_t mode_of(const char *type)
 	return TRELLIS_SEGMENT_VXLAN;
 }
 
-static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
-			      json_t **result, trellis_call_t *call)
+/*
+ * Makes segment (args "segment") present on the host of args, from its
+ * inventory record; on success n is the open host target (net_put it).
+ */
+static int ensure(const struct tr_action_env *env, json_t *args,
+		  struct net_ref *n, trellis_segment_info_t *out,
+		  trellis_call_t *call)
 {
 	const char *name = str(args, "segment");
 	json_t *seg = NULL;
-	struct net_ref n = {0};
 	const char *remotes[64];
+	memset(n, 0, sizeof *n);
 	int rc = tr_lookup(env ? env->daemon : NULL, TR_KIND_SEGMENT, name,
 			   &seg, call);
+	if (rc == TRELLIS_E_NOTFOUND)
+		return tr_call_set(call, rc,
+				   "network '%s' does not exist (trellis "
+				   "network create)",
+				   name ? name : "");
 	if (rc < 0)
 		return rc;
 	json_t *sspec = json_object_get(seg, "spec");
@@ -115,19 +125,28 @@ static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
 		.n_remote_ips = (uint32_t)nr,
 		.mtu = (uint32_t)json_integer_value(json_object_get(sspec, "mtu")),
 	};
-	trellis_segment_info_t out;
-	rc = net_get(env, args, str(seg, "plugin"), &n, call);
+	rc = net_get(env, args, str(seg, "plugin"), n, call);
 	if (!rc)
-		rc = tr_net_segment_ensure(TR_TGT(n.t), call, &spec,
-					   env ? env->idem_key : NULL, 0, &out);
+		rc = tr_net_segment_ensure(TR_TGT(n->t), call, &spec,
+					   env ? env->idem_key : NULL, 0, out);
+out:
+	json_decref(seg);
+	return rc;
+}
+
+static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
+			      json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	trellis_segment_info_t out;
+	int rc = ensure(env, args, &n, &out, call);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "segment",
-				    name, "host", n.host, "uri", n.uri,
-				    "bridge", out.bridge, "link", out.link,
-				    "segment_id", (json_int_t)out.segment_id);
-out:
+				    str(args, "segment"), "host", n.host,
+				    "uri", n.uri, "bridge", out.bridge, "link",
+				    out.link, "segment_id",
+				    (json_int_t)out.segment_id);
 	net_put(&n);
-	json_decref(seg);
 	return rc;
 }
 
@@ -161,7 +180,10 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 				 ? TRELLIS_NET_PORT_VETH
 				 : 0;
 	trellis_port_info_t out;
-	int rc = net_get(env, args, NULL, &n, call);
+	trellis_segment_info_t seg;
+	/* A segment appears on a host with its first port there, as it goes
+	 * with the last one (network.port_delete). */
+	int rc = ensure(env, args, &n, &seg, call);
 	if (!rc)
 		rc = tr_net_port_create(TR_TGT(n.t), call, &spec,
 					env ? env->idem_key : NULL, flags,
@@ -399,7 +421,8 @@ static const struct tr_action actions[] = {
 	 seg_release_in, seg_release_out, run_segment_release, NULL,
 	 TR_ACTION_MUTATES},
 	{"network.port_create",
-	 "A port (tap) for a VM NIC on a segment; inbound denied by default",
+	 "A port (tap) for a VM NIC on a segment (made present on the host "
+	 "first); inbound denied by default",
 	 port_create_in, port_create_out, run_port_create,
 	 "network.port_delete", TR_ACTION_MUTATES},
 	{"network.port_delete",

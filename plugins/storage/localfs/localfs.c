@@ -653,7 +653,8 @@ static int lfs_vol_list(void *pool, trellis_call_t *call, uint32_t flags,
 		}
 		names[n++] = H->strdup(de->d_name);
 	}
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(names, n, sizeof *names, name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		trellis_vol_info_t vi = {.struct_size = sizeof vi};
 		rc = fill_info(p, call, names[i], &vi);

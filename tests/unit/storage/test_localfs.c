@@ -100,7 +100,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	char mnt[300];
 	tr_target_close(f->pool);
+	/* a failed full-disk test must not leave its tmpfs mounted */
+	snprintf(mnt, sizeof mnt, "%s/small", f->dir);
+	umount2(mnt, MNT_DETACH);
 	rm_rf(f->dir);
 	tr_registry_free(f->reg);
 	free(f);
@@ -320,6 +324,10 @@ static void test_list_hides_temp_files(void **state)
 {
 	struct fx *f = *state;
 	trellis_vol_info_t vi;
+	char empty[8] = "";
+	assert_rc(f, tr_st_vol_list(TR_TGT(f->pool), &f->call, 0, collect,
+				    empty), 0);
+	assert_string_equal(empty, "");
 	assert_rc(f, create(f, "b", MiB, NULL, NULL, "k", 0, &vi), 0);
 	assert_rc(f, create(f, "a", MiB, "raw", NULL, "k", 0, &vi), 0);
 	char p[512];
