@@ -35,7 +35,7 @@ xenstored || fail_boot "xenstored did not start"
 xen-init-dom0 || fail_boot "xen-init-dom0 failed"
 xenconsoled --log=guest --log-dir=/var/log/xen/console ||
 	fail_boot "xenconsoled did not start"
-echo "XENT-TOOLS $(xl info | grep -E '^xen_version' | tr -s ' ')"
+echo "XENT-TOOLS $(xl info | grep -E '^xen_version' | tr -s ' ') [$(cut -d' ' -f1 /proc/uptime) s]"
 
 # Conformance: the checker the SDK ships, when the build has one.
 if [ -x /trellis/trellis-plugin-check ]; then
@@ -54,7 +54,7 @@ else
 	echo "XENT-NOCHECK the build has no trellis-plugin-check"
 fi
 
-/trellis/trellis-xen-scenario /trellis/xen.so /guest/vmlinuz /guest/initrd.gz 2>&1
+/trellis/trellis-xen-scenario /trellis/xen.so /guest/vmlinux /guest/initrd.gz 2>&1
 echo "XENT-DONE"
 sync
 reboot -f

@@ -30,6 +30,14 @@
 
 static unsigned failures;
 
+static double uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void report(int pass, const char *id, const char *fmt, ...)
     TRELLIS_PRINTF(3, 4);
 static void report(int pass, const char *id, const char *fmt, ...)
@@ -40,7 +48,8 @@ static void report(int pass, const char *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf("\n");
+	/* dom0 uptime: where the run's time goes, under emulation */
+	printf(" [%.1f s]\n", uptime());
 	fflush(stdout);
 	if (!pass)
 		failures++;

@@ -1,7 +1,8 @@
 /*
- * xen.c - the Xen hypervisor plugin: host info, domain list and state,
- * pause/resume/destroy through libxenctrl, PV guest creation and shutdown
- * through libxl.
+ * xen.c - the Xen hypervisor plugin: its descriptor, the connection, and
+ * the ops that read or pause domains (host info from xc_physinfo, domain
+ * list and state from xc_domain_getinfolist, pause/resume/start through
+ * libxenctrl).  Creating and ending VMs (libxl) is in xen_lifecycle.c.
  *
  * One connection (struct xen_conn) holds an xc_interface, a xenstore handle
  * and a libxl context, all opened once in connect() and reused for every op
