@@ -225,6 +225,76 @@ static void test_race_engine_per_thread(void **state)
 	run_race(0);
 }
 
+struct worker {
+	struct tr_placer *p;
+	struct tr_store *s;
+	pthread_barrier_t *go;
+	int id, won;
+};
+
+static void *place_many(void *arg)
+{
+	struct worker *w = arg;
+	struct tr_place_req q = {.vcpus = 1, .memory_mib = 1024};
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	pthread_barrier_wait(w->go);
+	for (int k = 0; k < 20; k++) {
+		char key[64];
+		struct tr_place_result r;
+		snprintf(key, sizeof key, "wf%d-%d/place", w->id, k);
+		if (!tr_place_reserve(w->p, tr_store_db(w->s), &q, key, &r,
+				      &call))
+			w->won++;
+	}
+	return NULL;
+}
+
+/* Eight threads, 160 requests, 3 hosts with 10 one-GiB slots each: exactly
+ * 30 win and no host is booked past its memory, in memory or in the
+ * store. */
+static void test_many_slots_many_threads(void **state)
+{
+	(void)state;
+	enum { N = 8 };
+	struct tr_placer *p = fx_placer(reg, FX_POLICY("spread", 2));
+	fx_host(p, 1, "a", "z", NULL, NULL, 64, 10240);
+	fx_host(p, 2, "b", "z", NULL, NULL, 64, 10240);
+	fx_host(p, 3, "c", "z", NULL, NULL, 64, 10240);
+	fx_commit(p);
+	struct worker ws[N];
+	pthread_t th[N];
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, N);
+	for (int i = 0; i < N; i++)
+		ws[i] = (struct worker){p, open_store(), &go, i, 0};
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, place_many, &ws[i]),
+				 0);
+	int won = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		won += ws[i].won;
+	}
+	assert_int_equal(won, 30);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	for (uint64_t h = 1; h <= 3; h++) {
+		struct tr_claim sum;
+		assert_int_equal(tr_claims_host_sum(tr_store_db(ws[0].s), h,
+						    &sum, &call),
+				 0);
+		assert_int_equal(sum.memory_mib, 10240);
+		int64_t hi = tr_inv_host_by_id(tr_placer_inv(p), h);
+		assert_int_equal(tr_placer_inv(p)->hosts[hi].v.used_memory_mib,
+				 10240);
+	}
+	for (int i = 0; i < N; i++)
+		tr_store_close(ws[i].s);
+	tr_placer_free(p);
+	pthread_barrier_destroy(&go);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +305,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_race_one_engine,
 						per_test_db, per_test_db_rm),
 		cmocka_unit_test_setup_teardown(test_race_engine_per_thread,
+						per_test_db, per_test_db_rm),
+		cmocka_unit_test_setup_teardown(test_many_slots_many_threads,
 						per_test_db, per_test_db_rm),
 	};
 	return cmocka_run_group_tests_name("placement claims", tests, fx_setup,

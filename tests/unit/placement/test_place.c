@@ -262,7 +262,16 @@ static void compare_with_full_scan(const char *weigher)
 	struct tr_placer *p = fx_placer(reg, yaml);
 	random_inventory(p, 300);
 	int placed = 0, refused = 0;
+	struct tr_place_result live[64];
+	uint32_t n_live = 0;
 	for (int i = 0; i < 1500; i++) {
+		/* Releases too, so the index is checked as hosts move both
+		 * ways. */
+		if (n_live && rnd(3) == 0) {
+			uint32_t k = rnd(n_live);
+			assert_int_equal(tr_place_unclaim(p, &live[k]), 0);
+			live[k] = live[--n_live];
+		}
 		char buf[32];
 		struct tr_place_req q;
 		random_request(&q, buf);
@@ -281,6 +290,8 @@ static void compare_with_full_scan(const char *weigher)
 			continue;
 		}
 		placed++;
+		if (n_live < 64)
+			live[n_live++] = b;
 		if (a.host_id != b.host_id)
 			fail_msg("%s request %d: full scan picked %s, index %s",
 				 weigher, i, a.host, b.host);
