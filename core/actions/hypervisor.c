@@ -25,9 +25,12 @@ struct host_ref {
 	const char *name;
 };
 
+/* An optional string argument; "" counts as absent, so a workflow can pass
+ * an optional input through ("${inputs.kernel}" with default ""). */
 static const char *str(json_t *o, const char *key)
 {
-	return json_string_value(json_object_get(o, key));
+	const char *s = json_string_value(json_object_get(o, key));
+	return s && *s ? s : NULL;
 }
 
 static int host_get(const struct tr_action_env *env, json_t *args,
@@ -170,10 +173,15 @@ static int disk_from_json(json_t *v, const char *where, trellis_disk_spec_t *d,
 	return 0;
 }
 
+/* A NIC from a tap's name (a network port's ifname) or a NIC object. */
 static int nic_from_json(json_t *v, const char *where, trellis_nic_spec_t *n,
 			 trellis_call_t *call)
 {
 	*n = (trellis_nic_spec_t){.struct_size = sizeof *n};
+	if (json_is_string(v)) {
+		n->ifname = json_string_value(v);
+		return 0;
+	}
 	int rc = check_obj(v, nic_fields, where, call);
 	if (rc < 0)
 		return rc;
@@ -226,13 +234,13 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 	json_t *vcpus = json_object_get(args, "vcpus");
 	s->vcpus = vcpus ? (uint32_t)json_integer_value(vcpus) : 1;
 	json_t *mem = json_object_get(args, "memory");
-	json_t *mib = json_object_get(args, "memory_mib");
+	json_t *mib = json_object_get(args, "memory_mb");
 	if (!!mem == !!mib)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "VM '%s': give memory (a size) or "
-				   "memory_mib, one of them",
+				   "memory_mb, one of them",
 				   s->name);
-	s->memory_mib = mem ? u64(args, "memory") >> 20 : u64(args, "memory_mib");
+	s->memory_mib = mem ? u64(args, "memory") >> 20 : u64(args, "memory_mb");
 	s->kernel = str(args, "kernel");
 	s->initrd = str(args, "initrd");
 	s->cmdline = str(args, "cmdline");
@@ -311,9 +319,16 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 	return rc;
 }
 
-/* Actions on one VM: vm_destroy, vm_start, vm_pause, vm_resume, vm_stop
- * and vm_info share the lookup and the result. */
-enum vm_op { OP_DESTROY, OP_START, OP_STOP, OP_PAUSE, OP_RESUME, OP_INFO };
+/* Actions on one VM: vm_destroy, vm_start, vm_pause, vm_resume,
+ * vm_shutdown and vm_info share the lookup and the result. */
+enum vm_op {
+	OP_DESTROY,
+	OP_START,
+	OP_SHUTDOWN,
+	OP_PAUSE,
+	OP_RESUME,
+	OP_INFO
+};
 
 static int vm_action(const struct tr_action_env *env, json_t *args,
 		     json_t **result, trellis_call_t *call, enum vm_op op)
@@ -336,12 +351,10 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	case OP_RESUME:
 		rc = tr_hv_vm_resume(TR_TGT(h.t), call, uuid, 0);
 		break;
-	case OP_STOP: {
-		json_t *t = json_object_get(args, "timeout");
+	case OP_SHUTDOWN: {
+		json_t *t = json_object_get(args, "timeout_s");
 		json_t *force = json_object_get(args, "force");
-		uint32_t secs = t ? (uint32_t)((u64(args, "timeout") + 999) /
-					       1000)
-				  : 60;
+		uint32_t secs = t ? (uint32_t)u64(args, "timeout_s") : 60;
 		rc = tr_hv_vm_shutdown(TR_TGT(h.t), call, uuid, secs,
 				       !force || json_is_true(force)
 					       ? TRELLIS_VM_SHUTDOWN_FORCE
@@ -367,7 +380,7 @@ out:
 	}
 VM_RUN(run_vm_destroy, OP_DESTROY)
 VM_RUN(run_vm_start, OP_START)
-VM_RUN(run_vm_stop, OP_STOP)
+VM_RUN(run_vm_shutdown, OP_SHUTDOWN)
 VM_RUN(run_vm_pause, OP_PAUSE)
 VM_RUN(run_vm_resume, OP_RESUME)
 VM_RUN(run_vm_info, OP_INFO)
@@ -521,16 +534,16 @@ static const struct tr_field create_in[] = {
 	{"name", TR_T_STRING, 1, "VM name ([A-Za-z0-9._-], up to 64)"},
 	{"uuid", TR_T_STRING, 0, "default: the hypervisor makes one"},
 	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},
-	{"memory", TR_T_SIZE, 0, "memory, e.g. \"256M\" (or memory_mib)"},
-	{"memory_mib", TR_T_INT, 0, "memory in MiB (or memory)"},
+	{"memory", TR_T_SIZE, 0, "memory, e.g. \"256M\" (or memory_mb)"},
+	{"memory_mb", TR_T_INT, 0, "memory in MiB (or memory)"},
 	{"kernel", TR_T_STRING, 0, "direct boot kernel (else disk 0 boots)"},
 	{"initrd", TR_T_STRING, 0, "initramfs for the kernel"},
 	{"cmdline", TR_T_STRING, 0, "kernel command line"},
 	{"disk", TR_T_ANY, 0, "one disk: a path, or {path, format, target, "
 			      "bus, readonly, read_iops_sec, ...}"},
 	{"disks", TR_T_ARRAY, 0, "more disks, each like disk"},
-	{"nic", TR_T_OBJECT, 0, "one NIC: {bridge | ifname, mac, model, "
-				"inbound_kbps, outbound_kbps}"},
+	{"nic", TR_T_ANY, 0, "one NIC: a tap's name, or {bridge | ifname, "
+			     "mac, model, inbound_kbps, outbound_kbps}"},
 	{"nics", TR_T_ARRAY, 0, "more NICs, each like nic"},
 	{"serial_log", TR_T_STRING, 0, "file that gets the serial console"},
 	{"console", TR_T_STRING, 0, "vnc or none (default)"},
@@ -539,10 +552,10 @@ static const struct tr_field create_in[] = {
 	{"start", TR_T_BOOL, 0, "start it too (default true)"},
 	TR_FIELDS_END};
 
-static const struct tr_field stop_in[] = {
+static const struct tr_field shutdown_in[] = {
 	HOST_FIELD,
 	UUID_FIELD,
-	{"timeout", TR_T_DURATION, 0, "graceful shutdown wait (default 60s)"},
+	{"timeout_s", TR_T_INT, 0, "seconds to wait for the guest (60)"},
 	{"force", TR_T_BOOL, 0, "power off after the timeout (default true)"},
 	TR_FIELDS_END};
 
@@ -610,10 +623,10 @@ static const struct tr_action actions[] = {
 	{"hypervisor.vm_destroy", "Power off and undefine (gone: success)",
 	 vm_in, vm_ref_out, run_vm_destroy, NULL, M},
 	{"hypervisor.vm_start", "Start a VM", vm_in, vm_out, run_vm_start,
-	 "hypervisor.vm_stop", M},
-	{"hypervisor.vm_stop",
-	 "Graceful shutdown, then power off after the timeout", stop_in,
-	 vm_out, run_vm_stop, NULL, M},
+	 "hypervisor.vm_shutdown", M},
+	{"hypervisor.vm_shutdown",
+	 "Graceful shutdown, then power off after the timeout", shutdown_in,
+	 vm_out, run_vm_shutdown, NULL, M},
 	{"hypervisor.vm_pause", "Pause a VM", vm_in, vm_out, run_vm_pause,
 	 "hypervisor.vm_resume", M},
 	{"hypervisor.vm_resume", "Resume a paused VM", vm_in, vm_out,
