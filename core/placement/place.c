@@ -510,8 +510,14 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 	}
 	if ((rc = resolve(inv, q, &r, tags, &scope, &one, &one_hi, call)))
 		goto out;
-	pol = scope && r.zone_id ? P->zone_pol[inv->zone_of[r.zone_id] - 1]
-				 : tr_placer_default_policy(P);
+	/* The policy of the zone the request names, or that its pod,
+	 * cluster or host lies in; the default otherwise. */
+	if (scope && scope->n)
+		pol = P->zone_pol[inv->hosts[scope->by_id[0]].zone];
+	else if (scope && r.zone_id)
+		pol = P->zone_pol[inv->zone_of[r.zone_id] - 1];
+	else
+		pol = tr_placer_default_policy(P);
 	if (!pol) {
 		rc = tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				 "no placement policy is loaded");

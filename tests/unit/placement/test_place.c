@@ -167,6 +167,12 @@ static void test_shipped_policies_and_zone_selection(void **state)
 	assert_int_equal(tr_place(p, &q, 0, &r, &call), 0);
 	assert_string_equal(r.policy, "firstfit");
 	assert_string_equal(r.host, "b1");
+	/* A host (or pod, cluster) in zb is placed by zb's policy too. */
+	q.zone = NULL;
+	q.host = "b2";
+	assert_int_equal(tr_place(p, &q, 0, &r, &call), 0);
+	assert_string_equal(r.policy, "firstfit");
+	q.host = NULL;
 	q.zone = "za";
 	assert_int_equal(tr_place(p, &q, 0, &r, &call), 0);
 	assert_string_equal(r.policy, "default");
