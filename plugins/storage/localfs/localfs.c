@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@ struct lfs {
 	trellis_plugin_t *self;
 	const trellis_host_t *host;
 	unsigned timeout_ms;
+	/* config template_dirs: where templates may come from (NULL: any
+	 * absolute path), as a sequence of directory names */
+	const trellis_node_t *tpl_dirs;
 };
 
 struct lfs_pool {
@@ -425,6 +429,37 @@ static int check_size(struct lfs_pool *p, trellis_call_t *call,
 			    p->name, name, size, MAX_SIZE);
 }
 
+/*
+ * With template_dirs configured, a template must resolve (symlinks and
+ * "..", by realpath) to a file inside one of them: the path comes from a
+ * request, and a copy of any readable host file into a tenant's volume
+ * would be a leak.
+ */
+static int template_allowed(struct lfs_pool *p, trellis_call_t *call,
+			    const char *name, const char *tpl)
+{
+	const trellis_host_t *h = H;
+	const trellis_node_t *dirs = p->lfs->tpl_dirs;
+	char real[PATH_MAX], dir[PATH_MAX];
+	if (!dirs)
+		return 0;
+	if (!realpath(tpl, real))
+		return h->set_error(call, TRELLIS_E_NOTFOUND,
+				    "pool '%s': volume '%s': template %s: %s",
+				    p->name, name, tpl, strerror(errno));
+	for (size_t i = 0; i < h->node_len(dirs); i++) {
+		const char *d = h->node_str(h->node_at(dirs, i));
+		size_t n;
+		if (d && realpath(d, dir) && (n = strlen(dir)) &&
+		    !strncmp(real, dir, n) && (real[n] == '/' || dir[n - 1] == '/'))
+			return 0;
+	}
+	return h->set_error(call, TRELLIS_E_PERMISSION,
+			    "pool '%s': volume '%s': template %s is outside "
+			    "the configured template_dirs",
+			    p->name, name, tpl);
+}
+
 /* The template as qemu-img sees it; it must be an absolute path to a
  * regular file (a device or directory here is always a mistake). */
 static int template_info(struct lfs_pool *p, trellis_call_t *call,
@@ -446,6 +481,9 @@ static int template_info(struct lfs_pool *p, trellis_call_t *call,
 				    "pool '%s': volume '%s': template %s is "
 				    "not a regular file",
 				    p->name, name, tpl);
+	int rc = template_allowed(p, call, name, tpl);
+	if (rc)
+		return rc;
 	char fmt[16];
 	xa_get(tpl, XA_FORMAT, fmt, sizeof fmt);
 	return qimg_info(&p->q, call, tpl, fmt[0] ? fmt : NULL, ti);
@@ -845,6 +883,22 @@ static int lfs_init(trellis_plugin_t *self, const trellis_host_t *host,
 				       host->node_where(n));
 	}
 	lfs->timeout_ms = (unsigned)t * 1000;
+	n = host->node_get(host->config(self), "template_dirs");
+	if (n) {
+		int ok = host->node_type(n) == TRELLIS_NODE_SEQ;
+		for (size_t i = 0; ok && i < host->node_len(n); i++) {
+			const char *d = host->node_str(host->node_at(n, i));
+			ok = d && d[0] == '/';
+		}
+		if (!ok) {
+			host->free(lfs);
+			return host->set_error(call, TRELLIS_E_INVALID_ARG,
+					       "%s: template_dirs must be a list "
+					       "of absolute directories",
+					       host->node_where(n));
+		}
+		lfs->tpl_dirs = n;
+	}
 	*state = lfs;
 	return 0;
 }

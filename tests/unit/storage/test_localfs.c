@@ -20,6 +20,7 @@
 
 #include "../../../core/dispatch/dispatch.h"
 #include "../../../core/loader/loader.h"
+#include "../../../core/util/node.h"
 
 #define MiB (UINT64_C(1) << 20)
 
@@ -395,6 +396,52 @@ static void test_full_disk(void **state)
 	umount2(mnt, MNT_DETACH);
 }
 
+/* template_dirs confines templates, symlinks and ".." included. */
+static void test_template_dirs(void **state)
+{
+	struct fx *f = *state;
+	char yaml[600], err[256], cmd[2048], cfgname[32] = "cfg";
+	snprintf(yaml, sizeof yaml, "localfs: {template_dirs: [%s/tpl]}\n",
+		 f->dir);
+	trellis_node_t *cfg = tr_node_parse_string(cfgname, yaml, strlen(yaml),
+						   err, sizeof err);
+	assert_non_null(cfg);
+	tr_registry_t *reg = tr_registry_new();
+	tr_registry_set_config(reg, cfg);
+	struct trellis_plugin *p = load_localfs(reg);
+	struct tr_target *t;
+	char pool[300];
+	snprintf(pool, sizeof pool, "%s/confined", f->dir);
+	assert_rc(f, tr_target_open(p, &f->call, "c", pool, NULL,
+				    TRELLIS_POOL_OPEN_CREATE, &t), 0);
+	snprintf(cmd, sizeof cmd,
+		 "mkdir %s/tpl && qemu-img create -q -f qcow2 %s/tpl/ok.qcow2 1M"
+		 " && qemu-img create -q -f qcow2 %s/outside.qcow2 1M && "
+		 "ln -s %s/outside.qcow2 %s/tpl/link.qcow2",
+		 f->dir, f->dir, f->dir, f->dir, f->dir);
+	assert_int_equal(system(cmd), 0);
+	const char *bad[] = {"%s/outside.qcow2", "%s/tpl/link.qcow2",
+			     "%s/tpl/../outside.qcow2"};
+	trellis_vol_spec_t spec = {.struct_size = sizeof spec, .name = "v"};
+	trellis_vol_info_t vi;
+	char tpl[512];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(tpl, sizeof tpl, bad[i], f->dir);
+		spec.template_path = tpl;
+		assert_rc(f, tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
+					      TRELLIS_VOL_TEMPLATE_COPY, &vi),
+			  TRELLIS_E_PERMISSION);
+		assert_non_null(strstr(f->call.message, "template_dirs"));
+	}
+	snprintf(tpl, sizeof tpl, "%s/tpl/ok.qcow2", f->dir);
+	spec.template_path = tpl;
+	assert_rc(f, tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k", 0, &vi),
+		  0);
+	tr_target_close(t);
+	tr_registry_free(reg);
+	tr_node_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +458,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pool_open_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_template_dirs, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests_name("localfs", tests, NULL, NULL);
