@@ -305,6 +305,34 @@ int tr_api_paging(struct tr_req *req, json_t *args, struct tr_store_query *q)
 	return 0;
 }
 
+void tr_api_show(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
+		 json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	char *obj = NULL;
+	if (tr_store_get_text(d->store, kind,
+			      json_string_value(json_object_get(args, "name")),
+			      &obj, &call) < 0)
+		tr_req_fail_store(req, &call, NULL);
+	else
+		tr_req_ok_text(req, obj);
+}
+
+void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
+		 struct tr_store_query *q, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_api_paging(req, args, q) < 0)
+		return;
+	char *out = NULL;
+	if (tr_store_list_text(d->store, kind, q, &out, &call) < 0)
+		tr_req_fail_store(req, &call, NULL);
+	else
+		tr_req_ok_text(req, out);
+}
+
 /* ---- requests ---- */
 
 static void handle(struct tr_api *api, struct tr_req *req, const char *buf,

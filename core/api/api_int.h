@@ -17,6 +17,13 @@ int tr_nn_bind(int sock, const char *url, unsigned mode, char *err,
 
 /* Fills the paging part of q from args; INVALID_ARG for bad values. */
 int tr_api_paging(struct tr_req *req, json_t *args, struct tr_store_query *q);
+/* The read ops' common bodies: show the object args.name names; list
+ * objects of kind, q holding the parent and filter (paging is read from
+ * args).  Both answer req. */
+void tr_api_show(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
+		 json_t *args);
+void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
+		 struct tr_store_query *q, json_t *args);
 /* Answers with the store's error in call (and details, stolen). */
 void tr_req_fail_store(struct tr_req *req, trellis_call_t *call,
 		       json_t *details);

@@ -224,6 +224,30 @@ static void host_done(struct tr_daemon *d, void *arg)
 	job_free(j);
 }
 
+/* A job for host name (copies the strings); NULL on OOM, answered. */
+static struct host_job *job_new(struct tr_req *req, int refresh,
+				const char *name, const char *cluster,
+				const char *plugin, const char *uri)
+{
+	struct host_job *j = calloc(1, sizeof *j);
+	if (j) {
+		j->req = req;
+		j->refresh = refresh;
+		j->name = strdup(name);
+		j->cluster = cluster ? strdup(cluster) : NULL;
+		j->plugin = strdup(plugin ? plugin : "");
+		j->uri = strdup(uri ? uri : "");
+	}
+	if (!j || !j->name || (cluster && !j->cluster) || !j->plugin ||
+	    !j->uri) {
+		if (j)
+			job_free(j);
+		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
+		return NULL;
+	}
+	return j;
+}
+
 static void submit(struct tr_daemon *d, struct host_job *j)
 {
 	j->d = d;
@@ -264,17 +288,9 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    plugin);
 		return;
 	}
-	struct host_job *j = calloc(1, sizeof *j);
-	if (!j || !(j->name = strdup(name)) ||
-	    !(j->cluster = strdup(cluster)) || !(j->plugin = strdup(plugin)) ||
-	    !(j->uri = strdup(uri))) {
-		if (j)
-			job_free(j);
-		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
-		return;
-	}
-	j->req = req;
-	submit(d, j);
+	struct host_job *j = job_new(req, 0, name, cluster, plugin, uri);
+	if (j)
+		submit(d, j);
 }
 
 static void host_refresh(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -287,22 +303,13 @@ static void host_refresh(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_fail_store(req, &call, NULL);
 		return;
 	}
-	struct host_job *j = calloc(1, sizeof *j);
-	if (j) {
-		j->refresh = 1;
-		j->name = strdup(name);
-		j->plugin = strdup(json_string_value(json_object_get(h, "hypervisor")));
-		j->uri = strdup(json_string_value(json_object_get(h, "uri")));
-	}
+	struct host_job *j =
+		job_new(req, 1, name, NULL,
+			json_string_value(json_object_get(h, "hypervisor")),
+			json_string_value(json_object_get(h, "uri")));
 	json_decref(h);
-	if (!j || !j->name || !j->plugin || !j->uri) {
-		if (j)
-			job_free(j);
-		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
-		return;
-	}
-	j->req = req;
-	submit(d, j);
+	if (j)
+		submit(d, j);
 }
 
 static void host_remove(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -380,34 +387,18 @@ fail:
 
 static void host_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
-	char *h = NULL;
-	if (tr_store_get_text(d->store, TR_KIND_HOST,
-			      json_string_value(json_object_get(args, "name")),
-			      &h, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, h);
+	tr_api_show(d, req, TR_KIND_HOST, args);
 }
 
 static void host_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
 	struct tr_store_query q = {0};
-	if (tr_api_paging(req, args, &q) < 0)
-		return;
 	q.parent_ref = json_string_value(json_object_get(args, "cluster"));
 	if (json_object_get(args, "state")) {
 		q.filter_key = "state";
 		q.filter_value = json_string_value(json_object_get(args, "state"));
 	}
-	char *out = NULL;
-	if (tr_store_list_text(d->store, TR_KIND_HOST, &q, &out, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, out);
+	tr_api_list(d, req, TR_KIND_HOST, &q, args);
 }
 
 static const struct tr_field add_args[] = {

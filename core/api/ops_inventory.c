@@ -37,36 +37,14 @@ static void do_create(struct tr_daemon *d, struct tr_req *req,
 	json_decref(fields);
 }
 
-static void do_show(struct tr_daemon *d, struct tr_req *req,
-		    enum tr_kind kind, json_t *args)
-{
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
-	char *obj = NULL;
-	if (tr_store_get_text(d->store, kind,
-			      json_string_value(json_object_get(args, "name")),
-			      &obj, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, obj);
-}
-
 static void do_list(struct tr_daemon *d, struct tr_req *req,
 		    enum tr_kind kind, const char *parent_field, json_t *args)
 {
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
 	struct tr_store_query q = {0};
-	if (tr_api_paging(req, args, &q) < 0)
-		return;
 	if (parent_field)
 		q.parent_ref =
 			json_string_value(json_object_get(args, parent_field));
-	char *out = NULL;
-	if (tr_store_list_text(d->store, kind, &q, &out, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, out);
+	tr_api_list(d, req, kind, &q, args);
 }
 
 static void do_delete(struct tr_daemon *d, struct tr_req *req,
@@ -129,7 +107,7 @@ static void zone_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	static void kind##_show(struct tr_daemon *d, struct tr_req *req,       \
 				json_t *args)                                  \
 	{                                                                      \
-		do_show(d, req, K, args);                                      \
+		tr_api_show(d, req, K, args);                                      \
 	}                                                                      \
 	static void kind##_list(struct tr_daemon *d, struct tr_req *req,       \
 				json_t *args)                                  \

@@ -6,24 +6,12 @@
 
 static void vm_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
-	char *vm = NULL;
-	if (tr_store_get_text(d->store, TR_KIND_VM,
-			      json_string_value(json_object_get(args, "name")),
-			      &vm, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, vm);
+	tr_api_show(d, req, TR_KIND_VM, args);
 }
 
 static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
 	struct tr_store_query q = {0};
-	if (tr_api_paging(req, args, &q) < 0)
-		return;
 	q.parent_ref = json_string_value(json_object_get(args, "host"));
 	static const char *const filters[] = {"state", "tenant", "origin"};
 	for (size_t i = 0; i < 3; i++) {
@@ -39,11 +27,7 @@ static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		q.filter_key = filters[i];
 		q.filter_value = json_string_value(v);
 	}
-	char *out = NULL;
-	if (tr_store_list_text(d->store, TR_KIND_VM, &q, &out, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, out);
+	tr_api_list(d, req, TR_KIND_VM, &q, args);
 }
 
 static const struct tr_field show_args[] = {

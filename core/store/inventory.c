@@ -356,28 +356,38 @@ json_t *tr_store_row_json(sqlite3_stmt *st)
 	return o;
 }
 
+sqlite3_stmt *tr_store_row_by_id(struct tr_store *s, const struct kdesc *k,
+				 const char *select, int64_t id,
+				 trellis_call_t *call)
+{
+	char sql[4096];
+	snprintf(sql, sizeof sql, "%s WHERE a.id = ?1", select);
+	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return st;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		tr_call_set(call, TRELLIS_E_NOTFOUND, "%s #%lld not found",
+			    k->name, (long long)id);
+	else
+		tr_store_sql_error(s, call, k->name);
+	return NULL;
+}
+
 static int get_by_id(struct tr_store *s, const struct kdesc *k, int64_t id,
 		     json_t **out, trellis_call_t *call)
 {
-	char sql[1024];
-	snprintf(sql, sizeof sql, "%s WHERE a.id = ?1", k->select);
-	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	sqlite3_stmt *st = tr_store_row_by_id(s, k, k->select, id, call);
 	if (!st)
 		return call->code;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (out)
-			*out = tr_store_row_json(st);
-		sqlite3_reset(st);
-		return 0;
-	}
+	if (out)
+		*out = tr_store_row_json(st);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return tr_call_set(call, TRELLIS_E_NOTFOUND,
-				   "%s #%lld not found", k->name,
-				   (long long)id);
-	return tr_store_sql_error(s, call, k->name);
+	return 0;
 }
 
 int tr_store_get(struct tr_store *s, enum tr_kind kind, const char *ref,

@@ -118,6 +118,35 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 	return st;
 }
 
+/* Steps st through one page: row(arg, st, n) for each of at most limit
+ * rows (0: all), *next the last id when more rows follow (else -1).
+ * Resets st.  0, or non-zero on an SQL error. */
+static int each_row(sqlite3_stmt *st, unsigned limit,
+		    void (*row)(void *arg, sqlite3_stmt *st, unsigned n),
+		    void *arg, int64_t *next)
+{
+	int rc;
+	unsigned n = 0;
+	int64_t last = 0;
+	*next = -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (limit && n == limit) {
+			*next = last;
+			break;
+		}
+		last = sqlite3_column_int64(st, 0);
+		row(arg, st, n++);
+	}
+	sqlite3_reset(st);
+	return rc != SQLITE_DONE && rc != SQLITE_ROW;
+}
+
+static void add_json_row(void *arg, sqlite3_stmt *st, unsigned n)
+{
+	(void)n;
+	json_array_append_new(arg, tr_store_row_json(st));
+}
+
 int tr_store_list(struct tr_store *s, enum tr_kind kind,
 		  const struct tr_store_query *q, json_t **out,
 		  trellis_call_t *call)
@@ -132,20 +161,8 @@ int tr_store_list(struct tr_store *s, enum tr_kind kind,
 	if (!st)
 		return call->code;
 	json_t *items = json_array();
-	int rc;
-	unsigned n = 0;
-	int64_t last = 0, next = -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (q->limit && n == q->limit) {
-			next = last;
-			break;
-		}
-		last = sqlite3_column_int64(st, 0);
-		json_array_append_new(items, tr_store_row_json(st));
-		n++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	int64_t next;
+	if (each_row(st, q->limit, add_json_row, items, &next)) {
 		json_decref(items);
 		return tr_store_sql_error(s, call, k->name);
 	}
@@ -158,6 +175,7 @@ int tr_store_list(struct tr_store *s, enum tr_kind kind,
 struct buf {
 	char *p;
 	size_t len, cap;
+	int oom;
 };
 
 static int buf_add(struct buf *b, const char *s, size_t n)
@@ -178,6 +196,15 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
+static void add_text_row(void *arg, sqlite3_stmt *st, unsigned n)
+{
+	struct buf *b = arg;
+	if (n)
+		b->oom |= buf_add(b, ",", 1);
+	b->oom |= buf_add(b, (const char *)sqlite3_column_text(st, 1),
+			  (size_t)sqlite3_column_bytes(st, 1));
+}
+
 int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
 		       const struct tr_store_query *q, char **out,
 		       trellis_call_t *call)
@@ -192,22 +219,9 @@ int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
 	if (!st)
 		return call->code;
 	struct buf b = {0};
-	int rc, oom = buf_add(&b, "{\"items\":[", 10);
-	unsigned n = 0;
-	int64_t last = 0, next = -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (q->limit && n == q->limit) {
-			next = last;
-			break;
-		}
-		last = sqlite3_column_int64(st, 0);
-		if (n++)
-			oom |= buf_add(&b, ",", 1);
-		oom |= buf_add(&b, (const char *)sqlite3_column_text(st, 1),
-			       (size_t)sqlite3_column_bytes(st, 1));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	b.oom = buf_add(&b, "{\"items\":[", 10);
+	int64_t next;
+	if (each_row(st, q->limit, add_text_row, &b, &next)) {
 		free(b.p);
 		return tr_store_sql_error(s, call, k->name);
 	}
@@ -216,8 +230,8 @@ int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
 		snprintf(tail, sizeof tail, "],\"next\":%lld}", (long long)next);
 	else
 		snprintf(tail, sizeof tail, "],\"next\":null}");
-	oom |= buf_add(&b, tail, strlen(tail));
-	if (oom) {
+	b.oom |= buf_add(&b, tail, strlen(tail));
+	if (b.oom) {
 		free(b.p);
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}
@@ -237,23 +251,10 @@ int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
 	const char *select = select_text(k);
 	if (!select)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
-	char sql[4096];
-	snprintf(sql, sizeof sql, "%s WHERE a.id = ?1", select);
-	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	sqlite3_stmt *st = tr_store_row_by_id(s, k, select, id, call);
 	if (!st)
 		return call->code;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = strdup((const char *)sqlite3_column_text(st, 1));
-		sqlite3_reset(st);
-		return *out ? 0
-			    : tr_call_set(call, TRELLIS_E_NOMEM,
-					  "out of memory");
-	}
+	*out = strdup((const char *)sqlite3_column_text(st, 1));
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return tr_call_set(call, TRELLIS_E_NOTFOUND,
-				   "%s '%s' not found", k->name, ref);
-	return tr_store_sql_error(s, call, k->name);
+	return *out ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 }

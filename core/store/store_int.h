@@ -63,6 +63,12 @@ const struct kdesc *tr_store_desc(enum tr_kind kind, trellis_call_t *call);
 /* The row id of the object ref names, or a negative code. */
 int64_t tr_store_resolve(struct tr_store *s, enum tr_kind kind,
 			 const char *ref, trellis_call_t *call);
+/* The statement select + " WHERE a.id = ?1" stepped onto its row (the
+ * caller reads it, then sqlite3_reset()s it), or NULL with NOTFOUND or
+ * the SQL error in call. */
+sqlite3_stmt *tr_store_row_by_id(struct tr_store *s, const struct kdesc *k,
+				 const char *select, int64_t id,
+				 trellis_call_t *call);
 /* A result row as a JSON object (booleans and spec converted). */
 json_t *tr_store_row_json(sqlite3_stmt *st);
 

@@ -92,6 +92,16 @@ static struct tr_conn *unref(struct tr_conn *c)
 	return --c->refs == 0 ? c : NULL;
 }
 
+/* Takes c (may be NULL) out of the cache (lock held); returns it when
+ * its last ref went with it, for conn_free() outside the lock. */
+static struct tr_conn *uncache(struct tr_conns *cs, struct tr_conn *c)
+{
+	if (!c)
+		return NULL;
+	unlink_conn(cs, c);
+	return unref(c);
+}
+
 int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		trellis_call_t *call, struct tr_conn **out)
 {
@@ -106,10 +116,8 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		*out = c;
 		return 0;
 	}
-	if (c) {
-		unlink_conn(cs, c);
-		dead = unref(c);
-	}
+	if (c)
+		dead = uncache(cs, c);
 	pthread_mutex_unlock(&cs->lock);
 	if (dead)
 		conn_free(dead);
@@ -159,10 +167,8 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		*out = c;
 		return 0;
 	}
-	if (c) {
-		unlink_conn(cs, c);
-		dead = unref(c);
-	}
+	if (c)
+		dead = uncache(cs, c);
 	n->refs = 2; /* the cache's and the caller's */
 	n->cached = 1;
 	n->next = cs->head;
@@ -195,11 +201,7 @@ void tr_conn_forget(struct tr_daemon *d, enum tr_conn_kind kind,
 {
 	struct tr_conns *cs = d->conns;
 	pthread_mutex_lock(&cs->lock);
-	struct tr_conn *c = find(cs, kind, key), *dead = NULL;
-	if (c) {
-		unlink_conn(cs, c);
-		dead = unref(c);
-	}
+	struct tr_conn *dead = uncache(cs, find(cs, kind, key));
 	pthread_mutex_unlock(&cs->lock);
 	if (dead)
 		conn_free(dead);
