@@ -92,6 +92,11 @@ is "port_create again returns the same port" "$(drv netns:$HA port-create a1 acm
 like "a port on a missing segment: NOTFOUND" "$(drv netns:$HA port-create zz nosuch)" \
 	"error NOTFOUND: .*segment 'nosuch' is not present on this host"
 
+like "a missing namespace: NOTFOUND naming it" "$(drv netns:tr5none$S gc)" \
+	"error NOTFOUND: bridge connect netns:tr5none$S: network namespace /var/run/netns/tr5none$S"
+like "a namespace name that is a path: INVALID_ARG" "$(drv netns:../x gc)" \
+	"error INVALID_ARG: bridge connect: uri must be 'local' or 'netns:NAME'"
+
 # Default deny: nothing gets in, not even a ping.
 nok "default deny: acme guest cannot ping acme guest across hosts" ping1 $GA1 10.1.1.3
 
