@@ -114,6 +114,18 @@ static int stage_list(const trellis_node_t *list, const tr_registry_t *reg,
 				 known[0] ? known : "nothing");
 			return -1;
 		}
+		if (!tr_plugin_has_op(st->plugin,
+				      weigher ? offsetof(struct trellis_policy_ops,
+							 weigh)
+					      : offsetof(struct trellis_policy_ops,
+							 filter))) {
+			snprintf(err, errlen,
+				 "%s: plugin '%s' lists %s '%s' but has no %s "
+				 "op",
+				 tr_node_where(key), st->plugin->name, what,
+				 name, weigher ? "weigh" : "filter");
+			return -1;
+		}
 		if (found > 1) {
 			snprintf(err, errlen,
 				 "%s: %s '%s' is offered by %d plugins: "
