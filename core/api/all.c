@@ -6,6 +6,7 @@
 #include "api.h"
 
 void tr_api_register_policy(struct tr_api *api); /* ops_policy.c */
+void tr_api_register_workflow(struct tr_api *api); /* ops_workflow.c */
 
 void tr_api_register_all(struct tr_api *api)
 {
@@ -16,5 +17,6 @@ void tr_api_register_all(struct tr_api *api)
 	tr_api_register_storage(api);
 	tr_api_register_network(api);
 	tr_api_register_policy(api);
+	tr_api_register_workflow(api);
 	/* Append: tr_api_register_workflow(api); ... */
 }

@@ -109,6 +109,8 @@ extern const struct cli_noun cli_noun_pool;
 extern const struct cli_noun cli_noun_volume;
 extern const struct cli_noun cli_noun_network;
 extern const struct cli_noun cli_noun_policy;
+extern const struct cli_noun cli_noun_workflow;
+extern const struct cli_noun cli_noun_action;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

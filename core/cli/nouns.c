@@ -18,6 +18,8 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_volume,
 	&cli_noun_network,
 	&cli_noun_policy,
+	&cli_noun_workflow,
+	&cli_noun_action,
 	/* Append new nouns here. */
 	NULL,
 };
