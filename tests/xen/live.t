@@ -23,7 +23,7 @@ checks=(load connect host-cpus host-memory host-version create list
 	create-replay create-dup-name pause resume guest-boot shutdown
 	create-paused start destroy info-destroyed destroy-again err-unknown
 	err-unknown-pause err-memory-impossible err-memory-nospace
-	err-no-leftover err-bad-uuid err-flags)
+	err-no-kernel err-no-leftover err-dom0 err-bad-uuid err-flags)
 
 if [[ ! -f $build/plugins/xen.so ]]; then
 	skip "Xen plugin against a live Xen" \

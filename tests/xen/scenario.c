@@ -377,8 +377,29 @@ errors:
 	rc = tr_hv_vm_create(TR_TGT(t), &call, &big, "wf-xen/big", 0, &vm);
 	expect(t, &call, rc, TRELLIS_E_NOSPACE, "err-memory-nospace",
 	       "vm_create asking for more memory than is free");
+	big.memory_mib = 96;
+	big.kernel = "/guest/no-such-vmlinux";
+	rc = tr_hv_vm_create(TR_TGT(t), &call, &big, "wf-xen/big", 0, &vm);
+	expect(t, &call, rc, TRELLIS_E_INVALID_ARG, "err-no-kernel",
+	       "vm_create with a kernel that does not exist");
 	report(!xl_list(big.name, &id, state), "err-no-leftover",
 	       "no domain left behind by the failed creates");
+
+	/* Domain 0 is Xen's control domain: never a VM to destroy. */
+	const char *d0 = cmd_line("xl list -v 2>/dev/null", "Domain-0 ");
+	char d0uuid[40] = "";
+	if (d0)
+		sscanf(d0, "%*s %*s %*s %*s %*s %*s %39s", d0uuid);
+	rc = tr_hv_vm_destroy(TR_TGT(t), &call, d0uuid, NULL, 0);
+	listed = xl_list("Domain-0", &id, state);
+	if (rc == TRELLIS_E_PERMISSION && listed)
+		report(1, "err-dom0", "vm_destroy of domain 0 (%s): %s: %s",
+		       d0uuid, trellis_error_name(rc), call.message);
+	else
+		report(0, "err-dom0",
+		       "vm_destroy of domain 0 (%s): got %s (%s), want "
+		       "PERMISSION",
+		       d0uuid, trellis_error_name(rc), call.message);
 
 	rc = tr_hv_vm_info(TR_TGT(t), &call, "not-a-uuid", 0, &info);
 	expect(t, &call, rc, TRELLIS_E_INVALID_ARG, "err-bad-uuid",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libxl.h>
 #include <libxl_utils.h>
@@ -144,6 +145,24 @@ int xen_vm_shutdown(void *conn, trellis_call_t *call, const char *uuid,
 }
 
 /* ---- create ---- */
+
+/* libxl would find a missing kernel only after making the domain, and
+ * say so in a log line; checking first gives the caller the file's name
+ * and reason with INVALID_ARG. */
+static int check_file(const trellis_host_t *host, trellis_call_t *call,
+		      const char *name, const char *what, const char *path)
+{
+	int e;
+
+	if (!path || access(path, R_OK) == 0)
+		return 0;
+	e = errno;
+	host->set_error(call, TRELLIS_E_INVALID_ARG,
+			"vm_create: VM '%s': %s %s: %s (paths are dom0's)",
+			name, what, path, strerror(e));
+	host->set_error_backend(call, e, 0);
+	return TRELLIS_E_INVALID_ARG;
+}
 
 static int check_memory(struct xen_conn *c, trellis_call_t *call,
 			const char *name, uint64_t mib)
@@ -310,7 +329,11 @@ int xen_vm_create(void *conn, trellis_call_t *call,
 		host->set_error(call, rc, "vm_create: %s", err);
 		goto out;
 	}
-	rc = check_memory(c, call, name, spec->memory_mib);
+	rc = check_file(host, call, name, "kernel", spec->kernel);
+	if (rc == 0)
+		rc = check_file(host, call, name, "initrd", spec->initrd);
+	if (rc == 0)
+		rc = check_memory(c, call, name, spec->memory_mib);
 	if (rc)
 		goto out;
 
