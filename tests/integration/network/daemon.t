@@ -49,4 +49,41 @@ like "and its VXLAN device" "$out" "link=tr-x9999"
 ok "gc kept the known segment" ip -n $NS link show tr-bx7000
 is "and the port on it" "$(ip -n $NS -o link show | grep -c 'tr-t')" 1
 nok "the stray bridge is gone" ip -n $NS link show tr-bx9999
+
+# The actions in a workflow: a port (which brings its segment to the host)
+# and an opened port; a later failure undoes both, and the segment goes
+# with its last port.
+if tcli workflow --help >/dev/null 2>&1; then
+	cat >"$TD_DIR/net.yaml" <<EOW
+workflow: test.net
+version: 1
+inputs:
+  fail: {type: int, default: 0}
+steps:
+  - id: port
+    call: network.port_create
+    with: {host: h2, uri: "netns:$NS", name: vm2-nic0, segment: green}
+  - id: open
+    call: network.port_open
+    needs: [port]
+    with: {host: h2, uri: "netns:$NS", port: "\${steps.port.name}", protocol: tcp, port_min: 22, ttl: 1h}
+  - id: last
+    call: core.fail
+    needs: [open]
+    with: {message: planned, fail_attempts: "\${inputs.fail}"}
+EOW
+	out=$(tcli workflow run "$TD_DIR/net.yaml" --input fail=9 --wait 2>&1)
+	like "port_create and port_open in a workflow, then a failure" "$out" \
+		"succeeded +port.*succeeded +open.*failed +last"
+	like "compensated" "$out" "compensation: done"
+	is "the port is gone (only blue's vm1 is left)" "$(ip -n $NS -o link show | grep -c ': tr-t')" 1
+	nok "and the segment went with it" ip -n $NS link show tr-bx7001
+	out=$(tcli workflow run "$TD_DIR/net.yaml" --wait 2>&1)
+	like "the same workflow, succeeding" "$out" "succeeded +last"
+	ok "green is on the host" ip -n $NS link show tr-bx7001
+	is "with the new port" "$(ip -n $NS -o link show | grep -c ': tr-t')" 2
+	like "with the opened port's rule" "$(ip netns exec $NS nft list table bridge trellis)" "tcp dport 22-22 accept"
+else
+	skip "network actions in workflows" "this trellis has no workflow command yet"
+fi
 done_testing
