@@ -346,8 +346,9 @@ static int run(const struct opts *o)
 		cfg->api_tcp ? " and " : "", cfg->api_tcp ? cfg->api_tcp : "",
 		cfg->events_listen, tr_api_count(d.api));
 	notify(&notify_fd, "+");
-	tr_daemon_publish(&d, "daemon.started",
-			  json_pack("{s:i}", "pid", (int)getpid()));
+	json_t *started = json_pack("{s:i}", "pid", (int)getpid());
+	tr_daemon_publish(&d, "daemon.started", started);
+	json_decref(started);
 	rc = tr_loop_run(d.loop, idle_after_stop) < 0 ? 1 : 0;
 	tr_info("stopping");
 	goto out;
