@@ -246,15 +246,21 @@ int fw_rule_add(struct nft_ctx *ctx, const char *ifname, const char *rid,
 
 /* ---- listing ---- */
 
-/* The table as libnftables JSON, NULL (rc 0) when it does not exist. */
-static int list_json(struct nft_ctx *ctx, json_t **out, char *err,
-		     size_t errlen)
+/* The table (or one chain of it) as libnftables JSON, NULL (rc 0) when it
+ * does not exist. */
+static int list_json(struct nft_ctx *ctx, const char *chain, json_t **out,
+		     char *err, size_t errlen)
 {
+	char cmd[128];
 	*out = NULL;
+	if (chain)
+		snprintf(cmd, sizeof cmd, "list chain " T " %s", chain);
+	else
+		snprintf(cmd, sizeof cmd, "list table " T);
 	unsigned flags = nft_ctx_output_get_flags(ctx);
 	nft_ctx_output_set_flags(ctx, flags | NFT_CTX_OUTPUT_JSON |
 					      NFT_CTX_OUTPUT_HANDLE);
-	int rc = run(ctx, "list table " T, err, errlen);
+	int rc = run(ctx, cmd, err, errlen);
 	nft_ctx_output_set_flags(ctx, flags);
 	if (rc) {
 		if (strstr(err, "No such file or directory")) {
@@ -287,12 +293,12 @@ static int parse_comment(const char *c, char *rid, size_t len, int64_t *exp)
 	return 0;
 }
 
-int fw_scan(struct nft_ctx *ctx,
+int fw_scan(struct nft_ctx *ctx, const char *chain,
 	    void (*fn)(void *opaque, const struct fw_item *it), void *opaque,
 	    char *err, size_t errlen)
 {
 	json_t *j;
-	int rc = list_json(ctx, &j, err, errlen);
+	int rc = list_json(ctx, chain, &j, err, errlen);
 	if (rc || !j)
 		return rc;
 	json_t *arr = json_object_get(j, "nftables"), *x;
@@ -330,7 +336,7 @@ int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err,
 		size_t errlen)
 {
 	json_t *j;
-	int rc = list_json(ctx, &j, err, errlen);
+	int rc = list_json(ctx, NULL, &j, err, errlen);
 	if (rc || !j)
 		return rc;
 	json_t *arr = json_object_get(j, "nftables"), *x;

@@ -59,11 +59,11 @@ struct fw_item {
 	const char *rid;     /* rules made by rule_add: id, else NULL */
 	int64_t expires_at;  /* of that rule, 0: never */
 };
-/* Visits every chain, then every rule_add rule; a missing table visits
- * nothing. */
-int fw_scan(struct nft_ctx *ctx, void (*fn)(void *opaque,
-					    const struct fw_item *it),
-	    void *opaque, char *err, size_t errlen);
+/* Visits every chain, then every rule_add rule, of the table or (chain
+ * non-NULL) of that one chain; a missing table or chain visits nothing. */
+int fw_scan(struct nft_ctx *ctx, const char *chain,
+	    void (*fn)(void *opaque, const struct fw_item *it), void *opaque,
+	    char *err, size_t errlen);
 /* Deletes one chain of the table (and its map entry for p- chains). */
 int fw_chain_del(struct nft_ctx *ctx, const char *chain, char *err,
 		 size_t errlen);

@@ -655,8 +655,12 @@ int br_job_rule_add(struct br_job *j)
 	snprintf(rid, sizeof rid, "r%016" PRIx64, id);
 	snprintf(j->rule_id, 64, "%s", rid);
 
+	/* The id includes the port, so a replay's rule is in its chain:
+	 * listing that chain alone keeps rule_add flat as ports grow. */
 	struct scan sc = {.rid = rid};
-	rc = fw_scan(j->c->nft, scan_cb, &sc, err, sizeof err);
+	char chain[24];
+	snprintf(chain, sizeof chain, "a-%s", li.name);
+	rc = fw_scan(j->c->nft, chain, scan_cb, &sc, err, sizeof err);
 	if (rc)
 		return bad(j, rc, "rule for port '%s': %s", r->port, err);
 	if (sc.found)
@@ -689,7 +693,7 @@ int br_job_expire(struct br_job *j)
 	if (!sc)
 		return TRELLIS_E_NOMEM;
 	sc->now = (int64_t)time(NULL);
-	int rc = fw_scan(j->c->nft, scan_cb, sc, err, sizeof err);
+	int rc = fw_scan(j->c->nft, NULL, scan_cb, sc, err, sizeof err);
 	for (unsigned i = 0; !rc && i < sc->n_expired; i++) {
 		rc = fw_rule_del(j->c->nft, sc->expired[i], err, sizeof err);
 		if (!rc)
@@ -827,7 +831,7 @@ int br_job_gc(struct br_job *j)
 		rc = bad(j, TRELLIS_E_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = fw_scan(j->c->nft, scan_cb, sc, err, sizeof err);
+	rc = fw_scan(j->c->nft, NULL, scan_cb, sc, err, sizeof err);
 	/* A port's chains whose device is gone (the port's p-/a- pair is
 	 * removed together, p- first: it jumps to a-). */
 	for (unsigned i = 0; !rc && i < sc->n_chains; i++) {
