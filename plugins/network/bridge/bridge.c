@@ -227,21 +227,18 @@ static int br_port_create(void *conn, trellis_call_t *call,
 			  const trellis_port_spec_t *spec, const char *idem_key,
 			  uint32_t flags, trellis_port_info_t *out)
 {
-	trellis_port_info_t scratch;
-	/* The peer field came with the veth flag; an older core's smaller
-	 * struct gets everything but it. */
-	if (out->struct_size < offsetof(trellis_port_info_t, peer) +
-				       sizeof out->peer) {
-		memset(&scratch, 0, sizeof scratch);
-		scratch.struct_size = sizeof scratch;
-	}
-	struct br_job j = {.port = spec, .flags = flags, .idem_key = idem_key};
-	j.port_out = out->struct_size >= sizeof scratch ? out : &scratch;
+	/* Filled whole, then copied as far as the caller's struct_size
+	 * reaches: a core built before port_info.peer gets the rest. */
+	trellis_port_info_t full = {.struct_size = sizeof full};
+	struct br_job j = {.port = spec, .flags = flags, .idem_key = idem_key,
+			   .port_out = &full};
 	int rc = run_job(conn, call, br_job_port_create, &j);
-	if (j.port_out == &scratch)
-		memcpy((char *)out + sizeof out->struct_size,
-		       (char *)&scratch + sizeof scratch.struct_size,
-		       out->struct_size - sizeof out->struct_size);
+	size_t n = out->struct_size < sizeof full ? out->struct_size
+						  : sizeof full;
+	if (n > sizeof full.struct_size)
+		memcpy((char *)out + sizeof full.struct_size,
+		       (char *)&full + sizeof full.struct_size,
+		       n - sizeof full.struct_size);
 	return rc;
 }
 

@@ -25,20 +25,25 @@
 struct fx {
 	char dir[64];
 	char ns[32];
+	int missing; /* a plugin was not built: skip */
 	struct tr_daemon d;
 	trellis_call_t call;
 };
 
-static void load(struct fx *f, const char *name)
+/* 0, or -1 when the plugin was not built (its -dev package missing). */
+static int load(struct fx *f, const char *name)
 {
 	char path[1024];
 	const char *b = getenv("TRELLIS_BUILD");
 	snprintf(path, sizeof path, "%s/plugins/%s.so", b ? b : TR_BUILD_ABS,
 		 name);
+	if (access(path, F_OK) != 0)
+		return -1;
 	struct trellis_plugin *p = tr_registry_load_file(f->d.registry, path);
 	assert_non_null(p);
 	if (p->state != TR_PLUGIN_LOADED)
 		fail_msg("%s: %s", path, p->reason);
+	return 0;
 }
 
 static int setup(void **state)
@@ -53,8 +58,7 @@ static int setup(void **state)
 	if (!f->d.store)
 		fail_msg("store: %s", err);
 	f->d.registry = tr_registry_new();
-	load(f, "localfs");
-	load(f, "bridge");
+	f->missing = load(f, "localfs") | load(f, "bridge");
 	f->d.conns = tr_conns_new(&f->d);
 	tr_call_init(&f->call, NULL);
 	tr_actions_init();
@@ -136,6 +140,10 @@ static void test_storage_actions(void **state)
 {
 	struct fx *f = *state;
 	char target[128];
+	if (f->missing) {
+		skip();
+		return;
+	}
 	snprintf(target, sizeof target, "%s/pool", f->dir);
 	json_t *rec = json_pack("{s:s, s:s, s:s}", "name", "p1", "plugin",
 				"localfs", "target", target);
@@ -211,6 +219,10 @@ static void test_network_actions(void **state)
 {
 	struct fx *f = *state;
 	char cmd[128], uri[48];
+	if (f->missing) {
+		skip();
+		return;
+	}
 	snprintf(f->ns, sizeof f->ns, "tr5ua%d", getpid());
 	snprintf(cmd, sizeof cmd, "ip netns add %s 2>/dev/null", f->ns);
 	if (getuid() != 0 || system(cmd) != 0) {
