@@ -22,6 +22,7 @@ static void level_free(struct tr_level *L)
 {
 	free(L->by_id);
 	tr_order_free(&L->free);
+	tr_maxtree_free(&L->first);
 	memset(L, 0, sizeof *L);
 }
 
@@ -303,7 +304,8 @@ static int level_push(struct tr_level *L, uint32_t hi)
 
 static int level_sort(struct tr_inv *inv, struct tr_level *L)
 {
-	if (tr_order_init(&L->free))
+	if (tr_order_init(&L->free) ||
+	    tr_maxtree_build(&L->first, inv->keys, L->by_id, L->n))
 		return -1;
 	/* by_id is ascending index, so equal keys go in in id order. */
 	for (uint32_t i = 0; i < L->n; i++)
@@ -369,9 +371,13 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 			v->cluster_id
 				? &inv->clusters[inv->cluster_of[v->cluster_id] - 1]
 				: NULL;
-		for (int lv = 0; lv < TR_LV__N; lv++)
-			if (p->lv[lv] && level_push(p->lv[lv], i))
+		for (int lv = 0; lv < TR_LV__N; lv++) {
+			if (!p->lv[lv])
+				continue;
+			p->id_pos[lv] = p->lv[lv]->n;
+			if (level_push(p->lv[lv], i))
 				goto nomem;
+		}
 	}
 	/* Host indexes moved: the group members are rebuilt from the hosts. */
 	for (uint32_t g = 0; g < inv->n_members; g++)
@@ -508,9 +514,14 @@ static void rekey(struct tr_inv *inv, uint32_t hi)
 		if (p->lv[lv])
 			tr_order_remove(&p->lv[lv]->free, inv->keys, hi, old);
 	inv->keys[hi] = key;
-	for (int lv = 0; lv < TR_LV__N; lv++)
-		if (p->lv[lv])
-			(void)tr_order_insert(&p->lv[lv]->free, inv->keys, hi);
+	for (int lv = 0; lv < TR_LV__N; lv++) {
+		struct tr_level *L = p->lv[lv];
+		if (!L)
+			continue;
+		(void)tr_order_insert(&L->free, inv->keys, hi);
+		if (L->first.t)
+			tr_maxtree_set(&L->first, p->id_pos[lv], key);
+	}
 }
 
 void tr_inv_apply(struct tr_inv *inv, uint32_t hi, int sign, uint32_t vcpus,

@@ -56,13 +56,15 @@ enum { TR_LV_ALL = 0, TR_LV_ZONE, TR_LV_POD, TR_LV_CLUSTER, TR_LV__N };
 /* One node of the location tree and its two host orders. */
 struct tr_level {
 	uint32_t n, cap;
-	uint32_t *by_id;     /* host indexes, ascending id */
-	struct tr_order free; /* ascending (free memory, id) */
+	uint32_t *by_id;       /* host indexes, ascending id */
+	struct tr_order free;  /* ascending (free memory, id) */
+	struct tr_maxtree first; /* max free memory over by_id */
 };
 
 struct tr_phost {
 	trellis_host_view_t v; /* first: a view pointer is a host pointer */
 	struct tr_level *lv[TR_LV__N];
+	uint32_t id_pos[TR_LV__N]; /* position in each lv[]->by_id (fixed) */
 	uint32_t zone;          /* index into inv->zones */
 	uint32_t own_vm_limit;  /* from tr_host_def; the policy may lower */
 	uint32_t *tags;

@@ -107,3 +107,69 @@ uint32_t tr_order_count_below(const struct tr_order *o, const int64_t *keys,
 		n += tr_bucket_lower_bound(&o->b[b0], keys, key);
 	return n;
 }
+
+int tr_maxtree_build(struct tr_maxtree *m, const int64_t *keys,
+		     const uint32_t *ids, uint32_t n)
+{
+	uint32_t size = 1;
+	while (size < n)
+		size *= 2;
+	m->t = malloc(2 * (size_t)size * sizeof *m->t);
+	if (!m->t)
+		return -1;
+	m->size = size;
+	m->n = n;
+	for (uint32_t i = 0; i < size; i++)
+		m->t[size + i] = i < n ? keys[ids[i]] : INT64_MIN;
+	for (uint32_t i = size - 1; i >= 1; i--)
+		m->t[i] = m->t[2 * i] > m->t[2 * i + 1] ? m->t[2 * i]
+						       : m->t[2 * i + 1];
+	return 0;
+}
+
+void tr_maxtree_free(struct tr_maxtree *m)
+{
+	free(m->t);
+	memset(m, 0, sizeof *m);
+}
+
+void tr_maxtree_set(struct tr_maxtree *m, uint32_t pos, int64_t key)
+{
+	uint32_t i = m->size + pos;
+	m->t[i] = key;
+	for (i /= 2; i >= 1; i /= 2) {
+		int64_t v = m->t[2 * i] > m->t[2 * i + 1] ? m->t[2 * i]
+							  : m->t[2 * i + 1];
+		if (m->t[i] == v)
+			break; /* nothing above changes either */
+		m->t[i] = v;
+	}
+}
+
+uint32_t tr_maxtree_next(const struct tr_maxtree *m, uint32_t from,
+			 int64_t key)
+{
+	if (from >= m->n)
+		return m->n;
+	uint32_t i = m->size + from;
+	if (m->t[i] < key) {
+		/* Up until a right sibling holds a big enough key... */
+		for (;;) {
+			if (i == 1)
+				return m->n;
+			if (!(i & 1) && m->t[i + 1] >= key) {
+				i++;
+				break;
+			}
+			i /= 2;
+		}
+		/* ...then down to its leftmost such leaf. */
+		while (i < m->size) {
+			i *= 2;
+			if (m->t[i] < key)
+				i++;
+		}
+	}
+	uint32_t pos = i - m->size;
+	return pos < m->n ? pos : m->n;
+}

@@ -58,4 +58,26 @@ uint32_t tr_bucket_lower_bound(const struct tr_bucket *b, const int64_t *keys,
 uint32_t tr_order_count_below(const struct tr_order *o, const int64_t *keys,
 			      int64_t key);
 
+/*
+ * The same hosts in id order (a level's by_id), with a max tree over their
+ * free memory: the first host at or after a position with at least some
+ * memory free is found in O(log n), which is what first fit (and a walk
+ * that no weigher orders) needs instead of stepping over every full host.
+ */
+struct tr_maxtree {
+	int64_t *t;    /* 2 * size nodes; leaves at [size, 2 * size) */
+	uint32_t size; /* a power of two >= n */
+	uint32_t n;
+};
+
+/* Builds the tree over keys[ids[0..n)]; -1 on OOM. */
+int tr_maxtree_build(struct tr_maxtree *m, const int64_t *keys,
+		     const uint32_t *ids, uint32_t n);
+void tr_maxtree_free(struct tr_maxtree *m);
+/* Sets the key of position pos. */
+void tr_maxtree_set(struct tr_maxtree *m, uint32_t pos, int64_t key);
+/* The first position >= from whose key is >= key, or m->n. */
+uint32_t tr_maxtree_next(const struct tr_maxtree *m, uint32_t from,
+			 int64_t key);
+
 #endif

@@ -352,6 +352,15 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 		}
 		break;
 	default:
+		if (capidx && L->first.t) {
+			/* Id order, jumping over the hosts without the memory. */
+			const struct tr_maxtree *m = &L->first;
+			for (uint32_t i = tr_maxtree_next(m, 0, mem);
+			     i < L->n && !f.done;
+			     i = tr_maxtree_next(m, i + 1, mem))
+				feed(&f, L->by_id[i]);
+			break;
+		}
 		for (uint32_t i = 0; i < L->n && !f.done; i++) {
 			uint32_t hi = L->by_id[i];
 			if (capidx && K[hi] < mem) {
@@ -364,9 +373,8 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 	}
 	if (!f.done && f.nb)
 		f.rc = flush(w, f.nb);
-	if (!f.rc && !w->top->n && capidx &&
-	    (order == TRELLIS_POLICY_ORDER_LEAST_FREE ||
-	     order == TRELLIS_POLICY_ORDER_MOST_FREE))
+	/* The hosts the index skipped without counting, if it matters. */
+	if (!f.rc && !w->top->n && capidx && o->b)
 		*cap_cut += tr_order_count_below(o, K, mem);
 	return f.rc;
 }
