@@ -245,12 +245,31 @@ int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
 	const struct kdesc *k = tr_store_desc(kind, call);
 	if (!k)
 		return call->code;
-	int64_t id = tr_store_resolve(s, kind, ref, call);
-	if (id < 0)
-		return (int)id;
 	const char *select = select_text(k);
 	if (!select)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	/* The common case - a VM by uuid, a zone or host by its unique
+	 * name - is one statement (one read transaction) instead of a
+	 * resolve and a fetch. */
+	if (k->depth == 1) {
+		char sql[4096];
+		snprintf(sql, sizeof sql, "%s WHERE a.%s = ?1", select, k->key);
+		sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+		if (!st)
+			return call->code;
+		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*out = strdup((const char *)sqlite3_column_text(st, 1));
+			sqlite3_reset(st);
+			return *out ? 0
+				    : tr_call_set(call, TRELLIS_E_NOMEM,
+						  "out of memory");
+		}
+		sqlite3_reset(st);
+	}
+	int64_t id = tr_store_resolve(s, kind, ref, call);
+	if (id < 0)
+		return (int)id;
 	sqlite3_stmt *st = tr_store_row_by_id(s, k, select, id, call);
 	if (!st)
 		return call->code;
