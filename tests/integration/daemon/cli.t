@@ -128,8 +128,12 @@ is "16 concurrent clients all answered" "$fails" 0
 td_stop
 is "SIGTERM: clean exit" "$TD_RC" 0
 is "store integrity after shutdown" "$(sqlite3 "$TD_DIR/trellis.db" 'PRAGMA integrity_check')" ok
-td_start
+port=$((20000 + RANDOM % 20000))
+printf 'api:\n  tcp: tcp://127.0.0.1:%d\n' "$port" >"$TD_DIR/tcp.yaml"
+td_start --config "$TD_DIR/tcp.yaml"
 like "state survives a restart" "$(tcli zone list)" "z2 +yes +acme"
+like "the optional tcp:// listener answers" \
+	"$(tcli --socket "tcp://127.0.0.1:$port" --timeout 5000 zone show z2 2>&1)" "owner +acme"
 is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
 td_stop
 
