@@ -45,6 +45,9 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_fail(req, call.code, details, "%s", call.message);
 		return;
 	}
+	/* The id is a promise: the instance is committed before it goes
+	 * out, so a crash right after the answer does not lose it. */
+	tr_engine_flush(e);
 	json_t *res = json_pack("{s:s}", "id", id);
 	if (d->config && d->config->events_listen)
 		json_object_set_new(res, "events",

@@ -246,6 +246,9 @@ static void inst_run(struct inst *i, int64_t started_ms)
 				    wf_timeout_fire, i, &i->wf_timer);
 	}
 	sched_instance_begin(i);
+	/* Resumed with every step already finished (the crash came just
+	 * before the instance's own final record). */
+	sched_check_finish(i);
 }
 
 void eng_admit(struct tr_engine *e)

@@ -230,6 +230,7 @@ static void step_skip(struct inst *i, size_t idx, const char *why)
 	jstep(i, idx, &u);
 	step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
 	release(i, idx);
+	sched_check_finish(i); /* it may have been the last one */
 }
 
 /* A failure that no retry can fix (bad arguments, a bad `when`). */
@@ -247,10 +248,12 @@ static void step_fail_now(struct inst *i, size_t idx, const char *error)
 	jstep(i, idx, &u);
 	step_event(i, idx, "workflow.step.finished", "failed", 0, error);
 	free(red);
-	if (ws->continue_on_error && i->st == I_RUNNING)
+	if (ws->continue_on_error && i->st == I_RUNNING) {
 		release(i, idx);
-	else
+		sched_check_finish(i);
+	} else {
 		sched_fail(i, idx, error);
+	}
 }
 
 /* ---- readiness ---- */

@@ -176,7 +176,10 @@ static void test_continue_enabled_when(void **st)
 		"    with: {message: never}\n"
 		"  - id: guarded_yes\n    call: core.log\n"
 		"    when: \"${steps.after.message}\"\n"
-		"    with: {message: yes}\n",
+		"    with: {message: yes}\n"
+		"  - id: last_skipped\n    call: core.log\n"
+		"    needs: [guarded_yes]\n    when: false\n"
+		"    with: {message: never}\n",
 		NULL);
 	wfx_run(&x, 5000);
 	json_t *s = wfx_status(&x, id);
