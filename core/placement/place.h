@@ -24,7 +24,10 @@
  * arbiter is the claims table (claims.h).
  *
  * The engine owns its inventory and policies; the registry is borrowed and
- * must outlive it.  All entry points are thread-safe (one mutex).
+ * must outlive it.  Placing, claiming, committing and changing policies
+ * take the engine's mutex; the read accessors of policies and zones
+ * (tr_placer_policy*, tr_placer_zone_policy, tr_placer_default) do not:
+ * call them from the thread that changes policies.
  */
 #ifndef TRELLIS_CORE_PLACE_H
 #define TRELLIS_CORE_PLACE_H
