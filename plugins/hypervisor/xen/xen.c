@@ -39,6 +39,11 @@
 
 #define DOMINFO_BATCH 64
 
+/* Must outlive every libxl context (libxl keeps the pointer). */
+static const libxl_childproc_hooks xen_childproc_hooks = {
+	.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+};
+
 static void logger_vmessage(xentoollog_logger *logger, xentoollog_level level,
 			    int errnoval, const char *context,
 			    const char *format, va_list al)
@@ -216,6 +221,11 @@ static int xen_connect(void *state, trellis_call_t *call, const char *uri,
 				 libxl_error_to_string(e));
 		goto out;
 	}
+	/* The host reaps its own children synchronously (host->exec, and
+	 * other plugins' helpers run in the same process); libxl's default
+	 * would reap every child of the process while it has one of its own
+	 * (hotplug scripts).  Selective reaping keeps libxl to its own. */
+	libxl_childproc_setmode(c->ctx, &xen_childproc_hooks, NULL);
 	c->last[0] = '\0';
 	*out = c;
 	c = NULL;
