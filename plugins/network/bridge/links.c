@@ -80,6 +80,7 @@ static void fill(struct rtnl_link *l, struct lk_info *out)
 	snprintf(out->alias, sizeof out->alias, "%s", s ? s : "");
 	out->ifindex = rtnl_link_get_ifindex(l);
 	out->master = rtnl_link_get_master(l);
+	out->mtu = rtnl_link_get_mtu(l);
 	out->up = !!(rtnl_link_get_flags(l) & IFF_UP);
 }
 
@@ -158,8 +159,10 @@ int lk_add_vxlan(struct nl_sock *sk, const char *name, uint32_t vni,
 		return fail(-NLE_NOMEM, err, errlen, name);
 	rtnl_link_vxlan_set_id(l, vni);
 	rtnl_link_vxlan_set_port(l, VXLAN_PORT);
+	/* IFLA_VXLAN_LINK, not IFLA_LINK: only the former binds the
+	 * tunnel to the underlay (and sizes its MTU from it). */
 	if (underlay)
-		rtnl_link_set_link(l, underlay);
+		rtnl_link_vxlan_set_link(l, (uint32_t)underlay);
 	if (mtu)
 		rtnl_link_set_mtu(l, mtu);
 	if (local_ip) {
@@ -229,7 +232,8 @@ int lk_add_veth(struct nl_sock *sk, const char *name, const char *peer,
 }
 
 int lk_setup(struct nl_sock *sk, const char *name, const char *alias,
-	     const char *mac, int master, char *err, size_t errlen)
+	     const char *mac, int master, unsigned mtu, char *err,
+	     size_t errlen)
 {
 	struct rtnl_link *orig = NULL, *ch = NULL;
 	struct nl_addr *a = NULL;
@@ -256,6 +260,8 @@ int lk_setup(struct nl_sock *sk, const char *name, const char *alias,
 	}
 	if (master >= 0)
 		rtnl_link_set_master(ch, master);
+	if (mtu)
+		rtnl_link_set_mtu(ch, mtu);
 	rtnl_link_set_flags(ch, IFF_UP);
 	rc = rtnl_link_change(sk, orig, ch, 0);
 	if (rc < 0) {

@@ -28,6 +28,7 @@ struct lk_info {
 	char alias[256];
 	int ifindex;
 	int master;      /* ifindex of the bridge it is enslaved to, 0 */
+	unsigned mtu;
 	int up;
 };
 
@@ -53,10 +54,11 @@ int lk_add_tap(const char *name, char *err, size_t errlen);
 int lk_add_veth(struct nl_sock *sk, const char *name, const char *peer,
 		char *err, size_t errlen);
 
-/* Sets what is given (alias/mac NULL, master -1: leave alone) and brings
- * the device up. */
+/* Sets what is given (alias/mac NULL, master -1, mtu 0: leave alone) and
+ * brings the device up. */
 int lk_setup(struct nl_sock *sk, const char *name, const char *alias,
-	     const char *mac, int master, char *err, size_t errlen);
+	     const char *mac, int master, unsigned mtu, char *err,
+	     size_t errlen);
 /* Missing: success. */
 int lk_delete(struct nl_sock *sk, const char *name, char *err, size_t errlen);
 /* A flood entry: unknown and broadcast frames on vxlan go to remote too. */

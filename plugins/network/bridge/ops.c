@@ -318,7 +318,7 @@ int br_job_segment_ensure(struct br_job *j)
 	snprintf(alias, sizeof alias, "trellis seg=%s tenant=%s mode=%s id=%u",
 		 s->name, s->tenant ? s->tenant : "-", mode_name(s->mode),
 		 s->segment_id);
-	rc = lk_setup(j->c->sk, br, alias, NULL, -1, err, sizeof err);
+	rc = lk_setup(j->c->sk, br, alias, NULL, -1, 0, err, sizeof err);
 	if (!rc)
 		rc = lk_get(j->c->sk, br, &li, err, sizeof err);
 	if (rc) {
@@ -329,7 +329,7 @@ int br_job_segment_ensure(struct br_job *j)
 	if (link[0]) {
 		char la[128];
 		snprintf(la, sizeof la, "trellis link=%s", s->name);
-		rc = lk_setup(j->c->sk, link, la, NULL, br_ifindex, err,
+		rc = lk_setup(j->c->sk, link, la, NULL, br_ifindex, 0, err,
 			      sizeof err);
 		for (uint32_t i = 0; !rc && s->mode == TRELLIS_SEGMENT_VXLAN &&
 				     i < s->n_remote_ips;
@@ -529,11 +529,15 @@ int br_job_port_create(struct br_job *j)
 	/* Filter before the port joins the bridge: never a moment open. */
 	if (!rc)
 		rc = fw_port_add(j->c->nft, ifname, err, sizeof err);
+	/* The port takes the bridge's MTU (a VXLAN segment's is 50 bytes
+	 * under the underlay's): a guest end larger than the path would
+	 * see its full-size frames dropped silently at the bridge. */
 	if (!rc)
-		rc = lk_setup(j->c->sk, ifname, alias, hostmac, br.ifindex, err,
-			      sizeof err);
+		rc = lk_setup(j->c->sk, ifname, alias, hostmac, br.ifindex,
+			      br.mtu, err, sizeof err);
 	if (!rc && (j->flags & TRELLIS_NET_PORT_VETH))
-		rc = lk_setup(j->c->sk, peer, NULL, mac, -1, err, sizeof err);
+		rc = lk_setup(j->c->sk, peer, NULL, mac, -1, br.mtu, err,
+			      sizeof err);
 	if (!rc)
 		rc = lk_get(j->c->sk, ifname, &li, err, sizeof err);
 	if (rc) {

@@ -109,6 +109,10 @@ is "the replay made no second rule" \
 
 ok "one tenant, two hosts (VXLAN): ping works" ping1 $GA1 10.1.1.3
 ok "and back" ping1 $GA2 10.1.1.1
+is "ports take the segment's MTU (VXLAN: 50 under the underlay)" \
+	"$(ip -n $GA1 -o link show eth0 | grep -o 'mtu [0-9]*')" "mtu 1450"
+ok "full-size packets cross hosts (1472-byte ping)" \
+	ip netns exec $GA1 busybox ping -c1 -W2 -s 1472 10.1.1.3
 nok "two tenants on 10.1.1.0/24, same host: no ping" ping1 $GA1 10.1.1.2
 nok "two tenants on 10.1.1.0/24, other direction: no ping" ping1 $GG1 10.1.1.1
 nok "other tenant cannot reach across hosts either" ping1 $GG1 10.1.1.3
