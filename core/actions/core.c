@@ -224,7 +224,9 @@ static const struct tr_action core_actions[] = {
 	 .description = "Record a message in the step journal.",
 	 .input = log_in,
 	 .output = log_out,
-	 .run = run_log},
+	 .run = run_log,
+	 /* Instant: a trip through the worker pool would cost more. */
+	 .flags = TR_ACTION_MAIN_THREAD},
 	{.name = "exec",
 	 .description = "Run a command without a shell; fails unless its "
 			"exit status is in success_codes.",

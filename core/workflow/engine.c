@@ -31,6 +31,8 @@ char *wf_redacted_dump(const struct inst *i, const json_t *v)
 {
 	if (!v)
 		return NULL;
+	if (i->secrets.n == 0)
+		return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_t *r = tr_secrets_redact(&i->secrets, v);
 	char *s = r ? json_dumps(r, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(r);
@@ -126,6 +128,64 @@ json_t *tr_engine_defs(struct tr_engine *e)
 	return json_pack("{s:o}", "items", a);
 }
 
+/* ---- shared definitions ---- */
+
+#define WF_CACHE_KEEP 32 /* unused parsed definitions kept for reuse */
+
+/* Loads text as a definition, or shares the one already parsed from the
+ * same file name and text (definitions are immutable once loaded):
+ * a thousand instances of vm.provision parse it once. */
+static int wf_load_shared(struct tr_engine *e, const char *file,
+			  const char *text, struct tr_wf **out,
+			  struct tr_wf_errors *errs)
+{
+	memset(errs, 0, sizeof *errs);
+	for (size_t k = 0; k < e->n_cache; k++) {
+		struct wf_cached *c = &e->cache[k];
+		if (strcmp(c->wf->file, file) == 0 &&
+		    strcmp(c->wf->source, text) == 0) {
+			c->users++;
+			c->last_use = ++e->cache_clock;
+			*out = c->wf;
+			return 0;
+		}
+	}
+	if (tr_wf_load_string(file, text, strlen(text), out, errs) != 0)
+		return -1;
+	/* Make room: drop the least recently used unused entry. */
+	size_t unused = 0, victim = (size_t)-1;
+	for (size_t k = 0; k < e->n_cache; k++) {
+		if (e->cache[k].users)
+			continue;
+		unused++;
+		if (victim == (size_t)-1 ||
+		    e->cache[k].last_use < e->cache[victim].last_use)
+			victim = k;
+	}
+	if (unused >= WF_CACHE_KEEP && victim != (size_t)-1) {
+		tr_wf_free(e->cache[victim].wf);
+		e->cache[victim] = e->cache[--e->n_cache];
+	}
+	struct wf_cached *c = realloc(e->cache, (e->n_cache + 1) * sizeof *c);
+	if (!c)
+		return 0; /* works, unshared: released by wf_release */
+	e->cache = c;
+	e->cache[e->n_cache++] =
+		(struct wf_cached){*out, 1, ++e->cache_clock};
+	return 0;
+}
+
+static void wf_release(struct tr_engine *e, struct tr_wf *wf)
+{
+	for (size_t k = 0; e && k < e->n_cache; k++) {
+		if (e->cache[k].wf == wf) {
+			e->cache[k].users--;
+			return;
+		}
+	}
+	tr_wf_free(wf);
+}
+
 /* ---- instances ---- */
 
 static struct inst *inst_find(struct tr_engine *e, const char *id)
@@ -142,7 +202,7 @@ static struct inst *inst_new(struct tr_engine *e, struct tr_wf *wf,
 {
 	struct inst *i = calloc(1, sizeof *i);
 	if (!i) {
-		tr_wf_free(wf);
+		wf_release(e, wf);
 		return NULL;
 	}
 	i->e = e;
@@ -172,7 +232,6 @@ static struct inst *inst_new(struct tr_engine *e, struct tr_wf *wf,
 	e->head = i;
 	return i;
 fail:
-	i->e = NULL;
 	eng_instance_free(i);
 	return NULL;
 }
@@ -187,7 +246,7 @@ void eng_instance_free(struct inst *i)
 		free(i->s[k].dependents);
 	}
 	free(i->s);
-	tr_wf_free(i->wf);
+	wf_release(i->e, i->wf);
 	json_decref(i->inputs);
 	tr_secrets_clear(&i->secrets);
 	free(i->error);
@@ -436,8 +495,7 @@ int tr_engine_start(struct tr_engine *e, const char *name,
 	}
 	/* Each instance parses its own copy: it runs exactly the text it
 	 * journals, whatever happens to the definition later. */
-	if (tr_wf_load_string(file ? file : "<api>", text, strlen(text), &wf,
-			      &errs) != 0) {
+	if (wf_load_shared(e, file ? file : "<api>", text, &wf, &errs) != 0) {
 		int rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				     "%s%s", errs.n ? errs.msg[0] : "invalid workflow",
 				     errs.n > 1 ? " (and more)" : "");
@@ -454,7 +512,7 @@ int tr_engine_start(struct tr_engine *e, const char *name,
 	char err[512];
 	json_t *bound;
 	if (tr_wf_inputs_bind(wf, inputs, &bound, err, sizeof err) != 0) {
-		tr_wf_free(wf);
+		wf_release(e, wf);
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 	}
 	char idbuf[40];
@@ -654,8 +712,8 @@ static void resume_one(struct tr_engine *e, json_t *row)
 	const char *state = json_string_value(json_object_get(row, "state"));
 	struct tr_wf *wf;
 	struct tr_wf_errors errs;
-	if (tr_wf_load_string(file ? file : "<journal>", src ? src : "",
-			      src ? strlen(src) : 0, &wf, &errs) != 0) {
+	if (wf_load_shared(e, file ? file : "<journal>", src ? src : "", &wf,
+			   &errs) != 0) {
 		char msg[1200];
 		snprintf(msg, sizeof msg, "cannot resume: %s",
 			 errs.n ? errs.msg[0] : "invalid definition");
@@ -927,6 +985,9 @@ void tr_engine_free(struct tr_engine *e)
 	for (size_t k = 0; k < e->n_defs; k++)
 		tr_wf_free(e->defs[k]);
 	free(e->defs);
+	for (size_t k = 0; k < e->n_cache; k++)
+		tr_wf_free(e->cache[k].wf);
+	free(e->cache);
 	free(e->queue);
 	free(e->heap);
 	free(e->check);

@@ -84,12 +84,20 @@ struct job {
 	uint64_t timer;
 	int timer_set;
 	int timed_out;
+	int quiet_start; /* instant and harmless: journaled once, at the end */
 	int64_t t0;
 };
 
 struct ready {
 	struct inst *i;
 	size_t idx;
+};
+
+/* Parsed definitions shared by instances that run the same text. */
+struct wf_cached {
+	struct tr_wf *wf;
+	unsigned users;
+	uint64_t last_use;
 };
 
 struct tr_engine {
@@ -115,6 +123,9 @@ struct tr_engine {
 	size_t n_inl, cap_inl;
 	uint64_t flush_timer;
 	int flush_armed, flush_now;
+	struct wf_cached *cache;
+	size_t n_cache;
+	uint64_t cache_clock;
 	int pumping, again, stopping;
 	int64_t seq;
 };
