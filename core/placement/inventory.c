@@ -23,6 +23,7 @@ static void level_free(struct tr_level *L)
 	free(L->by_id);
 	tr_order_free(&L->free);
 	tr_maxtree_free(&L->first);
+	tr_maxtree_free(&L->first_cpu);
 	memset(L, 0, sizeof *L);
 }
 
@@ -55,6 +56,7 @@ void tr_inv_free(struct tr_inv *inv)
 		free(inv->zones[i].policy);
 	free(inv->hosts);
 	free(inv->keys);
+	free(inv->cpu_keys);
 	free(inv->zones);
 	free(inv->zone_of);
 	free(inv->pod_of);
@@ -305,7 +307,8 @@ static int level_push(struct tr_level *L, uint32_t hi)
 static int level_sort(struct tr_inv *inv, struct tr_level *L)
 {
 	if (tr_order_init(&L->free) ||
-	    tr_maxtree_build(&L->first, inv->keys, L->by_id, L->n))
+	    tr_maxtree_build(&L->first, inv->keys, L->by_id, L->n) ||
+	    tr_maxtree_build(&L->first_cpu, inv->cpu_keys, L->by_id, L->n))
 		return -1;
 	/* by_id is ascending index, so equal keys go in in id order. */
 	for (uint32_t i = 0; i < L->n; i++)
@@ -326,9 +329,12 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		qsort(inv->hosts, inv->n_hosts, sizeof *inv->hosts,
 		      cmp_host_id);
 	free(inv->keys);
+	free(inv->cpu_keys);
 	inv->keys = malloc((inv->n_hosts ? inv->n_hosts : 1) *
 			   sizeof *inv->keys);
-	if (!inv->keys)
+	inv->cpu_keys = malloc((inv->n_hosts ? inv->n_hosts : 1) *
+			       sizeof *inv->cpu_keys);
+	if (!inv->keys || !inv->cpu_keys)
 		goto nomem;
 	/* Number pods and clusters densely, in id order of their keys. */
 	uint32_t np = 0, nc = 0;
@@ -363,6 +369,7 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		v->memory_ratio = z->memory_ratio;
 		v->vm_limit = min_limit(p->own_vm_limit, z->vm_limit);
 		inv->keys[i] = trellis_host_free_memory_mib(v);
+		inv->cpu_keys[i] = trellis_host_free_vcpus(v);
 		p->lv[TR_LV_ALL] = &inv->all;
 		p->lv[TR_LV_ZONE] = &z->level;
 		p->lv[TR_LV_POD] =
@@ -506,6 +513,14 @@ static void rekey(struct tr_inv *inv, uint32_t hi)
 	struct tr_phost *p = &inv->hosts[hi];
 	if (!inv->built)
 		return;
+	int64_t cpu = trellis_host_free_vcpus(&p->v);
+	if (cpu != inv->cpu_keys[hi]) {
+		inv->cpu_keys[hi] = cpu;
+		for (int lv = 0; lv < TR_LV__N; lv++)
+			if (p->lv[lv] && p->lv[lv]->first_cpu.t)
+				tr_maxtree_set(&p->lv[lv]->first_cpu,
+					       p->id_pos[lv], cpu);
+	}
 	int64_t old = inv->keys[hi];
 	int64_t key = trellis_host_free_memory_mib(&p->v);
 	if (key == old)

@@ -59,6 +59,7 @@ struct tr_level {
 	uint32_t *by_id;       /* host indexes, ascending id */
 	struct tr_order free;  /* ascending (free memory, id) */
 	struct tr_maxtree first; /* max free memory over by_id */
+	struct tr_maxtree first_cpu; /* max free vcpus over by_id */
 };
 
 struct tr_phost {
@@ -90,6 +91,7 @@ struct tr_inv {
 	/* trellis_host_free_memory_mib of each host, by index: the key of
 	 * the free-memory orders, dense for the walks. */
 	int64_t *keys;
+	int64_t *cpu_keys; /* trellis_host_free_vcpus, by index */
 	struct tr_izone *zones;
 	uint32_t n_zones, cap_zones;
 	struct tr_level all;

@@ -281,12 +281,19 @@ struct feeder {
 	uint32_t nb, bsz;
 	int rc, done;
 	int early; /* this walk follows the score order: may stop early */
+	int64_t vcpus; /* hosts with fewer free go no further (0: no check) */
+	uint32_t fed, mem_short; /* hosts queued; skipped for memory inline */
 };
 
 /* Queues host hi; runs a batch when full.  Returns nonzero to stop. */
 static int feed(struct feeder *f, uint32_t hi)
 {
 	struct walk *w = f->w;
+	/* The vcpu index: a compare here instead of a trip through the
+	 * filters (counted when nothing fits, see walk_level). */
+	if (f->vcpus && w->P->inv->cpu_keys[hi] < f->vcpus)
+		return 0;
+	f->fed++;
 	w->P->batch[f->nb++] = &w->P->inv->hosts[hi].v;
 	if (f->nb < f->bsz)
 		return 0;
@@ -301,14 +308,32 @@ static int feed(struct feeder *f, uint32_t hi)
 /* Walks one level: the candidates in the policy's order, starting past
  * the hosts without the memory when the capacity filter lets the index
  * stand for it (those are counted later, and only if nothing fits). */
+/* The first position >= from in L's id order with the memory and (when
+ * cpuidx) the vcpus: the two max trees leapfrog each other. */
+static uint32_t next_fit(const struct tr_level *L, uint32_t from, int64_t mem,
+			 int cpuidx, int64_t vcpus)
+{
+	for (;;) {
+		uint32_t a = tr_maxtree_next(&L->first, from, mem);
+		if (!cpuidx || a >= L->n)
+			return a;
+		uint32_t b = tr_maxtree_next(&L->first_cpu, a, vcpus);
+		if (b == a || b >= L->n)
+			return b;
+		from = b;
+	}
+}
+
 static int walk_level(struct walk *w, const struct tr_level *L,
-		      uint32_t *cap_cut)
+		      uint32_t *cap_cut, uint32_t *cpu_cut)
 {
 	struct tr_inv *inv = w->P->inv;
 	const int64_t *K = inv->keys;
 	const struct tr_order *o = &L->free;
 	int64_t mem = (int64_t)w->r->memory_mib;
 	int capidx = !w->naive && (w->pol->index & TRELLIS_POLICY_INDEX_CAPACITY);
+	int cpuidx = !w->naive && (w->pol->index & TRELLIS_POLICY_INDEX_VCPUS) &&
+		     w->r->vcpus;
 	/* The one-host level of a host constraint has no free order. */
 	uint32_t order = w->naive || !o->b ? TRELLIS_POLICY_ORDER_NONE
 					   : w->pol->order;
@@ -317,7 +342,8 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 	int early = w->early &&
 		    (order != TRELLIS_POLICY_ORDER_NONE ||
 		     w->pol->order == TRELLIS_POLICY_ORDER_FIRST || L->n <= 1);
-	struct feeder f = {w, 0, w->naive ? L->n : start, 0, 0, early};
+	struct feeder f = {w, 0, w->naive ? L->n : start, 0, 0, early,
+			   cpuidx ? (int64_t)w->r->vcpus : 0, 0, 0};
 	if (!f.bsz)
 		return 0;
 	uint32_t b0 = capidx ? tr_order_bucket(mem) : 0;
@@ -354,17 +380,17 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 	default:
 		if (capidx && L->first.t) {
 			/* Id order, jumping over the hosts without the memory. */
-			const struct tr_maxtree *m = &L->first;
-			for (uint32_t i = tr_maxtree_next(m, 0, mem);
+			int64_t vc = (int64_t)w->r->vcpus;
+			for (uint32_t i = next_fit(L, 0, mem, cpuidx, vc);
 			     i < L->n && !f.done;
-			     i = tr_maxtree_next(m, i + 1, mem))
+			     i = next_fit(L, i + 1, mem, cpuidx, vc))
 				feed(&f, L->by_id[i]);
 			break;
 		}
 		for (uint32_t i = 0; i < L->n && !f.done; i++) {
 			uint32_t hi = L->by_id[i];
 			if (capidx && K[hi] < mem) {
-				(*cap_cut)++;
+				f.mem_short++;
 				continue;
 			}
 			feed(&f, hi);
@@ -373,9 +399,17 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 	}
 	if (!f.done && f.nb)
 		f.rc = flush(w, f.nb);
-	/* The hosts the index skipped without counting, if it matters. */
-	if (!f.rc && !w->top->n && capidx && o->b)
-		*cap_cut += tr_order_count_below(o, K, mem);
+	/* What the index skipped, counted only when it matters: nothing
+	 * fits, so the walk saw the whole level.  Memory first, as the
+	 * capacity filter checks it first. */
+	if (!f.rc && !w->top->n) {
+		uint32_t mem_short = capidx && o->b
+					     ? tr_order_count_below(o, K, mem)
+					     : f.mem_short;
+		*cap_cut += mem_short;
+		if (cpuidx)
+			*cpu_cut += L->n - f.fed - mem_short;
+	}
 	return f.rc;
 }
 
@@ -434,9 +468,9 @@ static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
 	struct walk w = {P, pol, r, st, top,
 			 !naive && pol->order != TRELLIS_POLICY_ORDER_NONE,
 			 naive, 0};
-	uint32_t cap_cut = 0, walked = 0;
+	uint32_t cap_cut = 0, cpu_cut = 0, walked = 0;
 	for (uint32_t i = 0; i < n_levels; i++) {
-		int rc = walk_level(&w, levels[i], &cap_cut);
+		int rc = walk_level(&w, levels[i], &cap_cut, &cpu_cut);
 		if (rc < 0)
 			return rc;
 		walked += levels[i]->n;
@@ -448,6 +482,12 @@ static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
 		uint32_t f = (uint32_t)(s - pol->filters);
 		st->removed[f] += cap_cut;
 		reason_merge(st->reason[f], "memory");
+	}
+	if (cpu_cut &&
+	    (s = tr_policy_index_stage(pol, TRELLIS_POLICY_INDEX_VCPUS))) {
+		uint32_t f = (uint32_t)(s - pol->filters);
+		st->removed[f] += cpu_cut;
+		reason_merge(st->reason[f], "vcpus");
 	}
 	if (walked < universe && (s = tr_policy_index_stage(pol, scope_bit))) {
 		uint32_t f = (uint32_t)(s - pol->filters);

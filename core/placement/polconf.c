@@ -26,6 +26,7 @@ static int bit_slot(uint32_t bit)
 	       : bit == TRELLIS_POLICY_INDEX_LOCATION ? 1
 	       : bit == TRELLIS_POLICY_INDEX_PHASE    ? 2
 	       : bit == TRELLIS_POLICY_INDEX_AFFINITY ? 3
+	       : bit == TRELLIS_POLICY_INDEX_VCPUS    ? 4
 						      : -1;
 }
 
@@ -230,7 +231,7 @@ struct tr_policy *tr_policy_parse(const trellis_node_t *root,
 	}
 	pol->top_n = 1;
 	pol->cpu_ratio = pol->memory_ratio = 1.0;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < TR_POLICY_INDEX_BITS; i++)
 		pol->stage_of_index[i] = -1;
 	if (tr_node_type(root) != TRELLIS_NODE_MAP) {
 		snprintf(err, errlen, "%s: a policy is a map", tr_node_where(root));
@@ -308,7 +309,7 @@ struct tr_policy *tr_policy_parse(const trellis_node_t *root,
 	for (uint32_t i = 0; i < pol->n_filters; i++) {
 		uint32_t idx = pol->filters[i].item->index;
 		pol->index |= idx;
-		for (uint32_t b = 0; b < 4; b++)
+		for (uint32_t b = 0; b < TR_POLICY_INDEX_BITS; b++)
 			if ((idx & (1u << b)) && pol->stage_of_index[b] < 0)
 				pol->stage_of_index[b] = (int)i;
 	}

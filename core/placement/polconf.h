@@ -29,6 +29,7 @@
 #include "../loader/loader.h"
 
 #define TR_POLICY_MAX_TOP_N 64
+#define TR_POLICY_INDEX_BITS 5 /* TRELLIS_POLICY_INDEX_* the core knows */
 #define TR_POLICY_MAX_STAGES 32 /* filters, and weighers, per policy */
 
 struct tr_pstage {
@@ -49,7 +50,7 @@ struct tr_policy {
 	 * and the walk order the weighers allow stopping early on. */
 	uint32_t index;
 	uint32_t order;
-	int stage_of_index[4]; /* filter stage standing for each index bit, -1 */
+	int stage_of_index[TR_POLICY_INDEX_BITS]; /* stage per index bit, -1 */
 };
 
 /* Parses one policy document (root of a YAML tree from core/util/node.h).

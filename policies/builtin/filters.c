@@ -184,7 +184,8 @@ static int f_vm_limit(const trellis_place_request_t *req,
 
 const struct pb_filter pb_filters[] = {
 	F("capacity", "free vcpus, memory and disk after overcommit ratios",
-	  TRELLIS_POLICY_INDEX_CAPACITY, f_capacity),
+	  TRELLIS_POLICY_INDEX_CAPACITY | TRELLIS_POLICY_INDEX_VCPUS,
+	  f_capacity),
 	F("location", "the requested zone, pod, cluster or host",
 	  TRELLIS_POLICY_INDEX_LOCATION, f_location),
 	F("exclusive", "an exclusive private zone takes only its owner's VMs",

@@ -146,12 +146,14 @@ static inline int trellis_ids_has(const uint32_t *ids, uint32_t n, uint32_t id)
  *   LOCATION: h is outside req's zone/pod/cluster/host
  *   PHASE:    h is outside the zones of req->phase (see the spill filter)
  *   AFFINITY: req->affinity_hosts > 0 and h runs no VM of req->affinity_id
+ *   VCPUS:    trellis_host_free_vcpus(h) < req->vcpus
  */
 #define TRELLIS_POLICY_INDEX_NONE 0u
 #define TRELLIS_POLICY_INDEX_CAPACITY (1u << 0)
 #define TRELLIS_POLICY_INDEX_LOCATION (1u << 1)
 #define TRELLIS_POLICY_INDEX_PHASE (1u << 2)
 #define TRELLIS_POLICY_INDEX_AFFINITY (1u << 3)
+#define TRELLIS_POLICY_INDEX_VCPUS (1u << 4)
 
 /*
  * Order hints of a weigher: its score never increases along the core order:
