@@ -30,6 +30,8 @@ static const char defaults_yaml[] =
 	"  threads: 8            # plugin ops run here (they block)\n"
 	"  queue: 1024           # jobs waiting; more are answered BUSY\n"
 	"shutdown_grace: 30s     # how long SIGTERM waits for requests\n"
+	"secrets_dir: null       # default STATE_DIR/secrets: one 0600 file per "
+	"secret\n"
 	"plugin_dirs: []\n"
 	"workflows:\n"
 	"  max_workflows: 16     # instances running at once; the rest queue\n"
@@ -43,7 +45,7 @@ const char *tr_config_defaults(void)
 	return defaults_yaml;
 }
 
-enum ctype { C_STR, C_STR_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
+enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
 	     C_DIRS, C_PLUGINS, C_DURATION };
 
 struct centry {
@@ -66,6 +68,7 @@ static const struct centry entries[] = {
 	{"workers.threads", C_UINT, O(workers)},
 	{"workers.queue", C_UINT, O(queue)},
 	{"shutdown_grace", C_DURATION, O(shutdown_grace_ms)},
+	{"secrets_dir", C_PATH_NULL, O(secrets_dir)},
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
@@ -129,6 +132,9 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 			return set_str((char **)(base + e->off), v, 0, e->path,
 				       err, errlen);
 		return set_url((char **)(base + e->off), v, 0, e->path, err,
+			       errlen);
+	case C_PATH_NULL:
+		return set_str((char **)(base + e->off), v, 1, e->path, err,
 			       errlen);
 	case C_STR_NULL:
 		return set_url((char **)(base + e->off), v, 1, e->path, err,
@@ -356,7 +362,13 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 	}
 	free(def_api);
 	free(def_events);
-	if (!c->state_dir || !c->api_listen || !c->events_listen) {
+	if (!c->secrets_dir && c->state_dir) {
+		char dir[4200];
+		snprintf(dir, sizeof dir, "%s/secrets", c->state_dir);
+		c->secrets_dir = strdup(dir);
+	}
+	if (!c->state_dir || !c->api_listen || !c->events_listen ||
+	    !c->secrets_dir) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -374,6 +386,7 @@ void tr_config_free(struct tr_config *c)
 	free(c->api_listen);
 	free(c->api_tcp);
 	free(c->events_listen);
+	free(c->secrets_dir);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

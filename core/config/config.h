@@ -30,6 +30,7 @@ struct tr_config {
 	unsigned workers;     /* workers.threads */
 	unsigned queue;       /* workers.queue: jobs waiting, at most */
 	unsigned shutdown_grace_ms; /* shutdown_grace: wait for requests */
+	char *secrets_dir;    /* secrets_dir, or NULL: STATE_DIR/secrets */
 	char **plugin_dirs;   /* plugin_dirs */
 	size_t n_plugin_dirs;
 	const trellis_node_t *plugins; /* plugins: name -> section (a map) */
@@ -54,5 +55,16 @@ const char *tr_config_defaults(void);
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
 				 char *err, size_t errlen);
 void tr_config_free(struct tr_config *c);
+
+/*
+ * The secret source for plugins (host->secret_get, plugged in with
+ * tr_host_set_secret_source(tr_secrets_get, dir)): one file per secret,
+ * DIR/NAME, which must be a regular file that only its owner can read or
+ * write (mode 0600 or 0400) - anything else is refused with PERMISSION
+ * rather than handed out.  NAME is [A-Za-z0-9_.-], not starting with a
+ * dot.  One trailing newline is dropped.  *value is malloc()ed.
+ * Returns 0 or NOTFOUND, INVALID_ARG, PERMISSION, IO, NOMEM.
+ */
+int tr_secrets_get(void *dir, const char *name, char **value);
 
 #endif

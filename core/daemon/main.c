@@ -310,6 +310,13 @@ static int run(const struct opts *o)
 	d.store = tr_store_open(dbpath, 0, err, sizeof err);
 	if (!d.store)
 		goto fail;
+	/* Plugins may publish events and read secrets from init(). */
+	d.events = tr_events_new(cfg->events_listen, cfg->api_mode, err,
+				 sizeof err);
+	if (!d.events)
+		goto fail;
+	tr_events_attach_plugins(d.events);
+	tr_host_set_secret_source(tr_secrets_get, cfg->secrets_dir);
 	d.registry = tr_registry_new();
 	load_plugins(d.registry, cfg, o);
 	d.loop = tr_loop_new(&d, sigs, 3, on_signal, err, sizeof err);
@@ -320,11 +327,6 @@ static int run(const struct opts *o)
 				   sizeof err);
 	if (!d.workers || !d.conns)
 		goto fail;
-	d.events = tr_events_new(cfg->events_listen, cfg->api_mode, err,
-				 sizeof err);
-	if (!d.events)
-		goto fail;
-	tr_events_attach_plugins(d.events);
 	struct tr_api_limits limits = {cfg->max_message, cfg->max_inflight};
 	d.api = tr_api_new(&d, &limits);
 	if (!d.api) {
@@ -374,6 +376,7 @@ out:
 	if (d.registry)
 		tr_registry_free(d.registry);
 	tr_host_shutdown();
+	tr_host_set_secret_source(NULL, NULL);
 	tr_store_close(d.store);
 	tr_loop_free(d.loop);
 	if (lockfd >= 0)
