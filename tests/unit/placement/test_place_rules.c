@@ -318,6 +318,37 @@ static void test_empty_inventory(void **state)
 	tr_placer_free(p);
 }
 
+/* The index passes over hosts short of memory or vcpus; when nothing fits
+ * they are counted as the capacity filter would, whatever the walk. */
+static void test_index_counts(void **state)
+{
+	(void)state;
+	static const char *const weighers[] = {"binpack", "spread", "firstfit"};
+	for (int k = 0; k < 3; k++) {
+		char yaml[512], msg[512];
+		snprintf(yaml, sizeof yaml, FX_POLICY("%s", 2), weighers[k]);
+		struct tr_placer *p = fx_placer(reg, yaml);
+		fx_host(p, 1, "small", "z", NULL, NULL, 16, 1024);
+		fx_host(p, 2, "few-cpus", "z", NULL, NULL, 1, 8192);
+		fx_host(p, 3, "big", "z", NULL, NULL, 16, 8192);
+		fx_host(p, 4, "big2", "z", NULL, NULL, 16, 16384);
+		fx_commit(p);
+		const char *gpu[] = {"gpu"};
+		struct tr_place_req q = {.vcpus = 4, .memory_mib = 4096,
+					 .tags = gpu, .n_tags = 1};
+		assert_null(fx_place(p, &q, 0, msg, sizeof msg));
+		assert_string_equal(msg, "no host fits (4 hosts): capacity "
+					 "removed 2 (memory,vcpus), tags removed "
+					 "2 (missing tag)");
+		q.n_tags = 0;
+		q.vcpus = 17;
+		assert_null(fx_place(p, &q, 0, msg, sizeof msg));
+		assert_string_equal(msg, "no host fits (4 hosts): capacity "
+					 "removed 4 (memory,vcpus)");
+		tr_placer_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_tags_and_vm_limit),
 		cmocka_unit_test(test_policy_vm_limit),
 		cmocka_unit_test(test_empty_inventory),
+		cmocka_unit_test(test_index_counts),
 	};
 	return cmocka_run_group_tests_name("placement rules", tests, fx_setup,
 					   fx_teardown);
