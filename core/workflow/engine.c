@@ -655,6 +655,14 @@ int tr_engine_logs(struct tr_engine *e, const char *id, json_t **out,
 				   "no workflow instance '%s'", id);
 	json_t *steps = tr_journal_steps(e->j, id);
 	struct inst *live = inst_find(e, id);
+	/* A finished instance: its definition says what each step calls. */
+	struct tr_wf *def = live ? live->wf : NULL;
+	char *file = NULL, *src = live ? NULL : tr_journal_source(e->j, id, &file);
+	struct tr_wf_errors errs;
+	if (src && wf_load_shared(e, file, src, &def, &errs) != 0)
+		def = NULL;
+	if (src)
+		tr_wf_errors_free(&errs);
 	size_t k;
 	json_t *s;
 	json_array_foreach(steps, k, s)
@@ -666,10 +674,14 @@ int tr_engine_logs(struct tr_engine *e, const char *id, json_t **out,
 				s, "duration_ms",
 				json_integer(json_integer_value(b) -
 					     json_integer_value(a)));
-		if (live && k < live->wf->n_steps && live->wf->steps[k].call)
-			json_object_set_new(
-				s, "call", json_string(live->wf->steps[k].call));
+		if (def && k < def->n_steps && def->steps[k].call)
+			json_object_set_new(s, "call",
+					    json_string(def->steps[k].call));
 	}
+	if (src && def)
+		wf_release(e, def);
+	free(src);
+	free(file);
 	json_object_set_new(row, "steps", steps);
 	*out = row;
 	return 0;

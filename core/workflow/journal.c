@@ -19,6 +19,7 @@ enum {
 	Q_LIST,
 	Q_LIST_STATE,
 	Q_MAX_SEQ,
+	Q_SOURCE,
 	Q__N,
 };
 
@@ -65,6 +66,7 @@ static const char *const SQL[Q__N] = {
 	[Q_LIST_STATE] = "SELECT " INST_COLS " FROM wf_instance WHERE state "
 			 "= ?2 ORDER BY seq DESC LIMIT ?1",
 	[Q_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM wf_instance",
+	[Q_SOURCE] = "SELECT file, source FROM wf_instance WHERE id = ?1",
 };
 
 struct tr_journal {
@@ -327,4 +329,21 @@ int64_t tr_journal_max_seq(struct tr_journal *j)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return v;
+}
+
+char *tr_journal_source(struct tr_journal *j, const char *id, char **file)
+{
+	sqlite3_stmt *st = j->q[Q_SOURCE];
+	char *src = NULL;
+	*file = NULL;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *f = (const char *)sqlite3_column_text(st, 0);
+		const char *t = (const char *)sqlite3_column_text(st, 1);
+		*file = strdup(f ? f : "<journal>");
+		src = strdup(t ? t : "");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return src;
 }

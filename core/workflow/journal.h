@@ -83,6 +83,9 @@ json_t *tr_journal_instance(struct tr_journal *j, const char *id);
 /* Instances newest first, optionally in one state, at most limit. */
 json_t *tr_journal_list(struct tr_journal *j, const char *state,
 			unsigned limit);
+/* The definition an instance runs (malloc'd) and its file name in *file
+ * (malloc'd), or NULL. */
+char *tr_journal_source(struct tr_journal *j, const char *id, char **file);
 /* The highest seq used so far (0 when none). */
 int64_t tr_journal_max_seq(struct tr_journal *j);
 
