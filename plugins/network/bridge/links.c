@@ -6,6 +6,7 @@
 #include <linux/if_tun.h>
 #include <linux/neighbour.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -293,49 +294,146 @@ int lk_delete(struct nl_sock *sk, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-int lk_fdb_flood(struct nl_sock *sk, int vxlan_ifindex, const char *remote,
-		 char *err, size_t errlen)
+/* One all-zero (flood) FDB entry of a VXLAN device: add or delete. */
+static int fdb_zero_entry(struct nl_sock *sk, int cmd, int flags,
+			  int ifindex, int fam, const unsigned char *dst)
 {
-	/* Built by hand with libnl's message API: rtnl_neigh (3.7) drops
-	 * NDA_DST for AF_BRIDGE entries, and the remote is the whole point. */
-	unsigned char dst[16];
-	int fam = strchr(remote, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(fam, remote, dst) != 1) {
-		snprintf(err, errlen, "invalid VXLAN remote address '%s'",
-			 remote);
-		return TRELLIS_E_INVALID_ARG;
-	}
 	static const unsigned char zero[6];
 	struct ndmsg ndm = {.ndm_family = AF_BRIDGE,
-			    .ndm_ifindex = vxlan_ifindex,
+			    .ndm_ifindex = ifindex,
 			    .ndm_state = NUD_PERMANENT,
 			    .ndm_flags = NTF_SELF};
-	/* APPEND: one all-zero entry per remote, the kernel floods to each. */
-	struct nl_msg *msg =
-		nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_APPEND);
+	struct nl_msg *msg = nlmsg_alloc_simple(cmd, flags);
 	int rc;
 	if (!msg)
-		return fail(-NLE_NOMEM, err, errlen, remote);
+		return -NLE_NOMEM;
 	if (nlmsg_append(msg, &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0 ||
 	    nla_put(msg, NDA_LLADDR, sizeof zero, zero) < 0 ||
 	    nla_put(msg, NDA_DST, fam == AF_INET ? 4 : 16, dst) < 0) {
-		rc = fail(-NLE_MSGSIZE, err, errlen, remote);
+		rc = -NLE_MSGSIZE;
 		goto out;
 	}
 	rc = nl_send_auto(sk, msg);
 	if (rc >= 0)
 		rc = nl_wait_for_ack(sk);
-	if (rc == -NLE_EXIST)
-		rc = 0;
-	if (rc < 0) {
-		char what[96];
-		snprintf(what, sizeof what, "adding VXLAN flood entry for %s",
-			 remote);
-		rc = fail(rc, err, errlen, what);
-	} else {
-		rc = 0;
-	}
 out:
 	nlmsg_free(msg);
+	return rc < 0 ? rc : 0;
+}
+
+struct flood_dump {
+	int ifindex;
+	unsigned n;
+	int fam[64];
+	unsigned char dst[64][16];
+};
+
+static int flood_dump_cb(struct nl_msg *msg, void *arg)
+{
+	struct flood_dump *d = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct ndmsg *ndm = nlmsg_data(nlh);
+	struct nlattr *tb[NDA_MAX + 1];
+	static const unsigned char zero[6];
+	if (ndm->ndm_family != AF_BRIDGE || ndm->ndm_ifindex != d->ifindex ||
+	    nlmsg_parse(nlh, sizeof *ndm, tb, NDA_MAX, NULL) < 0 ||
+	    !tb[NDA_LLADDR] || !tb[NDA_DST] || nla_len(tb[NDA_LLADDR]) != 6 ||
+	    memcmp(nla_data(tb[NDA_LLADDR]), zero, 6) || d->n == 64)
+		return NL_OK;
+	int len = nla_len(tb[NDA_DST]);
+	if (len != 4 && len != 16)
+		return NL_OK;
+	d->fam[d->n] = len == 4 ? AF_INET : AF_INET6;
+	memset(d->dst[d->n], 0, 16);
+	memcpy(d->dst[d->n], nla_data(tb[NDA_DST]), (size_t)len);
+	d->n++;
+	return NL_OK;
+}
+
+/* The device's current flood entries (all-zero MAC) into d. */
+static int flood_dump(struct nl_sock *sk, struct flood_dump *d)
+{
+	struct ndmsg ndm = {.ndm_family = AF_BRIDGE};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
+	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	int rc = -NLE_NOMEM;
+	if (!msg || !cb)
+		goto out;
+	rc = nlmsg_append(msg, &ndm, sizeof ndm, NLMSG_ALIGNTO);
+	if (rc >= 0)
+		rc = nl_send_auto(sk, msg);
+	if (rc >= 0) {
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, flood_dump_cb, d);
+		rc = nl_recvmsgs(sk, cb);
+	}
+out:
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	return rc < 0 ? rc : 0;
+}
+
+int lk_fdb_flood_sync(struct nl_sock *sk, int vxlan_ifindex,
+		      const char *const *remotes, unsigned n, char *err,
+		      size_t errlen)
+{
+	/* Built with libnl's message API: rtnl_neigh (3.7) drops NDA_DST
+	 * for AF_BRIDGE entries, and the remote is the whole point. */
+	unsigned char want[64][16];
+	int fam[64];
+	if (n > 64) {
+		snprintf(err, errlen, "at most 64 VXLAN remotes, got %u", n);
+		return TRELLIS_E_INVALID_ARG;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		fam[i] = strchr(remotes[i], ':') ? AF_INET6 : AF_INET;
+		memset(want[i], 0, 16);
+		if (inet_pton(fam[i], remotes[i], want[i]) != 1) {
+			snprintf(err, errlen,
+				 "invalid VXLAN remote address '%s'",
+				 remotes[i]);
+			return TRELLIS_E_INVALID_ARG;
+		}
+	}
+	struct flood_dump *d = calloc(1, sizeof *d);
+	if (!d)
+		return fail(-NLE_NOMEM, err, errlen, "flood list");
+	d->ifindex = vxlan_ifindex;
+	int rc = flood_dump(sk, d);
+	if (rc < 0) {
+		rc = fail(rc, err, errlen, "reading VXLAN flood entries");
+		goto out;
+	}
+	/* Remotes that left first, then the ones that are new. */
+	for (unsigned i = 0; i < d->n; i++) {
+		int keep = 0;
+		for (unsigned k = 0; k < n && !keep; k++)
+			keep = fam[k] == d->fam[i] &&
+			       !memcmp(want[k], d->dst[i], 16);
+		if (keep)
+			continue;
+		rc = fdb_zero_entry(sk, RTM_DELNEIGH, 0, vxlan_ifindex,
+				    d->fam[i], d->dst[i]);
+		if (rc < 0 && rc != -NLE_OBJ_NOTFOUND) {
+			rc = fail(rc, err, errlen,
+				  "removing a stale VXLAN flood entry");
+			goto out;
+		}
+	}
+	for (unsigned k = 0; k < n; k++) {
+		rc = fdb_zero_entry(sk, RTM_NEWNEIGH,
+				    NLM_F_CREATE | NLM_F_APPEND, vxlan_ifindex,
+				    fam[k], want[k]);
+		if (rc < 0 && rc != -NLE_EXIST) {
+			char what[96];
+			snprintf(what, sizeof what,
+				 "adding VXLAN flood entry for %s",
+				 remotes[k]);
+			rc = fail(rc, err, errlen, what);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(d);
 	return rc;
 }

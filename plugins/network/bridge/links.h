@@ -61,8 +61,11 @@ int lk_setup(struct nl_sock *sk, const char *name, const char *alias,
 	     size_t errlen);
 /* Missing: success. */
 int lk_delete(struct nl_sock *sk, const char *name, char *err, size_t errlen);
-/* A flood entry: unknown and broadcast frames on vxlan go to remote too. */
-int lk_fdb_flood(struct nl_sock *sk, int vxlan_ifindex, const char *remote,
-		 char *err, size_t errlen);
+/* Makes the VXLAN device's flood list (all-zero FDB entries: where
+ * unknown and broadcast frames go) exactly remotes: new ones are added,
+ * ones no longer listed are removed. */
+int lk_fdb_flood_sync(struct nl_sock *sk, int vxlan_ifindex,
+		      const char *const *remotes, unsigned n, char *err,
+		      size_t errlen);
 
 #endif

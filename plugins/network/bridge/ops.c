@@ -331,16 +331,13 @@ int br_job_segment_ensure(struct br_job *j)
 		snprintf(la, sizeof la, "trellis link=%s", s->name);
 		rc = lk_setup(j->c->sk, link, la, NULL, br_ifindex, 0, err,
 			      sizeof err);
-		for (uint32_t i = 0; !rc && s->mode == TRELLIS_SEGMENT_VXLAN &&
-				     i < s->n_remote_ips;
-		     i++) {
-			struct lk_info xl;
+		struct lk_info xl;
+		if (!rc && s->mode == TRELLIS_SEGMENT_VXLAN)
 			rc = lk_get(j->c->sk, link, &xl, err, sizeof err);
-			if (!rc)
-				rc = lk_fdb_flood(j->c->sk, xl.ifindex,
-						  s->remote_ips[i], err,
-						  sizeof err);
-		}
+		if (!rc && s->mode == TRELLIS_SEGMENT_VXLAN)
+			rc = lk_fdb_flood_sync(j->c->sk, xl.ifindex,
+					       s->remote_ips, s->n_remote_ips,
+					       err, sizeof err);
 		if (rc) {
 			rc = bad(j, rc, "segment '%s': %s", s->name, err);
 			goto out;

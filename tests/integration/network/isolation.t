@@ -76,6 +76,13 @@ like "segment acme on host B" "$out" "bridge=tr-bx100"
 out=$(drv netns:$HA seg-ensure acme vxlan 100 tenant=acme underlay=tr5u$S \
 	local=192.168.77.1 remote=192.168.77.2)
 like "segment_ensure again is a no-op" "$out" "bridge=tr-bx100 link=tr-x100 id=100 ports=0"
+flood() { ip netns exec $HA bridge fdb show dev tr-x100 | awk '/^00:00:00:00:00:00/ {print $3}' | sort | tr '\n' ' '; }
+drv netns:$HA seg-ensure acme vxlan 100 tenant=acme underlay=tr5u$S local=192.168.77.1 \
+	remote=192.168.77.2 remote=192.168.77.9 >/dev/null
+is "a new remote joins the flood list" "$(flood)" "192.168.77.2 192.168.77.9 "
+drv netns:$HA seg-ensure acme vxlan 100 tenant=acme underlay=tr5u$S local=192.168.77.1 \
+	remote=192.168.77.2 >/dev/null
+is "a remote that left is dropped from it" "$(flood)" "192.168.77.2 "
 out=$(drv netns:$HA seg-ensure acme vxlan 101)
 like "same name, other id: CONFLICT" "$out" "error CONFLICT: .*segment 'acme' already exists on this host as tr-bx100"
 out=$(drv netns:$HA seg-ensure other vxlan 200)
