@@ -10,6 +10,8 @@
  * and the VM's uuid, so the undo of hypervisor.vm_create
  * (hypervisor.vm_destroy) finds what the step made.  The console password
  * is a secret output: it goes to the caller and nowhere else.
+ * hypervisor.vm_record and vm_forget keep the inventory's VM records in
+ * step with what workflows make and destroy.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +511,65 @@ HOTPLUG_RUN(run_disk_detach, 1, 0)
 HOTPLUG_RUN(run_nic_attach, 0, 1)
 HOTPLUG_RUN(run_nic_detach, 0, 0)
 
+/*
+ * The inventory record of a VM a workflow made (origin "trellis"), and its
+ * removal.  They run on the main thread, the store's only writer; both are
+ * idempotent (record updates a record that exists, forget of a missing
+ * record succeeds).
+ */
+static int run_vm_record(const struct tr_action_env *env, json_t *args,
+			 json_t **result, trellis_call_t *call)
+{
+	if (!env || !env->daemon)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "hypervisor.vm_record needs the daemon");
+	struct tr_store *st = env->daemon->store;
+	const char *uuid = str(args, "uuid"), *host = str(args, "host");
+	json_t *f = json_pack("{s:s, s:s, s:s, s:O, s:O, s:{s:s?}}", "name",
+			      str(args, "name"), "state",
+			      str(args, "state") ? str(args, "state")
+						 : "running",
+			      "origin", "trellis", "vcpus",
+			      json_object_get(args, "vcpus"), "memory_mib",
+			      json_object_get(args, "memory_mb"), "spec",
+			      "workflow", env->instance_id);
+	if (!f)
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	json_t *cur = NULL;
+	trellis_call_t probe;
+	tr_call_init(&probe, NULL);
+	int rc;
+	if (tr_store_get(st, TR_KIND_VM, uuid, &cur, &probe) == 0) {
+		json_object_del(f, "name");
+		rc = tr_store_update(st, TR_KIND_VM, uuid, f, NULL, call);
+	} else {
+		json_object_set_new(f, "uuid", json_string(uuid));
+		rc = tr_store_create(st, TR_KIND_VM, host, f, NULL, call);
+	}
+	json_decref(cur);
+	json_decref(f);
+	if (!rc)
+		*result = json_pack("{s:s, s:s}", "host", host, "uuid", uuid);
+	return rc;
+}
+
+static int run_vm_forget(const struct tr_action_env *env, json_t *args,
+			 json_t **result, trellis_call_t *call)
+{
+	if (!env || !env->daemon)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "hypervisor.vm_forget needs the daemon");
+	const char *uuid = str(args, "uuid");
+	int rc = tr_store_delete(env->daemon->store, TR_KIND_VM, uuid, NULL,
+				 call);
+	if (rc == TRELLIS_E_NOTFOUND)
+		rc = 0;
+	if (!rc)
+		*result = json_pack("{s:s, s:s}", "host", str(args, "host"),
+				    "uuid", uuid);
+	return rc;
+}
+
 /* ---- schemas ---- */
 
 #define HOST_FIELD {"host", TR_T_STRING, 1, "the host (its hypervisor)"}
@@ -609,6 +670,15 @@ static const struct tr_field nic_ref[] = {
 	HOST_FIELD, UUID_FIELD, {"mac", TR_T_STRING, 1, "the NIC"},
 	TR_FIELDS_END};
 
+static const struct tr_field record_in[] = {
+	HOST_FIELD,
+	UUID_FIELD,
+	{"name", TR_T_STRING, 1, "the VM's name"},
+	{"vcpus", TR_T_INT, 1, "virtual CPUs"},
+	{"memory_mb", TR_T_INT, 1, "memory in MiB"},
+	{"state", TR_T_STRING, 0, "default running"},
+	TR_FIELDS_END};
+
 #define M TR_ACTION_MUTATES
 static const struct tr_action actions[] = {
 	{"hypervisor.host_info", "Capacity and identity of a host", host_in,
@@ -643,6 +713,12 @@ static const struct tr_action actions[] = {
 	 nic_attach_in, nic_ref, run_nic_attach, "hypervisor.nic_detach", M},
 	{"hypervisor.nic_detach", "Detach a NIC (missing: success)", nic_ref,
 	 nic_ref, run_nic_detach, NULL, M},
+	{"hypervisor.vm_record",
+	 "Record a VM a workflow made in the inventory (origin trellis)",
+	 record_in, vm_ref_out, run_vm_record, "hypervisor.vm_forget",
+	 M | TR_ACTION_MAIN_THREAD},
+	{"hypervisor.vm_forget", "Drop a VM's inventory record (none: fine)",
+	 vm_in, vm_ref_out, run_vm_forget, NULL, M | TR_ACTION_MAIN_THREAD},
 };
 #undef M
 
