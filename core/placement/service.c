@@ -2,6 +2,7 @@
 #include "service.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,34 @@ static struct {
 	char quick[256], full[512];
 	uint64_t full_at; /* when full was last computed (ms) */
 	char policy_dir[PATH_MAX];
+	char policy_sig[1024];  /* names, sizes and mtimes of the files */
+	char policy_err[2048];  /* why the last load of a file failed */
 } svc;
+
+/* What the policy files look like on disk: an edit changes it. */
+static void policy_signature(const char *dir, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < len) {
+		char path[PATH_MAX + 256];
+		struct stat st;
+		size_t l = strlen(e->d_name);
+		if (l < 6 || strcmp(e->d_name + l - 5, ".yaml"))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (stat(path, &st) == 0)
+			n += (size_t)snprintf(out + n, len - n, "%s:%lld:%lld.%ld;",
+					      e->d_name, (long long)st.st_size,
+					      (long long)st.st_mtim.tv_sec,
+					      st.st_mtim.tv_nsec);
+	}
+	closedir(d);
+}
 
 static const char *opt_str(json_t *o, const char *key)
 {
@@ -311,8 +339,18 @@ static struct tr_placer *build(struct tr_daemon *d, trellis_call_t *call)
 		goto fail;
 	}
 	char err[2048];
-	if (tr_placer_load_policies(b.p, svc.policy_dir, err, sizeof err) < 0)
+	policy_signature(svc.policy_dir, svc.policy_sig, sizeof svc.policy_sig);
+	svc.policy_err[0] = '\0';
+	if (tr_placer_load_policies(b.p, svc.policy_dir, err, sizeof err) < 0) {
 		tr_warn("placement: %s", err);
+		snprintf(svc.policy_err, sizeof svc.policy_err, "%s", err);
+		/* A broken edit must not change how VMs are placed: keep the
+		 * policies that work until the file is fixed. */
+		if (svc.p && svc.d == d) {
+			tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
+			goto fail;
+		}
+	}
 	if (!tr_placer_n_policies(b.p)) {
 		tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 			    "no placement policy loaded from %s",
@@ -354,6 +392,25 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d,
 	uint64_t now = now_ms();
 	int current = svc.p && svc.d == d;
 	int full_due = now - svc.full_at >= FULL_CHECK_MS;
+	char sig[sizeof svc.policy_sig];
+	if (current && full_due) {
+		policy_signature(svc.policy_dir, sig, sizeof sig);
+		if (strcmp(sig, svc.policy_sig)) {
+			/* An edited policy file: reload, or keep the engine
+			 * and say why not (policy list shows it). */
+			svc.full_at = now;
+			struct tr_placer *p = build(d, call);
+			if (!p) {
+				snprintf(svc.policy_sig, sizeof svc.policy_sig,
+					 "%s", sig);
+				tr_call_init(call, NULL);
+				return svc.p;
+			}
+			tr_placer_free(svc.p);
+			svc.p = p;
+			return p;
+		}
+	}
 	if (current && changes == svc.changes && !full_due)
 		return svc.p;
 	char quick[sizeof svc.quick], full[sizeof svc.full];
@@ -384,6 +441,11 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d,
 const char *tr_placement_policy_dir(void)
 {
 	return svc.policy_dir;
+}
+
+const char *tr_placement_policy_errors(void)
+{
+	return svc.policy_err;
 }
 
 int tr_placement_set_policy(struct tr_daemon *d, const char *zone,

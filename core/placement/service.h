@@ -32,6 +32,10 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d,
 				      trellis_call_t *call);
 /* Where the policies were loaded from ("" before the first build). */
 const char *tr_placement_policy_dir(void);
+/* Why policy files failed to load ("FILE:LINE:COL: ..." lines), "" when
+ * all loaded.  Policy files are re-read within two seconds of an edit;
+ * while one is broken the engine keeps the policies it had. */
+const char *tr_placement_policy_errors(void);
 /* Selects policy for zone (NULL: sets the default policy) and records it
  * in the store.  NOTFOUND for an unknown zone or policy. */
 int tr_placement_set_policy(struct tr_daemon *d, const char *zone,

@@ -118,6 +118,21 @@ like "try: at its VM limit (its discovered VM and the placed one)" "$out" "vm-li
 out=$(tcli policy host h1 --tags 'a b/c' 2>&1)
 like "policy host: a bad tag is refused" "$out" "INVALID_ARG: tags 'a b/c'"
 
+# ---- editing a policy file: re-read within 2 s; a broken edit changes nothing ----
+cp "$TRELLIS_POLICY_DIR/roomy.yaml" "$TD_DIR/roomy.good"
+printf 'policy: roomy\nfilters: [capacty]\n' >"$TRELLIS_POLICY_DIR/roomy.yaml"
+sleep 2.2
+out=$(tcli policy list -o json)
+like "a broken policy file is reported with its place" "$out" \
+	'roomy.yaml:2:11: unknown filter .capacty.'
+is "the policies it had are kept" \
+	"$(tcli policy show roomy -o json | json '(j["top_n"], j["filters"][3])')" "(1, 'capacity')"
+sed -e 's/^top_n: 1/top_n: 2/' "$TD_DIR/roomy.good" >"$TRELLIS_POLICY_DIR/roomy.yaml"
+sleep 2.2
+is "a fixed file is read: top_n 2" \
+	"$(tcli policy show roomy -o json | json 'j["top_n"]')" 2
+is "no errors once fixed" "$(tcli policy list -o json | json '"errors" in j')" False
+
 ok "set the default policy" tcli policy set spread
 td_stop
 td_start || { echo "Bail out! trellisd does not restart"; exit 1; }
