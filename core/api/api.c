@@ -6,12 +6,14 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../util/log.h"
+#include "../worker/worker.h"
 #include "api_int.h"
 
 #define MAX_LISTENERS 4
@@ -305,32 +307,143 @@ int tr_api_paging(struct tr_req *req, json_t *args, struct tr_store_query *q)
 	return 0;
 }
 
+/* ---- reads: inline, or on a reader thread when requests pile up ---- */
+
+/*
+ * With one request in flight a read runs inline on the main thread: a
+ * thread hop would only add latency.  When several are in flight, reads
+ * go to the reader threads, each with its own read-only WAL connection,
+ * so the main thread keeps receiving and answering.  Reads see every
+ * write that was acknowledged, because the main thread commits before it
+ * answers.
+ */
+struct read_job {
+	struct tr_req *req;
+	const char *path;
+	enum tr_kind kind;
+	int list;
+	char *ref, *parent, *fkey, *fval;
+	struct tr_store_query q;
+	char *text;
+	trellis_call_t call;
+	int rc;
+};
+
+static pthread_key_t reader_key;
+static pthread_once_t reader_once = PTHREAD_ONCE_INIT;
+
+static void reader_close(void *s)
+{
+	tr_store_close(s);
+}
+
+static void reader_key_init(void)
+{
+	pthread_key_create(&reader_key, reader_close);
+}
+
+static int run_read(struct tr_store *s, struct read_job *j)
+{
+	if (j->list)
+		return tr_store_list_text(s, j->kind, &j->q, &j->text, &j->call);
+	return tr_store_get_text(s, j->kind, j->ref, &j->text, &j->call);
+}
+
+static void read_work(void *arg)
+{
+	struct read_job *j = arg;
+	pthread_once(&reader_once, reader_key_init);
+	struct tr_store *s = pthread_getspecific(reader_key);
+	if (!s) {
+		char err[512];
+		s = tr_store_open(j->path, TR_STORE_READONLY, err, sizeof err);
+		if (!s) {
+			j->rc = tr_call_set(&j->call, TRELLIS_E_IO, "%s", err);
+			return;
+		}
+		pthread_setspecific(reader_key, s);
+	}
+	j->rc = run_read(s, j);
+}
+
+static void read_answer(struct read_job *j)
+{
+	if (j->rc < 0)
+		tr_req_fail_store(j->req, &j->call, NULL);
+	else
+		tr_req_ok_text(j->req, j->text);
+	free(j->ref);
+	free(j->parent);
+	free(j->fkey);
+	free(j->fval);
+	free(j);
+}
+
+static void read_done(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	read_answer(arg);
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+	char *r = s ? strdup(s) : NULL;
+	*oom |= s && !r;
+	return r;
+}
+
+static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
+		    int list, const char *ref, const struct tr_store_query *q)
+{
+	struct read_job *j = calloc(1, sizeof *j);
+	int oom = !j;
+	if (j) {
+		j->req = req;
+		j->kind = kind;
+		j->list = list;
+		j->path = d->store_path;
+		tr_call_init(&j->call, NULL);
+		j->ref = dup_or_null(ref, &oom);
+		if (q) {
+			j->q = *q;
+			j->q.parent_ref = j->parent =
+				dup_or_null(q->parent_ref, &oom);
+			j->q.filter_key = j->fkey =
+				dup_or_null(q->filter_key, &oom);
+			j->q.filter_value = j->fval =
+				dup_or_null(q->filter_value, &oom);
+		}
+	}
+	if (oom) {
+		if (j) {
+			j->rc = tr_call_set(&j->call, TRELLIS_E_NOMEM,
+					    "out of memory");
+			read_answer(j);
+		} else {
+			tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
+		}
+		return;
+	}
+	if (d->readers && d->store_path && req->api->inflight > 1 &&
+	    tr_workers_submit(d->readers, read_work, read_done, j) == 0)
+		return;
+	j->rc = run_read(d->store, j);
+	read_answer(j);
+}
+
 void tr_api_show(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		 json_t *args)
 {
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
-	char *obj = NULL;
-	if (tr_store_get_text(d->store, kind,
-			      json_string_value(json_object_get(args, "name")),
-			      &obj, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, obj);
+	do_read(d, req, kind, 0,
+		json_string_value(json_object_get(args, "name")), NULL);
 }
 
 void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		 struct tr_store_query *q, json_t *args)
 {
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
 	if (tr_api_paging(req, args, q) < 0)
 		return;
-	char *out = NULL;
-	if (tr_store_list_text(d->store, kind, q, &out, &call) < 0)
-		tr_req_fail_store(req, &call, NULL);
-	else
-		tr_req_ok_text(req, out);
+	do_read(d, req, kind, 1, NULL, q);
 }
 
 /* ---- requests ---- */

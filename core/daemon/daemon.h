@@ -48,6 +48,11 @@ struct tr_daemon {
 	struct tr_conns *conns;         /* cached plugin targets */
 	const char *state_dir;
 	volatile int stopping;          /* SIGTERM/SIGINT seen */
+	/* Appended fields: */
+	const char *store_path;         /* the database file, for readers */
+	struct tr_workers *readers;     /* read-only API ops under load;
+					   each reader has its own read-only
+					   store connection */
 };
 
 /* ---- worker pool ---- */

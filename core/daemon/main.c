@@ -202,7 +202,8 @@ static void on_signal(struct tr_daemon *d, int signo)
 static int idle_after_stop(struct tr_daemon *d)
 {
 	return d->stopping && tr_api_inflight(d->api) == 0 &&
-	       tr_workers_pending(d->workers) == 0;
+	       tr_workers_pending(d->workers) == 0 &&
+	       tr_workers_pending(d->readers) == 0;
 }
 
 /* Forks into the background; the parent waits for the child to say it is
@@ -310,6 +311,7 @@ static int run(const struct opts *o)
 	d.store = tr_store_open(dbpath, 0, err, sizeof err);
 	if (!d.store)
 		goto fail;
+	d.store_path = dbpath;
 	/* Plugins may publish events and read secrets from init(). */
 	d.events = tr_events_new(cfg->events_listen, cfg->api_mode, err,
 				 sizeof err);
@@ -326,6 +328,9 @@ static int run(const struct opts *o)
 	d.workers = tr_workers_new(&d, cfg->workers, cfg->queue, err,
 				   sizeof err);
 	if (!d.workers || !d.conns)
+		goto fail;
+	d.readers = tr_workers_new(&d, 2, 4096, err, sizeof err);
+	if (!d.readers)
 		goto fail;
 	struct tr_api_limits limits = {cfg->max_message, cfg->max_inflight};
 	d.api = tr_api_new(&d, &limits);
@@ -367,10 +372,13 @@ fail:
 out:
 	d.stopping = 1;
 	tr_engine_stop(engine);
-	tr_api_free(d.api);
-	d.api = NULL;
+	/* The pools deliver their last completions, which may answer
+	 * requests: the API goes after them. */
+	tr_workers_free(d.readers);
 	tr_workers_free(d.workers);
 	tr_engine_free(engine); /* after the pool delivered every step */
+	tr_api_free(d.api);
+	d.api = NULL;
 	tr_conns_free(d.conns);
 	tr_events_free(d.events);
 	if (d.registry)

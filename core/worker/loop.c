@@ -146,7 +146,7 @@ void tr_loop_deliver(struct tr_loop *l)
 		struct tr_job *next = job->next;
 		if (job->done)
 			job->done(l->d, job->arg);
-		tr_workers_job_delivered(l->d->workers);
+		tr_workers_job_delivered(job->pool);
 		free(job);
 		job = next;
 	}

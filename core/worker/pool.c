@@ -93,13 +93,20 @@ void tr_workers_free(struct tr_workers *w)
 	free(w->threads);
 	if (w->d->workers == w)
 		w->d->workers = NULL;
+	if (w->d->readers == w)
+		w->d->readers = NULL;
 	free(w);
 }
 
 int tr_daemon_submit(struct tr_daemon *d, tr_work_fn work, tr_done_fn done,
 		     void *arg)
 {
-	struct tr_workers *w = d->workers;
+	return tr_workers_submit(d->workers, work, done, arg);
+}
+
+int tr_workers_submit(struct tr_workers *w, tr_work_fn work, tr_done_fn done,
+		      void *arg)
+{
 	if (!w)
 		return TRELLIS_E_CANCELLED;
 	struct tr_job *job = calloc(1, sizeof *job);
@@ -108,6 +115,7 @@ int tr_daemon_submit(struct tr_daemon *d, tr_work_fn work, tr_done_fn done,
 	job->work = work;
 	job->done = done;
 	job->arg = arg;
+	job->pool = w;
 	pthread_mutex_lock(&w->lock);
 	int rc = 0;
 	if (w->stop)

@@ -29,6 +29,9 @@ struct tr_workers *tr_workers_new(struct tr_daemon *d, unsigned threads,
 /* Stops taking jobs, lets running ones finish, joins the threads and
  * delivers their completions (on the calling thread). */
 void tr_workers_free(struct tr_workers *w);
+/* tr_daemon_submit() on a given pool (d->workers, d->readers). */
+int tr_workers_submit(struct tr_workers *w, tr_work_fn work, tr_done_fn done,
+		      void *arg);
 /* Jobs queued, running or completed but not delivered yet. */
 unsigned tr_workers_pending(struct tr_workers *w);
 

@@ -10,6 +10,7 @@ struct tr_job {
 	tr_work_fn work;
 	tr_done_fn done;
 	void *arg;
+	struct tr_workers *pool; /* the pool it ran on */
 	struct tr_job *next;
 };
 
