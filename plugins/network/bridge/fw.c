@@ -66,14 +66,20 @@ int fw_ensure_table(struct nft_ctx *ctx, char *err, size_t errlen)
 	static const char cmd[] =
 		"add table " T "\n"
 		"add map " T " ports { type ifname : verdict ; }\n"
+		"add map " T " srcports { type ifname : verdict ; }\n"
 		"add chain " T " pfwd { type filter hook forward priority 0 ; "
 		"policy accept ; }\n"
 		"add chain " T " pout { type filter hook output priority 0 ; "
 		"policy accept ; }\n"
+		"add chain " T " pin { type filter hook input priority 0 ; "
+		"policy accept ; }\n"
 		"flush chain " T " pfwd\n"
 		"flush chain " T " pout\n"
+		"flush chain " T " pin\n"
+		"add rule " T " pfwd iifname vmap @srcports\n"
 		"add rule " T " pfwd oifname vmap @ports\n"
-		"add rule " T " pout oifname vmap @ports\n";
+		"add rule " T " pout oifname vmap @ports\n"
+		"add rule " T " pin iifname vmap @srcports\n";
 	return run(ctx, cmd, err, errlen);
 }
 
@@ -82,32 +88,63 @@ int fw_drop_table(struct nft_ctx *ctx, char *err, size_t errlen)
 	return run_gone_ok(ctx, "delete table " T, err, errlen);
 }
 
-int fw_port_add(struct nft_ctx *ctx, const char *ifname, char *err,
-		size_t errlen)
+int fw_port_add(struct nft_ctx *ctx, const char *ifname, const char *mac,
+		const char *ip4, char *err, size_t errlen)
 {
-	char cmd[CMD_MAX];
+	char cmd[CMD_MAX], addr[INET_ADDRSTRLEN] = "";
+	unsigned char b[6];
+	struct in_addr in;
 	const char *i = ifname;
-	snprintf(cmd, sizeof cmd,
-		 "add chain " T " p-%s\n"
-		 "flush chain " T " p-%s\n"
-		 "add chain " T " a-%s\n"
-		 "add rule " T " p-%s ether type arp accept\n"
-		 "add rule " T " p-%s icmp type { echo-reply, "
-		 "destination-unreachable, time-exceeded } accept\n"
-		 "add rule " T " p-%s icmpv6 type { echo-reply, "
-		 "destination-unreachable, packet-too-big, time-exceeded, "
-		 "nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } "
-		 "accept\n"
-		 /* stateless "established": anything but a bare SYN */
-		 "add rule " T " p-%s meta l4proto tcp tcp flags & (syn | ack) "
-		 "!= syn accept\n"
-		 "add rule " T " p-%s meta l4proto udp udp sport 53 accept\n"
-		 "add rule " T " p-%s meta l4proto udp udp sport 67 udp dport "
-		 "68 accept\n"
-		 "add rule " T " p-%s jump a-%s\n"
-		 "add rule " T " p-%s drop\n"
-		 "add element " T " ports { \"%s\" : jump p-%s }\n",
-		 i, i, i, i, i, i, i, i, i, i, i, i, i, i);
+	/* Both are printed back from their parsed form. */
+	if (sscanf(mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &b[0], &b[1],
+		   &b[2], &b[3], &b[4], &b[5]) != 6) {
+		snprintf(err, errlen, "invalid MAC address '%s'", mac);
+		return TRELLIS_E_INVALID_ARG;
+	}
+	if (ip4 && (inet_pton(AF_INET, ip4, &in) != 1 ||
+		    !inet_ntop(AF_INET, &in, addr, sizeof addr))) {
+		snprintf(err, errlen, "invalid IPv4 address '%s'", ip4);
+		return TRELLIS_E_INVALID_ARG;
+	}
+	int n = snprintf(
+		cmd, sizeof cmd,
+		"add chain " T " p-%s\n"
+		"flush chain " T " p-%s\n"
+		"add chain " T " a-%s\n"
+		"add rule " T " p-%s ether type arp accept\n"
+		"add rule " T " p-%s icmp type { echo-reply, "
+		"destination-unreachable, time-exceeded } accept\n"
+		"add rule " T " p-%s icmpv6 type { echo-reply, "
+		"destination-unreachable, packet-too-big, time-exceeded, "
+		"nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } "
+		"accept\n"
+		/* stateless "established": anything but a bare SYN */
+		"add rule " T " p-%s meta l4proto tcp tcp flags & (syn | ack) "
+		"!= syn accept\n"
+		"add rule " T " p-%s meta l4proto udp udp sport 53 accept\n"
+		"add rule " T " p-%s meta l4proto udp udp sport 67 udp dport "
+		"68 accept\n"
+		"add rule " T " p-%s jump a-%s\n"
+		"add rule " T " p-%s drop\n"
+		"add element " T " ports { \"%s\" : jump p-%s }\n"
+		/* what the guest sends: its own MAC only (and IPv4 address) */
+		"add chain " T " s-%s\n"
+		"flush chain " T " s-%s\n"
+		"add rule " T " s-%s ether saddr != %02x:%02x:%02x:%02x:%02x:%02x "
+		"drop\n",
+		i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, b[0], b[1], b[2],
+		b[3], b[4], b[5]);
+	if (addr[0])
+		n += snprintf(cmd + n, sizeof cmd - (size_t)n,
+			      "add rule " T " s-%s arp saddr ip != { 0.0.0.0, "
+			      "%s } drop\n"
+			      /* DHCP before the guest has its address */
+			      "add rule " T " s-%s ip saddr 0.0.0.0 udp sport "
+			      "68 udp dport 67 accept\n"
+			      "add rule " T " s-%s ip saddr != %s drop\n",
+			      i, addr, i, i, addr);
+	snprintf(cmd + n, sizeof cmd - (size_t)n,
+		 "add element " T " srcports { \"%s\" : jump s-%s }\n", i, i);
 	return run(ctx, cmd, err, errlen);
 }
 
@@ -116,9 +153,10 @@ int fw_chain_del(struct nft_ctx *ctx, const char *chain, char *err,
 {
 	char cmd[CMD_MAX];
 	int rc = 0;
-	if (!strncmp(chain, "p-", 2)) {
-		snprintf(cmd, sizeof cmd, "delete element " T " ports { \"%s\" }",
-			 chain + 2);
+	if (!strncmp(chain, "p-", 2) || !strncmp(chain, "s-", 2)) {
+		snprintf(cmd, sizeof cmd,
+			 "delete element " T " %s { \"%s\" }",
+			 chain[0] == 'p' ? "ports" : "srcports", chain + 2);
 		rc = run_gone_ok(ctx, cmd, err, errlen);
 	}
 	if (!rc) {
@@ -140,6 +178,10 @@ int fw_port_del(struct nft_ctx *ctx, const char *ifname, char *err,
 	int rc = fw_chain_del(ctx, chain, err, errlen);
 	if (!rc) {
 		snprintf(chain, sizeof chain, "a-%s", ifname);
+		rc = fw_chain_del(ctx, chain, err, errlen);
+	}
+	if (!rc) {
+		snprintf(chain, sizeof chain, "s-%s", ifname);
 		rc = fw_chain_del(ctx, chain, err, errlen);
 	}
 	return rc;

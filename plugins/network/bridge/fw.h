@@ -3,10 +3,13 @@
  * `bridge trellis`, driven through libnftables (the library, not the nft
  * program).
  *
- * Layout: the base chains `fwd` (forward hook) and `out` (output hook)
+ * Layout: the base chains `pfwd` (forward hook) and `pout` (output hook)
  * send every frame leaving through a port to that port's chain via the
- * verdict map `ports` (ifname : jump p-IF).  p-IF accepts what any guest
- * needs (ARP, neighbour discovery, ICMP errors and echo replies, TCP
+ * verdict map `ports` (ifname : jump p-IF); `pfwd` and `pin` (input)
+ * first send every frame coming from a port through s-IF (map
+ * `srcports`), which drops what the guest may not send: another source
+ * MAC, and another IPv4 address when the port has one (anti-spoofing).
+ * p-IF accepts what any guest needs (ARP, neighbour discovery, ICMP errors and echo replies, TCP
  * segments of connections the guest opened, DNS and DHCP replies), jumps
  * to a-IF - the rules rule_add made - and drops the rest.  So traffic into
  * a port is denied by default and a rule opens it.
@@ -35,9 +38,12 @@ void fw_close(struct nft_ctx *ctx);
 int fw_ensure_table(struct nft_ctx *ctx, char *err, size_t errlen);
 /* Drops the whole table (the host has no segment left). */
 int fw_drop_table(struct nft_ctx *ctx, char *err, size_t errlen);
-/* A port's chains and map entry; existing rules of the port are kept. */
-int fw_port_add(struct nft_ctx *ctx, const char *ifname, char *err,
-		size_t errlen);
+/* A port's chains and map entries; existing rules of the port are kept.
+ * mac is the guest's: frames from the port with another source MAC are
+ * dropped, and with ip4 (may be NULL) so are IPv4 packets and ARP from
+ * another address (DHCP from 0.0.0.0 excepted). */
+int fw_port_add(struct nft_ctx *ctx, const char *ifname, const char *mac,
+		const char *ip4, char *err, size_t errlen);
 int fw_port_del(struct nft_ctx *ctx, const char *ifname, char *err,
 		size_t errlen);
 

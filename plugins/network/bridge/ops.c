@@ -6,6 +6,7 @@
  * itself and removes exactly those when a later step fails, so a failed op
  * leaves the host as it found it.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +425,28 @@ static int mac_ok(const char *m)
 	return !(b[0] & 1); /* unicast */
 }
 
+/* The IPv4 address of a port spec's "address/prefix" into out ("" for
+ * none or IPv6, which is not enforced); -1 when it is malformed. */
+static int port_ip4(const char *ip, char out[16])
+{
+	char a[64];
+	unsigned char bin[16];
+	out[0] = '\0';
+	if (!ip)
+		return 0;
+	size_t n = strcspn(ip, "/");
+	if (n == 0 || n >= sizeof a)
+		return -1;
+	memcpy(a, ip, n);
+	a[n] = '\0';
+	if (inet_pton(AF_INET6, a, bin) == 1)
+		return 0;
+	if (inet_pton(AF_INET, a, bin) != 1)
+		return -1;
+	snprintf(out, 16, "%u.%u.%u.%u", bin[0], bin[1], bin[2], bin[3]);
+	return 0;
+}
+
 static void fill_port_out(struct br_job *j, const struct lk_info *port,
 			  const struct lk_info *br)
 {
@@ -479,6 +502,12 @@ int br_job_port_create(struct br_job *j)
 			   "port '%s': invalid MAC address '%s' (want a "
 			   "unicast xx:xx:xx:xx:xx:xx)",
 			   s->name, s->mac);
+	char ip4[16], seenip[16];
+	if (port_ip4(s->ip, ip4) != 0)
+		return bad(j, TRELLIS_E_INVALID_ARG,
+			   "port '%s': invalid address '%s' (want "
+			   "address/prefix)",
+			   s->name, s->ip);
 	rc = find_dev(j, BR_PREFIX "b", "seg", s->segment, &br);
 	if (rc < 0)
 		return rc;
@@ -487,6 +516,9 @@ int br_job_port_create(struct br_job *j)
 			   "port '%s': segment '%s' is not present on this "
 			   "host (segment_ensure it first)",
 			   s->name, s->segment);
+	rc = fw_ensure_table(j->c->nft, err, sizeof err);
+	if (rc)
+		return bad(j, rc, "port '%s': %s", s->name, err);
 	rc = find_dev(j, BR_PREFIX "t", "port", s->name, &li);
 	if (rc < 0)
 		return rc;
@@ -496,7 +528,10 @@ int br_job_port_create(struct br_job *j)
 			return bad(j, TRELLIS_E_CONFLICT,
 				   "port '%s' already exists on segment '%s'",
 				   s->name, seg);
-		rc = fw_port_add(j->c->nft, li.name, err, sizeof err);
+		alias_get(li.alias, "mac", mac, sizeof mac);
+		alias_get(li.alias, "ip", seenip, sizeof seenip);
+		rc = fw_port_add(j->c->nft, li.name, mac,
+				 seenip[0] ? seenip : NULL, err, sizeof err);
 		if (rc)
 			return bad(j, rc, "port '%s': %s", s->name, err);
 		fill_port_out(j, &li, &br);
@@ -516,8 +551,8 @@ int br_job_port_create(struct br_job *j)
 	 * as its own address, as libvirt does for its taps. */
 	snprintf(hostmac, sizeof hostmac, "fe%s", mac + 2);
 	snprintf(peer, sizeof peer, BR_PREFIX "g%s", ifname + 4);
-	snprintf(alias, sizeof alias, "trellis port=%s seg=%s mac=%s", s->name,
-		 s->segment, mac);
+	snprintf(alias, sizeof alias, "trellis port=%s seg=%s mac=%s%s%s",
+		 s->name, s->segment, mac, ip4[0] ? " ip=" : "", ip4);
 	if (j->flags & TRELLIS_NET_PORT_VETH)
 		rc = lk_add_veth(j->c->sk, ifname, peer, err, sizeof err);
 	else
@@ -525,7 +560,8 @@ int br_job_port_create(struct br_job *j)
 	made = rc == 0;
 	/* Filter before the port joins the bridge: never a moment open. */
 	if (!rc)
-		rc = fw_port_add(j->c->nft, ifname, err, sizeof err);
+		rc = fw_port_add(j->c->nft, ifname, mac, ip4[0] ? ip4 : NULL,
+				 err, sizeof err);
 	/* The port takes the bridge's MTU (a VXLAN segment's is 50 bytes
 	 * under the underlay's): a guest end larger than the path would
 	 * see its full-size frames dropped silently at the bridge. */
@@ -838,7 +874,8 @@ int br_job_gc(struct br_job *j)
 	for (unsigned i = 0; !rc && i < sc->n_chains; i++) {
 		const char *ch = sc->chains[i];
 		struct lk_info li;
-		if ((strncmp(ch, "p-", 2) && strncmp(ch, "a-", 2)) ||
+		if ((strncmp(ch, "p-", 2) && strncmp(ch, "a-", 2) &&
+		     strncmp(ch, "s-", 2)) ||
 		    lk_get(j->c->sk, ch + 2, &li, err, sizeof err) !=
 			    TRELLIS_E_NOTFOUND)
 			continue;

@@ -9,7 +9,7 @@
  *   seg-ensure NAME vxlan|vlan|local ID [tenant=T] [underlay=DEV]
  *              [local=IP] [remote=IP]... [mtu=N]
  *   seg-release NAME
- *   port-create NAME SEGMENT [veth] [mac=MAC]
+ *   port-create NAME SEGMENT [veth] [mac=MAC] [ip=ADDR/PREFIX]
  *   port-delete NAME [release]
  *   rule-add PORT tcp|udp|icmp [ports=A[-B]] [from=CIDR] [ttl=SECONDS]
  *            [key=IDEMPOTENCY_KEY]
@@ -108,7 +108,8 @@ static int run(struct tr_target *t, int argc, char **argv)
 		trellis_port_spec_t s = {.struct_size = sizeof s,
 					 .name = argv[1],
 					 .segment = argv[2],
-					 .mac = opt(argc, argv, "mac")};
+					 .mac = opt(argc, argv, "mac"),
+					 .ip = opt(argc, argv, "ip")};
 		trellis_port_info_t o;
 		rc = tr_net_port_create(
 			TR_TGT(t), &call, &s, "drv",
