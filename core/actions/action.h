@@ -51,6 +51,8 @@ struct tr_field {
 /* Action flags */
 #define TR_ACTION_MUTATES (1u << 0)     /* changes infrastructure */
 #define TR_ACTION_MAIN_THREAD (1u << 1) /* run on the daemon's main thread */
+#define TR_ACTION_ENGINE (1u << 2) /* run by the workflow engine itself
+				    * (workflow.run: a sub-workflow) */
 
 struct tr_daemon; /* core/daemon: store, plugin registry, connections */
 

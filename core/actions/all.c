@@ -12,6 +12,7 @@
 /* clang-format off */
 #define TR_ACTION_FILES(X) \
 	X(core) \
+	X(workflow) \
 	X(storage) \
 	X(network) \
 	X(policy) \

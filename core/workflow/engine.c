@@ -45,6 +45,9 @@ void wf_publish(struct inst *i, const char *topic, json_t *body)
 		tr_daemon_publish(i->e->d, topic, body);
 }
 
+static void sub_result(struct job *jb, const char *id, const char *state,
+		       const char *error, json_t *outputs);
+
 /* ---- definitions ---- */
 
 static void load_dir(struct tr_engine *e, const char *dir)
@@ -433,6 +436,11 @@ void eng_instance_finish(struct inst *i)
 		tr_info("workflow %s (%s) %s", i->id, i->wf->name, state);
 	free(out);
 	free(lb);
+	if (i->parent_job) {
+		sub_result(i->parent_job, i->id, state, i->error, outputs);
+		sched_job_ready(e, i->parent_job);
+		i->parent_job = NULL;
+	}
 	json_decref(outputs);
 	i->st = I_DONE;
 	unlink_inst(e, i);
@@ -468,9 +476,10 @@ static json_t *secret_inputs(struct inst *i)
 	return sec;
 }
 
-int tr_engine_start(struct tr_engine *e, const char *name,
-		    const char *source, const char *file, json_t *inputs,
-		    char **id, json_t **details, trellis_call_t *call)
+static int start_inst(struct tr_engine *e, const char *name,
+		      const char *source, const char *file, json_t *inputs,
+		      const char *forced_id, struct job *parent, char **id,
+		      json_t **details, trellis_call_t *call)
 {
 	*id = NULL;
 	if (details)
@@ -516,7 +525,10 @@ int tr_engine_start(struct tr_engine *e, const char *name,
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 	}
 	char idbuf[40];
-	new_id(idbuf, sizeof idbuf);
+	if (forced_id)
+		snprintf(idbuf, sizeof idbuf, "%s", forced_id);
+	else
+		new_id(idbuf, sizeof idbuf);
 	struct inst *i = inst_new(e, wf, idbuf);
 	if (!i) {
 		json_decref(bound);
@@ -550,15 +562,109 @@ int tr_engine_start(struct tr_engine *e, const char *name,
 		return tr_call_set(call, TRELLIS_E_IO,
 				   "cannot journal the new instance");
 	}
+	*id = strdup(i->id);
+	if (parent) {
+		/* A child runs at once: its parent holds a slot already. */
+		i->parent_job = parent;
+		int64_t now = wf_now_ms();
+		struct tr_jr_update u = {.state = "running",
+					 .started_at = now,
+					 .finished_at = -1};
+		tr_journal_instance_update(e->j, i->id, &u);
+		inst_event(i, "workflow.started");
+		inst_run(i, now);
+		return 0;
+	}
 	if (enqueue(e, i) != 0) {
 		unlink_inst(e, i);
 		eng_instance_free(i);
+		free(*id);
+		*id = NULL;
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}
 	inst_event(i, "workflow.queued");
-	*id = strdup(i->id);
-	sched_pump(e);
 	return 0;
+}
+
+int tr_engine_start(struct tr_engine *e, const char *name,
+		    const char *source, const char *file, json_t *inputs,
+		    char **id, json_t **details, trellis_call_t *call)
+{
+	int rc = start_inst(e, name, source, file, inputs, NULL, NULL, id,
+			    details, call);
+	if (rc == 0)
+		sched_pump(e);
+	return rc;
+}
+
+/* ---- sub-workflows (subflow.c) ---- */
+
+/* The child's id: a hash of the parent step's idempotency key, so a
+ * re-run of the step after a crash finds the same child. */
+static void child_id(const char *key, char *buf, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(buf, len, "wf-%016llx", (unsigned long long)h);
+}
+
+static void sub_result(struct job *jb, const char *id, const char *state,
+		       const char *error, json_t *outputs)
+{
+	jb->sub_ready = 1;
+	if (state && strcmp(state, "succeeded") == 0) {
+		jb->rc = 0;
+		jb->result = json_pack("{s:s, s:s, s:O}", "id", id, "state",
+				       state, "outputs",
+				       outputs && json_is_object(outputs)
+					       ? outputs
+					       : json_object());
+		return;
+	}
+	jb->rc = tr_call_set(&jb->call, TRELLIS_E_BACKEND,
+			     "sub-workflow %s %s: %s", id,
+			     state ? state : "failed",
+			     error ? error : "no reason recorded");
+}
+
+void eng_subflow(struct tr_engine *e, struct job *jb)
+{
+	char id[40];
+	child_id(jb->idem, id, sizeof id);
+	struct inst *c = inst_find(e, id);
+	if (c) {
+		c->parent_job = jb; /* resumed: wait for it again */
+		return;
+	}
+	json_t *row = tr_journal_instance(e->j, id);
+	if (row) {
+		sub_result(jb, id, json_string_value(json_object_get(row, "state")),
+			   json_string_value(json_object_get(row, "error")),
+			   json_object_get(row, "outputs"));
+		json_decref(row);
+		sched_job_ready(e, jb);
+		return;
+	}
+	char *newid = NULL;
+	const char *name = json_string_value(json_object_get(jb->args, "workflow"));
+	if (start_inst(e, name, NULL, NULL, json_object_get(jb->args, "inputs"),
+		       id, jb, &newid, NULL, &jb->call) != 0) {
+		jb->sub_ready = 1;
+		jb->rc = jb->call.code;
+		sched_job_ready(e, jb);
+	}
+	free(newid);
+}
+
+void eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why)
+{
+	for (struct inst *c = e->head; c; c = c->next) {
+		if (c->parent_job == jb && c->st == I_RUNNING) {
+			c->cancelled = 1;
+			sched_fail(c, (size_t)-1, why);
+		}
+	}
 }
 
 int tr_engine_cancel(struct tr_engine *e, const char *id,
@@ -984,6 +1090,12 @@ void tr_engine_free(struct tr_engine *e)
 		}
 		if (i->wf_timer)
 			tr_daemon_timer_cancel(e->d, i->wf_timer);
+		if (i->parent_job) {
+			/* The parent's workflow.run job: it resumes at the
+			 * next start and finds this child again. */
+			json_decref(i->parent_job->args);
+			free(i->parent_job);
+		}
 		unlink_inst(e, i);
 		eng_instance_free(i);
 	}

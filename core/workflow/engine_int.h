@@ -67,6 +67,7 @@ struct inst {
 	size_t *undo_order, n_undo, undo_pos;
 	int comp_started, comp_failed;
 	json_t *left_behind;
+	struct job *parent_job; /* a workflow.run step waiting for this one */
 	struct inst *prev, *next;
 };
 
@@ -85,6 +86,7 @@ struct job {
 	int timer_set;
 	int timed_out;
 	int quiet_start; /* instant and harmless: journaled once, at the end */
+	int sub_ready;   /* workflow.run: the result is in, nothing to run */
 	int64_t t0;
 };
 
@@ -150,5 +152,11 @@ void sched_arm_flush(struct tr_engine *e);
 void eng_instance_finish(struct inst *i);
 void eng_admit(struct tr_engine *e);
 void eng_instance_free(struct inst *i);
+/* workflow.run: attaches jb to the child instance id (started now, found
+ * running, or found finished: then jb is completed). */
+void eng_subflow(struct tr_engine *e, struct job *jb);
+/* Fails the child a workflow.run job waits for (cancel, timeout). */
+void eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why);
+void sched_job_ready(struct tr_engine *e, struct job *jb);
 
 #endif

@@ -350,6 +350,19 @@ static void timeout_fire(struct tr_daemon *d, void *arg)
 	jb->timer_set = 0;
 	jb->timed_out = 1;
 	atomic_store(&jb->call.cancelled, 1);
+	if (jb->a->flags & TR_ACTION_ENGINE) {
+		eng_subflow_cancel(jb->i->e, jb, "cancelled: the step that "
+						 "runs it timed out");
+		sched_pump(jb->i->e);
+	}
+}
+
+void sched_job_ready(struct tr_engine *e, struct job *jb)
+{
+	if (GROW(e->inl, e->n_inl, e->cap_inl) == 0)
+		e->inl[e->n_inl++] = jb;
+	else
+		tr_err("workflow: out of memory finishing a step");
 }
 
 static void job_free(struct job *jb)
@@ -400,6 +413,7 @@ static void dispatch(struct tr_engine *e, struct job *jb)
 	json_decref(jb->result);
 	jb->result = NULL;
 	jb->timed_out = 0;
+	jb->sub_ready = 0;
 	jb->rc = 0;
 	i->running++;
 	e->in_flight++;
@@ -440,6 +454,10 @@ static void dispatch(struct tr_engine *e, struct job *jb)
 		jb->timer_set = 1;
 	if (i->cancelled || i->timed_out)
 		atomic_store(&jb->call.cancelled, 1);
+	if (jb->a->flags & TR_ACTION_ENGINE) {
+		eng_subflow(e, jb); /* completes through sched_job_ready */
+		return;
+	}
 	if (jb->a->flags & TR_ACTION_MAIN_THREAD) {
 		if (GROW(e->inl, e->n_inl, e->cap_inl) == 0) {
 			e->inl[e->n_inl++] = jb;
@@ -711,6 +729,9 @@ void sched_fail(struct inst *i, size_t idx, const char *error)
 		} else if (s->st == S_RUNNING && s->job &&
 			   (i->cancelled || i->timed_out)) {
 			atomic_store(&s->job->call.cancelled, 1);
+			if (s->job->a->flags & TR_ACTION_ENGINE)
+				eng_subflow_cancel(e, s->job,
+						   "cancelled with its parent");
 		}
 	}
 	struct tr_jr_update u = {.state = "compensating",
@@ -940,7 +961,8 @@ void sched_pump(struct tr_engine *e)
 		}
 		while (e->n_inl) {
 			struct job *jb = e->inl[--e->n_inl];
-			job_work(jb);
+			if (!jb->sub_ready)
+				job_work(jb);
 			job_complete(e, jb);
 		}
 		if (!e->stopping)

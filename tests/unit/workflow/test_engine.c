@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -519,6 +520,78 @@ static void test_restart_resumes(void **st)
 	wfx_free(&x);
 }
 
+static void test_subworkflow(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 2, 1); /* one slot: a child must not wait for it */
+	char defs[400], path[500];
+	snprintf(defs, sizeof defs, "%s/defs", x.dir);
+	assert_int_equal(mkdir(defs, 0755), 0);
+	snprintf(path, sizeof path, "%s/child.yaml", defs);
+	FILE *f = fopen(path, "w");
+	fputs("workflow: child\ninputs: {who: string, fail: {type: bool, "
+	      "default: false}}\nsteps:\n"
+	      "  - id: hello\n    call: core.log\n"
+	      "    with: {message: \"hi ${inputs.who}\"}\n"
+	      "    undo: {call: core.log, with: {message: bye}}\n"
+	      "  - id: maybe\n    call: core.fail\n    needs: hello\n"
+	      "    when: \"${inputs.fail}\"\n"
+	      "outputs: {said: \"${steps.hello.message}\"}\n",
+	      f);
+	fclose(f);
+	const char *dirs[] = {defs};
+	x.opts.dirs = dirs;
+	x.opts.n_dirs = 1;
+	wfx_restart(&x);
+	const char *parent =
+		"workflow: parent\ninputs: {fail: {type: bool, default: false}}\n"
+		"steps:\n"
+		"  - id: before\n    call: core.log\n    with: {message: b}\n"
+		"    undo: {call: core.log, with: {message: unb}}\n"
+		"  - id: sub\n    call: workflow.run\n    needs: before\n"
+		"    with: {workflow: child, inputs: {who: kid, fail: "
+		"\"${inputs.fail}\"}}\n"
+		"outputs: {said: \"${steps.sub.outputs.said}\"}\n";
+	char ok[64], bad[64];
+	snprintf(ok, sizeof ok, "%s", wfx_start(&x, parent, NULL));
+	json_t *in = json_pack("{s:b}", "fail", 1);
+	snprintf(bad, sizeof bad, "%s", wfx_start(&x, parent, in));
+	json_decref(in);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, ok);
+	assert_string_equal(wfx_str(s, "state"), "succeeded");
+	assert_string_equal(wfx_str(json_object_get(s, "outputs"), "said"),
+			    "hi kid");
+	json_decref(s);
+	s = wfx_status(&x, bad);
+	assert_string_equal(wfx_str(s, "state"), "failed");
+	assert_string_equal(wfx_str(s, "failed_step"), "sub");
+	assert_string_equal(wfx_str(s, "compensation"), "done");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, bad);
+	assert_string_equal(wfx_str(wfx_step(logs, "before"), "undo_state"),
+			    "undone");
+	json_decref(logs);
+	/* the child compensated itself */
+	trellis_call_t call;
+	tr_call_init(&call, "test");
+	json_t *list = NULL;
+	assert_int_equal(tr_engine_list(x.e, "failed", 0, &list, &call), 0);
+	size_t k, children = 0;
+	json_t *it;
+	json_array_foreach(json_object_get(list, "items"), k, it)
+	{
+		if (!strcmp(wfx_str(it, "workflow"), "child")) {
+			children++;
+			assert_string_equal(wfx_str(it, "compensation"), "done");
+		}
+	}
+	assert_int_equal(children, 1);
+	json_decref(list);
+	wfx_free(&x);
+}
+
 static void test_bad_start(void **st)
 {
 	(void)st;
@@ -566,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_secrets_redacted),
 		cmocka_unit_test(test_restart_resumes),
+		cmocka_unit_test(test_subworkflow),
 		cmocka_unit_test(test_bad_start),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
