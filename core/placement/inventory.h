@@ -33,7 +33,7 @@ struct tr_zone_def {
 	const char *name;
 	const char *owner;  /* tenant owning a private zone; NULL: public */
 	int exclusive;      /* takes only its owner's VMs */
-	int spill_allow;    /* the owner may spill to other zones when full */
+	int spill_allow;    /* the owner may spill to public zones when full */
 	const char *policy; /* the policy placing in this zone; NULL: default */
 };
 

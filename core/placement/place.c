@@ -606,7 +606,7 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 		if (!spill_ok) {
 			rc = tr_call_set(call, TRELLIS_E_NOSPACE,
 					 "%.*s; tenant '%s' may not spill to "
-					 "other zones (its zones say spill: "
+					 "public zones (its zones say spill: "
 					 "deny)",
 					 (int)n, msg, q->tenant);
 			goto out;
@@ -634,7 +634,7 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 		char rest[512];
 		explain(pol, &st, "", rest, sizeof rest);
 		rc = tr_call_set(call, TRELLIS_E_NOSPACE,
-				 "%.*s; spilled to other zones: %s", (int)n, msg,
+				 "%.*s; spilled to public zones: %s", (int)n, msg,
 				 rest);
 	} else {
 		explain(pol, &st, "", msg, sizeof msg);

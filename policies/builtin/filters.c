@@ -97,7 +97,7 @@ static int f_exclusive(const trellis_place_request_t *req,
 }
 
 /* The private-zone pass: OWN keeps the tenant's own private zones only,
- * SPILL keeps everything else. */
+ * SPILL the public zones only. */
 static int f_spill(const trellis_place_request_t *req,
 		   const trellis_host_view_t *const *hosts, size_t n,
 		   uint8_t *keep, char reason[64])
@@ -105,12 +105,16 @@ static int f_spill(const trellis_place_request_t *req,
 	if (req->phase == TRELLIS_PLACE_ANY || !req->tenant_id)
 		return 0;
 	int removed = 0;
-	int want_own = req->phase == TRELLIS_PLACE_OWN;
-	SWEEP(removed, ((h->zone_flags & TRELLIS_ZONE_PRIVATE) &&
-			h->owner_id == req->tenant_id) != want_own)
+	if (req->phase == TRELLIS_PLACE_OWN) {
+		SWEEP(removed, !(h->zone_flags & TRELLIS_ZONE_PRIVATE) ||
+				       h->owner_id != req->tenant_id)
+	} else {
+		SWEEP(removed, h->zone_flags & TRELLIS_ZONE_PRIVATE)
+	}
 	if (removed)
-		reason_add(reason, want_own ? "outside the tenant's private zones"
-					    : "inside the tenant's private zones");
+		reason_add(reason, req->phase == TRELLIS_PLACE_OWN
+					   ? "outside the tenant's private zones"
+					   : "not a public zone");
 	return removed;
 }
 

@@ -37,13 +37,13 @@ extern "C" {
  * Which pass of the private-zone rule a request is in.  A tenant that owns
  * private zones is placed there first (OWN); when none of them fits and one
  * of them says `spill: allow`, the core runs a second pass (SPILL) over the
- * other zones.  Tenants without private zones run a single ANY pass.  The
+ * public zones.  Tenants without private zones run a single ANY pass.  The
  * `spill` filter enforces the pass; the core decides which passes run.
  */
 enum trellis_place_phase {
 	TRELLIS_PLACE_ANY = 0,
 	TRELLIS_PLACE_OWN = 1,   /* only the tenant's own private zones */
-	TRELLIS_PLACE_SPILL = 2, /* only zones the tenant does not own */
+	TRELLIS_PLACE_SPILL = 2, /* only public zones */
 };
 
 typedef struct trellis_place_request {

@@ -172,8 +172,42 @@ static void test_owner_first_then_spill(void **state)
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
 	assert_string_equal(
 		msg, "no host fits in the tenant's private zones (1 host): "
-		     "capacity removed 1 (memory); spilled to other zones: "
+		     "capacity removed 1 (memory); spilled to public zones: "
 		     "no host fits (3 hosts): capacity removed 3 (memory)");
+	tr_placer_free(p);
+}
+
+/* Spilling goes to public zones, not to another tenant's shared zone. */
+static void test_spill_public_only(void **state)
+{
+	(void)state;
+	char err[256], msg[512];
+	struct tr_placer *p = fx_placer(reg, FX_POLICY("spread", 1));
+	struct tr_zone_def z = {.name = "acme-z", .owner = "acme",
+				.spill_allow = 1};
+	assert_int_equal(tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err),
+			 0);
+	z = (struct tr_zone_def){.name = "beta-z", .owner = "beta"};
+	assert_int_equal(tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err),
+			 0);
+	fx_host(p, 1, "a1", "acme-z", NULL, NULL, 8, 4096);
+	fx_host(p, 2, "b1", "beta-z", NULL, NULL, 8, 65536);
+	fx_host(p, 3, "p1", "pub", NULL, NULL, 8, 8192);
+	fx_commit(p);
+	struct tr_place_req q = {.vcpus = 1, .memory_mib = 6000,
+				 .tenant = "acme"};
+	/* spread would pick b1 (emptiest); the spill pass keeps public. */
+	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "p1");
+	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
+	assert_string_equal(msg,
+			    "no host fits in the tenant's private zones (1 "
+			    "host): capacity removed 1 (memory); spilled to "
+			    "public zones: no host fits (3 hosts): spill "
+			    "removed 1 (not a public zone), capacity removed 2 "
+			    "(memory)");
+	/* Another tenant may use beta's shared zone. */
+	q.tenant = "gamma";
+	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "b1");
 	tr_placer_free(p);
 }
 
@@ -189,7 +223,7 @@ static void test_spill_deny(void **state)
 	assert_string_equal(msg,
 			    "no host fits in the tenant's private zones (1 "
 			    "host): capacity removed 1 (memory); tenant 'acme' "
-			    "may not spill to other zones (its zones say "
+			    "may not spill to public zones (its zones say "
 			    "spill: deny)");
 	/* Naming a public zone explicitly is not spilling. */
 	q.zone = "pub";
@@ -357,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_location),
 		cmocka_unit_test(test_exclusive),
 		cmocka_unit_test(test_owner_first_then_spill),
+		cmocka_unit_test(test_spill_public_only),
 		cmocka_unit_test(test_spill_deny),
 		cmocka_unit_test(test_affinity),
 		cmocka_unit_test(test_anti_affinity),
