@@ -96,8 +96,8 @@ int fw_port_add(struct nft_ctx *ctx, const char *ifname, const char *mac,
 	struct in_addr in;
 	const char *i = ifname;
 	/* Both are printed back from their parsed form. */
-	if (sscanf(mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &b[0], &b[1],
-		   &b[2], &b[3], &b[4], &b[5]) != 6) {
+	if (mac && sscanf(mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &b[0],
+			  &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
 		snprintf(err, errlen, "invalid MAC address '%s'", mac);
 		return TRELLIS_E_INVALID_ARG;
 	}
@@ -129,11 +129,13 @@ int fw_port_add(struct nft_ctx *ctx, const char *ifname, const char *mac,
 		"add element " T " ports { \"%s\" : jump p-%s }\n"
 		/* what the guest sends: its own MAC only (and IPv4 address) */
 		"add chain " T " s-%s\n"
-		"flush chain " T " s-%s\n"
-		"add rule " T " s-%s ether saddr != %02x:%02x:%02x:%02x:%02x:%02x "
-		"drop\n",
-		i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, b[0], b[1], b[2],
-		b[3], b[4], b[5]);
+		"flush chain " T " s-%s\n",
+		i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i);
+	if (mac)
+		n += snprintf(cmd + n, sizeof cmd - (size_t)n,
+			      "add rule " T " s-%s ether saddr != "
+			      "%02x:%02x:%02x:%02x:%02x:%02x drop\n",
+			      i, b[0], b[1], b[2], b[3], b[4], b[5]);
 	if (addr[0])
 		n += snprintf(cmd + n, sizeof cmd - (size_t)n,
 			      "add rule " T " s-%s arp saddr ip != { 0.0.0.0, "

@@ -39,9 +39,10 @@ int fw_ensure_table(struct nft_ctx *ctx, char *err, size_t errlen);
 /* Drops the whole table (the host has no segment left). */
 int fw_drop_table(struct nft_ctx *ctx, char *err, size_t errlen);
 /* A port's chains and map entries; existing rules of the port are kept.
- * mac is the guest's: frames from the port with another source MAC are
- * dropped, and with ip4 (may be NULL) so are IPv4 packets and ARP from
- * another address (DHCP from 0.0.0.0 excepted). */
+ * With mac (may be NULL: the hypervisor picks the guest's), frames from
+ * the port with another source MAC are dropped; with ip4 (may be NULL)
+ * so are IPv4 packets and ARP from another address (DHCP from 0.0.0.0
+ * excepted). */
 int fw_port_add(struct nft_ctx *ctx, const char *ifname, const char *mac,
 		const char *ip4, char *err, size_t errlen);
 int fw_port_del(struct nft_ctx *ctx, const char *ifname, char *err,

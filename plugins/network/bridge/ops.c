@@ -528,9 +528,9 @@ int br_job_port_create(struct br_job *j)
 			return bad(j, TRELLIS_E_CONFLICT,
 				   "port '%s' already exists on segment '%s'",
 				   s->name, seg);
-		alias_get(li.alias, "mac", mac, sizeof mac);
+		alias_get(li.alias, "lock", mac, sizeof mac);
 		alias_get(li.alias, "ip", seenip, sizeof seenip);
-		rc = fw_port_add(j->c->nft, li.name, mac,
+		rc = fw_port_add(j->c->nft, li.name, mac[0] ? mac : NULL,
 				 seenip[0] ? seenip : NULL, err, sizeof err);
 		if (rc)
 			return bad(j, rc, "port '%s': %s", s->name, err);
@@ -551,8 +551,11 @@ int br_job_port_create(struct br_job *j)
 	 * as its own address, as libvirt does for its taps. */
 	snprintf(hostmac, sizeof hostmac, "fe%s", mac + 2);
 	snprintf(peer, sizeof peer, BR_PREFIX "g%s", ifname + 4);
-	snprintf(alias, sizeof alias, "trellis port=%s seg=%s mac=%s%s%s",
-		 s->name, s->segment, mac, ip4[0] ? " ip=" : "", ip4);
+	/* lock=MAC: the caller named the guest's MAC, so it is enforced; a
+	 * derived one is only a suggestion the hypervisor may ignore. */
+	snprintf(alias, sizeof alias, "trellis port=%s seg=%s mac=%s%s%s%s%s",
+		 s->name, s->segment, mac, s->mac ? " lock=" : "",
+		 s->mac ? mac : "", ip4[0] ? " ip=" : "", ip4);
 	if (j->flags & TRELLIS_NET_PORT_VETH)
 		rc = lk_add_veth(j->c->sk, ifname, peer, err, sizeof err);
 	else
@@ -560,8 +563,8 @@ int br_job_port_create(struct br_job *j)
 	made = rc == 0;
 	/* Filter before the port joins the bridge: never a moment open. */
 	if (!rc)
-		rc = fw_port_add(j->c->nft, ifname, mac, ip4[0] ? ip4 : NULL,
-				 err, sizeof err);
+		rc = fw_port_add(j->c->nft, ifname, s->mac ? mac : NULL,
+				 ip4[0] ? ip4 : NULL, err, sizeof err);
 	/* The port takes the bridge's MTU (a VXLAN segment's is 50 bytes
 	 * under the underlay's): a guest end larger than the path would
 	 * see its full-size frames dropped silently at the bridge. */

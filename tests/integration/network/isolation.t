@@ -88,14 +88,14 @@ like "same name, other id: CONFLICT" "$out" "error CONFLICT: .*segment 'acme' al
 out=$(drv netns:$HA seg-ensure other vxlan 200)
 like "id taken by another segment: CONFLICT" "$out" "error CONFLICT: .*vxlan id 200 is already used on this host by segment 'globex'"
 
-a1=$(drv netns:$HA port-create a1 acme veth ip=10.1.1.1/24)
+a1=$(drv netns:$HA port-create a1 acme veth ip=10.1.1.1/24 mac=52:54:00:00:0a:01)
 g1=$(drv netns:$HA port-create g1 globex veth)
 a2=$(drv netns:$HB port-create a2 acme veth mac=52:54:00:00:0a:02)
 like "veth ports made" "$a1 $g1 $a2" "ifname=tr-t.*peer=tr-g.*ifname=tr-t.*peer=tr-g.*mac=52:54:00:00:0a:02"
 guest $GA1 "$(field peer "$a1")" $HA 10.1.1.1/24
 guest $GG1 "$(field peer "$g1")" $HA 10.1.1.2/24
 guest $GA2 "$(field peer "$a2")" $HB 10.1.1.3/24
-is "port_create again returns the same port" "$(drv netns:$HA port-create a1 acme veth ip=10.1.1.1/24)" "$a1"
+is "port_create again returns the same port" "$(drv netns:$HA port-create a1 acme veth ip=10.1.1.1/24 mac=52:54:00:00:0a:01)" "$a1"
 like "a malformed port address is refused" "$(drv netns:$HA port-create zz acme ip=10.1.1/24)" \
 	"error INVALID_ARG: .*port 'zz': invalid address '10.1.1/24'"
 like "a port on a missing segment: NOTFOUND" "$(drv netns:$HA port-create zz nosuch)" \
@@ -130,6 +130,8 @@ ip -n $GA1 neigh flush dev eth0
 nok "nor from another MAC" ping1 $GA1 10.1.1.3
 ip -n $GA1 link set eth0 address "$amac"
 ok "its own MAC again: it can" ping1 $GA1 10.1.1.3
+is "a MAC the caller did not name is not locked (the hypervisor picks it)" \
+	"$(ip netns exec $HA nft list chain bridge trellis s-$(field ifname "$g1") | grep -c 'ether saddr')" 0
 is "ports take the segment's MTU (VXLAN: 50 under the underlay)" \
 	"$(ip -n $GA1 -o link show eth0 | grep -o 'mtu [0-9]*')" "mtu 1450"
 ok "full-size packets cross hosts (1472-byte ping)" \
