@@ -21,7 +21,8 @@ runlog=$build/test-logs/xen-run.log
 # The ids trellis-xen-scenario reports, in order (see tests/xen/scenario.c).
 checks=(load connect host-cpus host-memory host-version create list
 	create-replay create-dup-name pause resume guest-boot shutdown
-	create-paused start destroy info-destroyed destroy-again err-unknown
+	create-paused shutdown-timeout shutdown-force start destroy
+	info-destroyed destroy-again err-unknown
 	err-unknown-pause err-memory-impossible err-memory-nospace
 	err-no-kernel err-no-leftover err-dom0 err-bad-uuid err-flags)
 

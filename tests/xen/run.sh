@@ -6,7 +6,7 @@
 # The serial console (Xen's, then dom0's) goes to SERIAL_LOG (default
 # BUILD_DIR/test-logs/xen-serial.log).  Exits with QEMU's status: 0 when
 # dom0 powered the machine off at the end, 124 when it hit the timeout
-# (TRELLIS_XEN_TIMEOUT seconds, default 300).  The results are the XENT
+# (TRELLIS_XEN_TIMEOUT seconds, default 420).  The results are the XENT
 # lines of the log; tests/xen/live.t reads them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +25,7 @@ img=$("$here/build.sh" "$build" | tail -n 1)
 # module arguments follow the module's file name; -no-reboot turns dom0's
 # `reboot -f` into QEMU's exit.
 rc=0
-timeout --kill-after=10 "${TRELLIS_XEN_TIMEOUT:-300}" \
+timeout --kill-after=10 "${TRELLIS_XEN_TIMEOUT:-420}" \
 	qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64,+svm -smp 2 \
 	-m 2048 -nographic -no-reboot -serial stdio -monitor none -nic none \
 	-kernel "$img/xen-4.17" \

@@ -330,13 +330,36 @@ int main(int argc, char **argv)
 	       trellis_error_name(rc), rc ? ": " : "", rc ? call.message : "",
 	       trellis_vm_state_name(vm.state), state);
 
+	/* A paused guest cannot answer a shutdown request: the wait times
+	 * out, and with FORCE the VM is then powered off. */
+	rc = tr_hv_vm_shutdown(TR_TGT(t), &call, uuid, 2, 0);
+	listed = xl_list(spec.name, &id, state);
+	report(rc == TRELLIS_E_TIMEOUT && listed, "shutdown-timeout",
+	       "vm_shutdown of a paused VM, 2 s: %s (%s); xl list %s",
+	       trellis_error_name(rc), call.message,
+	       listed ? "still lists it" : "no longer lists it");
+	rc = tr_hv_vm_shutdown(TR_TGT(t), &call, uuid, 2,
+			       TRELLIS_VM_SHUTDOWN_FORCE);
+	listed = xl_list(spec.name, &id, state);
+	report(rc == 0 && !listed, "shutdown-force",
+	       "vm_shutdown FORCE of a paused VM, 2 s: %s%s%s; xl list %s",
+	       trellis_error_name(rc), rc ? ": " : "", rc ? call.message : "",
+	       listed ? "still lists it" : "no longer lists it");
+
+	spec.name = "trellis-xen-t3";
+	rc =
+	    tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm3", 0, &vm);
+	snprintf(uuid, sizeof uuid, "%s", vm.uuid);
+	if (rc)
+		report(0, "start", "vm_create of %s: %s: %s", spec.name,
+		       trellis_error_name(rc), call.message);
 	rc = tr_hv_vm_start(TR_TGT(t), &call, uuid, 0);
 	tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
 	report(rc == 0 && running_or_blocked(info.state), "start",
-	       "vm_start: %s, state %s", trellis_error_name(rc),
-	       trellis_vm_state_name(info.state));
+	       "vm_start of a VM created paused: %s, state %s",
+	       trellis_error_name(rc), trellis_vm_state_name(info.state));
 
-	rc = tr_hv_vm_destroy(TR_TGT(t), &call, uuid, "wf-xen/undo-vm2", 0);
+	rc = tr_hv_vm_destroy(TR_TGT(t), &call, uuid, "wf-xen/undo-vm3", 0);
 	listed = xl_list(spec.name, &id, state);
 	report(rc == 0 && !listed, "destroy", "vm_destroy: %s%s%s; xl list %s",
 	       trellis_error_name(rc), rc ? ": " : "", rc ? call.message : "",
@@ -345,7 +368,7 @@ int main(int argc, char **argv)
 	rc = tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
 	expect(t, &call, rc, TRELLIS_E_NOTFOUND, "info-destroyed",
 	       "vm_info of the destroyed VM");
-	rc = tr_hv_vm_destroy(TR_TGT(t), &call, uuid, "wf-xen/undo-vm2", 0);
+	rc = tr_hv_vm_destroy(TR_TGT(t), &call, uuid, "wf-xen/undo-vm3", 0);
 	expect(t, &call, rc, 0, "destroy-again",
 	       "vm_destroy of a VM already gone");
 

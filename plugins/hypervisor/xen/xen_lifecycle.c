@@ -93,7 +93,7 @@ int xen_vm_shutdown(void *conn, trellis_call_t *call, const char *uuid,
 	const trellis_host_t *host = c->st->host;
 	struct timespec start, now, tick = {0, 100 * 1000 * 1000};
 	xc_domaininfo_t di;
-	int r, rc;
+	int r;
 
 	if (flags & ~(uint32_t)TRELLIS_VM_SHUTDOWN_FORCE)
 		return xen_bad_flags(host, call, "vm_shutdown", flags,
@@ -106,14 +106,22 @@ int xen_vm_shutdown(void *conn, trellis_call_t *call, const char *uuid,
 				       "vm_shutdown: no Xen domain has UUID %s",
 				       uuid);
 	if (!(di.flags & (XEN_DOMINF_shutdown | XEN_DOMINF_dying))) {
+		/* The PV shutdown protocol is this one xenstore write (the
+		 * guest's kernel watches the node).  libxl_domain_shutdown
+		 * does the same but then blocks for up to a minute waiting
+		 * for the guest to acknowledge, whatever timeout_s says. */
+		char path[64];
+		snprintf(path, sizeof path, "/local/domain/%u/control/shutdown",
+			 di.domain);
 		c->last[0] = '\0';
-		rc = libxl_domain_shutdown(c->ctx, di.domain, NULL);
-		if (rc != 0 && !(flags & TRELLIS_VM_SHUTDOWN_FORCE))
-			return xen_fail(
-			    c, call, xen_code_from_libxl(rc), rc,
-			    "vm_shutdown: asking VM %s (domain %u) to "
-			    "shut down failed: %s",
-			    uuid, di.domain, libxl_error_to_string(rc));
+		if (!xs_write(c->xsh, XBT_NULL, path, "poweroff", 8) &&
+		    !(flags & TRELLIS_VM_SHUTDOWN_FORCE)) {
+			int e = errno;
+			return xen_fail(c, call, xen_code_from_errno(e), e,
+					"vm_shutdown: asking VM %s (domain %u) "
+					"to shut down failed: %s",
+					uuid, di.domain, strerror(e));
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
