@@ -437,6 +437,11 @@ void eng_instance_finish(struct inst *i)
 	free(out);
 	free(lb);
 	if (i->parent_job) {
+		/* The parent journals the child's outputs: it must redact
+		 * the child's secrets too. */
+		struct inst *p = i->parent_job->i;
+		for (size_t k = 0; k < i->secrets.n; k++)
+			tr_secrets_add(&p->secrets, i->secrets.v[k]);
 		sub_result(i->parent_job, i->id, state, i->error, outputs);
 		sched_job_ready(e, i->parent_job);
 		i->parent_job = NULL;
@@ -537,6 +542,10 @@ static int start_inst(struct tr_engine *e, const char *name,
 	i->inputs = bound;
 	i->seq = ++e->seq;
 	i->created_ms = wf_now_ms();
+	/* A child redacts what its parent does: its inputs may carry the
+	 * parent's secrets. */
+	for (size_t k = 0; parent && k < parent->i->secrets.n; k++)
+		tr_secrets_add(&i->secrets, parent->i->secrets.v[k]);
 	json_t *sec = secret_inputs(i);
 	char *sealed = json_object_size(sec) ? tr_seal_json(e->seal, sec) : NULL;
 	json_decref(sec);
