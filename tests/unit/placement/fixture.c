@@ -71,11 +71,27 @@ void fx_host(struct tr_placer *p, uint64_t id, const char *name,
 	     const char *zone, const char *pod, const char *cluster,
 	     uint32_t cpus, uint64_t mem_mib)
 {
-	char err[256];
 	struct tr_host_def h = {.id = id, .name = name, .zone = zone,
 				.pod = pod, .cluster = cluster, .cpus = cpus,
 				.memory_mib = mem_mib, .disk_gib = 1000};
-	if (tr_inv_add_host(tr_placer_inv(p), &h, err, sizeof err))
+	fx_host_def(p, &h);
+}
+
+void fx_zone(struct tr_placer *p, const char *name, const char *owner,
+	     int exclusive, int spill_allow)
+{
+	char err[256];
+	struct tr_zone_def z = {.name = name, .owner = owner,
+				.exclusive = exclusive,
+				.spill_allow = spill_allow};
+	if (tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err))
+		fail_msg("%s", err);
+}
+
+void fx_host_def(struct tr_placer *p, const struct tr_host_def *h)
+{
+	char err[256];
+	if (tr_inv_add_host(tr_placer_inv(p), h, err, sizeof err))
 		fail_msg("%s", err);
 }
 

@@ -22,6 +22,10 @@ struct tr_placer *fx_placer(tr_registry_t *reg, const char *yaml);
 void fx_host(struct tr_placer *p, uint64_t id, const char *name,
 	     const char *zone, const char *pod, const char *cluster,
 	     uint32_t cpus, uint64_t mem_mib);
+/* Adds a zone (owner NULL: public) or a host from a full definition. */
+void fx_zone(struct tr_placer *p, const char *name, const char *owner,
+	     int exclusive, int spill_allow);
+void fx_host_def(struct tr_placer *p, const struct tr_host_def *h);
 void fx_commit(struct tr_placer *p);
 /* Places req; returns the host name (static buffer) or NULL, with the
  * error message in msg (may be NULL). */

@@ -200,15 +200,10 @@ static uint32_t rnd(uint32_t n)
 
 static void random_inventory(struct tr_placer *p, int n)
 {
-	char err[256], name[32], zone[8], pod[8], cl[8];
+	char name[32], zone[8], pod[8], cl[8];
 	static const char *tagset[] = {"ssd", "gpu", "fast"};
-	struct tr_zone_def z = {.name = "z0", .owner = "t1", .exclusive = 1,
-				.spill_allow = 1};
-	assert_int_equal(tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err),
-			 0);
-	z = (struct tr_zone_def){.name = "z1", .owner = "t2", .exclusive = 0};
-	assert_int_equal(tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err),
-			 0);
+	fx_zone(p, "z0", "t1", 1, 1);
+	fx_zone(p, "z1", "t2", 0, 0);
 	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof name, "h%d", i);
 		snprintf(zone, sizeof zone, "z%u", rnd(4));
@@ -221,8 +216,7 @@ static void random_inventory(struct tr_placer *p, int n)
 			.disk_gib = 100, .vm_limit = rnd(4) ? 0 : 3,
 			.tags = tagset + rnd(3), .n_tags = rnd(2),
 			.used_memory_mib = rnd(3) ? 0 : 2048};
-		if (tr_inv_add_host(tr_placer_inv(p), &h, err, sizeof err))
-			fail_msg("%s", err);
+		fx_host_def(p, &h);
 	}
 	fx_commit(p);
 }

@@ -120,12 +120,8 @@ static void test_location(void **state)
 /* A public zone (pub, 2 hosts) and acme's private zone (priv, 1 host). */
 static struct tr_placer *zones(int exclusive, int spill)
 {
-	char err[256];
 	struct tr_placer *p = fx_placer(reg, FX_POLICY("firstfit", 1));
-	struct tr_zone_def z = {.name = "priv", .owner = "acme",
-				.exclusive = exclusive, .spill_allow = spill};
-	assert_int_equal(tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err),
-			 0);
+	fx_zone(p, "priv", "acme", exclusive, spill);
 	fx_host(p, 1, "pub1", "pub", NULL, NULL, 8, 8192);
 	fx_host(p, 2, "pub2", "pub", NULL, NULL, 8, 8192);
 	fx_host(p, 3, "priv1", "priv", NULL, NULL, 8, 8192);
@@ -181,15 +177,10 @@ static void test_owner_first_then_spill(void **state)
 static void test_spill_public_only(void **state)
 {
 	(void)state;
-	char err[256], msg[512];
+	char msg[512];
 	struct tr_placer *p = fx_placer(reg, FX_POLICY("spread", 1));
-	struct tr_zone_def z = {.name = "acme-z", .owner = "acme",
-				.spill_allow = 1};
-	assert_int_equal(tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err),
-			 0);
-	z = (struct tr_zone_def){.name = "beta-z", .owner = "beta"};
-	assert_int_equal(tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err),
-			 0);
+	fx_zone(p, "acme-z", "acme", 0, 1);
+	fx_zone(p, "beta-z", "beta", 0, 0);
 	fx_host(p, 1, "a1", "acme-z", NULL, NULL, 8, 4096);
 	fx_host(p, 2, "b1", "beta-z", NULL, NULL, 8, 65536);
 	fx_host(p, 3, "p1", "pub", NULL, NULL, 8, 8192);
@@ -281,24 +272,20 @@ static void test_anti_affinity(void **state)
 static void test_tags_and_vm_limit(void **state)
 {
 	(void)state;
-	char err[256];
 	struct tr_placer *p = fx_placer(reg, FX_POLICY("firstfit", 1));
 	const char *ssd[] = {"ssd"}, *both[] = {"ssd", "gpu"};
 	struct tr_host_def h = {.id = 1, .name = "plain", .zone = "z",
 				.cpus = 64, .memory_mib = 65536,
 				.disk_gib = 100, .vm_limit = 2};
-	assert_int_equal(tr_inv_add_host(tr_placer_inv(p), &h, err, sizeof err),
-			 0);
+	fx_host_def(p, &h);
 	h = (struct tr_host_def){.id = 2, .name = "fast", .zone = "z",
 				 .cpus = 64, .memory_mib = 65536,
 				 .disk_gib = 100, .tags = ssd, .n_tags = 1};
-	assert_int_equal(tr_inv_add_host(tr_placer_inv(p), &h, err, sizeof err),
-			 0);
+	fx_host_def(p, &h);
 	h = (struct tr_host_def){.id = 3, .name = "gpu", .zone = "z",
 				 .cpus = 64, .memory_mib = 65536,
 				 .disk_gib = 100, .tags = both, .n_tags = 2};
-	assert_int_equal(tr_inv_add_host(tr_placer_inv(p), &h, err, sizeof err),
-			 0);
+	fx_host_def(p, &h);
 	fx_commit(p);
 	char msg[512];
 	const char *want[] = {"gpu", "ssd"};
