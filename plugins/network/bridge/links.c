@@ -355,7 +355,10 @@ static int flood_dump(struct nl_sock *sk, struct flood_dump *d)
 {
 	struct ndmsg ndm = {.ndm_family = AF_BRIDGE};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(sk));
+	/* nl_socket_get_cb() hands out a reference of its own. */
+	struct nl_cb *own = nl_socket_get_cb(sk);
+	struct nl_cb *cb = own ? nl_cb_clone(own) : NULL;
+	nl_cb_put(own);
 	int rc = -NLE_NOMEM;
 	if (!msg || !cb)
 		goto out;
