@@ -41,7 +41,7 @@
 
 /* Must outlive every libxl context (libxl keeps the pointer). */
 static const libxl_childproc_hooks xen_childproc_hooks = {
-	.chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+    .chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
 };
 
 static void logger_vmessage(xentoollog_logger *logger, xentoollog_level level,
@@ -352,6 +352,19 @@ int xen_check_out(const trellis_host_t *host, trellis_call_t *call,
 
 /* ---- host ---- */
 
+int xen_physinfo(struct xen_conn *c, trellis_call_t *call, xc_physinfo_t *pi)
+{
+	int e;
+
+	memset(pi, 0, sizeof *pi);
+	c->last[0] = '\0';
+	if (xc_physinfo(c->xch, pi) == 0)
+		return 0;
+	e = errno;
+	return xen_fail(c, call, xen_code_from_errno(e), e,
+			"xc_physinfo failed: %s", strerror(e));
+}
+
 static void read_cpu_model(char *out, size_t len)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -389,13 +402,9 @@ static int xen_host_info(void *conn, trellis_call_t *call, uint32_t flags,
 	if (!out || xen_check_out(host, call, "host_info", out->struct_size,
 				  sizeof *out))
 		return TRELLIS_E_INVALID_ARG;
-	memset(&pi, 0, sizeof pi);
-	c->last[0] = '\0';
-	if (xc_physinfo(c->xch, &pi) != 0) {
-		e = errno;
-		return xen_fail(c, call, xen_code_from_errno(e), e,
-				"xc_physinfo failed: %s", strerror(e));
-	}
+	e = xen_physinfo(c, call, &pi);
+	if (e)
+		return e;
 	v = xc_version(c->xch, XENVER_version, NULL);
 	if (v < 0) {
 		e = errno;

@@ -76,6 +76,8 @@ int xen_find_by_uuid(struct xen_conn *c, trellis_call_t *call,
  * a code (error set: malformed uuid, domain 0, hypervisor). */
 int xen_lookup(struct xen_conn *c, trellis_call_t *call, const char *op,
 	       const char *uuid, xc_domaininfo_t *di);
+/* The host's physical info; 0, or a code (error set). */
+int xen_physinfo(struct xen_conn *c, trellis_call_t *call, xc_physinfo_t *pi);
 /* Fills out (when non-NULL and big enough) from di.  Returns 0. */
 int xen_fill_info(struct xen_conn *c, const xc_domaininfo_t *di,
 		  trellis_vm_info_t *out);

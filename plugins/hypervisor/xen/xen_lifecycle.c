@@ -180,13 +180,9 @@ static int check_memory(struct xen_conn *c, trellis_call_t *call,
 	uint64_t total, avail;
 	int e;
 
-	memset(&pi, 0, sizeof pi);
-	c->last[0] = '\0';
-	if (xc_physinfo(c->xch, &pi) != 0) {
-		e = errno;
-		return xen_fail(c, call, xen_code_from_errno(e), e,
-				"xc_physinfo failed: %s", strerror(e));
-	}
+	e = xen_physinfo(c, call, &pi);
+	if (e)
+		return e;
 	total = ((uint64_t)pi.total_pages * XC_PAGE_SIZE) >> 20;
 	avail = ((uint64_t)(pi.free_pages > pi.outstanding_pages
 				? pi.free_pages - pi.outstanding_pages
