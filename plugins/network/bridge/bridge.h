@@ -67,7 +67,41 @@ struct br_job {
 	void *opaque;
 };
 
-/* ops.c: the jobs, run on the connection's thread. */
+/* Shared by ops.c, rules.c and gc.c (all on the connection's thread). */
+#define BR_ERRLEN 512
+uint32_t br_hash(const char *s);
+/* The value of key in an alias "trellis k=v k=v", "" when absent. */
+void br_alias_get(const char *alias, const char *key, char *out, size_t len);
+/* Sets "URI: message" in the job's call and returns code. */
+int br_fail(struct br_job *j, int code, const char *fmt, ...)
+	TRELLIS_PRINTF(3, 4);
+int br_flags_check(struct br_job *j, const char *op, uint32_t known);
+struct lk_info;
+/* The device among prefix* whose alias has key=value: 1 found (out
+ * filled), 0 not, or an error (set). */
+int br_find_dev(struct br_job *j, const char *prefix, const char *key,
+		const char *value, struct lk_info *out);
+/* Ports enslaved to bridge br: their number and the first names. */
+int br_count_ports(struct br_job *j, int br, unsigned *n, char *names,
+		   size_t len);
+int br_drop_table_if_unused(struct br_job *j, char *err, size_t errlen);
+
+/* What fw_scan saw: whether rid exists, which rules have expired, the
+ * next expiry after now, and the chains (for gc). */
+struct br_scan {
+	const char *rid;
+	int found;
+	int64_t now, next;
+	char expired[32][32];
+	unsigned n_expired;
+	char chains[256][24];
+	unsigned n_chains;
+};
+struct fw_item;
+/* fw_scan's visitor filling a struct br_scan. */
+void br_scan_cb(void *opaque, const struct fw_item *it);
+
+/* The jobs (ops.c, rules.c, gc.c), run on the connection's thread. */
 int br_job_segment_ensure(struct br_job *j);
 int br_job_segment_release(struct br_job *j);
 int br_job_port_create(struct br_job *j);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "bridge.h"
@@ -19,7 +18,7 @@
 #include "links.h"
 
 #define H (j->c->b->host)
-#define ERRLEN 512
+
 #define MAX_VNI 16777215u
 #define MAX_VLAN 4094u
 #define PORT_PROBES 16
@@ -39,7 +38,7 @@ int br_name_ok(const char *s)
 	return 1;
 }
 
-static uint32_t fnv1a(const char *s)
+uint32_t br_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
 	for (; *s; s++)
@@ -48,7 +47,7 @@ static uint32_t fnv1a(const char *s)
 }
 
 /* The value of key in an alias "trellis k=v k=v", "" when absent. */
-static void alias_get(const char *alias, const char *key, char *out,
+void br_alias_get(const char *alias, const char *key, char *out,
 		      size_t len)
 {
 	char pat[32];
@@ -64,9 +63,7 @@ static void alias_get(const char *alias, const char *key, char *out,
 	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
 }
 
-static int bad(struct br_job *j, int code, const char *fmt, ...)
-	TRELLIS_PRINTF(3, 4);
-static int bad(struct br_job *j, int code, const char *fmt, ...)
+int br_fail(struct br_job *j, int code, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -76,7 +73,7 @@ static int bad(struct br_job *j, int code, const char *fmt, ...)
 	return H->set_error(j->call, code, "%s: %s", j->c->uri, msg);
 }
 
-static int unknown_flags(struct br_job *j, const char *op, uint32_t known)
+int br_flags_check(struct br_job *j, const char *op, uint32_t known)
 {
 	if (!(j->flags & ~known))
 		return 0;
@@ -101,7 +98,7 @@ static int find_cb(void *opaque, const struct lk_info *li)
 	struct find *f = opaque;
 	char v[80];
 	if (f->key) {
-		alias_get(li->alias, f->key, v, sizeof v);
+		br_alias_get(li->alias, f->key, v, sizeof v);
 		if (!strcmp(v, f->value)) {
 			f->hit = *li;
 			f->found = 1;
@@ -121,14 +118,14 @@ static int find_cb(void *opaque, const struct lk_info *li)
 
 /* The device among prefix* whose alias has key=value: 1 found, 0 not,
  * or an error (set). */
-static int find_dev(struct br_job *j, const char *prefix, const char *key,
+int br_find_dev(struct br_job *j, const char *prefix, const char *key,
 		    const char *value, struct lk_info *out)
 {
-	char err[ERRLEN];
+	char err[BR_ERRLEN];
 	struct find f = {.key = key, .value = value};
 	int rc = lk_each(j->c->sk, prefix, find_cb, &f, err, sizeof err);
 	if (rc)
-		return bad(j, rc, "%s", err);
+		return br_fail(j, rc, "%s", err);
 	if (f.found)
 		*out = f.hit;
 	return f.found;
@@ -136,14 +133,14 @@ static int find_dev(struct br_job *j, const char *prefix, const char *key,
 
 /* Ports (tr-t*) enslaved to the bridge with ifindex br: their number, and
  * the first few names in names. */
-static int count_ports(struct br_job *j, int br, unsigned *n, char *names,
+int br_count_ports(struct br_job *j, int br, unsigned *n, char *names,
 		       size_t len)
 {
-	char err[ERRLEN];
+	char err[BR_ERRLEN];
 	struct find f = {.master = br};
 	int rc = lk_each(j->c->sk, BR_PREFIX "t", find_cb, &f, err, sizeof err);
 	if (rc)
-		return bad(j, rc, "%s", err);
+		return br_fail(j, rc, "%s", err);
 	*n = f.count;
 	if (names)
 		snprintf(names, len, "%s", f.names);
@@ -162,28 +159,28 @@ static const char *mode_name(uint32_t m)
 static int check_segment(struct br_job *j, const trellis_segment_spec_t *s)
 {
 	if (!br_name_ok(s->name))
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "invalid segment name '%s': use 1-64 of "
 			   "[A-Za-z0-9._-], starting with a letter or digit",
 			   s->name ? s->name : "(null)");
 	if (s->tenant && !br_name_ok(s->tenant))
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "segment '%s': invalid tenant name '%s'", s->name,
 			   s->tenant);
 	uint32_t max = s->mode == TRELLIS_SEGMENT_VLAN ? MAX_VLAN : MAX_VNI;
 	if (s->mode < TRELLIS_SEGMENT_VXLAN || s->mode > TRELLIS_SEGMENT_LOCAL)
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "segment '%s': unknown mode %u", s->name, s->mode);
 	if (s->segment_id < 1 || s->segment_id > max)
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "segment '%s': %s id %u is out of range 1-%u",
 			   s->name, mode_name(s->mode), s->segment_id, max);
 	if (s->mtu && (s->mtu < 576 || s->mtu > 65535))
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "segment '%s': mtu %u is out of range 576-65535",
 			   s->name, s->mtu);
 	if (s->mode == TRELLIS_SEGMENT_VLAN && !s->underlay_dev)
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "segment '%s': a vlan segment needs underlay_dev",
 			   s->name);
 	return 0;
@@ -206,18 +203,18 @@ static void seg_names(const trellis_segment_spec_t *s, char br[16],
 static int underlay_index(struct br_job *j, const trellis_segment_spec_t *s,
 			  int *ifindex)
 {
-	char err[ERRLEN];
+	char err[BR_ERRLEN];
 	struct lk_info li;
 	*ifindex = 0;
 	if (!s->underlay_dev)
 		return 0;
 	int rc = lk_get(j->c->sk, s->underlay_dev, &li, err, sizeof err);
 	if (rc == TRELLIS_E_NOTFOUND)
-		return bad(j, rc, "segment '%s': underlay device '%s' does not "
+		return br_fail(j, rc, "segment '%s': underlay device '%s' does not "
 				  "exist on this host",
 			   s->name, s->underlay_dev);
 	if (rc)
-		return bad(j, rc, "%s", err);
+		return br_fail(j, rc, "%s", err);
 	*ifindex = li.ifindex;
 	return 0;
 }
@@ -225,26 +222,26 @@ static int underlay_index(struct br_job *j, const trellis_segment_spec_t *s,
 static int make_link(struct br_job *j, const trellis_segment_spec_t *s,
 		     const char *link)
 {
-	char err[ERRLEN];
+	char err[BR_ERRLEN];
 	int under, rc = underlay_index(j, s, &under);
 	if (rc)
 		return rc;
 	if (s->mode == TRELLIS_SEGMENT_VXLAN) {
 		rc = lk_add_vxlan(j->c->sk, link, s->segment_id, s->local_ip,
 				  under, s->mtu, err, sizeof err);
-		return rc ? bad(j, rc, "segment '%s': %s", s->name, err) : 0;
+		return rc ? br_fail(j, rc, "segment '%s': %s", s->name, err) : 0;
 	}
 	rc = lk_add_vlan(j->c->sk, link, (uint16_t)s->segment_id, under, err,
 			 sizeof err);
 	/* The attempt is the probe: a kernel without 8021q has no "vlan"
 	 * link type and says EOPNOTSUPP, and nothing was made. */
 	if (rc == TRELLIS_E_NOTSUP)
-		return bad(j, TRELLIS_E_UNAVAILABLE,
+		return br_fail(j, TRELLIS_E_UNAVAILABLE,
 			   "segment '%s': VLAN mode is unavailable on this "
 			   "host: the kernel has no 802.1Q support (module "
 			   "8021q missing: %s); use a vxlan segment instead",
 			   s->name, err);
-	return rc ? bad(j, rc, "segment '%s': %s", s->name, err) : 0;
+	return rc ? br_fail(j, rc, "segment '%s': %s", s->name, err) : 0;
 }
 
 static void fill_seg_out(struct br_job *j, const char *br, const char *link,
@@ -255,17 +252,17 @@ static void fill_seg_out(struct br_job *j, const char *br, const char *link,
 	snprintf(o->bridge, sizeof o->bridge, "%s", br);
 	snprintf(o->link, sizeof o->link, "%s", link);
 	o->segment_id = id;
-	if (count_ports(j, br_ifindex, &n, NULL, 0) == 0)
+	if (br_count_ports(j, br_ifindex, &n, NULL, 0) == 0)
 		o->n_ports = n;
 }
 
 int br_job_segment_ensure(struct br_job *j)
 {
 	const trellis_segment_spec_t *s = j->seg;
-	char br[16], link[16], alias[256], err[ERRLEN];
+	char br[16], link[16], alias[256], err[BR_ERRLEN];
 	struct lk_info li;
 	int made_br = 0, made_link = 0;
-	int rc = unknown_flags(j, "segment_ensure", 0);
+	int rc = br_flags_check(j, "segment_ensure", 0);
 	if (!rc)
 		rc = check_segment(j, s);
 	if (rc)
@@ -274,23 +271,23 @@ int br_job_segment_ensure(struct br_job *j)
 
 	/* The same name made earlier with another id or mode is a conflict,
 	 * and so is this id taken by another segment. */
-	rc = find_dev(j, BR_PREFIX "b", "seg", s->name, &li);
+	rc = br_find_dev(j, BR_PREFIX "b", "seg", s->name, &li);
 	if (rc < 0)
 		return rc;
 	if (rc && strcmp(li.name, br))
-		return bad(j, TRELLIS_E_CONFLICT,
+		return br_fail(j, TRELLIS_E_CONFLICT,
 			   "segment '%s' already exists on this host as %s; "
 			   "refusing to make it again as %s (%s %u)",
 			   s->name, li.name, br, mode_name(s->mode),
 			   s->segment_id);
 	rc = lk_get(j->c->sk, br, &li, err, sizeof err);
 	if (rc && rc != TRELLIS_E_NOTFOUND)
-		return bad(j, rc, "%s", err);
+		return br_fail(j, rc, "%s", err);
 	if (rc == 0) {
 		char other[80];
-		alias_get(li.alias, "seg", other, sizeof other);
+		br_alias_get(li.alias, "seg", other, sizeof other);
 		if (other[0] && strcmp(other, s->name))
-			return bad(j, TRELLIS_E_CONFLICT,
+			return br_fail(j, TRELLIS_E_CONFLICT,
 				   "%s id %u is already used on this host by "
 				   "segment '%s'",
 				   mode_name(s->mode), s->segment_id, other);
@@ -303,7 +300,7 @@ int br_job_segment_ensure(struct br_job *j)
 			rc = make_link(j, s, link);
 			made_link = rc == 0;
 		} else if (rc) {
-			rc = bad(j, rc, "%s", err);
+			rc = br_fail(j, rc, "%s", err);
 		}
 		if (rc)
 			goto out;
@@ -311,7 +308,7 @@ int br_job_segment_ensure(struct br_job *j)
 	if (!br_exists) {
 		rc = lk_add_bridge(j->c->sk, br, s->mtu, err, sizeof err);
 		if (rc) {
-			rc = bad(j, rc, "segment '%s': %s", s->name, err);
+			rc = br_fail(j, rc, "segment '%s': %s", s->name, err);
 			goto out;
 		}
 		made_br = 1;
@@ -323,7 +320,7 @@ int br_job_segment_ensure(struct br_job *j)
 	if (!rc)
 		rc = lk_get(j->c->sk, br, &li, err, sizeof err);
 	if (rc) {
-		rc = bad(j, rc, "segment '%s': %s", s->name, err);
+		rc = br_fail(j, rc, "segment '%s': %s", s->name, err);
 		goto out;
 	}
 	int br_ifindex = li.ifindex;
@@ -340,13 +337,13 @@ int br_job_segment_ensure(struct br_job *j)
 					       s->remote_ips, s->n_remote_ips,
 					       err, sizeof err);
 		if (rc) {
-			rc = bad(j, rc, "segment '%s': %s", s->name, err);
+			rc = br_fail(j, rc, "segment '%s': %s", s->name, err);
 			goto out;
 		}
 	}
 	rc = fw_ensure_table(j->c->nft, err, sizeof err);
 	if (rc) {
-		rc = bad(j, rc, "segment '%s': %s", s->name, err);
+		rc = br_fail(j, rc, "segment '%s': %s", s->name, err);
 		goto out;
 	}
 	fill_seg_out(j, br, link, s->segment_id, br_ifindex);
@@ -367,7 +364,7 @@ static int count_cb(void *opaque, const struct lk_info *li)
 
 /* The last segment on a host takes the filter table with it, so a host
  * Trellis no longer uses carries no hook of ours on its bridges. */
-static int drop_table_if_unused(struct br_job *j, char *err, size_t errlen)
+int br_drop_table_if_unused(struct br_job *j, char *err, size_t errlen)
 {
 	unsigned n = 0;
 	int rc = lk_each(j->c->sk, BR_PREFIX "b", count_cb, &n, err, errlen);
@@ -379,17 +376,17 @@ static int drop_table_if_unused(struct br_job *j, char *err, size_t errlen)
 /* Removes a segment's bridge and link when no port is left on it. */
 static int release(struct br_job *j, const char *name)
 {
-	char err[ERRLEN], names[256], link[16];
+	char err[BR_ERRLEN], names[256], link[16];
 	struct lk_info li;
 	unsigned n;
-	int rc = find_dev(j, BR_PREFIX "b", "seg", name, &li);
+	int rc = br_find_dev(j, BR_PREFIX "b", "seg", name, &li);
 	if (rc <= 0)
 		return rc; /* gone already: success */
-	rc = count_ports(j, li.ifindex, &n, names, sizeof names);
+	rc = br_count_ports(j, li.ifindex, &n, names, sizeof names);
 	if (rc)
 		return rc;
 	if (n)
-		return bad(j, TRELLIS_E_CONFLICT,
+		return br_fail(j, TRELLIS_E_CONFLICT,
 			   "segment '%s' still has %u port(s) on this host "
 			   "(%s%s)",
 			   name, n, names, n > 8 ? ",..." : "");
@@ -399,15 +396,15 @@ static int release(struct br_job *j, const char *name)
 	if (!rc)
 		rc = lk_delete(j->c->sk, li.name, err, sizeof err);
 	if (!rc)
-		rc = drop_table_if_unused(j, err, sizeof err);
-	return rc ? bad(j, rc, "segment '%s': %s", name, err) : 0;
+		rc = br_drop_table_if_unused(j, err, sizeof err);
+	return rc ? br_fail(j, rc, "segment '%s': %s", name, err) : 0;
 }
 
 int br_job_segment_release(struct br_job *j)
 {
-	int rc = unknown_flags(j, "segment_release", 0);
+	int rc = br_flags_check(j, "segment_release", 0);
 	if (!rc && !br_name_ok(j->name))
-		rc = bad(j, TRELLIS_E_INVALID_ARG, "invalid segment name '%s'",
+		rc = br_fail(j, TRELLIS_E_INVALID_ARG, "invalid segment name '%s'",
 			 j->name ? j->name : "(null)");
 	return rc ? rc : release(j, j->name);
 }
@@ -454,7 +451,7 @@ static void fill_port_out(struct br_job *j, const struct lk_info *port,
 	char mac[32];
 	snprintf(o->ifname, sizeof o->ifname, "%s", port->name);
 	snprintf(o->bridge, sizeof o->bridge, "%s", br->name);
-	alias_get(port->alias, "mac", mac, sizeof mac);
+	br_alias_get(port->alias, "mac", mac, sizeof mac);
 	snprintf(o->mac, sizeof o->mac, "%.17s", mac);
 	if (!strcmp(port->kind, "veth"))
 		snprintf(o->peer, sizeof o->peer, BR_PREFIX "g%s",
@@ -464,18 +461,18 @@ static void fill_port_out(struct br_job *j, const struct lk_info *port,
 /* A free tr-t<hash> name for the port; hash collisions probe onwards. */
 static int pick_ifname(struct br_job *j, const char *name, char ifname[16])
 {
-	char err[ERRLEN];
+	char err[BR_ERRLEN];
 	struct lk_info li;
-	uint32_t h = fnv1a(name);
+	uint32_t h = br_hash(name);
 	for (unsigned i = 0; i < PORT_PROBES; i++) {
 		snprintf(ifname, 16, BR_PREFIX "t%08x", h + i);
 		int rc = lk_get(j->c->sk, ifname, &li, err, sizeof err);
 		if (rc == TRELLIS_E_NOTFOUND)
 			return 0;
 		if (rc)
-			return bad(j, rc, "%s", err);
+			return br_fail(j, rc, "%s", err);
 	}
-	return bad(j, TRELLIS_E_CONFLICT,
+	return br_fail(j, TRELLIS_E_CONFLICT,
 		   "port '%s': no free device name after %d tries", name,
 		   PORT_PROBES);
 }
@@ -483,57 +480,57 @@ static int pick_ifname(struct br_job *j, const char *name, char ifname[16])
 int br_job_port_create(struct br_job *j)
 {
 	const trellis_port_spec_t *s = j->port;
-	char err[ERRLEN], ifname[16], peer[16], mac[18], hostmac[18],
+	char err[BR_ERRLEN], ifname[16], peer[16], mac[18], hostmac[18],
 		alias[256], seg[80];
 	struct lk_info br, li;
 	int made = 0;
-	int rc = unknown_flags(j, "port_create", TRELLIS_NET_PORT_VETH);
+	int rc = br_flags_check(j, "port_create", TRELLIS_NET_PORT_VETH);
 	if (rc)
 		return rc;
 	if (!br_name_ok(s->name))
-		return bad(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
+		return br_fail(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
 			   s->name ? s->name : "(null)");
 	if (!br_name_ok(s->segment))
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "port '%s': invalid segment name '%s'", s->name,
 			   s->segment ? s->segment : "(null)");
 	if (s->mac && !mac_ok(s->mac))
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "port '%s': invalid MAC address '%s' (want a "
 			   "unicast xx:xx:xx:xx:xx:xx)",
 			   s->name, s->mac);
 	char ip4[16], seenip[16];
 	if (port_ip4(s->ip, ip4) != 0)
-		return bad(j, TRELLIS_E_INVALID_ARG,
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			   "port '%s': invalid address '%s' (want "
 			   "address/prefix)",
 			   s->name, s->ip);
-	rc = find_dev(j, BR_PREFIX "b", "seg", s->segment, &br);
+	rc = br_find_dev(j, BR_PREFIX "b", "seg", s->segment, &br);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
-		return bad(j, TRELLIS_E_NOTFOUND,
+		return br_fail(j, TRELLIS_E_NOTFOUND,
 			   "port '%s': segment '%s' is not present on this "
 			   "host (segment_ensure it first)",
 			   s->name, s->segment);
 	rc = fw_ensure_table(j->c->nft, err, sizeof err);
 	if (rc)
-		return bad(j, rc, "port '%s': %s", s->name, err);
-	rc = find_dev(j, BR_PREFIX "t", "port", s->name, &li);
+		return br_fail(j, rc, "port '%s': %s", s->name, err);
+	rc = br_find_dev(j, BR_PREFIX "t", "port", s->name, &li);
 	if (rc < 0)
 		return rc;
 	if (rc) { /* a replay, or a name clash */
-		alias_get(li.alias, "seg", seg, sizeof seg);
+		br_alias_get(li.alias, "seg", seg, sizeof seg);
 		if (strcmp(seg, s->segment))
-			return bad(j, TRELLIS_E_CONFLICT,
+			return br_fail(j, TRELLIS_E_CONFLICT,
 				   "port '%s' already exists on segment '%s'",
 				   s->name, seg);
-		alias_get(li.alias, "lock", mac, sizeof mac);
-		alias_get(li.alias, "ip", seenip, sizeof seenip);
+		br_alias_get(li.alias, "lock", mac, sizeof mac);
+		br_alias_get(li.alias, "ip", seenip, sizeof seenip);
 		rc = fw_port_add(j->c->nft, li.name, mac[0] ? mac : NULL,
 				 seenip[0] ? seenip : NULL, err, sizeof err);
 		if (rc)
-			return bad(j, rc, "port '%s': %s", s->name, err);
+			return br_fail(j, rc, "port '%s': %s", s->name, err);
 		fill_port_out(j, &li, &br);
 		return 0;
 	}
@@ -541,7 +538,7 @@ int br_job_port_create(struct br_job *j)
 	rc = pick_ifname(j, s->name, ifname);
 	if (rc)
 		return rc;
-	uint32_t h = fnv1a(s->name);
+	uint32_t h = br_hash(s->name);
 	if (s->mac)
 		snprintf(mac, sizeof mac, "%s", s->mac);
 	else
@@ -577,7 +574,7 @@ int br_job_port_create(struct br_job *j)
 	if (!rc)
 		rc = lk_get(j->c->sk, ifname, &li, err, sizeof err);
 	if (rc) {
-		rc = bad(j, rc, "port '%s': %s", s->name, err);
+		rc = br_fail(j, rc, "port '%s': %s", s->name, err);
 		if (made)
 			lk_delete(j->c->sk, ifname, err, sizeof err);
 		fw_port_del(j->c->nft, ifname, err, sizeof err);
@@ -589,312 +586,27 @@ int br_job_port_create(struct br_job *j)
 
 int br_job_port_delete(struct br_job *j)
 {
-	char err[ERRLEN], seg[80];
+	char err[BR_ERRLEN], seg[80];
 	struct lk_info li;
-	int rc = unknown_flags(j, "port_delete",
+	int rc = br_flags_check(j, "port_delete",
 			       TRELLIS_NET_PORT_RELEASE_SEGMENT);
 	if (!rc && !br_name_ok(j->name))
-		rc = bad(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
+		rc = br_fail(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
 			 j->name ? j->name : "(null)");
 	if (rc)
 		return rc;
-	rc = find_dev(j, BR_PREFIX "t", "port", j->name, &li);
+	rc = br_find_dev(j, BR_PREFIX "t", "port", j->name, &li);
 	if (rc <= 0)
 		return rc;
-	alias_get(li.alias, "seg", seg, sizeof seg);
+	br_alias_get(li.alias, "seg", seg, sizeof seg);
 	rc = lk_delete(j->c->sk, li.name, err, sizeof err);
 	if (!rc)
 		rc = fw_port_del(j->c->nft, li.name, err, sizeof err);
 	if (rc)
-		return bad(j, rc, "port '%s': %s", j->name, err);
+		return br_fail(j, rc, "port '%s': %s", j->name, err);
 	if (!(j->flags & TRELLIS_NET_PORT_RELEASE_SEGMENT) || !seg[0])
 		return 0;
 	/* Another port still on the segment keeps it: not an error here. */
 	rc = release(j, seg);
 	return rc == TRELLIS_E_CONFLICT ? 0 : rc;
-}
-
-/* ---- rules ---- */
-
-/* What fw_scan saw: whether rid exists, which rules have expired, the
- * next expiry after now, and the chains (for gc). */
-struct scan {
-	const char *rid;
-	int found;
-	int64_t now, next;
-	char expired[32][32];
-	unsigned n_expired;
-	char chains[256][24];
-	unsigned n_chains;
-};
-
-static void scan_cb(void *opaque, const struct fw_item *it)
-{
-	struct scan *sc = opaque;
-	if (!it->rid) {
-		if (sc->n_chains < 256)
-			snprintf(sc->chains[sc->n_chains++],
-				 sizeof sc->chains[0], "%s", it->chain);
-		return;
-	}
-	if (sc->rid && !strcmp(sc->rid, it->rid))
-		sc->found = 1;
-	if (!it->expires_at)
-		return;
-	if (it->expires_at <= sc->now) {
-		for (unsigned i = 0; i < sc->n_expired; i++)
-			if (!strcmp(sc->expired[i], it->rid))
-				return; /* icmp rules come in v4/v6 pairs */
-		if (sc->n_expired < 32)
-			snprintf(sc->expired[sc->n_expired++],
-				 sizeof sc->expired[0], "%s", it->rid);
-	} else if (!sc->next || it->expires_at < sc->next) {
-		sc->next = it->expires_at;
-	}
-}
-
-int br_job_rule_add(struct br_job *j)
-{
-	const trellis_fw_rule_t *r = j->rule;
-	char err[ERRLEN], rid[32];
-	struct lk_info li;
-	int rc = unknown_flags(j, "rule_add", 0);
-	if (rc)
-		return rc;
-	struct fw_rule fr = {.protocol = r->protocol,
-			     .port_min = r->port_min,
-			     .port_max = r->port_max,
-			     .source_cidr = r->source_cidr,
-			     .expires_at = r->expires_at};
-	if (!br_name_ok(r->port))
-		return bad(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
-			   r->port ? r->port : "(null)");
-	rc = fw_rule_check(&fr, err, sizeof err);
-	if (rc)
-		return bad(j, rc, "rule for port '%s': %s", r->port, err);
-	if (r->expires_at && r->expires_at <= (int64_t)time(NULL))
-		return bad(j, TRELLIS_E_INVALID_ARG,
-			   "rule for port '%s': expiry %" PRId64
-			   " is in the past",
-			   r->port, r->expires_at);
-	rc = find_dev(j, BR_PREFIX "t", "port", r->port, &li);
-	if (rc < 0)
-		return rc;
-	if (rc == 0)
-		return bad(j, TRELLIS_E_NOTFOUND,
-			   "rule for port '%s': no such port on this host",
-			   r->port);
-	/* The id follows from the idempotency key, so a replay finds the
-	 * rule the first attempt made. */
-	uint64_t id;
-	if (j->idem_key && *j->idem_key)
-		id = ((uint64_t)fnv1a(j->idem_key) << 32) |
-		     fnv1a(r->port);
-	else if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
-		return bad(j, TRELLIS_E_INTERNAL, "getrandom failed");
-	snprintf(rid, sizeof rid, "r%016" PRIx64, id);
-	snprintf(j->rule_id, 64, "%s", rid);
-
-	/* The id includes the port, so a replay's rule is in its chain:
-	 * listing that chain alone keeps rule_add flat as ports grow. */
-	struct scan sc = {.rid = rid};
-	char chain[24];
-	snprintf(chain, sizeof chain, "a-%s", li.name);
-	rc = fw_scan(j->c->nft, chain, scan_cb, &sc, err, sizeof err);
-	if (rc)
-		return bad(j, rc, "rule for port '%s': %s", r->port, err);
-	if (sc.found)
-		return 0;
-	rc = fw_rule_add(j->c->nft, li.name, rid, &fr, err, sizeof err);
-	if (rc)
-		return bad(j, rc, "rule for port '%s': %s", r->port, err);
-	if (r->expires_at)
-		br_expiry_arm(j->c, r->expires_at);
-	return 0;
-}
-
-int br_job_rule_delete(struct br_job *j)
-{
-	char err[ERRLEN];
-	int rc = unknown_flags(j, "rule_delete", 0);
-	if (rc)
-		return rc;
-	if (!br_name_ok(j->name))
-		return bad(j, TRELLIS_E_INVALID_ARG, "invalid rule id '%s'",
-			   j->name ? j->name : "(null)");
-	rc = fw_rule_del(j->c->nft, j->name, err, sizeof err);
-	return rc ? bad(j, rc, "rule '%s': %s", j->name, err) : 0;
-}
-
-int br_job_expire(struct br_job *j)
-{
-	char err[ERRLEN];
-	struct scan *sc = calloc(1, sizeof *sc);
-	if (!sc)
-		return TRELLIS_E_NOMEM;
-	sc->now = (int64_t)time(NULL);
-	int rc = fw_scan(j->c->nft, NULL, scan_cb, sc, err, sizeof err);
-	for (unsigned i = 0; !rc && i < sc->n_expired; i++) {
-		rc = fw_rule_del(j->c->nft, sc->expired[i], err, sizeof err);
-		if (!rc)
-			H->log(j->c->b->self, TRELLIS_LOG_INFO,
-			       "%s: rule %s expired and was removed", j->c->uri,
-			       sc->expired[i]);
-	}
-	if (rc)
-		H->log(j->c->b->self, TRELLIS_LOG_WARNING,
-		       "%s: removing expired rules: %s", j->c->uri, err);
-	/* 32 at a time: more expired ones make the timer come back soon. */
-	if (sc->n_expired == 32 || rc)
-		br_expiry_arm(j->c, sc->now + 1);
-	else if (sc->next)
-		br_expiry_arm(j->c, sc->next);
-	free(sc);
-	return rc;
-}
-
-/* ---- gc ---- */
-
-static int kept(struct br_job *j, const char *name)
-{
-	for (uint32_t i = 0; i < j->n_keep; i++)
-		if (j->keep[i] && !strcmp(j->keep[i], name))
-			return 1;
-	return 0;
-}
-
-struct gc_list {
-	struct lk_info *v;
-	size_t n, cap;
-};
-
-static int gc_collect(void *opaque, const struct lk_info *li)
-{
-	struct gc_list *l = opaque;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct lk_info *v = realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return 1;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *li;
-	return 0;
-}
-
-static void gc_report(struct br_job *j, const char *what, const char *name)
-{
-	H->log(j->c->b->self, TRELLIS_LOG_NOTICE, "%s: gc removed %s %s",
-	       j->c->uri, what, name);
-	if (j->gc_fn)
-		j->gc_fn(j->opaque, what, name);
-}
-
-/* Ports first (their segments may then go), then segments, then devices
- * and chains that belong to nothing. */
-static int gc_links(struct br_job *j, struct gc_list *l)
-{
-	char err[ERRLEN], name[80];
-	int rc = 0;
-	for (size_t i = 0; !rc && i < l->n; i++) {
-		struct lk_info *li = &l->v[i];
-		char seg[80];
-		alias_get(li->alias, "port", name, sizeof name);
-		alias_get(li->alias, "seg", seg, sizeof seg);
-		if (strncmp(li->name, BR_PREFIX "t", 4) ||
-		    (name[0] && kept(j, name)) ||
-		    ((j->flags & TRELLIS_NET_GC_KEEP_SEGMENT_PORTS) && seg[0] &&
-		     kept(j, seg)))
-			continue;
-		rc = lk_delete(j->c->sk, li->name, err, sizeof err);
-		if (!rc)
-			rc = fw_port_del(j->c->nft, li->name, err, sizeof err);
-		if (!rc)
-			gc_report(j, "port", name[0] ? name : li->name);
-	}
-	for (size_t i = 0; !rc && i < l->n; i++) {
-		struct lk_info *li = &l->v[i];
-		unsigned n = 0;
-		alias_get(li->alias, "seg", name, sizeof name);
-		if (strncmp(li->name, BR_PREFIX "b", 4) ||
-		    (name[0] && kept(j, name)))
-			continue;
-		rc = count_ports(j, li->ifindex, &n, NULL, 0);
-		if (rc)
-			return rc;
-		if (n) { /* a kept port still uses it */
-			H->log(j->c->b->self, TRELLIS_LOG_WARNING,
-			       "%s: gc keeps %s: %u kept port(s) use it",
-			       j->c->uri, li->name, n);
-			continue;
-		}
-		rc = lk_delete(j->c->sk, li->name, err, sizeof err);
-		if (!rc)
-			gc_report(j, "segment", name[0] ? name : li->name);
-	}
-	for (size_t i = 0; !rc && i < l->n; i++) {
-		struct lk_info *li = &l->v[i];
-		struct lk_info cur;
-		char c = li->name[3];
-		if (c != 'x' && c != 'v')
-			continue;
-		/* a VXLAN/VLAN device whose bridge is gone */
-		if (lk_get(j->c->sk, li->name, &cur, err, sizeof err) ||
-		    cur.master)
-			continue;
-		rc = lk_delete(j->c->sk, li->name, err, sizeof err);
-		if (!rc)
-			gc_report(j, "link", li->name);
-	}
-	return rc ? bad(j, rc, "gc: %s", err) : 0;
-}
-
-int br_job_gc(struct br_job *j)
-{
-	char err[ERRLEN];
-	struct gc_list l = {0};
-	struct scan *sc = NULL;
-	int rc = unknown_flags(j, "gc", TRELLIS_NET_GC_KEEP_SEGMENT_PORTS);
-	if (rc)
-		return rc;
-	rc = lk_each(j->c->sk, BR_PREFIX, gc_collect, &l, err, sizeof err);
-	if (rc) {
-		rc = bad(j, rc, "gc: %s", err);
-		goto out;
-	}
-	rc = gc_links(j, &l);
-	if (rc)
-		goto out;
-	sc = calloc(1, sizeof *sc);
-	if (!sc) {
-		rc = bad(j, TRELLIS_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = fw_scan(j->c->nft, NULL, scan_cb, sc, err, sizeof err);
-	/* A port's chains whose device is gone (the port's p-/a- pair is
-	 * removed together, p- first: it jumps to a-). */
-	for (unsigned i = 0; !rc && i < sc->n_chains; i++) {
-		const char *ch = sc->chains[i];
-		struct lk_info li;
-		if ((strncmp(ch, "p-", 2) && strncmp(ch, "a-", 2) &&
-		     strncmp(ch, "s-", 2)) ||
-		    lk_get(j->c->sk, ch + 2, &li, err, sizeof err) !=
-			    TRELLIS_E_NOTFOUND)
-			continue;
-		rc = fw_port_del(j->c->nft, ch + 2, err, sizeof err);
-		if (!rc)
-			gc_report(j, "filter", ch + 2);
-		for (unsigned k = i + 1; k < sc->n_chains; k++)
-			if (!strcmp(sc->chains[k] + 2, ch + 2))
-				sc->chains[k][0] = '\0';
-	}
-	if (!rc)
-		rc = drop_table_if_unused(j, err, sizeof err);
-	if (rc)
-		rc = bad(j, rc, "gc: %s", err);
-out:
-	free(sc);
-	free(l.v);
-	return rc;
 }
