@@ -136,6 +136,33 @@ static void policy_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, body);
 }
 
+static json_t *why_pass_json(const struct tr_place_why_pass *w)
+{
+	json_t *removed = json_array();
+	for (uint32_t i = 0; i < w->n; i++)
+		json_array_append_new(
+			removed, json_pack("{s:s, s:i, s:s}", "filter",
+					   w->by[i].filter, "count",
+					   (int)w->by[i].removed, "reason",
+					   w->by[i].reason));
+	return json_pack("{s:i, s:o}", "hosts", (int)w->hosts, "removed",
+			 removed);
+}
+
+/* "Why not placed" for scripts: what the message says, as data. */
+static json_t *why_json(const struct tr_place_why *w)
+{
+	json_t *o = why_pass_json(&w->pass);
+	if (w->own) {
+		json_t *own = why_pass_json(&w->own_pass);
+		json_object_set_new(own, "spill",
+				    json_string(w->spill_denied ? "deny"
+								: "allow"));
+		json_object_set_new(o, "private_zones", own);
+	}
+	return o;
+}
+
 static void policy_try(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	struct tr_placer *p = engine(d, req);
@@ -145,9 +172,14 @@ static void policy_try(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	struct tr_place_result r;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
+	struct tr_place_why why;
 	if (tr_place_args_from_json(args, &pa, &call) ||
-	    tr_place(p, &pa.q, 0, &r, &call)) {
-		tr_req_fail_call(req, &call);
+	    tr_place_why(p, &pa.q, 0, &r, &why, &call)) {
+		if (call.code == TRELLIS_E_NOSPACE)
+			tr_req_fail(req, call.code, why_json(&why), "%s",
+				    call.message);
+		else
+			tr_req_fail_call(req, &call);
 		return;
 	}
 	tr_req_ok(req, json_pack("{s:s, s:I, s:s, s:s, s:f, s:i}", "host",

@@ -450,6 +450,22 @@ static size_t explain(const struct tr_policy *pol, const struct pstats *st,
 	return n < len ? n : len;
 }
 
+static void why_pass(const struct tr_policy *pol, const struct pstats *st,
+		     struct tr_place_why_pass *out)
+{
+	out->hosts = st->universe;
+	out->n = 0;
+	for (uint32_t f = 0; f < pol->n_filters; f++) {
+		if (!st->removed[f])
+			continue;
+		out->by[out->n].filter = pol->filters[f].item->name;
+		out->by[out->n].removed = st->removed[f];
+		memcpy(out->by[out->n].reason, st->reason[f],
+		       sizeof out->by[0].reason);
+		out->n++;
+	}
+}
+
 /* Runs one pass over the levels of scope (NULL: all hosts). */
 static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
 		    const trellis_place_request_t *r,
@@ -539,6 +555,13 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 	     uint32_t flags, struct tr_place_result *out,
 	     trellis_call_t *call)
 {
+	return tr_place_why(P, q, flags, out, NULL, call);
+}
+
+int tr_place_why(struct tr_placer *P, const struct tr_place_req *q,
+		 uint32_t flags, struct tr_place_result *out,
+		 struct tr_place_why *why, trellis_call_t *call)
+{
 	trellis_place_request_t r;
 	uint32_t tags[TR_PLACE_MAX_TAGS], one_hi = 0;
 	struct tr_level one = {0}, *scope = NULL;
@@ -603,6 +626,13 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 		size_t n = explain(pol, &own_st,
 				   " in the tenant's private zones", msg,
 				   sizeof msg);
+		if (why) {
+			memset(why, 0, sizeof *why);
+			why->own = 1;
+			why->spill_denied = !spill_ok;
+			why_pass(pol, &own_st, &why->own_pass);
+			why->pass = why->own_pass;
+		}
 		if (!spill_ok) {
 			rc = tr_call_set(call, TRELLIS_E_NOSPACE,
 					 "%.*s; tenant '%s' may not spill to "
@@ -628,6 +658,11 @@ int tr_place(struct tr_placer *P, const struct tr_place_req *q,
 		goto plugin_failed;
 	if (top.n)
 		goto found;
+	if (why) {
+		if (r.phase != TRELLIS_PLACE_SPILL)
+			memset(why, 0, sizeof *why);
+		why_pass(pol, &st, &why->pass);
+	}
 	if (r.phase == TRELLIS_PLACE_SPILL) {
 		size_t n = explain(pol, &own_st, " in the tenant's private zones",
 				   msg, sizeof msg);

@@ -69,6 +69,24 @@ struct tr_place_result {
 	uint32_t hint; /* the host's index then (checked against host_id) */
 };
 
+/* Why nothing fitted, for scripts (the message says the same in words):
+ * per pass, the hosts considered and what each filter removed. */
+struct tr_place_why_pass {
+	uint32_t hosts;
+	uint32_t n; /* filters that removed something */
+	struct {
+		const char *filter; /* the policy's, valid while it is loaded */
+		uint32_t removed;
+		char reason[64];
+	} by[TR_POLICY_MAX_STAGES];
+};
+
+struct tr_place_why {
+	int own;         /* the tenant's private zones were tried first */
+	int spill_denied; /* ...and may not spill */
+	struct tr_place_why_pass own_pass, pass; /* pass: the last one run */
+};
+
 /* tr_place() flags */
 #define TR_PLACE_CLAIM (1u << 0) /* book the resources on the chosen host */
 #define TR_PLACE_NAIVE (1u << 1) /* full scan, no index: the bench baseline */
@@ -113,6 +131,10 @@ void tr_placer_seed(struct tr_placer *p, uint64_t seed);
 int tr_place(struct tr_placer *p, const struct tr_place_req *req,
 	     uint32_t flags, struct tr_place_result *out,
 	     trellis_call_t *call);
+/* The same, and on NOSPACE fills *why (when not NULL). */
+int tr_place_why(struct tr_placer *p, const struct tr_place_req *req,
+		 uint32_t flags, struct tr_place_result *out,
+		 struct tr_place_why *why, trellis_call_t *call);
 /* Returns what a TR_PLACE_CLAIM booked (a failed or compensated workflow,
  * or a store claim that lost its race).  NOTFOUND if the host is gone. */
 int tr_place_unclaim(struct tr_placer *p, const struct tr_place_result *r);

@@ -57,6 +57,9 @@ like "try: why not placed" "$out" \
 out=$(tcli policy try --memory 5G 2>&1)
 like "try: capacity explained" "$out" \
 	"no host fits \\(2 hosts\\): exclusive removed 1 .*, capacity removed 1 \\(memory\\)"
+is "try -o json: why not placed as data" \
+	"$(tcli policy try --memory 1G --zone priv -o json | json '[(r["filter"], r["count"]) for r in j["error"]["details"]["removed"]] + [j["error"]["details"]["hosts"]]')" \
+	"[('location', 1), ('exclusive', 1), 2]"
 out=$(tcli policy try --memory 100G --tenant acme 2>&1)
 like "try: spill deny is explained" "$out" \
 	"capacity removed 1 \\(memory\\); tenant 'acme' may not spill"

@@ -216,6 +216,19 @@ static void test_spill_deny(void **state)
 			    "host): capacity removed 1 (memory); tenant 'acme' "
 			    "may not spill to public zones (its zones say "
 			    "spill: deny)");
+	/* The same as data. */
+	struct tr_place_why why;
+	struct tr_place_result r;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_place_why(p, &q, 0, &r, &why, &call),
+			 TRELLIS_E_NOSPACE);
+	assert_true(why.own && why.spill_denied);
+	assert_int_equal(why.own_pass.hosts, 1);
+	assert_int_equal(why.own_pass.n, 1);
+	assert_string_equal(why.own_pass.by[0].filter, "capacity");
+	assert_int_equal(why.own_pass.by[0].removed, 1);
+	assert_string_equal(why.own_pass.by[0].reason, "memory");
 	/* Naming a public zone explicitly is not spilling. */
 	q.zone = "pub";
 	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "pub1");
