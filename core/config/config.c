@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../actions/action.h"
 #include "../util/log.h"
@@ -343,7 +344,21 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 	}
 	if (state_dir) {
 		free(c->state_dir);
-		c->state_dir = strdup(state_dir);
+		/* Absolute, so the socket URLs mean the same to every
+		 * client whatever its working directory. */
+		char cwd[4096];
+		while (state_dir[0] == '.' && state_dir[1] == '/')
+			state_dir += 2;
+		if (state_dir[0] != '/' && getcwd(cwd, sizeof cwd)) {
+			size_t n = strlen(cwd) + strlen(state_dir) + 2;
+			c->state_dir = malloc(n);
+			if (c->state_dir)
+				snprintf(c->state_dir, n, "%s/%s", cwd,
+					 state_dir);
+		} else {
+			c->state_dir = strdup(state_dir);
+		}
+		state_dir = c->state_dir ? c->state_dir : state_dir;
 		/* Unless the file named them, the sockets follow the state
 		 * dir: tests and several daemons need no config file. */
 		char url[4200];
