@@ -1,9 +1,9 @@
 /*
- * engine.c - the instance half of the engine (engine.h): definitions,
- * admission and priority, starting, finishing, cancelling, queries, and
- * resuming from the journal after a restart.
+ * engine.c - the instance half of the engine (engine.h): admission and
+ * priority, starting, finishing, cancelling, sub-workflows, and the
+ * engine's lifetime.  Definitions are in defs.c, queries in query.c,
+ * resuming after a restart in resume.c; steps in sched.c.
  */
-#include <dirent.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,150 +48,9 @@ void wf_publish(struct inst *i, const char *topic, json_t *body)
 static void sub_result(struct job *jb, const char *id, const char *state,
 		       const char *error, json_t *outputs);
 
-/* ---- definitions ---- */
-
-static void load_dir(struct tr_engine *e, const char *dir)
-{
-	DIR *dh = opendir(dir);
-	if (!dh) {
-		tr_warn("workflows: %s: cannot read the directory", dir);
-		return;
-	}
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
-	while ((de = readdir(dh))) {
-		size_t l = strlen(de->d_name);
-		if (de->d_name[0] == '.' || l < 6 ||
-		    (strcmp(de->d_name + l - 5, ".yaml") &&
-		     strcmp(de->d_name + l - 4, ".yml")))
-			continue;
-		char **nn = realloc(names, (n + 1) * sizeof *nn);
-		if (!nn)
-			break;
-		names = nn;
-		names[n++] = strdup(de->d_name);
-	}
-	closedir(dh);
-	for (size_t k = 0; k < n; k++) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-		free(names[k]);
-		struct tr_wf *wf;
-		struct tr_wf_errors errs;
-		if (tr_wf_load_file(path, &wf, &errs) != 0) {
-			for (size_t m = 0; m < errs.n; m++)
-				tr_err("workflows: %s", errs.msg[m]);
-			tr_wf_errors_free(&errs);
-			continue;
-		}
-		tr_wf_errors_free(&errs);
-		size_t m;
-		for (m = 0; m < e->n_defs; m++)
-			if (strcmp(e->defs[m]->name, wf->name) == 0)
-				break;
-		if (m < e->n_defs) {
-			tr_info("workflows: %s overrides %s", path,
-				e->defs[m]->file);
-			tr_wf_free(e->defs[m]);
-			e->defs[m] = wf;
-			continue;
-		}
-		struct tr_wf **d = realloc(e->defs, (e->n_defs + 1) * sizeof *d);
-		if (!d) {
-			tr_wf_free(wf);
-			continue;
-		}
-		e->defs = d;
-		e->defs[e->n_defs++] = wf;
-	}
-	free(names);
-}
-
-const struct tr_wf *tr_engine_def(struct tr_engine *e, const char *name)
-{
-	for (size_t k = 0; k < e->n_defs; k++)
-		if (strcmp(e->defs[k]->name, name) == 0)
-			return e->defs[k];
-	return NULL;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp((*(struct tr_wf *const *)a)->name,
-		      (*(struct tr_wf *const *)b)->name);
-}
-
-json_t *tr_engine_defs(struct tr_engine *e)
-{
-	qsort(e->defs, e->n_defs, sizeof *e->defs, by_name);
-	json_t *a = json_array();
-	for (size_t k = 0; a && k < e->n_defs; k++)
-		json_array_append_new(a, tr_wf_json(e->defs[k]));
-	return json_pack("{s:o}", "items", a);
-}
-
-/* ---- shared definitions ---- */
-
-#define WF_CACHE_KEEP 32 /* unused parsed definitions kept for reuse */
-
-/* Loads text as a definition, or shares the one already parsed from the
- * same file name and text (definitions are immutable once loaded):
- * a thousand instances of vm.provision parse it once. */
-static int wf_load_shared(struct tr_engine *e, const char *file,
-			  const char *text, struct tr_wf **out,
-			  struct tr_wf_errors *errs)
-{
-	memset(errs, 0, sizeof *errs);
-	for (size_t k = 0; k < e->n_cache; k++) {
-		struct wf_cached *c = &e->cache[k];
-		if (strcmp(c->wf->file, file) == 0 &&
-		    strcmp(c->wf->source, text) == 0) {
-			c->users++;
-			c->last_use = ++e->cache_clock;
-			*out = c->wf;
-			return 0;
-		}
-	}
-	if (tr_wf_load_string(file, text, strlen(text), out, errs) != 0)
-		return -1;
-	/* Make room: drop the least recently used unused entry. */
-	size_t unused = 0, victim = (size_t)-1;
-	for (size_t k = 0; k < e->n_cache; k++) {
-		if (e->cache[k].users)
-			continue;
-		unused++;
-		if (victim == (size_t)-1 ||
-		    e->cache[k].last_use < e->cache[victim].last_use)
-			victim = k;
-	}
-	if (unused >= WF_CACHE_KEEP && victim != (size_t)-1) {
-		tr_wf_free(e->cache[victim].wf);
-		e->cache[victim] = e->cache[--e->n_cache];
-	}
-	struct wf_cached *c = realloc(e->cache, (e->n_cache + 1) * sizeof *c);
-	if (!c)
-		return 0; /* works, unshared: released by wf_release */
-	e->cache = c;
-	e->cache[e->n_cache++] =
-		(struct wf_cached){*out, 1, ++e->cache_clock};
-	return 0;
-}
-
-static void wf_release(struct tr_engine *e, struct tr_wf *wf)
-{
-	for (size_t k = 0; e && k < e->n_cache; k++) {
-		if (e->cache[k].wf == wf) {
-			e->cache[k].users--;
-			return;
-		}
-	}
-	tr_wf_free(wf);
-}
-
 /* ---- instances ---- */
 
-static struct inst *inst_find(struct tr_engine *e, const char *id)
+struct inst *eng_inst_find(struct tr_engine *e, const char *id)
 {
 	for (struct inst *i = e->head; i; i = i->next)
 		if (strcmp(i->id, id) == 0)
@@ -200,12 +59,12 @@ static struct inst *inst_find(struct tr_engine *e, const char *id)
 }
 
 /* Builds the runtime of an instance around a loaded definition (taken). */
-static struct inst *inst_new(struct tr_engine *e, struct tr_wf *wf,
+struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 			     const char *id)
 {
 	struct inst *i = calloc(1, sizeof *i);
 	if (!i) {
-		wf_release(e, wf);
+		eng_wf_release(e, wf);
 		return NULL;
 	}
 	i->e = e;
@@ -249,7 +108,7 @@ void eng_instance_free(struct inst *i)
 		free(i->s[k].dependents);
 	}
 	free(i->s);
-	wf_release(i->e, i->wf);
+	eng_wf_release(i->e, i->wf);
 	json_decref(i->inputs);
 	tr_secrets_clear(&i->secrets);
 	free(i->error);
@@ -296,7 +155,7 @@ static void inst_event(struct inst *i, const char *topic)
 }
 
 /* Starts running an admitted instance (or one resumed as running). */
-static void inst_run(struct inst *i, int64_t started_ms)
+void eng_inst_run(struct inst *i, int64_t started_ms)
 {
 	struct tr_engine *e = i->e;
 	i->st = I_RUNNING;
@@ -336,11 +195,11 @@ void eng_admit(struct tr_engine *e)
 		tr_journal_instance_update(e->j, i->id, &u);
 		inst_event(i, "workflow.started");
 		tr_info("workflow %s (%s) started", i->id, i->wf->name);
-		inst_run(i, now);
+		eng_inst_run(i, now);
 	}
 }
 
-static int enqueue(struct tr_engine *e, struct inst *i)
+int eng_enqueue(struct tr_engine *e, struct inst *i)
 {
 	if (e->n_queue == e->cap_queue) {
 		size_t c = e->cap_queue ? e->cap_queue * 2 : 16;
@@ -467,7 +326,7 @@ static void new_id(char *buf, size_t len)
 }
 
 /* Collects secret-typed inputs: remembered for redaction, and sealed. */
-static json_t *secret_inputs(struct inst *i)
+json_t *eng_secret_inputs(struct inst *i)
 {
 	json_t *sec = json_object();
 	for (size_t k = 0; k < i->wf->n_inputs; k++) {
@@ -509,7 +368,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 	}
 	/* Each instance parses its own copy: it runs exactly the text it
 	 * journals, whatever happens to the definition later. */
-	if (wf_load_shared(e, file ? file : "<api>", text, &wf, &errs) != 0) {
+	if (eng_wf_load_shared(e, file ? file : "<api>", text, &wf, &errs) != 0) {
 		int rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				     "%s%s", errs.n ? errs.msg[0] : "invalid workflow",
 				     errs.n > 1 ? " (and more)" : "");
@@ -526,7 +385,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 	char err[512];
 	json_t *bound;
 	if (tr_wf_inputs_bind(wf, inputs, &bound, err, sizeof err) != 0) {
-		wf_release(e, wf);
+		eng_wf_release(e, wf);
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 	}
 	char idbuf[40];
@@ -534,7 +393,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 		snprintf(idbuf, sizeof idbuf, "%s", forced_id);
 	else
 		new_id(idbuf, sizeof idbuf);
-	struct inst *i = inst_new(e, wf, idbuf);
+	struct inst *i = eng_inst_new(e, wf, idbuf);
 	if (!i) {
 		json_decref(bound);
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
@@ -546,7 +405,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 	 * parent's secrets. */
 	for (size_t k = 0; parent && k < parent->i->secrets.n; k++)
 		tr_secrets_add(&i->secrets, parent->i->secrets.v[k]);
-	json_t *sec = secret_inputs(i);
+	json_t *sec = eng_secret_inputs(i);
 	char *sealed = json_object_size(sec) ? tr_seal_json(e->seal, sec) : NULL;
 	json_decref(sec);
 	char *red = wf_redacted_dump(i, i->inputs);
@@ -581,10 +440,10 @@ static int start_inst(struct tr_engine *e, const char *name,
 					 .finished_at = -1};
 		tr_journal_instance_update(e->j, i->id, &u);
 		inst_event(i, "workflow.started");
-		inst_run(i, now);
+		eng_inst_run(i, now);
 		return 0;
 	}
-	if (enqueue(e, i) != 0) {
+	if (eng_enqueue(e, i) != 0) {
 		unlink_inst(e, i);
 		eng_instance_free(i);
 		free(*id);
@@ -641,7 +500,7 @@ void eng_subflow(struct tr_engine *e, struct job *jb)
 {
 	char id[40];
 	child_id(jb->idem, id, sizeof id);
-	struct inst *c = inst_find(e, id);
+	struct inst *c = eng_inst_find(e, id);
 	if (c) {
 		c->parent_job = jb; /* resumed: wait for it again */
 		return;
@@ -679,7 +538,7 @@ void eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why)
 int tr_engine_cancel(struct tr_engine *e, const char *id,
 		     trellis_call_t *call)
 {
-	struct inst *i = inst_find(e, id);
+	struct inst *i = eng_inst_find(e, id);
 	if (!i) {
 		json_t *row = tr_journal_instance(e->j, id);
 		if (!row)
@@ -715,242 +574,6 @@ int tr_engine_cancel(struct tr_engine *e, const char *id,
 	return 0;
 }
 
-/* ---- queries ---- */
-
-static json_t *step_counts(struct tr_engine *e, const char *id)
-{
-	json_t *steps = tr_journal_steps(e->j, id);
-	json_t *c = json_pack("{s:I}", "total",
-			      (json_int_t)json_array_size(steps));
-	size_t k;
-	json_t *s;
-	json_array_foreach(steps, k, s)
-	{
-		const char *st = json_string_value(json_object_get(s, "state"));
-		if (!st)
-			continue;
-		json_object_set_new(
-			c, st,
-			json_integer(json_integer_value(json_object_get(c, st)) +
-				     1));
-	}
-	json_decref(steps);
-	return c;
-}
-
-int tr_engine_status(struct tr_engine *e, const char *id, json_t **out,
-		     trellis_call_t *call)
-{
-	json_t *row = tr_journal_instance(e->j, id);
-	if (!row)
-		return tr_call_set(call, TRELLIS_E_NOTFOUND,
-				   "no workflow instance '%s'", id);
-	json_object_set_new(row, "steps", step_counts(e, id));
-	*out = row;
-	return 0;
-}
-
-int tr_engine_list(struct tr_engine *e, const char *state, unsigned limit,
-		   json_t **out, trellis_call_t *call)
-{
-	json_t *rows = tr_journal_list(e->j, state, limit);
-	if (!rows)
-		return tr_call_set(call, TRELLIS_E_IO,
-				   "cannot read the workflow journal");
-	*out = json_pack("{s:o}", "items", rows);
-	return 0;
-}
-
-int tr_engine_logs(struct tr_engine *e, const char *id, json_t **out,
-		   trellis_call_t *call)
-{
-	json_t *row = tr_journal_instance(e->j, id);
-	if (!row)
-		return tr_call_set(call, TRELLIS_E_NOTFOUND,
-				   "no workflow instance '%s'", id);
-	json_t *steps = tr_journal_steps(e->j, id);
-	struct inst *live = inst_find(e, id);
-	/* A finished instance: its definition says what each step calls. */
-	struct tr_wf *def = live ? live->wf : NULL;
-	char *file = NULL, *src = live ? NULL : tr_journal_source(e->j, id, &file);
-	struct tr_wf_errors errs;
-	if (src && wf_load_shared(e, file, src, &def, &errs) != 0)
-		def = NULL;
-	if (src)
-		tr_wf_errors_free(&errs);
-	size_t k;
-	json_t *s;
-	json_array_foreach(steps, k, s)
-	{
-		json_t *a = json_object_get(s, "started_at");
-		json_t *b = json_object_get(s, "finished_at");
-		if (json_is_integer(a) && json_is_integer(b))
-			json_object_set_new(
-				s, "duration_ms",
-				json_integer(json_integer_value(b) -
-					     json_integer_value(a)));
-		if (def && k < def->n_steps && def->steps[k].call)
-			json_object_set_new(s, "call",
-					    json_string(def->steps[k].call));
-	}
-	if (src && def)
-		wf_release(e, def);
-	free(src);
-	free(file);
-	json_object_set_new(row, "steps", steps);
-	*out = row;
-	return 0;
-}
-
-unsigned tr_engine_active(const struct tr_engine *e)
-{
-	unsigned n = 0;
-	for (const struct inst *i = e->head; i; i = i->next)
-		n++;
-	return n;
-}
-
-int tr_engine_flush(struct tr_engine *e)
-{
-	return tr_journal_flush(e->j);
-}
-
-/* ---- resume ---- */
-
-static enum sstate parse_state(const char *s, int *was_running)
-{
-	*was_running = 0;
-	if (!strcmp(s, "succeeded"))
-		return S_SUCCEEDED;
-	if (!strcmp(s, "skipped"))
-		return S_SKIPPED;
-	if (!strcmp(s, "failed"))
-		return S_FAILED;
-	if (!strcmp(s, "running") || !strcmp(s, "retrying"))
-		*was_running = 1;
-	return S_PENDING;
-}
-
-static void resume_one(struct tr_engine *e, json_t *row)
-{
-	const char *id = json_string_value(json_object_get(row, "id"));
-	const char *src = json_string_value(json_object_get(row, "source"));
-	const char *file = json_string_value(json_object_get(row, "file"));
-	const char *state = json_string_value(json_object_get(row, "state"));
-	struct tr_wf *wf;
-	struct tr_wf_errors errs;
-	if (wf_load_shared(e, file ? file : "<journal>", src ? src : "", &wf,
-			   &errs) != 0) {
-		char msg[1200];
-		snprintf(msg, sizeof msg, "cannot resume: %s",
-			 errs.n ? errs.msg[0] : "invalid definition");
-		tr_wf_errors_free(&errs);
-		tr_err("workflow %s: %s", id, msg);
-		struct tr_jr_update u = {.state = "failed",
-					 .compensation = "failed",
-					 .error = msg,
-					 .started_at = -1,
-					 .finished_at = wf_now_ms()};
-		tr_journal_instance_update(e->j, id, &u);
-		return;
-	}
-	tr_wf_errors_free(&errs);
-	struct inst *i = inst_new(e, wf, id);
-	if (!i)
-		return;
-	i->seq = json_integer_value(json_object_get(row, "seq"));
-	i->priority = (int)json_integer_value(json_object_get(row, "priority"));
-	i->inputs = json_loads(json_string_value(json_object_get(row, "inputs")),
-			       0, NULL);
-	if (!i->inputs)
-		i->inputs = json_object();
-	const char *sealed = json_string_value(json_object_get(row, "sealed"));
-	if (sealed) {
-		json_t *sec = tr_unseal_json(e->seal, sealed);
-		if (!sec)
-			tr_warn("workflow %s: secret inputs cannot be unsealed "
-				"(the key changed?): they stay redacted",
-				id);
-		json_object_update(i->inputs, sec);
-		json_decref(sec);
-		json_t *s2 = secret_inputs(i);
-		json_decref(s2);
-	}
-	json_t *steps = tr_journal_steps(e->j, id);
-	size_t k;
-	json_t *s;
-	json_array_foreach(steps, k, s)
-	{
-		size_t idx = (size_t)json_integer_value(json_object_get(s, "idx"));
-		if (idx >= wf->n_steps)
-			continue;
-		struct step_rt *rt = &i->s[idx];
-		const char *st = json_string_value(json_object_get(s, "state"));
-		rt->st = parse_state(st ? st : "", &rt->was_running);
-		rt->attempts =
-			(int)json_integer_value(json_object_get(s, "attempts"));
-		rt->done_seq = json_integer_value(json_object_get(s, "done_seq"));
-		if (rt->done_seq > i->next_done_seq)
-			i->next_done_seq = rt->done_seq;
-		json_t *o = json_object_get(s, "outputs");
-		if (json_is_object(o))
-			rt->outputs = json_incref(o);
-		const char *us = json_string_value(json_object_get(s, "undo_state"));
-		if (us && !strcmp(us, "undone"))
-			rt->undo = U_DONE;
-		else if (us && !strcmp(us, "undo_failed"))
-			rt->undo = U_FAILED;
-		if (rt->st == S_SUCCEEDED || rt->st == S_SKIPPED ||
-		    rt->st == S_FAILED)
-			i->n_terminal++;
-	}
-	json_decref(steps);
-	/* What still waits: needs that have not finished well. */
-	for (size_t m = 0; m < wf->n_steps; m++) {
-		i->s[m].waiting = 0;
-		for (size_t d = 0; d < wf->steps[m].n_deps; d++) {
-			enum sstate ds = i->s[wf->steps[m].deps[d]].st;
-			if (ds != S_SUCCEEDED && ds != S_SKIPPED &&
-			    ds != S_FAILED)
-				i->s[m].waiting++;
-		}
-	}
-	if (!strcmp(state, "queued")) {
-		enqueue(e, i);
-		return;
-	}
-	int64_t started = json_integer_value(json_object_get(row, "started_at"));
-	if (!strcmp(state, "compensating")) {
-		i->st = I_FAILING;
-		e->n_running++;
-		const char *err = json_string_value(json_object_get(row, "error"));
-		const char *fs =
-			json_string_value(json_object_get(row, "failed_step"));
-		i->error = strdup(err ? err : "failed before a restart");
-		i->failed_step = fs ? strdup(fs) : NULL;
-		i->started_ms = started;
-		tr_info("workflow %s (%s): resuming compensation", id, wf->name);
-		sched_resume_running(i);
-		sched_check_finish(i);
-		return;
-	}
-	tr_info("workflow %s (%s): resuming", id, wf->name);
-	for (size_t m = 0; m < wf->n_steps; m++)
-		i->s[m].was_running = 0;
-	inst_run(i, started ? started : wf_now_ms());
-}
-
-static void resume(struct tr_engine *e)
-{
-	e->seq = tr_journal_max_seq(e->j);
-	json_t *rows = tr_journal_unfinished(e->j);
-	size_t k;
-	json_t *row;
-	json_array_foreach(rows, k, row) resume_one(e, row);
-	json_decref(rows);
-	sched_pump(e);
-}
-
 /* ---- lifetime ---- */
 
 struct tr_engine *tr_engine_new(struct tr_daemon *d,
@@ -982,9 +605,9 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 	if (!(e->j = tr_journal_new(d->store, err, errlen)))
 		goto fail;
 	for (size_t k = 0; o && k < o->n_dirs; k++)
-		load_dir(e, o->dirs[k]);
+		eng_load_dir(e, o->dirs[k]);
 	engines_d_last = e;
-	resume(e);
+	eng_resume(e);
 	return e;
 fail:
 	tr_engine_free(e);

@@ -137,6 +137,18 @@ int64_t wf_now_ms(void);
 char *wf_redacted_dump(const struct inst *i, const json_t *v);
 void wf_publish(struct inst *i, const char *topic, json_t *body);
 
+/* defs.c */
+void eng_load_dir(struct tr_engine *e, const char *dir);
+/* Loads text as a definition or shares the one parsed from the same file
+ * name and text; 0, or -1 with errs.  Release with eng_wf_release. */
+int eng_wf_load_shared(struct tr_engine *e, const char *file,
+		       const char *text, struct tr_wf **out,
+		       struct tr_wf_errors *errs);
+void eng_wf_release(struct tr_engine *e, struct tr_wf *wf);
+
+/* resume.c */
+void eng_resume(struct tr_engine *e);
+
 /* sched.c */
 json_t *sched_eval(struct inst *i, const json_t *tmpl, char *err,
 		   size_t errlen);
@@ -149,6 +161,15 @@ void sched_resume_running(struct inst *i);
 void sched_arm_flush(struct tr_engine *e);
 
 /* engine.c */
+struct inst *eng_inst_find(struct tr_engine *e, const char *id);
+/* The runtime of an instance around a definition (taken), listed. */
+struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
+			  const char *id);
+/* Starts an admitted (or resumed running) instance at started_ms. */
+void eng_inst_run(struct inst *i, int64_t started_ms);
+int eng_enqueue(struct tr_engine *e, struct inst *i);
+/* Remembers secret inputs for redaction; returns them (to seal). */
+json_t *eng_secret_inputs(struct inst *i);
 void eng_instance_finish(struct inst *i);
 void eng_admit(struct tr_engine *e);
 void eng_instance_free(struct inst *i);
