@@ -21,24 +21,25 @@
 
 static const struct tr_field place_in[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
 static const struct tr_field place_out[] = {
-	{"host", TR_T_STRING, 1, "the chosen host"},
-	{"host_id", TR_T_INT, 1, "its inventory id"},
-	{"zone", TR_T_STRING, 1, "its zone"},
-	{"pool", TR_T_STRING, 1,
-	 "a storage pool of its cluster (or a shared one), \"\" if none"},
-	{"policy", TR_T_STRING, 1, "the policy that placed it"},
-	{"claim", TR_T_STRING, 1, "the claim key (for policy.release)"},
-	TR_FIELDS_END,
+    {"host", TR_T_STRING, 1, "the chosen host"},
+    {"host_id", TR_T_INT, 1, "its inventory id"},
+    {"zone", TR_T_STRING, 1, "its zone"},
+    {"pool", TR_T_STRING, 1,
+     "a storage pool of its cluster (or a shared one), \"\" if none"},
+    {"policy", TR_T_STRING, 1, "the policy that placed it"},
+    {"claim", TR_T_STRING, 1, "the claim key (for policy.release)"},
+    TR_FIELDS_END,
 };
 /* The undo may be called with the place step's arguments: accept them. */
 static const struct tr_field release_in[] = {
-	{"key", TR_T_STRING, 0,
-	 "the claim to release (default: this step's idempotency key)"},
-	{"claim", TR_T_STRING, 0, "same as key (policy.place's output)"},
-	TR_PLACE_FIELDS, TR_FIELDS_END};
+    {"key", TR_T_STRING, 0,
+     "the claim to release (default: this step's idempotency key)"},
+    {"claim", TR_T_STRING, 0, "same as key (policy.place's output)"},
+    TR_PLACE_FIELDS,
+    TR_FIELDS_END};
 static const struct tr_field release_out[] = {
-	{"released", TR_T_BOOL, 1, "whether a claim was held"},
-	TR_FIELDS_END,
+    {"released", TR_T_BOOL, 1, "whether a claim was held"},
+    TR_FIELDS_END,
 };
 
 static const char *str(json_t *args, const char *key)
@@ -62,15 +63,16 @@ static void pool_for(sqlite3 *db, uint64_t host_id, char *out, size_t len)
 	sqlite3_stmt *st = NULL;
 	out[0] = '\0';
 	if (sqlite3_prepare_v2(
-		    db,
-		    "SELECT name FROM pool WHERE cluster_id = (SELECT "
-		    "cluster_id FROM host WHERE id = ?1) OR cluster_id IS NULL "
-		    "ORDER BY cluster_id IS NULL, id LIMIT 1",
-		    -1, &st, NULL) != SQLITE_OK)
+		db,
+		"SELECT name FROM pool WHERE cluster_id = (SELECT "
+		"cluster_id FROM host WHERE id = ?1) OR cluster_id IS NULL "
+		"ORDER BY cluster_id IS NULL, id LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)host_id);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(out, len, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 }
 
@@ -84,8 +86,8 @@ static int run_place(const struct tr_action_env *env, json_t *args,
 	struct tr_placer *p = tr_placement_engine(env->daemon, call);
 	if (!p)
 		return call->code;
-	const char *key = env->idem_key && *env->idem_key ? env->idem_key
-							  : NULL;
+	const char *key =
+	    env->idem_key && *env->idem_key ? env->idem_key : NULL;
 	if (!key)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "policy.place needs an idempotency key "
@@ -99,7 +101,8 @@ static int run_place(const struct tr_action_env *env, json_t *args,
 	*result = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "host", r.host,
 			    "host_id", (json_int_t)r.host_id, "zone", r.zone,
 			    "pool", pool, "policy", r.policy, "claim", key);
-	return *result ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	return *result ? 0
+		       : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 }
 
 static int run_release(const struct tr_action_env *env, json_t *args,
@@ -127,24 +130,25 @@ static int run_release(const struct tr_action_env *env, json_t *args,
 	if ((rc = tr_place_release(p, db, key, call)))
 		return rc;
 	*result = json_pack("{s:b}", "released", held);
-	return *result ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	return *result ? 0
+		       : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 }
 
 static const struct tr_action policy_actions[] = {
-	{.name = "policy.place",
-	 .description = "Choose a host for a VM with the zone's placement "
-			"policy and claim its resources atomically.",
-	 .input = place_in,
-	 .output = place_out,
-	 .run = run_place,
-	 .undo = "policy.release",
-	 .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
-	{.name = "policy.release",
-	 .description = "Give back what policy.place claimed (its undo).",
-	 .input = release_in,
-	 .output = release_out,
-	 .run = run_release,
-	 .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+    {.name = "policy.place",
+     .description = "Choose a host for a VM with the zone's placement "
+		    "policy and claim its resources atomically.",
+     .input = place_in,
+     .output = place_out,
+     .run = run_place,
+     .undo = "policy.release",
+     .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+    {.name = "policy.release",
+     .description = "Give back what policy.place claimed (its undo).",
+     .input = release_in,
+     .output = release_out,
+     .run = run_release,
+     .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
 };
 
 void tr_actions_register_policy(void); /* all.c */

@@ -45,14 +45,13 @@ static json_t *policy_json(struct tr_placer *p, const struct tr_policy *pol,
 			   int full)
 {
 	const char *def = tr_placer_default(p);
-	json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:o, s:o, s:o}", "name",
-			      pol->name, "description", pol->description,
-			      "default", def && !strcmp(def, pol->name),
-			      "top_n", (int)pol->top_n, "filters",
-			      stages_json(pol->filters, pol->n_filters, 0),
-			      "weights",
-			      stages_json(pol->weighers, pol->n_weighers, 1),
-			      "zones", zones_of(p, pol));
+	json_t *o =
+	    json_pack("{s:s, s:s, s:b, s:i, s:o, s:o, s:o}", "name", pol->name,
+		      "description", pol->description, "default",
+		      def && !strcmp(def, pol->name), "top_n", (int)pol->top_n,
+		      "filters", stages_json(pol->filters, pol->n_filters, 0),
+		      "weights", stages_json(pol->weighers, pol->n_weighers, 1),
+		      "zones", zones_of(p, pol));
 	if (full && o) {
 		json_object_set_new(o, "overcommit",
 				    json_pack("{s:f, s:f}", "cpu",
@@ -63,12 +62,12 @@ static json_t *policy_json(struct tr_placer *p, const struct tr_policy *pol,
 		json_t *plugins = json_object();
 		for (uint32_t i = 0; i < pol->n_filters; i++)
 			json_object_set_new(
-				plugins, pol->filters[i].item->name,
-				json_string(pol->filters[i].plugin->name));
+			    plugins, pol->filters[i].item->name,
+			    json_string(pol->filters[i].plugin->name));
 		for (uint32_t i = 0; i < pol->n_weighers; i++)
 			json_object_set_new(
-				plugins, pol->weighers[i].item->name,
-				json_string(pol->weighers[i].plugin->name));
+			    plugins, pol->weighers[i].item->name,
+			    json_string(pol->weighers[i].plugin->name));
 		json_object_set_new(o, "plugins", plugins);
 	}
 	return o;
@@ -92,9 +91,8 @@ static void policy_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		return;
 	json_t *items = json_array();
 	for (size_t i = 0; i < tr_placer_n_policies(p); i++)
-		json_array_append_new(items,
-				      policy_json(p, tr_placer_policy_at(p, i),
-						  0));
+		json_array_append_new(
+		    items, policy_json(p, tr_placer_policy_at(p, i), 0));
 	json_t *out = json_pack("{s:o, s:s}", "items", items, "dir",
 				tr_placement_policy_dir());
 	if (*tr_placement_policy_errors())
@@ -140,11 +138,11 @@ static json_t *why_pass_json(const struct tr_place_why_pass *w)
 {
 	json_t *removed = json_array();
 	for (uint32_t i = 0; i < w->n; i++)
-		json_array_append_new(
-			removed, json_pack("{s:s, s:i, s:s}", "filter",
-					   w->by[i].filter, "count",
-					   (int)w->by[i].removed, "reason",
-					   w->by[i].reason));
+		json_array_append_new(removed,
+				      json_pack("{s:s, s:i, s:s}", "filter",
+						w->by[i].filter, "count",
+						(int)w->by[i].removed, "reason",
+						w->by[i].reason));
 	return json_pack("{s:i, s:o}", "hosts", (int)w->hosts, "removed",
 			 removed);
 }
@@ -155,9 +153,9 @@ static json_t *why_json(const struct tr_place_why *w)
 	json_t *o = why_pass_json(&w->pass);
 	if (w->own) {
 		json_t *own = why_pass_json(&w->own_pass);
-		json_object_set_new(own, "spill",
-				    json_string(w->spill_denied ? "deny"
-								: "allow"));
+		json_object_set_new(
+		    own, "spill",
+		    json_string(w->spill_denied ? "deny" : "allow"));
 		json_object_set_new(o, "private_zones", own);
 	}
 	return o;
@@ -193,11 +191,10 @@ static void policy_host(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	const char *host = json_string_value(json_object_get(args, "name"));
 	json_t *v, *out = NULL;
 	int64_t limit = (v = json_object_get(args, "vm_limit"))
-				? json_integer_value(v)
-				: -1;
-	int64_t disk = (v = json_object_get(args, "disk_gb"))
-			       ? json_integer_value(v)
-			       : -1;
+			    ? json_integer_value(v)
+			    : -1;
+	int64_t disk =
+	    (v = json_object_get(args, "disk_gb")) ? json_integer_value(v) : -1;
 	if ((v = json_object_get(args, "disk")))
 		disk = (json_integer_value(v) + (1ll << 30) - 1) >> 30;
 	if (json_object_get(args, "vm_limit") && limit < 0) {
@@ -207,9 +204,9 @@ static void policy_host(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	}
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (tr_placement_host_set(d, host,
-				  json_string_value(json_object_get(args, "tags")),
-				  limit, disk, &out, &call)) {
+	if (tr_placement_host_set(
+		d, host, json_string_value(json_object_get(args, "tags")),
+		limit, disk, &out, &call)) {
 		tr_req_fail_call(req, &call);
 		return;
 	}
@@ -218,33 +215,33 @@ static void policy_host(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static const struct tr_field no_args[] = {TR_FIELDS_END};
 static const struct tr_field host_args[] = {
-	{"name", TR_T_STRING, 1, "the host"},
-	{"tags", TR_T_STRING, 0, "its tags, comma-separated (\"\": none)"},
-	{"vm_limit", TR_T_INT, 0, "at most this many VMs (0: no limit)"},
-	{"disk_gb", TR_T_INT, 0, "disk for VMs in GiB (0: unknown, no limit)"},
-	{"disk", TR_T_SIZE, 0, "the same as a size (\"2T\")"},
-	TR_FIELDS_END};
+    {"name", TR_T_STRING, 1, "the host"},
+    {"tags", TR_T_STRING, 0, "its tags, comma-separated (\"\": none)"},
+    {"vm_limit", TR_T_INT, 0, "at most this many VMs (0: no limit)"},
+    {"disk_gb", TR_T_INT, 0, "disk for VMs in GiB (0: unknown, no limit)"},
+    {"disk", TR_T_SIZE, 0, "the same as a size (\"2T\")"},
+    TR_FIELDS_END};
 static const struct tr_field name_arg[] = {
-	{"name", TR_T_STRING, 1, "the policy"}, TR_FIELDS_END};
+    {"name", TR_T_STRING, 1, "the policy"}, TR_FIELDS_END};
 static const struct tr_field set_args[] = {
-	{"name", TR_T_STRING, 1, "the policy"},
-	{"zone", TR_T_STRING, 0, "the zone (default: set the default policy)"},
-	TR_FIELDS_END};
+    {"name", TR_T_STRING, 1, "the policy"},
+    {"zone", TR_T_STRING, 0, "the zone (default: set the default policy)"},
+    TR_FIELDS_END};
 static const struct tr_field try_args[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"policy.list", "placement policies and the zones that use them",
-	 no_args, policy_list, 0},
-	{"policy.show", "a placement policy in full", name_arg, policy_show, 0},
-	{"policy.set", "select the policy of a zone, or the default policy",
-	 set_args, policy_set, TR_OP_MUTATES},
-	{"policy.host",
-	 "a host's placement attributes (tags, VM limit, disk); sets the "
-	 "ones given",
-	 host_args, policy_host, TR_OP_MUTATES},
-	{"policy.try",
-	 "where a VM would be placed now, or why not (claims nothing)",
-	 try_args, policy_try, 0},
+    {"policy.list", "placement policies and the zones that use them", no_args,
+     policy_list, 0},
+    {"policy.show", "a placement policy in full", name_arg, policy_show, 0},
+    {"policy.set", "select the policy of a zone, or the default policy",
+     set_args, policy_set, TR_OP_MUTATES},
+    {"policy.host",
+     "a host's placement attributes (tags, VM limit, disk); sets the "
+     "ones given",
+     host_args, policy_host, TR_OP_MUTATES},
+    {"policy.try",
+     "where a VM would be placed now, or why not (claims nothing)", try_args,
+     policy_try, 0},
 };
 
 void tr_api_register_policy(struct tr_api *api)

@@ -2,56 +2,53 @@
 #include "cli.h"
 
 static const struct cli_opt set_opts[] = {
-	{"--zone", "zone", CLI_STR, "ZONE",
-	 "the zone that uses it (default: make it the default policy)", 0,
-	 NULL},
-	CLI_OPTS_END};
+    {"--zone", "zone", CLI_STR, "ZONE",
+     "the zone that uses it (default: make it the default policy)", 0, NULL},
+    CLI_OPTS_END};
 static const struct cli_opt host_opts[] = {
-	{"--tags", "tags", CLI_STR, "TAG,TAG", "its tags (\"\" for none)", 0,
-	 NULL},
-	{"--vm-limit", "vm_limit", CLI_INT, "N",
-	 "at most N VMs on it (0: no limit)", 0, NULL},
-	{"--disk", "disk", CLI_SIZE, "SIZE", "disk for VMs (2T)", 0, NULL},
-	CLI_OPTS_END};
+    {"--tags", "tags", CLI_STR, "TAG,TAG", "its tags (\"\" for none)", 0, NULL},
+    {"--vm-limit", "vm_limit", CLI_INT, "N",
+     "at most N VMs on it (0: no limit)", 0, NULL},
+    {"--disk", "disk", CLI_SIZE, "SIZE", "disk for VMs (2T)", 0, NULL},
+    CLI_OPTS_END};
 static const struct cli_opt try_opts[] = {
-	{"--vcpus", "vcpus", CLI_INT, "N", "virtual CPUs (default 1)", 0, NULL},
-	{"--memory", "memory", CLI_SIZE, "SIZE", "memory (2G, 512M)", 0, NULL},
-	{"--disk", "disk", CLI_SIZE, "SIZE", "disk (20G)", 0, NULL},
-	{"--zone", "zone", CLI_STR, "ZONE", "only this zone", 0, NULL},
-	{"--pod", "pod", CLI_STR, "POD", "only this pod", 0, NULL},
-	{"--cluster", "cluster", CLI_STR, "CLUSTER", "only this cluster", 0,
-	 NULL},
-	{"--host", "host", CLI_STR, "HOST", "only this host", 0, NULL},
-	{"--tenant", "tenant", CLI_STR, "TENANT",
-	 "the tenant (private zones, exclusivity)", 0, NULL},
-	{"--affinity-group", "affinity_group", CLI_STR, "GROUP",
-	 "with this group's VMs", 0, NULL},
-	{"--anti-affinity-group", "anti_affinity_group", CLI_STR, "GROUP",
-	 "away from this group's VMs", 0, NULL},
-	{"--tags", "tags", CLI_JSON, "JSON", "required host tags: '[\"ssd\"]'",
-	 0, NULL},
-	CLI_OPTS_END};
+    {"--vcpus", "vcpus", CLI_INT, "N", "virtual CPUs (default 1)", 0, NULL},
+    {"--memory", "memory", CLI_SIZE, "SIZE", "memory (2G, 512M)", 0, NULL},
+    {"--disk", "disk", CLI_SIZE, "SIZE", "disk (20G)", 0, NULL},
+    {"--zone", "zone", CLI_STR, "ZONE", "only this zone", 0, NULL},
+    {"--pod", "pod", CLI_STR, "POD", "only this pod", 0, NULL},
+    {"--cluster", "cluster", CLI_STR, "CLUSTER", "only this cluster", 0, NULL},
+    {"--host", "host", CLI_STR, "HOST", "only this host", 0, NULL},
+    {"--tenant", "tenant", CLI_STR, "TENANT",
+     "the tenant (private zones, exclusivity)", 0, NULL},
+    {"--affinity-group", "affinity_group", CLI_STR, "GROUP",
+     "with this group's VMs", 0, NULL},
+    {"--anti-affinity-group", "anti_affinity_group", CLI_STR, "GROUP",
+     "away from this group's VMs", 0, NULL},
+    {"--tags", "tags", CLI_JSON, "JSON", "required host tags: '[\"ssd\"]'", 0,
+     NULL},
+    CLI_OPTS_END};
 static const struct cli_col cols[] = {
-	{"NAME", "name"},   {"DEFAULT", "default"}, {"TOP_N", "top_n"},
-	{"WEIGHTS", "weights"}, {"ZONES", "zones"}, {"DESCRIPTION", "description"},
-	CLI_COLS_END};
+    {"NAME", "name"},	{"DEFAULT", "default"},
+    {"TOP_N", "top_n"}, {"WEIGHTS", "weights"},
+    {"ZONES", "zones"}, {"DESCRIPTION", "description"},
+    CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"list", "List placement policies and the zones that use them",
-	 "policy.list", NULL, NULL, NULL, cols, "items", NULL},
-	{"show", "Show a policy: filters, weights, top N, overcommit",
-	 "policy.show", "name", "NAME", NULL, NULL, NULL, NULL},
-	{"set", "Select the policy of a zone (--zone), or the default policy",
-	 "policy.set", "name", "NAME", set_opts, NULL, NULL, NULL},
-	{"host",
-	 "Show or set a host's placement attributes: tags, VM limit, disk",
-	 "policy.host", "name", "HOST", host_opts, NULL, NULL, NULL},
-	{"try",
-	 "Show where a VM would be placed now, or why it would not be "
-	 "(claims nothing)",
-	 "policy.try", NULL, NULL, try_opts, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {"list", "List placement policies and the zones that use them",
+     "policy.list", NULL, NULL, NULL, cols, "items", NULL},
+    {"show", "Show a policy: filters, weights, top N, overcommit",
+     "policy.show", "name", "NAME", NULL, NULL, NULL, NULL},
+    {"set", "Select the policy of a zone (--zone), or the default policy",
+     "policy.set", "name", "NAME", set_opts, NULL, NULL, NULL},
+    {"host", "Show or set a host's placement attributes: tags, VM limit, disk",
+     "policy.host", "name", "HOST", host_opts, NULL, NULL, NULL},
+    {"try",
+     "Show where a VM would be placed now, or why it would not be "
+     "(claims nothing)",
+     "policy.try", NULL, NULL, try_opts, NULL, NULL, NULL},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_policy = {
-	"policy", "Placement policies: filters, weighers and the herding guard",
-	verbs};
+    "policy", "Placement policies: filters, weighers and the herding guard",
+    verbs};

@@ -9,8 +9,8 @@
 
 static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
 {
-	return tr_call_set(call, TRELLIS_E_IO, "placement claims: %s: %s",
-			   what, sqlite3_errmsg(db));
+	return tr_call_set(call, TRELLIS_E_IO, "placement claims: %s: %s", what,
+			   sqlite3_errmsg(db));
 }
 
 static void bind_opt(sqlite3_stmt *st, int i, const char *s)
@@ -60,10 +60,9 @@ int tr_claim_get(sqlite3 *db, const char *key, struct tr_claim *out,
 {
 	sqlite3_stmt *st = NULL;
 	int ret;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " COLS
-			       " FROM placement_claim WHERE key = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db, "SELECT " COLS " FROM placement_claim WHERE key = ?1", -1,
+		&st, NULL) != SQLITE_OK)
 		return db_error(db, call, "reading a claim");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc = step(st);
@@ -86,19 +85,19 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 	/* One statement: the sums and the insert see the same snapshot under
 	 * the write lock. */
 	static const char sql[] =
-		"INSERT INTO placement_claim (" COLS ", created_at) "
-		"SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?13 "
-		"WHERE NOT EXISTS (SELECT 1 FROM placement_claim WHERE key = ?1) "
-		"AND (SELECT COALESCE(SUM(vcpus), 0) FROM placement_claim "
-		"     WHERE host_id = ?2) + ?3 <= ?9 "
-		"AND (SELECT COALESCE(SUM(memory_mib), 0) FROM placement_claim "
-		"     WHERE host_id = ?2) + ?4 <= ?10 "
-		"AND (SELECT COALESCE(SUM(disk_gib), 0) FROM placement_claim "
-		"     WHERE host_id = ?2) + ?5 <= ?11 "
-		"AND (?12 < 0 OR (SELECT COUNT(*) FROM placement_claim "
-		"     WHERE host_id = ?2) < ?12) "
-		"AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM placement_claim "
-		"     WHERE host_id = ?2 AND anti_grp = ?7))";
+	    "INSERT INTO placement_claim (" COLS ", created_at) "
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?13 "
+	    "WHERE NOT EXISTS (SELECT 1 FROM placement_claim WHERE key = ?1) "
+	    "AND (SELECT COALESCE(SUM(vcpus), 0) FROM placement_claim "
+	    "     WHERE host_id = ?2) + ?3 <= ?9 "
+	    "AND (SELECT COALESCE(SUM(memory_mib), 0) FROM placement_claim "
+	    "     WHERE host_id = ?2) + ?4 <= ?10 "
+	    "AND (SELECT COALESCE(SUM(disk_gib), 0) FROM placement_claim "
+	    "     WHERE host_id = ?2) + ?5 <= ?11 "
+	    "AND (?12 < 0 OR (SELECT COUNT(*) FROM placement_claim "
+	    "     WHERE host_id = ?2) < ?12) "
+	    "AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM placement_claim "
+	    "     WHERE host_id = ?2 AND anti_grp = ?7))";
 	sqlite3_stmt *st = NULL;
 	int ret;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -160,8 +159,8 @@ int tr_claim_release(sqlite3 *db, const char *key, struct tr_claim *out,
 		if (out)
 			row_to_claim(st, out);
 		ret = step(st) == SQLITE_DONE
-			      ? 0
-			      : db_error(db, call, "releasing a claim");
+			  ? 0
+			  : db_error(db, call, "releasing a claim");
 	} else if (rc == SQLITE_DONE) {
 		ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
 				  "no placement claim '%s'", key);
@@ -172,8 +171,9 @@ int tr_claim_release(sqlite3 *db, const char *key, struct tr_claim *out,
 	return ret;
 }
 
-int tr_claims_foreach(sqlite3 *db, int (*fn)(void *arg, const struct tr_claim *c),
-		      void *arg, trellis_call_t *call)
+int tr_claims_foreach(sqlite3 *db,
+		      int (*fn)(void *arg, const struct tr_claim *c), void *arg,
+		      trellis_call_t *call)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = 0, rc;

@@ -63,7 +63,8 @@ int tr_claims_host_sum(sqlite3 *db, uint64_t host_id, struct tr_claim *sum,
 
 /* Calls fn for every claim (startup: rebooking them in the engine).  Stops
  * at fn's first non-zero return and returns it. */
-int tr_claims_foreach(sqlite3 *db, int (*fn)(void *arg, const struct tr_claim *c),
-		      void *arg, trellis_call_t *call);
+int tr_claims_foreach(sqlite3 *db,
+		      int (*fn)(void *arg, const struct tr_claim *c), void *arg,
+		      trellis_call_t *call);
 
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 
 struct tr_intern {
-	char **strs;     /* by id; strs[0] unused */
+	char **strs;	  /* by id; strs[0] unused */
 	uint32_t *hashes; /* by id */
 	uint32_t n, cap_strs;
 	uint32_t *slots; /* 0: empty, else an id */
@@ -126,7 +126,4 @@ const char *tr_intern_str(const struct tr_intern *in, uint32_t id)
 	return id && id <= in->n ? in->strs[id] : NULL;
 }
 
-uint32_t tr_intern_count(const struct tr_intern *in)
-{
-	return in->n;
-}
+uint32_t tr_intern_count(const struct tr_intern *in) { return in->n; }

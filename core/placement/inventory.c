@@ -129,7 +129,7 @@ int tr_inv_add_zone(struct tr_inv *inv, const struct tr_zone_def *z, char *err,
 		if (inv->n_zones == inv->cap_zones) {
 			uint32_t nc = inv->cap_zones ? inv->cap_zones * 2 : 16;
 			struct tr_izone *nz =
-				realloc(inv->zones, nc * sizeof *nz);
+			    realloc(inv->zones, nc * sizeof *nz);
 			if (!nz)
 				goto nomem;
 			inv->zones = nz;
@@ -287,8 +287,7 @@ static int cmp_host_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int group_count(struct tr_inv *inv, uint32_t g, int delta,
-		       uint32_t hi);
+static int group_count(struct tr_inv *inv, uint32_t g, int delta, uint32_t hi);
 
 static int level_push(struct tr_level *L, uint32_t hi)
 {
@@ -330,10 +329,10 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		      cmp_host_id);
 	free(inv->keys);
 	free(inv->cpu_keys);
-	inv->keys = malloc((inv->n_hosts ? inv->n_hosts : 1) *
-			   sizeof *inv->keys);
-	inv->cpu_keys = malloc((inv->n_hosts ? inv->n_hosts : 1) *
-			       sizeof *inv->cpu_keys);
+	inv->keys =
+	    malloc((inv->n_hosts ? inv->n_hosts : 1) * sizeof *inv->keys);
+	inv->cpu_keys =
+	    malloc((inv->n_hosts ? inv->n_hosts : 1) * sizeof *inv->cpu_keys);
 	if (!inv->keys || !inv->cpu_keys)
 		goto nomem;
 	/* Number pods and clusters densely, in id order of their keys. */
@@ -373,11 +372,11 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		p->lv[TR_LV_ALL] = &inv->all;
 		p->lv[TR_LV_ZONE] = &z->level;
 		p->lv[TR_LV_POD] =
-			v->pod_id ? &inv->pods[inv->pod_of[v->pod_id] - 1] : NULL;
+		    v->pod_id ? &inv->pods[inv->pod_of[v->pod_id] - 1] : NULL;
 		p->lv[TR_LV_CLUSTER] =
-			v->cluster_id
-				? &inv->clusters[inv->cluster_of[v->cluster_id] - 1]
-				: NULL;
+		    v->cluster_id
+			? &inv->clusters[inv->cluster_of[v->cluster_id] - 1]
+			: NULL;
 		for (int lv = 0; lv < TR_LV__N; lv++) {
 			if (!p->lv[lv])
 				continue;
@@ -420,8 +419,7 @@ static int group_count(struct tr_inv *inv, uint32_t g, int delta, uint32_t hi)
 		struct tr_level *m = realloc(inv->members, n * sizeof *m);
 		if (!m)
 			return -1;
-		memset(m + inv->n_members, 0,
-		       (n - inv->n_members) * sizeof *m);
+		memset(m + inv->n_members, 0, (n - inv->n_members) * sizeof *m);
 		inv->members = m;
 		inv->n_members = n;
 	}
@@ -500,10 +498,7 @@ static void host_group(struct tr_inv *inv, struct tr_phost *p, uint32_t g,
 	v->group_ids = p->groups;
 }
 
-static uint64_t sub_floor(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
-}
+static uint64_t sub_floor(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
 /* Moves host hi in its four orders after its free memory changed.  A
  * failed insert (OOM) leaves it out of an order, which only hides it from
@@ -557,7 +552,7 @@ void tr_inv_apply(struct tr_inv *inv, uint32_t hi, int sign, uint32_t vcpus,
 	} else {
 		p->claimed_vcpus = (uint32_t)sub_floor(p->claimed_vcpus, vcpus);
 		p->claimed_memory_mib =
-			sub_floor(p->claimed_memory_mib, memory_mib);
+		    sub_floor(p->claimed_memory_mib, memory_mib);
 		p->claimed_disk_gib = sub_floor(p->claimed_disk_gib, disk_gib);
 		p->claimed_vms = (uint32_t)sub_floor(p->claimed_vms, 1);
 		v->used_vcpus = (uint32_t)sub_floor(v->used_vcpus, vcpus);
@@ -577,8 +572,8 @@ void tr_inv_set_claimed(struct tr_inv *inv, uint32_t hi, uint32_t vcpus,
 	struct tr_phost *p = &inv->hosts[hi];
 	trellis_host_view_t *v = &p->v;
 	v->used_vcpus = v->used_vcpus - p->claimed_vcpus + vcpus;
-	v->used_memory_mib = v->used_memory_mib - p->claimed_memory_mib +
-			     memory_mib;
+	v->used_memory_mib =
+	    v->used_memory_mib - p->claimed_memory_mib + memory_mib;
 	v->used_disk_gib = v->used_disk_gib - p->claimed_disk_gib + disk_gib;
 	v->vm_count = v->vm_count - p->claimed_vms + vms;
 	p->claimed_vcpus = vcpus;
@@ -592,8 +587,8 @@ int64_t tr_inv_host_by_name(const struct tr_inv *inv, const char *name)
 {
 	uint32_t id = tr_intern_find(inv->names, name);
 	return id && id < inv->n_map && inv->host_of[id]
-		       ? (int64_t)inv->host_of[id] - 1
-		       : -1;
+		   ? (int64_t)inv->host_of[id] - 1
+		   : -1;
 }
 
 int64_t tr_inv_host_by_id(const struct tr_inv *inv, uint64_t id)
@@ -615,27 +610,27 @@ int64_t tr_inv_zone_by_name(const struct tr_inv *inv, const char *name)
 {
 	uint32_t id = tr_intern_find(inv->names, name);
 	return id && id < inv->n_map && inv->zone_of[id]
-		       ? (int64_t)inv->zone_of[id] - 1
-		       : -1;
+		   ? (int64_t)inv->zone_of[id] - 1
+		   : -1;
 }
 
 struct tr_level *tr_inv_zone_level(struct tr_inv *inv, uint32_t id)
 {
 	return id && id < inv->n_map && inv->zone_of[id]
-		       ? &inv->zones[inv->zone_of[id] - 1].level
-		       : NULL;
+		   ? &inv->zones[inv->zone_of[id] - 1].level
+		   : NULL;
 }
 
 struct tr_level *tr_inv_pod_level(struct tr_inv *inv, uint32_t id)
 {
 	return id && id < inv->n_map && inv->pod_of[id] && inv->built
-		       ? &inv->pods[inv->pod_of[id] - 1]
-		       : NULL;
+		   ? &inv->pods[inv->pod_of[id] - 1]
+		   : NULL;
 }
 
 struct tr_level *tr_inv_cluster_level(struct tr_inv *inv, uint32_t id)
 {
 	return id && id < inv->n_map && inv->cluster_of[id] && inv->built
-		       ? &inv->clusters[inv->cluster_of[id] - 1]
-		       : NULL;
+		   ? &inv->clusters[inv->cluster_of[id] - 1]
+		   : NULL;
 }

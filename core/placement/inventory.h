@@ -32,7 +32,7 @@
 struct tr_zone_def {
 	const char *name;
 	const char *owner;  /* tenant owning a private zone; NULL: public */
-	int exclusive;      /* takes only its owner's VMs */
+	int exclusive;	    /* takes only its owner's VMs */
 	int spill_allow;    /* the owner may spill to public zones when full */
 	const char *policy; /* the policy placing in this zone; NULL: default */
 };
@@ -40,7 +40,8 @@ struct tr_zone_def {
 struct tr_host_def {
 	uint64_t id; /* unique, > 0: the store's host id */
 	const char *name;
-	const char *zone, *pod, *cluster; /* short names; pod/cluster optional */
+	const char *zone, *pod,
+	    *cluster; /* short names; pod/cluster optional */
 	uint32_t cpus;
 	uint64_t memory_mib, disk_gib;
 	uint32_t vm_limit; /* the host's own limit, 0: none */
@@ -56,9 +57,9 @@ enum { TR_LV_ALL = 0, TR_LV_ZONE, TR_LV_POD, TR_LV_CLUSTER, TR_LV__N };
 /* One node of the location tree and its two host orders. */
 struct tr_level {
 	uint32_t n, cap;
-	uint32_t *by_id;       /* host indexes, ascending id */
-	struct tr_order free;  /* ascending (free memory, id) */
-	struct tr_maxtree first; /* max free memory over by_id */
+	uint32_t *by_id;	     /* host indexes, ascending id */
+	struct tr_order free;	     /* ascending (free memory, id) */
+	struct tr_maxtree first;     /* max free memory over by_id */
 	struct tr_maxtree first_cpu; /* max free vcpus over by_id */
 };
 
@@ -66,8 +67,8 @@ struct tr_phost {
 	trellis_host_view_t v; /* first: a view pointer is a host pointer */
 	struct tr_level *lv[TR_LV__N];
 	uint32_t id_pos[TR_LV__N]; /* position in each lv[]->by_id (fixed) */
-	uint32_t zone;          /* index into inv->zones */
-	uint32_t own_vm_limit;  /* from tr_host_def; the policy may lower */
+	uint32_t zone;		   /* index into inv->zones */
+	uint32_t own_vm_limit;	   /* from tr_host_def; the policy may lower */
 	uint32_t *tags;
 	uint32_t *groups, *group_vms, n_alloc;
 	/* The part of v.used_* that claims booked (the rest is load the
@@ -145,7 +146,6 @@ int64_t tr_inv_host_by_id(const struct tr_inv *inv, uint64_t id);
 int64_t tr_inv_host_by_name(const struct tr_inv *inv, const char *name);
 /* Zone index by name, or -1. */
 int64_t tr_inv_zone_by_name(const struct tr_inv *inv, const char *name);
-
 
 /* Hosts with a VM of group g (never NULL; maybe empty). */
 const struct tr_level *tr_inv_group(const struct tr_inv *inv, uint32_t g);

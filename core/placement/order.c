@@ -123,7 +123,7 @@ int tr_maxtree_build(struct tr_maxtree *m, const int64_t *keys,
 		m->t[size + i] = i < n ? keys[ids[i]] : INT64_MIN;
 	for (uint32_t i = size - 1; i >= 1; i--)
 		m->t[i] = m->t[2 * i] > m->t[2 * i + 1] ? m->t[2 * i]
-						       : m->t[2 * i + 1];
+							: m->t[2 * i + 1];
 	return 0;
 }
 
@@ -146,8 +146,7 @@ void tr_maxtree_set(struct tr_maxtree *m, uint32_t pos, int64_t key)
 	}
 }
 
-uint32_t tr_maxtree_next(const struct tr_maxtree *m, uint32_t from,
-			 int64_t key)
+uint32_t tr_maxtree_next(const struct tr_maxtree *m, uint32_t from, int64_t key)
 {
 	if (from >= m->n)
 		return m->n;

@@ -27,7 +27,7 @@ struct tr_bucket {
 
 struct tr_order {
 	struct tr_bucket *b; /* TR_ORDER_BUCKETS */
-	uint32_t top;        /* no host sits in a bucket above this one */
+	uint32_t top;	     /* no host sits in a bucket above this one */
 };
 
 /* The bucket of a key; monotone in key. */

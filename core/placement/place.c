@@ -41,8 +41,8 @@ struct walk {
 	const trellis_place_request_t *r;
 	struct pstats *st;
 	struct topn *top;
-	int early;   /* stop once top is full */
-	int naive;   /* no index, one batch */
+	int early; /* stop once top is full */
+	int naive; /* no index, one batch */
 	uint32_t passed;
 };
 
@@ -171,7 +171,8 @@ static int resolve(struct tr_inv *inv, const struct tr_place_req *q,
 	r->tenant_id = tr_intern_find(inv->names, q->tenant);
 	r->affinity_id = tr_intern_find(inv->names, q->affinity_group);
 	r->affinity_hosts = tr_inv_group(inv, r->affinity_id)->n;
-	r->anti_affinity_id = tr_intern_find(inv->names, q->anti_affinity_group);
+	r->anti_affinity_id =
+	    tr_intern_find(inv->names, q->anti_affinity_group);
 	for (uint32_t i = 0; i < q->n_tags; i++) {
 		/* A tag no host has matches no host. */
 		tags[i] = tr_intern_find(inv->names, q->tags[i]);
@@ -280,7 +281,7 @@ struct feeder {
 	struct walk *w;
 	uint32_t nb, bsz;
 	int rc, done;
-	int early; /* this walk follows the score order: may stop early */
+	int early;     /* this walk follows the score order: may stop early */
 	int64_t vcpus; /* hosts with fewer free go no further (0: no check) */
 	uint32_t fed, mem_short; /* hosts queued; skipped for memory inline */
 };
@@ -331,19 +332,23 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 	const int64_t *K = inv->keys;
 	const struct tr_order *o = &L->free;
 	int64_t mem = (int64_t)w->r->memory_mib;
-	int capidx = !w->naive && (w->pol->index & TRELLIS_POLICY_INDEX_CAPACITY);
-	int cpuidx = !w->naive && (w->pol->index & TRELLIS_POLICY_INDEX_VCPUS) &&
+	int capidx =
+	    !w->naive && (w->pol->index & TRELLIS_POLICY_INDEX_CAPACITY);
+	int cpuidx = !w->naive &&
+		     (w->pol->index & TRELLIS_POLICY_INDEX_VCPUS) &&
 		     w->r->vcpus;
 	/* The one-host level of a host constraint has no free order. */
-	uint32_t order = w->naive || !o->b ? TRELLIS_POLICY_ORDER_NONE
-					   : w->pol->order;
-	uint32_t start = 2 * w->top->cap > BATCH_MIN ? 2 * w->top->cap : BATCH_MIN;
+	uint32_t order =
+	    w->naive || !o->b ? TRELLIS_POLICY_ORDER_NONE : w->pol->order;
+	uint32_t start =
+	    2 * w->top->cap > BATCH_MIN ? 2 * w->top->cap : BATCH_MIN;
 	/* A walk by id follows the score order only for firstfit. */
 	int early = w->early &&
 		    (order != TRELLIS_POLICY_ORDER_NONE ||
 		     w->pol->order == TRELLIS_POLICY_ORDER_FIRST || L->n <= 1);
-	struct feeder f = {w, 0, w->naive ? L->n : start, 0, 0, early,
-			   cpuidx ? (int64_t)w->r->vcpus : 0, 0, 0};
+	struct feeder f = {w, 0,     w->naive ? L->n : start,		0,
+			   0, early, cpuidx ? (int64_t)w->r->vcpus : 0, 0,
+			   0};
 	if (!f.bsz)
 		return 0;
 	uint32_t b0 = capidx ? tr_order_bucket(mem) : 0;
@@ -352,8 +357,8 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 		for (uint32_t b = b0; b <= o->top && !f.done; b++) {
 			const struct tr_bucket *B = &o->b[b];
 			uint32_t i = capidx && b == b0
-					     ? tr_bucket_lower_bound(B, K, mem)
-					     : 0;
+					 ? tr_bucket_lower_bound(B, K, mem)
+					 : 0;
 			for (; i < B->n && !f.done; i++)
 				feed(&f, B->h[i]);
 		}
@@ -364,8 +369,8 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 		for (uint32_t b = o->top + 1; b-- > b0 && !f.done;) {
 			const struct tr_bucket *B = &o->b[b];
 			uint32_t cut = capidx && b == b0
-					       ? tr_bucket_lower_bound(B, K, mem)
-					       : 0;
+					   ? tr_bucket_lower_bound(B, K, mem)
+					   : 0;
 			for (uint32_t i = B->n; i > cut && !f.done;) {
 				int64_t key = K[B->h[i - 1]];
 				uint32_t j = i - 1;
@@ -379,7 +384,8 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 		break;
 	default:
 		if (capidx && L->first.t) {
-			/* Id order, jumping over the hosts without the memory. */
+			/* Id order, jumping over the hosts without the memory.
+			 */
 			int64_t vc = (int64_t)w->r->vcpus;
 			for (uint32_t i = next_fit(L, 0, mem, cpuidx, vc);
 			     i < L->n && !f.done;
@@ -404,8 +410,8 @@ static int walk_level(struct walk *w, const struct tr_level *L,
 	 * capacity filter checks it first. */
 	if (!f.rc && !w->top->n) {
 		uint32_t mem_short = capidx && o->b
-					     ? tr_order_count_below(o, K, mem)
-					     : f.mem_short;
+					 ? tr_order_count_below(o, K, mem)
+					 : f.mem_short;
 		*cap_cut += mem_short;
 		if (cpuidx)
 			*cpu_cut += L->n - f.fed - mem_short;
@@ -429,9 +435,9 @@ static uint64_t rng_next(uint64_t *s)
 static size_t explain(const struct tr_policy *pol, const struct pstats *st,
 		      const char *where, char *buf, size_t len)
 {
-	size_t n = (size_t)snprintf(buf, len, "no host fits%s (%u host%s)",
-				    where, st->universe,
-				    st->universe == 1 ? "" : "s");
+	size_t n =
+	    (size_t)snprintf(buf, len, "no host fits%s (%u host%s)", where,
+			     st->universe, st->universe == 1 ? "" : "s");
 	const char *sep = ": ";
 	for (uint32_t f = 0; f < pol->n_filters && n < len; f++) {
 		if (!st->removed[f])
@@ -481,9 +487,10 @@ static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
 	}
 	top->n = 0;
 	top->cap = naive ? 1 : pol->top_n;
-	struct walk w = {P, pol, r, st, top,
-			 !naive && pol->order != TRELLIS_POLICY_ORDER_NONE,
-			 naive, 0};
+	struct walk w = {
+	    P,	   pol, r,
+	    st,	   top, !naive && pol->order != TRELLIS_POLICY_ORDER_NONE,
+	    naive, 0};
 	uint32_t cap_cut = 0, cpu_cut = 0, walked = 0;
 	for (uint32_t i = 0; i < n_levels; i++) {
 		int rc = walk_level(&w, levels[i], &cap_cut, &cpu_cut);
@@ -510,9 +517,9 @@ static int run_pass(struct tr_placer *P, const struct tr_policy *pol,
 		st->removed[f] += universe - walked;
 		reason_merge(st->reason[f],
 			     scope_bit == TRELLIS_POLICY_INDEX_PHASE
-				     ? "outside the tenant's private zones"
+				 ? "outside the tenant's private zones"
 			     : scope_bit == TRELLIS_POLICY_INDEX_AFFINITY
-				     ? "group elsewhere"
+				 ? "group elsewhere"
 			     : r->host_id    ? "host"
 			     : r->cluster_id ? "cluster"
 			     : r->pod_id     ? "pod"
@@ -551,9 +558,8 @@ static void fill_result(struct tr_placer *P, const struct tr_policy *pol,
 	out->phase = phase;
 }
 
-int tr_place(struct tr_placer *P, const struct tr_place_req *q,
-	     uint32_t flags, struct tr_place_result *out,
-	     trellis_call_t *call)
+int tr_place(struct tr_placer *P, const struct tr_place_req *q, uint32_t flags,
+	     struct tr_place_result *out, trellis_call_t *call)
 {
 	return tr_place_why(P, q, flags, out, NULL, call);
 }
@@ -599,7 +605,8 @@ int tr_place_why(struct tr_placer *P, const struct tr_place_req *q,
 	const struct tr_level *levels[64];
 	uint32_t n_levels = 0, own_universe = 0, spill_ok = 0;
 	/* The owner's private zones first, unless the request names a place. */
-	if (!scope && r.tenant_id && (pol->index & TRELLIS_POLICY_INDEX_PHASE)) {
+	if (!scope && r.tenant_id &&
+	    (pol->index & TRELLIS_POLICY_INDEX_PHASE)) {
 		for (uint32_t z = 0; z < inv->n_zones; z++) {
 			struct tr_izone *zone = &inv->zones[z];
 			if (zone->owner_id != r.tenant_id)
@@ -623,9 +630,9 @@ int tr_place_why(struct tr_placer *P, const struct tr_place_req *q,
 			goto plugin_failed;
 		if (top.n)
 			goto found;
-		size_t n = explain(pol, &own_st,
-				   " in the tenant's private zones", msg,
-				   sizeof msg);
+		size_t n =
+		    explain(pol, &own_st, " in the tenant's private zones", msg,
+			    sizeof msg);
 		if (why) {
 			memset(why, 0, sizeof *why);
 			why->own = 1;
@@ -664,13 +671,14 @@ int tr_place_why(struct tr_placer *P, const struct tr_place_req *q,
 		why_pass(pol, &st, &why->pass);
 	}
 	if (r.phase == TRELLIS_PLACE_SPILL) {
-		size_t n = explain(pol, &own_st, " in the tenant's private zones",
-				   msg, sizeof msg);
+		size_t n =
+		    explain(pol, &own_st, " in the tenant's private zones", msg,
+			    sizeof msg);
 		char rest[512];
 		explain(pol, &st, "", rest, sizeof rest);
 		rc = tr_call_set(call, TRELLIS_E_NOSPACE,
-				 "%.*s; spilled to public zones: %s", (int)n, msg,
-				 rest);
+				 "%.*s; spilled to public zones: %s", (int)n,
+				 msg, rest);
 	} else {
 		explain(pol, &st, "", msg, sizeof msg);
 		rc = tr_call_set(call, TRELLIS_E_NOSPACE, "%s", msg);
@@ -684,9 +692,9 @@ found:
 	if (flags & TR_PLACE_CLAIM) {
 		out->groups[0] = tr_intern_add(inv->names, q->affinity_group);
 		out->groups[1] =
-			tr_intern_add(inv->names, q->anti_affinity_group);
-		tr_inv_apply(inv, out->hint, +1, out->vcpus,
-			     out->memory_mib, out->disk_gib, out->groups);
+		    tr_intern_add(inv->names, q->anti_affinity_group);
+		tr_inv_apply(inv, out->hint, +1, out->vcpus, out->memory_mib,
+			     out->disk_gib, out->groups);
 	}
 	rc = 0;
 	goto out;
@@ -699,7 +707,8 @@ out:
 }
 
 /* The host index of a result: its hint while the index still holds. */
-static int64_t host_of(const struct tr_inv *inv, const struct tr_place_result *r)
+static int64_t host_of(const struct tr_inv *inv,
+		       const struct tr_place_result *r)
 {
 	if (r->hint < inv->n_hosts && inv->hosts[r->hint].v.id == r->host_id)
 		return r->hint;
@@ -742,15 +751,13 @@ int tr_place_room(struct tr_placer *P, uint64_t host_id,
 		const struct tr_phost *h = &P->inv->hosts[hi];
 		const trellis_host_view_t *v = &h->v;
 		room->vcpus = trellis_host_free_vcpus(v) + h->claimed_vcpus;
-		room->memory_mib =
-			trellis_host_free_memory_mib(v) +
-			(int64_t)h->claimed_memory_mib;
+		room->memory_mib = trellis_host_free_memory_mib(v) +
+				   (int64_t)h->claimed_memory_mib;
 		room->disk_gib = (int64_t)v->disk_gib -
 				 (int64_t)v->used_disk_gib +
 				 (int64_t)h->claimed_disk_gib;
 		room->vm_slots = v->vm_limit ? (int64_t)v->vm_limit -
-						       v->vm_count +
-						       h->claimed_vms
+						   v->vm_count + h->claimed_vms
 					     : -1;
 	}
 	pthread_mutex_unlock(&P->lock);

@@ -60,8 +60,9 @@ struct tr_place_result {
 	char zone[128];
 	char policy[64];
 	double score;
-	uint32_t candidates; /* hosts that passed every filter (walk stops early) */
-	uint32_t phase;      /* enum trellis_place_phase that placed it */
+	uint32_t
+	    candidates; /* hosts that passed every filter (walk stops early) */
+	uint32_t phase; /* enum trellis_place_phase that placed it */
 	/* What a claim booked, for tr_place_unclaim(). */
 	uint32_t vcpus;
 	uint64_t memory_mib, disk_gib;
@@ -82,7 +83,7 @@ struct tr_place_why_pass {
 };
 
 struct tr_place_why {
-	int own;         /* the tenant's private zones were tried first */
+	int own;	  /* the tenant's private zones were tried first */
 	int spill_denied; /* ...and may not spill */
 	struct tr_place_why_pass own_pass, pass; /* pass: the last one run */
 };
@@ -129,8 +130,7 @@ void tr_placer_seed(struct tr_placer *p, uint64_t seed);
  * "why not placed" message when no host fits, NOTFOUND for an unknown
  * zone/pod/cluster/host, INVALID_ARG for a bad request. */
 int tr_place(struct tr_placer *p, const struct tr_place_req *req,
-	     uint32_t flags, struct tr_place_result *out,
-	     trellis_call_t *call);
+	     uint32_t flags, struct tr_place_result *out, trellis_call_t *call);
 /* The same, and on NOSPACE fills *why (when not NULL). */
 int tr_place_why(struct tr_placer *p, const struct tr_place_req *req,
 		 uint32_t flags, struct tr_place_result *out,

@@ -52,10 +52,7 @@ void tr_placer_free(struct tr_placer *p)
 	free(p);
 }
 
-struct tr_inv *tr_placer_inv(struct tr_placer *p)
-{
-	return p->inv;
-}
+struct tr_inv *tr_placer_inv(struct tr_placer *p) { return p->inv; }
 
 void tr_placer_seed(struct tr_placer *p, uint64_t seed)
 {
@@ -84,9 +81,8 @@ static int commit_locked(struct tr_placer *p, char *err, size_t errlen)
 {
 	struct tr_inv *inv = p->inv;
 	const struct tr_policy *def = tr_placer_default_policy(p);
-	const struct tr_policy **zp =
-		realloc(p->zone_pol, (inv->n_zones ? inv->n_zones : 1) *
-					     sizeof *zp);
+	const struct tr_policy **zp = realloc(
+	    p->zone_pol, (inv->n_zones ? inv->n_zones : 1) * sizeof *zp);
 	if (!zp) {
 		snprintf(err, errlen, "out of memory");
 		return TRELLIS_E_NOMEM;
@@ -103,7 +99,8 @@ static int commit_locked(struct tr_placer *p, char *err, size_t errlen)
 		zp[z] = pol ? pol : def;
 		if (zp[z])
 			tr_inv_zone_limits(inv, z, zp[z]->cpu_ratio,
-					   zp[z]->memory_ratio, zp[z]->vm_limit);
+					   zp[z]->memory_ratio,
+					   zp[z]->vm_limit);
 	}
 	int rc = tr_inv_build(inv, err, errlen);
 	if (rc)
@@ -149,7 +146,7 @@ int tr_placer_add_policy(struct tr_placer *p, struct tr_policy *pol)
 		tr_policy_free(old);
 	} else {
 		struct tr_policy **np =
-			realloc(p->pols, (p->n_pols + 1) * sizeof *np);
+		    realloc(p->pols, (p->n_pols + 1) * sizeof *np);
 		if (!np) {
 			tr_policy_free(pol);
 			rc = TRELLIS_E_NOMEM;
@@ -208,8 +205,8 @@ int tr_placer_load_policies(struct tr_placer *p, const char *dir, char *err,
 	for (size_t i = 0; i < n; i++) {
 		char path[4096], one[1024];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-		struct tr_policy *pol = tr_policy_load(path, p->reg, one,
-						       sizeof one);
+		struct tr_policy *pol =
+		    tr_policy_load(path, p->reg, one, sizeof one);
 		if (pol && !tr_placer_add_policy(p, pol)) {
 			loaded++;
 		} else {
@@ -276,10 +273,7 @@ int tr_placer_set_zone_policy(struct tr_placer *p, const char *zone,
 	return rc;
 }
 
-size_t tr_placer_n_policies(struct tr_placer *p)
-{
-	return p->n_pols;
-}
+size_t tr_placer_n_policies(struct tr_placer *p) { return p->n_pols; }
 
 const struct tr_policy *tr_placer_policy_at(struct tr_placer *p, size_t i)
 {

@@ -51,19 +51,18 @@ static int resolve(const tr_registry_t *reg, const char *spec, int weigher,
 	known[0] = '\0';
 	for (size_t i = 0; i < tr_registry_count(reg); i++) {
 		struct trellis_plugin *p = tr_registry_at(reg, i);
-		size_t n = weigher ? tr_policy_n_weighers(p)
-				   : tr_policy_n_filters(p);
+		size_t n =
+		    weigher ? tr_policy_n_weighers(p) : tr_policy_n_filters(p);
 		for (size_t j = 0; j < n; j++) {
 			const trellis_policy_item_t *it =
-				weigher ? tr_policy_weigher_at(p, j)
-					: tr_policy_filter_at(p, j);
+			    weigher ? tr_policy_weigher_at(p, j)
+				    : tr_policy_filter_at(p, j);
 			if (!it || !it->name)
 				continue;
 			if (kl + strlen(it->name) + 3 < knownlen)
-				kl += (size_t)snprintf(known + kl,
-						       knownlen - kl, "%s%s",
-						       kl ? ", " : "",
-						       it->name);
+				kl += (size_t)snprintf(
+				    known + kl, knownlen - kl, "%s%s",
+				    kl ? ", " : "", it->name);
 			if (strcmp(it->name, name) ||
 			    (colon && (strlen(p->name) != plen ||
 				       strncmp(p->name, spec, plen))))
@@ -98,15 +97,17 @@ static int stage_list(const trellis_node_t *list, const tr_registry_t *reg,
 	for (size_t i = 0; i < len; i++) {
 		const trellis_node_t *item = tr_node_at(list, i);
 		const trellis_node_t *key =
-			weigher ? tr_node_key_node_at(list, i) : item;
+		    weigher ? tr_node_key_node_at(list, i) : item;
 		const char *name = tr_node_str(key);
 		if (!name || !*name) {
-			snprintf(err, errlen, "%s: a %s must be named by a string",
+			snprintf(err, errlen,
+				 "%s: a %s must be named by a string",
 				 tr_node_where(key), what);
 			return -1;
 		}
 		struct tr_pstage *st = &(*out)[i];
-		int found = resolve(reg, name, weigher, st, known, sizeof known);
+		int found =
+		    resolve(reg, name, weigher, st, known, sizeof known);
 		if (found == 0) {
 			snprintf(err, errlen,
 				 "%s: unknown %s '%s' (loaded policy plugins "
@@ -115,11 +116,11 @@ static int stage_list(const trellis_node_t *list, const tr_registry_t *reg,
 				 known[0] ? known : "nothing");
 			return -1;
 		}
-		if (!tr_plugin_has_op(st->plugin,
-				      weigher ? offsetof(struct trellis_policy_ops,
-							 weigh)
-					      : offsetof(struct trellis_policy_ops,
-							 filter))) {
+		if (!tr_plugin_has_op(
+			st->plugin,
+			weigher
+			    ? offsetof(struct trellis_policy_ops, weigh)
+			    : offsetof(struct trellis_policy_ops, filter))) {
 			snprintf(err, errlen,
 				 "%s: plugin '%s' lists %s '%s' but has no %s "
 				 "op",
@@ -137,7 +138,8 @@ static int stage_list(const trellis_node_t *list, const tr_registry_t *reg,
 		for (size_t j = 0; j < i; j++)
 			if ((*out)[j].plugin == st->plugin &&
 			    (*out)[j].idx == st->idx) {
-				snprintf(err, errlen, "%s: %s '%s' is listed twice",
+				snprintf(err, errlen,
+					 "%s: %s '%s' is listed twice",
 					 tr_node_where(key), what, name);
 				return -1;
 			}
@@ -205,7 +207,8 @@ static uint32_t derive_order(const struct tr_policy *pol)
 		const struct tr_pstage *w = &pol->weighers[i];
 		if (w->weight == 0)
 			continue;
-		if (w->weight < 0 || w->item->order == TRELLIS_POLICY_ORDER_NONE)
+		if (w->weight < 0 ||
+		    w->item->order == TRELLIS_POLICY_ORDER_NONE)
 			return TRELLIS_POLICY_ORDER_NONE;
 		if (any && w->item->order != order)
 			return TRELLIS_POLICY_ORDER_NONE;
@@ -219,10 +222,9 @@ struct tr_policy *tr_policy_parse(const trellis_node_t *root,
 				  const tr_registry_t *reg, char *err,
 				  size_t errlen)
 {
-	static const char *const keys[] = {"policy",     "description",
-					   "filters",    "weights",
-					   "top_n",      "overcommit",
-					   "vm_limit",   NULL};
+	static const char *const keys[] = {
+	    "policy", "description", "filters",	 "weights",
+	    "top_n",  "overcommit",  "vm_limit", NULL};
 	static const char *const oc_keys[] = {"cpu", "memory", NULL};
 	struct tr_policy *pol = calloc(1, sizeof *pol);
 	if (!pol) {
@@ -234,7 +236,8 @@ struct tr_policy *tr_policy_parse(const trellis_node_t *root,
 	for (int i = 0; i < TR_POLICY_INDEX_BITS; i++)
 		pol->stage_of_index[i] = -1;
 	if (tr_node_type(root) != TRELLIS_NODE_MAP) {
-		snprintf(err, errlen, "%s: a policy is a map", tr_node_where(root));
+		snprintf(err, errlen, "%s: a policy is a map",
+			 tr_node_where(root));
 		goto fail;
 	}
 	if (check_keys(root, keys, "a policy", err, errlen))
@@ -296,9 +299,10 @@ struct tr_policy *tr_policy_parse(const trellis_node_t *root,
 	const trellis_node_t *oc = tr_node_get(root, "overcommit");
 	if (oc) {
 		if (tr_node_type(oc) != TRELLIS_NODE_MAP) {
-			snprintf(err, errlen,
-				 "%s: 'overcommit' is a map {cpu: R, memory: R}",
-				 tr_node_where(oc));
+			snprintf(
+			    err, errlen,
+			    "%s: 'overcommit' is a map {cpu: R, memory: R}",
+			    tr_node_where(oc));
 			goto fail;
 		}
 		if (check_keys(oc, oc_keys, "overcommit", err, errlen) ||

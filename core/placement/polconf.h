@@ -9,7 +9,8 @@
  *     weights: {binpack: 1.0}     # weigher: weight (sum of weighted scores)
  *     top_n: 3                    # random pick among the 3 best (1: exact)
  *     overcommit: {cpu: 4.0, memory: 1.0}
- *     vm_limit: 0                 # per host, 0: none (a host's own may be lower)
+ *     vm_limit: 0                 # per host, 0: none (a host's own may be
+ * lower)
  *
  * A filter or weigher is named by its item name ("capacity"), or by
  * "PLUGIN:NAME" when two plugins offer the same name.  Filters run in the
@@ -29,12 +30,12 @@
 #include "../loader/loader.h"
 
 #define TR_POLICY_MAX_TOP_N 64
-#define TR_POLICY_INDEX_BITS 5 /* TRELLIS_POLICY_INDEX_* the core knows */
+#define TR_POLICY_INDEX_BITS 5	/* TRELLIS_POLICY_INDEX_* the core knows */
 #define TR_POLICY_MAX_STAGES 32 /* filters, and weighers, per policy */
 
 struct tr_pstage {
 	struct trellis_plugin *plugin; /* borrowed from the registry */
-	uint32_t idx;                  /* item number within the plugin */
+	uint32_t idx;		       /* item number within the plugin */
 	const trellis_policy_item_t *item;
 	double weight; /* weighers */
 };

@@ -28,11 +28,13 @@ int tr_place_args_from_json(json_t *args, struct tr_place_args *out,
 	if ((v = json_object_get(args, "memory_mb")))
 		q->memory_mib = (uint64_t)json_integer_value(v);
 	else if ((v = json_object_get(args, "memory")))
-		q->memory_mib = ((uint64_t)json_integer_value(v) + (1u << 20) - 1) >> 20;
+		q->memory_mib =
+		    ((uint64_t)json_integer_value(v) + (1u << 20) - 1) >> 20;
 	if ((v = json_object_get(args, "disk_gb")))
 		q->disk_gib = (uint64_t)json_integer_value(v);
 	else if ((v = json_object_get(args, "disk")))
-		q->disk_gib = ((uint64_t)json_integer_value(v) + (1u << 30) - 1) >> 30;
+		q->disk_gib =
+		    ((uint64_t)json_integer_value(v) + (1u << 30) - 1) >> 30;
 	if (json_integer_value(json_object_get(args, "vcpus")) < 0 ||
 	    json_integer_value(json_object_get(args, "memory_mb")) < 0 ||
 	    json_integer_value(json_object_get(args, "disk_gb")) < 0)

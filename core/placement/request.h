@@ -14,24 +14,25 @@
 /* The fields of a request, for an input schema (tr_field array). */
 #define TR_PLACE_FIELDS                                                        \
 	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},                    \
-		{"memory_mb", TR_T_INT, 0, "memory in MiB"},                   \
-		{"memory", TR_T_SIZE, 0,                                       \
-		 "memory (\"2G\"), instead of memory_mb"},                     \
-		{"disk_gb", TR_T_INT, 0, "disk in GiB"},                       \
-		{"disk", TR_T_SIZE, 0, "disk (\"20G\"), instead of disk_gb"},  \
-		{"zone", TR_T_STRING, 0, "only this zone"},                    \
-		{"pod", TR_T_STRING, 0, "only this pod (POD or ZONE/POD)"},    \
-		{"cluster", TR_T_STRING, 0,                                    \
-		 "only this cluster (CLUSTER, POD/CLUSTER or "                 \
-		 "ZONE/POD/CLUSTER)"},                                         \
-		{"host", TR_T_STRING, 0, "only this host"},                    \
-		{"tenant", TR_T_STRING, 0,                                     \
-		 "the owner: private zones and exclusivity apply"},            \
-		{"affinity_group", TR_T_STRING, 0,                             \
-		 "place with the other VMs of this group"},                    \
-		{"anti_affinity_group", TR_T_STRING, 0,                        \
-		 "place away from the other VMs of this group"},               \
-		{"tags", TR_T_ARRAY, 0, "host tags required (strings)"}
+	    {"memory_mb", TR_T_INT, 0, "memory in MiB"},                       \
+	    {"memory", TR_T_SIZE, 0, "memory (\"2G\"), instead of memory_mb"}, \
+	    {"disk_gb", TR_T_INT, 0, "disk in GiB"},                           \
+	    {"disk", TR_T_SIZE, 0, "disk (\"20G\"), instead of disk_gb"},      \
+	    {"zone", TR_T_STRING, 0, "only this zone"},                        \
+	    {"pod", TR_T_STRING, 0, "only this pod (POD or ZONE/POD)"},        \
+	    {"cluster", TR_T_STRING, 0,                                        \
+	     "only this cluster (CLUSTER, POD/CLUSTER or "                     \
+	     "ZONE/POD/CLUSTER)"},                                             \
+	    {"host", TR_T_STRING, 0, "only this host"},                        \
+	    {"tenant", TR_T_STRING, 0,                                         \
+	     "the owner: private zones and exclusivity apply"},                \
+	    {"affinity_group", TR_T_STRING, 0,                                 \
+	     "place with the other VMs of this group"},                        \
+	    {"anti_affinity_group", TR_T_STRING, 0,                            \
+	     "place away from the other VMs of this group"},                   \
+	{                                                                      \
+		"tags", TR_T_ARRAY, 0, "host tags required (strings)"          \
+	}
 
 /* A request and the storage its tags point into; do not copy it. */
 struct tr_place_args {

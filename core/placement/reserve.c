@@ -4,10 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *opt(const char *s)
-{
-	return s && *s ? s : NULL;
-}
+static const char *opt(const char *s) { return s && *s ? s : NULL; }
 
 static void to_claim(const struct tr_place_req *q, const char *key,
 		     const struct tr_place_result *r, struct tr_claim *c)
@@ -122,13 +119,12 @@ int tr_place_release(struct tr_placer *p, sqlite3 *db, const char *key,
 static int book_one(void *arg, const struct tr_claim *c)
 {
 	struct tr_placer *p = arg;
-	(void)tr_place_book(p, c->host_id, c->vcpus, c->memory_mib,
-			    c->disk_gib, opt(c->group), opt(c->anti_group));
+	(void)tr_place_book(p, c->host_id, c->vcpus, c->memory_mib, c->disk_gib,
+			    opt(c->group), opt(c->anti_group));
 	return 0;
 }
 
-int tr_place_load_claims(struct tr_placer *p, sqlite3 *db,
-			 trellis_call_t *call)
+int tr_place_load_claims(struct tr_placer *p, sqlite3 *db, trellis_call_t *call)
 {
 	return tr_claims_foreach(db, book_one, p, call);
 }

@@ -24,8 +24,8 @@ static struct {
 	char quick[256], full[512];
 	uint64_t full_at; /* when full was last computed (ms) */
 	char policy_dir[PATH_MAX];
-	char policy_sig[1024];  /* names, sizes and mtimes of the files */
-	char policy_err[2048];  /* why the last load of a file failed */
+	char policy_sig[1024]; /* names, sizes and mtimes of the files */
+	char policy_err[2048]; /* why the last load of a file failed */
 } svc;
 
 /* What the policy files look like on disk: an edit changes it. */
@@ -45,10 +45,10 @@ static void policy_signature(const char *dir, char *out, size_t len)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		if (stat(path, &st) == 0)
-			n += (size_t)snprintf(out + n, len - n, "%s:%lld:%lld.%ld;",
-					      e->d_name, (long long)st.st_size,
-					      (long long)st.st_mtim.tv_sec,
-					      st.st_mtim.tv_nsec);
+			n += (size_t)snprintf(
+			    out + n, len - n, "%s:%lld:%lld.%ld;", e->d_name,
+			    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+			    st.st_mtim.tv_nsec);
 	}
 	closedir(d);
 }
@@ -81,8 +81,8 @@ static int find_policy_dir(struct tr_daemon *d, char *out, size_t len)
 	}
 	int found = -1;
 	if (tr_plugin_paths(&pl, cfg, ncfg) == 0) {
-		static const char *const rel[] = {"../../share/trellis/policies",
-						  "../../policies"};
+		static const char *const rel[] = {
+		    "../../share/trellis/policies", "../../policies"};
 		for (size_t i = 0; i < pl.n && found; i++)
 			for (size_t r = 0; r < 2 && found; r++) {
 				snprintf(out, len, "%s/%s", pl.dirs[i], rel[r]);
@@ -102,25 +102,25 @@ static int find_policy_dir(struct tr_daemon *d, char *out, size_t len)
 #define FULL_CHECK_MS 2000
 
 static const char quick_sql[] =
-	"SELECT (SELECT count(*) || ':' || ifnull(max(id), 0) FROM host)"
-	" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM zone)"
-	" || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM vm)"
-	" || '/' || (SELECT count(*) || ':' ||"
-	"        ifnull(group_concat(zone_id || policy), '')"
-	"        FROM placement_zone)"
-	" || '/' || (SELECT ifnull(group_concat(key || value), '')"
-	"        FROM placement_setting)"
-	" || '/' || (SELECT count(*) FROM placement_host)";
+    "SELECT (SELECT count(*) || ':' || ifnull(max(id), 0) FROM host)"
+    " || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM zone)"
+    " || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM vm)"
+    " || '/' || (SELECT count(*) || ':' ||"
+    "        ifnull(group_concat(zone_id || policy), '')"
+    "        FROM placement_zone)"
+    " || '/' || (SELECT ifnull(group_concat(key || value), '')"
+    "        FROM placement_setting)"
+    " || '/' || (SELECT count(*) FROM placement_host)";
 
 static const char full_sql[] =
-	"SELECT (SELECT total(cpus) || ':' || total(memory_kib) || ':' ||"
-	"        total(state = 'up') FROM host)"
-	" || '/' || (SELECT total(exclusive) || ':' || total(spill = 'allow')"
-	"        || ':' || total(ifnull(owner_id, 0) * id) FROM zone)"
-	" || '/' || (SELECT total(memory_mib) || ':' || total(vcpus) FROM vm"
-	"        WHERE origin = 'discovered')"
-	" || '/' || (SELECT total(vm_limit) || ':' || total(disk_gib) || ':' ||"
-	"        total(length(tags) * host_id) FROM placement_host)";
+    "SELECT (SELECT total(cpus) || ':' || total(memory_kib) || ':' ||"
+    "        total(state = 'up') FROM host)"
+    " || '/' || (SELECT total(exclusive) || ':' || total(spill = 'allow')"
+    "        || ':' || total(ifnull(owner_id, 0) * id) FROM zone)"
+    " || '/' || (SELECT total(memory_mib) || ':' || total(vcpus) FROM vm"
+    "        WHERE origin = 'discovered')"
+    " || '/' || (SELECT total(vm_limit) || ':' || total(disk_gib) || ':' ||"
+    "        total(length(tags) * host_id) FROM placement_host)";
 
 static int fingerprint(sqlite3 *db, const char *sql, char *out, size_t len)
 {
@@ -181,13 +181,13 @@ static int add_zone(void *arg, json_t *z)
 {
 	struct build *b = arg;
 	struct tr_zone_def def = {
-		.name = opt_str(z, "name"),
-		.owner = json_is_true(json_object_get(z, "private"))
-				 ? opt_str(z, "owner")
-				 : NULL,
-		.exclusive = json_is_true(json_object_get(z, "exclusive")),
-		.spill_allow = !opt_str(z, "spill") ||
-			       !strcmp(opt_str(z, "spill"), "allow")};
+	    .name = opt_str(z, "name"),
+	    .owner = json_is_true(json_object_get(z, "private"))
+			 ? opt_str(z, "owner")
+			 : NULL,
+	    .exclusive = json_is_true(json_object_get(z, "exclusive")),
+	    .spill_allow =
+		!opt_str(z, "spill") || !strcmp(opt_str(z, "spill"), "allow")};
 	if (def.exclusive && !def.owner)
 		def.exclusive = 0; /* exclusive to nobody: treat as public */
 	return tr_inv_add_zone(tr_placer_inv(b->p), &def, b->err,
@@ -230,12 +230,15 @@ static int add_host(void *arg, json_t *o)
 	*cl++ = '\0';
 	int64_t id = json_integer_value(json_object_get(o, "id"));
 	struct tr_host_def h = {
-		.id = (uint64_t)id, .name = opt_str(o, "name"), .zone = path,
-		.pod = pod, .cluster = cl,
-		.cpus = (uint32_t)json_integer_value(json_object_get(o, "cpus")),
-		.memory_mib = (uint64_t)json_integer_value(
-				      json_object_get(o, "memory_kib")) /
-			      1024};
+	    .id = (uint64_t)id,
+	    .name = opt_str(o, "name"),
+	    .zone = path,
+	    .pod = pod,
+	    .cluster = cl,
+	    .cpus = (uint32_t)json_integer_value(json_object_get(o, "cpus")),
+	    .memory_mib =
+		(uint64_t)json_integer_value(json_object_get(o, "memory_kib")) /
+		1024};
 	const char *state = opt_str(o, "state");
 	if (state && strcmp(state, "up"))
 		return 0; /* a host that is down takes nothing */
@@ -259,9 +262,10 @@ static int add_vm(void *arg, json_t *o)
 	if (hi < 0)
 		return 0;
 	trellis_host_view_t *v = &inv->hosts[hi].v;
-	v->used_vcpus += (uint32_t)json_integer_value(json_object_get(o, "vcpus"));
+	v->used_vcpus +=
+	    (uint32_t)json_integer_value(json_object_get(o, "vcpus"));
 	v->used_memory_mib +=
-		(uint64_t)json_integer_value(json_object_get(o, "memory_mib"));
+	    (uint64_t)json_integer_value(json_object_get(o, "memory_mib"));
 	v->vm_count++;
 	return 0;
 }
@@ -277,18 +281,17 @@ static int zone_policies(struct build *b)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct tr_inv *inv = tr_placer_inv(b->p);
 		int64_t zi = tr_inv_zone_by_name(
-			inv, (const char *)sqlite3_column_text(st, 0));
+		    inv, (const char *)sqlite3_column_text(st, 0));
 		if (zi < 0)
 			continue;
 		struct tr_zone_def z = {
-			.name = tr_intern_str(inv->names, inv->zones[zi].id),
-			.owner = tr_intern_str(inv->names,
-					       inv->zones[zi].owner_id),
-			.exclusive = (inv->zones[zi].flags &
-				      TRELLIS_ZONE_EXCLUSIVE) != 0,
-			.spill_allow = (inv->zones[zi].flags &
-					TRELLIS_ZONE_SPILL_ALLOW) != 0,
-			.policy = (const char *)sqlite3_column_text(st, 1)};
+		    .name = tr_intern_str(inv->names, inv->zones[zi].id),
+		    .owner = tr_intern_str(inv->names, inv->zones[zi].owner_id),
+		    .exclusive =
+			(inv->zones[zi].flags & TRELLIS_ZONE_EXCLUSIVE) != 0,
+		    .spill_allow =
+			(inv->zones[zi].flags & TRELLIS_ZONE_SPILL_ALLOW) != 0,
+		    .policy = (const char *)sqlite3_column_text(st, 1)};
 		char zname[256];
 		snprintf(zname, sizeof zname, "%s", z.name);
 		z.name = zname;
@@ -384,8 +387,7 @@ fail:
 	return NULL;
 }
 
-struct tr_placer *tr_placement_engine(struct tr_daemon *d,
-				      trellis_call_t *call)
+struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 {
 	sqlite3 *db = tr_store_db(d->store);
 	sqlite3_int64 changes = sqlite3_total_changes64(db);
@@ -438,15 +440,9 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d,
 	return p;
 }
 
-const char *tr_placement_policy_dir(void)
-{
-	return svc.policy_dir;
-}
+const char *tr_placement_policy_dir(void) { return svc.policy_dir; }
 
-const char *tr_placement_policy_errors(void)
-{
-	return svc.policy_err;
-}
+const char *tr_placement_policy_errors(void) { return svc.policy_err; }
 
 int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 			    const char *policy, trellis_call_t *call)
@@ -465,12 +461,12 @@ int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 	if (zone && (zid = tr_store_id(d->store, TR_KIND_ZONE, zone, call)) < 0)
 		return (int)zid;
 	const char *sql =
-		zone ? "INSERT INTO placement_zone (zone_id, policy) "
-		       "VALUES (?1, ?2) ON CONFLICT (zone_id) DO UPDATE "
-		       "SET policy = excluded.policy"
-		     : "INSERT INTO placement_setting (key, value) "
-		       "VALUES ('default_policy', ?2) ON CONFLICT (key) "
-		       "DO UPDATE SET value = excluded.value";
+	    zone ? "INSERT INTO placement_zone (zone_id, policy) "
+		   "VALUES (?1, ?2) ON CONFLICT (zone_id) DO UPDATE "
+		   "SET policy = excluded.policy"
+		 : "INSERT INTO placement_setting (key, value) "
+		   "VALUES ('default_policy', ?2) ON CONFLICT (key) "
+		   "DO UPDATE SET value = excluded.value";
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",
 				   sqlite3_errmsg(db));
@@ -478,9 +474,9 @@ int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 		sqlite3_bind_int64(st, 1, zid);
 	sqlite3_bind_text(st, 2, policy, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st) == SQLITE_DONE
-			 ? 0
-			 : tr_call_set(call, TRELLIS_E_IO, "placement: %s",
-				       sqlite3_errmsg(db));
+		     ? 0
+		     : tr_call_set(call, TRELLIS_E_IO, "placement: %s",
+				   sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
@@ -514,12 +510,12 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 	if (tags && (rc = tags_ok(tags, call)))
 		return rc;
 	static const char up[] =
-		"INSERT INTO placement_host (host_id, vm_limit, disk_gib, tags) "
-		"VALUES (?1, max(ifnull(?2, 0), 0), max(ifnull(?3, 0), 0), "
-		"ifnull(?4, '')) ON CONFLICT (host_id) DO UPDATE SET "
-		"vm_limit = ifnull(?2, vm_limit), "
-		"disk_gib = ifnull(?3, disk_gib), tags = ifnull(?4, tags) "
-		"RETURNING vm_limit, disk_gib, tags";
+	    "INSERT INTO placement_host (host_id, vm_limit, disk_gib, tags) "
+	    "VALUES (?1, max(ifnull(?2, 0), 0), max(ifnull(?3, 0), 0), "
+	    "ifnull(?4, '')) ON CONFLICT (host_id) DO UPDATE SET "
+	    "vm_limit = ifnull(?2, vm_limit), "
+	    "disk_gib = ifnull(?3, disk_gib), tags = ifnull(?4, tags) "
+	    "RETURNING vm_limit, disk_gib, tags";
 	if (sqlite3_prepare_v2(db, up, -1, &st, NULL) != SQLITE_OK)
 		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",
 				   sqlite3_errmsg(db));
@@ -544,11 +540,10 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 		for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
 		     tok = strtok_r(NULL, ", ", &save))
 			json_array_append_new(tv, json_string(tok));
-		*out = json_pack("{s:s, s:o, s:I, s:I}", "host", host, "tags",
-				 tv, "vm_limit",
-				 (json_int_t)sqlite3_column_int64(st, 0),
-				 "disk_gb",
-				 (json_int_t)sqlite3_column_int64(st, 1));
+		*out = json_pack(
+		    "{s:s, s:o, s:I, s:I}", "host", host, "tags", tv,
+		    "vm_limit", (json_int_t)sqlite3_column_int64(st, 0),
+		    "disk_gb", (json_int_t)sqlite3_column_int64(st, 1));
 	}
 	sqlite3_step(st);
 	sqlite3_finalize(st);

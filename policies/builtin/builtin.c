@@ -66,28 +66,28 @@ static int pb_weigh(void *state, trellis_call_t *call, uint32_t idx,
 /* The item lists point into the tables; they are filled once, before the
  * loader reads them, by the entry symbol below. */
 static const struct trellis_policy_ops ops = {
-	.struct_size = sizeof ops,
-	.filters = filter_items,
-	.weighers = weigher_items,
-	.filter = pb_filter,
-	.weigh = pb_weigh,
+    .struct_size = sizeof ops,
+    .filters = filter_items,
+    .weighers = weigher_items,
+    .filter = pb_filter,
+    .weigh = pb_weigh,
 };
 
 static const trellis_plugin_desc_t desc = {
-	.struct_size = sizeof(trellis_plugin_desc_t),
-	.abi_major = TRELLIS_ABI_MAJOR,
-	.abi_minor = TRELLIS_ABI_MINOR,
-	.build_tag = TRELLIS_BUILD_TAG,
-	.name = "builtin",
-	.version = "1.0.0",
-	.license = "Apache-2.0",
-	.description = "capacity, location, exclusive, spill, affinity, "
-		       "anti-affinity, tags, vm-limit; firstfit, binpack, "
-		       "spread",
-	.kind = TRELLIS_KIND_POLICY,
-	.thread_model = TRELLIS_THREAD_REENTRANT,
-	.init = pb_init,
-	.ops = &ops,
+    .struct_size = sizeof(trellis_plugin_desc_t),
+    .abi_major = TRELLIS_ABI_MAJOR,
+    .abi_minor = TRELLIS_ABI_MINOR,
+    .build_tag = TRELLIS_BUILD_TAG,
+    .name = "builtin",
+    .version = "1.0.0",
+    .license = "Apache-2.0",
+    .description = "capacity, location, exclusive, spill, affinity, "
+		   "anti-affinity, tags, vm-limit; firstfit, binpack, "
+		   "spread",
+    .kind = TRELLIS_KIND_POLICY,
+    .thread_model = TRELLIS_THREAD_REENTRANT,
+    .init = pb_init,
+    .ops = &ops,
 };
 
 TRELLIS_EXPORT const trellis_plugin_desc_t *trellis_plugin_entry(void)

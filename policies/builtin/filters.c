@@ -70,13 +70,13 @@ static int f_location(const trellis_place_request_t *req,
 	if (!req->zone_id && !req->pod_id && !req->cluster_id && !req->host_id)
 		return 0;
 	int removed = 0;
-	SWEEP(removed, (req->zone_id && h->zone_id != req->zone_id) ||
-			       (req->pod_id && h->pod_id != req->pod_id) ||
-			       (req->cluster_id &&
-				h->cluster_id != req->cluster_id) ||
-			       (req->host_id && h->id != req->host_id))
+	SWEEP(removed,
+	      (req->zone_id && h->zone_id != req->zone_id) ||
+		  (req->pod_id && h->pod_id != req->pod_id) ||
+		  (req->cluster_id && h->cluster_id != req->cluster_id) ||
+		  (req->host_id && h->id != req->host_id))
 	if (removed)
-		reason_add(reason, req->host_id      ? "host"
+		reason_add(reason, req->host_id	     ? "host"
 				   : req->cluster_id ? "cluster"
 				   : req->pod_id     ? "pod"
 						     : "zone");
@@ -90,7 +90,7 @@ static int f_exclusive(const trellis_place_request_t *req,
 {
 	int removed = 0;
 	SWEEP(removed, (h->zone_flags & TRELLIS_ZONE_EXCLUSIVE) &&
-			       h->owner_id != req->tenant_id)
+			   h->owner_id != req->tenant_id)
 	if (removed)
 		reason_add(reason, "private zone of another tenant");
 	return removed;
@@ -107,14 +107,14 @@ static int f_spill(const trellis_place_request_t *req,
 	int removed = 0;
 	if (req->phase == TRELLIS_PLACE_OWN) {
 		SWEEP(removed, !(h->zone_flags & TRELLIS_ZONE_PRIVATE) ||
-				       h->owner_id != req->tenant_id)
+				   h->owner_id != req->tenant_id)
 	} else {
 		SWEEP(removed, h->zone_flags & TRELLIS_ZONE_PRIVATE)
 	}
 	if (removed)
 		reason_add(reason, req->phase == TRELLIS_PLACE_OWN
-					   ? "outside the tenant's private zones"
-					   : "not a public zone");
+				       ? "outside the tenant's private zones"
+				       : "not a public zone");
 	return removed;
 }
 
@@ -182,28 +182,30 @@ static int f_vm_limit(const trellis_place_request_t *req,
 }
 
 #define F(nm, desc, idx, fn)                                                   \
-	{{sizeof(trellis_policy_item_t), nm, desc, idx,                        \
-	  TRELLIS_POLICY_ORDER_NONE},                                          \
-	 fn}
+	{                                                                      \
+		{sizeof(trellis_policy_item_t), nm, desc, idx,                 \
+		 TRELLIS_POLICY_ORDER_NONE},                                   \
+		    fn                                                         \
+	}
 
 const struct pb_filter pb_filters[] = {
-	F("capacity", "free vcpus, memory and disk after overcommit ratios",
-	  TRELLIS_POLICY_INDEX_CAPACITY | TRELLIS_POLICY_INDEX_VCPUS,
-	  f_capacity),
-	F("location", "the requested zone, pod, cluster or host",
-	  TRELLIS_POLICY_INDEX_LOCATION, f_location),
-	F("exclusive", "an exclusive private zone takes only its owner's VMs",
-	  TRELLIS_POLICY_INDEX_NONE, f_exclusive),
-	F("spill", "owners fill their private zones first; spill: allow "
-		   "lets them go elsewhere",
-	  TRELLIS_POLICY_INDEX_PHASE, f_spill),
-	F("affinity", "hosts already running the affinity group",
-	  TRELLIS_POLICY_INDEX_AFFINITY, f_affinity),
-	F("anti-affinity", "hosts not running the anti-affinity group",
-	  TRELLIS_POLICY_INDEX_NONE, f_anti_affinity),
-	F("tags", "hosts carrying every requested tag",
-	  TRELLIS_POLICY_INDEX_NONE, f_tags),
-	F("vm-limit", "hosts below their VM limit", TRELLIS_POLICY_INDEX_NONE,
-	  f_vm_limit),
+    F("capacity", "free vcpus, memory and disk after overcommit ratios",
+      TRELLIS_POLICY_INDEX_CAPACITY | TRELLIS_POLICY_INDEX_VCPUS, f_capacity),
+    F("location", "the requested zone, pod, cluster or host",
+      TRELLIS_POLICY_INDEX_LOCATION, f_location),
+    F("exclusive", "an exclusive private zone takes only its owner's VMs",
+      TRELLIS_POLICY_INDEX_NONE, f_exclusive),
+    F("spill",
+      "owners fill their private zones first; spill: allow "
+      "lets them go elsewhere",
+      TRELLIS_POLICY_INDEX_PHASE, f_spill),
+    F("affinity", "hosts already running the affinity group",
+      TRELLIS_POLICY_INDEX_AFFINITY, f_affinity),
+    F("anti-affinity", "hosts not running the anti-affinity group",
+      TRELLIS_POLICY_INDEX_NONE, f_anti_affinity),
+    F("tags", "hosts carrying every requested tag", TRELLIS_POLICY_INDEX_NONE,
+      f_tags),
+    F("vm-limit", "hosts below their VM limit", TRELLIS_POLICY_INDEX_NONE,
+      f_vm_limit),
 };
 const size_t pb_n_filters = sizeof pb_filters / sizeof pb_filters[0];

@@ -42,16 +42,18 @@ static void w_spread(const trellis_place_request_t *req,
 }
 
 #define W(nm, desc, order, fn)                                                 \
-	{{sizeof(trellis_policy_item_t), nm, desc, TRELLIS_POLICY_INDEX_NONE,  \
-	  order},                                                              \
-	 fn}
+	{                                                                      \
+		{sizeof(trellis_policy_item_t), nm, desc,                      \
+		 TRELLIS_POLICY_INDEX_NONE, order},                            \
+		    fn                                                         \
+	}
 
 const struct pb_weigher pb_weighers[] = {
-	W("firstfit", "the first host in inventory order",
-	  TRELLIS_POLICY_ORDER_FIRST, w_firstfit),
-	W("binpack", "the fullest host that fits (least free memory)",
-	  TRELLIS_POLICY_ORDER_LEAST_FREE, w_binpack),
-	W("spread", "the emptiest host (most free memory)",
-	  TRELLIS_POLICY_ORDER_MOST_FREE, w_spread),
+    W("firstfit", "the first host in inventory order",
+      TRELLIS_POLICY_ORDER_FIRST, w_firstfit),
+    W("binpack", "the fullest host that fits (least free memory)",
+      TRELLIS_POLICY_ORDER_LEAST_FREE, w_binpack),
+    W("spread", "the emptiest host (most free memory)",
+      TRELLIS_POLICY_ORDER_MOST_FREE, w_spread),
 };
 const size_t pb_n_weighers = sizeof pb_weighers / sizeof pb_weighers[0];

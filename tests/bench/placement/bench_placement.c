@@ -68,8 +68,8 @@ static int build_inventory(struct tr_placer *p, uint32_t n, uint64_t seed)
 	rs = seed;
 	/* Zone 0 is tenant t0's exclusive private zone (spill allowed),
 	 * zone 1 t1's shared private zone (spill denied). */
-	struct tr_zone_def z = {.name = "z0", .owner = "t0", .exclusive = 1,
-				.spill_allow = 1};
+	struct tr_zone_def z = {
+	    .name = "z0", .owner = "t0", .exclusive = 1, .spill_allow = 1};
 	if (tr_inv_add_zone(inv, &z, err, sizeof err))
 		goto fail;
 	z = (struct tr_zone_def){.name = "z1", .owner = "t1"};
@@ -83,18 +83,21 @@ static int build_inventory(struct tr_placer *p, uint32_t n, uint64_t seed)
 		snprintf(pod, sizeof pod, "p%u", pi);
 		snprintf(cl, sizeof cl, "c%u", ci);
 		uint32_t t = rnd(20);
-		struct tr_host_def h = {
-			.id = (uint64_t)i + 1, .name = name, .zone = zone,
-			.pod = pod, .cluster = cl, .cpus = cpus[rnd(4)],
-			.memory_mib = mem_gib[rnd(5)] * 1024,
-			.disk_gib = 2000,
-			.vm_limit = rnd(10) == 0 ? 40 : 0,
-			.tags = t < 4 ? tagsets[t == 0] : NULL,
-			.n_tags = t < 4 ? (t == 0 ? 2 : 1) : 0};
+		struct tr_host_def h = {.id = (uint64_t)i + 1,
+					.name = name,
+					.zone = zone,
+					.pod = pod,
+					.cluster = cl,
+					.cpus = cpus[rnd(4)],
+					.memory_mib = mem_gib[rnd(5)] * 1024,
+					.disk_gib = 2000,
+					.vm_limit = rnd(10) == 0 ? 40 : 0,
+					.tags = t < 4 ? tagsets[t == 0] : NULL,
+					.n_tags = t < 4 ? (t == 0 ? 2 : 1) : 0};
 		/* About half loaded, evenly spread from empty to full. */
 		h.used_memory_mib = h.memory_mib * rnd(101) / 100;
-		h.used_vcpus = (uint32_t)(h.cpus * 4 * h.used_memory_mib /
-					  h.memory_mib);
+		h.used_vcpus =
+		    (uint32_t)(h.cpus * 4 * h.used_memory_mib / h.memory_mib);
 		h.vm_count = (uint32_t)(h.used_memory_mib / 8192);
 		if (h.vm_limit && h.vm_count > h.vm_limit)
 			h.vm_count = h.vm_limit;
@@ -129,8 +132,8 @@ static void make_request(struct req_buf *b, uint32_t hosts)
 		snprintf(b->loc, sizeof b->loc, "z%u", 2 + rnd(sh.zones - 2));
 		b->q.zone = b->loc;
 	} else if (loc < 35) {
-		snprintf(b->loc, sizeof b->loc, "z%u/p%u", 2 + rnd(sh.zones - 2),
-			 rnd(sh.pods));
+		snprintf(b->loc, sizeof b->loc, "z%u/p%u",
+			 2 + rnd(sh.zones - 2), rnd(sh.pods));
 		b->q.pod = b->loc;
 	} else if (loc < 45) {
 		snprintf(b->loc, sizeof b->loc, "z%u/p%u/c%u",
@@ -219,8 +222,8 @@ static int run(struct tr_placer *p, uint32_t hosts, uint32_t n, uint32_t flags,
 		}
 		struct tr_place_result r;
 		double s = now_us();
-		int rc = tr_place(p, &reqs[i].q, flags | TR_PLACE_CLAIM, &r,
-				  &call);
+		int rc =
+		    tr_place(p, &reqs[i].q, flags | TR_PLACE_CLAIM, &r, &call);
 		lat[i] = now_us() - s;
 		if (rc == TRELLIS_E_NOSPACE) {
 			fig->refused++;
@@ -294,34 +297,40 @@ static int parse_sizes(const char *s, struct opts *o)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: bench_placement [--sizes N,N,...] [--requests N] "
-		"[--baseline N]\n"
-		"                       [--policy NAME] [--policies DIR] "
-		"[--plugins DIR] [--seed S]\n"
-		"Places a stream of mixed requests on simulated inventories "
-		"and prints\nplacements/s and p50/p99 latency, indexed and "
-		"full scan, and their ratio.\n");
+	fprintf(f, "usage: bench_placement [--sizes N,N,...] [--requests N] "
+		   "[--baseline N]\n"
+		   "                       [--policy NAME] [--policies DIR] "
+		   "[--plugins DIR] [--seed S]\n"
+		   "Places a stream of mixed requests on simulated inventories "
+		   "and prints\nplacements/s and p50/p99 latency, indexed and "
+		   "full scan, and their ratio.\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *src = getenv("TRELLIS_SRC"), *build = getenv("TRELLIS_BUILD");
+	const char *src = getenv("TRELLIS_SRC"),
+		   *build = getenv("TRELLIS_BUILD");
 	char pol_dir[4096], plug[4096];
 	snprintf(pol_dir, sizeof pol_dir, "%s/policies", src ? src : ".");
 	snprintf(plug, sizeof plug, "%s/plugins", build ? build : "build");
-	struct opts o = {{1000, 10000, 100000}, 3, 100000, 400, "default",
-			 pol_dir, plug, 12345};
+	struct opts o = {{1000, 10000, 100000},
+			 3,
+			 100000,
+			 400,
+			 "default",
+			 pol_dir,
+			 plug,
+			 12345};
 	static const struct option lo[] = {
-		{"sizes", required_argument, NULL, 's'},
-		{"requests", required_argument, NULL, 'n'},
-		{"baseline", required_argument, NULL, 'b'},
-		{"policy", required_argument, NULL, 'p'},
-		{"policies", required_argument, NULL, 'P'},
-		{"plugins", required_argument, NULL, 'L'},
-		{"seed", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	    {"sizes", required_argument, NULL, 's'},
+	    {"requests", required_argument, NULL, 'n'},
+	    {"baseline", required_argument, NULL, 'b'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"policies", required_argument, NULL, 'P'},
+	    {"plugins", required_argument, NULL, 'L'},
+	    {"seed", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -331,14 +340,30 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'n': o.requests = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'b': o.baseline = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'p': o.policy = optarg; break;
-		case 'P': o.policies = optarg; break;
-		case 'L': o.plugins = optarg; break;
-		case 'S': o.seed = strtoull(optarg, NULL, 10); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			o.requests = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			o.baseline = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			o.policy = optarg;
+			break;
+		case 'P':
+			o.policies = optarg;
+			break;
+		case 'L':
+			o.plugins = optarg;
+			break;
+		case 'S':
+			o.seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!o.requests || !o.baseline) {
@@ -378,10 +403,11 @@ int main(int argc, char **argv)
 		       "p99 %7.1f us  (%u placed, %u refused)\n",
 		       hosts, idx.per_s, idx.p50, idx.p99, idx.placed,
 		       idx.refused);
-		printf("hosts %6u  full scan: %7.0f placements/s  p50 %7.1f us  "
-		       "p99 %7.1f us  (%u placed, %u refused)\n",
-		       hosts, full.per_s, full.p50, full.p99, full.placed,
-		       full.refused);
+		printf(
+		    "hosts %6u  full scan: %7.0f placements/s  p50 %7.1f us  "
+		    "p99 %7.1f us  (%u placed, %u refused)\n",
+		    hosts, full.per_s, full.p50, full.p99, full.placed,
+		    full.refused);
 		printf("hosts %6u  ratio: %.1fx placements/s, %.1fx p50\n",
 		       hosts, idx.per_s / full.per_s, full.p50 / idx.p50);
 		fflush(stdout);

@@ -46,9 +46,8 @@ int fx_teardown(void **state)
 struct tr_policy *fx_policy(tr_registry_t *reg, const char *yaml)
 {
 	char err[512];
-	trellis_node_t *root =
-		tr_node_parse_string("test.yaml", yaml, strlen(yaml), err,
-				     sizeof err);
+	trellis_node_t *root = tr_node_parse_string(
+	    "test.yaml", yaml, strlen(yaml), err, sizeof err);
 	if (!root)
 		fail_msg("%s", err);
 	struct tr_policy *pol = tr_policy_parse(root, reg, err, sizeof err);
@@ -71,9 +70,14 @@ void fx_host(struct tr_placer *p, uint64_t id, const char *name,
 	     const char *zone, const char *pod, const char *cluster,
 	     uint32_t cpus, uint64_t mem_mib)
 {
-	struct tr_host_def h = {.id = id, .name = name, .zone = zone,
-				.pod = pod, .cluster = cluster, .cpus = cpus,
-				.memory_mib = mem_mib, .disk_gib = 1000};
+	struct tr_host_def h = {.id = id,
+				.name = name,
+				.zone = zone,
+				.pod = pod,
+				.cluster = cluster,
+				.cpus = cpus,
+				.memory_mib = mem_mib,
+				.disk_gib = 1000};
 	fx_host_def(p, &h);
 }
 
@@ -81,7 +85,8 @@ void fx_zone(struct tr_placer *p, const char *name, const char *owner,
 	     int exclusive, int spill_allow)
 {
 	char err[256];
-	struct tr_zone_def z = {.name = name, .owner = owner,
+	struct tr_zone_def z = {.name = name,
+				.owner = owner,
 				.exclusive = exclusive,
 				.spill_allow = spill_allow};
 	if (tr_inv_add_zone(tr_placer_inv(p), &z, err, sizeof err))

@@ -86,8 +86,10 @@ static int step(const char *action, const char *stepid, const char *args,
 	assert_non_null(a);
 	char key[64], err[256];
 	snprintf(key, sizeof key, "wf/%s", stepid);
-	struct tr_action_env env = {.daemon = &daemon_, .idem_key = key,
-				    .instance_id = "wf", .step_id = stepid,
+	struct tr_action_env env = {.daemon = &daemon_,
+				    .idem_key = key,
+				    .instance_id = "wf",
+				    .step_id = stepid,
 				    .attempt = 1};
 	json_t *j = json_loads(args, 0, NULL);
 	assert_non_null(j);
@@ -120,46 +122,41 @@ static void test_place_replay_exhaust_undo(void **state)
 	const struct tr_action *a = tr_action_find("policy.place");
 	assert_string_equal(a->undo, "policy.release");
 	assert_true(a->flags & TR_ACTION_MAIN_THREAD);
-	assert_int_equal(step("policy.place", "s1", "{\"memory\":\"6G\"}", &r,
-			      NULL, 0),
-			 0);
+	assert_int_equal(
+	    step("policy.place", "s1", "{\"memory\":\"6G\"}", &r, NULL, 0), 0);
 	const char *first = host_of(r);
 	char h1[64];
 	snprintf(h1, sizeof h1, "%s", first);
 	/* A replay of the step gets the same host. */
-	assert_int_equal(step("policy.place", "s1", "{\"memory\":\"6G\"}", &r,
-			      NULL, 0),
-			 0);
+	assert_int_equal(
+	    step("policy.place", "s1", "{\"memory\":\"6G\"}", &r, NULL, 0), 0);
 	assert_string_equal(host_of(r), h1);
-	assert_int_equal(step("policy.place", "s2", "{\"memory_mb\":6144}", &r,
-			      NULL, 0),
-			 0);
+	assert_int_equal(
+	    step("policy.place", "s2", "{\"memory_mb\":6144}", &r, NULL, 0), 0);
 	assert_string_not_equal(host_of(r), h1);
 	assert_int_equal(step("policy.place", "s3", "{\"memory\":\"6G\"}", &r,
 			      msg, sizeof msg),
 			 TRELLIS_E_NOSPACE);
-	assert_string_equal(msg,
-			    "no host fits (2 hosts): capacity removed 2 (memory)");
+	assert_string_equal(
+	    msg, "no host fits (2 hosts): capacity removed 2 (memory)");
 	/* The undo of s1 frees its host for s3. */
-	assert_int_equal(step("policy.release", "s1", "{\"memory\":\"6G\"}",
-			      &r, NULL, 0),
-			 0);
+	assert_int_equal(
+	    step("policy.release", "s1", "{\"memory\":\"6G\"}", &r, NULL, 0),
+	    0);
 	assert_true(json_is_true(json_object_get(r, "released")));
 	json_decref(r);
 	assert_int_equal(step("policy.release", "s1", "{}", &r, NULL, 0), 0);
 	assert_false(json_is_true(json_object_get(r, "released")));
 	json_decref(r);
-	assert_int_equal(step("policy.place", "s3", "{\"memory\":\"6G\"}", &r,
-			      NULL, 0),
-			 0);
+	assert_int_equal(
+	    step("policy.place", "s3", "{\"memory\":\"6G\"}", &r, NULL, 0), 0);
 	assert_string_equal(host_of(r), h1);
 	/* A host added through the store is seen by the next placement. */
 	create(TR_KIND_HOST, "z/p/c",
 	       "{\"name\":\"h3\",\"hypervisor\":\"t\",\"uri\":\"t:///\","
 	       "\"cpus\":8,\"memory_kib\":8388608}");
-	assert_int_equal(step("policy.place", "s4", "{\"memory\":\"6G\"}", &r,
-			      NULL, 0),
-			 0);
+	assert_int_equal(
+	    step("policy.place", "s4", "{\"memory\":\"6G\"}", &r, NULL, 0), 0);
 	assert_string_equal(host_of(r), "h3");
 	/* Bad input is refused by name. */
 	assert_int_equal(step("policy.place", "s5",
@@ -174,9 +171,8 @@ static void test_zone_policy_persists(void **state)
 	(void)state;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_placement_set_policy(&daemon_, "z", "firstfit",
-						 &call),
-			 0);
+	assert_int_equal(
+	    tr_placement_set_policy(&daemon_, "z", "firstfit", &call), 0);
 	assert_int_equal(tr_placement_set_policy(&daemon_, "z", "nope", &call),
 			 TRELLIS_E_NOTFOUND);
 	/* A fresh engine (restart) reads the choice from the store. */
@@ -190,8 +186,8 @@ static void test_zone_policy_persists(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_place_replay_exhaust_undo),
-		cmocka_unit_test(test_zone_policy_persists),
+	    cmocka_unit_test(test_place_replay_exhaust_undo),
+	    cmocka_unit_test(test_zone_policy_persists),
 	};
 	return cmocka_run_group_tests_name("placement actions", tests, setup,
 					   teardown);

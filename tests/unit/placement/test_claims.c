@@ -113,10 +113,13 @@ static void test_take_room_checks(void **state)
 	sqlite3 *db = tr_store_db(s);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	struct tr_claim_room room = {.vcpus = 4, .memory_mib = 8192,
-				     .disk_gib = 10, .vm_slots = 2};
-	struct tr_claim c = {.key = "a", .host_id = 1, .vcpus = 2,
-			     .memory_mib = 4096, .disk_gib = 5};
+	struct tr_claim_room room = {
+	    .vcpus = 4, .memory_mib = 8192, .disk_gib = 10, .vm_slots = 2};
+	struct tr_claim c = {.key = "a",
+			     .host_id = 1,
+			     .vcpus = 2,
+			     .memory_mib = 4096,
+			     .disk_gib = 5};
 	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
 	snprintf(c.key, sizeof c.key, "b");
 	c.disk_gib = 6; /* 5 + 6 > 10 */
@@ -165,9 +168,9 @@ static void *race(void *arg)
 	tr_call_init(&call, NULL);
 	snprintf(key, sizeof key, "wf%d/place", r->id);
 	pthread_barrier_wait(r->go);
-	r->rc = tr_place_reserve(r->p, tr_store_db(r->s), &q, key, &res,
-				 &call);
-	snprintf(r->host, sizeof r->host, "%s", r->rc ? call.message : res.host);
+	r->rc = tr_place_reserve(r->p, tr_store_db(r->s), &q, key, &res, &call);
+	snprintf(r->host, sizeof r->host, "%s",
+		 r->rc ? call.message : res.host);
 	return NULL;
 }
 
@@ -181,7 +184,9 @@ static void run_race(int shared)
 	/* Open every handle first: migrations run once, not in the race. */
 	for (int i = 0; i < THREADS; i++) {
 		rs[i] = (struct racer){.p = shared ? common : one_slot(),
-				       .s = open_store(), .go = &go, .id = i};
+				       .s = open_store(),
+				       .go = &go,
+				       .id = i};
 	}
 	for (int i = 0; i < THREADS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, race, &rs[i]), 0);
@@ -199,9 +204,8 @@ static void run_race(int shared)
 	struct tr_claim sum;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_claims_host_sum(tr_store_db(rs[0].s), 7, &sum,
-					    &call),
-			 0);
+	assert_int_equal(
+	    tr_claims_host_sum(tr_store_db(rs[0].s), 7, &sum, &call), 0);
 	assert_int_equal(sum.host_id, 1);
 	for (int i = 0; i < THREADS; i++) {
 		if (!shared)
@@ -269,8 +273,8 @@ static void test_many_slots_many_threads(void **state)
 	for (int i = 0; i < N; i++)
 		ws[i] = (struct worker){p, open_store(), &go, i, 0};
 	for (int i = 0; i < N; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, place_many, &ws[i]),
-				 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, place_many, &ws[i]), 0);
 	int won = 0;
 	for (int i = 0; i < N; i++) {
 		pthread_join(th[i], NULL);
@@ -281,9 +285,9 @@ static void test_many_slots_many_threads(void **state)
 	tr_call_init(&call, NULL);
 	for (uint64_t h = 1; h <= 3; h++) {
 		struct tr_claim sum;
-		assert_int_equal(tr_claims_host_sum(tr_store_db(ws[0].s), h,
-						    &sum, &call),
-				 0);
+		assert_int_equal(
+		    tr_claims_host_sum(tr_store_db(ws[0].s), h, &sum, &call),
+		    0);
 		assert_int_equal(sum.memory_mib, 10240);
 		int64_t hi = tr_inv_host_by_id(tr_placer_inv(p), h);
 		assert_int_equal(tr_placer_inv(p)->hosts[hi].v.used_memory_mib,
@@ -298,16 +302,16 @@ static void test_many_slots_many_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_take_replay_release,
-						per_test_db, per_test_db_rm),
-		cmocka_unit_test_setup_teardown(test_take_room_checks,
-						per_test_db, per_test_db_rm),
-		cmocka_unit_test_setup_teardown(test_race_one_engine,
-						per_test_db, per_test_db_rm),
-		cmocka_unit_test_setup_teardown(test_race_engine_per_thread,
-						per_test_db, per_test_db_rm),
-		cmocka_unit_test_setup_teardown(test_many_slots_many_threads,
-						per_test_db, per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_take_replay_release,
+					    per_test_db, per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_take_room_checks, per_test_db,
+					    per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_race_one_engine, per_test_db,
+					    per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_race_engine_per_thread,
+					    per_test_db, per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_many_slots_many_threads,
+					    per_test_db, per_test_db_rm),
 	};
 	return cmocka_run_group_tests_name("placement claims", tests, fx_setup,
 					   fx_teardown);

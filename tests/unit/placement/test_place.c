@@ -101,9 +101,8 @@ static void test_top_n_bounds(void **state)
 static void check_bad(const char *yaml, const char *want)
 {
 	char err[512];
-	trellis_node_t *root =
-		tr_node_parse_string("bad.yaml", yaml, strlen(yaml), err,
-				     sizeof err);
+	trellis_node_t *root = tr_node_parse_string(
+	    "bad.yaml", yaml, strlen(yaml), err, sizeof err);
 	assert_non_null(root);
 	struct tr_policy *pol = tr_policy_parse(root, reg, err, sizeof err);
 	tr_node_free(root);
@@ -154,12 +153,11 @@ static void test_shipped_policies_and_zone_selection(void **state)
 	fx_commit(p);
 	assert_string_equal(tr_placer_zone_policy(p, "zb"), "default");
 	assert_int_equal(
-		tr_placer_set_zone_policy(p, "zb", "firstfit", err, sizeof err),
-		0);
+	    tr_placer_set_zone_policy(p, "zb", "firstfit", err, sizeof err), 0);
 	assert_string_equal(tr_placer_zone_policy(p, "zb"), "firstfit");
 	assert_int_equal(
-		tr_placer_set_zone_policy(p, "zb", "nope", err, sizeof err),
-		TRELLIS_E_NOTFOUND);
+	    tr_placer_set_zone_policy(p, "zb", "nope", err, sizeof err),
+	    TRELLIS_E_NOTFOUND);
 	struct tr_place_result r;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
@@ -209,13 +207,19 @@ static void random_inventory(struct tr_placer *p, int n)
 		snprintf(zone, sizeof zone, "z%u", rnd(4));
 		snprintf(pod, sizeof pod, "p%u", rnd(2));
 		snprintf(cl, sizeof cl, "c%u", rnd(3));
-		struct tr_host_def h = {
-			.id = 1000 + (uint64_t)rnd(100000) * 7 + (uint64_t)i,
-			.name = name, .zone = zone, .pod = pod, .cluster = cl,
-			.cpus = 4 + rnd(3) * 4, .memory_mib = 4096u << rnd(3),
-			.disk_gib = 100, .vm_limit = rnd(4) ? 0 : 3,
-			.tags = tagset + rnd(3), .n_tags = rnd(2),
-			.used_memory_mib = rnd(3) ? 0 : 2048};
+		struct tr_host_def h = {.id = 1000 + (uint64_t)rnd(100000) * 7 +
+					      (uint64_t)i,
+					.name = name,
+					.zone = zone,
+					.pod = pod,
+					.cluster = cl,
+					.cpus = 4 + rnd(3) * 4,
+					.memory_mib = 4096u << rnd(3),
+					.disk_gib = 100,
+					.vm_limit = rnd(4) ? 0 : 3,
+					.tags = tagset + rnd(3),
+					.n_tags = rnd(2),
+					.used_memory_mib = rnd(3) ? 0 : 2048};
 		fx_host_def(p, &h);
 	}
 	fx_commit(p);
@@ -313,11 +317,11 @@ static void test_index_equals_full_scan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_weighers),
-		cmocka_unit_test(test_top_n_bounds),
-		cmocka_unit_test(test_policy_errors),
-		cmocka_unit_test(test_shipped_policies_and_zone_selection),
-		cmocka_unit_test(test_index_equals_full_scan),
+	    cmocka_unit_test(test_weighers),
+	    cmocka_unit_test(test_top_n_bounds),
+	    cmocka_unit_test(test_policy_errors),
+	    cmocka_unit_test(test_shipped_policies_and_zone_selection),
+	    cmocka_unit_test(test_index_equals_full_scan),
 	};
 	return cmocka_run_group_tests_name("placement", tests, fx_setup,
 					   fx_teardown);

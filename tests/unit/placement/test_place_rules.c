@@ -40,13 +40,13 @@ static void test_capacity_memory_cpu_disk(void **state)
 	q.vcpus = 1;
 	q.disk_gib = 5000; /* nobody has the disk */
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
-	assert_string_equal(msg,
-			    "no host fits (2 hosts): capacity removed 2 (disk)");
+	assert_string_equal(
+	    msg, "no host fits (2 hosts): capacity removed 2 (disk)");
 	q.disk_gib = 0;
 	q.memory_mib = 100000;
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
 	assert_string_equal(
-		msg, "no host fits (2 hosts): capacity removed 2 (memory)");
+	    msg, "no host fits (2 hosts): capacity removed 2 (memory)");
 	tr_placer_free(p);
 }
 
@@ -55,8 +55,8 @@ static void test_capacity_overcommit(void **state)
 	(void)state;
 	/* 2x cpu, 1.5x memory: h1 offers 8 vcpus and 6 GiB. */
 	struct tr_placer *p = two_hosts(
-		"policy: oc\nfilters: [capacity]\nweights: {firstfit: 1}\n"
-		"overcommit: {cpu: 2.0, memory: 1.5}\n");
+	    "policy: oc\nfilters: [capacity]\nweights: {firstfit: 1}\n"
+	    "overcommit: {cpu: 2.0, memory: 1.5}\n");
 	struct tr_place_req q = {.vcpus = 8, .memory_mib = 6144};
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "h1");
 	/* h1 is now full on both counts. */
@@ -134,8 +134,8 @@ static void test_exclusive(void **state)
 	(void)state;
 	struct tr_placer *p = zones(1, 1);
 	char msg[512];
-	struct tr_place_req q = {.vcpus = 1, .memory_mib = 512,
-				 .zone = "priv", .tenant = "other"};
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 512, .zone = "priv", .tenant = "other"};
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
 	assert_string_equal(msg, "no host fits (3 hosts): location removed 2 "
 				 "(zone), exclusive removed 1 (private zone of "
@@ -154,8 +154,8 @@ static void test_owner_first_then_spill(void **state)
 {
 	(void)state;
 	struct tr_placer *p = zones(1, 1);
-	struct tr_place_req q = {.vcpus = 1, .memory_mib = 6000,
-				 .tenant = "acme"};
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 6000, .tenant = "acme"};
 	/* The owner's zone first, though pub1 comes first in id order. */
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "priv1");
 	/* Full: spill: allow sends it to the public zone. */
@@ -167,9 +167,9 @@ static void test_owner_first_then_spill(void **state)
 	q.tenant = "acme";
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
 	assert_string_equal(
-		msg, "no host fits in the tenant's private zones (1 host): "
-		     "capacity removed 1 (memory); spilled to public zones: "
-		     "no host fits (3 hosts): capacity removed 3 (memory)");
+	    msg, "no host fits in the tenant's private zones (1 host): "
+		 "capacity removed 1 (memory); spilled to public zones: "
+		 "no host fits (3 hosts): capacity removed 3 (memory)");
 	tr_placer_free(p);
 }
 
@@ -185,8 +185,8 @@ static void test_spill_public_only(void **state)
 	fx_host(p, 2, "b1", "beta-z", NULL, NULL, 8, 65536);
 	fx_host(p, 3, "p1", "pub", NULL, NULL, 8, 8192);
 	fx_commit(p);
-	struct tr_place_req q = {.vcpus = 1, .memory_mib = 6000,
-				 .tenant = "acme"};
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 6000, .tenant = "acme"};
 	/* spread would pick b1 (emptiest); the spill pass keeps public. */
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "p1");
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
@@ -207,8 +207,8 @@ static void test_spill_deny(void **state)
 	(void)state;
 	struct tr_placer *p = zones(1, 0);
 	char msg[512];
-	struct tr_place_req q = {.vcpus = 1, .memory_mib = 6000,
-				 .tenant = "acme"};
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 6000, .tenant = "acme"};
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "priv1");
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
 	assert_string_equal(msg,
@@ -243,8 +243,8 @@ static void test_affinity(void **state)
 	fx_host(p, 2, "h2", "z", NULL, NULL, 8, 16384);
 	fx_host(p, 3, "h3", "z", NULL, NULL, 8, 16384);
 	fx_commit(p);
-	struct tr_place_req q = {.vcpus = 1, .memory_mib = 8192,
-				 .affinity_group = "db"};
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 8192, .affinity_group = "db"};
 	/* A new group starts on the emptiest host... */
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "h2");
 	/* ...and stays with it although h3 is now emptier. */
@@ -264,8 +264,8 @@ static void test_anti_affinity(void **state)
 	fx_host(p, 1, "h1", "z", NULL, NULL, 8, 8192);
 	fx_host(p, 2, "h2", "z", NULL, NULL, 8, 16384);
 	fx_commit(p);
-	struct tr_place_req q = {.vcpus = 1, .memory_mib = 1024,
-				 .anti_affinity_group = "web"};
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 1024, .anti_affinity_group = "web"};
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "h1");
 	/* binpack would pick h1 again; anti-affinity forbids it. */
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "h2");
@@ -274,8 +274,8 @@ static void test_anti_affinity(void **state)
 	assert_string_equal(msg, "no host fits (2 hosts): anti-affinity "
 				 "removed 2 (group member present)");
 	/* Releasing a member frees its host for the group again. */
-	struct tr_place_result r = {.host_id = 1, .vcpus = 1,
-				    .memory_mib = 1024};
+	struct tr_place_result r = {
+	    .host_id = 1, .vcpus = 1, .memory_mib = 1024};
 	r.groups[1] = tr_intern_find(tr_placer_inv(p)->names, "web");
 	assert_int_equal(tr_place_unclaim(p, &r), 0);
 	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "h1");
@@ -287,23 +287,37 @@ static void test_tags_and_vm_limit(void **state)
 	(void)state;
 	struct tr_placer *p = fx_placer(reg, FX_POLICY("firstfit", 1));
 	const char *ssd[] = {"ssd"}, *both[] = {"ssd", "gpu"};
-	struct tr_host_def h = {.id = 1, .name = "plain", .zone = "z",
-				.cpus = 64, .memory_mib = 65536,
-				.disk_gib = 100, .vm_limit = 2};
+	struct tr_host_def h = {.id = 1,
+				.name = "plain",
+				.zone = "z",
+				.cpus = 64,
+				.memory_mib = 65536,
+				.disk_gib = 100,
+				.vm_limit = 2};
 	fx_host_def(p, &h);
-	h = (struct tr_host_def){.id = 2, .name = "fast", .zone = "z",
-				 .cpus = 64, .memory_mib = 65536,
-				 .disk_gib = 100, .tags = ssd, .n_tags = 1};
+	h = (struct tr_host_def){.id = 2,
+				 .name = "fast",
+				 .zone = "z",
+				 .cpus = 64,
+				 .memory_mib = 65536,
+				 .disk_gib = 100,
+				 .tags = ssd,
+				 .n_tags = 1};
 	fx_host_def(p, &h);
-	h = (struct tr_host_def){.id = 3, .name = "gpu", .zone = "z",
-				 .cpus = 64, .memory_mib = 65536,
-				 .disk_gib = 100, .tags = both, .n_tags = 2};
+	h = (struct tr_host_def){.id = 3,
+				 .name = "gpu",
+				 .zone = "z",
+				 .cpus = 64,
+				 .memory_mib = 65536,
+				 .disk_gib = 100,
+				 .tags = both,
+				 .n_tags = 2};
 	fx_host_def(p, &h);
 	fx_commit(p);
 	char msg[512];
 	const char *want[] = {"gpu", "ssd"};
-	struct tr_place_req q = {.vcpus = 1, .memory_mib = 1, .tags = want,
-				 .n_tags = 2};
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 1, .tags = want, .n_tags = 2};
 	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "gpu");
 	q.n_tags = 1; /* "gpu" alone */
 	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "gpu");
@@ -312,8 +326,8 @@ static void test_tags_and_vm_limit(void **state)
 	const char *unknown[] = {"fpga"};
 	q.tags = unknown;
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
-	assert_string_equal(msg,
-			    "no host fits (3 hosts): tags removed 3 (missing tag)");
+	assert_string_equal(
+	    msg, "no host fits (3 hosts): tags removed 3 (missing tag)");
 	/* vm-limit: "plain" takes two VMs, then the next goes elsewhere. */
 	q.n_tags = 0;
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "plain");
@@ -321,8 +335,9 @@ static void test_tags_and_vm_limit(void **state)
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "fast");
 	q.host = "plain";
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
-	assert_string_equal(msg, "no host fits (3 hosts): location removed 2 "
-				 "(host), vm-limit removed 1 (at its VM limit)");
+	assert_string_equal(msg,
+			    "no host fits (3 hosts): location removed 2 "
+			    "(host), vm-limit removed 1 (at its VM limit)");
 	tr_placer_free(p);
 }
 
@@ -330,8 +345,9 @@ static void test_tags_and_vm_limit(void **state)
 static void test_policy_vm_limit(void **state)
 {
 	(void)state;
-	struct tr_placer *p = two_hosts("policy: l\nfilters: [vm-limit]\n"
-					"weights: {firstfit: 1}\nvm_limit: 1\n");
+	struct tr_placer *p =
+	    two_hosts("policy: l\nfilters: [vm-limit]\n"
+		      "weights: {firstfit: 1}\nvm_limit: 1\n");
 	struct tr_place_req q = {.vcpus = 1, .memory_mib = 1};
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "h1");
 	assert_string_equal(fx_place(p, &q, TR_PLACE_CLAIM, NULL, 0), "h2");
@@ -348,7 +364,7 @@ static void test_empty_inventory(void **state)
 	struct tr_place_req q = {.vcpus = 1, .memory_mib = 1};
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
 	assert_string_equal(
-		msg, "no host fits (0 hosts): there are no hosts to place on");
+	    msg, "no host fits (0 hosts): there are no hosts to place on");
 	tr_placer_free(p);
 }
 
@@ -368,12 +384,13 @@ static void test_index_counts(void **state)
 		fx_host(p, 4, "big2", "z", NULL, NULL, 16, 16384);
 		fx_commit(p);
 		const char *gpu[] = {"gpu"};
-		struct tr_place_req q = {.vcpus = 4, .memory_mib = 4096,
-					 .tags = gpu, .n_tags = 1};
+		struct tr_place_req q = {
+		    .vcpus = 4, .memory_mib = 4096, .tags = gpu, .n_tags = 1};
 		assert_null(fx_place(p, &q, 0, msg, sizeof msg));
-		assert_string_equal(msg, "no host fits (4 hosts): capacity "
-					 "removed 2 (memory,vcpus), tags removed "
-					 "2 (missing tag)");
+		assert_string_equal(msg,
+				    "no host fits (4 hosts): capacity "
+				    "removed 2 (memory,vcpus), tags removed "
+				    "2 (missing tag)");
 		q.n_tags = 0;
 		q.vcpus = 17;
 		assert_null(fx_place(p, &q, 0, msg, sizeof msg));
@@ -386,19 +403,19 @@ static void test_index_counts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_capacity_memory_cpu_disk),
-		cmocka_unit_test(test_capacity_overcommit),
-		cmocka_unit_test(test_location),
-		cmocka_unit_test(test_exclusive),
-		cmocka_unit_test(test_owner_first_then_spill),
-		cmocka_unit_test(test_spill_public_only),
-		cmocka_unit_test(test_spill_deny),
-		cmocka_unit_test(test_affinity),
-		cmocka_unit_test(test_anti_affinity),
-		cmocka_unit_test(test_tags_and_vm_limit),
-		cmocka_unit_test(test_policy_vm_limit),
-		cmocka_unit_test(test_empty_inventory),
-		cmocka_unit_test(test_index_counts),
+	    cmocka_unit_test(test_capacity_memory_cpu_disk),
+	    cmocka_unit_test(test_capacity_overcommit),
+	    cmocka_unit_test(test_location),
+	    cmocka_unit_test(test_exclusive),
+	    cmocka_unit_test(test_owner_first_then_spill),
+	    cmocka_unit_test(test_spill_public_only),
+	    cmocka_unit_test(test_spill_deny),
+	    cmocka_unit_test(test_affinity),
+	    cmocka_unit_test(test_anti_affinity),
+	    cmocka_unit_test(test_tags_and_vm_limit),
+	    cmocka_unit_test(test_policy_vm_limit),
+	    cmocka_unit_test(test_empty_inventory),
+	    cmocka_unit_test(test_index_counts),
 	};
 	return cmocka_run_group_tests_name("placement rules", tests, fx_setup,
 					   fx_teardown);
