@@ -171,6 +171,7 @@ static int mkdirs(const char *dir, mode_t mode)
 /* ---- running ---- */
 
 static uint64_t grace_deadline_set;
+static int grace_expired;
 
 static void grace_over(struct tr_daemon *d, void *arg)
 {
@@ -178,6 +179,7 @@ static void grace_over(struct tr_daemon *d, void *arg)
 	tr_warn("shutdown grace is over with %u requests in flight and %u "
 		"jobs pending; stopping anyway",
 		tr_api_inflight(d->api), tr_workers_pending(d->workers));
+	grace_expired = 1;
 	tr_loop_quit(d->loop);
 }
 
@@ -371,6 +373,17 @@ fail:
 	rc = 1;
 out:
 	d.stopping = 1;
+	if (grace_expired && (tr_workers_pending(d.workers) ||
+			      tr_workers_pending(d.readers))) {
+		/* A plugin op that never returns cannot be cancelled, and
+		 * joining its worker would hang the shutdown for good.  The
+		 * store is the main thread's alone: close it cleanly and
+		 * leave without the stuck threads. */
+		tr_err("plugin jobs still running after shutdown_grace; "
+		       "closing the store and exiting without them");
+		tr_store_close(d.store);
+		_exit(1);
+	}
 	tr_engine_stop(engine);
 	/* The pools deliver their last completions, which may answer
 	 * requests: the API goes after them. */
