@@ -149,6 +149,27 @@ void eng_wf_release(struct tr_engine *e, struct tr_wf *wf);
 /* resume.c */
 void eng_resume(struct tr_engine *e);
 
+/* sched.c: shared with undo.c */
+void sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u);
+/* A step update that changes nothing yet. */
+struct tr_jr_step sched_jr_blank(void);
+void sched_step_event(struct inst *i, size_t idx, const char *topic,
+		      const char *state, int64_t duration, const char *error);
+/* A job for step idx (undo: its compensation) with args (taken). */
+struct job *sched_job_new(struct inst *i, size_t idx, int undo,
+			  const struct tr_action *a, json_t *args);
+void sched_job_free(struct job *jb);
+/* Starts an attempt of jb, journaled as running first. */
+void sched_dispatch(struct tr_engine *e, struct job *jb);
+/* Retries jb after the step's backoff; 0, or -1 without a timer. */
+int sched_wait_retry(struct inst *i, struct job *jb, int attempt);
+/* "CODE: message" of a failed call (malloc'd). */
+char *sched_error_text(const trellis_call_t *call);
+
+/* undo.c */
+void sched_undo_complete(struct tr_engine *e, struct job *jb);
+void sched_comp_start(struct inst *i);
+
 /* sched.c */
 json_t *sched_eval(struct inst *i, const json_t *tmpl, char *err,
 		   size_t errlen);

@@ -1,7 +1,8 @@
 /*
  * sched.c - the step half of the engine (engine_int.h): which steps are
  * ready, running them on the worker pool, journaling each before and
- * after, retries with backoff, step timeouts, and compensation.
+ * after, retries with backoff and step timeouts.  Failure and
+ * compensation are in undo.c.
  *
  * Everything here runs on the main thread.  sched_pump() is the one loop
  * that makes progress; it is re-entrant-safe (a nested call just asks the
@@ -106,12 +107,12 @@ void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
 
 /* ---- journal helpers ---- */
 
-static void jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
+void sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
 {
 	tr_journal_step_update(i->e->j, i->id, idx, u);
 }
 
-static struct tr_jr_step jr_blank(void)
+struct tr_jr_step sched_jr_blank(void)
 {
 	return (struct tr_jr_step){.attempts = -1,
 				   .started_at = -1,
@@ -119,7 +120,7 @@ static struct tr_jr_step jr_blank(void)
 				   .done_seq = -1};
 }
 
-static void step_event(struct inst *i, size_t idx, const char *topic,
+void sched_step_event(struct inst *i, size_t idx, const char *topic,
 		       const char *state, int64_t duration, const char *error)
 {
 	const struct tr_wf_step *ws = &i->wf->steps[idx];
@@ -225,12 +226,12 @@ static void step_skip(struct inst *i, size_t idx, const char *why)
 	struct step_rt *s = &i->s[idx];
 	s->st = S_SKIPPED;
 	i->n_terminal++;
-	struct tr_jr_step u = jr_blank();
+	struct tr_jr_step u = sched_jr_blank();
 	u.state = "skipped";
 	u.error = why;
 	u.finished_at = wf_now_ms();
-	jstep(i, idx, &u);
-	step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
+	sched_jstep(i, idx, &u);
+	sched_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
 	release(i, idx);
 	sched_check_finish(i); /* it may have been the last one */
 }
@@ -242,13 +243,13 @@ static void step_fail_now(struct inst *i, size_t idx, const char *error)
 	const struct tr_wf_step *ws = &i->wf->steps[idx];
 	s->st = S_FAILED;
 	i->n_terminal++;
-	struct tr_jr_step u = jr_blank();
+	struct tr_jr_step u = sched_jr_blank();
 	u.state = "failed";
 	char *red = tr_secrets_redact_str(&i->secrets, error);
 	u.error = red;
 	u.finished_at = wf_now_ms();
-	jstep(i, idx, &u);
-	step_event(i, idx, "workflow.step.finished", "failed", 0, error);
+	sched_jstep(i, idx, &u);
+	sched_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
 	free(red);
 	if (ws->continue_on_error && i->st == I_RUNNING) {
 		release(i, idx);
@@ -365,7 +366,7 @@ void sched_job_ready(struct tr_engine *e, struct job *jb)
 		tr_err("workflow: out of memory finishing a step");
 }
 
-static void job_free(struct job *jb)
+void sched_job_free(struct job *jb)
 {
 	if (!jb)
 		return;
@@ -395,7 +396,7 @@ static void submit(struct tr_engine *e, struct job *jb)
 
 /* Starts an attempt: journaled as running first.  A step that changes
  * infrastructure waits for the journal commit; others start at once. */
-static void dispatch(struct tr_engine *e, struct job *jb)
+void sched_dispatch(struct tr_engine *e, struct job *jb)
 {
 	struct inst *i = jb->i;
 	struct step_rt *s = &i->s[jb->idx];
@@ -405,7 +406,7 @@ static void dispatch(struct tr_engine *e, struct job *jb)
 		 * the next start picks it up. */
 		if (s->job == jb)
 			s->job = NULL;
-		job_free(jb);
+		sched_job_free(jb);
 		return;
 	}
 	jb->t0 = wf_now_ms();
@@ -418,7 +419,7 @@ static void dispatch(struct tr_engine *e, struct job *jb)
 	i->running++;
 	e->in_flight++;
 	s->job = jb;
-	struct tr_jr_step u = jr_blank();
+	struct tr_jr_step u = sched_jr_blank();
 	if (jb->undo) {
 		s->undo = U_RUNNING;
 		s->undo_attempts++;
@@ -439,15 +440,15 @@ static void dispatch(struct tr_engine *e, struct job *jb)
 			u.started_at = jb->t0;
 			char *in = wf_redacted_dump(i, jb->args);
 			u.inputs = in;
-			jstep(i, jb->idx, &u);
+			sched_jstep(i, jb->idx, &u);
 			free(in);
 		}
-		step_event(i, jb->idx, "workflow.step.started", "running", -1,
+		sched_step_event(i, jb->idx, "workflow.step.started", "running", -1,
 			   NULL);
-		u = jr_blank();
+		u = sched_jr_blank();
 	}
 	if (jb->undo)
-		jstep(i, jb->idx, &u);
+		sched_jstep(i, jb->idx, &u);
 	if (ws->timeout_ms && !jb->undo && e->d->loop &&
 	    tr_daemon_timer_add(e->d, (uint64_t)ws->timeout_ms, 0,
 				timeout_fire, jb, &jb->timer) == 0)
@@ -474,7 +475,7 @@ static void dispatch(struct tr_engine *e, struct job *jb)
 	submit(e, jb);
 }
 
-static struct job *job_new(struct inst *i, size_t idx, int undo,
+struct job *sched_job_new(struct inst *i, size_t idx, int undo,
 			   const struct tr_action *a, json_t *args)
 {
 	struct job *jb = calloc(1, sizeof *jb);
@@ -513,11 +514,11 @@ static void retry_fire(struct tr_daemon *d, void *arg)
 	i->retrying--;
 	/* A failing instance cancels the timers of its steps' retries, so
 	 * only undo retries and steps of running instances get here. */
-	dispatch(i->e, jb);
+	sched_dispatch(i->e, jb);
 	sched_pump(i->e);
 }
 
-static int wait_retry(struct inst *i, struct job *jb, int attempt)
+int sched_wait_retry(struct inst *i, struct job *jb, int attempt)
 {
 	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
 	uint64_t id;
@@ -529,65 +530,12 @@ static int wait_retry(struct inst *i, struct job *jb, int attempt)
 	return 0;
 }
 
-static char *error_text(const trellis_call_t *call)
+char *sched_error_text(const trellis_call_t *call)
 {
 	char buf[1200];
 	snprintf(buf, sizeof buf, "%s: %s", trellis_error_name(call->code),
 		 call->message[0] ? call->message : "failed");
 	return strdup(buf);
-}
-
-static void comp_next(struct inst *i);
-
-static void undo_complete(struct tr_engine *e, struct job *jb)
-{
-	(void)e;
-	struct inst *i = jb->i;
-	struct step_rt *s = &i->s[jb->idx];
-	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
-	struct tr_jr_step u = jr_blank();
-	if (jb->rc == 0) {
-		s->undo = U_DONE;
-		u.undo_state = "undone";
-		jstep(i, jb->idx, &u);
-		step_event(i, jb->idx, "workflow.step.undone", "undone",
-			   wf_now_ms() - jb->t0, NULL);
-		job_free(jb);
-		i->undo_pos++;
-		comp_next(i);
-		return;
-	}
-	char *err = error_text(&jb->call);
-	if (s->undo_attempts < ws->attempts &&
-	    wait_retry(i, jb, s->undo_attempts) == 0) {
-		s->job = jb;
-		free(err);
-		return;
-	}
-	s->undo = U_FAILED;
-	i->comp_failed = 1;
-	char *red = tr_secrets_redact_str(&i->secrets, err);
-	u.undo_state = "undo_failed";
-	u.undo_error = red;
-	jstep(i, jb->idx, &u);
-	step_event(i, jb->idx, "workflow.step.undone", "undo_failed",
-		   wf_now_ms() - jb->t0, err);
-	if (!i->left_behind)
-		i->left_behind = json_array();
-	json_t *lb = json_pack("{s:s, s:s, s:s, s:o}", "step", ws->id, "undo",
-			       ws->undo_action->name, "error", red ? red : "",
-			       "outputs",
-			       tr_secrets_redact(&i->secrets, s->outputs
-								? s->outputs
-								: json_null()));
-	json_array_append_new(i->left_behind, lb);
-	tr_warn("workflow %s (%s): undo of step %s failed, left behind: %s",
-		i->id, i->wf->name, ws->id, red ? red : "?");
-	free(red);
-	free(err);
-	job_free(jb);
-	i->undo_pos++;
-	comp_next(i);
 }
 
 static void job_complete(struct tr_engine *e, struct job *jb)
@@ -620,15 +568,15 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		s->st = S_PENDING;
 		if (jb->undo)
 			s->undo = U_NONE;
-		job_free(jb);
+		sched_job_free(jb);
 		return;
 	}
 	if (jb->undo) {
-		undo_complete(e, jb);
+		sched_undo_complete(e, jb);
 		goto out;
 	}
 	int64_t now = wf_now_ms(), dur = now - jb->t0;
-	struct tr_jr_step u = jr_blank();
+	struct tr_jr_step u = sched_jr_blank();
 	if (jb->quiet_start) {
 		u.attempts = s->attempts;
 		u.started_at = jb->t0;
@@ -646,27 +594,27 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		u.outputs = out;
 		u.finished_at = now;
 		u.done_seq = s->done_seq;
-		jstep(i, jb->idx, &u);
+		sched_jstep(i, jb->idx, &u);
 		free(out);
-		step_event(i, jb->idx, "workflow.step.finished", "succeeded",
+		sched_step_event(i, jb->idx, "workflow.step.finished", "succeeded",
 			   dur, NULL);
-		job_free(jb);
+		sched_job_free(jb);
 		if (i->st == I_RUNNING)
 			release(i, idx);
 		goto out;
 	}
-	char *err = error_text(&jb->call);
+	char *err = sched_error_text(&jb->call);
 	char *red = tr_secrets_redact_str(&i->secrets, err);
 	int fixable = jb->rc != TRELLIS_E_INVALID_ARG &&
 		      jb->rc != TRELLIS_E_CANCELLED;
 	if (i->st == I_RUNNING && fixable && s->attempts < ws->attempts &&
-	    wait_retry(i, jb, s->attempts) == 0) {
+	    sched_wait_retry(i, jb, s->attempts) == 0) {
 		s->st = S_RETRY;
 		s->job = jb;
 		u.state = "retrying";
 		u.error = red;
-		jstep(i, jb->idx, &u);
-		step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
+		sched_jstep(i, jb->idx, &u);
+		sched_step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
 			   err);
 		free(red);
 		free(err);
@@ -677,9 +625,9 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 	u.state = "failed";
 	u.error = red;
 	u.finished_at = now;
-	jstep(i, jb->idx, &u);
-	step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
-	job_free(jb);
+	sched_jstep(i, jb->idx, &u);
+	sched_step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
+	sched_job_free(jb);
 	if (ws->continue_on_error && i->st == I_RUNNING)
 		release(i, idx);
 	else
@@ -692,146 +640,6 @@ out:
 	sched_pump(e);
 }
 
-/* ---- failure and compensation ---- */
-
-void sched_fail(struct inst *i, size_t idx, const char *error)
-{
-	if (i->st != I_RUNNING)
-		return;
-	struct tr_engine *e = i->e;
-	i->st = I_FAILING;
-	free(i->error);
-	i->error = tr_secrets_redact_str(&i->secrets, error);
-	if (idx != (size_t)-1) {
-		free(i->failed_step);
-		i->failed_step = strdup(i->wf->steps[idx].id);
-	}
-	if (i->wf_timer) {
-		tr_daemon_timer_cancel(e->d, i->wf_timer);
-		i->wf_timer = 0;
-	}
-	for (size_t k = 0; k < i->wf->n_steps; k++) {
-		struct step_rt *s = &i->s[k];
-		if (s->st == S_RETRY && s->timer) {
-			tr_daemon_timer_cancel(e->d, s->timer);
-			s->timer = 0;
-			i->retrying--;
-			job_free(s->job);
-			s->job = NULL;
-			s->st = S_FAILED;
-			i->n_terminal++;
-			struct tr_jr_step u = jr_blank();
-			u.state = "failed";
-			u.finished_at = wf_now_ms();
-			jstep(i, k, &u);
-		} else if (s->st == S_READY) {
-			s->st = S_PENDING; /* its heap entry is dropped */
-		} else if (s->st == S_RUNNING && s->job &&
-			   (i->cancelled || i->timed_out)) {
-			atomic_store(&s->job->call.cancelled, 1);
-			if (s->job->a->flags & TR_ACTION_ENGINE)
-				eng_subflow_cancel(e, s->job,
-						   "cancelled with its parent");
-		}
-	}
-	struct tr_jr_update u = {.state = "compensating",
-				 .error = i->error,
-				 .failed_step = i->failed_step,
-				 .started_at = -1,
-				 .finished_at = -1};
-	tr_journal_instance_update(e->j, i->id, &u);
-	tr_info("workflow %s (%s) failing: %s%s%s", i->id, i->wf->name,
-		i->error, i->failed_step ? " at step " : "",
-		i->failed_step ? i->failed_step : "");
-	sched_check_finish(i);
-}
-
-static int by_done_desc(const void *a, const void *b, void *arg)
-{
-	const struct inst *i = arg;
-	int64_t x = i->s[*(const size_t *)a].done_seq;
-	int64_t y = i->s[*(const size_t *)b].done_seq;
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static json_t *undo_args(struct inst *i, size_t idx, char *err, size_t errlen)
-{
-	const struct tr_wf_step *ws = &i->wf->steps[idx];
-	const struct tr_action *ua = ws->undo_action;
-	json_t *args;
-	if (ws->undo_with) {
-		args = sched_eval(i, ws->undo_with, err, errlen);
-	} else {
-		/* The step's own arguments and outputs, as far as the undo
-		 * action takes them (outputs win: the id of what was made). */
-		json_t *with = sched_eval(i, ws->with, err, errlen);
-		if (!with)
-			return NULL;
-		args = json_object();
-		for (const struct tr_field *f = ua->input; f->name; f++) {
-			json_t *v = json_object_get(i->s[idx].outputs, f->name);
-			if (!v)
-				v = json_object_get(with, f->name);
-			if (v)
-				json_object_set(args, f->name, v);
-		}
-		json_decref(with);
-	}
-	if (args && tr_action_check_args(ua, args, err, errlen) != 0) {
-		json_decref(args);
-		return NULL;
-	}
-	return args;
-}
-
-static void comp_next(struct inst *i)
-{
-	while (i->undo_pos < i->n_undo) {
-		size_t idx = i->undo_order[i->undo_pos];
-		const struct tr_wf_step *ws = &i->wf->steps[idx];
-		char err[1024];
-		json_t *args = undo_args(i, idx, err, sizeof err);
-		struct job *jb =
-			args ? job_new(i, idx, 1, ws->undo_action, args) : NULL;
-		if (jb) {
-			dispatch(i->e, jb);
-			return;
-		}
-		/* The undo cannot even start: what the step made stays. */
-		i->s[idx].undo = U_FAILED;
-		i->comp_failed = 1;
-		char *red = tr_secrets_redact_str(&i->secrets, err);
-		struct tr_jr_step u = jr_blank();
-		u.undo_state = "undo_failed";
-		u.undo_error = red;
-		jstep(i, idx, &u);
-		if (!i->left_behind)
-			i->left_behind = json_array();
-		json_array_append_new(
-			i->left_behind,
-			json_pack("{s:s, s:s, s:s}", "step", ws->id, "undo",
-				  ws->undo_action->name, "error",
-				  red ? red : ""));
-		free(red);
-		i->undo_pos++;
-	}
-	eng_instance_finish(i);
-}
-
-static void comp_start(struct inst *i)
-{
-	i->comp_started = 1;
-	size_t n = 0;
-	i->undo_order = malloc((i->wf->n_steps + 1) * sizeof *i->undo_order);
-	for (size_t k = 0; i->undo_order && k < i->wf->n_steps; k++)
-		if (i->s[k].st == S_SUCCEEDED && i->wf->steps[k].undo_action &&
-		    i->s[k].undo != U_DONE && i->s[k].undo != U_FAILED)
-			i->undo_order[n++] = k;
-	i->n_undo = n;
-	qsort_r(i->undo_order, n, sizeof *i->undo_order, by_done_desc, i);
-	comp_next(i);
-}
-
 void sched_check_finish(struct inst *i)
 {
 	if (i->st == I_DONE || i->running || i->retrying)
@@ -839,7 +647,7 @@ void sched_check_finish(struct inst *i)
 	if (i->st == I_RUNNING && i->n_terminal == i->wf->n_steps)
 		eng_instance_finish(i);
 	else if (i->st == I_FAILING && !i->comp_started)
-		comp_start(i);
+		sched_comp_start(i);
 }
 
 /* After a restart in the middle of compensation: steps that were running
@@ -860,9 +668,9 @@ void sched_resume_running(struct inst *i)
 			json_decref(args);
 			args = NULL;
 		}
-		struct job *jb = args ? job_new(i, k, 0, ws->action, args) : NULL;
+		struct job *jb = args ? sched_job_new(i, k, 0, ws->action, args) : NULL;
 		if (jb) {
-			dispatch(i->e, jb);
+			sched_dispatch(i->e, jb);
 		} else {
 			s->st = S_FAILED;
 			i->n_terminal++;
@@ -952,12 +760,12 @@ void sched_pump(struct tr_engine *e)
 				continue;
 			const struct tr_wf_step *ws = &r.i->wf->steps[r.idx];
 			json_t *args = json_incref(r.i->s[r.idx].args);
-			struct job *jb = job_new(r.i, r.idx, 0, ws->action, args);
+			struct job *jb = sched_job_new(r.i, r.idx, 0, ws->action, args);
 			if (!jb) {
 				step_fail_now(r.i, r.idx, "out of memory");
 				continue;
 			}
-			dispatch(e, jb);
+			sched_dispatch(e, jb);
 		}
 		while (e->n_inl) {
 			struct job *jb = e->inl[--e->n_inl];
