@@ -31,6 +31,18 @@ void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 json_t *ld_json(const trellis_node_t *n);
 const char *ld_kind(const trellis_node_t *n); /* "a map", "a list"... */
 
+/* Typed readers for load.c and inputs.c: each reports its own error. */
+int ld_keys_check(struct ld *l, const trellis_node_t *map, const char *what,
+		  const char *const *allowed);
+char *ld_get_str(struct ld *l, const trellis_node_t *n, const char *what);
+int ld_get_bool(struct ld *l, const trellis_node_t *n, const char *what,
+		int *out);
+/* Letters, digits, '_', '-' and the characters in extra (may be NULL). */
+int ld_name_ok(const char *s, const char *extra);
+
+/* inputs.c: the `inputs` map. */
+void ld_inputs(struct ld *l, const trellis_node_t *map);
+
 /* check.c: references, implicit dependencies, needs, cycles.  Runs after
  * every step is parsed. */
 void ld_check(struct ld *l);
