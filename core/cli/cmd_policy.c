@@ -1,4 +1,4 @@
-/* cmd_policy.c - trellis policy list|show|set|try: placement policies. */
+/* cmd_policy.c - trellis policy list|show|set|host|try: placement policies. */
 #include "cli.h"
 
 static const struct cli_opt set_opts[] = {
@@ -34,9 +34,34 @@ static const struct cli_col cols[] = {
     {"ZONES", "zones"}, {"DESCRIPTION", "description"},
     CLI_COLS_END};
 
+/* The table, and on stderr the policy files the daemon could not load
+ * (in JSON and YAML they are the "errors" member). */
+static int run_list(const struct cli *cli, const struct cli_verb *v, int argc,
+		    char **argv)
+{
+	(void)argv;
+	if (argc) {
+		fprintf(stderr, "trellis policy list: takes no arguments\n");
+		return CLI_USAGE;
+	}
+	json_t *res = NULL;
+	int rc = cli_call(cli, v->op, NULL, &res);
+	if (rc)
+		return rc;
+	cli_print(cli, res, v->cols, v->list_key);
+	const char *errs = json_string_value(json_object_get(res, "errors"));
+	if (errs && cli->format == CLI_FMT_TABLE)
+		fprintf(stderr,
+			"trellis: policy files not loaded (the daemon keeps "
+			"the policies it had):\n%s\n",
+			errs);
+	json_decref(res);
+	return CLI_OK;
+}
+
 static const struct cli_verb verbs[] = {
     {"list", "List placement policies and the zones that use them",
-     "policy.list", NULL, NULL, NULL, cols, "items", NULL},
+     "policy.list", NULL, NULL, NULL, cols, "items", run_list},
     {"show", "Show a policy: filters, weights, top N, overcommit",
      "policy.show", "name", "NAME", NULL, NULL, NULL, NULL},
     {"set", "Select the policy of a zone (--zone), or the default policy",

@@ -128,6 +128,8 @@ sleep 2.2
 out=$(tcli policy list -o json)
 like "a broken policy file is reported with its place" "$out" \
 	'roomy.yaml:2:11: unknown filter .capacty.'
+like "the table says so on stderr" "$(tcli policy list 2>&1 >/dev/null)" \
+	"policy files not loaded.*roomy.yaml:2:11"
 is "the policies it had are kept" \
 	"$(tcli policy show roomy -o json | json '(j["top_n"], j["filters"][3])')" "(1, 'capacity')"
 sed -e 's/^top_n: 1/top_n: 2/' "$TD_DIR/roomy.good" >"$TRELLIS_POLICY_DIR/roomy.yaml"
