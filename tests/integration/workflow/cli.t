@@ -100,6 +100,8 @@ is "an invalid file is refused" "$?" 1
 like "with FILE:LINE:COL" "$out" "bad.yaml:4:11: unknown action 'core.nope'"
 defs=$(tcli workflow defs -o json)
 like "defs lists the shipped workflows" "$defs" '"name": "vm.start"'
+g=$(tcli workflow graph vm.provision --format dot)
+like "graph NAME draws a loaded definition" "$g" '"place" -> "disk";'
 
 all=$(tcli workflow logs "$okid" -o json; tcli workflow list -o json; tcli workflow status "$okid" -o json)
 is "the secret is not in CLI output" "$(printf '%s' "$all" | grep -c "$secret")" 0
