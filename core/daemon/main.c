@@ -393,10 +393,11 @@ out:
 	tr_api_free(d.api);
 	d.api = NULL;
 	tr_conns_free(d.conns);
-	tr_events_free(d.events);
+	/* Plugin threads may publish until fini() stopped them. */
 	if (d.registry)
 		tr_registry_free(d.registry);
 	tr_host_shutdown();
+	tr_events_free(d.events);
 	tr_host_set_secret_source(NULL, NULL);
 	tr_store_close(d.store);
 	tr_loop_free(d.loop);
