@@ -124,7 +124,9 @@ struct tr_engine {
 	struct job **inl;          /* main-thread actions to run */
 	size_t n_inl, cap_inl;
 	uint64_t flush_timer;
-	int flush_armed, flush_now;
+	int flush_armed;
+	unsigned flush_delay; /* of the armed flush timer */
+	int pool_busy;        /* the worker pool said BUSY: retry later */
 	struct wf_cached *cache;
 	size_t n_cache;
 	uint64_t cache_clock;

@@ -384,7 +384,7 @@ static void submit(struct tr_engine *e, struct job *jb)
 		/* The pool is full: try again at the next flush. */
 		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
 			e->held[e->n_held++] = jb;
-			e->flush_now = 1;
+			e->pool_busy = 1;
 			return;
 		}
 	}
@@ -468,7 +468,6 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 	if (jb->a->flags & TR_ACTION_MUTATES) {
 		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
 			e->held[e->n_held++] = jb;
-			e->flush_now = 1;
 			return;
 		}
 	}
@@ -686,7 +685,7 @@ static void flush_fire(struct tr_daemon *d, void *arg)
 	struct tr_engine *e = arg;
 	e->flush_armed = 0;
 	tr_journal_flush(e->j);
-	e->flush_now = 0;
+	e->pool_busy = 0;
 	/* Everything journaled as running is committed now: start it. */
 	size_t n = e->n_held;
 	struct job **held = e->held;
@@ -707,13 +706,17 @@ void sched_arm_flush(struct tr_engine *e)
 	}
 	if (!tr_journal_dirty(e->j) && !e->n_held)
 		return;
-	if (e->flush_armed && !(e->flush_now && e->n_held))
+	/* Steps waiting for the commit want it now; a full pool and plain
+	 * journal records can wait for the batch. */
+	unsigned delay = e->n_held && !e->pool_busy ? 0 : e->commit_ms;
+	if (e->flush_armed && e->flush_delay <= delay)
 		return;
 	if (e->flush_armed)
 		tr_daemon_timer_cancel(e->d, e->flush_timer);
 	e->flush_armed = 1;
-	if (tr_daemon_timer_add(e->d, e->n_held ? 0 : e->commit_ms, 0,
-				flush_fire, e, &e->flush_timer) != 0) {
+	e->flush_delay = delay;
+	if (tr_daemon_timer_add(e->d, delay, 0, flush_fire, e,
+				&e->flush_timer) != 0) {
 		e->flush_armed = 0;
 		tr_journal_flush(e->j);
 	}

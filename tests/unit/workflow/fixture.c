@@ -16,6 +16,7 @@
 #include "fixture.h"
 
 static unsigned g_threads;
+unsigned wfx_queue = 100000;
 
 static void make_engine(struct wfx *x)
 {
@@ -35,7 +36,8 @@ static void make_daemon(struct wfx *x)
 	x->d.loop = tr_loop_new(&x->d, NULL, 0, NULL, err, sizeof err);
 	if (!x->d.loop)
 		fail_msg("loop: %s", err);
-	x->d.workers = tr_workers_new(&x->d, g_threads, 100000, err, sizeof err);
+	x->d.workers = tr_workers_new(&x->d, g_threads, wfx_queue, err,
+				      sizeof err);
 	if (!x->d.workers)
 		fail_msg("workers: %s", err);
 	x->d.state_dir = x->dir;

@@ -18,6 +18,9 @@ struct wfx {
 	struct tr_engine_opts opts;
 };
 
+/* Jobs the worker pool queues at most (set before wfx_init). */
+extern unsigned wfx_queue;
+
 /* Makes the daemon (threads workers) and the engine; aborts the test on
  * failure. */
 void wfx_init(struct wfx *x, unsigned threads, unsigned max_workflows);

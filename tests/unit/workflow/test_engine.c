@@ -592,6 +592,31 @@ static void test_subworkflow(void **st)
 	wfx_free(&x);
 }
 
+static void test_full_pool(void **st)
+{
+	(void)st;
+	/* A pool that queues one job: the engine's other submissions are
+	 * answered BUSY and must be retried, not failed. */
+	wfx_queue = 1;
+	struct wfx x;
+	wfx_init(&x, 1, 4);
+	wfx_queue = 100000;
+	char yaml[4096] = "workflow: wide\nsteps:\n";
+	for (int k = 0; k < 12; k++) {
+		size_t n = strlen(yaml);
+		snprintf(yaml + n, sizeof yaml - n,
+			 "  - {id: s%d, call: core.sleep, with: {duration: "
+			 "5ms}}\n",
+			 k);
+	}
+	char *id = wfx_start(&x, yaml, NULL);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, id);
+	assert_string_equal(wfx_str(s, "state"), "succeeded");
+	json_decref(s);
+	wfx_free(&x);
+}
+
 static void test_bad_start(void **st)
 {
 	(void)st;
@@ -640,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_secrets_redacted),
 		cmocka_unit_test(test_restart_resumes),
 		cmocka_unit_test(test_subworkflow),
+		cmocka_unit_test(test_full_pool),
 		cmocka_unit_test(test_bad_start),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
