@@ -116,6 +116,25 @@ if [[ -n ${TD_EXTRA_PIDS:-} ]]; then
 else
 	skip "event stream checks" "nanocat (nanomsg-utils) is not installed"
 fi
+# SIGTERM while a step runs: the daemon stops at once (the step is asked
+# to stop) and the instance carries on after the restart.
+longid2=$(tcli workflow run "$W/long.yaml" --no-wait)
+sleep 0.3
+t0=$SECONDS
 td_stop
 is "trellisd stops cleanly" "$TD_RC" 0
+ok "it stopped without waiting for the 60 s step" test $((SECONDS - t0)) -lt 10
+td_start || { echo "Bail out! trellisd does not restart"; exit 1; }
+st=$(tcli workflow status "$longid2" -o json | json 'j["state"]')
+is "the instance resumed after the restart" "$st" running
+tcli workflow cancel "$longid2" >/dev/null
+for i in $(seq 1 50); do
+	st=$(tcli workflow status "$longid2" -o json | json 'j["state"] + "/" + str(j["compensation"])')
+	[[ $st == cancelled/* ]] && break
+	sleep 0.1
+done
+is "and can be cancelled there" "$st" "cancelled/done"
+att=$(tcli workflow logs "$longid2" -o json | json '[s["attempts"] for s in j["steps"] if s["step"] == "wait"][0]')
+is "the interrupted step ran again (attempt 2)" "$att" 2
+td_stop
 done_testing
