@@ -42,6 +42,8 @@ drv() { "$DRV" "$@" 2>&1; }
 # field KEY "k=v k=v": the value of KEY
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
 ping1() { ip netns exec "$1" busybox ping -c1 -W1 "$2" >/dev/null 2>&1; }
+# pings that must work get three tries: a busy CI machine may lose the first
+pings() { ping1 "$@" || ping1 "$@" || ping1 "$@"; }
 # tcp_get GUEST IP PORT: what a listener there answers (empty if nothing)
 tcp_get() {
 	ip netns exec "$1" timeout 4 socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null 2>/dev/null
@@ -116,20 +118,20 @@ is "rule_add replayed with its key gives the same id" "$(drv netns:$HB rule-add 
 is "the replay made no second rule" \
 	"$(ip netns exec $HB nft list table bridge trellis | grep -c "tr:$(field rule "$out"):")" 2
 
-ok "one tenant, two hosts (VXLAN): ping works" ping1 $GA1 10.1.1.3
-ok "and back" ping1 $GA2 10.1.1.1
+ok "one tenant, two hosts (VXLAN): ping works" pings $GA1 10.1.1.3
+ok "and back" pings $GA2 10.1.1.1
 # Anti-spoofing: a1 may send from its own MAC and address only.
 ip -n $GA1 addr add 10.1.1.50/24 dev eth0
 nok "a guest cannot send from an address that is not its port's" \
 	ip netns exec $GA1 busybox ping -c1 -W1 -I 10.1.1.50 10.1.1.3
-ok "from its own it can" ping1 $GA1 10.1.1.3
+ok "from its own it can" pings $GA1 10.1.1.3
 ip -n $GA1 addr del 10.1.1.50/24 dev eth0
 amac=$(ip -n $GA1 -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
 ip -n $GA1 link set eth0 address 52:54:00:66:66:66
 ip -n $GA1 neigh flush dev eth0
 nok "nor from another MAC" ping1 $GA1 10.1.1.3
 ip -n $GA1 link set eth0 address "$amac"
-ok "its own MAC again: it can" ping1 $GA1 10.1.1.3
+ok "its own MAC again: it can" pings $GA1 10.1.1.3
 is "a MAC the caller did not name is not locked (the hypervisor picks it)" \
 	"$(ip netns exec $HA nft list chain bridge trellis s-$(field ifname "$g1") | grep -c 'ether saddr')" 0
 is "ports take the segment's MTU (VXLAN: 50 under the underlay)" \
@@ -146,7 +148,7 @@ BG+=($!)
 sleep 0.3
 is "a closed port is unreachable" "$(tcp_get $GA1 10.1.1.3 8080)" ""
 rule=$(field rule "$(drv netns:$HB rule-add a2 tcp ports=8000-8080 from=10.1.1.0/24)")
-is "an opened port is reachable" "$(tcp_get $GA1 10.1.1.3 8080)" "hello"
+is "an opened port is reachable" "$(tcp_get $GA1 10.1.1.3 8080 || tcp_get $GA1 10.1.1.3 8080)" "hello"
 like "a rule with a bad CIDR is refused" "$(drv netns:$HB rule-add a2 tcp ports=22 from=10.1.1.0/33)" \
 	"error INVALID_ARG: .*invalid source CIDR '10.1.1.0/33'"
 like "a rule with a bad port range is refused" "$(drv netns:$HB rule-add a2 udp ports=90-80)" \
@@ -160,7 +162,7 @@ is "rule_delete of a gone rule succeeds" "$(drv netns:$HB rule-delete $rule)" "r
 exp_pid=$!
 BG+=($exp_pid)
 sleep 0.7
-is "a rule with an expiry opens the port" "$(tcp_get $GA1 10.1.1.3 8080)" "hello"
+is "a rule with an expiry opens the port" "$(tcp_get $GA1 10.1.1.3 8080 || tcp_get $GA1 10.1.1.3 8080)" "hello"
 sleep 2.5
 is "the expired rule is gone from nftables (removed by the timer)" \
 	"$(ip netns exec $HB nft list chain bridge trellis a-$(field ifname "$a2") | grep -c 'dport 8080')" 0
