@@ -71,6 +71,10 @@ void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* *
 void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
 void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
 
+/* The events hook (core/events) that keeps VM records current from the
+ * plugins' vm.state events; arg is the struct tr_daemon. */
+void tr_vm_event_hook(void *arg, const char *topic, json_t *body);
+
 /* ---- answering a request (main thread; each req answered once) ---- */
 
 /* Success; result (any JSON, may be NULL for null) is stolen. */

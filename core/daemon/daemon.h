@@ -66,6 +66,10 @@ typedef void (*tr_done_fn)(struct tr_daemon *d, void *arg);
 int tr_daemon_submit(struct tr_daemon *d, tr_work_fn work, tr_done_fn done,
 		     void *arg);
 
+/* Runs fn(d, arg) on the main thread soon.  Any thread (plugin event
+ * threads hand their news to the store this way).  0 or NOMEM. */
+int tr_daemon_call_main(struct tr_daemon *d, tr_done_fn fn, void *arg);
+
 /* ---- timers on the main loop ---- */
 
 typedef void (*tr_tick_fn)(struct tr_daemon *d, void *arg);

@@ -320,6 +320,7 @@ static int run(const struct opts *o)
 	if (!d.events)
 		goto fail;
 	tr_events_attach_plugins(d.events);
+	tr_events_set_hook(d.events, tr_vm_event_hook, &d);
 	tr_host_set_secret_source(tr_secrets_get, cfg->secrets_dir);
 	d.registry = tr_registry_new();
 	load_plugins(d.registry, cfg, o);
@@ -400,6 +401,7 @@ out:
 	tr_events_free(d.events);
 	tr_host_set_secret_source(NULL, NULL);
 	tr_store_close(d.store);
+	d.store = NULL; /* completions still queued must not touch it */
 	tr_loop_free(d.loop);
 	if (lockfd >= 0)
 		close(lockfd);

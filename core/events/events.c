@@ -17,7 +17,15 @@
 struct tr_events {
 	int sock;
 	pthread_mutex_t lock;
+	tr_event_hook_fn hook;
+	void *hook_arg;
 };
+
+void tr_events_set_hook(struct tr_events *ev, tr_event_hook_fn fn, void *arg)
+{
+	ev->hook_arg = arg;
+	ev->hook = fn;
+}
 
 /* Binds a nanomsg socket; an ipc:// path gets its directory and mode.
  * Shared by the API's listeners. */
@@ -145,6 +153,8 @@ static void plugin_sink(void *arg, const char *plugin, const char *topic,
 		if (strcmp(kv[i], "topic") != 0 && strcmp(kv[i], "ts") != 0 &&
 		    strcmp(kv[i], "plugin") != 0)
 			json_object_set_new(body, kv[i], json_string(kv[i + 1]));
+	if (ev->hook)
+		ev->hook(ev->hook_arg, topic, body);
 	tr_events_publish(ev, topic, body);
 	json_decref(body);
 }

@@ -22,6 +22,11 @@ struct tr_events *tr_events_new(const char *url, unsigned mode, char *err,
 void tr_events_free(struct tr_events *ev);
 /* body is borrowed (an object, or NULL for {}). */
 int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body);
+/* A hook that sees every plugin event before it is published, on the
+ * plugin's thread (body borrowed): the daemon keeps VM states current
+ * with it.  NULL to remove. */
+typedef void (*tr_event_hook_fn)(void *arg, const char *topic, json_t *body);
+void tr_events_set_hook(struct tr_events *ev, tr_event_hook_fn fn, void *arg);
 /* Routes plugin events (tr_host_set_event_sink) to ev; NULL to stop. */
 void tr_events_attach_plugins(struct tr_events *ev);
 

@@ -112,6 +112,7 @@ static const struct filter vm_filters[] = {{"state", "a.state"},
 					   FLEND};
 static const struct filter host_filters[] = {{"state", "a.state"},
 					     {"hypervisor", "a.hypervisor"},
+					     {"uri", "a.uri"},
 					     FLEND};
 static const struct filter zone_filters[] = {{"owner", "t.name"}, FLEND};
 static const struct filter no_filters[] = {FLEND};

@@ -152,6 +152,17 @@ void tr_loop_deliver(struct tr_loop *l)
 	}
 }
 
+int tr_daemon_call_main(struct tr_daemon *d, tr_done_fn fn, void *arg)
+{
+	struct tr_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return TRELLIS_E_NOMEM;
+	job->done = fn;
+	job->arg = arg;
+	tr_loop_post(d->loop, job);
+	return 0;
+}
+
 /* ---- fds ---- */
 
 int tr_daemon_fd_add(struct tr_daemon *d, int fd, short events, tr_fd_fn fn,

@@ -45,6 +45,44 @@ free_kib=$(json 'j["free_memory_kib"]' <<<"$h")
 total_kib=$(json 'j["memory_kib"]' <<<"$h")
 ok "free memory within total" test "$free_kib" -gt 0 -a "$free_kib" -le "$total_kib"
 ok "host refresh" tcli host refresh local
+
+# VM records follow libvirt's lifecycle events.
+dom=trellis-evt-$$
+virsh_q() { virsh -q -c qemu:///system "$@" >/dev/null 2>&1; }
+trap 'virsh_q destroy "$dom"; virsh_q undefine "$dom"; td_cleanup' EXIT
+cat >"$TD_DIR/dom.xml" <<XML
+<domain type='qemu'>
+  <name>$dom</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices><graphics type='vnc' port='-1' listen='127.0.0.1'/></devices>
+</domain>
+XML
+# wait_state NAME WANT: polls vm show until state is WANT (5 s).
+wait_state() {
+	local got=
+	for _ in $(seq 1 50); do
+		got=$(tcli vm show "$1" -o json 2>/dev/null | json 'j["state"]' 2>/dev/null)
+		got=${got:-absent}
+		[[ $got == "$2" ]] && break
+		sleep 0.1
+	done
+	echo "$got"
+}
+virsh_q define "$TD_DIR/dom.xml"
+is "a domain defined behind our back is recorded" "$(wait_state "$dom" shutoff)" shutoff
+is "... as discovered on the host" "$(tcli vm show "$dom" -o json | json '[j["origin"], j["host"]]')" "['discovered', 'local']"
+if virsh_q start "$dom"; then
+	is "started: running" "$(wait_state "$dom" running)" running
+	virsh_q destroy "$dom"
+	is "destroyed: shutoff" "$(wait_state "$dom" shutoff)" shutoff
+else
+	skip "started: running" "QEMU cannot start a domain here"
+	skip "destroyed: shutoff" "QEMU cannot start a domain here"
+fi
+virsh_q undefine "$dom"
+is "undefined: the discovered record goes" "$(wait_state "$dom" absent)" absent
 ok "host remove" tcli host remove local
 td_stop
 is "clean stop" "$TD_RC" 0
