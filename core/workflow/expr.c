@@ -349,3 +349,91 @@ int tr_expr_truthy(const json_t *v)
 	default: return json_object_size(v) || json_array_size(v);
 	}
 }
+
+/* One side of a comparison as text: a quoted literal, or a template. */
+static char *side_text(const char *s, size_t n, tr_expr_lookup_fn fn,
+		       void *arg, char *err, size_t errlen)
+{
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && (s[0] == '\'' || s[0] == '"') && s[n - 1] == s[0])
+		s++, n -= 2;
+	char *lit = strndup(s, n);
+	if (!lit) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_t *t = json_string(lit);
+	free(lit);
+	json_t *v = t ? tr_expr_eval(t, fn, arg, err, errlen) : NULL;
+	json_decref(t);
+	if (!v)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	if (add_value(&buf, &len, &cap, v) < 0 || !buf)
+		buf = buf ? buf : strdup("");
+	json_decref(v);
+	return buf;
+}
+
+/* The position of a top-level " == " or " != " (outside ${...}). */
+static const char *find_op(const char *s)
+{
+	int depth = 0;
+	for (const char *p = s; *p; p++) {
+		if (p[0] == '$' && p[1] == '{')
+			depth++;
+		else if (*p == '}' && depth)
+			depth--;
+		else if (!depth && (!strncmp(p, " == ", 4) ||
+				    !strncmp(p, " != ", 4)))
+			return p;
+	}
+	return NULL;
+}
+
+int tr_expr_when(const json_t *when, tr_expr_lookup_fn fn, void *arg,
+		 int *truth, char *err, size_t errlen)
+{
+	if (!json_is_string(when)) {
+		json_t *v = tr_expr_eval(when, fn, arg, err, errlen);
+		if (!v)
+			return -1;
+		*truth = tr_expr_truthy(v);
+		json_decref(v);
+		return 0;
+	}
+	const char *s = json_string_value(when);
+	int neg = 0;
+	while (*s == ' ' || *s == '!') {
+		if (*s == '!')
+			neg ^= 1;
+		s++;
+	}
+	const char *op = find_op(s);
+	if (!op) {
+		json_t *t = json_string(s);
+		json_t *v = t ? tr_expr_eval(t, fn, arg, err, errlen) : NULL;
+		json_decref(t);
+		if (!v)
+			return -1;
+		*truth = tr_expr_truthy(v) ^ neg;
+		json_decref(v);
+		return 0;
+	}
+	char *l = side_text(s, (size_t)(op - s), fn, arg, err, errlen);
+	char *r = l ? side_text(op + 4, strlen(op + 4), fn, arg, err, errlen)
+		    : NULL;
+	int rc = -1;
+	if (l && r) {
+		int eq = strcmp(l, r) == 0;
+		*truth = (op[1] == '=' ? eq : !eq) ^ neg;
+		rc = 0;
+	}
+	free(l);
+	free(r);
+	return rc;
+}

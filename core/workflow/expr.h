@@ -50,6 +50,15 @@ typedef json_t *(*tr_expr_lookup_fn)(void *arg, const struct tr_ref *ref,
 json_t *tr_expr_eval(const json_t *tmpl, tr_expr_lookup_fn fn, void *arg,
 		     char *err, size_t errlen);
 
+/*
+ * Evaluates a `when`: a bool, an expression (its truthiness), a
+ * comparison "LEFT == RIGHT" or "LEFT != RIGHT" (both sides evaluated as
+ * text; quotes around a literal side are dropped), any of them after
+ * "!" to negate.  0 with *truth set, or -1 with err.
+ */
+int tr_expr_when(const json_t *when, tr_expr_lookup_fn fn, void *arg,
+		 int *truth, char *err, size_t errlen);
+
 /* Truthiness of an evaluated `when`: false, 0, "", "false", "no", "0"
  * and null are false. */
 int tr_expr_truthy(const json_t *v);

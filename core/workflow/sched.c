@@ -282,15 +282,14 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 		}
 	}
 	if (ws->when) {
-		json_t *v = sched_eval(i, ws->when, why, sizeof why);
-		if (!v) {
+		struct lookup_ctx c = {i};
+		int t = 0;
+		if (tr_expr_when(ws->when, lookup, &c, &t, why, sizeof why) < 0) {
 			char msg[1100];
 			snprintf(msg, sizeof msg, "when: %s", why);
 			step_fail_now(i, idx, msg);
 			return;
 		}
-		int t = tr_expr_truthy(v);
-		json_decref(v);
 		if (!t) {
 			step_skip(i, idx, "skipped: `when` was false");
 			return;

@@ -178,6 +178,12 @@ static void test_continue_enabled_when(void **st)
 		"  - id: guarded_yes\n    call: core.log\n"
 		"    when: \"${steps.after.message}\"\n"
 		"    with: {message: yes}\n"
+		"  - id: compared\n    call: core.log\n"
+		"    when: \"${steps.after.message} == 'still here'\"\n"
+		"    with: {message: eq}\n"
+		"  - id: compared_not\n    call: core.log\n"
+		"    when: \"${steps.after.message} != 'still here'\"\n"
+		"    with: {message: ne}\n"
 		"  - id: last_skipped\n    call: core.log\n"
 		"    needs: [guarded_yes]\n    when: false\n"
 		"    with: {message: never}\n",
@@ -197,6 +203,10 @@ static void test_continue_enabled_when(void **st)
 			    "skipped");
 	assert_string_equal(wfx_str(wfx_step(logs, "guarded_yes"), "state"),
 			    "succeeded");
+	assert_string_equal(wfx_str(wfx_step(logs, "compared"), "state"),
+			    "succeeded");
+	assert_string_equal(wfx_str(wfx_step(logs, "compared_not"), "state"),
+			    "skipped");
 	json_decref(logs);
 	wfx_free(&x);
 }

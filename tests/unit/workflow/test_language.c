@@ -102,6 +102,40 @@ static void test_expressions(void **st)
 	assert_null(tr_expr_eval(t, lookup, ctx, err, sizeof err));
 	assert_string_equal(err, "no value for ${inputs.missing}");
 	json_decref(t);
+	/* when: comparisons and negation */
+	struct {
+		const char *w;
+		int want;
+	} whens[] = {
+		{"${inputs.name} == 'web'", 1},
+		{"${inputs.name} == \"db\"", 0},
+		{"${inputs.name} != db", 1},
+		{"${inputs.n} == 42", 1},
+		{"!${inputs.flag}", 0},
+		{"! ${inputs.name} == web", 0},
+		{"${inputs.flag}", 1},
+		{"vm-${inputs.name} == vm-web", 1},
+	};
+	for (size_t k = 0; k < sizeof whens / sizeof *whens; k++) {
+		json_t *w = json_string(whens[k].w);
+		int truth = -1;
+		assert_int_equal(tr_expr_when(w, lookup, ctx, &truth, err,
+					      sizeof err),
+				 0);
+		if (truth != whens[k].want)
+			fail_msg("when '%s': got %d", whens[k].w, truth);
+		json_decref(w);
+	}
+	json_t *w = json_false();
+	int truth = -1;
+	assert_int_equal(tr_expr_when(w, lookup, ctx, &truth, err, sizeof err),
+			 0);
+	assert_int_equal(truth, 0);
+	json_decref(w);
+	w = json_string("${inputs.missing} == x");
+	assert_int_equal(tr_expr_when(w, lookup, ctx, &truth, err, sizeof err),
+			 -1);
+	json_decref(w);
 	json_decref(ctx);
 
 	struct tr_ref ref;
