@@ -281,7 +281,10 @@ static int match_uuid(struct xen_conn *c, const xc_domaininfo_t *di, void *arg)
 	struct find_uuid *f = arg;
 
 	(void)c;
-	if (memcmp(di->handle, f->uuid, 16) != 0)
+	/* A dying domain has been destroyed already; Xen only has yet to
+	 * free its memory.  To Trellis it is gone (xl shows it with "d"). */
+	if ((di->flags & XEN_DOMINF_dying) ||
+	    memcmp(di->handle, f->uuid, 16) != 0)
 		return 0;
 	f->found = *di;
 	return 1;
@@ -448,7 +451,7 @@ static int list_one(struct xen_conn *c, const xc_domaininfo_t *di, void *arg)
 	struct list_ctx *l = arg;
 	trellis_vm_info_t info;
 
-	if (di->domain == 0)
+	if (di->domain == 0 || (di->flags & XEN_DOMINF_dying))
 		return 0;
 	memset(&info, 0, sizeof info);
 	info.struct_size = sizeof info;

@@ -57,13 +57,21 @@ static int match_key(struct xen_conn *c, const xc_domaininfo_t *di, void *arg)
 static int destroy_domid(struct xen_conn *c, trellis_call_t *call,
 			 const char *op, const char *uuid, uint32_t domid)
 {
-	int rc;
+	xc_domaininfo_t di;
+	int rc, n;
 
 	c->last[0] = '\0';
 	/* libxl rather than xc_domain_destroy: it also tears down the
 	 * backends and xenstore entries, so nothing lingers as a zombie. */
 	rc = libxl_domain_destroy(c->ctx, domid, NULL);
 	if (rc == 0 || rc == ERROR_DOMAIN_NOTFOUND)
+		return 0;
+	/* Someone else (another destroy, the guest's own poweroff reaped by
+	 * a toolstack) may have got there first: gone or dying is what was
+	 * asked for. */
+	n = xc_domain_getinfolist(c->xch, domid, 1, &di);
+	if (n == 0 ||
+	    (n == 1 && (di.domain != domid || (di.flags & XEN_DOMINF_dying))))
 		return 0;
 	return xen_fail(c, call, xen_code_from_libxl(rc), rc,
 			"%s: destroying VM %s (domain %u) failed: %s", op, uuid,
