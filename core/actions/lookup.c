@@ -16,8 +16,8 @@ int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 				   "%s '%s': no daemon store to look it up in",
 				   tr_kind_str(kind), ref ? ref : "");
 	snprintf(path, sizeof path, "%s/trellis.db", d->state_dir);
-	struct tr_store *s = tr_store_open(path, TR_STORE_READONLY, err,
-					   sizeof err);
+	struct tr_store *s =
+	    tr_store_open(path, TR_STORE_READONLY, err, sizeof err);
 	if (!s)
 		return tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
 				   err);
@@ -70,8 +70,8 @@ int tr_action_submit(struct tr_daemon *d, const char *name, json_t *args,
 	s->a = tr_action_find(name);
 	int rc;
 	if (!s->a)
-		rc = tr_call_set(&s->call, TRELLIS_E_INTERNAL,
-				 "no action %s", name);
+		rc = tr_call_set(&s->call, TRELLIS_E_INTERNAL, "no action %s",
+				 name);
 	else if (tr_action_check_args(s->a, args, err, sizeof err) != 0)
 		rc = tr_call_set(&s->call, TRELLIS_E_INVALID_ARG, "%s: %s",
 				 name, err);

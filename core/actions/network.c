@@ -45,12 +45,12 @@ static int net_get(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "network actions need the daemon");
 	struct tr_conn_spec spec = {
-		.kind = TR_CONN_NETWORK,
-		.key = n->host,
-		.plugin = plugin ? plugin
+	    .kind = TR_CONN_NETWORK,
+	    .key = n->host,
+	    .plugin = plugin		    ? plugin
 		      : str(args, "plugin") ? str(args, "plugin")
-					     : DEFAULT_PLUGIN,
-		.uri = n->uri,
+					    : DEFAULT_PLUGIN,
+	    .uri = n->uri,
 	};
 	int rc = tr_conn_get(n->d, &spec, call, &n->c);
 	if (rc < 0)
@@ -101,29 +101,31 @@ static int ensure(const struct tr_action_env *env, json_t *args,
 		rl = json_object_get(sspec, "remotes");
 	size_t nr = 0, i;
 	json_t *r;
-	json_array_foreach(rl, i, r) {
+	json_array_foreach(rl, i, r)
+	{
 		if (nr == 64 || !json_is_string(r)) {
-			rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					 "segment '%s': remotes must be at most "
-					 "64 address strings",
-					 name);
+			rc =
+			    tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					"segment '%s': remotes must be at most "
+					"64 address strings",
+					name);
 			goto out;
 		}
 		remotes[nr++] = json_string_value(r);
 	}
 	trellis_segment_spec_t spec = {
-		.struct_size = sizeof spec,
-		.name = name,
-		.tenant = str(seg, "tenant"),
-		.mode = mode_of(str(seg, "type")),
-		.segment_id = (uint32_t)json_integer_value(
-			json_object_get(seg, "vni")),
-		.underlay_dev = str(args, "underlay") ? str(args, "underlay")
-						      : str(sspec, "underlay"),
-		.local_ip = str(args, "local_ip"),
-		.remote_ips = remotes,
-		.n_remote_ips = (uint32_t)nr,
-		.mtu = (uint32_t)json_integer_value(json_object_get(sspec, "mtu")),
+	    .struct_size = sizeof spec,
+	    .name = name,
+	    .tenant = str(seg, "tenant"),
+	    .mode = mode_of(str(seg, "type")),
+	    .segment_id =
+		(uint32_t)json_integer_value(json_object_get(seg, "vni")),
+	    .underlay_dev = str(args, "underlay") ? str(args, "underlay")
+						  : str(sspec, "underlay"),
+	    .local_ip = str(args, "local_ip"),
+	    .remote_ips = remotes,
+	    .n_remote_ips = (uint32_t)nr,
+	    .mtu = (uint32_t)json_integer_value(json_object_get(sspec, "mtu")),
 	};
 	rc = net_get(env, args, str(seg, "plugin"), n, call);
 	if (!rc)
@@ -141,11 +143,11 @@ static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
 	trellis_segment_info_t out;
 	int rc = ensure(env, args, &n, &out, call);
 	if (!rc)
-		*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "segment",
-				    str(args, "segment"), "host", n.host,
-				    "uri", n.uri, "bridge", out.bridge, "link",
-				    out.link, "segment_id",
-				    (json_int_t)out.segment_id);
+		*result =
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "segment",
+			      str(args, "segment"), "host", n.host, "uri",
+			      n.uri, "bridge", out.bridge, "link", out.link,
+			      "segment_id", (json_int_t)out.segment_id);
 	net_put(&n);
 	return rc;
 }
@@ -177,23 +179,23 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 				    .mac = str(args, "mac"),
 				    .ip = str(args, "ip")};
 	uint32_t flags = json_is_true(json_object_get(args, "veth"))
-				 ? TRELLIS_NET_PORT_VETH
-				 : 0;
+			     ? TRELLIS_NET_PORT_VETH
+			     : 0;
 	trellis_port_info_t out;
 	trellis_segment_info_t seg;
 	/* A segment appears on a host with its first port there, as it goes
 	 * with the last one (network.port_delete). */
 	int rc = ensure(env, args, &n, &seg, call);
 	if (!rc)
-		rc = tr_net_port_create(TR_TGT(n.t), call, &spec,
-					env ? env->idem_key : NULL, flags,
-					&out);
+		rc =
+		    tr_net_port_create(TR_TGT(n.t), call, &spec,
+				       env ? env->idem_key : NULL, flags, &out);
 	if (!rc)
-		*result = json_pack(
-			"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name",
-			spec.name, "segment", spec.segment, "host", n.host,
-			"uri", n.uri, "ifname", out.ifname, "bridge",
-			out.bridge, "mac", out.mac, "peer", out.peer);
+		*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+				    "name", spec.name, "segment", spec.segment,
+				    "host", n.host, "uri", n.uri, "ifname",
+				    out.ifname, "bridge", out.bridge, "mac",
+				    out.mac, "peer", out.peer);
 	net_put(&n);
 	return rc;
 }
@@ -204,16 +206,16 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 	struct net_ref n;
 	/* A tenant's bridge goes with its last port on the host. */
 	uint32_t flags = json_is_true(json_object_get(args, "keep_segment"))
-				 ? 0
-				 : TRELLIS_NET_PORT_RELEASE_SEGMENT;
+			     ? 0
+			     : TRELLIS_NET_PORT_RELEASE_SEGMENT;
 	int rc = net_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_port_delete(TR_TGT(n.t), call, str(args, "name"),
 					env ? env->idem_key : NULL, flags);
 	if (!rc)
-		*result = json_pack("{s:s, s:s, s:s}", "name",
-				    str(args, "name"), "host", n.host, "uri",
-				    n.uri);
+		*result =
+		    json_pack("{s:s, s:s, s:s}", "name", str(args, "name"),
+			      "host", n.host, "uri", n.uri);
 	net_put(&n);
 	return rc;
 }
@@ -239,10 +241,10 @@ static int run_port_open(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "network.port_open: an expiry must be in "
 				   "the future");
-	int64_t expires = exp ? (int64_t)json_integer_value(exp)
-			  : ttl ? (int64_t)time(NULL) +
-					  (json_integer_value(ttl) + 999) / 1000
-				: 0;
+	int64_t expires =
+	    exp	  ? (int64_t)json_integer_value(exp)
+	    : ttl ? (int64_t)time(NULL) + (json_integer_value(ttl) + 999) / 1000
+		  : 0;
 	trellis_fw_rule_t rule = {.struct_size = sizeof rule,
 				  .port = str(args, "port"),
 				  .protocol = str(args, "protocol"),
@@ -281,8 +283,8 @@ static int run_port_close(const struct tr_action_env *env, json_t *args,
 
 static void gc_collect(void *opaque, const char *what, const char *name)
 {
-	json_array_append_new(opaque, json_pack("{s:s, s:s}", "what", what,
-						"name", name));
+	json_array_append_new(
+	    opaque, json_pack("{s:s, s:s}", "what", what, "name", name));
 }
 
 static int run_gc(const struct tr_action_env *env, json_t *args,
@@ -294,7 +296,8 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 	const char **names = calloc(nk + 1, sizeof *names);
 	if (!names)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
-	json_array_foreach(keep, i, v) {
+	json_array_foreach(keep, i, v)
+	{
 		if (!json_is_string(v)) {
 			free(names);
 			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
@@ -304,8 +307,8 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 		names[i] = json_string_value(v);
 	}
 	uint32_t flags = json_is_true(json_object_get(args, "segment_ports"))
-				 ? TRELLIS_NET_GC_KEEP_SEGMENT_PORTS
-				 : 0;
+			     ? TRELLIS_NET_GC_KEEP_SEGMENT_PORTS
+			     : 0;
 	json_t *removed = json_array();
 	int rc = net_get(env, args, NULL, &n, call);
 	if (!rc)
@@ -331,111 +334,106 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 /* clang-format on */
 
 static const struct tr_field seg_ensure_in[] = {
-	TARGET_FIELDS,
-	{"segment", TR_T_STRING, 1, "segment name (see network.create)"},
-	{"underlay", TR_T_STRING, 0, "NIC carrying VXLAN/VLAN traffic"},
-	{"local_ip", TR_T_STRING, 0, "this host's VXLAN source address"},
-	{"remotes", TR_T_ARRAY, 0, "VXLAN peers (addresses)"},
-	TR_FIELDS_END};
+    TARGET_FIELDS,
+    {"segment", TR_T_STRING, 1, "segment name (see network.create)"},
+    {"underlay", TR_T_STRING, 0, "NIC carrying VXLAN/VLAN traffic"},
+    {"local_ip", TR_T_STRING, 0, "this host's VXLAN source address"},
+    {"remotes", TR_T_ARRAY, 0, "VXLAN peers (addresses)"},
+    TR_FIELDS_END};
 static const struct tr_field seg_ensure_out[] = {
-	TARGET_OUT,
-	{"segment", TR_T_STRING, 1, "segment name"},
-	{"bridge", TR_T_STRING, 1, "the bridge VM ports join"},
-	{"link", TR_T_STRING, 1, "VXLAN/VLAN device, \"\" for local"},
-	{"segment_id", TR_T_INT, 1, "VNI or VLAN id"},
-	TR_FIELDS_END};
+    TARGET_OUT,
+    {"segment", TR_T_STRING, 1, "segment name"},
+    {"bridge", TR_T_STRING, 1, "the bridge VM ports join"},
+    {"link", TR_T_STRING, 1, "VXLAN/VLAN device, \"\" for local"},
+    {"segment_id", TR_T_INT, 1, "VNI or VLAN id"},
+    TR_FIELDS_END};
 static const struct tr_field seg_release_in[] = {
-	TARGET_FIELDS, {"segment", TR_T_STRING, 1, "segment name"},
-	TR_FIELDS_END};
+    TARGET_FIELDS, {"segment", TR_T_STRING, 1, "segment name"}, TR_FIELDS_END};
 static const struct tr_field seg_release_out[] = {
-	TARGET_OUT, {"segment", TR_T_STRING, 1, "segment name"},
-	TR_FIELDS_END};
+    TARGET_OUT, {"segment", TR_T_STRING, 1, "segment name"}, TR_FIELDS_END};
 static const struct tr_field port_create_in[] = {
-	TARGET_FIELDS,
-	{"name", TR_T_STRING, 1, "port name (unique)"},
-	{"segment", TR_T_STRING, 1, "segment the port joins"},
-	{"mac", TR_T_STRING, 0, "the VM NIC's MAC (default: derived)"},
-	{"ip", TR_T_STRING, 0, "address/prefix (informational)"},
-	{"veth", TR_T_BOOL, 0, "a veth pair for a container, not a tap"},
-	TR_FIELDS_END};
+    TARGET_FIELDS,
+    {"name", TR_T_STRING, 1, "port name (unique)"},
+    {"segment", TR_T_STRING, 1, "segment the port joins"},
+    {"mac", TR_T_STRING, 0, "the VM NIC's MAC (default: derived)"},
+    {"ip", TR_T_STRING, 0, "address/prefix (informational)"},
+    {"veth", TR_T_BOOL, 0, "a veth pair for a container, not a tap"},
+    TR_FIELDS_END};
 static const struct tr_field port_create_out[] = {
-	TARGET_OUT,
-	{"name", TR_T_STRING, 1, "port name"},
-	{"segment", TR_T_STRING, 1, "segment"},
-	{"ifname", TR_T_STRING, 1, "the tap a VM attaches to (nic ifname)"},
-	{"bridge", TR_T_STRING, 1, "its bridge"},
-	{"mac", TR_T_STRING, 1, "the VM NIC's MAC"},
-	{"peer", TR_T_STRING, 1, "veth peer, \"\" for a tap"},
-	TR_FIELDS_END};
+    TARGET_OUT,
+    {"name", TR_T_STRING, 1, "port name"},
+    {"segment", TR_T_STRING, 1, "segment"},
+    {"ifname", TR_T_STRING, 1, "the tap a VM attaches to (nic ifname)"},
+    {"bridge", TR_T_STRING, 1, "its bridge"},
+    {"mac", TR_T_STRING, 1, "the VM NIC's MAC"},
+    {"peer", TR_T_STRING, 1, "veth peer, \"\" for a tap"},
+    TR_FIELDS_END};
 static const struct tr_field port_delete_in[] = {
-	TARGET_FIELDS,
-	{"name", TR_T_STRING, 1, "port name"},
-	{"keep_segment", TR_T_BOOL, 0,
-	 "keep the segment's bridge even when this was its last port"},
-	TR_FIELDS_END};
+    TARGET_FIELDS,
+    {"name", TR_T_STRING, 1, "port name"},
+    {"keep_segment", TR_T_BOOL, 0,
+     "keep the segment's bridge even when this was its last port"},
+    TR_FIELDS_END};
 static const struct tr_field port_delete_out[] = {
-	TARGET_OUT, {"name", TR_T_STRING, 1, "port name"}, TR_FIELDS_END};
+    TARGET_OUT, {"name", TR_T_STRING, 1, "port name"}, TR_FIELDS_END};
 static const struct tr_field port_open_in[] = {
-	TARGET_FIELDS,
-	{"port", TR_T_STRING, 1, "the port (VM NIC) to open"},
-	{"protocol", TR_T_STRING, 1, "tcp, udp or icmp"},
-	{"port_min", TR_T_INT, 0, "first port (tcp/udp)"},
-	{"port_max", TR_T_INT, 0, "last port (default: port_min)"},
-	{"source", TR_T_STRING, 0, "source CIDR (default: any)"},
-	{"ttl", TR_T_DURATION, 0, "close again after this long"},
-	{"expires_at", TR_T_INT, 0, "close again at this unix time"},
-	TR_FIELDS_END};
+    TARGET_FIELDS,
+    {"port", TR_T_STRING, 1, "the port (VM NIC) to open"},
+    {"protocol", TR_T_STRING, 1, "tcp, udp or icmp"},
+    {"port_min", TR_T_INT, 0, "first port (tcp/udp)"},
+    {"port_max", TR_T_INT, 0, "last port (default: port_min)"},
+    {"source", TR_T_STRING, 0, "source CIDR (default: any)"},
+    {"ttl", TR_T_DURATION, 0, "close again after this long"},
+    {"expires_at", TR_T_INT, 0, "close again at this unix time"},
+    TR_FIELDS_END};
 static const struct tr_field port_open_out[] = {
-	TARGET_OUT,
-	{"rule_id", TR_T_STRING, 1, "names the rule for network.port_close"},
-	{"port", TR_T_STRING, 1, "port"},
-	{"expires_at", TR_T_INT, 1, "unix time, 0: never"},
-	TR_FIELDS_END};
+    TARGET_OUT,
+    {"rule_id", TR_T_STRING, 1, "names the rule for network.port_close"},
+    {"port", TR_T_STRING, 1, "port"},
+    {"expires_at", TR_T_INT, 1, "unix time, 0: never"},
+    TR_FIELDS_END};
 static const struct tr_field port_close_in[] = {
-	TARGET_FIELDS, {"rule_id", TR_T_STRING, 1, "from network.port_open"},
-	TR_FIELDS_END};
+    TARGET_FIELDS,
+    {"rule_id", TR_T_STRING, 1, "from network.port_open"},
+    TR_FIELDS_END};
 static const struct tr_field port_close_out[] = {
-	TARGET_OUT, {"rule_id", TR_T_STRING, 1, "the rule"}, TR_FIELDS_END};
+    TARGET_OUT, {"rule_id", TR_T_STRING, 1, "the rule"}, TR_FIELDS_END};
 
 static const struct tr_field gc_in[] = {
-	TARGET_FIELDS,
-	{"keep", TR_T_ARRAY, 1, "names of segments and ports to keep"},
-	{"segment_ports", TR_T_BOOL, 0,
-	 "also keep every port of a kept segment"},
-	TR_FIELDS_END};
+    TARGET_FIELDS,
+    {"keep", TR_T_ARRAY, 1, "names of segments and ports to keep"},
+    {"segment_ports", TR_T_BOOL, 0, "also keep every port of a kept segment"},
+    TR_FIELDS_END};
 static const struct tr_field gc_out[] = {
-	TARGET_OUT,
-	{"removed", TR_T_ARRAY, 1, "[{what, name}] of what was removed"},
-	TR_FIELDS_END};
+    TARGET_OUT,
+    {"removed", TR_T_ARRAY, 1, "[{what, name}] of what was removed"},
+    TR_FIELDS_END};
 
 static const struct tr_action actions[] = {
-	{"network.gc",
-	 "Remove the plugin's objects on a host that are not in keep", gc_in,
-	 gc_out, run_gc, NULL, TR_ACTION_MUTATES},
-	{"network.segment_ensure",
-	 "Make a segment (bridge + VXLAN/VLAN link) present on a host",
-	 seg_ensure_in, seg_ensure_out, run_segment_ensure,
-	 "network.segment_release", TR_ACTION_MUTATES},
-	{"network.segment_release",
-	 "Remove a segment from a host (refused while ports remain)",
-	 seg_release_in, seg_release_out, run_segment_release, NULL,
-	 TR_ACTION_MUTATES},
-	{"network.port_create",
-	 "A port (tap) for a VM NIC on a segment (made present on the host "
-	 "first); inbound denied by default",
-	 port_create_in, port_create_out, run_port_create,
-	 "network.port_delete", TR_ACTION_MUTATES},
-	{"network.port_delete",
-	 "Delete a port; the segment goes with its last port on the host",
-	 port_delete_in, port_delete_out, run_port_delete, NULL,
-	 TR_ACTION_MUTATES},
-	{"network.port_open",
-	 "Allow inbound traffic to a port (protocol, ports, source, expiry)",
-	 port_open_in, port_open_out, run_port_open, "network.port_close",
-	 TR_ACTION_MUTATES},
-	{"network.port_close", "Remove a rule made by network.port_open",
-	 port_close_in, port_close_out, run_port_close, NULL,
-	 TR_ACTION_MUTATES},
+    {"network.gc", "Remove the plugin's objects on a host that are not in keep",
+     gc_in, gc_out, run_gc, NULL, TR_ACTION_MUTATES},
+    {"network.segment_ensure",
+     "Make a segment (bridge + VXLAN/VLAN link) present on a host",
+     seg_ensure_in, seg_ensure_out, run_segment_ensure,
+     "network.segment_release", TR_ACTION_MUTATES},
+    {"network.segment_release",
+     "Remove a segment from a host (refused while ports remain)",
+     seg_release_in, seg_release_out, run_segment_release, NULL,
+     TR_ACTION_MUTATES},
+    {"network.port_create",
+     "A port (tap) for a VM NIC on a segment (made present on the host "
+     "first); inbound denied by default",
+     port_create_in, port_create_out, run_port_create, "network.port_delete",
+     TR_ACTION_MUTATES},
+    {"network.port_delete",
+     "Delete a port; the segment goes with its last port on the host",
+     port_delete_in, port_delete_out, run_port_delete, NULL, TR_ACTION_MUTATES},
+    {"network.port_open",
+     "Allow inbound traffic to a port (protocol, ports, source, expiry)",
+     port_open_in, port_open_out, run_port_open, "network.port_close",
+     TR_ACTION_MUTATES},
+    {"network.port_close", "Remove a rule made by network.port_open",
+     port_close_in, port_close_out, run_port_close, NULL, TR_ACTION_MUTATES},
 };
 
 void tr_actions_register_network(void);

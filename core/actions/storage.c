@@ -33,12 +33,12 @@ static int pool_get(const struct tr_action_env *env, json_t *args,
 	if (rc < 0)
 		return rc;
 	struct tr_conn_spec spec = {
-		.kind = TR_CONN_POOL,
-		.key = p->name,
-		.plugin = json_string_value(json_object_get(rec, "plugin")),
-		.uri = json_string_value(json_object_get(rec, "target")),
-		.name = p->name,
-		.flags = TRELLIS_POOL_OPEN_CREATE,
+	    .kind = TR_CONN_POOL,
+	    .key = p->name,
+	    .plugin = json_string_value(json_object_get(rec, "plugin")),
+	    .uri = json_string_value(json_object_get(rec, "target")),
+	    .name = p->name,
+	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
 	rc = tr_conn_get(p->d, &spec, call, &p->c);
 	json_decref(rec);
@@ -82,9 +82,9 @@ static int run_volume_create(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "storage.volume_create: a size cannot be "
 				   "negative");
-	uint64_t bytes = size ? (uint64_t)json_integer_value(size)
-		       : size_gb ? (uint64_t)json_integer_value(size_gb) << 30
-				 : 0;
+	uint64_t bytes = size	   ? (uint64_t)json_integer_value(size)
+			 : size_gb ? (uint64_t)json_integer_value(size_gb) << 30
+				   : 0;
 	uint32_t flags = 0;
 	if (json_is_true(json_object_get(args, "copy")))
 		flags |= TRELLIS_VOL_TEMPLATE_COPY;
@@ -174,8 +174,8 @@ static int snapshot(const struct tr_action_env *env, json_t *args,
 			    : tr_st_snapshot_delete(TR_TGT(p.t), call, vol,
 						    snap, key, 0);
 	if (!rc)
-		*result = json_pack("{s:s, s:s, s:s}", "pool", p.name,
-				    "volume", vol, "snapshot", snap);
+		*result = json_pack("{s:s, s:s, s:s}", "pool", p.name, "volume",
+				    vol, "snapshot", snap);
 	pool_put(&p);
 	return rc;
 }
@@ -247,99 +247,102 @@ static int run_volume_list(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		rc = tr_st_vol_list(TR_TGT(p.t), call, 0, collect_vol, &c);
 	if (!rc)
-		*result = json_pack("{s:s, s:O}", "pool", p.name, "items",
-				    c.items);
+		*result =
+		    json_pack("{s:s, s:O}", "pool", p.name, "items", c.items);
 	json_decref(c.items);
 	pool_put(&p);
 	return rc;
 }
 
-#define POOL_FIELD {"pool", TR_T_STRING, 1, "storage pool name"}
+#define POOL_FIELD                                                             \
+	{                                                                      \
+		"pool", TR_T_STRING, 1, "storage pool name"                    \
+	}
 
 static const struct tr_field pool_in[] = {POOL_FIELD, TR_FIELDS_END};
 static const struct tr_field pool_out[] = {
-	{"pool", TR_T_STRING, 1, "pool name"},
-	{"capacity", TR_T_INT, 1, "bytes in all"},
-	{"allocation", TR_T_INT, 1, "bytes in use"},
-	{"available", TR_T_INT, 1, "bytes free"},
-	{"volumes", TR_T_INT, 1, "number of volumes"},
-	TR_FIELDS_END};
+    {"pool", TR_T_STRING, 1, "pool name"},
+    {"capacity", TR_T_INT, 1, "bytes in all"},
+    {"allocation", TR_T_INT, 1, "bytes in use"},
+    {"available", TR_T_INT, 1, "bytes free"},
+    {"volumes", TR_T_INT, 1, "number of volumes"},
+    TR_FIELDS_END};
 static const struct tr_field list_out[] = {
-	{"pool", TR_T_STRING, 1, "pool name"},
-	{"items", TR_T_ARRAY, 1, "volumes, by name"},
-	TR_FIELDS_END};
+    {"pool", TR_T_STRING, 1, "pool name"},
+    {"items", TR_T_ARRAY, 1, "volumes, by name"},
+    TR_FIELDS_END};
 
 static const struct tr_field vol_out[] = {
-	{"pool", TR_T_STRING, 1, "pool name"},
-	{"name", TR_T_STRING, 1, "volume name"},
-	{"path", TR_T_STRING, 1, "what a hypervisor opens"},
-	{"format", TR_T_STRING, 1, "qcow2 or raw"},
-	{"capacity", TR_T_INT, 1, "virtual size in bytes"},
-	{"allocation", TR_T_INT, 1, "bytes used on the pool"},
-	{"backing", TR_T_STRING, 1, "backing file, \"\" when none"},
-	TR_FIELDS_END};
+    {"pool", TR_T_STRING, 1, "pool name"},
+    {"name", TR_T_STRING, 1, "volume name"},
+    {"path", TR_T_STRING, 1, "what a hypervisor opens"},
+    {"format", TR_T_STRING, 1, "qcow2 or raw"},
+    {"capacity", TR_T_INT, 1, "virtual size in bytes"},
+    {"allocation", TR_T_INT, 1, "bytes used on the pool"},
+    {"backing", TR_T_STRING, 1, "backing file, \"\" when none"},
+    TR_FIELDS_END};
 
 static const struct tr_field create_in[] = {
-	POOL_FIELD,
-	{"name", TR_T_STRING, 1, "volume name ([A-Za-z0-9._-], no '..')"},
-	{"size", TR_T_SIZE, 0, "bytes or \"10G\" (0/absent with a template: "
-			       "the template's size)"},
-	{"size_gb", TR_T_INT, 0, "size in GiB (instead of size)"},
-	{"format", TR_T_STRING, 0, "qcow2 (default) or raw"},
-	{"template", TR_T_STRING, 0, "absolute path of a base image"},
-	{"copy", TR_T_BOOL, 0, "copy the template instead of a backing file"},
-	{"preallocate", TR_T_BOOL, 0, "allocate all space now"},
-	TR_FIELDS_END};
+    POOL_FIELD,
+    {"name", TR_T_STRING, 1, "volume name ([A-Za-z0-9._-], no '..')"},
+    {"size", TR_T_SIZE, 0,
+     "bytes or \"10G\" (0/absent with a template: "
+     "the template's size)"},
+    {"size_gb", TR_T_INT, 0, "size in GiB (instead of size)"},
+    {"format", TR_T_STRING, 0, "qcow2 (default) or raw"},
+    {"template", TR_T_STRING, 0, "absolute path of a base image"},
+    {"copy", TR_T_BOOL, 0, "copy the template instead of a backing file"},
+    {"preallocate", TR_T_BOOL, 0, "allocate all space now"},
+    TR_FIELDS_END};
 
 static const struct tr_field name_in[] = {
-	POOL_FIELD, {"name", TR_T_STRING, 1, "volume name"}, TR_FIELDS_END};
+    POOL_FIELD, {"name", TR_T_STRING, 1, "volume name"}, TR_FIELDS_END};
 
 static const struct tr_field name_out[] = {
-	{"pool", TR_T_STRING, 1, "pool name"},
-	{"name", TR_T_STRING, 1, "volume name"},
-	TR_FIELDS_END};
+    {"pool", TR_T_STRING, 1, "pool name"},
+    {"name", TR_T_STRING, 1, "volume name"},
+    TR_FIELDS_END};
 
 static const struct tr_field clone_in[] = {
-	POOL_FIELD,
-	{"source", TR_T_STRING, 1, "volume to copy"},
-	{"name", TR_T_STRING, 1, "name of the copy"},
-	TR_FIELDS_END};
+    POOL_FIELD,
+    {"source", TR_T_STRING, 1, "volume to copy"},
+    {"name", TR_T_STRING, 1, "name of the copy"},
+    TR_FIELDS_END};
 
 static const struct tr_field resize_in[] = {
-	POOL_FIELD,
-	{"name", TR_T_STRING, 1, "volume name"},
-	{"size", TR_T_SIZE, 1, "new size (growing only)"},
-	TR_FIELDS_END};
+    POOL_FIELD,
+    {"name", TR_T_STRING, 1, "volume name"},
+    {"size", TR_T_SIZE, 1, "new size (growing only)"},
+    TR_FIELDS_END};
 
 static const struct tr_field snap_in[] = {
-	POOL_FIELD,
-	{"volume", TR_T_STRING, 1, "volume name"},
-	{"snapshot", TR_T_STRING, 1, "snapshot name"},
-	TR_FIELDS_END};
+    POOL_FIELD,
+    {"volume", TR_T_STRING, 1, "volume name"},
+    {"snapshot", TR_T_STRING, 1, "snapshot name"},
+    TR_FIELDS_END};
 
 static const struct tr_action actions[] = {
-	{"storage.pool_info", "Capacity of a pool", pool_in, pool_out,
-	 run_pool_info, NULL, 0},
-	{"storage.volume_info", "What a volume is (path, format, sizes)",
-	 name_in, vol_out, run_volume_info, NULL, 0},
-	{"storage.volume_list", "The volumes of a pool", pool_in, list_out,
-	 run_volume_list, NULL, 0},
-	{"storage.volume_create",
-	 "Create a volume (blank, or from a template as overlay or copy)",
-	 create_in, vol_out, run_volume_create, "storage.volume_delete",
-	 TR_ACTION_MUTATES},
-	{"storage.volume_delete", "Delete a volume (a missing one is fine)",
-	 name_in, name_out, run_volume_delete, NULL, TR_ACTION_MUTATES},
-	{"storage.volume_clone", "Copy a volume into a new, independent one",
-	 clone_in, vol_out, run_volume_clone, "storage.volume_delete",
-	 TR_ACTION_MUTATES},
-	{"storage.volume_resize", "Grow a volume", resize_in, vol_out,
-	 run_volume_resize, NULL, TR_ACTION_MUTATES},
-	{"storage.snapshot_create", "Snapshot a volume (qcow2)", snap_in,
-	 snap_in, run_snapshot_create, "storage.snapshot_delete",
-	 TR_ACTION_MUTATES},
-	{"storage.snapshot_delete", "Delete a snapshot (a missing one is fine)",
-	 snap_in, snap_in, run_snapshot_delete, NULL, TR_ACTION_MUTATES},
+    {"storage.pool_info", "Capacity of a pool", pool_in, pool_out,
+     run_pool_info, NULL, 0},
+    {"storage.volume_info", "What a volume is (path, format, sizes)", name_in,
+     vol_out, run_volume_info, NULL, 0},
+    {"storage.volume_list", "The volumes of a pool", pool_in, list_out,
+     run_volume_list, NULL, 0},
+    {"storage.volume_create",
+     "Create a volume (blank, or from a template as overlay or copy)",
+     create_in, vol_out, run_volume_create, "storage.volume_delete",
+     TR_ACTION_MUTATES},
+    {"storage.volume_delete", "Delete a volume (a missing one is fine)",
+     name_in, name_out, run_volume_delete, NULL, TR_ACTION_MUTATES},
+    {"storage.volume_clone", "Copy a volume into a new, independent one",
+     clone_in, vol_out, run_volume_clone, "storage.volume_delete",
+     TR_ACTION_MUTATES},
+    {"storage.volume_resize", "Grow a volume", resize_in, vol_out,
+     run_volume_resize, NULL, TR_ACTION_MUTATES},
+    {"storage.snapshot_create", "Snapshot a volume (qcow2)", snap_in, snap_in,
+     run_snapshot_create, "storage.snapshot_delete", TR_ACTION_MUTATES},
+    {"storage.snapshot_delete", "Delete a snapshot (a missing one is fine)",
+     snap_in, snap_in, run_snapshot_delete, NULL, TR_ACTION_MUTATES},
 };
 
 void tr_actions_register_storage(void);

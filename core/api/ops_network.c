@@ -21,8 +21,7 @@ static const char *str(json_t *args, const char *key)
 	return json_string_value(json_object_get(args, key));
 }
 
-static void reply(struct tr_req *req, int rc, json_t *out,
-		  trellis_call_t *call)
+static void reply(struct tr_req *req, int rc, json_t *out, trellis_call_t *call)
 {
 	if (rc < 0)
 		tr_req_fail_store(req, call, NULL);
@@ -37,16 +36,15 @@ static void netpool_create(struct tr_daemon *d, struct tr_req *req,
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
 	int rc = tr_netpool_create(
-		d->store, str(args, "name"), str(args, "mode"),
-		json_integer_value(json_object_get(args, "first")),
-		json_integer_value(json_object_get(args, "last")), &out, &call);
+	    d->store, str(args, "name"), str(args, "mode"),
+	    json_integer_value(json_object_get(args, "first")),
+	    json_integer_value(json_object_get(args, "last")), &out, &call);
 	if (rc == 0)
 		tr_daemon_publish(d, "netpool.created", out);
 	reply(req, rc, out, &call);
 }
 
-static void netpool_list(struct tr_daemon *d, struct tr_req *req,
-			 json_t *args)
+static void netpool_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
 	json_t *out = NULL;
@@ -56,8 +54,7 @@ static void netpool_list(struct tr_daemon *d, struct tr_req *req,
 	reply(req, rc, out, &call);
 }
 
-static void netpool_show(struct tr_daemon *d, struct tr_req *req,
-			 json_t *args)
+static void netpool_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
 	json_t *out = NULL;
@@ -72,8 +69,8 @@ static void netpool_delete(struct tr_daemon *d, struct tr_req *req,
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	int rc = tr_netpool_delete(d->store, str(args, "name"), &call);
-	reply(req, rc, rc ? NULL : json_pack("{s:s}", "name", str(args, "name")),
-	      &call);
+	reply(req, rc,
+	      rc ? NULL : json_pack("{s:s}", "name", str(args, "name")), &call);
 }
 
 static void network_create(struct tr_daemon *d, struct tr_req *req,
@@ -82,8 +79,8 @@ static void network_create(struct tr_daemon *d, struct tr_req *req,
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	const char *name = str(args, "name"), *pool = str(args, "pool");
-	const char *plugin = str(args, "plugin") ? str(args, "plugin")
-						 : "bridge";
+	const char *plugin =
+	    str(args, "plugin") ? str(args, "plugin") : "bridge";
 	const char *mode = NULL;
 	uint32_t id = 0;
 	json_t *obj = NULL, *spec = json_object();
@@ -94,8 +91,8 @@ static void network_create(struct tr_daemon *d, struct tr_req *req,
 		return;
 	}
 	json_object_set_new(spec, "pool", json_string(pool));
-	for (const char *const *k = (const char *const[]){"underlay", "mtu",
-							  "remotes", NULL};
+	for (const char *const *k =
+		 (const char *const[]){"underlay", "mtu", "remotes", NULL};
 	     *k; k++)
 		if (json_object_get(args, *k))
 			json_object_set(spec, *k, json_object_get(args, *k));
@@ -128,8 +125,7 @@ static void network_create(struct tr_daemon *d, struct tr_req *req,
 	tr_req_ok(req, obj);
 }
 
-static void network_list(struct tr_daemon *d, struct tr_req *req,
-			 json_t *args)
+static void network_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
@@ -141,8 +137,7 @@ static void network_list(struct tr_daemon *d, struct tr_req *req,
 	reply(req, rc, out, &call);
 }
 
-static void network_show(struct tr_daemon *d, struct tr_req *req,
-			 json_t *args)
+static void network_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
 	json_t *out = NULL;
@@ -164,8 +159,8 @@ static void network_delete(struct tr_daemon *d, struct tr_req *req,
 		rc = tr_store_begin(d->store, &call);
 	if (!rc)
 		rc = tr_netpool_release(
-			d->store,
-			str(json_object_get(obj, "spec"), "pool"), name, &call);
+		    d->store, str(json_object_get(obj, "spec"), "pool"), name,
+		    &call);
 	if (!rc)
 		rc = tr_store_delete(d->store, TR_KIND_SEGMENT, name, &details,
 				     &call);
@@ -209,7 +204,7 @@ static void network_gc(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			return;
 		}
 		json_array_foreach(json_object_get(all, "items"), i, seg)
-			json_array_append(keep, json_object_get(seg, "name"));
+		    json_array_append(keep, json_object_get(seg, "name"));
 		q.after_id = json_integer_value(json_object_get(all, "next"));
 	} while (json_is_integer(json_object_get(all, "next")));
 	json_decref(all);
@@ -220,46 +215,46 @@ static void network_gc(struct tr_daemon *d, struct tr_req *req, json_t *args)
 }
 
 static const struct tr_field netpool_create_args[] = {
-	{"name", TR_T_STRING, 1, "pool name"},
-	{"mode", TR_T_STRING, 1, "vxlan or vlan"},
-	{"first", TR_T_INT, 1, "first id of the range"},
-	{"last", TR_T_INT, 1, "last id of the range"},
-	TR_FIELDS_END};
-static const struct tr_field name_args[] = {
-	{"name", TR_T_STRING, 1, "name"}, TR_FIELDS_END};
+    {"name", TR_T_STRING, 1, "pool name"},
+    {"mode", TR_T_STRING, 1, "vxlan or vlan"},
+    {"first", TR_T_INT, 1, "first id of the range"},
+    {"last", TR_T_INT, 1, "last id of the range"},
+    TR_FIELDS_END};
+static const struct tr_field name_args[] = {{"name", TR_T_STRING, 1, "name"},
+					    TR_FIELDS_END};
 static const struct tr_field none_args[] = {TR_FIELDS_END};
 static const struct tr_field list_args[] = {TR_LIST_FIELDS, TR_FIELDS_END};
 static const struct tr_field network_create_args[] = {
-	{"name", TR_T_STRING, 1, "network (segment) name"},
-	{"pool", TR_T_STRING, 1, "segment-id pool to number it from"},
-	{"tenant", TR_T_STRING, 0, "owning tenant"},
-	{"plugin", TR_T_STRING, 0, "network plugin (default bridge)"},
-	{"underlay", TR_T_STRING, 0, "NIC carrying VXLAN/VLAN traffic"},
-	{"mtu", TR_T_INT, 0, "MTU of the segment"},
-	{"remotes", TR_T_ARRAY, 0, "VXLAN peer addresses"},
-	TR_FIELDS_END};
+    {"name", TR_T_STRING, 1, "network (segment) name"},
+    {"pool", TR_T_STRING, 1, "segment-id pool to number it from"},
+    {"tenant", TR_T_STRING, 0, "owning tenant"},
+    {"plugin", TR_T_STRING, 0, "network plugin (default bridge)"},
+    {"underlay", TR_T_STRING, 0, "NIC carrying VXLAN/VLAN traffic"},
+    {"mtu", TR_T_INT, 0, "MTU of the segment"},
+    {"remotes", TR_T_ARRAY, 0, "VXLAN peer addresses"},
+    TR_FIELDS_END};
 static const struct tr_field gc_args[] = {
-	{"host", TR_T_STRING, 1, "host (network context) to clean"},
-	{"uri", TR_T_STRING, 0, "\"local\" (default) or \"netns:NAME\""},
-	{"plugin", TR_T_STRING, 0, "network plugin (default bridge)"},
-	TR_FIELDS_END};
+    {"host", TR_T_STRING, 1, "host (network context) to clean"},
+    {"uri", TR_T_STRING, 0, "\"local\" (default) or \"netns:NAME\""},
+    {"plugin", TR_T_STRING, 0, "network plugin (default bridge)"},
+    TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"netpool.create", "Create a segment-id pool (a VNI or VLAN range)",
-	 netpool_create_args, netpool_create, TR_OP_MUTATES},
-	{"netpool.list", "List segment-id pools with their use", none_args,
-	 netpool_list, 0},
-	{"netpool.show", "A segment-id pool", name_args, netpool_show, 0},
-	{"netpool.delete", "Delete an unused segment-id pool", name_args,
-	 netpool_delete, TR_OP_MUTATES},
-	{"network.create", "Create a tenant network (an id from a pool)",
-	 network_create_args, network_create, TR_OP_MUTATES},
-	{"network.list", "List networks", list_args, network_list, 0},
-	{"network.show", "A network", name_args, network_show, 0},
-	{"network.delete", "Delete a network and free its id", name_args,
-	 network_delete, TR_OP_MUTATES},
-	{"network.gc", "Remove from a host what the store does not know",
-	 gc_args, network_gc, TR_OP_MUTATES},
+    {"netpool.create", "Create a segment-id pool (a VNI or VLAN range)",
+     netpool_create_args, netpool_create, TR_OP_MUTATES},
+    {"netpool.list", "List segment-id pools with their use", none_args,
+     netpool_list, 0},
+    {"netpool.show", "A segment-id pool", name_args, netpool_show, 0},
+    {"netpool.delete", "Delete an unused segment-id pool", name_args,
+     netpool_delete, TR_OP_MUTATES},
+    {"network.create", "Create a tenant network (an id from a pool)",
+     network_create_args, network_create, TR_OP_MUTATES},
+    {"network.list", "List networks", list_args, network_list, 0},
+    {"network.show", "A network", name_args, network_show, 0},
+    {"network.delete", "Delete a network and free its id", name_args,
+     network_delete, TR_OP_MUTATES},
+    {"network.gc", "Remove from a host what the store does not know", gc_args,
+     network_gc, TR_OP_MUTATES},
 };
 
 void tr_api_register_network(struct tr_api *api)

@@ -39,7 +39,8 @@ static void pool_created(struct tr_daemon *d, void *arg, json_t *result,
 			 trellis_call_t *call)
 {
 	struct pool_create *pc = arg;
-	const char *name = json_string_value(json_object_get(pc->fields, "name"));
+	const char *name =
+	    json_string_value(json_object_get(pc->fields, "name"));
 	json_t *obj = NULL;
 	trellis_call_t c2;
 	tr_call_init(&c2, NULL);
@@ -75,11 +76,11 @@ static void probe_work(void *arg)
 	struct pool_probe *pp = arg;
 	json_t *f = pp->pc->fields;
 	struct tr_conn_spec spec = {
-		.kind = TR_CONN_POOL,
-		.key = json_string_value(json_object_get(f, "name")),
-		.plugin = json_string_value(json_object_get(f, "plugin")),
-		.uri = json_string_value(json_object_get(f, "target")),
-		.flags = TRELLIS_POOL_OPEN_CREATE,
+	    .kind = TR_CONN_POOL,
+	    .key = json_string_value(json_object_get(f, "name")),
+	    .plugin = json_string_value(json_object_get(f, "plugin")),
+	    .uri = json_string_value(json_object_get(f, "target")),
+	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
 	struct tr_conn *c = NULL;
 	trellis_pool_info_t info;
@@ -88,12 +89,11 @@ static void probe_work(void *arg)
 		return;
 	if (tr_st_pool_info(TR_TGT(tr_conn_target(c)), &pp->call, 0, &info) ==
 	    0)
-		pp->result = json_pack(
-			"{s:I, s:I, s:I, s:I}", "capacity",
-			(json_int_t)info.capacity, "allocation",
-			(json_int_t)info.allocation, "available",
-			(json_int_t)info.available, "volumes",
-			(json_int_t)info.n_volumes);
+		pp->result = json_pack("{s:I, s:I, s:I, s:I}", "capacity",
+				       (json_int_t)info.capacity, "allocation",
+				       (json_int_t)info.allocation, "available",
+				       (json_int_t)info.available, "volumes",
+				       (json_int_t)info.n_volumes);
 	tr_conn_put(pp->d, c);
 }
 
@@ -202,38 +202,36 @@ static void volume_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	run(d, req, "storage.volume_info", args);
 }
 
-static void volume_delete(struct tr_daemon *d, struct tr_req *req,
-			  json_t *args)
+static void volume_delete(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	run(d, req, "storage.volume_delete", args);
 }
 
 static const struct tr_field pool_create_args[] = {
-	{"name", TR_T_STRING, 1, "pool name"},
-	{"target", TR_T_STRING, 1, "directory (localfs) or URI"},
-	{"plugin", TR_T_STRING, 0, "storage plugin (default localfs)"},
-	{"cluster", TR_T_STRING, 0, "cluster the pool serves"},
-	TR_FIELDS_END};
+    {"name", TR_T_STRING, 1, "pool name"},
+    {"target", TR_T_STRING, 1, "directory (localfs) or URI"},
+    {"plugin", TR_T_STRING, 0, "storage plugin (default localfs)"},
+    {"cluster", TR_T_STRING, 0, "cluster the pool serves"},
+    TR_FIELDS_END};
 static const struct tr_field list_args[] = {TR_LIST_FIELDS, TR_FIELDS_END};
 static const struct tr_field name_args[] = {
-	{"name", TR_T_STRING, 1, "pool name"}, TR_FIELDS_END};
+    {"name", TR_T_STRING, 1, "pool name"}, TR_FIELDS_END};
 static const struct tr_field vol_pool_args[] = {
-	{"pool", TR_T_STRING, 1, "pool name"}, TR_FIELDS_END};
+    {"pool", TR_T_STRING, 1, "pool name"}, TR_FIELDS_END};
 static const struct tr_field vol_args[] = {
-	{"pool", TR_T_STRING, 1, "pool name"},
-	{"name", TR_T_STRING, 1, "volume name"},
-	TR_FIELDS_END};
+    {"pool", TR_T_STRING, 1, "pool name"},
+    {"name", TR_T_STRING, 1, "volume name"},
+    TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"pool.create", "Create a storage pool (its plugin opens it first)",
-	 pool_create_args, pool_create, TR_OP_MUTATES},
-	{"pool.list", "List storage pools", list_args, pool_list, 0},
-	{"pool.show", "A pool and its capacity", name_args, pool_show, 0},
-	{"volume.list", "The volumes of a pool", vol_pool_args, volume_list,
-	 0},
-	{"volume.show", "A volume", vol_args, volume_show, 0},
-	{"volume.delete", "Delete a volume", vol_args, volume_delete,
-	 TR_OP_MUTATES},
+    {"pool.create", "Create a storage pool (its plugin opens it first)",
+     pool_create_args, pool_create, TR_OP_MUTATES},
+    {"pool.list", "List storage pools", list_args, pool_list, 0},
+    {"pool.show", "A pool and its capacity", name_args, pool_show, 0},
+    {"volume.list", "The volumes of a pool", vol_pool_args, volume_list, 0},
+    {"volume.show", "A volume", vol_args, volume_show, 0},
+    {"volume.delete", "Delete a volume", vol_args, volume_delete,
+     TR_OP_MUTATES},
 };
 
 void tr_api_register_storage(struct tr_api *api)

@@ -5,59 +5,59 @@
 static const char *const modes[] = {"vxlan", "vlan", NULL};
 
 static const struct cli_opt create_opts[] = {
-	{"--pool", "pool", CLI_STR, "POOL",
-	 "segment-id pool to take the VNI/VLAN id from", 1, NULL},
-	{"--tenant", "tenant", CLI_STR, "TENANT", "owning tenant", 0, NULL},
-	{"--plugin", "plugin", CLI_STR, "NAME",
-	 "network plugin (default bridge)", 0, NULL},
-	{"--underlay", "underlay", CLI_STR, "DEV",
-	 "NIC carrying VXLAN/VLAN traffic", 0, NULL},
-	{"--mtu", "mtu", CLI_INT, "N", "MTU of the segment", 0, NULL},
-	{"--remotes", "remotes", CLI_JSON, "JSON",
-	 "VXLAN peers, e.g. '[\"10.0.0.2\"]'", 0, NULL},
-	CLI_OPTS_END};
+    {"--pool", "pool", CLI_STR, "POOL",
+     "segment-id pool to take the VNI/VLAN id from", 1, NULL},
+    {"--tenant", "tenant", CLI_STR, "TENANT", "owning tenant", 0, NULL},
+    {"--plugin", "plugin", CLI_STR, "NAME", "network plugin (default bridge)",
+     0, NULL},
+    {"--underlay", "underlay", CLI_STR, "DEV",
+     "NIC carrying VXLAN/VLAN traffic", 0, NULL},
+    {"--mtu", "mtu", CLI_INT, "N", "MTU of the segment", 0, NULL},
+    {"--remotes", "remotes", CLI_JSON, "JSON",
+     "VXLAN peers, e.g. '[\"10.0.0.2\"]'", 0, NULL},
+    CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {CLI_PAGING_OPTS, CLI_OPTS_END};
 static const struct cli_opt gc_opts[] = {
-	{"--uri", "uri", CLI_STR, "URI",
-	 "network context: local (default) or netns:NAME", 0, NULL},
-	{"--plugin", "plugin", CLI_STR, "NAME",
-	 "network plugin (default bridge)", 0, NULL},
-	CLI_OPTS_END};
+    {"--uri", "uri", CLI_STR, "URI",
+     "network context: local (default) or netns:NAME", 0, NULL},
+    {"--plugin", "plugin", CLI_STR, "NAME", "network plugin (default bridge)",
+     0, NULL},
+    CLI_OPTS_END};
 static const struct cli_opt pool_create_opts[] = {
-	{"--mode", "mode", CLI_STR, "MODE", "vxlan or vlan", 1, modes},
-	{"--first", "first", CLI_INT, "ID", "first id of the range", 1, NULL},
-	{"--last", "last", CLI_INT, "ID", "last id of the range", 1, NULL},
-	CLI_OPTS_END};
-static const struct cli_col cols[] = {{"NAME", "name"}, {"TYPE", "type"},
-				      {"ID", "vni"},    {"TENANT", "tenant"},
-				      {"PLUGIN", "plugin"}, CLI_COLS_END};
+    {"--mode", "mode", CLI_STR, "MODE", "vxlan or vlan", 1, modes},
+    {"--first", "first", CLI_INT, "ID", "first id of the range", 1, NULL},
+    {"--last", "last", CLI_INT, "ID", "last id of the range", 1, NULL},
+    CLI_OPTS_END};
+static const struct cli_col cols[] = {
+    {"NAME", "name"},	  {"TYPE", "type"},	{"ID", "vni"},
+    {"TENANT", "tenant"}, {"PLUGIN", "plugin"}, CLI_COLS_END};
 static const struct cli_col pool_cols[] = {
-	{"NAME", "name"}, {"MODE", "mode"}, {"FIRST", "first"},
-	{"LAST", "last"}, {"USED", "used"}, {"SIZE", "size"}, CLI_COLS_END};
-static const struct cli_col gc_cols[] = {{"REMOVED", "what"},
-					 {"NAME", "name"}, CLI_COLS_END};
+    {"NAME", "name"}, {"MODE", "mode"}, {"FIRST", "first"}, {"LAST", "last"},
+    {"USED", "used"}, {"SIZE", "size"}, CLI_COLS_END};
+static const struct cli_col gc_cols[] = {
+    {"REMOVED", "what"}, {"NAME", "name"}, CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"create", "Create a tenant network, numbered from a pool",
-	 "network.create", "name", "NAME", create_opts, NULL, NULL, NULL},
-	{"list", "List networks", "network.list", NULL, NULL, list_opts, cols,
-	 "items", NULL},
-	{"show", "Show a network", "network.show", "name", "NAME", NULL, NULL,
-	 NULL, NULL},
-	{"delete", "Delete a network and free its id", "network.delete",
-	 "name", "NAME", NULL, NULL, NULL, NULL},
-	{"gc", "Remove from a host what the store does not know",
-	 "network.gc", "host", "HOST", gc_opts, gc_cols, "removed", NULL},
-	{"pool-create", "Create a segment-id pool (VNI or VLAN range)",
-	 "netpool.create", "name", "NAME", pool_create_opts, NULL, NULL, NULL},
-	{"pool-list", "List segment-id pools and their use", "netpool.list",
-	 NULL, NULL, NULL, pool_cols, "items", NULL},
-	{"pool-show", "Show a segment-id pool", "netpool.show", "name", "NAME",
-	 NULL, NULL, NULL, NULL},
-	{"pool-delete", "Delete an unused segment-id pool", "netpool.delete",
-	 "name", "NAME", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {"create", "Create a tenant network, numbered from a pool",
+     "network.create", "name", "NAME", create_opts, NULL, NULL, NULL},
+    {"list", "List networks", "network.list", NULL, NULL, list_opts, cols,
+     "items", NULL},
+    {"show", "Show a network", "network.show", "name", "NAME", NULL, NULL, NULL,
+     NULL},
+    {"delete", "Delete a network and free its id", "network.delete", "name",
+     "NAME", NULL, NULL, NULL, NULL},
+    {"gc", "Remove from a host what the store does not know", "network.gc",
+     "host", "HOST", gc_opts, gc_cols, "removed", NULL},
+    {"pool-create", "Create a segment-id pool (VNI or VLAN range)",
+     "netpool.create", "name", "NAME", pool_create_opts, NULL, NULL, NULL},
+    {"pool-list", "List segment-id pools and their use", "netpool.list", NULL,
+     NULL, NULL, pool_cols, "items", NULL},
+    {"pool-show", "Show a segment-id pool", "netpool.show", "name", "NAME",
+     NULL, NULL, NULL, NULL},
+    {"pool-delete", "Delete an unused segment-id pool", "netpool.delete",
+     "name", "NAME", NULL, NULL, NULL, NULL},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_network = {
-	"network", "Tenant networks: isolated segments (VXLAN/VLAN) on hosts",
-	verbs};
+    "network", "Tenant networks: isolated segments (VXLAN/VLAN) on hosts",
+    verbs};

@@ -2,28 +2,25 @@
 #include "cli.h"
 
 static const struct cli_opt create_opts[] = {
-	{"--target", "target", CLI_STR, "DIR",
-	 "the pool's directory (localfs; made if missing) or URI", 1, NULL},
-	{"--plugin", "plugin", CLI_STR, "NAME",
-	 "storage plugin (default localfs)", 0, NULL},
-	{"--cluster", "cluster", CLI_STR, "CLUSTER",
-	 "the cluster the pool serves", 0, NULL},
-	CLI_OPTS_END};
+    {"--target", "target", CLI_STR, "DIR",
+     "the pool's directory (localfs; made if missing) or URI", 1, NULL},
+    {"--plugin", "plugin", CLI_STR, "NAME", "storage plugin (default localfs)",
+     0, NULL},
+    {"--cluster", "cluster", CLI_STR, "CLUSTER", "the cluster the pool serves",
+     0, NULL},
+    CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {CLI_PAGING_OPTS, CLI_OPTS_END};
-static const struct cli_col cols[] = {{"NAME", "name"},
-				      {"PLUGIN", "plugin"},
-				      {"TARGET", "target"},
-				      CLI_COLS_END};
+static const struct cli_col cols[] = {
+    {"NAME", "name"}, {"PLUGIN", "plugin"}, {"TARGET", "target"}, CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"create", "Create a storage pool (its plugin must open it)",
-	 "pool.create", "name", "NAME", create_opts, NULL, NULL, NULL},
-	{"list", "List storage pools", "pool.list", NULL, NULL, list_opts, cols,
-	 "items", NULL},
-	{"show", "Show a pool with its capacity (bytes)", "pool.show", "name",
-	 "NAME", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {"create", "Create a storage pool (its plugin must open it)", "pool.create",
+     "name", "NAME", create_opts, NULL, NULL, NULL},
+    {"list", "List storage pools", "pool.list", NULL, NULL, list_opts, cols,
+     "items", NULL},
+    {"show", "Show a pool with its capacity (bytes)", "pool.show", "name",
+     "NAME", NULL, NULL, NULL, NULL},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_pool = {
-	"pool", "Storage pools: where volumes live (localfs: a directory)",
-	verbs};
+    "pool", "Storage pools: where volumes live (localfs: a directory)", verbs};

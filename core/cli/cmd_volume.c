@@ -3,23 +3,21 @@
 #include "cli.h"
 
 static const struct cli_opt pool_opt[] = {
-	{"--pool", "pool", CLI_STR, "POOL", "the storage pool", 1, NULL},
-	CLI_OPTS_END};
-static const struct cli_col cols[] = {{"NAME", "name"},
-				      {"FORMAT", "format"},
-				      {"CAPACITY", "capacity"},
-				      {"ALLOCATION", "allocation"},
-				      {"BACKING", "backing"},
-				      CLI_COLS_END};
+    {"--pool", "pool", CLI_STR, "POOL", "the storage pool", 1, NULL},
+    CLI_OPTS_END};
+static const struct cli_col cols[] = {
+    {"NAME", "name"},	      {"FORMAT", "format"},
+    {"CAPACITY", "capacity"}, {"ALLOCATION", "allocation"},
+    {"BACKING", "backing"},   CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"list", "List the volumes of a pool", "volume.list", "pool", "POOL",
-	 NULL, cols, "items", NULL},
-	{"show", "Show a volume", "volume.show", "name", "NAME", pool_opt,
-	 NULL, NULL, NULL},
-	{"delete", "Delete a volume (a missing one is fine)", "volume.delete",
-	 "name", "NAME", pool_opt, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {"list", "List the volumes of a pool", "volume.list", "pool", "POOL", NULL,
+     cols, "items", NULL},
+    {"show", "Show a volume", "volume.show", "name", "NAME", pool_opt, NULL,
+     NULL, NULL},
+    {"delete", "Delete a volume (a missing one is fine)", "volume.delete",
+     "name", "NAME", pool_opt, NULL, NULL, NULL},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_volume = {
-	"volume", "Volumes: disk images in storage pools", verbs};
+    "volume", "Volumes: disk images in storage pools", verbs};

@@ -99,8 +99,8 @@ static int64_t count_used(sqlite3 *db, int64_t pool_id)
 
 static json_t *pool_json(sqlite3 *db, const char *name, const struct range *r)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", name,
-			 "mode", r->mode, "first", (json_int_t)r->first, "last",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", name, "mode",
+			 r->mode, "first", (json_int_t)r->first, "last",
 			 (json_int_t)r->last, "size",
 			 (json_int_t)(r->last - r->first + 1), "used",
 			 (json_int_t)count_used(db, r->id));
@@ -208,9 +208,9 @@ int tr_netpool_list(struct tr_store *s, json_t **out, trellis_call_t *call)
 		snprintf(r.mode, sizeof r.mode, "%s",
 			 (const char *)sqlite3_column_text(st, 1));
 		json_array_append_new(
-			items, pool_json(db, (const char *)sqlite3_column_text(
-						     st, 4),
-					 &r));
+		    items,
+		    pool_json(db, (const char *)sqlite3_column_text(st, 4),
+			      &r));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -246,8 +246,8 @@ int tr_netpool_delete(struct tr_store *s, const char *name,
 }
 
 /* The id segment holds in pool: 1 (in *id), 0 none, or an error. */
-static int held(sqlite3 *db, int64_t pool_id, const char *segment,
-		uint32_t *id, trellis_call_t *call)
+static int held(sqlite3 *db, int64_t pool_id, const char *segment, uint32_t *id,
+		trellis_call_t *call)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db,
@@ -268,9 +268,8 @@ static int held(sqlite3 *db, int64_t pool_id, const char *segment,
 	return rc;
 }
 
-int tr_netpool_alloc(struct tr_store *s, const char *pool,
-		     const char *segment, uint32_t *id, const char **mode,
-		     trellis_call_t *call)
+int tr_netpool_alloc(struct tr_store *s, const char *pool, const char *segment,
+		     uint32_t *id, const char **mode, trellis_call_t *call)
 {
 	sqlite3 *db = tr_store_db(s);
 	struct range r;
@@ -291,21 +290,21 @@ int tr_netpool_alloc(struct tr_store *s, const char *pool,
 	 * whose successor is free. */
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
-		    db,
-		    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM netpool_id "
-		    "WHERE pool_id = ?1 AND seg_id = ?2) THEN ?2 ELSE "
-		    "(SELECT MIN(a.seg_id + 1) FROM netpool_id a WHERE "
-		    "a.pool_id = ?1 AND a.seg_id + 1 <= ?3 AND NOT EXISTS "
-		    "(SELECT 1 FROM netpool_id b WHERE b.pool_id = ?1 AND "
-		    "b.seg_id = a.seg_id + 1)) END",
-		    -1, &st, NULL) != SQLITE_OK)
+		db,
+		"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM netpool_id "
+		"WHERE pool_id = ?1 AND seg_id = ?2) THEN ?2 ELSE "
+		"(SELECT MIN(a.seg_id + 1) FROM netpool_id a WHERE "
+		"a.pool_id = ?1 AND a.seg_id + 1 <= ?3 AND NOT EXISTS "
+		"(SELECT 1 FROM netpool_id b WHERE b.pool_id = ?1 AND "
+		"b.seg_id = a.seg_id + 1)) END",
+		-1, &st, NULL) != SQLITE_OK)
 		return db_fail(call, db, "alloc");
 	sqlite3_bind_int64(st, 1, r.id);
 	sqlite3_bind_int64(st, 2, r.first);
 	sqlite3_bind_int64(st, 3, r.last);
 	rc = sqlite3_step(st);
-	int free_found = rc == SQLITE_ROW &&
-			 sqlite3_column_type(st, 0) != SQLITE_NULL;
+	int free_found =
+	    rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
 	int64_t next = free_found ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)

@@ -40,9 +40,8 @@ int tr_netpool_delete(struct tr_store *s, const char *name,
 
 /* The id segment holds in pool, allocating the lowest free one if it has
  * none; *mode (may be NULL) gets the pool's mode ("vxlan"/"vlan"). */
-int tr_netpool_alloc(struct tr_store *s, const char *pool,
-		     const char *segment, uint32_t *id, const char **mode,
-		     trellis_call_t *call);
+int tr_netpool_alloc(struct tr_store *s, const char *pool, const char *segment,
+		     uint32_t *id, const char **mode, trellis_call_t *call);
 /* Gives segment's id back (nothing held: success). */
 int tr_netpool_release(struct tr_store *s, const char *pool,
 		       const char *segment, trellis_call_t *call);

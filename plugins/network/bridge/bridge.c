@@ -167,7 +167,7 @@ static int br_connect(void *state, trellis_call_t *call, const char *uri,
 	int rc = nsexec_new(nspath, &c->ns, o.err, sizeof o.err);
 	if (rc) {
 		rc = h->set_error(call,
-				  rc == -ENOENT ? TRELLIS_E_NOTFOUND
+				  rc == -ENOENT	 ? TRELLIS_E_NOTFOUND
 				  : rc == -EPERM ? TRELLIS_E_PERMISSION
 						 : TRELLIS_E_UNAVAILABLE,
 				  "bridge connect %s: %s", uri, o.err);
@@ -175,8 +175,8 @@ static int br_connect(void *state, trellis_call_t *call, const char *uri,
 	}
 	rc = nsexec_run(c->ns, open_in_ns, &o);
 	if (rc) {
-		rc = h->set_error(call, rc, "bridge connect %s: %s", uri,
-				  o.err);
+		rc =
+		    h->set_error(call, rc, "bridge connect %s: %s", uri, o.err);
 		goto fail;
 	}
 	nsexec_run(c->ns, expire_job, c);
@@ -209,8 +209,8 @@ static int br_segment_ensure(void *conn, trellis_call_t *call,
 			     const char *idem_key, uint32_t flags,
 			     trellis_segment_info_t *out)
 {
-	struct br_job j = {.seg = spec, .seg_out = out, .flags = flags,
-			   .idem_key = idem_key};
+	struct br_job j = {
+	    .seg = spec, .seg_out = out, .flags = flags, .idem_key = idem_key};
 	return run_job(conn, call, br_job_segment_ensure, &j);
 }
 
@@ -218,8 +218,8 @@ static int br_segment_release(void *conn, trellis_call_t *call,
 			      const char *segment, const char *idem_key,
 			      uint32_t flags)
 {
-	struct br_job j = {.name = segment, .flags = flags,
-			   .idem_key = idem_key};
+	struct br_job j = {
+	    .name = segment, .flags = flags, .idem_key = idem_key};
 	return run_job(conn, call, br_job_segment_release, &j);
 }
 
@@ -230,11 +230,13 @@ static int br_port_create(void *conn, trellis_call_t *call,
 	/* Filled whole, then copied as far as the caller's struct_size
 	 * reaches: a core built before port_info.peer gets the rest. */
 	trellis_port_info_t full = {.struct_size = sizeof full};
-	struct br_job j = {.port = spec, .flags = flags, .idem_key = idem_key,
+	struct br_job j = {.port = spec,
+			   .flags = flags,
+			   .idem_key = idem_key,
 			   .port_out = &full};
 	int rc = run_job(conn, call, br_job_port_create, &j);
-	size_t n = out->struct_size < sizeof full ? out->struct_size
-						  : sizeof full;
+	size_t n =
+	    out->struct_size < sizeof full ? out->struct_size : sizeof full;
 	if (n > sizeof full.struct_size)
 		memcpy((char *)out + sizeof full.struct_size,
 		       (char *)&full + sizeof full.struct_size,
@@ -253,17 +255,18 @@ static int br_rule_add(void *conn, trellis_call_t *call,
 		       const trellis_fw_rule_t *rule, const char *idem_key,
 		       uint32_t flags, char rule_id[64])
 {
-	struct br_job j = {.rule = rule, .flags = flags, .idem_key = idem_key,
+	struct br_job j = {.rule = rule,
+			   .flags = flags,
+			   .idem_key = idem_key,
 			   .rule_id = rule_id};
 	return run_job(conn, call, br_job_rule_add, &j);
 }
 
-static int br_rule_delete(void *conn, trellis_call_t *call,
-			  const char *rule_id, const char *idem_key,
-			  uint32_t flags)
+static int br_rule_delete(void *conn, trellis_call_t *call, const char *rule_id,
+			  const char *idem_key, uint32_t flags)
 {
-	struct br_job j = {.name = rule_id, .flags = flags,
-			   .idem_key = idem_key};
+	struct br_job j = {
+	    .name = rule_id, .flags = flags, .idem_key = idem_key};
 	return run_job(conn, call, br_job_rule_delete, &j);
 }
 
@@ -271,8 +274,11 @@ static int br_gc(void *conn, trellis_call_t *call, const char *const *keep,
 		 uint32_t n_keep, uint32_t flags, trellis_gc_fn fn,
 		 void *opaque)
 {
-	struct br_job j = {.keep = keep, .n_keep = n_keep, .flags = flags,
-			   .gc_fn = fn, .opaque = opaque};
+	struct br_job j = {.keep = keep,
+			   .n_keep = n_keep,
+			   .flags = flags,
+			   .gc_fn = fn,
+			   .opaque = opaque};
 	return run_job(conn, call, br_job_gc, &j);
 }
 
@@ -290,22 +296,19 @@ static int br_init(trellis_plugin_t *self, const trellis_host_t *host,
 	return 0;
 }
 
-static void br_fini(void *state)
-{
-	free(state);
-}
+static void br_fini(void *state) { free(state); }
 
 static const struct trellis_network_ops br_ops = {
-	.struct_size = sizeof(struct trellis_network_ops),
-	.connect = br_connect,
-	.disconnect = br_disconnect,
-	.segment_ensure = br_segment_ensure,
-	.segment_release = br_segment_release,
-	.port_create = br_port_create,
-	.port_delete = br_port_delete,
-	.rule_add = br_rule_add,
-	.rule_delete = br_rule_delete,
-	.gc = br_gc,
+    .struct_size = sizeof(struct trellis_network_ops),
+    .connect = br_connect,
+    .disconnect = br_disconnect,
+    .segment_ensure = br_segment_ensure,
+    .segment_release = br_segment_release,
+    .port_create = br_port_create,
+    .port_delete = br_port_delete,
+    .rule_add = br_rule_add,
+    .rule_delete = br_rule_delete,
+    .gc = br_gc,
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "bridge", .version = "1.0.0", .license = "MIT",

@@ -38,8 +38,8 @@ struct br_conn {
 	struct brp *b;
 	char uri[160];
 	struct nsexec *ns;
-	struct nl_sock *sk;  /* ns thread only */
-	struct nft_ctx *nft; /* ns thread only */
+	struct nl_sock *sk;   /* ns thread only */
+	struct nft_ctx *nft;  /* ns thread only */
 	pthread_mutex_t lock; /* refs and the expiry timer */
 	int refs;
 	int closing;
@@ -74,7 +74,7 @@ uint32_t br_hash(const char *s);
 void br_alias_get(const char *alias, const char *key, char *out, size_t len);
 /* Sets "URI: message" in the job's call and returns code. */
 int br_fail(struct br_job *j, int code, const char *fmt, ...)
-	TRELLIS_PRINTF(3, 4);
+    TRELLIS_PRINTF(3, 4);
 int br_flags_check(struct br_job *j, const char *op, uint32_t known);
 struct lk_info;
 /* The device among prefix* whose alias has key=value: 1 found (out

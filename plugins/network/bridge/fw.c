@@ -64,22 +64,22 @@ int fw_ensure_table(struct nft_ctx *ctx, char *err, size_t errlen)
 	/* flush + add in one transaction: idempotent, never two dispatch
 	 * rules, and never a moment without one. */
 	static const char cmd[] =
-		"add table " T "\n"
-		"add map " T " ports { type ifname : verdict ; }\n"
-		"add map " T " srcports { type ifname : verdict ; }\n"
-		"add chain " T " pfwd { type filter hook forward priority 0 ; "
-		"policy accept ; }\n"
-		"add chain " T " pout { type filter hook output priority 0 ; "
-		"policy accept ; }\n"
-		"add chain " T " pin { type filter hook input priority 0 ; "
-		"policy accept ; }\n"
-		"flush chain " T " pfwd\n"
-		"flush chain " T " pout\n"
-		"flush chain " T " pin\n"
-		"add rule " T " pfwd iifname vmap @srcports\n"
-		"add rule " T " pfwd oifname vmap @ports\n"
-		"add rule " T " pout oifname vmap @ports\n"
-		"add rule " T " pin iifname vmap @srcports\n";
+	    "add table " T "\n"
+	    "add map " T " ports { type ifname : verdict ; }\n"
+	    "add map " T " srcports { type ifname : verdict ; }\n"
+	    "add chain " T " pfwd { type filter hook forward priority 0 ; "
+	    "policy accept ; }\n"
+	    "add chain " T " pout { type filter hook output priority 0 ; "
+	    "policy accept ; }\n"
+	    "add chain " T " pin { type filter hook input priority 0 ; "
+	    "policy accept ; }\n"
+	    "flush chain " T " pfwd\n"
+	    "flush chain " T " pout\n"
+	    "flush chain " T " pin\n"
+	    "add rule " T " pfwd iifname vmap @srcports\n"
+	    "add rule " T " pfwd oifname vmap @ports\n"
+	    "add rule " T " pout oifname vmap @ports\n"
+	    "add rule " T " pin iifname vmap @srcports\n";
 	return run(ctx, cmd, err, errlen);
 }
 
@@ -107,30 +107,30 @@ int fw_port_add(struct nft_ctx *ctx, const char *ifname, const char *mac,
 		return TRELLIS_E_INVALID_ARG;
 	}
 	int n = snprintf(
-		cmd, sizeof cmd,
-		"add chain " T " p-%s\n"
-		"flush chain " T " p-%s\n"
-		"add chain " T " a-%s\n"
-		"add rule " T " p-%s ether type arp accept\n"
-		"add rule " T " p-%s icmp type { echo-reply, "
-		"destination-unreachable, time-exceeded } accept\n"
-		"add rule " T " p-%s icmpv6 type { echo-reply, "
-		"destination-unreachable, packet-too-big, time-exceeded, "
-		"nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } "
-		"accept\n"
-		/* stateless "established": anything but a bare SYN */
-		"add rule " T " p-%s meta l4proto tcp tcp flags & (syn | ack) "
-		"!= syn accept\n"
-		"add rule " T " p-%s meta l4proto udp udp sport 53 accept\n"
-		"add rule " T " p-%s meta l4proto udp udp sport 67 udp dport "
-		"68 accept\n"
-		"add rule " T " p-%s jump a-%s\n"
-		"add rule " T " p-%s drop\n"
-		"add element " T " ports { \"%s\" : jump p-%s }\n"
-		/* what the guest sends: its own MAC only (and IPv4 address) */
-		"add chain " T " s-%s\n"
-		"flush chain " T " s-%s\n",
-		i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i);
+	    cmd, sizeof cmd,
+	    "add chain " T " p-%s\n"
+	    "flush chain " T " p-%s\n"
+	    "add chain " T " a-%s\n"
+	    "add rule " T " p-%s ether type arp accept\n"
+	    "add rule " T " p-%s icmp type { echo-reply, "
+	    "destination-unreachable, time-exceeded } accept\n"
+	    "add rule " T " p-%s icmpv6 type { echo-reply, "
+	    "destination-unreachable, packet-too-big, time-exceeded, "
+	    "nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } "
+	    "accept\n"
+	    /* stateless "established": anything but a bare SYN */
+	    "add rule " T " p-%s meta l4proto tcp tcp flags & (syn | ack) "
+	    "!= syn accept\n"
+	    "add rule " T " p-%s meta l4proto udp udp sport 53 accept\n"
+	    "add rule " T " p-%s meta l4proto udp udp sport 67 udp dport "
+	    "68 accept\n"
+	    "add rule " T " p-%s jump a-%s\n"
+	    "add rule " T " p-%s drop\n"
+	    "add element " T " ports { \"%s\" : jump p-%s }\n"
+	    /* what the guest sends: its own MAC only (and IPv4 address) */
+	    "add chain " T " s-%s\n"
+	    "flush chain " T " s-%s\n",
+	    i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i);
 	if (mac)
 		n += snprintf(cmd + n, sizeof cmd - (size_t)n,
 			      "add rule " T " s-%s ether saddr != "
@@ -156,8 +156,7 @@ int fw_chain_del(struct nft_ctx *ctx, const char *chain, char *err,
 	char cmd[CMD_MAX];
 	int rc = 0;
 	if (!strncmp(chain, "p-", 2) || !strncmp(chain, "s-", 2)) {
-		snprintf(cmd, sizeof cmd,
-			 "delete element " T " %s { \"%s\" }",
+		snprintf(cmd, sizeof cmd, "delete element " T " %s { \"%s\" }",
 			 chain[0] == 'p' ? "ports" : "srcports", chain + 2);
 		rc = run_gone_ok(ctx, cmd, err, errlen);
 	}
@@ -303,7 +302,7 @@ static int list_json(struct nft_ctx *ctx, const char *chain, json_t **out,
 		snprintf(cmd, sizeof cmd, "list table " T);
 	unsigned flags = nft_ctx_output_get_flags(ctx);
 	nft_ctx_output_set_flags(ctx, flags | NFT_CTX_OUTPUT_JSON |
-					      NFT_CTX_OUTPUT_HANDLE);
+					  NFT_CTX_OUTPUT_HANDLE);
 	int rc = run(ctx, cmd, err, errlen);
 	nft_ctx_output_set_flags(ctx, flags);
 	if (rc) {
@@ -347,28 +346,29 @@ int fw_scan(struct nft_ctx *ctx, const char *chain,
 		return rc;
 	json_t *arr = json_object_get(j, "nftables"), *x;
 	size_t i;
-	json_array_foreach(arr, i, x) {
+	json_array_foreach(arr, i, x)
+	{
 		json_t *c = json_object_get(x, "chain");
 		if (c) {
-			struct fw_item it = {
-				.chain = json_string_value(
-					json_object_get(c, "name"))};
+			struct fw_item it = {.chain = json_string_value(
+						 json_object_get(c, "name"))};
 			if (it.chain)
 				fn(opaque, &it);
 		}
 	}
-	json_array_foreach(arr, i, x) {
+	json_array_foreach(arr, i, x)
+	{
 		json_t *r = json_object_get(x, "rule");
 		char rid[64];
 		int64_t exp;
-		if (!r ||
-		    parse_comment(json_string_value(json_object_get(r, "comment")),
-				  rid, sizeof rid, &exp))
+		if (!r || parse_comment(
+			      json_string_value(json_object_get(r, "comment")),
+			      rid, sizeof rid, &exp))
 			continue;
 		struct fw_item it = {
-			.chain = json_string_value(json_object_get(r, "chain")),
-			.rid = rid,
-			.expires_at = exp};
+		    .chain = json_string_value(json_object_get(r, "chain")),
+		    .rid = rid,
+		    .expires_at = exp};
 		if (it.chain)
 			fn(opaque, &it);
 	}
@@ -376,8 +376,7 @@ int fw_scan(struct nft_ctx *ctx, const char *chain,
 	return 0;
 }
 
-int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err,
-		size_t errlen)
+int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
 {
 	json_t *j;
 	int rc = list_json(ctx, NULL, &j, err, errlen);
@@ -385,16 +384,19 @@ int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err,
 		return rc;
 	json_t *arr = json_object_get(j, "nftables"), *x;
 	size_t i;
-	json_array_foreach(arr, i, x) {
+	json_array_foreach(arr, i, x)
+	{
 		json_t *r = json_object_get(x, "rule");
 		char got[64], cmd[256];
 		int64_t exp;
 		if (!r ||
-		    parse_comment(json_string_value(json_object_get(r, "comment")),
-				  got, sizeof got, &exp) ||
+		    parse_comment(
+			json_string_value(json_object_get(r, "comment")), got,
+			sizeof got, &exp) ||
 		    strcmp(got, rid))
 			continue;
-		snprintf(cmd, sizeof cmd, "delete rule " T " %s handle %" JSON_INTEGER_FORMAT,
+		snprintf(cmd, sizeof cmd,
+			 "delete rule " T " %s handle %" JSON_INTEGER_FORMAT,
 			 json_string_value(json_object_get(r, "chain")),
 			 json_integer_value(json_object_get(r, "handle")));
 		rc = run_gone_ok(ctx, cmd, err, errlen);

@@ -9,10 +9,10 @@
  * first send every frame coming from a port through s-IF (map
  * `srcports`), which drops what the guest may not send: another source
  * MAC, and another IPv4 address when the port has one (anti-spoofing).
- * p-IF accepts what any guest needs (ARP, neighbour discovery, ICMP errors and echo replies, TCP
- * segments of connections the guest opened, DNS and DHCP replies), jumps
- * to a-IF - the rules rule_add made - and drops the rest.  So traffic into
- * a port is denied by default and a rule opens it.
+ * p-IF accepts what any guest needs (ARP, neighbour discovery, ICMP errors and
+ * echo replies, TCP segments of connections the guest opened, DNS and DHCP
+ * replies), jumps to a-IF - the rules rule_add made - and drops the rest.  So
+ * traffic into a port is denied by default and a rule opens it.
  *
  * The kernel here has no bridge conntrack (nf_conntrack_bridge), so the
  * "connections the guest opened" test is stateless (a TCP segment that is
@@ -58,13 +58,12 @@ struct fw_rule {
 int fw_rule_check(const struct fw_rule *r, char *err, size_t errlen);
 int fw_rule_add(struct nft_ctx *ctx, const char *ifname, const char *rid,
 		const struct fw_rule *r, char *err, size_t errlen);
-int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err,
-		size_t errlen);
+int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen);
 
 struct fw_item {
-	const char *chain;   /* every chain of the table */
-	const char *rid;     /* rules made by rule_add: id, else NULL */
-	int64_t expires_at;  /* of that rule, 0: never */
+	const char *chain;  /* every chain of the table */
+	const char *rid;    /* rules made by rule_add: id, else NULL */
+	int64_t expires_at; /* of that rule, 0: never */
 };
 /* Visits every chain, then every rule_add rule, of the table or (chain
  * non-NULL) of that one chain; a missing table or chain visits nothing. */

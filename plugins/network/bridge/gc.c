@@ -137,7 +137,7 @@ int br_job_gc(struct br_job *j)
 		if ((strncmp(ch, "p-", 2) && strncmp(ch, "a-", 2) &&
 		     strncmp(ch, "s-", 2)) ||
 		    lk_get(j->c->sk, ch + 2, &li, err, sizeof err) !=
-			    TRELLIS_E_NOTFOUND)
+			TRELLIS_E_NOTFOUND)
 			continue;
 		rc = fw_port_del(j->c->nft, ch + 2, err, sizeof err);
 		if (!rc)

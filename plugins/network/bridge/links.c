@@ -27,17 +27,25 @@
 static int code_of(int nle)
 {
 	switch (nle < 0 ? -nle : nle) {
-	case NLE_EXIST: return TRELLIS_E_CONFLICT;
+	case NLE_EXIST:
+		return TRELLIS_E_CONFLICT;
 	case NLE_PERM:
-	case NLE_NOACCESS: return TRELLIS_E_PERMISSION;
+	case NLE_NOACCESS:
+		return TRELLIS_E_PERMISSION;
 	case NLE_OBJ_NOTFOUND:
-	case NLE_NODEV: return TRELLIS_E_NOTFOUND;
-	case NLE_OPNOTSUPP: return TRELLIS_E_NOTSUP;
-	case NLE_NOMEM: return TRELLIS_E_NOMEM;
+	case NLE_NODEV:
+		return TRELLIS_E_NOTFOUND;
+	case NLE_OPNOTSUPP:
+		return TRELLIS_E_NOTSUP;
+	case NLE_NOMEM:
+		return TRELLIS_E_NOMEM;
 	case NLE_INVAL:
-	case NLE_RANGE: return TRELLIS_E_INVALID_ARG;
-	case NLE_BUSY: return TRELLIS_E_BUSY;
-	default: return TRELLIS_E_BACKEND;
+	case NLE_RANGE:
+		return TRELLIS_E_INVALID_ARG;
+	case NLE_BUSY:
+		return TRELLIS_E_BUSY;
+	default:
+		return TRELLIS_E_BACKEND;
 	}
 }
 
@@ -85,8 +93,8 @@ static void fill(struct rtnl_link *l, struct lk_info *out)
 	out->up = !!(rtnl_link_get_flags(l) & IFF_UP);
 }
 
-int lk_get(struct nl_sock *sk, const char *name, struct lk_info *out,
-	   char *err, size_t errlen)
+int lk_get(struct nl_sock *sk, const char *name, struct lk_info *out, char *err,
+	   size_t errlen)
 {
 	struct rtnl_link *l = NULL;
 	int rc = rtnl_link_get_kernel(sk, 0, name, &l);
@@ -140,8 +148,8 @@ static int add(struct nl_sock *sk, struct rtnl_link *l, const char *name,
 	return 0;
 }
 
-int lk_add_bridge(struct nl_sock *sk, const char *name, uint32_t mtu,
-		  char *err, size_t errlen)
+int lk_add_bridge(struct nl_sock *sk, const char *name, uint32_t mtu, char *err,
+		  size_t errlen)
 {
 	struct rtnl_link *l = rtnl_link_bridge_alloc();
 	if (!l)
@@ -171,8 +179,8 @@ int lk_add_vxlan(struct nl_sock *sk, const char *name, uint32_t vni,
 		int rc = nl_addr_parse(local_ip, AF_UNSPEC, &a);
 		if (rc < 0) {
 			rtnl_link_put(l);
-			snprintf(err, errlen, "invalid VXLAN local address '%s'",
-				 local_ip);
+			snprintf(err, errlen,
+				 "invalid VXLAN local address '%s'", local_ip);
 			return TRELLIS_E_INVALID_ARG;
 		}
 		rtnl_link_vxlan_set_local(l, a);
@@ -181,8 +189,8 @@ int lk_add_vxlan(struct nl_sock *sk, const char *name, uint32_t vni,
 	return add(sk, l, name, "vxlan", err, errlen);
 }
 
-int lk_add_vlan(struct nl_sock *sk, const char *name, uint16_t id,
-		int underlay, char *err, size_t errlen)
+int lk_add_vlan(struct nl_sock *sk, const char *name, uint16_t id, int underlay,
+		char *err, size_t errlen)
 {
 	struct rtnl_link *l = rtnl_link_vlan_alloc();
 	if (!l)
@@ -209,12 +217,13 @@ int lk_add_tap(const char *name, char *err, size_t errlen)
 	int rc = 0;
 	/* Persistent: the tap outlives this fd until port_delete, so the
 	 * hypervisor can open it by name (libvirt type='ethernet'). */
-	if (ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETPERSIST, 1) != 0) {
+	if (ioctl(fd, TUNSETIFF, &ifr) != 0 ||
+	    ioctl(fd, TUNSETPERSIST, 1) != 0) {
 		int e = errno;
 		snprintf(err, errlen, "creating tap %s: %s", name, strerror(e));
 		rc = e == EBUSY || e == EEXIST ? TRELLIS_E_CONFLICT
-		     : e == EPERM	     ? TRELLIS_E_PERMISSION
-					     : TRELLIS_E_BACKEND;
+		     : e == EPERM	       ? TRELLIS_E_PERMISSION
+					       : TRELLIS_E_BACKEND;
 	}
 	close(fd);
 	return rc;
@@ -295,8 +304,8 @@ int lk_delete(struct nl_sock *sk, const char *name, char *err, size_t errlen)
 }
 
 /* One all-zero (flood) FDB entry of a VXLAN device: add or delete. */
-static int fdb_zero_entry(struct nl_sock *sk, int cmd, int flags,
-			  int ifindex, int fam, const unsigned char *dst)
+static int fdb_zero_entry(struct nl_sock *sk, int cmd, int flags, int ifindex,
+			  int fam, const unsigned char *dst)
 {
 	static const unsigned char zero[6];
 	struct ndmsg ndm = {.ndm_family = AF_BRIDGE,
@@ -429,8 +438,7 @@ int lk_fdb_flood_sync(struct nl_sock *sk, int vxlan_ifindex,
 		if (rc < 0 && rc != -NLE_EXIST) {
 			char what[96];
 			snprintf(what, sizeof what,
-				 "adding VXLAN flood entry for %s",
-				 remotes[k]);
+				 "adding VXLAN flood entry for %s", remotes[k]);
 			rc = fail(rc, err, errlen, what);
 			goto out;
 		}

@@ -24,31 +24,31 @@ void lk_close(struct nl_sock *sk);
 
 struct lk_info {
 	char name[16];
-	char kind[16];   /* "bridge", "vxlan", "tun", "veth", "vlan", "" */
+	char kind[16]; /* "bridge", "vxlan", "tun", "veth", "vlan", "" */
 	char alias[256];
 	int ifindex;
-	int master;      /* ifindex of the bridge it is enslaved to, 0 */
+	int master; /* ifindex of the bridge it is enslaved to, 0 */
 	unsigned mtu;
 	int up;
 };
 
 /* TRELLIS_E_NOTFOUND (without touching err) when there is no such device. */
-int lk_get(struct nl_sock *sk, const char *name, struct lk_info *out,
-	   char *err, size_t errlen);
+int lk_get(struct nl_sock *sk, const char *name, struct lk_info *out, char *err,
+	   size_t errlen);
 /* Calls fn for every device whose name starts with prefix; fn returning
  * non-zero stops the walk. */
 int lk_each(struct nl_sock *sk, const char *prefix,
 	    int (*fn)(void *opaque, const struct lk_info *li), void *opaque,
 	    char *err, size_t errlen);
 
-int lk_add_bridge(struct nl_sock *sk, const char *name, uint32_t mtu,
-		  char *err, size_t errlen);
+int lk_add_bridge(struct nl_sock *sk, const char *name, uint32_t mtu, char *err,
+		  size_t errlen);
 /* local_ip may be NULL; underlay 0: none. */
 int lk_add_vxlan(struct nl_sock *sk, const char *name, uint32_t vni,
 		 const char *local_ip, int underlay, uint32_t mtu, char *err,
 		 size_t errlen);
-int lk_add_vlan(struct nl_sock *sk, const char *name, uint16_t id,
-		int underlay, char *err, size_t errlen);
+int lk_add_vlan(struct nl_sock *sk, const char *name, uint16_t id, int underlay,
+		char *err, size_t errlen);
 /* A persistent tap (TUNSETIFF + TUNSETPERSIST) for a hypervisor to open. */
 int lk_add_tap(const char *name, char *err, size_t errlen);
 int lk_add_veth(struct nl_sock *sk, const char *name, const char *peer,

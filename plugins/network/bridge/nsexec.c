@@ -14,8 +14,8 @@ struct nsexec {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int nsfd;      /* -1: stay where we are */
-	int started;   /* 1 ready, <0 -errno of setns */
+	int nsfd;    /* -1: stay where we are */
+	int started; /* 1 ready, <0 -errno of setns */
 	int stop;
 	/* the one job in flight; submitters queue on busy */
 	int busy, done;

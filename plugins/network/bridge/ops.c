@@ -47,8 +47,7 @@ uint32_t br_hash(const char *s)
 }
 
 /* The value of key in an alias "trellis k=v k=v", "" when absent. */
-void br_alias_get(const char *alias, const char *key, char *out,
-		      size_t len)
+void br_alias_get(const char *alias, const char *key, char *out, size_t len)
 {
 	char pat[32];
 	out[0] = '\0';
@@ -88,7 +87,7 @@ struct find {
 	const char *key, *value; /* alias key=value wanted */
 	struct lk_info hit;
 	int found;
-	int master;     /* count ports enslaved to this ifindex */
+	int master; /* count ports enslaved to this ifindex */
 	unsigned count;
 	char names[256];
 };
@@ -107,8 +106,8 @@ static int find_cb(void *opaque, const struct lk_info *li)
 	} else if (li->master == f->master) {
 		if (f->count++ < 8) {
 			if (f->names[0])
-				strncat(f->names, ",", sizeof f->names -
-							       strlen(f->names) - 1);
+				strncat(f->names, ",",
+					sizeof f->names - strlen(f->names) - 1);
 			strncat(f->names, li->name,
 				sizeof f->names - strlen(f->names) - 1);
 		}
@@ -119,7 +118,7 @@ static int find_cb(void *opaque, const struct lk_info *li)
 /* The device among prefix* whose alias has key=value: 1 found, 0 not,
  * or an error (set). */
 int br_find_dev(struct br_job *j, const char *prefix, const char *key,
-		    const char *value, struct lk_info *out)
+		const char *value, struct lk_info *out)
 {
 	char err[BR_ERRLEN];
 	struct find f = {.key = key, .value = value};
@@ -134,7 +133,7 @@ int br_find_dev(struct br_job *j, const char *prefix, const char *key,
 /* Ports (tr-t*) enslaved to the bridge with ifindex br: their number, and
  * the first few names in names. */
 int br_count_ports(struct br_job *j, int br, unsigned *n, char *names,
-		       size_t len)
+		   size_t len)
 {
 	char err[BR_ERRLEN];
 	struct find f = {.master = br};
@@ -159,30 +158,32 @@ static const char *mode_name(uint32_t m)
 static int check_segment(struct br_job *j, const trellis_segment_spec_t *s)
 {
 	if (!br_name_ok(s->name))
-		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "invalid segment name '%s': use 1-64 of "
-			   "[A-Za-z0-9._-], starting with a letter or digit",
-			   s->name ? s->name : "(null)");
+		return br_fail(
+		    j, TRELLIS_E_INVALID_ARG,
+		    "invalid segment name '%s': use 1-64 of "
+		    "[A-Za-z0-9._-], starting with a letter or digit",
+		    s->name ? s->name : "(null)");
 	if (s->tenant && !br_name_ok(s->tenant))
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "segment '%s': invalid tenant name '%s'", s->name,
-			   s->tenant);
+			       "segment '%s': invalid tenant name '%s'",
+			       s->name, s->tenant);
 	uint32_t max = s->mode == TRELLIS_SEGMENT_VLAN ? MAX_VLAN : MAX_VNI;
 	if (s->mode < TRELLIS_SEGMENT_VXLAN || s->mode > TRELLIS_SEGMENT_LOCAL)
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "segment '%s': unknown mode %u", s->name, s->mode);
+			       "segment '%s': unknown mode %u", s->name,
+			       s->mode);
 	if (s->segment_id < 1 || s->segment_id > max)
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "segment '%s': %s id %u is out of range 1-%u",
-			   s->name, mode_name(s->mode), s->segment_id, max);
+			       "segment '%s': %s id %u is out of range 1-%u",
+			       s->name, mode_name(s->mode), s->segment_id, max);
 	if (s->mtu && (s->mtu < 576 || s->mtu > 65535))
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "segment '%s': mtu %u is out of range 576-65535",
-			   s->name, s->mtu);
+			       "segment '%s': mtu %u is out of range 576-65535",
+			       s->name, s->mtu);
 	if (s->mode == TRELLIS_SEGMENT_VLAN && !s->underlay_dev)
-		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "segment '%s': a vlan segment needs underlay_dev",
-			   s->name);
+		return br_fail(
+		    j, TRELLIS_E_INVALID_ARG,
+		    "segment '%s': a vlan segment needs underlay_dev", s->name);
 	return 0;
 }
 
@@ -210,9 +211,10 @@ static int underlay_index(struct br_job *j, const trellis_segment_spec_t *s,
 		return 0;
 	int rc = lk_get(j->c->sk, s->underlay_dev, &li, err, sizeof err);
 	if (rc == TRELLIS_E_NOTFOUND)
-		return br_fail(j, rc, "segment '%s': underlay device '%s' does not "
-				  "exist on this host",
-			   s->name, s->underlay_dev);
+		return br_fail(j, rc,
+			       "segment '%s': underlay device '%s' does not "
+			       "exist on this host",
+			       s->name, s->underlay_dev);
 	if (rc)
 		return br_fail(j, rc, "%s", err);
 	*ifindex = li.ifindex;
@@ -229,18 +231,20 @@ static int make_link(struct br_job *j, const trellis_segment_spec_t *s,
 	if (s->mode == TRELLIS_SEGMENT_VXLAN) {
 		rc = lk_add_vxlan(j->c->sk, link, s->segment_id, s->local_ip,
 				  under, s->mtu, err, sizeof err);
-		return rc ? br_fail(j, rc, "segment '%s': %s", s->name, err) : 0;
+		return rc ? br_fail(j, rc, "segment '%s': %s", s->name, err)
+			  : 0;
 	}
 	rc = lk_add_vlan(j->c->sk, link, (uint16_t)s->segment_id, under, err,
 			 sizeof err);
 	/* The attempt is the probe: a kernel without 8021q has no "vlan"
 	 * link type and says EOPNOTSUPP, and nothing was made. */
 	if (rc == TRELLIS_E_NOTSUP)
-		return br_fail(j, TRELLIS_E_UNAVAILABLE,
-			   "segment '%s': VLAN mode is unavailable on this "
-			   "host: the kernel has no 802.1Q support (module "
-			   "8021q missing: %s); use a vxlan segment instead",
-			   s->name, err);
+		return br_fail(
+		    j, TRELLIS_E_UNAVAILABLE,
+		    "segment '%s': VLAN mode is unavailable on this "
+		    "host: the kernel has no 802.1Q support (module "
+		    "8021q missing: %s); use a vxlan segment instead",
+		    s->name, err);
 	return rc ? br_fail(j, rc, "segment '%s': %s", s->name, err) : 0;
 }
 
@@ -275,11 +279,11 @@ int br_job_segment_ensure(struct br_job *j)
 	if (rc < 0)
 		return rc;
 	if (rc && strcmp(li.name, br))
-		return br_fail(j, TRELLIS_E_CONFLICT,
-			   "segment '%s' already exists on this host as %s; "
-			   "refusing to make it again as %s (%s %u)",
-			   s->name, li.name, br, mode_name(s->mode),
-			   s->segment_id);
+		return br_fail(
+		    j, TRELLIS_E_CONFLICT,
+		    "segment '%s' already exists on this host as %s; "
+		    "refusing to make it again as %s (%s %u)",
+		    s->name, li.name, br, mode_name(s->mode), s->segment_id);
 	rc = lk_get(j->c->sk, br, &li, err, sizeof err);
 	if (rc && rc != TRELLIS_E_NOTFOUND)
 		return br_fail(j, rc, "%s", err);
@@ -287,10 +291,11 @@ int br_job_segment_ensure(struct br_job *j)
 		char other[80];
 		br_alias_get(li.alias, "seg", other, sizeof other);
 		if (other[0] && strcmp(other, s->name))
-			return br_fail(j, TRELLIS_E_CONFLICT,
-				   "%s id %u is already used on this host by "
-				   "segment '%s'",
-				   mode_name(s->mode), s->segment_id, other);
+			return br_fail(
+			    j, TRELLIS_E_CONFLICT,
+			    "%s id %u is already used on this host by "
+			    "segment '%s'",
+			    mode_name(s->mode), s->segment_id, other);
 	}
 	int br_exists = rc == 0;
 
@@ -369,7 +374,8 @@ int br_drop_table_if_unused(struct br_job *j, char *err, size_t errlen)
 	unsigned n = 0;
 	int rc = lk_each(j->c->sk, BR_PREFIX "b", count_cb, &n, err, errlen);
 	if (!rc)
-		rc = lk_each(j->c->sk, BR_PREFIX "t", count_cb, &n, err, errlen);
+		rc =
+		    lk_each(j->c->sk, BR_PREFIX "t", count_cb, &n, err, errlen);
 	return rc || n ? rc : fw_drop_table(j->c->nft, err, errlen);
 }
 
@@ -387,9 +393,9 @@ static int release(struct br_job *j, const char *name)
 		return rc;
 	if (n)
 		return br_fail(j, TRELLIS_E_CONFLICT,
-			   "segment '%s' still has %u port(s) on this host "
-			   "(%s%s)",
-			   name, n, names, n > 8 ? ",..." : "");
+			       "segment '%s' still has %u port(s) on this host "
+			       "(%s%s)",
+			       name, n, names, n > 8 ? ",..." : "");
 	/* tr-bx100 -> tr-x100 */
 	snprintf(link, sizeof link, BR_PREFIX "%.11s", li.name + 4);
 	rc = li.name[4] == 'l' ? 0 : lk_delete(j->c->sk, link, err, sizeof err);
@@ -404,8 +410,9 @@ int br_job_segment_release(struct br_job *j)
 {
 	int rc = br_flags_check(j, "segment_release", 0);
 	if (!rc && !br_name_ok(j->name))
-		rc = br_fail(j, TRELLIS_E_INVALID_ARG, "invalid segment name '%s'",
-			 j->name ? j->name : "(null)");
+		rc = br_fail(j, TRELLIS_E_INVALID_ARG,
+			     "invalid segment name '%s'",
+			     j->name ? j->name : "(null)");
 	return rc ? rc : release(j, j->name);
 }
 
@@ -473,46 +480,47 @@ static int pick_ifname(struct br_job *j, const char *name, char ifname[16])
 			return br_fail(j, rc, "%s", err);
 	}
 	return br_fail(j, TRELLIS_E_CONFLICT,
-		   "port '%s': no free device name after %d tries", name,
-		   PORT_PROBES);
+		       "port '%s': no free device name after %d tries", name,
+		       PORT_PROBES);
 }
 
 int br_job_port_create(struct br_job *j)
 {
 	const trellis_port_spec_t *s = j->port;
 	char err[BR_ERRLEN], ifname[16], peer[16], mac[18], hostmac[18],
-		alias[256], seg[80];
+	    alias[256], seg[80];
 	struct lk_info br, li;
 	int made = 0;
 	int rc = br_flags_check(j, "port_create", TRELLIS_NET_PORT_VETH);
 	if (rc)
 		return rc;
 	if (!br_name_ok(s->name))
-		return br_fail(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
-			   s->name ? s->name : "(null)");
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
+			       "invalid port name '%s'",
+			       s->name ? s->name : "(null)");
 	if (!br_name_ok(s->segment))
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "port '%s': invalid segment name '%s'", s->name,
-			   s->segment ? s->segment : "(null)");
+			       "port '%s': invalid segment name '%s'", s->name,
+			       s->segment ? s->segment : "(null)");
 	if (s->mac && !mac_ok(s->mac))
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "port '%s': invalid MAC address '%s' (want a "
-			   "unicast xx:xx:xx:xx:xx:xx)",
-			   s->name, s->mac);
+			       "port '%s': invalid MAC address '%s' (want a "
+			       "unicast xx:xx:xx:xx:xx:xx)",
+			       s->name, s->mac);
 	char ip4[16], seenip[16];
 	if (port_ip4(s->ip, ip4) != 0)
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "port '%s': invalid address '%s' (want "
-			   "address/prefix)",
-			   s->name, s->ip);
+			       "port '%s': invalid address '%s' (want "
+			       "address/prefix)",
+			       s->name, s->ip);
 	rc = br_find_dev(j, BR_PREFIX "b", "seg", s->segment, &br);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
 		return br_fail(j, TRELLIS_E_NOTFOUND,
-			   "port '%s': segment '%s' is not present on this "
-			   "host (segment_ensure it first)",
-			   s->name, s->segment);
+			       "port '%s': segment '%s' is not present on this "
+			       "host (segment_ensure it first)",
+			       s->name, s->segment);
 	rc = fw_ensure_table(j->c->nft, err, sizeof err);
 	if (rc)
 		return br_fail(j, rc, "port '%s': %s", s->name, err);
@@ -522,9 +530,10 @@ int br_job_port_create(struct br_job *j)
 	if (rc) { /* a replay, or a name clash */
 		br_alias_get(li.alias, "seg", seg, sizeof seg);
 		if (strcmp(seg, s->segment))
-			return br_fail(j, TRELLIS_E_CONFLICT,
-				   "port '%s' already exists on segment '%s'",
-				   s->name, seg);
+			return br_fail(
+			    j, TRELLIS_E_CONFLICT,
+			    "port '%s' already exists on segment '%s'", s->name,
+			    seg);
 		br_alias_get(li.alias, "lock", mac, sizeof mac);
 		br_alias_get(li.alias, "ip", seenip, sizeof seenip);
 		rc = fw_port_add(j->c->nft, li.name, mac[0] ? mac : NULL,
@@ -588,11 +597,11 @@ int br_job_port_delete(struct br_job *j)
 {
 	char err[BR_ERRLEN], seg[80];
 	struct lk_info li;
-	int rc = br_flags_check(j, "port_delete",
-			       TRELLIS_NET_PORT_RELEASE_SEGMENT);
+	int rc =
+	    br_flags_check(j, "port_delete", TRELLIS_NET_PORT_RELEASE_SEGMENT);
 	if (!rc && !br_name_ok(j->name))
 		rc = br_fail(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
-			 j->name ? j->name : "(null)");
+			     j->name ? j->name : "(null)");
 	if (rc)
 		return rc;
 	rc = br_find_dev(j, BR_PREFIX "t", "port", j->name, &li);

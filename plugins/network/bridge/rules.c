@@ -55,29 +55,29 @@ int br_job_rule_add(struct br_job *j)
 			     .source_cidr = r->source_cidr,
 			     .expires_at = r->expires_at};
 	if (!br_name_ok(r->port))
-		return br_fail(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
-			   r->port ? r->port : "(null)");
+		return br_fail(j, TRELLIS_E_INVALID_ARG,
+			       "invalid port name '%s'",
+			       r->port ? r->port : "(null)");
 	rc = fw_rule_check(&fr, err, sizeof err);
 	if (rc)
 		return br_fail(j, rc, "rule for port '%s': %s", r->port, err);
 	if (r->expires_at && r->expires_at <= (int64_t)time(NULL))
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			   "rule for port '%s': expiry %" PRId64
-			   " is in the past",
-			   r->port, r->expires_at);
+			       "rule for port '%s': expiry %" PRId64
+			       " is in the past",
+			       r->port, r->expires_at);
 	rc = br_find_dev(j, BR_PREFIX "t", "port", r->port, &li);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
 		return br_fail(j, TRELLIS_E_NOTFOUND,
-			   "rule for port '%s': no such port on this host",
-			   r->port);
+			       "rule for port '%s': no such port on this host",
+			       r->port);
 	/* The id follows from the idempotency key, so a replay finds the
 	 * rule the first attempt made. */
 	uint64_t id;
 	if (j->idem_key && *j->idem_key)
-		id = ((uint64_t)br_hash(j->idem_key) << 32) |
-		     br_hash(r->port);
+		id = ((uint64_t)br_hash(j->idem_key) << 32) | br_hash(r->port);
 	else if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
 		return br_fail(j, TRELLIS_E_INTERNAL, "getrandom failed");
 	snprintf(rid, sizeof rid, "r%016" PRIx64, id);
@@ -109,7 +109,7 @@ int br_job_rule_delete(struct br_job *j)
 		return rc;
 	if (!br_name_ok(j->name))
 		return br_fail(j, TRELLIS_E_INVALID_ARG, "invalid rule id '%s'",
-			   j->name ? j->name : "(null)");
+			       j->name ? j->name : "(null)");
 	rc = fw_rule_del(j->c->nft, j->name, err, sizeof err);
 	return rc ? br_fail(j, rc, "rule '%s': %s", j->name, err) : 0;
 }
@@ -140,4 +140,3 @@ int br_job_expire(struct br_job *j)
 	free(sc);
 	return rc;
 }
-

@@ -98,8 +98,8 @@ static int check_name(struct lfs_pool *p, trellis_call_t *call,
 			    p->name, what, name ? name : "(null)");
 }
 
-static int check_flags(struct lfs_pool *p, trellis_call_t *call,
-		       const char *op, uint32_t flags, uint32_t known)
+static int check_flags(struct lfs_pool *p, trellis_call_t *call, const char *op,
+		       uint32_t flags, uint32_t known)
 {
 	if (!(flags & ~known))
 		return 0;
@@ -143,16 +143,15 @@ static int xa_set(struct lfs_pool *p, trellis_call_t *call, const char *path,
 
 /* ---- volume info ---- */
 
-static int fill_info(struct lfs_pool *p, trellis_call_t *call,
-		     const char *name, trellis_vol_info_t *out)
+static int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		     trellis_vol_info_t *out)
 {
 	char path[PATH_LEN], fmt[16];
 	vol_path(p, name, path, sizeof path);
 	struct stat sb;
 	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return H->set_error(call, TRELLIS_E_NOTFOUND,
-				    "pool '%s': no volume '%s'", p->name,
-				    name);
+				    "pool '%s': no volume '%s'", p->name, name);
 	xa_get(path, XA_FORMAT, fmt, sizeof fmt);
 	struct qimg_info qi;
 	int rc = qimg_info(&p->q, call, path, fmt[0] ? fmt : NULL, &qi);
@@ -172,9 +171,8 @@ static int fill_info(struct lfs_pool *p, trellis_call_t *call,
  * 1 when it exists and was made by the same request (out filled: a
  * replay), or CONFLICT.
  */
-static int existing(struct lfs_pool *p, trellis_call_t *call,
-		    const char *name, const char *idem_key,
-		    trellis_vol_info_t *out)
+static int existing(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		    const char *idem_key, trellis_vol_info_t *out)
 {
 	char path[PATH_LEN], key[256];
 	vol_path(p, name, path, sizeof path);
@@ -221,11 +219,10 @@ static int tmp_new(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	if (fd < 0) {
 		int e = errno;
 		tmp[0] = '\0';
-		return H->set_error(call,
-				    e == ENOSPC ? TRELLIS_E_NOSPACE
-						: TRELLIS_E_IO,
-				    "pool '%s': cannot create a file in %s: %s",
-				    p->name, p->dir, strerror(e));
+		return H->set_error(
+		    call, e == ENOSPC ? TRELLIS_E_NOSPACE : TRELLIS_E_IO,
+		    "pool '%s': cannot create a file in %s: %s", p->name,
+		    p->dir, strerror(e));
 	}
 	close(fd);
 	return 0;
@@ -373,7 +370,8 @@ static int count_volumes(struct lfs_pool *p, uint32_t *n)
 	while ((de = readdir(d))) {
 		struct stat sb;
 		if (name_ok(de->d_name) &&
-		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+			0 &&
 		    S_ISREG(sb.st_mode))
 			(*n)++;
 	}
@@ -395,8 +393,7 @@ static int lfs_pool_info(void *pool, trellis_call_t *call, uint32_t flags,
 				    p->dir, strerror(errno));
 	out->capacity = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 	out->available = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	out->allocation =
-		(uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
+	out->allocation = (uint64_t)(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
 	if (count_volumes(p, &out->n_volumes) < 0)
 		return H->set_error(call, TRELLIS_E_IO,
 				    "pool '%s': cannot read %s: %s", p->name,
@@ -451,7 +448,8 @@ static int template_allowed(struct lfs_pool *p, trellis_call_t *call,
 		const char *d = h->node_str(h->node_at(dirs, i));
 		size_t n;
 		if (d && realpath(d, dir) && (n = strlen(dir)) &&
-		    !strncmp(real, dir, n) && (real[n] == '/' || dir[n - 1] == '/'))
+		    !strncmp(real, dir, n) &&
+		    (real[n] == '/' || dir[n - 1] == '/'))
 			return 0;
 	}
 	return h->set_error(call, TRELLIS_E_PERMISSION,
@@ -517,8 +515,8 @@ static int build_volume(struct lfs_pool *p, trellis_call_t *call,
 		return qimg_create(&p->q, call, tmp, fmt, size, NULL, NULL,
 				   prealloc);
 	if (!(flags & TRELLIS_VOL_TEMPLATE_COPY))
-		return qimg_create(&p->q, call, tmp, fmt, size, tpl,
-				   ti->format, prealloc);
+		return qimg_create(&p->q, call, tmp, fmt, size, tpl, ti->format,
+				   prealloc);
 	rc = qimg_convert(&p->q, call, tpl, ti->format, tmp, fmt, prealloc);
 	if (!rc && size > ti->virtual_size)
 		rc = qimg_resize(&p->q, call, tmp, fmt, size);
@@ -531,9 +529,9 @@ static int lfs_vol_create(void *pool, trellis_call_t *call,
 {
 	struct lfs_pool *p = pool;
 	char tmp[PATH_LEN] = "";
-	int rc = check_flags(p, call, "vol_create", flags,
-			     TRELLIS_VOL_TEMPLATE_COPY |
-				     TRELLIS_VOL_PREALLOCATE);
+	int rc =
+	    check_flags(p, call, "vol_create", flags,
+			TRELLIS_VOL_TEMPLATE_COPY | TRELLIS_VOL_PREALLOCATE);
 	if (!rc)
 		rc = check_name(p, call, "volume", spec->name);
 	if (rc)
@@ -567,12 +565,12 @@ static int lfs_vol_create(void *pool, trellis_call_t *call,
 		if (!size)
 			size = ti.virtual_size;
 		if (size < ti.virtual_size)
-			return H->set_error(call, TRELLIS_E_INVALID_ARG,
-					    "pool '%s': volume '%s': size %" PRIu64
-					    " is smaller than its template "
-					    "(%" PRIu64 " bytes)",
-					    p->name, spec->name, size,
-					    ti.virtual_size);
+			return H->set_error(
+			    call, TRELLIS_E_INVALID_ARG,
+			    "pool '%s': volume '%s': size %" PRIu64
+			    " is smaller than its template "
+			    "(%" PRIu64 " bytes)",
+			    p->name, spec->name, size, ti.virtual_size);
 	}
 	rc = tmp_new(p, call, spec->name, tmp, sizeof tmp);
 	if (!rc)
@@ -600,7 +598,8 @@ static int backing_user(struct lfs_pool *p, trellis_call_t *call,
 		if (!name_ok(de->d_name))
 			continue;
 		vol_path(p, de->d_name, vp, sizeof vp);
-		if (!strcmp(vp, path) || xa_get(vp, XA_FORMAT, fmt, sizeof fmt) ||
+		if (!strcmp(vp, path) ||
+		    xa_get(vp, XA_FORMAT, fmt, sizeof fmt) ||
 		    strcmp(fmt, "qcow2"))
 			continue;
 		/* An unreadable neighbour is not our business here; a
@@ -759,8 +758,8 @@ static int lfs_vol_clone(void *pool, trellis_call_t *call, const char *src,
 		return rc > 0 ? 0 : rc;
 	rc = fill_info(p, call, src, &si);
 	if (!rc)
-		rc = qimg_measure(&p->q, call, si.format, 0, si.path,
-				  si.format, 0, &need);
+		rc = qimg_measure(&p->q, call, si.format, 0, si.path, si.format,
+				  0, &need);
 	if (!rc)
 		rc = space_check(p, call, dst, need);
 	if (!rc)
@@ -875,12 +874,13 @@ static int lfs_init(trellis_plugin_t *self, const trellis_host_t *host,
 	lfs->host = host;
 	int64_t t = DEFAULT_TIMEOUT_S;
 	const trellis_node_t *n =
-		host->node_get(host->config(self), "qemu_img_timeout_s");
+	    host->node_get(host->config(self), "qemu_img_timeout_s");
 	if (n && (host->node_int(n, &t) != 0 || t <= 0 || t > 86400)) {
 		host->free(lfs);
-		return host->set_error(call, TRELLIS_E_INVALID_ARG,
-				       "%s: qemu_img_timeout_s must be 1..86400",
-				       host->node_where(n));
+		return host->set_error(
+		    call, TRELLIS_E_INVALID_ARG,
+		    "%s: qemu_img_timeout_s must be 1..86400",
+		    host->node_where(n));
 	}
 	lfs->timeout_ms = (unsigned)t * 1000;
 	n = host->node_get(host->config(self), "template_dirs");
@@ -892,10 +892,11 @@ static int lfs_init(trellis_plugin_t *self, const trellis_host_t *host,
 		}
 		if (!ok) {
 			host->free(lfs);
-			return host->set_error(call, TRELLIS_E_INVALID_ARG,
-					       "%s: template_dirs must be a list "
-					       "of absolute directories",
-					       host->node_where(n));
+			return host->set_error(
+			    call, TRELLIS_E_INVALID_ARG,
+			    "%s: template_dirs must be a list "
+			    "of absolute directories",
+			    host->node_where(n));
 		}
 		lfs->tpl_dirs = n;
 	}
@@ -911,22 +912,21 @@ static void lfs_fini(void *state)
 }
 
 static const struct trellis_storage_ops lfs_ops = {
-	.struct_size = sizeof(struct trellis_storage_ops),
-	.pool_open = lfs_pool_open,
-	.pool_close = lfs_pool_close,
-	.pool_info = lfs_pool_info,
-	.vol_create = lfs_vol_create,
-	.vol_delete = lfs_vol_delete,
-	.vol_info = lfs_vol_info,
-	.vol_list = lfs_vol_list,
-	.vol_resize = lfs_vol_resize,
-	.vol_clone = lfs_vol_clone,
-	.snapshot_create = lfs_snapshot_create,
-	.snapshot_delete = lfs_snapshot_delete,
+    .struct_size = sizeof(struct trellis_storage_ops),
+    .pool_open = lfs_pool_open,
+    .pool_close = lfs_pool_close,
+    .pool_info = lfs_pool_info,
+    .vol_create = lfs_vol_create,
+    .vol_delete = lfs_vol_delete,
+    .vol_info = lfs_vol_info,
+    .vol_list = lfs_vol_list,
+    .vol_resize = lfs_vol_resize,
+    .vol_clone = lfs_vol_clone,
+    .snapshot_create = lfs_snapshot_create,
+    .snapshot_delete = lfs_snapshot_delete,
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = "localfs", .version = "1.0.0",
-		      .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = "localfs", .version = "1.0.0", .license = "MIT",
 		      .description = "directory pools of qcow2/raw volumes "
 				     "(qemu-img)",
 		      .kind = TRELLIS_KIND_STORAGE,

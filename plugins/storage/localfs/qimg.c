@@ -33,8 +33,9 @@ static int run(const struct qimg *q, trellis_call_t *call, const char *what,
 		const char *p = strncmp(msg, "qemu-img: ", 10) ? msg : msg + 10;
 		int code = mentions_nospace(msg) ? TRELLIS_E_NOSPACE
 						 : TRELLIS_E_BACKEND;
-		rc = h->set_error(call, code, "%s: qemu-img %s failed (exit %d): %s",
-				  what, argv[1], status, *p ? p : "no message");
+		rc = h->set_error(call, code,
+				  "%s: qemu-img %s failed (exit %d): %s", what,
+				  argv[1], status, *p ? p : "no message");
 		h->set_error_backend(call, status, 0);
 		goto out;
 	}
@@ -58,8 +59,9 @@ int qimg_info(const struct qimg *q, trellis_call_t *call, const char *path,
 {
 	/* -U: a running VM holds a write lock on its disk; reading the
 	 * header is still safe and is all info needs. */
-	const char *argv[] = {"qemu-img", "info", "--output=json", "-U",
-			      "-f", format, path, NULL};
+	const char *argv[] = {"qemu-img", "info", "--output=json",
+			      "-U",	  "-f",	  format,
+			      path,	  NULL};
 	if (!format) {
 		argv[4] = path;
 		argv[5] = NULL;
@@ -82,18 +84,19 @@ int qimg_info(const struct qimg *q, trellis_call_t *call, const char *path,
 	copy_str(out->format, sizeof out->format,
 		 json_string_value(json_object_get(j, "format")));
 	out->virtual_size =
-		(uint64_t)json_integer_value(json_object_get(j, "virtual-size"));
+	    (uint64_t)json_integer_value(json_object_get(j, "virtual-size"));
 	out->actual_size =
-		(uint64_t)json_integer_value(json_object_get(j, "actual-size"));
-	const char *b = json_string_value(
-		json_object_get(j, "full-backing-filename"));
+	    (uint64_t)json_integer_value(json_object_get(j, "actual-size"));
+	const char *b =
+	    json_string_value(json_object_get(j, "full-backing-filename"));
 	if (!b)
 		b = json_string_value(json_object_get(j, "backing-filename"));
 	copy_str(out->backing, sizeof out->backing, b);
 	json_t *snaps = json_object_get(j, "snapshots");
 	size_t i;
 	json_t *s;
-	json_array_foreach(snaps, i, s) {
+	json_array_foreach(snaps, i, s)
+	{
 		if (out->n_snapshots < 16)
 			copy_str(out->snapshots[out->n_snapshots],
 				 sizeof out->snapshots[0],
@@ -211,7 +214,7 @@ int qimg_resize(const struct qimg *q, trellis_call_t *call, const char *path,
 	char sz[32];
 	snprintf(sz, sizeof sz, "%" PRIu64, size);
 	const char *argv[] = {"qemu-img", "resize", "-q", "-f",
-			      fmt,        path,     sz,   NULL};
+			      fmt,	  path,	    sz,	  NULL};
 	return run(q, call, path, argv, NULL);
 }
 
@@ -221,15 +224,15 @@ int qimg_snapshot(const struct qimg *q, trellis_call_t *call, const char *path,
 	/* `snapshot` has no -f; --image-opts names the driver so the
 	 * format is never probed.  A comma in an option value is doubled. */
 	char opts[2 * 1024 + 64];
-	size_t n = (size_t)snprintf(opts, sizeof opts,
-				    "driver=qcow2,file.filename=");
+	size_t n =
+	    (size_t)snprintf(opts, sizeof opts, "driver=qcow2,file.filename=");
 	for (const char *c = path; *c && n + 3 < sizeof opts; c++) {
 		if (*c == ',')
 			opts[n++] = ',';
 		opts[n++] = *c;
 	}
 	opts[n] = '\0';
-	const char *argv[] = {"qemu-img", "snapshot", "-q",     "--image-opts",
-			      op,         snapshot,   opts,     NULL};
+	const char *argv[] = {"qemu-img", "snapshot", "-q", "--image-opts",
+			      op,	  snapshot,   opts, NULL};
 	return run(q, call, path, argv, NULL);
 }

@@ -18,7 +18,7 @@ struct qimg_info {
 	char format[16];
 	uint64_t virtual_size;
 	uint64_t actual_size;
-	char backing[1024];   /* full backing file name, "" when none */
+	char backing[1024]; /* full backing file name, "" when none */
 	unsigned n_snapshots;
 	char snapshots[16][128]; /* the first 16 internal snapshot names */
 };

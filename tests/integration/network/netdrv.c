@@ -77,21 +77,21 @@ static int run(struct tr_target *t, int argc, char **argv)
 				remotes[n++] = argv[i] + 7;
 		const char *m = argv[2];
 		trellis_segment_spec_t s = {
-			.struct_size = sizeof s,
-			.name = argv[1],
-			.tenant = opt(argc, argv, "tenant"),
-			.mode = !strcmp(m, "vxlan")  ? TRELLIS_SEGMENT_VXLAN
-				: !strcmp(m, "vlan") ? TRELLIS_SEGMENT_VLAN
-				: !strcmp(m, "local") ? TRELLIS_SEGMENT_LOCAL
-						      : 0,
-			.segment_id = (uint32_t)strtoul(argv[3], NULL, 10),
-			.underlay_dev = opt(argc, argv, "underlay"),
-			.local_ip = opt(argc, argv, "local"),
-			.remote_ips = remotes,
-			.n_remote_ips = n,
-			.mtu = opt(argc, argv, "mtu")
-				       ? (uint32_t)atoi(opt(argc, argv, "mtu"))
-				       : 0,
+		    .struct_size = sizeof s,
+		    .name = argv[1],
+		    .tenant = opt(argc, argv, "tenant"),
+		    .mode = !strcmp(m, "vxlan")	  ? TRELLIS_SEGMENT_VXLAN
+			    : !strcmp(m, "vlan")  ? TRELLIS_SEGMENT_VLAN
+			    : !strcmp(m, "local") ? TRELLIS_SEGMENT_LOCAL
+						  : 0,
+		    .segment_id = (uint32_t)strtoul(argv[3], NULL, 10),
+		    .underlay_dev = opt(argc, argv, "underlay"),
+		    .local_ip = opt(argc, argv, "local"),
+		    .remote_ips = remotes,
+		    .n_remote_ips = n,
+		    .mtu = opt(argc, argv, "mtu")
+			       ? (uint32_t)atoi(opt(argc, argv, "mtu"))
+			       : 0,
 		};
 		trellis_segment_info_t o;
 		rc = tr_net_segment_ensure(TR_TGT(t), &call, &s, "drv",
@@ -111,20 +111,20 @@ static int run(struct tr_target *t, int argc, char **argv)
 					 .mac = opt(argc, argv, "mac"),
 					 .ip = opt(argc, argv, "ip")};
 		trellis_port_info_t o;
-		rc = tr_net_port_create(
-			TR_TGT(t), &call, &s, "drv",
-			flags_or(has(argc, argv, "veth") ? TRELLIS_NET_PORT_VETH
-							 : 0),
-			&o);
+		rc = tr_net_port_create(TR_TGT(t), &call, &s, "drv",
+					flags_or(has(argc, argv, "veth")
+						     ? TRELLIS_NET_PORT_VETH
+						     : 0),
+					&o);
 		if (!rc)
 			printf("ifname=%s bridge=%s mac=%s peer=%s\n", o.ifname,
 			       o.bridge, o.mac, o.peer[0] ? o.peer : "-");
 	} else if (!strcmp(cmd, "port-delete") && argc >= 2) {
 		rc = tr_net_port_delete(
-			TR_TGT(t), &call, argv[1], "drv",
-			flags_or(has(argc, argv, "release")
-					 ? TRELLIS_NET_PORT_RELEASE_SEGMENT
-					 : 0));
+		    TR_TGT(t), &call, argv[1], "drv",
+		    flags_or(has(argc, argv, "release")
+				 ? TRELLIS_NET_PORT_RELEASE_SEGMENT
+				 : 0));
 		if (!rc)
 			printf("deleted=%s\n", argv[1]);
 	} else if (!strcmp(cmd, "rule-add") && argc >= 3) {
@@ -134,13 +134,13 @@ static int run(struct tr_target *t, int argc, char **argv)
 		if (ports && sscanf(ports, "%u-%u", &lo, &hi) < 2)
 			hi = lo;
 		trellis_fw_rule_t r = {
-			.struct_size = sizeof r,
-			.port = argv[1],
-			.protocol = argv[2],
-			.port_min = (uint16_t)lo,
-			.port_max = (uint16_t)hi,
-			.source_cidr = opt(argc, argv, "from"),
-			.expires_at = ttl ? (int64_t)time(NULL) + atoll(ttl) : 0,
+		    .struct_size = sizeof r,
+		    .port = argv[1],
+		    .protocol = argv[2],
+		    .port_min = (uint16_t)lo,
+		    .port_max = (uint16_t)hi,
+		    .source_cidr = opt(argc, argv, "from"),
+		    .expires_at = ttl ? (int64_t)time(NULL) + atoll(ttl) : 0,
 		};
 		char id[64];
 		rc = tr_net_rule_add(TR_TGT(t), &call, &r,

@@ -101,8 +101,8 @@ static json_t *act(struct fx *f, const char *name, const char *key,
 		fail_msg("bad test JSON: %s", buf);
 	if (tr_action_check_args(a, args, err, sizeof err))
 		fail_msg("%s: %s", name, err);
-	struct tr_action_env env = {.daemon = &f->d, .idem_key = key,
-				    .attempt = 1};
+	struct tr_action_env env = {
+	    .daemon = &f->d, .idem_key = key, .attempt = 1};
 	json_t *out = NULL;
 	tr_call_init(&f->call, NULL);
 	int rc = a->run(&env, args, &out, &f->call);
@@ -121,9 +121,9 @@ static json_t *undo(struct fx *f, const char *name, json_t *args, json_t *out)
 	const char *k;
 	json_t *v;
 	json_object_foreach(args, k, v) if (tr_field_find(u->input, k))
-		json_object_set(in, k, v);
+	    json_object_set(in, k, v);
 	json_object_foreach(out, k, v) if (tr_field_find(u->input, k))
-		json_object_set(in, k, v);
+	    json_object_set(in, k, v);
 	char *text = json_dumps(in, 0);
 	json_t *r = act(f, u->name, "undo", "%s", text);
 	free(text);
@@ -235,14 +235,13 @@ static void test_network_actions(void **state)
 	assert_int_equal(tr_netpool_create(f->d.store, "np", "vxlan", 300, 301,
 					   NULL, &f->call),
 			 0);
-	assert_int_equal(tr_netpool_alloc(f->d.store, "np", "blue", &id, NULL,
-					  &f->call),
-			 0);
-	json_t *rec = json_pack("{s:s, s:s, s:s, s:i, s:{s:s}}", "name",
-				"blue", "plugin", "bridge", "type", "vxlan",
-				"vni", (int)id, "spec", "pool", "np");
-	assert_int_equal(tr_store_create(f->d.store, TR_KIND_SEGMENT, NULL,
-					 rec, NULL, &f->call),
+	assert_int_equal(
+	    tr_netpool_alloc(f->d.store, "np", "blue", &id, NULL, &f->call), 0);
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:i, s:{s:s}}", "name", "blue",
+				"plugin", "bridge", "type", "vxlan", "vni",
+				(int)id, "spec", "pool", "np");
+	assert_int_equal(tr_store_create(f->d.store, TR_KIND_SEGMENT, NULL, rec,
+					 NULL, &f->call),
 			 0);
 	json_decref(rec);
 
@@ -259,8 +258,8 @@ static void test_network_actions(void **state)
 			"{\"host\":\"h1\",\"uri\":\"%s\",\"name\":\"x\","
 			"\"segment\":\"nosuch\"}",
 			uri));
-	assert_non_null(strstr(f->call.message,
-			       "network 'nosuch' does not exist"));
+	assert_non_null(
+	    strstr(f->call.message, "network 'nosuch' does not exist"));
 
 	json_t *r = act(f, "network.port_open", "wf/open",
 			"{\"host\":\"h1\",\"uri\":\"%s\",\"port\":\"vm1-nic0\","
@@ -275,9 +274,9 @@ static void test_network_actions(void **state)
 		 "'tr:%s:'",
 		 f->ns, s(r, "rule_id"));
 	assert_int_equal(system(cmd), 0);
-	json_t *args = json_pack("{s:s, s:s, s:s, s:s, s:i}", "host", "h1",
-				 "uri", uri, "port", "vm1-nic0", "protocol",
-				 "tcp", "port_min", 22);
+	json_t *args =
+	    json_pack("{s:s, s:s, s:s, s:s, s:i}", "host", "h1", "uri", uri,
+		      "port", "vm1-nic0", "protocol", "tcp", "port_min", 22);
 	json_t *u = undo(f, "network.port_open", args, r);
 	assert_non_null(u);
 	json_decref(u);
@@ -302,10 +301,10 @@ static void test_network_actions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_storage_actions, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_network_actions, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_storage_actions, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_network_actions, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("kind actions", tests, NULL, NULL);
 }

@@ -51,7 +51,7 @@ static int teardown(void **state)
 #define OK(f, expr)                                                            \
 	do {                                                                   \
 		if ((expr) != 0)                                               \
-			fail_msg("%s: %s", #expr, (f)->call.message);         \
+			fail_msg("%s: %s", #expr, (f)->call.message);          \
 	} while (0)
 
 static void test_alloc_lowest_and_idempotent(void **state)
@@ -59,8 +59,8 @@ static void test_alloc_lowest_and_idempotent(void **state)
 	struct fx *f = *state;
 	uint32_t id;
 	const char *mode;
-	OK(f, tr_netpool_create(f->s, "vx", "vxlan", 5000, 5002, NULL,
-				&f->call));
+	OK(f,
+	   tr_netpool_create(f->s, "vx", "vxlan", 5000, 5002, NULL, &f->call));
 	OK(f, tr_netpool_alloc(f->s, "vx", "acme", &id, &mode, &f->call));
 	assert_int_equal(id, 5000);
 	assert_string_equal(mode, "vxlan");
@@ -73,9 +73,9 @@ static void test_alloc_lowest_and_idempotent(void **state)
 	assert_int_equal(id, 5002);
 
 	/* exhausted: the message names pool, range and count */
-	assert_int_equal(tr_netpool_alloc(f->s, "vx", "umbrella", &id, NULL,
-					  &f->call),
-			 TRELLIS_E_NOSPACE);
+	assert_int_equal(
+	    tr_netpool_alloc(f->s, "vx", "umbrella", &id, NULL, &f->call),
+	    TRELLIS_E_NOSPACE);
 	assert_string_equal(f->call.message,
 			    "no free segment id in pool vx (range 5000-5002, "
 			    "all 3 in use)");
@@ -92,36 +92,36 @@ static void test_alloc_lowest_and_idempotent(void **state)
 
 	assert_int_equal(tr_netpool_delete(f->s, "vx", &f->call),
 			 TRELLIS_E_CONFLICT);
-	assert_int_equal(tr_netpool_alloc(f->s, "nope", "x", &id, NULL,
-					  &f->call),
-			 TRELLIS_E_NOTFOUND);
+	assert_int_equal(
+	    tr_netpool_alloc(f->s, "nope", "x", &id, NULL, &f->call),
+	    TRELLIS_E_NOTFOUND);
 }
 
 static void test_ranges_checked(void **state)
 {
 	struct fx *f = *state;
 	OK(f, tr_netpool_create(f->s, "vl", "vlan", 100, 199, NULL, &f->call));
-	assert_int_equal(tr_netpool_create(f->s, "vl2", "vlan", 150, 300, NULL,
-					   &f->call),
-			 TRELLIS_E_CONFLICT);
+	assert_int_equal(
+	    tr_netpool_create(f->s, "vl2", "vlan", 150, 300, NULL, &f->call),
+	    TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(f->call.message, "overlaps pool 'vl'"));
 	/* another mode may reuse the numbers: VNIs and VLAN ids differ */
 	OK(f, tr_netpool_create(f->s, "vx", "vxlan", 150, 300, NULL, &f->call));
-	assert_int_equal(tr_netpool_create(f->s, "big", "vlan", 1, 4095, NULL,
-					   &f->call),
-			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    tr_netpool_create(f->s, "big", "vlan", 1, 4095, NULL, &f->call),
+	    TRELLIS_E_INVALID_ARG);
 	assert_int_equal(tr_netpool_create(f->s, "big", "vxlan", 1, 16777216,
 					   NULL, &f->call),
 			 TRELLIS_E_INVALID_ARG);
-	assert_int_equal(tr_netpool_create(f->s, "rev", "vxlan", 10, 5, NULL,
-					   &f->call),
-			 TRELLIS_E_INVALID_ARG);
-	assert_int_equal(tr_netpool_create(f->s, "m", "gre", 1, 5, NULL,
-					   &f->call),
-			 TRELLIS_E_INVALID_ARG);
-	assert_int_equal(tr_netpool_create(f->s, "vl", "vlan", 1000, 1001,
-					   NULL, &f->call),
-			 TRELLIS_E_CONFLICT);
+	assert_int_equal(
+	    tr_netpool_create(f->s, "rev", "vxlan", 10, 5, NULL, &f->call),
+	    TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    tr_netpool_create(f->s, "m", "gre", 1, 5, NULL, &f->call),
+	    TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    tr_netpool_create(f->s, "vl", "vlan", 1000, 1001, NULL, &f->call),
+	    TRELLIS_E_CONFLICT);
 	json_t *l;
 	OK(f, tr_netpool_list(f->s, &l, &f->call));
 	assert_int_equal(json_array_size(json_object_get(l, "items")), 2);
@@ -134,10 +134,10 @@ static void test_ranges_checked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_alloc_lowest_and_idempotent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ranges_checked, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_alloc_lowest_and_idempotent,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ranges_checked, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("netpool", tests, NULL, NULL);
 }

@@ -129,27 +129,28 @@ static void test_create_replay_conflict(void **state)
 {
 	struct fx *f = *state;
 	trellis_vol_info_t a, b;
-	assert_rc(f, create(f, "disk0", 8 * MiB, NULL, NULL, "wf1/s1", 0,
-				&a), 0);
+	assert_rc(f, create(f, "disk0", 8 * MiB, NULL, NULL, "wf1/s1", 0, &a),
+		  0);
 	assert_string_equal(a.format, "qcow2");
 	assert_int_equal(a.capacity, 8 * MiB);
 	assert_string_equal(a.backing, "");
 	assert_non_null(strstr(a.path, "/pool/disk0"));
 	/* a replay finds the first attempt's volume */
-	assert_rc(f, create(f, "disk0", 8 * MiB, NULL, NULL, "wf1/s1", 0,
-				&b), 0);
+	assert_rc(f, create(f, "disk0", 8 * MiB, NULL, NULL, "wf1/s1", 0, &b),
+		  0);
 	assert_string_equal(a.path, b.path);
 	/* another request may not take the name */
-	assert_rc(f, create(f, "disk0", 8 * MiB, NULL, NULL, "wf2/s1", 0,
-				&b),
-			 TRELLIS_E_CONFLICT);
+	assert_rc(f, create(f, "disk0", 8 * MiB, NULL, NULL, "wf2/s1", 0, &b),
+		  TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(f->call.message, "already exists"));
 	assert_non_null(strstr(f->call.message, "wf1/s1"));
 	assert_rc(f, create(f, "disk0", 8 * MiB, NULL, NULL, NULL, 0, &b),
-			 TRELLIS_E_CONFLICT);
+		  TRELLIS_E_CONFLICT);
 	/* raw, preallocated */
-	assert_rc(f, create(f, "raw0", 4 * MiB, "raw", NULL, "k", 
-				TRELLIS_VOL_PREALLOCATE, &b), 0);
+	assert_rc(f,
+		  create(f, "raw0", 4 * MiB, "raw", NULL, "k",
+			 TRELLIS_VOL_PREALLOCATE, &b),
+		  0);
 	assert_string_equal(b.format, "raw");
 	assert_true(b.allocation >= 4 * MiB);
 
@@ -162,21 +163,22 @@ static void test_create_replay_conflict(void **state)
 static void test_names_refused(void **state)
 {
 	struct fx *f = *state;
-	const char *bad[] = {"../escape", "a/b", ".hidden", "", "a..b",
-			     "-dash", "x y", "..", "/abs"};
+	const char *bad[] = {"../escape", "a/b", ".hidden", "",	   "a..b",
+			     "-dash",	  "x y", "..",	    "/abs"};
 	trellis_vol_info_t vi;
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		assert_rc(f, create(f, bad[i], MiB, NULL, NULL, "k", 0,
-					&vi),
-				 TRELLIS_E_INVALID_ARG);
+		assert_rc(f, create(f, bad[i], MiB, NULL, NULL, "k", 0, &vi),
+			  TRELLIS_E_INVALID_ARG);
 		assert_non_null(strstr(f->call.message, "invalid volume name"));
-		assert_rc(f, tr_st_vol_delete(TR_TGT(f->pool), &f->call,
-						  bad[i], "k", 0),
-				 TRELLIS_E_INVALID_ARG);
+		assert_rc(
+		    f,
+		    tr_st_vol_delete(TR_TGT(f->pool), &f->call, bad[i], "k", 0),
+		    TRELLIS_E_INVALID_ARG);
 	}
-	assert_rc(f, tr_st_vol_clone(TR_TGT(f->pool), &f->call, "x",
-					 "../../etc/y", "k", 0, NULL),
-			 TRELLIS_E_INVALID_ARG);
+	assert_rc(f,
+		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "x", "../../etc/y",
+				  "k", 0, NULL),
+		  TRELLIS_E_INVALID_ARG);
 	char ls[1024];
 	ls_dir(f->dir, ls, sizeof ls);
 	assert_string_equal(ls, "pool");
@@ -189,32 +191,31 @@ static void test_sizes_and_flags_refused(void **state)
 	struct fx *f = *state;
 	trellis_vol_info_t vi;
 	assert_rc(f, create(f, "v", 0, NULL, NULL, "k", 0, &vi),
-			 TRELLIS_E_INVALID_ARG);
+		  TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(f->call.message, "invalid size 0"));
 	assert_rc(f, create(f, "v", 1000, NULL, NULL, "k", 0, &vi),
-			 TRELLIS_E_INVALID_ARG);
-	assert_rc(f, create(f, "v", UINT64_MAX - 511, NULL, NULL, "k", 0,
-				&vi),
-			 TRELLIS_E_INVALID_ARG);
+		  TRELLIS_E_INVALID_ARG);
+	assert_rc(f, create(f, "v", UINT64_MAX - 511, NULL, NULL, "k", 0, &vi),
+		  TRELLIS_E_INVALID_ARG);
 	assert_rc(f, create(f, "v", MiB, "vmdk", NULL, "k", 0, &vi),
-			 TRELLIS_E_INVALID_ARG);
+		  TRELLIS_E_INVALID_ARG);
 	assert_rc(f, create(f, "v", MiB, NULL, NULL, "k", 1u << 30, &vi),
-			 TRELLIS_E_INVALID_ARG);
+		  TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(f->call.message, "unknown flag"));
 	assert_rc(f, tr_st_vol_info(TR_TGT(f->pool), &f->call, "v", 0, &vi),
-			 TRELLIS_E_NOTFOUND);
+		  TRELLIS_E_NOTFOUND);
 	/* shrinking is refused, growing works and is idempotent */
 	assert_rc(f, create(f, "g", 2 * MiB, NULL, NULL, "k", 0, &vi), 0);
-	assert_rc(f, tr_st_vol_resize(TR_TGT(f->pool), &f->call, "g", MiB,
-					  "r", 0),
-			 TRELLIS_E_INVALID_ARG);
+	assert_rc(f,
+		  tr_st_vol_resize(TR_TGT(f->pool), &f->call, "g", MiB, "r", 0),
+		  TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(f->call.message, "shrinking"));
 	for (int i = 0; i < 2; i++)
-		assert_rc(f, tr_st_vol_resize(TR_TGT(f->pool), &f->call,
-						  "g", 4 * MiB, "r", 0),
-				 0);
-	assert_rc(f, tr_st_vol_info(TR_TGT(f->pool), &f->call, "g", 0, &vi),
-			 0);
+		assert_rc(f,
+			  tr_st_vol_resize(TR_TGT(f->pool), &f->call, "g",
+					   4 * MiB, "r", 0),
+			  0);
+	assert_rc(f, tr_st_vol_info(TR_TGT(f->pool), &f->call, "g", 0, &vi), 0);
 	assert_int_equal(vi.capacity, 4 * MiB);
 }
 
@@ -234,28 +235,29 @@ static void test_template_clone_snapshot_delete(void **state)
 	assert_string_equal(ov.backing, tpl);
 	assert_int_equal(ov.capacity, 16 * MiB);
 	/* independent copy, grown */
-	assert_rc(f, create(f, "copy", 32 * MiB, NULL, tpl, "k2",
-				TRELLIS_VOL_TEMPLATE_COPY, &cp),
-			 0);
+	assert_rc(f,
+		  create(f, "copy", 32 * MiB, NULL, tpl, "k2",
+			 TRELLIS_VOL_TEMPLATE_COPY, &cp),
+		  0);
 	assert_string_equal(cp.backing, "");
 	assert_int_equal(cp.capacity, 32 * MiB);
 	/* smaller than the template, raw overlay, missing template */
 	assert_rc(f, create(f, "small", 8 * MiB, NULL, tpl, "k3", 0, &cp),
-			 TRELLIS_E_INVALID_ARG);
+		  TRELLIS_E_INVALID_ARG);
 	assert_rc(f, create(f, "rawov", 0, "raw", tpl, "k3", 0, &cp),
-			 TRELLIS_E_INVALID_ARG);
-	assert_rc(f, create(f, "nope", 0, NULL, "/nonexistent/t.qcow2",
-				"k3", 0, &cp),
-			 TRELLIS_E_NOTFOUND);
+		  TRELLIS_E_INVALID_ARG);
+	assert_rc(
+	    f, create(f, "nope", 0, NULL, "/nonexistent/t.qcow2", "k3", 0, &cp),
+	    TRELLIS_E_NOTFOUND);
 	assert_rc(f, create(f, "rel", 0, NULL, "base.qcow2", "k3", 0, &cp),
-			 TRELLIS_E_INVALID_ARG);
+		  TRELLIS_E_INVALID_ARG);
 
 	/* clone flattens the overlay: data stays, backing goes */
 	for (int i = 0; i < 2; i++)
-		assert_rc(f, tr_st_vol_clone(TR_TGT(f->pool), &f->call,
-						 "overlay", "clone", "k4", 0,
-						 &cl),
-				 0);
+		assert_rc(f,
+			  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "overlay",
+					  "clone", "k4", 0, &cl),
+			  0);
 	assert_string_equal(cl.backing, "");
 	assert_int_equal(cl.capacity, 16 * MiB);
 	snprintf(cmd, sizeof cmd,
@@ -265,49 +267,53 @@ static void test_template_clone_snapshot_delete(void **state)
 	assert_int_equal(system(cmd), 0);
 	char clpath[1024];
 	snprintf(clpath, sizeof clpath, "%s", cl.path);
-	assert_rc(f, tr_st_vol_clone(TR_TGT(f->pool), &f->call, "missing",
-					 "c2", "k5", 0, &cl),
-			 TRELLIS_E_NOTFOUND);
+	assert_rc(f,
+		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "missing", "c2",
+				  "k5", 0, &cl),
+		  TRELLIS_E_NOTFOUND);
 
 	/* snapshots: create, replay, conflict, delete, raw refused */
-	assert_rc(f, tr_st_snapshot_create(TR_TGT(f->pool), &f->call,
-					       "clone", "s1", "k6", 0),
-			 0);
-	assert_rc(f, tr_st_snapshot_create(TR_TGT(f->pool), &f->call,
-					       "clone", "s1", "k6", 0),
-			 0);
-	assert_rc(f, tr_st_snapshot_create(TR_TGT(f->pool), &f->call,
-					       "clone", "s1", "k7", 0),
-			 TRELLIS_E_CONFLICT);
+	assert_rc(f,
+		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "clone",
+					"s1", "k6", 0),
+		  0);
+	assert_rc(f,
+		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "clone",
+					"s1", "k6", 0),
+		  0);
+	assert_rc(f,
+		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "clone",
+					"s1", "k7", 0),
+		  TRELLIS_E_CONFLICT);
 	snprintf(cmd, sizeof cmd, "qemu-img snapshot -l %s | grep -qw s1",
 		 clpath);
 	assert_int_equal(system(cmd), 0);
 	for (int i = 0; i < 2; i++)
-		assert_rc(f, tr_st_snapshot_delete(TR_TGT(f->pool),
-						       &f->call, "clone", "s1",
-						       "k8", 0),
-				 0);
+		assert_rc(f,
+			  tr_st_snapshot_delete(TR_TGT(f->pool), &f->call,
+						"clone", "s1", "k8", 0),
+			  0);
 	assert_int_not_equal(system(cmd), 0);
 	assert_rc(f, create(f, "r", MiB, "raw", NULL, "k9", 0, &cp), 0);
-	assert_rc(f, tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "r",
-					       "s1", "k10", 0),
-			 TRELLIS_E_NOTSUP);
+	assert_rc(f,
+		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "r", "s1",
+					"k10", 0),
+		  TRELLIS_E_NOTSUP);
 
 	/* delete: a base still in use is refused; missing is fine */
-	assert_rc(f, create(f, "child", 0, NULL, clpath, "k11", 0, &cp),
-			 0);
-	assert_rc(f, tr_st_vol_delete(TR_TGT(f->pool), &f->call, "clone",
-					  "d", 0),
-			 TRELLIS_E_CONFLICT);
+	assert_rc(f, create(f, "child", 0, NULL, clpath, "k11", 0, &cp), 0);
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "clone", "d", 0),
+		  TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(f->call.message, "'child'"));
 	const char *order[] = {"child", "clone", "overlay", "copy", "r"};
 	for (size_t i = 0; i < 5; i++)
-		assert_rc(f, tr_st_vol_delete(TR_TGT(f->pool), &f->call,
-						  order[i], "d", 0),
-				 0);
-	assert_rc(f, tr_st_vol_delete(TR_TGT(f->pool), &f->call, "clone",
-					  "d", 0),
-			 0);
+		assert_rc(f,
+			  tr_st_vol_delete(TR_TGT(f->pool), &f->call, order[i],
+					   "d", 0),
+			  0);
+	assert_rc(
+	    f, tr_st_vol_delete(TR_TGT(f->pool), &f->call, "clone", "d", 0), 0);
 	char ls[1024];
 	ls_dir(f->pool->uri, ls, sizeof ls);
 	assert_string_equal(ls, "");
@@ -326,8 +332,8 @@ static void test_list_hides_temp_files(void **state)
 	struct fx *f = *state;
 	trellis_vol_info_t vi;
 	char empty[8] = "";
-	assert_rc(f, tr_st_vol_list(TR_TGT(f->pool), &f->call, 0, collect,
-				    empty), 0);
+	assert_rc(
+	    f, tr_st_vol_list(TR_TGT(f->pool), &f->call, 0, collect, empty), 0);
 	assert_string_equal(empty, "");
 	assert_rc(f, create(f, "b", MiB, NULL, NULL, "k", 0, &vi), 0);
 	assert_rc(f, create(f, "a", MiB, "raw", NULL, "k", 0, &vi), 0);
@@ -335,9 +341,8 @@ static void test_list_hides_temp_files(void **state)
 	snprintf(p, sizeof p, "%s/.tmp.c.XXXXXX", f->pool->uri);
 	close(mkstemp(p));
 	char buf[256] = "";
-	assert_rc(f, tr_st_vol_list(TR_TGT(f->pool), &f->call, 0, collect,
-					buf),
-			 0);
+	assert_rc(f, tr_st_vol_list(TR_TGT(f->pool), &f->call, 0, collect, buf),
+		  0);
 	assert_string_equal(buf, "a;b;");
 }
 
@@ -348,11 +353,11 @@ static void test_pool_open_errors(void **state)
 	assert_int_equal(tr_target_open(f->p, &f->call, "x", "relative/dir",
 					NULL, TRELLIS_POOL_OPEN_CREATE, &t),
 			 TRELLIS_E_INVALID_ARG);
-	assert_int_equal(tr_target_open(f->p, &f->call, "x", "/nonexistent/p",
-					NULL, 0, &t),
-			 TRELLIS_E_NOTFOUND);
-	assert_int_equal(tr_target_open(f->p, &f->call, "x", f->pool->uri,
-					NULL, 1u << 7, &t),
+	assert_int_equal(
+	    tr_target_open(f->p, &f->call, "x", "/nonexistent/p", NULL, 0, &t),
+	    TRELLIS_E_NOTFOUND);
+	assert_int_equal(tr_target_open(f->p, &f->call, "x", f->pool->uri, NULL,
+					1u << 7, &t),
 			 TRELLIS_E_INVALID_ARG);
 }
 
@@ -383,11 +388,11 @@ static void test_full_disk(void **state)
 	/* a 3 MiB volume fits; its clone does not */
 	spec.name = "fits";
 	spec.size = 3 * MiB;
-	assert_rc(f, tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
-					  TRELLIS_VOL_PREALLOCATE, &vi),
-			 0);
-	rc = tr_st_vol_clone(TR_TGT(t), &f->call, "fits", "twin", "k2", 0,
-			     &vi);
+	assert_rc(f,
+		  tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
+				   TRELLIS_VOL_PREALLOCATE, &vi),
+		  0);
+	rc = tr_st_vol_clone(TR_TGT(t), &f->call, "fits", "twin", "k2", 0, &vi);
 	assert_int_equal(rc, TRELLIS_E_NOSPACE);
 	char ls[1024];
 	ls_dir(mnt, ls, sizeof ls);
@@ -403,8 +408,8 @@ static void test_template_dirs(void **state)
 	char yaml[600], err[256], cmd[2048], cfgname[32] = "cfg";
 	snprintf(yaml, sizeof yaml, "localfs: {template_dirs: [%s/tpl]}\n",
 		 f->dir);
-	trellis_node_t *cfg = tr_node_parse_string(cfgname, yaml, strlen(yaml),
-						   err, sizeof err);
+	trellis_node_t *cfg =
+	    tr_node_parse_string(cfgname, yaml, strlen(yaml), err, sizeof err);
 	assert_non_null(cfg);
 	tr_registry_t *reg = tr_registry_new();
 	tr_registry_set_config(reg, cfg);
@@ -412,13 +417,16 @@ static void test_template_dirs(void **state)
 	struct tr_target *t;
 	char pool[300];
 	snprintf(pool, sizeof pool, "%s/confined", f->dir);
-	assert_rc(f, tr_target_open(p, &f->call, "c", pool, NULL,
-				    TRELLIS_POOL_OPEN_CREATE, &t), 0);
-	snprintf(cmd, sizeof cmd,
-		 "mkdir %s/tpl && qemu-img create -q -f qcow2 %s/tpl/ok.qcow2 1M"
-		 " && qemu-img create -q -f qcow2 %s/outside.qcow2 1M && "
-		 "ln -s %s/outside.qcow2 %s/tpl/link.qcow2",
-		 f->dir, f->dir, f->dir, f->dir, f->dir);
+	assert_rc(f,
+		  tr_target_open(p, &f->call, "c", pool, NULL,
+				 TRELLIS_POOL_OPEN_CREATE, &t),
+		  0);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "mkdir %s/tpl && qemu-img create -q -f qcow2 %s/tpl/ok.qcow2 1M"
+	    " && qemu-img create -q -f qcow2 %s/outside.qcow2 1M && "
+	    "ln -s %s/outside.qcow2 %s/tpl/link.qcow2",
+	    f->dir, f->dir, f->dir, f->dir, f->dir);
 	assert_int_equal(system(cmd), 0);
 	const char *bad[] = {"%s/outside.qcow2", "%s/tpl/link.qcow2",
 			     "%s/tpl/../outside.qcow2"};
@@ -428,8 +436,9 @@ static void test_template_dirs(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(tpl, sizeof tpl, bad[i], f->dir);
 		spec.template_path = tpl;
-		assert_rc(f, tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
-					      TRELLIS_VOL_TEMPLATE_COPY, &vi),
+		assert_rc(f,
+			  tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
+					   TRELLIS_VOL_TEMPLATE_COPY, &vi),
 			  TRELLIS_E_PERMISSION);
 		assert_non_null(strstr(f->call.message, "template_dirs"));
 	}
@@ -445,22 +454,21 @@ static void test_template_dirs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_create_replay_conflict,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_names_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_sizes_and_flags_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_template_clone_snapshot_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_hides_temp_files,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pool_open_errors, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_full_disk, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_template_dirs, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_create_replay_conflict, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_names_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sizes_and_flags_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_template_clone_snapshot_delete,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_hides_temp_files, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_open_errors, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_template_dirs, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("localfs", tests, NULL, NULL);
 }
