@@ -60,3 +60,9 @@ td_stop() {
 json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
 td_have_libvirt_plugin() { [[ -e $TRELLIS_BUILD/plugins/libvirt.so ]]; }
+
+# libasan intercepts the xdr_* functions of glibc's old SunRPC while
+# libvirt's remote protocol uses libtirpc's: under ASan the first remote
+# call (qemu:///system, qemu+tcp://) jumps to NULL.  test:///default is
+# in-process and unaffected.
+td_asan_breaks_libvirt_rpc() { ldd "$TD_BIN/trellisd" 2>/dev/null | grep -q libasan; }

@@ -10,9 +10,7 @@ if ! td_have_libvirt_plugin; then
 	skip "host add qemu:///system" "plugins/libvirt.so is not built"
 	done_testing
 fi
-if ldd "$TD_BIN/trellisd" 2>/dev/null | grep -q libasan; then
-	# libasan intercepts the xdr_* functions of glibc's old SunRPC, and
-	# libvirt's RPC uses libtirpc's: the first remote call jumps to NULL.
+if td_asan_breaks_libvirt_rpc; then
 	skip "host add qemu:///system" "AddressSanitizer's xdr interceptors break libvirt's remote protocol"
 	done_testing
 fi
