@@ -9,6 +9,11 @@ source "$(dirname "$0")/lib.sh"
 # ---- help and usage, no daemon needed ----
 ok "trellisd --help" "$TD_BIN/trellisd" --help
 ok "trellis --help" tcli --help
+like "trellisd --list-plugins -o json" \
+	"$("$TD_BIN/trellisd" --list-plugins -o json | json '" ".join(sorted(p["name"] for p in j if p["state"] == "loaded"))')" \
+	"builtin"
+like "trellisd --list-plugins table" "$("$TD_BIN/trellisd" --list-plugins)" "NAME +KIND +VERSION"
+like "trellisd --print-defaults" "$("$TD_BIN/trellisd" --print-defaults)" "listen: ipc:///run/trellis/api.sock"
 like "trellis zone --help lists verbs" "$(tcli zone --help)" "create.*list.*show.*delete"
 like "verb help shows options" "$(tcli zone create --help)" "--private.*--owner.*--exclusive.*--spill"
 tcli bogus >/dev/null 2>&1
