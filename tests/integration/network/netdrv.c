@@ -192,9 +192,30 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof path, "%s/plugins/bridge.so",
 			 b ? b : "build");
 	}
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: netdrv [-p PLUGIN.so] URI CMD ARGS... "
+		       "[-- CMD ARGS...]...\n"
+		       "URI: local | netns:NAME\n"
+		       "  seg-ensure NAME vxlan|vlan|local ID [tenant=T] "
+		       "[underlay=DEV] [local=IP] [remote=IP]... [mtu=N]\n"
+		       "  seg-release NAME\n"
+		       "  port-create NAME SEGMENT [veth] [mac=MAC] "
+		       "[ip=ADDR/PREFIX]\n"
+		       "  port-delete NAME [release]\n"
+		       "  rule-add PORT tcp|udp|icmp [ports=A[-B]] [from=CIDR] "
+		       "[ttl=SECONDS] [key=KEY]\n"
+		       "  rule-delete RULE_ID\n"
+		       "  gc [KEEP...]\n"
+		       "  sleep SECONDS\n"
+		       "  flags N   (raw flag bits for the next op)\n"
+		       "Loads the plugin through core/loader and calls it "
+		       "through core/dispatch.\n");
+		return 0;
+	}
 	if (argc - i < 2) {
 		fprintf(stderr, "usage: netdrv [-p PLUGIN.so] URI CMD ARGS... "
-				"[-- CMD ARGS...]...\n");
+				"[-- CMD ARGS...]... (--help for more)\n");
 		return 64;
 	}
 	tr_registry_t *reg = tr_registry_new();
