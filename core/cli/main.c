@@ -87,6 +87,8 @@ static int complete(int argc, char **argv)
 	}
 	for (const struct cli_opt *o = v->opts; o && o->flag; o++)
 		printf("%s\n", o->flag);
+	if (v->list_key)
+		printf("--all\n");
 	printf("--help\n--output\n");
 	return 0;
 }

@@ -135,12 +135,42 @@ int cli_run_verb(const struct cli *cli, const struct cli_verb *v, int argc,
 	char noun[32];
 	snprintf(noun, sizeof noun, "%.*s", (int)strcspn(v->op, "."), v->op);
 	json_t *args = NULL, *result = NULL;
-	int rc = cli_parse_args(v, noun, argc, argv, &args);
+	/* --all (list verbs): follow the pages and print them as one. */
+	int all = 0, n = 0;
+	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+	if (!rest)
+		return CLI_FAILED;
+	for (int i = 0; i < argc; i++) {
+		if (v->list_key && strcmp(argv[i], "--all") == 0)
+			all = 1;
+		else
+			rest[n++] = argv[i];
+	}
+	int rc = cli_parse_args(v, noun, n, rest, &args);
+	free(rest);
 	if (rc != CLI_OK)
 		return rc;
-	rc = cli_call(cli, v->op, args, &result);
+	if (all && json_object_get(args, "after")) {
+		json_decref(args);
+		return usage_error(noun, v, "%s: --all and --after exclude each other",
+				   "--all");
+	}
+	rc = cli_call(cli, v->op, json_deep_copy(args), &result);
+	while (rc == CLI_OK && all &&
+	       json_is_integer(json_object_get(result, "next"))) {
+		json_t *more = NULL;
+		json_object_set(args, "after", json_object_get(result, "next"));
+		rc = cli_call(cli, v->op, json_deep_copy(args), &more);
+		if (rc != CLI_OK)
+			break;
+		json_array_extend(json_object_get(result, v->list_key),
+				  json_object_get(more, v->list_key));
+		json_object_set(result, "next", json_object_get(more, "next"));
+		json_decref(more);
+	}
 	if (rc == CLI_OK)
 		cli_print(cli, result, v->cols, v->list_key);
+	json_decref(args);
 	json_decref(result);
 	return rc;
 }
@@ -159,8 +189,9 @@ void cli_verb_help(FILE *out, const struct cli_noun *n,
 			mv ? " " : "", mv ? mv : "");
 	}
 	fprintf(out, "\n\n%s.\n", v->summary);
-	if (v->opts && v->opts->flag) {
+	if ((v->opts && v->opts->flag) || v->list_key)
 		fprintf(out, "\nOptions:\n");
+	if (v->opts) {
 		for (const struct cli_opt *o = v->opts; o->flag; o++) {
 			char left[64];
 			snprintf(left, sizeof left, "%s%s%s", o->flag,
@@ -179,6 +210,9 @@ void cli_verb_help(FILE *out, const struct cli_noun *n,
 			fprintf(out, "\n");
 		}
 	}
+	if (v->list_key)
+		fprintf(out, "  %-24s %s\n", "--all",
+			"follow every page (for scripts)");
 	fprintf(out,
 		"\nGlobal options: -o table|json|yaml, --socket URL, "
 		"--timeout MS (see trellis --help).\n"

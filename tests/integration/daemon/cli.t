@@ -152,6 +152,10 @@ like "state survives a restart" "$(tcli zone list)" "z2 +yes +acme"
 like "the optional tcp:// listener answers" \
 	"$(tcli --socket "tcp://127.0.0.1:$port" --timeout 5000 zone show z2 2>&1)" "owner +acme"
 is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
+is "list --all follows the pages" "$(tcli tenant list -o json --limit 5 --all | json '[len(j["items"]), j["next"]]')" "[17, None]"
+like "one page says how to get the next" "$(tcli tenant list --limit 5 2>&1 >/dev/null)" "more: --after [0-9]+"
+tcli tenant list --all --after 3 >/dev/null 2>&1
+is "--all with --after: exit 2" "$?" 2
 td_stop
 
 # ---- background mode ----
