@@ -184,7 +184,8 @@ static void host_done(struct tr_daemon *d, void *arg)
 			json_decref(obj);
 		}
 		tr_warn("host %s (%s): %s", j->name, j->uri, j->call.message);
-		tr_req_fail_call(j->req, &j->call);
+		if (j->req)
+			tr_req_fail_call(j->req, &j->call);
 		job_free(j);
 		return;
 	}
@@ -211,16 +212,23 @@ static void host_done(struct tr_daemon *d, void *arg)
 		tr_store_rollback(s);
 		if (!j->refresh)
 			tr_conn_forget(d, TR_CONN_HOST, j->name);
-		tr_req_fail_store(j->req, &call, NULL);
+		if (j->req)
+			tr_req_fail_store(j->req, &call, NULL);
+		else
+			tr_warn("host %s: %s", j->name, call.message);
 		job_free(j);
 		return;
 	}
 	json_object_set_new(obj, "vms", json_integer((json_int_t)json_array_size(j->vms)));
 	tr_daemon_publish(d, j->refresh ? "host.refreshed" : "host.added", obj);
-	tr_info("host %s %s: %u cpus, %llu KiB", j->name,
-		j->refresh ? "refreshed" : "added", j->info.cpus,
-		(unsigned long long)j->info.memory_kib);
-	tr_req_ok(j->req, obj);
+	tr_log(j->req ? TRELLIS_LOG_INFO : TRELLIS_LOG_DEBUG,
+	       "host %s %s: %u cpus, %llu KiB", j->name,
+	       j->refresh ? "refreshed" : "added", j->info.cpus,
+	       (unsigned long long)j->info.memory_kib);
+	if (j->req)
+		tr_req_ok(j->req, obj);
+	else
+		json_decref(obj);
 	job_free(j);
 }
 
@@ -242,7 +250,9 @@ static struct host_job *job_new(struct tr_req *req, int refresh,
 	    !j->uri) {
 		if (j)
 			job_free(j);
-		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
+		if (req)
+			tr_req_fail(req, TRELLIS_E_NOMEM, NULL,
+				    "out of memory");
 		return NULL;
 	}
 	return j;
@@ -253,8 +263,10 @@ static void submit(struct tr_daemon *d, struct host_job *j)
 	j->d = d;
 	int rc = tr_daemon_submit(d, host_work, host_done, j);
 	if (rc < 0) {
-		tr_req_fail(j->req, rc, NULL, "%s: cannot queue the job",
-			    tr_req_op(j->req));
+		if (j->req)
+			tr_req_fail(j->req, rc, NULL,
+				    "%s: cannot queue the job",
+				    tr_req_op(j->req));
 		job_free(j);
 	}
 }
@@ -399,6 +411,58 @@ static void host_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		q.filter_value = json_string_value(json_object_get(args, "state"));
 	}
 	tr_api_list(d, req, TR_KIND_HOST, &q, args);
+}
+
+/* ---- the periodic refresh ---- */
+
+static unsigned background; /* refresh jobs of the current round */
+
+static void round_done(struct tr_daemon *d, void *arg)
+{
+	background--;
+	host_done(d, arg);
+}
+
+/* Every host_refresh: rediscover each host's free memory, state and VMs
+ * on the workers, so placement sees current figures and an unreachable
+ * host is marked.  A round still running skips the next tick. */
+static void refresh_tick(struct tr_daemon *d, void *arg)
+{
+	(void)arg;
+	if (background > 0 || d->stopping)
+		return;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *hosts = NULL;
+	if (tr_store_list(d->store, TR_KIND_HOST, NULL, &hosts, &call) < 0) {
+		tr_warn("host refresh: %s", call.message);
+		return;
+	}
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(hosts, "items"), i, h)
+	{
+		struct host_job *j = job_new(
+			NULL, 1, json_string_value(json_object_get(h, "name")),
+			NULL, json_string_value(json_object_get(h, "hypervisor")),
+			json_string_value(json_object_get(h, "uri")));
+		if (!j)
+			break;
+		j->d = d;
+		if (tr_daemon_submit(d, host_work, round_done, j) < 0) {
+			job_free(j);
+			break;
+		}
+		background++;
+	}
+	json_decref(hosts);
+}
+
+void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms)
+{
+	if (interval_ms)
+		tr_daemon_timer_add(d, interval_ms, interval_ms, refresh_tick,
+				    NULL, NULL);
 }
 
 static const struct tr_field add_args[] = {

@@ -31,6 +31,8 @@ static const char defaults_yaml[] =
 	"  threads: 8            # plugin ops run here (they block)\n"
 	"  queue: 1024           # jobs waiting; more are answered BUSY\n"
 	"shutdown_grace: 30s     # how long SIGTERM waits for requests\n"
+	"host_refresh: 60s       # rediscover every host this often (0: "
+	"never)\n"
 	"secrets_dir: null       # default STATE_DIR/secrets: one 0600 file per "
 	"secret\n"
 	"plugin_dirs: []\n"
@@ -69,6 +71,7 @@ static const struct centry entries[] = {
 	{"workers.threads", C_UINT, O(workers)},
 	{"workers.queue", C_UINT, O(queue)},
 	{"shutdown_grace", C_DURATION, O(shutdown_grace_ms)},
+	{"host_refresh", C_DURATION, O(host_refresh_ms)},
 	{"secrets_dir", C_PATH_NULL, O(secrets_dir)},
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},

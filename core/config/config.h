@@ -30,6 +30,7 @@ struct tr_config {
 	unsigned workers;     /* workers.threads */
 	unsigned queue;       /* workers.queue: jobs waiting, at most */
 	unsigned shutdown_grace_ms; /* shutdown_grace: wait for requests */
+	unsigned host_refresh_ms; /* host_refresh: rediscover hosts, 0: off */
 	char *secrets_dir;    /* secrets_dir, or NULL: STATE_DIR/secrets */
 	char **plugin_dirs;   /* plugin_dirs */
 	size_t n_plugin_dirs;

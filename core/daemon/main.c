@@ -342,6 +342,7 @@ static int run(const struct opts *o)
 		goto fail;
 	}
 	tr_api_register_all(d.api);
+	tr_hosts_refresh_start(&d, cfg->host_refresh_ms);
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;

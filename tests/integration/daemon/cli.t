@@ -36,7 +36,8 @@ like "bad config value: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --c
 ok "embedded defaults are a valid config" "$TD_BIN/trellisd" --check-config
 
 # ---- the daemon ----
-td_start || { echo "Bail out! trellisd does not start"; exit 1; }
+printf 'host_refresh: 1s\n' >"$TD_DIR/run.yaml"
+td_start --config "$TD_DIR/run.yaml" || { echo "Bail out! trellisd does not start"; exit 1; }
 is "api socket mode 0660" "$(stat -c %a "$TD_DIR/api.sock")" 660
 out=$("$TD_BIN/trellisd" --state-dir "$TD_DIR" --foreground 2>&1)
 is "second daemon on the state dir refuses" "$?" 1
@@ -103,6 +104,10 @@ if td_have_libvirt_plugin; then
 	like "vm list shows the discovered VM" "$(tcli vm list)" "test +[0-9a-f-]{36} +h1 +running"
 	is "vm show by name" "$(tcli vm show test -o json | json 'j["host"]')" h1
 	ok "host refresh" tcli host refresh h1
+	t1=$(tcli host show h1 -o json | json 'j["refreshed_at"]')
+	sleep 2.2
+	t2=$(tcli host show h1 -o json | json 'j["refreshed_at"]')
+	ok "hosts are refreshed in the background (host_refresh: 1s)" test "$t2" -gt "$t1"
 	like "plugin list" "$(tcli plugin list)" "libvirt +hypervisor"
 	like "cluster delete names its host" "$(tcli cluster delete c1 2>&1)" "host h1"
 	sleep 0.3
