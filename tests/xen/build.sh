@@ -32,13 +32,17 @@ driver=$build/tests/bin-tools/trellis-xen-scenario
 checker=$build/bin/trellis-plugin-check
 [[ -f $plugin ]] || die "no $plugin: build Trellis with libxen-dev first"
 [[ -f $driver ]] || die "no $driver: build Trellis first"
-for tool in apt-get apt-cache dpkg-deb cpio gzip ldd; do
+for tool in apt-get apt-cache dpkg-deb cpio gzip ldd flock python3; do
 	command -v $tool >/dev/null || die "$tool is missing"
 done
 [[ -x /bin/busybox ]] || die "/bin/busybox is missing (apt-get install busybox-static)"
 
-# ---- packages: the candidate versions, downloaded once ----
+# One builder at a time per cache (a debug and a sanitizer run may overlap).
 mkdir -p "$cache/debs"
+exec 9>"$cache/.lock"
+flock 9
+
+# ---- packages: the candidate versions, downloaded once ----
 candidate() { apt-cache policy "$1" 2>/dev/null | sed -n 's/^  Candidate: //p'; }
 if [[ -z $(candidate xen-hypervisor-4.17-amd64) ||
 	$(candidate xen-hypervisor-4.17-amd64) == "(none)" ]]; then
