@@ -30,6 +30,7 @@ static const char defaults_yaml[] =
 	"workers:\n"
 	"  threads: 8            # plugin ops run here (they block)\n"
 	"  queue: 1024           # jobs waiting; more are answered BUSY\n"
+	"  readers: 2            # API reads when several are in flight\n"
 	"shutdown_grace: 30s     # how long SIGTERM waits for requests\n"
 	"host_refresh: 60s       # rediscover every host this often (0: "
 	"never)\n"
@@ -70,6 +71,7 @@ static const struct centry entries[] = {
 	{"log.level", C_LEVEL, O(log_level)},
 	{"workers.threads", C_UINT, O(workers)},
 	{"workers.queue", C_UINT, O(queue)},
+	{"workers.readers", C_UINT, O(readers)},
 	{"shutdown_grace", C_DURATION, O(shutdown_grace_ms)},
 	{"host_refresh", C_DURATION, O(host_refresh_ms)},
 	{"secrets_dir", C_PATH_NULL, O(secrets_dir)},

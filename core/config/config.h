@@ -29,6 +29,7 @@ struct tr_config {
 	int log_level;        /* log.level: TRELLIS_LOG_* */
 	unsigned workers;     /* workers.threads */
 	unsigned queue;       /* workers.queue: jobs waiting, at most */
+	unsigned readers;     /* workers.readers: threads for API reads */
 	unsigned shutdown_grace_ms; /* shutdown_grace: wait for requests */
 	unsigned host_refresh_ms; /* host_refresh: rediscover hosts, 0: off */
 	char *secrets_dir;    /* secrets_dir, or NULL: STATE_DIR/secrets */

@@ -332,7 +332,7 @@ static int run(const struct opts *o)
 				   sizeof err);
 	if (!d.workers || !d.conns)
 		goto fail;
-	d.readers = tr_workers_new(&d, 2, 4096, err, sizeof err);
+	d.readers = tr_workers_new(&d, cfg->readers, 4096, err, sizeof err);
 	if (!d.readers)
 		goto fail;
 	struct tr_api_limits limits = {cfg->max_message, cfg->max_inflight};
