@@ -167,6 +167,7 @@ td_stop
 "$TD_BIN/trellisd" --state-dir "$TD_DIR" >/dev/null 2>&1
 is "daemonized start returns 0" "$?" 0
 bgpid=$(cat "$TD_DIR/trellisd.lock" 2>/dev/null)
+TD_EXTRA_PIDS=$bgpid # killed by the cleanup if the test fails midway
 ok "daemonized trellisd answers" tcli api status
 if [[ -n $bgpid ]]; then
 	kill -TERM "$bgpid"
