@@ -12,7 +12,7 @@
 # lines of the serial console.
 #
 # Budget: about 20 s to fetch and build the image the first time (cached
-# after), then 60-100 s for the boot and the scenario under TCG on 2 cores.
+# after), then 95-180 s for the boot and the scenario under TCG on 2 cores.
 source "$(dirname "$0")/../lib/tap.sh"
 
 build=$TRELLIS_BUILD
