@@ -7,9 +7,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../../../core/workflow/expr.h"
 #include "../../../core/workflow/wf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Every reference resolves to one string: enough to drive evaluation. */
+static json_t *any_value(void *arg, const struct tr_ref *ref, char *err,
+			 size_t errlen)
+{
+	(void)ref;
+	(void)err;
+	(void)errlen;
+	return arg;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,6 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (tr_wf_inputs_bind(wf, none, &bound, err, sizeof err) == 0)
 			json_decref(bound);
 		json_decref(none);
+		json_t *val = json_string("v");
+		for (size_t k = 0; k < wf->n_steps; k++) {
+			int truth;
+			if (wf->steps[k].when)
+				tr_expr_when(wf->steps[k].when, any_value, val,
+					     &truth, err, sizeof err);
+			json_decref(tr_expr_eval(wf->steps[k].with, any_value,
+						 val, err, sizeof err));
+		}
+		json_decref(val);
 		tr_wf_free(wf);
 	}
 	tr_wf_errors_free(&errs);
