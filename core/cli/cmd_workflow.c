@@ -426,7 +426,28 @@ static int wf_run(const struct cli *cli, const struct cli_verb *v, int argc,
 			}
 			char key[256];
 			snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
-			json_object_set_new(inputs, key, json_string(eq + 1));
+			/* K=@FILE reads the value from a file, so a secret
+			 * need not sit on the command line (ps, history). */
+			char *val = eq[1] == '@' ? slurp(eq + 2) : strdup(eq + 1);
+			if (!val) {
+				fprintf(stderr, "trellis: --input %s: %s: %s\n",
+					key, eq + 2, strerror(errno));
+				json_decref(inputs);
+				return CLI_FAILED;
+			}
+			size_t vl = strlen(val);
+			if (eq[1] == '@' && vl && val[vl - 1] == '\n')
+				val[--vl] = '\0';
+			json_t *js = json_string(val);
+			free(val);
+			if (!js) {
+				fprintf(stderr, "trellis: --input %s: not UTF-8 "
+						"text\n",
+					key);
+				json_decref(inputs);
+				return CLI_FAILED;
+			}
+			json_object_set_new(inputs, key, js);
 		}
 	}
 	if (!what) {
@@ -526,8 +547,8 @@ static const struct cli_col def_cols[] = {
 
 static const struct cli_verb wf_verbs[] = {
 	{"run",
-	 "Start NAME or FILE [--input K=V]... [--wait|--no-wait]; waits by "
-	 "default on a terminal, showing each step",
+	 "Start NAME or FILE [--input K=V|K=@FILE]... [--wait|--no-wait]; "
+	 "waits by default on a terminal, showing each step",
 	 "workflow.run", NULL, "NAME|FILE", NULL, NULL, NULL, wf_run},
 	{"status", "State of an instance", "workflow.status", "id", "ID",
 	 NULL, NULL, NULL, NULL},
