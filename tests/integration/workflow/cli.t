@@ -41,10 +41,9 @@ like "the last line says it succeeded" "$out" "workflow wf-[0-9a-f]+ succeeded"
 okid=$(printf '%s\n' "$out" | sed -n 's/^workflow \(wf-[0-9a-f]*\) started$/\1/p')
 printf 'workflow: cli.echo\ninputs: {msg: string}\nsteps:\n  - {id: say, call: core.log, with: {message: "${inputs.msg}"}}\noutputs: {said: "${steps.say.message}"}\n' >"$W/echo.yaml"
 printf 'from-a-file\n' >"$W/msg"
-eid=$(tcli workflow run "$W/echo.yaml" --input "msg=@$W/msg" --no-wait)
-sleep 0.3
 like "--input K=@FILE reads the value from the file" \
-	"$(tcli workflow status "$eid" -o json)" '"said": "from-a-file"'
+	"$(tcli -o json workflow run "$W/echo.yaml" --input "msg=@$W/msg" --wait)" \
+	'"said": "from-a-file"'
 
 status=$(tcli workflow status "$okid" -o json)
 like "status has the outputs, redacted" "$status" '"said": "token is \*\*\*"'
