@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -280,6 +282,10 @@ static int run(const char *url, double secs, int rounds)
 	 * with the clients would flatter the echo. */
 	pid_t echo = fork();
 	if (echo == 0) {
+		/* Never outlive the bench, however it ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
 		int es = nn_socket(AF_SP_RAW, NN_REP);
 		if (es < 0 || nn_bind(es, echo_url) < 0) {
 			fprintf(stderr, "bench-api: echo server: %s\n",
