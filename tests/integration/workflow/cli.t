@@ -8,6 +8,15 @@ source "$TRELLIS_SRC/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
 td_start || { echo "Bail out! trellisd does not start"; exit 1; }
 W=$TD_DIR
+# wait_running ID STEP: until the step is running (at most 10 s).
+wait_running() {
+	local i
+	for i in $(seq 1 100); do
+		[[ $(tcli workflow logs "$1" -o json | json "[s['state'] for s in j['steps'] if s['step'] == '$2'][0]") == running ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 secret=Sesame-$RANDOM-Open
 # Watch the event stream for the whole test.
 if command -v nanocat >/dev/null; then
@@ -88,7 +97,7 @@ steps:
 YAML
 longid=$(tcli workflow run "$W/long.yaml" --no-wait)
 like "run --no-wait prints the id" "$longid" "^wf-[0-9a-f]+$"
-sleep 0.3
+wait_running "$longid" wait
 out=$(tcli workflow cancel "$longid" 2>&1)
 is "cancel answers" "$?" 0
 for i in $(seq 1 50); do
@@ -126,7 +135,7 @@ fi
 # SIGTERM while a step runs: the daemon stops at once (the step is asked
 # to stop) and the instance carries on after the restart.
 longid2=$(tcli workflow run "$W/long.yaml" --no-wait)
-sleep 0.3
+wait_running "$longid2" wait
 t0=$SECONDS
 td_stop
 is "trellisd stops cleanly" "$TD_RC" 0
