@@ -1,5 +1,7 @@
 /* client.c - the request/response client of the CLI (cli.h: cli_call). */
 #include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 #include <stdio.h>
@@ -34,6 +36,59 @@ static int ipc_alive(const char *url, char *why, size_t len)
 	return ok;
 }
 
+/* The same for tcp://HOST:PORT: a plain connect, bounded to 3 s. */
+static int tcp_alive(const char *url, char *why, size_t len)
+{
+	char host[256], *port;
+	snprintf(host, sizeof host, "%s", url + 6);
+	port = strrchr(host, ':');
+	if (!port) {
+		snprintf(why, len, "no port in the address");
+		return 0;
+	}
+	*port++ = '\0';
+	/* nanomsg's "tcp://eth0;host:port" names a local interface first. */
+	char *semi = strchr(host, ';');
+	char *name = semi ? semi + 1 : host;
+	if (name[0] == '[') {
+		name++;
+		char *rb = strchr(name, ']');
+		if (rb)
+			*rb = '\0';
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	int rc = getaddrinfo(name, port, &hints, &ai);
+	if (rc != 0) {
+		snprintf(why, len, "%s", gai_strerror(rc));
+		return 0;
+	}
+	int ok = 0;
+	for (struct addrinfo *a = ai; a && !ok; a = a->ai_next) {
+		int fd = socket(a->ai_family,
+				a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ok = 1;
+		} else if (errno == EINPROGRESS) {
+			struct pollfd p = {fd, POLLOUT, 0};
+			int err = 0;
+			socklen_t el = sizeof err;
+			if (poll(&p, 1, 3000) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0)
+				errno = err;
+			else
+				errno = ETIMEDOUT;
+			ok = err == 0 && errno == 0;
+		}
+		if (!ok)
+			snprintf(why, len, "%s", strerror(errno));
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return ok;
+}
+
 static void not_running(const struct cli *cli, const char *why)
 {
 	fprintf(stderr,
@@ -58,8 +113,10 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 		return CLI_FAILED;
 	}
 	char why[256];
-	if (strncmp(cli->socket, "ipc://", 6) == 0 &&
-	    !ipc_alive(cli->socket, why, sizeof why)) {
+	if ((strncmp(cli->socket, "ipc://", 6) == 0 &&
+	     !ipc_alive(cli->socket, why, sizeof why)) ||
+	    (strncmp(cli->socket, "tcp://", 6) == 0 &&
+	     !tcp_alive(cli->socket, why, sizeof why))) {
 		not_running(cli, why);
 		goto out;
 	}

@@ -23,6 +23,9 @@ rc=$?
 is "daemon not running: exit 1" "$rc" 1
 is "daemon not running: one line" "$(printf '%s\n' "$out" | wc -l)" 1
 like "daemon not running: names the socket" "$out" "ipc://$TD_DIR/none.sock"
+out=$(timeout 10 "$TD_BIN/trellis" --socket tcp://127.0.0.1:1 zone list 2>&1)
+is "tcp:// daemon not running: exit 1 at once" "$?" 1
+like "tcp:// daemon not running: names the socket" "$out" "not answering on tcp://127.0.0.1:1"
 
 # ---- config errors name file:line:col ----
 cfg=$TD_DIR/bad.yaml
