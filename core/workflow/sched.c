@@ -448,7 +448,9 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 	}
 	if (jb->undo)
 		sched_jstep(i, jb->idx, &u);
-	if (ws->timeout_ms && !jb->undo && e->d->loop &&
+	/* The step's timeout bounds its undo too: a compensation that hangs
+	 * must end (as left behind), not keep the instance forever. */
+	if (ws->timeout_ms && e->d->loop &&
 	    tr_daemon_timer_add(e->d, (uint64_t)ws->timeout_ms, 0,
 				timeout_fire, jb, &jb->timer) == 0)
 		jb->timer_set = 1;

@@ -245,6 +245,18 @@ static void test_undo_order_and_failure(void **st)
 	char id[64];
 	snprintf(id, sizeof id, "%s", wfx_start(&x, yaml, NULL));
 	/* compensation fails for one step: left behind is reported */
+	/* an undo that hangs is bounded by the step's timeout */
+	char *id3 = wfx_start(&x,
+			      "workflow: saga3\nsteps:\n"
+			      "  - id: stuck\n    call: core.log\n"
+			      "    with: {message: thing}\n    timeout: 100ms\n"
+			      "    undo: {call: core.sleep, with: {duration: "
+			      "30s}}\n"
+			      "  - id: boom\n    call: core.fail\n"
+			      "    needs: stuck\n",
+			      NULL);
+	char id3s[64];
+	snprintf(id3s, sizeof id3s, "%s", id3);
 	char *id2 = wfx_start(&x,
 			      "workflow: saga2\nsteps:\n"
 			      "  - id: made\n    call: core.log\n"
@@ -274,6 +286,13 @@ static void test_undo_order_and_failure(void **st)
 	assert_string_equal(wfx_str(json_array_get(lb, 0), "step"), "made");
 	assert_string_equal(wfx_str(json_array_get(lb, 0), "error"),
 			    "BACKEND: cannot delete");
+	json_decref(s);
+	s = wfx_status(&x, id3s);
+	assert_string_equal(wfx_str(s, "compensation"), "failed");
+	assert_string_equal(
+		wfx_str(json_array_get(json_object_get(s, "left_behind"), 0),
+			"error"),
+		"TIMEOUT: step timed out after 100 ms");
 	json_decref(s);
 	json_t *logs = wfx_logs(&x, id2);
 	assert_string_equal(wfx_str(wfx_step(logs, "ok"), "undo_state"),
