@@ -43,12 +43,51 @@ static void make_daemon(struct wfx *x)
 	x->d.state_dir = x->dir;
 }
 
+/* State dirs not removed yet: a failing test jumps out of its body, so
+ * whatever it made is removed when the program exits. */
+static char leftover[64][256];
+
+static void rm_dir(const char *dir)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		print_error("cannot remove %s\n", dir);
+}
+
+static void rm_leftovers(void)
+{
+	for (size_t k = 0; k < sizeof leftover / sizeof *leftover; k++)
+		if (leftover[k][0])
+			rm_dir(leftover[k]);
+}
+
+static void track(const char *dir, int add)
+{
+	static int registered;
+	if (!registered) {
+		atexit(rm_leftovers);
+		registered = 1;
+	}
+	for (size_t k = 0; k < sizeof leftover / sizeof *leftover; k++) {
+		if (add && !leftover[k][0]) {
+			snprintf(leftover[k], sizeof leftover[k], "%s", dir);
+			return;
+		}
+		if (!add && strcmp(leftover[k], dir) == 0) {
+			leftover[k][0] = '\0';
+			return;
+		}
+	}
+}
+
 void wfx_init(struct wfx *x, unsigned threads, unsigned max_workflows)
 {
 	memset(x, 0, sizeof *x);
 	snprintf(x->dir, sizeof x->dir, "/tmp/trellis-wf-XXXXXX");
 	if (!mkdtemp(x->dir))
 		fail_msg("mkdtemp failed");
+	track(x->dir, 1);
 	g_threads = threads;
 	x->opts.max_workflows = max_workflows;
 	make_daemon(x);
@@ -79,10 +118,8 @@ void wfx_restart(struct wfx *x)
 void wfx_free(struct wfx *x)
 {
 	free_daemon(x, 0);
-	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
-	if (system(cmd) != 0)
-		print_error("cannot remove %s\n", x->dir);
+	rm_dir(x->dir);
+	track(x->dir, 0);
 }
 
 char *wfx_start(struct wfx *x, const char *yaml, json_t *inputs)
