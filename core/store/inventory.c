@@ -172,7 +172,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		"SELECT id, uuid FROM vm WHERE uuid = ?1"
 		" UNION ALL SELECT id, uuid FROM vm"
 		" WHERE name = ?1 AND uuid <> ?1",
-		1, "UUID", no_children, vm_filters},
+		1, "UUID", no_children, vm_filters, "a.doc"},
 	[TR_KIND_POOL] = {
 		"pool", "pool", -1, 0, NULL, "name", pool_fields,
 		"SELECT a.id, a.name, a.plugin, a.target, " CLUSTER_PATH

@@ -25,6 +25,12 @@ static const char *select_text(const struct kdesc *k)
 	char *out = malloc(strlen(k->select) * 3 + 256);
 	if (!out)
 		return NULL;
+	if (k->doc) {
+		/* The rows keep their own JSON (schema.c, vm.doc). */
+		sprintf(out, "SELECT a.id, %s%s", k->doc, from);
+		cache[idx] = out;
+		return out;
+	}
 	int len = sprintf(out, "SELECT a.id, json_object(");
 	const char *p = cols;
 	int first = 1;

@@ -55,6 +55,7 @@ struct kdesc {
 	const char *hint;        /* the full reference form, for messages */
 	const struct child *children; /* NULL-terminated */
 	const struct filter *filters; /* NULL-terminated */
+	const char *doc;         /* a column holding each row's JSON, or NULL */
 };
 
 extern const struct kdesc tr_store_kinds[TR_KIND__COUNT];

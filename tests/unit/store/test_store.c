@@ -367,6 +367,24 @@ static void test_text_forms(void **state)
 	assert_int_equal(tr_store_get_text(f->s, TR_KIND_VM, "nope", &text,
 					   &call),
 			 TRELLIS_E_NOTFOUND);
+	/* A write through the escape hatch keeps the VM's JSON right. */
+	assert_int_equal(sqlite3_exec(tr_store_db(f->s),
+				      "UPDATE vm SET state = 'paused', vcpus = 7"
+				      " WHERE uuid = 'u1'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(tr_store_get_text(f->s, TR_KIND_VM, "u1", &text,
+					   &call),
+			 0);
+	json_t *t = json_loads(text, 0, NULL), *o = NULL;
+	assert_int_equal(tr_store_get(f->s, TR_KIND_VM, "u1", &o, &call), 0);
+	assert_true(json_equal(o, t));
+	assert_string_equal(json_string_value(json_object_get(t, "state")),
+			    "paused");
+	assert_int_equal(json_integer_value(json_object_get(t, "vcpus")), 7);
+	json_decref(t);
+	json_decref(o);
+	free(text);
 }
 
 static void test_readonly(void **state)
