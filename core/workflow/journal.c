@@ -69,11 +69,30 @@ static const char *const SQL[Q__N] = {
 	[Q_SOURCE] = "SELECT file, source FROM wf_instance WHERE id = ?1",
 };
 
+/* One journal write, kept until the batch is committed: the statement
+ * and its parameters (NULL, an integer or a copied string). */
+struct jarg {
+	int kind; /* 0 NULL, 1 integer, 2 text */
+	int64_t i;
+	char *s;
+};
+#define JOP_MAX_ARGS 12
+struct jop {
+	int q;
+	int n;
+	struct jarg a[JOP_MAX_ARGS];
+};
+
 struct tr_journal {
 	struct tr_store *store;
 	sqlite3 *db;
 	sqlite3_stmt *q[Q__N];
-	int in_tx;
+	/* The batch lives here, not in an open SQLite transaction: the
+	 * store's transaction is shared with every subsystem on the main
+	 * thread, and one that rolls its own work back would roll ours back
+	 * with it.  The flush writes the batch in one short transaction. */
+	struct jop *ops;
+	size_t n_ops, cap_ops;
 };
 
 struct tr_journal *tr_journal_new(struct tr_store *s, char *err,
@@ -99,11 +118,21 @@ struct tr_journal *tr_journal_new(struct tr_store *s, char *err,
 	return j;
 }
 
+static void ops_clear(struct tr_journal *j)
+{
+	for (size_t k = 0; k < j->n_ops; k++)
+		for (int a = 0; a < j->ops[k].n; a++)
+			free(j->ops[k].a[a].s);
+	j->n_ops = 0;
+}
+
 void tr_journal_free(struct tr_journal *j)
 {
 	if (!j)
 		return;
 	tr_journal_flush(j);
+	ops_clear(j);
+	free(j->ops);
 	for (int i = 0; i < Q__N; i++)
 		sqlite3_finalize(j->q[i]);
 	free(j);
@@ -111,35 +140,7 @@ void tr_journal_free(struct tr_journal *j)
 
 int tr_journal_dirty(const struct tr_journal *j)
 {
-	return j->in_tx;
-}
-
-int tr_journal_flush(struct tr_journal *j)
-{
-	if (!j->in_tx)
-		return 0;
-	j->in_tx = 0;
-	trellis_call_t call;
-	tr_call_init(&call, "workflow");
-	int rc = tr_store_commit(j->store, &call);
-	if (rc)
-		tr_err("workflow journal: %s", call.message);
-	return rc;
-}
-
-static int begin(struct tr_journal *j)
-{
-	if (j->in_tx)
-		return 0;
-	trellis_call_t call;
-	tr_call_init(&call, "workflow");
-	int rc = tr_store_begin(j->store, &call);
-	if (rc) {
-		tr_err("workflow journal: %s", call.message);
-		return rc;
-	}
-	j->in_tx = 1;
-	return 0;
+	return j->n_ops > 0;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -150,93 +151,148 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-static void bind_int(sqlite3_stmt *st, int i, int64_t v)
+int tr_journal_flush(struct tr_journal *j)
 {
-	if (v >= 0)
-		sqlite3_bind_int64(st, i, v);
-	else
-		sqlite3_bind_null(st, i);
+	if (!j->n_ops)
+		return 0;
+	trellis_call_t call;
+	tr_call_init(&call, "workflow");
+	int rc = tr_store_begin(j->store, &call);
+	if (rc) {
+		/* Kept for the next flush. */
+		tr_err("workflow journal: %s", call.message);
+		return rc;
+	}
+	for (size_t k = 0; k < j->n_ops; k++) {
+		const struct jop *o = &j->ops[k];
+		sqlite3_stmt *st = j->q[o->q];
+		for (int a = 0; a < o->n; a++) {
+			const struct jarg *g = &o->a[a];
+			if (g->kind == 1)
+				sqlite3_bind_int64(st, a + 1, g->i);
+			else if (g->kind == 2)
+				sqlite3_bind_text(st, a + 1, g->s, -1,
+						  SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, a + 1);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			tr_err("workflow journal: write: %s",
+			       sqlite3_errmsg(j->db));
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	rc = tr_store_commit(j->store, &call);
+	if (rc)
+		tr_err("workflow journal: %s", call.message);
+	ops_clear(j);
+	return rc;
 }
 
-static int step_done(struct tr_journal *j, sqlite3_stmt *st, const char *what)
+static struct jop *op_new(struct tr_journal *j, int q)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	tr_err("workflow journal: %s: %s", what, sqlite3_errmsg(j->db));
-	return TRELLIS_E_IO;
+	if (j->n_ops == j->cap_ops) {
+		size_t c = j->cap_ops ? j->cap_ops * 2 : 256;
+		struct jop *o = realloc(j->ops, c * sizeof *o);
+		if (!o) {
+			tr_err("workflow journal: out of memory");
+			return NULL;
+		}
+		j->ops = o;
+		j->cap_ops = c;
+	}
+	struct jop *o = &j->ops[j->n_ops++];
+	memset(o, 0, sizeof *o);
+	o->q = q;
+	return o;
+}
+
+/* Parameter idx (1-based): text (NULL: SQL NULL). */
+static void op_text(struct jop *o, int idx, const char *s)
+{
+	o->a[idx - 1] = (struct jarg){s ? 2 : 0, 0, s ? strdup(s) : NULL};
+	if (s && !o->a[idx - 1].s)
+		o->a[idx - 1].kind = 0;
+	if (idx > o->n)
+		o->n = idx;
+}
+
+/* Parameter idx: an integer; a negative one is SQL NULL ("keep"). */
+static void op_int(struct jop *o, int idx, int64_t v)
+{
+	o->a[idx - 1] = (struct jarg){v >= 0 ? 1 : 0, v, NULL};
+	if (idx > o->n)
+		o->n = idx;
 }
 
 int tr_journal_instance_new(struct tr_journal *j,
 			    const struct tr_jr_instance *in)
 {
-	if (begin(j))
-		return TRELLIS_E_IO;
-	sqlite3_stmt *st = j->q[Q_INST_NEW];
-	bind_text(st, 1, in->id);
-	sqlite3_bind_int64(st, 2, in->seq);
-	bind_text(st, 3, in->workflow);
-	bind_text(st, 4, in->file);
-	bind_text(st, 5, in->source);
-	bind_text(st, 6, in->inputs);
-	bind_text(st, 7, in->sealed);
-	sqlite3_bind_int(st, 8, in->priority);
-	bind_text(st, 9, in->state);
-	sqlite3_bind_int64(st, 10, in->created_at);
-	return step_done(j, st, "new instance");
+	struct jop *o = op_new(j, Q_INST_NEW);
+	if (!o)
+		return TRELLIS_E_NOMEM;
+	op_text(o, 1, in->id);
+	op_int(o, 2, in->seq);
+	op_text(o, 3, in->workflow);
+	op_text(o, 4, in->file);
+	op_text(o, 5, in->source);
+	op_text(o, 6, in->inputs);
+	op_text(o, 7, in->sealed);
+	op_int(o, 8, in->priority);
+	op_text(o, 9, in->state);
+	op_int(o, 10, in->created_at);
+	return 0;
 }
 
 int tr_journal_instance_update(struct tr_journal *j, const char *id,
 			       const struct tr_jr_update *u)
 {
-	if (begin(j))
-		return TRELLIS_E_IO;
-	sqlite3_stmt *st = j->q[Q_INST_UPD];
-	bind_text(st, 1, id);
-	bind_text(st, 2, u->state);
-	bind_text(st, 3, u->compensation);
-	bind_text(st, 4, u->error);
-	bind_text(st, 5, u->failed_step);
-	bind_text(st, 6, u->outputs);
-	bind_text(st, 7, u->left_behind);
-	bind_int(st, 8, u->started_at);
-	bind_int(st, 9, u->finished_at);
-	return step_done(j, st, "instance update");
+	struct jop *o = op_new(j, Q_INST_UPD);
+	if (!o)
+		return TRELLIS_E_NOMEM;
+	op_text(o, 1, id);
+	op_text(o, 2, u->state);
+	op_text(o, 3, u->compensation);
+	op_text(o, 4, u->error);
+	op_text(o, 5, u->failed_step);
+	op_text(o, 6, u->outputs);
+	op_text(o, 7, u->left_behind);
+	op_int(o, 8, u->started_at);
+	op_int(o, 9, u->finished_at);
+	return 0;
 }
 
 int tr_journal_step_new(struct tr_journal *j, const char *id, size_t idx,
 			const char *step)
 {
-	if (begin(j))
-		return TRELLIS_E_IO;
-	sqlite3_stmt *st = j->q[Q_STEP_NEW];
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, (int64_t)idx);
-	bind_text(st, 3, step);
-	return step_done(j, st, "new step");
+	struct jop *o = op_new(j, Q_STEP_NEW);
+	if (!o)
+		return TRELLIS_E_NOMEM;
+	op_text(o, 1, id);
+	op_int(o, 2, (int64_t)idx);
+	op_text(o, 3, step);
+	return 0;
 }
 
 int tr_journal_step_update(struct tr_journal *j, const char *id, size_t idx,
 			   const struct tr_jr_step *u)
 {
-	if (begin(j))
-		return TRELLIS_E_IO;
-	sqlite3_stmt *st = j->q[Q_STEP_UPD];
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, (int64_t)idx);
-	bind_text(st, 3, u->state);
-	bind_int(st, 4, u->attempts);
-	bind_text(st, 5, u->inputs);
-	bind_text(st, 6, u->outputs);
-	bind_text(st, 7, u->error);
-	bind_int(st, 8, u->started_at);
-	bind_int(st, 9, u->finished_at);
-	bind_int(st, 10, u->done_seq);
-	bind_text(st, 11, u->undo_state);
-	bind_text(st, 12, u->undo_error);
-	return step_done(j, st, "step update");
+	struct jop *o = op_new(j, Q_STEP_UPD);
+	if (!o)
+		return TRELLIS_E_NOMEM;
+	op_text(o, 1, id);
+	op_int(o, 2, (int64_t)idx);
+	op_text(o, 3, u->state);
+	op_int(o, 4, u->attempts);
+	op_text(o, 5, u->inputs);
+	op_text(o, 6, u->outputs);
+	op_text(o, 7, u->error);
+	op_int(o, 8, u->started_at);
+	op_int(o, 9, u->finished_at);
+	op_int(o, 10, u->done_seq);
+	op_text(o, 11, u->undo_state);
+	op_text(o, 12, u->undo_error);
+	return 0;
 }
 
 /* ---- reads ---- */
@@ -290,20 +346,25 @@ static const char *const INST_JSON[] = {"outputs", "left_behind", "inputs",
 					NULL};
 static const char *const STEP_JSON[] = {"inputs", "outputs", NULL};
 
+/* Reads see every write made so far: the batch is committed first. */
+
 json_t *tr_journal_unfinished(struct tr_journal *j)
 {
+	tr_journal_flush(j);
 	static const char *const none[] = {NULL};
 	return rows(j, j->q[Q_UNFINISHED], none);
 }
 
 json_t *tr_journal_steps(struct tr_journal *j, const char *id)
 {
+	tr_journal_flush(j);
 	bind_text(j->q[Q_STEPS], 1, id);
 	return rows(j, j->q[Q_STEPS], STEP_JSON);
 }
 
 json_t *tr_journal_instance(struct tr_journal *j, const char *id)
 {
+	tr_journal_flush(j);
 	bind_text(j->q[Q_INST], 1, id);
 	json_t *a = rows(j, j->q[Q_INST], INST_JSON);
 	json_t *o = json_incref(json_array_get(a, 0));
@@ -314,6 +375,7 @@ json_t *tr_journal_instance(struct tr_journal *j, const char *id)
 json_t *tr_journal_list(struct tr_journal *j, const char *state,
 			unsigned limit)
 {
+	tr_journal_flush(j);
 	sqlite3_stmt *st = j->q[state ? Q_LIST_STATE : Q_LIST];
 	sqlite3_bind_int64(st, 1, limit ? limit : 1000);
 	if (state)
@@ -323,6 +385,7 @@ json_t *tr_journal_list(struct tr_journal *j, const char *state,
 
 int64_t tr_journal_max_seq(struct tr_journal *j)
 {
+	tr_journal_flush(j);
 	sqlite3_stmt *st = j->q[Q_MAX_SEQ];
 	int64_t v = 0;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -333,6 +396,7 @@ int64_t tr_journal_max_seq(struct tr_journal *j)
 
 char *tr_journal_source(struct tr_journal *j, const char *id, char **file)
 {
+	tr_journal_flush(j);
 	sqlite3_stmt *st = j->q[Q_SOURCE];
 	char *src = NULL;
 	*file = NULL;

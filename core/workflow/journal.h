@@ -5,14 +5,15 @@
  * sealed inputs, state and result; each step with its state, resolved
  * inputs (redacted), outputs, attempts and error.
  *
- * Writes are batched: the first write opens a store transaction
- * (tr_store_begin, so other subsystems' writes nest inside it) and
- * tr_journal_flush() commits it.  The engine flushes before it runs any
+ * Writes are batched in memory and tr_journal_flush() writes the batch in
+ * one store transaction (never left open between loop iterations: other
+ * subsystems share the store's transaction, and a rollback of theirs must
+ * not take our records with it).  The engine flushes before it runs any
  * step that changes infrastructure, so such a step is always journaled as
  * running before it starts.
  *
- * Reads (status, list, logs, resume) run on the same connection and so see
- * the batch that is not committed yet.  Main thread only.
+ * Reads (status, list, logs, resume) flush first, so they see every write
+ * made so far.  Main thread only.
  */
 #ifndef TRELLIS_CORE_WF_JOURNAL_H
 #define TRELLIS_CORE_WF_JOURNAL_H

@@ -646,6 +646,38 @@ static void test_full_pool(void **st)
 	wfx_free(&x);
 }
 
+static void test_others_rollback(void **st)
+{
+	(void)st;
+	/* Another subsystem on the main thread rolls its own transaction
+	 * back while our journal batch is pending: our records survive. */
+	struct wfx x;
+	wfx_init(&x, 2, 4);
+	char id[64];
+	snprintf(id, sizeof id, "%s",
+		 wfx_start(&x,
+			   "workflow: rb\nsteps:\n"
+			   "  - {id: a, call: core.log, with: {message: x}}\n"
+			   "  - {id: b, call: core.sleep, needs: a, with: "
+			   "{duration: 50ms}}\n",
+			   NULL));
+	trellis_call_t call;
+	tr_call_init(&call, "test");
+	assert_int_equal(tr_store_begin(x.d.store, &call), 0);
+	sqlite3_exec(tr_store_db(x.d.store),
+		     "INSERT INTO tenant (name, created_at) VALUES ('t', 0)",
+		     NULL, NULL, NULL);
+	tr_store_rollback(x.d.store);
+	wfx_run(&x, 5000);
+	json_t *s = wfx_status(&x, id);
+	assert_string_equal(wfx_str(s, "state"), "succeeded");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(s, "steps"), "succeeded")),
+			 2);
+	json_decref(s);
+	wfx_free(&x);
+}
+
 static void test_bad_start(void **st)
 {
 	(void)st;
@@ -695,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_restart_resumes),
 		cmocka_unit_test(test_subworkflow),
 		cmocka_unit_test(test_full_pool),
+		cmocka_unit_test(test_others_rollback),
 		cmocka_unit_test(test_bad_start),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
