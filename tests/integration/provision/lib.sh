@@ -18,10 +18,13 @@ PV_PID=
 tcli() { "$TRELLIS_BUILD/bin/trellis" -s "ipc://$PV_DIR/api.sock" "$@"; }
 jq_() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
-PV_VMS=()      # "name uuid" of VMs provisioned and not yet destroyed
+PV_VMS=()      # "name uuid claim" of VMs provisioned, not yet destroyed
 PV_VNI=        # first id of this run's segment-id range
 
-pv_track() { PV_VMS+=("$1 $2"); }
+# pv_track NAME: remembers the VM of the last pv_run vm.provision.
+pv_track() {
+	PV_VMS+=("$1 $(jq_ 'j["outputs"]["uuid"] + " " + j["outputs"]["claim"]' <<<"$PV_OUT")")
+}
 
 pv_cleanup() {
 	local v
@@ -32,7 +35,7 @@ pv_cleanup() {
 			set -- $v
 			tcli --timeout 60000 workflow run vm.destroy --input host=pvh \
 				--input "uuid=$2" --input "name=$1" --input pool=pvpool \
-				--wait >/dev/null 2>&1 || true
+				--input "claim=$3" --wait >/dev/null 2>&1 || true
 		done
 	fi
 	lv_purge "$PV_PREFIX"

@@ -18,7 +18,7 @@ state=$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)
 is "workflow run vm.provision succeeds" "$state" "succeeded"
 [[ $state == succeeded ]] || diag "$(head -12 "$PV_DIR/run.log")"
 uuid=$(jq_ 'j["outputs"]["uuid"]' <<<"$PV_OUT" 2>/dev/null)
-[[ -n $uuid ]] && pv_track "$name" "$uuid"
+[[ -n $uuid ]] && pv_track "$name"
 disk=$(jq_ 'j["outputs"]["disk"]' <<<"$PV_OUT" 2>/dev/null)
 claim=$(jq_ 'j["outputs"]["claim"]' <<<"$PV_OUT" 2>/dev/null)
 if [[ $state != succeeded || -z $uuid ]]; then
