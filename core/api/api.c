@@ -310,12 +310,12 @@ int tr_api_paging(struct tr_req *req, json_t *args, struct tr_store_query *q)
 /* ---- reads: inline, or on a reader thread when requests pile up ---- */
 
 /*
- * With one request in flight a read runs inline on the main thread: a
- * thread hop would only add latency.  When several are in flight, reads
- * go to the reader threads, each with its own read-only WAL connection,
- * so the main thread keeps receiving and answering.  Reads see every
- * write that was acknowledged, because the main thread commits before it
- * answers.
+ * A show is one indexed row: it runs inline, a thread hop would cost more
+ * than it saves.  A list runs inline too while it is the only request in
+ * flight; when several are in flight, lists go to the reader threads,
+ * each with its own read-only WAL connection, so the main thread keeps
+ * receiving and answering.  Reads see every write that was acknowledged,
+ * because the main thread commits before it answers.
  */
 struct read_job {
 	struct tr_req *req;
@@ -424,7 +424,7 @@ static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		}
 		return;
 	}
-	if (d->readers && d->store_path && req->api->inflight > 1 &&
+	if (list && d->readers && d->store_path && req->api->inflight > 1 &&
 	    tr_workers_submit(d->readers, read_work, read_done, j) == 0)
 		return;
 	j->rc = run_read(d->store, j);
