@@ -1,7 +1,11 @@
 /*
  * ops_vm.c - vm.list and vm.show: the VM records of the store.  VMs are
- * made by workflows (vm.provision); these ops only read.
+ * made by workflows (vm.provision); these ops only read.  vm.console asks
+ * the VM's hypervisor for a console endpoint and one-time password (the
+ * hypervisor.console action, on a worker): the password goes to the
+ * caller only.
  */
+#include "../actions/lookup.h"
 #include "api_int.h"
 
 static void vm_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -30,6 +34,44 @@ static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_api_list(d, req, TR_KIND_VM, &q, args);
 }
 
+static void console_answer(struct tr_daemon *d, void *arg, json_t *result,
+			   trellis_call_t *call)
+{
+	(void)d;
+	if (result)
+		tr_req_ok(arg, json_incref(result));
+	else
+		tr_req_fail_call(arg, call);
+}
+
+static void vm_console(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *vm = NULL;
+	if (tr_store_get(d->store, TR_KIND_VM,
+			 json_string_value(json_object_get(args, "name")), &vm,
+			 &call) < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		return;
+	}
+	json_t *a = json_pack("{s:O, s:O}", "host", json_object_get(vm, "host"),
+			      "uuid", json_object_get(vm, "uuid"));
+	json_t *ttl = json_object_get(args, "ttl");
+	if (a && ttl)
+		json_object_set(a, "ttl", ttl);
+	json_decref(vm);
+	if (!a) {
+		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
+		return;
+	}
+	tr_action_submit(d, "hypervisor.console", a, console_answer, req);
+}
+
+static const struct tr_field console_args[] = {
+	{"name", TR_T_STRING, 1, "VM uuid, or name when unique"},
+	{"ttl", TR_T_DURATION, 0, "password lifetime (default 5m)"},
+	TR_FIELDS_END};
 static const struct tr_field show_args[] = {
 	{"name", TR_T_STRING, 1, "VM uuid, or name when unique"},
 	TR_FIELDS_END};
@@ -44,6 +86,8 @@ static const struct tr_field list_args[] = {
 static const struct tr_api_op ops[] = {
 	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, 0},
 	{"vm.show", "show a VM", show_args, vm_show, 0},
+	{"vm.console", "VNC endpoint and a one-time password of a VM",
+	 console_args, vm_console, 0},
 };
 
 void tr_api_register_vm(struct tr_api *api)

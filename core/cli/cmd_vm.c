@@ -12,6 +12,10 @@ static const struct cli_opt list_opts[] = {
 	{"--origin", "origin", CLI_STR, "ORIGIN",
 	 "made by Trellis or discovered on a host", 0, origins},
 	CLI_PAGING_OPTS, CLI_OPTS_END};
+static const struct cli_opt console_opts[] = {
+	{"--ttl", "ttl", CLI_STR, "DURATION",
+	 "how long the password is valid (30s, 5m...)", 0, NULL},
+	CLI_OPTS_END};
 static const struct cli_col cols[] = {
 	{"NAME", "name"},   {"UUID", "uuid"},     {"HOST", "host"},
 	{"STATE", "state"}, {"VCPUS", "vcpus"},   {"MEMORY_MIB", "memory_mib"},
@@ -22,6 +26,9 @@ static const struct cli_verb verbs[] = {
 	 cols, "items", NULL},
 	{"show", "Show a VM by uuid, or by name when unique", "vm.show", "name",
 	 "VM", NULL, NULL, NULL, NULL},
+	{"console",
+	 "VNC endpoint and a one-time password (--ttl, default 5m)",
+	 "vm.console", "name", "VM", console_opts, NULL, NULL, NULL},
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_vm = {
