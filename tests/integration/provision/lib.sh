@@ -33,7 +33,8 @@ pv_cleanup() {
 	if [[ -n $PV_PID ]] && kill -0 "$PV_PID" 2>/dev/null; then
 		for v in "${PV_VMS[@]}"; do
 			set -- $v
-			tcli --timeout 60000 workflow run vm.destroy --input host=pvh \
+			timeout 120 "$TRELLIS_BUILD/bin/trellis" -s "ipc://$PV_DIR/api.sock" \
+				workflow run vm.destroy --input host=pvh \
 				--input "uuid=$2" --input "name=$1" --input pool=pvpool \
 				--input "claim=$3" --wait >/dev/null 2>&1 || true
 		done

@@ -33,6 +33,14 @@ else
 fi
 like "trellis vm list shows it, running, made by Trellis" "$(tcli vm list)" \
 	"$name +$uuid +pvh +running +1 +256 +trellis"
+out=$(tcli -o json vm console "$name" --ttl 60 2>&1)
+like "trellis vm console gives a VNC endpoint and a one-time password" "$out" \
+	'"password": "[A-Za-z0-9]{8}"'
+pw=$(jq_ 'j["password"]' <<<"$out" 2>/dev/null)
+port=$(jq_ 'j["port"]' <<<"$out" 2>/dev/null)
+sec=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; head -c 12 <&3 >/dev/null; printf 'RFB 003.008\n' >&3; head -c 2 <&3 | od -An -tu1" 2>/dev/null | tr -s ' ')
+is "...on a VNC server that demands it (RFB security type 2)" "$sec" " 1 2"
+ok "...and the password is in no log of the daemon" bash -c "[[ -n '$pw' ]] && ! grep -rq -- '$pw' '$PV_DIR/daemon.log' '$PV_DIR/state'"
 xml=$(virsh -c qemu:///system dumpxml "$name" 2>&1)
 like "its disk is the pool's volume, as qcow2" "$xml" "<driver name='qemu' type='qcow2'/>"$'\n'" *<source file='$disk'"
 tap=$(grep -o "<target dev='[^']*' managed='no'/>" <<<"$xml" | cut -d"'" -f2)
