@@ -12,6 +12,11 @@ pv_start
 
 name=${PV_PREFIX}demo
 log=$PV_DIR/$name.serial.log
+# The daemon's event stream: libvirt's lifecycle events come out as vm.state.
+nanocat --sub --connect "ipc://$PV_DIR/events.sock" --subscribe vm.state -A \
+	>"$PV_DIR/events.txt" 2>/dev/null &
+sub=$!
+sleep 0.3
 pv_run vm.provision "name=$name" "kernel=$kernel" "initrd=$initrd" \
 	"cmdline=console=ttyS0 quiet" "serial_log=$log" console=vnc
 state=$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)
@@ -33,6 +38,11 @@ else
 fi
 like "trellis vm list shows it, running, made by Trellis" "$(tcli vm list)" \
 	"$name +$uuid +pvh +running +1 +256 +trellis"
+kill "$sub" 2>/dev/null
+wait "$sub" 2>/dev/null
+ev=$(grep -F "$uuid" "$PV_DIR/events.txt")
+like "its start reached the daemon's event stream as vm.state" "$ev" 'vm.state.*"state": ?"running"'
+diag "$(grep -m1 -E '"event": ?"started"' <<<"$ev" | cut -c1-160)"
 out=$(tcli -o json vm console "$name" --ttl 60 2>&1)
 like "trellis vm console gives a VNC endpoint and a one-time password" "$out" \
 	'"password": "[A-Za-z0-9]{8}"'
