@@ -55,8 +55,11 @@ fi
 mkdir -p /var/log/libvirt/qemu /run/libvirt /var/lib/libvirt/qemu \
 	/var/cache/libvirt/qemu
 
+# Whether the daemon whose pid file is $1 runs (no procps needed).
+running() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
 # virtlogd first: libvirtd hands it every guest's serial and stdio logs.
-if ! pgrep -x virtlogd >/dev/null; then
+if ! running /run/virtlogd.pid; then
 	say "starting virtlogd"
 	virtlogd --daemon
 fi
@@ -66,7 +69,7 @@ for _ in $(seq 1 50); do
 done
 [[ -S /run/libvirt/virtlogd-sock ]] || die "virtlogd did not create /run/libvirt/virtlogd-sock"
 
-if ! pgrep -x libvirtd >/dev/null; then
+if ! running /run/libvirtd.pid; then
 	say "starting libvirtd"
 	libvirtd --daemon
 fi
