@@ -46,10 +46,10 @@ static int host_get(const struct tr_action_env *env, json_t *args,
 	if (rc < 0)
 		return rc;
 	struct tr_conn_spec spec = {
-		.kind = TR_CONN_HOST,
-		.key = h->name,
-		.plugin = str(rec, "hypervisor"),
-		.uri = str(rec, "uri"),
+	    .kind = TR_CONN_HOST,
+	    .key = h->name,
+	    .plugin = str(rec, "hypervisor"),
+	    .uri = str(rec, "uri"),
 	};
 	rc = tr_conn_get(h->d, &spec, call, &h->c);
 	json_decref(rec);
@@ -77,25 +77,25 @@ static json_t *vm_json(const char *host, const trellis_vm_info_t *vm)
 /* ---- nested objects: disks and NICs ---- */
 
 static const struct tr_field disk_fields[] = {
-	{"path", TR_T_STRING, 1, "file or block device (absolute)"},
-	{"format", TR_T_STRING, 0, "qcow2 or raw (default raw)"},
-	{"target", TR_T_STRING, 0, "vda, sdb...; default: the next free"},
-	{"bus", TR_T_STRING, 0, "virtio (default), sata, ide or scsi"},
-	{"readonly", TR_T_BOOL, 0, "attach read-only"},
-	{"read_iops_sec", TR_T_INT, 0, "IOPS cap on reads"},
-	{"write_iops_sec", TR_T_INT, 0, "IOPS cap on writes"},
-	{"read_bytes_sec", TR_T_SIZE, 0, "throughput cap on reads"},
-	{"write_bytes_sec", TR_T_SIZE, 0, "throughput cap on writes"},
-	TR_FIELDS_END};
+    {"path", TR_T_STRING, 1, "file or block device (absolute)"},
+    {"format", TR_T_STRING, 0, "qcow2 or raw (default raw)"},
+    {"target", TR_T_STRING, 0, "vda, sdb...; default: the next free"},
+    {"bus", TR_T_STRING, 0, "virtio (default), sata, ide or scsi"},
+    {"readonly", TR_T_BOOL, 0, "attach read-only"},
+    {"read_iops_sec", TR_T_INT, 0, "IOPS cap on reads"},
+    {"write_iops_sec", TR_T_INT, 0, "IOPS cap on writes"},
+    {"read_bytes_sec", TR_T_SIZE, 0, "throughput cap on reads"},
+    {"write_bytes_sec", TR_T_SIZE, 0, "throughput cap on writes"},
+    TR_FIELDS_END};
 
 static const struct tr_field nic_fields[] = {
-	{"bridge", TR_T_STRING, 0, "host bridge (a segment's), or ifname"},
-	{"ifname", TR_T_STRING, 0, "existing tap (a network port's)"},
-	{"mac", TR_T_STRING, 0, "52:54:00:..; default: the backend's"},
-	{"model", TR_T_STRING, 0, "default virtio"},
-	{"inbound_kbps", TR_T_INT, 0, "bandwidth cap into the VM (KB/s)"},
-	{"outbound_kbps", TR_T_INT, 0, "bandwidth cap out of it (KB/s)"},
-	TR_FIELDS_END};
+    {"bridge", TR_T_STRING, 0, "host bridge (a segment's), or ifname"},
+    {"ifname", TR_T_STRING, 0, "existing tap (a network port's)"},
+    {"mac", TR_T_STRING, 0, "52:54:00:..; default: the backend's"},
+    {"model", TR_T_STRING, 0, "default virtio"},
+    {"inbound_kbps", TR_T_INT, 0, "bandwidth cap into the VM (KB/s)"},
+    {"outbound_kbps", TR_T_INT, 0, "bandwidth cap out of it (KB/s)"},
+    TR_FIELDS_END};
 
 /* Checks an object against fields like the top-level schema check does
  * (unknown keys, missing ones, types), naming where it is. */
@@ -115,7 +115,8 @@ static int check_obj(json_t *o, const struct tr_field *fields,
 		json_t *norm = NULL;
 		if (!f)
 			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "%s: unknown field '%s'", where, key);
+					   "%s: unknown field '%s'", where,
+					   key);
 		if (tr_field_check(f, v, &norm, why, sizeof why) < 0)
 			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 					   "%s: field '%s': %s", where, key,
@@ -242,7 +243,8 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 				   "VM '%s': give memory (a size) or "
 				   "memory_mb, one of them",
 				   s->name);
-	s->memory_mib = mem ? u64(args, "memory") >> 20 : u64(args, "memory_mb");
+	s->memory_mib =
+	    mem ? u64(args, "memory") >> 20 : u64(args, "memory_mb");
 	s->kernel = str(args, "kernel");
 	s->initrd = str(args, "initrd");
 	s->cmdline = str(args, "cmdline");
@@ -305,8 +307,8 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 	struct vm_spec v;
 	trellis_vm_info_t out;
 	json_t *start = json_object_get(args, "start");
-	uint32_t flags = !start || json_is_true(start) ? TRELLIS_VM_CREATE_START
-						      : 0;
+	uint32_t flags =
+	    !start || json_is_true(start) ? TRELLIS_VM_CREATE_START : 0;
 	int rc = vm_spec_from_json(args, &v, call);
 	if (!rc)
 		rc = host_get(env, args, &h, call);
@@ -323,14 +325,7 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 
 /* Actions on one VM: vm_destroy, vm_start, vm_pause, vm_resume,
  * vm_shutdown and vm_info share the lookup and the result. */
-enum vm_op {
-	OP_DESTROY,
-	OP_START,
-	OP_SHUTDOWN,
-	OP_PAUSE,
-	OP_RESUME,
-	OP_INFO
-};
+enum vm_op { OP_DESTROY, OP_START, OP_SHUTDOWN, OP_PAUSE, OP_RESUME, OP_INFO };
 
 static int vm_action(const struct tr_action_env *env, json_t *args,
 		     json_t **result, trellis_call_t *call, enum vm_op op)
@@ -348,8 +343,12 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 			*result = json_pack("{s:s, s:s}", "host", h.name,
 					    "uuid", uuid);
 		goto out;
-	case OP_START: rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0); break;
-	case OP_PAUSE: rc = tr_hv_vm_pause(TR_TGT(h.t), call, uuid, 0); break;
+	case OP_START:
+		rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0);
+		break;
+	case OP_PAUSE:
+		rc = tr_hv_vm_pause(TR_TGT(h.t), call, uuid, 0);
+		break;
 	case OP_RESUME:
 		rc = tr_hv_vm_resume(TR_TGT(h.t), call, uuid, 0);
 		break;
@@ -359,11 +358,12 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		uint32_t secs = t ? (uint32_t)u64(args, "timeout_s") : 60;
 		rc = tr_hv_vm_shutdown(TR_TGT(h.t), call, uuid, secs,
 				       !force || json_is_true(force)
-					       ? TRELLIS_VM_SHUTDOWN_FORCE
-					       : 0);
+					   ? TRELLIS_VM_SHUTDOWN_FORCE
+					   : 0);
 		break;
 	}
-	case OP_INFO: break;
+	case OP_INFO:
+		break;
 	}
 	if (!rc)
 		rc = tr_hv_vm_info(TR_TGT(h.t), call, uuid, 0, &info);
@@ -399,12 +399,11 @@ static int run_console(const struct tr_action_env *env, json_t *args,
 		rc = tr_hv_vm_console(TR_TGT(h.t), call, str(args, "uuid"),
 				      secs, 0, &ci);
 	if (!rc)
-		*result = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:I}",
-				    "host", h.name, "uuid", str(args, "uuid"),
-				    "protocol", ci.protocol, "address", ci.host,
-				    "port", (int)ci.port, "password",
-				    ci.password,
-				    "expires_at", (json_int_t)ci.expires_at);
+		*result = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "host", h.name,
+		    "uuid", str(args, "uuid"), "protocol", ci.protocol,
+		    "address", ci.host, "port", (int)ci.port, "password",
+		    ci.password, "expires_at", (json_int_t)ci.expires_at);
 	explicit_bzero(ci.password, sizeof ci.password);
 	host_put(&h);
 	return rc;
@@ -420,14 +419,13 @@ static int run_host_info(const struct tr_action_env *env, json_t *args,
 		rc = tr_hv_host_info(TR_TGT(h.t), call, 0, &i);
 	if (!rc)
 		*result = json_pack(
-			"{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s}",
-			"host", h.name, "hostname", i.hostname, "hv_type",
-			i.hv_type, "hv_version", (json_int_t)i.hv_version,
-			"arch", i.arch, "cpu_model", i.cpu_model, "cpus",
-			(json_int_t)i.cpus, "memory_kib",
-			(json_int_t)i.memory_kib, "free_memory_kib",
-			(json_int_t)i.free_memory_kib, "domain_type",
-			i.domain_type);
+		    "{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s}",
+		    "host", h.name, "hostname", i.hostname, "hv_type",
+		    i.hv_type, "hv_version", (json_int_t)i.hv_version, "arch",
+		    i.arch, "cpu_model", i.cpu_model, "cpus",
+		    (json_int_t)i.cpus, "memory_kib", (json_int_t)i.memory_kib,
+		    "free_memory_kib", (json_int_t)i.free_memory_kib,
+		    "domain_type", i.domain_type);
 	host_put(&h);
 	return rc;
 }
@@ -454,8 +452,8 @@ static int run_vm_list(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		rc = tr_hv_vm_list(TR_TGT(h.t), call, 0, collect_vm, &c);
 	if (!rc)
-		*result = json_pack("{s:s, s:O}", "host", h.name, "items",
-				    c.items);
+		*result =
+		    json_pack("{s:s, s:O}", "host", h.name, "items", c.items);
 	json_decref(c.items);
 	host_put(&h);
 	return rc;
@@ -485,14 +483,14 @@ static int hotplug(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		rc = host_get(env, args, &h, call);
 	if (!rc)
-		rc = disk ? attach ? tr_hv_vm_disk_attach(TR_TGT(h.t), call,
-							  uuid, &d, KEY, 0)
-				   : tr_hv_vm_disk_detach(TR_TGT(h.t), call,
-							  uuid, id, KEY, 0)
-		   : attach ? tr_hv_vm_nic_attach(TR_TGT(h.t), call, uuid, &n,
-						  KEY, 0)
-			    : tr_hv_vm_nic_detach(TR_TGT(h.t), call, uuid, id,
-						  KEY, 0);
+		rc = disk     ? attach ? tr_hv_vm_disk_attach(TR_TGT(h.t), call,
+							      uuid, &d, KEY, 0)
+				       : tr_hv_vm_disk_detach(TR_TGT(h.t), call,
+							      uuid, id, KEY, 0)
+			 : attach ? tr_hv_vm_nic_attach(TR_TGT(h.t), call, uuid, &n,
+							KEY, 0)
+			      : tr_hv_vm_nic_detach(TR_TGT(h.t), call, uuid, id,
+						    KEY, 0);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "host", h.name, "uuid",
 				    uuid, disk ? "target" : "mac", id);
@@ -525,14 +523,12 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 				   "hypervisor.vm_record needs the daemon");
 	struct tr_store *st = env->daemon->store;
 	const char *uuid = str(args, "uuid"), *host = str(args, "host");
-	json_t *f = json_pack("{s:s, s:s, s:s, s:O, s:O, s:{s:s?}}", "name",
-			      str(args, "name"), "state",
-			      str(args, "state") ? str(args, "state")
-						 : "running",
-			      "origin", "trellis", "vcpus",
-			      json_object_get(args, "vcpus"), "memory_mib",
-			      json_object_get(args, "memory_mb"), "spec",
-			      "workflow", env->instance_id);
+	json_t *f = json_pack(
+	    "{s:s, s:s, s:s, s:O, s:O, s:{s:s?}}", "name", str(args, "name"),
+	    "state", str(args, "state") ? str(args, "state") : "running",
+	    "origin", "trellis", "vcpus", json_object_get(args, "vcpus"),
+	    "memory_mib", json_object_get(args, "memory_mb"), "spec",
+	    "workflow", env->instance_id);
 	if (!f)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	json_t *cur = NULL;
@@ -560,8 +556,8 @@ static int run_vm_forget(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "hypervisor.vm_forget needs the daemon");
 	const char *uuid = str(args, "uuid");
-	int rc = tr_store_delete(env->daemon->store, TR_KIND_VM, uuid, NULL,
-				 call);
+	int rc =
+	    tr_store_delete(env->daemon->store, TR_KIND_VM, uuid, NULL, call);
 	if (rc == TRELLIS_E_NOTFOUND)
 		rc = 0;
 	if (!rc)
@@ -572,153 +568,158 @@ static int run_vm_forget(const struct tr_action_env *env, json_t *args,
 
 /* ---- schemas ---- */
 
-#define HOST_FIELD {"host", TR_T_STRING, 1, "the host (its hypervisor)"}
-#define UUID_FIELD {"uuid", TR_T_STRING, 1, "the VM's uuid"}
+#define HOST_FIELD                                                             \
+	{                                                                      \
+		"host", TR_T_STRING, 1, "the host (its hypervisor)"            \
+	}
+#define UUID_FIELD                                                             \
+	{                                                                      \
+		"uuid", TR_T_STRING, 1, "the VM's uuid"                        \
+	}
 
 static const struct tr_field host_in[] = {HOST_FIELD, TR_FIELDS_END};
-static const struct tr_field vm_in[] = {HOST_FIELD, UUID_FIELD,
-					TR_FIELDS_END};
+static const struct tr_field vm_in[] = {HOST_FIELD, UUID_FIELD, TR_FIELDS_END};
 static const struct tr_field vm_ref_out[] = {HOST_FIELD, UUID_FIELD,
 					     TR_FIELDS_END};
 static const struct tr_field vm_out[] = {
-	HOST_FIELD,
-	UUID_FIELD,
-	{"name", TR_T_STRING, 1, "the VM's name"},
-	{"state", TR_T_STRING, 1, "running, shutoff, paused..."},
-	{"id", TR_T_INT, 1, "the hypervisor's domain id, -1 when off"},
-	{"vcpus", TR_T_INT, 1, "virtual CPUs"},
-	{"memory_mib", TR_T_INT, 1, "memory"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"name", TR_T_STRING, 1, "the VM's name"},
+    {"state", TR_T_STRING, 1, "running, shutoff, paused..."},
+    {"id", TR_T_INT, 1, "the hypervisor's domain id, -1 when off"},
+    {"vcpus", TR_T_INT, 1, "virtual CPUs"},
+    {"memory_mib", TR_T_INT, 1, "memory"},
+    TR_FIELDS_END};
 
 static const struct tr_field create_in[] = {
-	HOST_FIELD,
-	{"name", TR_T_STRING, 1, "VM name ([A-Za-z0-9._-], up to 64)"},
-	{"uuid", TR_T_STRING, 0, "default: the hypervisor makes one"},
-	{"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},
-	{"memory", TR_T_SIZE, 0, "memory, e.g. \"256M\" (or memory_mb)"},
-	{"memory_mb", TR_T_INT, 0, "memory in MiB (or memory)"},
-	{"kernel", TR_T_STRING, 0, "direct boot kernel (else disk 0 boots)"},
-	{"initrd", TR_T_STRING, 0, "initramfs for the kernel"},
-	{"cmdline", TR_T_STRING, 0, "kernel command line"},
-	{"disk", TR_T_ANY, 0, "one disk: a path, or {path, format, target, "
-			      "bus, readonly, read_iops_sec, ...}"},
-	{"disks", TR_T_ARRAY, 0, "more disks, each like disk"},
-	{"nic", TR_T_ANY, 0, "one NIC: a tap's name, or {bridge | ifname, "
-			     "mac, model, inbound_kbps, outbound_kbps}"},
-	{"nics", TR_T_ARRAY, 0, "more NICs, each like nic"},
-	{"serial_log", TR_T_STRING, 0, "file that gets the serial console"},
-	{"console", TR_T_STRING, 0, "vnc or none (default)"},
-	{"console_listen", TR_T_STRING, 0, "VNC listen address (127.0.0.1)"},
-	{"domain_type", TR_T_STRING, 0, "kvm or qemu; default: the host's"},
-	{"start", TR_T_BOOL, 0, "start it too (default true)"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    {"name", TR_T_STRING, 1, "VM name ([A-Za-z0-9._-], up to 64)"},
+    {"uuid", TR_T_STRING, 0, "default: the hypervisor makes one"},
+    {"vcpus", TR_T_INT, 0, "virtual CPUs (default 1)"},
+    {"memory", TR_T_SIZE, 0, "memory, e.g. \"256M\" (or memory_mb)"},
+    {"memory_mb", TR_T_INT, 0, "memory in MiB (or memory)"},
+    {"kernel", TR_T_STRING, 0, "direct boot kernel (else disk 0 boots)"},
+    {"initrd", TR_T_STRING, 0, "initramfs for the kernel"},
+    {"cmdline", TR_T_STRING, 0, "kernel command line"},
+    {"disk", TR_T_ANY, 0,
+     "one disk: a path, or {path, format, target, "
+     "bus, readonly, read_iops_sec, ...}"},
+    {"disks", TR_T_ARRAY, 0, "more disks, each like disk"},
+    {"nic", TR_T_ANY, 0,
+     "one NIC: a tap's name, or {bridge | ifname, "
+     "mac, model, inbound_kbps, outbound_kbps}"},
+    {"nics", TR_T_ARRAY, 0, "more NICs, each like nic"},
+    {"serial_log", TR_T_STRING, 0, "file that gets the serial console"},
+    {"console", TR_T_STRING, 0, "vnc or none (default)"},
+    {"console_listen", TR_T_STRING, 0, "VNC listen address (127.0.0.1)"},
+    {"domain_type", TR_T_STRING, 0, "kvm or qemu; default: the host's"},
+    {"start", TR_T_BOOL, 0, "start it too (default true)"},
+    TR_FIELDS_END};
 
 static const struct tr_field shutdown_in[] = {
-	HOST_FIELD,
-	UUID_FIELD,
-	{"timeout_s", TR_T_INT, 0, "seconds to wait for the guest (60)"},
-	{"force", TR_T_BOOL, 0, "power off after the timeout (default true)"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"timeout_s", TR_T_INT, 0, "seconds to wait for the guest (60)"},
+    {"force", TR_T_BOOL, 0, "power off after the timeout (default true)"},
+    TR_FIELDS_END};
 
 static const struct tr_field console_in[] = {
-	HOST_FIELD,
-	UUID_FIELD,
-	{"ttl", TR_T_DURATION, 0, "password lifetime (default 5m)"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"ttl", TR_T_DURATION, 0, "password lifetime (default 5m)"},
+    TR_FIELDS_END};
 static const struct tr_field console_out[] = {
-	HOST_FIELD,
-	UUID_FIELD,
-	{"protocol", TR_T_STRING, 1, "vnc"},
-	{"address", TR_T_STRING, 1, "where the VNC server listens"},
-	{"port", TR_T_INT, 1, "its port"},
-	{"password", TR_T_SECRET, 1, "one-time password"},
-	{"expires_at", TR_T_INT, 1, "unix time the password expires"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"protocol", TR_T_STRING, 1, "vnc"},
+    {"address", TR_T_STRING, 1, "where the VNC server listens"},
+    {"port", TR_T_INT, 1, "its port"},
+    {"password", TR_T_SECRET, 1, "one-time password"},
+    {"expires_at", TR_T_INT, 1, "unix time the password expires"},
+    TR_FIELDS_END};
 
 static const struct tr_field host_info_out[] = {
-	HOST_FIELD,
-	{"hostname", TR_T_STRING, 1, "as the hypervisor says"},
-	{"hv_type", TR_T_STRING, 1, "QEMU, Xen, TEST"},
-	{"hv_version", TR_T_INT, 1, "major*1000000+minor*1000+micro"},
-	{"arch", TR_T_STRING, 1, "x86_64"},
-	{"cpu_model", TR_T_STRING, 1, "host CPU model"},
-	{"cpus", TR_T_INT, 1, "logical CPUs"},
-	{"memory_kib", TR_T_INT, 1, "total memory"},
-	{"free_memory_kib", TR_T_INT, 1, "free memory"},
-	{"domain_type", TR_T_STRING, 1, "what vm_create uses: kvm, qemu..."},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    {"hostname", TR_T_STRING, 1, "as the hypervisor says"},
+    {"hv_type", TR_T_STRING, 1, "QEMU, Xen, TEST"},
+    {"hv_version", TR_T_INT, 1, "major*1000000+minor*1000+micro"},
+    {"arch", TR_T_STRING, 1, "x86_64"},
+    {"cpu_model", TR_T_STRING, 1, "host CPU model"},
+    {"cpus", TR_T_INT, 1, "logical CPUs"},
+    {"memory_kib", TR_T_INT, 1, "total memory"},
+    {"free_memory_kib", TR_T_INT, 1, "free memory"},
+    {"domain_type", TR_T_STRING, 1, "what vm_create uses: kvm, qemu..."},
+    TR_FIELDS_END};
 static const struct tr_field list_out[] = {
-	HOST_FIELD, {"items", TR_T_ARRAY, 1, "VMs like vm_info's"},
-	TR_FIELDS_END};
+    HOST_FIELD, {"items", TR_T_ARRAY, 1, "VMs like vm_info's"}, TR_FIELDS_END};
 
 static const struct tr_field disk_attach_in[] = {
-	HOST_FIELD,
-	UUID_FIELD,
-	{"target", TR_T_STRING, 1, "vdb, sdc... (names it for the detach)"},
-	{"disk", TR_T_ANY, 1, "a path, or a disk object (see vm_create)"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"target", TR_T_STRING, 1, "vdb, sdc... (names it for the detach)"},
+    {"disk", TR_T_ANY, 1, "a path, or a disk object (see vm_create)"},
+    TR_FIELDS_END};
 static const struct tr_field disk_ref[] = {
-	HOST_FIELD, UUID_FIELD, {"target", TR_T_STRING, 1, "the disk"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"target", TR_T_STRING, 1, "the disk"},
+    TR_FIELDS_END};
 static const struct tr_field nic_attach_in[] = {
-	HOST_FIELD,
-	UUID_FIELD,
-	{"mac", TR_T_STRING, 1, "the NIC's MAC (names it for the detach)"},
-	{"nic", TR_T_OBJECT, 1, "{bridge | ifname, model, caps...}"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"mac", TR_T_STRING, 1, "the NIC's MAC (names it for the detach)"},
+    {"nic", TR_T_OBJECT, 1, "{bridge | ifname, model, caps...}"},
+    TR_FIELDS_END};
 static const struct tr_field nic_ref[] = {
-	HOST_FIELD, UUID_FIELD, {"mac", TR_T_STRING, 1, "the NIC"},
-	TR_FIELDS_END};
+    HOST_FIELD, UUID_FIELD, {"mac", TR_T_STRING, 1, "the NIC"}, TR_FIELDS_END};
 
 static const struct tr_field record_in[] = {
-	HOST_FIELD,
-	UUID_FIELD,
-	{"name", TR_T_STRING, 1, "the VM's name"},
-	{"vcpus", TR_T_INT, 1, "virtual CPUs"},
-	{"memory_mb", TR_T_INT, 1, "memory in MiB"},
-	{"state", TR_T_STRING, 0, "default running"},
-	TR_FIELDS_END};
+    HOST_FIELD,
+    UUID_FIELD,
+    {"name", TR_T_STRING, 1, "the VM's name"},
+    {"vcpus", TR_T_INT, 1, "virtual CPUs"},
+    {"memory_mb", TR_T_INT, 1, "memory in MiB"},
+    {"state", TR_T_STRING, 0, "default running"},
+    TR_FIELDS_END};
 
 #define M TR_ACTION_MUTATES
 static const struct tr_action actions[] = {
-	{"hypervisor.host_info", "Capacity and identity of a host", host_in,
-	 host_info_out, run_host_info, NULL, 0},
-	{"hypervisor.vm_list", "Every VM a host's hypervisor knows", host_in,
-	 list_out, run_vm_list, NULL, 0},
-	{"hypervisor.vm_info", "State and resources of a VM", vm_in, vm_out,
-	 run_vm_info, NULL, 0},
-	{"hypervisor.vm_create",
-	 "Define a VM (disks, NICs, serial log, VNC, caps) and start it",
-	 create_in, vm_out, run_vm_create, "hypervisor.vm_destroy", M},
-	{"hypervisor.vm_destroy", "Power off and undefine (gone: success)",
-	 vm_in, vm_ref_out, run_vm_destroy, NULL, M},
-	{"hypervisor.vm_start", "Start a VM", vm_in, vm_out, run_vm_start,
-	 "hypervisor.vm_shutdown", M},
-	{"hypervisor.vm_shutdown",
-	 "Graceful shutdown, then power off after the timeout", shutdown_in,
-	 vm_out, run_vm_shutdown, NULL, M},
-	{"hypervisor.vm_pause", "Pause a VM", vm_in, vm_out, run_vm_pause,
-	 "hypervisor.vm_resume", M},
-	{"hypervisor.vm_resume", "Resume a paused VM", vm_in, vm_out,
-	 run_vm_resume, NULL, M},
-	{"hypervisor.console",
-	 "VNC endpoint and a one-time password (a secret)", console_in,
-	 console_out, run_console, NULL, M},
-	{"hypervisor.disk_attach", "Attach a disk (hotplug when running)",
-	 disk_attach_in, disk_ref, run_disk_attach, "hypervisor.disk_detach",
-	 M},
-	{"hypervisor.disk_detach", "Detach a disk (missing: success)",
-	 disk_ref, disk_ref, run_disk_detach, NULL, M},
-	{"hypervisor.nic_attach", "Attach a NIC (hotplug when running)",
-	 nic_attach_in, nic_ref, run_nic_attach, "hypervisor.nic_detach", M},
-	{"hypervisor.nic_detach", "Detach a NIC (missing: success)", nic_ref,
-	 nic_ref, run_nic_detach, NULL, M},
-	{"hypervisor.vm_record",
-	 "Record a VM a workflow made in the inventory (origin trellis)",
-	 record_in, vm_ref_out, run_vm_record, "hypervisor.vm_forget",
-	 M | TR_ACTION_MAIN_THREAD},
-	{"hypervisor.vm_forget", "Drop a VM's inventory record (none: fine)",
-	 vm_in, vm_ref_out, run_vm_forget, NULL, M | TR_ACTION_MAIN_THREAD},
+    {"hypervisor.host_info", "Capacity and identity of a host", host_in,
+     host_info_out, run_host_info, NULL, 0},
+    {"hypervisor.vm_list", "Every VM a host's hypervisor knows", host_in,
+     list_out, run_vm_list, NULL, 0},
+    {"hypervisor.vm_info", "State and resources of a VM", vm_in, vm_out,
+     run_vm_info, NULL, 0},
+    {"hypervisor.vm_create",
+     "Define a VM (disks, NICs, serial log, VNC, caps) and start it", create_in,
+     vm_out, run_vm_create, "hypervisor.vm_destroy", M},
+    {"hypervisor.vm_destroy", "Power off and undefine (gone: success)", vm_in,
+     vm_ref_out, run_vm_destroy, NULL, M},
+    {"hypervisor.vm_start", "Start a VM", vm_in, vm_out, run_vm_start,
+     "hypervisor.vm_shutdown", M},
+    {"hypervisor.vm_shutdown",
+     "Graceful shutdown, then power off after the timeout", shutdown_in, vm_out,
+     run_vm_shutdown, NULL, M},
+    {"hypervisor.vm_pause", "Pause a VM", vm_in, vm_out, run_vm_pause,
+     "hypervisor.vm_resume", M},
+    {"hypervisor.vm_resume", "Resume a paused VM", vm_in, vm_out, run_vm_resume,
+     NULL, M},
+    {"hypervisor.console", "VNC endpoint and a one-time password (a secret)",
+     console_in, console_out, run_console, NULL, M},
+    {"hypervisor.disk_attach", "Attach a disk (hotplug when running)",
+     disk_attach_in, disk_ref, run_disk_attach, "hypervisor.disk_detach", M},
+    {"hypervisor.disk_detach", "Detach a disk (missing: success)", disk_ref,
+     disk_ref, run_disk_detach, NULL, M},
+    {"hypervisor.nic_attach", "Attach a NIC (hotplug when running)",
+     nic_attach_in, nic_ref, run_nic_attach, "hypervisor.nic_detach", M},
+    {"hypervisor.nic_detach", "Detach a NIC (missing: success)", nic_ref,
+     nic_ref, run_nic_detach, NULL, M},
+    {"hypervisor.vm_record",
+     "Record a VM a workflow made in the inventory (origin trellis)", record_in,
+     vm_ref_out, run_vm_record, "hypervisor.vm_forget",
+     M | TR_ACTION_MAIN_THREAD},
+    {"hypervisor.vm_forget", "Drop a VM's inventory record (none: fine)", vm_in,
+     vm_ref_out, run_vm_forget, NULL, M | TR_ACTION_MAIN_THREAD},
 };
 #undef M
 

@@ -57,8 +57,8 @@ int lv_map_error(int vir_code)
 	}
 }
 
-static int vset(struct lv_conn *c, trellis_call_t *call, int code,
-		long backend, const char *detail, const char *fmt, va_list ap)
+static int vset(struct lv_conn *c, trellis_call_t *call, int code, long backend,
+		const char *detail, const char *fmt, va_list ap)
 {
 	const trellis_host_t *h = c->st->host;
 	char what[768];
@@ -83,10 +83,10 @@ static const struct {
 	int code;
 	const char *hint;
 } known[] = {
-	{"qdisc kind is unknown", TRELLIS_E_NOTSUP,
-	 "the host kernel lacks a queueing discipline that libvirt's NIC "
-	 "bandwidth caps need (sch_htb and sch_sfq); ask without "
-	 "inbound/outbound caps or load the modules"},
+    {"qdisc kind is unknown", TRELLIS_E_NOTSUP,
+     "the host kernel lacks a queueing discipline that libvirt's NIC "
+     "bandwidth caps need (sch_htb and sch_sfq); ask without "
+     "inbound/outbound caps or load the modules"},
 };
 
 static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,
@@ -94,7 +94,8 @@ static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,
 {
 	virErrorPtr e = virGetLastError();
 	int vcode = e ? e->code : VIR_ERR_INTERNAL_ERROR;
-	const char *msg = e && e->message ? e->message : "unknown libvirt error";
+	const char *msg =
+	    e && e->message ? e->message : "unknown libvirt error";
 	char buf[1024];
 	if (!code)
 		code = lv_map_error(vcode);
@@ -102,7 +103,8 @@ static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,
 	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
 		if (strstr(msg, known[i].needle)) {
 			code = known[i].code;
-			snprintf(buf, sizeof buf, "%s (%s)", known[i].hint, msg);
+			snprintf(buf, sizeof buf, "%s (%s)", known[i].hint,
+				 msg);
 			break;
 		}
 	/* Messages of tools libvirt ran end with their newline. */
@@ -182,9 +184,9 @@ int lv_lookup(struct lv_conn *c, trellis_call_t *call, const char *uuid,
 		virErrorPtr e = virGetLastError();
 		if (e && e->code == VIR_ERR_NO_DOMAIN) {
 			virResetLastError();
-			int rc = lv_err(c, call, TRELLIS_E_NOTFOUND,
-					"VM %s: no such domain on %s", uuid,
-					c->uri);
+			int rc =
+			    lv_err(c, call, TRELLIS_E_NOTFOUND,
+				   "VM %s: no such domain on %s", uuid, c->uri);
 			c->st->host->set_error_backend(call, VIR_ERR_NO_DOMAIN,
 						       0);
 			return rc;
@@ -197,14 +199,22 @@ int lv_lookup(struct lv_conn *c, trellis_call_t *call, const char *uuid,
 int lv_state_map(int vir_state)
 {
 	switch (vir_state) {
-	case VIR_DOMAIN_RUNNING: return TRELLIS_VM_RUNNING;
-	case VIR_DOMAIN_BLOCKED: return TRELLIS_VM_BLOCKED;
-	case VIR_DOMAIN_PAUSED: return TRELLIS_VM_PAUSED;
-	case VIR_DOMAIN_SHUTDOWN: return TRELLIS_VM_SHUTTING_DOWN;
-	case VIR_DOMAIN_SHUTOFF: return TRELLIS_VM_SHUTOFF;
-	case VIR_DOMAIN_CRASHED: return TRELLIS_VM_CRASHED;
-	case VIR_DOMAIN_PMSUSPENDED: return TRELLIS_VM_SUSPENDED;
-	default: return TRELLIS_VM_UNKNOWN;
+	case VIR_DOMAIN_RUNNING:
+		return TRELLIS_VM_RUNNING;
+	case VIR_DOMAIN_BLOCKED:
+		return TRELLIS_VM_BLOCKED;
+	case VIR_DOMAIN_PAUSED:
+		return TRELLIS_VM_PAUSED;
+	case VIR_DOMAIN_SHUTDOWN:
+		return TRELLIS_VM_SHUTTING_DOWN;
+	case VIR_DOMAIN_SHUTOFF:
+		return TRELLIS_VM_SHUTOFF;
+	case VIR_DOMAIN_CRASHED:
+		return TRELLIS_VM_CRASHED;
+	case VIR_DOMAIN_PMSUSPENDED:
+		return TRELLIS_VM_SUSPENDED;
+	default:
+		return TRELLIS_VM_UNKNOWN;
 	}
 }
 

@@ -76,10 +76,10 @@ int lv_vm_console(void *conn, trellis_call_t *call, const char *uuid,
 	const char *name = virDomainGetName(dom);
 	int active = virDomainIsActive(dom);
 	if (active <= 0) {
-		rc = active < 0 ? lv_fail(c, call, "VM '%s': state", name)
-				: lv_err(c, call, TRELLIS_E_CONFLICT,
-					 "VM '%s' is not running: no console",
-					 name);
+		rc = active < 0
+			 ? lv_fail(c, call, "VM '%s': state", name)
+			 : lv_err(c, call, TRELLIS_E_CONFLICT,
+				  "VM '%s' is not running: no console", name);
 		goto out;
 	}
 	if (!(xml = virDomainGetXMLDesc(dom, 0))) {
@@ -111,8 +111,8 @@ int lv_vm_console(void *conn, trellis_call_t *call, const char *uuid,
 	}
 	/* Live only: the password must not persist in the domain config. */
 	if (virDomainUpdateDeviceFlags(dom, gxml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-		rc = lv_fail(c, call, "VM '%s': set the console password",
-			     name);
+		rc =
+		    lv_fail(c, call, "VM '%s': set the console password", name);
 		goto out;
 	}
 	snprintf(out->protocol, sizeof out->protocol, "vnc");
@@ -281,11 +281,11 @@ int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
 			goto bad_xml;
 		if (found) {
 			rc = strcmp(src, disk->path) == 0
-				     ? 0
-				     : lv_err(c, call, TRELLIS_E_CONFLICT,
-					      "VM '%s': target %s holds %s, "
-					      "not %s",
-					      name, target, src, disk->path);
+				 ? 0
+				 : lv_err(c, call, TRELLIS_E_CONFLICT,
+					  "VM '%s': target %s holds %s, "
+					  "not %s",
+					  name, target, src, disk->path);
 			goto out;
 		}
 	} else {
@@ -313,8 +313,8 @@ int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
 	rc = attach(c, call, dom, dxml, what);
 	goto out;
 bad_xml:
-	rc = lv_err(c, call, TRELLIS_E_BACKEND, "VM '%s': unreadable XML",
-		    name);
+	rc =
+	    lv_err(c, call, TRELLIS_E_BACKEND, "VM '%s': unreadable XML", name);
 out:
 	lv_strv_free(used, n_used);
 	free(dxml);

@@ -20,7 +20,7 @@ static xmlDocPtr parse(const char *xml)
 		return NULL;
 	return xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
 			     XML_PARSE_NONET | XML_PARSE_NOERROR |
-				     XML_PARSE_NOWARNING);
+				 XML_PARSE_NOWARNING);
 }
 
 int lv_xml_xpath_str(const char *xml, const char *expr, char *out, size_t len)
@@ -30,8 +30,8 @@ int lv_xml_xpath_str(const char *xml, const char *expr, char *out, size_t len)
 	if (!doc)
 		return -1;
 	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-	xmlXPathObjectPtr obj = ctx ? xmlXPathEvalExpression(BAD_CAST expr, ctx)
-				    : NULL;
+	xmlXPathObjectPtr obj =
+	    ctx ? xmlXPathEvalExpression(BAD_CAST expr, ctx) : NULL;
 	int rc = -1;
 	xmlChar *v = obj ? xmlXPathCastToString(obj) : NULL;
 	if (v) {
@@ -253,8 +253,8 @@ int lv_xml_disk_by_source(const char *domxml, const char *path, char *target,
 }
 
 int lv_xml_vnc_passwd(const char *domxml, const char *passwd,
-		      const char *valid_to, char **out, int *port,
-		      char *listen, size_t listenlen)
+		      const char *valid_to, char **out, int *port, char *listen,
+		      size_t listenlen)
 {
 	char p[16];
 	*out = NULL;

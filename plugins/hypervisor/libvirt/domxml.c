@@ -70,7 +70,7 @@ static void attr(struct xw *x, const char *name, const char *val)
 }
 
 static void attrf(struct xw *x, const char *name, const char *fmt, ...)
-	TRELLIS_PRINTF(3, 4);
+    TRELLIS_PRINTF(3, 4);
 static void attrf(struct xw *x, const char *name, const char *fmt, ...)
 {
 	char v[64];
@@ -105,10 +105,14 @@ static void empty1(struct xw *x, const char *el, const char *a, const char *v)
 static const char *bus_name(uint32_t bus)
 {
 	switch (bus) {
-	case TRELLIS_DISK_BUS_SATA: return "sata";
-	case TRELLIS_DISK_BUS_IDE: return "ide";
-	case TRELLIS_DISK_BUS_SCSI: return "scsi";
-	default: return "virtio";
+	case TRELLIS_DISK_BUS_SATA:
+		return "sata";
+	case TRELLIS_DISK_BUS_IDE:
+		return "ide";
+	case TRELLIS_DISK_BUS_SCSI:
+		return "scsi";
+	default:
+		return "virtio";
 	}
 }
 
@@ -269,8 +273,8 @@ int lv_xml_domain(const trellis_vm_spec_t *s, const char *domain_type,
 	empty1(&x, "target", "port", "0");
 	end(&x);
 	if (s->console == TRELLIS_CONSOLE_VNC) {
-		const char *listen = s->console_listen ? s->console_listen
-						       : "127.0.0.1";
+		const char *listen =
+		    s->console_listen ? s->console_listen : "127.0.0.1";
 		start(&x, "graphics");
 		attr(&x, "type", "vnc");
 		attr(&x, "port", "-1");

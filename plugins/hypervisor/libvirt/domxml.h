@@ -81,7 +81,7 @@ int lv_xml_disk_by_source(const char *domxml, const char *path, char *target,
  * graphics, -1 on a parse error.  The result holds a secret: wipe it.
  */
 int lv_xml_vnc_passwd(const char *domxml, const char *passwd,
-		      const char *valid_to, char **out, int *port,
-		      char *listen, size_t listenlen);
+		      const char *valid_to, char **out, int *port, char *listen,
+		      size_t listenlen);
 
 #endif

@@ -21,10 +21,7 @@ static pthread_t loop_thread;
 static atomic_int loop_run;
 static struct lv_state *loop_owner; /* for logging from the loop */
 
-static void impl_register(void)
-{
-	impl_rc = virEventRegisterDefaultImpl();
-}
+static void impl_register(void) { impl_rc = virEventRegisterDefaultImpl(); }
 
 static void *loop_main(void *arg)
 {
@@ -34,10 +31,9 @@ static void *loop_main(void *arg)
 			virErrorPtr e = virGetLastError();
 			struct lv_state *st = loop_owner;
 			if (st)
-				st->host->log(st->self, TRELLIS_LOG_ERR,
-					      "event loop: %s",
-					      e && e->message ? e->message
-							      : "failed");
+				st->host->log(
+				    st->self, TRELLIS_LOG_ERR, "event loop: %s",
+				    e && e->message ? e->message : "failed");
 			virResetLastError();
 			struct timespec ts = {0, 100 * 1000 * 1000};
 			nanosleep(&ts, NULL);
@@ -102,16 +98,26 @@ void lv_events_stop(struct lv_state *st)
 static const char *event_name(int event)
 {
 	switch (event) {
-	case VIR_DOMAIN_EVENT_DEFINED: return "defined";
-	case VIR_DOMAIN_EVENT_UNDEFINED: return "undefined";
-	case VIR_DOMAIN_EVENT_STARTED: return "started";
-	case VIR_DOMAIN_EVENT_SUSPENDED: return "suspended";
-	case VIR_DOMAIN_EVENT_RESUMED: return "resumed";
-	case VIR_DOMAIN_EVENT_STOPPED: return "stopped";
-	case VIR_DOMAIN_EVENT_SHUTDOWN: return "shutdown";
-	case VIR_DOMAIN_EVENT_PMSUSPENDED: return "pmsuspended";
-	case VIR_DOMAIN_EVENT_CRASHED: return "crashed";
-	default: return "unknown";
+	case VIR_DOMAIN_EVENT_DEFINED:
+		return "defined";
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		return "undefined";
+	case VIR_DOMAIN_EVENT_STARTED:
+		return "started";
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		return "suspended";
+	case VIR_DOMAIN_EVENT_RESUMED:
+		return "resumed";
+	case VIR_DOMAIN_EVENT_STOPPED:
+		return "stopped";
+	case VIR_DOMAIN_EVENT_SHUTDOWN:
+		return "shutdown";
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:
+		return "pmsuspended";
+	case VIR_DOMAIN_EVENT_CRASHED:
+		return "crashed";
+	default:
+		return "unknown";
 	}
 }
 
@@ -120,8 +126,10 @@ static const char *event_name(int event)
 static const char *event_state(int event, int detail)
 {
 	switch (event) {
-	case VIR_DOMAIN_EVENT_DEFINED: return "defined";
-	case VIR_DOMAIN_EVENT_UNDEFINED: return "undefined";
+	case VIR_DOMAIN_EVENT_DEFINED:
+		return "defined";
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		return "undefined";
 	case VIR_DOMAIN_EVENT_STARTED:
 	case VIR_DOMAIN_EVENT_RESUMED:
 		return trellis_vm_state_name(TRELLIS_VM_RUNNING);
@@ -129,9 +137,9 @@ static const char *event_state(int event, int detail)
 		return trellis_vm_state_name(TRELLIS_VM_PAUSED);
 	case VIR_DOMAIN_EVENT_STOPPED:
 		return trellis_vm_state_name(
-			detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED
-				? TRELLIS_VM_CRASHED
-				: TRELLIS_VM_SHUTOFF);
+		    detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED
+			? TRELLIS_VM_CRASHED
+			: TRELLIS_VM_SHUTOFF);
 	case VIR_DOMAIN_EVENT_SHUTDOWN:
 		return trellis_vm_state_name(TRELLIS_VM_SHUTTING_DOWN);
 	case VIR_DOMAIN_EVENT_PMSUSPENDED:
@@ -153,12 +161,12 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event,
 	virDomainGetUUIDString(dom, uuid);
 	snprintf(det, sizeof det, "%d", detail);
 	const char *name = virDomainGetName(dom);
-	const char *kv[] = {"uuid", uuid,
-			    "name", name ? name : "",
-			    "state", event_state(event, detail),
-			    "event", event_name(event),
+	const char *kv[] = {"uuid",   uuid,
+			    "name",   name ? name : "",
+			    "state",  event_state(event, detail),
+			    "event",  event_name(event),
 			    "detail", det,
-			    "uri", c->uri,
+			    "uri",    c->uri,
 			    NULL};
 	c->st->host->event_publish(c->st->self, "vm.state", kv);
 	return 0;
@@ -168,8 +176,8 @@ void lv_events_register(struct lv_conn *c)
 {
 	atomic_fetch_add(&c->refs, 1);
 	c->lifecycle_cb = virConnectDomainEventRegisterAny(
-		c->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), c, lv_conn_unref);
+	    c->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), c, lv_conn_unref);
 	if (c->lifecycle_cb < 0) {
 		virErrorPtr e = virGetLastError();
 		c->st->host->log(c->st->self, TRELLIS_LOG_WARNING,

@@ -33,17 +33,17 @@ struct lv_state {
 	trellis_plugin_t *self;
 	const trellis_host_t *host;
 	const trellis_node_t *config; /* plugins: {libvirt: {...}} */
-	int loop_started;             /* holds a use of the event loop */
+	int loop_started;	      /* holds a use of the event loop */
 };
 
 struct lv_conn {
 	struct lv_state *st;
 	virConnectPtr conn;
 	char *uri;
-	char hv_type[32];       /* virConnectGetType: "QEMU", "TEST" */
-	char domain_type[16];   /* what vm_create uses unless overridden */
-	int lifecycle_cb;       /* -1 when not registered */
-	atomic_int refs;        /* connect + the lifecycle callback */
+	char hv_type[32];     /* virConnectGetType: "QEMU", "TEST" */
+	char domain_type[16]; /* what vm_create uses unless overridden */
+	int lifecycle_cb;     /* -1 when not registered */
+	atomic_int refs;      /* connect + the lifecycle callback */
 };
 
 /* plugin.c: config accessors (the plugin's section, then per-host options
@@ -72,7 +72,7 @@ void lv_conn_unref(void *c);
  * a plain error.  Both return the code.
  */
 int lv_fail(struct lv_conn *c, trellis_call_t *call, const char *fmt, ...)
-	TRELLIS_PRINTF(3, 4);
+    TRELLIS_PRINTF(3, 4);
 /* lv_fail with a chosen code instead of the mapped one. */
 int lv_fail_as(struct lv_conn *c, trellis_call_t *call, int code,
 	       const char *fmt, ...) TRELLIS_PRINTF(4, 5);
@@ -105,8 +105,9 @@ void lv_events_register(struct lv_conn *c);
 void lv_events_deregister(struct lv_conn *c);
 
 /* vm.c */
-int lv_vm_create(void *conn, trellis_call_t *call, const trellis_vm_spec_t *spec,
-		 const char *idem_key, uint32_t flags, trellis_vm_info_t *out);
+int lv_vm_create(void *conn, trellis_call_t *call,
+		 const trellis_vm_spec_t *spec, const char *idem_key,
+		 uint32_t flags, trellis_vm_info_t *out);
 int lv_vm_destroy(void *conn, trellis_call_t *call, const char *uuid,
 		  const char *idem_key, uint32_t flags);
 int lv_vm_start(void *conn, trellis_call_t *call, const char *uuid,
@@ -129,8 +130,7 @@ int lv_vm_disk_attach(void *conn, trellis_call_t *call, const char *uuid,
 		      const trellis_disk_spec_t *disk, const char *idem_key,
 		      uint32_t flags);
 int lv_vm_disk_detach(void *conn, trellis_call_t *call, const char *uuid,
-		      const char *target, const char *idem_key,
-		      uint32_t flags);
+		      const char *target, const char *idem_key, uint32_t flags);
 int lv_vm_nic_attach(void *conn, trellis_call_t *call, const char *uuid,
 		     const trellis_nic_spec_t *nic, const char *idem_key,
 		     uint32_t flags);

@@ -47,9 +47,8 @@ static void lv_fini(void *state)
 	st->host->free(st);
 }
 
-static const trellis_node_t *config_node(struct lv_state *st,
-					 const trellis_node_t *options,
-					 const char *key)
+static const trellis_node_t *
+config_node(struct lv_state *st, const trellis_node_t *options, const char *key)
 {
 	const trellis_host_t *h = st->host;
 	const trellis_node_t *n = NULL;
@@ -80,23 +79,23 @@ long long lv_config_int(struct lv_state *st, const trellis_node_t *options,
 }
 
 static const struct trellis_hypervisor_ops lv_ops = {
-	.struct_size = sizeof(struct trellis_hypervisor_ops),
-	.connect = lv_connect,
-	.disconnect = lv_disconnect,
-	.host_info = lv_host_info,
-	.vm_list = lv_vm_list,
-	.vm_create = lv_vm_create,
-	.vm_destroy = lv_vm_destroy,
-	.vm_info = lv_vm_info,
-	.vm_start = lv_vm_start,
-	.vm_shutdown = lv_vm_shutdown,
-	.vm_pause = lv_vm_pause,
-	.vm_resume = lv_vm_resume,
-	.vm_console = lv_vm_console,
-	.vm_disk_attach = lv_vm_disk_attach,
-	.vm_disk_detach = lv_vm_disk_detach,
-	.vm_nic_attach = lv_vm_nic_attach,
-	.vm_nic_detach = lv_vm_nic_detach,
+    .struct_size = sizeof(struct trellis_hypervisor_ops),
+    .connect = lv_connect,
+    .disconnect = lv_disconnect,
+    .host_info = lv_host_info,
+    .vm_list = lv_vm_list,
+    .vm_create = lv_vm_create,
+    .vm_destroy = lv_vm_destroy,
+    .vm_info = lv_vm_info,
+    .vm_start = lv_vm_start,
+    .vm_shutdown = lv_vm_shutdown,
+    .vm_pause = lv_vm_pause,
+    .vm_resume = lv_vm_resume,
+    .vm_console = lv_vm_console,
+    .vm_disk_attach = lv_vm_disk_attach,
+    .vm_disk_detach = lv_vm_disk_detach,
+    .vm_nic_attach = lv_vm_nic_attach,
+    .vm_nic_detach = lv_vm_nic_detach,
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = LV_NAME, .version = "1.0.0",

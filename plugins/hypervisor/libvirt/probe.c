@@ -193,15 +193,16 @@ static int boot_banner(struct lv_conn *c, const char *type, const char *kernel,
 	snprintf(name, sizeof name, "trellis-%s-probe-%ld-%d", type,
 		 (long)getpid(), atomic_fetch_add(&seq, 1));
 	trellis_vm_spec_t spec = {
-		.struct_size = sizeof spec,
-		.name = name,
-		.vcpus = 1,
-		.memory_mib = 128,
-		.kernel = kernel,
-		.cmdline = "console=ttyS0 earlyprintk=serial,ttyS0,115200 "
-			   "panic=-1 quiet",
+	    .struct_size = sizeof spec,
+	    .name = name,
+	    .vcpus = 1,
+	    .memory_mib = 128,
+	    .kernel = kernel,
+	    .cmdline = "console=ttyS0 earlyprintk=serial,ttyS0,115200 "
+		       "panic=-1 quiet",
 	};
-	if (lv_xml_domain(&spec, type, NULL, NULL, NULL, &xml, err, sizeof err) < 0) {
+	if (lv_xml_domain(&spec, type, NULL, NULL, NULL, &xml, err,
+			  sizeof err) < 0) {
 		snprintf(why, whylen, "%s", err);
 		goto out;
 	}
@@ -209,7 +210,7 @@ static int boot_banner(struct lv_conn *c, const char *type, const char *kernel,
 	 * auto-destroyed, so it cannot outlive this connection. */
 	dom = virDomainCreateXML(c->conn, xml,
 				 VIR_DOMAIN_START_PAUSED |
-					 VIR_DOMAIN_START_AUTODESTROY);
+				     VIR_DOMAIN_START_AUTODESTROY);
 	if (!dom) {
 		virErrorPtr e = virGetLastError();
 		snprintf(why, whylen, "a %s domain does not start: %s", type,
@@ -217,8 +218,8 @@ static int boot_banner(struct lv_conn *c, const char *type, const char *kernel,
 		goto out;
 	}
 	s = virStreamNew(c->conn, VIR_STREAM_NONBLOCK);
-	if (!s || virDomainOpenConsole(dom, NULL, s, VIR_DOMAIN_CONSOLE_FORCE) <
-			  0) {
+	if (!s ||
+	    virDomainOpenConsole(dom, NULL, s, VIR_DOMAIN_CONSOLE_FORCE) < 0) {
 		virErrorPtr e = virGetLastError();
 		snprintf(why, whylen, "cannot read the probe's console: %s",
 			 e && e->message ? e->message : "unknown");
@@ -233,12 +234,14 @@ static int boot_banner(struct lv_conn *c, const char *type, const char *kernel,
 	}
 	ok = watch_console(s, t0 + timeout_ms);
 	if (ok)
-		snprintf(why, whylen, "a kernel printed its banner under %s "
-				      "in %lld ms",
+		snprintf(why, whylen,
+			 "a kernel printed its banner under %s "
+			 "in %lld ms",
 			 type, now_ms() - t0);
 	else
-		snprintf(why, whylen, "no kernel banner under %s within %lld ms",
-			 type, timeout_ms);
+		snprintf(why, whylen,
+			 "no kernel banner under %s within %lld ms", type,
+			 timeout_ms);
 out:
 	virResetLastError();
 	if (s) {
@@ -316,8 +319,8 @@ int lv_probe_domain_type(struct lv_conn *c, trellis_call_t *call,
 		pthread_mutex_unlock(&probe_lock);
 		goto out;
 	}
-	long long timeout = lv_config_int(c->st, options, "probe_timeout_ms",
-					  5000);
+	long long timeout =
+	    lv_config_int(c->st, options, "probe_timeout_ms", 5000);
 	int kvm = boot_banner(c, "kvm", kernel, timeout, why, sizeof why);
 	snprintf(out, len, "%s", kvm ? "kvm" : "qemu");
 	if (!kvm) {
@@ -325,8 +328,8 @@ int lv_probe_domain_type(struct lv_conn *c, trellis_call_t *call,
 		 * tells whether KVM failed or the probe itself did (a bad
 		 * probe kernel), which the operator should hear about. */
 		char tcg[256];
-		int ok = boot_banner(c, "qemu", kernel, timeout, tcg,
-				     sizeof tcg);
+		int ok =
+		    boot_banner(c, "qemu", kernel, timeout, tcg, sizeof tcg);
 		size_t l = strlen(why);
 		snprintf(why + l, sizeof why - l, "; %s%s", tcg,
 			 ok ? "" : " (probe inconclusive: check probe_kernel)");

@@ -53,8 +53,9 @@ int lv_mac_valid(const char *mac)
 		}
 	}
 	/* A multicast MAC cannot be a NIC's own address. */
-	int first = (isdigit((unsigned char)mac[1]) ? mac[1] - '0'
-						    : (tolower(mac[1]) - 'a' + 10));
+	int first =
+	    (isdigit((unsigned char)mac[1]) ? mac[1] - '0'
+					    : (tolower(mac[1]) - 'a' + 10));
 	return !(first & 1);
 }
 
@@ -75,9 +76,12 @@ const char *lv_bus_prefix(uint32_t bus)
 {
 	switch (bus) {
 	case TRELLIS_DISK_BUS_SATA:
-	case TRELLIS_DISK_BUS_SCSI: return "sd";
-	case TRELLIS_DISK_BUS_IDE: return "hd";
-	default: return "vd";
+	case TRELLIS_DISK_BUS_SCSI:
+		return "sd";
+	case TRELLIS_DISK_BUS_IDE:
+		return "hd";
+	default:
+		return "vd";
 	}
 }
 
@@ -176,8 +180,9 @@ int lv_spec_check(const trellis_vm_spec_t *s, char *err, size_t errlen)
 	if (s->uuid) {
 		char u[37];
 		if (strlen(s->uuid) != 36 ||
-		    sscanf(s->uuid, "%8[0-9a-fA-F]-%4[0-9a-fA-F]-%4[0-9a-fA-F]-"
-				    "%4[0-9a-fA-F]-%12[0-9a-fA-F]",
+		    sscanf(s->uuid,
+			   "%8[0-9a-fA-F]-%4[0-9a-fA-F]-%4[0-9a-fA-F]-"
+			   "%4[0-9a-fA-F]-%12[0-9a-fA-F]",
 			   u, u, u, u, u) != 5)
 			return ERR("VM '%s': uuid '%s' is not a UUID", n,
 				   s->uuid);
@@ -186,8 +191,9 @@ int lv_spec_check(const trellis_vm_spec_t *s, char *err, size_t errlen)
 		return ERR("VM '%s': vcpus %u is not within 1..256", n,
 			   s->vcpus);
 	if (s->memory_mib < 16 || s->memory_mib > (1ull << 24))
-		return ERR("VM '%s': memory %llu MiB is not within 16..16777216",
-			   n, (unsigned long long)s->memory_mib);
+		return ERR(
+		    "VM '%s': memory %llu MiB is not within 16..16777216", n,
+		    (unsigned long long)s->memory_mib);
 	if (s->kernel && !path_ok(s->kernel))
 		return ERR("VM '%s': kernel '%s' must be an absolute path", n,
 			   s->kernel);

@@ -78,8 +78,7 @@ static int find_by_key(struct lv_conn *c, trellis_call_t *call,
 	return *out ? 1 : 0;
 }
 
-static int start_dom(struct lv_conn *c, trellis_call_t *call,
-		     virDomainPtr dom)
+static int start_dom(struct lv_conn *c, trellis_call_t *call, virDomainPtr dom)
 {
 	/* Every libvirt call resets the thread's last error, so the name
 	 * for the message is fetched before the call that may fail. */
@@ -128,14 +127,15 @@ static int assign_targets(const trellis_vm_spec_t *s, char (*names)[16],
 	return 0;
 }
 
-int lv_vm_create(void *conn, trellis_call_t *call, const trellis_vm_spec_t *spec,
-		 const char *idem_key, uint32_t flags, trellis_vm_info_t *out)
+int lv_vm_create(void *conn, trellis_call_t *call,
+		 const trellis_vm_spec_t *spec, const char *idem_key,
+		 uint32_t flags, trellis_vm_info_t *out)
 {
 	struct lv_conn *c = conn;
 	virDomainPtr dom = NULL;
 	char *xml = NULL;
 	char err[768], lock[VNC_PASSWD_LEN + 1] = "";
-	char (*names)[16] = NULL;
+	char(*names)[16] = NULL;
 	const char **targets = NULL;
 	int rc;
 
@@ -160,8 +160,8 @@ int lv_vm_create(void *conn, trellis_call_t *call, const trellis_vm_spec_t *spec
 		if (rc == 1) {
 			/* A replay: finish what the first attempt began. */
 			rc = flags & TRELLIS_VM_CREATE_START
-				     ? start_dom(c, call, dom)
-				     : 0;
+				 ? start_dom(c, call, dom)
+				 : 0;
 			if (rc == 0)
 				rc = lv_fill_info(c, call, dom, out);
 			goto out;
@@ -191,12 +191,13 @@ int lv_vm_create(void *conn, trellis_call_t *call, const trellis_vm_spec_t *spec
 			    "VM '%s': no free disk target", spec->name);
 		goto out;
 	}
-	const char *type = spec->domain_type ? spec->domain_type
-					     : c->domain_type;
+	const char *type =
+	    spec->domain_type ? spec->domain_type : c->domain_type;
 	if (spec->console == TRELLIS_CONSOLE_VNC &&
 	    lv_random_password(lock, sizeof lock) < 0) {
-		rc = lv_err(c, call, TRELLIS_E_IO,
-			    "VM '%s': no randomness for a password", spec->name);
+		rc =
+		    lv_err(c, call, TRELLIS_E_IO,
+			   "VM '%s': no randomness for a password", spec->name);
 		goto out;
 	}
 	if (lv_xml_domain(spec, type, targets, idem_key, lock[0] ? lock : NULL,
@@ -239,14 +240,13 @@ out:
  * get a plain undefine. */
 static int undefine(virDomainPtr dom)
 {
-	if (virDomainUndefineFlags(dom,
-				   VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-					   VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) ==
-	    0)
+	if (virDomainUndefineFlags(
+		dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+			 VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) == 0)
 		return 0;
 	virErrorPtr e = virGetLastError();
-	if (!e || (e->code != VIR_ERR_INVALID_ARG &&
-		   e->code != VIR_ERR_NO_SUPPORT))
+	if (!e ||
+	    (e->code != VIR_ERR_INVALID_ARG && e->code != VIR_ERR_NO_SUPPORT))
 		return -1;
 	virResetLastError();
 	return virDomainUndefine(dom);
@@ -357,8 +357,8 @@ int lv_vm_shutdown(void *conn, trellis_call_t *call, const char *uuid,
 			virErrorPtr e = virGetLastError();
 			/* a transient domain vanishes when it stops */
 			rc = e && e->code == VIR_ERR_NO_DOMAIN
-				     ? (virResetLastError(), 0)
-				     : lv_fail(c, call, "VM '%s': state", name);
+				 ? (virResetLastError(), 0)
+				 : lv_fail(c, call, "VM '%s': state", name);
 			goto out;
 		}
 		struct timespec ts = {0, 100 * 1000 * 1000};

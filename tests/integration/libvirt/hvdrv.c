@@ -128,8 +128,9 @@ static int parse_disk(char *s, trellis_disk_spec_t *d)
 		if (bus)
 			d->bus = !strcmp(bus, "sata")  ? TRELLIS_DISK_BUS_SATA
 				 : !strcmp(bus, "ide") ? TRELLIS_DISK_BUS_IDE
-				 : !strcmp(bus, "scsi") ? TRELLIS_DISK_BUS_SCSI
-							: TRELLIS_DISK_BUS_VIRTIO;
+				 : !strcmp(bus, "scsi")
+				     ? TRELLIS_DISK_BUS_SCSI
+				     : TRELLIS_DISK_BUS_VIRTIO;
 		free(bus);
 		opt(rest, "ro", &ro);
 		d->read_iops_sec = num(opt(rest, "riops", NULL));
@@ -174,8 +175,8 @@ static int cmd_create(struct tr_target *t, int argc, char **argv)
 	static trellis_nic_spec_t nics[MAX_DEV];
 	static const trellis_disk_spec_t *dp[MAX_DEV];
 	static const trellis_nic_spec_t *np[MAX_DEV];
-	trellis_vm_spec_t s = {.struct_size = sizeof s, .vcpus = 1,
-			       .memory_mib = 128};
+	trellis_vm_spec_t s = {
+	    .struct_size = sizeof s, .vcpus = 1, .memory_mib = 128};
 	const char *key = NULL;
 	uint32_t flags = 0;
 	if (argc < 2)
@@ -290,8 +291,8 @@ static int run(struct tr_target *t, int argc, char **argv)
 	} else if (!strcmp(c, "shutdown")) {
 		NEED(2);
 		uint32_t f = argc > 3 && !strcmp(argv[3], "force")
-				     ? TRELLIS_VM_SHUTDOWN_FORCE
-				     : 0;
+				 ? TRELLIS_VM_SHUTDOWN_FORCE
+				 : 0;
 		rc = tr_hv_vm_shutdown(TR_TGT(t), &call, u,
 				       (uint32_t)atoi(argv[2]), f);
 	} else if (!strcmp(c, "console")) {
@@ -313,8 +314,8 @@ static int run(struct tr_target *t, int argc, char **argv)
 					  argc > 3 ? argv[3] : NULL, 0);
 	} else if (!strcmp(c, "disk-detach")) {
 		NEED(2);
-		rc = tr_hv_vm_disk_detach(TR_TGT(t), &call, u, argv[2], NULL,
-					  0);
+		rc =
+		    tr_hv_vm_disk_detach(TR_TGT(t), &call, u, argv[2], NULL, 0);
 	} else if (!strcmp(c, "nic-attach")) {
 		NEED(2);
 		trellis_nic_spec_t n;
@@ -323,8 +324,7 @@ static int run(struct tr_target *t, int argc, char **argv)
 					 argc > 3 ? argv[3] : NULL, 0);
 	} else if (!strcmp(c, "nic-detach")) {
 		NEED(2);
-		rc = tr_hv_vm_nic_detach(TR_TGT(t), &call, u, argv[2], NULL,
-					 0);
+		rc = tr_hv_vm_nic_detach(TR_TGT(t), &call, u, argv[2], NULL, 0);
 	} else if (!strcmp(c, "wait-state")) {
 		NEED(3);
 		long long deadline = now_ms() + atoll(argv[3]) * 1000;
@@ -368,8 +368,12 @@ int main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "+p:u:c:")) != -1) {
 		switch (o) {
-		case 'p': plugin = optarg; break;
-		case 'u': uri = optarg; break;
+		case 'p':
+			plugin = optarg;
+			break;
+		case 'u':
+			uri = optarg;
+			break;
 		case 'c': {
 			char *eq = strchr(optarg, '=');
 			if (!eq)
@@ -379,7 +383,8 @@ int main(int argc, char **argv)
 				 (int)(eq - optarg), optarg, eq + 1);
 			break;
 		}
-		default: return usage("bad option");
+		default:
+			return usage("bad option");
 		}
 	}
 	if (optind >= argc)
@@ -391,9 +396,8 @@ int main(int argc, char **argv)
 			 b ? b : "build");
 		plugin = def;
 	}
-	trellis_node_t *conf = tr_node_parse_string("hvdrv -c", cfg,
-						    strlen(cfg), err,
-						    sizeof err);
+	trellis_node_t *conf =
+	    tr_node_parse_string("hvdrv -c", cfg, strlen(cfg), err, sizeof err);
 	if (!conf) {
 		fprintf(stderr, "hvdrv: config: %s\n", err);
 		return 2;

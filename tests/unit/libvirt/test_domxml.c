@@ -133,14 +133,13 @@ static void test_devices_and_caps(void **state)
 	char *xml = domain(&s, targets, NULL, "Abcd2345");
 
 	assert_string_equal(xp(xml, "string(//disk[1]/@type)"), "file");
-	assert_string_equal(xp(xml, "string(//disk[1]/source/@file)"),
-			    d0.path);
+	assert_string_equal(xp(xml, "string(//disk[1]/source/@file)"), d0.path);
 	assert_string_equal(xp(xml, "string(//disk[1]/driver/@type)"), "qcow2");
 	assert_string_equal(xp(xml, "string(//disk[1]/target/@bus)"), "virtio");
 	assert_string_equal(xp(xml, "string(//disk[1]/iotune/read_iops_sec)"),
 			    "500");
-	assert_string_equal(
-		xp(xml, "string(//disk[1]/iotune/write_bytes_sec)"), "1048576");
+	assert_string_equal(xp(xml, "string(//disk[1]/iotune/write_bytes_sec)"),
+			    "1048576");
 	assert_int_equal(xcount(xml, "count(//disk[1]/iotune/*)"), 2);
 	assert_int_equal(xcount(xml, "count(//disk[1]/readonly)"), 0);
 	assert_string_equal(xp(xml, "string(//disk[2]/@type)"), "block");
@@ -159,8 +158,8 @@ static void test_devices_and_caps(void **state)
 	assert_string_equal(xp(xml, "string(//interface[1]/model/@type)"),
 			    "virtio");
 	assert_string_equal(
-		xp(xml, "string(//interface[1]/bandwidth/inbound/@average)"),
-		"2000");
+	    xp(xml, "string(//interface[1]/bandwidth/inbound/@average)"),
+	    "2000");
 	assert_int_equal(xcount(xml, "count(//interface[1]/bandwidth/*)"), 1);
 	/* an existing tap: libvirt must neither make nor delete it */
 	assert_string_equal(xp(xml, "string(//interface[2]/@type)"),
@@ -190,13 +189,11 @@ static void test_devices_and_caps(void **state)
 	free(found);
 	assert_int_equal(lv_xml_find_disk(xml, "vdz", &found, NULL, 0), 0);
 	assert_null(found);
-	assert_int_equal(lv_xml_disk_by_source(xml, d0.path, target,
-					       sizeof target),
-			 1);
+	assert_int_equal(
+	    lv_xml_disk_by_source(xml, d0.path, target, sizeof target), 1);
 	assert_string_equal(target, "vda");
-	assert_int_equal(lv_xml_disk_by_source(xml, "/nope", target,
-					       sizeof target),
-			 0);
+	assert_int_equal(
+	    lv_xml_disk_by_source(xml, "/nope", target, sizeof target), 0);
 	assert_int_equal(lv_xml_find_nic(xml, "52:54:00:00:00:01", &found), 0);
 	assert_non_null(found);
 	assert_string_equal(xp(found, "string(/interface/source/@bridge)"),
@@ -216,10 +213,10 @@ static void test_vnc_passwd(void **state)
 {
 	(void)state;
 	const char *live =
-		"<domain><devices><graphics type='spice' port='5930'/>"
-		"<graphics type='vnc' port='5901' autoport='yes' "
-		"listen='0.0.0.0'><listen type='address' address='0.0.0.0'/>"
-		"</graphics></devices></domain>";
+	    "<domain><devices><graphics type='spice' port='5930'/>"
+	    "<graphics type='vnc' port='5901' autoport='yes' "
+	    "listen='0.0.0.0'><listen type='address' address='0.0.0.0'/>"
+	    "</graphics></devices></domain>";
 	char *g = NULL, listen[64];
 	int port = 0;
 	assert_int_equal(lv_xml_vnc_passwd(live, "pw123456",
@@ -304,8 +301,8 @@ static void test_spec_checks(void **state)
 	s.serial_log = "log.txt";
 	REFUSED(s, "serial_log 'log.txt'");
 
-	trellis_disk_spec_t d0 = {.struct_size = sizeof d0, .path = "/a",
-				  .target = "vda"};
+	trellis_disk_spec_t d0 = {
+	    .struct_size = sizeof d0, .path = "/a", .target = "vda"};
 	trellis_disk_spec_t d1 = d0;
 	const trellis_disk_spec_t *dp[] = {&d0, &d1};
 	s = base_spec();
@@ -324,8 +321,8 @@ static void test_spec_checks(void **state)
 	d1.path = "rel";
 	REFUSED(s, "disk path 'rel'");
 
-	trellis_nic_spec_t n0 = {.struct_size = sizeof n0, .bridge = "br0",
-				 .ifname = "tap0"};
+	trellis_nic_spec_t n0 = {
+	    .struct_size = sizeof n0, .bridge = "br0", .ifname = "tap0"};
 	const trellis_nic_spec_t *np[] = {&n0};
 	s = base_spec();
 	s.nics = np;
@@ -375,12 +372,12 @@ static void test_targets_and_macs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_domain_basics),
-		cmocka_unit_test(test_devices_and_caps),
-		cmocka_unit_test(test_vnc_passwd),
-		cmocka_unit_test(test_spec_checks),
-		cmocka_unit_test(test_targets_and_macs),
+	    cmocka_unit_test(test_escaping),
+	    cmocka_unit_test(test_domain_basics),
+	    cmocka_unit_test(test_devices_and_caps),
+	    cmocka_unit_test(test_vnc_passwd),
+	    cmocka_unit_test(test_spec_checks),
+	    cmocka_unit_test(test_targets_and_macs),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	xmlCleanupParser();

@@ -107,7 +107,9 @@ static trellis_vm_spec_t spec(const char *suffix, char *name, size_t len)
 				   .memory_mib = 64};
 }
 
-#define CALL(var) trellis_call_t var; tr_call_init(&var, NULL)
+#define CALL(var)                                                              \
+	trellis_call_t var;                                                    \
+	tr_call_init(&var, NULL)
 
 /* The domain called name, if any (through vm_list). */
 struct find {
@@ -137,9 +139,9 @@ static void test_connect_errors(void **state)
 	(void)state;
 	void *conn = NULL;
 	CALL(call);
-	assert_int_equal(tr_hv_connect(plugin, &call, URI, NULL, 1u << 9,
-				       &conn),
-			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    tr_hv_connect(plugin, &call, URI, NULL, 1u << 9, &conn),
+	    TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(call.message, "unknown flag bits 0x200"));
 	tr_call_init(&call, NULL);
 	assert_int_equal(tr_hv_connect(plugin, &call, "", NULL, 0, &conn),
@@ -200,9 +202,9 @@ static void test_create_replay_destroy(void **state)
 
 	/* the same name under another key is somebody else's VM */
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, "other/key",
-					 0, &b),
-			 TRELLIS_E_CONFLICT);
+	assert_int_equal(
+	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "other/key", 0, &b),
+	    TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(call.message, "a domain of that name exists"));
 
 	tr_call_init(&call, NULL);
@@ -228,9 +230,8 @@ static void test_replay_starts(void **state)
 	trellis_vm_spec_t s = spec("half", name, sizeof name);
 	trellis_vm_info_t a;
 	CALL(call);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, "k/half", 0,
-					 &a),
-			 0);
+	assert_int_equal(
+	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "k/half", 0, &a), 0);
 	assert_int_equal(a.state, TRELLIS_VM_SHUTOFF);
 	assert_int_equal(a.backend_id, -1);
 	tr_call_init(&call, NULL);
@@ -267,9 +268,9 @@ static void test_bad_input_leaves_nothing(void **state)
 
 	s = spec("flags", name, sizeof name);
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, NULL,
-					 1u << 5, &a),
-			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, NULL, 1u << 5, &a),
+	    TRELLIS_E_INVALID_ARG);
 	assert_int_equal(count_named(name), 0);
 
 	tr_call_init(&call, NULL);
@@ -328,16 +329,16 @@ static void test_lifecycle(void **state)
 	tr_call_init(&call, NULL);
 	assert_int_equal(tr_hv_vm_console(TR_TGT(tgt), &call, u, 60, 0, &ci),
 			 TRELLIS_E_CONFLICT);
-	trellis_disk_spec_t d = {.struct_size = sizeof d, .path = "/dev/null",
-				 .target = "vdb"};
+	trellis_disk_spec_t d = {
+	    .struct_size = sizeof d, .path = "/dev/null", .target = "vdb"};
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_disk_attach(TR_TGT(tgt), &call, u, &d, NULL,
-					      0),
-			 TRELLIS_E_NOTSUP);
+	assert_int_equal(
+	    tr_hv_vm_disk_attach(TR_TGT(tgt), &call, u, &d, NULL, 0),
+	    TRELLIS_E_NOTSUP);
 	/* detaching what is not there succeeds */
 	OK(tr_hv_vm_disk_detach(TR_TGT(tgt), &call, u, "vdq", NULL, 0));
-	OK(tr_hv_vm_nic_detach(TR_TGT(tgt), &call, u, "52:54:00:01:02:03",
-			       NULL, 0));
+	OK(tr_hv_vm_nic_detach(TR_TGT(tgt), &call, u, "52:54:00:01:02:03", NULL,
+			       0));
 	OK(tr_hv_vm_destroy(TR_TGT(tgt), &call, u, NULL, 0));
 #undef OK
 #undef STATE
@@ -356,22 +357,21 @@ static void test_list_stops_early(void **state)
 	int n = 0;
 	CALL(call);
 	/* the test driver always has its "test" domain */
-	assert_int_equal(tr_hv_vm_list(TR_TGT(tgt), &call, 0, stop_after_one,
-				       &n),
-			 0);
+	assert_int_equal(
+	    tr_hv_vm_list(TR_TGT(tgt), &call, 0, stop_after_one, &n), 0);
 	assert_int_equal(n, 1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_errors),
-		cmocka_unit_test(test_host_info),
-		cmocka_unit_test(test_create_replay_destroy),
-		cmocka_unit_test(test_replay_starts),
-		cmocka_unit_test(test_bad_input_leaves_nothing),
-		cmocka_unit_test(test_lifecycle),
-		cmocka_unit_test(test_list_stops_early),
+	    cmocka_unit_test(test_connect_errors),
+	    cmocka_unit_test(test_host_info),
+	    cmocka_unit_test(test_create_replay_destroy),
+	    cmocka_unit_test(test_replay_starts),
+	    cmocka_unit_test(test_bad_input_leaves_nothing),
+	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_list_stops_early),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
