@@ -103,7 +103,8 @@ is "...it is gone" "$(virsh -c qemu:///system domblklist "$name" | grep -c vdb)"
 out=$(hv nic-attach "$uuid" "bridge=$br" "boot-test/$$/nic" \; nic-attach "$uuid" "bridge=$br" "boot-test/$$/nic" 2>&1)
 like "hot-attach a NIC (twice, same key: one NIC)" "$out" "ok nic-attach.*ok nic-attach"
 is "...the domain has two NICs" "$(virsh -c qemu:///system domiflist "$name" | grep -c "$br")" "2"
-mac=$(virsh -c qemu:///system domiflist "$name" | awk -v b="$br" '$3 == b {print $5}' | grep -v "52:54:00:aa:" | head -1)
+mac0=${nic#*mac=}
+mac=$(virsh -c qemu:///system domiflist "$name" | awk -v b="$br" -v m="$mac0" '$3 == b && $5 != m {print $5}' | head -1)
 out=$(hv nic-detach "$uuid" "$mac" 2>&1)
 like "hot-detach the NIC by its MAC" "$out" "ok nic-detach"
 is "...one NIC left" "$(virsh -c qemu:///system domiflist "$name" | grep -c "$br")" "1"
