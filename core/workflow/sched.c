@@ -20,6 +20,23 @@
 	((n) < (cap) ? 0                                                       \
 		     : grow((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
 
+
+/* Outputs the action declares secret (a console password...) join the
+ * instance's secrets, so every later redaction - journal, logs, events,
+ * status - hides them as it hides secret inputs. */
+static void remember_secret_outputs(struct inst *i,
+				    const struct tr_wf_step *ws,
+				    const json_t *outputs)
+{
+	if (!ws->action || !ws->action->output || !json_is_object(outputs))
+		return;
+	for (const struct tr_field *f = ws->action->output; f->name; f++) {
+		json_t *v = json_object_get(outputs, f->name);
+		if (f->type == TR_T_SECRET && json_is_string(v))
+			tr_secrets_add(&i->secrets, json_string_value(v));
+	}
+}
+
 static int grow(void **arr, size_t *cap, size_t size, size_t need)
 {
 	size_t c = *cap ? *cap : 16;
@@ -587,6 +604,7 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		json_decref(s->outputs);
 		s->outputs = jb->result;
 		jb->result = NULL;
+		remember_secret_outputs(i, ws, s->outputs);
 		s->done_seq = ++i->next_done_seq;
 		i->n_terminal++;
 		u.state = "succeeded";

@@ -496,6 +496,70 @@ static void test_secrets_redacted(void **st)
 	tr_host_set_secret_source(NULL, NULL);
 }
 
+/* An action whose output schema says "secret" (as hypervisor.console's
+ * password does): the value reaches later steps but no journal row. */
+static const struct tr_field mint_out[] = {
+	{"password", TR_T_SECRET, 1, "a fresh secret"},
+	TR_FIELDS_END,
+};
+static const struct tr_field mint_in[] = {TR_FIELDS_END};
+
+static int mint_run(const struct tr_action_env *env, json_t *args,
+		    json_t **result, trellis_call_t *call)
+{
+	(void)env;
+	(void)args;
+	(void)call;
+	*result = json_pack("{s:s}", "password", "Okapi-Pass-93");
+	return 0;
+}
+
+static const struct tr_action mint_action[] = {{
+	.name = "test.mint",
+	.description = "returns a secret output",
+	.input = mint_in,
+	.output = mint_out,
+	.run = mint_run,
+}};
+
+static void test_secret_outputs_redacted(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 2, 4);
+	if (!tr_action_find("test.mint"))
+		tr_actions_add(mint_action, 1);
+	char *id = wfx_start(&x,
+			     "workflow: secret-out\n"
+			     "steps:\n"
+			     "  - id: mint\n    call: test.mint\n"
+			     "  - id: use\n    call: core.log\n"
+			     "    with: {message: \"p=${steps.mint.password}\"}\n",
+			     NULL);
+	wfx_run(&x, 5000);
+	json_t *logs = wfx_logs(&x, id);
+	assert_string_equal(
+		wfx_str(json_object_get(wfx_step(logs, "mint"), "outputs"),
+			"password"),
+		"***");
+	assert_string_equal(
+		wfx_str(json_object_get(wfx_step(logs, "use"), "outputs"),
+			"message"),
+		"p=***");
+	json_decref(logs);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	sqlite3 *db = tr_store_db(x.d.store);
+	sqlite3_exec(db, "SELECT * FROM wf_instance", dump_cb, f, NULL);
+	sqlite3_exec(db, "SELECT * FROM wf_step", dump_cb, f, NULL);
+	fclose(f);
+	assert_non_null(strstr(buf, "p=***"));
+	assert_null(strstr(buf, "Okapi-Pass-93"));
+	free(buf);
+	wfx_free(&x);
+}
+
 static void test_restart_resumes(void **st)
 {
 	(void)st;
@@ -724,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_admission_limit),
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_secrets_redacted),
+		cmocka_unit_test(test_secret_outputs_redacted),
 		cmocka_unit_test(test_restart_resumes),
 		cmocka_unit_test(test_subworkflow),
 		cmocka_unit_test(test_full_pool),
