@@ -320,7 +320,10 @@ static int lfs_pool_open(void *state, trellis_call_t *call,
 			return h->set_error(call, TRELLIS_E_NOTFOUND,
 					    "pool '%s': directory %s: %s", name,
 					    dir, strerror(errno));
-		if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		/* 0711: the hypervisor's own user (libvirt-qemu) must be
+		 * able to reach the volumes libvirt hands it, but has no
+		 * business listing the pool. */
+		if (mkdir(dir, 0711) != 0 && errno != EEXIST)
 			return h->set_error(call, TRELLIS_E_IO,
 					    "pool '%s': cannot create %s: %s",
 					    name, dir, strerror(errno));
