@@ -63,11 +63,20 @@ typedef struct trellis_port_spec {
 	const char *ip;           /* since 1.0: address/prefix, may be NULL */
 } trellis_port_spec_t;
 
+/* port_create flags: a veth pair instead of a tap; the peer end (named in
+ * port_info.peer) is for a container or a test namespace to take. */
+#define TRELLIS_NET_PORT_VETH (1u << 0)
+/* port_delete flags: when this was the last port of its segment on this
+ * host, remove the segment from the host too (a tenant's bridge goes
+ * with its last port). */
+#define TRELLIS_NET_PORT_RELEASE_SEGMENT (1u << 0)
+
 typedef struct trellis_port_info {
 	uint32_t struct_size;
 	char ifname[16];          /* since 1.0: the tap the VM attaches to */
 	char bridge[16];          /* since 1.0 */
 	char mac[18];             /* since 1.0 */
+	char peer[16];            /* since 1.0: veth peer, "" for a tap */
 } trellis_port_info_t;
 
 typedef struct trellis_fw_rule {
@@ -79,6 +88,10 @@ typedef struct trellis_fw_rule {
 	const char *source_cidr;  /* since 1.0: NULL: any */
 	int64_t expires_at;       /* since 1.0: unix seconds, 0: never */
 } trellis_fw_rule_t;
+
+/* gc flags: a port is also kept when its segment is in keep (for a core
+ * that records segments but not the ports on them). */
+#define TRELLIS_NET_GC_KEEP_SEGMENT_PORTS (1u << 0)
 
 /* gc() reports each object it removed through this. */
 typedef void (*trellis_gc_fn)(void *opaque, const char *what, const char *name);

@@ -37,73 +37,74 @@ extern "C" {
  * Which pass of the private-zone rule a request is in.  A tenant that owns
  * private zones is placed there first (OWN); when none of them fits and one
  * of them says `spill: allow`, the core runs a second pass (SPILL) over the
- * other zones.  Tenants without private zones run a single ANY pass.  The
+ * public zones.  Tenants without private zones run a single ANY pass.  The
  * `spill` filter enforces the pass; the core decides which passes run.
  */
 enum trellis_place_phase {
 	TRELLIS_PLACE_ANY = 0,
-	TRELLIS_PLACE_OWN = 1,   /* only the tenant's own private zones */
-	TRELLIS_PLACE_SPILL = 2, /* only zones the tenant does not own */
+	TRELLIS_PLACE_OWN = 1,	 /* only the tenant's own private zones */
+	TRELLIS_PLACE_SPILL = 2, /* only public zones */
 };
 
 typedef struct trellis_place_request {
 	uint32_t struct_size;
-	uint32_t vcpus;            /* since 1.0 */
-	uint64_t memory_mib;       /* since 1.0 */
-	uint64_t disk_gib;         /* since 1.0 */
+	uint32_t vcpus;	     /* since 1.0 */
+	uint64_t memory_mib; /* since 1.0 */
+	uint64_t disk_gib;   /* since 1.0 */
 	/* Names as the caller gave them, for messages; NULL: none/any. */
-	const char *zone;          /* since 1.0: location constraints */
-	const char *pod;           /* since 1.0 */
-	const char *cluster;       /* since 1.0 */
-	const char *host;          /* since 1.0 */
-	const char *tenant;        /* since 1.0 */
-	const char *affinity_group;      /* since 1.0 */
+	const char *zone;		 /* since 1.0: location constraints */
+	const char *pod;		 /* since 1.0 */
+	const char *cluster;		 /* since 1.0 */
+	const char *host;		 /* since 1.0 */
+	const char *tenant;		 /* since 1.0 */
+	const char *affinity_group;	 /* since 1.0 */
 	const char *anti_affinity_group; /* since 1.0 */
-	const char *const *tags;   /* since 1.0: host tags required */
-	uint32_t n_tags;           /* since 1.0 */
+	const char *const *tags;	 /* since 1.0: host tags required */
+	uint32_t n_tags;		 /* since 1.0 */
 	/* The same, resolved by the core (0: none/any).  A name the
 	 * inventory has never seen resolves to an id no host carries. */
-	uint32_t zone_id;          /* since 1.0 */
-	uint32_t pod_id;           /* since 1.0 */
-	uint32_t cluster_id;       /* since 1.0 */
-	uint32_t tenant_id;        /* since 1.0 */
-	uint64_t host_id;          /* since 1.0: trellis_host_view_t.id */
-	uint32_t affinity_id;      /* since 1.0 */
+	uint32_t zone_id;	   /* since 1.0 */
+	uint32_t pod_id;	   /* since 1.0 */
+	uint32_t cluster_id;	   /* since 1.0 */
+	uint32_t tenant_id;	   /* since 1.0 */
+	uint64_t host_id;	   /* since 1.0: trellis_host_view_t.id */
+	uint32_t affinity_id;	   /* since 1.0 */
 	uint32_t anti_affinity_id; /* since 1.0 */
 	const uint32_t *tag_ids;   /* since 1.0: n_tags ids, sorted */
 	/* How many hosts already run a VM of the affinity group: 0 means
 	 * the group is new and any host may start it. */
-	uint32_t affinity_hosts;   /* since 1.0 */
-	uint32_t phase;            /* since 1.0: enum trellis_place_phase */
+	uint32_t affinity_hosts; /* since 1.0 */
+	uint32_t phase;		 /* since 1.0: enum trellis_place_phase */
 } trellis_place_request_t;
 
-#define TRELLIS_ZONE_PRIVATE (1u << 0)    /* owned by one tenant */
-#define TRELLIS_ZONE_EXCLUSIVE (1u << 1)  /* takes only its owner's VMs */
+#define TRELLIS_ZONE_PRIVATE (1u << 0)	   /* owned by one tenant */
+#define TRELLIS_ZONE_EXCLUSIVE (1u << 1)   /* takes only its owner's VMs */
 #define TRELLIS_ZONE_SPILL_ALLOW (1u << 2) /* owner may spill elsewhere */
 
 typedef struct trellis_host_view {
 	uint32_t struct_size;
-	uint32_t zone_flags;       /* since 1.0: TRELLIS_ZONE_* */
-	uint64_t id;               /* since 1.0: stable inventory id */
-	const char *name;          /* since 1.0 */
-	uint32_t zone_id;          /* since 1.0 */
-	uint32_t pod_id;           /* since 1.0 */
-	uint32_t cluster_id;       /* since 1.0 */
-	uint32_t owner_id;         /* since 1.0: the zone's tenant, 0: public */
-	uint32_t cpus;             /* since 1.0: physical */
-	uint32_t vm_limit;         /* since 1.0: 0 for no limit */
-	uint64_t memory_mib;       /* since 1.0: physical */
-	uint64_t disk_gib;         /* since 1.0 */
-	double cpu_ratio;          /* since 1.0: overcommit, >= 1.0 usually */
-	double memory_ratio;       /* since 1.0 */
-	uint32_t used_vcpus;       /* since 1.0: claimed, including pending */
-	uint32_t vm_count;         /* since 1.0: claimed VMs */
-	uint64_t used_memory_mib;  /* since 1.0 */
-	uint64_t used_disk_gib;    /* since 1.0 */
-	const uint32_t *tag_ids;   /* since 1.0: sorted */
-	uint32_t n_tags;           /* since 1.0 */
-	uint32_t n_groups;         /* since 1.0 */
-	const uint32_t *group_ids; /* since 1.0: groups with a VM here, sorted */
+	uint32_t zone_flags;	  /* since 1.0: TRELLIS_ZONE_* */
+	uint64_t id;		  /* since 1.0: stable inventory id */
+	const char *name;	  /* since 1.0 */
+	uint32_t zone_id;	  /* since 1.0 */
+	uint32_t pod_id;	  /* since 1.0 */
+	uint32_t cluster_id;	  /* since 1.0 */
+	uint32_t owner_id;	  /* since 1.0: the zone's tenant, 0: public */
+	uint32_t cpus;		  /* since 1.0: physical */
+	uint32_t vm_limit;	  /* since 1.0: 0 for no limit */
+	uint64_t memory_mib;	  /* since 1.0: physical */
+	uint64_t disk_gib;	  /* since 1.0 */
+	double cpu_ratio;	  /* since 1.0: overcommit, >= 1.0 usually */
+	double memory_ratio;	  /* since 1.0 */
+	uint32_t used_vcpus;	  /* since 1.0: claimed, including pending */
+	uint32_t vm_count;	  /* since 1.0: claimed VMs */
+	uint64_t used_memory_mib; /* since 1.0 */
+	uint64_t used_disk_gib;	  /* since 1.0 */
+	const uint32_t *tag_ids;  /* since 1.0: sorted */
+	uint32_t n_tags;	  /* since 1.0 */
+	uint32_t n_groups;	  /* since 1.0 */
+	const uint32_t
+	    *group_ids; /* since 1.0: groups with a VM here, sorted */
 } trellis_host_view_t;
 
 /*
@@ -145,11 +146,15 @@ static inline int trellis_ids_has(const uint32_t *ids, uint32_t n, uint32_t id)
  *   CAPACITY: trellis_host_free_memory_mib(h) < req->memory_mib
  *   LOCATION: h is outside req's zone/pod/cluster/host
  *   PHASE:    h is outside the zones of req->phase (see the spill filter)
+ *   AFFINITY: req->affinity_hosts > 0 and h runs no VM of req->affinity_id
+ *   VCPUS:    trellis_host_free_vcpus(h) < req->vcpus
  */
 #define TRELLIS_POLICY_INDEX_NONE 0u
 #define TRELLIS_POLICY_INDEX_CAPACITY (1u << 0)
 #define TRELLIS_POLICY_INDEX_LOCATION (1u << 1)
 #define TRELLIS_POLICY_INDEX_PHASE (1u << 2)
+#define TRELLIS_POLICY_INDEX_AFFINITY (1u << 3)
+#define TRELLIS_POLICY_INDEX_VCPUS (1u << 4)
 
 /*
  * Order hints of a weigher: its score never increases along the core order:
@@ -167,10 +172,10 @@ enum trellis_policy_order {
 
 typedef struct trellis_policy_item {
 	uint32_t struct_size;
-	const char *name;          /* since 1.0: "capacity", "spread"... */
-	const char *description;   /* since 1.0: one line */
-	uint32_t index;            /* since 1.0: filters: TRELLIS_POLICY_INDEX_* */
-	uint32_t order;            /* since 1.0: weighers: trellis_policy_order */
+	const char *name;	 /* since 1.0: "capacity", "spread"... */
+	const char *description; /* since 1.0: one line */
+	uint32_t index; /* since 1.0: filters: TRELLIS_POLICY_INDEX_* */
+	uint32_t order; /* since 1.0: weighers: trellis_policy_order */
 } trellis_policy_item_t;
 
 /* Flags of filter() and weigh(); none are defined in 1.0. */
