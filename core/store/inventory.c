@@ -124,14 +124,14 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		"tenant", "tenant", -1, 0, NULL, "name", tenant_fields,
 		"SELECT a.id, a.name, a.created_at FROM tenant a",
 		"SELECT id, name FROM tenant WHERE name = ?1",
-		1, "TENANT", tenant_children, no_filters},
+		1, "TENANT", tenant_children, no_filters, NULL},
 	[TR_KIND_ZONE] = {
 		"zone", "zone", -1, 0, NULL, "name", zone_fields,
 		"SELECT a.id, a.name, a.private, t.name AS owner, a.exclusive,"
 		" a.spill, a.created_at FROM zone a"
 		" LEFT JOIN tenant t ON t.id = a.owner_id",
 		"SELECT id, name FROM zone WHERE name = ?1",
-		1, "ZONE", zone_children, zone_filters},
+		1, "ZONE", zone_children, zone_filters, NULL},
 	[TR_KIND_POD] = {
 		"pod", "pod", TR_KIND_ZONE, 0, "zone_id", "name", name_fields,
 		"SELECT a.id, a.name, z.name AS zone, a.created_at FROM pod a"
@@ -139,7 +139,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		"SELECT p.id, z.name || '/' || p.name FROM pod p"
 		" JOIN zone z ON z.id = p.zone_id"
 		" WHERE p.name = ?1 AND (?2 IS NULL OR z.name = ?2)",
-		2, "ZONE/POD", pod_children, no_filters},
+		2, "ZONE/POD", pod_children, no_filters, NULL},
 	[TR_KIND_CLUSTER] = {
 		"cluster", "cluster", TR_KIND_POD, 0, "pod_id", "name",
 		name_fields,
@@ -150,7 +150,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" JOIN pod p ON p.id = c.pod_id JOIN zone z ON z.id = p.zone_id"
 		" WHERE c.name = ?1 AND (?2 IS NULL OR p.name = ?2)"
 		" AND (?3 IS NULL OR z.name = ?3)",
-		3, "ZONE/POD/CLUSTER", cluster_children, no_filters},
+		3, "ZONE/POD/CLUSTER", cluster_children, no_filters, NULL},
 	[TR_KIND_HOST] = {
 		"host", "host", TR_KIND_CLUSTER, 0, "cluster_id", "name",
 		host_fields,
@@ -162,7 +162,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" FROM host a JOIN cluster c ON c.id = a.cluster_id"
 		" JOIN pod p ON p.id = c.pod_id JOIN zone z ON z.id = p.zone_id",
 		"SELECT id, name FROM host WHERE name = ?1",
-		1, "HOST", host_children, host_filters},
+		1, "HOST", host_children, host_filters, NULL},
 	[TR_KIND_VM] = {
 		"vm", "vm", TR_KIND_HOST, 1, "host_id", "uuid", vm_fields,
 		"SELECT a.id, a.uuid, a.name, h.name AS host, a.state,"
@@ -181,7 +181,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" LEFT JOIN pod p ON p.id = c.pod_id"
 		" LEFT JOIN zone z ON z.id = p.zone_id",
 		"SELECT id, name FROM pool WHERE name = ?1",
-		1, "POOL", pool_children, no_filters},
+		1, "POOL", pool_children, no_filters, NULL},
 	[TR_KIND_VOLUME] = {
 		"volume", "volume", TR_KIND_POOL, 0, "pool_id", "name",
 		volume_fields,
@@ -191,14 +191,14 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		"SELECT v.id, po.name || '/' || v.name FROM volume v"
 		" JOIN pool po ON po.id = v.pool_id"
 		" WHERE v.name = ?1 AND (?2 IS NULL OR po.name = ?2)",
-		2, "POOL/VOLUME", no_children, no_filters},
+		2, "POOL/VOLUME", no_children, no_filters, NULL},
 	[TR_KIND_SEGMENT] = {
 		"segment", "segment", -1, 0, NULL, "name", segment_fields,
 		"SELECT a.id, a.name, a.plugin, a.type, a.vni,"
 		" t.name AS tenant, a.spec, a.created_at FROM segment a"
 		" LEFT JOIN tenant t ON t.id = a.tenant_id",
 		"SELECT id, name FROM segment WHERE name = ?1",
-		1, "SEGMENT", no_children, no_filters},
+		1, "SEGMENT", no_children, no_filters, NULL},
 };
 
 const char *tr_kind_str(enum tr_kind kind)
