@@ -14,15 +14,28 @@
 
 #include "../util/log.h"
 #include "../worker/worker.h"
+#include "../worker/worker_int.h"
 #include "api_int.h"
 
 #define MAX_LISTENERS 4
-#define RECV_BATCH 64
+#define RECV_THREADS 4      /* receive threads per listener */
+#define RECV_TIMEOUT_MS 100 /* how soon a receive thread sees api->stop */
 
+/*
+ * Each listener has RECV_THREADS receive threads, blocking in nn_recvmsg as a
+ * plain echo server does (polling NN_RCVFD from the main loop cost two
+ * context switches per request).  The thread parses and checks the
+ * request; read-only ops (TR_OP_READ) run right there on the thread's own
+ * read-only WAL connection and answer from it; every other op is handed
+ * to the main thread (tr_daemon_call_main) and runs there as before.
+ * The list of requests in flight and the count are under api->lock.
+ */
 struct listener {
 	int sock;
-	int fd;
 	char *url;
+	struct tr_api *api;
+	pthread_t threads[RECV_THREADS];
+	int nthreads;
 };
 
 struct tr_req {
@@ -31,6 +44,7 @@ struct tr_req {
 	void *control;      /* nanomsg routing header */
 	const struct tr_api_op *op;
 	char **sync_reply;
+	json_t *env, *args; /* handed to the main thread */
 	struct tr_req *prev, *next;
 };
 
@@ -41,9 +55,16 @@ struct tr_api {
 	size_t nops, capops;
 	struct listener ls[MAX_LISTENERS];
 	size_t nls;
+	pthread_mutex_t lock; /* inflight and reqs */
 	unsigned inflight;
 	struct tr_req *reqs; /* in flight */
+	volatile int stop;    /* receive threads: leave */
+	volatile int closing; /* tr_api_free: handed requests are refused */
 };
+
+/* Set on a receive thread: its read-only store connection. */
+static _Thread_local struct tr_store *api_tls_store;
+static _Thread_local int api_tls_thread;
 
 struct tr_api *tr_api_new(struct tr_daemon *d,
 			  const struct tr_api_limits *limits)
@@ -52,6 +73,7 @@ struct tr_api *tr_api_new(struct tr_daemon *d,
 	if (!api)
 		return NULL;
 	api->d = d;
+	pthread_mutex_init(&api->lock, NULL);
 	api->limits = *limits;
 	if (!api->limits.max_message)
 		api->limits.max_message = 1 << 20;
@@ -64,16 +86,24 @@ void tr_api_free(struct tr_api *api)
 {
 	if (!api)
 		return;
+	api->stop = 1;
+	for (size_t i = 0; i < api->nls; i++)
+		for (int t = 0; t < api->ls[i].nthreads; t++)
+			pthread_join(api->ls[i].threads[t], NULL);
+	/* Requests handed to the main thread but never run (the loop left
+	 * early): they are answered below, so their jobs only free. */
+	api->closing = 1;
+	if (api->d && api->d->loop)
+		tr_loop_deliver(api->d->loop);
 	/* Requests still in flight get an answer, not silence. */
 	while (api->reqs)
 		tr_req_fail(api->reqs, TRELLIS_E_UNAVAILABLE, NULL,
 			    "trellisd is shutting down");
 	for (size_t i = 0; i < api->nls; i++) {
-		if (api->d && api->d->loop)
-			tr_daemon_fd_remove(api->d, api->ls[i].fd);
 		nn_close(api->ls[i].sock);
 		free(api->ls[i].url);
 	}
+	pthread_mutex_destroy(&api->lock);
 	free(api->ops);
 	free(api);
 }
@@ -135,7 +165,11 @@ const struct tr_api_op *tr_api_at(const struct tr_api *api, size_t i)
 
 unsigned tr_api_inflight(const struct tr_api *api)
 {
-	return api->inflight;
+	struct tr_api *a = (struct tr_api *)api;
+	pthread_mutex_lock(&a->lock);
+	unsigned n = a->inflight;
+	pthread_mutex_unlock(&a->lock);
+	return n;
 }
 
 int tr_fields_check(const char *what, const struct tr_field *fields,
@@ -187,18 +221,30 @@ static void send_text(struct tr_req *req, char *text)
 	free(text);
 }
 
+static void wake_main(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	(void)arg;
+}
+
 static void req_unlink(struct tr_req *req)
 {
 	struct tr_api *api = req->api;
+	pthread_mutex_lock(&api->lock);
 	if (req->prev)
 		req->prev->next = req->next;
 	else if (api->reqs == req)
 		api->reqs = req->next;
 	if (req->next)
 		req->next->prev = req->prev;
+	int last = 0;
 	if (req->op)
-		api->inflight--;
+		last = --api->inflight == 0;
+	pthread_mutex_unlock(&api->lock);
 	free(req);
+	/* The main loop checks for "stopping and idle" when it wakes. */
+	if (last && api_tls_thread && api->d && api->d->stopping)
+		tr_daemon_call_main(api->d, wake_main, NULL);
 }
 
 static void req_finish(struct tr_req *req, json_t *resp)
@@ -424,7 +470,14 @@ static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		}
 		return;
 	}
-	if (list && d->readers && d->store_path && req->api->inflight > 1 &&
+	if (api_tls_store) {
+		/* A receive thread: its own connection, inline. */
+		j->rc = run_read(api_tls_store, j);
+		read_answer(j);
+		return;
+	}
+	if (list && d->readers && d->store_path &&
+	    tr_api_inflight(req->api) > 1 &&
 	    tr_workers_submit(d->readers, read_work, read_done, j) == 0)
 		return;
 	j->rc = run_read(d->store, j);
@@ -448,15 +501,19 @@ void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 
 /* ---- requests ---- */
 
-static void handle(struct tr_api *api, struct tr_req *req, const char *buf,
-		   size_t len)
+/* Checks a request; answers it and returns NULL, or returns its envelope
+ * (the caller's; *argsp in it) with req->op set and counted in flight. */
+static json_t *prepare(struct tr_api *api, struct tr_req *req,
+		       const char *buf, size_t len, json_t **argsp)
 {
 	/* Linked before anything can answer, so req_finish unlinks it. */
 	req->api = api;
+	pthread_mutex_lock(&api->lock);
 	req->next = api->reqs;
 	if (api->reqs)
 		api->reqs->prev = req;
 	api->reqs = req;
+	pthread_mutex_unlock(&api->lock);
 	if (len > api->limits.max_message) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG,
 			    json_pack("{s:I, s:I}", "size", (json_int_t)len,
@@ -465,7 +522,7 @@ static void handle(struct tr_api *api, struct tr_req *req, const char *buf,
 			    "request of %zu bytes exceeds the limit of %zu "
 			    "bytes (api.max_message)",
 			    len, api->limits.max_message);
-		return;
+		return NULL;
 	}
 	json_error_t jerr;
 	json_t *env = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -473,7 +530,7 @@ static void handle(struct tr_api *api, struct tr_req *req, const char *buf,
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
 			    "malformed request: %s (line %d, column %d)",
 			    jerr.text, jerr.line, jerr.column);
-		return;
+		return NULL;
 	}
 	const char *key;
 	json_t *v, *jop = NULL, *args = NULL, *ver = NULL;
@@ -525,21 +582,41 @@ static void handle(struct tr_api *api, struct tr_req *req, const char *buf,
 			    op->name, err);
 		goto out;
 	}
-	if (api->d && api->d->stopping) {
+	/* Checked and counted under the lock, so a shutdown that saw no
+	 * request in flight sees no new one either. */
+	pthread_mutex_lock(&api->lock);
+	int stopping = api->d && api->d->stopping;
+	unsigned n = api->inflight;
+	if (!stopping && n < api->limits.max_inflight) {
+		req->op = op;
+		api->inflight++;
+	}
+	pthread_mutex_unlock(&api->lock);
+	if (stopping) {
 		tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
 			    "trellisd is shutting down");
 		goto out;
 	}
-	if (api->inflight >= api->limits.max_inflight) {
+	if (!req->op) {
 		tr_req_fail(req, TRELLIS_E_BUSY, NULL,
-			    "too many requests in flight (%u); retry",
-			    api->inflight);
+			    "too many requests in flight (%u); retry", n);
 		goto out;
 	}
-	req->op = op;
-	api->inflight++;
-	op->handler(api->d, req, args);
+	*argsp = args;
+	return env;
 out:
+	json_decref(env);
+	return NULL;
+}
+
+static void handle(struct tr_api *api, struct tr_req *req, const char *buf,
+		   size_t len)
+{
+	json_t *args = NULL;
+	json_t *env = prepare(api, req, buf, len, &args);
+	if (!env)
+		return;
+	req->op->handler(api->d, req, args);
 	json_decref(env);
 }
 
@@ -553,19 +630,64 @@ int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
 	req->sync_reply = reply;
 	handle(api, req, buf, len);
 	/* An async answer comes later and must not write here. */
+	pthread_mutex_lock(&api->lock);
 	for (struct tr_req *r = api->reqs; r; r = r->next)
 		if (r == req)
 			req->sync_reply = NULL;
+	pthread_mutex_unlock(&api->lock);
 	return 0;
 }
 
-static void on_readable(struct tr_daemon *d, int fd, short revents, void *arg)
+/* A request a receive thread handed over, on the main thread. */
+static void run_on_main(struct tr_daemon *d, void *arg)
+{
+	struct tr_req *req = arg;
+	json_t *env = req->env;
+	req->env = NULL;
+	if (req->api->closing)
+		tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
+			    "trellisd is shutting down");
+	else
+		req->op->handler(d, req, req->args);
+	json_decref(env);
+}
+
+static void handle_received(struct tr_api *api, struct tr_req *req,
+			    const char *buf, size_t len)
+{
+	json_t *args = NULL;
+	json_t *env = prepare(api, req, buf, len, &args);
+	if (!env)
+		return;
+	if ((req->op->flags & TR_OP_READ) && api_tls_store) {
+		req->op->handler(api->d, req, args);
+		json_decref(env);
+		return;
+	}
+	req->env = env;
+	req->args = args;
+	if (tr_daemon_call_main(api->d, run_on_main, req) < 0) {
+		req->env = NULL;
+		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
+		json_decref(env);
+	}
+}
+
+static void *receive_thread(void *arg)
 {
 	struct listener *l = arg;
-	(void)d;
-	(void)fd;
-	(void)revents;
-	for (int i = 0; i < RECV_BATCH; i++) {
+	struct tr_api *api = l->api;
+	api_tls_thread = 1;
+	if (api->d->store_path) {
+		char err[512];
+		api_tls_store = tr_store_open(api->d->store_path,
+					      TR_STORE_READONLY, err,
+					      sizeof err);
+		if (!api_tls_store)
+			tr_warn("api %s: reads go to the main thread: %s",
+				l->url, err);
+	}
+	while (!api->stop) {
 		void *body = NULL, *control = NULL;
 		struct nn_iovec iov = {&body, NN_MSG};
 		struct nn_msghdr hdr;
@@ -574,24 +696,30 @@ static void on_readable(struct tr_daemon *d, int fd, short revents, void *arg)
 		hdr.msg_iovlen = 1;
 		hdr.msg_control = &control;
 		hdr.msg_controllen = NN_MSG;
-		int rc = nn_recvmsg(l->sock, &hdr, NN_DONTWAIT);
+		int rc = nn_recvmsg(l->sock, &hdr, 0);
 		if (rc < 0) {
-			if (nn_errno() != EAGAIN && nn_errno() != EINTR)
+			int e = nn_errno();
+			if (e == EBADF || e == ETERM)
+				break;
+			if (e != EAGAIN && e != ETIMEDOUT && e != EINTR)
 				tr_warn("api %s: receive: %s", l->url,
-					nn_strerror(nn_errno()));
-			return;
+					nn_strerror(e));
+			continue;
 		}
 		struct tr_req *req = calloc(1, sizeof *req);
 		if (!req) {
 			nn_freemsg(body);
 			nn_freemsg(control);
-			return;
+			continue;
 		}
 		req->l = l;
 		req->control = control;
-		handle(d->api, req, body, (size_t)rc);
+		handle_received(api, req, body, (size_t)rc);
 		nn_freemsg(body);
 	}
+	tr_store_close(api_tls_store);
+	api_tls_store = NULL;
+	return NULL;
 }
 
 int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
@@ -613,9 +741,9 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 	int maxsz = (int)(api->limits.max_message * 4 + 65536);
 	nn_setsockopt(l->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &maxsz,
 		      sizeof maxsz);
-	size_t sz = sizeof l->fd;
-	if (tr_nn_bind(l->sock, url, mode, err, errlen) < 0 ||
-	    nn_getsockopt(l->sock, NN_SOL_SOCKET, NN_RCVFD, &l->fd, &sz) < 0) {
+	int tmo = RECV_TIMEOUT_MS;
+	nn_setsockopt(l->sock, NN_SOL_SOCKET, NN_RCVTIMEO, &tmo, sizeof tmo);
+	if (tr_nn_bind(l->sock, url, mode, err, errlen) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "%s: %s", url,
 				 nn_strerror(nn_errno()));
@@ -623,10 +751,14 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 		return -1;
 	}
 	l->url = strdup(url);
+	l->api = api;
 	api->nls++;
-	if (tr_daemon_fd_add(api->d, l->fd, POLLIN, on_readable, l) < 0) {
-		snprintf(err, errlen, "%s: out of memory", url);
-		return -1;
+	for (int t = 0; t < RECV_THREADS; t++) {
+		if (pthread_create(&l->threads[t], NULL, receive_thread, l)) {
+			snprintf(err, errlen, "%s: cannot start a thread", url);
+			return -1;
+		}
+		l->nthreads++;
 	}
 	return 0;
 }

@@ -18,7 +18,8 @@
  * unknown fields, missing required fields, wrong types and oversized
  * messages get INVALID_ARG with the field named, and no handler runs.
  *
- * Handlers run on the main thread.  A handler answers through its request
+ * Handlers run on the main thread, except TR_OP_READ ones, which run on
+ * the listener's receive thread.  A handler answers through its request
  * handle, at once or later (after a worker job: keep req and answer from
  * the job's done callback).  Every request is answered exactly once; at
  * shutdown the daemon waits for requests in flight.
@@ -47,6 +48,10 @@ typedef void (*tr_api_handler)(struct tr_daemon *d, struct tr_req *req,
 
 /* Op flags */
 #define TR_OP_MUTATES (1u << 0) /* changes state (for audit and RBAC) */
+/* Reads the store and nothing else (tr_api_show, tr_api_list): may run on
+ * the API's receive thread, with that thread's read-only connection,
+ * instead of the main thread. */
+#define TR_OP_READ (1u << 1)
 
 struct tr_api_op {
 	const char *name;        /* "noun.verb" */
@@ -78,7 +83,7 @@ void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);
  * plugins' vm.state events; arg is the struct tr_daemon. */
 void tr_vm_event_hook(void *arg, const char *topic, json_t *body);
 
-/* ---- answering a request (main thread; each req answered once) ---- */
+/* ---- answering a request (each req answered once, from any thread) ---- */
 
 /* Success; result (any JSON, may be NULL for null) is stolen. */
 void tr_req_ok(struct tr_req *req, json_t *result);
@@ -109,7 +114,7 @@ const struct tr_api_op *tr_api_find(const struct tr_api *api,
 size_t tr_api_count(const struct tr_api *api);
 const struct tr_api_op *tr_api_at(const struct tr_api *api, size_t i);
 
-/* Binds a listener (ipc:// or tcp://), adding it to the daemon's loop.
+/* Binds a listener (ipc:// or tcp://) and starts its receive thread.
  * For ipc:// the socket file gets mode (0: leave it). */
 int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 		  char *err, size_t errlen);

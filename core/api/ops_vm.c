@@ -84,8 +84,8 @@ static const struct tr_field list_args[] = {
 	TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, 0},
-	{"vm.show", "show a VM", show_args, vm_show, 0},
+	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, TR_OP_READ},
+	{"vm.show", "show a VM", show_args, vm_show, TR_OP_READ},
 	{"vm.console", "VNC endpoint and a one-time password of a VM",
 	 console_args, vm_console, 0},
 };
