@@ -172,9 +172,17 @@ char *sched_error_text(const trellis_call_t *call);
 void sched_undo_complete(struct tr_engine *e, struct job *jb);
 void sched_comp_start(struct inst *i);
 
-/* sched.c */
+/* values.c */
+/* Adds the outputs ws's action declares TR_T_SECRET to i's secrets. */
+void sched_secret_outputs(struct inst *i, const struct tr_wf_step *ws,
+			  const json_t *outputs);
 json_t *sched_eval(struct inst *i, const json_t *tmpl, char *err,
 		   size_t errlen);
+/* Evaluates a step's `when` against i: 0 with *truth, or -1 with err. */
+int sched_when(struct inst *i, const json_t *when, int *truth, char *err,
+	       size_t errlen);
+
+/* sched.c */
 void sched_pump(struct tr_engine *e);
 void sched_instance_begin(struct inst *i); /* roots into the check list */
 void sched_fail(struct inst *i, size_t idx, const char *error);

@@ -14,28 +14,11 @@
 
 #include "../util/log.h"
 #include "engine_int.h"
-#include "expr.h"
 
 #define GROW(arr, n, cap)                                                      \
 	((n) < (cap) ? 0                                                       \
 		     : grow((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
 
-
-/* Outputs the action declares secret (a console password...) join the
- * instance's secrets, so every later redaction - journal, logs, events,
- * status - hides them as it hides secret inputs. */
-static void remember_secret_outputs(struct inst *i,
-				    const struct tr_wf_step *ws,
-				    const json_t *outputs)
-{
-	if (!ws->action || !ws->action->output || !json_is_object(outputs))
-		return;
-	for (const struct tr_field *f = ws->action->output; f->name; f++) {
-		json_t *v = json_object_get(outputs, f->name);
-		if (f->type == TR_T_SECRET && json_is_string(v))
-			tr_secrets_add(&i->secrets, json_string_value(v));
-	}
-}
 
 static int grow(void **arr, size_t *cap, size_t size, size_t need)
 {
@@ -49,13 +32,6 @@ static int grow(void **arr, size_t *cap, size_t size, size_t need)
 	*cap = c;
 	return 0;
 }
-
-static const char *const SSTATE[] = {
-	[S_PENDING] = "pending",     [S_READY] = "pending",
-	[S_RUNNING] = "running",     [S_RETRY] = "retrying",
-	[S_SUCCEEDED] = "succeeded", [S_FAILED] = "failed",
-	[S_SKIPPED] = "skipped",
-};
 
 /* ---- the ready heap: high-priority instances first, then the step's
  * priority, then arrival (instance seq, step index) ---- */
@@ -163,69 +139,6 @@ void sched_step_event(struct inst *i, size_t idx, const char *topic,
 	json_decref(b);
 }
 
-/* ---- expressions ---- */
-
-struct lookup_ctx {
-	struct inst *i;
-};
-
-static json_t *lookup(void *arg, const struct tr_ref *ref, char *err,
-		      size_t errlen)
-{
-	struct inst *i = ((struct lookup_ctx *)arg)->i;
-	if (ref->ns == TR_REF_INPUTS) {
-		json_t *v = json_object_get(i->inputs, ref->name);
-		if (!v)
-			snprintf(err, errlen, "%s: input '%s' was not given "
-					      "and has no default",
-				 ref->text, ref->name);
-		return v;
-	}
-	if (ref->ns == TR_REF_STEPS) {
-		size_t idx;
-		if (!tr_wf_step_find(i->wf, ref->name, &idx)) {
-			snprintf(err, errlen, "%s: no step '%s'", ref->text,
-				 ref->name);
-			return NULL;
-		}
-		json_t *v = json_object_get(i->s[idx].outputs, ref->field);
-		if (!v)
-			snprintf(err, errlen, "%s: step '%s' has no output "
-					      "'%s' (it is %s)",
-				 ref->text, ref->name, ref->field,
-				 SSTATE[i->s[idx].st]);
-		return v;
-	}
-	/* A secret: fetched from the daemon's secret store each time it is
-	 * resolved, remembered only to redact it. */
-	json_t *cache = json_object_get(i->inputs, "\x01secrets");
-	json_t *v = json_object_get(cache, ref->name);
-	if (v)
-		return v;
-	trellis_call_t call;
-	tr_call_init(&call, "workflow");
-	char *value = NULL;
-	if (tr_host()->secret_get(NULL, &call, ref->name, &value) != 0) {
-		snprintf(err, errlen, "%s: %s", ref->text, call.message);
-		return NULL;
-	}
-	tr_secrets_add(&i->secrets, value);
-	if (!cache) {
-		cache = json_object();
-		json_object_set_new(i->inputs, "\x01secrets", cache);
-	}
-	json_object_set_new(cache, ref->name, json_string(value));
-	tr_host()->secret_free(value);
-	return json_object_get(cache, ref->name);
-}
-
-json_t *sched_eval(struct inst *i, const json_t *tmpl, char *err,
-		   size_t errlen)
-{
-	struct lookup_ctx c = {i};
-	return tr_expr_eval(tmpl, lookup, &c, err, errlen);
-}
-
 /* ---- terminal step states ---- */
 
 static void release(struct inst *i, size_t idx)
@@ -299,9 +212,8 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 		}
 	}
 	if (ws->when) {
-		struct lookup_ctx c = {i};
 		int t = 0;
-		if (tr_expr_when(ws->when, lookup, &c, &t, why, sizeof why) < 0) {
+		if (sched_when(i, ws->when, &t, why, sizeof why) < 0) {
 			char msg[1100];
 			snprintf(msg, sizeof msg, "when: %s", why);
 			step_fail_now(i, idx, msg);
@@ -604,7 +516,7 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		json_decref(s->outputs);
 		s->outputs = jb->result;
 		jb->result = NULL;
-		remember_secret_outputs(i, ws, s->outputs);
+		sched_secret_outputs(i, ws, s->outputs);
 		s->done_seq = ++i->next_done_seq;
 		i->n_terminal++;
 		u.state = "succeeded";

@@ -3,7 +3,8 @@
  * sched.c, journal.c) on a real store, loop and worker pool: success and
  * outputs, retry and backoff, step and workflow timeouts,
  * continue_on_error, enabled: false, when, undo order, compensation
- * failure, cancel, admission limit, priority, secrets, restart.
+ * failure, cancel, admission limit, priority, restart (secrets:
+ * test_secrets.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -433,133 +434,6 @@ static void test_priority(void **st)
 	wfx_free(&x);
 }
 
-static int dump_cb(void *arg, int n, char **vals, char **cols)
-{
-	(void)cols;
-	FILE *f = arg;
-	for (int k = 0; k < n; k++)
-		fprintf(f, "%s|", vals[k] ? vals[k] : "");
-	fputc('\n', f);
-	return 0;
-}
-
-static int secret_source(void *arg, const char *name, char **value)
-{
-	(void)arg;
-	if (strcmp(name, "db_password") != 0)
-		return TRELLIS_E_NOTFOUND;
-	*value = strdup("Zebra-Secret-42");
-	return 0;
-}
-
-static void test_secrets_redacted(void **st)
-{
-	(void)st;
-	tr_host_set_secret_source(secret_source, NULL);
-	struct wfx x;
-	wfx_init(&x, 2, 4);
-	json_t *in = json_pack("{s:s}", "token", "Tiger-Token-77");
-	char *id = wfx_start(
-		&x,
-		"workflow: secrets\n"
-		"inputs: {token: secret}\n"
-		"steps:\n"
-		"  - id: use\n    call: core.log\n"
-		"    with: {message: \"t=${inputs.token} p=${secrets.db_password}\"}\n"
-		"  - id: fail\n    call: core.fail\n    needs: use\n"
-		"    with: {message: \"bad ${inputs.token}\"}\n",
-		in);
-	json_decref(in);
-	wfx_run(&x, 5000);
-	json_t *s = wfx_status(&x, id);
-	assert_string_equal(wfx_str(s, "error"), "BACKEND: bad ***");
-	json_decref(s);
-	json_t *logs = wfx_logs(&x, id);
-	assert_string_equal(
-		wfx_str(json_object_get(wfx_step(logs, "use"), "outputs"),
-			"message"),
-		"t=*** p=***");
-	json_decref(logs);
-	/* Nothing in the whole database holds either secret. */
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	sqlite3 *db = tr_store_db(x.d.store);
-	sqlite3_exec(db, "SELECT * FROM wf_instance", dump_cb, f, NULL);
-	sqlite3_exec(db, "SELECT * FROM wf_step", dump_cb, f, NULL);
-	fclose(f);
-	assert_non_null(strstr(buf, "t=*** p=***"));
-	assert_null(strstr(buf, "Tiger-Token-77"));
-	assert_null(strstr(buf, "Zebra-Secret-42"));
-	free(buf);
-	wfx_free(&x);
-	tr_host_set_secret_source(NULL, NULL);
-}
-
-/* An action whose output schema says "secret" (as hypervisor.console's
- * password does): the value reaches later steps but no journal row. */
-static const struct tr_field mint_out[] = {
-	{"password", TR_T_SECRET, 1, "a fresh secret"},
-	TR_FIELDS_END,
-};
-static const struct tr_field mint_in[] = {TR_FIELDS_END};
-
-static int mint_run(const struct tr_action_env *env, json_t *args,
-		    json_t **result, trellis_call_t *call)
-{
-	(void)env;
-	(void)args;
-	(void)call;
-	*result = json_pack("{s:s}", "password", "Okapi-Pass-93");
-	return 0;
-}
-
-static const struct tr_action mint_action[] = {{
-	.name = "test.mint",
-	.description = "returns a secret output",
-	.input = mint_in,
-	.output = mint_out,
-	.run = mint_run,
-}};
-
-static void test_secret_outputs_redacted(void **st)
-{
-	(void)st;
-	struct wfx x;
-	wfx_init(&x, 2, 4);
-	if (!tr_action_find("test.mint"))
-		tr_actions_add(mint_action, 1);
-	char *id = wfx_start(&x,
-			     "workflow: secret-out\n"
-			     "steps:\n"
-			     "  - id: mint\n    call: test.mint\n"
-			     "  - id: use\n    call: core.log\n"
-			     "    with: {message: \"p=${steps.mint.password}\"}\n",
-			     NULL);
-	wfx_run(&x, 5000);
-	json_t *logs = wfx_logs(&x, id);
-	assert_string_equal(
-		wfx_str(json_object_get(wfx_step(logs, "mint"), "outputs"),
-			"password"),
-		"***");
-	assert_string_equal(
-		wfx_str(json_object_get(wfx_step(logs, "use"), "outputs"),
-			"message"),
-		"p=***");
-	json_decref(logs);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	sqlite3 *db = tr_store_db(x.d.store);
-	sqlite3_exec(db, "SELECT * FROM wf_instance", dump_cb, f, NULL);
-	sqlite3_exec(db, "SELECT * FROM wf_step", dump_cb, f, NULL);
-	fclose(f);
-	assert_non_null(strstr(buf, "p=***"));
-	assert_null(strstr(buf, "Okapi-Pass-93"));
-	free(buf);
-	wfx_free(&x);
-}
-
 static void test_restart_resumes(void **st)
 {
 	(void)st;
@@ -787,8 +661,6 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_admission_limit),
 		cmocka_unit_test(test_priority),
-		cmocka_unit_test(test_secrets_redacted),
-		cmocka_unit_test(test_secret_outputs_redacted),
 		cmocka_unit_test(test_restart_resumes),
 		cmocka_unit_test(test_subworkflow),
 		cmocka_unit_test(test_full_pool),
