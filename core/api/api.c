@@ -6,11 +6,13 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../util/log.h"
 #include "../worker/worker.h"
@@ -18,24 +20,46 @@
 #include "api_int.h"
 
 #define MAX_LISTENERS 4
-#define RECV_THREADS 4      /* receive threads per listener */
+#define MAX_RECV_THREADS 16 /* per listener */
 #define RECV_TIMEOUT_MS 100 /* how soon a receive thread sees api->stop */
+#define BACKLOG_WAKE 2      /* queued requests in a row that wake helpers */
+#define HELPER_IDLE 32      /* waits in a row that put a helper to sleep */
 
 /*
- * Each listener has RECV_THREADS receive threads, blocking in nn_recvmsg as a
- * plain echo server does (polling NN_RCVFD from the main loop cost two
- * context switches per request).  The thread parses and checks the
- * request; read-only ops (TR_OP_READ) run right there on the thread's own
- * read-only WAL connection and answer from it; every other op is handed
- * to the main thread (tr_daemon_call_main) and runs there as before.
+ * Each listener has receive threads (api.threads, one per CPU by default)
+ * that block in nn_recvmsg as a plain echo server does (polling NN_RCVFD
+ * from the main loop cost two context switches per request).  A thread
+ * parses and checks the request; read-only ops (TR_OP_READ) run right
+ * there on the thread's own read-only WAL connection and answer from it;
+ * every other op is handed to the main thread (tr_daemon_call_main).
+ *
+ * Thread 0 always receives.  The others are helpers that sleep on a
+ * condition variable until thread 0 finds requests already queued when it
+ * comes back for the next one, BACKLOG_WAKE times in a row, which is what
+ * load looks like; they then receive beside it until they had to wait for
+ * HELPER_IDLE requests in a row (or RECV_TIMEOUT_MS for one).  So one
+ * client at a time wakes one thread per request, not every thread (all
+ * threads blocked on one socket wake for each message), and many clients
+ * get every CPU.
+ *
  * The list of requests in flight and the count are under api->lock.
  */
 struct listener {
 	int sock;
 	char *url;
 	struct tr_api *api;
-	pthread_t threads[RECV_THREADS];
-	int nthreads;
+	pthread_t threads[MAX_RECV_THREADS];
+	int nthreads;       /* set before the threads start, then constant */
+	int started;        /* threads to join */
+	pthread_mutex_t mu; /* wake and awake */
+	pthread_cond_t cv;  /* helpers wait here for wake */
+	int wake;           /* thread 0 saw a backlog: helpers, receive */
+	atomic_int awake;   /* helpers receiving now */
+};
+
+struct rx_thread {
+	struct listener *l;
+	int index; /* 0: always receives; others: helpers */
 };
 
 struct tr_req {
@@ -58,6 +82,7 @@ struct tr_api {
 	pthread_mutex_t lock; /* inflight and reqs */
 	unsigned inflight;
 	struct tr_req *reqs; /* in flight */
+	atomic_ulong requests, reads, wakeups; /* tr_api_stats */
 	volatile int stop;    /* receive threads: leave */
 	volatile int closing; /* tr_api_free: handed requests are refused */
 };
@@ -87,9 +112,14 @@ void tr_api_free(struct tr_api *api)
 	if (!api)
 		return;
 	api->stop = 1;
-	for (size_t i = 0; i < api->nls; i++)
-		for (int t = 0; t < api->ls[i].nthreads; t++)
-			pthread_join(api->ls[i].threads[t], NULL);
+	for (size_t i = 0; i < api->nls; i++) {
+		struct listener *l = &api->ls[i];
+		pthread_mutex_lock(&l->mu);
+		pthread_cond_broadcast(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+		for (int t = 0; t < l->started; t++)
+			pthread_join(l->threads[t], NULL);
+	}
 	/* Requests handed to the main thread but never run (the loop left
 	 * early): they are answered below, so their jobs only free. */
 	api->closing = 1;
@@ -102,6 +132,8 @@ void tr_api_free(struct tr_api *api)
 	for (size_t i = 0; i < api->nls; i++) {
 		nn_close(api->ls[i].sock);
 		free(api->ls[i].url);
+		pthread_cond_destroy(&api->ls[i].cv);
+		pthread_mutex_destroy(&api->ls[i].mu);
 	}
 	pthread_mutex_destroy(&api->lock);
 	free(api->ops);
@@ -660,6 +692,7 @@ static void handle_received(struct tr_api *api, struct tr_req *req,
 	if (!env)
 		return;
 	if ((req->op->flags & TR_OP_READ) && api_tls_store) {
+		atomic_fetch_add_explicit(&api->reads, 1, memory_order_relaxed);
 		req->op->handler(api->d, req, args);
 		json_decref(env);
 		return;
@@ -673,10 +706,56 @@ static void handle_received(struct tr_api *api, struct tr_req *req,
 	}
 }
 
+/* One request off the socket: its length, or -1 with nn_errno() set. */
+static int receive(struct listener *l, int flags, void **body,
+		   void **control)
+{
+	*body = *control = NULL;
+	struct nn_iovec iov = {body, NN_MSG};
+	struct nn_msghdr hdr;
+	memset(&hdr, 0, sizeof hdr);
+	hdr.msg_iov = &iov;
+	hdr.msg_iovlen = 1;
+	hdr.msg_control = control;
+	hdr.msg_controllen = NN_MSG;
+	return nn_recvmsg(l->sock, &hdr, flags);
+}
+
+/* Thread 0 found a request waiting: helpers that sleep, wake up. */
+static void wake_helpers(struct listener *l)
+{
+	if (atomic_load_explicit(&l->awake, memory_order_relaxed) >=
+	    l->nthreads - 1)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->wake = 1;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* A helper: 0 once woken, -1 when the API stops. */
+static int helper_sleep(struct listener *l)
+{
+	pthread_mutex_lock(&l->mu);
+	while (!l->wake && !l->api->stop)
+		pthread_cond_wait(&l->cv, &l->mu);
+	int awake = atomic_fetch_add(&l->awake, 1) + 1;
+	if (awake >= l->nthreads - 1)
+		l->wake = 0;
+	pthread_mutex_unlock(&l->mu);
+	if (l->api->stop)
+		return -1;
+	atomic_fetch_add_explicit(&l->api->wakeups, 1, memory_order_relaxed);
+	return 0;
+}
+
 static void *receive_thread(void *arg)
 {
-	struct listener *l = arg;
+	struct rx_thread *rx = arg;
+	struct listener *l = rx->l;
 	struct tr_api *api = l->api;
+	int helper = rx->index > 0;
+	free(rx);
 	api_tls_thread = 1;
 	if (api->d->store_path) {
 		char err[512];
@@ -687,16 +766,34 @@ static void *receive_thread(void *arg)
 			tr_warn("api %s: reads go to the main thread: %s",
 				l->url, err);
 	}
+	if (helper && helper_sleep(l) < 0)
+		goto out;
+	/* Thread 0: requests in a row that were already queued.  A helper:
+	 * requests in a row it had to wait for. */
+	unsigned streak = 0;
 	while (!api->stop) {
-		void *body = NULL, *control = NULL;
-		struct nn_iovec iov = {&body, NN_MSG};
-		struct nn_msghdr hdr;
-		memset(&hdr, 0, sizeof hdr);
-		hdr.msg_iov = &iov;
-		hdr.msg_iovlen = 1;
-		hdr.msg_control = &control;
-		hdr.msg_controllen = NN_MSG;
-		int rc = nn_recvmsg(l->sock, &hdr, 0);
+		void *body, *control;
+		int rc = receive(l, NN_DONTWAIT, &body, &control);
+		if (rc >= 0) {
+			if (!helper && ++streak >= BACKLOG_WAKE &&
+			    l->nthreads > 1)
+				wake_helpers(l);
+			if (helper)
+				streak = 0;
+		} else {
+			if (!helper)
+				streak = 0;
+			else if (++streak >= HELPER_IDLE) {
+				/* Load is gone: leave the socket to
+				 * thread 0 alone. */
+				streak = 0;
+				atomic_fetch_sub(&l->awake, 1);
+				if (helper_sleep(l) < 0)
+					break;
+				continue;
+			}
+			rc = receive(l, 0, &body, &control);
+		}
 		if (rc < 0) {
 			int e = nn_errno();
 			if (e == EBADF || e == ETERM)
@@ -704,6 +801,9 @@ static void *receive_thread(void *arg)
 			if (e != EAGAIN && e != ETIMEDOUT && e != EINTR)
 				tr_warn("api %s: receive: %s", l->url,
 					nn_strerror(e));
+			/* Nothing for RECV_TIMEOUT_MS: a helper sleeps. */
+			if (helper && e == ETIMEDOUT)
+				streak = HELPER_IDLE - 1;
 			continue;
 		}
 		struct tr_req *req = calloc(1, sizeof *req);
@@ -714,12 +814,35 @@ static void *receive_thread(void *arg)
 		}
 		req->l = l;
 		req->control = control;
+		atomic_fetch_add_explicit(&api->requests, 1,
+					  memory_order_relaxed);
 		handle_received(api, req, body, (size_t)rc);
 		nn_freemsg(body);
 	}
+out:
 	tr_store_close(api_tls_store);
 	api_tls_store = NULL;
 	return NULL;
+}
+
+static unsigned recv_threads(const struct tr_api *api);
+
+void tr_api_stats(const struct tr_api *api, struct tr_api_stats *out)
+{
+	out->threads = recv_threads(api);
+	out->requests = atomic_load(&api->requests);
+	out->reads = atomic_load(&api->reads);
+	out->wakeups = atomic_load(&api->wakeups);
+}
+
+static unsigned recv_threads(const struct tr_api *api)
+{
+	unsigned n = api->limits.threads;
+	if (n == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	return n > MAX_RECV_THREADS ? MAX_RECV_THREADS : n;
 }
 
 int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
@@ -752,13 +875,23 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 	}
 	l->url = strdup(url);
 	l->api = api;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
 	api->nls++;
-	for (int t = 0; t < RECV_THREADS; t++) {
-		if (pthread_create(&l->threads[t], NULL, receive_thread, l)) {
+	/* nthreads is final before any thread reads it. */
+	l->nthreads = (int)recv_threads(api);
+	for (int t = 0; t < l->nthreads; t++) {
+		struct rx_thread *rx = malloc(sizeof *rx);
+		if (rx)
+			*rx = (struct rx_thread){l, t};
+		if (!rx || pthread_create(&l->threads[t], NULL, receive_thread,
+					  rx)) {
+			free(rx);
 			snprintf(err, errlen, "%s: cannot start a thread", url);
 			return -1;
 		}
-		l->nthreads++;
+		l->started++;
+		pthread_setname_np(l->threads[t], t ? "trellisd-api+" : "trellisd-api");
 	}
 	return 0;
 }

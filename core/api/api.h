@@ -104,6 +104,8 @@ const char *tr_req_op(const struct tr_req *req);
 struct tr_api_limits {
 	size_t max_message;  /* bytes; larger requests get INVALID_ARG */
 	unsigned max_inflight; /* requests past it get BUSY */
+	unsigned threads;      /* receive threads per listener; 0: one per
+				  online CPU */
 };
 
 struct tr_api *tr_api_new(struct tr_daemon *d,
@@ -114,12 +116,21 @@ const struct tr_api_op *tr_api_find(const struct tr_api *api,
 size_t tr_api_count(const struct tr_api *api);
 const struct tr_api_op *tr_api_at(const struct tr_api *api, size_t i);
 
-/* Binds a listener (ipc:// or tcp://) and starts its receive thread.
+/* Binds a listener (ipc:// or tcp://) and starts its receive threads.
  * For ipc:// the socket file gets mode (0: leave it). */
 int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 		  char *err, size_t errlen);
 /* Requests not answered yet. */
 unsigned tr_api_inflight(const struct tr_api *api);
+
+/* What the receive threads did since the start (daemon.status). */
+struct tr_api_stats {
+	unsigned threads;        /* receive threads per listener */
+	unsigned long requests;  /* received from the sockets */
+	unsigned long reads;     /* of those, answered on receive threads */
+	unsigned long wakeups;   /* helper threads woken by a backlog */
+};
+void tr_api_stats(const struct tr_api *api, struct tr_api_stats *out);
 
 /* Handles one raw request (bytes) as the sockets do; reply (a new string
  * the caller frees) is set when the request was answered synchronously.

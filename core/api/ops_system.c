@@ -49,15 +49,22 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			  json_t *args)
 {
 	(void)args;
+	struct tr_api_stats st;
+	tr_api_stats(d->api, &st);
 	tr_req_ok(req,
-		  json_pack("{s:s, s:i, s:s, s:i, s:I, s:i, s:I}", "version",
+		  json_pack("{s:s, s:i, s:s, s:i, s:I, s:i, s:I, "
+			    "s:{s:i, s:I, s:I, s:I}}", "version",
 			    TRELLIS_VERSION, "pid", (int)getpid(), "state_dir",
 			    d->state_dir ? d->state_dir : "", "schema",
 			    tr_store_schema_version(d->store), "uptime_s",
 			    (json_int_t)(started ? time(NULL) - started : 0),
 			    "inflight", (int)tr_api_inflight(d->api),
 			    "plugins",
-			    (json_int_t)tr_registry_count(d->registry)));
+			    (json_int_t)tr_registry_count(d->registry),
+			    "api", "threads", (int)st.threads, "requests",
+			    (json_int_t)st.requests, "reads",
+			    (json_int_t)st.reads, "helper_wakeups",
+			    (json_int_t)st.wakeups));
 }
 
 static const struct tr_field no_args[] = {TR_FIELDS_END};
@@ -67,7 +74,7 @@ static const struct tr_api_op ops[] = {
 	 plugin_list, 0},
 	{"api.ops", "every API op with its argument schema", no_args, api_ops,
 	 0},
-	{"daemon.status", "version, pid, schema, uptime", no_args,
+	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,
 	 daemon_status, 0},
 };
 

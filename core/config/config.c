@@ -21,6 +21,8 @@ static const char defaults_yaml[] =
 	"  tcp: null             # e.g. tcp://0.0.0.0:7443; off by default\n"
 	"  max_message: 1M       # larger requests are refused\n"
 	"  max_inflight: 4096    # requests past it are answered BUSY\n"
+	"  threads: auto         # receive threads per listener (auto: one "
+	"per CPU, or 1-16)\n"
 	"events:\n"
 	"  listen: ipc:///run/trellis/events.sock\n"
 	"log:\n"
@@ -50,7 +52,7 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16 };
 
 struct centry {
 	const char *path;
@@ -66,6 +68,7 @@ static const struct centry entries[] = {
 	{"api.tcp", C_STR_NULL, O(api_tcp)},
 	{"api.max_message", C_SIZE, O(max_message)},
 	{"api.max_inflight", C_UINT, O(max_inflight)},
+	{"api.threads", C_AUTO16, O(api_threads)},
 	{"events.listen", C_STR, O(events_listen)},
 	{"log.target", C_TARGET, O(log_target)},
 	{"log.level", C_LEVEL, O(log_level)},
@@ -177,6 +180,15 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 		if (tr_node_int(v, &i64) < 0 || i64 < 1 || i64 > 1000000)
 			return fail(err, errlen, v,
 				    "%s: expected a positive integer, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)i64;
+		return 0;
+	case C_AUTO16: /* auto (0) or 1 to 16 */
+		if (s && strcmp(s, "auto") == 0)
+			i64 = 0;
+		else if (tr_node_int(v, &i64) < 0 || i64 < 1 || i64 > 16)
+			return fail(err, errlen, v,
+				    "%s: expected auto or 1 to 16, got '%s'",
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)i64;
 		return 0;

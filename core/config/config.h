@@ -24,6 +24,7 @@ struct tr_config {
 	char *api_tcp;        /* api.tcp: an extra tcp:// listener, or NULL */
 	size_t max_message;   /* api.max_message: bytes */
 	unsigned max_inflight; /* api.max_inflight */
+	unsigned api_threads;  /* api.threads: per listener, 0: one per CPU */
 	char *events_listen;  /* events.listen */
 	int log_target;       /* log.target: enum tr_log_target, or -1: auto */
 	int log_level;        /* log.level: TRELLIS_LOG_* */

@@ -335,7 +335,8 @@ static int run(const struct opts *o)
 	d.readers = tr_workers_new(&d, cfg->readers, 4096, err, sizeof err);
 	if (!d.readers)
 		goto fail;
-	struct tr_api_limits limits = {cfg->max_message, cfg->max_inflight};
+	struct tr_api_limits limits = {cfg->max_message, cfg->max_inflight,
+				       cfg->api_threads};
 	d.api = tr_api_new(&d, &limits);
 	if (!d.api) {
 		snprintf(err, sizeof err, "out of memory");

@@ -16,6 +16,10 @@ cleanup() {
 trap cleanup EXIT
 
 ok "populate a store with 10,000 VMs" "$bench" populate "$dir/trellis.db" 10000
+# What the daemon itself spends per request, without the transport.
+cost=$("$bench" cost "$dir/trellis.db" 2>&1)
+is "in-process cost measured" "$?" 0
+while IFS= read -r line; do diag "$line"; done <<<"$cost"
 "$TRELLIS_BUILD/bin/trellisd" --state-dir "$dir" --foreground \
 	--config /dev/null 2>"$dir/log" &
 pid=$!

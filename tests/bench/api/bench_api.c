@@ -5,10 +5,13 @@
  * echo is the transport's limit, so the ratio says what the daemon costs.
  *
  *   bench-api populate DB N         a store with one host and N VMs
+ *   bench-api cost DB               the daemon's own time per request (no
+ *                                   transport), in this process
  *   bench-api run URL [SECONDS [ROUNDS]]
  *                                   measures against trellisd at URL
  *
- * Prints one line per (op, clients) with the medians over the rounds.
+ * Prints one line per (op, clients) with the medians over the rounds;
+ * BENCH_OPS=vm.show measures that op only.
  * Exits non-zero only when it cannot measure.
  */
 #include <errno.h>
@@ -26,6 +29,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../../core/api/api.h"
+#include "../../../core/daemon/daemon.h"
+#include "../../../core/loader/loader.h"
 #include "../../../core/store/store.h"
 
 static double now_s(void)
@@ -77,6 +83,49 @@ static int populate(const char *db, int n)
 		fprintf(stderr, "bench-api: populate: %s\n", call.message);
 	tr_store_close(s);
 	return rc ? 1 : 0;
+}
+
+/* ---- the daemon's own cost, without a transport ---- */
+
+static int fmt_request(char *buf, size_t len, int op, unsigned *seed);
+
+/* Median microseconds per request of tr_api_handle_bytes() on db: what
+ * trellisd spends on a request between receiving and sending it. */
+static int cost(const char *db, int op, double secs)
+{
+	char err[512];
+	struct tr_daemon d = {0};
+	d.store = tr_store_open(db, TR_STORE_READONLY, err, sizeof err);
+	if (!d.store) {
+		fprintf(stderr, "bench-api: %s\n", err);
+		return -1;
+	}
+	d.registry = tr_registry_new();
+	struct tr_api_limits lim = {0};
+	d.api = tr_api_new(&d, &lim);
+	tr_api_register_all(d.api);
+	unsigned seed = 1;
+	long n = 0;
+	double t0 = now_s(), t;
+	int rc = 0;
+	do {
+		char req[256], *reply = NULL;
+		int len = fmt_request(req, sizeof req, op, &seed);
+		tr_api_handle_bytes(d.api, req, (size_t)len, &reply);
+		if (!reply || strncmp(reply, "{\"ok\":true", 10) != 0)
+			rc = -1;
+		free(reply);
+		n++;
+		t = now_s();
+	} while (rc == 0 && t - t0 < secs);
+	if (rc == 0)
+		printf("%s in process: %.1f us per request (%ld requests)\n",
+		       op ? "vm.list" : "vm.show", (t - t0) / (double)n * 1e6,
+		       n);
+	tr_api_free(d.api);
+	tr_registry_free(d.registry);
+	tr_store_close(d.store);
+	return rc;
 }
 
 /* ---- the echo server: raw REP in its own process, like the daemon ---- */
@@ -134,7 +183,7 @@ struct client {
 	int failed;
 };
 
-static int fmt_request(char *buf, size_t len, enum op op, unsigned *seed)
+static int fmt_request(char *buf, size_t len, int op, unsigned *seed)
 {
 	int i = (int)(rand_r(seed) % 10000);
 	if (op == OP_SHOW)
@@ -301,7 +350,11 @@ static int run(const char *url, double secs, int rounds)
 	static const char *const names[] = {"vm.show", "vm.list"};
 	static const int clients[] = {1, 16};
 	int rc = 0;
+	/* BENCH_OPS=vm.show: one op only, for quicker comparisons. */
+	const char *only = getenv("BENCH_OPS");
 	for (int o = 0; o < 2 && rc == 0; o++) {
+		if (only && *only && !strstr(only, names[o]))
+			continue;
 		long rsz = reply_size(url, (enum op)o);
 		if (rsz < 0) {
 			fprintf(stderr, "bench-api: %s: no valid answer from %s\n",
@@ -355,6 +408,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "populate") == 0)
 		return populate(argv[2], atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "cost") == 0)
+		return cost(argv[2], OP_SHOW, 1.0) || cost(argv[2], OP_LIST, 1.0);
 	if (argc >= 3 && strcmp(argv[1], "run") == 0) {
 		double secs = argc > 3 ? atof(argv[3]) : 2.0;
 		int rounds = argc > 4 ? atoi(argv[4]) : 3;
@@ -364,7 +419,8 @@ int main(int argc, char **argv)
 		}
 		return run(argv[2], secs, rounds);
 	}
-	fprintf(stderr, "usage: bench-api populate DB N | bench-api run URL "
+	fprintf(stderr, "usage: bench-api populate DB N | bench-api cost DB | "
+			"bench-api run URL "
 			"[SECONDS [ROUNDS]]\n");
 	return 2;
 }

@@ -36,6 +36,9 @@ like "unknown config key: file:line:col" "$out" "bad.yaml:3:3: unknown key 'api.
 printf 'workers:\n  threads: many\n' >"$cfg"
 like "bad config value: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)" \
 	"bad.yaml:2:12: workers.threads: expected a positive integer"
+printf 'api:\n  threads: 17\n' >"$cfg"
+like "api.threads out of range: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)" \
+	"bad.yaml:2:12: api.threads: expected auto or 1 to 16, got '17'"
 ok "embedded defaults are a valid config" "$TD_BIN/trellisd" --check-config
 
 # ---- the daemon ----
