@@ -213,29 +213,45 @@ int tr_fields_check(const char *what, const struct tr_field *fields,
 
 /* ---- answering ---- */
 
-static void send_text(struct tr_req *req, char *text);
+/* Sends the answer made of parts (NULL-terminated list of strings) with
+ * one copy, into a message nanomsg then owns (no second copy of a long
+ * list in nn_sendmsg); for tr_api_handle_bytes, into *sync_reply. */
+static const char *const nomem_parts[] = {
+	"{\"ok\":false,\"error\":{\"code\":\"NOMEM\",\"message\":\"out of "
+	"memory\"}}",
+	NULL};
 
-static void send_reply(struct tr_req *req, json_t *resp)
+static void send_parts(struct tr_req *req, const char *const *parts)
 {
-	char *text = json_dumps(resp, JSON_COMPACT);
-	json_decref(resp);
-	send_text(req, text);
-}
-
-/* Sends text (stolen) as the answer. */
-static void send_text(struct tr_req *req, char *text)
-{
-	if (!text)
-		text = strdup("{\"ok\":false,\"error\":{\"code\":\"NOMEM\","
-			      "\"message\":\"out of memory\"}}");
-	if (!req->l) {
-		if (req->sync_reply)
-			*req->sync_reply = text;
-		else
-			free(text);
+	size_t len = 0;
+	for (const char *const *p = parts; *p; p++)
+		len += strlen(*p);
+	/* A message is the JSON text alone; a sync reply is a string. */
+	char *msg = req->l ? nn_allocmsg(len, 0) : malloc(len + 1);
+	if (!msg) {
+		/* The short answer may still fit; if not, the client times
+		 * out, as it would on any lost answer. */
+		if (parts != nomem_parts)
+			send_parts(req, nomem_parts);
+		else if (req->l)
+			nn_freemsg(req->control), req->control = NULL;
 		return;
 	}
-	struct nn_iovec iov = {text, text ? strlen(text) : 0};
+	size_t off = 0;
+	for (const char *const *p = parts; *p; p++) {
+		size_t n = strlen(*p);
+		memcpy(msg + off, *p, n);
+		off += n;
+	}
+	if (!req->l) {
+		msg[off] = '\0';
+		if (req->sync_reply)
+			*req->sync_reply = msg;
+		else
+			free(msg);
+		return;
+	}
+	struct nn_iovec iov = {&msg, NN_MSG};
 	struct nn_msghdr hdr;
 	memset(&hdr, 0, sizeof hdr);
 	hdr.msg_iov = &iov;
@@ -248,8 +264,17 @@ static void send_text(struct tr_req *req, char *text)
 		tr_debug("api: reply to %s dropped: %s",
 			 req->op ? req->op->name : "?", nn_strerror(nn_errno()));
 		nn_freemsg(req->control);
+		nn_freemsg(msg);
 	}
 	req->control = NULL;
+}
+
+static void send_reply(struct tr_req *req, json_t *resp)
+{
+	char *text = json_dumps(resp, JSON_COMPACT);
+	json_decref(resp);
+	const char *parts[] = {text, NULL};
+	send_parts(req, text ? parts : nomem_parts);
 	free(text);
 }
 
@@ -287,16 +312,10 @@ static void req_finish(struct tr_req *req, json_t *resp)
 
 void tr_req_ok_text(struct tr_req *req, char *result_json)
 {
-	static const char head[] = "{\"ok\":true,\"result\":";
-	size_t n = result_json ? strlen(result_json) : 0;
-	char *text = result_json ? malloc(sizeof head + n + 1) : NULL;
-	if (text) {
-		memcpy(text, head, sizeof head - 1);
-		memcpy(text + sizeof head - 1, result_json, n);
-		memcpy(text + sizeof head - 1 + n, "}", 2);
-	}
+	const char *parts[] = {"{\"ok\":true,\"result\":", result_json, "}",
+			       NULL};
+	send_parts(req, result_json ? parts : nomem_parts);
 	free(result_json);
-	send_text(req, text);
 	req_unlink(req);
 }
 
