@@ -3,6 +3,7 @@
  * statement cache.  The inventory verbs are in inventory.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +115,19 @@ static int migrate(struct tr_store *s, char *err, size_t errlen)
 	return exec_sql(s->db, pragma, err, errlen);
 }
 
+/* Before SQLite's first use in the process: no allocation statistics,
+ * which cost a process-wide mutex on every allocation of every
+ * connection (the API's receive threads read side by side). */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct tr_store *tr_store_open(const char *path, unsigned flags, char *err,
 			       size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_setup);
 	struct tr_store *s = calloc(1, sizeof *s);
 	char msg[512];
 	if (!s) {
