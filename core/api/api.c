@@ -18,6 +18,7 @@
 #include "../worker/worker.h"
 #include "../worker/worker_int.h"
 #include "api_int.h"
+#include "keys.h"
 
 #define MAX_LISTENERS 4
 #define MAX_RECV_THREADS 16 /* per listener */
@@ -55,6 +56,7 @@ struct listener {
 	pthread_cond_t cv;  /* helpers wait here for wake */
 	int wake;           /* thread 0 saw a backlog: helpers, receive */
 	atomic_int awake;   /* helpers receiving now */
+	int auth;           /* tcp://: requests need an API key */
 };
 
 struct rx_thread {
@@ -83,6 +85,8 @@ struct tr_api {
 	unsigned inflight;
 	struct tr_req *reqs; /* in flight */
 	atomic_ulong requests, reads, wakeups; /* tr_api_stats */
+	pthread_rwlock_t keys_lock;
+	struct tr_keys *keys; /* for tcp:// listeners */
 	volatile int stop;    /* receive threads: leave */
 	volatile int closing; /* tr_api_free: handed requests are refused */
 };
@@ -99,6 +103,7 @@ struct tr_api *tr_api_new(struct tr_daemon *d,
 		return NULL;
 	api->d = d;
 	pthread_mutex_init(&api->lock, NULL);
+	pthread_rwlock_init(&api->keys_lock, NULL);
 	api->limits = *limits;
 	if (!api->limits.max_message)
 		api->limits.max_message = 1 << 20;
@@ -136,8 +141,31 @@ void tr_api_free(struct tr_api *api)
 		pthread_mutex_destroy(&api->ls[i].mu);
 	}
 	pthread_mutex_destroy(&api->lock);
+	pthread_rwlock_destroy(&api->keys_lock);
+	tr_keys_free(api->keys);
 	free(api->ops);
 	free(api);
+}
+
+void tr_api_set_keys(struct tr_api *api, struct tr_keys *keys)
+{
+	pthread_rwlock_wrlock(&api->keys_lock);
+	struct tr_keys *old = api->keys;
+	api->keys = keys;
+	pthread_rwlock_unlock(&api->keys_lock);
+	tr_keys_free(old);
+}
+
+/* The name of the key that token is, or NULL (never logs the token). */
+static const char *key_name(struct tr_api *api, const char *token,
+			    char *buf, size_t len)
+{
+	pthread_rwlock_rdlock(&api->keys_lock);
+	const char *name = tr_keys_check(api->keys, token);
+	if (name)
+		snprintf(buf, len, "%s", name);
+	pthread_rwlock_unlock(&api->keys_lock);
+	return name ? buf : NULL;
 }
 
 static int op_cmp(const void *a, const void *b)
@@ -584,7 +612,7 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 		return NULL;
 	}
 	const char *key;
-	json_t *v, *jop = NULL, *args = NULL, *ver = NULL;
+	json_t *v, *jop = NULL, *args = NULL, *ver = NULL, *auth = NULL;
 	const char *bad = NULL;
 	if (!json_is_object(env)) {
 		bad = "the request must be an object {\"v\":1, \"op\":..., "
@@ -598,10 +626,12 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 				jop = v;
 			else if (strcmp(key, "args") == 0)
 				args = v;
+			else if (strcmp(key, "auth") == 0)
+				auth = v;
 			else {
 				tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
 					    "unknown envelope field '%.64s' "
-					    "(v, op, args)",
+					    "(v, op, args, auth)",
 					    key);
 				goto out;
 			}
@@ -613,9 +643,24 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 			bad = "envelope field 'op' must be a string";
 		else if (args && !json_is_object(args))
 			bad = "envelope field 'args' must be an object";
+		else if (auth && !json_is_string(auth))
+			bad = "envelope field 'auth' must be a string (an API "
+			      "key)";
 	}
 	if (bad) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s", bad);
+		goto out;
+	}
+	char kname[80];
+	if (req->l && req->l->auth &&
+	    !key_name(api, json_string_value(auth), kname, sizeof kname)) {
+		/* Neither the key nor the op is echoed or logged. */
+		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
+			    "%s: %s", req->l->url,
+			    auth ? "unknown API key"
+				 : "requests on tcp:// need an API key "
+				   "(envelope field 'auth'; the CLI reads "
+				   "TRELLIS_API_KEY or --api-key-file)");
 		goto out;
 	}
 	const struct tr_api_op *op = tr_api_find(api, json_string_value(jop));
@@ -894,6 +939,7 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 	}
 	l->url = strdup(url);
 	l->api = api;
+	l->auth = strncmp(url, "tcp://", 6) == 0;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	api->nls++;

@@ -116,6 +116,11 @@ const struct tr_api_op *tr_api_find(const struct tr_api *api,
 size_t tr_api_count(const struct tr_api *api);
 const struct tr_api_op *tr_api_at(const struct tr_api *api, size_t i);
 
+/* The API keys tcp:// listeners require (keys.h); api takes keys and
+ * frees the ones it replaces.  Until set, tcp:// requests are refused. */
+struct tr_keys;
+void tr_api_set_keys(struct tr_api *api, struct tr_keys *keys);
+
 /* Binds a listener (ipc:// or tcp://) and starts its receive threads.
  * For ipc:// the socket file gets mode (0: leave it). */
 int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,

@@ -31,6 +31,8 @@ enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_JSON, CLI_FMT_YAML };
 
 struct cli {
 	const char *socket;
+	const char *api_key; /* tcp:// listeners: TRELLIS_API_KEY or
+				--api-key-file; never printed */
 	enum cli_format format;
 	int timeout_ms;
 	int verbose;

@@ -106,6 +106,8 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 	*result = NULL;
 	json_t *env = json_pack("{s:i, s:s, s:o}", "v", 1, "op", op, "args",
 				args ? args : json_object());
+	if (env && cli->api_key && strncmp(cli->socket, "tcp://", 6) == 0)
+		json_object_set_new(env, "auth", json_string(cli->api_key));
 	text = env ? json_dumps(env, JSON_COMPACT) : NULL;
 	json_decref(env);
 	if (!text) {

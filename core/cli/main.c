@@ -2,6 +2,7 @@
  * trellis - the Trellis command line client: global options, the noun and
  * verb lookup, help, and the words for bash completion.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ static void usage(FILE *out)
 		"  -s, --socket URL   the daemon's API (default $TRELLIS_SOCKET or\n"
 		"                     " CLI_DEFAULT_SOCKET ")\n"
 		"      --timeout MS   how long to wait for an answer (default 30000)\n"
+		"      --api-key-file FILE\n"
+		"                     the API key for a tcp:// socket, from FILE's first\n"
+		"                     line (default $TRELLIS_API_KEY)\n"
 		"  -h, --help         help (also after a noun or a verb)\n"
 		"  -V, --version      print the version\n"
 		"\n"
@@ -62,7 +66,8 @@ static int complete(int argc, char **argv)
 	if (argc == 0) {
 		for (const struct cli_noun *const *n = cli_nouns; *n; n++)
 			printf("%s\n", (*n)->name);
-		printf("--output\n--socket\n--timeout\n--help\n--version\n");
+		printf("--output\n--socket\n--timeout\n--api-key-file\n--help\n"
+		       "--version\n");
 		return 0;
 	}
 	const struct cli_noun *n = find_noun(argv[0]);
@@ -93,13 +98,37 @@ static int complete(int argc, char **argv)
 	return 0;
 }
 
+/* The first line of path, for --api-key-file.  Never echoes it. */
+static int read_key_file(const char *path, char *key, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "trellis: --api-key-file %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	int ok = fgets(key, (int)len, f) != NULL;
+	fclose(f);
+	if (ok)
+		key[strcspn(key, "\r\n")] = '\0';
+	if (!ok || !*key) {
+		fprintf(stderr, "trellis: --api-key-file %s: empty\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	static char key[256];
 	struct cli cli = {.socket = getenv("TRELLIS_SOCKET"),
+			  .api_key = getenv("TRELLIS_API_KEY"),
 			  .format = CLI_FMT_TABLE,
 			  .timeout_ms = 30000};
 	if (!cli.socket || !*cli.socket)
 		cli.socket = CLI_DEFAULT_SOCKET;
+	if (cli.api_key && !*cli.api_key)
+		cli.api_key = NULL;
 	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
 		return complete(argc - 2, argv + 2);
 
@@ -124,7 +153,8 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
 		    strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
-		    strcmp(a, "--timeout") == 0) {
+		    strcmp(a, "--timeout") == 0 ||
+		    strcmp(a, "--api-key-file") == 0) {
 			takes = 1;
 			if (i + 1 >= argc) {
 				fprintf(stderr, "trellis: %s needs a value\n", a);
@@ -138,6 +168,8 @@ int main(int argc, char **argv)
 			takes = 1, val = a + 9, a = "--socket";
 		} else if (strncmp(a, "--timeout=", 10) == 0) {
 			takes = 1, val = a + 10, a = "--timeout";
+		} else if (strncmp(a, "--api-key-file=", 15) == 0) {
+			takes = 1, val = a + 15, a = "--api-key-file";
 		}
 		if (takes) {
 			if (a[1] == 'o' || strcmp(a, "--output") == 0) {
@@ -157,6 +189,12 @@ int main(int argc, char **argv)
 				}
 			} else if (a[1] == 's' || strcmp(a, "--socket") == 0) {
 				cli.socket = val;
+			} else if (strcmp(a, "--api-key-file") == 0) {
+				if (read_key_file(val, key, sizeof key) < 0) {
+					free(rest);
+					return CLI_USAGE;
+				}
+				cli.api_key = key;
 			} else {
 				char *end;
 				long t = strtol(val, &end, 10);

@@ -215,7 +215,7 @@ void cli_verb_help(FILE *out, const struct cli_noun *n,
 			"follow every page (for scripts)");
 	fprintf(out,
 		"\nGlobal options: -o table|json|yaml, --socket URL, "
-		"--timeout MS (see trellis --help).\n"
+		"--timeout MS, --api-key-file FILE (see trellis --help).\n"
 		"API op: %s\n",
 		v->op);
 }

@@ -19,6 +19,8 @@ static const char defaults_yaml[] =
 	"  listen: ipc:///run/trellis/api.sock\n"
 	"  socket_mode: \"0660\"   # of ipc:// socket files\n"
 	"  tcp: null             # e.g. tcp://0.0.0.0:7443; off by default\n"
+	"  keys_file: null       # API keys for tcp:// (default "
+	"STATE_DIR/api-keys)\n"
 	"  max_message: 1M       # larger requests are refused\n"
 	"  max_inflight: 4096    # requests past it are answered BUSY\n"
 	"  threads: auto         # receive threads per listener (auto: one "
@@ -66,6 +68,7 @@ static const struct centry entries[] = {
 	{"api.listen", C_STR, O(api_listen)},
 	{"api.socket_mode", C_MODE, O(api_mode)},
 	{"api.tcp", C_STR_NULL, O(api_tcp)},
+	{"api.keys_file", C_PATH_NULL, O(api_keys_file)},
 	{"api.max_message", C_SIZE, O(max_message)},
 	{"api.max_inflight", C_UINT, O(max_inflight)},
 	{"api.threads", C_AUTO16, O(api_threads)},
@@ -399,8 +402,13 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 		snprintf(dir, sizeof dir, "%s/secrets", c->state_dir);
 		c->secrets_dir = strdup(dir);
 	}
+	if (!c->api_keys_file && c->state_dir) {
+		char keys[4200];
+		snprintf(keys, sizeof keys, "%s/api-keys", c->state_dir);
+		c->api_keys_file = strdup(keys);
+	}
 	if (!c->state_dir || !c->api_listen || !c->events_listen ||
-	    !c->secrets_dir) {
+	    !c->secrets_dir || !c->api_keys_file) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -419,6 +427,7 @@ void tr_config_free(struct tr_config *c)
 	free(c->api_tcp);
 	free(c->events_listen);
 	free(c->secrets_dir);
+	free(c->api_keys_file);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

@@ -22,6 +22,7 @@ struct tr_config {
 	char *api_listen;     /* api.listen: ipc:// or tcp:// */
 	unsigned api_mode;    /* api.socket_mode: for ipc:// socket files */
 	char *api_tcp;        /* api.tcp: an extra tcp:// listener, or NULL */
+	char *api_keys_file;  /* api.keys_file: keys for tcp:// (keys.h) */
 	size_t max_message;   /* api.max_message: bytes */
 	unsigned max_inflight; /* api.max_inflight */
 	unsigned api_threads;  /* api.threads: per listener, 0: one per CPU */

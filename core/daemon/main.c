@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../api/api.h"
+#include "../api/keys.h"
 #include "../config/config.h"
 #include "../events/events.h"
 #include "../loader/listing.h"
@@ -41,6 +42,8 @@ static void usage(FILE *out)
 		"  -o, --output FMT      table (default) or json, for --list-plugins\n"
 		"      --print-defaults  print the embedded default config and exit\n"
 		"      --check-config    load the config, report errors and exit\n"
+		"      --api-key-add NAME  make an API key for the tcp:// listener,\n"
+		"                        print its token (shown once) and exit\n"
 		"  -v, --verbose         log debug messages\n"
 		"  -V, --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
@@ -54,7 +57,66 @@ struct opts {
 	const char *dirs[32];
 	size_t ndirs;
 	int foreground, list, json, verbose, check;
+	const char *key_add; /* --api-key-add NAME */
 };
+
+/* tcp:// listeners need API keys: loads them into the API.  0, or -1
+ * with err (an unusable file, or no key at all). */
+static int load_keys(struct tr_api *api, const struct tr_config *cfg,
+		     char *err, size_t errlen)
+{
+	struct tr_keys *k = tr_keys_load(cfg->api_keys_file, err, errlen);
+	if (k && tr_keys_count(k) == 0) {
+		snprintf(err, errlen, "%s has no key", cfg->api_keys_file);
+		tr_keys_free(k);
+		k = NULL;
+	}
+	if (!k) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n,
+			 " (api.tcp %s needs an API key: trellisd "
+			 "--api-key-add NAME makes one)",
+			 cfg->api_tcp);
+		return -1;
+	}
+	tr_info("api %s: API keys: %zu, from %s", cfg->api_tcp,
+		tr_keys_count(k), cfg->api_keys_file);
+	tr_api_set_keys(api, k);
+	return 0;
+}
+
+static int mkdirs(const char *dir, mode_t mode);
+
+/* trellisd --api-key-add NAME: the token goes to stdout, once. */
+static int key_add(const struct opts *o)
+{
+	char err[1024];
+	struct tr_config *cfg = tr_config_load(o->config, o->state_dir, err,
+					       sizeof err);
+	if (!cfg) {
+		fprintf(stderr, "trellisd: %s\n", err);
+		return 1;
+	}
+	char token[TR_KEY_TOKEN_LEN + 1];
+	int rc = 1;
+	if (mkdirs(cfg->state_dir, 0750) < 0)
+		fprintf(stderr, "trellisd: state dir %s: %s\n", cfg->state_dir,
+			strerror(errno));
+	else if (tr_keys_add(cfg->api_keys_file, o->key_add, token, err,
+			     sizeof err) < 0)
+		fprintf(stderr, "trellisd: %s\n", err);
+	else {
+		fprintf(stderr,
+			"trellisd: API key '%s' added to %s; a running "
+			"trellisd reads it on SIGHUP.  Its token, shown only "
+			"now (clients pass it as TRELLIS_API_KEY):\n",
+			o->key_add, cfg->api_keys_file);
+		printf("%s\n", token);
+		rc = 0;
+	}
+	tr_config_free(cfg);
+	return rc;
+}
 
 static int load_plugins(tr_registry_t *reg, const struct tr_config *cfg,
 			const struct opts *o)
@@ -186,7 +248,11 @@ static void grace_over(struct tr_daemon *d, void *arg)
 static void on_signal(struct tr_daemon *d, int signo)
 {
 	if (signo == SIGHUP) {
-		tr_info("SIGHUP: nothing to reload yet");
+		char err[1024];
+		if (!d->config->api_tcp)
+			tr_info("SIGHUP: nothing to reload (no api.tcp)");
+		else if (load_keys(d->api, d->config, err, sizeof err) < 0)
+			tr_err("SIGHUP: keeping the API keys in use: %s", err);
 		return;
 	}
 	if (d->stopping)
@@ -351,7 +417,8 @@ static int run(const struct opts *o)
 			  sizeof err) < 0)
 		goto fail;
 	if (cfg->api_tcp &&
-	    tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0)
+	    (load_keys(d.api, cfg, err, sizeof err) < 0 ||
+	     tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0))
 		goto fail;
 	tr_info("trellisd %s ready: state %s, api %s%s%s, events %s, %zu ops",
 		TRELLIS_VERSION, cfg->state_dir, cfg->api_listen,
@@ -421,6 +488,7 @@ int main(int argc, char **argv)
 		{"list-plugins", no_argument, NULL, 'L'},
 		{"print-defaults", no_argument, NULL, 'D'},
 		{"check-config", no_argument, NULL, 'C'},
+		{"api-key-add", required_argument, NULL, 'K'},
 		{"output", required_argument, NULL, 'o'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -451,6 +519,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			o.check = 1;
+			break;
+		case 'K':
+			o.key_add = optarg;
 			break;
 		case 'D':
 			fputs(tr_config_defaults(), stdout);
@@ -490,5 +561,7 @@ int main(int argc, char **argv)
 	}
 	if (o.list)
 		return list_plugins(&o);
+	if (o.key_add)
+		return key_add(&o);
 	return run(&o);
 }

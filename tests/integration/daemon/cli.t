@@ -159,10 +159,40 @@ is "SIGTERM: clean exit" "$TD_RC" 0
 is "store integrity after shutdown" "$(sqlite3 "$TD_DIR/trellis.db" 'PRAGMA integrity_check')" ok
 port=$((20000 + RANDOM % 20000))
 printf 'api:\n  tcp: tcp://127.0.0.1:%d\n' "$port" >"$TD_DIR/tcp.yaml"
+# ---- tcp:// needs API keys ----
+out=$("$TD_BIN/trellisd" --state-dir "$TD_DIR" --config "$TD_DIR/tcp.yaml" --foreground 2>&1)
+is "api.tcp without API keys: refuses to start" "$?" 1
+like "and says how to make one" "$out" "api-keys: No such file.*trellisd --api-key-add NAME"
+token=$("$TD_BIN/trellisd" --state-dir "$TD_DIR" --config "$TD_DIR/tcp.yaml" --api-key-add ops 2>"$TD_DIR/keyadd.err")
+is "--api-key-add: exit 0" "$?" 0
+like "--api-key-add prints the token once" "$token" "^trk_[0-9a-f]{64}$"
+like "and says where the key went" "$(cat "$TD_DIR/keyadd.err")" "API key 'ops' added to $TD_DIR/api-keys"
+is "the keys file is 0600" "$(stat -c %a "$TD_DIR/api-keys")" 600
+nok "the keys file holds no token" grep -q "${token#trk_}" "$TD_DIR/api-keys"
+"$TD_BIN/trellisd" --state-dir "$TD_DIR" --api-key-add ops >/dev/null 2>"$TD_DIR/keyadd.err"
+is "a second key of the same name: exit 1" "$?" 1
+like "naming it" "$(cat "$TD_DIR/keyadd.err")" "a key named 'ops' exists already"
 td_start --config "$TD_DIR/tcp.yaml"
 like "state survives a restart" "$(tcli zone list)" "z2 +yes +acme"
-like "the optional tcp:// listener answers" \
-	"$(tcli --socket "tcp://127.0.0.1:$port" --timeout 5000 zone show z2 2>&1)" "owner +acme"
+tcp="tcp://127.0.0.1:$port"
+out=$(TRELLIS_API_KEY= tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)
+is "tcp:// without a key: exit 1" "$?" 1
+like "tcp:// without a key: PERMISSION" "$out" "PERMISSION: $tcp: requests on tcp:// need an API key"
+out=$(TRELLIS_API_KEY=trk_0000 tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)
+like "tcp:// with a wrong key: PERMISSION" "$out" "PERMISSION: $tcp: unknown API key"
+like "tcp:// with the key answers" \
+	"$(TRELLIS_API_KEY=$token tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "owner +acme"
+printf '%s\n' "$token" >"$TD_DIR/key"
+like "--api-key-file works too" \
+	"$(tcli --socket "$tcp" --api-key-file "$TD_DIR/key" --timeout 5000 zone show z2 2>&1)" "owner +acme"
+token2=$("$TD_BIN/trellisd" --state-dir "$TD_DIR" --api-key-add ci 2>/dev/null)
+like "a key added while running is refused before SIGHUP" \
+	"$(TRELLIS_API_KEY=$token2 tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "unknown API key"
+kill -HUP "$TD_PID"
+for i in $(seq 1 50); do grep -q "API keys: 2" "$TD_DIR/daemon.log" && break; sleep 0.1; done
+like "and accepted after SIGHUP" \
+	"$(TRELLIS_API_KEY=$token2 tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "owner +acme"
+nok "no token in the daemon's log" grep -qE "${token#trk_}|${token2#trk_}" "$TD_DIR/daemon.log"
 is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
 is "list --all follows the pages" "$(tcli tenant list -o json --limit 5 --all | json '[len(j["items"]), j["next"]]')" "[17, None]"
 like "one page says how to get the next" "$(tcli tenant list --limit 5 2>&1 >/dev/null)" "more: --after [0-9]+"

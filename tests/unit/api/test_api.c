@@ -122,6 +122,8 @@ static void test_envelope(void **state)
 	  "'args' must be an object");
 	E(f, "{\"v\":1,\"op\":\"zone.list\",\"extra\":1}", "INVALID_ARG",
 	  "unknown envelope field 'extra'");
+	E(f, "{\"v\":1,\"op\":\"zone.list\",\"auth\":7}", "INVALID_ARG",
+	  "'auth' must be a string");
 	E(f, "{\"v\":1,\"op\":\"zone.explode\"}", "INVALID_ARG",
 	  "unknown op 'zone.explode'");
 	E(f, "{\"v\":1,\"v\":1,\"op\":\"zone.list\"}", "INVALID_ARG",

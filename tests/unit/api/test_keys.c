@@ -1,0 +1,124 @@
+/* test_keys.c - the API keys file of tcp:// listeners (core/api/keys.c):
+ * a made key's token checks as that key and is not in the file; a wrong
+ * token, a readable file, a bad line and a duplicate name are refused,
+ * naming the file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../../core/api/keys.h"
+
+static char dir[64], path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/trellis-keys-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/api-keys", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void write_file(const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_add_and_check(void **state)
+{
+	(void)state;
+	char err[512], t1[TR_KEY_TOKEN_LEN + 1], t2[TR_KEY_TOKEN_LEN + 1];
+	assert_int_equal(tr_keys_add(path, "ops", t1, err, sizeof err), 0);
+	assert_int_equal(tr_keys_add(path, "ci-bot", t2, err, sizeof err), 0);
+	assert_int_equal(strlen(t1), TR_KEY_TOKEN_LEN);
+	assert_string_not_equal(t1, t2);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* The file holds hashes only. */
+	char text[1024] = "";
+	FILE *f = fopen(path, "r");
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_null(strstr(text, t1 + 4));
+	assert_null(strstr(text, t2 + 4));
+
+	struct tr_keys *k = tr_keys_load(path, err, sizeof err);
+	assert_non_null(k);
+	assert_int_equal(tr_keys_count(k), 2);
+	assert_string_equal(tr_keys_check(k, t1), "ops");
+	assert_string_equal(tr_keys_check(k, t2), "ci-bot");
+	t1[10] = t1[10] == 'a' ? 'b' : 'a';
+	assert_null(tr_keys_check(k, t1));
+	assert_null(tr_keys_check(k, ""));
+	assert_null(tr_keys_check(k, NULL));
+	tr_keys_free(k);
+
+	assert_int_equal(tr_keys_add(path, "ops", t1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "a key named 'ops' exists already"));
+	assert_int_equal(tr_keys_add(path, "no spaces", t1, err, sizeof err),
+			 -1);
+	assert_non_null(strstr(err, "key name 'no spaces'"));
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	char err[512];
+	assert_null(tr_keys_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "No such file"));
+
+	write_file("# keys\nops 00\n", 0600);
+	assert_null(tr_keys_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "api-keys:2: expected NAME and a 64-digit"));
+
+	char line[200];
+	snprintf(line, sizeof line, "a %064d\na %064d\n", 0, 0);
+	write_file(line, 0600);
+	assert_null(tr_keys_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "api-keys:2: key 'a' twice"));
+
+	write_file("", 0644);
+	assert_null(tr_keys_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "mode 0644 lets others read"));
+	char tok[TR_KEY_TOKEN_LEN + 1];
+	assert_int_equal(tr_keys_add(path, "x", tok, err, sizeof err), -1);
+	assert_non_null(strstr(err, "mode 0644"));
+
+	write_file("\n# none yet\n", 0600);
+	struct tr_keys *k = tr_keys_load(path, err, sizeof err);
+	assert_non_null(k);
+	assert_int_equal(tr_keys_count(k), 0);
+	assert_null(tr_keys_check(k, "trk_anything"));
+	tr_keys_free(k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_add_and_check, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
