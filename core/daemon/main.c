@@ -61,12 +61,17 @@ struct opts {
 };
 
 /* tcp:// listeners need API keys: loads them into the API.  0, or -1
- * with err (an unusable file, or no key at all). */
+ * with err (an unusable file, or, at start, no key at all).  On SIGHUP
+ * (reload) a file without keys is taken: removing the last key revokes
+ * it. */
 static int load_keys(struct tr_api *api, const struct tr_config *cfg,
-		     char *err, size_t errlen)
+		     int reload, char *err, size_t errlen)
 {
 	struct tr_keys *k = tr_keys_load(cfg->api_keys_file, err, errlen);
-	if (k && tr_keys_count(k) == 0) {
+	if (k && tr_keys_count(k) == 0 && reload) {
+		tr_warn("api %s: %s has no key: every tcp:// request is "
+			"refused now", cfg->api_tcp, cfg->api_keys_file);
+	} else if (k && tr_keys_count(k) == 0) {
 		snprintf(err, errlen, "%s has no key", cfg->api_keys_file);
 		tr_keys_free(k);
 		k = NULL;
@@ -251,7 +256,7 @@ static void on_signal(struct tr_daemon *d, int signo)
 		char err[1024];
 		if (!d->config->api_tcp)
 			tr_info("SIGHUP: nothing to reload (no api.tcp)");
-		else if (load_keys(d->api, d->config, err, sizeof err) < 0)
+		else if (load_keys(d->api, d->config, 1, err, sizeof err) < 0)
 			tr_err("SIGHUP: keeping the API keys in use: %s", err);
 		return;
 	}
@@ -417,7 +422,7 @@ static int run(const struct opts *o)
 			  sizeof err) < 0)
 		goto fail;
 	if (cfg->api_tcp &&
-	    (load_keys(d.api, cfg, err, sizeof err) < 0 ||
+	    (load_keys(d.api, cfg, 0, err, sizeof err) < 0 ||
 	     tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0))
 		goto fail;
 	tr_info("trellisd %s ready: state %s, api %s%s%s, events %s, %zu ops",

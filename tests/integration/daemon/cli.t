@@ -193,6 +193,23 @@ for i in $(seq 1 50); do grep -q "API keys: 2" "$TD_DIR/daemon.log" && break; sl
 like "and accepted after SIGHUP" \
 	"$(TRELLIS_API_KEY=$token2 tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "owner +acme"
 nok "no token in the daemon's log" grep -qE "${token#trk_}|${token2#trk_}" "$TD_DIR/daemon.log"
+# Revoking: the file without its keys, then SIGHUP.
+cp "$TD_DIR/api-keys" "$TD_DIR/api-keys.saved"
+: >"$TD_DIR/api-keys"
+kill -HUP "$TD_PID"
+for i in $(seq 1 50); do grep -q "has no key: every tcp:// request is refused" "$TD_DIR/daemon.log" && break; sleep 0.1; done
+like "removing every key and SIGHUP revokes them" \
+	"$(TRELLIS_API_KEY=$token tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "unknown API key"
+printf 'garbage\n' >"$TD_DIR/api-keys"
+kill -HUP "$TD_PID"
+for i in $(seq 1 50); do grep -q "keeping the API keys in use" "$TD_DIR/daemon.log" && break; sleep 0.1; done
+like "a keys file that does not load: logged with its line" "$(cat "$TD_DIR/daemon.log")" \
+	"SIGHUP: keeping the API keys in use: $TD_DIR/api-keys:1: expected NAME"
+cp "$TD_DIR/api-keys.saved" "$TD_DIR/api-keys"
+kill -HUP "$TD_PID"
+for i in $(seq 1 50); do [[ $(grep -c "API keys: 2" "$TD_DIR/daemon.log") -ge 2 ]] && break; sleep 0.1; done
+like "and the keys come back with the file" \
+	"$(TRELLIS_API_KEY=$token tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "owner +acme"
 is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
 is "list --all follows the pages" "$(tcli tenant list -o json --limit 5 --all | json '[len(j["items"]), j["next"]]')" "[17, None]"
 like "one page says how to get the next" "$(tcli tenant list --limit 5 2>&1 >/dev/null)" "more: --after [0-9]+"
