@@ -63,7 +63,7 @@ struct opts {
 /* tcp:// listeners need API keys: loads them into the API.  0, or -1
  * with err (an unusable file, or, at start, no key at all).  On SIGHUP
  * (reload) a file without keys is taken: removing the last key revokes
- * it. */
+ * it; the caller fails closed on -1. */
 static int load_keys(struct tr_api *api, const struct tr_config *cfg,
 		     int reload, char *err, size_t errlen)
 {
@@ -256,8 +256,14 @@ static void on_signal(struct tr_daemon *d, int signo)
 		char err[1024];
 		if (!d->config->api_tcp)
 			tr_info("SIGHUP: nothing to reload (no api.tcp)");
-		else if (load_keys(d->api, d->config, 1, err, sizeof err) < 0)
-			tr_err("SIGHUP: keeping the API keys in use: %s", err);
+		else if (load_keys(d->api, d->config, 1, err, sizeof err) < 0) {
+			/* Fail closed: the keys in use may be the ones
+			 * being revoked. */
+			tr_api_set_keys(d->api, NULL);
+			tr_err("SIGHUP: every tcp:// request is refused until "
+			       "the keys file loads (then SIGHUP again): %s",
+			       err);
+		}
 		return;
 	}
 	if (d->stopping)

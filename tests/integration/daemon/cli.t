@@ -202,13 +202,23 @@ like "removing every key and SIGHUP revokes them" \
 	"$(TRELLIS_API_KEY=$token tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "unknown API key"
 printf 'garbage\n' >"$TD_DIR/api-keys"
 kill -HUP "$TD_PID"
-for i in $(seq 1 50); do grep -q "keeping the API keys in use" "$TD_DIR/daemon.log" && break; sleep 0.1; done
+for i in $(seq 1 50); do grep -q "refused until the keys file loads" "$TD_DIR/daemon.log" && break; sleep 0.1; done
 like "a keys file that does not load: logged with its line" "$(cat "$TD_DIR/daemon.log")" \
-	"SIGHUP: keeping the API keys in use: $TD_DIR/api-keys:1: expected NAME"
+	"SIGHUP: every tcp:// request is refused until the keys file loads .*: $TD_DIR/api-keys:1: expected NAME"
 cp "$TD_DIR/api-keys.saved" "$TD_DIR/api-keys"
 kill -HUP "$TD_PID"
 for i in $(seq 1 50); do [[ $(grep -c "API keys: 2" "$TD_DIR/daemon.log") -ge 2 ]] && break; sleep 0.1; done
-like "and the keys come back with the file" \
+like "the keys come back with the file" \
+	"$(TRELLIS_API_KEY=$token tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "owner +acme"
+rm "$TD_DIR/api-keys"
+kill -HUP "$TD_PID"
+for i in $(seq 1 50); do [[ $(grep -c "refused until the keys file loads" "$TD_DIR/daemon.log") -ge 2 ]] && break; sleep 0.1; done
+like "deleting the keys file and SIGHUP fails closed" \
+	"$(TRELLIS_API_KEY=$token tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "unknown API key"
+cp "$TD_DIR/api-keys.saved" "$TD_DIR/api-keys"
+kill -HUP "$TD_PID"
+for i in $(seq 1 50); do [[ $(grep -c "API keys: 2" "$TD_DIR/daemon.log") -ge 3 ]] && break; sleep 0.1; done
+like "and come back again" \
 	"$(TRELLIS_API_KEY=$token tcli --socket "$tcp" --timeout 5000 zone show z2 2>&1)" "owner +acme"
 is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
 is "list --all follows the pages" "$(tcli tenant list -o json --limit 5 --all | json '[len(j["items"]), j["next"]]')" "[17, None]"
