@@ -1,99 +1,22 @@
 /*
- * api.c - the API's sockets, the envelope, op lookup, validation and the
- * answering of requests (api.h).
+ * api.c - the API object, the envelope, op lookup, validation, reads and
+ * the answering of requests (api.h).  The sockets and their receive
+ * threads are in listen.c.
  */
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
-#include <poll.h>
-#include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../util/log.h"
 #include "../worker/worker.h"
 #include "../worker/worker_int.h"
-#include "api_int.h"
+#include "api_core.h"
 #include "keys.h"
-
-#define MAX_LISTENERS 4
-#define MAX_RECV_THREADS 16 /* per listener */
-#define RECV_TIMEOUT_MS 100 /* how soon a receive thread sees api->stop */
-#define BACKLOG_WAKE 2      /* queued requests in a row that wake helpers */
-#define HELPER_IDLE 32      /* waits in a row that put a helper to sleep */
-
-/*
- * Each listener has receive threads (api.threads, one per CPU by default)
- * that block in nn_recvmsg as a plain echo server does (polling NN_RCVFD
- * from the main loop cost two context switches per request).  A thread
- * parses and checks the request; read-only ops (TR_OP_READ) run right
- * there on the thread's own read-only WAL connection and answer from it;
- * every other op is handed to the main thread (tr_daemon_call_main).
- *
- * Thread 0 always receives.  The others are helpers that sleep on a
- * condition variable until thread 0 finds requests already queued when it
- * comes back for the next one, BACKLOG_WAKE times in a row, which is what
- * load looks like; they then receive beside it until they had to wait for
- * HELPER_IDLE requests in a row (or RECV_TIMEOUT_MS for one).  So one
- * client at a time wakes one thread per request, not every thread (all
- * threads blocked on one socket wake for each message), and many clients
- * get every CPU.
- *
- * The list of requests in flight and the count are under api->lock.
- */
-struct listener {
-	int sock;
-	char *url;
-	struct tr_api *api;
-	pthread_t threads[MAX_RECV_THREADS];
-	int nthreads;       /* set before the threads start, then constant */
-	int started;        /* threads to join */
-	pthread_mutex_t mu; /* wake and awake */
-	pthread_cond_t cv;  /* helpers wait here for wake */
-	int wake;           /* thread 0 saw a backlog: helpers, receive */
-	atomic_int awake;   /* helpers receiving now */
-	int auth;           /* tcp://: requests need an API key */
-};
-
-struct rx_thread {
-	struct listener *l;
-	int index; /* 0: always receives; others: helpers */
-};
-
-struct tr_req {
-	struct tr_api *api;
-	struct listener *l; /* NULL: tr_api_handle_bytes */
-	void *control;      /* nanomsg routing header */
-	const struct tr_api_op *op;
-	char **sync_reply;
-	json_t *env, *args; /* handed to the main thread */
-	struct tr_req *prev, *next;
-};
-
-struct tr_api {
-	struct tr_daemon *d;
-	struct tr_api_limits limits;
-	const struct tr_api_op **ops; /* sorted by name */
-	size_t nops, capops;
-	struct listener ls[MAX_LISTENERS];
-	size_t nls;
-	pthread_mutex_t lock; /* inflight and reqs */
-	unsigned inflight;
-	struct tr_req *reqs; /* in flight */
-	atomic_ulong requests, reads, wakeups; /* tr_api_stats */
-	pthread_rwlock_t keys_lock;
-	struct tr_keys *keys; /* for tcp:// listeners */
-	volatile int stop;    /* receive threads: leave */
-	volatile int closing; /* tr_api_free: handed requests are refused */
-};
-
-/* Set on a receive thread: its read-only store connection. */
-static _Thread_local struct tr_store *api_tls_store;
-static _Thread_local int api_tls_thread;
 
 struct tr_api *tr_api_new(struct tr_daemon *d,
 			  const struct tr_api_limits *limits)
@@ -116,15 +39,7 @@ void tr_api_free(struct tr_api *api)
 {
 	if (!api)
 		return;
-	api->stop = 1;
-	for (size_t i = 0; i < api->nls; i++) {
-		struct listener *l = &api->ls[i];
-		pthread_mutex_lock(&l->mu);
-		pthread_cond_broadcast(&l->cv);
-		pthread_mutex_unlock(&l->mu);
-		for (int t = 0; t < l->started; t++)
-			pthread_join(l->threads[t], NULL);
-	}
+	tr_api_listeners_stop(api);
 	/* Requests handed to the main thread but never run (the loop left
 	 * early): they are answered below, so their jobs only free. */
 	api->closing = 1;
@@ -134,38 +49,12 @@ void tr_api_free(struct tr_api *api)
 	while (api->reqs)
 		tr_req_fail(api->reqs, TRELLIS_E_UNAVAILABLE, NULL,
 			    "trellisd is shutting down");
-	for (size_t i = 0; i < api->nls; i++) {
-		nn_close(api->ls[i].sock);
-		free(api->ls[i].url);
-		pthread_cond_destroy(&api->ls[i].cv);
-		pthread_mutex_destroy(&api->ls[i].mu);
-	}
+	tr_api_listeners_close(api);
 	pthread_mutex_destroy(&api->lock);
 	pthread_rwlock_destroy(&api->keys_lock);
 	tr_keys_free(api->keys);
 	free(api->ops);
 	free(api);
-}
-
-void tr_api_set_keys(struct tr_api *api, struct tr_keys *keys)
-{
-	pthread_rwlock_wrlock(&api->keys_lock);
-	struct tr_keys *old = api->keys;
-	api->keys = keys;
-	pthread_rwlock_unlock(&api->keys_lock);
-	tr_keys_free(old);
-}
-
-/* The name of the key that token is, or NULL (never logs the token). */
-static const char *key_name(struct tr_api *api, const char *token,
-			    char *buf, size_t len)
-{
-	pthread_rwlock_rdlock(&api->keys_lock);
-	const char *name = tr_keys_check(api->keys, token);
-	if (name)
-		snprintf(buf, len, "%s", name);
-	pthread_rwlock_unlock(&api->keys_lock);
-	return name ? buf : NULL;
 }
 
 static int op_cmp(const void *a, const void *b)
@@ -328,7 +217,7 @@ static void req_unlink(struct tr_req *req)
 	pthread_mutex_unlock(&api->lock);
 	free(req);
 	/* The main loop checks for "stopping and idle" when it wakes. */
-	if (last && api_tls_thread && api->d && api->d->stopping)
+	if (last && tr_api_tls_thread && api->d && api->d->stopping)
 		tr_daemon_call_main(api->d, wake_main, NULL);
 }
 
@@ -549,9 +438,9 @@ static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		}
 		return;
 	}
-	if (api_tls_store) {
+	if (tr_api_tls_store) {
 		/* A receive thread: its own connection, inline. */
-		j->rc = run_read(api_tls_store, j);
+		j->rc = run_read(tr_api_tls_store, j);
 		read_answer(j);
 		return;
 	}
@@ -651,9 +540,8 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s", bad);
 		goto out;
 	}
-	char kname[80];
 	if (req->l && req->l->auth &&
-	    !key_name(api, json_string_value(auth), kname, sizeof kname)) {
+	    !tr_api_key_ok(api, json_string_value(auth))) {
 		/* Neither the key nor the op is echoed or logged. */
 		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
 			    "%s: %s", req->l->url,
@@ -748,14 +636,14 @@ static void run_on_main(struct tr_daemon *d, void *arg)
 	json_decref(env);
 }
 
-static void handle_received(struct tr_api *api, struct tr_req *req,
+void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 			    const char *buf, size_t len)
 {
 	json_t *args = NULL;
 	json_t *env = prepare(api, req, buf, len, &args);
 	if (!env)
 		return;
-	if ((req->op->flags & TR_OP_READ) && api_tls_store) {
+	if ((req->op->flags & TR_OP_READ) && tr_api_tls_store) {
 		atomic_fetch_add_explicit(&api->reads, 1, memory_order_relaxed);
 		req->op->handler(api->d, req, args);
 		json_decref(env);
@@ -768,195 +656,4 @@ static void handle_received(struct tr_api *api, struct tr_req *req,
 		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
 		json_decref(env);
 	}
-}
-
-/* One request off the socket: its length, or -1 with nn_errno() set. */
-static int receive(struct listener *l, int flags, void **body,
-		   void **control)
-{
-	*body = *control = NULL;
-	struct nn_iovec iov = {body, NN_MSG};
-	struct nn_msghdr hdr;
-	memset(&hdr, 0, sizeof hdr);
-	hdr.msg_iov = &iov;
-	hdr.msg_iovlen = 1;
-	hdr.msg_control = control;
-	hdr.msg_controllen = NN_MSG;
-	return nn_recvmsg(l->sock, &hdr, flags);
-}
-
-/* Thread 0 found a request waiting: helpers that sleep, wake up. */
-static void wake_helpers(struct listener *l)
-{
-	if (atomic_load_explicit(&l->awake, memory_order_relaxed) >=
-	    l->nthreads - 1)
-		return;
-	pthread_mutex_lock(&l->mu);
-	l->wake = 1;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
-}
-
-/* A helper: 0 once woken, -1 when the API stops. */
-static int helper_sleep(struct listener *l)
-{
-	pthread_mutex_lock(&l->mu);
-	while (!l->wake && !l->api->stop)
-		pthread_cond_wait(&l->cv, &l->mu);
-	int awake = atomic_fetch_add(&l->awake, 1) + 1;
-	if (awake >= l->nthreads - 1)
-		l->wake = 0;
-	pthread_mutex_unlock(&l->mu);
-	if (l->api->stop)
-		return -1;
-	atomic_fetch_add_explicit(&l->api->wakeups, 1, memory_order_relaxed);
-	return 0;
-}
-
-static void *receive_thread(void *arg)
-{
-	struct rx_thread *rx = arg;
-	struct listener *l = rx->l;
-	struct tr_api *api = l->api;
-	int helper = rx->index > 0;
-	free(rx);
-	api_tls_thread = 1;
-	if (api->d->store_path) {
-		char err[512];
-		api_tls_store = tr_store_open(api->d->store_path,
-					      TR_STORE_READONLY, err,
-					      sizeof err);
-		if (!api_tls_store)
-			tr_warn("api %s: reads go to the main thread: %s",
-				l->url, err);
-	}
-	if (helper && helper_sleep(l) < 0)
-		goto out;
-	/* Thread 0: requests in a row that were already queued.  A helper:
-	 * requests in a row it had to wait for. */
-	unsigned streak = 0;
-	while (!api->stop) {
-		void *body, *control;
-		int rc = receive(l, NN_DONTWAIT, &body, &control);
-		if (rc >= 0) {
-			if (!helper && ++streak >= BACKLOG_WAKE &&
-			    l->nthreads > 1)
-				wake_helpers(l);
-			if (helper)
-				streak = 0;
-		} else {
-			if (!helper)
-				streak = 0;
-			else if (++streak >= HELPER_IDLE) {
-				/* Load is gone: leave the socket to
-				 * thread 0 alone. */
-				streak = 0;
-				atomic_fetch_sub(&l->awake, 1);
-				if (helper_sleep(l) < 0)
-					break;
-				continue;
-			}
-			rc = receive(l, 0, &body, &control);
-		}
-		if (rc < 0) {
-			int e = nn_errno();
-			if (e == EBADF || e == ETERM)
-				break;
-			if (e != EAGAIN && e != ETIMEDOUT && e != EINTR)
-				tr_warn("api %s: receive: %s", l->url,
-					nn_strerror(e));
-			/* Nothing for RECV_TIMEOUT_MS: a helper sleeps. */
-			if (helper && e == ETIMEDOUT)
-				streak = HELPER_IDLE - 1;
-			continue;
-		}
-		struct tr_req *req = calloc(1, sizeof *req);
-		if (!req) {
-			nn_freemsg(body);
-			nn_freemsg(control);
-			continue;
-		}
-		req->l = l;
-		req->control = control;
-		atomic_fetch_add_explicit(&api->requests, 1,
-					  memory_order_relaxed);
-		handle_received(api, req, body, (size_t)rc);
-		nn_freemsg(body);
-	}
-out:
-	tr_store_close(api_tls_store);
-	api_tls_store = NULL;
-	return NULL;
-}
-
-static unsigned recv_threads(const struct tr_api *api);
-
-void tr_api_stats(const struct tr_api *api, struct tr_api_stats *out)
-{
-	out->threads = recv_threads(api);
-	out->requests = atomic_load(&api->requests);
-	out->reads = atomic_load(&api->reads);
-	out->wakeups = atomic_load(&api->wakeups);
-}
-
-static unsigned recv_threads(const struct tr_api *api)
-{
-	unsigned n = api->limits.threads;
-	if (n == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cpus > 0 ? (unsigned)cpus : 1;
-	}
-	return n > MAX_RECV_THREADS ? MAX_RECV_THREADS : n;
-}
-
-int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
-		  char *err, size_t errlen)
-{
-	if (api->nls == MAX_LISTENERS) {
-		snprintf(err, errlen, "%s: too many listeners", url);
-		return -1;
-	}
-	struct listener *l = &api->ls[api->nls];
-	err[0] = '\0';
-	l->sock = nn_socket(AF_SP_RAW, NN_REP);
-	if (l->sock < 0) {
-		snprintf(err, errlen, "%s: %s", url, nn_strerror(nn_errno()));
-		return -1;
-	}
-	/* Larger messages than this are dropped by nanomsg; between
-	 * max_message and this they get a clear error from handle(). */
-	int maxsz = (int)(api->limits.max_message * 4 + 65536);
-	nn_setsockopt(l->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &maxsz,
-		      sizeof maxsz);
-	int tmo = RECV_TIMEOUT_MS;
-	nn_setsockopt(l->sock, NN_SOL_SOCKET, NN_RCVTIMEO, &tmo, sizeof tmo);
-	if (tr_nn_bind(l->sock, url, mode, err, errlen) < 0) {
-		if (!err[0])
-			snprintf(err, errlen, "%s: %s", url,
-				 nn_strerror(nn_errno()));
-		nn_close(l->sock);
-		return -1;
-	}
-	l->url = strdup(url);
-	l->api = api;
-	l->auth = strncmp(url, "tcp://", 6) == 0;
-	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->cv, NULL);
-	api->nls++;
-	/* nthreads is final before any thread reads it. */
-	l->nthreads = (int)recv_threads(api);
-	for (int t = 0; t < l->nthreads; t++) {
-		struct rx_thread *rx = malloc(sizeof *rx);
-		if (rx)
-			*rx = (struct rx_thread){l, t};
-		if (!rx || pthread_create(&l->threads[t], NULL, receive_thread,
-					  rx)) {
-			free(rx);
-			snprintf(err, errlen, "%s: cannot start a thread", url);
-			return -1;
-		}
-		l->started++;
-		pthread_setname_np(l->threads[t], t ? "trellisd-api+" : "trellisd-api");
-	}
-	return 0;
 }

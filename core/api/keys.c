@@ -188,10 +188,9 @@ int tr_keys_add(const char *path, const char *name, char *token, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* An existing file must already be private and well formed. */
-	struct tr_keys *k = check_file(fd, path, err, errlen) == 0
-				    ? tr_keys_load(path, err, errlen)
-				    : NULL;
+	/* An existing file must already be private and well formed
+	 * (tr_keys_load checks both). */
+	struct tr_keys *k = tr_keys_load(path, err, errlen);
 	int rc = -1;
 	if (k) {
 		for (size_t i = 0; i < k->n; i++)

@@ -89,7 +89,7 @@ static int populate(const char *db, int n)
 
 static int fmt_request(char *buf, size_t len, int op, unsigned *seed);
 
-/* Median microseconds per request of tr_api_handle_bytes() on db: what
+/* Mean microseconds per request of tr_api_handle_bytes() on db: what
  * trellisd spends on a request between receiving and sending it. */
 static int cost(const char *db, int op, double secs)
 {

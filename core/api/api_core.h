@@ -1,0 +1,72 @@
+/* api_core.h - the API object's insides, shared by api.c (requests and
+ * answers) and listen.c (sockets, receive threads, API keys); not for
+ * other callers. */
+#ifndef TRELLIS_CORE_API_CORE_H
+#define TRELLIS_CORE_API_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "api_int.h"
+
+#define MAX_LISTENERS 4
+#define MAX_RECV_THREADS 16 /* per listener */
+
+struct listener {
+	int sock;
+	char *url;
+	struct tr_api *api;
+	pthread_t threads[MAX_RECV_THREADS];
+	int nthreads;       /* set before the threads start, then constant */
+	int started;        /* threads to join */
+	pthread_mutex_t mu; /* wake and awake */
+	pthread_cond_t cv;  /* helpers wait here for wake */
+	int wake;           /* thread 0 saw a backlog: helpers, receive */
+	atomic_int awake;   /* helpers receiving now */
+	int auth;           /* tcp://: requests need an API key */
+};
+
+struct tr_req {
+	struct tr_api *api;
+	struct listener *l; /* NULL: tr_api_handle_bytes */
+	void *control;      /* nanomsg routing header */
+	const struct tr_api_op *op;
+	char **sync_reply;
+	json_t *env, *args; /* handed to the main thread */
+	struct tr_req *prev, *next;
+};
+
+struct tr_api {
+	struct tr_daemon *d;
+	struct tr_api_limits limits;
+	const struct tr_api_op **ops; /* sorted by name */
+	size_t nops, capops;
+	struct listener ls[MAX_LISTENERS];
+	size_t nls;
+	pthread_mutex_t lock; /* inflight and reqs */
+	unsigned inflight;
+	struct tr_req *reqs; /* in flight */
+	atomic_ulong requests, reads, wakeups; /* tr_api_stats */
+	pthread_rwlock_t keys_lock;
+	struct tr_keys *keys; /* for tcp:// listeners */
+	volatile int stop;    /* receive threads: leave */
+	volatile int closing; /* tr_api_free: handed requests are refused */
+};
+
+/* Set on a receive thread (listen.c): its read-only store connection. */
+extern _Thread_local struct tr_store *tr_api_tls_store;
+extern _Thread_local int tr_api_tls_thread;
+
+/* api.c: a request a receive thread took off l; answers or hands it on. */
+void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
+			    const char *buf, size_t len);
+
+/* listen.c */
+/* Stops and joins every receive thread. */
+void tr_api_listeners_stop(struct tr_api *api);
+/* Closes the sockets (after tr_api_listeners_stop). */
+void tr_api_listeners_close(struct tr_api *api);
+/* Whether token is one of the API keys (never logs it). */
+int tr_api_key_ok(struct tr_api *api, const char *token);
+
+#endif
