@@ -27,7 +27,7 @@ static int adds, lists;
 static atomic_long requests;
 static atomic_int failed;
 
-/* Sends a request built from fmt and returns the answer's result, or NULL
+/* Sends req (stolen) and returns the answer's result, or NULL
  * after reporting a failure. */
 static json_t *call(int s, const char *who, json_t *req)
 {
