@@ -645,7 +645,12 @@ void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 		return;
 	if ((req->op->flags & TR_OP_READ) && tr_api_tls_store) {
 		atomic_fetch_add_explicit(&api->reads, 1, memory_order_relaxed);
+		/* One snapshot for the request, kept for the next one while
+		 * nothing is written (store.h); the answer is sent before
+		 * the read transaction ends. */
+		tr_store_read_begin(tr_api_tls_store);
 		req->op->handler(api->d, req, args);
+		tr_store_read_end(tr_api_tls_store, 1);
 		json_decref(env);
 		return;
 	}

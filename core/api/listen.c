@@ -142,6 +142,7 @@ static void *receive_thread(void *arg)
 				 * thread 0 alone. */
 				streak = 0;
 				atomic_fetch_sub(&l->awake, 1);
+				tr_store_read_end(tr_api_tls_store, 0);
 				if (helper_sleep(l) < 0)
 					break;
 				continue;
@@ -155,7 +156,10 @@ static void *receive_thread(void *arg)
 			if (e != EAGAIN && e != ETIMEDOUT && e != EINTR)
 				tr_warn("api %s: receive: %s", l->url,
 					nn_strerror(e));
-			/* Nothing for RECV_TIMEOUT_MS: a helper sleeps. */
+			/* Nothing for RECV_TIMEOUT_MS: no snapshot is kept
+			 * while idle, and a helper sleeps. */
+			if (e == ETIMEDOUT)
+				tr_store_read_end(tr_api_tls_store, 0);
 			if (helper && e == ETIMEDOUT)
 				streak = HELPER_IDLE - 1;
 			continue;

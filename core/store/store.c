@@ -168,6 +168,9 @@ struct tr_store *tr_store_open(const char *path, unsigned flags, char *err,
 	} else if (migrate(s, msg, sizeof msg) < 0) {
 		snprintf(err, errlen, "%s: %s", path, msg);
 		goto fail;
+	} else {
+		/* Readers' kept snapshots go stale at every commit. */
+		tr_store_count_commits(s);
 	}
 	return s;
 fail:
@@ -179,6 +182,7 @@ void tr_store_close(struct tr_store *s)
 {
 	if (!s)
 		return;
+	tr_store_read_end(s, 0);
 	if (s->tx_depth > 0)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < TR_STMT_CACHE; i++) {

@@ -100,6 +100,24 @@ int tr_store_begin(struct tr_store *s, trellis_call_t *call);
 int tr_store_commit(struct tr_store *s, trellis_call_t *call);
 void tr_store_rollback(struct tr_store *s);
 
+/* Read snapshots, for a reader (TR_STORE_READONLY) that answers one
+ * small read after another, as the API's receive threads do.  Call
+ * tr_store_read_begin() before a read: the reads up to
+ * tr_store_read_end() see one snapshot.  With keep set, the snapshot may
+ * outlive tr_store_read_end(), and the next tr_store_read_begin() takes it
+ * up again if nothing was committed since (a read transaction's begin and
+ * end cost as much as a lookup by key).  It is kept only while the store
+ * is quiet and for a second at most, so held snapshots never keep the WAL
+ * from being checkpointed for long; end with keep = 0 before idling (a
+ * held snapshot holds a WAL read mark).  Every commit of this process
+ * makes held snapshots stale, so a read after an acknowledged write sees
+ * it.  tr_store_read_begin() returns -1 when it cannot (then each read is
+ * its own transaction, as without it). */
+int tr_store_read_begin(struct tr_store *s);
+void tr_store_read_end(struct tr_store *s, int keep);
+/* Commits made so far by this process (all its writable connections). */
+unsigned long tr_store_commits(void);
+
 /* ---- inventory: five verbs ---- */
 
 /* Creates an object under parent_ref (NULL for kinds without a parent).

@@ -18,7 +18,14 @@ struct tr_store {
 	int version;
 	int tx_depth;
 	struct tr_stmt *cache[TR_STMT_CACHE];
+	/* snapshot.c: a read transaction kept between reads */
+	int snap_held;
+	unsigned long snap_gen;  /* tr_store_commits() when it began */
+	long long snap_since;    /* ms */
 };
+
+/* snapshot.c: counts the commits of a writable connection. */
+void tr_store_count_commits(struct tr_store *s);
 
 /* ---- the kind descriptors (inventory.c) ---- */
 
