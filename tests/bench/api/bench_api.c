@@ -8,10 +8,14 @@
  *   bench-api cost DB               the daemon's own time per request (no
  *                                   transport), in this process
  *   bench-api run URL [SECONDS [ROUNDS]]
- *                                   measures against trellisd at URL
+ *                                   measures against trellisd at URL, in
+ *                                   ROUNDS rounds (60) of two phases of
+ *                                   SECONDS (0.05), one on each server
  *
- * Prints one line per (op, clients) with the medians over the rounds;
- * BENCH_OPS=vm.show measures that op only.
+ * Prints one line per (op, clients): requests/s as the median over the
+ * phases, p50 and p99 over every request, and the ratio as the median of
+ * each round's own ratio; BENCH_OPS=vm.show measures that op only, and
+ * BENCH_VERBOSE=1 prints every round's figures on stderr.
  * Exits non-zero only when it cannot measure.
  */
 #include <errno.h>
@@ -171,17 +175,42 @@ static void echo_main(int sock)
 
 /* ---- clients ---- */
 
-#define MAX_ROUNDS 64
+/*
+ * The daemon and the echo are measured in the same run, in alternating
+ * phases of SECONDS each: every client holds a connection to both, and
+ * a coordinator flips a shared phase number, which says which server the
+ * clients ask.  A round is two phases, one on each server, taking turns
+ * at going first, and the ratio is the median of the rounds' own ratios.
+ * Short phases pair the two under nearly the same machine.  On the shared
+ * development machine one 100 ms phase could run at 940 req/s and the
+ * next at 5,500: the host stalls its guests for tens of milliseconds at a
+ * time.  Each server measured alone for half a second (the earlier
+ * design) moved the 1-client ratio between 0.61 and 0.91 from run to
+ * run; sixty rounds of 50 ms phases keep it within about 0.05, and a
+ * stall spoils a phase or two, which the median discards.  A request
+ * counts for the phase it started in.
+ */
+#define MAX_ROUNDS 256
+#define MAX_PHASES (2 * MAX_ROUNDS + 2) /* and the warm-up round */
+#define MAX_CLIENTS 16
 
 enum op { OP_SHOW, OP_LIST };
 
+struct phases {
+	atomic_int now;       /* the phase clients are in; -1 when done */
+	atomic_int ready;     /* clients connected to both servers */
+	int n;                /* phases, the warm-up round included */
+	double start[MAX_PHASES + 1];
+};
+
 struct client {
-	const char *url;
+	const char *urls[2]; /* 0: trellisd, 1: the echo */
 	enum op op;
-	double deadline;
+	struct phases *ph;
 	unsigned seed;
-	double *lat;
-	size_t n, cap;
+	double *lat[2];
+	size_t n[2], cap;
+	long done[MAX_PHASES];
 	int failed;
 };
 
@@ -214,29 +243,51 @@ static int connect_req(const char *url)
 	return s;
 }
 
+/* Which server phase p asks: round r = p / 2 goes daemon first when r is
+ * even, echo first when odd. */
+static int server_of(int p)
+{
+	return (p % 2) ^ ((p / 2) % 2);
+}
+
+/* One request to s; its latency in seconds, or -1. */
+static double ask(int s, enum op op, unsigned *seed)
+{
+	char req[256], *buf = NULL;
+	int len = fmt_request(req, sizeof req, op, seed);
+	double t0 = now_s();
+	if (nn_send(s, req, (size_t)len, 0) < 0 ||
+	    nn_recv(s, &buf, NN_MSG, 0) < 0)
+		return -1;
+	double t = now_s() - t0;
+	nn_freemsg(buf);
+	return t;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
-	int s = connect_req(c->url);
-	if (s < 0) {
+	int s[2] = {connect_req(c->urls[0]), connect_req(c->urls[1])};
+	/* Connected (nanomsg connects in the background) before phase 0. */
+	if (s[0] < 0 || s[1] < 0 || ask(s[0], c->op, &c->seed) < 0 ||
+	    ask(s[1], c->op, &c->seed) < 0)
 		c->failed = 1;
-		return NULL;
-	}
-	char req[256];
-	while (now_s() < c->deadline) {
-		int len = fmt_request(req, sizeof req, c->op, &c->seed);
-		double t0 = now_s();
-		char *buf = NULL;
-		if (nn_send(s, req, (size_t)len, 0) < 0 ||
-		    nn_recv(s, &buf, NN_MSG, 0) < 0) {
+	atomic_fetch_add(&c->ph->ready, 1);
+	int p;
+	while (!c->failed && (p = atomic_load(&c->ph->now)) >= 0) {
+		int srv = server_of(p);
+		double t = ask(s[srv], c->op, &c->seed);
+		if (t < 0) {
 			c->failed = 1;
 			break;
 		}
-		if (c->n < c->cap)
-			c->lat[c->n++] = now_s() - t0;
-		nn_freemsg(buf);
+		c->done[p]++;
+		if (p >= 2 && c->n[srv] < c->cap)
+			c->lat[srv][c->n[srv]++] = t;
 	}
-	nn_close(s);
+	for (int i = 0; i < 2; i++)
+		if (s[i] >= 0)
+			nn_close(s[i]);
 	return NULL;
 }
 
@@ -250,45 +301,12 @@ struct figures {
 	double rps, p50_ms, p99_ms;
 };
 
-static int measure(const char *url, enum op op, int nclients, double secs,
-		   struct figures *out)
+/* Latency percentiles of v (sorted here), in ms. */
+static void percentiles(double *v, size_t n, struct figures *f)
 {
-	struct client cl[16];
-	pthread_t th[16];
-	double t0 = now_s();
-	for (int i = 0; i < nclients; i++) {
-		cl[i] = (struct client){.url = url, .op = op,
-					.deadline = t0 + secs,
-					.seed = (unsigned)(i * 7919 + 1),
-					.cap = 2000000};
-		cl[i].lat = malloc(cl[i].cap * sizeof(double));
-		pthread_create(&th[i], NULL, client_main, &cl[i]);
-	}
-	size_t total = 0;
-	int failed = 0;
-	for (int i = 0; i < nclients; i++) {
-		pthread_join(th[i], NULL);
-		total += cl[i].n;
-		failed |= cl[i].failed;
-	}
-	double elapsed = now_s() - t0;
-	double *all = malloc((total + 1) * sizeof *all);
-	size_t k = 0;
-	for (int i = 0; i < nclients; i++) {
-		memcpy(all + k, cl[i].lat, cl[i].n * sizeof *all);
-		k += cl[i].n;
-		free(cl[i].lat);
-	}
-	qsort(all, total, sizeof *all, cmp_d);
-	if (failed || total == 0) {
-		free(all);
-		return -1;
-	}
-	out->rps = (double)total / elapsed;
-	out->p50_ms = all[total / 2] * 1e3;
-	out->p99_ms = all[(size_t)((double)total * 0.99)] * 1e3;
-	free(all);
-	return 0;
+	qsort(v, n, sizeof *v, cmp_d);
+	f->p50_ms = v[n / 2] * 1e3;
+	f->p99_ms = v[(size_t)((double)n * 0.99)] * 1e3;
 }
 
 static double median(double *v, int n)
@@ -296,6 +314,81 @@ static double median(double *v, int n)
 	qsort(v, (size_t)n, sizeof *v, cmp_d);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+/* rounds rounds of two phases of secs each (after a warm-up round that
+ * counts for nothing): out[0] the daemon, out[1] the echo, *ratio the
+ * median of the rounds' own ratios. */
+static int measure(const char *urls[2], enum op op, int nclients,
+		   double secs, int rounds, struct figures out[2],
+		   double *ratio)
+{
+	struct phases ph = {.n = 2 * (rounds + 1)};
+	struct client cl[MAX_CLIENTS];
+	pthread_t th[MAX_CLIENTS];
+	atomic_store(&ph.now, 0);
+	for (int i = 0; i < nclients; i++) {
+		cl[i] = (struct client){.urls = {urls[0], urls[1]}, .op = op,
+					.ph = &ph,
+					.seed = (unsigned)(i * 7919 + 1),
+					.cap = (size_t)(20000 * secs * rounds) + 1000};
+		cl[i].lat[0] = malloc(cl[i].cap * sizeof(double));
+		cl[i].lat[1] = malloc(cl[i].cap * sizeof(double));
+		pthread_create(&th[i], NULL, client_main, &cl[i]);
+	}
+	while (atomic_load(&ph.ready) < nclients)
+		usleep(1000);
+	for (int p = 0; p < ph.n; p++) {
+		ph.start[p] = now_s();
+		atomic_store(&ph.now, p);
+		struct timespec ts = {(time_t)secs,
+				      (long)((secs - (double)(time_t)secs) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+	ph.start[ph.n] = now_s();
+	atomic_store(&ph.now, -1);
+	int failed = 0;
+	size_t total[2] = {0, 0};
+	for (int i = 0; i < nclients; i++) {
+		pthread_join(th[i], NULL);
+		failed |= cl[i].failed;
+		total[0] += cl[i].n[0];
+		total[1] += cl[i].n[1];
+	}
+	double rps[2][MAX_ROUNDS], r_ratio[MAX_ROUNDS];
+	for (int p = 2; p < ph.n; p++) {
+		long done = 0;
+		for (int i = 0; i < nclients; i++)
+			done += cl[i].done[p];
+		rps[server_of(p)][p / 2 - 1] =
+			(double)done / (ph.start[p + 1] - ph.start[p]);
+	}
+	for (int r = 0; r < rounds; r++) {
+		r_ratio[r] = rps[1][r] > 0 ? rps[0][r] / rps[1][r] : 0;
+		if (getenv("BENCH_VERBOSE"))
+			fprintf(stderr, "round %d: %.0f / %.0f req/s = %.2f\n",
+				r, rps[0][r], rps[1][r], r_ratio[r]);
+	}
+	for (int srv = 0; srv < 2 && !failed; srv++) {
+		if (total[srv] == 0) {
+			failed = 1;
+			break;
+		}
+		double *all = malloc(total[srv] * sizeof *all);
+		size_t k = 0;
+		for (int i = 0; i < nclients; i++) {
+			memcpy(all + k, cl[i].lat[srv], cl[i].n[srv] * sizeof *all);
+			k += cl[i].n[srv];
+		}
+		percentiles(all, total[srv], &out[srv]);
+		free(all);
+		out[srv].rps = median(rps[srv], rounds);
+	}
+	for (int i = 0; i < nclients; i++)
+		free(cl[i].lat[0]), free(cl[i].lat[1]);
+	*ratio = median(r_ratio, rounds);
+	return failed ? -1 : 0;
+}
+
 
 /* The size of the daemon's reply to a typical request of op. */
 static long reply_size(const char *url, enum op op)
@@ -366,48 +459,24 @@ static int run(const char *url, double secs, int rounds)
 		}
 		atomic_store(&ctl->size, (size_t)rsz);
 		for (int c = 0; c < 2 && rc == 0; c++) {
-			double d_rps[MAX_ROUNDS], d_p50[MAX_ROUNDS],
-				d_p99[MAX_ROUNDS];
-			double e_rps[MAX_ROUNDS], e_p50[MAX_ROUNDS],
-				e_p99[MAX_ROUNDS], ratio[MAX_ROUNDS];
-			for (int r = 0; r < rounds; r++) {
-				struct figures fd, fe;
-				/* Back to back, in turns (daemon first, then
-				 * echo first), so drift hits both alike. */
-				const char *first = r % 2 ? echo_url : url;
-				const char *second = r % 2 ? url : echo_url;
-				struct figures *f1 = r % 2 ? &fe : &fd;
-				struct figures *f2 = r % 2 ? &fd : &fe;
-				if (measure(first, (enum op)o, clients[c], secs,
-					    f1) < 0 ||
-				    measure(second, (enum op)o, clients[c],
-					    secs, f2) < 0) {
-					fprintf(stderr,
-						"bench-api: %s with %d clients: "
-						"requests failed\n",
-						names[o], clients[c]);
-					rc = 1;
-					break;
-				}
-				d_rps[r] = fd.rps, d_p50[r] = fd.p50_ms,
-				d_p99[r] = fd.p99_ms;
-				e_rps[r] = fe.rps, e_p50[r] = fe.p50_ms,
-				e_p99[r] = fe.p99_ms;
-				ratio[r] = fe.rps > 0 ? fd.rps / fe.rps : 0;
-			}
-			if (rc)
+			const char *urls[2] = {url, echo_url};
+			struct figures f[2];
+			double ratio;
+			if (measure(urls, (enum op)o, clients[c], secs, rounds, f,
+				    &ratio) < 0) {
+				fprintf(stderr,
+					"bench-api: %s with %d clients: "
+					"requests failed\n",
+					names[o], clients[c]);
+				rc = 1;
 				break;
-			/* The ratio is the median of each round's own
-			 * ratio: a pair measured back to back shares the
-			 * machine's state of the moment, which on a shared
-			 * machine moves more than the daemon does. */
+			}
 			printf("%s clients=%d reply=%ldB: trellisd %.0f req/s "
 			       "p50 %.3f ms p99 %.3f ms | echo %.0f req/s p50 "
 			       "%.3f ms p99 %.3f ms | ratio %.2f\n",
-			       names[o], clients[c], rsz, median(d_rps, rounds),
-			       median(d_p50, rounds), median(d_p99, rounds),
-			       median(e_rps, rounds), median(e_p50, rounds),
-			       median(e_p99, rounds), median(ratio, rounds));
+			       names[o], clients[c], rsz, f[0].rps, f[0].p50_ms,
+			       f[0].p99_ms, f[1].rps, f[1].p50_ms, f[1].p99_ms,
+			       ratio);
 			fflush(stdout);
 		}
 	}
@@ -424,9 +493,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "cost") == 0)
 		return cost(argv[2], OP_SHOW, 1.0) || cost(argv[2], OP_LIST, 1.0);
 	if (argc >= 3 && strcmp(argv[1], "run") == 0) {
-		double secs = argc > 3 ? atof(argv[3]) : 2.0;
-		int rounds = argc > 4 ? atoi(argv[4]) : 3;
-		if (secs <= 0 || rounds < 1 || rounds > MAX_ROUNDS) {
+		double secs = argc > 3 ? atof(argv[3]) : 0.05;
+		int rounds = argc > 4 ? atoi(argv[4]) : 60;
+		if (secs <= 0 || secs > 10 || rounds < 1 || rounds > MAX_ROUNDS) {
 			fprintf(stderr, "bench-api: bad SECONDS or ROUNDS\n");
 			return 2;
 		}
