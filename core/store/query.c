@@ -2,6 +2,7 @@
  * query.c - lists of objects (keyset paging, parent and field filters)
  * and the text forms of get and list, whose JSON SQLite builds.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +11,13 @@
 
 /* ---- lists ---- */
 
-/* The SELECT of a kind as one JSON text column, derived once from its
- * plain SELECT: "a.id, h.name AS host, ..." becomes
+/* The SELECT of a kind as one JSON text column, derived from its plain
+ * SELECT: "a.id, h.name AS host, ..." becomes
  * "a.id, json_object('id', a.id, 'host', h.name, ...)", with the
- * booleans and the spec converted the way row_json() does. */
-static const char *select_text(const struct kdesc *k)
+ * booleans and the spec converted the way row_json() does.  A new string,
+ * or NULL when out of memory. */
+static char *build_select_text(const struct kdesc *k)
 {
-	static char *cache[TR_KIND__COUNT];
-	size_t idx = (size_t)(k - tr_store_kinds);
-	if (cache[idx])
-		return cache[idx];
 	const char *cols = k->select + strlen("SELECT ");
 	const char *from = strstr(cols, " FROM ");
 	char *out = malloc(strlen(k->select) * 3 + 256);
@@ -28,7 +26,6 @@ static const char *select_text(const struct kdesc *k)
 	if (k->doc) {
 		/* The rows keep their own JSON (schema.c, vm.doc). */
 		sprintf(out, "SELECT a.id, %s%s", k->doc, from);
-		cache[idx] = out;
 		return out;
 	}
 	int len = sprintf(out, "SELECT a.id, json_object(");
@@ -61,8 +58,38 @@ static const char *select_text(const struct kdesc *k)
 			p++;
 	}
 	sprintf(out + len, ")%s", from);
-	cache[idx] = out;
 	return out;
+}
+
+/* Each kind's text SELECT, and its lookup by key ("... WHERE a.KEY =
+ * ?1"), built once for every thread (the API's receive threads read side
+ * by side); NULL where memory ran out. */
+static struct {
+	char *select, *by_key;
+} texts[TR_KIND__COUNT];
+
+static void build_texts(void)
+{
+	for (size_t i = 0; i < TR_KIND__COUNT; i++) {
+		const struct kdesc *k = &tr_store_kinds[i];
+		char *sel = build_select_text(k);
+		if (!sel)
+			continue;
+		size_t n = strlen(sel) + strlen(k->key) + 32;
+		char *by_key = malloc(n);
+		if (by_key)
+			snprintf(by_key, n, "%s WHERE a.%s = ?1", sel, k->key);
+		texts[i].select = sel;
+		texts[i].by_key = by_key;
+	}
+}
+
+static const char *select_text(const struct kdesc *k, int by_key)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, build_texts);
+	size_t i = (size_t)(k - tr_store_kinds);
+	return by_key ? texts[i].by_key : texts[i].select;
 }
 
 /* Builds the list query of kind k (text: the JSON text form) and binds
@@ -95,7 +122,7 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 			return NULL;
 		}
 	}
-	const char *select = text ? select_text(k) : k->select;
+	const char *select = text ? select_text(k, 0) : k->select;
 	if (!select) {
 		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 		return NULL;
@@ -251,16 +278,14 @@ int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
 	const struct kdesc *k = tr_store_desc(kind, call);
 	if (!k)
 		return call->code;
-	const char *select = select_text(k);
-	if (!select)
+	const char *select = select_text(k, 0), *by_key = select_text(k, 1);
+	if (!select || !by_key)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	/* The common case - a VM by uuid, a zone or host by its unique
 	 * name - is one statement (one read transaction) instead of a
 	 * resolve and a fetch. */
 	if (k->depth == 1) {
-		char sql[4096];
-		snprintf(sql, sizeof sql, "%s WHERE a.%s = ?1", select, k->key);
-		sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+		sqlite3_stmt *st = tr_store_stmt(s, by_key, call);
 		if (!st)
 			return call->code;
 		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
