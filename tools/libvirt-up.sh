@@ -61,7 +61,8 @@ running() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 # virtlogd first: libvirtd hands it every guest's serial and stdio logs.
 if ! running /run/virtlogd.pid; then
 	say "starting virtlogd"
-	virtlogd --daemon
+	# Not with the lock: a daemon that inherits fd 9 holds it for life.
+	virtlogd --daemon 9>&-
 fi
 for _ in $(seq 1 50); do
 	[[ -S /run/libvirt/virtlogd-sock ]] && break
@@ -71,7 +72,7 @@ done
 
 if ! running /run/libvirtd.pid; then
 	say "starting libvirtd"
-	libvirtd --daemon
+	libvirtd --daemon 9>&-
 fi
 for _ in $(seq 1 150); do
 	if answers; then

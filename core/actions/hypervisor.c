@@ -59,10 +59,17 @@ static int host_get(const struct tr_action_env *env, json_t *args,
 	return 0;
 }
 
-static void host_put(struct host_ref *h)
+/* Done with the host's connection; rc is what the action returns.  A
+ * connection the host dropped (UNAVAILABLE: its daemon restarted, say)
+ * leaves the cache, so the next step, a retry or the compensation of
+ * this one, connects anew instead of failing on it too. */
+static void host_put(struct host_ref *h, int rc)
 {
-	if (h->c)
-		tr_conn_put(h->d, h->c);
+	if (!h->c)
+		return;
+	tr_conn_put(h->d, h->c);
+	if (rc == TRELLIS_E_UNAVAILABLE)
+		tr_conn_forget(h->d, TR_CONN_HOST, h->name);
 }
 
 static json_t *vm_json(const char *host, const trellis_vm_info_t *vm)
@@ -318,7 +325,7 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 		rc = tr_hv_vm_create(TR_TGT(h.t), call, &v.s, KEY, flags, &out);
 	if (!rc)
 		*result = vm_json(h.name, &out);
-	host_put(&h);
+	host_put(&h, rc);
 	vm_spec_free(&v);
 	return rc;
 }
@@ -370,7 +377,7 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		*result = vm_json(h.name, &info);
 out:
-	host_put(&h);
+	host_put(&h, rc);
 	return rc;
 }
 
@@ -405,7 +412,7 @@ static int run_console(const struct tr_action_env *env, json_t *args,
 		    "address", ci.host, "port", (int)ci.port, "password",
 		    ci.password, "expires_at", (json_int_t)ci.expires_at);
 	explicit_bzero(ci.password, sizeof ci.password);
-	host_put(&h);
+	host_put(&h, rc);
 	return rc;
 }
 
@@ -426,7 +433,7 @@ static int run_host_info(const struct tr_action_env *env, json_t *args,
 		    (json_int_t)i.cpus, "memory_kib", (json_int_t)i.memory_kib,
 		    "free_memory_kib", (json_int_t)i.free_memory_kib,
 		    "domain_type", i.domain_type);
-	host_put(&h);
+	host_put(&h, rc);
 	return rc;
 }
 
@@ -455,7 +462,7 @@ static int run_vm_list(const struct tr_action_env *env, json_t *args,
 		*result =
 		    json_pack("{s:s, s:O}", "host", h.name, "items", c.items);
 	json_decref(c.items);
-	host_put(&h);
+	host_put(&h, rc);
 	return rc;
 }
 
@@ -494,7 +501,7 @@ static int hotplug(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "host", h.name, "uuid",
 				    uuid, disk ? "target" : "mac", id);
-	host_put(&h);
+	host_put(&h, rc);
 	return rc;
 }
 

@@ -53,22 +53,32 @@ static void host_probe(void *arg, struct tr_daemon *d)
 				    .key = j->name,
 				    .plugin = j->plugin,
 				    .uri = j->uri};
-	struct tr_conn *c = NULL;
-	tr_call_init(&j->call, j->plugin);
-	j->rc = tr_conn_get(d, &spec, &j->call, &c);
-	if (j->rc < 0)
-		return;
-	j->rc = tr_hv_host_info(TR_TGT(tr_conn_target(c)), &j->call, 0,
-				&j->info);
-	if (j->rc == 0) {
-		j->vms = json_array();
-		j->rc = tr_hv_vm_list(TR_TGT(tr_conn_target(c)), &j->call, 0,
-				      collect_vm, j->vms);
-	}
-	tr_conn_put(d, c);
-	/* A connection that failed is not worth keeping. */
-	if (j->rc < 0)
+	for (int attempt = 0;; attempt++) {
+		struct tr_conn *c = NULL;
+		tr_call_init(&j->call, j->plugin);
+		j->rc = tr_conn_get(d, &spec, &j->call, &c);
+		if (j->rc < 0)
+			return;
+		j->rc = tr_hv_host_info(TR_TGT(tr_conn_target(c)), &j->call,
+					0, &j->info);
+		if (j->rc == 0) {
+			j->vms = json_array();
+			j->rc = tr_hv_vm_list(TR_TGT(tr_conn_target(c)),
+					      &j->call, 0, collect_vm, j->vms);
+		}
+		tr_conn_put(d, c);
+		if (j->rc == 0)
+			return;
+		/* A connection that failed is not worth keeping. */
 		tr_conn_forget(d, TR_CONN_HOST, j->name);
+		json_decref(j->vms);
+		j->vms = NULL;
+		/* One the host dropped (UNAVAILABLE: its daemon restarted
+		 * since the connection was cached) gets one more try on a
+		 * new connection: reads only, so trying again is safe. */
+		if (j->rc != TRELLIS_E_UNAVAILABLE || attempt > 0)
+			return;
+	}
 }
 
 static void host_work(void *arg)

@@ -107,6 +107,18 @@ static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,
 				 msg);
 			break;
 		}
+	/* A call that failed because the connection is gone (libvirtd
+	 * restarted, or the link to a remote host broke) says so, as
+	 * UNAVAILABLE: the daemon drops the connection and the next call
+	 * makes a new one.  virConnectIsAlive() only reads the client's
+	 * own state; it sends nothing. */
+	if (c->conn && virConnectIsAlive(c->conn) == 0) {
+		code = TRELLIS_E_UNAVAILABLE;
+		snprintf(buf, sizeof buf,
+			 "the connection to %s is lost; the next call "
+			 "reconnects (%s)",
+			 c->uri, msg);
+	}
 	/* Messages of tools libvirt ran end with their newline. */
 	size_t n = strlen(buf);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))

@@ -1,6 +1,7 @@
 #!/bin/bash
 # host add against the real local libvirtd (qemu:///system): discovered
-# capacity equals `virsh nodeinfo`.  Skips with the reason when the
+# capacity equals `virsh nodeinfo`; VM records follow lifecycle events; a
+# libvirtd restart costs no failed refresh and no lost events.  Skips with the reason when the
 # libvirt plugin is not built or libvirtd cannot be started.
 # trellis-timeout: 180
 source "$TRELLIS_SRC/tests/lib/tap.sh"
@@ -81,6 +82,32 @@ else
 fi
 virsh_q undefine "$dom"
 is "undefined: the discovered record goes" "$(wait_state "$dom" absent)" absent
+
+# libvirtd restarts under the daemon: the cached connection is dead.
+stop_libvirtd() {
+	pkill -x libvirtd || return 1
+	for _ in $(seq 1 50); do
+		pgrep -x libvirtd >/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "libvirtd stopped" stop_libvirtd
+out=$(tcli host refresh local 2>&1)
+is "host refresh with libvirtd down fails (exit 1)" "$?" 1
+like "... UNAVAILABLE, naming the URI" "$out" "UNAVAILABLE: connect to qemu:///system"
+is "... and the host is unreachable" "$(tcli host show local -o json | json 'j["state"]')" unreachable
+ok "libvirtd started again" "$up" --quiet
+ok "host refresh right after it is back" tcli host refresh local
+is "... and the host is up" "$(tcli host show local -o json | json 'j["state"]')" up
+ok "libvirtd restarted once more" eval 'stop_libvirtd && "$up" --quiet'
+# The connection the refresh cached is dead now; the first refresh must
+# not fail on it, and the new connection carries lifecycle events again.
+ok "host refresh on the first try after a restart" tcli host refresh local
+virsh_q define "$TD_DIR/dom.xml"
+is "events again: a domain defined after the restart is recorded" "$(wait_state "$dom" shutoff)" shutoff
+virsh_q undefine "$dom"
+is "... and goes when undefined" "$(wait_state "$dom" absent)" absent
 ok "host remove" tcli host remove local
 td_stop
 is "clean stop" "$TD_RC" 0
