@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../config/config.h"
+#include "../util/log.h"
 #include "../workflow/engine.h"
 #include "api_int.h"
 
@@ -165,6 +166,36 @@ static void wf_validate(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, res);
 }
 
+/* At most this many instances per call (200 transactions of 500): a
+ * larger backlog says "more" and goes at the next call or tick. */
+#define PURGE_BATCHES 200
+
+static void wf_purge(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_engine *e = engine(d, req);
+	if (!e)
+		return;
+	json_int_t age = json_integer_value(json_object_get(args, "older_than"));
+	if (age < 0) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "workflow.purge: older_than must not be negative");
+		return;
+	}
+	trellis_call_t call;
+	tr_call_init(&call, "workflow");
+	unsigned n = 0;
+	int rc = tr_engine_purge(e, age, PURGE_BATCHES, &n, &call);
+	if (rc < 0) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	tr_info("workflow.purge: %u finished instances removed from the "
+		"journal",
+		n);
+	tr_req_ok(req, json_pack("{s:I, s:b}", "purged", (json_int_t)n, "more",
+				 rc == 1));
+}
+
 static void action_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	(void)d;
@@ -216,6 +247,12 @@ static const struct tr_field validate_args[] = {
 	TR_FIELDS_END,
 };
 static const struct tr_field no_args[] = {TR_FIELDS_END};
+static const struct tr_field purge_args[] = {
+	{"older_than", TR_T_DURATION, 1,
+	 "instances that finished longer ago than this go (\"30d\"; 0: all "
+	 "finished ones)"},
+	TR_FIELDS_END,
+};
 
 static const struct tr_api_op ops[] = {
 	{"workflow.run", "start a workflow instance", run_args, wf_run,
@@ -230,6 +267,10 @@ static const struct tr_api_op ops[] = {
 	 0},
 	{"workflow.def", "one definition with its source", name_args, wf_def,
 	 0},
+	{"workflow.purge",
+	 "remove finished instances from the journal (workflows.retention "
+	 "does it by itself)",
+	 purge_args, wf_purge, TR_OP_MUTATES},
 	{"workflow.validate", "check a workflow; every error with its place",
 	 validate_args, wf_validate, 0},
 	{"action.list", "every action with its schemas", no_args, action_list,

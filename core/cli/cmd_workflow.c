@@ -1,5 +1,5 @@
 /*
- * cmd_workflow.c - trellis workflow run|status|list|logs|cancel|defs|
+ * cmd_workflow.c - trellis workflow run|status|list|logs|cancel|purge|defs|
  * validate|graph, and trellis action list|show.
  *
  * validate, graph FILE and the action verbs work without a daemon: the
@@ -221,6 +221,8 @@ static long long mono_ms(void)
 
 struct progress {
 	int tty;
+	FILE *lines; /* step lines: stdout, or stderr where stdout is
+		      * -o json|yaml and must hold that alone */
 	long long total, done;
 	json_t *seen; /* step ids already printed */
 };
@@ -246,10 +248,10 @@ static void step_line(struct progress *p, const char *step, const char *call,
 	p->done++;
 	if (p->tty)
 		fprintf(stderr, "\r%50s\r", "");
-	printf("  %-10s %-24s %-26s %8.1fs%s%s\n", state, step,
-	       call ? call : "", ms / 1000.0, error ? "  " : "",
-	       error ? error : "");
-	fflush(stdout);
+	fprintf(p->lines, "  %-10s %-24s %-26s %8.1fs%s%s\n", state, step,
+		call ? call : "", ms / 1000.0, error ? "  " : "",
+		error ? error : "");
+	fflush(p->lines);
 	bar(p);
 }
 
@@ -289,7 +291,10 @@ static int final_state(const char *s)
 
 static int follow(const struct cli *cli, const char *id, const char *events)
 {
-	struct progress p = {.tty = isatty(2), .seen = json_object()};
+	struct progress p = {.tty = isatty(2),
+			     .lines = cli->format == CLI_FMT_TABLE ? stdout
+								    : stderr,
+			     .seen = json_object()};
 	int sock = -1;
 	if (events) {
 		sock = nn_socket(AF_SP, NN_SUB);
@@ -534,6 +539,13 @@ static const struct cli_opt list_opts[] = {
 	 NULL},
 	CLI_OPTS_END};
 
+static const struct cli_opt purge_opts[] = {
+	{"--older-than", "older_than", CLI_STR, "AGE",
+	 "instances that finished longer ago than AGE (30d, 12h; 0: every "
+	 "finished one)",
+	 1, NULL},
+	CLI_OPTS_END};
+
 static const struct cli_col list_cols[] = {
 	{"ID", "id"},		  {"WORKFLOW", "workflow"},
 	{"STATE", "state"},	  {"COMPENSATION", "compensation"},
@@ -558,6 +570,11 @@ static const struct cli_verb wf_verbs[] = {
 	 "ID", NULL, NULL, NULL, wf_logs},
 	{"cancel", "Stop an instance and compensate what it made",
 	 "workflow.cancel", "id", "ID", NULL, NULL, NULL, NULL},
+	{"purge",
+	 "Remove finished instances from the journal --older-than AGE "
+	 "(workflows.retention does it by itself); never one an unfinished "
+	 "instance may still need",
+	 "workflow.purge", NULL, NULL, purge_opts, NULL, NULL, NULL},
 	{"defs", "The workflow definitions the daemon loaded",
 	 "workflow.defs", NULL, NULL, NULL, def_cols, "items", NULL},
 	{"validate",

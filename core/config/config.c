@@ -46,6 +46,8 @@ static const char defaults_yaml[] =
 	"  max_steps: 64         # steps in flight at once, all instances\n"
 	"  dirs: []              # more definition directories (after the "
 	"shipped ones)\n"
+	"  retention: 30d        # finished instances leave the journal "
+	"after this (0: never)\n"
 	"plugins: {}             # NAME: {section given to the plugin}\n";
 
 const char *tr_config_defaults(void)
@@ -54,7 +56,7 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16 };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION };
 
 struct centry {
 	const char *path;
@@ -86,6 +88,7 @@ static const struct centry entries[] = {
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
+	{"workflows.retention", C_RETENTION, O(wf_retention_s)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -178,6 +181,18 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    "30s), got '%s'",
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)x;
+		return 0;
+	case C_RETENTION: /* seconds: 0 (forever), or 1m to 100 years */
+		if (s && strcmp(s, "0") == 0)
+			x = 0;
+		else if (!s || tr_parse_duration(s, &x) < 0 || x < 60 * 1000 ||
+			 x > 3650 * 86400 * 1000ll)
+			return fail(err, errlen, v,
+				    "%s: expected 0 (keep forever) or a "
+				    "duration from 1m to 3650d (like 30d), "
+				    "got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)(x / 1000);
 		return 0;
 	case C_UINT:
 		if (tr_node_int(v, &i64) < 0 || i64 < 1 || i64 > 1000000)

@@ -40,6 +40,7 @@ struct tr_config {
 	const trellis_node_t *plugins; /* plugins: name -> section (a map) */
 	unsigned max_workflows; /* workflows.max_workflows */
 	unsigned wf_max_steps;  /* workflows.max_steps */
+	unsigned wf_retention_s; /* workflows.retention: 0 keeps all */
 	char **workflow_dirs;   /* workflows.dirs (count next: keep adjacent) */
 	size_t n_workflow_dirs;
 

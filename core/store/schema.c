@@ -186,6 +186,10 @@ const struct tr_migration tr_migrations[] = {
 	 " ON vm BEGIN"
 	 " UPDATE vm SET doc = " VM_DOC " WHERE id = NEW.id; END;"
 	 "UPDATE vm SET doc = " VM_DOC ";"},
+	/* The journal's retention (core/workflow/retention.c) deletes the
+	 * instances that finished longest ago. */
+	{"workflow-0002-finished",
+	 "CREATE INDEX wf_instance_finished ON wf_instance(finished_at);"},
 	/* Append new migrations here. */
 };
 

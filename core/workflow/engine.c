@@ -589,6 +589,7 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 	e->max_workflows = o && o->max_workflows ? o->max_workflows : 16;
 	e->max_steps = o && o->max_steps ? o->max_steps : 64;
 	e->commit_ms = o && o->commit_ms ? o->commit_ms : 5;
+	e->retention_s = o ? o->retention_s : 0;
 	tr_actions_init();
 	char keyp[4096];
 	const char *kp = o ? o->key_path : NULL;
@@ -608,6 +609,7 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 		eng_load_dir(e, o->dirs[k]);
 	engines_d_last = e;
 	eng_resume(e);
+	eng_retention_start(e);
 	return e;
 fail:
 	tr_engine_free(e);
@@ -659,6 +661,7 @@ struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
 	struct tr_engine_opts o = {
 		.max_workflows = c ? c->max_workflows : 0,
 		.max_steps = c ? c->wf_max_steps : 0,
+		.retention_s = c ? c->wf_retention_s : 0,
 		.dirs = (const char *const *)dirs,
 		.n_dirs = n,
 	};
@@ -703,6 +706,8 @@ void tr_engine_free(struct tr_engine *e)
 		engines_d_last = NULL;
 	if (e->flush_armed)
 		tr_daemon_timer_cancel(e->d, e->flush_timer);
+	if (e->retention_timer)
+		tr_daemon_timer_cancel(e->d, e->retention_timer);
 	/* Jobs held for a commit never started: they run again at the
 	 * next start, as the journal says they were running. */
 	for (size_t k = 0; k < e->n_held; k++) {

@@ -47,6 +47,9 @@ struct tr_engine_opts {
 	const char *key_path;    /* sealing key for secret inputs (NULL:
 				  * STATE_DIR/workflow.key, or a key for this
 				  * process only without a state dir) */
+	unsigned retention_s;    /* finished instances leave the journal
+				  * after this (0: never); checked a second
+				  * after start, then every 10 minutes */
 };
 
 /*
@@ -74,6 +77,16 @@ void tr_engine_stop(struct tr_engine *e);
 void tr_engine_free(struct tr_engine *e);
 /* The engine of a daemon (the last one made for it), or NULL. */
 struct tr_engine *tr_engine_of(struct tr_daemon *d);
+
+/* Deletes from the journal the instances that finished more than
+ * older_than_ms ago, with their steps, 500 per transaction and at most
+ * max_batches transactions (0: no limit); never one that finished after
+ * an unfinished instance began (it may be that one's child).  *purged
+ * gets how many went.  1 when more remain, 0 when none, or a negative
+ * code with the reason in call. */
+int tr_engine_purge(struct tr_engine *e, int64_t older_than_ms,
+		    unsigned max_batches, unsigned *purged,
+		    trellis_call_t *call);
 
 /* The definitions: [{name, version, description, file, inputs, steps...}]. */
 json_t *tr_engine_defs(struct tr_engine *e);

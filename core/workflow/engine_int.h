@@ -132,7 +132,12 @@ struct tr_engine {
 	uint64_t cache_clock;
 	int pumping, again, stopping;
 	int64_t seq;
+	unsigned retention_s;     /* workflows.retention, 0: keep all */
+	uint64_t retention_timer; /* the next tick (retention.c), or 0 */
 };
+
+/* retention.c: the first tick of the journal's retention. */
+void eng_retention_start(struct tr_engine *e);
 
 int64_t wf_now_ms(void);
 /* A redacted JSON text of v (malloc'd), for the journal. */

@@ -20,6 +20,7 @@ enum {
 	Q_LIST_STATE,
 	Q_MAX_SEQ,
 	Q_SOURCE,
+	Q_PURGE,
 	Q__N,
 };
 
@@ -67,6 +68,16 @@ static const char *const SQL[Q__N] = {
 			 "= ?2 ORDER BY seq DESC LIMIT ?1",
 	[Q_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM wf_instance",
 	[Q_SOURCE] = "SELECT file, source FROM wf_instance WHERE id = ?1",
+	/* Finished before ?1 and before any unfinished instance began (that
+	 * one may be the parent of a finished child, and find it again by
+	 * id when it resumes); the oldest ?2 of them.  Steps go with their
+	 * instance (ON DELETE CASCADE). */
+	[Q_PURGE] = "DELETE FROM wf_instance WHERE id IN (SELECT id FROM "
+		    "wf_instance WHERE finished_at < MIN(?1, (SELECT "
+		    "COALESCE(MIN(created_at), ?1) FROM wf_instance WHERE "
+		    "state IN ('queued', 'running', 'compensating'))) AND "
+		    "state IN ('succeeded', 'failed', 'cancelled') ORDER BY "
+		    "finished_at LIMIT ?2)",
 };
 
 /* One journal write, kept until the batch is committed: the statement
@@ -410,4 +421,30 @@ char *tr_journal_source(struct tr_journal *j, const char *id, char **file)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return src;
+}
+
+int tr_journal_purge(struct tr_journal *j, int64_t before_ms, unsigned limit,
+		     trellis_call_t *call)
+{
+	int rc = tr_journal_flush(j);
+	if (rc)
+		return tr_call_set(call, rc, "workflow journal: cannot flush "
+					     "before purging");
+	rc = tr_store_begin(j->store, call);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = j->q[Q_PURGE];
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int64(st, 2, limit);
+	int step = sqlite3_step(st);
+	int n = sqlite3_changes(j->db);
+	sqlite3_reset(st);
+	if (step != SQLITE_DONE) {
+		rc = tr_call_set(call, TRELLIS_E_IO, "workflow journal: purge: %s",
+				 sqlite3_errmsg(j->db));
+		tr_store_rollback(j->store);
+		return rc;
+	}
+	rc = tr_store_commit(j->store, call);
+	return rc ? rc : n;
 }

@@ -90,4 +90,12 @@ char *tr_journal_source(struct tr_journal *j, const char *id, char **file);
 /* The highest seq used so far (0 when none). */
 int64_t tr_journal_max_seq(struct tr_journal *j);
 
+/* Deletes at most limit instances (with their steps) that finished before
+ * before_ms (unix ms), oldest first, in one transaction, but none that
+ * finished after an unfinished instance was created: that one may be
+ * its parent, and look its child up again by id when it resumes.  The
+ * number deleted, or a negative code with the reason in call. */
+int tr_journal_purge(struct tr_journal *j, int64_t before_ms, unsigned limit,
+		     trellis_call_t *call);
+
 #endif
