@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../util/log.h"
 #include "../worker/worker.h"
@@ -469,6 +470,34 @@ void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 
 /* ---- requests ---- */
 
+/* A tcp:// request without a valid API key (st 0: none, or unknown when
+ * it had a token; -1: expired): answered PERMISSION and counted; logged at most once a
+ * second, so a flood of them cannot flood the log. */
+static void refused(struct tr_api *api, struct tr_req *req, int st,
+		    int had_token)
+{
+	unsigned long n = atomic_fetch_add(&api->refused, 1) + 1;
+	long long now = (long long)time(NULL);
+	long long last = atomic_load(&api->refused_logged);
+	if (now != last &&
+	    atomic_compare_exchange_strong(&api->refused_logged, &last, now))
+		tr_warn("api %s: request refused: %s (%lu refused so far)",
+			req->l->url,
+			st < 0 ? "expired API key" : "no valid API key", n);
+	if (st < 0)
+		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
+			    "%s: API key '%s' has expired (trellisd "
+			    "--api-key-add makes a new one)",
+			    req->l->url, req->key);
+	else
+		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL, "%s: %s",
+			    req->l->url,
+			    had_token ? "unknown API key"
+				      : "requests on tcp:// need an API key "
+					"(envelope field 'auth'; the CLI reads "
+					"TRELLIS_API_KEY or --api-key-file)");
+}
+
 /* Checks a request; answers it and returns NULL, or returns its envelope
  * (the caller's; *argsp in it) with req->op set and counted in flight. */
 static json_t *prepare(struct tr_api *api, struct tr_req *req,
@@ -540,16 +569,14 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s", bad);
 		goto out;
 	}
-	if (req->l && req->l->auth &&
-	    !tr_api_key_ok(api, json_string_value(auth))) {
-		/* Neither the key nor the op is echoed or logged. */
-		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
-			    "%s: %s", req->l->url,
-			    auth ? "unknown API key"
-				 : "requests on tcp:// need an API key "
-				   "(envelope field 'auth'; the CLI reads "
-				   "TRELLIS_API_KEY or --api-key-file)");
-		goto out;
+	if (req->l && req->l->auth) {
+		/* Neither the token nor the op is echoed or logged. */
+		int st = tr_api_key_check(api, json_string_value(auth),
+					  req->key, sizeof req->key);
+		if (st <= 0) {
+			refused(api, req, st, auth != NULL);
+			goto out;
+		}
 	}
 	const struct tr_api_op *op = tr_api_find(api, json_string_value(jop));
 	if (!op) {
@@ -558,6 +585,11 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 			    json_string_value(jop));
 		goto out;
 	}
+	/* The audit trail: who changed what (or opened a console) over
+	 * tcp://.  ipc:// callers are whoever the socket's mode lets in. */
+	if (req->key[0] && (op->flags & (TR_OP_MUTATES | TR_OP_AUDIT)))
+		tr_info("api %s: %s by API key '%s'", req->l->url, op->name,
+			req->key);
 	if (!args)
 		json_object_set_new(env, "args", args = json_object());
 	char err[1024];

@@ -52,6 +52,9 @@ typedef void (*tr_api_handler)(struct tr_daemon *d, struct tr_req *req,
  * the API's receive thread, with that thread's read-only connection,
  * instead of the main thread. */
 #define TR_OP_READ (1u << 1)
+/* Logged with the caller's API key although it changes nothing (a
+ * console's password). */
+#define TR_OP_AUDIT (1u << 2)
 
 struct tr_api_op {
 	const char *name;        /* "noun.verb" */
@@ -134,6 +137,7 @@ struct tr_api_stats {
 	unsigned long requests;  /* received from the sockets */
 	unsigned long reads;     /* of those, answered on receive threads */
 	unsigned long wakeups;   /* helper threads woken by a backlog */
+	unsigned long refused;   /* tcp:// requests without a valid API key */
 };
 void tr_api_stats(const struct tr_api *api, struct tr_api_stats *out);
 

@@ -33,6 +33,7 @@ struct tr_req {
 	const struct tr_api_op *op;
 	char **sync_reply;
 	json_t *env, *args; /* handed to the main thread */
+	char key[72];       /* the API key's name (tcp://), for the audit */
 	struct tr_req *prev, *next;
 };
 
@@ -47,6 +48,8 @@ struct tr_api {
 	unsigned inflight;
 	struct tr_req *reqs; /* in flight */
 	atomic_ulong requests, reads, wakeups; /* tr_api_stats */
+	atomic_ulong refused;                  /* without a valid API key */
+	atomic_llong refused_logged;           /* when last logged, unix s */
 	pthread_rwlock_t keys_lock;
 	struct tr_keys *keys; /* for tcp:// listeners */
 	volatile int stop;    /* receive threads: leave */
@@ -66,7 +69,9 @@ void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 void tr_api_listeners_stop(struct tr_api *api);
 /* Closes the sockets (after tr_api_listeners_stop). */
 void tr_api_listeners_close(struct tr_api *api);
-/* Whether token is one of the API keys (never logs it). */
-int tr_api_key_ok(struct tr_api *api, const char *token);
+/* Whether token is one of the API keys, now: 1 valid, -1 expired (name
+ * gets the key's name for both), 0 none (never logs the token). */
+int tr_api_key_check(struct tr_api *api, const char *token, char *name,
+		     size_t namelen);
 
 #endif

@@ -18,6 +18,7 @@
 struct key {
 	char name[NAME_MAX_LEN + 1];
 	unsigned char hash[HASH_LEN];
+	long long expires; /* unix seconds; 0: never */
 };
 
 struct tr_keys {
@@ -99,14 +100,26 @@ struct tr_keys *tr_keys_load(const char *path, char *err, size_t errlen)
 			continue;
 		size_t nl = strcspn(p, " \t");
 		char *h = p + nl + strspn(p + nl, " \t");
-		struct key key;
+		size_t hn = strcspn(h, " \t");
+		char *x = h + hn + strspn(h + hn, " \t");
+		struct key key = {.expires = 0};
 		size_t hl = 0;
-		if (!name_ok(p, nl) ||
-		    sodium_hex2bin(key.hash, sizeof key.hash, h, strlen(h),
-				   NULL, &hl, NULL) != 0 ||
+		char *end = NULL;
+		if (strncmp(x, "expires=", 8) == 0) {
+			errno = 0;
+			key.expires = strtoll(x + 8, &end, 10);
+			if (errno || end == x + 8 || *end || key.expires <= 0)
+				end = NULL;
+		} else if (!*x) {
+			end = x;
+		}
+		if (!name_ok(p, nl) || !end ||
+		    sodium_hex2bin(key.hash, sizeof key.hash, h, hn, NULL, &hl,
+				   NULL) != 0 ||
 		    hl != HASH_LEN) {
 			snprintf(err, errlen,
-				 "%s:%d: expected NAME and a %d-digit hex hash",
+				 "%s:%d: expected NAME, a %d-digit hex hash and "
+				 "optionally expires=UNIX_SECONDS",
 				 path, lineno, HASH_LEN * 2);
 			bad = 1;
 			break;
@@ -153,23 +166,39 @@ size_t tr_keys_count(const struct tr_keys *k)
 	return k ? k->n : 0;
 }
 
-const char *tr_keys_check(const struct tr_keys *k, const char *token)
+const char *tr_keys_name(const struct tr_keys *k, size_t i)
 {
+	return k && i < k->n ? k->v[i].name : NULL;
+}
+
+long long tr_keys_expires(const struct tr_keys *k, size_t i)
+{
+	return k && i < k->n ? k->v[i].expires : 0;
+}
+
+int tr_keys_check(const struct tr_keys *k, const char *token, long long now,
+		  char *name, size_t namelen)
+{
+	if (namelen)
+		name[0] = '\0';
 	if (!k || !token)
-		return NULL;
+		return 0;
 	unsigned char h[HASH_LEN];
 	hash_token(token, h);
-	const char *found = NULL;
+	const struct key *found = NULL;
 	/* Every entry is compared, so the time says nothing of which. */
 	for (size_t i = 0; i < k->n; i++)
 		if (sodium_memcmp(h, k->v[i].hash, HASH_LEN) == 0)
-			found = k->v[i].name;
+			found = &k->v[i];
 	sodium_memzero(h, sizeof h);
-	return found;
+	if (!found)
+		return 0;
+	snprintf(name, namelen, "%s", found->name);
+	return found->expires && now >= found->expires ? -1 : 1;
 }
 
-int tr_keys_add(const char *path, const char *name, char *token, char *err,
-		size_t errlen)
+int tr_keys_add(const char *path, const char *name, long long expires,
+		char *token, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	if (sodium_init() < 0) {
@@ -201,13 +230,17 @@ int tr_keys_add(const char *path, const char *name, char *token, char *err,
 	}
 	if (k && !*err) {
 		unsigned char raw[32], h[HASH_LEN];
-		char line[NAME_MAX_LEN + HASH_LEN * 2 + 4];
+		char line[NAME_MAX_LEN + HASH_LEN * 2 + 48];
 		randombytes_buf(raw, sizeof raw);
 		memcpy(token, "trk_", 4);
 		sodium_bin2hex(token + 4, TR_KEY_TOKEN_LEN - 3, raw, sizeof raw);
 		hash_token(token, h);
 		int n = snprintf(line, sizeof line, "%s ", name);
 		sodium_bin2hex(line + n, sizeof line - (size_t)n, h, sizeof h);
+		n = (int)strlen(line);
+		if (expires > 0)
+			snprintf(line + n, sizeof line - (size_t)n,
+				 " expires=%lld", expires);
 		strcat(line, "\n");
 		ssize_t w = write(fd, line, strlen(line));
 		if (w == (ssize_t)strlen(line) && fsync(fd) == 0)
@@ -221,5 +254,61 @@ int tr_keys_add(const char *path, const char *name, char *token, char *err,
 	}
 	tr_keys_free(k);
 	close(fd);
+	return rc;
+}
+
+int tr_keys_remove(const char *path, const char *name, char *err,
+		   size_t errlen)
+{
+	err[0] = '\0';
+	/* The file must be private and well formed to be rewritten. */
+	struct tr_keys *k = tr_keys_load(path, err, errlen);
+	if (!k)
+		return -1;
+	int known = 0;
+	for (size_t i = 0; i < k->n; i++)
+		known |= strcmp(k->v[i].name, name) == 0;
+	tr_keys_free(k);
+	if (!known) {
+		snprintf(err, errlen, "%s: no key named '%.80s'", path, name);
+		return -1;
+	}
+	FILE *in = fopen(path, "re");
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+	int fd = in ? mkostemp(tmp, O_CLOEXEC) : -1;
+	FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!out) {
+		snprintf(err, errlen, "%s: %s", in ? tmp : path,
+			 strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		if (in)
+			fclose(in);
+		return -1;
+	}
+	/* Every other line stays as it was, comments included. */
+	char line[512];
+	size_t len = strlen(name);
+	while (fgets(line, sizeof line, in)) {
+		const char *p = line + strspn(line, " \t");
+		if (strncmp(p, name, len) == 0 &&
+		    (p[len] == ' ' || p[len] == '\t'))
+			continue;
+		fputs(line, out);
+	}
+	fclose(in);
+	int rc = fflush(out) == 0 && fsync(fd) == 0 ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	fclose(out);
+	if (rc == 0 && rename(tmp, path) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (rc < 0)
+		unlink(tmp);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/log.h"
@@ -52,12 +53,14 @@ void tr_api_set_keys(struct tr_api *api, struct tr_keys *keys)
 	tr_keys_free(old);
 }
 
-int tr_api_key_ok(struct tr_api *api, const char *token)
+int tr_api_key_check(struct tr_api *api, const char *token, char *name,
+		     size_t namelen)
 {
 	pthread_rwlock_rdlock(&api->keys_lock);
-	int ok = tr_keys_check(api->keys, token) != NULL;
+	int st = tr_keys_check(api->keys, token, (long long)time(NULL), name,
+			       namelen);
 	pthread_rwlock_unlock(&api->keys_lock);
-	return ok;
+	return st;
 }
 
 /* One request off the socket: its length, or -1 with nn_errno() set. */
@@ -199,6 +202,7 @@ void tr_api_stats(const struct tr_api *api, struct tr_api_stats *out)
 	out->requests = atomic_load(&api->requests);
 	out->reads = atomic_load(&api->reads);
 	out->wakeups = atomic_load(&api->wakeups);
+	out->refused = atomic_load(&api->refused);
 }
 
 int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,

@@ -53,7 +53,7 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 	tr_api_stats(d->api, &st);
 	tr_req_ok(req,
 		  json_pack("{s:s, s:i, s:s, s:i, s:I, s:i, s:I, "
-			    "s:{s:i, s:I, s:I, s:I}}", "version",
+			    "s:{s:i, s:I, s:I, s:I, s:I}}", "version",
 			    TRELLIS_VERSION, "pid", (int)getpid(), "state_dir",
 			    d->state_dir ? d->state_dir : "", "schema",
 			    tr_store_schema_version(d->store), "uptime_s",
@@ -64,7 +64,8 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			    "api", "threads", (int)st.threads, "requests",
 			    (json_int_t)st.requests, "reads",
 			    (json_int_t)st.reads, "helper_wakeups",
-			    (json_int_t)st.wakeups));
+			    (json_int_t)st.wakeups, "refused",
+			    (json_int_t)st.refused));
 }
 
 static const struct tr_field no_args[] = {TR_FIELDS_END};

@@ -24,6 +24,7 @@
 #include "../worker/worker.h"
 #include "../workflow/engine.h"
 #include "daemon.h"
+#include "keys_admin.h"
 
 static void usage(FILE *out)
 {
@@ -44,6 +45,11 @@ static void usage(FILE *out)
 		"      --check-config    load the config, report errors and exit\n"
 		"      --api-key-add NAME  make an API key for the tcp:// listener,\n"
 		"                        print its token (shown once) and exit\n"
+		"      --api-key-expires AGE  with --api-key-add: the key expires\n"
+		"                        AGE from now (90d, 12h; default never)\n"
+		"      --api-key-list    list the API keys and their expiry (-o json)\n"
+		"      --api-key-remove NAME  remove an API key (SIGHUP a running\n"
+		"                        daemon to refuse it)\n"
 		"  -v, --verbose         log debug messages\n"
 		"  -V, --version         print the version and exit\n"
 		"  -h, --help            print this help and exit\n"
@@ -57,7 +63,7 @@ struct opts {
 	const char *dirs[32];
 	size_t ndirs;
 	int foreground, list, json, verbose, check;
-	const char *key_add; /* --api-key-add NAME */
+	struct tr_keys_cmd keys; /* --api-key-* */
 };
 
 /* tcp:// listeners need API keys: loads them into the API.  0, or -1
@@ -88,39 +94,6 @@ static int load_keys(struct tr_api *api, const struct tr_config *cfg,
 		tr_keys_count(k), cfg->api_keys_file);
 	tr_api_set_keys(api, k);
 	return 0;
-}
-
-static int mkdirs(const char *dir, mode_t mode);
-
-/* trellisd --api-key-add NAME: the token goes to stdout, once. */
-static int key_add(const struct opts *o)
-{
-	char err[1024];
-	struct tr_config *cfg = tr_config_load(o->config, o->state_dir, err,
-					       sizeof err);
-	if (!cfg) {
-		fprintf(stderr, "trellisd: %s\n", err);
-		return 1;
-	}
-	char token[TR_KEY_TOKEN_LEN + 1];
-	int rc = 1;
-	if (mkdirs(cfg->state_dir, 0750) < 0)
-		fprintf(stderr, "trellisd: state dir %s: %s\n", cfg->state_dir,
-			strerror(errno));
-	else if (tr_keys_add(cfg->api_keys_file, o->key_add, token, err,
-			     sizeof err) < 0)
-		fprintf(stderr, "trellisd: %s\n", err);
-	else {
-		fprintf(stderr,
-			"trellisd: API key '%s' added to %s; a running "
-			"trellisd reads it on SIGHUP.  Its token, shown only "
-			"now (clients pass it as TRELLIS_API_KEY):\n",
-			o->key_add, cfg->api_keys_file);
-		printf("%s\n", token);
-		rc = 0;
-	}
-	tr_config_free(cfg);
-	return rc;
 }
 
 static int load_plugins(tr_registry_t *reg, const struct tr_config *cfg,
@@ -218,7 +191,7 @@ static int lock_state_dir(const char *dir, char *err, size_t errlen)
 	return fd; /* kept open: closing it would drop the lock */
 }
 
-static int mkdirs(const char *dir, mode_t mode)
+int tr_mkdirs(const char *dir, mode_t mode)
 {
 	char buf[4096];
 	snprintf(buf, sizeof buf, "%s", dir);
@@ -377,7 +350,7 @@ static int run(const struct opts *o)
 		fprintf(stderr, "trellisd: fork: %s\n", strerror(errno));
 		goto out;
 	}
-	if (mkdirs(cfg->state_dir, 0750) < 0) {
+	if (tr_mkdirs(cfg->state_dir, 0750) < 0) {
 		snprintf(err, sizeof err, "state dir %s: %s", cfg->state_dir,
 			 strerror(errno));
 		goto fail;
@@ -500,6 +473,9 @@ int main(int argc, char **argv)
 		{"print-defaults", no_argument, NULL, 'D'},
 		{"check-config", no_argument, NULL, 'C'},
 		{"api-key-add", required_argument, NULL, 'K'},
+		{"api-key-expires", required_argument, NULL, 'E'},
+		{"api-key-list", no_argument, NULL, 'l'},
+		{"api-key-remove", required_argument, NULL, 'R'},
 		{"output", required_argument, NULL, 'o'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -532,7 +508,18 @@ int main(int argc, char **argv)
 			o.check = 1;
 			break;
 		case 'K':
-			o.key_add = optarg;
+			o.keys.op = TR_KEYS_ADD;
+			o.keys.name = optarg;
+			break;
+		case 'E':
+			o.keys.expires = optarg;
+			break;
+		case 'l':
+			o.keys.op = TR_KEYS_LIST;
+			break;
+		case 'R':
+			o.keys.op = TR_KEYS_REMOVE;
+			o.keys.name = optarg;
 			break;
 		case 'D':
 			fputs(tr_config_defaults(), stdout);
@@ -572,7 +559,14 @@ int main(int argc, char **argv)
 	}
 	if (o.list)
 		return list_plugins(&o);
-	if (o.key_add)
-		return key_add(&o);
+	if (o.keys.expires && o.keys.op != TR_KEYS_ADD) {
+		fprintf(stderr, "trellisd: --api-key-expires goes with "
+				"--api-key-add\n");
+		return 2;
+	}
+	if (o.keys.op) {
+		o.keys.json = o.json;
+		return tr_keys_admin(o.config, o.state_dir, &o.keys);
+	}
 	return run(&o);
 }
