@@ -471,8 +471,8 @@ void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 /* ---- requests ---- */
 
 /* A tcp:// request without a valid API key (st 0: none, or unknown when
- * it had a token; -1: expired): answered PERMISSION and counted; logged at most once a
- * second, so a flood of them cannot flood the log. */
+ * it had a token; -1: expired): answered PERMISSION and counted, and
+ * logged at most once a second, so a flood of them cannot flood the log. */
 static void refused(struct tr_api *api, struct tr_req *req, int st,
 		    int had_token)
 {
@@ -585,11 +585,6 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 			    json_string_value(jop));
 		goto out;
 	}
-	/* The audit trail: who changed what (or opened a console) over
-	 * tcp://.  ipc:// callers are whoever the socket's mode lets in. */
-	if (req->key[0] && (op->flags & (TR_OP_MUTATES | TR_OP_AUDIT)))
-		tr_info("api %s: %s by API key '%s'", req->l->url, op->name,
-			req->key);
 	if (!args)
 		json_object_set_new(env, "args", args = json_object());
 	char err[1024];
@@ -618,6 +613,12 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 			    "too many requests in flight (%u); retry", n);
 		goto out;
 	}
+	/* The audit trail: who asked for a change (or a console) over
+	 * tcp://, once the request is valid and admitted.  ipc:// callers
+	 * are whoever the socket's mode lets in. */
+	if (req->key[0] && (op->flags & (TR_OP_MUTATES | TR_OP_AUDIT)))
+		tr_info("api %s: %s by API key '%s'", req->l->url, op->name,
+			req->key);
 	*argsp = args;
 	return env;
 out:
