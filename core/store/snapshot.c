@@ -65,6 +65,21 @@ unsigned long tr_store_commits(void)
 	return atomic_load(&commits);
 }
 
+/* BEGIN or COMMIT through the statement cache: with writes going on,
+ * every read begins and ends its own transaction, and preparing those
+ * each time would cost more than the read.  0 or -1. */
+static int run(struct tr_store *s, const char *sql)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	sqlite3_stmt *st = tr_store_stmt(s, sql, &call);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Ends the held transaction.  A read transaction only fails to end while
  * a statement is still running: those are reset, then it rolls back. */
 static void snap_drop(struct tr_store *s)
@@ -72,7 +87,7 @@ static void snap_drop(struct tr_store *s)
 	s->snap_held = 0;
 	if (sqlite3_get_autocommit(s->db))
 		return;
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+	if (run(s, "COMMIT") == 0)
 		return;
 	for (size_t i = 0; i < TR_STMT_CACHE; i++)
 		for (struct tr_stmt *e = s->cache[i]; e; e = e->next)
@@ -90,8 +105,7 @@ int tr_store_read_begin(struct tr_store *s)
 	}
 	/* Deferred: the snapshot is taken by the first read, after gen was
 	 * loaded, so a commit between the two only makes it look stale. */
-	if (!s->readonly || s->tx_depth ||
-	    sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (!s->readonly || s->tx_depth || run(s, "BEGIN") < 0)
 		return -1;
 	s->snap_held = 1;
 	s->snap_gen = gen;
