@@ -1,6 +1,6 @@
 #!/bin/bash
 # trellis-timeout: 300
-# Runs the config and API libFuzzer targets for a bounded time each
+# Runs the config, API and API-keys libFuzzer targets for a bounded time each
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
@@ -14,17 +14,20 @@ if ! command -v clang >/dev/null; then
 fi
 ok "build the fuzz targets" \
 	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
-	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api"
+	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api" \
+	"$fb/tests/fuzz/fuzz_keys"
 
-mkdir -p "$work/config" "$work/api" "$work/art"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/art"
 printf 'log:\n  level: debug\nworkers:\n  threads: 4\n' >"$work/config/1.yaml"
 printf 'api:\n  max_message: 65536\nplugins:\n  libvirt: {domain_type: qemu}\n' >"$work/config/2.yaml"
 printf 'state_dir: [1, 2]\n' >"$work/config/3.yaml"
 printf '{"v":1,"op":"zone.create","args":{"name":"z1","private":true,"owner":"t"}}' >"$work/api/1.json"
 printf '{"v":1,"op":"host.add","args":{"name":"h","cluster":"c","hypervisor":"libvirt","uri":"test:///default"}}' >"$work/api/2.json"
 printf '{"v":1,"op":"vm.list","args":{"limit":100,"offset":"x"}}' >"$work/api/3.json"
+printf '# keys\nops %064d\nci %064d expires=1795667701\n' 0 1 >"$work/keys/1"
+printf 'a %064d expires=\n\tb\t%s\n' 0 "$(printf 'ab%.0s' $(seq 32))" >"$work/keys/2"
 
-for t in config api; do
+for t in config api keys; do
 	bin=$fb/tests/fuzz/fuzz_$t
 	if [[ ! -x $bin ]]; then
 		_tap_report 1 "fuzz_$t built"
@@ -42,5 +45,5 @@ for t in config api; do
 	fi
 	diag "fuzz_$t: $(printf '%s\n' "$out" | grep -E 'stat::number_of_executed_units' | tail -1)"
 done
-rm -f /dev/shm/trellis-fuzz-config-*
+rm -f /dev/shm/trellis-fuzz-config-* /dev/shm/trellis-fuzz-keys-*
 done_testing

@@ -1,0 +1,49 @@
+/*
+ * libFuzzer target for the API keys file (core/api/keys.c): the bytes are
+ * a keys file (mode 0600).  A refusal must say why, with FILE:LINE for a
+ * bad line; a file that loads must answer checks without crashing, and
+ * its names must be names.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../../core/api/keys.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[64];
+	if (!path[0])
+		snprintf(path, sizeof path, "/dev/shm/trellis-fuzz-keys-%d",
+			 (int)getpid());
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return 0;
+	fwrite(data, 1, size, f);
+	fclose(f);
+	chmod(path, 0600);
+	char err[1024] = "";
+	struct tr_keys *k = tr_keys_load(path, err, sizeof err);
+	if (!k) {
+		if (!err[0])
+			abort(); /* every refusal must say why */
+	} else {
+		char name[80];
+		for (size_t i = 0; i < tr_keys_count(k); i++) {
+			const char *n = tr_keys_name(k, i);
+			if (!n || !*n || strlen(n) > 64 || strchr(n, ' '))
+				abort();
+			if (tr_keys_expires(k, i) < 0)
+				abort();
+		}
+		tr_keys_check(k, "trk_0000", 1, name, sizeof name);
+		tr_keys_free(k);
+	}
+	unlink(path);
+	return 0;
+}
