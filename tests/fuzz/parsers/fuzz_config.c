@@ -10,20 +10,15 @@
 #include <unistd.h>
 
 #include "../../../core/config/config.h"
+#include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
-	if (!path[0])
-		snprintf(path, sizeof path, "/dev/shm/trellis-fuzz-config-%d",
-			 (int)getpid());
-	FILE *f = fopen(path, "wb");
-	if (!f)
+	const char *path = fuzz_file("config", data, size, 0644);
+	if (!path)
 		return 0;
-	fwrite(data, 1, size, f);
-	fclose(f);
 	char err[1024] = "";
 	struct tr_config *c = tr_config_load(path, "/nonexistent-state", err,
 					     sizeof err);

@@ -12,21 +12,15 @@
 #include <unistd.h>
 
 #include "../../../core/api/keys.h"
+#include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
-	if (!path[0])
-		snprintf(path, sizeof path, "/dev/shm/trellis-fuzz-keys-%d",
-			 (int)getpid());
-	FILE *f = fopen(path, "wb");
-	if (!f)
+	const char *path = fuzz_file("keys", data, size, 0600);
+	if (!path)
 		return 0;
-	fwrite(data, 1, size, f);
-	fclose(f);
-	chmod(path, 0600);
 	char err[1024] = "";
 	struct tr_keys *k = tr_keys_load(path, err, sizeof err);
 	if (!k) {
