@@ -1,12 +1,17 @@
 /*
  * keys_admin.c - trellisd --api-key-add|--api-key-list|--api-key-remove:
- * the API keys of tcp:// listeners, managed offline in the keys file
- * (core/api/keys.h); a running daemon reads the file again on SIGHUP.
+ * the API keys of tcp:// listeners, kept in the keys file
+ * (core/api/keys.h).  After a change, a trellisd running on the same
+ * state dir (the holder of its lock) gets a SIGHUP and reads the file
+ * again, so a removed key stops working at once.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../actions/action.h"
 #include "../api/keys.h"
@@ -23,6 +28,40 @@ static void when(long long t, char *buf, size_t len)
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The pid of the trellisd that holds state_dir's lock, or 0. */
+static pid_t running_daemon(const char *state_dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/trellisd.lock", state_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	pid_t pid = 0;
+	if (fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK)
+		pid = q.l_pid;
+	close(fd);
+	return pid;
+}
+
+/* After a change: the running daemon, if any, reads the file again. */
+static void tell_daemon(const struct tr_config *cfg)
+{
+	pid_t pid = running_daemon(cfg->state_dir);
+	if (!pid)
+		fprintf(stderr, "trellisd: no trellisd runs on %s; one reads "
+				"the keys when it starts\n",
+			cfg->state_dir);
+	else if (kill(pid, SIGHUP) == 0)
+		fprintf(stderr, "trellisd: the trellisd running on %s (pid "
+				"%d) reads the keys again now\n",
+			cfg->state_dir, (int)pid);
+	else
+		fprintf(stderr, "trellisd: cannot signal the trellisd running "
+				"on %s (pid %d): %s; send it SIGHUP\n",
+			cfg->state_dir, (int)pid, strerror(errno));
 }
 
 static int add(const struct tr_config *cfg, const struct tr_keys_cmd *c)
@@ -52,10 +91,10 @@ static int add(const struct tr_config *cfg, const struct tr_keys_cmd *c)
 	}
 	char at[32];
 	when(expires, at, sizeof at);
+	tell_daemon(cfg);
 	fprintf(stderr,
-		"trellisd: API key '%s' added to %s (expires: %s); a running "
-		"trellisd reads it on SIGHUP.  Its token, shown only now "
-		"(clients pass it as TRELLIS_API_KEY):\n",
+		"trellisd: API key '%s' added to %s (expires: %s).  Its token, "
+		"shown only now (clients pass it as TRELLIS_API_KEY):\n",
 		c->name, cfg->api_keys_file, at);
 	printf("%s\n", token);
 	return 0;
@@ -109,10 +148,9 @@ static int rm(const struct tr_config *cfg, const struct tr_keys_cmd *c)
 		fprintf(stderr, "trellisd: %s\n", err);
 		return 1;
 	}
-	fprintf(stderr,
-		"trellisd: API key '%s' removed from %s; a running trellisd "
-		"refuses it after SIGHUP\n",
-		c->name, cfg->api_keys_file);
+	fprintf(stderr, "trellisd: API key '%s' removed from %s\n", c->name,
+		cfg->api_keys_file);
+	tell_daemon(cfg);
 	return 0;
 }
 

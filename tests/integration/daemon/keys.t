@@ -5,8 +5,9 @@
 # tcp:// is logged with the key's name (the audit trail), and so is a
 # console; refused requests are logged without flooding the log;
 # --api-key-list shows names and expiry (and -o json), never a hash;
-# --api-key-remove takes a key out, keeping the rest of the file, and a
-# SIGHUP makes the daemon refuse it.  (cli.t covers making keys, SIGHUP
+# --api-key-remove takes a key out, keeping the rest of the file, and the
+# running daemon refuses it at once (the command sends it SIGHUP); with no
+# daemon running the commands say so.  (cli.t covers making keys, SIGHUP
 # and a broken file.)
 source "$TRELLIS_SRC/tests/lib/tap.sh"
 source "$(dirname "$0")/lib.sh"
@@ -15,17 +16,23 @@ tcp="tcp://127.0.0.1:$port"
 printf 'api:\n  tcp: %s\n' "$tcp" >"$TD_DIR/tcp.yaml"
 keyd() { "$TD_BIN/trellisd" --state-dir "$TD_DIR" --config "$TD_DIR/tcp.yaml" "$@"; }
 over() { TRELLIS_API_KEY=$1 tcli --socket "$tcp" --timeout 5000 "${@:2}" 2>&1; }
-# hup N: SIGHUP, then wait for the Nth "API keys:" line of the log.
-hup() {
-	kill -HUP "$TD_PID"
+# loaded N: waits for the Nth "API keys:" line of the log (5 s).
+loaded() {
 	for _ in $(seq 1 50); do
 		[[ $(grep -c "API keys: " "$TD_DIR/daemon.log") -ge $1 ]] && return 0
 		sleep 0.1
 	done
 	return 1
 }
+# hup N: SIGHUP, then loaded N.
+hup() {
+	kill -HUP "$TD_PID"
+	loaded "$1"
+}
 
-ops=$(keyd --api-key-add ops 2>/dev/null)
+ops=$(keyd --api-key-add ops 2>"$TD_DIR/add.err")
+like "no daemon runs: --api-key-add says so" "$(cat "$TD_DIR/add.err")" \
+	"no trellisd runs on $TD_DIR; one reads the keys when it starts"
 ci=$(keyd --api-key-add ci --api-key-expires 90d 2>"$TD_DIR/add.err")
 is "--api-key-expires: exit 0" "$?" 0
 like "... and says when it expires" "$(cat "$TD_DIR/add.err")" "API key 'ci' added to .*api-keys \(expires: 20[0-9-]+T[0-9:]+Z\)"
@@ -75,14 +82,15 @@ nok "... and no token" grep -qE "${ops#trk_}|${ci#trk_}|trk_bad" "$TD_DIR/daemon
 printf '# the CI robot is gone\n' >>"$TD_DIR/api-keys"
 keyd --api-key-remove ci 2>"$TD_DIR/rm.err"
 is "--api-key-remove: exit 0" "$?" 0
-like "... and says a SIGHUP makes it count" "$(cat "$TD_DIR/rm.err")" "API key 'ci' removed from .*api-keys; a running trellisd refuses it after SIGHUP"
+like "... and tells the running daemon" "$(cat "$TD_DIR/rm.err")" \
+	"API key 'ci' removed from .*api-keys.*the trellisd running on $TD_DIR \(pid $TD_PID\) reads the keys again now"
 is "the file keeps the other key and the comment" \
 	"$(awk '{print $1}' "$TD_DIR/api-keys" | tr '\n' ' ')" "ops # "
 is "... and stays 0600" "$(stat -c %a "$TD_DIR/api-keys")" 600
 keyd --api-key-remove ci 2>"$TD_DIR/rm.err"
 is "removing it again: exit 1" "$?" 1
 like "... no key named 'ci'" "$(cat "$TD_DIR/rm.err")" "no key named 'ci'"
-ok "SIGHUP" hup 3
+ok "... which reads them again, with no SIGHUP of ours" loaded 3
 like "a removed key is refused" "$(over "$ci" zone show zc)" "PERMISSION: $tcp: unknown API key"
 like "the kept one works" "$(over "$ops" zone delete zc)" ""
 like "... and its change is logged" "$(cat "$TD_DIR/daemon.log")" "zone.delete by API key 'ops'"
