@@ -161,10 +161,11 @@ static void *receive_thread(void *arg)
 					nn_strerror(e));
 			/* Nothing for RECV_TIMEOUT_MS: no snapshot is kept
 			 * while idle, and a helper sleeps. */
-			if (e == ETIMEDOUT)
+			if (e == ETIMEDOUT) {
 				tr_store_read_end(tr_api_tls_store, 0);
-			if (helper && e == ETIMEDOUT)
-				streak = HELPER_IDLE - 1;
+				if (helper)
+					streak = HELPER_IDLE - 1;
+			}
 			continue;
 		}
 		struct tr_req *req = calloc(1, sizeof *req);

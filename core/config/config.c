@@ -182,7 +182,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)x;
 		return 0;
-	case C_RETENTION: /* seconds: 0 (forever), or 1m to 100 years */
+	case C_RETENTION: /* seconds: 0 (forever), or 1m to 3650 days */
 		if (s && strcmp(s, "0") == 0)
 			x = 0;
 		else if (!s || tr_parse_duration(s, &x) < 0 || x < 60 * 1000 ||

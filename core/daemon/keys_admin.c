@@ -6,17 +6,16 @@
  * again, so a removed key stops working at once.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../actions/action.h"
 #include "../api/keys.h"
 #include "../config/config.h"
 #include "keys_admin.h"
+#include "statedir.h"
 
 static void when(long long t, char *buf, size_t len)
 {
@@ -30,26 +29,10 @@ static void when(long long t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The pid of the trellisd that holds state_dir's lock, or 0. */
-static pid_t running_daemon(const char *state_dir)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/trellisd.lock", state_dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	pid_t pid = 0;
-	if (fcntl(fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK)
-		pid = q.l_pid;
-	close(fd);
-	return pid;
-}
-
 /* After a change: the running daemon, if any, reads the file again. */
 static void tell_daemon(const struct tr_config *cfg)
 {
-	pid_t pid = running_daemon(cfg->state_dir);
+	pid_t pid = tr_state_holder(cfg->state_dir);
 	if (!pid)
 		fprintf(stderr, "trellisd: no trellisd runs on %s; one reads "
 				"the keys when it starts\n",

@@ -2,8 +2,6 @@
 #ifndef TRELLIS_CORE_DAEMON_KEYS_ADMIN_H
 #define TRELLIS_CORE_DAEMON_KEYS_ADMIN_H
 
-#include <sys/types.h>
-
 enum tr_keys_op { TR_KEYS_NONE, TR_KEYS_ADD, TR_KEYS_LIST, TR_KEYS_REMOVE };
 
 struct tr_keys_cmd {
@@ -17,8 +15,5 @@ struct tr_keys_cmd {
  * failed, 2 usage). */
 int tr_keys_admin(const char *config, const char *state_dir,
 		  const struct tr_keys_cmd *c);
-
-/* mkdir -p with mode (main.c). */
-int tr_mkdirs(const char *dir, mode_t mode);
 
 #endif

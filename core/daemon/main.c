@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../api/api.h"
@@ -25,6 +24,7 @@
 #include "../workflow/engine.h"
 #include "daemon.h"
 #include "keys_admin.h"
+#include "statedir.h"
 
 static void usage(FILE *out)
 {
@@ -156,58 +156,6 @@ static int list_plugins(const struct opts *o)
 	tr_config_free(cfg);
 	tr_host_shutdown();
 	return rc;
-}
-
-/* ---- the state dir lock ---- */
-
-/* Holds an fcntl write lock on DIR/trellisd.lock for the daemon's life;
- * a second daemon learns the holder's pid from F_GETLK. */
-static int lock_state_dir(const char *dir, char *err, size_t errlen)
-{
-	char path[1024];
-	snprintf(path, sizeof path, "%s/trellisd.lock", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	if (fcntl(fd, F_SETLK, &fl) < 0) {
-		int e = errno;
-		struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-		if ((e == EACCES || e == EAGAIN) && fcntl(fd, F_GETLK, &q) == 0 &&
-		    q.l_type != F_UNLCK)
-			snprintf(err, errlen,
-				 "state dir %s is in use by another trellisd "
-				 "(pid %d holds %s)",
-				 dir, (int)q.l_pid, path);
-		else
-			snprintf(err, errlen, "%s: lock: %s", path, strerror(e));
-		close(fd);
-		return -1;
-	}
-	char pid[32];
-	int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-		tr_warn("%s: cannot record the pid: %s", path, strerror(errno));
-	return fd; /* kept open: closing it would drop the lock */
-}
-
-int tr_mkdirs(const char *dir, mode_t mode)
-{
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 /* ---- running ---- */
@@ -357,7 +305,7 @@ static int run(const struct opts *o)
 			 strerror(errno));
 		goto fail;
 	}
-	lockfd = lock_state_dir(cfg->state_dir, err, sizeof err);
+	lockfd = tr_state_lock(cfg->state_dir, err, sizeof err);
 	if (lockfd < 0)
 		goto fail;
 	char dbpath[4200];

@@ -145,9 +145,6 @@ static void echo_main(int sock)
 {
 	char *reply = malloc(1 << 20);
 	memset(reply, 'x', 1 << 20);
-	int fd;
-	size_t sz = sizeof fd;
-	nn_getsockopt(sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &sz);
 	while (!atomic_load(&ctl->stop)) {
 		struct nn_pollfd pfd = {sock, NN_POLLIN, 0};
 		if (nn_poll(&pfd, 1, 100) <= 0)
