@@ -21,18 +21,9 @@
 #include "../../../core/dispatch/dispatch.h"
 #include "../../../core/loader/loader.h"
 #include "../../../core/util/node.h"
+#include "../assert_rc.h"
 
 #define MiB (UINT64_C(1) << 20)
-
-/* assert_int_equal that shows the plugin's message when it fails. */
-#define assert_rc(f, expr, want)                                               \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		if (rc_ != (want))                                             \
-			fail_msg("%s: got %s, want %s: %s", #expr,             \
-				 trellis_error_name(rc_),                      \
-				 trellis_error_name(want), (f)->call.message); \
-	} while (0)
 
 struct fx {
 	tr_registry_t *reg;
