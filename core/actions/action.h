@@ -54,7 +54,7 @@ struct tr_field {
 #define TR_ACTION_ENGINE (1u << 2) /* run by the workflow engine itself
 				    * (workflow.run: a sub-workflow) */
 
-struct tr_daemon; /* core/daemon: store, plugin registry, connections */
+struct tr_daemon; /* core/runtime/daemon.h: store, plugin registry, connections */
 
 struct tr_action_env {
 	struct tr_daemon *daemon; /* NULL in offline tools (validate) */

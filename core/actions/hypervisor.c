@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "action.h"
 #include "lookup.h"
 

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../runtime/worker.h"
+#include "../runtime/worker_int.h"
 #include "../util/log.h"
-#include "../worker/worker.h"
-#include "../worker/worker_int.h"
 #include "api_core.h"
 #include "keys.h"
 

@@ -1,6 +1,6 @@
 /*
  * trellisd - the Trellis management daemon: options, config, the state
- * dir lock, wiring of the subsystems (daemon.h) and the main loop.
+ * dir lock, wiring of the subsystems (core/runtime/daemon.h) and the main loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,11 +18,11 @@
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
+#include "../runtime/daemon.h"
+#include "../runtime/worker.h"
 #include "../store/store.h"
 #include "../util/log.h"
-#include "../worker/worker.h"
 #include "../workflow/engine.h"
-#include "daemon.h"
 #include "keys_admin.h"
 #include "statedir.h"
 

@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "../config/config.h"
-#include "../daemon/daemon.h"
 #include "../loader/paths.h"
+#include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "reserve.h"

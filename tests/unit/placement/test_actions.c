@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "../../../core/actions/action.h"
-#include "../../../core/daemon/daemon.h"
 #include "../../../core/placement/service.h"
+#include "../../../core/runtime/daemon.h"
 #include "../../../core/store/store.h"
 #include "fixture.h"
 

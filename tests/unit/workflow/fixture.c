@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
+#include "../../../core/runtime/worker.h"
 #include "../../../core/store/store.h"
-#include "../../../core/worker/worker.h"
 #include "fixture.h"
 
 static unsigned g_threads;

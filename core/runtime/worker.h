@@ -5,10 +5,10 @@
  * plugin targets.  trellisd's main.c and tests build a daemon with these;
  * subsystems use the tr_daemon_* functions of daemon.h instead.
  */
-#ifndef TRELLIS_CORE_WORKER_H
-#define TRELLIS_CORE_WORKER_H
+#ifndef TRELLIS_CORE_RUNTIME_WORKER_H
+#define TRELLIS_CORE_RUNTIME_WORKER_H
 
-#include "../daemon/daemon.h"
+#include "daemon.h"
 
 /* The loop.  Signals in sigs (may be NULL) are delivered through a
  * signalfd to on_signal; the caller blocks them in every thread first. */

@@ -1,6 +1,6 @@
 /* worker_int.h - shared by loop.c and pool.c; not for other callers. */
-#ifndef TRELLIS_CORE_WORKER_INT_H
-#define TRELLIS_CORE_WORKER_INT_H
+#ifndef TRELLIS_CORE_RUNTIME_WORKER_INT_H
+#define TRELLIS_CORE_RUNTIME_WORKER_INT_H
 
 #include <stdint.h>
 
