@@ -18,6 +18,7 @@
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
+#include "../placement/service.h"
 #include "../runtime/daemon.h"
 #include "../runtime/worker.h"
 #include "../store/store.h"
@@ -394,6 +395,7 @@ out:
 	tr_workers_free(d.readers);
 	tr_workers_free(d.workers);
 	tr_engine_free(engine); /* after the pool delivered every step */
+	tr_placement_shutdown(&d);
 	tr_api_free(d.api);
 	d.api = NULL;
 	tr_conns_free(d.conns);

@@ -37,6 +37,8 @@ struct tr_workers; /* core/runtime/worker.h */
 struct tr_loop;    /* core/runtime/worker.h */
 struct tr_api;     /* core/api/api.h */
 struct tr_conns;   /* core/runtime/conns.c */
+struct tr_engine;  /* core/workflow/engine.h */
+struct tr_placement; /* core/placement/service.h */
 
 struct tr_daemon {
 	const struct tr_config *config; /* effective config, read-only */
@@ -54,6 +56,12 @@ struct tr_daemon {
 	struct tr_workers *readers;     /* read-only API ops under load;
 					   each reader has its own read-only
 					   store connection */
+	struct tr_engine *engine;       /* the workflow engine: set by
+					   tr_engine_new(), cleared by
+					   tr_engine_free() */
+	struct tr_placement *placement; /* the placement service's state,
+					   made on first use; freed by
+					   tr_placement_shutdown() */
 };
 
 /* ---- worker pool ---- */

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "../../../core/placement/service.h"
 #include "../../../core/runtime/worker.h"
 #include "../../../core/store/store.h"
 #include "fixture.h"
@@ -102,6 +103,7 @@ static void free_daemon(struct wfx *x, int keep_engine_state)
 	x->d.workers = NULL;
 	tr_engine_free(x->e);
 	x->e = NULL;
+	tr_placement_shutdown(&x->d);
 	tr_loop_free(x->d.loop);
 	x->d.loop = NULL;
 	tr_store_close(x->d.store);
