@@ -122,13 +122,6 @@ unsigned tr_api_inflight(const struct tr_api *api)
 	return n;
 }
 
-int tr_fields_check(const char *what, const struct tr_field *fields,
-		    json_t *args, char *err, size_t errlen)
-{
-	struct tr_action a = {.name = what, .input = fields};
-	return tr_action_check_args(&a, args, err, errlen);
-}
-
 /* ---- answering ---- */
 
 /* Sends the answer made of parts (NULL-terminated list of strings) with
