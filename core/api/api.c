@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "../runtime/worker.h"
-#include "../runtime/worker_int.h"
 #include "../util/log.h"
 #include "api_core.h"
 #include "keys.h"

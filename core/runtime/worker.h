@@ -22,6 +22,10 @@ int tr_loop_run(struct tr_loop *l, int (*done)(struct tr_daemon *d));
 void tr_loop_quit(struct tr_loop *l);
 /* Wakes the loop from any thread (it re-checks done()). */
 void tr_loop_wake(struct tr_loop *l);
+/* Runs the completions and main-thread calls queued so far, now (main
+ * thread): what tr_loop_run() does on each wakeup, for a shutdown that
+ * must see every handed-over job finish before it frees their owner. */
+void tr_loop_deliver(struct tr_loop *l);
 
 /* The pool: threads workers, at most queue jobs waiting. */
 struct tr_workers *tr_workers_new(struct tr_daemon *d, unsigned threads,
