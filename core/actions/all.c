@@ -16,7 +16,8 @@
 	X(storage) \
 	X(network) \
 	X(policy) \
-	X(hypervisor)
+	X(hypervisor) \
+	X(vm)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);

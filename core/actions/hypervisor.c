@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../placement/claims.h"
 #include "../runtime/daemon.h"
 #include "action.h"
 #include "lookup.h"
+#include "vm.h"
 
 struct host_ref {
 	struct tr_daemon *d;
@@ -340,9 +342,19 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	struct host_ref h;
 	const char *uuid = str(args, "uuid");
 	trellis_vm_info_t info;
+	int found = 0;
 	int rc = host_get(env, args, &h, call);
 	if (rc < 0)
 		goto out;
+	/* A VM that is running (paused) already was not started (paused)
+	 * by this step: its undo must not stop (resume) it. */
+	if (op == OP_START || op == OP_PAUSE) {
+		rc = tr_hv_vm_info(TR_TGT(h.t), call, uuid, 0, &info);
+		if (rc)
+			goto out;
+		found = info.state == (op == OP_START ? TRELLIS_VM_RUNNING
+						      : TRELLIS_VM_PAUSED);
+	}
 	switch (op) {
 	case OP_DESTROY:
 		rc = tr_hv_vm_destroy(TR_TGT(h.t), call, uuid, KEY, 0);
@@ -351,10 +363,12 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 					    "uuid", uuid);
 		goto out;
 	case OP_START:
-		rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0);
+		if (!found)
+			rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0);
 		break;
 	case OP_PAUSE:
-		rc = tr_hv_vm_pause(TR_TGT(h.t), call, uuid, 0);
+		if (!found)
+			rc = tr_hv_vm_pause(TR_TGT(h.t), call, uuid, 0);
 		break;
 	case OP_RESUME:
 		rc = tr_hv_vm_resume(TR_TGT(h.t), call, uuid, 0);
@@ -376,6 +390,8 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		rc = tr_hv_vm_info(TR_TGT(h.t), call, uuid, 0, &info);
 	if (!rc)
 		*result = vm_json(h.name, &info);
+	if (!rc && found)
+		json_object_set_new(*result, "found", json_true());
 out:
 	host_put(&h, rc);
 	return rc;
@@ -522,6 +538,34 @@ HOTPLUG_RUN(run_nic_detach, 0, 0)
  * idempotent (record updates a record that exists, forget of a missing
  * record succeeds).
  */
+/* The list args[field] as the record keeps it: objects with string
+ * members where and "name" (and "key"); INVALID_ARG otherwise. */
+static int owned_list(json_t *args, const char *field, const char *where,
+		      json_t **out, trellis_call_t *call)
+{
+	json_t *l = json_object_get(args, field), *e;
+	size_t i;
+	*out = json_array();
+	json_array_foreach(l, i, e)
+	{
+		const char *w = str(e, where), *n = str(e, "name");
+		if (!w || !n) {
+			json_decref(*out);
+			*out = NULL;
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "hypervisor.vm_record: %s[%zu] "
+					   "needs %s and name",
+					   field, i, where);
+		}
+		json_array_append_new(*out,
+				      json_pack("{s:s, s:s, s:s}", where, w,
+						"name", n, "key",
+						str(e, "key") ? str(e, "key")
+							      : ""));
+	}
+	return 0;
+}
+
 static int run_vm_record(const struct tr_action_env *env, json_t *args,
 			 json_t **result, trellis_call_t *call)
 {
@@ -529,19 +573,34 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "hypervisor.vm_record needs the daemon");
 	struct tr_store *st = env->daemon->store;
+	sqlite3 *db = tr_store_db(st);
 	const char *uuid = str(args, "uuid"), *host = str(args, "host");
+	const char *claim = str(args, "claim");
+	json_t *disks = NULL, *ports = NULL;
+	int rc = owned_list(args, "disks", "pool", &disks, call);
+	if (!rc)
+		rc = owned_list(args, "ports", "host", &ports, call);
+	if (rc) {
+		json_decref(disks);
+		return rc;
+	}
+	/* The VM's own record: what destroy reads (vm.lookup). */
 	json_t *f = json_pack(
-	    "{s:s, s:s, s:s, s:O, s:O, s:{s:s?}}", "name", str(args, "name"),
-	    "state", str(args, "state") ? str(args, "state") : "running",
-	    "origin", "trellis", "vcpus", json_object_get(args, "vcpus"),
-	    "memory_mib", json_object_get(args, "memory_mb"), "spec",
-	    "workflow", env->instance_id);
+	    "{s:s, s:s, s:s, s:O, s:O, s:{s:s?, s:o, s:o}}", "name",
+	    str(args, "name"), "state",
+	    str(args, "state") ? str(args, "state") : "running", "origin",
+	    "trellis", "vcpus", json_object_get(args, "vcpus"), "memory_mib",
+	    json_object_get(args, "memory_mb"), "spec", "workflow",
+	    env->instance_id, "disks", disks, "ports", ports);
 	if (!f)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	json_t *cur = NULL;
 	trellis_call_t probe;
 	tr_call_init(&probe, NULL);
-	int rc;
+	if ((rc = tr_store_begin(st, call))) {
+		json_decref(f);
+		return rc;
+	}
 	if (tr_store_get(st, TR_KIND_VM, uuid, &cur, &probe) == 0) {
 		json_object_del(f, "name");
 		rc = tr_store_update(st, TR_KIND_VM, uuid, f, NULL, call);
@@ -549,6 +608,20 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 		json_object_set_new(f, "uuid", json_string(uuid));
 		rc = tr_store_create(st, TR_KIND_VM, host, f, NULL, call);
 	}
+	/* The claim goes from the instance to the VM, and the name hold
+	 * ends: the record holds the name now. */
+	char owner[64];
+	snprintf(owner, sizeof owner, "vm:%s", uuid);
+	if (!rc && claim)
+		rc = tr_claim_set_owner(db, claim, owner, call);
+	if (!rc && env->instance_id &&
+	    tr_vm_name_release(db, str(args, "name"), env->instance_id))
+		rc = tr_call_set(call, TRELLIS_E_IO, "vm_record: %s",
+				 sqlite3_errmsg(db));
+	if (!rc)
+		rc = tr_store_commit(st, call);
+	else
+		tr_store_rollback(st);
 	json_decref(cur);
 	json_decref(f);
 	if (!rc)
@@ -596,6 +669,8 @@ static const struct tr_field vm_out[] = {
     {"id", TR_T_INT, 1, "the hypervisor's domain id, -1 when off"},
     {"vcpus", TR_T_INT, 1, "virtual CPUs"},
     {"memory_mib", TR_T_INT, 1, "memory"},
+    {"found", TR_T_BOOL, 0,
+     "vm_start, vm_pause: it was so already (the undo leaves it)"},
     TR_FIELDS_END};
 
 static const struct tr_field create_in[] = {
@@ -687,6 +762,9 @@ static const struct tr_field record_in[] = {
     {"vcpus", TR_T_INT, 1, "virtual CPUs"},
     {"memory_mb", TR_T_INT, 1, "memory in MiB"},
     {"state", TR_T_STRING, 0, "default running"},
+    {"claim", TR_T_STRING, 0, "its placement claim: the VM owns it now"},
+    {"disks", TR_T_ARRAY, 0, "what it owns: [{pool, name, key}...]"},
+    {"ports", TR_T_ARRAY, 0, "what it owns: [{host, name, key}...]"},
     TR_FIELDS_END};
 
 #define M TR_ACTION_MUTATES

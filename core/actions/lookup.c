@@ -26,6 +26,58 @@ int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 	return rc;
 }
 
+int tr_lookup_owner(struct tr_daemon *d, const char *list, const char *field,
+		    const char *where, const char *name, const char *vm,
+		    char *owner, size_t len, trellis_call_t *call)
+{
+	char path[4200], err[512];
+	owner[0] = '\0';
+	if (!d || !d->state_dir)
+		return 0; /* offline tools: no records to keep */
+	snprintf(path, sizeof path, "%s/trellis.db", d->state_dir);
+	struct tr_store *s =
+	    tr_store_open(path, TR_STORE_READONLY, err, sizeof err);
+	if (!s)
+		return tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
+				   err);
+	sqlite3 *db = tr_store_db(s);
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "
+		"json_each(vm.spec, '$.' || ?1) e WHERE json_valid(vm.spec) "
+		"AND json_extract(e.value, '$.' || ?2) = ?3 AND "
+		"json_extract(e.value, '$.name') = ?4 AND (?5 IS NULL OR "
+		"vm.uuid != ?5) ORDER BY vm.id LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK) {
+		rc = tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
+				 sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, where, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	if (vm && *vm)
+		sqlite3_bind_text(st, 5, vm, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(owner, len, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		rc = 1;
+	} else if (step != SQLITE_DONE) {
+		rc = tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
+				 sqlite3_errmsg(db));
+	}
+out:
+	sqlite3_finalize(st);
+	tr_store_close(s);
+	return rc;
+}
+
 struct submitted {
 	struct tr_daemon *d;
 	const struct tr_action *a;

@@ -22,6 +22,16 @@ int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 	      json_t **out, trellis_call_t *call);
 
 /*
+ * The VM, other than vm (a uuid; NULL or "": any), whose record lists an
+ * object it owns: in its spec's list ("disks", "ports") an entry with
+ * field ("pool", "host") equal to where and "name" equal to name.  1 with
+ * "NAME (UUID)" in owner, 0 when no other VM owns it, or an error.
+ */
+int tr_lookup_owner(struct tr_daemon *d, const char *list, const char *field,
+		    const char *where, const char *name, const char *vm,
+		    char *owner, size_t len, trellis_call_t *call);
+
+/*
  * Runs action name with args (stolen) on a worker, as a workflow step
  * would (same schema check, same code), then on the main thread calls
  * done with the result (NULL on failure) and the finished call; done

@@ -142,12 +142,17 @@ static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
 	struct net_ref n;
 	trellis_segment_info_t out;
 	int rc = ensure(env, args, &n, &out, call);
+	/* Segments are shared: one this step did not make is only found,
+	 * and its undo must leave it to the ports on it.  A 1.0 plugin cannot
+	 * say, so its segment counts as found. */
+	int made = !rc && tr_target_abi_minor(n.t) >= 1 && out.made;
 	if (!rc)
 		*result =
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "segment",
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "segment",
 			      str(args, "segment"), "host", n.host, "uri",
 			      n.uri, "bridge", out.bridge, "link", out.link,
-			      "segment_id", (json_int_t)out.segment_id);
+			      "segment_id", (json_int_t)out.segment_id,
+			      "found", !made);
 	net_put(&n);
 	return rc;
 }
@@ -191,27 +196,48 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 		    tr_net_port_create(TR_TGT(n.t), call, &spec,
 				       env ? env->idem_key : NULL, flags, &out);
 	if (!rc)
-		*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-				    "name", spec.name, "segment", spec.segment,
-				    "host", n.host, "uri", n.uri, "ifname",
-				    out.ifname, "bridge", out.bridge, "mac",
-				    out.mac, "peer", out.peer);
+		*result = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "name",
+		    spec.name, "segment", spec.segment, "host", n.host, "uri",
+		    n.uri, "ifname", out.ifname, "bridge", out.bridge, "mac",
+		    out.mac, "peer", out.peer, "key", env ? env->idem_key : NULL);
 	net_put(&n);
 	return rc;
 }
 
+/* A port that a VM's record lists is that VM's, as for volumes
+ * (storage.c): "vm" must be that VM, and with "made_by" a 1.1 plugin
+ * deletes it only if that key made it (TRELLIS_NET_PORT_DELETE_IF_KEY). */
 static int run_port_delete(const struct tr_action_env *env, json_t *args,
 			   json_t **result, trellis_call_t *call)
 {
 	struct net_ref n;
+	const char *name = str(args, "name"), *made_by = str(args, "made_by");
+	char owner[256];
 	/* A tenant's bridge goes with its last port on the host. */
 	uint32_t flags = json_is_true(json_object_get(args, "keep_segment"))
 			     ? 0
 			     : TRELLIS_NET_PORT_RELEASE_SEGMENT;
-	int rc = net_get(env, args, NULL, &n, call);
+	int rc = tr_lookup_owner(env ? env->daemon : NULL, "ports", "host",
+				 str(args, "host"), name, str(args, "vm"),
+				 owner, sizeof owner, call);
+	if (rc == 1)
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "port '%s' on host %s belongs to VM %s: not "
+				   "deleted (destroy that VM)",
+				   name, str(args, "host"), owner);
+	if (rc < 0)
+		return rc;
+	rc = net_get(env, args, NULL, &n, call);
+	if (!rc && made_by && *made_by && tr_target_abi_minor(n.t) >= 1)
+		flags |= TRELLIS_NET_PORT_DELETE_IF_KEY;
 	if (!rc)
-		rc = tr_net_port_delete(TR_TGT(n.t), call, str(args, "name"),
-					env ? env->idem_key : NULL, flags);
+		rc = tr_net_port_delete(
+		    TR_TGT(n.t), call, name,
+		    (flags & TRELLIS_NET_PORT_DELETE_IF_KEY) ? made_by
+		    : env				      ? env->idem_key
+							      : NULL,
+		    flags);
 	if (!rc)
 		*result =
 		    json_pack("{s:s, s:s, s:s}", "name", str(args, "name"),
@@ -346,6 +372,8 @@ static const struct tr_field seg_ensure_out[] = {
     {"bridge", TR_T_STRING, 1, "the bridge VM ports join"},
     {"link", TR_T_STRING, 1, "VXLAN/VLAN device, \"\" for local"},
     {"segment_id", TR_T_INT, 1, "VNI or VLAN id"},
+    {"found", TR_T_BOOL, 1,
+     "true: it was there already (its undo leaves it)"},
     TR_FIELDS_END};
 static const struct tr_field seg_release_in[] = {
     TARGET_FIELDS, {"segment", TR_T_STRING, 1, "segment name"}, TR_FIELDS_END};
@@ -367,12 +395,16 @@ static const struct tr_field port_create_out[] = {
     {"bridge", TR_T_STRING, 1, "its bridge"},
     {"mac", TR_T_STRING, 1, "the VM NIC's MAC"},
     {"peer", TR_T_STRING, 1, "veth peer, \"\" for a tap"},
+    {"key", TR_T_STRING, 0, "the idempotency key that made it"},
     TR_FIELDS_END};
 static const struct tr_field port_delete_in[] = {
     TARGET_FIELDS,
     {"name", TR_T_STRING, 1, "port name"},
     {"keep_segment", TR_T_BOOL, 0,
      "keep the segment's bridge even when this was its last port"},
+    {"vm", TR_T_STRING, 0, "the uuid of the VM it belongs to, if any"},
+    {"made_by", TR_T_STRING, 0,
+     "delete it only if this idempotency key made it"},
     TR_FIELDS_END};
 static const struct tr_field port_delete_out[] = {
     TARGET_OUT, {"name", TR_T_STRING, 1, "port name"}, TR_FIELDS_END};

@@ -7,7 +7,11 @@
  * claims table, and the engine they use is built from the store
  * (core/placement/service.h).  Both are idempotent under env->idem_key: a
  * replayed place returns the host its first run claimed, and a replayed
- * release finds nothing to release and succeeds.
+ * release finds its own tombstone and succeeds.  A claim belongs to the
+ * instance that placed it ("wf:ID") until hypervisor.vm_record hands it to
+ * the VM ("vm:UUID").  Releasing a claim that was never made, or that
+ * someone else released, is NOTFOUND: a mistyped claim must not look
+ * released while its capacity stays booked.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +42,8 @@ static const struct tr_field release_in[] = {
     TR_PLACE_FIELDS,
     TR_FIELDS_END};
 static const struct tr_field release_out[] = {
-    {"released", TR_T_BOOL, 1, "whether a claim was held"},
+    {"claim", TR_T_STRING, 1, "the claim released"},
+    {"released", TR_T_BOOL, 1, "true (a claim not held is an error)"},
     TR_FIELDS_END,
 };
 
@@ -96,6 +101,11 @@ static int run_place(const struct tr_action_env *env, json_t *args,
 	struct tr_place_result r;
 	if ((rc = tr_place_reserve(p, db, &pa.q, key, &r, call)))
 		return rc;
+	char owner[300];
+	snprintf(owner, sizeof owner, "wf:%s",
+		 env->instance_id ? env->instance_id : "");
+	if (env->instance_id && (rc = tr_claim_set_owner(db, key, owner, call)))
+		return rc;
 	char pool[128];
 	pool_for(db, r.host_id, pool, sizeof pool);
 	*result = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "host", r.host,
@@ -123,13 +133,10 @@ static int run_release(const struct tr_action_env *env, json_t *args,
 	if (!p)
 		return call->code;
 	sqlite3 *db = tr_store_db(env->daemon->store);
-	struct tr_claim c;
-	trellis_call_t probe;
-	tr_call_init(&probe, NULL);
-	int held = tr_claim_get(db, key, &c, &probe) == 0;
-	if ((rc = tr_place_release(p, db, key, call)))
+	rc = tr_place_release(p, db, key, env->idem_key, NULL, NULL, call);
+	if (rc < 0)
 		return rc;
-	*result = json_pack("{s:b}", "released", held);
+	*result = json_pack("{s:s, s:b}", "claim", key, "released", 1);
 	return *result ? 0
 		       : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 }

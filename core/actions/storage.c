@@ -54,12 +54,19 @@ static void pool_put(struct pool_ref *p)
 		tr_conn_put(p->d, p->c);
 }
 
-static json_t *vol_json(const char *pool, const trellis_vol_info_t *v)
+/* A volume as JSON; with env (a create), "key" says which idempotency
+ * key made it, for the record of the VM that will own it. */
+static json_t *vol_json(const char *pool, const trellis_vol_info_t *v,
+			const struct tr_action_env *env)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "pool", pool,
-			 "name", v->name, "path", v->path, "format", v->format,
-			 "capacity", (json_int_t)v->capacity, "allocation",
-			 (json_int_t)v->allocation, "backing", v->backing);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "pool",
+			      pool, "name", v->name, "path", v->path, "format",
+			      v->format, "capacity", (json_int_t)v->capacity,
+			      "allocation", (json_int_t)v->allocation,
+			      "backing", v->backing);
+	if (o && env && env->idem_key)
+		json_object_set_new(o, "key", json_string(env->idem_key));
+	return o;
 }
 
 static const char *str(json_t *args, const char *key)
@@ -101,19 +108,43 @@ static int run_volume_create(const struct tr_action_env *env, json_t *args,
 		rc = tr_st_vol_create(TR_TGT(p.t), call, &spec,
 				      env ? env->idem_key : NULL, flags, &out);
 	if (!rc)
-		*result = vol_json(p.name, &out);
+		*result = vol_json(p.name, &out, env);
 	pool_put(&p);
 	return rc;
 }
 
+/*
+ * A volume that a VM's record lists is that VM's: deleting it needs "vm"
+ * to be that VM.  With "made_by" (an undo, or a destroy that read the
+ * key from the record), a 1.1 plugin also deletes it only if that key
+ * made it (TRELLIS_VOL_DELETE_IF_KEY).  Either way a volume of another
+ * VM is CONFLICT and stays.
+ */
 static int run_volume_delete(const struct tr_action_env *env, json_t *args,
 			     json_t **result, trellis_call_t *call)
 {
 	struct pool_ref p;
-	int rc = pool_get(env, args, &p, call);
+	const char *name = str(args, "name"), *made_by = str(args, "made_by");
+	char owner[256];
+	int rc = tr_lookup_owner(env ? env->daemon : NULL, "disks", "pool",
+				 str(args, "pool"), name, str(args, "vm"),
+				 owner, sizeof owner, call);
+	if (rc == 1)
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "volume '%s/%s' belongs to VM %s: not "
+				   "deleted (destroy that VM)",
+				   str(args, "pool"), name, owner);
+	if (rc < 0)
+		return rc;
+	rc = pool_get(env, args, &p, call);
+	uint32_t flags = made_by && *made_by && tr_target_abi_minor(p.t) >= 1
+			     ? TRELLIS_VOL_DELETE_IF_KEY
+			     : 0;
 	if (!rc)
-		rc = tr_st_vol_delete(TR_TGT(p.t), call, str(args, "name"),
-				      env ? env->idem_key : NULL, 0);
+		rc = tr_st_vol_delete(TR_TGT(p.t), call, name,
+				      flags ? made_by
+					    : env ? env->idem_key : NULL,
+				      flags);
 	if (!rc)
 		*result = json_pack("{s:s, s:s}", "pool", p.name, "name",
 				    str(args, "name"));
@@ -132,7 +163,7 @@ static int run_volume_clone(const struct tr_action_env *env, json_t *args,
 				     str(args, "name"),
 				     env ? env->idem_key : NULL, 0, &out);
 	if (!rc)
-		*result = vol_json(p.name, &out);
+		*result = vol_json(p.name, &out, env);
 	pool_put(&p);
 	return rc;
 }
@@ -156,7 +187,7 @@ static int run_volume_resize(const struct tr_action_env *env, json_t *args,
 		rc = tr_st_vol_info(TR_TGT(p.t), call, str(args, "name"), 0,
 				    &out);
 	if (!rc)
-		*result = vol_json(p.name, &out);
+		*result = vol_json(p.name, &out, NULL);
 	pool_put(&p);
 	return rc;
 }
@@ -220,7 +251,7 @@ static int run_volume_info(const struct tr_action_env *env, json_t *args,
 		rc = tr_st_vol_info(TR_TGT(p.t), call, str(args, "name"), 0,
 				    &out);
 	if (!rc)
-		*result = vol_json(p.name, &out);
+		*result = vol_json(p.name, &out, NULL);
 	pool_put(&p);
 	return rc;
 }
@@ -233,7 +264,7 @@ struct collect {
 static int collect_vol(void *opaque, const trellis_vol_info_t *v)
 {
 	struct collect *c = opaque;
-	json_array_append_new(c->items, vol_json(c->pool, v));
+	json_array_append_new(c->items, vol_json(c->pool, v, NULL));
 	return 0;
 }
 
@@ -280,6 +311,7 @@ static const struct tr_field vol_out[] = {
     {"capacity", TR_T_INT, 1, "virtual size in bytes"},
     {"allocation", TR_T_INT, 1, "bytes used on the pool"},
     {"backing", TR_T_STRING, 1, "backing file, \"\" when none"},
+    {"key", TR_T_STRING, 0, "create, clone: the idempotency key that made it"},
     TR_FIELDS_END};
 
 static const struct tr_field create_in[] = {
@@ -297,6 +329,14 @@ static const struct tr_field create_in[] = {
 
 static const struct tr_field name_in[] = {
     POOL_FIELD, {"name", TR_T_STRING, 1, "volume name"}, TR_FIELDS_END};
+
+static const struct tr_field delete_in[] = {
+    POOL_FIELD,
+    {"name", TR_T_STRING, 1, "volume name"},
+    {"vm", TR_T_STRING, 0, "the uuid of the VM it belongs to, if any"},
+    {"made_by", TR_T_STRING, 0,
+     "delete it only if this idempotency key made it"},
+    TR_FIELDS_END};
 
 static const struct tr_field name_out[] = {
     {"pool", TR_T_STRING, 1, "pool name"},
@@ -332,8 +372,9 @@ static const struct tr_action actions[] = {
      "Create a volume (blank, or from a template as overlay or copy)",
      create_in, vol_out, run_volume_create, "storage.volume_delete",
      TR_ACTION_MUTATES},
-    {"storage.volume_delete", "Delete a volume (a missing one is fine)",
-     name_in, name_out, run_volume_delete, NULL, TR_ACTION_MUTATES},
+    {"storage.volume_delete",
+     "Delete a volume (a missing one is fine; another VM's: CONFLICT)",
+     delete_in, name_out, run_volume_delete, NULL, TR_ACTION_MUTATES},
     {"storage.volume_clone", "Copy a volume into a new, independent one",
      clone_in, vol_out, run_volume_clone, "storage.volume_delete",
      TR_ACTION_MUTATES},

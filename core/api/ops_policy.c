@@ -2,10 +2,13 @@
  * ops_policy.c - policy.list, policy.show, policy.set and policy.try: the
  * placement policies an operator can see and select per zone, and a dry
  * run of the pipeline that shows where a VM would go, or why it would not
- * be placed, without claiming anything.
+ * be placed, without claiming anything.  policy.claims lists the claims
+ * that book capacity, with their owners.
  */
 #include <string.h>
+#include <time.h>
 
+#include "../placement/claims.h"
 #include "../placement/request.h"
 #include "../placement/service.h"
 #include "../util/log.h"
@@ -213,7 +216,43 @@ static void policy_host(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, out);
 }
 
+static int claim_row(void *arg, const struct tr_claim *c, const char *host,
+		     const char *owner_state)
+{
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:i, s:I, s:I, s:s?, s:s, s:I, s:I, s:s?, s:s?}",
+	    "claim", c->key, "host", host, "vcpus", (int)c->vcpus,
+	    "memory_mib", (json_int_t)c->memory_mib, "disk_gib",
+	    (json_int_t)c->disk_gib, "owner", c->owner[0] ? c->owner : NULL,
+	    "owner_state", owner_state, "created_at",
+	    (json_int_t)c->created_at, "age_s",
+	    (json_int_t)(time(NULL) - c->created_at), "group",
+	    c->group[0] ? c->group : NULL, "anti_group",
+	    c->anti_group[0] ? c->anti_group : NULL);
+	return o ? json_array_append_new(arg, o) : -1;
+}
+
+static void policy_claims(struct tr_daemon *d, struct tr_req *req,
+			  json_t *args)
+{
+	const char *host = json_string_value(json_object_get(args, "host"));
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *items = json_array();
+	if (tr_claims_each_owned(tr_store_db(d->store), host, 0, claim_row,
+				 items, &call)) {
+		json_decref(items);
+		if (!call.code)
+			tr_call_set(&call, TRELLIS_E_NOMEM, "out of memory");
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	tr_req_ok(req, json_pack("{s:o}", "items", items));
+}
+
 static const struct tr_field no_args[] = {TR_FIELDS_END};
+static const struct tr_field claims_args[] = {
+    {"host", TR_T_STRING, 0, "only the claims on this host"}, TR_FIELDS_END};
 static const struct tr_field host_args[] = {
     {"name", TR_T_STRING, 1, "the host"},
     {"tags", TR_T_STRING, 0, "its tags, comma-separated (\"\": none)"},
@@ -233,6 +272,10 @@ static const struct tr_api_op ops[] = {
     {"policy.list", "placement policies and the zones that use them", no_args,
      policy_list, 0},
     {"policy.show", "a placement policy in full", name_arg, policy_show, 0},
+    {"policy.claims",
+     "placement claims with their owner (a VM or a workflow instance), "
+     "whether it is still there, and their age",
+     claims_args, policy_claims, 0},
     {"policy.set", "select the policy of a zone, or the default policy",
      set_args, policy_set, TR_OP_MUTATES},
     {"policy.host",

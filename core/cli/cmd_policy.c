@@ -1,4 +1,5 @@
-/* cmd_policy.c - trellis policy list|show|set|host|try: placement policies. */
+/* cmd_policy.c - trellis policy list|show|set|host|try|claims: placement
+ * policies and the claims that book capacity. */
 #include "cli.h"
 
 static const struct cli_opt set_opts[] = {
@@ -28,6 +29,16 @@ static const struct cli_opt try_opts[] = {
     {"--tags", "tags", CLI_JSON, "JSON", "required host tags: '[\"ssd\"]'", 0,
      NULL},
     CLI_OPTS_END};
+static const struct cli_opt claims_opts[] = {
+    {"--host", "host", CLI_STR, "HOST", "only the claims on this host", 0,
+     NULL},
+    CLI_OPTS_END};
+static const struct cli_col claim_cols[] = {
+    {"CLAIM", "claim"},	      {"HOST", "host"},
+    {"VCPUS", "vcpus"},	      {"MEMORY_MIB", "memory_mib"},
+    {"DISK_GIB", "disk_gib"}, {"OWNER", "owner"},
+    {"OWNER_STATE", "owner_state"}, {"AGE_S", "age_s"},
+    CLI_COLS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	{"DEFAULT", "default"},
     {"TOP_N", "top_n"}, {"WEIGHTS", "weights"},
@@ -72,6 +83,10 @@ static const struct cli_verb verbs[] = {
      "Show where a VM would be placed now, or why it would not be "
      "(claims nothing)",
      "policy.try", NULL, NULL, try_opts, NULL, NULL, NULL},
+    {"claims",
+     "List placement claims: host, resources, owner (vm:UUID or "
+     "wf:INSTANCE), whether the owner is still there, and age",
+     "policy.claims", NULL, NULL, claims_opts, claim_cols, "items", NULL},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_policy = {

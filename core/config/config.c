@@ -41,6 +41,9 @@ static const char defaults_yaml[] =
 	"secrets_dir: null       # default STATE_DIR/secrets: one 0600 file per "
 	"secret\n"
 	"plugin_dirs: []\n"
+	"placement:\n"
+	"  orphan_check: 60s     # release claims whose VM or workflow is "
+	"gone (0: never)\n"
 	"workflows:\n"
 	"  max_workflows: 16     # instances running at once; the rest queue\n"
 	"  max_steps: 64         # steps in flight at once, all instances\n"
@@ -85,6 +88,7 @@ static const struct centry entries[] = {
 	{"secrets_dir", C_PATH_NULL, O(secrets_dir)},
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
+	{"placement.orphan_check", C_DURATION, O(orphan_check_ms)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},

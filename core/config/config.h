@@ -34,6 +34,7 @@ struct tr_config {
 	unsigned readers;     /* workers.readers: threads for API reads */
 	unsigned shutdown_grace_ms; /* shutdown_grace: wait for requests */
 	unsigned host_refresh_ms; /* host_refresh: rediscover hosts, 0: off */
+	unsigned orphan_check_ms; /* placement.orphan_check, 0: off */
 	char *secrets_dir;    /* secrets_dir, or NULL: STATE_DIR/secrets */
 	char **plugin_dirs;   /* plugin_dirs */
 	size_t n_plugin_dirs;

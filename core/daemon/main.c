@@ -18,6 +18,7 @@
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
+#include "../placement/orphans.h"
 #include "../placement/service.h"
 #include "../runtime/daemon.h"
 #include "../runtime/worker.h"
@@ -345,6 +346,7 @@ static int run(const struct opts *o)
 	}
 	tr_api_register_all(d.api);
 	tr_hosts_refresh_start(&d, cfg->host_refresh_ms);
+	tr_orphans_start(&d, cfg->orphan_check_ms);
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;
@@ -390,6 +392,7 @@ out:
 		_exit(1);
 	}
 	tr_engine_stop(engine);
+	tr_orphans_stop(&d);
 	/* The pools deliver their last completions, which may answer
 	 * requests: the API goes after them. */
 	tr_workers_free(d.readers);

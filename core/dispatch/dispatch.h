@@ -66,6 +66,13 @@ int tr_target_open(struct trellis_plugin *p, trellis_call_t *call,
 		   struct tr_target **out);
 /* Disconnects / closes the pool and frees t.  NULL is a no-op. */
 void tr_target_close(struct tr_target *t);
+/* The ABI minor t's plugin was built against (a flag of 1.1 goes only to
+ * a plugin of 1.1 or later: an older one rejects unknown bits). */
+static inline unsigned tr_target_abi_minor(const struct tr_target *t)
+{
+	return t && t->plugin && t->plugin->desc ? t->plugin->desc->abi_minor
+						 : 0;
+}
 
 /* ---- hypervisor (hypervisor.c) ---- */
 

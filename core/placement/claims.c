@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#define COLS "key, host_id, vcpus, memory_mib, disk_gib, grp, anti_grp, tenant"
+#define COLS                                                                   \
+	"key, host_id, vcpus, memory_mib, disk_gib, grp, anti_grp, tenant, "   \
+	"owner, created_at"
 
 static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
 {
@@ -37,6 +39,8 @@ static void row_to_claim(sqlite3_stmt *st, struct tr_claim *c)
 	copy_col(c->group, sizeof c->group, st, 5);
 	copy_col(c->anti_group, sizeof c->anti_group, st, 6);
 	copy_col(c->tenant, sizeof c->tenant, st, 7);
+	copy_col(c->owner, sizeof c->owner, st, 8);
+	c->created_at = sqlite3_column_int64(st, 9);
 }
 
 /* Steps a statement, waiting out writers that the busy timeout gave up
@@ -85,8 +89,8 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 	/* One statement: the sums and the insert see the same snapshot under
 	 * the write lock. */
 	static const char sql[] =
-	    "INSERT INTO placement_claim (" COLS ", created_at) "
-	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?13 "
+	    "INSERT INTO placement_claim (" COLS ") "
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, ?13 "
 	    "WHERE NOT EXISTS (SELECT 1 FROM placement_claim WHERE key = ?1) "
 	    "AND (SELECT COALESCE(SUM(vcpus), 0) FROM placement_claim "
 	    "     WHERE host_id = ?2) + ?3 <= ?9 "
@@ -115,6 +119,7 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 	sqlite3_bind_int64(st, 11, room->disk_gib);
 	sqlite3_bind_int64(st, 12, room->vm_slots);
 	sqlite3_bind_int64(st, 13, (sqlite3_int64)time(NULL));
+	bind_opt(st, 14, c->owner);
 	int rc = step(st);
 	if (rc != SQLITE_DONE) {
 		ret = db_error(db, call, "taking a claim");
@@ -143,32 +148,141 @@ out:
 	return ret;
 }
 
-int tr_claim_release(sqlite3 *db, const char *key, struct tr_claim *out,
-		     trellis_call_t *call)
+/* The tombstone of key: 1 (who released it and when in *by, *at), 0 when
+ * there is none, or an error (set). */
+static int tombstone(sqlite3 *db, const char *key, char *by, size_t len,
+		     int64_t *at, trellis_call_t *call)
 {
 	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT released_by, released_at FROM "
+			       "placement_released WHERE key = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "reading a released claim");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = step(st), ret = 0;
+	if (rc == SQLITE_ROW) {
+		copy_col(by, len, st, 0);
+		*at = sqlite3_column_int64(st, 1);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_error(db, call, "reading a released claim");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int tr_claim_release(sqlite3 *db, const char *key, const char *by,
+		     const char *why, struct tr_claim *out, trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	struct tr_claim c;
 	int ret;
+	/* The delete and its tombstone in one statement each, under one
+	 * savepoint: a crash leaves both or neither. */
+	if (sqlite3_exec(db, "SAVEPOINT claim_release", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_error(db, call, "releasing a claim");
 	if (sqlite3_prepare_v2(db,
 			       "DELETE FROM placement_claim WHERE key = ?1 "
 			       "RETURNING " COLS,
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(db, call, "releasing a claim");
+			       -1, &st, NULL) != SQLITE_OK) {
+		ret = db_error(db, call, "releasing a claim");
+		goto out;
+	}
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	int rc = step(st);
 	if (rc == SQLITE_ROW) {
-		if (out)
-			row_to_claim(st, out);
+		row_to_claim(st, &c);
 		ret = step(st) == SQLITE_DONE
 			  ? 0
 			  : db_error(db, call, "releasing a claim");
 	} else if (rc == SQLITE_DONE) {
-		ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
-				  "no placement claim '%s'", key);
+		char who[300];
+		int64_t at = 0;
+		ret = tombstone(db, key, who, sizeof who, &at, call);
+		if (ret == 1 && by && *by && !strcmp(who, by))
+			ret = 1; /* this very release, replayed */
+		else if (ret == 1)
+			ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
+					  "placement claim '%s' was released "
+					  "already (by %s, %lld s ago)",
+					  key, who[0] ? who : "?",
+					  (long long)(time(NULL) - at));
+		else if (ret == 0)
+			ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
+					  "no placement claim '%s' (it was "
+					  "never made)",
+					  key);
 	} else {
 		ret = db_error(db, call, "releasing a claim");
 	}
 	sqlite3_finalize(st);
+	st = NULL;
+	if (ret == 0) {
+		if (sqlite3_prepare_v2(
+			db,
+			"INSERT OR REPLACE INTO placement_released (key, "
+			"host_id, owner, released_by, why, released_at) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			-1, &st, NULL) != SQLITE_OK) {
+			ret = db_error(db, call, "recording a released claim");
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)c.host_id);
+		bind_opt(st, 3, c.owner);
+		bind_opt(st, 4, by);
+		bind_opt(st, 5, why);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+		if (step(st) != SQLITE_DONE)
+			ret = db_error(db, call, "recording a released claim");
+		sqlite3_finalize(st);
+		if (!ret && out)
+			*out = c;
+	}
+out:
+	if (ret < 0)
+		sqlite3_exec(db, "ROLLBACK TO claim_release", NULL, NULL, NULL);
+	sqlite3_exec(db, "RELEASE claim_release", NULL, NULL, NULL);
 	return ret;
+}
+
+int tr_claim_set_owner(sqlite3 *db, const char *key, const char *owner,
+		       trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE placement_claim SET owner = ?2 WHERE "
+			       "key = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "setting a claim's owner");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	bind_opt(st, 2, owner);
+	int rc = step(st), ret = 0;
+	if (rc != SQLITE_DONE)
+		ret = db_error(db, call, "setting a claim's owner");
+	else if (sqlite3_changes(db) != 1)
+		ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
+				  "no placement claim '%s'", key);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int tr_claims_prune_released(sqlite3 *db, int64_t older_than_s,
+			     trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "DELETE FROM placement_released WHERE "
+			       "released_at < ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "pruning released claims");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(time(NULL) - older_than_s));
+	int rc = step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(db)
+				 : db_error(db, call, "pruning released claims");
 }
 
 int tr_claims_foreach(sqlite3 *db,
@@ -216,6 +330,51 @@ int tr_claims_host_sum(sqlite3 *db, uint64_t host_id, struct tr_claim *sum,
 	} else {
 		ret = db_error(db, call, "summing claims");
 	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Whether a claim's owner is still there: "live", "gone" (a VM no longer
+ * recorded; an instance that failed or was cancelled and compensated
+ * fully, or that the journal no longer has), or "none" (no owner).  An
+ * instance whose compensation failed keeps its claim: what it left
+ * behind may still use the host. */
+#define OWNER_STATE                                                            \
+	"CASE WHEN c.owner IS NULL THEN 'none' "                               \
+	"WHEN c.owner LIKE 'vm:%' THEN CASE WHEN EXISTS (SELECT 1 FROM vm "    \
+	"WHERE vm.uuid = substr(c.owner, 4)) THEN 'live' ELSE 'gone' END "     \
+	"WHEN c.owner LIKE 'wf:%' THEN COALESCE((SELECT CASE WHEN w.state "    \
+	"IN ('failed', 'cancelled') AND COALESCE(w.compensation, 'none') IN "  \
+	"('done', 'none') THEN 'gone' ELSE 'live' END FROM wf_instance w "     \
+	"WHERE w.id = substr(c.owner, 4)), 'gone') ELSE 'live' END"
+
+int tr_claims_each_owned(sqlite3 *db, const char *host, int orphans_only,
+			 int (*fn)(void *arg, const struct tr_claim *c,
+				   const char *host, const char *owner_state),
+			 void *arg, trellis_call_t *call)
+{
+	static const char sql[] =
+	    "SELECT c.key, c.host_id, c.vcpus, c.memory_mib, c.disk_gib, "
+	    "c.grp, c.anti_grp, c.tenant, c.owner, c.created_at, "
+	    "COALESCE(h.name, '#' || c.host_id), " OWNER_STATE " AS st "
+	    "FROM placement_claim c LEFT JOIN host h ON h.id = c.host_id "
+	    "WHERE (?1 IS NULL OR h.name = ?1) AND (?2 = 0 OR st = 'gone') "
+	    "ORDER BY c.created_at, c.key";
+	sqlite3_stmt *st = NULL;
+	int ret = 0, rc;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "listing claims");
+	bind_opt(st, 1, host);
+	sqlite3_bind_int(st, 2, orphans_only);
+	while ((rc = step(st)) == SQLITE_ROW) {
+		struct tr_claim c;
+		row_to_claim(st, &c);
+		if ((ret = fn(arg, &c, (const char *)sqlite3_column_text(st, 10),
+			      (const char *)sqlite3_column_text(st, 11))))
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_error(db, call, "listing claims");
 	sqlite3_finalize(st);
 	return ret;
 }

@@ -13,9 +13,14 @@
  * concurrent takes against one free slot give exactly one success.
  *
  * Claims are keyed by the step's idempotency key ("<instance>/<step>"): a
- * replayed take finds its own claim and succeeds without booking twice; a
- * release of a claim that is gone succeeds too (compensation is replayed
- * as well).
+ * replayed take finds its own claim and succeeds without booking twice.
+ * A claim has an owner: the workflow instance that placed it ("wf:ID")
+ * until its VM is recorded, then the VM ("vm:UUID").  A release leaves a
+ * tombstone in placement_released naming who released it, so that the
+ * same release replayed (compensation is replayed too) succeeds while a
+ * release of a claim that was never made, or that someone else released,
+ * is an error: a mistyped claim never "succeeds" while capacity stays
+ * booked.
  *
  * The caller owns db (tr_store_db() of its store handle).
  */
@@ -33,6 +38,8 @@ struct tr_claim {
 	uint32_t vcpus;
 	uint64_t memory_mib, disk_gib;
 	char group[128], anti_group[128], tenant[128]; /* "" when none */
+	char owner[300]; /* "vm:UUID", "wf:INSTANCE", or "" (none) */
+	int64_t created_at; /* unix seconds (read; take sets it) */
 };
 
 /* What a host offers to claims; a negative vm_slots means no VM limit. */
@@ -47,10 +54,23 @@ struct tr_claim_room {
 int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 		  const struct tr_claim_room *room, trellis_call_t *call);
 
-/* Removes the claim key, filling *out (may be NULL) with what it held.
- * 0 when removed, NOTFOUND when there was no such claim. */
-int tr_claim_release(sqlite3 *db, const char *key, struct tr_claim *out,
+/* Removes the claim key, filling *out (may be NULL) with what it held, and
+ * records its tombstone: released by "by" (an idempotency key or "reaper";
+ * may be NULL) because of why (may be NULL).  0 when removed; 1 (call
+ * untouched, *out not filled) when by released it before; NOTFOUND,
+ * naming who released it, otherwise. */
+int tr_claim_release(sqlite3 *db, const char *key, const char *by,
+		     const char *why, struct tr_claim *out,
 		     trellis_call_t *call);
+
+/* Sets the owner of claim key ("vm:UUID"...).  0 or NOTFOUND, IO. */
+int tr_claim_set_owner(sqlite3 *db, const char *key, const char *owner,
+		       trellis_call_t *call);
+
+/* Forgets tombstones older than older_than_s seconds: how many, or an
+ * error. */
+int tr_claims_prune_released(sqlite3 *db, int64_t older_than_s,
+			     trellis_call_t *call);
 
 /* The claim held under key: 0, NOTFOUND or IO. */
 int tr_claim_get(sqlite3 *db, const char *key, struct tr_claim *out,
@@ -66,5 +86,14 @@ int tr_claims_host_sum(sqlite3 *db, uint64_t host_id, struct tr_claim *sum,
 int tr_claims_foreach(sqlite3 *db,
 		      int (*fn)(void *arg, const struct tr_claim *c), void *arg,
 		      trellis_call_t *call);
+
+/* Calls fn for every claim (on host, a host name; NULL: all), oldest
+ * first, with its host's name and whether its owner is "live", "gone" or
+ * "none"; with orphans_only, only the claims whose owner is gone.  Stops
+ * at fn's first non-zero return and returns it. */
+int tr_claims_each_owned(sqlite3 *db, const char *host, int orphans_only,
+			 int (*fn)(void *arg, const struct tr_claim *c,
+				   const char *host, const char *owner_state),
+			 void *arg, trellis_call_t *call);
 
 #endif

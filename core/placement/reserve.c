@@ -93,16 +93,15 @@ int tr_place_reserve(struct tr_placer *p, sqlite3 *db,
 }
 
 int tr_place_release(struct tr_placer *p, sqlite3 *db, const char *key,
+		     const char *by, const char *why, struct tr_claim *out,
 		     trellis_call_t *call)
 {
 	struct tr_claim c;
-	int rc = tr_claim_release(db, key, &c, call);
-	if (rc == TRELLIS_E_NOTFOUND) {
-		tr_call_init(call, NULL);
-		return 0;
-	}
+	int rc = tr_claim_release(db, key, by, why, &c, call);
 	if (rc)
 		return rc;
+	if (out)
+		*out = c;
 	struct tr_place_result r;
 	memset(&r, 0, sizeof r);
 	r.host_id = c.host_id;

@@ -7,9 +7,11 @@
  * room (another trellisd, or a claim the engine did not know about), it
  * gives the memory booking back, books what the store knows instead and
  * tries the next pick, a few times.  A replayed step (same key) gets the
- * host its first run claimed.  tr_place_release() removes the claim and
- * gives the resources back to the engine; releasing a claim that is gone
- * succeeds, because compensation may be replayed too.
+ * host its first run claimed.  tr_place_release() removes the claim (its
+ * tombstone names by and why, claims.h) and gives the resources back to
+ * the engine.  The same release replayed (by the same key) returns 1 and
+ * changes nothing; a claim that was never made, or that another release
+ * took, is NOTFOUND.
  */
 #ifndef TRELLIS_CORE_RESERVE_H
 #define TRELLIS_CORE_RESERVE_H
@@ -25,6 +27,7 @@ int tr_place_reserve(struct tr_placer *p, sqlite3 *db,
 		     const struct tr_place_req *req, const char *key,
 		     struct tr_place_result *out, trellis_call_t *call);
 int tr_place_release(struct tr_placer *p, sqlite3 *db, const char *key,
+		     const char *by, const char *why, struct tr_claim *out,
 		     trellis_call_t *call);
 /* Books every claim of the store in the engine (daemon start).  Claims on
  * hosts the engine does not know are skipped (the count is returned). */

@@ -190,6 +190,34 @@ const struct tr_migration tr_migrations[] = {
 	 * instances that finished longest ago. */
 	{"workflow-0002-finished",
 	 "CREATE INDEX wf_instance_finished ON wf_instance(finished_at);"},
+	/* Who owns what (issue 14).  A claim's owner is "vm:UUID" once its
+	 * VM is recorded and "wf:INSTANCE" until then (claims made before
+	 * this migration go to the VM their instance recorded, else to the
+	 * instance); a released claim leaves a tombstone, so a replayed
+	 * release knows it released already and an unknown claim is an
+	 * error.  vm_name_hold: the names of VMs being provisioned (the
+	 * instance that holds each). */
+	{"safety-0001-ownership",
+	 "ALTER TABLE placement_claim ADD COLUMN owner TEXT;"
+	 "UPDATE placement_claim SET owner = 'wf:' || substr(key, 1,"
+	 " instr(key, '/') - 1) WHERE instr(key, '/') > 1;"
+	 "UPDATE placement_claim SET owner = 'vm:' || (SELECT uuid FROM vm"
+	 " WHERE json_extract(vm.spec, '$.workflow') = substr(owner, 4)"
+	 " ORDER BY id LIMIT 1) WHERE owner LIKE 'wf:%' AND EXISTS (SELECT 1"
+	 " FROM vm WHERE json_extract(vm.spec, '$.workflow') ="
+	 " substr(owner, 4));"
+	 "CREATE INDEX placement_claim_owner ON placement_claim(owner);"
+	 "CREATE TABLE placement_released ("
+	 "  key TEXT PRIMARY KEY,"
+	 "  host_id INTEGER,"
+	 "  owner TEXT,"
+	 "  released_by TEXT,"
+	 "  why TEXT,"
+	 "  released_at INTEGER NOT NULL);"
+	 "CREATE TABLE vm_name_hold ("
+	 "  name TEXT PRIMARY KEY,"
+	 "  instance TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL);"},
 	/* Append new migrations here. */
 };
 

@@ -90,7 +90,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		if (json_is_object(o))
 			rt->outputs = json_incref(o);
 		const char *us = json_string_value(json_object_get(s, "undo_state"));
-		if (us && !strcmp(us, "undone"))
+		if (us && (!strcmp(us, "undone") || !strcmp(us, "kept")))
 			rt->undo = U_DONE;
 		else if (us && !strcmp(us, "undo_failed"))
 			rt->undo = U_FAILED;

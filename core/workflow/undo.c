@@ -3,6 +3,13 @@
  * `undo` of every step that succeeded runs in reverse order of
  * completion, one at a time; an undo that fails for good leaves its step
  * in the instance's left_behind list (engine.h).
+ *
+ * An undo removes only what its own step made.  A step whose outputs say
+ * "found": true met its object already there (a segment other VMs use,
+ * a VM that was running before vm_start): compensation keeps it, and the
+ * journal says "kept".  An undo action that takes "made_by" is given the
+ * step's idempotency key, so the plugin deletes the object only if that
+ * step made it (TRELLIS_VOL_DELETE_IF_KEY...).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +157,12 @@ static json_t *undo_args(struct inst *i, size_t idx, char *err, size_t errlen)
 		}
 		json_decref(with);
 	}
+	if (args && tr_field_find(ua->input, "made_by") &&
+	    !json_object_get(args, "made_by")) {
+		char key[512];
+		snprintf(key, sizeof key, "%s/%s", i->id, ws->id);
+		json_object_set_new(args, "made_by", json_string(key));
+	}
 	if (args && tr_action_check_args(ua, args, err, errlen) != 0) {
 		json_decref(args);
 		return NULL;
@@ -191,6 +204,23 @@ static void comp_next(struct inst *i)
 	eng_instance_finish(i);
 }
 
+/* The step found its object rather than making it: nothing to undo. */
+static int found(struct inst *i, size_t k)
+{
+	struct step_rt *s = &i->s[k];
+	if (!json_is_true(json_object_get(s->outputs, "found")))
+		return 0;
+	if (s->undo != U_DONE) {
+		struct tr_jr_step u = sched_jr_blank();
+		s->undo = U_DONE;
+		u.undo_state = "kept";
+		sched_jstep(i, k, &u);
+		sched_step_event(i, k, "workflow.step.undone", "kept", 0,
+				 NULL);
+	}
+	return 1;
+}
+
 void sched_comp_start(struct inst *i)
 {
 	i->comp_started = 1;
@@ -198,7 +228,8 @@ void sched_comp_start(struct inst *i)
 	i->undo_order = malloc((i->wf->n_steps + 1) * sizeof *i->undo_order);
 	for (size_t k = 0; i->undo_order && k < i->wf->n_steps; k++)
 		if (i->s[k].st == S_SUCCEEDED && i->wf->steps[k].undo_action &&
-		    i->s[k].undo != U_DONE && i->s[k].undo != U_FAILED)
+		    i->s[k].undo != U_DONE && i->s[k].undo != U_FAILED &&
+		    !found(i, k))
 			i->undo_order[n++] = k;
 	i->n_undo = n;
 	qsort_r(i->undo_order, n, sizeof *i->undo_order, by_done_desc, i);

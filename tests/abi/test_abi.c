@@ -55,7 +55,8 @@ static struct trellis_plugin *load(tr_registry_t *reg, const char *name)
 	return p;
 }
 
-/* Loads name into a fresh 1.0 host and checks the refusal reason. */
+/* Loads name into a fresh host (this build's ABI) and checks the refusal
+ * reason. */
 static void expect_refused(const char *name, const char *fmt, ...)
     TRELLIS_PRINTF(2, 3);
 static void expect_refused(const char *name, const char *fmt, ...)

@@ -375,6 +375,12 @@ int lv_host_info(void *conn, trellis_call_t *call, uint32_t flags,
 				 out->arch, sizeof out->arch);
 		lv_xml_xpath_str(caps, "string(/capabilities/host/cpu/model)",
 				 out->cpu_model, sizeof out->cpu_model);
+		/* SMBIOS, or libvirtd.conf's host_uuid; the test driver has
+		 * none ("" then). */
+		if (LV_SIZE_OK(out, trellis_hv_host_info_t, host_uuid))
+			lv_xml_xpath_str(caps,
+					 "string(/capabilities/host/uuid)",
+					 out->host_uuid, sizeof out->host_uuid);
 	} else {
 		virResetLastError();
 	}

@@ -167,6 +167,9 @@ int lv_vm_create(void *conn, trellis_call_t *call,
 			goto out;
 		}
 	}
+	/* Never adopted, and never redefined: a domain of that name or UUID
+	 * that the lookup by key did not find is another request's, or was
+	 * made outside Trellis. */
 	dom = virDomainLookupByName(c->conn, spec->name);
 	if (dom) {
 		char uuid[VIR_UUID_STRING_BUFLEN] = "";
@@ -174,6 +177,15 @@ int lv_vm_create(void *conn, trellis_call_t *call,
 		rc = lv_err(c, call, TRELLIS_E_CONFLICT,
 			    "VM '%s': a domain of that name exists on %s (%s)",
 			    spec->name, c->uri, uuid);
+		goto out;
+	}
+	virResetLastError();
+	if (spec->uuid &&
+	    (dom = virDomainLookupByUUIDString(c->conn, spec->uuid))) {
+		rc = lv_err(c, call, TRELLIS_E_CONFLICT,
+			    "VM '%s': UUID %s is already domain '%s' on %s",
+			    spec->name, spec->uuid, virDomainGetName(dom),
+			    c->uri);
 		goto out;
 	}
 	virResetLastError();

@@ -389,6 +389,26 @@ static void read_cpu_model(char *out, size_t len)
 	fclose(f);
 }
 
+/* The machine's SMBIOS UUID (dom0 sees the real DMI table), lower case;
+ * "" when it cannot be read (not root, no DMI). */
+static void read_host_uuid(char *out, size_t len)
+{
+	FILE *f = fopen("/sys/class/dmi/id/product_uuid", "r");
+	char line[64] = "";
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(line, sizeof line, f) && strlen(line) >= 36) {
+		for (size_t i = 0; i < 36 && i + 1 < len; i++) {
+			char ch = line[i];
+			out[i] = ch >= 'A' && ch <= 'F' ? (char)(ch | 0x20) : ch;
+			out[i + 1] = '\0';
+		}
+	}
+	fclose(f);
+}
+
 static int xen_host_info(void *conn, trellis_call_t *call, uint32_t flags,
 			 trellis_hv_host_info_t *out)
 {
@@ -402,8 +422,10 @@ static int xen_host_info(void *conn, trellis_call_t *call, uint32_t flags,
 
 	if (flags)
 		return xen_bad_flags(host, call, "host_info", flags, 0);
-	if (!out || xen_check_out(host, call, "host_info", out->struct_size,
-				  sizeof *out))
+	/* A 1.0 caller's struct ends before host_uuid. */
+	if (!out ||
+	    xen_check_out(host, call, "host_info", out->struct_size,
+			  offsetof(trellis_hv_host_info_t, host_uuid)))
 		return TRELLIS_E_INVALID_ARG;
 	e = xen_physinfo(c, call, &pi);
 	if (e)
@@ -436,6 +458,9 @@ static int xen_host_info(void *conn, trellis_call_t *call, uint32_t flags,
 	out->memory_kib = (uint64_t)pi.total_pages * (XC_PAGE_SIZE / 1024);
 	out->free_memory_kib = (uint64_t)pi.free_pages * (XC_PAGE_SIZE / 1024);
 	snprintf(out->domain_type, sizeof out->domain_type, "pv");
+	if (out->struct_size >= offsetof(trellis_hv_host_info_t, host_uuid) +
+				    sizeof out->host_uuid)
+		read_host_uuid(out->host_uuid, sizeof out->host_uuid);
 	return 0;
 }
 

@@ -69,14 +69,21 @@ struct br_job {
 
 /* Shared by ops.c, rules.c and gc.c (all on the connection's thread). */
 #define BR_ERRLEN 512
-uint32_t br_hash(const char *s);
+struct lk_info;
+uint32_t br_hash(const char *s);   /* FNV-1a, 32 bits */
+uint64_t br_hash64(const char *s); /* FNV-1a, 64 bits */
+/* The tag an idempotency key leaves in an alias ("key=<16 hex>", a 64-bit
+ * FNV-1a of the key) into tag; 0 (tag "") for a NULL or empty key. */
+int br_key_tag(const char *idem_key, char tag[17]);
+/* Whether the device's alias carries the tag of idem_key: whether that
+ * request made it.  A NULL or empty key made nothing. */
+int br_made_by(const struct lk_info *li, const char *idem_key);
 /* The value of key in an alias "trellis k=v k=v", "" when absent. */
 void br_alias_get(const char *alias, const char *key, char *out, size_t len);
 /* Sets "URI: message" in the job's call and returns code. */
 int br_fail(struct br_job *j, int code, const char *fmt, ...)
     TRELLIS_PRINTF(3, 4);
 int br_flags_check(struct br_job *j, const char *op, uint32_t known);
-struct lk_info;
 /* The device among prefix* whose alias has key=value: 1 found (out
  * filled), 0 not, or an error (set). */
 int br_find_dev(struct br_job *j, const char *prefix, const char *key,

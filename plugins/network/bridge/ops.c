@@ -46,6 +46,32 @@ uint32_t br_hash(const char *s)
 	return h;
 }
 
+uint64_t br_hash64(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+int br_key_tag(const char *idem_key, char tag[17])
+{
+	tag[0] = '\0';
+	if (!idem_key || !*idem_key)
+		return 0;
+	snprintf(tag, 17, "%016" PRIx64, br_hash64(idem_key));
+	return 1;
+}
+
+int br_made_by(const struct lk_info *li, const char *idem_key)
+{
+	char want[17], have[24];
+	if (!br_key_tag(idem_key, want))
+		return 0;
+	br_alias_get(li->alias, "key", have, sizeof have);
+	return !strcmp(have, want);
+}
+
 /* The value of key in an alias "trellis k=v k=v", "" when absent. */
 void br_alias_get(const char *alias, const char *key, char *out, size_t len)
 {
@@ -249,7 +275,7 @@ static int make_link(struct br_job *j, const trellis_segment_spec_t *s,
 }
 
 static void fill_seg_out(struct br_job *j, const char *br, const char *link,
-			 uint32_t id, int br_ifindex)
+			 uint32_t id, int br_ifindex, int made)
 {
 	trellis_segment_info_t *o = j->seg_out;
 	unsigned n = 0;
@@ -258,14 +284,17 @@ static void fill_seg_out(struct br_job *j, const char *br, const char *link,
 	o->segment_id = id;
 	if (br_count_ports(j, br_ifindex, &n, NULL, 0) == 0)
 		o->n_ports = n;
+	if (o->struct_size >= offsetof(trellis_segment_info_t, made) +
+				  sizeof o->made)
+		o->made = (uint32_t)made;
 }
 
 int br_job_segment_ensure(struct br_job *j)
 {
 	const trellis_segment_spec_t *s = j->seg;
-	char br[16], link[16], alias[256], err[BR_ERRLEN];
+	char br[16], link[16], alias[256], err[BR_ERRLEN], tag[24];
 	struct lk_info li;
-	int made_br = 0, made_link = 0;
+	int made_br = 0, made_link = 0, ours = 0;
 	int rc = br_flags_check(j, "segment_ensure", 0);
 	if (!rc)
 		rc = check_segment(j, s);
@@ -296,6 +325,11 @@ int br_job_segment_ensure(struct br_job *j)
 			    "%s id %u is already used on this host by "
 			    "segment '%s'",
 			    mode_name(s->mode), s->segment_id, other);
+		/* The making request's tag stays with the bridge. */
+		br_alias_get(li.alias, "key", tag, sizeof tag);
+		ours = br_made_by(&li, j->idem_key);
+	} else {
+		br_key_tag(j->idem_key, tag);
 	}
 	int br_exists = rc == 0;
 
@@ -318,9 +352,12 @@ int br_job_segment_ensure(struct br_job *j)
 		}
 		made_br = 1;
 	}
-	snprintf(alias, sizeof alias, "trellis seg=%s tenant=%s mode=%s id=%u",
-		 s->name, s->tenant ? s->tenant : "-", mode_name(s->mode),
-		 s->segment_id);
+	/* At most 8+4+64+8+64+6+5+4+8+5+16 = 192 bytes (names are at most
+	 * 64): within IFALIASZ. */
+	snprintf(alias, sizeof alias,
+		 "trellis seg=%s tenant=%s mode=%s id=%u%s%s", s->name,
+		 s->tenant ? s->tenant : "-", mode_name(s->mode),
+		 s->segment_id, tag[0] ? " key=" : "", tag);
 	rc = lk_setup(j->c->sk, br, alias, NULL, -1, 0, err, sizeof err);
 	if (!rc)
 		rc = lk_get(j->c->sk, br, &li, err, sizeof err);
@@ -351,7 +388,7 @@ int br_job_segment_ensure(struct br_job *j)
 		rc = br_fail(j, rc, "segment '%s': %s", s->name, err);
 		goto out;
 	}
-	fill_seg_out(j, br, link, s->segment_id, br_ifindex);
+	fill_seg_out(j, br, link, s->segment_id, br_ifindex, made_br || ours);
 out:
 	if (rc && made_link)
 		lk_delete(j->c->sk, link, err, sizeof err);
@@ -488,7 +525,7 @@ int br_job_port_create(struct br_job *j)
 {
 	const trellis_port_spec_t *s = j->port;
 	char err[BR_ERRLEN], ifname[16], peer[16], mac[18], hostmac[18],
-	    alias[256], seg[80];
+	    alias[256], seg[80], tag[17];
 	struct lk_info br, li;
 	int made = 0;
 	int rc = br_flags_check(j, "port_create", TRELLIS_NET_PORT_VETH);
@@ -534,6 +571,12 @@ int br_job_port_create(struct br_job *j)
 			    j, TRELLIS_E_CONFLICT,
 			    "port '%s' already exists on segment '%s'", s->name,
 			    seg);
+		/* Never adopted: its undo would cut another VM's network. */
+		if (!br_made_by(&li, j->idem_key))
+			return br_fail(j, TRELLIS_E_CONFLICT,
+				       "port '%s' already exists (%s), made "
+				       "by another request",
+				       s->name, li.name);
 		br_alias_get(li.alias, "lock", mac, sizeof mac);
 		br_alias_get(li.alias, "ip", seenip, sizeof seenip);
 		rc = fw_port_add(j->c->nft, li.name, mac[0] ? mac : NULL,
@@ -558,10 +601,14 @@ int br_job_port_create(struct br_job *j)
 	snprintf(hostmac, sizeof hostmac, "fe%s", mac + 2);
 	snprintf(peer, sizeof peer, BR_PREFIX "g%s", ifname + 4);
 	/* lock=MAC: the caller named the guest's MAC, so it is enforced; a
-	 * derived one is only a suggestion the hypervisor may ignore. */
-	snprintf(alias, sizeof alias, "trellis port=%s seg=%s mac=%s%s%s%s%s",
-		 s->name, s->segment, mac, s->mac ? " lock=" : "",
-		 s->mac ? mac : "", ip4[0] ? " ip=" : "", ip4);
+	 * derived one is only a suggestion the hypervisor may ignore.  key=
+	 * tags the making request.  At most 8+5+64+5+64+5+17+6+17+4+15+5+16
+	 * = 231 bytes (names are at most 64): within IFALIASZ. */
+	br_key_tag(j->idem_key, tag);
+	snprintf(alias, sizeof alias,
+		 "trellis port=%s seg=%s mac=%s%s%s%s%s%s%s", s->name,
+		 s->segment, mac, s->mac ? " lock=" : "", s->mac ? mac : "",
+		 ip4[0] ? " ip=" : "", ip4, tag[0] ? " key=" : "", tag);
 	if (j->flags & TRELLIS_NET_PORT_VETH)
 		rc = lk_add_veth(j->c->sk, ifname, peer, err, sizeof err);
 	else
@@ -597,16 +644,28 @@ int br_job_port_delete(struct br_job *j)
 {
 	char err[BR_ERRLEN], seg[80];
 	struct lk_info li;
-	int rc =
-	    br_flags_check(j, "port_delete", TRELLIS_NET_PORT_RELEASE_SEGMENT);
+	int if_key = !!(j->flags & TRELLIS_NET_PORT_DELETE_IF_KEY);
+	int rc = br_flags_check(j, "port_delete",
+				TRELLIS_NET_PORT_RELEASE_SEGMENT |
+				    TRELLIS_NET_PORT_DELETE_IF_KEY);
 	if (!rc && !br_name_ok(j->name))
 		rc = br_fail(j, TRELLIS_E_INVALID_ARG, "invalid port name '%s'",
 			     j->name ? j->name : "(null)");
+	if (!rc && if_key && !(j->idem_key && *j->idem_key))
+		rc = br_fail(j, TRELLIS_E_INVALID_ARG,
+			     "port '%s': DELETE_IF_KEY without an idempotency "
+			     "key",
+			     j->name);
 	if (rc)
 		return rc;
 	rc = br_find_dev(j, BR_PREFIX "t", "port", j->name, &li);
 	if (rc <= 0)
 		return rc;
+	if (if_key && !br_made_by(&li, j->idem_key))
+		return br_fail(j, TRELLIS_E_CONFLICT,
+			       "port '%s' (%s) was made by another request; "
+			       "left untouched",
+			       j->name, li.name);
 	br_alias_get(li.alias, "seg", seg, sizeof seg);
 	rc = lk_delete(j->c->sk, li.name, err, sizeof err);
 	if (!rc)
@@ -615,6 +674,12 @@ int br_job_port_delete(struct br_job *j)
 		return br_fail(j, rc, "port '%s': %s", j->name, err);
 	if (!(j->flags & TRELLIS_NET_PORT_RELEASE_SEGMENT) || !seg[0])
 		return 0;
+	/* With IF_KEY the segment goes only if this request made it too. */
+	if (if_key) {
+		rc = br_find_dev(j, BR_PREFIX "b", "seg", seg, &li);
+		if (rc <= 0 || !br_made_by(&li, j->idem_key))
+			return rc < 0 ? rc : 0;
+	}
 	/* Another port still on the segment keeps it: not an error here. */
 	rc = release(j, seg);
 	return rc == TRELLIS_E_CONFLICT ? 0 : rc;

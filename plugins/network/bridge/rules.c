@@ -73,11 +73,13 @@ int br_job_rule_add(struct br_job *j)
 		return br_fail(j, TRELLIS_E_NOTFOUND,
 			       "rule for port '%s': no such port on this host",
 			       r->port);
-	/* The id follows from the idempotency key, so a replay finds the
-	 * rule the first attempt made. */
+	/* The id follows from the idempotency key (64 bits of it: another
+	 * request's rule on this port must not pass for ours), so a replay
+	 * finds the rule the first attempt made, and only that; without a
+	 * key it is random, so nothing is ever found. */
 	uint64_t id;
 	if (j->idem_key && *j->idem_key)
-		id = ((uint64_t)br_hash(j->idem_key) << 32) | br_hash(r->port);
+		id = br_hash64(j->idem_key) ^ br_hash(r->port);
 	else if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
 		return br_fail(j, TRELLIS_E_INTERNAL, "getrandom failed");
 	snprintf(rid, sizeof rid, "r%016" PRIx64, id);

@@ -26,6 +26,8 @@
  * the longest name and the temp suffix. */
 #define PATH_LEN 1024
 #define MAX_DIR_LEN (PATH_LEN - 128 - 32)
+/* Room for an idempotency key read back from XA_IDEM. */
+#define KEY_LEN 1024
 
 struct lfs {
 	trellis_plugin_t *self;
@@ -59,6 +61,13 @@ int xa_set(struct lfs_pool *p, trellis_call_t *call, const char *path,
 	   const char *attr, const char *value);
 int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	      trellis_vol_info_t *out);
+/* Whether the volume file at path was made under idem_key (a NULL or empty
+ * key made nothing); the key it was made under goes into key ("" none). */
+int made_by(const char *path, const char *idem_key, char *key, size_t len);
+/* CONFLICT: volume name, made under key ("" none), "already exists" or
+ * whatever what says about it. */
+int not_ours(struct lfs_pool *p, trellis_call_t *call, const char *name,
+	     const char *key, const char *what);
 int existing(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	     const char *idem_key, trellis_vol_info_t *out);
 int space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,

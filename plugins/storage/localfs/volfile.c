@@ -120,30 +120,40 @@ int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	return 0;
 }
 
+int made_by(const char *path, const char *idem_key, char *key, size_t len)
+{
+	xa_get(path, XA_IDEM, key, len);
+	return idem_key && *idem_key && strcmp(key, idem_key) == 0;
+}
+
+int not_ours(struct lfs_pool *p, trellis_call_t *call, const char *name,
+	     const char *key, const char *what)
+{
+	return H->set_error(call, TRELLIS_E_CONFLICT,
+			    "pool '%s': volume '%s' %s (made by %s%s%s)",
+			    p->name, name, what, key[0] ? "request '" : "",
+			    key[0] ? key : "another request",
+			    key[0] ? "'" : "");
+}
+
 /*
  * What to do about an existing name before a create: 0 when it is free,
  * 1 when it exists and was made by the same request (out filled: a
- * replay), or CONFLICT.
+ * replay), or CONFLICT: a volume of another request, or of none, is never
+ * adopted.
  */
 int existing(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	     const char *idem_key, trellis_vol_info_t *out)
 {
-	char path[PATH_LEN], key[256];
+	char path[PATH_LEN], key[KEY_LEN];
 	vol_path(p, name, path, sizeof path);
 	struct stat sb;
 	if (lstat(path, &sb) != 0)
 		return 0;
-	xa_get(path, XA_IDEM, key, sizeof key);
-	if (idem_key && *idem_key && strcmp(key, idem_key) == 0) {
-		int rc = fill_info(p, call, name, out);
-		return rc ? rc : 1;
-	}
-	return H->set_error(call, TRELLIS_E_CONFLICT,
-			    "pool '%s': volume '%s' already exists (made by "
-			    "%s%s%s)",
-			    p->name, name, key[0] ? "request '" : "",
-			    key[0] ? key : "another request",
-			    key[0] ? "'" : "");
+	if (!made_by(path, idem_key, key, sizeof key))
+		return not_ours(p, call, name, key, "already exists");
+	int rc = fill_info(p, call, name, out);
+	return rc ? rc : 1;
 }
 
 int space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,

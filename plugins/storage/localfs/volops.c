@@ -239,17 +239,28 @@ int lfs_vol_delete(void *pool, trellis_call_t *call, const char *name,
 		   const char *idem_key, uint32_t flags)
 {
 	struct lfs_pool *p = pool;
-	(void)idem_key; /* deleting twice is the same as deleting once */
-	int rc = check_flags(p, call, "vol_delete", flags, 0);
+	int if_key = !!(flags & TRELLIS_VOL_DELETE_IF_KEY);
+	int rc = check_flags(p, call, "vol_delete", flags,
+			     TRELLIS_VOL_DELETE_IF_KEY);
 	if (!rc)
 		rc = check_name(p, call, "volume", name);
+	if (!rc && if_key && !(idem_key && *idem_key))
+		rc = H->set_error(call, TRELLIS_E_INVALID_ARG,
+				  "pool '%s': volume '%s': DELETE_IF_KEY "
+				  "without an idempotency key",
+				  p->name, name);
 	if (rc)
 		return rc;
-	char path[PATH_LEN], user[256];
+	char path[PATH_LEN], user[256], key[KEY_LEN];
 	vol_path(p, name, path, sizeof path);
 	struct stat sb;
 	if (lstat(path, &sb) != 0 && errno == ENOENT)
 		return 0;
+	/* Without the flag deleting twice is the same as deleting once, and
+	 * the key does not matter; with it, only our own volume goes. */
+	if (if_key && !made_by(path, idem_key, key, sizeof key))
+		return not_ours(p, call, name, key,
+				"was not made by this request; left untouched");
 	if (backing_user(p, call, path, user, sizeof user))
 		return H->set_error(call, TRELLIS_E_CONFLICT,
 				    "pool '%s': volume '%s' is the backing "
@@ -431,7 +442,7 @@ int lfs_snapshot_create(void *pool, trellis_call_t *call, const char *vol,
 			uint32_t flags)
 {
 	struct lfs_pool *p = pool;
-	char path[PATH_LEN], attr[256], key[256];
+	char path[PATH_LEN], attr[256], key[KEY_LEN];
 	struct qimg_info qi;
 	int rc = snap_prepare(p, call, "snapshot_create", flags, vol, snapshot,
 			      path, &qi);

@@ -74,6 +74,7 @@ typedef struct trellis_hv_host_info {
 	uint64_t memory_kib;     /* since 1.0: total */
 	uint64_t free_memory_kib; /* since 1.0 */
 	char domain_type[16];    /* since 1.0: what vm_create uses: "kvm", "qemu", "pv" */
+	char host_uuid[37];      /* since 1.1: the machine's identity, "" unknown */
 } trellis_hv_host_info_t;
 
 enum trellis_disk_bus {
@@ -172,7 +173,9 @@ struct trellis_hypervisor_ops {
 	/* Close it.  Required. */
 	void (*disconnect)(void *state, void *conn); /* since 1.0 */
 
-	/* Host capacity and identity.  Required. */
+	/* Host capacity and identity.  host_uuid (since 1.1) names the
+	 * machine (SMBIOS or the hypervisor's own host UUID) so that the core
+	 * can refuse one machine added twice under two URIs.  Required. */
 	int (*host_info)(void *conn, trellis_call_t *call, uint32_t flags,
 			 trellis_hv_host_info_t *out); /* since 1.0 */
 	/* Every VM the hypervisor knows.  Required. */
@@ -180,7 +183,11 @@ struct trellis_hypervisor_ops {
 		       trellis_vm_list_fn fn, void *opaque); /* since 1.0 */
 
 	/* Define a VM from spec (and start it with TRELLIS_VM_CREATE_START).
-	 * A create whose idem_key exists returns the existing VM.  Required. */
+	 * A create whose idem_key exists returns the existing VM.  A VM of
+	 * that name or UUID under another key, or under none (made outside
+	 * Trellis), or a create with a NULL or empty key of an existing name,
+	 * is TRELLIS_E_CONFLICT naming the domain: it is never adopted.
+	 * Required. */
 	int (*vm_create)(void *conn, trellis_call_t *call,
 			 const trellis_vm_spec_t *spec, const char *idem_key,
 			 uint32_t flags, trellis_vm_info_t *out); /* since 1.0 */

@@ -11,7 +11,11 @@
  * Everything a plugin creates on a host carries a name prefix of its own so
  * that gc() can find what the core no longer knows.  Ops that change
  * infrastructure take an idempotency key and are safe to replay; deleting
- * what is already gone succeeds.
+ * what is already gone succeeds.  A create (port_create, rule_add) of an
+ * object that exists under another key, or under none, or with a NULL or
+ * empty key, is TRELLIS_E_CONFLICT naming the object: an existing object is
+ * never adopted.  segment_ensure is the exception, since segments are
+ * shared: it reports in segment_info.made whether this key made it.
  */
 #ifndef TRELLIS_NETWORK_H
 #define TRELLIS_NETWORK_H
@@ -53,6 +57,7 @@ typedef struct trellis_segment_info {
 	char link[16];            /* since 1.0: the VXLAN/VLAN device, "" for LOCAL */
 	uint32_t segment_id;      /* since 1.0 */
 	uint32_t n_ports;         /* since 1.0: ports on this host */
+	uint32_t made;            /* since 1.1: 1: made under this idem_key */
 } trellis_segment_info_t;
 
 typedef struct trellis_port_spec {
@@ -70,6 +75,8 @@ typedef struct trellis_port_spec {
  * host, remove the segment from the host too (a tenant's bridge goes
  * with its last port). */
 #define TRELLIS_NET_PORT_RELEASE_SEGMENT (1u << 0)
+/* port_delete flags: only the port made under idem_key (an undo). */
+#define TRELLIS_NET_PORT_DELETE_IF_KEY (1u << 1) /* since 1.1 */
 
 typedef struct trellis_port_info {
 	uint32_t struct_size;
@@ -107,7 +114,11 @@ struct trellis_network_ops {
 	void (*disconnect)(void *state, void *conn); /* since 1.0 */
 
 	/* Make the segment present on this host (bridge + link).  A second
-	 * call with the same spec is a no-op.  Required. */
+	 * call with the same spec is a no-op.  out->made (since 1.1) is 1
+	 * when the segment was made under this idem_key (by this call or an
+	 * earlier attempt with the same key), 0 when it was already there
+	 * from someone else: an undo releases only a segment it made.
+	 * Required. */
 	int (*segment_ensure)(void *conn, trellis_call_t *call,
 			      const trellis_segment_spec_t *spec,
 			      const char *idem_key, uint32_t flags,
@@ -123,7 +134,10 @@ struct trellis_network_ops {
 			   const trellis_port_spec_t *spec,
 			   const char *idem_key, uint32_t flags,
 			   trellis_port_info_t *out); /* since 1.0 */
-	/* Missing: success.  Required. */
+	/* Missing: success.  With TRELLIS_NET_PORT_DELETE_IF_KEY (since
+	 * 1.1), delete only a port made under idem_key: one made under
+	 * another key, or none, is TRELLIS_E_CONFLICT naming the port, and
+	 * is left untouched; a missing port still succeeds.  Required. */
 	int (*port_delete)(void *conn, trellis_call_t *call, const char *port,
 			   const char *idem_key, uint32_t flags); /* 1.0 */
 

@@ -44,7 +44,7 @@ extern "C" {
 
 /* The ABI this header describes.  A plugin records these in its descriptor. */
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 0
+#define TRELLIS_ABI_MINOR 1
 
 #define TRELLIS__STR2(x) #x
 #define TRELLIS__STR(x) TRELLIS__STR2(x)

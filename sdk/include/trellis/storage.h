@@ -10,7 +10,10 @@
  *
  * Ops that change infrastructure take an idempotency key; a replayed create
  * returns what the first attempt made, a delete of a missing volume
- * succeeds.  A create that fails leaves nothing behind.
+ * succeeds.  A create that fails leaves nothing behind.  A create (vol_create,
+ * vol_clone, snapshot_create) of a name that exists under another key, or
+ * under none, or with a NULL or empty key, is TRELLIS_E_CONFLICT naming the
+ * object: an existing object is never adopted.
  *
  * Sizes are in bytes.  Output structs are zeroed by the caller with
  * struct_size set.
@@ -61,6 +64,8 @@ typedef struct trellis_vol_spec {
 #define TRELLIS_VOL_TEMPLATE_COPY (1u << 0) /* full, independent copy */
 /* vol_create flags: allocate all space now (default: thin). */
 #define TRELLIS_VOL_PREALLOCATE (1u << 1)
+/* vol_delete flags: only the volume made under idem_key (an undo). */
+#define TRELLIS_VOL_DELETE_IF_KEY (1u << 0) /* since 1.1 */
 
 typedef struct trellis_vol_info {
 	uint32_t struct_size;
@@ -92,7 +97,10 @@ struct trellis_storage_ops {
 	int (*vol_create)(void *pool, trellis_call_t *call,
 			  const trellis_vol_spec_t *spec, const char *idem_key,
 			  uint32_t flags, trellis_vol_info_t *out); /* 1.0 */
-	/* Missing volume: success.  Required. */
+	/* Missing volume: success.  With TRELLIS_VOL_DELETE_IF_KEY (since
+	 * 1.1), delete only a volume made under idem_key: one made under
+	 * another key, or none, is TRELLIS_E_CONFLICT naming the volume, and
+	 * is left untouched; a missing volume still succeeds.  Required. */
 	int (*vol_delete)(void *pool, trellis_call_t *call, const char *name,
 			  const char *idem_key, uint32_t flags); /* 1.0 */
 	/* NOTFOUND when missing.  Required. */

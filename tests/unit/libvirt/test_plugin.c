@@ -222,6 +222,49 @@ static void test_create_replay_destroy(void **state)
 	assert_int_equal(call.backend_code, 42 /* VIR_ERR_NO_DOMAIN */);
 }
 
+/* test:///default's own domain "test" was made outside Trellis (no
+ * metadata of ours): no create takes its name or its UUID, with a key or
+ * without, and it keeps running. */
+static void test_foreign_domain_is_conflict(void **state)
+{
+	(void)state;
+	char name[64];
+	trellis_vm_spec_t s = spec("x", name, sizeof name);
+	trellis_vm_info_t foreign, b;
+	struct find f = {.name = "test"};
+	CALL(call);
+	assert_int_equal(tr_hv_vm_list(TR_TGT(tgt), &call, 0, find_cb, &f), 0);
+	assert_int_equal(f.n, 1);
+	foreign = f.vm;
+
+	s.name = "test";
+	tr_call_init(&call, NULL);
+	assert_int_equal(
+	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "wf/vm", 0, &b),
+	    TRELLIS_E_CONFLICT);
+	assert_non_null(strstr(call.message, "VM 'test'"));
+	assert_non_null(strstr(call.message, foreign.uuid));
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, NULL, 0, &b),
+			 TRELLIS_E_CONFLICT);
+
+	/* Its UUID under a new name would redefine or clash with it. */
+	s.name = name;
+	s.uuid = foreign.uuid;
+	tr_call_init(&call, NULL);
+	assert_int_equal(
+	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "wf/vm", 0, &b),
+	    TRELLIS_E_CONFLICT);
+	assert_non_null(strstr(call.message, "is already domain 'test'"));
+	assert_int_equal(count_named(name), 0);
+
+	tr_call_init(&call, NULL);
+	assert_int_equal(
+	    tr_hv_vm_info(TR_TGT(tgt), &call, foreign.uuid, 0, &b), 0);
+	assert_string_equal(b.name, "test");
+	assert_int_equal(b.state, foreign.state);
+}
+
 /* A replay after a crash between define and start finishes the start. */
 static void test_replay_starts(void **state)
 {
@@ -368,6 +411,7 @@ int main(void)
 	    cmocka_unit_test(test_connect_errors),
 	    cmocka_unit_test(test_host_info),
 	    cmocka_unit_test(test_create_replay_destroy),
+	    cmocka_unit_test(test_foreign_domain_is_conflict),
 	    cmocka_unit_test(test_replay_starts),
 	    cmocka_unit_test(test_bad_input_leaves_nothing),
 	    cmocka_unit_test(test_lifecycle),

@@ -89,9 +89,25 @@ static void test_take_replay_release(void **state)
 	struct tr_claim c;
 	assert_int_equal(tr_claim_get(db, "wf1/place", &c, &call), 0);
 	assert_int_equal(c.memory_mib, 4096);
-	/* Compensation frees it, and a replayed compensation is fine. */
-	assert_int_equal(tr_place_release(p, db, "wf1/place", &call), 0);
-	assert_int_equal(tr_place_release(p, db, "wf1/place", &call), 0);
+	/* Compensation frees it, and a replayed compensation is fine; any
+	 * other release of it, or of a claim never made, is an error. */
+	assert_int_equal(tr_place_release(p, db, "wf1/place", "wf1/place/undo",
+					  NULL, NULL, &call),
+			 0);
+	assert_int_equal(tr_place_release(p, db, "wf1/place", "wf1/place/undo",
+					  NULL, NULL, &call),
+			 1);
+	assert_int_equal(tr_place_release(p, db, "wf1/place", "wf9/release",
+					  NULL, NULL, &call),
+			 TRELLIS_E_NOTFOUND);
+	assert_non_null(strstr(call.message, "released already (by "
+					     "wf1/place/undo"));
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_place_release(p, db, "wf1/plaec", "wf9/release",
+					  NULL, NULL, &call),
+			 TRELLIS_E_NOTFOUND);
+	assert_non_null(strstr(call.message, "never made"));
+	tr_call_init(&call, NULL);
 	assert_int_equal(tr_claim_get(db, "wf1/place", &c, &call),
 			 TRELLIS_E_NOTFOUND);
 	assert_int_equal(tr_place_reserve(p, db, &q, "wf2/place", &r, &call),

@@ -21,18 +21,9 @@
 #include "../../../core/dispatch/dispatch.h"
 #include "../../../core/loader/loader.h"
 #include "../../../core/util/node.h"
+#include "../assert_rc.h"
 
 #define MiB (UINT64_C(1) << 20)
-
-/* assert_int_equal that shows the plugin's message when it fails. */
-#define assert_rc(f, expr, want)                                               \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		if (rc_ != (want))                                             \
-			fail_msg("%s: got %s, want %s: %s", #expr,             \
-				 trellis_error_name(rc_),                      \
-				 trellis_error_name(want), (f)->call.message); \
-	} while (0)
 
 struct fx {
 	tr_registry_t *reg;
@@ -158,6 +149,80 @@ static void test_create_replay_conflict(void **state)
 	assert_rc(f, tr_st_pool_info(TR_TGT(f->pool), &f->call, 0, &pi), 0);
 	assert_int_equal(pi.n_volumes, 2);
 	assert_true(pi.capacity > 0 && pi.available <= pi.capacity);
+}
+
+/* A file in the pool that no request made (an operator's image, a
+ * volume of an older plugin): no create adopts it, and it stays. */
+static void test_volume_without_key_is_conflict(void **state)
+{
+	struct fx *f = *state;
+	trellis_vol_info_t vi;
+	char path[400], cmd[512];
+	snprintf(path, sizeof path, "%s/pool/ux-a-root", f->dir);
+	snprintf(cmd, sizeof cmd, "qemu-img create -q -f qcow2 %s 1M", path);
+	assert_int_equal(system(cmd), 0);
+	assert_rc(f, create(f, "ux-a-root", MiB, NULL, NULL, "wf2/disk", 0,
+			    &vi),
+		  TRELLIS_E_CONFLICT);
+	assert_non_null(strstr(f->call.message, "volume 'ux-a-root'"));
+	assert_non_null(strstr(f->call.message, "another request"));
+	assert_rc(f, create(f, "src", MiB, NULL, NULL, "wf2/src", 0, &vi), 0);
+	assert_rc(f,
+		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "src",
+				  "ux-a-root", "wf2/clone", 0, &vi),
+		  TRELLIS_E_CONFLICT);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "ux-a-root",
+				   "wf2/disk", TRELLIS_VOL_DELETE_IF_KEY),
+		  TRELLIS_E_CONFLICT);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+/* The undo of a create deletes only what that create made. */
+static void test_delete_if_key(void **state)
+{
+	struct fx *f = *state;
+	trellis_vol_info_t vi;
+	const uint32_t IF_KEY = TRELLIS_VOL_DELETE_IF_KEY;
+	assert_rc(f, create(f, "d0", MiB, NULL, NULL, "wf1/disk", 0, &vi), 0);
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", "wf2/disk",
+				   IF_KEY),
+		  TRELLIS_E_CONFLICT);
+	assert_non_null(strstr(f->call.message, "volume 'd0'"));
+	assert_non_null(strstr(f->call.message, "left untouched"));
+	assert_non_null(strstr(f->call.message, "wf1/disk"));
+	assert_int_equal(access(vi.path, F_OK), 0);
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", NULL,
+				   IF_KEY),
+		  TRELLIS_E_INVALID_ARG);
+	assert_int_equal(access(vi.path, F_OK), 0);
+
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", "wf1/disk",
+				   IF_KEY),
+		  0);
+	assert_int_equal(access(vi.path, F_OK), -1);
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", "wf1/disk",
+				   IF_KEY),
+		  0); /* missing: success */
+	/* A clone is made under the clone's key. */
+	assert_rc(f, create(f, "d1", MiB, NULL, NULL, "wf1/disk", 0, &vi), 0);
+	assert_rc(f,
+		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "d1", "d1c",
+				  "wf3/clone", 0, &vi),
+		  0);
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d1c", "wf1/disk",
+				   IF_KEY),
+		  TRELLIS_E_CONFLICT);
+	assert_rc(f,
+		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d1c",
+				   "wf3/clone", IF_KEY),
+		  0);
 }
 
 static void test_names_refused(void **state)
@@ -455,6 +520,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_replay_conflict, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_volume_without_key_is_conflict,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_if_key, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_names_refused, setup,
 					    teardown),

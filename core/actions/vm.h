@@ -1,0 +1,13 @@
+/*
+ * vm.h - what the vm.* actions (vm.c) share with the other action files.
+ */
+#ifndef TRELLIS_CORE_ACTIONS_VM_H
+#define TRELLIS_CORE_ACTIONS_VM_H
+
+#include <sqlite3.h>
+
+/* Lets go of the name instance held with vm.reserve (none held: fine).
+ * 0, or -1 on a database error (sqlite3_errmsg(db)).  Main thread. */
+int tr_vm_name_release(sqlite3 *db, const char *name, const char *instance);
+
+#endif
