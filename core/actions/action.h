@@ -26,27 +26,8 @@
 
 #include <trellis/host.h>
 
-enum tr_type {
-	TR_T_ANY = 0,
-	TR_T_STRING,
-	TR_T_INT,
-	TR_T_BOOL,
-	TR_T_SIZE,     /* bytes; accepts an int or "10G", "512M" */
-	TR_T_DURATION, /* milliseconds; accepts an int (ms) or "30s", "2m" */
-	TR_T_SECRET,   /* a string that is redacted everywhere */
-	TR_T_OBJECT,
-	TR_T_ARRAY,
-	TR_T_NUMBER,   /* int or real */
-};
+#include "../util/schema.h"
 
-struct tr_field {
-	const char *name;
-	enum tr_type type;
-	int required;
-	const char *description;
-};
-
-#define TR_FIELDS_END {NULL, TR_T_ANY, 0, NULL}
 
 /* Action flags */
 #define TR_ACTION_MUTATES (1u << 0)     /* changes infrastructure */
@@ -54,7 +35,7 @@ struct tr_field {
 #define TR_ACTION_ENGINE (1u << 2) /* run by the workflow engine itself
 				    * (workflow.run: a sub-workflow) */
 
-struct tr_daemon; /* core/daemon: store, plugin registry, connections */
+struct tr_daemon; /* core/runtime/daemon.h: store, plugin registry, connections */
 
 struct tr_action_env {
 	struct tr_daemon *daemon; /* NULL in offline tools (validate) */
@@ -88,32 +69,11 @@ const struct tr_action *tr_action_find(const char *name);
 size_t tr_action_count(void);
 const struct tr_action *tr_action_at(size_t i); /* sorted by name */
 
-/* Checks args against the action's input schema: unknown fields, missing
- * required ones and wrong types are errors ("field 'x': expected int, got
- * string").  Normalises SIZE and DURATION strings to integers in place.
- * 0, or TRELLIS_E_INVALID_ARG with the message in err. */
+/* tr_fields_check() (util/schema.h) with the action's input schema. */
 int tr_action_check_args(const struct tr_action *a, json_t *args, char *err,
 			 size_t errlen);
 
-/* Checks one value against a field's type; normalises SIZE/DURATION
- * strings (a new value in *norm, or NULL when v is fine as it is).
- * 0, or -1 with "expected int, got string" in err. */
-int tr_field_check(const struct tr_field *f, json_t *v, json_t **norm,
-		   char *err, size_t errlen);
-/* The field called name in a TR_FIELDS_END-terminated list, or NULL. */
-const struct tr_field *tr_field_find(const struct tr_field *fields,
-				     const char *name);
-/* "string", "int", "size"... and back (-1 when unknown). */
-const char *tr_type_str(enum tr_type t);
-int tr_type_parse(const char *name);
-/* The JSON type of a value in the same words ("string", "int", "object"). */
-const char *tr_json_type_name(const json_t *v);
-
 /* The schema of an action as JSON (for the API and `trellis action show`). */
 json_t *tr_action_json(const struct tr_action *a);
-
-/* Parsers shared by actions, workflows and the CLI.  0 or -1. */
-int tr_parse_size(const char *s, long long *bytes);  /* "10G", "512M", "4096" */
-int tr_parse_duration(const char *s, long long *ms); /* "30s", "2m", "1h", "250ms" */
 
 #endif

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/daemon.h"
 #include "../placement/claims.h"
+#include "../runtime/daemon.h"
 #include "action.h"
 #include "lookup.h"
 #include "vm.h"

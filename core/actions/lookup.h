@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "../store/store.h"
 
 /* tr_store_get() on a reader of d's store; UNAVAILABLE without a daemon

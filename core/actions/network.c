@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "action.h"
 #include "lookup.h"
 

@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../daemon/daemon.h"
 #include "../placement/request.h"
 #include "../placement/reserve.h"
 #include "../placement/service.h"
+#include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "action.h"
 

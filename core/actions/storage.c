@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "action.h"
 #include "lookup.h"
 

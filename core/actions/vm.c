@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "action.h"
 #include "vm.h"

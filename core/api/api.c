@@ -13,9 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../runtime/worker.h"
 #include "../util/log.h"
-#include "../worker/worker.h"
-#include "../worker/worker_int.h"
 #include "api_core.h"
 #include "keys.h"
 
@@ -120,13 +119,6 @@ unsigned tr_api_inflight(const struct tr_api *api)
 	unsigned n = a->inflight;
 	pthread_mutex_unlock(&a->lock);
 	return n;
-}
-
-int tr_fields_check(const char *what, const struct tr_field *fields,
-		    json_t *args, char *err, size_t errlen)
-{
-	struct tr_action a = {.name = what, .input = fields};
-	return tr_action_check_args(&a, args, err, errlen);
 }
 
 /* ---- answering ---- */

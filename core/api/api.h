@@ -14,7 +14,7 @@
  * handler}.  Each subsystem owns one table and one registration function,
  * and core/api/all.c calls them all (append a line there).  Before a
  * handler runs, the API checks the envelope and the arguments against the
- * op's schema (struct tr_field, core/actions/action.h): unknown ops,
+ * op's schema (struct tr_field, core/util/schema.h): unknown ops,
  * unknown fields, missing required fields, wrong types and oversized
  * messages get INVALID_ARG with the field named, and no handler runs.
  *
@@ -34,8 +34,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "../actions/action.h"
 #include "../host/host.h"
+#include "../util/schema.h"
 
 struct tr_daemon;
 struct tr_api;
@@ -146,13 +146,5 @@ void tr_api_stats(const struct tr_api *api, struct tr_api_stats *out);
  * For tests and tools; the sockets use the same path. */
 int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
 			char **reply);
-
-/* Checks args against a schema with the action registry's checker
- * (tr_action_check_args): unknown fields, missing required ones and wrong
- * types are INVALID_ARG with the message in err ("field 'x': expected
- * int, got string").  SIZE and DURATION strings ("10G", "30s") are
- * normalised to integers in place.  what names the op in messages. */
-int tr_fields_check(const char *what, const struct tr_field *fields,
-		    json_t *args, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,7 @@
 #ifndef TRELLIS_CORE_API_INT_H
 #define TRELLIS_CORE_API_INT_H
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "api.h"
 

@@ -97,10 +97,10 @@ static void policy_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		json_array_append_new(
 		    items, policy_json(p, tr_placer_policy_at(p, i), 0));
 	json_t *out = json_pack("{s:o, s:s}", "items", items, "dir",
-				tr_placement_policy_dir());
-	if (*tr_placement_policy_errors())
+				tr_placement_policy_dir(d));
+	if (*tr_placement_policy_errors(d))
 		json_object_set_new(out, "errors",
-				    json_string(tr_placement_policy_errors()));
+				    json_string(tr_placement_policy_errors(d)));
 	tr_req_ok(req, out);
 }
 

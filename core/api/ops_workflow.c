@@ -12,7 +12,7 @@
 
 static struct tr_engine *engine(struct tr_daemon *d, struct tr_req *req)
 {
-	struct tr_engine *e = tr_engine_of(d);
+	struct tr_engine *e = d->engine;
 	if (!e)
 		tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
 			    "the workflow engine is not running");

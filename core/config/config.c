@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../actions/action.h"
 #include "../util/log.h"
 #include "../util/node.h"
+#include "../util/schema.h"
 #include "config.h"
 
 static const char defaults_yaml[] =

@@ -1,6 +1,6 @@
 /*
  * trellisd - the Trellis management daemon: options, config, the state
- * dir lock, wiring of the subsystems (daemon.h) and the main loop.
+ * dir lock, wiring of the subsystems (core/runtime/daemon.h) and the main loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +19,12 @@
 #include "../loader/loader.h"
 #include "../loader/paths.h"
 #include "../placement/orphans.h"
+#include "../placement/service.h"
+#include "../runtime/daemon.h"
+#include "../runtime/worker.h"
 #include "../store/store.h"
 #include "../util/log.h"
-#include "../worker/worker.h"
 #include "../workflow/engine.h"
-#include "daemon.h"
 #include "keys_admin.h"
 #include "statedir.h"
 
@@ -397,6 +398,7 @@ out:
 	tr_workers_free(d.readers);
 	tr_workers_free(d.workers);
 	tr_engine_free(engine); /* after the pool delivered every step */
+	tr_placement_shutdown(&d);
 	tr_api_free(d.api);
 	d.api = NULL;
 	tr_conns_free(d.conns);

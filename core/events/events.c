@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../daemon/daemon.h"
 #include "../host/host.h"
+#include "../runtime/daemon.h"
 #include "../util/log.h"
 #include "events.h"
 

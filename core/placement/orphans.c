@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "orphans.h"

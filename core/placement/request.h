@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "../actions/action.h"
+#include "../util/schema.h"
 #include "place.h"
 
 /* The fields of a request, for an input schema (tr_field array). */

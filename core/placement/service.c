@@ -11,14 +11,14 @@
 #include <time.h>
 
 #include "../config/config.h"
-#include "../daemon/daemon.h"
 #include "../loader/paths.h"
+#include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "../util/log.h"
 #include "reserve.h"
 
-static struct {
-	struct tr_daemon *d;
+/* The service's state, one per daemon (d->placement), made on first use. */
+struct tr_placement {
 	struct tr_placer *p;
 	sqlite3_int64 changes; /* the store's counter when last checked */
 	char quick[256], full[512];
@@ -26,7 +26,7 @@ static struct {
 	char policy_dir[PATH_MAX];
 	char policy_sig[1024]; /* names, sizes and mtimes of the files */
 	char policy_err[2048]; /* why the last load of a file failed */
-} svc;
+};
 
 /* What the policy files look like on disk: an edit changes it. */
 static void policy_signature(const char *dir, char *out, size_t len)
@@ -326,7 +326,8 @@ static void default_policy(struct build *b)
 		tr_placer_set_default(b->p, name, err, sizeof err);
 }
 
-static struct tr_placer *build(struct tr_daemon *d, trellis_call_t *call)
+static struct tr_placer *build(struct tr_daemon *d, struct tr_placement *svc,
+			       trellis_call_t *call)
 {
 	struct build b = {.p = tr_placer_new(d->registry),
 			  .db = tr_store_db(d->store)};
@@ -334,7 +335,7 @@ static struct tr_placer *build(struct tr_daemon *d, trellis_call_t *call)
 		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 		return NULL;
 	}
-	if (find_policy_dir(d, svc.policy_dir, sizeof svc.policy_dir)) {
+	if (find_policy_dir(d, svc->policy_dir, sizeof svc->policy_dir)) {
 		tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 			    "no placement policy directory (set "
 			    "TRELLIS_POLICY_DIR or install "
@@ -342,14 +343,14 @@ static struct tr_placer *build(struct tr_daemon *d, trellis_call_t *call)
 		goto fail;
 	}
 	char err[2048];
-	policy_signature(svc.policy_dir, svc.policy_sig, sizeof svc.policy_sig);
-	svc.policy_err[0] = '\0';
-	if (tr_placer_load_policies(b.p, svc.policy_dir, err, sizeof err) < 0) {
+	policy_signature(svc->policy_dir, svc->policy_sig, sizeof svc->policy_sig);
+	svc->policy_err[0] = '\0';
+	if (tr_placer_load_policies(b.p, svc->policy_dir, err, sizeof err) < 0) {
 		tr_warn("placement: %s", err);
-		snprintf(svc.policy_err, sizeof svc.policy_err, "%s", err);
+		snprintf(svc->policy_err, sizeof svc->policy_err, "%s", err);
 		/* A broken edit must not change how VMs are placed: keep the
 		 * policies that work until the file is fixed. */
-		if (svc.p && svc.d == d) {
+		if (svc->p) {
 			tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 			goto fail;
 		}
@@ -357,7 +358,7 @@ static struct tr_placer *build(struct tr_daemon *d, trellis_call_t *call)
 	if (!tr_placer_n_policies(b.p)) {
 		tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 			    "no placement policy loaded from %s",
-			    svc.policy_dir);
+			    svc->policy_dir);
 		goto fail;
 	}
 	default_policy(&b);
@@ -389,34 +390,39 @@ fail:
 
 struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 {
+	if (!d->placement && !(d->placement = calloc(1, sizeof *d->placement))) {
+		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	struct tr_placement *svc = d->placement;
 	sqlite3 *db = tr_store_db(d->store);
 	sqlite3_int64 changes = sqlite3_total_changes64(db);
 	uint64_t now = now_ms();
-	int current = svc.p && svc.d == d;
-	int full_due = now - svc.full_at >= FULL_CHECK_MS;
-	char sig[sizeof svc.policy_sig];
+	int current = svc->p != NULL;
+	int full_due = now - svc->full_at >= FULL_CHECK_MS;
+	char sig[sizeof svc->policy_sig];
 	if (current && full_due) {
-		policy_signature(svc.policy_dir, sig, sizeof sig);
-		if (strcmp(sig, svc.policy_sig)) {
+		policy_signature(svc->policy_dir, sig, sizeof sig);
+		if (strcmp(sig, svc->policy_sig)) {
 			/* An edited policy file: reload, or keep the engine
 			 * and say why not (policy list shows it). */
-			svc.full_at = now;
-			struct tr_placer *p = build(d, call);
+			svc->full_at = now;
+			struct tr_placer *p = build(d, svc, call);
 			if (!p) {
-				snprintf(svc.policy_sig, sizeof svc.policy_sig,
+				snprintf(svc->policy_sig, sizeof svc->policy_sig,
 					 "%s", sig);
 				tr_call_init(call, NULL);
-				return svc.p;
+				return svc->p;
 			}
-			tr_placer_free(svc.p);
-			svc.p = p;
+			tr_placer_free(svc->p);
+			svc->p = p;
 			return p;
 		}
 	}
-	if (current && changes == svc.changes && !full_due)
-		return svc.p;
-	char quick[sizeof svc.quick], full[sizeof svc.full];
-	snprintf(full, sizeof full, "%s", svc.full);
+	if (current && changes == svc->changes && !full_due)
+		return svc->p;
+	char quick[sizeof svc->quick], full[sizeof svc->full];
+	snprintf(full, sizeof full, "%s", svc->full);
 	if (fingerprint(db, quick_sql, quick, sizeof quick) ||
 	    ((full_due || !current) &&
 	     fingerprint(db, full_sql, full, sizeof full))) {
@@ -424,25 +430,30 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 			    sqlite3_errmsg(db));
 		return NULL;
 	}
-	svc.changes = changes;
+	svc->changes = changes;
 	if (full_due || !current)
-		svc.full_at = now;
-	if (current && !strcmp(quick, svc.quick) && !strcmp(full, svc.full))
-		return svc.p;
-	struct tr_placer *p = build(d, call);
+		svc->full_at = now;
+	if (current && !strcmp(quick, svc->quick) && !strcmp(full, svc->full))
+		return svc->p;
+	struct tr_placer *p = build(d, svc, call);
 	if (!p)
 		return NULL;
-	tr_placer_free(svc.p);
-	svc.p = p;
-	svc.d = d;
-	snprintf(svc.quick, sizeof svc.quick, "%s", quick);
-	snprintf(svc.full, sizeof svc.full, "%s", full);
+	tr_placer_free(svc->p);
+	svc->p = p;
+	snprintf(svc->quick, sizeof svc->quick, "%s", quick);
+	snprintf(svc->full, sizeof svc->full, "%s", full);
 	return p;
 }
 
-const char *tr_placement_policy_dir(void) { return svc.policy_dir; }
+const char *tr_placement_policy_dir(const struct tr_daemon *d)
+{
+	return d->placement ? d->placement->policy_dir : "";
+}
 
-const char *tr_placement_policy_errors(void) { return svc.policy_err; }
+const char *tr_placement_policy_errors(const struct tr_daemon *d)
+{
+	return d->placement ? d->placement->policy_err : "";
+}
 
 int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 			    const char *policy, trellis_call_t *call)
@@ -547,12 +558,16 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 	}
 	sqlite3_step(st);
 	sqlite3_finalize(st);
-	svc.full_at = 0; /* our own change: seen by the next placement */
+	if (d->placement) /* our own change: seen by the next placement */
+		d->placement->full_at = 0;
 	return 0;
 }
 
-void tr_placement_shutdown(void)
+void tr_placement_shutdown(struct tr_daemon *d)
 {
-	tr_placer_free(svc.p);
-	memset(&svc, 0, sizeof svc);
+	if (!d->placement)
+		return;
+	tr_placer_free(d->placement->p);
+	free(d->placement);
+	d->placement = NULL;
 }

@@ -16,7 +16,8 @@
  * loader uses.  The default policy is the one named "default", or the one
  * placement_setting says (trellis policy set NAME).
  *
- * The service owns its engine; tr_placement_shutdown() frees it.
+ * The service's state is the daemon's (d->placement): it owns its engine,
+ * and tr_placement_shutdown() frees both.
  */
 #ifndef TRELLIS_CORE_PLACEMENT_SERVICE_H
 #define TRELLIS_CORE_PLACEMENT_SERVICE_H
@@ -31,11 +32,11 @@ struct tr_daemon;
 struct tr_placer *tr_placement_engine(struct tr_daemon *d,
 				      trellis_call_t *call);
 /* Where the policies were loaded from ("" before the first build). */
-const char *tr_placement_policy_dir(void);
+const char *tr_placement_policy_dir(const struct tr_daemon *d);
 /* Why policy files failed to load ("FILE:LINE:COL: ..." lines), "" when
  * all loaded.  Policy files are re-read within two seconds of an edit;
  * while one is broken the engine keeps the policies it had. */
-const char *tr_placement_policy_errors(void);
+const char *tr_placement_policy_errors(const struct tr_daemon *d);
 /* Selects policy for zone (NULL: sets the default policy) and records it
  * in the store.  NOTFOUND for an unknown zone or policy. */
 int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
@@ -48,7 +49,7 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 			  const char *tags, int64_t vm_limit, int64_t disk_gib,
 			  json_t **out, trellis_call_t *call);
 
-/* Frees the engine (daemon shutdown, tests). */
-void tr_placement_shutdown(void);
+/* Frees the engine and the service's state (daemon shutdown, tests). */
+void tr_placement_shutdown(struct tr_daemon *d);
 
 #endif

@@ -18,8 +18,6 @@
 #include "../util/log.h"
 #include "engine_int.h"
 
-static struct tr_engine *engines_d_last;
-
 int64_t wf_now_ms(void)
 {
 	struct timespec ts;
@@ -607,7 +605,7 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 		goto fail;
 	for (size_t k = 0; o && k < o->n_dirs; k++)
 		eng_load_dir(e, o->dirs[k]);
-	engines_d_last = e;
+	d->engine = e;
 	eng_resume(e);
 	eng_retention_start(e);
 	return e;
@@ -676,12 +674,6 @@ struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
 	return e;
 }
 
-struct tr_engine *tr_engine_of(struct tr_daemon *d)
-{
-	return engines_d_last && engines_d_last->d == d ? engines_d_last
-							: NULL;
-}
-
 void tr_engine_stop(struct tr_engine *e)
 {
 	if (!e)
@@ -702,8 +694,8 @@ void tr_engine_free(struct tr_engine *e)
 {
 	if (!e)
 		return;
-	if (engines_d_last == e)
-		engines_d_last = NULL;
+	if (e->d && e->d->engine == e)
+		e->d->engine = NULL;
 	if (e->flush_armed)
 		tr_daemon_timer_cancel(e->d, e->flush_timer);
 	if (e->retention_timer)

@@ -75,8 +75,6 @@ void tr_engine_stop(struct tr_engine *e);
 /* Frees the engine.  Call it after the worker pool has delivered every
  * completion (tr_workers_free). */
 void tr_engine_free(struct tr_engine *e);
-/* The engine of a daemon (the last one made for it), or NULL. */
-struct tr_engine *tr_engine_of(struct tr_daemon *d);
 
 /* Deletes from the journal the instances that finished more than
  * older_than_ms ago, with their steps, 500 per transaction and at most

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "engine.h"
 #include "journal.h"
 #include "secret.h"

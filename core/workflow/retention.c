@@ -8,7 +8,7 @@
  * first start after a retention was set) drains without holding the main
  * loop for long; otherwise the next tick is PERIOD_MS away.
  */
-#include "../daemon/daemon.h"
+#include "../runtime/daemon.h"
 #include "../util/log.h"
 #include "engine_int.h"
 #include "journal.h"

@@ -34,8 +34,8 @@
 #include <unistd.h>
 
 #include "../../../core/api/api.h"
-#include "../../../core/daemon/daemon.h"
 #include "../../../core/loader/loader.h"
+#include "../../../core/runtime/daemon.h"
 #include "../../../core/store/store.h"
 
 static double now_s(void)

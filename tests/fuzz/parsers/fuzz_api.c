@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../../core/actions/action.h"
 #include "../../../core/api/api.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

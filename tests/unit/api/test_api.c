@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "../../../core/api/api.h"
-#include "../../../core/daemon/daemon.h"
+#include "../../../core/runtime/daemon.h"
 #include "../../../core/store/store.h"
 #include "../../../core/util/log.h"
 

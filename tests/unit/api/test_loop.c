@@ -1,4 +1,4 @@
-/* test_loop.c - the daemon's main loop and worker pool (core/worker),
+/* test_loop.c - the daemon's main loop and worker pool (core/runtime),
  * which the API's async handlers stand on: jobs run on workers and their
  * completions on the loop's thread, in order; timers fire, repeat and
  * cancel; a full queue says BUSY; fd watches fire. */
@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
+#include "../../../core/runtime/worker.h"
 #include "../../../core/util/log.h"
-#include "../../../core/worker/worker.h"
 
 struct fx {
 	struct tr_daemon d;

@@ -17,10 +17,10 @@
 #include <cmocka.h>
 
 #include "../../../core/actions/action.h"
-#include "../../../core/daemon/daemon.h"
 #include "../../../core/netpool/netpool.h"
+#include "../../../core/runtime/daemon.h"
+#include "../../../core/runtime/worker.h"
 #include "../../../core/store/store.h"
-#include "../../../core/worker/worker.h"
 
 struct fx {
 	char dir[64];

@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "../../../core/actions/action.h"
-#include "../../../core/daemon/daemon.h"
 #include "../../../core/placement/service.h"
+#include "../../../core/runtime/daemon.h"
 #include "../../../core/store/store.h"
 #include "fixture.h"
 
@@ -68,7 +68,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	char p[300];
-	tr_placement_shutdown();
+	tr_placement_shutdown(&daemon_);
 	tr_store_close(daemon_.store);
 	unlink(dbpath);
 	snprintf(p, sizeof p, "%s-wal", dbpath);
@@ -176,7 +176,7 @@ static void test_zone_policy_persists(void **state)
 	assert_int_equal(tr_placement_set_policy(&daemon_, "z", "nope", &call),
 			 TRELLIS_E_NOTFOUND);
 	/* A fresh engine (restart) reads the choice from the store. */
-	tr_placement_shutdown();
+	tr_placement_shutdown(&daemon_);
 	struct tr_placer *p = tr_placement_engine(&daemon_, &call);
 	assert_non_null(p);
 	assert_string_equal(tr_placer_zone_policy(p, "z"), "firstfit");

@@ -11,8 +11,9 @@
 
 #include <cmocka.h>
 
+#include "../../../core/placement/service.h"
+#include "../../../core/runtime/worker.h"
 #include "../../../core/store/store.h"
-#include "../../../core/worker/worker.h"
 #include "fixture.h"
 
 static unsigned g_threads;
@@ -102,6 +103,7 @@ static void free_daemon(struct wfx *x, int keep_engine_state)
 	x->d.workers = NULL;
 	tr_engine_free(x->e);
 	x->e = NULL;
+	tr_placement_shutdown(&x->d);
 	tr_loop_free(x->d.loop);
 	x->d.loop = NULL;
 	tr_store_close(x->d.store);

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "../../../core/daemon/daemon.h"
+#include "../../../core/runtime/daemon.h"
 #include "../../../core/workflow/engine.h"
 
 struct wfx {

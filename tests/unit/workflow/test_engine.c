@@ -19,9 +19,9 @@
 #include <cmocka.h>
 
 #include "../../../core/host/host.h"
+#include "../../../core/runtime/worker.h"
 #include "../../../core/store/store.h"
 #include "../../../core/util/log.h"
-#include "../../../core/worker/worker.h"
 #include "fixture.h"
 
 static int64_t mono(void)

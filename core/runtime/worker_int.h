@@ -1,6 +1,6 @@
 /* worker_int.h - shared by loop.c and pool.c; not for other callers. */
-#ifndef TRELLIS_CORE_WORKER_INT_H
-#define TRELLIS_CORE_WORKER_INT_H
+#ifndef TRELLIS_CORE_RUNTIME_WORKER_INT_H
+#define TRELLIS_CORE_RUNTIME_WORKER_INT_H
 
 #include <stdint.h>
 
@@ -16,8 +16,6 @@ struct tr_job {
 
 /* Queues a finished job's completion for the main thread (any thread). */
 void tr_loop_post(struct tr_loop *l, struct tr_job *job);
-/* Runs the queued completions (main thread). */
-void tr_loop_deliver(struct tr_loop *l);
 void tr_workers_job_delivered(struct tr_workers *w);
 uint64_t tr_now_ms(void);
 

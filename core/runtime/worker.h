@@ -5,10 +5,10 @@
  * plugin targets.  trellisd's main.c and tests build a daemon with these;
  * subsystems use the tr_daemon_* functions of daemon.h instead.
  */
-#ifndef TRELLIS_CORE_WORKER_H
-#define TRELLIS_CORE_WORKER_H
+#ifndef TRELLIS_CORE_RUNTIME_WORKER_H
+#define TRELLIS_CORE_RUNTIME_WORKER_H
 
-#include "../daemon/daemon.h"
+#include "daemon.h"
 
 /* The loop.  Signals in sigs (may be NULL) are delivered through a
  * signalfd to on_signal; the caller blocks them in every thread first. */
@@ -22,6 +22,10 @@ int tr_loop_run(struct tr_loop *l, int (*done)(struct tr_daemon *d));
 void tr_loop_quit(struct tr_loop *l);
 /* Wakes the loop from any thread (it re-checks done()). */
 void tr_loop_wake(struct tr_loop *l);
+/* Runs the completions and main-thread calls queued so far, now (main
+ * thread): what tr_loop_run() does on each wakeup, for a shutdown that
+ * must see every handed-over job finish before it frees their owner. */
+void tr_loop_deliver(struct tr_loop *l);
 
 /* The pool: threads workers, at most queue jobs waiting. */
 struct tr_workers *tr_workers_new(struct tr_daemon *d, unsigned threads,

@@ -2,7 +2,7 @@
  * daemon.h - struct tr_daemon, what trellisd's subsystems share, and the
  * services they use from it.
  *
- * trellisd has one main thread that runs one poll() loop (core/worker/
+ * trellisd has one main thread that runs one poll() loop (core/runtime/
  * loop.c) over the nanomsg sockets (through NN_RCVFD/NN_SNDFD), a timerfd,
  * a signalfd and an eventfd on which worker threads post completions.  The
  * main thread is the only writer to the store.  Plugin ops block, so they
@@ -15,12 +15,13 @@
  * tr_daemon_submit(), tr_daemon_publish() and the tr_conn_* functions,
  * which any thread may call.
  *
- * The implementation lives in library folders (core/worker, core/events,
- * core/api...) so that unit tests and other programs can build a daemon;
- * core/daemon/main.c is only the program: options, config, lock, wiring.
+ * The loop, the pool and the target cache live here, in core/runtime, the
+ * lowest floor that knows the daemon (tr_daemon_publish() is core/events),
+ * so that unit tests and other programs can build a daemon; core/daemon/
+ * main.c is only the program: options, config, lock, wiring.
  */
-#ifndef TRELLIS_CORE_DAEMON_H
-#define TRELLIS_CORE_DAEMON_H
+#ifndef TRELLIS_CORE_RUNTIME_DAEMON_H
+#define TRELLIS_CORE_RUNTIME_DAEMON_H
 
 #include <jansson.h>
 #include <stdint.h>
@@ -32,10 +33,12 @@
 struct tr_config;  /* core/config/config.h */
 struct tr_store;   /* core/store/store.h */
 struct tr_events;  /* core/events/events.h */
-struct tr_workers; /* core/worker/worker.h */
-struct tr_loop;    /* core/worker/loop.h */
+struct tr_workers; /* core/runtime/worker.h */
+struct tr_loop;    /* core/runtime/worker.h */
 struct tr_api;     /* core/api/api.h */
-struct tr_conns;   /* core/worker/conns.c */
+struct tr_conns;   /* core/runtime/conns.c */
+struct tr_engine;  /* core/workflow/engine.h */
+struct tr_placement; /* core/placement/service.h */
 
 struct tr_daemon {
 	const struct tr_config *config; /* effective config, read-only */
@@ -53,6 +56,12 @@ struct tr_daemon {
 	struct tr_workers *readers;     /* read-only API ops under load;
 					   each reader has its own read-only
 					   store connection */
+	struct tr_engine *engine;       /* the workflow engine: set by
+					   tr_engine_new(), cleared by
+					   tr_engine_free() */
+	struct tr_placement *placement; /* the placement service's state,
+					   made on first use; freed by
+					   tr_placement_shutdown() */
 };
 
 /* ---- worker pool ---- */
