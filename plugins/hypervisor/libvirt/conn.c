@@ -96,11 +96,11 @@ static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,
 	int vcode = e ? e->code : VIR_ERR_INTERNAL_ERROR;
 	/* A copy: every libvirt call below (virConnectIsAlive) resets the
 	 * thread's last error and frees e->message. */
-	char orig[1024];
+	char orig[512];
 	snprintf(orig, sizeof orig, "%s",
 		 e && e->message ? e->message : "unknown libvirt error");
 	const char *msg = orig;
-	char buf[1024];
+	char buf[2048];
 	if (!code)
 		code = lv_map_error(vcode);
 	snprintf(buf, sizeof buf, "%s", msg);
