@@ -3,7 +3,9 @@
  * (on a worker: connect and host_info block), their capacity is
  * discovered and recorded, and the VMs the hypervisor already runs are
  * recorded as "discovered".  An unreachable host is refused with the
- * plugin's error and nothing is recorded.
+ * plugin's error and nothing is recorded.  One hypervisor is never
+ * recorded as two hosts (its capacity would count twice): a second host
+ * with the URI of a known one is refused naming the first.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,46 @@ static json_t *info_fields(const trellis_hv_host_info_t *i)
 		"refreshed_at", (json_int_t)time(NULL), "error");
 }
 
+/* The name of the recorded host whose field equals value, into name:
+ * 1 when there is one, 0 when not ("" and NULL values match nothing). */
+static int host_with(struct tr_store *s, const char *field, const char *value,
+		     char *name, size_t len)
+{
+	struct tr_store_query q = {
+	    .filter_key = field, .filter_value = value, .limit = 1};
+	trellis_call_t call;
+	json_t *hosts = NULL;
+	int found = 0;
+	tr_call_init(&call, NULL);
+	if (!value || !*value ||
+	    tr_store_list(s, TR_KIND_HOST, &q, &hosts, &call) < 0)
+		return 0;
+	json_t *h = json_array_get(json_object_get(hosts, "items"), 0);
+	if (h) {
+		snprintf(name, len, "%s",
+			 json_string_value(json_object_get(h, "name")));
+		found = 1;
+	}
+	json_decref(hosts);
+	return found;
+}
+
+/* CONFLICT (set in call) when hypervisor uri is a host already known
+ * under another name; 0 otherwise.  (The machine's identity, host_info's
+ * host_uuid since ABI 1.1, is not recorded yet: comparing it needs a
+ * column in the host table.) */
+static int same_hypervisor(struct tr_store *s, const char *name,
+			   const char *uri, trellis_call_t *call)
+{
+	char other[256];
+	if (host_with(s, "uri", uri, other, sizeof other))
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "host '%s': %s is already host '%s' (one "
+				   "hypervisor is never added twice)",
+				   name, uri, other);
+	return 0;
+}
+
 /* Brings the VM records of a host in line with what its hypervisor
  * reported: new ones are recorded as discovered, known ones get their
  * state, discovered ones that vanished are dropped. */
@@ -196,6 +238,15 @@ static void host_done(struct tr_daemon *d, void *arg)
 		tr_warn("host %s (%s): %s", j->name, j->uri, j->call.message);
 		if (j->req)
 			tr_req_fail_call(j->req, &j->call);
+		job_free(j);
+		return;
+	}
+	/* Here on the main thread, the store's one writer, the check holds
+	 * against a concurrent add of the same hypervisor too. */
+	if (!j->refresh && same_hypervisor(s, j->name, j->uri, &call) < 0) {
+		tr_conn_forget(d, TR_CONN_HOST, j->name);
+		if (j->req)
+			tr_req_fail_call(j->req, &call);
 		job_free(j);
 		return;
 	}
@@ -308,6 +359,10 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    "no hypervisor plugin '%s' is loaded (trellis "
 			    "plugin list)",
 			    plugin);
+		return;
+	}
+	if (same_hypervisor(d->store, name, uri, &call) < 0) {
+		tr_req_fail_call(req, &call);
 		return;
 	}
 	struct host_job *j = job_new(req, 0, name, cluster, plugin, uri);
