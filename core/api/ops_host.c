@@ -93,7 +93,7 @@ static json_t *info_fields(const trellis_hv_host_info_t *i)
 {
 	return json_pack(
 		"{s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I,"
-		" s:I, s:I, s:I, s:n}",
+		" s:I, s:I, s:I, s:n, s:s?}",
 		"state", "up", "cpus", (json_int_t)i->cpus, "memory_kib",
 		(json_int_t)i->memory_kib, "free_memory_kib",
 		(json_int_t)i->free_memory_kib, "hv_type", i->hv_type,
@@ -102,7 +102,8 @@ static json_t *info_fields(const trellis_hv_host_info_t *i)
 		"hostname", i->hostname, "sockets", (json_int_t)i->sockets,
 		"cores", (json_int_t)i->cores, "threads",
 		(json_int_t)i->threads, "mhz", (json_int_t)i->mhz,
-		"refreshed_at", (json_int_t)time(NULL), "error");
+		"refreshed_at", (json_int_t)time(NULL), "error", "host_uuid",
+		i->host_uuid[0] ? i->host_uuid : NULL);
 }
 
 /* The name of the recorded host whose field equals value, into name:
@@ -130,11 +131,13 @@ static int host_with(struct tr_store *s, const char *field, const char *value,
 }
 
 /* CONFLICT (set in call) when hypervisor uri is a host already known
- * under another name; 0 otherwise.  (The machine's identity, host_info's
- * host_uuid since ABI 1.1, is not recorded yet: comparing it needs a
- * column in the host table.) */
+ * under another name, or when the machine it runs on (host_uuid, from
+ * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
+ * Two URIs can reach one machine (qemu:///system and
+ * qemu+ssh://it/system): its capacity must not count twice. */
 static int same_hypervisor(struct tr_store *s, const char *name,
-			   const char *uri, trellis_call_t *call)
+			   const char *uri, const char *host_uuid,
+			   trellis_call_t *call)
 {
 	char other[256];
 	if (host_with(s, "uri", uri, other, sizeof other))
@@ -142,6 +145,12 @@ static int same_hypervisor(struct tr_store *s, const char *name,
 				   "host '%s': %s is already host '%s' (one "
 				   "hypervisor is never added twice)",
 				   name, uri, other);
+	if (host_with(s, "host_uuid", host_uuid, other, sizeof other))
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "host '%s': %s runs on machine %s, which is "
+				   "already host '%s' (one machine is never "
+				   "added twice)",
+				   name, uri, host_uuid, other);
 	return 0;
 }
 
@@ -243,7 +252,8 @@ static void host_done(struct tr_daemon *d, void *arg)
 	}
 	/* Here on the main thread, the store's one writer, the check holds
 	 * against a concurrent add of the same hypervisor too. */
-	if (!j->refresh && same_hypervisor(s, j->name, j->uri, &call) < 0) {
+	if (!j->refresh &&
+	    same_hypervisor(s, j->name, j->uri, j->info.host_uuid, &call) < 0) {
 		tr_conn_forget(d, TR_CONN_HOST, j->name);
 		if (j->req)
 			tr_req_fail_call(j->req, &call);
@@ -361,7 +371,7 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    plugin);
 		return;
 	}
-	if (same_hypervisor(d->store, name, uri, &call) < 0) {
+	if (same_hypervisor(d->store, name, uri, NULL, &call) < 0) {
 		tr_req_fail_call(req, &call);
 		return;
 	}
