@@ -26,6 +26,7 @@
 
 #include <trellis/host.h>
 
+#include "../dispatch/dispatch.h"
 #include "../util/schema.h"
 
 

@@ -17,7 +17,8 @@
 	X(network) \
 	X(policy) \
 	X(hypervisor) \
-	X(vm)
+	X(vm) \
+	X(probe)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);

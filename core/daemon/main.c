@@ -15,6 +15,7 @@
 #include "../api/keys.h"
 #include "../config/config.h"
 #include "../events/events.h"
+#include "../inventory/inventory.h"
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../dispatch/dispatch.h"
 #include "../util/log.h"
 #include "worker.h"
 

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/store.h"
 #include "../util/log.h"
-#include "api_int.h"
+#include "inventory.h"
 
 struct vm_news {
 	char uuid[40], name[128], state[32], event[32], uri[512], plugin[64];
