@@ -75,8 +75,7 @@ j = json.load(sys.stdin)
 if j["state"] != "succeeded":
     sys.exit("vm.provision %s at step %s: %s" % (j["state"], j["failed_step"], j["error"]))
 o = j["outputs"]
-print("trellis workflow run vm.destroy --input host=%s --input uuid=%s --input name=demo-guest "
-      "--input pool=%s --input claim=%s" % (o["host"], o["uuid"], o["pool"], o["claim"]))
+print("trellis workflow run vm.destroy --input vm=%s --wait" % o["uuid"])
 ' >/var/lib/trellis/$guest.destroy
 fi
 echo "== waiting for the guest's boot marker =="

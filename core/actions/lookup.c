@@ -6,40 +6,50 @@
 
 #include "lookup.h"
 
-int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
-	      json_t **out, trellis_call_t *call)
+/* A read-only handle on d's store (tr_store_close() it), or NULL with
+ * the error in call; what names the object for the message. */
+static struct tr_store *reader(struct tr_daemon *d, const char *what,
+			       trellis_call_t *call)
 {
 	char path[4200], err[512];
-	*out = NULL;
-	if (!d || !d->state_dir)
-		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
-				   "%s '%s': no daemon store to look it up in",
-				   tr_kind_str(kind), ref ? ref : "");
+	if (!d || !d->state_dir) {
+		tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+			    "%s: no daemon store to look it up in", what);
+		return NULL;
+	}
 	snprintf(path, sizeof path, "%s/trellis.db", d->state_dir);
 	struct tr_store *s =
 	    tr_store_open(path, TR_STORE_READONLY, err, sizeof err);
 	if (!s)
-		return tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
-				   err);
+		tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path, err);
+	return s;
+}
+
+int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
+	      json_t **out, trellis_call_t *call)
+{
+	char what[300];
+	*out = NULL;
+	snprintf(what, sizeof what, "%s '%s'", tr_kind_str(kind),
+		 ref ? ref : "");
+	struct tr_store *s = reader(d, what, call);
+	if (!s)
+		return call->code;
 	int rc = tr_store_get(s, kind, ref, out, call);
 	tr_store_close(s);
 	return rc;
 }
 
-int tr_lookup_owner(struct tr_daemon *d, const char *list, const char *field,
-		    const char *where, const char *name, const char *vm,
-		    char *owner, size_t len, trellis_call_t *call)
+int tr_lookup_not_others(struct tr_daemon *d, const char *list,
+			 const char *field, const char *where,
+			 const char *name, const char *vm, const char *what,
+			 trellis_call_t *call)
 {
-	char path[4200], err[512];
-	owner[0] = '\0';
 	if (!d || !d->state_dir)
 		return 0; /* offline tools: no records to keep */
-	snprintf(path, sizeof path, "%s/trellis.db", d->state_dir);
-	struct tr_store *s =
-	    tr_store_open(path, TR_STORE_READONLY, err, sizeof err);
+	struct tr_store *s = reader(d, what, call);
 	if (!s)
-		return tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
-				   err);
+		return call->code;
 	sqlite3 *db = tr_store_db(s);
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
@@ -51,7 +61,7 @@ int tr_lookup_owner(struct tr_daemon *d, const char *list, const char *field,
 		"json_extract(e.value, '$.name') = ?4 AND (?5 IS NULL OR "
 		"vm.uuid != ?5) ORDER BY vm.id LIMIT 1",
 		-1, &st, NULL) != SQLITE_OK) {
-		rc = tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
+		rc = tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
 				 sqlite3_errmsg(db));
 		goto out;
 	}
@@ -64,14 +74,14 @@ int tr_lookup_owner(struct tr_daemon *d, const char *list, const char *field,
 	else
 		sqlite3_bind_null(st, 5);
 	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		snprintf(owner, len, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		rc = 1;
-	} else if (step != SQLITE_DONE) {
-		rc = tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path,
+	if (step == SQLITE_ROW)
+		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
+				 "%s belongs to VM %s: not deleted (destroy "
+				 "that VM)",
+				 what, (const char *)sqlite3_column_text(st, 0));
+	else if (step != SQLITE_DONE)
+		rc = tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
 				 sqlite3_errmsg(db));
-	}
 out:
 	sqlite3_finalize(st);
 	tr_store_close(s);

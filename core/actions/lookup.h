@@ -22,14 +22,16 @@ int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 	      json_t **out, trellis_call_t *call);
 
 /*
- * The VM, other than vm (a uuid; NULL or "": any), whose record lists an
- * object it owns: in its spec's list ("disks", "ports") an entry with
- * field ("pool", "host") equal to where and "name" equal to name.  1 with
- * "NAME (UUID)" in owner, 0 when no other VM owns it, or an error.
+ * Refuses to delete an object that a VM other than vm (a uuid; NULL or
+ * "": any VM) owns: one whose record's spec lists, in list ("disks",
+ * "ports"), an entry with field ("pool", "host") equal to where and
+ * "name" equal to name.  0 when no other VM owns it; CONFLICT naming what
+ * (the object, "volume 'P/N'") and its VM; or an error.
  */
-int tr_lookup_owner(struct tr_daemon *d, const char *list, const char *field,
-		    const char *where, const char *name, const char *vm,
-		    char *owner, size_t len, trellis_call_t *call);
+int tr_lookup_not_others(struct tr_daemon *d, const char *list,
+			 const char *field, const char *where,
+			 const char *name, const char *vm, const char *what,
+			 trellis_call_t *call);
 
 /*
  * Runs action name with args (stolen) on a worker, as a workflow step

@@ -12,6 +12,7 @@
  * names so that an undo built from a step's arguments and outputs finds
  * what the step made.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -213,20 +214,17 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 {
 	struct net_ref n;
 	const char *name = str(args, "name"), *made_by = str(args, "made_by");
-	char owner[256];
+	char what[400];
 	/* A tenant's bridge goes with its last port on the host. */
 	uint32_t flags = json_is_true(json_object_get(args, "keep_segment"))
 			     ? 0
 			     : TRELLIS_NET_PORT_RELEASE_SEGMENT;
-	int rc = tr_lookup_owner(env ? env->daemon : NULL, "ports", "host",
-				 str(args, "host"), name, str(args, "vm"),
-				 owner, sizeof owner, call);
-	if (rc == 1)
-		return tr_call_set(call, TRELLIS_E_CONFLICT,
-				   "port '%s' on host %s belongs to VM %s: not "
-				   "deleted (destroy that VM)",
-				   name, str(args, "host"), owner);
-	if (rc < 0)
+	snprintf(what, sizeof what, "port '%s' on host %s", name,
+		 str(args, "host"));
+	int rc = tr_lookup_not_others(env ? env->daemon : NULL, "ports",
+				      "host", str(args, "host"), name,
+				      str(args, "vm"), what, call);
+	if (rc)
 		return rc;
 	rc = net_get(env, args, NULL, &n, call);
 	if (!rc && made_by && *made_by && tr_target_abi_minor(n.t) >= 1)

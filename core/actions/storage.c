@@ -9,6 +9,7 @@
  * volume names, so a compensation (undo) built from a step's arguments
  * and outputs finds what the step made.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../runtime/daemon.h"
@@ -125,16 +126,12 @@ static int run_volume_delete(const struct tr_action_env *env, json_t *args,
 {
 	struct pool_ref p;
 	const char *name = str(args, "name"), *made_by = str(args, "made_by");
-	char owner[256];
-	int rc = tr_lookup_owner(env ? env->daemon : NULL, "disks", "pool",
-				 str(args, "pool"), name, str(args, "vm"),
-				 owner, sizeof owner, call);
-	if (rc == 1)
-		return tr_call_set(call, TRELLIS_E_CONFLICT,
-				   "volume '%s/%s' belongs to VM %s: not "
-				   "deleted (destroy that VM)",
-				   str(args, "pool"), name, owner);
-	if (rc < 0)
+	char what[400];
+	snprintf(what, sizeof what, "volume '%s/%s'", str(args, "pool"), name);
+	int rc = tr_lookup_not_others(env ? env->daemon : NULL, "disks",
+				      "pool", str(args, "pool"), name,
+				      str(args, "vm"), what, call);
+	if (rc)
 		return rc;
 	rc = pool_get(env, args, &p, call);
 	uint32_t flags = made_by && *made_by && tr_target_abi_minor(p.t) >= 1

@@ -197,3 +197,86 @@ void chk_sweep(struct chk *c, const struct chk_op *ops, size_t n, void *fx,
 				 call.message);
 	}
 }
+
+void chk_not_adopted(struct chk *c, const char *check, const char *what,
+		     const trellis_call_t *call, int rc, int intact,
+		     const char *gone_detail)
+{
+	if (rc == TRELLIS_E_CONFLICT && chk_has_own_message(call, rc) &&
+	    !intact) {
+		chk_fail(c, check,
+			 "%s: CONFLICT as it should, but the original object "
+			 "changed: %s",
+			 what, gone_detail);
+		return;
+	}
+	if (rc >= 0) {
+		chk_fail(c, check, "%s: succeeded, want CONFLICT: %s", what,
+			 intact ? "the existing object was adopted (another "
+				  "request's undo would delete it)"
+				: gone_detail);
+		return;
+	}
+	chk_expect(c, check, what, call, rc, TRELLIS_E_CONFLICT);
+}
+
+void chk_delete_if_key(struct chk *c, const struct chk_if_key *k, void *fx,
+		       const char *key)
+{
+	char check[96], other[160], what[160];
+	trellis_call_t call;
+	int rc;
+
+	snprintf(check, sizeof check, "idempotent:%s-if-key", k->op);
+	if (c->p->desc->abi_minor < 1) {
+		chk_skip(c, check, "an ABI 1.%u plugin: the IF_KEY flag is 1.1",
+			 c->p->desc->abi_minor);
+		return;
+	}
+	chk_call(c, &call);
+	chk_begin(check);
+	rc = k->make(c, fx, &call, key);
+	chk_end();
+	if (rc < 0) {
+		chk_fail(c, check, "making the object for %s failed: %s: %s",
+			 k->op, trellis_error_name(rc), call.message);
+		return;
+	}
+	snprintf(other, sizeof other, "%s-other", key);
+	chk_call(c, &call);
+	chk_begin(check);
+	rc = k->del(c, fx, &call, other, k->flag);
+	chk_end();
+	if (rc == TRELLIS_E_INVALID_ARG && k->exists(c, fx)) {
+		chk_skip(c, check, "%s refuses the IF_KEY flag 0x%x (%s)",
+			 k->op, k->flag, call.message);
+		chk_call(c, &call);
+		k->del(c, fx, &call, key, 0);
+		return;
+	}
+	snprintf(what, sizeof what, "%s with IF_KEY under another key", k->op);
+	chk_not_adopted(c, check, what, &call, rc, k->exists(c, fx),
+			"it was deleted");
+
+	snprintf(check, sizeof check, "idempotent:%s-if-key-own", k->op);
+	chk_call(c, &call);
+	chk_begin(check);
+	rc = k->del(c, fx, &call, key, k->flag);
+	chk_end();
+	if (rc >= 0 && k->exists(c, fx))
+		chk_fail(c, check,
+			 "%s with IF_KEY under the making key succeeded but "
+			 "the object is still there",
+			 k->op);
+	else
+		chk_expect(c, check,
+			   "IF_KEY delete under the key that made it", &call,
+			   rc, 0);
+	chk_call(c, &call);
+	chk_begin(check);
+	rc = k->del(c, fx, &call, key, k->flag);
+	chk_end();
+	snprintf(check, sizeof check, "idempotent:%s-if-key-missing", k->op);
+	chk_expect(c, check, "IF_KEY delete of an object already gone", &call,
+		   rc, 0);
+}

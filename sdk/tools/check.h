@@ -84,6 +84,38 @@ struct chk_op {
 void chk_sweep(struct chk *c, const struct chk_op *ops, size_t n, void *fx,
 	       const char *skip_present);
 
+/*
+ * The rule "an existing object under another key is CONFLICT, never
+ * adopted": records check as passed when the create gave CONFLICT with the
+ * plugin's own message and intact says the original is still there as it
+ * was; as failed otherwise (gone_detail says what changed).
+ */
+void chk_not_adopted(struct chk *c, const char *check, const char *what,
+		     const trellis_call_t *call, int rc, int intact,
+		     const char *gone_detail);
+
+/*
+ * The 1.1 IF_KEY delete flags (TRELLIS_VOL_DELETE_IF_KEY,
+ * TRELLIS_NET_PORT_DELETE_IF_KEY), for plugins built for ABI >= 1.1 that
+ * accept the flag: make an object under key, delete it with flag under
+ * another key (CONFLICT, and it is still there), then under key (gone),
+ * then again (a missing one: success).  A plugin that refuses the flag as
+ * unknown is skipped: the flag is optional.
+ */
+struct chk_if_key {
+	const char *op; /* "vol_delete" */
+	uint32_t flag;
+	/* 0 when the object was made under key. */
+	int (*make)(struct chk *c, void *fx, trellis_call_t *call,
+		    const char *key);
+	int (*del)(struct chk *c, void *fx, trellis_call_t *call,
+		   const char *key, uint32_t flags);
+	/* 1 when the object exists. */
+	int (*exists)(struct chk *c, void *fx);
+};
+void chk_delete_if_key(struct chk *c, const struct chk_if_key *k, void *fx,
+		       const char *key);
+
 /* The scenarios. */
 void chk_hypervisor(struct chk *c);
 void chk_storage(struct chk *c);

@@ -247,6 +247,33 @@ static int create_and_replay(struct chk *c, struct net_fx *fx)
 	else
 		chk_pass(c, "idempotent:port_create",
 			 "replay returned the same port");
+
+	/* Another request for the same name must not get this port, nor one
+	 * without a key: its undo would cut the first VM's network. */
+	char other[160];
+	snprintf(other, sizeof other, "%s-other", pkey);
+	for (int i = 0; i < 2; i++) {
+		const char *check = i ? "idempotent:port_create-no-key"
+				      : "idempotent:port_create-other-key";
+		chk_call(c, &call);
+		chk_begin(check);
+		rc = tr_net_port_create(TR_TGT(fx->t), &call, &fx->port_spec,
+					i ? NULL : other, 0, &pb);
+		chk_end();
+		trellis_call_t c2;
+		chk_call(c, &c2);
+		int intact = tr_net_port_create(TR_TGT(fx->t), &c2,
+						&fx->port_spec, pkey, 0,
+						&pb) == 0 &&
+			     strcmp(pa.ifname, pb.ifname) == 0;
+		chk_not_adopted(c, check,
+				i ? "port_create of an existing name without "
+				    "a key"
+				  : "port_create of an existing name under "
+				    "another key",
+				&call, rc, intact,
+				"its own request's replay no longer finds it");
+	}
 	return 0;
 }
 
@@ -282,6 +309,33 @@ static void rules_and_gc(struct chk *c, struct net_fx *fx)
 			else
 				chk_pass(c, "idempotent:rule_add",
 					 "replay returned the same rule");
+			/* Another request's rule_add makes its own rule (or
+			 * is refused); it never gets this one, whose undo
+			 * would then close the port under the first. */
+			char other[160];
+			snprintf(other, sizeof other, "%s-other", fx->key);
+			chk_call(c, &call);
+			rc = tr_net_rule_add(TR_TGT(fx->t), &call, &fx->rule,
+					     other, 0, again);
+			if (rc >= 0 && !strcmp(again, fx->rule_id))
+				chk_fail(c, "idempotent:rule_add-other-key",
+					 "rule_add under another key returned "
+					 "the first request's rule '%s'",
+					 again);
+			else if (rc < 0 && !chk_has_own_message(&call, rc))
+				chk_fail(c, "idempotent:rule_add-other-key",
+					 "refused with %s but without a "
+					 "message",
+					 trellis_error_name(rc));
+			else
+				chk_pass(c, "idempotent:rule_add-other-key",
+					 "another key: %s", rc >= 0 ? again
+							    : call.message);
+			if (rc >= 0 && strcmp(again, fx->rule_id)) {
+				chk_call(c, &call);
+				tr_net_rule_delete(TR_TGT(fx->t), &call, again,
+						   other, 0);
+			}
 		}
 	}
 	if (HAS(gc)) {
@@ -292,6 +346,55 @@ static void rules_and_gc(struct chk *c, struct net_fx *fx)
 		chk_expect(c, "gc", "gc keeping the scenario's objects", &call,
 			   rc, 0);
 	}
+}
+
+/* The IF_KEY port lives alone on the flag segment, so whether it exists
+ * is whether segment_release of that segment says ports remain. */
+static int ik_make(struct chk *c, void *fx_, trellis_call_t *call,
+		   const char *key)
+{
+	struct net_fx *fx = fx_;
+	trellis_port_spec_t ps = fx->flag_port_spec;
+	(void)c;
+	ps.segment = fx->flag_seg;
+	int rc = tr_net_segment_ensure(TR_TGT(fx->t), call, &fx->flag_seg_spec,
+				       key, 0, NULL);
+	return rc < 0 ? rc
+		      : tr_net_port_create(TR_TGT(fx->t), call, &ps, key, 0,
+					   NULL);
+}
+
+static int ik_del(struct chk *c, void *fx_, trellis_call_t *call,
+		  const char *key, uint32_t flags)
+{
+	struct net_fx *fx = fx_;
+	(void)c;
+	return tr_net_port_delete(TR_TGT(fx->t), call, fx->flag_port, key,
+				  flags);
+}
+
+static int ik_exists(struct chk *c, void *fx_)
+{
+	struct net_fx *fx = fx_;
+	trellis_call_t call;
+	chk_call(c, &call);
+	return tr_net_segment_release(TR_TGT(fx->t), &call, fx->flag_seg,
+				      fx->flag_key, 0) == TRELLIS_E_CONFLICT;
+}
+
+static const struct chk_if_key net_if_key = {
+    "port_delete", TRELLIS_NET_PORT_DELETE_IF_KEY, ik_make, ik_del,
+    ik_exists};
+
+static void port_delete_if_key(struct chk *c, struct net_fx *fx)
+{
+	trellis_call_t call;
+	chk_delete_if_key(c, &net_if_key, fx, fx->flag_key);
+	chk_call(c, &call);
+	tr_net_port_delete(TR_TGT(fx->t), &call, fx->flag_port, fx->flag_key,
+			   0);
+	tr_net_segment_release(TR_TGT(fx->t), &call, fx->flag_seg,
+			       fx->flag_key, 0);
 }
 
 static void delete_twice(struct chk *c, struct net_fx *fx)
@@ -427,6 +530,7 @@ void chk_network(struct chk *c)
 	if (create_and_replay(c, &fx) == 0) {
 		rules_and_gc(c, &fx);
 		chk_sweep(c, net_ops, N_OPS, &fx, NULL);
+		port_delete_if_key(c, &fx);
 		delete_twice(c, &fx);
 	} else {
 		/* Clean up whatever half of it exists. */

@@ -249,6 +249,17 @@ static int find_cb(void *opaque, const trellis_vol_info_t *v)
 	return 0;
 }
 
+/* Whether volume name exists at path. */
+static int same_volume(struct chk *c, struct st_fx *fx, const char *name,
+		       const char *path)
+{
+	trellis_call_t call;
+	trellis_vol_info_t vi;
+	chk_call(c, &call);
+	return tr_st_vol_info(TR_TGT(fx->t), &call, name, 0, &vi) == 0 &&
+	       strcmp(vi.path, path) == 0;
+}
+
 /* Creates the fixture volume twice with one key.  0 when it exists. */
 static int create_and_replay(struct chk *c, struct st_fx *fx)
 {
@@ -293,16 +304,26 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 			 "replay with key '%s' returned the same volume",
 			 fx->key);
 
-	/* Another request for the same name must not get this volume. */
+	/* Another request for the same name must not get this volume, nor
+	 * one without a key. */
 	char other[128];
 	snprintf(other, sizeof other, "%s-other", fx->key);
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_create-other-key");
 	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &fx->spec, other, 0, &b);
 	chk_end();
-	chk_expect(c, "idempotent:vol_create-other-key",
-		   "vol_create of an existing name under another key", &call,
-		   rc, TRELLIS_E_CONFLICT);
+	chk_not_adopted(c, "idempotent:vol_create-other-key",
+			"vol_create of an existing name under another key",
+			&call, rc, same_volume(c, fx, fx->vol, a.path),
+			"the volume is gone or moved");
+	chk_call(c, &call);
+	chk_begin("idempotent:vol_create-no-key");
+	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &fx->spec, NULL, 0, &b);
+	chk_end();
+	chk_not_adopted(c, "idempotent:vol_create-no-key",
+			"vol_create of an existing name without a key", &call,
+			rc, same_volume(c, fx, fx->vol, a.path),
+			"the volume is gone or moved");
 
 	chk_call(c, &call);
 	chk_begin("vol_info");
@@ -369,6 +390,23 @@ static int snapshots(struct chk *c, struct st_fx *fx, const char *vol)
 	chk_end();
 	chk_expect(c, "idempotent:snapshot_create", "replayed snapshot_create",
 		   &call, rc, 0);
+	char other[128];
+	snprintf(other, sizeof other, "%s-other", fx->key);
+	chk_call(c, &call);
+	chk_begin("idempotent:snapshot_create-other-key");
+	rc = tr_st_snapshot_create(TR_TGT(fx->t), &call, vol, fx->snap, other,
+				   0);
+	chk_end();
+	/* Intact: its own request's replay still finds it. */
+	trellis_call_t c2;
+	chk_call(c, &c2);
+	chk_not_adopted(c, "idempotent:snapshot_create-other-key",
+			"snapshot_create of an existing snapshot under another "
+			"key",
+			&call, rc,
+			tr_st_snapshot_create(TR_TGT(fx->t), &c2, vol, fx->snap,
+					      fx->key, 0) == 0,
+			"its own request's replay no longer finds it");
 	if (!HAS(snapshot_delete)) {
 		chk_fail(c, "snapshot_delete",
 			 "snapshot_create without "
@@ -468,6 +506,18 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 			else
 				chk_pass(c, "idempotent:vol_clone",
 					 "replay returned the same clone");
+			char other[128];
+			snprintf(other, sizeof other, "%s-other", fx->key);
+			chk_call(c, &call);
+			chk_begin("idempotent:vol_clone-other-key");
+			rc = tr_st_vol_clone(TR_TGT(fx->t), &call, fx->vol,
+					     fx->clone, other, 0, &b);
+			chk_end();
+			chk_not_adopted(
+			    c, "idempotent:vol_clone-other-key",
+			    "vol_clone onto an existing name under another key",
+			    &call, rc, same_volume(c, fx, fx->clone, a.path),
+			    "the clone is gone or moved");
 			chk_call(c, &call);
 			rc = tr_st_vol_delete(TR_TGT(fx->t), &call, fx->clone,
 					      fx->key, 0);
@@ -505,6 +555,34 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 			   rc, 0);
 	}
 }
+
+static int ik_make(struct chk *c, void *fx_, trellis_call_t *call,
+		   const char *key)
+{
+	struct st_fx *fx = fx_;
+	(void)c;
+	return tr_st_vol_create(TR_TGT(fx->t), call, &fx->flag_spec, key, 0,
+				NULL);
+}
+
+static int ik_del(struct chk *c, void *fx_, trellis_call_t *call,
+		  const char *key, uint32_t flags)
+{
+	struct st_fx *fx = fx_;
+	(void)c;
+	return tr_st_vol_delete(TR_TGT(fx->t), call, fx->flag_vol, key, flags);
+}
+
+static int ik_exists(struct chk *c, void *fx_)
+{
+	struct st_fx *fx = fx_;
+	trellis_call_t call;
+	chk_call(c, &call);
+	return tr_st_vol_info(TR_TGT(fx->t), &call, fx->flag_vol, 0, NULL) == 0;
+}
+
+static const struct chk_if_key st_if_key = {
+    "vol_delete", TRELLIS_VOL_DELETE_IF_KEY, ik_make, ik_del, ik_exists};
 
 static void delete_twice(struct chk *c, struct st_fx *fx)
 {
@@ -663,6 +741,7 @@ void chk_storage(struct chk *c)
 	if (create_and_replay(c, &fx) == 0) {
 		optional_ops(c, &fx);
 		chk_sweep(c, st_ops, N_OPS, &fx, NULL);
+		chk_delete_if_key(c, &st_if_key, &fx, fx.flag_key);
 		delete_twice(c, &fx);
 	} else {
 		chk_sweep(c, st_ops, N_OPS, &fx, "no volume to run it against");

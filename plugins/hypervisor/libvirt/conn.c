@@ -94,9 +94,13 @@ static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,
 {
 	virErrorPtr e = virGetLastError();
 	int vcode = e ? e->code : VIR_ERR_INTERNAL_ERROR;
-	const char *msg =
-	    e && e->message ? e->message : "unknown libvirt error";
-	char buf[1024];
+	/* A copy: every libvirt call below (virConnectIsAlive) resets the
+	 * thread's last error and frees e->message. */
+	char orig[512];
+	snprintf(orig, sizeof orig, "%s",
+		 e && e->message ? e->message : "unknown libvirt error");
+	const char *msg = orig;
+	char buf[2048];
 	if (!code)
 		code = lv_map_error(vcode);
 	snprintf(buf, sizeof buf, "%s", msg);

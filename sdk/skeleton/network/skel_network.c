@@ -11,6 +11,8 @@
  *
  * What it shows: segment_ensure and port_create are idempotent (a replay
  * with the same spec returns the same bridge / tap; a clash is a CONFLICT),
+ * a port is never adopted (one made under another idempotency key, or
+ * none, is CONFLICT: another request's undo would delete it),
  * deleting what is gone succeeds, a segment with ports cannot be released
  * (CONFLICT), a port on a missing segment is NOTFOUND, and the firewall
  * and gc ops are left NULL (NOTSUP).
@@ -36,6 +38,7 @@ struct port {
 	int used;
 	char name[64], segment[64];
 	char ifname[16], mac[18];
+	char key[256]; /* the idempotency key that made it */
 };
 
 struct conn {
@@ -197,7 +200,6 @@ static int port_create(void *conn, trellis_call_t *call,
 		       uint32_t flags, trellis_port_info_t *out)
 {
 	struct conn *c = conn;
-	(void)idem_key; /* the port's name makes it idempotent */
 	int rc = check_flags(call, "port_create", flags, 0);
 	if (rc || (rc = check_name(call, "port", spec ? spec->name : NULL)))
 		return rc;
@@ -214,6 +216,13 @@ static int port_create(void *conn, trellis_call_t *call,
 					       "'%s', not '%s'",
 					       c->uri, spec->name, p->segment,
 					       spec->segment);
+		/* A replay finds what its own key made; anything else is
+		 * someone else's. */
+		if (!idem_key || !*idem_key || strcmp(p->key, idem_key) != 0)
+			return host->set_error(call, TRELLIS_E_CONFLICT,
+					       "%s: port '%s' already exists, "
+					       "made by another request",
+					       c->uri, spec->name);
 		fill_port(c, p, out);
 		return 0;
 	}
@@ -229,6 +238,7 @@ static int port_create(void *conn, trellis_call_t *call,
 	unsigned n = ++c->serial;
 	snprintf(p->name, sizeof p->name, "%s", spec->name);
 	snprintf(p->segment, sizeof p->segment, "%s", spec->segment);
+	snprintf(p->key, sizeof p->key, "%s", idem_key ? idem_key : "");
 	snprintf(p->ifname, sizeof p->ifname, "sktap%u", n);
 	if (spec->mac)
 		snprintf(p->mac, sizeof p->mac, "%s", spec->mac);

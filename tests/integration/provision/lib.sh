@@ -7,6 +7,7 @@
 #   tcli ARGS     the CLI against it
 #   pv_run WF K=V...   workflow run --wait -o json; the instance in $PV_OUT
 #   jq_ EXPR      a Python expression over JSON on stdin (the value is j)
+# PV_CONFIG (before pv_start): more lines for trellisd.yaml.
 # Cleanup (domains named $PV_PREFIX*, the daemon, the directory) is in a
 # trap set by pv_start.
 source "$(dirname "${BASH_SOURCE[0]}")/../libvirt/lib.sh"
@@ -82,6 +83,7 @@ pv_start() {
 		api: {listen: "ipc://$PV_DIR/api.sock"}
 		events: {listen: "ipc://$PV_DIR/events.sock"}
 		plugins: {libvirt: {probe_kernel: "$kernel"}}
+		${PV_CONFIG:-}
 	C
 	TRELLIS_POLICY_DIR=$PV_DIR/policies LD_PRELOAD=$(lv_preload) \
 		"$TRELLIS_BUILD/bin/trellisd" -c "$PV_DIR/trellisd.yaml" -f \
