@@ -14,12 +14,8 @@
 #include <string.h>
 
 #include "../runtime/daemon.h"
+#include "../util/json.h"
 #include "action.h"
-
-static const char *str(json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
 
 static int collect_vm(void *opaque, const trellis_vm_info_t *vm)
 {
@@ -53,9 +49,9 @@ static int run_host_probe(const struct tr_action_env *env, json_t *args,
 {
 	struct tr_daemon *d = env ? env->daemon : NULL;
 	struct tr_conn_spec spec = {.kind = TR_CONN_HOST,
-				    .key = str(args, "host"),
-				    .plugin = str(args, "hypervisor"),
-				    .uri = str(args, "uri")};
+				    .key = tr_json_str(args, "host"),
+				    .plugin = tr_json_str(args, "hypervisor"),
+				    .uri = tr_json_str(args, "uri")};
 	if (!d)
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "hypervisor.host_probe needs the daemon");
@@ -95,9 +91,9 @@ static int run_pool_open(const struct tr_action_env *env, json_t *args,
 	struct tr_daemon *d = env ? env->daemon : NULL;
 	struct tr_conn_spec spec = {
 	    .kind = TR_CONN_POOL,
-	    .key = str(args, "pool"),
-	    .plugin = str(args, "plugin"),
-	    .uri = str(args, "target"),
+	    .key = tr_json_str(args, "pool"),
+	    .plugin = tr_json_str(args, "plugin"),
+	    .uri = tr_json_str(args, "target"),
 	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
 	struct tr_conn *c = NULL;

@@ -14,6 +14,7 @@
 #include "../loader/paths.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "reserve.h"
 
@@ -51,12 +52,6 @@ static void policy_signature(const char *dir, char *out, size_t len)
 			    st.st_mtim.tv_nsec);
 	}
 	closedir(d);
-}
-
-static const char *opt_str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s && *s ? s : NULL;
 }
 
 static int is_dir(const char *p)
@@ -181,13 +176,13 @@ static int add_zone(void *arg, json_t *z)
 {
 	struct build *b = arg;
 	struct tr_zone_def def = {
-	    .name = opt_str(z, "name"),
+	    .name = tr_json_str_opt(z, "name"),
 	    .owner = json_is_true(json_object_get(z, "private"))
-			 ? opt_str(z, "owner")
+			 ? tr_json_str_opt(z, "owner")
 			 : NULL,
 	    .exclusive = json_is_true(json_object_get(z, "exclusive")),
 	    .spill_allow =
-		!opt_str(z, "spill") || !strcmp(opt_str(z, "spill"), "allow")};
+		!tr_json_str_opt(z, "spill") || !strcmp(tr_json_str_opt(z, "spill"), "allow")};
 	if (def.exclusive && !def.owner)
 		def.exclusive = 0; /* exclusive to nobody: treat as public */
 	return tr_inv_add_zone(tr_placer_inv(b->p), &def, b->err,
@@ -222,7 +217,7 @@ static int add_host(void *arg, json_t *o)
 	struct build *b = arg;
 	char path[512], tags[512];
 	const char *tagv[32];
-	snprintf(path, sizeof path, "%s", opt_str(o, "cluster") ?: "");
+	snprintf(path, sizeof path, "%s", tr_json_str_opt(o, "cluster") ?: "");
 	char *pod = strchr(path, '/'), *cl = pod ? strchr(pod + 1, '/') : NULL;
 	if (!pod || !cl)
 		return 0; /* not in a ZONE/POD/CLUSTER: cannot be placed on */
@@ -231,7 +226,7 @@ static int add_host(void *arg, json_t *o)
 	int64_t id = json_integer_value(json_object_get(o, "id"));
 	struct tr_host_def h = {
 	    .id = (uint64_t)id,
-	    .name = opt_str(o, "name"),
+	    .name = tr_json_str_opt(o, "name"),
 	    .zone = path,
 	    .pod = pod,
 	    .cluster = cl,
@@ -239,7 +234,7 @@ static int add_host(void *arg, json_t *o)
 	    .memory_mib =
 		(uint64_t)json_integer_value(json_object_get(o, "memory_kib")) /
 		1024};
-	const char *state = opt_str(o, "state");
+	const char *state = tr_json_str_opt(o, "state");
 	if (state && strcmp(state, "up"))
 		return 0; /* a host that is down takes nothing */
 	host_extra(b->db, id, &h, tags, sizeof tags);
@@ -254,7 +249,7 @@ static int add_host(void *arg, json_t *o)
 static int add_vm(void *arg, json_t *o)
 {
 	struct build *b = arg;
-	const char *origin = opt_str(o, "origin"), *host = opt_str(o, "host");
+	const char *origin = tr_json_str_opt(o, "origin"), *host = tr_json_str_opt(o, "host");
 	if (!origin || strcmp(origin, "discovered") || !host)
 		return 0;
 	struct tr_inv *inv = tr_placer_inv(b->p);
