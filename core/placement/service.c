@@ -1,4 +1,5 @@
 /* service.c - the daemon's placement engine (service.h). */
+#include "../util/clock.h"
 #include "service.h"
 
 #include <ctype.h>
@@ -130,13 +131,6 @@ static int fingerprint(sqlite3 *db, const char *sql, char *out, size_t len)
 	}
 	sqlite3_finalize(st);
 	return rc;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Calls fn for every object of kind (all pages). */
@@ -392,7 +386,7 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 	struct tr_placement *svc = d->placement;
 	sqlite3 *db = tr_store_db(d->store);
 	sqlite3_int64 changes = sqlite3_total_changes64(db);
-	uint64_t now = now_ms();
+	uint64_t now = tr_now_ms();
 	int current = svc->p != NULL;
 	int full_due = now - svc->full_at >= FULL_CHECK_MS;
 	char sig[sizeof svc->policy_sig];

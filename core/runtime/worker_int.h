@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "../util/clock.h"
 #include "worker.h"
 
 struct tr_job {
@@ -17,6 +18,5 @@ struct tr_job {
 /* Queues a finished job's completion for the main thread (any thread). */
 void tr_loop_post(struct tr_loop *l, struct tr_job *job);
 void tr_workers_job_delivered(struct tr_workers *w);
-uint64_t tr_now_ms(void);
 
 #endif
