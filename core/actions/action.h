@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * action.h - the action registry: the one place where JSON meets plugins.
  *

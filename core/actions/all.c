@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * all.c - tr_actions_init(): registers every action file's actions once.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hypervisor.c - the hypervisor.* actions: JSON arguments to the
  * hypervisor ABI's typed specs (trellis_vm_spec_t, disk and NIC specs) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * network.c - the network.* actions: segments on hosts, ports for VM NICs,
  * and the port_open/port_close rules behind maintenance windows.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy.c - the placement actions: policy.place picks a host for a VM and
  * claims its resources atomically in the store; policy.release (its undo)

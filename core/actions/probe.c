@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * probe.c - the actions that open a target the inventory does not hold
  * yet: hypervisor.host_probe (host add and refresh: capacity and the VMs

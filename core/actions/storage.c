@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * storage.c - the storage.* actions: JSON arguments to the storage ABI's
  * typed specs and back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api.h - trellisd's request/reply API: the envelope, the op tables and
  * the REP sockets.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_host.c - host.*: host.add and host.refresh probe the host and record
  * it through core/inventory (the hypervisor.host_probe action: capacity

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_network.c - netpool.* (segment-id pools) and network.* (tenant
  * networks).  A network is an inventory segment record whose VNI or VLAN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_storage.c - pool.* and volume.*: storage pools are inventory records
  * (name, plugin, target directory or URI) that are opened through their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_workflow.c - the workflow.* and action.* API ops: run, status, list,
  * logs, cancel, defs, def, validate; the action registry's schemas.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_workflow.c - trellis workflow run|status|list|logs|cancel|purge|defs|
  * validate|graph, and trellis action list|show.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellisd - the Trellis management daemon: options, config, the state
  * dir lock, wiring of the subsystems (core/runtime/daemon.h) and the main loop.

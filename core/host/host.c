@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* host.c - the host services table (see host.h). */
 #include "../util/clock.h"
 #include "host.h"

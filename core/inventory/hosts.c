@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hosts.c - hosts in the inventory (inventory.h): a host is probed through
  * the hypervisor.host_probe action (on a worker: connect and host_info

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inventory.h - the inventory follows the infrastructure: hosts are
  * probed through their hypervisor plugin and their records (capacity,

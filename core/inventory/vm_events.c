@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vm_events.c - VM records follow the hypervisors: a plugin's vm.state
  * event (libvirt's lifecycle events, on the plugin's thread) is handed to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* request.c - placement requests from JSON (request.h). */
 #include "../util/json.h"
 #include "request.h"

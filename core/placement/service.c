@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* service.c - the daemon's placement engine (service.h). */
 #include "../util/clock.h"
 #include "service.h"

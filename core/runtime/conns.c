@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conns.c - the cache of plugin targets (daemon.h: tr_conn_*): one open
  * connection per host, pool or network target, shared by every job that

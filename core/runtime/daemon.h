@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon.h - struct tr_daemon, what trellisd's subsystems share, and the
  * services they use from it.

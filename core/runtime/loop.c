@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loop.c - the daemon's one poll() loop (worker.h), its timers and the
  * completion queue that workers feed.

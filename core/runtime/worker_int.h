@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* worker_int.h - shared by loop.c and pool.c; not for other callers. */
 #ifndef TRELLIS_CORE_RUNTIME_WORKER_INT_H
 #define TRELLIS_CORE_RUNTIME_WORKER_INT_H

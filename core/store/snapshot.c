@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snapshot.c - read snapshots kept from one read to the next (store.h,
  * tr_store_read_begin), and the commit counter that tells when they are

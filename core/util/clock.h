@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clock.h - the core's clocks, in milliseconds: one helper each, so that
  * timers, deadlines and timestamps agree on what "now" is.

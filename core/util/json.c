@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* json.c - small readers of jansson objects (json.h). */
 #include "json.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine.c - the instance half of the engine (engine.h): admission and
  * priority, starting, finishing, cancelling, sub-workflows, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine_int.h - the engine's in-memory state, shared by engine.c
  * (instances: admission, start, finish, resume, queries) and sched.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * resume.c - picking unfinished instances up from the journal after a
  * restart (engine.h: "after a crash").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * retention.c - the journal's retention (workflows.retention, 30 days by
  * default): instances that finished longer ago leave the journal with

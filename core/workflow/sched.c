@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sched.c - the step half of the engine (engine_int.h): which steps are
  * ready, running them on the worker pool, journaling each before and

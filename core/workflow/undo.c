@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * undo.c - when an instance fails: stop scheduling, then compensate.  The
  * `undo` of every step that succeeded runs in reverse order of
