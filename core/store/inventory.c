@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inventory.c - the object kinds of store.h as descriptors (table,
  * writable fields, parent, how a reference resolves, what counts as a

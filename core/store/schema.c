@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * schema.c - the store's migrations, applied in order at open, each in
  * its own transaction, recorded by id in schema_migrations.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.h - the state store: the inventory and every other durable record
  * of trellisd.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 600
 # Issue 14 on a real trellisd, libvirtd and QEMU guests: no step adopts or
 # deletes what it did not make.
