@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orphans.c - the orphan-claim check (orphans.h).
  *
