@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- pandoc filter for the man pages: a link keeps its text only (a man page
 -- has no anchors, and docs/ paths mean nothing once installed), and
 -- section headings are upper case, as man(7) has them.

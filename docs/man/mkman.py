@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Builds one man page: expands the directives of a page source
 (docs/man/NAME.SECTION.md, pandoc Markdown) from the programs' own output
 and from docs/*.md, then runs pandoc to roff.

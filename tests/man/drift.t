@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
 """tests/man/drift.t - the man pages list what the programs print.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/man/render.t - the man pages render without a warning.
 #
 # Each page in BUILD/man (docs/man, built by pandoc at build time) goes
