@@ -139,6 +139,23 @@ def usage_line(usage):
     return '**%s**%s' % (esc(head), (' ' + esc(rest)) if rest else '')
 
 
+def command(blocks, desc, usage):
+    """One command's entry: its usage line, what it does and its lists
+    (Options...), from its --help blocks."""
+    usages = [b[1] for b in blocks if b[0] == 'usage']
+    out = [usage_line(usages[0] if usages else usage)]
+    body = [esc(b[1]) for b in blocks if b[0] == 'para' and not b[1].startswith(
+        ('Global options:', 'Run '))] or [esc(desc)]
+    out.append(':   ' + body[0])
+    for p in body[1:]:
+        out += ['', '    ' + p]
+    for b in lists(blocks, ''):
+        out += ['', '    %s' % esc(b[1] + ':'), '']
+        out += deflist(b[2], '    ')
+    out.append('')
+    return out
+
+
 def cli_commands(trellis):
     top = parse_help(run([trellis, '--help']))
     nouns = lists(top, 'Nouns')
@@ -149,25 +166,12 @@ def cli_commands(trellis):
         nb = parse_help(run([trellis, noun, '--help']))
         out += ['## %s' % esc(noun), '', esc(ndesc.rstrip('.')) + '.', '']
         verbs = lists(nb, 'Verbs')
-        for verb, vdesc in (verbs[0][2] if verbs else []):
+        if not verbs:                       # a noun that is a command itself
+            out += command(nb, ndesc, 'trellis ' + noun)
+            continue
+        for verb, vdesc in verbs[0][2]:
             vb = parse_help(run([trellis, noun, verb, '--help']))
-            usage = [b[1] for b in vb if b[0] == 'usage']
-            out.append(usage_line(usage[0] if usage else
-                                  'trellis %s %s' % (noun, verb)))
-            body = []
-            for b in vb:
-                if b[0] == 'para' and not b[1].startswith(
-                        ('Global options:', 'Run ')):
-                    body.append(esc(b[1]))
-            if not body:
-                body = [esc(vdesc)]
-            out.append(':   ' + body[0])
-            for p in body[1:]:
-                out += ['', '    ' + p]
-            for b in lists(vb, ''):
-                out += ['', '    %s' % esc(b[1] + ':'), '']
-                out += deflist(b[2], '    ')
-            out.append('')
+            out += command(vb, vdesc, 'trellis %s %s' % (noun, verb))
     return out
 
 

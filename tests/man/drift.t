@@ -109,47 +109,55 @@ report(not missing, 'trellis(1) OPTIONS has every global option', missing)
 nouns = [l.split()[0] for l in block(top, 'Nouns') if re.match(r'^  \S', l)]
 report(len(nouns) >= 10, 'trellis --help lists the nouns (%d)' % len(nouns))
 cmds = section(page, 'COMMANDS')
-# The page's entries: "trellis NOUN VERB ..." at the head of a line.
+# The page's entries: "trellis NOUN VERB ..." (or "trellis NOUN ..." for a
+# noun without verbs) at the head of a line.
+ENTRY = r'^\s{7}trellis ([a-z][\w-]*)(?: ([a-z][\w-]*))?(?![\w-])'
 entries = {}
 cur = None
 for line in cmds.splitlines():
-    m = re.match(r'^\s{7}trellis ([a-z][\w-]*) ([a-z][\w-]*)\b', line)
+    m = re.match(ENTRY, line)
     if m:
         cur = (m.group(1), m.group(2))
-        entries[cur] = ''
+        entries[cur] = line + '\n'
     elif cur:
         entries[cur] += line + '\n'
 page_nouns = re.findall(r'^\s{3}(\S+)\s*$', cmds, re.M)
+
+
+def check_command(key, help_text):
+    """The page's entry for key has the usage and every option of
+    help_text."""
+    what = ' '.join(k for k in key if k)
+    entry = entries.get(key)
+    if entry is None:
+        report(False, 'trellis(1) has "trellis %s"' % what)
+        return
+    opts = options(help_text)
+    usage = re.search(r'^Usage: (.*)$', help_text, re.M)
+    missing = [o for o in opts if not mentions(entry, o)]
+    flat = ' '.join(entry.split())
+    same_usage = usage and ' '.join(usage.group(1).split()) in flat
+    report(not missing and same_usage,
+           'trellis(1): %s, its usage and its %d options' % (what, len(opts)),
+           'missing: %s\nusage: %s\npage: %s'
+           % (missing, usage and usage.group(1), entry[:300]))
+
 
 want = set()
 for noun in nouns:
     nh = out(trellis, noun, '--help')
     verbs = [l.split()[0] for l in block(nh, 'Verbs') if re.match(r'^  \S', l)]
-    report(noun in page_nouns and verbs,
+    report(noun in page_nouns,
            'trellis(1) has noun %s (%d verbs in --help)' % (noun, len(verbs)))
+    if not verbs:                   # the noun is a command itself
+        want.add((noun, None))
+        check_command((noun, None), nh)
     for verb in verbs:
         want.add((noun, verb))
-        vh = out(trellis, noun, verb, '--help')
-        vopts = [o for o in options(vh)]
-        entry = entries.get((noun, verb))
-        if entry is None:
-            report(False, 'trellis(1) has "trellis %s %s"' % (noun, verb))
-            continue
-        usage = re.search(r'^Usage: (.*)$', vh, re.M)
-        head = [l for l in cmds.splitlines()
-                if re.match(r'^\s{7}trellis %s %s\b' % (noun, verb), l)]
-        text = ' '.join(head) + '\n' + entry
-        missing = [o for o in vopts if not mentions(text, o)]
-        same_usage = usage and ' '.join(usage.group(1).split()) in ' '.join(
-            ' '.join(head).split())
-        report(not missing and same_usage,
-               'trellis(1): %s %s, its usage and its %d options'
-               % (noun, verb, len(vopts)),
-               'missing: %s\nusage: %s\npage: %s'
-               % (missing, usage and usage.group(1), head))
-stale = sorted(set(entries) - want)
+        check_command((noun, verb), out(trellis, noun, verb, '--help'))
+stale = sorted(set(entries) - want, key=str)
 report(not stale, 'trellis(1) lists no verb the CLI does not have',
-       ['%s %s' % s for s in stale])
+       [' '.join(k for k in s if k) for s in stale])
 
 # ---- trellisd(8), trellis-plugin-check(1) ---------------------------------
 for prog, man in (('trellisd', 'trellisd.8'),

@@ -61,8 +61,13 @@ cleanup
 mkdir -p "$work/src"
 
 # ---- 1. build -----------------------------------------------------------
-(cd "$TRELLIS_SRC" && git ls-files -co --exclude-standard -z |
-	tar --null -T - -cf -) | tar -xf - -C "$work/src"
+if git -C "$TRELLIS_SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	(cd "$TRELLIS_SRC" && git ls-files -co --exclude-standard -z |
+		tar --null -T - -cf -) | tar -xf - -C "$work/src"
+else # an unpacked tarball: everything but the build trees
+	tar -C "$TRELLIS_SRC" --exclude='./build' --exclude='./build-*' \
+		--exclude='.sconsign*' -cf - . | tar -xf - -C "$work/src"
+fi
 ok "dpkg-buildpackage -us -uc -b builds (log: $log/build.log)" \
 	sh -c "cd '$work/src' && dpkg-buildpackage -us -uc -b -j$(nproc) >'$log/build.log' 2>&1 || { tail -30 '$log/build.log'; exit 1; }"
 for p in "${pkgs[@]}"; do
