@@ -506,7 +506,6 @@ static void refused(struct tr_api *api, struct tr_req *req, int st,
 		tr_warn("api %s: request refused: %s (%lu refused so far)",
 			req->origin,
 			st < 0 ? "expired API key" : "no valid API key", n);
-	if (st < 0)
 	req->key_refused = 1;
 	if (st < 0)
 		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
@@ -779,9 +778,7 @@ void tr_api_call(struct tr_api *api, const struct tr_api_call *c)
 	req->origin = c->origin ? c->origin : "api";
 	req->auth = c->need_key;
 	req_link(api, req);
-	/* The handler may keep args past the call (on the main thread):
-	 * a copy of its own, so the caller's stays the caller's. */
-	json_t *args = c->args ? json_deep_copy(c->args) : json_object();
+	json_t *args = c->args ? c->args : json_object();
 	if (!args || !json_is_object(args)) {
 		json_decref(args);
 		tr_req_fail(req, args ? TRELLIS_E_INVALID_ARG : TRELLIS_E_NOMEM,
@@ -795,6 +792,15 @@ void tr_api_call(struct tr_api *api, const struct tr_api_call *c)
 		return;
 	}
 	dispatch(api, req, args, args);
+}
+
+int tr_api_key_valid(struct tr_api *api, const char *token, char *name,
+		     size_t namelen)
+{
+	int st = tr_api_key_check(api, token, name, namelen);
+	if (st <= 0)
+		atomic_fetch_add(&api->refused, 1);
+	return st;
 }
 
 int tr_api_thread_attach(struct tr_api *api)

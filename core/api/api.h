@@ -157,7 +157,7 @@ typedef void (*tr_api_reply_fn)(void *ctx, const struct tr_api_answer *a);
 
 struct tr_api_call {
 	const char *op;     /* "vm.show" */
-	json_t *args;       /* an object, or NULL for {}; borrowed */
+	json_t *args;       /* an object, or NULL for {}; stolen */
 	const char *token;  /* the caller's API key, or NULL */
 	int need_key;       /* refuse without a valid API key */
 	const char *origin; /* the listener, for logs ("http 0.0.0.0:8443") */
@@ -170,6 +170,11 @@ struct tr_api_call {
  * (below), every other op on the main thread.  The reply function is
  * called exactly once, maybe before this returns. */
 void tr_api_call(struct tr_api *api, const struct tr_api_call *c);
+/* Whether token is a valid API key now (1; -1 expired; 0 not), for a
+ * door's requests that run no op (an event stream, /metrics).  name gets
+ * the key's name; a refusal is counted in tr_api_stats().refused. */
+int tr_api_key_valid(struct tr_api *api, const char *token, char *name,
+		     size_t namelen);
 /* Gives the calling thread its own read-only store connection, so its
  * TR_OP_READ calls are answered inline, as on a receive thread.  0, or
  * -1 (reads then go to the main thread). */
