@@ -665,32 +665,20 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 			start_stream(h, c);
 		return 0;
 	}
-	if (get || strcmp(c->method, "DELETE") == 0 ||
-	    strcmp(c->method, "HEAD") == 0 ||
-	    strcmp(c->method, "OPTIONS") == 0) {
-		if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH)) {
-			char cl[32];
-			lws_hdr_copy(c->wsi, cl, sizeof cl,
-				     WSI_TOKEN_HTTP_CONTENT_LENGTH);
-			if (strtoull(cl, NULL, 10) > 0) {
-				c->close_after = 1;
-				respond_error(h, c, 400,
-					      "a GET or DELETE takes no body");
-				return 0;
-			}
-		}
-		run_api(h, c);
-		return 0;
-	}
-	/* A body follows: its length first, then its type. */
+	/* A body follows when there is a Content-Length (a GET's or a
+	 * DELETE's too: the route then refuses it, rather than ignore what
+	 * may hold what the caller meant). */
 	char cl[32];
-	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) ||
-	    lws_hdr_copy(c->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <=
-		    0) {
+	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
 		c->close_after = 1;
 		respond_error(h, c, 411,
 			      "a request body needs a Content-Length "
 			      "(chunked bodies are not taken)");
+		return 0;
+	}
+	if (lws_hdr_copy(c->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <=
+	    0) {
+		run_api(h, c);
 		return 0;
 	}
 	char *end;
@@ -740,6 +728,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 {
 	struct conn *c = user;
 	struct tr_http *h = lws_context_user(lws_get_context(wsi));
+	/* Before a request binds the connection to the protocol (a client
+	 * that closes while its headers come), there is no conn. */
+	if (!c && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED)
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
@@ -748,9 +740,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return -1;
 		return on_request(h, c, in ? (const char *)in : "/");
 	case LWS_CALLBACK_HTTP_BODY:
+		if (!c->body && c->call)
+			return 0; /* refused already: the answer, then close */
 		if (!c->body || c->blen + len > c->bcap) {
-			/* More than Content-Length said, or after an
-			 * answer: the connection cannot be trusted. */
+			/* More than Content-Length said: the connection
+			 * cannot be trusted. */
 			return -1;
 		}
 		memcpy(c->body + c->blen, in, len);
@@ -914,6 +908,8 @@ struct tr_http *tr_http_start(struct tr_daemon *d, struct tr_api *api,
 	info.vhost_name = "trellisd";
 	info.timeout_secs = (cfg->timeout_ms + 999) / 1000;
 	info.keepalive_timeout = (int)info.timeout_secs;
+	/* Headers that never end (slowloris) lose the connection then. */
+	info.timeout_secs_ah_idle = info.timeout_secs;
 	info.max_http_header_data = 4096;
 	info.alpn = "http/1.1";
 	if (h->tls) {
