@@ -188,6 +188,13 @@ static int match(const char *tmpl, const char *path, json_t *args, char *err,
 			if (*t == '{') {
 				if (pl == 0)
 					return 0;
+				json_t *pv = json_stringn(p, pl);
+				json_decref(pv);
+				if (!pv) {
+					snprintf(err, errlen,
+						 "the path is not valid UTF-8");
+					return -1;
+				}
 				if (pass == 1) {
 					char name[64];
 					snprintf(name, sizeof name, "%.*s",
@@ -242,7 +249,10 @@ static json_t *query_value(const struct tr_field *f, const char *s,
 			 key, s);
 		return NULL;
 	}
-	return json_string(s);
+	json_t *v = json_string(s);
+	if (!v)
+		snprintf(err, errlen, "a query parameter is not valid UTF-8");
+	return v;
 }
 
 /* The body as a JSON object ({} when empty).  NULL with err. */
@@ -294,7 +304,9 @@ int tr_http_route_resolve(const char *method, const char *path,
 		const char *name = rest + 5;
 		size_t n = strlen(name);
 		path_known = 1;
-		if (n == 0 || n >= oplen || strchr(name, '/')) {
+		json_t *valid = json_string(name);
+		json_decref(valid);
+		if (n == 0 || n >= oplen || strchr(name, '/') || !valid) {
 			snprintf(err, errlen, "POST %s/ops/OP: no op named",
 				 TR_HTTP_PREFIX);
 			st = 404;
@@ -319,6 +331,10 @@ int tr_http_route_resolve(const char *method, const char *path,
 			json_t *probe = json_object();
 			int m = match(x->path, rest, probe, err, errlen);
 			json_decref(probe);
+			if (m < 0) {
+				st = 400;
+				goto fail;
+			}
 			if (m == 0)
 				continue;
 			path_known = 1;
