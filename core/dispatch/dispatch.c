@@ -69,13 +69,10 @@ int tr_dispatch_end(struct trellis_plugin *p, trellis_call_t *call,
 		    const char *op, int rc, long long t0_ns)
 {
 	rc = tr_call_finish(call, op, rc);
-	if (p->desc->kind != TRELLIS_KIND_POLICY) {
-		const char *v[] = {p->name, op,
-				   rc ? trellis_error_name(rc) : "ok"};
-		tr_metric_add(&m_calls, v, 1);
-		tr_metric_observe(&m_seconds, v,
-				  (double)(tr_metric_now_ns() - t0_ns) / 1e9);
-	}
+	const char *v[] = {p->name, op, rc ? trellis_error_name(rc) : "ok"};
+	tr_metric_add(&m_calls, v, 1);
+	tr_metric_observe(&m_seconds, v,
+			  (double)(tr_metric_now_ns() - t0_ns) / 1e9);
 	return rc;
 }
 
