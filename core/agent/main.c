@@ -263,6 +263,16 @@ static json_t *recv_msg(struct agent *a, int ms, int *closed, int *kind_close)
 	a->last_rx = tr_now_ms();
 	json_t *m = json_loadb((char *)p, (size_t)len, 0, NULL);
 	free(p);
+	/* Data frames carry a batch, {"m": [...]}; the agent's callers take
+	 * one message at a time (the batch's last that matters: the
+	 * welcome, a beat), and commands will walk the whole list. */
+	json_t *list = json_object_get(m, "m");
+	if (json_is_array(list) && json_array_size(list)) {
+		json_t *one = json_incref(
+			json_array_get(list, json_array_size(list) - 1));
+		json_decref(m);
+		m = one;
+	}
 	if (kind == TR_LINK_CLOSE)
 		*closed = *kind_close = 1;
 	return m;

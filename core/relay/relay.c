@@ -59,6 +59,7 @@ struct session {
 	char agent[64], zone[64];
 	void *parked[MAX_PARKED];
 	int nparked;
+	int inflight; /* a frame of ours the agent has not answered yet */
 	struct outmsg *outq, **outtail;
 	uint64_t since, last_rx, last_tx;
 	struct session *next;
@@ -230,25 +231,54 @@ static int send_raw(struct tr_relay *r, struct session *s, const void *buf,
 	return 0;
 }
 
-/* Seals and sends what is queued for s while it has parked requests. */
+/* Seals what is queued for s into one frame, {"m": [...]}, and sends it
+ * as the answer to a parked request, when no frame of ours is in flight:
+ * a raw REP socket silently drops a message sent to a pipe that is still
+ * writing the previous one, so the core sends one frame at a time and
+ * the agent's next request (sent once it got ours) clears inflight. */
 static void flush(struct tr_relay *r, struct session *s)
 {
 	static unsigned char frame[MAX_FRAME + TR_LINK_OVERHEAD];
-	while (s->outq && s->nparked > 0 && s->link.state == TR_LINK_OPEN) {
-		struct outmsg *m = s->outq;
-		size_t len = strlen(m->json);
-		if (len <= MAX_FRAME) {
-			long n = tr_link_seal(&s->link, TR_LINK_DATA, m->json,
-					      len, frame);
-			if (n > 0)
-				send_raw(r, s, frame, (size_t)n);
-		}
+	if (!s->outq || !s->nparked || s->inflight ||
+	    s->link.state != TR_LINK_OPEN)
+		return;
+	size_t len = 6;
+	struct outmsg *m = s->outq, *last = NULL;
+	for (; m && len + strlen(m->json) + 2 <= MAX_FRAME; m = m->next) {
+		len += strlen(m->json) + 1;
+		last = m;
+	}
+	if (!last) { /* one message too large: it is dropped */
+		m = s->outq;
 		s->outq = m->next;
 		if (!s->outq)
 			s->outtail = &s->outq;
 		free(m->json);
 		free(m);
+		return;
 	}
+	char *text = malloc(len + 2), *p = text;
+	if (!text)
+		return;
+	p += sprintf(p, "{\"m\":[");
+	for (m = s->outq;;) {
+		struct outmsg *n = m->next;
+		p += sprintf(p, "%s%s", m->json, m == last ? "]}" : ",");
+		free(m->json);
+		free(m);
+		if (m == last) {
+			s->outq = n;
+			break;
+		}
+		m = n;
+	}
+	if (!s->outq)
+		s->outtail = &s->outq;
+	long n = tr_link_seal(&s->link, TR_LINK_DATA, text, strlen(text),
+			      frame);
+	free(text);
+	if (n > 0 && send_raw(r, s, frame, (size_t)n) == 0)
+		s->inflight = 1;
 }
 
 /* Queues msg (stolen) for s and sends it if a request is parked. */
@@ -427,12 +457,14 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 	hdr.msg_control = &ctl;
 	hdr.msg_controllen = NN_MSG;
 	struct nn_cmsghdr *c = NN_CMSG_FIRSTHDR(&hdr);
-	if (!c || c->cmsg_len < NN_CMSG_LEN(8)) {
+	/* The SP header's data is its size (a size_t), then the header:
+	 * the pipe's key (4 bytes), then the request id. */
+	if (!c || c->cmsg_len < NN_CMSG_LEN(sizeof(size_t) + 8)) {
 		nn_freemsg(ctl);
 		return;
 	}
 	uint32_t pipe;
-	memcpy(&pipe, NN_CMSG_DATA(c), 4);
+	memcpy(&pipe, NN_CMSG_DATA(c) + sizeof(size_t), 4);
 	uint64_t now = tr_now_ms();
 	struct session **p = slot(r, lsn, pipe), *s = *p;
 	if (!s) {
@@ -482,6 +514,7 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		return;
 	}
 	s->last_rx = now;
+	s->inflight = 0;
 	if (s->nparked == MAX_PARKED) {
 		nn_freemsg(s->parked[0]);
 		memmove(s->parked, s->parked + 1,
@@ -538,7 +571,7 @@ static void tick(struct tr_relay *r)
 				continue;
 			}
 			if (now - s->last_tx >= r->beat_ms && !s->outq &&
-			    s->nparked)
+			    s->nparked && !s->inflight)
 				enqueue(r, s, json_pack("{s:s}", "t", "beat"));
 		}
 	}
