@@ -16,6 +16,7 @@
 
 #include "../runtime/daemon.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "orphans.h"
 #include "reserve.h"
@@ -56,13 +57,13 @@ static int one(void *arg, const struct tr_claim *c, const char *host,
 	if (!seen_before(c->key)) {
 		if (ps->n_now == ps->cap) {
 			size_t cap = ps->cap ? ps->cap * 2 : 16;
-			char **n = realloc(ps->now, cap * sizeof *n);
+			char **n = tr_xrealloc(ps->now, cap * sizeof *n);
 			if (!n)
 				return 0; /* seen next time */
 			ps->now = n;
 			ps->cap = cap;
 		}
-		if ((ps->now[ps->n_now] = strdup(c->key)))
+		if ((ps->now[ps->n_now] = tr_xstrdup(c->key)))
 			ps->n_now++;
 		return 0;
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "expr.h"
 #include "load_int.h"
 
@@ -45,7 +46,7 @@ const struct tr_wf_step *tr_wf_step_find(const struct tr_wf *wf,
 static void index_ids(struct ld *l)
 {
 	struct tr_wf *wf = l->wf;
-	wf->by_id = malloc((wf->n_steps + 1) * sizeof *wf->by_id);
+	wf->by_id = tr_xmalloc((wf->n_steps + 1) * sizeof *wf->by_id);
 	if (!wf->by_id)
 		return;
 	for (size_t i = 0; i < wf->n_steps; i++)
@@ -71,7 +72,7 @@ static int add_dep(struct tr_wf_step *s, size_t dep)
 	for (size_t i = 0; i < s->n_deps; i++)
 		if (s->deps[i] == dep)
 			return 0;
-	size_t *d = realloc(s->deps, (s->n_deps + 1) * sizeof *d);
+	size_t *d = tr_xrealloc(s->deps, (s->n_deps + 1) * sizeof *d);
 	if (!d)
 		return -1;
 	s->deps = d;
@@ -223,7 +224,7 @@ static void check_needs(struct ld *l, size_t i)
 							   : 1;
 	if (!needs)
 		return;
-	s->needs = calloc(n, sizeof *s->needs);
+	s->needs = tr_xcalloc(n, sizeof *s->needs);
 	for (size_t k = 0; s->needs && k < n; k++) {
 		const trellis_node_t *x = tr_node_type(needs) == TRELLIS_NODE_SEQ
 						  ? tr_node_at(needs, k)
@@ -239,7 +240,7 @@ static void check_needs(struct ld *l, size_t i)
 		} else if (idx == i) {
 			ld_err(l, x, "step '%s' needs itself", s->id);
 		} else {
-			s->needs[s->n_needs++] = strdup(id);
+			s->needs[s->n_needs++] = tr_xstrdup(id);
 			add_dep(s, idx);
 		}
 	}
@@ -268,9 +269,9 @@ static void check_cycles(struct ld *l)
 {
 	struct tr_wf *wf = l->wf;
 	size_t n = wf->n_steps;
-	unsigned char *color = calloc(n, 1); /* 0 new, 1 on stack, 2 done */
-	size_t *stack = malloc(n * sizeof *stack);
-	size_t *next = calloc(n, sizeof *next);
+	unsigned char *color = tr_xcalloc(n, 1); /* 0 new, 1 on stack, 2 done */
+	size_t *stack = tr_xmalloc(n * sizeof *stack);
+	size_t *next = tr_xcalloc(n, sizeof *next);
 	if (!color || !stack || !next)
 		goto out;
 	for (size_t root = 0; root < n; root++) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -29,11 +30,11 @@ void eng_load_dir(struct tr_engine *e, const char *dir)
 		    (strcmp(de->d_name + l - 5, ".yaml") &&
 		     strcmp(de->d_name + l - 4, ".yml")))
 			continue;
-		char **nn = realloc(names, (n + 1) * sizeof *nn);
+		char **nn = tr_xrealloc(names, (n + 1) * sizeof *nn);
 		if (!nn)
 			break;
 		names = nn;
-		names[n++] = strdup(de->d_name);
+		names[n++] = tr_xstrdup(de->d_name);
 	}
 	closedir(dh);
 	for (size_t k = 0; k < n; k++) {
@@ -60,7 +61,7 @@ void eng_load_dir(struct tr_engine *e, const char *dir)
 			e->defs[m] = wf;
 			continue;
 		}
-		struct tr_wf **d = realloc(e->defs, (e->n_defs + 1) * sizeof *d);
+		struct tr_wf **d = tr_xrealloc(e->defs, (e->n_defs + 1) * sizeof *d);
 		if (!d) {
 			tr_wf_free(wf);
 			continue;
@@ -132,7 +133,7 @@ int eng_wf_load_shared(struct tr_engine *e, const char *file,
 		tr_wf_free(e->cache[victim].wf);
 		e->cache[victim] = e->cache[--e->n_cache];
 	}
-	struct wf_cached *c = realloc(e->cache, (e->n_cache + 1) * sizeof *c);
+	struct wf_cached *c = tr_xrealloc(e->cache, (e->n_cache + 1) * sizeof *c);
 	if (!c)
 		return 0; /* works, unshared: released by wf_release */
 	e->cache = c;

@@ -16,6 +16,7 @@
 
 #include "../config/config.h"
 #include "../loader/paths.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -54,7 +55,7 @@ struct inst *eng_inst_find(struct tr_engine *e, const char *id)
 struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 			     const char *id)
 {
-	struct inst *i = calloc(1, sizeof *i);
+	struct inst *i = tr_xcalloc(1, sizeof *i);
 	if (!i) {
 		eng_wf_release(e, wf);
 		return NULL;
@@ -63,7 +64,7 @@ struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 	i->wf = wf;
 	snprintf(i->id, sizeof i->id, "%s", id);
 	i->priority = wf->priority;
-	i->s = calloc(wf->n_steps, sizeof *i->s);
+	i->s = tr_xcalloc(wf->n_steps, sizeof *i->s);
 	if (!i->s)
 		goto fail;
 	/* Reverse edges, so a finishing step finds what waits for it. */
@@ -72,7 +73,7 @@ struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 		i->s[k].waiting = (unsigned)ws->n_deps;
 		for (size_t m = 0; m < ws->n_deps; m++) {
 			struct step_rt *d = &i->s[ws->deps[m]];
-			size_t *nd = realloc(d->dependents,
+			size_t *nd = tr_xrealloc(d->dependents,
 					     (d->n_dependents + 1) * sizeof *nd);
 			if (!nd)
 				goto fail;
@@ -195,7 +196,7 @@ int eng_enqueue(struct tr_engine *e, struct inst *i)
 {
 	if (e->n_queue == e->cap_queue) {
 		size_t c = e->cap_queue ? e->cap_queue * 2 : 16;
-		struct inst **q = realloc(e->queue, c * sizeof *q);
+		struct inst **q = tr_xrealloc(e->queue, c * sizeof *q);
 		if (!q)
 			return -1;
 		e->queue = q;
@@ -422,7 +423,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 		return tr_call_set(call, TRELLIS_E_IO,
 				   "cannot journal the new instance");
 	}
-	*id = strdup(i->id);
+	*id = tr_xstrdup(i->id);
 	if (parent) {
 		/* A child runs at once: its parent holds a slot already. */
 		i->parent_job = parent;
@@ -551,7 +552,7 @@ int tr_engine_cancel(struct tr_engine *e, const char *id,
 				break;
 			}
 		i->cancelled = 1;
-		i->error = strdup("cancelled by request (before it started)");
+		i->error = tr_xstrdup("cancelled by request (before it started)");
 		i->st = I_FAILING;
 		e->n_running++; /* finish counts it out */
 		eng_instance_finish(i);
@@ -572,7 +573,7 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 				const struct tr_engine_opts *o, char *err,
 				size_t errlen)
 {
-	struct tr_engine *e = calloc(1, sizeof *e);
+	struct tr_engine *e = tr_xcalloc(1, sizeof *e);
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -628,19 +629,19 @@ struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
 	size_t n = 0;
 	char self[4096], buf[4200];
 	const char *env = getenv("TRELLIS_WORKFLOW_PATH");
-	char *envcopy = env ? strdup(env) : NULL;
+	char *envcopy = env ? tr_xstrdup(env) : NULL;
 	if (envcopy) {
 		char *save = NULL;
 		for (char *t = strtok_r(envcopy, ":", &save); t && n < 16;
 		     t = strtok_r(NULL, ":", &save))
 			if (*t)
-				dirs[n++] = strdup(t);
+				dirs[n++] = tr_xstrdup(t);
 	} else if (tr_self_dir(self, sizeof self) == 0) {
 		snprintf(buf, sizeof buf, "%s/../share/trellis/workflows", self);
 		if (!is_dir(buf))
 			snprintf(buf, sizeof buf, "%s/../../workflows", self);
 		if (is_dir(buf))
-			dirs[n++] = strdup(buf);
+			dirs[n++] = tr_xstrdup(buf);
 		else
 			tr_warn("workflows: no shipped workflows beside %s "
 				"(set TRELLIS_WORKFLOW_PATH)",
@@ -649,7 +650,7 @@ struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
 	free(envcopy);
 	const struct tr_config *c = d->config;
 	for (size_t k = 0; c && k < c->n_workflow_dirs && n < 80; k++)
-		dirs[n++] = strdup(c->workflow_dirs[k]);
+		dirs[n++] = tr_xstrdup(c->workflow_dirs[k]);
 	struct tr_engine_opts o = {
 		.max_workflows = c ? c->max_workflows : 0,
 		.max_steps = c ? c->wf_max_steps : 0,

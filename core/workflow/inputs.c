@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "load_int.h"
 
 /* ---- inputs ---- */
@@ -103,14 +104,14 @@ void ld_inputs(struct ld *l, const trellis_node_t *map)
 		return;
 	}
 	struct tr_wf *wf = l->wf;
-	wf->inputs = calloc(tr_node_len(map) + 1, sizeof *wf->inputs);
+	wf->inputs = tr_xcalloc(tr_node_len(map) + 1, sizeof *wf->inputs);
 	if (!wf->inputs)
 		return;
 	for (size_t i = 0; i < tr_node_len(map); i++) {
 		const trellis_node_t *key = tr_node_key_node_at(map, i);
 		const trellis_node_t *n = tr_node_at(map, i);
 		struct tr_wf_input *in = &wf->inputs[wf->n_inputs++];
-		in->name = strdup(key->str);
+		in->name = tr_xstrdup(key->str);
 		in->type = TR_T_STRING;
 		in->required = 1;
 		if (!ld_name_ok(key->str, NULL))

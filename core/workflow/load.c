@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "expr.h"
 #include "load_int.h"
 
@@ -20,13 +21,13 @@ void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	char **m = realloc(e->msg, (e->n + 1) * sizeof *m);
+	char **m = tr_xrealloc(e->msg, (e->n + 1) * sizeof *m);
 	if (m)
 		e->msg = m;
-	int *li = realloc(e->line, (e->n + 1) * sizeof *li);
+	int *li = tr_xrealloc(e->line, (e->n + 1) * sizeof *li);
 	if (li)
 		e->line = li;
-	int *co = realloc(e->col, (e->n + 1) * sizeof *co);
+	int *co = tr_xrealloc(e->col, (e->n + 1) * sizeof *co);
 	if (co)
 		e->col = co;
 	if (!m || !li || !co)
@@ -35,7 +36,7 @@ void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 	int line = n ? n->line : 0, col = n ? n->col : 0;
 	char full[1200];
 	snprintf(full, sizeof full, "%s:%d:%d: %s", file, line, col, msg);
-	if (!(e->msg[e->n] = strdup(full)))
+	if (!(e->msg[e->n] = tr_xstrdup(full)))
 		return;
 	e->line[e->n] = line;
 	e->col[e->n] = col;
@@ -136,7 +137,7 @@ char *ld_get_str(struct ld *l, const trellis_node_t *n, const char *what)
 		ld_err(l, n, "%s: expected a string, got %s", what, ld_kind(n));
 		return NULL;
 	}
-	return strdup(n->str);
+	return tr_xstrdup(n->str);
 }
 
 int ld_get_bool(struct ld *l, const trellis_node_t *n, const char *what,
@@ -367,7 +368,7 @@ static char *anon_id(size_t idx)
 {
 	char buf[32];
 	snprintf(buf, sizeof buf, "#%zu", idx + 1);
-	return strdup(buf);
+	return tr_xstrdup(buf);
 }
 
 static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
@@ -397,7 +398,7 @@ static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
 		       tr_node_str(sn->id) ? tr_node_str(sn->id) : "");
 		sn->id = NULL;
 	} else {
-		s->id = strdup(sn->id->str);
+		s->id = tr_xstrdup(sn->id->str);
 	}
 	if (!s->id)
 		s->id = anon_id(idx);
@@ -407,7 +408,7 @@ static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
 	if (!sn->call)
 		ld_err(l, n, "%s: missing 'call' (the action to run)", what);
 	else if ((s->action = find_action(l, sn->call, what)))
-		s->call = strdup(s->action->name);
+		s->call = tr_xstrdup(s->action->name);
 	sn->with = tr_node_get(n, "with");
 	if (sn->with && tr_node_type(sn->with) != TRELLIS_NODE_MAP &&
 	    !tr_node_is_null(sn->with)) {
@@ -472,8 +473,8 @@ static void load_steps(struct ld *l, const trellis_node_t *n)
 		return;
 	}
 	size_t cnt = tr_node_len(n);
-	l->wf->steps = calloc(cnt, sizeof *l->wf->steps);
-	l->sn = calloc(cnt, sizeof *l->sn);
+	l->wf->steps = tr_xcalloc(cnt, sizeof *l->wf->steps);
+	l->sn = tr_xcalloc(cnt, sizeof *l->sn);
 	if (!l->wf->steps || !l->sn)
 		return;
 	l->wf->n_steps = cnt;
@@ -555,9 +556,9 @@ static int by_pos(const void *a, const void *b, void *arg)
 /* Orders errors by position so a reader walks the file once. */
 static void sort_errors(struct tr_wf_errors *e)
 {
-	size_t *idx = malloc(e->n * sizeof *idx);
-	char **m = malloc(e->n * sizeof *m);
-	int *li = malloc(e->n * sizeof *li), *co = malloc(e->n * sizeof *co);
+	size_t *idx = tr_xmalloc(e->n * sizeof *idx);
+	char **m = tr_xmalloc(e->n * sizeof *m);
+	int *li = tr_xmalloc(e->n * sizeof *li), *co = tr_xmalloc(e->n * sizeof *co);
 	if (e->n && idx && m && li && co) {
 		for (size_t i = 0; i < e->n; i++)
 			idx[i] = i;
@@ -582,12 +583,12 @@ int tr_wf_load_string(const char *name, const char *buf, size_t len,
 {
 	*out = NULL;
 	memset(errs, 0, sizeof *errs);
-	struct tr_wf *wf = calloc(1, sizeof *wf);
+	struct tr_wf *wf = tr_xcalloc(1, sizeof *wf);
 	struct ld l = {.wf = wf, .errs = errs};
 	if (!wf)
 		return -1;
-	wf->file = strdup(name ? name : "<string>");
-	wf->source = malloc(len + 1);
+	wf->file = tr_xstrdup(name ? name : "<string>");
+	wf->source = tr_xmalloc(len + 1);
 	if (!wf->file || !wf->source) {
 		tr_wf_free(wf);
 		return -1;
@@ -599,10 +600,10 @@ int tr_wf_load_string(const char *name, const char *buf, size_t len,
 						    sizeof err);
 	if (!root) {
 		/* The node parser's message is already FILE:LINE:COL. */
-		char **m = malloc(sizeof *m);
-		errs->line = calloc(1, sizeof *errs->line);
-		errs->col = calloc(1, sizeof *errs->col);
-		if (m && (m[0] = strdup(err))) {
+		char **m = tr_xmalloc(sizeof *m);
+		errs->line = tr_xcalloc(1, sizeof *errs->line);
+		errs->col = tr_xcalloc(1, sizeof *errs->col);
+		if (m && (m[0] = tr_xstrdup(err))) {
 			errs->msg = m;
 			errs->n = 1;
 		} else {
@@ -636,7 +637,7 @@ int tr_wf_load_file(const char *path, struct tr_wf **out,
 		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
-	buf = malloc(WF_MAX_BYTES + 1);
+	buf = tr_xmalloc(WF_MAX_BYTES + 1);
 	if (!buf) {
 		snprintf(msg, sizeof msg, "%s: out of memory", path);
 		goto fail;
@@ -656,10 +657,10 @@ fail:
 	if (f)
 		fclose(f);
 	free(buf);
-	errs->msg = malloc(sizeof *errs->msg);
-	errs->line = calloc(1, sizeof *errs->line);
-	errs->col = calloc(1, sizeof *errs->col);
-	if (errs->msg && (errs->msg[0] = strdup(msg)))
+	errs->msg = tr_xmalloc(sizeof *errs->msg);
+	errs->line = tr_xcalloc(1, sizeof *errs->line);
+	errs->col = tr_xcalloc(1, sizeof *errs->col);
+	if (errs->msg && (errs->msg[0] = tr_xstrdup(msg)))
 		errs->n = 1;
 	return -1;
 }

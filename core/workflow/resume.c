@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -121,8 +122,8 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		const char *err = json_string_value(json_object_get(row, "error"));
 		const char *fs =
 			json_string_value(json_object_get(row, "failed_step"));
-		i->error = strdup(err ? err : "failed before a restart");
-		i->failed_step = fs ? strdup(fs) : NULL;
+		i->error = tr_xstrdup(err ? err : "failed before a restart");
+		i->failed_step = fs ? tr_xstrdup(fs) : NULL;
 		i->started_ms = started;
 		tr_info("workflow %s (%s): resuming compensation", id, wf->name);
 		sched_resume_running(i);

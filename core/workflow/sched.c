@@ -13,26 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
+#include "../util/array.h"
 #include "../util/log.h"
 #include "engine_int.h"
-
-#define GROW(arr, n, cap)                                                      \
-	((n) < (cap) ? 0                                                       \
-		     : grow((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
-
-
-static int grow(void **arr, size_t *cap, size_t size, size_t need)
-{
-	size_t c = *cap ? *cap : 16;
-	while (c < need)
-		c *= 2;
-	void *p = realloc(*arr, c * size);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
 
 /* ---- the ready heap: high-priority instances first, then the step's
  * priority, then arrival (instance seq, step index) ---- */
@@ -52,10 +36,7 @@ static int before(const struct ready *a, const struct ready *b)
 
 static void heap_push(struct tr_engine *e, struct inst *i, size_t idx)
 {
-	if (GROW(e->heap, e->n_heap, e->cap_heap) < 0) {
-		tr_err("workflow: out of memory queueing step");
-		return;
-	}
+	TR_GROW(e->heap, e->n_heap, e->cap_heap);
 	size_t k = e->n_heap++;
 	e->heap[k] = (struct ready){i, idx};
 	while (k > 0) {
@@ -92,10 +73,7 @@ static struct ready heap_pop(struct tr_engine *e)
 
 void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
 {
-	if (GROW(e->check, e->n_check, e->cap_check) < 0) {
-		tr_err("workflow: out of memory scheduling step");
-		return;
-	}
+	TR_GROW(e->check, e->n_check, e->cap_check);
 	e->check[e->n_check++] = (struct ready){i, idx};
 }
 
@@ -289,10 +267,8 @@ static void timeout_fire(struct tr_daemon *d, void *arg)
 
 void sched_job_ready(struct tr_engine *e, struct job *jb)
 {
-	if (GROW(e->inl, e->n_inl, e->cap_inl) == 0)
-		e->inl[e->n_inl++] = jb;
-	else
-		tr_err("workflow: out of memory finishing a step");
+	TR_GROW(e->inl, e->n_inl, e->cap_inl);
+	e->inl[e->n_inl++] = jb;
 }
 
 void sched_job_free(struct job *jb)
@@ -311,11 +287,10 @@ static void submit(struct tr_engine *e, struct job *jb)
 		return;
 	if (rc == TRELLIS_E_BUSY) {
 		/* The pool is full: try again at the next flush. */
-		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
-			e->held[e->n_held++] = jb;
-			e->pool_busy = 1;
-			return;
-		}
+		TR_GROW(e->held, e->n_held, e->cap_held);
+		e->held[e->n_held++] = jb;
+		e->pool_busy = 1;
+		return;
 	}
 	tr_call_set(&jb->call, rc, "workflow: cannot run step: %s",
 		    trellis_error_name(rc));
@@ -391,16 +366,14 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 		return;
 	}
 	if (jb->a->flags & TR_ACTION_MAIN_THREAD) {
-		if (GROW(e->inl, e->n_inl, e->cap_inl) == 0) {
-			e->inl[e->n_inl++] = jb;
-			return;
-		}
+		TR_GROW(e->inl, e->n_inl, e->cap_inl);
+		e->inl[e->n_inl++] = jb;
+		return;
 	}
 	if (jb->a->flags & TR_ACTION_MUTATES) {
-		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
-			e->held[e->n_held++] = jb;
-			return;
-		}
+		TR_GROW(e->held, e->n_held, e->cap_held);
+		e->held[e->n_held++] = jb;
+		return;
 	}
 	submit(e, jb);
 }
@@ -408,7 +381,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 struct job *sched_job_new(struct inst *i, size_t idx, int undo,
 			   const struct tr_action *a, json_t *args)
 {
-	struct job *jb = calloc(1, sizeof *jb);
+	struct job *jb = tr_xcalloc(1, sizeof *jb);
 	if (!jb) {
 		json_decref(args);
 		return NULL;
@@ -465,7 +438,7 @@ char *sched_error_text(const trellis_call_t *call)
 	char buf[1200];
 	snprintf(buf, sizeof buf, "%s: %s", trellis_error_name(call->code),
 		 call->message[0] ? call->message : "failed");
-	return strdup(buf);
+	return tr_xstrdup(buf);
 }
 
 static void job_complete(struct tr_engine *e, struct job *jb)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -85,7 +86,7 @@ void sched_fail(struct inst *i, size_t idx, const char *error)
 	i->error = tr_secrets_redact_str(&i->secrets, error);
 	if (idx != (size_t)-1) {
 		free(i->failed_step);
-		i->failed_step = strdup(i->wf->steps[idx].id);
+		i->failed_step = tr_xstrdup(i->wf->steps[idx].id);
 	}
 	if (i->wf_timer) {
 		tr_daemon_timer_cancel(e->d, i->wf_timer);
@@ -226,7 +227,7 @@ void sched_comp_start(struct inst *i)
 {
 	i->comp_started = 1;
 	size_t n = 0;
-	i->undo_order = malloc((i->wf->n_steps + 1) * sizeof *i->undo_order);
+	i->undo_order = tr_xmalloc((i->wf->n_steps + 1) * sizeof *i->undo_order);
 	for (size_t k = 0; i->undo_order && k < i->wf->n_steps; k++)
 		if (i->s[k].st == S_SUCCEEDED && i->wf->steps[k].undo_action &&
 		    i->s[k].undo != U_DONE && i->s[k].undo != U_FAILED &&
