@@ -4,7 +4,7 @@
  * it through core/inventory (the hypervisor.host_probe action: capacity
  * and the VMs the hypervisor already runs, recorded as "discovered"); an
  * unreachable host is refused with the plugin's error and nothing is
- * recorded.  host.remove, show and list read and write the store.
+ * recorded, and so is a second host for a known hypervisor.  host.remove, show and list read and write the store.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +51,10 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    "no hypervisor plugin '%s' is loaded (trellis "
 			    "plugin list)",
 			    plugin);
+		return;
+	}
+	if (tr_inventory_host_conflict(d->store, name, uri, NULL, &call) < 0) {
+		tr_req_fail_call(req, &call);
 		return;
 	}
 	tr_inventory_host_sync(d, 0, name, cluster, plugin, uri, synced, req);

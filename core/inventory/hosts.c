@@ -5,8 +5,11 @@
  * block), its capacity is recorded, and the VMs its hypervisor already
  * runs are recorded as "discovered".  An unreachable host is refused with
  * the plugin's error and nothing is recorded; a recorded one is marked
- * unreachable.  The periodic refresh does the same for every host.
+ * unreachable.  One hypervisor is never recorded as two hosts (its
+ * capacity would count twice): a second host with the URI, or on the
+ * machine, of a known one is refused naming the first.  The periodic refresh does the same for every host.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +17,7 @@
 #include "../actions/lookup.h"
 #include "../store/store.h"
 #include "../util/alloc.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "inventory.h"
 
@@ -39,7 +43,7 @@ static json_t *info_fields(json_t *r)
 {
 	return json_pack(
 		"{s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O,"
-		" s:O, s:O, s:I, s:n}",
+		" s:O, s:O, s:I, s:n, s:s?}",
 		"state", "up", "cpus", json_object_get(r, "cpus"), "memory_kib",
 		json_object_get(r, "memory_kib"), "free_memory_kib",
 		json_object_get(r, "free_memory_kib"), "hv_type",
@@ -53,6 +57,54 @@ static json_t *info_fields(json_t *r)
 		json_object_get(r, "cores"), "threads",
 		json_object_get(r, "threads"), "mhz", json_object_get(r, "mhz"),
 		"refreshed_at", (json_int_t)time(NULL), "error");
+}
+
+/* The name of the recorded host whose field equals value, into name:
+ * 1 when there is one, 0 when not ("" and NULL values match nothing). */
+static int host_with(struct tr_store *s, const char *field, const char *value,
+		     char *name, size_t len)
+{
+	struct tr_store_query q = {
+	    .filter_key = field, .filter_value = value, .limit = 1};
+	trellis_call_t call;
+	json_t *hosts = NULL;
+	int found = 0;
+	tr_call_init(&call, NULL);
+	if (!value || !*value ||
+	    tr_store_list(s, TR_KIND_HOST, &q, &hosts, &call) < 0)
+		return 0;
+	json_t *h = json_array_get(json_object_get(hosts, "items"), 0);
+	if (h) {
+		snprintf(name, len, "%s",
+			 json_string_value(json_object_get(h, "name")));
+		found = 1;
+	}
+	json_decref(hosts);
+	return found;
+}
+
+/* CONFLICT (set in call) when hypervisor uri is a host already known
+ * under another name, or when the machine it runs on (host_uuid, from
+ * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
+ * Two URIs can reach one machine (qemu:///system and
+ * qemu+ssh://it/system): its capacity must not count twice. */
+int tr_inventory_host_conflict(struct tr_store *s, const char *name,
+			       const char *uri, const char *host_uuid,
+			       trellis_call_t *call)
+{
+	char other[256];
+	if (host_with(s, "uri", uri, other, sizeof other))
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "host '%s': %s is already host '%s' (one "
+				   "hypervisor is never added twice)",
+				   name, uri, other);
+	if (host_with(s, "host_uuid", host_uuid, other, sizeof other))
+		return tr_call_set(call, TRELLIS_E_CONFLICT,
+				   "host '%s': %s runs on machine %s, which is "
+				   "already host '%s' (one machine is never "
+				   "added twice)",
+				   name, uri, host_uuid, other);
+	return 0;
 }
 
 /* Brings the VM records of a host in line with what its hypervisor
@@ -157,6 +209,17 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 		}
 		tr_warn("host %s (%s): %s", j->name, j->uri, pcall->message);
 		j->done(d, j->arg, NULL, pcall);
+		sync_free(j);
+		return;
+	}
+	/* Here on the main thread, the store's one writer, the check holds
+	 * against a concurrent add of the same hypervisor too. */
+	if (!refresh &&
+	    tr_inventory_host_conflict(s, j->name, j->uri,
+				       tr_json_str(result, "host_uuid"),
+				       &call) < 0) {
+		tr_conn_forget(d, TR_CONN_HOST, j->name);
+		j->done(d, j->arg, NULL, &call);
 		sync_free(j);
 		return;
 	}

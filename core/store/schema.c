@@ -219,6 +219,11 @@ const struct tr_migration tr_migrations[] = {
 	 "  name TEXT PRIMARY KEY,"
 	 "  instance TEXT NOT NULL,"
 	 "  created_at INTEGER NOT NULL);"},
+	/* The machine a host's hypervisor runs on (host_info's host_uuid,
+	 * ABI 1.1): one machine is never added as two hosts. */
+	{"safety-0002-host-uuid",
+	 "ALTER TABLE host ADD COLUMN host_uuid TEXT;"
+	 "CREATE INDEX host_host_uuid ON host(host_uuid);"},
 	/* Append new migrations here. */
 };
 

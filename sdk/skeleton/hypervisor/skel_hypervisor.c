@@ -179,7 +179,7 @@ static int vm_create(void *conn, trellis_call_t *call,
 		if (strcmp(vm->name, spec->name) != 0)
 			continue;
 		/* A replay returns what the first attempt made. */
-		if (idem_key && strcmp(vm->key, idem_key) == 0) {
+		if (idem_key && idem_key[0] && strcmp(vm->key, idem_key) == 0) {
 			fill(vm, out);
 			return 0;
 		}

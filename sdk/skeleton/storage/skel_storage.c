@@ -318,7 +318,7 @@ static int vol_create(void *pool, trellis_call_t *call,
 	if (faccessat(p->dirfd, spec->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		char key[256];
 		read_key(p, spec->name, key, sizeof key);
-		if (idem_key && strcmp(key, idem_key) == 0)
+		if (idem_key && idem_key[0] && strcmp(key, idem_key) == 0)
 			return fill_info(p, call, spec->name, out);
 		return host->set_error(call, TRELLIS_E_CONFLICT,
 				       "pool '%s': volume '%s' exists already "

@@ -45,7 +45,8 @@ tcli pod create p2 --zone priv >/dev/null
 tcli cluster create c2 --pod priv/p2 >/dev/null
 ok "roomy by default" tcli policy set roomy
 ok "host h1 in pub" tcli host add h1 --cluster pub/p1/c1 --hypervisor libvirt --uri test:///default
-ok "host h2 in priv" tcli host add h2 --cluster priv/p2/c2 --hypervisor libvirt --uri test:///default
+# One URI is one host: h2 is the same test driver under its own URI.
+ok "host h2 in priv" tcli host add h2 --cluster priv/p2/c2 --hypervisor libvirt --uri 'test:///default?host=h2'
 
 is "try: a public request goes to pub" \
 	"$(tcli policy try --memory 1G -o json | json 'j["host"]')" h1
