@@ -56,7 +56,8 @@ static json_t *info_fields(json_t *r)
 		json_object_get(r, "sockets"), "cores",
 		json_object_get(r, "cores"), "threads",
 		json_object_get(r, "threads"), "mhz", json_object_get(r, "mhz"),
-		"refreshed_at", (json_int_t)time(NULL), "error");
+		"refreshed_at", (json_int_t)time(NULL), "error", "host_uuid",
+		tr_json_str_opt(r, "host_uuid"));
 }
 
 /* The name of the recorded host whose field equals value, into name:
