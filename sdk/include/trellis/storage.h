@@ -6,8 +6,9 @@
  * vendor array...).  The core opens each pool once with pool_open() and
  * reuses the handle; the handle is the "target" for
  * TRELLIS_THREAD_PER_TARGET.  Volumes are named within their pool; a name
- * is [A-Za-z0-9][A-Za-z0-9._-]{0,127} and the plugin refuses anything else
- * (no path separators, no "..") with TRELLIS_E_INVALID_ARG.
+ * is [A-Za-z0-9][A-Za-z0-9._-]{0,127} (trellis_name_ok(), trellis/name.h)
+ * and the plugin refuses anything else (no path separators, no "..") with
+ * TRELLIS_E_INVALID_ARG.
  *
  * Ops that change infrastructure take an idempotency key; a replayed create
  * returns what the first attempt made, a delete of a missing volume
