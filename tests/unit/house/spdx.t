@@ -9,20 +9,13 @@ import os
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', '..', 'lib'))
+import tap  # noqa: E402
+from tap import report  # noqa: E402
+
 TAG = 'SPDX-License-Identifier: Apache-2.0'
 SKIP_DIRS = {'.git', 'build', 'build-asan', 'build-fuzz', '__pycache__'}
-n = 0
-failed = 0
-
-
-def report(good, what, notes=()):
-    global n, failed
-    n += 1
-    print('%s %d - %s' % ('ok' if good else 'not ok', n, what))
-    for line in notes:
-        print('#   ' + line)
-    failed += 0 if good else 1
-
 
 def is_source(name):
     return (name.endswith(('.c', '.h', '.py', '.sh', '.t')) or
@@ -73,8 +66,7 @@ def main():
     self_test()
     bad = missing(src)
     report(not bad, 'every source file carries "%s"' % TAG, bad)
-    print('1..%d' % n)
-    return 1 if failed else 0
+    return tap.done()
 
 
 sys.exit(main())
