@@ -5,7 +5,7 @@
  * after, retries with backoff and step timeouts.  Failure and
  * compensation are in undo.c.
  *
- * Everything here runs on the main thread.  sched_pump() is the one loop
+ * Everything here runs on the main thread.  tr_sched_pump() is the one loop
  * that makes progress; it is re-entrant-safe (a nested call just asks the
  * running pump for another round), so deep DAGs never recurse.
  */
@@ -71,7 +71,7 @@ static struct ready heap_pop(struct tr_engine *e)
 	return top;
 }
 
-void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
+void tr_sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
 {
 	TR_GROW(e->check, e->n_check, e->cap_check);
 	e->check[e->n_check++] = (struct ready){i, idx};
@@ -79,12 +79,12 @@ void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
 
 /* ---- journal helpers ---- */
 
-void sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
+void tr_sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
 {
 	tr_journal_step_update(i->e->j, i->id, idx, u);
 }
 
-struct tr_jr_step sched_jr_blank(void)
+struct tr_jr_step tr_sched_jr_blank(void)
 {
 	return (struct tr_jr_step){.attempts = -1,
 				   .started_at = -1,
@@ -92,7 +92,7 @@ struct tr_jr_step sched_jr_blank(void)
 				   .done_seq = -1};
 }
 
-void sched_step_event(struct inst *i, size_t idx, const char *topic,
+void tr_sched_step_event(struct inst *i, size_t idx, const char *topic,
 		       const char *state, int64_t duration, const char *error)
 {
 	const struct tr_wf_step *ws = &i->wf->steps[idx];
@@ -114,7 +114,7 @@ void sched_step_event(struct inst *i, size_t idx, const char *topic,
 		json_object_set_new(b, "error", json_string(r ? r : "?"));
 		free(r);
 	}
-	wf_publish(i, topic, b);
+	tr_wf_publish(i, topic, b);
 	json_decref(b);
 }
 
@@ -126,7 +126,7 @@ static void release(struct inst *i, size_t idx)
 	for (size_t k = 0; k < s->n_dependents; k++) {
 		size_t d = s->dependents[k];
 		if (i->s[d].waiting && --i->s[d].waiting == 0)
-			sched_ready_push_check(i->e, i, d);
+			tr_sched_ready_push_check(i->e, i, d);
 	}
 }
 
@@ -135,14 +135,14 @@ static void step_skip(struct inst *i, size_t idx, const char *why)
 	struct step_rt *s = &i->s[idx];
 	s->st = S_SKIPPED;
 	i->n_terminal++;
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	u.state = "skipped";
 	u.error = why;
 	u.finished_at = tr_wall_ms();
-	sched_jstep(i, idx, &u);
-	sched_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
+	tr_sched_jstep(i, idx, &u);
+	tr_sched_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
 	release(i, idx);
-	sched_check_finish(i); /* it may have been the last one */
+	tr_sched_check_finish(i); /* it may have been the last one */
 }
 
 /* A failure that no retry can fix (bad arguments, a bad `when`). */
@@ -152,19 +152,19 @@ static void step_fail_now(struct inst *i, size_t idx, const char *error)
 	const struct tr_wf_step *ws = &i->wf->steps[idx];
 	s->st = S_FAILED;
 	i->n_terminal++;
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	u.state = "failed";
 	char *red = tr_secrets_redact_str(&i->secrets, error);
 	u.error = red;
 	u.finished_at = tr_wall_ms();
-	sched_jstep(i, idx, &u);
-	sched_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
+	tr_sched_jstep(i, idx, &u);
+	tr_sched_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
 	free(red);
 	if (ws->continue_on_error && i->st == I_RUNNING) {
 		release(i, idx);
-		sched_check_finish(i);
+		tr_sched_check_finish(i);
 	} else {
-		sched_fail(i, idx, error);
+		tr_sched_fail(i, idx, error);
 	}
 }
 
@@ -192,7 +192,7 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 	}
 	if (ws->when) {
 		int t = 0;
-		if (sched_when(i, ws->when, &t, why, sizeof why) < 0) {
+		if (tr_sched_when(i, ws->when, &t, why, sizeof why) < 0) {
 			char msg[1100];
 			snprintf(msg, sizeof msg, "when: %s", why);
 			step_fail_now(i, idx, msg);
@@ -203,7 +203,7 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 			return;
 		}
 	}
-	json_t *args = sched_eval(i, ws->with, why, sizeof why);
+	json_t *args = tr_sched_eval(i, ws->with, why, sizeof why);
 	if (!args) {
 		step_fail_now(i, idx, why);
 		return;
@@ -221,11 +221,11 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 	heap_push(e, i, idx);
 }
 
-void sched_instance_begin(struct inst *i)
+void tr_sched_instance_begin(struct inst *i)
 {
 	for (size_t k = 0; k < i->wf->n_steps; k++)
 		if (i->s[k].st == S_PENDING && i->s[k].waiting == 0)
-			sched_ready_push_check(i->e, i, k);
+			tr_sched_ready_push_check(i->e, i, k);
 }
 
 /* ---- running jobs ---- */
@@ -259,19 +259,19 @@ static void timeout_fire(struct tr_daemon *d, void *arg)
 	jb->timed_out = 1;
 	atomic_store(&jb->call.cancelled, 1);
 	if (jb->a->flags & TR_ACTION_ENGINE) {
-		eng_subflow_cancel(jb->i->e, jb, "cancelled: the step that "
+		tr_eng_subflow_cancel(jb->i->e, jb, "cancelled: the step that "
 						 "runs it timed out");
-		sched_pump(jb->i->e);
+		tr_sched_pump(jb->i->e);
 	}
 }
 
-void sched_job_ready(struct tr_engine *e, struct job *jb)
+void tr_sched_job_ready(struct tr_engine *e, struct job *jb)
 {
 	TR_GROW(e->inl, e->n_inl, e->cap_inl);
 	e->inl[e->n_inl++] = jb;
 }
 
-void sched_job_free(struct job *jb)
+void tr_sched_job_free(struct job *jb)
 {
 	if (!jb)
 		return;
@@ -300,7 +300,7 @@ static void submit(struct tr_engine *e, struct job *jb)
 
 /* Starts an attempt: journaled as running first.  A step that changes
  * infrastructure waits for the journal commit; others start at once. */
-void sched_dispatch(struct tr_engine *e, struct job *jb)
+void tr_sched_dispatch(struct tr_engine *e, struct job *jb)
 {
 	struct inst *i = jb->i;
 	struct step_rt *s = &i->s[jb->idx];
@@ -310,7 +310,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 		 * the next start picks it up. */
 		if (s->job == jb)
 			s->job = NULL;
-		sched_job_free(jb);
+		tr_sched_job_free(jb);
 		return;
 	}
 	jb->t0 = tr_wall_ms();
@@ -323,7 +323,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 	i->running++;
 	e->in_flight++;
 	s->job = jb;
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	if (jb->undo) {
 		s->undo = U_RUNNING;
 		s->undo_attempts++;
@@ -342,17 +342,17 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 			u.state = "running";
 			u.attempts = s->attempts;
 			u.started_at = jb->t0;
-			char *in = wf_redacted_dump(i, jb->args);
+			char *in = tr_wf_redacted_dump(i, jb->args);
 			u.inputs = in;
-			sched_jstep(i, jb->idx, &u);
+			tr_sched_jstep(i, jb->idx, &u);
 			free(in);
 		}
-		sched_step_event(i, jb->idx, "workflow.step.started", "running", -1,
+		tr_sched_step_event(i, jb->idx, "workflow.step.started", "running", -1,
 			   NULL);
-		u = sched_jr_blank();
+		u = tr_sched_jr_blank();
 	}
 	if (jb->undo)
-		sched_jstep(i, jb->idx, &u);
+		tr_sched_jstep(i, jb->idx, &u);
 	/* The step's timeout bounds its undo too: a compensation that hangs
 	 * must end (as left behind), not keep the instance forever. */
 	if (ws->timeout_ms && e->d->loop &&
@@ -362,7 +362,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 	if (i->cancelled || i->timed_out)
 		atomic_store(&jb->call.cancelled, 1);
 	if (jb->a->flags & TR_ACTION_ENGINE) {
-		eng_subflow(e, jb); /* completes through sched_job_ready */
+		tr_eng_subflow(e, jb); /* completes through tr_sched_job_ready */
 		return;
 	}
 	if (jb->a->flags & TR_ACTION_MAIN_THREAD) {
@@ -378,7 +378,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 	submit(e, jb);
 }
 
-struct job *sched_job_new(struct inst *i, size_t idx, int undo,
+struct job *tr_sched_job_new(struct inst *i, size_t idx, int undo,
 			   const struct tr_action *a, json_t *args)
 {
 	struct job *jb = tr_xcalloc(1, sizeof *jb);
@@ -417,11 +417,11 @@ static void retry_fire(struct tr_daemon *d, void *arg)
 	i->retrying--;
 	/* A failing instance cancels the timers of its steps' retries, so
 	 * only undo retries and steps of running instances get here. */
-	sched_dispatch(i->e, jb);
-	sched_pump(i->e);
+	tr_sched_dispatch(i->e, jb);
+	tr_sched_pump(i->e);
 }
 
-int sched_wait_retry(struct inst *i, struct job *jb, int attempt)
+int tr_sched_wait_retry(struct inst *i, struct job *jb, int attempt)
 {
 	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
 	uint64_t id;
@@ -433,7 +433,7 @@ int sched_wait_retry(struct inst *i, struct job *jb, int attempt)
 	return 0;
 }
 
-char *sched_error_text(const trellis_call_t *call)
+char *tr_sched_error_text(const trellis_call_t *call)
 {
 	char buf[1200];
 	snprintf(buf, sizeof buf, "%s: %s", trellis_error_name(call->code),
@@ -471,54 +471,54 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		s->st = S_PENDING;
 		if (jb->undo)
 			s->undo = U_NONE;
-		sched_job_free(jb);
+		tr_sched_job_free(jb);
 		return;
 	}
 	if (jb->undo) {
-		sched_undo_complete(e, jb);
+		tr_sched_undo_complete(e, jb);
 		goto out;
 	}
 	int64_t now = tr_wall_ms(), dur = now - jb->t0;
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	if (jb->quiet_start) {
 		u.attempts = s->attempts;
 		u.started_at = jb->t0;
-		u.inputs = qin = wf_redacted_dump(i, jb->args);
+		u.inputs = qin = tr_wf_redacted_dump(i, jb->args);
 	}
 	if (jb->rc == 0) {
 		s->st = S_SUCCEEDED;
 		json_decref(s->outputs);
 		s->outputs = jb->result;
 		jb->result = NULL;
-		sched_secret_outputs(i, ws, s->outputs);
+		tr_sched_secret_outputs(i, ws, s->outputs);
 		s->done_seq = ++i->next_done_seq;
 		i->n_terminal++;
 		u.state = "succeeded";
-		char *out = wf_redacted_dump(i, s->outputs);
+		char *out = tr_wf_redacted_dump(i, s->outputs);
 		u.outputs = out;
 		u.finished_at = now;
 		u.done_seq = s->done_seq;
-		sched_jstep(i, jb->idx, &u);
+		tr_sched_jstep(i, jb->idx, &u);
 		free(out);
-		sched_step_event(i, jb->idx, "workflow.step.finished", "succeeded",
+		tr_sched_step_event(i, jb->idx, "workflow.step.finished", "succeeded",
 			   dur, NULL);
-		sched_job_free(jb);
+		tr_sched_job_free(jb);
 		if (i->st == I_RUNNING)
 			release(i, idx);
 		goto out;
 	}
-	char *err = sched_error_text(&jb->call);
+	char *err = tr_sched_error_text(&jb->call);
 	char *red = tr_secrets_redact_str(&i->secrets, err);
 	int fixable = jb->rc != TRELLIS_E_INVALID_ARG &&
 		      jb->rc != TRELLIS_E_CANCELLED;
 	if (i->st == I_RUNNING && fixable && s->attempts < ws->attempts &&
-	    sched_wait_retry(i, jb, s->attempts) == 0) {
+	    tr_sched_wait_retry(i, jb, s->attempts) == 0) {
 		s->st = S_RETRY;
 		s->job = jb;
 		u.state = "retrying";
 		u.error = red;
-		sched_jstep(i, jb->idx, &u);
-		sched_step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
+		tr_sched_jstep(i, jb->idx, &u);
+		tr_sched_step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
 			   err);
 		free(red);
 		free(err);
@@ -529,35 +529,35 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 	u.state = "failed";
 	u.error = red;
 	u.finished_at = now;
-	sched_jstep(i, jb->idx, &u);
-	sched_step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
-	sched_job_free(jb);
+	tr_sched_jstep(i, jb->idx, &u);
+	tr_sched_step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
+	tr_sched_job_free(jb);
 	if (ws->continue_on_error && i->st == I_RUNNING)
 		release(i, idx);
 	else
-		sched_fail(i, idx, err);
+		tr_sched_fail(i, idx, err);
 	free(red);
 	free(err);
 out:
 	free(qin);
-	sched_check_finish(i);
-	sched_pump(e);
+	tr_sched_check_finish(i);
+	tr_sched_pump(e);
 }
 
-void sched_check_finish(struct inst *i)
+void tr_sched_check_finish(struct inst *i)
 {
 	if (i->st == I_DONE || i->running || i->retrying)
 		return;
 	if (i->st == I_RUNNING && i->n_terminal == i->wf->n_steps)
-		eng_instance_finish(i);
+		tr_eng_instance_finish(i);
 	else if (i->st == I_FAILING && !i->comp_started)
-		sched_comp_start(i);
+		tr_sched_comp_start(i);
 }
 
 /* After a restart in the middle of compensation: steps that were running
  * may have made something, so they run again (same idempotency key, so
  * they find it) before their undo. */
-void sched_resume_running(struct inst *i)
+void tr_sched_resume_running(struct inst *i)
 {
 	for (size_t k = 0; k < i->wf->n_steps; k++) {
 		struct step_rt *s = &i->s[k];
@@ -566,15 +566,15 @@ void sched_resume_running(struct inst *i)
 		s->was_running = 0;
 		const struct tr_wf_step *ws = &i->wf->steps[k];
 		char err[1024];
-		json_t *args = sched_eval(i, ws->with, err, sizeof err);
+		json_t *args = tr_sched_eval(i, ws->with, err, sizeof err);
 		if (args && tr_action_check_args(ws->action, args, err,
 						 sizeof err) != 0) {
 			json_decref(args);
 			args = NULL;
 		}
-		struct job *jb = args ? sched_job_new(i, k, 0, ws->action, args) : NULL;
+		struct job *jb = args ? tr_sched_job_new(i, k, 0, ws->action, args) : NULL;
 		if (jb) {
-			sched_dispatch(i->e, jb);
+			tr_sched_dispatch(i->e, jb);
 		} else {
 			s->st = S_FAILED;
 			i->n_terminal++;
@@ -599,10 +599,10 @@ static void flush_fire(struct tr_daemon *d, void *arg)
 	for (size_t k = 0; k < n; k++)
 		submit(e, held[k]);
 	free(held);
-	sched_arm_flush(e);
+	tr_sched_arm_flush(e);
 }
 
-void sched_arm_flush(struct tr_engine *e)
+void tr_sched_arm_flush(struct tr_engine *e)
 {
 	if (!e->d->loop) {
 		/* No loop (tools, some tests): commit at once. */
@@ -645,11 +645,11 @@ static void reap(struct tr_engine *e)
 	while (e->dead) {
 		struct inst *i = e->dead;
 		e->dead = i->next;
-		eng_instance_free(i);
+		tr_eng_instance_free(i);
 	}
 }
 
-void sched_pump(struct tr_engine *e)
+void tr_sched_pump(struct tr_engine *e)
 {
 	if (e->pumping) {
 		e->again = 1;
@@ -668,12 +668,12 @@ void sched_pump(struct tr_engine *e)
 				continue;
 			const struct tr_wf_step *ws = &r.i->wf->steps[r.idx];
 			json_t *args = json_incref(r.i->s[r.idx].args);
-			struct job *jb = sched_job_new(r.i, r.idx, 0, ws->action, args);
+			struct job *jb = tr_sched_job_new(r.i, r.idx, 0, ws->action, args);
 			if (!jb) {
 				step_fail_now(r.i, r.idx, "out of memory");
 				continue;
 			}
-			sched_dispatch(e, jb);
+			tr_sched_dispatch(e, jb);
 		}
 		while (e->n_inl) {
 			struct job *jb = e->inl[--e->n_inl];
@@ -682,10 +682,10 @@ void sched_pump(struct tr_engine *e)
 			job_complete(e, jb);
 		}
 		if (!e->stopping)
-			eng_admit(e);
+			tr_eng_admit(e);
 	} while (e->again || e->n_check || e->n_inl);
 	if (e->dead)
 		reap(e);
 	e->pumping = 0;
-	sched_arm_flush(e);
+	tr_sched_arm_flush(e);
 }
