@@ -34,7 +34,7 @@ static json_t *host_json(const char *name, const trellis_hv_host_info_t *i,
 {
 	return json_pack(
 	    "{s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I,"
-	    " s:I, s:I, s:o, s:s?}",
+	    " s:I, s:I, s:o, s:s}",
 	    "host", name, "cpus", (json_int_t)i->cpus, "memory_kib",
 	    (json_int_t)i->memory_kib, "free_memory_kib",
 	    (json_int_t)i->free_memory_kib, "hv_type", i->hv_type, "hv_version",
@@ -42,7 +42,7 @@ static json_t *host_json(const char *name, const trellis_hv_host_info_t *i,
 	    i->arch, "cpu_model", i->cpu_model, "hostname", i->hostname,
 	    "sockets", (json_int_t)i->sockets, "cores", (json_int_t)i->cores,
 	    "threads", (json_int_t)i->threads, "mhz", (json_int_t)i->mhz, "vms",
-	    vms, "host_uuid", i->host_uuid[0] ? i->host_uuid : NULL);
+	    vms, "host_uuid", i->host_uuid);
 }
 
 static int run_host_probe(const struct tr_action_env *env, json_t *args,
@@ -138,8 +138,9 @@ static const struct tr_field host_probe_out[] = {
     {"memory_kib", TR_T_INT, 1, "total memory"},
     {"free_memory_kib", TR_T_INT, 1, "free memory"},
     {"domain_type", TR_T_STRING, 1, "what vm_create uses: kvm, qemu..."},
+    {"host_uuid", TR_T_STRING, 1,
+     "the machine's identity (ABI 1.1), \"\" when unknown"},
     {"vms", TR_T_ARRAY, 1, "[{uuid, name, state, vcpus, memory_mib}]"},
-    {"host_uuid", TR_T_STRING, 0, "the machine's identity, when known"},
     TR_FIELDS_END};
 static const struct tr_field pool_open_in[] = {
     {"pool", TR_T_STRING, 1, "the pool's name (keys its connection)"},

@@ -84,11 +84,6 @@ static int host_with(struct tr_store *s, const char *field, const char *value,
 	return found;
 }
 
-/* CONFLICT (set in call) when hypervisor uri is a host already known
- * under another name, or when the machine it runs on (host_uuid, from
- * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
- * Two URIs can reach one machine (qemu:///system and
- * qemu+ssh://it/system): its capacity must not count twice. */
 int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 			       const char *uri, const char *host_uuid,
 			       trellis_call_t *call)
@@ -215,10 +210,9 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 	}
 	/* Here on the main thread, the store's one writer, the check holds
 	 * against a concurrent add of the same hypervisor too. */
-	if (!refresh &&
-	    tr_inventory_host_conflict(s, j->name, j->uri,
-				       tr_json_str(result, "host_uuid"),
-				       &call) < 0) {
+	if (!refresh && tr_inventory_host_conflict(
+			    s, j->name, j->uri,
+			    tr_json_str_opt(result, "host_uuid"), &call) < 0) {
 		tr_conn_forget(d, TR_CONN_HOST, j->name);
 		j->done(d, j->arg, NULL, &call);
 		sync_free(j);

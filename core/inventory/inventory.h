@@ -32,6 +32,17 @@ typedef void (*tr_host_synced_fn)(struct tr_daemon *d, void *arg,
 				  json_t *host, trellis_call_t *call);
 
 /*
+ * CONFLICT (set in call) when hypervisor uri is a host already known
+ * under another name, or when the machine it runs on (host_uuid, from
+ * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
+ * Two URIs can reach one machine (qemu:///system and
+ * qemu+ssh://it/system): its capacity must not count twice.
+ */
+int tr_inventory_host_conflict(struct tr_store *s, const char *name,
+			       const char *uri, const char *host_uuid,
+			       trellis_call_t *call);
+
+/*
  * Probes host name through plugin at uri and records it: a new host under
  * cluster, or (TR_HOST_SYNC_REFRESH) the recorded one's capacity, with its
  * state "up", or "unreachable" and the error when the probe failed.  The
