@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../util/alloc.h"
 #include "../runtime/worker.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
@@ -764,7 +765,7 @@ void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 
 void tr_api_call(struct tr_api *api, const struct tr_api_call *c)
 {
-	struct tr_req *req = calloc(1, sizeof *req);
+	struct tr_req *req = tr_xcalloc(1, sizeof *req);
 	if (!req) {
 		static const char *const parts[] = {
 			"{\"ok\":false,\"error\":{\"code\":\"NOMEM\","

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "../util/alloc.h"
@@ -125,7 +126,7 @@ void tr_orphans_start(struct tr_daemon *d, uint64_t period_ms)
 {
 	if (!period_ms || !d->loop || d->orphans)
 		return;
-	struct tr_orphans *o = calloc(1, sizeof *o);
+	struct tr_orphans *o = tr_xcalloc(1, sizeof *o);
 	if (!o) {
 		tr_err("placement: out of memory starting the orphan check");
 		abort();
