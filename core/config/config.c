@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../util/node.h"
 #include "../util/schema.h"
@@ -52,6 +53,16 @@ static const char defaults_yaml[] =
 	"shipped ones)\n"
 	"  retention: 30d        # finished instances leave the journal "
 	"after this (0: never)\n"
+	"http:\n"
+	"  listen: null          # HOST:PORT of the HTTP API and /metrics, e.g. "
+	"127.0.0.1:8080; off by default\n"
+	"  tls: auto             # auto: TLS unless listen is a loopback address\n"
+	"  cert: null            # PEM certificate (chain) for TLS\n"
+	"  key: null             # PEM private key for TLS\n"
+	"  max_body: 1M          # larger request bodies are refused (413)\n"
+	"  timeout: 10s          # a request must arrive whole within this\n"
+	"  metrics_auth: auto    # /metrics needs an API key (auto: not on "
+	"loopback)\n"
 	"agents:\n"
 	"  listen: []            # e.g. [tcp://0.0.0.0:7450]; off by default\n"
 	"  heartbeat: 5s         # beats both ways this often\n"
@@ -64,7 +75,7 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT };
 
 struct centry {
 	const char *path;
@@ -98,6 +109,13 @@ static const struct centry entries[] = {
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
 	{"workflows.retention", C_RETENTION, O(wf_retention_s)},
+	{"http.listen", C_HOSTPORT, O(http_listen)},
+	{"http.tls", C_TRI, O(http_tls)},
+	{"http.cert", C_PATH_NULL, O(http_cert)},
+	{"http.key", C_PATH_NULL, O(http_key)},
+	{"http.max_body", C_SIZE, O(http_max_body)},
+	{"http.timeout", C_DURATION, O(http_timeout_ms)},
+	{"http.metrics_auth", C_TRI, O(http_metrics_auth)},
 	{"agents.listen", C_DIRS, O(agents_listen)},
 	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
 	{"agents.dead_after", C_UINT, O(agents_dead)},
@@ -125,7 +143,7 @@ static int set_str(char **slot, const trellis_node_t *v, int nullable,
 	if (!s || !*s || tr_node_is_null(v))
 		return fail(err, errlen, v, "%s: expected a non-empty string%s",
 			    path, "");
-	char *dup = strdup(s);
+	char *dup = tr_xstrdup(s);
 	if (!dup)
 		return fail(err, errlen, v, "%s: out of memory%s", path, "");
 	free(*slot);
@@ -222,6 +240,35 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)i64;
 		return 0;
+	case C_TRI: /* auto (-1), true (1), false (0) */
+		if (s && strcmp(s, "auto") == 0)
+			*(int *)(base + e->off) = -1;
+		else if (s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0))
+			*(int *)(base + e->off) = 1;
+		else if (s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0))
+			*(int *)(base + e->off) = 0;
+		else
+			return fail(err, errlen, v,
+				    "%s: expected auto, true or false, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		return 0;
+	case C_HOSTPORT: { /* null, or HOST:PORT ([::1]:PORT) */
+		if (set_str((char **)(base + e->off), v, 1, e->path, err,
+			    errlen) < 0)
+			return -1;
+		const char *hp = *(char **)(base + e->off);
+		const char *colon = hp ? strrchr(hp, ':') : NULL;
+		char *end = NULL;
+		long port = colon ? strtol(colon + 1, &end, 10) : 0;
+		if (hp && (!colon || colon == hp || !end || *end ||
+			   port < 1 || port > 65535 ||
+			   (hp[0] == '[' && colon[-1] != ']')))
+			return fail(err, errlen, v,
+				    "%s: expected HOST:PORT (like "
+				    "127.0.0.1:8080 or [::1]:8443), got '%s'",
+				    e->path, hp);
+		return 0;
+	}
 	case C_TARGET:
 		if (s && strcmp(s, "stderr") == 0)
 			c->log_target = TR_LOG_STDERR;
@@ -252,7 +299,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    strstr(e->path, "listen") ? "URLs"
 							      : "directories");
 		size_t n = tr_node_len(v);
-		char **dirs = calloc(n + 1, sizeof *dirs);
+		char **dirs = tr_xcalloc(n + 1, sizeof *dirs);
 		if (!dirs)
 			return fail(err, errlen, v, "%s: out of memory%s",
 				    e->path, "");
@@ -268,7 +315,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 						    ? "a URL"
 						    : "a directory");
 			}
-			dirs[i] = strdup(d);
+			dirs[i] = tr_xstrdup(d);
 		}
 		/* The list and its count are adjacent in struct tr_config. */
 		char ***slot = (char ***)((char *)c + e->off);
@@ -372,7 +419,7 @@ static int apply_map(struct tr_config *c, const trellis_node_t *map,
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
 				 char *err, size_t errlen)
 {
-	struct tr_config *c = calloc(1, sizeof *c);
+	struct tr_config *c = tr_xcalloc(1, sizeof *c);
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -382,8 +429,8 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 					   errlen);
 	if (!c->defaults || apply_map(c, c->defaults, NULL, err, errlen) < 0)
 		goto fail;
-	char *def_api = strdup(c->api_listen);
-	char *def_events = strdup(c->events_listen);
+	char *def_api = tr_xstrdup(c->api_listen);
+	char *def_events = tr_xstrdup(c->events_listen);
 	if (path) {
 		c->file = tr_node_parse_file(path, err, errlen);
 		if (!c->file || apply_map(c, c->file, NULL, err, errlen) < 0) {
@@ -401,12 +448,12 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 			state_dir += 2;
 		if (state_dir[0] != '/' && getcwd(cwd, sizeof cwd)) {
 			size_t n = strlen(cwd) + strlen(state_dir) + 2;
-			c->state_dir = malloc(n);
+			c->state_dir = tr_xmalloc(n);
 			if (c->state_dir)
 				snprintf(c->state_dir, n, "%s/%s", cwd,
 					 state_dir);
 		} else {
-			c->state_dir = strdup(state_dir);
+			c->state_dir = tr_xstrdup(state_dir);
 		}
 		state_dir = c->state_dir ? c->state_dir : state_dir;
 		/* Unless the file named them, the sockets follow the state
@@ -416,13 +463,13 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 			snprintf(url, sizeof url, "ipc://%s/api.sock",
 				 state_dir);
 			free(c->api_listen);
-			c->api_listen = strdup(url);
+			c->api_listen = tr_xstrdup(url);
 		}
 		if (def_events && strcmp(c->events_listen, def_events) == 0) {
 			snprintf(url, sizeof url, "ipc://%s/events.sock",
 				 state_dir);
 			free(c->events_listen);
-			c->events_listen = strdup(url);
+			c->events_listen = tr_xstrdup(url);
 		}
 	}
 	free(def_api);
@@ -430,12 +477,12 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 	if (!c->secrets_dir && c->state_dir) {
 		char dir[4200];
 		snprintf(dir, sizeof dir, "%s/secrets", c->state_dir);
-		c->secrets_dir = strdup(dir);
+		c->secrets_dir = tr_xstrdup(dir);
 	}
 	if (!c->api_keys_file && c->state_dir) {
 		char keys[4200];
 		snprintf(keys, sizeof keys, "%s/api-keys", c->state_dir);
-		c->api_keys_file = strdup(keys);
+		c->api_keys_file = tr_xstrdup(keys);
 	}
 	if (!c->state_dir || !c->api_listen || !c->events_listen ||
 	    !c->secrets_dir || !c->api_keys_file) {
@@ -458,6 +505,9 @@ void tr_config_free(struct tr_config *c)
 	free(c->events_listen);
 	free(c->secrets_dir);
 	free(c->api_keys_file);
+	free(c->http_listen);
+	free(c->http_cert);
+	free(c->http_key);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

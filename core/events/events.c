@@ -12,6 +12,7 @@
 
 #include "../host/host.h"
 #include "../runtime/daemon.h"
+#include "../util/alloc.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "events.h"
@@ -21,7 +22,17 @@ struct tr_events {
 	pthread_mutex_t lock;
 	tr_event_hook_fn hook;
 	void *hook_arg;
+	tr_event_tap_fn tap; /* under lock */
+	void *tap_arg;
 };
+
+void tr_events_set_tap(struct tr_events *ev, tr_event_tap_fn fn, void *arg)
+{
+	pthread_mutex_lock(&ev->lock);
+	ev->tap = fn;
+	ev->tap_arg = arg;
+	pthread_mutex_unlock(&ev->lock);
+}
 
 void tr_events_set_hook(struct tr_events *ev, tr_event_hook_fn fn, void *arg)
 {
@@ -65,7 +76,7 @@ int tr_nn_bind(int sock, const char *url, unsigned mode, char *err,
 struct tr_events *tr_events_new(const char *url, unsigned mode, char *err,
 				size_t errlen)
 {
-	struct tr_events *ev = calloc(1, sizeof *ev);
+	struct tr_events *ev = tr_xcalloc(1, sizeof *ev);
 	if (!ev) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -115,7 +126,7 @@ int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body)
 	if (!text)
 		return TRELLIS_E_NOMEM;
 	size_t tl = strlen(topic), bl = strlen(text);
-	char *buf = malloc(tl + 1 + bl);
+	char *buf = tr_xmalloc(tl + 1 + bl);
 	if (!buf) {
 		free(text);
 		return TRELLIS_E_NOMEM;
@@ -126,6 +137,8 @@ int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body)
 	free(text);
 	pthread_mutex_lock(&ev->lock);
 	int rc = nn_send(ev->sock, buf, tl + 1 + bl, NN_DONTWAIT);
+	if (ev->tap)
+		ev->tap(ev->tap_arg, buf, tl + 1 + bl, tl);
 	pthread_mutex_unlock(&ev->lock);
 	free(buf);
 	if (rc < 0) {
