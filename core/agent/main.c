@@ -546,5 +546,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int rc = run(&a);
 	sodium_memzero(&a.id, sizeof a.id);
+	for (int i = 0; i < a.neps; i++)
+		free(a.eps[i]);
+	if (a.token) {
+		sodium_memzero(a.token, strlen(a.token));
+		free(a.token);
+	}
 	return rc;
 }
