@@ -23,9 +23,11 @@
 #include "../loader/paths.h"
 #include "../placement/orphans.h"
 #include "../placement/service.h"
+#include "../relay/relay.h"
 #include "../runtime/daemon.h"
 #include "../runtime/worker.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
 #include "keys_admin.h"
@@ -375,6 +377,8 @@ static int run(const struct opts *o)
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
+	if (tr_relay_start(&d, err, sizeof err) < 0)
+		goto fail;
 	if ((cfg->api_tcp || cfg->http_listen) &&
 	    load_keys(d.api, cfg, 0, err, sizeof err) < 0)
 		goto fail;
@@ -429,6 +433,7 @@ out:
 	tr_http_stop(http); /* no new request from HTTP either */
 	tr_engine_stop(engine);
 	tr_orphans_stop(&d);
+	tr_relay_stop(&d);
 	/* The pools deliver their last completions, which may answer
 	 * requests: the API goes after them. */
 	tr_workers_free(d.readers);
@@ -474,6 +479,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	tr_alloc_init(); /* jansson too: out of memory aborts */
 	struct opts o;
 	memset(&o, 0, sizeof o);
 	int c;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../loader/loader.h"
+#include "../util/alloc.h"
 
 const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
 			      size_t offset, const char *op,
@@ -82,13 +83,13 @@ int tr_target_open(struct trellis_plugin *p, trellis_call_t *call,
 		   struct tr_target **out)
 {
 	*out = NULL;
-	struct tr_target *t = calloc(1, sizeof *t);
+	struct tr_target *t = tr_xcalloc(1, sizeof *t);
 	if (!t)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	t->plugin = p;
 	pthread_mutex_init(&t->lock, NULL);
-	t->uri = strdup(uri ? uri : "");
-	t->name = strdup(name ? name : (uri ? uri : ""));
+	t->uri = tr_xstrdup(uri ? uri : "");
+	t->name = tr_xstrdup(name ? name : (uri ? uri : ""));
 	int rc;
 	if (!t->uri || !t->name) {
 		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");

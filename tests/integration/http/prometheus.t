@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 # /metrics in the Prometheus text format, scraped by the real prometheus
 # server (Debian's): a short-lived instance with a scrape config pointing
