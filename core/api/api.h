@@ -79,6 +79,8 @@ void tr_api_register_vm(struct tr_api *api);        /* vm.* */
 void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* */
 void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
 void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
+void tr_api_register_policy(struct tr_api *api);    /* policy.* */
+void tr_api_register_workflow(struct tr_api *api);  /* workflow.* action.* */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 
