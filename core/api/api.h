@@ -93,6 +93,12 @@ void tr_req_ok_text(struct tr_req *req, char *result_json);
  * and a message. */
 void tr_req_fail(struct tr_req *req, int code, json_t *details,
 		 const char *fmt, ...) TRELLIS_PRINTF(4, 5);
+/* The done callback of tr_action_submit() (core/actions/lookup.h) for an
+ * op that answers with the action's result (borrowed) or its error; req
+ * is the struct tr_req. */
+struct tr_daemon;
+void tr_req_answer_action(struct tr_daemon *d, void *req, json_t *result,
+			  trellis_call_t *call);
 /* Failure from a call context (a plugin's or the store's error). */
 void tr_req_fail_call(struct tr_req *req, const trellis_call_t *call);
 /* The op being served ("host.add"). */
