@@ -55,9 +55,26 @@ const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
 	return tr_plugin_ops(p);
 }
 
-int tr_dispatch_end(trellis_call_t *call, const char *op, int rc)
+static const struct tr_metric m_calls = {
+    "trellis_plugin_calls_total",
+    "Plugin op calls, by plugin, op and result",
+    TR_METRIC_COUNTER,
+    {"plugin", "op", "result", NULL}};
+static const struct tr_metric m_seconds = {
+    "trellis_plugin_call_seconds",
+    "Latency of plugin op calls, by plugin and op",
+    TR_METRIC_HISTOGRAM,
+    {"plugin", "op", NULL}};
+
+int tr_dispatch_end(struct trellis_plugin *p, trellis_call_t *call,
+		    const char *op, int rc, long long t0_ns)
 {
-	return tr_call_finish(call, op, rc);
+	rc = tr_call_finish(call, op, rc);
+	const char *v[] = {p->name, op, rc ? trellis_error_name(rc) : "ok"};
+	tr_metric_add(&m_calls, v, 1);
+	tr_metric_observe(&m_seconds, v,
+			  (double)(tr_metric_now_ns() - t0_ns) / 1e9);
+	return rc;
 }
 
 int tr_target_open(struct trellis_plugin *p, trellis_call_t *call,

@@ -16,7 +16,16 @@
 #include "../util/alloc.h"
 #include "../util/array.h"
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "engine_int.h"
+
+/* Every attempt of a step, by action and result (its undos are not
+ * counted). */
+static const struct tr_metric m_step_seconds = {
+    "trellis_workflow_step_seconds",
+    "Duration of workflow step attempts, by action and result",
+    TR_METRIC_HISTOGRAM,
+    {"action", "result", NULL}};
 
 /* ---- the ready heap: high-priority instances first, then the step's
  * priority, then arrival (instance seq, step index) ---- */
@@ -479,6 +488,8 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		goto out;
 	}
 	int64_t now = tr_wall_ms(), dur = now - jb->t0;
+	const char *mv[] = {jb->a->name, jb->rc == 0 ? "ok" : "error"};
+	tr_metric_observe(&m_step_seconds, mv, (double)dur / 1000.0);
 	struct tr_jr_step u = tr_sched_jr_blank();
 	if (jb->quiet_start) {
 		u.attempts = s->attempts;

@@ -16,7 +16,9 @@ import tap  # noqa: E402
 from tap import report  # noqa: E402
 
 TAG = 'SPDX-License-Identifier: Apache-2.0'
-SKIP_DIRS = {'.git', 'build', 'build-asan', 'build-fuzz', '__pycache__'}
+# Generated or fetched, never ours (tests/*/cache, npm's node_modules).
+SKIP_DIRS = {'.git', 'build', 'build-asan', 'build-fuzz', '__pycache__',
+             'cache', 'node_modules'}
 
 def is_source(name):
     return (name.endswith(('.c', '.h', '.py', '.sh', '.t')) or
