@@ -67,6 +67,18 @@ void tr_actions_add(const struct tr_action *actions, size_t n);
 /* Registers every built-in action once (idempotent). */
 void tr_actions_init(void);
 
+/* Each action file's registration function (core/actions/all.c calls
+ * them from tr_actions_init(); core/workflow/subflow.c defines the
+ * workflow one).  A new action file adds its line here and in all.c. */
+void tr_actions_register_core(void);
+void tr_actions_register_workflow(void);
+void tr_actions_register_storage(void);
+void tr_actions_register_network(void);
+void tr_actions_register_policy(void);
+void tr_actions_register_hypervisor(void);
+void tr_actions_register_vm(void);
+void tr_actions_register_probe(void);
+
 const struct tr_action *tr_action_find(const char *name);
 size_t tr_action_count(void);
 const struct tr_action *tr_action_at(size_t i); /* sorted by name */

@@ -3,8 +3,9 @@
  * all.c - tr_actions_init(): registers every action file's actions once.
  *
  * Registration is explicit because a static library drops objects nobody
- * references: each action file defines tr_actions_register_<kind>() and
- * gets one line in the list below (append yours).
+ * references: each action file defines tr_actions_register_<kind>()
+ * (declared in action.h) and gets one line in the list below (append
+ * yours).
  */
 #include <pthread.h>
 
@@ -22,10 +23,6 @@
 	X(probe) \
 	X(maint)
 /* clang-format on */
-
-#define DECLARE(kind) void tr_actions_register_##kind(void);
-TR_ACTION_FILES(DECLARE)
-#undef DECLARE
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 

@@ -238,7 +238,6 @@ static const struct tr_action core_actions[] = {
 	 .flags = TR_ACTION_MUTATES},
 };
 
-void tr_actions_register_core(void); /* all.c */
 void tr_actions_register_core(void)
 {
 	tr_actions_add(core_actions, sizeof core_actions / sizeof *core_actions);

@@ -883,7 +883,6 @@ static const struct tr_action actions[] = {
 };
 #undef M
 
-void tr_actions_register_hypervisor(void);
 void tr_actions_register_hypervisor(void)
 {
 	tr_actions_add(actions, sizeof actions / sizeof *actions);

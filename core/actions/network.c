@@ -464,7 +464,6 @@ static const struct tr_action actions[] = {
      port_close_in, port_close_out, run_port_close, NULL, TR_ACTION_MUTATES},
 };
 
-void tr_actions_register_network(void);
 void tr_actions_register_network(void)
 {
 	tr_actions_add(actions, sizeof actions / sizeof *actions);

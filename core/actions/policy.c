@@ -190,7 +190,6 @@ static const struct tr_action policy_actions[] = {
      .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
 };
 
-void tr_actions_register_policy(void); /* all.c */
 void tr_actions_register_policy(void)
 {
 	tr_actions_add(policy_actions,

@@ -169,7 +169,6 @@ static const struct tr_action actions[] = {
      .flags = TR_ACTION_MUTATES},
 };
 
-void tr_actions_register_probe(void);
 void tr_actions_register_probe(void)
 {
 	tr_actions_add(actions, sizeof actions / sizeof *actions);

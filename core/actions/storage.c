@@ -380,7 +380,6 @@ static const struct tr_action actions[] = {
      snap_in, snap_in, run_snapshot_delete, NULL, TR_ACTION_MUTATES},
 };
 
-void tr_actions_register_storage(void);
 void tr_actions_register_storage(void)
 {
 	tr_actions_add(actions, sizeof actions / sizeof *actions);

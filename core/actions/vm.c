@@ -453,7 +453,6 @@ static const struct tr_action vm_actions[] = {
      .flags = TR_ACTION_MAIN_THREAD},
 };
 
-void tr_actions_register_vm(void); /* all.c */
 void tr_actions_register_vm(void)
 {
 	tr_actions_add(vm_actions, sizeof vm_actions / sizeof *vm_actions);

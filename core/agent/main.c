@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../link/link.h"
+#include "../util/alloc.h"
 #include "../util/clock.h"
 
 #define MAX_EPS 8
@@ -114,10 +115,10 @@ static int save_config(struct agent *a)
 
 static int add_eps(struct agent *a, const char *list)
 {
-	char *dup = strdup(list), *save = NULL;
+	char *dup = tr_xstrdup(list), *save = NULL;
 	for (char *t = strtok_r(dup, ",", &save); t && a->neps < MAX_EPS;
 	     t = strtok_r(NULL, ",", &save))
-		a->eps[a->neps++] = strdup(t);
+		a->eps[a->neps++] = tr_xstrdup(t);
 	free(dup);
 	return a->neps ? 0 : -1;
 }
@@ -147,11 +148,11 @@ static int load_json(struct agent *a, const char *path, int bundle)
 	size_t i;
 	json_t *e;
 	json_array_foreach(eps, i, e) if (json_is_string(e) && a->neps < MAX_EPS)
-		a->eps[a->neps++] = strdup(json_string_value(e));
+		a->eps[a->neps++] = tr_xstrdup(json_string_value(e));
 	a->enrolled = json_is_true(json_object_get(o, "enrolled"));
 	const char *tok = json_string_value(json_object_get(o, "token"));
 	if (bundle && tok)
-		a->token = strdup(tok);
+		a->token = tr_xstrdup(tok);
 	json_decref(o);
 	return 0;
 }
@@ -231,7 +232,7 @@ static int send_msg(struct agent *a, json_t *msg)
 	if (!j)
 		return -1;
 	size_t len = strlen(j);
-	unsigned char *f = malloc(len + TR_LINK_OVERHEAD);
+	unsigned char *f = tr_xmalloc(len + TR_LINK_OVERHEAD);
 	long n = f ? tr_link_seal(&a->link, TR_LINK_DATA, j, len, f) : -1;
 	sodium_memzero(j, len);
 	free(j);
@@ -250,7 +251,7 @@ static json_t *recv_msg(struct agent *a, int ms, int *closed, int *kind_close)
 	int n = nn_recv(a->sock, &buf, NN_MSG, 0);
 	if (n < 0)
 		return NULL;
-	unsigned char *p = malloc((size_t)n + 1);
+	unsigned char *p = tr_xmalloc((size_t)n + 1);
 	enum tr_link_kind kind;
 	long len = p ? tr_link_open(&a->link, buf, (size_t)n, &kind, p) : -1;
 	nn_freemsg(buf);
@@ -478,6 +479,7 @@ int main(int argc, char **argv)
 		{"bundle", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
+	tr_alloc_init(); /* jansson too: out of memory aborts */
 	struct agent a;
 	memset(&a, 0, sizeof a);
 	a.sock = -1;
@@ -518,7 +520,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		snprintf(a.zone, sizeof a.zone, "%s", zone);
-		a.token = strdup(token);
+		a.token = tr_xstrdup(token);
 	} else if (load_json(&a, path, 0) < 0) {
 		return 1;
 	}

@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * all.c - the one place that registers every subsystem's API ops.
- * A new subsystem appends one line here (and declares its function in
- * api.h or its own header).
+ * A new subsystem appends one line here and declares its function with
+ * the others in api.h.
  */
 #include "api.h"
-
-void tr_api_register_policy(struct tr_api *api); /* ops_policy.c */
-void tr_api_register_workflow(struct tr_api *api); /* ops_workflow.c */
 
 void tr_api_register_all(struct tr_api *api)
 {

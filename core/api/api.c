@@ -316,6 +316,16 @@ void tr_req_fail_call(struct tr_req *req, const trellis_call_t *call)
 		    details, "%s", call->message[0] ? call->message : "failed");
 }
 
+void tr_req_answer_action(struct tr_daemon *d, void *req, json_t *result,
+			  trellis_call_t *call)
+{
+	(void)d;
+	if (result)
+		tr_req_ok(req, json_incref(result));
+	else
+		tr_req_fail_call(req, call);
+}
+
 void tr_req_fail_store(struct tr_req *req, trellis_call_t *call,
 		       json_t *details)
 {

@@ -80,6 +80,8 @@ void tr_api_register_vm(struct tr_api *api);        /* vm.* */
 void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* */
 void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
 void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
+void tr_api_register_policy(struct tr_api *api);    /* policy.* */
+void tr_api_register_workflow(struct tr_api *api);  /* workflow.* action.* */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 
@@ -92,6 +94,12 @@ void tr_req_ok_text(struct tr_req *req, char *result_json);
  * and a message. */
 void tr_req_fail(struct tr_req *req, int code, json_t *details,
 		 const char *fmt, ...) TRELLIS_PRINTF(4, 5);
+/* The done callback of tr_action_submit() (core/actions/lookup.h) for an
+ * op that answers with the action's result (borrowed) or its error; req
+ * is the struct tr_req. */
+struct tr_daemon;
+void tr_req_answer_action(struct tr_daemon *d, void *req, json_t *result,
+			  trellis_call_t *call);
 /* Failure from a call context (a plugin's or the store's error). */
 void tr_req_fail_call(struct tr_req *req, const trellis_call_t *call);
 /* The op being served ("host.add"). */

@@ -11,6 +11,7 @@
 #include <trellis/error.h>
 
 #include "../relay/relay.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "api_int.h"
 
@@ -61,7 +62,7 @@ static void zone_agent_bundle(struct tr_daemon *d, struct tr_req *req,
 	json_t *eps = json_array();
 	const char *given = json_string_value(json_object_get(args, "endpoints"));
 	if (given) {
-		char *dup = strdup(given), *save = NULL;
+		char *dup = tr_xstrdup(given), *save = NULL;
 		for (char *t = strtok_r(dup, ",", &save); t;
 		     t = strtok_r(NULL, ",", &save))
 			json_array_append_new(eps, json_string(t));

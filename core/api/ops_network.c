@@ -173,16 +173,6 @@ static void network_delete(struct tr_daemon *d, struct tr_req *req,
 	tr_req_ok(req, obj);
 }
 
-static void gc_answer(struct tr_daemon *d, void *arg, json_t *result,
-		      trellis_call_t *call)
-{
-	(void)d;
-	if (result)
-		tr_req_ok(arg, json_incref(result));
-	else
-		tr_req_fail_call(arg, call);
-}
-
 static void network_gc(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
@@ -208,7 +198,7 @@ static void network_gc(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	json_t *a = json_deep_copy(args);
 	json_object_set_new(a, "keep", keep);
 	json_object_set_new(a, "segment_ports", json_true());
-	tr_action_submit(d, "network.gc", a, gc_answer, req);
+	tr_action_submit(d, "network.gc", a, tr_req_answer_action, req);
 }
 
 static const struct tr_field netpool_create_args[] = {

@@ -15,7 +15,6 @@
 #include "../util/log.h"
 #include "api_int.h"
 
-void tr_api_register_policy(struct tr_api *api); /* all.c */
 
 static json_t *stages_json(const struct tr_pstage *s, uint32_t n, int weights)
 {

@@ -15,21 +15,10 @@
 #include "../util/log.h"
 #include "api_int.h"
 
-/* Answers with the action's result or error. */
-static void answer(struct tr_daemon *d, void *arg, json_t *result,
-		   trellis_call_t *call)
-{
-	(void)d;
-	if (result)
-		tr_req_ok(arg, json_incref(result));
-	else
-		tr_req_fail_call(arg, call);
-}
-
 static void run(struct tr_daemon *d, struct tr_req *req, const char *action,
 		json_t *args)
 {
-	tr_action_submit(d, action, json_deep_copy(args), answer, req);
+	tr_action_submit(d, action, json_deep_copy(args), tr_req_answer_action, req);
 }
 
 struct pool_create {

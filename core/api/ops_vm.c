@@ -35,16 +35,6 @@ static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_api_list(d, req, TR_KIND_VM, &q, args);
 }
 
-static void console_answer(struct tr_daemon *d, void *arg, json_t *result,
-			   trellis_call_t *call)
-{
-	(void)d;
-	if (result)
-		tr_req_ok(arg, json_incref(result));
-	else
-		tr_req_fail_call(arg, call);
-}
-
 static void vm_console(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
@@ -66,7 +56,7 @@ static void vm_console(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
 		return;
 	}
-	tr_action_submit(d, "hypervisor.console", a, console_answer, req);
+	tr_action_submit(d, "hypervisor.console", a, tr_req_answer_action, req);
 }
 
 static const struct tr_field console_args[] = {

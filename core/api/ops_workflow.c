@@ -275,7 +275,6 @@ static const struct tr_api_op ops[] = {
 	{"action.show", "one action's schemas", name_args, action_show, 0},
 };
 
-void tr_api_register_workflow(struct tr_api *api); /* called by all.c */
 void tr_api_register_workflow(struct tr_api *api)
 {
 	tr_api_register(api, ops, sizeof ops / sizeof *ops);

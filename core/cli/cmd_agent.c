@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "cli.h"
 
 static const struct cli_col cols[] = {
@@ -70,7 +71,7 @@ int cli_zone_bundle(const struct cli *cli, const struct cli_verb *v, int argc,
 		json_decref(args);
 		return CLI_USAGE;
 	}
-	file = strdup(f);
+	file = tr_xstrdup(f);
 	json_object_del(args, "out");
 	rc = cli_call(cli, v->op, args, &res);
 	if (rc) {

@@ -14,6 +14,7 @@
 
 #include "../link/link.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "relay.h"
 
 static int msgf(char *msg, size_t len, int code, const char *fmt,
@@ -62,7 +63,7 @@ int tr_agent_token_new(sqlite3 *db, const char *zone, long ttl_s,
 	randombytes_buf(raw, sizeof raw);
 	tr_link_hex(raw, sizeof raw, hex);
 	sodium_memzero(raw, sizeof raw);
-	char *t = malloc(69);
+	char *t = tr_xmalloc(69);
 	if (!t)
 		return TRELLIS_E_NOMEM;
 	snprintf(t, 69, "tre_%s", hex);

@@ -33,6 +33,7 @@
 #include "../config/config.h"
 #include "../link/link.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "relay.h"
@@ -175,7 +176,7 @@ struct hosts_news {
 static void hosts_news(struct tr_relay *r, const char *agent, const char *st,
 		       const char *error)
 {
-	struct hosts_news *n = calloc(1, sizeof *n);
+	struct hosts_news *n = tr_xcalloc(1, sizeof *n);
 	if (!n)
 		return;
 	snprintf(n->agent, sizeof n->agent, "%s", agent);
@@ -257,7 +258,7 @@ static void flush(struct tr_relay *r, struct session *s)
 		free(m);
 		return;
 	}
-	char *text = malloc(len + 2), *p = text;
+	char *text = tr_xmalloc(len + 2), *p = text;
 	if (!text)
 		return;
 	p += sprintf(p, "{\"m\":[");
@@ -284,7 +285,7 @@ static void flush(struct tr_relay *r, struct session *s)
 /* Queues msg (stolen) for s and sends it if a request is parked. */
 static void enqueue(struct tr_relay *r, struct session *s, json_t *msg)
 {
-	struct outmsg *m = calloc(1, sizeof *m);
+	struct outmsg *m = tr_xcalloc(1, sizeof *m);
 	if (m)
 		m->json = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
@@ -428,7 +429,7 @@ static void on_auth(struct tr_relay *r, struct session *s, json_t *m)
 			"not the key it names)");
 		return;
 	}
-	struct auth *a = calloc(1, sizeof *a);
+	struct auth *a = tr_xcalloc(1, sizeof *a);
 	if (!a)
 		return;
 	*a = (struct auth){.r = r, .lsn = s->lsn, .pipe = s->pipe,
@@ -437,7 +438,7 @@ static void on_auth(struct tr_relay *r, struct session *s, json_t *m)
 	snprintf(a->zone, sizeof a->zone, "%s", zone ? zone : "");
 	snprintf(a->pk, sizeof a->pk, "%s", pk);
 	snprintf(a->params, sizeof a->params, "%s", s->link.params);
-	a->token = token ? strdup(token) : NULL;
+	a->token = token ? tr_xstrdup(token) : NULL;
 	s->st = S_AUTHING;
 	if (tr_daemon_call_main(r->d, auth_main, a)) {
 		free(a->token);
@@ -469,7 +470,7 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 	struct session **p = slot(r, lsn, pipe), *s = *p;
 	if (!s) {
 		/* A new connection: its first message must be a HELLO. */
-		s = calloc(1, sizeof *s);
+		s = tr_xcalloc(1, sizeof *s);
 		if (!s) {
 			nn_freemsg(ctl);
 			return;
@@ -629,7 +630,7 @@ int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen)
 			 MAX_SOCKS);
 		return -1;
 	}
-	struct tr_relay *r = calloc(1, sizeof *r);
+	struct tr_relay *r = tr_xcalloc(1, sizeof *r);
 	if (!r || tr_link_init() < 0) {
 		free(r);
 		snprintf(err, errlen, "agents: out of memory or no libsodium");
@@ -657,7 +658,7 @@ int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen)
 			goto fail;
 		}
 		r->socks[r->nsocks] = sock;
-		r->urls[r->nsocks++] = strdup(url);
+		r->urls[r->nsocks++] = tr_xstrdup(url);
 	}
 	if (pthread_create(&r->thr, NULL, relay_thread, r)) {
 		snprintf(err, errlen, "agents: cannot start a thread");

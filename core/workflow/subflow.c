@@ -45,7 +45,6 @@ static const struct tr_action sub_actions[] = {
 	 .flags = TR_ACTION_ENGINE},
 };
 
-void tr_actions_register_workflow(void); /* all.c */
 void tr_actions_register_workflow(void)
 {
 	tr_actions_add(sub_actions, sizeof sub_actions / sizeof *sub_actions);

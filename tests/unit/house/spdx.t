@@ -6,6 +6,7 @@
 # except sdk/abi/1.0/ (frozen as declared).  It first proves on a
 # temporary tree that a file without the line fails.
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -24,9 +25,22 @@ def is_source(name):
             name in ('SConscript', 'SConstruct', 'Makefile'))
 
 
+def listed(top):
+    """The files git knows below top (tracked, or new and not ignored:
+    caches and build trees are not the project's), or None outside git."""
+    try:
+        out = subprocess.run(['git', '-C', top, 'ls-files', '--cached',
+                              '--others', '--exclude-standard'],
+                             capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return set(l for l in out.stdout.split('\n') if l)
+
+
 def missing(top):
     """Source files below top without the line, relative to top."""
     out = []
+    known = listed(top)
     for root, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and
                          not d.startswith('build'))
@@ -38,6 +52,8 @@ def missing(top):
             if not is_source(name):
                 continue
             path = os.path.join(root, name)
+            if known is not None and os.path.relpath(path, top) not in known:
+                continue
             with open(path, errors='replace') as f:
                 head = ''.join(f.readline() for _ in range(3))
             if TAG not in head:
