@@ -39,6 +39,7 @@ static int pool_get(const struct tr_action_env *env, json_t *args,
 	    .plugin = json_string_value(json_object_get(rec, "plugin")),
 	    .uri = json_string_value(json_object_get(rec, "target")),
 	    .name = p->name,
+	    .options = json_object_get(json_object_get(rec, "spec"), "options"),
 	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
 	rc = tr_conn_get(p->d, &spec, call, &p->c);

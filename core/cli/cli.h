@@ -44,6 +44,12 @@ enum cli_opt_type {
 	CLI_INT,      /* --limit 100 */
 	CLI_SIZE,     /* --memory 2G: sent as the string, the daemon parses */
 	CLI_JSON,     /* --spec '{"a":1}' */
+	/* --option KEY=VALUE, repeatable: one key of the object field; the
+	 * value reads as YAML (10 is a number, "10" and abc strings). */
+	CLI_KV,
+	/* --options-file FILE: a YAML map merged into the same object field;
+	 * keys given with a CLI_KV option win, whatever the order. */
+	CLI_YAML_FILE,
 };
 
 struct cli_opt {

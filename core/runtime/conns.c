@@ -4,15 +4,19 @@
  * needs it, reopened when the host's plugin or uri changes.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../util/log.h"
+#include "../util/node.h"
 #include "worker.h"
 
 struct tr_conn {
 	enum tr_conn_kind kind;
 	char *key, *plugin, *uri;
+	char *options;             /* compact JSON, "" for none */
+	trellis_node_t *opt_node;  /* what the plugin got; after the target */
 	struct tr_target *target;
 	unsigned refs;  /* users, plus one for the cache while cached */
 	int cached;
@@ -38,6 +42,8 @@ struct tr_conns *tr_conns_new(struct tr_daemon *d)
 static void conn_free(struct tr_conn *c)
 {
 	tr_target_close(c->target);
+	tr_node_free(c->opt_node);
+	free(c->options);
 	free(c->key);
 	free(c->plugin);
 	free(c->uri);
@@ -80,11 +86,31 @@ static struct tr_conn *find(struct tr_conns *cs, enum tr_conn_kind kind,
 	return NULL;
 }
 
+/* Options as compact, key-sorted JSON ("" for none), for comparing. */
+static char *options_str(const json_t *o)
+{
+	if (!o || json_is_null(o) ||
+	    (json_is_object(o) && json_object_size(o) == 0))
+		return strdup("");
+	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
 static int same(const struct tr_conn *c, const struct tr_conn_spec *s)
 {
-	return strcmp(c->plugin, s->plugin) == 0 &&
-	       strcmp(c->uri, s->uri ? s->uri : "") == 0;
+	if (strcmp(c->plugin, s->plugin) != 0 ||
+	    strcmp(c->uri, s->uri ? s->uri : "") != 0)
+		return 0;
+	char *o = options_str(s->options);
+	int eq = o && strcmp(o, c->options) == 0;
+	free(o);
+	return eq;
 }
+
+static const char *const kind_noun[] = {
+	[TR_CONN_HOST] = "host",
+	[TR_CONN_POOL] = "pool",
+	[TR_CONN_NETWORK] = "network target",
+};
 
 /* Drops one ref (lock held); returns c when it must be freed. */
 static struct tr_conn *unref(struct tr_conn *c)
@@ -136,15 +162,30 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "no loaded %s plugin named '%s'",
 				   trellis_kind_name(kind), spec->plugin);
+	trellis_node_t *opt = NULL;
+	if (spec->options && json_object_size(spec->options)) {
+		char name[200];
+		snprintf(name, sizeof name, "%s '%s' options",
+			 kind_noun[spec->kind], spec->key);
+		opt = tr_node_from_json(name, spec->options);
+		if (!opt)
+			return tr_call_set(call, TRELLIS_E_NOMEM,
+					   "out of memory");
+	}
 	/* Open outside the lock: it blocks (network round trips). */
 	struct tr_target *t = NULL;
 	int rc = tr_target_open(p, call,
 				spec->name ? spec->name : spec->key, spec->uri,
-				spec->options, spec->flags, &t);
-	if (rc < 0)
+				opt, spec->flags, &t);
+	if (rc < 0) {
+		tr_node_free(opt);
 		return rc;
+	}
 	struct tr_conn *n = calloc(1, sizeof *n);
-	if (!n || !(n->key = strdup(spec->key)) ||
+	if (n)
+		n->opt_node = opt;
+	if (!n || !(n->options = options_str(spec->options)) ||
+	    !(n->key = strdup(spec->key)) ||
 	    !(n->plugin = strdup(spec->plugin)) ||
 	    !(n->uri = strdup(spec->uri ? spec->uri : ""))) {
 		if (n) {
@@ -152,6 +193,7 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 			conn_free(n);
 		} else {
 			tr_target_close(t);
+			tr_node_free(opt);
 		}
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}

@@ -65,8 +65,8 @@ static void node_free(struct trellis_node *n)
 	free(n);
 }
 
-static int push(struct trellis_node *parent, struct trellis_node *key,
-		struct trellis_node *val)
+int tr_node_push(struct trellis_node *parent, struct trellis_node *key,
+		 struct trellis_node *val)
 {
 	struct trellis_node **items =
 		realloc(parent->items, (parent->n + 1) * sizeof *items);
@@ -165,7 +165,7 @@ static struct trellis_node *build_collection(struct builder *b,
 			node_free(key);
 			goto fail;
 		}
-		if (push(n, key, val) < 0) {
+		if (tr_node_push(n, key, val) < 0) {
 			node_free(key);
 			node_free(val);
 			set_err(b, start->start_mark, "out of memory");

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <trellis/host.h>
 
 struct trellis_node {
@@ -51,6 +52,17 @@ const char *tr_node_str(const trellis_node_t *n);
 int tr_node_int(const trellis_node_t *n, int64_t *out);
 int tr_node_bool(const trellis_node_t *n, int *out);
 const char *tr_node_where(const trellis_node_t *n);
+/* Appends val (and, to a map, its key node) to parent, which then owns
+ * them (for the builders of node.c and node_json.c).  0 or -1 (OOM). */
+int tr_node_push(struct trellis_node *parent, struct trellis_node *key,
+		 struct trellis_node *val);
+/* A tree from JSON (node_json.c): strings become quoted scalars, numbers
+ * and booleans plain ones, null a null scalar.  Positions are the value's
+ * path: tr_node_where() gives "NAME: a.b[2]".  NULL on OOM or depth. */
+trellis_node_t *tr_node_from_json(const char *name, const json_t *v);
+/* And back: plain scalars that read as ints, booleans or null become
+ * those, the rest strings.  A new reference. */
+json_t *tr_node_to_json(const trellis_node_t *n);
 /* Whether a scalar is YAML null ("", "~", "null") and unquoted. */
 int tr_node_is_null(const trellis_node_t *n);
 

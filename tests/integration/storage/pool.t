@@ -35,4 +35,34 @@ like "traversal refused" "$(tcli volume delete ../../etc/passwd --pool p1 2>&1)"
 ok "volume delete" tcli volume delete disk0 --pool p1
 ok "volume delete again (idempotent)" tcli volume delete disk0 --pool p1
 nok "the file is gone" test -e "$P/disk0"
+
+# Per-pool options: --option KEY=VALUE (YAML values) and --options-file,
+# recorded in the pool's spec and shown by pool show.
+cat > "$TD_DIR/opts.yaml" <<'YAML'
+tier: gold
+max_size: 64M
+replicas: 3
+YAML
+ok "pool create with options" tcli pool create p4 --target "$TD_DIR/pool4" \
+	--options-file "$TD_DIR/opts.yaml" --option replicas=2 --option label=x
+is "pool show has the options (--option wins over the file)" \
+	"$(tcli pool show p4 -o json | json 'sorted(j["spec"]["options"].items())')" \
+	"[('label', 'x'), ('max_size', '64M'), ('replicas', 2), ('tier', 'gold')]"
+like "a bad --option is a usage error" "$(tcli pool create p5 --target /tmp/x --option novalue 2>&1)" \
+	"--option expects KEY=VALUE"
+like "options must be a map" "$(tcli --timeout 5000 pool create p5 --target /tmp/x --options-file /dev/null 2>&1; echo rc=$?)" "rc=[0-9]"
+
+# pool delete: refused while volumes exist, naming them; then forgotten.
+qemu-img create -q -f qcow2 "$P/keep1" 1M
+qemu-img create -q -f qcow2 "$P/keep2" 1M
+like "pool delete refused while volumes exist, naming them" \
+	"$(tcli pool delete p1 2>&1)" "CONFLICT: pool 'p1' still has 2 volumes: 'keep1', 'keep2'"
+ok "still recorded" tcli pool show p1
+ok "delete the volumes" tcli volume delete keep1 --pool p1
+ok "..." tcli volume delete keep2 --pool p1
+like "pool delete" "$(tcli pool delete p1 -o json)" '"name": "p1"'
+nok "forgotten" tcli pool show p1
+ok "its data stays" test -d "$P"
+like "pool delete of an unknown pool" "$(tcli pool delete p1 2>&1)" "NOTFOUND"
+ok "the name can be used again" tcli pool create p1 --target "$P"
 done_testing
