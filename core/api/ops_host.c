@@ -19,6 +19,7 @@ struct host_job {
 	struct tr_req *req;
 	int refresh;
 	char *name, *cluster, *plugin, *uri;
+	json_t *options; /* the host's own options for connect, or NULL */
 	trellis_call_t call;
 	int rc;
 	trellis_hv_host_info_t info;
@@ -31,6 +32,7 @@ static void job_free(struct host_job *j)
 	free(j->cluster);
 	free(j->plugin);
 	free(j->uri);
+	json_decref(j->options);
 	json_decref(j->vms);
 	free(j);
 }
@@ -54,7 +56,8 @@ static void host_probe(void *arg, struct tr_daemon *d)
 	struct tr_conn_spec spec = {.kind = TR_CONN_HOST,
 				    .key = j->name,
 				    .plugin = j->plugin,
-				    .uri = j->uri};
+				    .uri = j->uri,
+				    .options = j->options};
 	for (int attempt = 0;; attempt++) {
 		struct tr_conn *c = NULL;
 		tr_call_init(&j->call, j->plugin);
@@ -256,6 +259,10 @@ static void host_done(struct tr_daemon *d, void *arg)
 		json_object_set_new(fields, "name", json_string(j->name));
 		json_object_set_new(fields, "hypervisor", json_string(j->plugin));
 		json_object_set_new(fields, "uri", json_string(j->uri));
+		if (j->options)
+			json_object_set_new(
+			    fields, "spec",
+			    json_pack("{s:O}", "options", j->options));
 		rc = tr_store_create(s, TR_KIND_HOST, j->cluster, fields, NULL,
 				     &call);
 	} else if (rc == 0) {
@@ -293,13 +300,23 @@ static void host_done(struct tr_daemon *d, void *arg)
 	job_free(j);
 }
 
-/* A job for host name (copies the strings); NULL on OOM, answered. */
+/* The options recorded in a host's spec (borrowed), or NULL. */
+static json_t *rec_options(json_t *h)
+{
+	return json_object_get(json_object_get(h, "spec"), "options");
+}
+
+/* A job for host name (copies the strings, refs options); NULL on OOM,
+ * answered. */
 static struct host_job *job_new(struct tr_req *req, int refresh,
 				const char *name, const char *cluster,
-				const char *plugin, const char *uri)
+				const char *plugin, const char *uri,
+				json_t *options)
 {
 	struct host_job *j = calloc(1, sizeof *j);
 	if (j) {
+		j->options = json_is_object(options) ? json_incref(options)
+						     : NULL;
 		j->req = req;
 		j->refresh = refresh;
 		j->name = strdup(name);
@@ -365,7 +382,8 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_fail_call(req, &call);
 		return;
 	}
-	struct host_job *j = job_new(req, 0, name, cluster, plugin, uri);
+	struct host_job *j = job_new(req, 0, name, cluster, plugin, uri,
+				     json_object_get(args, "options"));
 	if (j)
 		submit(d, j);
 }
@@ -383,7 +401,8 @@ static void host_refresh(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	struct host_job *j =
 		job_new(req, 1, name, NULL,
 			json_string_value(json_object_get(h, "hypervisor")),
-			json_string_value(json_object_get(h, "uri")));
+			json_string_value(json_object_get(h, "uri")),
+			rec_options(h));
 	json_decref(h);
 	if (j)
 		submit(d, j);
@@ -510,7 +529,8 @@ static void refresh_tick(struct tr_daemon *d, void *arg)
 		struct host_job *j = job_new(
 			NULL, 1, json_string_value(json_object_get(h, "name")),
 			NULL, json_string_value(json_object_get(h, "hypervisor")),
-			json_string_value(json_object_get(h, "uri")));
+			json_string_value(json_object_get(h, "uri")),
+			rec_options(h));
 		if (!j)
 			break;
 		j->d = d;
@@ -535,6 +555,9 @@ static const struct tr_field add_args[] = {
 	{"cluster", TR_T_STRING, 1, "the cluster (CLUSTER or ZONE/POD/CLUSTER)"},
 	{"hypervisor", TR_T_STRING, 0, "hypervisor plugin (default libvirt)"},
 	{"uri", TR_T_STRING, 1, "connection URI (qemu:///system, test:///default)"},
+	{"options", TR_T_OBJECT, 0,
+	 "the host's own options, given to its hypervisor plugin's connect "
+	 "(a map; never put a secret here, name one)"},
 	TR_FIELDS_END};
 static const struct tr_field name_args[] = {
 	{"name", TR_T_STRING, 1, "host name"}, TR_FIELDS_END};

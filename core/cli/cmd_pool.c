@@ -8,12 +8,7 @@ static const struct cli_opt create_opts[] = {
      0, NULL},
     {"--cluster", "cluster", CLI_STR, "CLUSTER", "the cluster the pool serves",
      0, NULL},
-    {"--option", "options", CLI_KV, "KEY=VALUE",
-     "one of the pool's own options, for its plugin (repeatable; the "
-     "value reads as YAML)",
-     0, NULL},
-    {"--options-file", "options", CLI_YAML_FILE, "FILE",
-     "the pool's options as a YAML map (--option keys win)", 0, NULL},
+    CLI_OPTIONS_OPTS("pool", "pool_open"),
     CLI_OPTS_END};
 static const struct cli_opt delete_opts[] = {
     {"--force", "force", CLI_FLAG, NULL,

@@ -218,6 +218,9 @@ const struct tr_migration tr_migrations[] = {
 	 "  name TEXT PRIMARY KEY,"
 	 "  instance TEXT NOT NULL,"
 	 "  created_at INTEGER NOT NULL);"},
+	/* A host's own options (issue 16): {"options": {...}}, given to its
+	 * hypervisor plugin's connect. */
+	{"sdk-0001-host-spec", "ALTER TABLE host ADD COLUMN spec TEXT;"},
 	/* Append new migrations here. */
 };
 
