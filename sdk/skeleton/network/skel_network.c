@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * skel_network.c - the shape of a Trellis network plugin, over a pretend
  * host that keeps segments and ports in memory (one per connection).  Copy
@@ -273,7 +274,7 @@ static const struct trellis_network_ops ops = {
     /* rule_add, rule_delete, gc: NULL, reported as NOTSUP. */
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "in-memory pretend segments and ports "
 				     "(the SDK's network skeleton)",
 		      .kind = TRELLIS_KIND_NETWORK,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * skel_storage.c - a small but real Trellis storage plugin: a pool is a
  * directory, a volume is a sparse raw file in it.  Copy this file to start
@@ -449,7 +450,7 @@ static const struct trellis_storage_ops ops = {
      * which the core reports as NOTSUP. */
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "raw sparse-file volumes in a directory "
 				     "(the SDK's storage skeleton)",
 		      .kind = TRELLIS_KIND_STORAGE,

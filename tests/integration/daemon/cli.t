@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellisd driven through the trellis CLI: the inventory tree, hosts on
 # libvirt's test:///default, errors and exit codes, output formats,
 # events, config errors, the state dir lock, shutdown and restart.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hammer.c - many clients at once against a running trellisd, checking
  * every answer: each client adds hosts (a write, run on the main thread)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Placement through trellisd and the CLI: the shipped policies, selecting
 # one per zone (kept across a restart), and dry-run placements that show
 # where a VM would go or why it would not be placed.  Hosts are libvirt's
