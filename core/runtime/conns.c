@@ -11,6 +11,7 @@
 
 #include "../dispatch/dispatch.h"
 #include "../util/log.h"
+#include "../loader/confschema.h"
 #include "../util/node.h"
 #include "worker.h"
 
@@ -130,6 +131,38 @@ static struct tr_conn *uncache(struct tr_conns *cs, struct tr_conn *c)
 	return unref(c);
 }
 
+/*
+ * The options the plugin's open op gets: the object's (JSON) as a node
+ * tree, checked against the plugin's options schema when it declares one
+ * (ABI 1.1), with its defaults filled in.  *out NULL: none.
+ */
+static int open_options(struct trellis_plugin *p,
+			const struct tr_conn_spec *spec, trellis_call_t *call,
+			trellis_node_t **out)
+{
+	const trellis_config_schema_t *os = tr_plugin_options_schema(p);
+	char name[200];
+	snprintf(name, sizeof name, "%s '%s' options", kind_noun[spec->kind],
+		 spec->key);
+	*out = NULL;
+	trellis_node_t *given = NULL;
+	if (spec->options && json_object_size(spec->options) &&
+	    !(given = tr_node_from_json(name, spec->options)))
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	if (!os) {
+		*out = given;
+		return 0;
+	}
+	char err[2048];
+	if (tr_schema_check(os, given, name, NULL, err, sizeof err) > 0) {
+		tr_node_free(given);
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
+	}
+	*out = tr_schema_apply(os, given, NULL, name);
+	tr_node_free(given);
+	return *out ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+}
+
 int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		trellis_call_t *call, struct tr_conn **out)
 {
@@ -165,18 +198,12 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 				   "no loaded %s plugin named '%s'",
 				   trellis_kind_name(kind), spec->plugin);
 	trellis_node_t *opt = NULL;
-	if (spec->options && json_object_size(spec->options)) {
-		char name[200];
-		snprintf(name, sizeof name, "%s '%s' options",
-			 kind_noun[spec->kind], spec->key);
-		opt = tr_node_from_json(name, spec->options);
-		if (!opt)
-			return tr_call_set(call, TRELLIS_E_NOMEM,
-					   "out of memory");
-	}
+	int rc = open_options(p, spec, call, &opt);
+	if (rc < 0)
+		return rc;
 	/* Open outside the lock: it blocks (network round trips). */
 	struct tr_target *t = NULL;
-	int rc = tr_target_open(p, call,
+	rc = tr_target_open(p, call,
 				spec->name ? spec->name : spec->key, spec->uri,
 				opt, spec->flags, &t);
 	if (rc < 0) {

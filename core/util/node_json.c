@@ -27,6 +27,19 @@ static struct trellis_node *mk(int type, const char *where)
 	return n;
 }
 
+trellis_node_t *tr_node_new_scalar(const char *text, int quoted,
+				   const char *where)
+{
+	struct trellis_node *n = mk(TRELLIS_NODE_SCALAR, where);
+	if (n && !(n->str = strdup(text))) {
+		tr_node_free(n);
+		return NULL;
+	}
+	if (n)
+		n->quoted = quoted;
+	return n;
+}
+
 static struct trellis_node *from(const json_t *v, const char *name,
 				 const char *path, int depth)
 {

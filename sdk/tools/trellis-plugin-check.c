@@ -106,7 +106,7 @@ static uint64_t known_caps(uint32_t kind)
 	case TRELLIS_KIND_HYPERVISOR:
 		return (1ull << 6) - 1;
 	case TRELLIS_KIND_STORAGE:
-		return (1ull << 5) - 1;
+		return (1ull << 7) - 1; /* format bits: since 1.1 */
 	case TRELLIS_KIND_NETWORK:
 		return (1ull << 4) - 1;
 	default:
