@@ -110,12 +110,7 @@ static int run_pool_open(const struct tr_action_env *env, json_t *args,
 		return rc;
 	rc = tr_st_pool_info(TR_TGT(tr_conn_target(c)), call, 0, &info);
 	if (rc == 0)
-		*result = json_pack(
-		    "{s:s, s:I, s:I, s:I, s:I}", "pool", spec.key, "capacity",
-		    (json_int_t)info.capacity, "allocation",
-		    (json_int_t)info.allocation, "available",
-		    (json_int_t)info.available, "volumes",
-		    (json_int_t)info.n_volumes);
+		*result = tr_pool_info_json(spec.key, tr_conn_target(c), &info);
 	tr_conn_put(d, c);
 	return rc;
 }
@@ -158,6 +153,7 @@ static const struct tr_field pool_open_out[] = {
     {"allocation", TR_T_INT, 1, "bytes"},
     {"available", TR_T_INT, 1, "bytes"},
     {"volumes", TR_T_INT, 1, "how many"},
+    {"provisioned", TR_T_INT, 0, "the volumes' sizes (ABI 1.1 plugins)"},
     TR_FIELDS_END};
 
 static const struct tr_action actions[] = {
