@@ -35,6 +35,13 @@ struct tr_req {
 	char **sync_reply;
 	json_t *env, *args; /* handed to the main thread */
 	char key[72];       /* the API key's name (tcp://), for the audit */
+	const char *origin; /* the listener's address, for logs */
+	int auth;           /* the request needs an API key */
+	int code;           /* the answer's: 0 (ok) or TRELLIS_E_* */
+	int key_refused;    /* answered PERMISSION for want of a valid key */
+	tr_api_reply_fn reply; /* tr_api_call's callers: the answer goes here */
+	void *reply_ctx;
+	long long t0_ns;    /* received (CLOCK_MONOTONIC), for the metrics */
 	struct tr_req *prev, *next;
 };
 

@@ -485,6 +485,9 @@ static int vol_create(void *pool, trellis_call_t *call,
 	return rc;
 }
 
+/* With TRELLIS_VOL_DELETE_IF_KEY (ABI 1.1), idem_key names the request
+ * that must have made the volume: an undo or a destroy deletes only what
+ * it made, never a same-named volume of someone else. */
 static int vol_delete(void *pool, trellis_call_t *call, const char *name,
 		      const char *idem_key, uint32_t flags)
 {
@@ -493,7 +496,6 @@ static int vol_delete(void *pool, trellis_call_t *call, const char *name,
 			     TRELLIS_VOL_DELETE_IF_KEY);
 	if (rc || (rc = check_name(p, call, name)) || (rc = lock_pool(p, call)))
 		return rc;
-	/* An undo (IF_KEY, since 1.1) deletes only what its key made. */
 	if ((flags & TRELLIS_VOL_DELETE_IF_KEY) &&
 	    faccessat(p->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		char key[256];
