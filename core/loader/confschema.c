@@ -333,3 +333,18 @@ json_t *tr_schema_json(const trellis_config_schema_t *s)
 	}
 	return a;
 }
+
+int tr_plugin_open_options(const struct trellis_plugin *p,
+			   const trellis_node_t *given, const char *what,
+			   trellis_call_t *call, trellis_node_t **out)
+{
+	const trellis_config_schema_t *os = tr_plugin_options_schema(p);
+	*out = NULL;
+	if (!os && !given)
+		return 0;
+	char err[2048];
+	if (os && tr_schema_check(os, given, what, NULL, err, sizeof err) > 0)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
+	*out = tr_schema_apply(os, given, NULL, what);
+	return *out ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+}

@@ -48,6 +48,18 @@ trellis_node_t *tr_schema_apply(const trellis_config_schema_t *s,
 				const trellis_node_t *node,
 				const char *const *skip, const char *name);
 
+/*
+ * The options an object's open op gets (pool_open's spec->options,
+ * connect's options): given (may be NULL) checked against the plugin's
+ * options schema when it declares one, as a new tree with the defaults
+ * filled in; without a schema, a copy of given (NULL stays NULL).  what
+ * names them in messages ("pool 'p1' options").  0, or INVALID_ARG with
+ * every problem in call (or NOMEM); *out is the caller's to free.
+ */
+int tr_plugin_open_options(const struct trellis_plugin *p,
+			   const trellis_node_t *given, const char *what,
+			   trellis_call_t *call, trellis_node_t **out);
+
 /* [{name, type, required, default, doc}] for plugin.show; NULL for none. */
 json_t *tr_schema_json(const trellis_config_schema_t *s);
 /* "string", "size" ... */

@@ -131,36 +131,23 @@ static struct tr_conn *uncache(struct tr_conns *cs, struct tr_conn *c)
 	return unref(c);
 }
 
-/*
- * The options the plugin's open op gets: the object's (JSON) as a node
- * tree, checked against the plugin's options schema when it declares one
- * (ABI 1.1), with its defaults filled in.  *out NULL: none.
- */
+/* The options the plugin's open op gets: the object's (JSON) as a node
+ * tree, checked against the plugin's options schema (ABI 1.1) with its
+ * defaults filled in.  *out NULL: none. */
 static int open_options(struct trellis_plugin *p,
 			const struct tr_conn_spec *spec, trellis_call_t *call,
 			trellis_node_t **out)
 {
-	const trellis_config_schema_t *os = tr_plugin_options_schema(p);
 	char name[200];
 	snprintf(name, sizeof name, "%s '%s' options", kind_noun[spec->kind],
 		 spec->key);
-	*out = NULL;
 	trellis_node_t *given = NULL;
 	if (spec->options && json_object_size(spec->options) &&
 	    !(given = tr_node_from_json(name, spec->options)))
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
-	if (!os) {
-		*out = given;
-		return 0;
-	}
-	char err[2048];
-	if (tr_schema_check(os, given, name, NULL, err, sizeof err) > 0) {
-		tr_node_free(given);
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
-	}
-	*out = tr_schema_apply(os, given, NULL, name);
+	int rc = tr_plugin_open_options(p, given, name, call, out);
 	tr_node_free(given);
-	return *out ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	return rc;
 }
 
 int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,

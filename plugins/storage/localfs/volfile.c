@@ -104,7 +104,10 @@ int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	char path[PATH_LEN], fmt[16];
 	vol_path(p, name, path, sizeof path);
 	struct stat sb;
-	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+	/* lstat: a symlink planted in the pool is not a volume, and no op
+	 * that starts here (resize, clone, snapshots) may follow it out of
+	 * the pool (trellis-plugin-check symlink:*). */
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return H->set_error(call, TRELLIS_E_NOTFOUND,
 				    "pool '%s': no volume '%s'", p->name, name);
 	xa_get(path, XA_FORMAT, fmt, sizeof fmt);

@@ -134,6 +134,7 @@ static int errno_code(int e)
 		return TRELLIS_E_CONFLICT;
 	case ENOSPC:
 	case EDQUOT:
+	case EFBIG: /* bigger than the filesystem allows */
 		return TRELLIS_E_NOSPACE;
 	case EACCES:
 	case EPERM:
