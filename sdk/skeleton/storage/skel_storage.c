@@ -248,10 +248,12 @@ static int provisioned(struct pool *p, trellis_call_t *call, uint64_t *sum,
 static int check_quota(struct pool *p, trellis_call_t *call, const char *name,
 		       uint64_t more)
 {
-	uint64_t sum;
-	int rc;
-	if (!p->quota || (rc = provisioned(p, call, &sum, NULL, NULL)))
-		return p->quota ? rc : 0;
+	uint64_t sum = 0;
+	if (!p->quota)
+		return 0;
+	int rc = provisioned(p, call, &sum, NULL, NULL);
+	if (rc)
+		return rc;
 	if (sum + more <= p->quota && sum + more >= sum)
 		return 0;
 	return host->set_error(call, TRELLIS_E_NOSPACE,
