@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../dispatch/dispatch.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../loader/confschema.h"
 #include "../util/node.h"
@@ -34,7 +35,7 @@ struct tr_conns {
 
 struct tr_conns *tr_conns_new(struct tr_daemon *d)
 {
-	struct tr_conns *c = calloc(1, sizeof *c);
+	struct tr_conns *c = tr_xcalloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	c->d = d;
@@ -197,13 +198,13 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		tr_node_free(opt);
 		return rc;
 	}
-	struct tr_conn *n = calloc(1, sizeof *n);
+	struct tr_conn *n = tr_xcalloc(1, sizeof *n);
 	if (n)
 		n->opt_node = opt;
 	if (!n || !(n->options = options_str(spec->options)) ||
-	    !(n->key = strdup(spec->key)) ||
-	    !(n->plugin = strdup(spec->plugin)) ||
-	    !(n->uri = strdup(spec->uri ? spec->uri : ""))) {
+	    !(n->key = tr_xstrdup(spec->key)) ||
+	    !(n->plugin = tr_xstrdup(spec->plugin)) ||
+	    !(n->uri = tr_xstrdup(spec->uri ? spec->uri : ""))) {
 		if (n) {
 			n->target = t;
 			conn_free(n);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "alloc.h"
 #include "schema.h"
 
 struct builder {
@@ -30,7 +31,7 @@ static void set_err(struct builder *b, yaml_mark_t m, const char *msg)
 static struct trellis_node *node_new(struct builder *b, int type,
 				     yaml_mark_t m)
 {
-	struct trellis_node *n = calloc(1, sizeof *n);
+	struct trellis_node *n = tr_xcalloc(1, sizeof *n);
 	if (!n)
 		return NULL;
 	n->type = type;
@@ -40,7 +41,7 @@ static struct trellis_node *node_new(struct builder *b, int type,
 	char buf[64];
 	snprintf(buf, sizeof buf, ":%d:%d", n->line, n->col);
 	size_t fl = strlen(b->file);
-	n->where = malloc(fl + strlen(buf) + 1);
+	n->where = tr_xmalloc(fl + strlen(buf) + 1);
 	if (!n->where) {
 		free(n);
 		return NULL;
@@ -72,13 +73,13 @@ int tr_node_push(struct trellis_node *parent, struct trellis_node *key,
 		 struct trellis_node *val)
 {
 	struct trellis_node **items =
-		realloc(parent->items, (parent->n + 1) * sizeof *items);
+		tr_xrealloc(parent->items, (parent->n + 1) * sizeof *items);
 	if (!items)
 		return -1;
 	parent->items = items;
 	if (parent->type == TRELLIS_NODE_MAP) {
 		struct trellis_node **keys =
-			realloc(parent->keys, (parent->n + 1) * sizeof *keys);
+			tr_xrealloc(parent->keys, (parent->n + 1) * sizeof *keys);
 		if (!keys)
 			return -1;
 		parent->keys = keys;
@@ -193,7 +194,7 @@ static struct trellis_node *build(struct builder *b, yaml_event_t *ev,
 			node_new(b, TRELLIS_NODE_SCALAR, ev->start_mark);
 		if (!n)
 			goto oom;
-		n->str = malloc(ev->data.scalar.length + 1);
+		n->str = tr_xmalloc(ev->data.scalar.length + 1);
 		if (!n->str) {
 			node_free(n);
 			goto oom;
@@ -286,7 +287,7 @@ trellis_node_t *tr_node_parse_string(const char *name, const char *buf,
 				     size_t len, char *err, size_t errlen)
 {
 	struct builder b = {.err = err, .errlen = errlen};
-	char *file = strdup(name ? name : "<string>");
+	char *file = tr_xstrdup(name ? name : "<string>");
 	if (!file) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		return NULL;
@@ -311,7 +312,7 @@ trellis_node_t *tr_node_parse_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	struct builder b = {.err = err, .errlen = errlen};
-	char *file = strdup(path);
+	char *file = tr_xstrdup(path);
 	if (!file || !yaml_parser_initialize(&b.parser)) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		free(file);
@@ -329,7 +330,7 @@ trellis_node_t *tr_node_new_map(const char *name)
 {
 	struct builder b = {.file = name ? name : "<empty>"};
 	yaml_mark_t m = {0, 0, 0};
-	char *file = strdup(b.file);
+	char *file = tr_xstrdup(b.file);
 	if (!file)
 		return NULL;
 	b.file = file;
@@ -464,7 +465,7 @@ int tr_node_duration(const trellis_node_t *n, uint64_t *ms)
 static struct trellis_node *clone(const struct trellis_node *n,
 				  const char *const *skip)
 {
-	struct trellis_node *c = calloc(1, sizeof *c);
+	struct trellis_node *c = tr_xcalloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	c->type = n->type;
@@ -472,8 +473,8 @@ static struct trellis_node *clone(const struct trellis_node *n,
 	c->file = n->file;
 	c->line = n->line;
 	c->col = n->col;
-	if ((n->str && !(c->str = strdup(n->str))) ||
-	    (n->where && !(c->where = strdup(n->where))))
+	if ((n->str && !(c->str = tr_xstrdup(n->str))) ||
+	    (n->where && !(c->where = tr_xstrdup(n->where))))
 		goto fail;
 	for (size_t i = 0; i < n->n; i++) {
 		int skipped = 0;
@@ -513,7 +514,7 @@ trellis_node_t *tr_node_clone(const trellis_node_t *n, const char *const *skip)
 	struct trellis_node *c = clone(n, skip);
 	/* The copy keeps its own file name: the original may go first. */
 	if (c && n->file) {
-		char *file = strdup(n->file);
+		char *file = tr_xstrdup(n->file);
 		if (!file) {
 			node_free(c);
 			return NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * node_json.c - config node trees to and from JSON (node.h).
  *
@@ -13,12 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "node.h"
 
 static struct trellis_node *mk(int type, const char *where)
 {
-	struct trellis_node *n = calloc(1, sizeof *n);
-	if (!n || !(n->where = strdup(where))) {
+	struct trellis_node *n = tr_xcalloc(1, sizeof *n);
+	if (!n || !(n->where = tr_xstrdup(where))) {
 		free(n);
 		return NULL;
 	}
@@ -31,7 +33,7 @@ trellis_node_t *tr_node_new_scalar(const char *text, int quoted,
 				   const char *where)
 {
 	struct trellis_node *n = mk(TRELLIS_NODE_SCALAR, where);
-	if (n && !(n->str = strdup(text))) {
+	if (n && !(n->str = tr_xstrdup(text))) {
 		tr_node_free(n);
 		return NULL;
 	}
@@ -63,7 +65,7 @@ static struct trellis_node *from(const json_t *v, const char *name,
 			char kw[512];
 			snprintf(kw, sizeof kw, "%s: %s", name, sub);
 			if (!n || !(kn = mk(TRELLIS_NODE_SCALAR, kw)) ||
-			    !(kn->str = strdup(k)) ||
+			    !(kn->str = tr_xstrdup(k)) ||
 			    !(vn = from(x, name, sub, depth + 1)) ||
 			    tr_node_push(n, kn, vn) < 0) {
 				tr_node_free(kn);
@@ -95,7 +97,7 @@ static struct trellis_node *from(const json_t *v, const char *name,
 	}
 	case JSON_STRING:
 		n = mk(TRELLIS_NODE_SCALAR, where);
-		if (n && !(n->str = strdup(json_string_value(v)))) {
+		if (n && !(n->str = tr_xstrdup(json_string_value(v)))) {
 			tr_node_free(n);
 			return NULL;
 		}
@@ -120,7 +122,7 @@ static struct trellis_node *from(const json_t *v, const char *name,
 		break;
 	}
 	n = mk(TRELLIS_NODE_SCALAR, where);
-	if (n && !(n->str = strdup(buf))) {
+	if (n && !(n->str = tr_xstrdup(buf))) {
 		tr_node_free(n);
 		return NULL;
 	}
