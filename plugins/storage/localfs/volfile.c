@@ -24,7 +24,7 @@
 
 /* ---- names and paths ---- */
 
-/* [A-Za-z0-9][A-Za-z0-9._-]{0,127} with no "..": nothing can name a path
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,126} with no "..": nothing can name a path
  * outside the pool, a hidden file or a temp file. */
 int lfs_name_ok(const char *s)
 {
