@@ -89,6 +89,8 @@ static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	/* The options travel in the record's spec, where every later open
 	 * of the pool (storage.* actions) finds them. */
 	json_t *opts = json_object_get(pc->fields, "options");
+	if (!json_object_size(opts))
+		opts = NULL; /* an empty map is no options */
 	if (opts)
 		json_object_set_new(pc->fields, "spec",
 				    json_pack("{s:O}", "options", opts));

@@ -61,8 +61,9 @@ static int pick_format(const struct trellis_plugin *p, trellis_call_t *call,
 		return 0;
 	}
 	if ((!strcmp(asked, "qcow2") && (caps & q)) ||
-	    (!strcmp(asked, "raw") && (caps & r)))
-		return 0;
+	    (!strcmp(asked, "raw") && (caps & r)) ||
+	    (strcmp(asked, "qcow2") && strcmp(asked, "raw")))
+		return 0; /* made, or a format no bit names: the plugin's call */
 	return tr_call_set(call, TRELLIS_E_NOTSUP,
 			   "plugin '%s' (storage) makes %s volumes, not %s",
 			   p->name,

@@ -280,7 +280,7 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 		j->cluster = cluster ? tr_xstrdup(cluster) : NULL;
 		j->plugin = tr_xstrdup(plugin ? plugin : "");
 		j->uri = tr_xstrdup(uri ? uri : "");
-		if (json_is_object(options))
+		if (json_object_size(options)) /* {} is no options */
 			j->options = json_incref(options);
 	}
 	json_t *args = j ? json_pack("{s:s, s:s, s:s}", "host", name,

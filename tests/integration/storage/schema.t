@@ -71,7 +71,7 @@ like "... and the options of each pool" "$show" "quota +size +- +the most bytes"
 like "... and the config given" "$show" "default_quota: '?16M'?"
 is "plugin show -o json: the schema" \
 	"$(tcli plugin show skel-storage -o json | json '[k["name"] + ":" + k["type"] for k in j["options_schema"]]')" "['quota:size']"
-like "plugin show of a 1.0-style plugin: no schema" "$(tcli plugin show localfs)" "no schema: the plugin checks its own config"
+like "plugin show of a plugin without a schema" "$(tcli plugin show builtin)" "no schema: the plugin checks its own config"
 like "plugin show of an unknown plugin" "$(tcli plugin show nosuch 2>&1)" "NOTFOUND: no plugin named 'nosuch'"
 
 like "a pool option of the wrong type is refused before the plugin" \
