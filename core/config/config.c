@@ -43,6 +43,9 @@ static const char defaults_yaml[] =
 	"secrets_dir: null       # default STATE_DIR/secrets: one 0600 file per "
 	"secret\n"
 	"plugin_dirs: []\n"
+	"escrow:                 # the vendor's trellis-escrowd (maint mode)\n"
+	"  endpoint: null        # tcp://HOST:PORT; null: maint enable fails\n"
+	"  public_key: null      # its escrow.pub (base64 X25519)\n"
 	"placement:\n"
 	"  orphan_check: 60s     # release claims whose VM or workflow is "
 	"gone (0: never)\n"
@@ -63,6 +66,10 @@ static const char defaults_yaml[] =
 	"  timeout: 10s          # a request must arrive whole within this\n"
 	"  metrics_auth: auto    # /metrics needs an API key (auto: not on "
 	"loopback)\n"
+	"agents:\n"
+	"  listen: []            # e.g. [tcp://0.0.0.0:7450]; off by default\n"
+	"  heartbeat: 5s         # beats both ways this often\n"
+	"  dead_after: 3         # missed beats that declare a link dead\n"
 	"plugins: {}             # NAME: {section given to the plugin}\n";
 
 const char *tr_config_defaults(void)
@@ -100,6 +107,8 @@ static const struct centry entries[] = {
 	{"secrets_dir", C_PATH_NULL, O(secrets_dir)},
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
+	{"escrow.endpoint", C_STR_NULL, O(escrow_endpoint)},
+	{"escrow.public_key", C_STR_NULL, O(escrow_public_key)},
 	{"placement.orphan_check", C_DURATION, O(orphan_check_ms)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
@@ -112,6 +121,9 @@ static const struct centry entries[] = {
 	{"http.max_body", C_SIZE, O(http_max_body)},
 	{"http.timeout", C_DURATION, O(http_timeout_ms)},
 	{"http.metrics_auth", C_TRI, O(http_metrics_auth)},
+	{"agents.listen", C_DIRS, O(agents_listen)},
+	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
+	{"agents.dead_after", C_UINT, O(agents_dead)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -288,8 +300,9 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 	case C_DIRS: {
 		if (tr_node_type(v) != TRELLIS_NODE_SEQ)
 			return fail(err, errlen, v,
-				    "%s: expected a list of directories%s",
-				    e->path, "");
+				    "%s: expected a list of %s", e->path,
+				    strstr(e->path, "listen") ? "URLs"
+							      : "directories");
 		size_t n = tr_node_len(v);
 		char **dirs = tr_xcalloc(n + 1, sizeof *dirs);
 		if (!dirs)
@@ -302,8 +315,10 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 					free(dirs[j]);
 				free(dirs);
 				return fail(err, errlen, tr_node_at(v, i),
-					    "%s: expected a directory%s",
-					    e->path, "");
+					    "%s: expected %s", e->path,
+					    strstr(e->path, "listen")
+						    ? "a URL"
+						    : "a directory");
 			}
 			dirs[i] = tr_xstrdup(d);
 		}
@@ -496,6 +511,8 @@ void tr_config_free(struct tr_config *c)
 	free(c->secrets_dir);
 	free(c->api_keys_file);
 	free(c->http_listen);
+	free(c->escrow_endpoint);
+	free(c->escrow_public_key);
 	free(c->http_cert);
 	free(c->http_key);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
@@ -504,6 +521,9 @@ void tr_config_free(struct tr_config *c)
 	for (size_t i = 0; i < c->n_workflow_dirs; i++)
 		free(c->workflow_dirs[i]);
 	free(c->workflow_dirs);
+	for (size_t i = 0; i < c->n_agents_listen; i++)
+		free(c->agents_listen[i]);
+	free(c->agents_listen);
 	tr_node_free(c->defaults);
 	tr_node_free(c->file);
 	free(c);
