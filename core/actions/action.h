@@ -64,6 +64,11 @@ struct tr_action {
 /* Adds actions (static storage, not copied).  A duplicate name aborts:
  * it is a programming error. */
 void tr_actions_add(const struct tr_action *actions, size_t n);
+
+/* A pool's capacity as the storage actions return it (storage.c):
+ * provisioned (ABI 1.1) only from a plugin built for 1.1. */
+json_t *tr_pool_info_json(const char *pool, const struct tr_target *t,
+			  const trellis_pool_info_t *info);
 /* Registers every built-in action once (idempotent). */
 void tr_actions_init(void);
 

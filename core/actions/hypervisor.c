@@ -47,6 +47,7 @@ static int host_get(const struct tr_action_env *env, json_t *args,
 	    .key = h->name,
 	    .plugin = tr_json_str_opt(rec, "hypervisor"),
 	    .uri = tr_json_str_opt(rec, "uri"),
+	    .options = json_object_get(json_object_get(rec, "spec"), "options"),
 	};
 	rc = tr_conn_get(h->d, &spec, call, &h->c);
 	json_decref(rec);

@@ -22,6 +22,7 @@
 #include "../util/alloc.h"
 #include "../util/json.h"
 #include "action.h"
+#include "../util/node.h"
 #include "lookup.h"
 
 #define DEFAULT_PLUGIN "bridge"
@@ -126,10 +127,22 @@ static int ensure(const struct tr_action_env *env, json_t *args,
 	    .n_remote_ips = (uint32_t)nr,
 	    .mtu = (uint32_t)json_integer_value(json_object_get(sspec, "mtu")),
 	};
+	json_t *opts = json_object_get(sspec, "options");
+	trellis_node_t *onode = NULL;
+	if (json_object_size(opts)) {
+		char what[200];
+		snprintf(what, sizeof what, "network '%s' options", name);
+		if (!(onode = tr_node_from_json(what, opts))) {
+			rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+			goto out;
+		}
+		spec.options = onode;
+	}
 	rc = net_get(env, args, tr_json_str(seg, "plugin"), n, call);
 	if (!rc)
 		rc = tr_net_segment_ensure(TR_TGT(n->t), call, &spec,
 					   env ? env->idem_key : NULL, 0, out);
+	tr_node_free(onode);
 out:
 	json_decref(seg);
 	return rc;

@@ -52,7 +52,8 @@ static int run_host_probe(const struct tr_action_env *env, json_t *args,
 	struct tr_conn_spec spec = {.kind = TR_CONN_HOST,
 				    .key = tr_json_str(args, "host"),
 				    .plugin = tr_json_str(args, "hypervisor"),
-				    .uri = tr_json_str(args, "uri")};
+				    .uri = tr_json_str(args, "uri"),
+				    .options = json_object_get(args, "options")};
 	if (!d)
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "hypervisor.host_probe needs the daemon");
@@ -95,6 +96,7 @@ static int run_pool_open(const struct tr_action_env *env, json_t *args,
 	    .key = tr_json_str(args, "pool"),
 	    .plugin = tr_json_str(args, "plugin"),
 	    .uri = tr_json_str(args, "target"),
+	    .options = json_object_get(args, "options"),
 	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
 	struct tr_conn *c = NULL;
@@ -108,12 +110,7 @@ static int run_pool_open(const struct tr_action_env *env, json_t *args,
 		return rc;
 	rc = tr_st_pool_info(TR_TGT(tr_conn_target(c)), call, 0, &info);
 	if (rc == 0)
-		*result = json_pack(
-		    "{s:s, s:I, s:I, s:I, s:I}", "pool", spec.key, "capacity",
-		    (json_int_t)info.capacity, "allocation",
-		    (json_int_t)info.allocation, "available",
-		    (json_int_t)info.available, "volumes",
-		    (json_int_t)info.n_volumes);
+		*result = tr_pool_info_json(spec.key, tr_conn_target(c), &info);
 	tr_conn_put(d, c);
 	return rc;
 }
@@ -122,6 +119,7 @@ static const struct tr_field host_probe_in[] = {
     {"host", TR_T_STRING, 1, "the host's name (keys its connection)"},
     {"hypervisor", TR_T_STRING, 1, "hypervisor plugin"},
     {"uri", TR_T_STRING, 1, "connection URI"},
+    {"options", TR_T_OBJECT, 0, "the host's own options, for connect"},
     TR_FIELDS_END};
 static const struct tr_field host_probe_out[] = {
     {"host", TR_T_STRING, 1, "the host's name"},
@@ -146,6 +144,8 @@ static const struct tr_field pool_open_in[] = {
     {"pool", TR_T_STRING, 1, "the pool's name (keys its connection)"},
     {"plugin", TR_T_STRING, 1, "storage plugin"},
     {"target", TR_T_STRING, 1, "directory (localfs) or URI"},
+    {"options", TR_T_OBJECT, 0,
+     "the pool's own options, for pool_open (spec->options)"},
     TR_FIELDS_END};
 static const struct tr_field pool_open_out[] = {
     {"pool", TR_T_STRING, 1, "the pool's name"},
@@ -153,6 +153,7 @@ static const struct tr_field pool_open_out[] = {
     {"allocation", TR_T_INT, 1, "bytes"},
     {"available", TR_T_INT, 1, "bytes"},
     {"volumes", TR_T_INT, 1, "how many"},
+    {"provisioned", TR_T_INT, 0, "the volumes' sizes (ABI 1.1 plugins)"},
     TR_FIELDS_END};
 
 static const struct tr_action actions[] = {

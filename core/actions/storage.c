@@ -41,6 +41,7 @@ static int pool_get(const struct tr_action_env *env, json_t *args,
 	    .plugin = json_string_value(json_object_get(rec, "plugin")),
 	    .uri = json_string_value(json_object_get(rec, "target")),
 	    .name = p->name,
+	    .options = json_object_get(json_object_get(rec, "spec"), "options"),
 	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
 	rc = tr_conn_get(p->d, &spec, call, &p->c);
@@ -226,13 +227,23 @@ static int run_pool_info(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		rc = tr_st_pool_info(TR_TGT(p.t), call, 0, &out);
 	if (!rc)
-		*result = json_pack("{s:s, s:I, s:I, s:I, s:I}", "pool", p.name,
-				    "capacity", (json_int_t)out.capacity,
-				    "allocation", (json_int_t)out.allocation,
-				    "available", (json_int_t)out.available,
-				    "volumes", (json_int_t)out.n_volumes);
+		*result = tr_pool_info_json(p.name, p.t, &out);
 	pool_put(&p);
 	return rc;
+}
+
+json_t *tr_pool_info_json(const char *pool, const struct tr_target *t,
+			  const trellis_pool_info_t *i)
+{
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "pool", pool,
+			      "capacity", (json_int_t)i->capacity,
+			      "allocation", (json_int_t)i->allocation,
+			      "available", (json_int_t)i->available,
+			      "volumes", (json_int_t)i->n_volumes);
+	if (o && tr_target_abi_minor(t) >= 1)
+		json_object_set_new(o, "provisioned",
+				    json_integer((json_int_t)i->provisioned));
+	return o;
 }
 
 static int run_volume_info(const struct tr_action_env *env, json_t *args,
@@ -288,9 +299,11 @@ static const struct tr_field pool_in[] = {POOL_FIELD, TR_FIELDS_END};
 static const struct tr_field pool_out[] = {
     {"pool", TR_T_STRING, 1, "pool name"},
     {"capacity", TR_T_INT, 1, "bytes in all"},
-    {"allocation", TR_T_INT, 1, "bytes in use"},
+    {"allocation", TR_T_INT, 1, "bytes used on the backend (thin: written)"},
     {"available", TR_T_INT, 1, "bytes free"},
     {"volumes", TR_T_INT, 1, "number of volumes"},
+    {"provisioned", TR_T_INT, 0,
+     "the volumes' sizes added up (ABI 1.1 plugins)"},
     TR_FIELDS_END};
 static const struct tr_field list_out[] = {
     {"pool", TR_T_STRING, 1, "pool name"},

@@ -58,7 +58,8 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_fail_call(req, &call);
 		return;
 	}
-	tr_inventory_host_sync(d, 0, name, cluster, plugin, uri, synced, req);
+	tr_inventory_host_sync(d, 0, name, cluster, plugin, uri,
+			       json_object_get(args, "options"), synced, req);
 }
 
 static void host_refresh(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -74,7 +75,9 @@ static void host_refresh(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_inventory_host_sync(
 		d, TR_HOST_SYNC_REFRESH, name, NULL,
 		json_string_value(json_object_get(h, "hypervisor")),
-		json_string_value(json_object_get(h, "uri")), synced, req);
+		json_string_value(json_object_get(h, "uri")),
+		json_object_get(json_object_get(h, "spec"), "options"), synced,
+		req);
 	json_decref(h);
 }
 
@@ -172,6 +175,9 @@ static const struct tr_field add_args[] = {
 	{"cluster", TR_T_STRING, 1, "the cluster (CLUSTER or ZONE/POD/CLUSTER)"},
 	{"hypervisor", TR_T_STRING, 0, "hypervisor plugin (default libvirt)"},
 	{"uri", TR_T_STRING, 1, "connection URI (qemu:///system, test:///default)"},
+	{"options", TR_T_OBJECT, 0,
+	 "the host's own options, given to its hypervisor plugin's connect "
+	 "(a map; never put a secret here, name one)"},
 	TR_FIELDS_END};
 static const struct tr_field name_args[] = {
 	{"name", TR_T_STRING, 1, "host name"}, TR_FIELDS_END};

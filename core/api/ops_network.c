@@ -89,7 +89,8 @@ static void network_create(struct tr_daemon *d, struct tr_req *req,
 	}
 	json_object_set_new(spec, "pool", json_string(pool));
 	for (const char *const *k =
-		 (const char *const[]){"underlay", "mtu", "remotes", NULL};
+		 (const char *const[]){"underlay", "mtu", "remotes", "options",
+				       NULL};
 	     *k; k++)
 		if (json_object_get(args, *k))
 			json_object_set(spec, *k, json_object_get(args, *k));
@@ -219,6 +220,9 @@ static const struct tr_field network_create_args[] = {
     {"underlay", TR_T_STRING, 0, "NIC carrying VXLAN/VLAN traffic"},
     {"mtu", TR_T_INT, 0, "MTU of the segment"},
     {"remotes", TR_T_ARRAY, 0, "VXLAN peer addresses"},
+    {"options", TR_T_OBJECT, 0,
+     "the network's own options, given to its plugin's segment_ensure as "
+     "spec->options (ABI 1.1)"},
     TR_FIELDS_END};
 static const struct tr_field gc_args[] = {
     {"host", TR_T_STRING, 1, "host (network context) to clean"},

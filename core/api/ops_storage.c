@@ -75,15 +75,24 @@ static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	pc->req = req;
 	pc->fields = json_deep_copy(args);
 	json_object_set_new(pc->fields, "plugin", json_string(plugin));
+	/* The options travel in the record's spec, where every later open
+	 * of the pool (storage.* actions) finds them. */
+	json_t *opts = json_object_get(pc->fields, "options");
+	if (!json_object_size(opts))
+		opts = NULL; /* an empty map is no options */
+	if (opts)
+		json_object_set_new(pc->fields, "spec",
+				    json_pack("{s:O}", "options", opts));
+	json_object_del(pc->fields, "options");
 	/* The pool has no record yet: storage.pool_open opens it from the
 	 * arguments (the other storage.* actions look pools up by record);
 	 * later actions on the pool reuse the cached handle. */
-	tr_action_submit(d, "storage.pool_open",
-			 json_pack("{s:s, s:s, s:s}", "pool", name, "plugin",
-				   plugin, "target",
-				   json_string_value(
-				       json_object_get(args, "target"))),
-			 pool_created, pc);
+	json_t *pargs = json_pack("{s:s, s:s, s:s}", "pool", name, "plugin",
+				  plugin, "target",
+				  json_string_value(json_object_get(args, "target")));
+	if (opts)
+		json_object_set(pargs, "options", opts);
+	tr_action_submit(d, "storage.pool_open", pargs, pool_created, pc);
 }
 
 static void pool_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -138,6 +147,125 @@ static void pool_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			 json_pack("{s:s}", "pool", name), pool_shown, ps);
 }
 
+/*
+ * pool.delete: the pool's plugin is asked first which volumes it holds
+ * (storage.volume_list, or the count from storage.pool_info when the
+ * plugin has no vol_list); any volume refuses the delete, naming them.
+ * Then the cached handle is closed (pool_close) and the record goes.  The
+ * pool's data stays where it is.  With force, a pool whose plugin cannot
+ * open it any more (the plugin is gone) is forgotten all the same.
+ */
+struct pool_delete {
+	struct tr_req *req;
+	char *name;
+	int force;
+};
+
+static void pool_delete_free(struct pool_delete *pd)
+{
+	free(pd->name);
+	free(pd);
+}
+
+static void pool_forget(struct tr_daemon *d, struct pool_delete *pd)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *details = NULL;
+	tr_conn_forget(d, TR_CONN_POOL, pd->name);
+	if (tr_store_delete(d->store, TR_KIND_POOL, pd->name, &details,
+			    &call) < 0) {
+		tr_req_fail_store(pd->req, &call, details);
+	} else {
+		json_t *out = json_pack("{s:s}", "name", pd->name);
+		tr_daemon_publish(d, "pool.deleted", out);
+		tr_info("pool '%s' deleted", pd->name);
+		tr_req_ok(pd->req, out);
+		json_decref(details);
+	}
+	pool_delete_free(pd);
+}
+
+static void pool_delete_counted(struct tr_daemon *d, void *arg,
+				json_t *result, trellis_call_t *call)
+{
+	struct pool_delete *pd = arg;
+	json_int_t n = json_integer_value(json_object_get(result, "volumes"));
+	if (!result && !pd->force) {
+		tr_req_fail_call(pd->req, call);
+	} else if (n > 0) {
+		tr_req_fail(pd->req, TRELLIS_E_CONFLICT, NULL,
+			    "pool '%s' still has %lld volumes (its plugin "
+			    "cannot list them): delete them first",
+			    pd->name, (long long)n);
+	} else {
+		pool_forget(d, pd);
+		return;
+	}
+	pool_delete_free(pd);
+}
+
+static void pool_delete_listed(struct tr_daemon *d, void *arg, json_t *result,
+			       trellis_call_t *call)
+{
+	struct pool_delete *pd = arg;
+	if (!result && call->code == TRELLIS_E_NOTSUP) {
+		tr_action_submit(d, "storage.pool_info",
+				 json_pack("{s:s}", "pool", pd->name),
+				 pool_delete_counted, pd);
+		return;
+	}
+	if (!result && !pd->force) {
+		tr_req_fail_call(pd->req, call);
+		pool_delete_free(pd);
+		return;
+	}
+	json_t *items = json_object_get(result, "items");
+	size_t n = json_array_size(items);
+	if (n == 0) {
+		pool_forget(d, pd);
+		return;
+	}
+	char names[768] = "";
+	size_t off = 0;
+	for (size_t i = 0; i < n && off < sizeof names - 64; i++) {
+		const char *v = json_string_value(
+		    json_object_get(json_array_get(items, i), "name"));
+		int w = snprintf(names + off, sizeof names - off, "%s'%s'",
+				 i ? ", " : "", v ? v : "?");
+		if (w > 0)
+			off += (size_t)w;
+		if (i + 1 < n && off >= sizeof names - 64) {
+			snprintf(names + off, sizeof names - off,
+				 " and %zu more", n - i - 1);
+			break;
+		}
+	}
+	json_t *det = json_pack("{s:O}", "volumes", items);
+	tr_req_fail(pd->req, TRELLIS_E_CONFLICT, det,
+		    "pool '%s' still has %zu volume%s: %s (delete them first)",
+		    pd->name, n, n == 1 ? "" : "s", names);
+	pool_delete_free(pd);
+}
+
+static void pool_delete(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *name = json_string_value(json_object_get(args, "name"));
+	if (tr_store_id(d->store, TR_KIND_POOL, name, &call) < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		return;
+	}
+	struct pool_delete *pd = tr_xcalloc(1, sizeof *pd);
+	pd->name = tr_xstrdup(name);
+	pd->req = req;
+	pd->force = json_is_true(json_object_get(args, "force"));
+	tr_action_submit(d, "storage.volume_list",
+			 json_pack("{s:s}", "pool", name), pool_delete_listed,
+			 pd);
+}
+
 static void volume_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	run(d, req, "storage.volume_list", args);
@@ -158,6 +286,15 @@ static const struct tr_field pool_create_args[] = {
     {"target", TR_T_STRING, 1, "directory (localfs) or URI"},
     {"plugin", TR_T_STRING, 0, "storage plugin (default localfs)"},
     {"cluster", TR_T_STRING, 0, "cluster the pool serves"},
+    {"options", TR_T_OBJECT, 0,
+     "the pool's own options, given to its plugin's pool_open as "
+     "spec->options (a map; never put a secret here, name one)"},
+    TR_FIELDS_END};
+static const struct tr_field delete_args[] = {
+    {"name", TR_T_STRING, 1, "pool name"},
+    {"force", TR_T_BOOL, 0,
+     "forget the pool even when its plugin cannot open it (never while "
+     "it lists volumes)"},
     TR_FIELDS_END};
 static const struct tr_field list_args[] = {TR_LIST_FIELDS, TR_FIELDS_END};
 static const struct tr_field name_args[] = {
@@ -173,7 +310,11 @@ static const struct tr_api_op ops[] = {
     {"pool.create", "Create a storage pool (its plugin opens it first)",
      pool_create_args, pool_create, TR_OP_MUTATES},
     {"pool.list", "List storage pools", list_args, pool_list, 0},
-    {"pool.show", "A pool and its capacity", name_args, pool_show, 0},
+    {"pool.show", "A pool, its options and its capacity", name_args,
+     pool_show, 0},
+    {"pool.delete",
+     "Close a pool and forget it (refused while it has volumes)",
+     delete_args, pool_delete, TR_OP_MUTATES},
     {"volume.list", "The volumes of a pool", vol_pool_args, volume_list, 0},
     {"volume.show", "A volume", vol_args, volume_show, 0},
     {"volume.delete", "Delete a volume", vol_args, volume_delete,

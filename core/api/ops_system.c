@@ -18,6 +18,18 @@ static void plugin_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 				 tr_registry_json(d->registry)));
 }
 
+static void plugin_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	const struct trellis_plugin *p = tr_registry_named(d->registry, name);
+	if (!p) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "no plugin named '%s' (trellis plugin list)", name);
+		return;
+	}
+	tr_req_ok(req, tr_plugin_show_json(p));
+}
+
 static json_t *fields_json(const struct tr_field *f)
 {
 	json_t *a = json_array();
@@ -70,10 +82,15 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 }
 
 static const struct tr_field no_args[] = {TR_FIELDS_END};
+static const struct tr_field name_args[] = {
+	{"name", TR_T_STRING, 1, "plugin name"}, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
 	{"plugin.list", "the plugins the daemon loaded or refused", no_args,
 	 plugin_list, 0},
+	{"plugin.show",
+	 "a plugin: its descriptor, config schema, options schema and config",
+	 name_args, plugin_show, 0},
 	{"api.ops", "every API op with its argument schema", no_args, api_ops,
 	 0},
 	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,

@@ -45,6 +45,12 @@ enum cli_opt_type {
 	CLI_INT,      /* --limit 100 */
 	CLI_SIZE,     /* --memory 2G: sent as the string, the daemon parses */
 	CLI_JSON,     /* --spec '{"a":1}' */
+	/* --option KEY=VALUE, repeatable: one key of the object field; the
+	 * value reads as YAML (10 is a number, "10" and abc strings). */
+	CLI_KV,
+	/* --options-file FILE: a YAML map merged into the same object field;
+	 * keys given with a CLI_KV option win, whatever the order. */
+	CLI_YAML_FILE,
 };
 
 struct cli_opt {
@@ -63,6 +69,15 @@ struct cli_opt {
 	 0, NULL},                                                             \
 	{"--after", "after", CLI_INT, "ID",                                    \
 	 "the page after this one (printed as \"more: --after ID\")", 0, NULL}
+/* --option KEY=VALUE and --options-file FILE: an object's own options
+ * for its plugin (args field "options"); what is "pool", "host" ... */
+#define CLI_OPTIONS_OPTS(what, forop)                                          \
+	{"--option", "options", CLI_KV, "KEY=VALUE",                           \
+	 "one of the " what "'s own options, for its plugin's " forop          \
+	 " (repeatable; the value reads as YAML)",                             \
+	 0, NULL},                                                             \
+	{"--options-file", "options", CLI_YAML_FILE, "FILE",                   \
+	 "the " what "'s options as a YAML map (--option keys win)", 0, NULL}
 #define CLI_OPTS_END {NULL, NULL, CLI_FLAG, NULL, NULL, 0, NULL}
 #define CLI_COLS_END {NULL, NULL}
 #define CLI_VERBS_END {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}

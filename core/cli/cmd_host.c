@@ -9,6 +9,7 @@ static const struct cli_opt add_opts[] = {
 	 "hypervisor plugin (default libvirt)", 0, NULL},
 	{"--uri", "uri", CLI_STR, "URI",
 	 "connection URI (qemu:///system, test:///default)", 1, NULL},
+    CLI_OPTIONS_OPTS("host", "connect"),
 	CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {
 	{"--cluster", "cluster", CLI_STR, "CLUSTER", "only this cluster's hosts",

@@ -16,6 +16,7 @@ static const struct cli_opt create_opts[] = {
     {"--mtu", "mtu", CLI_INT, "N", "MTU of the segment", 0, NULL},
     {"--remotes", "remotes", CLI_JSON, "JSON",
      "VXLAN peers, e.g. '[\"10.0.0.2\"]'", 0, NULL},
+    CLI_OPTIONS_OPTS("network", "segment_ensure"),
     CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {CLI_PAGING_OPTS, CLI_OPTS_END};
 static const struct cli_opt gc_opts[] = {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_pool.c - trellis pool create|list|show: storage pools. */
+/* cmd_pool.c - trellis pool create|list|show|delete: storage pools. */
 #include "cli.h"
 
 static const struct cli_opt create_opts[] = {
@@ -8,6 +8,13 @@ static const struct cli_opt create_opts[] = {
     {"--plugin", "plugin", CLI_STR, "NAME", "storage plugin (default localfs)",
      0, NULL},
     {"--cluster", "cluster", CLI_STR, "CLUSTER", "the cluster the pool serves",
+     0, NULL},
+    CLI_OPTIONS_OPTS("pool", "pool_open"),
+    CLI_OPTS_END};
+static const struct cli_opt delete_opts[] = {
+    {"--force", "force", CLI_FLAG, NULL,
+     "forget it even when its plugin cannot open it (never while it lists "
+     "volumes)",
      0, NULL},
     CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {CLI_PAGING_OPTS, CLI_OPTS_END};
@@ -19,8 +26,12 @@ static const struct cli_verb verbs[] = {
      "name", "NAME", create_opts, NULL, NULL, NULL},
     {"list", "List storage pools", "pool.list", NULL, NULL, list_opts, cols,
      "items", NULL},
-    {"show", "Show a pool with its capacity (bytes)", "pool.show", "name",
-     "NAME", NULL, NULL, NULL, NULL},
+    {"show", "Show a pool with its options and capacity (bytes)", "pool.show",
+     "name", "NAME", NULL, NULL, NULL, NULL},
+    {"delete",
+     "Close a pool and forget it (refused while it has volumes; its data "
+     "stays)",
+     "pool.delete", "name", "NAME", delete_opts, NULL, NULL, NULL},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_pool = {

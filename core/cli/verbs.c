@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/node.h"
 #include "cli.h"
 
 static const struct cli_opt *find_opt(const struct cli_verb *v,
@@ -28,10 +29,89 @@ static int usage_error(const char *noun, const struct cli_verb *v,
 	return CLI_USAGE;
 }
 
+/* The object field an option fills key by key (made on first use). */
+static json_t *object_field(json_t *args, const char *field)
+{
+	json_t *obj = json_object_get(args, field);
+	if (!json_is_object(obj)) {
+		obj = json_object();
+		json_object_set_new(args, field, obj);
+	}
+	return obj;
+}
+
+/* --option KEY=VALUE: the value is read as a YAML scalar or flow. */
+static int set_kv(const char *noun, const struct cli_verb *v,
+		  const struct cli_opt *o, const char *val, json_t *args)
+{
+	const char *eq = strchr(val, '=');
+	if (!eq || eq == val)
+		return usage_error(noun, v, "%s expects KEY=VALUE", o->flag);
+	char key[256], err[512];
+	snprintf(key, sizeof key, "%.*s", (int)(eq - val), val);
+	trellis_node_t *n = *(eq + 1) ? tr_node_parse_string(o->flag, eq + 1,
+							     strlen(eq + 1),
+							     err, sizeof err)
+				      : NULL;
+	json_t *j = n ? tr_node_to_json(n) : json_string("");
+	tr_node_free(n);
+	if (!j) {
+		fprintf(stderr, "trellis %s %s: %s %s: %s\n", noun, v->name,
+			o->flag, val, err);
+		return CLI_USAGE;
+	}
+	/* A plain word reads as an empty map's key in YAML ("a" -> "a"),
+	 * but "a: b" would be a map: keep what the user typed then. */
+	if (json_is_object(j) && eq[1] != '{') {
+		json_decref(j);
+		j = json_string(eq + 1);
+	}
+	json_object_set_new(object_field(args, o->field), key, j);
+	json_t *given = object_field(args, "\x01kv");
+	json_object_set_new(given, key, json_true());
+	return CLI_OK;
+}
+
+/* --options-file FILE: a YAML map; the keys set by --option win. */
+static int set_yaml_file(const char *noun, const struct cli_verb *v,
+			 const struct cli_opt *o, const char *path,
+			 json_t *args)
+{
+	char err[1024];
+	trellis_node_t *n = tr_node_parse_file(path, err, sizeof err);
+	if (!n) {
+		fprintf(stderr, "trellis %s %s: %s\n", noun, v->name, err);
+		return CLI_USAGE;
+	}
+	if (tr_node_type(n) != TRELLIS_NODE_MAP) {
+		fprintf(stderr, "trellis %s %s: %s: expected a map of options\n",
+			noun, v->name, tr_node_where(n));
+		tr_node_free(n);
+		return CLI_USAGE;
+	}
+	json_t *j = tr_node_to_json(n);
+	tr_node_free(n);
+	json_t *obj = object_field(args, o->field);
+	json_t *given = json_object_get(args, "\x01kv");
+	const char *k;
+	json_t *x;
+	json_object_foreach(j, k, x)
+	{
+		if (!json_object_get(given, k))
+			json_object_set(obj, k, x);
+	}
+	json_decref(j);
+	return CLI_OK;
+}
+
 static int set_value(const char *noun, const struct cli_verb *v,
 		     const struct cli_opt *o, const char *val, json_t *args)
 {
 	json_t *j = NULL;
+	if (o->type == CLI_KV)
+		return set_kv(noun, v, o, val, args);
+	if (o->type == CLI_YAML_FILE)
+		return set_yaml_file(noun, v, o, val, args);
 	if (o->choices) {
 		int ok = 0;
 		for (const char *const *c = o->choices; *c; c++)
@@ -63,6 +143,9 @@ static int set_value(const char *noun, const struct cli_verb *v,
 			return usage_error(noun, v, "%s expects JSON", o->flag);
 		break;
 	}
+	case CLI_KV:
+	case CLI_YAML_FILE:
+		break;
 	}
 	if (!j)
 		return usage_error(noun, v, "bad value for %s", o->flag);
@@ -115,6 +198,7 @@ int cli_parse_args(const struct cli_verb *v, const char *noun, int argc,
 		}
 		json_object_set_new(args, v->positional, json_string(a));
 	}
+	json_object_del(args, "\x01kv"); /* set_kv's bookkeeping */
 	if (rc == CLI_OK && v->positional && npos == 0)
 		rc = usage_error(noun, v, "missing %s",
 				 v->pos_metavar ? v->pos_metavar : "argument");

@@ -55,6 +55,18 @@ const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
 	return tr_plugin_ops(p);
 }
 
+int tr_dispatch_name_fits(trellis_call_t *call, const char *what,
+			  const char *name, size_t cap)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n < cap)
+		return 0;
+	return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+			   "%s name '%.24s...' is %zu characters long; at most "
+			   "%zu fit (the plugin could not hand it back whole)",
+			   what, name, n, cap - 1);
+}
+
 static const struct tr_metric m_calls = {
     "trellis_plugin_calls_total",
     "Plugin op calls, by plugin, op and result",

@@ -268,6 +268,12 @@ int tr_dispatch_end(struct trellis_plugin *p, trellis_call_t *call,
 		return call->code
 /* clang-format on */
 
+/* INVALID_ARG (set in call) when name does not fit an info struct's
+ * char[cap] with its NUL: what the plugin would hand back could not
+ * round-trip.  0 otherwise (NULL names are the plugin's to refuse). */
+int tr_dispatch_name_fits(trellis_call_t *call, const char *what,
+			  const char *name, size_t cap);
+
 #define TR_DISPATCH_RUN(lock, op, ...)                                         \
 	do {                                                                   \
 		long long t0_ = tr_metric_now_ns();                            \

@@ -57,6 +57,9 @@ int tr_hv_vm_create(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
 	trellis_vm_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(vm_create);
+	if (spec && tr_dispatch_name_fits(call, "VM", spec->name,
+					  sizeof out->name))
+		return call->code;
 	TR_DISPATCH_RUN(lock, vm_create, conn, call, spec, idem_key, flags,
 			out);
 }

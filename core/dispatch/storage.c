@@ -40,6 +40,39 @@ int tr_st_pool_info(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
 	TR_DISPATCH_RUN(lock, pool_info, pool, call, flags, out);
 }
 
+/*
+ * The format a volume gets, when the plugin declares its formats
+ * (TRELLIS_STORAGE_CAP_FORMAT_*, since 1.1): the one asked for if the
+ * plugin makes it (else NOTSUP before the plugin is called), or, when
+ * none is asked for, qcow2 unless the plugin makes raw only.  A plugin
+ * that declares none gets what was asked (NULL: qcow2, as in 1.0).
+ */
+static int pick_format(const struct trellis_plugin *p, trellis_call_t *call,
+		       const char *asked, const char **out)
+{
+	uint64_t caps = p->desc->caps;
+	const uint64_t q = TRELLIS_STORAGE_CAP_FORMAT_QCOW2,
+		       r = TRELLIS_STORAGE_CAP_FORMAT_RAW;
+	*out = asked;
+	if (p->desc->abi_minor < 1 || !(caps & (q | r)))
+		return 0; /* declares none: the plugin judges (NULL: qcow2) */
+	if (!asked) {
+		*out = caps & q ? "qcow2" : "raw";
+		return 0;
+	}
+	if ((!strcmp(asked, "qcow2") && (caps & q)) ||
+	    (!strcmp(asked, "raw") && (caps & r)) ||
+	    (strcmp(asked, "qcow2") && strcmp(asked, "raw")))
+		return 0; /* made, or a format no bit names: the plugin's call */
+	return tr_call_set(call, TRELLIS_E_NOTSUP,
+			   "plugin '%s' (storage) makes %s volumes, not %s",
+			   p->name,
+			   (caps & q) && (caps & r) ? "qcow2 and raw"
+			   : caps & q		    ? "qcow2"
+						    : "raw",
+			   asked);
+}
+
 int tr_st_vol_create(struct trellis_plugin *p, void *pool,
 		     pthread_mutex_t *lock, trellis_call_t *call,
 		     const trellis_vol_spec_t *spec, const char *idem_key,
@@ -48,7 +81,17 @@ int tr_st_vol_create(struct trellis_plugin *p, void *pool,
 	trellis_vol_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(vol_create);
-	TR_DISPATCH_RUN(lock, vol_create, pool, call, spec, idem_key, flags,
+	trellis_vol_spec_t s;
+	const trellis_vol_spec_t *sp = spec; /* NULL is the plugin's to refuse */
+	if (spec) {
+		s = *spec;
+		sp = &s;
+		if (tr_dispatch_name_fits(call, "volume", s.name,
+					  sizeof out->name) ||
+		    pick_format(p, call, spec->format, &s.format))
+			return call->code;
+	}
+	TR_DISPATCH_RUN(lock, vol_create, pool, call, sp, idem_key, flags,
 			out);
 }
 
@@ -96,6 +139,8 @@ int tr_st_vol_clone(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
 	trellis_vol_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(vol_clone);
+	if (tr_dispatch_name_fits(call, "volume", dst, sizeof out->name))
+		return call->code;
 	TR_DISPATCH_RUN(lock, vol_clone, pool, call, src, dst, idem_key, flags,
 			out);
 }

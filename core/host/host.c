@@ -372,6 +372,9 @@ static const struct trellis_host host_table = {
 	.secret_get = host_secret_get,
 	.secret_free = host_secret_free,
 	.exec = host_exec,
+	.node_size = tr_node_size,
+	.node_duration = tr_node_duration,
+	.node_key = tr_node_key_node_at,
 };
 
 const trellis_host_t *tr_host(void)

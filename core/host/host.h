@@ -33,7 +33,7 @@ struct trellis_plugin {
 	const trellis_plugin_desc_t *desc; /* NULL when refused early */
 	uint32_t desc_size;              /* desc->struct_size as seen */
 	enum tr_plugin_state state;
-	char reason[512];                /* why refused */
+	char reason[2048];               /* why refused */
 	void *state_ptr;                 /* from init() */
 	const trellis_node_t *config;    /* plugin's config section */
 	trellis_node_t *config_owned;    /* empty map when none was given */

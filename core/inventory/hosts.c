@@ -25,6 +25,7 @@ struct host_sync {
 	unsigned flags;
 	int queued; /* tr_action_submit() returned: done runs later */
 	char *name, *cluster, *plugin, *uri;
+	json_t *options; /* the host's own options for connect, or NULL */
 	tr_host_synced_fn done;
 	void *arg;
 };
@@ -35,6 +36,7 @@ static void sync_free(struct host_sync *h)
 	free(h->cluster);
 	free(h->plugin);
 	free(h->uri);
+	json_decref(h->options);
 	free(h);
 }
 
@@ -225,6 +227,10 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 		json_object_set_new(fields, "name", json_string(j->name));
 		json_object_set_new(fields, "hypervisor", json_string(j->plugin));
 		json_object_set_new(fields, "uri", json_string(j->uri));
+		if (j->options)
+			json_object_set_new(
+			    fields, "spec",
+			    json_pack("{s:O}", "options", j->options));
 		rc = tr_store_create(s, TR_KIND_HOST, j->cluster, fields, NULL,
 				     &call);
 	} else if (rc == 0) {
@@ -263,7 +269,7 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 			   const char *name, const char *cluster,
 			   const char *plugin, const char *uri,
-			   tr_host_synced_fn done, void *arg)
+			   json_t *options, tr_host_synced_fn done, void *arg)
 {
 	struct host_sync *j = tr_xcalloc(1, sizeof *j);
 	if (j) {
@@ -274,11 +280,15 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 		j->cluster = cluster ? tr_xstrdup(cluster) : NULL;
 		j->plugin = tr_xstrdup(plugin ? plugin : "");
 		j->uri = tr_xstrdup(uri ? uri : "");
+		if (json_object_size(options)) /* {} is no options */
+			j->options = json_incref(options);
 	}
 	json_t *args = j ? json_pack("{s:s, s:s, s:s}", "host", name,
 				     "hypervisor", plugin ? plugin : "", "uri",
 				     uri ? uri : "")
 			 : NULL;
+	if (args && j && j->options)
+		json_object_set(args, "options", j->options);
 	if (!j || !j->name || (cluster && !j->cluster) || !j->plugin ||
 	    !j->uri || !args) {
 		trellis_call_t call;
@@ -338,6 +348,7 @@ static void refresh_tick(struct tr_daemon *d, void *arg)
 			json_string_value(json_object_get(h, "name")), NULL,
 			json_string_value(json_object_get(h, "hypervisor")),
 			json_string_value(json_object_get(h, "uri")),
+			json_object_get(json_object_get(h, "spec"), "options"),
 			round_done, NULL) < 0)
 			break;
 	}

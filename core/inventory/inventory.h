@@ -50,12 +50,14 @@ int tr_inventory_host_conflict(struct tr_store *s, const char *name,
  * state, and discovered ones that vanished are dropped, in the same
  * transaction.  Publishes host.added, host.refreshed or host.state.  done
  * runs exactly once, on the main thread (at once when the job cannot be
- * queued); 0, or the error that done was given.
+ * queued); 0, or the error that done was given.  options (borrowed, may
+ * be NULL) are the host's own, for its plugin's connect; a new host
+ * records them in its spec.
  */
 int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 			   const char *name, const char *cluster,
 			   const char *plugin, const char *uri,
-			   tr_host_synced_fn done, void *arg);
+			   json_t *options, tr_host_synced_fn done, void *arg);
 
 /* CONFLICT (set in call) when hypervisor uri is a host already known
  * under another name, or when the machine it runs on (host_uuid, from

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/node.h"
+#include "confschema.h"
 #include "listing.h"
 
 json_t *tr_plugin_json(const struct trellis_plugin *p)
@@ -35,6 +37,46 @@ json_t *tr_plugin_json(const struct trellis_plugin *p)
 		json_string(trellis_thread_model_name(d->thread_model)));
 	json_object_set_new(o, "caps",
 			    json_string(tr_plugin_caps_str(p, caps, sizeof caps)));
+	return o;
+}
+
+const struct trellis_plugin *tr_registry_named(const tr_registry_t *reg,
+					       const char *name)
+{
+	for (size_t i = 0; name && i < tr_registry_count(reg); i++)
+		if (strcmp(tr_registry_at(reg, i)->name, name) == 0)
+			return tr_registry_at(reg, i);
+	return NULL;
+}
+
+json_t *tr_plugin_show_json(const struct trellis_plugin *p)
+{
+	json_t *o = tr_plugin_json(p);
+	if (p->state != TR_PLUGIN_LOADED)
+		return o;
+	const trellis_config_schema_t *cs = tr_plugin_config_schema(p);
+	json_t *cj = tr_schema_json(cs);
+	json_t *oj = tr_schema_json(tr_plugin_options_schema(p));
+	json_object_set_new(o, "config_schema", cj ? cj : json_null());
+	json_object_set_new(o, "options_schema", oj ? oj : json_null());
+	json_t *cfg = tr_node_to_json(p->config);
+	/* Secrets never leave the daemon: a key the schema marks secret,
+	 * and for a plugin without a schema, every value (who knows). */
+	const char *k;
+	json_t *v;
+	json_object_foreach(cfg, k, v)
+	{
+		int secret = !cs;
+		size_t i;
+		json_t *e;
+		json_array_foreach(cj, i, e)
+			if (!strcmp(json_string_value(json_object_get(e, "name")),
+				    k))
+				secret = json_is_true(json_object_get(e, "secret"));
+		if (secret)
+			json_object_set_new(cfg, k, json_string("(hidden)"));
+	}
+	json_object_set_new(o, "config", cfg);
 	return o;
 }
 

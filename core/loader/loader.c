@@ -16,6 +16,7 @@
 
 #include "../util/alloc.h"
 #include "../util/log.h"
+#include "confschema.h"
 #include "../util/node.h"
 
 struct tr_registry {
@@ -95,6 +96,62 @@ struct trellis_plugin *tr_registry_find(const tr_registry_t *reg,
 			return p;
 	}
 	return NULL;
+}
+
+int tr_registry_check_configured(const tr_registry_t *reg, char *err,
+				 size_t errlen)
+{
+	int n = 0;
+	size_t off = 0;
+	if (errlen)
+		err[0] = '\0';
+	for (size_t i = 0; i < tr_node_len(reg->config); i++) {
+		const char *name = tr_node_key_at(reg->config, i);
+		const trellis_node_t *sec = tr_node_at(reg->config, i);
+		const trellis_node_t *opt = tr_node_get(sec, "optional");
+		int optional = 0;
+		char why[sizeof ((struct trellis_plugin *)0)->reason + 64];
+		why[0] = '\0';
+		if (opt && tr_node_bool(opt, &optional) < 0) {
+			snprintf(why, sizeof why,
+				 "%s: plugins.%s.optional: expected true or "
+				 "false",
+				 tr_node_where(opt), name);
+		} else {
+			const struct trellis_plugin *p = NULL;
+			for (size_t j = 0; j < reg->n && !p; j++)
+				if (strcmp(reg->plugins[j]->name, name) == 0)
+					p = reg->plugins[j];
+			if (p && p->state == TR_PLUGIN_LOADED)
+				continue;
+			if (!p)
+				snprintf(why, sizeof why,
+					 "%s: plugins.%s: no plugin named '%s' "
+					 "was found on the plugin path "
+					 "(trellisd --list-plugins)",
+					 tr_node_where(tr_node_key_node_at(
+						 reg->config, i)),
+					 name, name);
+			else
+				snprintf(why, sizeof why,
+					 "%s: plugins.%s: plugin %s refused: %s",
+					 tr_node_where(tr_node_key_node_at(
+						 reg->config, i)),
+					 name, p->path, p->reason);
+			if (optional) {
+				tr_warn("%s (optional: true, going on without "
+					"it)",
+					why);
+				continue;
+			}
+		}
+		n++;
+		int w = snprintf(err + off, errlen > off ? errlen - off : 0,
+				 "%s%s", off ? "\n" : "", why);
+		if (w > 0 && off + (size_t)w < errlen)
+			off += (size_t)w;
+	}
+	return n;
 }
 
 const void *tr_plugin_ops(const struct trellis_plugin *p)
@@ -223,6 +280,17 @@ static int check(tr_registry_t *reg, struct trellis_plugin *p)
 		if (!ops_slot_present(d->ops, k->required[i].offset))
 			return refuse(p, "required %s op '%s' is missing",
 				      k->name, k->required[i].name);
+	char why[512];
+	if (d->abi_minor >= 1 &&
+	    d->struct_size >= offsetof(trellis_plugin_desc_t, options_schema) +
+				      sizeof d->options_schema) {
+		if (d->config_schema &&
+		    tr_schema_valid(d->config_schema, why, sizeof why) < 0)
+			return refuse(p, "config_schema: %s", why);
+		if (d->options_schema &&
+		    tr_schema_valid(d->options_schema, why, sizeof why) < 0)
+			return refuse(p, "options_schema: %s", why);
+	}
 	struct trellis_plugin *dup = tr_registry_find(reg, d->name, 0);
 	if (dup)
 		return refuse(p, "duplicate plugin name '%s' (already loaded "
@@ -268,13 +336,29 @@ struct trellis_plugin *tr_registry_load_file(tr_registry_t *reg,
 		p->desc = NULL;
 		goto done;
 	}
+	/* The plugin sees a copy of its section: without the keys the core
+	 * reads itself ("optional"), and, when it declares a schema (ABI
+	 * 1.1), checked before init() and with the defaults filled in. */
+	static const char *const core_keys[] = {"optional", NULL};
 	const trellis_node_t *cfg = tr_node_get(reg->config, p->name);
-	if (cfg) {
-		p->config = cfg;
-	} else {
-		p->config_owned = tr_node_new_map(p->name);
-		p->config = p->config_owned;
+	const trellis_config_schema_t *cs = tr_plugin_config_schema(p);
+	char what[64];
+	snprintf(what, sizeof what, "plugins.%s", p->name);
+	if (cs && tr_schema_check(cs, cfg, what, reg->config, p->reason,
+				  sizeof p->reason) > 0) {
+		char errs[sizeof p->reason];
+		memcpy(errs, p->reason, sizeof errs);
+		refuse(p, "config: %s", errs);
+		p->desc = NULL;
+		goto done;
 	}
+	p->config_owned = tr_schema_apply(cs, cfg, core_keys, what);
+	if (!p->config_owned) {
+		refuse(p, "out of memory");
+		p->desc = NULL;
+		goto done;
+	}
+	p->config = p->config_owned;
 	p->state = TR_PLUGIN_LOADED;
 	if (p->desc->init) {
 		trellis_call_t call;
@@ -350,6 +434,9 @@ const char *tr_plugin_caps_str(const struct trellis_plugin *p, char *buf,
 		{TRELLIS_KIND_STORAGE, TRELLIS_STORAGE_CAP_TEMPLATE,
 		 "template"},
 		{TRELLIS_KIND_STORAGE, TRELLIS_STORAGE_CAP_RESIZE, "resize"},
+		{TRELLIS_KIND_STORAGE, TRELLIS_STORAGE_CAP_FORMAT_QCOW2,
+		 "qcow2"},
+		{TRELLIS_KIND_STORAGE, TRELLIS_STORAGE_CAP_FORMAT_RAW, "raw"},
 		{TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_VXLAN, "vxlan"},
 		{TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_VLAN, "vlan"},
 		{TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_FIREWALL, "firewall"},

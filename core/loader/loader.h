@@ -44,6 +44,17 @@ int tr_registry_load_dir(tr_registry_t *reg, const char *dir, char *err,
 struct trellis_plugin *tr_registry_load_file(tr_registry_t *reg,
 					     const char *path);
 
+/*
+ * The plugins the config names (plugins: {NAME: {...}}) that are not
+ * loaded: not found, refused by the ABI rules, a config that fails the
+ * plugin's schema, or a failed init().  Each is a line "WHERE:
+ * plugins.NAME: why" in err (newline-separated), except those whose
+ * section says `optional: true`, which are logged as warnings.  Returns
+ * how many lines there are; trellisd refuses to start on any.
+ */
+int tr_registry_check_configured(const tr_registry_t *reg, char *err,
+				 size_t errlen);
+
 size_t tr_registry_count(const tr_registry_t *reg);
 struct trellis_plugin *tr_registry_at(const tr_registry_t *reg, size_t i);
 /* A loaded plugin by name (and kind, 0 for any); NULL if none. */

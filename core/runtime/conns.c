@@ -5,17 +5,22 @@
  * needs it, reopened when the host's plugin or uri changes.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../dispatch/dispatch.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
+#include "../loader/confschema.h"
+#include "../util/node.h"
 #include "worker.h"
 
 struct tr_conn {
 	enum tr_conn_kind kind;
 	char *key, *plugin, *uri;
+	char *options;             /* compact JSON, "" for none */
+	trellis_node_t *opt_node;  /* what the plugin got; after the target */
 	struct tr_target *target;
 	unsigned refs;  /* users, plus one for the cache while cached */
 	int cached;
@@ -41,6 +46,8 @@ struct tr_conns *tr_conns_new(struct tr_daemon *d)
 static void conn_free(struct tr_conn *c)
 {
 	tr_target_close(c->target);
+	tr_node_free(c->opt_node);
+	free(c->options);
 	free(c->key);
 	free(c->plugin);
 	free(c->uri);
@@ -83,11 +90,31 @@ static struct tr_conn *find(struct tr_conns *cs, enum tr_conn_kind kind,
 	return NULL;
 }
 
+/* Options as compact, key-sorted JSON ("" for none), for comparing. */
+static char *options_str(const json_t *o)
+{
+	if (!o || json_is_null(o) ||
+	    (json_is_object(o) && json_object_size(o) == 0))
+		return strdup("");
+	return json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
 static int same(const struct tr_conn *c, const struct tr_conn_spec *s)
 {
-	return strcmp(c->plugin, s->plugin) == 0 &&
-	       strcmp(c->uri, s->uri ? s->uri : "") == 0;
+	if (strcmp(c->plugin, s->plugin) != 0 ||
+	    strcmp(c->uri, s->uri ? s->uri : "") != 0)
+		return 0;
+	char *o = options_str(s->options);
+	int eq = o && strcmp(o, c->options) == 0;
+	free(o);
+	return eq;
 }
+
+static const char *const kind_noun[] = {
+	[TR_CONN_HOST] = "host",
+	[TR_CONN_POOL] = "pool",
+	[TR_CONN_NETWORK] = "network target",
+};
 
 /* Drops one ref (lock held); returns c when it must be freed. */
 static struct tr_conn *unref(struct tr_conn *c)
@@ -103,6 +130,25 @@ static struct tr_conn *uncache(struct tr_conns *cs, struct tr_conn *c)
 		return NULL;
 	unlink_conn(cs, c);
 	return unref(c);
+}
+
+/* The options the plugin's open op gets: the object's (JSON) as a node
+ * tree, checked against the plugin's options schema (ABI 1.1) with its
+ * defaults filled in.  *out NULL: none. */
+static int open_options(struct trellis_plugin *p,
+			const struct tr_conn_spec *spec, trellis_call_t *call,
+			trellis_node_t **out)
+{
+	char name[200];
+	snprintf(name, sizeof name, "%s '%s' options", kind_noun[spec->kind],
+		 spec->key);
+	trellis_node_t *given = NULL;
+	if (spec->options && json_object_size(spec->options) &&
+	    !(given = tr_node_from_json(name, spec->options)))
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	int rc = tr_plugin_open_options(p, given, name, call, out);
+	tr_node_free(given);
+	return rc;
 }
 
 int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
@@ -139,15 +185,24 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "no loaded %s plugin named '%s'",
 				   trellis_kind_name(kind), spec->plugin);
-	/* Open outside the lock: it blocks (network round trips). */
-	struct tr_target *t = NULL;
-	int rc = tr_target_open(p, call,
-				spec->name ? spec->name : spec->key, spec->uri,
-				spec->options, spec->flags, &t);
+	trellis_node_t *opt = NULL;
+	int rc = open_options(p, spec, call, &opt);
 	if (rc < 0)
 		return rc;
+	/* Open outside the lock: it blocks (network round trips). */
+	struct tr_target *t = NULL;
+	rc = tr_target_open(p, call,
+				spec->name ? spec->name : spec->key, spec->uri,
+				opt, spec->flags, &t);
+	if (rc < 0) {
+		tr_node_free(opt);
+		return rc;
+	}
 	struct tr_conn *n = tr_xcalloc(1, sizeof *n);
-	if (!n || !(n->key = tr_xstrdup(spec->key)) ||
+	if (n)
+		n->opt_node = opt;
+	if (!n || !(n->options = options_str(spec->options)) ||
+	    !(n->key = tr_xstrdup(spec->key)) ||
 	    !(n->plugin = tr_xstrdup(spec->plugin)) ||
 	    !(n->uri = tr_xstrdup(spec->uri ? spec->uri : ""))) {
 		if (n) {
@@ -155,6 +210,7 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 			conn_free(n);
 		} else {
 			tr_target_close(t);
+			tr_node_free(opt);
 		}
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}

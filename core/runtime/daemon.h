@@ -139,7 +139,10 @@ struct tr_conn_spec {
 	const char *plugin; /* plugin name */
 	const char *uri;    /* connect uri or pool target */
 	const char *name;   /* pool name for pool_open (NULL: key) */
-	const trellis_node_t *options; /* may be NULL */
+	/* The object's options (a JSON object, or NULL): the cache turns
+	 * them into the node tree the plugin's open op gets, keeps it as
+	 * long as the connection, and reopens when they change. */
+	const json_t *options;
 	uint32_t flags;     /* passed to the open op */
 };
 int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,

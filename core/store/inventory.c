@@ -46,6 +46,7 @@ static const struct field host_fields[] = {
 	{"mhz", "mhz", F_INT, 0},
 	{"refreshed_at", "refreshed_at", F_INT, 0},
 	{"error", "error", F_TEXT, 0},
+	{"spec", "spec", F_JSON, 0},
 	FEND};
 static const struct field vm_fields[] = {
 	{"uuid", "uuid", F_TEXT, 0},
@@ -162,7 +163,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" a.free_memory_kib, a.hv_type, a.hv_version, a.domain_type,"
 		" a.arch, a.cpu_model, a.hostname, a.host_uuid, a.sockets,"
 		" a.cores, a.threads, a.mhz, a.refreshed_at, a.error,"
-		" a.created_at"
+		" a.spec, a.created_at"
 		" FROM host a JOIN cluster c ON c.id = a.cluster_id"
 		" JOIN pod p ON p.id = c.pod_id JOIN zone z ON z.id = p.zone_id",
 		"SELECT id, name FROM host WHERE name = ?1",

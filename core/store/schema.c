@@ -243,6 +243,9 @@ const struct tr_migration tr_migrations[] = {
 	 "  enrolled_at INTEGER NOT NULL,"
 	 "  revoked_at INTEGER);"
 	 "ALTER TABLE host ADD COLUMN agent_id INTEGER REFERENCES agent(id);"},
+	/* A host's own options (issue 16): {"options": {...}}, given to its
+	 * hypervisor plugin's connect. */
+	{"sdk-0001-host-spec", "ALTER TABLE host ADD COLUMN spec TEXT;"},
 	/* Append new migrations here. */
 };
 

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "alloc.h"
+#include "schema.h"
 
 struct builder {
 	yaml_parser_t parser;
@@ -68,8 +69,8 @@ static void node_free(struct trellis_node *n)
 	free(n);
 }
 
-static int push(struct trellis_node *parent, struct trellis_node *key,
-		struct trellis_node *val)
+int tr_node_push(struct trellis_node *parent, struct trellis_node *key,
+		 struct trellis_node *val)
 {
 	struct trellis_node **items =
 		tr_xrealloc(parent->items, (parent->n + 1) * sizeof *items);
@@ -168,7 +169,7 @@ static struct trellis_node *build_collection(struct builder *b,
 			node_free(key);
 			goto fail;
 		}
-		if (push(n, key, val) < 0) {
+		if (tr_node_push(n, key, val) < 0) {
 			node_free(key);
 			node_free(val);
 			set_err(b, start->start_mark, "out of memory");
@@ -439,4 +440,87 @@ int tr_node_bool(const trellis_node_t *n, int *out)
 const char *tr_node_where(const trellis_node_t *n)
 {
 	return n && n->where ? n->where : "";
+}
+
+int tr_node_size(const trellis_node_t *n, uint64_t *bytes)
+{
+	long long v;
+	const char *s = tr_node_str(n);
+	if (!s || tr_parse_size(s, &v) < 0 || v < 0)
+		return TRELLIS_E_INVALID_ARG;
+	*bytes = (uint64_t)v;
+	return 0;
+}
+
+int tr_node_duration(const trellis_node_t *n, uint64_t *ms)
+{
+	long long v;
+	const char *s = tr_node_str(n);
+	if (!s || tr_parse_duration(s, &v) < 0 || v < 0)
+		return TRELLIS_E_INVALID_ARG;
+	*ms = (uint64_t)v;
+	return 0;
+}
+
+static struct trellis_node *clone(const struct trellis_node *n,
+				  const char *const *skip)
+{
+	struct trellis_node *c = tr_xcalloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->type = n->type;
+	c->quoted = n->quoted;
+	c->file = n->file;
+	c->line = n->line;
+	c->col = n->col;
+	if ((n->str && !(c->str = tr_xstrdup(n->str))) ||
+	    (n->where && !(c->where = tr_xstrdup(n->where))))
+		goto fail;
+	for (size_t i = 0; i < n->n; i++) {
+		int skipped = 0;
+		for (const char *const *k = skip; n->keys && k && *k; k++)
+			skipped |= strcmp(n->keys[i]->str, *k) == 0;
+		if (skipped)
+			continue;
+		struct trellis_node *kc = n->keys ? clone(n->keys[i], NULL)
+						  : NULL;
+		struct trellis_node *vc = clone(n->items[i], NULL);
+		if ((n->keys && !kc) || !vc || tr_node_push(c, kc, vc) < 0) {
+			node_free(kc);
+			node_free(vc);
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	node_free(c);
+	return NULL;
+}
+
+static void set_file(struct trellis_node *n, const char *file)
+{
+	n->file = file;
+	for (size_t i = 0; i < n->n; i++) {
+		set_file(n->items[i], file);
+		if (n->keys)
+			set_file(n->keys[i], file);
+	}
+}
+
+trellis_node_t *tr_node_clone(const trellis_node_t *n, const char *const *skip)
+{
+	if (!n)
+		return NULL;
+	struct trellis_node *c = clone(n, skip);
+	/* The copy keeps its own file name: the original may go first. */
+	if (c && n->file) {
+		char *file = tr_xstrdup(n->file);
+		if (!file) {
+			node_free(c);
+			return NULL;
+		}
+		c->file_owned = file;
+		set_file(c, file);
+	}
+	return c;
 }

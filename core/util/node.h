@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <trellis/host.h>
 
 struct trellis_node {
@@ -52,6 +53,29 @@ const char *tr_node_str(const trellis_node_t *n);
 int tr_node_int(const trellis_node_t *n, int64_t *out);
 int tr_node_bool(const trellis_node_t *n, int *out);
 const char *tr_node_where(const trellis_node_t *n);
+/* Appends val (and, to a map, its key node) to parent, which then owns
+ * them (for the builders of node.c and node_json.c).  0 or -1 (OOM). */
+int tr_node_push(struct trellis_node *parent, struct trellis_node *key,
+		 struct trellis_node *val);
+/* A lone scalar (quoted: never a number) whose position is where. */
+trellis_node_t *tr_node_new_scalar(const char *text, int quoted,
+				   const char *where);
+/* A tree from JSON (node_json.c): strings become quoted scalars, numbers
+ * and booleans plain ones, null a null scalar.  Positions are the value's
+ * path: tr_node_where() gives "NAME: a.b[2]".  NULL on OOM or depth. */
+trellis_node_t *tr_node_from_json(const char *name, const json_t *v);
+/* And back: plain scalars that read as ints, booleans or null become
+ * those, the rest strings.  A new reference. */
+json_t *tr_node_to_json(const trellis_node_t *n);
+/* Scalars with units (host->node_size, node_duration since ABI 1.1):
+ * quoted or not, "64M" -> bytes, "30s" -> ms.  0 or TRELLIS_E_INVALID_ARG
+ * (out untouched). */
+int tr_node_size(const trellis_node_t *n, uint64_t *bytes);
+int tr_node_duration(const trellis_node_t *n, uint64_t *ms);
+/* A deep copy of a tree (positions kept), without the map keys listed in
+ * skip (NULL-terminated, may be NULL) at its top level.  NULL on OOM. */
+trellis_node_t *tr_node_clone(const trellis_node_t *n,
+			      const char *const *skip);
 /* Whether a scalar is YAML null ("", "~", "null") and unquoted. */
 int tr_node_is_null(const trellis_node_t *n);
 

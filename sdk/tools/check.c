@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* check.c - results, expectations, watchdog and the op sweep (check.h). */
+#include "../../core/loader/confschema.h"
+#include "../../core/util/node.h"
 #include "check.h"
 
 #include <jansson.h>
@@ -285,4 +287,26 @@ void chk_delete_if_key(struct chk *c, const struct chk_if_key *k, void *fx,
 	snprintf(check, sizeof check, "idempotent:%s-if-key-missing", k->op);
 	chk_expect(c, check, "IF_KEY delete of an object already gone", &call,
 		   rc, 0);
+}
+
+/* The options live as long as the target: kept here, freed at exit. */
+static trellis_node_t *opened_options[8];
+
+int chk_target_open(struct chk *c, trellis_call_t *call, const char *name,
+		    const char *uri, uint32_t flags, struct tr_target **out)
+{
+	trellis_node_t *opt = NULL;
+	*out = NULL;
+	int rc = tr_plugin_open_options(c->p, c->target_options,
+					"--config options", call, &opt);
+	if (rc < 0)
+		return rc;
+	rc = tr_target_open(c->p, call, name, uri, opt, flags, out);
+	for (size_t i = 0; opt && i < 8; i++)
+		if (!opened_options[i]) {
+			opened_options[i] = opt;
+			opt = NULL;
+		}
+	tr_node_free(opt); /* more than 8 opens: never in one run */
+	return rc;
 }

@@ -28,7 +28,9 @@
 struct chk {
 	struct trellis_plugin *p;
 	const char *target; /* --target, NULL for the kind's default */
-	const trellis_node_t *target_options; /* config "check: options:" */
+	/* --config's "options:": the checked target's own options (a pool's,
+	 * a host's, a network context's), as trellisd would give them */
+	const trellis_node_t *target_options;
 	int allow_unavailable;		      /* --allow-unavailable */
 	int json; /* -o json: results go into a JSON doc */
 	unsigned passed, failed, skipped;
@@ -116,6 +118,11 @@ struct chk_if_key {
 };
 void chk_delete_if_key(struct chk *c, const struct chk_if_key *k, void *fx,
 		       const char *key);
+
+/* Opens the checked target as trellisd would: the options of --config
+ * checked against the plugin's options schema, with its defaults. */
+int chk_target_open(struct chk *c, trellis_call_t *call, const char *name,
+		    const char *uri, uint32_t flags, struct tr_target **out);
 
 /* The scenarios. */
 void chk_hypervisor(struct chk *c);

@@ -501,7 +501,7 @@ void chk_network(struct chk *c)
 	chk_call(c, &call);
 	chk_begin("connect");
 	rc =
-	    tr_target_open(c->p, &call, NULL, uri, c->target_options, 0, &fx.t);
+	    chk_target_open(c, &call, NULL, uri, 0, &fx.t);
 	chk_end();
 	const char *skip = NULL;
 	if (rc == TRELLIS_E_UNAVAILABLE && c->allow_unavailable &&

@@ -14,17 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
-
-#define MIB (1024ull * 1024)
-
-struct st_fx {
-	struct tr_target *t;
-	char vol[64], flag_vol[64], clone[64], flag_clone[64];
-	char snap[64], flag_snap[64];
-	char key[96], flag_key[96];
-	trellis_vol_spec_t spec, flag_spec;
-};
+#include "check_storage.h"
 
 static int inv_pool_info(struct chk *c, void *fx_, trellis_call_t *call,
 			 uint32_t flags)
@@ -659,7 +649,7 @@ void chk_storage(struct chk *c)
 	fx.spec = (trellis_vol_spec_t){.struct_size = sizeof fx.spec,
 				       .name = fx.vol,
 				       .size = MIB,
-				       .format = "raw"};
+				       .format = chk_storage_format(c)};
 	fx.flag_spec = fx.spec;
 	fx.flag_spec.name = fx.flag_vol;
 
@@ -704,8 +694,8 @@ void chk_storage(struct chk *c)
 
 	chk_call(c, &call);
 	chk_begin("pool_open");
-	rc = tr_target_open(c->p, &call, "trellis-check", uri,
-			    c->target_options, TRELLIS_POOL_OPEN_CREATE, &fx.t);
+	rc = chk_target_open(c, &call, "trellis-check", uri,
+			     TRELLIS_POOL_OPEN_CREATE, &fx.t);
 	chk_end();
 	if (rc == TRELLIS_E_UNAVAILABLE && c->allow_unavailable &&
 	    chk_has_own_message(&call, rc)) {
@@ -718,6 +708,9 @@ void chk_storage(struct chk *c)
 	if (rc < 0) {
 		chk_expect(c, "pool_open", uri, &call, rc, 0);
 		fx.t = &none;
+		chk_skip(c, "pool_info", "needs pool_open, which failed");
+		chk_skip(c, "create:vol_create", "needs pool_open, which failed");
+		chk_storage_skip_after_create(c, "pool_open failed");
 		chk_sweep(c, st_ops, N_OPS, &fx, "pool_open failed");
 		goto out;
 	}
@@ -741,10 +734,12 @@ void chk_storage(struct chk *c)
 	errors_before_create(c, &fx);
 	if (create_and_replay(c, &fx) == 0) {
 		optional_ops(c, &fx);
+		chk_storage_rules(c, &fx, c->target ? NULL : target, tmp);
 		chk_sweep(c, st_ops, N_OPS, &fx, NULL);
 		chk_delete_if_key(c, &st_if_key, &fx, fx.flag_key);
 		delete_twice(c, &fx);
 	} else {
+		chk_storage_skip_after_create(c, "create:vol_create failed");
 		chk_sweep(c, st_ops, N_OPS, &fx, "no volume to run it against");
 	}
 	tr_target_close(fx.t);

@@ -37,7 +37,10 @@ static void usage(FILE *out)
 	    "Options:\n"
 	    "  -c, --config FILE       plugin config: a daemon config with a\n"
 	    "                          'plugins: {NAME: {...}}' section, or\n"
-	    "                          just the plugin's own section\n"
+	    "                          just the plugin's own section; beside\n"
+	    "                          'plugins:', 'target: URI' and\n"
+	    "                          'options: {...}' (the checked pool's,\n"
+	    "                          host's or network's own options)\n"
 	    "  -t, --target URI        what to run against (default per kind:\n"
 	    "                          hypervisor test:///default, storage a\n"
 	    "                          fresh temporary directory, network "
@@ -106,7 +109,7 @@ static uint64_t known_caps(uint32_t kind)
 	case TRELLIS_KIND_HYPERVISOR:
 		return (1ull << 6) - 1;
 	case TRELLIS_KIND_STORAGE:
-		return (1ull << 5) - 1;
+		return (1ull << 7) - 1; /* format bits: since 1.1 */
 	case TRELLIS_KIND_NETWORK:
 		return (1ull << 4) - 1;
 	default:
@@ -261,6 +264,14 @@ static int load_config(const char *file, const char *plugin_path,
 		*plugins = sec;
 		return 0;
 	}
+	if (tr_node_get(*root, "options") || tr_node_get(*root, "target")) {
+		fprintf(stderr,
+			"trellis-plugin-check: %s: 'options' and 'target' "
+			"go beside a 'plugins:' section (the plugin's own "
+			"section may have keys of those names)\n",
+			tr_node_where(*root));
+		return -1;
+	}
 	/* Just the plugin's own section: key it by the plugin's name. */
 	*name = peek_name(plugin_path);
 	if (!*name)
@@ -363,6 +374,24 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* The checked target: --target wins over the file's "target:"; the
+	 * file's "options:" are its own options (a pool's, a host's). */
+	if (root && plugins != &wrap) {
+		const trellis_node_t *t = tr_node_get(root, "target");
+		const trellis_node_t *o = tr_node_get(root, "options");
+		if ((t && !tr_node_str(t)) ||
+		    (o && tr_node_type(o) != TRELLIS_NODE_MAP)) {
+			fprintf(stderr,
+				"trellis-plugin-check: %s: 'target' is a URI "
+				"and 'options' a map\n",
+				tr_node_where(t && !tr_node_str(t) ? t : o));
+			tr_node_free(root);
+			return 2;
+		}
+		if (!c.target && t)
+			c.target = tr_node_str(t);
+		c.target_options = o;
+	}
 	if (c.json)
 		c.results = json_array();
 	snprintf(c.prefix, sizeof c.prefix, "tc%ld", (long)getpid() % 100000);

@@ -63,6 +63,12 @@ for kind in hypervisor storage network policy; do
 			-o x.so $src"
 	ok "$kind skeleton passes trellis-plugin-check" \
 		"$check" "$dir/x.so" "${target[@]}"
+	if [[ $kind == storage ]]; then
+		# The guide's walkthrough shows the storage skeleton's count.
+		got=$("$check" "$dir/x.so" | tail -1 | grep -oE '[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped')
+		like "the guide shows the storage skeleton's check count ($got)" \
+			"$(grep -E '^mystore: [0-9]+ passed' "$TRELLIS_SRC/docs/plugin-guide.md")" "^mystore: $got\$"
+	fi
 	if ((have_make)); then
 		ok "$kind skeleton: make check (-Wall -Wextra -Werror)" \
 			make -C "$dir" CHECK="$check" check

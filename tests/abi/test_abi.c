@@ -22,7 +22,9 @@
 
 #include "../../core/dispatch/dispatch.h"
 #include "../../core/loader/listing.h"
+#include "../../core/loader/confschema.h"
 #include "../../core/loader/loader.h"
+#include "../../core/util/node.h"
 #include "../../core/util/log.h"
 
 static char plugdir[PATH_MAX / 2];
@@ -330,6 +332,30 @@ static void test_frozen_1_0_on_1_1_host(void **st)
 	tr_registry_free(reg);
 }
 
+/* A 1.0 plugin declares no config schema: its section reaches init()
+ * unchecked (it checks it itself, as before), only without the keys the
+ * core reads ("optional"). */
+static void test_frozen_1_0_config_unchecked(void **st)
+{
+	(void)st;
+	char err[256];
+	const char *y = "frozen-1-0: {anything: [1, 2], optional: true}\n";
+	trellis_node_t *cfg =
+		tr_node_parse_string("c.yaml", y, strlen(y), err, sizeof err);
+	assert_non_null(cfg);
+	tr_registry_t *reg = tr_registry_new();
+	tr_registry_set_config(reg, cfg);
+	struct trellis_plugin *p = load(reg, "frozen_1_0");
+	assert_int_equal(p->state, TR_PLUGIN_LOADED);
+	assert_non_null(tr_node_get(p->config, "anything"));
+	assert_null(tr_node_get(p->config, "optional"));
+	assert_string_equal(tr_node_where(tr_node_get(p->config, "anything")),
+			    "c.yaml:1:24");
+	assert_null(tr_plugin_config_schema(p));
+	tr_registry_free(reg);
+	tr_node_free(cfg);
+}
+
 /* And on the host it was built for. */
 static void test_frozen_1_0_on_1_0_host(void **st)
 {
@@ -361,6 +387,7 @@ int main(void)
 	    cmocka_unit_test(test_load_dir_goes_on),
 	    cmocka_unit_test(test_frozen_1_0_on_1_1_host),
 	    cmocka_unit_test(test_frozen_1_0_on_1_0_host),
+	    cmocka_unit_test(test_frozen_1_0_config_unchecked),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	tr_host_shutdown();

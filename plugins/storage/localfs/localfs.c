@@ -238,6 +238,20 @@ static const struct trellis_storage_ops lfs_ops = {
     .snapshot_delete = lfs_snapshot_delete,
 };
 
+/* The config section (docs/storage-localfs.md), checked by the core before
+ * lfs_init (ABI 1.1); lfs_init still checks the ranges.  A pool takes no
+ * options: the empty options schema refuses any. */
+TRELLIS_CONFIG_SCHEMA(lfs_config_schema,
+		      {"qemu_img_timeout_s", TRELLIS_CONFIG_INT, 0, "600",
+		       "the longest one qemu-img run may take, 1 to 86400 s"},
+		      {"template_dirs", TRELLIS_CONFIG_LIST, 0, NULL,
+		       "absolute directories templates must lie in (default: "
+		       "any)"});
+static const trellis_config_key_t lfs_no_keys[] = {{NULL, 0, 0, NULL, NULL}};
+static const trellis_config_schema_t lfs_options_schema = {
+	sizeof lfs_options_schema, sizeof(trellis_config_key_t), lfs_no_keys,
+	0};
+
 TRELLIS_PLUGIN_DEFINE(.name = "localfs", .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "directory pools of qcow2/raw volumes "
 				     "(qemu-img)",
@@ -247,5 +261,9 @@ TRELLIS_PLUGIN_DEFINE(.name = "localfs", .version = "1.0.0", .license = "Apache-
 			      TRELLIS_STORAGE_CAP_SNAPSHOT |
 			      TRELLIS_STORAGE_CAP_CLONE |
 			      TRELLIS_STORAGE_CAP_TEMPLATE |
-			      TRELLIS_STORAGE_CAP_RESIZE,
-		      .init = lfs_init, .fini = lfs_fini, .ops = &lfs_ops)
+			      TRELLIS_STORAGE_CAP_RESIZE |
+			      TRELLIS_STORAGE_CAP_FORMAT_QCOW2 |
+			      TRELLIS_STORAGE_CAP_FORMAT_RAW,
+		      .init = lfs_init, .fini = lfs_fini, .ops = &lfs_ops,
+		      .config_schema = &lfs_config_schema,
+		      .options_schema = &lfs_options_schema)

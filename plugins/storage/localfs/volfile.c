@@ -24,7 +24,7 @@
 
 /* ---- names and paths ---- */
 
-/* [A-Za-z0-9][A-Za-z0-9._-]{0,127} with no "..": nothing can name a path
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,126} with no "..": nothing can name a path
  * outside the pool, a hidden file or a temp file. */
 int lfs_name_ok(const char *s)
 {
@@ -93,7 +93,10 @@ int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	char path[PATH_LEN], fmt[16];
 	vol_path(p, name, path, sizeof path);
 	struct stat sb;
-	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+	/* lstat: a symlink planted in the pool is not a volume, and no op
+	 * that starts here (resize, clone, snapshots) may follow it out of
+	 * the pool (trellis-plugin-check symlink:*). */
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return H->set_error(call, TRELLIS_E_NOTFOUND,
 				    "pool '%s': no volume '%s'", p->name, name);
 	xa_get(path, XA_FORMAT, fmt, sizeof fmt);

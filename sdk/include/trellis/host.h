@@ -142,6 +142,25 @@ struct trellis_host {
 	int (*exec)(trellis_call_t *call, const char *const *argv,
 		    unsigned timeout_ms, char **out, char **err,
 		    int *status); /* since 1.0 */
+
+	/*
+	 * Typed scalars with units (since 1.1), for config and options:
+	 * 0, or TRELLIS_E_INVALID_ARG with out untouched.  node_size reads
+	 * bytes: a whole number, or one with K, M, G, T (powers of 1024;
+	 * "64M", "2G"); node_duration reads milliseconds: a whole number
+	 * (ms), or one with ms, s, m, h, d ("250ms", "30s", "2m").
+	 */
+	int (*node_size)(const trellis_node_t *node,
+			 uint64_t *bytes); /* since 1.1 */
+	int (*node_duration)(const trellis_node_t *node,
+			     uint64_t *ms); /* since 1.1 */
+	/*
+	 * The i-th key of a map as a node (since 1.1), so that
+	 * node_where(node_key(map, i)) points at the key itself: an
+	 * "unknown key" message names where the key was written.
+	 */
+	const trellis_node_t *(*node_key)(const trellis_node_t *map,
+					  size_t i); /* since 1.1 */
 };
 
 /* Size of the host table in ABI 1.0. */

@@ -2,7 +2,9 @@
 /*
  * trellis/name.h - the one rule for the names of objects that plugins and
  * the core make (volumes, pools, segments, ports, VMs...):
- * [A-Za-z0-9][A-Za-z0-9._-]{0,127}.  A static inline, so a plugin needs
+ * [A-Za-z0-9][A-Za-z0-9._-]{0,126}: at most 127 characters, the most that
+ * the char[128] name fields of the info structs (trellis_vol_info_t.name,
+ * trellis_vm_info_t.name) give back whole with their NUL.  A static inline, so a plugin needs
  * nothing from the host to use it; a caller that needs a shorter name (a
  * Linux interface, a path component) checks that on top.
  */
@@ -11,8 +13,9 @@
 
 #include <string.h>
 
-/* The longest name, without its NUL (since 1.1). */
-#define TRELLIS_NAME_MAX 128
+/* The longest name, without its NUL (since 1.1): one less than the
+ * char[128] name fields, so that every name round-trips. */
+#define TRELLIS_NAME_MAX 127
 
 /* 1 when s is a name by the rule above, else 0 (NULL is not a name).
  * Since 1.1. */

@@ -50,6 +50,9 @@ typedef struct trellis_segment_spec {
 	const char *const *remote_ips; /* since 1.0: VXLAN peers (flood list) */
 	uint32_t n_remote_ips;    /* since 1.0 */
 	uint32_t mtu;             /* since 1.0: 0: default */
+	/* since 1.1: the network's own options (network create --option),
+	 * a map, or NULL; valid for the call only */
+	const trellis_node_t *options;
 } trellis_segment_spec_t;
 
 typedef struct trellis_segment_info {

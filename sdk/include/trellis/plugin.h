@@ -115,6 +115,68 @@ typedef int (*trellis_init_fn)(trellis_plugin_t *self,
 			       void **state);
 typedef void (*trellis_fini_fn)(void *state);
 
+/*
+ * Config schemas (since 1.1).  A plugin may declare the keys of its config
+ * section (plugins: {NAME: {...}} in the daemon config) and the keys of the
+ * options each of its objects takes (a pool's for pool_open, a host's for
+ * connect, a network's for segment_ensure).  The host then checks them
+ * before init() and before the open op: an unknown key, a value of the
+ * wrong type or a missing required key is an error naming FILE:LINE:COL,
+ * `trellisd --check-config` reports it, and the plugin is refused instead of
+ * half-configured.  Missing keys get their defaults, so host->config() and
+ * spec->options hold every declared key.  `trellis plugin show NAME` prints
+ * the schema.  A plugin without a schema (every 1.0 plugin) checks its own
+ * config in init(), as before.
+ *
+ *     TRELLIS_CONFIG_SCHEMA(config_schema,
+ *         {"endpoint", TRELLIS_CONFIG_STRING, TRELLIS_CONFIG_REQUIRED, NULL,
+ *          "the array's API"},
+ *         {"timeout", TRELLIS_CONFIG_DURATION, 0, "30s", "per request"});
+ *     TRELLIS_PLUGIN_DEFINE(..., .config_schema = &config_schema)
+ *
+ * Read the values with host->node_str/node_int/node_bool and, since 1.1,
+ * host->node_size and host->node_duration.
+ */
+enum trellis_config_type {
+	TRELLIS_CONFIG_STRING = 1,   /* since 1.1: any scalar, as text */
+	TRELLIS_CONFIG_INT = 2,      /* since 1.1: 42, -1, 0x2a */
+	TRELLIS_CONFIG_BOOL = 3,     /* since 1.1: true/false, yes/no, on/off */
+	TRELLIS_CONFIG_SIZE = 4,     /* since 1.1: bytes: 4096, 512K, 64M, 2G, 1T */
+	TRELLIS_CONFIG_DURATION = 5, /* since 1.1: 250ms, 30s, 2m, 1h, 7d */
+	TRELLIS_CONFIG_LIST = 6,     /* since 1.1: a sequence of scalars */
+	TRELLIS_CONFIG_MAP = 7,      /* since 1.1: a map the plugin reads itself */
+};
+
+/* trellis_config_key_t.flags */
+#define TRELLIS_CONFIG_REQUIRED (1u << 0) /* since 1.1: no default */
+#define TRELLIS_CONFIG_SECRET (1u << 1)   /* since 1.1: never shown */
+
+typedef struct trellis_config_key {
+	const char *name;          /* since 1.1: the key; NULL ends the list */
+	uint32_t type;             /* since 1.1: enum trellis_config_type */
+	uint32_t flags;            /* since 1.1: TRELLIS_CONFIG_REQUIRED ... */
+	const char *default_value; /* since 1.1: as YAML writes it, or NULL */
+	const char *doc;           /* since 1.1: one line */
+} trellis_config_key_t;
+
+/* trellis_config_schema_t.flags */
+#define TRELLIS_CONFIG_OPEN (1u << 0) /* since 1.1: other keys are allowed */
+
+typedef struct trellis_config_schema {
+	uint32_t struct_size;             /* since 1.1 */
+	uint32_t key_size;                /* since 1.1: sizeof one keys[] entry */
+	const trellis_config_key_t *keys; /* since 1.1: ended by name NULL */
+	uint32_t flags;                   /* since 1.1: TRELLIS_CONFIG_OPEN */
+} trellis_config_schema_t;
+
+/* Defines a static schema named var from its keys. */
+#define TRELLIS_CONFIG_SCHEMA(var, ...)                                        \
+	static const trellis_config_key_t var##__keys[] = {                    \
+		__VA_ARGS__, {NULL, 0, 0, NULL, NULL}};                        \
+	static const trellis_config_schema_t var = {                           \
+		sizeof(trellis_config_schema_t), sizeof(trellis_config_key_t), \
+		var##__keys, 0}
+
 typedef struct trellis_plugin_desc {
 	uint32_t struct_size;    /* since 1.0: sizeof(trellis_plugin_desc_t) */
 	uint16_t abi_major;      /* since 1.0: TRELLIS_ABI_MAJOR at build time */
@@ -130,6 +192,13 @@ typedef struct trellis_plugin_desc {
 	trellis_init_fn init;    /* since 1.0: may be NULL */
 	trellis_fini_fn fini;    /* since 1.0: may be NULL */
 	const void *ops;         /* since 1.0: the kind's ops table */
+	/* since 1.1: the keys of the plugin's config section, or NULL (the
+	 * plugin checks its section itself) */
+	const trellis_config_schema_t *config_schema;
+	/* since 1.1: the keys of each object's options (pool_open's
+	 * spec->options, connect's options, segment_ensure's spec->options),
+	 * or NULL (the plugin checks them itself) */
+	const trellis_config_schema_t *options_schema;
 } trellis_plugin_desc_t;
 
 /* Size of the descriptor in ABI 1.0; smaller descriptors are refused. */

@@ -6,9 +6,11 @@
  * vendor array...).  The core opens each pool once with pool_open() and
  * reuses the handle; the handle is the "target" for
  * TRELLIS_THREAD_PER_TARGET.  Volumes are named within their pool; a name
- * is [A-Za-z0-9][A-Za-z0-9._-]{0,127} (trellis_name_ok(), trellis/name.h)
- * and the plugin refuses anything else (no path separators, no "..") with
- * TRELLIS_E_INVALID_ARG.
+ * is [A-Za-z0-9][A-Za-z0-9._-]{0,126} (trellis_name_ok(), trellis/name.h:
+ * at most TRELLIS_NAME_MAX, 127, characters, so that a name fits
+ * trellis_vol_info_t.name with its NUL; the core refuses longer ones
+ * before they reach a plugin) and the plugin refuses anything else (no
+ * path separators, no "..") with TRELLIS_E_INVALID_ARG.
  *
  * Ops that change infrastructure take an idempotency key; a replayed create
  * returns what the first attempt made, a delete of a missing volume
@@ -36,29 +38,54 @@ extern "C" {
 #define TRELLIS_STORAGE_CAP_CLONE (1ull << 2)     /* vol_clone */
 #define TRELLIS_STORAGE_CAP_TEMPLATE (1ull << 3)  /* create from a template */
 #define TRELLIS_STORAGE_CAP_RESIZE (1ull << 4)    /* vol_resize */
+/*
+ * The formats vol_create makes (since 1.1).  When a plugin sets either,
+ * the core asks it only for those: a create without a format gets qcow2
+ * when the plugin makes it, else raw, and a format it does not declare is
+ * NOTSUP before the plugin is called.  A plugin that sets neither (every
+ * 1.0 plugin) gets what the caller asked for, and NULL means qcow2.  A
+ * raw-only plugin sets TRELLIS_STORAGE_CAP_FORMAT_RAW alone, and every
+ * workflow that does not name a format works on it.
+ */
+#define TRELLIS_STORAGE_CAP_FORMAT_QCOW2 (1ull << 5) /* since 1.1 */
+#define TRELLIS_STORAGE_CAP_FORMAT_RAW (1ull << 6)   /* since 1.1 */
 
 typedef struct trellis_pool_spec {
 	uint32_t struct_size;
 	const char *name;               /* since 1.0 */
 	const char *target;             /* since 1.0: a directory, a URI... */
-	const trellis_node_t *options;  /* since 1.0: pool config, may be NULL */
+	/* since 1.0: the pool's own options (pool create --option), a map, or
+	 * NULL; checked against the descriptor's options_schema when the
+	 * plugin declares one (since 1.1).  Valid until pool_close. */
+	const trellis_node_t *options;
 } trellis_pool_spec_t;
 
 #define TRELLIS_POOL_OPEN_CREATE (1u << 0) /* pool_open: create if missing */
 
+/*
+ * capacity is what the pool can hold; allocation is what its volumes use
+ * on the backend now (blocks written, for a thin pool less than their
+ * sizes); available is what a new volume could still be given (capacity
+ * minus allocation, or less under a quota).  provisioned (since 1.1) is the
+ * sum of the volumes' virtual sizes, which on a thin pool may exceed
+ * capacity (overcommit = provisioned / capacity).
+ */
 typedef struct trellis_pool_info {
 	uint32_t struct_size;
 	uint64_t capacity;   /* since 1.0: bytes in all */
-	uint64_t allocation; /* since 1.0: bytes in use */
+	uint64_t allocation; /* since 1.0: bytes used on the backend */
 	uint64_t available;  /* since 1.0: bytes free */
 	uint32_t n_volumes;  /* since 1.0 */
+	uint64_t provisioned; /* since 1.1: sum of the volumes' sizes */
 } trellis_pool_info_t;
 
 typedef struct trellis_vol_spec {
 	uint32_t struct_size;
 	const char *name;          /* since 1.0 */
 	uint64_t size;             /* since 1.0: bytes; 0 with a template: its size */
-	const char *format;        /* since 1.0: "qcow2" (NULL) or "raw" */
+	/* since 1.0: "qcow2" or "raw"; NULL means qcow2 (never NULL for a
+	 * plugin that declares TRELLIS_STORAGE_CAP_FORMAT_*, since 1.1) */
+	const char *format;
 	const char *template_path; /* since 1.0: base image, or NULL for blank */
 } trellis_vol_spec_t;
 
@@ -71,7 +98,7 @@ typedef struct trellis_vol_spec {
 
 typedef struct trellis_vol_info {
 	uint32_t struct_size;
-	char name[128];      /* since 1.0 */
+	char name[128];      /* since 1.0: at most 127 characters */
 	char path[1024];     /* since 1.0: what a hypervisor opens */
 	char format[16];     /* since 1.0 */
 	uint64_t capacity;   /* since 1.0: virtual size */

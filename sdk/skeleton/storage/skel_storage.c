@@ -21,16 +21,30 @@
  *    replayed create returns the same volume and a create of the same
  *    name by another request is a CONFLICT; deleting what is gone works;
  *  - a failed create leaves nothing behind (write a temp file, rename);
- *  - TRELLIS_THREAD_PER_TARGET: all state lives in the pool handle.
+ *  - TRELLIS_THREAD_PER_TARGET: all state lives in the pool handle; the
+ *    core never runs two ops on one handle at once, but two handles (two
+ *    daemons, or the checker beside a daemon) may share a directory, so
+ *    the ops that change it hold an flock() on the directory;
+ *  - a declared config schema and options schema (ABI 1.1): the core
+ *    checks `plugins: {skel-storage: {...}}` and each pool's options
+ *    before the plugin sees them, and fills in the defaults;
+ *  - a per-pool option, `quota` (a size): creates and resizes that would
+ *    pass it are TRELLIS_E_NOSPACE; host->node_size reads it;
+ *  - TRELLIS_STORAGE_CAP_FORMAT_RAW: the core asks for raw volumes.
  *
  * Files in a pool: NAME (the volume) and .NAME.idem (its idempotency key).
- * Volume names cannot start with a dot, so the two never clash.
+ * Volume names cannot start with a dot, so the two never clash.  Anything
+ * else (a symlink, a directory) is not a volume and is never followed.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* renameat2, RENAME_NOREPLACE */
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -44,8 +58,18 @@
 static const trellis_host_t *host;
 static trellis_plugin_t *self;
 
+/* The plugin's config section and each pool's options (ABI 1.1). */
+TRELLIS_CONFIG_SCHEMA(config_schema,
+		      {"default_quota", TRELLIS_CONFIG_SIZE, 0, "0",
+		       "the quota of a pool that sets none (0: no quota)"});
+TRELLIS_CONFIG_SCHEMA(options_schema,
+		      {"quota", TRELLIS_CONFIG_SIZE, 0, NULL,
+		       "the most bytes the pool's volumes may total (their "
+		       "sizes; 0: no quota)"});
+
 struct pool {
 	int dirfd;
+	uint64_t quota; /* bytes the volumes' sizes may total, 0: any */
 	char name[64];
 	/* The directory; short enough that path/NAME fits vol_info.path. */
 	char path[sizeof(((trellis_vol_info_t *)0)->path) - 130];
@@ -63,8 +87,8 @@ static int init(trellis_plugin_t *me, const trellis_host_t *h,
 
 /* ---- helpers ---- */
 
-/* [A-Za-z0-9][A-Za-z0-9._-]{0,127}, and never "..": no way out of the
- * pool directory. */
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,126}, and never "..": no way out of the
+ * pool directory, and short enough to come back whole in vol_info.name. */
 static int valid_name(const char *s)
 {
 	return trellis_name_ok(s) && strstr(s, "..") == NULL;
@@ -75,7 +99,7 @@ static int check_name(struct pool *p, trellis_call_t *call, const char *name)
 	if (valid_name(name))
 		return 0;
 	return host->set_error(call, TRELLIS_E_INVALID_ARG,
-			       "pool '%s': invalid volume name '%s' (use 1-128 "
+			       "pool '%s': invalid volume name '%s' (use 1-127 "
 			       "of [A-Za-z0-9._-], starting with a letter or "
 			       "digit)",
 			       p->name, name ? name : "(null)");
@@ -100,6 +124,7 @@ static int errno_code(int e)
 		return TRELLIS_E_CONFLICT;
 	case ENOSPC:
 	case EDQUOT:
+	case EFBIG: /* bigger than the filesystem allows */
 		return TRELLIS_E_NOSPACE;
 	case EACCES:
 	case EPERM:
@@ -151,6 +176,83 @@ static int write_key(struct pool *p, const char *name, const char *key)
 	size_t len = strlen(key);
 	int ok = write(fd, key, len) == (ssize_t)len;
 	return close(fd) == 0 && ok ? 0 : -1;
+}
+
+/* The directory lock: every op that changes the pool holds it, so two
+ * handles on one directory never interleave a check and a change. */
+static int lock_pool(struct pool *p, trellis_call_t *call)
+{
+	if (flock(p->dirfd, LOCK_EX) == 0)
+		return 0;
+	return io_error(call, p, "lock", p->path);
+}
+
+static void unlock_pool(struct pool *p)
+{
+	flock(p->dirfd, LOCK_UN);
+}
+
+/* A listing of the pool directory from its start (closedir() it), or NULL
+ * with errno set. */
+static DIR *open_dir(struct pool *p)
+{
+	int fd = dup(p->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	if (d)
+		rewinddir(d);
+	return d;
+}
+
+/* The sum of the volumes' sizes, for the quota. */
+static int provisioned(struct pool *p, trellis_call_t *call, uint64_t *sum,
+		       uint32_t *count, uint64_t *used)
+{
+	DIR *d = open_dir(p);
+	*sum = 0;
+	if (!d)
+		return io_error(call, p, "list", p->path);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.' ||
+		    fstatat(p->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		*sum += (uint64_t)st.st_size;
+		if (count)
+			(*count)++;
+		if (used)
+			*used += (uint64_t)st.st_blocks * 512;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* NOSPACE when growing the pool's volumes by more bytes passes the quota. */
+static int check_quota(struct pool *p, trellis_call_t *call, const char *name,
+		       uint64_t more)
+{
+	uint64_t sum = 0;
+	if (!p->quota)
+		return 0;
+	int rc = provisioned(p, call, &sum, NULL, NULL);
+	if (rc)
+		return rc;
+	if (sum + more <= p->quota && sum + more >= sum)
+		return 0;
+	return host->set_error(call, TRELLIS_E_NOSPACE,
+			       "pool '%s': volume '%s': %llu more bytes would "
+			       "pass the pool's quota (%llu of %llu bytes "
+			       "given out)",
+			       p->name, name, (unsigned long long)more,
+			       (unsigned long long)sum,
+			       (unsigned long long)p->quota);
 }
 
 /* Describes a volume: 0, or an errno (ENOENT, or EISDIR for what is not
@@ -222,6 +324,13 @@ static int pool_open(void *state, trellis_call_t *call,
 		return host->set_error(call, TRELLIS_E_NOMEM, "out of memory");
 	}
 	p->dirfd = fd;
+	/* The core checked the option and the config against the schemas
+	 * and filled in default_quota: both read as sizes here. */
+	const trellis_node_t *q = host->node_get(spec->options, "quota");
+	if (!q)
+		q = host->node_get(host->config(self), "default_quota");
+	if (q && TRELLIS_HOST_HAS(host, node_size))
+		host->node_size(q, &p->quota);
 	snprintf(p->name, sizeof p->name, "%s", name);
 	snprintf(p->path, sizeof p->path, "%s", spec->target);
 	*out = p;
@@ -246,32 +355,89 @@ static int pool_info(void *pool, trellis_call_t *call, uint32_t flags,
 	struct statvfs vfs;
 	if (fstatvfs(p->dirfd, &vfs) < 0)
 		return io_error(call, p, "statvfs", p->path);
+	uint64_t sum = 0;
+	if ((rc = provisioned(p, call, &sum, &out->n_volumes,
+			      &out->allocation)))
+		return rc;
+	/* Thin: allocation is what the files use on disk, provisioned
+	 * (since 1.1) what their sizes add up to. */
 	out->capacity = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 	out->available = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	int fd = dup(p->dirfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return io_error(call, p, "list", p->path);
+	if (p->quota) {
+		uint64_t left = sum < p->quota ? p->quota - sum : 0;
+		out->capacity = p->quota;
+		if (left < out->available)
+			out->available = left;
 	}
-	rewinddir(d);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		struct stat st;
-		if (e->d_name[0] == '.' ||
-		    fstatat(p->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
-			0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		out->n_volumes++;
-		out->allocation += (uint64_t)st.st_blocks * 512;
-	}
-	closedir(d);
+	if (out->struct_size >= offsetof(trellis_pool_info_t, provisioned) +
+				    sizeof out->provisioned)
+		out->provisioned = sum;
 	return 0;
 }
 
 /* ---- volumes ---- */
+
+/* vol_create under the directory lock. */
+static int create_locked(struct pool *p, trellis_call_t *call,
+			 const trellis_vol_spec_t *spec, const char *idem_key,
+			 uint32_t flags, trellis_vol_info_t *out)
+{
+	int rc;
+	/* A replay finds what the first attempt made; anything else of
+	 * that name (another request's volume, or a file nobody keyed) is
+	 * never adopted. */
+	if (faccessat(p->dirfd, spec->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		char key[256];
+		read_key(p, spec->name, key, sizeof key);
+		if (idem_key && idem_key[0] && strcmp(key, idem_key) == 0)
+			return fill_info(p, call, spec->name, out);
+		return host->set_error(call, TRELLIS_E_CONFLICT,
+				       "pool '%s': volume '%s' exists already "
+				       "(made by another request)",
+				       p->name, spec->name);
+	}
+	if ((rc = check_quota(p, call, spec->name, spec->size)))
+		return rc;
+
+	/* Make it under a temporary name, then rename: a create that fails
+	 * (or a crash) leaves no half-made volume behind. */
+	char tmp[160], kf[160];
+	snprintf(tmp, sizeof tmp, ".%s.tmp", spec->name);
+	key_file(kf, sizeof kf, spec->name);
+	int fd = openat(p->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0640);
+	if (fd < 0)
+		return io_error(call, p, "create", spec->name);
+	int err = ftruncate(fd, (off_t)spec->size);
+	if (!err && (flags & TRELLIS_VOL_PREALLOCATE))
+		err = posix_fallocate(fd, 0, (off_t)spec->size) ? -1 : 0;
+	if (close(fd) < 0)
+		err = -1;
+	int keyed = 0;
+	if (!err && idem_key && idem_key[0]) {
+		err = write_key(p, spec->name, idem_key);
+		keyed = !err;
+	}
+	/* RENAME_NOREPLACE: never overwrite a volume that appeared anyway
+	 * (made by hand, by a tool that ignores the lock). */
+	if (!err)
+		err = renameat2(p->dirfd, tmp, p->dirfd, spec->name,
+				RENAME_NOREPLACE);
+	if (err) {
+		rc = io_error(call, p, "create", spec->name);
+		unlinkat(p->dirfd, tmp, 0);
+		/* The key file is ours (the volume was not there under
+		 * the lock): no key may outlive a create that failed. */
+		if (keyed)
+			unlinkat(p->dirfd, kf, 0);
+		return rc;
+	}
+	host->log(self, TRELLIS_LOG_INFO,
+		  "pool '%s': made volume '%s' (%llu "
+		  "bytes)",
+		  p->name, spec->name, (unsigned long long)spec->size);
+	return fill_info(p, call, spec->name, out);
+}
 
 static int vol_create(void *pool, trellis_call_t *call,
 		      const trellis_vol_spec_t *spec, const char *idem_key,
@@ -294,7 +460,7 @@ static int vol_create(void *pool, trellis_call_t *call,
 				       " makes raw volumes only, not %s",
 				       p->name, spec->name,
 				       spec->format ? spec->format
-						    : "qcow2 (the default)");
+						    : "(none: an older core)");
 	if (spec->template_path)
 		return host->set_error(call, TRELLIS_E_NOTSUP,
 				       "pool '%s': volume '%s': " PLUGIN
@@ -305,45 +471,11 @@ static int vol_create(void *pool, trellis_call_t *call,
 				       "pool '%s': volume '%s': size 0",
 				       p->name, spec->name);
 
-	/* A replay finds what the first attempt made. */
-	if (faccessat(p->dirfd, spec->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		char key[256];
-		read_key(p, spec->name, key, sizeof key);
-		if (idem_key && idem_key[0] && strcmp(key, idem_key) == 0)
-			return fill_info(p, call, spec->name, out);
-		return host->set_error(call, TRELLIS_E_CONFLICT,
-				       "pool '%s': volume '%s' exists already "
-				       "(made by another request)",
-				       p->name, spec->name);
-	}
-
-	/* Make it under a temporary name, then rename: a create that fails
-	 * (or a crash) leaves no half-made volume behind. */
-	char tmp[160];
-	snprintf(tmp, sizeof tmp, ".%s.tmp", spec->name);
-	int fd = openat(p->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			0640);
-	if (fd < 0)
-		return io_error(call, p, "create", spec->name);
-	int err = ftruncate(fd, (off_t)spec->size);
-	if (!err && (flags & TRELLIS_VOL_PREALLOCATE))
-		err = posix_fallocate(fd, 0, (off_t)spec->size) ? -1 : 0;
-	if (close(fd) < 0)
-		err = -1;
-	if (!err && idem_key)
-		err = write_key(p, spec->name, idem_key);
-	if (!err)
-		err = renameat(p->dirfd, tmp, p->dirfd, spec->name);
-	if (err) {
-		rc = io_error(call, p, "create", spec->name);
-		unlinkat(p->dirfd, tmp, 0);
+	if ((rc = lock_pool(p, call)))
 		return rc;
-	}
-	host->log(self, TRELLIS_LOG_INFO,
-		  "pool '%s': made volume '%s' (%llu "
-		  "bytes)",
-		  p->name, spec->name, (unsigned long long)spec->size);
-	return fill_info(p, call, spec->name, out);
+	rc = create_locked(p, call, spec, idem_key, flags, out);
+	unlock_pool(p);
+	return rc;
 }
 
 /* With TRELLIS_VOL_DELETE_IF_KEY (ABI 1.1), idem_key names the request
@@ -355,26 +487,33 @@ static int vol_delete(void *pool, trellis_call_t *call, const char *name,
 	struct pool *p = pool;
 	int rc = check_flags(call, "vol_delete", flags,
 			     TRELLIS_VOL_DELETE_IF_KEY);
-	if (rc || (rc = check_name(p, call, name)))
+	if (rc || (rc = check_name(p, call, name)) || (rc = lock_pool(p, call)))
 		return rc;
-	if (faccessat(p->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
-		return 0; /* gone already: deleting twice is harmless */
-	if (flags & TRELLIS_VOL_DELETE_IF_KEY) {
+	if ((flags & TRELLIS_VOL_DELETE_IF_KEY) &&
+	    faccessat(p->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		char key[256];
 		read_key(p, name, key, sizeof key);
-		if (!idem_key || !idem_key[0] || strcmp(key, idem_key) != 0)
-			return host->set_error(call, TRELLIS_E_CONFLICT,
-					       "pool '%s': volume '%s' was not "
-					       "made by %s: not deleted",
-					       p->name, name,
-					       idem_key ? idem_key : "(none)");
+		if (!idem_key || !idem_key[0] || strcmp(key, idem_key) != 0) {
+			unlock_pool(p);
+			return host->set_error(
+			    call, TRELLIS_E_CONFLICT,
+			    "pool '%s': volume '%s' was not made by '%s': "
+			    "left alone",
+			    p->name, name, idem_key ? idem_key : "");
+		}
 	}
-	if (unlinkat(p->dirfd, name, 0) < 0 && errno != ENOENT)
-		return io_error(call, p, "delete", name);
+	/* Otherwise deleting twice is harmless: no key needed.  unlinkat
+	 * removes a planted symlink itself, never what it points to. */
+	if (unlinkat(p->dirfd, name, 0) < 0 && errno != ENOENT) {
+		rc = io_error(call, p, "delete", name);
+		unlock_pool(p);
+		return rc;
+	}
 	char kf[160];
 	key_file(kf, sizeof kf, name);
 	unlinkat(p->dirfd, kf, 0);
-	return 0;
+	unlock_pool(p);
+	return 0; /* gone, whether it was there or not */
 }
 
 static int vol_info(void *pool, trellis_call_t *call, const char *name,
@@ -394,14 +533,9 @@ static int vol_list(void *pool, trellis_call_t *call, uint32_t flags,
 	int rc = check_flags(call, "vol_list", flags, 0);
 	if (rc)
 		return rc;
-	int fd = dup(p->dirfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = open_dir(p);
+	if (!d)
 		return io_error(call, p, "list", p->path);
-	}
-	rewinddir(d);
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		trellis_vol_info_t info = {.struct_size = sizeof info};
@@ -423,23 +557,32 @@ static int vol_resize(void *pool, trellis_call_t *call, const char *name,
 	trellis_vol_info_t info = {.struct_size = sizeof info};
 	(void)idem_key; /* growing to a size is naturally idempotent */
 	int rc = check_flags(call, "vol_resize", flags, 0);
-	if (rc || (rc = check_name(p, call, name)) ||
-	    (rc = fill_info(p, call, name, &info)))
+	if (rc || (rc = check_name(p, call, name)) || (rc = lock_pool(p, call)))
 		return rc;
-	if (new_size < info.capacity)
-		return host->set_error(call, TRELLIS_E_INVALID_ARG,
-				       "pool '%s': volume '%s': shrinking from "
-				       "%llu to %llu bytes is refused",
-				       p->name, name,
-				       (unsigned long long)info.capacity,
-				       (unsigned long long)new_size);
+	if ((rc = fill_info(p, call, name, &info)))
+		goto out;
+	if (new_size < info.capacity) {
+		rc = host->set_error(call, TRELLIS_E_INVALID_ARG,
+				     "pool '%s': volume '%s': shrinking from "
+				     "%llu to %llu bytes is refused",
+				     p->name, name,
+				     (unsigned long long)info.capacity,
+				     (unsigned long long)new_size);
+		goto out;
+	}
+	if ((rc = check_quota(p, call, name, new_size - info.capacity)))
+		goto out;
 	int fd = openat(p->dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return io_error(call, p, "open", name);
+	if (fd < 0) {
+		rc = io_error(call, p, "open", name);
+		goto out;
+	}
 	int err = ftruncate(fd, (off_t)new_size);
 	if (close(fd) < 0 || err < 0)
-		return io_error(call, p, "resize", name);
-	return 0;
+		rc = io_error(call, p, "resize", name);
+out:
+	unlock_pool(p);
+	return rc;
 }
 
 static const struct trellis_storage_ops ops = {
@@ -462,5 +605,8 @@ TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "Apache-2.0
 		      .kind = TRELLIS_KIND_STORAGE,
 		      .thread_model = TRELLIS_THREAD_PER_TARGET,
 		      .caps = TRELLIS_STORAGE_CAP_THIN |
-			      TRELLIS_STORAGE_CAP_RESIZE,
-		      .init = init, .ops = &ops)
+			      TRELLIS_STORAGE_CAP_RESIZE |
+			      TRELLIS_STORAGE_CAP_FORMAT_RAW,
+		      .init = init, .ops = &ops,
+		      .config_schema = &config_schema,
+		      .options_schema = &options_schema)

@@ -88,7 +88,8 @@ if td_have_libvirt_plugin; then
 		-A --recv-timeout 10 >"$TD_DIR/events.out" 2>/dev/null &
 	TD_EXTRA_PIDS=$!
 	sleep 0.3
-	ok "host add test:///default" tcli host add h1 --cluster c1 --hypervisor libvirt --uri test:///default
+	ok "host add test:///default" tcli host add h1 --cluster c1 --hypervisor libvirt --uri test:///default \
+		--option region=eu-1 --option weight=3
 	h=$(tcli host show h1 -o json)
 	ni=$(virsh -c test:///default nodeinfo 2>/dev/null)
 	if [[ -n $ni ]]; then
@@ -102,6 +103,8 @@ if td_have_libvirt_plugin; then
 	fi
 	is "host state and plugin" "$(json '[j["state"], j["hypervisor"], j["cluster"]]' <<<"$h")" \
 		"['up', 'libvirt', 'z1/p1/c1']"
+	is "host show has the host's options (for connect)" \
+		"$(json 'j["spec"]["options"]' <<<"$h")" "{'region': 'eu-1', 'weight': 3}"
 	out=$(tcli host add h2 --cluster c1 --uri test:///nonexistent/path.xml 2>&1)
 	is "unreachable host: exit 1" "$?" 1
 	like "unreachable host: the plugin's error" "$out" "trellis: [A-Z]+: .+"

@@ -26,7 +26,9 @@ like "overlapping pool refused" "$(tcli network pool-create other --mode vxlan -
 	"CONFLICT: .*overlaps pool 'small'"
 ok "tenant" tcli tenant create acme
 ok "network 1" tcli network create blue --pool small --tenant acme
-ok "network 2" tcli network create red --pool small
+ok "network 2" tcli network create red --pool small --option qos=gold --option burst=10
+is "network show has its options (for segment_ensure)" \
+	"$(tcli network show red -o json | json 'j["spec"]["options"]')" "{'burst': 10, 'qos': 'gold'}"
 is "ids come from the pool" "$(tcli network list -o json | json '[s["vni"] for s in j["items"]]')" "[7000, 7001]"
 out=$(tcli network create green --pool small 2>&1)
 is "exhausted pool: exit 1" "$?" 1

@@ -36,4 +36,37 @@ like "traversal refused" "$(tcli volume delete ../../etc/passwd --pool p1 2>&1)"
 ok "volume delete" tcli volume delete disk0 --pool p1
 ok "volume delete again (idempotent)" tcli volume delete disk0 --pool p1
 nok "the file is gone" test -e "$P/disk0"
+
+# Per-pool options: --option KEY=VALUE (YAML values) and --options-file.
+# localfs declares that its pools take none (an empty options schema), so
+# any option is refused before the plugin sees it, and nothing is recorded
+# (storage/schema.t has a plugin with options).
+cat > "$TD_DIR/opts.yaml" <<'YAML'
+tier: gold
+YAML
+like "a localfs pool takes no options" \
+	"$(tcli pool create p4 --target "$TD_DIR/pool4" --options-file "$TD_DIR/opts.yaml" --option replicas=2 2>&1)" \
+	"INVALID_ARG: pool 'p4' options: (replicas|tier): pool 'p4' options: unknown key '(replicas|tier)' \(known: none\)"
+nok "... and nothing is recorded" tcli pool show p4
+like "a bad --option is a usage error" "$(tcli pool create p5 --target "$TD_DIR/p5" --option novalue 2>&1)" \
+	"--option expects KEY=VALUE"
+echo '[1, 2]' >"$TD_DIR/list.yaml"
+like "--options-file must be a map" "$(tcli pool create p5 --target "$TD_DIR/p5" --options-file "$TD_DIR/list.yaml" 2>&1)" \
+	"list.yaml:1:1: expected a map of options"
+like "localfs says it makes qcow2 and raw" "$(tcli plugin list -o json | json '[p["caps"] for p in j["items"] if p["name"] == "localfs"][0]')" \
+	"qcow2,raw"
+
+# pool delete: refused while volumes exist, naming them; then forgotten.
+qemu-img create -q -f qcow2 "$P/keep1" 1M
+qemu-img create -q -f qcow2 "$P/keep2" 1M
+like "pool delete refused while volumes exist, naming them" \
+	"$(tcli pool delete p1 2>&1)" "CONFLICT: pool 'p1' still has 2 volumes: 'keep1', 'keep2'"
+ok "still recorded" tcli pool show p1
+ok "delete the volumes" tcli volume delete keep1 --pool p1
+ok "..." tcli volume delete keep2 --pool p1
+like "pool delete" "$(tcli pool delete p1 -o json)" '"name": "p1"'
+nok "forgotten" tcli pool show p1
+ok "its data stays" test -d "$P"
+like "pool delete of an unknown pool" "$(tcli pool delete p1 2>&1)" "NOTFOUND"
+ok "the name can be used again" tcli pool create p1 --target "$P"
 done_testing

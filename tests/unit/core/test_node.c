@@ -98,6 +98,36 @@ static void test_bool(void **st)
 	tr_node_free(n);
 }
 
+/* Options from the API become node trees whose "where" is the path, and
+ * strings stay strings (quoted) while numbers read as numbers. */
+static void test_from_json(void **st)
+{
+	(void)st;
+	json_t *j = json_loads("{\"a\": 5, \"b\": \"5\", \"c\": {\"d\": [true]},"
+			       " \"e\": null}",
+			       0, NULL);
+	trellis_node_t *n = tr_node_from_json("pool 'p' options", j);
+	assert_non_null(n);
+	int64_t v = 0;
+	assert_int_equal(tr_node_int(tr_node_get(n, "a"), &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_not_equal(tr_node_int(tr_node_get(n, "b"), &v), 0);
+	const trellis_node_t *d = tr_node_get(tr_node_get(n, "c"), "d");
+	int b = 0;
+	assert_int_equal(tr_node_bool(tr_node_at(d, 0), &b), 0);
+	assert_int_equal(b, 1);
+	assert_string_equal(tr_node_where(tr_node_at(d, 0)),
+			    "pool 'p' options: c.d[0]");
+	assert_string_equal(tr_node_where(tr_node_key_node_at(n, 1)),
+			    "pool 'p' options: b");
+	assert_true(tr_node_is_null(tr_node_get(n, "e")));
+	json_t *back = tr_node_to_json(n);
+	assert_true(json_equal(back, j));
+	json_decref(back);
+	json_decref(j);
+	tr_node_free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_empty_is_map),
 		cmocka_unit_test(test_bool),
+		cmocka_unit_test(test_from_json),
 	};
 	return cmocka_run_group_tests_name("node", tests, NULL, NULL);
 }
