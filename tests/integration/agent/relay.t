@@ -98,4 +98,5 @@ wait "$a1"
 is "a1 stops with 0" "$?" 0
 td_stop
 is "trellisd stops cleanly" "$TD_RC" 0
+[[ $TD_RC == 0 ]] || tail -15 "$log" | sed 's/^/#   /'
 done_testing
