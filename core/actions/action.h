@@ -45,6 +45,10 @@ struct tr_action_env {
 	const char *instance_id;
 	const char *step_id;
 	int attempt; /* 1-based attempt of this step (retries count up) */
+	/* Appended: the host's record when the caller has it already
+	 * (tr_action_call looked it up; an agent got it with the command),
+	 * so the action does not look it up again.  Borrowed; may be NULL. */
+	json_t *host_record;
 };
 
 struct tr_action {
@@ -88,6 +92,19 @@ void tr_actions_register_maint(void);
 const struct tr_action *tr_action_find(const char *name);
 size_t tr_action_count(void);
 const struct tr_action *tr_action_at(size_t i); /* sorted by name */
+
+/*
+ * Calls action a on its target: the one road from a caller (a workflow
+ * step, an API op's tr_action_submit) to an action's run().  A
+ * hypervisor.* action on a host reached through an agent (its record's
+ * "agent", or the "agent" argument of hypervisor.host_probe for a host
+ * not recorded yet) goes to that agent over the relay (core/relay:
+ * tr_relay_call), with its arguments and idempotency key, and the agent
+ * runs the same action through this layer on its own plugins; every
+ * other call runs here.  road.c.
+ */
+int tr_action_call(const struct tr_action_env *env, const struct tr_action *a,
+		   json_t *args, json_t **result, trellis_call_t *call);
 
 /* tr_fields_check() (util/schema.h) with the action's input schema. */
 int tr_action_check_args(const struct tr_action *a, json_t *args, char *err,

@@ -39,7 +39,11 @@ static int host_get(const struct tr_action_env *env, json_t *args,
 	memset(h, 0, sizeof *h);
 	h->d = env ? env->daemon : NULL;
 	h->name = tr_json_str_opt(args, "host");
-	int rc = tr_lookup(h->d, TR_KIND_HOST, h->name, &rec, call);
+	int rc = 0;
+	if (env && env->host_record)
+		rec = json_incref(env->host_record);
+	else
+		rc = tr_lookup(h->d, TR_KIND_HOST, h->name, &rec, call);
 	if (rc < 0)
 		return rc;
 	struct tr_conn_spec spec = {

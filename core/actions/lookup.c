@@ -103,7 +103,7 @@ static void submitted_work(void *p)
 {
 	struct submitted *s = p;
 	struct tr_action_env env = {.daemon = s->d, .attempt = 1};
-	int rc = s->a->run(&env, s->args, &s->result, &s->call);
+	int rc = tr_action_call(&env, s->a, s->args, &s->result, &s->call);
 	tr_call_finish(&s->call, s->a->name, rc);
 	if (rc) {
 		json_decref(s->result);

@@ -120,6 +120,8 @@ static const struct tr_field host_probe_in[] = {
     {"hypervisor", TR_T_STRING, 1, "hypervisor plugin"},
     {"uri", TR_T_STRING, 1, "connection URI"},
     {"options", TR_T_OBJECT, 0, "the host's own options, for connect"},
+    {"agent", TR_T_STRING, 0,
+     "the private zone's agent that reaches the host (relayed there)"},
     TR_FIELDS_END};
 static const struct tr_field host_probe_out[] = {
     {"host", TR_T_STRING, 1, "the host's name"},

@@ -345,7 +345,7 @@ static int delete_each(const struct tr_action_env *env, json_t *args,
 		else if (tr_action_check_args(a, one, err, sizeof err))
 			rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
 					 "%s[%zu]: %s", list, i, err);
-		else if (!(rc = a->run(env, one, &r, call)))
+		else if (!(rc = tr_action_call(env, a, one, &r, call)))
 			json_array_append_new(done,
 					      json_string(S(e, "name")));
 		json_decref(r);

@@ -30,15 +30,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include "../actions/action.h"
 #include "../link/link.h"
+#include "../loader/loader.h"
+#include "../loader/paths.h"
+#include "../runtime/daemon.h"
+#include "../runtime/worker.h"
 #include "../util/alloc.h"
 #include "../util/clock.h"
+#include "../util/log.h"
 
 #define MAX_EPS 8
 #define BACKOFF_BASE_MS 250
 #define BACKOFF_CAP_MS 30000
 #define HANDSHAKE_MS 3000
 #define PARKED 2 /* requests the agent keeps parked at the core */
+#define MAX_CMDS 4096 /* command ids remembered (answers kept) */
+#define MAX_HOSTS 256
+#define MAX_DIRS 16
+
+/* A command from the core, by id: running, or done with its answer
+ * kept, so the same id sent again (after a reconnect) is answered from
+ * here and never run twice. */
+struct cmd {
+	char id[40];
+	int done;
+	char *answer; /* {"t":"result",...}, once done */
+};
+
+/* A message for the core from a command thread (an answer, a report). */
+struct out {
+	char *json;
+	struct out *next;
+};
 
 struct agent {
 	char dir[2048];
@@ -55,6 +81,17 @@ struct agent {
 	uint32_t reqid;
 	unsigned beat_ms, dead;
 	uint64_t last_rx, last_tx;
+	/* the action layer, on the plugins it loaded */
+	struct tr_daemon d;
+	pthread_mutex_t mu; /* cmds, hosts, outq */
+	struct cmd cmds[MAX_CMDS];
+	unsigned ncmds; /* slots used, round robin past MAX_CMDS */
+	json_t *hosts;  /* name -> {name, hypervisor, uri}: the hosts it serves */
+	struct out *outq, **outtail;
+	unsigned report_ms;
+	uint64_t last_report;
+	int reporting;
+	int batch; /* recv_msg: give the whole {"m": [...]} once */
 };
 
 static volatile sig_atomic_t stopping;
@@ -268,7 +305,9 @@ static json_t *recv_msg(struct agent *a, int ms, int *closed, int *kind_close)
 	 * one message at a time (the batch's last that matters: the
 	 * welcome, a beat), and commands will walk the whole list. */
 	json_t *list = json_object_get(m, "m");
-	if (json_is_array(list) && json_array_size(list)) {
+	if (a->batch && json_is_array(list)) {
+		a->batch = 0;
+	} else if (json_is_array(list) && json_array_size(list)) {
 		json_t *one = json_incref(
 			json_array_get(list, json_array_size(list) - 1));
 		json_decref(m);
@@ -376,13 +415,240 @@ static int link_open(struct agent *a, int ep)
 	return -1;
 }
 
+/* ---- commands: the core's actions, run through the action layer ---- */
+
+static void out_push(struct agent *a, json_t *msg)
+{
+	struct out *o = calloc(1, sizeof *o);
+	if (o)
+		o->json = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!o || !o->json) {
+		free(o);
+		return;
+	}
+	pthread_mutex_lock(&a->mu);
+	*a->outtail = o;
+	a->outtail = &o->next;
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* Sends what the command threads left for the core (link thread). */
+static void out_flush(struct agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	struct out *o = a->outq;
+	a->outq = NULL;
+	a->outtail = &a->outq;
+	pthread_mutex_unlock(&a->mu);
+	for (struct out *n; o; o = n) {
+		n = o->next;
+		json_t *m = json_loads(o->json, 0, NULL);
+		if (m)
+			send_msg(a, m);
+		free(o->json);
+		free(o);
+	}
+}
+
+/* Runs action name on args, as the daemon would (schema check, then
+ * tr_action_call with the host's record): 0 and *result, or the error
+ * in call. */
+static int run_action(struct agent *a, const char *name, json_t *args,
+		      const char *idem, json_t *host, json_t **result,
+		      trellis_call_t *call)
+{
+	char err[512];
+	const struct tr_action *act = tr_action_find(name);
+	struct tr_action_env env = {.daemon = &a->d, .idem_key = idem,
+				    .attempt = 1, .host_record = host};
+	int rc;
+	*result = NULL;
+	if (!act || (act->flags & (TR_ACTION_MAIN_THREAD | TR_ACTION_ENGINE)) ||
+	    strncmp(name, "hypervisor.", 11) != 0)
+		rc = tr_call_set(call, TRELLIS_E_PERMISSION,
+				 "%s: not an action an agent runs", name);
+	else if (tr_action_check_args(act, args, err, sizeof err) != 0)
+		rc = tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s: %s", name,
+				 err);
+	else
+		rc = tr_action_call(&env, act, args, result, call);
+	rc = tr_call_finish(call, name, rc);
+	if (rc) {
+		json_decref(*result);
+		*result = NULL;
+	}
+	return rc;
+}
+
+struct job {
+	struct agent *a;
+	struct cmd *c;
+	json_t *m;
+};
+
+static void *cmd_thread(void *arg)
+{
+	struct job *j = arg;
+	struct agent *a = j->a;
+	const char *id = json_string_value(json_object_get(j->m, "id"));
+	const char *name = json_string_value(json_object_get(j->m, "action"));
+	json_t *result = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	int rc = run_action(a, name, json_object_get(j->m, "args"),
+			    json_string_value(json_object_get(j->m, "idem")),
+			    json_object_get(j->m, "host"), &result, &call);
+	json_t *ans = json_pack("{s:s, s:s, s:i}", "t", "result", "id", id,
+				"rc", rc);
+	if (rc == 0)
+		json_object_set_new(ans, "result", result);
+	else {
+		json_object_set_new(ans, "error", json_string(call.message));
+		json_object_set_new(ans, "retryable", json_boolean(call.retryable));
+	}
+	say("%s %s: %s", id, name, rc ? call.message : "done");
+	char *text = json_dumps(ans, JSON_COMPACT);
+	pthread_mutex_lock(&a->mu);
+	j->c->answer = text;
+	j->c->done = 1;
+	pthread_mutex_unlock(&a->mu);
+	out_push(a, ans);
+	json_decref(j->m);
+	free(j);
+	return NULL;
+}
+
+static void save_hosts(struct agent *a)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/hosts.json", a->dir);
+	char *text = json_dumps(a->hosts, JSON_INDENT(2));
+	if (text)
+		write_private(path, text);
+	free(text);
+}
+
+/* A command: {"t":"cmd", id, action, args, idem, host}. */
+static void on_cmd(struct agent *a, json_t *m)
+{
+	const char *id = json_string_value(json_object_get(m, "id"));
+	json_t *host = json_object_get(m, "host");
+	if (!id || strlen(id) >= 40)
+		return;
+	pthread_mutex_lock(&a->mu);
+	unsigned n = a->ncmds < MAX_CMDS ? a->ncmds : MAX_CMDS;
+	for (unsigned i = 0; i < n; i++) {
+		struct cmd *c = &a->cmds[i];
+		if (strcmp(c->id, id) != 0)
+			continue;
+		/* Known: answered again, or still running (it answers). */
+		char *again = c->done && c->answer ? strdup(c->answer) : NULL;
+		pthread_mutex_unlock(&a->mu);
+		say("%s: known command (%s)", id, again ? "answered again"
+							 : "still running");
+		if (again) {
+			out_push(a, json_loads(again, 0, NULL));
+			free(again);
+		}
+		return;
+	}
+	struct cmd *c = &a->cmds[a->ncmds++ % MAX_CMDS];
+	if (c->id[0] && !c->done) { /* the slot's old command still runs */
+		pthread_mutex_unlock(&a->mu);
+		return;
+	}
+	free(c->answer);
+	memset(c, 0, sizeof *c);
+	snprintf(c->id, sizeof c->id, "%s", id);
+	const char *hname = json_string_value(json_object_get(host, "name"));
+	if (hname && *hname && !json_object_get(a->hosts, hname) &&
+	    json_object_size(a->hosts) < MAX_HOSTS) {
+		json_object_set_new(
+		    a->hosts, hname,
+		    json_pack("{s:s, s:s?, s:s?}", "name", hname, "hypervisor",
+			      json_string_value(json_object_get(host, "hypervisor")),
+			      "uri", json_string_value(json_object_get(host, "uri"))));
+		save_hosts(a);
+	}
+	pthread_mutex_unlock(&a->mu);
+	struct job *j = calloc(1, sizeof *j);
+	pthread_t t;
+	if (!j)
+		return;
+	*j = (struct job){a, c, json_incref(m)};
+	if (pthread_create(&t, NULL, cmd_thread, j) != 0) {
+		json_decref(j->m);
+		free(j);
+		return;
+	}
+	pthread_detach(t);
+}
+
+/* The inventory report: every host it serves, probed now. */
+static void *report_thread(void *arg)
+{
+	struct agent *a = arg;
+	pthread_mutex_lock(&a->mu);
+	json_t *hosts = json_deep_copy(a->hosts);
+	pthread_mutex_unlock(&a->mu);
+	json_t *list = json_array();
+	const char *name;
+	json_t *h;
+	json_object_foreach(hosts, name, h)
+	{
+		json_t *args = json_pack("{s:s, s:O, s:O}", "host", name,
+					 "hypervisor",
+					 json_object_get(h, "hypervisor"), "uri",
+					 json_object_get(h, "uri"));
+		json_t *r = NULL;
+		trellis_call_t call;
+		tr_call_init(&call, NULL);
+		if (args && run_action(a, "hypervisor.host_probe", args, NULL,
+				       h, &r, &call) == 0)
+			json_array_append_new(list, r);
+		else
+			say("report: host %s: %s", name, call.message);
+		json_decref(args);
+	}
+	json_decref(hosts);
+	out_push(a, json_pack("{s:s, s:o}", "t", "report", "hosts", list));
+	pthread_mutex_lock(&a->mu);
+	a->reporting = 0;
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+static void report_maybe(struct agent *a, int now_please)
+{
+	uint64_t now = tr_now_ms();
+	if (!now_please && now - a->last_report < a->report_ms)
+		return;
+	pthread_mutex_lock(&a->mu);
+	int busy = a->reporting || !json_object_size(a->hosts);
+	if (!busy)
+		a->reporting = 1;
+	pthread_mutex_unlock(&a->mu);
+	a->last_report = now;
+	pthread_t t;
+	if (busy)
+		return;
+	if (pthread_create(&t, NULL, report_thread, a) == 0)
+		pthread_detach(t);
+	else
+		a->reporting = 0;
+}
+
 /* Up: beats both ways until the link dies (-1) or ends for good (-2). */
 static int link_run(struct agent *a)
 {
 	for (int i = 0; i < PARKED; i++)
 		send_msg(a, json_pack("{s:s}", "t", "poll"));
 	uint64_t dead_ms = (uint64_t)a->beat_ms * a->dead;
+	report_maybe(a, 1); /* the full report at connect */
 	while (!stopping) {
+		out_flush(a);
+		report_maybe(a, 0);
 		uint64_t now = tr_now_ms();
 		if (now - a->last_rx > dead_ms) {
 			say("link to %s: dead (no beat for %llu ms)", a->eps[a->ep],
@@ -393,7 +659,25 @@ static int link_run(struct agent *a)
 		    send_msg(a, json_pack("{s:s}", "t", "beat")) < 0)
 			return -1;
 		int closed, fin;
-		json_t *m = recv_msg(a, 200, &closed, &fin);
+		a->batch = 1;
+		json_t *m = recv_msg(a, 50, &closed, &fin);
+		a->batch = 0;
+		json_t *list = json_object_get(m, "m");
+		if (json_is_array(list)) {
+			size_t i;
+			json_t *one;
+			json_array_foreach(list, i, one)
+			{
+				const char *ty = json_string_value(
+				    json_object_get(one, "t"));
+				if (ty && strcmp(ty, "cmd") == 0)
+					on_cmd(a, one);
+			}
+			json_t *last = json_incref(
+			    json_array_get(list, json_array_size(list) - 1));
+			json_decref(m);
+			m = last;
+		}
 		const char *t = json_string_value(json_object_get(m, "t"));
 		if (fin && t && strcmp(t, "revoked") == 0) {
 			say("the core revoked this agent: %s",
@@ -477,6 +761,8 @@ int main(int argc, char **argv)
 		{"core", required_argument, NULL, 'c'},
 		{"core-key", required_argument, NULL, 'k'},
 		{"bundle", required_argument, NULL, 'b'},
+		{"plugin-dir", required_argument, NULL, 'p'},
+		{"report-interval", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	tr_alloc_init(); /* jansson too: out of memory aborts */
@@ -485,6 +771,9 @@ int main(int argc, char **argv)
 	a.sock = -1;
 	const char *dir = NULL, *name = NULL, *token = NULL, *zone = NULL,
 		   *core = NULL, *key = NULL, *bundle = NULL;
+	const char *pdirs[MAX_DIRS];
+	size_t npdirs = 0;
+	a.report_ms = 60000;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -495,6 +784,11 @@ int main(int argc, char **argv)
 		case 'c': core = optarg; break;
 		case 'k': key = optarg; break;
 		case 'b': bundle = optarg; break;
+		case 'p':
+			if (npdirs < MAX_DIRS)
+				pdirs[npdirs++] = optarg;
+			break;
+		case 'r': a.report_ms = (unsigned)atoi(optarg) * 1000u; break;
 		default: usage(); return c == 'h' ? 0 : 1;
 		}
 	}
@@ -546,7 +840,54 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The action layer on this site's plugins: the daemon's loader and
+	 * connection cache, no store (each command brings its host's
+	 * record). */
+	tr_log_setup(TR_LOG_STDERR, TRELLIS_LOG_INFO, "trellis-agent");
+	pthread_mutex_init(&a.mu, NULL);
+	a.outtail = &a.outq;
+	snprintf(path, sizeof path, "%s/hosts.json", dir);
+	a.hosts = json_load_file(path, 0, NULL);
+	if (!json_is_object(a.hosts)) {
+		json_decref(a.hosts);
+		a.hosts = json_object();
+	}
+	if (!a.report_ms)
+		a.report_ms = 60000;
+	a.d.registry = tr_registry_new();
+	struct tr_pathlist paths;
+	if (tr_plugin_paths(&paths, pdirs, npdirs) == 0) {
+		for (size_t i = 0; i < paths.n; i++) {
+			char err[512];
+			if (tr_registry_load_dir(a.d.registry, paths.dirs[i], err,
+						 sizeof err) < 0)
+				say("plugin directory %s", err);
+		}
+		tr_pathlist_free(&paths);
+	}
+	for (size_t i = 0; i < tr_registry_count(a.d.registry); i++) {
+		struct trellis_plugin *p = tr_registry_at(a.d.registry, i);
+		if (p->state != TR_PLUGIN_LOADED)
+			say("plugin %s refused: %s", p->name, p->reason);
+	}
+	a.d.conns = tr_conns_new(&a.d);
+	tr_actions_init();
 	int rc = run(&a);
+	/* Commands still running keep their threads: the process ends. */
+	tr_conns_free(a.d.conns);
+	tr_registry_free(a.d.registry);
+	json_decref(a.hosts);
+	pthread_mutex_lock(&a.mu);
+	for (unsigned i = 0; i < MAX_CMDS; i++)
+		if (a.cmds[i].done)
+			free(a.cmds[i].answer);
+	for (struct out *o = a.outq, *n; o; o = n) {
+		n = o->next;
+		free(o->json);
+		free(o);
+	}
+	a.outq = NULL;
+	pthread_mutex_unlock(&a.mu);
 	sodium_memzero(&a.id, sizeof a.id);
 	for (int i = 0; i < a.neps; i++)
 		free(a.eps[i]);

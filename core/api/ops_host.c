@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../inventory/inventory.h"
+#include "../relay/relay.h"
 #include "../util/log.h"
 #include "api_int.h"
 
@@ -25,6 +26,51 @@ static void synced(struct tr_daemon *d, void *arg, json_t *host,
 		tr_req_fail_call(arg, call);
 }
 
+/* A host added through an agent: the agent is enrolled, not revoked, of
+ * the cluster's zone and connected (else the probe would wait for it). */
+static int via_agent_check(struct tr_daemon *d, struct tr_req *req,
+			   const char *agent, const char *cluster)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *c = NULL, *ag = tr_agent_list(tr_store_db(d->store), agent);
+	json_t *a = json_array_get(ag, 0);
+	int rc = 0;
+	if (!a) {
+		rc = -1;
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "agent '%s' not found (trellis agent list)", agent);
+	} else if (!json_is_null(json_object_get(a, "revoked_at"))) {
+		rc = -1;
+		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
+			    "agent '%s' is revoked", agent);
+	} else if (tr_store_get(d->store, TR_KIND_CLUSTER, cluster, &c,
+				&call) < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		rc = -1;
+	} else if (strcmp(json_string_value(json_object_get(c, "zone")),
+			  json_string_value(json_object_get(a, "zone"))) != 0) {
+		rc = -1;
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "agent '%s' serves zone '%s', not '%s'", agent,
+			    json_string_value(json_object_get(a, "zone")),
+			    json_string_value(json_object_get(c, "zone")));
+	} else {
+		json_t *st = tr_relay_status(d, agent);
+		if (!json_is_true(json_object_get(st, "connected"))) {
+			rc = -1;
+			tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
+				    "agent '%s' is not connected: its host "
+				    "cannot be probed now",
+				    agent);
+		}
+		json_decref(st);
+	}
+	json_decref(c);
+	json_decref(ag);
+	return rc < 0 ? -1 : 0;
+}
+
 static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	const char *name = json_string_value(json_object_get(args, "name"));
@@ -33,6 +79,7 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	const char *plugin =
 		json_string_value(json_object_get(args, "hypervisor"));
 	const char *uri = json_string_value(json_object_get(args, "uri"));
+	const char *agent = json_string_value(json_object_get(args, "via_agent"));
 	if (!plugin)
 		plugin = "libvirt";
 	trellis_call_t call;
@@ -47,19 +94,24 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    "host '%s' already exists", name);
 		return;
 	}
-	if (!tr_registry_find(d->registry, plugin, TRELLIS_KIND_HYPERVISOR)) {
+	/* Behind an agent, the plugin is the agent's to have. */
+	if (!agent &&
+	    !tr_registry_find(d->registry, plugin, TRELLIS_KIND_HYPERVISOR)) {
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no hypervisor plugin '%s' is loaded (trellis "
 			    "plugin list)",
 			    plugin);
 		return;
 	}
+	if (agent && via_agent_check(d, req, agent, cluster) < 0)
+		return;
 	if (tr_inventory_host_conflict(d->store, name, uri, NULL, &call) < 0) {
 		tr_req_fail_call(req, &call);
 		return;
 	}
-	tr_inventory_host_sync(d, 0, name, cluster, plugin, uri,
-			       json_object_get(args, "options"), synced, req);
+	tr_inventory_host_sync_via(d, 0, name, cluster, plugin, uri, agent,
+				   json_object_get(args, "options"), synced,
+				   req);
 }
 
 static void host_refresh(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -178,6 +230,8 @@ static const struct tr_field add_args[] = {
 	{"options", TR_T_OBJECT, 0,
 	 "the host's own options, given to its hypervisor plugin's connect "
 	 "(a map; never put a secret here, name one)"},
+	{"via_agent", TR_T_STRING, 0,
+	 "the private zone's agent that reaches the host (docs/agent.md)"},
 	TR_FIELDS_END};
 static const struct tr_field name_args[] = {
 	{"name", TR_T_STRING, 1, "host name"}, TR_FIELDS_END};

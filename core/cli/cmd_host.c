@@ -10,6 +10,8 @@ static const struct cli_opt add_opts[] = {
 	{"--uri", "uri", CLI_STR, "URI",
 	 "connection URI (qemu:///system, test:///default)", 1, NULL},
     CLI_OPTIONS_OPTS("host", "connect"),
+	{"--via-agent", "via_agent", CLI_STR, "AGENT",
+	 "reach the host through this private zone's agent", 0, NULL},
 	CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {
 	{"--cluster", "cluster", CLI_STR, "CLUSTER", "only this cluster's hosts",

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../actions/lookup.h"
+#include "../relay/relay.h"
 #include "../store/store.h"
 #include "../util/alloc.h"
 #include "../util/json.h"
@@ -25,6 +26,7 @@ struct host_sync {
 	unsigned flags;
 	int queued; /* tr_action_submit() returned: done runs later */
 	char *name, *cluster, *plugin, *uri;
+	char *agent;     /* the private zone's agent that reaches it, or NULL */
 	json_t *options; /* the host's own options for connect, or NULL */
 	tr_host_synced_fn done;
 	void *arg;
@@ -37,6 +39,7 @@ static void sync_free(struct host_sync *h)
 	free(h->plugin);
 	free(h->uri);
 	json_decref(h->options);
+	free(h->agent);
 	free(h);
 }
 
@@ -233,6 +236,11 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 			    json_pack("{s:O}", "options", j->options));
 		rc = tr_store_create(s, TR_KIND_HOST, j->cluster, fields, NULL,
 				     &call);
+		char msg[256];
+		if (rc == 0 && j->agent &&
+		    (rc = tr_agent_host_bind(tr_store_db(s), j->name, j->agent,
+					     msg, sizeof msg)) < 0)
+			tr_call_set(&call, rc, "%s", msg);
 	} else if (rc == 0) {
 		rc = tr_store_update(s, TR_KIND_HOST, j->name, fields, NULL,
 				     &call);
@@ -271,6 +279,16 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 			   const char *plugin, const char *uri,
 			   json_t *options, tr_host_synced_fn done, void *arg)
 {
+	return tr_inventory_host_sync_via(d, flags, name, cluster, plugin, uri,
+					  NULL, options, done, arg);
+}
+
+int tr_inventory_host_sync_via(struct tr_daemon *d, unsigned flags,
+			       const char *name, const char *cluster,
+			       const char *plugin, const char *uri,
+			       const char *agent, json_t *options,
+			       tr_host_synced_fn done, void *arg)
+{
 	struct host_sync *j = tr_xcalloc(1, sizeof *j);
 	if (j) {
 		j->flags = flags;
@@ -282,6 +300,7 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 		j->uri = tr_xstrdup(uri ? uri : "");
 		if (json_object_size(options)) /* {} is no options */
 			j->options = json_incref(options);
+		j->agent = agent ? tr_xstrdup(agent) : NULL;
 	}
 	json_t *args = j ? json_pack("{s:s, s:s, s:s}", "host", name,
 				     "hypervisor", plugin ? plugin : "", "uri",
@@ -300,6 +319,8 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 		done(d, arg, NULL, &call);
 		return TRELLIS_E_NOMEM;
 	}
+	if (agent)
+		json_object_set_new(args, "agent", json_string(agent));
 	int rc = tr_action_submit(d, "hypervisor.host_probe", args, probed, j);
 	if (rc < 0) {
 		sync_free(j); /* probed() answered already */
@@ -360,4 +381,54 @@ void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms)
 	if (interval_ms)
 		tr_daemon_timer_add(d, interval_ms, interval_ms, refresh_tick,
 				    NULL, NULL);
+}
+
+/* ---- agents' reports ---- */
+
+static void reported(struct tr_daemon *d, void *arg, json_t *host,
+		     trellis_call_t *call)
+{
+	(void)d;
+	(void)arg;
+	(void)call;
+	json_decref(host);
+}
+
+void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
+			       json_t *hosts)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(hosts, i, r)
+	{
+		const char *name = tr_json_str_opt(r, "host");
+		json_t *rec = NULL;
+		trellis_call_t call;
+		tr_call_init(&call, NULL);
+		if (!name ||
+		    tr_store_get(d->store, TR_KIND_HOST, name, &rec, &call) < 0)
+			continue;
+		const char *owner = tr_json_str_opt(rec, "agent");
+		if (!owner || strcmp(owner, agent) != 0) {
+			tr_warn("agent '%s' reported host '%s', which is not "
+				"its own: ignored", agent, name);
+			json_decref(rec);
+			continue;
+		}
+		struct host_sync *j = tr_xcalloc(1, sizeof *j);
+		j->flags = TR_HOST_SYNC_REFRESH | TR_HOST_SYNC_BACKGROUND;
+		j->queued = 1;
+		j->done = reported;
+		j->name = tr_xstrdup(name);
+		j->plugin = tr_xstrdup(tr_json_str_opt(rec, "hypervisor")
+					   ? tr_json_str_opt(rec, "hypervisor")
+					   : "");
+		j->uri = tr_xstrdup(tr_json_str_opt(rec, "uri")
+					? tr_json_str_opt(rec, "uri")
+					: "");
+		json_decref(rec);
+		trellis_call_t ok;
+		tr_call_init(&ok, NULL);
+		probed(d, j, r, &ok); /* frees j */
+	}
 }

@@ -58,6 +58,21 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 			   const char *name, const char *cluster,
 			   const char *plugin, const char *uri,
 			   json_t *options, tr_host_synced_fn done, void *arg);
+/* The same for a host behind a private zone's agent (agent NULL:
+ * direct): the probe is relayed to the agent, and an added host is bound
+ * to it in the transaction that records it. */
+int tr_inventory_host_sync_via(struct tr_daemon *d, unsigned flags,
+			       const char *name, const char *cluster,
+			       const char *plugin, const char *uri,
+			       const char *agent, json_t *options,
+			       tr_host_synced_fn done, void *arg);
+
+/* Records an agent's inventory report (core/relay's report hook): each
+ * entry a hypervisor.host_probe result for one of the agent's hosts, as
+ * a refresh; a host that is not that agent's is ignored (an agent only
+ * reports, it never adds). */
+void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
+			       json_t *hosts);
 
 /* CONFLICT (set in call) when hypervisor uri is a host already known
  * under another name, or when the machine it runs on (host_uuid, from

@@ -277,3 +277,34 @@ void tr_agent_hosts_state(sqlite3 *db, const char *agent, const char *state,
 	      " (SELECT id FROM agent WHERE name = ?1)",
 	      agent, state, error, 0);
 }
+
+int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
+		       char *msg, size_t msglen)
+{
+	long long r = one(db, "SELECT coalesce(revoked_at, 0) FROM agent"
+			      " WHERE name = ?", agent, NULL, -1);
+	if (r < 0)
+		return msgf(msg, msglen, TRELLIS_E_NOTFOUND,
+			    "agent '%s' not found (trellis agent list)%s",
+			    agent, NULL);
+	if (r > 0)
+		return msgf(msg, msglen, TRELLIS_E_PERMISSION,
+			    "agent '%s' is revoked%s", agent, NULL);
+	/* A host behind an agent is in the agent's zone, nowhere else. */
+	long long same = one(db,
+			     "SELECT count(*) FROM host h JOIN cluster c ON"
+			     " c.id = h.cluster_id JOIN pod p ON p.id ="
+			     " c.pod_id, agent a WHERE h.name = ?1 AND"
+			     " a.name = ?2 AND a.zone_id = p.zone_id",
+			     host, agent, -1);
+	if (same <= 0)
+		return msgf(msg, msglen, TRELLIS_E_INVALID_ARG,
+			    "host '%s' is not in the zone of agent '%s'",
+			    host, agent);
+	if (exec1(db, "UPDATE host SET agent_id = (SELECT id FROM agent"
+		      " WHERE name = ?2) WHERE name = ?1",
+		  host, agent, NULL, 0) < 0)
+		return msgf(msg, msglen, TRELLIS_E_IO, "store: %s%s",
+			    sqlite3_errmsg(db), NULL);
+	return 0;
+}

@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <trellis/error.h>
@@ -66,6 +68,19 @@ struct session {
 	struct session *next;
 };
 
+/* A relayed action waiting for its agent's answer (tr_relay_call): it
+ * stays until answered or given up, and is sent again each time its
+ * agent authenticates, under the same id (the agent answers a known id
+ * from what it remembers, and never runs it twice). */
+struct pending {
+	char id[40], agent[64];
+	char *json; /* the command message */
+	json_t *result; /* the agent's answer, once it came */
+	int sent_gen_valid;
+	uint64_t sent_gen; /* the session it last went out on */
+	struct pending *next;
+};
+
 struct tr_relay {
 	struct tr_daemon *d;
 	struct tr_link_keypair kx;
@@ -80,6 +95,11 @@ struct tr_relay {
 	unsigned nsessions;
 	uint64_t next_gen;
 	unsigned beat_ms, dead;
+	struct pending *pending;
+	pthread_cond_t answered; /* a pending command got its answer */
+	uint64_t boot, next_cmd;
+	unsigned callers;  /* threads inside tr_relay_call */
+	tr_relay_report_fn report;
 };
 
 /* ---- the core's key ---- */
@@ -313,6 +333,38 @@ static void send_close(struct tr_relay *r, struct session *s, json_t *msg)
 	free(j);
 }
 
+/* Sends s every command still waiting for s's agent (r->mu held). */
+static void send_pending(struct tr_relay *r, struct session *s)
+{
+	for (struct pending *p = r->pending; p; p = p->next) {
+		if (p->result || strcmp(p->agent, s->agent) != 0 ||
+		    (p->sent_gen_valid && p->sent_gen == s->gen))
+			continue;
+		json_t *m = json_loads(p->json, 0, NULL);
+		if (!m)
+			continue;
+		p->sent_gen = s->gen;
+		p->sent_gen_valid = 1;
+		enqueue(r, s, m);
+	}
+}
+
+/* An answer to a command: {"t":"result","id","rc","result"|"error"}. */
+static void on_result(struct tr_relay *r, struct session *s, json_t *m)
+{
+	const char *id = json_string_value(json_object_get(m, "id"));
+	for (struct pending *p = r->pending; id && p; p = p->next) {
+		if (strcmp(p->id, id) != 0 || strcmp(p->agent, s->agent) != 0)
+			continue;
+		if (!p->result) {
+			p->result = json_incref(m);
+			pthread_cond_broadcast(&r->answered);
+		}
+		return;
+	}
+	/* Unknown: answered already, or its caller gave up. */
+}
+
 /* ---- authentication ---- */
 
 struct auth {
@@ -385,6 +437,7 @@ static void auth_main(struct tr_daemon *d, void *arg)
 					"dead_after", (int)r->dead));
 		tr_agent_hosts_state(tr_store_db(d->store), a->name, "up",
 				     NULL);
+		send_pending(r, s);
 	}
 	pthread_mutex_unlock(&r->mu);
 	if (a->token) {
@@ -447,6 +500,8 @@ static void on_auth(struct tr_relay *r, struct session *s, json_t *m)
 			"the core is busy");
 	}
 }
+
+static void on_report(struct tr_relay *r, struct session *s, json_t *m);
 
 /* ---- the thread ---- */
 
@@ -542,6 +597,10 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 			refused(r, s, r->urls[lsn], "?", "?", s->link.params,
 				"a message before authentication");
 	} else if (s->st == S_UP) {
+		if (strcmp(t, "result") == 0)
+			on_result(r, s, m);
+		else if (strcmp(t, "report") == 0)
+			on_report(r, s, m);
 		/* beat, poll: a parked request, which flush() may use. */
 		flush(r, s);
 	}
@@ -640,6 +699,8 @@ int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen)
 	r->beat_ms = cfg->agents_beat_ms ? cfg->agents_beat_ms : 5000;
 	r->dead = cfg->agents_dead ? cfg->agents_dead : 3;
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->answered, NULL);
+	randombytes_buf(&r->boot, sizeof r->boot);
 	d->relay = r;
 	if (key_load(d->state_dir, &r->kx, err, errlen) < 0)
 		goto fail;
@@ -684,6 +745,15 @@ void tr_relay_stop(struct tr_daemon *d)
 	r->stop = 1;
 	if (r->started)
 		pthread_join(r->thr, NULL);
+	/* Callers still waiting give up (CANCELLED) before r goes. */
+	pthread_mutex_lock(&r->mu);
+	while (r->callers) {
+		pthread_cond_broadcast(&r->answered);
+		pthread_mutex_unlock(&r->mu);
+		usleep(10000);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
 	for (size_t b = 0; b < NBUCKETS; b++)
 		while (r->buckets[b]) {
 			struct session *s = r->buckets[b];
@@ -695,6 +765,13 @@ void tr_relay_stop(struct tr_daemon *d)
 		free(r->urls[i]);
 	}
 	sodium_memzero(&r->kx, sizeof r->kx);
+	for (struct pending *p = r->pending, *n; p; p = n) {
+		n = p->next; /* no caller is left: the workers are gone */
+		free(p->json);
+		json_decref(p->result);
+		free(p);
+	}
+	pthread_cond_destroy(&r->answered);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 	d->relay = NULL;
@@ -741,4 +818,157 @@ char *const *tr_relay_urls(struct tr_daemon *d)
 {
 	static char *none[1];
 	return d->relay ? d->relay->urls : none;
+}
+
+/* ---- relaying actions ---- */
+
+int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
+		  json_t *args, const char *idem_key, json_t *host,
+		  unsigned timeout_ms, json_t **result, trellis_call_t *call)
+{
+	struct tr_relay *r = d->relay;
+	*result = NULL;
+	if (!r)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "%s: host behind agent '%s', and the core "
+				   "listens for no agent (agents.listen)",
+				   action, agent);
+	struct pending *p = calloc(1, sizeof *p);
+	if (!p)
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	pthread_mutex_lock(&r->mu);
+	snprintf(p->id, sizeof p->id, "%016llx-%llu",
+		 (unsigned long long)r->boot,
+		 (unsigned long long)++r->next_cmd);
+	pthread_mutex_unlock(&r->mu);
+	snprintf(p->agent, sizeof p->agent, "%s", agent);
+	json_t *m = json_pack("{s:s, s:s, s:s, s:O, s:s?, s:O?}", "t", "cmd",
+			      "id", p->id, "action", action, "args", args,
+			      "idem", idem_key, "host", host);
+	p->json = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	if (!p->json) {
+		free(p);
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	}
+	uint64_t t0 = tr_now_ms();
+	pthread_mutex_lock(&r->mu);
+	r->callers++;
+	p->next = r->pending;
+	r->pending = p;
+	struct session *s = find_agent(r, agent);
+	if (s)
+		send_pending(r, s);
+	int rc = 0, waited_link = !s;
+	while (!p->result) {
+		if (r->stop) {
+			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
+					 "%s on agent '%s': the core stops",
+					 action, agent);
+			break;
+		}
+		if (atomic_load(&call->cancelled)) {
+			rc = tr_call_set(call, TRELLIS_E_TIMEOUT,
+					 "%s on agent '%s': cancelled (the "
+					 "step timed out)%s",
+					 action, agent,
+					 waited_link ? "; the agent was not "
+						       "connected" : "");
+			break;
+		}
+		if (tr_now_ms() - t0 > timeout_ms) {
+			rc = tr_call_set(call, TRELLIS_E_TIMEOUT,
+					 "%s on agent '%s': no answer in %u ms%s",
+					 action, agent, timeout_ms,
+					 find_agent(r, agent)
+					     ? ""
+					     : " (the agent is not connected)");
+			break;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->answered, &r->mu, &ts);
+	}
+	for (struct pending **pp = &r->pending; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	r->callers--;
+	pthread_mutex_unlock(&r->mu);
+	json_t *ans = p->result;
+	free(p->json);
+	free(p);
+	if (!ans)
+		return rc;
+	json_t *rcv = json_object_get(ans, "rc");
+	rc = json_is_integer(rcv) ? (int)json_integer_value(rcv)
+				  : TRELLIS_E_INTERNAL;
+	if (rc == 0) {
+		*result = json_incref(json_object_get(ans, "result"));
+		if (!json_is_object(*result)) {
+			json_decref(*result);
+			*result = NULL;
+			rc = tr_call_set(call, TRELLIS_E_INTERNAL,
+					 "%s on agent '%s': an answer without "
+					 "a result", action, agent);
+		}
+	} else {
+		const char *msg = json_string_value(json_object_get(ans, "error"));
+		if (rc > 0 || rc < -1000)
+			rc = TRELLIS_E_INTERNAL;
+		tr_call_set(call, rc, "%s (through agent '%s')",
+			    msg ? msg : "failed", agent);
+		json_t *rt = json_object_get(ans, "retryable");
+		if (json_is_true(rt))
+			call->retryable = 1;
+	}
+	json_decref(ans);
+	return rc;
+}
+
+/* ---- inventory reports ---- */
+
+struct report {
+	char agent[64];
+	json_t *hosts;
+};
+
+static void report_main(struct tr_daemon *d, void *arg)
+{
+	struct report *rp = arg;
+	struct tr_relay *r = d->relay;
+	if (r && r->report && d->store)
+		r->report(d, rp->agent, rp->hosts);
+	json_decref(rp->hosts);
+	free(rp);
+}
+
+/* {"t":"report","hosts":[host_probe results]}: the agent's hosts as they
+ * are; the main thread records those that are the agent's (report_fn). */
+static void on_report(struct tr_relay *r, struct session *s, json_t *m)
+{
+	json_t *hosts = json_object_get(m, "hosts");
+	if (!json_is_array(hosts))
+		return;
+	struct report *rp = calloc(1, sizeof *rp);
+	if (!rp)
+		return;
+	snprintf(rp->agent, sizeof rp->agent, "%s", s->agent);
+	rp->hosts = json_incref(hosts);
+	if (tr_daemon_call_main(r->d, report_main, rp)) {
+		json_decref(rp->hosts);
+		free(rp);
+	}
+}
+
+void tr_relay_set_report_fn(struct tr_daemon *d, tr_relay_report_fn fn)
+{
+	if (d->relay)
+		d->relay->report = fn;
 }

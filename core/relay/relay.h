@@ -43,6 +43,31 @@ json_t *tr_relay_status(struct tr_daemon *d, const char *agent);
 /* The listen URLs, for agent bundles (borrowed, NULL-terminated). */
 char *const *tr_relay_urls(struct tr_daemon *d);
 
+/*
+ * Runs action on agent's site: sends {"t":"cmd", id, action, args, idem,
+ * host} (host: the host's record, so the agent need not look it up) and
+ * waits for the answer.  Blocks (a worker).  The command stays pending
+ * across the agent's reconnects, sent again under the same id each time
+ * it authenticates, and the agent runs an id once (docs/agent.md): so
+ * a command runs once however often the link drops.  Gives up (TIMEOUT)
+ * after timeout_ms, or when call is cancelled (the step's timeout).
+ * 0 with *result (a new reference), or the agent's error in call.
+ */
+int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
+		  json_t *args, const char *idem_key, json_t *host,
+		  unsigned timeout_ms, json_t **result, trellis_call_t *call);
+
+/* Who records an agent's inventory report (main thread): hosts is the
+ * array of hypervisor.host_probe results the agent sent.  core/inventory
+ * (a floor above) sets it; the relay only carries the report. */
+typedef void (*tr_relay_report_fn)(struct tr_daemon *d, const char *agent,
+				   json_t *hosts);
+void tr_relay_set_report_fn(struct tr_daemon *d, tr_relay_report_fn fn);
+
+/* The agent a host is reached through, or "" (direct). */
+int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
+		       char *msg, size_t msglen);
+
 /* ---- the store's side (agents.c), main thread ---- */
 
 /* A new one-time enrolment token for zone (a private zone), valid ttl_s

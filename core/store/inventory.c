@@ -163,9 +163,10 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" a.free_memory_kib, a.hv_type, a.hv_version, a.domain_type,"
 		" a.arch, a.cpu_model, a.hostname, a.host_uuid, a.sockets,"
 		" a.cores, a.threads, a.mhz, a.refreshed_at, a.error,"
-		" a.spec, a.created_at"
+		" a.spec, ag.name AS agent, a.created_at"
 		" FROM host a JOIN cluster c ON c.id = a.cluster_id"
-		" JOIN pod p ON p.id = c.pod_id JOIN zone z ON z.id = p.zone_id",
+		" JOIN pod p ON p.id = c.pod_id JOIN zone z ON z.id = p.zone_id"
+		" LEFT JOIN agent ag ON ag.id = a.agent_id",
 		"SELECT id, name FROM host WHERE name = ?1",
 		1, "HOST", host_children, host_filters, NULL},
 	[TR_KIND_VM] = {

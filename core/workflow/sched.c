@@ -243,7 +243,7 @@ static void job_work(void *arg)
 {
 	struct job *jb = arg;
 	jb->result = NULL;
-	int rc = jb->a->run(&jb->env, jb->args, &jb->result, &jb->call);
+	int rc = tr_action_call(&jb->env, jb->a, jb->args, &jb->result, &jb->call);
 	if (rc == 0 && !json_is_object(jb->result)) {
 		json_decref(jb->result);
 		jb->result = json_object();
