@@ -27,6 +27,7 @@ struct tr_api *tr_api_new(struct tr_daemon *d,
 	api->d = d;
 	pthread_mutex_init(&api->lock, NULL);
 	pthread_rwlock_init(&api->keys_lock, NULL);
+	pthread_mutex_init(&api->audit_lock, NULL);
 	api->limits = *limits;
 	if (!api->limits.max_message)
 		api->limits.max_message = 1 << 20;
@@ -50,6 +51,10 @@ void tr_api_free(struct tr_api *api)
 		tr_req_fail(api->reqs, TRELLIS_E_UNAVAILABLE, NULL,
 			    "trellisd is shutting down");
 	tr_api_listeners_close(api);
+	tr_api_audit_free(api);
+	pthread_mutex_destroy(&api->audit_lock);
+	free(api->tokens);
+	tr_roles_free(api->roles);
 	pthread_mutex_destroy(&api->lock);
 	pthread_rwlock_destroy(&api->keys_lock);
 	tr_keys_free(api->keys);
@@ -67,6 +72,12 @@ void tr_api_register(struct tr_api *api, const struct tr_api_op *ops,
 		     size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		if (ops[i].perm == TR_PERM_UNDECLARED) {
+			tr_err("API op '%s' declares no permission (struct "
+			       "tr_api_op.perm, api.h)",
+			       ops[i].name);
+			abort();
+		}
 		if (tr_api_find(api, ops[i].name)) {
 			tr_err("API op '%s' registered twice", ops[i].name);
 			abort();
@@ -208,6 +219,7 @@ static void req_unlink(struct tr_req *req)
 	if (req->op)
 		last = --api->inflight == 0;
 	pthread_mutex_unlock(&api->lock);
+	tr_api_audit_answer(req, req->code);
 	free(req);
 	/* The main loop checks for "stopping and idle" when it wakes. */
 	if (last && tr_api_tls_thread && api->d && api->d->stopping)
@@ -260,6 +272,7 @@ void tr_req_fail(struct tr_req *req, int code, json_t *details,
 	va_end(ap);
 	if (code >= 0)
 		code = TRELLIS_E_INTERNAL;
+	req->code = code;
 	tr_debug("api: %s: %s: %s", req->op ? req->op->name : "?",
 		 trellis_error_name(code), msg);
 	req_finish(req, error_resp(code, details, msg));
@@ -465,7 +478,7 @@ void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 /* A tcp:// request without a valid API key (st 0: none, or unknown when
  * it had a token; -1: expired): answered PERMISSION and counted, and
  * logged at most once a second, so a flood of them cannot flood the log. */
-static void refused(struct tr_api *api, struct tr_req *req, int st,
+void tr_api_refused(struct tr_api *api, struct tr_req *req, int st,
 		    int had_token)
 {
 	unsigned long n = atomic_fetch_add(&api->refused, 1) + 1;
@@ -561,15 +574,9 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s", bad);
 		goto out;
 	}
-	if (req->l && req->l->auth) {
-		/* Neither the token nor the op is echoed or logged. */
-		int st = tr_api_key_check(api, json_string_value(auth),
-					  req->key, sizeof req->key);
-		if (st <= 0) {
-			refused(api, req, st, auth != NULL);
-			goto out;
-		}
-	}
+	/* Neither the token nor the op is echoed or logged. */
+	if (tr_api_identify(api, req, auth) < 0)
+		goto out;
 	const struct tr_api_op *op = tr_api_find(api, json_string_value(jop));
 	if (!op) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
@@ -585,6 +592,9 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 			    op->name, err);
 		goto out;
 	}
+	/* The one permission check, before anything runs. */
+	if (tr_api_authorize(api, req, op, args) < 0)
+		goto out;
 	/* Checked and counted under the lock, so a shutdown that saw no
 	 * request in flight sees no new one either. */
 	pthread_mutex_lock(&api->lock);
@@ -609,8 +619,8 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 	 * tcp://, once the request is valid and admitted.  ipc:// callers
 	 * are whoever the socket's mode lets in. */
 	if (req->key[0] && (op->flags & (TR_OP_MUTATES | TR_OP_AUDIT)))
-		tr_info("api %s: %s by API key '%s'", req->l->url, op->name,
-			req->key);
+		tr_info("api %s: %s by API key '%s' (user %s)", req->l->url,
+			op->name, req->key, req->who.user);
 	*argsp = args;
 	return env;
 out:
@@ -632,11 +642,18 @@ static void handle(struct tr_api *api, struct tr_req *req, const char *buf,
 int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
 			char **reply)
 {
+	return tr_api_handle_bytes_as(api, NULL, buf, len, reply);
+}
+
+int tr_api_handle_bytes_as(struct tr_api *api, const char *user,
+			   const void *buf, size_t len, char **reply)
+{
 	struct tr_req *req = calloc(1, sizeof *req);
 	*reply = NULL;
 	if (!req)
 		return TRELLIS_E_NOMEM;
 	req->sync_reply = reply;
+	req->as_user = user;
 	handle(api, req, buf, len);
 	/* An async answer comes later and must not write here. */
 	pthread_mutex_lock(&api->lock);

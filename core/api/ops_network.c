@@ -241,20 +241,20 @@ static const struct tr_field gc_args[] = {
 
 static const struct tr_api_op ops[] = {
     {"netpool.create", "Create a segment-id pool (a VNI or VLAN range)",
-     netpool_create_args, netpool_create, TR_OP_MUTATES},
+     netpool_create_args, netpool_create, TR_OP_MUTATES, TR_PERM_DC},
     {"netpool.list", "List segment-id pools with their use", none_args,
-     netpool_list, 0},
-    {"netpool.show", "A segment-id pool", name_args, netpool_show, 0},
+     netpool_list, 0, TR_PERM_DC},
+    {"netpool.show", "A segment-id pool", name_args, netpool_show, 0, TR_PERM_DC},
     {"netpool.delete", "Delete an unused segment-id pool", name_args,
-     netpool_delete, TR_OP_MUTATES},
+     netpool_delete, TR_OP_MUTATES, TR_PERM_DC},
     {"network.create", "Create a tenant network (an id from a pool)",
-     network_create_args, network_create, TR_OP_MUTATES},
-    {"network.list", "List networks", list_args, network_list, 0},
-    {"network.show", "A network", name_args, network_show, 0},
+     network_create_args, network_create, TR_OP_MUTATES, TR_PERM_BU},
+    {"network.list", "List networks", list_args, network_list, 0, TR_PERM_BU},
+    {"network.show", "A network", name_args, network_show, 0, TR_PERM_BU},
     {"network.delete", "Delete a network and free its id", name_args,
-     network_delete, TR_OP_MUTATES},
+     network_delete, TR_OP_MUTATES, TR_PERM_BU},
     {"network.gc", "Remove from a host what the store does not know", gc_args,
-     network_gc, TR_OP_MUTATES},
+     network_gc, TR_OP_MUTATES, TR_PERM_DC},
 };
 
 void tr_api_register_network(struct tr_api *api)

@@ -225,13 +225,13 @@ static const struct tr_field vol_args[] = {
 
 static const struct tr_api_op ops[] = {
     {"pool.create", "Create a storage pool (its plugin opens it first)",
-     pool_create_args, pool_create, TR_OP_MUTATES},
-    {"pool.list", "List storage pools", list_args, pool_list, 0},
-    {"pool.show", "A pool and its capacity", name_args, pool_show, 0},
-    {"volume.list", "The volumes of a pool", vol_pool_args, volume_list, 0},
-    {"volume.show", "A volume", vol_args, volume_show, 0},
+     pool_create_args, pool_create, TR_OP_MUTATES, TR_PERM_DC},
+    {"pool.list", "List storage pools", list_args, pool_list, 0, TR_PERM_DC},
+    {"pool.show", "A pool and its capacity", name_args, pool_show, 0, TR_PERM_DC},
+    {"volume.list", "The volumes of a pool", vol_pool_args, volume_list, 0, TR_PERM_BU},
+    {"volume.show", "A volume", vol_args, volume_show, 0, TR_PERM_BU},
     {"volume.delete", "Delete a volume", vol_args, volume_delete,
-     TR_OP_MUTATES},
+     TR_OP_MUTATES, TR_PERM_BU},
 };
 
 void tr_api_register_storage(struct tr_api *api)

@@ -72,11 +72,11 @@ static const struct tr_field no_args[] = {TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
 	{"plugin.list", "the plugins the daemon loaded or refused", no_args,
-	 plugin_list, 0},
+	 plugin_list, 0, TR_PERM_DC},
 	{"api.ops", "every API op with its argument schema", no_args, api_ops,
-	 0},
+	 0, TR_PERM_ANYONE},
 	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,
-	 daemon_status, 0},
+	 daemon_status, 0, TR_PERM_DC},
 };
 
 void tr_api_register_system(struct tr_api *api)

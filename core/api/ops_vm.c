@@ -84,10 +84,10 @@ static const struct tr_field list_args[] = {
 	TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, TR_OP_READ},
-	{"vm.show", "show a VM", show_args, vm_show, TR_OP_READ},
+	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, TR_OP_READ, TR_PERM_BU},
+	{"vm.show", "show a VM", show_args, vm_show, TR_OP_READ, TR_PERM_BU},
 	{"vm.console", "VNC endpoint and a one-time password of a VM",
-	 console_args, vm_console, TR_OP_AUDIT},
+	 console_args, vm_console, TR_OP_AUDIT, TR_PERM_BU},
 };
 
 void tr_api_register_vm(struct tr_api *api)

@@ -256,26 +256,26 @@ static const struct tr_field purge_args[] = {
 
 static const struct tr_api_op ops[] = {
 	{"workflow.run", "start a workflow instance", run_args, wf_run,
-	 TR_OP_MUTATES},
-	{"workflow.status", "state of an instance", id_args, wf_status, 0},
-	{"workflow.list", "instances, newest first", list_args, wf_list, 0},
+	 TR_OP_MUTATES, TR_PERM_BU},
+	{"workflow.status", "state of an instance", id_args, wf_status, 0, TR_PERM_BU},
+	{"workflow.list", "instances, newest first", list_args, wf_list, 0, TR_PERM_BU},
 	{"workflow.logs", "the step journal of an instance", id_args, wf_logs,
-	 0},
+	 0, TR_PERM_BU},
 	{"workflow.cancel", "stop an instance and compensate", id_args,
-	 wf_cancel, TR_OP_MUTATES},
+	 wf_cancel, TR_OP_MUTATES, TR_PERM_BU},
 	{"workflow.defs", "the loaded workflow definitions", no_args, wf_defs,
-	 0},
+	 0, TR_PERM_BU},
 	{"workflow.def", "one definition with its source", name_args, wf_def,
-	 0},
+	 0, TR_PERM_BU},
 	{"workflow.purge",
 	 "remove finished instances from the journal (workflows.retention "
 	 "does it by itself)",
-	 purge_args, wf_purge, TR_OP_MUTATES},
+	 purge_args, wf_purge, TR_OP_MUTATES, TR_PERM_DC},
 	{"workflow.validate", "check a workflow; every error with its place",
-	 validate_args, wf_validate, 0},
+	 validate_args, wf_validate, 0, TR_PERM_BU},
 	{"action.list", "every action with its schemas", no_args, action_list,
-	 0},
-	{"action.show", "one action's schemas", name_args, action_show, 0},
+	 0, TR_PERM_DC},
+	{"action.show", "one action's schemas", name_args, action_show, 0, TR_PERM_DC},
 };
 
 void tr_api_register_workflow(struct tr_api *api); /* called by all.c */

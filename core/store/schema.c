@@ -218,6 +218,48 @@ const struct tr_migration tr_migrations[] = {
 	 "  name TEXT PRIMARY KEY,"
 	 "  instance TEXT NOT NULL,"
 	 "  created_at INTEGER NOT NULL);"},
+	/* Business units (issue 17, core/auth/auth.h): a tenant is a BU.
+	 * Users (a role, at most one BU, optionally a Unix uid), their API
+	 * keys (hashes only), the append-only audit trail (triggers refuse
+	 * UPDATE and DELETE), and the BU and user that started each
+	 * workflow instance. */
+	{"bu-0001-identity",
+	 "CREATE TABLE tr_user ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  uid INTEGER UNIQUE,"
+	 "  tenant_id INTEGER REFERENCES tenant(id),"
+	 "  role TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE user_key ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  user_id INTEGER NOT NULL REFERENCES tr_user(id) ON DELETE CASCADE,"
+	 "  name TEXT NOT NULL,"
+	 "  hash TEXT NOT NULL UNIQUE,"
+	 "  expires INTEGER NOT NULL DEFAULT 0,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (user_id, name));"
+	 "CREATE TABLE audit ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  at INTEGER NOT NULL,"
+	 "  user TEXT NOT NULL,"
+	 "  bu TEXT,"
+	 "  op TEXT NOT NULL,"
+	 "  object TEXT,"
+	 "  result TEXT NOT NULL,"
+	 "  code TEXT,"
+	 "  via TEXT);"
+	 "CREATE INDEX audit_at ON audit(at);"
+	 "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	 "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	 "CREATE TABLE wf_owner ("
+	 "  instance TEXT PRIMARY KEY REFERENCES wf_instance(id)"
+	 "    ON DELETE CASCADE,"
+	 "  user TEXT NOT NULL,"
+	 "  tenant_id INTEGER REFERENCES tenant(id));"
+	 "CREATE INDEX wf_owner_tenant ON wf_owner(tenant_id);"},
 	/* Append new migrations here. */
 };
 
