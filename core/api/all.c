@@ -18,5 +18,6 @@ void tr_api_register_all(struct tr_api *api)
 	tr_api_register_network(api);
 	tr_api_register_policy(api);
 	tr_api_register_workflow(api);
+	tr_api_register_auth(api);
 	/* Append: tr_api_register_workflow(api); ... */
 }

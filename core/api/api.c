@@ -342,7 +342,7 @@ struct read_job {
 	const char *path;
 	enum tr_kind kind;
 	int list;
-	char *ref, *parent, *fkey, *fval;
+	char *ref, *parent, *fkey, *fval, *scope;
 	struct tr_store_query q;
 	char *text;
 	trellis_call_t call;
@@ -396,6 +396,7 @@ static void read_answer(struct read_job *j)
 	free(j->parent);
 	free(j->fkey);
 	free(j->fval);
+	free(j->scope);
 	free(j);
 }
 
@@ -432,6 +433,8 @@ static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 				dup_or_null(q->filter_key, &oom);
 			j->q.filter_value = j->fval =
 				dup_or_null(q->filter_value, &oom);
+			j->q.scope_tenant = j->scope =
+				dup_or_null(q->scope_tenant, &oom);
 		}
 	}
 	if (oom) {
@@ -458,11 +461,48 @@ static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 	read_answer(j);
 }
 
+struct tr_store *tr_api_store(struct tr_daemon *d)
+{
+	return tr_api_tls_store ? tr_api_tls_store : d->store;
+}
+
+int tr_api_get_scoped(struct tr_daemon *d, struct tr_req *req,
+		      enum tr_kind kind, const char *ref, json_t **out)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_store *s = tr_api_store(d);
+	if (tr_store_get(s, kind, ref, out, &call) < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		return -1;
+	}
+	const char *bu = tr_req_scope(req);
+	if (!bu)
+		return 0;
+	char *owner = tr_store_owner(s, kind, *out);
+	int mine = owner && strcmp(owner, bu) == 0;
+	free(owner);
+	if (mine)
+		return 0;
+	json_decref(*out);
+	*out = NULL;
+	tr_req_not_yours(req, "%s '%s' not found", tr_kind_str(kind), ref);
+	return -1;
+}
+
 void tr_api_show(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		 json_t *args)
 {
-	do_read(d, req, kind, 0,
-		json_string_value(json_object_get(args, "name")), NULL);
+	const char *ref = json_string_value(json_object_get(args, "name"));
+	if (tr_req_scope(req)) {
+		/* A scoped show checks the owner: one more lookup, for BU
+		 * callers only. */
+		json_t *obj = NULL;
+		if (tr_api_get_scoped(d, req, kind, ref, &obj) == 0)
+			tr_req_ok(req, obj);
+		return;
+	}
+	do_read(d, req, kind, 0, ref, NULL);
 }
 
 void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
@@ -470,6 +510,8 @@ void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 {
 	if (tr_api_paging(req, args, q) < 0)
 		return;
+	if (tr_req_scope(req))
+		q->scope_tenant = tr_req_scope(req);
 	do_read(d, req, kind, 1, NULL, q);
 }
 

@@ -97,6 +97,7 @@ void tr_api_register_vm(struct tr_api *api);        /* vm.* */
 void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* */
 void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
 void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
+void tr_api_register_auth(struct tr_api *api);      /* user.* role.* audit.* */
 
 /* Refreshes every host every interval_ms (0: never) on the workers. */
 void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);
@@ -127,9 +128,11 @@ const struct tr_ident *tr_req_who(const struct tr_req *req);
 /* The caller's BU when the caller acts inside one BU only (a BU role),
  * else NULL: what scoped ops filter on. */
 const char *tr_req_scope(const struct tr_req *req);
-/* Answers NOTFOUND for an object of another BU, with the very message a
- * missing object gets ("KIND 'REF' not found"), and audits the refusal. */
-void tr_req_not_yours(struct tr_req *req, const char *kind, const char *ref);
+/* Answers NOTFOUND for an object of another BU, and audits the refusal.
+ * Give the very message a missing object gets ("vm 'x' not found"), so
+ * that existence does not leak. */
+void tr_req_not_yours(struct tr_req *req, const char *fmt, ...)
+	TRELLIS_PRINTF(2, 3);
 
 /* ---- the API object (used by the daemon and by tests) ---- */
 

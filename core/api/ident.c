@@ -17,6 +17,7 @@
  * leave one record with the outcome.  Records are queued and written by
  * the main thread (the only writer), several in one transaction.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +43,16 @@ const char *tr_req_scope(const struct tr_req *req)
 	return tr_ident_scoped(&req->who) ? req->who.bu : NULL;
 }
 
-void tr_req_not_yours(struct tr_req *req, const char *kind, const char *ref)
+void tr_req_not_yours(struct tr_req *req, const char *fmt, ...)
 {
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	req->audit = 1;
 	req->denied = 1;
-	tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL, "%s '%s' not found", kind,
-		    ref ? ref : "");
+	tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL, "%s", msg);
 }
 
 void tr_api_set_roles(struct tr_api *api, struct tr_roles *roles)

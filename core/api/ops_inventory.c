@@ -164,6 +164,16 @@ static const struct tr_api_op ops[] = {
 	{"tenant.show", "show a tenant", name_arg, tenant_show, 0, TR_PERM_BU},
 	{"tenant.delete", "delete a tenant that owns nothing", name_arg,
 	 tenant_delete, M, TR_PERM_DC},
+	/* Business units: the same objects as tenants (tenant.* stays as
+	 * the alias it was). */
+	{"bu.create", "create a business unit", tenant_create_args,
+	 tenant_create, M, TR_PERM_DC},
+	{"bu.list", "list business units (a BU's users: their own)",
+	 list_args, tenant_list, 0, TR_PERM_BU},
+	{"bu.show", "show a business unit", name_arg, tenant_show, 0,
+	 TR_PERM_BU},
+	{"bu.delete", "delete a business unit that owns nothing", name_arg,
+	 tenant_delete, M, TR_PERM_DC},
 	{"zone.create", "create a zone", zone_create_args, zone_create, M, TR_PERM_DC},
 	{"zone.list", "list zones", list_args, zone_list, 0, TR_PERM_DC},
 	{"zone.show", "show a zone", name_arg, zone_show, 0, TR_PERM_DC},

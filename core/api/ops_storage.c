@@ -192,19 +192,47 @@ static void pool_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			 json_pack("{s:s}", "pool", name), pool_shown, ps);
 }
 
+/* A BU caller sees the store's records of its VMs' volumes, not the
+ * pool's listing (which shows everyone's). */
 static void volume_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	run(d, req, "storage.volume_list", args);
+	if (!tr_req_scope(req)) {
+		run(d, req, "storage.volume_list", args);
+		return;
+	}
+	struct tr_store_query q = {0};
+	q.parent_ref = json_string_value(json_object_get(args, "pool"));
+	json_t *page = json_pack("{s:i}", "limit", 1000);
+	tr_api_list(d, req, TR_KIND_VOLUME, &q, page);
+	json_decref(page);
+}
+
+/* For a BU caller: 0 when the volume is its VM's; else answered. */
+static int volume_mine(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	if (!tr_req_scope(req))
+		return 0;
+	char ref[512];
+	snprintf(ref, sizeof ref, "%s/%s",
+		 json_string_value(json_object_get(args, "pool")),
+		 json_string_value(json_object_get(args, "name")));
+	json_t *obj = NULL;
+	if (tr_api_get_scoped(d, req, TR_KIND_VOLUME, ref, &obj) < 0)
+		return -1;
+	json_decref(obj);
+	return 0;
 }
 
 static void volume_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	run(d, req, "storage.volume_info", args);
+	if (volume_mine(d, req, args) == 0)
+		run(d, req, "storage.volume_info", args);
 }
 
 static void volume_delete(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	run(d, req, "storage.volume_delete", args);
+	if (volume_mine(d, req, args) == 0)
+		run(d, req, "storage.volume_delete", args);
 }
 
 static const struct tr_field pool_create_args[] = {

@@ -49,12 +49,10 @@ static void vm_console(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *vm = NULL;
-	if (tr_store_get(d->store, TR_KIND_VM,
-			 json_string_value(json_object_get(args, "name")), &vm,
-			 &call) < 0) {
-		tr_req_fail_store(req, &call, NULL);
+	if (tr_api_get_scoped(d, req, TR_KIND_VM,
+			      json_string_value(json_object_get(args, "name")),
+			      &vm) < 0)
 		return;
-	}
 	json_t *a = json_pack("{s:O, s:O}", "host", json_object_get(vm, "host"),
 			      "uuid", json_object_get(vm, "uuid"));
 	json_t *ttl = json_object_get(args, "ttl");

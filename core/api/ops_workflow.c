@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "../auth/auth.h"
 #include "../config/config.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
@@ -24,12 +25,56 @@ static const char *str(json_t *args, const char *k)
 	return json_string_value(json_object_get(args, k));
 }
 
+/* A BU caller's workflow touches its BU's VMs only: the inputs that
+ * name an existing VM (vm, uuid; name, except where the workflow makes
+ * the VM) must name one of its BU's, else NOTFOUND as for a missing
+ * one.  0, or answered. */
+static int inputs_mine(struct tr_daemon *d, struct tr_req *req,
+		       const char *wf, json_t *inputs)
+{
+	static const char *const refs[] = {"vm", "uuid", "name"};
+	int makes = strcmp(wf, "vm.provision") == 0;
+	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+		const char *v = str(inputs, refs[i]);
+		if (!v || !*v || (makes && strcmp(refs[i], "name") == 0))
+			continue;
+		json_t *vm = NULL;
+		if (tr_api_get_scoped(d, req, TR_KIND_VM, v, &vm) < 0)
+			return -1;
+		json_decref(vm);
+	}
+	return 0;
+}
+
+/* Whether the caller may see instance id: 0, or answered NOTFOUND (the
+ * engine's very words for an unknown id). */
+static int instance_mine(struct tr_daemon *d, struct tr_req *req,
+			 const char *id)
+{
+	const char *bu = tr_req_scope(req);
+	if (!bu)
+		return 0;
+	char owner[TR_NAME_LEN + 1];
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	int rc = tr_wf_owner_bu(tr_api_store(d), id, owner, sizeof owner,
+				&call);
+	if (rc == 1 && strcmp(owner, bu) == 0)
+		return 0;
+	tr_req_not_yours(req, "no workflow instance '%s'", id);
+	return -1;
+}
+
 static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
+	const char *name = str(args, "workflow"), *source = str(args, "source");
+	const struct tr_ident *who = tr_req_who(req);
+	if (tr_req_scope(req) && name &&
+	    inputs_mine(d, req, name, json_object_get(args, "inputs")) < 0)
+		return;
 	struct tr_engine *e = engine(d, req);
 	if (!e)
 		return;
-	const char *name = str(args, "workflow"), *source = str(args, "source");
 	if (!name == !source) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
 			    "give either 'workflow' (a name) or 'source' (YAML "
@@ -45,6 +90,17 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    &call) != 0) {
 		tr_req_fail(req, call.code, details, "%s", call.message);
 		return;
+	}
+	/* Who started it, in the journal's batch when the instance row is
+	 * there already (one commit for both), else right after it. */
+	trellis_call_t oc;
+	tr_call_init(&oc, NULL);
+	if (tr_wf_owner_set(d->store, id, who->user, who->bu_id, &oc) < 0) {
+		tr_engine_flush(e);
+		if (tr_wf_owner_set(d->store, id, who->user, who->bu_id,
+				    &oc) < 0)
+			tr_warn("workflow %s: owner %s not recorded: %s", id,
+				who->user, oc.message);
 	}
 	/* The id is a promise: the instance is committed before it goes
 	 * out, so a crash right after the answer does not lose it. */
@@ -64,7 +120,7 @@ static void by_id(struct tr_daemon *d, struct tr_req *req, json_t *args,
 		  id_query q)
 {
 	struct tr_engine *e = engine(d, req);
-	if (!e)
+	if (!e || instance_mine(d, req, str(args, "id")) < 0)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
@@ -96,10 +152,26 @@ static void wf_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	json_t *lim = json_object_get(args, "limit");
 	if (tr_engine_list(e, str(args, "state"),
 			   lim ? (unsigned)json_integer_value(lim) : 0, &out,
-			   &call) != 0)
+			   &call) != 0) {
 		tr_req_fail_call(req, &call);
-	else
-		tr_req_ok(req, out);
+		return;
+	}
+	const char *bu = tr_req_scope(req);
+	json_t *items = json_object_get(out, "items");
+	if (bu && !json_is_array(items))
+		items = out;
+	if (bu && json_is_array(items)) {
+		/* Only the BU's own instances. */
+		for (size_t i = json_array_size(items); i-- > 0;) {
+			char owner[TR_NAME_LEN + 1];
+			const char *id = str(json_array_get(items, i), "id");
+			if (!id || tr_wf_owner_bu(tr_api_store(d), id, owner,
+						  sizeof owner, &call) != 1 ||
+			    strcmp(owner, bu) != 0)
+				json_array_remove(items, i);
+		}
+	}
+	tr_req_ok(req, out);
 }
 
 static void wf_cancel(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -109,6 +181,8 @@ static void wf_cancel(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
+	if (instance_mine(d, req, str(args, "id")) < 0)
+		return;
 	if (tr_engine_cancel(e, str(args, "id"), &call) != 0) {
 		tr_req_fail_call(req, &call);
 		return;

@@ -148,6 +148,17 @@ int tr_user_key_list(struct tr_store *s, const char *user, json_t **out,
 int tr_user_key_remove(struct tr_store *s, const char *user,
 		       const char *kname, trellis_call_t *call);
 
+/* ---- who started a workflow instance (table wf_owner) ---- */
+
+/* Records that user (of BU bu_id, 0: none) started instance. */
+int tr_wf_owner_set(struct tr_store *s, const char *instance,
+		    const char *user, int64_t bu_id, trellis_call_t *call);
+/* The BU that owns instance into bu ("" when none): 1 when the instance
+ * has an owner row, 0 when not (started before owners were kept, or by
+ * the daemon itself), or an error. */
+int tr_wf_owner_bu(struct tr_store *s, const char *instance, char *bu,
+		   size_t len, trellis_call_t *call);
+
 /* ---- audit (append-only; the store refuses UPDATE and DELETE) ---- */
 
 struct tr_audit_rec {

@@ -70,7 +70,7 @@ static char *bu_user_perms[] = {
     "vm.*",	       "volume.list",	 "volume.show",	  "network.list",
     "network.show",    "workflow.run",	 "workflow.status", "workflow.list",
     "workflow.logs",   "workflow.cancel", "workflow.defs",  "workflow.def",
-    "workflow:vm.*",   "template.list",	 "template.show",   "bu.show",
+    "workflow:vm.*",   "template.list",	 "template.show",   "bu.show", "bu.list",
     "role.list",       "role.show",	 "quota.show",	    "auth.whoami",
 };
 

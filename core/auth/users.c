@@ -443,3 +443,45 @@ int tr_user_key_remove(struct tr_store *s, const char *user,
 				   "user '%s' has no API key '%s'", user, kname);
 	return n < 0 ? n : 0;
 }
+
+int tr_wf_owner_set(struct tr_store *s, const char *instance,
+		    const char *user, int64_t bu_id, trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO wf_owner (instance, user, "
+			       "tenant_id) VALUES (?1, ?2, ?3)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "workflow owner");
+	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	if (bu_id)
+		sqlite3_bind_int64(st, 3, bu_id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(db, call, "workflow owner");
+}
+
+int tr_wf_owner_bu(struct tr_store *s, const char *instance, char *bu,
+		   size_t len, trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	sqlite3_stmt *st = NULL;
+	bu[0] = '\0';
+	if (sqlite3_prepare_v2(db,
+			       "SELECT (SELECT name FROM tenant t WHERE t.id = "
+			       "o.tenant_id) FROM wf_owner o WHERE instance = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "workflow owner");
+	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), ret = 0;
+	if (rc == SQLITE_ROW) {
+		snprintf(bu, len, "%s", col(st, 0));
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = db_error(db, call, "workflow owner");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}

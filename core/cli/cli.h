@@ -113,6 +113,10 @@ extern const struct cli_noun cli_noun_network;
 extern const struct cli_noun cli_noun_policy;
 extern const struct cli_noun cli_noun_workflow;
 extern const struct cli_noun cli_noun_action;
+extern const struct cli_noun cli_noun_user;
+extern const struct cli_noun cli_noun_role;
+extern const struct cli_noun cli_noun_bu;
+extern const struct cli_noun cli_noun_audit;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

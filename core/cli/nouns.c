@@ -20,6 +20,10 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_policy,
 	&cli_noun_workflow,
 	&cli_noun_action,
+	&cli_noun_user,
+	&cli_noun_role,
+	&cli_noun_bu,
+	&cli_noun_audit,
 	/* Append new nouns here. */
 	NULL,
 };

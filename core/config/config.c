@@ -51,7 +51,10 @@ static const char defaults_yaml[] =
 	"shipped ones)\n"
 	"  retention: 30d        # finished instances leave the journal "
 	"after this (0: never)\n"
-	"plugins: {}             # NAME: {section given to the plugin}\n";
+	"plugins: {}             # NAME: {section given to the plugin}\n"
+	"auth:\n"
+	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
+	"none: the built-in roles\n";
 
 const char *tr_config_defaults(void)
 {
@@ -93,6 +96,7 @@ static const struct centry entries[] = {
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
 	{"workflows.retention", C_RETENTION, O(wf_retention_s)},
+	{"auth.roles", C_PATH_NULL, O(roles_file)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -447,6 +451,9 @@ void tr_config_free(struct tr_config *c)
 	free(c->events_listen);
 	free(c->secrets_dir);
 	free(c->api_keys_file);
+	free(c->roles_file);
+	free(c->templates_file);
+	free(c->prices_file);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

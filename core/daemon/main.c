@@ -13,6 +13,7 @@
 
 #include "../api/api.h"
 #include "../api/keys.h"
+#include "../auth/auth.h"
 #include "../config/config.h"
 #include "../events/events.h"
 #include "../loader/listing.h"
@@ -356,6 +357,18 @@ static int run(const struct opts *o)
 	if (cfg->api_tcp &&
 	    (load_keys(d.api, cfg, 0, err, sizeof err) < 0 ||
 	     tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0))
+		goto fail;
+	if (cfg->roles_file) {
+		struct tr_roles *roles =
+		    tr_roles_load(cfg->roles_file, err, sizeof err);
+		if (!roles)
+			goto fail;
+		tr_info("auth: %zu roles (custom ones from %s)",
+			tr_roles_count(roles), cfg->roles_file);
+		tr_api_set_roles(d.api, roles);
+	}
+	/* Who ipc:// callers are (core/api/local.c). */
+	if (tr_api_local_tokens(d.api, err, sizeof err) < 0)
 		goto fail;
 	tr_info("trellisd %s ready: state %s, api %s%s%s, events %s, %zu ops",
 		TRELLIS_VERSION, cfg->state_dir, cfg->api_listen,

@@ -1,0 +1,450 @@
+/* test_auth.c - identities and access (issue 17): every op declares a
+ * permission; roles and their patterns; custom roles from YAML with
+ * file:line:col; one check before an op runs; BU scoping where another
+ * BU's object is NOTFOUND exactly as a missing one; the audit trail
+ * records refusals, holds no secret, and cannot be rewritten. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../../core/api/api.h"
+#include "../../../core/auth/auth.h"
+#include "../../../core/runtime/daemon.h"
+#include "../../../core/store/store.h"
+#include "../../../core/util/log.h"
+
+struct fx {
+	char dir[64];
+	struct tr_daemon d;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/trellis-auth-XXXXXX");
+	tr_log_setup(TR_LOG_STDERR, TRELLIS_LOG_ERR, "test_auth");
+	assert_non_null(mkdtemp(f->dir));
+	char path[128], err[512];
+	snprintf(path, sizeof path, "%s/t.db", f->dir);
+	f->d.store = tr_store_open(path, 0, err, sizeof err);
+	assert_non_null(f->d.store);
+	f->d.registry = tr_registry_new();
+	struct tr_api_limits lim = {.max_message = 65536, .max_inflight = 16};
+	f->d.api = tr_api_new(&f->d, &lim);
+	tr_api_register_all(f->d.api);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	tr_api_free(f->d.api);
+	tr_registry_free(f->d.registry);
+	tr_store_close(f->d.store);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* op with args (JSON text) as user; the parsed answer. */
+static json_t *call_as(struct fx *f, const char *user, const char *op,
+		       const char *args)
+{
+	char text[4096];
+	snprintf(text, sizeof text, "{\"v\":1,\"op\":\"%s\",\"args\":%s}", op,
+		 args ? args : "{}");
+	char *reply = NULL;
+	assert_int_equal(tr_api_handle_bytes_as(f->d.api, user, text,
+						strlen(text), &reply),
+			 0);
+	assert_non_null(reply);
+	json_t *r = json_loads(reply, 0, NULL);
+	assert_non_null(r);
+	free(reply);
+	return r;
+}
+
+static json_t *ok_as(struct fx *f, const char *user, const char *op,
+		     const char *args)
+{
+	json_t *r = call_as(f, user, op, args);
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		char *t = json_dumps(r, 0);
+		fail_msg("%s as %s: %s", op, user, t);
+	}
+	json_t *res = json_incref(json_object_get(r, "result"));
+	json_decref(r);
+	return res;
+}
+
+/* The error code of an answer that must fail; *msg gets its message. */
+static const char *code_of(json_t *r, char *msg, size_t len)
+{
+	assert_true(json_is_false(json_object_get(r, "ok")));
+	json_t *e = json_object_get(r, "error");
+	if (msg)
+		snprintf(msg, len, "%s",
+			 json_string_value(json_object_get(e, "message")));
+	return json_string_value(json_object_get(e, "code"));
+}
+
+static void expect_code(struct fx *f, const char *user, const char *op,
+			const char *args, const char *code)
+{
+	json_t *r = call_as(f, user, op, args);
+	char msg[512];
+	const char *c = code_of(r, msg, sizeof msg);
+	if (strcmp(c, code) != 0)
+		fail_msg("%s as %s: %s (%s), wanted %s", op, user, c, msg, code);
+	json_decref(r);
+}
+
+/* Two BUs, a VM and a network in each, and users. */
+static void world(struct fx *f)
+{
+	json_decref(ok_as(f, "root", "bu.create", "{\"name\":\"acme\"}"));
+	json_decref(ok_as(f, "root", "tenant.create", "{\"name\":\"globex\"}"));
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *vms[][3] = {{"11111111-0000-0000-0000-000000000001",
+				 "web-a", "acme"},
+				{"22222222-0000-0000-0000-000000000002",
+				 "web-b", "globex"}};
+	for (int i = 0; i < 2; i++) {
+		json_t *fl = json_pack("{s:s, s:s, s:s}", "uuid", vms[i][0],
+				       "name", vms[i][1], "tenant", vms[i][2]);
+		assert_int_equal(tr_store_create(f->d.store, TR_KIND_VM, NULL,
+						 fl, NULL, &call),
+				 0);
+		json_decref(fl);
+		fl = json_pack("{s:s, s:s, s:s, s:i}", "name",
+			       i ? "net-b" : "net-a", "plugin", "bridge",
+			       "tenant", vms[i][2], "vni", 100 + i);
+		assert_int_equal(tr_store_create(f->d.store, TR_KIND_SEGMENT,
+						 NULL, fl, NULL, &call),
+				 0);
+		json_decref(fl);
+	}
+	json_decref(ok_as(f, "root", "user.create",
+			  "{\"name\":\"alice\",\"role\":\"bu-admin\","
+			  "\"bu\":\"acme\",\"uid\":4001}"));
+	json_decref(ok_as(f, "root", "user.create",
+			  "{\"name\":\"bob\",\"role\":\"bu-user\","
+			  "\"bu\":\"globex\"}"));
+	json_decref(ok_as(f, "root", "user.create",
+			  "{\"name\":\"carol\",\"role\":\"auditor\"}"));
+}
+
+static void test_every_op_declares_a_permission(void **state)
+{
+	struct fx *f = *state;
+	size_t n = tr_api_count(f->d.api), bad = 0;
+	assert_true(n > 50);
+	for (size_t i = 0; i < n; i++) {
+		const struct tr_api_op *op = tr_api_at(f->d.api, i);
+		if (op->perm != TR_PERM_ANYONE && op->perm != TR_PERM_DC &&
+		    op->perm != TR_PERM_BU) {
+			print_error("op %s declares no permission\n", op->name);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	/* And the check can fail: an undeclared one is what it catches. */
+	struct tr_api_op undeclared = {"x.y", "", NULL, NULL, 0, 0};
+	assert_int_equal(undeclared.perm, TR_PERM_UNDECLARED);
+}
+
+static void test_patterns(void **state)
+{
+	(void)state;
+	assert_true(tr_perm_match("vm.*", "vm.list"));
+	assert_true(tr_perm_match("*", "zone.create"));
+	assert_true(tr_perm_match("*.list", "host.list"));
+	assert_false(tr_perm_match("*.list", "host.show"));
+	assert_false(tr_perm_match("vm.*", "vmx.list"));
+	assert_true(tr_perm_match("allocation.request", "allocation.request"));
+	assert_false(tr_perm_match("allocation.request", "allocation.approve"));
+	const struct tr_roles *b = tr_roles_builtin();
+	const struct tr_role *bu_user = tr_roles_find(b, "bu-user");
+	assert_non_null(bu_user);
+	assert_true(tr_role_grants(bu_user, "vm.list"));
+	assert_true(tr_role_grants(bu_user, "workflow:vm.provision"));
+	assert_false(tr_role_grants(bu_user, "workflow:allocation.provision"));
+	assert_false(tr_role_grants(bu_user, "allocation.request"));
+	const struct tr_role *auditor = tr_roles_find(b, "auditor");
+	assert_true(tr_role_grants(auditor, "audit.list"));
+	assert_false(tr_role_grants(auditor, "zone.create"));
+	for (const char *const *r = (const char *const[]){"dc-admin", "bu-admin",
+							  "bu-user", "support",
+							  "auditor", NULL};
+	     *r; r++)
+		assert_non_null(tr_roles_find(b, *r));
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_custom_roles(void **state)
+{
+	struct fx *f = *state;
+	char path[128], err[512];
+	snprintf(path, sizeof path, "%s/roles.yaml", f->dir);
+	write_file(path, "roles:\n"
+			 "  - name: operator\n"
+			 "    scope: global\n"
+			 "    permissions: [host.*, vm.list, \"workflow:vm.*\"]\n"
+			 "  - name: viewer\n"
+			 "    scope: bu\n"
+			 "    permissions: [vm.list, vm.show]\n");
+	struct tr_roles *r = tr_roles_load(path, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(tr_roles_count(r), 7);
+	assert_true(tr_role_grants(tr_roles_find(r, "operator"), "host.add"));
+	assert_int_equal(tr_roles_find(r, "viewer")->scope, TR_SCOPE_BU);
+	tr_roles_free(r);
+
+	static const struct {
+		const char *yaml, *want;
+	} bad[] = {
+	    {"roles:\n  - name: x\n    scope: everywhere\n    permissions: "
+	     "[a]\n",
+	     ":3:12: scope must be global or bu"},
+	    {"roles:\n  - name: x\n    permissions: [vm.*, \"bad pattern\"]\n",
+	     ":3:25: 'bad pattern' is not a permission pattern"},
+	    {"roles:\n  - name: dc-admin\n    permissions: [vm.*]\n",
+	     ":2:11: role 'dc-admin' is built in"},
+	    {"roles:\n  - name: x\n    colour: red\n    permissions: [a]\n",
+	     ":3:5: unknown key 'colour'"},
+	    {"roles:\n  - name: x\n", ":2:5: role 'x' needs permissions"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		write_file(path, bad[i].yaml);
+		assert_null(tr_roles_load(path, err, sizeof err));
+		if (!strstr(err, bad[i].want) || strncmp(err, path, strlen(path)))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err,
+				 bad[i].want);
+	}
+}
+
+static void test_check_before_the_op(void **state)
+{
+	struct fx *f = *state;
+	world(f);
+	/* A bu-user cannot run data-center or admin ops... */
+	expect_code(f, "bob", "zone.create", "{\"name\":\"z\"}", "PERMISSION");
+	expect_code(f, "bob", "user.create",
+		    "{\"name\":\"eve\",\"role\":\"bu-user\",\"bu\":\"globex\"}",
+		    "PERMISSION");
+	expect_code(f, "bob", "audit.list", NULL, "PERMISSION");
+	/* ...nor start workflows its role does not name, nor inline ones. */
+	expect_code(f, "bob", "workflow.run",
+		    "{\"workflow\":\"allocation.provision\"}", "PERMISSION");
+	expect_code(f, "bob", "workflow.run", "{\"source\":\"workflow: x\"}",
+		    "PERMISSION");
+	/* Nothing ran: no zone. */
+	json_t *z = ok_as(f, "root", "zone.list", NULL);
+	assert_int_equal(json_array_size(json_object_get(z, "items")), 0);
+	json_decref(z);
+	/* A bu-admin may not hand out global roles, nor join another BU. */
+	expect_code(f, "alice", "user.create",
+		    "{\"name\":\"mallory\",\"role\":\"dc-admin\"}",
+		    "PERMISSION");
+	expect_code(f, "alice", "user.create",
+		    "{\"name\":\"mallory\",\"role\":\"bu-user\","
+		    "\"bu\":\"globex\"}",
+		    "NOTFOUND");
+	json_t *u = ok_as(f, "alice", "user.create",
+			  "{\"name\":\"dave\",\"role\":\"bu-user\"}");
+	assert_string_equal(json_string_value(json_object_get(u, "bu")),
+			    "acme");
+	json_decref(u);
+	/* An auditor reads, and changes nothing. */
+	json_decref(ok_as(f, "carol", "vm.list", NULL));
+	expect_code(f, "carol", "bu.create", "{\"name\":\"x\"}", "PERMISSION");
+	/* Who is calling. */
+	json_t *w = ok_as(f, "alice", "auth.whoami", NULL);
+	assert_string_equal(json_string_value(json_object_get(w, "bu")), "acme");
+	assert_string_equal(json_string_value(json_object_get(w, "scope")),
+			    "bu");
+	json_decref(w);
+}
+
+/* The names of the items of a list answer, comma-separated. */
+static void names(json_t *res, char *buf, size_t len)
+{
+	size_t i;
+	json_t *it;
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(res, "items"), i, it)
+	{
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, "%s%s", l ? "," : "",
+			 json_string_value(json_object_get(it, "name")));
+	}
+}
+
+static void test_scoping(void **state)
+{
+	struct fx *f = *state;
+	world(f);
+	char buf[256];
+	json_t *r = ok_as(f, "alice", "vm.list", NULL);
+	names(r, buf, sizeof buf);
+	assert_string_equal(buf, "web-a");
+	json_decref(r);
+	r = ok_as(f, "alice", "vm.list", "{\"tenant\":\"globex\"}");
+	assert_int_equal(json_array_size(json_object_get(r, "items")), 0);
+	json_decref(r);
+	r = ok_as(f, "bob", "network.list", NULL);
+	names(r, buf, sizeof buf);
+	assert_string_equal(buf, "net-b");
+	json_decref(r);
+	r = ok_as(f, "bob", "bu.list", NULL);
+	names(r, buf, sizeof buf);
+	assert_string_equal(buf, "globex");
+	json_decref(r);
+	r = ok_as(f, "root", "vm.list", NULL);
+	names(r, buf, sizeof buf);
+	assert_string_equal(buf, "web-a,web-b");
+	json_decref(r);
+	/* Another BU's object answers exactly as a missing one. */
+	static const char *const shows[][3] = {
+	    {"vm.show", "web-b", "no-such-vm"},
+	    {"network.show", "net-b", "no-such-net"},
+	    {"bu.show", "globex", "no-such-bu"},
+	    {"user.show", "bob", "no-such-user"},
+	    {"vm.console", "web-b", "no-such-vm"},
+	};
+	for (size_t i = 0; i < sizeof shows / sizeof *shows; i++) {
+		char a[128], b[128], ma[512], mb[512];
+		snprintf(a, sizeof a, "{\"name\":\"%s\"}", shows[i][1]);
+		snprintf(b, sizeof b, "{\"name\":\"%s\"}", shows[i][2]);
+		json_t *ra = call_as(f, "alice", shows[i][0], a);
+		json_t *rb = call_as(f, "alice", shows[i][0], b);
+		assert_string_equal(code_of(ra, ma, sizeof ma), "NOTFOUND");
+		assert_string_equal(code_of(rb, mb, sizeof mb), "NOTFOUND");
+		/* Same words but for the name asked for. */
+		char *p = strstr(ma, shows[i][1]);
+		assert_non_null(p);
+		char exp[512];
+		snprintf(exp, sizeof exp, "%.*s%s%s", (int)(p - ma), ma,
+			 shows[i][2], p + strlen(shows[i][1]));
+		assert_string_equal(exp, mb);
+		json_decref(ra);
+		json_decref(rb);
+	}
+	/* Workflows that touch another BU's VM: not found either. */
+	expect_code(f, "alice", "workflow.run",
+		    "{\"workflow\":\"vm.destroy\",\"inputs\":{\"vm\":\"web-b\"}}",
+		    "NOTFOUND");
+	expect_code(f, "alice", "network.delete", "{\"name\":\"net-b\"}",
+		    "NOTFOUND");
+	r = ok_as(f, "root", "network.list", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "items")), 2);
+	json_decref(r);
+}
+
+static void test_audit(void **state)
+{
+	struct fx *f = *state;
+	world(f);
+	expect_code(f, "bob", "zone.create", "{\"name\":\"z\"}", "PERMISSION");
+	expect_code(f, "alice", "vm.show", "{\"name\":\"web-b\"}", "NOTFOUND");
+	json_t *k = ok_as(f, "alice", "user.key_add",
+			  "{\"user\":\"alice\",\"name\":\"laptop\"}");
+	char token[128];
+	snprintf(token, sizeof token, "%s",
+		 json_string_value(json_object_get(k, "token")));
+	json_decref(k);
+	assert_int_equal(strncmp(token, "tru_", 4), 0);
+	/* The key is alice's: her identity and BU. */
+	struct tr_ident id;
+	char kname[128];
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_auth_by_key(f->d.store, tr_roles_builtin(), token,
+					&id, kname, sizeof kname, &call),
+			 0);
+	assert_string_equal(id.user, "alice");
+	assert_string_equal(id.bu, "acme");
+
+	json_t *all = ok_as(f, "carol", "audit.list", NULL);
+	int denied_zone = 0, denied_vm = 0;
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(all, "items"), i, it)
+	{
+		const char *op = json_string_value(json_object_get(it, "op"));
+		const char *res =
+		    json_string_value(json_object_get(it, "result"));
+		if (!strcmp(op, "zone.create") && !strcmp(res, "denied") &&
+		    !strcmp(json_string_value(json_object_get(it, "user")),
+			    "bob"))
+			denied_zone = 1;
+		if (!strcmp(op, "vm.show") && !strcmp(res, "denied") &&
+		    !strcmp(json_string_value(json_object_get(it, "code")),
+			    "NOTFOUND"))
+			denied_vm = 1;
+	}
+	assert_true(denied_zone);
+	assert_true(denied_vm);
+	/* No secret: the token is nowhere in the trail. */
+	char *text = json_dumps(all, 0);
+	assert_null(strstr(text, token));
+	assert_null(strstr(text, token + 4));
+	free(text);
+	json_decref(all);
+	/* A bu-admin sees its BU's records only. */
+	json_t *mine = ok_as(f, "alice", "audit.list", NULL);
+	json_array_foreach(json_object_get(mine, "items"), i, it)
+	    assert_string_equal(json_string_value(json_object_get(it, "bu")),
+				"acme");
+	assert_true(json_array_size(json_object_get(mine, "items")) >= 2);
+	json_decref(mine);
+	/* Filters. */
+	json_t *ops = ok_as(f, "root", "audit.list",
+			    "{\"op\":\"user.*\",\"since\":\"1h\"}");
+	json_array_foreach(json_object_get(ops, "items"), i, it)
+	    assert_int_equal(strncmp(json_string_value(json_object_get(it, "op")),
+				     "user.", 5),
+			     0);
+	assert_true(json_array_size(json_object_get(ops, "items")) >= 3);
+	json_decref(ops);
+	/* Append-only. */
+	sqlite3 *db = tr_store_db(f->d.store);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET user = 'x'",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL,
+					  NULL),
+			     SQLITE_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_every_op_declares_a_permission,
+					    setup, teardown),
+	    cmocka_unit_test(test_patterns),
+	    cmocka_unit_test_setup_teardown(test_custom_roles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_before_the_op, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_scoping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
