@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds, starts trellisd on its embedded defaults
 # and runs the demo.  (The demo grows as the daemon does.)
 set -euo pipefail

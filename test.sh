@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds (normal and sanitizer builds), and runs
 # every test suite.  Ends with "N passed, N failed, N skipped".
 #   ./test.sh                   everything

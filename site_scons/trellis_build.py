@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SCons helpers for Trellis: compiler flags per mode, pkg-config checks
 that skip a component with one line naming the Debian package, and the
 TrellisPlugin / TrellisProgram / TrellisTest builders."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Trellis test runner.
 
 Runs every suite and prints one closing line, `N passed, N failed,

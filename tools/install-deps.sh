@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages listed in tools/deps/*.txt that are missing.
 # Idempotent and quick when everything is present.  Needs root to install.
 set -euo pipefail

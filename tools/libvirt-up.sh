@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Starts virtlogd and libvirtd if they are not running, creating what a
 # minimal Debian (no systemd units, no udev, no libvirt-daemon-system)
 # lacks: the libvirt-qemu user and group, access to /dev/kvm for them,

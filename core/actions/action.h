@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * action.h - the action registry: the one place where JSON meets plugins.
  *
@@ -26,6 +27,7 @@
 
 #include <trellis/host.h>
 
+#include "../dispatch/dispatch.h"
 #include "../util/schema.h"
 
 

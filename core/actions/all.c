@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * all.c - tr_actions_init(): registers every action file's actions once.
  *
@@ -17,7 +18,8 @@
 	X(network) \
 	X(policy) \
 	X(hypervisor) \
-	X(vm)
+	X(vm) \
+	X(probe)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);

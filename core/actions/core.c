@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core.c - the built-in actions that need no plugin: core.sleep, core.fail,
  * core.log and exec.  They make workflows testable without any backend

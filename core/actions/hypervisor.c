@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hypervisor.c - the hypervisor.* actions: JSON arguments to the
  * hypervisor ABI's typed specs (trellis_vm_spec_t, disk and NIC specs) and
@@ -19,6 +20,7 @@
 #include "../auth/auth.h"
 #include "../placement/claims.h"
 #include "../runtime/daemon.h"
+#include "../util/json.h"
 #include "action.h"
 #include "lookup.h"
 #include "vm.h"
@@ -30,29 +32,21 @@ struct host_ref {
 	const char *name;
 };
 
-/* An optional string argument; "" counts as absent, so a workflow can pass
- * an optional input through ("${inputs.kernel}" with default ""). */
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s && *s ? s : NULL;
-}
-
 static int host_get(const struct tr_action_env *env, json_t *args,
 		    struct host_ref *h, trellis_call_t *call)
 {
 	json_t *rec = NULL;
 	memset(h, 0, sizeof *h);
 	h->d = env ? env->daemon : NULL;
-	h->name = str(args, "host");
+	h->name = tr_json_str_opt(args, "host");
 	int rc = tr_lookup(h->d, TR_KIND_HOST, h->name, &rec, call);
 	if (rc < 0)
 		return rc;
 	struct tr_conn_spec spec = {
 	    .kind = TR_CONN_HOST,
 	    .key = h->name,
-	    .plugin = str(rec, "hypervisor"),
-	    .uri = str(rec, "uri"),
+	    .plugin = tr_json_str_opt(rec, "hypervisor"),
+	    .uri = tr_json_str_opt(rec, "uri"),
 	};
 	rc = tr_conn_get(h->d, &spec, call, &h->c);
 	json_decref(rec);
@@ -160,10 +154,10 @@ static int disk_from_json(json_t *v, const char *where, trellis_disk_spec_t *d,
 	int rc = check_obj(v, disk_fields, where, call);
 	if (rc < 0)
 		return rc;
-	d->path = str(v, "path");
-	d->format = str(v, "format");
-	d->target = str(v, "target");
-	const char *bus = str(v, "bus");
+	d->path = tr_json_str_opt(v, "path");
+	d->format = tr_json_str_opt(v, "format");
+	d->target = tr_json_str_opt(v, "target");
+	const char *bus = tr_json_str_opt(v, "bus");
 	if (!bus || !strcmp(bus, "virtio"))
 		d->bus = TRELLIS_DISK_BUS_VIRTIO;
 	else if (!strcmp(bus, "sata"))
@@ -198,10 +192,10 @@ static int nic_from_json(json_t *v, const char *where, trellis_nic_spec_t *n,
 	int rc = check_obj(v, nic_fields, where, call);
 	if (rc < 0)
 		return rc;
-	n->bridge = str(v, "bridge");
-	n->ifname = str(v, "ifname");
-	n->mac = str(v, "mac");
-	n->model = str(v, "model");
+	n->bridge = tr_json_str_opt(v, "bridge");
+	n->ifname = tr_json_str_opt(v, "ifname");
+	n->mac = tr_json_str_opt(v, "mac");
+	n->model = tr_json_str_opt(v, "model");
 	n->inbound_kbps = u64(v, "inbound_kbps");
 	n->outbound_kbps = u64(v, "outbound_kbps");
 	return 0;
@@ -242,8 +236,8 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 	memset(v, 0, sizeof *v);
 	trellis_vm_spec_t *s = &v->s;
 	s->struct_size = sizeof *s;
-	s->name = str(args, "name");
-	s->uuid = str(args, "uuid");
+	s->name = tr_json_str_opt(args, "name");
+	s->uuid = tr_json_str_opt(args, "uuid");
 	json_t *vcpus = json_object_get(args, "vcpus");
 	s->vcpus = vcpus ? (uint32_t)json_integer_value(vcpus) : 1;
 	json_t *mem = json_object_get(args, "memory");
@@ -255,13 +249,13 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 				   s->name);
 	s->memory_mib =
 	    mem ? u64(args, "memory") >> 20 : u64(args, "memory_mb");
-	s->kernel = str(args, "kernel");
-	s->initrd = str(args, "initrd");
-	s->cmdline = str(args, "cmdline");
-	s->serial_log = str(args, "serial_log");
-	s->console_listen = str(args, "console_listen");
-	s->domain_type = str(args, "domain_type");
-	const char *console = str(args, "console");
+	s->kernel = tr_json_str_opt(args, "kernel");
+	s->initrd = tr_json_str_opt(args, "initrd");
+	s->cmdline = tr_json_str_opt(args, "cmdline");
+	s->serial_log = tr_json_str_opt(args, "serial_log");
+	s->console_listen = tr_json_str_opt(args, "console_listen");
+	s->domain_type = tr_json_str_opt(args, "domain_type");
+	const char *console = tr_json_str_opt(args, "console");
 	if (!console || !strcmp(console, "none"))
 		s->console = TRELLIS_CONSOLE_NONE;
 	else if (!strcmp(console, "vnc"))
@@ -341,7 +335,7 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		     json_t **result, trellis_call_t *call, enum vm_op op)
 {
 	struct host_ref h;
-	const char *uuid = str(args, "uuid");
+	const char *uuid = tr_json_str_opt(args, "uuid");
 	trellis_vm_info_t info;
 	int found = 0;
 	int rc = host_get(env, args, &h, call);
@@ -420,12 +414,12 @@ static int run_console(const struct tr_action_env *env, json_t *args,
 	uint32_t secs = ttl ? (uint32_t)((u64(args, "ttl") + 999) / 1000) : 300;
 	int rc = host_get(env, args, &h, call);
 	if (!rc)
-		rc = tr_hv_vm_console(TR_TGT(h.t), call, str(args, "uuid"),
+		rc = tr_hv_vm_console(TR_TGT(h.t), call, tr_json_str_opt(args, "uuid"),
 				      secs, 0, &ci);
 	if (!rc)
 		*result = json_pack(
 		    "{s:s, s:s, s:s, s:s, s:i, s:s, s:I}", "host", h.name,
-		    "uuid", str(args, "uuid"), "protocol", ci.protocol,
+		    "uuid", tr_json_str_opt(args, "uuid"), "protocol", ci.protocol,
 		    "address", ci.host, "port", (int)ci.port, "password",
 		    ci.password, "expires_at", (json_int_t)ci.expires_at);
 	explicit_bzero(ci.password, sizeof ci.password);
@@ -489,8 +483,8 @@ static int hotplug(const struct tr_action_env *env, json_t *args,
 		   json_t **result, trellis_call_t *call, int disk, int attach)
 {
 	struct host_ref h;
-	const char *uuid = str(args, "uuid");
-	const char *id = disk ? str(args, "target") : str(args, "mac");
+	const char *uuid = tr_json_str_opt(args, "uuid");
+	const char *id = disk ? tr_json_str_opt(args, "target") : tr_json_str_opt(args, "mac");
 	trellis_disk_spec_t d;
 	trellis_nic_spec_t n;
 	int rc = 0;
@@ -549,7 +543,7 @@ static int owned_list(json_t *args, const char *field, const char *where,
 	*out = json_array();
 	json_array_foreach(l, i, e)
 	{
-		const char *w = str(e, where), *n = str(e, "name");
+		const char *w = tr_json_str_opt(e, where), *n = tr_json_str_opt(e, "name");
 		if (!w || !n) {
 			json_decref(*out);
 			*out = NULL;
@@ -561,7 +555,7 @@ static int owned_list(json_t *args, const char *field, const char *where,
 		json_array_append_new(*out,
 				      json_pack("{s:s, s:s, s:s}", where, w,
 						"name", n, "key",
-						str(e, "key") ? str(e, "key")
+						tr_json_str_opt(e, "key") ? tr_json_str_opt(e, "key")
 							      : ""));
 	}
 	return 0;
@@ -575,8 +569,8 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 				   "hypervisor.vm_record needs the daemon");
 	struct tr_store *st = env->daemon->store;
 	sqlite3 *db = tr_store_db(st);
-	const char *uuid = str(args, "uuid"), *host = str(args, "host");
-	const char *claim = str(args, "claim");
+	const char *uuid = tr_json_str_opt(args, "uuid"), *host = tr_json_str_opt(args, "host");
+	const char *claim = tr_json_str_opt(args, "claim");
 	json_t *disks = NULL, *ports = NULL;
 	int rc = owned_list(args, "disks", "pool", &disks, call);
 	if (!rc)
@@ -588,8 +582,8 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	/* The VM's own record: what destroy reads (vm.lookup). */
 	json_t *f = json_pack(
 	    "{s:s, s:s, s:s, s:O, s:O, s:{s:s?, s:o, s:o}}", "name",
-	    str(args, "name"), "state",
-	    str(args, "state") ? str(args, "state") : "running", "origin",
+	    tr_json_str_opt(args, "name"), "state",
+	    tr_json_str_opt(args, "state") ? tr_json_str_opt(args, "state") : "running", "origin",
 	    "trellis", "vcpus", json_object_get(args, "vcpus"), "memory_mib",
 	    json_object_get(args, "memory_mb"), "spec", "workflow",
 	    env->instance_id, "disks", disks, "ports", ports);
@@ -622,7 +616,7 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	if (!rc && claim)
 		rc = tr_claim_set_owner(db, claim, owner, call);
 	if (!rc && env->instance_id &&
-	    tr_vm_name_release(db, str(args, "name"), env->instance_id))
+	    tr_vm_name_release(db, tr_json_str_opt(args, "name"), env->instance_id))
 		rc = tr_call_set(call, TRELLIS_E_IO, "vm_record: %s",
 				 sqlite3_errmsg(db));
 	if (!rc)
@@ -642,13 +636,13 @@ static int run_vm_forget(const struct tr_action_env *env, json_t *args,
 	if (!env || !env->daemon)
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "hypervisor.vm_forget needs the daemon");
-	const char *uuid = str(args, "uuid");
+	const char *uuid = tr_json_str_opt(args, "uuid");
 	int rc =
 	    tr_store_delete(env->daemon->store, TR_KIND_VM, uuid, NULL, call);
 	if (rc == TRELLIS_E_NOTFOUND)
 		rc = 0;
 	if (!rc)
-		*result = json_pack("{s:s, s:s}", "host", str(args, "host"),
+		*result = json_pack("{s:s, s:s}", "host", tr_json_str_opt(args, "host"),
 				    "uuid", uuid);
 	return rc;
 }

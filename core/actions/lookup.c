@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lookup.c - read-only inventory lookups for action files (lookup.h). */
 #include <stdio.h>
 #include <stdlib.h>

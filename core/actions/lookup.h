@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lookup.h - read-only inventory lookups for action files, and running an
  * action on a worker for an API op.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * network.c - the network.* actions: segments on hosts, ports for VM NICs,
  * and the port_open/port_close rules behind maintenance windows.
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "../runtime/daemon.h"
+#include "../util/json.h"
 #include "action.h"
 #include "lookup.h"
 
@@ -30,18 +32,13 @@ struct net_ref {
 	const char *host, *uri;
 };
 
-static const char *str(json_t *args, const char *key)
-{
-	return json_string_value(json_object_get(args, key));
-}
-
 static int net_get(const struct tr_action_env *env, json_t *args,
 		   const char *plugin, struct net_ref *n, trellis_call_t *call)
 {
 	memset(n, 0, sizeof *n);
 	n->d = env ? env->daemon : NULL;
-	n->host = str(args, "host");
-	n->uri = str(args, "uri") ? str(args, "uri") : "local";
+	n->host = tr_json_str(args, "host");
+	n->uri = tr_json_str(args, "uri") ? tr_json_str(args, "uri") : "local";
 	if (!n->d)
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "network actions need the daemon");
@@ -49,7 +46,7 @@ static int net_get(const struct tr_action_env *env, json_t *args,
 	    .kind = TR_CONN_NETWORK,
 	    .key = n->host,
 	    .plugin = plugin		    ? plugin
-		      : str(args, "plugin") ? str(args, "plugin")
+		      : tr_json_str(args, "plugin") ? tr_json_str(args, "plugin")
 					    : DEFAULT_PLUGIN,
 	    .uri = n->uri,
 	};
@@ -83,7 +80,7 @@ static int ensure(const struct tr_action_env *env, json_t *args,
 		  struct net_ref *n, trellis_segment_info_t *out,
 		  trellis_call_t *call)
 {
-	const char *name = str(args, "segment");
+	const char *name = tr_json_str(args, "segment");
 	json_t *seg = NULL;
 	const char *remotes[64];
 	memset(n, 0, sizeof *n);
@@ -117,18 +114,18 @@ static int ensure(const struct tr_action_env *env, json_t *args,
 	trellis_segment_spec_t spec = {
 	    .struct_size = sizeof spec,
 	    .name = name,
-	    .tenant = str(seg, "tenant"),
-	    .mode = mode_of(str(seg, "type")),
+	    .tenant = tr_json_str(seg, "tenant"),
+	    .mode = mode_of(tr_json_str(seg, "type")),
 	    .segment_id =
 		(uint32_t)json_integer_value(json_object_get(seg, "vni")),
-	    .underlay_dev = str(args, "underlay") ? str(args, "underlay")
-						  : str(sspec, "underlay"),
-	    .local_ip = str(args, "local_ip"),
+	    .underlay_dev = tr_json_str(args, "underlay") ? tr_json_str(args, "underlay")
+						  : tr_json_str(sspec, "underlay"),
+	    .local_ip = tr_json_str(args, "local_ip"),
 	    .remote_ips = remotes,
 	    .n_remote_ips = (uint32_t)nr,
 	    .mtu = (uint32_t)json_integer_value(json_object_get(sspec, "mtu")),
 	};
-	rc = net_get(env, args, str(seg, "plugin"), n, call);
+	rc = net_get(env, args, tr_json_str(seg, "plugin"), n, call);
 	if (!rc)
 		rc = tr_net_segment_ensure(TR_TGT(n->t), call, &spec,
 					   env ? env->idem_key : NULL, 0, out);
@@ -150,7 +147,7 @@ static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		*result =
 		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "segment",
-			      str(args, "segment"), "host", n.host, "uri",
+			      tr_json_str(args, "segment"), "host", n.host, "uri",
 			      n.uri, "bridge", out.bridge, "link", out.link,
 			      "segment_id", (json_int_t)out.segment_id,
 			      "found", !made);
@@ -165,11 +162,11 @@ static int run_segment_release(const struct tr_action_env *env, json_t *args,
 	int rc = net_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_segment_release(TR_TGT(n.t), call,
-					    str(args, "segment"),
+					    tr_json_str(args, "segment"),
 					    env ? env->idem_key : NULL, 0);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "segment",
-				    str(args, "segment"), "host", n.host, "uri",
+				    tr_json_str(args, "segment"), "host", n.host, "uri",
 				    n.uri);
 	net_put(&n);
 	return rc;
@@ -180,10 +177,10 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 {
 	struct net_ref n;
 	trellis_port_spec_t spec = {.struct_size = sizeof spec,
-				    .name = str(args, "name"),
-				    .segment = str(args, "segment"),
-				    .mac = str(args, "mac"),
-				    .ip = str(args, "ip")};
+				    .name = tr_json_str(args, "name"),
+				    .segment = tr_json_str(args, "segment"),
+				    .mac = tr_json_str(args, "mac"),
+				    .ip = tr_json_str(args, "ip")};
 	uint32_t flags = json_is_true(json_object_get(args, "veth"))
 			     ? TRELLIS_NET_PORT_VETH
 			     : 0;
@@ -213,17 +210,17 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 			   json_t **result, trellis_call_t *call)
 {
 	struct net_ref n;
-	const char *name = str(args, "name"), *made_by = str(args, "made_by");
+	const char *name = tr_json_str(args, "name"), *made_by = tr_json_str(args, "made_by");
 	char what[400];
 	/* A tenant's bridge goes with its last port on the host. */
 	uint32_t flags = json_is_true(json_object_get(args, "keep_segment"))
 			     ? 0
 			     : TRELLIS_NET_PORT_RELEASE_SEGMENT;
 	snprintf(what, sizeof what, "port '%s' on host %s", name,
-		 str(args, "host"));
+		 tr_json_str(args, "host"));
 	int rc = tr_lookup_not_others(env ? env->daemon : NULL, "ports",
-				      "host", str(args, "host"), name,
-				      str(args, "vm"), what, call);
+				      "host", tr_json_str(args, "host"), name,
+				      tr_json_str(args, "vm"), what, call);
 	if (rc)
 		return rc;
 	rc = net_get(env, args, NULL, &n, call);
@@ -238,7 +235,7 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 		    flags);
 	if (!rc)
 		*result =
-		    json_pack("{s:s, s:s, s:s}", "name", str(args, "name"),
+		    json_pack("{s:s, s:s, s:s}", "name", tr_json_str(args, "name"),
 			      "host", n.host, "uri", n.uri);
 	net_put(&n);
 	return rc;
@@ -270,11 +267,11 @@ static int run_port_open(const struct tr_action_env *env, json_t *args,
 	    : ttl ? (int64_t)time(NULL) + (json_integer_value(ttl) + 999) / 1000
 		  : 0;
 	trellis_fw_rule_t rule = {.struct_size = sizeof rule,
-				  .port = str(args, "port"),
-				  .protocol = str(args, "protocol"),
+				  .port = tr_json_str(args, "port"),
+				  .protocol = tr_json_str(args, "protocol"),
 				  .port_min = (uint16_t)lo,
 				  .port_max = (uint16_t)hi,
-				  .source_cidr = str(args, "source"),
+				  .source_cidr = tr_json_str(args, "source"),
 				  .expires_at = expires};
 	char id[64];
 	int rc = net_get(env, args, NULL, &n, call);
@@ -295,11 +292,11 @@ static int run_port_close(const struct tr_action_env *env, json_t *args,
 	struct net_ref n;
 	int rc = net_get(env, args, NULL, &n, call);
 	if (!rc)
-		rc = tr_net_rule_delete(TR_TGT(n.t), call, str(args, "rule_id"),
+		rc = tr_net_rule_delete(TR_TGT(n.t), call, tr_json_str(args, "rule_id"),
 					env ? env->idem_key : NULL, 0);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "rule_id",
-				    str(args, "rule_id"), "host", n.host, "uri",
+				    tr_json_str(args, "rule_id"), "host", n.host, "uri",
 				    n.uri);
 	net_put(&n);
 	return rc;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy.c - the placement actions: policy.place picks a host for a VM and
  * claims its resources atomically in the store; policy.release (its undo)
@@ -22,6 +23,7 @@
 #include "../placement/service.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
+#include "../util/json.h"
 #include "action.h"
 
 static const struct tr_field place_in[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
@@ -47,12 +49,6 @@ static const struct tr_field release_out[] = {
     {"released", TR_T_BOOL, 1, "true (a claim not held is an error)"},
     TR_FIELDS_END,
 };
-
-static const char *str(json_t *args, const char *key)
-{
-	const char *s = json_string_value(json_object_get(args, key));
-	return s && *s ? s : NULL;
-}
 
 static int need_daemon(const struct tr_action_env *env, const char *what,
 		       trellis_call_t *call)
@@ -132,9 +128,9 @@ static int run_release(const struct tr_action_env *env, json_t *args,
 	int rc = need_daemon(env, "policy.release", call);
 	if (rc)
 		return rc;
-	const char *key = str(args, "key");
+	const char *key = tr_json_str_opt(args, "key");
 	if (!key)
-		key = str(args, "claim");
+		key = tr_json_str_opt(args, "claim");
 	if (!key)
 		key = env->idem_key;
 	if (!key || !*key)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* registry.c - the action registry (action.h); the schema checks are
  * util/schema.c. */
 #include "action.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * storage.c - the storage.* actions: JSON arguments to the storage ABI's
  * typed specs and back.
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "../runtime/daemon.h"
+#include "../util/json.h"
 #include "action.h"
 #include "lookup.h"
 
@@ -70,11 +72,6 @@ static json_t *vol_json(const char *pool, const trellis_vol_info_t *v,
 	return o;
 }
 
-static const char *str(json_t *args, const char *key)
-{
-	return json_string_value(json_object_get(args, key));
-}
-
 static int run_volume_create(const struct tr_action_env *env, json_t *args,
 			     json_t **result, trellis_call_t *call)
 {
@@ -99,10 +96,10 @@ static int run_volume_create(const struct tr_action_env *env, json_t *args,
 	if (json_is_true(json_object_get(args, "preallocate")))
 		flags |= TRELLIS_VOL_PREALLOCATE;
 	trellis_vol_spec_t spec = {.struct_size = sizeof spec,
-				   .name = str(args, "name"),
+				   .name = tr_json_str(args, "name"),
 				   .size = bytes,
-				   .format = str(args, "format"),
-				   .template_path = str(args, "template")};
+				   .format = tr_json_str(args, "format"),
+				   .template_path = tr_json_str(args, "template")};
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
@@ -125,12 +122,12 @@ static int run_volume_delete(const struct tr_action_env *env, json_t *args,
 			     json_t **result, trellis_call_t *call)
 {
 	struct pool_ref p;
-	const char *name = str(args, "name"), *made_by = str(args, "made_by");
+	const char *name = tr_json_str(args, "name"), *made_by = tr_json_str(args, "made_by");
 	char what[400];
-	snprintf(what, sizeof what, "volume '%s/%s'", str(args, "pool"), name);
+	snprintf(what, sizeof what, "volume '%s/%s'", tr_json_str(args, "pool"), name);
 	int rc = tr_lookup_not_others(env ? env->daemon : NULL, "disks",
-				      "pool", str(args, "pool"), name,
-				      str(args, "vm"), what, call);
+				      "pool", tr_json_str(args, "pool"), name,
+				      tr_json_str(args, "vm"), what, call);
 	if (rc)
 		return rc;
 	rc = pool_get(env, args, &p, call);
@@ -144,7 +141,7 @@ static int run_volume_delete(const struct tr_action_env *env, json_t *args,
 				      flags);
 	if (!rc)
 		*result = json_pack("{s:s, s:s}", "pool", p.name, "name",
-				    str(args, "name"));
+				    tr_json_str(args, "name"));
 	pool_put(&p);
 	return rc;
 }
@@ -156,8 +153,8 @@ static int run_volume_clone(const struct tr_action_env *env, json_t *args,
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_vol_clone(TR_TGT(p.t), call, str(args, "source"),
-				     str(args, "name"),
+		rc = tr_st_vol_clone(TR_TGT(p.t), call, tr_json_str(args, "source"),
+				     tr_json_str(args, "name"),
 				     env ? env->idem_key : NULL, 0, &out);
 	if (!rc)
 		*result = vol_json(p.name, &out, env);
@@ -177,11 +174,11 @@ static int run_volume_resize(const struct tr_action_env *env, json_t *args,
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_vol_resize(TR_TGT(p.t), call, str(args, "name"),
+		rc = tr_st_vol_resize(TR_TGT(p.t), call, tr_json_str(args, "name"),
 				      (uint64_t)size,
 				      env ? env->idem_key : NULL, 0);
 	if (!rc)
-		rc = tr_st_vol_info(TR_TGT(p.t), call, str(args, "name"), 0,
+		rc = tr_st_vol_info(TR_TGT(p.t), call, tr_json_str(args, "name"), 0,
 				    &out);
 	if (!rc)
 		*result = vol_json(p.name, &out, NULL);
@@ -193,7 +190,7 @@ static int snapshot(const struct tr_action_env *env, json_t *args,
 		    json_t **result, trellis_call_t *call, int create)
 {
 	struct pool_ref p;
-	const char *vol = str(args, "volume"), *snap = str(args, "snapshot");
+	const char *vol = tr_json_str(args, "volume"), *snap = tr_json_str(args, "snapshot");
 	const char *key = env ? env->idem_key : NULL;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
@@ -245,7 +242,7 @@ static int run_volume_info(const struct tr_action_env *env, json_t *args,
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_vol_info(TR_TGT(p.t), call, str(args, "name"), 0,
+		rc = tr_st_vol_info(TR_TGT(p.t), call, tr_json_str(args, "name"), 0,
 				    &out);
 	if (!rc)
 		*result = vol_json(p.name, &out, NULL);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vm.c - the vm.* actions: a VM's identity, as the inventory records it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vm.h - what the vm.* actions (vm.c) share with the other action files.
  */

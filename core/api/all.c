@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * all.c - the one place that registers every subsystem's API ops.
  * A new subsystem appends one line here (and declares its function in

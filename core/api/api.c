@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api.c - the API object, the envelope, op lookup, validation, reads and
  * the answering of requests (api.h).  The sockets and their receive

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api.h - trellisd's request/reply API: the envelope, the op tables and
  * the REP sockets.
@@ -98,13 +99,6 @@ void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* *
 void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
 void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
 void tr_api_register_auth(struct tr_api *api);      /* user.* role.* audit.* */
-
-/* Refreshes every host every interval_ms (0: never) on the workers. */
-void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);
-
-/* The events hook (core/events) that keeps VM records current from the
- * plugins' vm.state events; arg is the struct tr_daemon. */
-void tr_vm_event_hook(void *arg, const char *topic, json_t *body);
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* api_core.h - the API object's insides, shared by api.c (requests and
  * answers) and listen.c (sockets, receive threads, API keys); not for
  * other callers. */

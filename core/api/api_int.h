@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* api_int.h - shared by the API's files; not for other callers. */
 #ifndef TRELLIS_CORE_API_INT_H
 #define TRELLIS_CORE_API_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ident.c - who is calling, whether they may, and the audit trail of the
  * API (api.h, core/auth/auth.h).

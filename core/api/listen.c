@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * listen.c - the API's sockets: listeners, their receive threads, and the
  * API keys that tcp:// listeners require (api.h, keys.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * local.c - the local tokens that name ipc:// callers (api.h,
  * tr_api_local_tokens).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_auth.c - user.*, role.*, audit.list and auth.whoami: the identities
  * of core/auth/auth.h over the API (docs/tenancy.md).
@@ -11,13 +12,9 @@
 #include <time.h>
 
 #include "../auth/auth.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "api_int.h"
-
-static const char *str(json_t *args, const char *k)
-{
-	return json_string_value(json_object_get(args, k));
-}
 
 static const struct tr_roles *roles(struct tr_daemon *d)
 {
@@ -44,7 +41,7 @@ static int user_mine(struct tr_daemon *d, struct tr_req *req,
 	tr_call_init(&call, NULL);
 	int mine = tr_user_get(tr_api_store(d), user, &u, &call) == 0 &&
 		   json_is_string(json_object_get(u, "bu")) &&
-		   strcmp(str(u, "bu"), bu) == 0;
+		   strcmp(tr_json_str(u, "bu"), bu) == 0;
 	json_decref(u);
 	if (mine)
 		return 0;
@@ -54,8 +51,8 @@ static int user_mine(struct tr_daemon *d, struct tr_req *req,
 
 static void user_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *bu = str(args, "bu"), *scope = tr_req_scope(req);
-	const char *role = str(args, "role");
+	const char *bu = tr_json_str(args, "bu"), *scope = tr_req_scope(req);
+	const char *role = tr_json_str(args, "role");
 	if (scope) {
 		if (bu && strcmp(bu, scope) != 0) {
 			tr_req_not_yours(req, "tenant '%s' not found", bu);
@@ -81,13 +78,13 @@ static void user_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
-	if (tr_user_create(d->store, roles(d), str(args, "name"), role, bu,
+	if (tr_user_create(d->store, roles(d), tr_json_str(args, "name"), role, bu,
 			   uid ? (long)json_integer_value(uid) : -1, &out,
 			   &call) < 0) {
 		tr_req_fail_store(req, &call, NULL);
 		return;
 	}
-	tr_info("user '%s' created: role %s%s%s", str(args, "name"), role,
+	tr_info("user '%s' created: role %s%s%s", tr_json_str(args, "name"), role,
 		bu ? ", BU " : "", bu ? bu : "");
 	if (uid)
 		tokens_refresh(d);
@@ -97,7 +94,7 @@ static void user_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static void user_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *bu = str(args, "bu"), *scope = tr_req_scope(req);
+	const char *bu = tr_json_str(args, "bu"), *scope = tr_req_scope(req);
 	if (scope)
 		bu = scope;
 	trellis_call_t call;
@@ -111,12 +108,12 @@ static void user_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static void user_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	if (user_mine(d, req, str(args, "name")) < 0)
+	if (user_mine(d, req, tr_json_str(args, "name")) < 0)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
-	if (tr_user_get(tr_api_store(d), str(args, "name"), &out, &call) < 0)
+	if (tr_user_get(tr_api_store(d), tr_json_str(args, "name"), &out, &call) < 0)
 		tr_req_fail_store(req, &call, NULL);
 	else
 		tr_req_ok(req, out);
@@ -124,7 +121,7 @@ static void user_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static void user_delete(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *name = str(args, "name");
+	const char *name = tr_json_str(args, "name");
 	if (user_mine(d, req, name) < 0)
 		return;
 	trellis_call_t call;
@@ -144,7 +141,7 @@ static void user_delete(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static void key_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *user = str(args, "user"), *name = str(args, "name");
+	const char *user = tr_json_str(args, "user"), *name = tr_json_str(args, "name");
 	if (user_mine(d, req, user) < 0)
 		return;
 	json_t *ttl = json_object_get(args, "expires");
@@ -168,12 +165,12 @@ static void key_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static void key_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	if (user_mine(d, req, str(args, "user")) < 0)
+	if (user_mine(d, req, tr_json_str(args, "user")) < 0)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
-	if (tr_user_key_list(tr_api_store(d), str(args, "user"), &out, &call) <
+	if (tr_user_key_list(tr_api_store(d), tr_json_str(args, "user"), &out, &call) <
 	    0)
 		tr_req_fail_store(req, &call, NULL);
 	else
@@ -182,7 +179,7 @@ static void key_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static void key_remove(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *user = str(args, "user"), *name = str(args, "name");
+	const char *user = tr_json_str(args, "user"), *name = tr_json_str(args, "name");
 	if (user_mine(d, req, user) < 0)
 		return;
 	trellis_call_t call;
@@ -207,11 +204,11 @@ static void role_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static void role_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const struct tr_role *r = tr_roles_find(roles(d), str(args, "name"));
+	const struct tr_role *r = tr_roles_find(roles(d), tr_json_str(args, "name"));
 	if (!r)
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "role '%s' not found (trellis role list)",
-			    str(args, "name"));
+			    tr_json_str(args, "name"));
 	else
 		tr_req_ok(req, tr_role_json(r));
 }
@@ -219,9 +216,9 @@ static void role_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 static void audit_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	struct tr_audit_query q = {0};
-	q.user = str(args, "user");
-	q.bu = tr_req_scope(req) ? tr_req_scope(req) : str(args, "bu");
-	q.op = str(args, "op");
+	q.user = tr_json_str(args, "user");
+	q.bu = tr_req_scope(req) ? tr_req_scope(req) : tr_json_str(args, "bu");
+	q.op = tr_json_str(args, "op");
 	json_t *since = json_object_get(args, "since");
 	if (since)
 		q.since = (int64_t)time(NULL) - json_integer_value(since) / 1000;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_inventory.c - tenant.*, zone.*, pod.* and cluster.*: the containers
  * of the inventory.  Names are unique within the parent; delete refuses

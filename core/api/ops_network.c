@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_network.c - netpool.* (segment-id pools) and network.* (tenant
  * networks).  A network is an inventory segment record whose VNI or VLAN
@@ -13,13 +14,9 @@
 
 #include "../actions/lookup.h"
 #include "../netpool/netpool.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "api_int.h"
-
-static const char *str(json_t *args, const char *key)
-{
-	return json_string_value(json_object_get(args, key));
-}
 
 static void reply(struct tr_req *req, int rc, json_t *out, trellis_call_t *call)
 {
@@ -36,7 +33,7 @@ static void netpool_create(struct tr_daemon *d, struct tr_req *req,
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
 	int rc = tr_netpool_create(
-	    d->store, str(args, "name"), str(args, "mode"),
+	    d->store, tr_json_str(args, "name"), tr_json_str(args, "mode"),
 	    json_integer_value(json_object_get(args, "first")),
 	    json_integer_value(json_object_get(args, "last")), &out, &call);
 	if (rc == 0)
@@ -59,7 +56,7 @@ static void netpool_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	trellis_call_t call;
 	json_t *out = NULL;
 	tr_call_init(&call, NULL);
-	int rc = tr_netpool_get(d->store, str(args, "name"), &out, &call);
+	int rc = tr_netpool_get(d->store, tr_json_str(args, "name"), &out, &call);
 	reply(req, rc, out, &call);
 }
 
@@ -68,9 +65,9 @@ static void netpool_delete(struct tr_daemon *d, struct tr_req *req,
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	int rc = tr_netpool_delete(d->store, str(args, "name"), &call);
+	int rc = tr_netpool_delete(d->store, tr_json_str(args, "name"), &call);
 	reply(req, rc,
-	      rc ? NULL : json_pack("{s:s}", "name", str(args, "name")), &call);
+	      rc ? NULL : json_pack("{s:s}", "name", tr_json_str(args, "name")), &call);
 }
 
 static void network_create(struct tr_daemon *d, struct tr_req *req,
@@ -78,13 +75,13 @@ static void network_create(struct tr_daemon *d, struct tr_req *req,
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	const char *name = str(args, "name"), *pool = str(args, "pool");
+	const char *name = tr_json_str(args, "name"), *pool = tr_json_str(args, "pool");
 	const char *plugin =
-	    str(args, "plugin") ? str(args, "plugin") : "bridge";
+	    tr_json_str(args, "plugin") ? tr_json_str(args, "plugin") : "bridge";
 	const char *mode = NULL;
 	uint32_t id = 0;
 	json_t *obj = NULL, *spec;
-	const char *bu = tr_req_scope(req), *tenant = str(args, "tenant");
+	const char *bu = tr_req_scope(req), *tenant = tr_json_str(args, "tenant");
 	if (bu && tenant && strcmp(tenant, bu) != 0) {
 		tr_req_not_yours(req, "tenant '%s' not found", tenant);
 		return;
@@ -148,7 +145,7 @@ static void network_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 static void network_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	json_t *out = NULL;
-	if (tr_api_get_scoped(d, req, TR_KIND_SEGMENT, str(args, "name"),
+	if (tr_api_get_scoped(d, req, TR_KIND_SEGMENT, tr_json_str(args, "name"),
 			      &out) == 0)
 		tr_req_ok(req, out);
 }
@@ -158,14 +155,14 @@ static void network_delete(struct tr_daemon *d, struct tr_req *req,
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	const char *name = str(args, "name");
+	const char *name = tr_json_str(args, "name");
 	json_t *obj = NULL, *details = NULL;
 	if (tr_api_get_scoped(d, req, TR_KIND_SEGMENT, name, &obj) < 0)
 		return;
 	int rc = tr_store_begin(d->store, &call);
 	if (!rc)
 		rc = tr_netpool_release(
-		    d->store, str(json_object_get(obj, "spec"), "pool"), name,
+		    d->store, tr_json_str(json_object_get(obj, "spec"), "pool"), name,
 		    &call);
 	if (!rc)
 		rc = tr_store_delete(d->store, TR_KIND_SEGMENT, name, &details,

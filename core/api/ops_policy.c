@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_policy.c - policy.list, policy.show, policy.set and policy.try: the
  * placement policies an operator can see and select per zone, and a dry

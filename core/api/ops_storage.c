@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_storage.c - pool.* and volume.*: storage pools are inventory records
  * (name, plugin, target directory or URI) that are opened through their
@@ -61,50 +62,6 @@ static void pool_created(struct tr_daemon *d, void *arg, json_t *result,
 	free(pc);
 }
 
-/* The pool has no record yet, so this opens it through the connection
- * cache directly (the actions look pools up by record); later actions on
- * the pool reuse the cached handle. */
-struct pool_probe {
-	struct tr_daemon *d;
-	struct pool_create *pc;
-	trellis_call_t call;
-	json_t *result;
-};
-
-static void probe_work(void *arg)
-{
-	struct pool_probe *pp = arg;
-	json_t *f = pp->pc->fields;
-	struct tr_conn_spec spec = {
-	    .kind = TR_CONN_POOL,
-	    .key = json_string_value(json_object_get(f, "name")),
-	    .plugin = json_string_value(json_object_get(f, "plugin")),
-	    .uri = json_string_value(json_object_get(f, "target")),
-	    .flags = TRELLIS_POOL_OPEN_CREATE,
-	};
-	struct tr_conn *c = NULL;
-	trellis_pool_info_t info;
-	tr_call_init(&pp->call, spec.plugin);
-	if (tr_conn_get(pp->d, &spec, &pp->call, &c) < 0)
-		return;
-	if (tr_st_pool_info(TR_TGT(tr_conn_target(c)), &pp->call, 0, &info) ==
-	    0)
-		pp->result = json_pack("{s:I, s:I, s:I, s:I}", "capacity",
-				       (json_int_t)info.capacity, "allocation",
-				       (json_int_t)info.allocation, "available",
-				       (json_int_t)info.available, "volumes",
-				       (json_int_t)info.n_volumes);
-	tr_conn_put(pp->d, c);
-}
-
-static void probe_done(struct tr_daemon *d, void *arg)
-{
-	struct pool_probe *pp = arg;
-	pool_created(d, pp->pc, pp->result, &pp->call);
-	json_decref(pp->result);
-	free(pp);
-}
-
 static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	trellis_call_t call;
@@ -125,19 +82,18 @@ static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		return;
 	}
 	struct pool_create *pc = calloc(1, sizeof *pc);
-	struct pool_probe *pp = calloc(1, sizeof *pp);
 	pc->req = req;
 	pc->fields = json_deep_copy(args);
 	json_object_set_new(pc->fields, "plugin", json_string(plugin));
-	pp->d = d;
-	pp->pc = pc;
-	int rc = tr_daemon_submit(d, probe_work, probe_done, pp);
-	if (rc < 0) {
-		tr_req_fail(req, rc, NULL, "pool.create: cannot queue the job");
-		json_decref(pc->fields);
-		free(pc);
-		free(pp);
-	}
+	/* The pool has no record yet: storage.pool_open opens it from the
+	 * arguments (the other storage.* actions look pools up by record);
+	 * later actions on the pool reuse the cached handle. */
+	tr_action_submit(d, "storage.pool_open",
+			 json_pack("{s:s, s:s, s:s}", "pool", name, "plugin",
+				   plugin, "target",
+				   json_string_value(
+				       json_object_get(args, "target"))),
+			 pool_created, pc);
 }
 
 static void pool_list(struct tr_daemon *d, struct tr_req *req, json_t *args)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_system.c - plugin.list, api.ops and daemon.status: what the daemon
  * itself knows.

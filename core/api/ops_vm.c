@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_vm.c - vm.list and vm.show: the VM records of the store.  VMs are
  * made by workflows (vm.provision); these ops only read.  vm.console asks

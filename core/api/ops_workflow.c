@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops_workflow.c - the workflow.* and action.* API ops: run, status, list,
  * logs, cancel, defs, def, validate; the action registry's schemas.
@@ -7,6 +8,7 @@
 
 #include "../auth/auth.h"
 #include "../config/config.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
 #include "api_int.h"
@@ -20,11 +22,6 @@ static struct tr_engine *engine(struct tr_daemon *d, struct tr_req *req)
 	return e;
 }
 
-static const char *str(json_t *args, const char *k)
-{
-	return json_string_value(json_object_get(args, k));
-}
-
 /* A BU caller's workflow touches its BU's VMs only: the inputs that
  * name an existing VM (vm, uuid; name, except where the workflow makes
  * the VM) must name one of its BU's, else NOTFOUND as for a missing
@@ -35,7 +32,7 @@ static int inputs_mine(struct tr_daemon *d, struct tr_req *req,
 	static const char *const refs[] = {"vm", "uuid", "name"};
 	int makes = strcmp(wf, "vm.provision") == 0;
 	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
-		const char *v = str(inputs, refs[i]);
+		const char *v = tr_json_str(inputs, refs[i]);
 		if (!v || !*v || (makes && strcmp(refs[i], "name") == 0))
 			continue;
 		json_t *vm = NULL;
@@ -67,7 +64,7 @@ static int instance_mine(struct tr_daemon *d, struct tr_req *req,
 
 static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *name = str(args, "workflow"), *source = str(args, "source");
+	const char *name = tr_json_str(args, "workflow"), *source = tr_json_str(args, "source");
 	const struct tr_ident *who = tr_req_who(req);
 	if (tr_req_scope(req) && name &&
 	    inputs_mine(d, req, name, json_object_get(args, "inputs")) < 0)
@@ -85,7 +82,7 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_call_init(&call, "workflow");
 	char *id = NULL;
 	json_t *details = NULL;
-	if (tr_engine_start(e, name, source, str(args, "file"),
+	if (tr_engine_start(e, name, source, tr_json_str(args, "file"),
 			    json_object_get(args, "inputs"), &id, &details,
 			    &call) != 0) {
 		tr_req_fail(req, call.code, details, "%s", call.message);
@@ -120,12 +117,12 @@ static void by_id(struct tr_daemon *d, struct tr_req *req, json_t *args,
 		  id_query q)
 {
 	struct tr_engine *e = engine(d, req);
-	if (!e || instance_mine(d, req, str(args, "id")) < 0)
+	if (!e || instance_mine(d, req, tr_json_str(args, "id")) < 0)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
 	json_t *out = NULL;
-	if (q(e, str(args, "id"), &out, &call) != 0)
+	if (q(e, tr_json_str(args, "id"), &out, &call) != 0)
 		tr_req_fail_call(req, &call);
 	else
 		tr_req_ok(req, out);
@@ -150,7 +147,7 @@ static void wf_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_call_init(&call, "workflow");
 	json_t *out = NULL;
 	json_t *lim = json_object_get(args, "limit");
-	if (tr_engine_list(e, str(args, "state"),
+	if (tr_engine_list(e, tr_json_str(args, "state"),
 			   lim ? (unsigned)json_integer_value(lim) : 0, &out,
 			   &call) != 0) {
 		tr_req_fail_call(req, &call);
@@ -164,7 +161,7 @@ static void wf_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		/* Only the BU's own instances. */
 		for (size_t i = json_array_size(items); i-- > 0;) {
 			char owner[TR_NAME_LEN + 1];
-			const char *id = str(json_array_get(items, i), "id");
+			const char *id = tr_json_str(json_array_get(items, i), "id");
 			if (!id || tr_wf_owner_bu(tr_api_store(d), id, owner,
 						  sizeof owner, &call) != 1 ||
 			    strcmp(owner, bu) != 0)
@@ -181,14 +178,14 @@ static void wf_cancel(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
-	if (instance_mine(d, req, str(args, "id")) < 0)
+	if (instance_mine(d, req, tr_json_str(args, "id")) < 0)
 		return;
-	if (tr_engine_cancel(e, str(args, "id"), &call) != 0) {
+	if (tr_engine_cancel(e, tr_json_str(args, "id"), &call) != 0) {
 		tr_req_fail_call(req, &call);
 		return;
 	}
 	json_t *out = NULL;
-	if (tr_engine_status(e, str(args, "id"), &out, &call) != 0)
+	if (tr_engine_status(e, tr_json_str(args, "id"), &out, &call) != 0)
 		tr_req_fail_call(req, &call);
 	else
 		tr_req_ok(req, out);
@@ -207,12 +204,12 @@ static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	struct tr_engine *e = engine(d, req);
 	if (!e)
 		return;
-	const struct tr_wf *wf = tr_engine_def(e, str(args, "name"));
+	const struct tr_wf *wf = tr_engine_def(e, tr_json_str(args, "name"));
 	if (!wf) {
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no workflow called '%s' (see `trellis workflow "
 			    "defs`)",
-			    str(args, "name"));
+			    tr_json_str(args, "name"));
 		return;
 	}
 	json_t *j = tr_wf_json(wf);
@@ -223,7 +220,7 @@ static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
 static void wf_validate(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	(void)d;
-	const char *src = str(args, "source"), *file = str(args, "file");
+	const char *src = tr_json_str(args, "source"), *file = tr_json_str(args, "file");
 	struct tr_wf *wf;
 	struct tr_wf_errors errs;
 	int rc = tr_wf_load_string(file ? file : "<api>", src, strlen(src), &wf,
@@ -285,11 +282,11 @@ static void action_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	(void)d;
 	tr_actions_init();
-	const struct tr_action *a = tr_action_find(str(args, "name"));
+	const struct tr_action *a = tr_action_find(tr_json_str(args, "name"));
 	if (!a)
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no action called '%s' (see `trellis action list`)",
-			    str(args, "name"));
+			    tr_json_str(args, "name"));
 	else
 		tr_req_ok(req, tr_action_json(a));
 }

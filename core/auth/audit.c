@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * audit.c - the audit trail (table audit; auth.h).  Append-only: the
  * store's triggers refuse UPDATE and DELETE, so a bug here cannot rewrite

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * auth.h - who is calling and what they may do: users, roles and their
  * permissions, the business units (BUs) they belong to, and the audit

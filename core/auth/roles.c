@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * roles.c - the built-in roles, custom roles from YAML, and permission
  * patterns (auth.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * users.c - users, their API keys and who they are, in the store
  * (tables tr_user and user_key; auth.h).

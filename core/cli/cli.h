@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli.h - the `trellis` command line client: nouns, verbs and the helpers
  * they share.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* client.c - the request/response client of the CLI (cli.h: cli_call). */
 #include <errno.h>
 #include <netdb.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_action.c - trellis action list|show: the action registry's names
  * and schemas.  Offline: the registry is linked into the CLI, and it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_cluster.c - trellis cluster create|list|show|delete. */
 #include "cli.h"
 

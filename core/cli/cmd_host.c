@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_host.c - trellis host add|list|show|remove|refresh. */
 #include "cli.h"
 

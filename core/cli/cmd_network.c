@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_network.c - trellis network ...: tenant networks, their segment-id
  * pools, and gc of what the store does not know. */
 #include "cli.h"

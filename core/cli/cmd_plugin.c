@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_plugin.c - trellis plugin list, and trellis api ops|status. */
 #include "cli.h"
 

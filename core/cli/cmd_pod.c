@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_pod.c - trellis pod create|list|show|delete. */
 #include "cli.h"
 

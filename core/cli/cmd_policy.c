@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_policy.c - trellis policy list|show|set|host|try|claims: placement
  * policies and the claims that book capacity. */
 #include "cli.h"

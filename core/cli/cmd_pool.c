@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_pool.c - trellis pool create|list|show: storage pools. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_user.c - trellis user create|list|show|delete|key|whoami, trellis
  * role list|show, trellis bu create|list|show|delete and trellis audit
  * list: the identities of docs/tenancy.md. */

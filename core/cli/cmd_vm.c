@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_vm.c - trellis vm list|show (VMs are made by workflows). */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_volume.c - trellis volume list|show|delete, read live from the
  * pool's storage plugin. */
 #include "cli.h"

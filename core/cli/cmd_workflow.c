@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_workflow.c - trellis workflow run|status|list|logs|cancel|purge|defs|
  * validate|graph, and trellis action list|show.
@@ -20,6 +21,7 @@
 
 #include "../host/exec.h"
 #include "../host/host.h"
+#include "../util/clock.h"
 #include "../workflow/wf.h"
 #include "cli.h"
 
@@ -212,13 +214,6 @@ static int wf_graph(const struct cli *cli, const struct cli_verb *v, int argc,
 
 /* ---- run ---- */
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct progress {
 	int tty;
 	FILE *lines; /* step lines: stdout, or stderr where stdout is
@@ -314,7 +309,7 @@ static int follow(const struct cli *cli, const char *id, const char *events)
 	long long next_poll = 0;
 	int rc = CLI_FAILED;
 	for (;;) {
-		if (mono_ms() >= next_poll) {
+		if ((long long)tr_now_ms() >= next_poll) {
 			json_decref(status);
 			status = NULL;
 			if (catch_up(cli, id, &p, &status) < 0)
@@ -322,7 +317,7 @@ static int follow(const struct cli *cli, const char *id, const char *events)
 			if (final_state(json_string_value(
 				    json_object_get(status, "state"))))
 				break;
-			next_poll = mono_ms() + (sock >= 0 ? 1000 : 250);
+			next_poll = (long long)tr_now_ms() + (sock >= 0 ? 1000 : 250);
 		}
 		if (sock < 0) {
 			usleep(250 * 1000);

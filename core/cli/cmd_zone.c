@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_zone.c - trellis zone create|list|show|delete. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis - the Trellis command line client: global options, the noun and
  * verb lookup, help, and the words for bash completion.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * nouns.c - the noun table of the CLI.  A new noun is one file
  * (cmd_NOUN.c defining cli_noun_NOUN, declared in cli.h) and one line

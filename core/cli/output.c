@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* output.c - tables, key/value views, JSON and YAML (cli.h: cli_print). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verbs.c - the declarative verb runner: argv -> API args by the verb's
  * declarations, the call, the output; and the help texts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h - trellisd's configuration: embedded YAML defaults overlaid by
  * an optional config file, checked strictly.

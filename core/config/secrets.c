@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* secrets.c - the file-per-secret source for plugins (config.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keys_admin.c - trellisd --api-key-add|--api-key-list|--api-key-remove:
  * the API keys of tcp:// listeners, kept in the keys file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keys_admin.h - trellisd's API key commands (keys_admin.c). */
 #ifndef TRELLIS_CORE_DAEMON_KEYS_ADMIN_H
 #define TRELLIS_CORE_DAEMON_KEYS_ADMIN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellisd - the Trellis management daemon: options, config, the state
  * dir lock, wiring of the subsystems (core/runtime/daemon.h) and the main loop.
@@ -16,6 +17,7 @@
 #include "../auth/auth.h"
 #include "../config/config.h"
 #include "../events/events.h"
+#include "../inventory/inventory.h"
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"

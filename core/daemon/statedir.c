@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statedir.c - the state directory and its lock (statedir.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* statedir.h - the daemon's state directory: making it, and the lock
  * (DIR/trellisd.lock) that keeps one trellisd per state dir. */
 #ifndef TRELLIS_CORE_DAEMON_STATEDIR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dispatch.c - the checks every wrapper shares, and targets (dispatch.h). */
 #include "dispatch.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dispatch.h - typed, safe calls into plugins.  The daemon, the actions and
  * trellis-plugin-check call plugin ops only through these wrappers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hypervisor.c - dispatch wrappers for hypervisor plugins (dispatch.h). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* network.c - dispatch wrappers for network plugins (dispatch.h). */
 #include <string.h>
 

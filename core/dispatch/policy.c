@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* policy.c - dispatch wrappers for policy plugins (dispatch.h). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* storage.c - dispatch wrappers for storage plugins (dispatch.h). */
 #include <string.h>
 

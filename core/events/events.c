@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* events.c - see events.h. */
 #include <errno.h>
 #include <nanomsg/nn.h>
@@ -11,6 +12,7 @@
 
 #include "../host/host.h"
 #include "../runtime/daemon.h"
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "events.h"
 
@@ -106,12 +108,8 @@ int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body)
 		json_decref(msg);
 		return TRELLIS_E_INVALID_ARG;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	json_object_set_new(msg, "topic", json_string(topic));
-	json_object_set_new(msg, "ts",
-			    json_integer((json_int_t)ts.tv_sec * 1000 +
-					 ts.tv_nsec / 1000000));
+	json_object_set_new(msg, "ts", json_integer((json_int_t)tr_wall_ms()));
 	char *text = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (!text)

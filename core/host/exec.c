@@ -1,4 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec.c - see exec.h. */
+#include "../util/clock.h"
 #include "exec.h"
 
 #include <errno.h>
@@ -46,13 +48,6 @@ static int buf_read(struct buf *b)
 		d[b->len] = '\0';
 	}
 	return 0;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static char *take(struct buf *b)
@@ -116,7 +111,7 @@ int tr_exec(trellis_call_t *call, const char *const *argv, unsigned timeout_ms,
 	bo.fd = po[0];
 	be.fd = pe[0];
 	po[0] = pe[0] = -1;
-	long long deadline = timeout_ms ? mono_ms() + timeout_ms : 0;
+	long long deadline = timeout_ms ? (long long)tr_now_ms() + timeout_ms : 0;
 	while (bo.fd >= 0 || be.fd >= 0) {
 		struct pollfd pf[2];
 		int n = 0;
@@ -126,7 +121,7 @@ int tr_exec(trellis_call_t *call, const char *const *argv, unsigned timeout_ms,
 			pf[n++] = (struct pollfd){.fd = be.fd, .events = POLLIN};
 		int wait = 100;
 		if (deadline) {
-			long long left = deadline - mono_ms();
+			long long left = deadline - (long long)tr_now_ms();
 			if (left <= 0) {
 				kill(-pid, SIGKILL);
 				waitpid(pid, NULL, 0);

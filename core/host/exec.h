@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * exec.h - run a command without a shell, capture its output, bound its
  * time.  Backs host->exec and the workflow engine's `exec` steps.

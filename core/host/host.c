@@ -1,4 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* host.c - the host services table (see host.h). */
+#include "../util/clock.h"
 #include "host.h"
 
 #include <errno.h>
@@ -207,13 +209,6 @@ static uint64_t timer_next_id = 1;
 static int timer_thread_started, timer_stop;
 static pthread_t timer_thread;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void timer_insert(struct timer *t)
 {
 	struct timer **pp = &timers;
@@ -232,7 +227,7 @@ static void *timer_main(void *arg)
 			pthread_cond_wait(&timer_cond, &timer_lock);
 			continue;
 		}
-		uint64_t now = now_ms();
+		uint64_t now = tr_now_ms();
 		if (timers->due_ms > now) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -293,7 +288,7 @@ static int host_timer_add(trellis_plugin_t *self, uint64_t delay_ms,
 		timer_thread_started = 1;
 	}
 	t->id = timer_next_id++;
-	t->due_ms = now_ms() + delay_ms;
+	t->due_ms = tr_now_ms() + delay_ms;
 	timer_insert(t);
 	if (id)
 		*id = t->id;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * host.h - the core side of the plugin boundary: the host services table,
  * call contexts and the loaded-plugin record.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kinds.c - what the loader knows about each plugin kind: the v1.0 size of
  * its ops table, which ops are required, and the names of all ops (for the

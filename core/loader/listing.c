@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* listing.c - the plugin table of `trellisd --list-plugins` and
  * `trellis plugin list`, as text or as JSON. */
 #include <jansson.h>

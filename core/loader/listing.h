@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* listing.h - plugin registry as a table or JSON (caller owns the json_t). */
 #ifndef TRELLIS_CORE_LISTING_H
 #define TRELLIS_CORE_LISTING_H

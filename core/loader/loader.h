@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loader.h - finds, checks and initialises plugins; keeps the registry.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * paths.h - where plugins are looked for, in order: directories from the
  * config, then TRELLIS_PLUGIN_PATH (colon-separated), then the directory

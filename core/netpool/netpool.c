@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* netpool.c - segment-id pools in the store (netpool.h). */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * netpool.h - segment-id pools: the VXLAN VNIs and 802.1Q VLAN ids that
  * tenant networks are numbered from, and which segment holds which id.

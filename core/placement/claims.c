@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* claims.c - the placement_claim table (claims.h). */
 #include "claims.h"
 

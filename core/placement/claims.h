@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * claims.h - placement claims in the store: the durable, atomic booking of
  * a host's resources by one workflow step.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* intern.c - open-addressing hash table of strings to dense ids. */
 #include "intern.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * intern.h - a string interner: each distinct string gets a small dense id
  * (1, 2, 3 ...; 0 means "none").  The placement engine resolves every name

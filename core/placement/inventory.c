@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* inventory.c - hosts, zones and the location/free-memory index. */
 #include "inventory.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inventory.h - the placement engine's in-memory host inventory and its
  * index.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* order.c - bucketed (free memory, id) order of hosts (order.h). */
 #include "order.h"
 

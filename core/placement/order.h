@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * order.h - the hosts of one location node (the whole inventory, a zone, a
  * pod, a cluster) in ascending (free memory, id) order, cheap to keep

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orphans.c - the orphan-claim check (orphans.h).
  *
@@ -22,27 +23,26 @@
 
 #define TOMBSTONE_S (30 * 86400)
 
-struct orphans {
+struct tr_orphans {
 	uint64_t period_ms, timer;
 	char **seen; /* keys orphaned at the last check */
 	size_t n_seen;
 };
 
-static struct orphans state;
-
 struct pass {
 	struct tr_daemon *d;
 	struct tr_placer *p;
+	struct tr_orphans *o;
 	sqlite3 *db;
 	char **now;
 	size_t n_now, cap;
 	unsigned released;
 };
 
-static int seen_before(const char *key)
+static int seen_before(const struct tr_orphans *o, const char *key)
 {
-	for (size_t i = 0; i < state.n_seen; i++)
-		if (!strcmp(state.seen[i], key))
+	for (size_t i = 0; i < o->n_seen; i++)
+		if (!strcmp(o->seen[i], key))
 			return 1;
 	return 0;
 }
@@ -52,7 +52,7 @@ static int one(void *arg, const struct tr_claim *c, const char *host,
 {
 	struct pass *ps = arg;
 	(void)owner_state;
-	if (!seen_before(c->key)) {
+	if (!seen_before(ps->o, c->key)) {
 		if (ps->n_now == ps->cap) {
 			size_t cap = ps->cap ? ps->cap * 2 : 16;
 			char **n = realloc(ps->now, cap * sizeof *n);
@@ -89,24 +89,24 @@ static int one(void *arg, const struct tr_claim *c, const char *host,
 	return 0;
 }
 
-static void forget_seen(void)
+static void forget_seen(struct tr_orphans *o)
 {
-	for (size_t i = 0; i < state.n_seen; i++)
-		free(state.seen[i]);
-	free(state.seen);
-	state.seen = NULL;
-	state.n_seen = 0;
+	for (size_t i = 0; i < o->n_seen; i++)
+		free(o->seen[i]);
+	free(o->seen);
+	o->seen = NULL;
+	o->n_seen = 0;
 }
 
 static void tick(struct tr_daemon *d, void *arg)
 {
-	(void)arg;
-	state.timer = 0;
+	struct tr_orphans *o = arg;
+	o->timer = 0;
 	if (d->stopping)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "placement");
-	struct pass ps = {.d = d, .db = tr_store_db(d->store)};
+	struct pass ps = {.d = d, .o = o, .db = tr_store_db(d->store)};
 	ps.p = tr_placement_engine(d, &call);
 	if (!ps.p)
 		tr_warn("placement: orphan check: %s", call.message);
@@ -114,23 +114,34 @@ static void tick(struct tr_daemon *d, void *arg)
 		tr_warn("placement: orphan check: %s", call.message);
 	if (tr_claims_prune_released(ps.db, TOMBSTONE_S, &call) < 0)
 		tr_warn("placement: orphan check: %s", call.message);
-	forget_seen();
-	state.seen = ps.now;
-	state.n_seen = ps.n_now;
-	tr_daemon_timer_add(d, state.period_ms, 0, tick, NULL, &state.timer);
+	forget_seen(o);
+	o->seen = ps.now;
+	o->n_seen = ps.n_now;
+	tr_daemon_timer_add(d, o->period_ms, 0, tick, o, &o->timer);
 }
 
 void tr_orphans_start(struct tr_daemon *d, uint64_t period_ms)
 {
-	state.period_ms = period_ms;
-	if (period_ms && d->loop)
-		tr_daemon_timer_add(d, period_ms, 0, tick, NULL, &state.timer);
+	if (!period_ms || !d->loop || d->orphans)
+		return;
+	struct tr_orphans *o = calloc(1, sizeof *o);
+	if (!o) {
+		tr_err("placement: out of memory starting the orphan check");
+		abort();
+	}
+	o->period_ms = period_ms;
+	d->orphans = o;
+	tr_daemon_timer_add(d, period_ms, 0, tick, o, &o->timer);
 }
 
 void tr_orphans_stop(struct tr_daemon *d)
 {
-	if (state.timer)
-		tr_daemon_timer_cancel(d, state.timer);
-	state.timer = 0;
-	forget_seen();
+	struct tr_orphans *o = d->orphans;
+	if (!o)
+		return;
+	if (o->timer)
+		tr_daemon_timer_cancel(d, o->timer);
+	forget_seen(o);
+	free(o);
+	d->orphans = NULL;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orphans.h - the periodic release of placement claims whose owner is
  * gone (orphans.c), so that capacity never stays booked for a VM or a

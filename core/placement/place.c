@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* place.c - the placement pipeline (place.h): resolve, walk, filter,
  * weigh, pick, claim; and the "why not placed" explanation. */
 #include "place.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * place.h - the placement engine: policies + inventory + the pipeline that
  * turns a request into a host.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* placer.c - the placement engine's lifecycle, policies and zone policy
  * selection (place.h); the pipeline itself is place.c. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * placer_int.h - the placement engine's state, shared by its two halves:
  * placer.c (lifecycle, policies, zones) and place.c (the pipeline).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* polconf.c - parsing and resolving policy files (polconf.h). */
 #include "polconf.h"
 

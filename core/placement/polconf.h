@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * polconf.h - placement policies: what a policy YAML file (policies/NAME.yaml)
  * says, resolved against the loaded policy plugins.

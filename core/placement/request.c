@@ -1,13 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* request.c - placement requests from JSON (request.h). */
+#include "../util/json.h"
 #include "request.h"
 
 #include <string.h>
-
-static const char *str(json_t *args, const char *key)
-{
-	const char *s = json_string_value(json_object_get(args, key));
-	return s && *s ? s : NULL;
-}
 
 int tr_place_args_from_json(json_t *args, struct tr_place_args *out,
 			    trellis_call_t *call)
@@ -15,13 +11,13 @@ int tr_place_args_from_json(json_t *args, struct tr_place_args *out,
 	struct tr_place_req *q = &out->q;
 	memset(out, 0, sizeof *out);
 	q->vcpus = 1;
-	q->zone = str(args, "zone");
-	q->pod = str(args, "pod");
-	q->cluster = str(args, "cluster");
-	q->host = str(args, "host");
-	q->tenant = str(args, "tenant");
-	q->affinity_group = str(args, "affinity_group");
-	q->anti_affinity_group = str(args, "anti_affinity_group");
+	q->zone = tr_json_str_opt(args, "zone");
+	q->pod = tr_json_str_opt(args, "pod");
+	q->cluster = tr_json_str_opt(args, "cluster");
+	q->host = tr_json_str_opt(args, "host");
+	q->tenant = tr_json_str_opt(args, "tenant");
+	q->affinity_group = tr_json_str_opt(args, "affinity_group");
+	q->anti_affinity_group = tr_json_str_opt(args, "anti_affinity_group");
 	json_t *v;
 	if ((v = json_object_get(args, "vcpus")))
 		q->vcpus = (uint32_t)json_integer_value(v);

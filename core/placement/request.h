@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request.h - a placement request from JSON: the arguments policy.place
  * (core/actions/policy.c) and the policy.try API op share, their schema and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reserve.c - placement plus store claim (reserve.h). */
 #include "reserve.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * reserve.h - placement with a durable claim: what the policy.place and
  * policy.release actions do.

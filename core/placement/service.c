@@ -1,4 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* service.c - the daemon's placement engine (service.h). */
+#include "../util/clock.h"
 #include "service.h"
 
 #include <ctype.h>
@@ -14,6 +16,7 @@
 #include "../loader/paths.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "reserve.h"
 
@@ -51,12 +54,6 @@ static void policy_signature(const char *dir, char *out, size_t len)
 			    st.st_mtim.tv_nsec);
 	}
 	closedir(d);
-}
-
-static const char *opt_str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s && *s ? s : NULL;
 }
 
 static int is_dir(const char *p)
@@ -137,13 +134,6 @@ static int fingerprint(sqlite3 *db, const char *sql, char *out, size_t len)
 	return rc;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Calls fn for every object of kind (all pages). */
 static int each(struct tr_store *s, enum tr_kind kind,
 		int (*fn)(void *arg, json_t *obj), void *arg,
@@ -181,13 +171,13 @@ static int add_zone(void *arg, json_t *z)
 {
 	struct build *b = arg;
 	struct tr_zone_def def = {
-	    .name = opt_str(z, "name"),
+	    .name = tr_json_str_opt(z, "name"),
 	    .owner = json_is_true(json_object_get(z, "private"))
-			 ? opt_str(z, "owner")
+			 ? tr_json_str_opt(z, "owner")
 			 : NULL,
 	    .exclusive = json_is_true(json_object_get(z, "exclusive")),
 	    .spill_allow =
-		!opt_str(z, "spill") || !strcmp(opt_str(z, "spill"), "allow")};
+		!tr_json_str_opt(z, "spill") || !strcmp(tr_json_str_opt(z, "spill"), "allow")};
 	if (def.exclusive && !def.owner)
 		def.exclusive = 0; /* exclusive to nobody: treat as public */
 	return tr_inv_add_zone(tr_placer_inv(b->p), &def, b->err,
@@ -222,7 +212,7 @@ static int add_host(void *arg, json_t *o)
 	struct build *b = arg;
 	char path[512], tags[512];
 	const char *tagv[32];
-	snprintf(path, sizeof path, "%s", opt_str(o, "cluster") ?: "");
+	snprintf(path, sizeof path, "%s", tr_json_str_opt(o, "cluster") ?: "");
 	char *pod = strchr(path, '/'), *cl = pod ? strchr(pod + 1, '/') : NULL;
 	if (!pod || !cl)
 		return 0; /* not in a ZONE/POD/CLUSTER: cannot be placed on */
@@ -231,7 +221,7 @@ static int add_host(void *arg, json_t *o)
 	int64_t id = json_integer_value(json_object_get(o, "id"));
 	struct tr_host_def h = {
 	    .id = (uint64_t)id,
-	    .name = opt_str(o, "name"),
+	    .name = tr_json_str_opt(o, "name"),
 	    .zone = path,
 	    .pod = pod,
 	    .cluster = cl,
@@ -239,7 +229,7 @@ static int add_host(void *arg, json_t *o)
 	    .memory_mib =
 		(uint64_t)json_integer_value(json_object_get(o, "memory_kib")) /
 		1024};
-	const char *state = opt_str(o, "state");
+	const char *state = tr_json_str_opt(o, "state");
 	if (state && strcmp(state, "up"))
 		return 0; /* a host that is down takes nothing */
 	host_extra(b->db, id, &h, tags, sizeof tags);
@@ -254,7 +244,7 @@ static int add_host(void *arg, json_t *o)
 static int add_vm(void *arg, json_t *o)
 {
 	struct build *b = arg;
-	const char *origin = opt_str(o, "origin"), *host = opt_str(o, "host");
+	const char *origin = tr_json_str_opt(o, "origin"), *host = tr_json_str_opt(o, "host");
 	if (!origin || strcmp(origin, "discovered") || !host)
 		return 0;
 	struct tr_inv *inv = tr_placer_inv(b->p);
@@ -397,7 +387,7 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 	struct tr_placement *svc = d->placement;
 	sqlite3 *db = tr_store_db(d->store);
 	sqlite3_int64 changes = sqlite3_total_changes64(db);
-	uint64_t now = now_ms();
+	uint64_t now = tr_now_ms();
 	int current = svc->p != NULL;
 	int full_due = now - svc->full_at >= FULL_CHECK_MS;
 	char sig[sizeof svc->policy_sig];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * service.h - the placement engine of a running trellisd: built from the
  * store's inventory, the policy files and the claims, and kept in step with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conns.c - the cache of plugin targets (daemon.h: tr_conn_*): one open
  * connection per host, pool or network target, shared by every job that
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../dispatch/dispatch.h"
 #include "../util/log.h"
 #include "worker.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon.h - struct tr_daemon, what trellisd's subsystems share, and the
  * services they use from it.
@@ -26,7 +27,6 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "../dispatch/dispatch.h"
 #include "../host/host.h"
 #include "../loader/loader.h"
 
@@ -39,6 +39,8 @@ struct tr_api;     /* core/api/api.h */
 struct tr_conns;   /* core/runtime/conns.c */
 struct tr_engine;  /* core/workflow/engine.h */
 struct tr_placement; /* core/placement/service.h */
+struct tr_orphans;   /* core/placement/orphans.h */
+struct tr_target;  /* core/dispatch/dispatch.h */
 
 struct tr_daemon {
 	const struct tr_config *config; /* effective config, read-only */
@@ -62,6 +64,9 @@ struct tr_daemon {
 	struct tr_placement *placement; /* the placement service's state,
 					   made on first use; freed by
 					   tr_placement_shutdown() */
+	struct tr_orphans *orphans;     /* the orphan-claim check: set by
+					   tr_orphans_start(), freed by
+					   tr_orphans_stop() */
 };
 
 /* ---- worker pool ---- */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * loop.c - the daemon's one poll() loop (worker.h), its timers and the
  * completion queue that workers feed.
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "worker.h"
 #include "worker_int.h"
@@ -48,13 +50,6 @@ struct tr_loop {
 	struct tr_job *done_head, *done_tail;
 	int quit;
 };
-
-uint64_t tr_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct tr_loop *tr_loop_new(struct tr_daemon *d, const int *sigs, size_t n,
 			    tr_signal_fn on_signal, char *err, size_t errlen)

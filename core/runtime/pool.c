@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pool.c - the bounded worker pool (daemon.h: tr_daemon_submit).  Jobs
  * run in submission order; a finished job goes to the loop's completion

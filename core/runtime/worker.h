@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * worker.h - the machinery behind daemon.h's services: the main loop
  * (poll over registered fds, a timerfd for timers, a signalfd, an eventfd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inventory.c - the object kinds of store.h as descriptors (table,
  * writable fields, parent, how a reference resolves, what counts as a
@@ -38,6 +39,7 @@ static const struct field host_fields[] = {
 	{"arch", "arch", F_TEXT, 0},
 	{"cpu_model", "cpu_model", F_TEXT, 0},
 	{"hostname", "hostname", F_TEXT, 0},
+	{"host_uuid", "host_uuid", F_TEXT, 0},
 	{"sockets", "sockets", F_INT, 0},
 	{"cores", "cores", F_INT, 0},
 	{"threads", "threads", F_INT, 0},
@@ -113,6 +115,7 @@ static const struct filter vm_filters[] = {{"state", "a.state"},
 static const struct filter host_filters[] = {{"state", "a.state"},
 					     {"hypervisor", "a.hypervisor"},
 					     {"uri", "a.uri"},
+					     {"host_uuid", "a.host_uuid"},
 					     FLEND};
 static const struct filter zone_filters[] = {{"owner", "t.name"}, FLEND};
 static const struct filter no_filters[] = {FLEND};
@@ -157,8 +160,9 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		"SELECT a.id, a.name, " CLUSTER_PATH " AS cluster,"
 		" a.hypervisor, a.uri, a.state, a.cpus, a.memory_kib,"
 		" a.free_memory_kib, a.hv_type, a.hv_version, a.domain_type,"
-		" a.arch, a.cpu_model, a.hostname, a.sockets, a.cores,"
-		" a.threads, a.mhz, a.refreshed_at, a.error, a.created_at"
+		" a.arch, a.cpu_model, a.hostname, a.host_uuid, a.sockets,"
+		" a.cores, a.threads, a.mhz, a.refreshed_at, a.error,"
+		" a.created_at"
 		" FROM host a JOIN cluster c ON c.id = a.cluster_id"
 		" JOIN pod p ON p.id = c.pod_id JOIN zone z ON z.id = p.zone_id",
 		"SELECT id, name FROM host WHERE name = ?1",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * query.c - lists of objects (keyset paging, parent and field filters)
  * and the text forms of get and list, whose JSON SQLite builds.

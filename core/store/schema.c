@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * schema.c - the store's migrations, applied in order at open, each in
  * its own transaction, recorded by id in schema_migrations.
@@ -218,6 +219,11 @@ const struct tr_migration tr_migrations[] = {
 	 "  name TEXT PRIMARY KEY,"
 	 "  instance TEXT NOT NULL,"
 	 "  created_at INTEGER NOT NULL);"},
+	/* The machine a host's hypervisor runs on (host_info's host_uuid,
+	 * ABI 1.1): one machine is never added as two hosts. */
+	{"safety-0002-host-uuid",
+	 "ALTER TABLE host ADD COLUMN host_uuid TEXT;"
+	 "CREATE INDEX host_host_uuid ON host(host_uuid);"},
 	/* Business units (issue 17, core/auth/auth.h): a tenant is a BU.
 	 * Users (a role, at most one BU, optionally a Unix uid), their API
 	 * keys (hashes only), the append-only audit trail (triggers refuse

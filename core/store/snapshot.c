@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * snapshot.c - read snapshots kept from one read to the next (store.h,
  * tr_store_read_begin), and the commit counter that tells when they are
@@ -26,6 +27,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "../util/clock.h"
 #include "store_int.h"
 
 #define QUIET_MS 1000   /* no commit for this long: snapshots may be kept */
@@ -35,19 +37,12 @@
 static atomic_ulong commits;     /* in this process, any database */
 static atomic_llong last_commit; /* ms, CLOCK_MONOTONIC_COARSE */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The WAL hook: counts the commit, then does what SQLite's own hook does
  * (sqlite3_wal_autocheckpoint), which this one replaces. */
 static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	(void)arg;
-	atomic_store(&last_commit, now_ms());
+	atomic_store(&last_commit, (long long)tr_now_coarse_ms());
 	atomic_fetch_add(&commits, 1);
 	if (frames >= AUTO_CHECKPOINT)
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
@@ -99,7 +94,7 @@ int tr_store_read_begin(struct tr_store *s)
 {
 	unsigned long gen = atomic_load(&commits);
 	if (s->snap_held) {
-		if (gen == s->snap_gen && now_ms() - s->snap_since < MAX_AGE_MS)
+		if (gen == s->snap_gen && (long long)tr_now_coarse_ms() - s->snap_since < MAX_AGE_MS)
 			return 0;
 		snap_drop(s);
 	}
@@ -109,7 +104,7 @@ int tr_store_read_begin(struct tr_store *s)
 		return -1;
 	s->snap_held = 1;
 	s->snap_gen = gen;
-	s->snap_since = now_ms();
+	s->snap_since = (long long)tr_now_coarse_ms();
 	return 0;
 }
 
@@ -117,7 +112,7 @@ void tr_store_read_end(struct tr_store *s, int keep)
 {
 	if (!s || !s->snap_held)
 		return;
-	if (keep && now_ms() - atomic_load(&last_commit) >= QUIET_MS &&
+	if (keep && (long long)tr_now_coarse_ms() - atomic_load(&last_commit) >= QUIET_MS &&
 	    atomic_load(&commits) == s->snap_gen)
 		return;
 	snap_drop(s);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c - opening the SQLite database, migrations, transactions and the
  * statement cache.  The inventory verbs are in inventory.c.

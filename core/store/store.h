@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.h - the state store: the inventory and every other durable record
  * of trellisd.
@@ -32,7 +33,7 @@
  *   host     name(w) cluster(parent, "ZONE/POD/CLUSTER") hypervisor(w)
  *            uri(w) state(w) cpus(w) memory_kib(w) free_memory_kib(w)
  *            hv_type(w) hv_version(w) domain_type(w) arch(w) cpu_model(w)
- *            hostname(w) sockets(w) cores(w) threads(w) mhz(w)
+ *            hostname(w) host_uuid(w) sockets(w) cores(w) threads(w) mhz(w)
  *            refreshed_at(w) error(w)
  *   vm       uuid(w) name(w) host(parent, host name) state(w) origin(w,
  *            "trellis"|"discovered") tenant(w) vcpus(w) memory_mib(w)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_int.h - what store.c and inventory.c share; not for callers. */
 #ifndef TRELLIS_CORE_STORE_INT_H
 #define TRELLIS_CORE_STORE_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.h - the core's logger: stderr (default) or syslog, with a level
  * threshold.  Thread-safe.  Callers must never pass a secret.

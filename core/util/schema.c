@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schema.c - typed fields, their checker and the size and duration
  * parsers (schema.h). */
 #include "schema.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * schema.h - typed fields and the parsers behind them, for every floor of
  * the core: action schemas (core/actions), API op arguments (core/api),

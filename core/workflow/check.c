@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check.c - the reference half of the workflow loader (load_int.h):
  * step ids, needs, expressions and the types they carry, implicit
  * dependencies and cycles. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * defs.c - the engine's workflow definitions: the ones loaded from the
  * definition directories, and the parsed definitions instances share.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine.c - the instance half of the engine (engine.h): admission and
  * priority, starting, finishing, cancelling, sub-workflows, and the
@@ -17,13 +18,6 @@
 #include "../loader/paths.h"
 #include "../util/log.h"
 #include "engine_int.h"
-
-int64_t wf_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 char *wf_redacted_dump(const struct inst *i, const json_t *v)
 {
@@ -160,7 +154,7 @@ void eng_inst_run(struct inst *i, int64_t started_ms)
 	i->started_ms = started_ms;
 	e->n_running++;
 	if (i->wf->timeout_ms && e->d->loop) {
-		int64_t left = i->wf->timeout_ms - (wf_now_ms() - started_ms);
+		int64_t left = i->wf->timeout_ms - (tr_wall_ms() - started_ms);
 		tr_daemon_timer_add(e->d, (uint64_t)(left > 0 ? left : 0), 0,
 				    wf_timeout_fire, i, &i->wf_timer);
 	}
@@ -186,7 +180,7 @@ void eng_admit(struct tr_engine *e)
 		memmove(&e->queue[best], &e->queue[best + 1],
 			(e->n_queue - best - 1) * sizeof *e->queue);
 		e->n_queue--;
-		int64_t now = wf_now_ms();
+		int64_t now = tr_wall_ms();
 		struct tr_jr_update u = {.state = "running",
 					 .started_at = now,
 					 .finished_at = -1};
@@ -229,7 +223,7 @@ static json_t *final_outputs(struct inst *i)
 void eng_instance_finish(struct inst *i)
 {
 	struct tr_engine *e = i->e;
-	int64_t now = wf_now_ms();
+	int64_t now = tr_wall_ms();
 	const char *state = "succeeded", *comp = NULL;
 	json_t *outputs = NULL;
 	if (i->st == I_FAILING) {
@@ -398,7 +392,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 	}
 	i->inputs = bound;
 	i->seq = ++e->seq;
-	i->created_ms = wf_now_ms();
+	i->created_ms = tr_wall_ms();
 	/* A child redacts what its parent does: its inputs may carry the
 	 * parent's secrets. */
 	for (size_t k = 0; parent && k < parent->i->secrets.n; k++)
@@ -432,7 +426,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 	if (parent) {
 		/* A child runs at once: its parent holds a slot already. */
 		i->parent_job = parent;
-		int64_t now = wf_now_ms();
+		int64_t now = tr_wall_ms();
 		struct tr_jr_update u = {.state = "running",
 					 .started_at = now,
 					 .finished_at = -1};

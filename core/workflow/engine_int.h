@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine_int.h - the engine's in-memory state, shared by engine.c
  * (instances: admission, start, finish, resume, queries) and sched.c
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "../runtime/daemon.h"
+#include "../util/clock.h"
 #include "engine.h"
 #include "journal.h"
 #include "secret.h"
@@ -139,7 +141,6 @@ struct tr_engine {
 /* retention.c: the first tick of the journal's retention. */
 void eng_retention_start(struct tr_engine *e);
 
-int64_t wf_now_ms(void);
 /* A redacted JSON text of v (malloc'd), for the journal. */
 char *wf_redacted_dump(const struct inst *i, const json_t *v);
 void wf_publish(struct inst *i, const char *topic, json_t *body);

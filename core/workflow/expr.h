@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * expr.h - workflow expressions: ${inputs.X}, ${steps.ID.FIELD},
  * ${secrets.NAME} inside YAML values.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* graph.c - a workflow definition as JSON and as a Graphviz graph (wf.h). */
 #include <stdio.h>
 #include <stdlib.h>

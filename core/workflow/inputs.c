@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * inputs.c - workflow inputs: their declarations in a file (load_int.h)
  * and the values a run binds to them (wf.h: tr_wf_inputs_bind).  Both go

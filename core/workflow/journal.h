@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * journal.h - the workflow engine's durable record in the store's SQLite
  * database (tables wf_instance and wf_step, declared in

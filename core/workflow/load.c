@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* load.c - the structural half of the workflow loader (wf.h): keys,
  * scalar types, inputs, steps, actions and their argument schemas. */
 #include <errno.h>

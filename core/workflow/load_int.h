@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * load_int.h - state shared by the two halves of the workflow loader:
  * load.c (structure: keys, types, actions, arguments) and check.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * query.c - what the engine tells the API and the CLI: status, list and
  * the step journal of an instance, read from the journal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * resume.c - picking unfinished instances up from the journal after a
  * restart (engine.h: "after a crash").
@@ -44,7 +45,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 					 .compensation = "failed",
 					 .error = msg,
 					 .started_at = -1,
-					 .finished_at = wf_now_ms()};
+					 .finished_at = tr_wall_ms()};
 		tr_journal_instance_update(e->j, id, &u);
 		return;
 	}
@@ -131,7 +132,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 	tr_info("workflow %s (%s): resuming", id, wf->name);
 	for (size_t m = 0; m < wf->n_steps; m++)
 		i->s[m].was_running = 0;
-	eng_inst_run(i, started ? started : wf_now_ms());
+	eng_inst_run(i, started ? started : tr_wall_ms());
 }
 
 void eng_resume(struct tr_engine *e)

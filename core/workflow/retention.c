@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * retention.c - the journal's retention (workflows.retention, 30 days by
  * default): instances that finished longer ago leave the journal with
@@ -23,7 +24,7 @@ int tr_engine_purge(struct tr_engine *e, int64_t older_than_ms,
 		    unsigned max_batches, unsigned *purged,
 		    trellis_call_t *call)
 {
-	int64_t before_ms = wf_now_ms() - older_than_ms;
+	int64_t before_ms = tr_wall_ms() - older_than_ms;
 	*purged = 0;
 	for (unsigned b = 0; !max_batches || b < max_batches; b++) {
 		int n = tr_journal_purge(e->j, before_ms, BATCH, call);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sched.c - the step half of the engine (engine_int.h): which steps are
  * ready, running them on the worker pool, journaling each before and
@@ -159,7 +160,7 @@ static void step_skip(struct inst *i, size_t idx, const char *why)
 	struct tr_jr_step u = sched_jr_blank();
 	u.state = "skipped";
 	u.error = why;
-	u.finished_at = wf_now_ms();
+	u.finished_at = tr_wall_ms();
 	sched_jstep(i, idx, &u);
 	sched_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
 	release(i, idx);
@@ -177,7 +178,7 @@ static void step_fail_now(struct inst *i, size_t idx, const char *error)
 	u.state = "failed";
 	char *red = tr_secrets_redact_str(&i->secrets, error);
 	u.error = red;
-	u.finished_at = wf_now_ms();
+	u.finished_at = tr_wall_ms();
 	sched_jstep(i, idx, &u);
 	sched_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
 	free(red);
@@ -337,7 +338,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 		sched_job_free(jb);
 		return;
 	}
-	jb->t0 = wf_now_ms();
+	jb->t0 = tr_wall_ms();
 	tr_call_init(&jb->call, "workflow");
 	json_decref(jb->result);
 	jb->result = NULL;
@@ -504,7 +505,7 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		sched_undo_complete(e, jb);
 		goto out;
 	}
-	int64_t now = wf_now_ms(), dur = now - jb->t0;
+	int64_t now = tr_wall_ms(), dur = now - jb->t0;
 	struct tr_jr_step u = sched_jr_blank();
 	if (jb->quiet_start) {
 		u.attempts = s->attempts;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secret.h - keeping workflow secrets out of everything that persists or
  * leaves the process.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * subflow.c - the workflow.run action: a step that runs another workflow
  * (a loaded definition) as a child instance and waits for it.

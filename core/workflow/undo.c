@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * undo.c - when an instance fails: stop scheduling, then compensate.  The
  * `undo` of every step that succeeded runs in reverse order of
@@ -32,7 +33,7 @@ void sched_undo_complete(struct tr_engine *e, struct job *jb)
 		u.undo_state = "undone";
 		sched_jstep(i, jb->idx, &u);
 		sched_step_event(i, jb->idx, "workflow.step.undone", "undone",
-			   wf_now_ms() - jb->t0, NULL);
+			   tr_wall_ms() - jb->t0, NULL);
 		sched_job_free(jb);
 		i->undo_pos++;
 		comp_next(i);
@@ -52,7 +53,7 @@ void sched_undo_complete(struct tr_engine *e, struct job *jb)
 	u.undo_error = red;
 	sched_jstep(i, jb->idx, &u);
 	sched_step_event(i, jb->idx, "workflow.step.undone", "undo_failed",
-		   wf_now_ms() - jb->t0, err);
+		   tr_wall_ms() - jb->t0, err);
 	if (!i->left_behind)
 		i->left_behind = json_array();
 	json_t *lb = json_pack("{s:s, s:s, s:s, s:o}", "step", ws->id, "undo",
@@ -102,7 +103,7 @@ void sched_fail(struct inst *i, size_t idx, const char *error)
 			i->n_terminal++;
 			struct tr_jr_step u = sched_jr_blank();
 			u.state = "failed";
-			u.finished_at = wf_now_ms();
+			u.finished_at = tr_wall_ms();
 			sched_jstep(i, k, &u);
 		} else if (s->st == S_READY) {
 			s->st = S_PENDING; /* its heap entry is dropped */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * values.c - what an instance's steps see and what they must hide:
  * resolving ${inputs.X}, ${steps.ID.FIELD} and ${secrets.NAME} against one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wf.h - the workflow language: a parsed, validated workflow definition
  * (struct tr_wf) and the loader that builds one from YAML.

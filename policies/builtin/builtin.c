@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builtin.c - the "builtin" policy plugin: descriptor and ops.  The filters
  * and weighers themselves live in filters.c and weighers.c; this file only

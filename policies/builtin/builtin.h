@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * builtin.h - the built-in policy plugin: the filter and weigher tables
  * that builtin.c publishes, implemented in filters.c and weighers.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * filters.c - the built-in filters.  Each one walks the kept hosts of a
  * batch, clears the ones that cannot take the request and returns how many

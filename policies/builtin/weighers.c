@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * weighers.c - the built-in weighers.  Their scores follow the core's index
  * orders exactly (see the order hints in trellis/policy.h), which is what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check.c - results, expectations, watchdog and the op sweep (check.h). */
 #include "check.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check.h - the inside of trellis-plugin-check: the result log every check
  * writes to, and the contract between the driver (trellis-plugin-check.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_policy.c - conformance scenario for policy plugins.
  *

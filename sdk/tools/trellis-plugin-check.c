@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis-plugin-check - the conformance checker for Trellis plugins.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 """The current SDK headers keep every promise of the frozen 1.0 headers.
 

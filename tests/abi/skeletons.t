@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
 #
 # The SDK works out of tree, as docs/plugin-guide.md says: `scons install

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ABI tests: the loader refuses each deliberately wrong plugin with the
  * exact reason an operator sees, goes on loading the others, and keeps

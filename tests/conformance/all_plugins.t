@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 900
 #
 # Runs trellis-plugin-check on every plugin the build made (BUILD/plugins/

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 #
 # trellis-plugin-check fails a plugin that breaks the rule "an existing

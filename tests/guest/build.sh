@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Trellis test guest: a real Linux kernel (Debian's
 # linux-image-cloud-amd64) and an initramfs with busybox-static, both from
 # Debian packages fetched with `apt-get download` (nothing is installed).

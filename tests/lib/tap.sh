@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/lib/tap.sh - TAP helpers for shell tests.  Source it, then:
 #   plan 3            (optional)
 #   ok "what" cmd...  runs cmd, reports ok/not ok

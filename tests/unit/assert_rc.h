@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * assert_rc.h - assert_rc() for cmocka tests that call plugins through
  * core/dispatch: an assert_int_equal on a TRELLIS_E_* code that, when it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/xen/build.sh [BUILD_DIR] - builds the Xen test image, or reuses it.
 #
 # The image boots Xen 4.17 with a Linux dom0 under QEMU (tests/xen/run.sh).

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: Apache-2.0
 # /init of the Xen dom0 image (tests/xen/build.sh puts it there).
 #
 # Brings up the Xen toolstack the way a dom0 distribution would (xen

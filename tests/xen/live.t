@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 900
 #
 # tests/xen/live.t - the Xen plugin against a live Xen 4.17.

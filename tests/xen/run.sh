@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/xen/run.sh [BUILD_DIR [SERIAL_LOG]] - boots Xen 4.17 with a Linux
 # dom0 under QEMU (TCG emulation: no KVM, no nested virtualisation needed)
 # and lets the image's /init run the Xen plugin's scenario.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scenario.c - trellis-xen-scenario, the program that proves the Xen
  * plugin inside a live dom0 (the image tests/xen/build.sh makes).

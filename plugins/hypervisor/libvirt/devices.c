@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devices.c - the VNC console endpoint (one-time password set through
  * libvirt) and hotplug of disks and NICs.

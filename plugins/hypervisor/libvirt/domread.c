@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * domread.c - reading libvirt domain XML (and capabilities) with libxml2.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * domxml.c - domain XML written with xmlTextWriter (reading: domread.c).
  */

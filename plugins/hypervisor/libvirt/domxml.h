@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * domxml.h - libvirt domain XML: written from Trellis specs, read back.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * events.c - libvirt's event loop, and domain lifecycle events turned into
  * Trellis `vm.state` events.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lv.h - internals of the libvirt hypervisor plugin.
  *

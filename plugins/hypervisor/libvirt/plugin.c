@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c - descriptor, init/fini and config of the libvirt plugin.
  */

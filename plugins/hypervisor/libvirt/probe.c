@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * probe.c - which domain type a host gets: "kvm" where KVM really boots a
  * Linux kernel, "qemu" (TCG) otherwise, "test" on libvirt's test driver.

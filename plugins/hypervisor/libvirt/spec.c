@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * spec.c - checks of VM, disk and NIC specs before they become XML.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vm.c - create (idempotent), destroy, start, graceful shutdown, pause and
  * resume of libvirt domains.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * xen.c - the Xen hypervisor plugin: its descriptor, the connection, and
  * the ops that read or pause domains (host info from xc_physinfo, domain
@@ -611,7 +612,7 @@ static const struct trellis_hypervisor_ops xen_ops = {
     /* No VNC console, no hotplug: NULL means "not supported". */
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = "xen", .version = "0.1.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = "xen", .version = "0.1.0", .license = "Apache-2.0",
 		      .description = "Xen hypervisor (libxenctrl + libxl), PV "
 				     "guests",
 		      .kind = TRELLIS_KIND_HYPERVISOR,

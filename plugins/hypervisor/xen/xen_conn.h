@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * xen_conn.h - what the files of the Xen plugin share: the plugin state,
  * the connection (one per host: an xc_interface, a xenstore handle and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * xen_lifecycle.c - the ops that make and end Xen VMs: vm_create (PV,
  * through libxl, idempotent by a key kept in xenstore), vm_destroy and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * xen_map.c - pure translations between Xen's and Trellis's vocabularies
  * (see xen_map.h).  No handle to Xen is needed here, so all of it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * xen_map.h - the parts of the Xen plugin that need no live hypervisor:
  * Xen domain flags -> Trellis VM states, errno and libxl error codes ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bridge.c - the bridge network plugin: descriptor, connections and the
  * op entry points.  Each op checks nothing itself; it packs its arguments
@@ -311,7 +312,7 @@ static const struct trellis_network_ops br_ops = {
     .gc = br_gc,
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = "bridge", .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = "bridge", .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "Linux bridge segments over VXLAN/VLAN, "
 				     "nftables port filtering",
 		      .kind = TRELLIS_KIND_NETWORK,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bridge.h - the inside of the bridge network plugin, shared by its files.
  *

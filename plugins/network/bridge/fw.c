@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fw.c - the `bridge trellis` nftables table via libnftables (fw.h). */
 #include <arpa/inet.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fw.h - the bridge plugin's packet filter: one nftables table of its own,
  * `bridge trellis`, driven through libnftables (the library, not the nft

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gc.c - removing what the core no longer knows: every object of the
  * plugin on a host (devices under the tr- prefix, nftables chains of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* links.c - bridges, VXLAN/VLAN devices, taps and veths via libnl (links.h). */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * links.h - the bridge plugin's netlink side: bridges, VXLAN and VLAN
  * devices, taps and veth pairs, through libnl-route-3 (never `ip`).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nsexec.c - one thread per network namespace (nsexec.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * nsexec.h - a thread that lives in one network namespace and runs jobs
  * there, one at a time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops.c - segments, ports, rules and gc of the bridge plugin, as jobs on a
  * connection's namespace thread (bridge.h).

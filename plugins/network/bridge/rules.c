@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rules.c - the bridge plugin's filtering rules (rule_add, rule_delete)
  * and their expiry, as jobs on a connection's namespace thread (bridge.h,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * localfs.c - the localfs storage plugin: a pool is a directory, a volume
  * is a qcow2 or raw file in it.
@@ -237,7 +238,7 @@ static const struct trellis_storage_ops lfs_ops = {
     .snapshot_delete = lfs_snapshot_delete,
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = "localfs", .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = "localfs", .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "directory pools of qcow2/raw volumes "
 				     "(qemu-img)",
 		      .kind = TRELLIS_KIND_STORAGE,

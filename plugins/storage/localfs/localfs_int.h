@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * localfs_int.h - what the files of the localfs plugin share: the plugin
  * and pool state, the on-disk names (extended attributes, temp prefix,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* qimg.c - qemu-img through host->exec (qimg.h). */
 #include <inttypes.h>
 #include <stdio.h>

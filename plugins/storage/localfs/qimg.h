@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qimg.h - the localfs plugin's only way to touch image contents: qemu-img,
  * run through host->exec (no shell, bounded time).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * volfile.c - a volume as a file in the pool directory: which names are
  * allowed and where they live, the extended attributes that carry a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * volops.c - the localfs volume and snapshot ops (vol_create, vol_delete,
  * vol_info, vol_list, vol_resize, vol_clone, snapshot_create,

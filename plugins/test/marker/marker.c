@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * marker - a storage plugin for crash tests.  A pool is a directory; a
  * volume is a marker file NAME.marker holding the idempotency key that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis/error.h - stable error codes of the Trellis plugin API.
  *

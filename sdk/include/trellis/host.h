@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis/host.h - the services the host (trellisd, trellis-plugin-check)
  * offers to a plugin.

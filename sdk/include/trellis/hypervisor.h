@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis/hypervisor.h - ops table of hypervisor plugins (kind HYPERVISOR).
  *

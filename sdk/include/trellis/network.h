@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis/network.h - ops table of network isolation plugins (kind NETWORK).
  *

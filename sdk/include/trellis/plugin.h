@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis/plugin.h - the Trellis plugin ABI: entry symbol and descriptor.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis/policy.h - ops table of scheduling policy plugins (kind POLICY).
  *

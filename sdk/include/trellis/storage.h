@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trellis/storage.h - ops table of storage plugins (kind STORAGE).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * skel_hypervisor.c - the shape of a Trellis hypervisor plugin, over a
  * pretend hypervisor that keeps its VMs in memory (one per connection).
@@ -178,7 +179,7 @@ static int vm_create(void *conn, trellis_call_t *call,
 		if (strcmp(vm->name, spec->name) != 0)
 			continue;
 		/* A replay returns what the first attempt made. */
-		if (idem_key && strcmp(vm->key, idem_key) == 0) {
+		if (idem_key && idem_key[0] && strcmp(vm->key, idem_key) == 0) {
 			fill(vm, out);
 			return 0;
 		}
@@ -278,7 +279,7 @@ static const struct trellis_hypervisor_ops ops = {
      * the core reports as NOTSUP. */
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "an in-memory pretend hypervisor (the "
 				     "SDK's hypervisor skeleton)",
 		      .kind = TRELLIS_KIND_HYPERVISOR,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * skel_network.c - the shape of a Trellis network plugin, over a pretend
  * host that keeps segments and ports in memory (one per connection).  Copy
@@ -11,8 +12,8 @@
  *
  * What it shows: segment_ensure and port_create are idempotent (a replay
  * with the same spec returns the same bridge / tap; a clash is a CONFLICT),
- * a port is never adopted (one made under another idempotency key, or
- * none, is CONFLICT: another request's undo would delete it),
+ * a port records the key it was made under and is never adopted by
+ * another request (or one without a key): CONFLICT,
  * deleting what is gone succeeds, a segment with ports cannot be released
  * (CONFLICT), a port on a missing segment is NOTFOUND, and the firewall
  * and gc ops are left NULL (NOTSUP).
@@ -38,7 +39,7 @@ struct port {
 	int used;
 	char name[64], segment[64];
 	char ifname[16], mac[18];
-	char key[256]; /* the idempotency key that made it */
+	char key[256]; /* the making request's idempotency key, "" none */
 };
 
 struct conn {
@@ -216,9 +217,9 @@ static int port_create(void *conn, trellis_call_t *call,
 					       "'%s', not '%s'",
 					       c->uri, spec->name, p->segment,
 					       spec->segment);
-		/* A replay finds what its own key made; anything else is
-		 * someone else's. */
-		if (!idem_key || !*idem_key || strcmp(p->key, idem_key) != 0)
+		/* Only its own request's replay gets it: another's undo
+		 * would delete a port a running VM uses. */
+		if (!idem_key || !idem_key[0] || strcmp(p->key, idem_key))
 			return host->set_error(call, TRELLIS_E_CONFLICT,
 					       "%s: port '%s' already exists, "
 					       "made by another request",
@@ -273,7 +274,7 @@ static const struct trellis_network_ops ops = {
     /* rule_add, rule_delete, gc: NULL, reported as NOTSUP. */
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "in-memory pretend segments and ports "
 				     "(the SDK's network skeleton)",
 		      .kind = TRELLIS_KIND_NETWORK,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * skel_policy.c - a Trellis scheduling policy plugin: one filter and one
  * weigher.  Copy it to add your own placement rules.
@@ -114,7 +115,7 @@ static const struct trellis_policy_ops ops = {
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "skel-policy", .version = "1.0.0",
-		      .license = "MIT",
+		      .license = "Apache-2.0",
 		      .description = "memory headroom and VM-count spreading "
 				     "(the SDK's policy skeleton)",
 		      .kind = TRELLIS_KIND_POLICY,

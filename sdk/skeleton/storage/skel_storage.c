@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * skel_storage.c - a small but real Trellis storage plugin: a pool is a
  * directory, a volume is a sparse raw file in it.  Copy this file to start
@@ -317,7 +318,7 @@ static int vol_create(void *pool, trellis_call_t *call,
 	if (faccessat(p->dirfd, spec->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		char key[256];
 		read_key(p, spec->name, key, sizeof key);
-		if (idem_key && strcmp(key, idem_key) == 0)
+		if (idem_key && idem_key[0] && strcmp(key, idem_key) == 0)
 			return fill_info(p, call, spec->name, out);
 		return host->set_error(call, TRELLIS_E_CONFLICT,
 				       "pool '%s': volume '%s' exists already "
@@ -449,7 +450,7 @@ static const struct trellis_storage_ops ops = {
      * which the core reports as NOTSUP. */
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = PLUGIN, .version = "1.0.0", .license = "Apache-2.0",
 		      .description = "raw sparse-file volumes in a directory "
 				     "(the SDK's storage skeleton)",
 		      .kind = TRELLIS_KIND_STORAGE,

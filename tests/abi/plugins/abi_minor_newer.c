@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Refused: built for a minor newer than the host's (1.1 on a 1.0 host). */
 #include "stub.h"
 
@@ -11,7 +12,7 @@ static const trellis_plugin_desc_t desc = {
     .build_tag = TRELLIS_BUILD_TAG,
     .name = "abi-minor-newer",
     .version = "1.0.0",
-    .license = "MIT",
+    .license = "Apache-2.0",
     .kind = TRELLIS_KIND_STORAGE,
     .thread_model = TRELLIS_THREAD_SERIALIZED,
     .ops = &ops,

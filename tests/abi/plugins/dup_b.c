@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Refused: a second plugin named "dup" (after dup_a.so). */
 #include "stub.h"
 
 static const struct trellis_storage_ops ops = {.struct_size = sizeof ops,
 					       STUB_STORAGE_OPS};
 
-TRELLIS_PLUGIN_DEFINE(.name = "dup", .version = "2.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = "dup", .version = "2.0.0", .license = "Apache-2.0",
 		      .kind = TRELLIS_KIND_STORAGE,
 		      .thread_model = TRELLIS_THREAD_SERIALIZED, .ops = &ops)

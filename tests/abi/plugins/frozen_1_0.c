@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A storage plugin built against the frozen ABI 1.0 headers
  * (sdk/abi/1.0/include), never against the current SDK.  It must keep
@@ -153,7 +154,7 @@ static const struct {
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "frozen-1-0", .version = "1.0.0",
-		      .license = "MIT", .kind = TRELLIS_KIND_STORAGE,
+		      .license = "Apache-2.0", .kind = TRELLIS_KIND_STORAGE,
 		      .description = "built against the frozen ABI 1.0 headers",
 		      .thread_model = TRELLIS_THREAD_PER_TARGET, .init = init,
 		      .ops = &table.ops)

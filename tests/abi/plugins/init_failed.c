@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Refused: init() fails, and says why through host->set_error. */
 #include "stub.h"
 
@@ -14,6 +15,6 @@ static const struct trellis_storage_ops ops = {.struct_size = sizeof ops,
 					       STUB_STORAGE_OPS};
 
 TRELLIS_PLUGIN_DEFINE(.name = "init-failed", .version = "1.0.0",
-		      .license = "MIT", .kind = TRELLIS_KIND_STORAGE,
+		      .license = "Apache-2.0", .kind = TRELLIS_KIND_STORAGE,
 		      .thread_model = TRELLIS_THREAD_SERIALIZED, .init = init,
 		      .ops = &ops)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Refused: no entry symbol (a shared object that is not a plugin). */
 #include <trellis/plugin.h>
 

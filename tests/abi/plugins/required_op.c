@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Refused: the required storage op vol_info is missing. */
 #include "stub.h"
 
@@ -12,5 +13,5 @@ static const struct trellis_storage_ops ops = {
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "required-op", .version = "1.0.0",
-		      .license = "MIT", .kind = TRELLIS_KIND_STORAGE,
+		      .license = "Apache-2.0", .kind = TRELLIS_KIND_STORAGE,
 		      .thread_model = TRELLIS_THREAD_SERIALIZED, .ops = &ops)

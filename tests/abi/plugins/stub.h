@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stub.h - a tiny, valid storage ops table for the ABI test plugins.  Each
  * deliberately wrong plugin is correct except for the one thing its file

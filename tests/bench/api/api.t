@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The API benchmark, short version: vm.show and vm.list (100 per page) with
 # 10,000 VMs in the store, 1 and 16 clients, against a raw nanomsg echo
 # server measured in the same run, in alternating phases of BENCH_SECONDS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_api.c - requests/s and latency of trellisd's vm.show and vm.list
  * against a raw nanomsg REQ/REP echo server measured in the same run: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_placement.c - placement throughput and latency on simulated
  * inventories, against a full-scan baseline measured in the same run.

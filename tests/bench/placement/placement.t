@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Placement benchmark, short version: 1k/10k/100k hosts, indexed pipeline
 # against the full-scan baseline.  Prints the figures as TAP diagnostics;
 # fails only when it cannot measure (never on the figures themselves).

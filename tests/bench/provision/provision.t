@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 600
 # The provision benchmark: time from `trellis workflow run vm.provision`
 # to the domain running, against the same work done by hand with the tools

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
 # A short run of the workflow engine benchmark (bench_workflow): journaled
 # no-op steps per second for one wide workflow and for many concurrent

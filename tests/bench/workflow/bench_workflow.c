@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_workflow - journaled steps per second of the workflow engine, on a
  * real SQLite store (on disk, synchronous=FULL), main loop and worker pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * adopts_by_name.c - a storage plugin that is correct except for the rule
  * of issue 14: it records each volume's idempotency key, yet a create of
@@ -169,7 +170,7 @@ static const struct trellis_storage_ops ops = {
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "adopts-by-name", .version = "1.0.0",
-		      .license = "MIT", .kind = TRELLIS_KIND_STORAGE,
+		      .license = "Apache-2.0", .kind = TRELLIS_KIND_STORAGE,
 		      .description = "adopts an existing volume by name",
 		      .thread_model = TRELLIS_THREAD_PER_TARGET, .init = init,
 		      .ops = &ops)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the API's request parsing: the bytes are one
  * request message.  It runs what the daemon runs before any handler: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for trellisd's config loader: the bytes are a config
  * file, overlaid on the embedded defaults and checked strictly.  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_file.h - for fuzz targets whose parser reads a file: the input
  * written to a file of this process's own in /dev/shm. */
 #ifndef TRELLIS_FUZZ_FILE_H

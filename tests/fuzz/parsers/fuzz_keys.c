@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the API keys file (core/api/keys.c): the bytes are
  * a keys file (mode 0600).  A refusal must say why, with FILE:LINE for a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the workflow loader: YAML parsing into node trees,
  * validation, expressions, dot and JSON output.  Built only by

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 400
 # Runs the workflow loader's libFuzzer target for a bounded time over a
 # seed corpus (the shipped workflows and the broken-file corpus).  Builds

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellisd driven through the trellis CLI: the inventory tree, hosts on
 # libvirt's test:///default, errors and exit codes, output formats,
 # events, config errors, the state dir lock, shutdown and restart.
@@ -107,6 +108,13 @@ if td_have_libvirt_plugin; then
 	like "unreachable host is not recorded" "$(tcli host show h2 2>&1)" "NOTFOUND"
 	out=$(tcli host add h3 --cluster c1 --hypervisor nosuch --uri test:///default 2>&1)
 	like "unknown plugin refused" "$out" "no hypervisor plugin 'nosuch'"
+	# Issue 14: one hypervisor added as two hosts counts its capacity
+	# twice; the second is refused, naming the first.
+	out=$(tcli host add ux-h --cluster c1 --hypervisor libvirt --uri test:///default 2>&1)
+	is "the same URI as a second host: exit 1" "$?" 1
+	like "the same URI is refused naming the first host" "$out" \
+		"CONFLICT: host 'ux-h': test:///default is already host 'h1'"
+	like "the refused host is not recorded" "$(tcli host show ux-h 2>&1)" "NOTFOUND"
 	like "vm list shows the discovered VM" "$(tcli vm list)" "test +[0-9a-f-]{36} +h1 +running"
 	is "vm show by name" "$(tcli vm show test -o json | json 'j["host"]')" h1
 	ok "host refresh" tcli host refresh h1

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Many clients at once, every answer checked: 16 clients add hosts (writes,
 # on the main thread), show each one at once (reads, on the receive
 # threads' own store connections: a read that misses an acknowledged

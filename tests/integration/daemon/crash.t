@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # kill -9 at random instants while clients write: after each restart every
 # acknowledged write is there, nothing half-made, integrity_check ok.
 # trellis-timeout: 120

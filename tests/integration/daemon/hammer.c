@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hammer.c - many clients at once against a running trellisd, checking
  * every answer: each client adds hosts (a write, run on the main thread)
@@ -72,13 +73,15 @@ static void *client(void *arg)
 		return NULL;
 	}
 	for (int i = 0; i < adds && !atomic_load(&failed); i++) {
-		char name[64];
+		char name[64], uri[96];
 		snprintf(name, sizeof name, "h%d-%d", id, i);
+		/* One URI is one host (host.add refuses a second). */
+		snprintf(uri, sizeof uri, "test:///default?host=%s", name);
 		json_decref(call(s, "host.add",
 				 json_pack("{s:i, s:s, s:{s:s, s:s, s:s}}",
 					   "v", 1, "op", "host.add", "args",
 					   "name", name, "cluster", cluster,
-					   "uri", "test:///default")));
+					   "uri", uri)));
 		/* Acknowledged, so every reader must see it now. */
 		json_t *h = call(s, "host.show",
 				 json_pack("{s:i, s:s, s:{s:s}}", "v", 1, "op",

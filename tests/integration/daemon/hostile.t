@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile input on the API socket: random bytes, truncated and deeply
 # nested JSON, huge strings, wrong types, vanished clients.  Each request
 # is answered with an error, the daemon stays up, the store is unchanged.

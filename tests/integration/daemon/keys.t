@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 # API keys over their life, against a real trellisd on tcp://: a key made
 # to expire is refused once expired, naming it; every change made over

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh - helpers for the trellisd integration tests: a real daemon on a
 # temporary state dir with its own sockets, cleaned up on exit.
 #   source "$(dirname "$0")/lib.sh"   (after tests/lib/tap.sh)

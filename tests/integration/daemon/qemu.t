@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # host add against the real local libvirtd (qemu:///system): discovered
 # capacity equals `virsh nodeinfo`; VM records follow lifecycle events; a
 # libvirtd restart costs no failed refresh and no lost events.  Skips with the reason when the

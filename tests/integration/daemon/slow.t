@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A slow host never blocks the others: host add against a libvirt
 # endpoint that accepts and then never answers runs on a worker while
 # every other request is answered at once; SIGTERM then stops the daemon

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
 # The libvirt plugin against qemu:///system with the real test guest, in one
 # boot: create (disk with IOPS caps, NIC on a bridge with bandwidth caps,

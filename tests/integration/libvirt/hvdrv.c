@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hvdrv - drives a hypervisor plugin from the shell, for integration tests
  * and the provision benchmark.  It loads the plugin with core/loader and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/libvirt/lib.sh - shared by the libvirt and provision
 # tests: brings libvirtd up, builds (or finds) the test guest, and offers
 # `hv` (the hvdrv driver on qemu:///system) and `wait_marker`.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 # The domain type probe on qemu:///system: kvm only where KVM really boots
 # the guest kernel, qemu (TCG) otherwise; paid once and cached; overridable

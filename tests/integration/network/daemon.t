@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 90
 # Tenant networks through trellisd and the CLI: segment-id pools, the
 # exhausted-pool message (nothing recorded), and `trellis network gc`

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
 # The real test guest on a bridge-plugin segment: the bridge plugin makes a
 # segment and a tap port on this host ("local"), the libvirt plugin starts

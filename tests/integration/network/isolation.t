@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 # The bridge plugin on real kernels.  Network namespaces stand in for two
 # hosts (joined by a veth "underlay" carrying VXLAN) and for guests (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * netdrv.c - drives a network plugin from the shell tests through the same
  * code paths as the daemon: core/loader loads the plugin, core/dispatch

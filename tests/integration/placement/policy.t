@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Placement through trellisd and the CLI: the shipped policies, selecting
 # one per zone (kept across a restart), and dry-run placements that show
 # where a VM would go or why it would not be placed.  Hosts are libvirt's
@@ -44,7 +45,8 @@ tcli pod create p2 --zone priv >/dev/null
 tcli cluster create c2 --pod priv/p2 >/dev/null
 ok "roomy by default" tcli policy set roomy
 ok "host h1 in pub" tcli host add h1 --cluster pub/p1/c1 --hypervisor libvirt --uri test:///default
-ok "host h2 in priv" tcli host add h2 --cluster priv/p2/c2 --hypervisor libvirt --uri test:///default
+# One URI is one host: h2 is the same test driver under its own URI.
+ok "host h2 in priv" tcli host add h2 --cluster priv/p2/c2 --hypervisor libvirt --uri 'test:///default?host=h2'
 
 is "try: a public request goes to pub" \
 	"$(tcli policy try --memory 1G -o json | json 'j["host"]')" h1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/provision/lib.sh - a private trellisd on qemu:///system
 # with a one-host inventory, for the vm.provision tests and the provision
 # benchmark.  Source after tests/lib/tap.sh; it sources the libvirt lib.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 400
 # vm.provision on a real trellisd and qemu:///system boots the test guest
 # (its marker in the serial log); vm.destroy leaves no trace (no domain, no

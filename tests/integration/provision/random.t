@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 900
 # Issue 14's randomized check on a real trellisd, libvirtd and QEMU: 50
 # provisions and destroys over six colliding names, three at a time, with

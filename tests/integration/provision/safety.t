@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 600
 # Issue 14 on a real trellisd, libvirtd and QEMU guests: no step adopts or
 # deletes what it did not make.
@@ -180,5 +181,17 @@ provision "$d"
 like "a provision of its name now fails at the name step, naming it" "$(jq_ 'j["error"]' <<<"$PV_OUT")" \
 	"VM name '$d' is taken: VM [0-9a-f-]+ on host pvh \(made outside Trellis"
 virsh -c qemu:///system undefine "$d" >/dev/null 2>&1
+
+# 6. One machine reached by another URI is not a second host.
+hu=$(virsh -c qemu:///system capabilities | sed -n '/<host>/,/<\/host>/p' | grep -m1 -o '<uuid>[^<]*' | cut -c7-)
+if [[ -n $hu ]]; then
+	out=$(tcli host add pvh2 --cluster pv/pv/pv --hypervisor libvirt --uri qemu+unix:///system 2>&1)
+	like "qemu+unix:///system, the machine of host pvh, is refused as a second host" "$out" \
+		"CONFLICT: host 'pvh2': qemu\+unix:///system runs on machine $hu, which is already host 'pvh'"
+	nok "...and not recorded" bash -c "$TRELLIS_BUILD/bin/trellis -s ipc://$PV_DIR/api.sock host show pvh2"
+else
+	skip "one machine by two URIs" "qemu:///system reports no host UUID"
+	skip "one machine by two URIs" "qemu:///system reports no host UUID"
+fi
 
 done_testing

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 60
 # Storage pools and volumes through trellisd and the CLI (localfs): a pool
 # is recorded only once its plugin opened it; volumes are read live from

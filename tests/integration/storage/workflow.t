@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 60
 # The storage.* actions inside workflows run by trellisd: create, clone and
 # snapshot succeed and their outputs flow on; when a later step fails, the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 # trellis workflow ... against a real trellisd: run --wait shows each step
 # and exits non-zero with the failing step's error; compensation; cancel;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The long version of crash.t: many more kill -9, longer steps (so more
 # kills land inside a step or a compensation).  Not run by the suite.
 #   tests/integration/workflow/crash-soak.sh [KILLS]   (default 2000)

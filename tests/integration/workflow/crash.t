@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
 # Crash consistency of the workflow engine: trellisd is killed with -9 at
 # random instants while instances of a workflow that makes marker volumes

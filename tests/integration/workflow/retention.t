@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 # The journal's retention against a real trellisd: `workflow purge
 # --older-than AGE` removes finished instances with their steps but never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_api.c - the API's envelope and argument validation: every bad
  * request gets a clear INVALID_ARG naming what is wrong, and changes
  * nothing in the store. */

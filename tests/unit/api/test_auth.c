@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_auth.c - identities and access (issue 17): every op declares a
  * permission; roles and their patterns; custom roles from YAML with
  * file:line:col; one check before an op runs; BU scoping where another

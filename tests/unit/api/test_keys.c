@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_keys.c - the API keys file of tcp:// listeners (core/api/keys.c):
  * a made key's token checks as that key and is not in the file; a key
  * with an expiry checks as expired from then on; removing a key keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_loop.c - the daemon's main loop and worker pool (core/runtime),
  * which the API's async handlers stand on: jobs run on workers and their
  * completions on the loop's thread, in order; timers fire, repeat and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_secrets.c - the daemon's secret source for plugins: found,
  * missing, refused when others could read it, refused names. */
 #include <setjmp.h>

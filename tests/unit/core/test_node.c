@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the YAML node tree (core/util/node.c). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 # floors.t - every #include "..." in core/ runs downhill: a file includes
 # its own folder's headers and the public headers of folders on lower
 # floors of core/floors.txt (where the order is written, once), never a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_domxml.c - the libvirt plugin's pure parts: spec checks, domain XML
  * written from specs (escaping, devices, caps, metadata, the locked VNC

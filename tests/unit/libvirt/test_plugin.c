@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_plugin.c - the built libvirt plugin (BUILD/plugins/libvirt.so),
  * loaded as trellisd loads it and driven through core/dispatch against

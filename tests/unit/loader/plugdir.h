@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* plugdir.h - where the test plugins are: BUILD/tests/plugins, found from
  * the test binary's own path (BUILD/tests/bin/<suite>/<name>). */
 #ifndef TRELLIS_TEST_PLUGDIR_H

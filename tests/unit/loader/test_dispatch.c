@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for core/dispatch: NOTSUP for absent ops, refusal of wrong or
  * refused plugins, the generic error fill-in, output zeroing, the progress

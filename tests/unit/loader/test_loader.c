@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for the loader (core/loader): the descriptor checks beyond
  * the ABI refusal classes of tests/abi, the registry (find, ops presence,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_actions.c - the storage.* and network.* actions as a workflow step
  * runs them: a daemon with a real store (pool and segment records), the

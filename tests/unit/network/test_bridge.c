@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_bridge.c - the bridge network plugin never adopts what another
  * request made: the built plugin, loaded through the core loader and

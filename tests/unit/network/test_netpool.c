@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_netpool.c - segment-id pools in a real (temporary) store: lowest
  * free id first, idempotent allocation per segment, the exhausted-pool

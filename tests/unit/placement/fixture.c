@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fixture.c - shared set-up of the placement tests (fixture.h). */
 #include "fixture.h"
 

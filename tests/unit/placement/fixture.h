@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fixture.h - what the placement tests share: the real builtin policy
  * plugin loaded through the registry, policies parsed from YAML text, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_actions.c - policy.place and policy.release through the action
  * registry, as a workflow step runs them: a real store (temporary file)

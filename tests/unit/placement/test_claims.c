@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_claims.c - atomic claims in a real SQLite store (core/store, in a
  * temporary file): replay and release, and real threads racing for one

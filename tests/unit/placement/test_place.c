@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_place.c - the weighers, the herding guard (top N), policy files and
  * per-zone selection, and the index: on random inventories the indexed

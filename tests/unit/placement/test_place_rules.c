@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_place_rules.c - every built-in filter, the private-zone rules
  * (exclusivity, spill allow/deny) and the "why not placed" message, run

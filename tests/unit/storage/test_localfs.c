@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_localfs.c - the localfs storage plugin against real qemu-img, loaded
  * through the core loader and called through core/dispatch exactly as the

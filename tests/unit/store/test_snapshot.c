@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_snapshot.c - read snapshots kept between reads (store.h,
  * tr_store_read_begin): kept only while the store is quiet, stale after
  * any commit of this process, never older than a second, and never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_store.c - the store: migrations, the five verbs, references,
  * uniqueness within the parent, refusing deletes with children, paging,
  * and that failed writes leave nothing behind. */

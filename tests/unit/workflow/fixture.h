@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fixture.h - a real, small daemon for engine tests and benchmarks: a
  * SQLite store in a temporary directory, the main loop, a worker pool and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 60
 # The shipped workflows (workflows/*.yaml) validate with the actions this
 # build registers.  While an action kind is not built yet (no

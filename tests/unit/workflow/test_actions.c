@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the action registry and the built-in actions
  * (core/actions/registry.c, core.c). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Engine semantics with the built-in actions (core/workflow/engine.c,
  * sched.c, journal.c) on a real store, loop and worker pool: success and

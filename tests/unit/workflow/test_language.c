@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the workflow language (core/workflow: expr.c, load.c,
  * check.c, graph.c), including the corpus of broken files in corpus/:
  * each NAME.yaml must give exactly the lines of NAME.expected.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The journal's retention (core/workflow/retention.c, journal.c) on a real
  * store: instances go oldest first, 500 per transaction, with their steps;

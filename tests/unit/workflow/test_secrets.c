@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Secrets in the workflow engine (core/workflow/secret.c, values.c) on a
  * real store, loop and worker pool: secret inputs and ${secrets.NAME}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_xen_map.c - the Xen plugin's translations that need no hypervisor
  * (plugins/hypervisor/xen/xen_map.c): domain flags -> VM states, errno and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_xen_plugin.c - the built Xen plugin (BUILD/plugins/xen.so) on a
  * machine without Xen: it loads through the core loader like any plugin,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * desc.c - descriptors that break the loader's other sanity rules, one per
  * DESC_CASE (see tests/unit/loader/SConscript):
@@ -80,7 +81,7 @@ static const trellis_plugin_desc_t desc = {
 #if DESC_CASE != 4
     .version = "1.0.0",
 #endif
-    .license = "MIT",
+    .license = "Apache-2.0",
     .kind = TRELLIS_KIND_STORAGE,
 #if DESC_CASE == 5
     .thread_model = 7,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * policy_probe.c - a policy plugin for the dispatch unit tests: filter
  * "odd-only" drops hosts with an even id, weigher "by-id" scores the id.
@@ -77,7 +78,7 @@ static const struct trellis_policy_ops ops = {
 #define NAME "policy-probe"
 #endif
 
-TRELLIS_PLUGIN_DEFINE(.name = NAME, .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = NAME, .version = "1.0.0", .license = "Apache-2.0",
 		      .kind = TRELLIS_KIND_POLICY,
 		      .thread_model = TRELLIS_THREAD_REENTRANT, .init = init,
 		      .ops = &ops)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * probe.c - a storage plugin for the loader and dispatch unit tests, built
  * once per thread model (PROBE_MODEL, PROBE_NAME).  vol_info's volume name
@@ -159,7 +160,7 @@ static const struct trellis_storage_ops ops = {
     .vol_info = vol_info,
 };
 
-TRELLIS_PLUGIN_DEFINE(.name = PROBE_NAME, .version = "1.0.0", .license = "MIT",
+TRELLIS_PLUGIN_DEFINE(.name = PROBE_NAME, .version = "1.0.0", .license = "Apache-2.0",
 		      .kind = TRELLIS_KIND_STORAGE,
 		      .caps = TRELLIS_STORAGE_CAP_THIN |
 			      TRELLIS_STORAGE_CAP_RESIZE,

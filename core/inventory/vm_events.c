@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vm_events.c - VM records follow the hypervisors: a plugin's vm.state
  * event (libvirt's lifecycle events, on the plugin's thread) is handed to
@@ -10,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/store.h"
 #include "../util/log.h"
-#include "api_int.h"
+#include "inventory.h"
 
 struct vm_news {
 	char uuid[40], name[128], state[32], event[32], uri[512], plugin[64];

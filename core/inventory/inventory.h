@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * inventory.h - the inventory follows the infrastructure: hosts are
+ * probed through their hypervisor plugin and their records (capacity,
+ * state, the VMs they run) are written from what the plugin said, by the
+ * API's host.add and host.refresh and by a periodic refresh; VM records
+ * follow the plugins' vm.state events.
+ *
+ * Every plugin call goes through an action (hypervisor.host_probe, on a
+ * worker); the records are written on the main thread, the store's only
+ * writer.  Main thread only, except tr_vm_event_hook() (any thread).
+ */
+#ifndef TRELLIS_CORE_INVENTORY_H
+#define TRELLIS_CORE_INVENTORY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../runtime/daemon.h"
+
+/* tr_inventory_host_sync() flags */
+#define TR_HOST_SYNC_REFRESH (1u << 0)    /* update a recorded host (else
+					     record a new one) */
+#define TR_HOST_SYNC_BACKGROUND (1u << 1) /* nobody waits: log the outcome */
+
+/* host is the host's record as stored (a new reference) after the sync,
+ * with "vms" (how many VMs the hypervisor runs) added; NULL on failure,
+ * with the plugin's or the store's error in call. */
+typedef void (*tr_host_synced_fn)(struct tr_daemon *d, void *arg,
+				  json_t *host, trellis_call_t *call);
+
+/*
+ * CONFLICT (set in call) when hypervisor uri is a host already known
+ * under another name, or when the machine it runs on (host_uuid, from
+ * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
+ * Two URIs can reach one machine (qemu:///system and
+ * qemu+ssh://it/system): its capacity must not count twice.
+ */
+int tr_inventory_host_conflict(struct tr_store *s, const char *name,
+			       const char *uri, const char *host_uuid,
+			       trellis_call_t *call);
+
+/*
+ * Probes host name through plugin at uri and records it: a new host under
+ * cluster, or (TR_HOST_SYNC_REFRESH) the recorded one's capacity, with its
+ * state "up", or "unreachable" and the error when the probe failed.  The
+ * VMs the hypervisor runs are recorded as discovered, known ones get their
+ * state, and discovered ones that vanished are dropped, in the same
+ * transaction.  Publishes host.added, host.refreshed or host.state.  done
+ * runs exactly once, on the main thread (at once when the job cannot be
+ * queued); 0, or the error that done was given.
+ */
+int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
+			   const char *name, const char *cluster,
+			   const char *plugin, const char *uri,
+			   tr_host_synced_fn done, void *arg);
+
+/* Refreshes every host every interval_ms (0: never) on the workers. */
+void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);
+
+/* The events hook (core/events) that keeps VM records current from the
+ * plugins' vm.state events; arg is the struct tr_daemon. */
+void tr_vm_event_hook(void *arg, const char *topic, json_t *body);
+
+#endif
