@@ -266,6 +266,35 @@ const struct tr_migration tr_migrations[] = {
 	 "  user TEXT NOT NULL,"
 	 "  tenant_id INTEGER REFERENCES tenant(id));"
 	 "CREATE INDEX wf_owner_tenant ON wf_owner(tenant_id);"},
+	/* Quotas and VM templates (issue 17): a BU's limits (-1: none) are
+	 * checked by the claim's own INSERT (core/placement/claims.c), which
+	 * sums the BU's claims by the index on tenant; a claim records the
+	 * template its VM was made from. */
+	{"bu-0002-quotas",
+	 "CREATE TABLE vm_template ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  vcpus INTEGER NOT NULL,"
+	 "  memory_mib INTEGER NOT NULL,"
+	 "  disk_gib INTEGER NOT NULL,"
+	 "  image TEXT, kernel TEXT, initrd TEXT, cmdline TEXT,"
+	 "  max_nics INTEGER NOT NULL DEFAULT 1,"
+	 "  max_disks INTEGER NOT NULL DEFAULT 1,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE bu_quota ("
+	 "  tenant TEXT PRIMARY KEY,"
+	 "  vcpus INTEGER NOT NULL DEFAULT -1,"
+	 "  memory_mib INTEGER NOT NULL DEFAULT -1,"
+	 "  disk_gib INTEGER NOT NULL DEFAULT -1,"
+	 "  vms INTEGER NOT NULL DEFAULT -1);"
+	 "CREATE TABLE bu_template_quota ("
+	 "  tenant TEXT NOT NULL,"
+	 "  template TEXT NOT NULL,"
+	 "  vms INTEGER NOT NULL,"
+	 "  PRIMARY KEY (tenant, template));"
+	 "ALTER TABLE placement_claim ADD COLUMN template TEXT;"
+	 "CREATE INDEX placement_claim_tenant ON placement_claim(tenant,"
+	 " template);"},
 	/* Append new migrations here. */
 };
 
