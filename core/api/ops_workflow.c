@@ -8,6 +8,7 @@
 
 #include "../auth/auth.h"
 #include "../config/config.h"
+#include "../tenancy/tenancy.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
@@ -80,6 +81,15 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	}
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
+	/* vm.provision template=NAME: the template's shape, explicit inputs
+	 * overriding it (core/tenancy). */
+	json_t *inputs = json_object_get(args, "inputs");
+	if (name && strcmp(name, "vm.provision") == 0 &&
+	    tr_json_str(inputs, "template") &&
+	    tr_template_apply(d->store, inputs, &call) < 0) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
 	char *id = NULL;
 	json_t *details = NULL;
 	if (tr_engine_start(e, name, source, tr_json_str(args, "file"),

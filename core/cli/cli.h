@@ -118,6 +118,8 @@ extern const struct cli_noun cli_noun_user;
 extern const struct cli_noun cli_noun_role;
 extern const struct cli_noun cli_noun_bu;
 extern const struct cli_noun cli_noun_audit;
+extern const struct cli_noun cli_noun_template;
+extern const struct cli_noun cli_noun_quota;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

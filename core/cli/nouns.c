@@ -25,6 +25,8 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_role,
 	&cli_noun_bu,
 	&cli_noun_audit,
+	&cli_noun_template,
+	&cli_noun_quota,
 	/* Append new nouns here. */
 	NULL,
 };

@@ -18,6 +18,7 @@
 #include "../../../core/auth/auth.h"
 #include "../../../core/runtime/daemon.h"
 #include "../../../core/store/store.h"
+#include "../../../core/tenancy/tenancy.h"
 #include "../../../core/util/log.h"
 
 struct fx {
@@ -435,6 +436,63 @@ static void test_audit(void **state)
 			     SQLITE_OK);
 }
 
+static void test_templates_and_quotas(void **state)
+{
+	struct fx *f = *state;
+	world(f);
+	json_t *t = ok_as(f, "root", "template.create",
+			  "{\"name\":\"small\",\"vcpus\":2,\"memory\":\"1G\","
+			  "\"disk\":\"5G\",\"kernel\":\"/k\"}");
+	assert_int_equal(json_integer_value(json_object_get(t, "memory_mib")),
+			 1024);
+	assert_int_equal(json_integer_value(json_object_get(t, "disk_gib")), 5);
+	json_decref(t);
+	expect_code(f, "alice", "template.create",
+		    "{\"name\":\"big\",\"vcpus\":8,\"memory\":\"8G\","
+		    "\"disk\":\"50G\"}",
+		    "PERMISSION");
+	t = ok_as(f, "bob", "template.list", NULL);
+	assert_int_equal(json_array_size(json_object_get(t, "items")), 1);
+	json_decref(t);
+	/* Explicit inputs override the template's. */
+	json_t *in = json_pack("{s:s, s:s, s:i}", "name", "v1", "template",
+			       "small", "vcpus", 4);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_template_apply(f->d.store, in, &call), 0);
+	assert_int_equal(json_integer_value(json_object_get(in, "vcpus")), 4);
+	assert_int_equal(json_integer_value(json_object_get(in, "memory_mb")),
+			 1024);
+	assert_int_equal(json_integer_value(json_object_get(in, "disk_gb")), 5);
+	assert_string_equal(json_string_value(json_object_get(in, "kernel")),
+			    "/k");
+	json_object_set_new(in, "template", json_string("huge"));
+	assert_int_equal(tr_template_apply(f->d.store, in, &call),
+			 TRELLIS_E_NOTFOUND);
+	json_decref(in);
+	/* Quotas: set by the data center, read by the BU. */
+	json_t *q = ok_as(f, "root", "quota.set",
+			  "{\"bu\":\"acme\",\"vms\":10,\"memory\":\"4G\","
+			  "\"templates\":{\"small\":3}}");
+	json_decref(q);
+	expect_code(f, "alice", "quota.set", "{\"bu\":\"acme\",\"vms\":99}",
+		    "PERMISSION");
+	q = ok_as(f, "alice", "quota.show", NULL);
+	json_t *lim = json_object_get(q, "limits");
+	assert_int_equal(json_integer_value(json_object_get(lim, "vms")), 10);
+	assert_int_equal(json_integer_value(json_object_get(lim, "memory_mib")),
+			 4096);
+	assert_true(json_is_null(json_object_get(lim, "vcpus")));
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(lim, "templates"), "small")),
+			 3);
+	json_decref(q);
+	expect_code(f, "alice", "quota.show", "{\"bu\":\"globex\"}",
+		    "NOTFOUND");
+	expect_code(f, "root", "quota.set", "{\"bu\":\"nope\",\"vms\":1}",
+		    "NOTFOUND");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +504,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_scoping, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_templates_and_quotas, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
