@@ -98,7 +98,21 @@ static int local_uid(struct tr_api *api, const char *token, long *uid)
 	return found;
 }
 
+static int identify(struct tr_api *api, struct tr_req *req, json_t *auth);
+
 int tr_api_identify(struct tr_api *api, struct tr_req *req, json_t *auth)
+{
+	/* A receive thread may hold a snapshot from its last read: begin
+	 * takes it up only if nothing was committed since, so a key or user
+	 * removed a moment ago is seen as removed. */
+	int snap = tr_api_tls_store && tr_store_read_begin(tr_api_tls_store) == 0;
+	int rc = identify(api, req, auth);
+	if (snap)
+		tr_store_read_end(tr_api_tls_store, 1);
+	return rc;
+}
+
+static int identify(struct tr_api *api, struct tr_req *req, json_t *auth)
 {
 	const char *tok = json_string_value(auth);
 	struct tr_store *s = lookup_store(api);

@@ -63,6 +63,24 @@ static int instance_mine(struct tr_daemon *d, struct tr_req *req,
 	return -1;
 }
 
+/* Who started an instance, recorded before its first step runs: its
+ * VMs and claims are that user's BU's (vm_record, policy.place). */
+struct owner {
+	struct tr_daemon *d;
+	const struct tr_ident *who;
+};
+
+static void record_owner(void *arg, const char *id)
+{
+	struct owner *o = arg;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_wf_owner_set(o->d->store, id, o->who->user, o->who->bu_id,
+			    &call) < 0)
+		tr_warn("workflow %s: owner %s not recorded: %s", id,
+			o->who->user, call.message);
+}
+
 static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	const char *name = tr_json_str(args, "workflow"), *source = tr_json_str(args, "source");
@@ -92,22 +110,12 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	}
 	char *id = NULL;
 	json_t *details = NULL;
-	if (tr_engine_start(e, name, source, tr_json_str(args, "file"),
-			    json_object_get(args, "inputs"), &id, &details,
-			    &call) != 0) {
+	struct owner o = {d, who};
+	if (tr_engine_start_with(e, name, source, tr_json_str(args, "file"),
+				 json_object_get(args, "inputs"), record_owner,
+				 &o, &id, &details, &call) != 0) {
 		tr_req_fail(req, call.code, details, "%s", call.message);
 		return;
-	}
-	/* Who started it, in the journal's batch when the instance row is
-	 * there already (one commit for both), else right after it. */
-	trellis_call_t oc;
-	tr_call_init(&oc, NULL);
-	if (tr_wf_owner_set(d->store, id, who->user, who->bu_id, &oc) < 0) {
-		tr_engine_flush(e);
-		if (tr_wf_owner_set(d->store, id, who->user, who->bu_id,
-				    &oc) < 0)
-			tr_warn("workflow %s: owner %s not recorded: %s", id,
-				who->user, oc.message);
 	}
 	/* The id is a promise: the instance is committed before it goes
 	 * out, so a crash right after the answer does not lose it. */

@@ -260,12 +260,15 @@ const struct tr_migration tr_migrations[] = {
 	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
 	 "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
 	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	 /* Written before the instance's first step runs, which may be
+	  * before its journal row is: no foreign key, a trigger instead. */
 	 "CREATE TABLE wf_owner ("
-	 "  instance TEXT PRIMARY KEY REFERENCES wf_instance(id)"
-	 "    ON DELETE CASCADE,"
+	 "  instance TEXT PRIMARY KEY,"
 	 "  user TEXT NOT NULL,"
 	 "  tenant_id INTEGER REFERENCES tenant(id));"
-	 "CREATE INDEX wf_owner_tenant ON wf_owner(tenant_id);"},
+	 "CREATE INDEX wf_owner_tenant ON wf_owner(tenant_id);"
+	 "CREATE TRIGGER wf_owner_gone AFTER DELETE ON wf_instance BEGIN"
+	 " DELETE FROM wf_owner WHERE instance = OLD.id; END;"},
 	/* Quotas and VM templates (issue 17): a BU's limits (-1: none) are
 	 * checked by the claim's own INSERT (core/placement/claims.c), which
 	 * sums the BU's claims by the index on tenant; a claim records the

@@ -446,15 +446,26 @@ static int start_inst(struct tr_engine *e, const char *name,
 	return 0;
 }
 
+int tr_engine_start_with(struct tr_engine *e, const char *name,
+			 const char *source, const char *file, json_t *inputs,
+			 void (*created)(void *arg, const char *id), void *arg,
+			 char **id, json_t **details, trellis_call_t *call)
+{
+	int rc = start_inst(e, name, source, file, inputs, NULL, NULL, id,
+			    details, call);
+	if (rc == 0 && created)
+		created(arg, *id);
+	if (rc == 0)
+		sched_pump(e);
+	return rc;
+}
+
 int tr_engine_start(struct tr_engine *e, const char *name,
 		    const char *source, const char *file, json_t *inputs,
 		    char **id, json_t **details, trellis_call_t *call)
 {
-	int rc = start_inst(e, name, source, file, inputs, NULL, NULL, id,
-			    details, call);
-	if (rc == 0)
-		sched_pump(e);
-	return rc;
+	return tr_engine_start_with(e, name, source, file, inputs, NULL, NULL,
+				    id, details, call);
 }
 
 /* ---- sub-workflows (subflow.c) ---- */
