@@ -493,6 +493,97 @@ static void test_templates_and_quotas(void **state)
 		    "NOTFOUND");
 }
 
+/* A store made by today's schema (every migration before the BU ones),
+ * with a tenant, its private zone, a host and a VM: the migration keeps
+ * them all, and the tenant is a business unit whose admin sees its VM. */
+static void test_migration_keeps_inventory(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/trellis-mig-XXXXXX", path[128], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/old.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TABLE schema_migrations (id TEXT "
+				      "PRIMARY KEY, applied_at INTEGER NOT "
+				      "NULL)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	size_t i = 0;
+	for (; i < tr_n_migrations &&
+	       strncmp(tr_migrations[i].id, "bu-", 3) != 0;
+	     i++) {
+		char ins[256];
+		assert_int_equal(sqlite3_exec(db, tr_migrations[i].sql, NULL,
+					      NULL, NULL),
+				 SQLITE_OK);
+		snprintf(ins, sizeof ins,
+			 "INSERT INTO schema_migrations VALUES ('%s', 0)",
+			 tr_migrations[i].id);
+		assert_int_equal(sqlite3_exec(db, ins, NULL, NULL, NULL),
+				 SQLITE_OK);
+	}
+	assert_true(i < tr_n_migrations);
+	assert_int_equal(
+	    sqlite3_exec(
+		db,
+		"INSERT INTO tenant VALUES (1, 'acme', 0);"
+		"INSERT INTO zone (id, name, private, owner_id, created_at) "
+		"VALUES (1, 'zp', 1, 1, 0);"
+		"INSERT INTO pod VALUES (1, 1, 'p', 0);"
+		"INSERT INTO cluster VALUES (1, 1, 'c', 0);"
+		"INSERT INTO host (id, cluster_id, name, hypervisor, uri, "
+		"created_at) VALUES (1, 1, 'h1', 'libvirt', 'test:///default', "
+		"0);"
+		"INSERT INTO vm (uuid, name, host_id, tenant_id, created_at) "
+		"VALUES ('u-1', 'old-vm', 1, 1, 0);"
+		"INSERT INTO vm (uuid, name, host_id, created_at) VALUES "
+		"('u-2', 'nobodys', 1, 0);",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	struct fx f;
+	memset(&f, 0, sizeof f);
+	f.d.store = tr_store_open(path, 0, err, sizeof err);
+	if (!f.d.store)
+		fail_msg("%s", err);
+	assert_int_equal(tr_store_schema_version(f.d.store),
+			 (int)tr_n_migrations);
+	f.d.registry = tr_registry_new();
+	struct tr_api_limits lim = {.max_message = 65536, .max_inflight = 16};
+	f.d.api = tr_api_new(&f.d, &lim);
+	tr_api_register_all(f.d.api);
+	json_t *r = ok_as(&f, "root", "bu.list", NULL);
+	char buf[256];
+	names(r, buf, sizeof buf);
+	assert_string_equal(buf, "acme");
+	json_decref(r);
+	r = ok_as(&f, "root", "zone.show", "{\"name\":\"zp\"}");
+	assert_string_equal(json_string_value(json_object_get(r, "owner")),
+			    "acme");
+	json_decref(r);
+	json_decref(ok_as(&f, "root", "host.show", "{\"name\":\"h1\"}"));
+	json_decref(ok_as(&f, "root", "user.create",
+			  "{\"name\":\"alice\",\"role\":\"bu-admin\","
+			  "\"bu\":\"acme\"}"));
+	r = ok_as(&f, "alice", "vm.list", NULL);
+	names(r, buf, sizeof buf);
+	assert_string_equal(buf, "old-vm");
+	json_decref(r);
+	r = ok_as(&f, "root", "vm.list", NULL);
+	names(r, buf, sizeof buf);
+	assert_string_equal(buf, "old-vm,nobodys");
+	json_decref(r);
+	tr_api_free(f.d.api);
+	tr_registry_free(f.d.registry);
+	tr_store_close(f.d.store);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +597,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_templates_and_quotas, setup,
 					    teardown),
+	    cmocka_unit_test(test_migration_keeps_inventory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
