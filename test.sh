@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 tools/install-deps.sh
+# The OpenAPI validator of tests/integration/http/openapi.t, pinned by its
+# committed package-lock.json.
+(cd tests/integration/http/openapi && npm ci --no-audit --no-fund >/dev/null) ||
+	echo "test.sh: npm ci failed in tests/integration/http/openapi (openapi.t skips)" >&2
 jobs=$(nproc)
 echo "== build (debug) =="
 scons -Q -j"$jobs" mode=debug

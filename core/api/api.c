@@ -16,6 +16,7 @@
 
 #include "../runtime/worker.h"
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "api_core.h"
 #include "keys.h"
 
@@ -148,6 +149,12 @@ static void send_parts(struct tr_req *req, const char *const *parts)
 	size_t len = 0;
 	for (const char *const *p = parts; *p; p++)
 		len += strlen(*p);
+	if (req->reply) {
+		struct tr_api_answer a = {req->code, req->key_refused, parts,
+					  len};
+		req->reply(req->reply_ctx, &a);
+		return;
+	}
 	/* A message is the JSON text alone; a sync reply is a string. */
 	char *msg = req->l ? nn_allocmsg(len, 0) : malloc(len + 1);
 	if (!msg) {
@@ -206,6 +213,27 @@ static void wake_main(struct tr_daemon *d, void *arg)
 	(void)arg;
 }
 
+static const struct tr_metric m_requests = {
+	"trellis_api_requests_total", "API requests answered, by op and result",
+	TR_METRIC_COUNTER, {"op", "result", NULL}};
+static const struct tr_metric m_latency = {
+	"trellis_api_request_duration_seconds",
+	"API requests from receipt to answer, by op",
+	TR_METRIC_HISTOGRAM, {"op", NULL}};
+
+/* Every answered request, whatever its door (sockets, HTTP). */
+static void count_request(const struct tr_req *req)
+{
+	const char *op = req->op ? req->op->name : "(refused)";
+	const char *res = req->code ? trellis_error_name(req->code) : "ok";
+	const char *v[] = {op, res};
+	tr_metric_add(&m_requests, v, 1);
+	if (req->t0_ns)
+		tr_metric_observe(&m_latency, v,
+				  (double)(tr_metric_now_ns() - req->t0_ns) /
+					  1e9);
+}
+
 static void req_unlink(struct tr_req *req)
 {
 	struct tr_api *api = req->api;
@@ -221,6 +249,7 @@ static void req_unlink(struct tr_req *req)
 		last = --api->inflight == 0;
 	pthread_mutex_unlock(&api->lock);
 	tr_api_audit_answer(req, req->code);
+	count_request(req);
 	free(req);
 	/* The main loop checks for "stopping and idle" when it wakes. */
 	if (last && tr_api_tls_thread && api->d && api->d->stopping)
@@ -530,20 +559,98 @@ void tr_api_refused(struct tr_api *api, struct tr_req *req, int st,
 	if (now != last &&
 	    atomic_compare_exchange_strong(&api->refused_logged, &last, now))
 		tr_warn("api %s: request refused: %s (%lu refused so far)",
-			req->l->url,
+			req->origin,
 			st < 0 ? "expired API key" : "no valid API key", n);
+	req->key_refused = 1;
 	if (st < 0)
 		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
 			    "%s: API key '%s' has expired (trellisd "
 			    "--api-key-add makes a new one)",
-			    req->l->url, req->key);
+			    req->origin, req->key);
+	else if (had_token)
+		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
+			    "%s: unknown API key", req->origin);
+	else if (req->reply)
+		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL,
+			    "%s: requests need an API key (header "
+			    "'Authorization: Bearer TOKEN'; trellisd "
+			    "--api-key-add NAME makes one)",
+			    req->origin);
 	else
 		tr_req_fail(req, TRELLIS_E_PERMISSION, NULL, "%s: %s",
-			    req->l->url,
-			    had_token ? "unknown API key"
-				      : "requests on tcp:// need an API key "
-					"(envelope field 'auth'; the CLI reads "
-					"TRELLIS_API_KEY or --api-key-file)");
+			    req->origin,
+			    "requests on tcp:// need an API key "
+			    "(envelope field 'auth'; the CLI reads "
+			    "TRELLIS_API_KEY or --api-key-file)");
+}
+
+/* Links req among the requests in flight, before anything can answer it,
+ * so that req_finish unlinks it. */
+static void req_link(struct tr_api *api, struct tr_req *req)
+{
+	req->api = api;
+	req->t0_ns = tr_metric_now_ns();
+	pthread_mutex_lock(&api->lock);
+	req->next = api->reqs;
+	if (api->reqs)
+		api->reqs->prev = req;
+	api->reqs = req;
+	pthread_mutex_unlock(&api->lock);
+}
+
+/* What every door shares once it has an op name and its arguments: the
+ * API key, the op, the schema, the in-flight limit and the audit log.
+ * 0 with req->op set and counted in flight, or -1 with req answered. */
+static int admit(struct tr_api *api, struct tr_req *req, const char *opname,
+		 json_t *args, const char *token, int had_token)
+{
+	/* Who is calling (ident.c).  Neither the token nor the op is
+	 * echoed or logged. */
+	(void)had_token;
+	if (tr_api_identify(api, req, token) < 0)
+		return -1;
+	const struct tr_api_op *op = tr_api_find(api, opname);
+	if (!op) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "unknown op '%.64s' (api.ops lists them)", opname);
+		return -1;
+	}
+	char err[1024];
+	if (tr_fields_check(op->name, op->args, args, err, sizeof err) != 0) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s: %s",
+			    op->name, err);
+		return -1;
+	}
+	/* The one permission check, before anything runs. */
+	if (tr_api_authorize(api, req, op, args) < 0)
+		return -1;
+	/* Checked and counted under the lock, so a shutdown that saw no
+	 * request in flight sees no new one either. */
+	pthread_mutex_lock(&api->lock);
+	int stopping = api->d && api->d->stopping;
+	unsigned n = api->inflight;
+	if (!stopping && n < api->limits.max_inflight) {
+		req->op = op;
+		api->inflight++;
+	}
+	pthread_mutex_unlock(&api->lock);
+	if (stopping) {
+		tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
+			    "trellisd is shutting down");
+		return -1;
+	}
+	if (!req->op) {
+		tr_req_fail(req, TRELLIS_E_BUSY, NULL,
+			    "too many requests in flight (%u); retry", n);
+		return -1;
+	}
+	/* The audit trail: who asked for a change (or a console) with an
+	 * API key, once the request is valid and admitted.  ipc:// callers
+	 * are whoever the socket's mode lets in. */
+	if (req->key[0] && (op->flags & (TR_OP_MUTATES | TR_OP_AUDIT)))
+		tr_info("api %s: %s by API key '%s' (user %s)", req->origin,
+			op->name, req->key, req->who.user);
+	return 0;
 }
 
 /* Checks a request; answers it and returns NULL, or returns its envelope
@@ -551,14 +658,13 @@ void tr_api_refused(struct tr_api *api, struct tr_req *req, int st,
 static json_t *prepare(struct tr_api *api, struct tr_req *req,
 		       const char *buf, size_t len, json_t **argsp)
 {
-	/* Linked before anything can answer, so req_finish unlinks it. */
-	req->api = api;
-	pthread_mutex_lock(&api->lock);
-	req->next = api->reqs;
-	if (api->reqs)
-		api->reqs->prev = req;
-	api->reqs = req;
-	pthread_mutex_unlock(&api->lock);
+	req_link(api, req);
+	if (req->l) {
+		req->origin = req->l->url;
+		req->auth = req->l->auth;
+	}
+	if (!req->origin)
+		req->origin = "api";
 	if (len > api->limits.max_message) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG,
 			    json_pack("{s:I, s:I}", "size", (json_int_t)len,
@@ -617,53 +723,11 @@ static json_t *prepare(struct tr_api *api, struct tr_req *req,
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s", bad);
 		goto out;
 	}
-	/* Neither the token nor the op is echoed or logged. */
-	if (tr_api_identify(api, req, auth) < 0)
-		goto out;
-	const struct tr_api_op *op = tr_api_find(api, json_string_value(jop));
-	if (!op) {
-		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
-			    "unknown op '%.64s' (api.ops lists them)",
-			    json_string_value(jop));
-		goto out;
-	}
 	if (!args)
 		json_object_set_new(env, "args", args = json_object());
-	char err[1024];
-	if (tr_fields_check(op->name, op->args, args, err, sizeof err) != 0) {
-		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s: %s",
-			    op->name, err);
+	if (admit(api, req, json_string_value(jop), args,
+		  json_string_value(auth), auth != NULL) < 0)
 		goto out;
-	}
-	/* The one permission check, before anything runs. */
-	if (tr_api_authorize(api, req, op, args) < 0)
-		goto out;
-	/* Checked and counted under the lock, so a shutdown that saw no
-	 * request in flight sees no new one either. */
-	pthread_mutex_lock(&api->lock);
-	int stopping = api->d && api->d->stopping;
-	unsigned n = api->inflight;
-	if (!stopping && n < api->limits.max_inflight) {
-		req->op = op;
-		api->inflight++;
-	}
-	pthread_mutex_unlock(&api->lock);
-	if (stopping) {
-		tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
-			    "trellisd is shutting down");
-		goto out;
-	}
-	if (!req->op) {
-		tr_req_fail(req, TRELLIS_E_BUSY, NULL,
-			    "too many requests in flight (%u); retry", n);
-		goto out;
-	}
-	/* The audit trail: who asked for a change (or a console) over
-	 * tcp://, once the request is valid and admitted.  ipc:// callers
-	 * are whoever the socket's mode lets in. */
-	if (req->key[0] && (op->flags & (TR_OP_MUTATES | TR_OP_AUDIT)))
-		tr_info("api %s: %s by API key '%s' (user %s)", req->l->url,
-			op->name, req->key, req->who.user);
 	*argsp = args;
 	return env;
 out:
@@ -721,13 +785,12 @@ static void run_on_main(struct tr_daemon *d, void *arg)
 	json_decref(env);
 }
 
-void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
-			    const char *buf, size_t len)
+/* An admitted request: a read inline on a thread with its own read-only
+ * connection, anything else on the main thread.  env (owned, may be
+ * NULL) holds args. */
+static void dispatch(struct tr_api *api, struct tr_req *req, json_t *env,
+		     json_t *args)
 {
-	json_t *args = NULL;
-	json_t *env = prepare(api, req, buf, len, &args);
-	if (!env)
-		return;
 	if ((req->op->flags & TR_OP_READ) && tr_api_tls_store) {
 		atomic_fetch_add_explicit(&api->reads, 1, memory_order_relaxed);
 		/* One snapshot for the request, kept for the next one while
@@ -746,4 +809,84 @@ void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
 		json_decref(env);
 	}
+}
+
+void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
+			    const char *buf, size_t len)
+{
+	json_t *args = NULL;
+	json_t *env = prepare(api, req, buf, len, &args);
+	if (!env)
+		return;
+	dispatch(api, req, env, args);
+}
+
+void tr_api_call(struct tr_api *api, const struct tr_api_call *c)
+{
+	struct tr_req *req = calloc(1, sizeof *req);
+	if (!req) {
+		static const char *const parts[] = {
+			"{\"ok\":false,\"error\":{\"code\":\"NOMEM\","
+			"\"message\":\"out of memory\"}}",
+			NULL};
+		struct tr_api_answer a = {TRELLIS_E_NOMEM, 0, parts,
+					  strlen(parts[0])};
+		c->reply(c->ctx, &a);
+		return;
+	}
+	req->reply = c->reply;
+	req->reply_ctx = c->ctx;
+	req->origin = c->origin ? c->origin : "api";
+	req->auth = c->need_key;
+	req_link(api, req);
+	json_t *args = c->args ? c->args : json_object();
+	if (!args || !json_is_object(args)) {
+		json_decref(args);
+		tr_req_fail(req, args ? TRELLIS_E_INVALID_ARG : TRELLIS_E_NOMEM,
+			    NULL, "%s", args ? "the arguments must be an object"
+					     : "out of memory");
+		return;
+	}
+	if (admit(api, req, c->op ? c->op : "", args, c->token,
+		  c->token != NULL) < 0) {
+		json_decref(args);
+		return;
+	}
+	dispatch(api, req, args, args);
+}
+
+int tr_api_key_valid(struct tr_api *api, const char *token, char *name,
+		     size_t namelen)
+{
+	int st = tr_api_key_check(api, token, name, namelen);
+	if (st <= 0)
+		atomic_fetch_add(&api->refused, 1);
+	return st;
+}
+
+int tr_api_thread_attach(struct tr_api *api)
+{
+	tr_api_tls_thread = 1;
+	if (tr_api_tls_store || !api->d || !api->d->store_path)
+		return tr_api_tls_store ? 0 : -1;
+	char err[512];
+	tr_api_tls_store = tr_store_open(api->d->store_path, TR_STORE_READONLY,
+					 err, sizeof err);
+	if (!tr_api_tls_store) {
+		tr_warn("api: reads go to the main thread: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void tr_api_thread_idle(void)
+{
+	if (tr_api_tls_store)
+		tr_store_read_end(tr_api_tls_store, 0);
+}
+
+void tr_api_thread_detach(void)
+{
+	tr_store_close(tr_api_tls_store);
+	tr_api_tls_store = NULL;
 }

@@ -186,6 +186,48 @@ struct tr_api_stats {
 };
 void tr_api_stats(const struct tr_api *api, struct tr_api_stats *out);
 
+/* ---- callers beside the nanomsg sockets (the HTTP listener) ---- */
+
+/* One answer, handed to the caller's reply function exactly once, on
+ * whichever thread answers: its JSON text is the concatenation of parts
+ * (NULL-terminated, borrowed for the call; len bytes in all), the same
+ * envelope the sockets send. */
+struct tr_api_answer {
+	int code;        /* 0 (ok) or TRELLIS_E_* */
+	int key_refused; /* PERMISSION for want of a valid API key */
+	const char *const *parts;
+	size_t len;
+};
+typedef void (*tr_api_reply_fn)(void *ctx, const struct tr_api_answer *a);
+
+struct tr_api_call {
+	const char *op;     /* "vm.show" */
+	json_t *args;       /* an object, or NULL for {}; stolen */
+	const char *token;  /* the caller's API key, or NULL */
+	int need_key;       /* refuse without a valid API key */
+	const char *origin; /* the listener, for logs ("http 0.0.0.0:8443") */
+	tr_api_reply_fn reply;
+	void *ctx;
+};
+/* Runs one request through the same checks as the sockets' (API key,
+ * op lookup, argument schema, in-flight limit, audit log) and the same
+ * dispatch: TR_OP_READ ops inline when the calling thread is attached
+ * (below), every other op on the main thread.  The reply function is
+ * called exactly once, maybe before this returns. */
+void tr_api_call(struct tr_api *api, const struct tr_api_call *c);
+/* Whether token is a valid API key now (1; -1 expired; 0 not), for a
+ * door's requests that run no op (an event stream, /metrics).  name gets
+ * the key's name; a refusal is counted in tr_api_stats().refused. */
+int tr_api_key_valid(struct tr_api *api, const char *token, char *name,
+		     size_t namelen);
+/* Gives the calling thread its own read-only store connection, so its
+ * TR_OP_READ calls are answered inline, as on a receive thread.  0, or
+ * -1 (reads then go to the main thread). */
+int tr_api_thread_attach(struct tr_api *api);
+/* The thread is idle: it keeps no read snapshot (store.h). */
+void tr_api_thread_idle(void);
+void tr_api_thread_detach(void);
+
 /* Handles one raw request (bytes) as the sockets do; reply (a new string
  * the caller frees) is set when the request was answered synchronously.
  * For tests and tools; the sockets use the same path. */

@@ -42,7 +42,13 @@ struct tr_req {
 	int denied;         /* the answer is a refusal (audited as such) */
 	char object[128];   /* what the op acts on, for the audit */
 	char audit_op[80];  /* the op, once it is known */
-	int code;           /* the answer's error code (0: ok) */
+	const char *origin; /* the listener's address, for logs */
+	int auth;           /* the request needs an API key */
+	int code;           /* the answer's: 0 (ok) or TRELLIS_E_* */
+	int key_refused;    /* answered PERMISSION for want of a valid key */
+	tr_api_reply_fn reply; /* tr_api_call's callers: the answer goes here */
+	void *reply_ctx;
+	long long t0_ns;    /* received (CLOCK_MONOTONIC), for the metrics */
 	struct tr_req *prev, *next;
 };
 
@@ -92,7 +98,8 @@ void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 			    const char *buf, size_t len);
 
 /* ident.c: who sent req (env's "auth"), 0 or answers req and -1. */
-int tr_api_identify(struct tr_api *api, struct tr_req *req, json_t *auth);
+int tr_api_identify(struct tr_api *api, struct tr_req *req,
+		    const char *token);
 /* ident.c: whether req's caller may run req->op with args; 0, or answers
  * PERMISSION (audited) and -1. */
 int tr_api_authorize(struct tr_api *api, struct tr_req *req,

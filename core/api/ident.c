@@ -98,28 +98,28 @@ static int local_uid(struct tr_api *api, const char *token, long *uid)
 	return found;
 }
 
-static int identify(struct tr_api *api, struct tr_req *req, json_t *auth);
+static int identify(struct tr_api *api, struct tr_req *req,
+		    const char *tok);
 
-int tr_api_identify(struct tr_api *api, struct tr_req *req, json_t *auth)
+int tr_api_identify(struct tr_api *api, struct tr_req *req, const char *tok)
 {
 	/* A receive thread may hold a snapshot from its last read: begin
 	 * takes it up only if nothing was committed since, so a key or user
 	 * removed a moment ago is seen as removed. */
 	int snap = tr_api_tls_store && tr_store_read_begin(tr_api_tls_store) == 0;
-	int rc = identify(api, req, auth);
+	int rc = identify(api, req, tok);
 	if (snap)
 		tr_store_read_end(tr_api_tls_store, 1);
 	return rc;
 }
 
-static int identify(struct tr_api *api, struct tr_req *req, json_t *auth)
+static int identify(struct tr_api *api, struct tr_req *req, const char *tok)
 {
-	const char *tok = json_string_value(auth);
 	struct tr_store *s = lookup_store(api);
 	const struct tr_roles *roles = tr_api_roles(api);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (!req->l) {
+	if (!req->l && !req->auth) {
 		if (!req->as_user || strcmp(req->as_user, "root") == 0) {
 			tr_ident_root(&req->who, "local");
 			return 0;
@@ -132,7 +132,8 @@ static int identify(struct tr_api *api, struct tr_req *req, json_t *auth)
 		}
 		return 0;
 	}
-	if (req->l->auth) {
+	if (req->auth) {
+		/* tcp:// and the HTTP door: an API key. */
 		int st = tr_api_key_check(api, tok, req->key, sizeof req->key);
 		if (st > 0) {
 			tr_ident_root(&req->who, "tcp");

@@ -52,6 +52,16 @@ static const char defaults_yaml[] =
 	"shipped ones)\n"
 	"  retention: 30d        # finished instances leave the journal "
 	"after this (0: never)\n"
+	"http:\n"
+	"  listen: null          # HOST:PORT of the HTTP API and /metrics, e.g. "
+	"127.0.0.1:8080; off by default\n"
+	"  tls: auto             # auto: TLS unless listen is a loopback address\n"
+	"  cert: null            # PEM certificate (chain) for TLS\n"
+	"  key: null             # PEM private key for TLS\n"
+	"  max_body: 1M          # larger request bodies are refused (413)\n"
+	"  timeout: 10s          # a request must arrive whole within this\n"
+	"  metrics_auth: auto    # /metrics needs an API key (auto: not on "
+	"loopback)\n"
 	"plugins: {}             # NAME: {section given to the plugin}\n"
 	"auth:\n"
 	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
@@ -63,7 +73,7 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT };
 
 struct centry {
 	const char *path;
@@ -98,6 +108,13 @@ static const struct centry entries[] = {
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
 	{"workflows.retention", C_RETENTION, O(wf_retention_s)},
 	{"auth.roles", C_PATH_NULL, O(roles_file)},
+	{"http.listen", C_HOSTPORT, O(http_listen)},
+	{"http.tls", C_TRI, O(http_tls)},
+	{"http.cert", C_PATH_NULL, O(http_cert)},
+	{"http.key", C_PATH_NULL, O(http_key)},
+	{"http.max_body", C_SIZE, O(http_max_body)},
+	{"http.timeout", C_DURATION, O(http_timeout_ms)},
+	{"http.metrics_auth", C_TRI, O(http_metrics_auth)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -219,6 +236,35 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)i64;
 		return 0;
+	case C_TRI: /* auto (-1), true (1), false (0) */
+		if (s && strcmp(s, "auto") == 0)
+			*(int *)(base + e->off) = -1;
+		else if (s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0))
+			*(int *)(base + e->off) = 1;
+		else if (s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0))
+			*(int *)(base + e->off) = 0;
+		else
+			return fail(err, errlen, v,
+				    "%s: expected auto, true or false, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		return 0;
+	case C_HOSTPORT: { /* null, or HOST:PORT ([::1]:PORT) */
+		if (set_str((char **)(base + e->off), v, 1, e->path, err,
+			    errlen) < 0)
+			return -1;
+		const char *hp = *(char **)(base + e->off);
+		const char *colon = hp ? strrchr(hp, ':') : NULL;
+		char *end = NULL;
+		long port = colon ? strtol(colon + 1, &end, 10) : 0;
+		if (hp && (!colon || colon == hp || !end || *end ||
+			   port < 1 || port > 65535 ||
+			   (hp[0] == '[' && colon[-1] != ']')))
+			return fail(err, errlen, v,
+				    "%s: expected HOST:PORT (like "
+				    "127.0.0.1:8080 or [::1]:8443), got '%s'",
+				    e->path, hp);
+		return 0;
+	}
 	case C_TARGET:
 		if (s && strcmp(s, "stderr") == 0)
 			c->log_target = TR_LOG_STDERR;
@@ -455,6 +501,9 @@ void tr_config_free(struct tr_config *c)
 	free(c->roles_file);
 	free(c->templates_file);
 	free(c->prices_file);
+	free(c->http_listen);
+	free(c->http_cert);
+	free(c->http_key);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

@@ -43,6 +43,13 @@ struct tr_config {
 	unsigned max_workflows; /* workflows.max_workflows */
 	unsigned wf_max_steps;  /* workflows.max_steps */
 	unsigned wf_retention_s; /* workflows.retention: 0 keeps all */
+	char *http_listen;      /* http.listen: HOST:PORT, or NULL: off */
+	int http_tls;           /* http.tls: 1, 0, or -1: auto (off on loopback) */
+	char *http_cert;        /* http.cert: PEM certificate chain */
+	char *http_key;         /* http.key: PEM private key */
+	size_t http_max_body;   /* http.max_body: bytes */
+	unsigned http_timeout_ms; /* http.timeout: to send a request whole */
+	int http_metrics_auth;  /* http.metrics_auth: 1, 0, -1: auto */
 	char **workflow_dirs;   /* workflows.dirs (count next: keep adjacent) */
 	size_t n_workflow_dirs;
 	char *roles_file;       /* auth.roles: custom roles (YAML), or NULL */

@@ -17,6 +17,7 @@
 #include "../auth/auth.h"
 #include "../config/config.h"
 #include "../events/events.h"
+#include "../http/http.h"
 #include "../inventory/inventory.h"
 #include "../loader/listing.h"
 #include "../loader/loader.h"
@@ -81,6 +82,23 @@ static int load_keys(struct tr_api *api, const struct tr_config *cfg,
 		     int reload, char *err, size_t errlen)
 {
 	struct tr_keys *k = tr_keys_load(cfg->api_keys_file, err, errlen);
+	if (!cfg->api_tcp) {
+		/* HTTP alone: it starts without a key (it still serves
+		 * /metrics on loopback) and refuses the API until one is
+		 * made (--api-key-add sends SIGHUP). */
+		if (!k || tr_keys_count(k) == 0)
+			tr_warn("http %s: no API key yet (%s): every API "
+				"request is refused until trellisd "
+				"--api-key-add NAME makes one",
+				cfg->http_listen, k ? "the keys file is empty" : err);
+		if (k)
+			tr_api_set_keys(api, k);
+		if (k)
+			tr_info("http %s: API keys: %zu, from %s",
+				cfg->http_listen, tr_keys_count(k),
+				cfg->api_keys_file);
+		return k || !reload ? 0 : -1;
+	}
 	if (k && tr_keys_count(k) == 0 && reload) {
 		tr_warn("api %s: %s has no key: every tcp:// request is "
 			"refused now", cfg->api_tcp, cfg->api_keys_file);
@@ -182,8 +200,9 @@ static void on_signal(struct tr_daemon *d, int signo)
 {
 	if (signo == SIGHUP) {
 		char err[1024];
-		if (!d->config->api_tcp)
-			tr_info("SIGHUP: nothing to reload (no api.tcp)");
+		if (!d->config->api_tcp && !d->config->http_listen)
+			tr_info("SIGHUP: nothing to reload (no api.tcp, no "
+				"http.listen)");
 		else if (load_keys(d->api, d->config, 1, err, sizeof err) < 0) {
 			/* Fail closed: the keys in use may be the ones
 			 * being revoked. */
@@ -270,6 +289,7 @@ static int run(const struct opts *o)
 	struct tr_daemon d;
 	memset(&d, 0, sizeof d);
 	struct tr_engine *engine = NULL;
+	struct tr_http *http = NULL;
 
 	struct tr_config *cfg = tr_config_load(o->config, o->state_dir, err,
 					       sizeof err);
@@ -356,10 +376,23 @@ static int run(const struct opts *o)
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
-	if (cfg->api_tcp &&
-	    (load_keys(d.api, cfg, 0, err, sizeof err) < 0 ||
-	     tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0))
+	if ((cfg->api_tcp || cfg->http_listen) &&
+	    load_keys(d.api, cfg, 0, err, sizeof err) < 0)
 		goto fail;
+	if (cfg->api_tcp &&
+	    tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0)
+		goto fail;
+	if (cfg->http_listen) {
+		struct tr_http_config hc = {
+			cfg->http_listen,  cfg->http_tls,
+			cfg->http_cert,    cfg->http_key,
+			cfg->http_max_body, cfg->http_timeout_ms,
+			cfg->http_metrics_auth, tr_openapi_doc,
+		};
+		http = tr_http_start(&d, d.api, d.events, &hc, err, sizeof err);
+		if (!http)
+			goto fail;
+	}
 	if (cfg->roles_file) {
 		struct tr_roles *roles =
 		    tr_roles_load(cfg->roles_file, err, sizeof err);
@@ -406,6 +439,7 @@ out:
 		tr_store_close(d.store);
 		_exit(1);
 	}
+	tr_http_stop(http); /* no new request from HTTP either */
 	tr_engine_stop(engine);
 	tr_orphans_stop(&d);
 	/* The pools deliver their last completions, which may answer
@@ -416,6 +450,7 @@ out:
 	tr_placement_shutdown(&d);
 	tr_api_free(d.api);
 	d.api = NULL;
+	tr_http_free(http); /* after the API answered every request */
 	tr_conns_free(d.conns);
 	/* Plugin threads may publish until fini() stopped them. */
 	if (d.registry)

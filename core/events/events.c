@@ -21,7 +21,17 @@ struct tr_events {
 	pthread_mutex_t lock;
 	tr_event_hook_fn hook;
 	void *hook_arg;
+	tr_event_tap_fn tap; /* under lock */
+	void *tap_arg;
 };
+
+void tr_events_set_tap(struct tr_events *ev, tr_event_tap_fn fn, void *arg)
+{
+	pthread_mutex_lock(&ev->lock);
+	ev->tap = fn;
+	ev->tap_arg = arg;
+	pthread_mutex_unlock(&ev->lock);
+}
 
 void tr_events_set_hook(struct tr_events *ev, tr_event_hook_fn fn, void *arg)
 {
@@ -126,6 +136,8 @@ int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body)
 	free(text);
 	pthread_mutex_lock(&ev->lock);
 	int rc = nn_send(ev->sock, buf, tl + 1 + bl, NN_DONTWAIT);
+	if (ev->tap)
+		ev->tap(ev->tap_arg, buf, tl + 1 + bl, tl);
 	pthread_mutex_unlock(&ev->lock);
 	free(buf);
 	if (rc < 0) {

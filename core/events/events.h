@@ -28,6 +28,13 @@ int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body);
  * with it.  NULL to remove. */
 typedef void (*tr_event_hook_fn)(void *arg, const char *topic, json_t *body);
 void tr_events_set_hook(struct tr_events *ev, tr_event_hook_fn fn, void *arg);
+/* A tap that sees every message as published ("TOPIC JSON", len bytes,
+ * borrowed for the call), on the publishing thread, in publishing order:
+ * the HTTP listener's event stream.  It must not block.  NULL to
+ * remove. */
+typedef void (*tr_event_tap_fn)(void *arg, const char *msg, size_t len,
+				size_t topic_len);
+void tr_events_set_tap(struct tr_events *ev, tr_event_tap_fn fn, void *arg);
 /* Routes plugin events (tr_host_set_event_sink) to ev; NULL to stop. */
 void tr_events_attach_plugins(struct tr_events *ev);
 

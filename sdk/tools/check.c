@@ -248,8 +248,13 @@ void chk_delete_if_key(struct chk *c, const struct chk_if_key *k, void *fx,
 	chk_begin(check);
 	rc = k->del(c, fx, &call, other, k->flag);
 	chk_end();
+	/* The core passes the flag to every 1.1 plugin (an undo, a
+	 * destroy): refusing it would leave every compensation behind. */
 	if (rc == TRELLIS_E_INVALID_ARG && k->exists(c, fx)) {
-		chk_skip(c, check, "%s refuses the IF_KEY flag 0x%x (%s)",
+		chk_fail(c, check,
+			 "%s refuses the IF_KEY flag 0x%x (%s): an ABI 1.1 "
+			 "plugin must implement it (the core's undo and "
+			 "vm.destroy pass it)",
 			 k->op, k->flag, call.message);
 		chk_call(c, &call);
 		k->del(c, fx, &call, key, 0);

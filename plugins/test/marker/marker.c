@@ -229,7 +229,7 @@ static int vol_delete(void *pool, trellis_call_t *call, const char *name,
 {
 	struct pool *p = pool;
 	const trellis_host_t *h = p->st->host;
-	if (flags)
+	if (flags & ~TRELLIS_VOL_DELETE_IF_KEY)
 		return h->set_error(call, TRELLIS_E_INVALID_ARG,
 				    "marker: unknown flags 0x%x", flags);
 	if (!name_ok(name))
@@ -242,12 +242,18 @@ static int vol_delete(void *pool, trellis_call_t *call, const char *name,
 				    strerror(errno));
 	if (!key[0])
 		return 0; /* already gone */
+	/* Only what idem_key made (an undo, ABI 1.1). */
+	if ((flags & TRELLIS_VOL_DELETE_IF_KEY) &&
+	    (!idem_key || strcmp(key, idem_key) != 0))
+		return h->set_error(call, TRELLIS_E_CONFLICT,
+				    "marker: volume '%s' was made by %s, not "
+				    "%s: not deleted",
+				    name, key, idem_key ? idem_key : "(none)");
 	nap(p->st);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return h->set_error(call, TRELLIS_E_IO, "marker: %s: %s", path,
 				    strerror(errno));
 	journal(p, "delete", key, name);
-	(void)idem_key;
 	return 0;
 }
 

@@ -250,17 +250,27 @@ static int port_create(void *conn, trellis_call_t *call,
 	return 0;
 }
 
+/* With TRELLIS_NET_PORT_DELETE_IF_KEY (ABI 1.1), idem_key names the
+ * request that must have made the port. */
 static int port_delete(void *conn, trellis_call_t *call, const char *port,
 		       const char *idem_key, uint32_t flags)
 {
-	(void)idem_key;
-	int rc = check_flags(call, "port_delete", flags, 0);
+	struct conn *c = conn;
+	int rc = check_flags(call, "port_delete", flags,
+			     TRELLIS_NET_PORT_DELETE_IF_KEY);
 	if (rc || (rc = check_name(call, "port", port)))
 		return rc;
-	struct port *p = find_port(conn, port);
-	if (p)
-		memset(p, 0, sizeof *p);
-	return 0; /* gone, whether it was there or not */
+	struct port *p = find_port(c, port);
+	if (!p)
+		return 0; /* gone, whether it was there or not */
+	if ((flags & TRELLIS_NET_PORT_DELETE_IF_KEY) &&
+	    (!idem_key || !*idem_key || strcmp(p->key, idem_key) != 0))
+		return host->set_error(call, TRELLIS_E_CONFLICT,
+				       "%s: port '%s' was not made by %s: not "
+				       "deleted",
+				       c->uri, port, idem_key ? idem_key : "(none)");
+	memset(p, 0, sizeof *p);
+	return 0;
 }
 
 static const struct trellis_network_ops ops = {

@@ -355,20 +355,35 @@ static int vol_create(void *pool, trellis_call_t *call,
 	return fill_info(p, call, spec->name, out);
 }
 
+/* With TRELLIS_VOL_DELETE_IF_KEY (ABI 1.1), idem_key names the request
+ * that must have made the volume: an undo or a destroy deletes only what
+ * it made, never a same-named volume of someone else. */
 static int vol_delete(void *pool, trellis_call_t *call, const char *name,
 		      const char *idem_key, uint32_t flags)
 {
 	struct pool *p = pool;
-	(void)idem_key; /* deleting twice is harmless: no key needed */
-	int rc = check_flags(call, "vol_delete", flags, 0);
+	int rc = check_flags(call, "vol_delete", flags,
+			     TRELLIS_VOL_DELETE_IF_KEY);
 	if (rc || (rc = check_name(p, call, name)))
 		return rc;
+	if (faccessat(p->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0; /* gone already: deleting twice is harmless */
+	if (flags & TRELLIS_VOL_DELETE_IF_KEY) {
+		char key[256];
+		read_key(p, name, key, sizeof key);
+		if (!idem_key || !idem_key[0] || strcmp(key, idem_key) != 0)
+			return host->set_error(call, TRELLIS_E_CONFLICT,
+					       "pool '%s': volume '%s' was not "
+					       "made by %s: not deleted",
+					       p->name, name,
+					       idem_key ? idem_key : "(none)");
+	}
 	if (unlinkat(p->dirfd, name, 0) < 0 && errno != ENOENT)
 		return io_error(call, p, "delete", name);
 	char kf[160];
 	key_file(kf, sizeof kf, name);
 	unlinkat(p->dirfd, kf, 0);
-	return 0; /* gone, whether it was there or not */
+	return 0;
 }
 
 static int vol_info(void *pool, trellis_call_t *call, const char *name,

@@ -484,8 +484,85 @@ static int run(const char *url, double secs, int rounds)
 	return rc;
 }
 
+/* ---- one server alone, for tests/bench/http (which alternates it with
+ * wrk on the HTTP listener) ---- */
+
+struct solo {
+	const char *url;
+	double until;
+	unsigned seed;
+	size_t n, cap;
+	double *lat;
+	int failed;
+};
+
+static void *solo_main(void *arg)
+{
+	struct solo *c = arg;
+	int s = connect_req(c->url);
+	if (s < 0 || ask(s, OP_SHOW, &c->seed) < 0) {
+		c->failed = 1;
+		return NULL;
+	}
+	while (now_s() < c->until) {
+		double t = ask(s, OP_SHOW, &c->seed);
+		if (t < 0) {
+			c->failed = 1;
+			break;
+		}
+		if (c->n < c->cap)
+			c->lat[c->n++] = t;
+	}
+	nn_close(s);
+	return NULL;
+}
+
+/* vm.show from n clients for secs: "rps P50_MS P99_MS" on stdout. */
+static int solo(const char *url, double secs, int n)
+{
+	struct solo cl[MAX_CLIENTS];
+	pthread_t th[MAX_CLIENTS];
+	if (n < 1 || n > MAX_CLIENTS)
+		return 2;
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		cl[i] = (struct solo){.url = url, .until = t0 + secs,
+				      .seed = (unsigned)(i * 7919 + 1),
+				      .cap = (size_t)(60000 * secs) + 1000};
+		cl[i].lat = malloc(cl[i].cap * sizeof(double));
+		pthread_create(&th[i], NULL, solo_main, &cl[i]);
+	}
+	size_t total = 0;
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		total += cl[i].n;
+		failed |= cl[i].failed;
+	}
+	double el = now_s() - t0;
+	double *all = malloc((total + 1) * sizeof *all);
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		memcpy(all + k, cl[i].lat, cl[i].n * sizeof *all);
+		k += cl[i].n;
+		free(cl[i].lat);
+	}
+	if (failed || !total) {
+		free(all);
+		fprintf(stderr, "bench-api: solo: requests failed\n");
+		return 1;
+	}
+	struct figures f;
+	percentiles(all, total, &f);
+	printf("%.0f %.3f %.3f\n", (double)total / el, f.p50_ms, f.p99_ms);
+	free(all);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "solo") == 0)
+		return solo(argv[2], atof(argv[3]), atoi(argv[4]));
 	if (argc == 4 && strcmp(argv[1], "populate") == 0)
 		return populate(argv[2], atoi(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "cost") == 0)

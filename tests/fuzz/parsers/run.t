@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
-# Runs the config, API and API-keys libFuzzer targets for a bounded time each
+# Runs the config, API, API-keys and HTTP-route libFuzzer targets for a bounded time each
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
@@ -16,9 +16,14 @@ fi
 ok "build the fuzz targets" \
 	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
 	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api" \
-	"$fb/tests/fuzz/fuzz_keys"
+	"$fb/tests/fuzz/fuzz_keys" "$fb/tests/fuzz/fuzz_http"
 
-mkdir -p "$work/config" "$work/api" "$work/keys" "$work/art"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/art"
+printf 'GET /api/v1/vms?limit=10&after=3\n' >"$work/http/1"
+printf 'POST /api/v1/zones\n{"name":"z1","private":true}' >"$work/http/2"
+printf 'DELETE /api/v1/pools/p/volumes/v\n' >"$work/http/3"
+printf 'POST /api/v1/workflows/vm.provision/runs\n{"name":"a","memory_mb":"256"}' >"$work/http/4"
+printf 'POST /api/v1/ops/host.add\n{"name":"h","cluster":"c"}' >"$work/http/5"
 printf 'log:\n  level: debug\nworkers:\n  threads: 4\n' >"$work/config/1.yaml"
 printf 'api:\n  max_message: 65536\nplugins:\n  libvirt: {domain_type: qemu}\n' >"$work/config/2.yaml"
 printf 'state_dir: [1, 2]\n' >"$work/config/3.yaml"
@@ -28,7 +33,7 @@ printf '{"v":1,"op":"vm.list","args":{"limit":100,"offset":"x"}}' >"$work/api/3.
 printf '# keys\nops %064d\nci %064d expires=1795667701\n' 0 1 >"$work/keys/1"
 printf 'a %064d expires=\n\tb\t%s\n' 0 "$(printf 'ab%.0s' $(seq 32))" >"$work/keys/2"
 
-for t in config api keys; do
+for t in config api keys http; do
 	bin=$fb/tests/fuzz/fuzz_$t
 	if [[ ! -x $bin ]]; then
 		_tap_report 1 "fuzz_$t built"
