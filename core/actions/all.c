@@ -19,7 +19,8 @@
 	X(policy) \
 	X(hypervisor) \
 	X(vm) \
-	X(probe)
+	X(probe) \
+	X(tenancy)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);

@@ -100,6 +100,7 @@ void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
 void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
 void tr_api_register_auth(struct tr_api *api);      /* user.* role.* audit.* */
 void tr_api_register_tenancy(struct tr_api *api);   /* template.* quota.* */
+void tr_api_register_alloc(struct tr_api *api);     /* allocation.* */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 

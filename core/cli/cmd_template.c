@@ -51,11 +51,16 @@ static const struct cli_opt set_opts[] = {
      "VMs per template, '{\"small\": 10}'", 0, NULL},
     CLI_OPTS_END};
 
+static const struct cli_opt show_opts[] = {
+    {"--bu", "bu", CLI_STR, "BU", "the business unit (a BU's users: theirs)",
+     0, NULL},
+    CLI_OPTS_END};
+
 static const struct cli_verb quota_verbs[] = {
     {"set", "Set a business unit's quotas", "quota.set", "bu", "BU",
      set_opts, NULL, NULL, NULL},
     {"show", "A business unit's quotas and use (a BU's users: theirs)",
-     "quota.show", "bu", "BU", NULL, NULL, NULL, NULL},
+     "quota.show", NULL, NULL, show_opts, NULL, NULL, NULL},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_quota = {

@@ -27,6 +27,7 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_audit,
 	&cli_noun_template,
 	&cli_noun_quota,
+	&cli_noun_allocation,
 	/* Append new nouns here. */
 	NULL,
 };

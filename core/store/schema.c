@@ -298,6 +298,29 @@ const struct tr_migration tr_migrations[] = {
 	 "ALTER TABLE placement_claim ADD COLUMN template TEXT;"
 	 "CREATE INDEX placement_claim_tenant ON placement_claim(tenant,"
 	 " template);"},
+	/* Allocations (issue 17, core/tenancy/alloc.c). */
+	{"bu-0003-allocations",
+	 "CREATE TABLE allocation ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('initial','change')),"
+	 "  changes TEXT,"
+	 "  state TEXT NOT NULL CHECK (state IN ('requested','provisioning',"
+	 "    'active','rejected','failed','superseded')),"
+	 "  vcpus INTEGER NOT NULL DEFAULT 0,"
+	 "  memory_mib INTEGER NOT NULL DEFAULT 0,"
+	 "  storage_gib INTEGER NOT NULL DEFAULT 0,"
+	 "  pool TEXT,"
+	 "  segments INTEGER NOT NULL DEFAULT 0,"
+	 "  netpool TEXT,"
+	 "  requested_by TEXT,"
+	 "  decided_by TEXT,"
+	 "  reason TEXT,"
+	 "  instance TEXT,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  decided_at INTEGER);"
+	 "CREATE INDEX allocation_tenant ON allocation(tenant_id, state);"},
 	/* Append new migrations here. */
 };
 

@@ -45,4 +45,41 @@ int tr_quota_set(struct tr_store *s, const char *bu, json_t *limits,
 int tr_quota_get(struct tr_store *s, const char *bu, json_t **out,
 		 trellis_call_t *call);
 
+/* ---- allocations (table allocation; migration bu-0003-allocations) ----
+ * A BU admin requests compute (vcpus, memory_mib), storage (storage_gib
+ * in pool) and network (segments from netpool); a change request gives
+ * the new totals of the BU's active allocation.  States: requested ->
+ * provisioning (approved: the allocation.provision workflow runs) ->
+ * active, or rejected, or failed (its workflow compensated);
+ * superseded (a change took its place). */
+
+/* Records a request (change: of the BU's active allocation, refused when
+ * it would shrink below what the BU uses, naming the use).  An
+ * unregistered BU is NOTFOUND and nothing is stored. */
+int tr_alloc_request(struct tr_store *s, const char *bu, json_t *fields,
+		     const char *by, int change, json_t **out,
+		     trellis_call_t *call);
+int tr_alloc_get(struct tr_store *s, const char *name, json_t **out,
+		 trellis_call_t *call);
+/* {"items":[...]}, of BU bu only when not NULL. */
+int tr_alloc_list(struct tr_store *s, const char *bu, json_t **out,
+		  trellis_call_t *call);
+/* Whether allocation a (its JSON) fits the capacity no other BU's
+ * allocation holds: 0, or NOSPACE naming what is short and by how much
+ * (*details: {"short": [{what, requested, free, short}]}). */
+int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
+		   trellis_call_t *call);
+/* Sets state, who decided, why and the workflow instance (each NULL:
+ * kept). */
+int tr_alloc_decide(struct tr_store *s, const char *name, const char *state,
+		    const char *by, const char *reason, const char *instance,
+		    trellis_call_t *call);
+/* The allocation.provision steps: the BU's quota becomes the allocation
+ * (undo: the one it changes, or none); its segments are made (undo: the
+ * ones this allocation made are deleted); *made: their names. */
+int tr_alloc_reserve(struct tr_store *s, const char *name, int undo,
+		     trellis_call_t *call);
+int tr_alloc_segments(struct tr_store *s, const char *name, int undo,
+		      json_t **made, trellis_call_t *call);
+
 #endif

@@ -170,6 +170,44 @@ ok "adm-b revokes it" as "$U_B" user key remove adm-b laptop
 out=$(over "$key" vm list)
 like "a revoked key is refused" "$out" "PERMISSION"
 
+# ---- allocations: request -> approve -> provision ----
+tcli network pool-create np1 --mode vxlan --first 7100 --last 7102 >/dev/null
+out=$(as "$U_A" allocation request --vcpus 4 --memory 1G --segments 2 --netpool np1 -o json)
+is "adm-a requests an allocation" "$(json 'j["name"]+" "+j["state"]+" "+j["requested_by"]' <<<"$out")" "acme-1 requested adm-a"
+out=$(tcli allocation request --bu nope --vcpus 1 2>&1)
+like "a request from an unregistered BU is refused" "$out" "NOTFOUND: tenant 'nope' not found"
+is "...and nothing is stored" "$(tcli allocation list -o json | json 'len(j["items"])')" "1"
+out=$(as "$U_A" allocation approve acme-1)
+like "a bu-admin cannot approve" "$out" "PERMISSION"
+out=$(as "$U_B" allocation show acme-1)
+like "another BU's allocation: not found" "$out" "NOTFOUND: allocation 'acme-1' not found"
+as "$U_B" allocation request --vcpus 15 --memory 512M --segments 2 --netpool np1 >/dev/null
+ok "the dc-admin approves acme-1" as "$U_DC" allocation approve acme-1 --reason "budget ok"
+for _ in $(seq 1 50); do
+	st=$(tcli allocation show acme-1 -o json | json 'j["state"]')
+	[[ $st == active || $st == failed ]] && break
+	sleep 0.1
+done
+is "allocation.provision made it active" "$st" "active"
+is "its segments are acme's" "$(as "$U_A" network list -o json | json '",".join(sorted(n["name"] for n in j["items"]))')" "acme-net1,acme-net2"
+is "its compute is acme's quota" "$(as "$U_A" quota show -o json | json 'str(j["limits"]["vcpus"])+"/"+str(j["limits"]["memory_mib"])')" "4/1024"
+out=$(as "$U_DC" allocation approve globex-1)
+like "approval refused when capacity is short, naming it" "$out" "NOSPACE: allocation 'globex-1' cannot be approved: vcpus: requested 15, free 12 \\(short by 3\\); network segments: requested 2, free 1 \\(short by 1\\)"
+is "...and it stays requested" "$(tcli allocation show globex-1 -o json | json 'j["state"]')" "requested"
+ok "the dc-admin rejects it" as "$U_DC" allocation reject globex-1 --reason "too big"
+out=$(as "$U_A" allocation change --vcpus 4 --memory 1G --segments 1 --netpool np1)
+like "shrinking below use is refused, naming the use" "$out" "CONFLICT: allocation for 'acme' cannot shrink network segments to 1: 2 in use"
+out=$(as "$U_A" allocation change --vcpus 8 --memory 1G --segments 2 --netpool np1 -o json)
+is "a change request" "$(json 'j["kind"]+" "+j["changes"]' <<<"$out")" "change acme-1"
+ok "approved" as "$U_DC" allocation approve acme-2
+for _ in $(seq 1 50); do
+	st=$(tcli allocation show acme-2 -o json | json 'j["state"]')
+	[[ $st == active || $st == failed ]] && break
+	sleep 0.1
+done
+is "the change is active, the old one superseded" "$st $(tcli allocation show acme-1 -o json | json 'j["state"]')" "active superseded"
+is "the quota follows it" "$(as "$U_A" quota show -o json | json 'j["limits"]["vcpus"]')" "8"
+
 # ---- the audit trail ----
 sleep 0.3
 aud=$(as "$U_DC" audit list --limit 1000 -o json)
