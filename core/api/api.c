@@ -326,6 +326,17 @@ void tr_req_fail_call(struct tr_req *req, const trellis_call_t *call)
 		    details, "%s", call->message[0] ? call->message : "failed");
 }
 
+void tr_req_answer_store(struct tr_req *req, int rc, json_t *out,
+			 trellis_call_t *call)
+{
+	if (rc < 0) {
+		json_decref(out);
+		tr_req_fail_store(req, call, NULL);
+	} else {
+		tr_req_ok(req, out);
+	}
+}
+
 void tr_req_fail_store(struct tr_req *req, trellis_call_t *call,
 		       json_t *details)
 {

@@ -32,6 +32,10 @@ struct tr_store *tr_api_store(struct tr_daemon *d);
  * missing one, audited) and returns -1. */
 int tr_api_get_scoped(struct tr_daemon *d, struct tr_req *req,
 		      enum tr_kind kind, const char *ref, json_t **out);
+/* Answers ok with out (stolen) when rc is 0, else with the error in
+ * call. */
+void tr_req_answer_store(struct tr_req *req, int rc, json_t *out,
+			 trellis_call_t *call);
 /* Answers with the store's error in call (and details, stolen). */
 void tr_req_fail_store(struct tr_req *req, trellis_call_t *call,
 		       json_t *details);

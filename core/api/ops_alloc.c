@@ -15,15 +15,6 @@
 #include "../workflow/engine.h"
 #include "api_int.h"
 
-static void answer(struct tr_req *req, int rc, json_t *out,
-		   trellis_call_t *call)
-{
-	if (rc < 0)
-		tr_req_fail_store(req, call, NULL);
-	else
-		tr_req_ok(req, out);
-}
-
 /* The fields of a request, in the units the store keeps. */
 static json_t *fields(json_t *args)
 {
@@ -69,7 +60,7 @@ static void request(struct tr_daemon *d, struct tr_req *req, json_t *args,
 			tr_json_str(out, "name"), tr_req_who(req)->user);
 		tr_daemon_publish(d, "allocation.requested", out);
 	}
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static void alloc_request(struct tr_daemon *d, struct tr_req *req,
@@ -122,7 +113,7 @@ static void alloc_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
 	int rc = tr_alloc_list(tr_api_store(d), bu, &out, &call);
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 struct starter {
@@ -199,7 +190,7 @@ static void alloc_approve(struct tr_daemon *d, struct tr_req *req,
 		rc = tr_alloc_get(d->store, name, &out, &call);
 	if (!rc)
 		tr_info("allocation '%s' approved by %s", name, o.user);
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static void alloc_reject(struct tr_daemon *d, struct tr_req *req,
@@ -223,7 +214,7 @@ static void alloc_reject(struct tr_daemon *d, struct tr_req *req,
 				     tr_json_str(args, "reason"), NULL, &call);
 	if (!rc)
 		rc = tr_alloc_get(d->store, name, &out, &call);
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static const struct tr_field request_args[] = {

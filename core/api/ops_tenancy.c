@@ -12,15 +12,6 @@
 #include "../util/log.h"
 #include "api_int.h"
 
-static void answer(struct tr_req *req, int rc, json_t *out,
-		   trellis_call_t *call)
-{
-	if (rc < 0)
-		tr_req_fail_store(req, call, NULL);
-	else
-		tr_req_ok(req, out);
-}
-
 static void template_create(struct tr_daemon *d, struct tr_req *req,
 			    json_t *args)
 {
@@ -40,7 +31,7 @@ static void template_create(struct tr_daemon *d, struct tr_req *req,
 	json_decref(f);
 	if (rc == 0)
 		tr_info("template '%s' created", tr_json_str(args, "name"));
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static void template_list(struct tr_daemon *d, struct tr_req *req,
@@ -51,7 +42,7 @@ static void template_list(struct tr_daemon *d, struct tr_req *req,
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
 	int rc = tr_template_list(tr_api_store(d), &out, &call);
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static void template_show(struct tr_daemon *d, struct tr_req *req,
@@ -62,7 +53,7 @@ static void template_show(struct tr_daemon *d, struct tr_req *req,
 	json_t *out = NULL;
 	int rc = tr_template_get(tr_api_store(d), tr_json_str(args, "name"),
 				 &out, &call);
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static void template_delete(struct tr_daemon *d, struct tr_req *req,
@@ -74,7 +65,7 @@ static void template_delete(struct tr_daemon *d, struct tr_req *req,
 	int rc = tr_template_delete(d->store, name, &call);
 	if (rc == 0)
 		tr_info("template '%s' deleted", name);
-	answer(req, rc, rc ? NULL : json_pack("{s:s}", "name", name), &call);
+	tr_req_answer_store(req, rc, rc ? NULL : json_pack("{s:s}", "name", name), &call);
 }
 
 static void quota_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -105,7 +96,7 @@ static void quota_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		rc = tr_quota_get(d->store, bu, &out, &call);
 	if (rc == 0)
 		tr_info("business unit '%s': quotas set", bu);
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static void quota_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -126,7 +117,7 @@ static void quota_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
 	int rc = tr_quota_get(tr_api_store(d), bu, &out, &call);
-	answer(req, rc, out, &call);
+	tr_req_answer_store(req, rc, out, &call);
 }
 
 static const struct tr_field template_create_args[] = {
