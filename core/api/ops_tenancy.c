@@ -5,8 +5,11 @@
  * Templates are the data center's: anyone may read them, a dc-admin
  * makes them.  A BU's users read their own BU's quota only.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "../config/config.h"
 #include "../tenancy/tenancy.h"
 #include "../util/json.h"
 #include "../util/log.h"
@@ -120,6 +123,118 @@ static void quota_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_answer_store(req, rc, out, &call);
 }
 
+/* A time: unix seconds, or YYYY-MM-DD[THH:MM[:SS]][Z] in UTC. */
+static int parse_time(const char *s, long long *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*s && !*end) {
+		*out = v;
+		return 0;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ",
+					   "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%MZ",
+					   "%Y-%m-%dT%H:%M", "%Y-%m-%d"};
+	for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
+		memset(&tm, 0, sizeof tm);
+		const char *e = strptime(s, fmts[i], &tm);
+		if (e && !*e) {
+			*out = (long long)timegm(&tm);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The period of a report: args from/to, default the last 30 days. */
+static int period(struct tr_req *req, json_t *args, long long *from,
+		  long long *to)
+{
+	*to = (long long)time(NULL);
+	*from = *to - 30 * 86400;
+	static const char *const k[] = {"from", "to"};
+	long long *v[] = {from, to};
+	for (int i = 0; i < 2; i++) {
+		const char *t = tr_json_str(args, k[i]);
+		if (t && parse_time(t, v[i]) < 0) {
+			tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+				    "%s: %s '%.64s' is not a time (unix "
+				    "seconds, or 2026-12-01, "
+				    "2026-12-01T10:00:00Z)",
+				    tr_req_op(req), k[i], t);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The BU a report is about: a BU's users, theirs. */
+static int report_bu(struct tr_req *req, json_t *args, const char **bu)
+{
+	const char *scope = tr_req_scope(req);
+	*bu = tr_json_str(args, "bu");
+	if (scope && *bu && strcmp(*bu, scope) != 0) {
+		tr_req_not_yours(req, "tenant '%s' not found", *bu);
+		return -1;
+	}
+	if (scope)
+		*bu = scope;
+	return 0;
+}
+
+static void report_chargeback(struct tr_daemon *d, struct tr_req *req,
+			      json_t *args)
+{
+	const char *bu;
+	long long from, to;
+	if (report_bu(req, args, &bu) < 0 || period(req, args, &from, &to) < 0)
+		return;
+	const char *path = d->config ? d->config->prices_file : NULL;
+	if (!path) {
+		tr_req_fail(req, TRELLIS_E_UNAVAILABLE, NULL,
+			    "report.chargeback: no price table (config "
+			    "chargeback.prices: a YAML file, docs/tenancy.md)");
+		return;
+	}
+	struct tr_prices p;
+	char err[512];
+	if (tr_prices_load(path, &p, err, sizeof err) < 0) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL, "%s", err);
+		return;
+	}
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *out = NULL;
+	int rc = tr_report_chargeback(tr_api_store(d), &p, bu, from, to, &out,
+				      &call);
+	tr_req_answer_store(req, rc, out, &call);
+}
+
+static void report_utilization(struct tr_daemon *d, struct tr_req *req,
+			       json_t *args)
+{
+	const char *bu;
+	if (report_bu(req, args, &bu) < 0)
+		return;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *out = NULL;
+	int rc = tr_report_utilization(tr_api_store(d), bu, &out, &call);
+	tr_req_answer_store(req, rc, out, &call);
+}
+
+static const struct tr_field report_args[] = {
+    {"bu", TR_T_STRING, 0, "the business unit (a BU's users: theirs)"},
+    {"from", TR_T_STRING, 0,
+     "start (unix seconds or 2026-12-01[T10:00:00Z]; default 30 days ago)"},
+    {"to", TR_T_STRING, 0, "end (default now)"},
+    TR_FIELDS_END};
+static const struct tr_field util_args[] = {
+    {"bu", TR_T_STRING, 0, "the business unit (a BU's users: theirs)"},
+    TR_FIELDS_END};
+
 static const struct tr_field template_create_args[] = {
     {"name", TR_T_STRING, 1, "template name"},
     {"vcpus", TR_T_INT, 1, "virtual CPUs"},
@@ -161,6 +276,13 @@ static const struct tr_api_op ops[] = {
      TR_OP_MUTATES, TR_PERM_DC},
     {"quota.show", "a business unit's quotas and what it uses of them",
      quota_show_args, quota_show, TR_OP_READ, TR_PERM_BU},
+    {"report.chargeback",
+     "what business units owe over a period: reservation- and "
+     "allocation-based, priced by the price table",
+     report_args, report_chargeback, TR_OP_READ, TR_PERM_BU},
+    {"report.utilization",
+     "what business units use of what they were allocated", util_args,
+     report_utilization, TR_OP_READ, TR_PERM_BU},
 };
 
 void tr_api_register_tenancy(struct tr_api *api)

@@ -65,7 +65,9 @@ static const char defaults_yaml[] =
 	"plugins: {}             # NAME: {section given to the plugin}\n"
 	"auth:\n"
 	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
-	"none: the built-in roles\n";
+	"none: the built-in roles\n"
+	"chargeback:\n"
+	"  prices: null          # the price table, YAML (docs/tenancy.md)\n";
 
 const char *tr_config_defaults(void)
 {
@@ -108,6 +110,7 @@ static const struct centry entries[] = {
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
 	{"workflows.retention", C_RETENTION, O(wf_retention_s)},
 	{"auth.roles", C_PATH_NULL, O(roles_file)},
+	{"chargeback.prices", C_PATH_NULL, O(prices_file)},
 	{"http.listen", C_HOSTPORT, O(http_listen)},
 	{"http.tls", C_TRI, O(http_tls)},
 	{"http.cert", C_PATH_NULL, O(http_cert)},
@@ -499,7 +502,6 @@ void tr_config_free(struct tr_config *c)
 	free(c->secrets_dir);
 	free(c->api_keys_file);
 	free(c->roles_file);
-	free(c->templates_file);
 	free(c->prices_file);
 	free(c->http_listen);
 	free(c->http_cert);

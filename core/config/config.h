@@ -53,8 +53,7 @@ struct tr_config {
 	char **workflow_dirs;   /* workflows.dirs (count next: keep adjacent) */
 	size_t n_workflow_dirs;
 	char *roles_file;       /* auth.roles: custom roles (YAML), or NULL */
-	char *templates_file;   /* tenancy.templates: VM templates, or NULL */
-	char *prices_file;      /* tenancy.prices: the price table, or NULL */
+	char *prices_file;      /* chargeback.prices: the price table, or NULL */
 
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */

@@ -15,6 +15,7 @@
 #include "../api/api.h"
 #include "../api/keys.h"
 #include "../auth/auth.h"
+#include "../tenancy/tenancy.h"
 #include "../config/config.h"
 #include "../events/events.h"
 #include "../http/http.h"
@@ -401,6 +402,14 @@ static int run(const struct opts *o)
 		tr_info("auth: %zu roles (custom ones from %s)",
 			tr_roles_count(roles), cfg->roles_file);
 		tr_api_set_roles(d.api, roles);
+	}
+	if (cfg->prices_file) {
+		/* Refused at start, with its place, rather than at the first
+		 * report. */
+		struct tr_prices prices;
+		if (tr_prices_load(cfg->prices_file, &prices, err,
+				   sizeof err) < 0)
+			goto fail;
 	}
 	/* Who ipc:// callers are (core/api/local.c). */
 	if (tr_api_local_tokens(d.api, err, sizeof err) < 0)

@@ -82,4 +82,49 @@ int tr_alloc_reserve(struct tr_store *s, const char *name, int undo,
 int tr_alloc_segments(struct tr_store *s, const char *name, int undo,
 		      json_t **made, trellis_call_t *call);
 
+/* ---- chargeback (prices.c, report.c) ---- */
+
+/* Prices in micro-units of the currency (1e-6), so that the arithmetic
+ * is exact: per vcpu-hour, per GiB-hour of memory and of storage, per
+ * network segment-hour, and per hour of a VM of each template (on top
+ * of its resources). */
+#define TR_PRICE_TEMPLATES 64
+struct tr_prices {
+	char currency[16];
+	long long vcpu_hour, memory_gib_hour, storage_gib_hour, segment_hour;
+	size_t ntemplates;
+	struct {
+		char name[65];
+		long long hour;
+	} templates[TR_PRICE_TEMPLATES];
+};
+
+/* Loads a price table:
+ *   currency: EUR
+ *   prices:
+ *     vcpu_hour: 0.02
+ *     memory_gib_hour: 0.005
+ *     storage_gib_hour: 0.0001
+ *     segment_hour: 0.01
+ *     templates: {small: 0.01}
+ * A price is a decimal with at most 6 digits after the point.  0, or -1
+ * with "FILE:LINE:COL: reason" in err. */
+int tr_prices_load(const char *path, struct tr_prices *p, char *err,
+		   size_t errlen);
+
+/* Chargeback of bu (NULL: every BU) over [from, to) (unix seconds):
+ * {currency, from, to, items: [{bu, basis ("reservation": what its
+ * allocations reserved; "allocation": what its VMs used), resource,
+ * quantity (unit-hours, 6 decimals), unit_price, amount}...],
+ * totals: [{bu, reservation, allocation}]}; amounts are strings with two
+ * decimals, the exact sum of quantity x price over the recorded
+ * intervals, rounded half up to the cent once per line. */
+int tr_report_chargeback(struct tr_store *s, const struct tr_prices *p,
+			 const char *bu, long long from, long long to,
+			 json_t **out, trellis_call_t *call);
+/* What each BU (bu, or all) holds against what it was given now:
+ * {items: [{bu, resource, allocated, used, percent}]} */
+int tr_report_utilization(struct tr_store *s, const char *bu, json_t **out,
+			  trellis_call_t *call);
+
 #endif

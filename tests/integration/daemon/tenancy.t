@@ -85,6 +85,16 @@ events:
   listen: ipc://$TD_DIR/events.sock
 workflows:
   dirs: [$TD_DIR/wf]
+chargeback:
+  prices: $TD_DIR/prices.yaml
+Y
+cat >"$TD_DIR/prices.yaml" <<'Y'
+currency: EUR
+prices:
+  vcpu_hour: 0.02
+  memory_gib_hour: 0.005
+  storage_gib_hour: 0.0001
+  segment_hour: 0.01
 Y
 "$TD_BIN/trellisd" --state-dir "$TD_DIR" --config "$TD_DIR/cfg.yaml" \
 	--api-key-add ops >/dev/null 2>&1
@@ -207,6 +217,15 @@ for _ in $(seq 1 50); do
 done
 is "the change is active, the old one superseded" "$st $(tcli allocation show acme-1 -o json | json 'j["state"]')" "active superseded"
 is "the quota follows it" "$(as "$U_A" quota show -o json | json 'j["limits"]["vcpus"]')" "8"
+
+# ---- reports ----
+csv=$(as "$U_A" report chargeback -o csv)
+like "chargeback as CSV" "$csv" "^BU,BASIS,RESOURCE,QUANTITY_HOURS,UNIT_PRICE,AMOUNT"
+like "...of acme only" "$(grep -c '^globex' <<<"$csv")" "^0$"
+is "chargeback as JSON" "$(as "$U_A" report chargeback --from 2026-01-01 -o json | json 'j["currency"]+" "+j["totals"][0]["bu"]')" "EUR acme"
+is "utilization: acme's vcpus" "$(as "$U_A" report utilization -o json | json '[i["allocated"] for i in j["items"] if i["resource"]=="vcpus"][0]')" "8"
+out=$(as "$U_A" report chargeback --bu globex)
+like "another BU's report: not found" "$out" "NOTFOUND"
 
 # ---- the audit trail ----
 sleep 0.3

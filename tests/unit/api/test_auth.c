@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -584,6 +585,132 @@ static void test_migration_keeps_inventory(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Chargeback equals the price arithmetic over the recorded intervals,
+ * to the cent (worked by hand below), clipped to the period; open
+ * intervals run to now. */
+static void test_chargeback(void **state)
+{
+	struct fx *f = *state;
+	world(f);
+	char path[128], err[512];
+	snprintf(path, sizeof path, "%s/prices.yaml", f->dir);
+	write_file(path, "currency: EUR\n"
+			 "prices:\n"
+			 "  vcpu_hour: 0.021\n"
+			 "  memory_gib_hour: 0.0033\n"
+			 "  storage_gib_hour: 0.0017\n"
+			 "  segment_hour: 0.013\n"
+			 "  templates: {small: 0.11}\n");
+	struct tr_prices p;
+	assert_int_equal(tr_prices_load(path, &p, err, sizeof err), 0);
+	assert_int_equal(p.vcpu_hour, 21000);
+	long long t0 = (long long)time(NULL) - 100000;
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO alloc_usage (allocation, tenant, vcpus, "
+		 "memory_mib, storage_gib, segments, started_at, ended_at) "
+		 "VALUES ('acme-1', 'acme', 8, 16384, 100, 2, %lld, %lld);"
+		 "INSERT INTO vm_usage (uuid, tenant, vcpus, memory_mib, "
+		 "disk_gib, template, started_at, ended_at) VALUES "
+		 "('v1', 'acme', 2, 3000, 7, 'small', %lld, %lld),"
+		 "('v2', 'acme', 1, 512, 3, NULL, %lld, NULL),"
+		 "('v3', 'globex', 64, 65536, 999, 'small', %lld, NULL);",
+		 t0, t0 + 36000, t0 + 1000, t0 + 5000, t0 + 4000, t0);
+	assert_int_equal(
+	    sqlite3_exec(tr_store_db(f->d.store), sql, NULL, NULL, NULL),
+	    SQLITE_OK);
+	json_t *r = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	/* The period: 2.5 hours from t0 + 1 h. */
+	assert_int_equal(tr_report_chargeback(f->d.store, &p, "acme", t0 + 3600,
+					      t0 + 12600, &r, &call),
+			 0);
+	/* reservation (9000 s of the allocation):
+	 *   vcpu     8 x 2.5 h = 20 vcpu-h x 0.021       = 0.42
+	 *   memory  16 GiB x 2.5 h = 40 x 0.0033 = 0.132  -> 0.13
+	 *   storage 100 x 2.5 = 250 x 0.0017 = 0.425      -> 0.43
+	 *   segment 2 x 2.5 = 5 x 0.013 = 0.065           -> 0.07
+	 * allocation (v1: 1400 s in the period, v2: 8600 s):
+	 *   vcpu    2 x 1400 + 1 x 8600 = 11400 s = 3.166667 h x 0.021
+	 *           = 0.0665                              -> 0.07
+	 *   memory  (3000 x 1400 + 512 x 8600) / 1024 / 3600
+	 *           = 2.333767 GiB-h x 0.0033 = 0.0077    -> 0.01
+	 *   storage (7 x 1400 + 3 x 8600) / 3600 = 9.888889 x 0.0017
+	 *           = 0.016811                            -> 0.02
+	 *   small   1400 s = 0.388889 h x 0.11 = 0.042778 -> 0.04 */
+	static const char *const want[][4] = {
+	    {"reservation", "vcpu", "20.000000", "0.42"},
+	    {"reservation", "memory_gib", "40.000000", "0.13"},
+	    {"reservation", "storage_gib", "250.000000", "0.43"},
+	    {"reservation", "segment", "5.000000", "0.07"},
+	    {"allocation", "vcpu", "3.166667", "0.07"},
+	    {"allocation", "memory_gib", "2.333767", "0.01"},
+	    {"allocation", "storage_gib", "9.888889", "0.02"},
+	    {"allocation", "template:small", "0.388889", "0.04"},
+	};
+	json_t *items = json_object_get(r, "items");
+	assert_int_equal(json_array_size(items), 8);
+	for (size_t i = 0; i < 8; i++) {
+		json_t *it = json_array_get(items, i);
+		assert_string_equal(json_string_value(json_object_get(it, "basis")),
+				    want[i][0]);
+		assert_string_equal(
+		    json_string_value(json_object_get(it, "resource")), want[i][1]);
+		assert_string_equal(
+		    json_string_value(json_object_get(it, "quantity")), want[i][2]);
+		assert_string_equal(json_string_value(json_object_get(it, "amount")),
+				    want[i][3]);
+	}
+	json_t *tot = json_array_get(json_object_get(r, "totals"), 0);
+	assert_string_equal(json_string_value(json_object_get(tot, "reservation")),
+			    "1.05");
+	assert_string_equal(json_string_value(json_object_get(tot, "allocation")),
+			    "0.14");
+	assert_string_equal(json_string_value(json_object_get(tot, "total")),
+			    "1.19");
+	json_decref(r);
+	/* Every BU: globex's VM (open, since t0) is 2.5 h of it. */
+	assert_int_equal(tr_report_chargeback(f->d.store, &p, NULL, t0 + 3600,
+					      t0 + 12600, &r, &call),
+			 0);
+	assert_int_equal(json_array_size(json_object_get(r, "totals")), 2);
+	json_decref(r);
+	assert_int_equal(tr_report_chargeback(f->d.store, &p, "nope", t0,
+					      t0 + 1, &r, &call),
+			 TRELLIS_E_NOTFOUND);
+	/* Errors name their place. */
+	write_file(path, "prices:\n  vcpu_hour: 0.0000001\n");
+	assert_int_equal(tr_prices_load(path, &p, err, sizeof err), -1);
+	assert_non_null(strstr(err, ":2:14: a price is a decimal"));
+	write_file(path, "prices:\n  gpu_hour: 1\n");
+	assert_int_equal(tr_prices_load(path, &p, err, sizeof err), -1);
+	assert_non_null(strstr(err, ":2:3: unknown price 'gpu_hour'"));
+	/* The lifecycle triggers record a VM's life and its claim. */
+	json_t *fl = json_pack("{s:s, s:s, s:s, s:i, s:i}", "uuid", "v9", "name",
+			       "x", "tenant", "acme", "vcpus", 3, "memory_mib",
+			       64);
+	assert_int_equal(tr_store_create(f->d.store, TR_KIND_VM, NULL, fl, NULL,
+					 &call),
+			 0);
+	json_decref(fl);
+	assert_int_equal(tr_store_delete(f->d.store, TR_KIND_VM, "v9", NULL,
+					 &call),
+			 0);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(tr_store_db(f->d.store),
+					    "SELECT tenant, vcpus, ended_at IS "
+					    "NOT NULL FROM vm_usage WHERE uuid "
+					    "= 'v9'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "acme");
+	assert_int_equal(sqlite3_column_int(st, 1), 3);
+	assert_int_equal(sqlite3_column_int(st, 2), 1);
+	sqlite3_finalize(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +725,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_templates_and_quotas, setup,
 					    teardown),
 	    cmocka_unit_test(test_migration_keeps_inventory),
+	    cmocka_unit_test_setup_teardown(test_chargeback, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
