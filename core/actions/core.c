@@ -12,6 +12,7 @@
 
 #include "../host/exec.h"
 #include "../host/host.h"
+#include "../util/alloc.h"
 #include "action.h"
 
 /* Sleeps ms in short slices so that a cancelled call (step timeout, workflow
@@ -109,7 +110,7 @@ static int run_exec(const struct tr_action_env *env, json_t *args,
 	if (n == 0)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "exec: command must be a non-empty list");
-	const char **argv = calloc(n + 1, sizeof *argv);
+	const char **argv = tr_xcalloc(n + 1, sizeof *argv);
 	if (!argv)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "exec: out of memory");
 	int rc = 0;

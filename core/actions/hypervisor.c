@@ -20,6 +20,7 @@
 #include "../auth/auth.h"
 #include "../placement/claims.h"
 #include "../runtime/daemon.h"
+#include "../util/alloc.h"
 #include "../util/json.h"
 #include "action.h"
 #include "lookup.h"
@@ -268,10 +269,10 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 	json_t *disks = gather(args, "disk", "disks");
 	json_t *nics = gather(args, "nic", "nics");
 	size_t nd = json_array_size(disks), nn = json_array_size(nics);
-	v->disks = calloc(nd + 1, sizeof *v->disks);
-	v->dp = calloc(nd + 1, sizeof *v->dp);
-	v->nics = calloc(nn + 1, sizeof *v->nics);
-	v->np = calloc(nn + 1, sizeof *v->np);
+	v->disks = tr_xcalloc(nd + 1, sizeof *v->disks);
+	v->dp = tr_xcalloc(nd + 1, sizeof *v->dp);
+	v->nics = tr_xcalloc(nn + 1, sizeof *v->nics);
+	v->np = tr_xcalloc(nn + 1, sizeof *v->np);
 	if (!v->disks || !v->dp || !v->nics || !v->np) {
 		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 		goto out;

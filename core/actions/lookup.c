@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../util/alloc.h"
 #include "action.h"
 
 #include "lookup.h"
@@ -123,7 +124,7 @@ int tr_action_submit(struct tr_daemon *d, const char *name, json_t *args,
 		     tr_action_done_fn done, void *arg)
 {
 	char err[512];
-	struct submitted *s = calloc(1, sizeof *s);
+	struct submitted *s = tr_xcalloc(1, sizeof *s);
 	tr_call_init(&s->call, NULL);
 	s->d = d;
 	s->args = args;

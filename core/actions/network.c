@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../runtime/daemon.h"
+#include "../util/alloc.h"
 #include "../util/json.h"
 #include "action.h"
 #include "lookup.h"
@@ -314,7 +315,7 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 	struct net_ref n;
 	json_t *keep = json_object_get(args, "keep"), *v;
 	size_t nk = json_array_size(keep), i;
-	const char **names = calloc(nk + 1, sizeof *names);
+	const char **names = tr_xcalloc(nk + 1, sizeof *names);
 	if (!names)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	json_array_foreach(keep, i, v)

@@ -24,6 +24,7 @@
 #include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "../util/json.h"
+#include "../util/metrics.h"
 #include "action.h"
 
 static const struct tr_field place_in[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
@@ -78,6 +79,34 @@ static void pool_for(sqlite3 *db, uint64_t host_id, char *out, size_t len)
 	sqlite3_finalize(st);
 }
 
+static const struct tr_metric m_place_seconds = {
+    "trellis_placement_seconds",
+    "Latency of policy.place (pick and durable claim), by result",
+    TR_METRIC_HISTOGRAM,
+    {"result", NULL}};
+static const struct tr_metric m_refusals = {
+    "trellis_placement_refusals_total",
+    "Hosts removed by each filter in placements that found no host",
+    TR_METRIC_COUNTER,
+    {"filter", NULL}};
+
+/* A placement found no host: which filters removed how many, from the
+ * dry run that explains it (rare, so its cost does not matter). */
+static void count_refusals(struct tr_placer *p, const struct tr_place_req *q)
+{
+	struct tr_place_why why;
+	struct tr_place_result r;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	memset(&why, 0, sizeof why);
+	if (tr_place_why(p, q, 0, &r, &why, &call) != TRELLIS_E_NOSPACE)
+		return;
+	for (uint32_t i = 0; i < why.pass.n; i++) {
+		const char *v[] = {why.pass.by[i].filter};
+		tr_metric_add(&m_refusals, v, why.pass.by[i].removed);
+	}
+}
+
 static int run_place(const struct tr_action_env *env, json_t *args,
 		     json_t **result, trellis_call_t *call)
 {
@@ -106,7 +135,14 @@ static int run_place(const struct tr_action_env *env, json_t *args,
 				   "(it runs as a workflow step)");
 	sqlite3 *db = tr_store_db(env->daemon->store);
 	struct tr_place_result r;
-	if ((rc = tr_place_reserve(p, db, &pa.q, key, &r, call)))
+	long long t0 = tr_metric_now_ns();
+	rc = tr_place_reserve(p, db, &pa.q, key, &r, call);
+	const char *res[] = {rc == 0 ? "placed" : trellis_error_name(rc)};
+	tr_metric_observe(&m_place_seconds, res,
+			  (double)(tr_metric_now_ns() - t0) / 1e9);
+	if (rc == TRELLIS_E_NOSPACE)
+		count_refusals(p, &pa.q);
+	if (rc)
 		return rc;
 	char owner[300];
 	snprintf(owner, sizeof owner, "wf:%s",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 
 /* Registration happens once at start-up, before any worker thread looks
@@ -30,7 +31,7 @@ void tr_actions_add(const struct tr_action *actions, size_t n)
 		size_t cap = reg_cap ? reg_cap : 32;
 		while (cap < reg_n + n)
 			cap *= 2;
-		const struct tr_action **r = realloc(reg, cap * sizeof *r);
+		const struct tr_action **r = tr_xrealloc(reg, cap * sizeof *r);
 		if (!r) {
 			tr_err("actions: out of memory registering %zu actions",
 			       n);

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../util/alloc.h"
 #include "../runtime/worker.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../util/metrics.h"
 #include "api_core.h"
@@ -23,7 +25,7 @@
 struct tr_api *tr_api_new(struct tr_daemon *d,
 			  const struct tr_api_limits *limits)
 {
-	struct tr_api *api = calloc(1, sizeof *api);
+	struct tr_api *api = tr_xcalloc(1, sizeof *api);
 	if (!api)
 		return NULL;
 	api->d = d;
@@ -87,7 +89,7 @@ void tr_api_register(struct tr_api *api, const struct tr_api_op *ops,
 		if (api->nops == api->capops) {
 			size_t cap = api->capops ? api->capops * 2 : 64;
 			const struct tr_api_op **p =
-				realloc(api->ops, cap * sizeof *p);
+				tr_xrealloc(api->ops, cap * sizeof *p);
 			if (!p)
 				abort();
 			api->ops = p;
@@ -156,7 +158,7 @@ static void send_parts(struct tr_req *req, const char *const *parts)
 		return;
 	}
 	/* A message is the JSON text alone; a sync reply is a string. */
-	char *msg = req->l ? nn_allocmsg(len, 0) : malloc(len + 1);
+	char *msg = req->l ? nn_allocmsg(len, 0) : tr_xmalloc(len + 1);
 	if (!msg) {
 		/* The short answer may still fit; if not, the client times
 		 * out, as it would on any lost answer. */
@@ -449,7 +451,7 @@ static void read_done(struct tr_daemon *d, void *arg)
 
 static char *dup_or_null(const char *s, int *oom)
 {
-	char *r = s ? strdup(s) : NULL;
+	char *r = s ? tr_xstrdup(s) : NULL;
 	*oom |= s && !r;
 	return r;
 }
@@ -457,7 +459,7 @@ static char *dup_or_null(const char *s, int *oom)
 static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		    int list, const char *ref, const struct tr_store_query *q)
 {
-	struct read_job *j = calloc(1, sizeof *j);
+	struct read_job *j = tr_xcalloc(1, sizeof *j);
 	int oom = !j;
 	if (j) {
 		j->req = req;
@@ -766,7 +768,7 @@ int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
 int tr_api_handle_bytes_as(struct tr_api *api, const char *user,
 			   const void *buf, size_t len, char **reply)
 {
-	struct tr_req *req = calloc(1, sizeof *req);
+	struct tr_req *req = tr_xcalloc(1, sizeof *req);
 	*reply = NULL;
 	if (!req)
 		return TRELLIS_E_NOMEM;
@@ -834,7 +836,7 @@ void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 
 void tr_api_call(struct tr_api *api, const struct tr_api_call *c)
 {
-	struct tr_req *req = calloc(1, sizeof *req);
+	struct tr_req *req = tr_xcalloc(1, sizeof *req);
 	if (!req) {
 		static const char *const parts[] = {
 			"{\"ok\":false,\"error\":{\"code\":\"NOMEM\","

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "api_core.h"
 
@@ -323,7 +324,7 @@ void tr_api_audit_answer(struct tr_req *req, int code)
 	if (!req->audit || !req->audit_op[0])
 		return;
 	struct tr_api *api = req->api;
-	struct tr_audit_pending *p = calloc(1, sizeof *p);
+	struct tr_audit_pending *p = tr_xcalloc(1, sizeof *p);
 	if (!p) {
 		tr_err("audit: out of memory: %s by %s not recorded",
 		       req->audit_op, req->who.user);

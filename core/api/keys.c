@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "keys.h"
 
 #define NAME_MAX_LEN 64
@@ -88,7 +89,7 @@ struct tr_keys *tr_keys_load(const char *path, char *err, size_t errlen)
 		close(fd);
 		return NULL;
 	}
-	struct tr_keys *k = calloc(1, sizeof *k);
+	struct tr_keys *k = tr_xcalloc(1, sizeof *k);
 	char line[512];
 	int lineno = 0, bad = !k;
 	if (!k)
@@ -134,7 +135,7 @@ struct tr_keys *tr_keys_load(const char *path, char *err, size_t errlen)
 				bad = 1;
 			}
 		struct key *v = bad ? NULL
-				    : realloc(k->v, (k->n + 1) * sizeof *v);
+				    : tr_xrealloc(k->v, (k->n + 1) * sizeof *v);
 		if (!v) {
 			if (!bad)
 				snprintf(err, errlen, "out of memory");

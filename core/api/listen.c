@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "api_core.h"
 #include "keys.h"
@@ -170,7 +171,7 @@ static void *receive_thread(void *arg)
 			}
 			continue;
 		}
-		struct tr_req *req = calloc(1, sizeof *req);
+		struct tr_req *req = tr_xcalloc(1, sizeof *req);
 		if (!req) {
 			nn_freemsg(body);
 			nn_freemsg(control);
@@ -236,7 +237,7 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 		nn_close(l->sock);
 		return -1;
 	}
-	l->url = strdup(url);
+	l->url = tr_xstrdup(url);
 	l->api = api;
 	l->auth = strncmp(url, "tcp://", 6) == 0;
 	/* A socket that others (neither the owner nor its group) cannot
@@ -253,7 +254,7 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 	/* nthreads is final before any thread reads it. */
 	l->nthreads = (int)recv_threads(api);
 	for (int t = 0; t < l->nthreads; t++) {
-		struct rx_thread *rx = malloc(sizeof *rx);
+		struct rx_thread *rx = tr_xmalloc(sizeof *rx);
 		if (rx)
 			*rx = (struct rx_thread){l, t};
 		if (!rx || pthread_create(&l->threads[t], NULL, receive_thread,

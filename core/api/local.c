@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "api_core.h"
 
@@ -52,7 +53,7 @@ static int write_token(struct collect *c, long uid)
 			return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct tr_local_token *p = realloc(c->v, cap * sizeof *p);
+		struct tr_local_token *p = tr_xrealloc(c->v, cap * sizeof *p);
 		if (!p) {
 			snprintf(c->err, c->errlen, "out of memory");
 			return -1;

@@ -4,7 +4,8 @@
  * it through core/inventory (the hypervisor.host_probe action: capacity
  * and the VMs the hypervisor already runs, recorded as "discovered"); an
  * unreachable host is refused with the plugin's error and nothing is
- * recorded.  host.remove, show and list read and write the store.
+ * recorded, and so is a second host for a known hypervisor.  host.remove,
+ * show and list read and write the store.
  */
 #include <stdlib.h>
 #include <string.h>

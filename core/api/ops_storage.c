@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../actions/lookup.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "api_int.h"
 
@@ -81,7 +82,7 @@ static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    plugin);
 		return;
 	}
-	struct pool_create *pc = calloc(1, sizeof *pc);
+	struct pool_create *pc = tr_xcalloc(1, sizeof *pc);
 	pc->req = req;
 	pc->fields = json_deep_copy(args);
 	json_object_set_new(pc->fields, "plugin", json_string(plugin));
@@ -141,7 +142,7 @@ static void pool_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_fail_store(req, &call, NULL);
 		return;
 	}
-	struct pool_show *ps = calloc(1, sizeof *ps);
+	struct pool_show *ps = tr_xcalloc(1, sizeof *ps);
 	ps->req = req;
 	ps->rec = rec;
 	tr_action_submit(d, "storage.pool_info",

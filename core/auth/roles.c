@@ -9,6 +9,7 @@
 
 #include <trellis/host.h>
 
+#include "../util/alloc.h"
 #include "../util/node.h"
 #include "auth.h"
 
@@ -260,7 +261,7 @@ static int load_role(const trellis_node_t *item, struct tr_roles *set,
 			}
 		} else if (strcmp(k, "description") == 0) {
 			const char *s = tr_node_str(v);
-			r->description = strdup(s ? s : "");
+			r->description = tr_xstrdup(s ? s : "");
 		} else if (strcmp(k, "permissions") == 0) {
 			perms = v;
 		} else {
@@ -297,7 +298,7 @@ static int load_role(const trellis_node_t *item, struct tr_roles *set,
 			 tr_node_where(perms ? perms : item), nm);
 		goto fail;
 	}
-	r->perms = calloc(tr_node_len(perms), sizeof *r->perms);
+	r->perms = tr_xcalloc(tr_node_len(perms), sizeof *r->perms);
 	if (!r->perms) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -313,7 +314,7 @@ static int load_role(const trellis_node_t *item, struct tr_roles *set,
 				 tr_node_where(p), s ? s : "");
 			goto fail;
 		}
-		r->perms[r->nperms++] = strdup(s);
+		r->perms[r->nperms++] = tr_xstrdup(s);
 	}
 	set->n++;
 	return 0;
@@ -328,7 +329,7 @@ struct tr_roles *tr_roles_load(const char *path, char *err, size_t errlen)
 	trellis_node_t *root = tr_node_parse_file(path, err, errlen);
 	if (!root)
 		return NULL;
-	struct tr_roles *set = calloc(1, sizeof *set);
+	struct tr_roles *set = tr_xcalloc(1, sizeof *set);
 	const trellis_node_t *list = tr_node_get(root, "roles");
 	if (!set)
 		goto fail;
@@ -345,7 +346,7 @@ struct tr_roles *tr_roles_load(const char *path, char *err, size_t errlen)
 				 tr_node_key_at(root, i));
 			goto fail;
 		}
-	set->v = calloc(N(builtin) + tr_node_len(list), sizeof *set->v);
+	set->v = tr_xcalloc(N(builtin) + tr_node_len(list), sizeof *set->v);
 	if (!set->v)
 		goto fail;
 	memcpy(set->v, builtin, sizeof builtin);

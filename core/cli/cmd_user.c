@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "cli.h"
 
 static const struct cli_opt create_opts[] = {
@@ -71,7 +72,7 @@ static int run_key(const struct cli *cli, const struct cli_verb *v, int argc,
 		return CLI_USAGE;
 	}
 	/* USER KEY ... becomes USER --name KEY ... for add and remove. */
-	char **a = calloc((size_t)argc + 2, sizeof *a);
+	char **a = tr_xcalloc((size_t)argc + 2, sizeof *a);
 	if (!a)
 		return CLI_FAILED;
 	int n = 0;

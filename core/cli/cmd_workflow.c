@@ -21,6 +21,7 @@
 
 #include "../host/exec.h"
 #include "../host/host.h"
+#include "../util/alloc.h"
 #include "../util/clock.h"
 #include "../workflow/wf.h"
 #include "cli.h"
@@ -121,7 +122,7 @@ static struct tr_wf *load_def(const struct cli *cli, const char *what,
 			       &res);
 		if (*rc != CLI_OK)
 			return NULL;
-		src = strdup(json_string_value(json_object_get(res, "source")));
+		src = tr_xstrdup(json_string_value(json_object_get(res, "source")));
 		file = json_string_value(json_object_get(res, "file"));
 	}
 	if (!src) {
@@ -428,7 +429,7 @@ static int wf_run(const struct cli *cli, const struct cli_verb *v, int argc,
 			snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
 			/* K=@FILE reads the value from a file, so a secret
 			 * need not sit on the command line (ps, history). */
-			char *val = eq[1] == '@' ? slurp(eq + 2) : strdup(eq + 1);
+			char *val = eq[1] == '@' ? slurp(eq + 2) : tr_xstrdup(eq + 1);
 			if (!val) {
 				fprintf(stderr, "trellis: --input %s: %s: %s\n",
 					key, eq + 2, strerror(errno));

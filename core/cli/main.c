@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -130,12 +131,13 @@ int main(int argc, char **argv)
 		cli.socket = CLI_DEFAULT_SOCKET;
 	if (cli.api_key && !*cli.api_key)
 		cli.api_key = NULL;
+	tr_alloc_init(); /* jansson too: out of memory aborts */
 	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
 		return complete(argc - 2, argv + 2);
 
 	/* Global options may come anywhere before "--"; the rest is
 	 * NOUN VERB ARGS, kept in order. */
-	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+	char **rest = tr_xcalloc((size_t)argc + 1, sizeof *rest);
 	int nrest = 0, help = 0, dashdash = 0;
 	if (!rest)
 		return CLI_FAILED;

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "../util/alloc.h"
 #include "cli.h"
 
 /* A field by dotted path. */
@@ -25,16 +26,16 @@ static char *cell(json_t *v)
 {
 	char *s = NULL;
 	if (!v || json_is_null(v))
-		s = strdup("-");
+		s = tr_xstrdup("-");
 	else if (json_is_string(v))
-		s = strdup(json_string_value(v));
+		s = tr_xstrdup(json_string_value(v));
 	else if (json_is_true(v))
-		s = strdup("yes");
+		s = tr_xstrdup("yes");
 	else if (json_is_false(v))
-		s = strdup("no");
+		s = tr_xstrdup("no");
 	else
 		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	return s ? s : strdup("?");
+	return s ? s : tr_xstrdup("?");
 }
 
 static void print_table(json_t *rows, const struct cli_col *cols)
@@ -43,12 +44,12 @@ static void print_table(json_t *rows, const struct cli_col *cols)
 	while (cols[ncols].label)
 		ncols++;
 	size_t nrows = json_array_size(rows);
-	char **cells = calloc((nrows + 1) * ncols, sizeof *cells);
-	size_t *w = calloc(ncols, sizeof *w);
+	char **cells = tr_xcalloc((nrows + 1) * ncols, sizeof *cells);
+	size_t *w = tr_xcalloc(ncols, sizeof *w);
 	if (!cells || !w)
 		goto out;
 	for (size_t c = 0; c < ncols; c++) {
-		cells[c] = strdup(cols[c].label);
+		cells[c] = tr_xstrdup(cols[c].label);
 		w[c] = strlen(cols[c].label);
 	}
 	for (size_t r = 0; r < nrows; r++) {

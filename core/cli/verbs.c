@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "cli.h"
 
 static const struct cli_opt *find_opt(const struct cli_verb *v,
@@ -138,7 +139,7 @@ int cli_run_verb(const struct cli *cli, const struct cli_verb *v, int argc,
 	json_t *args = NULL, *result = NULL;
 	/* --all (list verbs): follow the pages and print them as one. */
 	int all = 0, n = 0;
-	char **rest = calloc((size_t)argc + 1, sizeof *rest);
+	char **rest = tr_xcalloc((size_t)argc + 1, sizeof *rest);
 	if (!rest)
 		return CLI_FAILED;
 	for (int i = 0; i < argc; i++) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../util/node.h"
 #include "../util/schema.h"
@@ -142,7 +143,7 @@ static int set_str(char **slot, const trellis_node_t *v, int nullable,
 	if (!s || !*s || tr_node_is_null(v))
 		return fail(err, errlen, v, "%s: expected a non-empty string%s",
 			    path, "");
-	char *dup = strdup(s);
+	char *dup = tr_xstrdup(s);
 	if (!dup)
 		return fail(err, errlen, v, "%s: out of memory%s", path, "");
 	free(*slot);
@@ -297,7 +298,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    "%s: expected a list of directories%s",
 				    e->path, "");
 		size_t n = tr_node_len(v);
-		char **dirs = calloc(n + 1, sizeof *dirs);
+		char **dirs = tr_xcalloc(n + 1, sizeof *dirs);
 		if (!dirs)
 			return fail(err, errlen, v, "%s: out of memory%s",
 				    e->path, "");
@@ -311,7 +312,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 					    "%s: expected a directory%s",
 					    e->path, "");
 			}
-			dirs[i] = strdup(d);
+			dirs[i] = tr_xstrdup(d);
 		}
 		/* The list and its count are adjacent in struct tr_config. */
 		char ***slot = (char ***)((char *)c + e->off);
@@ -415,7 +416,7 @@ static int apply_map(struct tr_config *c, const trellis_node_t *map,
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
 				 char *err, size_t errlen)
 {
-	struct tr_config *c = calloc(1, sizeof *c);
+	struct tr_config *c = tr_xcalloc(1, sizeof *c);
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -425,8 +426,8 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 					   errlen);
 	if (!c->defaults || apply_map(c, c->defaults, NULL, err, errlen) < 0)
 		goto fail;
-	char *def_api = strdup(c->api_listen);
-	char *def_events = strdup(c->events_listen);
+	char *def_api = tr_xstrdup(c->api_listen);
+	char *def_events = tr_xstrdup(c->events_listen);
 	if (path) {
 		c->file = tr_node_parse_file(path, err, errlen);
 		if (!c->file || apply_map(c, c->file, NULL, err, errlen) < 0) {
@@ -444,12 +445,12 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 			state_dir += 2;
 		if (state_dir[0] != '/' && getcwd(cwd, sizeof cwd)) {
 			size_t n = strlen(cwd) + strlen(state_dir) + 2;
-			c->state_dir = malloc(n);
+			c->state_dir = tr_xmalloc(n);
 			if (c->state_dir)
 				snprintf(c->state_dir, n, "%s/%s", cwd,
 					 state_dir);
 		} else {
-			c->state_dir = strdup(state_dir);
+			c->state_dir = tr_xstrdup(state_dir);
 		}
 		state_dir = c->state_dir ? c->state_dir : state_dir;
 		/* Unless the file named them, the sockets follow the state
@@ -459,13 +460,13 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 			snprintf(url, sizeof url, "ipc://%s/api.sock",
 				 state_dir);
 			free(c->api_listen);
-			c->api_listen = strdup(url);
+			c->api_listen = tr_xstrdup(url);
 		}
 		if (def_events && strcmp(c->events_listen, def_events) == 0) {
 			snprintf(url, sizeof url, "ipc://%s/events.sock",
 				 state_dir);
 			free(c->events_listen);
-			c->events_listen = strdup(url);
+			c->events_listen = tr_xstrdup(url);
 		}
 	}
 	free(def_api);
@@ -473,12 +474,12 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 	if (!c->secrets_dir && c->state_dir) {
 		char dir[4200];
 		snprintf(dir, sizeof dir, "%s/secrets", c->state_dir);
-		c->secrets_dir = strdup(dir);
+		c->secrets_dir = tr_xstrdup(dir);
 	}
 	if (!c->api_keys_file && c->state_dir) {
 		char keys[4200];
 		snprintf(keys, sizeof keys, "%s/api-keys", c->state_dir);
-		c->api_keys_file = strdup(keys);
+		c->api_keys_file = tr_xstrdup(keys);
 	}
 	if (!c->state_dir || !c->api_listen || !c->events_listen ||
 	    !c->secrets_dir || !c->api_keys_file) {

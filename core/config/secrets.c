@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "config.h"
 
@@ -50,7 +51,7 @@ int tr_secrets_get(void *dir, const char *name, char **value)
 		rc = TRELLIS_E_INVALID_ARG;
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = tr_xmalloc((size_t)st.st_size + 1);
 	if (!buf) {
 		rc = TRELLIS_E_NOMEM;
 		goto out;

@@ -28,6 +28,7 @@
 #include "../runtime/daemon.h"
 #include "../runtime/worker.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
 #include "keys_admin.h"
@@ -496,6 +497,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	tr_alloc_init(); /* jansson too: out of memory aborts */
 	struct opts o;
 	memset(&o, 0, sizeof o);
 	int c;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../loader/loader.h"
+#include "../util/alloc.h"
 
 const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
 			      size_t offset, const char *op,
@@ -54,9 +55,26 @@ const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
 	return tr_plugin_ops(p);
 }
 
-int tr_dispatch_end(trellis_call_t *call, const char *op, int rc)
+static const struct tr_metric m_calls = {
+    "trellis_plugin_calls_total",
+    "Plugin op calls, by plugin, op and result",
+    TR_METRIC_COUNTER,
+    {"plugin", "op", "result", NULL}};
+static const struct tr_metric m_seconds = {
+    "trellis_plugin_call_seconds",
+    "Latency of plugin op calls, by plugin and op",
+    TR_METRIC_HISTOGRAM,
+    {"plugin", "op", NULL}};
+
+int tr_dispatch_end(struct trellis_plugin *p, trellis_call_t *call,
+		    const char *op, int rc, long long t0_ns)
 {
-	return tr_call_finish(call, op, rc);
+	rc = tr_call_finish(call, op, rc);
+	const char *v[] = {p->name, op, rc ? trellis_error_name(rc) : "ok"};
+	tr_metric_add(&m_calls, v, 1);
+	tr_metric_observe(&m_seconds, v,
+			  (double)(tr_metric_now_ns() - t0_ns) / 1e9);
+	return rc;
 }
 
 int tr_target_open(struct trellis_plugin *p, trellis_call_t *call,
@@ -65,13 +83,13 @@ int tr_target_open(struct trellis_plugin *p, trellis_call_t *call,
 		   struct tr_target **out)
 {
 	*out = NULL;
-	struct tr_target *t = calloc(1, sizeof *t);
+	struct tr_target *t = tr_xcalloc(1, sizeof *t);
 	if (!t)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	t->plugin = p;
 	pthread_mutex_init(&t->lock, NULL);
-	t->uri = strdup(uri ? uri : "");
-	t->name = strdup(name ? name : (uri ? uri : ""));
+	t->uri = tr_xstrdup(uri ? uri : "");
+	t->name = tr_xstrdup(name ? name : (uri ? uri : ""));
 	int rc;
 	if (!t->uri || !t->name) {
 		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");

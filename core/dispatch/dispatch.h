@@ -43,6 +43,7 @@
 #include <trellis/storage.h>
 
 #include "../host/host.h"
+#include "../util/metrics.h"
 
 struct tr_target {
 	struct trellis_plugin *plugin; /* borrowed from the registry */
@@ -237,8 +238,10 @@ int tr_policy_weigh(struct trellis_plugin *p, trellis_call_t *call,
 const void *tr_dispatch_begin(struct trellis_plugin *p, uint32_t kind,
 			      size_t offset, const char *op,
 			      trellis_call_t *call);
-/* tr_call_finish(call, op, rc). */
-int tr_dispatch_end(trellis_call_t *call, const char *op, int rc);
+/* tr_call_finish(call, op, rc), and the op's call, result and latency
+ * since t0_ns (tr_metric_now_ns()) in the metrics. */
+int tr_dispatch_end(struct trellis_plugin *p, trellis_call_t *call,
+		    const char *op, int rc, long long t0_ns);
 
 /* The body of a wrapper, for the kind files: a function with parameters
  * p, call and (for targets) lock.  TR_DISPATCH_BEGIN declares `ops` or
@@ -255,10 +258,20 @@ int tr_dispatch_end(trellis_call_t *call, const char *op, int rc);
 
 #define TR_DISPATCH_RUN(lock, op, ...)                                         \
 	do {                                                                   \
+		long long t0_ = tr_metric_now_ns();                            \
 		tr_plugin_enter(p, (lock));                                    \
 		int rc_ = ops->op(__VA_ARGS__);                                \
 		tr_plugin_leave(p, (lock));                                    \
-		return tr_dispatch_end(call, #op, rc_);                        \
+		return tr_dispatch_end(p, call, #op, rc_, t0_);                \
+	} while (0)
+/* The same without the metrics, for the policy ops that placement calls a
+ * dozen times a request (placement is timed as a whole). */
+#define TR_DISPATCH_RUN_UNTIMED(lock, op, ...)                                 \
+	do {                                                                   \
+		tr_plugin_enter(p, (lock));                                    \
+		int rc_ = ops->op(__VA_ARGS__);                                \
+		tr_plugin_leave(p, (lock));                                    \
+		return tr_call_finish(call, #op, rc_);                         \
 	} while (0)
 
 /* Zero an output struct and set its struct_size; a NULL out is pointed at

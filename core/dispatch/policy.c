@@ -68,7 +68,7 @@ int tr_policy_filter(struct trellis_plugin *p, trellis_call_t *call,
 				   "plugin '%s' (policy) has no filter number "
 				   "%u (it has %zu)",
 				   p->name, idx, tr_policy_n_filters(p));
-	TR_DISPATCH_RUN(NULL, filter, p->state_ptr, call, idx, req, hosts, n,
+	TR_DISPATCH_RUN_UNTIMED(NULL, filter, p->state_ptr, call, idx, req, hosts, n,
 			keep, flags, reason);
 }
 
@@ -83,6 +83,6 @@ int tr_policy_weigh(struct trellis_plugin *p, trellis_call_t *call,
 				   "plugin '%s' (policy) has no weigher number "
 				   "%u (it has %zu)",
 				   p->name, idx, tr_policy_n_weighers(p));
-	TR_DISPATCH_RUN(NULL, weigh, p->state_ptr, call, idx, req, hosts, n,
+	TR_DISPATCH_RUN_UNTIMED(NULL, weigh, p->state_ptr, call, idx, req, hosts, n,
 			keep, scores, flags);
 }

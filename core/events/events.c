@@ -12,6 +12,7 @@
 
 #include "../host/host.h"
 #include "../runtime/daemon.h"
+#include "../util/alloc.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "events.h"
@@ -75,7 +76,7 @@ int tr_nn_bind(int sock, const char *url, unsigned mode, char *err,
 struct tr_events *tr_events_new(const char *url, unsigned mode, char *err,
 				size_t errlen)
 {
-	struct tr_events *ev = calloc(1, sizeof *ev);
+	struct tr_events *ev = tr_xcalloc(1, sizeof *ev);
 	if (!ev) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -125,7 +126,7 @@ int tr_events_publish(struct tr_events *ev, const char *topic, json_t *body)
 	if (!text)
 		return TRELLIS_E_NOMEM;
 	size_t tl = strlen(topic), bl = strlen(text);
-	char *buf = malloc(tl + 1 + bl);
+	char *buf = tr_xmalloc(tl + 1 + bl);
 	if (!buf) {
 		free(text);
 		return TRELLIS_E_NOMEM;

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* exec.c - see exec.h. */
-#include "../util/clock.h"
 #include "exec.h"
 
 #include <errno.h>
@@ -14,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
+#include "../util/clock.h"
 #include "host.h"
 
 extern char **environ;
@@ -39,7 +40,7 @@ static int buf_read(struct buf *b)
 	if (b->len + keep > TR_EXEC_OUTPUT_MAX)
 		keep = TR_EXEC_OUTPUT_MAX - b->len;
 	if (keep) {
-		char *d = realloc(b->data, b->len + keep + 1);
+		char *d = tr_xrealloc(b->data, b->len + keep + 1);
 		if (!d)
 			return TRELLIS_E_NOMEM;
 		b->data = d;
@@ -53,7 +54,7 @@ static int buf_read(struct buf *b)
 static char *take(struct buf *b)
 {
 	if (!b->data)
-		return strdup("");
+		return tr_xstrdup("");
 	char *d = b->data;
 	b->data = NULL;
 	return d;

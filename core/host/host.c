@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* host.c - the host services table (see host.h). */
-#include "../util/clock.h"
 #include "host.h"
 
 #include <errno.h>
@@ -9,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../util/alloc.h"
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/node.h"
 #include "exec.h"
@@ -113,12 +114,12 @@ static void host_log(trellis_plugin_t *self, int level, const char *fmt, ...)
 
 static void *host_alloc(size_t size)
 {
-	return calloc(1, size ? size : 1);
+	return tr_xcalloc(1, size ? size : 1);
 }
 
 static void *host_realloc(void *p, size_t size)
 {
-	return realloc(p, size);
+	return tr_xrealloc(p, size);
 }
 
 static void host_free(void *p)
@@ -128,7 +129,7 @@ static void host_free(void *p)
 
 static char *host_strdup(const char *s)
 {
-	return s ? strdup(s) : NULL;
+	return s ? tr_xstrdup(s) : NULL;
 }
 
 static const trellis_node_t *host_config(trellis_plugin_t *self)
@@ -265,7 +266,7 @@ static int host_timer_add(trellis_plugin_t *self, uint64_t delay_ms,
 {
 	if (!fn)
 		return TRELLIS_E_INVALID_ARG;
-	struct timer *t = calloc(1, sizeof *t);
+	struct timer *t = tr_xcalloc(1, sizeof *t);
 	if (!t)
 		return TRELLIS_E_NOMEM;
 	t->fn = fn;

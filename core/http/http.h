@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.h - trellisd's HTTP/1.1 listener: the JSON API under /api/v1 (the
  * same op table, schemas, API keys and dispatch as the nanomsg API, through

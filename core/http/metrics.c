@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.c - the text of /metrics (http.h): the registry's series, then
  * what is counted at each scrape: the inventory and the journal by state

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * openapi.c - the OpenAPI 3.0 document of the HTTP API (http.h), made from
  * the op table and the routes: every op at POST /api/v1/ops/{op} with its

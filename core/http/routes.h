@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * routes.h - the HTTP API's paths: REST paths for the nouns and the
  * generic POST /api/v1/ops/{op}, each naming an op of the API's op table.

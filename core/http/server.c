@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.c - the HTTP listener (http.h): libwebsockets' service thread,
  * requests, answers from other threads, the event stream (SSE).
@@ -16,6 +17,7 @@
 #include "../events/events.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../util/metrics.h"
 #include "http.h"
@@ -102,10 +104,10 @@ static const struct tr_metric m_http = {
 
 static struct call *call_new(struct tr_http *h, struct lws *wsi, size_t len)
 {
-	struct call *cl = calloc(1, sizeof *cl);
+	struct call *cl = tr_xcalloc(1, sizeof *cl);
 	if (!cl)
 		return NULL;
-	cl->buf = malloc(LWS_PRE + HDR_ROOM + len + 1);
+	cl->buf = tr_xmalloc(LWS_PRE + HDR_ROOM + len + 1);
 	if (!cl->buf) {
 		free(cl);
 		return NULL;
@@ -134,7 +136,7 @@ static void on_answer(void *ctx, const struct tr_api_answer *a)
 {
 	struct call *cl = ctx;
 	struct tr_http *h = cl->h;
-	unsigned char *nb = realloc(cl->buf, LWS_PRE + HDR_ROOM + a->len + 1);
+	unsigned char *nb = tr_xrealloc(cl->buf, LWS_PRE + HDR_ROOM + a->len + 1);
 	int status = a->key_refused ? 401 : tr_http_status(a->code);
 	if (nb) {
 		cl->buf = nb;
@@ -382,7 +384,7 @@ static void serve_metrics(struct tr_http *h, struct conn *c)
 		respond_error(h, c, 503, "out of memory");
 		return;
 	}
-	struct call *cl = calloc(1, sizeof *cl);
+	struct call *cl = tr_xcalloc(1, sizeof *cl);
 	if (!cl) {
 		free(text);
 		respond_error(h, c, 503, "out of memory");
@@ -409,7 +411,7 @@ static void tap(void *arg, const char *msg, size_t len, size_t tl)
 	unsigned long long seq = h->head;
 	struct ev_slot *s = &h->ring[seq % RING];
 	size_t cap = jl + tl + 64;
-	char *text = malloc(cap);
+	char *text = tr_xmalloc(cap);
 	if (!text) {
 		pthread_mutex_unlock(&h->lock);
 		return;
@@ -510,7 +512,7 @@ static int write_stream(struct tr_http *h, struct conn *c)
 		if (!topic_wanted(c, s->topic))
 			continue;
 		if (c->ecap < LWS_PRE + s->len) {
-			unsigned char *nb = realloc(c->ebuf, LWS_PRE + s->len);
+			unsigned char *nb = tr_xrealloc(c->ebuf, LWS_PRE + s->len);
 			if (!nb)
 				break;
 			c->ebuf = nb;
@@ -710,7 +712,7 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 		return 0;
 	}
 	c->expect = (size_t)want;
-	c->body = malloc(c->expect + 1);
+	c->body = tr_xmalloc(c->expect + 1);
 	if (!c->body) {
 		c->close_after = 1;
 		respond_error(h, c, 503, "out of memory");
@@ -861,7 +863,7 @@ struct tr_http *tr_http_start(struct tr_daemon *d, struct tr_api *api,
 			      const struct tr_http_config *cfg, char *err,
 			      size_t errlen)
 {
-	struct tr_http *h = calloc(1, sizeof *h);
+	struct tr_http *h = tr_xcalloc(1, sizeof *h);
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

@@ -5,7 +5,9 @@
  * block), its capacity is recorded, and the VMs its hypervisor already
  * runs are recorded as "discovered".  An unreachable host is refused with
  * the plugin's error and nothing is recorded; a recorded one is marked
- * unreachable.  The periodic refresh does the same for every host.
+ * unreachable.  One hypervisor is never recorded as two hosts (its
+ * capacity would count twice): a second host with the URI, or on the
+ * machine, of a known one is refused naming the first.  The periodic refresh does the same for every host.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include "../actions/lookup.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "inventory.h"
@@ -262,15 +265,15 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 			   const char *plugin, const char *uri,
 			   tr_host_synced_fn done, void *arg)
 {
-	struct host_sync *j = calloc(1, sizeof *j);
+	struct host_sync *j = tr_xcalloc(1, sizeof *j);
 	if (j) {
 		j->flags = flags;
 		j->done = done;
 		j->arg = arg;
-		j->name = strdup(name);
-		j->cluster = cluster ? strdup(cluster) : NULL;
-		j->plugin = strdup(plugin ? plugin : "");
-		j->uri = strdup(uri ? uri : "");
+		j->name = tr_xstrdup(name);
+		j->cluster = cluster ? tr_xstrdup(cluster) : NULL;
+		j->plugin = tr_xstrdup(plugin ? plugin : "");
+		j->uri = tr_xstrdup(uri ? uri : "");
 	}
 	json_t *args = j ? json_pack("{s:s, s:s, s:s}", "host", name,
 				     "hypervisor", plugin ? plugin : "", "uri",

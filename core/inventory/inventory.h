@@ -18,6 +18,8 @@
 
 #include "../runtime/daemon.h"
 
+struct tr_store; /* core/store/store.h */
+
 /* tr_inventory_host_sync() flags */
 #define TR_HOST_SYNC_REFRESH (1u << 0)    /* update a recorded host (else
 					     record a new one) */
@@ -54,6 +56,17 @@ int tr_inventory_host_sync(struct tr_daemon *d, unsigned flags,
 			   const char *name, const char *cluster,
 			   const char *plugin, const char *uri,
 			   tr_host_synced_fn done, void *arg);
+
+/* CONFLICT (set in call) when hypervisor uri is a host already known
+ * under another name, or when the machine it runs on (host_uuid, from
+ * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
+ * Two URIs can reach one machine (qemu:///system and
+ * qemu+ssh://it/system): its capacity must not count twice.  A new host
+ * is checked before its probe (host.add) and again with its host_uuid
+ * when the probe returns. */
+int tr_inventory_host_conflict(struct tr_store *s, const char *name,
+			       const char *uri, const char *host_uuid,
+			       trellis_call_t *call);
 
 /* Refreshes every host every interval_ms (0: never) on the workers. */
 void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "inventory.h"
 
@@ -41,7 +42,7 @@ static char *host_of(struct tr_store *s, const struct vm_news *n)
 		if (json_array_size(items) == 1 &&
 		    strcmp(json_string_value(json_object_get(h, "hypervisor")),
 			   n->plugin) == 0)
-			name = strdup(json_string_value(json_object_get(h, "name")));
+			name = tr_xstrdup(json_string_value(json_object_get(h, "name")));
 	}
 	json_decref(hosts);
 	return name;
@@ -95,7 +96,7 @@ void tr_vm_event_hook(void *arg, const char *topic, json_t *body)
 	struct tr_daemon *d = arg;
 	if (strcmp(topic, "vm.state") != 0 || d->stopping)
 		return;
-	struct vm_news *n = calloc(1, sizeof *n);
+	struct vm_news *n = tr_xcalloc(1, sizeof *n);
 	if (!n)
 		return;
 	copy(n->uuid, sizeof n->uuid, body, "uuid");

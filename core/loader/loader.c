@@ -14,6 +14,7 @@
 #include <trellis/network.h>
 #include <trellis/storage.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "../util/node.h"
 
@@ -27,7 +28,7 @@ struct tr_registry {
 
 tr_registry_t *tr_registry_new(void)
 {
-	tr_registry_t *r = calloc(1, sizeof *r);
+	tr_registry_t *r = tr_xcalloc(1, sizeof *r);
 	if (!r)
 		return NULL;
 	r->major = TRELLIS_ABI_MAJOR;
@@ -149,7 +150,7 @@ static char *file_stem(const char *path)
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
 	size_t n = strcspn(b, ".");
-	return strndup(b, n);
+	return tr_xstrndup(b, n);
 }
 
 /* Applies the acceptance rules to an opened object.  0, or -1 with the
@@ -198,7 +199,7 @@ static int check(tr_registry_t *reg, struct trellis_plugin *p)
 				 "[a-z0-9_-], 1 to 32 characters)",
 			      d->name ? d->name : "(null)");
 	free(p->name);
-	p->name = strdup(d->name);
+	p->name = tr_xstrdup(d->name);
 	if (!p->name)
 		return refuse(p, "out of memory");
 	if (!d->version || !*d->version)
@@ -234,7 +235,7 @@ static int check(tr_registry_t *reg, struct trellis_plugin *p)
 static int add(tr_registry_t *reg, struct trellis_plugin *p)
 {
 	struct trellis_plugin **v =
-		realloc(reg->plugins, (reg->n + 1) * sizeof *v);
+		tr_xrealloc(reg->plugins, (reg->n + 1) * sizeof *v);
 	if (!v)
 		return -1;
 	reg->plugins = v;
@@ -245,11 +246,11 @@ static int add(tr_registry_t *reg, struct trellis_plugin *p)
 struct trellis_plugin *tr_registry_load_file(tr_registry_t *reg,
 					     const char *path)
 {
-	struct trellis_plugin *p = calloc(1, sizeof *p);
+	struct trellis_plugin *p = tr_xcalloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	pthread_mutex_init(&p->serial, NULL);
-	p->path = strdup(path);
+	p->path = tr_xstrdup(path);
 	p->name = file_stem(path);
 	if (!p->path || !p->name || add(reg, p) < 0) {
 		free(p->path);

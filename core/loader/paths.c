@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
+
 static int is_dir(const char *p)
 {
 	struct stat st;
@@ -23,11 +25,11 @@ static int push(struct tr_pathlist *l, const char *dir, int keep_missing)
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->dirs[i], key) == 0)
 			return 0;
-	char **v = realloc(l->dirs, (l->n + 1) * sizeof *v);
+	char **v = tr_xrealloc(l->dirs, (l->n + 1) * sizeof *v);
 	if (!v)
 		return -1;
 	l->dirs = v;
-	if (!(v[l->n] = strdup(key)))
+	if (!(v[l->n] = tr_xstrdup(key)))
 		return -1;
 	l->n++;
 	return 0;
@@ -55,7 +57,7 @@ int tr_plugin_paths(struct tr_pathlist *l, const char *const *config_dirs,
 			return -1;
 	const char *env = getenv("TRELLIS_PLUGIN_PATH");
 	if (env && *env) {
-		char *copy = strdup(env), *save = NULL;
+		char *copy = tr_xstrdup(env), *save = NULL;
 		if (!copy)
 			return -1;
 		for (char *d = strtok_r(copy, ":", &save); d;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <trellis/name.h>
+
 #include "netpool.h"
 
 struct range {
@@ -18,19 +20,11 @@ static int db_fail(trellis_call_t *call, sqlite3 *db, const char *what)
 			   sqlite3_errmsg(db));
 }
 
+/* A segment name: the SDK's rule, and at most 64 characters (the bridge
+ * plugin's limit: a segment's name goes into interface aliases). */
 static int name_ok(const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 64)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return 0;
-	}
-	return 1;
+	return trellis_name_ok(s) && strlen(s) <= 64;
 }
 
 static const char *mode_of(const char *m, int64_t *max)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
+
 struct tr_intern {
 	char **strs;	  /* by id; strs[0] unused */
 	uint32_t *hashes; /* by id */
@@ -23,11 +25,11 @@ static uint32_t hash(const char *s)
 
 struct tr_intern *tr_intern_new(void)
 {
-	struct tr_intern *in = calloc(1, sizeof *in);
+	struct tr_intern *in = tr_xcalloc(1, sizeof *in);
 	if (!in)
 		return NULL;
 	in->mask = 255;
-	in->slots = calloc(in->mask + 1, sizeof *in->slots);
+	in->slots = tr_xcalloc(in->mask + 1, sizeof *in->slots);
 	if (!in->slots) {
 		free(in);
 		return NULL;
@@ -71,7 +73,7 @@ uint32_t tr_intern_find(const struct tr_intern *in, const char *s)
 static int grow_slots(struct tr_intern *in)
 {
 	uint32_t nmask = in->mask * 2 + 1;
-	uint32_t *ns = calloc((size_t)nmask + 1, sizeof *ns);
+	uint32_t *ns = tr_xcalloc((size_t)nmask + 1, sizeof *ns);
 	if (!ns)
 		return -1;
 	for (uint32_t id = 1; id <= in->n; id++) {
@@ -102,17 +104,17 @@ uint32_t tr_intern_add(struct tr_intern *in, const char *s)
 	}
 	if (in->n + 2 > in->cap_strs) {
 		uint32_t nc = in->cap_strs ? in->cap_strs * 2 : 64;
-		char **ns = realloc(in->strs, nc * sizeof *ns);
+		char **ns = tr_xrealloc(in->strs, nc * sizeof *ns);
 		if (!ns)
 			return 0;
 		in->strs = ns;
-		uint32_t *nh = realloc(in->hashes, nc * sizeof *nh);
+		uint32_t *nh = tr_xrealloc(in->hashes, nc * sizeof *nh);
 		if (!nh)
 			return 0;
 		in->hashes = nh;
 		in->cap_strs = nc;
 	}
-	char *copy = strdup(s);
+	char *copy = tr_xstrdup(s);
 	if (!copy)
 		return 0;
 	id = ++in->n;

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
+
 struct tr_inv *tr_inv_new(void)
 {
-	struct tr_inv *inv = calloc(1, sizeof *inv);
+	struct tr_inv *inv = tr_xcalloc(1, sizeof *inv);
 	if (!inv)
 		return NULL;
 	inv->names = tr_intern_new();
@@ -74,7 +76,7 @@ void tr_inv_free(struct tr_inv *inv)
 /* Grows an id-indexed array to n entries, zeroing the new ones. */
 static int grow_ids(uint32_t **a, uint32_t old, uint32_t n)
 {
-	uint32_t *na = realloc(*a, (size_t)n * sizeof *na);
+	uint32_t *na = tr_xrealloc(*a, (size_t)n * sizeof *na);
 	if (!na)
 		return -1;
 	memset(na + old, 0, (size_t)(n - old) * sizeof *na);
@@ -130,7 +132,7 @@ int tr_inv_add_zone(struct tr_inv *inv, const struct tr_zone_def *z, char *err,
 		if (inv->n_zones == inv->cap_zones) {
 			uint32_t nc = inv->cap_zones ? inv->cap_zones * 2 : 16;
 			struct tr_izone *nz =
-			    realloc(inv->zones, nc * sizeof *nz);
+			    tr_xrealloc(inv->zones, nc * sizeof *nz);
 			if (!nz)
 				goto nomem;
 			inv->zones = nz;
@@ -149,7 +151,7 @@ int tr_inv_add_zone(struct tr_inv *inv, const struct tr_zone_def *z, char *err,
 		      (z->exclusive ? TRELLIS_ZONE_EXCLUSIVE : 0) |
 		      (z->spill_allow ? TRELLIS_ZONE_SPILL_ALLOW : 0);
 	free(zone->policy);
-	zone->policy = z->policy ? strdup(z->policy) : NULL;
+	zone->policy = z->policy ? tr_xstrdup(z->policy) : NULL;
 	if (z->policy && !zone->policy)
 		goto nomem;
 	inv->built = 0;
@@ -226,7 +228,7 @@ int tr_inv_add_host(struct tr_inv *inv, const struct tr_host_def *h, char *err,
 	}
 	if (inv->n_hosts == inv->cap_hosts) {
 		uint32_t nc = inv->cap_hosts ? inv->cap_hosts * 2 : 256;
-		struct tr_phost *nh = realloc(inv->hosts, nc * sizeof *nh);
+		struct tr_phost *nh = tr_xrealloc(inv->hosts, nc * sizeof *nh);
 		if (!nh)
 			goto nomem;
 		inv->hosts = nh;
@@ -235,7 +237,7 @@ int tr_inv_add_host(struct tr_inv *inv, const struct tr_host_def *h, char *err,
 	struct tr_phost *p = &inv->hosts[inv->n_hosts];
 	memset(p, 0, sizeof *p);
 	if (h->n_tags) {
-		p->tags = malloc(h->n_tags * sizeof *p->tags);
+		p->tags = tr_xmalloc(h->n_tags * sizeof *p->tags);
 		if (!p->tags)
 			goto nomem;
 		for (uint32_t i = 0; i < h->n_tags; i++)
@@ -294,7 +296,7 @@ static int level_push(struct tr_level *L, uint32_t hi)
 {
 	if (L->n == L->cap) {
 		uint32_t nc = L->cap ? L->cap * 2 : 16;
-		uint32_t *a = realloc(L->by_id, nc * sizeof *a);
+		uint32_t *a = tr_xrealloc(L->by_id, nc * sizeof *a);
 		if (!a)
 			return -1;
 		L->by_id = a;
@@ -331,9 +333,9 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 	free(inv->keys);
 	free(inv->cpu_keys);
 	inv->keys =
-	    malloc((inv->n_hosts ? inv->n_hosts : 1) * sizeof *inv->keys);
+	    tr_xmalloc((inv->n_hosts ? inv->n_hosts : 1) * sizeof *inv->keys);
 	inv->cpu_keys =
-	    malloc((inv->n_hosts ? inv->n_hosts : 1) * sizeof *inv->cpu_keys);
+	    tr_xmalloc((inv->n_hosts ? inv->n_hosts : 1) * sizeof *inv->cpu_keys);
 	if (!inv->keys || !inv->cpu_keys)
 		goto nomem;
 	/* Number pods and clusters densely, in id order of their keys. */
@@ -344,8 +346,8 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		if (inv->cluster_of[id])
 			inv->cluster_of[id] = ++nc;
 	}
-	inv->pods = calloc(np ? np : 1, sizeof *inv->pods);
-	inv->clusters = calloc(nc ? nc : 1, sizeof *inv->clusters);
+	inv->pods = tr_xcalloc(np ? np : 1, sizeof *inv->pods);
+	inv->clusters = tr_xcalloc(nc ? nc : 1, sizeof *inv->clusters);
 	if (!inv->pods || !inv->clusters)
 		goto nomem;
 	inv->n_pods = np;
@@ -417,7 +419,7 @@ static int group_count(struct tr_inv *inv, uint32_t g, int delta, uint32_t hi)
 {
 	if (g >= inv->n_members) {
 		uint32_t n = g < 64 ? 128 : g * 2;
-		struct tr_level *m = realloc(inv->members, n * sizeof *m);
+		struct tr_level *m = tr_xrealloc(inv->members, n * sizeof *m);
 		if (!m)
 			return -1;
 		memset(m + inv->n_members, 0, (n - inv->n_members) * sizeof *m);
@@ -431,7 +433,7 @@ static int group_count(struct tr_inv *inv, uint32_t g, int delta, uint32_t hi)
 	if (delta > 0) {
 		if (L->n == L->cap) {
 			uint32_t nc = L->cap ? L->cap * 2 : 4;
-			uint32_t *a = realloc(L->by_id, nc * sizeof *a);
+			uint32_t *a = tr_xrealloc(L->by_id, nc * sizeof *a);
 			if (!a)
 				return -1;
 			L->by_id = a;
@@ -469,11 +471,11 @@ static void host_group(struct tr_inv *inv, struct tr_phost *p, uint32_t g,
 	} else if (sign > 0) {
 		if (v->n_groups == p->n_alloc) {
 			uint32_t n = p->n_alloc ? p->n_alloc * 2 : 4;
-			uint32_t *a = realloc(p->groups, n * sizeof *a);
+			uint32_t *a = tr_xrealloc(p->groups, n * sizeof *a);
 			if (!a)
 				return;
 			p->groups = a;
-			a = realloc(p->group_vms, n * sizeof *a);
+			a = tr_xrealloc(p->group_vms, n * sizeof *a);
 			if (!a)
 				return;
 			p->group_vms = a;

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
+
 int tr_order_init(struct tr_order *o)
 {
 	o->top = 0;
-	o->b = calloc(TR_ORDER_BUCKETS, sizeof *o->b);
+	o->b = tr_xcalloc(TR_ORDER_BUCKETS, sizeof *o->b);
 	return o->b ? 0 : -1;
 }
 
@@ -44,7 +46,7 @@ int tr_order_insert(struct tr_order *o, const int64_t *keys, uint32_t hi)
 	struct tr_bucket *b = &o->b[bi];
 	if (b->n == b->cap) {
 		uint32_t nc = b->cap ? b->cap * 2 : 8;
-		uint32_t *nh = realloc(b->h, nc * sizeof *nh);
+		uint32_t *nh = tr_xrealloc(b->h, nc * sizeof *nh);
 		if (!nh)
 			return -1;
 		b->h = nh;
@@ -115,7 +117,7 @@ int tr_maxtree_build(struct tr_maxtree *m, const int64_t *keys,
 	uint32_t size = 1;
 	while (size < n)
 		size *= 2;
-	m->t = malloc(2 * (size_t)size * sizeof *m->t);
+	m->t = tr_xmalloc(2 * (size_t)size * sizeof *m->t);
 	if (!m->t)
 		return -1;
 	m->size = size;

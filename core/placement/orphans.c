@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "orphans.h"
 #include "reserve.h"
@@ -55,13 +57,13 @@ static int one(void *arg, const struct tr_claim *c, const char *host,
 	if (!seen_before(ps->o, c->key)) {
 		if (ps->n_now == ps->cap) {
 			size_t cap = ps->cap ? ps->cap * 2 : 16;
-			char **n = realloc(ps->now, cap * sizeof *n);
+			char **n = tr_xrealloc(ps->now, cap * sizeof *n);
 			if (!n)
 				return 0; /* seen next time */
 			ps->now = n;
 			ps->cap = cap;
 		}
-		if ((ps->now[ps->n_now] = strdup(c->key)))
+		if ((ps->now[ps->n_now] = tr_xstrdup(c->key)))
 			ps->n_now++;
 		return 0;
 	}
@@ -124,7 +126,7 @@ void tr_orphans_start(struct tr_daemon *d, uint64_t period_ms)
 {
 	if (!period_ms || !d->loop || d->orphans)
 		return;
-	struct tr_orphans *o = calloc(1, sizeof *o);
+	struct tr_orphans *o = tr_xcalloc(1, sizeof *o);
 	if (!o) {
 		tr_err("placement: out of memory starting the orphan check");
 		abort();

@@ -7,12 +7,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "placer_int.h"
 
 struct tr_placer *tr_placer_new(const tr_registry_t *reg)
 {
-	struct tr_placer *p = calloc(1, sizeof *p);
+	struct tr_placer *p = tr_xcalloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	p->inv = tr_inv_new();
@@ -82,7 +83,7 @@ static int commit_locked(struct tr_placer *p, char *err, size_t errlen)
 {
 	struct tr_inv *inv = p->inv;
 	const struct tr_policy *def = tr_placer_default_policy(p);
-	const struct tr_policy **zp = realloc(
+	const struct tr_policy **zp = tr_xrealloc(
 	    p->zone_pol, (inv->n_zones ? inv->n_zones : 1) * sizeof *zp);
 	if (!zp) {
 		snprintf(err, errlen, "out of memory");
@@ -108,10 +109,10 @@ static int commit_locked(struct tr_placer *p, char *err, size_t errlen)
 		return rc;
 	scratch_free(p);
 	size_t n = inv->n_hosts > 256 ? inv->n_hosts : 256;
-	p->batch = malloc(n * sizeof *p->batch);
-	p->keep = malloc(n);
-	p->scores = malloc(n * sizeof *p->scores);
-	p->tmp = malloc(n * sizeof *p->tmp);
+	p->batch = tr_xmalloc(n * sizeof *p->batch);
+	p->keep = tr_xmalloc(n);
+	p->scores = tr_xmalloc(n * sizeof *p->scores);
+	p->tmp = tr_xmalloc(n * sizeof *p->tmp);
 	if (!p->batch || !p->keep || !p->scores || !p->tmp) {
 		inv->built = 0;
 		snprintf(err, errlen, "out of memory");
@@ -147,7 +148,7 @@ int tr_placer_add_policy(struct tr_placer *p, struct tr_policy *pol)
 		tr_policy_free(old);
 	} else {
 		struct tr_policy **np =
-		    realloc(p->pols, (p->n_pols + 1) * sizeof *np);
+		    tr_xrealloc(p->pols, (p->n_pols + 1) * sizeof *np);
 		if (!np) {
 			tr_policy_free(pol);
 			rc = TRELLIS_E_NOMEM;
@@ -158,7 +159,7 @@ int tr_placer_add_policy(struct tr_placer *p, struct tr_policy *pol)
 		qsort(p->pols, p->n_pols, sizeof *p->pols, cmp_pol);
 	}
 	if (first && !p->def)
-		p->def = strdup(pol->name);
+		p->def = tr_xstrdup(pol->name);
 	if (p->inv->built) {
 		/* Zone pointers may name the replaced policy. */
 		char err[256];
@@ -190,8 +191,8 @@ int tr_placer_load_policies(struct tr_placer *p, const char *dir, char *err,
 		size_t len = strlen(e->d_name);
 		if (len < 6 || strcmp(e->d_name + len - 5, ".yaml"))
 			continue;
-		char **nn = realloc(names, (n + 1) * sizeof *nn);
-		if (!nn || !(nn[n] = strdup(e->d_name))) {
+		char **nn = tr_xrealloc(names, (n + 1) * sizeof *nn);
+		if (!nn || !(nn[n] = tr_xstrdup(e->d_name))) {
 			names = nn ? nn : names;
 			break;
 		}
@@ -232,7 +233,7 @@ int tr_placer_set_default(struct tr_placer *p, const char *name, char *err,
 		snprintf(err, errlen, "unknown policy '%s'", name);
 		rc = TRELLIS_E_NOTFOUND;
 	} else {
-		char *d = strdup(name);
+		char *d = tr_xstrdup(name);
 		if (!d) {
 			rc = TRELLIS_E_NOMEM;
 		} else {
@@ -260,7 +261,7 @@ int tr_placer_set_zone_policy(struct tr_placer *p, const char *zone,
 		rc = TRELLIS_E_NOTFOUND;
 	} else {
 		struct tr_izone *z = &p->inv->zones[zi];
-		char *np = policy ? strdup(policy) : NULL;
+		char *np = policy ? tr_xstrdup(policy) : NULL;
 		if (policy && !np) {
 			rc = TRELLIS_E_NOMEM;
 		} else {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../dispatch/dispatch.h"
+#include "../util/alloc.h"
 #include "../util/node.h"
 
 void tr_policy_free(struct tr_policy *pol)
@@ -89,7 +90,7 @@ static int stage_list(const trellis_node_t *list, const tr_registry_t *reg,
 			 tr_node_where(list), TR_POLICY_MAX_STAGES, what);
 		return -1;
 	}
-	*out = calloc(len ? len : 1, sizeof **out);
+	*out = tr_xcalloc(len ? len : 1, sizeof **out);
 	if (!*out) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -227,7 +228,7 @@ struct tr_policy *tr_policy_parse(const trellis_node_t *root,
 	    "policy", "description", "filters",	 "weights",
 	    "top_n",  "overcommit",  "vm_limit", NULL};
 	static const char *const oc_keys[] = {"cpu", "memory", NULL};
-	struct tr_policy *pol = calloc(1, sizeof *pol);
+	struct tr_policy *pol = tr_xcalloc(1, sizeof *pol);
 	if (!pol) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -250,9 +251,9 @@ struct tr_policy *tr_policy_parse(const trellis_node_t *root,
 		goto fail;
 	}
 	const char *desc = tr_node_str(tr_node_get(root, "description"));
-	pol->name = strdup(name);
-	pol->description = strdup(desc ? desc : "");
-	pol->file = strdup(root->file ? root->file : "");
+	pol->name = tr_xstrdup(name);
+	pol->description = tr_xstrdup(desc ? desc : "");
+	pol->file = tr_xstrdup(root->file ? root->file : "");
 	if (!pol->name || !pol->description || !pol->file) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* request.c - placement requests from JSON (request.h). */
-#include "../util/json.h"
 #include "request.h"
 
 #include <string.h>
+
+#include "../util/json.h"
 
 int tr_place_args_from_json(json_t *args, struct tr_place_args *out,
 			    trellis_call_t *call)

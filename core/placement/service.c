@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* service.c - the daemon's placement engine (service.h). */
-#include "../util/clock.h"
 #include "service.h"
 
 #include <ctype.h>
@@ -16,6 +15,8 @@
 #include "../loader/paths.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
+#include "../util/alloc.h"
+#include "../util/clock.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "reserve.h"
@@ -380,7 +381,7 @@ fail:
 
 struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 {
-	if (!d->placement && !(d->placement = calloc(1, sizeof *d->placement))) {
+	if (!d->placement && !(d->placement = tr_xcalloc(1, sizeof *d->placement))) {
 		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../dispatch/dispatch.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "worker.h"
 
@@ -29,7 +30,7 @@ struct tr_conns {
 
 struct tr_conns *tr_conns_new(struct tr_daemon *d)
 {
-	struct tr_conns *c = calloc(1, sizeof *c);
+	struct tr_conns *c = tr_xcalloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	c->d = d;
@@ -145,10 +146,10 @@ int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 				spec->options, spec->flags, &t);
 	if (rc < 0)
 		return rc;
-	struct tr_conn *n = calloc(1, sizeof *n);
-	if (!n || !(n->key = strdup(spec->key)) ||
-	    !(n->plugin = strdup(spec->plugin)) ||
-	    !(n->uri = strdup(spec->uri ? spec->uri : ""))) {
+	struct tr_conn *n = tr_xcalloc(1, sizeof *n);
+	if (!n || !(n->key = tr_xstrdup(spec->key)) ||
+	    !(n->plugin = tr_xstrdup(spec->plugin)) ||
+	    !(n->uri = tr_xstrdup(spec->uri ? spec->uri : ""))) {
 		if (n) {
 			n->target = t;
 			conn_free(n);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "worker.h"
@@ -54,7 +55,7 @@ struct tr_loop {
 struct tr_loop *tr_loop_new(struct tr_daemon *d, const int *sigs, size_t n,
 			    tr_signal_fn on_signal, char *err, size_t errlen)
 {
-	struct tr_loop *l = calloc(1, sizeof *l);
+	struct tr_loop *l = tr_xcalloc(1, sizeof *l);
 	if (!l) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -149,7 +150,7 @@ void tr_loop_deliver(struct tr_loop *l)
 
 int tr_daemon_call_main(struct tr_daemon *d, tr_done_fn fn, void *arg)
 {
-	struct tr_job *job = calloc(1, sizeof *job);
+	struct tr_job *job = tr_xcalloc(1, sizeof *job);
 	if (!job)
 		return TRELLIS_E_NOMEM;
 	job->done = fn;
@@ -166,7 +167,7 @@ int tr_daemon_fd_add(struct tr_daemon *d, int fd, short events, tr_fd_fn fn,
 	struct tr_loop *l = d->loop;
 	if (l->nfds == l->capfds) {
 		size_t cap = l->capfds ? l->capfds * 2 : 8;
-		struct fdwatch *f = realloc(l->fds, cap * sizeof *f);
+		struct fdwatch *f = tr_xrealloc(l->fds, cap * sizeof *f);
 		if (!f)
 			return TRELLIS_E_NOMEM;
 		l->fds = f;
@@ -215,7 +216,7 @@ int tr_daemon_timer_add(struct tr_daemon *d, uint64_t delay_ms,
 	struct tr_loop *l = d->loop;
 	if (l->ntimers == l->captimers) {
 		size_t cap = l->captimers ? l->captimers * 2 : 8;
-		struct timer *t = realloc(l->timers, cap * sizeof *t);
+		struct timer *t = tr_xrealloc(l->timers, cap * sizeof *t);
 		if (!t)
 			return TRELLIS_E_NOMEM;
 		l->timers = t;
@@ -278,7 +279,7 @@ int tr_loop_run(struct tr_loop *l, int (*done)(struct tr_daemon *d))
 	while (!l->quit && !(done && done(l->d))) {
 		size_t n = 3 + l->nfds;
 		if (n > cap) {
-			struct pollfd *p = realloc(pfd, n * sizeof *p);
+			struct pollfd *p = tr_xrealloc(pfd, n * sizeof *p);
 			if (!p) {
 				ret = TRELLIS_E_NOMEM;
 				break;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "worker_int.h"
 
@@ -53,8 +54,8 @@ static void *worker_main(void *arg)
 struct tr_workers *tr_workers_new(struct tr_daemon *d, unsigned threads,
 				  unsigned queue, char *err, size_t errlen)
 {
-	struct tr_workers *w = calloc(1, sizeof *w);
-	if (!w || !(w->threads = calloc(threads, sizeof *w->threads))) {
+	struct tr_workers *w = tr_xcalloc(1, sizeof *w);
+	if (!w || !(w->threads = tr_xcalloc(threads, sizeof *w->threads))) {
 		free(w);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -110,7 +111,7 @@ int tr_workers_submit(struct tr_workers *w, tr_work_fn work, tr_done_fn done,
 {
 	if (!w)
 		return TRELLIS_E_CANCELLED;
-	struct tr_job *job = calloc(1, sizeof *job);
+	struct tr_job *job = tr_xcalloc(1, sizeof *job);
 	if (!job)
 		return TRELLIS_E_NOMEM;
 	job->work = work;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "store_int.h"
 
 /* ---- lists ---- */
@@ -21,7 +22,7 @@ static char *build_select_text(const struct kdesc *k)
 {
 	const char *cols = k->select + strlen("SELECT ");
 	const char *from = strstr(cols, " FROM ");
-	char *out = malloc(strlen(k->select) * 3 + 256);
+	char *out = tr_xmalloc(strlen(k->select) * 3 + 256);
 	if (!out)
 		return NULL;
 	if (k->doc) {
@@ -77,7 +78,7 @@ static void build_texts(void)
 		if (!sel)
 			continue;
 		size_t n = strlen(sel) + strlen(k->key) + 32;
-		char *by_key = malloc(n);
+		char *by_key = tr_xmalloc(n);
 		if (by_key)
 			snprintf(by_key, n, "%s WHERE a.%s = ?1", sel, k->key);
 		texts[i].select = sel;
@@ -273,7 +274,7 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 		size_t cap = b->cap ? b->cap * 2 : 4096;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		char *p = realloc(b->p, cap);
+		char *p = tr_xrealloc(b->p, cap);
 		if (!p)
 			return -1;
 		b->p = p;
@@ -346,7 +347,7 @@ int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
 			return call->code;
 		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			*out = strdup((const char *)sqlite3_column_text(st, 1));
+			*out = tr_xstrdup((const char *)sqlite3_column_text(st, 1));
 			sqlite3_reset(st);
 			return *out ? 0
 				    : tr_call_set(call, TRELLIS_E_NOMEM,
@@ -360,7 +361,7 @@ int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
 	sqlite3_stmt *st = tr_store_row_by_id(s, k, select, id, call);
 	if (!st)
 		return call->code;
-	*out = strdup((const char *)sqlite3_column_text(st, 1));
+	*out = tr_xstrdup((const char *)sqlite3_column_text(st, 1));
 	sqlite3_reset(st);
 	return *out ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../util/alloc.h"
 #include "store_int.h"
 
 static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -129,7 +130,7 @@ struct tr_store *tr_store_open(const char *path, unsigned flags, char *err,
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, sqlite_setup);
-	struct tr_store *s = calloc(1, sizeof *s);
+	struct tr_store *s = tr_xcalloc(1, sizeof *s);
 	char msg[512];
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -283,8 +284,8 @@ sqlite3_stmt *tr_store_stmt(struct tr_store *s, const char *sql,
 			return e->st;
 		}
 	}
-	struct tr_stmt *e = calloc(1, sizeof *e);
-	if (!e || !(e->sql = strdup(sql))) {
+	struct tr_stmt *e = tr_xcalloc(1, sizeof *e);
+	if (!e || !(e->sql = tr_xstrdup(sql))) {
 		free(e);
 		tr_call_set(call, TRELLIS_E_NOMEM, "store: out of memory");
 		return NULL;

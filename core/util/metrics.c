@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* metrics.c - see metrics.h. */
 #include <math.h>
 #include <pthread.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "metrics.h"
 
 static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
@@ -65,13 +67,13 @@ static struct series *find(const struct tr_metric *m,
 		if (i == n)
 			return s;
 	}
-	struct series *s = calloc(1, sizeof *s);
+	struct series *s = tr_xcalloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	s->m = m;
 	s->hash = h;
 	for (size_t i = 0; i < n; i++) {
-		s->values[i] = strdup(values[i] ? values[i] : "");
+		s->values[i] = tr_xstrdup(values[i] ? values[i] : "");
 		if (!s->values[i]) {
 			while (i--)
 				free(s->values[i]);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.h - the daemon's counters and histograms, for every floor of the
  * core, rendered in the Prometheus text format (0.0.4) by the HTTP

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "alloc.h"
+
 struct builder {
 	yaml_parser_t parser;
 	const char *file;
@@ -28,7 +30,7 @@ static void set_err(struct builder *b, yaml_mark_t m, const char *msg)
 static struct trellis_node *node_new(struct builder *b, int type,
 				     yaml_mark_t m)
 {
-	struct trellis_node *n = calloc(1, sizeof *n);
+	struct trellis_node *n = tr_xcalloc(1, sizeof *n);
 	if (!n)
 		return NULL;
 	n->type = type;
@@ -38,7 +40,7 @@ static struct trellis_node *node_new(struct builder *b, int type,
 	char buf[64];
 	snprintf(buf, sizeof buf, ":%d:%d", n->line, n->col);
 	size_t fl = strlen(b->file);
-	n->where = malloc(fl + strlen(buf) + 1);
+	n->where = tr_xmalloc(fl + strlen(buf) + 1);
 	if (!n->where) {
 		free(n);
 		return NULL;
@@ -70,13 +72,13 @@ static int push(struct trellis_node *parent, struct trellis_node *key,
 		struct trellis_node *val)
 {
 	struct trellis_node **items =
-		realloc(parent->items, (parent->n + 1) * sizeof *items);
+		tr_xrealloc(parent->items, (parent->n + 1) * sizeof *items);
 	if (!items)
 		return -1;
 	parent->items = items;
 	if (parent->type == TRELLIS_NODE_MAP) {
 		struct trellis_node **keys =
-			realloc(parent->keys, (parent->n + 1) * sizeof *keys);
+			tr_xrealloc(parent->keys, (parent->n + 1) * sizeof *keys);
 		if (!keys)
 			return -1;
 		parent->keys = keys;
@@ -191,7 +193,7 @@ static struct trellis_node *build(struct builder *b, yaml_event_t *ev,
 			node_new(b, TRELLIS_NODE_SCALAR, ev->start_mark);
 		if (!n)
 			goto oom;
-		n->str = malloc(ev->data.scalar.length + 1);
+		n->str = tr_xmalloc(ev->data.scalar.length + 1);
 		if (!n->str) {
 			node_free(n);
 			goto oom;
@@ -284,7 +286,7 @@ trellis_node_t *tr_node_parse_string(const char *name, const char *buf,
 				     size_t len, char *err, size_t errlen)
 {
 	struct builder b = {.err = err, .errlen = errlen};
-	char *file = strdup(name ? name : "<string>");
+	char *file = tr_xstrdup(name ? name : "<string>");
 	if (!file) {
 		snprintf(err, errlen, "%s: out of memory", name);
 		return NULL;
@@ -309,7 +311,7 @@ trellis_node_t *tr_node_parse_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	struct builder b = {.err = err, .errlen = errlen};
-	char *file = strdup(path);
+	char *file = tr_xstrdup(path);
 	if (!file || !yaml_parser_initialize(&b.parser)) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		free(file);
@@ -327,7 +329,7 @@ trellis_node_t *tr_node_new_map(const char *name)
 {
 	struct builder b = {.file = name ? name : "<empty>"};
 	yaml_mark_t m = {0, 0, 0};
-	char *file = strdup(b.file);
+	char *file = tr_xstrdup(b.file);
 	if (!file)
 		return NULL;
 	b.file = file;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "expr.h"
 #include "load_int.h"
 
@@ -45,7 +46,7 @@ const struct tr_wf_step *tr_wf_step_find(const struct tr_wf *wf,
 static void index_ids(struct ld *l)
 {
 	struct tr_wf *wf = l->wf;
-	wf->by_id = malloc((wf->n_steps + 1) * sizeof *wf->by_id);
+	wf->by_id = tr_xmalloc((wf->n_steps + 1) * sizeof *wf->by_id);
 	if (!wf->by_id)
 		return;
 	for (size_t i = 0; i < wf->n_steps; i++)
@@ -61,7 +62,7 @@ static void index_ids(struct ld *l)
 					wf->steps[b].id))
 			f--;
 		size_t first = wf->by_id[f];
-		ld_err(l, l->sn[b].id, "duplicate step id '%s' (first at line %d)",
+		tr_ld_err(l, l->sn[b].id, "duplicate step id '%s' (first at line %d)",
 		       wf->steps[b].id, wf->steps[first].line);
 	}
 }
@@ -71,7 +72,7 @@ static int add_dep(struct tr_wf_step *s, size_t dep)
 	for (size_t i = 0; i < s->n_deps; i++)
 		if (s->deps[i] == dep)
 			return 0;
-	size_t *d = realloc(s->deps, (s->n_deps + 1) * sizeof *d);
+	size_t *d = tr_xrealloc(s->deps, (s->n_deps + 1) * sizeof *d);
 	if (!d)
 		return -1;
 	s->deps = d;
@@ -114,7 +115,7 @@ static int check_ref(void *arg, const struct tr_ref *ref)
 	if (ref->ns == TR_REF_INPUTS) {
 		const struct tr_wf_input *in = tr_wf_input_find(wf, ref->name);
 		if (!in) {
-			ld_err(l, c->node, "unknown input '%s' in %s",
+			tr_ld_err(l, c->node, "unknown input '%s' in %s",
 			       ref->name, ref->text);
 			return 0;
 		}
@@ -124,12 +125,12 @@ static int check_ref(void *arg, const struct tr_ref *ref)
 	size_t idx;
 	const struct tr_wf_step *t = tr_wf_step_find(wf, ref->name, &idx);
 	if (!t) {
-		ld_err(l, c->node, "unknown step '%s' in %s", ref->name,
+		tr_ld_err(l, c->node, "unknown step '%s' in %s", ref->name,
 		       ref->text);
 		return 0;
 	}
 	if (c->kind != CTX_OUTPUTS && c->kind != CTX_UNDO && idx == c->step) {
-		ld_err(l, c->node, "step '%s' refers to its own output in %s",
+		tr_ld_err(l, c->node, "step '%s' refers to its own output in %s",
 		       ref->name, ref->text);
 		return 0;
 	}
@@ -139,7 +140,7 @@ static int check_ref(void *arg, const struct tr_ref *ref)
 		if (!f) {
 			char list[300];
 			list_fields(t->action->output, list, sizeof list);
-			ld_err(l, c->node,
+			tr_ld_err(l, c->node,
 			       "step '%s' (%s) has no output '%s' in %s "
 			       "(outputs: %s)",
 			       ref->name, t->action->name, ref->field,
@@ -189,7 +190,7 @@ static void walk(struct ref_ctx *c, const trellis_node_t *n,
 	c->node = n;
 	char err[400];
 	if (tr_expr_scan(s, check_ref, c, err, sizeof err) < 0) {
-		ld_err(c->l, n, "%s", err);
+		tr_ld_err(c->l, n, "%s", err);
 		return;
 	}
 	if (!field)
@@ -197,7 +198,7 @@ static void walk(struct ref_ctx *c, const trellis_node_t *n,
 	struct tr_ref ref;
 	enum tr_type got = tr_expr_single(s, &ref) ? c->type : TR_T_STRING;
 	if (!compatible(field->type, got))
-		ld_err(c->l, n,
+		tr_ld_err(c->l, n,
 		       "step '%s': argument '%s' of %s: expected %s, got %s "
 		       "from '%s'",
 		       c->l->wf->steps[c->step].id, field->name, action,
@@ -223,7 +224,7 @@ static void check_needs(struct ld *l, size_t i)
 							   : 1;
 	if (!needs)
 		return;
-	s->needs = calloc(n, sizeof *s->needs);
+	s->needs = tr_xcalloc(n, sizeof *s->needs);
 	for (size_t k = 0; s->needs && k < n; k++) {
 		const trellis_node_t *x = tr_node_type(needs) == TRELLIS_NODE_SEQ
 						  ? tr_node_at(needs, k)
@@ -231,15 +232,15 @@ static void check_needs(struct ld *l, size_t i)
 		const char *id = tr_node_str(x);
 		size_t idx;
 		if (!id || tr_node_is_null(x)) {
-			ld_err(l, x, "needs: expected a step id, got %s",
-			       ld_kind(x));
+			tr_ld_err(l, x, "needs: expected a step id, got %s",
+			       tr_ld_kind(x));
 		} else if (!tr_wf_step_find(l->wf, id, &idx)) {
-			ld_err(l, x, "step '%s' needs unknown step '%s'", s->id,
+			tr_ld_err(l, x, "step '%s' needs unknown step '%s'", s->id,
 			       id);
 		} else if (idx == i) {
-			ld_err(l, x, "step '%s' needs itself", s->id);
+			tr_ld_err(l, x, "step '%s' needs itself", s->id);
 		} else {
-			s->needs[s->n_needs++] = strdup(id);
+			s->needs[s->n_needs++] = tr_xstrdup(id);
 			add_dep(s, idx);
 		}
 	}
@@ -256,7 +257,7 @@ static void check_undo_args(struct ld *l, size_t i)
 		if (!f->required || json_object_get(s->with, f->name) ||
 		    tr_field_find(s->action->output, f->name))
 			continue;
-		ld_err(l, l->sn[i].undo_call ? l->sn[i].undo_call : l->sn[i].map,
+		tr_ld_err(l, l->sn[i].undo_call ? l->sn[i].undo_call : l->sn[i].map,
 		       "step '%s': undo %s needs argument '%s', which the step "
 		       "neither takes nor outputs (give it in undo.with)",
 		       s->id, s->undo_action->name, f->name);
@@ -268,9 +269,9 @@ static void check_cycles(struct ld *l)
 {
 	struct tr_wf *wf = l->wf;
 	size_t n = wf->n_steps;
-	unsigned char *color = calloc(n, 1); /* 0 new, 1 on stack, 2 done */
-	size_t *stack = malloc(n * sizeof *stack);
-	size_t *next = calloc(n, sizeof *next);
+	unsigned char *color = tr_xcalloc(n, 1); /* 0 new, 1 on stack, 2 done */
+	size_t *stack = tr_xmalloc(n * sizeof *stack);
+	size_t *next = tr_xcalloc(n, sizeof *next);
 	if (!color || !stack || !next)
 		goto out;
 	for (size_t root = 0; root < n; root++) {
@@ -304,7 +305,7 @@ static void check_cycles(struct ld *l)
 				size_t len = strlen(path);
 				snprintf(path + len, sizeof path - len, "%s",
 					 wf->steps[w].id);
-				ld_err(l, l->sn[w].map,
+				tr_ld_err(l, l->sn[w].map,
 				       "dependency cycle: %s (each waits for "
 				       "the next)",
 				       path);
@@ -320,7 +321,7 @@ out:
 	free(next);
 }
 
-void ld_check(struct ld *l)
+void tr_ld_check(struct ld *l)
 {
 	struct tr_wf *wf = l->wf;
 	if (!wf->n_steps)

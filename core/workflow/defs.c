@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
 /* ---- definitions ---- */
 
-void eng_load_dir(struct tr_engine *e, const char *dir)
+void tr_eng_load_dir(struct tr_engine *e, const char *dir)
 {
 	DIR *dh = opendir(dir);
 	if (!dh) {
@@ -29,11 +30,11 @@ void eng_load_dir(struct tr_engine *e, const char *dir)
 		    (strcmp(de->d_name + l - 5, ".yaml") &&
 		     strcmp(de->d_name + l - 4, ".yml")))
 			continue;
-		char **nn = realloc(names, (n + 1) * sizeof *nn);
+		char **nn = tr_xrealloc(names, (n + 1) * sizeof *nn);
 		if (!nn)
 			break;
 		names = nn;
-		names[n++] = strdup(de->d_name);
+		names[n++] = tr_xstrdup(de->d_name);
 	}
 	closedir(dh);
 	for (size_t k = 0; k < n; k++) {
@@ -60,7 +61,7 @@ void eng_load_dir(struct tr_engine *e, const char *dir)
 			e->defs[m] = wf;
 			continue;
 		}
-		struct tr_wf **d = realloc(e->defs, (e->n_defs + 1) * sizeof *d);
+		struct tr_wf **d = tr_xrealloc(e->defs, (e->n_defs + 1) * sizeof *d);
 		if (!d) {
 			tr_wf_free(wf);
 			continue;
@@ -101,7 +102,7 @@ json_t *tr_engine_defs(struct tr_engine *e)
 /* Loads text as a definition, or shares the one already parsed from the
  * same file name and text (definitions are immutable once loaded):
  * a thousand instances of vm.provision parse it once. */
-int eng_wf_load_shared(struct tr_engine *e, const char *file,
+int tr_eng_wf_load_shared(struct tr_engine *e, const char *file,
 			  const char *text, struct tr_wf **out,
 			  struct tr_wf_errors *errs)
 {
@@ -132,7 +133,7 @@ int eng_wf_load_shared(struct tr_engine *e, const char *file,
 		tr_wf_free(e->cache[victim].wf);
 		e->cache[victim] = e->cache[--e->n_cache];
 	}
-	struct wf_cached *c = realloc(e->cache, (e->n_cache + 1) * sizeof *c);
+	struct wf_cached *c = tr_xrealloc(e->cache, (e->n_cache + 1) * sizeof *c);
 	if (!c)
 		return 0; /* works, unshared: released by wf_release */
 	e->cache = c;
@@ -141,7 +142,7 @@ int eng_wf_load_shared(struct tr_engine *e, const char *file,
 	return 0;
 }
 
-void eng_wf_release(struct tr_engine *e, struct tr_wf *wf)
+void tr_eng_wf_release(struct tr_engine *e, struct tr_wf *wf)
 {
 	for (size_t k = 0; e && k < e->n_cache; k++) {
 		if (e->cache[k].wf == wf) {

@@ -16,10 +16,11 @@
 
 #include "../config/config.h"
 #include "../loader/paths.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
-char *wf_redacted_dump(const struct inst *i, const json_t *v)
+char *tr_wf_redacted_dump(const struct inst *i, const json_t *v)
 {
 	if (!v)
 		return NULL;
@@ -31,7 +32,7 @@ char *wf_redacted_dump(const struct inst *i, const json_t *v)
 	return s;
 }
 
-void wf_publish(struct inst *i, const char *topic, json_t *body)
+void tr_wf_publish(struct inst *i, const char *topic, json_t *body)
 {
 	if (i->e->d->events)
 		tr_daemon_publish(i->e->d, topic, body);
@@ -42,7 +43,7 @@ static void sub_result(struct job *jb, const char *id, const char *state,
 
 /* ---- instances ---- */
 
-struct inst *eng_inst_find(struct tr_engine *e, const char *id)
+struct inst *tr_eng_inst_find(struct tr_engine *e, const char *id)
 {
 	for (struct inst *i = e->head; i; i = i->next)
 		if (strcmp(i->id, id) == 0)
@@ -51,19 +52,19 @@ struct inst *eng_inst_find(struct tr_engine *e, const char *id)
 }
 
 /* Builds the runtime of an instance around a loaded definition (taken). */
-struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
+struct inst *tr_eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 			     const char *id)
 {
-	struct inst *i = calloc(1, sizeof *i);
+	struct inst *i = tr_xcalloc(1, sizeof *i);
 	if (!i) {
-		eng_wf_release(e, wf);
+		tr_eng_wf_release(e, wf);
 		return NULL;
 	}
 	i->e = e;
 	i->wf = wf;
 	snprintf(i->id, sizeof i->id, "%s", id);
 	i->priority = wf->priority;
-	i->s = calloc(wf->n_steps, sizeof *i->s);
+	i->s = tr_xcalloc(wf->n_steps, sizeof *i->s);
 	if (!i->s)
 		goto fail;
 	/* Reverse edges, so a finishing step finds what waits for it. */
@@ -72,7 +73,7 @@ struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 		i->s[k].waiting = (unsigned)ws->n_deps;
 		for (size_t m = 0; m < ws->n_deps; m++) {
 			struct step_rt *d = &i->s[ws->deps[m]];
-			size_t *nd = realloc(d->dependents,
+			size_t *nd = tr_xrealloc(d->dependents,
 					     (d->n_dependents + 1) * sizeof *nd);
 			if (!nd)
 				goto fail;
@@ -86,11 +87,11 @@ struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 	e->head = i;
 	return i;
 fail:
-	eng_instance_free(i);
+	tr_eng_instance_free(i);
 	return NULL;
 }
 
-void eng_instance_free(struct inst *i)
+void tr_eng_instance_free(struct inst *i)
 {
 	if (!i)
 		return;
@@ -100,7 +101,7 @@ void eng_instance_free(struct inst *i)
 		free(i->s[k].dependents);
 	}
 	free(i->s);
-	eng_wf_release(i->e, i->wf);
+	tr_eng_wf_release(i->e, i->wf);
 	json_decref(i->inputs);
 	tr_secrets_clear(&i->secrets);
 	free(i->error);
@@ -130,8 +131,8 @@ static void wf_timeout_fire(struct tr_daemon *d, void *arg)
 	char msg[128];
 	snprintf(msg, sizeof msg, "workflow timed out after %lld ms",
 		 i->wf->timeout_ms);
-	sched_fail(i, (size_t)-1, msg);
-	sched_pump(i->e);
+	tr_sched_fail(i, (size_t)-1, msg);
+	tr_sched_pump(i->e);
 }
 
 static void inst_event(struct inst *i, const char *topic)
@@ -142,12 +143,12 @@ static void inst_event(struct inst *i, const char *topic)
 			      i->priority == TR_WF_PRIO_HIGH ? "high"
 							     : "normal");
 	if (b)
-		wf_publish(i, topic, b);
+		tr_wf_publish(i, topic, b);
 	json_decref(b);
 }
 
 /* Starts running an admitted instance (or one resumed as running). */
-void eng_inst_run(struct inst *i, int64_t started_ms)
+void tr_eng_inst_run(struct inst *i, int64_t started_ms)
 {
 	struct tr_engine *e = i->e;
 	i->st = I_RUNNING;
@@ -158,13 +159,13 @@ void eng_inst_run(struct inst *i, int64_t started_ms)
 		tr_daemon_timer_add(e->d, (uint64_t)(left > 0 ? left : 0), 0,
 				    wf_timeout_fire, i, &i->wf_timer);
 	}
-	sched_instance_begin(i);
+	tr_sched_instance_begin(i);
 	/* Resumed with every step already finished (the crash came just
 	 * before the instance's own final record). */
-	sched_check_finish(i);
+	tr_sched_check_finish(i);
 }
 
-void eng_admit(struct tr_engine *e)
+void tr_eng_admit(struct tr_engine *e)
 {
 	while (e->n_queue && e->n_running < e->max_workflows) {
 		/* High priority first, then arrival: the queue is short
@@ -187,15 +188,15 @@ void eng_admit(struct tr_engine *e)
 		tr_journal_instance_update(e->j, i->id, &u);
 		inst_event(i, "workflow.started");
 		tr_info("workflow %s (%s) started", i->id, i->wf->name);
-		eng_inst_run(i, now);
+		tr_eng_inst_run(i, now);
 	}
 }
 
-int eng_enqueue(struct tr_engine *e, struct inst *i)
+int tr_eng_enqueue(struct tr_engine *e, struct inst *i)
 {
 	if (e->n_queue == e->cap_queue) {
 		size_t c = e->cap_queue ? e->cap_queue * 2 : 16;
-		struct inst **q = realloc(e->queue, c * sizeof *q);
+		struct inst **q = tr_xrealloc(e->queue, c * sizeof *q);
 		if (!q)
 			return -1;
 		e->queue = q;
@@ -214,13 +215,13 @@ static json_t *final_outputs(struct inst *i)
 	{
 		char err[512];
 		/* An output of a skipped step is null, not a failure. */
-		json_t *v = sched_eval(i, t, err, sizeof err);
+		json_t *v = tr_sched_eval(i, t, err, sizeof err);
 		json_object_set_new(o, k, v ? v : json_null());
 	}
 	return o;
 }
 
-void eng_instance_finish(struct inst *i)
+void tr_eng_instance_finish(struct inst *i)
 {
 	struct tr_engine *e = i->e;
 	int64_t now = tr_wall_ms();
@@ -251,8 +252,8 @@ void eng_instance_finish(struct inst *i)
 						       .done_seq = -1};
 				tr_journal_step_update(e->j, i->id, k, &u);
 			}
-	char *out = wf_redacted_dump(i, outputs);
-	char *lb = i->left_behind ? wf_redacted_dump(i, i->left_behind) : NULL;
+	char *out = tr_wf_redacted_dump(i, outputs);
+	char *lb = i->left_behind ? tr_wf_redacted_dump(i, i->left_behind) : NULL;
 	struct tr_jr_update u = {.state = state,
 				 .compensation = comp,
 				 .error = i->error,
@@ -278,7 +279,7 @@ void eng_instance_finish(struct inst *i)
 				    tr_secrets_redact(&i->secrets,
 						      i->left_behind));
 	if (b)
-		wf_publish(i, "workflow.finished", b);
+		tr_wf_publish(i, "workflow.finished", b);
 	json_decref(b);
 	if (comp)
 		tr_info("workflow %s (%s) %s, compensation %s: %s", i->id,
@@ -294,7 +295,7 @@ void eng_instance_finish(struct inst *i)
 		for (size_t k = 0; k < i->secrets.n; k++)
 			tr_secrets_add(&p->secrets, i->secrets.v[k]);
 		sub_result(i->parent_job, i->id, state, i->error, outputs);
-		sched_job_ready(e, i->parent_job);
+		tr_sched_job_ready(e, i->parent_job);
 		i->parent_job = NULL;
 	}
 	json_decref(outputs);
@@ -318,7 +319,7 @@ static void new_id(char *buf, size_t len)
 }
 
 /* Collects secret-typed inputs: remembered for redaction, and sealed. */
-json_t *eng_secret_inputs(struct inst *i)
+json_t *tr_eng_secret_inputs(struct inst *i)
 {
 	json_t *sec = json_object();
 	for (size_t k = 0; k < i->wf->n_inputs; k++) {
@@ -360,7 +361,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 	}
 	/* Each instance parses its own copy: it runs exactly the text it
 	 * journals, whatever happens to the definition later. */
-	if (eng_wf_load_shared(e, file ? file : "<api>", text, &wf, &errs) != 0) {
+	if (tr_eng_wf_load_shared(e, file ? file : "<api>", text, &wf, &errs) != 0) {
 		int rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				     "%s%s", errs.n ? errs.msg[0] : "invalid workflow",
 				     errs.n > 1 ? " (and more)" : "");
@@ -377,7 +378,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 	char err[512];
 	json_t *bound;
 	if (tr_wf_inputs_bind(wf, inputs, &bound, err, sizeof err) != 0) {
-		eng_wf_release(e, wf);
+		tr_eng_wf_release(e, wf);
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 	}
 	char idbuf[40];
@@ -385,7 +386,7 @@ static int start_inst(struct tr_engine *e, const char *name,
 		snprintf(idbuf, sizeof idbuf, "%s", forced_id);
 	else
 		new_id(idbuf, sizeof idbuf);
-	struct inst *i = eng_inst_new(e, wf, idbuf);
+	struct inst *i = tr_eng_inst_new(e, wf, idbuf);
 	if (!i) {
 		json_decref(bound);
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
@@ -397,10 +398,10 @@ static int start_inst(struct tr_engine *e, const char *name,
 	 * parent's secrets. */
 	for (size_t k = 0; parent && k < parent->i->secrets.n; k++)
 		tr_secrets_add(&i->secrets, parent->i->secrets.v[k]);
-	json_t *sec = eng_secret_inputs(i);
+	json_t *sec = tr_eng_secret_inputs(i);
 	char *sealed = json_object_size(sec) ? tr_seal_json(e->seal, sec) : NULL;
 	json_decref(sec);
-	char *red = wf_redacted_dump(i, i->inputs);
+	char *red = tr_wf_redacted_dump(i, i->inputs);
 	struct tr_jr_instance ji = {.id = i->id,
 				    .workflow = wf->name,
 				    .file = wf->file,
@@ -418,11 +419,11 @@ static int start_inst(struct tr_engine *e, const char *name,
 	free(sealed);
 	if (rc != 0) {
 		unlink_inst(e, i);
-		eng_instance_free(i);
+		tr_eng_instance_free(i);
 		return tr_call_set(call, TRELLIS_E_IO,
 				   "cannot journal the new instance");
 	}
-	*id = strdup(i->id);
+	*id = tr_xstrdup(i->id);
 	if (parent) {
 		/* A child runs at once: its parent holds a slot already. */
 		i->parent_job = parent;
@@ -432,12 +433,12 @@ static int start_inst(struct tr_engine *e, const char *name,
 					 .finished_at = -1};
 		tr_journal_instance_update(e->j, i->id, &u);
 		inst_event(i, "workflow.started");
-		eng_inst_run(i, now);
+		tr_eng_inst_run(i, now);
 		return 0;
 	}
-	if (eng_enqueue(e, i) != 0) {
+	if (tr_eng_enqueue(e, i) != 0) {
 		unlink_inst(e, i);
-		eng_instance_free(i);
+		tr_eng_instance_free(i);
 		free(*id);
 		*id = NULL;
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
@@ -456,7 +457,7 @@ int tr_engine_start_with(struct tr_engine *e, const char *name,
 	if (rc == 0 && created)
 		created(arg, *id);
 	if (rc == 0)
-		sched_pump(e);
+		tr_sched_pump(e);
 	return rc;
 }
 
@@ -499,11 +500,11 @@ static void sub_result(struct job *jb, const char *id, const char *state,
 			     error ? error : "no reason recorded");
 }
 
-void eng_subflow(struct tr_engine *e, struct job *jb)
+void tr_eng_subflow(struct tr_engine *e, struct job *jb)
 {
 	char id[40];
 	child_id(jb->idem, id, sizeof id);
-	struct inst *c = eng_inst_find(e, id);
+	struct inst *c = tr_eng_inst_find(e, id);
 	if (c) {
 		c->parent_job = jb; /* resumed: wait for it again */
 		return;
@@ -514,7 +515,7 @@ void eng_subflow(struct tr_engine *e, struct job *jb)
 			   json_string_value(json_object_get(row, "error")),
 			   json_object_get(row, "outputs"));
 		json_decref(row);
-		sched_job_ready(e, jb);
+		tr_sched_job_ready(e, jb);
 		return;
 	}
 	char *newid = NULL;
@@ -523,17 +524,17 @@ void eng_subflow(struct tr_engine *e, struct job *jb)
 		       id, jb, &newid, NULL, &jb->call) != 0) {
 		jb->sub_ready = 1;
 		jb->rc = jb->call.code;
-		sched_job_ready(e, jb);
+		tr_sched_job_ready(e, jb);
 	}
 	free(newid);
 }
 
-void eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why)
+void tr_eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why)
 {
 	for (struct inst *c = e->head; c; c = c->next) {
 		if (c->parent_job == jb && c->st == I_RUNNING) {
 			c->cancelled = 1;
-			sched_fail(c, (size_t)-1, why);
+			tr_sched_fail(c, (size_t)-1, why);
 		}
 	}
 }
@@ -541,7 +542,7 @@ void eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why)
 int tr_engine_cancel(struct tr_engine *e, const char *id,
 		     trellis_call_t *call)
 {
-	struct inst *i = eng_inst_find(e, id);
+	struct inst *i = tr_eng_inst_find(e, id);
 	if (!i) {
 		json_t *row = tr_journal_instance(e->j, id);
 		if (!row)
@@ -562,18 +563,18 @@ int tr_engine_cancel(struct tr_engine *e, const char *id,
 				break;
 			}
 		i->cancelled = 1;
-		i->error = strdup("cancelled by request (before it started)");
+		i->error = tr_xstrdup("cancelled by request (before it started)");
 		i->st = I_FAILING;
 		e->n_running++; /* finish counts it out */
-		eng_instance_finish(i);
-		sched_pump(e);
+		tr_eng_instance_finish(i);
+		tr_sched_pump(e);
 		return 0;
 	}
 	if (i->st != I_RUNNING)
 		return 0; /* already failing: compensation is under way */
 	i->cancelled = 1;
-	sched_fail(i, (size_t)-1, "cancelled by request");
-	sched_pump(e);
+	tr_sched_fail(i, (size_t)-1, "cancelled by request");
+	tr_sched_pump(e);
 	return 0;
 }
 
@@ -583,7 +584,7 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 				const struct tr_engine_opts *o, char *err,
 				size_t errlen)
 {
-	struct tr_engine *e = calloc(1, sizeof *e);
+	struct tr_engine *e = tr_xcalloc(1, sizeof *e);
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -609,10 +610,10 @@ struct tr_engine *tr_engine_new(struct tr_daemon *d,
 	if (!(e->j = tr_journal_new(d->store, err, errlen)))
 		goto fail;
 	for (size_t k = 0; o && k < o->n_dirs; k++)
-		eng_load_dir(e, o->dirs[k]);
+		tr_eng_load_dir(e, o->dirs[k]);
 	d->engine = e;
-	eng_resume(e);
-	eng_retention_start(e);
+	tr_eng_resume(e);
+	tr_eng_retention_start(e);
 	return e;
 fail:
 	tr_engine_free(e);
@@ -639,19 +640,19 @@ struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
 	size_t n = 0;
 	char self[4096], buf[4200];
 	const char *env = getenv("TRELLIS_WORKFLOW_PATH");
-	char *envcopy = env ? strdup(env) : NULL;
+	char *envcopy = env ? tr_xstrdup(env) : NULL;
 	if (envcopy) {
 		char *save = NULL;
 		for (char *t = strtok_r(envcopy, ":", &save); t && n < 16;
 		     t = strtok_r(NULL, ":", &save))
 			if (*t)
-				dirs[n++] = strdup(t);
+				dirs[n++] = tr_xstrdup(t);
 	} else if (tr_self_dir(self, sizeof self) == 0) {
 		snprintf(buf, sizeof buf, "%s/../share/trellis/workflows", self);
 		if (!is_dir(buf))
 			snprintf(buf, sizeof buf, "%s/../../workflows", self);
 		if (is_dir(buf))
-			dirs[n++] = strdup(buf);
+			dirs[n++] = tr_xstrdup(buf);
 		else
 			tr_warn("workflows: no shipped workflows beside %s "
 				"(set TRELLIS_WORKFLOW_PATH)",
@@ -660,7 +661,7 @@ struct tr_engine *tr_engine_new_daemon(struct tr_daemon *d, char *err,
 	free(envcopy);
 	const struct tr_config *c = d->config;
 	for (size_t k = 0; c && k < c->n_workflow_dirs && n < 80; k++)
-		dirs[n++] = strdup(c->workflow_dirs[k]);
+		dirs[n++] = tr_xstrdup(c->workflow_dirs[k]);
 	struct tr_engine_opts o = {
 		.max_workflows = c ? c->max_workflows : 0,
 		.max_steps = c ? c->wf_max_steps : 0,
@@ -731,12 +732,12 @@ void tr_engine_free(struct tr_engine *e)
 			free(i->parent_job);
 		}
 		unlink_inst(e, i);
-		eng_instance_free(i);
+		tr_eng_instance_free(i);
 	}
 	while (e->dead) {
 		struct inst *i = e->dead;
 		e->dead = i->next;
-		eng_instance_free(i);
+		tr_eng_instance_free(i);
 	}
 	tr_journal_free(e->j);
 	tr_seal_free(e->seal);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * engine_int.h - the engine's in-memory state, shared by engine.c
- * (instances: admission, start, finish, resume, queries) and sched.c
- * (steps: readiness, dispatch, completion, retries, timeouts,
- * compensation).  Internal to core/workflow.
+ * engine_int.h - the engine's in-memory state and the functions its files
+ * share, internal to core/workflow: engine.c (instances: admission, start,
+ * finish, cancel, sub-workflows, lifetime), defs.c (definitions),
+ * query.c (status, lists, logs), resume.c (after a restart), sched.c
+ * (steps: readiness, dispatch, completion, retries, timeouts), undo.c
+ * (compensation), values.c (expressions over inputs and outputs) and
+ * retention.c.  Every name here is extern, so each carries the tr_
+ * prefix: tr_eng_* (instances), tr_sched_* (steps), tr_wf_* (helpers).
  */
 #ifndef TRELLIS_CORE_WF_ENGINE_INT_H
 #define TRELLIS_CORE_WF_ENGINE_INT_H
@@ -139,82 +143,82 @@ struct tr_engine {
 };
 
 /* retention.c: the first tick of the journal's retention. */
-void eng_retention_start(struct tr_engine *e);
+void tr_eng_retention_start(struct tr_engine *e);
 
 /* A redacted JSON text of v (malloc'd), for the journal. */
-char *wf_redacted_dump(const struct inst *i, const json_t *v);
-void wf_publish(struct inst *i, const char *topic, json_t *body);
+char *tr_wf_redacted_dump(const struct inst *i, const json_t *v);
+void tr_wf_publish(struct inst *i, const char *topic, json_t *body);
 
 /* defs.c */
-void eng_load_dir(struct tr_engine *e, const char *dir);
+void tr_eng_load_dir(struct tr_engine *e, const char *dir);
 /* Loads text as a definition or shares the one parsed from the same file
- * name and text; 0, or -1 with errs.  Release with eng_wf_release. */
-int eng_wf_load_shared(struct tr_engine *e, const char *file,
+ * name and text; 0, or -1 with errs.  Release with tr_eng_wf_release. */
+int tr_eng_wf_load_shared(struct tr_engine *e, const char *file,
 		       const char *text, struct tr_wf **out,
 		       struct tr_wf_errors *errs);
-void eng_wf_release(struct tr_engine *e, struct tr_wf *wf);
+void tr_eng_wf_release(struct tr_engine *e, struct tr_wf *wf);
 
 /* resume.c */
-void eng_resume(struct tr_engine *e);
+void tr_eng_resume(struct tr_engine *e);
 
 /* sched.c: shared with undo.c */
-void sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u);
+void tr_sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u);
 /* A step update that changes nothing yet. */
-struct tr_jr_step sched_jr_blank(void);
-void sched_step_event(struct inst *i, size_t idx, const char *topic,
+struct tr_jr_step tr_sched_jr_blank(void);
+void tr_sched_step_event(struct inst *i, size_t idx, const char *topic,
 		      const char *state, int64_t duration, const char *error);
 /* A job for step idx (undo: its compensation) with args (taken). */
-struct job *sched_job_new(struct inst *i, size_t idx, int undo,
+struct job *tr_sched_job_new(struct inst *i, size_t idx, int undo,
 			  const struct tr_action *a, json_t *args);
-void sched_job_free(struct job *jb);
+void tr_sched_job_free(struct job *jb);
 /* Starts an attempt of jb, journaled as running first. */
-void sched_dispatch(struct tr_engine *e, struct job *jb);
+void tr_sched_dispatch(struct tr_engine *e, struct job *jb);
 /* Retries jb after the step's backoff; 0, or -1 without a timer. */
-int sched_wait_retry(struct inst *i, struct job *jb, int attempt);
+int tr_sched_wait_retry(struct inst *i, struct job *jb, int attempt);
 /* "CODE: message" of a failed call (malloc'd). */
-char *sched_error_text(const trellis_call_t *call);
+char *tr_sched_error_text(const trellis_call_t *call);
 
 /* undo.c */
-void sched_undo_complete(struct tr_engine *e, struct job *jb);
-void sched_comp_start(struct inst *i);
+void tr_sched_undo_complete(struct tr_engine *e, struct job *jb);
+void tr_sched_comp_start(struct inst *i);
 
 /* values.c */
 /* Adds the outputs ws's action declares TR_T_SECRET to i's secrets. */
-void sched_secret_outputs(struct inst *i, const struct tr_wf_step *ws,
+void tr_sched_secret_outputs(struct inst *i, const struct tr_wf_step *ws,
 			  const json_t *outputs);
-json_t *sched_eval(struct inst *i, const json_t *tmpl, char *err,
+json_t *tr_sched_eval(struct inst *i, const json_t *tmpl, char *err,
 		   size_t errlen);
 /* Evaluates a step's `when` against i: 0 with *truth, or -1 with err. */
-int sched_when(struct inst *i, const json_t *when, int *truth, char *err,
+int tr_sched_when(struct inst *i, const json_t *when, int *truth, char *err,
 	       size_t errlen);
 
 /* sched.c */
-void sched_pump(struct tr_engine *e);
-void sched_instance_begin(struct inst *i); /* roots into the check list */
-void sched_fail(struct inst *i, size_t idx, const char *error);
-void sched_check_finish(struct inst *i);
-void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx);
-void sched_resume_running(struct inst *i);
-void sched_arm_flush(struct tr_engine *e);
+void tr_sched_pump(struct tr_engine *e);
+void tr_sched_instance_begin(struct inst *i); /* roots into the check list */
+void tr_sched_fail(struct inst *i, size_t idx, const char *error);
+void tr_sched_check_finish(struct inst *i);
+void tr_sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx);
+void tr_sched_resume_running(struct inst *i);
+void tr_sched_arm_flush(struct tr_engine *e);
 
 /* engine.c */
-struct inst *eng_inst_find(struct tr_engine *e, const char *id);
+struct inst *tr_eng_inst_find(struct tr_engine *e, const char *id);
 /* The runtime of an instance around a definition (taken), listed. */
-struct inst *eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
+struct inst *tr_eng_inst_new(struct tr_engine *e, struct tr_wf *wf,
 			  const char *id);
 /* Starts an admitted (or resumed running) instance at started_ms. */
-void eng_inst_run(struct inst *i, int64_t started_ms);
-int eng_enqueue(struct tr_engine *e, struct inst *i);
+void tr_eng_inst_run(struct inst *i, int64_t started_ms);
+int tr_eng_enqueue(struct tr_engine *e, struct inst *i);
 /* Remembers secret inputs for redaction; returns them (to seal). */
-json_t *eng_secret_inputs(struct inst *i);
-void eng_instance_finish(struct inst *i);
-void eng_admit(struct tr_engine *e);
-void eng_instance_free(struct inst *i);
+json_t *tr_eng_secret_inputs(struct inst *i);
+void tr_eng_instance_finish(struct inst *i);
+void tr_eng_admit(struct tr_engine *e);
+void tr_eng_instance_free(struct inst *i);
 /* workflow.run: attaches jb to the child instance id (started now, found
  * running, or found finished: then jb is completed). */
-void eng_subflow(struct tr_engine *e, struct job *jb);
+void tr_eng_subflow(struct tr_engine *e, struct job *jb);
 /* Fails the child a workflow.run job waits for (cancel, timeout). */
-void eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why);
-void sched_job_ready(struct tr_engine *e, struct job *jb);
+void tr_eng_subflow_cancel(struct tr_engine *e, struct job *jb, const char *why);
+void tr_sched_job_ready(struct tr_engine *e, struct job *jb);
 
 #endif

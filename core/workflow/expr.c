@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
+
 static int name_ok(const char *s, size_t n)
 {
 	if (n == 0 || n >= TR_REF_NAME_MAX)
@@ -191,7 +193,7 @@ static int buf_add(char **buf, size_t *len, size_t *cap, const char *s,
 		size_t c = *cap ? *cap : 64;
 		while (c < *len + n + 1)
 			c *= 2;
-		char *b = realloc(*buf, c);
+		char *b = tr_xrealloc(*buf, c);
 		if (!b)
 			return -1;
 		*buf = b;
@@ -361,7 +363,7 @@ static char *side_text(const char *s, size_t n, tr_expr_lookup_fn fn,
 		n--;
 	if (n >= 2 && (s[0] == '\'' || s[0] == '"') && s[n - 1] == s[0])
 		s++, n -= 2;
-	char *lit = strndup(s, n);
+	char *lit = tr_xstrndup(s, n);
 	if (!lit) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -375,7 +377,7 @@ static char *side_text(const char *s, size_t n, tr_expr_lookup_fn fn,
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	if (add_value(&buf, &len, &cap, v) < 0 || !buf)
-		buf = buf ? buf : strdup("");
+		buf = buf ? buf : tr_xstrdup("");
 	json_decref(v);
 	return buf;
 }

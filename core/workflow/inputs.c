@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "load_int.h"
 
 /* ---- inputs ---- */
@@ -85,36 +86,36 @@ static int input_type(struct ld *l, const trellis_node_t *n, enum tr_type *t)
 			*t = (enum tr_type)v;
 			return 0;
 		}
-	ld_err(l, n, "unknown input type '%s' (expected string, int, bool, "
+	tr_ld_err(l, n, "unknown input type '%s' (expected string, int, bool, "
 		     "size, duration or secret)",
-	       s ? s : ld_kind(n));
+	       s ? s : tr_ld_kind(n));
 	return -1;
 }
 
-void ld_inputs(struct ld *l, const trellis_node_t *map)
+void tr_ld_inputs(struct ld *l, const trellis_node_t *map)
 {
 	if (!map)
 		return;
 	if (tr_node_type(map) != TRELLIS_NODE_MAP) {
 		if (!tr_node_is_null(map))
-			ld_err(l, map, "inputs: expected a map of NAME: {type: "
+			tr_ld_err(l, map, "inputs: expected a map of NAME: {type: "
 				       "...}, got %s",
-			       ld_kind(map));
+			       tr_ld_kind(map));
 		return;
 	}
 	struct tr_wf *wf = l->wf;
-	wf->inputs = calloc(tr_node_len(map) + 1, sizeof *wf->inputs);
+	wf->inputs = tr_xcalloc(tr_node_len(map) + 1, sizeof *wf->inputs);
 	if (!wf->inputs)
 		return;
 	for (size_t i = 0; i < tr_node_len(map); i++) {
 		const trellis_node_t *key = tr_node_key_node_at(map, i);
 		const trellis_node_t *n = tr_node_at(map, i);
 		struct tr_wf_input *in = &wf->inputs[wf->n_inputs++];
-		in->name = strdup(key->str);
+		in->name = tr_xstrdup(key->str);
 		in->type = TR_T_STRING;
 		in->required = 1;
-		if (!ld_name_ok(key->str, NULL))
-			ld_err(l, key, "input name '%s' may only hold letters, "
+		if (!tr_ld_name_ok(key->str, NULL))
+			tr_ld_err(l, key, "input name '%s' may only hold letters, "
 				       "digits, '_' and '-'",
 			       key->str);
 		if (tr_node_type(n) == TRELLIS_NODE_SCALAR &&
@@ -125,14 +126,14 @@ void ld_inputs(struct ld *l, const trellis_node_t *map)
 		if (tr_node_is_null(n))
 			continue;
 		if (tr_node_type(n) != TRELLIS_NODE_MAP) {
-			ld_err(l, n, "input '%s': expected a map or a type name, "
+			tr_ld_err(l, n, "input '%s': expected a map or a type name, "
 				     "got %s",
-			       in->name, ld_kind(n));
+			       in->name, tr_ld_kind(n));
 			continue;
 		}
 		char what[160];
 		snprintf(what, sizeof what, "input '%.100s'", in->name);
-		ld_keys_check(l, n, what, INPUT_KEYS);
+		tr_ld_keys_check(l, n, what, INPUT_KEYS);
 		const trellis_node_t *t = tr_node_get(n, "type");
 		if (t)
 			input_type(l, t, &in->type);
@@ -140,27 +141,27 @@ void ld_inputs(struct ld *l, const trellis_node_t *map)
 		if (d) {
 			in->required = 0;
 			if (in->type == TR_T_SECRET) {
-				ld_err(l, d, "input '%s': a secret cannot have "
+				tr_ld_err(l, d, "input '%s': a secret cannot have "
 					     "a default (it would sit in the "
 					     "file)",
 				       in->name);
 			} else {
-				json_t *raw = ld_json(d);
+				json_t *raw = tr_ld_json(d);
 				char why[200];
 				in->def = input_value(in->type, raw, why,
 						      sizeof why);
 				json_decref(raw);
 				if (!in->def)
-					ld_err(l, d, "input '%s': default: %s",
+					tr_ld_err(l, d, "input '%s': default: %s",
 					       in->name, why);
 			}
 		}
 		const trellis_node_t *r = tr_node_get(n, "required");
 		if (r)
-			ld_get_bool(l, r, "required", &in->required);
+			tr_ld_get_bool(l, r, "required", &in->required);
 		const trellis_node_t *desc = tr_node_get(n, "description");
 		if (desc)
-			in->description = ld_get_str(l, desc, "description");
+			in->description = tr_ld_get_str(l, desc, "description");
 	}
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../store/store.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 
 enum {
@@ -110,7 +111,7 @@ struct tr_journal {
 struct tr_journal *tr_journal_new(struct tr_store *s, char *err,
 				  size_t errlen)
 {
-	struct tr_journal *j = calloc(1, sizeof *j);
+	struct tr_journal *j = tr_xcalloc(1, sizeof *j);
 	if (!j) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -205,7 +206,7 @@ static struct jop *op_new(struct tr_journal *j, int q)
 {
 	if (j->n_ops == j->cap_ops) {
 		size_t c = j->cap_ops ? j->cap_ops * 2 : 256;
-		struct jop *o = realloc(j->ops, c * sizeof *o);
+		struct jop *o = tr_xrealloc(j->ops, c * sizeof *o);
 		if (!o) {
 			tr_err("workflow journal: out of memory");
 			return NULL;
@@ -222,7 +223,7 @@ static struct jop *op_new(struct tr_journal *j, int q)
 /* Parameter idx (1-based): text (NULL: SQL NULL). */
 static void op_text(struct jop *o, int idx, const char *s)
 {
-	o->a[idx - 1] = (struct jarg){s ? 2 : 0, 0, s ? strdup(s) : NULL};
+	o->a[idx - 1] = (struct jarg){s ? 2 : 0, 0, s ? tr_xstrdup(s) : NULL};
 	if (s && !o->a[idx - 1].s)
 		o->a[idx - 1].kind = 0;
 	if (idx > o->n)
@@ -416,8 +417,8 @@ char *tr_journal_source(struct tr_journal *j, const char *id, char **file)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *f = (const char *)sqlite3_column_text(st, 0);
 		const char *t = (const char *)sqlite3_column_text(st, 1);
-		*file = strdup(f ? f : "<journal>");
-		src = strdup(t ? t : "");
+		*file = tr_xstrdup(f ? f : "<journal>");
+		src = tr_xstrdup(t ? t : "");
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "expr.h"
 #include "load_int.h"
 
 #define WF_MAX_BYTES (8u << 20)
 
-void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
+void tr_ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 {
 	struct tr_wf_errors *e = l->errs;
 	char msg[768];
@@ -20,13 +21,13 @@ void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	char **m = realloc(e->msg, (e->n + 1) * sizeof *m);
+	char **m = tr_xrealloc(e->msg, (e->n + 1) * sizeof *m);
 	if (m)
 		e->msg = m;
-	int *li = realloc(e->line, (e->n + 1) * sizeof *li);
+	int *li = tr_xrealloc(e->line, (e->n + 1) * sizeof *li);
 	if (li)
 		e->line = li;
-	int *co = realloc(e->col, (e->n + 1) * sizeof *co);
+	int *co = tr_xrealloc(e->col, (e->n + 1) * sizeof *co);
 	if (co)
 		e->col = co;
 	if (!m || !li || !co)
@@ -35,7 +36,7 @@ void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 	int line = n ? n->line : 0, col = n ? n->col : 0;
 	char full[1200];
 	snprintf(full, sizeof full, "%s:%d:%d: %s", file, line, col, msg);
-	if (!(e->msg[e->n] = strdup(full)))
+	if (!(e->msg[e->n] = tr_xstrdup(full)))
 		return;
 	e->line[e->n] = line;
 	e->col[e->n] = col;
@@ -52,7 +53,7 @@ void tr_wf_errors_free(struct tr_wf_errors *e)
 	memset(e, 0, sizeof *e);
 }
 
-const char *ld_kind(const trellis_node_t *n)
+const char *tr_ld_kind(const trellis_node_t *n)
 {
 	switch (tr_node_type(n)) {
 	case TRELLIS_NODE_MAP: return "a map";
@@ -62,7 +63,7 @@ const char *ld_kind(const trellis_node_t *n)
 	}
 }
 
-json_t *ld_json(const trellis_node_t *n)
+json_t *tr_ld_json(const trellis_node_t *n)
 {
 	switch (tr_node_type(n)) {
 	case TRELLIS_NODE_SCALAR: {
@@ -87,14 +88,14 @@ json_t *ld_json(const trellis_node_t *n)
 	case TRELLIS_NODE_SEQ: {
 		json_t *a = json_array();
 		for (size_t i = 0; a && i < tr_node_len(n); i++)
-			json_array_append_new(a, ld_json(tr_node_at(n, i)));
+			json_array_append_new(a, tr_ld_json(tr_node_at(n, i)));
 		return a;
 	}
 	case TRELLIS_NODE_MAP: {
 		json_t *o = json_object();
 		for (size_t i = 0; o && i < tr_node_len(n); i++)
 			json_object_set_new(o, tr_node_key_at(n, i),
-					    ld_json(tr_node_at(n, i)));
+					    tr_ld_json(tr_node_at(n, i)));
 		return o;
 	}
 	}
@@ -103,7 +104,7 @@ json_t *ld_json(const trellis_node_t *n)
 
 /* ---- small typed readers that report their own errors ---- */
 
-int ld_keys_check(struct ld *l, const trellis_node_t *map,
+int tr_ld_keys_check(struct ld *l, const trellis_node_t *map,
 		      const char *what, const char *const *allowed)
 {
 	int bad = 0;
@@ -121,7 +122,7 @@ int ld_keys_check(struct ld *l, const trellis_node_t *map,
 			snprintf(list + len, sizeof list - len, "%s%s",
 				 j ? ", " : "", allowed[j]);
 		}
-		ld_err(l, tr_node_key_node_at(map, i),
+		tr_ld_err(l, tr_node_key_node_at(map, i),
 		       "unknown key '%s' in %s (expected one of: %s)", k, what,
 		       list);
 		bad = 1;
@@ -129,23 +130,23 @@ int ld_keys_check(struct ld *l, const trellis_node_t *map,
 	return bad ? -1 : 0;
 }
 
-char *ld_get_str(struct ld *l, const trellis_node_t *n, const char *what)
+char *tr_ld_get_str(struct ld *l, const trellis_node_t *n, const char *what)
 {
 	if (tr_node_type(n) != TRELLIS_NODE_SCALAR || tr_node_is_null(n) ||
 	    !*n->str) {
-		ld_err(l, n, "%s: expected a string, got %s", what, ld_kind(n));
+		tr_ld_err(l, n, "%s: expected a string, got %s", what, tr_ld_kind(n));
 		return NULL;
 	}
-	return strdup(n->str);
+	return tr_xstrdup(n->str);
 }
 
-int ld_get_bool(struct ld *l, const trellis_node_t *n, const char *what,
+int tr_ld_get_bool(struct ld *l, const trellis_node_t *n, const char *what,
 		    int *out)
 {
 	if (tr_node_bool(n, out) == 0)
 		return 0;
-	ld_err(l, n, "%s: expected true or false, got '%s'", what,
-	       tr_node_str(n) ? tr_node_str(n) : ld_kind(n));
+	tr_ld_err(l, n, "%s: expected true or false, got '%s'", what,
+	       tr_node_str(n) ? tr_node_str(n) : tr_ld_kind(n));
 	return -1;
 }
 
@@ -157,8 +158,8 @@ static int get_int(struct ld *l, const trellis_node_t *n, const char *what,
 		*out = v;
 		return 0;
 	}
-	ld_err(l, n, "%s: expected an integer >= %lld, got '%s'", what, min,
-	       tr_node_str(n) ? tr_node_str(n) : ld_kind(n));
+	tr_ld_err(l, n, "%s: expected an integer >= %lld, got '%s'", what, min,
+	       tr_node_str(n) ? tr_node_str(n) : tr_ld_kind(n));
 	return -1;
 }
 
@@ -171,13 +172,13 @@ static int get_duration(struct ld *l, const trellis_node_t *n,
 	if (s && *s && strspn(s, "0123456789") != strlen(s) &&
 	    tr_parse_duration(s, ms) == 0)
 		return 0;
-	ld_err(l, n, "%s: expected a duration with a unit (like 30s, 2m, 1h "
+	tr_ld_err(l, n, "%s: expected a duration with a unit (like 30s, 2m, 1h "
 		     "or 250ms), got '%s'",
-	       what, s ? s : ld_kind(n));
+	       what, s ? s : tr_ld_kind(n));
 	return -1;
 }
 
-int ld_name_ok(const char *s, const char *extra)
+int tr_ld_name_ok(const char *s, const char *extra)
 {
 	if (!s || !*s || strlen(s) > 120)
 		return 0;
@@ -218,8 +219,8 @@ static const struct tr_action *find_action(struct ld *l,
 {
 	const char *name = tr_node_str(n);
 	if (!name || !*name || tr_node_is_null(n)) {
-		ld_err(l, n, "%s: expected an action name, got %s", what,
-		       ld_kind(n));
+		tr_ld_err(l, n, "%s: expected an action name, got %s", what,
+		       tr_ld_kind(n));
 		return NULL;
 	}
 	const struct tr_action *a = tr_action_find(name);
@@ -235,10 +236,10 @@ static const struct tr_action *find_action(struct ld *l,
 		}
 	}
 	if (best)
-		ld_err(l, n, "unknown action '%s' (did you mean '%s'?)", name,
+		tr_ld_err(l, n, "unknown action '%s' (did you mean '%s'?)", name,
 		       best);
 	else
-		ld_err(l, n, "unknown action '%s' (see `trellis action list`)",
+		tr_ld_err(l, n, "unknown action '%s' (see `trellis action list`)",
 		       name);
 	return NULL;
 }
@@ -273,19 +274,19 @@ static void check_with(struct ld *l, const trellis_node_t *with,
 				snprintf(list + len, sizeof list - len, "%s%s",
 					 len ? ", " : "", g->name);
 			}
-			ld_err(l, k, "%s: %s takes no argument '%s' (arguments: "
+			tr_ld_err(l, k, "%s: %s takes no argument '%s' (arguments: "
 				     "%s)",
 			       what, a->name, k->str, *list ? list : "none");
 			continue;
 		}
 		/* Values with expressions are type-checked in check.c, once
 		 * the types of what they reference are known. */
-		json_t *j = ld_json(v);
+		json_t *j = tr_ld_json(v);
 		if (!tr_expr_any(j) && !(json_is_null(j) && !f->required)) {
 			char why[200];
 			json_t *norm = NULL;
 			if (tr_field_check(f, j, &norm, why, sizeof why) < 0)
-				ld_err(l, v, "%s: argument '%s' of %s: %s", what,
+				tr_ld_err(l, v, "%s: argument '%s' of %s: %s", what,
 				       f->name, a->name, why);
 			json_decref(norm);
 		}
@@ -293,7 +294,7 @@ static void check_with(struct ld *l, const trellis_node_t *with,
 	}
 	for (const struct tr_field *f = a->input; f && f->name; f++)
 		if (f->required && !tr_node_get(with, f->name))
-			ld_err(l, with ? with : at,
+			tr_ld_err(l, with ? with : at,
 			       "%s: missing required argument '%s' of %s", what,
 			       f->name, a->name);
 }
@@ -308,12 +309,12 @@ static void load_retry(struct ld *l, struct tr_wf_step *s,
 		return;
 	}
 	if (tr_node_type(n) != TRELLIS_NODE_MAP) {
-		ld_err(l, n, "retry: expected a map {attempts, backoff, "
+		tr_ld_err(l, n, "retry: expected a map {attempts, backoff, "
 			     "max_backoff} or a number of attempts, got %s",
-		       ld_kind(n));
+		       tr_ld_kind(n));
 		return;
 	}
-	ld_keys_check(l, n, "retry", RETRY_KEYS);
+	tr_ld_keys_check(l, n, "retry", RETRY_KEYS);
 	const trellis_node_t *x;
 	if ((x = tr_node_get(n, "attempts")) &&
 	    get_int(l, x, "retry.attempts", 1, &v) == 0)
@@ -337,27 +338,27 @@ static void load_undo(struct ld *l, struct tr_wf_step *s,
 	if (tr_node_type(n) == TRELLIS_NODE_SCALAR) {
 		sn->undo_call = n;
 	} else if (tr_node_type(n) == TRELLIS_NODE_MAP) {
-		ld_keys_check(l, n, "undo", UNDO_KEYS);
+		tr_ld_keys_check(l, n, "undo", UNDO_KEYS);
 		sn->undo_call = tr_node_get(n, "call");
 		sn->undo_with = tr_node_get(n, "with");
 		if (!sn->undo_call)
-			ld_err(l, n, "undo: missing 'call'");
+			tr_ld_err(l, n, "undo: missing 'call'");
 	} else {
-		ld_err(l, n, "undo: expected an action name or {call, with}, "
+		tr_ld_err(l, n, "undo: expected an action name or {call, with}, "
 			     "got %s",
-		       ld_kind(n));
+		       tr_ld_kind(n));
 		return;
 	}
 	if (sn->undo_call)
 		s->undo_action = find_action(l, sn->undo_call, "undo");
 	if (sn->undo_with) {
 		if (tr_node_type(sn->undo_with) != TRELLIS_NODE_MAP) {
-			ld_err(l, sn->undo_with,
+			tr_ld_err(l, sn->undo_with,
 			       "undo.with: expected a map of arguments, got %s",
-			       ld_kind(sn->undo_with));
+			       tr_ld_kind(sn->undo_with));
 			sn->undo_with = NULL;
 		} else {
-			s->undo_with = ld_json(sn->undo_with);
+			s->undo_with = tr_ld_json(sn->undo_with);
 		}
 	}
 }
@@ -367,7 +368,7 @@ static char *anon_id(size_t idx)
 {
 	char buf[32];
 	snprintf(buf, sizeof buf, "#%zu", idx + 1);
-	return strdup(buf);
+	return tr_xstrdup(buf);
 }
 
 static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
@@ -383,68 +384,68 @@ static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
 	char what[160];
 	const trellis_node_t *x;
 	if (tr_node_type(n) != TRELLIS_NODE_MAP) {
-		ld_err(l, n, "step %zu: expected a map with id and call, got %s",
-		       idx + 1, ld_kind(n));
+		tr_ld_err(l, n, "step %zu: expected a map with id and call, got %s",
+		       idx + 1, tr_ld_kind(n));
 		s->id = anon_id(idx);
 		return;
 	}
 	sn->id = tr_node_get(n, "id");
 	if (!sn->id) {
-		ld_err(l, n, "step %zu: missing 'id'", idx + 1);
-	} else if (!ld_name_ok(tr_node_str(sn->id), NULL)) {
-		ld_err(l, sn->id, "step id '%s' may only hold letters, digits, "
+		tr_ld_err(l, n, "step %zu: missing 'id'", idx + 1);
+	} else if (!tr_ld_name_ok(tr_node_str(sn->id), NULL)) {
+		tr_ld_err(l, sn->id, "step id '%s' may only hold letters, digits, "
 				  "'_' and '-'",
 		       tr_node_str(sn->id) ? tr_node_str(sn->id) : "");
 		sn->id = NULL;
 	} else {
-		s->id = strdup(sn->id->str);
+		s->id = tr_xstrdup(sn->id->str);
 	}
 	if (!s->id)
 		s->id = anon_id(idx);
 	snprintf(what, sizeof what, "step '%.100s'", s->id);
-	ld_keys_check(l, n, what, STEP_KEYS);
+	tr_ld_keys_check(l, n, what, STEP_KEYS);
 	sn->call = tr_node_get(n, "call");
 	if (!sn->call)
-		ld_err(l, n, "%s: missing 'call' (the action to run)", what);
+		tr_ld_err(l, n, "%s: missing 'call' (the action to run)", what);
 	else if ((s->action = find_action(l, sn->call, what)))
-		s->call = strdup(s->action->name);
+		s->call = tr_xstrdup(s->action->name);
 	sn->with = tr_node_get(n, "with");
 	if (sn->with && tr_node_type(sn->with) != TRELLIS_NODE_MAP &&
 	    !tr_node_is_null(sn->with)) {
-		ld_err(l, sn->with, "%s: with: expected a map of arguments, "
+		tr_ld_err(l, sn->with, "%s: with: expected a map of arguments, "
 				    "got %s",
-		       what, ld_kind(sn->with));
+		       what, tr_ld_kind(sn->with));
 		sn->with = NULL;
 	}
 	if (sn->with && tr_node_is_null(sn->with))
 		sn->with = NULL;
-	s->with = sn->with ? ld_json(sn->with) : json_object();
+	s->with = sn->with ? tr_ld_json(sn->with) : json_object();
 	check_with(l, sn->with, s->action, what, n);
 	if ((x = tr_node_get(n, "needs"))) {
 		if (tr_node_type(x) == TRELLIS_NODE_SCALAR ||
 		    tr_node_type(x) == TRELLIS_NODE_SEQ)
 			sn->needs = x;
 		else
-			ld_err(l, x, "%s: needs: expected a step id or a list "
+			tr_ld_err(l, x, "%s: needs: expected a step id or a list "
 				     "of them, got %s",
-			       what, ld_kind(x));
+			       what, tr_ld_kind(x));
 	}
 	if ((x = tr_node_get(n, "when"))) {
 		sn->when = x;
-		s->when = ld_json(x);
+		s->when = tr_ld_json(x);
 		if (json_is_object(s->when) || json_is_array(s->when))
-			ld_err(l, x, "%s: when: expected an expression or a "
+			tr_ld_err(l, x, "%s: when: expected an expression or a "
 				     "bool, got %s",
-			       what, ld_kind(x));
+			       what, tr_ld_kind(x));
 	}
 	if ((x = tr_node_get(n, "retry")))
 		load_retry(l, s, x);
 	if ((x = tr_node_get(n, "timeout")))
 		get_duration(l, x, "timeout", &s->timeout_ms);
 	if ((x = tr_node_get(n, "continue_on_error")))
-		ld_get_bool(l, x, "continue_on_error", &s->continue_on_error);
+		tr_ld_get_bool(l, x, "continue_on_error", &s->continue_on_error);
 	if ((x = tr_node_get(n, "enabled")))
-		ld_get_bool(l, x, "enabled", &s->enabled);
+		tr_ld_get_bool(l, x, "enabled", &s->enabled);
 	if ((x = tr_node_get(n, "priority"))) {
 		long long p;
 		const char *ps = tr_node_str(x);
@@ -456,7 +457,7 @@ static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
 			s->priority = (int)(p > 1000 ? 1000 : p);
 	}
 	if ((x = tr_node_get(n, "description")))
-		free(ld_get_str(l, x, "description"));
+		free(tr_ld_get_str(l, x, "description"));
 	if ((x = tr_node_get(n, "undo")))
 		load_undo(l, s, sn, x);
 	else if (s->action && s->action->undo)
@@ -466,14 +467,14 @@ static void load_step(struct ld *l, size_t idx, const trellis_node_t *n)
 static void load_steps(struct ld *l, const trellis_node_t *n)
 {
 	if (tr_node_type(n) != TRELLIS_NODE_SEQ || tr_node_len(n) == 0) {
-		ld_err(l, n, "steps: expected a non-empty list of steps, got %s",
+		tr_ld_err(l, n, "steps: expected a non-empty list of steps, got %s",
 		       tr_node_type(n) == TRELLIS_NODE_SEQ ? "an empty list"
-							   : ld_kind(n));
+							   : tr_ld_kind(n));
 		return;
 	}
 	size_t cnt = tr_node_len(n);
-	l->wf->steps = calloc(cnt, sizeof *l->wf->steps);
-	l->sn = calloc(cnt, sizeof *l->sn);
+	l->wf->steps = tr_xcalloc(cnt, sizeof *l->wf->steps);
+	l->sn = tr_xcalloc(cnt, sizeof *l->sn);
 	if (!l->wf->steps || !l->sn)
 		return;
 	l->wf->n_steps = cnt;
@@ -491,25 +492,25 @@ static void load_doc(struct ld *l, const trellis_node_t *root)
 {
 	struct tr_wf *wf = l->wf;
 	if (tr_node_type(root) != TRELLIS_NODE_MAP) {
-		ld_err(l, root, "expected a map with workflow, steps... at the "
+		tr_ld_err(l, root, "expected a map with workflow, steps... at the "
 				"top, got %s",
-		       ld_kind(root));
+		       tr_ld_kind(root));
 		return;
 	}
-	ld_keys_check(l, root, "a workflow", TOP_KEYS);
+	tr_ld_keys_check(l, root, "a workflow", TOP_KEYS);
 	const trellis_node_t *x;
 	if (!(x = tr_node_get(root, "workflow"))) {
-		ld_err(l, root, "missing 'workflow' (the workflow's name)");
-	} else if ((wf->name = ld_get_str(l, x, "workflow")) &&
-		   !ld_name_ok(wf->name, ".")) {
-		ld_err(l, x, "workflow name '%s' may only hold letters, "
+		tr_ld_err(l, root, "missing 'workflow' (the workflow's name)");
+	} else if ((wf->name = tr_ld_get_str(l, x, "workflow")) &&
+		   !tr_ld_name_ok(wf->name, ".")) {
+		tr_ld_err(l, x, "workflow name '%s' may only hold letters, "
 			     "digits, '.', '_' and '-'",
 		       wf->name);
 	}
 	if ((x = tr_node_get(root, "version")))
 		get_int(l, x, "version", 0, &wf->version);
 	if ((x = tr_node_get(root, "description")))
-		wf->description = ld_get_str(l, x, "description");
+		wf->description = tr_ld_get_str(l, x, "description");
 	if ((x = tr_node_get(root, "timeout")))
 		get_duration(l, x, "timeout", &wf->timeout_ms);
 	if ((x = tr_node_get(root, "priority"))) {
@@ -517,28 +518,28 @@ static void load_doc(struct ld *l, const trellis_node_t *root)
 		if (p && strcmp(p, "high") == 0)
 			wf->priority = TR_WF_PRIO_HIGH;
 		else if (!p || strcmp(p, "normal") != 0)
-			ld_err(l, x, "priority: expected high or normal, got "
+			tr_ld_err(l, x, "priority: expected high or normal, got "
 				     "'%s'",
-			       p ? p : ld_kind(x));
+			       p ? p : tr_ld_kind(x));
 	}
-	ld_inputs(l, tr_node_get(root, "inputs"));
+	tr_ld_inputs(l, tr_node_get(root, "inputs"));
 	const trellis_node_t *steps = tr_node_get(root, "steps");
 	if (!steps)
-		ld_err(l, root, "missing 'steps' (a list of steps)");
+		tr_ld_err(l, root, "missing 'steps' (a list of steps)");
 	else
 		load_steps(l, steps);
 	l->outputs = tr_node_get(root, "outputs");
 	if (l->outputs && tr_node_type(l->outputs) != TRELLIS_NODE_MAP &&
 	    !tr_node_is_null(l->outputs)) {
-		ld_err(l, l->outputs, "outputs: expected a map of NAME: value, "
+		tr_ld_err(l, l->outputs, "outputs: expected a map of NAME: value, "
 				      "got %s",
-		       ld_kind(l->outputs));
+		       tr_ld_kind(l->outputs));
 		l->outputs = NULL;
 	}
 	wf->outputs = l->outputs && !tr_node_is_null(l->outputs)
-			      ? ld_json(l->outputs)
+			      ? tr_ld_json(l->outputs)
 			      : json_object();
-	ld_check(l);
+	tr_ld_check(l);
 }
 
 static int by_pos(const void *a, const void *b, void *arg)
@@ -555,9 +556,9 @@ static int by_pos(const void *a, const void *b, void *arg)
 /* Orders errors by position so a reader walks the file once. */
 static void sort_errors(struct tr_wf_errors *e)
 {
-	size_t *idx = malloc(e->n * sizeof *idx);
-	char **m = malloc(e->n * sizeof *m);
-	int *li = malloc(e->n * sizeof *li), *co = malloc(e->n * sizeof *co);
+	size_t *idx = tr_xmalloc(e->n * sizeof *idx);
+	char **m = tr_xmalloc(e->n * sizeof *m);
+	int *li = tr_xmalloc(e->n * sizeof *li), *co = tr_xmalloc(e->n * sizeof *co);
 	if (e->n && idx && m && li && co) {
 		for (size_t i = 0; i < e->n; i++)
 			idx[i] = i;
@@ -582,12 +583,12 @@ int tr_wf_load_string(const char *name, const char *buf, size_t len,
 {
 	*out = NULL;
 	memset(errs, 0, sizeof *errs);
-	struct tr_wf *wf = calloc(1, sizeof *wf);
+	struct tr_wf *wf = tr_xcalloc(1, sizeof *wf);
 	struct ld l = {.wf = wf, .errs = errs};
 	if (!wf)
 		return -1;
-	wf->file = strdup(name ? name : "<string>");
-	wf->source = malloc(len + 1);
+	wf->file = tr_xstrdup(name ? name : "<string>");
+	wf->source = tr_xmalloc(len + 1);
 	if (!wf->file || !wf->source) {
 		tr_wf_free(wf);
 		return -1;
@@ -599,10 +600,10 @@ int tr_wf_load_string(const char *name, const char *buf, size_t len,
 						    sizeof err);
 	if (!root) {
 		/* The node parser's message is already FILE:LINE:COL. */
-		char **m = malloc(sizeof *m);
-		errs->line = calloc(1, sizeof *errs->line);
-		errs->col = calloc(1, sizeof *errs->col);
-		if (m && (m[0] = strdup(err))) {
+		char **m = tr_xmalloc(sizeof *m);
+		errs->line = tr_xcalloc(1, sizeof *errs->line);
+		errs->col = tr_xcalloc(1, sizeof *errs->col);
+		if (m && (m[0] = tr_xstrdup(err))) {
 			errs->msg = m;
 			errs->n = 1;
 		} else {
@@ -636,7 +637,7 @@ int tr_wf_load_file(const char *path, struct tr_wf **out,
 		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
-	buf = malloc(WF_MAX_BYTES + 1);
+	buf = tr_xmalloc(WF_MAX_BYTES + 1);
 	if (!buf) {
 		snprintf(msg, sizeof msg, "%s: out of memory", path);
 		goto fail;
@@ -656,10 +657,10 @@ fail:
 	if (f)
 		fclose(f);
 	free(buf);
-	errs->msg = malloc(sizeof *errs->msg);
-	errs->line = calloc(1, sizeof *errs->line);
-	errs->col = calloc(1, sizeof *errs->col);
-	if (errs->msg && (errs->msg[0] = strdup(msg)))
+	errs->msg = tr_xmalloc(sizeof *errs->msg);
+	errs->line = tr_xcalloc(1, sizeof *errs->line);
+	errs->col = tr_xcalloc(1, sizeof *errs->col);
+	if (errs->msg && (errs->msg[0] = tr_xstrdup(msg)))
 		errs->n = 1;
 	return -1;
 }

@@ -25,27 +25,27 @@ struct ld {
 	const trellis_node_t *outputs;
 };
 
-void ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
+void tr_ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 	TRELLIS_PRINTF(3, 4);
 /* A JSON value from a node: unquoted scalars become ints, bools, reals or
  * null where YAML would read them so; quoted ones stay strings. */
-json_t *ld_json(const trellis_node_t *n);
-const char *ld_kind(const trellis_node_t *n); /* "a map", "a list"... */
+json_t *tr_ld_json(const trellis_node_t *n);
+const char *tr_ld_kind(const trellis_node_t *n); /* "a map", "a list"... */
 
 /* Typed readers for load.c and inputs.c: each reports its own error. */
-int ld_keys_check(struct ld *l, const trellis_node_t *map, const char *what,
+int tr_ld_keys_check(struct ld *l, const trellis_node_t *map, const char *what,
 		  const char *const *allowed);
-char *ld_get_str(struct ld *l, const trellis_node_t *n, const char *what);
-int ld_get_bool(struct ld *l, const trellis_node_t *n, const char *what,
+char *tr_ld_get_str(struct ld *l, const trellis_node_t *n, const char *what);
+int tr_ld_get_bool(struct ld *l, const trellis_node_t *n, const char *what,
 		int *out);
 /* Letters, digits, '_', '-' and the characters in extra (may be NULL). */
-int ld_name_ok(const char *s, const char *extra);
+int tr_ld_name_ok(const char *s, const char *extra);
 
 /* inputs.c: the `inputs` map. */
-void ld_inputs(struct ld *l, const trellis_node_t *map);
+void tr_ld_inputs(struct ld *l, const trellis_node_t *map);
 
 /* check.c: references, implicit dependencies, needs, cycles.  Runs after
  * every step is parsed. */
-void ld_check(struct ld *l);
+void tr_ld_check(struct ld *l);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -34,7 +35,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 	const char *state = json_string_value(json_object_get(row, "state"));
 	struct tr_wf *wf;
 	struct tr_wf_errors errs;
-	if (eng_wf_load_shared(e, file ? file : "<journal>", src ? src : "", &wf,
+	if (tr_eng_wf_load_shared(e, file ? file : "<journal>", src ? src : "", &wf,
 			   &errs) != 0) {
 		char msg[1200];
 		snprintf(msg, sizeof msg, "cannot resume: %s",
@@ -50,7 +51,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		return;
 	}
 	tr_wf_errors_free(&errs);
-	struct inst *i = eng_inst_new(e, wf, id);
+	struct inst *i = tr_eng_inst_new(e, wf, id);
 	if (!i)
 		return;
 	i->seq = json_integer_value(json_object_get(row, "seq"));
@@ -68,7 +69,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 				id);
 		json_object_update(i->inputs, sec);
 		json_decref(sec);
-		json_t *s2 = eng_secret_inputs(i);
+		json_t *s2 = tr_eng_secret_inputs(i);
 		json_decref(s2);
 	}
 	json_t *steps = tr_journal_steps(e->j, id);
@@ -111,7 +112,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		}
 	}
 	if (!strcmp(state, "queued")) {
-		eng_enqueue(e, i);
+		tr_eng_enqueue(e, i);
 		return;
 	}
 	int64_t started = json_integer_value(json_object_get(row, "started_at"));
@@ -121,21 +122,21 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		const char *err = json_string_value(json_object_get(row, "error"));
 		const char *fs =
 			json_string_value(json_object_get(row, "failed_step"));
-		i->error = strdup(err ? err : "failed before a restart");
-		i->failed_step = fs ? strdup(fs) : NULL;
+		i->error = tr_xstrdup(err ? err : "failed before a restart");
+		i->failed_step = fs ? tr_xstrdup(fs) : NULL;
 		i->started_ms = started;
 		tr_info("workflow %s (%s): resuming compensation", id, wf->name);
-		sched_resume_running(i);
-		sched_check_finish(i);
+		tr_sched_resume_running(i);
+		tr_sched_check_finish(i);
 		return;
 	}
 	tr_info("workflow %s (%s): resuming", id, wf->name);
 	for (size_t m = 0; m < wf->n_steps; m++)
 		i->s[m].was_running = 0;
-	eng_inst_run(i, started ? started : tr_wall_ms());
+	tr_eng_inst_run(i, started ? started : tr_wall_ms());
 }
 
-void eng_resume(struct tr_engine *e)
+void tr_eng_resume(struct tr_engine *e)
 {
 	e->seq = tr_journal_max_seq(e->j);
 	json_t *rows = tr_journal_unfinished(e->j);
@@ -143,5 +144,5 @@ void eng_resume(struct tr_engine *e)
 	json_t *row;
 	json_array_foreach(rows, k, row) resume_one(e, row);
 	json_decref(rows);
-	sched_pump(e);
+	tr_sched_pump(e);
 }

@@ -5,7 +5,7 @@
  * after, retries with backoff and step timeouts.  Failure and
  * compensation are in undo.c.
  *
- * Everything here runs on the main thread.  sched_pump() is the one loop
+ * Everything here runs on the main thread.  tr_sched_pump() is the one loop
  * that makes progress; it is re-entrant-safe (a nested call just asks the
  * running pump for another round), so deep DAGs never recurse.
  */
@@ -13,26 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
+#include "../util/array.h"
 #include "../util/log.h"
+#include "../util/metrics.h"
 #include "engine_int.h"
 
-#define GROW(arr, n, cap)                                                      \
-	((n) < (cap) ? 0                                                       \
-		     : grow((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
-
-
-static int grow(void **arr, size_t *cap, size_t size, size_t need)
-{
-	size_t c = *cap ? *cap : 16;
-	while (c < need)
-		c *= 2;
-	void *p = realloc(*arr, c * size);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
+/* Every attempt of a step, by action and result (its undos are not
+ * counted). */
+static const struct tr_metric m_step_seconds = {
+    "trellis_workflow_step_seconds",
+    "Duration of workflow step attempts, by action and result",
+    TR_METRIC_HISTOGRAM,
+    {"action", "result", NULL}};
 
 /* ---- the ready heap: high-priority instances first, then the step's
  * priority, then arrival (instance seq, step index) ---- */
@@ -52,10 +45,7 @@ static int before(const struct ready *a, const struct ready *b)
 
 static void heap_push(struct tr_engine *e, struct inst *i, size_t idx)
 {
-	if (GROW(e->heap, e->n_heap, e->cap_heap) < 0) {
-		tr_err("workflow: out of memory queueing step");
-		return;
-	}
+	TR_GROW(e->heap, e->n_heap, e->cap_heap);
 	size_t k = e->n_heap++;
 	e->heap[k] = (struct ready){i, idx};
 	while (k > 0) {
@@ -90,23 +80,20 @@ static struct ready heap_pop(struct tr_engine *e)
 	return top;
 }
 
-void sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
+void tr_sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
 {
-	if (GROW(e->check, e->n_check, e->cap_check) < 0) {
-		tr_err("workflow: out of memory scheduling step");
-		return;
-	}
+	TR_GROW(e->check, e->n_check, e->cap_check);
 	e->check[e->n_check++] = (struct ready){i, idx};
 }
 
 /* ---- journal helpers ---- */
 
-void sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
+void tr_sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
 {
 	tr_journal_step_update(i->e->j, i->id, idx, u);
 }
 
-struct tr_jr_step sched_jr_blank(void)
+struct tr_jr_step tr_sched_jr_blank(void)
 {
 	return (struct tr_jr_step){.attempts = -1,
 				   .started_at = -1,
@@ -114,7 +101,7 @@ struct tr_jr_step sched_jr_blank(void)
 				   .done_seq = -1};
 }
 
-void sched_step_event(struct inst *i, size_t idx, const char *topic,
+void tr_sched_step_event(struct inst *i, size_t idx, const char *topic,
 		       const char *state, int64_t duration, const char *error)
 {
 	const struct tr_wf_step *ws = &i->wf->steps[idx];
@@ -136,7 +123,7 @@ void sched_step_event(struct inst *i, size_t idx, const char *topic,
 		json_object_set_new(b, "error", json_string(r ? r : "?"));
 		free(r);
 	}
-	wf_publish(i, topic, b);
+	tr_wf_publish(i, topic, b);
 	json_decref(b);
 }
 
@@ -148,7 +135,7 @@ static void release(struct inst *i, size_t idx)
 	for (size_t k = 0; k < s->n_dependents; k++) {
 		size_t d = s->dependents[k];
 		if (i->s[d].waiting && --i->s[d].waiting == 0)
-			sched_ready_push_check(i->e, i, d);
+			tr_sched_ready_push_check(i->e, i, d);
 	}
 }
 
@@ -157,14 +144,14 @@ static void step_skip(struct inst *i, size_t idx, const char *why)
 	struct step_rt *s = &i->s[idx];
 	s->st = S_SKIPPED;
 	i->n_terminal++;
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	u.state = "skipped";
 	u.error = why;
 	u.finished_at = tr_wall_ms();
-	sched_jstep(i, idx, &u);
-	sched_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
+	tr_sched_jstep(i, idx, &u);
+	tr_sched_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
 	release(i, idx);
-	sched_check_finish(i); /* it may have been the last one */
+	tr_sched_check_finish(i); /* it may have been the last one */
 }
 
 /* A failure that no retry can fix (bad arguments, a bad `when`). */
@@ -174,19 +161,19 @@ static void step_fail_now(struct inst *i, size_t idx, const char *error)
 	const struct tr_wf_step *ws = &i->wf->steps[idx];
 	s->st = S_FAILED;
 	i->n_terminal++;
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	u.state = "failed";
 	char *red = tr_secrets_redact_str(&i->secrets, error);
 	u.error = red;
 	u.finished_at = tr_wall_ms();
-	sched_jstep(i, idx, &u);
-	sched_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
+	tr_sched_jstep(i, idx, &u);
+	tr_sched_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
 	free(red);
 	if (ws->continue_on_error && i->st == I_RUNNING) {
 		release(i, idx);
-		sched_check_finish(i);
+		tr_sched_check_finish(i);
 	} else {
-		sched_fail(i, idx, error);
+		tr_sched_fail(i, idx, error);
 	}
 }
 
@@ -214,7 +201,7 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 	}
 	if (ws->when) {
 		int t = 0;
-		if (sched_when(i, ws->when, &t, why, sizeof why) < 0) {
+		if (tr_sched_when(i, ws->when, &t, why, sizeof why) < 0) {
 			char msg[1100];
 			snprintf(msg, sizeof msg, "when: %s", why);
 			step_fail_now(i, idx, msg);
@@ -225,7 +212,7 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 			return;
 		}
 	}
-	json_t *args = sched_eval(i, ws->with, why, sizeof why);
+	json_t *args = tr_sched_eval(i, ws->with, why, sizeof why);
 	if (!args) {
 		step_fail_now(i, idx, why);
 		return;
@@ -243,11 +230,11 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 	heap_push(e, i, idx);
 }
 
-void sched_instance_begin(struct inst *i)
+void tr_sched_instance_begin(struct inst *i)
 {
 	for (size_t k = 0; k < i->wf->n_steps; k++)
 		if (i->s[k].st == S_PENDING && i->s[k].waiting == 0)
-			sched_ready_push_check(i->e, i, k);
+			tr_sched_ready_push_check(i->e, i, k);
 }
 
 /* ---- running jobs ---- */
@@ -281,21 +268,19 @@ static void timeout_fire(struct tr_daemon *d, void *arg)
 	jb->timed_out = 1;
 	atomic_store(&jb->call.cancelled, 1);
 	if (jb->a->flags & TR_ACTION_ENGINE) {
-		eng_subflow_cancel(jb->i->e, jb, "cancelled: the step that "
+		tr_eng_subflow_cancel(jb->i->e, jb, "cancelled: the step that "
 						 "runs it timed out");
-		sched_pump(jb->i->e);
+		tr_sched_pump(jb->i->e);
 	}
 }
 
-void sched_job_ready(struct tr_engine *e, struct job *jb)
+void tr_sched_job_ready(struct tr_engine *e, struct job *jb)
 {
-	if (GROW(e->inl, e->n_inl, e->cap_inl) == 0)
-		e->inl[e->n_inl++] = jb;
-	else
-		tr_err("workflow: out of memory finishing a step");
+	TR_GROW(e->inl, e->n_inl, e->cap_inl);
+	e->inl[e->n_inl++] = jb;
 }
 
-void sched_job_free(struct job *jb)
+void tr_sched_job_free(struct job *jb)
 {
 	if (!jb)
 		return;
@@ -311,11 +296,10 @@ static void submit(struct tr_engine *e, struct job *jb)
 		return;
 	if (rc == TRELLIS_E_BUSY) {
 		/* The pool is full: try again at the next flush. */
-		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
-			e->held[e->n_held++] = jb;
-			e->pool_busy = 1;
-			return;
-		}
+		TR_GROW(e->held, e->n_held, e->cap_held);
+		e->held[e->n_held++] = jb;
+		e->pool_busy = 1;
+		return;
 	}
 	tr_call_set(&jb->call, rc, "workflow: cannot run step: %s",
 		    trellis_error_name(rc));
@@ -325,7 +309,7 @@ static void submit(struct tr_engine *e, struct job *jb)
 
 /* Starts an attempt: journaled as running first.  A step that changes
  * infrastructure waits for the journal commit; others start at once. */
-void sched_dispatch(struct tr_engine *e, struct job *jb)
+void tr_sched_dispatch(struct tr_engine *e, struct job *jb)
 {
 	struct inst *i = jb->i;
 	struct step_rt *s = &i->s[jb->idx];
@@ -335,7 +319,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 		 * the next start picks it up. */
 		if (s->job == jb)
 			s->job = NULL;
-		sched_job_free(jb);
+		tr_sched_job_free(jb);
 		return;
 	}
 	jb->t0 = tr_wall_ms();
@@ -348,7 +332,7 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 	i->running++;
 	e->in_flight++;
 	s->job = jb;
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	if (jb->undo) {
 		s->undo = U_RUNNING;
 		s->undo_attempts++;
@@ -367,17 +351,17 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 			u.state = "running";
 			u.attempts = s->attempts;
 			u.started_at = jb->t0;
-			char *in = wf_redacted_dump(i, jb->args);
+			char *in = tr_wf_redacted_dump(i, jb->args);
 			u.inputs = in;
-			sched_jstep(i, jb->idx, &u);
+			tr_sched_jstep(i, jb->idx, &u);
 			free(in);
 		}
-		sched_step_event(i, jb->idx, "workflow.step.started", "running", -1,
+		tr_sched_step_event(i, jb->idx, "workflow.step.started", "running", -1,
 			   NULL);
-		u = sched_jr_blank();
+		u = tr_sched_jr_blank();
 	}
 	if (jb->undo)
-		sched_jstep(i, jb->idx, &u);
+		tr_sched_jstep(i, jb->idx, &u);
 	/* The step's timeout bounds its undo too: a compensation that hangs
 	 * must end (as left behind), not keep the instance forever. */
 	if (ws->timeout_ms && e->d->loop &&
@@ -387,28 +371,26 @@ void sched_dispatch(struct tr_engine *e, struct job *jb)
 	if (i->cancelled || i->timed_out)
 		atomic_store(&jb->call.cancelled, 1);
 	if (jb->a->flags & TR_ACTION_ENGINE) {
-		eng_subflow(e, jb); /* completes through sched_job_ready */
+		tr_eng_subflow(e, jb); /* completes through tr_sched_job_ready */
 		return;
 	}
 	if (jb->a->flags & TR_ACTION_MAIN_THREAD) {
-		if (GROW(e->inl, e->n_inl, e->cap_inl) == 0) {
-			e->inl[e->n_inl++] = jb;
-			return;
-		}
+		TR_GROW(e->inl, e->n_inl, e->cap_inl);
+		e->inl[e->n_inl++] = jb;
+		return;
 	}
 	if (jb->a->flags & TR_ACTION_MUTATES) {
-		if (GROW(e->held, e->n_held, e->cap_held) == 0) {
-			e->held[e->n_held++] = jb;
-			return;
-		}
+		TR_GROW(e->held, e->n_held, e->cap_held);
+		e->held[e->n_held++] = jb;
+		return;
 	}
 	submit(e, jb);
 }
 
-struct job *sched_job_new(struct inst *i, size_t idx, int undo,
+struct job *tr_sched_job_new(struct inst *i, size_t idx, int undo,
 			   const struct tr_action *a, json_t *args)
 {
-	struct job *jb = calloc(1, sizeof *jb);
+	struct job *jb = tr_xcalloc(1, sizeof *jb);
 	if (!jb) {
 		json_decref(args);
 		return NULL;
@@ -444,11 +426,11 @@ static void retry_fire(struct tr_daemon *d, void *arg)
 	i->retrying--;
 	/* A failing instance cancels the timers of its steps' retries, so
 	 * only undo retries and steps of running instances get here. */
-	sched_dispatch(i->e, jb);
-	sched_pump(i->e);
+	tr_sched_dispatch(i->e, jb);
+	tr_sched_pump(i->e);
 }
 
-int sched_wait_retry(struct inst *i, struct job *jb, int attempt)
+int tr_sched_wait_retry(struct inst *i, struct job *jb, int attempt)
 {
 	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
 	uint64_t id;
@@ -460,12 +442,12 @@ int sched_wait_retry(struct inst *i, struct job *jb, int attempt)
 	return 0;
 }
 
-char *sched_error_text(const trellis_call_t *call)
+char *tr_sched_error_text(const trellis_call_t *call)
 {
 	char buf[1200];
 	snprintf(buf, sizeof buf, "%s: %s", trellis_error_name(call->code),
 		 call->message[0] ? call->message : "failed");
-	return strdup(buf);
+	return tr_xstrdup(buf);
 }
 
 static void job_complete(struct tr_engine *e, struct job *jb)
@@ -498,54 +480,56 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		s->st = S_PENDING;
 		if (jb->undo)
 			s->undo = U_NONE;
-		sched_job_free(jb);
+		tr_sched_job_free(jb);
 		return;
 	}
 	if (jb->undo) {
-		sched_undo_complete(e, jb);
+		tr_sched_undo_complete(e, jb);
 		goto out;
 	}
 	int64_t now = tr_wall_ms(), dur = now - jb->t0;
-	struct tr_jr_step u = sched_jr_blank();
+	const char *mv[] = {jb->a->name, jb->rc == 0 ? "ok" : "error"};
+	tr_metric_observe(&m_step_seconds, mv, (double)dur / 1000.0);
+	struct tr_jr_step u = tr_sched_jr_blank();
 	if (jb->quiet_start) {
 		u.attempts = s->attempts;
 		u.started_at = jb->t0;
-		u.inputs = qin = wf_redacted_dump(i, jb->args);
+		u.inputs = qin = tr_wf_redacted_dump(i, jb->args);
 	}
 	if (jb->rc == 0) {
 		s->st = S_SUCCEEDED;
 		json_decref(s->outputs);
 		s->outputs = jb->result;
 		jb->result = NULL;
-		sched_secret_outputs(i, ws, s->outputs);
+		tr_sched_secret_outputs(i, ws, s->outputs);
 		s->done_seq = ++i->next_done_seq;
 		i->n_terminal++;
 		u.state = "succeeded";
-		char *out = wf_redacted_dump(i, s->outputs);
+		char *out = tr_wf_redacted_dump(i, s->outputs);
 		u.outputs = out;
 		u.finished_at = now;
 		u.done_seq = s->done_seq;
-		sched_jstep(i, jb->idx, &u);
+		tr_sched_jstep(i, jb->idx, &u);
 		free(out);
-		sched_step_event(i, jb->idx, "workflow.step.finished", "succeeded",
+		tr_sched_step_event(i, jb->idx, "workflow.step.finished", "succeeded",
 			   dur, NULL);
-		sched_job_free(jb);
+		tr_sched_job_free(jb);
 		if (i->st == I_RUNNING)
 			release(i, idx);
 		goto out;
 	}
-	char *err = sched_error_text(&jb->call);
+	char *err = tr_sched_error_text(&jb->call);
 	char *red = tr_secrets_redact_str(&i->secrets, err);
 	int fixable = jb->rc != TRELLIS_E_INVALID_ARG &&
 		      jb->rc != TRELLIS_E_CANCELLED;
 	if (i->st == I_RUNNING && fixable && s->attempts < ws->attempts &&
-	    sched_wait_retry(i, jb, s->attempts) == 0) {
+	    tr_sched_wait_retry(i, jb, s->attempts) == 0) {
 		s->st = S_RETRY;
 		s->job = jb;
 		u.state = "retrying";
 		u.error = red;
-		sched_jstep(i, jb->idx, &u);
-		sched_step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
+		tr_sched_jstep(i, jb->idx, &u);
+		tr_sched_step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
 			   err);
 		free(red);
 		free(err);
@@ -556,35 +540,35 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 	u.state = "failed";
 	u.error = red;
 	u.finished_at = now;
-	sched_jstep(i, jb->idx, &u);
-	sched_step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
-	sched_job_free(jb);
+	tr_sched_jstep(i, jb->idx, &u);
+	tr_sched_step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
+	tr_sched_job_free(jb);
 	if (ws->continue_on_error && i->st == I_RUNNING)
 		release(i, idx);
 	else
-		sched_fail(i, idx, err);
+		tr_sched_fail(i, idx, err);
 	free(red);
 	free(err);
 out:
 	free(qin);
-	sched_check_finish(i);
-	sched_pump(e);
+	tr_sched_check_finish(i);
+	tr_sched_pump(e);
 }
 
-void sched_check_finish(struct inst *i)
+void tr_sched_check_finish(struct inst *i)
 {
 	if (i->st == I_DONE || i->running || i->retrying)
 		return;
 	if (i->st == I_RUNNING && i->n_terminal == i->wf->n_steps)
-		eng_instance_finish(i);
+		tr_eng_instance_finish(i);
 	else if (i->st == I_FAILING && !i->comp_started)
-		sched_comp_start(i);
+		tr_sched_comp_start(i);
 }
 
 /* After a restart in the middle of compensation: steps that were running
  * may have made something, so they run again (same idempotency key, so
  * they find it) before their undo. */
-void sched_resume_running(struct inst *i)
+void tr_sched_resume_running(struct inst *i)
 {
 	for (size_t k = 0; k < i->wf->n_steps; k++) {
 		struct step_rt *s = &i->s[k];
@@ -593,15 +577,15 @@ void sched_resume_running(struct inst *i)
 		s->was_running = 0;
 		const struct tr_wf_step *ws = &i->wf->steps[k];
 		char err[1024];
-		json_t *args = sched_eval(i, ws->with, err, sizeof err);
+		json_t *args = tr_sched_eval(i, ws->with, err, sizeof err);
 		if (args && tr_action_check_args(ws->action, args, err,
 						 sizeof err) != 0) {
 			json_decref(args);
 			args = NULL;
 		}
-		struct job *jb = args ? sched_job_new(i, k, 0, ws->action, args) : NULL;
+		struct job *jb = args ? tr_sched_job_new(i, k, 0, ws->action, args) : NULL;
 		if (jb) {
-			sched_dispatch(i->e, jb);
+			tr_sched_dispatch(i->e, jb);
 		} else {
 			s->st = S_FAILED;
 			i->n_terminal++;
@@ -626,10 +610,10 @@ static void flush_fire(struct tr_daemon *d, void *arg)
 	for (size_t k = 0; k < n; k++)
 		submit(e, held[k]);
 	free(held);
-	sched_arm_flush(e);
+	tr_sched_arm_flush(e);
 }
 
-void sched_arm_flush(struct tr_engine *e)
+void tr_sched_arm_flush(struct tr_engine *e)
 {
 	if (!e->d->loop) {
 		/* No loop (tools, some tests): commit at once. */
@@ -672,11 +656,11 @@ static void reap(struct tr_engine *e)
 	while (e->dead) {
 		struct inst *i = e->dead;
 		e->dead = i->next;
-		eng_instance_free(i);
+		tr_eng_instance_free(i);
 	}
 }
 
-void sched_pump(struct tr_engine *e)
+void tr_sched_pump(struct tr_engine *e)
 {
 	if (e->pumping) {
 		e->again = 1;
@@ -695,12 +679,12 @@ void sched_pump(struct tr_engine *e)
 				continue;
 			const struct tr_wf_step *ws = &r.i->wf->steps[r.idx];
 			json_t *args = json_incref(r.i->s[r.idx].args);
-			struct job *jb = sched_job_new(r.i, r.idx, 0, ws->action, args);
+			struct job *jb = tr_sched_job_new(r.i, r.idx, 0, ws->action, args);
 			if (!jb) {
 				step_fail_now(r.i, r.idx, "out of memory");
 				continue;
 			}
-			sched_dispatch(e, jb);
+			tr_sched_dispatch(e, jb);
 		}
 		while (e->n_inl) {
 			struct job *jb = e->inl[--e->n_inl];
@@ -709,10 +693,10 @@ void sched_pump(struct tr_engine *e)
 			job_complete(e, jb);
 		}
 		if (!e->stopping)
-			eng_admit(e);
+			tr_eng_admit(e);
 	} while (e->again || e->n_check || e->n_inl);
 	if (e->dead)
 		reap(e);
 	e->pumping = 0;
-	sched_arm_flush(e);
+	tr_sched_arm_flush(e);
 }

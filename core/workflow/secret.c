@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/alloc.h"
+
 int tr_secrets_add(struct tr_secrets *s, const char *value)
 {
 	if (!value || !*value)
@@ -18,11 +20,11 @@ int tr_secrets_add(struct tr_secrets *s, const char *value)
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->v[i], value) == 0)
 			return 0;
-	char **v = realloc(s->v, (s->n + 1) * sizeof *v);
+	char **v = tr_xrealloc(s->v, (s->n + 1) * sizeof *v);
 	if (!v)
 		return -1;
 	s->v = v;
-	if (!(s->v[s->n] = strdup(value)))
+	if (!(s->v[s->n] = tr_xstrdup(value)))
 		return -1;
 	s->n++;
 	return 0;
@@ -41,7 +43,7 @@ void tr_secrets_clear(struct tr_secrets *s)
 
 char *tr_secrets_redact_str(const struct tr_secrets *s, const char *str)
 {
-	char *out = strdup(str ? str : "");
+	char *out = tr_xstrdup(str ? str : "");
 	for (size_t i = 0; out && i < s->n; i++) {
 		const char *sec = s->v[i];
 		size_t sl = strlen(sec), rl = strlen(TR_REDACTED);
@@ -49,7 +51,7 @@ char *tr_secrets_redact_str(const struct tr_secrets *s, const char *str)
 		size_t from = 0;
 		while ((hit = strstr(out + from, sec))) {
 			size_t pre = (size_t)(hit - out), ol = strlen(out);
-			char *n = malloc(ol - sl + rl + 1);
+			char *n = tr_xmalloc(ol - sl + rl + 1);
 			if (!n) {
 				free(out);
 				return NULL;
@@ -162,10 +164,10 @@ char *tr_seal_json(const struct tr_seal *k, const json_t *v)
 		return NULL;
 	size_t pl = strlen(plain);
 	size_t bl = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + pl;
-	unsigned char *box = malloc(bl);
+	unsigned char *box = tr_xmalloc(bl);
 	size_t b64l = sodium_base64_ENCODED_LEN(
 		bl, sodium_base64_VARIANT_ORIGINAL);
-	char *out = malloc(b64l);
+	char *out = tr_xmalloc(b64l);
 	if (box && out) {
 		randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 		crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
@@ -185,14 +187,14 @@ char *tr_seal_json(const struct tr_seal *k, const json_t *v)
 json_t *tr_unseal_json(const struct tr_seal *k, const char *text)
 {
 	size_t tl = strlen(text), bl;
-	unsigned char *box = malloc(tl + 1);
+	unsigned char *box = tr_xmalloc(tl + 1);
 	json_t *v = NULL;
 	if (!box || sodium_base642bin(box, tl, text, tl, NULL, &bl, NULL,
 				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    bl < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
 		goto out;
 	size_t pl = bl - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-	char *plain = malloc(pl + 1);
+	char *plain = tr_xmalloc(pl + 1);
 	if (!plain)
 		goto out;
 	if (crypto_secretbox_open_easy((unsigned char *)plain,

@@ -10,8 +10,8 @@
  * its child (running or finished) instead of starting a second one.  The
  * step's outputs are the child's id, state and outputs.
  */
-#include "../host/host.h"
 #include "../actions/action.h"
+#include "../host/host.h"
 
 static int run_outside(const struct tr_action_env *env, json_t *args,
 		       json_t **result, trellis_call_t *call)

@@ -16,32 +16,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
 static void comp_next(struct inst *i);
 
-void sched_undo_complete(struct tr_engine *e, struct job *jb)
+void tr_sched_undo_complete(struct tr_engine *e, struct job *jb)
 {
 	(void)e;
 	struct inst *i = jb->i;
 	struct step_rt *s = &i->s[jb->idx];
 	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
-	struct tr_jr_step u = sched_jr_blank();
+	struct tr_jr_step u = tr_sched_jr_blank();
 	if (jb->rc == 0) {
 		s->undo = U_DONE;
 		u.undo_state = "undone";
-		sched_jstep(i, jb->idx, &u);
-		sched_step_event(i, jb->idx, "workflow.step.undone", "undone",
+		tr_sched_jstep(i, jb->idx, &u);
+		tr_sched_step_event(i, jb->idx, "workflow.step.undone", "undone",
 			   tr_wall_ms() - jb->t0, NULL);
-		sched_job_free(jb);
+		tr_sched_job_free(jb);
 		i->undo_pos++;
 		comp_next(i);
 		return;
 	}
-	char *err = sched_error_text(&jb->call);
+	char *err = tr_sched_error_text(&jb->call);
 	if (s->undo_attempts < ws->attempts &&
-	    sched_wait_retry(i, jb, s->undo_attempts) == 0) {
+	    tr_sched_wait_retry(i, jb, s->undo_attempts) == 0) {
 		s->job = jb;
 		free(err);
 		return;
@@ -51,8 +52,8 @@ void sched_undo_complete(struct tr_engine *e, struct job *jb)
 	char *red = tr_secrets_redact_str(&i->secrets, err);
 	u.undo_state = "undo_failed";
 	u.undo_error = red;
-	sched_jstep(i, jb->idx, &u);
-	sched_step_event(i, jb->idx, "workflow.step.undone", "undo_failed",
+	tr_sched_jstep(i, jb->idx, &u);
+	tr_sched_step_event(i, jb->idx, "workflow.step.undone", "undo_failed",
 		   tr_wall_ms() - jb->t0, err);
 	if (!i->left_behind)
 		i->left_behind = json_array();
@@ -67,7 +68,7 @@ void sched_undo_complete(struct tr_engine *e, struct job *jb)
 		i->id, i->wf->name, ws->id, red ? red : "?");
 	free(red);
 	free(err);
-	sched_job_free(jb);
+	tr_sched_job_free(jb);
 	i->undo_pos++;
 	comp_next(i);
 }
@@ -75,7 +76,7 @@ void sched_undo_complete(struct tr_engine *e, struct job *jb)
 
 /* ---- failure and compensation ---- */
 
-void sched_fail(struct inst *i, size_t idx, const char *error)
+void tr_sched_fail(struct inst *i, size_t idx, const char *error)
 {
 	if (i->st != I_RUNNING)
 		return;
@@ -85,7 +86,7 @@ void sched_fail(struct inst *i, size_t idx, const char *error)
 	i->error = tr_secrets_redact_str(&i->secrets, error);
 	if (idx != (size_t)-1) {
 		free(i->failed_step);
-		i->failed_step = strdup(i->wf->steps[idx].id);
+		i->failed_step = tr_xstrdup(i->wf->steps[idx].id);
 	}
 	if (i->wf_timer) {
 		tr_daemon_timer_cancel(e->d, i->wf_timer);
@@ -97,21 +98,21 @@ void sched_fail(struct inst *i, size_t idx, const char *error)
 			tr_daemon_timer_cancel(e->d, s->timer);
 			s->timer = 0;
 			i->retrying--;
-			sched_job_free(s->job);
+			tr_sched_job_free(s->job);
 			s->job = NULL;
 			s->st = S_FAILED;
 			i->n_terminal++;
-			struct tr_jr_step u = sched_jr_blank();
+			struct tr_jr_step u = tr_sched_jr_blank();
 			u.state = "failed";
 			u.finished_at = tr_wall_ms();
-			sched_jstep(i, k, &u);
+			tr_sched_jstep(i, k, &u);
 		} else if (s->st == S_READY) {
 			s->st = S_PENDING; /* its heap entry is dropped */
 		} else if (s->st == S_RUNNING && s->job &&
 			   (i->cancelled || i->timed_out)) {
 			atomic_store(&s->job->call.cancelled, 1);
 			if (s->job->a->flags & TR_ACTION_ENGINE)
-				eng_subflow_cancel(e, s->job,
+				tr_eng_subflow_cancel(e, s->job,
 						   "cancelled with its parent");
 		}
 	}
@@ -124,7 +125,7 @@ void sched_fail(struct inst *i, size_t idx, const char *error)
 	tr_info("workflow %s (%s) failing: %s%s%s", i->id, i->wf->name,
 		i->error, i->failed_step ? " at step " : "",
 		i->failed_step ? i->failed_step : "");
-	sched_check_finish(i);
+	tr_sched_check_finish(i);
 }
 
 static int by_done_desc(const void *a, const void *b, void *arg)
@@ -141,11 +142,11 @@ static json_t *undo_args(struct inst *i, size_t idx, char *err, size_t errlen)
 	const struct tr_action *ua = ws->undo_action;
 	json_t *args;
 	if (ws->undo_with) {
-		args = sched_eval(i, ws->undo_with, err, errlen);
+		args = tr_sched_eval(i, ws->undo_with, err, errlen);
 	} else {
 		/* The step's own arguments and outputs, as far as the undo
 		 * action takes them (outputs win: the id of what was made). */
-		json_t *with = sched_eval(i, ws->with, err, errlen);
+		json_t *with = tr_sched_eval(i, ws->with, err, errlen);
 		if (!with)
 			return NULL;
 		args = json_object();
@@ -179,19 +180,19 @@ static void comp_next(struct inst *i)
 		char err[1024];
 		json_t *args = undo_args(i, idx, err, sizeof err);
 		struct job *jb =
-			args ? sched_job_new(i, idx, 1, ws->undo_action, args) : NULL;
+			args ? tr_sched_job_new(i, idx, 1, ws->undo_action, args) : NULL;
 		if (jb) {
-			sched_dispatch(i->e, jb);
+			tr_sched_dispatch(i->e, jb);
 			return;
 		}
 		/* The undo cannot even start: what the step made stays. */
 		i->s[idx].undo = U_FAILED;
 		i->comp_failed = 1;
 		char *red = tr_secrets_redact_str(&i->secrets, err);
-		struct tr_jr_step u = sched_jr_blank();
+		struct tr_jr_step u = tr_sched_jr_blank();
 		u.undo_state = "undo_failed";
 		u.undo_error = red;
-		sched_jstep(i, idx, &u);
+		tr_sched_jstep(i, idx, &u);
 		if (!i->left_behind)
 			i->left_behind = json_array();
 		json_array_append_new(
@@ -202,7 +203,7 @@ static void comp_next(struct inst *i)
 		free(red);
 		i->undo_pos++;
 	}
-	eng_instance_finish(i);
+	tr_eng_instance_finish(i);
 }
 
 /* The step found its object rather than making it: nothing to undo. */
@@ -212,21 +213,21 @@ static int found(struct inst *i, size_t k)
 	if (!json_is_true(json_object_get(s->outputs, "found")))
 		return 0;
 	if (s->undo != U_DONE) {
-		struct tr_jr_step u = sched_jr_blank();
+		struct tr_jr_step u = tr_sched_jr_blank();
 		s->undo = U_DONE;
 		u.undo_state = "kept";
-		sched_jstep(i, k, &u);
-		sched_step_event(i, k, "workflow.step.undone", "kept", 0,
+		tr_sched_jstep(i, k, &u);
+		tr_sched_step_event(i, k, "workflow.step.undone", "kept", 0,
 				 NULL);
 	}
 	return 1;
 }
 
-void sched_comp_start(struct inst *i)
+void tr_sched_comp_start(struct inst *i)
 {
 	i->comp_started = 1;
 	size_t n = 0;
-	i->undo_order = malloc((i->wf->n_steps + 1) * sizeof *i->undo_order);
+	i->undo_order = tr_xmalloc((i->wf->n_steps + 1) * sizeof *i->undo_order);
 	for (size_t k = 0; i->undo_order && k < i->wf->n_steps; k++)
 		if (i->s[k].st == S_SUCCEEDED && i->wf->steps[k].undo_action &&
 		    i->s[k].undo != U_DONE && i->s[k].undo != U_FAILED &&

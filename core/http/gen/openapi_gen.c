@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * openapi-gen - writes the OpenAPI document of trellisd's HTTP API (made
  * from the op table, core/http/openapi.c) at build time, twice: as JSON

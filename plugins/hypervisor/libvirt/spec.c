@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <trellis/name.h>
+
 #include "domxml.h"
 #include "lv.h"
 
@@ -30,17 +32,17 @@ static int path_ok(const char *p)
 	return p && p[0] == '/' && strlen(p) < 4096 && printable(p);
 }
 
-static int name_ok(const char *s, size_t max, const char *extra)
+/* A NIC model: [A-Za-z0-9][A-Za-z0-9_-]{0,31} (no dots, unlike names). */
+static int model_ok(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > max || !isalnum((unsigned char)s[0]))
+	if (n == 0 || n > 32 || !isalnum((unsigned char)s[0]))
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+		if (!isalnum((unsigned char)s[i]) && !strchr("_-", s[i]))
 			return 0;
 	return 1;
 }
-
 int lv_mac_valid(const char *mac)
 {
 	if (!mac || strlen(mac) != 17)
@@ -149,14 +151,14 @@ int lv_nic_check(const trellis_nic_spec_t *n, char *err, size_t errlen)
 			   n->bridge ? "both" : "neither");
 	const char *dev = n->bridge ? n->bridge : n->ifname;
 	/* Interface names: at most IFNAMSIZ-1 characters, no '/' or space. */
-	if (!name_ok(dev, 15, "_.-"))
+	if (!trellis_name_ok(dev) || strlen(dev) > 15)
 		return ERR("NIC %s '%s': not a valid interface name",
 			   n->bridge ? "bridge" : "ifname", dev);
 	if (n->mac && !lv_mac_valid(n->mac))
 		return ERR("NIC on '%s': MAC '%s' is not a unicast "
 			   "xx:xx:xx:xx:xx:xx address",
 			   dev, n->mac);
-	if (n->model && !name_ok(n->model, 32, "_-"))
+	if (n->model && !model_ok(n->model))
 		return ERR("NIC on '%s': model '%s' is not a valid model name",
 			   dev, n->model);
 	return 0;
@@ -173,7 +175,7 @@ int lv_spec_check(const trellis_vm_spec_t *s, char *err, size_t errlen)
 {
 	if (!LV_SIZE_OK(s, trellis_vm_spec_t, domain_type))
 		return ERR("VM spec missing or too small (struct_size)");
-	if (!name_ok(s->name, 64, "_.-"))
+	if (!trellis_name_ok(s->name) || strlen(s->name) > 64)
 		return ERR("VM name '%s': want 1-64 letters, digits, '.', "
 			   "'_' or '-', starting with a letter or digit",
 			   s->name ? s->name : "(none)");

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <trellis/name.h>
+
 #include "bridge.h"
 #include "fw.h"
 #include "links.h"
@@ -26,17 +28,7 @@
 
 int br_name_ok(const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 64)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return 0;
-	}
-	return 1;
+	return trellis_name_ok(s) && strlen(s) <= 64;
 }
 
 uint32_t br_hash(const char *s)

@@ -142,7 +142,7 @@ static int count_volumes(struct lfs_pool *p, uint32_t *n)
 	*n = 0;
 	while ((de = readdir(d))) {
 		struct stat sb;
-		if (name_ok(de->d_name) &&
+		if (lfs_name_ok(de->d_name) &&
 		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
 			0 &&
 		    S_ISREG(sb.st_mode))

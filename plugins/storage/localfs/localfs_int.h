@@ -50,8 +50,8 @@ struct lfs_pool {
 
 /* ---- volfile.c: names, extended attributes, volume files ---- */
 
-int name_ok(const char *s);
-int check_name(struct lfs_pool *p, trellis_call_t *call, const char *what,
+int lfs_name_ok(const char *s);
+int lfs_check_name(struct lfs_pool *p, trellis_call_t *call, const char *what,
 	       const char *name);
 int check_flags(struct lfs_pool *p, trellis_call_t *call, const char *op,
 		uint32_t flags, uint32_t known);
@@ -76,7 +76,7 @@ int space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,
 int tmp_new(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	    char *tmp, size_t len);
 void fsync_dir(const char *dir);
-int publish(struct lfs_pool *p, trellis_call_t *call, const char *tmp,
+int lfs_publish(struct lfs_pool *p, trellis_call_t *call, const char *tmp,
 	    const char *name, const char *idem_key, const char *fmt,
 	    trellis_vol_info_t *out);
 

@@ -18,34 +18,23 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <trellis/name.h>
+
 #include "localfs_int.h"
 
 /* ---- names and paths ---- */
 
 /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} with no "..": nothing can name a path
  * outside the pool, a hidden file or a temp file. */
-int name_ok(const char *s)
+int lfs_name_ok(const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 128)
-		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-	      (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return 0;
-	}
-	return strstr(s, "..") == NULL;
+	return trellis_name_ok(s) && strstr(s, "..") == NULL;
 }
 
-int check_name(struct lfs_pool *p, trellis_call_t *call, const char *what,
+int lfs_check_name(struct lfs_pool *p, trellis_call_t *call, const char *what,
 	       const char *name)
 {
-	if (name_ok(name))
+	if (lfs_name_ok(name))
 		return 0;
 	return H->set_error(call, TRELLIS_E_INVALID_ARG,
 			    "pool '%s': invalid %s name '%s': use 1-128 of "
@@ -207,7 +196,7 @@ void fsync_dir(const char *dir)
  * renames without replacing (a concurrent create of the same name by
  * another daemon loses cleanly instead of overwriting).
  */
-int publish(struct lfs_pool *p, trellis_call_t *call, const char *tmp,
+int lfs_publish(struct lfs_pool *p, trellis_call_t *call, const char *tmp,
 	    const char *name, const char *idem_key, const char *fmt,
 	    trellis_vol_info_t *out)
 {

@@ -155,7 +155,7 @@ int lfs_vol_create(void *pool, trellis_call_t *call,
 	    check_flags(p, call, "vol_create", flags,
 			TRELLIS_VOL_TEMPLATE_COPY | TRELLIS_VOL_PREALLOCATE);
 	if (!rc)
-		rc = check_name(p, call, "volume", spec->name);
+		rc = lfs_check_name(p, call, "volume", spec->name);
 	if (rc)
 		return rc;
 	const char *fmt = spec->format ? spec->format : "qcow2";
@@ -198,7 +198,7 @@ int lfs_vol_create(void *pool, trellis_call_t *call,
 	if (!rc)
 		rc = build_volume(p, call, spec, fmt, size, &ti, flags, tmp);
 	if (!rc)
-		rc = publish(p, call, tmp, spec->name, idem_key, fmt, out);
+		rc = lfs_publish(p, call, tmp, spec->name, idem_key, fmt, out);
 	if (rc && tmp[0])
 		unlink(tmp);
 	return rc;
@@ -217,7 +217,7 @@ static int backing_user(struct lfs_pool *p, trellis_call_t *call,
 	while (!found && (de = readdir(d))) {
 		char vp[PATH_LEN], fmt[16];
 		struct qimg_info qi;
-		if (!name_ok(de->d_name))
+		if (!lfs_name_ok(de->d_name))
 			continue;
 		vol_path(p, de->d_name, vp, sizeof vp);
 		if (!strcmp(vp, path) ||
@@ -244,7 +244,7 @@ int lfs_vol_delete(void *pool, trellis_call_t *call, const char *name,
 	int rc = check_flags(p, call, "vol_delete", flags,
 			     TRELLIS_VOL_DELETE_IF_KEY);
 	if (!rc)
-		rc = check_name(p, call, "volume", name);
+		rc = lfs_check_name(p, call, "volume", name);
 	if (!rc && if_key && !(idem_key && *idem_key))
 		rc = H->set_error(call, TRELLIS_E_INVALID_ARG,
 				  "pool '%s': volume '%s': DELETE_IF_KEY "
@@ -281,7 +281,7 @@ int lfs_vol_info(void *pool, trellis_call_t *call, const char *name,
 	struct lfs_pool *p = pool;
 	int rc = check_flags(p, call, "vol_info", flags, 0);
 	if (!rc)
-		rc = check_name(p, call, "volume", name);
+		rc = lfs_check_name(p, call, "volume", name);
 	return rc ? rc : fill_info(p, call, name, out);
 }
 
@@ -307,7 +307,7 @@ int lfs_vol_list(void *pool, trellis_call_t *call, uint32_t flags,
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		struct stat sb;
-		if (!name_ok(de->d_name) ||
+		if (!lfs_name_ok(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(sb.st_mode))
 			continue;
@@ -351,7 +351,7 @@ int lfs_vol_resize(void *pool, trellis_call_t *call, const char *name,
 	trellis_vol_info_t vi = {.struct_size = sizeof vi};
 	int rc = check_flags(p, call, "vol_resize", flags, 0);
 	if (!rc)
-		rc = check_name(p, call, "volume", name);
+		rc = lfs_check_name(p, call, "volume", name);
 	if (!rc)
 		rc = check_size(p, call, name, new_size);
 	if (!rc)
@@ -380,9 +380,9 @@ int lfs_vol_clone(void *pool, trellis_call_t *call, const char *src,
 	uint64_t need = 0;
 	int rc = check_flags(p, call, "vol_clone", flags, 0);
 	if (!rc)
-		rc = check_name(p, call, "volume", src);
+		rc = lfs_check_name(p, call, "volume", src);
 	if (!rc)
-		rc = check_name(p, call, "volume", dst);
+		rc = lfs_check_name(p, call, "volume", dst);
 	if (rc)
 		return rc;
 	rc = existing(p, call, dst, idem_key, out);
@@ -400,7 +400,7 @@ int lfs_vol_clone(void *pool, trellis_call_t *call, const char *src,
 		rc = qimg_convert(&p->q, call, si.path, si.format, tmp,
 				  si.format, 0);
 	if (!rc)
-		rc = publish(p, call, tmp, dst, idem_key, si.format, out);
+		rc = lfs_publish(p, call, tmp, dst, idem_key, si.format, out);
 	if (rc && tmp[0])
 		unlink(tmp);
 	return rc;
@@ -420,9 +420,9 @@ static int snap_prepare(struct lfs_pool *p, trellis_call_t *call,
 {
 	int rc = check_flags(p, call, op, flags, 0);
 	if (!rc)
-		rc = check_name(p, call, "volume", vol);
+		rc = lfs_check_name(p, call, "volume", vol);
 	if (!rc)
-		rc = check_name(p, call, "snapshot", snap);
+		rc = lfs_check_name(p, call, "snapshot", snap);
 	if (rc)
 		return rc;
 	trellis_vol_info_t vi = {.struct_size = sizeof vi};

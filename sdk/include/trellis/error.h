@@ -19,23 +19,23 @@ extern "C" {
 
 enum trellis_error {
 	TRELLIS_OK = 0,
-	TRELLIS_E_NOTSUP = -1,      /* the op or flag is not supported        */
-	TRELLIS_E_INVALID_ARG = -2, /* an argument is malformed or out of range */
-	TRELLIS_E_NOTFOUND = -3,    /* the object does not exist              */
-	TRELLIS_E_CONFLICT = -4,    /* it exists already, or is in use        */
-	TRELLIS_E_BUSY = -5,        /* try again later                        */
-	TRELLIS_E_TIMEOUT = -6,     /* the operation did not finish in time   */
-	TRELLIS_E_BACKEND = -7,     /* the backend (libvirt, qemu-img...) failed */
-	TRELLIS_E_UNAVAILABLE = -8, /* the backend cannot be reached at all   */
-	TRELLIS_E_PERMISSION = -9,  /* not allowed                            */
-	TRELLIS_E_NOSPACE = -10,    /* a pool, disk or id range is exhausted  */
-	TRELLIS_E_INTERNAL = -11,   /* a bug: an invariant did not hold       */
-	TRELLIS_E_NOMEM = -12,      /* out of memory                          */
-	TRELLIS_E_CANCELLED = -13,  /* cancelled by the caller                */
-	TRELLIS_E_QUOTA = -14,      /* a quota or limit was reached           */
-	TRELLIS_E_ABI = -15,        /* plugin and host are not compatible     */
-	TRELLIS_E_AUTH = -16,       /* missing or invalid credentials         */
-	TRELLIS_E_IO = -17,         /* a local I/O error                      */
+	TRELLIS_E_NOTSUP = -1,      /* since 1.0: the op or flag is not supported */
+	TRELLIS_E_INVALID_ARG = -2, /* since 1.0: an argument is malformed or out of range */
+	TRELLIS_E_NOTFOUND = -3,    /* since 1.0: the object does not exist */
+	TRELLIS_E_CONFLICT = -4,    /* since 1.0: it exists already, or is in use */
+	TRELLIS_E_BUSY = -5,        /* since 1.0: try again later */
+	TRELLIS_E_TIMEOUT = -6,     /* since 1.0: the operation did not finish in time */
+	TRELLIS_E_BACKEND = -7,     /* since 1.0: the backend (libvirt, qemu-img...) failed */
+	TRELLIS_E_UNAVAILABLE = -8, /* since 1.0: the backend cannot be reached at all */
+	TRELLIS_E_PERMISSION = -9,  /* since 1.0: not allowed */
+	TRELLIS_E_NOSPACE = -10,    /* since 1.0: a pool, disk or id range is exhausted */
+	TRELLIS_E_INTERNAL = -11,   /* since 1.0: a bug: an invariant did not hold */
+	TRELLIS_E_NOMEM = -12,      /* since 1.0: out of memory */
+	TRELLIS_E_CANCELLED = -13,  /* since 1.0: cancelled by the caller */
+	TRELLIS_E_QUOTA = -14,      /* since 1.0: a quota or limit was reached */
+	TRELLIS_E_ABI = -15,        /* since 1.0: plugin and host are not compatible */
+	TRELLIS_E_AUTH = -16,       /* since 1.0: missing or invalid credentials */
+	TRELLIS_E_IO = -17,         /* since 1.0: a local I/O error */
 	/* Append here.  Never renumber, never reuse. */
 };
 

@@ -95,8 +95,8 @@ struct trellis_host {
 	/* A scalar's text, NULL when the node is not a scalar. */
 	const char *(*node_str)(const trellis_node_t *node); /* since 1.0 */
 	/* Typed scalar access: 0, or TRELLIS_E_INVALID_ARG (out untouched). */
-	int (*node_int)(const trellis_node_t *node, int64_t *out); /* 1.0 */
-	int (*node_bool)(const trellis_node_t *node, int *out);    /* 1.0 */
+	int (*node_int)(const trellis_node_t *node, int64_t *out); /* since 1.0 */
+	int (*node_bool)(const trellis_node_t *node, int *out);    /* since 1.0 */
 	/* "file:line:col" of a node for error messages, "" when unknown. */
 	const char *(*node_where)(const trellis_node_t *node); /* since 1.0 */
 
@@ -115,7 +115,7 @@ struct trellis_host {
 	int (*timer_add)(trellis_plugin_t *self, uint64_t delay_ms,
 			 uint64_t interval_ms, trellis_timer_fn fn, void *arg,
 			 uint64_t *id); /* since 1.0 */
-	int (*timer_cancel)(trellis_plugin_t *self, uint64_t id); /* 1.0 */
+	int (*timer_cancel)(trellis_plugin_t *self, uint64_t id); /* since 1.0 */
 
 	/* Progress of a long op (0..100), and whether the caller gave up. */
 	void (*progress)(trellis_call_t *call, unsigned percent,

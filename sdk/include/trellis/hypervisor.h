@@ -225,7 +225,7 @@ struct trellis_hypervisor_ops {
 			      uint32_t flags); /* since 1.0 */
 	int (*vm_nic_attach)(void *conn, trellis_call_t *call, const char *uuid,
 			     const trellis_nic_spec_t *nic,
-			     const char *idem_key, uint32_t flags); /* 1.0 */
+			     const char *idem_key, uint32_t flags); /* since 1.0 */
 	int (*vm_nic_detach)(void *conn, trellis_call_t *call, const char *uuid,
 			     const char *mac, const char *idem_key,
 			     uint32_t flags); /* since 1.0 */

@@ -140,7 +140,7 @@ struct trellis_network_ops {
 	 * another key, or none, is TRELLIS_E_CONFLICT naming the port, and
 	 * is left untouched; a missing port still succeeds.  Required. */
 	int (*port_delete)(void *conn, trellis_call_t *call, const char *port,
-			   const char *idem_key, uint32_t flags); /* 1.0 */
+			   const char *idem_key, uint32_t flags); /* since 1.0 */
 
 	/* Allow inbound traffic matching rule; rule_id names it (max 63). */
 	int (*rule_add)(void *conn, trellis_call_t *call,

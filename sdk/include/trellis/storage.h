@@ -6,8 +6,9 @@
  * vendor array...).  The core opens each pool once with pool_open() and
  * reuses the handle; the handle is the "target" for
  * TRELLIS_THREAD_PER_TARGET.  Volumes are named within their pool; a name
- * is [A-Za-z0-9][A-Za-z0-9._-]{0,127} and the plugin refuses anything else
- * (no path separators, no "..") with TRELLIS_E_INVALID_ARG.
+ * is [A-Za-z0-9][A-Za-z0-9._-]{0,127} (trellis_name_ok(), trellis/name.h)
+ * and the plugin refuses anything else (no path separators, no "..") with
+ * TRELLIS_E_INVALID_ARG.
  *
  * Ops that change infrastructure take an idempotency key; a replayed create
  * returns what the first attempt made, a delete of a missing volume
@@ -97,16 +98,16 @@ struct trellis_storage_ops {
 	/* Required. */
 	int (*vol_create)(void *pool, trellis_call_t *call,
 			  const trellis_vol_spec_t *spec, const char *idem_key,
-			  uint32_t flags, trellis_vol_info_t *out); /* 1.0 */
+			  uint32_t flags, trellis_vol_info_t *out); /* since 1.0 */
 	/* Missing volume: success.  With TRELLIS_VOL_DELETE_IF_KEY (since
 	 * 1.1), delete only a volume made under idem_key: one made under
 	 * another key, or none, is TRELLIS_E_CONFLICT naming the volume, and
 	 * is left untouched; a missing volume still succeeds.  Required. */
 	int (*vol_delete)(void *pool, trellis_call_t *call, const char *name,
-			  const char *idem_key, uint32_t flags); /* 1.0 */
+			  const char *idem_key, uint32_t flags); /* since 1.0 */
 	/* NOTFOUND when missing.  Required. */
 	int (*vol_info)(void *pool, trellis_call_t *call, const char *name,
-			uint32_t flags, trellis_vol_info_t *out); /* 1.0 */
+			uint32_t flags, trellis_vol_info_t *out); /* since 1.0 */
 	int (*vol_list)(void *pool, trellis_call_t *call, uint32_t flags,
 			trellis_vol_list_fn fn, void *opaque); /* since 1.0 */
 	/* Grow to new_size bytes (shrinking is refused). */
@@ -119,10 +120,10 @@ struct trellis_storage_ops {
 			 trellis_vol_info_t *out); /* since 1.0 */
 	int (*snapshot_create)(void *pool, trellis_call_t *call,
 			       const char *vol, const char *snapshot,
-			       const char *idem_key, uint32_t flags); /* 1.0 */
+			       const char *idem_key, uint32_t flags); /* since 1.0 */
 	int (*snapshot_delete)(void *pool, trellis_call_t *call,
 			       const char *vol, const char *snapshot,
-			       const char *idem_key, uint32_t flags); /* 1.0 */
+			       const char *idem_key, uint32_t flags); /* since 1.0 */
 };
 
 #define TRELLIS_STORAGE_OPS_SIZE_1_0                                           \

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <trellis/storage.h>
+#include <trellis/name.h>
 
 #define PLUGIN "skel-storage"
 
@@ -66,17 +67,7 @@ static int init(trellis_plugin_t *me, const trellis_host_t *h,
  * pool directory. */
 static int valid_name(const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
-	if (n < 1 || n > 128 || strstr(s, ".."))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || !strchr("._-", c)))
-			return 0;
-	}
-	return 1;
+	return trellis_name_ok(s) && strstr(s, "..") == NULL;
 }
 
 static int check_name(struct pool *p, trellis_call_t *call, const char *name)

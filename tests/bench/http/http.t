@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
 # The HTTP benchmark: GET /api/v1/vms/{name} with 10,000 VMs in the store,
 # driven by wrk over 1 and 16 connections, against the nanomsg vm.show of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the HTTP API's request path after libwebsockets
  * has parsed the request line: the bytes are "METHOD PATH?QUERY\nBODY".

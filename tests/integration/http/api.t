@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 180
 # The HTTP API against a real trellisd: API keys in the Authorization
 # header (never in a URL), REST paths and POST /api/v1/ops/{op} through

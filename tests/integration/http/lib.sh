@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # lib.sh - a trellisd with an HTTP listener on a free loopback port, for
 # the tests beside this file (after tests/lib/tap.sh).
 #   http_start [YAML...]  writes the config (http.listen and any YAML lines

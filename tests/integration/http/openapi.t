@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 120
 # The OpenAPI document that the build generates from the op table
 # (core/http/gen) is valid OpenAPI 3 for a real validator

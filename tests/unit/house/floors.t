@@ -12,20 +12,12 @@ import re
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', '..', 'lib'))
+import tap  # noqa: E402
+from tap import report  # noqa: E402
+
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
-n = 0
-failed = 0
-
-
-def report(good, what, notes=()):
-    global n, failed
-    n += 1
-    print('%s %d - %s' % ('ok' if good else 'not ok', n, what))
-    for line in notes:
-        print('#   ' + line)
-    if not good:
-        failed += 1
-
 
 def read_floors(path):
     """{folder: floor number}, {(from, to)} forbidden, or raises."""
@@ -167,8 +159,7 @@ def main():
         problems = check(core, floors, never)
         report(not problems, 'every #include in core/ runs downhill '
                '(core/floors.txt)', problems)
-    print('1..%d' % n)
-    return 1 if failed else 0
+    return tap.done()
 
 
 sys.exit(main())
