@@ -32,6 +32,11 @@ static int inputs_mine(struct tr_daemon *d, struct tr_req *req,
 {
 	static const char *const refs[] = {"vm", "uuid", "name"};
 	int makes = strcmp(wf, "vm.provision") == 0;
+	const char *bu = tr_json_str(inputs, "bu");
+	if (bu && *bu && strcmp(bu, tr_req_scope(req)) != 0) {
+		tr_req_not_yours(req, "tenant '%s' not found", bu);
+		return -1;
+	}
 	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
 		const char *v = tr_json_str(inputs, refs[i]);
 		if (!v || !*v || (makes && strcmp(refs[i], "name") == 0))
@@ -110,6 +115,21 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	}
 	char *id = NULL;
 	json_t *details = NULL;
+	/* A dc-admin may start a workflow for a BU (inputs.bu): the
+	 * instance is then that BU's, its claims count against the BU's
+	 * quotas and its VMs are the BU's. */
+	struct tr_ident as_bu;
+	const char *for_bu = tr_json_str(inputs, "bu");
+	if (for_bu && *for_bu && !tr_req_scope(req)) {
+		as_bu = *who;
+		snprintf(as_bu.bu, sizeof as_bu.bu, "%s", for_bu);
+		as_bu.bu_id = tr_store_id(d->store, TR_KIND_TENANT, for_bu, &call);
+		if (as_bu.bu_id < 0) {
+			tr_req_fail_call(req, &call);
+			return;
+		}
+		who = &as_bu;
+	}
 	struct owner o = {d, who};
 	if (tr_engine_start_with(e, name, source, tr_json_str(args, "file"),
 				 json_object_get(args, "inputs"), record_owner,
