@@ -75,6 +75,25 @@ static void line(json_t *items, const char *bu, const char *basis,
 #define CLIP                                                                   \
 	"MAX(0, MIN(COALESCE(ended_at, ?4), ?3) - MAX(started_at, ?2))"
 
+/* Runs a query of n sums over the intervals of BU ?1 clipped to [?2, ?3)
+ * (open ones end at ?4): 0 with out[0..n), or -1. */
+static int sums(sqlite3 *db, const char *sql, const char *bu, long long from,
+		long long to, long long now, long long *out, int n)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, now);
+	int ok = sqlite3_step(st) == SQLITE_ROW;
+	for (int i = 0; ok && i < n; i++)
+		out[i] = sqlite3_column_int64(st, i);
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
 static int one_bu(sqlite3 *db, const struct tr_prices *p, const char *bu,
 		  long long from, long long to, json_t *items, json_t *totals,
 		  trellis_call_t *call)
@@ -82,55 +101,34 @@ static int one_bu(sqlite3 *db, const struct tr_prices *p, const char *bu,
 	long long now = (long long)time(NULL);
 	sqlite3_stmt *st = NULL;
 	long long res = 0, use = 0;
+	long long r[4], u[3];
 	/* Reservation: what the BU's allocations reserved. */
-	if (sqlite3_prepare_v2(db,
-			       "SELECT COALESCE(SUM(vcpus * " CLIP "), 0), "
-			       "COALESCE(SUM(memory_mib * " CLIP "), 0), "
-			       "COALESCE(SUM(storage_gib * " CLIP "), 0), "
-			       "COALESCE(SUM(segments * " CLIP "), 0) FROM "
-			       "alloc_usage WHERE tenant = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sums(db, "SELECT COALESCE(SUM(vcpus * " CLIP "), 0), "
+		     "COALESCE(SUM(memory_mib * " CLIP "), 0), "
+		     "COALESCE(SUM(storage_gib * " CLIP "), 0), "
+		     "COALESCE(SUM(segments * " CLIP "), 0) FROM alloc_usage "
+		     "WHERE tenant = ?1",
+		 bu, from, to, now, r, 4))
 		return db_error(db, call);
-	sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
-	sqlite3_bind_int64(st, 4, now);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return db_error(db, call);
-	}
-	line(items, bu, "reservation", "vcpu", sqlite3_column_int64(st, 0), 1,
-	     p->vcpu_hour, &res);
-	line(items, bu, "reservation", "memory_gib", sqlite3_column_int64(st, 1),
-	     1024, p->memory_gib_hour, &res);
-	line(items, bu, "reservation", "storage_gib",
-	     sqlite3_column_int64(st, 2), 1, p->storage_gib_hour, &res);
-	line(items, bu, "reservation", "segment", sqlite3_column_int64(st, 3),
-	     1, p->segment_hour, &res);
-	sqlite3_finalize(st);
+	line(items, bu, "reservation", "vcpu", r[0], 1, p->vcpu_hour, &res);
+	line(items, bu, "reservation", "memory_gib", r[1], 1024,
+	     p->memory_gib_hour, &res);
+	line(items, bu, "reservation", "storage_gib", r[2], 1,
+	     p->storage_gib_hour, &res);
+	line(items, bu, "reservation", "segment", r[3], 1, p->segment_hour,
+	     &res);
 	/* Allocation: what its VMs used, over their recorded lives. */
-	if (sqlite3_prepare_v2(db,
-			       "SELECT COALESCE(SUM(vcpus * " CLIP "), 0), "
-			       "COALESCE(SUM(memory_mib * " CLIP "), 0), "
-			       "COALESCE(SUM(disk_gib * " CLIP "), 0) FROM "
-			       "vm_usage WHERE tenant = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sums(db, "SELECT COALESCE(SUM(vcpus * " CLIP "), 0), "
+		     "COALESCE(SUM(memory_mib * " CLIP "), 0), "
+		     "COALESCE(SUM(disk_gib * " CLIP "), 0) FROM vm_usage "
+		     "WHERE tenant = ?1",
+		 bu, from, to, now, u, 3))
 		return db_error(db, call);
-	sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
-	sqlite3_bind_int64(st, 4, now);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return db_error(db, call);
-	}
-	line(items, bu, "allocation", "vcpu", sqlite3_column_int64(st, 0), 1,
-	     p->vcpu_hour, &use);
-	line(items, bu, "allocation", "memory_gib", sqlite3_column_int64(st, 1),
-	     1024, p->memory_gib_hour, &use);
-	line(items, bu, "allocation", "storage_gib",
-	     sqlite3_column_int64(st, 2), 1, p->storage_gib_hour, &use);
-	sqlite3_finalize(st);
+	line(items, bu, "allocation", "vcpu", u[0], 1, p->vcpu_hour, &use);
+	line(items, bu, "allocation", "memory_gib", u[1], 1024,
+	     p->memory_gib_hour, &use);
+	line(items, bu, "allocation", "storage_gib", u[2], 1,
+	     p->storage_gib_hour, &use);
 	for (size_t t = 0; t < p->ntemplates; t++) {
 		if (sqlite3_prepare_v2(db,
 				       "SELECT COALESCE(SUM(" CLIP "), 0) FROM "

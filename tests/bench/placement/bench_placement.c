@@ -176,6 +176,25 @@ static void make_request(struct req_buf *b, uint32_t hosts)
 	}
 }
 
+/* make_request points into its buffer: re-aim after the copy. */
+static void reaim(struct req_buf *b)
+{
+	if (b->q.zone)
+		b->q.zone = b->loc;
+	if (b->q.pod)
+		b->q.pod = b->loc;
+	if (b->q.cluster)
+		b->q.cluster = b->loc;
+	if (b->q.host)
+		b->q.host = b->loc;
+	if (b->q.affinity_group)
+		b->q.affinity_group = b->group;
+	if (b->q.anti_affinity_group)
+		b->q.anti_affinity_group = b->group;
+	if (b->q.n_tags)
+		b->q.tags = &b->tag;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -207,20 +226,7 @@ static int run(struct tr_placer *p, uint32_t hosts, uint32_t n, uint32_t flags,
 		make_request(&reqs[i], hosts);
 		/* make_request points into its buffer: re-aim after the copy */
 		struct req_buf *b = &reqs[i];
-		if (b->q.zone)
-			b->q.zone = b->loc;
-		if (b->q.pod)
-			b->q.pod = b->loc;
-		if (b->q.cluster)
-			b->q.cluster = b->loc;
-		if (b->q.host)
-			b->q.host = b->loc;
-		if (b->q.affinity_group)
-			b->q.affinity_group = b->group;
-		if (b->q.anti_affinity_group)
-			b->q.anti_affinity_group = b->group;
-		if (b->q.n_tags)
-			b->q.tags = &b->tag;
+		reaim(b);
 	}
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
@@ -317,20 +323,7 @@ static int run_store(struct tr_placer *p, uint32_t hosts, uint32_t n,
 		/* Location and groups as the engine run has them; the owner
 		 * is one of the BUs (private zones then refuse it, as they
 		 * refuse a stranger). */
-		if (b->q.zone)
-			b->q.zone = b->loc;
-		if (b->q.pod)
-			b->q.pod = b->loc;
-		if (b->q.cluster)
-			b->q.cluster = b->loc;
-		if (b->q.host)
-			b->q.host = b->loc;
-		if (b->q.affinity_group)
-			b->q.affinity_group = b->group;
-		if (b->q.anti_affinity_group)
-			b->q.anti_affinity_group = b->group;
-		if (b->q.n_tags)
-			b->q.tags = &b->tag;
+		reaim(b);
 		snprintf(tenant[i], sizeof tenant[i], "bu%u", rnd(bus));
 		b->q.tenant = tenant[i];
 	}
