@@ -102,6 +102,12 @@ extern const struct cli_noun *const cli_nouns[];
 
 /* One extern per noun file. */
 extern const struct cli_noun cli_noun_zone;
+extern const struct cli_noun cli_noun_agent;
+/* zone token, zone agent-bundle (cmd_agent.c) */
+int cli_zone_token(const struct cli *cli, const struct cli_verb *v, int argc,
+		   char **argv);
+int cli_zone_bundle(const struct cli *cli, const struct cli_verb *v, int argc,
+		    char **argv);
 extern const struct cli_noun cli_noun_pod;
 extern const struct cli_noun cli_noun_cluster;
 extern const struct cli_noun cli_noun_tenant;

@@ -19,6 +19,19 @@ static const struct cli_col cols[] = {
 	{"NAME", "name"},     {"PRIVATE", "private"}, {"OWNER", "owner"},
 	{"EXCLUSIVE", "exclusive"}, {"SPILL", "spill"}, CLI_COLS_END};
 
+static const struct cli_opt token_opts[] = {
+	{"--ttl", "ttl", CLI_STR, "AGE", "how long it may be used (default 1h)",
+	 0, NULL},
+	CLI_OPTS_END};
+static const struct cli_opt bundle_opts[] = {
+	{"--ttl", "ttl", CLI_STR, "AGE", "how long its token may be used "
+	 "(default 1h)", 0, NULL},
+	{"--out", "out", CLI_STR, "FILE", "where to write it (mode 0600)", 1,
+	 NULL},
+	{"--endpoints", "endpoints", CLI_STR, "URL,URL",
+	 "what the agent dials (default: the core's agents.listen)", 0, NULL},
+	CLI_OPTS_END};
+
 static const struct cli_verb verbs[] = {
 	{"create", "Create a zone", "zone.create", "name", "NAME", create_opts,
 	 NULL, NULL, NULL},
@@ -28,6 +41,11 @@ static const struct cli_verb verbs[] = {
 	 NULL},
 	{"delete", "Delete a zone (refused while it has pods)", "zone.delete",
 	 "name", "NAME", NULL, NULL, NULL, NULL},
+	{"token", "Issue a one-time agent enrolment token (printed once)",
+	 "zone.token", "name", "NAME", token_opts, NULL, NULL, cli_zone_token},
+	{"agent-bundle", "Write a ready trellis-agent config (token, core key, "
+	 "endpoints)", "zone.agent_bundle", "name", "NAME", bundle_opts, NULL,
+	 NULL, cli_zone_bundle},
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_zone = {

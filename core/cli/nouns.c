@@ -8,6 +8,7 @@
 
 const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_zone,
+	&cli_noun_agent,
 	&cli_noun_pod,
 	&cli_noun_cluster,
 	&cli_noun_tenant,

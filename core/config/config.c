@@ -63,6 +63,10 @@ static const char defaults_yaml[] =
 	"  timeout: 10s          # a request must arrive whole within this\n"
 	"  metrics_auth: auto    # /metrics needs an API key (auto: not on "
 	"loopback)\n"
+	"agents:\n"
+	"  listen: []            # e.g. [tcp://0.0.0.0:7450]; off by default\n"
+	"  heartbeat: 5s         # beats both ways this often\n"
+	"  dead_after: 3         # missed beats that declare a link dead\n"
 	"plugins: {}             # NAME: {section given to the plugin}\n"
 	"auth:\n"
 	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
@@ -119,6 +123,9 @@ static const struct centry entries[] = {
 	{"http.max_body", C_SIZE, O(http_max_body)},
 	{"http.timeout", C_DURATION, O(http_timeout_ms)},
 	{"http.metrics_auth", C_TRI, O(http_metrics_auth)},
+	{"agents.listen", C_DIRS, O(agents_listen)},
+	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
+	{"agents.dead_after", C_UINT, O(agents_dead)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -295,8 +302,9 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 	case C_DIRS: {
 		if (tr_node_type(v) != TRELLIS_NODE_SEQ)
 			return fail(err, errlen, v,
-				    "%s: expected a list of directories%s",
-				    e->path, "");
+				    "%s: expected a list of %s", e->path,
+				    strstr(e->path, "listen") ? "URLs"
+							      : "directories");
 		size_t n = tr_node_len(v);
 		char **dirs = tr_xcalloc(n + 1, sizeof *dirs);
 		if (!dirs)
@@ -309,8 +317,10 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 					free(dirs[j]);
 				free(dirs);
 				return fail(err, errlen, tr_node_at(v, i),
-					    "%s: expected a directory%s",
-					    e->path, "");
+					    "%s: expected %s", e->path,
+					    strstr(e->path, "listen")
+						    ? "a URL"
+						    : "a directory");
 			}
 			dirs[i] = tr_xstrdup(d);
 		}
@@ -513,6 +523,9 @@ void tr_config_free(struct tr_config *c)
 	for (size_t i = 0; i < c->n_workflow_dirs; i++)
 		free(c->workflow_dirs[i]);
 	free(c->workflow_dirs);
+	for (size_t i = 0; i < c->n_agents_listen; i++)
+		free(c->agents_listen[i]);
+	free(c->agents_listen);
 	tr_node_free(c->defaults);
 	tr_node_free(c->file);
 	free(c);

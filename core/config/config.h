@@ -52,6 +52,10 @@ struct tr_config {
 	int http_metrics_auth;  /* http.metrics_auth: 1, 0, -1: auto */
 	char **workflow_dirs;   /* workflows.dirs (count next: keep adjacent) */
 	size_t n_workflow_dirs;
+	char **agents_listen;   /* agents.listen: URLs (count next) */
+	size_t n_agents_listen;
+	unsigned agents_beat_ms; /* agents.heartbeat */
+	unsigned agents_dead;    /* agents.dead_after: missed beats */
 	char *roles_file;       /* auth.roles: custom roles (YAML), or NULL */
 	char *prices_file;      /* chargeback.prices: the price table, or NULL */
 

@@ -25,6 +25,7 @@
 #include "../loader/paths.h"
 #include "../placement/orphans.h"
 #include "../placement/service.h"
+#include "../relay/relay.h"
 #include "../runtime/daemon.h"
 #include "../runtime/worker.h"
 #include "../store/store.h"
@@ -378,6 +379,8 @@ static int run(const struct opts *o)
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
+	if (tr_relay_start(&d, err, sizeof err) < 0)
+		goto fail;
 	if ((cfg->api_tcp || cfg->http_listen) &&
 	    load_keys(d.api, cfg, 0, err, sizeof err) < 0)
 		goto fail;
@@ -452,6 +455,7 @@ out:
 	tr_http_stop(http); /* no new request from HTTP either */
 	tr_engine_stop(engine);
 	tr_orphans_stop(&d);
+	tr_relay_stop(&d);
 	/* The pools deliver their last completions, which may answer
 	 * requests: the API goes after them. */
 	tr_workers_free(d.readers);

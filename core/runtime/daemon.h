@@ -41,6 +41,7 @@ struct tr_engine;  /* core/workflow/engine.h */
 struct tr_placement; /* core/placement/service.h */
 struct tr_orphans;   /* core/placement/orphans.h */
 struct tr_target;  /* core/dispatch/dispatch.h */
+struct tr_relay;   /* core/relay/relay.h */
 
 struct tr_daemon {
 	const struct tr_config *config; /* effective config, read-only */
@@ -67,6 +68,9 @@ struct tr_daemon {
 	struct tr_orphans *orphans;     /* the orphan-claim check: set by
 					   tr_orphans_start(), freed by
 					   tr_orphans_stop() */
+	struct tr_relay *relay;         /* private zones' agents: set by
+					   tr_relay_start() (core/relay),
+					   freed by tr_relay_stop() */
 };
 
 /* ---- worker pool ---- */

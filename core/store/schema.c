@@ -224,6 +224,25 @@ const struct tr_migration tr_migrations[] = {
 	{"safety-0002-host-uuid",
 	 "ALTER TABLE host ADD COLUMN host_uuid TEXT;"
 	 "CREATE INDEX host_host_uuid ON host(host_uuid);"},
+	/* Private zones' agents (core/relay, docs/agent.md): one-time
+	 * enrolment tokens, kept hashed; agents and their Ed25519 keys; the
+	 * agent a host is reached through (NULL: directly). */
+	{"agent-0001",
+	 "CREATE TABLE agent_token ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  zone_id INTEGER NOT NULL REFERENCES zone(id) ON DELETE CASCADE,"
+	 "  hash TEXT NOT NULL UNIQUE,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  expires_at INTEGER NOT NULL,"
+	 "  used_at INTEGER, used_by TEXT, revoked_at INTEGER);"
+	 "CREATE TABLE agent ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  zone_id INTEGER NOT NULL REFERENCES zone(id),"
+	 "  pubkey TEXT NOT NULL UNIQUE,"
+	 "  enrolled_at INTEGER NOT NULL,"
+	 "  revoked_at INTEGER);"
+	 "ALTER TABLE host ADD COLUMN agent_id INTEGER REFERENCES agent(id);"},
 	/* Business units (issue 17, core/auth/auth.h): a tenant is a BU.
 	 * Users (a role, at most one BU, optionally a Unix uid), their API
 	 * keys (hashes only), the append-only audit trail (triggers refuse

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ops_agent.c - private zones' agents (core/relay, docs/agent.md):
+ * zone.token and zone.agent_bundle (a one-time enrolment token, shown
+ * once), agent.list/show/revoke.  Revoking closes the agent's link at
+ * once.  Enrolment itself happens on the link, never here.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include <trellis/error.h>
+
+#include "../relay/relay.h"
+#include "../util/log.h"
+#include "api_int.h"
+
+static int new_token(struct tr_daemon *d, struct tr_req *req, json_t *args,
+		     char **token, long long *expires)
+{
+	const char *zone = json_string_value(json_object_get(args, "name"));
+	json_t *ttl = json_object_get(args, "ttl");
+	long ttl_s = ttl ? (long)(json_integer_value(ttl) / 1000) : 3600;
+	if (ttl && ttl_s <= 0) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "zone.token: ttl must be at least 1s");
+		return -1;
+	}
+	char msg[256];
+	int rc = tr_agent_token_new(tr_store_db(d->store), zone, ttl_s, token,
+				    expires, msg, sizeof msg);
+	if (rc) {
+		tr_req_fail(req, rc, NULL, "%s", msg);
+		return -1;
+	}
+	tr_info("zone '%s': an enrolment token was issued (expires %lld)",
+		zone, *expires);
+	return 0;
+}
+
+static void zone_token(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	char *token;
+	long long exp;
+	if (new_token(d, req, args, &token, &exp) < 0)
+		return;
+	tr_req_ok(req, json_pack("{s:s, s:s, s:I}", "zone",
+				 json_string_value(json_object_get(args, "name")),
+				 "token", token, "expires_at", (json_int_t)exp));
+	sodium_memzero(token, strlen(token));
+	free(token);
+}
+
+static void zone_agent_bundle(struct tr_daemon *d, struct tr_req *req,
+			      json_t *args)
+{
+	char hex[65], err[512];
+	if (tr_relay_core_key(d->state_dir, hex, err, sizeof err) < 0) {
+		tr_req_fail(req, TRELLIS_E_IO, NULL, "%s", err);
+		return;
+	}
+	json_t *eps = json_array();
+	const char *given = json_string_value(json_object_get(args, "endpoints"));
+	if (given) {
+		char *dup = strdup(given), *save = NULL;
+		for (char *t = strtok_r(dup, ",", &save); t;
+		     t = strtok_r(NULL, ",", &save))
+			json_array_append_new(eps, json_string(t));
+		free(dup);
+	} else {
+		for (char *const *u = tr_relay_urls(d); *u; u++)
+			json_array_append_new(eps, json_string(*u));
+	}
+	if (json_array_size(eps) == 0) {
+		json_decref(eps);
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "zone.agent_bundle: the core listens for no agent "
+			    "(agents.listen) and no endpoints were given");
+		return;
+	}
+	char *token;
+	long long exp;
+	if (new_token(d, req, args, &token, &exp) < 0) {
+		json_decref(eps);
+		return;
+	}
+	tr_req_ok(req, json_pack("{s:i, s:s, s:s, s:s, s:o, s:I}", "bundle", 1,
+				 "zone",
+				 json_string_value(json_object_get(args, "name")),
+				 "token", token, "core_key", hex, "endpoints",
+				 eps, "expires_at", (json_int_t)exp));
+	sodium_memzero(token, strlen(token));
+	free(token);
+}
+
+static void agent_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)args;
+	json_t *items = tr_agent_list(tr_store_db(d->store), NULL);
+	size_t i;
+	json_t *a;
+	json_array_foreach(items, i, a)
+		json_object_set_new(a, "link",
+				    tr_relay_status(d, json_string_value(
+							       json_object_get(a, "name"))));
+	tr_req_ok(req, json_pack("{s:o, s:n}", "items", items, "next"));
+}
+
+static void agent_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	json_t *items = tr_agent_list(tr_store_db(d->store), name);
+	json_t *a = json_array_get(items, 0);
+	if (!a) {
+		json_decref(items);
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "agent '%s' not found", name);
+		return;
+	}
+	json_incref(a);
+	json_decref(items);
+	json_object_set_new(a, "link", tr_relay_status(d, name));
+	tr_req_ok(req, a);
+}
+
+static void agent_revoke(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	char msg[256];
+	int rc = tr_agent_revoke(tr_store_db(d->store), name, msg, sizeof msg);
+	if (rc) {
+		tr_req_fail(req, rc, NULL, "%s", msg);
+		return;
+	}
+	int closed = tr_relay_kick(d, name, "revoked");
+	tr_agent_hosts_state(tr_store_db(d->store), name, "disconnected",
+			     "agent revoked");
+	tr_info("agent '%s' revoked%s", name,
+		closed ? "; its link is closed" : "");
+	tr_req_ok(req, json_pack("{s:s, s:b}", "name", name, "link_closed",
+				 closed));
+}
+
+static const struct tr_field token_args[] = {
+	{"name", TR_T_STRING, 1, "the private zone"},
+	{"ttl", TR_T_DURATION, 0, "how long the token may be used (default 1h)"},
+	TR_FIELDS_END};
+static const struct tr_field bundle_args[] = {
+	{"name", TR_T_STRING, 1, "the private zone"},
+	{"ttl", TR_T_DURATION, 0, "how long the token may be used (default 1h)"},
+	{"endpoints", TR_T_STRING, 0,
+	 "comma-separated URLs the agent dials (default: agents.listen)"},
+	TR_FIELDS_END};
+static const struct tr_field name_arg[] = {
+	{"name", TR_T_STRING, 1, "the agent"}, TR_FIELDS_END};
+static const struct tr_field no_args[] = {TR_FIELDS_END};
+
+#define M TR_OP_MUTATES
+static const struct tr_api_op ops[] = {
+	{"zone.token", "issue a one-time agent enrolment token (shown once)",
+	 token_args, zone_token, M, TR_PERM_DC},
+	{"zone.agent_bundle",
+	 "a ready agent config: a new token, the core's key and endpoints",
+	 bundle_args, zone_agent_bundle, M, TR_PERM_DC},
+	{"agent.list", "list enrolled agents and their links", no_args,
+	 agent_list, 0, TR_PERM_DC},
+	{"agent.show", "show an agent and its link", name_arg, agent_show, 0, TR_PERM_DC},
+	{"agent.revoke", "revoke an agent; its link closes at once", name_arg,
+	 agent_revoke, M, TR_PERM_DC},
+};
+
+void tr_api_register_agent(struct tr_api *api)
+{
+	tr_api_register(api, ops, sizeof ops / sizeof *ops);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * relay.h - the core's side of private zones: the agents' listener (the
+ * secure link of core/link over nanomsg), their sessions, enrolment and
+ * the relay of actions to them.  docs/agent.md is the protocol.
+ *
+ * The state (struct tr_relay, d->relay) is made by tr_relay_start() and
+ * freed by tr_relay_stop().  One thread of its own receives from the
+ * listeners and runs the handshakes and the frames' crypto; every
+ * decision that reads or writes the store (an agent's enrolment, its
+ * key's check, its hosts' state) runs on the main thread.
+ *
+ * Threads: tr_relay_start/stop, tr_relay_kick and the store functions
+ * are for the main thread; tr_relay_status and tr_relay_call for any.
+ */
+#ifndef TRELLIS_CORE_RELAY_RELAY_H
+#define TRELLIS_CORE_RELAY_RELAY_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "../runtime/daemon.h"
+
+/* Loads (or makes, 0600) STATE_DIR/link.key, binds every agents.listen
+ * URL and starts the thread.  With no URL it does nothing and returns 0.
+ * -1 with err set otherwise. */
+int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen);
+void tr_relay_stop(struct tr_daemon *d);
+
+/* The core's long-term public key, in hex (65 bytes), made if need be. */
+int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
+		      size_t errlen);
+
+/* Closes agent's link at once, if it has one (revoked, removed): 1 when
+ * a link was closed, 0 when none was up. */
+int tr_relay_kick(struct tr_daemon *d, const char *agent, const char *why);
+
+/* What the relay knows of agent now: {connected, since, endpoint,
+ * last_beat_ms_ago} (a new reference), never NULL. */
+json_t *tr_relay_status(struct tr_daemon *d, const char *agent);
+
+/* The listen URLs, for agent bundles (borrowed, NULL-terminated). */
+char *const *tr_relay_urls(struct tr_daemon *d);
+
+/* ---- the store's side (agents.c), main thread ---- */
+
+/* A new one-time enrolment token for zone (a private zone), valid ttl_s
+ * seconds: *token ("tre_" + 64 hex, malloc()ed) is shown once; only its
+ * BLAKE2b-256 is kept.  0, or NOTFOUND / INVALID_ARG with msg set. */
+int tr_agent_token_new(sqlite3 *db, const char *zone, long ttl_s,
+		       char **token, long long *expires, char *msg,
+		       size_t msglen);
+
+/* Enrolment: binds pk (hex) to a new agent name in zone, burning token,
+ * in one transaction.  0, or PERMISSION / CONFLICT with msg the reason;
+ * nothing is changed then. */
+struct tr_store;
+int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
+		   const char *name, const char *pk, char *msg, size_t msglen);
+
+/* A returning agent: 0 when pk is name's key and name is not revoked
+ * (*zone gets its zone), else PERMISSION with msg the reason. */
+int tr_agent_check(sqlite3 *db, const char *name, const char *pk,
+		   char *zone, size_t zonelen, char *msg, size_t msglen);
+
+/* The agents (name, zone, pubkey, enrolled_at, revoked_at), or one. */
+json_t *tr_agent_list(sqlite3 *db, const char *name);
+
+/* Marks name revoked: 0, NOTFOUND, or CONFLICT when already revoked. */
+int tr_agent_revoke(sqlite3 *db, const char *name, char *msg, size_t msglen);
+
+/* Sets the state of every host behind agent (up, disconnected). */
+void tr_agent_hosts_state(sqlite3 *db, const char *agent, const char *state,
+			  const char *error);
+
+#endif
