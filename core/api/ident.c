@@ -106,8 +106,12 @@ int tr_api_identify(struct tr_api *api, struct tr_req *req, const char *tok)
 {
 	/* A receive thread may hold a snapshot from its last read: begin
 	 * takes it up only if nothing was committed since, so a key or user
-	 * removed a moment ago is seen as removed. */
-	int snap = tr_api_tls_store && tr_store_read_begin(tr_api_tls_store) == 0;
+	 * removed a moment ago is seen as removed.  Callers that need no
+	 * lookup (in-process, the operator's keys, the socket owner) skip
+	 * it. */
+	int needs = tok && (req->l || req->auth);
+	int snap = needs && tr_api_tls_store &&
+		   tr_store_read_begin(tr_api_tls_store) == 0;
 	int rc = identify(api, req, tok);
 	if (snap)
 		tr_store_read_end(tr_api_tls_store, 1);
