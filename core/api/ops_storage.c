@@ -46,6 +46,16 @@ static void pool_created(struct tr_daemon *d, void *arg, json_t *result,
 	json_t *obj = NULL;
 	trellis_call_t c2;
 	tr_call_init(&c2, NULL);
+	/* The capacity the plugin reported, for allocation approvals
+	 * (core/tenancy/alloc.c: spec.capacity_bytes). */
+	json_t *cap = result ? json_object_get(result, "capacity") : NULL;
+	if (json_is_integer(cap)) {
+		json_t *spec = json_object_get(pc->fields, "spec");
+		if (!json_is_object(spec))
+			json_object_set_new(pc->fields, "spec",
+					    spec = json_object());
+		json_object_set(spec, "capacity_bytes", cap);
+	}
 	if (!result) {
 		tr_conn_forget(d, TR_CONN_POOL, name);
 		tr_req_fail_call(pc->req, call);

@@ -205,6 +205,11 @@ out=$(as "$U_DC" allocation approve globex-1)
 like "approval refused when capacity is short, naming it" "$out" "NOSPACE: allocation 'globex-1' cannot be approved: vcpus: requested 15, free 12 \\(short by 3\\); network segments: requested 2, free 1 \\(short by 1\\)"
 is "...and it stays requested" "$(tcli allocation show globex-1 -o json | json 'j["state"]')" "requested"
 ok "the dc-admin rejects it" as "$U_DC" allocation reject globex-1 --reason "too big"
+mkdir -p "$TD_DIR/pool"
+tcli pool create p1 --target "$TD_DIR/pool" >/dev/null
+as "$U_B" allocation request --vcpus 1 --memory 64M --storage 1000000000G --pool p1 >/dev/null
+out=$(as "$U_DC" allocation approve globex-2)
+like "storage beyond the pool's capacity is refused, naming it" "$out" "NOSPACE: allocation 'globex-2' cannot be approved: storage \\(GiB\\): requested 1000000000, free [0-9]+ \\(short by [0-9]+\\)"
 out=$(as "$U_A" allocation change --vcpus 4 --memory 1G --segments 1 --netpool np1)
 like "shrinking below use is refused, naming the use" "$out" "CONFLICT: allocation for 'acme' cannot shrink network segments to 1: 2 in use"
 out=$(as "$U_A" allocation change --vcpus 8 --memory 1G --segments 2 --netpool np1 -o json)
