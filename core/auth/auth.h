@@ -154,6 +154,9 @@ int tr_user_key_remove(struct tr_store *s, const char *user,
 /* Records that user (of BU bu_id, 0: none) started instance. */
 int tr_wf_owner_set(struct tr_store *s, const char *instance,
 		    const char *user, int64_t bu_id, trellis_call_t *call);
+/* child (a sub-workflow) has the owner of parent, when it has one. */
+int tr_wf_owner_inherit(struct tr_store *s, const char *parent,
+			const char *child, trellis_call_t *call);
 /* The BU that owns instance into bu ("" when none): 1 when the instance
  * has an owner row, 0 when not (started before owners were kept, or by
  * the daemon itself), or an error. */

@@ -486,3 +486,21 @@ int tr_wf_owner_bu(struct tr_store *s, const char *instance, char *bu,
 	sqlite3_finalize(st);
 	return ret;
 }
+
+int tr_wf_owner_inherit(struct tr_store *s, const char *parent,
+			const char *child, trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR IGNORE INTO wf_owner (instance, user, "
+			       "tenant_id) SELECT ?2, user, tenant_id FROM "
+			       "wf_owner WHERE instance = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "workflow owner");
+	sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, child, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_error(db, call, "workflow owner");
+}

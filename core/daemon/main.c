@@ -285,6 +285,16 @@ static void notify(int *fd, const char *msg)
 	}
 }
 
+static void inherit_owner(void *arg, const char *parent, const char *child)
+{
+	struct tr_daemon *d = arg;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_wf_owner_inherit(d->store, parent, child, &call) < 0)
+		tr_warn("workflow %s: owner of %s not passed on: %s", child,
+			parent, call.message);
+}
+
 static int run(const struct opts *o)
 {
 	char err[8192] = "";
@@ -376,6 +386,9 @@ static int run(const struct opts *o)
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;
+	/* A sub-workflow is its parent's starter's: its VMs and claims are
+	 * that BU's (docs/tenancy.md). */
+	tr_engine_on_child(engine, inherit_owner, &d);
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;

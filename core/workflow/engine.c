@@ -461,6 +461,15 @@ int tr_engine_start_with(struct tr_engine *e, const char *name,
 	return rc;
 }
 
+void tr_engine_on_child(struct tr_engine *e,
+			void (*fn)(void *arg, const char *parent,
+				   const char *child),
+			void *arg)
+{
+	e->on_child = fn;
+	e->on_child_arg = arg;
+}
+
 int tr_engine_start(struct tr_engine *e, const char *name,
 		    const char *source, const char *file, json_t *inputs,
 		    char **id, json_t **details, trellis_call_t *call)
@@ -525,6 +534,8 @@ void tr_eng_subflow(struct tr_engine *e, struct job *jb)
 		jb->sub_ready = 1;
 		jb->rc = jb->call.code;
 		tr_sched_job_ready(e, jb);
+	} else if (e->on_child) {
+		e->on_child(e->on_child_arg, jb->i->id, newid);
 	}
 	free(newid);
 }

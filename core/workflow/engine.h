@@ -110,6 +110,13 @@ int tr_engine_start_with(struct tr_engine *e, const char *name,
 			 const char *source, const char *file, json_t *inputs,
 			 void (*created)(void *arg, const char *id), void *arg,
 			 char **id, json_t **details, trellis_call_t *call);
+/* fn(arg, parent, child) runs for every sub-workflow instance started,
+ * before its first step (who started the parent started it too: core/
+ * auth's wf_owner).  Main thread. */
+void tr_engine_on_child(struct tr_engine *e,
+			void (*fn)(void *arg, const char *parent,
+				   const char *child),
+			void *arg);
 /* Requests cancellation: a queued instance ends at once; a running one
  * stops scheduling, cancels running steps and compensates. */
 int tr_engine_cancel(struct tr_engine *e, const char *id,

@@ -69,6 +69,17 @@ steps:
 outputs:
   uuid: "${steps.record.uuid}"
 Y
+cat >"$TD_DIR/wf/vm.nest.yaml" <<'Y'
+workflow: vm.nest
+version: 1
+inputs:
+  vmname: {type: string}
+  id: {type: string}
+steps:
+  - id: sub
+    call: workflow.run
+    with: {workflow: vm.fake, inputs: {vmname: "${inputs.vmname}", id: "${inputs.id}"}}
+Y
 cat >"$TD_DIR/wf/vm.slow.yaml" <<'Y'
 workflow: vm.slow
 version: 1
@@ -129,11 +140,14 @@ ub=bbbbbbbb-0000-4000-8000-$(printf '%012d' $sfx)
 ok "adm-a records a VM" as "$U_A" workflow run vm.fake --input vmname=web-a --input id="$ua" --wait
 ok "adm-b records a VM" as "$U_B" workflow run vm.fake --input vmname=web-b --input id="$ub" --wait
 is "the VM is acme's" "$(tcli vm show web-a -o json | json 'j["tenant"]')" "acme"
+un=cccccccc-0000-4000-8000-$(printf '%012d' $sfx)
+ok "adm-a records a VM through a sub-workflow" as "$U_A" workflow run vm.nest --input vmname=web-n --input id="$un" --wait
+is "...and it is acme's too" "$(tcli vm show web-n -o json | json 'j["tenant"]')" "acme"
 
 # ---- scoping ----
-is "adm-a lists only acme's VMs" "$(as "$U_A" vm list -o json | json '",".join(v["name"] for v in j["items"])')" "web-a"
+is "adm-a lists only acme's VMs" "$(as "$U_A" vm list -o json | json '",".join(v["name"] for v in j["items"])')" "web-a,web-n"
 is "adm-b lists only globex's VMs" "$(as "$U_B" vm list -o json | json '",".join(v["name"] for v in j["items"])')" "web-b"
-is "the dc-admin lists every VM (not the test driver's)" "$(as "$U_DC" vm list --origin trellis -o json | json '",".join(sorted(v["name"] for v in j["items"]))')" "web-a,web-b"
+is "the dc-admin lists every VM (not the test driver's)" "$(as "$U_DC" vm list --origin trellis -o json | json '",".join(sorted(v["name"] for v in j["items"]))')" "web-a,web-b,web-n"
 other=$(as "$U_B" vm show web-a)
 missing=$(as "$U_B" vm show web-zz)
 is "another BU's VM is NOTFOUND as a missing one" "${other//web-a/X}" "${missing//web-zz/X}"
