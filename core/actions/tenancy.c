@@ -80,6 +80,28 @@ static int run_segments_delete(const struct tr_action_env *env, json_t *args,
 	return segments(env, args, result, call, 1);
 }
 
+static int zone(const struct tr_action_env *env, json_t *args,
+		json_t **result, trellis_call_t *call, int undo)
+{
+	const char *name = tr_json_str(args, "allocation");
+	int rc = need_store(env, call);
+	if (!rc)
+		rc = tr_alloc_zone(env->daemon->store, name, undo, call);
+	return rc ? rc : done(result, name);
+}
+
+static int run_zone(const struct tr_action_env *env, json_t *args,
+		    json_t **result, trellis_call_t *call)
+{
+	return zone(env, args, result, call, 0);
+}
+
+static int run_zone_release(const struct tr_action_env *env, json_t *args,
+			    json_t **result, trellis_call_t *call)
+{
+	return zone(env, args, result, call, 1);
+}
+
 static int run_activate(const struct tr_action_env *env, json_t *args,
 			json_t **result, trellis_call_t *call)
 {
@@ -124,6 +146,13 @@ static const struct tr_action actions[] = {
     {"tenancy.allocation_segments_delete",
      "Delete the network segments an allocation made", alloc_in, seg_out,
      run_segments_delete, NULL, F},
+    {"tenancy.allocation_zone",
+     "Dedicate an allocation's zone to its business unit (private, "
+     "exclusive; none: nothing to do)",
+     alloc_in, alloc_out, run_zone, "tenancy.allocation_zone_release", F},
+    {"tenancy.allocation_zone_release",
+     "Give a dedicated zone back as it was", alloc_in, alloc_out,
+     run_zone_release, NULL, F},
     {"tenancy.allocation_activate",
      "Mark an allocation active (the one it changes: superseded)", alloc_in,
      alloc_out, run_activate, NULL, F},

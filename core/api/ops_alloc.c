@@ -27,8 +27,9 @@ static json_t *fields(json_t *args)
 	if ((v = json_object_get(args, "storage")))
 		json_object_set_new(f, "storage_gib",
 				    json_integer(json_integer_value(v) >> 30));
-	static const char *const same[] = {"pool", "segments", "netpool"};
-	for (size_t i = 0; i < 3; i++)
+	static const char *const same[] = {"pool", "segments", "netpool",
+					   "zone"};
+	for (size_t i = 0; i < 4; i++)
 		if ((v = json_object_get(args, same[i])))
 			json_object_set(f, same[i], v);
 	return f;
@@ -225,6 +226,9 @@ static const struct tr_field request_args[] = {
     {"pool", TR_T_STRING, 0, "the storage pool"},
     {"segments", TR_T_INT, 0, "network segments"},
     {"netpool", TR_T_STRING, 0, "segment-id pool of the segments"},
+    {"zone", TR_T_STRING, 0,
+     "a zone dedicated to the BU (private, exclusive: others are not "
+     "placed there)"},
     TR_FIELDS_END};
 static const struct tr_field name_args[] = {
     {"name", TR_T_STRING, 1, "the allocation (BU-N)"}, TR_FIELDS_END};

@@ -13,6 +13,8 @@ static const struct cli_opt req_opts[] = {
     {"--pool", "pool", CLI_STR, "POOL", "storage pool", 0, NULL},
     {"--segments", "segments", CLI_INT, "N", "network segments", 0, NULL},
     {"--netpool", "netpool", CLI_STR, "POOL", "segment-id pool", 0, NULL},
+    {"--zone", "zone", CLI_STR, "ZONE",
+     "a zone dedicated to the BU (exclusive)", 0, NULL},
     CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {
     {"--bu", "bu", CLI_STR, "BU", "only this business unit's", 0, NULL},

@@ -333,6 +333,8 @@ const struct tr_migration tr_migrations[] = {
 	 "  pool TEXT,"
 	 "  segments INTEGER NOT NULL DEFAULT 0,"
 	 "  netpool TEXT,"
+	 "  zone TEXT,"
+	 "  zone_before TEXT,"
 	 "  requested_by TEXT,"
 	 "  decided_by TEXT,"
 	 "  reason TEXT,"

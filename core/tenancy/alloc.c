@@ -24,7 +24,7 @@
 	"('failed','cancelled','compensated')) THEN 'failed' ELSE a.state END, " \
 	"a.vcpus, a.memory_mib, a.storage_gib, a.pool, a.segments, a.netpool, " \
 	"a.requested_by, a.decided_by, a.reason, a.instance, a.created_at, "   \
-	"a.decided_at"
+	"a.decided_at, a.zone"
 
 static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
 {
@@ -45,9 +45,9 @@ static json_t *alloc_json(sqlite3_stmt *st)
 	    "state",	 "vcpus",	 "memory_mib",	 "storage_gib",
 	    "pool",	 "segments",	 "netpool",	 "requested_by",
 	    "decided_by", "reason",	 "instance",	 "created_at",
-	    "decided_at"};
+	    "decided_at", "zone"};
 	json_t *o = json_object();
-	for (int i = 0; i < 17; i++) {
+	for (int i = 0; i < 18; i++) {
 		int t = sqlite3_column_type(st, i);
 		json_object_set_new(o, names[i],
 				    t == SQLITE_INTEGER
@@ -175,6 +175,9 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 					   bu, what[i]);
 	const char *pool = json_string_value(json_object_get(f, "pool"));
 	const char *netpool = json_string_value(json_object_get(f, "netpool"));
+	const char *zone = json_string_value(json_object_get(f, "zone"));
+	if (zone && tr_store_id(s, TR_KIND_ZONE, zone, call) < 0)
+		return call->code;
 	if (want[2] && !pool)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "allocation for '%s': storage needs a pool",
@@ -227,8 +230,8 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 		db,
 		"INSERT INTO allocation (name, tenant_id, kind, changes, state, "
 		"vcpus, memory_mib, storage_gib, pool, segments, netpool, "
-		"requested_by, created_at) VALUES (?1, ?2, ?3, ?4, 'requested', "
-		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		"requested_by, created_at, zone) VALUES (?1, ?2, ?3, ?4, "
+		"'requested', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 		-1, &st, NULL) != SQLITE_OK) {
 		json_decref(act);
 		return db_error(db, call, "allocations");
@@ -250,6 +253,8 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 		sqlite3_bind_text(st, 10, netpool, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 11, by ? by : "?", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
+	if (zone)
+		sqlite3_bind_text(st, 13, zone, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	json_decref(act);
@@ -366,6 +371,25 @@ int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
 		if (len >= sizeof msg)
 			len = sizeof msg - 1;
 	}
+	const char *zone = json_string_value(json_object_get(a, "zone"));
+	json_t *z = NULL;
+	trellis_call_t tmp;
+	tr_call_init(&tmp, NULL);
+	if (zone && tr_store_get(s, TR_KIND_ZONE, zone, &z, &tmp) == 0) {
+		const char *owner = json_string_value(json_object_get(z, "owner"));
+		if (owner && strcmp(owner, bu) != 0) {
+			len += (size_t)snprintf(
+			    msg + len, sizeof msg - len,
+			    "%szone %s: dedicated to business unit '%s' already",
+			    len ? "; " : "", zone, owner);
+			json_array_append_new(
+			    short_, json_pack("{s:s, s:s}", "what", "zone",
+					      "owner", owner));
+		}
+	}
+	json_decref(z);
+	if (len >= sizeof msg)
+		len = sizeof msg - 1;
 	if (!json_array_size(short_)) {
 		json_decref(short_);
 		return 0;
@@ -518,5 +542,67 @@ int tr_alloc_segments(struct tr_store *s, const char *name, int undo,
 		*made = list;
 	else
 		json_decref(list);
+	return rc;
+}
+
+int tr_alloc_zone(struct tr_store *s, const char *name, int undo,
+		  trellis_call_t *call)
+{
+	json_t *a = NULL, *z = NULL, *f = NULL;
+	int rc = tr_alloc_get(s, name, &a, call);
+	const char *zone = a ? json_string_value(json_object_get(a, "zone")) : NULL;
+	if (rc || !zone) {
+		json_decref(a);
+		return rc;
+	}
+	sqlite3 *db = tr_store_db(s);
+	sqlite3_stmt *st = NULL;
+	if (!undo) {
+		/* What the zone was, for the undo (kept once: a replay must
+		 * not record the dedicated state as the old one). */
+		if ((rc = tr_store_get(s, TR_KIND_ZONE, zone, &z, call)))
+			goto out;
+		json_t *before = json_pack(
+		    "{s:O, s:O, s:O, s:O}", "private",
+		    json_object_get(z, "private"), "exclusive",
+		    json_object_get(z, "exclusive"), "spill",
+		    json_object_get(z, "spill"), "owner",
+		    json_object_get(z, "owner") ? json_object_get(z, "owner")
+						: json_null());
+		char *text = json_dumps(before, JSON_COMPACT);
+		json_decref(before);
+		if (sqlite3_prepare_v2(db,
+				       "UPDATE allocation SET zone_before = ?2 "
+				       "WHERE name = ?1 AND zone_before IS NULL",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+			sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		free(text);
+		f = json_pack("{s:b, s:b, s:s, s:s}", "private", 1, "exclusive",
+			      1, "spill", "allow", "owner",
+			      json_string_value(json_object_get(a, "bu")));
+	} else {
+		const unsigned char *t = NULL;
+		if (sqlite3_prepare_v2(db,
+				       "SELECT zone_before FROM allocation WHERE "
+				       "name = ?1",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				t = sqlite3_column_text(st, 0);
+			f = t ? json_loads((const char *)t, 0, NULL) : NULL;
+		}
+		sqlite3_finalize(st);
+		if (!f)
+			goto out; /* never dedicated: nothing to give back */
+	}
+	rc = tr_store_update(s, TR_KIND_ZONE, zone, f, NULL, call);
+out:
+	json_decref(f);
+	json_decref(z);
+	json_decref(a);
 	return rc;
 }

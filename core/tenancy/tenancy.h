@@ -46,8 +46,9 @@ int tr_quota_get(struct tr_store *s, const char *bu, json_t **out,
 		 trellis_call_t *call);
 
 /* ---- allocations (table allocation; migration bu-0003-allocations) ----
- * A BU admin requests compute (vcpus, memory_mib), storage (storage_gib
- * in pool) and network (segments from netpool); a change request gives
+ * A BU admin requests compute (vcpus, memory_mib; optionally a zone
+ * dedicated to it), storage (storage_gib in pool) and network (segments
+ * from netpool); a change request gives
  * the new totals of the BU's active allocation.  States: requested ->
  * provisioning (approved: the allocation.provision workflow runs) ->
  * active, or rejected, or failed (its workflow compensated);
@@ -81,6 +82,10 @@ int tr_alloc_reserve(struct tr_store *s, const char *name, int undo,
 		     trellis_call_t *call);
 int tr_alloc_segments(struct tr_store *s, const char *name, int undo,
 		      json_t **made, trellis_call_t *call);
+/* A dedicated zone (the allocation's zone): private, exclusive and owned
+ * by the BU, so no other BU is placed there (undo: the zone as it was). */
+int tr_alloc_zone(struct tr_store *s, const char *name, int undo,
+		  trellis_call_t *call);
 
 /* ---- chargeback (prices.c, report.c) ---- */
 

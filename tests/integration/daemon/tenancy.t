@@ -226,7 +226,8 @@ out=$(as "$U_DC" allocation approve globex-2)
 like "storage beyond the pool's capacity is refused, naming it" "$out" "NOSPACE: allocation 'globex-2' cannot be approved: storage \\(GiB\\): requested 1000000000, free [0-9]+ \\(short by [0-9]+\\)"
 out=$(as "$U_A" allocation change --vcpus 4 --memory 1G --segments 1 --netpool np1)
 like "shrinking below use is refused, naming the use" "$out" "CONFLICT: allocation for 'acme' cannot shrink network segments to 1: 2 in use"
-out=$(as "$U_A" allocation change --vcpus 8 --memory 1G --segments 2 --netpool np1 -o json)
+tcli zone create zd >/dev/null
+out=$(as "$U_A" allocation change --vcpus 8 --memory 1G --segments 2 --netpool np1 --zone zd -o json)
 is "a change request" "$(json 'j["kind"]+" "+j["changes"]' <<<"$out")" "change acme-1"
 ok "approved" as "$U_DC" allocation approve acme-2
 for _ in $(seq 1 50); do
@@ -236,6 +237,10 @@ for _ in $(seq 1 50); do
 done
 is "the change is active, the old one superseded" "$st $(tcli allocation show acme-1 -o json | json 'j["state"]')" "active superseded"
 is "the quota follows it" "$(as "$U_A" quota show -o json | json 'j["limits"]["vcpus"]')" "8"
+is "its zone is dedicated to acme" "$(tcli zone show zd -o json | json 'str(j["private"])+" "+j["owner"]+" "+str(j["exclusive"])')" "True acme True"
+as "$U_B" allocation request --vcpus 1 --memory 64M --zone zd >/dev/null
+out=$(as "$U_DC" allocation approve globex-3)
+like "another BU's dedicated zone is refused" "$out" "NOSPACE: allocation 'globex-3' cannot be approved: zone zd: dedicated to business unit 'acme' already"
 
 # ---- reports ----
 csv=$(as "$U_A" report chargeback -o csv)

@@ -17,6 +17,7 @@
 
 #include "../../../core/api/api.h"
 #include "../../../core/auth/auth.h"
+#include "../../../core/netpool/netpool.h"
 #include "../../../core/runtime/daemon.h"
 #include "../../../core/store/store.h"
 #include "../../../core/tenancy/tenancy.h"
@@ -711,6 +712,68 @@ static void test_chargeback(void **state)
 	sqlite3_finalize(st);
 }
 
+/* allocation.provision's steps and their compensations, one by one: each
+ * undo gives back exactly what its step took (quota, segments, zone). */
+static void test_allocation_compensation(void **state)
+{
+	struct fx *f = *state;
+	world(f);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_store *s = f->d.store;
+	assert_int_equal(tr_netpool_create(s, "np", "vxlan", 500, 509, NULL,
+					   &call),
+			 0);
+	json_decref(ok_as(f, "root", "zone.create", "{\"name\":\"zd\"}"));
+	json_decref(ok_as(f, "root", "quota.set",
+			  "{\"bu\":\"acme\",\"vms\":7}"));
+	json_t *a = ok_as(f, "alice", "allocation.request",
+			  "{\"vcpus\":4,\"memory\":\"1G\",\"segments\":2,"
+			  "\"netpool\":\"np\",\"zone\":\"zd\"}");
+	const char *name = json_string_value(json_object_get(a, "name"));
+	assert_int_equal(tr_alloc_reserve(s, name, 0, &call), 0);
+	json_t *made = NULL;
+	assert_int_equal(tr_alloc_segments(s, name, 0, &made, &call), 0);
+	assert_int_equal(json_array_size(made), 2);
+	json_decref(made);
+	assert_int_equal(tr_alloc_zone(s, name, 0, &call), 0);
+	json_t *z = ok_as(f, "root", "zone.show", "{\"name\":\"zd\"}");
+	assert_string_equal(json_string_value(json_object_get(z, "owner")),
+			    "acme");
+	json_decref(z);
+	json_t *q = ok_as(f, "root", "quota.show", "{\"bu\":\"acme\"}");
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(q, "limits"), "vcpus")),
+			 4);
+	json_decref(q);
+	/* A replayed step changes nothing more. */
+	assert_int_equal(tr_alloc_zone(s, name, 0, &call), 0);
+	assert_int_equal(tr_alloc_segments(s, name, 0, &made, &call), 0);
+	json_decref(made);
+	/* Compensation, in reverse. */
+	assert_int_equal(tr_alloc_zone(s, name, 1, &call), 0);
+	assert_int_equal(tr_alloc_segments(s, name, 1, NULL, &call), 0);
+	assert_int_equal(tr_alloc_reserve(s, name, 1, &call), 0);
+	z = ok_as(f, "root", "zone.show", "{\"name\":\"zd\"}");
+	assert_true(json_is_null(json_object_get(z, "owner")));
+	assert_true(json_is_false(json_object_get(z, "private")));
+	json_decref(z);
+	json_t *n = ok_as(f, "root", "network.list", NULL);
+	char buf[256];
+	names(n, buf, sizeof buf);
+	assert_string_equal(buf, "net-a,net-b");
+	json_decref(n);
+	q = ok_as(f, "root", "quota.show", "{\"bu\":\"acme\"}");
+	assert_true(json_is_null(
+	    json_object_get(json_object_get(q, "limits"), "vcpus")));
+	json_decref(q);
+	json_t *np = NULL;
+	assert_int_equal(tr_netpool_get(s, "np", &np, &call), 0);
+	assert_int_equal(json_integer_value(json_object_get(np, "used")), 0);
+	json_decref(np);
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +789,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test(test_migration_keeps_inventory),
 	    cmocka_unit_test_setup_teardown(test_chargeback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_allocation_compensation, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
