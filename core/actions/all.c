@@ -20,7 +20,8 @@
 	X(hypervisor) \
 	X(vm) \
 	X(probe) \
-	X(tenancy)
+	X(tenancy) \
+	X(maint)
 /* clang-format on */
 
 #define DECLARE(kind) void tr_actions_register_##kind(void);

@@ -528,6 +528,57 @@ HOTPLUG_RUN(run_disk_detach, 1, 0)
 HOTPLUG_RUN(run_nic_attach, 0, 1)
 HOTPLUG_RUN(run_nic_detach, 0, 0)
 
+/* Guest accounts (ABI 1.1; a 1.0 plugin answers NOTSUP through dispatch).
+ * The password is a secret input: the engine redacts it everywhere, so a
+ * step replayed after a restart sees "***" instead of it, and must fail
+ * rather than set that. */
+enum guest_op { G_PASSWORD, G_LOCK, G_END };
+
+static int guest_action(const struct tr_action_env *env, json_t *args,
+			json_t **result, trellis_call_t *call, enum guest_op op)
+{
+	struct host_ref h;
+	const char *uuid = tr_json_str_opt(args, "uuid");
+	const char *user = tr_json_str_opt(args, "user");
+	const char *pw = tr_json_str_opt(args, "password");
+	uint32_t ended = 0;
+	if (!user)
+		user = "root";
+	if (op == G_PASSWORD && (!pw || !strcmp(pw, "***")))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "hypervisor.guest_set_password: no password "
+				   "(a replayed step cannot recover one: "
+				   "start again)");
+	int rc = host_get(env, args, &h, call);
+	if (!rc && op == G_PASSWORD)
+		rc = tr_hv_guest_set_password(TR_TGT(h.t), call, uuid, user, pw,
+					      0);
+	else if (!rc && op == G_LOCK)
+		rc = tr_hv_guest_lock_user(TR_TGT(h.t), call, uuid, user, 0);
+	else if (!rc)
+		rc = tr_hv_guest_end_sessions(TR_TGT(h.t), call, uuid, user, 0,
+					      &ended);
+	if (!rc) {
+		*result = json_pack("{s:s, s:s, s:s}", "host", h.name, "uuid",
+				    uuid, "user", user);
+		if (op == G_END)
+			json_object_set_new(*result, "ended",
+					    json_integer(ended));
+	}
+	host_put(&h, rc);
+	return rc;
+}
+
+#define GUEST_RUN(fn, op)                                                      \
+	static int fn(const struct tr_action_env *env, json_t *args,           \
+		      json_t **result, trellis_call_t *call)                   \
+	{                                                                      \
+		return guest_action(env, args, result, call, op);              \
+	}
+GUEST_RUN(run_guest_password, G_PASSWORD)
+GUEST_RUN(run_guest_lock, G_LOCK)
+GUEST_RUN(run_guest_end, G_END)
+
 /*
  * The inventory record of a VM a workflow made (origin "trellis"), and its
  * removal.  They run on the main thread, the store's only writer; both are
@@ -757,6 +808,25 @@ static const struct tr_field nic_attach_in[] = {
 static const struct tr_field nic_ref[] = {
     HOST_FIELD, UUID_FIELD, {"mac", TR_T_STRING, 1, "the NIC"}, TR_FIELDS_END};
 
+#define USER_FIELD                                                             \
+	{                                                                      \
+		"user", TR_T_STRING, 0, "the guest account (default root)"     \
+	}
+static const struct tr_field guest_in[] = {HOST_FIELD, UUID_FIELD, USER_FIELD,
+					   TR_FIELDS_END};
+static const struct tr_field guest_pw_in[] = {
+    HOST_FIELD,
+    UUID_FIELD,
+    USER_FIELD,
+    {"password", TR_T_SECRET, 1, "the new password (never logged)"},
+    TR_FIELDS_END};
+static const struct tr_field guest_out[] = {
+    HOST_FIELD,
+    UUID_FIELD,
+    {"user", TR_T_STRING, 1, "the guest account"},
+    {"ended", TR_T_INT, 0, "guest_end_sessions: sessions ended"},
+    TR_FIELDS_END};
+
 static const struct tr_field record_in[] = {
     HOST_FIELD,
     UUID_FIELD,
@@ -801,6 +871,16 @@ static const struct tr_action actions[] = {
      nic_attach_in, nic_ref, run_nic_attach, "hypervisor.nic_detach", M},
     {"hypervisor.nic_detach", "Detach a NIC (missing: success)", nic_ref,
      nic_ref, run_nic_detach, NULL, M},
+    {"hypervisor.guest_set_password",
+     "Set a guest account's password through the guest agent (since 1.1)",
+     guest_pw_in, guest_out, run_guest_password, "hypervisor.guest_lock_user",
+     M},
+    {"hypervisor.guest_lock_user",
+     "Lock a guest account: no password works (since 1.1)", guest_in,
+     guest_out, run_guest_lock, NULL, M},
+    {"hypervisor.guest_end_sessions",
+     "End a guest account's login sessions (since 1.1)", guest_in, guest_out,
+     run_guest_end, NULL, M},
     {"hypervisor.vm_record",
      "Record a VM a workflow made in the inventory (origin trellis)", record_in,
      vm_ref_out, run_vm_record, "hypervisor.vm_forget",

@@ -28,10 +28,12 @@ static char *auditor_perms[] = {
     "workflow.logs", "workflow.defs",  "workflow.def",	 "api.ops",
     "daemon.status", "policy.claims",  "report.*",	 "quota.show",
     "auth.whoami"};
+/* Support opens and closes maintenance windows (the maint.* workflows)
+ * and reads what it needs to. */
 static char *support_perms[] = {
     "host.list",       "host.show",	"vm.list",	 "vm.show",
-    "workflow.status", "workflow.logs", "workflow.list", "maintenance.*",
-    "auth.whoami"};
+    "workflow.status", "workflow.logs", "workflow.list", "workflow.run",
+    "workflow:maint.*", "maint.*",	"auth.whoami"};
 static char *bu_admin_perms[] = {
     "vm.*",
     "volume.list",

@@ -43,6 +43,9 @@ static const char defaults_yaml[] =
 	"secrets_dir: null       # default STATE_DIR/secrets: one 0600 file per "
 	"secret\n"
 	"plugin_dirs: []\n"
+	"escrow:                 # the vendor's trellis-escrowd (maint mode)\n"
+	"  endpoint: null        # tcp://HOST:PORT; null: maint enable fails\n"
+	"  public_key: null      # its escrow.pub (base64 X25519)\n"
 	"placement:\n"
 	"  orphan_check: 60s     # release claims whose VM or workflow is "
 	"gone (0: never)\n"
@@ -109,6 +112,8 @@ static const struct centry entries[] = {
 	{"secrets_dir", C_PATH_NULL, O(secrets_dir)},
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
+	{"escrow.endpoint", C_STR_NULL, O(escrow_endpoint)},
+	{"escrow.public_key", C_STR_NULL, O(escrow_public_key)},
 	{"placement.orphan_check", C_DURATION, O(orphan_check_ms)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
@@ -515,6 +520,8 @@ void tr_config_free(struct tr_config *c)
 	free(c->roles_file);
 	free(c->prices_file);
 	free(c->http_listen);
+	free(c->escrow_endpoint);
+	free(c->escrow_public_key);
 	free(c->http_cert);
 	free(c->http_key);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)

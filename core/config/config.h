@@ -50,6 +50,8 @@ struct tr_config {
 	size_t http_max_body;   /* http.max_body: bytes */
 	unsigned http_timeout_ms; /* http.timeout: to send a request whole */
 	int http_metrics_auth;  /* http.metrics_auth: 1, 0, -1: auto */
+	char *escrow_endpoint;  /* escrow.endpoint: trellis-escrowd, or NULL */
+	char *escrow_public_key; /* escrow.public_key: base64, or NULL */
 	char **workflow_dirs;   /* workflows.dirs (count next: keep adjacent) */
 	size_t n_workflow_dirs;
 	char **agents_listen;   /* agents.listen: URLs (count next) */

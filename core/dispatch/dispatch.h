@@ -128,6 +128,18 @@ int tr_hv_vm_nic_detach(struct trellis_plugin *p, void *conn,
 			pthread_mutex_t *lock, trellis_call_t *call,
 			const char *uuid, const char *mac, const char *idem_key,
 			uint32_t flags);
+/* since 1.1: guest accounts (NOTSUP from a 1.0 plugin). */
+int tr_hv_guest_set_password(struct trellis_plugin *p, void *conn,
+			     pthread_mutex_t *lock, trellis_call_t *call,
+			     const char *uuid, const char *user,
+			     const char *password, uint32_t flags);
+int tr_hv_guest_lock_user(struct trellis_plugin *p, void *conn,
+			  pthread_mutex_t *lock, trellis_call_t *call,
+			  const char *uuid, const char *user, uint32_t flags);
+int tr_hv_guest_end_sessions(struct trellis_plugin *p, void *conn,
+			     pthread_mutex_t *lock, trellis_call_t *call,
+			     const char *uuid, const char *user,
+			     uint32_t flags, uint32_t *ended);
 
 /* ---- storage (storage.c) ---- */
 

@@ -158,3 +158,35 @@ int tr_hv_vm_nic_detach(struct trellis_plugin *p, void *conn,
 	TR_DISPATCH_RUN(lock, vm_nic_detach, conn, call, uuid, mac, idem_key,
 			flags);
 }
+
+int tr_hv_guest_set_password(struct trellis_plugin *p, void *conn,
+			     pthread_mutex_t *lock, trellis_call_t *call,
+			     const char *uuid, const char *user,
+			     const char *password, uint32_t flags)
+{
+	BEGIN(guest_set_password);
+	TR_DISPATCH_RUN(lock, guest_set_password, conn, call, uuid, user,
+			password, flags);
+}
+
+int tr_hv_guest_lock_user(struct trellis_plugin *p, void *conn,
+			  pthread_mutex_t *lock, trellis_call_t *call,
+			  const char *uuid, const char *user, uint32_t flags)
+{
+	BEGIN(guest_lock_user);
+	TR_DISPATCH_RUN(lock, guest_lock_user, conn, call, uuid, user, flags);
+}
+
+int tr_hv_guest_end_sessions(struct trellis_plugin *p, void *conn,
+			     pthread_mutex_t *lock, trellis_call_t *call,
+			     const char *uuid, const char *user,
+			     uint32_t flags, uint32_t *ended)
+{
+	uint32_t scratch = 0;
+	if (!ended)
+		ended = &scratch;
+	*ended = 0;
+	BEGIN(guest_end_sessions);
+	TR_DISPATCH_RUN(lock, guest_end_sessions, conn, call, uuid, user, flags,
+			ended);
+}

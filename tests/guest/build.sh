@@ -16,6 +16,17 @@
 #                                         may also be a prefix length (24);
 #                                         DEV defaults to eth0
 #
+# `build.sh appliance` builds the second image, a locked-down virtual
+# appliance (issue 22, maintenance mode): the same kernel and init, plus
+# dropbear (sshd on port 22, password logins), qemu-guest-agent on its
+# virtio-serial port, and busybox httpd as the one service port (443).
+# root's password is locked ("!") at every boot; a small chpasswd (busybox
+# has none; qemu-ga's set-user-password runs one) sets a SHA-512 hash with
+# busybox mkpasswd.  The dynamic binaries get their libraries from their
+# Debian packages (dropbear's libtomcrypt/libtommath) or, for the rest of
+# the closure (glibc, glib...), from this machine, which runs the same
+# Debian release.  Its marker line is TRELLIS-APPLIANCE-UP.
+#
 # The result is cached in tests/guest/cache/ and rebuilt only when this
 # script or a package version changes.  Prints, for `eval`:
 #     kernel=/abs/path/vmlinuz
@@ -26,6 +37,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$here/cache
 meta=linux-image-cloud-amd64
+variant=${1:-plain}
+case $variant in
+plain) extra=() ;;
+appliance) extra=(dropbear-bin qemu-guest-agent libtomcrypt1 libtommath1) ;;
+*)
+	echo "usage: $0 [plain|appliance]" >&2
+	exit 2
+	;;
+esac
 log() { echo "guest: $*" >&2; }
 
 mkdir -p "$cache"
@@ -38,11 +58,11 @@ flock -w 600 9 || {
 # One apt-cache call (each costs about a second): the meta package's
 # version fixes the kernel package it depends on.
 versions() {
-	apt-cache policy "$meta" busybox-static 2>/dev/null |
+	apt-cache policy "$meta" busybox-static "${extra[@]}" 2>/dev/null |
 		awk '/^[^ ]/ {p=$1} /Candidate:/ && $2 != "(none)" {print p, $2}'
 }
 v=$(versions)
-if [[ $(wc -l <<<"$v") -lt 2 ]]; then
+if [[ $(wc -l <<<"$v") -lt $((2 + ${#extra[@]})) ]]; then
 	log "package lists lack $meta or busybox-static; running apt-get update"
 	apt-get update -q >/dev/null
 	v=$(versions)
@@ -55,8 +75,10 @@ bver=$(awk '$1 == "busybox-static:" {print $2}' <<<"$v")
 }
 key=$( (
 	cat "$0"
-	echo "$meta=$mver busybox-static=$bver"
+	echo "$variant $v"
 ) | sha256sum | cut -c1-16)
+# The plain image keeps its bare key; others are prefixed by their variant.
+[[ $variant == plain ]] || key=$variant-$key
 out=$cache/$key
 
 if [[ -f $out/stamp ]]; then
@@ -80,7 +102,7 @@ mkdir -p "$dl"
 	cd "$dl"
 	# apt drops privileges to _apt for downloads; a root-owned cache dir
 	# only earns a warning, which we do not need to see.
-	apt-get download -q "$kpkg=$kver" "busybox-static=$bver" 2>&1 |
+	apt-get download -q "$kpkg=$kver" "busybox-static=$bver" "${extra[@]}" 2>&1 |
 		grep -v -e 'unsandboxed as root' >&2 || true
 )
 kdeb=$(ls "$dl/${kpkg}_"*"_amd64.deb" 2>/dev/null | grep -F "_${kver//:/%3a}_" | head -1 || true)
@@ -120,11 +142,92 @@ add_mod() {
 	for d in ${deps//,/ }; do add_mod "$d"; done
 	order+=("$n")
 }
-for m in virtio_pci virtio_net virtio_blk button evdev; do add_mod "$m"; done
+# The appliance's extra files (see the header).  $1: the root tree.
+add_appliance() {
+	local r=$1 p x=$work/x
+	for p in dropbear-bin qemu-guest-agent libtomcrypt1 libtommath1; do
+		dpkg-deb -x "$(ls -t "$dl/${p}_"*.deb | head -1)" "$x"
+	done
+	mkdir -p "$r"/{usr/sbin,usr/bin,lib64,lib/x86_64-linux-gnu,etc/dropbear,www,root,var/log,dev/pts}
+	cp "$x/usr/sbin/dropbear" "$x/usr/sbin/qemu-ga" "$r/usr/sbin/"
+	cp "$x/usr/bin/dbclient" "$r/usr/bin/"
+	# The library closure: the packages' own first, then this machine's.
+	local lib
+	while read -r lib; do
+		cp -L "$lib" "$r/lib/x86_64-linux-gnu/$(basename "$lib")"
+	done < <(LD_LIBRARY_PATH=$x/usr/lib/x86_64-linux-gnu ldd \
+		"$r/usr/sbin/dropbear" "$r/usr/sbin/qemu-ga" "$r/usr/bin/dbclient" |
+		awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u)
+	if LD_LIBRARY_PATH=$x/usr/lib/x86_64-linux-gnu ldd "$r/usr/sbin/qemu-ga" \
+		"$r/usr/sbin/dropbear" | grep -q 'not found'; then
+		log "appliance: unresolved libraries"
+		return 1
+	fi
+	cp -L /lib64/ld-linux-x86-64.so.2 "$r/lib64/"
+	ln -s ../lib/x86_64-linux-gnu "$r/usr/lib"
+	cat >"$r/etc/passwd" <<'P'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+P
+	cat >"$r/etc/group" <<'P'
+root:x:0:
+nogroup:x:65534:
+P
+	echo /bin/sh >"$r/etc/shells"
+	echo 'hosts: files' >"$r/etc/nsswitch.conf"
+	echo '<html><body>trellis appliance</body></html>' >"$r/www/index.html"
+	# qemu-ga's guest-set-user-password pipes "user:password" (or, with
+	# -e, "user:hash") to chpasswd.  The password never reaches argv.
+	cat >"$r/bin/chpasswd" <<'P'
+#!/bin/sh
+# chpasswd for the Trellis appliance (busybox has none): stdin user:secret.
+enc=0
+[ "$1" = -e ] && enc=1
+umask 077
+while IFS= read -r line; do
+	user=${line%%:*} secret=${line#*:}
+	if [ $enc = 0 ]; then
+		secret=$(printf '%s\n' "$secret" | mkpasswd -m sha512 -P 0) || exit 1
+	fi
+	awk -F: -v u="$user" -v h="$secret" -v d=$(($(date +%s) / 86400)) \
+		'BEGIN {OFS=":"} $1 == u {$2 = h; $3 = d; f=1} {print} END {exit !f}' \
+		/etc/shadow >/etc/shadow.new || { rm -f /etc/shadow.new; exit 1; }
+	mv /etc/shadow.new /etc/shadow
+done
+P
+	chmod 0755 "$r/bin/chpasswd"
+	cat >>"$r/etc/appliance.rc" <<'P'
+# Sourced by /init: root locked, sshd, the agent, the service port.
+umask 077
+echo 'root:!:1:0:99999:7:::' >/etc/shadow
+echo 'nobody:!:1:0:99999:7:::' >>/etc/shadow
+umask 022
+export PATH=/usr/sbin:/usr/bin:/bin
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts
+mkdir -p /dev/virtio-ports /var/run
+for n in /sys/class/virtio-ports/*; do
+	[ -e "$n/name" ] && ln -sf "/dev/${n##*/}" "/dev/virtio-ports/$(cat "$n/name")"
+done
+dropbear -R -p 22 -P /var/run/dropbear.pid -E 2>>/var/log/auth.log
+httpd -p 443 -h /www
+if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ]; then
+	qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 \
+		-f /var/run/qemu-ga.pid -l /var/log/qemu-ga.log
+else
+	log "no guest agent port"
+fi
+echo "TRELLIS-APPLIANCE-UP"
+P
+}
+mlist=(virtio_pci virtio_net virtio_blk button evdev)
+[[ $variant == appliance ]] && mlist+=(virtio_console)
+for m in "${mlist[@]}"; do add_mod "$m"; done
 
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc/acpi/PWRF,lib/modules}
 cp "$work/b/bin/busybox" "$root/bin/busybox"
+[[ $variant == appliance ]] && add_appliance "$root"
 for n in "${order[@]}"; do
 	cp "${path_of[$n]}" "$root/lib/modules/$n.ko"
 	echo "$n" >>"$root/etc/modules"
@@ -193,6 +296,7 @@ IP
 fi
 hostname "$host"
 acpid -d -c /etc/acpi &
+[ -f /etc/appliance.rc ] && . /etc/appliance.rc
 echo "TRELLIS-GUEST-UP"
 while true; do
 	setsid cttyhack sh
@@ -202,12 +306,16 @@ EOF
 chmod +x "$root/init"
 
 mkdir -p "$work/out"
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$work/out/initrd.img"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | if [[ $variant == plain ]]; then gzip -9; else zstd -q -19 --zstd=wlog=21; fi >"$work/out/initrd.img"
 cp "$work/k/boot/vmlinuz-$release" "$work/out/vmlinuz"
-echo "$kpkg=$kver busybox-static=$bver modules=${order[*]}" >"$work/out/stamp"
+echo "$variant $kpkg=$kver busybox-static=$bver modules=${order[*]}" >"$work/out/stamp"
 chmod 0644 "$work/out/"*
 # Older builds go; the new one appears atomically under its key.
-find "$cache" -mindepth 1 -maxdepth 1 -type d -not -name dl -not -name "$(basename "$work")" -exec rm -rf {} +
+if [[ $variant == plain ]]; then
+	find "$cache" -mindepth 1 -maxdepth 1 -type d -not -name dl -not -name 'work.*' -not -name '*-*' -exec rm -rf {} +
+else
+	find "$cache" -mindepth 1 -maxdepth 1 -type d -name "$variant-*" -exec rm -rf {} +
+fi
 mv "$work/out" "$out"
 log "built $out (modules: ${order[*]})"
 echo "kernel=$out/vmlinuz"

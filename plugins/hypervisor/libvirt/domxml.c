@@ -273,6 +273,16 @@ int lv_xml_domain(const trellis_vm_spec_t *s, const char *domain_type,
 	}
 	empty1(&x, "target", "port", "0");
 	end(&x);
+	/* The guest agent's virtio-serial port: the guest-account ops
+	 * (set password, lock, end sessions) reach the guest through it.
+	 * libvirt picks the socket's path. */
+	start(&x, "channel");
+	attr(&x, "type", "unix");
+	start(&x, "target");
+	attr(&x, "type", "virtio");
+	attr(&x, "name", "org.qemu.guest_agent.0");
+	end(&x);
+	end(&x);
 	if (s->console == TRELLIS_CONSOLE_VNC) {
 		const char *listen =
 		    s->console_listen ? s->console_listen : "127.0.0.1";

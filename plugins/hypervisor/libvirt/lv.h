@@ -99,6 +99,15 @@ int lv_state_map(int vir_state);
 int lv_probe_domain_type(struct lv_conn *c, trellis_call_t *call,
 			 const trellis_node_t *options, char *out, size_t len);
 
+/* guest.c: guest accounts through the guest agent (since 1.1) */
+int lv_guest_set_password(void *conn, trellis_call_t *call, const char *uuid,
+			  const char *user, const char *password,
+			  uint32_t flags);
+int lv_guest_lock_user(void *conn, trellis_call_t *call, const char *uuid,
+		       const char *user, uint32_t flags);
+int lv_guest_end_sessions(void *conn, trellis_call_t *call, const char *uuid,
+			  const char *user, uint32_t flags, uint32_t *ended);
+
 /* events.c */
 int lv_events_start(struct lv_state *st, trellis_call_t *call);
 void lv_events_stop(struct lv_state *st);

@@ -97,6 +97,9 @@ static const struct trellis_hypervisor_ops lv_ops = {
     .vm_disk_detach = lv_vm_disk_detach,
     .vm_nic_attach = lv_vm_nic_attach,
     .vm_nic_detach = lv_vm_nic_detach,
+    .guest_set_password = lv_guest_set_password,
+    .guest_lock_user = lv_guest_lock_user,
+    .guest_end_sessions = lv_guest_end_sessions,
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = LV_NAME, .version = "1.0.0",

@@ -229,6 +229,30 @@ struct trellis_hypervisor_ops {
 	int (*vm_nic_detach)(void *conn, trellis_call_t *call, const char *uuid,
 			     const char *mac, const char *idem_key,
 			     uint32_t flags); /* since 1.0 */
+
+	/* Guest accounts, for maintenance mode (the guest's own agent does
+	 * the work: libvirt's is qemu-guest-agent).  The VM must run and its
+	 * agent answer; otherwise UNAVAILABLE, so the caller fails closed.
+	 * NULL (a 1.0 plugin): the core reports NOTSUP. */
+
+	/* Set user's password (clear text, a secret: never logged, never
+	 * kept; the plugin wipes its copies).  Required again after a
+	 * lock: setting a password unlocks the account. */
+	int (*guest_set_password)(void *conn, trellis_call_t *call,
+				  const char *uuid, const char *user,
+				  const char *password,
+				  uint32_t flags); /* since 1.1 */
+	/* Lock user's account so no password works ("!" in the shadow
+	 * file).  An account already locked: success. */
+	int (*guest_lock_user)(void *conn, trellis_call_t *call,
+			       const char *uuid, const char *user,
+			       uint32_t flags); /* since 1.1 */
+	/* End user's interactive sessions (ssh logins).  None: success;
+	 * *ended (may be NULL) gets how many were ended. */
+	int (*guest_end_sessions)(void *conn, trellis_call_t *call,
+				  const char *uuid, const char *user,
+				  uint32_t flags,
+				  uint32_t *ended); /* since 1.1 */
 };
 
 #define TRELLIS_HYPERVISOR_OPS_SIZE_1_0                                        \

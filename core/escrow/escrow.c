@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* escrow.c - the escrow client and shared helpers (escrow.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+#include <sodium.h>
+
+#include "../host/host.h"
+#include "escrow.h"
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static int random_chars(char *buf, size_t n, const char *alphabet)
+{
+	size_t na = strlen(alphabet);
+	if (sodium_init() < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = alphabet[randombytes_uniform((uint32_t)na)];
+	return 0;
+}
+
+int escrow_code_new(char *buf, size_t len)
+{
+	char raw[20];
+	if (len < ESCROW_CODE_LEN + 1 || random_chars(raw, sizeof raw, crockford))
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof raw; i++) {
+		if (i && i % 4 == 0)
+			buf[o++] = '-';
+		buf[o++] = raw[i];
+	}
+	buf[o] = 0;
+	sodium_memzero(raw, sizeof raw);
+	return 0;
+}
+
+int escrow_password_new(char *buf, size_t len)
+{
+	if (len < 2 || random_chars(buf, len - 1,
+				    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqr"
+				    "stuvwxyz23456789"))
+		return -1;
+	buf[len - 1] = 0;
+	return 0;
+}
+
+void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
+{
+	char norm[128];
+	size_t n = 0;
+	unsigned char h[32];
+	for (const char *p = code; *p && n + 1 < sizeof norm; p++) {
+		char ch = *p;
+		if (ch == '-' || ch == ' ')
+			continue;
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		norm[n++] = ch;
+	}
+	crypto_generichash(h, sizeof h, (const unsigned char *)norm, n,
+			   (const unsigned char *)"trellis-escrow-v1", 17);
+	sodium_bin2hex(out, ESCROW_HASH_HEX, h, sizeof h);
+	sodium_memzero(norm, sizeof norm);
+}
+
+char *escrow_b64(const unsigned char *p, size_t n)
+{
+	size_t len = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(len);
+	if (s)
+		sodium_bin2base64(s, len, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+unsigned char *escrow_unb64(const char *s, size_t *n)
+{
+	size_t cap = s ? strlen(s) : 0;
+	unsigned char *b = s ? malloc(cap + 1) : NULL;
+	if (b && sodium_base642bin(b, cap + 1, s, cap, NULL, n, NULL,
+				   sodium_base64_VARIANT_ORIGINAL) == 0)
+		return b;
+	free(b);
+	return NULL;
+}
+
+int escrow_call(const char *url, json_t *req, int timeout_ms, json_t **reply,
+		trellis_call_t *call)
+{
+	int sock = -1, rc = 0;
+	char *txt = json_dumps(req, JSON_COMPACT), *buf = NULL;
+	*reply = NULL;
+	if (!url || !*url) {
+		rc = tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				 "escrow: no endpoint configured");
+		goto out;
+	}
+	if (!txt || (sock = nn_socket(AF_SP, NN_REQ)) < 0) {
+		rc = tr_call_set(call, TRELLIS_E_NOMEM, "escrow: no socket");
+		goto out;
+	}
+	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms,
+		      sizeof timeout_ms);
+	nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms,
+		      sizeof timeout_ms);
+	if (nn_connect(sock, url) < 0 ||
+	    nn_send(sock, txt, strlen(txt), 0) < 0) {
+		rc = tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				 "escrow %s: %s", url, nn_strerror(nn_errno()));
+		goto out;
+	}
+	int n = nn_recv(sock, &buf, NN_MSG, 0);
+	if (n < 0) {
+		rc = tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				 "escrow %s does not answer: %s", url,
+				 nn_strerror(nn_errno()));
+		goto out;
+	}
+	*reply = json_loadb(buf, (size_t)n, 0, NULL);
+	if (!json_is_object(*reply)) {
+		json_decref(*reply);
+		*reply = NULL;
+		rc = tr_call_set(call, TRELLIS_E_BACKEND,
+				 "escrow %s: unreadable answer", url);
+		goto out;
+	}
+	if (!json_is_true(json_object_get(*reply, "ok"))) {
+		const char *e = json_string_value(json_object_get(*reply, "error"));
+		const char *m = json_string_value(json_object_get(*reply, "message"));
+		int code = TRELLIS_E_BACKEND;
+		if (e && !strcmp(e, "NOTFOUND"))
+			code = TRELLIS_E_NOTFOUND;
+		else if (e && !strcmp(e, "BUSY"))
+			code = TRELLIS_E_BUSY;
+		else if (e && !strcmp(e, "INVALID_ARG"))
+			code = TRELLIS_E_INVALID_ARG;
+		rc = tr_call_set(call, code, "escrow: %s", m ? m : "refused");
+		json_decref(*reply);
+		*reply = NULL;
+	}
+out:
+	if (buf)
+		nn_freemsg(buf);
+	if (sock >= 0)
+		nn_close(sock);
+	free(txt);
+	return rc;
+}
+
+int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
+		   const char *password, int64_t expires_at,
+		   trellis_call_t *call)
+{
+	size_t kn = 0, pn = strlen(password);
+	unsigned char *pk = escrow_unb64(pubkey_b64, &kn);
+	if (sodium_init() < 0 || !pk || kn != crypto_box_PUBLICKEYBYTES) {
+		free(pk);
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "escrow: the configured public key is not "
+				   "a base64 X25519 key");
+	}
+	unsigned char *box = malloc(pn + crypto_box_SEALBYTES);
+	char hash[ESCROW_HASH_HEX];
+	int rc;
+	if (!box) {
+		free(pk);
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	}
+	crypto_box_seal(box, (const unsigned char *)password, pn, pk);
+	char *sealed = escrow_b64(box, pn + crypto_box_SEALBYTES);
+	escrow_code_hash(code, hash);
+	json_t *req = json_pack("{s:s, s:s, s:s, s:I}", "op", "deposit",
+				"code_hash", hash, "sealed", sealed,
+				"expires_at", (json_int_t)expires_at);
+	json_t *reply = NULL;
+	rc = escrow_call(url, req, 5000, &reply, call);
+	json_decref(reply);
+	json_decref(req);
+	free(sealed);
+	free(box);
+	free(pk);
+	return rc;
+}
+
+int escrow_fetch(const char *url, const char *code, const char *who,
+		 char **password, trellis_call_t *call)
+{
+	unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+	char hash[ESCROW_HASH_HEX];
+	json_t *reply = NULL;
+	*password = NULL;
+	if (sodium_init() < 0)
+		return tr_call_set(call, TRELLIS_E_IO, "libsodium init failed");
+	crypto_box_keypair(pk, sk);
+	char *pkb = escrow_b64(pk, sizeof pk);
+	escrow_code_hash(code, hash);
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "fetch",
+				"code_hash", hash, "reply_key", pkb, "who",
+				who ? who : "");
+	int rc = escrow_call(url, req, 5000, &reply, call);
+	size_t n = 0;
+	unsigned char *box =
+	    rc ? NULL
+	       : escrow_unb64(json_string_value(json_object_get(reply, "sealed")),
+			      &n);
+	if (!rc && (!box || n <= crypto_box_SEALBYTES))
+		rc = tr_call_set(call, TRELLIS_E_BACKEND,
+				 "escrow: the answer holds no sealed password");
+	if (!rc) {
+		char *pw = calloc(1, n - crypto_box_SEALBYTES + 1);
+		if (!pw || crypto_box_seal_open((unsigned char *)pw, box, n, pk,
+						sk) != 0) {
+			free(pw);
+			rc = tr_call_set(call, TRELLIS_E_BACKEND,
+					 "escrow: cannot open its answer");
+		} else {
+			*password = pw;
+		}
+	}
+	sodium_memzero(sk, sizeof sk);
+	free(box);
+	free(pkb);
+	json_decref(req);
+	json_decref(reply);
+	return rc;
+}
+
+int escrow_delete(const char *url, const char *code, trellis_call_t *call)
+{
+	char hash[ESCROW_HASH_HEX];
+	json_t *reply = NULL;
+	escrow_code_hash(code, hash);
+	json_t *req = json_pack("{s:s, s:s}", "op", "delete", "code_hash", hash);
+	int rc = escrow_call(url, req, 5000, &reply, call);
+	json_decref(reply);
+	json_decref(req);
+	return rc == TRELLIS_E_NOTFOUND ? 0 : rc;
+}

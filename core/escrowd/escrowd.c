@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * escrowd.c - trellis-escrowd, the vendor's escrow of maintenance
+ * passwords (issue 22).  It runs on the vendor's side, apart from any
+ * trellisd, with its own X25519 key pair in its state directory
+ * (escrow.key, 0600; escrow.pub, base64, for the customers' trellisd).
+ *
+ * It keeps entries (escrow.h) in escrow.db: code hash, sealed password,
+ * expiry; never a VM or a customer.  An entry is fetched once: the fetch
+ * deletes it.  Expired entries are purged before every request.  A wrong
+ * code is audited and counts against the requester; after MAX_MISSES
+ * misses within MISS_WINDOW_S, every fetch is refused (BUSY) until that
+ * window has passed, so the code space cannot be walked.
+ *
+ * Audit lines (JSON, one per line) go to escrow-audit.log in the state
+ * directory and to stderr; they never hold a password or a code, only a
+ * prefix of the code's hash.
+ *
+ *   trellis-escrowd --state DIR --listen URL     serve
+ *   trellis-escrowd --state DIR --public-key     print (making) the key
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "../escrow/escrow.h"
+
+#define MAX_MISSES 5
+#define MISS_WINDOW_S 60
+
+static volatile sig_atomic_t stop;
+static unsigned char pk[crypto_box_PUBLICKEYBYTES];
+static unsigned char sk[crypto_box_SECRETKEYBYTES];
+static sqlite3 *db;
+static FILE *audit_f;
+static time_t misses[MAX_MISSES]; /* ring of the latest wrong-code times */
+static int miss_next;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void audit(const char *event, const char *hash, const char *who,
+		  const char *detail)
+{
+	json_t *j = json_pack("{s:I, s:s, s:s?, s:s?, s:s?}", "time",
+			      (json_int_t)time(NULL), "event", event, "entry",
+			      hash, "who", who, "detail", detail);
+	char *s = json_dumps(j, JSON_COMPACT);
+	if (s) {
+		fprintf(stderr, "escrowd: audit %s\n", s);
+		if (audit_f) {
+			fprintf(audit_f, "%s\n", s);
+			fflush(audit_f);
+		}
+	}
+	free(s);
+	json_decref(j);
+}
+
+static int load_keys(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/escrow.key", dir);
+	int fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		unsigned char both[sizeof pk + sizeof sk];
+		ssize_t n = read(fd, both, sizeof both);
+		close(fd);
+		if (n != (ssize_t)sizeof both) {
+			fprintf(stderr, "escrowd: %s: not a key file\n", path);
+			return -1;
+		}
+		memcpy(pk, both, sizeof pk);
+		memcpy(sk, both + sizeof pk, sizeof sk);
+		sodium_memzero(both, sizeof both);
+		return 0;
+	}
+	crypto_box_keypair(pk, sk);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, pk, sizeof pk) != (ssize_t)sizeof pk ||
+	    write(fd, sk, sizeof sk) != (ssize_t)sizeof sk || fsync(fd) < 0) {
+		fprintf(stderr, "escrowd: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	char *b = escrow_b64(pk, sizeof pk);
+	snprintf(path, sizeof path, "%s/escrow.pub", dir);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", b);
+		fclose(f);
+	}
+	free(b);
+	return 0;
+}
+
+static json_t *fail(const char *code, const char *msg)
+{
+	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", code, "message",
+			 msg);
+}
+
+static int rate_limited(time_t now)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_MISSES; i++)
+		if (misses[i] && now - misses[i] < MISS_WINDOW_S)
+			n++;
+	return n >= MAX_MISSES;
+}
+
+static int hash_ok(const char *h)
+{
+	if (!h || strlen(h) != ESCROW_HASH_HEX - 1)
+		return 0;
+	for (; *h; h++)
+		if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+			return 0;
+	return 1;
+}
+
+static json_t *op_deposit(json_t *req)
+{
+	const char *h = json_string_value(json_object_get(req, "code_hash"));
+	const char *sealed = json_string_value(json_object_get(req, "sealed"));
+	json_int_t exp = json_integer_value(json_object_get(req, "expires_at"));
+	sqlite3_stmt *st = NULL;
+	if (!hash_ok(h) || !sealed || exp <= time(NULL))
+		return fail("INVALID_ARG", "deposit needs code_hash, sealed and "
+					   "a future expires_at");
+	sqlite3_prepare_v2(db,
+			   "INSERT INTO entries(code_hash, sealed, expires_at) "
+			   "VALUES (?, ?, ?)",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sealed, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, exp);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail("CONFLICT", "that code is already deposited");
+	char hp[13];
+	snprintf(hp, sizeof hp, "%.12s", h);
+	audit("DEPOSIT", hp, NULL, NULL);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *op_fetch(json_t *req)
+{
+	const char *h = json_string_value(json_object_get(req, "code_hash"));
+	const char *rk = json_string_value(json_object_get(req, "reply_key"));
+	const char *who = json_string_value(json_object_get(req, "who"));
+	time_t now = time(NULL);
+	sqlite3_stmt *st = NULL;
+	char hp[13] = "";
+	json_t *out = NULL;
+	if (h)
+		snprintf(hp, sizeof hp, "%.12s", h);
+	if (rate_limited(now)) {
+		audit("FETCH_RATE_LIMITED", hp, who, NULL);
+		return fail("BUSY", "too many wrong codes: try again later");
+	}
+	size_t kn = 0;
+	unsigned char *key = escrow_unb64(rk, &kn);
+	if (!hash_ok(h) || !key || kn != crypto_box_PUBLICKEYBYTES) {
+		free(key);
+		return fail("INVALID_ARG", "fetch needs code_hash and reply_key");
+	}
+	sqlite3_prepare_v2(db,
+			   "DELETE FROM entries WHERE code_hash = ? AND "
+			   "expires_at > ? RETURNING sealed",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		misses[miss_next++ % MAX_MISSES] = now;
+		audit("FETCH_WRONG_CODE", hp, who, NULL);
+		out = fail("NOTFOUND", "no entry for that code (wrong, used or "
+				       "expired)");
+		goto done;
+	}
+	size_t n = 0;
+	unsigned char *box = escrow_unb64(
+	    (const char *)sqlite3_column_text(st, 0), &n);
+	unsigned char *pw =
+	    box && n > crypto_box_SEALBYTES ? malloc(n - crypto_box_SEALBYTES)
+					    : NULL;
+	if (!pw || crypto_box_seal_open(pw, box, n, pk, sk) != 0) {
+		audit("FETCH_UNREADABLE", hp, who, NULL);
+		out = fail("BACKEND", "the entry cannot be opened");
+	} else {
+		size_t pn = n - crypto_box_SEALBYTES;
+		unsigned char *re = malloc(pn + crypto_box_SEALBYTES);
+		crypto_box_seal(re, pw, pn, key);
+		char *b = escrow_b64(re, pn + crypto_box_SEALBYTES);
+		out = json_pack("{s:b, s:s}", "ok", 1, "sealed", b);
+		free(b);
+		free(re);
+		sodium_memzero(pw, pn);
+		audit("FETCH", hp, who, NULL);
+	}
+	free(pw);
+	free(box);
+done:
+	sqlite3_finalize(st);
+	free(key);
+	return out;
+}
+
+static json_t *op_delete(json_t *req)
+{
+	const char *h = json_string_value(json_object_get(req, "code_hash"));
+	sqlite3_stmt *st = NULL;
+	if (!hash_ok(h))
+		return fail("INVALID_ARG", "delete needs code_hash");
+	sqlite3_prepare_v2(db, "DELETE FROM entries WHERE code_hash = ?", -1,
+			   &st, NULL);
+	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	char hp[13];
+	snprintf(hp, sizeof hp, "%.12s", h);
+	if (sqlite3_changes(db))
+		audit("DELETE", hp, NULL, NULL);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static void purge(void)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql,
+		 "DELETE FROM entries WHERE expires_at <= %lld",
+		 (long long)time(NULL));
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	int n = sqlite3_changes(db);
+	if (n > 0) {
+		char d[32];
+		snprintf(d, sizeof d, "%d", n);
+		audit("EXPIRED", NULL, NULL, d);
+	}
+}
+
+static int serve(const char *url)
+{
+	int sock = nn_socket(AF_SP, NN_REP), tmo = 500;
+	if (sock < 0 || nn_bind(sock, url) < 0) {
+		fprintf(stderr, "escrowd: bind %s: %s\n", url,
+			nn_strerror(nn_errno()));
+		return 1;
+	}
+	nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &tmo, sizeof tmo);
+	fprintf(stderr, "escrowd: listening on %s\n", url);
+	while (!stop) {
+		char *buf = NULL;
+		int n = nn_recv(sock, &buf, NN_MSG, 0);
+		if (n < 0) {
+			if (nn_errno() != ETIMEDOUT && nn_errno() != EAGAIN &&
+			    nn_errno() != EINTR)
+				fprintf(stderr, "escrowd: recv: %s\n",
+					nn_strerror(nn_errno()));
+			continue;
+		}
+		json_t *req = json_loadb(buf, (size_t)n, 0, NULL), *rep;
+		sodium_memzero(buf, (size_t)n);
+		nn_freemsg(buf);
+		const char *op = json_string_value(json_object_get(req, "op"));
+		purge();
+		if (!op)
+			rep = fail("INVALID_ARG", "not a request");
+		else if (!strcmp(op, "deposit"))
+			rep = op_deposit(req);
+		else if (!strcmp(op, "fetch"))
+			rep = op_fetch(req);
+		else if (!strcmp(op, "delete"))
+			rep = op_delete(req);
+		else
+			rep = fail("INVALID_ARG", "unknown op");
+		char *txt = json_dumps(rep, JSON_COMPACT);
+		if (txt && nn_send(sock, txt, strlen(txt), 0) < 0)
+			fprintf(stderr, "escrowd: send: %s\n",
+				nn_strerror(nn_errno()));
+		free(txt);
+		json_decref(rep);
+		json_decref(req);
+	}
+	nn_close(sock);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL, *url = NULL;
+	int print_key = 0, c;
+	static const struct option opts[] = {
+	    {"state", required_argument, NULL, 's'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"public-key", no_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
+	while ((c = getopt_long(argc, argv, "s:l:kh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': dir = optarg; break;
+		case 'l': url = optarg; break;
+		case 'k': print_key = 1; break;
+		default:
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: trellis-escrowd --state DIR "
+				"(--listen URL | --public-key)\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (!dir || (!url && !print_key)) {
+		fprintf(stderr, "usage: trellis-escrowd --state DIR "
+				"(--listen URL | --public-key)\n");
+		return 2;
+	}
+	if (sodium_init() < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    load_keys(dir) < 0)
+		return 1;
+	if (print_key) {
+		char *b = escrow_b64(pk, sizeof pk);
+		printf("%s\n", b);
+		free(b);
+		return 0;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/escrow.db", dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db,
+			 "CREATE TABLE IF NOT EXISTS entries("
+			 "code_hash TEXT PRIMARY KEY, sealed TEXT NOT NULL, "
+			 "expires_at INTEGER NOT NULL)",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "escrowd: %s: %s\n", path, sqlite3_errmsg(db));
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/escrow-audit.log", dir);
+	audit_f = fopen(path, "a");
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	int rc = serve(url);
+	sodium_memzero(sk, sizeof sk);
+	sqlite3_close(db);
+	if (audit_f)
+		fclose(audit_f);
+	return rc;
+}
