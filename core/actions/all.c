@@ -21,6 +21,7 @@
 	X(hypervisor) \
 	X(vm) \
 	X(probe) \
+	X(tenancy) \
 	X(maint)
 /* clang-format on */
 

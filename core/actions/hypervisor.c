@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../auth/auth.h"
 #include "../placement/claims.h"
 #include "../runtime/daemon.h"
 #include "../util/alloc.h"
@@ -648,6 +649,12 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	json_t *cur = NULL;
 	trellis_call_t probe;
 	tr_call_init(&probe, NULL);
+	/* The VM is the BU's that started the workflow (core/auth). */
+	char bu[TR_NAME_LEN + 1];
+	if (env->instance_id &&
+	    tr_wf_owner_bu(st, env->instance_id, bu, sizeof bu, &probe) == 1 &&
+	    bu[0])
+		json_object_set_new(f, "tenant", json_string(bu));
 	if ((rc = tr_store_begin(st, call))) {
 		json_decref(f);
 		return rc;

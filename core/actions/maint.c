@@ -108,7 +108,6 @@ static const struct tr_action actions[] = {
      withdraw_in, withdraw_out, run_withdraw, NULL, TR_ACTION_MUTATES},
 };
 
-void tr_actions_register_maint(void);
 void tr_actions_register_maint(void)
 {
 	tr_actions_add(actions, sizeof actions / sizeof *actions);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../auth/auth.h"
 #include "../placement/request.h"
 #include "../placement/reserve.h"
 #include "../placement/service.h"
@@ -113,6 +114,16 @@ static int run_place(const struct tr_action_env *env, json_t *args,
 	int rc = need_daemon(env, "policy.place", call);
 	if (rc || (rc = tr_place_args_from_json(args, &pa, call)))
 		return rc;
+	/* A workflow's claim is its BU's (and counts against its quotas):
+	 * the BU that started it, whatever its inputs say. */
+	char bu[TR_NAME_LEN + 1];
+	trellis_call_t probe;
+	tr_call_init(&probe, NULL);
+	if (env->instance_id &&
+	    tr_wf_owner_bu(env->daemon->store, env->instance_id, bu, sizeof bu,
+			   &probe) == 1 &&
+	    bu[0])
+		pa.q.tenant = bu;
 	struct tr_placer *p = tr_placement_engine(env->daemon, call);
 	if (!p)
 		return call->code;

@@ -31,6 +31,7 @@ struct tr_api *tr_api_new(struct tr_daemon *d,
 	api->d = d;
 	pthread_mutex_init(&api->lock, NULL);
 	pthread_rwlock_init(&api->keys_lock, NULL);
+	pthread_mutex_init(&api->audit_lock, NULL);
 	api->limits = *limits;
 	if (!api->limits.max_message)
 		api->limits.max_message = 1 << 20;
@@ -54,6 +55,10 @@ void tr_api_free(struct tr_api *api)
 		tr_req_fail(api->reqs, TRELLIS_E_UNAVAILABLE, NULL,
 			    "trellisd is shutting down");
 	tr_api_listeners_close(api);
+	tr_api_audit_free(api);
+	pthread_mutex_destroy(&api->audit_lock);
+	free(api->tokens);
+	tr_roles_free(api->roles);
 	pthread_mutex_destroy(&api->lock);
 	pthread_rwlock_destroy(&api->keys_lock);
 	tr_keys_free(api->keys);
@@ -71,6 +76,12 @@ void tr_api_register(struct tr_api *api, const struct tr_api_op *ops,
 		     size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		if (ops[i].perm == TR_PERM_UNDECLARED) {
+			tr_err("API op '%s' declares no permission (struct "
+			       "tr_api_op.perm, api.h)",
+			       ops[i].name);
+			abort();
+		}
 		if (tr_api_find(api, ops[i].name)) {
 			tr_err("API op '%s' registered twice", ops[i].name);
 			abort();
@@ -239,6 +250,7 @@ static void req_unlink(struct tr_req *req)
 	if (req->op)
 		last = --api->inflight == 0;
 	pthread_mutex_unlock(&api->lock);
+	tr_api_audit_answer(req, req->code);
 	count_request(req);
 	free(req);
 	/* The main loop checks for "stopping and idle" when it wakes. */
@@ -326,6 +338,17 @@ void tr_req_answer_action(struct tr_daemon *d, void *req, json_t *result,
 		tr_req_fail_call(req, call);
 }
 
+void tr_req_answer_store(struct tr_req *req, int rc, json_t *out,
+			 trellis_call_t *call)
+{
+	if (rc < 0) {
+		json_decref(out);
+		tr_req_fail_store(req, call, NULL);
+	} else {
+		tr_req_ok(req, out);
+	}
+}
+
 void tr_req_fail_store(struct tr_req *req, trellis_call_t *call,
 		       json_t *details)
 {
@@ -372,7 +395,7 @@ struct read_job {
 	const char *path;
 	enum tr_kind kind;
 	int list;
-	char *ref, *parent, *fkey, *fval;
+	char *ref, *parent, *fkey, *fval, *scope;
 	struct tr_store_query q;
 	char *text;
 	trellis_call_t call;
@@ -426,6 +449,7 @@ static void read_answer(struct read_job *j)
 	free(j->parent);
 	free(j->fkey);
 	free(j->fval);
+	free(j->scope);
 	free(j);
 }
 
@@ -462,6 +486,8 @@ static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 				dup_or_null(q->filter_key, &oom);
 			j->q.filter_value = j->fval =
 				dup_or_null(q->filter_value, &oom);
+			j->q.scope_tenant = j->scope =
+				dup_or_null(q->scope_tenant, &oom);
 		}
 	}
 	if (oom) {
@@ -488,11 +514,48 @@ static void do_read(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 	read_answer(j);
 }
 
+struct tr_store *tr_api_store(struct tr_daemon *d)
+{
+	return tr_api_tls_store ? tr_api_tls_store : d->store;
+}
+
+int tr_api_get_scoped(struct tr_daemon *d, struct tr_req *req,
+		      enum tr_kind kind, const char *ref, json_t **out)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_store *s = tr_api_store(d);
+	if (tr_store_get(s, kind, ref, out, &call) < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		return -1;
+	}
+	const char *bu = tr_req_scope(req);
+	if (!bu)
+		return 0;
+	char *owner = tr_store_owner(s, kind, *out);
+	int mine = owner && strcmp(owner, bu) == 0;
+	free(owner);
+	if (mine)
+		return 0;
+	json_decref(*out);
+	*out = NULL;
+	tr_req_not_yours(req, "%s '%s' not found", tr_kind_str(kind), ref);
+	return -1;
+}
+
 void tr_api_show(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		 json_t *args)
 {
-	do_read(d, req, kind, 0,
-		json_string_value(json_object_get(args, "name")), NULL);
+	const char *ref = json_string_value(json_object_get(args, "name"));
+	if (tr_req_scope(req)) {
+		/* A scoped show checks the owner: one more lookup, for BU
+		 * callers only. */
+		json_t *obj = NULL;
+		if (tr_api_get_scoped(d, req, kind, ref, &obj) == 0)
+			tr_req_ok(req, obj);
+		return;
+	}
+	do_read(d, req, kind, 0, ref, NULL);
 }
 
 void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
@@ -500,6 +563,8 @@ void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 {
 	if (tr_api_paging(req, args, q) < 0)
 		return;
+	if (tr_req_scope(req))
+		q->scope_tenant = tr_req_scope(req);
 	do_read(d, req, kind, 1, NULL, q);
 }
 
@@ -508,7 +573,7 @@ void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 /* A tcp:// request without a valid API key (st 0: none, or unknown when
  * it had a token; -1: expired): answered PERMISSION and counted, and
  * logged at most once a second, so a flood of them cannot flood the log. */
-static void refused(struct tr_api *api, struct tr_req *req, int st,
+void tr_api_refused(struct tr_api *api, struct tr_req *req, int st,
 		    int had_token)
 {
 	unsigned long n = atomic_fetch_add(&api->refused, 1) + 1;
@@ -562,15 +627,11 @@ static void req_link(struct tr_api *api, struct tr_req *req)
 static int admit(struct tr_api *api, struct tr_req *req, const char *opname,
 		 json_t *args, const char *token, int had_token)
 {
-	if (req->auth) {
-		/* Neither the token nor the op is echoed or logged. */
-		int st = tr_api_key_check(api, token, req->key,
-					  sizeof req->key);
-		if (st <= 0) {
-			refused(api, req, st, had_token);
-			return -1;
-		}
-	}
+	/* Who is calling (ident.c).  Neither the token nor the op is
+	 * echoed or logged. */
+	(void)had_token;
+	if (tr_api_identify(api, req, token) < 0)
+		return -1;
 	const struct tr_api_op *op = tr_api_find(api, opname);
 	if (!op) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
@@ -583,6 +644,9 @@ static int admit(struct tr_api *api, struct tr_req *req, const char *opname,
 			    op->name, err);
 		return -1;
 	}
+	/* The one permission check, before anything runs. */
+	if (tr_api_authorize(api, req, op, args) < 0)
+		return -1;
 	/* Checked and counted under the lock, so a shutdown that saw no
 	 * request in flight sees no new one either. */
 	pthread_mutex_lock(&api->lock);
@@ -607,8 +671,8 @@ static int admit(struct tr_api *api, struct tr_req *req, const char *opname,
 	 * API key, once the request is valid and admitted.  ipc:// callers
 	 * are whoever the socket's mode lets in. */
 	if (req->key[0] && (op->flags & (TR_OP_MUTATES | TR_OP_AUDIT)))
-		tr_info("api %s: %s by API key '%s'", req->origin, op->name,
-			req->key);
+		tr_info("api %s: %s by API key '%s' (user %s)", req->origin,
+			op->name, req->key, req->who.user);
 	return 0;
 }
 
@@ -708,11 +772,18 @@ static void handle(struct tr_api *api, struct tr_req *req, const char *buf,
 int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
 			char **reply)
 {
+	return tr_api_handle_bytes_as(api, NULL, buf, len, reply);
+}
+
+int tr_api_handle_bytes_as(struct tr_api *api, const char *user,
+			   const void *buf, size_t len, char **reply)
+{
 	struct tr_req *req = tr_xcalloc(1, sizeof *req);
 	*reply = NULL;
 	if (!req)
 		return TRELLIS_E_NOMEM;
 	req->sync_reply = reply;
+	req->as_user = user;
 	handle(api, req, buf, len);
 	/* An async answer comes later and must not write here. */
 	pthread_mutex_lock(&api->lock);

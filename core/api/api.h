@@ -57,12 +57,31 @@ typedef void (*tr_api_handler)(struct tr_daemon *d, struct tr_req *req,
  * console's password). */
 #define TR_OP_AUDIT (1u << 2)
 
+/*
+ * Who may call an op: every op declares it (an op without it fails
+ * tr_api_register and the unit test that walks the tables).  On top of
+ * it, the caller's role must grant the op's name (core/auth/auth.h),
+ * except for TR_PERM_ANYONE.  The check is made once, in the API, before
+ * the op runs; a refusal is PERMISSION and is audited.
+ */
+enum tr_perm {
+	TR_PERM_UNDECLARED = 0, /* a programming error */
+	TR_PERM_ANYONE,         /* any identified caller (api.ops, whoami) */
+	TR_PERM_DC,             /* the data center's own objects: global
+				   roles only, whatever a BU role's patterns
+				   say */
+	TR_PERM_BU,             /* business-unit objects: BU roles too; the
+				   op shows and touches only the caller's
+				   BU's objects (another BU's is NOTFOUND) */
+};
+
 struct tr_api_op {
 	const char *name;        /* "noun.verb" */
 	const char *description; /* one line */
 	const struct tr_field *args; /* terminated by TR_FIELDS_END */
 	tr_api_handler handler;  /* args: validated, borrowed for the call */
 	unsigned flags;
+	enum tr_perm perm;       /* who may call it */
 };
 
 /* Adds ops (static storage, not copied).  A duplicate name is a
@@ -82,6 +101,9 @@ void tr_api_register_storage(struct tr_api *api);   /* pool.* volume.* */
 void tr_api_register_network(struct tr_api *api);   /* netpool.* network.* */
 void tr_api_register_policy(struct tr_api *api);    /* policy.* */
 void tr_api_register_workflow(struct tr_api *api);  /* workflow.* action.* */
+void tr_api_register_auth(struct tr_api *api);      /* user.* role.* audit.* */
+void tr_api_register_tenancy(struct tr_api *api);   /* template.* quota.* */
+void tr_api_register_alloc(struct tr_api *api);     /* allocation.* */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 
@@ -105,6 +127,18 @@ void tr_req_fail_call(struct tr_req *req, const trellis_call_t *call);
 /* The op being served ("host.add"). */
 const char *tr_req_op(const struct tr_req *req);
 
+/* The caller (core/auth/auth.h): valid for the request's life. */
+struct tr_ident;
+const struct tr_ident *tr_req_who(const struct tr_req *req);
+/* The caller's BU when the caller acts inside one BU only (a BU role),
+ * else NULL: what scoped ops filter on. */
+const char *tr_req_scope(const struct tr_req *req);
+/* Answers NOTFOUND for an object of another BU, and audits the refusal.
+ * Give the very message a missing object gets ("vm 'x' not found"), so
+ * that existence does not leak. */
+void tr_req_not_yours(struct tr_req *req, const char *fmt, ...)
+	TRELLIS_PRINTF(2, 3);
+
 /* ---- the API object (used by the daemon and by tests) ---- */
 
 struct tr_api_limits {
@@ -123,9 +157,27 @@ size_t tr_api_count(const struct tr_api *api);
 const struct tr_api_op *tr_api_at(const struct tr_api *api, size_t i);
 
 /* The API keys tcp:// listeners require (keys.h); api takes keys and
- * frees the ones it replaces.  Until set, tcp:// requests are refused. */
+ * frees the ones it replaces.  Until set, tcp:// requests are refused.
+ * The keys of that file are the operator's (root, dc-admin); users' keys
+ * are in the store (trellis user key add). */
 struct tr_keys;
 void tr_api_set_keys(struct tr_api *api, struct tr_keys *keys);
+
+/* The roles (auth.h) callers' role names resolve to; api takes roles
+ * (NULL: the built-in ones).  Main thread. */
+struct tr_roles;
+void tr_api_set_roles(struct tr_api *api, struct tr_roles *roles);
+const struct tr_roles *tr_api_roles(const struct tr_api *api);
+
+/* The local tokens that name ipc:// callers (core/api/local.c): writes
+ * DIR/UID (mode 0400, owned by UID) for the daemon's own uid and every
+ * user with a uid, and keeps their hashes.  DIR is "tokens" beside the
+ * ipc:// socket.  Main thread; called at start and when users change.
+ * 0, or -1 with err. */
+int tr_api_local_tokens(struct tr_api *api, char *err, size_t errlen);
+/* Where the token files of the ipc:// socket url are ("/run/trellis/
+ * tokens" for ipc:///run/trellis/api.sock), in buf. */
+void tr_api_token_dir(const char *url, char *buf, size_t len);
 
 /* Binds a listener (ipc:// or tcp://) and starts its receive threads.
  * For ipc:// the socket file gets mode (0: leave it). */
@@ -191,5 +243,9 @@ void tr_api_thread_detach(void);
  * For tests and tools; the sockets use the same path. */
 int tr_api_handle_bytes(struct tr_api *api, const void *buf, size_t len,
 			char **reply);
+/* The same, as user (a user of the store; "root": the built-in
+ * dc-admin). */
+int tr_api_handle_bytes_as(struct tr_api *api, const char *user,
+			   const void *buf, size_t len, char **reply);
 
 #endif

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "../auth/auth.h"
 #include "api_int.h"
 
 #define MAX_LISTENERS 4
@@ -35,6 +36,12 @@ struct tr_req {
 	char **sync_reply;
 	json_t *env, *args; /* handed to the main thread */
 	char key[72];       /* the API key's name (tcp://), for the audit */
+	struct tr_ident who; /* the caller */
+	const char *as_user; /* tr_api_handle_bytes_as */
+	int audit;          /* record the answer in the audit trail */
+	int denied;         /* the answer is a refusal (audited as such) */
+	char object[128];   /* what the op acts on, for the audit */
+	char audit_op[80];  /* the op, once it is known */
 	const char *origin; /* the listener's address, for logs */
 	int auth;           /* the request needs an API key */
 	int code;           /* the answer's: 0 (ok) or TRELLIS_E_* */
@@ -43,6 +50,12 @@ struct tr_req {
 	void *reply_ctx;
 	long long t0_ns;    /* received (CLOCK_MONOTONIC), for the metrics */
 	struct tr_req *prev, *next;
+};
+
+/* The ipc:// local tokens: hash -> uid (local.c). */
+struct tr_local_token {
+	char hash[65];
+	long uid;
 };
 
 struct tr_api {
@@ -60,6 +73,18 @@ struct tr_api {
 	atomic_llong refused_logged;           /* when last logged, unix s */
 	pthread_rwlock_t keys_lock;
 	struct tr_keys *keys; /* for tcp:// listeners */
+	/* Under keys_lock too: */
+	struct tr_roles *roles;          /* NULL: built-in */
+	struct tr_local_token *tokens;   /* ipc:// callers */
+	size_t ntokens;
+	int ipc_private;                 /* the ipc:// socket admits only
+					    the daemon's uid: a request
+					    without a token is the daemon's
+					    owner's */
+	/* Audit records waiting for the main thread (audit.c). */
+	pthread_mutex_t audit_lock;
+	struct tr_audit_pending *audit_q;
+	int audit_scheduled;
 	volatile int stop;    /* receive threads: leave */
 	volatile int closing; /* tr_api_free: handed requests are refused */
 };
@@ -71,6 +96,21 @@ extern _Thread_local int tr_api_tls_thread;
 /* api.c: a request a receive thread took off l; answers or hands it on. */
 void tr_api_handle_received(struct tr_api *api, struct tr_req *req,
 			    const char *buf, size_t len);
+
+/* ident.c: who sent req (env's "auth"), 0 or answers req and -1. */
+int tr_api_identify(struct tr_api *api, struct tr_req *req,
+		    const char *token);
+/* ident.c: whether req's caller may run req->op with args; 0, or answers
+ * PERMISSION (audited) and -1. */
+int tr_api_authorize(struct tr_api *api, struct tr_req *req,
+		     const struct tr_api_op *op, json_t *args);
+/* api.c: answers a tcp:// request without a valid API key (st 0: none or
+ * unknown, -1: expired). */
+void tr_api_refused(struct tr_api *api, struct tr_req *req, int st,
+		    int had_token);
+/* ident.c: records req's outcome (code 0: ok) when req is audited. */
+void tr_api_audit_answer(struct tr_req *req, int code);
+void tr_api_audit_free(struct tr_api *api);
 
 /* listen.c */
 /* Stops and joins every receive thread. */

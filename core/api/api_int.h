@@ -25,6 +25,17 @@ void tr_api_show(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		 json_t *args);
 void tr_api_list(struct tr_daemon *d, struct tr_req *req, enum tr_kind kind,
 		 struct tr_store_query *q, json_t *args);
+/* The store a handler reads: its receive thread's, or the main one. */
+struct tr_store *tr_api_store(struct tr_daemon *d);
+/* Gets the object ref of kind into *out when the caller may see it: 0;
+ * else answers req (NOTFOUND for another BU's object, exactly as for a
+ * missing one, audited) and returns -1. */
+int tr_api_get_scoped(struct tr_daemon *d, struct tr_req *req,
+		      enum tr_kind kind, const char *ref, json_t **out);
+/* Answers ok with out (stolen) when rc is 0, else with the error in
+ * call. */
+void tr_req_answer_store(struct tr_req *req, int rc, json_t *out,
+			 trellis_call_t *call);
 /* Answers with the store's error in call (and details, stolen). */
 void tr_req_fail_store(struct tr_req *req, trellis_call_t *call,
 		       json_t *details);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/alloc.h"
@@ -239,6 +240,14 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 	l->url = tr_xstrdup(url);
 	l->api = api;
 	l->auth = strncmp(url, "tcp://", 6) == 0;
+	/* A socket that others (neither the owner nor its group) cannot
+	 * connect to: a request without a local token is trusted as the
+	 * daemon's owner's, as before identities existed.  Open to others
+	 * (mode 0666), every request needs a token (local.c). */
+	struct stat st;
+	if (strncmp(url, "ipc://", 6) == 0)
+		api->ipc_private =
+		    stat(url + 6, &st) == 0 && !(st.st_mode & 007);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	api->nls++;

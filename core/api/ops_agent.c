@@ -158,15 +158,15 @@ static const struct tr_field no_args[] = {TR_FIELDS_END};
 #define M TR_OP_MUTATES
 static const struct tr_api_op ops[] = {
 	{"zone.token", "issue a one-time agent enrolment token (shown once)",
-	 token_args, zone_token, M},
+	 token_args, zone_token, M, TR_PERM_DC},
 	{"zone.agent_bundle",
 	 "a ready agent config: a new token, the core's key and endpoints",
-	 bundle_args, zone_agent_bundle, M},
+	 bundle_args, zone_agent_bundle, M, TR_PERM_DC},
 	{"agent.list", "list enrolled agents and their links", no_args,
-	 agent_list, 0},
-	{"agent.show", "show an agent and its link", name_arg, agent_show, 0},
+	 agent_list, 0, TR_PERM_DC},
+	{"agent.show", "show an agent and its link", name_arg, agent_show, 0, TR_PERM_DC},
 	{"agent.revoke", "revoke an agent; its link closes at once", name_arg,
-	 agent_revoke, M},
+	 agent_revoke, M, TR_PERM_DC},
 };
 
 void tr_api_register_agent(struct tr_api *api)

@@ -242,13 +242,13 @@ static const struct tr_field list_args[] = {
 
 static const struct tr_api_op ops[] = {
 	{"host.add", "open a host through its hypervisor plugin and record it",
-	 add_args, host_add, TR_OP_MUTATES},
-	{"host.list", "list hosts", list_args, host_list, TR_OP_READ},
-	{"host.show", "show a host", name_args, host_show, TR_OP_READ},
+	 add_args, host_add, TR_OP_MUTATES, TR_PERM_DC},
+	{"host.list", "list hosts", list_args, host_list, TR_OP_READ, TR_PERM_DC},
+	{"host.show", "show a host", name_args, host_show, TR_OP_READ, TR_PERM_DC},
 	{"host.remove", "forget a host (refused while Trellis VMs run on it)",
-	 name_args, host_remove, TR_OP_MUTATES},
+	 name_args, host_remove, TR_OP_MUTATES, TR_PERM_DC},
 	{"host.refresh", "rediscover a host's capacity and VMs", name_args,
-	 host_refresh, TR_OP_MUTATES},
+	 host_refresh, TR_OP_MUTATES, TR_PERM_DC},
 };
 
 void tr_api_register_host(struct tr_api *api)

@@ -80,7 +80,15 @@ static void network_create(struct tr_daemon *d, struct tr_req *req,
 	    tr_json_str(args, "plugin") ? tr_json_str(args, "plugin") : "bridge";
 	const char *mode = NULL;
 	uint32_t id = 0;
-	json_t *obj = NULL, *spec = json_object();
+	json_t *obj = NULL, *spec;
+	const char *bu = tr_req_scope(req), *tenant = tr_json_str(args, "tenant");
+	if (bu && tenant && strcmp(tenant, bu) != 0) {
+		tr_req_not_yours(req, "tenant '%s' not found", tenant);
+		return;
+	}
+	if (bu)
+		tenant = bu; /* a BU's network is its BU's */
+	spec = json_object();
 	if (tr_store_id(d->store, TR_KIND_SEGMENT, name, &call) >= 0) {
 		tr_req_fail(req, TRELLIS_E_CONFLICT, NULL,
 			    "network '%s' already exists", name);
@@ -101,9 +109,8 @@ static void network_create(struct tr_daemon *d, struct tr_req *req,
 		json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:O}", "name", name,
 				      "plugin", plugin, "type", mode, "vni",
 				      (json_int_t)id, "spec", spec);
-		if (tr_json_str(args, "tenant"))
-			json_object_set(f, "tenant",
-					json_object_get(args, "tenant"));
+		if (tenant)
+			json_object_set_new(f, "tenant", json_string(tenant));
 		rc = tr_store_create(d->store, TR_KIND_SEGMENT, NULL, f, &obj,
 				     &call);
 		json_decref(f);
@@ -131,18 +138,17 @@ static void network_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	json_t *out = NULL;
 	if (tr_api_paging(req, args, &q) < 0)
 		return;
+	q.scope_tenant = tr_req_scope(req);
 	int rc = tr_store_list(d->store, TR_KIND_SEGMENT, &q, &out, &call);
 	reply(req, rc, out, &call);
 }
 
 static void network_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	trellis_call_t call;
 	json_t *out = NULL;
-	tr_call_init(&call, NULL);
-	int rc = tr_store_get(d->store, TR_KIND_SEGMENT, tr_json_str(args, "name"),
-			      &out, &call);
-	reply(req, rc, out, &call);
+	if (tr_api_get_scoped(d, req, TR_KIND_SEGMENT, tr_json_str(args, "name"),
+			      &out) == 0)
+		tr_req_ok(req, out);
 }
 
 static void network_delete(struct tr_daemon *d, struct tr_req *req,
@@ -152,9 +158,9 @@ static void network_delete(struct tr_daemon *d, struct tr_req *req,
 	tr_call_init(&call, NULL);
 	const char *name = tr_json_str(args, "name");
 	json_t *obj = NULL, *details = NULL;
-	int rc = tr_store_get(d->store, TR_KIND_SEGMENT, name, &obj, &call);
-	if (!rc)
-		rc = tr_store_begin(d->store, &call);
+	if (tr_api_get_scoped(d, req, TR_KIND_SEGMENT, name, &obj) < 0)
+		return;
+	int rc = tr_store_begin(d->store, &call);
 	if (!rc)
 		rc = tr_netpool_release(
 		    d->store, tr_json_str(json_object_get(obj, "spec"), "pool"), name,
@@ -232,20 +238,20 @@ static const struct tr_field gc_args[] = {
 
 static const struct tr_api_op ops[] = {
     {"netpool.create", "Create a segment-id pool (a VNI or VLAN range)",
-     netpool_create_args, netpool_create, TR_OP_MUTATES},
+     netpool_create_args, netpool_create, TR_OP_MUTATES, TR_PERM_DC},
     {"netpool.list", "List segment-id pools with their use", none_args,
-     netpool_list, 0},
-    {"netpool.show", "A segment-id pool", name_args, netpool_show, 0},
+     netpool_list, 0, TR_PERM_DC},
+    {"netpool.show", "A segment-id pool", name_args, netpool_show, 0, TR_PERM_DC},
     {"netpool.delete", "Delete an unused segment-id pool", name_args,
-     netpool_delete, TR_OP_MUTATES},
+     netpool_delete, TR_OP_MUTATES, TR_PERM_DC},
     {"network.create", "Create a tenant network (an id from a pool)",
-     network_create_args, network_create, TR_OP_MUTATES},
-    {"network.list", "List networks", list_args, network_list, 0},
-    {"network.show", "A network", name_args, network_show, 0},
+     network_create_args, network_create, TR_OP_MUTATES, TR_PERM_BU},
+    {"network.list", "List networks", list_args, network_list, 0, TR_PERM_BU},
+    {"network.show", "A network", name_args, network_show, 0, TR_PERM_BU},
     {"network.delete", "Delete a network and free its id", name_args,
-     network_delete, TR_OP_MUTATES},
+     network_delete, TR_OP_MUTATES, TR_PERM_BU},
     {"network.gc", "Remove from a host what the store does not know", gc_args,
-     network_gc, TR_OP_MUTATES},
+     network_gc, TR_OP_MUTATES, TR_PERM_DC},
 };
 
 void tr_api_register_network(struct tr_api *api)

@@ -270,21 +270,21 @@ static const struct tr_field try_args[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
     {"policy.list", "placement policies and the zones that use them", no_args,
-     policy_list, 0},
-    {"policy.show", "a placement policy in full", name_arg, policy_show, 0},
+     policy_list, 0, TR_PERM_DC},
+    {"policy.show", "a placement policy in full", name_arg, policy_show, 0, TR_PERM_DC},
     {"policy.claims",
      "placement claims with their owner (a VM or a workflow instance), "
      "whether it is still there, and their age",
-     claims_args, policy_claims, 0},
+     claims_args, policy_claims, 0, TR_PERM_DC},
     {"policy.set", "select the policy of a zone, or the default policy",
-     set_args, policy_set, TR_OP_MUTATES},
+     set_args, policy_set, TR_OP_MUTATES, TR_PERM_DC},
     {"policy.host",
      "a host's placement attributes (tags, VM limit, disk); sets the "
      "ones given",
-     host_args, policy_host, TR_OP_MUTATES},
+     host_args, policy_host, TR_OP_MUTATES, TR_PERM_DC},
     {"policy.try",
      "where a VM would be placed now, or why not (claims nothing)", try_args,
-     policy_try, 0},
+     policy_try, 0, TR_PERM_DC},
 };
 
 void tr_api_register_policy(struct tr_api *api)

@@ -35,6 +35,16 @@ static void pool_created(struct tr_daemon *d, void *arg, json_t *result,
 	json_t *obj = NULL;
 	trellis_call_t c2;
 	tr_call_init(&c2, NULL);
+	/* The capacity the plugin reported, for allocation approvals
+	 * (core/tenancy/alloc.c: spec.capacity_bytes). */
+	json_t *cap = result ? json_object_get(result, "capacity") : NULL;
+	if (json_is_integer(cap)) {
+		json_t *spec = json_object_get(pc->fields, "spec");
+		if (!json_is_object(spec))
+			json_object_set_new(pc->fields, "spec",
+					    spec = json_object());
+		json_object_set(spec, "capacity_bytes", cap);
+	}
 	if (!result) {
 		tr_conn_forget(d, TR_CONN_POOL, name);
 		tr_req_fail_call(pc->req, call);
@@ -266,19 +276,47 @@ static void pool_delete(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			 pd);
 }
 
+/* A BU caller sees the store's records of its VMs' volumes, not the
+ * pool's listing (which shows everyone's). */
 static void volume_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	run(d, req, "storage.volume_list", args);
+	if (!tr_req_scope(req)) {
+		run(d, req, "storage.volume_list", args);
+		return;
+	}
+	struct tr_store_query q = {0};
+	q.parent_ref = json_string_value(json_object_get(args, "pool"));
+	json_t *page = json_pack("{s:i}", "limit", 1000);
+	tr_api_list(d, req, TR_KIND_VOLUME, &q, page);
+	json_decref(page);
+}
+
+/* For a BU caller: 0 when the volume is its VM's; else answered. */
+static int volume_mine(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	if (!tr_req_scope(req))
+		return 0;
+	char ref[512];
+	snprintf(ref, sizeof ref, "%s/%s",
+		 json_string_value(json_object_get(args, "pool")),
+		 json_string_value(json_object_get(args, "name")));
+	json_t *obj = NULL;
+	if (tr_api_get_scoped(d, req, TR_KIND_VOLUME, ref, &obj) < 0)
+		return -1;
+	json_decref(obj);
+	return 0;
 }
 
 static void volume_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	run(d, req, "storage.volume_info", args);
+	if (volume_mine(d, req, args) == 0)
+		run(d, req, "storage.volume_info", args);
 }
 
 static void volume_delete(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	run(d, req, "storage.volume_delete", args);
+	if (volume_mine(d, req, args) == 0)
+		run(d, req, "storage.volume_delete", args);
 }
 
 static const struct tr_field pool_create_args[] = {
@@ -308,17 +346,18 @@ static const struct tr_field vol_args[] = {
 
 static const struct tr_api_op ops[] = {
     {"pool.create", "Create a storage pool (its plugin opens it first)",
-     pool_create_args, pool_create, TR_OP_MUTATES},
-    {"pool.list", "List storage pools", list_args, pool_list, 0},
+     pool_create_args, pool_create, TR_OP_MUTATES, TR_PERM_DC},
+    {"pool.list", "List storage pools", list_args, pool_list, 0, TR_PERM_DC},
     {"pool.show", "A pool, its options and its capacity", name_args,
-     pool_show, 0},
+     pool_show, 0, TR_PERM_DC},
     {"pool.delete",
      "Close a pool and forget it (refused while it has volumes)",
-     delete_args, pool_delete, TR_OP_MUTATES},
-    {"volume.list", "The volumes of a pool", vol_pool_args, volume_list, 0},
-    {"volume.show", "A volume", vol_args, volume_show, 0},
+     delete_args, pool_delete, TR_OP_MUTATES, TR_PERM_DC},
+    {"volume.list", "The volumes of a pool", vol_pool_args, volume_list, 0,
+     TR_PERM_BU},
+    {"volume.show", "A volume", vol_args, volume_show, 0, TR_PERM_BU},
     {"volume.delete", "Delete a volume", vol_args, volume_delete,
-     TR_OP_MUTATES},
+     TR_OP_MUTATES, TR_PERM_BU},
 };
 
 void tr_api_register_storage(struct tr_api *api)

@@ -48,12 +48,18 @@ static void api_ops(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	json_t *items = json_array();
 	for (size_t i = 0; i < tr_api_count(d->api); i++) {
 		const struct tr_api_op *op = tr_api_at(d->api, i);
+		/* Who may call it (api.h, enum tr_perm): the role must also
+		 * grant the op's name. */
+		const char *perm = op->perm == TR_PERM_ANYONE ? "anyone"
+				   : op->perm == TR_PERM_DC   ? "dc"
+							      : "bu";
 		json_array_append_new(
-			items, json_pack("{s:s, s:s, s:o, s:b}", "name",
+			items, json_pack("{s:s, s:s, s:o, s:b, s:s}", "name",
 					 op->name, "description",
 					 op->description ? op->description : "",
 					 "args", fields_json(op->args),
-					 "mutates", !!(op->flags & TR_OP_MUTATES)));
+					 "mutates", !!(op->flags & TR_OP_MUTATES),
+					 "perm", perm));
 	}
 	tr_req_ok(req, json_pack("{s:o}", "items", items));
 }
@@ -87,14 +93,14 @@ static const struct tr_field name_args[] = {
 
 static const struct tr_api_op ops[] = {
 	{"plugin.list", "the plugins the daemon loaded or refused", no_args,
-	 plugin_list, 0},
+	 plugin_list, 0, TR_PERM_DC},
 	{"plugin.show",
 	 "a plugin: its descriptor, config schema, options schema and config",
-	 name_args, plugin_show, 0},
+	 name_args, plugin_show, 0, TR_PERM_DC},
 	{"api.ops", "every API op with its argument schema", no_args, api_ops,
-	 0},
+	 0, TR_PERM_ANYONE},
 	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,
-	 daemon_status, 0},
+	 daemon_status, 0, TR_PERM_DC},
 };
 
 void tr_api_register_system(struct tr_api *api)

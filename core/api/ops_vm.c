@@ -40,12 +40,10 @@ static void vm_console(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *vm = NULL;
-	if (tr_store_get(d->store, TR_KIND_VM,
-			 json_string_value(json_object_get(args, "name")), &vm,
-			 &call) < 0) {
-		tr_req_fail_store(req, &call, NULL);
+	if (tr_api_get_scoped(d, req, TR_KIND_VM,
+			      json_string_value(json_object_get(args, "name")),
+			      &vm) < 0)
 		return;
-	}
 	json_t *a = json_pack("{s:O, s:O}", "host", json_object_get(vm, "host"),
 			      "uuid", json_object_get(vm, "uuid"));
 	json_t *ttl = json_object_get(args, "ttl");
@@ -75,10 +73,10 @@ static const struct tr_field list_args[] = {
 	TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, TR_OP_READ},
-	{"vm.show", "show a VM", show_args, vm_show, TR_OP_READ},
+	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, TR_OP_READ, TR_PERM_BU},
+	{"vm.show", "show a VM", show_args, vm_show, TR_OP_READ, TR_PERM_BU},
 	{"vm.console", "VNC endpoint and a one-time password of a VM",
-	 console_args, vm_console, TR_OP_AUDIT},
+	 console_args, vm_console, TR_OP_AUDIT, TR_PERM_BU},
 };
 
 void tr_api_register_vm(struct tr_api *api)

@@ -6,7 +6,9 @@
  */
 #include <string.h>
 
+#include "../auth/auth.h"
 #include "../config/config.h"
+#include "../tenancy/tenancy.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
@@ -21,12 +23,79 @@ static struct tr_engine *engine(struct tr_daemon *d, struct tr_req *req)
 	return e;
 }
 
+/* A BU caller's workflow touches its BU's VMs only: the inputs that
+ * name an existing VM (vm, uuid; name, except where the workflow makes
+ * the VM) must name one of its BU's, else NOTFOUND as for a missing
+ * one.  0, or answered. */
+static int inputs_mine(struct tr_daemon *d, struct tr_req *req,
+		       const char *wf, json_t *inputs)
+{
+	static const char *const refs[] = {"vm", "uuid", "name"};
+	int makes = strcmp(wf, "vm.provision") == 0;
+	const char *bu = tr_json_str(inputs, "bu");
+	if (bu && *bu && strcmp(bu, tr_req_scope(req)) != 0) {
+		tr_req_not_yours(req, "tenant '%s' not found", bu);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+		const char *v = tr_json_str(inputs, refs[i]);
+		if (!v || !*v || (makes && strcmp(refs[i], "name") == 0))
+			continue;
+		json_t *vm = NULL;
+		if (tr_api_get_scoped(d, req, TR_KIND_VM, v, &vm) < 0)
+			return -1;
+		json_decref(vm);
+	}
+	return 0;
+}
+
+/* Whether the caller may see instance id: 0, or answered NOTFOUND (the
+ * engine's very words for an unknown id). */
+static int instance_mine(struct tr_daemon *d, struct tr_req *req,
+			 const char *id)
+{
+	const char *bu = tr_req_scope(req);
+	if (!bu)
+		return 0;
+	char owner[TR_NAME_LEN + 1];
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	int rc = tr_wf_owner_bu(tr_api_store(d), id, owner, sizeof owner,
+				&call);
+	if (rc == 1 && strcmp(owner, bu) == 0)
+		return 0;
+	tr_req_not_yours(req, "no workflow instance '%s'", id);
+	return -1;
+}
+
+/* Who started an instance, recorded before its first step runs: its
+ * VMs and claims are that user's BU's (vm_record, policy.place). */
+struct owner {
+	struct tr_daemon *d;
+	const struct tr_ident *who;
+};
+
+static void record_owner(void *arg, const char *id)
+{
+	struct owner *o = arg;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_wf_owner_set(o->d->store, id, o->who->user, o->who->bu_id,
+			    &call) < 0)
+		tr_warn("workflow %s: owner %s not recorded: %s", id,
+			o->who->user, call.message);
+}
+
 static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
+	const char *name = tr_json_str(args, "workflow"), *source = tr_json_str(args, "source");
+	const struct tr_ident *who = tr_req_who(req);
+	if (tr_req_scope(req) && name &&
+	    inputs_mine(d, req, name, json_object_get(args, "inputs")) < 0)
+		return;
 	struct tr_engine *e = engine(d, req);
 	if (!e)
 		return;
-	const char *name = tr_json_str(args, "workflow"), *source = tr_json_str(args, "source");
 	if (!name == !source) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
 			    "give either 'workflow' (a name) or 'source' (YAML "
@@ -35,11 +104,36 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	}
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
+	/* vm.provision template=NAME: the template's shape, explicit inputs
+	 * overriding it (core/tenancy). */
+	json_t *inputs = json_object_get(args, "inputs");
+	if (name && strcmp(name, "vm.provision") == 0 &&
+	    tr_json_str(inputs, "template") &&
+	    tr_template_apply(d->store, inputs, &call) < 0) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
 	char *id = NULL;
 	json_t *details = NULL;
-	if (tr_engine_start(e, name, source, tr_json_str(args, "file"),
-			    json_object_get(args, "inputs"), &id, &details,
-			    &call) != 0) {
+	/* A dc-admin may start a workflow for a BU (inputs.bu): the
+	 * instance is then that BU's, its claims count against the BU's
+	 * quotas and its VMs are the BU's. */
+	struct tr_ident as_bu;
+	const char *for_bu = tr_json_str(inputs, "bu");
+	if (for_bu && *for_bu && !tr_req_scope(req)) {
+		as_bu = *who;
+		snprintf(as_bu.bu, sizeof as_bu.bu, "%s", for_bu);
+		as_bu.bu_id = tr_store_id(d->store, TR_KIND_TENANT, for_bu, &call);
+		if (as_bu.bu_id < 0) {
+			tr_req_fail_call(req, &call);
+			return;
+		}
+		who = &as_bu;
+	}
+	struct owner o = {d, who};
+	if (tr_engine_start_with(e, name, source, tr_json_str(args, "file"),
+				 json_object_get(args, "inputs"), record_owner,
+				 &o, &id, &details, &call) != 0) {
 		tr_req_fail(req, call.code, details, "%s", call.message);
 		return;
 	}
@@ -61,7 +155,7 @@ static void by_id(struct tr_daemon *d, struct tr_req *req, json_t *args,
 		  id_query q)
 {
 	struct tr_engine *e = engine(d, req);
-	if (!e)
+	if (!e || instance_mine(d, req, tr_json_str(args, "id")) < 0)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
@@ -93,10 +187,26 @@ static void wf_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	json_t *lim = json_object_get(args, "limit");
 	if (tr_engine_list(e, tr_json_str(args, "state"),
 			   lim ? (unsigned)json_integer_value(lim) : 0, &out,
-			   &call) != 0)
+			   &call) != 0) {
 		tr_req_fail_call(req, &call);
-	else
-		tr_req_ok(req, out);
+		return;
+	}
+	const char *bu = tr_req_scope(req);
+	json_t *items = json_object_get(out, "items");
+	if (bu && !json_is_array(items))
+		items = out;
+	if (bu && json_is_array(items)) {
+		/* Only the BU's own instances. */
+		for (size_t i = json_array_size(items); i-- > 0;) {
+			char owner[TR_NAME_LEN + 1];
+			const char *id = tr_json_str(json_array_get(items, i), "id");
+			if (!id || tr_wf_owner_bu(tr_api_store(d), id, owner,
+						  sizeof owner, &call) != 1 ||
+			    strcmp(owner, bu) != 0)
+				json_array_remove(items, i);
+		}
+	}
+	tr_req_ok(req, out);
 }
 
 static void wf_cancel(struct tr_daemon *d, struct tr_req *req, json_t *args)
@@ -106,6 +216,8 @@ static void wf_cancel(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
+	if (instance_mine(d, req, tr_json_str(args, "id")) < 0)
+		return;
 	if (tr_engine_cancel(e, tr_json_str(args, "id"), &call) != 0) {
 		tr_req_fail_call(req, &call);
 		return;
@@ -253,26 +365,26 @@ static const struct tr_field purge_args[] = {
 
 static const struct tr_api_op ops[] = {
 	{"workflow.run", "start a workflow instance", run_args, wf_run,
-	 TR_OP_MUTATES},
-	{"workflow.status", "state of an instance", id_args, wf_status, 0},
-	{"workflow.list", "instances, newest first", list_args, wf_list, 0},
+	 TR_OP_MUTATES, TR_PERM_BU},
+	{"workflow.status", "state of an instance", id_args, wf_status, 0, TR_PERM_BU},
+	{"workflow.list", "instances, newest first", list_args, wf_list, 0, TR_PERM_BU},
 	{"workflow.logs", "the step journal of an instance", id_args, wf_logs,
-	 0},
+	 0, TR_PERM_BU},
 	{"workflow.cancel", "stop an instance and compensate", id_args,
-	 wf_cancel, TR_OP_MUTATES},
+	 wf_cancel, TR_OP_MUTATES, TR_PERM_BU},
 	{"workflow.defs", "the loaded workflow definitions", no_args, wf_defs,
-	 0},
+	 0, TR_PERM_BU},
 	{"workflow.def", "one definition with its source", name_args, wf_def,
-	 0},
+	 0, TR_PERM_BU},
 	{"workflow.purge",
 	 "remove finished instances from the journal (workflows.retention "
 	 "does it by itself)",
-	 purge_args, wf_purge, TR_OP_MUTATES},
+	 purge_args, wf_purge, TR_OP_MUTATES, TR_PERM_DC},
 	{"workflow.validate", "check a workflow; every error with its place",
-	 validate_args, wf_validate, 0},
+	 validate_args, wf_validate, 0, TR_PERM_BU},
 	{"action.list", "every action with its schemas", no_args, action_list,
-	 0},
-	{"action.show", "one action's schemas", name_args, action_show, 0},
+	 0, TR_PERM_DC},
+	{"action.show", "one action's schemas", name_args, action_show, 0, TR_PERM_DC},
 };
 
 void tr_api_register_workflow(struct tr_api *api)

@@ -10,8 +10,9 @@
  * mapped to an argument field with a type) and the table columns.  A verb
  * with special needs sets .run and uses the helpers below.
  *
- * Conventions: --help at every level; -o table|json|yaml (table default;
- * JSON is the API's result, stable for scripts); exit codes 0 ok,
+ * Conventions: --help at every level; -o table|json|yaml|csv (table
+ * default; JSON is the API's result, stable for scripts; CSV: a list's
+ * rows with the table's columns, RFC 4180 quoting); exit codes 0 ok,
  * 1 operation failed, 2 usage error; --socket URL or TRELLIS_SOCKET (default
  * ipc:///run/trellis/api.sock); a daemon that does not answer gives one
  * line naming the socket.
@@ -28,7 +29,7 @@
 
 #define CLI_DEFAULT_SOCKET "ipc:///run/trellis/api.sock"
 
-enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_JSON, CLI_FMT_YAML };
+enum cli_format { CLI_FMT_TABLE = 0, CLI_FMT_JSON, CLI_FMT_YAML, CLI_FMT_CSV };
 
 struct cli {
 	const char *socket;
@@ -135,6 +136,14 @@ extern const struct cli_noun cli_noun_network;
 extern const struct cli_noun cli_noun_policy;
 extern const struct cli_noun cli_noun_workflow;
 extern const struct cli_noun cli_noun_action;
+extern const struct cli_noun cli_noun_user;
+extern const struct cli_noun cli_noun_role;
+extern const struct cli_noun cli_noun_bu;
+extern const struct cli_noun cli_noun_audit;
+extern const struct cli_noun cli_noun_template;
+extern const struct cli_noun cli_noun_quota;
+extern const struct cli_noun cli_noun_allocation;
+extern const struct cli_noun cli_noun_report;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

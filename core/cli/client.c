@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../api/api.h"
 #include "cli.h"
 
 /* For ipc:// a REQ socket would wait for a peer until the timeout; probe
@@ -98,6 +99,25 @@ static void not_running(const struct cli *cli, const char *why)
 		cli->socket, why);
 }
 
+/* The caller's local token for an ipc:// socket (core/api/local.c): the
+ * file named by our uid beside the socket, which only we can read.  0, or
+ * -1 when there is none (then the request goes without, which only a
+ * socket closed to others accepts). */
+static int local_token(const char *url, char *buf, size_t len)
+{
+	char dir[512], path[600];
+	tr_api_token_dir(url, dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/%ld", dir, (long)getuid());
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return n ? 0 : -1;
+}
+
 int cli_call(const struct cli *cli, const char *op, json_t *args,
 	     json_t **result)
 {
@@ -109,6 +129,12 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 				args ? args : json_object());
 	if (env && cli->api_key && strncmp(cli->socket, "tcp://", 6) == 0)
 		json_object_set_new(env, "auth", json_string(cli->api_key));
+	char token[128];
+	if (env && strncmp(cli->socket, "ipc://", 6) == 0 &&
+	    local_token(cli->socket, token, sizeof token) == 0) {
+		json_object_set_new(env, "auth", json_string(token));
+		memset(token, 0, sizeof token);
+	}
 	text = env ? json_dumps(env, JSON_COMPACT) : NULL;
 	json_decref(env);
 	if (!text) {

@@ -182,10 +182,13 @@ int main(int argc, char **argv)
 					cli.format = CLI_FMT_JSON;
 				else if (strcmp(val, "yaml") == 0)
 					cli.format = CLI_FMT_YAML;
+				else if (strcmp(val, "csv") == 0)
+					cli.format = CLI_FMT_CSV;
 				else {
 					fprintf(stderr,
 						"trellis: unknown output format "
-						"'%s' (table, json or yaml)\n",
+						"'%s' (table, json, yaml or "
+						"csv)\n",
 						val);
 					free(rest);
 					return CLI_USAGE;

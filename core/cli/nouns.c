@@ -22,6 +22,14 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_policy,
 	&cli_noun_workflow,
 	&cli_noun_action,
+	&cli_noun_user,
+	&cli_noun_role,
+	&cli_noun_bu,
+	&cli_noun_audit,
+	&cli_noun_template,
+	&cli_noun_quota,
+	&cli_noun_allocation,
+	&cli_noun_report,
 	/* Append new nouns here. */
 	NULL,
 };

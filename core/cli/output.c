@@ -96,10 +96,55 @@ static void print_kv(json_t *obj)
 	}
 }
 
+/* One CSV field (RFC 4180: quoted when it holds a comma, quote or line
+ * break; quotes doubled). */
+static void csv_field(const char *s, int last)
+{
+	s = s ? s : "";
+	if (strpbrk(s, ",\"\r\n")) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
+}
+
+/* rows as CSV with the columns' labels as the header. */
+static void print_csv(json_t *rows, const struct cli_col *cols)
+{
+	for (size_t c = 0; cols[c].label; c++)
+		csv_field(cols[c].label, !cols[c + 1].label);
+	size_t r;
+	json_t *row;
+	json_array_foreach(rows, r, row)
+	{
+		for (size_t c = 0; cols[c].label; c++) {
+			char *s = cell(lookup(row, cols[c].field));
+			csv_field(s, !cols[c + 1].label);
+			free(s);
+		}
+	}
+}
+
 void cli_print(const struct cli *cli, json_t *result,
 	       const struct cli_col *cols, const char *list_key)
 {
-	if (cli->format == CLI_FMT_JSON) {
+	if (cli->format == CLI_FMT_CSV) {
+		json_t *rows = list_key ? json_object_get(result, list_key) : NULL;
+		if (cols && json_is_array(rows)) {
+			print_csv(rows, cols);
+			return;
+		}
+		/* Not a list: JSON, which a CSV reader would not take for
+		 * a table. */
+	}
+	if (cli->format == CLI_FMT_JSON || cli->format == CLI_FMT_CSV) {
 		json_dumpf(result, stdout,
 			   JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 		fputc('\n', stdout);

@@ -70,7 +70,12 @@ static const char defaults_yaml[] =
 	"  listen: []            # e.g. [tcp://0.0.0.0:7450]; off by default\n"
 	"  heartbeat: 5s         # beats both ways this often\n"
 	"  dead_after: 3         # missed beats that declare a link dead\n"
-	"plugins: {}             # NAME: {section given to the plugin}\n";
+	"plugins: {}             # NAME: {section given to the plugin}\n"
+	"auth:\n"
+	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
+	"none: the built-in roles\n"
+	"chargeback:\n"
+	"  prices: null          # the price table, YAML (docs/tenancy.md)\n";
 
 const char *tr_config_defaults(void)
 {
@@ -114,6 +119,8 @@ static const struct centry entries[] = {
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
 	{"workflows.retention", C_RETENTION, O(wf_retention_s)},
+	{"auth.roles", C_PATH_NULL, O(roles_file)},
+	{"chargeback.prices", C_PATH_NULL, O(prices_file)},
 	{"http.listen", C_HOSTPORT, O(http_listen)},
 	{"http.tls", C_TRI, O(http_tls)},
 	{"http.cert", C_PATH_NULL, O(http_cert)},
@@ -510,6 +517,8 @@ void tr_config_free(struct tr_config *c)
 	free(c->events_listen);
 	free(c->secrets_dir);
 	free(c->api_keys_file);
+	free(c->roles_file);
+	free(c->prices_file);
 	free(c->http_listen);
 	free(c->escrow_endpoint);
 	free(c->escrow_public_key);

@@ -58,6 +58,8 @@ struct tr_config {
 	size_t n_agents_listen;
 	unsigned agents_beat_ms; /* agents.heartbeat */
 	unsigned agents_dead;    /* agents.dead_after: missed beats */
+	char *roles_file;       /* auth.roles: custom roles (YAML), or NULL */
+	char *prices_file;      /* chargeback.prices: the price table, or NULL */
 
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */

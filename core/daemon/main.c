@@ -14,6 +14,8 @@
 
 #include "../api/api.h"
 #include "../api/keys.h"
+#include "../auth/auth.h"
+#include "../tenancy/tenancy.h"
 #include "../config/config.h"
 #include "../events/events.h"
 #include "../http/http.h"
@@ -315,6 +317,16 @@ static void notify(int *fd, const char *msg)
 	}
 }
 
+static void inherit_owner(void *arg, const char *parent, const char *child)
+{
+	struct tr_daemon *d = arg;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_wf_owner_inherit(d->store, parent, child, &call) < 0)
+		tr_warn("workflow %s: owner of %s not passed on: %s", child,
+			parent, call.message);
+}
+
 static int run(const struct opts *o)
 {
 	char err[8192] = "";
@@ -407,6 +419,9 @@ static int run(const struct opts *o)
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;
+	/* A sub-workflow is its parent's starter's: its VMs and claims are
+	 * that BU's (docs/tenancy.md). */
+	tr_engine_on_child(engine, inherit_owner, &d);
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
@@ -430,6 +445,26 @@ static int run(const struct opts *o)
 		if (!http)
 			goto fail;
 	}
+	if (cfg->roles_file) {
+		struct tr_roles *roles =
+		    tr_roles_load(cfg->roles_file, err, sizeof err);
+		if (!roles)
+			goto fail;
+		tr_info("auth: %zu roles (custom ones from %s)",
+			tr_roles_count(roles), cfg->roles_file);
+		tr_api_set_roles(d.api, roles);
+	}
+	if (cfg->prices_file) {
+		/* Refused at start, with its place, rather than at the first
+		 * report. */
+		struct tr_prices prices;
+		if (tr_prices_load(cfg->prices_file, &prices, err,
+				   sizeof err) < 0)
+			goto fail;
+	}
+	/* Who ipc:// callers are (core/api/local.c). */
+	if (tr_api_local_tokens(d.api, err, sizeof err) < 0)
+		goto fail;
 	tr_info("trellisd %s ready: state %s, api %s%s%s, events %s, %zu ops",
 		TRELLIS_VERSION, cfg->state_dir, cfg->api_listen,
 		cfg->api_tcp ? " and " : "", cfg->api_tcp ? cfg->api_tcp : "",

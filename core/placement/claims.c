@@ -84,15 +84,127 @@ int tr_claim_get(sqlite3 *db, const char *key, struct tr_claim *out,
 	return ret;
 }
 
+int tr_claims_tenant_use(sqlite3 *db, const char *tenant,
+			 const char *template_, struct tr_claim *use,
+			 trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	memset(use, 0, sizeof *use);
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT COALESCE(SUM(vcpus), 0), COALESCE(SUM(memory_mib), 0), "
+		"COALESCE(SUM(disk_gib), 0), COUNT(*) FROM placement_claim "
+		"WHERE tenant = ?1 AND (?2 IS NULL OR template = ?2)",
+		-1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "a tenant's claims");
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+	bind_opt(st, 2, template_);
+	int rc = step(st), ret = 0;
+	if (rc == SQLITE_ROW) {
+		use->vcpus = (uint32_t)sqlite3_column_int64(st, 0);
+		use->memory_mib = (uint64_t)sqlite3_column_int64(st, 1);
+		use->disk_gib = (uint64_t)sqlite3_column_int64(st, 2);
+		use->host_id = (uint64_t)sqlite3_column_int64(st, 3);
+	} else {
+		ret = db_error(db, call, "a tenant's claims");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* After a take that booked nothing: whether c->tenant's quota is what
+ * stopped it (1, with QUOTA naming the quota, its limit and its use, in
+ * call), or not (0). */
+static int quota_short(sqlite3 *db, const struct tr_claim *c,
+		       trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	struct tr_claim use;
+	trellis_call_t tmp;
+	tr_call_init(&tmp, NULL);
+	if (tr_claims_tenant_use(db, c->tenant, NULL, &use, &tmp))
+		return 0;
+	int ret = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT vcpus, memory_mib, disk_gib, vms FROM "
+			       "bu_quota WHERE tenant = ?1",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
+		if (step(st) == SQLITE_ROW) {
+			long long lim[4], u[4] = {use.vcpus,
+						  (long long)use.memory_mib,
+						  (long long)use.disk_gib,
+						  (long long)use.host_id};
+			long long need[4] = {c->vcpus, (long long)c->memory_mib,
+					     (long long)c->disk_gib, 1};
+			static const char *const what[] = {
+			    "vcpus", "memory (MiB)", "storage (GiB)", "VMs"};
+			for (int i = 0; i < 4; i++)
+				lim[i] = sqlite3_column_int64(st, i);
+			for (int i = 0; i < 4 && !ret; i++)
+				if (lim[i] >= 0 && u[i] + need[i] > lim[i])
+					ret = 1, tr_call_set(
+						     call, TRELLIS_E_QUOTA,
+						     "business unit '%s': "
+						     "quota of %s reached: "
+						     "limit %lld, in use %lld, "
+						     "this VM needs %lld",
+						     c->tenant, what[i], lim[i],
+						     u[i], need[i]);
+		}
+		sqlite3_finalize(st);
+	}
+	if (ret || !c->template_[0])
+		return ret;
+	if (tr_claims_tenant_use(db, c->tenant, c->template_, &use, &tmp))
+		return 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT vms FROM bu_template_quota WHERE tenant = "
+			       "?1 AND template = ?2",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->template_, -1, SQLITE_STATIC);
+		if (step(st) == SQLITE_ROW &&
+		    (long long)use.host_id >= sqlite3_column_int64(st, 0))
+			ret = 1, tr_call_set(call, TRELLIS_E_QUOTA,
+					     "business unit '%s': quota of VMs "
+					     "of template %s reached: limit "
+					     "%lld, in use %lld",
+					     c->tenant, c->template_,
+					     (long long)sqlite3_column_int64(st,
+									     0),
+					     (long long)use.host_id);
+		sqlite3_finalize(st);
+	}
+	return ret;
+}
+
 int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 		  const struct tr_claim_room *room, trellis_call_t *call)
 {
 	/* One statement: the sums and the insert see the same snapshot under
 	 * the write lock. */
+	/* The tenant's quotas ride in the same statement: its claims' sums
+	 * (indexed by tenant) against bu_quota's limits (-1: none), and its
+	 * VMs of template ?15 against bu_template_quota. */
 	static const char sql[] =
-	    "INSERT INTO placement_claim (" COLS ") "
-	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, ?13 "
+	    "INSERT INTO placement_claim (" COLS ", template) "
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, ?13, ?15 "
 	    "WHERE NOT EXISTS (SELECT 1 FROM placement_claim WHERE key = ?1) "
+	    "AND (?8 IS NULL OR NOT EXISTS (SELECT 1 FROM bu_quota WHERE "
+	    "     tenant = ?8) OR (SELECT (q.vcpus < 0 OR u.v + ?3 <= q.vcpus) "
+	    "     AND (q.memory_mib < 0 OR u.m + ?4 <= q.memory_mib) "
+	    "     AND (q.disk_gib < 0 OR u.d + ?5 <= q.disk_gib) "
+	    "     AND (q.vms < 0 OR u.n < q.vms) FROM bu_quota q, "
+	    "     (SELECT COALESCE(SUM(vcpus), 0) AS v, COALESCE(SUM("
+	    "      memory_mib), 0) AS m, COALESCE(SUM(disk_gib), 0) AS d, "
+	    "      COUNT(*) AS n FROM placement_claim WHERE tenant = ?8) u "
+	    "     WHERE q.tenant = ?8)) "
+	    "AND (?8 IS NULL OR ?15 IS NULL OR NOT EXISTS (SELECT 1 FROM "
+	    "     bu_template_quota WHERE tenant = ?8 AND template = ?15) OR "
+	    "     (SELECT COUNT(*) FROM placement_claim WHERE tenant = ?8 AND "
+	    "      template = ?15) < (SELECT vms FROM bu_template_quota WHERE "
+	    "      tenant = ?8 AND template = ?15)) "
 	    "AND (SELECT COALESCE(SUM(vcpus), 0) FROM placement_claim "
 	    "     WHERE host_id = ?2) + ?3 <= ?9 "
 	    "AND (SELECT COALESCE(SUM(memory_mib), 0) FROM placement_claim "
@@ -121,6 +233,7 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 	sqlite3_bind_int64(st, 12, room->vm_slots);
 	sqlite3_bind_int64(st, 13, (sqlite3_int64)time(NULL));
 	bind_opt(st, 14, c->owner);
+	bind_opt(st, 15, c->template_);
 	int rc = step(st);
 	if (rc != SQLITE_DONE) {
 		ret = db_error(db, call, "taking a claim");
@@ -138,6 +251,8 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 	if (!tr_claim_get(db, c->key, &held, &tmp)) {
 		*c = held;
 		ret = 0;
+	} else if (c->tenant[0] && quota_short(db, c, call)) {
+		ret = call->code;
 	} else {
 		ret = tr_call_set(call, TRELLIS_E_CONFLICT,
 				  "host %llu has no room left for claim '%s' "

@@ -40,6 +40,8 @@ struct tr_claim {
 	uint64_t memory_mib, disk_gib;
 	char group[128], anti_group[128], tenant[128]; /* "" when none */
 	char owner[300]; /* "vm:UUID", "wf:INSTANCE", or "" (none) */
+	char template_[65]; /* the VM template it is for ("" when none);
+			       written, not read back */
 	int64_t created_at; /* unix seconds (read; take sets it) */
 };
 
@@ -48,10 +50,15 @@ struct tr_claim_room {
 	int64_t vcpus, memory_mib, disk_gib, vm_slots;
 };
 
-/* Books c (its key and host) if it fits room.  0 on success, and also when
- * c->key is already held (then *c is overwritten with the held claim, so a
- * replay learns which host it got).  CONFLICT when the host has no room
- * left for it (another request took it first); IO on a database error. */
+/* Books c (its key and host) if it fits room and c->tenant's quotas
+ * (table bu_quota: vcpus, memory, disk, VM count; bu_template_quota: VM
+ * count per template), all in the one statement, so that N concurrent
+ * takes against a quota of Q give exactly Q claims.  0 on success, and
+ * also when c->key is already held (then *c is overwritten with the held
+ * claim, so a replay learns which host it got).  QUOTA, naming the quota,
+ * its limit and its use, when the tenant has no quota left; CONFLICT when
+ * the host has no room left for it (another request took it first); IO
+ * on a database error. */
 int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 		  const struct tr_claim_room *room, trellis_call_t *call);
 
@@ -81,6 +88,12 @@ int tr_claim_get(sqlite3 *db, const char *key, struct tr_claim *out,
  * number of claims in host_id's place, as it is a count of VMs). */
 int tr_claims_host_sum(sqlite3 *db, uint64_t host_id, struct tr_claim *sum,
 		       trellis_call_t *call);
+
+/* What tenant's claims hold (vcpus, memory_mib, disk_gib, and the count
+ * of VMs in host_id's place); with template (not NULL), its VMs only. */
+int tr_claims_tenant_use(sqlite3 *db, const char *tenant,
+			 const char *template_, struct tr_claim *use,
+			 trellis_call_t *call);
 
 /* Calls fn for every claim (startup: rebooking them in the engine).  Stops
  * at fn's first non-zero return and returns it. */

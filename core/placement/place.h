@@ -53,6 +53,7 @@ struct tr_place_req {
 	const char *affinity_group, *anti_affinity_group;
 	const char *const *tags;
 	uint32_t n_tags;
+	const char *template_; /* the VM template (quotas), NULL: none */
 };
 
 struct tr_place_result {

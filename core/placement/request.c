@@ -17,6 +17,7 @@ int tr_place_args_from_json(json_t *args, struct tr_place_args *out,
 	q->cluster = tr_json_str_opt(args, "cluster");
 	q->host = tr_json_str_opt(args, "host");
 	q->tenant = tr_json_str_opt(args, "tenant");
+	q->template_ = tr_json_str_opt(args, "template");
 	q->affinity_group = tr_json_str_opt(args, "affinity_group");
 	q->anti_affinity_group = tr_json_str_opt(args, "anti_affinity_group");
 	json_t *v;

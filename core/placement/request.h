@@ -27,6 +27,8 @@
 	    {"host", TR_T_STRING, 0, "only this host"},                        \
 	    {"tenant", TR_T_STRING, 0,                                         \
 	     "the owner: private zones and exclusivity apply"},                \
+	    {"template", TR_T_STRING, 0,                                       \
+	     "the VM template (its BU's per-template quota applies)"},         \
 	    {"affinity_group", TR_T_STRING, 0,                                 \
 	     "place with the other VMs of this group"},                        \
 	    {"anti_affinity_group", TR_T_STRING, 0,                            \

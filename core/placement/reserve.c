@@ -21,6 +21,8 @@ static void to_claim(const struct tr_place_req *q, const char *key,
 	snprintf(c->anti_group, sizeof c->anti_group, "%s",
 		 q->anti_affinity_group ? q->anti_affinity_group : "");
 	snprintf(c->tenant, sizeof c->tenant, "%s", q->tenant ? q->tenant : "");
+	snprintf(c->template_, sizeof c->template_, "%s",
+		 q->template_ ? q->template_ : "");
 }
 
 /* Fills out from a claim the store already held (a replayed step). */

@@ -94,6 +94,56 @@ static const char *select_text(const struct kdesc *k, int by_key)
 	return by_key ? texts[i].by_key : texts[i].select;
 }
 
+/* The condition that keeps a kind's rows to tenant ?5 (business-unit
+ * scoping, issue 17). */
+#define SCOPE_ID "(SELECT id FROM tenant WHERE name = ?5)"
+static const char *scope_expr(enum tr_kind kind)
+{
+	switch (kind) {
+	case TR_KIND_TENANT:
+		return "a.name = ?5";
+	case TR_KIND_VM:
+	case TR_KIND_SEGMENT:
+		return "a.tenant_id = " SCOPE_ID;
+	case TR_KIND_VOLUME:
+		return "a.vm_uuid IN (SELECT uuid FROM vm WHERE tenant_id = "
+		       SCOPE_ID ")";
+	default:
+		return "?5 IS NULL"; /* nothing: no tenant owns these */
+	}
+}
+
+char *tr_store_owner(struct tr_store *s, enum tr_kind kind, json_t *obj)
+{
+	const char *t = NULL;
+	switch (kind) {
+	case TR_KIND_TENANT:
+		t = json_string_value(json_object_get(obj, "name"));
+		break;
+	case TR_KIND_VM:
+	case TR_KIND_SEGMENT:
+		t = json_string_value(json_object_get(obj, "tenant"));
+		break;
+	case TR_KIND_VOLUME: {
+		const char *vm = json_string_value(json_object_get(obj, "vm"));
+		json_t *v = NULL;
+		trellis_call_t call;
+		tr_call_init(&call, NULL);
+		if (vm && tr_store_get(s, TR_KIND_VM, vm, &v, &call) == 0) {
+			const char *o =
+			    json_string_value(json_object_get(v, "tenant"));
+			char *r = o ? strdup(o) : NULL;
+			json_decref(v);
+			return r;
+		}
+		return NULL;
+	}
+	default:
+		break;
+	}
+	return t ? strdup(t) : NULL;
+}
+
 /* Builds the list query of kind k (text: the JSON text form) and binds
  * it; NULL with the error in call. */
 static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
@@ -137,6 +187,9 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 	if (fexpr)
 		len += snprintf(sql + len, sizeof sql - (size_t)len,
 				" AND %s = ?3", fexpr);
+	if (q->scope_tenant)
+		len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s",
+				scope_expr((enum tr_kind)(k - tr_store_kinds)));
 	snprintf(sql + len, sizeof sql - (size_t)len,
 		 " ORDER BY a.id LIMIT ?4");
 	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
@@ -148,6 +201,8 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 	if (fexpr)
 		sqlite3_bind_text(st, 3, q->filter_value ? q->filter_value : "",
 				  -1, SQLITE_TRANSIENT);
+	if (q->scope_tenant)
+		sqlite3_bind_text(st, 5, q->scope_tenant, -1, SQLITE_TRANSIENT);
 	/* One more row than asked tells whether there is a next page. */
 	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit + 1 : -1);
 	return st;

@@ -246,6 +246,158 @@ const struct tr_migration tr_migrations[] = {
 	/* A host's own options (issue 16): {"options": {...}}, given to its
 	 * hypervisor plugin's connect. */
 	{"sdk-0001-host-spec", "ALTER TABLE host ADD COLUMN spec TEXT;"},
+	/* Business units (issue 17, core/auth/auth.h): a tenant is a BU.
+	 * Users (a role, at most one BU, optionally a Unix uid), their API
+	 * keys (hashes only), the append-only audit trail (triggers refuse
+	 * UPDATE and DELETE), and the BU and user that started each
+	 * workflow instance. */
+	{"bu-0001-identity",
+	 "CREATE TABLE tr_user ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  uid INTEGER UNIQUE,"
+	 "  tenant_id INTEGER REFERENCES tenant(id),"
+	 "  role TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE user_key ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  user_id INTEGER NOT NULL REFERENCES tr_user(id) ON DELETE CASCADE,"
+	 "  name TEXT NOT NULL,"
+	 "  hash TEXT NOT NULL UNIQUE,"
+	 "  expires INTEGER NOT NULL DEFAULT 0,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (user_id, name));"
+	 "CREATE TABLE audit ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  at INTEGER NOT NULL,"
+	 "  user TEXT NOT NULL,"
+	 "  bu TEXT,"
+	 "  op TEXT NOT NULL,"
+	 "  object TEXT,"
+	 "  result TEXT NOT NULL,"
+	 "  code TEXT,"
+	 "  via TEXT);"
+	 "CREATE INDEX audit_at ON audit(at);"
+	 "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
+	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	 "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
+	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	 /* Written before the instance's first step runs, which may be
+	  * before its journal row is: no foreign key, a trigger instead. */
+	 "CREATE TABLE wf_owner ("
+	 "  instance TEXT PRIMARY KEY,"
+	 "  user TEXT NOT NULL,"
+	 "  tenant_id INTEGER REFERENCES tenant(id));"
+	 "CREATE INDEX wf_owner_tenant ON wf_owner(tenant_id);"
+	 "CREATE TRIGGER wf_owner_gone AFTER DELETE ON wf_instance BEGIN"
+	 " DELETE FROM wf_owner WHERE instance = OLD.id; END;"},
+	/* Quotas and VM templates (issue 17): a BU's limits (-1: none) are
+	 * checked by the claim's own INSERT (core/placement/claims.c), which
+	 * sums the BU's claims by the index on tenant; a claim records the
+	 * template its VM was made from. */
+	{"bu-0002-quotas",
+	 "CREATE TABLE vm_template ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  vcpus INTEGER NOT NULL,"
+	 "  memory_mib INTEGER NOT NULL,"
+	 "  disk_gib INTEGER NOT NULL,"
+	 "  image TEXT, kernel TEXT, initrd TEXT, cmdline TEXT,"
+	 "  max_nics INTEGER NOT NULL DEFAULT 1,"
+	 "  max_disks INTEGER NOT NULL DEFAULT 1,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE bu_quota ("
+	 "  tenant TEXT PRIMARY KEY,"
+	 "  vcpus INTEGER NOT NULL DEFAULT -1,"
+	 "  memory_mib INTEGER NOT NULL DEFAULT -1,"
+	 "  disk_gib INTEGER NOT NULL DEFAULT -1,"
+	 "  vms INTEGER NOT NULL DEFAULT -1);"
+	 "CREATE TABLE bu_template_quota ("
+	 "  tenant TEXT NOT NULL,"
+	 "  template TEXT NOT NULL,"
+	 "  vms INTEGER NOT NULL,"
+	 "  PRIMARY KEY (tenant, template));"
+	 "ALTER TABLE placement_claim ADD COLUMN template TEXT;"
+	 "CREATE INDEX placement_claim_tenant ON placement_claim(tenant,"
+	 " template);"},
+	/* Allocations (issue 17, core/tenancy/alloc.c). */
+	{"bu-0003-allocations",
+	 "CREATE TABLE allocation ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('initial','change')),"
+	 "  changes TEXT,"
+	 "  state TEXT NOT NULL CHECK (state IN ('requested','provisioning',"
+	 "    'active','rejected','failed','superseded')),"
+	 "  vcpus INTEGER NOT NULL DEFAULT 0,"
+	 "  memory_mib INTEGER NOT NULL DEFAULT 0,"
+	 "  storage_gib INTEGER NOT NULL DEFAULT 0,"
+	 "  pool TEXT,"
+	 "  segments INTEGER NOT NULL DEFAULT 0,"
+	 "  netpool TEXT,"
+	 "  zone TEXT,"
+	 "  zone_before TEXT,"
+	 "  requested_by TEXT,"
+	 "  decided_by TEXT,"
+	 "  reason TEXT,"
+	 "  instance TEXT,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  decided_at INTEGER);"
+	 "CREATE INDEX allocation_tenant ON allocation(tenant_id, state);"},
+	/* Chargeback (issue 17, core/tenancy/report.c): the life of every
+	 * VM (from its record to its deletion, with the size of its claim
+	 * and its template) and of every active allocation, kept by
+	 * triggers so that no writer can forget them. */
+	{"bu-0004-usage",
+	 "CREATE TABLE vm_usage ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  uuid TEXT NOT NULL,"
+	 "  name TEXT,"
+	 "  tenant TEXT,"
+	 "  vcpus INTEGER NOT NULL DEFAULT 0,"
+	 "  memory_mib INTEGER NOT NULL DEFAULT 0,"
+	 "  disk_gib INTEGER NOT NULL DEFAULT 0,"
+	 "  template TEXT,"
+	 "  started_at INTEGER NOT NULL,"
+	 "  ended_at INTEGER);"
+	 "CREATE INDEX vm_usage_tenant ON vm_usage(tenant, started_at);"
+	 "CREATE INDEX vm_usage_uuid ON vm_usage(uuid);"
+	 "CREATE TRIGGER vm_usage_start AFTER INSERT ON vm"
+	 " WHEN NEW.origin = 'trellis' BEGIN"
+	 " INSERT INTO vm_usage (uuid, name, tenant, vcpus, memory_mib,"
+	 " started_at) VALUES (NEW.uuid, NEW.name, (SELECT name FROM tenant"
+	 " WHERE id = NEW.tenant_id), COALESCE(NEW.vcpus, 0),"
+	 " COALESCE(NEW.memory_mib, 0), CAST(strftime('%s', 'now') AS INTEGER));"
+	 " END;"
+	 "CREATE TRIGGER vm_usage_end AFTER DELETE ON vm BEGIN"
+	 " UPDATE vm_usage SET ended_at = CAST(strftime('%s', 'now') AS"
+	 " INTEGER) WHERE uuid = OLD.uuid AND ended_at IS NULL; END;"
+	 "CREATE TRIGGER vm_usage_claim AFTER UPDATE OF owner ON"
+	 " placement_claim WHEN NEW.owner LIKE 'vm:%' BEGIN"
+	 " UPDATE vm_usage SET disk_gib = NEW.disk_gib, template ="
+	 " NEW.template, tenant = COALESCE(tenant, NEW.tenant)"
+	 " WHERE uuid = substr(NEW.owner, 4) AND ended_at IS NULL; END;"
+	 "CREATE TABLE alloc_usage ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  allocation TEXT NOT NULL,"
+	 "  tenant TEXT NOT NULL,"
+	 "  vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL,"
+	 "  storage_gib INTEGER NOT NULL, segments INTEGER NOT NULL,"
+	 "  started_at INTEGER NOT NULL,"
+	 "  ended_at INTEGER);"
+	 "CREATE INDEX alloc_usage_tenant ON alloc_usage(tenant, started_at);"
+	 "CREATE TRIGGER alloc_usage_start AFTER UPDATE OF state ON allocation"
+	 " WHEN NEW.state = 'active' AND OLD.state != 'active' BEGIN"
+	 " INSERT INTO alloc_usage (allocation, tenant, vcpus, memory_mib,"
+	 " storage_gib, segments, started_at) VALUES (NEW.name, (SELECT name"
+	 " FROM tenant WHERE id = NEW.tenant_id), NEW.vcpus, NEW.memory_mib,"
+	 " NEW.storage_gib, NEW.segments, CAST(strftime('%s', 'now') AS"
+	 " INTEGER)); END;"
+	 "CREATE TRIGGER alloc_usage_end AFTER UPDATE OF state ON allocation"
+	 " WHEN OLD.state = 'active' AND NEW.state != 'active' BEGIN"
+	 " UPDATE alloc_usage SET ended_at = CAST(strftime('%s', 'now') AS"
+	 " INTEGER) WHERE allocation = NEW.name AND ended_at IS NULL; END;"},
 	/* Append new migrations here. */
 };
 

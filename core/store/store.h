@@ -138,7 +138,14 @@ struct tr_store_query {
 	const char *filter_value;
 	int64_t after_id;       /* keyset paging: objects with id > after_id */
 	unsigned limit;         /* 0: no limit */
+	/* Only objects of this tenant (business unit), NULL: all.  A kind
+	 * no tenant owns (zones, hosts...) lists nothing under a scope; a
+	 * volume is its VM's tenant's. */
+	const char *scope_tenant;
 };
+/* The tenant that owns obj (an object of kind, as tr_store_get gives
+ * it): a new string, or NULL when none does. */
+char *tr_store_owner(struct tr_store *s, enum tr_kind kind, json_t *obj);
 /* Objects in id order: *out = {"items":[...], "next": id or null}. */
 int tr_store_list(struct tr_store *s, enum tr_kind kind,
 		  const struct tr_store_query *q, json_t **out,

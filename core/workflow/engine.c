@@ -447,15 +447,35 @@ static int start_inst(struct tr_engine *e, const char *name,
 	return 0;
 }
 
+int tr_engine_start_with(struct tr_engine *e, const char *name,
+			 const char *source, const char *file, json_t *inputs,
+			 void (*created)(void *arg, const char *id), void *arg,
+			 char **id, json_t **details, trellis_call_t *call)
+{
+	int rc = start_inst(e, name, source, file, inputs, NULL, NULL, id,
+			    details, call);
+	if (rc == 0 && created)
+		created(arg, *id);
+	if (rc == 0)
+		tr_sched_pump(e);
+	return rc;
+}
+
+void tr_engine_on_child(struct tr_engine *e,
+			void (*fn)(void *arg, const char *parent,
+				   const char *child),
+			void *arg)
+{
+	e->on_child = fn;
+	e->on_child_arg = arg;
+}
+
 int tr_engine_start(struct tr_engine *e, const char *name,
 		    const char *source, const char *file, json_t *inputs,
 		    char **id, json_t **details, trellis_call_t *call)
 {
-	int rc = start_inst(e, name, source, file, inputs, NULL, NULL, id,
-			    details, call);
-	if (rc == 0)
-		tr_sched_pump(e);
-	return rc;
+	return tr_engine_start_with(e, name, source, file, inputs, NULL, NULL,
+				    id, details, call);
 }
 
 /* ---- sub-workflows (subflow.c) ---- */
@@ -514,6 +534,8 @@ void tr_eng_subflow(struct tr_engine *e, struct job *jb)
 		jb->sub_ready = 1;
 		jb->rc = jb->call.code;
 		tr_sched_job_ready(e, jb);
+	} else if (e->on_child) {
+		e->on_child(e->on_child_arg, jb->i->id, newid);
 	}
 	free(newid);
 }

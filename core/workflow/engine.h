@@ -102,6 +102,21 @@ const struct tr_wf *tr_engine_def(struct tr_engine *e, const char *name);
 int tr_engine_start(struct tr_engine *e, const char *name,
 		    const char *source, const char *file, json_t *inputs,
 		    char **id, json_t **details, trellis_call_t *call);
+/* The same, calling created(arg, id) once the instance is journaled and
+ * before any of its steps runs (a main-thread step may run inside this
+ * call): what must be known of the instance before it acts is recorded
+ * there (the API records who started it, core/auth). */
+int tr_engine_start_with(struct tr_engine *e, const char *name,
+			 const char *source, const char *file, json_t *inputs,
+			 void (*created)(void *arg, const char *id), void *arg,
+			 char **id, json_t **details, trellis_call_t *call);
+/* fn(arg, parent, child) runs for every sub-workflow instance started,
+ * before its first step (who started the parent started it too: core/
+ * auth's wf_owner).  Main thread. */
+void tr_engine_on_child(struct tr_engine *e,
+			void (*fn)(void *arg, const char *parent,
+				   const char *child),
+			void *arg);
 /* Requests cancellation: a queued instance ends at once; a running one
  * stops scheduling, cancels running steps and compensates. */
 int tr_engine_cancel(struct tr_engine *e, const char *id,

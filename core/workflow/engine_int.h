@@ -138,6 +138,9 @@ struct tr_engine {
 	uint64_t cache_clock;
 	int pumping, again, stopping;
 	int64_t seq;
+	/* tr_engine_on_child(): told of every sub-workflow started. */
+	void (*on_child)(void *arg, const char *parent, const char *child);
+	void *on_child_arg;
 	unsigned retention_s;     /* workflows.retention, 0: keep all */
 	uint64_t retention_timer; /* the next tick (retention.c), or 0 */
 };

@@ -15,7 +15,17 @@
  *
  *   bench_placement [--sizes 1000,10000,100000] [--requests N]
  *                   [--baseline N] [--policy NAME] [--policies DIR]
- *                   [--plugins DIR] [--seed S]
+ *                   [--plugins DIR] [--seed S] [--quota BUS]
+ *
+ * With --quota BUS (issue 17), each size instead runs the store path that
+ * trellisd runs: every placement is a claim in a real SQLite store
+ * (tr_place_reserve: the engine's pick, then the one conditional INSERT),
+ * each request of one of BUS business units, the oldest claim released;
+ * with no quota rows (quotas off) and with every BU under a quota
+ * (vcpus, memory, disk, VMs: the INSERT sums the BU's claims), off and on
+ * alternating in three pairs of the same run; it prints each and the
+ * median ratio.  Commits are batched (100 claims a transaction) and not
+ * synced, so that the figure is the statement's cost, not the disk's.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,13 +33,19 @@
 #include <string.h>
 #include <time.h>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include "../../../core/placement/place.h"
+#include "../../../core/placement/reserve.h"
+#include "../../../core/store/store.h"
 
 struct opts {
 	uint32_t sizes[8], n_sizes;
 	uint32_t requests, baseline;
 	const char *policy, *policies, *plugins;
 	uint64_t seed;
+	uint32_t quota_bus; /* --quota: business units; 0: the engine run */
 };
 
 static uint64_t rs;
@@ -160,6 +176,25 @@ static void make_request(struct req_buf *b, uint32_t hosts)
 	}
 }
 
+/* make_request points into its buffer: re-aim after the copy. */
+static void reaim(struct req_buf *b)
+{
+	if (b->q.zone)
+		b->q.zone = b->loc;
+	if (b->q.pod)
+		b->q.pod = b->loc;
+	if (b->q.cluster)
+		b->q.cluster = b->loc;
+	if (b->q.host)
+		b->q.host = b->loc;
+	if (b->q.affinity_group)
+		b->q.affinity_group = b->group;
+	if (b->q.anti_affinity_group)
+		b->q.anti_affinity_group = b->group;
+	if (b->q.n_tags)
+		b->q.tags = &b->tag;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -191,20 +226,7 @@ static int run(struct tr_placer *p, uint32_t hosts, uint32_t n, uint32_t flags,
 		make_request(&reqs[i], hosts);
 		/* make_request points into its buffer: re-aim after the copy */
 		struct req_buf *b = &reqs[i];
-		if (b->q.zone)
-			b->q.zone = b->loc;
-		if (b->q.pod)
-			b->q.pod = b->loc;
-		if (b->q.cluster)
-			b->q.cluster = b->loc;
-		if (b->q.host)
-			b->q.host = b->loc;
-		if (b->q.affinity_group)
-			b->q.affinity_group = b->group;
-		if (b->q.anti_affinity_group)
-			b->q.anti_affinity_group = b->group;
-		if (b->q.n_tags)
-			b->q.tags = &b->tag;
+		reaim(b);
 	}
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
@@ -259,6 +281,120 @@ out:
 	return ret;
 }
 
+/* The store path: n requests of BUs business units through
+ * tr_place_reserve into a fresh store; quotas: every BU has a quota row
+ * (generous: nothing is refused by it, every claim sums its BU's). */
+static int run_store(struct tr_placer *p, uint32_t hosts, uint32_t n,
+		     uint32_t bus, int quotas, uint64_t seed,
+		     struct figures *fig)
+{
+	char path[] = "/tmp/trellis-bench-quota-XXXXXX", err[512], key[64];
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	unlink(path);
+	struct tr_store *st = tr_store_open(path, 0, err, sizeof err);
+	uint32_t ring = 20000 < n / 2 ? 20000 : n / 2;
+	char (*live)[64] = calloc(ring, sizeof *live);
+	double *lat = malloc(n * sizeof *lat);
+	struct req_buf *reqs = malloc(n * sizeof *reqs);
+	char (*tenant)[16] = malloc(n * sizeof *tenant);
+	int ret = -1;
+	if (!st || !live || !lat || !reqs || !tenant) {
+		fprintf(stderr, "bench_placement: store: %s\n", st ? "" : err);
+		goto out;
+	}
+	sqlite3 *db = tr_store_db(st);
+	/* The statements' cost, not the disk's: no fsync at the commits. */
+	sqlite3_exec(db, "PRAGMA synchronous = OFF", NULL, NULL, NULL);
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	for (uint32_t b = 0; quotas && b < bus; b++) {
+		char sql[160];
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO bu_quota VALUES ('bu%u', 1000000, "
+			 "1000000000, 1000000, 100000)",
+			 b);
+		sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	rs = seed;
+	for (uint32_t i = 0; i < n; i++) {
+		make_request(&reqs[i], hosts);
+		struct req_buf *b = &reqs[i];
+		/* Location and groups as the engine run has them; the owner
+		 * is one of the BUs (private zones then refuse it, as they
+		 * refuse a stranger). */
+		reaim(b);
+		snprintf(tenant[i], sizeof tenant[i], "bu%u", rnd(bus));
+		b->q.tenant = tenant[i];
+	}
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	memset(fig, 0, sizeof *fig);
+	uint32_t head = 0, count = 0;
+	double rate[ROUNDS];
+	uint32_t per = n / ROUNDS ? n / ROUNDS : 1, r_i = 0;
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	double t0 = now_us();
+	for (uint32_t i = 0; i < n; i++) {
+		if (i && i % 100 == 0) {
+			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+			sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+		}
+		if (i && i % per == 0 && r_i < ROUNDS) {
+			double t = now_us();
+			rate[r_i++] = per / ((t - t0) / 1e6);
+			t0 = t;
+		}
+		struct tr_place_result r;
+		snprintf(key, sizeof key, "wf%u/place", i);
+		double s = now_us();
+		if (count == ring) {
+			tr_place_release(p, db, live[head], "bench", NULL, NULL,
+					 &call);
+			count--;
+		}
+		int rc = tr_place_reserve(p, db, &reqs[i].q, key, &r, &call);
+		lat[i] = now_us() - s;
+		if (rc == TRELLIS_E_NOSPACE || rc == TRELLIS_E_QUOTA) {
+			fig->refused++;
+			tr_call_init(&call, NULL);
+			continue;
+		}
+		if (rc) {
+			fprintf(stderr, "bench_placement: %s\n", call.message);
+			goto out;
+		}
+		fig->placed++;
+		snprintf(live[head], sizeof live[head], "%s", key);
+		head = (head + 1) % ring;
+		count++;
+	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	uint32_t rest = n - per * r_i;
+	if (r_i < ROUNDS && rest)
+		rate[r_i++] = rest / ((now_us() - t0) / 1e6);
+	qsort(rate, r_i, sizeof *rate, cmp_double);
+	qsort(lat, n, sizeof *lat, cmp_double);
+	fig->per_s = rate[r_i / 2];
+	fig->p50 = lat[n / 2];
+	fig->p99 = lat[(size_t)((double)n * 0.99)];
+	ret = 0;
+out:
+	tr_store_close(st);
+	unlink(path);
+	snprintf(err, sizeof err, "%s-wal", path);
+	unlink(err);
+	snprintf(err, sizeof err, "%s-shm", path);
+	unlink(err);
+	free(tenant);
+	free(reqs);
+	free(live);
+	free(lat);
+	return ret;
+}
+
 static struct tr_placer *placer(tr_registry_t *reg, const struct opts *o,
 				uint32_t hosts)
 {
@@ -301,7 +437,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: bench_placement [--sizes N,N,...] [--requests N] "
 		   "[--baseline N]\n"
 		   "                       [--policy NAME] [--policies DIR] "
-		   "[--plugins DIR] [--seed S]\n"
+		   "[--plugins DIR] [--seed S] [--quota BUS]\n"
 		   "Places a stream of mixed requests on simulated inventories "
 		   "and prints\nplacements/s and p50/p99 latency, indexed and "
 		   "full scan, and their ratio.\n");
@@ -321,7 +457,8 @@ int main(int argc, char **argv)
 			 "default",
 			 pol_dir,
 			 plug,
-			 12345};
+			 12345,
+			 0};
 	static const struct option lo[] = {
 	    {"sizes", required_argument, NULL, 's'},
 	    {"requests", required_argument, NULL, 'n'},
@@ -330,6 +467,7 @@ int main(int argc, char **argv)
 	    {"policies", required_argument, NULL, 'P'},
 	    {"plugins", required_argument, NULL, 'L'},
 	    {"seed", required_argument, NULL, 'S'},
+	    {"quota", required_argument, NULL, 'Q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	int c;
@@ -359,6 +497,9 @@ int main(int argc, char **argv)
 		case 'S':
 			o.seed = strtoull(optarg, NULL, 10);
 			break;
+		case 'Q':
+			o.quota_bus = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -378,6 +519,57 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int ret = 0;
+	if (o.quota_bus) {
+		printf("# the store path (tr_place_reserve into SQLite, 100 "
+		       "claims a commit), %u business units; quotas off: no "
+		       "quota rows; on: every BU under a quota; placements/s: "
+		       "median of %d rounds\n",
+		       o.quota_bus, ROUNDS);
+		/* Off and on alternate, three pairs: a busy moment on a
+		 * shared machine moves one pair, not the median ratio. */
+		enum { PAIRS = 3 };
+		for (uint32_t i = 0; i < o.n_sizes && !ret; i++) {
+			uint32_t hosts = o.sizes[i];
+			double ratio[PAIRS], p50r[PAIRS];
+			for (int k = 0; k < PAIRS && !ret; k++) {
+				struct figures f[2];
+				for (int q = 0; q < 2 && !ret; q++) {
+					struct tr_placer *p =
+					    placer(reg, &o, hosts);
+					if (!p ||
+					    run_store(p, hosts, o.requests,
+						      o.quota_bus, q,
+						      o.seed + 1, &f[q]))
+						ret = 1;
+					tr_placer_free(p);
+				}
+				if (ret)
+					break;
+				for (int q = 0; q < 2; q++)
+					printf("hosts %6u  BUs %u  pair %d  quotas "
+					       "%-3s: %8.0f placements/s  p50 "
+					       "%7.1f us  p99 %7.1f us  (%u "
+					       "placed, %u refused)\n",
+					       hosts, o.quota_bus, k + 1,
+					       q ? "on" : "off", f[q].per_s,
+					       f[q].p50, f[q].p99, f[q].placed,
+					       f[q].refused);
+				ratio[k] = f[1].per_s / f[0].per_s;
+				p50r[k] = f[0].p50 / f[1].p50;
+			}
+			if (ret)
+				break;
+			qsort(ratio, PAIRS, sizeof *ratio, cmp_double);
+			qsort(p50r, PAIRS, sizeof *p50r, cmp_double);
+			printf("hosts %6u  quota ratio: %.2fx placements/s "
+			       "(on/off, median of %d pairs), %.2fx p50 "
+			       "(off/on)\n",
+			       hosts, ratio[PAIRS / 2], PAIRS, p50r[PAIRS / 2]);
+			fflush(stdout);
+		}
+		tr_registry_free(reg);
+		return ret;
+	}
 	printf("# policy %s; one thread; each placement books, the oldest of "
 	       "the live ones is released; placements/s: median of %d rounds\n",
 	       o.policy, ROUNDS);

@@ -10,7 +10,9 @@ source "$(dirname "$0")/lib.sh"
 td_start || { echo "Bail out! trellisd does not start"; exit 1; }
 tcli zone create z >/dev/null
 tcli pod create p --zone z >/dev/null
-dump() { sqlite3 "$TD_DIR/trellis.db" .dump | sha256sum; }
+# The inventory: everything but the audit trail, which records the
+# refused attempts (that is its job).
+dump() { sqlite3 "$TD_DIR/trellis.db" .dump | grep -v '^INSERT INTO audit ' | sha256sum; }
 before=$(dump)
 
 # send FILE: one request, prints the answer (empty on timeout).

@@ -8,7 +8,8 @@
 #   tcli ARGS     the CLI against it
 #   pv_run WF K=V...   workflow run --wait -o json; the instance in $PV_OUT
 #   jq_ EXPR      a Python expression over JSON on stdin (the value is j)
-# PV_CONFIG (before pv_start): more lines for trellisd.yaml.
+# PV_CONFIG (before pv_start): more lines for trellisd.yaml; PV_POLICY_YAML:
+# one more placement policy.
 # Cleanup (domains named $PV_PREFIX*, the daemon, the directory) is in a
 # trap set by pv_start.
 source "$(dirname "${BASH_SOURCE[0]}")/../libvirt/lib.sh"
@@ -79,6 +80,9 @@ pv_start() {
 		top_n: 1
 		overcommit: {cpu: 4.0, memory: 4.0}
 	P
+	# PV_POLICY_YAML (before pv_start): one more policy file.
+	[[ -n ${PV_POLICY_YAML:-} ]] &&
+		printf '%s\n' "$PV_POLICY_YAML" >"$PV_DIR/policies/extra.yaml"
 	cat >"$PV_DIR/trellisd.yaml" <<-C
 		state_dir: $PV_DIR/state
 		api: {listen: "ipc://$PV_DIR/api.sock"}

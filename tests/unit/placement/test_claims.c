@@ -316,6 +316,107 @@ static void test_many_slots_many_threads(void **state)
 	pthread_barrier_destroy(&go);
 }
 
+struct quota_racer {
+	struct tr_placer *p;
+	struct tr_store *s;
+	pthread_barrier_t *go;
+	int id, rc;
+	char msg[1024];
+};
+
+static void *quota_race(void *arg)
+{
+	struct quota_racer *r = arg;
+	struct tr_place_req q = {.vcpus = 1,
+				 .memory_mib = 256,
+				 .disk_gib = 1,
+				 .tenant = "acme",
+				 .template_ = r->id % 2 ? "small" : NULL};
+	struct tr_place_result res;
+	trellis_call_t call;
+	char key[64];
+	tr_call_init(&call, NULL);
+	snprintf(key, sizeof key, "wf%d/place", r->id);
+	pthread_barrier_wait(r->go);
+	r->rc = tr_place_reserve(r->p, tr_store_db(r->s), &q, key, &res, &call);
+	snprintf(r->msg, sizeof r->msg, "%s", r->rc ? call.message : "");
+	return NULL;
+}
+
+/* Sixteen provisions at once, one engine each (only the store can say
+ * no), against a VM quota of 10 on hosts with room for far more: exactly
+ * 10 claims, and the others are QUOTA naming the quota, its limit and its
+ * use.  A per-template quota holds the same way. */
+static void quota_run(const char *quota_sql, int want, const char *words)
+{
+	enum { N = 16 };
+	struct tr_store *s0 = open_store();
+	assert_int_equal(sqlite3_exec(tr_store_db(s0), quota_sql, NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	struct quota_racer rs[N];
+	pthread_t th[N];
+	pthread_barrier_t go;
+	pthread_barrier_init(&go, NULL, N);
+	for (int i = 0; i < N; i++) {
+		struct tr_placer *p = fx_placer(reg, FX_POLICY("spread", 2));
+		fx_host(p, 1, "a", "z", NULL, NULL, 64, 65536);
+		fx_host(p, 2, "b", "z", NULL, NULL, 64, 65536);
+		fx_commit(p);
+		rs[i] = (struct quota_racer){.p = p, .s = open_store(),
+					     .go = &go, .id = i};
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, quota_race, &rs[i]), 0);
+	int won = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		if (!rs[i].rc)
+			won++;
+		else if (rs[i].rc != TRELLIS_E_QUOTA || !strstr(rs[i].msg, words))
+			fail_msg("racer %d: %d %s", i, rs[i].rc, rs[i].msg);
+	}
+	assert_int_equal(won, want);
+	struct tr_claim use;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_claims_tenant_use(tr_store_db(s0), "acme", NULL,
+					      &use, &call),
+			 0);
+	assert_int_equal(use.host_id, want);
+	for (int i = 0; i < N; i++) {
+		tr_placer_free(rs[i].p);
+		tr_store_close(rs[i].s);
+	}
+	tr_store_close(s0);
+	pthread_barrier_destroy(&go);
+}
+
+static void test_quota_race(void **state)
+{
+	(void)state;
+	quota_run("INSERT INTO bu_quota (tenant, vms) VALUES ('acme', 10)", 10,
+		  "business unit 'acme': quota of VMs reached: limit 10, in "
+		  "use 10");
+}
+
+static void test_quota_vcpus_and_template(void **state)
+{
+	(void)state;
+	quota_run("INSERT INTO bu_quota (tenant, vcpus) VALUES ('acme', 12)", 12,
+		  "quota of vcpus reached: limit 12, in use 12, this VM needs 1");
+}
+
+static void test_quota_per_template(void **state)
+{
+	(void)state;
+	/* Odd racers ask for template small (8 of them), limited to 3: the
+	 * 8 without a template all win. */
+	quota_run("INSERT INTO bu_template_quota VALUES ('acme', 'small', 3)",
+		  11, "quota of VMs of template small reached: limit 3, in use 3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +429,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_race_engine_per_thread,
 					    per_test_db, per_test_db_rm),
 	    cmocka_unit_test_setup_teardown(test_many_slots_many_threads,
+					    per_test_db, per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_quota_race, per_test_db,
+					    per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_quota_vcpus_and_template,
+					    per_test_db, per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_quota_per_template,
 					    per_test_db, per_test_db_rm),
 	};
 	return cmocka_run_group_tests_name("placement claims", tests, fx_setup,

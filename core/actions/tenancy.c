@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tenancy.c - the actions of the allocation.provision workflow
+ * (workflows/allocation.provision.yaml; core/tenancy/tenancy.h): the
+ * BU's quota becomes its allocation, its network segments are made, and
+ * the allocation goes active.  They write the store, so they run on the
+ * main thread; each undoes exactly what it did.
+ */
+#include "../runtime/daemon.h"
+#include "../store/store.h"
+#include "../tenancy/tenancy.h"
+#include "../util/json.h"
+#include "action.h"
+
+static int need_store(const struct tr_action_env *env, trellis_call_t *call)
+{
+	if (env && env->daemon && env->daemon->store)
+		return 0;
+	return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+			   "allocation actions need a running trellisd");
+}
+
+static int done(json_t **result, const char *name)
+{
+	*result = json_pack("{s:s}", "allocation", name);
+	return 0;
+}
+
+static int run_reserve(const struct tr_action_env *env, json_t *args,
+		       json_t **result, trellis_call_t *call)
+{
+	const char *name = tr_json_str(args, "allocation");
+	int rc = need_store(env, call);
+	if (!rc)
+		rc = tr_alloc_reserve(env->daemon->store, name, 0, call);
+	return rc ? rc : done(result, name);
+}
+
+static int run_release(const struct tr_action_env *env, json_t *args,
+		       json_t **result, trellis_call_t *call)
+{
+	const char *name = tr_json_str(args, "allocation");
+	int rc = need_store(env, call);
+	if (!rc)
+		rc = tr_alloc_reserve(env->daemon->store, name, 1, call);
+	return rc ? rc : done(result, name);
+}
+
+static int segments(const struct tr_action_env *env, json_t *args,
+		    json_t **result, trellis_call_t *call, int undo)
+{
+	const char *name = tr_json_str(args, "allocation");
+	struct tr_store *s = env && env->daemon ? env->daemon->store : NULL;
+	int rc = need_store(env, call);
+	json_t *made = NULL;
+	if (!rc)
+		rc = tr_store_begin(s, call);
+	if (!rc)
+		rc = tr_alloc_segments(s, name, undo, &made, call);
+	if (!rc)
+		rc = tr_store_commit(s, call);
+	else if (s)
+		tr_store_rollback(s);
+	if (rc)
+		return rc;
+	*result = json_pack("{s:s, s:o}", "allocation", name, "segments",
+			    made ? made : json_array());
+	return 0;
+}
+
+static int run_segments(const struct tr_action_env *env, json_t *args,
+			json_t **result, trellis_call_t *call)
+{
+	return segments(env, args, result, call, 0);
+}
+
+static int run_segments_delete(const struct tr_action_env *env, json_t *args,
+			       json_t **result, trellis_call_t *call)
+{
+	return segments(env, args, result, call, 1);
+}
+
+static int zone(const struct tr_action_env *env, json_t *args,
+		json_t **result, trellis_call_t *call, int undo)
+{
+	const char *name = tr_json_str(args, "allocation");
+	int rc = need_store(env, call);
+	if (!rc)
+		rc = tr_alloc_zone(env->daemon->store, name, undo, call);
+	return rc ? rc : done(result, name);
+}
+
+static int run_zone(const struct tr_action_env *env, json_t *args,
+		    json_t **result, trellis_call_t *call)
+{
+	return zone(env, args, result, call, 0);
+}
+
+static int run_zone_release(const struct tr_action_env *env, json_t *args,
+			    json_t **result, trellis_call_t *call)
+{
+	return zone(env, args, result, call, 1);
+}
+
+static int run_activate(const struct tr_action_env *env, json_t *args,
+			json_t **result, trellis_call_t *call)
+{
+	const char *name = tr_json_str(args, "allocation");
+	int rc = need_store(env, call);
+	json_t *a = NULL;
+	if (!rc)
+		rc = tr_alloc_get(env->daemon->store, name, &a, call);
+	const char *prev = a ? tr_json_str(a, "changes") : NULL;
+	if (!rc && prev)
+		rc = tr_alloc_decide(env->daemon->store, prev, "superseded",
+				     NULL, NULL, NULL, call);
+	if (!rc)
+		rc = tr_alloc_decide(env->daemon->store, name, "active", NULL,
+				     NULL, NULL, call);
+	json_decref(a);
+	return rc ? rc : done(result, name);
+}
+
+static const struct tr_field alloc_in[] = {
+    {"allocation", TR_T_STRING, 1, "the allocation (BU-N)"}, TR_FIELDS_END};
+static const struct tr_field alloc_out[] = {
+    {"allocation", TR_T_STRING, 1, "the allocation"}, TR_FIELDS_END};
+static const struct tr_field seg_out[] = {
+    {"allocation", TR_T_STRING, 1, "the allocation"},
+    {"segments", TR_T_ARRAY, 1, "its network segments"},
+    TR_FIELDS_END};
+
+#define F (TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD)
+static const struct tr_action actions[] = {
+    {"tenancy.allocation_reserve",
+     "Make an allocation the quota of its business unit (its compute and "
+     "storage)",
+     alloc_in, alloc_out, run_reserve, "tenancy.allocation_release", F},
+    {"tenancy.allocation_release",
+     "Give the business unit back the quota it had before the allocation",
+     alloc_in, alloc_out, run_release, NULL, F},
+    {"tenancy.allocation_segments",
+     "Make an allocation's network segments (ids from its netpool)",
+     alloc_in, seg_out, run_segments, "tenancy.allocation_segments_delete",
+     F},
+    {"tenancy.allocation_segments_delete",
+     "Delete the network segments an allocation made", alloc_in, seg_out,
+     run_segments_delete, NULL, F},
+    {"tenancy.allocation_zone",
+     "Dedicate an allocation's zone to its business unit (private, "
+     "exclusive; none: nothing to do)",
+     alloc_in, alloc_out, run_zone, "tenancy.allocation_zone_release", F},
+    {"tenancy.allocation_zone_release",
+     "Give a dedicated zone back as it was", alloc_in, alloc_out,
+     run_zone_release, NULL, F},
+    {"tenancy.allocation_activate",
+     "Mark an allocation active (the one it changes: superseded)", alloc_in,
+     alloc_out, run_activate, NULL, F},
+};
+
+void tr_actions_register_tenancy(void)
+{
+	tr_actions_add(actions, sizeof actions / sizeof *actions);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cmd_allocation.c - trellis allocation request|change|list|show|approve|
+ * reject: a business unit's share of the data center (docs/tenancy.md). */
+#include "cli.h"
+
+static const struct cli_opt req_opts[] = {
+    {"--bu", "bu", CLI_STR, "BU", "business unit (a BU admin: its own)", 0,
+     NULL},
+    {"--vcpus", "vcpus", CLI_INT, "N", "virtual CPUs", 0, NULL},
+    {"--memory", "memory", CLI_SIZE, "SIZE", "memory (64G)", 0, NULL},
+    {"--storage", "storage", CLI_SIZE, "SIZE", "storage in --pool (500G)", 0,
+     NULL},
+    {"--pool", "pool", CLI_STR, "POOL", "storage pool", 0, NULL},
+    {"--segments", "segments", CLI_INT, "N", "network segments", 0, NULL},
+    {"--netpool", "netpool", CLI_STR, "POOL", "segment-id pool", 0, NULL},
+    {"--zone", "zone", CLI_STR, "ZONE",
+     "a zone dedicated to the BU (exclusive)", 0, NULL},
+    CLI_OPTS_END};
+static const struct cli_opt list_opts[] = {
+    {"--bu", "bu", CLI_STR, "BU", "only this business unit's", 0, NULL},
+    CLI_OPTS_END};
+static const struct cli_opt decide_opts[] = {
+    {"--reason", "reason", CLI_STR, "TEXT", "why", 0, NULL}, CLI_OPTS_END};
+static const struct cli_col cols[] = {
+    {"NAME", "name"},	       {"BU", "bu"},	     {"KIND", "kind"},
+    {"STATE", "state"},	       {"VCPUS", "vcpus"},   {"MEMORY_MIB", "memory_mib"},
+    {"STORAGE_GIB", "storage_gib"}, {"SEGMENTS", "segments"},
+    CLI_COLS_END};
+
+static const struct cli_verb verbs[] = {
+    {"request", "Request an allocation (compute, storage, network)",
+     "allocation.request", NULL, NULL, req_opts, NULL, NULL, NULL},
+    {"change", "Request new totals for the BU's active allocation",
+     "allocation.change", NULL, NULL, req_opts, NULL, NULL, NULL},
+    {"list", "List allocations", "allocation.list", NULL, NULL, list_opts,
+     cols, "items", NULL},
+    {"show", "Show an allocation", "allocation.show", "name", "NAME", NULL,
+     NULL, NULL, NULL},
+    {"approve", "Approve a request: checked against free capacity, then "
+		"provisioned",
+     "allocation.approve", "name", "NAME", decide_opts, NULL, NULL, NULL},
+    {"reject", "Reject a request", "allocation.reject", "name", "NAME",
+     decide_opts, NULL, NULL, NULL},
+    CLI_VERBS_END};
+
+const struct cli_noun cli_noun_allocation = {
+    "allocation",
+    "Allocations: what a business unit asked for and was given "
+    "(request -> approve -> provision)",
+    verbs};
