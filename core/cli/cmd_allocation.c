@@ -15,6 +15,10 @@ static const struct cli_opt req_opts[] = {
     {"--netpool", "netpool", CLI_STR, "POOL", "segment-id pool", 0, NULL},
     {"--zone", "zone", CLI_STR, "ZONE",
      "a zone dedicated to the BU (exclusive)", 0, NULL},
+    {"--hosts", "hosts", CLI_STR, "HOST,HOST",
+     "hosts dedicated to the BU (exclusive)", 0, NULL},
+    {"--clusters", "clusters", CLI_STR, "Z/P/C,...",
+     "clusters dedicated to the BU (exclusive)", 0, NULL},
     CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {
     {"--bu", "bu", CLI_STR, "BU", "only this business unit's", 0, NULL},

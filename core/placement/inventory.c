@@ -265,6 +265,9 @@ int tr_inv_add_host(struct tr_inv *inv, const struct tr_host_def *h, char *err,
 	v->tag_ids = p->tags;
 	v->n_tags = h->n_tags;
 	p->own_vm_limit = h->vm_limit;
+	p->own_owner = intern(inv, h->owner, &oom);
+	if (oom)
+		goto nomem;
 	inv->host_of[name] = ++inv->n_hosts; /* fixed up at build */
 	inv->built = 0;
 	return 0;
@@ -367,6 +370,12 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		struct tr_izone *z = &inv->zones[p->zone];
 		v->zone_flags = z->flags;
 		v->owner_id = z->owner_id;
+		if (p->own_owner) {
+			/* A dedicated host: exclusive to its tenant, whatever
+			 * its zone (filters see the host's ownership). */
+			v->zone_flags |= TRELLIS_ZONE_EXCLUSIVE;
+			v->owner_id = p->own_owner;
+		}
 		v->cpu_ratio = z->cpu_ratio;
 		v->memory_ratio = z->memory_ratio;
 		v->vm_limit = min_limit(p->own_vm_limit, z->vm_limit);

@@ -398,6 +398,19 @@ const struct tr_migration tr_migrations[] = {
 	 " WHEN OLD.state = 'active' AND NEW.state != 'active' BEGIN"
 	 " UPDATE alloc_usage SET ended_at = CAST(strftime('%s', 'now') AS"
 	 " INTEGER) WHERE allocation = NEW.name AND ended_at IS NULL; END;"},
+	/* Dedicated hosts and clusters (issue 17, core/tenancy/alloc.c):
+	 * what an allocation asked to have for its BU alone, and what it
+	 * was given (one row per host or cluster, kept by the allocation
+	 * that made it; placement reads it at build). */
+	{"bu-0005-dedicated",
+	 "ALTER TABLE allocation ADD COLUMN hosts TEXT;"
+	 "ALTER TABLE allocation ADD COLUMN clusters TEXT;"
+	 "CREATE TABLE dedication ("
+	 "  kind TEXT NOT NULL CHECK (kind IN ('host','cluster')),"
+	 "  name TEXT NOT NULL,"
+	 "  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	 "  allocation TEXT NOT NULL,"
+	 "  PRIMARY KEY (kind, name));"},
 	/* Append new migrations here. */
 };
 

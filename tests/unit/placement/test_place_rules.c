@@ -130,6 +130,39 @@ static struct tr_placer *zones(int exclusive, int spill)
 	return p;
 }
 
+/* A dedicated host (tr_host_def.owner) in a public zone takes only its
+ * owner's VMs, the owner's VMs may still go elsewhere, and a request
+ * without a tenant is kept off it too. */
+static void test_dedicated_host(void **state)
+{
+	(void)state;
+	struct tr_placer *p = fx_placer(reg, FX_POLICY("firstfit", 1));
+	struct tr_host_def h = {.id = 1,
+				.name = "ded1",
+				.zone = "pub",
+				.cpus = 8,
+				.memory_mib = 8192,
+				.disk_gib = 1000,
+				.owner = "acme"};
+	fx_host_def(p, &h);
+	fx_host(p, 2, "pub2", "pub", NULL, NULL, 8, 8192);
+	fx_commit(p);
+	char msg[512];
+	struct tr_place_req q = {
+	    .vcpus = 1, .memory_mib = 512, .host = "ded1", .tenant = "other"};
+	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
+	assert_non_null(strstr(msg, "exclusive removed 1 (exclusive to "
+				    "another tenant)"));
+	q.tenant = NULL;
+	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
+	q.tenant = "acme";
+	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "ded1");
+	q.host = NULL;
+	q.tenant = "other";
+	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "pub2");
+	tr_placer_free(p);
+}
+
 static void test_exclusive(void **state)
 {
 	(void)state;
@@ -139,7 +172,7 @@ static void test_exclusive(void **state)
 	    .vcpus = 1, .memory_mib = 512, .zone = "priv", .tenant = "other"};
 	assert_null(fx_place(p, &q, 0, msg, sizeof msg));
 	assert_string_equal(msg, "no host fits (3 hosts): location removed 2 "
-				 "(zone), exclusive removed 1 (private zone of "
+				 "(zone), exclusive removed 1 (exclusive to "
 				 "another tenant)");
 	q.tenant = "acme";
 	assert_string_equal(fx_place(p, &q, 0, NULL, 0), "priv1");
@@ -408,6 +441,7 @@ int main(void)
 	    cmocka_unit_test(test_capacity_overcommit),
 	    cmocka_unit_test(test_location),
 	    cmocka_unit_test(test_exclusive),
+	    cmocka_unit_test(test_dedicated_host),
 	    cmocka_unit_test(test_owner_first_then_spill),
 	    cmocka_unit_test(test_spill_public_only),
 	    cmocka_unit_test(test_spill_deny),
