@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../runtime/worker.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
@@ -86,15 +87,7 @@ void tr_api_register(struct tr_api *api, const struct tr_api_op *ops,
 			tr_err("API op '%s' registered twice", ops[i].name);
 			abort();
 		}
-		if (api->nops == api->capops) {
-			size_t cap = api->capops ? api->capops * 2 : 64;
-			const struct tr_api_op **p =
-				tr_xrealloc(api->ops, cap * sizeof *p);
-			if (!p)
-				abort();
-			api->ops = p;
-			api->capops = cap;
-		}
+		TR_GROW(api->ops, api->nops, api->capops);
 		api->ops[api->nops++] = &ops[i];
 		qsort(api->ops, api->nops, sizeof *api->ops, op_cmp);
 	}

@@ -17,6 +17,7 @@
 #include "../config/config.h"
 #include "../loader/paths.h"
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -194,14 +195,7 @@ void tr_eng_admit(struct tr_engine *e)
 
 int tr_eng_enqueue(struct tr_engine *e, struct inst *i)
 {
-	if (e->n_queue == e->cap_queue) {
-		size_t c = e->cap_queue ? e->cap_queue * 2 : 16;
-		struct inst **q = tr_xrealloc(e->queue, c * sizeof *q);
-		if (!q)
-			return -1;
-		e->queue = q;
-		e->cap_queue = c;
-	}
+	TR_GROW(e->queue, e->n_queue, e->cap_queue);
 	e->queue[e->n_queue++] = i;
 	return 0;
 }
