@@ -91,6 +91,8 @@ struct agent {
 	unsigned report_ms;
 	uint64_t last_report;
 	int reporting;
+	unsigned running; /* command and report threads alive (mu) */
+	pthread_cond_t idle; /* running dropped to 0 */
 	int batch; /* recv_msg: give the whole {"m": [...]} once */
 };
 
@@ -481,6 +483,31 @@ static int run_action(struct agent *a, const char *name, json_t *args,
 	return rc;
 }
 
+/* A command or report thread ends: the last one lets main() free what
+ * they use (the plugins, the connections). */
+static void thread_done(struct agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	if (--a->running == 0)
+		pthread_cond_broadcast(&a->idle);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* Starts fn(arg) detached, counted in a->running: 0 or -1. */
+static int thread_start(struct agent *a, void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	pthread_mutex_lock(&a->mu);
+	a->running++;
+	pthread_mutex_unlock(&a->mu);
+	if (pthread_create(&t, NULL, fn, arg) != 0) {
+		thread_done(a);
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
 struct job {
 	struct agent *a;
 	struct cmd *c;
@@ -516,6 +543,7 @@ static void *cmd_thread(void *arg)
 	out_push(a, ans);
 	json_decref(j->m);
 	free(j);
+	thread_done(a);
 	return NULL;
 }
 
@@ -572,17 +600,12 @@ static void on_cmd(struct agent *a, json_t *m)
 		save_hosts(a);
 	}
 	pthread_mutex_unlock(&a->mu);
-	struct job *j = calloc(1, sizeof *j);
-	pthread_t t;
-	if (!j)
-		return;
+	struct job *j = tr_xcalloc(1, sizeof *j);
 	*j = (struct job){a, c, json_incref(m)};
-	if (pthread_create(&t, NULL, cmd_thread, j) != 0) {
+	if (thread_start(a, cmd_thread, j) < 0) {
 		json_decref(j->m);
 		free(j);
-		return;
 	}
-	pthread_detach(t);
 }
 
 /* The inventory report: every host it serves, probed now. */
@@ -616,6 +639,7 @@ static void *report_thread(void *arg)
 	pthread_mutex_lock(&a->mu);
 	a->reporting = 0;
 	pthread_mutex_unlock(&a->mu);
+	thread_done(a);
 	return NULL;
 }
 
@@ -630,13 +654,13 @@ static void report_maybe(struct agent *a, int now_please)
 		a->reporting = 1;
 	pthread_mutex_unlock(&a->mu);
 	a->last_report = now;
-	pthread_t t;
 	if (busy)
 		return;
-	if (pthread_create(&t, NULL, report_thread, a) == 0)
-		pthread_detach(t);
-	else
+	if (thread_start(a, report_thread, a) < 0) {
+		pthread_mutex_lock(&a->mu);
 		a->reporting = 0;
+		pthread_mutex_unlock(&a->mu);
+	}
 }
 
 /* Up: beats both ways until the link dies (-1) or ends for good (-2). */
@@ -845,6 +869,7 @@ int main(int argc, char **argv)
 	 * record). */
 	tr_log_setup(TR_LOG_STDERR, TRELLIS_LOG_INFO, "trellis-agent");
 	pthread_mutex_init(&a.mu, NULL);
+	pthread_cond_init(&a.idle, NULL);
 	a.outtail = &a.outq;
 	snprintf(path, sizeof path, "%s/hosts.json", dir);
 	a.hosts = json_load_file(path, 0, NULL);
@@ -873,7 +898,22 @@ int main(int argc, char **argv)
 	a.d.conns = tr_conns_new(&a.d);
 	tr_actions_init();
 	int rc = run(&a);
-	/* Commands still running keep their threads: the process ends. */
+	/* The plugins and connections go only once no command or report
+	 * thread uses them: they are given 10 s to end (a plugin op cannot
+	 * be cancelled), and past that the process ends with them. */
+	pthread_mutex_lock(&a.mu);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	while (a.running &&
+	       pthread_cond_timedwait(&a.idle, &a.mu, &until) == 0)
+		;
+	unsigned left = a.running;
+	pthread_mutex_unlock(&a.mu);
+	if (left) {
+		say("%u command(s) still running at exit; leaving them", left);
+		_exit(rc);
+	}
 	tr_conns_free(a.d.conns);
 	tr_registry_free(a.d.registry);
 	json_decref(a.hosts);

@@ -393,9 +393,20 @@ static void refused(struct tr_relay *r, struct session *s, const char *url,
 static void auth_main(struct tr_daemon *d, void *arg)
 {
 	struct auth *a = arg;
-	struct tr_relay *r = a->r;
+	/* d->relay, not a->r: at shutdown tr_relay_stop() frees the relay
+	 * before the loop runs the completions still queued (tr_loop_free),
+	 * and an authentication queued then must not touch it. */
+	struct tr_relay *r = d->relay;
 	char msg[256] = "", zone[64] = "";
 	int rc;
+	if (!r || r != a->r) {
+		if (a->token) {
+			sodium_memzero(a->token, strlen(a->token));
+			free(a->token);
+		}
+		free(a);
+		return;
+	}
 	if (!d->store)
 		rc = TRELLIS_E_UNAVAILABLE, snprintf(msg, sizeof msg,
 						     "the core is stopping");
