@@ -33,6 +33,7 @@
 #include <pthread.h>
 
 #include "../actions/action.h"
+#include "../host/host.h"
 #include "../link/link.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
@@ -50,6 +51,7 @@
 #define MAX_CMDS 4096 /* command ids remembered (answers kept) */
 #define MAX_HOSTS 256
 #define MAX_DIRS 16
+#define MAX_OUT 4096 /* messages queued for the core */
 
 /* A command from the core, by id: running, or done with its answer
  * kept, so the same id sent again (after a reconnect) is answered from
@@ -88,6 +90,7 @@ struct agent {
 	unsigned ncmds; /* slots used, round robin past MAX_CMDS */
 	json_t *hosts;  /* name -> {name, hypervisor, uri}: the hosts it serves */
 	struct out *outq, **outtail;
+	unsigned nout; /* queued in outq */
 	unsigned report_ms;
 	uint64_t last_report;
 	int reporting;
@@ -421,7 +424,7 @@ static int link_open(struct agent *a, int ep)
 
 static void out_push(struct agent *a, json_t *msg)
 {
-	struct out *o = calloc(1, sizeof *o);
+	struct out *o = tr_xcalloc(1, sizeof *o);
 	if (o)
 		o->json = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
@@ -430,6 +433,16 @@ static void out_push(struct agent *a, json_t *msg)
 		return;
 	}
 	pthread_mutex_lock(&a->mu);
+	if (a->nout >= MAX_OUT) {
+		/* The link is down for long: what is dropped is asked again
+		 * (a command's answer) or put right by the next full report
+		 * (a delta). */
+		pthread_mutex_unlock(&a->mu);
+		free(o->json);
+		free(o);
+		return;
+	}
+	a->nout++;
 	*a->outtail = o;
 	a->outtail = &o->next;
 	pthread_mutex_unlock(&a->mu);
@@ -442,6 +455,7 @@ static void out_flush(struct agent *a)
 	struct out *o = a->outq;
 	a->outq = NULL;
 	a->outtail = &a->outq;
+	a->nout = 0;
 	pthread_mutex_unlock(&a->mu);
 	for (struct out *n; o; o = n) {
 		n = o->next;
@@ -606,6 +620,46 @@ static void on_cmd(struct agent *a, json_t *m)
 		json_decref(j->m);
 		free(j);
 	}
+}
+
+/* Deltas: a plugin's vm.state event (libvirt's lifecycle events, on its
+ * own thread) goes to the core at once, as {"t":"delta","host","vm"},
+ * for each of this agent's hosts the event's plugin and URI name; the
+ * full reports (at connect, every --report-interval) put right whatever
+ * a delta lost while the link was down. */
+static void agent_sink(void *arg, const char *plugin, const char *topic,
+		       const char *const *kv)
+{
+	struct agent *a = arg;
+	if (strcmp(topic, "vm.state") != 0)
+		return;
+	json_t *vm = json_object();
+	json_object_set_new(vm, "plugin", json_string(plugin ? plugin : ""));
+	for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2)
+		if (strcmp(kv[i], "topic") != 0 && strcmp(kv[i], "ts") != 0 &&
+		    strcmp(kv[i], "plugin") != 0)
+			json_object_set_new(vm, kv[i], json_string(kv[i + 1]));
+	const char *uri = json_string_value(json_object_get(vm, "uri"));
+	json_t *hosts = json_array();
+	pthread_mutex_lock(&a->mu);
+	const char *name;
+	json_t *h;
+	json_object_foreach(a->hosts, name, h)
+	{
+		const char *hu = json_string_value(json_object_get(h, "uri"));
+		const char *hp =
+		    json_string_value(json_object_get(h, "hypervisor"));
+		if (uri && hu && strcmp(uri, hu) == 0 &&
+		    (!hp || !plugin || strcmp(hp, plugin) == 0))
+			json_array_append_new(hosts, json_string(name));
+	}
+	pthread_mutex_unlock(&a->mu);
+	size_t i;
+	json_array_foreach(hosts, i, h)
+		out_push(a, json_pack("{s:s, s:O, s:O}", "t", "delta", "host", h,
+				      "vm", vm));
+	json_decref(hosts);
+	json_decref(vm);
 }
 
 /* The inventory report: every host it serves, probed now. */
@@ -896,6 +950,7 @@ int main(int argc, char **argv)
 			say("plugin %s refused: %s", p->name, p->reason);
 	}
 	a.d.conns = tr_conns_new(&a.d);
+	tr_host_set_event_sink(agent_sink, &a);
 	tr_actions_init();
 	int rc = run(&a);
 	/* The plugins and connections go only once no command or report
@@ -915,7 +970,8 @@ int main(int argc, char **argv)
 		_exit(rc);
 	}
 	tr_conns_free(a.d.conns);
-	tr_registry_free(a.d.registry);
+	tr_registry_free(a.d.registry); /* the plugins' threads stop */
+	tr_host_set_event_sink(NULL, NULL);
 	json_decref(a.hosts);
 	pthread_mutex_lock(&a.mu);
 	for (unsigned i = 0; i < MAX_CMDS; i++)

@@ -65,6 +65,7 @@ struct session {
 	int inflight; /* a frame of ours the agent has not answered yet */
 	struct outmsg *outq, **outtail;
 	uint64_t since, last_rx, last_tx;
+	uint64_t reports, deltas, last_report; /* what it reported */
 	struct session *next;
 };
 
@@ -100,6 +101,7 @@ struct tr_relay {
 	uint64_t boot, next_cmd;
 	unsigned callers;  /* threads inside tr_relay_call */
 	tr_relay_report_fn report;
+	tr_relay_delta_fn delta;
 };
 
 /* ---- the core's key ---- */
@@ -513,6 +515,7 @@ static void on_auth(struct tr_relay *r, struct session *s, json_t *m)
 }
 
 static void on_report(struct tr_relay *r, struct session *s, json_t *m);
+static void on_delta(struct tr_relay *r, struct session *s, json_t *m);
 
 /* ---- the thread ---- */
 
@@ -612,6 +615,8 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 			on_result(r, s, m);
 		else if (strcmp(t, "report") == 0)
 			on_report(r, s, m);
+		else if (strcmp(t, "delta") == 0)
+			on_delta(r, s, m);
 		/* beat, poll: a parked request, which flush() may use. */
 		flush(r, s);
 	}
@@ -814,11 +819,15 @@ json_t *tr_relay_status(struct tr_daemon *d, const char *agent)
 	json_t *o;
 	uint64_t now = tr_now_ms();
 	if (s)
-		o = json_pack("{s:b, s:s, s:s, s:I, s:I}", "connected", 1,
-			      "listener", r->urls[s->lsn], "params",
-			      s->link.params, "connected_ms",
+		o = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+			      "connected", 1, "listener", r->urls[s->lsn],
+			      "params", s->link.params, "connected_ms",
 			      (json_int_t)(now - s->since), "last_beat_ms_ago",
-			      (json_int_t)(now - s->last_rx));
+			      (json_int_t)(now - s->last_rx), "reports",
+			      (json_int_t)s->reports, "deltas",
+			      (json_int_t)s->deltas, "last_report_ms_ago",
+			      (json_int_t)(s->last_report ? now - s->last_report
+							  : 0));
 	else
 		o = json_pack("{s:b}", "connected", 0);
 	pthread_mutex_unlock(&r->mu);
@@ -972,6 +981,8 @@ static void on_report(struct tr_relay *r, struct session *s, json_t *m)
 		return;
 	snprintf(rp->agent, sizeof rp->agent, "%s", s->agent);
 	rp->hosts = json_incref(hosts);
+	s->reports++;
+	s->last_report = tr_now_ms();
 	if (tr_daemon_call_main(r->d, report_main, rp)) {
 		json_decref(rp->hosts);
 		free(rp);
@@ -982,4 +993,44 @@ void tr_relay_set_report_fn(struct tr_daemon *d, tr_relay_report_fn fn)
 {
 	if (d->relay)
 		d->relay->report = fn;
+}
+
+struct delta {
+	char agent[64], host[64];
+	json_t *vm;
+};
+
+static void delta_main(struct tr_daemon *d, void *arg)
+{
+	struct delta *dl = arg;
+	struct tr_relay *r = d->relay;
+	if (r && r->delta && d->store)
+		r->delta(d, dl->agent, dl->host, dl->vm);
+	json_decref(dl->vm);
+	free(dl);
+}
+
+/* {"t":"delta","host":H,"vm":{uuid,name,state,event,uri,plugin}}: one
+ * VM's change on one of the agent's hosts, between full reports. */
+static void on_delta(struct tr_relay *r, struct session *s, json_t *m)
+{
+	const char *host = jstr(m, "host");
+	json_t *vm = json_object_get(m, "vm");
+	if (!host || strlen(host) >= 64 || !json_is_object(vm))
+		return;
+	struct delta *dl = tr_xcalloc(1, sizeof *dl);
+	snprintf(dl->agent, sizeof dl->agent, "%s", s->agent);
+	snprintf(dl->host, sizeof dl->host, "%s", host);
+	dl->vm = json_incref(vm);
+	s->deltas++;
+	if (tr_daemon_call_main(r->d, delta_main, dl)) {
+		json_decref(dl->vm);
+		free(dl);
+	}
+}
+
+void tr_relay_set_delta_fn(struct tr_daemon *d, tr_relay_delta_fn fn)
+{
+	if (d->relay)
+		d->relay->delta = fn;
 }

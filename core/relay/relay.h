@@ -64,6 +64,13 @@ typedef void (*tr_relay_report_fn)(struct tr_daemon *d, const char *agent,
 				   json_t *hosts);
 void tr_relay_set_report_fn(struct tr_daemon *d, tr_relay_report_fn fn);
 
+/* Who records an agent's delta (main thread): one VM's change on host,
+ * as its plugin's vm.state event says it (uuid, name, state, event,
+ * uri, plugin).  core/inventory sets it too. */
+typedef void (*tr_relay_delta_fn)(struct tr_daemon *d, const char *agent,
+				  const char *host, json_t *vm);
+void tr_relay_set_delta_fn(struct tr_daemon *d, tr_relay_delta_fn fn);
+
 /* The agent a host is reached through, or "" (direct). */
 int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
 		       char *msg, size_t msglen);
