@@ -155,6 +155,16 @@ static int key_load(const char *dir, struct tr_link_keypair *kp, char *err,
 	return 0;
 }
 
+int tr_relay_core_keypair(const char *state_dir, struct tr_link_keypair *kp,
+			  char *err, size_t errlen)
+{
+	if (tr_link_init() < 0) {
+		snprintf(err, errlen, "libsodium does not initialise");
+		return -1;
+	}
+	return key_load(state_dir, kp, err, errlen);
+}
+
 int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
 		      size_t errlen)
 {

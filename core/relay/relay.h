@@ -28,6 +28,12 @@
 int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen);
 void tr_relay_stop(struct tr_daemon *d);
 
+/* The core's long-term key pair (STATE_DIR/link.key), made if need be:
+ * the agents' listener and the API's tcp:// listeners share it. */
+struct tr_link_keypair;
+int tr_relay_core_keypair(const char *state_dir, struct tr_link_keypair *kp,
+			  char *err, size_t errlen);
+
 /* The core's long-term public key, in hex (65 bytes), made if need be. */
 int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
 		      size_t errlen);
