@@ -9,7 +9,7 @@
 # neither the API key nor what went and came back.
 source "$TRELLIS_SRC/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
-command -v tshark >/dev/null || skip_all "tshark not installed"
+command -v tshark >/dev/null || { echo "1..0 # SKIP tshark not installed"; exit 0; }
 port=$((20000 + RANDOM % 20000))
 tcp="tcp://127.0.0.1:$port"
 printf 'api:\n  tcp: %s\n' "$tcp" >"$TD_DIR/tcp.yaml"
