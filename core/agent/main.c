@@ -16,10 +16,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <nanomsg/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -91,6 +94,7 @@ struct agent {
 	json_t *hosts;  /* name -> {name, hypervisor, uri}: the hosts it serves */
 	struct out *outq, **outtail;
 	unsigned nout; /* queued in outq */
+	int wake_fd;   /* eventfd: outq got a message (the link thread polls) */
 	unsigned report_ms;
 	uint64_t last_report;
 	int reporting;
@@ -334,6 +338,10 @@ static int link_open(struct agent *a, int ep)
 	int tmo = HANDSHAKE_MS, ivl = 100, max = 2000;
 	nn_setsockopt(a->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo);
 	nn_setsockopt(a->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+	/* Small frames both ways, each waited for: Nagle's algorithm and
+	 * delayed ACKs would hold each one ~40 ms. */
+	int one = 1;
+	nn_setsockopt(a->sock, NN_TCP, NN_TCP_NODELAY, &one, sizeof one);
 	nn_setsockopt(a->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, &max,
 		      sizeof max);
 	if (nn_connect(a->sock, a->eps[ep]) < 0) {
@@ -446,6 +454,12 @@ static void out_push(struct agent *a, json_t *msg)
 	*a->outtail = o;
 	a->outtail = &o->next;
 	pthread_mutex_unlock(&a->mu);
+	/* The link thread waits in poll() on the socket and this: an
+	 * answer goes at once, not when its wait ends. */
+	uint64_t one = 1;
+	if (a->wake_fd >= 0 && write(a->wake_fd, &one, sizeof one) < 0) {
+		/* EAGAIN: a wakeup is pending already */
+	}
 }
 
 /* Sends what the command threads left for the core (link thread). */
@@ -737,8 +751,20 @@ static int link_run(struct agent *a)
 		    send_msg(a, json_pack("{s:s}", "t", "beat")) < 0)
 			return -1;
 		int closed, fin;
+		struct pollfd pf[2] = {{-1, POLLIN, 0}, {a->wake_fd, POLLIN, 0}};
+		size_t fsz = sizeof pf[0].fd;
+		nn_getsockopt(a->sock, NN_SOL_SOCKET, NN_RCVFD, &pf[0].fd, &fsz);
+		poll(pf, 2, 50);
+		if (pf[1].revents & POLLIN) {
+			uint64_t v;
+			if (read(a->wake_fd, &v, sizeof v) < 0) {
+				/* nothing to drain */
+			}
+		}
+		if (!(pf[0].revents & POLLIN))
+			continue; /* out_flush at the top sends what came */
 		a->batch = 1;
-		json_t *m = recv_msg(a, 50, &closed, &fin);
+		json_t *m = recv_msg(a, 0, &closed, &fin);
 		a->batch = 0;
 		json_t *list = json_object_get(m, "m");
 		if (json_is_array(list)) {
@@ -847,6 +873,7 @@ int main(int argc, char **argv)
 	struct agent a;
 	memset(&a, 0, sizeof a);
 	a.sock = -1;
+	a.wake_fd = -1;
 	const char *dir = NULL, *name = NULL, *token = NULL, *zone = NULL,
 		   *core = NULL, *key = NULL, *bundle = NULL;
 	const char *pdirs[MAX_DIRS];
@@ -924,6 +951,7 @@ int main(int argc, char **argv)
 	tr_log_setup(TR_LOG_STDERR, TRELLIS_LOG_INFO, "trellis-agent");
 	pthread_mutex_init(&a.mu, NULL);
 	pthread_cond_init(&a.idle, NULL);
+	a.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	a.outtail = &a.outq;
 	snprintf(path, sizeof path, "%s/hosts.json", dir);
 	a.hosts = json_load_file(path, 0, NULL);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <nanomsg/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -734,9 +735,13 @@ int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen)
 		const char *url = cfg->agents_listen[i];
 		int sock = nn_socket(AF_SP_RAW, NN_REP);
 		int maxsz = (int)(MAX_FRAME + 4096);
-		if (sock >= 0)
+		int one = 1; /* small frames, each waited for: no Nagle */
+		if (sock >= 0) {
 			nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE,
 				      &maxsz, sizeof maxsz);
+			nn_setsockopt(sock, NN_TCP, NN_TCP_NODELAY, &one,
+				      sizeof one);
+		}
 		if (sock < 0 || nn_bind(sock, url) < 0) {
 			snprintf(err, errlen, "agents.listen %s: %s", url,
 				 nn_strerror(nn_errno()));
