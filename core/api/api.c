@@ -9,6 +9,7 @@
 #include <nanomsg/reqrep.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,18 @@ static void send_parts(struct tr_req *req, const char *const *parts)
 			free(msg);
 		return;
 	}
+	if (req->sess) {
+		size_t flen = 0;
+		void *f = tr_api_secure_seal(req->l, req->sess, msg, off, &flen);
+		sodium_memzero(msg, off);
+		nn_freemsg(msg);
+		if (!f) {
+			nn_freemsg(req->control);
+			req->control = NULL;
+			return;
+		}
+		msg = f;
+	}
 	struct nn_iovec iov = {&msg, NN_MSG};
 	struct nn_msghdr hdr;
 	memset(&hdr, 0, sizeof hdr);
@@ -245,6 +258,8 @@ static void req_unlink(struct tr_req *req)
 	pthread_mutex_unlock(&api->lock);
 	tr_api_audit_answer(req, req->code);
 	count_request(req);
+	if (req->sess)
+		tr_api_secure_unref(req->l, req->sess);
 	free(req);
 	/* The main loop checks for "stopping and idle" when it wakes. */
 	if (last && tr_api_tls_thread && api->d && api->d->stopping)

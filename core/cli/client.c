@@ -10,9 +10,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "../api/api.h"
+#include "../link/link.h"
+#include "../util/alloc.h"
 #include "cli.h"
 
 /* For ipc:// a REQ socket would wait for a peer until the timeout; probe
@@ -118,11 +121,76 @@ static int local_token(const char *url, char *buf, size_t len)
 	return n ? 0 : -1;
 }
 
+/*
+ * tcp:// goes over the secure link (core/link, role api; docs/agent.md,
+ * "The tcp:// API"): the core's public key is pinned from
+ * TRELLIS_CORE_KEY (64 hex: `trellis api status` on the server says it,
+ * link_key), the handshake proves the server holds its secret half, and
+ * the request and its answer are AEAD frames, so the API key and what
+ * the answer holds never cross the network in clear.
+ */
+static int link_key(const struct cli *cli, unsigned char key[TR_LINK_KEY])
+{
+	const char *hex = getenv("TRELLIS_CORE_KEY");
+	if (tr_link_init() < 0) {
+		fprintf(stderr, "trellis: libsodium does not initialise\n");
+		return -1;
+	}
+	if (!hex || !*hex) {
+		fprintf(stderr,
+			"trellis: %s: the tcp:// API is encrypted and needs the "
+			"core's public key: set TRELLIS_CORE_KEY to its "
+			"link_key (trellis api status, on the server)\n",
+			cli->socket);
+		return -1;
+	}
+	if (strlen(hex) != 2 * TR_LINK_KEY ||
+	    tr_link_unhex(hex, key, TR_LINK_KEY) < 0) {
+		fprintf(stderr,
+			"trellis: TRELLIS_CORE_KEY: not a key (64 hex digits)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The handshake on sock: 0, or -1 with why set. */
+static int link_open(int sock, const struct cli *cli, struct tr_link *l,
+		     const unsigned char key[TR_LINK_KEY], char *why,
+		     size_t len)
+{
+	unsigned char hello[TR_LINK_HELLO_MAX];
+	char params[TR_LINK_PARAMS_MAX];
+	snprintf(params, sizeof params, "endpoint=%.400s", cli->socket);
+	int n = tr_link_client_hello(l, TR_LINK_ROLE_API, key, params, hello);
+	if (n < 0 || nn_send(sock, hello, (size_t)n, 0) < 0) {
+		snprintf(why, len, "%s", n < 0 ? l->why : nn_strerror(nn_errno()));
+		return -1;
+	}
+	void *buf = NULL;
+	n = nn_recv(sock, &buf, NN_MSG, 0);
+	if (n < 0) {
+		snprintf(why, len, "no answer to the link's handshake: %s",
+			 nn_strerror(nn_errno()));
+		return -1;
+	}
+	int rc = tr_link_client_finish(l, buf, (size_t)n);
+	nn_freemsg(buf);
+	if (rc < 0) {
+		snprintf(why, len, "the link's handshake failed: %s", l->why);
+		return -1;
+	}
+	return 0;
+}
+
 int cli_call(const struct cli *cli, const char *op, json_t *args,
 	     json_t **result)
 {
 	int rc = CLI_FAILED, sock = -1;
-	char *text = NULL, *buf = NULL;
+	char *text = NULL, *buf = NULL, *plain = NULL;
+	int secure = strncmp(cli->socket, "tcp://", 6) == 0;
+	unsigned char key[TR_LINK_KEY];
+	struct tr_link link;
+	memset(&link, 0, sizeof link);
 	json_t *resp = NULL;
 	*result = NULL;
 	json_t *env = json_pack("{s:i, s:s, s:o}", "v", 1, "op", op, "args",
@@ -149,6 +217,8 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 		not_running(cli, why);
 		goto out;
 	}
+	if (secure && link_key(cli, key) < 0)
+		goto out;
 	sock = nn_socket(AF_SP, NN_REQ);
 	if (sock < 0) {
 		fprintf(stderr, "trellis: socket: %s\n", nn_strerror(nn_errno()));
@@ -167,7 +237,22 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 			nn_strerror(nn_errno()));
 		goto out;
 	}
-	if (nn_send(sock, text, strlen(text), 0) < 0) {
+	if (secure) {
+		if (link_open(sock, cli, &link, key, why, sizeof why) < 0) {
+			fprintf(stderr, "trellis: %s: %s\n", cli->socket, why);
+			goto out;
+		}
+		size_t tl = strlen(text);
+		unsigned char *f = tr_xmalloc(tl + TR_LINK_OVERHEAD);
+		long fl = tr_link_seal(&link, TR_LINK_DATA, text, tl, f);
+		sodium_memzero(text, tl);
+		int sent = fl > 0 ? nn_send(sock, f, (size_t)fl, 0) : -1;
+		free(f);
+		if (sent < 0) {
+			not_running(cli, nn_strerror(nn_errno()));
+			goto out;
+		}
+	} else if (nn_send(sock, text, strlen(text), 0) < 0) {
 		not_running(cli, nn_strerror(nn_errno()));
 		goto out;
 	}
@@ -181,8 +266,23 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 		not_running(cli, why);
 		goto out;
 	}
+	const char *body = buf;
+	if (secure) {
+		enum tr_link_kind kind;
+		plain = tr_xmalloc((size_t)n + 1);
+		long pl = tr_link_open(&link, (unsigned char *)buf, (size_t)n,
+				       &kind, (unsigned char *)plain);
+		if (pl < 0 || kind != TR_LINK_DATA) {
+			fprintf(stderr, "trellis: %s: the answer's frame was "
+				"refused: %s\n", cli->socket,
+				pl < 0 ? link.why : "the link was closed");
+			goto out;
+		}
+		body = plain;
+		n = (int)pl;
+	}
 	json_error_t jerr;
-	resp = json_loadb(buf, (size_t)n, 0, &jerr);
+	resp = json_loadb(body, (size_t)n, 0, &jerr);
 	if (!json_is_object(resp)) {
 		fprintf(stderr, "trellis: malformed answer from trellisd: %s\n",
 			jerr.text);
@@ -205,6 +305,12 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 			json_string_value(json_object_get(err, "message")));
 	}
 out:
+	tr_link_wipe(&link);
+	sodium_memzero(key, sizeof key);
+	if (plain) {
+		sodium_memzero(plain, (size_t)(n > 0 ? n : 0));
+		free(plain);
+	}
 	if (buf)
 		nn_freemsg(buf);
 	if (sock >= 0)

@@ -428,6 +428,7 @@ static int run(const struct opts *o)
 	if (tr_relay_start(&d, err, sizeof err) < 0)
 		goto fail;
 	tr_relay_set_report_fn(&d, tr_inventory_agent_report);
+	tr_relay_set_delta_fn(&d, tr_inventory_agent_delta);
 	if ((cfg->api_tcp || cfg->http_listen) &&
 	    load_keys(d.api, cfg, 0, err, sizeof err) < 0)
 		goto fail;
