@@ -472,7 +472,7 @@ int tr_engine_start(struct tr_engine *e, const char *name,
 				    id, details, call);
 }
 
-/* ---- sub-workflows (subflow.c) ---- */
+/* ---- sub-workflows (workflow.run: core/actions/subflow.c) ---- */
 
 /* The child's id: a hash of the parent step's idempotency key, so a
  * re-run of the step after a crash finds the same child. */
