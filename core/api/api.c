@@ -869,6 +869,7 @@ void tr_api_call(struct tr_api *api, const struct tr_api_call *c)
 	req->reply_ctx = c->ctx;
 	req->origin = c->origin ? c->origin : "api";
 	req->auth = c->need_key;
+	req->as_user = c->user;
 	req_link(api, req);
 	json_t *args = c->args ? c->args : json_object();
 	if (!args || !json_is_object(args)) {

@@ -218,6 +218,11 @@ struct tr_api_call {
 	const char *origin; /* the listener, for logs ("http 0.0.0.0:8443") */
 	tr_api_reply_fn reply;
 	void *ctx;
+	/* A user the door has authenticated itself (a dashboard session
+	 * opened with a password, core/http), in place of token: the
+	 * request is that user's, with their role and BU, looked up again
+	 * for every request.  With need_key; NULL: none. */
+	const char *user;
 };
 /* Runs one request through the same checks as the sockets' (API key,
  * op lookup, argument schema, in-flight limit, audit log) and the same
@@ -230,6 +235,16 @@ void tr_api_call(struct tr_api *api, const struct tr_api_call *c);
  * the key's name; a refusal is counted in tr_api_stats().refused. */
 int tr_api_key_valid(struct tr_api *api, const char *token, char *name,
 		     size_t namelen);
+/* A door's login (the dashboard's, core/http): who password is user's
+ * (user and password given), or who the API key token is (token given,
+ * user NULL), on the calling thread's store.  0 with id filled, or a
+ * TRELLIS_E_* code with the reason in err: PERMISSION "wrong user name
+ * or password" whatever was wrong, or the API key's refusal.  Refusals
+ * count in tr_api_stats().refused; nothing secret is logged. */
+struct tr_ident;
+int tr_api_login(struct tr_api *api, const char *user, const char *password,
+		 const char *token, struct tr_ident *id, char *err,
+		 size_t errlen);
 /* Gives the calling thread its own read-only store connection, so its
  * TR_OP_READ calls are answered inline, as on a receive thread.  0, or
  * -1 (reads then go to the main thread). */

@@ -102,6 +102,49 @@ static int local_uid(struct tr_api *api, const char *token, long *uid)
 static int identify(struct tr_api *api, struct tr_req *req,
 		    const char *tok);
 
+int tr_api_login(struct tr_api *api, const char *user, const char *password,
+		 const char *token, struct tr_ident *id, char *err,
+		 size_t errlen)
+{
+	struct tr_store *s = lookup_store(api);
+	const struct tr_roles *roles = tr_api_roles(api);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	char name[72];
+	int rc;
+	if (!user && token && tr_api_key_check(api, token, name, sizeof name) > 0) {
+		tr_ident_root(id, "http");
+		return 0;
+	}
+	if (!s) {
+		snprintf(err, errlen, "the user store cannot be read");
+		return TRELLIS_E_UNAVAILABLE;
+	}
+	int snap = tr_api_tls_store && tr_store_read_begin(tr_api_tls_store) == 0;
+	if (user)
+		rc = tr_auth_by_password(s, roles, user, password ? password : "",
+					 id, &call);
+	else
+		rc = tr_auth_by_key(s, roles, token ? token : "", id, name,
+				    sizeof name, &call);
+	if (snap)
+		tr_store_read_end(tr_api_tls_store, 1);
+	if (rc == 0) {
+		id->via = "http";
+		return 0;
+	}
+	atomic_fetch_add(&api->refused, 1);
+	if (rc == TRELLIS_E_NOTFOUND || rc == TRELLIS_E_PERMISSION) {
+		snprintf(err, errlen, "%s",
+			 user ? "wrong user name or password"
+			 : rc == TRELLIS_E_PERMISSION ? call.message
+						      : "unknown API key");
+		return TRELLIS_E_PERMISSION;
+	}
+	snprintf(err, errlen, "%s", call.message);
+	return rc;
+}
+
 int tr_api_identify(struct tr_api *api, struct tr_req *req, const char *tok)
 {
 	/* A receive thread may hold a snapshot from its last read: begin
@@ -135,6 +178,19 @@ static int identify(struct tr_api *api, struct tr_req *req, const char *tok)
 				    s ? call.message : "no store");
 			return -1;
 		}
+		return 0;
+	}
+	if (req->auth && req->as_user) {
+		/* A dashboard session: the door checked the password; the
+		 * user is looked up again, so a deleted user is refused. */
+		if (!s || tr_auth_by_name(s, roles, req->as_user, &req->who,
+					  &call) < 0) {
+			tr_api_refused(api, req, 0, 1);
+			return -1;
+		}
+		req->who.via = "http";
+		snprintf(req->key, sizeof req->key, "%.40s (password)",
+			 req->as_user);
 		return 0;
 	}
 	if (req->auth) {

@@ -192,6 +192,26 @@ static void key_remove(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, json_pack("{s:s, s:s}", "user", user, "name", name));
 }
 
+/* The password goes to the hash and nowhere else (not to the log, the
+ * events or the answer). */
+static void passwd(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *name = tr_json_str(args, "name");
+	if (user_mine(d, req, name) < 0)
+		return;
+	const char *pw = tr_json_str(args, "password");
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_user_passwd_set(d->store, name, pw && *pw ? pw : NULL, &call) <
+	    0) {
+		tr_req_fail_store(req, &call, NULL);
+		return;
+	}
+	tr_info("user '%s': password %s", name, pw && *pw ? "set" : "removed");
+	tr_req_ok(req, json_pack("{s:s, s:b}", "name", name, "password",
+				 pw && *pw));
+}
+
 static void role_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	(void)args;
@@ -277,6 +297,11 @@ static const struct tr_field key_args[] = {
     {"user", TR_T_STRING, 1, "the key's user"},
     {"name", TR_T_STRING, 1, "key name"},
     TR_FIELDS_END};
+static const struct tr_field passwd_args[] = {
+    {"name", TR_T_STRING, 1, "user name"},
+    {"password", TR_T_SECRET, 1,
+     "the new password, 8 to 1024 bytes (empty: none, API keys only)"},
+    TR_FIELDS_END};
 static const struct tr_field no_args[] = {TR_FIELDS_END};
 static const struct tr_field audit_args[] = {
     {"user", TR_T_STRING, 0, "only this user's records"},
@@ -302,6 +327,8 @@ static const struct tr_api_op ops[] = {
      key_user_args, key_list, R, TR_PERM_BU},
     {"user.key_remove", "revoke a user's API key", key_args, key_remove, M,
      TR_PERM_BU},
+    {"user.passwd", "set a user's dashboard password (argon2id; empty: none)",
+     passwd_args, passwd, M, TR_PERM_BU},
     {"role.list", "the roles and their permissions", no_args, role_list, 0,
      TR_PERM_BU},
     {"role.show", "one role", name_args, role_show, 0, TR_PERM_BU},

@@ -116,6 +116,23 @@ int tr_auth_by_name(struct tr_store *s, const struct tr_roles *roles,
 		    const char *user, struct tr_ident *id,
 		    trellis_call_t *call);
 
+/* ---- passwords (password.c; the dashboard's login) ---- */
+
+#define TR_PASSWORD_MIN 8
+#define TR_PASSWORD_MAX 1024
+/* Sets user's password (an argon2id string of crypto_pwhash_str is
+ * stored; NULL removes it: API keys only).  0, INVALID_ARG (length),
+ * NOTFOUND, NOMEM or IO. */
+int tr_user_passwd_set(struct tr_store *s, const char *user,
+		       const char *password, trellis_call_t *call);
+/* Fills id (via "http") from user when password is theirs.  PERMISSION
+ * "wrong user name or password" for an unknown user, a user without a
+ * password and a wrong password alike (each costs one argon2id check),
+ * IO. */
+int tr_auth_by_password(struct tr_store *s, const struct tr_roles *roles,
+			const char *user, const char *password,
+			struct tr_ident *id, trellis_call_t *call);
+
 /* Every user with a uid: fn(arg, name, uid) (the ipc:// token files). */
 int tr_users_each_uid(struct tr_store *s,
 		      int (*fn)(void *arg, const char *name, long uid),

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_user.c - trellis user create|list|show|delete|key|whoami, trellis
+/* cmd_user.c - trellis user create|list|show|delete|key|passwd|whoami, trellis
  * role list|show, trellis bu create|list|show|delete and trellis audit
  * list: the identities of docs/tenancy.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "../util/alloc.h"
 #include "cli.h"
+
+#define TR_CLI_PASSWORD_MAX 1026 /* 1024 bytes, the newline, the NUL */
 
 static const struct cli_opt create_opts[] = {
     {"--role", "role", CLI_STR, "ROLE",
@@ -88,6 +92,90 @@ static int run_key(const struct cli *cli, const struct cli_verb *v, int argc,
 	return rc;
 }
 
+static const struct cli_opt passwd_opts[] = {
+    {"--stdin", "stdin", CLI_FLAG, NULL,
+     "read the password from the first line of stdin (no prompt)", 0,
+     NULL},
+    {"--remove", "remove", CLI_FLAG, NULL,
+     "remove the password (API keys only)", 0, NULL},
+    CLI_OPTS_END};
+
+/* One line of fd 0 into buf, without its newline; with echo off when it
+ * is a terminal.  0, or -1. */
+static int read_secret(const char *prompt, int tty, char *buf, size_t len)
+{
+	struct termios old, quiet;
+	int echo_off = tty && tcgetattr(0, &old) == 0;
+	if (echo_off) {
+		fprintf(stderr, "%s", prompt);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	int ok = fgets(buf, (int)len, stdin) != NULL;
+	if (echo_off) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (!ok)
+		return -1;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+/* `trellis user passwd NAME`: the password is asked twice on a terminal,
+ * or read from stdin with --stdin; it never goes on the command line. */
+static int run_passwd(const struct cli *cli, const struct cli_verb *v,
+		      int argc, char **argv)
+{
+	json_t *args = NULL;
+	int rc = cli_parse_args(v, "user", argc, argv, &args);
+	if (rc != CLI_OK)
+		return rc;
+	int from_stdin = json_is_true(json_object_get(args, "stdin"));
+	int remove = json_is_true(json_object_get(args, "remove"));
+	json_object_del(args, "stdin");
+	json_object_del(args, "remove");
+	char pw[TR_CLI_PASSWORD_MAX], again[TR_CLI_PASSWORD_MAX];
+	pw[0] = again[0] = '\0';
+	if (!remove) {
+		int tty = !from_stdin && isatty(0);
+		if (!from_stdin && !tty) {
+			fprintf(stderr, "trellis: user passwd: stdin is not a "
+					"terminal (use --stdin)\n");
+			json_decref(args);
+			return CLI_USAGE;
+		}
+		if (read_secret("Password: ", tty, pw, sizeof pw) < 0 ||
+		    (tty && read_secret("Again: ", tty, again, sizeof again) < 0)) {
+			fprintf(stderr, "trellis: user passwd: no password read\n");
+			json_decref(args);
+			return CLI_FAILED;
+		}
+		if (tty && strcmp(pw, again) != 0) {
+			fprintf(stderr, "trellis: user passwd: the passwords "
+					"differ\n");
+			json_decref(args);
+			return CLI_FAILED;
+		}
+		if (!pw[0]) {
+			fprintf(stderr, "trellis: user passwd: empty password "
+					"(--remove removes it)\n");
+			json_decref(args);
+			return CLI_FAILED;
+		}
+	}
+	json_object_set_new(args, "password", json_string(pw));
+	memset(pw, 0, sizeof pw);
+	memset(again, 0, sizeof again);
+	json_t *res = NULL;
+	rc = cli_call(cli, v->op, args, &res);
+	if (rc == CLI_OK)
+		cli_print(cli, res, NULL, NULL);
+	json_decref(res);
+	return rc;
+}
+
 static const struct cli_verb verbs[] = {
     {"create", "Create a user with a role (and a BU for BU roles)",
      "user.create", "name", "NAME", create_opts, NULL, NULL, NULL},
@@ -100,6 +188,8 @@ static const struct cli_verb verbs[] = {
     {"key", "API keys: key add USER KEY | key list USER | key remove USER "
 	    "KEY",
      "user.key_add", NULL, NULL, NULL, NULL, NULL, run_key},
+    {"passwd", "Set a user's dashboard password (asked, or --stdin)",
+     "user.passwd", "name", "NAME", passwd_opts, NULL, NULL, run_passwd},
     {"whoami", "Who trellisd takes this caller for", "auth.whoami", NULL,
      NULL, NULL, NULL, NULL, NULL},
     CLI_VERBS_END};

@@ -66,6 +66,10 @@ static const char defaults_yaml[] =
 	"  timeout: 10s          # a request must arrive whole within this\n"
 	"  metrics_auth: auto    # /metrics needs an API key (auto: not on "
 	"loopback)\n"
+	"  dashboard: null       # the web dashboard's files (null: "
+	"share/trellis/dashboard beside trellisd)\n"
+	"  session_ttl: 8h       # a dashboard login lasts this long at most\n"
+	"  session_idle: 30m     # and ends after this long without a request\n"
 	"agents:\n"
 	"  listen: []            # e.g. [tcp://0.0.0.0:7450]; off by default\n"
 	"  heartbeat: 5s         # beats both ways this often\n"
@@ -128,6 +132,9 @@ static const struct centry entries[] = {
 	{"http.max_body", C_SIZE, O(http_max_body)},
 	{"http.timeout", C_DURATION, O(http_timeout_ms)},
 	{"http.metrics_auth", C_TRI, O(http_metrics_auth)},
+	{"http.dashboard", C_PATH_NULL, O(http_dashboard)},
+	{"http.session_ttl", C_RETENTION, O(http_session_ttl_s)},
+	{"http.session_idle", C_RETENTION, O(http_session_idle_s)},
 	{"agents.listen", C_DIRS, O(agents_listen)},
 	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
 	{"agents.dead_after", C_UINT, O(agents_dead)},
@@ -524,6 +531,7 @@ void tr_config_free(struct tr_config *c)
 	free(c->escrow_public_key);
 	free(c->http_cert);
 	free(c->http_key);
+	free(c->http_dashboard);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

@@ -50,6 +50,9 @@ struct tr_config {
 	size_t http_max_body;   /* http.max_body: bytes */
 	unsigned http_timeout_ms; /* http.timeout: to send a request whole */
 	int http_metrics_auth;  /* http.metrics_auth: 1, 0, -1: auto */
+	char *http_dashboard;   /* http.dashboard: the dashboard's files */
+	unsigned http_session_ttl_s;  /* http.session_ttl (0: 8h) */
+	unsigned http_session_idle_s; /* http.session_idle (0: 30m) */
 	char *escrow_endpoint;  /* escrow.endpoint: trellis-escrowd, or NULL */
 	char *escrow_public_key; /* escrow.public_key: base64, or NULL */
 	char **workflow_dirs;   /* workflows.dirs (count next: keep adjacent) */

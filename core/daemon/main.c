@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../api/api.h"
@@ -436,11 +437,25 @@ static int run(const struct opts *o)
 	    tr_api_listen(d.api, cfg->api_tcp, 0, err, sizeof err) < 0)
 		goto fail;
 	if (cfg->http_listen) {
+		/* The dashboard's files: http.dashboard, or the installed
+		 * ones beside trellisd (bin/../share/trellis/dashboard). */
+		char self[4096], dash[4200];
+		const char *dashboard = cfg->http_dashboard;
+		struct stat dst;
+		if (!dashboard && tr_self_dir(self, sizeof self) == 0) {
+			snprintf(dash, sizeof dash,
+				 "%s/../share/trellis/dashboard", self);
+			if (stat(dash, &dst) == 0 && S_ISDIR(dst.st_mode))
+				dashboard = dash;
+		}
 		struct tr_http_config hc = {
 			cfg->http_listen,  cfg->http_tls,
 			cfg->http_cert,    cfg->http_key,
 			cfg->http_max_body, cfg->http_timeout_ms,
 			cfg->http_metrics_auth, tr_openapi_doc,
+			dashboard,
+			cfg->http_session_ttl_s,
+			cfg->http_session_idle_s,
 		};
 		http = tr_http_start(&d, d.api, d.events, &hc, err, sizeof err);
 		if (!http)

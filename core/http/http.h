@@ -3,7 +3,8 @@
  * http.h - trellisd's HTTP/1.1 listener: the JSON API under /api/v1 (the
  * same op table, schemas, API keys and dispatch as the nanomsg API, through
  * tr_api_call), Server-Sent Events of the event bus, the OpenAPI document
- * and Prometheus /metrics.
+ * and Prometheus /metrics; and the dashboard (issue 25): its files at /,
+ * its login, sessions and CSRF tokens (session.h, files.h).
  *
  * libwebsockets serves it, with OpenSSL for TLS: the library the console
  * proxy (trellis-console) serves its TLS WebSockets with, so the project
@@ -34,6 +35,8 @@ struct tr_http_config {
 	unsigned timeout_ms;  /* a request must arrive whole within this */
 	int metrics_auth;     /* 1, 0, -1: auto (not on loopback) */
 	const char *openapi;  /* the OpenAPI document (JSON text), or NULL */
+	const char *dashboard; /* the dashboard's directory, or NULL: none */
+	unsigned session_ttl_s, session_idle_s; /* 0: 8 h, 30 min */
 };
 
 /* Binds and starts the service thread.  NULL with err. */

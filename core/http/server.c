@@ -10,20 +10,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <sodium.h>
 #include <trellis/error.h>
 
 #include "../api/api.h"
+#include "../auth/auth.h"
 #include "../events/events.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
 #include "../util/metrics.h"
+#include "files.h"
 #include "http.h"
 #include "routes.h"
+#include "session.h"
 
-#define HDR_ROOM 512   /* status line and headers, before a body */
+#define HDR_ROOM 2048  /* status line and headers, before a body */
+#define MAX_XH 6       /* headers of an answer beyond the usual ones */
 #define RING 1024      /* events kept for the streams */
 #define MAX_QUERY 32   /* query parameters */
 #define IDLE_MS 100    /* no read for this long: drop the kept snapshot */
@@ -39,6 +45,10 @@ struct call {
 	int code;
 	int done, queued; /* under h->lock */
 	struct call *next; /* in h->done */
+	const char *ctype; /* NULL: by the path */
+	const char *xname[MAX_XH]; /* "set-cookie:" (static) */
+	char *xval[MAX_XH];        /* owned */
+	int nx;
 };
 
 struct ev_slot {
@@ -54,6 +64,9 @@ struct conn {
 	char path[512];
 	char token[128];
 	int has_auth, bad_auth;
+	/* the dashboard's session, when the request has no Authorization */
+	char cookie[TR_SESSION_ID_LEN + 1];
+	char user[65]; /* a password session's user, for tr_api_call */
 	char qbuf[2048];
 	const char *qk[MAX_QUERY], *qv[MAX_QUERY];
 	size_t nq;
@@ -65,6 +78,7 @@ struct conn {
 	int sse;
 	unsigned long long next;
 	char topics[256]; /* comma-separated prefixes; empty: all */
+	int sse_scoped;   /* a BU session's: topics only */
 	unsigned char *ebuf;
 	size_t ecap;
 	struct conn *sse_next;
@@ -92,6 +106,9 @@ struct tr_http {
 	lws_sorted_usec_list_t tick;
 	long long last_read_ns;
 	struct tr_store *mstore; /* /metrics' reader */
+	struct tr_http_sessions *sessions; /* service thread only */
+	struct tr_http_files *files;       /* the dashboard, or NULL */
+	char files_err[300];               /* why there is none */
 };
 
 static _Thread_local int on_service_thread;
@@ -122,6 +139,8 @@ static void call_free(struct call *cl)
 {
 	if (!cl)
 		return;
+	for (int i = 0; i < cl->nx; i++)
+		free(cl->xval[i]);
 	free(cl->buf);
 	free(cl);
 }
@@ -258,6 +277,8 @@ static void respond_error(struct tr_http *h, struct conn *c, int status,
 
 static const char *content_type_of(const struct conn *c, const struct call *cl)
 {
+	if (cl->ctype)
+		return cl->ctype;
 	if (strcmp(c->path, "/metrics") == 0 && cl->status == 200)
 		return "text/plain; version=0.0.4; charset=utf-8";
 	return "application/json";
@@ -292,6 +313,12 @@ static int write_call(struct tr_http *h, struct conn *c)
 					(const unsigned char *)"retry-after:",
 					(const unsigned char *)"1", 1, &p, end))
 		return -1;
+	for (int i = 0; i < cl->nx; i++)
+		if (lws_add_http_header_by_name(
+			c->wsi, (const unsigned char *)cl->xname[i],
+			(const unsigned char *)cl->xval[i],
+			(int)strlen(cl->xval[i]), &p, end))
+			return -1;
 	if (c->close_after &&
 	    lws_add_http_header_by_token(c->wsi, WSI_TOKEN_CONNECTION,
 					 (const unsigned char *)"close", 5, &p,
@@ -345,7 +372,8 @@ static void run_api(struct tr_http *h, struct conn *c)
 	c->call = cl;
 	h->last_read_ns = tr_metric_now_ns();
 	struct tr_api_call ac = {op, args, c->token[0] ? c->token : NULL, 1,
-				 h->origin, on_answer, cl};
+				 h->origin, on_answer, cl,
+				 c->user[0] ? c->user : NULL};
 	tr_api_call(h->api, &ac);
 }
 
@@ -450,10 +478,20 @@ static int topic_wanted(const struct conn *c, const char *topic)
 
 static void start_stream(struct tr_http *h, struct conn *c)
 {
-	if (!authorized(h, c)) {
+	struct tr_http_session *sess =
+	    !c->has_auth && c->cookie[0]
+		? tr_http_session_find(h->sessions, c->cookie,
+				       (long long)time(NULL))
+		: NULL;
+	if (!sess && !authorized(h, c)) {
 		deny(h, c);
 		return;
 	}
+	if (!sess)
+		c->cookie[0] = '\0';
+	/* A BU's user learns that something changed, not what: the page
+	 * asks the API again, which shows only the BU's objects. */
+	c->sse_scoped = sess && sess->scoped;
 	for (size_t i = 0; i < c->nq; i++) {
 		if (strcmp(c->qk[i], "topic") != 0) {
 			char msg[256];
@@ -503,6 +541,10 @@ static int write_stream(struct tr_http *h, struct conn *c)
 {
 	size_t len = 0;
 	int more = 0;
+	/* A session's stream ends with the session (logout, expiry). */
+	if (c->cookie[0] &&
+	    !tr_http_session_peek(h->sessions, c->cookie, (long long)time(NULL)))
+		return -1;
 	pthread_mutex_lock(&h->lock);
 	if (h->head > RING && c->next < h->head - RING)
 		c->next = h->head - RING; /* a slow reader loses events */
@@ -511,12 +553,23 @@ static int write_stream(struct tr_http *h, struct conn *c)
 		c->next++;
 		if (!topic_wanted(c, s->topic))
 			continue;
-		if (c->ecap < LWS_PRE + s->len) {
-			unsigned char *nb = tr_xrealloc(c->ebuf, LWS_PRE + s->len);
+		size_t need = LWS_PRE + (s->len > 300 ? s->len : 300);
+		if (c->ecap < need) {
+			unsigned char *nb = tr_xrealloc(c->ebuf, need);
 			if (!nb)
 				break;
 			c->ebuf = nb;
-			c->ecap = LWS_PRE + s->len;
+			c->ecap = need;
+		}
+		if (c->sse_scoped) {
+			char t[300];
+			int n = snprintf(t, sizeof t,
+					 "id: %llu\nevent: %s\ndata: "
+					 "{\"topic\":\"%s\"}\n\n",
+					 s->seq + 1, s->topic, s->topic);
+			memcpy(c->ebuf + LWS_PRE, t, (size_t)n);
+			len = (size_t)n;
+			break;
 		}
 		memcpy(c->ebuf + LWS_PRE, s->text, s->len);
 		len = s->len;
@@ -618,6 +671,258 @@ static int json_content_type(struct lws *wsi)
 	return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* ---- the dashboard: its files and sessions (files.h, session.h) ---- */
+
+/* Our own files only; a console's noVNC frame comes from the console
+ * proxy, another origin. */
+#define CSP                                                                    \
+	"default-src 'self'; img-src 'self' data:; style-src 'self' "          \
+	"'unsafe-inline'; frame-src https: http:; connect-src 'self'; "        \
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+static void add_header(struct call *cl, const char *name, const char *val)
+{
+	char *v;
+	if (!cl || cl->nx >= MAX_XH || !(v = tr_xstrdup(val)))
+		return;
+	cl->xname[cl->nx] = name;
+	cl->xval[cl->nx++] = v;
+}
+
+static void serve_file(struct tr_http *h, struct conn *c)
+{
+	if (strcmp(c->method, "GET") != 0) {
+		respond_error(h, c, 405, "the dashboard's files take GET");
+		return;
+	}
+	if (!h->files) {
+		respond_error(h, c, 404, h->files_err);
+		return;
+	}
+	const struct tr_http_file *f = tr_http_files_find(h->files, c->path);
+	if (!f) {
+		respond_error(h, c, 404, "no such file in the dashboard");
+		return;
+	}
+	char ae[256];
+	int gz = f->gz &&
+		 lws_hdr_copy(c->wsi, ae, sizeof ae,
+			      WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 &&
+		 strstr(ae, "gzip");
+	respond(h, c, 200, (const char *)(gz ? f->gz : f->data),
+		gz ? f->gzlen : f->len);
+	struct call *cl = c->call;
+	if (!cl)
+		return;
+	cl->ctype = f->ctype;
+	if (gz)
+		add_header(cl, "content-encoding:", "gzip");
+	add_header(cl, "vary:", "Accept-Encoding");
+	add_header(cl, "cache-control:",
+		   f->immutable ? "public, max-age=31536000, immutable"
+				: "no-cache");
+	add_header(cl, "content-security-policy:", CSP);
+	add_header(cl, "x-content-type-options:", "nosniff");
+	add_header(cl, "referrer-policy:", "no-referrer");
+}
+
+static void read_cookie(struct conn *c)
+{
+	char v[2048];
+	c->cookie[0] = '\0';
+	int n = lws_hdr_copy(c->wsi, v, sizeof v, WSI_TOKEN_HTTP_COOKIE);
+	if (n > 0 && tr_http_cookie_get(v, (size_t)n, TR_SESSION_COOKIE,
+					c->cookie, sizeof c->cookie) < 0)
+		c->cookie[0] = '\0';
+}
+
+/* A browser's Origin, when it sends one, must be this listener's. */
+static int same_origin(struct tr_http *h, struct conn *c)
+{
+	char o[300], host[256], want[300];
+	if (lws_hdr_copy(c->wsi, o, sizeof o, WSI_TOKEN_ORIGIN) <= 0)
+		return 1;
+	if (lws_hdr_copy(c->wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+		return 0;
+	snprintf(want, sizeof want, "http%s://%s", h->tls ? "s" : "", host);
+	return strcmp(o, want) == 0;
+}
+
+static int csrf_ok(struct tr_http *h, struct conn *c,
+		   const struct tr_http_session *s)
+{
+	char t[80];
+	int n = lws_hdr_custom_copy(c->wsi, t, sizeof t, "x-csrf-token:", 13);
+	return n > 0 && same_origin(h, c) && tr_http_session_csrf_ok(s, t);
+}
+
+static int mutating(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* The session's answer ({user, role, bu, scope, csrf, expires}); with
+ * cookie, the Set-Cookie that opens it. */
+static void answer_session(struct tr_http *h, struct conn *c,
+			   const struct tr_http_session *s, const char *cookie)
+{
+	json_t *r = json_pack(
+	    "{s:s, s:s, s:o, s:s, s:s, s:I, s:s}", "user", s->who, "role",
+	    s->role, "bu", s->bu[0] ? json_string(s->bu) : json_null(),
+	    "scope", s->scoped ? "bu" : "global", "csrf", s->csrf, "expires",
+	    (json_int_t)s->expires, "login", s->token ? "key" : "password");
+	json_t *env = r ? json_pack("{s:b, s:o}", "ok", 1, "result", r) : NULL;
+	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	json_decref(env);
+	if (!text) {
+		respond_error(h, c, 503, "out of memory");
+		return;
+	}
+	respond(h, c, 200, text, strlen(text));
+	free(text);
+	add_header(c->call, "cache-control:", "no-store");
+	if (cookie) {
+		char v[256];
+		snprintf(v, sizeof v,
+			 TR_SESSION_COOKIE "=%s; Path=/; Max-Age=%u; HttpOnly; "
+					   "Secure; SameSite=Strict",
+			 cookie, tr_http_sessions_ttl(h->sessions));
+		add_header(c->call, "set-cookie:", v);
+	}
+}
+
+static void do_login(struct tr_http *h, struct conn *c)
+{
+	struct tr_http_login l;
+	char err[512], cookie[TR_SESSION_ID_LEN + 1];
+	int parsed = tr_http_login_parse(c->body, c->blen, &l, err, sizeof err);
+	if (c->body)
+		sodium_memzero(c->body, c->blen);
+	if (parsed < 0) {
+		respond_error(h, c, 400, err);
+		return;
+	}
+	int bykey = l.key[0] != '\0';
+	struct tr_ident id;
+	h->last_read_ns = tr_metric_now_ns();
+	int rc = tr_api_login(h->api, bykey ? NULL : l.user, l.password,
+			      bykey ? l.key : NULL, &id, err, sizeof err);
+	struct tr_http_session *s =
+	    rc ? NULL
+	       : tr_http_session_open(h->sessions, &id, bykey ? l.key : NULL,
+				      (long long)time(NULL), cookie);
+	tr_http_login_wipe(&l);
+	if (rc) {
+		tr_info("http %s: a dashboard login was refused", h->origin);
+		respond_error(h, c, rc == TRELLIS_E_PERMISSION
+					? 401
+					: tr_http_status(rc),
+			      err);
+		return;
+	}
+	if (!s) {
+		respond_error(h, c, 503, "out of memory");
+		return;
+	}
+	tr_info("http %s: dashboard login of '%s' (%s)", h->origin, id.user,
+		bykey ? "API key" : "password");
+	answer_session(h, c, s, cookie);
+	sodium_memzero(cookie, sizeof cookie);
+}
+
+/* /api/v1/auth/{login,session,logout}. */
+static void do_auth(struct tr_http *h, struct conn *c)
+{
+	const char *what = c->path + strlen(TR_HTTP_PREFIX "/auth/");
+	int get = strcmp(c->method, "GET") == 0;
+	if (strcmp(what, "login") == 0) {
+		if (get)
+			respond_error(h, c, 405, "login takes POST");
+		else if (!same_origin(h, c))
+			respond_error(h, c, 403, "login from another origin");
+		else
+			do_login(h, c);
+		return;
+	}
+	struct tr_http_session *s =
+	    c->cookie[0] ? tr_http_session_find(h->sessions, c->cookie,
+						(long long)time(NULL))
+			 : NULL;
+	if (strcmp(what, "session") == 0) {
+		if (!get)
+			respond_error(h, c, 405, "session takes GET");
+		else if (!s)
+			respond_error(h, c, 401, "not logged in");
+		else
+			answer_session(h, c, s, NULL);
+		return;
+	}
+	if (strcmp(what, "logout") == 0) {
+		if (get) {
+			respond_error(h, c, 405, "logout takes POST");
+			return;
+		}
+		if (s && !csrf_ok(h, c, s)) {
+			respond_error(h, c, 403, "missing or wrong CSRF token "
+						 "(header X-CSRF-Token)");
+			return;
+		}
+		if (s) {
+			tr_info("http %s: dashboard logout of '%s'", h->origin,
+				s->who);
+			tr_http_session_close(h->sessions, s);
+		}
+		respond(h, c, 200, "{\"ok\":true,\"result\":null}", 25);
+		add_header(c->call, "set-cookie:",
+			   TR_SESSION_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
+					     "Secure; SameSite=Strict");
+		return;
+	}
+	respond_error(h, c, 404, "unknown path (auth/login, auth/session, "
+				 "auth/logout)");
+}
+
+static int is_auth_path(const char *p)
+{
+	return strncmp(p, TR_HTTP_PREFIX "/auth/",
+		       sizeof(TR_HTTP_PREFIX "/auth/") - 1) == 0;
+}
+
+/* A request whose body (if any) is in. */
+static void finish(struct tr_http *h, struct conn *c)
+{
+	if (is_auth_path(c->path))
+		do_auth(h, c);
+	else
+		run_api(h, c);
+}
+
+/* An API request with the session cookie and no Authorization: it runs
+ * as the session's caller, once the CSRF token is checked.  0, or -1
+ * when refused (answered). */
+static int session_caller(struct tr_http *h, struct conn *c)
+{
+	struct tr_http_session *s =
+	    tr_http_session_find(h->sessions, c->cookie, (long long)time(NULL));
+	if (!s) {
+		respond_error(h, c, 401,
+			      "the dashboard session has ended (expired or "
+			      "logged out): log in again");
+		return -1;
+	}
+	if (mutating(c->method) && !csrf_ok(h, c, s)) {
+		respond_error(h, c, 403,
+			      "missing or wrong CSRF token (header "
+			      "X-CSRF-Token), or a request from another origin");
+		return -1;
+	}
+	if (s->token)
+		snprintf(c->token, sizeof c->token, "%s", s->token);
+	else
+		snprintf(c->user, sizeof c->user, "%s", s->user);
+	return 0;
+}
+
 /* A new request's headers are in: answers, or waits for its body. */
 static int on_request(struct tr_http *h, struct conn *c, const char *path)
 {
@@ -629,6 +934,10 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	snprintf(c->path, sizeof c->path, "%s", path);
 	read_query(c);
 	read_auth(c);
+	c->user[0] = '\0';
+	c->cookie[0] = '\0';
+	if (!c->has_auth)
+		read_cookie(c);
 	if (c->bad_auth) {
 		respond_error(h, c, 401,
 			      "the Authorization header must be 'Bearer "
@@ -642,6 +951,15 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 		return 0;
 	}
 	int get = strcmp(c->method, "GET") == 0;
+	if (strcmp(path, "/metrics") != 0 && strncmp(path, "/api/", 5) != 0 &&
+	    strcmp(path, "/api") != 0) {
+		serve_file(h, c);
+		return 0;
+	}
+	if (c->cookie[0] && !is_auth_path(path) &&
+	    strcmp(path, TR_HTTP_PREFIX "/events") != 0 &&
+	    strcmp(path, "/metrics") != 0 && session_caller(h, c) < 0)
+		return 0;
 	if (strcmp(path, "/metrics") == 0) {
 		if (!get)
 			respond_error(h, c, 405, "/metrics takes GET");
@@ -680,7 +998,7 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	}
 	if (lws_hdr_copy(c->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <=
 	    0) {
-		run_api(h, c);
+		finish(h, c);
 		return 0;
 	}
 	char *end;
@@ -708,7 +1026,7 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 		return 0;
 	}
 	if (want == 0) {
-		run_api(h, c);
+		finish(h, c);
 		return 0;
 	}
 	c->expect = (size_t)want;
@@ -761,7 +1079,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			respond_error(h, c, 400, "the body ended early");
 			return 0;
 		}
-		run_api(h, c);
+		finish(h, c);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (c->sse)
@@ -877,6 +1195,25 @@ struct tr_http *tr_http_start(struct tr_daemon *d, struct tr_api *api,
 	if (!h->cfg.timeout_ms)
 		h->cfg.timeout_ms = 10000;
 	pthread_mutex_init(&h->lock, NULL);
+	h->sessions = tr_http_sessions_new(cfg->session_ttl_s,
+					   cfg->session_idle_s);
+	if (!h->sessions) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (cfg->dashboard) {
+		h->files = tr_http_files_load(cfg->dashboard, h->files_err,
+					      sizeof h->files_err);
+		if (!h->files)
+			tr_warn("http: no dashboard: %s", h->files_err);
+		else
+			tr_info("http: the dashboard from %s (%zu files)",
+				cfg->dashboard, tr_http_files_count(h->files));
+	} else {
+		snprintf(h->files_err, sizeof h->files_err,
+			 "this trellisd has no dashboard (http.dashboard; "
+			 "share/trellis/dashboard beside it)");
+	}
 	h->loopback = tr_http_is_loopback(cfg->listen);
 	h->tls = cfg->tls < 0 ? !h->loopback : cfg->tls;
 	snprintf(h->origin, sizeof h->origin, "http%s://%s", h->tls ? "s" : "",
@@ -988,6 +1325,8 @@ void tr_http_free(struct tr_http *h)
 	for (size_t i = 0; i < RING; i++)
 		free(h->ring[i].text);
 	tr_store_close(h->mstore);
+	tr_http_sessions_free(h->sessions);
+	tr_http_files_free(h->files);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

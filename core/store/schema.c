@@ -411,6 +411,11 @@ const struct tr_migration tr_migrations[] = {
 	 "  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
 	 "  allocation TEXT NOT NULL,"
 	 "  PRIMARY KEY (kind, name));"},
+	/* Dashboard logins (issue 25, core/auth/password.c): a user's
+	 * password as libsodium's argon2id string (crypto_pwhash_str);
+	 * NULL: no password, API keys only. */
+	{"dashboard-0001-password",
+	 "ALTER TABLE tr_user ADD COLUMN password TEXT;"},
 	/* Append new migrations here. */
 };
 
