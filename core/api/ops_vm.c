@@ -32,6 +32,7 @@ static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		q.filter_key = filters[i];
 		q.filter_value = json_string_value(v);
 	}
+	q.match = json_string_value(json_object_get(args, "match"));
 	tr_api_list(d, req, TR_KIND_VM, &q, args);
 }
 
@@ -69,6 +70,7 @@ static const struct tr_field list_args[] = {
 	{"state", TR_T_STRING, 0, "only VMs in this state"},
 	{"tenant", TR_T_STRING, 0, "only this tenant's VMs"},
 	{"origin", TR_T_STRING, 0, "trellis or discovered"},
+	{"match", TR_T_STRING, 0, "only VMs whose name holds this text"},
 	TR_LIST_FIELDS,
 	TR_FIELDS_END};
 

@@ -4,11 +4,17 @@
  * logs, cancel, defs, def, validate; the action registry's schemas.
  * Handlers answer at once: the engine does the work on the main loop.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../auth/auth.h"
 #include "../config/config.h"
+#include "../host/exec.h"
+#include "../runtime/daemon.h"
 #include "../tenancy/tenancy.h"
+#include "../util/alloc.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
@@ -255,6 +261,94 @@ static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, j);
 }
 
+/* workflow.graph: the definition's DAG as DOT, and as the SVG Graphviz
+ * makes of it (what `trellis workflow graph --format svg` prints), for
+ * the dashboard.  dot runs on a worker: it may take a moment. */
+struct graph_job {
+	struct tr_req *req;
+	char name[128];
+	char *dot, *svg;
+	char err[512];
+};
+
+static void graph_work(void *arg)
+{
+	struct graph_job *g = arg;
+	char tmp[] = "/tmp/trellis-graph-XXXXXX";
+	int fd = mkstemp(tmp);
+	size_t n = strlen(g->dot);
+	if (fd < 0 || write(fd, g->dot, n) != (ssize_t)n) {
+		snprintf(g->err, sizeof g->err, "a temporary file for dot");
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return;
+	}
+	close(fd);
+	const char *argv[] = {"dot", "-Tsvg", tmp, NULL};
+	trellis_call_t call;
+	tr_call_init(&call, "graphviz");
+	char *out = NULL, *err = NULL;
+	int status = -1;
+	int r = tr_exec(&call, argv, 30000, &out, &err, &status);
+	unlink(tmp);
+	if (r != 0 || status != 0)
+		snprintf(g->err, sizeof g->err, "dot -Tsvg: %.400s",
+			 r ? call.message : (err && *err ? err : "failed"));
+	else
+		g->svg = out, out = NULL;
+	free(out);
+	free(err);
+}
+
+static void graph_done(struct tr_daemon *d, void *arg)
+{
+	(void)d;
+	struct graph_job *g = arg;
+	if (!g->svg)
+		tr_req_fail(g->req, TRELLIS_E_BACKEND, NULL, "workflow '%s': %s",
+			    g->name, g->err);
+	else
+		tr_req_ok(g->req, json_pack("{s:s, s:s, s:s}", "name", g->name,
+					    "dot", g->dot, "svg", g->svg));
+	free(g->dot);
+	free(g->svg);
+	free(g);
+}
+
+static void wf_graph(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	struct tr_engine *e = engine(d, req);
+	if (!e)
+		return;
+	const char *name = tr_json_str(args, "name");
+	const struct tr_wf *wf = tr_engine_def(e, name);
+	if (!wf) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "no workflow called '%s' (see `trellis workflow "
+			    "defs`)",
+			    name);
+		return;
+	}
+	struct graph_job *g = tr_xcalloc(1, sizeof *g);
+	g->req = req;
+	snprintf(g->name, sizeof g->name, "%s", name);
+	g->dot = tr_wf_dot(wf);
+	if (!g->dot) {
+		free(g);
+		tr_req_fail(req, TRELLIS_E_NOMEM, NULL, "out of memory");
+		return;
+	}
+	int rc = tr_daemon_submit(d, graph_work, graph_done, g);
+	if (rc) {
+		free(g->dot);
+		free(g);
+		tr_req_fail(req, rc, NULL, "workflow.graph: the workers are "
+					   "busy");
+	}
+}
+
 static void wf_validate(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	(void)d;
@@ -380,6 +474,8 @@ static const struct tr_api_op ops[] = {
 	 "remove finished instances from the journal (workflows.retention "
 	 "does it by itself)",
 	 purge_args, wf_purge, TR_OP_MUTATES, TR_PERM_DC},
+	{"workflow.graph", "a definition's DAG: DOT and Graphviz's SVG of it",
+	 name_args, wf_graph, 0, TR_PERM_BU},
 	{"workflow.validate", "check a workflow; every error with its place",
 	 validate_args, wf_validate, 0, TR_PERM_BU},
 	{"action.list", "every action with its schemas", no_args, action_list,

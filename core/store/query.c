@@ -191,6 +191,9 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 	if (q->scope_tenant)
 		len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s",
 				scope_expr((enum tr_kind)(k - tr_store_kinds)));
+	if (q->match)
+		len += snprintf(sql + len, sizeof sql - (size_t)len,
+				" AND a.name LIKE ?6 ESCAPE '\\'");
 	snprintf(sql + len, sizeof sql - (size_t)len,
 		 " ORDER BY a.id LIMIT ?4");
 	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
@@ -204,6 +207,19 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 				  -1, SQLITE_TRANSIENT);
 	if (q->scope_tenant)
 		sqlite3_bind_text(st, 5, q->scope_tenant, -1, SQLITE_TRANSIENT);
+	if (q->match) {
+		char pat[300];
+		size_t n = 0;
+		pat[n++] = '%';
+		for (const char *m = q->match; *m && n < sizeof pat - 4; m++) {
+			if (*m == '%' || *m == '_' || *m == '\\')
+				pat[n++] = '\\';
+			pat[n++] = *m;
+		}
+		pat[n++] = '%';
+		pat[n] = '\0';
+		sqlite3_bind_text(st, 6, pat, -1, SQLITE_TRANSIENT);
+	}
 	/* One more row than asked tells whether there is a next page. */
 	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit + 1 : -1);
 	return st;

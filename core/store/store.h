@@ -142,6 +142,10 @@ struct tr_store_query {
 	 * no tenant owns (zones, hosts...) lists nothing under a scope; a
 	 * volume is its VM's tenant's. */
 	const char *scope_tenant;
+	/* Only objects whose name holds this text (case-insensitive for
+	 * ASCII; % and _ match themselves), NULL: all.  The dashboard's
+	 * search. */
+	const char *match;
 };
 /* The tenant that owns obj (an object of kind, as tr_store_get gives
  * it): a new string, or NULL when none does. */
