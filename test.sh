@@ -11,6 +11,13 @@ tools/install-deps.sh
 # committed package-lock.json.
 (cd tests/integration/http/openapi && npm ci --no-audit --no-fund >/dev/null) ||
 	echo "test.sh: npm ci failed in tests/integration/http/openapi (openapi.t skips)" >&2
+# The dashboard's front-end (built by scons; npm ci here too, so that a
+# failure says so early) and the browser tests' Playwright, pinned by their
+# committed package-lock.json files.
+(cd dashboard && npm ci --no-audit --no-fund >/dev/null) ||
+	echo "test.sh: npm ci failed in dashboard (the dashboard is not built)" >&2
+(cd tests/integration/dashboard && npm ci --no-audit --no-fund >/dev/null) ||
+	echo "test.sh: npm ci failed in tests/integration/dashboard (browser.t skips)" >&2
 jobs=$(nproc)
 echo "== build (debug) =="
 scons -Q -j"$jobs" mode=debug

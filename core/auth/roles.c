@@ -50,6 +50,7 @@ static char *bu_admin_perms[] = {
     "workflow.cancel",
     "workflow.defs",
     "workflow.def",
+    "workflow.graph",
     "workflow.validate",
     "workflow:vm.*",
     "user.*",
@@ -74,7 +75,7 @@ static char *bu_user_perms[] = {
     "vm.*",	       "volume.list",	 "volume.show",	  "network.list",
     "network.show",    "workflow.run",	 "workflow.status", "workflow.list",
     "workflow.logs",   "workflow.cancel", "workflow.defs",  "workflow.def",
-    "workflow:vm.*",   "template.list",	 "template.show",   "bu.show", "bu.list",
+    "workflow.graph",  "workflow:vm.*",   "template.list",	 "template.show",   "bu.show", "bu.list",
     "role.list",       "role.show",	 "quota.show",	    "auth.whoami",
 };
 
