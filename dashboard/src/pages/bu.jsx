@@ -85,8 +85,8 @@ function Chargeback({ who }) {
     <section>
       <form class="toolbar" onSubmit={submit} aria-label="Period">
         {who.scope !== 'bu' && <label>BU <input name="bu" /></label>}
-        <label>From <input name="from" type="date" /></label>
-        <label>To <input name="to" type="date" /></label>
+        <label>From <input name="from" placeholder="2026-12-01 or unix s" /></label>
+        <label>To <input name="to" placeholder="now" /></label>
         <button type="submit">Report</button>
       </form>
       <ErrorBox err={rep.err} />

@@ -48,6 +48,7 @@ function CreateForm() {
         <label>Kernel <input name="kernel" /></label>
         <label>Initrd <input name="initrd" /></label>
         <label>Kernel command line <input name="cmdline" /></label>
+        <label>Serial log file <input name="serial_log" /></label>
       </details>
       <button type="submit" disabled={busy}>{busy ? 'Starting…' : 'Create'}</button>
       <ErrorBox err={err} />
