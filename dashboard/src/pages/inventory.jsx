@@ -8,6 +8,10 @@ import * as api from '../api.js';
 import { buildTree, filterTree, hostUse, fmtBytes, debounce } from '../lib.js';
 import { useAsync, ErrorBox, Bar, State, Loading } from '../ui.jsx';
 
+function mark(name) {
+  if (!performance.getEntriesByName(name).length) performance.mark(name);
+}
+
 async function all(op, args = {}) {
   const items = [];
   let after;
@@ -65,6 +69,8 @@ export function VmTable({ host, query, live = true }) {
     limit: 100, ...(host ? { host } : {}), ...(q ? { match: q } : {}), ...(after ? { after } : {}),
   }), [host, q, after]);
   useEffect(() => setRows(data ? data.items : null), [data]);
+  // For tests/bench/dashboard: when the first page of VMs is on screen.
+  useEffect(() => { if (rows) mark('trellis:vms'); }, [rows]);
   useEffect(() => setStack([]), [host, q]);
   useEffect(() => {
     if (!live) return undefined;
@@ -121,6 +127,7 @@ export function Inventory({ who }) {
   }, [inv.reload, scoped]);
   const tree = useMemo(() => inv.data && filterTree(buildTree(inv.data.zones, inv.data.pods,
     inv.data.clusters, inv.data.hosts), filter), [inv.data, filter]);
+  useEffect(() => { if (tree) mark('trellis:tree'); }, [tree]);
   return (
     <>
       <h1>Inventory</h1>
