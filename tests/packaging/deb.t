@@ -119,6 +119,9 @@ ok "trellis-agent: the agent and trellis-agent(8)" has trellis-agent \
 ok "trellis-escrowd: the escrow and trellis-escrowd(8)" has trellis-escrowd \
 	usr/bin/trellis-escrowd usr/share/man/man8/trellis-escrowd.8.gz
 ok "trellisd: the OpenAPI document" has trellisd usr/share/trellis/openapi.json
+ok "trellisd: the web dashboard, with its gzip twins" has trellisd \
+	usr/share/trellis/dashboard/index.html usr/share/trellis/dashboard/index.html.gz
+ok "...and its built assets" sh -c "dpkg-deb -c '$work/trellisd_${ver}_${arch}.deb' | grep -q 'usr/share/trellis/dashboard/assets/index-.*\.js\.gz$'"
 conffiles=$(dpkg-deb --ctrl-tarfile "$work/trellisd_${ver}_${arch}.deb" |
 	tar -xOf - ./conffiles 2>/dev/null)
 like "trellisd: /etc/trellis/trellisd.yaml is a conffile" "$conffiles" \
