@@ -7,11 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../auth/auth.h"
 #include "../config/config.h"
-#include "../host/exec.h"
 #include "../runtime/daemon.h"
 #include "../tenancy/tenancy.h"
 #include "../util/alloc.h"
@@ -274,32 +272,7 @@ struct graph_job {
 static void graph_work(void *arg)
 {
 	struct graph_job *g = arg;
-	char tmp[] = "/tmp/trellis-graph-XXXXXX";
-	int fd = mkstemp(tmp);
-	size_t n = strlen(g->dot);
-	if (fd < 0 || write(fd, g->dot, n) != (ssize_t)n) {
-		snprintf(g->err, sizeof g->err, "a temporary file for dot");
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		return;
-	}
-	close(fd);
-	const char *argv[] = {"dot", "-Tsvg", tmp, NULL};
-	trellis_call_t call;
-	tr_call_init(&call, "graphviz");
-	char *out = NULL, *err = NULL;
-	int status = -1;
-	int r = tr_exec(&call, argv, 30000, &out, &err, &status);
-	unlink(tmp);
-	if (r != 0 || status != 0)
-		snprintf(g->err, sizeof g->err, "dot -Tsvg: %.400s",
-			 r ? call.message : (err && *err ? err : "failed"));
-	else
-		g->svg = out, out = NULL;
-	free(out);
-	free(err);
+	(void)tr_wf_dot_svg(g->dot, &g->svg, g->err, sizeof g->err);
 }
 
 static void graph_done(struct tr_daemon *d, void *arg)

@@ -179,36 +179,15 @@ static int wf_graph(const struct cli *cli, const struct cli_verb *v, int argc,
 		free(dot);
 		return CLI_OK;
 	}
-	/* Graphviz reads the graph from a file: tr_exec gives no stdin. */
-	char tmp[] = "/tmp/trellis-graph-XXXXXX";
-	int fd = mkstemp(tmp);
-	if (fd < 0 || write(fd, dot, strlen(dot)) != (ssize_t)strlen(dot)) {
-		fprintf(stderr, "trellis: temporary file: %s\n", strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		free(dot);
-		return CLI_FAILED;
-	}
-	close(fd);
-	free(dot);
-	const char *args[] = {"dot", "-Tsvg", tmp, NULL};
-	trellis_call_t call;
-	tr_call_init(&call, "graphviz");
-	char *out = NULL, *err = NULL;
-	int status = -1;
-	int r = tr_exec(&call, args, 30000, &out, &err, &status);
-	unlink(tmp);
-	if (r != 0 || status != 0) {
-		fprintf(stderr, "trellis: dot -Tsvg: %s\n",
-			r ? call.message : (err && *err ? err : "failed"));
+	char *svg = NULL, err[512];
+	if (tr_wf_dot_svg(dot, &svg, err, sizeof err) < 0) {
+		fprintf(stderr, "trellis: %s\n", err);
 		rc = CLI_FAILED;
 	} else {
-		fputs(out, stdout);
+		fputs(svg, stdout);
 	}
-	free(out);
-	free(err);
+	free(svg);
+	free(dot);
 	tr_host_shutdown();
 	return rc;
 }

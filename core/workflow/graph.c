@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* graph.c - a workflow definition as JSON and as a Graphviz graph (wf.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "../host/exec.h"
 
 #include "wf.h"
 
@@ -110,4 +114,43 @@ char *tr_wf_dot(const struct tr_wf *wf)
 		return NULL;
 	}
 	return buf;
+}
+
+int tr_wf_dot_svg(const char *dot, char **svg, char *err, size_t errlen)
+{
+	/* Graphviz reads the graph from a file: tr_exec gives no stdin. */
+	char tmp[] = "/tmp/trellis-graph-XXXXXX";
+	int fd = mkstemp(tmp);
+	size_t n = strlen(dot);
+	*svg = NULL;
+	if (fd < 0 || write(fd, dot, n) != (ssize_t)n) {
+		snprintf(err, errlen, "a temporary file for dot: %s",
+			 strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return -1;
+	}
+	close(fd);
+	const char *argv[] = {"dot", "-Tsvg", tmp, NULL};
+	trellis_call_t call;
+	tr_call_init(&call, "graphviz");
+	char *out = NULL, *eout = NULL;
+	int status = -1;
+	int r = tr_exec(&call, argv, 30000, &out, &eout, &status);
+	unlink(tmp);
+	int rc = 0;
+	if (r != 0 || status != 0) {
+		snprintf(err, errlen, "dot -Tsvg: %.400s",
+			 r ? call.message
+			   : (eout && *eout ? eout : "failed"));
+		rc = -1;
+	} else {
+		*svg = out;
+		out = NULL;
+	}
+	free(out);
+	free(eout);
+	return rc;
 }

@@ -113,5 +113,9 @@ json_t *tr_wf_json(const struct tr_wf *wf);
 
 /* Graphviz dot text of the DAG (a new string). */
 char *tr_wf_dot(const struct tr_wf *wf);
+/* That text as SVG, by Graphviz's `dot -Tsvg` (it blocks: a worker's or
+ * the CLI's thread).  0 with *svg (a new string), or -1 with the reason
+ * in err. */
+int tr_wf_dot_svg(const char *dot, char **svg, char *err, size_t errlen);
 
 #endif

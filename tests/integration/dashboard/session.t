@@ -119,6 +119,11 @@ out=$(curl -s -c "$jar" -H 'Content-Type: application/json' -d "{\"user\":\"boss
 tcli user delete boss >/dev/null
 like "a deleted user's session can do nothing" "$(cs "$URL/api/v1/zones")" ' 401$'
 
+# -- ops the dashboard added --
+g=$(hc -H 'Content-Type: application/json' -d '{"name":"vm.provision"}' "$URL/api/v1/ops/workflow.graph")
+like "workflow.graph: the DAG as DOT and Graphviz's SVG" "$g" '"dot":"digraph.*"svg":".*<svg.*class=\\"node\\".* 200$'
+like "...an unknown one is NOTFOUND" "$(hc -H 'Content-Type: application/json' -d '{"name":"nope"}' "$URL/api/v1/ops/workflow.graph")" "no workflow called 'nope'.* 404$"
+
 # -- secrets --
 is "no password or key is in the log" "$(grep -c -e "$pw" -e 'boss password' -e "$key" "$TD_DIR/daemon.log")" "0"
 is "...nor in the store" "$(cat "$TD_DIR"/trellis.db* 2>/dev/null | grep -c -a -e "$pw" -e 'boss password' -e "$key")" "0"
