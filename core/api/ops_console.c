@@ -421,9 +421,10 @@ static void console_resume(struct tr_daemon *d, struct tr_req *req,
 		 ticket);
 	tr_info("console: session %lld (VM %s) is handed from '%s' to '%s'",
 		(long long)id, g.vm_name, proxy, pname);
-	tr_req_ok(req, json_pack("{s:I, s:s, s:s, s:s, s:I}", "session",
+	purl[n] = '\0';
+	tr_req_ok(req, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "session",
 				 (json_int_t)id, "ticket", ticket, "url", url,
-				 "proxy", pname, "expires_at",
+				 "base", purl, "proxy", pname, "expires_at",
 				 (json_int_t)g.expires_at));
 	sodium_memzero(ticket, sizeof ticket);
 	sodium_memzero(url, sizeof url);
