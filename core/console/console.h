@@ -76,6 +76,9 @@ void cp_jobs_drain(void);
 
 /* ---- sessions (relay.c) ---- */
 
+/* The value of query argument name ("token=") of wsi's URL into buf. */
+void url_arg(struct lws *wsi, const char *name, char *buf, size_t len);
+
 #define CP_MAX_SESSIONS 4096
 extern const struct lws_protocols cp_protocol_ws, cp_protocol_raw;
 /* Sessions open now (any thread reads it). */

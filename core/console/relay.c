@@ -432,6 +432,16 @@ static int cb_raw(struct lws *wsi, enum lws_callback_reasons reason,
 
 /* ---- the browser side ---- */
 
+/* The value of query argument name ("token="): lws copies the whole
+ * "name=value" into buf and points past the name. */
+void url_arg(struct lws *wsi, const char *name, char *buf, size_t len)
+{
+	char tmp[256];
+	const char *v = lws_get_urlarg_by_name(wsi, name, tmp, sizeof tmp);
+	snprintf(buf, len, "%s", v ? v : "");
+	memset(tmp, 0, sizeof tmp);
+}
+
 static void ws_established(struct lws *wsi, struct sess **pss)
 {
 	struct sess *s = sess_new(wsi);
@@ -450,9 +460,9 @@ static void ws_established(struct lws *wsi, struct sess **pss)
 		return;
 	}
 	char vm[128] = "", token[128] = "", resume[128] = "";
-	lws_get_urlarg_by_name(wsi, "vm=", vm, sizeof vm);
-	lws_get_urlarg_by_name(wsi, "token=", token, sizeof token);
-	lws_get_urlarg_by_name(wsi, "resume=", resume, sizeof resume);
+	url_arg(wsi, "vm=", vm, sizeof vm);
+	url_arg(wsi, "token=", token, sizeof token);
+	url_arg(wsi, "resume=", resume, sizeof resume);
 	if (!token[0] && !resume[0]) {
 		sess_close(s, 4001, "proxy", "%s", "refused: no token");
 		return;
