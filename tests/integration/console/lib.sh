@@ -49,6 +49,7 @@ cs_cleanup() {
 			kill -TERM "$p" 2>/dev/null
 		done
 	fi
+	[[ -n $CS_NFT ]] && nft delete table inet "$CS_NFT" 2>/dev/null
 	pv_cleanup
 }
 
@@ -61,11 +62,12 @@ cs_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# cs_guest NAME: a running guest with a VNC console; CS_UUID, CS_LOG.
+# cs_guest NAME [K=V...]: a running guest with a VNC console (more
+# vm.provision inputs may follow); CS_UUID, CS_LOG.
 cs_guest() {
 	CS_LOG=$PV_DIR/$1.serial.log
 	pv_run vm.provision "name=$1" "kernel=$kernel" "initrd=$initrd" \
-		"cmdline=console=ttyS0 quiet trellis.tty1" "serial_log=$CS_LOG" console=vnc memory_mb=128
+		"cmdline=console=ttyS0 quiet trellis.tty1" "serial_log=$CS_LOG" console=vnc memory_mb=128 "${@:2}"
 	CS_UUID=$(jq_ 'j["outputs"]["uuid"]' <<<"$PV_OUT" 2>/dev/null)
 	if [[ -z $CS_UUID ]]; then
 		diag "$(head -12 "$PV_DIR/run.log")"
@@ -91,6 +93,18 @@ cs_proxy() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# SYNs to local TCP port $1 from now on, counted by nftables (a table of
+# this run's own): cs_syns prints the count.
+CS_NFT=trcs$$
+cs_count_syns() {
+	nft add table inet "$CS_NFT" &&
+		nft add chain inet "$CS_NFT" out '{ type filter hook output priority 0; }' &&
+		nft add rule inet "$CS_NFT" out tcp dport "$1" tcp flags syn counter
+}
+cs_syns() {
+	nft list table inet "$CS_NFT" 2>/dev/null | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1
 }
 
 cs_browser() {

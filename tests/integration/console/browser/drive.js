@@ -6,19 +6,55 @@
 //   {"goto": URL}                 open a page
 //   {"wait": STATE, "ms": N}      until window.trellis.state is STATE
 //   {"waitUrl": REGEX, "ms": N}   until the page's URL matches
-//   {"compare": PPM, "out": F}    the console's canvas against a PPM file
+//   {"compare": FILE}            the console's canvas against a PPM or PNG
 //                                 (virsh screenshot): pixels that differ
 //   {"type": TEXT}                click the console, type TEXT (\n: Enter)
 //   {"sleep": MS}
 //   {"eval": JS}                  a page expression's value
+//   {"exec": CMD}                 a shell command, at that moment
 // Prints one JSON object per step, then {"done": true}.  The certificate
 // is the proxy's self-signed one: the context accepts it.
 'use strict';
 const { chromium } = require('playwright-core');
 const fs = require('fs');
 
+// A non-interlaced 8-bit RGB or RGBA PNG (what virsh screenshot writes
+// with a recent QEMU) as {w, h, rgb}.
+function readPNG(b) {
+  const zlib = require('zlib');
+  let pos = 8, w = 0, h = 0, type = 0;
+  const idat = [];
+  while (pos < b.length) {
+    const len = b.readUInt32BE(pos), t = b.toString('ascii', pos + 4, pos + 8);
+    const d = b.subarray(pos + 8, pos + 8 + len);
+    if (t === 'IHDR') {
+      w = d.readUInt32BE(0); h = d.readUInt32BE(4); type = d[9];
+      if (d[8] !== 8 || (type !== 2 && type !== 6) || d[12] !== 0) throw new Error('PNG: unsupported format');
+    } else if (t === 'IDAT') idat.push(d);
+    pos += 12 + len;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const bpp = type === 6 ? 4 : 3, stride = w * bpp;
+  const px = Buffer.alloc(h * stride), rgb = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const f = raw[y * (stride + 1)], src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= bpp ? px[y * stride + x - bpp] : 0, up = y ? px[(y - 1) * stride + x] : 0;
+      const c = x >= bpp && y ? px[(y - 1) * stride + x - bpp] : 0;
+      let v = src[x];
+      if (f === 1) v += a; else if (f === 2) v += up; else if (f === 3) v += (a + up) >> 1;
+      else if (f === 4) { const p = a + up - c, pa = Math.abs(p - a), pb = Math.abs(p - up), pc = Math.abs(p - c);
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? up : c; }
+      px[y * stride + x] = v & 255;
+    }
+    for (let x = 0; x < w; x++) px.copy(rgb, (y * w + x) * 3, y * stride + x * bpp, y * stride + x * bpp + 3);
+  }
+  return { w, h, rgb };
+}
+
 function readPPM(path) {
   const b = fs.readFileSync(path);
+  if (b[0] === 0x89 && b.toString('ascii', 1, 4) === 'PNG') return readPNG(b);
   // P6\n W H\n 255\n then RGB; comments are not written by QEMU
   let pos = 0;
   const tok = () => {
@@ -57,6 +93,7 @@ async function main() {
   const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
   try {
     for (const s of steps) {
+      try {
       if (s.goto) {
         const r = await page.goto(s.goto, { waitUntil: 'load' });
         out({ goto: r ? r.status() : null });
@@ -99,8 +136,15 @@ async function main() {
       } else if (s.sleep) {
         await page.waitForTimeout(s.sleep);
         out({ slept: s.sleep });
+      } else if (s.exec) {
+        let r = '';
+        try { r = require('child_process').execSync(s.exec, { encoding: 'utf8' }); } catch (e) { r = 'failed: ' + e.status; }
+        out({ exec: r.trim() });
       } else if (s.eval) {
         out({ value: await page.evaluate(s.eval) });
+      }
+      } catch (e) {
+        out({ error: String(e) });
       }
     }
   } catch (e) {
