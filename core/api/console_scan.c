@@ -6,8 +6,10 @@
  * One management server at a time scans: the scan first takes the lease
  * "consoleproxy.scan" in the store (a second scanner finds it held and
  * does nothing).  Then, in order:
- *   1. an instance that is draining or retired and has no open session
- *      left is stopped through its launcher and forgotten ("removed");
+ *   1. an instance that is draining and has no open session left is
+ *      stopped through its launcher and forgotten, or (one we did not
+ *      start) marked "retired", which its next report tells it, and
+ *      forgotten once silent ("removed");
  *   2. an instance that stopped reporting for REPORT_DEAD_S is "dead";
  *   3. free room = sum over active instances of capacity - sessions;
  *      short of console.standby (and below console.max_instances): one
@@ -153,20 +155,13 @@ static int process_start(struct tr_daemon *d, char *name, size_t nlen,
 static void process_stop(struct tr_daemon *d, const char *name, long handle)
 {
 	(void)d;
-	if (handle <= 0)
-		return;
-	/* Only our own child: a pid from a report is never signalled. */
-	if (kill((pid_t)handle, SIGTERM) == 0) {
-		for (int i = 0; i < 50; i++) {
-			if (waitpid((pid_t)handle, NULL, WNOHANG) != 0)
-				return;
-			struct timespec ts = {0, 20 * 1000 * 1000};
-			nanosleep(&ts, NULL);
-		}
-		kill((pid_t)handle, SIGKILL);
-		waitpid((pid_t)handle, NULL, 0);
-	}
-	tr_info("consoleproxy.scan: instance '%s' stopped", name);
+	/* Only our own child (the caller checks): it hands nothing over
+	 * (it is drained), tells the core it is gone and exits; a later
+	 * scan reaps it.  No waiting here: the main thread answers its
+	 * last report. */
+	if (handle > 0 && kill((pid_t)handle, SIGTERM) == 0)
+		tr_info("consoleproxy.scan: instance '%s' (pid %ld) stops",
+			name, handle);
 }
 
 static const struct launcher launchers[] = {
@@ -260,12 +255,23 @@ static json_t *scan(struct tr_daemon *d, const char *scanner,
 		    json_string_value(json_object_get(p, "launcher"));
 		const struct launcher *l = lname ? find_launcher(lname) : NULL;
 		long load = sess > open ? sess : open;
-		if ((!strcmp(state, "draining") || !strcmp(state, "retired")) &&
-		    load == 0) {
-			if (l && is_kid(pid))
+		if (!strcmp(state, "draining") && load == 0) {
+			/* Drained.  Our own child stops now; another
+			 * instance is told "retired" by its next report
+			 * and exits, and goes from the list once silent. */
+			if (l && is_kid(pid)) {
 				l->stop(d, name, pid);
-			tr_console_proxy_delete(db, name, call);
+				tr_console_proxy_delete(db, name, call);
+			} else {
+				tr_console_proxy_set_state(db, name, "retired",
+							   call);
+			}
 			json_array_append_new(removed, json_string(name));
+			continue;
+		}
+		if (!strcmp(state, "retired")) {
+			if (now - last > REPORT_DEAD_S / 4)
+				tr_console_proxy_delete(db, name, call);
 			continue;
 		}
 		if (strcmp(state, "dead") && now - last > REPORT_DEAD_S) {

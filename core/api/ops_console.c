@@ -464,6 +464,18 @@ static void proxy_report(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	char state[16];
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
+	if (json_is_true(json_object_get(args, "gone"))) {
+		/* A clean stop: it relays nothing more. */
+		if (tr_console_proxy_delete(tr_store_db(d->store), r.name,
+					    &call) < 0) {
+			tr_req_fail_call(req, &call);
+			return;
+		}
+		tr_info("console: proxy '%s' stopped", r.name);
+		tr_req_ok(req, json_pack("{s:s, s:s}", "name", r.name, "state",
+					 "gone"));
+		return;
+	}
 	if (tr_console_proxy_report(tr_store_db(d->store), &r, state, &call) <
 	    0) {
 		tr_req_fail_call(req, &call);
@@ -533,6 +545,7 @@ static const struct tr_field report_args[] = {
 	{"capacity", TR_T_INT, 0, "sessions it takes"},
 	{"rss_kib", TR_T_INT, 0, "its resident memory"},
 	{"launcher", TR_T_STRING, 0, "who started it"},
+	{"gone", TR_T_BOOL, 0, "it stops: forget it"},
 	TR_FIELDS_END};
 static const struct tr_field name_args[] = {
 	{"name", TR_T_STRING, 1, "the instance"}, TR_FIELDS_END};

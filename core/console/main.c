@@ -121,7 +121,12 @@ static void *report_thread(void *arg)
 				 sizeof code, msg, sizeof msg) == 0) {
 			const char *st =
 			    json_string_value(json_object_get(r, "state"));
-			if (st && strcmp(st, "draining") == 0) {
+			if (st && strcmp(st, "retired") == 0) {
+				fprintf(stderr, "trellis-console: retired by "
+						"the core, exiting\n");
+				stopping = 1;
+				lws_cancel_service(context);
+			} else if (st && strcmp(st, "draining") == 0) {
 				drain_wanted = 1;
 				lws_cancel_service(context);
 				/* Drained: nothing left to hand over. */
@@ -338,10 +343,20 @@ int main(int argc, char **argv)
 	stopping = 1;
 	if (reporting)
 		pthread_join(rep, NULL);
-	/* Sessions' ends reach the core before we go. */
+	/* Sessions' ends reach the core before we go, then our own. */
 	cp_jobs_drain();
 	usleep(200 * 1000);
 	cp_jobs_drain();
+	if (!opts.static_target) {
+		json_t *r = NULL;
+		char code[32], msg[256];
+		cp_core_call(&opts, "consoleproxy.report",
+			     json_pack("{s:s, s:s, s:i, s:b}", "name", opts.name,
+				       "url", opts.url, "sessions", 0, "gone", 1),
+			     &r, code, sizeof code, msg, sizeof msg);
+		json_decref(r);
+	}
+	fprintf(stderr, "trellis-console: stopped\n");
 	lws_context_destroy(context);
 	return 0;
 }
