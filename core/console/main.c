@@ -157,27 +157,39 @@ static void *report_thread(void *arg)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: trellis-console [OPTIONS]\n"
-		"  --name NAME         this instance's name (default "
+		"Usage: trellis-console [OPTIONS]\n"
+		"\n"
+		"The Trellis console proxy: browsers reach VM consoles through "
+		"it.\n"
+		"\n"
+		"Options:\n"
+		"      --name NAME       this instance's name (default "
 		"HOST-PORT)\n"
-		"  --listen HOST:PORT  the one port (default 127.0.0.1:6080)\n"
-		"  --core URL          trellisd's API (default "
-		"ipc:///run/trellis/api.sock)\n"
-		"  --api-key-file FILE the API key, for a tcp:// core\n"
-		"  --state-dir DIR     where the self-signed certificate is "
-		"kept (default /var/lib/trellis/console)\n"
-		"  --cert FILE --key FILE  a certificate of your own (PEM)\n"
-		"  --url URL           the base URL browsers reach this "
+		"      --listen HOST:PORT  the one port (default "
+		"127.0.0.1:6080)\n"
+		"      --core URL        trellisd's API (default\n"
+		"                        ipc:///run/trellis/api.sock)\n"
+		"      --api-key-file FILE  the API key, for a tcp:// core\n"
+		"      --state-dir DIR   where the self-signed certificate is "
+		"kept\n"
+		"                        (default /var/lib/trellis/console)\n"
+		"      --cert FILE       a certificate of your own (PEM), with "
+		"--key\n"
+		"      --key FILE        its private key (PEM)\n"
+		"      --url URL         the base URL browsers reach this "
 		"instance by\n"
-		"  --capacity N        sessions it takes (default 50)\n"
-		"  --report-interval MS  load reports (default 5000)\n"
-		"  --novnc DIR         noVNC's files (default "
+		"      --capacity N      sessions it takes (default 50)\n"
+		"      --report-interval MS  load reports to the core (default "
+		"5000)\n"
+		"      --novnc DIR       noVNC's files (default "
 		"/usr/share/novnc)\n"
-		"  --plain             plain HTTP, loopback addresses only\n"
-		"  --launcher NAME     who started it (set by the scan)\n"
-		"  --bench-target HOST:PORT  benchmarks only: relay every "
-		"WebSocket to it, no token (needs --plain)\n"
-		"  --help\n");
+		"      --plain           plain HTTP, on a loopback address "
+		"only\n"
+		"      --launcher NAME   who started it (set by the scan)\n"
+		"      --bench-target HOST:PORT  benchmarks only: relay every\n"
+		"                        WebSocket to it, no token (needs "
+		"--plain)\n"
+		"  -h, --help            this help\n");
 }
 
 int main(int argc, char **argv)
@@ -191,9 +203,10 @@ int main(int argc, char **argv)
 	    {"novnc", 1, NULL, 'v'},	 {"plain", 0, NULL, 'p'},
 	    {"launcher", 1, NULL, 'L'},	 {"bench-target", 1, NULL, 'b'},
 	    {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
+	setvbuf(stderr, NULL, _IOLBF, 0);
 	const char *state_dir = "/var/lib/trellis/console";
 	int c;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': opts.name = optarg; break;
 		case 'l': opts.listen = optarg; break;

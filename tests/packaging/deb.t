@@ -27,7 +27,7 @@ source "$(dirname "$0")/../lib/tap.sh"
 
 ver=$(sed -n "s/^VERSION = '\(.*\)'/\1/p" "$TRELLIS_SRC/site_scons/trellis_build.py")
 arch=$(dpkg --print-architecture)
-pkgs=(trellisd trellis-cli trellis-plugins libtrellis-plugin-dev)
+pkgs=(trellisd trellis-cli trellis-plugins libtrellis-plugin-dev trellis-console)
 cache=$TRELLIS_BUILD/packaging
 work=$cache/work
 root=$work/root
@@ -107,6 +107,8 @@ ok "trellis-cli: the CLI, its completion and trellis(1)" has trellis-cli \
 ok "trellis-plugins: the plugins" has trellis-plugins \
 	usr/lib/trellis/plugins/libvirt.so usr/lib/trellis/plugins/localfs.so \
 	usr/lib/trellis/plugins/bridge.so usr/lib/trellis/plugins/builtin.so
+ok "trellis-console: the console proxy and trellis-console(8)" has trellis-console \
+	usr/bin/trellis-console usr/share/man/man8/trellis-console.8.gz
 ok "libtrellis-plugin-dev: headers, .pc, skeletons, checker, guide" \
 	has libtrellis-plugin-dev usr/include/trellis/plugin.h \
 	usr/share/pkgconfig/trellis-plugin.pc \
@@ -146,7 +148,7 @@ for p in "${pkgs[@]}"; do
 	cp "$work/${p}_${ver}_${arch}.deb" "$root/tmp/debs/"
 done
 in_root() { chroot "$root" "$@"; }
-ok "apt installs the four packages and their dependencies (log: $log/apt.log)" \
+ok "apt installs the five packages and their dependencies (log: $log/apt.log)" \
 	sh -c "chroot '$root' sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q --no-install-recommends /tmp/debs/*.deb' >'$log/apt.log' 2>&1 || { tail -20 '$log/apt.log'; exit 1; }"
 
 uid=$(in_root id -u trellis 2>/dev/null)
