@@ -53,9 +53,13 @@ cs_cleanup() {
 	pv_cleanup
 }
 
+# A segment of this run's own: another run's "default" on this host must
+# not collide with ours.
+CS_SEG=cs$$
 cs_start() {
 	pv_start
 	trap cs_cleanup EXIT
+	tcli network create "$CS_SEG" --pool pvvx >/dev/null
 }
 
 cs_port() {
@@ -67,7 +71,7 @@ cs_port() {
 cs_guest() {
 	CS_LOG=$PV_DIR/$1.serial.log
 	pv_run vm.provision "name=$1" "kernel=$kernel" "initrd=$initrd" \
-		"cmdline=console=ttyS0 quiet trellis.tty1" "serial_log=$CS_LOG" console=vnc memory_mb=128 "${@:2}"
+		"cmdline=console=ttyS0 quiet trellis.tty1" "serial_log=$CS_LOG" console=vnc memory_mb=128 "segment=$CS_SEG" "${@:2}"
 	CS_UUID=$(jq_ 'j["outputs"]["uuid"]' <<<"$PV_OUT" 2>/dev/null)
 	if [[ -z $CS_UUID ]]; then
 		diag "$(head -12 "$PV_DIR/run.log")"
