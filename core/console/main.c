@@ -295,8 +295,10 @@ int main(int argc, char **argv)
 	 * and go out as they were read. */
 	protocols[1].rx_buffer_size = 16384;
 	static struct lws_http_mount m_stripe, m_novnc;
-	m_stripe.mountpoint = "/stripe/";
-	m_stripe.mountpoint_len = 8;
+	/* lws matches a mount point followed by '/' or the end: "/stripe"
+	 * takes the page and its requests. */
+	m_stripe.mountpoint = "/stripe";
+	m_stripe.mountpoint_len = 7;
 	m_stripe.origin = "trellis-stripe";
 	m_stripe.origin_protocol = LWSMPRO_CALLBACK;
 	m_novnc.mount_next = &m_stripe;

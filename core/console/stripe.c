@@ -83,6 +83,7 @@ struct viewer {
 	time_t poll_since;
 	int closed;
 	char close_reason[160];
+	time_t left; /* its waiting poll's connection dropped */
 };
 
 struct pss {
@@ -288,6 +289,18 @@ static struct stripe_png *stripe_png(struct upstream *u, int s, uint32_t ver)
 	return c;
 }
 
+/* The viewer's versions seen, once the framebuffer exists (all 0: it has
+ * seen nothing).  0, or -1 while the upstream is not ready. */
+static int ensure_seen(struct viewer *v)
+{
+	if (v->seen)
+		return 0;
+	if (!v->up->ready)
+		return -1;
+	v->seen = tr_xcalloc((size_t)v->up->nstripes, sizeof *v->seen);
+	return 0;
+}
+
 /* The poll's answer: {"w","h","stripes":[{"y","h","png"}]} or the end. */
 static char *poll_answer(struct viewer *v)
 {
@@ -297,6 +310,12 @@ static char *poll_answer(struct viewer *v)
 		json_object_set_new(o, "closed",
 				    json_string(v->closed ? v->close_reason
 							  : u->why));
+		char *t = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		return t;
+	}
+	if (ensure_seen(v) < 0) { /* not ready: an empty answer */
+		json_object_set_new(o, "stripes", json_array());
 		char *t = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		return t;
@@ -339,6 +358,8 @@ static int has_news(struct viewer *v)
 	struct upstream *u = v->up;
 	if (v->closed || u->dead)
 		return 1;
+	if (ensure_seen(v) < 0)
+		return 0;
 	int news = 0;
 	pthread_mutex_lock(&u->lock);
 	for (int s = 0; s < u->nstripes && !news; s++)
@@ -381,13 +402,14 @@ static void viewer_end(int i, const char *by, const char *why)
 	free(v);
 }
 
-static void respond(struct lws *wsi, int status, const char *json)
+static void respond(struct lws *wsi, int status, const char *json,
+		    const char *type)
 {
 	unsigned char hb[LWS_PRE + 512], *start = hb + LWS_PRE, *p = start,
 					   *end = hb + sizeof hb;
 	size_t n = json ? strlen(json) : 0;
-	if (lws_add_http_common_headers(wsi, (unsigned)status,
-					"application/json", n, &p, end) ||
+	if (lws_add_http_common_headers(wsi, (unsigned)status, type, n, &p,
+					end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 					 (unsigned char *)"no-store", 8, &p,
 					 end) ||
@@ -542,6 +564,14 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			path += 7;
 		while (*path == '/')
 			path++;
+		if (!*path) { /* the page itself */
+			const char *type;
+			ps->kind = 'g';
+			ps->resp = strdup(cp_page("/stripe", &type));
+			ps->status = 200;
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
 		memset(ps, 0, sizeof *ps);
 		ps->slot = -1;
 		url_arg(wsi, "v=", ps->viewer, sizeof ps->viewer);
@@ -565,6 +595,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 						LWS_TO_KILL_ASYNC);
 			v->poll = wsi;
 			v->poll_since = time(NULL);
+			v->left = 0;
 			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 			if (has_news(v) && v->up->ready)
 				lws_callback_on_writable(wsi);
@@ -616,7 +647,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				      : strdup("{\"closed\":\"no such viewer\"}");
 			if (v && v->poll == wsi)
 				v->poll = NULL;
-			respond(wsi, 200, t);
+			respond(wsi, 200, t, "application/json");
 			free(t);
 			if (v && (v->closed || v->up->dead)) {
 				int i = viewer_index(v);
@@ -626,7 +657,9 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				}
 			}
 		} else if (ps->resp) {
-			respond(wsi, ps->status, ps->resp);
+			respond(wsi, ps->status, ps->resp,
+				ps->kind == 'g' ? "text/html; charset=utf-8"
+						: "application/json");
 		} else {
 			return 0;
 		}
@@ -641,8 +674,10 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			    opening_gen[ps->slot] == ps->gen)
 				opening[ps->slot] = NULL;
 			struct viewer *v = viewer_find(ps->viewer);
-			if (v && v->poll == wsi)
+			if (v && v->poll == wsi) {
 				v->poll = NULL;
+				v->left = time(NULL);
+			}
 		}
 		return 0;
 	default:
@@ -665,8 +700,12 @@ void cp_stripe_tick(void)
 			if ((v->up->ready || v->up->dead) &&
 			    (has_news(v) || now - v->poll_since >= POLL_S))
 				lws_callback_on_writable(v->poll);
+		} else if (v->left && now - v->left >= 3) {
+			/* A waiting poll dropped and none came back: the
+			 * page is gone (a closed tab sends no beacon). */
+			viewer_end(i, "browser", "the browser left");
 		} else if (now - v->last > VIEWER_IDLE_S || v->closed) {
-			viewer_end(i, v->closed ? "browser" : "browser",
+			viewer_end(i, "browser",
 				   v->closed ? v->close_reason
 					     : "the browser stopped polling");
 		}
@@ -733,7 +772,7 @@ const char cp_stripe_page[] =
     "}\n"
     "    catch (e) { status('closed', 'the proxy went away'); return; }\n"
     "    if (r.closed) { status('closed', r.closed); return; }\n"
-    "    if (c.width !== r.w || c.height !== r.h) { c.width = r.w; c.height "
+    "    if (r.w && (c.width !== r.w || c.height !== r.h)) { c.width = r.w; c.height "
     "= r.h; }\n"
     "    await Promise.all(r.stripes.map(s => new Promise(ok => { const im "
     "= new Image(); im.onload = () => { g.drawImage(im, 0, s.y); t.stripes++; "

@@ -40,7 +40,7 @@ ok "the canvas is the guest's screen size" python3 -c "import json; c=json.loads
 ok "...and equals virsh screenshot within 0.5% of pixels" python3 -c "import json; c=json.loads('$cmp')['compare']; assert c['differing'] <= c['pixels'] * 0.005 and c['lit'] > 500, c"
 ok "the text typed there reaches the guest (serial log)" grep -q "tty1: $word" "$CS_LOG"
 is "no WebSocket was used" "$(step 8 "$out")" '{"value":0}'
-sleep 1
+sleep 4.5
 s=$(tcli -o json console sessions --limit 1)
 is "the session is recorded, mode stripe" "$(json 'j["items"][0]["mode"] + " " + j["items"][0]["proxy"]' <<<"$s")" "stripe cs1"
 is "...and its end, by the browser" "$(json 'j["items"][0]["state"] + " " + j["items"][0]["closed_by"]' <<<"$s")" "closed browser"
