@@ -97,6 +97,16 @@ void cp_stripe_setup(const struct cp_opts *o, struct lws_context *ctx);
 unsigned cp_stripe_sessions(void);
 void cp_stripe_tick(void);
 
+/* The image-stripe page's input events (input.c): one a line,
+ * "k DOWN KEYSYM" or "p X Y BUTTONS"; pointer events outside w x h and
+ * malformed lines are dropped.  At most max into out; the count. */
+struct cp_event {
+	int kind; /* 'k' or 'p' */
+	int a, b, c;
+};
+int cp_parse_events(const char *body, int w, int h, struct cp_event *out,
+		    int max);
+
 /* ---- pages (pages.c) ---- */
 
 /* The page for path ("/vnc", "/stripe") or NULL. */

@@ -23,7 +23,7 @@ enum rfb_rc { RFB_MORE = 0, RFB_DONE = 1, RFB_FAIL = -1 };
 struct rfb_up {
 	int state;
 	int minor;              /* the server's 3.x minor version */
-	unsigned char buf[64];  /* a partial message */
+	unsigned char buf[256]; /* a partial message: at most 255 types */
 	size_t len;
 	size_t need;            /* bytes of the current message */
 	char password[9];       /* VNC passwords are at most 8 bytes */

@@ -49,10 +49,6 @@ struct stripe_png {
 	size_t len;
 };
 
-struct event {
-	int kind; /* 'k' or 'p' */
-	int a, b, c;
-};
 
 struct upstream {
 	char vm[64];
@@ -68,7 +64,7 @@ struct upstream {
 	int w, h, nstripes;
 	uint32_t *version;        /* per stripe, under lock */
 	struct stripe_png *cache; /* lws thread only */
-	struct event ev[MAX_EVENTS];
+	struct cp_event ev[MAX_EVENTS];
 	int nev;
 	struct upstream *next;
 };
@@ -177,7 +173,7 @@ static void *up_thread(void *arg)
 	pthread_mutex_unlock(&u->lock);
 	lws_cancel_service(context);
 	while (!u->stop) {
-		struct event ev[MAX_EVENTS];
+		struct cp_event ev[MAX_EVENTS];
 		pthread_mutex_lock(&u->lock);
 		int n = u->nev;
 		memcpy(ev, u->ev, (size_t)n * sizeof *ev);
@@ -524,23 +520,8 @@ static void take_input(struct viewer *v, const char *body)
 {
 	struct upstream *u = v->up;
 	pthread_mutex_lock(&u->lock);
-	const char *p = body;
-	while (p && *p && u->nev < MAX_EVENTS) {
-		struct event e = {0};
-		char k;
-		if (sscanf(p, " %c %d %d %d", &k, &e.a, &e.b, &e.c) >= 3 &&
-		    (k == 'k' || k == 'p')) {
-			e.kind = k;
-			if (k == 'p' && (e.a < 0 || e.b < 0 || e.a >= u->w ||
-					 e.b >= u->h))
-				e.kind = 0;
-			if (e.kind)
-				u->ev[u->nev++] = e;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
+	u->nev += cp_parse_events(body, u->w, u->h, u->ev + u->nev,
+				  MAX_EVENTS - u->nev);
 	pthread_mutex_unlock(&u->lock);
 }
 
