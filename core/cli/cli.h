@@ -144,6 +144,10 @@ extern const struct cli_noun cli_noun_template;
 extern const struct cli_noun cli_noun_quota;
 extern const struct cli_noun cli_noun_allocation;
 extern const struct cli_noun cli_noun_report;
+extern const struct cli_noun cli_noun_console;
+/* vm console (cmd_console.c) */
+int cli_vm_console(const struct cli *cli, const struct cli_verb *v, int argc,
+		   char **argv);
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

@@ -75,7 +75,21 @@ static const char defaults_yaml[] =
 	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
 	"none: the built-in roles\n"
 	"chargeback:\n"
-	"  prices: null          # the price table, YAML (docs/tenancy.md)\n";
+	"  prices: null          # the price table, YAML (docs/tenancy.md)\n"
+	"console:                # console proxies (docs/console.md)\n"
+	"  url: null             # base URL of the proxies for browsers (a "
+	"load balancer); null: the assigned proxy's own\n"
+	"  token_ttl: 5m         # tokens' default life; at most 10m\n"
+	"  standby: 10           # free sessions consoleproxy.scan keeps\n"
+	"  capacity: 50          # sessions per proxy instance\n"
+	"  scan: 0               # run consoleproxy.scan this often (0: "
+	"never)\n"
+	"  launcher: process     # how the scan starts instances\n"
+	"  proxy: null           # trellis-console (default: beside "
+	"trellisd)\n"
+	"  first_port: 6080      # the process launcher's first port\n"
+	"  listen_host: 127.0.0.1 # where launched instances listen\n"
+	"  max_instances: 8      # the scan never runs more\n";
 
 const char *tr_config_defaults(void)
 {
@@ -131,6 +145,16 @@ static const struct centry entries[] = {
 	{"agents.listen", C_DIRS, O(agents_listen)},
 	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
 	{"agents.dead_after", C_UINT, O(agents_dead)},
+	{"console.url", C_PATH_NULL, O(console_url)},
+	{"console.token_ttl", C_DURATION, O(console_ttl_ms)},
+	{"console.standby", C_UINT, O(console_standby)},
+	{"console.capacity", C_UINT, O(console_capacity)},
+	{"console.scan", C_DURATION, O(console_scan_ms)},
+	{"console.launcher", C_PATH_NULL, O(console_launcher)},
+	{"console.proxy", C_PATH_NULL, O(console_proxy_bin)},
+	{"console.first_port", C_UINT, O(console_first_port)},
+	{"console.listen_host", C_PATH_NULL, O(console_listen_host)},
+	{"console.max_instances", C_UINT, O(console_max)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -524,6 +548,10 @@ void tr_config_free(struct tr_config *c)
 	free(c->escrow_public_key);
 	free(c->http_cert);
 	free(c->http_key);
+	free(c->console_url);
+	free(c->console_launcher);
+	free(c->console_proxy_bin);
+	free(c->console_listen_host);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

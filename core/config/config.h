@@ -60,6 +60,17 @@ struct tr_config {
 	unsigned agents_dead;    /* agents.dead_after: missed beats */
 	char *roles_file;       /* auth.roles: custom roles (YAML), or NULL */
 	char *prices_file;      /* chargeback.prices: the price table, or NULL */
+	/* console.* (issue 20, docs/console.md) */
+	char *console_url;      /* console.url: browsers' base URL, or NULL */
+	unsigned console_ttl_ms; /* console.token_ttl: default and ceiling */
+	unsigned console_standby; /* console.standby: free sessions kept */
+	unsigned console_capacity; /* console.capacity: sessions a proxy takes */
+	unsigned console_scan_ms; /* console.scan: the scan's period, 0: off */
+	char *console_launcher; /* console.launcher: process (vm: later) */
+	char *console_proxy_bin; /* console.proxy: trellis-console, or NULL */
+	unsigned console_first_port; /* console.first_port: process launcher */
+	char *console_listen_host; /* console.listen_host: its address */
+	unsigned console_max; /* console.max_instances: the scan's ceiling */
 
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */
