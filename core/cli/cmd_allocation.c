@@ -47,4 +47,4 @@ const struct cli_noun cli_noun_allocation = {
     "allocation",
     "Allocations: what a business unit asked for and was given "
     "(request -> approve -> provision)",
-    verbs};
+    verbs, NULL};

@@ -42,4 +42,4 @@ static const struct cli_verb verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_host = {
-	"host", "Hosts: hypervisors reached through a hypervisor plugin", verbs};
+	"host", "Hosts: hypervisors reached through a hypervisor plugin", verbs, NULL};

@@ -62,4 +62,4 @@ static const struct cli_verb verbs[] = {
 
 const struct cli_noun cli_noun_network = {
     "network", "Tenant networks: isolated segments (VXLAN/VLAN) on hosts",
-    verbs};
+    verbs, NULL};

@@ -92,4 +92,4 @@ static const struct cli_verb verbs[] = {
 
 const struct cli_noun cli_noun_policy = {
     "policy", "Placement policies: filters, weighers and the herding guard",
-    verbs};
+    verbs, NULL};

@@ -35,4 +35,4 @@ static const struct cli_verb verbs[] = {
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_pool = {
-    "pool", "Storage pools: where volumes live (localfs: a directory)", verbs};
+    "pool", "Storage pools: where volumes live (localfs: a directory)", verbs, NULL};

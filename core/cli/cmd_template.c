@@ -37,7 +37,7 @@ const struct cli_noun cli_noun_template = {
     "template",
     "VM templates: named shapes (vcpus, memory, disk, boot) for vm "
     "provision template=NAME",
-    verbs};
+    verbs, NULL};
 
 static const struct cli_opt set_opts[] = {
     {"--vcpus", "vcpus", CLI_INT, "N", "vcpus its VMs may claim (-1: none)",
@@ -66,4 +66,4 @@ static const struct cli_verb quota_verbs[] = {
 const struct cli_noun cli_noun_quota = {
     "quota",
     "Quotas of a business unit, checked atomically with each placement",
-    quota_verbs};
+    quota_verbs, NULL};

@@ -21,4 +21,4 @@ static const struct cli_verb verbs[] = {
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_volume = {
-    "volume", "Volumes: disk images in storage pools", verbs};
+    "volume", "Volumes: disk images in storage pools", verbs, NULL};
