@@ -23,7 +23,7 @@ static const struct cli_opt decide_opts[] = {
     {"--reason", "reason", CLI_STR, "TEXT", "why", 0, NULL}, CLI_OPTS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	       {"BU", "bu"},	     {"KIND", "kind"},
-    {"STATE", "state"},	       {"VCPUS", "vcpus"},   {"MEMORY_MIB", "memory_mib"},
+    {"STATE", "state"},	       {"VCPUS", "vcpus"},   {"MEMORY", "memory_mib"},
     {"STORAGE_GIB", "storage_gib"}, {"SEGMENTS", "segments"},
     CLI_COLS_END};
 

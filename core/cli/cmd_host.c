@@ -23,7 +23,7 @@ static const struct cli_col cols[] = {
 	{"NAME", "name"},       {"CLUSTER", "cluster"},
 	{"HYPERVISOR", "hypervisor"}, {"URI", "uri"},
 	{"STATE", "state"},     {"CPUS", "cpus"},
-	{"MEMORY_KIB", "memory_kib"}, {"FREE_KIB", "free_memory_kib"},
+	{"MEMORY", "memory_kib"}, {"FREE", "free_memory_kib"},
 	CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {

@@ -18,7 +18,7 @@ static const struct cli_opt create_opts[] = {
     CLI_OPTS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	     {"VCPUS", "vcpus"},
-    {"MEMORY_MIB", "memory_mib"}, {"DISK_GIB", "disk_gib"},
+    {"MEMORY", "memory_mib"}, {"DISK", "disk_gib"},
     {"KERNEL", "kernel"},    {"IMAGE", "image"},
     CLI_COLS_END};
 

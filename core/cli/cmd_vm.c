@@ -137,7 +137,7 @@ static int run_wf(const struct cli *cli, const struct cli_verb *v, int argc,
 /* vm show: the record, then its disks and NICs as tables (virsh
  * domblklist, domiflist). */
 static const struct cli_col disk_cols[] = {
-	{"POOL", "pool"}, {"VOLUME", "name"}, {"SIZE", "capacity"},
+	{"POOL", "pool"}, {"VOLUME", "name"}, {"SIZE", "capacity:bytes"},
 	{"FORMAT", "format"}, {"PATH", "path"}, CLI_COLS_END};
 static const struct cli_col nic_cols[] = {
 	{"PORT", "name"}, {"HOST", "host"}, {"NETWORK", "segment"},

@@ -8,7 +8,7 @@ static const struct cli_opt pool_opt[] = {
     CLI_OPTS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	      {"FORMAT", "format"},
-    {"CAPACITY", "capacity"}, {"ALLOCATION", "allocation"},
+    {"CAPACITY", "capacity:bytes"}, {"ALLOCATION", "allocation:bytes"},
     {"BACKING", "backing"},   CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {

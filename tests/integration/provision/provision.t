@@ -38,7 +38,7 @@ else
 	sed 's/^/#   /' "$log" 2>/dev/null | tail -10
 fi
 like "trellis vm list shows it, running, made by Trellis" "$(tcli vm list)" \
-	"$name +$uuid +pvh +running +1 +256 +trellis"
+	"$name +$uuid +pvh +running +1 +256 MiB +trellis"
 kill "$sub" 2>/dev/null
 wait "$sub" 2>/dev/null
 ev=$(grep -F "$uuid" "$PV_DIR/events.txt")

@@ -28,7 +28,7 @@ like "pool list" "$(tcli pool list)" "p1 +localfs"
 
 qemu-img create -q -f qcow2 "$P/disk0" 4M
 qemu-img create -q -f raw "$P/.tmp.hidden.XXXX" 1M
-like "volume list (live from the plugin)" "$(tcli volume list p1)" "disk0 +qcow2 +4194304"
+like "volume list (live from the plugin): sizes in a table are human" "$(tcli volume list p1)" "disk0 +qcow2 +4 MiB"
 is "hidden temp files are not volumes" "$(tcli volume list p1 -o json | json 'len(j["items"])')" 1
 like "volume show" "$(tcli volume show disk0 --pool p1 -o json | json 'j["path"]')" "$P/disk0"
 like "volume show of a missing volume" "$(tcli volume show nope --pool p1 2>&1)" "NOTFOUND: pool 'p1': no volume 'nope'"
