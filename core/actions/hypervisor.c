@@ -656,8 +656,9 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	if (!f)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	const char *console = tr_json_str_opt(args, "console");
-	if (console && *console)
-		json_object_set_new(f, "console", json_string(console));
+	if (console && *console) /* the record's fields are fixed: spec */
+		json_object_set_new(json_object_get(f, "spec"), "console",
+				    json_string(console));
 	json_t *cur = NULL;
 	trellis_call_t probe;
 	tr_call_init(&probe, NULL);

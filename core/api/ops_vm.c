@@ -64,8 +64,10 @@ static void vm_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			       json_string_value(json_object_get(vm, "uuid")));
 	json_object_set_new(vm, "claim", claim ? json_string(claim) : json_null());
 	free(claim);
-	if (!json_object_get(vm, "console"))
-		json_object_set_new(vm, "console", json_null());
+	json_t *console = json_object_get(spec, "console");
+	json_object_set_new(vm, "console", json_is_string(console)
+					       ? json_incref(console)
+					       : json_null());
 	tr_req_ok(req, vm);
 }
 

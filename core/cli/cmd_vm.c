@@ -82,7 +82,7 @@ static const struct cli_opt create_opts[] = {
 	WAIT_OPTS, CLI_OPTS_END};
 static const struct cli_opt start_opts[] = {WAIT_OPTS, CLI_OPTS_END};
 static const struct cli_opt stop_opts[] = {
-	{"--force", "\x02force", CLI_FLAG, NULL,
+	{"--force", "\x02" "force", CLI_FLAG, NULL,
 	 "power off at once, without asking the guest", 0, NULL},
 	{"--grace", "grace", CLI_INT, "SECONDS",
 	 "how long the guest has to shut down before the power off (default "
@@ -106,7 +106,7 @@ static int run_wf(const struct cli *cli, const struct cli_verb *v, int argc,
 	int wait = json_is_true(json_object_get(args, "\x02wait"))     ? 1
 		   : json_is_true(json_object_get(args, "\x02nowait")) ? 0
 								       : -1;
-	if (json_is_true(json_object_get(args, "\x02force"))) {
+	if (json_is_true(json_object_get(args, "\x02" "force"))) {
 		/* vm stop --force: no grace at all. */
 		if (json_object_get(args, "grace")) {
 			json_decref(args);
