@@ -660,6 +660,37 @@ static const char *type_name(enum tr_type t)
 	return tr_type_str(t);
 }
 
+/* A default as an operator would type it: 30m for a duration (kept in
+ * ms), a string unquoted (a new string). */
+static char *default_text(const struct tr_wf_input *in)
+{
+	if (!in->def)
+		return tr_xstrdup(in->required ? "(required)" : "-");
+	if (in->type == TR_T_DURATION && json_is_integer(in->def)) {
+		long long ms = json_integer_value(in->def);
+		static const struct {
+			long long ms;
+			const char *unit;
+		} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"},
+			     {1000, "s"}};
+		char buf[32];
+		snprintf(buf, sizeof buf, "%lldms", ms);
+		for (size_t i = 0; ms && i < sizeof units / sizeof *units; i++)
+			if (ms % units[i].ms == 0) {
+				snprintf(buf, sizeof buf, "%lld%s",
+					 ms / units[i].ms, units[i].unit);
+				break;
+			}
+		return tr_xstrdup(buf);
+	}
+	if (json_is_string(in->def))
+		return tr_xstrdup(*json_string_value(in->def)
+					  ? json_string_value(in->def)
+					  : "\"\"");
+	char *d = json_dumps(in->def, JSON_ENCODE_ANY);
+	return d ? d : tr_xstrdup("?");
+}
+
 static int wf_show(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv)
 {
@@ -701,10 +732,9 @@ static int wf_show(const struct cli *cli, const struct cli_verb *v, int argc,
 	       "DESCRIPTION");
 	for (size_t i = 0; i < wf->n_inputs; i++) {
 		const struct tr_wf_input *in = &wf->inputs[i];
-		char *def = in->def ? json_dumps(in->def, JSON_ENCODE_ANY) : NULL;
+		char *def = default_text(in);
 		printf("  %-*s  %-8s  %-12s  %s\n", (int)w, in->name,
-		       type_name(in->type),
-		       def ? def : in->required ? "(required)" : "-",
+		       type_name(in->type), def,
 		       in->description ? in->description : "");
 		free(def);
 	}
@@ -715,7 +745,7 @@ static int wf_show(const struct cli *cli, const struct cli_verb *v, int argc,
 			w = strlen(wf->steps[i].id);
 	for (size_t i = 0; i < wf->n_steps; i++) {
 		const struct tr_wf_step *st = &wf->steps[i];
-		printf("  %-*s  %-28s", (int)w, st->id, st->call ? st->call : "");
+		printf("  %-*s  %-30s", (int)w, st->id, st->call ? st->call : "");
 		if (st->n_deps) {
 			printf(" needs ");
 			for (size_t k = 0; k < st->n_deps; k++)

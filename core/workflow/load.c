@@ -259,7 +259,18 @@ static void check_with(struct ld *l, const trellis_node_t *with,
 		if (!tr_expr_any(j) && !(json_is_null(j) && !f->required)) {
 			char why[200];
 			json_t *norm = NULL;
-			if (tr_field_check(f, j, &norm, why, sizeof why) < 0)
+			if (f->type == TR_T_DURATION && json_is_integer(j))
+				/* As for timeout: 30 would be 30 ms, which
+				 * nobody writing it means.  A value from an
+				 * expression keeps its milliseconds. */
+				tr_ld_err(l, v,
+					  "%s: argument '%s' of %s: a bare number "
+					  "is refused for a duration; say %llds or "
+					  "%lldms",
+					  what, f->name, a->name,
+					  (long long)json_integer_value(j),
+					  (long long)json_integer_value(j));
+			else if (tr_field_check(f, j, &norm, why, sizeof why) < 0)
 				tr_ld_err(l, v, "%s: argument '%s' of %s: %s", what,
 				       f->name, a->name, why);
 			json_decref(norm);
