@@ -40,6 +40,13 @@ like "bad config value: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --c
 printf 'api:\n  threads: 17\n' >"$cfg"
 like "api.threads out of range: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)" \
 	"bad.yaml:2:12: api.threads: expected auto or 1 to 16, got '17'"
+printf 'api:\n  listen: 5\n  thraeds: 2\nbogus: 1\nworkers: {threads: lots}\n' >"$cfg"
+out=$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)
+like "--check-config reports every problem, not the first: 1" "$out" "bad.yaml:2:11: api.listen: '5' is not an ipc:// or tcp:// address"
+like "...2, with a guess for a mistyped key" "$out" "bad.yaml:3:3: unknown key 'api.thraeds' \(did you mean 'api.threads'\?\)"
+like "...3" "$out" "bad.yaml:4:1: unknown key 'bogus'"
+like "...4" "$out" "bad.yaml:5:20: workers.threads: expected a positive integer"
+like "...and counts them" "$out" "bad.yaml: 4 problems"
 ok "embedded defaults are a valid config" "$TD_BIN/trellisd" --check-config
 
 # ---- the daemon ----
