@@ -27,6 +27,8 @@ static const struct cli_opt gc_opts[] = {
      "network context: local (default) or netns:NAME", 0, NULL},
     {"--plugin", "plugin", CLI_STR, "NAME", "network plugin (default bridge)",
      0, NULL},
+    {"--dry-run", "dry_run", CLI_FLAG, NULL,
+     "remove nothing: list what would be removed", 0, NULL},
     CLI_OPTS_END};
 static const struct cli_opt pool_create_opts[] = {
     {"--mode", "mode", CLI_STR, "MODE", "vxlan or vlan", 1, modes},
@@ -85,7 +87,10 @@ static const struct cli_verb verbs[] = {
      NULL},
     {"delete", "Delete a network and free its id", "network.delete", "name",
      "NAME", NULL, NULL, NULL, NULL},
-    {"gc", "Remove from a host what the store does not know", "network.gc",
+    {"gc",
+     "Remove from a host what the store does not know (--dry-run: list "
+     "it only)",
+     "network.gc",
      "host", "HOST", gc_opts, gc_cols, "removed", NULL},
     {"port", "list: the ports VMs own (name, host, VM, network, MAC, tap), "
      "as their records say",
