@@ -127,6 +127,22 @@ like "workflow show: inputs with type, default and description" "$out" "memory_m
 like "...the new image input" "$out" "image +string"
 like "...its steps" "$out" "boot +vm.boot_check"
 
+# ---- completion from the daemon; a socket closed to this user ----
+comp() { TRELLIS_SOCKET=$sock "$T" __complete "$@" | paste -sd' '; }
+like "completion: the vm verbs" "$(comp vm)" "create .*start .*stop .*reboot .*destroy"
+like "completion: vm show completes VM names from the daemon" "$(comp vm show)" "$name"
+like "completion: --host completes host names" "$(comp vm create x --host)" "pvh"
+like "completion: workflow run completes workflow names, --input, --wait" "$(comp workflow run)" "--input --wait .*vm.provision"
+like "completion: --input completes the workflow's inputs as NAME=" "$(comp workflow run vm.provision --input)" "memory_mb= "
+like "completion: workflow watch completes instance ids" "$(comp workflow watch)" "wf-"
+if command -v setpriv >/dev/null; then
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$T" -s "$sock" vm list 2>&1)
+	like "a socket this user may not open: said as a permission problem" "$out" \
+		"permission denied on $sock: trellisd runs, but this user may not use its socket"
+else
+	skip "a socket this user may not open" "setpriv (util-linux) is missing"
+fi
+
 # ---- destroy ----
 d=${PV_PREFIX}outside
 cat >"$PV_DIR/d.xml" <<-X
