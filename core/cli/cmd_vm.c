@@ -143,6 +143,20 @@ static const struct cli_col nic_cols[] = {
 	{"PORT", "name"}, {"HOST", "host"}, {"NETWORK", "segment"},
 	{"MAC", "mac"}, {"IFNAME", "ifname"}, CLI_COLS_END};
 
+/* A titled table of rows (borrowed), or a word that there are none. */
+static void section(const struct cli *cli, const char *title, json_t *rows,
+		    const struct cli_col *row_cols)
+{
+	printf("\n%s:\n", title);
+	if (!json_array_size(rows)) {
+		printf("  (none recorded)\n");
+		return;
+	}
+	json_t *wrap = json_pack("{s:O}", "items", rows);
+	cli_print(cli, wrap, row_cols, "items");
+	json_decref(wrap);
+}
+
 static int vm_show(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv)
 {
@@ -164,20 +178,8 @@ static int vm_show(const struct cli *cli, const struct cli_verb *v, int argc,
 	json_object_del(res, "nics");
 	json_object_del(res, "spec"); /* what disks and nics show */
 	cli_print(cli, res, NULL, NULL);
-	json_t *wrap = json_pack("{s:O}", "items", disks ? disks : json_array());
-	printf("\nDisks:\n");
-	if (json_array_size(disks))
-		cli_print(cli, wrap, disk_cols, "items");
-	else
-		printf("  (none recorded)\n");
-	json_decref(wrap);
-	wrap = json_pack("{s:O}", "items", nics ? nics : json_array());
-	printf("\nNICs:\n");
-	if (json_array_size(nics))
-		cli_print(cli, wrap, nic_cols, "items");
-	else
-		printf("  (none recorded)\n");
-	json_decref(wrap);
+	section(cli, "Disks", disks, disk_cols);
+	section(cli, "NICs", nics, nic_cols);
 	json_decref(disks);
 	json_decref(nics);
 	json_decref(res);

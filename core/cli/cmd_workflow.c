@@ -287,27 +287,13 @@ static int final_state(const char *s)
 }
 
 /* Prints an instance's outputs (table mode, after it succeeded): what a
- * script or an operator needs next (a VM's uuid, pool, claim). */
-static void print_outputs(json_t *status)
+ * script or an operator needs next (a VM's uuid, pool, claim), as a
+ * key/value view. */
+static void print_outputs(const struct cli *cli, json_t *status)
 {
 	json_t *outs = json_object_get(status, "outputs");
-	const char *k;
-	json_t *v;
-	size_t w = 0;
-	json_object_foreach(outs, k, v)
-	{
-		if (strlen(k) > w)
-			w = strlen(k);
-	}
-	json_object_foreach(outs, k, v)
-	{
-		char *t = json_is_string(v) ? tr_xstrdup(json_string_value(v))
-			  : json_is_null(v)  ? tr_xstrdup("-")
-					     : json_dumps(v, JSON_ENCODE_ANY |
-								 JSON_COMPACT);
-		printf("  %-*s  %s\n", (int)w, k, t ? t : "");
-		free(t);
-	}
+	if (json_object_size(outs))
+		cli_print(cli, outs, NULL, NULL);
 }
 
 /* Where the event bus is (events.info), or NULL: then a follower polls
@@ -407,7 +393,7 @@ int cli_wf_follow(const struct cli *cli, const char *id, const char *events,
 		cli_print(cli, status, NULL, NULL);
 	} else if (!strcmp(st, "succeeded")) {
 		printf("workflow %s succeeded\n", id);
-		print_outputs(status);
+		print_outputs(cli, status);
 	} else {
 		const char *fs =
 			json_string_value(json_object_get(status, "failed_step"));
@@ -802,7 +788,8 @@ static const struct cli_opt purge_opts[] = {
 
 static const struct cli_col list_cols[] = {
 	{"ID", "id"},		  {"WORKFLOW", "workflow"},
-	{"STATE", "state"},	  {"COMPENSATION", "compensation"},
+	{"STATE", "state"},	  {"STARTED", "created_at"},
+	{"COMPENSATION", "compensation"},
 	{"FAILED STEP", "failed_step"}, {"ERROR", "error"},
 	CLI_COLS_END};
 

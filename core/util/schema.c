@@ -190,9 +190,11 @@ int tr_field_check(const struct tr_field *f, json_t *v, json_t **norm,
 			long long x;
 			const char *s = json_string_value(v);
 			/* A duration typed as text carries its unit: "5" (a
-			 * --ttl 5) would be 5 ms, which nobody means. */
+			 * --ttl 5) would be 5 ms, which nobody means.  "0"
+			 * is 0 in every unit. */
 			if (f->type == TR_T_DURATION && *s &&
-			    strspn(s, "0123456789") == strlen(s)) {
+			    strspn(s, "0123456789") == strlen(s) &&
+			    strspn(s, "0") != strlen(s)) {
 				snprintf(err, errlen,
 					 "expected %s, got '%.32s': a bare number "
 					 "is refused, say %.32ss, %.32sm or %.32sms",

@@ -259,7 +259,8 @@ static void check_with(struct ld *l, const trellis_node_t *with,
 		if (!tr_expr_any(j) && !(json_is_null(j) && !f->required)) {
 			char why[200];
 			json_t *norm = NULL;
-			if (f->type == TR_T_DURATION && json_is_integer(j))
+			if (f->type == TR_T_DURATION && json_is_integer(j) &&
+			    json_integer_value(j) != 0)
 				/* As for timeout: 30 would be 30 ms, which
 				 * nobody writing it means.  A value from an
 				 * expression keeps its milliseconds. */
