@@ -13,11 +13,13 @@
  * records own (the store's side; `network gc` cleans the host's).
  */
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../actions/lookup.h"
 #include "../util/alloc.h"
+#include "../util/suggest.h"
 #include "api_int.h"
 
 /* The key of the placement claim VM uuid owns, or NULL (a new string). */
@@ -119,8 +121,49 @@ static void port_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, json_pack("{s:o}", "items", items));
 }
 
+/* The states a VM record can be in (trellis_vm_state_name's words and
+ * the inventory's "undefined"), so that a filter on another one is an
+ * error rather than an empty list. */
+static const char *const vm_states[] = {
+	"running", "blocked",   "paused",    "shutting-down", "shutoff",
+	"crashed", "suspended", "undefined", "unknown",	      NULL};
+
+static int known(struct tr_req *req, const char *what, const char *v,
+		 const char *const *words)
+{
+	struct tr_suggest sg;
+	char list[256] = "";
+	size_t off = 0;
+	tr_suggest_init(&sg, v);
+	for (const char *const *w = words; *w; w++) {
+		if (strcmp(*w, v) == 0)
+			return 1;
+		tr_suggest_add(&sg, *w);
+		int n = snprintf(list + off, sizeof list - off, "%s%s",
+				 off ? ", " : "", *w);
+		if (n > 0 && (size_t)n < sizeof list - off)
+			off += (size_t)n;
+	}
+	if (sg.best)
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "vm.list: unknown %s '%s' (did you mean '%s'? one "
+			    "of: %s)",
+			    what, v, sg.best, list);
+	else
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "vm.list: unknown %s '%s' (one of: %s)", what, v,
+			    list);
+	return 0;
+}
+
 static void vm_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
+	static const char *const origins[] = {"trellis", "discovered", NULL};
+	const char *st = json_string_value(json_object_get(args, "state"));
+	const char *og = json_string_value(json_object_get(args, "origin"));
+	if ((st && !known(req, "state", st, vm_states)) ||
+	    (og && !known(req, "origin", og, origins)))
+		return;
 	struct tr_store_query q = {0};
 	q.parent_ref = json_string_value(json_object_get(args, "host"));
 	static const char *const filters[] = {"state", "tenant", "origin"};

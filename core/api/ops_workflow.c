@@ -242,12 +242,20 @@ static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	struct tr_engine *e = engine(d, req);
 	if (!e)
 		return;
-	const struct tr_wf *wf = tr_engine_def(e, tr_json_str(args, "name"));
+	const char *name = tr_json_str(args, "name");
+	const struct tr_wf *wf = tr_engine_def(e, name);
+	const char *guess = wf ? NULL : tr_engine_def_guess(e, name);
+	if (!wf && guess) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "no workflow called '%s' (did you mean '%s'?)",
+			    name, guess);
+		return;
+	}
 	if (!wf) {
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no workflow called '%s' (see `trellis workflow "
 			    "defs`)",
-			    tr_json_str(args, "name"));
+			    name);
 		return;
 	}
 	json_t *j = tr_wf_json(wf);

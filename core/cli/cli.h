@@ -164,8 +164,6 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
  * fact, such as where the event bus is). */
 int cli_call_quiet(const struct cli *cli, const char *op, json_t *args,
 		   json_t **result);
-/* Whether the last cli_call failed with this API error code. */
-int cli_last_error_is(const char *code);
 
 /* Workflows (cmd_workflow.c).  cli_wf_start runs workflow with inputs
  * (stolen) as `workflow run` does; wait: 1, 0, or -1 (wait on a

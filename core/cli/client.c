@@ -93,15 +93,6 @@ static int tcp_alive(const char *url, char *why, size_t len)
 	return ok;
 }
 
-/* The code of the last API error (cli_last_error_is), "" after a
- * success or a transport failure. */
-static char last_code[32];
-
-int cli_last_error_is(const char *code)
-{
-	return strcmp(last_code, code) == 0;
-}
-
 static void not_running(const struct cli *cli, const char *why, int err)
 {
 	/* A socket that is there but closed to us is not a stopped daemon:
@@ -143,7 +134,6 @@ static int call(const struct cli *cli, const char *op, json_t *args,
 		json_t **result, int quiet)
 {
 	int rc = CLI_FAILED, sock = -1, err = 0;
-	last_code[0] = '\0';
 	char *text = NULL, *buf = NULL;
 	json_t *resp = NULL;
 	*result = NULL;
@@ -221,10 +211,6 @@ static int call(const struct cli *cli, const char *op, json_t *args,
 		goto out;
 	}
 	json_t *e = json_object_get(resp, "error");
-	snprintf(last_code, sizeof last_code, "%s",
-		 json_string_value(json_object_get(e, "code"))
-		     ? json_string_value(json_object_get(e, "code"))
-		     : "");
 	if (quiet) {
 	} else if (cli->format == CLI_FMT_JSON) {
 		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);

@@ -23,7 +23,6 @@
 #include "../host/host.h"
 #include "../util/alloc.h"
 #include "../util/clock.h"
-#include "../util/suggest.h"
 #include "../workflow/wf.h"
 #include "cli.h"
 
@@ -506,40 +505,13 @@ static int wf_run(const struct cli *cli, const struct cli_verb *v, int argc,
 	return start(cli, args, wait);
 }
 
-/* A workflow name the daemon does not know: the nearest it does. */
-static void suggest_workflow(const struct cli *cli, const char *name)
-{
-	json_t *defs = NULL;
-	struct cli quiet = *cli;
-	if (cli_call_quiet(&quiet, "workflow.defs", NULL, &defs) != CLI_OK)
-		return;
-	struct tr_suggest sg;
-	tr_suggest_init(&sg, name);
-	size_t k;
-	json_t *d;
-	json_array_foreach(json_object_get(defs, "items"), k, d)
-		tr_suggest_add(&sg, json_string_value(json_object_get(d, "name")));
-	if (sg.best)
-		fprintf(stderr, "trellis: did you mean '%s'? (trellis workflow "
-				"defs lists them)\n",
-			sg.best);
-	json_decref(defs);
-}
-
 static int start(const struct cli *cli, json_t *args, int wait)
 {
 	json_t *res = NULL;
-	char name[256];
-	snprintf(name, sizeof name, "%s",
-		 json_string_value(json_object_get(args, "workflow"))
-		     ? json_string_value(json_object_get(args, "workflow"))
-		     : "");
+	/* An unknown name: the daemon's answer has its guess. */
 	int rc = cli_call(cli, "workflow.run", args, &res);
-	if (rc != CLI_OK) {
-		if (*name && cli_last_error_is("NOTFOUND"))
-			suggest_workflow(cli, name);
+	if (rc != CLI_OK)
 		return rc;
-	}
 	const char *id = json_string_value(json_object_get(res, "id"));
 	if (!wait) {
 		if (cli->format == CLI_FMT_TABLE)
@@ -688,9 +660,6 @@ static int wf_show(const struct cli *cli, const struct cli_verb *v, int argc,
 	rc = CLI_OK;
 	struct tr_wf *wf = load_def(cli, what, &rc);
 	if (!wf) {
-		if (rc != CLI_OK && !is_file(what) &&
-		    cli_last_error_is("NOTFOUND"))
-			suggest_workflow(cli, what);
 		json_decref(args);
 		return rc == CLI_OK ? CLI_FAILED : rc;
 	}
