@@ -240,6 +240,14 @@ like "and come back again" \
 is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
 is "list --all follows the pages" "$(tcli tenant list -o json --limit 5 --all | json '[len(j["items"]), j["next"]]')" "[17, None]"
 like "one page says how to get the next" "$(tcli tenant list --limit 5 2>&1 >/dev/null)" "more: --after [0-9]+"
+out=$(tcli tenant list --limit -5 2>&1)
+like "--limit -5 is refused naming the limit" "$out" "INVALID_ARG: (bu|tenant).list: limit must be 1 to 1000, got -5"
+unlike_after=$([[ $out == *after* ]] && echo mentions || echo no)
+is "...and no 'after' that was never given" "$unlike_after" "no"
+like "an unknown enum value is a usage error listing the values" "$(tcli vm list --state bogus 2>&1)" \
+	"bad value 'bogus' for --state \(one of: running, .*\)"
+tcli vm list --state bogus >/dev/null 2>&1
+is "...exit 2" "$?" 2
 tcli tenant list --all --after 3 >/dev/null 2>&1
 is "--all with --after: exit 2" "$?" 2
 td_stop
