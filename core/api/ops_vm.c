@@ -131,24 +131,15 @@ static const char *const vm_states[] = {
 static int known(struct tr_req *req, const char *what, const char *v,
 		 const char *const *words)
 {
-	struct tr_suggest sg;
-	char list[256] = "";
-	size_t off = 0;
-	tr_suggest_init(&sg, v);
-	for (const char *const *w = words; *w; w++) {
-		if (strcmp(*w, v) == 0)
-			return 1;
-		tr_suggest_add(&sg, *w);
-		int n = snprintf(list + off, sizeof list - off, "%s%s",
-				 off ? ", " : "", *w);
-		if (n > 0 && (size_t)n < sizeof list - off)
-			off += (size_t)n;
-	}
-	if (sg.best)
+	const char *best = NULL;
+	char list[256];
+	if (tr_suggest_choice(v, words, &best, list, sizeof list))
+		return 1;
+	if (best)
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
 			    "vm.list: unknown %s '%s' (did you mean '%s'? one "
 			    "of: %s)",
-			    what, v, sg.best, list);
+			    what, v, best, list);
 	else
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
 			    "vm.list: unknown %s '%s' (one of: %s)", what, v,

@@ -113,30 +113,16 @@ static int set_value(const char *noun, const struct cli_verb *v,
 		return set_kv(noun, v, o, val, args);
 	if (o->type == CLI_YAML_FILE)
 		return set_yaml_file(noun, v, o, val, args);
-	if (o->choices) {
-		int ok = 0;
-		struct tr_suggest sg;
-		tr_suggest_init(&sg, val);
-		char list[512] = "";
-		size_t off = 0;
-		for (const char *const *c = o->choices; *c; c++) {
-			ok |= strcmp(*c, val) == 0;
-			tr_suggest_add(&sg, *c);
-			int w = snprintf(list + off, sizeof list - off, "%s%s",
-					 off ? ", " : "", *c);
-			if (w > 0 && (size_t)w < sizeof list - off)
-				off += (size_t)w;
-		}
-		if (!ok) {
-			fprintf(stderr, "trellis %s %s: bad value '%s' for %s "
-					"(one of: %s)",
-				noun, v->name, val, o->flag, list);
-			if (sg.best)
-				fprintf(stderr, "; did you mean '%s'?", sg.best);
-			fprintf(stderr, "\n(see: trellis %s %s --help)\n", noun,
-				v->name);
-			return CLI_USAGE;
-		}
+	const char *best = NULL;
+	char list[512];
+	if (o->choices &&
+	    !tr_suggest_choice(val, o->choices, &best, list, sizeof list)) {
+		fprintf(stderr, "trellis %s %s: bad value '%s' for %s (one of: %s)",
+			noun, v->name, val, o->flag, list);
+		if (best)
+			fprintf(stderr, "; did you mean '%s'?", best);
+		fprintf(stderr, "\n(see: trellis %s %s --help)\n", noun, v->name);
+		return CLI_USAGE;
 	}
 	switch (o->type) {
 	case CLI_FLAG:

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* suggest.c - the nearest known name to a mistyped one (suggest.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "suggest.h"
@@ -44,4 +45,26 @@ void tr_suggest_add(struct tr_suggest *s, const char *candidate)
 		s->distance = d;
 		s->best = candidate;
 	}
+}
+
+int tr_suggest_choice(const char *name, const char *const *words,
+		      const char **best, char *list, size_t len)
+{
+	struct tr_suggest sg;
+	size_t off = 0;
+	tr_suggest_init(&sg, name);
+	if (len)
+		list[0] = '\0';
+	for (const char *const *w = words; *w; w++) {
+		if (name && strcmp(*w, name) == 0)
+			return 1;
+		tr_suggest_add(&sg, *w);
+		int n = off < len ? snprintf(list + off, len - off, "%s%s",
+					     off ? ", " : "", *w)
+				  : 0;
+		if (n > 0 && (size_t)n < len - off)
+			off += (size_t)n;
+	}
+	*best = sg.best;
+	return 0;
 }

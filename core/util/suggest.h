@@ -31,5 +31,10 @@ size_t tr_edit_distance(const char *a, const char *b);
 void tr_suggest_init(struct tr_suggest *s, const char *name);
 /* Considers one candidate (NULL and the name itself are ignored). */
 void tr_suggest_add(struct tr_suggest *s, const char *candidate);
+/* For a closed set of words (an enum: NULL-terminated): 1 when name is
+ * one of them; else 0 with *best the nearest (or NULL) and list "a, b,
+ * c" for the message. */
+int tr_suggest_choice(const char *name, const char *const *words,
+		      const char **best, char *list, size_t len);
 
 #endif

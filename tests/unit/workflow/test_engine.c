@@ -647,6 +647,20 @@ static void test_others_rollback(void **st)
 	wfx_free(&x);
 }
 
+/* A start of src with inputs in (stolen) is INVALID_ARG saying msg. */
+static void refused(struct wfx *x, const char *src, json_t *in,
+		    const char *msg)
+{
+	trellis_call_t call;
+	char *id = NULL;
+	tr_call_init(&call, "test");
+	assert_int_equal(tr_engine_start(x->e, NULL, src, "s.yaml", in, &id,
+					 NULL, &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_string_equal(call.message, msg);
+	json_decref(in);
+}
+
 static void test_bad_start(void **st)
 {
 	(void)st;
@@ -679,30 +693,15 @@ static void test_bad_start(void **st)
 	const char *sized = "workflow: x\ninputs: {memory_mb: int, disk_gb: "
 			    "{type: int, default: 1}}\nsteps: [{id: a, call: "
 			    "core.log, with: {message: x}}]\n";
-	in = json_pack("{s:s, s:s}", "memory_mb", "2G", "disk_gb", "512M");
-	assert_int_equal(tr_engine_start(x.e, NULL, sized, "s.yaml", in, &id,
-					 NULL, &call),
-			 TRELLIS_E_INVALID_ARG);
-	assert_string_equal(call.message,
-			    "input 'disk_gb': '512M' is not a whole number of "
-			    "GiB");
-	json_decref(in);
-	in = json_pack("{s:s}", "memroy_mb", "1");
-	assert_int_equal(tr_engine_start(x.e, NULL, sized, "s.yaml", in, &id,
-					 NULL, &call),
-			 TRELLIS_E_INVALID_ARG);
-	assert_string_equal(call.message,
-			    "workflow x has no input 'memroy_mb' (did you mean "
-			    "'memory_mb'?)");
-	json_decref(in);
-	in = json_pack("{s:s}", "memory_mb", "lots");
-	assert_int_equal(tr_engine_start(x.e, NULL, sized, "s.yaml", in, &id,
-					 NULL, &call),
-			 TRELLIS_E_INVALID_ARG);
-	assert_string_equal(call.message,
-			    "input 'memory_mb': expected int or a size (512M, "
-			    "2G), got 'lots'");
-	json_decref(in);
+	refused(&x, sized, json_pack("{s:s, s:s}", "memory_mb", "2G", "disk_gb",
+				     "512M"),
+		"input 'disk_gb': '512M' is not a whole number of GiB");
+	refused(&x, sized, json_pack("{s:s}", "memroy_mb", "1"),
+		"workflow x has no input 'memroy_mb' (did you mean "
+		"'memory_mb'?)");
+	refused(&x, sized, json_pack("{s:s}", "memory_mb", "lots"),
+		"input 'memory_mb': expected int or a size (512M, 2G), got "
+		"'lots'");
 	in = json_pack("{s:s}", "memory_mb", "2G");
 	assert_int_equal(tr_engine_start(x.e, NULL, sized, "s.yaml", in, &id,
 					 NULL, &call),
