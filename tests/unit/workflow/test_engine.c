@@ -713,6 +713,7 @@ static void test_bad_start(void **st)
 				 json_object_get(st2, "inputs"), "memory_mb")),
 			 2048);
 	json_decref(st2);
+	free(id);
 	wfx_free(&x);
 }
 
