@@ -100,6 +100,15 @@ for i in $(seq 1 1200); do
 done
 is "...and the guest boots again" "$up" 1
 
+# A graceful stop: the guest (busybox acpid) powers itself off on the
+# ACPI request, long before the grace would end.
+t0=$SECONDS
+out=$(tcli --timeout 600000 vm stop "$name" --grace 50 --wait 2>&1)
+is "vm stop NAME (graceful) --wait exits 0" "$?" 0
+is "...the domain is shut off" "$(virsh -c qemu:///system domstate "$name" 2>&1)" "shut off"
+ok "...by the guest itself, before the grace ended" test $((SECONDS - t0)) -lt 45
+tcli --timeout 600000 vm start "$name" --wait >/dev/null 2>&1
+
 # ---- watch, logs --follow, --wait's status ----
 id=$(tcli -o json workflow list --limit 1 | jq_ 'j["items"][0]["id"]')
 out=$(tcli workflow watch "$id" 2>&1)
