@@ -89,7 +89,9 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 }
 
 /* Where the event bus is: `trellis events` and `workflow watch` subscribe
- * there (the PUB socket has no request side to ask). */
+ * there (the PUB socket has no request side to ask).  The bus carries
+ * every business unit's events unfiltered, so only global roles are told
+ * where it is; a BU's `workflow watch` polls the journal instead. */
 static void events_info(struct tr_daemon *d, struct tr_req *req,
 			json_t *args)
 {
@@ -113,7 +115,7 @@ static const struct tr_api_op ops[] = {
 	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,
 	 daemon_status, 0, TR_PERM_DC},
 	{"events.info", "the event bus's address (a nanomsg SUB connects there)",
-	 no_args, events_info, TR_OP_READ, TR_PERM_BU},
+	 no_args, events_info, TR_OP_READ, TR_PERM_DC},
 };
 
 void tr_api_register_system(struct tr_api *api)

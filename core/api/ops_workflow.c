@@ -141,7 +141,10 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	 * out, so a crash right after the answer does not lose it. */
 	tr_engine_flush(e);
 	json_t *res = json_pack("{s:s}", "id", id);
-	if (d->config && d->config->events_listen)
+	/* The bus carries every BU's events: a BU's caller follows its
+	 * instance through workflow.logs instead (events.info says the
+	 * same). */
+	if (d->config && d->config->events_listen && !tr_req_scope(req))
 		json_object_set_new(res, "events",
 				    json_string(d->config->events_listen));
 	free(id);
