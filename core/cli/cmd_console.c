@@ -82,4 +82,5 @@ static const struct cli_verb verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_console = {
-	"console", "Browser consoles: sessions and proxy instances", verbs};
+	"console", "Browser consoles: sessions and proxy instances", verbs,
+	NULL};

@@ -83,7 +83,8 @@ const char *tr_config_defaults(void);
  * Loads the defaults, then path (NULL: none).  state_dir (NULL: keep)
  * overrides the config's state_dir and, unless the file names them, puts
  * the sockets in it (ipc://DIR/api.sock, ipc://DIR/events.sock).
- * NULL on error with "FILE:LINE:COL: message" in err.
+ * NULL on error with "FILE:LINE:COL: message" in err: every problem of
+ * the file, one a line (a check reports them all, not the first).
  */
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
 				 char *err, size_t errlen);
