@@ -18,6 +18,10 @@ tools/install-deps.sh
 	echo "test.sh: npm ci failed in dashboard (the dashboard is not built)" >&2
 (cd tests/integration/dashboard && npm ci --no-audit --no-fund >/dev/null) ||
 	echo "test.sh: npm ci failed in tests/integration/dashboard (browser.t skips)" >&2
+# playwright-core of the console tests (tests/integration/console), pinned
+# likewise; they drive Debian's chromium.
+(cd tests/integration/console/browser && npm ci --no-audit --no-fund >/dev/null) ||
+	echo "test.sh: npm ci failed in tests/integration/console/browser (the console tests skip)" >&2
 jobs=$(nproc)
 echo "== build (debug) =="
 scons -Q -j"$jobs" mode=debug

@@ -377,10 +377,18 @@ int tr_api_paging(struct tr_req *req, json_t *args, struct tr_store_query *q)
 		limit = json_integer_value(v);
 	if ((v = json_object_get(args, "after")))
 		after = json_integer_value(v);
-	if (limit < 1 || limit > 1000 || after < 0) {
+	/* Name only what was given wrong (a --limit -5 has no after). */
+	if (limit < 1 || limit > 1000) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
-			    "%s: limit must be 1 to 1000 and after >= 0",
-			    tr_req_op(req));
+			    "%s: limit must be 1 to 1000, got %lld",
+			    tr_req_op(req), (long long)limit);
+		return -1;
+	}
+	if (after < 0) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "%s: after must be >= 0 (a 'next' of an earlier "
+			    "page), got %lld",
+			    tr_req_op(req), (long long)after);
 		return -1;
 	}
 	q->limit = (unsigned)limit;

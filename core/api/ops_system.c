@@ -103,6 +103,18 @@ static json_t *with_link_key(struct tr_daemon *d, json_t *o)
 	return o;
 }
 
+/* Where the event bus is: `trellis events` and `workflow watch` subscribe
+ * there (the PUB socket has no request side to ask).  The bus carries
+ * every business unit's events unfiltered, so only global roles are told
+ * where it is; a BU's `workflow watch` polls the journal instead. */
+static void events_info(struct tr_daemon *d, struct tr_req *req,
+			json_t *args)
+{
+	(void)args;
+	const char *url = d->config ? d->config->events_listen : NULL;
+	tr_req_ok(req, json_pack("{s:s?}", "listen", url));
+}
+
 static const struct tr_field no_args[] = {TR_FIELDS_END};
 static const struct tr_field name_args[] = {
 	{"name", TR_T_STRING, 1, "plugin name"}, TR_FIELDS_END};
@@ -117,6 +129,8 @@ static const struct tr_api_op ops[] = {
 	 0, TR_PERM_ANYONE},
 	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,
 	 daemon_status, 0, TR_PERM_DC},
+	{"events.info", "the event bus's address (a nanomsg SUB connects there)",
+	 no_args, events_info, TR_OP_READ, TR_PERM_DC},
 };
 
 void tr_api_register_system(struct tr_api *api)

@@ -20,7 +20,7 @@
 
 /* For ipc:// a REQ socket would wait for a peer until the timeout; probe
  * the socket file first so a stopped daemon gives its one line at once. */
-static int ipc_alive(const char *url, char *why, size_t len)
+static int ipc_alive(const char *url, char *why, size_t len, int *err)
 {
 	const char *path = url + 6;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -35,8 +35,10 @@ static int ipc_alive(const char *url, char *why, size_t len)
 		return 0;
 	}
 	int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-	if (!ok)
+	if (!ok) {
+		*err = errno;
 		snprintf(why, len, "%s", strerror(errno));
+	}
 	close(fd);
 	return ok;
 }
@@ -94,12 +96,22 @@ static int tcp_alive(const char *url, char *why, size_t len)
 	return ok;
 }
 
-static void not_running(const struct cli *cli, const char *why)
+static void not_running(const struct cli *cli, const char *why, int err)
 {
-	fprintf(stderr,
-		"trellis: trellisd is not answering on %s (%s); is it running? "
-		"(--socket or TRELLIS_SOCKET pick another)\n",
-		cli->socket, why);
+	/* A socket that is there but closed to us is not a stopped daemon:
+	 * say what to do about the permission instead. */
+	if (err == EACCES || err == EPERM)
+		fprintf(stderr,
+			"trellis: permission denied on %s: trellisd runs, but "
+			"this user may not use its socket (it is open to the "
+			"daemon's group: add yourself with 'adduser $USER "
+			"trellis' and log in again, or run as root)\n",
+			cli->socket);
+	else
+		fprintf(stderr,
+			"trellis: trellisd is not answering on %s (%s); is it "
+			"running? (--socket or TRELLIS_SOCKET pick another)\n",
+			cli->socket, why);
 }
 
 /* The caller's local token for an ipc:// socket (core/api/local.c): the
@@ -182,10 +194,10 @@ static int link_open(int sock, const struct cli *cli, struct tr_link *l,
 	return 0;
 }
 
-int cli_call(const struct cli *cli, const char *op, json_t *args,
-	     json_t **result)
+static int call(const struct cli *cli, const char *op, json_t *args,
+		json_t **result, int quiet)
 {
-	int rc = CLI_FAILED, sock = -1;
+	int rc = CLI_FAILED, sock = -1, err = 0;
 	char *text = NULL, *buf = NULL, *plain = NULL;
 	int secure = strncmp(cli->socket, "tcp://", 6) == 0;
 	unsigned char key[TR_LINK_KEY];
@@ -211,10 +223,11 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 	}
 	char why[256];
 	if ((strncmp(cli->socket, "ipc://", 6) == 0 &&
-	     !ipc_alive(cli->socket, why, sizeof why)) ||
+	     !ipc_alive(cli->socket, why, sizeof why, &err)) ||
 	    (strncmp(cli->socket, "tcp://", 6) == 0 &&
 	     !tcp_alive(cli->socket, why, sizeof why))) {
-		not_running(cli, why);
+		if (!quiet)
+			not_running(cli, why, err);
 		goto out;
 	}
 	if (secure && link_key(cli, key) < 0)
@@ -249,11 +262,13 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 		int sent = fl > 0 ? nn_send(sock, f, (size_t)fl, 0) : -1;
 		free(f);
 		if (sent < 0) {
-			not_running(cli, nn_strerror(nn_errno()));
+			if (!quiet)
+				not_running(cli, nn_strerror(nn_errno()), 0);
 			goto out;
 		}
 	} else if (nn_send(sock, text, strlen(text), 0) < 0) {
-		not_running(cli, nn_strerror(nn_errno()));
+		if (!quiet)
+			not_running(cli, nn_strerror(nn_errno()), 0);
 		goto out;
 	}
 	int n = nn_recv(sock, &buf, NN_MSG, 0);
@@ -263,7 +278,8 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 				 cli->timeout_ms);
 		else
 			snprintf(why, sizeof why, "%s", nn_strerror(nn_errno()));
-		not_running(cli, why);
+		if (!quiet)
+			not_running(cli, why, 0);
 		goto out;
 	}
 	const char *body = buf;
@@ -295,14 +311,15 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 		rc = CLI_OK;
 		goto out;
 	}
-	json_t *err = json_object_get(resp, "error");
-	if (cli->format == CLI_FMT_JSON) {
+	json_t *e = json_object_get(resp, "error");
+	if (quiet) {
+	} else if (cli->format == CLI_FMT_JSON) {
 		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', stdout);
 	} else {
 		fprintf(stderr, "trellis: %s: %s\n",
-			json_string_value(json_object_get(err, "code")),
-			json_string_value(json_object_get(err, "message")));
+			json_string_value(json_object_get(e, "code")),
+			json_string_value(json_object_get(e, "message")));
 	}
 out:
 	tr_link_wipe(&link);
@@ -318,4 +335,16 @@ out:
 	json_decref(resp);
 	free(text);
 	return rc;
+}
+
+int cli_call(const struct cli *cli, const char *op, json_t *args,
+	     json_t **result)
+{
+	return call(cli, op, args, result, 0);
+}
+
+int cli_call_quiet(const struct cli *cli, const char *op, json_t *args,
+		   json_t **result)
+{
+	return call(cli, op, args, result, 1);
 }

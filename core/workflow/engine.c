@@ -345,6 +345,13 @@ static int start_inst(struct tr_engine *e, const char *name,
 		text = source;
 	} else {
 		const struct tr_wf *def = name ? tr_engine_def(e, name) : NULL;
+		const char *guess = name && !def ? tr_engine_def_guess(e, name)
+						 : NULL;
+		if (!def && guess)
+			return tr_call_set(call, TRELLIS_E_NOTFOUND,
+					   "no workflow called '%s' (did you "
+					   "mean '%s'?)",
+					   name, guess);
 		if (!def)
 			return tr_call_set(call, TRELLIS_E_NOTFOUND,
 					   "no workflow called '%s' (see "

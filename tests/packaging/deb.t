@@ -28,7 +28,7 @@ source "$(dirname "$0")/../lib/tap.sh"
 ver=$(sed -n "s/^VERSION = '\(.*\)'/\1/p" "$TRELLIS_SRC/site_scons/trellis_build.py")
 arch=$(dpkg --print-architecture)
 pkgs=(trellisd trellis-cli trellis-plugins libtrellis-plugin-dev trellis-agent
-	trellis-escrowd)
+	trellis-escrowd trellis-console)
 cache=$TRELLIS_BUILD/packaging
 work=$cache/work
 root=$work/root
@@ -108,6 +108,8 @@ ok "trellis-cli: the CLI, its completion and trellis(1)" has trellis-cli \
 ok "trellis-plugins: the plugins" has trellis-plugins \
 	usr/lib/trellis/plugins/libvirt.so usr/lib/trellis/plugins/localfs.so \
 	usr/lib/trellis/plugins/bridge.so usr/lib/trellis/plugins/builtin.so
+ok "trellis-console: the console proxy and trellis-console(8)" has trellis-console \
+	usr/bin/trellis-console usr/share/man/man8/trellis-console.8.gz
 ok "libtrellis-plugin-dev: headers, .pc, skeletons, checker, guide" \
 	has libtrellis-plugin-dev usr/include/trellis/plugin.h \
 	usr/share/pkgconfig/trellis-plugin.pc \

@@ -113,9 +113,9 @@ export function VmDetail({ name }) {
       {v && (
         <>
           <div class="actions">
-            <Act onRun={act('vm.start', { host: v.host, uuid: v.uuid })} disabled={v.state === 'running'}>Start</Act>
-            <Act onRun={act('vm.stop', { host: v.host, uuid: v.uuid })} disabled={v.state !== 'running'}>Stop</Act>
-            <Act onRun={act('vm.reboot', { host: v.host, uuid: v.uuid })} disabled={v.state !== 'running'}>Reboot</Act>
+            <Act onRun={act('vm.start', { vm: v.uuid })} disabled={v.state === 'running'}>Start</Act>
+            <Act onRun={act('vm.stop', { vm: v.uuid })} disabled={v.state !== 'running'}>Stop</Act>
+            <Act onRun={act('vm.reboot', { vm: v.uuid })} disabled={v.state !== 'running'}>Reboot</Act>
             <Act danger confirm={`Destroy ${v.name}? Its disk goes too.`} onRun={act('vm.destroy', { vm: v.uuid })}>Destroy</Act>
           </div>
           {runId && <RunProgress id={runId} />}

@@ -170,6 +170,13 @@ ok "adm-a cancels its own" as "$U_A" workflow cancel "$wid"
 # ---- roles ----
 out=$(as "$U_A" zone create z9)
 like "a bu-admin cannot run data-center ops" "$out" "PERMISSION: user 'adm-a' of BU acme may not call zone.create"
+out=$(as "$U_A" events --count 1 2>&1)
+like "a BU's user is not told where the event bus is (it carries every BU's events)" "$out" \
+	"PERMISSION: user 'adm-a' of BU acme may not call events.info"
+out=$(as "$U_A" -o json workflow run vm.slow --no-wait 2>&1)
+nok "...nor does workflow.run give it the bus's address" grep -q '"events"' <<<"$out"
+id=$(json 'j["id"]' <<<"$out" 2>/dev/null)
+[[ -n $id ]] && as "$U_A" workflow cancel "$id" >/dev/null 2>&1
 ok "adm-a makes a bu-user in acme" as "$U_A" user create usr-a --role bu-user
 out=$(as "$U_A" user create boss --role dc-admin)
 like "a bu-admin gives BU roles only" "$out" "PERMISSION"
