@@ -220,7 +220,7 @@ export function provisionInputs(form) {
   const out = {};
   for (const [k, v] of Object.entries(form)) {
     if (v === '' || v == null) continue;
-    out[k] = ['vcpus', 'memory_mb', 'disk_gb'].includes(k) ? Number(v) : v;
+    out[k] = ['vcpus', 'memory_mb', 'disk_gb'].includes(k) ? Number(v) : k === 'blank' ? v === 'true' : v;
   }
   return out;
 }

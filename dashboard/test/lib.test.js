@@ -93,4 +93,5 @@ test('days and routes', () => {
   assert.deepEqual(parseRoute('#/vms/web%201?q=a&after=5'), { page: 'vms', arg: 'web 1', query: { q: 'a', after: '5' } });
   assert.deepEqual(parseRoute(''), { page: 'inventory', arg: null, query: {} });
   assert.deepEqual(provisionInputs({ name: 'a', vcpus: '2', host: '', template: 'small' }), { name: 'a', vcpus: 2, template: 'small' });
+  assert.deepEqual(provisionInputs({ name: 'b', blank: 'true' }), { name: 'b', blank: true });
 });

@@ -45,6 +45,8 @@ function CreateForm() {
         <label>Business unit <input name="bu" /></label>
         <label>Network segment <input name="segment" placeholder="default" /></label>
         <label>Console <select name="console"><option value="">none</option><option value="vnc">vnc</option></select></label>
+        <label>Base image <input name="image" placeholder="a path on the pool's host" /></label>
+        <label>Blank disk <select name="blank"><option value="">no</option><option value="true">yes (boots nothing)</option></select></label>
         <label>Kernel <input name="kernel" /></label>
         <label>Initrd <input name="initrd" /></label>
         <label>Kernel command line <input name="cmdline" /></label>
@@ -70,25 +72,37 @@ export function Vms() {
   );
 }
 
+// The VM's console through the console proxy (console.open mints a
+// single-use token; the URL is the proxy's noVNC page, or its stripe
+// viewer, the fallback for browsers without WebSockets).
 function Console({ vm }) {
   const [url, setUrl] = useState(null);
   const [err, setErr] = useState(null);
+  const [mode, setMode] = useState('ws');
   const open = async () => {
     setErr(null);
     try {
-      const r = await api.call('console.open', { name: vm.name });
+      const r = await api.call('console.open', { name: vm.uuid, mode });
       setUrl(r.url);
     } catch (e) { setErr(e); }
   };
   return (
     <section class="card" aria-label="Console">
       <h2>Console</h2>
-      {!url && <button type="button" onClick={open}>Open the console</button>}
+      {!url && (
+        <div class="toolbar">
+          <button type="button" onClick={open}>Open the console</button>
+          <label>Viewer <select value={mode} onChange={(e) => setMode(e.target.value)}>
+            <option value="ws">noVNC</option><option value="stripe">image stripes (fallback)</option>
+          </select></label>
+        </div>
+      )}
       <ErrorBox err={err} />
       {url && (
         <>
-          <iframe class="console" src={url} title={`console of ${vm.name}`} data-testid="console" />
-          <p><a href={url} target="_blank" rel="noopener noreferrer">Open in its own tab</a> · <button type="button" class="ghost" onClick={() => setUrl(null)}>Close</button></p>
+          <iframe class="console" src={url} title={`console of ${vm.name}`} data-testid="console"
+            referrerpolicy="no-referrer" />
+          <p><button type="button" class="ghost" onClick={() => setUrl(null)}>Close the console</button></p>
         </>
       )}
     </section>

@@ -3,7 +3,8 @@
 // against the real trellisd and test guests browser.t starts: each check
 // prints "ok DESC" or "not ok DESC" (browser.t numbers them), "# ..."
 // lines are diagnostics.  Screenshots of each main page go to $SHOTS.
-// Environment: URL, SHOTS, CLI (the trellis CLI with its socket), PREFIX
+// Environment: URL, SHOTS, CLI_BIN and CLI_SOCKET (the trellis CLI and its
+// socket), SEGMENT (the network VMs go on), CONSOLE (1: a console proxy runs), PREFIX
 // (VM names), KERNEL, INITRD, SERIAL (a file for the guest's console),
 // BIG_MIB (memory no host has), ADMIN_PW, ALICE_PW, ALLOC (a requested
 // allocation), FROM (the chargeback period's start).
@@ -48,7 +49,8 @@ const expectText = async (loc, re, timeout = 20000) => {
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
 const errors = [];
 async function newPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // The console proxy's certificate is its own self-signed one.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('dialog', (d) => d.accept());
@@ -102,6 +104,7 @@ await check('create a VM from a template: its run is followed live until succeed
   await admin.selectOption('select[name=template]', 'small');
   await admin.click('form[aria-label="Create a VM"] summary');
   await admin.fill('input[name=bu]', 'beta');
+  await admin.fill('input[name=segment]', env.SEGMENT);
   await admin.selectOption('select[name=console]', 'vnc');
   await admin.fill('input[name=kernel]', env.KERNEL);
   await admin.fill('input[name=initrd]', env.INITRD);
@@ -135,6 +138,38 @@ await check('the VM is seen running, and its guest boots', async () => {
   execFileSync('bash', ['-c', `for i in $(seq 1 1200); do grep -q TRELLIS-GUEST-UP '${env.SERIAL}' && exit 0; sleep 0.1; done; exit 1`]);
   await snap(admin, 'vm-running');
 });
+if (env.CONSOLE === '1') {
+  await check('its console opens in the page and shows the guest\'s screen (noVNC through trellis-console)', async () => {
+    await admin.click('button:has-text("Open the console")');
+    await admin.locator('[data-testid=console]').waitFor();
+    const src = await admin.locator('[data-testid=console]').getAttribute('src');
+    if (!/^https:\/\/127\.0\.0\.1:\d+\/vnc\?vm=.*&token=/.test(src)) throw new Error(src);
+    let frame = null;
+    for (let i = 0; i < 100 && !frame; i++) {
+      frame = admin.frames().find((f) => /\/vnc/.test(f.url()));
+      if (!frame) await admin.waitForTimeout(100);
+    }
+    if (!frame) throw new Error('no console frame');
+    await frame.locator('canvas').first().waitFor({ timeout: 30000 });
+    let colours = 0;
+    for (let i = 0; i < 60 && colours < 2; i++) {
+      await admin.waitForTimeout(500);
+      colours = await frame.evaluate(() => {
+        const c = [...document.querySelectorAll('canvas')].sort((a, b) => b.width * b.height - a.width * a.height)[0];
+        if (!c || !c.width) return 0;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let k = 0; k < d.length && seen.size < 3; k += 4 * 97) seen.add(`${d[k]},${d[k + 1]},${d[k + 2]}`);
+        return seen.size;
+      });
+    }
+    if (colours < 2) throw new Error('the console canvas stays blank');
+    await snap(admin, 'vm-console');
+    await admin.click('button:has-text("Close the console")');
+  });
+} else {
+  console.log('# the console check is skipped: ' + (env.CONSOLE_WHY || 'no console proxy'));
+}
 await check('the VMs list finds it by search', async () => {
   await admin.goto(`${env.URL}/#/vms`);
   await admin.fill('input[type=search]', 'web');
@@ -184,6 +219,10 @@ await check('a failing provision shows the failed step, its error and the compen
   await admin.click('text=Create a VM');
   await admin.fill('form[aria-label="Create a VM"] input[name=name]', `${env.PREFIX}big`);
   await admin.fill('input[name=memory_mb]', env.BIG_MIB);
+  await admin.click('form[aria-label="Create a VM"] summary');
+  await admin.fill('input[name=segment]', env.SEGMENT);
+  await admin.fill('input[name=kernel]', env.KERNEL);
+  await admin.fill('input[name=initrd]', env.INITRD);
   await admin.click('form[aria-label="Create a VM"] button[type=submit]');
   await admin.waitForURL(/#\/runs\/wf-/, { timeout: 20000 });
   await expectText(admin.locator('[data-testid=run-summary]'), /^failed/, LONG);

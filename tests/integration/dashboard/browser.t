@@ -3,16 +3,18 @@
 # trellis-timeout: 1200
 # The dashboard in a real browser: Debian's chromium through Playwright
 # (browser.mjs) against a real trellisd on qemu:///system with the test
-# guest (tests/integration/provision/lib.sh).  It logs in (and fails with
+# guest (tests/integration/provision/lib.sh) and a trellis-console
+# instance (tests/integration/console/lib.sh).  It logs in (and fails with
 # a wrong password), creates a VM from a template and watches its run
-# until succeeded, sees it running (its guest boots), stops and destroys
+# until succeeded, sees it running (its guest boots), opens its console
+# in the page and sees the guest's screen, stops and destroys
 # it, sees a bu-user kept to their BU, approves an allocation as a
 # dc-admin, compares the chargeback page's totals with `trellis report
 # chargeback`, sees a failing provision's failed step, error and
 # compensation, and keeps a screenshot of each main page under
 # BUILD/test-logs/dashboard.
 source "$(dirname "$0")/../../lib/tap.sh"
-source "$TRELLIS_SRC/tests/integration/provision/lib.sh"
+source "$TRELLIS_SRC/tests/integration/console/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 lv_require
 if [[ ! -d $here/node_modules/playwright-core ]]; then
@@ -41,7 +43,19 @@ P
 PV_CONFIG="http: {listen: \"127.0.0.1:$port\"}
 chargeback: {prices: \"$extra/prices.yaml\"}"
 pv_start
-trap 'pv_cleanup; rm -rf "$extra"' EXIT
+trap 'cs_cleanup; rm -rf "$extra"' EXIT
+# The console proxy (issue 20), when it is built and noVNC is installed.
+console=0 console_why=
+if [[ ! -x $CS_BIN ]]; then
+	console_why="trellis-console is not built"
+elif [[ ! -f /usr/share/novnc/core/rfb.js ]]; then
+	console_why="novnc is not installed"
+elif cs_proxy cpd "$(cs_port)"; then
+	console=1
+else
+	console_why="trellis-console did not start: $(tail -3 "$PV_DIR/cp-cpd/log" 2>/dev/null)"
+fi
+ok "a trellis-console instance reports (or the console check is skipped: ${console_why:-no})" true
 
 admin_pw="admin pass $RANDOM$RANDOM"
 alice_pw="alice pass $RANDOM$RANDOM"
@@ -68,9 +82,9 @@ while IFS= read -r line; do
 	esac
 done < <(cd "$here" && URL="http://127.0.0.1:$port" SHOTS="$shots" \
 	CLI_BIN="$TRELLIS_BUILD/bin/trellis" CLI_SOCKET="ipc://$PV_DIR/api.sock" \
-	PREFIX="$PV_PREFIX" KERNEL="$kernel" INITRD="$initrd" \
+	PREFIX="$PV_PREFIX" SEGMENT="$PV_NET" KERNEL="$kernel" INITRD="$initrd" \
 	SERIAL="$PV_DIR/${PV_PREFIX}web.serial.log" BIG_MIB=$((host_mib + host_mib / 2)) \
-	ADMIN_PW="$admin_pw" ALICE_PW="$alice_pw" ALLOC="$alloc" FROM="$from" \
+	CONSOLE=$console CONSOLE_WHY="$console_why" ADMIN_PW="$admin_pw" ALICE_PW="$alice_pw" ALLOC="$alloc" FROM="$from" \
 	timeout 1000 node browser.mjs 2>&1)
 n=$(ls "$shots"/*.png 2>/dev/null | wc -l)
 ok "screenshots of the main pages are kept ($n in test-logs/dashboard)" test "$n" -ge 15
