@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Health: the daemon, its plugins (state, and why one was refused), its
-// agents, and a few figures charted live from api.status (requests per
+// hosts, console proxies and agents, and a few figures charted live from api.status (requests per
 // second, requests in flight, refusals).
 import { useState, useEffect } from 'preact/hooks';
 import * as api from '../api.js';
@@ -49,6 +49,7 @@ export function Health({ who }) {
   const plugins = useAsync(() => (dc ? api.call('plugin.list') : Promise.resolve(null)), [dc]);
   const agents = useAsync(() => (dc ? api.call('agent.list') : Promise.resolve(null)), [dc]);
   const hosts = useAsync(() => (dc ? api.call('host.list', { limit: 1000 }) : Promise.resolve(null)), [dc]);
+  const proxies = useAsync(() => (dc ? api.call('consoleproxy.list') : Promise.resolve(null)), [dc]);
   const failed = useAsync(() => api.call('workflow.list', { state: 'failed', limit: 10 }), []);
   return (
     <>
@@ -71,6 +72,14 @@ export function Health({ who }) {
                   <tr><td>{h.name}</td><td>{h.hypervisor}</td><td><State s={h.state} /></td><td>{fmtTime(h.refreshed_at)}</td><td class="err">{h.error || ''}</td></tr>
                 ))}</tbody></table>
             )}
+          </section>
+          <section class="card"><h2>Console proxies</h2><ErrorBox err={proxies.err} />
+            {proxies.data && (proxies.data.items.length ? (
+              <table class="grid" data-testid="proxies"><thead><tr><th>Proxy</th><th>URL</th><th>State</th><th>Sessions</th><th>Capacity</th><th>Reported</th></tr></thead>
+                <tbody>{proxies.data.items.map((p) => (
+                  <tr><td>{p.name}</td><td>{p.url}</td><td><State s={p.state} /></td><td>{p.sessions}</td><td>{p.capacity}</td><td>{fmtTime(p.reported_at)}</td></tr>
+                ))}</tbody></table>
+            ) : <p class="muted">No console proxy reports.</p>)}
           </section>
           <section class="card"><h2>Agents</h2><ErrorBox err={agents.err} />
             {agents.data && (agents.data.items.length ? (

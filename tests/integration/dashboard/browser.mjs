@@ -313,6 +313,7 @@ await check('the workflows page lists the runs and draws a definition', async ()
 await check('the health page shows plugins and live figures', async () => {
   await admin.goto(`${env.URL}/#/health`);
   await expectText(admin.locator('[data-testid=plugins]'), /libvirt.*loaded/);
+  if (env.CONSOLE === '1') await expectText(admin.locator('[data-testid=proxies]'), /cpd.*active/);
   await admin.waitForTimeout(4500);
   await admin.locator('.chart canvas').first().waitFor();
   await snap(admin, 'health');
