@@ -38,7 +38,8 @@ like "an unknown argument: 400 naming it" "$(hc -H 'Content-Type: application/js
 like "GET on an ops path: 405" "$(hc "$URL/api/v1/ops/zone.list")" " 405$"
 like "PUT /zones: 405" "$(hc -X PUT "$URL/api/v1/zones")" " 405$"
 like "an unknown path: 404" "$(hc "$URL/api/v1/nothing")" '"code":"NOTFOUND".* 404$'
-like "outside /api/v1: 404" "$(hc "$URL/")" " 404$"
+like "outside /api/v1: an unknown file is 404" "$(hc "$URL/nothing.html")" '"code":"NOTFOUND".* 404$'
+like "...and / is the dashboard's page (docs/dashboard.md)" "$(hc "$URL/")" '<div id="app"></div>.* 200$'
 like "a path parameter and a body field collide: 400" \
 	"$(hc -H 'Content-Type: application/json' -d '{"pool":"x"}' "$URL/api/v1/pools/p/volumes/v" -X DELETE)" " 400$"
 like "POST /workflows/{name}/runs: an unknown workflow is refused by the op" \
