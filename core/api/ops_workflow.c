@@ -244,27 +244,34 @@ static void wf_defs(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_ok(req, tr_engine_defs(e));
 }
 
-static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
+/* The loaded definition args.name names, or NULL with req answered
+ * NOTFOUND (with a guess when one is close). */
+static const struct tr_wf *def_of(struct tr_daemon *d, struct tr_req *req,
+				  json_t *args)
 {
 	struct tr_engine *e = engine(d, req);
 	if (!e)
-		return;
+		return NULL;
 	const char *name = tr_json_str(args, "name");
 	const struct tr_wf *wf = tr_engine_def(e, name);
 	const char *guess = wf ? NULL : tr_engine_def_guess(e, name);
-	if (!wf && guess) {
+	if (!wf && guess)
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no workflow called '%s' (did you mean '%s'?)",
 			    name, guess);
-		return;
-	}
-	if (!wf) {
+	else if (!wf)
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no workflow called '%s' (see `trellis workflow "
 			    "defs`)",
 			    name);
+	return wf;
+}
+
+static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const struct tr_wf *wf = def_of(d, req, args);
+	if (!wf)
 		return;
-	}
 	json_t *j = tr_wf_json(wf);
 	json_object_set_new(j, "source", json_string(wf->source));
 	tr_req_ok(req, j);
@@ -303,18 +310,10 @@ static void graph_done(struct tr_daemon *d, void *arg)
 
 static void wf_graph(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	struct tr_engine *e = engine(d, req);
-	if (!e)
+	const struct tr_wf *wf = def_of(d, req, args);
+	if (!wf)
 		return;
 	const char *name = tr_json_str(args, "name");
-	const struct tr_wf *wf = tr_engine_def(e, name);
-	if (!wf) {
-		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
-			    "no workflow called '%s' (see `trellis workflow "
-			    "defs`)",
-			    name);
-		return;
-	}
 	struct graph_job *g = tr_xcalloc(1, sizeof *g);
 	g->req = req;
 	snprintf(g->name, sizeof g->name, "%s", name);
