@@ -115,6 +115,25 @@ export function VmTable({ host, query, live = true }) {
   );
 }
 
+// What placement has claimed on a host (policy.claims): its VMs' and
+// running provisions' vCPUs and memory against the host's.
+function HostClaims({ host }) {
+  const claims = useAsync(() => api.call('policy.claims', { host: host.name }), [host.name]);
+  useEffect(() => api.subscribe(['workflow.finished'], debounce(claims.reload, 500)), [claims.reload]);
+  if (claims.err) return <ErrorBox err={claims.err} />;
+  if (!claims.data) return <Loading what="claims" />;
+  const u = hostUse(host, claims.data.items);
+  return (
+    <section class="card" data-testid="host-claims" aria-label={`claims on ${host.name}`}>
+      <h2>{host.name}: placement claims ({claims.data.items.length})</h2>
+      <div class="toolbar">
+        <Bar used={u.vcpusClaimed} total={u.cpus} title="vCPUs claimed" label={`vCPUs ${u.vcpusClaimed} / ${u.cpus ?? '?'}`} />
+        <Bar used={u.memClaimed} total={u.memTotal} title="memory claimed" label={`mem ${fmtBytes(u.memClaimed)} / ${fmtBytes(u.memTotal)}`} />
+      </div>
+    </section>
+  );
+}
+
 export function Inventory({ who }) {
   const scoped = who.scope === 'bu';
   const inv = useAsync(() => loadInventory(scoped), [scoped]);
@@ -145,6 +164,9 @@ export function Inventory({ who }) {
             </ul>
           )}
         </section>
+      )}
+      {host && inv.data && inv.data.hosts.find((h) => h.name === host) && (
+        <HostClaims host={inv.data.hosts.find((h) => h.name === host)} />
       )}
       <h2>{host ? `VMs on ${host}` : 'VMs'}</h2>
       <VmTable host={host} />

@@ -170,6 +170,13 @@ if (env.CONSOLE === '1') {
 } else {
   console.log('# the console check is skipped: ' + (env.CONSOLE_WHY || 'no console proxy'));
 }
+await check('the inventory shows its host\'s placement claims', async () => {
+  await admin.goto(`${env.URL}/#/inventory`);
+  await admin.click('[data-testid=tree] .host button:has-text("pvh")');
+  await expectText(admin.locator('[data-testid=host-claims]'), /placement claims \([1-9]\d*\).*vCPUs [1-9]\d* \//);
+  await expectText(admin.locator('[data-testid=vm-table]'), new RegExp(vm));
+  await snap(admin, 'inventory-host');
+});
 await check('the VMs list finds it by search', async () => {
   await admin.goto(`${env.URL}/#/vms`);
   await admin.fill('input[type=search]', 'web');
