@@ -236,6 +236,8 @@ static const char *code_for_status(int st)
 	case 405:
 	case 501:
 		return "NOTSUP";
+	case 429:
+		return "BUSY";
 	case 503:
 		return "UNAVAILABLE";
 	default:
@@ -803,10 +805,26 @@ static void do_login(struct tr_http *h, struct conn *c)
 		return;
 	}
 	int bykey = l.key[0] != '\0';
+	const char *who = bykey ? "" : l.user;
+	long long now = (long long)time(NULL);
+	unsigned wait = tr_http_login_wait(h->sessions, who, now);
+	if (wait) {
+		tr_http_login_wipe(&l);
+		char msg[200];
+		snprintf(msg, sizeof msg,
+			 "too many failed logins%s: try again in %u s",
+			 bykey ? " with API keys" : " for this user", wait);
+		respond_error(h, c, 429, msg);
+		return;
+	}
 	struct tr_ident id;
 	h->last_read_ns = tr_metric_now_ns();
 	int rc = tr_api_login(h->api, bykey ? NULL : l.user, l.password,
 			      bykey ? l.key : NULL, &id, err, sizeof err);
+	if (rc == TRELLIS_E_PERMISSION)
+		tr_http_login_failed(h->sessions, who, now);
+	else if (rc == 0)
+		tr_http_login_ok(h->sessions, who);
 	struct tr_http_session *s =
 	    rc ? NULL
 	       : tr_http_session_open(h->sessions, &id, bykey ? l.key : NULL,

@@ -12,10 +12,19 @@
 #include "../util/alloc.h"
 #include "session.h"
 
+#define FAIL_SLOTS 256
+
+struct fail {
+	char user[65];
+	unsigned count;
+	long long first; /* 0: a free slot */
+};
+
 struct tr_http_sessions {
 	struct tr_http_session s[TR_SESSION_MAX];
 	unsigned ttl, idle;
 	size_t n;
+	struct fail fails[FAIL_SLOTS];
 };
 
 struct tr_http_sessions *tr_http_sessions_new(unsigned ttl, unsigned idle)
@@ -159,4 +168,51 @@ size_t tr_http_sessions_count(const struct tr_http_sessions *t)
 unsigned tr_http_sessions_ttl(const struct tr_http_sessions *t)
 {
 	return t->ttl;
+}
+
+static struct fail *fail_of(struct tr_http_sessions *t, const char *user,
+			    long long now, int make)
+{
+	struct fail *free_slot = NULL, *oldest = NULL;
+	for (size_t i = 0; i < FAIL_SLOTS; i++) {
+		struct fail *f = &t->fails[i];
+		if (f->first && now - f->first >= TR_LOGIN_WINDOW)
+			memset(f, 0, sizeof *f);
+		if (f->first && strcmp(f->user, user) == 0)
+			return f;
+		if (!f->first && !free_slot)
+			free_slot = f;
+		if (f->first && (!oldest || f->first < oldest->first))
+			oldest = f;
+	}
+	if (!make)
+		return NULL;
+	struct fail *f = free_slot ? free_slot : oldest;
+	memset(f, 0, sizeof *f);
+	snprintf(f->user, sizeof f->user, "%s", user);
+	f->first = now;
+	return f;
+}
+
+unsigned tr_http_login_wait(struct tr_http_sessions *t, const char *user,
+			    long long now)
+{
+	struct fail *f = fail_of(t, user, now, 0);
+	if (!f || f->count < TR_LOGIN_FAILS)
+		return 0;
+	return (unsigned)(f->first + TR_LOGIN_WINDOW - now);
+}
+
+void tr_http_login_failed(struct tr_http_sessions *t, const char *user,
+			  long long now)
+{
+	struct fail *f = fail_of(t, user, now, 1);
+	f->count++;
+}
+
+void tr_http_login_ok(struct tr_http_sessions *t, const char *user)
+{
+	for (size_t i = 0; i < FAIL_SLOTS; i++)
+		if (t->fails[i].first && strcmp(t->fails[i].user, user) == 0)
+			memset(&t->fails[i], 0, sizeof t->fails[i]);
 }

@@ -72,6 +72,22 @@ int tr_http_session_csrf_ok(const struct tr_http_session *s,
 size_t tr_http_sessions_count(const struct tr_http_sessions *t);
 unsigned tr_http_sessions_ttl(const struct tr_http_sessions *t);
 
+/* ---- failed logins ---- */
+
+/* A user name (or "" for API keys) with TR_LOGIN_FAILS failed logins
+ * within TR_LOGIN_WINDOW seconds is refused for the rest of the window,
+ * right or wrong: what an argon2id check costs bounds the guesses per
+ * second, this bounds them per user and minute.  0 when a login may be
+ * tried, else the seconds to wait. */
+#define TR_LOGIN_FAILS 5
+#define TR_LOGIN_WINDOW 60
+unsigned tr_http_login_wait(struct tr_http_sessions *t, const char *user,
+			    long long now);
+void tr_http_login_failed(struct tr_http_sessions *t, const char *user,
+			  long long now);
+/* A success clears the user's count. */
+void tr_http_login_ok(struct tr_http_sessions *t, const char *user);
+
 /* ---- outside input (cookie.c; fuzzed by tests/fuzz fuzz_session) ---- */
 
 /* The value of cookie name in a Cookie header (len bytes) into out: its

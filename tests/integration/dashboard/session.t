@@ -119,6 +119,19 @@ out=$(curl -s -c "$jar" -H 'Content-Type: application/json' -d "{\"user\":\"boss
 tcli user delete boss >/dev/null
 like "a deleted user's session can do nothing" "$(cs "$URL/api/v1/zones")" ' 401$'
 
+# -- failed logins --
+tcli user create victim --role bu-user --bu acme >/dev/null
+echo 'victim password' | tcli user passwd victim --stdin >/dev/null
+tcli user create bystander --role bu-user --bu acme >/dev/null
+echo 'bystander password' | tcli user passwd bystander --stdin >/dev/null
+for i in 1 2 3 4 5; do
+	curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"user":"victim","password":"guess guess"}' "$URL/api/v1/auth/login"
+done
+like "five failed logins: the user is held off, even with the right password" \
+	"$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' -d '{"user":"victim","password":"victim password"}' "$URL/api/v1/auth/login")" \
+	'"code":"BUSY","message":"too many failed logins for this user: try again in [0-9]+ s".* 429$'
+like "...another user is not" "$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' -d '{"user":"bystander","password":"bystander password"}' "$URL/api/v1/auth/login")" '"user":"bystander".* 200$'
+
 # -- ops the dashboard added --
 g=$(hc -H 'Content-Type: application/json' -d '{"name":"vm.provision"}' "$URL/api/v1/ops/workflow.graph")
 like "workflow.graph: the DAG as DOT and Graphviz's SVG" "$g" '"dot":"digraph.*"svg":".*<svg.*class=\\"node\\".* 200$'

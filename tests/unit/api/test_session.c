@@ -4,7 +4,8 @@
  * and no other, ends after its idle timeout and its lifetime and at
  * logout, checks its CSRF token exactly; the Cookie header and the login
  * body are parsed strictly (only base64url values, only the known
- * fields) and a refused login keeps no secret. */
+ * fields) and a refused login keeps no secret; five failed logins of a
+ * user hold it off for the rest of the minute. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -168,6 +169,33 @@ static void test_login_body(void **state)
 	}
 }
 
+static void test_failed_logins(void **state)
+{
+	(void)state;
+	struct tr_http_sessions *t = tr_http_sessions_new(0, 0);
+	for (int i = 0; i < TR_LOGIN_FAILS; i++) {
+		assert_int_equal(tr_http_login_wait(t, "alice", 100 + i), 0);
+		tr_http_login_failed(t, "alice", 100 + i);
+	}
+	/* Refused for the rest of the window, counted from the first. */
+	assert_int_equal(tr_http_login_wait(t, "alice", 110), TR_LOGIN_WINDOW - 10);
+	assert_int_equal(tr_http_login_wait(t, "bob", 110), 0);
+	assert_int_equal(tr_http_login_wait(t, "alice", 100 + TR_LOGIN_WINDOW), 0);
+	/* A success clears the count. */
+	for (int i = 0; i < TR_LOGIN_FAILS - 1; i++)
+		tr_http_login_failed(t, "bob", 200);
+	tr_http_login_ok(t, "bob");
+	tr_http_login_failed(t, "bob", 201);
+	assert_int_equal(tr_http_login_wait(t, "bob", 202), 0);
+	/* Many names: the table keeps going. */
+	char u[32];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(u, sizeof u, "u%d", i);
+		tr_http_login_failed(t, u, 300);
+	}
+	tr_http_sessions_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_full_table),
 		cmocka_unit_test(test_cookie_header),
 		cmocka_unit_test(test_login_body),
+		cmocka_unit_test(test_failed_logins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
