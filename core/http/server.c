@@ -26,90 +26,8 @@
 #include "files.h"
 #include "http.h"
 #include "routes.h"
+#include "server_int.h"
 #include "session.h"
-
-#define HDR_ROOM 2048  /* status line and headers, before a body */
-#define MAX_XH 6       /* headers of an answer beyond the usual ones */
-#define RING 1024      /* events kept for the streams */
-#define MAX_QUERY 32   /* query parameters */
-#define IDLE_MS 100    /* no read for this long: drop the kept snapshot */
-
-/* An answer on its way to a connection; owned by whoever sees it last
- * (see conn_closed and on_answer). */
-struct call {
-	struct tr_http *h;
-	struct lws *wsi;  /* NULL once the connection closed */
-	unsigned char *buf; /* LWS_PRE + HDR_ROOM, then the body */
-	size_t len;       /* body bytes */
-	int status;
-	int code;
-	int done, queued; /* under h->lock */
-	struct call *next; /* in h->done */
-	const char *ctype; /* NULL: by the path */
-	const char *xname[MAX_XH]; /* "set-cookie:" (static) */
-	char *xval[MAX_XH];        /* owned */
-	int nx;
-};
-
-struct ev_slot {
-	unsigned long long seq;
-	char *text; /* "id: ..\nevent: ..\ndata: ..\n\n" */
-	size_t len;
-	char topic[96];
-};
-
-struct conn {
-	struct lws *wsi;
-	char method[8];
-	char path[512];
-	char token[128];
-	int has_auth, bad_auth;
-	/* the dashboard's session, when the request has no Authorization */
-	char cookie[TR_SESSION_ID_LEN + 1];
-	char user[65]; /* a password session's user, for tr_api_call */
-	char qbuf[2048];
-	const char *qk[MAX_QUERY], *qv[MAX_QUERY];
-	size_t nq;
-	char *body;
-	size_t blen, bcap, expect;
-	int close_after;
-	struct call *call;
-	/* the event stream */
-	int sse;
-	unsigned long long next;
-	char topics[256]; /* comma-separated prefixes; empty: all */
-	int sse_scoped;   /* a BU session's: topics only */
-	unsigned char *ebuf;
-	size_t ecap;
-	struct conn *sse_next;
-};
-
-struct tr_http {
-	struct tr_daemon *d;
-	struct tr_api *api;
-	struct tr_events *ev;
-	struct tr_http_config cfg;
-	char origin[300];
-	int loopback, tls;
-	struct lws_context *ctx;
-	struct lws_vhost *vh;
-	int port;
-	pthread_t thread;
-	int started;
-	volatile int stop;
-	int stopped; /* the service thread has ended: no lws calls */
-	pthread_mutex_t lock; /* done, ring, head, stopped */
-	struct call *done;
-	struct ev_slot ring[RING];
-	unsigned long long head; /* next event's seq */
-	struct conn *streams;    /* service thread only */
-	lws_sorted_usec_list_t tick;
-	long long last_read_ns;
-	struct tr_store *mstore; /* /metrics' reader */
-	struct tr_http_sessions *sessions; /* service thread only */
-	struct tr_http_files *files;       /* the dashboard, or NULL */
-	char files_err[300];               /* why there is none */
-};
 
 static _Thread_local int on_service_thread;
 
@@ -246,7 +164,7 @@ static const char *code_for_status(int st)
 }
 
 /* An answer made here (not by an op): status, content type, body. */
-static void respond(struct tr_http *h, struct conn *c, int status,
+void tr_http_respond(struct tr_http *h, struct conn *c, int status,
 		    const char *body, size_t len)
 {
 	struct call *cl = call_new(h, c->wsi, len);
@@ -262,7 +180,7 @@ static void respond(struct tr_http *h, struct conn *c, int status,
 	lws_callback_on_writable(c->wsi);
 }
 
-static void respond_error(struct tr_http *h, struct conn *c, int status,
+void tr_http_respond_error(struct tr_http *h, struct conn *c, int status,
 			  const char *msg)
 {
 	json_t *j = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code",
@@ -270,10 +188,10 @@ static void respond_error(struct tr_http *h, struct conn *c, int status,
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!text) {
-		respond(h, c, 503, "", 0);
+		tr_http_respond(h, c, 503, "", 0);
 		return;
 	}
-	respond(h, c, status, text, strlen(text));
+	tr_http_respond(h, c, status, text, strlen(text));
 	free(text);
 }
 
@@ -362,13 +280,13 @@ static void run_api(struct tr_http *h, struct conn *c)
 				       c->blen, fields_of, h->api, op,
 				       sizeof op, &args, err, sizeof err);
 	if (st) {
-		respond_error(h, c, st, err);
+		tr_http_respond_error(h, c, st, err);
 		return;
 	}
 	struct call *cl = call_new(h, c->wsi, 0);
 	if (!cl) {
 		json_decref(args);
-		respond_error(h, c, 503, "out of memory");
+		tr_http_respond_error(h, c, 503, "out of memory");
 		return;
 	}
 	c->call = cl;
@@ -388,7 +306,7 @@ static int authorized(struct tr_http *h, struct conn *c)
 
 static void deny(struct tr_http *h, struct conn *c)
 {
-	respond_error(h, c, 401,
+	tr_http_respond_error(h, c, 401,
 		      c->token[0] ? "unknown or expired API key"
 				  : "this needs an API key (header "
 				    "'Authorization: Bearer TOKEN')");
@@ -411,13 +329,13 @@ static void serve_metrics(struct tr_http *h, struct conn *c)
 	size_t len;
 	char *text = tr_http_metrics_render(h->mstore, LWS_PRE + HDR_ROOM, &len);
 	if (!text) {
-		respond_error(h, c, 503, "out of memory");
+		tr_http_respond_error(h, c, 503, "out of memory");
 		return;
 	}
 	struct call *cl = tr_xcalloc(1, sizeof *cl);
 	if (!cl) {
 		free(text);
-		respond_error(h, c, 503, "out of memory");
+		tr_http_respond_error(h, c, 503, "out of memory");
 		return;
 	}
 	cl->h = h;
@@ -500,7 +418,7 @@ static void start_stream(struct tr_http *h, struct conn *c)
 			snprintf(msg, sizeof msg,
 				 "unknown query parameter '%.64s' (topic)",
 				 c->qk[i]);
-			respond_error(h, c, 400, msg);
+			tr_http_respond_error(h, c, 400, msg);
 			return;
 		}
 		size_t n = strlen(c->topics);
@@ -673,272 +591,13 @@ static int json_content_type(struct lws *wsi)
 	return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
 }
 
-/* ---- the dashboard: its files and sessions (files.h, session.h) ---- */
-
-/* Our own files only; a console's noVNC frame comes from the console
- * proxy, another origin. */
-#define CSP                                                                    \
-	"default-src 'self'; img-src 'self' data:; style-src 'self' "          \
-	"'unsafe-inline'; frame-src https: http:; connect-src 'self'; "        \
-	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-
-static void add_header(struct call *cl, const char *name, const char *val)
-{
-	char *v;
-	if (!cl || cl->nx >= MAX_XH || !(v = tr_xstrdup(val)))
-		return;
-	cl->xname[cl->nx] = name;
-	cl->xval[cl->nx++] = v;
-}
-
-static void serve_file(struct tr_http *h, struct conn *c)
-{
-	if (strcmp(c->method, "GET") != 0) {
-		respond_error(h, c, 405, "the dashboard's files take GET");
-		return;
-	}
-	if (!h->files) {
-		respond_error(h, c, 404, h->files_err);
-		return;
-	}
-	const struct tr_http_file *f = tr_http_files_find(h->files, c->path);
-	if (!f) {
-		respond_error(h, c, 404, "no such file in the dashboard");
-		return;
-	}
-	char ae[256];
-	int gz = f->gz &&
-		 lws_hdr_copy(c->wsi, ae, sizeof ae,
-			      WSI_TOKEN_HTTP_ACCEPT_ENCODING) > 0 &&
-		 strstr(ae, "gzip");
-	respond(h, c, 200, (const char *)(gz ? f->gz : f->data),
-		gz ? f->gzlen : f->len);
-	struct call *cl = c->call;
-	if (!cl)
-		return;
-	cl->ctype = f->ctype;
-	if (gz)
-		add_header(cl, "content-encoding:", "gzip");
-	add_header(cl, "vary:", "Accept-Encoding");
-	add_header(cl, "cache-control:",
-		   f->immutable ? "public, max-age=31536000, immutable"
-				: "no-cache");
-	add_header(cl, "content-security-policy:", CSP);
-	add_header(cl, "x-content-type-options:", "nosniff");
-	add_header(cl, "referrer-policy:", "no-referrer");
-}
-
-static void read_cookie(struct conn *c)
-{
-	char v[2048];
-	c->cookie[0] = '\0';
-	int n = lws_hdr_copy(c->wsi, v, sizeof v, WSI_TOKEN_HTTP_COOKIE);
-	if (n > 0 && tr_http_cookie_get(v, (size_t)n, TR_SESSION_COOKIE,
-					c->cookie, sizeof c->cookie) < 0)
-		c->cookie[0] = '\0';
-}
-
-/* A browser's Origin, when it sends one, must be this listener's. */
-static int same_origin(struct tr_http *h, struct conn *c)
-{
-	char o[300], host[256], want[300];
-	if (lws_hdr_copy(c->wsi, o, sizeof o, WSI_TOKEN_ORIGIN) <= 0)
-		return 1;
-	if (lws_hdr_copy(c->wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
-		return 0;
-	snprintf(want, sizeof want, "http%s://%s", h->tls ? "s" : "", host);
-	return strcmp(o, want) == 0;
-}
-
-static int csrf_ok(struct tr_http *h, struct conn *c,
-		   const struct tr_http_session *s)
-{
-	char t[80];
-	int n = lws_hdr_custom_copy(c->wsi, t, sizeof t, "x-csrf-token:", 13);
-	return n > 0 && same_origin(h, c) && tr_http_session_csrf_ok(s, t);
-}
-
-static int mutating(const char *method)
-{
-	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
-}
-
-/* The session's answer ({user, role, bu, scope, csrf, expires}); with
- * cookie, the Set-Cookie that opens it. */
-static void answer_session(struct tr_http *h, struct conn *c,
-			   const struct tr_http_session *s, const char *cookie)
-{
-	json_t *r = json_pack(
-	    "{s:s, s:s, s:o, s:s, s:s, s:I, s:s}", "user", s->who, "role",
-	    s->role, "bu", s->bu[0] ? json_string(s->bu) : json_null(),
-	    "scope", s->scoped ? "bu" : "global", "csrf", s->csrf, "expires",
-	    (json_int_t)s->expires, "login", s->token ? "key" : "password");
-	json_t *env = r ? json_pack("{s:b, s:o}", "ok", 1, "result", r) : NULL;
-	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
-	json_decref(env);
-	if (!text) {
-		respond_error(h, c, 503, "out of memory");
-		return;
-	}
-	respond(h, c, 200, text, strlen(text));
-	free(text);
-	add_header(c->call, "cache-control:", "no-store");
-	if (cookie) {
-		char v[256];
-		snprintf(v, sizeof v,
-			 TR_SESSION_COOKIE "=%s; Path=/; Max-Age=%u; HttpOnly; "
-					   "Secure; SameSite=Strict",
-			 cookie, tr_http_sessions_ttl(h->sessions));
-		add_header(c->call, "set-cookie:", v);
-	}
-}
-
-static void do_login(struct tr_http *h, struct conn *c)
-{
-	struct tr_http_login l;
-	char err[512], cookie[TR_SESSION_ID_LEN + 1];
-	int parsed = tr_http_login_parse(c->body, c->blen, &l, err, sizeof err);
-	if (c->body)
-		sodium_memzero(c->body, c->blen);
-	if (parsed < 0) {
-		respond_error(h, c, 400, err);
-		return;
-	}
-	int bykey = l.key[0] != '\0';
-	const char *who = bykey ? "" : l.user;
-	long long now = (long long)time(NULL);
-	unsigned wait = tr_http_login_wait(h->sessions, who, now);
-	if (wait) {
-		tr_http_login_wipe(&l);
-		char msg[200];
-		snprintf(msg, sizeof msg,
-			 "too many failed logins%s: try again in %u s",
-			 bykey ? " with API keys" : " for this user", wait);
-		respond_error(h, c, 429, msg);
-		return;
-	}
-	struct tr_ident id;
-	h->last_read_ns = tr_metric_now_ns();
-	int rc = tr_api_login(h->api, bykey ? NULL : l.user, l.password,
-			      bykey ? l.key : NULL, &id, err, sizeof err);
-	if (rc == TRELLIS_E_PERMISSION)
-		tr_http_login_failed(h->sessions, who, now);
-	else if (rc == 0)
-		tr_http_login_ok(h->sessions, who);
-	struct tr_http_session *s =
-	    rc ? NULL
-	       : tr_http_session_open(h->sessions, &id, bykey ? l.key : NULL,
-				      (long long)time(NULL), cookie);
-	tr_http_login_wipe(&l);
-	if (rc) {
-		tr_info("http %s: a dashboard login was refused", h->origin);
-		respond_error(h, c, rc == TRELLIS_E_PERMISSION
-					? 401
-					: tr_http_status(rc),
-			      err);
-		return;
-	}
-	if (!s) {
-		respond_error(h, c, 503, "out of memory");
-		return;
-	}
-	tr_info("http %s: dashboard login of '%s' (%s)", h->origin, id.user,
-		bykey ? "API key" : "password");
-	answer_session(h, c, s, cookie);
-	sodium_memzero(cookie, sizeof cookie);
-}
-
-/* /api/v1/auth/{login,session,logout}. */
-static void do_auth(struct tr_http *h, struct conn *c)
-{
-	const char *what = c->path + strlen(TR_HTTP_PREFIX "/auth/");
-	int get = strcmp(c->method, "GET") == 0;
-	if (strcmp(what, "login") == 0) {
-		if (get)
-			respond_error(h, c, 405, "login takes POST");
-		else if (!same_origin(h, c))
-			respond_error(h, c, 403, "login from another origin");
-		else
-			do_login(h, c);
-		return;
-	}
-	struct tr_http_session *s =
-	    c->cookie[0] ? tr_http_session_find(h->sessions, c->cookie,
-						(long long)time(NULL))
-			 : NULL;
-	if (strcmp(what, "session") == 0) {
-		if (!get)
-			respond_error(h, c, 405, "session takes GET");
-		else if (!s)
-			respond_error(h, c, 401, "not logged in");
-		else
-			answer_session(h, c, s, NULL);
-		return;
-	}
-	if (strcmp(what, "logout") == 0) {
-		if (get) {
-			respond_error(h, c, 405, "logout takes POST");
-			return;
-		}
-		if (s && !csrf_ok(h, c, s)) {
-			respond_error(h, c, 403, "missing or wrong CSRF token "
-						 "(header X-CSRF-Token)");
-			return;
-		}
-		if (s) {
-			tr_info("http %s: dashboard logout of '%s'", h->origin,
-				s->who);
-			tr_http_session_close(h->sessions, s);
-		}
-		respond(h, c, 200, "{\"ok\":true,\"result\":null}", 25);
-		add_header(c->call, "set-cookie:",
-			   TR_SESSION_COOKIE "=; Path=/; Max-Age=0; HttpOnly; "
-					     "Secure; SameSite=Strict");
-		return;
-	}
-	respond_error(h, c, 404, "unknown path (auth/login, auth/session, "
-				 "auth/logout)");
-}
-
-static int is_auth_path(const char *p)
-{
-	return strncmp(p, TR_HTTP_PREFIX "/auth/",
-		       sizeof(TR_HTTP_PREFIX "/auth/") - 1) == 0;
-}
-
 /* A request whose body (if any) is in. */
 static void finish(struct tr_http *h, struct conn *c)
 {
-	if (is_auth_path(c->path))
-		do_auth(h, c);
+	if (tr_http_door_is_auth(c->path))
+		tr_http_door_auth(h, c);
 	else
 		run_api(h, c);
-}
-
-/* An API request with the session cookie and no Authorization: it runs
- * as the session's caller, once the CSRF token is checked.  0, or -1
- * when refused (answered). */
-static int session_caller(struct tr_http *h, struct conn *c)
-{
-	struct tr_http_session *s =
-	    tr_http_session_find(h->sessions, c->cookie, (long long)time(NULL));
-	if (!s) {
-		respond_error(h, c, 401,
-			      "the dashboard session has ended (expired or "
-			      "logged out): log in again");
-		return -1;
-	}
-	if (mutating(c->method) && !csrf_ok(h, c, s)) {
-		respond_error(h, c, 403,
-			      "missing or wrong CSRF token (header "
-			      "X-CSRF-Token), or a request from another origin");
-		return -1;
-	}
-	if (s->token)
-		snprintf(c->token, sizeof c->token, "%s", s->token);
-	else
-		snprintf(c->user, sizeof c->user, "%s", s->user);
-	return 0;
 }
 
 /* A new request's headers are in: answers, or waits for its body. */
@@ -955,15 +614,15 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	c->user[0] = '\0';
 	c->cookie[0] = '\0';
 	if (!c->has_auth)
-		read_cookie(c);
+		tr_http_door_cookie(c);
 	if (c->bad_auth) {
-		respond_error(h, c, 401,
+		tr_http_respond_error(h, c, 401,
 			      "the Authorization header must be 'Bearer "
 			      "TOKEN'");
 		return 0;
 	}
 	if (token_in_url(c)) {
-		respond_error(h, c, 400,
+		tr_http_respond_error(h, c, 400,
 			      "API keys go in the Authorization header "
 			      "('Authorization: Bearer TOKEN'), never in a URL");
 		return 0;
@@ -971,16 +630,16 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	int get = strcmp(c->method, "GET") == 0;
 	if (strcmp(path, "/metrics") != 0 && strncmp(path, "/api/", 5) != 0 &&
 	    strcmp(path, "/api") != 0) {
-		serve_file(h, c);
+		tr_http_door_file(h, c);
 		return 0;
 	}
-	if (c->cookie[0] && !is_auth_path(path) &&
+	if (c->cookie[0] && !tr_http_door_is_auth(path) &&
 	    strcmp(path, TR_HTTP_PREFIX "/events") != 0 &&
-	    strcmp(path, "/metrics") != 0 && session_caller(h, c) < 0)
+	    strcmp(path, "/metrics") != 0 && tr_http_door_caller(h, c) < 0)
 		return 0;
 	if (strcmp(path, "/metrics") == 0) {
 		if (!get)
-			respond_error(h, c, 405, "/metrics takes GET");
+			tr_http_respond_error(h, c, 405, "/metrics takes GET");
 		else
 			serve_metrics(h, c);
 		return 0;
@@ -988,17 +647,17 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	if (strcmp(path, TR_HTTP_PREFIX "/openapi.json") == 0) {
 		const char *doc = h->cfg.openapi;
 		if (!get)
-			respond_error(h, c, 405, "openapi.json takes GET");
+			tr_http_respond_error(h, c, 405, "openapi.json takes GET");
 		else if (!doc)
-			respond_error(h, c, 404, "this trellisd was built "
+			tr_http_respond_error(h, c, 404, "this trellisd was built "
 						 "without its OpenAPI document");
 		else
-			respond(h, c, 200, doc, strlen(doc));
+			tr_http_respond(h, c, 200, doc, strlen(doc));
 		return 0;
 	}
 	if (strcmp(path, TR_HTTP_PREFIX "/events") == 0) {
 		if (!get)
-			respond_error(h, c, 405, "the event stream takes GET");
+			tr_http_respond_error(h, c, 405, "the event stream takes GET");
 		else
 			start_stream(h, c);
 		return 0;
@@ -1009,7 +668,7 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	char cl[32];
 	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
 		c->close_after = 1;
-		respond_error(h, c, 411,
+		tr_http_respond_error(h, c, 411,
 			      "a request body needs a Content-Length "
 			      "(chunked bodies are not taken)");
 		return 0;
@@ -1023,7 +682,7 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	unsigned long long want = strtoull(cl, &end, 10);
 	if (*end || cl[0] == '-') {
 		c->close_after = 1;
-		respond_error(h, c, 400, "Content-Length is not a number");
+		tr_http_respond_error(h, c, 400, "Content-Length is not a number");
 		return 0;
 	}
 	if (want > h->cfg.max_body) {
@@ -1033,12 +692,12 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 			 "bytes (http.max_body)",
 			 want, h->cfg.max_body);
 		c->close_after = 1;
-		respond_error(h, c, 413, msg);
+		tr_http_respond_error(h, c, 413, msg);
 		return 0;
 	}
 	if (want && !json_content_type(c->wsi)) {
 		c->close_after = 1;
-		respond_error(h, c, 415,
+		tr_http_respond_error(h, c, 415,
 			      "the body must be JSON (Content-Type: "
 			      "application/json)");
 		return 0;
@@ -1051,7 +710,7 @@ static int on_request(struct tr_http *h, struct conn *c, const char *path)
 	c->body = tr_xmalloc(c->expect + 1);
 	if (!c->body) {
 		c->close_after = 1;
-		respond_error(h, c, 503, "out of memory");
+		tr_http_respond_error(h, c, 503, "out of memory");
 		return 0;
 	}
 	c->bcap = c->expect;
@@ -1094,7 +753,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return 0;
 		if (c->blen != c->expect) {
 			c->close_after = 1;
-			respond_error(h, c, 400, "the body ended early");
+			tr_http_respond_error(h, c, 400, "the body ended early");
 			return 0;
 		}
 		finish(h, c);
