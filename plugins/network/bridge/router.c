@@ -408,15 +408,15 @@ static void nft_text(struct sb *b, const trellis_router_spec_t *s,
 {
 	char pub[16] = "";
 	sb_add(b, "add table ip trellis\nflush table ip trellis\n"
-		  "add chain ip trellis pre { type nat hook prerouting "
+		  "add chain ip trellis t_pre { type nat hook prerouting "
 		  "priority -100 ; }\n"
-		  "add chain ip trellis post { type nat hook postrouting "
+		  "add chain ip trellis t_post { type nat hook postrouting "
 		  "priority 100 ; }\n"
-		  "add chain ip trellis fwd { type filter hook forward "
+		  "add chain ip trellis t_fwd { type filter hook forward "
 		  "priority 0 ; policy drop ; }\n"
-		  "add rule ip trellis fwd ct state established,related "
+		  "add rule ip trellis t_fwd ct state established,related "
 		  "accept\n");
-	sb_add(b, "add rule ip trellis fwd iifname \"%s\" oifname \"%s\" "
+	sb_add(b, "add rule ip trellis t_fwd iifname \"%s\" oifname \"%s\" "
 		  "accept\n",
 	       n->rj, n->rj);
 	if (!s->public_ip)
@@ -424,15 +424,15 @@ static void nft_text(struct sb *b, const trellis_router_spec_t *s,
 	snprintf(pub, sizeof pub, "%.*s", (int)strcspn(s->public_ip, "/"),
 		 s->public_ip);
 	sb_add(b,
-	       "add rule ip trellis fwd iifname \"%s\" oifname \"%s\" accept\n"
-	       "add rule ip trellis fwd ct status dnat accept\n"
-	       "add rule ip trellis post ip saddr %s oifname \"%s\" snat to "
+	       "add rule ip trellis t_fwd iifname \"%s\" oifname \"%s\" accept\n"
+	       "add rule ip trellis t_fwd ct status dnat accept\n"
+	       "add rule ip trellis t_post ip saddr %s oifname \"%s\" snat to "
 	       "%s\n",
 	       n->rj, n->rp, s->cidr, n->rp, pub);
 	for (uint32_t i = 0; i < s->n_forwards; i++) {
 		const trellis_router_forward_t *f = &s->forwards[i];
 		sb_add(b,
-		       "add rule ip trellis pre ip daddr %s %s dport %u dnat "
+		       "add rule ip trellis t_pre ip daddr %s %s dport %u dnat "
 		       "to %s:%u\n",
 		       pub, f->protocol, f->public_port, f->ip, f->port);
 	}
