@@ -41,6 +41,9 @@ cleanup() {
 		ip netns del trellis-r-$n 2>/dev/null
 		rm -rf "/run/trellis-bridge/routers/$n"
 	done
+	for n in $PUB $VA1 $VA2 $VB1; do # the httpds the test started there
+		ip netns pids $n 2>/dev/null | xargs -r kill 2>/dev/null
+	done
 	for n in $HNS $PUB $VA1 $VA2 $VB1; do ip netns del $n 2>/dev/null; done
 	td_cleanup
 }
@@ -97,7 +100,7 @@ tcli network pool-create vx$S --mode vxlan --first $((20000 + S % 10000 * 10)) -
 out=$(tcli network create $NA --pool vx$S --tenant acme --zone z1 --cidr 10.1.1.0/24 \
 	--router-host h1 --router-uri netns:$HNS -o json 2>&1)
 is "acme's network with its router" "$(json 'j["router"]["routed"], j["spec"]["gateway"], j["spec"]["dhcp_first"]' <<<"$out" 2>&1)" \
-	"(True, '10.1.1.1', '10.1.1.2')"
+	"True 10.1.1.1 10.1.1.2"
 PUBA=$(json 'j["spec"]["public_ip"]' <<<"$out")
 is "its router's public address comes from z1's public range" "$PUBA" 198.51.100.2
 ok "globex's network on the same 10.1.1.0/24" tcli network create $NB --pool vx$S --tenant globex \
@@ -146,7 +149,8 @@ EOS
 chmod +x "$TD_DIR/udhcpc.sh"
 vm_nic() { # VM NET NS: the address it was given; the port's peer moved into NS as eth0
 	local out peer
-	out=$(tcli workflow run "$TD_DIR/vm.yaml" --input vm=$1 --input net=$2 --wait -o json 2>&1)
+	out=$(tcli workflow run "$TD_DIR/vm.yaml" --input vm=$1 --input net=$2 --wait -o json 2>&1 |
+		sed -n '/^{/,$p')
 	peer=$(json 'j["outputs"]["peer"]' <<<"$out" 2>/dev/null)
 	[[ -n $peer ]] || { diag "$out"; return 1; }
 	ip -n $HNS link set "$peer" netns $3
@@ -175,7 +179,7 @@ like "DNS: v1 resolves v2's name" "$(ip netns exec $VA1 busybox nslookup v2$S 10
 unlike "DNS: globex's router does not know acme's VMs" \
 	"$(ip netns exec $VB1 busybox nslookup v2$S 10.1.1.1 2>&1)" "Address: 10.1.1.3"
 like "NAT: v1 reaches the public namespace (which has no route back but to the router)" \
-	"$(ip netns exec $VA1 busybox wget -q -T 3 -O- http://198.51.100.1/ 2>&1)" public-ok
+	"$(ip netns exec $VA1 timeout 3 busybox wget -q -O- http://198.51.100.1/ 2>&1)" public-ok
 
 # ---- isolation: ARP is allowed on ports, so a reply proves L2 reach ----
 ok "control: v1 reaches v2 on their segment" ip netns exec $VA1 busybox arping -c 2 -w 3 -I eth0 10.1.1.3
@@ -190,15 +194,15 @@ like "forward add" "$(tcli network forward add $NA --public-port 8080 --vm v1$S 
 	"\"public_ip\": \"$PUBA\""
 like "forward list" "$(tcli network forward list $NA)" "tcp +8080 +v1$S +10.1.1.2 +80"
 like "the public namespace reaches v1 through the forward" \
-	"$(ip netns exec $PUB busybox wget -q -T 3 -O- http://$PUBA:8080/ 2>&1)" vm-v1
+	"$(ip netns exec $PUB timeout 3 busybox wget -q -O- http://$PUBA:8080/ 2>&1)" vm-v1
 nok "and nothing else of the network from the public side" \
-	ip netns exec $PUB busybox wget -q -T 2 -O- http://$PUBA:8081/
+	ip netns exec $PUB timeout 2 busybox wget -q -O- http://$PUBA:8081/
 like "a forward to a VM without an address in the network is refused" \
 	"$(tcli network forward add $NA --public-port 8081 --vm w1$S --port 80 2>&1)" \
 	"NOTFOUND: VM 'w1$S' has no address in network '$NA'"
 out=$(tcli network forward remove $NA 8080 -o json)
 is "forward remove" "$(json 'j["removed"]' <<<"$out")" True
-nok "the forward is gone" ip netns exec $PUB busybox wget -q -T 2 -O- http://$PUBA:8080/
+nok "the forward is gone" ip netns exec $PUB timeout 2 busybox wget -q -O- http://$PUBA:8080/
 
 # ---- a router whose dnsmasq dies is restarted by the daemon ----
 pid=$(cat /run/trellis-bridge/routers/$NA/pid)
