@@ -15,6 +15,10 @@
 #     ip=CLIENT::GW:NETMASK:HOST:DEV:off  the kernel's own ip= syntax; NETMASK
 #                                         may also be a prefix length (24);
 #                                         DEV defaults to eth0
+#     ip=dhcp                             eth0 by DHCP: busybox udhcpc, which
+#                                         sets the address, the default
+#                                         route and /etc/resolv.conf (issue
+#                                         23: a routed network's dnsmasq)
 #
 # `build.sh appliance` builds the second image, a locked-down virtual
 # appliance (issue 22, maintenance mode): the same kernel and init, plus
@@ -243,6 +247,23 @@ poweroff -f
 EOF
 chmod +x "$root/etc/acpi/PWRF/00000080"
 
+# udhcpc's script (ip=dhcp): the lease's address, router and DNS servers.
+cat >"$root/etc/udhcpc.script" <<'EOS'
+#!/bin/sh
+case $1 in
+deconfig) ip addr flush dev "$interface" ;;
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route replace default via "${router%% *}"
+	: >/etc/resolv.conf
+	for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done
+	[ -n "$domain" ] && echo "search $domain" >>/etc/resolv.conf ;;
+esac
+exit 0
+EOS
+chmod +x "$root/etc/udhcpc.script"
+
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 # PID 1 of the Trellis test guest (tests/guest/build.sh).
@@ -263,7 +284,20 @@ for arg in $(cat /proc/cmdline); do
 	ip=*) ipcfg=${arg#ip=} ;;
 	esac
 done
-if [ -n "$ipcfg" ]; then
+if [ "$ipcfg" = dhcp ]; then
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ip link set lo up
+	ip link set eth0 up
+	if udhcpc -i eth0 -n -q -t 10 -T 1 -s /etc/udhcpc.script; then
+		log "eth0 by DHCP: $(ip -4 -o addr show eth0 | awk '{print $4}')"
+	else
+		log "eth0: no DHCP lease"
+	fi
+elif [ -n "$ipcfg" ]; then
 	IFS=: read -r client server gw mask hn dev auto <<IP
 $ipcfg
 IP
