@@ -283,8 +283,39 @@ static int read_router(struct tr_store *s, void *arg, trellis_call_t *call)
  * false), so vm.provision can run it for any network.  The segment is made
  * present on that host first: the router joins its bridge.
  */
+static int router_apply(const struct tr_action_env *env, const char *network,
+			json_t **result, json_t **applied, trellis_call_t *call);
+
+/* Two syncs of one router may read the store in one order and reach the
+ * plugin in the other (the periodic check and a forward removal): the
+ * store is read again after the op, and a router that is already behind
+ * it is synced again, so the last sync leaves what the store says. */
 static int router_ensure1(const struct tr_action_env *env, const char *network,
 			  json_t **result, trellis_call_t *call)
+{
+	json_t *applied = NULL;
+	int rc = router_apply(env, network, result, &applied, call);
+	for (int i = 0; !rc && i < 3; i++) {
+		struct router_read now = {.network = network};
+		if (tr_lookup_with(env ? env->daemon : NULL, "router",
+				   read_router, &now, call) ||
+		    json_equal(now.spec, applied)) {
+			json_decref(now.spec);
+			break;
+		}
+		json_decref(now.spec);
+		json_decref(applied);
+		applied = NULL;
+		json_decref(*result);
+		*result = NULL;
+		rc = router_apply(env, network, result, &applied, call);
+	}
+	json_decref(applied);
+	return rc;
+}
+
+static int router_apply(const struct tr_action_env *env, const char *network,
+			json_t **result, json_t **applied, trellis_call_t *call)
 {
 	struct router_read rr = {.network = network};
 	int rc = tr_lookup_with(env ? env->daemon : NULL, "router", read_router,
@@ -292,6 +323,7 @@ static int router_ensure1(const struct tr_action_env *env, const char *network,
 	if (rc)
 		return rc;
 	json_t *r = rr.spec;
+	*applied = json_incref(r);
 	if (!json_is_true(json_object_get(r, "routed"))) {
 		*result = json_pack("{s:s, s:b}", "network", rr.network,
 				    "routed", 0);

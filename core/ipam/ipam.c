@@ -746,6 +746,28 @@ static json_t *alloc_json(const json_t *spec, const char *network,
 			 S(spec, "router_host") != NULL);
 }
 
+/* The address (and MAC) a VM's NIC holds in network: 1 found, 0 none,
+ * <0 an error. */
+static int nic_addr(sqlite3 *db, const char *network, const char *vm,
+		    char addr[TR_IP4_STRLEN], char mac[18], trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT address, mac FROM ip_alloc WHERE network "
+			       "= ?1 AND vm = ?2 AND kind = 'nic'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(call, db, "address");
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st), found = step == SQLITE_ROW;
+	if (found) {
+		snprintf(addr, TR_IP4_STRLEN, "%s", txt(st, 0));
+		snprintf(mac, 18, "%s", txt(st, 1));
+	}
+	sqlite3_finalize(st);
+	return found ? 1 : step == SQLITE_DONE ? 0 : db_fail(call, db, "address");
+}
+
 int tr_ipam_alloc(struct tr_store *s, const char *network, const char *vm,
 		  const char *mac, const char *owner, json_t **out,
 		  trellis_call_t *call)
@@ -761,22 +783,14 @@ int tr_ipam_alloc(struct tr_store *s, const char *network, const char *vm,
 				 "vm", vm, "ip", "", "mac", mac ? mac : "");
 		goto out;
 	}
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT address, mac FROM ip_alloc WHERE network "
-			       "= ?1 AND vm = ?2 AND kind = 'nic'",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(call, db, "allocate");
+	char held[TR_IP4_STRLEN], hmac[18];
+	rc = nic_addr(db, network, vm, held, hmac, call);
+	if (rc) {
+		if (rc > 0)
+			*out = alloc_json(spec, network, vm, held, hmac);
+		rc = rc > 0 ? 0 : rc;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*out = alloc_json(spec, network, vm, txt(st, 0), txt(st, 1));
-		sqlite3_finalize(st);
-		goto out;
-	}
-	sqlite3_finalize(st);
 	char err[128], m[18], a[TR_IP4_STRLEN];
 	uint32_t f, l, ip;
 	if (tr_ip4_parse(S(spec, "dhcp_first"), &f, err, sizeof err) ||
@@ -960,21 +974,14 @@ int tr_ipam_forward_add(struct tr_store *s, const char *network,
 				 network);
 		goto out;
 	}
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT address FROM ip_alloc WHERE network = ?1 "
-			       "AND vm = ?2 AND kind = 'nic'",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(call, db, "forward");
+	char addr[TR_IP4_STRLEN] = "", hmac[18];
+	int got = nic_addr(db, network, vm, addr, hmac, call);
+	if (got < 0) {
+		rc = got;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	char addr[TR_IP4_STRLEN] = "";
-	if (step == SQLITE_ROW)
-		snprintf(addr, sizeof addr, "%s", txt(st, 0));
-	sqlite3_finalize(st);
+	sqlite3_stmt *st = NULL;
+	int step;
 	if (!addr[0]) {
 		rc = tr_call_set(call, TRELLIS_E_NOTFOUND,
 				 "VM '%s' has no address in network '%s'",
