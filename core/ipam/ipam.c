@@ -826,13 +826,20 @@ out:
 	return rc;
 }
 
+/* The VM's forwards in the network go with its address: nothing would
+ * answer them, and a new VM of the name is not the one they were for. */
 int tr_ipam_release(struct tr_store *s, const char *network, const char *vm,
 		    trellis_call_t *call)
 {
-	return exec1(tr_store_db(s),
-		     "DELETE FROM ip_alloc WHERE network = ?1 AND vm = ?2 AND "
-		     "kind = 'nic'",
-		     network, vm, call);
+	int rc = exec1(tr_store_db(s),
+		       "DELETE FROM ip_alloc WHERE network = ?1 AND vm = ?2 AND "
+		       "kind = 'nic'",
+		       network, vm, call);
+	return rc ? rc
+		  : exec1(tr_store_db(s),
+			  "DELETE FROM net_forward WHERE network = ?1 AND vm = "
+			  "?2",
+			  network, vm, call);
 }
 
 #define IP_SELECT                                                              \

@@ -75,6 +75,7 @@ int tr_ipam_net_drop(struct tr_store *s, const char *network,
 int tr_ipam_alloc(struct tr_store *s, const char *network, const char *vm,
 		  const char *mac, const char *owner, json_t **out,
 		  trellis_call_t *call);
+/* Also drops the VM's port forwards in network. */
 int tr_ipam_release(struct tr_store *s, const char *network, const char *vm,
 		    trellis_call_t *call);
 

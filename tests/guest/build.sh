@@ -15,6 +15,9 @@
 #     ip=CLIENT::GW:NETMASK:HOST:DEV:off  the kernel's own ip= syntax; NETMASK
 #                                         may also be a prefix length (24);
 #                                         DEV defaults to eth0
+#     trellis.serve=TEXT                  serve TEXT on port 80 (busybox httpd)
+#     trellis.resolve=NAME                look NAME up, print "resolve NAME: A"
+#     trellis.fetch=URL                   fetch URL, print "fetch URL: BODY"
 #     ip=dhcp                             eth0 by DHCP: busybox udhcpc, which
 #                                         sets the address, the default
 #                                         route and /etc/resolv.conf (issue
@@ -278,10 +281,13 @@ log() { echo "trellis-guest: $*"; }
 for m in $(cat /etc/modules); do
 	insmod "/lib/modules/$m.ko" || log "insmod $m failed"
 done
-ipcfg= host=trellis-guest
+ipcfg= host=trellis-guest serve= resolve= fetch=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	ip=*) ipcfg=${arg#ip=} ;;
+	trellis.serve=*) serve=${arg#*=} ;;
+	trellis.resolve=*) resolve=${arg#*=} ;;
+	trellis.fetch=*) fetch=${arg#*=} ;;
 	esac
 done
 if [ "$ipcfg" = dhcp ]; then
@@ -330,6 +336,32 @@ IP
 fi
 hostname "$host"
 acpid -d -c /etc/acpi &
+# Network probes for the router tests (issue 23), each reported on the
+# serial console: trellis.serve=TEXT serves TEXT on port 80;
+# trellis.resolve=NAME looks NAME up through the DNS server DHCP gave;
+# trellis.fetch=URL fetches URL (through the router's NAT).  Both retry
+# for about 30 s.
+if [ -n "$serve" ]; then
+	mkdir -p /srv
+	echo "$serve" >/srv/index.html
+	httpd -p 80 -h /srv
+fi
+(
+	i=0
+	while [ -n "$resolve" ] && [ $i -lt 30 ]; do
+		a=$(nslookup "$resolve" 2>/dev/null | sed -n '/^Name:/,$ s/^Address[ 0-9]*: *\([0-9.]*\).*/\1/p' | head -1)
+		[ -n "$a" ] && { log "resolve $resolve: $a"; break; }
+		sleep 1
+		i=$((i + 1))
+	done
+	i=0
+	while [ -n "$fetch" ] && [ $i -lt 30 ]; do
+		b=$(timeout 3 wget -q -O- "$fetch" 2>/dev/null)
+		[ -n "$b" ] && { log "fetch $fetch: $b"; break; }
+		sleep 1
+		i=$((i + 1))
+	done
+) &
 [ -f /etc/appliance.rc ] && . /etc/appliance.rc
 echo "TRELLIS-GUEST-UP"
 while true; do
