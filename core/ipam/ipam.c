@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* ipam.c - IP ranges, network addressing, allocations, forwards (ipam.h). */
+/* ipam.c - network addressing, the allocation table and the helpers the
+ * module's files share (ipam.h, ipam_int.h); ranges.c has the zones'
+ * ranges, forward.c the forwards and the router's description. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,43 +10,42 @@
 #include "../util/cidr.h"
 #include "../util/json.h"
 #include "ipam.h"
+#include "ipam_int.h"
 
-#define S(o, k) tr_json_str((o), (k))
-#define PUBLIC_SCOPE "@public"
 
-static int db_fail(trellis_call_t *call, sqlite3 *db, const char *what)
+int tr_ipam_db_fail(trellis_call_t *call, sqlite3 *db, const char *what)
 {
 	return tr_call_set(call, TRELLIS_E_IO, "ipam: %s: %s", what,
 			   sqlite3_errmsg(db));
 }
 
-static const char *txt(sqlite3_stmt *st, int i)
+const char *tr_ipam_txt(sqlite3_stmt *st, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(st, i);
 	return t ? t : "";
 }
 
 /* The id of zone (or of pod in it): >0, 0 not found, <0 error. */
-static int64_t row_id(sqlite3 *db, const char *sql, const char *a,
+int64_t tr_ipam_row_id(sqlite3 *db, const char *sql, const char *a,
 		      const char *b, trellis_call_t *call)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "lookup");
+		return tr_ipam_db_fail(call, db, "lookup");
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b)
 		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0)
 		     : rc == SQLITE_DONE ? 0
-					 : db_fail(call, db, "lookup");
+					 : tr_ipam_db_fail(call, db, "lookup");
 	sqlite3_finalize(st);
 	return id;
 }
 
-static int64_t zone_id(sqlite3 *db, const char *zone, trellis_call_t *call)
+int64_t tr_ipam_zone_id(sqlite3 *db, const char *zone, trellis_call_t *call)
 {
-	int64_t id = row_id(db, "SELECT id FROM zone WHERE name = ?1", zone,
+	int64_t id = tr_ipam_row_id(db, "SELECT id FROM zone WHERE name = ?1", zone,
 			    NULL, call);
 	if (id == 0)
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
@@ -52,297 +53,71 @@ static int64_t zone_id(sqlite3 *db, const char *zone, trellis_call_t *call)
 	return id;
 }
 
-/* ---- ranges ---- */
-
-static json_t *range_row(sqlite3_stmt *st)
+int tr_ipam_exec1(sqlite3 *db, const char *sql, const char *a, const char *b,
+		 trellis_call_t *call)
 {
-	/* zone, pod, kind, cidr, gateway, first, last, bridge, used */
-	char a[TR_IP4_STRLEN], b[TR_IP4_STRLEN];
-	tr_ip4_format((uint32_t)sqlite3_column_int64(st, 5), a);
-	tr_ip4_format((uint32_t)sqlite3_column_int64(st, 6), b);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "zone",
-			      txt(st, 0), "kind", txt(st, 2), "cidr", txt(st, 3),
-			      "first", a, "last", b, "used",
-			      (json_int_t)sqlite3_column_int64(st, 8));
-	if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-		json_object_set_new(o, "pod", json_string(txt(st, 1)));
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-		json_object_set_new(o, "gateway", json_string(txt(st, 4)));
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-		json_object_set_new(o, "bridge", json_string(txt(st, 7)));
-	return o;
-}
-
-#define RANGE_SELECT                                                           \
-	"SELECT z.name, p.name, r.kind, r.cidr, r.gateway, r.first, r.last,"   \
-	" r.bridge, (SELECT COUNT(*) FROM ip_alloc a WHERE a.range_id ="      \
-	" r.id) FROM ip_range r JOIN zone z ON z.id = r.zone_id LEFT JOIN pod" \
-	" p ON p.id = r.pod_id "
-
-/* "public range 198.51.100.0/24 of zone z1" (pods: "of pod p1 in zone z1") */
-static void range_name(char *out, size_t len, const char *kind,
-		       const char *cidr, const char *zone, const char *pod)
-{
-	if (pod && *pod)
-		snprintf(out, len, "%s range %s of pod %s in zone %s", kind,
-			 cidr, pod, zone);
-	else
-		snprintf(out, len, "%s range %s of zone %s", kind, cidr, zone);
-}
-
-/* The first range that overlaps [first,last] under the rules of kind. */
-static int overlap_check(sqlite3 *db, int64_t zid, const char *kind,
-			 uint32_t first, uint32_t last, const char *me,
-			 trellis_call_t *call)
-{
-	/* public: any public anywhere, any range of its zone.  management:
-	 * management of its zone, public of its zone.  tenant: public and
-	 * tenant of its zone. */
-	const char *sql =
-	    !strcmp(kind, "public")
-		? RANGE_SELECT "WHERE (r.kind = 'public' OR r.zone_id = ?1)"
-			       " AND r.net_first <= ?3 AND r.net_last >= ?2"
-	    : !strcmp(kind, "management")
-		? RANGE_SELECT "WHERE r.zone_id = ?1 AND r.kind IN"
-			       " ('management','public') AND r.net_first <= ?3"
-			       " AND r.net_last >= ?2"
-		: RANGE_SELECT "WHERE r.zone_id = ?1 AND r.kind IN"
-			       " ('tenant','public') AND r.net_first <= ?3 AND"
-			       " r.net_last >= ?2";
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "overlap check");
-	sqlite3_bind_int64(st, 1, zid);
-	sqlite3_bind_int64(st, 2, first);
-	sqlite3_bind_int64(st, 3, last);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW) {
-		char other[300];
-		range_name(other, sizeof other, txt(st, 2), txt(st, 3),
-			   txt(st, 0), txt(st, 1));
-		ret = tr_call_set(call, TRELLIS_E_CONFLICT,
-				  "%s overlaps %s: refused", me, other);
-	} else if (rc != SQLITE_DONE) {
-		ret = db_fail(call, db, "overlap check");
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
-int tr_ipam_range_add(struct tr_store *s, json_t *args, json_t **out,
-		      trellis_call_t *call)
-{
-	sqlite3 *db = tr_store_db(s);
-	const char *zone = S(args, "zone"), *kind = S(args, "kind"),
-		   *pod = S(args, "pod"), *gw = S(args, "gateway"),
-		   *bridge = S(args, "bridge");
-	char err[256], norm[TR_CIDR_STRLEN], me[300], gwn[TR_IP4_STRLEN];
-	struct tr_cidr c;
-	*out = NULL;
-	if (!kind || (strcmp(kind, "public") && strcmp(kind, "management") &&
-		      strcmp(kind, "tenant")))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "kind must be public, management or "
-				   "tenant, got '%s'",
-				   kind ? kind : "");
-	if (tr_cidr_parse(S(args, "cidr"), &c, err, sizeof err))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "cidr: %s", err);
-	if (c.prefix < 8 || c.prefix > 30)
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "cidr: a range is a /8 to a /30, got /%u",
-				   c.prefix);
-	tr_cidr_format(&c, norm);
-	if (!!pod != !strcmp(kind, "management"))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "%s", pod ? "only a management range "
-					       "belongs to a pod"
-					     : "a management range needs "
-					       "--pod");
-	if (bridge && strcmp(kind, "public"))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "only a public range has a bridge");
-	if (bridge && (!*bridge || strlen(bridge) > 15 ||
-		       strspn(bridge, "abcdefghijklmnopqrstuvwxyz"
-				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-			   strlen(bridge)))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "bridge '%s' is not an interface name",
-				   bridge);
-	int64_t zid = zone_id(db, zone, call), pid = 0;
-	if (zid < 0)
-		return (int)zid;
-	if (pod) {
-		pid = row_id(db, "SELECT id FROM pod WHERE name = ?1 AND "
-				 "zone_id = (SELECT id FROM zone WHERE name = "
-				 "?2)",
-			     pod, zone, call);
-		if (pid <= 0)
-			return pid < 0 ? (int)pid
-				       : tr_call_set(call, TRELLIS_E_NOTFOUND,
-						     "pod '%s' not found in "
-						     "zone '%s'",
-						     pod, zone);
-	}
-	uint32_t nf = c.net, nl = tr_cidr_last(&c);
-	/* Usable: without the network and broadcast addresses. */
-	uint32_t first = nf + 1, last = nl - 1, g = 0;
-	if (S(args, "range") &&
-	    tr_ip4_range_parse(S(args, "range"), &first, &last, err, sizeof err))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "range: %s",
-				   err);
-	if (first <= nf || last >= nl)
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "range %s is not inside %s (without its "
-				   "network and broadcast addresses)",
-				   S(args, "range"), norm);
-	if (gw) {
-		if (tr_ip4_parse(gw, &g, err, sizeof err))
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "gateway: %s", err);
-		if (!tr_cidr_contains(&c, g) || g == nf || g == nl)
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "gateway %s is not a host address "
-					   "of %s",
-					   gw, norm);
-		tr_ip4_format(g, gwn);
-		/* Never hand out the gateway. */
-		if (g == first)
-			first++;
-		else if (g == last)
-			last--;
-		if (first > last)
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "range: nothing is left besides "
-					   "the gateway");
-	}
-	range_name(me, sizeof me, kind, norm, zone, pod);
-	int rc = overlap_check(db, zid, kind, nf, nl, me, call);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-		db,
-		"INSERT INTO ip_range (zone_id, pod_id, kind, cidr, gateway, "
-		"first, last, net_first, net_last, bridge, created_at) VALUES "
-		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-		-1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "range add");
-	sqlite3_bind_int64(st, 1, zid);
-	if (pid)
-		sqlite3_bind_int64(st, 2, pid);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, norm, -1, SQLITE_STATIC);
-	if (gw)
-		sqlite3_bind_text(st, 5, gwn, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, first);
-	sqlite3_bind_int64(st, 7, last);
-	sqlite3_bind_int64(st, 8, nf);
-	sqlite3_bind_int64(st, 9, nl);
-	if (bridge)
-		sqlite3_bind_text(st, 10, bridge, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(call, db, "range add");
-	json_t *l = NULL;
-	if ((rc = tr_ipam_range_list(s, zone, &l, call)))
-		return rc;
-	json_t *it;
-	size_t i;
-	json_array_foreach(json_object_get(l, "items"), i, it) if (
-	    !strcmp(S(it, "cidr"), norm) && !strcmp(S(it, "kind"), kind))
-	{
-		*out = json_incref(it);
-		break;
-	}
-	json_decref(l);
-	return 0;
-}
-
-int tr_ipam_range_list(struct tr_store *s, const char *zone, json_t **out,
-		       trellis_call_t *call)
-{
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	*out = NULL;
-	if (zone && zone_id(db, zone, call) < 0)
-		return call->code;
-	if (sqlite3_prepare_v2(db,
-			       RANGE_SELECT "WHERE ?1 IS NULL OR z.name = ?1 "
-					    "ORDER BY z.name, r.kind, "
-					    "r.net_first",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "range list");
-	if (zone)
-		sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
-	json_t *items = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(items, range_row(st));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(items);
-		return db_fail(call, db, "range list");
-	}
-	*out = json_pack("{s:o}", "items", items);
-	return 0;
-}
-
-int tr_ipam_range_remove(struct tr_store *s, const char *zone,
-			 const char *cidr, json_t **out, trellis_call_t *call)
-{
-	sqlite3 *db = tr_store_db(s);
-	struct tr_cidr c;
-	char err[256], norm[TR_CIDR_STRLEN];
-	*out = NULL;
-	if (tr_cidr_parse(cidr, &c, err, sizeof err))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "cidr: %s", err);
-	tr_cidr_format(&c, norm);
-	int64_t zid = zone_id(db, zone, call);
-	if (zid < 0)
-		return (int)zid;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT r.id, (SELECT group_concat(a.owner || "
-			       "' ' || a.address, ', ') FROM (SELECT * FROM "
-			       "ip_alloc WHERE range_id = r.id LIMIT 5) a), "
-			       "r.kind FROM ip_range r WHERE r.zone_id = ?1 "
-			       "AND r.cidr = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "range remove");
-	sqlite3_bind_int64(st, 1, zid);
-	sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
+		return tr_ipam_db_fail(call, db, "update");
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
-	int64_t id = 0;
-	char held[400] = "", kind[16] = "";
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : tr_ipam_db_fail(call, db, "update");
+}
+
+json_t *tr_ipam_net_spec(sqlite3 *db, const char *network, int64_t *tenant_id,
+			trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *spec = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT spec, tenant_id FROM segment WHERE name = "
+			       "?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		tr_ipam_db_fail(call, db, "network");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		snprintf(held, sizeof held, "%s", txt(st, 1));
-		snprintf(kind, sizeof kind, "%s", txt(st, 2));
+		spec = json_loads(tr_ipam_txt(st, 0), 0, NULL);
+		if (!spec)
+			spec = json_object();
+		if (tenant_id)
+			*tenant_id = sqlite3_column_int64(st, 1);
+	} else if (rc == SQLITE_DONE) {
+		tr_call_set(call, TRELLIS_E_NOTFOUND,
+			    "network '%s' does not exist", network ? network : "");
+	} else {
+		tr_ipam_db_fail(call, db, "network");
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(call, db, "range remove");
-	if (!id)
-		return tr_call_set(call, TRELLIS_E_NOTFOUND,
-				   "zone '%s' has no range %s", zone, norm);
-	if (held[0])
-		return tr_call_set(call, TRELLIS_E_CONFLICT,
-				   "%s range %s of zone %s still has addresses "
-				   "in use (%s); delete those networks first",
-				   kind, norm, zone, held);
-	if (sqlite3_prepare_v2(db, "DELETE FROM ip_range WHERE id = ?1", -1,
-			       &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "range remove");
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+	return spec;
+}
+
+
+/* The address (and MAC) a VM's NIC holds in network: 1 found, 0 none,
+ * <0 an error. */
+int tr_ipam_nic_addr(sqlite3 *db, const char *network, const char *vm,
+		    char addr[TR_IP4_STRLEN], char mac[18], trellis_call_t *call)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT address, mac FROM ip_alloc WHERE network "
+			       "= ?1 AND vm = ?2 AND kind = 'nic'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return tr_ipam_db_fail(call, db, "address");
+	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st), found = step == SQLITE_ROW;
+	if (found) {
+		snprintf(addr, TR_IP4_STRLEN, "%s", tr_ipam_txt(st, 0));
+		snprintf(mac, 18, "%s", tr_ipam_txt(st, 1));
+	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(call, db, "range remove");
-	*out = json_pack("{s:s, s:s, s:s}", "zone", zone, "cidr", norm, "kind",
-			 kind);
-	return 0;
+	return found ? 1 : step == SQLITE_DONE ? 0 : tr_ipam_db_fail(call, db, "address");
 }
 
 /* ---- network addressing ---- */
@@ -362,7 +137,7 @@ static int net_overlap(sqlite3 *db, const char *tenant, const char *zone,
 		"json_extract(s.spec, '$.net_first') <= ?4 AND "
 		"json_extract(s.spec, '$.net_last') >= ?3 LIMIT 1",
 		-1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "network overlap");
+		return tr_ipam_db_fail(call, db, "network overlap");
 	if (tenant)
 		sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
 	if (zone)
@@ -371,11 +146,11 @@ static int net_overlap(sqlite3 *db, const char *tenant, const char *zone,
 	sqlite3_bind_int64(st, 4, l);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		snprintf(other, len, "network '%s' (%s)", txt(st, 0),
-			 txt(st, 1));
+		snprintf(other, len, "network '%s' (%s)", tr_ipam_txt(st, 0),
+			 tr_ipam_txt(st, 1));
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0
-						 : db_fail(call, db, "network "
+						 : tr_ipam_db_fail(call, db, "network "
 								     "overlap");
 }
 
@@ -389,7 +164,7 @@ static int pick_cidr(sqlite3 *db, const char *zone, const char *tenant,
 			       "JOIN zone z ON z.id = r.zone_id WHERE z.name = "
 			       "?1 AND r.kind = 'tenant' ORDER BY r.net_first",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "tenant space");
+		return tr_ipam_db_fail(call, db, "tenant space");
 	sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
 	int rc, any = 0, found = 0;
 	char other[200];
@@ -449,7 +224,7 @@ int tr_ipam_net_plan(struct tr_store *s, json_t *args, const char *tenant,
 					   "--zone");
 		return 0;
 	}
-	if (zone && zone_id(db, zone, call) < 0)
+	if (zone && tr_ipam_zone_id(db, zone, call) < 0)
 		return call->code;
 	if (cs) {
 		if (tr_cidr_parse(cs, &c, err, sizeof err))
@@ -542,7 +317,7 @@ static int alloc_insert(sqlite3 *db, const char *network, uint32_t ip,
 			       "mac, vm, owner, kind, range_id, created_at) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "allocate");
+		return tr_ipam_db_fail(call, db, "allocate");
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, ip);
 	sqlite3_bind_text(st, 3, a, -1, SQLITE_STATIC);
@@ -558,7 +333,7 @@ static int alloc_insert(sqlite3 *db, const char *network, uint32_t ip,
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(call, db, "allocate");
+	return rc == SQLITE_DONE ? 0 : tr_ipam_db_fail(call, db, "allocate");
 }
 
 /* The lowest address of [f,l] that scope does not hold: 1 (into *ip),
@@ -576,7 +351,7 @@ static int lowest_free(sqlite3 *db, const char *scope, uint32_t f, uint32_t l,
 		"AND NOT EXISTS (SELECT 1 FROM ip_alloc b WHERE b.network = ?1 "
 		"AND b.ip = a.ip + 1) LIMIT 1",
 		-1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "allocate");
+		return tr_ipam_db_fail(call, db, "allocate");
 	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, f);
 	sqlite3_bind_int64(st, 3, l);
@@ -585,7 +360,7 @@ static int lowest_free(sqlite3 *db, const char *scope, uint32_t f, uint32_t l,
 		*ip = (uint32_t)sqlite3_column_int64(st, 0);
 		ret = 1;
 	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ret = db_fail(call, db, "allocate");
+		ret = tr_ipam_db_fail(call, db, "allocate");
 	}
 	sqlite3_finalize(st);
 	return ret;
@@ -605,7 +380,7 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 			       "z ON z.id = r.zone_id WHERE z.name = ?1 AND "
 			       "r.kind = 'public' ORDER BY r.net_first",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "public address");
+		return tr_ipam_db_fail(call, db, "public address");
 	sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
 	int rc, any = 0, ret = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -627,7 +402,7 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 			char a[TR_IP4_STRLEN];
 			struct tr_cidr c;
 			char e[64];
-			tr_cidr_parse(txt(st, 3), &c, e, sizeof e);
+			tr_cidr_parse(tr_ipam_txt(st, 3), &c, e, sizeof e);
 			tr_ip4_format(ip, a);
 			json_object_set_new(spec, "public_ip", json_string(a));
 			json_object_set_new(spec, "public_prefix",
@@ -635,10 +410,10 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 				json_object_set_new(
 				    spec, "public_gateway",
-				    json_string(txt(st, 4)));
+				    json_string(tr_ipam_txt(st, 4)));
 			if (sqlite3_column_type(st, 5) != SQLITE_NULL)
 				json_object_set_new(spec, "public_bridge",
-						    json_string(txt(st, 5)));
+						    json_string(tr_ipam_txt(st, 5)));
 		}
 		sqlite3_finalize(st);
 		return ret;
@@ -647,7 +422,7 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 	if (ret)
 		return ret;
 	if (rc != SQLITE_DONE)
-		return db_fail(call, db, "public address");
+		return tr_ipam_db_fail(call, db, "public address");
 	if (!any)
 		return 0; /* a zone without a public side: no NAT */
 	return tr_call_set(call, TRELLIS_E_NOSPACE,
@@ -656,19 +431,6 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 			   zone, network);
 }
 
-static int exec1(sqlite3 *db, const char *sql, const char *a, const char *b,
-		 trellis_call_t *call)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "update");
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(call, db, "update");
-}
 
 int tr_ipam_net_drop(struct tr_store *s, const char *network,
 		     trellis_call_t *call)
@@ -680,58 +442,29 @@ int tr_ipam_net_drop(struct tr_store *s, const char *network,
 			       "FROM (SELECT * FROM ip_alloc WHERE network = ?1 "
 			       "AND kind = 'nic' LIMIT 5)",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "network drop");
+		return tr_ipam_db_fail(call, db, "network drop");
 	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
 	char held[400] = "";
 	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(held, sizeof held, "%s", txt(st, 0));
+		snprintf(held, sizeof held, "%s", tr_ipam_txt(st, 0));
 	sqlite3_finalize(st);
 	if (held[0])
 		return tr_call_set(call, TRELLIS_E_CONFLICT,
 				   "network '%s' still has VM addresses (%s); "
 				   "destroy those VMs first",
 				   network, held);
-	int rc = exec1(db,
+	int rc = tr_ipam_exec1(db,
 		       "DELETE FROM ip_alloc WHERE network = ?1 OR (network = "
 		       "?2 AND owner = ?1)",
 		       network, PUBLIC_SCOPE, call);
 	if (!rc)
-		rc = exec1(db, "DELETE FROM net_forward WHERE network = ?1",
+		rc = tr_ipam_exec1(db, "DELETE FROM net_forward WHERE network = ?1",
 			   network, NULL, call);
 	return rc;
 }
 
 /* ---- allocations ---- */
 
-static json_t *net_spec(sqlite3 *db, const char *network, int64_t *tenant_id,
-			trellis_call_t *call)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *spec = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT spec, tenant_id FROM segment WHERE name = "
-			       "?1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_fail(call, db, "network");
-		return NULL;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		spec = json_loads(txt(st, 0), 0, NULL);
-		if (!spec)
-			spec = json_object();
-		if (tenant_id)
-			*tenant_id = sqlite3_column_int64(st, 1);
-	} else if (rc == SQLITE_DONE) {
-		tr_call_set(call, TRELLIS_E_NOTFOUND,
-			    "network '%s' does not exist", network ? network : "");
-	} else {
-		db_fail(call, db, "network");
-	}
-	sqlite3_finalize(st);
-	return spec;
-}
 
 static json_t *alloc_json(const json_t *spec, const char *network,
 			  const char *vm, const char *addr, const char *mac)
@@ -746,35 +479,13 @@ static json_t *alloc_json(const json_t *spec, const char *network,
 			 S(spec, "router_host") != NULL);
 }
 
-/* The address (and MAC) a VM's NIC holds in network: 1 found, 0 none,
- * <0 an error. */
-static int nic_addr(sqlite3 *db, const char *network, const char *vm,
-		    char addr[TR_IP4_STRLEN], char mac[18], trellis_call_t *call)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT address, mac FROM ip_alloc WHERE network "
-			       "= ?1 AND vm = ?2 AND kind = 'nic'",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "address");
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), found = step == SQLITE_ROW;
-	if (found) {
-		snprintf(addr, TR_IP4_STRLEN, "%s", txt(st, 0));
-		snprintf(mac, 18, "%s", txt(st, 1));
-	}
-	sqlite3_finalize(st);
-	return found ? 1 : step == SQLITE_DONE ? 0 : db_fail(call, db, "address");
-}
-
 int tr_ipam_alloc(struct tr_store *s, const char *network, const char *vm,
 		  const char *mac, const char *owner, json_t **out,
 		  trellis_call_t *call)
 {
 	sqlite3 *db = tr_store_db(s);
 	*out = NULL;
-	json_t *spec = net_spec(db, network, NULL, call);
+	json_t *spec = tr_ipam_net_spec(db, network, NULL, call);
 	if (!spec)
 		return call->code;
 	int rc = 0;
@@ -784,7 +495,7 @@ int tr_ipam_alloc(struct tr_store *s, const char *network, const char *vm,
 		goto out;
 	}
 	char held[TR_IP4_STRLEN], hmac[18];
-	rc = nic_addr(db, network, vm, held, hmac, call);
+	rc = tr_ipam_nic_addr(db, network, vm, held, hmac, call);
 	if (rc) {
 		if (rc > 0)
 			*out = alloc_json(spec, network, vm, held, hmac);
@@ -831,12 +542,12 @@ out:
 int tr_ipam_release(struct tr_store *s, const char *network, const char *vm,
 		    trellis_call_t *call)
 {
-	int rc = exec1(tr_store_db(s),
+	int rc = tr_ipam_exec1(tr_store_db(s),
 		       "DELETE FROM ip_alloc WHERE network = ?1 AND vm = ?2 AND "
 		       "kind = 'nic'",
 		       network, vm, call);
 	return rc ? rc
-		  : exec1(tr_store_db(s),
+		  : tr_ipam_exec1(tr_store_db(s),
 			  "DELETE FROM net_forward WHERE network = ?1 AND vm = "
 			  "?2",
 			  network, vm, call);
@@ -851,15 +562,15 @@ int tr_ipam_release(struct tr_store *s, const char *network, const char *vm,
 
 static json_t *ip_row(sqlite3_stmt *st)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "address", txt(st, 0),
-			      "network", txt(st, 1), "kind", txt(st, 4),
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "address", tr_ipam_txt(st, 0),
+			      "network", tr_ipam_txt(st, 1), "kind", tr_ipam_txt(st, 4),
 			      "created_at",
 			      (json_int_t)sqlite3_column_int64(st, 8));
 	static const char *const k[] = {NULL, NULL, "mac", "vm", NULL,
 					"owner", "tenant", "zone"};
 	for (int i = 2; i < 8; i++)
 		if (k[i] && sqlite3_column_type(st, i) != SQLITE_NULL)
-			json_object_set_new(o, k[i], json_string(txt(st, i)));
+			json_object_set_new(o, k[i], json_string(tr_ipam_txt(st, i)));
 	return o;
 }
 
@@ -872,7 +583,7 @@ static int ip_query(sqlite3 *db, const char *where, const char *a,
 	snprintf(sql, sizeof sql, IP_SELECT "WHERE %s ORDER BY a.network, a.ip",
 		 where);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "ip list");
+		return tr_ipam_db_fail(call, db, "ip list");
 	if (a)
 		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b)
@@ -887,7 +598,7 @@ static int ip_query(sqlite3 *db, const char *where, const char *a,
 	if (rc != SQLITE_DONE) {
 		json_decref(*items);
 		*items = NULL;
-		return db_fail(call, db, "ip list");
+		return tr_ipam_db_fail(call, db, "ip list");
 	}
 	return 0;
 }
@@ -943,290 +654,4 @@ int tr_ipam_ip_show(struct tr_store *s, const char *address,
 				 S(json_array_get(items, 1), "network"));
 	json_decref(items);
 	return rc;
-}
-
-/* ---- forwards ---- */
-
-static int proto_ok(const char *p)
-{
-	return p && (!strcmp(p, "tcp") || !strcmp(p, "udp"));
-}
-
-int tr_ipam_forward_add(struct tr_store *s, const char *network,
-			const char *protocol, int64_t public_port,
-			const char *vm, int64_t port, json_t **out,
-			trellis_call_t *call)
-{
-	sqlite3 *db = tr_store_db(s);
-	*out = NULL;
-	if (!protocol)
-		protocol = "tcp";
-	if (!proto_ok(protocol))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "protocol must be tcp or udp, got '%s'",
-				   protocol);
-	if (public_port < 1 || public_port > 65535 || port < 1 || port > 65535)
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "ports are 1-65535");
-	json_t *spec = net_spec(db, network, NULL, call);
-	if (!spec)
-		return call->code;
-	int rc = 0;
-	if (!S(spec, "router_host") || !S(spec, "public_ip")) {
-		rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				 "network '%s' has no router with a public "
-				 "address (network create --zone ... "
-				 "--router-host, and a public range in the "
-				 "zone)",
-				 network);
-		goto out;
-	}
-	char addr[TR_IP4_STRLEN] = "", hmac[18];
-	int got = nic_addr(db, network, vm, addr, hmac, call);
-	if (got < 0) {
-		rc = got;
-		goto out;
-	}
-	sqlite3_stmt *st = NULL;
-	int step;
-	if (!addr[0]) {
-		rc = tr_call_set(call, TRELLIS_E_NOTFOUND,
-				 "VM '%s' has no address in network '%s'",
-				 vm ? vm : "", network);
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db,
-			       "SELECT vm, port FROM net_forward WHERE network "
-			       "= ?1 AND protocol = ?2 AND public_port = ?3",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(call, db, "forward");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, protocol, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, public_port);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW &&
-	    (strcmp(txt(st, 0), vm) || sqlite3_column_int64(st, 1) != port))
-		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
-				 "network '%s': public %s port %" PRId64
-				 " already forwards to VM '%s' port %" PRId64,
-				 network, protocol, public_port, txt(st, 0),
-				 (int64_t)sqlite3_column_int64(st, 1));
-	sqlite3_finalize(st);
-	if (rc || step == SQLITE_ROW)
-		goto done; /* the same forward again: nothing to do */
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO net_forward (network, protocol, "
-			       "public_port, vm, port, created_at) VALUES (?1, "
-			       "?2, ?3, ?4, ?5, ?6)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(call, db, "forward");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, protocol, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, public_port);
-	sqlite3_bind_text(st, 4, vm, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, port);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-	step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE) {
-		rc = db_fail(call, db, "forward");
-		goto out;
-	}
-done:
-	if (!rc)
-		*out = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I}",
-				 "network", network, "protocol", protocol,
-				 "public_ip", S(spec, "public_ip"),
-				 "public_port", (json_int_t)public_port, "vm",
-				 vm, "ip", addr, "port", (json_int_t)port);
-out:
-	json_decref(spec);
-	return rc;
-}
-
-/* Forwards of network with their VMs' addresses. */
-static int forwards(sqlite3 *db, const char *network, json_t **items,
-		    trellis_call_t *call)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-		db,
-		"SELECT f.protocol, f.public_port, f.vm, f.port, a.address FROM "
-		"net_forward f LEFT JOIN ip_alloc a ON a.network = f.network AND "
-		"a.vm = f.vm AND a.kind = 'nic' WHERE f.network = ?1 ORDER BY "
-		"f.protocol, f.public_port",
-		-1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "forwards");
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	*items = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(
-		    *items,
-		    json_pack("{s:s, s:I, s:s, s:I, s:s}", "protocol",
-			      txt(st, 0), "public_port",
-			      (json_int_t)sqlite3_column_int64(st, 1), "vm",
-			      txt(st, 2), "port",
-			      (json_int_t)sqlite3_column_int64(st, 3), "ip",
-			      txt(st, 4)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(*items);
-		return db_fail(call, db, "forwards");
-	}
-	return 0;
-}
-
-int tr_ipam_forward_list(struct tr_store *s, const char *network,
-			 json_t **out, trellis_call_t *call)
-{
-	json_t *items = NULL;
-	*out = NULL;
-	json_t *spec = net_spec(tr_store_db(s), network, NULL, call);
-	if (!spec)
-		return call->code;
-	json_decref(spec);
-	int rc = forwards(tr_store_db(s), network, &items, call);
-	if (!rc)
-		*out = json_pack("{s:o}", "items", items);
-	return rc;
-}
-
-int tr_ipam_forward_remove(struct tr_store *s, const char *network,
-			   const char *protocol, int64_t public_port,
-			   json_t **out, trellis_call_t *call)
-{
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (!protocol)
-		protocol = "tcp";
-	*out = NULL;
-	if (!proto_ok(protocol))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "protocol must be tcp or udp, got '%s'",
-				   protocol);
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM net_forward WHERE network = ?1 AND "
-			       "protocol = ?2 AND public_port = ?3",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "forward remove");
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, protocol, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, public_port);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(call, db, "forward remove");
-	*out = json_pack("{s:s, s:s, s:I, s:b}", "network", network,
-			 "protocol", protocol, "public_port",
-			 (json_int_t)public_port, "removed",
-			 sqlite3_changes(db) > 0);
-	return 0;
-}
-
-/* ---- the router's description ---- */
-
-/* A VM name that is also a DNS label; others get a lease but no name. */
-static int dns_label(const char *n)
-{
-	size_t len = strlen(n);
-	if (!len || len > 63 || n[0] == '-' || n[len - 1] == '-')
-		return 0;
-	return strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789-") == len;
-}
-
-int tr_ipam_router_spec(struct tr_store *s, const char *network, json_t **out,
-			trellis_call_t *call)
-{
-	sqlite3 *db = tr_store_db(s);
-	*out = NULL;
-	json_t *spec = net_spec(db, network, NULL, call);
-	if (!spec)
-		return call->code;
-	if (!S(spec, "router_host") || !S(spec, "cidr")) {
-		*out = json_pack("{s:s, s:b}", "network", network, "routed", 0);
-		json_decref(spec);
-		return 0;
-	}
-	json_t *o = json_pack(
-	    "{s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:s, s:b}", "network",
-	    network, "segment", network, "cidr", S(spec, "cidr"), "prefix",
-	    json_object_get(spec, "prefix"), "gateway", S(spec, "gateway"),
-	    "dhcp_first", S(spec, "dhcp_first"), "dhcp_last",
-	    S(spec, "dhcp_last"), "host", S(spec, "router_host"), "uri",
-	    S(spec, "router_uri") ? S(spec, "router_uri") : "local", "routed",
-	    1);
-	if (S(spec, "domain"))
-		json_object_set_new(o, "domain", json_string(S(spec, "domain")));
-	if (S(spec, "public_ip")) {
-		json_t *p = json_pack("{s:s, s:O}", "ip", S(spec, "public_ip"),
-				      "prefix",
-				      json_object_get(spec, "public_prefix"));
-		if (S(spec, "public_gateway"))
-			json_object_set_new(
-			    p, "gateway", json_string(S(spec, "public_gateway")));
-		if (S(spec, "public_bridge"))
-			json_object_set_new(
-			    p, "bridge", json_string(S(spec, "public_bridge")));
-		json_object_set_new(o, "public", p);
-	}
-	json_decref(spec);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT mac, address, vm FROM ip_alloc WHERE "
-			       "network = ?1 AND kind = 'nic' ORDER BY ip",
-			       -1, &st, NULL) != SQLITE_OK) {
-		json_decref(o);
-		return db_fail(call, db, "router");
-	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	json_t *leases = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *l = json_pack("{s:s, s:s}", "mac", txt(st, 0), "ip",
-				      txt(st, 1));
-		if (dns_label(txt(st, 2)))
-			json_object_set_new(l, "hostname",
-					    json_string(txt(st, 2)));
-		json_array_append_new(leases, l);
-	}
-	sqlite3_finalize(st);
-	json_object_set_new(o, "leases", leases);
-	json_t *fw = NULL;
-	if (rc != SQLITE_DONE || forwards(db, network, &fw, call)) {
-		json_decref(o);
-		return rc != SQLITE_DONE ? db_fail(call, db, "router")
-					 : call->code;
-	}
-	json_object_set_new(o, "forwards", fw);
-	*out = o;
-	return 0;
-}
-
-int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call)
-{
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	*out = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name FROM segment WHERE json_extract(spec,"
-			       " '$.router_host') IS NOT NULL ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(call, db, "routed networks");
-	json_t *items = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(items, json_string(txt(st, 0)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(items);
-		return db_fail(call, db, "routed networks");
-	}
-	*out = json_pack("{s:o}", "items", items);
-	return 0;
 }

@@ -224,6 +224,19 @@ static int br_segment_release(void *conn, trellis_call_t *call,
 	return run_job(conn, call, br_job_segment_release, &j);
 }
 
+/* An info struct filled whole (full, full_size bytes), copied into the
+ * caller's as far as its struct_size reaches: a core built before a field
+ * was added gets the rest.  Both start with uint32_t struct_size. */
+static void copy_out(void *out, const void *full, size_t full_size)
+{
+	uint32_t have;
+	memcpy(&have, out, sizeof have);
+	size_t n = have < full_size ? have : full_size;
+	if (n > sizeof have)
+		memcpy((char *)out + sizeof have, (const char *)full + sizeof have,
+		       n - sizeof have);
+}
+
 static int br_port_create(void *conn, trellis_call_t *call,
 			  const trellis_port_spec_t *spec, const char *idem_key,
 			  uint32_t flags, trellis_port_info_t *out)
@@ -236,12 +249,7 @@ static int br_port_create(void *conn, trellis_call_t *call,
 			   .idem_key = idem_key,
 			   .port_out = &full};
 	int rc = run_job(conn, call, br_job_port_create, &j);
-	size_t n =
-	    out->struct_size < sizeof full ? out->struct_size : sizeof full;
-	if (n > sizeof full.struct_size)
-		memcpy((char *)out + sizeof full.struct_size,
-		       (char *)&full + sizeof full.struct_size,
-		       n - sizeof full.struct_size);
+	copy_out(out, &full, sizeof full);
 	return rc;
 }
 
@@ -303,12 +311,7 @@ static int br_router_ensure(void *conn, trellis_call_t *call,
 					     spec ? spec->struct_size : 0,
 					     sizeof *spec);
 	int rc = run_job(conn, call, br_job_router_ensure, &j);
-	size_t n =
-	    out->struct_size < sizeof full ? out->struct_size : sizeof full;
-	if (n > sizeof full.struct_size)
-		memcpy((char *)out + sizeof full.struct_size,
-		       (char *)&full + sizeof full.struct_size,
-		       n - sizeof full.struct_size);
+	copy_out(out, &full, sizeof full);
 	return rc;
 }
 
