@@ -187,6 +187,25 @@ nok "globex's w1 cannot reach acme's v2 (same CIDR, other segment)" \
 	ip netns exec $VB1 busybox arping -c 2 -w 3 -I eth0 10.1.1.3
 nok "nor acme's v1 at its own address" ip netns exec $VB1 busybox arping -c 2 -w 3 -I eth0 -s 10.1.1.2 10.1.1.2
 
+# ---- a provision that fails after taking an address gives it back ----
+cat >"$TD_DIR/undo.yaml" <<EOW
+workflow: test.ipundo
+version: 1
+steps:
+  - id: ip
+    call: network.ip_allocate
+    with: {network: $NA, vm: u1$S}
+  - id: boom
+    call: core.fail
+    needs: ip
+    with: {message: planned}
+EOW
+out=$(tcli workflow run "$TD_DIR/undo.yaml" --wait -o json 2>&1)
+like "the address was taken, then the failure compensated" "$out" \
+	'succeeded +ip +network.ip_allocate.*"compensation": "done"'
+unlike "a failed provision's undo releases the address it took (network.ip_release)" \
+	"$(tcli ip list --network $NA)" "u1$S"
+
 # ---- a port forward ----
 mkdir -p "$TD_DIR/vmwww" && echo vm-v1 >"$TD_DIR/vmwww/index.html"
 ip netns exec $VA1 busybox httpd -p 80 -h "$TD_DIR/vmwww"
