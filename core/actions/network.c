@@ -290,6 +290,23 @@ static int router_apply(const struct tr_action_env *env, const char *network,
  * plugin in the other (the periodic check and a forward removal): the
  * store is read again after the op, and a router that is already behind
  * it is synced again, so the last sync leaves what the store says. */
+/* The network went (or lost its router) while this sync made it: the
+ * router it made goes too, as network.delete's router_remove meant. */
+static void router_gone(const struct tr_action_env *env, const char *network,
+			json_t *applied)
+{
+	struct net_ref n;
+	trellis_call_t c;
+	tr_call_init(&c, NULL);
+	json_t *a = json_pack("{s:s, s:s}", "host", tr_json_str(applied, "host"),
+			      "uri", tr_json_str(applied, "uri"));
+	if (net_get(env, a, NULL, &n, &c) == 0)
+		tr_net_router_remove(TR_TGT(n.t), &c, network,
+				     env ? env->idem_key : NULL, 0);
+	net_put(&n);
+	json_decref(a);
+}
+
 static int router_ensure1(const struct tr_action_env *env, const char *network,
 			  json_t **result, trellis_call_t *call)
 {
@@ -297,9 +314,19 @@ static int router_ensure1(const struct tr_action_env *env, const char *network,
 	int rc = router_apply(env, network, result, &applied, call);
 	for (int i = 0; !rc && i < 3; i++) {
 		struct router_read now = {.network = network};
-		if (tr_lookup_with(env ? env->daemon : NULL, "router",
-				   read_router, &now, call) ||
-		    json_equal(now.spec, applied)) {
+		trellis_call_t c2;
+		tr_call_init(&c2, NULL);
+		int r2 = tr_lookup_with(env ? env->daemon : NULL, "router",
+					read_router, &now, &c2);
+		int was = json_is_true(json_object_get(applied, "routed"));
+		if (was && (r2 == TRELLIS_E_NOTFOUND ||
+			    (!r2 && !json_is_true(json_object_get(now.spec,
+								  "routed"))))) {
+			router_gone(env, network, applied);
+			json_decref(now.spec);
+			break;
+		}
+		if (r2 || json_equal(now.spec, applied)) {
 			json_decref(now.spec);
 			break;
 		}

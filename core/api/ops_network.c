@@ -268,6 +268,8 @@ static void network_delete(struct tr_daemon *d, struct tr_req *req,
 		json_decref(ips);
 		if (!rc && n)
 			rc = tr_ipam_net_drop(d->store, name, &call);
+		if (!rc)
+			rc = tr_ipam_net_deleting(d->store, name, &call);
 		if (rc < 0) {
 			json_decref(obj);
 			tr_req_fail_store(req, &call, NULL);

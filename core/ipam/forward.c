@@ -222,7 +222,9 @@ int tr_ipam_router_spec(struct tr_store *s, const char *network, json_t **out,
 	json_t *spec = tr_ipam_net_spec(db, network, NULL, call);
 	if (!spec)
 		return call->code;
-	if (!S(spec, "router_host") || !S(spec, "cidr")) {
+	/* A network being deleted has no router to make any more. */
+	if (!S(spec, "router_host") || !S(spec, "cidr") ||
+	    json_is_true(json_object_get(spec, "deleting"))) {
 		*out = json_pack("{s:s, s:b}", "network", network, "routed", 0);
 		json_decref(spec);
 		return 0;
@@ -289,7 +291,9 @@ int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call)
 	*out = NULL;
 	if (sqlite3_prepare_v2(db,
 			       "SELECT name FROM segment WHERE json_extract(spec,"
-			       " '$.router_host') IS NOT NULL ORDER BY name",
+			       " '$.router_host') IS NOT NULL AND"
+			       " json_extract(spec, '$.deleting') IS NOT 1"
+			       " ORDER BY name",
 			       -1, &st, NULL) != SQLITE_OK)
 		return tr_ipam_db_fail(call, db, "routed networks");
 	json_t *items = json_array();
@@ -303,4 +307,13 @@ int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call)
 	}
 	*out = json_pack("{s:o}", "items", items);
 	return 0;
+}
+
+int tr_ipam_net_deleting(struct tr_store *s, const char *network,
+			 trellis_call_t *call)
+{
+	return tr_ipam_exec1(tr_store_db(s),
+			     "UPDATE segment SET spec = json_set(spec, "
+			     "'$.deleting', json('true')) WHERE name = ?1",
+			     network, NULL, call);
 }

@@ -110,7 +110,12 @@ int tr_ipam_forward_remove(struct tr_store *s, const char *network,
  */
 int tr_ipam_router_spec(struct tr_store *s, const char *network, json_t **out,
 			trellis_call_t *call);
-/* The names of every routed network: {"items":[name...]}. */
+/* Marks a routed network as being deleted (spec.deleting): from then on
+ * its router spec says routed false, so no sync makes the router again
+ * while network.delete removes it, and the router check skips it. */
+int tr_ipam_net_deleting(struct tr_store *s, const char *network,
+			 trellis_call_t *call);
+/* The names of every routed network not being deleted: {"items":[...]}. */
 int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call);
 
 #endif

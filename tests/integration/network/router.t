@@ -35,6 +35,7 @@ if [[ $(id -u) != 0 ]] || ! ip netns add $HNS 2>/dev/null; then
 fi
 cleanup() {
 	local n
+	td_cleanup # first: its router check would make the routers again
 	for n in $NA $NB; do
 		[[ -f /run/trellis-bridge/routers/$n/pid ]] &&
 			kill "$(cat /run/trellis-bridge/routers/$n/pid)" 2>/dev/null
@@ -45,7 +46,6 @@ cleanup() {
 		ip netns pids $n 2>/dev/null | xargs -r kill 2>/dev/null
 	done
 	for n in $HNS $PUB $VA1 $VA2 $VB1; do ip netns del $n 2>/dev/null; done
-	td_cleanup
 }
 trap cleanup EXIT
 for n in $PUB $VA1 $VA2 $VB1; do ip netns add $n; done
@@ -235,6 +235,19 @@ done
 isnt "the daemon's router check restarted dnsmasq" "$new" "$pid"
 like "and the restart is logged" "$(grep "router of network '$NA' was down" "$TD_DIR/daemon.log")" restarted
 like "DNS works again" "$(ip netns exec $VA1 busybox nslookup v2$S 10.1.1.1 2>&1)" "Address: 10.1.1.3"
+
+# ---- the daemon crashes: the routers keep serving, and are synced again ----
+dpid=$(cat /run/trellis-bridge/routers/$NA/pid)
+kill -9 "$TD_PID" && wait "$TD_PID" 2>/dev/null
+TD_PID=
+like "with trellisd dead, the router still answers DNS" \
+	"$(ip netns exec $VA1 busybox nslookup v2$S 10.1.1.1 2>&1)" "Address: 10.1.1.3"
+td_start -c "$TD_DIR/trellisd.yaml" -P "$TRELLIS_BUILD/plugins" ||
+	{ echo "Bail out! trellisd does not restart"; exit 1; }
+for i in $(seq 1 20); do grep -q "router of network '$NB'" "$TD_DIR/daemon.log" 2>/dev/null && break; sleep 0.2; done
+is "after the restart the router is the same one (its dnsmasq was not restarted)" \
+	"$(cat /run/trellis-bridge/routers/$NA/pid)" "$dpid"
+is "and the store still has its addresses" "$(tcli ip list --network $NA -o json | json 'len(j["items"])')" 3
 
 # ---- deletes ----
 like "a network with VM addresses is not deleted" "$(tcli network delete $NB 2>&1)" \

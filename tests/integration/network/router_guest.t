@@ -31,7 +31,7 @@ g_cleanup() {
 	ip link del $PB 2>/dev/null
 	ip link del tr5gu$S 2>/dev/null
 }
-trap 'pv_cleanup; g_cleanup' EXIT
+trap 'pv_cleanup; g_cleanup' EXIT # the daemon first (its router check)
 
 # The public side: a bridge on this host and a namespace on it (the
 # "internet": 198.51.100.1 with a web server, no route to the tenants).
