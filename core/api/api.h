@@ -108,6 +108,7 @@ void tr_api_register_console(struct tr_api *api);   /* console.* consoleproxy.* 
 /* consoleproxy.scan every console.scan on the main loop, when set
  * (console_scan.c); trellisd calls it once at start. */
 void tr_console_scan_start(struct tr_daemon *d);
+void tr_api_register_ipam(struct tr_api *api);      /* zone.ip_range_* ip.* network.forward_* */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 

@@ -55,37 +55,7 @@ static int run_key(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv)
 {
 	(void)v;
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		cli_noun_help(argc < 1 ? stderr : stdout, &key_noun);
-		return argc < 1 ? CLI_USAGE : CLI_OK;
-	}
-	const struct cli_verb *kv = NULL;
-	for (const struct cli_verb *k = key_verbs; k->name; k++)
-		if (strcmp(k->name, argv[0]) == 0)
-			kv = k;
-	if (!kv) {
-		fprintf(stderr,
-			"trellis: user key: unknown verb '%s' (add, list, "
-			"remove)\n",
-			argv[0]);
-		return CLI_USAGE;
-	}
-	/* USER KEY ... becomes USER --name KEY ... for add and remove. */
-	char **a = tr_xcalloc((size_t)argc + 2, sizeof *a);
-	if (!a)
-		return CLI_FAILED;
-	int n = 0;
-	for (int i = 1; i < argc; i++) {
-		a[n++] = argv[i];
-		if (i == 1 && kv->opts && argc > 2 && argv[2][0] != '-') {
-			a[n++] = "--name";
-			a[n++] = argv[++i];
-		}
-	}
-	int rc = cli_run_verb(cli, kv, n, a);
-	free(a);
-	return rc;
+	return cli_run_sub(cli, &key_noun, "--name", argc, argv);
 }
 
 static const struct cli_verb verbs[] = {

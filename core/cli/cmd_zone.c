@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_zone.c - trellis zone create|list|show|delete. */
+/* cmd_zone.c - trellis zone create|list|show|delete|token|agent-bundle and
+ * zone ip-range add|list|remove (a zone's public, management and tenant
+ * ranges, core/ipam). */
 #include "cli.h"
 
 static const char *const spill_choices[] = {"allow", "deny", NULL};
@@ -32,6 +34,50 @@ static const struct cli_opt bundle_opts[] = {
 	 "what the agent dials (default: the core's agents.listen)", 0, NULL},
 	CLI_OPTS_END};
 
+static const char *const kinds[] = {"public", "management", "tenant", NULL};
+static const struct cli_opt range_add_opts[] = {
+	{"--kind", "kind", CLI_STR, "KIND",
+	 "public (the zone's public side), management (a pod's subnet) or "
+	 "tenant (where networks get their /24)", 1, kinds},
+	{"--cidr", "cidr", CLI_STR, "CIDR", "the block, a.b.c.d/n", 1, NULL},
+	{"--gateway", "gateway", CLI_STR, "IP", "its gateway (never handed out)",
+	 0, NULL},
+	{"--pod", "pod", CLI_STR, "POD", "the pod of a management range", 0,
+	 NULL},
+	{"--range", "range", CLI_STR, "A-B",
+	 "the addresses that may be handed out (default: all hosts)", 0, NULL},
+	{"--bridge", "bridge", CLI_STR, "BRIDGE",
+	 "public: the host bridge routers join for the public side", 0, NULL},
+	CLI_OPTS_END};
+static const struct cli_opt range_remove_opts[] = {
+	{"--cidr", "cidr", CLI_STR, "CIDR", "the range's block", 1, NULL},
+	CLI_OPTS_END};
+static const struct cli_col range_cols[] = {
+	{"KIND", "kind"}, {"CIDR", "cidr"}, {"GATEWAY", "gateway"},
+	{"FIRST", "first"}, {"LAST", "last"}, {"POD", "pod"},
+	{"BRIDGE", "bridge"}, {"USED", "used"}, CLI_COLS_END};
+static const struct cli_verb range_verbs[] = {
+	{"add", "Add an IP range to a zone (overlaps refused, naming both)",
+	 "zone.ip_range_add", "zone", "ZONE", range_add_opts, NULL, NULL,
+	 NULL},
+	{"list", "List a zone's IP ranges and their use", "zone.ip_range_list",
+	 "zone", "ZONE", NULL, range_cols, "items", NULL},
+	{"remove", "Remove an unused IP range (ZONE CIDR)",
+	 "zone.ip_range_remove", "zone", "ZONE", range_remove_opts, NULL, NULL,
+	 NULL},
+	CLI_VERBS_END};
+static const struct cli_noun range_noun = {
+	"zone ip-range",
+	"A zone's IP ranges: public, a pod's management subnet, tenant space",
+	range_verbs, NULL};
+
+static int run_range(const struct cli *cli, const struct cli_verb *v,
+		     int argc, char **argv)
+{
+	(void)v;
+	return cli_run_sub(cli, &range_noun, "--cidr", argc, argv);
+}
+
 static const struct cli_verb verbs[] = {
 	{"create", "Create a zone", "zone.create", "name", "NAME", create_opts,
 	 NULL, NULL, NULL},
@@ -46,6 +92,9 @@ static const struct cli_verb verbs[] = {
 	{"agent-bundle", "Write a ready trellis-agent config (token, core key, "
 	 "endpoints)", "zone.agent_bundle", "name", "NAME", bundle_opts, NULL,
 	 NULL, cli_zone_bundle},
+	{"ip-range", "IP ranges: ip-range add ZONE --kind K --cidr C | "
+	 "ip-range list ZONE | ip-range remove ZONE CIDR", "zone.ip_range_add",
+	 NULL, NULL, NULL, NULL, NULL, run_range},
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_zone = {

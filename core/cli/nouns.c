@@ -19,6 +19,7 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_pool,
 	&cli_noun_volume,
 	&cli_noun_network,
+	&cli_noun_ip,
 	&cli_noun_policy,
 	&cli_noun_workflow,
 	&cli_noun_action,

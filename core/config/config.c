@@ -47,6 +47,9 @@ static const char defaults_yaml[] =
 	"escrow:                 # the vendor's trellis-escrowd (maint mode)\n"
 	"  endpoint: null        # tcp://HOST:PORT; null: maint enable fails\n"
 	"  public_key: null      # its escrow.pub (base64 X25519)\n"
+	"network:\n"
+	"  router_check: 30s     # sync every routed network's router, restart "
+	"dead ones (0: never)\n"
 	"placement:\n"
 	"  orphan_check: 60s     # release claims whose VM or workflow is "
 	"gone (0: never)\n"
@@ -130,6 +133,7 @@ static const struct centry entries[] = {
 	{"escrow.endpoint", C_STR_NULL, O(escrow_endpoint)},
 	{"escrow.public_key", C_STR_NULL, O(escrow_public_key)},
 	{"placement.orphan_check", C_DURATION, O(orphan_check_ms)},
+	{"network.router_check", C_DURATION, O(router_check_ms)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},

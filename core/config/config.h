@@ -35,6 +35,7 @@ struct tr_config {
 	unsigned readers;     /* workers.readers: threads for API reads */
 	unsigned shutdown_grace_ms; /* shutdown_grace: wait for requests */
 	unsigned host_refresh_ms; /* host_refresh: rediscover hosts, 0: off */
+	unsigned router_check_ms; /* network.router_check: sync routers, 0: off */
 	unsigned orphan_check_ms; /* placement.orphan_check, 0: off */
 	char *secrets_dir;    /* secrets_dir, or NULL: STATE_DIR/secrets */
 	char **plugin_dirs;   /* plugin_dirs */

@@ -215,6 +215,16 @@ int tr_net_rule_delete(struct trellis_plugin *p, void *conn,
 int tr_net_gc(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
 	      trellis_call_t *call, const char *const *keep, uint32_t n_keep,
 	      uint32_t flags, trellis_gc_fn fn, void *opaque);
+/* Routers (ABI 1.1): NOTSUP from a 1.0 plugin or a NULL slot. */
+int tr_net_router_ensure(struct trellis_plugin *p, void *conn,
+			 pthread_mutex_t *lock, trellis_call_t *call,
+			 const trellis_router_spec_t *spec,
+			 const char *idem_key, uint32_t flags,
+			 trellis_router_info_t *out);
+int tr_net_router_remove(struct trellis_plugin *p, void *conn,
+			 pthread_mutex_t *lock, trellis_call_t *call,
+			 const char *name, const char *idem_key,
+			 uint32_t flags);
 
 /* ---- policy (policy.c) ----
  * Policy plugins have no target: the wrappers pass the plugin's state and

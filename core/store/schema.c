@@ -449,6 +449,44 @@ const struct tr_migration tr_migrations[] = {
 	 "  name TEXT PRIMARY KEY,"
 	 "  holder TEXT NOT NULL,"
 	 "  expires_at INTEGER NOT NULL);"},
+	/* Address management (issue 23, core/ipam/ipam.h): a zone's IP
+	 * ranges (public, a pod's management subnet, the tenant address
+	 * space), every address handed out (a VM NIC's in its network, a
+	 * router's public one in "@public") and the port forwards of routed
+	 * networks.  A network's own addressing lives in its segment spec. */
+	{"ipam-0001",
+	 "CREATE TABLE ip_range ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  zone_id INTEGER NOT NULL REFERENCES zone(id),"
+	 "  pod_id INTEGER REFERENCES pod(id),"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('public','management','tenant')),"
+	 "  cidr TEXT NOT NULL,"
+	 "  gateway TEXT,"
+	 "  first INTEGER NOT NULL, last INTEGER NOT NULL,"
+	 "  net_first INTEGER NOT NULL, net_last INTEGER NOT NULL,"
+	 "  bridge TEXT,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (zone_id, kind, cidr));"
+	 "CREATE TABLE ip_alloc ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  network TEXT NOT NULL,"
+	 "  ip INTEGER NOT NULL,"
+	 "  address TEXT NOT NULL,"
+	 "  mac TEXT, vm TEXT, owner TEXT,"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('nic','router')),"
+	 "  range_id INTEGER REFERENCES ip_range(id),"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (network, ip));"
+	 "CREATE INDEX ip_alloc_vm ON ip_alloc(network, vm);"
+	 "CREATE TABLE net_forward ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  network TEXT NOT NULL,"
+	 "  protocol TEXT NOT NULL CHECK (protocol IN ('tcp','udp')),"
+	 "  public_port INTEGER NOT NULL,"
+	 "  vm TEXT NOT NULL,"
+	 "  port INTEGER NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (network, protocol, public_port));"},
 	/* Append new migrations here. */
 };
 

@@ -66,6 +66,8 @@ struct br_job {
 	uint32_t n_keep;
 	trellis_gc_fn gc_fn;
 	void *opaque;
+	const trellis_router_spec_t *router; /* router.c */
+	trellis_router_info_t *router_out;
 };
 
 /* Shared by ops.c, rules.c and gc.c (all on the connection's thread). */
@@ -117,6 +119,8 @@ int br_job_port_delete(struct br_job *j);
 int br_job_rule_add(struct br_job *j);
 int br_job_rule_delete(struct br_job *j);
 int br_job_gc(struct br_job *j);
+int br_job_router_ensure(struct br_job *j); /* router.c */
+int br_job_router_remove(struct br_job *j);
 /* Deletes expired rules and (re)arms the timer for the next expiry. */
 int br_job_expire(struct br_job *j);
 
