@@ -261,6 +261,7 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 	s->serial_log = tr_json_str_opt(args, "serial_log");
 	s->console_listen = tr_json_str_opt(args, "console_listen");
 	s->domain_type = tr_json_str_opt(args, "domain_type");
+	s->cpu_shares = (uint32_t)u64(args, "cpu_shares");
 	const char *console = tr_json_str_opt(args, "console");
 	if (!console || !strcmp(console, "none"))
 		s->console = TRELLIS_CONSOLE_NONE;
@@ -306,6 +307,21 @@ out:
 	return rc;
 }
 
+/* Whether a disk or NIC of s has a cap. */
+static int has_io_caps(const trellis_vm_spec_t *s)
+{
+	for (uint32_t i = 0; i < s->n_disks; i++) {
+		const trellis_disk_spec_t *d = s->disks[i];
+		if (d->read_iops_sec || d->write_iops_sec || d->read_bytes_sec ||
+		    d->write_bytes_sec)
+			return 1;
+	}
+	for (uint32_t i = 0; i < s->n_nics; i++)
+		if (s->nics[i]->inbound_kbps || s->nics[i]->outbound_kbps)
+			return 1;
+	return 0;
+}
+
 /* ---- actions ---- */
 
 #define KEY (env ? env->idem_key : NULL)
@@ -324,6 +340,21 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 		rc = host_get(env, args, &h, call);
 	else
 		memset(&h, 0, sizeof h);
+	/* A cap the plugin cannot apply is said plainly, never dropped:
+	 * cpu_shares is ABI 1.1, NIC and disk caps need TRELLIS_HV_CAP_QOS. */
+	if (!rc && v.s.cpu_shares && tr_target_abi_minor(h.t) < 1)
+		rc = tr_call_set(call, TRELLIS_E_NOTSUP,
+				 "VM '%s': host %s's hypervisor plugin is ABI "
+				 "1.0 and cannot apply cpu_shares (%u); ask "
+				 "without it",
+				 v.s.name, h.name, v.s.cpu_shares);
+	if (!rc && has_io_caps(&v.s) &&
+	    !(tr_target_caps(h.t) & TRELLIS_HV_CAP_QOS))
+		rc = tr_call_set(call, TRELLIS_E_NOTSUP,
+				 "VM '%s': host %s's hypervisor plugin does not "
+				 "enforce bandwidth or IOPS caps (no qos "
+				 "capability); ask without them",
+				 v.s.name, h.name);
 	if (!rc)
 		rc = tr_hv_vm_create(TR_TGT(h.t), call, &v.s, KEY, flags, &out);
 	if (!rc)
@@ -646,6 +677,13 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	    env->instance_id, "disks", disks, "ports", ports);
 	if (!f)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	json_t *spec = json_object_get(f, "spec");
+	static const char *const kept[] = {"caps", "ha", "create"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(args, kept[i]);
+		if (v && !json_is_null(v))
+			json_object_set(spec, kept[i], v);
+	}
 	json_t *cur = NULL;
 	trellis_call_t probe;
 	tr_call_init(&probe, NULL);
@@ -754,6 +792,8 @@ static const struct tr_field create_in[] = {
     {"console_listen", TR_T_STRING, 0, "VNC listen address (127.0.0.1)"},
     {"domain_type", TR_T_STRING, 0, "kvm or qemu; default: the host's"},
     {"start", TR_T_BOOL, 0, "start it too (default true)"},
+    {"cpu_shares", TR_T_INT, 0,
+     "relative CPU weight, 0: the default (ABI 1.1)"},
     TR_FIELDS_END};
 
 static const struct tr_field shutdown_in[] = {
@@ -842,6 +882,11 @@ static const struct tr_field record_in[] = {
     {"claim", TR_T_STRING, 0, "its placement claim: the VM owns it now"},
     {"disks", TR_T_ARRAY, 0, "what it owns: [{pool, name, key}...]"},
     {"ports", TR_T_ARRAY, 0, "what it owns: [{host, name, key}...]"},
+    {"caps", TR_T_ANY, 0, "its caps, each {value, source} (vm show)"},
+    {"ha", TR_T_BOOL, 0, "restarted elsewhere in its pod when its host fails"},
+    {"create", TR_T_OBJECT, 0,
+     "what a start on another host needs: disk, nic {segment, mac, port}, "
+     "boot, caps"},
     TR_FIELDS_END};
 
 #define M TR_ACTION_MUTATES

@@ -75,7 +75,28 @@ static const char defaults_yaml[] =
 	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
 	"none: the built-in roles\n"
 	"chargeback:\n"
-	"  prices: null          # the price table, YAML (docs/tenancy.md)\n";
+	"  prices: null          # the price table, YAML (docs/tenancy.md)\n"
+	"caps:                   # global default caps, under offerings and "
+	"BU defaults (0: none)\n"
+	"  cpu_shares: 0         # relative CPU weight (<cputune><shares>)\n"
+	"  nic_inbound_kbps: 0   # NIC bandwidth into the VM, KB/s\n"
+	"  nic_outbound_kbps: 0  # out of it\n"
+	"  disk_read_iops_sec: 0\n"
+	"  disk_write_iops_sec: 0\n"
+	"  disk_read_bytes_sec: 0\n"
+	"  disk_write_bytes_sec: 0\n"
+	"ha:                     # restart a failed host's VMs in its pod "
+	"(docs/ha.md)\n"
+	"  interval: 0           # probe every host this often (0: HA off)\n"
+	"  fail_after: 30s       # connection and probe failing this long: "
+	"failed\n"
+	"  probe: []             # argv; {host} {uri} {hostname} are replaced; "
+	"[]: the connection only\n"
+	"  fence_action: fence.script # the fencing action (trellis action "
+	"list)\n"
+	"  fence: []             # fence.script's argv ({host} {uri} "
+	"{hostname}); []: never fenced, never restarted\n"
+	"  fence_timeout: 60s\n";
 
 const char *tr_config_defaults(void)
 {
@@ -131,6 +152,19 @@ static const struct centry entries[] = {
 	{"agents.listen", C_DIRS, O(agents_listen)},
 	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
 	{"agents.dead_after", C_UINT, O(agents_dead)},
+	{"caps.cpu_shares", C_UINT, O(caps[0])},
+	{"caps.nic_inbound_kbps", C_UINT, O(caps[1])},
+	{"caps.nic_outbound_kbps", C_UINT, O(caps[2])},
+	{"caps.disk_read_iops_sec", C_UINT, O(caps[3])},
+	{"caps.disk_write_iops_sec", C_UINT, O(caps[4])},
+	{"caps.disk_read_bytes_sec", C_UINT, O(caps[5])},
+	{"caps.disk_write_bytes_sec", C_UINT, O(caps[6])},
+	{"ha.interval", C_DURATION, O(ha_interval_ms)},
+	{"ha.fail_after", C_DURATION, O(ha_fail_after_ms)},
+	{"ha.probe", C_DIRS, O(ha_probe)},
+	{"ha.fence_action", C_STR, O(ha_fence_action)},
+	{"ha.fence", C_DIRS, O(ha_fence)},
+	{"ha.fence_timeout", C_DURATION, O(ha_fence_timeout_ms)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -185,7 +219,8 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 	int64_t i64;
 	switch (e->type) {
 	case C_STR:
-		if (strcmp(e->path, "state_dir") == 0)
+		if (strcmp(e->path, "state_dir") == 0 ||
+		    strcmp(e->path, "ha.fence_action") == 0)
 			return set_str((char **)(base + e->off), v, 0, e->path,
 				       err, errlen);
 		return set_url((char **)(base + e->off), v, 0, e->path, err,
@@ -309,6 +344,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 			return fail(err, errlen, v,
 				    "%s: expected a list of %s", e->path,
 				    strstr(e->path, "listen") ? "URLs"
+				    : !strncmp(e->path, "ha.", 3) ? "arguments"
 							      : "directories");
 		size_t n = tr_node_len(v);
 		char **dirs = tr_xcalloc(n + 1, sizeof *dirs);
@@ -325,6 +361,8 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 					    "%s: expected %s", e->path,
 					    strstr(e->path, "listen")
 						    ? "a URL"
+					    : !strncmp(e->path, "ha.", 3)
+						    ? "an argument"
 						    : "a directory");
 			}
 			dirs[i] = tr_xstrdup(d);
@@ -533,6 +571,13 @@ void tr_config_free(struct tr_config *c)
 	for (size_t i = 0; i < c->n_agents_listen; i++)
 		free(c->agents_listen[i]);
 	free(c->agents_listen);
+	for (size_t i = 0; i < c->n_ha_probe; i++)
+		free(c->ha_probe[i]);
+	free(c->ha_probe);
+	for (size_t i = 0; i < c->n_ha_fence; i++)
+		free(c->ha_fence[i]);
+	free(c->ha_fence);
+	free(c->ha_fence_action);
 	tr_node_free(c->defaults);
 	tr_node_free(c->file);
 	free(c);
