@@ -397,6 +397,19 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	case OP_START:
 		if (!found)
 			rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0);
+		/* report_failure: a start the hypervisor refused is an
+		 * answer, not an error, so the workflow can record the VM
+		 * failed with the reason (vm.started) and then fail. */
+		if (rc && rc != TRELLIS_E_CANCELLED &&
+		    json_is_true(json_object_get(args, "report_failure"))) {
+			*result = json_pack("{s:s, s:s, s:b, s:s, s:s}", "host",
+					    h.name, "uuid", uuid, "started", 0,
+					    "error", call->message, "code",
+					    trellis_error_name(rc));
+			tr_call_init(call, NULL);
+			rc = 0;
+			goto out;
+		}
 		break;
 	case OP_PAUSE:
 		if (!found)
@@ -424,6 +437,8 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		*result = vm_json(h.name, &info);
 	if (!rc && found)
 		json_object_set_new(*result, "found", json_true());
+	if (!rc && op == OP_START)
+		json_object_set_new(*result, "started", json_true());
 out:
 	host_put(&h, rc);
 	return rc;
@@ -767,6 +782,15 @@ static const struct tr_field vm_out[] = {
     {"memory_mib", TR_T_INT, 1, "memory"},
     {"found", TR_T_BOOL, 0,
      "vm_start, vm_pause: it was so already (the undo leaves it)"},
+    {"started", TR_T_BOOL, 0, "vm_start: the hypervisor confirmed it"},
+    {"error", TR_T_STRING, 0,
+     "vm_start with report_failure: why it did not start"},
+    {"code", TR_T_STRING, 0, "vm_start with report_failure: the error code"},
+    TR_FIELDS_END};
+static const struct tr_field start_in[] = {
+    HOST_FIELD, UUID_FIELD,
+    {"report_failure", TR_T_BOOL, 0,
+     "a refused start is a result {started: false, error}, not an error"},
     TR_FIELDS_END};
 
 static const struct tr_field create_in[] = {
@@ -902,7 +926,7 @@ static const struct tr_action actions[] = {
      vm_out, run_vm_create, "hypervisor.vm_destroy", M},
     {"hypervisor.vm_destroy", "Power off and undefine (gone: success)", vm_in,
      vm_ref_out, run_vm_destroy, NULL, M},
-    {"hypervisor.vm_start", "Start a VM", vm_in, vm_out, run_vm_start,
+    {"hypervisor.vm_start", "Start a VM", start_in, vm_out, run_vm_start,
      "hypervisor.vm_shutdown", M},
     {"hypervisor.vm_shutdown",
      "Graceful shutdown, then power off after the timeout", shutdown_in, vm_out,

@@ -7,8 +7,16 @@
 
 #include <sqlite3.h>
 
+#include "../host/host.h"
+
 /* Lets go of the name instance held with vm.reserve (none held: fine).
  * 0, or -1 on a database error (sqlite3_errmsg(db)).  Main thread. */
 int tr_vm_name_release(sqlite3 *db, const char *name, const char *instance);
+
+struct tr_store;
+/* Sets the VM's host (NULL or "": none, while HA restarts it elsewhere:
+ * a VM's host is shown once a start there is confirmed).  lifecycle.c. */
+int tr_vm_set_host(struct tr_store *s, const char *uuid, const char *host,
+		   trellis_call_t *call);
 
 #endif
