@@ -696,8 +696,14 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	static const char *const kept[] = {"caps", "ha", "create"};
 	for (size_t i = 0; i < 3; i++) {
 		json_t *v = json_object_get(args, kept[i]);
-		if (v && !json_is_null(v))
+		/* caps may come as JSON text (a workflow input). */
+		if (json_is_string(v) && json_string_length(v)) {
+			json_t *p = json_loads(json_string_value(v), 0, NULL);
+			if (p)
+				json_object_set_new(spec, kept[i], p);
+		} else if (v && !json_is_null(v) && !json_is_string(v)) {
 			json_object_set(spec, kept[i], v);
+		}
 	}
 	json_t *cur = NULL;
 	trellis_call_t probe;
@@ -906,7 +912,8 @@ static const struct tr_field record_in[] = {
     {"claim", TR_T_STRING, 0, "its placement claim: the VM owns it now"},
     {"disks", TR_T_ARRAY, 0, "what it owns: [{pool, name, key}...]"},
     {"ports", TR_T_ARRAY, 0, "what it owns: [{host, name, key}...]"},
-    {"caps", TR_T_ANY, 0, "its caps, each {value, source} (vm show)"},
+    {"caps", TR_T_ANY, 0,
+     "its caps, each {value, source} (vm show); an object or its JSON text"},
     {"ha", TR_T_BOOL, 0, "restarted elsewhere in its pod when its host fails"},
     {"create", TR_T_OBJECT, 0,
      "what a start on another host needs: disk, nic {segment, mac, port}, "

@@ -104,7 +104,7 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT, C_CAP };
 
 struct centry {
 	const char *path;
@@ -152,13 +152,13 @@ static const struct centry entries[] = {
 	{"agents.listen", C_DIRS, O(agents_listen)},
 	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
 	{"agents.dead_after", C_UINT, O(agents_dead)},
-	{"caps.cpu_shares", C_UINT, O(caps[0])},
-	{"caps.nic_inbound_kbps", C_UINT, O(caps[1])},
-	{"caps.nic_outbound_kbps", C_UINT, O(caps[2])},
-	{"caps.disk_read_iops_sec", C_UINT, O(caps[3])},
-	{"caps.disk_write_iops_sec", C_UINT, O(caps[4])},
-	{"caps.disk_read_bytes_sec", C_UINT, O(caps[5])},
-	{"caps.disk_write_bytes_sec", C_UINT, O(caps[6])},
+	{"caps.cpu_shares", C_CAP, O(caps[0])},
+	{"caps.nic_inbound_kbps", C_CAP, O(caps[1])},
+	{"caps.nic_outbound_kbps", C_CAP, O(caps[2])},
+	{"caps.disk_read_iops_sec", C_CAP, O(caps[3])},
+	{"caps.disk_write_iops_sec", C_CAP, O(caps[4])},
+	{"caps.disk_read_bytes_sec", C_CAP, O(caps[5])},
+	{"caps.disk_write_bytes_sec", C_CAP, O(caps[6])},
 	{"ha.interval", C_DURATION, O(ha_interval_ms)},
 	{"ha.fail_after", C_DURATION, O(ha_fail_after_ms)},
 	{"ha.probe", C_DIRS, O(ha_probe)},
@@ -270,6 +270,14 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    "got '%s'",
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)(x / 1000);
+		return 0;
+	case C_CAP: /* 0 (no cap) or more */
+		if (tr_node_int(v, &i64) < 0 || i64 < 0 || i64 > 4000000000LL)
+			return fail(err, errlen, v,
+				    "%s: expected 0 (no cap) or a positive "
+				    "integer, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)i64;
 		return 0;
 	case C_UINT:
 		if (tr_node_int(v, &i64) < 0 || i64 < 1 || i64 > 1000000)

@@ -185,5 +185,8 @@ void tr_caps_to_inputs(json_t *caps, json_t *inputs)
 		    inputs, tr_cap_fields[i],
 		    json_integer(json_integer_value(json_object_get(c, "value"))));
 	}
-	json_object_set(inputs, "caps", caps);
+	/* Workflow inputs are scalars: the whole goes as JSON text. */
+	char *text = json_dumps(caps, JSON_COMPACT | JSON_SORT_KEYS);
+	json_object_set_new(inputs, "caps", json_string(text ? text : ""));
+	free(text);
 }

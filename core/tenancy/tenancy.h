@@ -60,7 +60,7 @@ int tr_caps_effective(struct tr_store *s, const unsigned *global,
 		      const char *template_, const char *bu, json_t **out,
 		      trellis_call_t *call);
 /* Sets vm.provision's cap inputs (each field's value) and inputs.caps
- * (the whole, sources included) from tr_caps_effective()'s result. */
+ * (the whole, sources included, as JSON text) from tr_caps_effective()'s result. */
 void tr_caps_to_inputs(json_t *caps, json_t *inputs);
 
 /* Sets bu's quotas: limits may hold vcpus, memory_mib, disk_gib, vms (a
