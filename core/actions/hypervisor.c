@@ -437,8 +437,11 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		*result = vm_json(h.name, &info);
 	if (!rc && found)
 		json_object_set_new(*result, "found", json_true());
-	if (!rc && op == OP_START)
+	if (!rc && op == OP_START) {
+		/* Both always there, so a workflow may name them. */
 		json_object_set_new(*result, "started", json_true());
+		json_object_set_new(*result, "error", json_string(""));
+	}
 out:
 	host_put(&h, rc);
 	return rc;

@@ -49,7 +49,11 @@ ha_host_up() {
 }
 
 ha_qemu_pids() {
-	cat "$HA_A"/run/qemu/*.pid 2>/dev/null
+	local f
+	for f in "$HA_A"/run/qemu/*.pid; do
+		[[ -s $f ]] && echo "$(cat "$f")"
+	done
+	return 0
 }
 
 ha_host_down() {
