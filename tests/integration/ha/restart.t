@@ -119,7 +119,8 @@ marker=0
 for _ in $(seq 1 90); do
 	n=$(grep -c TRELLIS-GUEST-UP "$log" 2>/dev/null)
 	ino=$(stat -c %i "$log" 2>/dev/null) size=$(stat -c %s "$log" 2>/dev/null)
-	if [[ ${n:-0} -ge 2 ]] || { [[ ${n:-0} -ge 1 ]] && [[ $ino != "$a_ino" || ${size:-0} -lt $a_size ]]; }; then
+	[[ ${n:-0} -eq 0 || $ino != "$a_ino" || ${size:-0} -lt $a_size ]] && anew=1
+	if [[ ${n:-0} -ge 2 ]] || { [[ ${n:-0} -ge 1 && -n ${anew:-} ]]; }; then
 		marker=1
 		break
 	fi
