@@ -55,7 +55,12 @@ else
 	tail -5 "$dir/a/libvirtd.out" | sed 's/^/#   /'
 	done_testing
 fi
-ok "host A added (qemu+unix:///system?socket=...)" tcli host add hostA --cluster pv/pv/pv --hypervisor libvirt --uri "$HA_A_URI"
+# Host A in a cluster of its own in the same pod, with no pool yet: its
+# first VM's disk goes to the shared pool (no cluster), which B reaches.
+ok "a second cluster in the pod" tcli cluster create ca --pod pv/pv
+ok "host A added (qemu+unix:///system?socket=...)" tcli host add hostA --cluster pv/pv/ca --hypervisor libvirt --uri "$HA_A_URI"
+mkdir -m 0711 "$PV_DIR/shpool" "$PV_DIR/apool"
+ok "a shared pool (no cluster)" tcli pool create shpool --target "$PV_DIR/shpool"
 ok "a network of this run" tcli network create hanet$$ --pool pvvx
 
 name=${PV_PREFIX}ha
@@ -72,6 +77,15 @@ is "its record: host A" "$(tcli vm show "$name" -o json | jq_ 'j["host"]')" "hos
 mac=$(virsh -c "$HA_A_URI" domiflist "$name" | awk '/52:54/ {print $5}')
 disk=$(virsh -c "$HA_A_URI" domblklist "$name" | awk '/vda/ {print $2}')
 qpid=$(cat "$dir/a/run/qemu/$name.pid" 2>/dev/null)
+like "its disk is in the shared pool" "$disk" "/shpool/"
+
+# A second HA VM whose disk is in a pool of A's cluster only: no other
+# host reaches it, so it fits nowhere else.
+ok "a pool of A's cluster only" tcli pool create apool --target "$PV_DIR/apool" --cluster pv/pv/ca
+stuck=${PV_PREFIX}stuck
+pv_run vm.provision "name=$stuck" "kernel=$kernel" "initrd=$initrd" \
+	"cmdline=console=ttyS0 quiet" "serial_log=$PV_DIR/$stuck.log" host=hostA ha=true segment=hanet$$
+is "a second HA VM on A, its disk in A's cluster's pool" "$(jq_ 'j["state"]+" "+j["outputs"]["pool"]' <<<"$PV_OUT")" "succeeded apool"
 # What A's boot wrote: B's start may append to the log or start it anew.
 a_ino=$(stat -c %i "$log") a_size=$(stat -c %s "$log")
 ok "its QEMU runs on A (pid $qpid)" kill -0 "$qpid"
@@ -127,8 +141,19 @@ for _ in $(seq 1 90); do
 	sleep 1
 done
 is "the guest prints its boot marker on B" "$marker" "1"
-rs=$(tcli ha status -o json)
-is "ha status: one restart, done, to pvh" "$(jq_ '" ".join(r["state"]+":"+str(r["to"]) for r in j["restarts"])' <<<"$rs")" "restarted:pvh"
+rs=
+for _ in $(seq 1 30); do
+	rs=$(tcli ha status -o json)
+	[[ $(jq_ 'sum(1 for r in j["restarts"] if r["state"] == "running")' <<<"$rs") == 0 ]] && break
+	sleep 1
+done
+is "ha status: the VM restarted on pvh" "$(jq_ '" ".join(r["state"]+":"+str(r["to"]) for r in j["restarts"] if r["name"]=="'"$name"'")' <<<"$rs")" "restarted:pvh"
+is "ha status: the VM that fits nowhere is reported failed" "$(jq_ '" ".join(r["state"] for r in j["restarts"] if r["name"]=="'"$stuck"'")' <<<"$rs")" "failed"
+like "...with placement's reason" "$(jq_ '" ".join(str(r["error"]) for r in j["restarts"] if r["name"]=="'"$stuck"'")' <<<"$rs")" "NOSPACE|no host|NOTFOUND"
+show=$(tcli vm show "$stuck" -o json)
+is "...its record: failed, not dropped" "$(jq_ 'j["state"]' <<<"$show")" "failed"
+like "...with the reason" "$(jq_ 'j["spec"]["error"]' <<<"$show")" "HA restart from hostA failed"
+is "...and nowhere running" "$(virsh -c qemu:///system domstate "$stuck" 2>&1 | grep -c running)" "0"
 au=$(tcli audit list -o json 2>/dev/null)
 for op in ha.host_failed ha.fence ha.clear ha.restart_started ha.restart; do
 	like "audited: $op" "$au" "\"op\": \"$op\""
