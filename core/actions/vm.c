@@ -160,9 +160,9 @@ static int run_unreserve(const struct tr_action_env *env, json_t *args,
 
 /* ---- vm.lookup ---- */
 
-/* The claim the VM owns, "" when none. */
-static int claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
-		    trellis_call_t *call)
+/* The claim the VM owns, "" when none (vm.h). */
+int tr_vm_claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
+		   trellis_call_t *call)
 {
 	sqlite3_stmt *st = NULL;
 	char owner[64];
@@ -323,7 +323,7 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 	char claim[256];
 	json_t *more = NULL;
 	const char *host = S(rec, "host");
-	rc = claim_of(db, uuid, claim, sizeof claim, call);
+	rc = tr_vm_claim_of(db, uuid, claim, sizeof claim, call);
 	if (!rc)
 		rc = agree(args, "uuid", uuid, uuid, call);
 	if (!rc)

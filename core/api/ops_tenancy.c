@@ -102,20 +102,32 @@ static void quota_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_answer_store(req, rc, out, &call);
 }
 
+/* The BU a read names (args.bu; a BU's users: their own, and only it):
+ * 0 with *bu set (NULL: none named, when !need), or -1 answered. */
+static int bu_to_read(struct tr_req *req, json_t *args, const char *op,
+		      int need, const char **bu)
+{
+	const char *scope = tr_req_scope(req);
+	*bu = tr_json_str(args, "bu");
+	if (scope && !*bu)
+		*bu = scope;
+	if (need && !*bu) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "%s: which business unit? (bu)", op);
+		return -1;
+	}
+	if (scope && strcmp(*bu, scope) != 0) {
+		tr_req_not_yours(req, "tenant '%s' not found", *bu);
+		return -1;
+	}
+	return 0;
+}
+
 static void quota_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *bu = tr_json_str(args, "bu"), *scope = tr_req_scope(req);
-	if (scope && !bu)
-		bu = scope;
-	if (!bu) {
-		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
-			    "quota.show: which business unit? (bu)");
+	const char *bu;
+	if (bu_to_read(req, args, "quota.show", 1, &bu) < 0)
 		return;
-	}
-	if (scope && strcmp(bu, scope) != 0) {
-		tr_req_not_yours(req, "tenant '%s' not found", bu);
-		return;
-	}
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
@@ -150,13 +162,9 @@ static void caps_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
  * one: what a VM of that offering gets, each field with its source. */
 static void caps_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *bu = tr_json_str(args, "bu"), *scope = tr_req_scope(req);
-	if (scope && !bu)
-		bu = scope;
-	if (scope && strcmp(bu, scope) != 0) {
-		tr_req_not_yours(req, "tenant '%s' not found", bu);
+	const char *bu;
+	if (bu_to_read(req, args, "caps.show", 0, &bu) < 0)
 		return;
-	}
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;

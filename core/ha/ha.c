@@ -167,24 +167,6 @@ static void restart_row(sqlite3 *db, const char *vm, const char *name,
 	sqlite3_finalize(st);
 }
 
-/* The claim the VM owns, "" when none. */
-static void claim_of(sqlite3 *db, const char *uuid, char *out, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	char owner[64];
-	out[0] = '\0';
-	snprintf(owner, sizeof owner, "vm:%s", uuid);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT key FROM placement_claim WHERE owner = ?1 "
-			       "ORDER BY created_at LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-}
-
 static void vm_mark(struct tr_daemon *d, json_t *vm, const char *state,
 		    const char *error)
 {
@@ -237,7 +219,8 @@ static void restart_vms(struct tr_daemon *d, const char *host, json_t *hrec)
 		/* The claim on the dead host goes back first, so that the
 		 * VM's BU is not counted twice while it moves. */
 		char claim[256];
-		claim_of(db, uuid, claim, sizeof claim);
+		tr_call_init(&call, NULL);
+		tr_vm_claim_of(db, uuid, claim, sizeof claim, &call);
 		tr_call_init(&call, NULL);
 		struct tr_placer *p = claim[0] ? tr_placement_engine(d, &call) : NULL;
 		if (p && tr_place_release(p, db, claim, "ha", "host fenced", NULL,
