@@ -18,8 +18,8 @@
  * published (ha.*).
  *
  * State: tables ha_host and ha_restart (store migration ha-0001); the
- * module's own (d->ha) only says which probes are in flight.  Main
- * thread.
+ * module's own (static in ha.c: one daemon a process) only says which
+ * probes and fences are in flight.  Main thread.
  */
 #ifndef TRELLIS_CORE_HA_H
 #define TRELLIS_CORE_HA_H
