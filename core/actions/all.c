@@ -23,7 +23,9 @@
 	X(probe) \
 	X(tenancy) \
 	X(maint) \
-	X(ipam)
+	X(ipam) \
+	X(lifecycle) \
+	X(fence)
 /* clang-format on */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -261,6 +261,7 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 	s->serial_log = tr_json_str_opt(args, "serial_log");
 	s->console_listen = tr_json_str_opt(args, "console_listen");
 	s->domain_type = tr_json_str_opt(args, "domain_type");
+	s->cpu_shares = (uint32_t)u64(args, "cpu_shares");
 	const char *console = tr_json_str_opt(args, "console");
 	if (!console || !strcmp(console, "none"))
 		s->console = TRELLIS_CONSOLE_NONE;
@@ -306,6 +307,21 @@ out:
 	return rc;
 }
 
+/* Whether a disk or NIC of s has a cap. */
+static int has_io_caps(const trellis_vm_spec_t *s)
+{
+	for (uint32_t i = 0; i < s->n_disks; i++) {
+		const trellis_disk_spec_t *d = s->disks[i];
+		if (d->read_iops_sec || d->write_iops_sec || d->read_bytes_sec ||
+		    d->write_bytes_sec)
+			return 1;
+	}
+	for (uint32_t i = 0; i < s->n_nics; i++)
+		if (s->nics[i]->inbound_kbps || s->nics[i]->outbound_kbps)
+			return 1;
+	return 0;
+}
+
 /* ---- actions ---- */
 
 #define KEY (env ? env->idem_key : NULL)
@@ -324,6 +340,21 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 		rc = host_get(env, args, &h, call);
 	else
 		memset(&h, 0, sizeof h);
+	/* A cap the plugin cannot apply is said plainly, never dropped:
+	 * cpu_shares is ABI 1.1, NIC and disk caps need TRELLIS_HV_CAP_QOS. */
+	if (!rc && v.s.cpu_shares && tr_target_abi_minor(h.t) < 1)
+		rc = tr_call_set(call, TRELLIS_E_NOTSUP,
+				 "VM '%s': host %s's hypervisor plugin is ABI "
+				 "1.0 and cannot apply cpu_shares (%u); ask "
+				 "without it",
+				 v.s.name, h.name, v.s.cpu_shares);
+	if (!rc && has_io_caps(&v.s) &&
+	    !(tr_target_caps(h.t) & TRELLIS_HV_CAP_QOS))
+		rc = tr_call_set(call, TRELLIS_E_NOTSUP,
+				 "VM '%s': host %s's hypervisor plugin does not "
+				 "enforce bandwidth or IOPS caps (no qos "
+				 "capability); ask without them",
+				 v.s.name, h.name);
 	if (!rc)
 		rc = tr_hv_vm_create(TR_TGT(h.t), call, &v.s, KEY, flags, &out);
 	if (!rc)
@@ -366,6 +397,19 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	case OP_START:
 		if (!found)
 			rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0);
+		/* report_failure: a start the hypervisor refused is an
+		 * answer, not an error, so the workflow can record the VM
+		 * failed with the reason (vm.started) and then fail. */
+		if (rc && rc != TRELLIS_E_CANCELLED &&
+		    json_is_true(json_object_get(args, "report_failure"))) {
+			*result = json_pack("{s:s, s:s, s:b, s:s, s:s}", "host",
+					    h.name, "uuid", uuid, "started", 0,
+					    "error", call->message, "code",
+					    trellis_error_name(rc));
+			tr_call_init(call, NULL);
+			rc = 0;
+			goto out;
+		}
 		break;
 	case OP_PAUSE:
 		if (!found)
@@ -393,6 +437,11 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		*result = vm_json(h.name, &info);
 	if (!rc && found)
 		json_object_set_new(*result, "found", json_true());
+	if (!rc && op == OP_START) {
+		/* Both always there, so a workflow may name them. */
+		json_object_set_new(*result, "started", json_true());
+		json_object_set_new(*result, "error", json_string(""));
+	}
 out:
 	host_put(&h, rc);
 	return rc;
@@ -659,6 +708,19 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	if (console && *console) /* the record's fields are fixed: spec */
 		json_object_set_new(json_object_get(f, "spec"), "console",
 				    json_string(console));
+	json_t *spec = json_object_get(f, "spec");
+	static const char *const kept[] = {"caps", "ha", "create"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(args, kept[i]);
+		/* caps may come as JSON text (a workflow input). */
+		if (json_is_string(v) && json_string_length(v)) {
+			json_t *p = json_loads(json_string_value(v), 0, NULL);
+			if (p)
+				json_object_set_new(spec, kept[i], p);
+		} else if (v && !json_is_null(v) && !json_is_string(v)) {
+			json_object_set(spec, kept[i], v);
+		}
+	}
 	json_t *cur = NULL;
 	trellis_call_t probe;
 	tr_call_init(&probe, NULL);
@@ -742,6 +804,15 @@ static const struct tr_field vm_out[] = {
     {"memory_mib", TR_T_INT, 1, "memory"},
     {"found", TR_T_BOOL, 0,
      "vm_start, vm_pause: it was so already (the undo leaves it)"},
+    {"started", TR_T_BOOL, 0, "vm_start: the hypervisor confirmed it"},
+    {"error", TR_T_STRING, 0,
+     "vm_start with report_failure: why it did not start"},
+    {"code", TR_T_STRING, 0, "vm_start with report_failure: the error code"},
+    TR_FIELDS_END};
+static const struct tr_field start_in[] = {
+    HOST_FIELD, UUID_FIELD,
+    {"report_failure", TR_T_BOOL, 0,
+     "a refused start is a result {started: false, error}, not an error"},
     TR_FIELDS_END};
 
 static const struct tr_field create_in[] = {
@@ -767,6 +838,8 @@ static const struct tr_field create_in[] = {
     {"console_listen", TR_T_STRING, 0, "VNC listen address (127.0.0.1)"},
     {"domain_type", TR_T_STRING, 0, "kvm or qemu; default: the host's"},
     {"start", TR_T_BOOL, 0, "start it too (default true)"},
+    {"cpu_shares", TR_T_INT, 0,
+     "relative CPU weight, 0: the default (ABI 1.1)"},
     TR_FIELDS_END};
 
 static const struct tr_field shutdown_in[] = {
@@ -856,6 +929,12 @@ static const struct tr_field record_in[] = {
     {"disks", TR_T_ARRAY, 0, "what it owns: [{pool, name, key}...]"},
     {"ports", TR_T_ARRAY, 0, "what it owns: [{host, name, key}...]"},
     {"console", TR_T_STRING, 0, "its console: vnc or none"},
+    {"caps", TR_T_ANY, 0,
+     "its caps, each {value, source} (vm show); an object or its JSON text"},
+    {"ha", TR_T_BOOL, 0, "restarted elsewhere in its pod when its host fails"},
+    {"create", TR_T_OBJECT, 0,
+     "what a start on another host needs: disk, nic {segment, mac, port}, "
+     "boot, caps"},
     TR_FIELDS_END};
 
 #define M TR_ACTION_MUTATES
@@ -871,7 +950,7 @@ static const struct tr_action actions[] = {
      vm_out, run_vm_create, "hypervisor.vm_destroy", M},
     {"hypervisor.vm_destroy", "Power off and undefine (gone: success)", vm_in,
      vm_ref_out, run_vm_destroy, NULL, M},
-    {"hypervisor.vm_start", "Start a VM", vm_in, vm_out, run_vm_start,
+    {"hypervisor.vm_start", "Start a VM", start_in, vm_out, run_vm_start,
      "hypervisor.vm_shutdown", M},
     {"hypervisor.vm_shutdown",
      "Graceful shutdown, then power off after the timeout", shutdown_in, vm_out,

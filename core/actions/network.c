@@ -179,6 +179,13 @@ static int run_segment_release(const struct tr_action_env *env, json_t *args,
 		rc = tr_net_segment_release(TR_TGT(n.t), call,
 					    tr_json_str(args, "segment"),
 					    env ? env->idem_key : NULL, 0);
+	/* if_unused: ports still on it (another VM of the network runs on
+	 * the host) keep it, and that is no failure. */
+	if (rc == TRELLIS_E_CONFLICT &&
+	    json_is_true(json_object_get(args, "if_unused"))) {
+		tr_call_init(call, NULL);
+		rc = 0;
+	}
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "segment",
 				    tr_json_str(args, "segment"), "host", n.host, "uri",
@@ -625,7 +632,10 @@ static const struct tr_field seg_ensure_out[] = {
      "true: it was there already (its undo leaves it)"},
     TR_FIELDS_END};
 static const struct tr_field seg_release_in[] = {
-    TARGET_FIELDS, {"segment", TR_T_STRING, 1, "segment name"}, TR_FIELDS_END};
+    TARGET_FIELDS, {"segment", TR_T_STRING, 1, "segment name"},
+    {"if_unused", TR_T_BOOL, 0,
+     "only when no port is left on it; ports left: success, kept"},
+    TR_FIELDS_END};
 static const struct tr_field seg_release_out[] = {
     TARGET_OUT, {"segment", TR_T_STRING, 1, "segment name"}, TR_FIELDS_END};
 static const struct tr_field port_create_in[] = {

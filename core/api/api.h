@@ -94,6 +94,7 @@ void tr_api_register_all(struct tr_api *api);
 /* Registration functions (one per subsystem; all.c calls them). */
 void tr_api_register_inventory(struct tr_api *api); /* zone pod cluster tenant */
 void tr_api_register_agent(struct tr_api *api); /* ops_agent.c: zone.token, agent.* */
+void tr_api_register_ha(struct tr_api *api); /* ops_ha.c: ha.status, ha.clear */
 void tr_api_register_host(struct tr_api *api);      /* host.* */
 void tr_api_register_vm(struct tr_api *api);        /* vm.* */
 void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* */

@@ -130,6 +130,21 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		}
 		who = &as_bu;
 	}
+	/* vm.provision: its caps are the offering's, then the BU's, then the
+	 * global ones, per field (core/tenancy/caps.c); never the caller's
+	 * own, which are replaced. */
+	if (name && strcmp(name, "vm.provision") == 0 && json_is_object(inputs)) {
+		json_t *caps = NULL;
+		if (tr_caps_effective(d->store, d->config ? d->config->caps : NULL,
+				      tr_json_str(inputs, "template"),
+				      who && who->bu[0] ? who->bu : NULL, &caps,
+				      &call) < 0) {
+			tr_req_fail_call(req, &call);
+			return;
+		}
+		tr_caps_to_inputs(caps, inputs);
+		json_decref(caps);
+	}
 	struct owner o = {d, who};
 	if (tr_engine_start_with(e, name, source, tr_json_str(args, "file"),
 				 json_object_get(args, "inputs"), record_owner,

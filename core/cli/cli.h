@@ -146,6 +146,8 @@ extern const struct cli_noun cli_noun_bu;
 extern const struct cli_noun cli_noun_audit;
 extern const struct cli_noun cli_noun_template;
 extern const struct cli_noun cli_noun_quota;
+extern const struct cli_noun cli_noun_caps;
+extern const struct cli_noun cli_noun_ha;
 extern const struct cli_noun cli_noun_allocation;
 extern const struct cli_noun cli_noun_report;
 extern const struct cli_noun cli_noun_console;

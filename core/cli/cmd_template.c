@@ -3,6 +3,25 @@
  * quota set|show: the VM catalogue and a business unit's quotas. */
 #include "cli.h"
 
+/* The cap options (core/tenancy/caps.c's fields). */
+#define CAP_OPTS(unset)                                                        \
+	{"--cpu-shares", "cpu_shares", CLI_INT, "N",                           \
+	 "relative CPU weight (cputune shares)" unset, 0, NULL},               \
+	    {"--nic-in", "nic_inbound_kbps", CLI_INT, "KBPS",                  \
+	     "NIC bandwidth into the VM, KB/s" unset, 0, NULL},                \
+	    {"--nic-out", "nic_outbound_kbps", CLI_INT, "KBPS",                \
+	     "NIC bandwidth out of the VM, KB/s" unset, 0, NULL},              \
+	    {"--read-iops", "disk_read_iops_sec", CLI_INT, "N",                \
+	     "disk read IOPS" unset, 0, NULL},                                 \
+	    {"--write-iops", "disk_write_iops_sec", CLI_INT, "N",              \
+	     "disk write IOPS" unset, 0, NULL},                                \
+	    {"--read-bps", "disk_read_bytes_sec", CLI_INT, "BYTES",            \
+	     "disk read bytes/s" unset, 0, NULL},                              \
+	{                                                                      \
+		"--write-bps", "disk_write_bytes_sec", CLI_INT, "BYTES",       \
+		    "disk write bytes/s" unset, 0, NULL                        \
+	}
+
 static const struct cli_opt create_opts[] = {
     {"--vcpus", "vcpus", CLI_INT, "N", "virtual CPUs", 1, NULL},
     {"--memory", "memory", CLI_SIZE, "SIZE", "memory (512M, 2G)", 1, NULL},
@@ -15,6 +34,7 @@ static const struct cli_opt create_opts[] = {
      NULL},
     {"--max-disks", "max_disks", CLI_INT, "N", "disks a VM may have (1)", 0,
      NULL},
+    CAP_OPTS(""),
     CLI_OPTS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	     {"VCPUS", "vcpus"},
@@ -67,3 +87,26 @@ const struct cli_noun cli_noun_quota = {
     "quota",
     "Quotas of a business unit, checked atomically with each placement",
     quota_verbs, NULL};
+
+static const struct cli_opt caps_set_opts[] = {CAP_OPTS(" (-1: unset)"),
+					       CLI_OPTS_END};
+static const struct cli_opt caps_show_opts[] = {
+    {"--bu", "bu", CLI_STR, "BU", "the business unit (a BU's users: theirs)",
+     0, NULL},
+    {"--template", "template", CLI_STR, "NAME", "the offering (VM template)",
+     0, NULL},
+    CLI_OPTS_END};
+
+static const struct cli_verb caps_verbs[] = {
+    {"set", "Set a business unit's default caps", "caps.set", "bu", "BU",
+     caps_set_opts, NULL, NULL, NULL},
+    {"show",
+     "The caps a VM gets, each with its source (offering, bu, global)",
+     "caps.show", NULL, NULL, caps_show_opts, NULL, NULL, NULL},
+    CLI_VERBS_END};
+
+const struct cli_noun cli_noun_caps = {
+    "caps",
+    "VM caps: the offering's, then the business unit's, then the global "
+    "default, per field",
+    caps_verbs, NULL};

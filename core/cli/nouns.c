@@ -29,6 +29,8 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_audit,
 	&cli_noun_template,
 	&cli_noun_quota,
+	&cli_noun_caps,
+	&cli_noun_ha,
 	&cli_noun_allocation,
 	&cli_noun_report,
 	&cli_noun_console,

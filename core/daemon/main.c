@@ -23,6 +23,7 @@
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
+#include "../ha/ha.h"
 #include "../placement/orphans.h"
 #include "../placement/service.h"
 #include "../relay/relay.h"
@@ -434,6 +435,7 @@ static int run(const struct opts *o)
 	/* A sub-workflow is its parent's starter's: its VMs and claims are
 	 * that BU's (docs/tenancy.md). */
 	tr_engine_on_child(engine, inherit_owner, &d);
+	tr_ha_start(&d);
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
@@ -513,6 +515,7 @@ out:
 		_exit(1);
 	}
 	tr_http_stop(http); /* no new request from HTTP either */
+	tr_ha_stop(&d);
 	tr_engine_stop(engine);
 	tr_orphans_stop(&d);
 	tr_relay_stop(&d);

@@ -76,6 +76,12 @@ static inline unsigned tr_target_abi_minor(const struct tr_target *t)
 						 : 0;
 }
 
+/* The capability flags t's plugin declares (TRELLIS_HV_CAP_*...). */
+static inline uint64_t tr_target_caps(const struct tr_target *t)
+{
+	return t && t->plugin && t->plugin->desc ? t->plugin->desc->caps : 0;
+}
+
 /* ---- hypervisor (hypervisor.c) ---- */
 
 int tr_hv_connect(struct trellis_plugin *p, trellis_call_t *call,

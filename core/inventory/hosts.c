@@ -108,6 +108,22 @@ int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 	return 0;
 }
 
+/* Whether HA holds the host's state (failed, fenced, fence_failed:
+ * core/ha): a refresh does not undo it; `trellis ha clear` does. */
+static int ha_held(struct tr_store *s, const char *name)
+{
+	json_t *h = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_store_get(s, TR_KIND_HOST, name, &h, &call) < 0)
+		return 0;
+	const char *st = tr_json_str_opt(h, "state");
+	int held = st && (!strcmp(st, "failed") || !strcmp(st, "fenced") ||
+			  !strcmp(st, "fence_failed"));
+	json_decref(h);
+	return held;
+}
+
 /* Brings the VM records of a host in line with what its hypervisor
  * reported: new ones are recorded as discovered, known ones get their
  * state, discovered ones that vanished are dropped. */
@@ -196,7 +212,7 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 		return; /* tr_inventory_host_sync() frees j */
 	}
 	if (!result) {
-		if (refresh) {
+		if (refresh && !ha_held(s, j->name)) {
 			/* Record that it is unreachable, then report. */
 			json_t *upd = json_pack("{s:s, s:s}", "state",
 						"unreachable", "error",
@@ -242,6 +258,8 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 					     msg, sizeof msg)) < 0)
 			tr_call_set(&call, rc, "%s", msg);
 	} else if (rc == 0) {
+		if (ha_held(s, j->name))
+			json_object_del(fields, "state");
 		rc = tr_store_update(s, TR_KIND_HOST, j->name, fields, NULL,
 				     &call);
 	}

@@ -487,6 +487,30 @@ const struct tr_migration tr_migrations[] = {
 	 "  port INTEGER NOT NULL,"
 	 "  created_at INTEGER NOT NULL,"
 	 "  UNIQUE (network, protocol, public_port));"},
+	/* Offerings and their caps (issue 23, core/tenancy/caps.c): a
+	 * template's caps and a BU's default caps, JSON objects of the cap
+	 * fields; HA's view of each host and its restarts (core/ha). */
+	{"ha-0001-caps-ha",
+	 "ALTER TABLE vm_template ADD COLUMN caps TEXT;"
+	 "CREATE TABLE bu_caps ("
+	 "  tenant TEXT PRIMARY KEY,"
+	 "  caps TEXT NOT NULL);"
+	 "CREATE TABLE ha_host ("
+	 "  host TEXT PRIMARY KEY,"
+	 "  state TEXT NOT NULL,"
+	 "  failing_since INTEGER,"
+	 "  changed_at INTEGER NOT NULL,"
+	 "  reason TEXT);"
+	 "CREATE TABLE ha_restart ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  vm TEXT NOT NULL,"
+	 "  name TEXT,"
+	 "  from_host TEXT NOT NULL,"
+	 "  instance TEXT,"
+	 "  state TEXT NOT NULL,"
+	 "  to_host TEXT,"
+	 "  error TEXT,"
+	 "  at INTEGER NOT NULL);"},
 	/* Append new migrations here. */
 };
 

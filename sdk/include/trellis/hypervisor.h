@@ -133,6 +133,10 @@ typedef struct trellis_vm_spec {
 	uint32_t console;        /* since 1.0: enum trellis_console_type */
 	const char *console_listen; /* since 1.0: NULL: "127.0.0.1" */
 	const char *domain_type; /* since 1.0: override; NULL: probed choice */
+	uint32_t cpu_shares;     /* since 1.1: relative CPU weight (libvirt's
+				  * <cputune><shares>), 0: the backend's
+				  * default.  A plugin that cannot apply it
+				  * fails with NOTSUP rather than ignore it. */
 } trellis_vm_spec_t;
 
 typedef struct trellis_vm_info {
