@@ -270,12 +270,12 @@ static int lookup_more(struct tr_store *st, json_t *rec, const char *pool,
 	json_decref(h);
 	json_decref(p);
 	*out = json_pack(
-	    "{s:s, s:s, s:I, s:I, s:O, s:b, s:s, s:s, s:s, s:s, s:s}", "state",
+	    "{s:s, s:s, s:I, s:I, s:O?, s:b, s:s, s:s, s:s, s:s, s:s}", "state",
 	    S(rec, "state") ? S(rec, "state") : "", "tenant",
 	    S(rec, "tenant") ? S(rec, "tenant") : "", "vcpus",
 	    json_integer_value(json_object_get(rec, "vcpus")), "memory_mb",
 	    json_integer_value(json_object_get(rec, "memory_mib")), "create",
-	    json_is_object(create) ? create : json_object_get(rec, "nothing"),
+	    json_is_object(create) ? create : NULL, /* none: {} below */
 	    "ha", json_is_true(json_object_get(spec, "ha")), "nic_port",
 	    S(nic, "port") ? S(nic, "port") : "", "nic_segment",
 	    S(nic, "segment") ? S(nic, "segment") : "", "nic_mac",
