@@ -140,6 +140,12 @@ int tr_hv_guest_end_sessions(struct trellis_plugin *p, void *conn,
 			     pthread_mutex_t *lock, trellis_call_t *call,
 			     const char *uuid, const char *user,
 			     uint32_t flags, uint32_t *ended);
+/* since 1.1: a guest file's bytes from offset (maintenance mode's log). */
+int tr_hv_guest_file_read(struct trellis_plugin *p, void *conn,
+			  pthread_mutex_t *lock, trellis_call_t *call,
+			  const char *uuid, const char *path, uint64_t offset,
+			  uint32_t flags, char *buf, size_t len, size_t *n,
+			  uint64_t *size);
 
 /* ---- storage (storage.c) ---- */
 

@@ -48,12 +48,11 @@ int escrow_password_new(char *buf, size_t len)
 	return 0;
 }
 
-void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
+/* The code as typed, without dashes, spaces or lower case. */
+static size_t code_norm(const char *code, char *norm, size_t cap)
 {
-	char norm[128];
 	size_t n = 0;
-	unsigned char h[32];
-	for (const char *p = code; *p && n + 1 < sizeof norm; p++) {
+	for (const char *p = code ? code : ""; *p && n + 1 < cap; p++) {
 		char ch = *p;
 		if (ch == '-' || ch == ' ')
 			continue;
@@ -61,10 +60,38 @@ void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
 			ch = (char)(ch - 'a' + 'A');
 		norm[n++] = ch;
 	}
-	crypto_generichash(h, sizeof h, (const unsigned char *)norm, n,
-			   (const unsigned char *)"trellis-escrow-v1", 17);
+	return n;
+}
+
+static void keyed_hex(const char *data, size_t n, const char *key,
+		      char out[ESCROW_HASH_HEX])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof h, (const unsigned char *)data, n,
+			   (const unsigned char *)key, strlen(key));
 	sodium_bin2hex(out, ESCROW_HASH_HEX, h, sizeof h);
+}
+
+void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
+{
+	char norm[128];
+	size_t n = code_norm(code, norm, sizeof norm);
+	keyed_hex(norm, n, "trellis-escrow-v1", out);
 	sodium_memzero(norm, sizeof norm);
+}
+
+void escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX])
+{
+	char norm[128];
+	size_t n = code_norm(code, norm, sizeof norm);
+	keyed_hex(norm, n, "trellis-escrow-withdraw-v1", out);
+	sodium_memzero(norm, sizeof norm);
+}
+
+void escrow_withdraw_hash(const char *token, char out[ESCROW_HASH_HEX])
+{
+	keyed_hex(token ? token : "", token ? strlen(token) : 0,
+		  "trellis-escrow-withdraw-hash-v1", out);
 }
 
 char *escrow_b64(const unsigned char *p, size_t n)
@@ -163,7 +190,7 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 				   "a base64 X25519 key");
 	}
 	unsigned char *box = malloc(pn + crypto_box_SEALBYTES);
-	char hash[ESCROW_HASH_HEX];
+	char hash[ESCROW_HASH_HEX], wd[ESCROW_HASH_HEX];
 	int rc;
 	if (!box) {
 		free(pk);
@@ -172,9 +199,11 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 	crypto_box_seal(box, (const unsigned char *)password, pn, pk);
 	char *sealed = escrow_b64(box, pn + crypto_box_SEALBYTES);
 	escrow_code_hash(code, hash);
-	json_t *req = json_pack("{s:s, s:s, s:s, s:I}", "op", "deposit",
+	escrow_withdraw_token(code, wd);
+	json_t *req = json_pack("{s:s, s:s, s:s, s:I, s:s}", "op", "deposit",
 				"code_hash", hash, "sealed", sealed,
-				"expires_at", (json_int_t)expires_at);
+				"expires_at", (json_int_t)expires_at,
+				"withdraw", wd);
 	json_t *reply = NULL;
 	rc = escrow_call(url, req, 5000, &reply, call);
 	json_decref(reply);
@@ -228,14 +257,20 @@ int escrow_fetch(const char *url, const char *code, const char *who,
 	return rc;
 }
 
-int escrow_delete(const char *url, const char *code, trellis_call_t *call)
+int escrow_withdraw(const char *url, const char *token, trellis_call_t *call)
 {
-	char hash[ESCROW_HASH_HEX];
 	json_t *reply = NULL;
-	escrow_code_hash(code, hash);
-	json_t *req = json_pack("{s:s, s:s}", "op", "delete", "code_hash", hash);
+	json_t *req = json_pack("{s:s, s:s}", "op", "delete", "withdraw",
+				token ? token : "");
 	int rc = escrow_call(url, req, 5000, &reply, call);
 	json_decref(reply);
 	json_decref(req);
 	return rc == TRELLIS_E_NOTFOUND ? 0 : rc;
+}
+
+int escrow_delete(const char *url, const char *code, trellis_call_t *call)
+{
+	char wd[ESCROW_HASH_HEX];
+	escrow_withdraw_token(code, wd);
+	return escrow_withdraw(url, wd, call);
 }

@@ -6,9 +6,9 @@
  * (escrow.key, 0600; escrow.pub, base64, for the customers' trellisd).
  *
  * It keeps entries (escrow.h) in escrow.db: code hash, sealed password,
- * expiry; never a VM or a customer.  An entry is fetched once: the fetch
- * deletes it.  Expired entries are purged before every request.  A wrong
- * code is audited and counts against the requester; after MAX_MISSES
+ * expiry and the hash of the withdraw token; never a VM or a customer.
+ * An entry is fetched once: the fetch deletes it.  Expired entries are
+ * purged before every request.  A wrong code is audited and counts against the requester; after MAX_MISSES
  * misses within MISS_WINDOW_S, every fetch is refused (BUSY) until that
  * window has passed, so the code space cannot be walked.
  *
@@ -141,18 +141,22 @@ static json_t *op_deposit(json_t *req)
 {
 	const char *h = json_string_value(json_object_get(req, "code_hash"));
 	const char *sealed = json_string_value(json_object_get(req, "sealed"));
+	const char *wd = json_string_value(json_object_get(req, "withdraw"));
 	json_int_t exp = json_integer_value(json_object_get(req, "expires_at"));
 	sqlite3_stmt *st = NULL;
-	if (!hash_ok(h) || !sealed || exp <= time(NULL))
-		return fail("INVALID_ARG", "deposit needs code_hash, sealed and "
-					   "a future expires_at");
+	char wh[ESCROW_HASH_HEX];
+	if (!hash_ok(h) || !sealed || exp <= time(NULL) || !hash_ok(wd))
+		return fail("INVALID_ARG", "deposit needs code_hash, sealed, "
+					   "withdraw and a future expires_at");
+	escrow_withdraw_hash(wd, wh);
 	sqlite3_prepare_v2(db,
-			   "INSERT INTO entries(code_hash, sealed, expires_at) "
-			   "VALUES (?, ?, ?)",
+			   "INSERT INTO entries(code_hash, sealed, expires_at, "
+			   "withdraw_hash) VALUES (?, ?, ?, ?)",
 			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sealed, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, exp);
+	sqlite3_bind_text(st, 4, wh, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -225,20 +229,26 @@ done:
 	return out;
 }
 
+/* Deletes by withdraw token: the customer's trellisd holds that, and not
+ * the code (it cannot fetch). */
 static json_t *op_delete(json_t *req)
 {
-	const char *h = json_string_value(json_object_get(req, "code_hash"));
+	const char *wd = json_string_value(json_object_get(req, "withdraw"));
 	sqlite3_stmt *st = NULL;
-	if (!hash_ok(h))
-		return fail("INVALID_ARG", "delete needs code_hash");
-	sqlite3_prepare_v2(db, "DELETE FROM entries WHERE code_hash = ?", -1,
-			   &st, NULL);
-	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-	sqlite3_step(st);
+	char wh[ESCROW_HASH_HEX];
+	if (!hash_ok(wd))
+		return fail("INVALID_ARG", "delete needs withdraw");
+	escrow_withdraw_hash(wd, wh);
+	sqlite3_prepare_v2(db,
+			   "DELETE FROM entries WHERE withdraw_hash = ? "
+			   "RETURNING code_hash",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, wh, -1, SQLITE_STATIC);
+	char hp[13] = "";
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(hp, sizeof hp, "%.12s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	char hp[13];
-	snprintf(hp, sizeof hp, "%.12s", h);
-	if (sqlite3_changes(db))
+	if (hp[0])
 		audit("DELETE", hp, NULL, NULL);
 	return json_pack("{s:b}", "ok", 1);
 }
@@ -347,11 +357,14 @@ int main(int argc, char **argv)
 	    sqlite3_exec(db,
 			 "CREATE TABLE IF NOT EXISTS entries("
 			 "code_hash TEXT PRIMARY KEY, sealed TEXT NOT NULL, "
-			 "expires_at INTEGER NOT NULL)",
+			 "expires_at INTEGER NOT NULL, withdraw_hash TEXT)",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "escrowd: %s: %s\n", path, sqlite3_errmsg(db));
 		return 1;
 	}
+	/* A database of the first release has no withdraw_hash yet. */
+	sqlite3_exec(db, "ALTER TABLE entries ADD COLUMN withdraw_hash TEXT",
+		     NULL, NULL, NULL);
 	snprintf(path, sizeof path, "%s/escrow-audit.log", dir);
 	audit_f = fopen(path, "a");
 	signal(SIGINT, on_signal);
