@@ -144,6 +144,8 @@ extern const struct cli_noun cli_noun_template;
 extern const struct cli_noun cli_noun_quota;
 extern const struct cli_noun cli_noun_allocation;
 extern const struct cli_noun cli_noun_report;
+extern const struct cli_noun cli_noun_maint;
+extern const struct cli_noun cli_noun_support;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 
