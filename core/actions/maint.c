@@ -69,10 +69,10 @@ static int run_deposit(const struct tr_action_env *env, json_t *args,
 				   "maint.deposit: no usable access code (a "
 				   "replayed step cannot recover one: start "
 				   "again)");
-	if (ttl_ms < 60 * 1000 || ttl_ms > 24LL * 3600 * 1000)
+	if (ttl_ms < 10 * 1000 || ttl_ms > 24LL * 3600 * 1000)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "maint.deposit: password_ttl must be "
-				   "within 1m..24h");
+				   "within 10s..24h");
 	if (escrow_password_new(pw, sizeof pw) < 0)
 		return tr_call_set(call, TRELLIS_E_IO,
 				   "maint.deposit: no randomness");

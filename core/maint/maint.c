@@ -634,13 +634,13 @@ void tr_maint_enable(struct tr_daemon *d, const struct tr_maint_spec *s,
 		return;
 	}
 	if (!mode_ok(mode) || s->port < 1 || s->port > 65535 ||
-	    s->window_ms < 60000 || s->window_ms > 24LL * 3600 * 1000 ||
-	    s->password_ttl_ms < 60000 ||
+	    s->window_ms < 10000 || s->window_ms > 24LL * 3600 * 1000 ||
+	    s->password_ttl_ms < 10000 ||
 	    s->password_ttl_ms > 24LL * 3600 * 1000) {
 		tr_call_set(&call, TRELLIS_E_INVALID_ARG,
 			    "maint.enable: close_on is time, first-attempt, "
 			    "connect or auth; port 1-65535; window and "
-			    "password_ttl within 1m..24h");
+			    "password_ttl within 10s..24h");
 		done(d, arg, NULL, &call);
 		return;
 	}
