@@ -41,6 +41,30 @@
 #define MAX_MISSES 5
 #define MISS_WINDOW_S 60
 
+#ifndef TRELLIS_VERSION
+#define TRELLIS_VERSION "dev"
+#endif
+
+static const char USAGE[] =
+    "Usage: trellis-escrowd --state DIR (--listen URL | --public-key)\n"
+    "\n"
+    "The vendor's escrow of maintenance passwords (Trellis maintenance "
+    "mode).\n"
+    "\n"
+    "Options:\n"
+    "  -s, --state DIR       the escrow's directory: its key pair "
+    "(escrow.key,\n"
+    "                        made on first use), its entries (escrow.db) "
+    "and\n"
+    "                        its audit log (escrow-audit.log)\n"
+    "  -l, --listen URL      serve on this nanomsg address (tcp://HOST:PORT "
+    "or\n"
+    "                        ipc://PATH) until SIGTERM\n"
+    "  -k, --public-key      print the public key (base64) that customers'\n"
+    "                        trellisd take as escrow.public_key, and exit\n"
+    "  -V, --version         print the version and exit\n"
+    "  -h, --help            print this help and exit\n";
+
 static volatile sig_atomic_t stop;
 static unsigned char pk[crypto_box_PUBLICKEYBYTES];
 static unsigned char sk[crypto_box_SECRETKEYBYTES];
@@ -324,22 +348,20 @@ int main(int argc, char **argv)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"public-key", no_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
-	while ((c = getopt_long(argc, argv, "s:l:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:l:khV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': dir = optarg; break;
 		case 'l': url = optarg; break;
 		case 'k': print_key = 1; break;
-		default:
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: trellis-escrowd --state DIR "
-				"(--listen URL | --public-key)\n");
-			return c == 'h' ? 0 : 2;
+		case 'h': fputs(USAGE, stdout); return 0;
+		case 'V': printf("trellis-escrowd %s\n", TRELLIS_VERSION); return 0;
+		default: fputs(USAGE, stderr); return 2;
 		}
 	}
 	if (!dir || (!url && !print_key)) {
-		fprintf(stderr, "usage: trellis-escrowd --state DIR "
-				"(--listen URL | --public-key)\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	if (sodium_init() < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
