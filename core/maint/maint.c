@@ -47,6 +47,7 @@ struct win {
 	int want_close, want_lock;
 	char want_why[128];
 	int64_t retry_at;   /* no new attempt before this (unix s) */
+	int64_t bu_id;      /* the requester's BU, for the workflow's owner */
 	long pids[MAX_PIDS];
 	int npids;
 	char *code;         /* the access code until the requester has it */
@@ -501,11 +502,25 @@ static void on_event(void *arg, const struct tr_authlog_event *ev)
 	}
 }
 
+static void start_enable(struct tr_daemon *d, struct win *w);
+
 static void poll_done(struct tr_daemon *d, void *arg, json_t *result,
 		      trellis_call_t *call)
 {
 	struct win *w = arg;
 	w->busy = 0;
+	if (!strcmp(w->state, "opening") && !w->instance[0]) {
+		/* The priming read of enable: where the log ends before the
+		 * port opens (none yet: 0; unreadable: the first read after
+		 * the opening says). */
+		w->primed = result || call->code == TRELLIS_E_NOTFOUND;
+		w->log_offset =
+		    result ? json_integer_value(json_object_get(result, "size"))
+			   : 0;
+		json_decref(result);
+		start_enable(d, w);
+		return;
+	}
 	if (!result) {
 		if (call->code == TRELLIS_E_NOTFOUND) {
 			/* No log yet: the sshd has said nothing. */
@@ -593,7 +608,7 @@ static void enable_finished(struct tr_daemon *d, struct win *w, json_t *st)
 
 struct owner_ctx {
 	struct tr_daemon *d;
-	const struct tr_ident *who;
+	const struct win *w;
 };
 
 static void record_owner(void *arg, const char *id)
@@ -601,10 +616,50 @@ static void record_owner(void *arg, const char *id)
 	struct owner_ctx *o = arg;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (tr_wf_owner_set(o->d->store, id, o->who->user, o->who->bu_id,
+	if (tr_wf_owner_set(o->d->store, id, o->w->requester, o->w->bu_id,
 			    &call) < 0)
 		tr_warn("maint: workflow %s: owner not recorded: %s", id,
 			call.message);
+}
+
+/* The workflow, once the log's offset is known (so that nothing the sshd
+ * says after the port opens is taken for old news). */
+static void start_enable(struct tr_daemon *d, struct win *w)
+{
+	trellis_call_t call;
+	tr_call_init(&call, "maint");
+	char win_s[32], ttl_s[32];
+	snprintf(win_s, sizeof win_s, "%llds",
+		 (long long)((w->window_ms + 999) / 1000));
+	snprintf(ttl_s, sizeof ttl_s, "%llds",
+		 (long long)((w->password_ttl_ms + 999) / 1000));
+	json_t *in = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "host", w->host,
+	    "uuid", w->vm, "user", w->user, "nic", w->port_name, "port",
+	    w->port, "window", win_s, "password_ttl", ttl_s, "source",
+	    w->source, "code", w->code ? w->code : "");
+	struct owner_ctx oc = {d, w};
+	char *id = NULL;
+	json_t *details = NULL;
+	int rc = w->code ? tr_engine_start_with(d->engine, "maint.enable", NULL,
+						NULL, in, record_owner, &oc,
+						&id, &details, &call)
+			 : tr_call_set(&call, TRELLIS_E_CANCELLED,
+				       "disabled before it opened");
+	json_decref(in);
+	json_decref(details);
+	if (rc < 0) {
+		wipe_code(w);
+		CPY(w->state, "failed");
+		CPY(w->reason, call.message);
+		save(d, w);
+		audit(d, w, "ENABLE_FAILED", NULL, rc, call.message);
+		answer(d, w, NULL, &call);
+		return;
+	}
+	CPY(w->instance, id);
+	free(id);
+	save(d, w);
 }
 
 static int mode_ok(const char *m)
@@ -700,41 +755,16 @@ void tr_maint_enable(struct tr_daemon *d, const struct tr_maint_spec *s,
 		return;
 	}
 	escrow_withdraw_token(code, w->withdraw);
-	char win_s[32], ttl_s[32];
-	snprintf(win_s, sizeof win_s, "%llds",
-		 (long long)((s->window_ms + 999) / 1000));
-	snprintf(ttl_s, sizeof ttl_s, "%llds",
-		 (long long)((s->password_ttl_ms + 999) / 1000));
-	json_t *in = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "host", w->host,
-	    "uuid", w->vm, "user", w->user, "nic", w->port_name, "port",
-	    w->port, "window", win_s, "password_ttl", ttl_s, "source",
-	    w->source, "code", code);
-	struct owner_ctx oc = {d, who};
-	char *id = NULL;
-	json_t *details = NULL;
-	audit(d, w, "REQUEST", who->user, 0, NULL);
-	int rc = tr_engine_start_with(d->engine, "maint.enable", NULL, NULL, in,
-				      record_owner, &oc, &id, &details, &call);
-	json_decref(in);
-	json_decref(details);
-	if (rc < 0) {
-		sodium_memzero(code, sizeof code);
-		CPY(w->state, "failed");
-		CPY(w->reason, call.message);
-		save(d, w);
-		audit(d, w, "ENABLE_FAILED", NULL, rc, call.message);
-		done(d, arg, NULL, &call);
-		return;
-	}
-	audit(d, w, "GENERATED", NULL, 0, "access code and password");
 	w->code = tr_xstrdup(code);
 	sodium_memzero(code, sizeof code);
-	CPY(w->instance, id);
-	free(id);
+	w->bu_id = who->bu_id;
 	w->done = done;
 	w->done_arg = arg;
+	audit(d, w, "REQUEST", who->user, 0, NULL);
+	audit(d, w, "GENERATED", NULL, 0, "access code and password");
 	save(d, w);
+	/* The log's offset first, then the workflow (poll_done). */
+	poll_log(d, w);
 }
 
 /* ---- disable, status, fetch ---- */
@@ -898,8 +928,15 @@ static void step(struct tr_daemon *d, struct win *w)
 	if (w->busy || now < w->retry_at)
 		return;
 	if (!strcmp(w->state, "opening")) {
-		if (w->instance[0])
+		if (w->instance[0]) {
 			check_instance(d, w, 0);
+		} else if (!w->code) {
+			/* trellisd restarted before the workflow started:
+			 * nothing was deposited or opened. */
+			CPY(w->state, "failed");
+			CPY(w->reason, "trellisd restarted before it opened");
+			save(d, w);
+		}
 		return;
 	}
 	if (!strcmp(w->state, "locking") && w->lock_instance[0]) {
