@@ -16,8 +16,9 @@
  * can delete the entry but never fetch it.
  *
  * maint.withdraw deletes the entry by that token (the deposit's undo, and
- * disable).  maint.fetch is the engineer's retrieval: the password comes
- * back once, sealed on the wire, as a secret output.
+ * disable).  The engineer's retrieval is no action (core/maint runs it
+ * for support.fetch alone): an action could be called from any workflow,
+ * and so by a caller who holds the code but not the support role.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,27 +106,6 @@ static int run_withdraw(const struct tr_action_env *env, json_t *args,
 	return rc;
 }
 
-static int run_fetch(const struct tr_action_env *env, json_t *args,
-		     json_t **result, trellis_call_t *call)
-{
-	const struct tr_config *c = cfg(env);
-	const char *code = tr_json_str_opt(args, "code");
-	const char *who = tr_json_str_opt(args, "who");
-	char *pw = NULL;
-	if (!c || !c->escrow_endpoint)
-		return no_escrow(call, "maint.fetch");
-	if (!code_ok(code))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "maint.fetch: not an access code");
-	int rc = escrow_fetch(c->escrow_endpoint, code, who, &pw, call);
-	if (!rc) {
-		*result = json_pack("{s:s}", "password", pw);
-		sodium_memzero(pw, strlen(pw));
-	}
-	free(pw);
-	return rc;
-}
-
 static const struct tr_field deposit_in[] = {
     {"uuid", TR_T_STRING, 0, "the VM (for the log only; not sent)"},
     {"code", TR_T_SECRET, 1, "the access code the entry is kept under"},
@@ -144,13 +124,6 @@ static const struct tr_field withdraw_in[] = {
     TR_FIELDS_END};
 static const struct tr_field withdraw_out[] = {
     {"withdrawn", TR_T_BOOL, 1, "the entry is gone"}, TR_FIELDS_END};
-static const struct tr_field fetch_in[] = {
-    {"code", TR_T_SECRET, 1, "the access code the customer passed on"},
-    {"who", TR_T_STRING, 0, "the engineer, for the escrow's audit"},
-    TR_FIELDS_END};
-static const struct tr_field fetch_out[] = {
-    {"password", TR_T_SECRET, 1, "the one-time password"}, TR_FIELDS_END};
-
 static const struct tr_action actions[] = {
     {"maint.deposit",
      "Make a one-time password; seal and deposit it in the vendor's "
@@ -159,9 +132,6 @@ static const struct tr_action actions[] = {
     {"maint.withdraw",
      "Delete an escrow entry by its withdraw token (gone: fine)",
      withdraw_in, withdraw_out, run_withdraw, NULL, TR_ACTION_MUTATES},
-    {"maint.fetch",
-     "Retrieve (and so remove) a maintenance password from the escrow",
-     fetch_in, fetch_out, run_fetch, NULL, TR_ACTION_MUTATES},
 };
 
 void tr_actions_register_maint(void)

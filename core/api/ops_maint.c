@@ -9,7 +9,9 @@
  * The access code is in exactly one message: maint.enable's answer to
  * the customer who asked.  support.fetch takes it as an argument, which
  * no log or audit record reads (the audit names ops and objects only);
- * its answer is the password, to the engineer alone.
+ * its answer is the password, to the engineer alone: sealed to the
+ * one-time key of the engineer's client (reply_key; trellis support fetch
+ * sends one), so that it is not in clear in trellisd either.
  *
  * support.fetch is for the support role: a role must grant it by a
  * pattern of its own ("support.fetch", "support.*"), not by the "*" of
@@ -126,7 +128,8 @@ static void support_fetch(struct tr_daemon *d, struct tr_req *req,
 			    who->user, who->role_name);
 		return;
 	}
-	tr_maint_fetch(d, tr_json_str(args, "code"), who, answer, req);
+	tr_maint_fetch(d, tr_json_str(args, "code"),
+		       tr_json_str_opt(args, "reply_key"), who, answer, req);
 }
 
 static const struct tr_field enable_args[] = {
@@ -148,6 +151,9 @@ static const struct tr_field vm_args[] = {
     TR_FIELDS_END};
 static const struct tr_field fetch_args[] = {
     {"code", TR_T_STRING, 1, "the access code the customer passed on"},
+    {"reply_key", TR_T_STRING, 0,
+     "a one-time X25519 public key (base64): the password comes back "
+     "sealed to it (the CLI does this)"},
     TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {

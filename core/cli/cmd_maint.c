@@ -7,12 +7,17 @@
  * enable prints the access code, never the password; it waits for the
  * appliance to open (up to 5 minutes), since the code exists only in
  * that one answer.  fetch reads the code from stdin when CODE is "-", so
- * that it need not sit in the shell's history or the process list.
+ * that it need not sit in the shell's history or the process list, and
+ * sends a one-time public key: the escrow seals the password to it, and
+ * only this process opens it (trellisd relays it sealed).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "../escrow/escrow.h"
 #include "cli.h"
 
 static const char *const modes[] = {"time", "first-attempt", "connect", "auth",
@@ -61,7 +66,9 @@ static const struct cli_verb maint_verbs[] = {
 const struct cli_noun cli_noun_maint = {
 	"maint", "Maintenance mode of locked-down appliances", maint_verbs};
 
-/* CODE "-": the code is read from stdin (one line). */
+/* CODE "-": the code is read from stdin (one line).  The answer comes
+ * sealed to a key pair made here; it is opened and printed as
+ * {password, vm, name}. */
 static int run_fetch(const struct cli *cli, const struct cli_verb *v,
 		     int argc, char **argv)
 {
@@ -77,7 +84,42 @@ static int run_fetch(const struct cli *cli, const struct cli_verb *v,
 		line[strcspn(line, "\r\n")] = 0;
 		argv[i] = line;
 	}
-	return cli_run_verb(cli, v, argc, argv);
+	json_t *args = NULL, *res = NULL;
+	int rc = cli_parse_args(v, "support", argc, argv, &args);
+	if (rc != CLI_OK)
+		return rc;
+	unsigned char pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char sk[crypto_box_SECRETKEYBYTES];
+	if (sodium_init() < 0) {
+		json_decref(args);
+		fprintf(stderr, "trellis: libsodium does not start\n");
+		return CLI_FAILED;
+	}
+	crypto_box_keypair(pk, sk);
+	char *pkb = escrow_b64(pk, sizeof pk);
+	json_object_set_new(args, "reply_key", json_string(pkb));
+	free(pkb);
+	rc = cli_call(cli, v->op, args, &res);
+	sodium_memzero(line, sizeof line);
+	if (rc == CLI_OK) {
+		const char *sealed =
+		    json_string_value(json_object_get(res, "sealed"));
+		char *pw = sealed ? escrow_open_sealed(sealed, pk, sk) : NULL;
+		if (!pw) {
+			fprintf(stderr, "trellis: support fetch: the answer "
+					"does not open with this client's key\n");
+			rc = CLI_FAILED;
+		} else {
+			json_object_del(res, "sealed");
+			json_object_set_new(res, "password", json_string(pw));
+			sodium_memzero(pw, strlen(pw));
+			free(pw);
+			cli_print(cli, res, NULL, NULL);
+		}
+	}
+	sodium_memzero(sk, sizeof sk);
+	json_decref(res);
+	return rc;
 }
 
 static const struct cli_verb support_verbs[] = {

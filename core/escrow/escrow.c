@@ -214,46 +214,62 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 	return rc;
 }
 
+int escrow_fetch_sealed(const char *url, const char *code, const char *who,
+			const char *reply_key, char **sealed,
+			trellis_call_t *call)
+{
+	char hash[ESCROW_HASH_HEX];
+	json_t *reply = NULL;
+	*sealed = NULL;
+	escrow_code_hash(code, hash);
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "fetch",
+				"code_hash", hash, "reply_key",
+				reply_key ? reply_key : "", "who", who ? who : "");
+	int rc = escrow_call(url, req, 5000, &reply, call);
+	const char *b = json_string_value(json_object_get(reply, "sealed"));
+	if (!rc && !b)
+		rc = tr_call_set(call, TRELLIS_E_BACKEND,
+				 "escrow: the answer holds no sealed password");
+	if (!rc && !(*sealed = strdup(b)))
+		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	json_decref(req);
+	json_decref(reply);
+	return rc;
+}
+
+char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
+			 const unsigned char *sk)
+{
+	size_t n = 0;
+	unsigned char *box = escrow_unb64(sealed, &n);
+	char *pw = NULL;
+	if (box && n > crypto_box_SEALBYTES &&
+	    (pw = calloc(1, n - crypto_box_SEALBYTES + 1)) &&
+	    crypto_box_seal_open((unsigned char *)pw, box, n, pk, sk) != 0) {
+		free(pw);
+		pw = NULL;
+	}
+	free(box);
+	return pw;
+}
+
 int escrow_fetch(const char *url, const char *code, const char *who,
 		 char **password, trellis_call_t *call)
 {
 	unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
-	char hash[ESCROW_HASH_HEX];
-	json_t *reply = NULL;
+	char *sealed = NULL;
 	*password = NULL;
 	if (sodium_init() < 0)
 		return tr_call_set(call, TRELLIS_E_IO, "libsodium init failed");
 	crypto_box_keypair(pk, sk);
 	char *pkb = escrow_b64(pk, sizeof pk);
-	escrow_code_hash(code, hash);
-	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "fetch",
-				"code_hash", hash, "reply_key", pkb, "who",
-				who ? who : "");
-	int rc = escrow_call(url, req, 5000, &reply, call);
-	size_t n = 0;
-	unsigned char *box =
-	    rc ? NULL
-	       : escrow_unb64(json_string_value(json_object_get(reply, "sealed")),
-			      &n);
-	if (!rc && (!box || n <= crypto_box_SEALBYTES))
+	int rc = escrow_fetch_sealed(url, code, who, pkb, &sealed, call);
+	if (!rc && !(*password = escrow_open_sealed(sealed, pk, sk)))
 		rc = tr_call_set(call, TRELLIS_E_BACKEND,
-				 "escrow: the answer holds no sealed password");
-	if (!rc) {
-		char *pw = calloc(1, n - crypto_box_SEALBYTES + 1);
-		if (!pw || crypto_box_seal_open((unsigned char *)pw, box, n, pk,
-						sk) != 0) {
-			free(pw);
-			rc = tr_call_set(call, TRELLIS_E_BACKEND,
-					 "escrow: cannot open its answer");
-		} else {
-			*password = pw;
-		}
-	}
+				 "escrow: cannot open its answer");
 	sodium_memzero(sk, sizeof sk);
-	free(box);
+	free(sealed);
 	free(pkb);
-	json_decref(req);
-	json_decref(reply);
 	return rc;
 }
 

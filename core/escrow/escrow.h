@@ -73,6 +73,17 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
  * pair made here. */
 int escrow_fetch(const char *url, const char *code, const char *who,
 		 char **password, trellis_call_t *call);
+/* The same, the password sealed to the caller's reply_key (base64 X25519)
+ * instead of opened here: *sealed (malloc'd base64) is what the escrow
+ * answered, for the requester to open.  The password is never in clear
+ * on this side. */
+int escrow_fetch_sealed(const char *url, const char *code, const char *who,
+			const char *reply_key, char **sealed,
+			trellis_call_t *call);
+/* Opens a sealed answer (base64) with a key pair; the password is
+ * malloc'd (the caller wipes and frees it), NULL when it does not open. */
+char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
+			 const unsigned char *sk);
 /* Deletes the entry of code (gone: success). */
 int escrow_delete(const char *url, const char *code, trellis_call_t *call);
 /* Deletes the entry whose withdraw token is token (gone: success). */

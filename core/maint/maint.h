@@ -87,9 +87,12 @@ void tr_maint_disable(struct tr_daemon *d, const char *uuid,
 int tr_maint_status(struct tr_daemon *d, const char *uuid, json_t **out,
 		    trellis_call_t *call);
 /* The support engineer's retrieval of the password of code from the
- * escrow (once), audited with who; done gets {password, vm?}. */
+ * escrow (once), audited with who.  With reply_key (base64 X25519, a
+ * one-time key of the engineer's client) done gets {sealed, vm?, name?}:
+ * the password sealed to that key, never in clear in trellisd; without
+ * it {password, vm?, name?}. */
 void tr_maint_fetch(struct tr_daemon *d, const char *code,
-		    const struct tr_ident *who, tr_maint_done_fn done,
-		    void *arg);
+		    const char *reply_key, const struct tr_ident *who,
+		    tr_maint_done_fn done, void *arg);
 
 #endif

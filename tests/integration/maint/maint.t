@@ -119,14 +119,15 @@ ssh_as_root() {
 }
 eng() { TRELLIS_API_KEY=$ENG_KEY tcli --socket "$PV_API_TCP" "$@"; }
 status() { tcli -o json maint status "$name" | jq_ "j[\"$1\"]"; }
-wait_state() { # STATE SECONDS
+wait_field() { # FIELD VALUE SECONDS: until maint status says so
 	local i
-	for ((i = 0; i < $2 * 2; i++)); do
-		[[ $(status state 2>/dev/null) == "$1" ]] && return 0
+	for ((i = 0; i < $3 * 2; i++)); do
+		[[ $(status "$1" 2>/dev/null) == "$2" ]] && return 0
 		sleep 0.5
 	done
 	return 1
 }
+wait_state() { wait_field state "$1" "$2"; }
 audited() { tcli -o json audit list --op "maint:$1" --all | jq_ 'len(j["items"])'; }
 
 http_get() {
@@ -202,12 +203,7 @@ like "...WINDOW_EXPIRED is audited" "$(audited WINDOW_EXPIRED)" '^[1-9]'
 out=$(tcli -o json maint enable "$name" --window 60s --close-on connect 2>&1)
 is "enable --close-on connect" "$(jq_ 'j["state"]' <<<"$out" 2>/dev/null)" open
 ok "a connection reaches the port" tcp_open 22 10
-closed=0
-for ((i = 0; i < 20; i++)); do
-	[[ $(status port_open) == False ]] && closed=1 && break
-	sleep 0.5
-done
-is "the first connection closes the port" "$closed" 1
+ok "the first connection closes the port" wait_field port_open False 10
 nok "...the next connection is refused" tcp_open 22 3
 ok "disable locks it" tcli maint disable "$name"
 is "...state locked" "$(status state)" locked
@@ -219,12 +215,7 @@ ok "a connection alone leaves it open" tcp_open 22 10
 sleep 2
 is "...still open after a bare connection" "$(status port_open)" True
 ssh_as_root wrong-password true >/dev/null
-closed=0
-for ((i = 0; i < 20; i++)); do
-	[[ $(status port_open) == False ]] && closed=1 && break
-	sleep 0.5
-done
-is "the first (failed) attempt closes the port" "$closed" 1
+ok "the first (failed) attempt closes the port" wait_field port_open False 10
 like "...AUTH_FAILED is audited" "$(audited AUTH_FAILED)" '^[1-9]'
 ok "disable" tcli maint disable "$name"
 
@@ -234,12 +225,7 @@ code3=$(jq_ 'j["code"]' <<<"$out" 2>/dev/null)
 pw3=$(echo "$code3" | eng -o json support fetch - | jq_ 'j["password"]')
 [[ -n $pw3 && $pw3 != "$pw1" ]]
 is "two enables give different passwords" "$?" 0
-pe=0
-for ((i = 0; i < 40; i++)); do
-	[[ $(status password_valid) == False ]] && pe=1 && break
-	sleep 0.5
-done
-is "the password's lifetime ends first" "$pe" 1
+ok "the password's lifetime ends first" wait_field password_valid False 20
 ok "...the port is still open" tcp_open 22 10
 is "...but login fails" "$(ssh_as_root "$pw3" echo yes | grep -c '^yes')" 0
 like "PASSWORD_EXPIRED is audited" "$(audited PASSWORD_EXPIRED)" '^[1-9]'
