@@ -165,7 +165,7 @@ ssh_as_root "$pw1" "echo in-$S; sleep 8" >"$PV_DIR/ssh1.out" &
 sshpid=$!
 in=0
 for ((i = 0; i < 30; i++)); do
-	grep -q "in-$S" "$PV_DIR/ssh1.out" && in=1 && break
+	grep -qs "in-$S" "$PV_DIR/ssh1.out" && in=1 && break
 	sleep 0.5
 done
 is "ssh as root with the fetched password works" "$in" 1
