@@ -221,6 +221,11 @@ int tr_net_rule_delete(struct trellis_plugin *p, void *conn,
 int tr_net_gc(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
 	      trellis_call_t *call, const char *const *keep, uint32_t n_keep,
 	      uint32_t flags, trellis_gc_fn fn, void *opaque);
+/* since 1.1: a rule's counter (NOTSUP from a 1.0 plugin). */
+int tr_net_rule_stats(struct trellis_plugin *p, void *conn,
+		      pthread_mutex_t *lock, trellis_call_t *call,
+		      const char *rule_id, uint32_t flags,
+		      trellis_fw_rule_stats_t *out);
 
 /* ---- policy (policy.c) ----
  * Policy plugins have no target: the wrappers pass the plugin's state and

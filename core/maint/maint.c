@@ -563,6 +563,40 @@ static void poll_log(struct tr_daemon *d, struct win *w)
 	tr_action_submit(d, "hypervisor.guest_file_read", a, poll_done, w);
 }
 
+/* Close-on connect also reads the rule's own counter (network.port_stats,
+ * ABI 1.1): a connection is seen at the port, whatever the guest logs.
+ * The log is read right after. */
+static void stats_done(struct tr_daemon *d, void *arg, json_t *result,
+		       trellis_call_t *call)
+{
+	struct win *w = arg;
+	w->busy = 0;
+	if (result &&
+	    json_integer_value(json_object_get(result, "packets")) > 0 &&
+	    !w->want_close) {
+		if (!w->connected_at)
+			w->connected_at = now_s();
+		audit(d, w, "CONNECT", NULL, 0, "(the port's counter)");
+		want_close(w, "close-on connect");
+	} else if (!result && call->code != TRELLIS_E_NOTSUP && !w->warned) {
+		tr_warn("maint: VM %s: the port's counter: %s", w->name,
+			call->message);
+	}
+	json_decref(result);
+	if (w->want_close)
+		close_port(d, w);
+	else
+		poll_log(d, w);
+}
+
+static void poll_stats(struct tr_daemon *d, struct win *w)
+{
+	json_t *a = json_pack("{s:s, s:s}", "host", w->host, "rule_id",
+			      w->rule_id);
+	w->busy = 1;
+	tr_action_submit(d, "network.port_stats", a, stats_done, w);
+}
+
 /* ---- enable ---- */
 
 static void enable_finished(struct tr_daemon *d, struct win *w, json_t *st)
@@ -1015,7 +1049,10 @@ static void step(struct tr_daemon *d, struct win *w)
 		expire_password(d, w);
 		return;
 	}
-	poll_log(d, w);
+	if (!strcmp(w->mode, "connect") && w->port_open)
+		poll_stats(d, w);
+	else
+		poll_log(d, w);
 }
 
 static void tick(struct tr_daemon *d, void *arg)

@@ -62,6 +62,7 @@ struct br_job {
 	const trellis_fw_rule_t *rule;
 	const char *idem_key;
 	char *rule_id;
+	trellis_fw_rule_stats_t *stats;
 	const char *const *keep;
 	uint32_t n_keep;
 	trellis_gc_fn gc_fn;
@@ -116,6 +117,7 @@ int br_job_port_create(struct br_job *j);
 int br_job_port_delete(struct br_job *j);
 int br_job_rule_add(struct br_job *j);
 int br_job_rule_delete(struct br_job *j);
+int br_job_rule_stats(struct br_job *j);
 int br_job_gc(struct br_job *j);
 /* Deletes expired rules and (re)arms the timer for the next expiry. */
 int br_job_expire(struct br_job *j);

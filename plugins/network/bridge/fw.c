@@ -271,17 +271,17 @@ int fw_rule_add(struct nft_ctx *ctx, const char *ifname, const char *rid,
 		if (!r->source_cidr || !v6)
 			n += snprintf(cmd + n, sizeof cmd - (size_t)n,
 				      "add rule " T " a-%s %smeta l4proto icmp "
-				      "icmp type echo-request accept %s\n",
+				      "icmp type echo-request counter accept %s\n",
 				      ifname, src, comment);
 		if (!r->source_cidr || v6)
 			snprintf(cmd + n, sizeof cmd - (size_t)n,
 				 "add rule " T " a-%s %smeta l4proto ipv6-icmp "
-				 "icmpv6 type echo-request accept %s\n",
+				 "icmpv6 type echo-request counter accept %s\n",
 				 ifname, src, comment);
 	} else {
 		snprintf(cmd, sizeof cmd,
 			 "add rule " T " a-%s %smeta l4proto %s th dport %u-%u "
-			 "accept %s\n",
+			 "counter accept %s\n",
 			 ifname, src, r->protocol, r->port_min, r->port_max,
 			 comment);
 	}
@@ -406,4 +406,44 @@ int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
 	}
 	json_decref(j);
 	return rc;
+}
+
+int fw_rule_stats(struct nft_ctx *ctx, const char *rid, uint64_t *packets,
+		  uint64_t *bytes, char *err, size_t errlen)
+{
+	json_t *j;
+	*packets = *bytes = 0;
+	int rc = list_json(ctx, NULL, &j, err, errlen);
+	if (rc)
+		return rc;
+	json_t *arr = json_object_get(j, "nftables"), *x, *e;
+	size_t i, k;
+	int found = 0;
+	json_array_foreach(arr, i, x)
+	{
+		json_t *r = json_object_get(x, "rule");
+		char got[64];
+		int64_t exp;
+		if (!r ||
+		    parse_comment(
+			json_string_value(json_object_get(r, "comment")), got,
+			sizeof got, &exp) ||
+		    strcmp(got, rid))
+			continue;
+		found = 1;
+		json_array_foreach(json_object_get(r, "expr"), k, e)
+		{
+			json_t *c = json_object_get(e, "counter");
+			*packets += (uint64_t)json_integer_value(
+			    json_object_get(c, "packets"));
+			*bytes += (uint64_t)json_integer_value(
+			    json_object_get(c, "bytes"));
+		}
+	}
+	json_decref(j);
+	if (!found) {
+		snprintf(err, errlen, "no such rule");
+		return TRELLIS_E_NOTFOUND;
+	}
+	return 0;
 }

@@ -100,6 +100,13 @@ typedef struct trellis_fw_rule {
 	int64_t expires_at;       /* since 1.0: unix seconds, 0: never */
 } trellis_fw_rule_t;
 
+/* What a rule made by rule_add has accepted (since 1.1, rule_stats). */
+typedef struct trellis_fw_rule_stats {
+	uint32_t struct_size;
+	uint64_t packets;         /* since 1.1: packets the rule accepted */
+	uint64_t bytes;           /* since 1.1 */
+} trellis_fw_rule_stats_t;
+
 /* gc flags: a port is also kept when its segment is in keep (for a core
  * that records segments but not the ports on them). */
 #define TRELLIS_NET_GC_KEEP_SEGMENT_PORTS (1u << 0)
@@ -157,6 +164,14 @@ struct trellis_network_ops {
 	int (*gc)(void *conn, trellis_call_t *call, const char *const *keep,
 		  uint32_t n_keep, uint32_t flags, trellis_gc_fn fn,
 		  void *opaque); /* since 1.0 */
+
+	/* What the rule rule_id (made by rule_add) has accepted so far: its
+	 * counter.  Maintenance mode's close-on connect reads it to see the
+	 * first connection into an opened port.  A rule that is not there:
+	 * NOTFOUND.  NULL (a 1.0 plugin): the core reports NOTSUP. */
+	int (*rule_stats)(void *conn, trellis_call_t *call,
+			  const char *rule_id, uint32_t flags,
+			  trellis_fw_rule_stats_t *out); /* since 1.1 */
 };
 
 #define TRELLIS_NETWORK_OPS_SIZE_1_0                                           \
