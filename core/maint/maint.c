@@ -362,7 +362,8 @@ static void lock_finished(struct tr_daemon *d, struct win *w, json_t *st)
 	w->retry_at = now_s() + 10;
 }
 
-/* ---- partial steps: the port, the password ---- */
+/* ---- partial steps: the port, the password ----
+ * The done callbacks of tr_action_submit() borrow their result. */
 
 static void close_done(struct tr_daemon *d, void *arg, json_t *result,
 		       trellis_call_t *call)
@@ -518,7 +519,6 @@ static void poll_done(struct tr_daemon *d, void *arg, json_t *result,
 		w->log_offset =
 		    result ? json_integer_value(json_object_get(result, "size"))
 			   : 0;
-		json_decref(result);
 		start_enable(d, w);
 		return;
 	}
@@ -550,7 +550,6 @@ static void poll_done(struct tr_daemon *d, void *arg, json_t *result,
 		w->log_offset += (int64_t)used;
 		save(d, w);
 	}
-	json_decref(result);
 }
 
 static void poll_log(struct tr_daemon *d, struct win *w)
@@ -582,7 +581,6 @@ static void stats_done(struct tr_daemon *d, void *arg, json_t *result,
 		tr_warn("maint: VM %s: the port's counter: %s", w->name,
 			call->message);
 	}
-	json_decref(result);
 	if (w->want_close)
 		close_port(d, w);
 	else
