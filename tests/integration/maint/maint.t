@@ -75,7 +75,11 @@ net=10.$((100 + S % 50)).$((S % 250)).
 ip=${net}2
 name=${PV_PREFIX}app
 log=$PV_DIR/$name.serial.log
-pv_run vm.provision "name=$name" "kernel=$kernel" "initrd=$initrd" memory_mb=256 \
+# A segment of this run's own: "default" may exist on this host already,
+# made by another test's trellisd.
+seg=tr22s$S
+ok "a network of this run's own" tcli network create $seg --pool pvvx
+pv_run vm.provision "name=$name" "kernel=$kernel" "initrd=$initrd" memory_mb=256 segment=$seg \
 	"cmdline=console=ttyS0 quiet ip=$ip::${net}1:24::eth0:off" "serial_log=$log"
 is "vm.provision starts the appliance" "$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)" succeeded
 uuid=$(jq_ 'j["outputs"]["uuid"]' <<<"$PV_OUT" 2>/dev/null)
