@@ -64,7 +64,8 @@ static const struct cli_verb maint_verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_maint = {
-	"maint", "Maintenance mode of locked-down appliances", maint_verbs};
+	"maint", "Maintenance mode of locked-down appliances", maint_verbs,
+	NULL};
 
 /* CODE "-": the code is read from stdin (one line).  The answer comes
  * sealed to a key pair made here; it is opened and printed as
@@ -131,4 +132,4 @@ static const struct cli_verb support_verbs[] = {
 
 const struct cli_noun cli_noun_support = {
 	"support", "The support engineer's side of maintenance mode",
-	support_verbs};
+	support_verbs, NULL};
