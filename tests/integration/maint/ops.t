@@ -105,7 +105,7 @@ like "no window yet" "$(as "$A" maint status app-a)" "NOTFOUND: VM .* has had no
 out=$(as "$A" maint enable app-p --close-on sometimes)
 rc=$?
 is "an unknown close mode is a usage error" "$rc" 2
-like "...said so" "$out" "bad value for --close-on"
+like "...said so" "$out" "bad value .*for --close-on"
 
 # ---- who may fetch ----
 like "dc-admin (root) may not fetch: support only" "$(tcli support fetch ABCD-EFGH-JKMN-PQRS-TVWX 2>&1)" \
