@@ -121,7 +121,11 @@ ssh_as_root() {
 	ip netns exec $ns env DROPBEAR_PASSWORD="$pw" HOME=$PV_DIR timeout 20 \
 		dbclient -y -y -T root@$ip "$@" </dev/null 2>&1
 }
-eng() { TRELLIS_API_KEY=$ENG_KEY tcli --socket "$PV_API_TCP" "$@"; }
+# The engineer over tcp:// (an encrypted link: the core's public key).
+eng() {
+	TRELLIS_CORE_KEY=$(cut -d' ' -f1 "$PV_DIR/state/link.key" 2>/dev/null) \
+		TRELLIS_API_KEY=$ENG_KEY tcli --socket "$PV_API_TCP" "$@"
+}
 status() { tcli -o json maint status "$name" | jq_ "j[\"$1\"]"; }
 wait_field() { # FIELD VALUE SECONDS: until maint status says so
 	local i
