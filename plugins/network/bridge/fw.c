@@ -380,48 +380,20 @@ int fw_scan(struct nft_ctx *ctx, const char *chain,
 	return 0;
 }
 
-int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
+/* Calls fn for each nftables rule that is rule rid (icmp makes two), on
+ * the table's listing; stops at fn's first error.  *found counts them. */
+static int each_rule_of(struct nft_ctx *ctx, const char *rid,
+			int (*fn)(struct nft_ctx *ctx, json_t *rule, void *arg,
+				  char *err, size_t errlen),
+			void *arg, int *found, char *err, size_t errlen)
 {
 	json_t *j;
+	*found = 0;
 	int rc = list_json(ctx, NULL, &j, err, errlen);
 	if (rc || !j)
 		return rc;
 	json_t *arr = json_object_get(j, "nftables"), *x;
 	size_t i;
-	json_array_foreach(arr, i, x)
-	{
-		json_t *r = json_object_get(x, "rule");
-		char got[64], cmd[256];
-		int64_t exp;
-		if (!r ||
-		    parse_comment(
-			json_string_value(json_object_get(r, "comment")), got,
-			sizeof got, &exp) ||
-		    strcmp(got, rid))
-			continue;
-		snprintf(cmd, sizeof cmd,
-			 "delete rule " T " %s handle %" JSON_INTEGER_FORMAT,
-			 json_string_value(json_object_get(r, "chain")),
-			 json_integer_value(json_object_get(r, "handle")));
-		rc = run_gone_ok(ctx, cmd, err, errlen);
-		if (rc)
-			break;
-	}
-	json_decref(j);
-	return rc;
-}
-
-int fw_rule_stats(struct nft_ctx *ctx, const char *rid, uint64_t *packets,
-		  uint64_t *bytes, char *err, size_t errlen)
-{
-	json_t *j;
-	*packets = *bytes = 0;
-	int rc = list_json(ctx, NULL, &j, err, errlen);
-	if (rc)
-		return rc;
-	json_t *arr = json_object_get(j, "nftables"), *x, *e;
-	size_t i, k;
-	int found = 0;
 	json_array_foreach(arr, i, x)
 	{
 		json_t *r = json_object_get(x, "rule");
@@ -433,20 +405,62 @@ int fw_rule_stats(struct nft_ctx *ctx, const char *rid, uint64_t *packets,
 			sizeof got, &exp) ||
 		    strcmp(got, rid))
 			continue;
-		found = 1;
-		json_array_foreach(json_object_get(r, "expr"), k, e)
-		{
-			json_t *c = json_object_get(e, "counter");
-			*packets += (uint64_t)json_integer_value(
-			    json_object_get(c, "packets"));
-			*bytes += (uint64_t)json_integer_value(
-			    json_object_get(c, "bytes"));
-		}
+		(*found)++;
+		if ((rc = fn(ctx, r, arg, err, errlen)))
+			break;
 	}
 	json_decref(j);
-	if (!found) {
+	return rc;
+}
+
+static int del_one(struct nft_ctx *ctx, json_t *r, void *arg, char *err,
+		   size_t errlen)
+{
+	(void)arg;
+	char cmd[256];
+	snprintf(cmd, sizeof cmd,
+		 "delete rule " T " %s handle %" JSON_INTEGER_FORMAT,
+		 json_string_value(json_object_get(r, "chain")),
+		 json_integer_value(json_object_get(r, "handle")));
+	return run_gone_ok(ctx, cmd, err, errlen);
+}
+
+int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
+{
+	int found;
+	return each_rule_of(ctx, rid, del_one, NULL, &found, err, errlen);
+}
+
+/* Adds a rule's counter expressions to arg (uint64_t[2]). */
+static int count_one(struct nft_ctx *ctx, json_t *r, void *arg, char *err,
+		     size_t errlen)
+{
+	(void)ctx;
+	(void)err;
+	(void)errlen;
+	uint64_t *pb = arg;
+	json_t *e;
+	size_t k;
+	json_array_foreach(json_object_get(r, "expr"), k, e)
+	{
+		json_t *c = json_object_get(e, "counter");
+		pb[0] += (uint64_t)json_integer_value(json_object_get(c, "packets"));
+		pb[1] += (uint64_t)json_integer_value(json_object_get(c, "bytes"));
+	}
+	return 0;
+}
+
+int fw_rule_stats(struct nft_ctx *ctx, const char *rid, uint64_t *packets,
+		  uint64_t *bytes, char *err, size_t errlen)
+{
+	uint64_t pb[2] = {0, 0};
+	int found;
+	int rc = each_rule_of(ctx, rid, count_one, pb, &found, err, errlen);
+	*packets = pb[0];
+	*bytes = pb[1];
+	if (!rc && !found) {
 		snprintf(err, errlen, "no such rule");
 		return TRELLIS_E_NOTFOUND;
 	}
-	return 0;
+	return rc;
 }
