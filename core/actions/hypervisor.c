@@ -633,6 +633,47 @@ GUEST_RUN(run_guest_password, G_PASSWORD)
 GUEST_RUN(run_guest_lock, G_LOCK)
 GUEST_RUN(run_guest_end, G_END)
 
+/* A guest file's bytes from an offset (ABI 1.1), as text: bytes that are
+ * not printable ASCII (or a newline) become '?', so the result is JSON
+ * whatever the file holds.  The log maintenance mode follows is its
+ * reader (core/maint). */
+static int run_guest_file_read(const struct tr_action_env *env, json_t *args,
+			       json_t **result, trellis_call_t *call)
+{
+	struct host_ref h;
+	json_t *o = json_object_get(args, "offset");
+	json_t *m = json_object_get(args, "max");
+	json_int_t off = o ? json_integer_value(o) : 0;
+	json_int_t max = m ? json_integer_value(m) : 16384;
+	if (off < 0 || max < 1 || max > 65536)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "hypervisor.guest_file_read: offset >= 0, "
+				   "max 1..65536");
+	char *buf = tr_xmalloc((size_t)max + 1);
+	size_t n = 0;
+	uint64_t size = 0;
+	int rc = host_get(env, args, &h, call);
+	if (!rc)
+		rc = tr_hv_guest_file_read(TR_TGT(h.t), call,
+					   tr_json_str(args, "uuid"),
+					   tr_json_str(args, "path"),
+					   (uint64_t)off, 0, buf, (size_t)max,
+					   &n, &size);
+	if (!rc) {
+		for (size_t i = 0; i < n; i++)
+			if (buf[i] != '\n' && (buf[i] < 32 || buf[i] > 126))
+				buf[i] = '?';
+		buf[n] = 0;
+		*result = json_pack("{s:s, s:s, s:s%, s:I, s:I}", "host", h.name,
+				    "uuid", tr_json_str(args, "uuid"), "data",
+				    buf, n, "next", (json_int_t)(off + (json_int_t)n),
+				    "size", (json_int_t)size);
+	}
+	free(buf);
+	host_put(&h, rc);
+	return rc;
+}
+
 /*
  * The inventory record of a VM a workflow made (origin "trellis"), and its
  * removal.  They run on the main thread, the store's only writer; both are
@@ -918,6 +959,21 @@ static const struct tr_field guest_out[] = {
     {"ended", TR_T_INT, 0, "guest_end_sessions: sessions ended"},
     TR_FIELDS_END};
 
+static const struct tr_field file_read_in[] = {
+    HOST_FIELD,
+    UUID_FIELD,
+    {"path", TR_T_STRING, 1, "an absolute path in the guest"},
+    {"offset", TR_T_INT, 0, "where to start (default 0)"},
+    {"max", TR_T_INT, 0, "bytes at most (default 16384, up to 65536)"},
+    TR_FIELDS_END};
+static const struct tr_field file_read_out[] = {
+    HOST_FIELD,
+    UUID_FIELD,
+    {"data", TR_T_STRING, 1, "the bytes read, as text"},
+    {"next", TR_T_INT, 1, "the offset after them"},
+    {"size", TR_T_INT, 1, "the file's size now"},
+    TR_FIELDS_END};
+
 static const struct tr_field record_in[] = {
     HOST_FIELD,
     UUID_FIELD,
@@ -979,6 +1035,9 @@ static const struct tr_action actions[] = {
     {"hypervisor.guest_end_sessions",
      "End a guest account's login sessions (since 1.1)", guest_in, guest_out,
      run_guest_end, NULL, M},
+    {"hypervisor.guest_file_read",
+     "Read a guest file from an offset through the guest agent (since 1.1)",
+     file_read_in, file_read_out, run_guest_file_read, NULL, 0},
     {"hypervisor.vm_record",
      "Record a VM a workflow made in the inventory (origin trellis)", record_in,
      vm_ref_out, run_vm_record, "hypervisor.vm_forget",

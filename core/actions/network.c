@@ -560,6 +560,25 @@ static int run_port_close(const struct tr_action_env *env, json_t *args,
 	return rc;
 }
 
+static int run_port_stats(const struct tr_action_env *env, json_t *args,
+			  json_t **result, trellis_call_t *call)
+{
+	struct net_ref n;
+	trellis_fw_rule_stats_t st = {.struct_size = sizeof st};
+	int rc = net_get(env, args, NULL, &n, call);
+	if (!rc)
+		rc = tr_net_rule_stats(TR_TGT(n.t), call,
+				       tr_json_str(args, "rule_id"), 0, &st);
+	if (!rc)
+		*result = json_pack("{s:s, s:s, s:s, s:I, s:I}", "rule_id",
+				    tr_json_str(args, "rule_id"), "host", n.host,
+				    "uri", n.uri, "packets",
+				    (json_int_t)st.packets, "bytes",
+				    (json_int_t)st.bytes);
+	net_put(&n);
+	return rc;
+}
+
 static void gc_collect(void *opaque, const char *what, const char *name)
 {
 	json_array_append_new(
@@ -690,6 +709,13 @@ static const struct tr_field port_close_in[] = {
 static const struct tr_field port_close_out[] = {
     TARGET_OUT, {"rule_id", TR_T_STRING, 1, "the rule"}, TR_FIELDS_END};
 
+static const struct tr_field port_stats_out[] = {
+    TARGET_OUT,
+    {"rule_id", TR_T_STRING, 1, "the rule"},
+    {"packets", TR_T_INT, 1, "packets it accepted so far"},
+    {"bytes", TR_T_INT, 1, "bytes it accepted so far"},
+    TR_FIELDS_END};
+
 static const struct tr_field gc_in[] = {
     TARGET_FIELDS,
     {"keep", TR_T_ARRAY, 1, "names of segments and ports to keep"},
@@ -762,6 +788,10 @@ static const struct tr_action actions[] = {
     {"network.router_remove", "Remove a network's router from a host",
      router_remove_in, router_remove_out, run_router_remove, NULL,
      TR_ACTION_MUTATES},
+    {"network.port_stats",
+     "What a rule made by network.port_open accepted (its counter; since "
+     "1.1)",
+     port_close_in, port_stats_out, run_port_stats, NULL, 0},
 };
 
 void tr_actions_register_network(void)

@@ -110,6 +110,7 @@ void tr_api_register_console(struct tr_api *api);   /* console.* consoleproxy.* 
  * (console_scan.c); trellisd calls it once at start. */
 void tr_console_scan_start(struct tr_daemon *d);
 void tr_api_register_ipam(struct tr_api *api);      /* zone.ip_range_* ip.* network.forward_* */
+void tr_api_register_maint(struct tr_api *api);     /* maint.* support.* */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 

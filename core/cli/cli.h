@@ -155,6 +155,8 @@ extern const struct cli_noun cli_noun_console;
 int cli_vm_console(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv);
 extern const struct cli_noun cli_noun_events;
+extern const struct cli_noun cli_noun_maint;
+extern const struct cli_noun cli_noun_support;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 

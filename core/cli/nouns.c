@@ -35,6 +35,8 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_report,
 	&cli_noun_console,
 	&cli_noun_events,
+	&cli_noun_maint,
+	&cli_noun_support,
 	/* Append new nouns here. */
 	NULL,
 };

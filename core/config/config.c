@@ -152,7 +152,7 @@ static const struct centry entries[] = {
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
 	{"escrow.endpoint", C_STR_NULL, O(escrow_endpoint)},
-	{"escrow.public_key", C_STR_NULL, O(escrow_public_key)},
+	{"escrow.public_key", C_PATH_NULL, O(escrow_public_key)},
 	{"placement.orphan_check", C_DURATION, O(orphan_check_ms)},
 	{"network.router_check", C_DURATION, O(router_check_ms)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},

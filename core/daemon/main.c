@@ -32,6 +32,7 @@
 #include "../store/store.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
+#include "../maint/maint.h"
 #include "../workflow/engine.h"
 #include "keys_admin.h"
 #include "statedir.h"
@@ -436,6 +437,10 @@ static int run(const struct opts *o)
 	 * that BU's (docs/tenancy.md). */
 	tr_engine_on_child(engine, inherit_owner, &d);
 	tr_ha_start(&d);
+	/* Maintenance windows (after the engine: a window that ended while
+	 * trellisd was down locks at once). */
+	if (tr_maint_start(&d, err, sizeof err) < 0)
+		goto fail;
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
@@ -523,6 +528,7 @@ out:
 	 * requests: the API goes after them. */
 	tr_workers_free(d.readers);
 	tr_workers_free(d.workers);
+	tr_maint_stop(&d); /* answers what waits on a window */
 	tr_engine_free(engine); /* after the pool delivered every step */
 	tr_placement_shutdown(&d);
 	tr_api_free(d.api);

@@ -146,6 +146,12 @@ int tr_hv_guest_end_sessions(struct trellis_plugin *p, void *conn,
 			     pthread_mutex_t *lock, trellis_call_t *call,
 			     const char *uuid, const char *user,
 			     uint32_t flags, uint32_t *ended);
+/* since 1.1: a guest file's bytes from offset (maintenance mode's log). */
+int tr_hv_guest_file_read(struct trellis_plugin *p, void *conn,
+			  pthread_mutex_t *lock, trellis_call_t *call,
+			  const char *uuid, const char *path, uint64_t offset,
+			  uint32_t flags, char *buf, size_t len, size_t *n,
+			  uint64_t *size);
 
 /* ---- storage (storage.c) ---- */
 
@@ -231,6 +237,11 @@ int tr_net_router_remove(struct trellis_plugin *p, void *conn,
 			 pthread_mutex_t *lock, trellis_call_t *call,
 			 const char *name, const char *idem_key,
 			 uint32_t flags);
+/* since 1.1: a rule's counter (NOTSUP from a 1.0 plugin). */
+int tr_net_rule_stats(struct trellis_plugin *p, void *conn,
+		      pthread_mutex_t *lock, trellis_call_t *call,
+		      const char *rule_id, uint32_t flags,
+		      trellis_fw_rule_stats_t *out);
 
 /* ---- policy (policy.c) ----
  * Policy plugins have no target: the wrappers pass the plugin's state and

@@ -126,3 +126,14 @@ int tr_net_router_remove(struct trellis_plugin *p, void *conn,
 	BEGIN(router_remove);
 	TR_DISPATCH_RUN(lock, router_remove, conn, call, name, idem_key, flags);
 }
+
+int tr_net_rule_stats(struct trellis_plugin *p, void *conn,
+		      pthread_mutex_t *lock, trellis_call_t *call,
+		      const char *rule_id, uint32_t flags,
+		      trellis_fw_rule_stats_t *out)
+{
+	trellis_fw_rule_stats_t scratch;
+	TR_DISPATCH_OUT(out, scratch);
+	BEGIN(rule_stats);
+	TR_DISPATCH_RUN(lock, rule_stats, conn, call, rule_id, flags, out);
+}

@@ -511,6 +511,24 @@ const struct tr_migration tr_migrations[] = {
 	 "  to_host TEXT,"
 	 "  error TEXT,"
 	 "  at INTEGER NOT NULL);"},
+	/* Maintenance windows of appliances (core/maint): one row per VM,
+	 * its last window.  The deadlines are the persisted timers; no
+	 * access code or password is ever stored (the withdraw token only
+	 * deletes an escrow entry). */
+	{"maint-0001-windows",
+	 "CREATE TABLE maint ("
+	 "  vm TEXT PRIMARY KEY,"
+	 "  name TEXT NOT NULL, host TEXT NOT NULL, bu TEXT,"
+	 "  requester TEXT, user TEXT NOT NULL, port_name TEXT,"
+	 "  mode TEXT NOT NULL, state TEXT NOT NULL, instance TEXT,"
+	 "  rule_id TEXT, withdraw TEXT, log_path TEXT, source TEXT,"
+	 "  reason TEXT, port INTEGER, window_ms INTEGER,"
+	 "  password_ttl_ms INTEGER, requested_at INTEGER,"
+	 "  opened_at INTEGER, window_expires_at INTEGER,"
+	 "  password_expires_at INTEGER, connected_at INTEGER,"
+	 "  login_at INTEGER, logoff_at INTEGER, locked_at INTEGER,"
+	 "  log_offset INTEGER, port_open INTEGER, password_valid INTEGER,"
+	 "  sessions INTEGER, updated_at INTEGER);"},
 	/* Append new migrations here. */
 };
 

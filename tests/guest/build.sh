@@ -159,13 +159,14 @@ add_appliance() {
 	done
 	mkdir -p "$r"/{usr/sbin,usr/bin,lib64,lib/x86_64-linux-gnu,etc/dropbear,www,root,var/log,dev/pts}
 	cp "$x/usr/sbin/dropbear" "$x/usr/sbin/qemu-ga" "$r/usr/sbin/"
-	cp "$x/usr/bin/dbclient" "$r/usr/bin/"
+	cp "$x/usr/bin/dbclient" "$x/usr/bin/dropbearkey" "$r/usr/bin/"
 	# The library closure: the packages' own first, then this machine's.
 	local lib
 	while read -r lib; do
 		cp -L "$lib" "$r/lib/x86_64-linux-gnu/$(basename "$lib")"
 	done < <(LD_LIBRARY_PATH=$x/usr/lib/x86_64-linux-gnu ldd \
-		"$r/usr/sbin/dropbear" "$r/usr/sbin/qemu-ga" "$r/usr/bin/dbclient" |
+		"$r/usr/sbin/dropbear" "$r/usr/sbin/qemu-ga" "$r/usr/bin/dbclient" \
+		"$r/usr/bin/dropbearkey" |
 		awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u)
 	if LD_LIBRARY_PATH=$x/usr/lib/x86_64-linux-gnu ldd "$r/usr/sbin/qemu-ga" \
 		"$r/usr/sbin/dropbear" | grep -q 'not found'; then
@@ -218,7 +219,12 @@ mkdir -p /dev/virtio-ports /var/run
 for n in /sys/class/virtio-ports/*; do
 	[ -e "$n/name" ] && ln -sf "/dev/${n##*/}" "/dev/virtio-ports/$(cat "$n/name")"
 done
-dropbear -R -p 22 -P /var/run/dropbear.pid -E 2>>/var/log/auth.log
+# Its own host key, made at boot: ed25519, which takes a moment even
+# under TCG (dropbear -R would make RSA keys at the first connection,
+# which under TCG takes longer than a client waits).
+dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
+dropbear -r /etc/dropbear/dropbear_ed25519_host_key -p 22 \
+	-P /var/run/dropbear.pid -E 2>>/var/log/auth.log
 httpd -p 443 -h /www
 if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ]; then
 	qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 \

@@ -279,6 +279,13 @@ static int br_rule_delete(void *conn, trellis_call_t *call, const char *rule_id,
 	return run_job(conn, call, br_job_rule_delete, &j);
 }
 
+static int br_rule_stats(void *conn, trellis_call_t *call, const char *rule_id,
+			 uint32_t flags, trellis_fw_rule_stats_t *out)
+{
+	struct br_job j = {.name = rule_id, .flags = flags, .stats = out};
+	return run_job(conn, call, br_job_rule_stats, &j);
+}
+
 static int br_gc(void *conn, trellis_call_t *call, const char *const *keep,
 		 uint32_t n_keep, uint32_t flags, trellis_gc_fn fn,
 		 void *opaque)
@@ -352,6 +359,7 @@ static const struct trellis_network_ops br_ops = {
     .gc = br_gc,
     .router_ensure = br_router_ensure,
     .router_remove = br_router_remove,
+    .rule_stats = br_rule_stats,
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "bridge", .version = "1.0.0", .license = "Apache-2.0",

@@ -62,6 +62,7 @@ struct br_job {
 	const trellis_fw_rule_t *rule;
 	const char *idem_key;
 	char *rule_id;
+	trellis_fw_rule_stats_t *stats;
 	const char *const *keep;
 	uint32_t n_keep;
 	trellis_gc_fn gc_fn;
@@ -118,6 +119,7 @@ int br_job_port_create(struct br_job *j);
 int br_job_port_delete(struct br_job *j);
 int br_job_rule_add(struct br_job *j);
 int br_job_rule_delete(struct br_job *j);
+int br_job_rule_stats(struct br_job *j);
 int br_job_gc(struct br_job *j);
 int br_job_router_ensure(struct br_job *j); /* router.c */
 int br_job_router_remove(struct br_job *j);

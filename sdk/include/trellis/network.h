@@ -161,6 +161,12 @@ typedef struct trellis_router_info {
 	uint32_t changed;  /* since 1.1: 1: this call changed something */
 	uint32_t restarted; /* since 1.1: 1: its DHCP/DNS server was (re)started */
 } trellis_router_info_t;
+/* What a rule made by rule_add has accepted (since 1.1, rule_stats). */
+typedef struct trellis_fw_rule_stats {
+	uint32_t struct_size;
+	uint64_t packets;         /* since 1.1: packets the rule accepted */
+	uint64_t bytes;           /* since 1.1 */
+} trellis_fw_rule_stats_t;
 
 /* gc flags: a port is also kept when its segment is in keep (for a core
  * that records segments but not the ports on them). */
@@ -235,6 +241,13 @@ struct trellis_network_ops {
 	int (*router_remove)(void *conn, trellis_call_t *call,
 			     const char *name, const char *idem_key,
 			     uint32_t flags); /* since 1.1 */
+	/* What the rule rule_id (made by rule_add) has accepted so far: its
+	 * counter.  Maintenance mode's close-on connect reads it to see the
+	 * first connection into an opened port.  A rule that is not there:
+	 * NOTFOUND.  NULL (a 1.0 plugin): the core reports NOTSUP. */
+	int (*rule_stats)(void *conn, trellis_call_t *call,
+			  const char *rule_id, uint32_t flags,
+			  trellis_fw_rule_stats_t *out); /* since 1.1 */
 };
 
 #define TRELLIS_NETWORK_OPS_SIZE_1_0                                           \
