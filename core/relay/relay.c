@@ -585,6 +585,19 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		return;
 	}
 	long n = tr_link_open(&s->link, body, len, &kind, plain);
+	if (n < 0 && s->st == S_LINKED) {
+		/* The first frame, sealed with the keys of this handshake
+		 * only: one that fails is a captured handshake replayed (or
+		 * a forged one), and no agent is named yet. */
+		nn_freemsg(ctl);
+		char why[256];
+		snprintf(why, sizeof why,
+			 "its first frame fails: %s; a handshake captured "
+			 "from another connection, replayed, or a forged one",
+			 s->link.why);
+		refused(r, s, r->urls[lsn], "?", "?", s->link.params, why);
+		return;
+	}
 	if (n < 0) {
 		nn_freemsg(ctl);
 		tr_warn("agents %s: %s%s%s: %s", r->urls[lsn],
