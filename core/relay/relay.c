@@ -46,6 +46,7 @@
 #define NBUCKETS 4096
 #define AUTH_WITHIN_MS 10000
 #define MAX_FRAME (1u << 20)
+#define TICK_MS 20 /* beats due, dead links */
 
 enum sstate { S_LINKED, S_AUTHING, S_UP };
 
@@ -67,7 +68,8 @@ struct session {
 	struct outmsg *outq, **outtail;
 	uint64_t since, last_rx, last_tx;
 	uint64_t reports, deltas, last_report; /* what it reported */
-	struct session *next;
+	struct session *next;  /* in its pipe's bucket */
+	struct session *nnext; /* in its name's bucket (S_UP only) */
 };
 
 /* A relayed action waiting for its agent's answer (tr_relay_call): it
@@ -80,6 +82,7 @@ struct pending {
 	json_t *result; /* the agent's answer, once it came */
 	int sent_gen_valid;
 	uint64_t sent_gen; /* the session it last went out on */
+	uint64_t t_queued, t_answer; /* us: last queued, answer read */
 	struct pending *next;
 };
 
@@ -93,7 +96,8 @@ struct tr_relay {
 	int started;
 	volatile int stop;
 	pthread_mutex_t mu; /* everything below */
-	struct session *buckets[NBUCKETS];
+	struct session *buckets[NBUCKETS]; /* by listener and pipe */
+	struct session *by_name[NBUCKETS]; /* the authenticated, by agent */
 	unsigned nsessions;
 	uint64_t next_gen;
 	unsigned beat_ms, dead;
@@ -188,13 +192,39 @@ static struct session **slot(struct tr_relay *r, int lsn, uint32_t pipe)
 	return p;
 }
 
+static struct session **name_slot(struct tr_relay *r, const char *agent)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *c = agent; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return &r->by_name[h % NBUCKETS];
+}
+
+/* The authenticated session of agent, or NULL: one bucket's walk, as a
+ * relayed call and every status asks it (10,000 agents). */
 static struct session *find_agent(struct tr_relay *r, const char *agent)
 {
-	for (size_t b = 0; b < NBUCKETS; b++)
-		for (struct session *s = r->buckets[b]; s; s = s->next)
-			if (s->st == S_UP && strcmp(s->agent, agent) == 0)
-				return s;
+	for (struct session *s = *name_slot(r, agent); s; s = s->nnext)
+		if (strcmp(s->agent, agent) == 0)
+			return s;
 	return NULL;
+}
+
+/* s is up as agent (its name set): into the name index. */
+static void name_add(struct tr_relay *r, struct session *s)
+{
+	struct session **p = name_slot(r, s->agent);
+	s->nnext = *p;
+	*p = s;
+}
+
+static void name_del(struct tr_relay *r, struct session *s)
+{
+	for (struct session **p = name_slot(r, s->agent); *p; p = &(*p)->nnext)
+		if (*p == s) {
+			*p = s->nnext;
+			return;
+		}
 }
 
 static void hosts_state_main(struct tr_daemon *d, void *arg);
@@ -233,6 +263,7 @@ static void session_drop(struct tr_relay *r, struct session *s,
 		free(m);
 	}
 	if (s->st == S_UP) {
+		name_del(r, s);
 		tr_info("agent '%s' (zone '%s'): link closed: %s", s->agent,
 			s->zone, why);
 		hosts_news(r, s->agent, "disconnected", why);
@@ -315,6 +346,19 @@ static void flush(struct tr_relay *r, struct session *s)
 		s->inflight = 1;
 }
 
+/* Queues text (stolen, one JSON message) for s and sends it if a
+ * request is parked. */
+static void enqueue_text(struct tr_relay *r, struct session *s, char *text)
+{
+	if (!text)
+		return;
+	struct outmsg *m = tr_xcalloc(1, sizeof *m);
+	m->json = text;
+	*s->outtail = m;
+	s->outtail = &m->next;
+	flush(r, s);
+}
+
 /* Queues msg (stolen) for s and sends it if a request is parked. */
 static void enqueue(struct tr_relay *r, struct session *s, json_t *msg)
 {
@@ -358,6 +402,7 @@ static void send_pending(struct tr_relay *r, struct session *s)
 			continue;
 		p->sent_gen = s->gen;
 		p->sent_gen_valid = 1;
+		p->t_queued = tr_now_us();
 		enqueue(r, s, m);
 	}
 }
@@ -370,6 +415,7 @@ static void on_result(struct tr_relay *r, struct session *s, json_t *m)
 		if (strcmp(p->id, id) != 0 || strcmp(p->agent, s->agent) != 0)
 			continue;
 		if (!p->result) {
+			p->t_answer = tr_now_us();
 			p->result = json_incref(m);
 			pthread_cond_broadcast(&r->answered);
 		}
@@ -449,6 +495,7 @@ static void auth_main(struct tr_daemon *d, void *arg)
 		s->st = S_UP;
 		snprintf(s->agent, sizeof s->agent, "%s", a->name);
 		snprintf(s->zone, sizeof s->zone, "%s", zone);
+		name_add(r, s);
 		s->since = tr_now_ms();
 		if (a->token)
 			tr_info("agent '%s' enrolled in zone '%s' (key %.16s..., "
@@ -672,7 +719,7 @@ static void tick(struct tr_relay *r)
 			}
 			if (now - s->last_tx >= r->beat_ms && !s->outq &&
 			    s->nparked && !s->inflight)
-				enqueue(r, s, json_pack("{s:s}", "t", "beat"));
+				enqueue_text(r, s, tr_xstrdup("{\"t\":\"beat\"}"));
 		}
 	}
 }
@@ -689,7 +736,7 @@ static void *relay_thread(void *arg)
 	}
 	uint64_t last_tick = 0;
 	while (!r->stop) {
-		poll(pfd, (nfds_t)r->nsocks, 100);
+		poll(pfd, (nfds_t)r->nsocks, TICK_MS);
 		pthread_mutex_lock(&r->mu);
 		for (int i = 0; i < r->nsocks; i++) {
 			for (int k = 0; k < 256; k++) {
@@ -709,8 +756,10 @@ static void *relay_thread(void *arg)
 				nn_freemsg(body);
 			}
 		}
+		/* Often, so that each tick's beats are few: a relayed
+		 * call's answer never waits behind a long burst of them. */
 		uint64_t now = tr_now_ms();
-		if (now - last_tick >= 100) {
+		if (now - last_tick >= TICK_MS) {
 			tick(r);
 			last_tick = now;
 		}
@@ -899,7 +948,7 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 		free(p);
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}
-	uint64_t t0 = tr_now_ms();
+	uint64_t t0 = tr_now_ms(), t0_us = tr_now_us();
 	pthread_mutex_lock(&r->mu);
 	r->callers++;
 	p->next = r->pending;
@@ -950,6 +999,23 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 	r->callers--;
 	pthread_mutex_unlock(&r->mu);
 	json_t *ans = p->result;
+	if (ans && tr_log_level() >= TRELLIS_LOG_DEBUG) {
+		/* Where a relayed call's time goes: queued to sent, at the
+		 * agent (its thread's start, the action), the rest of the
+		 * round trip (both nanomsg stacks, the wire, the agent's
+		 * link thread), and the caller's wakeup. */
+		uint64_t t1 = tr_now_us();
+		json_t *at = json_object_get(ans, "agent_us");
+		long long spawn = json_integer_value(json_object_get(at, "spawn")),
+			  run = json_integer_value(json_object_get(at, "run"));
+		tr_debug("relay: %s on '%s': %llu us: before queued %llu, "
+			 "queued to answer %llu (agent: spawn %lld, run %lld), "
+			 "wakeup %llu", action, agent,
+			 (unsigned long long)(t1 - t0_us),
+			 (unsigned long long)(p->t_queued - t0_us),
+			 (unsigned long long)(p->t_answer - p->t_queued), spawn,
+			 run, (unsigned long long)(t1 - p->t_answer));
+	}
 	free(p->json);
 	free(p);
 	if (!ans)

@@ -165,15 +165,20 @@ static int agents(int argc, char **argv)
 				} else {
 					unsigned char p[4096];
 					enum tr_link_kind k;
-					if (bl > sizeof p ||
-					    tr_link_open(&s->link, b, bl, &k, p) < 0 ||
-					    k == TR_LINK_CLOSE) {
+					long len2 = bl > sizeof p ? -1 : tr_link_open(&s->link, b, bl, &k, p);
+					if (len2 < 0 || k == TR_LINK_CLOSE) {
 						fprintf(stderr, "agent %d: link closed\n", i);
 						return 1;
 					}
 					if (!s->up) {
+						/* The welcome: beat as often as it
+						 * says, as trellis-agent does. */
+						json_t *w = json_loadb((char *)p, (size_t)len2, 0, NULL);
+						json_t *hb = json_object_get(json_array_get(json_object_get(w, "m"), 0),
+									     "heartbeat_ms");
+						s->beat_ms = json_is_integer(hb) ? (unsigned)json_integer_value(hb) : 5000;
+						json_decref(w);
 						s->up = 1;
-						s->beat_ms = 300;
 						welcomed++;
 						send_json(s, "{\"t\":\"poll\"}");
 					}
@@ -187,8 +192,11 @@ static int agents(int argc, char **argv)
 		}
 		if (!up_at && welcomed == n) {
 			up_at = tr_now_ms();
-			printf("connected %d agents in %llu ms\n", n,
-			       (unsigned long long)(up_at - t0));
+			struct timespec rt;
+			clock_gettime(CLOCK_REALTIME, &rt);
+			printf("connected %d agents in %llu ms at %lld\n", n,
+			       (unsigned long long)(up_at - t0),
+			       (long long)rt.tv_sec * 1000 + rt.tv_nsec / 1000000);
 			fflush(stdout);
 			end = up_at + (uint64_t)(secs * 1000);
 		}
