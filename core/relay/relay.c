@@ -704,7 +704,14 @@ static void tick(struct tr_relay *r)
 		for (; s; s = next) {
 			next = s->next;
 			if (s->st != S_UP) {
-				if (now - s->since > AUTH_WITHIN_MS)
+				/* A handshake must authenticate in time; one
+				 * that did (S_AUTHING) waits for the store's
+				 * answer however long the main thread's queue
+				 * is (10,000 agents enrolling at once), since
+				 * dropping it would burn its token for
+				 * nothing. */
+				if (s->st == S_LINKED &&
+				    now - s->since > AUTH_WITHIN_MS)
 					session_drop(r, s,
 						     "no authentication in time");
 				continue;
