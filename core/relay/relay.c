@@ -22,6 +22,7 @@
 #include <nanomsg/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ struct tr_relay {
 	int started;
 	volatile int stop;
 	pthread_mutex_t mu; /* everything below */
+	atomic_int want;    /* threads other than the relay's waiting for mu */
+	int handoff;	    /* a caller was woken: let it have mu */
 	struct session *buckets[NBUCKETS]; /* by listener and pipe */
 	struct session *by_name[NBUCKETS]; /* the authenticated, by agent */
 	unsigned nsessions;
@@ -108,6 +111,30 @@ struct tr_relay {
 	tr_relay_report_fn report;
 	tr_relay_delta_fn delta;
 };
+
+/* mu for any thread but the relay's own: counted in want, so that the
+ * relay thread, which takes mu for every message, hands it over rather
+ * than taking it again at once (a mutex is not fair): an enrolment's
+ * answer or a relayed call never waits behind a storm of beats. */
+static void lock_other(struct tr_relay *r)
+{
+	atomic_fetch_add(&r->want, 1);
+	pthread_mutex_lock(&r->mu);
+	atomic_fetch_sub(&r->want, 1);
+}
+
+/* The relay thread, between two messages: mu to whoever waits for it. */
+static void yield_mu(struct tr_relay *r)
+{
+	if (!atomic_load(&r->want) && !r->handoff)
+		return;
+	r->handoff = 0;
+	pthread_mutex_unlock(&r->mu);
+	sched_yield();
+	for (int i = 0; i < 1000 && atomic_load(&r->want); i++)
+		sched_yield();
+	pthread_mutex_lock(&r->mu);
+}
 
 /* ---- the core's key ---- */
 
@@ -418,6 +445,7 @@ static void on_result(struct tr_relay *r, struct session *s, json_t *m)
 			p->t_answer = tr_now_us();
 			p->result = json_incref(m);
 			pthread_cond_broadcast(&r->answered);
+			r->handoff = 1;
 		}
 		return;
 	}
@@ -477,7 +505,7 @@ static void auth_main(struct tr_daemon *d, void *arg)
 		rc = tr_agent_check(tr_store_db(d->store), a->name, a->pk,
 				    zone, sizeof zone, msg, sizeof msg);
 	}
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	struct session *s = *slot(r, a->lsn, a->pipe);
 	if (s && s->gen != a->gen)
 		s = NULL;
@@ -761,6 +789,7 @@ static void *relay_thread(void *arg)
 					break;
 				on_message(r, i, body, (size_t)n, ctl);
 				nn_freemsg(body);
+				yield_mu(r);
 			}
 		}
 		/* Often, so that each tick's beats are few: a relayed
@@ -882,7 +911,7 @@ int tr_relay_kick(struct tr_daemon *d, const char *agent, const char *why)
 	struct tr_relay *r = d->relay;
 	if (!r)
 		return 0;
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	struct session *s = find_agent(r, agent);
 	if (s) {
 		send_close(r, s, json_pack("{s:s, s:s}", "t", "revoked",
@@ -898,7 +927,7 @@ json_t *tr_relay_status(struct tr_daemon *d, const char *agent)
 	struct tr_relay *r = d->relay;
 	if (!r)
 		return json_pack("{s:b}", "connected", 0);
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	struct session *s = find_agent(r, agent);
 	json_t *o;
 	uint64_t now = tr_now_ms();
@@ -940,7 +969,7 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 	struct pending *p = calloc(1, sizeof *p);
 	if (!p)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	snprintf(p->id, sizeof p->id, "%016llx-%llu",
 		 (unsigned long long)r->boot,
 		 (unsigned long long)++r->next_cmd);
@@ -956,7 +985,7 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}
 	uint64_t t0 = tr_now_ms(), t0_us = tr_now_us();
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	r->callers++;
 	p->next = r->pending;
 	r->pending = p;

@@ -119,7 +119,7 @@ static int agents(int argc, char **argv)
 	}
 	/* Handshakes, then auth, then the welcome: all at once. */
 	int welcomed = 0;
-	uint64_t deadline = t0 + 120000;
+	uint64_t deadline = t0 + 600000;
 	struct nn_pollfd *pfd = tr_xcalloc((size_t)n, sizeof *pfd);
 	for (int i = 0; i < n; i++)
 		pfd[i] = (struct nn_pollfd){sims[i].sock, NN_POLLIN, 0};
@@ -128,7 +128,7 @@ static int agents(int argc, char **argv)
 	while (!stop) {
 		uint64_t now = tr_now_ms();
 		if (!up_at && now > deadline) {
-			fprintf(stderr, "only %d of %d agents up in 120 s\n",
+			fprintf(stderr, "only %d of %d agents up in 600 s\n",
 				welcomed, n);
 			return 1;
 		}

@@ -69,7 +69,7 @@ for n in ${BENCH_AGENTS:-100}; do
 	TD_EXTRA_PIDS="$TD_EXTRA_PIDS ${SIMS[*]}"
 	up=1
 	for f in "$TD_DIR"/tok.$n.*[0-9]; do
-		for i in $(seq 1800); do grep -q connected "$f.out" && break; [[ -s $f.err ]] && break; sleep 0.1; done
+		for i in $(seq 6000); do grep -q connected "$f.out" && break; [[ -s $f.err ]] && break; sleep 0.1; done
 		grep -q connected "$f.out" || { up=0; sed 's/^/#   /' "$f.err" | tail -3; }
 	done
 	is "$n simulated agents connect" "$up" 1
