@@ -48,6 +48,7 @@
 #define AUTH_WITHIN_MS 10000
 #define MAX_FRAME (1u << 20)
 #define TICK_MS 20 /* beats due, dead links */
+#define QUIET_PIPES 64
 
 enum sstate { S_LINKED, S_AUTHING, S_UP };
 
@@ -98,6 +99,8 @@ struct tr_relay {
 	volatile int stop;
 	pthread_mutex_t mu; /* everything below */
 	atomic_int want;    /* threads other than the relay's waiting for mu */
+	uint64_t quiet[QUIET_PIPES]; /* pipes refused lately (+1), told once */
+	unsigned nquiet;
 	int handoff;	    /* a caller was woken: let it have mu */
 	struct session *buckets[NBUCKETS]; /* by listener and pipe */
 	struct session *by_name[NBUCKETS]; /* the authenticated, by agent */
@@ -632,8 +635,16 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		}
 		unsigned char chal[TR_LINK_CHALLENGE_LEN];
 		if (tr_link_server_accept(&s->link, &r->kx, body, len, chal)) {
-			tr_warn("agents %s: refused a connection: %s",
-				r->urls[lsn], s->link.why);
+			/* Once per connection: a peer whose session was
+			 * dropped may go on sending on it. */
+			int seen = 0;
+			for (int i = 0; i < QUIET_PIPES; i++)
+				seen |= r->quiet[i] == pipe + 1;
+			if (!seen) {
+				r->quiet[r->nquiet++ % QUIET_PIPES] = pipe + 1;
+				tr_warn("agents %s: refused a connection: %s",
+					r->urls[lsn], s->link.why);
+			}
 			free(s);
 			nn_freemsg(ctl);
 			return;
@@ -722,8 +733,12 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 	json_decref(m);
 }
 
-/* Beats, dead links, handshakes that never authenticated. */
-static void tick(struct tr_relay *r)
+/* Beats, dead links, handshakes that never authenticated.  drained: the
+ * listeners' queues were read to the end.  When they were not (a storm
+ * of handshakes: 10,000 agents at once), an agent's beat may be waiting
+ * in them, unread: no link is declared dead and no handshake dropped
+ * for silence until the relay has caught up. */
+static void tick(struct tr_relay *r, int drained)
 {
 	uint64_t now = tr_now_ms();
 	uint64_t dead_ms = (uint64_t)r->beat_ms * r->dead;
@@ -738,13 +753,13 @@ static void tick(struct tr_relay *r)
 				 * is (10,000 agents enrolling at once), since
 				 * dropping it would burn its token for
 				 * nothing. */
-				if (s->st == S_LINKED &&
+				if (drained && s->st == S_LINKED &&
 				    now - s->since > AUTH_WITHIN_MS)
 					session_drop(r, s,
 						     "no authentication in time");
 				continue;
 			}
-			if (now - s->last_rx > dead_ms) {
+			if (drained && now - s->last_rx > dead_ms) {
 				char why[96];
 				snprintf(why, sizeof why,
 					 "dead: no beat for %llu ms",
@@ -773,8 +788,13 @@ static void *relay_thread(void *arg)
 	while (!r->stop) {
 		poll(pfd, (nfds_t)r->nsocks, TICK_MS);
 		pthread_mutex_lock(&r->mu);
+		int drained = 1;
 		for (int i = 0; i < r->nsocks; i++) {
-			for (int k = 0; k < 256; k++) {
+			for (int k = 0;; k++) {
+				if (k == 256) {
+					drained = 0;
+					break;
+				}
 				void *body = NULL, *ctl = NULL;
 				struct nn_iovec iov = {&body, NN_MSG};
 				struct nn_msghdr hdr;
@@ -796,7 +816,7 @@ static void *relay_thread(void *arg)
 		 * call's answer never waits behind a long burst of them. */
 		uint64_t now = tr_now_ms();
 		if (now - last_tick >= TICK_MS) {
-			tick(r);
+			tick(r, drained);
 			last_tick = now;
 		}
 		pthread_mutex_unlock(&r->mu);
