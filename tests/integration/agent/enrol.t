@@ -33,6 +33,13 @@ nok "a public zone gets no token" tcli zone token pub
 
 tok=$(tcli zone token z1 --ttl 1h 2>/dev/null)
 like "zone token prints a token" "$tok" '^tre_[0-9a-f]{64}$'
+many=$(tcli zone token z1 --count 3 2>/dev/null)
+is "zone token --count 3: three distinct tokens, one a line" "$(sort -u <<<"$many" | grep -cE '^tre_[0-9a-f]{64}$')" 3
+is "... each stored as a hash" "$(sqlite3 "$TD_DIR/trellis.db" "SELECT count(*) FROM agent_token")" 4
+nok "zone token --count 0 is refused" tcli zone token z1 --count 0
+nok "zone token --count 10001 is refused" tcli zone token z1 --count 10001
+nok "zone token --count on a public zone is refused" tcli zone token pub --count 2
+is "... and nothing was stored by the refusals" "$(sqlite3 "$TD_DIR/trellis.db" "SELECT count(*) FROM agent_token")" 4
 ok "only the token's hash is stored" \
 	bash -c "! grep -aq '$tok' '$TD_DIR/trellis.db' '$TD_DIR/trellis.db-wal' 2>/dev/null"
 ok "zone agent-bundle writes a 0600 bundle" tcli zone agent-bundle z1 --out "$TD_DIR/b1.json"
