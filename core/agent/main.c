@@ -830,8 +830,11 @@ static int run(struct agent *a)
 				unsigned char f[64];
 				long n = tr_link_seal(&a->link, TR_LINK_CLOSE,
 						      "{}", 2, f);
-				if (n > 0)
-					send_req(a, f, (size_t)n);
+				/* nanomsg's nn_close() drops what its
+				 * worker has not written yet (no linger):
+				 * give the CLOSE a moment to leave. */
+				if (n > 0 && send_req(a, f, (size_t)n) == 0)
+					usleep(100000);
 			}
 			link_close(a);
 			if (rc == -2)
