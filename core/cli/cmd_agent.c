@@ -30,7 +30,8 @@ const struct cli_noun cli_noun_agent = {
 	"agent", "Private zones' agents (trellis-agent): enrolled keys and links",
 	verbs, NULL};
 
-/* zone token: the token alone on stdout (it is shown this once). */
+/* zone token: the token alone on stdout (it is shown this once); with
+ * --count N, N tokens, one a line. */
 int cli_zone_token(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv)
 {
@@ -44,10 +45,20 @@ int cli_zone_token(const struct cli *cli, const struct cli_verb *v, int argc,
 	if (cli->format != CLI_FMT_TABLE) {
 		cli_print(cli, res, NULL, NULL);
 	} else {
-		printf("%s\n", json_string_value(json_object_get(res, "token")));
+		json_t *all = json_object_get(res, "tokens"), *t;
+		size_t i;
+		if (json_is_array(all))
+			json_array_foreach(all, i, t)
+				printf("%s\n", json_string_value(t));
+		else
+			printf("%s\n", json_string_value(
+					       json_object_get(res, "token")));
 		fprintf(stderr,
-			"trellis: a one-time enrolment token for zone '%s' "
-			"(valid until %lld); it is not shown again\n",
+			"trellis: %s for zone '%s' "
+			"(valid until %lld); not shown again\n",
+			json_is_array(all) && json_array_size(all) > 1
+				? "one-time enrolment tokens"
+				: "a one-time enrolment token",
 			json_string_value(json_object_get(res, "zone")),
 			(long long)json_integer_value(
 				json_object_get(res, "expires_at")));

@@ -24,6 +24,8 @@ static const struct cli_col cols[] = {
 static const struct cli_opt token_opts[] = {
 	{"--ttl", "ttl", CLI_STR, "AGE", "how long it may be used (default 1h)",
 	 0, NULL},
+	{"--count", "count", CLI_INT, "N",
+	 "issue N tokens at once (1 to 10000), one a line", 0, NULL},
 	CLI_OPTS_END};
 static const struct cli_opt bundle_opts[] = {
 	{"--ttl", "ttl", CLI_STR, "AGE", "how long its token may be used "

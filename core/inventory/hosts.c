@@ -65,6 +65,21 @@ static json_t *info_fields(json_t *r)
 		tr_json_str_opt(r, "host_uuid"));
 }
 
+/* What an operator entered by hand (host.set: the spec's "manual")
+ * holds over what the probe says. */
+static void manual_over(struct tr_store *s, const char *name, json_t *fields)
+{
+	json_t *rec = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_store_get(s, TR_KIND_HOST, name, &rec, &call) < 0)
+		return;
+	json_t *manual = json_object_get(json_object_get(rec, "spec"), "manual");
+	if (json_is_object(manual))
+		json_object_update_existing(fields, manual);
+	json_decref(rec);
+}
+
 /* The name of the recorded host whose field equals value, into name:
  * 1 when there is one, 0 when not ("" and NULL values match nothing). */
 static int host_with(struct tr_store *s, const char *field, const char *value,
@@ -241,6 +256,8 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 	}
 	json_t *vms = json_object_get(result, "vms");
 	json_t *fields = info_fields(result);
+	if (refresh)
+		manual_over(s, j->name, fields);
 	int rc = tr_store_begin(s, &call);
 	if (rc == 0 && !refresh) {
 		json_object_set_new(fields, "name", json_string(j->name));
