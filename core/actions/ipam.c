@@ -99,14 +99,21 @@ static const struct tr_field release_out[] = {
     TR_FIELDS_END};
 
 static const struct tr_action actions[] = {
-    {"network.ip_allocate",
-     "A VM NIC's address in its network (the lowest free one of the DHCP "
-     "range; the same again on a replay)",
-     alloc_in, alloc_out, run_allocate, "network.ip_release",
-     TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
-    {"network.ip_release", "Give a VM's addresses back (gone: success)",
-     release_in, release_out, run_release, NULL,
-     TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+    {.name = "network.ip_allocate",
+     .description =
+	 "A VM NIC's address in its network (the lowest free one of the DHCP "
+	 "range; the same again on a replay)",
+     .input = alloc_in,
+     .output = alloc_out,
+     .run = run_allocate,
+     .undo = "network.ip_release",
+     .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+    {.name = "network.ip_release",
+     .description = "Give a VM's addresses back (gone: success)",
+     .input = release_in,
+     .output = release_out,
+     .run = run_release,
+     .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
 };
 
 void tr_actions_register_ipam(void)

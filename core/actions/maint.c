@@ -125,13 +125,21 @@ static const struct tr_field withdraw_in[] = {
 static const struct tr_field withdraw_out[] = {
     {"withdrawn", TR_T_BOOL, 1, "the entry is gone"}, TR_FIELDS_END};
 static const struct tr_action actions[] = {
-    {"maint.deposit",
-     "Make a one-time password; seal and deposit it in the vendor's "
-     "escrow under an access code",
-     deposit_in, deposit_out, run_deposit, "maint.withdraw", TR_ACTION_MUTATES},
-    {"maint.withdraw",
-     "Delete an escrow entry by its withdraw token (gone: fine)",
-     withdraw_in, withdraw_out, run_withdraw, NULL, TR_ACTION_MUTATES},
+    {.name = "maint.deposit",
+     .description =
+	 "Make a one-time password; seal and deposit it in the vendor's "
+	 "escrow under an access code",
+     .input = deposit_in,
+     .output = deposit_out,
+     .run = run_deposit,
+     .undo = "maint.withdraw",
+     .flags = TR_ACTION_MUTATES},
+    {.name = "maint.withdraw",
+     .description = "Delete an escrow entry by its withdraw token (gone: fine)",
+     .input = withdraw_in,
+     .output = withdraw_out,
+     .run = run_withdraw,
+     .flags = TR_ACTION_MUTATES},
 };
 
 void tr_actions_register_maint(void)

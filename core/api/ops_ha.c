@@ -35,10 +35,18 @@ static const struct tr_field clear_args[] = {
     {"host", TR_T_STRING, 1, "the repaired host"}, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-    {"ha.status", "host HA: each host's state and each VM restart", no_args,
-     ha_status, TR_OP_READ, TR_PERM_DC},
-    {"ha.clear", "forget a failed host's HA state (it was repaired)",
-     clear_args, ha_clear, TR_OP_MUTATES, TR_PERM_DC},
+    {.name = "ha.status",
+     .description = "host HA: each host's state and each VM restart",
+     .args = no_args,
+     .handler = ha_status,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_DC},
+    {.name = "ha.clear",
+     .description = "forget a failed host's HA state (it was repaired)",
+     .args = clear_args,
+     .handler = ha_clear,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_ha(struct tr_api *api)

@@ -157,18 +157,34 @@ static const struct tr_field fetch_args[] = {
     TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-    {"maint.enable",
-     "open a locked appliance for support: an access code (never the "
-     "password) for a window",
-     enable_args, maint_enable, TR_OP_MUTATES, TR_PERM_BU},
-    {"maint.disable", "lock an appliance again now", vm_args, maint_disable,
-     TR_OP_MUTATES, TR_PERM_BU},
-    {"maint.status", "the maintenance window of a VM", vm_args, maint_status,
-     0, TR_PERM_BU},
-    {"support.fetch",
-     "retrieve a maintenance password with its access code (once; support "
-     "role only)",
-     fetch_args, support_fetch, TR_OP_AUDIT, TR_PERM_DC},
+    {.name = "maint.enable",
+     .description =
+	 "open a locked appliance for support: an access code (never the "
+	 "password) for a window",
+     .args = enable_args,
+     .handler = maint_enable,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_BU},
+    {.name = "maint.disable",
+     .description = "lock an appliance again now",
+     .args = vm_args,
+     .handler = maint_disable,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_BU},
+    {.name = "maint.status",
+     .description = "the maintenance window of a VM",
+     .args = vm_args,
+     .handler = maint_status,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "support.fetch",
+     .description =
+	 "retrieve a maintenance password with its access code (once; support "
+	 "role only)",
+     .args = fetch_args,
+     .handler = support_fetch,
+     .flags = TR_OP_AUDIT,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_maint(struct tr_api *api)

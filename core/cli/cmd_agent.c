@@ -18,13 +18,22 @@ static const struct cli_col cols[] = {
 	{"REVOKED_AT", "revoked_at"},	  CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"list", "List enrolled agents and whether their link is up",
-	 "agent.list", NULL, NULL, NULL, cols, "items", NULL},
-	{"show", "Show an agent: zone, key, link", "agent.show", "name", "NAME",
-	 NULL, NULL, NULL, NULL},
-	{"revoke", "Revoke an agent: its link closes at once, its key is refused",
-	 "agent.revoke", "name", "NAME", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {.name = "list",
+     .summary = "List enrolled agents and whether their link is up",
+     .op = "agent.list",
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show an agent: zone, key, link",
+     .op = "agent.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "revoke",
+     .summary = "Revoke an agent: its link closes at once, its key is refused",
+     .op = "agent.revoke",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_agent = {
 	"agent", "Private zones' agents (trellis-agent): enrolled keys and links",

@@ -3,10 +3,14 @@
 #include "cli.h"
 
 static const struct cli_verb verbs[] = {
-    {"status", "Each host's HA state and each VM restart (and why one failed)",
-     "ha.status", NULL, NULL, NULL, NULL, NULL, NULL},
-    {"clear", "Forget a failed host's HA state once it is repaired",
-     "ha.clear", "host", "HOST", NULL, NULL, NULL, NULL},
+    {.name = "status",
+     .summary = "Each host's HA state and each VM restart (and why one failed)",
+     .op = "ha.status"},
+    {.name = "clear",
+     .summary = "Forget a failed host's HA state once it is repaired",
+     .op = "ha.clear",
+     .positional = "host",
+     .pos_metavar = "HOST"},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_ha = {

@@ -44,23 +44,44 @@ static const struct cli_col cols[] = {
 	CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"add",
+    {.name = "add",
+     .summary =
 	 "Open a host through its hypervisor plugin, discover its capacity "
 	 "and record it",
-	 "host.add", "name", "NAME", add_opts, NULL, NULL, NULL},
-	{"list", "List hosts", "host.list", NULL, NULL, list_opts, cols,
-	 "items", NULL},
-	{"show", "Show a host and its discovered capacity", "host.show", "name",
-	 "NAME", NULL, NULL, NULL, NULL},
-	{"remove", "Forget a host (refused while Trellis VMs run on it)",
-	 "host.remove", "name", "NAME", NULL, NULL, NULL, NULL},
-	{"refresh", "Rediscover a host's capacity, state and VMs",
-	 "host.refresh", "name", "NAME", NULL, NULL, NULL, NULL},
-	{"set",
+     .op = "host.add",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = add_opts},
+    {.name = "list",
+     .summary = "List hosts",
+     .op = "host.list",
+     .opts = list_opts,
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a host and its discovered capacity",
+     .op = "host.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "remove",
+     .summary = "Forget a host (refused while Trellis VMs run on it)",
+     .op = "host.remove",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "refresh",
+     .summary = "Rediscover a host's capacity, state and VMs",
+     .op = "host.refresh",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "set",
+     .summary =
 	 "Enter a host's data by hand (CPUs, memory, topology): it holds over "
 	 "what discovery says until --clear",
-	 "host.set", "name", "NAME", set_opts, NULL, NULL, NULL},
-	CLI_VERBS_END};
+     .op = "host.set",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = set_opts},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_host = {
 	"host", "Hosts: hypervisors reached through a hypervisor plugin", verbs, NULL};

@@ -17,10 +17,18 @@ static const struct cli_col cols[] = {
     {"TENANT", "tenant"},   CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-    {"list", "List allocated addresses (IP, MAC, VM)", "ip.list", NULL, NULL,
-     list_opts, cols, "items", NULL},
-    {"show", "Show one allocated address", "ip.show", "address", "ADDRESS",
-     show_opts, NULL, NULL, NULL},
+    {.name = "list",
+     .summary = "List allocated addresses (IP, MAC, VM)",
+     .op = "ip.list",
+     .opts = list_opts,
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show one allocated address",
+     .op = "ip.show",
+     .positional = "address",
+     .pos_metavar = "ADDRESS",
+     .opts = show_opts},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_ip = {

@@ -53,15 +53,25 @@ static int run_enable(const struct cli *cli, const struct cli_verb *v,
 }
 
 static const struct cli_verb maint_verbs[] = {
-	{"enable",
-	 "Open a locked appliance for support for a window: prints the "
-	 "access code to pass on (never the password)",
-	 "maint.enable", "name", "VM", enable_opts, NULL, NULL, run_enable},
-	{"disable", "Lock an appliance again now (port, sessions, password)",
-	 "maint.disable", "name", "VM", NULL, NULL, NULL, NULL},
-	{"status", "The maintenance window of a VM (state, deadlines, events)",
-	 "maint.status", "name", "VM", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {.name = "enable",
+     .summary = "Open a locked appliance for support for a window: prints the "
+		"access code to pass on (never the password)",
+     .op = "maint.enable",
+     .positional = "name",
+     .pos_metavar = "VM",
+     .opts = enable_opts,
+     .run = run_enable},
+    {.name = "disable",
+     .summary = "Lock an appliance again now (port, sessions, password)",
+     .op = "maint.disable",
+     .positional = "name",
+     .pos_metavar = "VM"},
+    {.name = "status",
+     .summary = "The maintenance window of a VM (state, deadlines, events)",
+     .op = "maint.status",
+     .positional = "name",
+     .pos_metavar = "VM"},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_maint = {
 	"maint", "Maintenance mode of locked-down appliances", maint_verbs,
@@ -124,11 +134,15 @@ static int run_fetch(const struct cli *cli, const struct cli_verb *v,
 }
 
 static const struct cli_verb support_verbs[] = {
-	{"fetch",
+    {.name = "fetch",
+     .summary =
 	 "Retrieve a maintenance password from the vendor's escrow with the "
 	 "customer's access code (once; CODE - reads it from stdin)",
-	 "support.fetch", "code", "CODE", NULL, NULL, NULL, run_fetch},
-	CLI_VERBS_END};
+     .op = "support.fetch",
+     .positional = "code",
+     .pos_metavar = "CODE",
+     .run = run_fetch},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_support = {
 	"support", "The support engineer's side of maintenance mode",

@@ -42,16 +42,28 @@ static const struct cli_col cols[] = {
     {"KERNEL", "kernel"},    {"IMAGE", "image"},
     CLI_COLS_END};
 
-static const struct cli_verb verbs[] = {
-    {"create", "Create a VM template", "template.create", "name", "NAME",
-     create_opts, NULL, NULL, NULL},
-    {"list", "List VM templates", "template.list", NULL, NULL, NULL, cols,
-     "items", NULL},
-    {"show", "Show a VM template", "template.show", "name", "NAME", NULL,
-     NULL, NULL, NULL},
-    {"delete", "Delete a VM template", "template.delete", "name", "NAME",
-     NULL, NULL, NULL, NULL},
-    CLI_VERBS_END};
+static const struct cli_verb verbs[] = {{.name = "create",
+					 .summary = "Create a VM template",
+					 .op = "template.create",
+					 .positional = "name",
+					 .pos_metavar = "NAME",
+					 .opts = create_opts},
+					{.name = "list",
+					 .summary = "List VM templates",
+					 .op = "template.list",
+					 .cols = cols,
+					 .list_key = "items"},
+					{.name = "show",
+					 .summary = "Show a VM template",
+					 .op = "template.show",
+					 .positional = "name",
+					 .pos_metavar = "NAME"},
+					{.name = "delete",
+					 .summary = "Delete a VM template",
+					 .op = "template.delete",
+					 .positional = "name",
+					 .pos_metavar = "NAME"},
+					CLI_VERBS_END};
 
 const struct cli_noun cli_noun_template = {
     "template",
@@ -77,10 +89,16 @@ static const struct cli_opt show_opts[] = {
     CLI_OPTS_END};
 
 static const struct cli_verb quota_verbs[] = {
-    {"set", "Set a business unit's quotas", "quota.set", "bu", "BU",
-     set_opts, NULL, NULL, NULL},
-    {"show", "A business unit's quotas and use (a BU's users: theirs)",
-     "quota.show", NULL, NULL, show_opts, NULL, NULL, NULL},
+    {.name = "set",
+     .summary = "Set a business unit's quotas",
+     .op = "quota.set",
+     .positional = "bu",
+     .pos_metavar = "BU",
+     .opts = set_opts},
+    {.name = "show",
+     .summary = "A business unit's quotas and use (a BU's users: theirs)",
+     .op = "quota.show",
+     .opts = show_opts},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_quota = {
@@ -98,11 +116,17 @@ static const struct cli_opt caps_show_opts[] = {
     CLI_OPTS_END};
 
 static const struct cli_verb caps_verbs[] = {
-    {"set", "Set a business unit's default caps", "caps.set", "bu", "BU",
-     caps_set_opts, NULL, NULL, NULL},
-    {"show",
-     "The caps a VM gets, each with its source (offering, bu, global)",
-     "caps.show", NULL, NULL, caps_show_opts, NULL, NULL, NULL},
+    {.name = "set",
+     .summary = "Set a business unit's default caps",
+     .op = "caps.set",
+     .positional = "bu",
+     .pos_metavar = "BU",
+     .opts = caps_set_opts},
+    {.name = "show",
+     .summary =
+	 "The caps a VM gets, each with its source (offering, bu, global)",
+     .op = "caps.show",
+     .opts = caps_show_opts},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_caps = {
