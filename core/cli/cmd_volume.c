@@ -46,12 +46,27 @@ static int vol_run(const struct cli *cli, const struct cli_verb *v, int argc,
 }
 
 static const struct cli_verb verbs[] = {
-    {"list", "List the volumes of a pool", "volume.list", "pool", "POOL", NULL,
-     cols, "items", NULL},
-    {"show", "Show a volume: POOL/NAME (or NAME --pool POOL)", "volume.show",
-     "name", "POOL/NAME", pool_opt, NULL, NULL, vol_run},
-    {"delete", "Delete a volume POOL/NAME (a missing one is fine)",
-     "volume.delete", "name", "POOL/NAME", pool_opt, NULL, NULL, vol_run},
+    {.name = "list",
+     .summary = "List the volumes of a pool",
+     .op = "volume.list",
+     .positional = "pool",
+     .pos_metavar = "POOL",
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a volume: POOL/NAME (or NAME --pool POOL)",
+     .op = "volume.show",
+     .positional = "name",
+     .pos_metavar = "POOL/NAME",
+     .opts = pool_opt,
+     .run = vol_run},
+    {.name = "delete",
+     .summary = "Delete a volume POOL/NAME (a missing one is fine)",
+     .op = "volume.delete",
+     .positional = "name",
+     .pos_metavar = "POOL/NAME",
+     .opts = pool_opt,
+     .run = vol_run},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_volume = {
