@@ -22,7 +22,8 @@
 	X(vm) \
 	X(probe) \
 	X(tenancy) \
-	X(maint)
+	X(maint) \
+	X(adapters)
 /* clang-format on */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ops_adapters.c - storage.*: credentials for storage adapters,
+ * discovery, host assignments and cloud bridges (issue 21).
+ *
+ * A credential belongs to the BU of a caller acting in one BU (its
+ * records say "owner"), or to the data center; a BU caller sees and uses
+ * only its own.  Its secret arrives once, in credential.add (a
+ * TR_T_SECRET field: redacted wherever requests are shown), is sealed by
+ * core/creds and is never answered.  Everything that reaches a plugin is
+ * an action on a worker (core/actions/adapters.c), as a workflow step
+ * would run it.
+ */
+#include <string.h>
+
+#include "../actions/lookup.h"
+#include "../creds/creds.h"
+#include "../loader/loader.h"
+#include "../util/log.h"
+#include "api_int.h"
+
+static void run(struct tr_daemon *d, struct tr_req *req, const char *action,
+		json_t *args)
+{
+	tr_action_submit(d, action, json_deep_copy(args), tr_req_answer_action,
+			 req);
+}
+
+/* The credential args name, if the caller may use it: its record (a new
+ * reference); else answers req and gives NULL. */
+static json_t *cred_mine(struct tr_req *req, const char *name)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *rec = NULL;
+	if (tr_creds_get(name, &rec, &call) < 0) {
+		tr_req_fail_call(req, &call);
+		return NULL;
+	}
+	const char *scope = tr_req_scope(req);
+	const char *owner = json_string_value(json_object_get(rec, "owner"));
+	if (scope && (!owner || strcmp(owner, scope))) {
+		json_decref(rec);
+		tr_req_not_yours(req, "credential '%s' not found", name);
+		return NULL;
+	}
+	return rec;
+}
+
+static void credential_add(struct tr_daemon *d, struct tr_req *req,
+			   json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *name = json_string_value(json_object_get(args, "name"));
+	const char *module = json_string_value(json_object_get(args, "module"));
+	const char *ep = json_string_value(json_object_get(args, "endpoint"));
+	if (!tr_registry_find(d->registry, module, TRELLIS_KIND_STORAGE)) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "credential '%s': no storage adapter '%s' is "
+			    "loaded (trellis plugin list)",
+			    name, module);
+		return;
+	}
+	if (!ep || (strncmp(ep, "https://", 8) && strncmp(ep, "http://", 7) &&
+		    strncmp(ep, "file://", 7))) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "credential '%s': endpoint '%s' is not a URL",
+			    name, ep ? ep : "");
+		return;
+	}
+	json_t *meta = json_pack(
+	    "{s:s, s:s, s:s}", "module", module, "endpoint", ep, "username",
+	    json_string_value(json_object_get(args, "username")));
+	json_t *opts = json_object_get(args, "options");
+	json_object_set_new(meta, "options",
+			    json_is_object(opts) ? json_deep_copy(opts)
+						 : json_object());
+	const char *scope = tr_req_scope(req);
+	const char *owner = json_string_value(json_object_get(args, "owner"));
+	if (scope)
+		owner = scope; /* a BU caller's credential is its BU's */
+	if (owner && *owner)
+		json_object_set_new(meta, "owner", json_string(owner));
+	json_t *out = NULL;
+	int rc = tr_creds_add(
+	    name, meta, json_string_value(json_object_get(args, "secret")),
+	    &out, &call);
+	json_decref(meta);
+	if (rc < 0) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	tr_daemon_publish(d, "storage.credential.added", out);
+	tr_info("storage credential '%s' added (adapter %s, endpoint %s)", name,
+		module, ep);
+	tr_req_ok(req, out);
+}
+
+static void credential_list(struct tr_daemon *d, struct tr_req *req,
+			    json_t *args)
+{
+	(void)d;
+	(void)args;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *out = NULL;
+	if (tr_creds_list(tr_req_scope(req), &out, &call) < 0)
+		tr_req_fail_call(req, &call);
+	else
+		tr_req_ok(req, out);
+}
+
+static void credential_show(struct tr_daemon *d, struct tr_req *req,
+			    json_t *args)
+{
+	(void)d;
+	json_t *rec =
+	    cred_mine(req, json_string_value(json_object_get(args, "name")));
+	if (rec)
+		tr_req_ok(req, rec);
+}
+
+static void credential_delete(struct tr_daemon *d, struct tr_req *req,
+			      json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	json_t *rec = cred_mine(req, name);
+	if (!rec)
+		return;
+	json_decref(rec);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	char key[200];
+	snprintf(key, sizeof key, "credential/%s", name);
+	tr_conn_forget(d, TR_CONN_POOL, key);
+	if (tr_creds_delete(name, &call) < 0) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	json_t *out = json_pack("{s:s}", "name", name);
+	tr_daemon_publish(d, "storage.credential.deleted", out);
+	tr_req_ok(req, out);
+}
+
+/* Discovery through a credential (the caller's) or a pool (the data
+ * center's). */
+static void discover(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *cred = json_string_value(json_object_get(args, "credential"));
+	const char *pool = json_string_value(json_object_get(args, "pool"));
+	if (!cred == !pool) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "storage.discover: give a credential or a pool");
+		return;
+	}
+	if (cred) {
+		json_t *rec = cred_mine(req, cred);
+		if (!rec)
+			return;
+		json_decref(rec);
+	} else if (tr_req_scope(req)) {
+		tr_req_not_yours(req, "pool '%s' not found", pool);
+		return;
+	}
+	run(d, req, "storage.discover", args);
+}
+
+static void bridge_create(struct tr_daemon *d, struct tr_req *req,
+			  json_t *args)
+{
+	json_t *a = json_deep_copy(args);
+	const char *scope = tr_req_scope(req);
+	if (scope)
+		json_object_set_new(a, "owner", json_string(scope));
+	tr_action_submit(d, "storage.bridge_establish", a, tr_req_answer_action,
+			 req);
+}
+
+static void bridge_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)d;
+	(void)args;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *out = NULL;
+	if (tr_bridge_list(tr_req_scope(req), &out, &call) < 0)
+		tr_req_fail_call(req, &call);
+	else
+		tr_req_ok(req, out);
+}
+
+static json_t *bridge_mine(struct tr_req *req, const char *name)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *rec = NULL;
+	if (tr_bridge_get(name, &rec, &call) < 0) {
+		tr_req_fail_call(req, &call);
+		return NULL;
+	}
+	const char *scope = tr_req_scope(req);
+	const char *owner = json_string_value(json_object_get(rec, "owner"));
+	if (scope && (!owner || strcmp(owner, scope))) {
+		json_decref(rec);
+		tr_req_not_yours(req, "bridge '%s' not found", name);
+		return NULL;
+	}
+	return rec;
+}
+
+static void bridge_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	(void)d;
+	json_t *rec =
+	    bridge_mine(req, json_string_value(json_object_get(args, "name")));
+	if (rec)
+		tr_req_ok(req, rec);
+}
+
+static void bridge_delete(struct tr_daemon *d, struct tr_req *req,
+			  json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	json_t *rec = bridge_mine(req, name);
+	if (!rec)
+		return;
+	json_decref(rec);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_bridge_delete(name, &call) < 0) {
+		tr_req_fail_call(req, &call);
+		return;
+	}
+	json_t *out = json_pack("{s:s}", "name", name);
+	tr_daemon_publish(d, "storage.bridge.deleted", out);
+	tr_req_ok(req, out);
+}
+
+static void assign(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	run(d, req, "storage.assign", args);
+}
+
+static void unassign(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	run(d, req, "storage.unassign", args);
+}
+
+static void reassign(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	run(d, req, "storage.reassign", args);
+}
+
+static const struct tr_field cred_add_args[] = {
+    {"name", TR_T_STRING, 1, "the credential's name"},
+    {"module", TR_T_STRING, 1, "the storage adapter (a loaded plugin)"},
+    {"endpoint", TR_T_STRING, 1, "the URL it reaches"},
+    {"username", TR_T_STRING, 1, "the user it logs in as"},
+    {"secret", TR_T_SECRET, 1, "the password or key (sealed, never shown)"},
+    {"options", TR_T_OBJECT, 0,
+     "options for the adapter (translation, ca_file ...)"},
+    {"owner", TR_T_STRING, 0, "the BU that owns it (a BU caller: its own)"},
+    TR_FIELDS_END};
+static const struct tr_field name_args[] = {
+    {"name", TR_T_STRING, 1, "name"}, TR_FIELDS_END};
+static const struct tr_field none_args[] = {TR_FIELDS_END};
+static const struct tr_field discover_args[] = {
+    {"credential", TR_T_STRING, 0, "a credential (or give pool)"},
+    {"pool", TR_T_STRING, 0, "a pool"},
+    {"target", TR_T_STRING, 0, "with credential: SYSTEM or SYSTEM/POOL"},
+    {"types", TR_T_ARRAY, 0, "systems pools volumes ports assignments"},
+    {"fresh", TR_T_BOOL, 0, "bypass the adapter's cache"},
+    TR_FIELDS_END};
+static const struct tr_field bridge_args[] = {
+    {"a", TR_T_STRING, 1, "the first pool"},
+    {"b", TR_T_STRING, 1, "the second pool (its access port is used)"},
+    {"name", TR_T_STRING, 0, "the bridge's name (default A--B)"},
+    {"port", TR_T_STRING, 0, "B's access port (default: the first)"},
+    TR_FIELDS_END};
+static const struct tr_field assign_args[] = {
+    {"pool", TR_T_STRING, 1, "the volume's pool"},
+    {"volume", TR_T_ANY, 1, "one volume"},
+    {"host", TR_T_STRING, 1, "the host"},
+    {"initiators", TR_T_ARRAY, 0, "the host's initiator ports"},
+    TR_FIELDS_END};
+static const struct tr_field reassign_args[] = {
+    {"pool", TR_T_STRING, 1, "the volume's pool"},
+    {"volume", TR_T_ANY, 1, "one volume"},
+    {"from", TR_T_STRING, 1, "the host it leaves"},
+    {"to", TR_T_STRING, 1, "the host it goes to"},
+    {"initiators", TR_T_ARRAY, 1, "the new host's initiator ports"},
+    TR_FIELDS_END};
+
+static const struct tr_api_op ops[] = {
+    {"storage.credential.add",
+     "Add a credential for a storage adapter (the secret is sealed)",
+     cred_add_args, credential_add, TR_OP_MUTATES, TR_PERM_BU},
+    {"storage.credential.list", "List credentials (never their secrets)",
+     none_args, credential_list, 0, TR_PERM_BU},
+    {"storage.credential.show", "A credential (never its secret)", name_args,
+     credential_show, 0, TR_PERM_BU},
+    {"storage.credential.delete", "Delete a credential", name_args,
+     credential_delete, TR_OP_MUTATES, TR_PERM_BU},
+    {"storage.discover",
+     "Systems, pools, volumes, access ports and assignments an adapter "
+     "sees",
+     discover_args, discover, 0, TR_PERM_BU},
+    {"storage.bridge.create",
+     "Establish a cloud bridge between two storage resources", bridge_args,
+     bridge_create, TR_OP_MUTATES, TR_PERM_DC},
+    {"storage.bridge.list", "List bridges", none_args, bridge_list, 0,
+     TR_PERM_DC},
+    {"storage.bridge.show", "A bridge", name_args, bridge_show, 0,
+     TR_PERM_DC},
+    {"storage.bridge.delete", "Forget a bridge", name_args, bridge_delete,
+     TR_OP_MUTATES, TR_PERM_DC},
+    {"storage.assign", "Assign one volume to initiators of one host",
+     assign_args, assign, TR_OP_MUTATES, TR_PERM_DC},
+    {"storage.unassign", "Remove a host's initiators from a volume",
+     assign_args, unassign, TR_OP_MUTATES, TR_PERM_DC},
+    {"storage.reassign",
+     "Move a volume's assignment to another host (migration)",
+     reassign_args, reassign, TR_OP_MUTATES, TR_PERM_DC},
+};
+
+void tr_api_register_adapters(struct tr_api *api)
+{
+	tr_api_register(api, ops, sizeof ops / sizeof *ops);
+}
