@@ -18,6 +18,11 @@ static const struct cli_verb verbs[] = {
      NULL, NULL},
     {"delete", "Delete a volume (a missing one is fine)", "volume.delete",
      "name", "NAME", pool_opt, NULL, NULL, NULL},
+    {"transfer",
+     "Move a volume to another pool over their bridge, chunked and "
+     "verified (workflow volume.transfer; progress as it goes)",
+     "workflow.run", "volume", "VOLUME", cli_volume_transfer_opts, NULL,
+     NULL, cli_volume_transfer},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_volume = {
