@@ -433,7 +433,7 @@ static int transfer_follow(const struct cli *cli, const char *id,
 		if (time(NULL) >= next) {
 			json_decref(st);
 			st = NULL;
-			if (cli_call(cli, "workflow.show",
+			if (cli_call(cli, "workflow.status",
 				     json_pack("{s:s}", "id", id),
 				     &st) != CLI_OK)
 				break;

@@ -239,14 +239,14 @@ static int filter(struct ld *l, yaml_node_t *v, const char *where,
 	return 0;
 }
 
-static int call_(struct ld *l, yaml_node_t *v, enum itf_op op,
-		 struct itf_call *c)
+static int call_(struct ld *l, yaml_node_t *v, const char *prefix,
+		 enum itf_op op, struct itf_call *c)
 {
 	static const char *const keys[] = {"method", "path",  "body",
 					   "items",  "result", "range",
 					   "fields", NULL};
-	char where[96];
-	snprintf(where, sizeof where, "ops.%s", itf_op_names[op]);
+	char where[224];
+	snprintf(where, sizeof where, "%s.%s", prefix, itf_op_names[op]);
 	yaml_node_t *k, *x;
 	if (want_map(l, v, where))
 		return -1;
@@ -261,7 +261,7 @@ static int call_(struct ld *l, yaml_node_t *v, enum itf_op op,
 			{
 				const char *fs = scalar(fk);
 				int i = fs ? itf_field_index(op, fs) : -1;
-				char fw[128];
+				char fw[256];
 				snprintf(fw, sizeof fw, "%s.fields", where);
 				if (i < 0) {
 					if (!itf_fields[op][0])
@@ -460,7 +460,8 @@ static int body(struct ld *l, yaml_node_t *map, const char *where,
 					names[ITF_OP__COUNT] = NULL;
 					return unknown(l, a, w, names);
 				}
-				if (call_(l, b, (enum itf_op)op, &s->ops[op]))
+				if (call_(l, b, w, (enum itf_op)op,
+					  &s->ops[op]))
 					return -1;
 			}
 		} else {
