@@ -282,14 +282,16 @@ static const struct tr_field assign_args[] = {
     {"pool", TR_T_STRING, 1, "the volume's pool"},
     {"volume", TR_T_ANY, 1, "one volume"},
     {"host", TR_T_STRING, 1, "the host"},
-    {"initiators", TR_T_ARRAY, 0, "the host's initiator ports"},
+    {"initiators", TR_T_ANY, 0,
+     "the host's initiator ports (a list, or \"a,b\")"},
     TR_FIELDS_END};
 static const struct tr_field reassign_args[] = {
     {"pool", TR_T_STRING, 1, "the volume's pool"},
     {"volume", TR_T_ANY, 1, "one volume"},
     {"from", TR_T_STRING, 1, "the host it leaves"},
     {"to", TR_T_STRING, 1, "the host it goes to"},
-    {"initiators", TR_T_ARRAY, 1, "the new host's initiator ports"},
+    {"initiators", TR_T_ANY, 1,
+     "the new host's initiator ports (a list, or \"a,b\")"},
     TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {

@@ -573,6 +573,13 @@ static int tx_discover(void *pool, trellis_call_t *call, uint32_t what,
 		return rc;
 	json_incref(systems);
 	what = what ? what : ~0u;
+	/* a pool bound to a system sees that system only; "*" (a
+	 * credential's discovery) sees all the endpoint manages */
+	struct tx_bound b = {0};
+	if (strcmp(p->target, "*") && (rc = tx_bind(p, call, &b))) {
+		json_decref(systems);
+		return rc;
+	}
 	for (size_t k = 0; k < sizeof ops / sizeof *ops && !rc; k++) {
 		if (!(what & TRELLIS_ST_BIT(types[k])))
 			continue;
@@ -599,6 +606,11 @@ static int tx_discover(void *pool, trellis_call_t *call, uint32_t what,
 			if (types[k] == TRELLIS_ST_SYSTEM ||
 			    types[k] == TRELLIS_ST_POOL)
 				o.parent[0] = '\0'; /* vendor keys stay inside */
+			if (b.sys_id[0] &&
+			    strcmp(types[k] == TRELLIS_ST_SYSTEM ? o.id
+								 : o.system,
+				   b.sys_id))
+				skip = 1;
 			if (!skip && fn(opaque, &o)) {
 				json_decref(items);
 				json_decref(systems);
