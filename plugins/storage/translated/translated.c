@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <trellis/name.h>
+
 #include "translated_int.h"
 
 /* Vendor strings are cut to the standard objects' fields on purpose. */
@@ -366,10 +368,12 @@ static int find_vol(struct tx_pool *p, trellis_call_t *call,
 
 static int name_ok(struct tx_pool *p, trellis_call_t *call, const char *name)
 {
-	if (!name || !*name || strchr(name, '/') || strstr(name, ".."))
+	if (!trellis_name_ok(name))
 		return H->set_error(call, TRELLIS_E_INVALID_ARG,
-				    "pool '%s': bad volume name '%s'", p->name,
-				    name ? name : "");
+				    "pool '%s': bad volume name '%s' (want "
+				    "[A-Za-z0-9][A-Za-z0-9._-]*, no '..', at "
+				    "most %d)",
+				    p->name, name ? name : "", TRELLIS_NAME_MAX);
 	if (p->sec.name_max && strlen(name) > (size_t)p->sec.name_max)
 		return H->set_error(call, TRELLIS_E_INVALID_ARG,
 				    "pool '%s': '%s' is longer than the %d "
