@@ -129,10 +129,26 @@ static int unknown(struct ld *l, const yaml_node_t *k, const char *where,
 	return fail(l, k, "%s: unknown key '%s'", where, key ? key : "?");
 }
 
+/* A map, whose keys are each given once (YAML wants that, and a second
+ * one would silently win). */
 static int want_map(struct ld *l, yaml_node_t *n, const char *where)
 {
 	if (!n || n->type != YAML_MAPPING_NODE)
 		return fail(l, n, "%s: expected a map", where);
+	for (yaml_node_pair_t *a = n->data.mapping.pairs.start;
+	     a < n->data.mapping.pairs.top; a++)
+		for (yaml_node_pair_t *b = n->data.mapping.pairs.start; b < a;
+		     b++) {
+			const char *ka = scalar(node(l, a->key)),
+				   *kb = scalar(node(l, b->key));
+			if (ka && kb && !strcmp(ka, kb))
+				return fail(l, node(l, a->key),
+					    "%s: key '%s' given twice (first "
+					    "at line %zu)",
+					    where, ka,
+					    node(l, b->key)->start_mark.line +
+						1);
+		}
 	return 0;
 }
 
