@@ -21,6 +21,7 @@
  * BLAKE2b-256 of the chunk digests in order.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -579,12 +580,73 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The source side of a copy: reads chunk after chunk into two buffers
+ * and hashes each (BLAKE2b-256), one ahead of the destination.  Its own
+ * call context (a call belongs to one thread); an error is handed over
+ * with its message. */
+struct reader {
+	struct tr_target *t;
+	void *stream;
+	size_t chunk, next, end;
+	uint64_t size;
+	unsigned char *buf[2];
+	unsigned char h[2][DIGEST_LEN];
+	int full[2], rc[2], stop;
+	char msg[2][1024];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	for (size_t i = r->next; i < r->end; i++) {
+		int slot = (int)(i % 2);
+		pthread_mutex_lock(&r->mu);
+		while (r->full[slot] && !r->stop)
+			pthread_cond_wait(&r->cv, &r->mu);
+		int stop = r->stop;
+		pthread_mutex_unlock(&r->mu);
+		if (stop)
+			break;
+		uint64_t off = (uint64_t)i * r->chunk;
+		size_t want = r->size - off < r->chunk
+				  ? (size_t)(r->size - off)
+				  : r->chunk,
+		       got = 0;
+		trellis_call_t call;
+		tr_call_init(&call, NULL);
+		int rc = tr_st_vol_read(TR_TGT(r->t), r->stream, &call, off,
+					r->buf[slot], want, &got);
+		if (!rc && got != want)
+			rc = tr_call_set(&call, TRELLIS_E_BACKEND,
+					 "the source gave %zu of %zu bytes at "
+					 "%llu",
+					 got, want, (unsigned long long)off);
+		if (!rc)
+			crypto_generichash(r->h[slot], DIGEST_LEN,
+					   r->buf[slot], want, NULL, 0);
+		pthread_mutex_lock(&r->mu);
+		r->rc[slot] = rc;
+		if (rc)
+			snprintf(r->msg[slot], sizeof r->msg[slot], "%s",
+				 call.message);
+		r->full[slot] = 1;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		if (rc)
+			break;
+	}
+	return NULL;
+}
+
 static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 			   json_t **result, trellis_call_t *call)
 {
 	struct ref rs = {0}, rd = {0};
 	void *ss = NULL, *ds = NULL;
-	unsigned char *buf = NULL, *back = NULL;
+	unsigned char *buf = NULL, *spare = NULL, *back = NULL;
 	struct progress pr = {0};
 	struct tr_daemon *d = env ? env->daemon : NULL;
 	const char *src = tr_json_str(args, "name"),
@@ -667,64 +729,77 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	if (from > n_chunks)
 		from = 0, json_array_clear(digests);
 	buf = tr_xmalloc(chunk);
+	spare = tr_xmalloc(chunk);
 	back = tr_xmalloc(chunk);
 	double t0 = now_s(), last_ev = 0;
 	uint64_t moved = 0;
 	if (from)
 		tr_info("volume copy %s: resuming at chunk %zu of %zu", where,
 			from, n_chunks);
-	for (size_t i = from; i < n_chunks; i++) {
+	/* the source is read and hashed one chunk ahead, on a thread of its
+	 * own, while the destination writes and reads back the previous */
+	struct reader rd_ = {.t = rs.t, .stream = ss, .chunk = chunk,
+			     .size = si.capacity, .next = from,
+			     .end = n_chunks, .buf = {buf, spare}};
+	pthread_mutex_init(&rd_.mu, NULL);
+	pthread_cond_init(&rd_.cv, NULL);
+	int started = pthread_create(&rd_.th, NULL, reader_main, &rd_) == 0;
+	if (!started)
+		rc = tr_call_set(call, TRELLIS_E_INTERNAL,
+				 "volume copy %s: no reader thread", where);
+	for (size_t i = from; started && i < n_chunks; i++) {
 		uint64_t off = (uint64_t)i * chunk;
+		int slot = (int)(i % 2);
 		size_t want = si.capacity - off < chunk
 				  ? (size_t)(si.capacity - off)
 				  : chunk,
 		       got = 0;
-		unsigned char h[DIGEST_LEN], hb[DIGEST_LEN];
 		char hex[2 * DIGEST_LEN + 1];
+		pthread_mutex_lock(&rd_.mu);
+		while (!rd_.full[slot] && !tr_host()->cancelled(call))
+			pthread_cond_wait(&rd_.cv, &rd_.mu);
+		int rrc = rd_.rc[slot];
+		pthread_mutex_unlock(&rd_.mu);
 		if (tr_host()->cancelled(call)) {
 			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
 					 "volume copy %s: cancelled at chunk "
 					 "%zu",
 					 where, i);
-			goto out;
+			break;
 		}
-		if ((rc = tr_st_vol_read(TR_TGT(rs.t), ss, call, off, buf, want,
-					 &got)))
-			goto out;
-		if (got != want) {
-			rc = tr_call_set(call, TRELLIS_E_BACKEND,
-					 "volume copy %s: the source gave %zu "
-					 "of %zu bytes at %llu",
-					 where, got, want,
-					 (unsigned long long)off);
-			goto out;
+		if (rrc) {
+			rc = tr_call_set(call, rrc, "%s", rd_.msg[slot]);
+			break;
 		}
-		crypto_generichash(h, sizeof h, buf, want, NULL, 0);
-		if ((rc = tr_st_vol_write(TR_TGT(rd.t), ds, call, off, buf,
+		const unsigned char *data = rd_.buf[slot];
+		if ((rc = tr_st_vol_write(TR_TGT(rd.t), ds, call, off, data,
 					  want)))
-			goto out;
+			break;
 		if (verify) {
-			/* verified at the destination: what it holds now
-			 * has the source's digest */
+			/* verified at the destination: what it holds now is,
+			 * byte for byte, what the source gave and hashed */
 			if ((rc = tr_st_vol_read(TR_TGT(rd.t), ds, call, off,
 						 back, want, &got)))
-				goto out;
-			crypto_generichash(hb, sizeof hb, back, got, NULL, 0);
-			if (got != want || sodium_memcmp(h, hb, sizeof h)) {
+				break;
+			if (got != want || memcmp(back, data, want)) {
 				rc = tr_call_set(
 				    call, TRELLIS_E_BACKEND,
 				    "volume copy %s: chunk %zu (at %llu) "
 				    "reads back from the destination with "
 				    "another digest",
 				    where, i, (unsigned long long)off);
-				goto out;
+				break;
 			}
 		}
-		sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+		sodium_bin2hex(hex, sizeof hex, rd_.h[slot], DIGEST_LEN);
+		pthread_mutex_lock(&rd_.mu);
+		rd_.full[slot] = 0; /* the reader may fill it again */
+		pthread_cond_broadcast(&rd_.cv);
+		pthread_mutex_unlock(&rd_.mu);
 		json_array_append_new(digests, json_string(hex));
 		moved += want;
 		if ((rc = progress_save(&pr, call)))
-			goto out;
+			break;
 		double t = now_s();
 		if (t - last_ev >= 0.5 || i + 1 == n_chunks) {
 			last_ev = t;
@@ -735,6 +810,17 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 			    "volume copy");
 		}
 	}
+	if (started) {
+		pthread_mutex_lock(&rd_.mu);
+		rd_.stop = 1;
+		pthread_cond_broadcast(&rd_.cv);
+		pthread_mutex_unlock(&rd_.mu);
+		pthread_join(rd_.th, NULL);
+	}
+	pthread_cond_destroy(&rd_.cv);
+	pthread_mutex_destroy(&rd_.mu);
+	if (rc)
+		goto out;
 	/* the transfer's digest: the hash of the chunk digests in order */
 	crypto_generichash_state st;
 	unsigned char total[DIGEST_LEN];
@@ -791,6 +877,7 @@ out:
 		tr_st_vol_stream_close(TR_TGT(rd.t), ds, &c2, 0);
 	}
 	free(buf);
+	free(spare);
 	free(back);
 	json_decref(pr.rec);
 	ref_close(&rs);

@@ -23,6 +23,11 @@ sim_start A smis "$PW_A"
 sim_start B nested "$PW_B"
 td_start -P "$TRELLIS_BUILD/plugins" || { echo "Bail out! trellisd does not start"; exit 1; }
 export TRELLIS_SOCKET=ipc://$TD_DIR/api.sock
+# every event of the run, for the progress and the secrets checks (nanomsg
+# reconnects by itself after the restart below)
+nanocat --sub --connect "ipc://$TD_DIR/events.sock" --subscribe "" --ascii \
+	>"$TD_DIR/events.txt" 2>/dev/null &
+TD_EXTRA_PIDS="${TD_EXTRA_PIDS:-} $!"
 
 cred() { # name sim password file
 	printf '%s\n' "$3" | tcli storage credential add "$1" --module translated \
@@ -172,8 +177,11 @@ is "vdisk.provision picks a pool with room, creates and assigns" "$(json '[j["st
 is "... the volume is assigned to the host" \
 	"$(tcli storage discover --pool arrB --fresh -o json | json '[a["initiators"] for a in j["assignments"] if a["host"] == "h5"]')" "[['iqn.h5:a']]"
 
+like "transfers published their progress as events" "$(grep -c 'volume.transfer.progress' "$TD_DIR/events.txt")" "^[1-9][0-9]*$"
+like "... and the bridges theirs" "$(cat "$TD_DIR/events.txt")" "storage.bridge.established"
 nok "no secret in the daemon's log" grep -q -e "$PW_A" -e "$PW_B" "$TD_DIR/daemon.log"
-nok "... nor in the state dir" grep -rqa -e "$PW_A" -e "$PW_B" "$TD_DIR" --exclude-dir=sims
+nok "... nor in any event" grep -q -e "$PW_A" -e "$PW_B" "$TD_DIR/events.txt"
+nok "... nor in the state dir" grep -rqa -e "$PW_A" -e "$PW_B" "$TD_DIR" --exclude-dir=sims --exclude=events.txt
 td_stop
 is "trellisd stops cleanly" "$TD_RC" 0
 done_testing
