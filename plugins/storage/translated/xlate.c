@@ -36,9 +36,9 @@ int tx_list(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
 		*items = c->items;
 		return 0;
 	}
-	json_t *ans = NULL;
-	int rc = tx_rest(p, call, op, json_object(), NULL, 0, &ans, NULL, 0,
-			 NULL);
+	json_t *ans = NULL, *vars = json_object();
+	int rc = tx_rest(p, call, op, vars, NULL, 0, &ans, NULL, 0, NULL);
+	json_decref(vars);
 	if (rc)
 		return rc;
 	json_t *arr = tx_path(ans, p->sec.ops[op].items);
@@ -133,9 +133,10 @@ static int ask_product(struct tx_pool *p, trellis_call_t *call,
 	p->sec_name = name;
 	free(p->token);
 	p->token = NULL;
-	json_t *ans = NULL;
-	int rc = tx_rest(p, call, ITF_OP_PRODUCT, json_object(), NULL, 0,
-			 &ans, NULL, 0, NULL);
+	json_t *ans = NULL, *vars = json_object();
+	int rc = tx_rest(p, call, ITF_OP_PRODUCT, vars, NULL, 0, &ans, NULL,
+			 0, NULL);
+	json_decref(vars);
 	if (rc)
 		return rc;
 	tx_path_str(ans, cand->ops[ITF_OP_PRODUCT].fields[0], p->vendor,

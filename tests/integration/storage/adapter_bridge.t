@@ -86,6 +86,13 @@ like "transfer arrB -> loc2 (back)" "$out" "transferred to loc2/back"
 is "... the bytes came back unchanged" "$(sha256sum <"$TD_DIR/loc2/back" | cut -d' ' -f1)" "$sum0"
 like "volume show on the array pool" "$(tcli volume show v1b --pool arrB)" "format +raw"
 
+out=$(tcli volume transfer v1 --pool loc --to arrA --name snapv --snapshot -o json 2>/dev/null)
+is "--snapshot: the copy reads a clone made first, same digest" "$(json 'j["digest"]' <<<"$out")" "$dig1"
+nok "... and the clone is gone afterwards" ls "$TD_DIR"/loc/xfer-*
+out=$(run_wf bridge.establish -i a=loc2 -i b=arrA)
+is "the shipped workflow bridge.establish" "$(json '[j["state"], j["outputs"]["port"]]' <<<"$out")" \
+	"['succeeded', 'iqn.2026-01.com.acme:az1000.tp0']"
+
 # ---- interrupted: the endpoint is cut ----
 sim_post B cut '{"after": 3}' >/dev/null
 ( sleep 2; sim_post B heal >/dev/null ) &
