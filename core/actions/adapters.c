@@ -82,6 +82,33 @@ struct ref {
 	char name[200];
 };
 
+/* Opens (or finds cached) the connection key of plugin on uri with the
+ * options opts (the credential's added, lookup.h). */
+static int open_conn(struct tr_daemon *d, const char *key, const char *plugin,
+		     const char *uri, json_t *options, uint32_t flags,
+		     struct ref *r, trellis_call_t *call)
+{
+	int rc;
+	json_t *opts = tr_pool_options(plugin, options, call, &rc);
+	snprintf(r->name, sizeof r->name, "%s", key);
+	struct tr_conn_spec spec = {
+	    .kind = TR_CONN_POOL,
+	    .key = key,
+	    .plugin = plugin,
+	    .uri = uri,
+	    .name = key,
+	    .options = opts,
+	    .flags = flags,
+	};
+	if (!rc)
+		rc = tr_conn_get(d, &spec, call, &r->c);
+	json_decref(opts);
+	if (rc < 0)
+		return rc;
+	r->t = tr_conn_target(r->c);
+	return 0;
+}
+
 static int open_cred(struct tr_daemon *d, const char *cred,
 		     const char *target, struct ref *r, trellis_call_t *call)
 {
@@ -89,27 +116,14 @@ static int open_cred(struct tr_daemon *d, const char *cred,
 	int rc = tr_creds_get(cred, &rec, call);
 	if (rc < 0)
 		return rc;
+	char key[200];
+	snprintf(key, sizeof key, "credential/%s", cred);
 	json_t *o = json_pack("{s:s}", "credential", cred);
-	json_t *opts = tr_pool_options(
-	    json_string_value(json_object_get(rec, "module")), o, call, &rc);
+	rc = open_conn(d, key, json_string_value(json_object_get(rec, "module")),
+		       target && *target ? target : "*", o, 0, r, call);
 	json_decref(o);
-	snprintf(r->name, sizeof r->name, "credential/%s", cred);
-	struct tr_conn_spec spec = {
-	    .kind = TR_CONN_POOL,
-	    .key = r->name,
-	    .plugin = json_string_value(json_object_get(rec, "module")),
-	    .uri = target && *target ? target : "*",
-	    .name = r->name,
-	    .options = opts,
-	};
-	if (!rc)
-		rc = tr_conn_get(d, &spec, call, &r->c);
-	json_decref(opts);
 	json_decref(rec);
-	if (rc < 0)
-		return rc;
-	r->t = tr_conn_target(r->c);
-	return 0;
+	return rc;
 }
 
 static int open_pool(struct tr_daemon *d, const char *pool, struct ref *r,
@@ -119,28 +133,12 @@ static int open_pool(struct tr_daemon *d, const char *pool, struct ref *r,
 	int rc = tr_lookup(d, TR_KIND_POOL, pool, &rec, call);
 	if (rc < 0)
 		return rc;
-	const char *plugin = json_string_value(json_object_get(rec, "plugin"));
-	json_t *opts = tr_pool_options(
-	    plugin, json_object_get(json_object_get(rec, "spec"), "options"),
-	    call, &rc);
-	snprintf(r->name, sizeof r->name, "%s", pool);
-	struct tr_conn_spec spec = {
-	    .kind = TR_CONN_POOL,
-	    .key = pool,
-	    .plugin = plugin,
-	    .uri = json_string_value(json_object_get(rec, "target")),
-	    .name = pool,
-	    .options = opts,
-	    .flags = TRELLIS_POOL_OPEN_CREATE,
-	};
-	if (!rc)
-		rc = tr_conn_get(d, &spec, call, &r->c);
-	json_decref(opts);
+	rc = open_conn(d, pool, json_string_value(json_object_get(rec, "plugin")),
+		       json_string_value(json_object_get(rec, "target")),
+		       json_object_get(json_object_get(rec, "spec"), "options"),
+		       TRELLIS_POOL_OPEN_CREATE, r, call);
 	json_decref(rec);
-	if (rc < 0)
-		return rc;
-	r->t = tr_conn_target(r->c);
-	return 0;
+	return rc;
 }
 
 static int ref_open(const struct tr_action_env *env, json_t *args,

@@ -26,14 +26,16 @@ static void run(struct tr_daemon *d, struct tr_req *req, const char *action,
 			 req);
 }
 
-/* The credential args name, if the caller may use it: its record (a new
- * reference); else answers req and gives NULL. */
-static json_t *cred_mine(struct tr_req *req, const char *name)
+/* The record get gives for name (a credential's or a bridge's), if the
+ * caller may see it: a new reference; else answers req (another BU's is
+ * NOTFOUND, as a missing one) and gives NULL. */
+static json_t *mine(struct tr_req *req, const char *what, const char *name,
+		    int (*get)(const char *, json_t **, trellis_call_t *))
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *rec = NULL;
-	if (tr_creds_get(name, &rec, &call) < 0) {
+	if (get(name, &rec, &call) < 0) {
 		tr_req_fail_call(req, &call);
 		return NULL;
 	}
@@ -41,10 +43,20 @@ static json_t *cred_mine(struct tr_req *req, const char *name)
 	const char *owner = json_string_value(json_object_get(rec, "owner"));
 	if (scope && (!owner || strcmp(owner, scope))) {
 		json_decref(rec);
-		tr_req_not_yours(req, "credential '%s' not found", name);
+		tr_req_not_yours(req, "%s '%s' not found", what, name);
 		return NULL;
 	}
 	return rec;
+}
+
+static json_t *cred_mine(struct tr_req *req, const char *name)
+{
+	return mine(req, "credential", name, tr_creds_get);
+}
+
+static json_t *bridge_mine(struct tr_req *req, const char *name)
+{
+	return mine(req, "bridge", name, tr_bridge_get);
 }
 
 static void credential_add(struct tr_daemon *d, struct tr_req *req,
@@ -188,25 +200,6 @@ static void bridge_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_fail_call(req, &call);
 	else
 		tr_req_ok(req, out);
-}
-
-static json_t *bridge_mine(struct tr_req *req, const char *name)
-{
-	trellis_call_t call;
-	tr_call_init(&call, NULL);
-	json_t *rec = NULL;
-	if (tr_bridge_get(name, &rec, &call) < 0) {
-		tr_req_fail_call(req, &call);
-		return NULL;
-	}
-	const char *scope = tr_req_scope(req);
-	const char *owner = json_string_value(json_object_get(rec, "owner"));
-	if (scope && (!owner || strcmp(owner, scope))) {
-		json_decref(rec);
-		tr_req_not_yours(req, "bridge '%s' not found", name);
-		return NULL;
-	}
-	return rec;
 }
 
 static void bridge_show(struct tr_daemon *d, struct tr_req *req, json_t *args)

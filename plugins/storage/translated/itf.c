@@ -229,27 +229,51 @@ static int pattern(struct ld *l, yaml_node_t *v, const char *where,
 	return 0;
 }
 
-static int filter(struct ld *l, yaml_node_t *v, const char *where,
-		  struct itf_filter *f)
+/* A map of strings: the value of names[i] into *dsts[i] (names ends
+ * with NULL); at[i], when at is not NULL, gets its node (NULL: absent). */
+static int strings(struct ld *l, yaml_node_t *v, const char *where,
+		   const char *const *names, char **const *dsts,
+		   yaml_node_t **at)
 {
-	static const char *const keys[] = {"class_token", "property", "value",
-					   NULL};
 	yaml_node_t *k, *x;
 	if (want_map(l, v, where))
 		return -1;
 	FOREACH_PAIR(l, v, k, x)
 	{
 		const char *ks = scalar(k);
-		char **dst = !ks			   ? NULL
-			     : !strcmp(ks, "class_token") ? &f->class_token
-			     : !strcmp(ks, "property")	   ? &f->property
-			     : !strcmp(ks, "value")	   ? &f->value
-							   : NULL;
-		if (!dst)
-			return unknown(l, k, where, keys);
-		if (str_into(l, x, where, dst))
+		int i = 0;
+		while (ks && names[i] && strcmp(ks, names[i]))
+			i++;
+		if (!ks || !names[i])
+			return unknown(l, k, where, names);
+		if (str_into(l, x, where, dsts[i]))
 			return -1;
+		if (at)
+			at[i] = x;
 	}
+	return 0;
+}
+
+/* One of the words in choices (NULL-terminated), or an error at n. */
+static int one_of(struct ld *l, yaml_node_t *n, const char *where,
+		  const char *val, const char *const *choices)
+{
+	for (int i = 0; val && choices[i]; i++)
+		if (!strcmp(val, choices[i]))
+			return 0;
+	return n ? fail(l, n, "%s: %s or %s, not '%s'", where, choices[0],
+			choices[1], val)
+		 : 0;
+}
+
+static int filter(struct ld *l, yaml_node_t *v, const char *where,
+		  struct itf_filter *f)
+{
+	static const char *const keys[] = {"class_token", "property", "value",
+					   NULL};
+	char **const dsts[] = {&f->class_token, &f->property, &f->value};
+	if (strings(l, v, where, keys, dsts, NULL))
+		return -1;
 	if (!f->property != !f->value)
 		return fail(l, v, "%s: property and value go together", where);
 	return 0;
@@ -368,32 +392,16 @@ static int body(struct ld *l, yaml_node_t *map, const char *where,
 		} else if (!strcmp(ks, "system_id")) {
 			static const char *const sk[] = {"vendor", "model",
 							 "serial_from", NULL};
-			yaml_node_t *a, *b;
-			if (want_map(l, v, w))
+			static const char *const from[] = {"serial", "name",
+							   NULL};
+			char **const dsts[] = {&s->vendor_token, &s->model_token,
+					       &s->serial_from};
+			yaml_node_t *at[3] = {NULL, NULL, NULL};
+			char fw[200];
+			snprintf(fw, sizeof fw, "%s.serial_from", w);
+			if (strings(l, v, w, sk, dsts, at) ||
+			    one_of(l, at[2], fw, s->serial_from, from))
 				return -1;
-			FOREACH_PAIR(l, v, a, b)
-			{
-				const char *as = scalar(a);
-				char **dst = !as ? NULL
-					     : !strcmp(as, "vendor")
-						 ? &s->vendor_token
-					     : !strcmp(as, "model")
-						 ? &s->model_token
-					     : !strcmp(as, "serial_from")
-						 ? &s->serial_from
-						 : NULL;
-				if (!dst)
-					return unknown(l, a, w, sk);
-				if (str_into(l, b, w, dst))
-					return -1;
-				if (dst == &s->serial_from &&
-				    strcmp(*dst, "serial") &&
-				    strcmp(*dst, "name"))
-					return fail(l, b,
-						    "%s.serial_from: serial or "
-						    "name, not '%s'",
-						    w, *dst);
-			}
 		} else if (!strcmp(ks, "sys_name_trim")) {
 			if (str_into(l, v, w, &s->sys_name_trim))
 				return -1;
@@ -432,32 +440,17 @@ static int body(struct ld *l, yaml_node_t *map, const char *where,
 		} else if (!strcmp(ks, "auth")) {
 			static const char *const ak[] = {
 			    "scheme", "path", "body", "token", "header", NULL};
-			yaml_node_t *a, *b;
-			if (want_map(l, v, w))
+			static const char *const schemes[] = {"basic",
+							      "session", NULL};
+			char **const dsts[] = {&s->auth_scheme, &s->auth_path,
+					       &s->auth_body, &s->auth_token,
+					       &s->auth_header};
+			yaml_node_t *at[5] = {NULL, NULL, NULL, NULL, NULL};
+			char fw[200];
+			snprintf(fw, sizeof fw, "%s.scheme", w);
+			if (strings(l, v, w, ak, dsts, at) ||
+			    one_of(l, at[0], fw, s->auth_scheme, schemes))
 				return -1;
-			FOREACH_PAIR(l, v, a, b)
-			{
-				const char *as = scalar(a);
-				char **dst =
-				    !as			    ? NULL
-				    : !strcmp(as, "scheme") ? &s->auth_scheme
-				    : !strcmp(as, "path")   ? &s->auth_path
-				    : !strcmp(as, "body")   ? &s->auth_body
-				    : !strcmp(as, "token")  ? &s->auth_token
-				    : !strcmp(as, "header") ? &s->auth_header
-							    : NULL;
-				if (!dst)
-					return unknown(l, a, w, ak);
-				if (str_into(l, b, w, dst))
-					return -1;
-				if (dst == &s->auth_scheme &&
-				    strcmp(*dst, "basic") &&
-				    strcmp(*dst, "session"))
-					return fail(l, b,
-						    "%s.scheme: basic or "
-						    "session, not '%s'",
-						    w, *dst);
-			}
 		} else if (!strcmp(ks, "ops")) {
 			yaml_node_t *a, *b;
 			if (want_map(l, v, w))

@@ -288,6 +288,30 @@ int tx_bind(struct tx_pool *p, trellis_call_t *call, struct tx_bound *b)
 
 /* ---- pool and volumes ---- */
 
+/* The bound pool, the systems and the volumes listed (both borrowed:
+ * valid until the next call that lists again; systems referenced, for
+ * release_lists). */
+static int lists(struct tx_pool *p, trellis_call_t *call, int fresh,
+		 struct tx_bound *b, json_t **systems, json_t **vols)
+{
+	int rc = tx_bind(p, call, b);
+	if (rc || (rc = tx_list(p, call, ITF_OP_SYSTEMS, 0, systems)))
+		return rc;
+	json_incref(*systems);
+	if ((rc = tx_list(p, call, ITF_OP_VOLUMES, fresh, vols))) {
+		json_decref(*systems);
+		return rc;
+	}
+	json_incref(*vols);
+	return 0;
+}
+
+static void release_lists(json_t *systems, json_t *vols)
+{
+	json_decref(systems);
+	json_decref(vols);
+}
+
 static int tx_pool_info(void *pool, trellis_call_t *call, uint32_t flags,
 			trellis_pool_info_t *out)
 {
@@ -298,14 +322,9 @@ static int tx_pool_info(void *pool, trellis_call_t *call, uint32_t flags,
 		return H->set_error(call, TRELLIS_E_INVALID_ARG,
 				    "pool_info: unknown flags 0x%x", flags);
 	tx_reload_check(p);
-	int rc = tx_bind(p, call, &b);
-	if (rc || (rc = tx_list(p, call, ITF_OP_SYSTEMS, 0, &systems)))
+	int rc = lists(p, call, 0, &b, &systems, &vols);
+	if (rc)
 		return rc;
-	json_incref(systems);
-	if ((rc = tx_list(p, call, ITF_OP_VOLUMES, 0, &vols))) {
-		json_decref(systems);
-		return rc;
-	}
 	out->capacity = b.capacity;
 	out->available = b.available;
 	out->allocation = b.capacity - b.available;
@@ -320,7 +339,7 @@ static int tx_pool_info(void *pool, trellis_call_t *call, uint32_t flags,
 			out->provisioned += o.capacity;
 		}
 	}
-	json_decref(systems);
+	release_lists(systems, vols);
 	return 0;
 }
 
@@ -342,14 +361,9 @@ static int find_vol(struct tx_pool *p, trellis_call_t *call,
 		    struct tx_bound *b)
 {
 	json_t *vols, *systems;
-	int rc = tx_bind(p, call, b);
-	if (rc || (rc = tx_list(p, call, ITF_OP_SYSTEMS, 0, &systems)))
+	int rc = lists(p, call, fresh, b, &systems, &vols);
+	if (rc)
 		return rc;
-	json_incref(systems);
-	if ((rc = tx_list(p, call, ITF_OP_VOLUMES, fresh, &vols))) {
-		json_decref(systems);
-		return rc;
-	}
 	size_t i;
 	json_t *it;
 	json_array_foreach(vols, i, it)
@@ -357,11 +371,11 @@ static int find_vol(struct tx_pool *p, trellis_call_t *call,
 		memset(o, 0, sizeof *o);
 		tx_volume(p, it, systems, o);
 		if (!strcmp(o->parent, b->pool_key) && !strcmp(o->name, name)) {
-			json_decref(systems);
+			release_lists(systems, vols);
 			return 0;
 		}
 	}
-	json_decref(systems);
+	release_lists(systems, vols);
 	return H->set_error(call, TRELLIS_E_NOTFOUND,
 			    "pool '%s': no volume '%s'", p->name, name);
 }
@@ -410,15 +424,9 @@ static int tx_vol_list(void *pool, trellis_call_t *call, uint32_t flags,
 		return H->set_error(call, TRELLIS_E_INVALID_ARG,
 				    "vol_list: unknown flags 0x%x", flags);
 	tx_reload_check(p);
-	int rc = tx_bind(p, call, &b);
-	if (rc || (rc = tx_list(p, call, ITF_OP_SYSTEMS, 0, &systems)))
+	int rc = lists(p, call, 0, &b, &systems, &vols);
+	if (rc)
 		return rc;
-	json_incref(systems);
-	if ((rc = tx_list(p, call, ITF_OP_VOLUMES, 0, &vols))) {
-		json_decref(systems);
-		return rc;
-	}
-	json_incref(vols);
 	size_t i;
 	json_t *it;
 	json_array_foreach(vols, i, it)
@@ -432,8 +440,7 @@ static int tx_vol_list(void *pool, trellis_call_t *call, uint32_t flags,
 		if (fn(opaque, &v))
 			break;
 	}
-	json_decref(vols);
-	json_decref(systems);
+	release_lists(systems, vols);
 	return 0;
 }
 

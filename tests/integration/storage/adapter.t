@@ -13,17 +13,8 @@
 source "${TRELLIS_SRC:-$(dirname "$0")/../../..}/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
 
-if [[ ! -f $TRELLIS_BUILD/plugins/translated.so ]]; then
-	skip "storage adapters" "translated.so not built (libcurl missing?)"
-	done_testing
-fi
 source "$TRELLIS_SRC/tests/integration/storage/adapter_lib.sh"
-PW_A='acme-Pw-4711-xyzzy'
-PW_B='cx-Pw-0815-plugh'
-sim_start A smis "$PW_A"
-sim_start B nested "$PW_B"
-td_start -P "$TRELLIS_BUILD/plugins" || { echo "Bail out! trellisd does not start"; exit 1; }
-export TRELLIS_SOCKET=ipc://$TD_DIR/api.sock
+adapter_setup "storage adapters"
 
 # ---- credentials ----
 out=$(printf '%s\n' "$PW_A" | tcli storage credential add acme --module translated \

@@ -6,6 +6,9 @@
 #   sim_url NAME                      its https:// URL
 #   sim_calls NAME [ROUTE]            vendor calls it served (total or one route)
 #   sim_post NAME PATH [JSON]         a test hook (/_sim/...)
+#   adapter_setup WHAT                skips WHAT without translated.so; else
+#                                     arrays A (smis, $PW_A) and B (nested,
+#                                     $PW_B) and trellisd with the build's plugins
 TX_TRANSLATIONS=$TRELLIS_SRC/plugins/storage/translated/translations
 SIM_DIR=$TD_DIR/sims
 mkdir -p "$SIM_DIR"
@@ -31,3 +34,17 @@ sim_calls() { # name [route]
 		python3 -c "import json,sys; j=json.load(sys.stdin); print(j.get(sys.argv[1], 0))" "${2:-total}"
 }
 sim_post() { curl -s --cacert "$SIM_CA" -X POST -d "${3:-{\}}" "$(sim_url "$1")/_sim/$2"; }
+
+PW_A='acme-Pw-4711-xyzzy'
+PW_B='cx-Pw-0815-plugh'
+adapter_setup() { # what
+	if [[ ! -f $TRELLIS_BUILD/plugins/translated.so ]]; then
+		skip "$1" "translated.so not built (libcurl missing?)"
+		done_testing
+		exit 0
+	fi
+	sim_start A smis "$PW_A"
+	sim_start B nested "$PW_B"
+	td_start -P "$TRELLIS_BUILD/plugins" || { echo "Bail out! trellisd does not start"; exit 1; }
+	export TRELLIS_SOCKET=ipc://$TD_DIR/api.sock
+}
