@@ -14,7 +14,9 @@ source "${TRELLIS_SRC:-$(dirname "$0")/../../..}/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
 
 source "$TRELLIS_SRC/tests/integration/storage/adapter_lib.sh"
-adapter_setup "storage adapters"
+# the daemon logs everything it can (debug), for the secrets grep at the end
+printf 'log: {level: debug}\n' >"$TD_DIR/trellisd.yaml"
+adapter_setup "storage adapters" --config "$TD_DIR/trellisd.yaml"
 
 # ---- credentials ----
 out=$(printf '%s\n' "$PW_A" | tcli storage credential add acme --module translated \

@@ -37,14 +37,16 @@ sim_post() { curl -s --cacert "$SIM_CA" -X POST -d "${3:-{\}}" "$(sim_url "$1")/
 
 PW_A='acme-Pw-4711-xyzzy'
 PW_B='cx-Pw-0815-plugh'
-adapter_setup() { # what
+adapter_setup() { # what [trellisd args...]
+	local what=$1
+	shift
 	if [[ ! -f $TRELLIS_BUILD/plugins/translated.so ]]; then
-		skip "$1" "translated.so not built (libcurl missing?)"
+		skip "$what" "translated.so not built (libcurl missing?)"
 		done_testing
 		exit 0
 	fi
 	sim_start A smis "$PW_A"
 	sim_start B nested "$PW_B"
-	td_start -P "$TRELLIS_BUILD/plugins" || { echo "Bail out! trellisd does not start"; exit 1; }
+	td_start -P "$TRELLIS_BUILD/plugins" "$@" || { echo "Bail out! trellisd does not start"; exit 1; }
 	export TRELLIS_SOCKET=ipc://$TD_DIR/api.sock
 }
