@@ -12,13 +12,13 @@
  * cannot hold a '/').
  *
  * The copy (storage.volume_copy) streams chunks from the source pool's
- * vol_read to the destination's vol_write; each chunk gets a BLAKE2b-256
- * digest at the source, is read back from the destination and its digest
- * verified there, and only then is it counted done, in a progress file of
+ * vol_read to the destination's vol_write; each chunk gets a digest at
+ * the source (XXH3-128, or BLAKE2b-256 when asked), is read back from the
+ * destination and verified there, and only then is it counted done, in a progress file of
  * the state dir named by the step's idempotency key.  A replay of the step
  * (trellisd killed and restarted, or a retry after the endpoint was cut)
  * resumes after the last verified chunk.  The transfer's digest is the
- * BLAKE2b-256 of the chunk digests in order.
+ * digest of the chunk digests in order.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "../creds/creds.h"
 #include "../dispatch/dispatch.h"
@@ -578,8 +579,31 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A chunk's digest: XXH3-128 (the default, as rsync's transfer checksum:
+ * it finds corruption at memory speed; the bytes travel over TLS from an
+ * authenticated endpoint, so no adversary picks them) or BLAKE2b-256
+ * (cryptographic, at a few hundred MiB/s). */
+enum digest_alg { DIGEST_XXH128 = 0, DIGEST_BLAKE2B };
+
+static size_t digest_len(enum digest_alg a)
+{
+	return a == DIGEST_BLAKE2B ? 32 : 16;
+}
+
+static void digest(enum digest_alg a, const void *data, size_t len,
+		   unsigned char *out)
+{
+	if (a == DIGEST_BLAKE2B) {
+		crypto_generichash(out, 32, data, len, NULL, 0);
+		return;
+	}
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits(data, len));
+	memcpy(out, c.digest, 16);
+}
+
 /* The source side of a copy: reads chunk after chunk into two buffers
- * and hashes each (BLAKE2b-256), one ahead of the destination.  Its own
+ * and digests each, one ahead of the destination.  Its own
  * call context (a call belongs to one thread); an error is handed over
  * with its message. */
 struct reader {
@@ -590,6 +614,7 @@ struct reader {
 	unsigned char *buf[2];
 	unsigned char h[2][DIGEST_LEN];
 	int full[2], rc[2], stop;
+	enum digest_alg alg;
 	char msg[2][1024];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -623,8 +648,7 @@ static void *reader_main(void *arg)
 					 "%llu",
 					 got, want, (unsigned long long)off);
 		if (!rc)
-			crypto_generichash(r->h[slot], DIGEST_LEN,
-					   r->buf[slot], want, NULL, 0);
+			digest(r->alg, r->buf[slot], want, r->h[slot]);
 		pthread_mutex_lock(&r->mu);
 		r->rc[slot] = rc;
 		if (rc)
@@ -660,6 +684,14 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "storage.volume_copy needs the daemon");
 	int verify = !json_is_false(json_object_get(args, "verify"));
+	const char *an = tr_json_str(args, "digest");
+	enum digest_alg alg = !an || !*an || !strcmp(an, "xxh128")
+				  ? DIGEST_XXH128
+				  : DIGEST_BLAKE2B;
+	if (an && *an && strcmp(an, "xxh128") && strcmp(an, "blake2b"))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "digest: xxh128 or blake2b, not '%s'", an);
+	size_t dl = digest_len(alg);
 	rs.d = rd.d = d;
 	trellis_vol_info_t si, di;
 	int rc = open_pool(d, tr_json_str(args, "pool"), &rs, call);
@@ -715,11 +747,16 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	    (uint64_t)json_integer_value(json_object_get(pr.rec, "size")) !=
 		si.capacity ||
 	    (size_t)json_integer_value(json_object_get(pr.rec, "chunk")) !=
-		chunk) {
+		chunk ||
+	    strcmp(tr_json_str(pr.rec, "digest") ? tr_json_str(pr.rec, "digest")
+						 : "",
+		   alg == DIGEST_XXH128 ? "xxh128" : "blake2b")) {
 		json_decref(pr.rec);
-		pr.rec = json_pack("{s:s, s:I, s:I, s:[]}", "copy", where,
+		pr.rec = json_pack("{s:s, s:I, s:I, s:s, s:[]}", "copy", where,
 				   "size", (json_int_t)si.capacity, "chunk",
-				   (json_int_t)chunk, "digests");
+				   (json_int_t)chunk, "digest",
+				   alg == DIGEST_XXH128 ? "xxh128" : "blake2b",
+				   "digests");
 	}
 	json_t *digests = json_object_get(pr.rec, "digests");
 	size_t n_chunks = (size_t)((si.capacity + chunk - 1) / chunk);
@@ -738,7 +775,8 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	 * own, while the destination writes and reads back the previous */
 	struct reader rd_ = {.t = rs.t, .stream = ss, .chunk = chunk,
 			     .size = si.capacity, .next = from,
-			     .end = n_chunks, .buf = {buf, spare}};
+			     .end = n_chunks, .buf = {buf, spare},
+			     .alg = alg};
 	pthread_mutex_init(&rd_.mu, NULL);
 	pthread_cond_init(&rd_.cv, NULL);
 	int started = pthread_create(&rd_.th, NULL, reader_main, &rd_) == 0;
@@ -789,7 +827,7 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 				break;
 			}
 		}
-		sodium_bin2hex(hex, sizeof hex, rd_.h[slot], DIGEST_LEN);
+		sodium_bin2hex(hex, sizeof hex, rd_.h[slot], dl);
 		pthread_mutex_lock(&rd_.mu);
 		rd_.full[slot] = 0; /* the reader may fill it again */
 		pthread_cond_broadcast(&rd_.cv);
@@ -820,21 +858,16 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	if (rc)
 		goto out;
 	/* the transfer's digest: the hash of the chunk digests in order */
-	crypto_generichash_state st;
-	unsigned char total[DIGEST_LEN];
+	size_t n_d = json_array_size(digests), i;
+	unsigned char *all = tr_xmalloc(n_d * dl + 1), total[DIGEST_LEN];
 	char thex[2 * DIGEST_LEN + 1];
-	crypto_generichash_init(&st, NULL, 0, sizeof total);
-	size_t i;
 	json_t *x;
 	json_array_foreach(digests, i, x)
-	{
-		unsigned char h[DIGEST_LEN];
-		sodium_hex2bin(h, sizeof h, json_string_value(x),
-			       2 * DIGEST_LEN, NULL, NULL, NULL);
-		crypto_generichash_update(&st, h, sizeof h);
-	}
-	crypto_generichash_final(&st, total, sizeof total);
-	sodium_bin2hex(thex, sizeof thex, total, sizeof total);
+	    sodium_hex2bin(all + i * dl, dl, json_string_value(x), 2 * dl, NULL,
+			   NULL, NULL);
+	digest(alg, all, n_d * dl, total);
+	free(all);
+	sodium_bin2hex(thex, sizeof thex, total, dl);
 	rc = tr_st_vol_stream_close(TR_TGT(rd.t), ds, call,
 				    TRELLIS_STREAM_COMMIT);
 	ds = NULL;
@@ -842,10 +875,11 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 		goto out;
 	double secs = now_s() - t0;
 	*result = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:f, s:f, s:b}",
+	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:f, s:f, s:b}",
 	    "pool", rs.name, "name", src, "to", rd.name, "dest", dst, "bytes",
 	    (json_int_t)si.capacity, "chunks", (json_int_t)n_chunks,
-	    "chunk_size", (json_int_t)chunk, "digest", thex, "resumed_from",
+	    "chunk_size", (json_int_t)chunk, "digest", thex, "algorithm",
+	    alg == DIGEST_XXH128 ? "xxh128" : "blake2b", "resumed_from",
 	    (json_int_t)from, "seconds", secs, "mib_s",
 	    secs > 0 ? (double)moved / (1 << 20) / secs : 0.0, "verified",
 	    verify);
@@ -1045,6 +1079,7 @@ static const struct tr_field copy_in[] = {
     {"verify", TR_T_BOOL, 0,
      "read each chunk back at the destination (default true)"},
     {"snapshot", TR_T_BOOL, 0, "copy from a clone made first"},
+    {"digest", TR_T_STRING, 0, "xxh128 (default) or blake2b"},
     TR_FIELDS_END};
 static const struct tr_field copy_out[] = {
     {"pool", TR_T_STRING, 1, "source pool"},
@@ -1055,7 +1090,8 @@ static const struct tr_field copy_out[] = {
     {"chunks", TR_T_INT, 1, "chunks in all"},
     {"chunk_size", TR_T_INT, 1, "bytes per chunk"},
     {"digest", TR_T_STRING, 1,
-     "BLAKE2b-256 of the chunks' BLAKE2b-256 digests"},
+     "the digest of the chunks' digests, in order"},
+    {"algorithm", TR_T_STRING, 1, "xxh128 (XXH3-128) or blake2b (-256)"},
     {"resumed_from", TR_T_INT, 1, "the chunk this attempt began at"},
     {"seconds", TR_T_NUMBER, 1, "this attempt's time"},
     {"mib_s", TR_T_NUMBER, 1, "this attempt's throughput"},

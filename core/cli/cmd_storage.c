@@ -501,6 +501,7 @@ static int transfer_follow(const struct cli *cli, const char *id,
 	return rc;
 }
 
+static const char *const digests[] = {"xxh128", "blake2b", NULL};
 const struct cli_opt cli_volume_transfer_opts[] = {
     {"--pool", "pool", CLI_STR, "POOL", "the volume's pool", 1, NULL},
     {"--to", "to", CLI_STR, "POOL",
@@ -511,6 +512,8 @@ const struct cli_opt cli_volume_transfer_opts[] = {
      "copy from a clone made first (the source stays in use)", 0, NULL},
     {"--chunk", "chunk", CLI_INT, "BYTES", "bytes per chunk (default 4 MiB)",
      0, NULL},
+    {"--digest", "digest", CLI_STR, "ALG",
+     "the chunks' digest: xxh128 (default) or blake2b", 0, digests},
     {"--no-wait", "\x01nowait", CLI_FLAG, NULL,
      "print the workflow's id and return", 0, NULL},
     CLI_OPTS_END};

@@ -3,7 +3,7 @@
 # trellis-timeout: 900
 # The transfer benchmark (issue 21): a bridge transfer of a raw volume
 # between two local pools (trellis volume transfer: workflow volume.transfer,
-# chunked streams, a BLAKE2b digest per chunk at the source verified by
+# chunked streams, an XXH3-128 digest per chunk at the source verified by
 # reading the chunk back at the destination, a progress file per chunk,
 # fdatasync at the end) against `cp` of the same file, alternating in one
 # run.  Two baselines: cp alone, and cp + sync of the copy (the transfer's

@@ -64,7 +64,7 @@ like "a transfer needs a bridge" "$(tcli volume transfer v1 --pool loc --to loc2
 # ---- transfers: local -> A -> B -> local ----
 out=$(tcli volume transfer v1 --pool loc --to arrA)
 like "transfer loc -> arrA shows progress" "$out" "transfer 100%  25165824 of 25165824 bytes"
-like "... and ends with the digest" "$out" "transferred to arrA/v1: 25165824 bytes, digest [0-9a-f]{64}"
+like "... and ends with the digest (XXH3-128)" "$out" "transferred to arrA/v1: 25165824 bytes, digest [0-9a-f]{32}$"
 dig1=$(sed -n 's/.*digest \([0-9a-f]*\).*/\1/p' <<<"$out" | tail -1)
 vid=$(tcli storage discover --pool arrA -o json | json '[v["id"] for v in j["volumes"] if v["name"] == "v1"][0]')
 is "... the array holds the same bytes" "$(sha256sum <"$SIM_DIR/A/vol-$vid.img" | cut -d' ' -f1)" "$sum0"
@@ -80,6 +80,10 @@ like "volume show on the array pool" "$(tcli volume show v1b --pool arrB)" "form
 out=$(tcli volume transfer v1 --pool loc --to arrA --name snapv --snapshot -o json 2>/dev/null)
 is "--snapshot: the copy reads a clone made first, same digest" "$(json 'j["digest"]' <<<"$out")" "$dig1"
 nok "... and the clone is gone afterwards" ls "$TD_DIR"/loc/xfer-*
+out=$(tcli volume transfer v1 --pool loc --to arrA --name b2 --digest blake2b -o json 2>/dev/null)
+like "--digest blake2b: BLAKE2b-256 digests" "$(json '[j["digest"], j["bytes"]]' <<<"$out")" "\['[0-9a-f]{64}', 25165824\]"
+vid=$(tcli storage discover --pool arrA --fresh -o json | json '[v["id"] for v in j["volumes"] if v["name"] == "b2"][0]')
+is "... the same bytes" "$(sha256sum <"$SIM_DIR/A/vol-$vid.img" | cut -d' ' -f1)" "$sum0"
 out=$(run_wf bridge.establish -i a=loc2 -i b=arrA)
 is "the shipped workflow bridge.establish" "$(json '[j["state"], j["outputs"]["port"]]' <<<"$out")" \
 	"['succeeded', 'iqn.2026-01.com.acme:az1000.tp0']"
