@@ -465,8 +465,9 @@ static int run_bridge_establish(const struct tr_action_env *env,
 	tr_call_init(&c2, NULL);
 	if (tr_bridge_get(name, &have, &c2) == 0) {
 		/* a replay of this step, or the same bridge asked twice */
-		int same = !strcmp(tr_json_str(have, "a"), a) &&
-			   !strcmp(tr_json_str(have, "b"), b);
+		const char *ha = tr_json_str(have, "a"),
+			   *hb = tr_json_str(have, "b");
+		int same = ha && hb && !strcmp(ha, a) && !strcmp(hb, b);
 		if (same) {
 			*result = have;
 			return 0;

@@ -91,10 +91,8 @@ void tx_reload_check(struct tx_pool *p)
 	    sb.st_size == p->size && sb.st_mtim.tv_sec == p->mtime.tv_sec &&
 	    sb.st_mtim.tv_nsec == p->mtime.tv_nsec)
 		return;
-	trellis_call_t *call = NULL;
 	char err[1024];
 	struct itf *t = itf_load(p->file, NULL, 0, err, sizeof err);
-	(void)call;
 	if (!t) {
 		H->log(p->tx->self, TRELLIS_LOG_WARNING,
 		       "pool '%s': the changed translation file is not "
@@ -113,9 +111,7 @@ void tx_reload_check(struct tx_pool *p)
 	p->ino = sb.st_ino;
 	p->mtime = sb.st_mtim;
 	p->size = sb.st_size;
-	const char *auth = p->sec.auth_scheme;
 	p->sec_name = itf_pick(t, p->vendor, p->model, &p->sec);
-	(void)auth;
 	free(p->token);
 	p->token = NULL;
 	tx_cache_drop(p);
