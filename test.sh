@@ -11,6 +11,10 @@ tools/install-deps.sh
 # committed package-lock.json.
 (cd tests/integration/http/openapi && npm ci --no-audit --no-fund >/dev/null) ||
 	echo "test.sh: npm ci failed in tests/integration/http/openapi (openapi.t skips)" >&2
+# playwright-core of the console tests (tests/integration/console), pinned
+# likewise; they drive Debian's chromium.
+(cd tests/integration/console/browser && npm ci --no-audit --no-fund >/dev/null) ||
+	echo "test.sh: npm ci failed in tests/integration/console/browser (the console tests skip)" >&2
 jobs=$(nproc)
 echo "== build (debug) =="
 scons -Q -j"$jobs" mode=debug

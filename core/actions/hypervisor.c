@@ -609,11 +609,20 @@ static int owned_list(json_t *args, const char *field, const char *where,
 					   "needs %s and name",
 					   field, i, where);
 		}
-		json_array_append_new(*out,
-				      json_pack("{s:s, s:s, s:s}", where, w,
-						"name", n, "key",
-						tr_json_str_opt(e, "key") ? tr_json_str_opt(e, "key")
-							      : ""));
+		json_t *o = json_pack("{s:s, s:s, s:s}", where, w, "name", n,
+				      "key",
+				      tr_json_str_opt(e, "key") ? tr_json_str_opt(e, "key")
+								: "");
+		/* What vm show prints besides (path, format, size; segment,
+		 * mac, ifname): kept when given. */
+		static const char *const extra[] = {"path", "format", "capacity",
+						    "segment", "mac", "ifname"};
+		for (size_t x = 0; o && x < sizeof extra / sizeof *extra; x++) {
+			json_t *v = json_object_get(e, extra[x]);
+			if (json_is_string(v) || json_is_integer(v))
+				json_object_set(o, extra[x], v);
+		}
+		json_array_append_new(*out, o);
 	}
 	return 0;
 }
@@ -646,6 +655,10 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	    env->instance_id, "disks", disks, "ports", ports);
 	if (!f)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	const char *console = tr_json_str_opt(args, "console");
+	if (console && *console) /* the record's fields are fixed: spec */
+		json_object_set_new(json_object_get(f, "spec"), "console",
+				    json_string(console));
 	json_t *cur = NULL;
 	trellis_call_t probe;
 	tr_call_init(&probe, NULL);
@@ -842,6 +855,7 @@ static const struct tr_field record_in[] = {
     {"claim", TR_T_STRING, 0, "its placement claim: the VM owns it now"},
     {"disks", TR_T_ARRAY, 0, "what it owns: [{pool, name, key}...]"},
     {"ports", TR_T_ARRAY, 0, "what it owns: [{host, name, key}...]"},
+    {"console", TR_T_STRING, 0, "its console: vnc or none"},
     TR_FIELDS_END};
 
 #define M TR_ACTION_MUTATES

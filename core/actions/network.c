@@ -344,14 +344,17 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 	uint32_t flags = json_is_true(json_object_get(args, "segment_ports"))
 			     ? TRELLIS_NET_GC_KEEP_SEGMENT_PORTS
 			     : 0;
+	if (json_is_true(json_object_get(args, "dry_run")))
+		flags |= TRELLIS_NET_GC_DRY_RUN;
 	json_t *removed = json_array();
 	int rc = net_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_gc(TR_TGT(n.t), call, names, (uint32_t)nk, flags,
 			       gc_collect, removed);
 	if (!rc)
-		*result = json_pack("{s:s, s:s, s:O}", "host", n.host, "uri",
-				    n.uri, "removed", removed);
+		*result = json_pack("{s:s, s:s, s:O, s:b}", "host", n.host, "uri",
+				    n.uri, "removed", removed, "dry_run",
+				    (flags & TRELLIS_NET_GC_DRY_RUN) != 0);
 	json_decref(removed);
 	free(names);
 	net_put(&n);
@@ -444,10 +447,12 @@ static const struct tr_field gc_in[] = {
     TARGET_FIELDS,
     {"keep", TR_T_ARRAY, 1, "names of segments and ports to keep"},
     {"segment_ports", TR_T_BOOL, 0, "also keep every port of a kept segment"},
+    {"dry_run", TR_T_BOOL, 0, "remove nothing: list what would go (ABI 1.1)"},
     TR_FIELDS_END};
 static const struct tr_field gc_out[] = {
     TARGET_OUT,
-    {"removed", TR_T_ARRAY, 1, "[{what, name}] of what was removed"},
+    {"removed", TR_T_ARRAY, 1, "[{what, name}] of what was (would be) removed"},
+    {"dry_run", TR_T_BOOL, 0, "nothing was removed"},
     TR_FIELDS_END};
 
 static const struct tr_action actions[] = {

@@ -106,7 +106,11 @@ static int run_volume_create(const struct tr_action_env *env, json_t *args,
 				   .name = tr_json_str(args, "name"),
 				   .size = bytes,
 				   .format = tr_json_str(args, "format"),
-				   .template_path = tr_json_str(args, "template")};
+				   /* "" (a workflow's empty input): none */
+				   .template_path = tr_json_str(args, "template") &&
+							    *tr_json_str(args, "template")
+							? tr_json_str(args, "template")
+							: NULL};
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)

@@ -13,7 +13,13 @@
  * destroy needs from the VM's own record: host, uuid, name, its disks,
  * ports and placement claim.  Inputs that a caller adds (host, uuid, name,
  * pool, claim) are checked against the record, and a disagreement is
- * CONFLICT before anything is deleted.
+ * CONFLICT before anything is deleted.  A VM Trellis did not make
+ * (origin discovered) is refused unless allow_discovered: vm.destroy
+ * passes its force there, so `trellis vm destroy` leaves an operator's
+ * own domains alone.
+ *
+ * vm.boot_check refuses a provision that would make a VM with nothing to
+ * boot (no kernel, no image) unless blank says that is meant.
  *
  * All three run on the main thread: they read and write the store.
  */
@@ -289,6 +295,16 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 		rc = agree(args, "pool", first(disks, "pool"), uuid, call);
 	if (!rc)
 		rc = agree(args, "claim", claim, uuid, call);
+	json_t *allow = json_object_get(args, "allow_discovered");
+	const char *origin = S(rec, "origin") ? S(rec, "origin") : "";
+	if (!rc && json_is_false(allow) && strcmp(origin, "trellis") != 0)
+		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
+				 "VM '%s' (%s) on host %s was not made by "
+				 "Trellis (origin %s): refused unless forced "
+				 "(trellis vm destroy --force, or input "
+				 "force=true); nothing was changed",
+				 S(rec, "name") ? S(rec, "name") : "", uuid,
+				 host ? host : "-", *origin ? origin : "unknown");
 	if (!rc)
 		*result = json_pack(
 		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
@@ -306,6 +322,30 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 	if (!rc && !*result)
 		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	return rc;
+}
+
+/* ---- vm.boot_check ---- */
+
+static int run_boot_check(const struct tr_action_env *env, json_t *args,
+			  json_t **result, trellis_call_t *call)
+{
+	(void)env;
+	const char *kernel = S(args, "kernel"), *image = S(args, "image");
+	int blank = json_is_true(json_object_get(args, "blank"));
+	const char *boot = kernel && *kernel ? "kernel"
+			   : image && *image ? "image"
+			   : blank	     ? "blank"
+					     : NULL;
+	if (!boot)
+		return tr_call_set(
+		    call, TRELLIS_E_INVALID_ARG,
+		    "nothing to boot: give kernel (direct boot, with initrd "
+		    "and cmdline), or image (a base image for the disk), or "
+		    "blank=true for an empty disk that boots nothing until "
+		    "an OS is installed; nothing was made");
+	if (!(*result = json_pack("{s:s}", "boot", boot)))
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	return 0;
 }
 
 /* ---- vm.delete_disks / vm.delete_ports ---- */
@@ -386,6 +426,8 @@ static const struct tr_field lookup_in[] = {
     {"host", TR_T_STRING, 0, "checked against the record"},
     {"pool", TR_T_STRING, 0, "checked against its disk's pool"},
     {"claim", TR_T_STRING, 0, "checked against the claim it owns"},
+    {"allow_discovered", TR_T_BOOL, 0,
+     "false: a VM Trellis did not make is CONFLICT (default true)"},
     TR_FIELDS_END};
 static const struct tr_field lookup_out[] = {
     {"uuid", TR_T_STRING, 1, "the VM's uuid"},
@@ -401,6 +443,15 @@ static const struct tr_field lookup_out[] = {
     {"port_key", TR_T_STRING, 1, "the key that made it"},
     {"disks", TR_T_ARRAY, 1, "every disk: {pool, name, key}"},
     {"ports", TR_T_ARRAY, 1, "every port: {host, name, key}"},
+    TR_FIELDS_END};
+
+static const struct tr_field boot_in[] = {
+    {"kernel", TR_T_STRING, 0, "direct-boot kernel, \"\" for none"},
+    {"image", TR_T_STRING, 0, "base image of the disk, \"\" for none"},
+    {"blank", TR_T_BOOL, 0, "an empty disk is meant (default false)"},
+    TR_FIELDS_END};
+static const struct tr_field boot_out[] = {
+    {"boot", TR_T_STRING, 1, "what the VM boots: kernel, image or blank"},
     TR_FIELDS_END};
 
 static const struct tr_field disks_in[] = {
@@ -444,6 +495,13 @@ static const struct tr_action vm_actions[] = {
      .output = name_out,
      .run = run_unreserve,
      .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+    {.name = "vm.boot_check",
+     .description = "Refuse a VM with nothing to boot: no kernel, no "
+		    "image, and blank not set",
+     .input = boot_in,
+     .output = boot_out,
+     .run = run_boot_check,
+     .flags = TR_ACTION_MAIN_THREAD},
     {.name = "vm.lookup",
      .description = "A VM's own record by name or uuid: host, disks, ports "
 		    "and claim; other inputs must agree with it",

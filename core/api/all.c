@@ -19,6 +19,7 @@ void tr_api_register_all(struct tr_api *api)
 	tr_api_register_auth(api);
 	tr_api_register_tenancy(api);
 	tr_api_register_alloc(api);
+	tr_api_register_console(api);
 	tr_api_register_agent(api);
 	tr_api_register_adapters(api);
 	/* Append: tr_api_register_workflow(api); ... */

@@ -104,6 +104,10 @@ void tr_api_register_workflow(struct tr_api *api);  /* workflow.* action.* */
 void tr_api_register_auth(struct tr_api *api);      /* user.* role.* audit.* */
 void tr_api_register_tenancy(struct tr_api *api);   /* template.* quota.* */
 void tr_api_register_alloc(struct tr_api *api);     /* allocation.* */
+void tr_api_register_console(struct tr_api *api);   /* console.* consoleproxy.* */
+/* consoleproxy.scan every console.scan on the main loop, when set
+ * (console_scan.c); trellisd calls it once at start. */
+void tr_console_scan_start(struct tr_daemon *d);
 void tr_api_register_adapters(struct tr_api *api);  /* storage.* (ops_adapters.c) */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */

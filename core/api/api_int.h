@@ -32,6 +32,11 @@ struct tr_store *tr_api_store(struct tr_daemon *d);
  * missing one, audited) and returns -1. */
 int tr_api_get_scoped(struct tr_daemon *d, struct tr_req *req,
 		      enum tr_kind kind, const char *ref, json_t **out);
+/* Records a pool's capacity as its plugin just reported it
+ * (storage.pool_info's result) in its record's spec.capacity_bytes, which
+ * allocation approvals check (core/tenancy/alloc.c).  Main thread. */
+void tr_api_pool_capacity_seen(struct tr_daemon *d, const char *pool,
+			       json_t *result);
 /* Answers ok with out (stolen) when rc is 0, else with the error in
  * call. */
 void tr_req_answer_store(struct tr_req *req, int rc, json_t *out,

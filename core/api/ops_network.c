@@ -234,6 +234,7 @@ static const struct tr_field gc_args[] = {
     {"host", TR_T_STRING, 1, "host (network context) to clean"},
     {"uri", TR_T_STRING, 0, "\"local\" (default) or \"netns:NAME\""},
     {"plugin", TR_T_STRING, 0, "network plugin (default bridge)"},
+    {"dry_run", TR_T_BOOL, 0, "remove nothing: list what would go"},
     TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {

@@ -6,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../config/config.h"
 #include "../loader/listing.h"
+#include "../relay/relay.h"
 #include "api_int.h"
 
 static time_t started;
@@ -64,13 +66,15 @@ static void api_ops(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, json_pack("{s:o}", "items", items));
 }
 
+static json_t *with_link_key(struct tr_daemon *d, json_t *o);
+
 static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			  json_t *args)
 {
 	(void)args;
 	struct tr_api_stats st;
 	tr_api_stats(d->api, &st);
-	tr_req_ok(req,
+	tr_req_ok(req, with_link_key(d,
 		  json_pack("{s:s, s:i, s:s, s:i, s:I, s:i, s:I, "
 			    "s:{s:i, s:I, s:I, s:I, s:I}}", "version",
 			    TRELLIS_VERSION, "pid", (int)getpid(), "state_dir",
@@ -84,7 +88,31 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			    (json_int_t)st.requests, "reads",
 			    (json_int_t)st.reads, "helper_wakeups",
 			    (json_int_t)st.wakeups, "refused",
-			    (json_int_t)st.refused));
+			    (json_int_t)st.refused)));
+}
+
+/* daemon.status's link_key: the core's public key, which a tcp:// client
+ * (TRELLIS_CORE_KEY) and an agent pin; there once tcp:// or agents are
+ * configured (their listeners made it). */
+static json_t *with_link_key(struct tr_daemon *d, json_t *o)
+{
+	char hex[65], err[256];
+	if (o && d->config && (d->config->api_tcp || d->config->n_agents_listen) &&
+	    tr_relay_core_key(d->state_dir, hex, err, sizeof err) == 0)
+		json_object_set_new(o, "link_key", json_string(hex));
+	return o;
+}
+
+/* Where the event bus is: `trellis events` and `workflow watch` subscribe
+ * there (the PUB socket has no request side to ask).  The bus carries
+ * every business unit's events unfiltered, so only global roles are told
+ * where it is; a BU's `workflow watch` polls the journal instead. */
+static void events_info(struct tr_daemon *d, struct tr_req *req,
+			json_t *args)
+{
+	(void)args;
+	const char *url = d->config ? d->config->events_listen : NULL;
+	tr_req_ok(req, json_pack("{s:s?}", "listen", url));
 }
 
 static const struct tr_field no_args[] = {TR_FIELDS_END};
@@ -101,6 +129,8 @@ static const struct tr_api_op ops[] = {
 	 0, TR_PERM_ANYONE},
 	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,
 	 daemon_status, 0, TR_PERM_DC},
+	{"events.info", "the event bus's address (a nanomsg SUB connects there)",
+	 no_args, events_info, TR_OP_READ, TR_PERM_DC},
 };
 
 void tr_api_register_system(struct tr_api *api)

@@ -141,7 +141,10 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	 * out, so a crash right after the answer does not lose it. */
 	tr_engine_flush(e);
 	json_t *res = json_pack("{s:s}", "id", id);
-	if (d->config && d->config->events_listen)
+	/* The bus carries every BU's events: a BU's caller follows its
+	 * instance through workflow.logs instead (events.info says the
+	 * same). */
+	if (d->config && d->config->events_listen && !tr_req_scope(req))
 		json_object_set_new(res, "events",
 				    json_string(d->config->events_listen));
 	free(id);
@@ -242,12 +245,20 @@ static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	struct tr_engine *e = engine(d, req);
 	if (!e)
 		return;
-	const struct tr_wf *wf = tr_engine_def(e, tr_json_str(args, "name"));
+	const char *name = tr_json_str(args, "name");
+	const struct tr_wf *wf = tr_engine_def(e, name);
+	const char *guess = wf ? NULL : tr_engine_def_guess(e, name);
+	if (!wf && guess) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "no workflow called '%s' (did you mean '%s'?)",
+			    name, guess);
+		return;
+	}
 	if (!wf) {
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no workflow called '%s' (see `trellis workflow "
 			    "defs`)",
-			    tr_json_str(args, "name"));
+			    name);
 		return;
 	}
 	json_t *j = tr_wf_json(wf);

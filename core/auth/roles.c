@@ -36,6 +36,8 @@ static char *support_perms[] = {
     "workflow:maint.*", "maint.*",	"auth.whoami"};
 static char *bu_admin_perms[] = {
     "vm.*",
+    "console.open",
+    "console.sessions",
     "volume.list",
     "volume.show",
     "volume.delete",
@@ -71,7 +73,7 @@ static char *bu_admin_perms[] = {
     "auth.whoami",
 };
 static char *bu_user_perms[] = {
-    "vm.*",	       "volume.list",	 "volume.show",	  "network.list",
+    "vm.*",	       "console.open",	 "console.sessions",	       "volume.list",	 "volume.show",	  "network.list",
     "network.show",    "workflow.run",	 "workflow.status", "workflow.list",
     "workflow.logs",   "workflow.cancel", "workflow.defs",  "workflow.def",
     "workflow:vm.*",   "template.list",	 "template.show",   "bu.show", "bu.list",

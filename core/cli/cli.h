@@ -109,7 +109,10 @@ struct cli_verb {
 struct cli_noun {
 	const char *name;    /* "zone" */
 	const char *summary;
-	const struct cli_verb *verbs; /* terminated by {NULL} */
+	const struct cli_verb *verbs; /* terminated by {NULL}; NULL with self */
+	/* A noun that is a command itself (trellis events): its one verb,
+	 * whose name is the noun's; verbs is NULL then. */
+	const struct cli_verb *self;
 };
 
 /* The noun table (nouns.c), terminated by NULL. */
@@ -149,6 +152,11 @@ extern const struct cli_noun cli_noun_template;
 extern const struct cli_noun cli_noun_quota;
 extern const struct cli_noun cli_noun_allocation;
 extern const struct cli_noun cli_noun_report;
+extern const struct cli_noun cli_noun_console;
+/* vm console (cmd_console.c) */
+int cli_vm_console(const struct cli *cli, const struct cli_verb *v, int argc,
+		   char **argv);
+extern const struct cli_noun cli_noun_events;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 
@@ -160,6 +168,23 @@ extern const struct cli_noun cli_noun_report;
  * the socket and returns CLI_FAILED. */
 int cli_call(const struct cli *cli, const char *op, json_t *args,
 	     json_t **result);
+
+/* The same, printing nothing on failure (for a guess or an optional
+ * fact, such as where the event bus is). */
+int cli_call_quiet(const struct cli *cli, const char *op, json_t *args,
+		   json_t **result);
+
+/* Workflows (cmd_workflow.c).  cli_wf_start runs workflow with inputs
+ * (stolen) as `workflow run` does; wait: 1, 0, or -1 (wait on a
+ * terminal).  cli_wf_follow follows instance id to its end (events: the
+ * event bus, or NULL to poll); both return the instance's status (0
+ * succeeded, 1 failed or cancelled). */
+int cli_wf_start(const struct cli *cli, const char *workflow, json_t *inputs,
+		 int wait);
+int cli_wf_follow(const struct cli *cli, const char *id, const char *events,
+		  int with_bar);
+/* The event bus's address (events.info), a new string, or NULL. */
+char *cli_events_url(const struct cli *cli);
 
 /* Prints a result: rows under list_key as a table with cols, or an object
  * as "key: value" lines; JSON and YAML print it whole. */

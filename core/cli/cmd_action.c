@@ -79,4 +79,4 @@ static const struct cli_verb action_verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_action = {
-	"action", "Actions: what workflow steps call", action_verbs};
+	"action", "Actions: what workflow steps call", action_verbs, NULL};

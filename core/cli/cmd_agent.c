@@ -28,7 +28,7 @@ static const struct cli_verb verbs[] = {
 
 const struct cli_noun cli_noun_agent = {
 	"agent", "Private zones' agents (trellis-agent): enrolled keys and links",
-	verbs};
+	verbs, NULL};
 
 /* zone token: the token alone on stdout (it is shown this once). */
 int cli_zone_token(const struct cli *cli, const struct cli_verb *v, int argc,

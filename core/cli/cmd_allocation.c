@@ -15,6 +15,10 @@ static const struct cli_opt req_opts[] = {
     {"--netpool", "netpool", CLI_STR, "POOL", "segment-id pool", 0, NULL},
     {"--zone", "zone", CLI_STR, "ZONE",
      "a zone dedicated to the BU (exclusive)", 0, NULL},
+    {"--hosts", "hosts", CLI_STR, "HOST,HOST",
+     "hosts dedicated to the BU (exclusive)", 0, NULL},
+    {"--clusters", "clusters", CLI_STR, "Z/P/C,...",
+     "clusters dedicated to the BU (exclusive)", 0, NULL},
     CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {
     {"--bu", "bu", CLI_STR, "BU", "only this business unit's", 0, NULL},
@@ -23,7 +27,7 @@ static const struct cli_opt decide_opts[] = {
     {"--reason", "reason", CLI_STR, "TEXT", "why", 0, NULL}, CLI_OPTS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	       {"BU", "bu"},	     {"KIND", "kind"},
-    {"STATE", "state"},	       {"VCPUS", "vcpus"},   {"MEMORY_MIB", "memory_mib"},
+    {"STATE", "state"},	       {"VCPUS", "vcpus"},   {"MEMORY", "memory_mib"},
     {"STORAGE_GIB", "storage_gib"}, {"SEGMENTS", "segments"},
     CLI_COLS_END};
 
@@ -47,4 +51,4 @@ const struct cli_noun cli_noun_allocation = {
     "allocation",
     "Allocations: what a business unit asked for and was given "
     "(request -> approve -> provision)",
-    verbs};
+    verbs, NULL};

@@ -23,4 +23,4 @@ static const struct cli_verb verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_cluster = {
-	"cluster", "Clusters: groups of hosts in a pod", verbs};
+	"cluster", "Clusters: groups of hosts in a pod", verbs, NULL};

@@ -23,7 +23,7 @@ static const struct cli_col cols[] = {
 	{"NAME", "name"},       {"CLUSTER", "cluster"},
 	{"HYPERVISOR", "hypervisor"}, {"URI", "uri"},
 	{"STATE", "state"},     {"CPUS", "cpus"},
-	{"MEMORY_KIB", "memory_kib"}, {"FREE_KIB", "free_memory_kib"},
+	{"MEMORY", "memory_kib"}, {"FREE", "free_memory_kib"},
 	CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
@@ -42,4 +42,4 @@ static const struct cli_verb verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_host = {
-	"host", "Hosts: hypervisors reached through a hypervisor plugin", verbs};
+	"host", "Hosts: hypervisors reached through a hypervisor plugin", verbs, NULL};

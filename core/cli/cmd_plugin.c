@@ -87,7 +87,7 @@ static const struct cli_verb plugin_verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_plugin = {
-	"plugin", "Plugins loaded by the daemon", plugin_verbs};
+	"plugin", "Plugins loaded by the daemon", plugin_verbs, NULL};
 
 static const struct cli_col op_cols[] = {{"OP", "name"},
 					 {"DESCRIPTION", "description"},
@@ -101,4 +101,4 @@ static const struct cli_verb api_verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_api = {"api", "The daemon and its API",
-				      api_verbs};
+				      api_verbs, NULL};

@@ -23,4 +23,4 @@ static const struct cli_verb verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_pod = {"pod", "Pods: groups of clusters in a zone",
-				      verbs};
+				      verbs, NULL};

@@ -36,8 +36,8 @@ static const struct cli_opt claims_opts[] = {
     CLI_OPTS_END};
 static const struct cli_col claim_cols[] = {
     {"CLAIM", "claim"},	      {"HOST", "host"},
-    {"VCPUS", "vcpus"},	      {"MEMORY_MIB", "memory_mib"},
-    {"DISK_GIB", "disk_gib"}, {"OWNER", "owner"},
+    {"VCPUS", "vcpus"},	      {"MEMORY", "memory_mib"},
+    {"DISK", "disk_gib"}, {"OWNER", "owner"},
     {"OWNER_STATE", "owner_state"}, {"AGE_S", "age_s"},
     CLI_COLS_END};
 static const struct cli_col cols[] = {
@@ -92,4 +92,4 @@ static const struct cli_verb verbs[] = {
 
 const struct cli_noun cli_noun_policy = {
     "policy", "Placement policies: filters, weighers and the herding guard",
-    verbs};
+    verbs, NULL};

@@ -26,7 +26,7 @@ static const struct cli_verb verbs[] = {
      "name", "NAME", create_opts, NULL, NULL, NULL},
     {"list", "List storage pools", "pool.list", NULL, NULL, list_opts, cols,
      "items", NULL},
-    {"show", "Show a pool with its options and capacity (bytes)", "pool.show",
+    {"show", "Show a pool with its options and capacity", "pool.show",
      "name", "NAME", NULL, NULL, NULL, NULL},
     {"delete",
      "Close a pool and forget it (refused while it has volumes; its data "
@@ -35,4 +35,4 @@ static const struct cli_verb verbs[] = {
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_pool = {
-    "pool", "Storage pools: where volumes live (localfs: a directory)", verbs};
+    "pool", "Storage pools: where volumes live (localfs: a directory)", verbs, NULL};

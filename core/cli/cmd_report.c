@@ -66,4 +66,4 @@ static const struct cli_verb verbs[] = {
 
 const struct cli_noun cli_noun_report = {
     "report", "Reports: chargeback and utilisation per business unit",
-    verbs};
+    verbs, NULL};

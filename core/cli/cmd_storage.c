@@ -406,7 +406,7 @@ static const struct cli_verb verbs[] = {
 const struct cli_noun cli_noun_storage = {
     "storage",
     "Storage adapters: credentials, discovery, assignments, cloud bridges",
-    verbs};
+    verbs, NULL};
 
 /* ---- volume transfer ---- */
 

@@ -18,7 +18,7 @@ static const struct cli_opt create_opts[] = {
     CLI_OPTS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	     {"VCPUS", "vcpus"},
-    {"MEMORY_MIB", "memory_mib"}, {"DISK_GIB", "disk_gib"},
+    {"MEMORY", "memory_mib"}, {"DISK", "disk_gib"},
     {"KERNEL", "kernel"},    {"IMAGE", "image"},
     CLI_COLS_END};
 
@@ -37,7 +37,7 @@ const struct cli_noun cli_noun_template = {
     "template",
     "VM templates: named shapes (vcpus, memory, disk, boot) for vm "
     "provision template=NAME",
-    verbs};
+    verbs, NULL};
 
 static const struct cli_opt set_opts[] = {
     {"--vcpus", "vcpus", CLI_INT, "N", "vcpus its VMs may claim (-1: none)",
@@ -66,4 +66,4 @@ static const struct cli_verb quota_verbs[] = {
 const struct cli_noun cli_noun_quota = {
     "quota",
     "Quotas of a business unit, checked atomically with each placement",
-    quota_verbs};
+    quota_verbs, NULL};

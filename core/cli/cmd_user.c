@@ -49,7 +49,7 @@ static const struct cli_verb key_verbs[] = {
 
 static const struct cli_noun key_noun = {
     "user key", "API keys of a user, for tcp:// (USER KEY: the key's name)",
-    key_verbs};
+    key_verbs, NULL};
 
 static int run_key(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv)
@@ -106,7 +106,7 @@ static const struct cli_verb verbs[] = {
 
 const struct cli_noun cli_noun_user = {
     "user", "Users: a role, at most one business unit, a Unix uid, API keys",
-    verbs};
+    verbs, NULL};
 
 static const struct cli_col role_cols[] = {
     {"NAME", "name"}, {"SCOPE", "scope"}, {"DESCRIPTION", "description"},
@@ -120,7 +120,7 @@ static const struct cli_verb role_verbs[] = {
 
 const struct cli_noun cli_noun_role = {
     "role", "Roles: sets of permissions over API ops (auth.roles adds some)",
-    role_verbs};
+    role_verbs, NULL};
 
 static const struct cli_opt bu_list_opts[] = {CLI_PAGING_OPTS, CLI_OPTS_END};
 static const struct cli_col bu_cols[] = {{"NAME", "name"}, {"ID", "id"},
@@ -140,7 +140,7 @@ const struct cli_noun cli_noun_bu = {
     "bu",
     "Business units: the organisations that own VMs, networks and "
     "allocations (alias: tenant)",
-    bu_verbs};
+    bu_verbs, NULL};
 
 static const struct cli_opt audit_opts[] = {
     {"--user", "user", CLI_STR, "USER", "only this user's records", 0, NULL},
@@ -162,9 +162,9 @@ static const struct cli_verb audit_verbs[] = {
 
 const struct cli_noun cli_noun_audit = {
     "audit", "The audit trail: who did what, when, and how it ended",
-    audit_verbs};
+    audit_verbs, NULL};
 
 /* The old name, kept as an alias: the same verbs and ops. */
 const struct cli_noun cli_noun_tenant = {
     "tenant", "Business units (the old name; trellis bu is the same)",
-    bu_verbs};
+    bu_verbs, NULL};

@@ -49,4 +49,4 @@ static const struct cli_verb verbs[] = {
 	CLI_VERBS_END};
 
 const struct cli_noun cli_noun_zone = {
-	"zone", "Zones: the top of the inventory, public or private", verbs};
+	"zone", "Zones: the top of the inventory, public or private", verbs, NULL};

@@ -31,6 +31,8 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_quota,
 	&cli_noun_allocation,
 	&cli_noun_report,
+	&cli_noun_console,
+	&cli_noun_events,
 	/* Append new nouns here. */
 	NULL,
 };

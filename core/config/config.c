@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../util/alloc.h"
+#include "../util/suggest.h"
 #include "../util/log.h"
 #include "../util/node.h"
 #include "../util/schema.h"
@@ -75,7 +76,21 @@ static const char defaults_yaml[] =
 	"  roles: null           # custom roles, YAML (docs/tenancy.md); "
 	"none: the built-in roles\n"
 	"chargeback:\n"
-	"  prices: null          # the price table, YAML (docs/tenancy.md)\n";
+	"  prices: null          # the price table, YAML (docs/tenancy.md)\n"
+	"console:                # console proxies (docs/console.md)\n"
+	"  url: null             # base URL of the proxies for browsers (a "
+	"load balancer); null: the assigned proxy's own\n"
+	"  token_ttl: 5m         # tokens' default life; at most 10m\n"
+	"  standby: 10           # free sessions consoleproxy.scan keeps\n"
+	"  capacity: 50          # sessions per proxy instance\n"
+	"  scan: 0               # run consoleproxy.scan this often (0: "
+	"never)\n"
+	"  launcher: process     # how the scan starts instances\n"
+	"  proxy: null           # trellis-console (default: beside "
+	"trellisd)\n"
+	"  first_port: 6080      # the process launcher's first port\n"
+	"  listen_host: 127.0.0.1 # where launched instances listen\n"
+	"  max_instances: 8      # the scan never runs more\n";
 
 const char *tr_config_defaults(void)
 {
@@ -131,6 +146,16 @@ static const struct centry entries[] = {
 	{"agents.listen", C_DIRS, O(agents_listen)},
 	{"agents.heartbeat", C_DURATION, O(agents_beat_ms)},
 	{"agents.dead_after", C_UINT, O(agents_dead)},
+	{"console.url", C_PATH_NULL, O(console_url)},
+	{"console.token_ttl", C_DURATION, O(console_ttl_ms)},
+	{"console.standby", C_UINT, O(console_standby)},
+	{"console.capacity", C_UINT, O(console_capacity)},
+	{"console.scan", C_DURATION, O(console_scan_ms)},
+	{"console.launcher", C_PATH_NULL, O(console_launcher)},
+	{"console.proxy", C_PATH_NULL, O(console_proxy_bin)},
+	{"console.first_port", C_UINT, O(console_first_port)},
+	{"console.listen_host", C_PATH_NULL, O(console_listen_host)},
+	{"console.max_instances", C_UINT, O(console_max)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -378,6 +403,17 @@ static void keys_below(const char *prefix, char *out, size_t len)
 	}
 }
 
+/* Appends one problem to err (a line each), for a check that reports
+ * every problem of a file, not the first. */
+static void append_err(char *err, size_t errlen, const char *msg)
+{
+	size_t n = strlen(err);
+	if (n + 1 < errlen)
+		snprintf(err + n, errlen - n, "%s%s", n ? "\n" : "", msg);
+}
+
+/* Applies every key of map; err gets every problem, one a line, in file
+ * order (-1 when there is any). */
 static int apply_map(struct tr_config *c, const trellis_node_t *map,
 		     const char *prefix, char *err, size_t errlen)
 {
@@ -387,6 +423,7 @@ static int apply_map(struct tr_config *c, const trellis_node_t *map,
 		return fail(err, errlen, map, "%s: expected a map%s",
 			    prefix ? prefix : "config", "");
 	}
+	int bad = 0;
 	for (size_t i = 0; i < tr_node_len(map); i++) {
 		const char *key = tr_node_key_at(map, i);
 		const trellis_node_t *v = tr_node_at(map, i);
@@ -406,26 +443,44 @@ static int apply_map(struct tr_config *c, const trellis_node_t *map,
 				section = 1;
 		}
 		int rc;
+		char one[4096] = "";
 		if (e)
-			rc = apply_entry(c, e, v, err, errlen);
+			rc = apply_entry(c, e, v, one, sizeof one);
 		else if (section)
-			rc = apply_map(c, v, path, err, errlen);
+			rc = apply_map(c, v, path, one, sizeof one);
 		else {
 			char valid[256];
 			keys_below(prefix, valid, sizeof valid);
+			/* The nearest valid key at this level, if any. */
+			struct tr_suggest sg;
+			tr_suggest_init(&sg, key);
+			char keys[sizeof valid];
+			snprintf(keys, sizeof keys, "%s", valid);
+			char *save = NULL;
+			for (char *k = strtok_r(keys, ", ", &save); k;
+			     k = strtok_r(NULL, ", ", &save))
+				tr_suggest_add(&sg, k);
 			char msg[1024];
-			snprintf(msg, sizeof msg,
-				 "unknown key '%s' (valid keys%s%s: %s)", path,
-				 prefix ? " under " : "", prefix ? prefix : "",
-				 valid);
-			snprintf(err, errlen, "%s: %s",
+			if (sg.best)
+				snprintf(msg, sizeof msg,
+					 "unknown key '%s' (did you mean '%s%s%s'?)",
+					 path, prefix ? prefix : "",
+					 prefix ? "." : "", sg.best);
+			else
+				snprintf(msg, sizeof msg,
+					 "unknown key '%s' (valid keys%s%s: %s)",
+					 path, prefix ? " under " : "",
+					 prefix ? prefix : "", valid);
+			snprintf(one, sizeof one, "%s: %s",
 				 tr_node_where(tr_node_key_node_at(map, i)), msg);
 			rc = -1;
 		}
-		if (rc < 0)
-			return -1;
+		if (rc < 0) {
+			append_err(err, errlen, one);
+			bad = 1;
+		}
 	}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
@@ -444,6 +499,7 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 	char *def_api = tr_xstrdup(c->api_listen);
 	char *def_events = tr_xstrdup(c->events_listen);
 	if (path) {
+		err[0] = '\0';
 		c->file = tr_node_parse_file(path, err, errlen);
 		if (!c->file || apply_map(c, c->file, NULL, err, errlen) < 0) {
 			free(def_api);
@@ -524,6 +580,10 @@ void tr_config_free(struct tr_config *c)
 	free(c->escrow_public_key);
 	free(c->http_cert);
 	free(c->http_key);
+	free(c->console_url);
+	free(c->console_launcher);
+	free(c->console_proxy_bin);
+	free(c->console_listen_host);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)
 		free(c->plugin_dirs[i]);
 	free(c->plugin_dirs);

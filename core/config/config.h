@@ -60,6 +60,17 @@ struct tr_config {
 	unsigned agents_dead;    /* agents.dead_after: missed beats */
 	char *roles_file;       /* auth.roles: custom roles (YAML), or NULL */
 	char *prices_file;      /* chargeback.prices: the price table, or NULL */
+	/* console.* (issue 20, docs/console.md) */
+	char *console_url;      /* console.url: browsers' base URL, or NULL */
+	unsigned console_ttl_ms; /* console.token_ttl: default and ceiling */
+	unsigned console_standby; /* console.standby: free sessions kept */
+	unsigned console_capacity; /* console.capacity: sessions a proxy takes */
+	unsigned console_scan_ms; /* console.scan: the scan's period, 0: off */
+	char *console_launcher; /* console.launcher: process (vm: later) */
+	char *console_proxy_bin; /* console.proxy: trellis-console, or NULL */
+	unsigned console_first_port; /* console.first_port: process launcher */
+	char *console_listen_host; /* console.listen_host: its address */
+	unsigned console_max; /* console.max_instances: the scan's ceiling */
 
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */
@@ -72,7 +83,8 @@ const char *tr_config_defaults(void);
  * Loads the defaults, then path (NULL: none).  state_dir (NULL: keep)
  * overrides the config's state_dir and, unless the file names them, puts
  * the sockets in it (ipc://DIR/api.sock, ipc://DIR/events.sock).
- * NULL on error with "FILE:LINE:COL: message" in err.
+ * NULL on error with "FILE:LINE:COL: message" in err: every problem of
+ * the file, one a line (a check reports them all, not the first).
  */
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
 				 char *err, size_t errlen);

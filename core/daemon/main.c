@@ -348,7 +348,17 @@ static int run(const struct opts *o)
 	struct tr_config *cfg = tr_config_load(o->config, o->state_dir, err,
 					       sizeof err);
 	if (!cfg) {
-		fprintf(stderr, "trellisd: %s\n", err);
+		if (o->check) {
+			/* Every problem, one a line, and how many. */
+			size_t n = 1;
+			for (const char *p = err; *p; p++)
+				n += *p == '\n';
+			fprintf(stderr, "%s\n%s: %zu problem%s\n", err,
+				o->config ? o->config : "<defaults>", n,
+				n == 1 ? "" : "s");
+		} else {
+			fprintf(stderr, "trellisd: %s\n", err);
+		}
 		return 1;
 	}
 	if (o->check)
@@ -429,6 +439,7 @@ static int run(const struct opts *o)
 	tr_api_register_all(d.api);
 	tr_hosts_refresh_start(&d, cfg->host_refresh_ms);
 	tr_orphans_start(&d, cfg->orphan_check_ms);
+	tr_console_scan_start(&d);
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;
@@ -441,6 +452,7 @@ static int run(const struct opts *o)
 	if (tr_relay_start(&d, err, sizeof err) < 0)
 		goto fail;
 	tr_relay_set_report_fn(&d, tr_inventory_agent_report);
+	tr_relay_set_delta_fn(&d, tr_inventory_agent_delta);
 	if ((cfg->api_tcp || cfg->http_listen) &&
 	    load_keys(d.api, cfg, 0, err, sizeof err) < 0)
 		goto fail;

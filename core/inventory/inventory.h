@@ -74,6 +74,12 @@ int tr_inventory_host_sync_via(struct tr_daemon *d, unsigned flags,
 void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
 			       json_t *hosts);
 
+/* Records an agent's delta (core/relay's delta hook): vm is one VM's
+ * vm.state event on host, applied as a local plugin's event would be
+ * (vm_events.c); a host that is not agent's is ignored. */
+void tr_inventory_agent_delta(struct tr_daemon *d, const char *agent,
+			      const char *host, json_t *vm);
+
 /* CONFLICT (set in call) when hypervisor uri is a host already known
  * under another name, or when the machine it runs on (host_uuid, from
  * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.

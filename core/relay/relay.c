@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <nanomsg/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -65,6 +66,7 @@ struct session {
 	int inflight; /* a frame of ours the agent has not answered yet */
 	struct outmsg *outq, **outtail;
 	uint64_t since, last_rx, last_tx;
+	uint64_t reports, deltas, last_report; /* what it reported */
 	struct session *next;
 };
 
@@ -100,6 +102,7 @@ struct tr_relay {
 	uint64_t boot, next_cmd;
 	unsigned callers;  /* threads inside tr_relay_call */
 	tr_relay_report_fn report;
+	tr_relay_delta_fn delta;
 };
 
 /* ---- the core's key ---- */
@@ -151,6 +154,16 @@ static int key_load(const char *dir, struct tr_link_keypair *kp, char *err,
 	}
 	tr_info("agents: made the core's link key %s (public %s)", path, pk);
 	return 0;
+}
+
+int tr_relay_core_keypair(const char *state_dir, struct tr_link_keypair *kp,
+			  char *err, size_t errlen)
+{
+	if (tr_link_init() < 0) {
+		snprintf(err, errlen, "libsodium does not initialise");
+		return -1;
+	}
+	return key_load(state_dir, kp, err, errlen);
 }
 
 int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
@@ -393,9 +406,20 @@ static void refused(struct tr_relay *r, struct session *s, const char *url,
 static void auth_main(struct tr_daemon *d, void *arg)
 {
 	struct auth *a = arg;
-	struct tr_relay *r = a->r;
+	/* d->relay, not a->r: at shutdown tr_relay_stop() frees the relay
+	 * before the loop runs the completions still queued (tr_loop_free),
+	 * and an authentication queued then must not touch it. */
+	struct tr_relay *r = d->relay;
 	char msg[256] = "", zone[64] = "";
 	int rc;
+	if (!r || r != a->r) {
+		if (a->token) {
+			sodium_memzero(a->token, strlen(a->token));
+			free(a->token);
+		}
+		free(a);
+		return;
+	}
 	if (!d->store)
 		rc = TRELLIS_E_UNAVAILABLE, snprintf(msg, sizeof msg,
 						     "the core is stopping");
@@ -502,6 +526,7 @@ static void on_auth(struct tr_relay *r, struct session *s, json_t *m)
 }
 
 static void on_report(struct tr_relay *r, struct session *s, json_t *m);
+static void on_delta(struct tr_relay *r, struct session *s, json_t *m);
 
 /* ---- the thread ---- */
 
@@ -601,6 +626,8 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 			on_result(r, s, m);
 		else if (strcmp(t, "report") == 0)
 			on_report(r, s, m);
+		else if (strcmp(t, "delta") == 0)
+			on_delta(r, s, m);
 		/* beat, poll: a parked request, which flush() may use. */
 		flush(r, s);
 	}
@@ -708,9 +735,13 @@ int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen)
 		const char *url = cfg->agents_listen[i];
 		int sock = nn_socket(AF_SP_RAW, NN_REP);
 		int maxsz = (int)(MAX_FRAME + 4096);
-		if (sock >= 0)
+		int one = 1; /* small frames, each waited for: no Nagle */
+		if (sock >= 0) {
 			nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE,
 				      &maxsz, sizeof maxsz);
+			nn_setsockopt(sock, NN_TCP, NN_TCP_NODELAY, &one,
+				      sizeof one);
+		}
 		if (sock < 0 || nn_bind(sock, url) < 0) {
 			snprintf(err, errlen, "agents.listen %s: %s", url,
 				 nn_strerror(nn_errno()));
@@ -803,11 +834,15 @@ json_t *tr_relay_status(struct tr_daemon *d, const char *agent)
 	json_t *o;
 	uint64_t now = tr_now_ms();
 	if (s)
-		o = json_pack("{s:b, s:s, s:s, s:I, s:I}", "connected", 1,
-			      "listener", r->urls[s->lsn], "params",
-			      s->link.params, "connected_ms",
+		o = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+			      "connected", 1, "listener", r->urls[s->lsn],
+			      "params", s->link.params, "connected_ms",
 			      (json_int_t)(now - s->since), "last_beat_ms_ago",
-			      (json_int_t)(now - s->last_rx));
+			      (json_int_t)(now - s->last_rx), "reports",
+			      (json_int_t)s->reports, "deltas",
+			      (json_int_t)s->deltas, "last_report_ms_ago",
+			      (json_int_t)(s->last_report ? now - s->last_report
+							  : 0));
 	else
 		o = json_pack("{s:b}", "connected", 0);
 	pthread_mutex_unlock(&r->mu);
@@ -961,6 +996,8 @@ static void on_report(struct tr_relay *r, struct session *s, json_t *m)
 		return;
 	snprintf(rp->agent, sizeof rp->agent, "%s", s->agent);
 	rp->hosts = json_incref(hosts);
+	s->reports++;
+	s->last_report = tr_now_ms();
 	if (tr_daemon_call_main(r->d, report_main, rp)) {
 		json_decref(rp->hosts);
 		free(rp);
@@ -971,4 +1008,44 @@ void tr_relay_set_report_fn(struct tr_daemon *d, tr_relay_report_fn fn)
 {
 	if (d->relay)
 		d->relay->report = fn;
+}
+
+struct delta {
+	char agent[64], host[64];
+	json_t *vm;
+};
+
+static void delta_main(struct tr_daemon *d, void *arg)
+{
+	struct delta *dl = arg;
+	struct tr_relay *r = d->relay;
+	if (r && r->delta && d->store)
+		r->delta(d, dl->agent, dl->host, dl->vm);
+	json_decref(dl->vm);
+	free(dl);
+}
+
+/* {"t":"delta","host":H,"vm":{uuid,name,state,event,uri,plugin}}: one
+ * VM's change on one of the agent's hosts, between full reports. */
+static void on_delta(struct tr_relay *r, struct session *s, json_t *m)
+{
+	const char *host = jstr(m, "host");
+	json_t *vm = json_object_get(m, "vm");
+	if (!host || strlen(host) >= 64 || !json_is_object(vm))
+		return;
+	struct delta *dl = tr_xcalloc(1, sizeof *dl);
+	snprintf(dl->agent, sizeof dl->agent, "%s", s->agent);
+	snprintf(dl->host, sizeof dl->host, "%s", host);
+	dl->vm = json_incref(vm);
+	s->deltas++;
+	if (tr_daemon_call_main(r->d, delta_main, dl)) {
+		json_decref(dl->vm);
+		free(dl);
+	}
+}
+
+void tr_relay_set_delta_fn(struct tr_daemon *d, tr_relay_delta_fn fn)
+{
+	if (d->relay)
+		d->relay->delta = fn;
 }

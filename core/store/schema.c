@@ -398,6 +398,57 @@ const struct tr_migration tr_migrations[] = {
 	 " WHEN OLD.state = 'active' AND NEW.state != 'active' BEGIN"
 	 " UPDATE alloc_usage SET ended_at = CAST(strftime('%s', 'now') AS"
 	 " INTEGER) WHERE allocation = NEW.name AND ended_at IS NULL; END;"},
+	/* Dedicated hosts and clusters (issue 17, core/tenancy/alloc.c):
+	 * what an allocation asked to have for its BU alone, and what it
+	 * was given (one row per host or cluster, kept by the allocation
+	 * that made it; placement reads it at build). */
+	{"bu-0005-dedicated",
+	 "ALTER TABLE allocation ADD COLUMN hosts TEXT;"
+	 "ALTER TABLE allocation ADD COLUMN clusters TEXT;"
+	 "CREATE TABLE dedication ("
+	 "  kind TEXT NOT NULL CHECK (kind IN ('host','cluster')),"
+	 "  name TEXT NOT NULL,"
+	 "  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	 "  allocation TEXT NOT NULL,"
+	 "  PRIMARY KEY (kind, name));"},
+	/* Issue 20, the console proxy (core/auth/console.c): single-use
+	 * tokens (hashed; resume tickets are tokens of kind 'resume'), the
+	 * viewing sessions they opened, the proxy instances' load reports,
+	 * and the lease that lets one management server at a time scan. */
+	{"console-0001",
+	 "CREATE TABLE console_token ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  hash TEXT NOT NULL UNIQUE,"
+	 "  kind TEXT NOT NULL,"
+	 "  vm_uuid TEXT NOT NULL, vm_name TEXT NOT NULL,"
+	 "  user TEXT NOT NULL, bu_id INTEGER NOT NULL DEFAULT 0,"
+	 "  mode TEXT NOT NULL DEFAULT 'ws',"
+	 "  proxy TEXT, session_id INTEGER,"
+	 "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	 "  used_at INTEGER, used_by TEXT);"
+	 "CREATE TABLE console_session ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  token_id INTEGER NOT NULL,"
+	 "  vm_uuid TEXT NOT NULL, vm_name TEXT NOT NULL,"
+	 "  user TEXT NOT NULL, bu_id INTEGER NOT NULL DEFAULT 0,"
+	 "  proxy TEXT NOT NULL, mode TEXT NOT NULL,"
+	 "  state TEXT NOT NULL,"
+	 "  started_at INTEGER NOT NULL, ended_at INTEGER,"
+	 "  reason TEXT, closed_by TEXT, resumed_from INTEGER);"
+	 "CREATE INDEX console_session_state ON console_session(state, proxy);"
+	 "CREATE TABLE console_proxy ("
+	 "  name TEXT PRIMARY KEY,"
+	 "  url TEXT NOT NULL,"
+	 "  launcher TEXT, pid INTEGER,"
+	 "  state TEXT NOT NULL,"
+	 "  sessions INTEGER NOT NULL DEFAULT 0,"
+	 "  capacity INTEGER NOT NULL DEFAULT 50,"
+	 "  rss_kib INTEGER NOT NULL DEFAULT 0,"
+	 "  started_at INTEGER NOT NULL, reported_at INTEGER);"
+	 "CREATE TABLE console_lease ("
+	 "  name TEXT PRIMARY KEY,"
+	 "  holder TEXT NOT NULL,"
+	 "  expires_at INTEGER NOT NULL);"},
 	/* Append new migrations here. */
 };
 

@@ -82,6 +82,26 @@ int tr_alloc_reserve(struct tr_store *s, const char *name, int undo,
 		     trellis_call_t *call);
 int tr_alloc_segments(struct tr_store *s, const char *name, int undo,
 		      json_t **made, trellis_call_t *call);
+/* ---- dedicated hosts and clusters (dedicate.c; table dedication) ---- */
+/* Makes fields' "hosts" and "clusters" (a list of names, or the CLI's
+ * comma-separated string) lists, each name checked to exist (NOTFOUND). */
+int tr_dedicate_normalize(struct tr_store *s, const char *bu, json_t *fields,
+			  trellis_call_t *call);
+/* For approval: appends to msg (at *len, of cap) and to problems what
+ * stands in the way of allocation a's dedications (another BU's, or VMs
+ * of others on them). */
+void tr_dedicate_check(struct tr_store *s, json_t *a, char *msg, size_t cap,
+		       size_t *len, json_t *problems);
+/* The allocation.provision step: records its dedications (a host or
+ * cluster of the BU already is found and kept; another BU's: CONFLICT);
+ * undo: deletes the rows this allocation made.  *made: [{kind, name}]. */
+int tr_alloc_dedicate(struct tr_store *s, const char *name, int undo,
+		      json_t **made, trellis_call_t *call);
+/* When allocation name goes active: the BU's dedications it does not list
+ * are given back, and those it lists become its own. */
+int tr_dedicate_supersede(struct tr_store *s, const char *name,
+			  trellis_call_t *call);
+
 /* A dedicated zone (the allocation's zone): private, exclusive and owned
  * by the BU, so no other BU is placed there (undo: the zone as it was). */
 int tr_alloc_zone(struct tr_store *s, const char *name, int undo,

@@ -12,6 +12,8 @@
 #
 # Kernel command line understood by the init:
 #     console=ttyS0                       serial console (the marker goes there)
+#     trellis.tty1                        a banner on the VGA console; lines
+#                                         typed there go to the serial log
 #     ip=CLIENT::GW:NETMASK:HOST:DEV:off  the kernel's own ip= syntax; NETMASK
 #                                         may also be a prefix length (24);
 #                                         DEV defaults to eth0
@@ -297,6 +299,14 @@ fi
 hostname "$host"
 acpid -d -c /etc/acpi &
 [ -f /etc/appliance.rc ] && . /etc/appliance.rc
+# trellis.tty1 (the console tests, issue 20): a banner on the VGA console
+# and every line typed there (through VNC) copied to the serial log.
+case " $(cat /proc/cmdline) " in
+*" trellis.tty1 "*)
+	printf '\n  Trellis test guest %s\n  type here: lines go to the serial log\n\n' "$host" >/dev/tty1
+	(while read -r line </dev/tty1; do log "tty1: $line"; done) &
+	;;
+esac
 echo "TRELLIS-GUEST-UP"
 while true; do
 	setsid cttyhack sh

@@ -273,9 +273,12 @@ int fw_rule_add(struct nft_ctx *ctx, const char *ifname, const char *rid,
 				      "add rule " T " a-%s %smeta l4proto icmp "
 				      "icmp type echo-request accept %s\n",
 				      ifname, src, comment);
+		/* IPv6 ICMP by number (58): nft would resolve the name
+		 * "ipv6-icmp" through /etc/protocols, which a minimal
+		 * system (no netbase) lacks. */
 		if (!r->source_cidr || v6)
 			snprintf(cmd + n, sizeof cmd - (size_t)n,
-				 "add rule " T " a-%s %smeta l4proto ipv6-icmp "
+				 "add rule " T " a-%s %smeta l4proto 58 "
 				 "icmpv6 type echo-request accept %s\n",
 				 ifname, src, comment);
 	} else {

@@ -103,6 +103,9 @@ typedef struct trellis_fw_rule {
 /* gc flags: a port is also kept when its segment is in keep (for a core
  * that records segments but not the ports on them). */
 #define TRELLIS_NET_GC_KEEP_SEGMENT_PORTS (1u << 0)
+/* gc flags: remove nothing, report through the callback what would go
+ * (a 1.0 plugin rejects the unknown bit, as every op must). */
+#define TRELLIS_NET_GC_DRY_RUN (1u << 1) /* since 1.1 */
 
 /* gc() reports each object it removed through this. */
 typedef void (*trellis_gc_fn)(void *opaque, const char *what, const char *name);

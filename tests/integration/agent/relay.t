@@ -10,7 +10,7 @@
 # link comes back.
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$(dirname "$0")/../daemon/lib.sh"
-td_have_libvirt_plugin || { skip_all "no libvirt plugin"; }
+td_have_libvirt_plugin || { echo "1..0 # SKIP no libvirt plugin"; exit 0; }
 AG=$TD_BIN/trellis-agent
 port=$((20000 + RANDOM % 20000))
 cat >"$TD_DIR/cfg.yaml" <<YAML

@@ -57,7 +57,7 @@ like "the change is logged with the key's name" "$(cat "$TD_DIR/daemon.log")" \
 	"api $tcp: zone.create by API key 'ci'"
 over "$ci" zone list >/dev/null
 nok "reads are not" grep -q "zone.list by API key" "$TD_DIR/daemon.log"
-over "$ops" vm console nosuchvm >/dev/null
+over "$ops" vm vnc nosuchvm >/dev/null
 like "a console is, although it changes nothing" "$(cat "$TD_DIR/daemon.log")" "vm.console by API key 'ops'"
 audited=$(grep -c "by API key" "$TD_DIR/daemon.log")
 ok "a change over ipc://" tcli zone create zi

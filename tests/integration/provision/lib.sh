@@ -4,9 +4,13 @@
 # benchmark.  Source after tests/lib/tap.sh; it sources the libvirt lib.
 #   pv_start      libvirtd, the guest, trellisd on $PV_DIR, inventory:
 #                 zone/pod/cluster "pv", host "pvh", pool "pvpool",
-#                 network "default" (a VXLAN segment from its own id range)
+#                 network $PV_NET (a VXLAN segment from its own id range,
+#                 named for this run: a demo's "default" on the same
+#                 host must not collide with it)
 #   tcli ARGS     the CLI against it
 #   pv_run WF K=V...   workflow run --wait -o json; the instance in $PV_OUT
+#                 (vm.provision gets segment=$PV_NET unless given one, and
+#                 blank=true unless given a kernel or an image)
 #   jq_ EXPR      a Python expression over JSON on stdin (the value is j)
 # PV_CONFIG (before pv_start): more lines for trellisd.yaml; PV_POLICY_YAML:
 # one more placement policy.
@@ -15,6 +19,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../libvirt/lib.sh"
 
 PV_PREFIX=${PV_PREFIX:-trellis-pv$$-}
+PV_NET=pvnet$$
 PV_DIR=
 PV_PID=
 
@@ -112,7 +117,7 @@ pv_start() {
 		tcli host add pvh --cluster pv/pv/pv --hypervisor libvirt --uri qemu:///system 2>&1 &&
 		tcli pool create pvpool --target "$PV_DIR/pool" --cluster pv/pv/pv 2>&1 &&
 		tcli network pool-create pvvx --mode vxlan --first $first --last $((first + 9)) 2>&1 &&
-		tcli network create default --pool pvvx 2>&1); then
+		tcli network create "$PV_NET" --pool pvvx 2>&1); then
 		_tap_report 0 "trellisd runs with a host on qemu:///system, a pool and a network"
 	else
 		_tap_report 1 "trellisd runs with a host on qemu:///system, a pool and a network"
@@ -124,9 +129,19 @@ pv_start() {
 # pv_run WORKFLOW K=V...: runs it to its end; the instance JSON in PV_OUT
 # (the step lines the CLI prints before it go to $PV_DIR/run.log).
 pv_run() {
-	local wf=$1 a args=()
+	local wf=$1 a args=() seg=0 boot=0
 	shift
-	for a in "$@"; do args+=(--input "$a"); done
+	for a in "$@"; do
+		args+=(--input "$a")
+		case $a in
+		segment=*) seg=1 ;;
+		kernel=* | image=* | blank=*) boot=1 ;;
+		esac
+	done
+	if [[ $wf == vm.provision ]]; then
+		((seg)) || args+=(--input "segment=$PV_NET")
+		((boot)) || args+=(--input blank=true)
+	fi
 	tcli --timeout 600000 -o json workflow run "$wf" "${args[@]}" --wait \
 		>"$PV_DIR/run.log" 2>&1
 	PV_OUT=$(sed -n '/^{/,$p' "$PV_DIR/run.log")

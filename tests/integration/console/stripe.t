@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# trellis-timeout: 600
+# Issue 20, image-stripe mode (plain HTTPS long-polling, no WebSocket): a
+# real guest, trellisd, one trellis-console and Debian's chromium.  The
+# page's canvas, drawn from PNG stripes, equals `virsh screenshot`; text
+# typed in it reaches the guest (its serial log); two viewers of the VM
+# share one VNC connection; a reused token is refused; the session's end
+# is recorded.
+source "$(dirname "$0")/../../lib/tap.sh"
+source "$(dirname "$0")/lib.sh"
+cs_require
+cs_start
+json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+step() { sed -n "${1}p" <<<"$2"; }
+
+vm=${PV_PREFIX}st
+if cs_guest "$vm"; then
+	_tap_report 0 "a guest with a VNC console boots"
+else
+	_tap_report 1 "a guest with a VNC console boots"
+	done_testing
+fi
+p1=$(cs_port)
+cs_proxy cs1 "$p1"
+is "trellis-console starts" "$?" 0
+url=$(tcli vm console "$vm" --url --mode stripe)
+like "trellis vm console --mode stripe: the stripe page's URL" "$url" "^https://127.0.0.1:$p1/stripe\?vm=$CS_UUID&token="
+vport=$(cs_vnc_port "$vm")
+shot=$PV_DIR/shot.ppm
+word=stripe$$x$RANDOM
+out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"connected\"}, {\"sleep\": 2500},
+	{\"exec\": \"virsh -c qemu:///system screenshot $vm $shot >/dev/null && echo shot\"},
+	{\"compare\": \"$shot\"}, {\"type\": \"$word\\n\"}, {\"sleep\": 2000},
+	{\"eval\": \"typeof WebSocket === 'function' && performance.getEntriesByType('resource').filter(e => e.name.startsWith('ws')).length\"}]")
+like "the browser shows the console from stripes" "$(step 2 "$out")" '"state":"connected"'
+cmp=$(step 5 "$out")
+diag "$cmp"
+ok "the canvas is the guest's screen size" python3 -c "import json; c=json.loads('$cmp')['compare']; assert c['canvas'] == c['screenshot'], c"
+ok "...and equals virsh screenshot within 0.5% of pixels" python3 -c "import json; c=json.loads('$cmp')['compare']; assert c['differing'] <= c['pixels'] * 0.005 and c['lit'] > 500, c"
+ok "the text typed there reaches the guest (serial log)" grep -q "tty1: $word" "$CS_LOG"
+is "no WebSocket was used" "$(step 8 "$out")" '{"value":0}'
+sleep 4.5
+s=$(tcli -o json console sessions --limit 1)
+is "the session is recorded, mode stripe" "$(json 'j["items"][0]["mode"] + " " + j["items"][0]["proxy"]' <<<"$s")" "stripe cs1"
+is "...and its end, by the browser" "$(json 'j["items"][0]["state"] + " " + j["items"][0]["closed_by"]' <<<"$s")" "closed browser"
+out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"refused\", \"ms\": 10000}]")
+like "the same token again: refused" "$(step 2 "$out")" '"state":"refused","message":"refused: console: token already used'
+
+# Two viewers of the VM in this mode: one upstream VNC connection.
+u1=$(tcli vm console "$vm" --url --mode stripe)
+u2=$(tcli vm console "$vm" --url --mode stripe)
+cs_browser "[{\"goto\": \"$u1\"}, {\"wait\": \"connected\"}, {\"sleep\": 7000}]" >"$PV_DIR/v1" &
+b1=$!
+sleep 1
+out=$(cs_browser "[{\"goto\": \"$u2\"}, {\"wait\": \"connected\"}, {\"sleep\": 1000},
+	{\"exec\": \"ss -Htn state established '( dport = :$vport )' | wc -l\"}]")
+wait $b1
+like "two viewers at once both see the console" "$(step 2 "$(cat "$PV_DIR/v1")")$(step 2 "$out")" '"state":"connected".*"state":"connected"'
+is "...through one VNC connection" "$(step 4 "$out")" '{"exec":"1"}'
+done_testing
