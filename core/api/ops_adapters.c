@@ -11,11 +11,13 @@
  * an action on a worker (core/actions/adapters.c), as a workflow step
  * would run it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../actions/lookup.h"
 #include "../creds/creds.h"
 #include "../loader/loader.h"
+#include "../util/alloc.h"
 #include "../util/log.h"
 #include "api_int.h"
 
@@ -243,6 +245,68 @@ static void unassign(struct tr_daemon *d, struct tr_req *req, json_t *args)
 static void reassign(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	run(d, req, "storage.reassign", args);
+}
+
+/* ---- discovery at start ---- */
+
+static void discovered(struct tr_daemon *d, void *arg, json_t *result,
+		       trellis_call_t *call)
+{
+	char *name = arg;
+	if (!result) {
+		tr_warn("storage: discovery through credential '%s' failed: %s",
+			name, call->message);
+	} else {
+		size_t assigned = 0, i;
+		json_t *v, *a;
+		json_array_foreach(json_object_get(result, "volumes"), i, v)
+		{
+			size_t k;
+			json_array_foreach(json_object_get(result, "assignments"),
+					   k, a) if (json_equal(json_object_get(v, "id"),
+								json_object_get(a, "volume")))
+			{
+				assigned++;
+				break;
+			}
+		}
+		tr_info("storage: credential '%s' (%s): %zu systems, %zu "
+			"pools, %zu volumes (%zu assigned to hosts), %zu "
+			"ports, %zu assignments",
+			name, json_string_value(json_object_get(result, "source")),
+			json_array_size(json_object_get(result, "systems")),
+			json_array_size(json_object_get(result, "pools")),
+			json_array_size(json_object_get(result, "volumes")),
+			assigned,
+			json_array_size(json_object_get(result, "ports")),
+			json_array_size(json_object_get(result, "assignments")));
+		json_t *ev = json_deep_copy(result);
+		json_object_set_new(ev, "credential", json_string(name));
+		tr_daemon_publish(d, "storage.discovered", ev);
+		json_decref(ev);
+	}
+	free(name);
+}
+
+void tr_adapters_discover_start(struct tr_daemon *d)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *all = NULL;
+	if (tr_creds_list(NULL, &all, &call) < 0)
+		return;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(all, "items"), i, c)
+	{
+		const char *name = json_string_value(json_object_get(c, "name"));
+		if (name)
+			tr_action_submit(d, "storage.discover",
+					 json_pack("{s:s, s:b}", "credential",
+						   name, "fresh", 1),
+					 discovered, tr_xstrdup(name));
+	}
+	json_decref(all);
 }
 
 static const struct tr_field cred_add_args[] = {

@@ -440,6 +440,7 @@ static int run(const struct opts *o)
 	tr_hosts_refresh_start(&d, cfg->host_refresh_ms);
 	tr_orphans_start(&d, cfg->orphan_check_ms);
 	tr_console_scan_start(&d);
+	tr_adapters_discover_start(&d);
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;

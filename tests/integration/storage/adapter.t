@@ -9,7 +9,8 @@
 # the translation file in its own case (id property and token, trim
 # string, pool and view filters by class token and by property, each match
 # mode, the minimal file with the defaults), hot reload without a restart,
-# FILE:LINE:COL errors, and the discovery cache (the array counts calls).
+# FILE:LINE:COL errors, discovery when trellisd starts, and the discovery
+# cache (the array counts calls).
 source "${TRELLIS_SRC:-$(dirname "$0")/../../..}/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
 
@@ -69,6 +70,16 @@ is "... and the assignment its hostgroup view holds" \
 	"$(json '[(a["volume"], a["host"]) for a in j["assignments"]]' <<<"$d")" "[('000900', 'db-host')]"
 like "the table view groups what was found" "$(tcli storage discover cx --type systems,pools)" \
 	"SYSTEMS.*CONEX-SYSTEM-SN2D0042.*POOLS.*fast"
+
+# ---- discovery at start: trellisd asks every credential's adapter ----
+td_stop
+td_start -P "$TRELLIS_BUILD/plugins" --config "$TD_DIR/trellisd.yaml" || { echo "Bail out! trellisd does not restart"; exit 1; }
+for _ in $(seq 100); do grep -q "storage: credential 'cx'" "$TD_DIR/daemon.log" && break; sleep 0.1; done
+like "at start, discovery enumerates systems, pools and volumes, with those already assigned" \
+	"$(cat "$TD_DIR/daemon.log")" \
+	"storage: credential 'acme' \(credential/acme\): 1 systems, 1 pools, 1 volumes \(1 assigned to hosts\), 4 ports, 1 assignments"
+like "... an appliance with all its systems" "$(cat "$TD_DIR/daemon.log")" \
+	"storage: credential 'cx' \(credential/cx\): 2 systems, 2 pools, 1 volumes \(1 assigned to hosts\)"
 
 # ---- the cache ----
 sim_post A reset-calls >/dev/null
