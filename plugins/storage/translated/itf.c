@@ -261,9 +261,15 @@ static int one_of(struct ld *l, yaml_node_t *n, const char *where,
 	for (int i = 0; val && choices[i]; i++)
 		if (!strcmp(val, choices[i]))
 			return 0;
-	return n ? fail(l, n, "%s: %s or %s, not '%s'", where, choices[0],
-			choices[1], val)
-		 : 0;
+	char list[128] = "";
+	size_t o = 0;
+	for (int i = 0; choices[i]; i++)
+		o += (size_t)snprintf(list + o, sizeof list - o, "%s%s",
+				      i == 0	       ? ""
+				      : choices[i + 1] ? ", "
+						       : " or ",
+				      choices[i]);
+	return n ? fail(l, n, "%s: %s, not '%s'", where, list, val) : 0;
 }
 
 static int filter(struct ld *l, yaml_node_t *v, const char *where,
@@ -284,7 +290,7 @@ static int call_(struct ld *l, yaml_node_t *v, const char *prefix,
 {
 	static const char *const keys[] = {"method", "path",  "body",
 					   "items",  "result", "range",
-					   "fields", NULL};
+					   "mode",   "fields", NULL};
 	char where[224];
 	snprintf(where, sizeof where, "%s.%s", prefix, itf_op_names[op]);
 	yaml_node_t *k, *x;
@@ -324,6 +330,7 @@ static int call_(struct ld *l, yaml_node_t *v, const char *prefix,
 			     : !strcmp(ks, "items")  ? &c->items
 			     : !strcmp(ks, "result") ? &c->result
 			     : !strcmp(ks, "range")  ? &c->range
+			     : !strcmp(ks, "mode")   ? &c->mode
 						     : NULL;
 		if (!dst)
 			return unknown(l, k, where, keys);
@@ -339,6 +346,11 @@ static int call_(struct ld *l, yaml_node_t *v, const char *prefix,
 		if (dst == &c->path && c->path[0] != '/')
 			return fail(l, x, "%s.path: must start with '/'",
 				    where);
+		if (dst == &c->mode && strcmp(c->mode, "offset") &&
+		    strcmp(c->mode, "rewrite"))
+			return fail(l, x,
+				    "%s.mode: offset or rewrite, not '%s'",
+				    where, c->mode);
 		if (dst == &c->range && strcmp(c->range, "header") &&
 		    strcmp(c->range, "query"))
 			return fail(l, x,
@@ -439,13 +451,15 @@ static int body(struct ld *l, yaml_node_t *map, const char *where,
 				return -1;
 		} else if (!strcmp(ks, "auth")) {
 			static const char *const ak[] = {
-			    "scheme", "path", "body", "token", "header", NULL};
-			static const char *const schemes[] = {"basic",
-							      "session", NULL};
+			    "scheme", "path",	"body",	  "token",
+			    "header", "region", NULL};
+			static const char *const schemes[] = {
+			    "basic", "session", "sigv4", NULL};
 			char **const dsts[] = {&s->auth_scheme, &s->auth_path,
-					       &s->auth_body, &s->auth_token,
-					       &s->auth_header};
-			yaml_node_t *at[5] = {NULL, NULL, NULL, NULL, NULL};
+					       &s->auth_body,	&s->auth_token,
+					       &s->auth_header, &s->auth_region};
+			yaml_node_t *at[6] = {NULL, NULL, NULL,
+					      NULL, NULL, NULL};
 			char fw[200];
 			snprintf(fw, sizeof fw, "%s.scheme", w);
 			if (strings(l, v, w, ak, dsts, at) ||
@@ -508,6 +522,7 @@ static void section_free(struct itf_section *s)
 	free(s->auth_body);
 	free(s->auth_token);
 	free(s->auth_header);
+	free(s->auth_region);
 	for (int i = 0; i < ITF_OP__COUNT; i++) {
 		struct itf_call *c = &s->ops[i];
 		free(c->method);
@@ -516,6 +531,7 @@ static void section_free(struct itf_section *s)
 		free(c->items);
 		free(c->result);
 		free(c->range);
+		free(c->mode);
 		for (int j = 0; j < ITF_MAX_FIELDS; j++)
 			free(c->fields[j]);
 	}
@@ -682,7 +698,7 @@ int itf_match(const struct itf_pattern *p, const char *s)
 #define C(m, p, b, it, f0, f1, f2, f3, f4, f5)                                 \
 	{                                                                      \
 		(char *)(m), (char *)(p), (char *)(b), (char *)(it), NULL,     \
-		    NULL, {(char *)(f0), (char *)(f1), (char *)(f2),           \
+		    NULL, NULL, {(char *)(f0), (char *)(f1), (char *)(f2),     \
 			   (char *)(f3), (char *)(f4), (char *)(f5)},          \
 	}
 static const struct itf_call builtin_ops[ITF_OP__COUNT] = {
@@ -756,6 +772,7 @@ static void fill(struct itf_section *out, const struct itf_section *src)
 	FILL(auth_body);
 	FILL(auth_token);
 	FILL(auth_header);
+	FILL(auth_region);
 	for (int i = 0; i < ITF_OP__COUNT; i++) {
 		struct itf_call *o = &out->ops[i];
 		const struct itf_call *c = &src->ops[i];
@@ -771,6 +788,8 @@ static void fill(struct itf_section *out, const struct itf_section *src)
 			o->result = c->result;
 		if (!o->range)
 			o->range = c->range;
+		if (!o->mode)
+			o->mode = c->mode;
 		for (int j = 0; j < ITF_MAX_FIELDS; j++)
 			if (!o->fields[j])
 				o->fields[j] = c->fields[j];

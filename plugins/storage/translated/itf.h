@@ -67,6 +67,9 @@ struct itf_call {
 	char *items;  /* listings: dotted path of the array in the answer */
 	char *result; /* creates: dotted path of the object in the answer */
 	char *range;  /* read: "header" (Range: bytes=) or "query" */
+	/* write: "offset" (the default: the bytes at {offset}) or "rewrite"
+	 * (an object store: the whole object is read, patched, put back) */
+	char *mode;
 	char *fields[ITF_MAX_FIELDS]; /* dotted paths, by itf_fields[op] */
 };
 
@@ -89,9 +92,11 @@ struct itf_section {
 	int volume_id_token_set;
 	struct itf_filter pool_filter, view_filter;
 	int name_max; /* longest volume name the vendor takes (0: any) */
-	/* auth: "basic" (default) or "session" (POST path with body,
-	 * token at the dotted path token, sent in header) */
+	/* auth: "basic" (default), "session" (POST path with body, token at
+	 * the dotted path token, sent in header) or "sigv4" (AWS Signature
+	 * Version 4 for S3, in region) */
 	char *auth_scheme, *auth_path, *auth_body, *auth_token, *auth_header;
+	char *auth_region;
 	struct itf_call ops[ITF_OP__COUNT];
 };
 

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 #include "translated_int.h"
 
 /* Vendor strings are cut to the standard objects' fields on purpose. */
@@ -25,6 +28,8 @@ json_t *tx_path(json_t *v, const char *path)
 	char seg[256];
 	if (!path || !*path)
 		return v;
+	if (path[0] == '=')
+		return NULL; /* a constant: tx_path_str/tx_path_u64 read it */
 	while (v && *path) {
 		size_t n = strcspn(path, ".");
 		if (n >= sizeof seg)
@@ -47,6 +52,10 @@ const char *tx_path_str(json_t *v, const char *path, char *buf, size_t len)
 {
 	json_t *x = path ? tx_path(v, path) : NULL;
 	buf[0] = '\0';
+	if (path && path[0] == '=') { /* "=text": the text itself */
+		snprintf(buf, len, "%s", path + 1);
+		return buf;
+	}
 	if (json_is_string(x))
 		snprintf(buf, len, "%s", json_string_value(x));
 	else if (json_is_integer(x))
@@ -68,6 +77,8 @@ const char *tx_path_str(json_t *v, const char *path, char *buf, size_t len)
 
 uint64_t tx_path_u64(json_t *v, const char *path)
 {
+	if (path && path[0] == '=')
+		return strtoull(path + 1, NULL, 10);
 	json_t *x = path ? tx_path(v, path) : NULL;
 	if (json_is_integer(x))
 		return json_integer_value(x) < 0
@@ -78,6 +89,62 @@ uint64_t tx_path_u64(json_t *v, const char *path)
 	if (json_is_string(x))
 		return strtoull(json_string_value(x), NULL, 10);
 	return 0;
+}
+
+/* An XML answer (an S3 endpoint's) as JSON: an element is an object of
+ * its child elements, repeated names become an array, an element with
+ * text only is its text; the root element is the one key. */
+static json_t *xml_elem(xmlNode *e)
+{
+	int kids = 0;
+	for (xmlNode *c = e->children; c; c = c->next)
+		kids += c->type == XML_ELEMENT_NODE;
+	if (!kids) {
+		xmlChar *t = xmlNodeGetContent(e);
+		json_t *j = json_string(t ? (const char *)t : "");
+		xmlFree(t);
+		return j ? j : json_string("");
+	}
+	json_t *o = json_object();
+	for (xmlNode *c = e->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		const char *k = (const char *)c->name;
+		int n = 0;
+		for (xmlNode *d = e->children; d; d = d->next)
+			n += d->type == XML_ELEMENT_NODE &&
+			     !strcmp((const char *)d->name, k);
+		json_t *v = xml_elem(c);
+		if (n == 1) {
+			json_object_set_new(o, k, v);
+			continue;
+		}
+		json_t *a = json_object_get(o, k);
+		if (!a)
+			json_object_set_new(o, k, a = json_array());
+		json_array_append_new(a, v);
+	}
+	return o;
+}
+
+static json_t *xml_json(const char *text, size_t len)
+{
+	xmlDoc *doc = xmlReadMemory(text, (int)len, NULL, NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOERROR |
+					XML_PARSE_NOWARNING);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	json_t *j = root ? json_pack("{s:o}", (const char *)root->name,
+				     xml_elem(root))
+			 : NULL;
+	xmlFreeDoc(doc);
+	return j;
+}
+
+static int is_xml(const char *t)
+{
+	while (t && (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t'))
+		t++;
+	return t && *t == '<';
 }
 
 struct buf {
@@ -113,7 +180,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 struct upload {
-	const char *d;
+	const char *d; /* NULL: zeros */
 	size_t n, off;
 };
 
@@ -123,7 +190,10 @@ static size_t on_read(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	if (n > u->n - u->off)
 		n = u->n - u->off;
-	memcpy(ptr, u->d + u->off, n);
+	if (u->d)
+		memcpy(ptr, u->d + u->off, n);
+	else
+		memset(ptr, 0, n);
 	u->off += n;
 	return n;
 }
@@ -214,8 +284,11 @@ static void vendor_message(const char *text, char *buf, size_t len)
 {
 	static const char *const paths[] = {"Description", "error.message",
 					    "message",	   "error",
-					    "detail",	   NULL};
-	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+					    "detail",	   "Error.Message",
+					    NULL};
+	json_t *j = !text	   ? NULL
+		    : is_xml(text) ? xml_json(text, strlen(text))
+				   : json_loads(text, 0, NULL);
 	buf[0] = '\0';
 	for (int i = 0; j && paths[i] && !buf[0]; i++)
 		if (json_is_string(tx_path(j, paths[i])))
@@ -277,6 +350,18 @@ static int exchange(struct tx_pool *p, trellis_call_t *call,
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, p->username);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, p->secret ? p->secret : "");
+	} else if (!strcmp(p->sec.auth_scheme, "sigv4")) {
+		/* the access key and the secret key; the payload is not
+		 * hashed into the signature (S3's UNSIGNED-PAYLOAD) */
+		char prov[160];
+		snprintf(prov, sizeof prov, "aws:amz:%s:s3",
+			 p->sec.auth_region ? p->sec.auth_region
+					    : "us-east-1");
+		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, prov);
+		curl_easy_setopt(c, CURLOPT_USERNAME, p->username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, p->secret ? p->secret : "");
+		hs = curl_slist_append(hs,
+				       "x-amz-content-sha256: UNSIGNED-PAYLOAD");
 	} else if (p->token && p->sec.auth_header) {
 		snprintf(hdr, sizeof hdr, "%s: %s", p->sec.auth_header,
 			 p->token);
@@ -288,7 +373,7 @@ static int exchange(struct tx_pool *p, trellis_call_t *call,
 		hs = curl_slist_append(hs, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	} else if (data) {
+	} else if (data || dlen) {
 		hs = curl_slist_append(hs,
 				       "Content-Type: application/octet-stream");
 		hs = curl_slist_append(hs, "Expect:");
@@ -383,9 +468,15 @@ int tx_rest(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
 				    p->name, p->file, p->sec_name,
 				    itf_op_names[op]);
 	char *path = tx_expand(p, call, c->path, vars, 0);
-	char *body = c->body ? tx_expand(p, call, c->body, vars, 1) : NULL;
+	/* "{zeros}": the body is {size} zero bytes (an object store's
+	 * volume is an object of the volume's size) */
+	int zeros = c->body && !strcmp(c->body, "{zeros}");
+	char *body = c->body && !zeros ? tx_expand(p, call, c->body, vars, 1)
+				       : NULL;
+	if (zeros && !data)
+		dlen = (size_t)json_integer_value(json_object_get(vars, "size"));
 	int rc = 0;
-	if (!path || (c->body && !body)) {
+	if (!path || (c->body && !zeros && !body)) {
 		rc = TRELLIS_E_INVALID_ARG;
 		goto out;
 	}
@@ -400,7 +491,7 @@ int tx_rest(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
 		rh = range;
 	}
 	for (int attempt = 0;; attempt++) {
-		if (strcmp(p->sec.auth_scheme, "basic") && !p->token &&
+		if (!strcmp(p->sec.auth_scheme, "session") && !p->token &&
 		    (rc = login(p, call)))
 			goto out;
 		struct buf b = {.dst = dst, .dcap = cap};
@@ -411,7 +502,7 @@ int tx_rest(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
 			free(b.d);
 			goto out;
 		}
-		if (st == 401 && strcmp(p->sec.auth_scheme, "basic") &&
+		if (st == 401 && !strcmp(p->sec.auth_scheme, "session") &&
 		    attempt == 0) {
 			free(b.d);
 			free(p->token);
@@ -438,7 +529,13 @@ int tx_rest(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
 		}
 		if (got)
 			*got = b.dgot;
-		if (answer && b.d && b.n) {
+		if (answer && b.d && b.n && is_xml(b.d)) {
+			if (!(*answer = xml_json(b.d, b.n)))
+				rc = H->set_error(call, TRELLIS_E_BACKEND,
+						  "pool '%s': %s %s: the answer "
+						  "is not XML",
+						  p->name, c->method, c->path);
+		} else if (answer && b.d && b.n) {
 			json_error_t je;
 			*answer = json_loads(b.d, 0, &je);
 			if (!*answer)

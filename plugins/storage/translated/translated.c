@@ -252,6 +252,12 @@ int tx_bind(struct tx_pool *p, trellis_call_t *call, struct tx_bound *b)
 		snprintf(b->sys_id, sizeof b->sys_id, "%s", o.system);
 		snprintf(b->sys_key, sizeof b->sys_key, "%s", o.parent);
 		snprintf(b->pool_key, sizeof b->pool_key, "%s", o.id);
+		if (strcmp(p->target, "*")) {
+			snprintf(p->bound_sys, sizeof p->bound_sys, "%s",
+				 o.parent);
+			snprintf(p->bound_pool, sizeof p->bound_pool, "%s",
+				 o.id);
+		}
 		snprintf(b->pool_name, sizeof b->pool_name, "%s", o.name);
 		b->capacity = o.capacity;
 		b->available = o.available;
@@ -545,8 +551,9 @@ static int tx_vol_delete(void *pool, trellis_call_t *call, const char *name,
 					    p->name, name,
 					    idem_key ? idem_key : "");
 	}
-	json_t *vars = json_pack("{s:s, s:s, s:s}", "volume", o.id, "name",
-				 name, "system", b.sys_key);
+	json_t *vars = json_pack("{s:s, s:s, s:s, s:s}", "volume", o.id,
+				 "name", name, "system", b.sys_key, "pool",
+				 b.pool_key);
 	rc = tx_rest(p, call, ITF_OP_VOLUME_DELETE, vars, NULL, 0, NULL, NULL,
 		     0, NULL);
 	json_decref(vars);
@@ -694,10 +701,10 @@ static int assign_op(struct tx_pool *p, trellis_call_t *call,
 		if (n >= sizeof csv)
 			n = sizeof csv - 1;
 	}
-	json_t *vars = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "volume",
-				 o.id, "name", s->volume, "host", s->host,
-				 "initiators", ini, "initiators_csv", csv,
-				 "system", b.sys_key);
+	json_t *vars = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s}",
+				 "volume", o.id, "name", s->volume, "host",
+				 s->host, "initiators", ini, "initiators_csv",
+				 csv, "system", b.sys_key, "pool", b.pool_key);
 	rc = tx_rest(p, call, op, vars, NULL, 0, NULL, NULL, 0, NULL);
 	json_decref(vars);
 	json_decref(p->cache[ITF_OP_VIEWS].items);
@@ -753,9 +760,10 @@ static int tx_port_connect(void *pool, trellis_call_t *call,
 		tx_port(p, it, systems, &o);
 		if (strcmp(o.id, port ? port : "") || strcmp(o.role, "target"))
 			continue;
-		json_t *vars = json_pack("{s:s, s:s, s:s}", "port", o.id,
-					 "peer", p->name, "key",
-					 idem_key ? idem_key : "");
+		json_t *vars = json_pack("{s:s, s:s, s:s, s:s, s:s}", "port",
+					 o.id, "peer", p->name, "key",
+					 idem_key ? idem_key : "", "pool",
+					 p->bound_pool, "system", p->bound_sys);
 		rc = tx_rest(p, call, ITF_OP_PORT_CONNECT, vars, NULL, 0, NULL,
 			     NULL, 0, NULL);
 		json_decref(vars);
@@ -812,8 +820,9 @@ static int tx_vol_read(void *pool, void *stream, trellis_call_t *call,
 		return 0;
 	if (len > s->size - off)
 		len = (size_t)(s->size - off);
-	json_t *vars = json_pack("{s:s, s:I, s:I}", "volume", s->id, "offset",
-				 (json_int_t)off, "length", (json_int_t)len);
+	json_t *vars = json_pack("{s:s, s:I, s:I, s:s}", "volume", s->id,
+				 "offset", (json_int_t)off, "length",
+				 (json_int_t)len, "pool", p->bound_pool);
 	int rc = tx_rest(p, call, ITF_OP_READ, vars, NULL, 0, NULL, buf, len,
 			 got);
 	json_decref(vars);
@@ -831,8 +840,38 @@ static int tx_vol_write(void *pool, void *stream, trellis_call_t *call,
 				    "volume (%llu > %llu)",
 				    p->name, (unsigned long long)(off + len),
 				    (unsigned long long)s->size);
-	json_t *vars = json_pack("{s:s, s:I, s:I}", "volume", s->id, "offset",
-				 (json_int_t)off, "length", (json_int_t)len);
+	const char *mode = p->sec.ops[ITF_OP_WRITE].mode;
+	if (mode && !strcmp(mode, "rewrite")) {
+		/* an object store writes objects whole: read it, patch the
+		 * range, put it back */
+		size_t got = 0;
+		char *all = malloc(s->size ? s->size : 1);
+		if (!all)
+			return H->set_error(call, TRELLIS_E_NOMEM,
+					    "out of memory");
+		int rc = tx_vol_read(pool, stream, call, 0, all, s->size, &got);
+		if (!rc && got != s->size)
+			rc = H->set_error(call, TRELLIS_E_BACKEND,
+					  "pool '%s': volume '%s' gave %zu of "
+					  "%llu bytes",
+					  p->name, s->id, got,
+					  (unsigned long long)s->size);
+		if (!rc) {
+			memcpy(all + off, buf, len);
+			json_t *vars = json_pack(
+			    "{s:s, s:I, s:I, s:s}", "volume", s->id, "offset",
+			    (json_int_t)0, "length", (json_int_t)s->size,
+			    "pool", p->bound_pool);
+			rc = tx_rest(p, call, ITF_OP_WRITE, vars, all, s->size,
+				     NULL, NULL, 0, NULL);
+			json_decref(vars);
+		}
+		free(all);
+		return rc;
+	}
+	json_t *vars = json_pack("{s:s, s:I, s:I, s:s}", "volume", s->id,
+				 "offset", (json_int_t)off, "length",
+				 (json_int_t)len, "pool", p->bound_pool);
 	int rc = tx_rest(p, call, ITF_OP_WRITE, vars, buf, len, NULL, NULL, 0,
 			 NULL);
 	json_decref(vars);

@@ -57,6 +57,9 @@ struct tx_pool {
 	char *token; /* a session's, for auth scheme session */
 	unsigned long calls; /* vendor calls made (for the log) */
 	struct tx_cache cache[ITF_OP__COUNT];
+	/* the vendor keys of the bound system and pool ("" until bound, or
+	 * for "*"): listings may use them as {system} and {pool} */
+	char bound_sys[256], bound_pool[256];
 };
 
 #define H (p->tx->host)

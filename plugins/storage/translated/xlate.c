@@ -36,12 +36,44 @@ int tx_list(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
 		*items = c->items;
 		return 0;
 	}
-	json_t *ans = NULL, *vars = json_object();
+	const char *path = p->sec.ops[op].path;
+	if (path && strstr(path, "{pool}") && !p->bound_pool[0]) {
+		/* a per-pool listing (an object store's objects) on a handle
+		 * that serves no one pool: nothing to list */
+		json_decref(c->items);
+		c->items = json_array();
+		c->at = now;
+		*items = c->items;
+		return 0;
+	}
+	json_t *ans = NULL, *vars = json_pack("{s:s, s:s}", "pool",
+					      p->bound_pool, "system",
+					      p->bound_sys);
 	int rc = tx_rest(p, call, op, vars, NULL, 0, &ans, NULL, 0, NULL);
 	json_decref(vars);
 	if (rc)
 		return rc;
-	json_t *arr = tx_path(ans, p->sec.ops[op].items);
+	const char *ip = p->sec.ops[op].items;
+	json_t *arr = tx_path(ans, ip);
+	if (json_is_object(arr)) { /* one item (XML has no lists) */
+		json_t *one = json_array();
+		json_array_append(one, arr);
+		json_decref(ans);
+		ans = json_pack("{s:o}", "items", one);
+		ip = "items";
+		arr = one;
+	} else if (!arr && ip && strchr(ip, '.')) {
+		/* the list's parent is there, the list is not: empty */
+		char parent[256];
+		snprintf(parent, sizeof parent, "%.*s",
+			 (int)(strrchr(ip, '.') - ip), ip);
+		if (json_is_object(tx_path(ans, parent))) {
+			json_decref(ans);
+			ans = json_pack("{s:[]}", "items");
+			ip = "items";
+			arr = json_object_get(ans, "items");
+		}
+	}
 	if (!json_is_array(arr)) {
 		json_decref(ans);
 		return H->set_error(call, TRELLIS_E_BACKEND,
@@ -308,7 +340,10 @@ int tx_volume(struct tx_pool *p, json_t *it, json_t *systems,
 	tx_path_str(it, p->sec.volume_id_property, raw, sizeof raw);
 	tx_volume_token(p, raw, o->id, sizeof o->id);
 	tx_path_str(it, f[1], o->name, sizeof o->name);
-	tx_path_str(it, f[2], o->parent, sizeof o->parent);
+	if (f[2] && *f[2])
+		tx_path_str(it, f[2], o->parent, sizeof o->parent);
+	else /* listed per pool: the bound one's */
+		snprintf(o->parent, sizeof o->parent, "%s", p->bound_pool);
 	tx_path_str(it, f[3], sys, sizeof sys);
 	tx_system_id_of(p, systems, sys, o->system, sizeof o->system);
 	o->capacity = tx_path_u64(it, f[4]);
