@@ -15,10 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include "translated_int.h"
+#include "xmljson.h"
 
 /* Vendor strings are cut to the standard objects' fields on purpose. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -89,62 +87,6 @@ uint64_t tx_path_u64(json_t *v, const char *path)
 	if (json_is_string(x))
 		return strtoull(json_string_value(x), NULL, 10);
 	return 0;
-}
-
-/* An XML answer (an S3 endpoint's) as JSON: an element is an object of
- * its child elements, repeated names become an array, an element with
- * text only is its text; the root element is the one key. */
-static json_t *xml_elem(xmlNode *e)
-{
-	int kids = 0;
-	for (xmlNode *c = e->children; c; c = c->next)
-		kids += c->type == XML_ELEMENT_NODE;
-	if (!kids) {
-		xmlChar *t = xmlNodeGetContent(e);
-		json_t *j = json_string(t ? (const char *)t : "");
-		xmlFree(t);
-		return j ? j : json_string("");
-	}
-	json_t *o = json_object();
-	for (xmlNode *c = e->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		const char *k = (const char *)c->name;
-		int n = 0;
-		for (xmlNode *d = e->children; d; d = d->next)
-			n += d->type == XML_ELEMENT_NODE &&
-			     !strcmp((const char *)d->name, k);
-		json_t *v = xml_elem(c);
-		if (n == 1) {
-			json_object_set_new(o, k, v);
-			continue;
-		}
-		json_t *a = json_object_get(o, k);
-		if (!a)
-			json_object_set_new(o, k, a = json_array());
-		json_array_append_new(a, v);
-	}
-	return o;
-}
-
-static json_t *xml_json(const char *text, size_t len)
-{
-	xmlDoc *doc = xmlReadMemory(text, (int)len, NULL, NULL,
-				    XML_PARSE_NONET | XML_PARSE_NOERROR |
-					XML_PARSE_NOWARNING);
-	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	json_t *j = root ? json_pack("{s:o}", (const char *)root->name,
-				     xml_elem(root))
-			 : NULL;
-	xmlFreeDoc(doc);
-	return j;
-}
-
-static int is_xml(const char *t)
-{
-	while (t && (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t'))
-		t++;
-	return t && *t == '<';
 }
 
 struct buf {
@@ -287,7 +229,7 @@ static void vendor_message(const char *text, char *buf, size_t len)
 					    "detail",	   "Error.Message",
 					    NULL};
 	json_t *j = !text	   ? NULL
-		    : is_xml(text) ? xml_json(text, strlen(text))
+		    : tx_is_xml(text) ? tx_xml_json(text, strlen(text))
 				   : json_loads(text, 0, NULL);
 	buf[0] = '\0';
 	for (int i = 0; j && paths[i] && !buf[0]; i++)
@@ -529,8 +471,8 @@ int tx_rest(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
 		}
 		if (got)
 			*got = b.dgot;
-		if (answer && b.d && b.n && is_xml(b.d)) {
-			if (!(*answer = xml_json(b.d, b.n)))
+		if (answer && b.d && b.n && tx_is_xml(b.d)) {
+			if (!(*answer = tx_xml_json(b.d, b.n)))
 				rc = H->set_error(call, TRELLIS_E_BACKEND,
 						  "pool '%s': %s %s: the answer "
 						  "is not XML",
