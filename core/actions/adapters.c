@@ -41,7 +41,7 @@
 #include "action.h"
 #include "lookup.h"
 
-#define CHUNK_DEFAULT (4u << 20)
+#define CHUNK_DEFAULT (8u << 20)
 #define DIGEST_LEN 32
 
 json_t *tr_pool_options(const char *plugin, json_t *options,
@@ -767,7 +767,7 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	buf = tr_xmalloc(chunk);
 	spare = tr_xmalloc(chunk);
 	back = tr_xmalloc(chunk);
-	double t0 = now_s(), last_ev = 0;
+	double t0 = now_s(), last_ev = 0, last_save = 0;
 	uint64_t moved = 0;
 	if (from)
 		tr_info("volume copy %s: resuming at chunk %zu of %zu", where,
@@ -835,9 +835,15 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 		pthread_mutex_unlock(&rd_.mu);
 		json_array_append_new(digests, json_string(hex));
 		moved += want;
-		if ((rc = progress_save(&pr, call)))
-			break;
 		double t = now_s();
+		/* the progress file at most every quarter second (and at the
+		 * end): a resume starts after the last chunk it names, all
+		 * of them verified, and redoes at most that much */
+		if ((t - last_save >= 0.25 || i + 1 == n_chunks) &&
+		    (rc = progress_save(&pr, call)))
+			break;
+		if (t - last_save >= 0.25)
+			last_save = t;
 		if (t - last_ev >= 0.5 || i + 1 == n_chunks) {
 			last_ev = t;
 			publish_progress(d, args, off + want, si.capacity,
@@ -1076,7 +1082,7 @@ static const struct tr_field copy_in[] = {
     {"name", TR_T_STRING, 1, "the source volume"},
     {"to", TR_T_STRING, 1, "the destination pool"},
     {"dest", TR_T_STRING, 0, "the destination volume (default: name)"},
-    {"chunk", TR_T_SIZE, 0, "bytes per chunk (default 4M)"},
+    {"chunk", TR_T_SIZE, 0, "bytes per chunk (default 8M)"},
     {"verify", TR_T_BOOL, 0,
      "read each chunk back at the destination (default true)"},
     {"snapshot", TR_T_BOOL, 0, "copy from a clone made first"},

@@ -100,15 +100,15 @@ vid=$(tcli storage discover --pool arrB --fresh -o json | json '[v["id"] for v i
 is "... and the array holds the bytes" "$(sha256sum <"$SIM_DIR/B/vol-$vid.img" | cut -d' ' -f1)" "$sum0"
 
 # ---- interrupted: trellisd is killed mid-transfer ----
-run_wf "$TD_DIR/mk.yaml" -i pool=loc -i name=big -i size=67108864 >/dev/null
-head -c 67108864 /dev/urandom >"$TD_DIR/loc/big"
+run_wf "$TD_DIR/mk.yaml" -i pool=loc -i name=big -i size=100663296 >/dev/null
+head -c 100663296 /dev/urandom >"$TD_DIR/loc/big"
 sumbig=$(sha256sum <"$TD_DIR/loc/big" | cut -d' ' -f1)
-id=$(tcli volume transfer big --pool loc --to arrA --chunk 262144 --no-wait)
-for _ in $(seq 200); do
+id=$(tcli volume transfer big --pool loc --to arrA --chunk 131072 --no-wait)
+for _ in $(seq 400); do
 	ls "$TD_DIR"/transfers/*.json >/dev/null 2>&1 && break
-	sleep 0.05
+	sleep 0.02
 done
-sleep 0.5
+sleep 0.3
 kill -9 "$TD_PID"; wait "$TD_PID" 2>/dev/null; TD_PID=
 ok "killed mid-copy: a progress file says how far it got" ls "$TD_DIR"/transfers/*.json
 td_start -P "$TRELLIS_BUILD/plugins" || { echo "Bail out! trellisd does not restart"; exit 1; }
