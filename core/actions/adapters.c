@@ -41,7 +41,7 @@
 #include "action.h"
 #include "lookup.h"
 
-#define CHUNK_DEFAULT (8u << 20)
+#define CHUNK_DEFAULT (4u << 20)
 #define DIGEST_LEN 32
 
 json_t *tr_pool_options(const char *plugin, json_t *options,
@@ -1082,7 +1082,7 @@ static const struct tr_field copy_in[] = {
     {"name", TR_T_STRING, 1, "the source volume"},
     {"to", TR_T_STRING, 1, "the destination pool"},
     {"dest", TR_T_STRING, 0, "the destination volume (default: name)"},
-    {"chunk", TR_T_SIZE, 0, "bytes per chunk (default 8M)"},
+    {"chunk", TR_T_SIZE, 0, "bytes per chunk (default 4M)"},
     {"verify", TR_T_BOOL, 0,
      "read each chunk back at the destination (default true)"},
     {"snapshot", TR_T_BOOL, 0, "copy from a clone made first"},

@@ -510,7 +510,7 @@ const struct cli_opt cli_volume_transfer_opts[] = {
      "the destination volume (default: the same name)", 0, NULL},
     {"--snapshot", "snapshot", CLI_FLAG, NULL,
      "copy from a clone made first (the source stays in use)", 0, NULL},
-    {"--chunk", "chunk", CLI_INT, "BYTES", "bytes per chunk (default 8 MiB)",
+    {"--chunk", "chunk", CLI_INT, "BYTES", "bytes per chunk (default 4 MiB)",
      0, NULL},
     {"--digest", "digest", CLI_STR, "ALG",
      "the chunks' digest: xxh128 (default) or blake2b", 0, digests},
