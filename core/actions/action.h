@@ -89,6 +89,9 @@ void tr_actions_register_vm(void);
 void tr_actions_register_probe(void);
 void tr_actions_register_maint(void);
 void tr_actions_register_tenancy(void);
+void tr_actions_register_ipam(void); /* network.ip_allocate/_release */
+void tr_actions_register_lifecycle(void);
+void tr_actions_register_fence(void);
 void tr_actions_register_adapters(void); /* adapters.c: discovery, bridges, copies */
 
 const struct tr_action *tr_action_find(const char *name);

@@ -23,6 +23,9 @@
 	X(probe) \
 	X(tenancy) \
 	X(maint) \
+	X(ipam) \
+	X(lifecycle) \
+	X(fence) \
 	X(adapters)
 /* clang-format on */
 

@@ -166,9 +166,9 @@ static int run_unreserve(const struct tr_action_env *env, json_t *args,
 
 /* ---- vm.lookup ---- */
 
-/* The claim the VM owns, "" when none. */
-static int claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
-		    trellis_call_t *call)
+/* The claim the VM owns, "" when none (vm.h). */
+int tr_vm_claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
+		   trellis_call_t *call)
 {
 	sqlite3_stmt *st = NULL;
 	char owner[64];
@@ -243,6 +243,50 @@ static const char *first(json_t *list, const char *field)
 	return s ? s : "";
 }
 
+/* What a start (here or, for HA, on another host of its pod) needs: its
+ * state, BU, shape, the create arguments the provision recorded, its
+ * NIC, its host's pod and the cluster of its disk's pool (a pool of
+ * no cluster is shared: ""). */
+static int lookup_more(struct tr_store *st, json_t *rec, const char *pool,
+		       json_t **out, trellis_call_t *call)
+{
+	json_t *spec = json_object_get(rec, "spec");
+	json_t *create = json_object_get(spec, "create");
+	json_t *nic = json_object_get(create, "nic");
+	char pod[512] = "", cl[512] = "";
+	const char *host = S(rec, "host");
+	json_t *h = NULL, *p = NULL;
+	trellis_call_t c2;
+	tr_call_init(&c2, NULL);
+	if (host && tr_store_get(st, TR_KIND_HOST, host, &h, &c2) == 0) {
+		snprintf(pod, sizeof pod, "%s", S(h, "cluster") ? S(h, "cluster") : "");
+		char *slash = strrchr(pod, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	if (pool && *pool && tr_store_get(st, TR_KIND_POOL, pool, &p, &c2) == 0 &&
+	    S(p, "cluster"))
+		snprintf(cl, sizeof cl, "%s", S(p, "cluster"));
+	json_decref(h);
+	json_decref(p);
+	*out = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:O?, s:b, s:s, s:s, s:s, s:s, s:s}", "state",
+	    S(rec, "state") ? S(rec, "state") : "", "tenant",
+	    S(rec, "tenant") ? S(rec, "tenant") : "", "vcpus",
+	    json_integer_value(json_object_get(rec, "vcpus")), "memory_mb",
+	    json_integer_value(json_object_get(rec, "memory_mib")), "create",
+	    json_is_object(create) ? create : NULL, /* none: {} below */
+	    "ha", json_is_true(json_object_get(spec, "ha")), "nic_port",
+	    S(nic, "port") ? S(nic, "port") : "", "nic_segment",
+	    S(nic, "segment") ? S(nic, "segment") : "", "nic_mac",
+	    S(nic, "mac") ? S(nic, "mac") : "", "pod", pod, "disk_cluster", cl);
+	if (!*out)
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	if (!json_is_object(create))
+		json_object_set_new(*out, "create", json_object());
+	return 0;
+}
+
 static int run_lookup(const struct tr_action_env *env, json_t *args,
 		      json_t **result, trellis_call_t *call)
 {
@@ -283,8 +327,9 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 		ports = json_array();
 	}
 	char claim[256];
+	json_t *more = NULL;
 	const char *host = S(rec, "host");
-	rc = claim_of(db, uuid, claim, sizeof claim, call);
+	rc = tr_vm_claim_of(db, uuid, claim, sizeof claim, call);
 	if (!rc)
 		rc = agree(args, "uuid", uuid, uuid, call);
 	if (!rc)
@@ -306,6 +351,9 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 				 S(rec, "name") ? S(rec, "name") : "", uuid,
 				 host ? host : "-", *origin ? origin : "unknown");
 	if (!rc)
+		rc = lookup_more(env->daemon->store, rec, first(disks, "pool"),
+				 &more, call);
+	if (!rc)
 		*result = json_pack(
 		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 		    "s:O, s:O}",
@@ -316,6 +364,9 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 		    "port_host", first(ports, "host"), "port",
 		    first(ports, "name"), "port_key", first(ports, "key"),
 		    "disks", disks, "ports", ports);
+	if (!rc && *result)
+		json_object_update(*result, more);
+	json_decref(more);
 	json_decref(disks);
 	json_decref(ports);
 	json_decref(rec);
@@ -443,6 +494,19 @@ static const struct tr_field lookup_out[] = {
     {"port_key", TR_T_STRING, 1, "the key that made it"},
     {"disks", TR_T_ARRAY, 1, "every disk: {pool, name, key}"},
     {"ports", TR_T_ARRAY, 1, "every port: {host, name, key}"},
+    {"state", TR_T_STRING, 1, "its recorded state"},
+    {"tenant", TR_T_STRING, 1, "its business unit, \"\" if none"},
+    {"vcpus", TR_T_INT, 1, "virtual CPUs"},
+    {"memory_mb", TR_T_INT, 1, "memory in MiB"},
+    {"create", TR_T_OBJECT, 1,
+     "what its provision made it with: disk, nic, boot, caps ({} if unknown)"},
+    {"ha", TR_T_BOOL, 1, "restarted elsewhere in its pod when its host fails"},
+    {"nic_port", TR_T_STRING, 1, "its NIC's port name, \"\" if unknown"},
+    {"nic_segment", TR_T_STRING, 1, "its NIC's network segment"},
+    {"nic_mac", TR_T_STRING, 1, "its NIC's MAC"},
+    {"pod", TR_T_STRING, 1, "its host's pod (ZONE/POD)"},
+    {"disk_cluster", TR_T_STRING, 1,
+     "the cluster of its disk's pool, \"\" for a shared pool"},
     TR_FIELDS_END};
 
 static const struct tr_field boot_in[] = {

@@ -540,12 +540,14 @@ struct job {
 	struct agent *a;
 	struct cmd *c;
 	json_t *m;
+	uint64_t t_recv; /* us: the frame was read */
 };
 
 static void *cmd_thread(void *arg)
 {
 	struct job *j = arg;
 	struct agent *a = j->a;
+	uint64_t t_start = tr_now_us();
 	const char *id = json_string_value(json_object_get(j->m, "id"));
 	const char *name = json_string_value(json_object_get(j->m, "action"));
 	json_t *result = NULL;
@@ -554,15 +556,20 @@ static void *cmd_thread(void *arg)
 	int rc = run_action(a, name, json_object_get(j->m, "args"),
 			    json_string_value(json_object_get(j->m, "idem")),
 			    json_object_get(j->m, "host"), &result, &call);
-	json_t *ans = json_pack("{s:s, s:s, s:i}", "t", "result", "id", id,
-				"rc", rc);
+	uint64_t t_run = tr_now_us();
+	/* Where the time went at the site (docs/agent.md, "Latency"). */
+	json_t *ans = json_pack("{s:s, s:s, s:i, s:{s:I, s:I}}", "t", "result",
+				"id", id, "rc", rc, "agent_us", "spawn",
+				(json_int_t)(t_start - j->t_recv), "run",
+				(json_int_t)(t_run - t_start));
 	if (rc == 0)
 		json_object_set_new(ans, "result", result);
 	else {
 		json_object_set_new(ans, "error", json_string(call.message));
 		json_object_set_new(ans, "retryable", json_boolean(call.retryable));
 	}
-	say("%s %s: %s", id, name, rc ? call.message : "done");
+	say("%s %s: %s (%.3f ms)", id, name, rc ? call.message : "done",
+	    (double)(t_run - t_start) / 1000.0);
 	char *text = json_dumps(ans, JSON_COMPACT);
 	pthread_mutex_lock(&a->mu);
 	j->c->answer = text;
@@ -588,6 +595,7 @@ static void save_hosts(struct agent *a)
 /* A command: {"t":"cmd", id, action, args, idem, host}. */
 static void on_cmd(struct agent *a, json_t *m)
 {
+	uint64_t t_recv = tr_now_us();
 	const char *id = json_string_value(json_object_get(m, "id"));
 	json_t *host = json_object_get(m, "host");
 	if (!id || strlen(id) >= 40)
@@ -629,7 +637,7 @@ static void on_cmd(struct agent *a, json_t *m)
 	}
 	pthread_mutex_unlock(&a->mu);
 	struct job *j = tr_xcalloc(1, sizeof *j);
-	*j = (struct job){a, c, json_incref(m)};
+	*j = (struct job){a, c, json_incref(m), t_recv};
 	if (thread_start(a, cmd_thread, j) < 0) {
 		json_decref(j->m);
 		free(j);
@@ -822,8 +830,11 @@ static int run(struct agent *a)
 				unsigned char f[64];
 				long n = tr_link_seal(&a->link, TR_LINK_CLOSE,
 						      "{}", 2, f);
-				if (n > 0)
-					send_req(a, f, (size_t)n);
+				/* nanomsg's nn_close() drops what its
+				 * worker has not written yet (no linger):
+				 * give the CLOSE a moment to leave. */
+				if (n > 0 && send_req(a, f, (size_t)n) == 0)
+					usleep(100000);
 			}
 			link_close(a);
 			if (rc == -2)

@@ -216,13 +216,30 @@ static const struct tr_field list_args[] = {
 	TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"vm.list", "list VMs, 100 per page by default", list_args, vm_list, TR_OP_READ, TR_PERM_BU},
-	{"vm.show", "show a VM with its disks, NICs, pool and claim",
-	 show_args, vm_show, TR_OP_READ, TR_PERM_BU},
-	{"network.port_list", "the ports VMs own, as their records list them",
-	 port_list_args, port_list, TR_OP_READ, TR_PERM_BU},
-	{"vm.console", "VNC endpoint and a one-time password of a VM",
-	 console_args, vm_console, TR_OP_AUDIT, TR_PERM_BU},
+    {.name = "vm.list",
+     .description = "list VMs, 100 per page by default",
+     .args = list_args,
+     .handler = vm_list,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "vm.show",
+     .description = "show a VM with its disks, NICs, pool and claim",
+     .args = show_args,
+     .handler = vm_show,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "network.port_list",
+     .description = "the ports VMs own, as their records list them",
+     .args = port_list_args,
+     .handler = port_list,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "vm.console",
+     .description = "VNC endpoint and a one-time password of a VM",
+     .args = console_args,
+     .handler = vm_console,
+     .flags = TR_OP_AUDIT,
+     .perm = TR_PERM_BU},
 };
 
 void tr_api_register_vm(struct tr_api *api)

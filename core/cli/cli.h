@@ -141,6 +141,7 @@ extern const struct cli_opt cli_volume_transfer_opts[];
 int cli_volume_transfer(const struct cli *cli, const struct cli_verb *v,
 			int argc, char **argv);
 extern const struct cli_noun cli_noun_network;
+extern const struct cli_noun cli_noun_ip;
 extern const struct cli_noun cli_noun_policy;
 extern const struct cli_noun cli_noun_workflow;
 extern const struct cli_noun cli_noun_action;
@@ -150,6 +151,8 @@ extern const struct cli_noun cli_noun_bu;
 extern const struct cli_noun cli_noun_audit;
 extern const struct cli_noun cli_noun_template;
 extern const struct cli_noun cli_noun_quota;
+extern const struct cli_noun cli_noun_caps;
+extern const struct cli_noun cli_noun_ha;
 extern const struct cli_noun cli_noun_allocation;
 extern const struct cli_noun cli_noun_report;
 extern const struct cli_noun cli_noun_console;
@@ -157,6 +160,8 @@ extern const struct cli_noun cli_noun_console;
 int cli_vm_console(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv);
 extern const struct cli_noun cli_noun_events;
+extern const struct cli_noun cli_noun_maint;
+extern const struct cli_noun cli_noun_support;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 
@@ -201,6 +206,12 @@ int cli_run_verb(const struct cli *cli, const struct cli_verb *v, int argc,
  * message on stderr on error.  Used by custom runners too. */
 int cli_parse_args(const struct cli_verb *v, const char *noun, int argc,
 		   char **argv, json_t **args);
+/* A verb's sub-verbs (`user key add USER KEY`, `zone ip-range add ZONE`):
+ * argv[0] names one of sub's verbs, the first positional is the verb's
+ * own, and a second positional becomes option second ("--name") when the
+ * verb has it. */
+int cli_run_sub(const struct cli *cli, const struct cli_noun *sub,
+		const char *second, int argc, char **argv);
 void cli_verb_help(FILE *out, const struct cli_noun *n,
 		   const struct cli_verb *v);
 void cli_noun_help(FILE *out, const struct cli_noun *n);

@@ -55,15 +55,27 @@ static const struct cli_col cred_cols[] = {
     {"OWNER", "owner"},	      CLI_COLS_END};
 
 static const struct cli_verb cred_sub[] = {
-    {"add", "Add a credential (the secret from --secret-file or stdin)",
-     "storage.credential.add", "name", "NAME", cred_add_opts, NULL, NULL,
-     NULL},
-    {"list", "List credentials (never their secrets)",
-     "storage.credential.list", NULL, NULL, NULL, cred_cols, "items", NULL},
-    {"show", "Show a credential (never its secret)",
-     "storage.credential.show", "name", "NAME", NULL, NULL, NULL, NULL},
-    {"delete", "Delete a credential", "storage.credential.delete", "name",
-     "NAME", NULL, NULL, NULL, NULL},
+    {.name = "add",
+     .summary = "Add a credential (the secret from --secret-file or stdin)",
+     .op = "storage.credential.add",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = cred_add_opts},
+    {.name = "list",
+     .summary = "List credentials (never their secrets)",
+     .op = "storage.credential.list",
+     .cols = cred_cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a credential (never its secret)",
+     .op = "storage.credential.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "delete",
+     .summary = "Delete a credential",
+     .op = "storage.credential.delete",
+     .positional = "name",
+     .pos_metavar = "NAME"},
     CLI_VERBS_END};
 
 static char *read_secret(const char *file)
@@ -188,15 +200,27 @@ static const struct cli_col bridge_cols[] = {
     {"PORT", "port"}, {"ADDRESS", "address"}, {"STATE", "state"},
     CLI_COLS_END};
 static const struct cli_verb bridge_sub[] = {
-    {"create", "Establish a bridge between pools A and B",
-     "storage.bridge.create", "a", "A", bridge_create_opts, NULL, NULL,
-     NULL},
-    {"list", "List bridges", "storage.bridge.list", NULL, NULL, NULL,
-     bridge_cols, "items", NULL},
-    {"show", "Show a bridge", "storage.bridge.show", "name", "NAME", NULL,
-     NULL, NULL, NULL},
-    {"delete", "Forget a bridge", "storage.bridge.delete", "name", "NAME",
-     NULL, NULL, NULL, NULL},
+    {.name = "create",
+     .summary = "Establish a bridge between pools A and B",
+     .op = "storage.bridge.create",
+     .positional = "a",
+     .pos_metavar = "A",
+     .opts = bridge_create_opts},
+    {.name = "list",
+     .summary = "List bridges",
+     .op = "storage.bridge.list",
+     .cols = bridge_cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a bridge",
+     .op = "storage.bridge.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "delete",
+     .summary = "Forget a bridge",
+     .op = "storage.bridge.delete",
+     .positional = "name",
+     .pos_metavar = "NAME"},
     CLI_VERBS_END};
 
 static int cli_bridge(const struct cli *cli, const struct cli_verb *verb,
@@ -376,31 +400,49 @@ static const struct cli_opt reassign_opts[] = {
     CLI_OPTS_END};
 
 static const struct cli_verb verbs[] = {
-    {"credential",
-     "Credentials for storage adapters: add NAME --module --endpoint "
-     "--username (secret on stdin or --secret-file) | list | show NAME | "
-     "delete NAME",
-     "storage.credential.add", "action", "add|list|show|delete [NAME]",
-     cred_add_opts, NULL, NULL, cli_credential},
-    {"discover",
-     "Storage systems, pools, volumes, access ports and assignments a "
-     "credential (or --pool) reaches",
-     "storage.discover", NULL, "[CREDENTIAL]", discover_opts, NULL, NULL,
-     cli_discover},
-    {"bridge",
-     "Cloud bridges between storage resources: create A B [--port P] | "
-     "list | show NAME | delete NAME",
-     "storage.bridge.create", "action", "create|list|show|delete ...",
-     bridge_create_opts, NULL, NULL, cli_bridge},
-    {"assign", "Assign one volume to initiators of one host",
-     "storage.assign", "volume", "VOLUME", assign_opts, NULL, NULL, NULL},
-    {"unassign", "Remove a host's initiators (default: all) from a volume",
-     "storage.unassign", "volume", "VOLUME", assign_opts, NULL, NULL, NULL},
-    {"reassign",
-     "Migrate a volume's assignment: the new host's initiators are added, "
-     "the old host's removed",
-     "storage.reassign", "volume", "VOLUME", reassign_opts, NULL, NULL,
-     NULL},
+    {.name = "credential",
+     .summary = "Credentials for storage adapters: add NAME --module --endpoint "
+                "--username (secret on stdin or --secret-file) | list | show NAME | "
+                "delete NAME",
+     .op = "storage.credential.add",
+     .positional = "action",
+     .pos_metavar = "add|list|show|delete [NAME]",
+     .opts = cred_add_opts,
+     .run = cli_credential},
+    {.name = "discover",
+     .summary = "Storage systems, pools, volumes, access ports and assignments a "
+                "credential (or --pool) reaches",
+     .op = "storage.discover",
+     .pos_metavar = "[CREDENTIAL]",
+     .opts = discover_opts,
+     .run = cli_discover},
+    {.name = "bridge",
+     .summary = "Cloud bridges between storage resources: create A B [--port P] | "
+                "list | show NAME | delete NAME",
+     .op = "storage.bridge.create",
+     .positional = "action",
+     .pos_metavar = "create|list|show|delete ...",
+     .opts = bridge_create_opts,
+     .run = cli_bridge},
+    {.name = "assign",
+     .summary = "Assign one volume to initiators of one host",
+     .op = "storage.assign",
+     .positional = "volume",
+     .pos_metavar = "VOLUME",
+     .opts = assign_opts},
+    {.name = "unassign",
+     .summary = "Remove a host's initiators (default: all) from a volume",
+     .op = "storage.unassign",
+     .positional = "volume",
+     .pos_metavar = "VOLUME",
+     .opts = assign_opts},
+    {.name = "reassign",
+     .summary = "Migrate a volume's assignment: the new host's initiators are added, "
+                "the old host's removed",
+     .op = "storage.reassign",
+     .positional = "volume",
+     .pos_metavar = "VOLUME",
+     .opts = reassign_opts},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_storage = {

@@ -197,38 +197,78 @@ static int vm_show(const struct cli *cli, const struct cli_verb *v, int argc,
 }
 
 static const struct cli_verb verbs[] = {
-	{"list", "List VMs, 100 per page", "vm.list", NULL, NULL, list_opts,
-	 cols, "items", NULL},
-	{"show",
+    {.name = "list",
+     .summary = "List VMs, 100 per page",
+     .op = "vm.list",
+     .opts = list_opts,
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary =
 	 "Show a VM by uuid, or by name when unique: its record, disks, NICs, "
 	 "console, pool and placement claim",
-	 "vm.show", "name", "VM", NULL, NULL, NULL, vm_show},
-	{"create",
+     .op = "vm.show",
+     .positional = "name",
+     .pos_metavar = "VM",
+     .run = vm_show},
+    {.name = "create",
+     .summary =
 	 "Create and start a VM NAME: runs vm.provision (placement, disk, "
 	 "NIC, VM), undone on failure; refused without --kernel, --image or "
 	 "--blank",
-	 "workflow.run", "name", "NAME", create_opts, NULL, NULL, run_wf},
-	{"start", "Start a VM (runs vm.start)", "workflow.run", "vm", "VM",
-	 start_opts, NULL, NULL, run_wf},
-	{"stop",
+     .op = "workflow.run",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = create_opts,
+     .run = run_wf},
+    {.name = "start",
+     .summary = "Start a VM (runs vm.start)",
+     .op = "workflow.run",
+     .positional = "vm",
+     .pos_metavar = "VM",
+     .opts = start_opts,
+     .run = run_wf},
+    {.name = "stop",
+     .summary =
 	 "Shut a VM down (runs vm.stop): ACPI, then a power off after the "
 	 "grace; --force powers it off at once",
-	 "workflow.run", "vm", "VM", stop_opts, NULL, NULL, run_wf},
-	{"reboot", "Shut a VM down as stop does and start it again (runs "
-	 "vm.reboot)",
-	 "workflow.run", "vm", "VM", stop_opts, NULL, NULL, run_wf},
-	{"destroy",
+     .op = "workflow.run",
+     .positional = "vm",
+     .pos_metavar = "VM",
+     .opts = stop_opts,
+     .run = run_wf},
+    {.name = "reboot",
+     .summary = "Shut a VM down as stop does and start it again (runs "
+		"vm.reboot)",
+     .op = "workflow.run",
+     .positional = "vm",
+     .pos_metavar = "VM",
+     .opts = stop_opts,
+     .run = run_wf},
+    {.name = "destroy",
+     .summary =
 	 "Destroy a VM and delete exactly what its provision made: disk, NIC, "
 	 "placement claim (runs vm.destroy); a VM Trellis did not make is "
 	 "refused unless --force",
-	 "workflow.run", "vm", "VM", destroy_opts, NULL, NULL, run_wf},
-	{"console",
+     .op = "workflow.run",
+     .positional = "vm",
+     .pos_metavar = "VM",
+     .opts = destroy_opts,
+     .run = run_wf},
+    {.name = "console",
+     .summary =
 	 "A browser console: a single-use token and its URL (docs/console.md)",
-	 "console.open", "name", "VM", console_opts, NULL, NULL,
-	 cli_vm_console},
-	{"vnc",
-	 "VNC endpoint and a one-time password (--ttl, default 5m)",
-	 "vm.console", "name", "VM", vnc_opts, NULL, NULL, NULL},
-	CLI_VERBS_END};
+     .op = "console.open",
+     .positional = "name",
+     .pos_metavar = "VM",
+     .opts = console_opts,
+     .run = cli_vm_console},
+    {.name = "vnc",
+     .summary = "VNC endpoint and a one-time password (--ttl, default 5m)",
+     .op = "vm.console",
+     .positional = "name",
+     .pos_metavar = "VM",
+     .opts = vnc_opts},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_vm = {"vm", "Virtual machines", verbs, NULL};

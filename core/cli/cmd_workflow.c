@@ -768,45 +768,80 @@ static const struct cli_col def_cols[] = {
 	{"DESCRIPTION", "description"}, CLI_COLS_END};
 
 static const struct cli_verb wf_verbs[] = {
-	{"run",
+    {.name = "run",
+     .summary =
 	 "Start NAME or FILE [--input K=V|K=@FILE]... [--wait|--no-wait]; "
 	 "waits by default on a terminal, showing each step and then the "
 	 "outputs.  Without a terminal and without --wait it prints the id "
 	 "and exits 0 once the instance is started, not done (follow it with "
 	 "workflow watch ID); with --wait the exit status is the instance's: "
 	 "0 succeeded, 1 failed or cancelled",
-	 "workflow.run", NULL, "NAME|FILE", NULL, NULL, NULL, wf_run},
-	{"watch",
+     .op = "workflow.run",
+     .pos_metavar = "NAME|FILE",
+     .run = wf_run},
+    {.name = "watch",
+     .summary =
 	 "Follow an instance to its end: each step as it finishes, a "
 	 "progress bar on a terminal, then the outputs (exit status: the "
 	 "instance's)",
-	 "workflow.status", "id", "ID", NULL, NULL, NULL, wf_watch},
-	{"show",
-	 "A workflow's inputs (type, default, description), steps and "
-	 "outputs, by NAME from the daemon or from a FILE",
-	 "workflow.def", "name", "NAME|FILE", NULL, NULL, NULL, wf_show},
-	{"status", "State of an instance", "workflow.status", "id", "ID",
-	 NULL, NULL, NULL, NULL},
-	{"list", "Instances, newest first", "workflow.list", NULL, NULL,
-	 list_opts, list_cols, "items", NULL},
-	{"logs", "The step journal of an instance (--follow: as it grows)",
-	 "workflow.logs", "id", "ID", logs_opts, NULL, NULL, wf_logs},
-	{"cancel", "Stop an instance and compensate what it made",
-	 "workflow.cancel", "id", "ID", NULL, NULL, NULL, NULL},
-	{"purge",
+     .op = "workflow.status",
+     .positional = "id",
+     .pos_metavar = "ID",
+     .run = wf_watch},
+    {.name = "show",
+     .summary = "A workflow's inputs (type, default, description), steps and "
+		"outputs, by NAME from the daemon or from a FILE",
+     .op = "workflow.def",
+     .positional = "name",
+     .pos_metavar = "NAME|FILE",
+     .run = wf_show},
+    {.name = "status",
+     .summary = "State of an instance",
+     .op = "workflow.status",
+     .positional = "id",
+     .pos_metavar = "ID"},
+    {.name = "list",
+     .summary = "Instances, newest first",
+     .op = "workflow.list",
+     .opts = list_opts,
+     .cols = list_cols,
+     .list_key = "items"},
+    {.name = "logs",
+     .summary = "The step journal of an instance (--follow: as it grows)",
+     .op = "workflow.logs",
+     .positional = "id",
+     .pos_metavar = "ID",
+     .opts = logs_opts,
+     .run = wf_logs},
+    {.name = "cancel",
+     .summary = "Stop an instance and compensate what it made",
+     .op = "workflow.cancel",
+     .positional = "id",
+     .pos_metavar = "ID"},
+    {.name = "purge",
+     .summary =
 	 "Remove finished instances from the journal --older-than AGE "
 	 "(workflows.retention does it by itself); never one an unfinished "
 	 "instance may still need",
-	 "workflow.purge", NULL, NULL, purge_opts, NULL, NULL, NULL},
-	{"defs", "The workflow definitions the daemon loaded",
-	 "workflow.defs", NULL, NULL, NULL, def_cols, "items", NULL},
-	{"validate",
-	 "Check FILE... without a daemon; every error as FILE:LINE:COL "
-	 "(exit 1 on any)",
-	 "workflow.validate", NULL, "FILE...", NULL, NULL, NULL, wf_validate},
-	{"graph", "The DAG of NAME or FILE --format dot|svg (Graphviz)",
-	 "workflow.def", NULL, "NAME|FILE", NULL, NULL, NULL, wf_graph},
-	CLI_VERBS_END};
+     .op = "workflow.purge",
+     .opts = purge_opts},
+    {.name = "defs",
+     .summary = "The workflow definitions the daemon loaded",
+     .op = "workflow.defs",
+     .cols = def_cols,
+     .list_key = "items"},
+    {.name = "validate",
+     .summary = "Check FILE... without a daemon; every error as FILE:LINE:COL "
+		"(exit 1 on any)",
+     .op = "workflow.validate",
+     .pos_metavar = "FILE...",
+     .run = wf_validate},
+    {.name = "graph",
+     .summary = "The DAG of NAME or FILE --format dot|svg (Graphviz)",
+     .op = "workflow.def",
+     .pos_metavar = "NAME|FILE",
+     .run = wf_graph},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_workflow = {
 	"workflow", "Workflows: run, watch, show, cancel, validate", wf_verbs, NULL};

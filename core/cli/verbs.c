@@ -346,3 +346,41 @@ void cli_noun_help(FILE *out, const struct cli_noun *n)
 	fprintf(out, "\nRun 'trellis %s VERB --help' for a verb's options.\n",
 		n->name);
 }
+
+int cli_run_sub(const struct cli *cli, const struct cli_noun *sub,
+		const char *second, int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0) {
+		cli_noun_help(argc < 1 ? stderr : stdout, sub);
+		return argc < 1 ? CLI_USAGE : CLI_OK;
+	}
+	const struct cli_verb *sv = NULL;
+	for (const struct cli_verb *k = sub->verbs; k->name; k++)
+		if (strcmp(k->name, argv[0]) == 0)
+			sv = k;
+	if (!sv) {
+		fprintf(stderr, "trellis: %s: unknown verb '%s' (", sub->name,
+			argv[0]);
+		for (const struct cli_verb *k = sub->verbs; k->name; k++)
+			fprintf(stderr, "%s%s", k == sub->verbs ? "" : ", ",
+				k->name);
+		fprintf(stderr, ")\n");
+		return CLI_USAGE;
+	}
+	/* OBJ SECOND ... becomes OBJ --second SECOND ... for a verb that
+	 * has that option. */
+	int has = second && find_opt(sv, second, strlen(second)) != NULL;
+	char **a = tr_xcalloc((size_t)argc + 2, sizeof *a);
+	int n = 0;
+	for (int i = 1; i < argc; i++) {
+		a[n++] = argv[i];
+		if (i == 1 && has && argc > 2 && argv[2][0] != '-') {
+			a[n++] = (char *)second;
+			a[n++] = argv[++i];
+		}
+	}
+	int rc = cli_run_verb(cli, sv, n, a);
+	free(a);
+	return rc;
+}

@@ -47,6 +47,9 @@ static const char defaults_yaml[] =
 	"escrow:                 # the vendor's trellis-escrowd (maint mode)\n"
 	"  endpoint: null        # tcp://HOST:PORT; null: maint enable fails\n"
 	"  public_key: null      # its escrow.pub (base64 X25519)\n"
+	"network:\n"
+	"  router_check: 30s     # sync every routed network's router, restart "
+	"dead ones (0: never)\n"
 	"placement:\n"
 	"  orphan_check: 60s     # release claims whose VM or workflow is "
 	"gone (0: never)\n"
@@ -90,7 +93,28 @@ static const char defaults_yaml[] =
 	"trellisd)\n"
 	"  first_port: 6080      # the process launcher's first port\n"
 	"  listen_host: 127.0.0.1 # where launched instances listen\n"
-	"  max_instances: 8      # the scan never runs more\n";
+	"  max_instances: 8      # the scan never runs more\n"
+	"caps:                   # global default caps, under offerings and "
+	"BU defaults (0: none)\n"
+	"  cpu_shares: 0         # relative CPU weight (<cputune><shares>)\n"
+	"  nic_inbound_kbps: 0   # NIC bandwidth into the VM, KB/s\n"
+	"  nic_outbound_kbps: 0  # out of it\n"
+	"  disk_read_iops_sec: 0\n"
+	"  disk_write_iops_sec: 0\n"
+	"  disk_read_bytes_sec: 0\n"
+	"  disk_write_bytes_sec: 0\n"
+	"ha:                     # restart a failed host's VMs in its pod "
+	"(docs/ha.md)\n"
+	"  interval: 0           # probe every host this often (0: HA off)\n"
+	"  fail_after: 30s       # connection and probe failing this long: "
+	"failed\n"
+	"  probe: []             # argv; {host} {uri} {hostname} are replaced; "
+	"[]: the connection only\n"
+	"  fence_action: fence.script # the fencing action (trellis action "
+	"list)\n"
+	"  fence: []             # fence.script's argv ({host} {uri} "
+	"{hostname}); []: never fenced, never restarted\n"
+	"  fence_timeout: 60s\n";
 
 const char *tr_config_defaults(void)
 {
@@ -98,7 +122,7 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT, C_CAP };
 
 struct centry {
 	const char *path;
@@ -128,8 +152,9 @@ static const struct centry entries[] = {
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
 	{"escrow.endpoint", C_STR_NULL, O(escrow_endpoint)},
-	{"escrow.public_key", C_STR_NULL, O(escrow_public_key)},
+	{"escrow.public_key", C_PATH_NULL, O(escrow_public_key)},
 	{"placement.orphan_check", C_DURATION, O(orphan_check_ms)},
+	{"network.router_check", C_DURATION, O(router_check_ms)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
@@ -156,6 +181,19 @@ static const struct centry entries[] = {
 	{"console.first_port", C_UINT, O(console_first_port)},
 	{"console.listen_host", C_PATH_NULL, O(console_listen_host)},
 	{"console.max_instances", C_UINT, O(console_max)},
+	{"caps.cpu_shares", C_CAP, O(caps[0])},
+	{"caps.nic_inbound_kbps", C_CAP, O(caps[1])},
+	{"caps.nic_outbound_kbps", C_CAP, O(caps[2])},
+	{"caps.disk_read_iops_sec", C_CAP, O(caps[3])},
+	{"caps.disk_write_iops_sec", C_CAP, O(caps[4])},
+	{"caps.disk_read_bytes_sec", C_CAP, O(caps[5])},
+	{"caps.disk_write_bytes_sec", C_CAP, O(caps[6])},
+	{"ha.interval", C_DURATION, O(ha_interval_ms)},
+	{"ha.fail_after", C_DURATION, O(ha_fail_after_ms)},
+	{"ha.probe", C_DIRS, O(ha_probe)},
+	{"ha.fence_action", C_STR, O(ha_fence_action)},
+	{"ha.fence", C_DIRS, O(ha_fence)},
+	{"ha.fence_timeout", C_DURATION, O(ha_fence_timeout_ms)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -210,7 +248,8 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 	int64_t i64;
 	switch (e->type) {
 	case C_STR:
-		if (strcmp(e->path, "state_dir") == 0)
+		if (strcmp(e->path, "state_dir") == 0 ||
+		    strcmp(e->path, "ha.fence_action") == 0)
 			return set_str((char **)(base + e->off), v, 0, e->path,
 				       err, errlen);
 		return set_url((char **)(base + e->off), v, 0, e->path, err,
@@ -260,6 +299,14 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    "got '%s'",
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)(x / 1000);
+		return 0;
+	case C_CAP: /* 0 (no cap) or more */
+		if (tr_node_int(v, &i64) < 0 || i64 < 0 || i64 > 4000000000LL)
+			return fail(err, errlen, v,
+				    "%s: expected 0 (no cap) or a positive "
+				    "integer, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)i64;
 		return 0;
 	case C_UINT:
 		if (tr_node_int(v, &i64) < 0 || i64 < 1 || i64 > 1000000)
@@ -334,6 +381,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 			return fail(err, errlen, v,
 				    "%s: expected a list of %s", e->path,
 				    strstr(e->path, "listen") ? "URLs"
+				    : !strncmp(e->path, "ha.", 3) ? "arguments"
 							      : "directories");
 		size_t n = tr_node_len(v);
 		char **dirs = tr_xcalloc(n + 1, sizeof *dirs);
@@ -350,6 +398,8 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 					    "%s: expected %s", e->path,
 					    strstr(e->path, "listen")
 						    ? "a URL"
+					    : !strncmp(e->path, "ha.", 3)
+						    ? "an argument"
 						    : "a directory");
 			}
 			dirs[i] = tr_xstrdup(d);
@@ -593,6 +643,13 @@ void tr_config_free(struct tr_config *c)
 	for (size_t i = 0; i < c->n_agents_listen; i++)
 		free(c->agents_listen[i]);
 	free(c->agents_listen);
+	for (size_t i = 0; i < c->n_ha_probe; i++)
+		free(c->ha_probe[i]);
+	free(c->ha_probe);
+	for (size_t i = 0; i < c->n_ha_fence; i++)
+		free(c->ha_fence[i]);
+	free(c->ha_fence);
+	free(c->ha_fence_action);
 	tr_node_free(c->defaults);
 	tr_node_free(c->file);
 	free(c);

@@ -24,6 +24,7 @@
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
+#include "../ha/ha.h"
 #include "../placement/orphans.h"
 #include "../placement/service.h"
 #include "../relay/relay.h"
@@ -32,6 +33,7 @@
 #include "../store/store.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
+#include "../maint/maint.h"
 #include "../workflow/engine.h"
 #include "keys_admin.h"
 #include "statedir.h"
@@ -440,6 +442,7 @@ static int run(const struct opts *o)
 	tr_hosts_refresh_start(&d, cfg->host_refresh_ms);
 	tr_orphans_start(&d, cfg->orphan_check_ms);
 	tr_console_scan_start(&d);
+	tr_routers_check_start(&d, cfg->router_check_ms);
 	tr_adapters_discover_start(&d);
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
@@ -447,6 +450,11 @@ static int run(const struct opts *o)
 	/* A sub-workflow is its parent's starter's: its VMs and claims are
 	 * that BU's (docs/tenancy.md). */
 	tr_engine_on_child(engine, inherit_owner, &d);
+	tr_ha_start(&d);
+	/* Maintenance windows (after the engine: a window that ended while
+	 * trellisd was down locks at once). */
+	if (tr_maint_start(&d, err, sizeof err) < 0)
+		goto fail;
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
@@ -526,6 +534,7 @@ out:
 		_exit(1);
 	}
 	tr_http_stop(http); /* no new request from HTTP either */
+	tr_ha_stop(&d);
 	tr_engine_stop(engine);
 	tr_orphans_stop(&d);
 	tr_relay_stop(&d);
@@ -533,6 +542,7 @@ out:
 	 * requests: the API goes after them. */
 	tr_workers_free(d.readers);
 	tr_workers_free(d.workers);
+	tr_maint_stop(&d); /* answers what waits on a window */
 	tr_engine_free(engine); /* after the pool delivered every step */
 	tr_placement_shutdown(&d);
 	tr_api_free(d.api);

@@ -93,6 +93,12 @@ int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 
 /* Refreshes every host every interval_ms (0: never) on the workers. */
 void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);
+/* Routers (routers.c): soon after start, then every interval_ms, every
+ * routed network's router is synced with the store by
+ * network.router_ensure, which also restarts a DHCP/DNS server that died
+ * (a crash of the router's dnsmasq, or of the host).  A round still
+ * running skips the next.  0: never. */
+void tr_routers_check_start(struct tr_daemon *d, uint64_t interval_ms);
 
 /* The events hook (core/events) that keeps VM records current from the
  * plugins' vm.state events; arg is the struct tr_daemon. */

@@ -66,7 +66,14 @@ static void apply(struct tr_daemon *d, void *arg)
 			json_string_value(json_object_get(vm, "origin"));
 		if (undefined && origin && strcmp(origin, "discovered") == 0) {
 			rc = tr_store_delete(s, TR_KIND_VM, n->uuid, NULL, &call);
-		} else if (!defined) {
+		} else if (!defined &&
+			   !(strcmp(n->state, "shutoff") == 0 &&
+			     json_string_value(json_object_get(vm, "state")) &&
+			     strcmp(json_string_value(json_object_get(vm, "state")),
+				    "failed") == 0)) {
+			/* A VM a start left "failed" (vm.started) stays so
+			 * when its domain reports shutoff: the reason holds
+			 * until a start succeeds. */
 			json_t *upd = json_pack("{s:s}", "state",
 						undefined ? "undefined" : n->state);
 			rc = tr_store_update(s, TR_KIND_VM, n->uuid, upd, NULL,

@@ -92,7 +92,9 @@ int tr_agent_token_new(sqlite3 *db, const char *zone, long ttl_s,
 
 /* Enrolment: binds pk (hex) to a new agent name in zone, burning token,
  * in one transaction.  0, or PERMISSION / CONFLICT with msg the reason;
- * nothing is changed then. */
+ * nothing is changed then.  A token burnt by this very name and key (an
+ * agent whose link went before its welcome came) is 0 again, changing
+ * nothing. */
 struct tr_store;
 int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 		   const char *name, const char *pk, char *msg, size_t msglen);

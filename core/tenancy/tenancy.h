@@ -35,6 +35,34 @@ int tr_template_delete(struct tr_store *s, const char *name,
 int tr_template_apply(struct tr_store *s, json_t *inputs,
 		      trellis_call_t *call);
 
+/* ---- caps (caps.c; table bu_caps, vm_template.caps) ----
+ * A VM's caps, per field: its offering's (the template's caps), then its
+ * BU's default, then the global default (config caps:, 0: none). */
+#define TR_CAP_N 7
+/* cpu_shares, nic_inbound_kbps, nic_outbound_kbps, disk_read_iops_sec,
+ * disk_write_iops_sec, disk_read_bytes_sec, disk_write_bytes_sec: the
+ * order of struct tr_config's caps[]. */
+extern const char *const tr_cap_fields[TR_CAP_N];
+/* INVALID_ARG unless caps holds only cap fields, each >= 0 or null. */
+int tr_caps_check(json_t *caps, const char *what, trellis_call_t *call);
+/* A new object with the cap fields args has. */
+json_t *tr_caps_pick(json_t *args);
+/* Sets (null: unsets) bu's default caps; NOTFOUND, INVALID_ARG, IO. */
+int tr_caps_bu_set(struct tr_store *s, const char *bu, json_t *caps,
+		   trellis_call_t *call);
+/* bu's default caps ({} when none). */
+int tr_caps_bu_get(struct tr_store *s, const char *bu, json_t **out,
+		   trellis_call_t *call);
+/* {FIELD: {value, source}} for a VM of template_ (NULL/"": none) and bu
+ * (NULL/"": none), global the config's caps[] (may be NULL); source is
+ * "offering:NAME", "bu:NAME", "global" or "none". */
+int tr_caps_effective(struct tr_store *s, const unsigned *global,
+		      const char *template_, const char *bu, json_t **out,
+		      trellis_call_t *call);
+/* Sets vm.provision's cap inputs (each field's value) and inputs.caps
+ * (the whole, sources included, as JSON text) from tr_caps_effective()'s result. */
+void tr_caps_to_inputs(json_t *caps, json_t *inputs);
+
 /* Sets bu's quotas: limits may hold vcpus, memory_mib, disk_gib, vms (a
  * number, or -1/null: no limit) and templates {NAME: vms, ...}; the ones
  * not given keep their values.  0, NOTFOUND (no such BU), IO. */

@@ -5,6 +5,8 @@
 
 #include "suggest.h"
 
+/* Levenshtein distance with adjacent transpositions (optimal string
+ * alignment). */
 size_t tr_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -22,6 +24,10 @@ size_t tr_edit_distance(const char *a, const char *b)
 				c = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < c)
 				c = d[i][j - 1] + 1;
+			/* Two letters swapped is one typo ("qouta"). */
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
 			d[i][j] = c;
 		}
 	return d[la][lb];

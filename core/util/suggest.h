@@ -24,7 +24,8 @@ struct tr_suggest {
 	size_t max;	  /* a candidate farther than this is no guess */
 };
 
-/* Levenshtein distance; names longer than 63 bytes are far (99). */
+/* Levenshtein distance, a swap of two adjacent letters counting as one
+ * edit; names longer than 63 bytes are far (99). */
 size_t tr_edit_distance(const char *a, const char *b);
 /* Starts a search for name: guesses within 2 edits (1 for a name shorter
  * than 6, so that "ab" does not suggest "cd"). */

@@ -362,6 +362,46 @@ static void create_and_replay(struct chk *c, struct hv_fx *fx)
 		chk_pass(c, "vm_list", "%u VMs, the new one among them", f.n);
 }
 
+/* ABI 1.1's trellis_vm_spec_t.cpu_shares: a plugin built for 1.1 applies
+ * it, or refuses the create with NOTSUP and a message; it never ignores
+ * it silently, nor fails it some other way.  A VM of its own, destroyed
+ * after. */
+static void cpu_shares(struct chk *c, struct hv_fx *fx)
+{
+	const char *check = "caps:cpu_shares";
+	if (!c->p->desc || c->p->desc->abi_minor < 1) {
+		chk_skip(c, check, "a plugin of ABI 1.0 never sees cpu_shares");
+		return;
+	}
+	trellis_vm_spec_t spec = fx->spec;
+	char name[96], key[128];
+	snprintf(name, sizeof name, "%.60s-shares", fx->name);
+	snprintf(key, sizeof key, "%.100s-shares", fx->key);
+	spec.name = name;
+	spec.uuid = NULL;
+	spec.cpu_shares = 512;
+	trellis_call_t call;
+	trellis_vm_info_t out;
+	chk_call(c, &call);
+	chk_begin(check);
+	int rc = tr_hv_vm_create(TR_TGT(fx->t), &call, &spec, key, 0, &out);
+	chk_end();
+	if (rc == 0) {
+		chk_pass(c, check, "vm_create with cpu_shares 512 made %s",
+			 out.uuid);
+		trellis_call_t c2;
+		chk_call(c, &c2);
+		tr_hv_vm_destroy(TR_TGT(fx->t), &c2, out.uuid, key, 0);
+	} else if (rc == TRELLIS_E_NOTSUP && chk_has_own_message(&call, rc)) {
+		chk_pass(c, check, "refused plainly: %s", call.message);
+	} else {
+		chk_fail(c, check,
+			 "vm_create with cpu_shares 512: %s: %s (want success, "
+			 "or NOTSUP saying it cannot apply it)",
+			 trellis_error_name(rc), call.message);
+	}
+}
+
 /* A state op (start, pause, resume, shutdown) or an attach/detach asked
  * again finds its work done: that is success, not an error (the guide's
  * table, 4.7).  The first call sets the state up; when it fails, the check
@@ -541,6 +581,7 @@ void chk_hypervisor(struct chk *c)
 	if (fx.uuid[0]) {
 		chk_sweep(c, hv_ops, N_OPS, &fx, NULL);
 		states_twice(c, &fx);
+		cpu_shares(c, &fx);
 		destroy_twice(c, &fx);
 	} else {
 		chk_sweep(c, hv_ops, N_OPS, &fx, "no VM to run it against");

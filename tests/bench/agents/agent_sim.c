@@ -7,7 +7,9 @@
  *       (its own Ed25519 identity, the handshake, enrolment with its
  *       token) to trellisd's agents listener URL; prints the time to
  *       connect them all, then keeps them up (polls parked, beats
- *       answered) for SECONDS, or until SIGTERM.  nanomsg allows 512
+ *       as the welcome says, a link that went dead made again and
+ *       authenticated without the token, as trellis-agent does) for
+ *       SECONDS, or until SIGTERM.  nanomsg allows 512
  *       sockets a process: agents.t runs several for more agents.
  *   agent-sim rtt API_URL DIRECT_HOST RELAYED_HOST ROUNDS
  *       host.refresh on each host in turn, ROUNDS times, over the API
@@ -35,10 +37,14 @@ struct sim {
 	struct tr_link link;
 	struct tr_link_keypair id;
 	uint32_t reqid;
-	int up;
-	uint64_t last_tx;
-	unsigned beat_ms;
+	int up, enrolled, counted;
+	uint64_t last_tx, last_rx;
+	unsigned beat_ms, dead;
 };
+
+static const char *g_url;
+static unsigned char g_core[32];
+static unsigned redials;
 
 static volatile sig_atomic_t stop;
 static void on_term(int s) { (void)s; stop = 1; }
@@ -68,13 +74,48 @@ static int send_json(struct sim *s, const char *text)
 	return fl > 0 ? send_req(s, f, (size_t)fl) : -1;
 }
 
+/* A link to the core: a new socket, its HELLO (the first send waits for
+ * the connection).  Also for a link gone dead, as trellis-agent does:
+ * then it authenticates again, without its token. */
+static int dial(struct sim *s, int i)
+{
+	s->sock = nn_socket(AF_SP_RAW, NN_REQ);
+	if (s->sock < 0 || nn_connect(s->sock, g_url) < 0) {
+		fprintf(stderr, "agent %d: %s\n", i, nn_strerror(nn_errno()));
+		return -1;
+	}
+	int one = 1;
+	nn_setsockopt(s->sock, NN_TCP, NN_TCP_NODELAY, &one, sizeof one);
+	char params[256];
+	snprintf(params, sizeof params, "endpoint=%s;name=sim%d-%d", g_url,
+		 (int)getpid(), i);
+	unsigned char hello[TR_LINK_HELLO_MAX];
+	int hl = tr_link_client_hello(&s->link, TR_LINK_ROLE_AGENT, g_core,
+				      params, hello);
+	int tmo = 5000;
+	nn_setsockopt(s->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo);
+	unsigned char *m = nn_allocmsg((size_t)hl + 4, 0);
+	uint32_t id = 0x80000000u | ++s->reqid;
+	m[0] = (unsigned char)(id >> 24), m[1] = (unsigned char)(id >> 16);
+	m[2] = (unsigned char)(id >> 8), m[3] = (unsigned char)id;
+	memcpy(m + 4, hello, (size_t)hl);
+	if (nn_send(s->sock, &m, NN_MSG, 0) < 0) {
+		fprintf(stderr, "agent %d: hello: %s\n", i,
+			nn_strerror(nn_errno()));
+		return -1;
+	}
+	s->up = 0;
+	s->last_rx = tr_now_ms();
+	return 0;
+}
+
 static int agents(int argc, char **argv)
 {
 	if (argc < 7)
 		return 2;
-	const char *url = argv[2], *zone = argv[4];
-	unsigned char core[32];
-	if (tr_link_unhex(argv[3], core, 32) < 0)
+	const char *zone = argv[4];
+	g_url = argv[2];
+	if (tr_link_unhex(argv[3], g_core, 32) < 0)
 		return 2;
 	double secs = atof(argv[6]);
 	FILE *f = fopen(argv[5], "r");
@@ -89,37 +130,13 @@ static int agents(int argc, char **argv)
 	uint64_t t0 = tr_now_ms();
 	for (int i = 0; i < n; i++) {
 		struct sim *s = &sims[i];
-		s->sock = nn_socket(AF_SP_RAW, NN_REQ);
-		if (s->sock < 0 || nn_connect(s->sock, url) < 0) {
-			fprintf(stderr, "agent %d: %s\n", i, nn_strerror(nn_errno()));
-			return 1;
-		}
-		int one = 1;
-		nn_setsockopt(s->sock, NN_TCP, NN_TCP_NODELAY, &one, sizeof one);
 		tr_link_sign_keypair(&s->id);
-		char params[256];
-		snprintf(params, sizeof params, "endpoint=%s;name=sim%d-%d", url,
-			 (int)getpid(), i);
-		unsigned char hello[TR_LINK_HELLO_MAX];
-		int hl = tr_link_client_hello(&s->link, TR_LINK_ROLE_AGENT, core,
-					      params, hello);
-		int tmo = 5000;
-		nn_setsockopt(s->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo);
-		/* The first send waits for the connection. */
-		unsigned char *m = nn_allocmsg((size_t)hl + 4, 0);
-		uint32_t id = 0x80000000u | ++s->reqid;
-		m[0] = (unsigned char)(id >> 24), m[1] = (unsigned char)(id >> 16);
-		m[2] = (unsigned char)(id >> 8), m[3] = (unsigned char)id;
-		memcpy(m + 4, hello, (size_t)hl);
-		if (nn_send(s->sock, &m, NN_MSG, 0) < 0) {
-			fprintf(stderr, "agent %d: hello: %s\n", i,
-				nn_strerror(nn_errno()));
+		if (dial(s, i) < 0)
 			return 1;
-		}
 	}
 	/* Handshakes, then auth, then the welcome: all at once. */
 	int welcomed = 0;
-	uint64_t deadline = t0 + 120000;
+	uint64_t deadline = t0 + 600000;
 	struct nn_pollfd *pfd = tr_xcalloc((size_t)n, sizeof *pfd);
 	for (int i = 0; i < n; i++)
 		pfd[i] = (struct nn_pollfd){sims[i].sock, NN_POLLIN, 0};
@@ -128,7 +145,7 @@ static int agents(int argc, char **argv)
 	while (!stop) {
 		uint64_t now = tr_now_ms();
 		if (!up_at && now > deadline) {
-			fprintf(stderr, "only %d of %d agents up in 120 s\n",
+			fprintf(stderr, "only %d of %d agents up in 600 s\n",
 				welcomed, n);
 			return 1;
 		}
@@ -144,6 +161,7 @@ static int agents(int argc, char **argv)
 				 * alone (the request id stays behind). */
 				unsigned char *b = buf;
 				size_t bl = (size_t)len;
+				s->last_rx = now;
 				if (s->link.state == TR_LINK_HELLO_SENT) {
 					if (tr_link_client_finish(&s->link, b, bl) < 0) {
 						fprintf(stderr, "agent %d: %s\n", i,
@@ -155,26 +173,42 @@ static int agents(int argc, char **argv)
 					tr_link_sign(&s->link, &s->id, sig);
 					tr_link_hex(s->id.pk, 32, pk);
 					tr_link_hex(sig, 64, sh);
-					snprintf(msg, sizeof msg,
-						 "{\"t\":\"auth\",\"name\":\"sim%d-%d\","
-						 "\"pk\":\"%s\",\"sig\":\"%s\","
-						 "\"token\":\"%s\",\"zone\":\"%s\"}",
-						 (int)getpid(), i, pk, sh, tokens[i],
-						 zone);
+					if (s->enrolled)
+						snprintf(msg, sizeof msg,
+							 "{\"t\":\"auth\",\"name\":\"sim%d-%d\","
+							 "\"pk\":\"%s\",\"sig\":\"%s\"}",
+							 (int)getpid(), i, pk, sh);
+					else
+						snprintf(msg, sizeof msg,
+							 "{\"t\":\"auth\",\"name\":\"sim%d-%d\","
+							 "\"pk\":\"%s\",\"sig\":\"%s\","
+							 "\"token\":\"%s\",\"zone\":\"%s\"}",
+							 (int)getpid(), i, pk, sh, tokens[i],
+							 zone);
 					send_json(s, msg);
 				} else {
 					unsigned char p[4096];
 					enum tr_link_kind k;
-					if (bl > sizeof p ||
-					    tr_link_open(&s->link, b, bl, &k, p) < 0 ||
-					    k == TR_LINK_CLOSE) {
+					long len2 = bl > sizeof p ? -1 : tr_link_open(&s->link, b, bl, &k, p);
+					if (len2 < 0 || k == TR_LINK_CLOSE) {
 						fprintf(stderr, "agent %d: link closed\n", i);
 						return 1;
 					}
 					if (!s->up) {
+						/* The welcome: beat as often as it
+						 * says, as trellis-agent does. */
+						json_t *w = json_loadb((char *)p, (size_t)len2, 0, NULL);
+						json_t *hb = json_object_get(json_array_get(json_object_get(w, "m"), 0),
+									     "heartbeat_ms");
+						s->beat_ms = json_is_integer(hb) ? (unsigned)json_integer_value(hb) : 5000;
+						json_t *dd = json_object_get(json_array_get(json_object_get(w, "m"), 0),
+									     "dead_after");
+						s->dead = json_is_integer(dd) ? (unsigned)json_integer_value(dd) : 3;
+						json_decref(w);
 						s->up = 1;
-						s->beat_ms = 300;
-						welcomed++;
+						s->enrolled = 1;
+						if (!s->counted++)
+							welcomed++;
 						send_json(s, "{\"t\":\"poll\"}");
 					}
 					/* one more parked request per answer */
@@ -184,11 +218,24 @@ static int agents(int argc, char **argv)
 			}
 			if (s->up && now - s->last_tx >= s->beat_ms)
 				send_json(s, "{\"t\":\"beat\"}");
+			/* Dead (nothing from the core for dead_after beats):
+			 * a new link, as trellis-agent makes. */
+			if (s->up && now - s->last_rx > (uint64_t)s->beat_ms * s->dead) {
+				nn_close(s->sock);
+				tr_link_wipe(&s->link);
+				if (dial(s, i) < 0)
+					return 1;
+				pfd[i].fd = s->sock;
+				redials++;
+			}
 		}
 		if (!up_at && welcomed == n) {
 			up_at = tr_now_ms();
-			printf("connected %d agents in %llu ms\n", n,
-			       (unsigned long long)(up_at - t0));
+			struct timespec rt;
+			clock_gettime(CLOCK_REALTIME, &rt);
+			printf("connected %d agents in %llu ms at %lld\n", n,
+			       (unsigned long long)(up_at - t0),
+			       (long long)rt.tv_sec * 1000 + rt.tv_nsec / 1000000);
 			fflush(stdout);
 			end = up_at + (uint64_t)(secs * 1000);
 		}
@@ -201,6 +248,7 @@ static int agents(int argc, char **argv)
 	}
 	usleep(100000);
 	free(pfd);
+	printf("links made again (dead, as trellis-agent does): %u\n", redials);
 	return 0;
 }
 

@@ -118,15 +118,20 @@ is "undefined: the discovered record goes" "$(wait_state "$dom" absent)" absent
 
 # libvirtd restarts under the daemon: the cached connection is dead.
 # Only this test's libvirtd, by its PID: the machine's own keeps running.
-ok "this test's libvirtd stopped (by its pid)" stop_own_libvirtd
+# Not through ok: it runs its command in a subshell, and these must set
+# LV_PID here.
+stop_own_libvirtd
+_tap_report $? "this test's libvirtd stopped (by its pid)"
 out=$(tcli host refresh local 2>&1)
 is "host refresh with libvirtd down fails (exit 1)" "$?" 1
 like "... UNAVAILABLE, naming the URI" "$out" "UNAVAILABLE: connect to qemu\+unix:///system"
 is "... and the host is unreachable" "$(tcli host show local -o json | json 'j["state"]')" unreachable
-ok "libvirtd started again" start_own_libvirtd
+start_own_libvirtd >/dev/null
+_tap_report $? "libvirtd started again"
 ok "host refresh right after it is back" tcli host refresh local
 is "... and the host is up" "$(tcli host show local -o json | json 'j["state"]')" up
-ok "libvirtd restarted once more" eval 'stop_own_libvirtd && start_own_libvirtd'
+stop_own_libvirtd && start_own_libvirtd >/dev/null
+_tap_report $? "libvirtd restarted once more"
 # The connection the refresh cached is dead now; the first refresh must
 # not fail on it, and the new connection carries lifecycle events again.
 ok "host refresh on the first try after a restart" tcli host refresh local

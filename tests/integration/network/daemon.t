@@ -91,7 +91,7 @@ EOW
 	like "the same workflow, succeeding" "$out" "succeeded +last"
 	ok "green is on the host" ip -n $NS link show tr-bx7001
 	is "with the new port" "$(ip -n $NS -o link show | grep -c ': tr-t')" 2
-	like "with the opened port's rule" "$(ip netns exec $NS nft list table bridge trellis)" "tcp dport 22-22 accept"
+	like "with the opened port's rule" "$(ip netns exec $NS nft list table bridge trellis)" "tcp dport 22-22 counter packets [0-9]+ bytes [0-9]+ accept"
 else
 	skip "network actions in workflows" "this trellis has no workflow command yet"
 fi

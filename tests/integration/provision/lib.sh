@@ -13,7 +13,8 @@
 #                 blank=true unless given a kernel or an image)
 #   jq_ EXPR      a Python expression over JSON on stdin (the value is j)
 # PV_CONFIG (before pv_start): more lines for trellisd.yaml; PV_POLICY_YAML:
-# one more placement policy.
+# one more placement policy; PV_API_TCP (tcp://127.0.0.1:PORT): a tcp://
+# listener too, with an operator key "ops" (users' keys work on it).
 # Cleanup (domains named $PV_PREFIX*, the daemon, the directory) is in a
 # trap set by pv_start.
 source "$(dirname "${BASH_SOURCE[0]}")/../libvirt/lib.sh"
@@ -90,11 +91,13 @@ pv_start() {
 		printf '%s\n' "$PV_POLICY_YAML" >"$PV_DIR/policies/extra.yaml"
 	cat >"$PV_DIR/trellisd.yaml" <<-C
 		state_dir: $PV_DIR/state
-		api: {listen: "ipc://$PV_DIR/api.sock"}
+		api: {listen: "ipc://$PV_DIR/api.sock"${PV_API_TCP:+, tcp: "$PV_API_TCP"}}
 		events: {listen: "ipc://$PV_DIR/events.sock"}
 		plugins: {libvirt: {probe_kernel: "$kernel"}}
 		${PV_CONFIG:-}
 	C
+	[[ -n ${PV_API_TCP:-} ]] && "$TRELLIS_BUILD/bin/trellisd" -c "$PV_DIR/trellisd.yaml" \
+		--api-key-add ops >/dev/null 2>&1
 	TRELLIS_POLICY_DIR=$PV_DIR/policies LD_PRELOAD=$(lv_preload) \
 		"$TRELLIS_BUILD/bin/trellisd" -c "$PV_DIR/trellisd.yaml" -f \
 		2>>"$PV_DIR/daemon.log" &
