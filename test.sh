@@ -22,6 +22,10 @@ tools/install-deps.sh
 # likewise; they drive Debian's chromium.
 (cd tests/integration/console/browser && npm ci --no-audit --no-fund >/dev/null) ||
 	echo "test.sh: npm ci failed in tests/integration/console/browser (the console tests skip)" >&2
+# s3rver, the real S3 endpoint of tests/integration/storage/adapter_s3.t,
+# pinned likewise.
+(cd tests/integration/storage/s3 && npm ci --no-audit --no-fund >/dev/null) ||
+	echo "test.sh: npm ci failed in tests/integration/storage/s3 (adapter_s3.t skips)" >&2
 jobs=$(nproc)
 echo "== build (debug) =="
 scons -Q -j"$jobs" mode=debug

@@ -92,6 +92,7 @@ void tr_actions_register_tenancy(void);
 void tr_actions_register_ipam(void); /* network.ip_allocate/_release */
 void tr_actions_register_lifecycle(void);
 void tr_actions_register_fence(void);
+void tr_actions_register_adapters(void); /* adapters.c: discovery, bridges, copies */
 
 const struct tr_action *tr_action_find(const char *name);
 size_t tr_action_count(void);

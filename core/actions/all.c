@@ -25,7 +25,8 @@
 	X(maint) \
 	X(ipam) \
 	X(lifecycle) \
-	X(fence)
+	X(fence) \
+	X(adapters)
 /* clang-format on */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

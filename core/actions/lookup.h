@@ -53,4 +53,15 @@ typedef void (*tr_action_done_fn)(struct tr_daemon *d, void *arg,
 int tr_action_submit(struct tr_daemon *d, const char *name, json_t *args,
 		     tr_action_done_fn done, void *arg);
 
+/*
+ * A pool's options as its plugin's open op gets them: when they name a
+ * credential (core/creds), with the credential's options under them and
+ * its endpoint and username added (never its secret: the plugin reads it
+ * by name).  A credential for another storage adapter than plugin is
+ * INVALID_ARG.  A new reference (or options itself, referenced), or NULL
+ * with *rc and call set.  adapters.c.
+ */
+json_t *tr_pool_options(const char *plugin, json_t *options,
+			trellis_call_t *call, int *rc);
+
 #endif

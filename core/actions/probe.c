@@ -17,6 +17,7 @@
 #include "../runtime/daemon.h"
 #include "../util/json.h"
 #include "action.h"
+#include "lookup.h"
 
 static int collect_vm(void *opaque, const trellis_vm_info_t *vm)
 {
@@ -96,7 +97,6 @@ static int run_pool_open(const struct tr_action_env *env, json_t *args,
 	    .key = tr_json_str(args, "pool"),
 	    .plugin = tr_json_str(args, "plugin"),
 	    .uri = tr_json_str(args, "target"),
-	    .options = json_object_get(args, "options"),
 	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
 	struct tr_conn *c = NULL;
@@ -105,7 +105,15 @@ static int run_pool_open(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "storage.pool_open needs the daemon");
 	tr_call_init(call, spec.plugin);
-	int rc = tr_conn_get(d, &spec, call, &c);
+	int rc;
+	/* a credential's endpoint, username and options (lookup.h) */
+	json_t *opts = tr_pool_options(spec.plugin,
+				       json_object_get(args, "options"), call,
+				       &rc);
+	spec.options = opts;
+	if (!rc)
+		rc = tr_conn_get(d, &spec, call, &c);
+	json_decref(opts);
 	if (rc < 0)
 		return rc;
 	rc = tr_st_pool_info(TR_TGT(tr_conn_target(c)), call, 0, &info);

@@ -35,16 +35,22 @@ static int pool_get(const struct tr_action_env *env, json_t *args,
 	int rc = tr_lookup(p->d, TR_KIND_POOL, p->name, &rec, call);
 	if (rc < 0)
 		return rc;
+	const char *plugin = json_string_value(json_object_get(rec, "plugin"));
+	json_t *opts = tr_pool_options(
+	    plugin, json_object_get(json_object_get(rec, "spec"), "options"),
+	    call, &rc);
 	struct tr_conn_spec spec = {
 	    .kind = TR_CONN_POOL,
 	    .key = p->name,
-	    .plugin = json_string_value(json_object_get(rec, "plugin")),
+	    .plugin = plugin,
 	    .uri = json_string_value(json_object_get(rec, "target")),
 	    .name = p->name,
-	    .options = json_object_get(json_object_get(rec, "spec"), "options"),
+	    .options = opts,
 	    .flags = TRELLIS_POOL_OPEN_CREATE,
 	};
-	rc = tr_conn_get(p->d, &spec, call, &p->c);
+	if (!rc)
+		rc = tr_conn_get(p->d, &spec, call, &p->c);
+	json_decref(opts);
 	json_decref(rec);
 	if (rc < 0)
 		return rc;

@@ -24,5 +24,6 @@ void tr_api_register_all(struct tr_api *api)
 	tr_api_register_ipam(api);
 	tr_api_register_ha(api);
 	tr_api_register_maint(api);
+	tr_api_register_adapters(api);
 	/* Append: tr_api_register_workflow(api); ... */
 }

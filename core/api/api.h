@@ -111,6 +111,11 @@ void tr_api_register_console(struct tr_api *api);   /* console.* consoleproxy.* 
 void tr_console_scan_start(struct tr_daemon *d);
 void tr_api_register_ipam(struct tr_api *api);      /* zone.ip_range_* ip.* network.forward_* */
 void tr_api_register_maint(struct tr_api *api);     /* maint.* support.* */
+void tr_api_register_adapters(struct tr_api *api);  /* storage.* (ops_adapters.c) */
+/* Discovery at start: every credential's systems, pools, volumes, ports
+ * and assignments, asked fresh, logged and published as
+ * storage.discovered (ops_adapters.c); trellisd calls it once. */
+void tr_adapters_discover_start(struct tr_daemon *d);
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 

@@ -135,6 +135,11 @@ extern const struct cli_noun cli_noun_plugin;
 extern const struct cli_noun cli_noun_api;
 extern const struct cli_noun cli_noun_pool;
 extern const struct cli_noun cli_noun_volume;
+extern const struct cli_noun cli_noun_storage;
+/* volume transfer (cmd_storage.c) */
+extern const struct cli_opt cli_volume_transfer_opts[];
+int cli_volume_transfer(const struct cli *cli, const struct cli_verb *v,
+			int argc, char **argv);
 extern const struct cli_noun cli_noun_network;
 extern const struct cli_noun cli_noun_ip;
 extern const struct cli_noun cli_noun_policy;

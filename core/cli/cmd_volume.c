@@ -67,6 +67,14 @@ static const struct cli_verb verbs[] = {
      .pos_metavar = "POOL/NAME",
      .opts = pool_opt,
      .run = vol_run},
+    {.name = "transfer",
+     .summary = "Move a volume to another pool over their bridge, chunked "
+		"and verified (workflow volume.transfer; progress as it goes)",
+     .op = "workflow.run",
+     .positional = "volume",
+     .pos_metavar = "VOLUME",
+     .opts = cli_volume_transfer_opts,
+     .run = cli_volume_transfer},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_volume = {

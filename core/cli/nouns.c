@@ -18,6 +18,7 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_api,
 	&cli_noun_pool,
 	&cli_noun_volume,
+	&cli_noun_storage,
 	&cli_noun_network,
 	&cli_noun_ip,
 	&cli_noun_policy,

@@ -17,6 +17,7 @@
 #include "../api/keys.h"
 #include "../auth/auth.h"
 #include "../tenancy/tenancy.h"
+#include "../creds/creds.h"
 #include "../config/config.h"
 #include "../events/events.h"
 #include "../http/http.h"
@@ -127,6 +128,14 @@ static int load_keys(struct tr_api *api, const struct tr_config *cfg,
 		tr_keys_count(k), cfg->api_keys_file);
 	tr_api_set_keys(api, k);
 	return 0;
+}
+
+/* The host's secret source: credentials first, then secrets_dir. */
+static int secret_source(void *dir, const char *name, char **value)
+{
+	if (!strncmp(name, "credential.", 11))
+		return tr_creds_secret(name + 11, value);
+	return tr_secrets_get(dir, name, value);
 }
 
 static int load_plugins(tr_registry_t *reg, const struct tr_config *cfg,
@@ -401,7 +410,11 @@ static int run(const struct opts *o)
 		goto fail;
 	tr_events_attach_plugins(d.events);
 	tr_events_set_hook(d.events, tr_vm_event_hook, &d);
-	tr_host_set_secret_source(tr_secrets_get, cfg->secrets_dir);
+	/* Storage credentials' secrets (core/creds) reach plugins by name,
+	 * "credential.NAME"; every other name is a file of secrets_dir. */
+	if (tr_creds_init(cfg->state_dir, err, sizeof err) < 0)
+		goto fail;
+	tr_host_set_secret_source(secret_source, cfg->secrets_dir);
 	d.registry = tr_registry_new();
 	load_plugins(d.registry, cfg, o);
 	/* A plugin the config names must be there, unless it is optional:
@@ -431,6 +444,7 @@ static int run(const struct opts *o)
 	tr_orphans_start(&d, cfg->orphan_check_ms);
 	tr_console_scan_start(&d);
 	tr_routers_check_start(&d, cfg->router_check_ms);
+	tr_adapters_discover_start(&d);
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;
@@ -556,6 +570,7 @@ out:
 	tr_host_shutdown();
 	tr_events_free(d.events);
 	tr_host_set_secret_source(NULL, NULL);
+	tr_creds_fini();
 	tr_store_close(d.store);
 	d.store = NULL; /* completions still queued must not touch it */
 	tr_loop_free(d.loop);

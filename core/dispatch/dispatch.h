@@ -192,6 +192,32 @@ int tr_st_snapshot_delete(struct trellis_plugin *p, void *pool,
 			  pthread_mutex_t *lock, trellis_call_t *call,
 			  const char *vol, const char *snapshot,
 			  const char *idem_key, uint32_t flags);
+/* since 1.1 (a 1.0 plugin: NOTSUP) */
+int tr_st_discover(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   trellis_call_t *call, uint32_t what, uint32_t flags,
+		   trellis_st_object_fn fn, void *opaque);
+int tr_st_assign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		 trellis_call_t *call, const trellis_assign_spec_t *spec,
+		 const char *idem_key, uint32_t flags);
+int tr_st_unassign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   trellis_call_t *call, const trellis_assign_spec_t *spec,
+		   const char *idem_key, uint32_t flags);
+int tr_st_port_connect(struct trellis_plugin *p, void *pool,
+		       pthread_mutex_t *lock, trellis_call_t *call,
+		       const char *port, const char *idem_key, uint32_t flags,
+		       trellis_st_object_t *out);
+int tr_st_vol_open(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   trellis_call_t *call, const char *name, uint32_t flags,
+		   void **stream);
+int tr_st_vol_read(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   void *stream, trellis_call_t *call, uint64_t off, void *buf,
+		   size_t len, size_t *got);
+int tr_st_vol_write(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		    void *stream, trellis_call_t *call, uint64_t off,
+		    const void *buf, size_t len);
+int tr_st_vol_stream_close(struct trellis_plugin *p, void *pool,
+			   pthread_mutex_t *lock, void *stream,
+			   trellis_call_t *call, uint32_t flags);
 
 /* ---- network (network.c) ---- */
 

@@ -164,3 +164,75 @@ int tr_st_snapshot_delete(struct trellis_plugin *p, void *pool,
 	TR_DISPATCH_RUN(lock, snapshot_delete, pool, call, vol, snapshot,
 			idem_key, flags);
 }
+
+/* ---- since 1.1: beyond a 1.0 table these are NOTSUP (dispatch.c) ---- */
+
+int tr_st_discover(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   trellis_call_t *call, uint32_t what, uint32_t flags,
+		   trellis_st_object_fn fn, void *opaque)
+{
+	BEGIN(discover);
+	TR_DISPATCH_RUN(lock, discover, pool, call, what, flags, fn, opaque);
+}
+
+int tr_st_assign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		 trellis_call_t *call, const trellis_assign_spec_t *spec,
+		 const char *idem_key, uint32_t flags)
+{
+	BEGIN(assign);
+	TR_DISPATCH_RUN(lock, assign, pool, call, spec, idem_key, flags);
+}
+
+int tr_st_unassign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   trellis_call_t *call, const trellis_assign_spec_t *spec,
+		   const char *idem_key, uint32_t flags)
+{
+	BEGIN(unassign);
+	TR_DISPATCH_RUN(lock, unassign, pool, call, spec, idem_key, flags);
+}
+
+int tr_st_port_connect(struct trellis_plugin *p, void *pool,
+		       pthread_mutex_t *lock, trellis_call_t *call,
+		       const char *port, const char *idem_key, uint32_t flags,
+		       trellis_st_object_t *out)
+{
+	trellis_st_object_t scratch;
+	TR_DISPATCH_OUT(out, scratch);
+	BEGIN(port_connect);
+	TR_DISPATCH_RUN(lock, port_connect, pool, call, port, idem_key, flags,
+			out);
+}
+
+int tr_st_vol_open(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   trellis_call_t *call, const char *name, uint32_t flags,
+		   void **stream)
+{
+	*stream = NULL;
+	BEGIN(vol_open);
+	TR_DISPATCH_RUN(lock, vol_open, pool, call, name, flags, stream);
+}
+
+int tr_st_vol_read(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		   void *stream, trellis_call_t *call, uint64_t off, void *buf,
+		   size_t len, size_t *got)
+{
+	*got = 0;
+	BEGIN(vol_read);
+	TR_DISPATCH_RUN(lock, vol_read, pool, stream, call, off, buf, len, got);
+}
+
+int tr_st_vol_write(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
+		    void *stream, trellis_call_t *call, uint64_t off,
+		    const void *buf, size_t len)
+{
+	BEGIN(vol_write);
+	TR_DISPATCH_RUN(lock, vol_write, pool, stream, call, off, buf, len);
+}
+
+int tr_st_vol_stream_close(struct trellis_plugin *p, void *pool,
+			   pthread_mutex_t *lock, void *stream,
+			   trellis_call_t *call, uint32_t flags)
+{
+	BEGIN(vol_stream_close);
+	TR_DISPATCH_RUN(lock, vol_stream_close, pool, stream, call, flags);
+}

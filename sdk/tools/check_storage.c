@@ -730,6 +730,7 @@ void chk_storage(struct chk *c)
 		optional_ops(c, &fx);
 		chk_storage_rules(c, &fx, c->target ? NULL : target, tmp);
 		chk_sweep(c, st_ops, N_OPS, &fx, NULL);
+		chk_storage_adapt(c, &fx);
 		chk_delete_if_key(c, &st_if_key, &fx, fx.flag_key);
 		delete_twice(c, &fx);
 	} else {

@@ -33,6 +33,9 @@ const char *chk_storage_format(const struct chk *c);
  */
 void chk_storage_rules(struct chk *c, struct st_fx *fx, const char *pooldir,
 		       const char *tmpdir);
+/* The rules of the storage ops of ABI 1.1 (check_storage_adapt.c):
+ * discovery, assignment, streams; NOTSUP for a plugin without them. */
+void chk_storage_adapt(struct chk *c, struct st_fx *fx);
 /* The same checks as SKIP, with why, when what they need failed. */
 void chk_storage_skip_after_create(struct chk *c, const char *why);
 

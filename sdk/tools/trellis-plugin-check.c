@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../core/config/config.h"
 #include "../../core/util/log.h"
 #include "../../core/util/node.h"
 #include "check.h"
@@ -50,6 +51,11 @@ static void usage(FILE *out)
 	    "                          (e.g. Xen on a machine without Xen) "
 	    "and\n"
 	    "                          skip the checks that need it\n"
+	    "      --secrets-dir DIR   secrets the plugin reads by name\n"
+	    "                          (host->secret_get): one 0600 file\n"
+	    "                          per secret, DIR/NAME, as trellisd's\n"
+	    "                          secrets_dir (a credential's secret:\n"
+	    "                          DIR/credential.NAME)\n"
 	    "  -o, --output FMT        text (default) or json\n"
 	    "      --timeout SECS      per-check watchdog (default 120)\n"
 	    "  -v, --verbose           show the core's and plugin's log\n"
@@ -298,6 +304,7 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"target", required_argument, NULL, 't'},
 	    {"allow-unavailable", no_argument, NULL, 'U'},
+	    {"secrets-dir", required_argument, NULL, 'S'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"timeout", required_argument, NULL, 'T'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -318,6 +325,9 @@ int main(int argc, char **argv)
 			break;
 		case 'U':
 			c.allow_unavailable = 1;
+			break;
+		case 'S':
+			tr_host_set_secret_source(tr_secrets_get, optarg);
 			break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0) {

@@ -31,7 +31,39 @@ netns=
 if [[ $(id -u) == 0 ]] && command -v ip >/dev/null &&
 	ip netns add "trchk-$$" 2>/dev/null; then
 	netns=trchk-$$
-	trap 'ip netns del "$netns" 2>/dev/null' EXIT
+fi
+
+# The translated storage plugin needs a vendor array: a simulated one
+# (tests/fixtures/vendorsim.py, HTTPS), its credential's secret in a
+# secrets dir, and the minimal translation file (the built-in defaults).
+tx=$(mktemp -d /tmp/trellis-chk-tx-XXXXXX)
+sim_pid=
+cleanup() {
+	[[ -n $netns ]] && ip netns del "$netns" 2>/dev/null
+	[[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null
+	rm -rf "$tx"
+}
+trap cleanup EXIT
+if [[ -f $TRELLIS_BUILD/plugins/translated.so ]] && command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tx/key.pem" -out "$tx/cert.pem" \
+		-days 2 -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+	mkdir -m 700 "$tx/secrets"
+	printf 'chk-pw-1' >"$tx/pw"
+	install -m 600 "$tx/pw" "$tx/secrets/credential.chk"
+	python3 "$(dirname "$0")/../fixtures/vendorsim.py" --dialect smis --state "$tx/a" \
+		--port-file "$tx/port" --cert "$tx/cert.pem" --key "$tx/key.pem" \
+		--password-file "$tx/pw" 2>/dev/null &
+	sim_pid=$!
+	for _ in $(seq 100); do [[ -s $tx/port ]] && break; sleep 0.05; done
+	echo 'translation: 1' >"$tx/minimal.yaml"
+	cat >"$tx/check.yaml" <<EOF
+plugins:
+  translated: {cache_ttl_s: 0}
+target: ACMESYSTEMSINC-SYSTEM-12345/gold
+options: {credential: chk, endpoint: "https://127.0.0.1:$(cat "$tx/port")", username: admin,
+          translation: "$tx/minimal.yaml", ca_file: "$tx/cert.pem"}
+EOF
+	OPTS[translated]="--config $tx/check.yaml --secrets-dir $tx/secrets"
 fi
 
 shopt -s nullglob

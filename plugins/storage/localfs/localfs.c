@@ -177,7 +177,7 @@ static int count_volumes(struct lfs_pool *p, uint32_t *n, uint64_t *provisioned)
 	return 0;
 }
 
-static int lfs_pool_info(void *pool, trellis_call_t *call, uint32_t flags,
+int lfs_pool_info_op(void *pool, trellis_call_t *call, uint32_t flags,
 			 trellis_pool_info_t *out)
 {
 	struct lfs_pool *p = pool;
@@ -256,7 +256,7 @@ static const struct trellis_storage_ops lfs_ops = {
     .struct_size = sizeof(struct trellis_storage_ops),
     .pool_open = lfs_pool_open,
     .pool_close = lfs_pool_close,
-    .pool_info = lfs_pool_info,
+    .pool_info = lfs_pool_info_op,
     .vol_create = lfs_vol_create,
     .vol_delete = lfs_vol_delete,
     .vol_info = lfs_vol_info,
@@ -265,6 +265,14 @@ static const struct trellis_storage_ops lfs_ops = {
     .vol_clone = lfs_vol_clone,
     .snapshot_create = lfs_snapshot_create,
     .snapshot_delete = lfs_snapshot_delete,
+    .discover = lfs_discover,             /* since 1.1 */
+    .assign = lfs_assign,                 /* since 1.1 */
+    .unassign = lfs_unassign,             /* since 1.1 */
+    .port_connect = lfs_port_connect,     /* since 1.1 */
+    .vol_open = lfs_vol_open,             /* since 1.1 */
+    .vol_read = lfs_vol_read,             /* since 1.1 */
+    .vol_write = lfs_vol_write,           /* since 1.1 */
+    .vol_stream_close = lfs_vol_stream_close, /* since 1.1 */
 };
 
 /* The config section (docs/storage-localfs.md), checked by the core before

@@ -103,4 +103,29 @@ int lfs_snapshot_delete(void *pool, trellis_call_t *call, const char *vol,
 			const char *snapshot, const char *idem_key,
 			uint32_t flags);
 
+/* ---- adapt.c: the ops of ABI 1.1 ---- */
+
+int lfs_discover(void *pool, trellis_call_t *call, uint32_t what,
+		 uint32_t flags, trellis_st_object_fn fn, void *opaque);
+int lfs_assign(void *pool, trellis_call_t *call,
+	       const trellis_assign_spec_t *spec, const char *idem_key,
+	       uint32_t flags);
+int lfs_unassign(void *pool, trellis_call_t *call,
+		 const trellis_assign_spec_t *spec, const char *idem_key,
+		 uint32_t flags);
+int lfs_port_connect(void *pool, trellis_call_t *call, const char *port,
+		     const char *idem_key, uint32_t flags,
+		     trellis_st_object_t *out);
+int lfs_vol_open(void *pool, trellis_call_t *call, const char *name,
+		 uint32_t flags, void **stream);
+int lfs_vol_read(void *pool, void *stream, trellis_call_t *call,
+		 uint64_t off, void *buf, size_t len, size_t *got);
+int lfs_vol_write(void *pool, void *stream, trellis_call_t *call,
+		  uint64_t off, const void *buf, size_t len);
+int lfs_vol_stream_close(void *pool, void *stream, trellis_call_t *call,
+			 uint32_t flags);
+/* localfs.c: pool_info, for discovery */
+int lfs_pool_info_op(void *pool, trellis_call_t *call, uint32_t flags,
+		     trellis_pool_info_t *out);
+
 #endif

@@ -109,6 +109,71 @@ typedef struct trellis_vol_info {
 /* Called once per volume by vol_list; return non-zero to stop early. */
 typedef int (*trellis_vol_list_fn)(void *opaque, const trellis_vol_info_t *v);
 
+
+/*
+ * Discovery, host assignment and streaming (all since 1.1).
+ *
+ * discover() enumerates what the pool's backend holds, as the seed's
+ * storage delivery service sees it: storage systems (an appliance may
+ * manage several), their pools, their volumes ("nodes"), access ports
+ * (target ports a bridge connects to, and host initiator ports the
+ * backend knows) and assignments ("views": a volume exposed to a host's
+ * initiators).  Ids are the standard ones (a system id is
+ * VENDOR-MODEL-SERIAL with non-alphanumerics hex-encoded), already
+ * translated by the plugin.  fn is called once per object; return
+ * non-zero from it to stop early.
+ */
+enum trellis_st_type {
+	TRELLIS_ST_SYSTEM = 1,     /* since 1.1 */
+	TRELLIS_ST_POOL = 2,       /* since 1.1 */
+	TRELLIS_ST_VOLUME = 3,     /* since 1.1 */
+	TRELLIS_ST_PORT = 4,       /* since 1.1 */
+	TRELLIS_ST_ASSIGNMENT = 5, /* since 1.1 */
+};
+/* discover(): which types, as bits (1u << TRELLIS_ST_*); 0 means all. */
+#define TRELLIS_ST_BIT(type) (1u << (type)) /* since 1.1 */
+/* discover() flags: ask the backend again, not the plugin's cache. */
+#define TRELLIS_DISCOVER_FRESH (1u << 0) /* since 1.1 */
+
+typedef struct trellis_st_object {
+	uint32_t struct_size;
+	uint32_t type;       /* since 1.1: enum trellis_st_type */
+	char id[256];        /* since 1.1: the standard id */
+	char name[128];      /* since 1.1: display name */
+	char system[256];    /* since 1.1: the system's id ("" for a system) */
+	/* since 1.1: a volume's pool, an assignment's volume, "" otherwise */
+	char parent[256];
+	/* since 1.1: a port: "target" or "initiator"; a pool: its class */
+	char role[64];
+	/* since 1.1: an initiator port's or an assignment's host, else "" */
+	char host[128];
+	/* since 1.1: a target port's address (what a bridge connects to);
+	 * an assignment's initiators, space-separated */
+	char address[1024];
+	char state[32];      /* since 1.1: "online", "degraded" ... */
+	uint64_t capacity;   /* since 1.1: systems, pools, volumes: bytes */
+	uint64_t available;  /* since 1.1: systems, pools: bytes free */
+} trellis_st_object_t;
+
+typedef int (*trellis_st_object_fn)(void *opaque,
+				    const trellis_st_object_t *o);
+
+/* An assignment: one volume to initiators of one host. */
+typedef struct trellis_assign_spec {
+	uint32_t struct_size;
+	const char *volume;                /* since 1.1: the volume's name */
+	const char *host;                  /* since 1.1: the host's name */
+	const char *const *initiators;     /* since 1.1: that host's ports */
+	size_t n_initiators;               /* since 1.1 */
+} trellis_assign_spec_t;
+
+/* vol_open flags */
+#define TRELLIS_STREAM_READ (1u << 0)  /* since 1.1 */
+#define TRELLIS_STREAM_WRITE (1u << 1) /* since 1.1 */
+/* vol_stream_close flags: the writes are complete (else: abandoned,
+ * what was written stays for a resume). */
+#define TRELLIS_STREAM_COMMIT (1u << 0) /* since 1.1 */
+
 struct trellis_storage_ops {
 	uint32_t struct_size;
 
@@ -151,6 +216,45 @@ struct trellis_storage_ops {
 	int (*snapshot_delete)(void *pool, trellis_call_t *call,
 			       const char *vol, const char *snapshot,
 			       const char *idem_key, uint32_t flags); /* since 1.0 */
+
+	/* ---- since 1.1: discovery, assignment, bridges, streams; NULL or a
+	 * 1.0 table: NOTSUP ---- */
+	/* Enumerate objects of the types in `what` (TRELLIS_ST_BIT bits, 0:
+	 * all).  Results may come from the plugin's cache unless
+	 * TRELLIS_DISCOVER_FRESH. */
+	int (*discover)(void *pool, trellis_call_t *call, uint32_t what,
+			uint32_t flags, trellis_st_object_fn fn,
+			void *opaque); /* since 1.1 */
+	/* Expose one volume to initiators of one host (LUN masking);
+	 * initiators already assigned are fine (idempotent). */
+	int (*assign)(void *pool, trellis_call_t *call,
+		      const trellis_assign_spec_t *spec, const char *idem_key,
+		      uint32_t flags); /* since 1.1 */
+	/* Remove those initiators from the volume's assignment (a missing
+	 * one is fine); with no initiators, the host's whole view. */
+	int (*unassign)(void *pool, trellis_call_t *call,
+			const trellis_assign_spec_t *spec, const char *idem_key,
+			uint32_t flags); /* since 1.1 */
+	/* Issue the connection request to one of the backend's target ports
+	 * (a cloud bridge's end); out describes the connected port. */
+	int (*port_connect)(void *pool, trellis_call_t *call, const char *port,
+			    const char *idem_key, uint32_t flags,
+			    trellis_st_object_t *out); /* since 1.1 */
+	/* Open a volume's bytes (raw, as a guest sees them) for streaming. */
+	int (*vol_open)(void *pool, trellis_call_t *call, const char *name,
+			uint32_t flags, void **stream); /* since 1.1 */
+	/* Read up to len bytes at off; *got 0 at the end. */
+	int (*vol_read)(void *pool, void *stream, trellis_call_t *call,
+			uint64_t off, void *buf, size_t len,
+			size_t *got); /* since 1.1 */
+	/* Write len bytes at off (the volume keeps its size). */
+	int (*vol_write)(void *pool, void *stream, trellis_call_t *call,
+			 uint64_t off, const void *buf,
+			 size_t len); /* since 1.1 */
+	/* Release the stream (TRELLIS_STREAM_COMMIT: flush what was
+	 * written).  Always frees it, even on error. */
+	int (*vol_stream_close)(void *pool, void *stream, trellis_call_t *call,
+				uint32_t flags); /* since 1.1 */
 };
 
 #define TRELLIS_STORAGE_OPS_SIZE_1_0                                           \

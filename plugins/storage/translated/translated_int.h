@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * translated_int.h - what the files of the translated storage plugin
+ * share: the plugin and pool state, the REST client (rest.c) and the
+ * translation of vendor answers into standard objects (xlate.c).
+ *
+ * Internal only (the plugin is built with -fvisibility=hidden).
+ */
+#ifndef TRANSLATED_INT_H
+#define TRANSLATED_INT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <trellis/storage.h>
+
+#include "itf.h"
+
+struct tx {
+	trellis_plugin_t *self;
+	const trellis_host_t *host;
+	char *default_translation; /* config translation_file, or NULL */
+	unsigned cache_ttl_s;
+	unsigned timeout_s;
+};
+
+/* A listing the pool remembers: the vendor's items as it answered. */
+struct tx_cache {
+	json_t *items; /* NULL: not cached */
+	time_t at;
+};
+
+struct tx_pool {
+	struct tx *tx;
+	char *name;
+	char *target;     /* "*", "SYSTEM" or "SYSTEM/POOL" (standard ids) */
+	char *credential; /* the credential's name (the secret's is
+			     "credential.NAME", host->secret_get) */
+	char *endpoint, *username, *ca_file;
+	char *secret;     /* from host->secret_get; wiped at close */
+	/* the translation file, and the identity of what was loaded */
+	char *file;
+	struct itf *itf;
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	off_t size;
+	struct itf_section sec; /* the section picked for the endpoint */
+	const char *sec_name;
+	char vendor[128], model[128];
+	/* REST */
+	CURL *curl;
+	char *token; /* a session's, for auth scheme session */
+	unsigned long calls; /* vendor calls made (for the log) */
+	struct tx_cache cache[ITF_OP__COUNT];
+	/* the vendor keys of the bound system and pool ("" until bound, or
+	 * for "*"): listings may use them as {system} and {pool} */
+	char bound_sys[256], bound_pool[256];
+};
+
+#define H (p->tx->host)
+
+/* ---- rest.c ---- */
+
+/* Calls the vendor's op c with vars (template variables, a JSON object)
+ * and, for writes, data; *answer gets the decoded JSON answer (NULL when
+ * empty).  Reads (dst != NULL): the raw answer goes into dst (up to cap
+ * bytes, *got).  Maps HTTP and transport failures onto TRELLIS_E_* with
+ * the vendor's own message. */
+int tx_rest(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
+	    json_t *vars, const void *data, size_t dlen, json_t **answer,
+	    void *dst, size_t cap, size_t *got);
+/* A template with {var} replaced: in a path URL-escaped, in a body as
+ * JSON.  NULL with a message in call when a variable is missing. */
+char *tx_expand(struct tx_pool *p, trellis_call_t *call, const char *tpl,
+		json_t *vars, int body);
+/* The value at a dotted path ("attrs.space.total") of v, or NULL. */
+json_t *tx_path(json_t *v, const char *path);
+const char *tx_path_str(json_t *v, const char *path, char *buf,
+			size_t len);
+uint64_t tx_path_u64(json_t *v, const char *path);
+
+/* ---- xlate.c ---- */
+
+/* The vendor's items of a listing, from the cache unless fresh or stale
+ * (a borrowed reference, valid until the next call on p). */
+int tx_list(struct tx_pool *p, trellis_call_t *call, enum itf_op op,
+	    int fresh, json_t **items);
+void tx_cache_drop(struct tx_pool *p);
+/* Reloads the translation file when it changed (a broken new file is
+ * logged and the old one kept). */
+void tx_reload_check(struct tx_pool *p);
+int tx_load(struct tx_pool *p, trellis_call_t *call);
+/* Asks the endpoint what it is and picks the section. */
+int tx_identify(struct tx_pool *p, trellis_call_t *call);
+
+/* Standard objects from vendor items (0, or skipped by a filter: 1). */
+int tx_system(struct tx_pool *p, json_t *it, trellis_st_object_t *o);
+int tx_pool_obj(struct tx_pool *p, json_t *it, json_t *systems,
+		trellis_st_object_t *o);
+int tx_volume(struct tx_pool *p, json_t *it, json_t *systems,
+	      trellis_st_object_t *o);
+int tx_port(struct tx_pool *p, json_t *it, json_t *systems,
+	    trellis_st_object_t *o);
+int tx_view(struct tx_pool *p, json_t *it, json_t *systems,
+	    trellis_st_object_t *o);
+/* The standard id of the vendor system whose key is key ("" unknown). */
+void tx_system_id_of(struct tx_pool *p, json_t *systems, const char *key,
+		     char *buf, size_t len);
+/* A volume id from the vendor's property value (the token rule). */
+void tx_volume_token(struct tx_pool *p, const char *value, char *buf,
+		     size_t len);
+
+/* ---- translated.c: the pool the handle is bound to ---- */
+
+struct tx_bound {
+	char sys_key[256], sys_id[256];
+	char pool_key[256], pool_name[128];
+	uint64_t capacity, available;
+};
+int tx_bind(struct tx_pool *p, trellis_call_t *call, struct tx_bound *b);
+
+#endif
