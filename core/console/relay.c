@@ -11,11 +11,13 @@
  *
  * The relay path, VNC -> browser: read() straight into the session's
  * buffer behind LWS_PRE bytes of headroom, and that very buffer is the
- * WebSocket frame lws_write() sends: no copy, no allocation per frame.
- * While the buffer is full the VNC socket is not read (lws_rx_flow_control
- * on it), and the buffer empties only when the browser's socket is
- * writable, so a slow browser slows the VNC server down instead of
- * making us buffer.  Browser -> VNC: the frame lws gives us is written
+ * WebSocket frame lws_write() sends at once: no copy, no allocation per
+ * frame, no poll round between the read and the write.  When the
+ * browser's socket does not take a frame whole, lws keeps the rest (one
+ * frame at most) and is "choked": then the VNC socket is not read
+ * (lws_rx_flow_control on it) until the browser's side is writable
+ * again, so a slow browser slows the VNC server down instead of making
+ * us buffer.  Browser -> VNC: the frame lws gives us is written
  * to the VNC socket at once; what the socket does not take waits in a
  * small buffer while the browser's side is paused.
  *
@@ -355,15 +357,30 @@ static void up_readable(struct sess *s)
 		}
 		return;
 	}
-	if (s->st != S_RELAY || s->dlen) {
+	if (s->st != S_RELAY || s->dlen || s->close_code) {
 		up_pause(s, 1);
+		return;
+	}
+	/* The browser's socket still takes bytes: read and send the frame
+	 * at once (no poll round in between); lws keeps what the socket did
+	 * not take, at most this one frame, and is choked until it is out. */
+	if (lws_send_pipe_choked(s->ws)) {
+		up_pause(s, 1);
+		lws_callback_on_writable(s->ws);
 		return;
 	}
 	ssize_t n = read(s->fd, s->dbuf + LWS_PRE, DOWN_CAP);
 	if (n > 0) {
-		s->dlen = (size_t)n;
-		up_pause(s, 1);
-		lws_callback_on_writable(s->ws);
+		if (lws_write(s->ws, s->dbuf + LWS_PRE, (size_t)n,
+			      LWS_WRITE_BINARY) < 0) {
+			sess_close(s, 4003, "proxy", "%s",
+				   "cannot write to the browser");
+			return;
+		}
+		if (lws_send_pipe_choked(s->ws)) {
+			up_pause(s, 1);
+			lws_callback_on_writable(s->ws);
+		}
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		sess_close(s, 4002, "vnc", "%s",
 			   "the VNC server ended the session");
@@ -395,6 +412,8 @@ static int cb_raw(struct lws *wsi, enum lws_callback_reasons reason,
 			}
 			s->st = s->raw ? S_RELAY : S_UP_HS;
 			up_pause(s, 0);
+			if (s->ulen) /* what came early goes now */
+				lws_callback_on_writable(s->up);
 			return 0;
 		}
 		if (s->ulen) {
@@ -520,6 +539,17 @@ static void ws_receive(struct sess *s, const unsigned char *in, size_t len)
 		}
 		return;
 	}
+	if (s->raw && s->st == S_CONNECT) { /* bench: kept until connected */
+		if (!s->ubuf)
+			s->ubuf = tr_xmalloc(UP_CAP);
+		if (s->ulen + len > UP_CAP) {
+			sess_close(s, 4003, "proxy", "%s", "too early, too much");
+			return;
+		}
+		memcpy(s->ubuf + s->ulen, in, len);
+		s->ulen += len;
+		return;
+	}
 	if (s->st != S_CLOSING)
 		sess_close(s, 4003, "browser", "%s",
 			   "the browser spoke before the server");
@@ -539,6 +569,8 @@ static int ws_writeable(struct sess *s)
 			lws_callback_on_writable(s->ws);
 		return 0;
 	}
+	if (s->st == S_RELAY && s->up_paused) /* drained: read VNC again */
+		up_pause(s, 0);
 	if (s->close_code) {
 		lws_close_reason(s->ws, (enum lws_close_status)s->close_code,
 				 (unsigned char *)s->close_msg,
