@@ -412,9 +412,8 @@ static int cb_raw(struct lws *wsi, enum lws_callback_reasons reason,
 			}
 			s->st = s->raw ? S_RELAY : S_UP_HS;
 			up_pause(s, 0);
-			if (s->ulen) /* what came early goes now */
-				lws_callback_on_writable(s->up);
-			return 0;
+			/* What came early goes now: a writable request made
+			 * inside this callback would be undone after it. */
 		}
 		if (s->ulen) {
 			size_t n = s->ulen;
