@@ -291,9 +291,6 @@ int main(int argc, char **argv)
 	protocols[1] = cp_protocol_ws;
 	protocols[2] = cp_protocol_raw;
 	protocols[3] = cp_protocol_stripe;
-	/* The browser's frames are small (keys, pointer); VNC's are not,
-	 * and go out as they were read. */
-	protocols[1].rx_buffer_size = 16384;
 	static struct lws_http_mount m_stripe, m_novnc;
 	/* lws matches a mount point followed by '/' or the end: "/stripe"
 	 * takes the page and its requests. */

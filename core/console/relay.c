@@ -42,7 +42,7 @@
 #include "console.h"
 #include "rfb.h"
 
-#define DOWN_CAP (128 * 1024) /* one frame: the most one read() gives */
+#define DOWN_CAP (256 * 1024) /* one frame: the most one read() gives */
 #define UP_CAP (64 * 1024)    /* browser -> VNC bytes the socket left */
 
 enum st { S_REDEEM, S_CONNECT, S_UP_HS, S_DOWN_HS, S_RELAY, S_CLOSING };
@@ -364,7 +364,7 @@ static void up_readable(struct sess *s)
 	/* The browser's socket still takes bytes: read and send the frame
 	 * at once (no poll round in between); lws keeps what the socket did
 	 * not take, at most this one frame, and is choked until it is out. */
-	if (lws_send_pipe_choked(s->ws)) {
+	if (lws_partial_buffered(s->ws)) {
 		up_pause(s, 1);
 		lws_callback_on_writable(s->ws);
 		return;
@@ -377,7 +377,10 @@ static void up_readable(struct sess *s)
 				   "cannot write to the browser");
 			return;
 		}
-		if (lws_send_pipe_choked(s->ws)) {
+		/* lws_partial_buffered() asks no syscall, unlike
+		 * lws_send_pipe_choked(): what the socket did not take is
+		 * in lws's hands, and we wait until it is out. */
+		if (lws_partial_buffered(s->ws)) {
 			up_pause(s, 1);
 			lws_callback_on_writable(s->ws);
 		}
@@ -669,7 +672,10 @@ void cp_relay_close_all(const char *why)
 			sess_close(tab[i], 1001, "proxy", "%s", why);
 }
 
+/* tx_packet_size: one send() may carry a whole frame (0 would cap it at
+ * rx_buffer_size and make lws copy the rest aside, every frame). */
 const struct lws_protocols cp_protocol_ws = {
-	"binary", cb_ws, sizeof(struct sess *), 0, 0, NULL, 0};
+	"binary", cb_ws, sizeof(struct sess *), 16384, 0, NULL,
+	DOWN_CAP + 16};
 const struct lws_protocols cp_protocol_raw = {
 	"trellis-raw", cb_raw, 0, 0, 0, NULL, 0};
