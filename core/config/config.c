@@ -89,7 +89,9 @@ static const char defaults_yaml[] =
 	"trellisd)\n"
 	"  first_port: 6080      # the process launcher's first port\n"
 	"  listen_host: 127.0.0.1 # where launched instances listen\n"
-	"  max_instances: 8      # the scan never runs more\n";
+	"  max_instances: 8      # the scan never runs more\n"
+	"  password_ttl: 60s     # a session's one-time VNC password; an open "
+	"session outlives it\n";
 
 const char *tr_config_defaults(void)
 {
@@ -155,6 +157,7 @@ static const struct centry entries[] = {
 	{"console.first_port", C_UINT, O(console_first_port)},
 	{"console.listen_host", C_PATH_NULL, O(console_listen_host)},
 	{"console.max_instances", C_UINT, O(console_max)},
+	{"console.password_ttl", C_DURATION, O(console_pw_ms)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 

@@ -71,6 +71,7 @@ struct tr_config {
 	unsigned console_first_port; /* console.first_port: process launcher */
 	char *console_listen_host; /* console.listen_host: its address */
 	unsigned console_max; /* console.max_instances: the scan's ceiling */
+	unsigned console_pw_ms; /* console.password_ttl: a session's VNC password */
 
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */
