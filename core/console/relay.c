@@ -44,6 +44,7 @@
 
 #define DOWN_CAP (256 * 1024) /* one frame: the most one read() gives */
 #define UP_CAP (64 * 1024)    /* browser -> VNC bytes the socket left */
+#define FRAMES_PER_WAKEUP 4
 
 enum st { S_REDEEM, S_CONNECT, S_UP_HS, S_DOWN_HS, S_RELAY, S_CLOSING };
 
@@ -369,8 +370,14 @@ static void up_readable(struct sess *s)
 		lws_callback_on_writable(s->ws);
 		return;
 	}
-	ssize_t n = read(s->fd, s->dbuf + LWS_PRE, DOWN_CAP);
-	if (n > 0) {
+	/* A few frames per wakeup while the VNC socket has more and the
+	 * browser's takes them: fewer poll rounds, and no session holds
+	 * the loop for long. */
+	ssize_t n = 0;
+	for (int i = 0; i < FRAMES_PER_WAKEUP; i++) {
+		n = read(s->fd, s->dbuf + LWS_PRE, DOWN_CAP);
+		if (n <= 0)
+			break;
 		if (lws_write(s->ws, s->dbuf + LWS_PRE, (size_t)n,
 			      LWS_WRITE_BINARY) < 0) {
 			sess_close(s, 4003, "proxy", "%s",
@@ -383,8 +390,14 @@ static void up_readable(struct sess *s)
 		if (lws_partial_buffered(s->ws)) {
 			up_pause(s, 1);
 			lws_callback_on_writable(s->ws);
+			return;
 		}
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		if (n < DOWN_CAP)
+			return; /* drained for now */
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
 		sess_close(s, 4002, "vnc", "%s",
 			   "the VNC server ended the session");
 	}
