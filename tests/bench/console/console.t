@@ -9,7 +9,8 @@
 #   websockify (Debian's),
 #   a plain C TCP relay (bench-console relay: a thread per direction),
 # and directly.  Figures: server-to-client MiB/s (BENCH_SECONDS, 1 s per
-# run) and round-trip latency of one-byte pings (median of 2000; added =
+# run), MiB per CPU second of the proxy process (what a loaded machine's
+# CPU share does not skew), and round-trip latency of one-byte pings (median of 2000; added =
 # through a proxy minus direct), medians over the rounds with ratios;
 # then BENCH_SESSIONS (1000) concurrent sessions on one trellis-console
 # process at 10 updates/s each: how many stay up, and its RSS per session.
@@ -43,6 +44,13 @@ ps=$(port) pr=$(port) pt=$(port) pw=$(port)
 pids+=($!)
 tpid=$!
 websockify "127.0.0.1:$pw" "127.0.0.1:$ps" >"$dir/websockify.log" 2>&1 & pids+=($!)
+wpid=$!
+rpid=${pids[1]}
+# CPU ticks a process and its reaped children used (websockify forks a
+# child per connection): the proxies' cost per MiB, which a loaded
+# machine's share of CPU does not skew.
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
 up=0
 for i in $(seq 1 100); do
 	"$bench" tput ws "$pw" 0.05 >/dev/null 2>&1 && "$bench" tput ws "$pt" 0.05 >/dev/null 2>&1 &&
@@ -54,6 +62,7 @@ is "the source, the relay, trellis-console and websockify run" "$up" 1
 
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 : >"$dir/t.trellis"; : >"$dir/t.websockify"; : >"$dir/t.relay"
+: >"$dir/e.trellis"; : >"$dir/e.websockify"; : >"$dir/e.relay"
 : >"$dir/l.trellis"; : >"$dir/l.websockify"; : >"$dir/l.relay"; : >"$dir/l.direct"
 fail=0
 for ((r = 0; r < rounds; r++)); do
@@ -62,12 +71,16 @@ for ((r = 0; r < rounds; r++)); do
 	order=("${order[@]:r%3}" "${order[@]:0:r%3}")
 	for w in "${order[@]}"; do
 		case $w in
-		trellis) k=ws p=$pt ;;
-		websockify) k=ws p=$pw ;;
-		relay) k=raw p=$pr ;;
+		trellis) k=ws p=$pt pp=$tpid ;;
+		websockify) k=ws p=$pw pp=$wpid ;;
+		relay) k=raw p=$pr pp=$rpid ;;
 		esac
+		c0=$(ticks "$pp")
 		v=$("$bench" tput "$k" "$p" "$secs") || fail=1
+		sleep 0.2 # websockify's child exits and is reaped
+		c1=$(ticks "$pp")
 		echo "$v" >>"$dir/t.$w"
+		python3 -c "print('%.0f' % ($v * $secs / max(($c1 - $c0) / $hz, 0.01)))" >>"$dir/e.$w"
 		l=$("$bench" lat "$k" "$p" 2000) || fail=1
 		echo "${l%% *}" >>"$dir/l.$w"
 	done
@@ -83,6 +96,10 @@ diag "throughput, server to client, median of $rounds x ${secs}s (MiB/s):"
 diag "  trellis-console $T   websockify $W   plain C relay $R"
 diag "  trellis-console / websockify = $(ratio "$T" "$W")x (target >= 2)"
 diag "  trellis-console / plain relay = $(ratio "$T" "$R")x (target >= 0.7)"
+ET=$(med <"$dir/e.trellis") EW=$(med <"$dir/e.websockify") ER=$(med <"$dir/e.relay")
+diag "cost, MiB relayed per CPU second of the proxy process (median):"
+diag "  trellis-console $ET   websockify $EW   plain C relay $ER"
+diag "  trellis-console / websockify = $(ratio "$ET" "$EW")x; / plain relay = $(ratio "$ET" "$ER")x"
 aT=$(python3 -c "print('%.1f' % ($LT - $LD))") aW=$(python3 -c "print('%.1f' % ($LW - $LD))") aR=$(python3 -c "print('%.1f' % ($LR - $LD))")
 diag "round trip, median of 2000 one-byte pings (us): direct $LD"
 diag "  added: trellis-console $aT   websockify $aW   plain relay $aR"
