@@ -96,7 +96,7 @@ cat <<MSG
 The guest's serial console (a busybox shell):   virsh -c qemu:///system console $guest
   (leave it with Ctrl-]); its log:               $serial
 Its VNC console is locked until Trellis issues a one-time password:
-  $trellis vm console $guest --ttl 5m     (then a VNC viewer on ADDRESS:PORT)
+  $trellis vm vnc $guest --ttl 5m         (then a VNC viewer on ADDRESS:PORT)
 To destroy it and everything vm.provision made for it (trellisd must run;
 KEEP=1 ./run.sh leaves it running):
   $(cat /var/lib/trellis/$guest.destroy 2>/dev/null || echo "trellis workflow run vm.destroy ... (see docs/hypervisor-libvirt.md)")
