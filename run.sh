@@ -2,8 +2,40 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds, starts trellisd on its embedded defaults
 # and runs the demo.  (The demo grows as the daemon does.)
+#   ./run.sh          trellisd stays running in the background afterwards
+#                     (log /var/lib/trellis/trellisd.log, PID file
+#                     /var/lib/trellis/trellisd.pid), so the commands it
+#                     prints at the end work
+#   KEEP=0 ./run.sh   stop the trellisd it started when the demo ends
+#   ./run.sh --stop   stop the trellisd a previous ./run.sh left running
 set -euo pipefail
 cd "$(dirname "$0")"
+pidfile=/var/lib/trellis/trellisd.pid
+daemon_log=/var/lib/trellis/trellisd.log
+
+if [[ ${1:-} == --stop ]]; then
+	if [[ -s $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+		pid=$(cat "$pidfile")
+		kill -TERM "$pid"
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "trellisd (pid $pid) did not stop within 10 s" >&2
+			exit 1
+		fi
+		rm -f "$pidfile"
+		echo "trellisd (pid $pid) stopped; its VMs keep running (libvirt's)"
+	else
+		echo "no trellisd started by ./run.sh is running ($pidfile)"
+	fi
+	exit 0
+elif [[ -n ${1:-} ]]; then
+	echo "usage: ./run.sh [--stop]   (KEEP=0 ./run.sh stops trellisd at the end)" >&2
+	exit 2
+fi
+
 tools/install-deps.sh
 scons -Q -j"$(nproc)"
 echo "== plugins =="
@@ -11,13 +43,19 @@ build/bin/trellisd --list-plugins
 
 # ---- trellisd and the inventory demo (issue 4) ----
 # trellisd on its embedded defaults: state in /var/lib/trellis, API on
-# ipc:///run/trellis/api.sock (the CLI's default).  KEEP=1 leaves it running.
-trellis=build/bin/trellis
+# ipc:///run/trellis/api.sock (the CLI's default).  It stays running in the
+# background (its own session, so it outlives this script and the
+# terminal) unless KEEP=0.
+trellis=$PWD/build/bin/trellis
 started=
 if ! $trellis --timeout 2000 api status >/dev/null 2>&1; then
-	build/bin/trellisd --foreground 2>>/tmp/trellisd-demo.log &
+	install -d -m 0750 /var/lib/trellis
+	setsid build/bin/trellisd --foreground </dev/null >>"$daemon_log" 2>&1 &
 	started=$!
-	trap '[[ -n $started && -z ${KEEP:-} ]] && kill -TERM $started && wait $started' EXIT
+	echo "$started" >"$pidfile"
+	if [[ ${KEEP:-1} == 0 ]]; then
+		trap '[[ -n $started ]] && kill -TERM $started && wait $started; rm -f "$pidfile"' EXIT
+	fi
 	for _ in $(seq 1 100); do
 		$trellis --timeout 1000 api status >/dev/null 2>&1 && break
 		sleep 0.1
@@ -63,21 +101,12 @@ guest=demo-guest
 serial=/var/log/trellis/$guest.serial.log
 mkdir -p /var/log/trellis
 if ! $trellis vm show $guest >/dev/null 2>&1; then
-	echo "== workflow run vm.provision ($guest) =="
+	echo "== trellis vm create $guest =="
 	rm -f "$serial"
-	out=$($trellis --timeout 600000 -o json workflow run vm.provision --input name=$guest \
-		--input host=local --input "kernel=$kernel" --input "initrd=$initrd" \
-		--input "cmdline=console=ttyS0 quiet" --input "serial_log=$serial" \
-		--input console=vnc --wait) || true
-	sed '/^{/,$d' <<<"$out"
-	sed -n '/^{/,$p' <<<"$out" | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-if j["state"] != "succeeded":
-    sys.exit("vm.provision %s at step %s: %s" % (j["state"], j["failed_step"], j["error"]))
-o = j["outputs"]
-print("trellis workflow run vm.destroy --input vm=%s --wait" % o["uuid"])
-' >/var/lib/trellis/$guest.destroy
+	$trellis --timeout 600000 vm create $guest --host local --kernel "$kernel" \
+		--initrd "$initrd" --cmdline "console=ttyS0 quiet" \
+		--serial-log "$serial" --console vnc --wait ||
+		echo "vm create $guest failed (see above)" >&2
 fi
 echo "== waiting for the guest's boot marker =="
 for _ in $(seq 1 600); do
@@ -91,13 +120,31 @@ else
 fi
 echo "== trellis vm list =="
 $trellis vm list
+if [[ ${KEEP:-1} == 0 && -n $started ]]; then
+	cat <<MSG
+
+KEEP=0: trellisd stops now, so the trellis commands below need it again
+(./run.sh starts it, and leaves it running).
+MSG
+else
+	cat <<MSG
+
+trellisd runs in the background: log $daemon_log, pid $(cat "$pidfile" 2>/dev/null || echo "?")
+(started before this run, or by ./run.sh). Stop it with ./run.sh --stop
+(or run KEEP=0 ./run.sh next time).
+MSG
+fi
 cat <<MSG
 
-The guest's serial console (a busybox shell):   virsh -c qemu:///system console $guest
-  (leave it with Ctrl-]); its log:               $serial
-Its VNC console is locked until Trellis issues a one-time password:
-  $trellis vm vnc $guest --ttl 5m         (then a VNC viewer on ADDRESS:PORT)
-To destroy it and everything vm.provision made for it (trellisd must run;
-KEEP=1 ./run.sh leaves it running):
-  $(cat /var/lib/trellis/$guest.destroy 2>/dev/null || echo "trellis workflow run vm.destroy ... (see docs/hypervisor-libvirt.md)")
+  export PATH=$PWD/build/bin:\$PATH
+  trellis vm list
+  trellis vm show $guest               # disks, NICs, pool, claim
+  trellis vm vnc $guest --ttl 5m       # VNC address, port, one-time password
+  trellis vm console $guest            # a browser console URL (docs/console.md)
+  trellis vm stop $guest; trellis vm start $guest
+  trellis vm destroy $guest            # the VM, its disk, its NIC and its claim
+  trellis events --topic vm.           # the event bus, live (Ctrl-C ends)
+
+The guest's serial console (a busybox shell):  virsh -c qemu:///system console $guest
+  (leave it with Ctrl-]); its log:              $serial
 MSG

@@ -77,8 +77,8 @@ json_t *tr_pool_info_json(const char *pool, const struct tr_target *t,
 void tr_actions_init(void);
 
 /* Each action file's registration function (core/actions/all.c calls
- * them from tr_actions_init(); core/workflow/subflow.c defines the
- * workflow one).  A new action file adds its line here and in all.c. */
+ * them from tr_actions_init(); subflow.c defines the workflow one, the
+ * declaration of the engine's own workflow.run).  A new action file adds its line here and in all.c. */
 void tr_actions_register_core(void);
 void tr_actions_register_workflow(void);
 void tr_actions_register_storage(void);
@@ -89,6 +89,9 @@ void tr_actions_register_vm(void);
 void tr_actions_register_probe(void);
 void tr_actions_register_maint(void);
 void tr_actions_register_tenancy(void);
+void tr_actions_register_ipam(void); /* network.ip_allocate/_release */
+void tr_actions_register_lifecycle(void);
+void tr_actions_register_fence(void);
 
 const struct tr_action *tr_action_find(const char *name);
 size_t tr_action_count(void);

@@ -22,7 +22,10 @@
 	X(vm) \
 	X(probe) \
 	X(tenancy) \
-	X(maint)
+	X(maint) \
+	X(ipam) \
+	X(lifecycle) \
+	X(fence)
 /* clang-format on */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -261,6 +261,7 @@ static int vm_spec_from_json(json_t *args, struct vm_spec *v,
 	s->serial_log = tr_json_str_opt(args, "serial_log");
 	s->console_listen = tr_json_str_opt(args, "console_listen");
 	s->domain_type = tr_json_str_opt(args, "domain_type");
+	s->cpu_shares = (uint32_t)u64(args, "cpu_shares");
 	const char *console = tr_json_str_opt(args, "console");
 	if (!console || !strcmp(console, "none"))
 		s->console = TRELLIS_CONSOLE_NONE;
@@ -306,6 +307,21 @@ out:
 	return rc;
 }
 
+/* Whether a disk or NIC of s has a cap. */
+static int has_io_caps(const trellis_vm_spec_t *s)
+{
+	for (uint32_t i = 0; i < s->n_disks; i++) {
+		const trellis_disk_spec_t *d = s->disks[i];
+		if (d->read_iops_sec || d->write_iops_sec || d->read_bytes_sec ||
+		    d->write_bytes_sec)
+			return 1;
+	}
+	for (uint32_t i = 0; i < s->n_nics; i++)
+		if (s->nics[i]->inbound_kbps || s->nics[i]->outbound_kbps)
+			return 1;
+	return 0;
+}
+
 /* ---- actions ---- */
 
 #define KEY (env ? env->idem_key : NULL)
@@ -324,6 +340,21 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 		rc = host_get(env, args, &h, call);
 	else
 		memset(&h, 0, sizeof h);
+	/* A cap the plugin cannot apply is said plainly, never dropped:
+	 * cpu_shares is ABI 1.1, NIC and disk caps need TRELLIS_HV_CAP_QOS. */
+	if (!rc && v.s.cpu_shares && tr_target_abi_minor(h.t) < 1)
+		rc = tr_call_set(call, TRELLIS_E_NOTSUP,
+				 "VM '%s': host %s's hypervisor plugin is ABI "
+				 "1.0 and cannot apply cpu_shares (%u); ask "
+				 "without it",
+				 v.s.name, h.name, v.s.cpu_shares);
+	if (!rc && has_io_caps(&v.s) &&
+	    !(tr_target_caps(h.t) & TRELLIS_HV_CAP_QOS))
+		rc = tr_call_set(call, TRELLIS_E_NOTSUP,
+				 "VM '%s': host %s's hypervisor plugin does not "
+				 "enforce bandwidth or IOPS caps (no qos "
+				 "capability); ask without them",
+				 v.s.name, h.name);
 	if (!rc)
 		rc = tr_hv_vm_create(TR_TGT(h.t), call, &v.s, KEY, flags, &out);
 	if (!rc)
@@ -366,6 +397,19 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	case OP_START:
 		if (!found)
 			rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0);
+		/* report_failure: a start the hypervisor refused is an
+		 * answer, not an error, so the workflow can record the VM
+		 * failed with the reason (vm.started) and then fail. */
+		if (rc && rc != TRELLIS_E_CANCELLED &&
+		    json_is_true(json_object_get(args, "report_failure"))) {
+			*result = json_pack("{s:s, s:s, s:b, s:s, s:s}", "host",
+					    h.name, "uuid", uuid, "started", 0,
+					    "error", call->message, "code",
+					    trellis_error_name(rc));
+			tr_call_init(call, NULL);
+			rc = 0;
+			goto out;
+		}
 		break;
 	case OP_PAUSE:
 		if (!found)
@@ -393,6 +437,11 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		*result = vm_json(h.name, &info);
 	if (!rc && found)
 		json_object_set_new(*result, "found", json_true());
+	if (!rc && op == OP_START) {
+		/* Both always there, so a workflow may name them. */
+		json_object_set_new(*result, "started", json_true());
+		json_object_set_new(*result, "error", json_string(""));
+	}
 out:
 	host_put(&h, rc);
 	return rc;
@@ -584,6 +633,47 @@ GUEST_RUN(run_guest_password, G_PASSWORD)
 GUEST_RUN(run_guest_lock, G_LOCK)
 GUEST_RUN(run_guest_end, G_END)
 
+/* A guest file's bytes from an offset (ABI 1.1), as text: bytes that are
+ * not printable ASCII (or a newline) become '?', so the result is JSON
+ * whatever the file holds.  The log maintenance mode follows is its
+ * reader (core/maint). */
+static int run_guest_file_read(const struct tr_action_env *env, json_t *args,
+			       json_t **result, trellis_call_t *call)
+{
+	struct host_ref h;
+	json_t *o = json_object_get(args, "offset");
+	json_t *m = json_object_get(args, "max");
+	json_int_t off = o ? json_integer_value(o) : 0;
+	json_int_t max = m ? json_integer_value(m) : 16384;
+	if (off < 0 || max < 1 || max > 65536)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "hypervisor.guest_file_read: offset >= 0, "
+				   "max 1..65536");
+	char *buf = tr_xmalloc((size_t)max + 1);
+	size_t n = 0;
+	uint64_t size = 0;
+	int rc = host_get(env, args, &h, call);
+	if (!rc)
+		rc = tr_hv_guest_file_read(TR_TGT(h.t), call,
+					   tr_json_str(args, "uuid"),
+					   tr_json_str(args, "path"),
+					   (uint64_t)off, 0, buf, (size_t)max,
+					   &n, &size);
+	if (!rc) {
+		for (size_t i = 0; i < n; i++)
+			if (buf[i] != '\n' && (buf[i] < 32 || buf[i] > 126))
+				buf[i] = '?';
+		buf[n] = 0;
+		*result = json_pack("{s:s, s:s, s:s%, s:I, s:I}", "host", h.name,
+				    "uuid", tr_json_str(args, "uuid"), "data",
+				    buf, n, "next", (json_int_t)(off + (json_int_t)n),
+				    "size", (json_int_t)size);
+	}
+	free(buf);
+	host_put(&h, rc);
+	return rc;
+}
+
 /*
  * The inventory record of a VM a workflow made (origin "trellis"), and its
  * removal.  They run on the main thread, the store's only writer; both are
@@ -609,11 +699,20 @@ static int owned_list(json_t *args, const char *field, const char *where,
 					   "needs %s and name",
 					   field, i, where);
 		}
-		json_array_append_new(*out,
-				      json_pack("{s:s, s:s, s:s}", where, w,
-						"name", n, "key",
-						tr_json_str_opt(e, "key") ? tr_json_str_opt(e, "key")
-							      : ""));
+		json_t *o = json_pack("{s:s, s:s, s:s}", where, w, "name", n,
+				      "key",
+				      tr_json_str_opt(e, "key") ? tr_json_str_opt(e, "key")
+								: "");
+		/* What vm show prints besides (path, format, size; segment,
+		 * mac, ifname): kept when given. */
+		static const char *const extra[] = {"path", "format", "capacity",
+						    "segment", "mac", "ifname"};
+		for (size_t x = 0; o && x < sizeof extra / sizeof *extra; x++) {
+			json_t *v = json_object_get(e, extra[x]);
+			if (json_is_string(v) || json_is_integer(v))
+				json_object_set(o, extra[x], v);
+		}
+		json_array_append_new(*out, o);
 	}
 	return 0;
 }
@@ -646,6 +745,23 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	    env->instance_id, "disks", disks, "ports", ports);
 	if (!f)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	const char *console = tr_json_str_opt(args, "console");
+	if (console && *console) /* the record's fields are fixed: spec */
+		json_object_set_new(json_object_get(f, "spec"), "console",
+				    json_string(console));
+	json_t *spec = json_object_get(f, "spec");
+	static const char *const kept[] = {"caps", "ha", "create"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(args, kept[i]);
+		/* caps may come as JSON text (a workflow input). */
+		if (json_is_string(v) && json_string_length(v)) {
+			json_t *p = json_loads(json_string_value(v), 0, NULL);
+			if (p)
+				json_object_set_new(spec, kept[i], p);
+		} else if (v && !json_is_null(v) && !json_is_string(v)) {
+			json_object_set(spec, kept[i], v);
+		}
+	}
 	json_t *cur = NULL;
 	trellis_call_t probe;
 	tr_call_init(&probe, NULL);
@@ -729,6 +845,15 @@ static const struct tr_field vm_out[] = {
     {"memory_mib", TR_T_INT, 1, "memory"},
     {"found", TR_T_BOOL, 0,
      "vm_start, vm_pause: it was so already (the undo leaves it)"},
+    {"started", TR_T_BOOL, 0, "vm_start: the hypervisor confirmed it"},
+    {"error", TR_T_STRING, 0,
+     "vm_start with report_failure: why it did not start"},
+    {"code", TR_T_STRING, 0, "vm_start with report_failure: the error code"},
+    TR_FIELDS_END};
+static const struct tr_field start_in[] = {
+    HOST_FIELD, UUID_FIELD,
+    {"report_failure", TR_T_BOOL, 0,
+     "a refused start is a result {started: false, error}, not an error"},
     TR_FIELDS_END};
 
 static const struct tr_field create_in[] = {
@@ -754,6 +879,8 @@ static const struct tr_field create_in[] = {
     {"console_listen", TR_T_STRING, 0, "VNC listen address (127.0.0.1)"},
     {"domain_type", TR_T_STRING, 0, "kvm or qemu; default: the host's"},
     {"start", TR_T_BOOL, 0, "start it too (default true)"},
+    {"cpu_shares", TR_T_INT, 0,
+     "relative CPU weight, 0: the default (ABI 1.1)"},
     TR_FIELDS_END};
 
 static const struct tr_field shutdown_in[] = {
@@ -832,6 +959,21 @@ static const struct tr_field guest_out[] = {
     {"ended", TR_T_INT, 0, "guest_end_sessions: sessions ended"},
     TR_FIELDS_END};
 
+static const struct tr_field file_read_in[] = {
+    HOST_FIELD,
+    UUID_FIELD,
+    {"path", TR_T_STRING, 1, "an absolute path in the guest"},
+    {"offset", TR_T_INT, 0, "where to start (default 0)"},
+    {"max", TR_T_INT, 0, "bytes at most (default 16384, up to 65536)"},
+    TR_FIELDS_END};
+static const struct tr_field file_read_out[] = {
+    HOST_FIELD,
+    UUID_FIELD,
+    {"data", TR_T_STRING, 1, "the bytes read, as text"},
+    {"next", TR_T_INT, 1, "the offset after them"},
+    {"size", TR_T_INT, 1, "the file's size now"},
+    TR_FIELDS_END};
+
 static const struct tr_field record_in[] = {
     HOST_FIELD,
     UUID_FIELD,
@@ -842,56 +984,148 @@ static const struct tr_field record_in[] = {
     {"claim", TR_T_STRING, 0, "its placement claim: the VM owns it now"},
     {"disks", TR_T_ARRAY, 0, "what it owns: [{pool, name, key}...]"},
     {"ports", TR_T_ARRAY, 0, "what it owns: [{host, name, key}...]"},
+    {"console", TR_T_STRING, 0, "its console: vnc or none"},
+    {"caps", TR_T_ANY, 0,
+     "its caps, each {value, source} (vm show); an object or its JSON text"},
+    {"ha", TR_T_BOOL, 0, "restarted elsewhere in its pod when its host fails"},
+    {"create", TR_T_OBJECT, 0,
+     "what a start on another host needs: disk, nic {segment, mac, port}, "
+     "boot, caps"},
     TR_FIELDS_END};
 
 #define M TR_ACTION_MUTATES
 static const struct tr_action actions[] = {
-    {"hypervisor.host_info", "Capacity and identity of a host", host_in,
-     host_info_out, run_host_info, NULL, 0},
-    {"hypervisor.vm_list", "Every VM a host's hypervisor knows", host_in,
-     list_out, run_vm_list, NULL, 0},
-    {"hypervisor.vm_info", "State and resources of a VM", vm_in, vm_out,
-     run_vm_info, NULL, 0},
-    {"hypervisor.vm_create",
-     "Define a VM (disks, NICs, serial log, VNC, caps) and start it", create_in,
-     vm_out, run_vm_create, "hypervisor.vm_destroy", M},
-    {"hypervisor.vm_destroy", "Power off and undefine (gone: success)", vm_in,
-     vm_ref_out, run_vm_destroy, NULL, M},
-    {"hypervisor.vm_start", "Start a VM", vm_in, vm_out, run_vm_start,
-     "hypervisor.vm_shutdown", M},
-    {"hypervisor.vm_shutdown",
-     "Graceful shutdown, then power off after the timeout", shutdown_in, vm_out,
-     run_vm_shutdown, NULL, M},
-    {"hypervisor.vm_pause", "Pause a VM", vm_in, vm_out, run_vm_pause,
-     "hypervisor.vm_resume", M},
-    {"hypervisor.vm_resume", "Resume a paused VM", vm_in, vm_out, run_vm_resume,
-     NULL, M},
-    {"hypervisor.console", "VNC endpoint and a one-time password (a secret)",
-     console_in, console_out, run_console, NULL, M},
-    {"hypervisor.disk_attach", "Attach a disk (hotplug when running)",
-     disk_attach_in, disk_ref, run_disk_attach, "hypervisor.disk_detach", M},
-    {"hypervisor.disk_detach", "Detach a disk (missing: success)", disk_ref,
-     disk_ref, run_disk_detach, NULL, M},
-    {"hypervisor.nic_attach", "Attach a NIC (hotplug when running)",
-     nic_attach_in, nic_ref, run_nic_attach, "hypervisor.nic_detach", M},
-    {"hypervisor.nic_detach", "Detach a NIC (missing: success)", nic_ref,
-     nic_ref, run_nic_detach, NULL, M},
-    {"hypervisor.guest_set_password",
-     "Set a guest account's password through the guest agent (since 1.1)",
-     guest_pw_in, guest_out, run_guest_password, "hypervisor.guest_lock_user",
-     M},
-    {"hypervisor.guest_lock_user",
-     "Lock a guest account: no password works (since 1.1)", guest_in,
-     guest_out, run_guest_lock, NULL, M},
-    {"hypervisor.guest_end_sessions",
-     "End a guest account's login sessions (since 1.1)", guest_in, guest_out,
-     run_guest_end, NULL, M},
-    {"hypervisor.vm_record",
-     "Record a VM a workflow made in the inventory (origin trellis)", record_in,
-     vm_ref_out, run_vm_record, "hypervisor.vm_forget",
-     M | TR_ACTION_MAIN_THREAD},
-    {"hypervisor.vm_forget", "Drop a VM's inventory record (none: fine)", vm_in,
-     vm_ref_out, run_vm_forget, NULL, M | TR_ACTION_MAIN_THREAD},
+    {.name = "hypervisor.host_info",
+     .description = "Capacity and identity of a host",
+     .input = host_in,
+     .output = host_info_out,
+     .run = run_host_info,
+     .flags = 0},
+    {.name = "hypervisor.vm_list",
+     .description = "Every VM a host's hypervisor knows",
+     .input = host_in,
+     .output = list_out,
+     .run = run_vm_list,
+     .flags = 0},
+    {.name = "hypervisor.vm_info",
+     .description = "State and resources of a VM",
+     .input = vm_in,
+     .output = vm_out,
+     .run = run_vm_info,
+     .flags = 0},
+    {.name = "hypervisor.vm_create",
+     .description =
+	 "Define a VM (disks, NICs, serial log, VNC, caps) and start it",
+     .input = create_in,
+     .output = vm_out,
+     .run = run_vm_create,
+     .undo = "hypervisor.vm_destroy",
+     .flags = M},
+    {.name = "hypervisor.vm_destroy",
+     .description = "Power off and undefine (gone: success)",
+     .input = vm_in,
+     .output = vm_ref_out,
+     .run = run_vm_destroy,
+     .flags = M},
+    {.name = "hypervisor.vm_start",
+     .description = "Start a VM",
+     .input = start_in,
+     .output = vm_out,
+     .run = run_vm_start,
+     .undo = "hypervisor.vm_shutdown",
+     .flags = M},
+    {.name = "hypervisor.vm_shutdown",
+     .description = "Graceful shutdown, then power off after the timeout",
+     .input = shutdown_in,
+     .output = vm_out,
+     .run = run_vm_shutdown,
+     .flags = M},
+    {.name = "hypervisor.vm_pause",
+     .description = "Pause a VM",
+     .input = vm_in,
+     .output = vm_out,
+     .run = run_vm_pause,
+     .undo = "hypervisor.vm_resume",
+     .flags = M},
+    {.name = "hypervisor.vm_resume",
+     .description = "Resume a paused VM",
+     .input = vm_in,
+     .output = vm_out,
+     .run = run_vm_resume,
+     .flags = M},
+    {.name = "hypervisor.console",
+     .description = "VNC endpoint and a one-time password (a secret)",
+     .input = console_in,
+     .output = console_out,
+     .run = run_console,
+     .flags = M},
+    {.name = "hypervisor.disk_attach",
+     .description = "Attach a disk (hotplug when running)",
+     .input = disk_attach_in,
+     .output = disk_ref,
+     .run = run_disk_attach,
+     .undo = "hypervisor.disk_detach",
+     .flags = M},
+    {.name = "hypervisor.disk_detach",
+     .description = "Detach a disk (missing: success)",
+     .input = disk_ref,
+     .output = disk_ref,
+     .run = run_disk_detach,
+     .flags = M},
+    {.name = "hypervisor.nic_attach",
+     .description = "Attach a NIC (hotplug when running)",
+     .input = nic_attach_in,
+     .output = nic_ref,
+     .run = run_nic_attach,
+     .undo = "hypervisor.nic_detach",
+     .flags = M},
+    {.name = "hypervisor.nic_detach",
+     .description = "Detach a NIC (missing: success)",
+     .input = nic_ref,
+     .output = nic_ref,
+     .run = run_nic_detach,
+     .flags = M},
+    {.name = "hypervisor.guest_set_password",
+     .description =
+	 "Set a guest account's password through the guest agent (since 1.1)",
+     .input = guest_pw_in,
+     .output = guest_out,
+     .run = run_guest_password,
+     .undo = "hypervisor.guest_lock_user",
+     .flags = M},
+    {.name = "hypervisor.guest_lock_user",
+     .description = "Lock a guest account: no password works (since 1.1)",
+     .input = guest_in,
+     .output = guest_out,
+     .run = run_guest_lock,
+     .flags = M},
+    {.name = "hypervisor.guest_end_sessions",
+     .description = "End a guest account's login sessions (since 1.1)",
+     .input = guest_in,
+     .output = guest_out,
+     .run = run_guest_end,
+     .flags = M},
+    {.name = "hypervisor.guest_file_read",
+     .description =
+	 "Read a guest file from an offset through the guest agent (since 1.1)",
+     .input = file_read_in,
+     .output = file_read_out,
+     .run = run_guest_file_read,
+     .flags = 0},
+    {.name = "hypervisor.vm_record",
+     .description =
+	 "Record a VM a workflow made in the inventory (origin trellis)",
+     .input = record_in,
+     .output = vm_ref_out,
+     .run = run_vm_record,
+     .undo = "hypervisor.vm_forget",
+     .flags = M | TR_ACTION_MAIN_THREAD},
+    {.name = "hypervisor.vm_forget",
+     .description = "Drop a VM's inventory record (none: fine)",
+     .input = vm_in,
+     .output = vm_ref_out,
+     .run = run_vm_forget,
+     .flags = M | TR_ACTION_MAIN_THREAD},
 };
 #undef M
 

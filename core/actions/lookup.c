@@ -42,6 +42,19 @@ int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 	return rc;
 }
 
+int tr_lookup_with(struct tr_daemon *d, const char *what,
+		   int (*fn)(struct tr_store *s, void *arg,
+			     trellis_call_t *call),
+		   void *arg, trellis_call_t *call)
+{
+	struct tr_store *s = reader(d, what, call);
+	if (!s)
+		return call->code;
+	int rc = fn(s, arg, call);
+	tr_store_close(s);
+	return rc;
+}
+
 int tr_lookup_not_others(struct tr_daemon *d, const char *list,
 			 const char *field, const char *where,
 			 const char *name, const char *vm, const char *what,

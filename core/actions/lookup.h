@@ -22,6 +22,14 @@
 int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 	      json_t **out, trellis_call_t *call);
 
+/* Runs fn(reader, arg, call) on a read-only reader of d's store (for
+ * reads that are more than one record); fn's result, or the reader's
+ * error.  what names the read in messages. */
+int tr_lookup_with(struct tr_daemon *d, const char *what,
+		   int (*fn)(struct tr_store *s, void *arg,
+			     trellis_call_t *call),
+		   void *arg, trellis_call_t *call);
+
 /*
  * Refuses to delete an object that a VM other than vm (a uuid; NULL or
  * "": any VM) owns: one whose record's spec lists, in list ("disks",

@@ -13,7 +13,13 @@
  * destroy needs from the VM's own record: host, uuid, name, its disks,
  * ports and placement claim.  Inputs that a caller adds (host, uuid, name,
  * pool, claim) are checked against the record, and a disagreement is
- * CONFLICT before anything is deleted.
+ * CONFLICT before anything is deleted.  A VM Trellis did not make
+ * (origin discovered) is refused unless allow_discovered: vm.destroy
+ * passes its force there, so `trellis vm destroy` leaves an operator's
+ * own domains alone.
+ *
+ * vm.boot_check refuses a provision that would make a VM with nothing to
+ * boot (no kernel, no image) unless blank says that is meant.
  *
  * All three run on the main thread: they read and write the store.
  */
@@ -160,9 +166,9 @@ static int run_unreserve(const struct tr_action_env *env, json_t *args,
 
 /* ---- vm.lookup ---- */
 
-/* The claim the VM owns, "" when none. */
-static int claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
-		    trellis_call_t *call)
+/* The claim the VM owns, "" when none (vm.h). */
+int tr_vm_claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
+		   trellis_call_t *call)
 {
 	sqlite3_stmt *st = NULL;
 	char owner[64];
@@ -237,6 +243,50 @@ static const char *first(json_t *list, const char *field)
 	return s ? s : "";
 }
 
+/* What a start (here or, for HA, on another host of its pod) needs: its
+ * state, BU, shape, the create arguments the provision recorded, its
+ * NIC, its host's pod and the cluster of its disk's pool (a pool of
+ * no cluster is shared: ""). */
+static int lookup_more(struct tr_store *st, json_t *rec, const char *pool,
+		       json_t **out, trellis_call_t *call)
+{
+	json_t *spec = json_object_get(rec, "spec");
+	json_t *create = json_object_get(spec, "create");
+	json_t *nic = json_object_get(create, "nic");
+	char pod[512] = "", cl[512] = "";
+	const char *host = S(rec, "host");
+	json_t *h = NULL, *p = NULL;
+	trellis_call_t c2;
+	tr_call_init(&c2, NULL);
+	if (host && tr_store_get(st, TR_KIND_HOST, host, &h, &c2) == 0) {
+		snprintf(pod, sizeof pod, "%s", S(h, "cluster") ? S(h, "cluster") : "");
+		char *slash = strrchr(pod, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	if (pool && *pool && tr_store_get(st, TR_KIND_POOL, pool, &p, &c2) == 0 &&
+	    S(p, "cluster"))
+		snprintf(cl, sizeof cl, "%s", S(p, "cluster"));
+	json_decref(h);
+	json_decref(p);
+	*out = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:O?, s:b, s:s, s:s, s:s, s:s, s:s}", "state",
+	    S(rec, "state") ? S(rec, "state") : "", "tenant",
+	    S(rec, "tenant") ? S(rec, "tenant") : "", "vcpus",
+	    json_integer_value(json_object_get(rec, "vcpus")), "memory_mb",
+	    json_integer_value(json_object_get(rec, "memory_mib")), "create",
+	    json_is_object(create) ? create : NULL, /* none: {} below */
+	    "ha", json_is_true(json_object_get(spec, "ha")), "nic_port",
+	    S(nic, "port") ? S(nic, "port") : "", "nic_segment",
+	    S(nic, "segment") ? S(nic, "segment") : "", "nic_mac",
+	    S(nic, "mac") ? S(nic, "mac") : "", "pod", pod, "disk_cluster", cl);
+	if (!*out)
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	if (!json_is_object(create))
+		json_object_set_new(*out, "create", json_object());
+	return 0;
+}
+
 static int run_lookup(const struct tr_action_env *env, json_t *args,
 		      json_t **result, trellis_call_t *call)
 {
@@ -277,8 +327,9 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 		ports = json_array();
 	}
 	char claim[256];
+	json_t *more = NULL;
 	const char *host = S(rec, "host");
-	rc = claim_of(db, uuid, claim, sizeof claim, call);
+	rc = tr_vm_claim_of(db, uuid, claim, sizeof claim, call);
 	if (!rc)
 		rc = agree(args, "uuid", uuid, uuid, call);
 	if (!rc)
@@ -289,6 +340,19 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 		rc = agree(args, "pool", first(disks, "pool"), uuid, call);
 	if (!rc)
 		rc = agree(args, "claim", claim, uuid, call);
+	json_t *allow = json_object_get(args, "allow_discovered");
+	const char *origin = S(rec, "origin") ? S(rec, "origin") : "";
+	if (!rc && json_is_false(allow) && strcmp(origin, "trellis") != 0)
+		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
+				 "VM '%s' (%s) on host %s was not made by "
+				 "Trellis (origin %s): refused unless forced "
+				 "(trellis vm destroy --force, or input "
+				 "force=true); nothing was changed",
+				 S(rec, "name") ? S(rec, "name") : "", uuid,
+				 host ? host : "-", *origin ? origin : "unknown");
+	if (!rc)
+		rc = lookup_more(env->daemon->store, rec, first(disks, "pool"),
+				 &more, call);
 	if (!rc)
 		*result = json_pack(
 		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
@@ -300,12 +364,39 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 		    "port_host", first(ports, "host"), "port",
 		    first(ports, "name"), "port_key", first(ports, "key"),
 		    "disks", disks, "ports", ports);
+	if (!rc && *result)
+		json_object_update(*result, more);
+	json_decref(more);
 	json_decref(disks);
 	json_decref(ports);
 	json_decref(rec);
 	if (!rc && !*result)
 		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	return rc;
+}
+
+/* ---- vm.boot_check ---- */
+
+static int run_boot_check(const struct tr_action_env *env, json_t *args,
+			  json_t **result, trellis_call_t *call)
+{
+	(void)env;
+	const char *kernel = S(args, "kernel"), *image = S(args, "image");
+	int blank = json_is_true(json_object_get(args, "blank"));
+	const char *boot = kernel && *kernel ? "kernel"
+			   : image && *image ? "image"
+			   : blank	     ? "blank"
+					     : NULL;
+	if (!boot)
+		return tr_call_set(
+		    call, TRELLIS_E_INVALID_ARG,
+		    "nothing to boot: give kernel (direct boot, with initrd "
+		    "and cmdline), or image (a base image for the disk), or "
+		    "blank=true for an empty disk that boots nothing until "
+		    "an OS is installed; nothing was made");
+	if (!(*result = json_pack("{s:s}", "boot", boot)))
+		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	return 0;
 }
 
 /* ---- vm.delete_disks / vm.delete_ports ---- */
@@ -386,6 +477,8 @@ static const struct tr_field lookup_in[] = {
     {"host", TR_T_STRING, 0, "checked against the record"},
     {"pool", TR_T_STRING, 0, "checked against its disk's pool"},
     {"claim", TR_T_STRING, 0, "checked against the claim it owns"},
+    {"allow_discovered", TR_T_BOOL, 0,
+     "false: a VM Trellis did not make is CONFLICT (default true)"},
     TR_FIELDS_END};
 static const struct tr_field lookup_out[] = {
     {"uuid", TR_T_STRING, 1, "the VM's uuid"},
@@ -401,6 +494,28 @@ static const struct tr_field lookup_out[] = {
     {"port_key", TR_T_STRING, 1, "the key that made it"},
     {"disks", TR_T_ARRAY, 1, "every disk: {pool, name, key}"},
     {"ports", TR_T_ARRAY, 1, "every port: {host, name, key}"},
+    {"state", TR_T_STRING, 1, "its recorded state"},
+    {"tenant", TR_T_STRING, 1, "its business unit, \"\" if none"},
+    {"vcpus", TR_T_INT, 1, "virtual CPUs"},
+    {"memory_mb", TR_T_INT, 1, "memory in MiB"},
+    {"create", TR_T_OBJECT, 1,
+     "what its provision made it with: disk, nic, boot, caps ({} if unknown)"},
+    {"ha", TR_T_BOOL, 1, "restarted elsewhere in its pod when its host fails"},
+    {"nic_port", TR_T_STRING, 1, "its NIC's port name, \"\" if unknown"},
+    {"nic_segment", TR_T_STRING, 1, "its NIC's network segment"},
+    {"nic_mac", TR_T_STRING, 1, "its NIC's MAC"},
+    {"pod", TR_T_STRING, 1, "its host's pod (ZONE/POD)"},
+    {"disk_cluster", TR_T_STRING, 1,
+     "the cluster of its disk's pool, \"\" for a shared pool"},
+    TR_FIELDS_END};
+
+static const struct tr_field boot_in[] = {
+    {"kernel", TR_T_STRING, 0, "direct-boot kernel, \"\" for none"},
+    {"image", TR_T_STRING, 0, "base image of the disk, \"\" for none"},
+    {"blank", TR_T_BOOL, 0, "an empty disk is meant (default false)"},
+    TR_FIELDS_END};
+static const struct tr_field boot_out[] = {
+    {"boot", TR_T_STRING, 1, "what the VM boots: kernel, image or blank"},
     TR_FIELDS_END};
 
 static const struct tr_field disks_in[] = {
@@ -444,6 +559,13 @@ static const struct tr_action vm_actions[] = {
      .output = name_out,
      .run = run_unreserve,
      .flags = TR_ACTION_MUTATES | TR_ACTION_MAIN_THREAD},
+    {.name = "vm.boot_check",
+     .description = "Refuse a VM with nothing to boot: no kernel, no "
+		    "image, and blank not set",
+     .input = boot_in,
+     .output = boot_out,
+     .run = run_boot_check,
+     .flags = TR_ACTION_MAIN_THREAD},
     {.name = "vm.lookup",
      .description = "A VM's own record by name or uuid: host, disks, ports "
 		    "and claim; other inputs must agree with it",

@@ -7,8 +7,21 @@
 
 #include <sqlite3.h>
 
+#include "../host/host.h"
+
 /* Lets go of the name instance held with vm.reserve (none held: fine).
  * 0, or -1 on a database error (sqlite3_errmsg(db)).  Main thread. */
 int tr_vm_name_release(sqlite3 *db, const char *name, const char *instance);
+
+/* The key of the placement claim the VM uuid owns into out ("" when
+ * none); 0 or IO.  vm.c. */
+int tr_vm_claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
+		   trellis_call_t *call);
+
+struct tr_store;
+/* Sets the VM's host (NULL or "": none, while HA restarts it elsewhere:
+ * a VM's host is shown once a start there is confirmed).  lifecycle.c. */
+int tr_vm_set_host(struct tr_store *s, const char *uuid, const char *host,
+		   trellis_call_t *call);
 
 #endif

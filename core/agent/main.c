@@ -16,10 +16,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <nanomsg/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -33,6 +36,7 @@
 #include <pthread.h>
 
 #include "../actions/action.h"
+#include "../host/host.h"
 #include "../link/link.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
@@ -50,6 +54,7 @@
 #define MAX_CMDS 4096 /* command ids remembered (answers kept) */
 #define MAX_HOSTS 256
 #define MAX_DIRS 16
+#define MAX_OUT 4096 /* messages queued for the core */
 
 /* A command from the core, by id: running, or done with its answer
  * kept, so the same id sent again (after a reconnect) is answered from
@@ -88,9 +93,13 @@ struct agent {
 	unsigned ncmds; /* slots used, round robin past MAX_CMDS */
 	json_t *hosts;  /* name -> {name, hypervisor, uri}: the hosts it serves */
 	struct out *outq, **outtail;
+	unsigned nout; /* queued in outq */
+	int wake_fd;   /* eventfd: outq got a message (the link thread polls) */
 	unsigned report_ms;
 	uint64_t last_report;
 	int reporting;
+	unsigned running; /* command and report threads alive (mu) */
+	pthread_cond_t idle; /* running dropped to 0 */
 	int batch; /* recv_msg: give the whole {"m": [...]} once */
 };
 
@@ -329,6 +338,10 @@ static int link_open(struct agent *a, int ep)
 	int tmo = HANDSHAKE_MS, ivl = 100, max = 2000;
 	nn_setsockopt(a->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &tmo, sizeof tmo);
 	nn_setsockopt(a->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof ivl);
+	/* Small frames both ways, each waited for: Nagle's algorithm and
+	 * delayed ACKs would hold each one ~40 ms. */
+	int one = 1;
+	nn_setsockopt(a->sock, NN_TCP, NN_TCP_NODELAY, &one, sizeof one);
 	nn_setsockopt(a->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, &max,
 		      sizeof max);
 	if (nn_connect(a->sock, a->eps[ep]) < 0) {
@@ -419,7 +432,7 @@ static int link_open(struct agent *a, int ep)
 
 static void out_push(struct agent *a, json_t *msg)
 {
-	struct out *o = calloc(1, sizeof *o);
+	struct out *o = tr_xcalloc(1, sizeof *o);
 	if (o)
 		o->json = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
@@ -428,9 +441,25 @@ static void out_push(struct agent *a, json_t *msg)
 		return;
 	}
 	pthread_mutex_lock(&a->mu);
+	if (a->nout >= MAX_OUT) {
+		/* The link is down for long: what is dropped is asked again
+		 * (a command's answer) or put right by the next full report
+		 * (a delta). */
+		pthread_mutex_unlock(&a->mu);
+		free(o->json);
+		free(o);
+		return;
+	}
+	a->nout++;
 	*a->outtail = o;
 	a->outtail = &o->next;
 	pthread_mutex_unlock(&a->mu);
+	/* The link thread waits in poll() on the socket and this: an
+	 * answer goes at once, not when its wait ends. */
+	uint64_t one = 1;
+	if (a->wake_fd >= 0 && write(a->wake_fd, &one, sizeof one) < 0) {
+		/* EAGAIN: a wakeup is pending already */
+	}
 }
 
 /* Sends what the command threads left for the core (link thread). */
@@ -440,6 +469,7 @@ static void out_flush(struct agent *a)
 	struct out *o = a->outq;
 	a->outq = NULL;
 	a->outtail = &a->outq;
+	a->nout = 0;
 	pthread_mutex_unlock(&a->mu);
 	for (struct out *n; o; o = n) {
 		n = o->next;
@@ -481,16 +511,43 @@ static int run_action(struct agent *a, const char *name, json_t *args,
 	return rc;
 }
 
+/* A command or report thread ends: the last one lets main() free what
+ * they use (the plugins, the connections). */
+static void thread_done(struct agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	if (--a->running == 0)
+		pthread_cond_broadcast(&a->idle);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* Starts fn(arg) detached, counted in a->running: 0 or -1. */
+static int thread_start(struct agent *a, void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	pthread_mutex_lock(&a->mu);
+	a->running++;
+	pthread_mutex_unlock(&a->mu);
+	if (pthread_create(&t, NULL, fn, arg) != 0) {
+		thread_done(a);
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
 struct job {
 	struct agent *a;
 	struct cmd *c;
 	json_t *m;
+	uint64_t t_recv; /* us: the frame was read */
 };
 
 static void *cmd_thread(void *arg)
 {
 	struct job *j = arg;
 	struct agent *a = j->a;
+	uint64_t t_start = tr_now_us();
 	const char *id = json_string_value(json_object_get(j->m, "id"));
 	const char *name = json_string_value(json_object_get(j->m, "action"));
 	json_t *result = NULL;
@@ -499,15 +556,20 @@ static void *cmd_thread(void *arg)
 	int rc = run_action(a, name, json_object_get(j->m, "args"),
 			    json_string_value(json_object_get(j->m, "idem")),
 			    json_object_get(j->m, "host"), &result, &call);
-	json_t *ans = json_pack("{s:s, s:s, s:i}", "t", "result", "id", id,
-				"rc", rc);
+	uint64_t t_run = tr_now_us();
+	/* Where the time went at the site (docs/agent.md, "Latency"). */
+	json_t *ans = json_pack("{s:s, s:s, s:i, s:{s:I, s:I}}", "t", "result",
+				"id", id, "rc", rc, "agent_us", "spawn",
+				(json_int_t)(t_start - j->t_recv), "run",
+				(json_int_t)(t_run - t_start));
 	if (rc == 0)
 		json_object_set_new(ans, "result", result);
 	else {
 		json_object_set_new(ans, "error", json_string(call.message));
 		json_object_set_new(ans, "retryable", json_boolean(call.retryable));
 	}
-	say("%s %s: %s", id, name, rc ? call.message : "done");
+	say("%s %s: %s (%.3f ms)", id, name, rc ? call.message : "done",
+	    (double)(t_run - t_start) / 1000.0);
 	char *text = json_dumps(ans, JSON_COMPACT);
 	pthread_mutex_lock(&a->mu);
 	j->c->answer = text;
@@ -516,6 +578,7 @@ static void *cmd_thread(void *arg)
 	out_push(a, ans);
 	json_decref(j->m);
 	free(j);
+	thread_done(a);
 	return NULL;
 }
 
@@ -532,6 +595,7 @@ static void save_hosts(struct agent *a)
 /* A command: {"t":"cmd", id, action, args, idem, host}. */
 static void on_cmd(struct agent *a, json_t *m)
 {
+	uint64_t t_recv = tr_now_us();
 	const char *id = json_string_value(json_object_get(m, "id"));
 	json_t *host = json_object_get(m, "host");
 	if (!id || strlen(id) >= 40)
@@ -572,17 +636,52 @@ static void on_cmd(struct agent *a, json_t *m)
 		save_hosts(a);
 	}
 	pthread_mutex_unlock(&a->mu);
-	struct job *j = calloc(1, sizeof *j);
-	pthread_t t;
-	if (!j)
-		return;
-	*j = (struct job){a, c, json_incref(m)};
-	if (pthread_create(&t, NULL, cmd_thread, j) != 0) {
+	struct job *j = tr_xcalloc(1, sizeof *j);
+	*j = (struct job){a, c, json_incref(m), t_recv};
+	if (thread_start(a, cmd_thread, j) < 0) {
 		json_decref(j->m);
 		free(j);
-		return;
 	}
-	pthread_detach(t);
+}
+
+/* Deltas: a plugin's vm.state event (libvirt's lifecycle events, on its
+ * own thread) goes to the core at once, as {"t":"delta","host","vm"},
+ * for each of this agent's hosts the event's plugin and URI name; the
+ * full reports (at connect, every --report-interval) put right whatever
+ * a delta lost while the link was down. */
+static void agent_sink(void *arg, const char *plugin, const char *topic,
+		       const char *const *kv)
+{
+	struct agent *a = arg;
+	if (strcmp(topic, "vm.state") != 0)
+		return;
+	json_t *vm = json_object();
+	json_object_set_new(vm, "plugin", json_string(plugin ? plugin : ""));
+	for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2)
+		if (strcmp(kv[i], "topic") != 0 && strcmp(kv[i], "ts") != 0 &&
+		    strcmp(kv[i], "plugin") != 0)
+			json_object_set_new(vm, kv[i], json_string(kv[i + 1]));
+	const char *uri = json_string_value(json_object_get(vm, "uri"));
+	json_t *hosts = json_array();
+	pthread_mutex_lock(&a->mu);
+	const char *name;
+	json_t *h;
+	json_object_foreach(a->hosts, name, h)
+	{
+		const char *hu = json_string_value(json_object_get(h, "uri"));
+		const char *hp =
+		    json_string_value(json_object_get(h, "hypervisor"));
+		if (uri && hu && strcmp(uri, hu) == 0 &&
+		    (!hp || !plugin || strcmp(hp, plugin) == 0))
+			json_array_append_new(hosts, json_string(name));
+	}
+	pthread_mutex_unlock(&a->mu);
+	size_t i;
+	json_array_foreach(hosts, i, h)
+		out_push(a, json_pack("{s:s, s:O, s:O}", "t", "delta", "host", h,
+				      "vm", vm));
+	json_decref(hosts);
+	json_decref(vm);
 }
 
 /* The inventory report: every host it serves, probed now. */
@@ -616,6 +715,7 @@ static void *report_thread(void *arg)
 	pthread_mutex_lock(&a->mu);
 	a->reporting = 0;
 	pthread_mutex_unlock(&a->mu);
+	thread_done(a);
 	return NULL;
 }
 
@@ -630,13 +730,13 @@ static void report_maybe(struct agent *a, int now_please)
 		a->reporting = 1;
 	pthread_mutex_unlock(&a->mu);
 	a->last_report = now;
-	pthread_t t;
 	if (busy)
 		return;
-	if (pthread_create(&t, NULL, report_thread, a) == 0)
-		pthread_detach(t);
-	else
+	if (thread_start(a, report_thread, a) < 0) {
+		pthread_mutex_lock(&a->mu);
 		a->reporting = 0;
+		pthread_mutex_unlock(&a->mu);
+	}
 }
 
 /* Up: beats both ways until the link dies (-1) or ends for good (-2). */
@@ -659,8 +759,20 @@ static int link_run(struct agent *a)
 		    send_msg(a, json_pack("{s:s}", "t", "beat")) < 0)
 			return -1;
 		int closed, fin;
+		struct pollfd pf[2] = {{-1, POLLIN, 0}, {a->wake_fd, POLLIN, 0}};
+		size_t fsz = sizeof pf[0].fd;
+		nn_getsockopt(a->sock, NN_SOL_SOCKET, NN_RCVFD, &pf[0].fd, &fsz);
+		poll(pf, 2, 50);
+		if (pf[1].revents & POLLIN) {
+			uint64_t v;
+			if (read(a->wake_fd, &v, sizeof v) < 0) {
+				/* nothing to drain */
+			}
+		}
+		if (!(pf[0].revents & POLLIN))
+			continue; /* out_flush at the top sends what came */
 		a->batch = 1;
-		json_t *m = recv_msg(a, 50, &closed, &fin);
+		json_t *m = recv_msg(a, 0, &closed, &fin);
 		a->batch = 0;
 		json_t *list = json_object_get(m, "m");
 		if (json_is_array(list)) {
@@ -718,8 +830,11 @@ static int run(struct agent *a)
 				unsigned char f[64];
 				long n = tr_link_seal(&a->link, TR_LINK_CLOSE,
 						      "{}", 2, f);
-				if (n > 0)
-					send_req(a, f, (size_t)n);
+				/* nanomsg's nn_close() drops what its
+				 * worker has not written yet (no linger):
+				 * give the CLOSE a moment to leave. */
+				if (n > 0 && send_req(a, f, (size_t)n) == 0)
+					usleep(100000);
 			}
 			link_close(a);
 			if (rc == -2)
@@ -769,6 +884,7 @@ int main(int argc, char **argv)
 	struct agent a;
 	memset(&a, 0, sizeof a);
 	a.sock = -1;
+	a.wake_fd = -1;
 	const char *dir = NULL, *name = NULL, *token = NULL, *zone = NULL,
 		   *core = NULL, *key = NULL, *bundle = NULL;
 	const char *pdirs[MAX_DIRS];
@@ -845,6 +961,8 @@ int main(int argc, char **argv)
 	 * record). */
 	tr_log_setup(TR_LOG_STDERR, TRELLIS_LOG_INFO, "trellis-agent");
 	pthread_mutex_init(&a.mu, NULL);
+	pthread_cond_init(&a.idle, NULL);
+	a.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	a.outtail = &a.outq;
 	snprintf(path, sizeof path, "%s/hosts.json", dir);
 	a.hosts = json_load_file(path, 0, NULL);
@@ -871,11 +989,28 @@ int main(int argc, char **argv)
 			say("plugin %s refused: %s", p->name, p->reason);
 	}
 	a.d.conns = tr_conns_new(&a.d);
+	tr_host_set_event_sink(agent_sink, &a);
 	tr_actions_init();
 	int rc = run(&a);
-	/* Commands still running keep their threads: the process ends. */
+	/* The plugins and connections go only once no command or report
+	 * thread uses them: they are given 10 s to end (a plugin op cannot
+	 * be cancelled), and past that the process ends with them. */
+	pthread_mutex_lock(&a.mu);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	while (a.running &&
+	       pthread_cond_timedwait(&a.idle, &a.mu, &until) == 0)
+		;
+	unsigned left = a.running;
+	pthread_mutex_unlock(&a.mu);
+	if (left) {
+		say("%u command(s) still running at exit; leaving them", left);
+		_exit(rc);
+	}
 	tr_conns_free(a.d.conns);
-	tr_registry_free(a.d.registry);
+	tr_registry_free(a.d.registry); /* the plugins' threads stop */
+	tr_host_set_event_sink(NULL, NULL);
 	json_decref(a.hosts);
 	pthread_mutex_lock(&a.mu);
 	for (unsigned i = 0; i < MAX_CMDS; i++)

@@ -21,5 +21,8 @@ void tr_api_register_all(struct tr_api *api)
 	tr_api_register_alloc(api);
 	tr_api_register_console(api);
 	tr_api_register_agent(api);
+	tr_api_register_ipam(api);
+	tr_api_register_ha(api);
+	tr_api_register_maint(api);
 	/* Append: tr_api_register_workflow(api); ... */
 }

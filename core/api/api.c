@@ -9,12 +9,14 @@
 #include <nanomsg/reqrep.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../runtime/worker.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
@@ -86,15 +88,7 @@ void tr_api_register(struct tr_api *api, const struct tr_api_op *ops,
 			tr_err("API op '%s' registered twice", ops[i].name);
 			abort();
 		}
-		if (api->nops == api->capops) {
-			size_t cap = api->capops ? api->capops * 2 : 64;
-			const struct tr_api_op **p =
-				tr_xrealloc(api->ops, cap * sizeof *p);
-			if (!p)
-				abort();
-			api->ops = p;
-			api->capops = cap;
-		}
+		TR_GROW(api->ops, api->nops, api->capops);
 		api->ops[api->nops++] = &ops[i];
 		qsort(api->ops, api->nops, sizeof *api->ops, op_cmp);
 	}
@@ -182,6 +176,18 @@ static void send_parts(struct tr_req *req, const char *const *parts)
 			free(msg);
 		return;
 	}
+	if (req->sess) {
+		size_t flen = 0;
+		void *f = tr_api_secure_seal(req->l, req->sess, msg, off, &flen);
+		sodium_memzero(msg, off);
+		nn_freemsg(msg);
+		if (!f) {
+			nn_freemsg(req->control);
+			req->control = NULL;
+			return;
+		}
+		msg = f;
+	}
 	struct nn_iovec iov = {&msg, NN_MSG};
 	struct nn_msghdr hdr;
 	memset(&hdr, 0, sizeof hdr);
@@ -252,6 +258,8 @@ static void req_unlink(struct tr_req *req)
 	pthread_mutex_unlock(&api->lock);
 	tr_api_audit_answer(req, req->code);
 	count_request(req);
+	if (req->sess)
+		tr_api_secure_unref(req->l, req->sess);
 	free(req);
 	/* The main loop checks for "stopping and idle" when it wakes. */
 	if (last && tr_api_tls_thread && api->d && api->d->stopping)
@@ -369,10 +377,18 @@ int tr_api_paging(struct tr_req *req, json_t *args, struct tr_store_query *q)
 		limit = json_integer_value(v);
 	if ((v = json_object_get(args, "after")))
 		after = json_integer_value(v);
-	if (limit < 1 || limit > 1000 || after < 0) {
+	/* Name only what was given wrong (a --limit -5 has no after). */
+	if (limit < 1 || limit > 1000) {
 		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
-			    "%s: limit must be 1 to 1000 and after >= 0",
-			    tr_req_op(req));
+			    "%s: limit must be 1 to 1000, got %lld",
+			    tr_req_op(req), (long long)limit);
+		return -1;
+	}
+	if (after < 0) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "%s: after must be >= 0 (a 'next' of an earlier "
+			    "page), got %lld",
+			    tr_req_op(req), (long long)after);
 		return -1;
 	}
 	q->limit = (unsigned)limit;

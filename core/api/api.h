@@ -94,6 +94,7 @@ void tr_api_register_all(struct tr_api *api);
 /* Registration functions (one per subsystem; all.c calls them). */
 void tr_api_register_inventory(struct tr_api *api); /* zone pod cluster tenant */
 void tr_api_register_agent(struct tr_api *api); /* ops_agent.c: zone.token, agent.* */
+void tr_api_register_ha(struct tr_api *api); /* ops_ha.c: ha.status, ha.clear */
 void tr_api_register_host(struct tr_api *api);      /* host.* */
 void tr_api_register_vm(struct tr_api *api);        /* vm.* */
 void tr_api_register_system(struct tr_api *api);    /* plugin.* api.* daemon.* */
@@ -108,6 +109,8 @@ void tr_api_register_console(struct tr_api *api);   /* console.* consoleproxy.* 
 /* consoleproxy.scan every console.scan on the main loop, when set
  * (console_scan.c); trellisd calls it once at start. */
 void tr_console_scan_start(struct tr_daemon *d);
+void tr_api_register_ipam(struct tr_api *api);      /* zone.ip_range_* ip.* network.forward_* */
+void tr_api_register_maint(struct tr_api *api);     /* maint.* support.* */
 
 /* ---- answering a request (each req answered once, from any thread) ---- */
 

@@ -26,12 +26,14 @@ struct listener {
 	int wake;           /* thread 0 saw a backlog: helpers, receive */
 	atomic_int awake;   /* helpers receiving now */
 	int auth;           /* tcp://: requests need an API key */
+	struct tr_api_secure *secure; /* tcp://: the secure link (secure.c) */
 };
 
 struct tr_req {
 	struct tr_api *api;
 	struct listener *l; /* NULL: tr_api_handle_bytes */
 	void *control;      /* nanomsg routing header */
+	struct tr_api_sess *sess; /* tcp://: the answer is sealed on it */
 	const struct tr_api_op *op;
 	char **sync_reply;
 	json_t *env, *args; /* handed to the main thread */
@@ -88,6 +90,23 @@ struct tr_api {
 	volatile int stop;    /* receive threads: leave */
 	volatile int closing; /* tr_api_free: handed requests are refused */
 };
+
+/* secure.c: the secure link on a tcp:// listener.  init loads (or
+ * makes) the core's key; in reads one message off the socket: 1 when it
+ * was a handshake (answered), 0 with *plain (malloc()ed, the request)
+ * and *sess (held until unref), -1 when it was refused (dropped, no
+ * answer); control is consumed unless 0 is returned.  seal makes the
+ * answer's frame (an nn_allocmsg()ed message) or NULL. */
+struct tr_api_sess;
+int tr_api_secure_init(struct listener *l, const char *state_dir, char *err,
+		       size_t errlen);
+void tr_api_secure_free(struct listener *l);
+int tr_api_secure_in(struct listener *l, const void *body, size_t len,
+		     void **control, char **plain, size_t *plen,
+		     struct tr_api_sess **sess);
+void *tr_api_secure_seal(struct listener *l, struct tr_api_sess *x,
+			 const char *msg, size_t len, size_t *outlen);
+void tr_api_secure_unref(struct listener *l, struct tr_api_sess *x);
 
 /* Set on a receive thread (listen.c): its read-only store connection. */
 extern _Thread_local struct tr_store *tr_api_tls_store;

@@ -32,6 +32,20 @@ struct tr_store *tr_api_store(struct tr_daemon *d);
  * missing one, audited) and returns -1. */
 int tr_api_get_scoped(struct tr_daemon *d, struct tr_req *req,
 		      enum tr_kind kind, const char *ref, json_t **out);
+/* Records a pool's capacity as its plugin just reported it
+ * (storage.pool_info's result) in its record's spec.capacity_bytes, which
+ * allocation approvals check (core/tenancy/alloc.c).  Main thread. */
+void tr_api_pool_capacity_seen(struct tr_daemon *d, const char *pool,
+			       json_t *result);
+/* Runs action (network.router_ensure or network.router_remove) with args
+ * (stolen) on a worker, then answers req with answer (stolen) plus the
+ * action's result as "router"; when the action fails, calls undo(d,
+ * undo_arg) first (may be NULL) and answers its error.  undo_arg is
+ * stolen.  ops_ipam.c. */
+typedef void (*tr_router_undo_fn)(struct tr_daemon *d, json_t *undo_arg);
+void tr_api_router_sync(struct tr_daemon *d, struct tr_req *req,
+			const char *action, json_t *args, json_t *answer,
+			tr_router_undo_fn undo, json_t *undo_arg);
 /* Answers ok with out (stolen) when rc is 0, else with the error in
  * call. */
 void tr_req_answer_store(struct tr_req *req, int rc, json_t *out,

@@ -395,9 +395,13 @@ static const struct tr_field scan_args[] = {
 	TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"consoleproxy.scan",
+    {.name = "consoleproxy.scan",
+     .description =
 	 "keep the standby reserve of console proxies (one scanner at a time)",
-	 scan_args, proxy_scan, TR_OP_MUTATES, TR_PERM_DC},
+     .args = scan_args,
+     .handler = proxy_scan,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_console_scan(struct tr_api *api)

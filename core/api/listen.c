@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,18 +172,31 @@ static void *receive_thread(void *arg)
 			}
 			continue;
 		}
-		struct tr_req *req = tr_xcalloc(1, sizeof *req);
-		if (!req) {
+		char *plain = NULL;
+		size_t plen = 0;
+		struct tr_api_sess *sess = NULL;
+		if (l->secure) {
+			int st = tr_api_secure_in(l, body, (size_t)rc, &control,
+						  &plain, &plen, &sess);
 			nn_freemsg(body);
-			nn_freemsg(control);
-			continue;
+			if (st != 0)
+				continue; /* a handshake, or refused */
+			body = NULL;
 		}
+		struct tr_req *req = tr_xcalloc(1, sizeof *req);
 		req->l = l;
 		req->control = control;
+		req->sess = sess;
 		atomic_fetch_add_explicit(&api->requests, 1,
 					  memory_order_relaxed);
-		tr_api_handle_received(api, req, body, (size_t)rc);
-		nn_freemsg(body);
+		if (plain) {
+			tr_api_handle_received(api, req, plain, plen);
+			sodium_memzero(plain, plen);
+			free(plain);
+		} else {
+			tr_api_handle_received(api, req, body, (size_t)rc);
+			nn_freemsg(body);
+		}
 	}
 out:
 	tr_store_close(tr_api_tls_store);
@@ -240,6 +254,13 @@ int tr_api_listen(struct tr_api *api, const char *url, unsigned mode,
 	l->url = tr_xstrdup(url);
 	l->api = api;
 	l->auth = strncmp(url, "tcp://", 6) == 0;
+	/* tcp:// leaves the machine: the secure link, always. */
+	if (l->auth && tr_api_secure_init(l, api->d->state_dir, err, errlen) < 0) {
+		nn_close(l->sock);
+		free(l->url);
+		l->url = NULL;
+		return -1;
+	}
 	/* A socket that others (neither the owner nor its group) cannot
 	 * connect to: a request without a local token is trusted as the
 	 * daemon's owner's, as before identities existed.  Open to others
@@ -286,6 +307,7 @@ void tr_api_listeners_close(struct tr_api *api)
 {
 	for (size_t i = 0; i < api->nls; i++) {
 		nn_close(api->ls[i].sock);
+		tr_api_secure_free(&api->ls[i]);
 		free(api->ls[i].url);
 		pthread_cond_destroy(&api->ls[i].cv);
 		pthread_mutex_destroy(&api->ls[i].mu);

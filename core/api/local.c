@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../util/log.h"
 #include "api_core.h"
 
@@ -51,16 +52,7 @@ static int write_token(struct collect *c, long uid)
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].uid == uid)
 			return 0;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct tr_local_token *p = tr_xrealloc(c->v, cap * sizeof *p);
-		if (!p) {
-			snprintf(c->err, c->errlen, "out of memory");
-			return -1;
-		}
-		c->v = p;
-		c->cap = cap;
-	}
+	TR_GROW(c->v, c->n, c->cap);
 	unsigned char raw[32];
 	char token[4 + 65];
 	randombytes_buf(raw, sizeof raw);

@@ -16,7 +16,7 @@
 #include "api_int.h"
 
 static int new_token(struct tr_daemon *d, struct tr_req *req, json_t *args,
-		     char **token, long long *expires)
+		     char **token, long long *expires, int say)
 {
 	const char *zone = json_string_value(json_object_get(args, "name"));
 	json_t *ttl = json_object_get(args, "ttl");
@@ -33,22 +33,61 @@ static int new_token(struct tr_daemon *d, struct tr_req *req, json_t *args,
 		tr_req_fail(req, rc, NULL, "%s", msg);
 		return -1;
 	}
-	tr_info("zone '%s': an enrolment token was issued (expires %lld)",
-		zone, *expires);
+	if (say)
+		tr_info("zone '%s': an enrolment token was issued (expires "
+			"%lld)", zone, *expires);
 	return 0;
 }
 
+#define MAX_TOKENS 10000
+
+/* zone.token: one token, or with count N (at most MAX_TOKENS) N tokens
+ * in one transaction, for a fleet's enrolment (and the benchmark): all
+ * or none are stored. */
 static void zone_token(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	char *token;
-	long long exp;
-	if (new_token(d, req, args, &token, &exp) < 0)
+	json_t *cv = json_object_get(args, "count");
+	json_int_t count = cv ? json_integer_value(cv) : 1;
+	if (count < 1 || count > MAX_TOKENS) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "zone.token: count must be 1 to %d", MAX_TOKENS);
 		return;
-	tr_req_ok(req, json_pack("{s:s, s:s, s:I}", "zone",
-				 json_string_value(json_object_get(args, "name")),
-				 "token", token, "expires_at", (json_int_t)exp));
-	sodium_memzero(token, strlen(token));
-	free(token);
+	}
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_store_begin(d->store, &call) < 0) {
+		tr_req_fail(req, call.code, NULL, "%s", call.message);
+		return;
+	}
+	json_t *list = json_array();
+	long long exp = 0;
+	for (json_int_t i = 0; i < count; i++) {
+		char *token;
+		if (new_token(d, req, args, &token, &exp, i == 0) < 0) {
+			tr_store_rollback(d->store);
+			json_decref(list);
+			return;
+		}
+		json_array_append_new(list, json_string(token));
+		sodium_memzero(token, strlen(token));
+		free(token);
+	}
+	if (tr_store_commit(d->store, &call) < 0) {
+		json_decref(list);
+		tr_req_fail(req, call.code, NULL, "%s", call.message);
+		return;
+	}
+	const char *zone = json_string_value(json_object_get(args, "name"));
+	if (count > 1)
+		tr_info("zone '%s': %lld enrolment tokens were issued "
+			"(expire %lld)", zone, (long long)count, exp);
+	json_t *res = json_pack("{s:s, s:O, s:I}", "zone", zone, "token",
+				json_array_get(list, 0), "expires_at",
+				(json_int_t)exp);
+	if (cv)
+		json_object_set(res, "tokens", list);
+	json_decref(list);
+	tr_req_ok(req, res);
 }
 
 static void zone_agent_bundle(struct tr_daemon *d, struct tr_req *req,
@@ -80,7 +119,7 @@ static void zone_agent_bundle(struct tr_daemon *d, struct tr_req *req,
 	}
 	char *token;
 	long long exp;
-	if (new_token(d, req, args, &token, &exp) < 0) {
+	if (new_token(d, req, args, &token, &exp, 1) < 0) {
 		json_decref(eps);
 		return;
 	}
@@ -144,6 +183,8 @@ static void agent_revoke(struct tr_daemon *d, struct tr_req *req, json_t *args)
 static const struct tr_field token_args[] = {
 	{"name", TR_T_STRING, 1, "the private zone"},
 	{"ttl", TR_T_DURATION, 0, "how long the token may be used (default 1h)"},
+	{"count", TR_T_INT, 0,
+	 "issue this many tokens at once, 1 to 10000 (answer: tokens)"},
 	TR_FIELDS_END};
 static const struct tr_field bundle_args[] = {
 	{"name", TR_T_STRING, 1, "the private zone"},
@@ -157,16 +198,37 @@ static const struct tr_field no_args[] = {TR_FIELDS_END};
 
 #define M TR_OP_MUTATES
 static const struct tr_api_op ops[] = {
-	{"zone.token", "issue a one-time agent enrolment token (shown once)",
-	 token_args, zone_token, M, TR_PERM_DC},
-	{"zone.agent_bundle",
+    {.name = "zone.token",
+     .description = "issue a one-time agent enrolment token (shown once)",
+     .args = token_args,
+     .handler = zone_token,
+     .flags = M,
+     .perm = TR_PERM_DC},
+    {.name = "zone.agent_bundle",
+     .description =
 	 "a ready agent config: a new token, the core's key and endpoints",
-	 bundle_args, zone_agent_bundle, M, TR_PERM_DC},
-	{"agent.list", "list enrolled agents and their links", no_args,
-	 agent_list, 0, TR_PERM_DC},
-	{"agent.show", "show an agent and its link", name_arg, agent_show, 0, TR_PERM_DC},
-	{"agent.revoke", "revoke an agent; its link closes at once", name_arg,
-	 agent_revoke, M, TR_PERM_DC},
+     .args = bundle_args,
+     .handler = zone_agent_bundle,
+     .flags = M,
+     .perm = TR_PERM_DC},
+    {.name = "agent.list",
+     .description = "list enrolled agents and their links",
+     .args = no_args,
+     .handler = agent_list,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "agent.show",
+     .description = "show an agent and its link",
+     .args = name_arg,
+     .handler = agent_show,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "agent.revoke",
+     .description = "revoke an agent; its link closes at once",
+     .args = name_arg,
+     .handler = agent_revoke,
+     .flags = M,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_agent(struct tr_api *api)

@@ -6,10 +6,13 @@
  * it against the capacity no other BU holds and starts the shipped
  * workflow allocation.provision, or rejects it with a reason.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../actions/lookup.h"
 #include "../auth/auth.h"
 #include "../tenancy/tenancy.h"
+#include "../util/alloc.h"
 #include "../util/json.h"
 #include "../util/log.h"
 #include "../workflow/engine.h"
@@ -27,9 +30,9 @@ static json_t *fields(json_t *args)
 	if ((v = json_object_get(args, "storage")))
 		json_object_set_new(f, "storage_gib",
 				    json_integer(json_integer_value(v) >> 30));
-	static const char *const same[] = {"pool", "segments", "netpool",
-					   "zone"};
-	for (size_t i = 0; i < 4; i++)
+	static const char *const same[] = {"pool",    "segments", "netpool",
+					   "zone",    "hosts",	  "clusters"};
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++)
 		if ((v = json_object_get(args, same[i])))
 			json_object_set(f, same[i], v);
 	return f;
@@ -134,22 +137,27 @@ static void record_owner(void *arg, const char *id)
 		tr_warn("workflow %s: owner not recorded: %s", id, call.message);
 }
 
-static void alloc_approve(struct tr_daemon *d, struct tr_req *req,
-			  json_t *args)
+/* Approval, once the pool (if any) reported its capacity now. */
+static void approve_checked(struct tr_daemon *d, struct tr_req *req,
+			    json_t *args, json_t *a)
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	json_t *a = NULL, *details = NULL;
+	json_t *details = NULL;
 	const char *name = tr_json_str(args, "name");
-	if (get_mine(d, req, d->store, args, &a) < 0)
-		return;
-	if (strcmp(tr_json_str(a, "state"), "requested") != 0) {
+	/* Asked again since the pool answered: a second approve may have
+	 * gone first. */
+	json_t *now = NULL;
+	if (tr_alloc_get(d->store, name, &now, &call) == 0 &&
+	    strcmp(tr_json_str(now, "state"), "requested") != 0) {
 		tr_req_fail(req, TRELLIS_E_CONFLICT, NULL,
 			    "allocation '%s' is %s, not requested", name,
-			    tr_json_str(a, "state"));
+			    tr_json_str(now, "state"));
+		json_decref(now);
 		json_decref(a);
 		return;
 	}
+	json_decref(now);
 	if (tr_alloc_check(d->store, a, &details, &call) < 0) {
 		json_decref(a);
 		tr_req_fail(req, call.code, details, "%s", call.message);
@@ -194,6 +202,61 @@ static void alloc_approve(struct tr_daemon *d, struct tr_req *req,
 	tr_req_answer_store(req, rc, out, &call);
 }
 
+struct approval {
+	struct tr_req *req;
+	json_t *args, *a;
+};
+
+static void pool_reported(struct tr_daemon *d, void *arg, json_t *result,
+			  trellis_call_t *call)
+{
+	struct approval *ap = arg;
+	if (result) {
+		tr_api_pool_capacity_seen(d, tr_json_str(ap->a, "pool"), result);
+		approve_checked(d, ap->req, ap->args, ap->a);
+	} else {
+		tr_req_fail(ap->req, call->code, NULL,
+			    "allocation '%s' cannot be approved now: pool '%s' "
+			    "cannot report its capacity: %s",
+			    tr_json_str(ap->a, "name"),
+			    tr_json_str(ap->a, "pool"), call->message);
+		json_decref(ap->a);
+	}
+	json_decref(ap->args);
+	free(ap);
+}
+
+static void alloc_approve(struct tr_daemon *d, struct tr_req *req,
+			  json_t *args)
+{
+	json_t *a = NULL;
+	const char *name = tr_json_str(args, "name");
+	if (get_mine(d, req, d->store, args, &a) < 0)
+		return;
+	if (strcmp(tr_json_str(a, "state"), "requested") != 0) {
+		tr_req_fail(req, TRELLIS_E_CONFLICT, NULL,
+			    "allocation '%s' is %s, not requested", name,
+			    tr_json_str(a, "state"));
+		json_decref(a);
+		return;
+	}
+	/* Storage is checked against what the pool holds now, not what it
+	 * held when it was created. */
+	json_t *gib = json_object_get(a, "storage_gib");
+	if (tr_json_str(a, "pool") && json_integer_value(gib) > 0) {
+		struct approval *ap = tr_xcalloc(1, sizeof *ap);
+		ap->req = req;
+		ap->args = json_incref(args);
+		ap->a = a;
+		tr_action_submit(d, "storage.pool_info",
+				 json_pack("{s:s}", "pool",
+					   tr_json_str(a, "pool")),
+				 pool_reported, ap);
+		return;
+	}
+	approve_checked(d, req, args, a);
+}
+
 static void alloc_reject(struct tr_daemon *d, struct tr_req *req,
 			 json_t *args)
 {
@@ -229,6 +292,12 @@ static const struct tr_field request_args[] = {
     {"zone", TR_T_STRING, 0,
      "a zone dedicated to the BU (private, exclusive: others are not "
      "placed there)"},
+    {"hosts", TR_T_ANY, 0,
+     "hosts dedicated to the BU (a list of names, or \"h1,h2\"): others "
+     "are not placed there"},
+    {"clusters", TR_T_ANY, 0,
+     "clusters dedicated to the BU (ZONE/POD/CLUSTER, a list or "
+     "comma-separated)"},
     TR_FIELDS_END};
 static const struct tr_field name_args[] = {
     {"name", TR_T_STRING, 1, "the allocation (BU-N)"}, TR_FIELDS_END};
@@ -240,21 +309,45 @@ static const struct tr_field list_args[] = {
     {"bu", TR_T_STRING, 0, "only this business unit's"}, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-    {"allocation.request", "request an allocation for a business unit",
-     request_args, alloc_request, TR_OP_MUTATES, TR_PERM_BU},
-    {"allocation.change",
-     "request new totals for a business unit's active allocation",
-     request_args, alloc_change, TR_OP_MUTATES, TR_PERM_BU},
-    {"allocation.list", "allocations and their state", list_args,
-     alloc_list, TR_OP_READ, TR_PERM_BU},
-    {"allocation.show", "one allocation", name_args, alloc_show, TR_OP_READ,
-     TR_PERM_BU},
-    {"allocation.approve",
-     "approve a requested allocation: checked against free capacity, then "
-     "provisioned (workflow allocation.provision)",
-     decide_args, alloc_approve, TR_OP_MUTATES, TR_PERM_DC},
-    {"allocation.reject", "reject a requested allocation", decide_args,
-     alloc_reject, TR_OP_MUTATES, TR_PERM_DC},
+    {.name = "allocation.request",
+     .description = "request an allocation for a business unit",
+     .args = request_args,
+     .handler = alloc_request,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_BU},
+    {.name = "allocation.change",
+     .description =
+	 "request new totals for a business unit's active allocation",
+     .args = request_args,
+     .handler = alloc_change,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_BU},
+    {.name = "allocation.list",
+     .description = "allocations and their state",
+     .args = list_args,
+     .handler = alloc_list,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "allocation.show",
+     .description = "one allocation",
+     .args = name_args,
+     .handler = alloc_show,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "allocation.approve",
+     .description =
+	 "approve a requested allocation: checked against free capacity, then "
+	 "provisioned (workflow allocation.provision)",
+     .args = decide_args,
+     .handler = alloc_approve,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "allocation.reject",
+     .description = "reject a requested allocation",
+     .args = decide_args,
+     .handler = alloc_reject,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_alloc(struct tr_api *api)

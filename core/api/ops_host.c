@@ -5,7 +5,8 @@
  * and the VMs the hypervisor already runs, recorded as "discovered"); an
  * unreachable host is refused with the plugin's error and nothing is
  * recorded, and so is a second host for a known hypervisor.  host.remove,
- * show and list read and write the store.
+ * show and list read and write the store; host.set records data an
+ * operator enters by hand, which holds over discovery until cleared.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,104 @@ static void host_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_api_list(d, req, TR_KIND_HOST, &q, args);
 }
 
+/* The host data an operator may enter by hand (host.set), kept in the
+ * host's spec as "manual": a refresh or an agent's report records what
+ * the hypervisor says, then these again (core/inventory/hosts.c). */
+static const char *const manual_int[] = {"cpus", "sockets", "cores",
+					 "threads", "mhz"};
+static const char *const manual_str[] = {"cpu_model", "arch", "hostname"};
+
+static void host_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, "name"));
+	struct tr_store *s = d->store;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *h = NULL, *v;
+	if (tr_store_get(s, TR_KIND_HOST, name, &h, &call) < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		return;
+	}
+	json_t *spec = json_object_get(h, "spec");
+	spec = json_is_object(spec) ? json_deep_copy(spec) : json_object();
+	json_t *manual = json_object_get(spec, "manual");
+	manual = json_is_object(manual) ? json_incref(manual) : json_object();
+	int clear = json_is_true(json_object_get(args, "clear"));
+	int given = 0;
+	if (clear)
+		json_object_clear(manual);
+	for (size_t i = 0; i < sizeof manual_int / sizeof *manual_int; i++)
+		if ((v = json_object_get(args, manual_int[i]))) {
+			if (json_integer_value(v) < 1) {
+				tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+					    "host.set: %s must be at least 1",
+					    manual_int[i]);
+				goto out;
+			}
+			json_object_set(manual, manual_int[i], v);
+			given++;
+		}
+	for (size_t i = 0; i < sizeof manual_str / sizeof *manual_str; i++)
+		if ((v = json_object_get(args, manual_str[i]))) {
+			json_object_set(manual, manual_str[i], v);
+			given++;
+		}
+	if ((v = json_object_get(args, "memory"))) {
+		if (json_integer_value(v) < 1024) {
+			tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+				    "host.set: memory must be at least 1K");
+			goto out;
+		}
+		json_object_set_new(manual, "memory_kib",
+				    json_integer(json_integer_value(v) >> 10));
+		given++;
+	}
+	if (!given && !clear) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "host.set: nothing to set (--cpus, --memory, ... "
+			    "or --clear)");
+		goto out;
+	}
+	json_t *upd = json_deep_copy(manual);
+	if (json_object_size(manual))
+		json_object_set(spec, "manual", manual);
+	else
+		json_object_del(spec, "manual");
+	json_object_set(upd, "spec", spec);
+	json_t *obj = NULL;
+	int rc = tr_store_update(s, TR_KIND_HOST, name, upd, &obj, &call);
+	json_decref(upd);
+	if (rc < 0) {
+		tr_req_fail_store(req, &call, NULL);
+		goto out;
+	}
+	tr_daemon_publish(d, "host.state", obj);
+	tr_info("host %s: %s", name,
+		clear ? "data entered by hand cleared (the next refresh "
+			"records what the hypervisor says)"
+		      : "data entered by hand");
+	tr_req_ok(req, obj);
+out:
+	json_decref(manual);
+	json_decref(spec);
+	json_decref(h);
+}
+
+static const struct tr_field set_args[] = {
+	{"name", TR_T_STRING, 1, "host name"},
+	{"cpus", TR_T_INT, 0, "CPUs (placement counts these)"},
+	{"memory", TR_T_SIZE, 0, "memory (\"64G\"; placement counts it)"},
+	{"sockets", TR_T_INT, 0, "CPU sockets"},
+	{"cores", TR_T_INT, 0, "cores per socket"},
+	{"threads", TR_T_INT, 0, "threads per core"},
+	{"mhz", TR_T_INT, 0, "CPU MHz"},
+	{"cpu_model", TR_T_STRING, 0, "CPU model"},
+	{"arch", TR_T_STRING, 0, "architecture (x86_64)"},
+	{"hostname", TR_T_STRING, 0, "the machine's host name"},
+	{"clear", TR_T_BOOL, 0,
+	 "forget what was entered by hand (with others: then set those)"},
+	TR_FIELDS_END};
+
 static const struct tr_field add_args[] = {
 	{"name", TR_T_STRING, 1, "host name (unique)"},
 	{"cluster", TR_T_STRING, 1, "the cluster (CLUSTER or ZONE/POD/CLUSTER)"},
@@ -241,14 +340,44 @@ static const struct tr_field list_args[] = {
 	TR_LIST_FIELDS, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"host.add", "open a host through its hypervisor plugin and record it",
-	 add_args, host_add, TR_OP_MUTATES, TR_PERM_DC},
-	{"host.list", "list hosts", list_args, host_list, TR_OP_READ, TR_PERM_DC},
-	{"host.show", "show a host", name_args, host_show, TR_OP_READ, TR_PERM_DC},
-	{"host.remove", "forget a host (refused while Trellis VMs run on it)",
-	 name_args, host_remove, TR_OP_MUTATES, TR_PERM_DC},
-	{"host.refresh", "rediscover a host's capacity and VMs", name_args,
-	 host_refresh, TR_OP_MUTATES, TR_PERM_DC},
+    {.name = "host.add",
+     .description = "open a host through its hypervisor plugin and record it",
+     .args = add_args,
+     .handler = host_add,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "host.list",
+     .description = "list hosts",
+     .args = list_args,
+     .handler = host_list,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_DC},
+    {.name = "host.show",
+     .description = "show a host",
+     .args = name_args,
+     .handler = host_show,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_DC},
+    {.name = "host.remove",
+     .description = "forget a host (refused while Trellis VMs run on it)",
+     .args = name_args,
+     .handler = host_remove,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "host.refresh",
+     .description = "rediscover a host's capacity and VMs",
+     .args = name_args,
+     .handler = host_refresh,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "host.set",
+     .description =
+	 "enter a host's data by hand (CPUs, memory, topology); it holds "
+	 "over what discovery says until cleared",
+     .args = set_args,
+     .handler = host_set,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_host(struct tr_api *api)

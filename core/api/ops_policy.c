@@ -269,22 +269,47 @@ static const struct tr_field set_args[] = {
 static const struct tr_field try_args[] = {TR_PLACE_FIELDS, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-    {"policy.list", "placement policies and the zones that use them", no_args,
-     policy_list, 0, TR_PERM_DC},
-    {"policy.show", "a placement policy in full", name_arg, policy_show, 0, TR_PERM_DC},
-    {"policy.claims",
-     "placement claims with their owner (a VM or a workflow instance), "
-     "whether it is still there, and their age",
-     claims_args, policy_claims, 0, TR_PERM_DC},
-    {"policy.set", "select the policy of a zone, or the default policy",
-     set_args, policy_set, TR_OP_MUTATES, TR_PERM_DC},
-    {"policy.host",
-     "a host's placement attributes (tags, VM limit, disk); sets the "
-     "ones given",
-     host_args, policy_host, TR_OP_MUTATES, TR_PERM_DC},
-    {"policy.try",
-     "where a VM would be placed now, or why not (claims nothing)", try_args,
-     policy_try, 0, TR_PERM_DC},
+    {.name = "policy.list",
+     .description = "placement policies and the zones that use them",
+     .args = no_args,
+     .handler = policy_list,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "policy.show",
+     .description = "a placement policy in full",
+     .args = name_arg,
+     .handler = policy_show,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "policy.claims",
+     .description =
+	 "placement claims with their owner (a VM or a workflow instance), "
+	 "whether it is still there, and their age",
+     .args = claims_args,
+     .handler = policy_claims,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "policy.set",
+     .description = "select the policy of a zone, or the default policy",
+     .args = set_args,
+     .handler = policy_set,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "policy.host",
+     .description =
+	 "a host's placement attributes (tags, VM limit, disk); sets the "
+	 "ones given",
+     .args = host_args,
+     .handler = policy_host,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "policy.try",
+     .description =
+	 "where a VM would be placed now, or why not (claims nothing)",
+     .args = try_args,
+     .handler = policy_try,
+     .flags = 0,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_policy(struct tr_api *api)

@@ -12,6 +12,7 @@
 
 #include "../actions/lookup.h"
 #include "../util/alloc.h"
+#include "../util/json.h"
 #include "../util/log.h"
 #include "api_int.h"
 
@@ -119,6 +120,31 @@ static void pool_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		tr_req_ok(req, out);
 }
 
+void tr_api_pool_capacity_seen(struct tr_daemon *d, const char *pool,
+			       json_t *result)
+{
+	json_t *cap = result ? json_object_get(result, "capacity") : NULL, *rec;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (!json_is_integer(cap) ||
+	    tr_store_get(d->store, TR_KIND_POOL, pool, &rec, &call) < 0)
+		return;
+	json_t *spec = json_object_get(rec, "spec");
+	spec = json_is_object(spec) ? json_deep_copy(spec) : json_object();
+	if (!json_equal(json_object_get(spec, "capacity_bytes"), cap)) {
+		json_object_set(spec, "capacity_bytes", cap);
+		json_t *f = json_pack("{s:o}", "spec", spec);
+		if (tr_store_update(d->store, TR_KIND_POOL, pool, f, NULL,
+				    &call) < 0)
+			tr_warn("pool '%s': capacity not recorded: %s", pool,
+				call.message);
+		json_decref(f);
+	} else {
+		json_decref(spec);
+	}
+	json_decref(rec);
+}
+
 struct pool_show {
 	struct tr_req *req;
 	json_t *rec;
@@ -128,8 +154,9 @@ static void pool_shown(struct tr_daemon *d, void *arg, json_t *result,
 		       trellis_call_t *call)
 {
 	struct pool_show *ps = arg;
-	(void)d;
 	if (result) {
+		tr_api_pool_capacity_seen(d, tr_json_str(ps->rec, "name"),
+					  result);
 		json_object_update(ps->rec, result);
 		json_object_del(ps->rec, "pool");
 		tr_req_ok(ps->req, json_incref(ps->rec));
@@ -345,19 +372,48 @@ static const struct tr_field vol_args[] = {
     TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-    {"pool.create", "Create a storage pool (its plugin opens it first)",
-     pool_create_args, pool_create, TR_OP_MUTATES, TR_PERM_DC},
-    {"pool.list", "List storage pools", list_args, pool_list, 0, TR_PERM_DC},
-    {"pool.show", "A pool, its options and its capacity", name_args,
-     pool_show, 0, TR_PERM_DC},
-    {"pool.delete",
-     "Close a pool and forget it (refused while it has volumes)",
-     delete_args, pool_delete, TR_OP_MUTATES, TR_PERM_DC},
-    {"volume.list", "The volumes of a pool", vol_pool_args, volume_list, 0,
-     TR_PERM_BU},
-    {"volume.show", "A volume", vol_args, volume_show, 0, TR_PERM_BU},
-    {"volume.delete", "Delete a volume", vol_args, volume_delete,
-     TR_OP_MUTATES, TR_PERM_BU},
+    {.name = "pool.create",
+     .description = "Create a storage pool (its plugin opens it first)",
+     .args = pool_create_args,
+     .handler = pool_create,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "pool.list",
+     .description = "List storage pools",
+     .args = list_args,
+     .handler = pool_list,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "pool.show",
+     .description = "A pool, its options and its capacity",
+     .args = name_args,
+     .handler = pool_show,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "pool.delete",
+     .description = "Close a pool and forget it (refused while it has volumes)",
+     .args = delete_args,
+     .handler = pool_delete,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "volume.list",
+     .description = "The volumes of a pool",
+     .args = vol_pool_args,
+     .handler = volume_list,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "volume.show",
+     .description = "A volume",
+     .args = vol_args,
+     .handler = volume_show,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "volume.delete",
+     .description = "Delete a volume",
+     .args = vol_args,
+     .handler = volume_delete,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_BU},
 };
 
 void tr_api_register_storage(struct tr_api *api)

@@ -6,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../config/config.h"
 #include "../loader/listing.h"
+#include "../relay/relay.h"
 #include "api_int.h"
 
 static time_t started;
@@ -64,13 +66,15 @@ static void api_ops(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_ok(req, json_pack("{s:o}", "items", items));
 }
 
+static json_t *with_link_key(struct tr_daemon *d, json_t *o);
+
 static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			  json_t *args)
 {
 	(void)args;
 	struct tr_api_stats st;
 	tr_api_stats(d->api, &st);
-	tr_req_ok(req,
+	tr_req_ok(req, with_link_key(d,
 		  json_pack("{s:s, s:i, s:s, s:i, s:I, s:i, s:I, "
 			    "s:{s:i, s:I, s:I, s:I, s:I}}", "version",
 			    TRELLIS_VERSION, "pid", (int)getpid(), "state_dir",
@@ -84,7 +88,31 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			    (json_int_t)st.requests, "reads",
 			    (json_int_t)st.reads, "helper_wakeups",
 			    (json_int_t)st.wakeups, "refused",
-			    (json_int_t)st.refused));
+			    (json_int_t)st.refused)));
+}
+
+/* daemon.status's link_key: the core's public key, which a tcp:// client
+ * (TRELLIS_CORE_KEY) and an agent pin; there once tcp:// or agents are
+ * configured (their listeners made it). */
+static json_t *with_link_key(struct tr_daemon *d, json_t *o)
+{
+	char hex[65], err[256];
+	if (o && d->config && (d->config->api_tcp || d->config->n_agents_listen) &&
+	    tr_relay_core_key(d->state_dir, hex, err, sizeof err) == 0)
+		json_object_set_new(o, "link_key", json_string(hex));
+	return o;
+}
+
+/* Where the event bus is: `trellis events` and `workflow watch` subscribe
+ * there (the PUB socket has no request side to ask).  The bus carries
+ * every business unit's events unfiltered, so only global roles are told
+ * where it is; a BU's `workflow watch` polls the journal instead. */
+static void events_info(struct tr_daemon *d, struct tr_req *req,
+			json_t *args)
+{
+	(void)args;
+	const char *url = d->config ? d->config->events_listen : NULL;
+	tr_req_ok(req, json_pack("{s:s?}", "listen", url));
 }
 
 static const struct tr_field no_args[] = {TR_FIELDS_END};
@@ -92,15 +120,37 @@ static const struct tr_field name_args[] = {
 	{"name", TR_T_STRING, 1, "plugin name"}, TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-	{"plugin.list", "the plugins the daemon loaded or refused", no_args,
-	 plugin_list, 0, TR_PERM_DC},
-	{"plugin.show",
+    {.name = "plugin.list",
+     .description = "the plugins the daemon loaded or refused",
+     .args = no_args,
+     .handler = plugin_list,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "plugin.show",
+     .description =
 	 "a plugin: its descriptor, config schema, options schema and config",
-	 name_args, plugin_show, 0, TR_PERM_DC},
-	{"api.ops", "every API op with its argument schema", no_args, api_ops,
-	 0, TR_PERM_ANYONE},
-	{"daemon.status", "version, pid, schema, uptime, API counters", no_args,
-	 daemon_status, 0, TR_PERM_DC},
+     .args = name_args,
+     .handler = plugin_show,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "api.ops",
+     .description = "every API op with its argument schema",
+     .args = no_args,
+     .handler = api_ops,
+     .flags = 0,
+     .perm = TR_PERM_ANYONE},
+    {.name = "daemon.status",
+     .description = "version, pid, schema, uptime, API counters",
+     .args = no_args,
+     .handler = daemon_status,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "events.info",
+     .description = "the event bus's address (a nanomsg SUB connects there)",
+     .args = no_args,
+     .handler = events_info,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_system(struct tr_api *api)

@@ -102,24 +102,83 @@ static void quota_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_req_answer_store(req, rc, out, &call);
 }
 
+/* The BU a read names (args.bu; a BU's users: their own, and only it):
+ * 0 with *bu set (NULL: none named, when !need), or -1 answered. */
+static int bu_to_read(struct tr_req *req, json_t *args, const char *op,
+		      int need, const char **bu)
+{
+	const char *scope = tr_req_scope(req);
+	*bu = tr_json_str(args, "bu");
+	if (scope && !*bu)
+		*bu = scope;
+	if (need && !*bu) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "%s: which business unit? (bu)", op);
+		return -1;
+	}
+	if (scope && strcmp(*bu, scope) != 0) {
+		tr_req_not_yours(req, "tenant '%s' not found", *bu);
+		return -1;
+	}
+	return 0;
+}
+
 static void quota_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
-	const char *bu = tr_json_str(args, "bu"), *scope = tr_req_scope(req);
-	if (scope && !bu)
-		bu = scope;
-	if (!bu) {
-		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
-			    "quota.show: which business unit? (bu)");
+	const char *bu;
+	if (bu_to_read(req, args, "quota.show", 1, &bu) < 0)
 		return;
-	}
-	if (scope && strcmp(bu, scope) != 0) {
-		tr_req_not_yours(req, "tenant '%s' not found", bu);
-		return;
-	}
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *out = NULL;
 	int rc = tr_quota_get(tr_api_store(d), bu, &out, &call);
+	tr_req_answer_store(req, rc, out, &call);
+}
+
+/* A BU's default caps (the middle of the cap precedence, caps.c). */
+static void caps_set(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	const char *bu = tr_json_str(args, "bu");
+	json_t *caps = tr_caps_pick(args), *out = NULL;
+	/* -1 from the CLI unsets a field: the next level decides. */
+	const char *k;
+	json_t *v;
+	json_object_foreach(caps, k, v) if (json_integer_value(v) < 0)
+	    json_object_set_new(caps, k, json_null());
+	int rc = tr_caps_bu_set(d->store, bu, caps, &call);
+	json_decref(caps);
+	if (rc == 0)
+		rc = tr_caps_bu_get(d->store, bu, &out, &call);
+	if (rc == 0) {
+		tr_info("business unit '%s': default caps set", bu);
+		out = json_pack("{s:s, s:o}", "bu", bu, "caps", out);
+	}
+	tr_req_answer_store(req, rc, out, &call);
+}
+
+/* Without a template: the BU's defaults over the global ones; with
+ * one: what a VM of that offering gets, each field with its source. */
+static void caps_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
+{
+	const char *bu;
+	if (bu_to_read(req, args, "caps.show", 0, &bu) < 0)
+		return;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *out = NULL;
+	struct tr_store *st = tr_api_store(d);
+	int rc = 0;
+	if (bu && tr_store_id(st, TR_KIND_TENANT, bu, &call) < 0)
+		rc = call.code;
+	if (!rc)
+		rc = tr_caps_effective(st, d->config ? d->config->caps : NULL,
+				       tr_json_str(args, "template"), bu, &out,
+				       &call);
+	if (!rc)
+		out = json_pack("{s:s?, s:s?, s:o}", "bu", bu, "template",
+				tr_json_str(args, "template"), "caps", out);
 	tr_req_answer_store(req, rc, out, &call);
 }
 
@@ -235,6 +294,19 @@ static const struct tr_field util_args[] = {
     {"bu", TR_T_STRING, 0, "the business unit (a BU's users: theirs)"},
     TR_FIELDS_END};
 
+/* The cap fields (tenancy.h's tr_cap_fields). */
+#define TR_CAP_ARGS                                                            \
+	{"cpu_shares", TR_T_INT, 0, "relative CPU weight (cputune shares)"},   \
+	    {"nic_inbound_kbps", TR_T_INT, 0,                                  \
+	     "NIC bandwidth into the VM, KB/s"},                               \
+	    {"nic_outbound_kbps", TR_T_INT, 0,                                 \
+	     "NIC bandwidth out of the VM, KB/s"},                             \
+	    {"disk_read_iops_sec", TR_T_INT, 0, "disk read IOPS cap"},         \
+	    {"disk_write_iops_sec", TR_T_INT, 0, "disk write IOPS cap"},       \
+	    {"disk_read_bytes_sec", TR_T_INT, 0, "disk read bytes/s cap"},     \
+	{                                                                      \
+		"disk_write_bytes_sec", TR_T_INT, 0, "disk write bytes/s cap"  \
+	}
 static const struct tr_field template_create_args[] = {
     {"name", TR_T_STRING, 1, "template name"},
     {"vcpus", TR_T_INT, 1, "virtual CPUs"},
@@ -246,6 +318,15 @@ static const struct tr_field template_create_args[] = {
     {"cmdline", TR_T_STRING, 0, "kernel command line"},
     {"max_nics", TR_T_INT, 0, "NICs a VM of it may have (default 1)"},
     {"max_disks", TR_T_INT, 0, "disks a VM of it may have (default 1)"},
+    TR_CAP_ARGS,
+    TR_FIELDS_END};
+static const struct tr_field caps_set_args[] = {
+    {"bu", TR_T_STRING, 1, "the business unit"},
+    TR_CAP_ARGS,
+    TR_FIELDS_END};
+static const struct tr_field caps_show_args[] = {
+    {"bu", TR_T_STRING, 0, "the business unit (a BU's users: theirs)"},
+    {"template", TR_T_STRING, 0, "the offering (VM template)"},
     TR_FIELDS_END};
 static const struct tr_field name_args[] = {
     {"name", TR_T_STRING, 1, "template name"}, TR_FIELDS_END};
@@ -264,25 +345,68 @@ static const struct tr_field quota_show_args[] = {
     TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {
-    {"template.create", "create a VM template", template_create_args,
-     template_create, TR_OP_MUTATES, TR_PERM_DC},
-    {"template.list", "the VM templates", no_args, template_list,
-     TR_OP_READ, TR_PERM_BU},
-    {"template.show", "one VM template", name_args, template_show,
-     TR_OP_READ, TR_PERM_BU},
-    {"template.delete", "delete a VM template", name_args, template_delete,
-     TR_OP_MUTATES, TR_PERM_DC},
-    {"quota.set", "set a business unit's quotas", quota_set_args, quota_set,
-     TR_OP_MUTATES, TR_PERM_DC},
-    {"quota.show", "a business unit's quotas and what it uses of them",
-     quota_show_args, quota_show, TR_OP_READ, TR_PERM_BU},
-    {"report.chargeback",
-     "what business units owe over a period: reservation- and "
-     "allocation-based, priced by the price table",
-     report_args, report_chargeback, TR_OP_READ, TR_PERM_BU},
-    {"report.utilization",
-     "what business units use of what they were allocated", util_args,
-     report_utilization, TR_OP_READ, TR_PERM_BU},
+    {.name = "template.create",
+     .description = "create a VM template",
+     .args = template_create_args,
+     .handler = template_create,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "template.list",
+     .description = "the VM templates",
+     .args = no_args,
+     .handler = template_list,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "template.show",
+     .description = "one VM template",
+     .args = name_args,
+     .handler = template_show,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "template.delete",
+     .description = "delete a VM template",
+     .args = name_args,
+     .handler = template_delete,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "quota.set",
+     .description = "set a business unit's quotas",
+     .args = quota_set_args,
+     .handler = quota_set,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "quota.show",
+     .description = "a business unit's quotas and what it uses of them",
+     .args = quota_show_args,
+     .handler = quota_show,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "caps.set",
+     .description = "set a business unit's default caps (-1: unset)",
+     .args = caps_set_args,
+     .handler = caps_set,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "caps.show",
+     .description =
+	 "the caps a VM gets (of an offering, a BU), each with its source",
+     .args = caps_show_args,
+     .handler = caps_show,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "report.chargeback",
+     .description = "what business units owe over a period: reservation- and "
+		    "allocation-based, priced by the price table",
+     .args = report_args,
+     .handler = report_chargeback,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
+    {.name = "report.utilization",
+     .description = "what business units use of what they were allocated",
+     .args = util_args,
+     .handler = report_utilization,
+     .flags = TR_OP_READ,
+     .perm = TR_PERM_BU},
 };
 
 void tr_api_register_tenancy(struct tr_api *api)

@@ -130,6 +130,21 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 		}
 		who = &as_bu;
 	}
+	/* vm.provision: its caps are the offering's, then the BU's, then the
+	 * global ones, per field (core/tenancy/caps.c); never the caller's
+	 * own, which are replaced. */
+	if (name && strcmp(name, "vm.provision") == 0 && json_is_object(inputs)) {
+		json_t *caps = NULL;
+		if (tr_caps_effective(d->store, d->config ? d->config->caps : NULL,
+				      tr_json_str(inputs, "template"),
+				      who && who->bu[0] ? who->bu : NULL, &caps,
+				      &call) < 0) {
+			tr_req_fail_call(req, &call);
+			return;
+		}
+		tr_caps_to_inputs(caps, inputs);
+		json_decref(caps);
+	}
 	struct owner o = {d, who};
 	if (tr_engine_start_with(e, name, source, tr_json_str(args, "file"),
 				 json_object_get(args, "inputs"), record_owner,
@@ -141,7 +156,10 @@ static void wf_run(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	 * out, so a crash right after the answer does not lose it. */
 	tr_engine_flush(e);
 	json_t *res = json_pack("{s:s}", "id", id);
-	if (d->config && d->config->events_listen)
+	/* The bus carries every BU's events: a BU's caller follows its
+	 * instance through workflow.logs instead (events.info says the
+	 * same). */
+	if (d->config && d->config->events_listen && !tr_req_scope(req))
 		json_object_set_new(res, "events",
 				    json_string(d->config->events_listen));
 	free(id);
@@ -242,12 +260,20 @@ static void wf_def(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	struct tr_engine *e = engine(d, req);
 	if (!e)
 		return;
-	const struct tr_wf *wf = tr_engine_def(e, tr_json_str(args, "name"));
+	const char *name = tr_json_str(args, "name");
+	const struct tr_wf *wf = tr_engine_def(e, name);
+	const char *guess = wf ? NULL : tr_engine_def_guess(e, name);
+	if (!wf && guess) {
+		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
+			    "no workflow called '%s' (did you mean '%s'?)",
+			    name, guess);
+		return;
+	}
 	if (!wf) {
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "no workflow called '%s' (see `trellis workflow "
 			    "defs`)",
-			    tr_json_str(args, "name"));
+			    name);
 		return;
 	}
 	json_t *j = tr_wf_json(wf);
@@ -364,27 +390,74 @@ static const struct tr_field purge_args[] = {
 };
 
 static const struct tr_api_op ops[] = {
-	{"workflow.run", "start a workflow instance", run_args, wf_run,
-	 TR_OP_MUTATES, TR_PERM_BU},
-	{"workflow.status", "state of an instance", id_args, wf_status, 0, TR_PERM_BU},
-	{"workflow.list", "instances, newest first", list_args, wf_list, 0, TR_PERM_BU},
-	{"workflow.logs", "the step journal of an instance", id_args, wf_logs,
-	 0, TR_PERM_BU},
-	{"workflow.cancel", "stop an instance and compensate", id_args,
-	 wf_cancel, TR_OP_MUTATES, TR_PERM_BU},
-	{"workflow.defs", "the loaded workflow definitions", no_args, wf_defs,
-	 0, TR_PERM_BU},
-	{"workflow.def", "one definition with its source", name_args, wf_def,
-	 0, TR_PERM_BU},
-	{"workflow.purge",
+    {.name = "workflow.run",
+     .description = "start a workflow instance",
+     .args = run_args,
+     .handler = wf_run,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_BU},
+    {.name = "workflow.status",
+     .description = "state of an instance",
+     .args = id_args,
+     .handler = wf_status,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "workflow.list",
+     .description = "instances, newest first",
+     .args = list_args,
+     .handler = wf_list,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "workflow.logs",
+     .description = "the step journal of an instance",
+     .args = id_args,
+     .handler = wf_logs,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "workflow.cancel",
+     .description = "stop an instance and compensate",
+     .args = id_args,
+     .handler = wf_cancel,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_BU},
+    {.name = "workflow.defs",
+     .description = "the loaded workflow definitions",
+     .args = no_args,
+     .handler = wf_defs,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "workflow.def",
+     .description = "one definition with its source",
+     .args = name_args,
+     .handler = wf_def,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "workflow.purge",
+     .description =
 	 "remove finished instances from the journal (workflows.retention "
 	 "does it by itself)",
-	 purge_args, wf_purge, TR_OP_MUTATES, TR_PERM_DC},
-	{"workflow.validate", "check a workflow; every error with its place",
-	 validate_args, wf_validate, 0, TR_PERM_BU},
-	{"action.list", "every action with its schemas", no_args, action_list,
-	 0, TR_PERM_DC},
-	{"action.show", "one action's schemas", name_args, action_show, 0, TR_PERM_DC},
+     .args = purge_args,
+     .handler = wf_purge,
+     .flags = TR_OP_MUTATES,
+     .perm = TR_PERM_DC},
+    {.name = "workflow.validate",
+     .description = "check a workflow; every error with its place",
+     .args = validate_args,
+     .handler = wf_validate,
+     .flags = 0,
+     .perm = TR_PERM_BU},
+    {.name = "action.list",
+     .description = "every action with its schemas",
+     .args = no_args,
+     .handler = action_list,
+     .flags = 0,
+     .perm = TR_PERM_DC},
+    {.name = "action.show",
+     .description = "one action's schemas",
+     .args = name_args,
+     .handler = action_show,
+     .flags = 0,
+     .perm = TR_PERM_DC},
 };
 
 void tr_api_register_workflow(struct tr_api *api)

@@ -28,12 +28,14 @@ static char *auditor_perms[] = {
     "workflow.logs", "workflow.defs",  "workflow.def",	 "api.ops",
     "daemon.status", "policy.claims",  "report.*",	 "quota.show",
     "auth.whoami"};
-/* Support opens and closes maintenance windows (the maint.* workflows)
- * and reads what it needs to. */
+/* Support opens and closes maintenance windows (the maint.* workflows),
+ * retrieves the passwords (support.fetch: no other built-in role names
+ * it, and dc-admin's "*" does not count for it, ops_maint.c) and reads
+ * what it needs to. */
 static char *support_perms[] = {
     "host.list",       "host.show",	"vm.list",	 "vm.show",
     "workflow.status", "workflow.logs", "workflow.list", "workflow.run",
-    "workflow:maint.*", "maint.*",	"auth.whoami"};
+    "workflow:maint.*", "maint.*",	"support.fetch", "auth.whoami"};
 static char *bu_admin_perms[] = {
     "vm.*",
     "console.open",
@@ -62,6 +64,9 @@ static char *bu_admin_perms[] = {
     "role.list",
     "role.show",
     "audit.list",
+    "maint.enable",
+    "maint.disable",
+    "maint.status",
     "allocation.request",
     "allocation.change",
     "allocation.list",

@@ -109,7 +109,10 @@ struct cli_verb {
 struct cli_noun {
 	const char *name;    /* "zone" */
 	const char *summary;
-	const struct cli_verb *verbs; /* terminated by {NULL} */
+	const struct cli_verb *verbs; /* terminated by {NULL}; NULL with self */
+	/* A noun that is a command itself (trellis events): its one verb,
+	 * whose name is the noun's; verbs is NULL then. */
+	const struct cli_verb *self;
 };
 
 /* The noun table (nouns.c), terminated by NULL. */
@@ -133,6 +136,7 @@ extern const struct cli_noun cli_noun_api;
 extern const struct cli_noun cli_noun_pool;
 extern const struct cli_noun cli_noun_volume;
 extern const struct cli_noun cli_noun_network;
+extern const struct cli_noun cli_noun_ip;
 extern const struct cli_noun cli_noun_policy;
 extern const struct cli_noun cli_noun_workflow;
 extern const struct cli_noun cli_noun_action;
@@ -142,12 +146,17 @@ extern const struct cli_noun cli_noun_bu;
 extern const struct cli_noun cli_noun_audit;
 extern const struct cli_noun cli_noun_template;
 extern const struct cli_noun cli_noun_quota;
+extern const struct cli_noun cli_noun_caps;
+extern const struct cli_noun cli_noun_ha;
 extern const struct cli_noun cli_noun_allocation;
 extern const struct cli_noun cli_noun_report;
 extern const struct cli_noun cli_noun_console;
 /* vm console (cmd_console.c) */
 int cli_vm_console(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv);
+extern const struct cli_noun cli_noun_events;
+extern const struct cli_noun cli_noun_maint;
+extern const struct cli_noun cli_noun_support;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 
@@ -159,6 +168,23 @@ int cli_vm_console(const struct cli *cli, const struct cli_verb *v, int argc,
  * the socket and returns CLI_FAILED. */
 int cli_call(const struct cli *cli, const char *op, json_t *args,
 	     json_t **result);
+
+/* The same, printing nothing on failure (for a guess or an optional
+ * fact, such as where the event bus is). */
+int cli_call_quiet(const struct cli *cli, const char *op, json_t *args,
+		   json_t **result);
+
+/* Workflows (cmd_workflow.c).  cli_wf_start runs workflow with inputs
+ * (stolen) as `workflow run` does; wait: 1, 0, or -1 (wait on a
+ * terminal).  cli_wf_follow follows instance id to its end (events: the
+ * event bus, or NULL to poll); both return the instance's status (0
+ * succeeded, 1 failed or cancelled). */
+int cli_wf_start(const struct cli *cli, const char *workflow, json_t *inputs,
+		 int wait);
+int cli_wf_follow(const struct cli *cli, const char *id, const char *events,
+		  int with_bar);
+/* The event bus's address (events.info), a new string, or NULL. */
+char *cli_events_url(const struct cli *cli);
 
 /* Prints a result: rows under list_key as a table with cols, or an object
  * as "key: value" lines; JSON and YAML print it whole. */
@@ -175,6 +201,12 @@ int cli_run_verb(const struct cli *cli, const struct cli_verb *v, int argc,
  * message on stderr on error.  Used by custom runners too. */
 int cli_parse_args(const struct cli_verb *v, const char *noun, int argc,
 		   char **argv, json_t **args);
+/* A verb's sub-verbs (`user key add USER KEY`, `zone ip-range add ZONE`):
+ * argv[0] names one of sub's verbs, the first positional is the verb's
+ * own, and a second positional becomes option second ("--name") when the
+ * verb has it. */
+int cli_run_sub(const struct cli *cli, const struct cli_noun *sub,
+		const char *second, int argc, char **argv);
 void cli_verb_help(FILE *out, const struct cli_noun *n,
 		   const struct cli_verb *v);
 void cli_noun_help(FILE *out, const struct cli_noun *n);

@@ -10,14 +10,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "../api/api.h"
+#include "../link/link.h"
+#include "../util/alloc.h"
 #include "cli.h"
 
 /* For ipc:// a REQ socket would wait for a peer until the timeout; probe
  * the socket file first so a stopped daemon gives its one line at once. */
-static int ipc_alive(const char *url, char *why, size_t len)
+static int ipc_alive(const char *url, char *why, size_t len, int *err)
 {
 	const char *path = url + 6;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -32,8 +35,10 @@ static int ipc_alive(const char *url, char *why, size_t len)
 		return 0;
 	}
 	int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-	if (!ok)
+	if (!ok) {
+		*err = errno;
 		snprintf(why, len, "%s", strerror(errno));
+	}
 	close(fd);
 	return ok;
 }
@@ -91,12 +96,22 @@ static int tcp_alive(const char *url, char *why, size_t len)
 	return ok;
 }
 
-static void not_running(const struct cli *cli, const char *why)
+static void not_running(const struct cli *cli, const char *why, int err)
 {
-	fprintf(stderr,
-		"trellis: trellisd is not answering on %s (%s); is it running? "
-		"(--socket or TRELLIS_SOCKET pick another)\n",
-		cli->socket, why);
+	/* A socket that is there but closed to us is not a stopped daemon:
+	 * say what to do about the permission instead. */
+	if (err == EACCES || err == EPERM)
+		fprintf(stderr,
+			"trellis: permission denied on %s: trellisd runs, but "
+			"this user may not use its socket (it is open to the "
+			"daemon's group: add yourself with 'adduser $USER "
+			"trellis' and log in again, or run as root)\n",
+			cli->socket);
+	else
+		fprintf(stderr,
+			"trellis: trellisd is not answering on %s (%s); is it "
+			"running? (--socket or TRELLIS_SOCKET pick another)\n",
+			cli->socket, why);
 }
 
 /* The caller's local token for an ipc:// socket (core/api/local.c): the
@@ -118,11 +133,76 @@ static int local_token(const char *url, char *buf, size_t len)
 	return n ? 0 : -1;
 }
 
-int cli_call(const struct cli *cli, const char *op, json_t *args,
-	     json_t **result)
+/*
+ * tcp:// goes over the secure link (core/link, role api; docs/agent.md,
+ * "The tcp:// API"): the core's public key is pinned from
+ * TRELLIS_CORE_KEY (64 hex: `trellis api status` on the server says it,
+ * link_key), the handshake proves the server holds its secret half, and
+ * the request and its answer are AEAD frames, so the API key and what
+ * the answer holds never cross the network in clear.
+ */
+static int link_key(const struct cli *cli, unsigned char key[TR_LINK_KEY])
 {
-	int rc = CLI_FAILED, sock = -1;
-	char *text = NULL, *buf = NULL;
+	const char *hex = getenv("TRELLIS_CORE_KEY");
+	if (tr_link_init() < 0) {
+		fprintf(stderr, "trellis: libsodium does not initialise\n");
+		return -1;
+	}
+	if (!hex || !*hex) {
+		fprintf(stderr,
+			"trellis: %s: the tcp:// API is encrypted and needs the "
+			"core's public key: set TRELLIS_CORE_KEY to its "
+			"link_key (trellis api status, on the server)\n",
+			cli->socket);
+		return -1;
+	}
+	if (strlen(hex) != 2 * TR_LINK_KEY ||
+	    tr_link_unhex(hex, key, TR_LINK_KEY) < 0) {
+		fprintf(stderr,
+			"trellis: TRELLIS_CORE_KEY: not a key (64 hex digits)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The handshake on sock: 0, or -1 with why set. */
+static int link_open(int sock, const struct cli *cli, struct tr_link *l,
+		     const unsigned char key[TR_LINK_KEY], char *why,
+		     size_t len)
+{
+	unsigned char hello[TR_LINK_HELLO_MAX];
+	char params[TR_LINK_PARAMS_MAX];
+	snprintf(params, sizeof params, "endpoint=%.400s", cli->socket);
+	int n = tr_link_client_hello(l, TR_LINK_ROLE_API, key, params, hello);
+	if (n < 0 || nn_send(sock, hello, (size_t)n, 0) < 0) {
+		snprintf(why, len, "%s", n < 0 ? l->why : nn_strerror(nn_errno()));
+		return -1;
+	}
+	void *buf = NULL;
+	n = nn_recv(sock, &buf, NN_MSG, 0);
+	if (n < 0) {
+		snprintf(why, len, "no answer to the link's handshake: %s",
+			 nn_strerror(nn_errno()));
+		return -1;
+	}
+	int rc = tr_link_client_finish(l, buf, (size_t)n);
+	nn_freemsg(buf);
+	if (rc < 0) {
+		snprintf(why, len, "the link's handshake failed: %s", l->why);
+		return -1;
+	}
+	return 0;
+}
+
+static int call(const struct cli *cli, const char *op, json_t *args,
+		json_t **result, int quiet)
+{
+	int rc = CLI_FAILED, sock = -1, err = 0;
+	char *text = NULL, *buf = NULL, *plain = NULL;
+	int secure = strncmp(cli->socket, "tcp://", 6) == 0;
+	unsigned char key[TR_LINK_KEY];
+	struct tr_link link;
+	memset(&link, 0, sizeof link);
 	json_t *resp = NULL;
 	*result = NULL;
 	json_t *env = json_pack("{s:i, s:s, s:o}", "v", 1, "op", op, "args",
@@ -143,12 +223,15 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 	}
 	char why[256];
 	if ((strncmp(cli->socket, "ipc://", 6) == 0 &&
-	     !ipc_alive(cli->socket, why, sizeof why)) ||
+	     !ipc_alive(cli->socket, why, sizeof why, &err)) ||
 	    (strncmp(cli->socket, "tcp://", 6) == 0 &&
 	     !tcp_alive(cli->socket, why, sizeof why))) {
-		not_running(cli, why);
+		if (!quiet)
+			not_running(cli, why, err);
 		goto out;
 	}
+	if (secure && link_key(cli, key) < 0)
+		goto out;
 	sock = nn_socket(AF_SP, NN_REQ);
 	if (sock < 0) {
 		fprintf(stderr, "trellis: socket: %s\n", nn_strerror(nn_errno()));
@@ -167,8 +250,25 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 			nn_strerror(nn_errno()));
 		goto out;
 	}
-	if (nn_send(sock, text, strlen(text), 0) < 0) {
-		not_running(cli, nn_strerror(nn_errno()));
+	if (secure) {
+		if (link_open(sock, cli, &link, key, why, sizeof why) < 0) {
+			fprintf(stderr, "trellis: %s: %s\n", cli->socket, why);
+			goto out;
+		}
+		size_t tl = strlen(text);
+		unsigned char *f = tr_xmalloc(tl + TR_LINK_OVERHEAD);
+		long fl = tr_link_seal(&link, TR_LINK_DATA, text, tl, f);
+		sodium_memzero(text, tl);
+		int sent = fl > 0 ? nn_send(sock, f, (size_t)fl, 0) : -1;
+		free(f);
+		if (sent < 0) {
+			if (!quiet)
+				not_running(cli, nn_strerror(nn_errno()), 0);
+			goto out;
+		}
+	} else if (nn_send(sock, text, strlen(text), 0) < 0) {
+		if (!quiet)
+			not_running(cli, nn_strerror(nn_errno()), 0);
 		goto out;
 	}
 	int n = nn_recv(sock, &buf, NN_MSG, 0);
@@ -178,11 +278,27 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 				 cli->timeout_ms);
 		else
 			snprintf(why, sizeof why, "%s", nn_strerror(nn_errno()));
-		not_running(cli, why);
+		if (!quiet)
+			not_running(cli, why, 0);
 		goto out;
 	}
+	const char *body = buf;
+	if (secure) {
+		enum tr_link_kind kind;
+		plain = tr_xmalloc((size_t)n + 1);
+		long pl = tr_link_open(&link, (unsigned char *)buf, (size_t)n,
+				       &kind, (unsigned char *)plain);
+		if (pl < 0 || kind != TR_LINK_DATA) {
+			fprintf(stderr, "trellis: %s: the answer's frame was "
+				"refused: %s\n", cli->socket,
+				pl < 0 ? link.why : "the link was closed");
+			goto out;
+		}
+		body = plain;
+		n = (int)pl;
+	}
 	json_error_t jerr;
-	resp = json_loadb(buf, (size_t)n, 0, &jerr);
+	resp = json_loadb(body, (size_t)n, 0, &jerr);
 	if (!json_is_object(resp)) {
 		fprintf(stderr, "trellis: malformed answer from trellisd: %s\n",
 			jerr.text);
@@ -195,16 +311,23 @@ int cli_call(const struct cli *cli, const char *op, json_t *args,
 		rc = CLI_OK;
 		goto out;
 	}
-	json_t *err = json_object_get(resp, "error");
-	if (cli->format == CLI_FMT_JSON) {
+	json_t *e = json_object_get(resp, "error");
+	if (quiet) {
+	} else if (cli->format == CLI_FMT_JSON) {
 		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		fputc('\n', stdout);
 	} else {
 		fprintf(stderr, "trellis: %s: %s\n",
-			json_string_value(json_object_get(err, "code")),
-			json_string_value(json_object_get(err, "message")));
+			json_string_value(json_object_get(e, "code")),
+			json_string_value(json_object_get(e, "message")));
 	}
 out:
+	tr_link_wipe(&link);
+	sodium_memzero(key, sizeof key);
+	if (plain) {
+		sodium_memzero(plain, (size_t)(n > 0 ? n : 0));
+		free(plain);
+	}
 	if (buf)
 		nn_freemsg(buf);
 	if (sock >= 0)
@@ -212,4 +335,16 @@ out:
 	json_decref(resp);
 	free(text);
 	return rc;
+}
+
+int cli_call(const struct cli *cli, const char *op, json_t *args,
+	     json_t **result)
+{
+	return call(cli, op, args, result, 0);
+}
+
+int cli_call_quiet(const struct cli *cli, const char *op, json_t *args,
+		   json_t **result)
+{
+	return call(cli, op, args, result, 1);
 }

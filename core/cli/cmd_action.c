@@ -72,11 +72,19 @@ static int action_show(const struct cli *cli, const struct cli_verb *v,
 }
 
 static const struct cli_verb action_verbs[] = {
-	{"list", "Every action workflows can call", "action.list", NULL, NULL,
-	 NULL, action_cols, "items", action_list},
-	{"show", "One action's input and output schema", "action.show", "name",
-	 "NAME", NULL, NULL, NULL, action_show},
-	CLI_VERBS_END};
+    {.name = "list",
+     .summary = "Every action workflows can call",
+     .op = "action.list",
+     .cols = action_cols,
+     .list_key = "items",
+     .run = action_list},
+    {.name = "show",
+     .summary = "One action's input and output schema",
+     .op = "action.show",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .run = action_show},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_action = {
-	"action", "Actions: what workflow steps call", action_verbs};
+	"action", "Actions: what workflow steps call", action_verbs, NULL};

@@ -18,19 +18,29 @@ static const struct cli_col cols[] = {
 	{"REVOKED_AT", "revoked_at"},	  CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"list", "List enrolled agents and whether their link is up",
-	 "agent.list", NULL, NULL, NULL, cols, "items", NULL},
-	{"show", "Show an agent: zone, key, link", "agent.show", "name", "NAME",
-	 NULL, NULL, NULL, NULL},
-	{"revoke", "Revoke an agent: its link closes at once, its key is refused",
-	 "agent.revoke", "name", "NAME", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {.name = "list",
+     .summary = "List enrolled agents and whether their link is up",
+     .op = "agent.list",
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show an agent: zone, key, link",
+     .op = "agent.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "revoke",
+     .summary = "Revoke an agent: its link closes at once, its key is refused",
+     .op = "agent.revoke",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_agent = {
 	"agent", "Private zones' agents (trellis-agent): enrolled keys and links",
-	verbs};
+	verbs, NULL};
 
-/* zone token: the token alone on stdout (it is shown this once). */
+/* zone token: the token alone on stdout (it is shown this once); with
+ * --count N, N tokens, one a line. */
 int cli_zone_token(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv)
 {
@@ -44,10 +54,20 @@ int cli_zone_token(const struct cli *cli, const struct cli_verb *v, int argc,
 	if (cli->format != CLI_FMT_TABLE) {
 		cli_print(cli, res, NULL, NULL);
 	} else {
-		printf("%s\n", json_string_value(json_object_get(res, "token")));
+		json_t *all = json_object_get(res, "tokens"), *t;
+		size_t i;
+		if (json_is_array(all))
+			json_array_foreach(all, i, t)
+				printf("%s\n", json_string_value(t));
+		else
+			printf("%s\n", json_string_value(
+					       json_object_get(res, "token")));
 		fprintf(stderr,
-			"trellis: a one-time enrolment token for zone '%s' "
-			"(valid until %lld); it is not shown again\n",
+			"trellis: %s for zone '%s' "
+			"(valid until %lld); not shown again\n",
+			json_is_array(all) && json_array_size(all) > 1
+				? "one-time enrolment tokens"
+				: "a one-time enrolment token",
 			json_string_value(json_object_get(res, "zone")),
 			(long long)json_integer_value(
 				json_object_get(res, "expires_at")));

@@ -15,6 +15,10 @@ static const struct cli_opt req_opts[] = {
     {"--netpool", "netpool", CLI_STR, "POOL", "segment-id pool", 0, NULL},
     {"--zone", "zone", CLI_STR, "ZONE",
      "a zone dedicated to the BU (exclusive)", 0, NULL},
+    {"--hosts", "hosts", CLI_STR, "HOST,HOST",
+     "hosts dedicated to the BU (exclusive)", 0, NULL},
+    {"--clusters", "clusters", CLI_STR, "Z/P/C,...",
+     "clusters dedicated to the BU (exclusive)", 0, NULL},
     CLI_OPTS_END};
 static const struct cli_opt list_opts[] = {
     {"--bu", "bu", CLI_STR, "BU", "only this business unit's", 0, NULL},
@@ -23,28 +27,47 @@ static const struct cli_opt decide_opts[] = {
     {"--reason", "reason", CLI_STR, "TEXT", "why", 0, NULL}, CLI_OPTS_END};
 static const struct cli_col cols[] = {
     {"NAME", "name"},	       {"BU", "bu"},	     {"KIND", "kind"},
-    {"STATE", "state"},	       {"VCPUS", "vcpus"},   {"MEMORY_MIB", "memory_mib"},
+    {"STATE", "state"},	       {"VCPUS", "vcpus"},   {"MEMORY", "memory_mib"},
     {"STORAGE_GIB", "storage_gib"}, {"SEGMENTS", "segments"},
     CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-    {"request", "Request an allocation (compute, storage, network)",
-     "allocation.request", NULL, NULL, req_opts, NULL, NULL, NULL},
-    {"change", "Request new totals for the BU's active allocation",
-     "allocation.change", NULL, NULL, req_opts, NULL, NULL, NULL},
-    {"list", "List allocations", "allocation.list", NULL, NULL, list_opts,
-     cols, "items", NULL},
-    {"show", "Show an allocation", "allocation.show", "name", "NAME", NULL,
-     NULL, NULL, NULL},
-    {"approve", "Approve a request: checked against free capacity, then "
+    {.name = "request",
+     .summary = "Request an allocation (compute, storage, network)",
+     .op = "allocation.request",
+     .opts = req_opts},
+    {.name = "change",
+     .summary = "Request new totals for the BU's active allocation",
+     .op = "allocation.change",
+     .opts = req_opts},
+    {.name = "list",
+     .summary = "List allocations",
+     .op = "allocation.list",
+     .opts = list_opts,
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show an allocation",
+     .op = "allocation.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "approve",
+     .summary = "Approve a request: checked against free capacity, then "
 		"provisioned",
-     "allocation.approve", "name", "NAME", decide_opts, NULL, NULL, NULL},
-    {"reject", "Reject a request", "allocation.reject", "name", "NAME",
-     decide_opts, NULL, NULL, NULL},
+     .op = "allocation.approve",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = decide_opts},
+    {.name = "reject",
+     .summary = "Reject a request",
+     .op = "allocation.reject",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = decide_opts},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_allocation = {
     "allocation",
     "Allocations: what a business unit asked for and was given "
     "(request -> approve -> provision)",
-    verbs};
+    verbs, NULL};

@@ -12,15 +12,29 @@ static const struct cli_col cols[] = {{"NAME", "name"}, {"POD", "pod"},
 				      CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"create", "Create a cluster in a pod", "cluster.create", "name",
-	 "NAME", create_opts, NULL, NULL, NULL},
-	{"list", "List clusters", "cluster.list", NULL, NULL, list_opts, cols,
-	 "items", NULL},
-	{"show", "Show a cluster (CLUSTER, POD/CLUSTER or ZONE/POD/CLUSTER)",
-	 "cluster.show", "name", "CLUSTER", NULL, NULL, NULL, NULL},
-	{"delete", "Delete a cluster (refused while it has hosts or pools)",
-	 "cluster.delete", "name", "CLUSTER", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {.name = "create",
+     .summary = "Create a cluster in a pod",
+     .op = "cluster.create",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = create_opts},
+    {.name = "list",
+     .summary = "List clusters",
+     .op = "cluster.list",
+     .opts = list_opts,
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a cluster (CLUSTER, POD/CLUSTER or ZONE/POD/CLUSTER)",
+     .op = "cluster.show",
+     .positional = "name",
+     .pos_metavar = "CLUSTER"},
+    {.name = "delete",
+     .summary = "Delete a cluster (refused while it has hosts or pools)",
+     .op = "cluster.delete",
+     .positional = "name",
+     .pos_metavar = "CLUSTER"},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_cluster = {
-	"cluster", "Clusters: groups of hosts in a pod", verbs};
+	"cluster", "Clusters: groups of hosts in a pod", verbs, NULL};

@@ -67,19 +67,31 @@ static const struct cli_col proxy_cols[] = {
 	{"REPORTED", "reported_at"}, {"LAUNCHER", "launcher"}, CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"sessions", "Console sessions, newest first", "console.sessions", NULL,
-	 NULL, sessions_opts, session_cols, "items", NULL},
-	{"proxies", "The trellis-console instances and their load reports",
-	 "consoleproxy.list", NULL, NULL, NULL, proxy_cols, "items", NULL},
-	{"scan",
+    {.name = "sessions",
+     .summary = "Console sessions, newest first",
+     .op = "console.sessions",
+     .opts = sessions_opts,
+     .cols = session_cols,
+     .list_key = "items"},
+    {.name = "proxies",
+     .summary = "The trellis-console instances and their load reports",
+     .op = "consoleproxy.list",
+     .cols = proxy_cols,
+     .list_key = "items"},
+    {.name = "scan",
+     .summary =
 	 "Keep the standby reserve: start or drain instances (one scanner "
 	 "at a time)",
-	 "consoleproxy.scan", NULL, NULL, scan_opts, NULL, NULL, NULL},
-	{"drain",
-	 "Drain an instance: its sessions move to others, then the scan "
-	 "retires it",
-	 "consoleproxy.drain", "name", "NAME", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+     .op = "consoleproxy.scan",
+     .opts = scan_opts},
+    {.name = "drain",
+     .summary = "Drain an instance: its sessions move to others, then the scan "
+		"retires it",
+     .op = "consoleproxy.drain",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_console = {
-	"console", "Browser consoles: sessions and proxy instances", verbs};
+	"console", "Browser consoles: sessions and proxy instances", verbs,
+	NULL};

@@ -78,27 +78,37 @@ static int run_show(const struct cli *cli, const struct cli_verb *v, int argc,
 }
 
 static const struct cli_verb plugin_verbs[] = {
-	{"list", "List the plugins trellisd loaded or refused", "plugin.list",
-	 NULL, NULL, NULL, plugin_cols, "items", NULL},
-	{"show",
-	 "Show a plugin: what it is, its config keys and object options "
-	 "(types, defaults, docs) and the config it was given",
-	 "plugin.show", "name", "NAME", NULL, NULL, NULL, run_show},
-	CLI_VERBS_END};
+    {.name = "list",
+     .summary = "List the plugins trellisd loaded or refused",
+     .op = "plugin.list",
+     .cols = plugin_cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a plugin: what it is, its config keys and object options "
+		"(types, defaults, docs) and the config it was given",
+     .op = "plugin.show",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .run = run_show},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_plugin = {
-	"plugin", "Plugins loaded by the daemon", plugin_verbs};
+	"plugin", "Plugins loaded by the daemon", plugin_verbs, NULL};
 
 static const struct cli_col op_cols[] = {{"OP", "name"},
 					 {"DESCRIPTION", "description"},
 					 CLI_COLS_END};
 
 static const struct cli_verb api_verbs[] = {
-	{"ops", "List the API's ops (-o json for their argument schemas)",
-	 "api.ops", NULL, NULL, NULL, op_cols, "items", NULL},
-	{"status", "The daemon's version, pid, schema and uptime",
-	 "daemon.status", NULL, NULL, NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {.name = "ops",
+     .summary = "List the API's ops (-o json for their argument schemas)",
+     .op = "api.ops",
+     .cols = op_cols,
+     .list_key = "items"},
+    {.name = "status",
+     .summary = "The daemon's version, pid, schema and uptime",
+     .op = "daemon.status"},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_api = {"api", "The daemon and its API",
-				      api_verbs};
+				      api_verbs, NULL};

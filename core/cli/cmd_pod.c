@@ -12,15 +12,29 @@ static const struct cli_col cols[] = {{"NAME", "name"}, {"ZONE", "zone"},
 				      CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-	{"create", "Create a pod in a zone", "pod.create", "name", "NAME",
-	 create_opts, NULL, NULL, NULL},
-	{"list", "List pods", "pod.list", NULL, NULL, list_opts, cols, "items",
-	 NULL},
-	{"show", "Show a pod (POD, or ZONE/POD when ambiguous)", "pod.show",
-	 "name", "POD", NULL, NULL, NULL, NULL},
-	{"delete", "Delete a pod (refused while it has clusters)",
-	 "pod.delete", "name", "POD", NULL, NULL, NULL, NULL},
-	CLI_VERBS_END};
+    {.name = "create",
+     .summary = "Create a pod in a zone",
+     .op = "pod.create",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = create_opts},
+    {.name = "list",
+     .summary = "List pods",
+     .op = "pod.list",
+     .opts = list_opts,
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a pod (POD, or ZONE/POD when ambiguous)",
+     .op = "pod.show",
+     .positional = "name",
+     .pos_metavar = "POD"},
+    {.name = "delete",
+     .summary = "Delete a pod (refused while it has clusters)",
+     .op = "pod.delete",
+     .positional = "name",
+     .pos_metavar = "POD"},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_pod = {"pod", "Pods: groups of clusters in a zone",
-				      verbs};
+				      verbs, NULL};

@@ -36,8 +36,8 @@ static const struct cli_opt claims_opts[] = {
     CLI_OPTS_END};
 static const struct cli_col claim_cols[] = {
     {"CLAIM", "claim"},	      {"HOST", "host"},
-    {"VCPUS", "vcpus"},	      {"MEMORY_MIB", "memory_mib"},
-    {"DISK_GIB", "disk_gib"}, {"OWNER", "owner"},
+    {"VCPUS", "vcpus"},	      {"MEMORY", "memory_mib"},
+    {"DISK", "disk_gib"}, {"OWNER", "owner"},
     {"OWNER_STATE", "owner_state"}, {"AGE_S", "age_s"},
     CLI_COLS_END};
 static const struct cli_col cols[] = {
@@ -72,24 +72,44 @@ static int run_list(const struct cli *cli, const struct cli_verb *v, int argc,
 }
 
 static const struct cli_verb verbs[] = {
-    {"list", "List placement policies and the zones that use them",
-     "policy.list", NULL, NULL, NULL, cols, "items", run_list},
-    {"show", "Show a policy: filters, weights, top N, overcommit",
-     "policy.show", "name", "NAME", NULL, NULL, NULL, NULL},
-    {"set", "Select the policy of a zone (--zone), or the default policy",
-     "policy.set", "name", "NAME", set_opts, NULL, NULL, NULL},
-    {"host", "Show or set a host's placement attributes: tags, VM limit, disk",
-     "policy.host", "name", "HOST", host_opts, NULL, NULL, NULL},
-    {"try",
-     "Show where a VM would be placed now, or why it would not be "
-     "(claims nothing)",
-     "policy.try", NULL, NULL, try_opts, NULL, NULL, NULL},
-    {"claims",
-     "List placement claims: host, resources, owner (vm:UUID or "
-     "wf:INSTANCE), whether the owner is still there, and age",
-     "policy.claims", NULL, NULL, claims_opts, claim_cols, "items", NULL},
+    {.name = "list",
+     .summary = "List placement policies and the zones that use them",
+     .op = "policy.list",
+     .cols = cols,
+     .list_key = "items",
+     .run = run_list},
+    {.name = "show",
+     .summary = "Show a policy: filters, weights, top N, overcommit",
+     .op = "policy.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "set",
+     .summary = "Select the policy of a zone (--zone), or the default policy",
+     .op = "policy.set",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = set_opts},
+    {.name = "host",
+     .summary =
+	 "Show or set a host's placement attributes: tags, VM limit, disk",
+     .op = "policy.host",
+     .positional = "name",
+     .pos_metavar = "HOST",
+     .opts = host_opts},
+    {.name = "try",
+     .summary = "Show where a VM would be placed now, or why it would not be "
+		"(claims nothing)",
+     .op = "policy.try",
+     .opts = try_opts},
+    {.name = "claims",
+     .summary = "List placement claims: host, resources, owner (vm:UUID or "
+		"wf:INSTANCE), whether the owner is still there, and age",
+     .op = "policy.claims",
+     .opts = claims_opts,
+     .cols = claim_cols,
+     .list_key = "items"},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_policy = {
     "policy", "Placement policies: filters, weighers and the herding guard",
-    verbs};
+    verbs, NULL};

@@ -22,17 +22,32 @@ static const struct cli_col cols[] = {
     {"NAME", "name"}, {"PLUGIN", "plugin"}, {"TARGET", "target"}, CLI_COLS_END};
 
 static const struct cli_verb verbs[] = {
-    {"create", "Create a storage pool (its plugin must open it)", "pool.create",
-     "name", "NAME", create_opts, NULL, NULL, NULL},
-    {"list", "List storage pools", "pool.list", NULL, NULL, list_opts, cols,
-     "items", NULL},
-    {"show", "Show a pool with its options and capacity (bytes)", "pool.show",
-     "name", "NAME", NULL, NULL, NULL, NULL},
-    {"delete",
-     "Close a pool and forget it (refused while it has volumes; its data "
-     "stays)",
-     "pool.delete", "name", "NAME", delete_opts, NULL, NULL, NULL},
+    {.name = "create",
+     .summary = "Create a storage pool (its plugin must open it)",
+     .op = "pool.create",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = create_opts},
+    {.name = "list",
+     .summary = "List storage pools",
+     .op = "pool.list",
+     .opts = list_opts,
+     .cols = cols,
+     .list_key = "items"},
+    {.name = "show",
+     .summary = "Show a pool with its options and capacity",
+     .op = "pool.show",
+     .positional = "name",
+     .pos_metavar = "NAME"},
+    {.name = "delete",
+     .summary =
+	 "Close a pool and forget it (refused while it has volumes; its data "
+	 "stays)",
+     .op = "pool.delete",
+     .positional = "name",
+     .pos_metavar = "NAME",
+     .opts = delete_opts},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_pool = {
-    "pool", "Storage pools: where volumes live (localfs: a directory)", verbs};
+    "pool", "Storage pools: where volumes live (localfs: a directory)", verbs, NULL};

@@ -55,15 +55,22 @@ static int run_chargeback(const struct cli *cli, const struct cli_verb *v,
 }
 
 static const struct cli_verb verbs[] = {
-    {"chargeback",
-     "What business units owe over a period (reservation- and "
-     "allocation-based)",
-     "report.chargeback", NULL, NULL, cb_opts, cb_cols, "items",
-     run_chargeback},
-    {"utilization", "What business units use of their allocations",
-     "report.utilization", NULL, NULL, util_opts, util_cols, "items", NULL},
+    {.name = "chargeback",
+     .summary = "What business units owe over a period (reservation- and "
+		"allocation-based)",
+     .op = "report.chargeback",
+     .opts = cb_opts,
+     .cols = cb_cols,
+     .list_key = "items",
+     .run = run_chargeback},
+    {.name = "utilization",
+     .summary = "What business units use of their allocations",
+     .op = "report.utilization",
+     .opts = util_opts,
+     .cols = util_cols,
+     .list_key = "items"},
     CLI_VERBS_END};
 
 const struct cli_noun cli_noun_report = {
     "report", "Reports: chargeback and utilisation per business unit",
-    verbs};
+    verbs, NULL};

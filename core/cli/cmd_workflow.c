@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_workflow.c - trellis workflow run|status|list|logs|cancel|purge|defs|
- * validate|graph, and trellis action list|show.
+ * validate|graph|watch|show, and trellis action list|show.
  *
  * validate, graph FILE and the action verbs work without a daemon: the
  * language and the action registry are linked in, so an operator can
@@ -285,9 +285,38 @@ static int final_state(const char *s)
 		     !strcmp(s, "cancelled"));
 }
 
-static int follow(const struct cli *cli, const char *id, const char *events)
+/* Prints an instance's outputs (table mode, after it succeeded): what a
+ * script or an operator needs next (a VM's uuid, pool, claim), as a
+ * key/value view. */
+static void print_outputs(const struct cli *cli, json_t *status)
 {
-	struct progress p = {.tty = isatty(2),
+	json_t *outs = json_object_get(status, "outputs");
+	if (json_object_size(outs))
+		cli_print(cli, outs, NULL, NULL);
+}
+
+/* Where the event bus is (events.info), or NULL: then a follower polls
+ * the journal only. */
+char *cli_events_url(const struct cli *cli)
+{
+	json_t *res = NULL;
+	struct cli quiet = *cli;
+	quiet.format = CLI_FMT_TABLE;
+	if (cli_call_quiet(&quiet, "events.info", NULL, &res) != CLI_OK)
+		return NULL;
+	const char *u = json_string_value(json_object_get(res, "listen"));
+	char *url = u ? tr_xstrdup(u) : NULL;
+	json_decref(res);
+	return url;
+}
+
+/* Follows instance id to its end: one line per finished step (and a
+ * progress bar on a terminal, unless bar is 0), then the result.  The
+ * exit status is the instance's: 0 succeeded, 1 failed or cancelled. */
+int cli_wf_follow(const struct cli *cli, const char *id, const char *events,
+		  int with_bar)
+{
+	struct progress p = {.tty = with_bar && isatty(2),
 			     .lines = cli->format == CLI_FMT_TABLE ? stdout
 								    : stderr,
 			     .seen = json_object()};
@@ -363,6 +392,7 @@ static int follow(const struct cli *cli, const char *id, const char *events)
 		cli_print(cli, status, NULL, NULL);
 	} else if (!strcmp(st, "succeeded")) {
 		printf("workflow %s succeeded\n", id);
+		print_outputs(cli, status);
 	} else {
 		const char *fs =
 			json_string_value(json_object_get(status, "failed_step"));
@@ -390,6 +420,8 @@ out:
 	json_decref(p.seen);
 	return rc;
 }
+
+static int start(const struct cli *cli, json_t *args, int wait);
 
 static int wf_run(const struct cli *cli, const struct cli_verb *v, int argc,
 		  char **argv)
@@ -470,7 +502,13 @@ static int wf_run(const struct cli *cli, const struct cli_verb *v, int argc,
 	} else {
 		json_object_set_new(args, "workflow", json_string(what));
 	}
+	return start(cli, args, wait);
+}
+
+static int start(const struct cli *cli, json_t *args, int wait)
+{
 	json_t *res = NULL;
+	/* An unknown name: the daemon's answer has its guess. */
 	int rc = cli_call(cli, "workflow.run", args, &res);
 	if (rc != CLI_OK)
 		return rc;
@@ -485,10 +523,20 @@ static int wf_run(const struct cli *cli, const struct cli_verb *v, int argc,
 	}
 	if (cli->format == CLI_FMT_TABLE)
 		printf("workflow %s started\n", id);
-	rc = follow(cli, id,
-		    json_string_value(json_object_get(res, "events")));
+	rc = cli_wf_follow(cli, id,
+			   json_string_value(json_object_get(res, "events")), 1);
 	json_decref(res);
 	return rc;
+}
+
+int cli_wf_start(const struct cli *cli, const char *workflow, json_t *inputs,
+		 int wait)
+{
+	if (wait < 0)
+		wait = isatty(1);
+	return start(cli, json_pack("{s:s, s:o}", "workflow", workflow,
+				    "inputs", inputs),
+		     wait);
 }
 
 /* ---- logs ---- */
@@ -499,6 +547,40 @@ static const struct cli_col log_cols[] = {
 	{"MS", "duration_ms"},	  {"UNDO", "undo_state"},
 	{"ERROR", "error"},	  CLI_COLS_END};
 
+/* watch ID (and logs ID --follow): the instance's steps as they finish,
+ * to its end; the exit status is the instance's. */
+static int watch(const struct cli *cli, const char *id, int with_bar)
+{
+	json_t *res = NULL;
+	int rc = cli_call(cli, "workflow.status", json_pack("{s:s}", "id", id),
+			  &res);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->format == CLI_FMT_TABLE)
+		printf("workflow %s (%s): %s\n", id,
+		       json_string_value(json_object_get(res, "workflow")),
+		       json_string_value(json_object_get(res, "state")));
+	json_decref(res);
+	char *events = cli_events_url(cli);
+	rc = cli_wf_follow(cli, id, events, with_bar);
+	free(events);
+	return rc;
+}
+
+static int wf_watch(const struct cli *cli, const struct cli_verb *v, int argc,
+		    char **argv)
+{
+	json_t *args = NULL;
+	int rc = cli_parse_args(v, "workflow", argc, argv, &args);
+	if (rc != CLI_OK)
+		return rc;
+	char id[128];
+	snprintf(id, sizeof id, "%s",
+		 json_string_value(json_object_get(args, "id")));
+	json_decref(args);
+	return watch(cli, id, 1);
+}
+
 static int wf_logs(const struct cli *cli, const struct cli_verb *v, int argc,
 		   char **argv)
 {
@@ -506,6 +588,13 @@ static int wf_logs(const struct cli *cli, const struct cli_verb *v, int argc,
 	int rc = cli_parse_args(v, "workflow", argc, argv, &args);
 	if (rc != CLI_OK)
 		return rc;
+	if (json_is_true(json_object_get(args, "follow"))) {
+		char id[128];
+		snprintf(id, sizeof id, "%s",
+			 json_string_value(json_object_get(args, "id")));
+		json_decref(args);
+		return watch(cli, id, 0);
+	}
 	rc = cli_call(cli, "workflow.logs", args, &res);
 	if (rc != CLI_OK)
 		return rc;
@@ -522,16 +611,140 @@ static int wf_logs(const struct cli *cli, const struct cli_verb *v, int argc,
 	return CLI_OK;
 }
 
+/* ---- show ---- */
+
+static const char *type_name(enum tr_type t)
+{
+	return tr_type_str(t);
+}
+
+/* A default as an operator would type it: 30m for a duration (kept in
+ * ms), a string unquoted (a new string). */
+static char *default_text(const struct tr_wf_input *in)
+{
+	if (!in->def)
+		return tr_xstrdup(in->required ? "(required)" : "-");
+	if (in->type == TR_T_DURATION && json_is_integer(in->def)) {
+		long long ms = json_integer_value(in->def);
+		static const struct {
+			long long ms;
+			const char *unit;
+		} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"},
+			     {1000, "s"}};
+		char buf[32];
+		snprintf(buf, sizeof buf, "%lldms", ms);
+		for (size_t i = 0; ms && i < sizeof units / sizeof *units; i++)
+			if (ms % units[i].ms == 0) {
+				snprintf(buf, sizeof buf, "%lld%s",
+					 ms / units[i].ms, units[i].unit);
+				break;
+			}
+		return tr_xstrdup(buf);
+	}
+	if (json_is_string(in->def))
+		return tr_xstrdup(*json_string_value(in->def)
+					  ? json_string_value(in->def)
+					  : "\"\"");
+	char *d = json_dumps(in->def, JSON_ENCODE_ANY);
+	return d ? d : tr_xstrdup("?");
+}
+
+static int wf_show(const struct cli *cli, const struct cli_verb *v, int argc,
+		   char **argv)
+{
+	json_t *args = NULL;
+	int rc = cli_parse_args(v, "workflow", argc, argv, &args);
+	if (rc != CLI_OK)
+		return rc;
+	const char *what = json_string_value(json_object_get(args, "name"));
+	rc = CLI_OK;
+	struct tr_wf *wf = load_def(cli, what, &rc);
+	if (!wf) {
+		json_decref(args);
+		return rc == CLI_OK ? CLI_FAILED : rc;
+	}
+	json_decref(args);
+	if (cli->format != CLI_FMT_TABLE) {
+		json_t *j = tr_wf_json(wf);
+		cli_print(cli, j, NULL, NULL);
+		json_decref(j);
+		tr_wf_free(wf);
+		return CLI_OK;
+	}
+	printf("%s (version %lld, priority %s", wf->name, wf->version,
+	       wf->priority == TR_WF_PRIO_HIGH ? "high" : "normal");
+	if (wf->timeout_ms)
+		printf(", timeout %llds", wf->timeout_ms / 1000);
+	printf(")\n%s\n", wf->description ? wf->description : "");
+	if (wf->file)
+		printf("file: %s\n", wf->file);
+	printf("\nInputs:\n");
+	size_t w = 4;
+	for (size_t i = 0; i < wf->n_inputs; i++)
+		if (strlen(wf->inputs[i].name) > w)
+			w = strlen(wf->inputs[i].name);
+	printf("  %-*s  %-8s  %-12s  %s\n", (int)w, "NAME", "TYPE", "DEFAULT",
+	       "DESCRIPTION");
+	for (size_t i = 0; i < wf->n_inputs; i++) {
+		const struct tr_wf_input *in = &wf->inputs[i];
+		char *def = default_text(in);
+		printf("  %-*s  %-8s  %-12s  %s\n", (int)w, in->name,
+		       type_name(in->type), def,
+		       in->description ? in->description : "");
+		free(def);
+	}
+	printf("\nSteps:\n");
+	w = 2;
+	for (size_t i = 0; i < wf->n_steps; i++)
+		if (strlen(wf->steps[i].id) > w)
+			w = strlen(wf->steps[i].id);
+	for (size_t i = 0; i < wf->n_steps; i++) {
+		const struct tr_wf_step *st = &wf->steps[i];
+		printf("  %-*s  %-30s", (int)w, st->id, st->call ? st->call : "");
+		if (st->n_deps) {
+			printf(" needs ");
+			for (size_t k = 0; k < st->n_deps; k++)
+				printf("%s%s", k ? "," : "",
+				       wf->steps[st->deps[k]].id);
+		}
+		if (st->when)
+			printf(" (when)");
+		if (st->undo_action)
+			printf(" undo %s", st->undo_action->name);
+		printf("\n");
+	}
+	const char *k;
+	json_t *o;
+	if (json_object_size(wf->outputs))
+		printf("\nOutputs:\n");
+	json_object_foreach(wf->outputs, k, o)
+	{
+		char *t = json_is_string(o) ? tr_xstrdup(json_string_value(o))
+					    : json_dumps(o, JSON_ENCODE_ANY);
+		printf("  %s: %s\n", k, t ? t : "");
+		free(t);
+	}
+	tr_wf_free(wf);
+	return CLI_OK;
+}
+
 /* ---- the declarations ---- */
 
 static const char *const STATES[] = {"queued",	  "running", "compensating",
 				     "succeeded", "failed",  "cancelled",
 				     NULL};
 
+static const struct cli_opt logs_opts[] = {
+	{"--follow", "follow", CLI_FLAG, NULL,
+	 "print each step as it finishes, until the instance ends (exit "
+	 "status: the instance's)",
+	 0, NULL},
+	CLI_OPTS_END};
+
 static const struct cli_opt list_opts[] = {
 	{"--state", "state", CLI_STR, "STATE", "only instances in this state",
 	 0, STATES},
-	{"--limit", "limit", CLI_INT, "N", "at most N (default 1000)", 0,
+	{"--limit", "limit", CLI_INT, "N", "at most N rows (default 1000)", 0,
 	 NULL},
 	CLI_OPTS_END};
 
@@ -544,7 +757,8 @@ static const struct cli_opt purge_opts[] = {
 
 static const struct cli_col list_cols[] = {
 	{"ID", "id"},		  {"WORKFLOW", "workflow"},
-	{"STATE", "state"},	  {"COMPENSATION", "compensation"},
+	{"STATE", "state"},	  {"STARTED", "created_at"},
+	{"COMPENSATION", "compensation"},
 	{"FAILED STEP", "failed_step"}, {"ERROR", "error"},
 	CLI_COLS_END};
 
@@ -554,32 +768,80 @@ static const struct cli_col def_cols[] = {
 	{"DESCRIPTION", "description"}, CLI_COLS_END};
 
 static const struct cli_verb wf_verbs[] = {
-	{"run",
+    {.name = "run",
+     .summary =
 	 "Start NAME or FILE [--input K=V|K=@FILE]... [--wait|--no-wait]; "
-	 "waits by default on a terminal, showing each step",
-	 "workflow.run", NULL, "NAME|FILE", NULL, NULL, NULL, wf_run},
-	{"status", "State of an instance", "workflow.status", "id", "ID",
-	 NULL, NULL, NULL, NULL},
-	{"list", "Instances, newest first", "workflow.list", NULL, NULL,
-	 list_opts, list_cols, "items", NULL},
-	{"logs", "The step journal of an instance", "workflow.logs", "id",
-	 "ID", NULL, NULL, NULL, wf_logs},
-	{"cancel", "Stop an instance and compensate what it made",
-	 "workflow.cancel", "id", "ID", NULL, NULL, NULL, NULL},
-	{"purge",
+	 "waits by default on a terminal, showing each step and then the "
+	 "outputs.  Without a terminal and without --wait it prints the id "
+	 "and exits 0 once the instance is started, not done (follow it with "
+	 "workflow watch ID); with --wait the exit status is the instance's: "
+	 "0 succeeded, 1 failed or cancelled",
+     .op = "workflow.run",
+     .pos_metavar = "NAME|FILE",
+     .run = wf_run},
+    {.name = "watch",
+     .summary =
+	 "Follow an instance to its end: each step as it finishes, a "
+	 "progress bar on a terminal, then the outputs (exit status: the "
+	 "instance's)",
+     .op = "workflow.status",
+     .positional = "id",
+     .pos_metavar = "ID",
+     .run = wf_watch},
+    {.name = "show",
+     .summary = "A workflow's inputs (type, default, description), steps and "
+		"outputs, by NAME from the daemon or from a FILE",
+     .op = "workflow.def",
+     .positional = "name",
+     .pos_metavar = "NAME|FILE",
+     .run = wf_show},
+    {.name = "status",
+     .summary = "State of an instance",
+     .op = "workflow.status",
+     .positional = "id",
+     .pos_metavar = "ID"},
+    {.name = "list",
+     .summary = "Instances, newest first",
+     .op = "workflow.list",
+     .opts = list_opts,
+     .cols = list_cols,
+     .list_key = "items"},
+    {.name = "logs",
+     .summary = "The step journal of an instance (--follow: as it grows)",
+     .op = "workflow.logs",
+     .positional = "id",
+     .pos_metavar = "ID",
+     .opts = logs_opts,
+     .run = wf_logs},
+    {.name = "cancel",
+     .summary = "Stop an instance and compensate what it made",
+     .op = "workflow.cancel",
+     .positional = "id",
+     .pos_metavar = "ID"},
+    {.name = "purge",
+     .summary =
 	 "Remove finished instances from the journal --older-than AGE "
 	 "(workflows.retention does it by itself); never one an unfinished "
 	 "instance may still need",
-	 "workflow.purge", NULL, NULL, purge_opts, NULL, NULL, NULL},
-	{"defs", "The workflow definitions the daemon loaded",
-	 "workflow.defs", NULL, NULL, NULL, def_cols, "items", NULL},
-	{"validate",
-	 "Check FILE... without a daemon; every error as FILE:LINE:COL "
-	 "(exit 1 on any)",
-	 "workflow.validate", NULL, "FILE...", NULL, NULL, NULL, wf_validate},
-	{"graph", "The DAG of NAME or FILE --format dot|svg (Graphviz)",
-	 "workflow.def", NULL, "NAME|FILE", NULL, NULL, NULL, wf_graph},
-	CLI_VERBS_END};
+     .op = "workflow.purge",
+     .opts = purge_opts},
+    {.name = "defs",
+     .summary = "The workflow definitions the daemon loaded",
+     .op = "workflow.defs",
+     .cols = def_cols,
+     .list_key = "items"},
+    {.name = "validate",
+     .summary = "Check FILE... without a daemon; every error as FILE:LINE:COL "
+		"(exit 1 on any)",
+     .op = "workflow.validate",
+     .pos_metavar = "FILE...",
+     .run = wf_validate},
+    {.name = "graph",
+     .summary = "The DAG of NAME or FILE --format dot|svg (Graphviz)",
+     .op = "workflow.def",
+     .pos_metavar = "NAME|FILE",
+     .run = wf_graph},
+    CLI_VERBS_END};
 
 const struct cli_noun cli_noun_workflow = {
-	"workflow", "Workflows: run, watch, cancel, validate", wf_verbs};
+	"workflow", "Workflows: run, watch, show, cancel, validate", wf_verbs, NULL};

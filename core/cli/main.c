@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/suggest.h"
 #include "cli.h"
 
 static void usage(FILE *out)
@@ -49,7 +50,7 @@ static const struct cli_noun *find_noun(const char *name)
 static const struct cli_verb *find_verb(const struct cli_noun *n,
 					const char *name)
 {
-	for (const struct cli_verb *v = n->verbs; v->name; v++)
+	for (const struct cli_verb *v = n->verbs; v && v->name; v++)
 		if (strcmp(v->name, name) == 0)
 			return v;
 	return NULL;
@@ -61,9 +62,65 @@ static int is_help(const char *a)
 	       strcmp(a, "help") == 0;
 }
 
+/* ---- completion ---- */
+
+/* Prints field of each item of op's list (the daemon's objects), quietly
+ * and quickly: a completion never waits on a daemon that is not there. */
+static void complete_names(const struct cli *cli, const char *op,
+			   const char *field, json_t *args)
+{
+	json_t *res = NULL;
+	if (cli_call_quiet(cli, op, args, &res) != CLI_OK)
+		return;
+	size_t k;
+	json_t *it;
+	json_array_foreach(json_object_get(res, "items"), k, it)
+	{
+		const char *s = json_string_value(json_object_get(it, field));
+		if (s)
+			printf("%s\n", s);
+	}
+	json_decref(res);
+}
+
+/* The objects an option or a positional argument names, by the noun (or
+ * the option): VM, host, workflow names... from the daemon. */
+static void complete_objects(const struct cli *cli, const char *noun,
+			     const char *verb)
+{
+	if (!strcmp(noun, "workflow")) {
+		if (!strcmp(verb, "run") || !strcmp(verb, "show") ||
+		    !strcmp(verb, "graph"))
+			complete_names(cli, "workflow.defs", "name", NULL);
+		else if (strcmp(verb, "validate") && strcmp(verb, "list") &&
+			 strcmp(verb, "defs") && strcmp(verb, "purge"))
+			complete_names(cli, "workflow.list", "id",
+				       json_pack("{s:i}", "limit", 50));
+		return;
+	}
+	static const struct {
+		const char *noun, *op, *field;
+	} lists[] = {{"vm", "vm.list", "name"},
+		     {"host", "host.list", "name"},
+		     {"pool", "pool.list", "name"},
+		     {"network", "network.list", "name"},
+		     {"zone", "zone.list", "name"},
+		     {"template", "template.list", "name"},
+		     {"user", "user.list", "name"},
+		     {"bu", "bu.list", "name"},
+		     {"policy", "policy.list", "name"},
+		     {"plugin", "plugin.list", "name"},
+		     {"action", "action.list", "name"}};
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+		if (!strcmp(noun, lists[i].noun))
+			complete_names(cli, lists[i].op, lists[i].field, NULL);
+}
+
 /* `trellis __complete WORD...`: the candidates for the word after them,
- * so that the completion file never goes stale. */
-static int complete(int argc, char **argv)
+ * so that the completion file never goes stale.  Object names (VMs,
+ * hosts, workflows, instance ids) come from the daemon at $TRELLIS_SOCKET
+ * when it answers within half a second. */
+static int complete(const struct cli *cli, int argc, char **argv)
 {
 	if (argc == 0) {
 		for (const struct cli_noun *const *n = cli_nouns; *n; n++)
@@ -75,20 +132,66 @@ static int complete(int argc, char **argv)
 	const struct cli_noun *n = find_noun(argv[0]);
 	if (!n)
 		return 0;
-	if (argc == 1) {
-		for (const struct cli_verb *v = n->verbs; v->name; v++)
-			printf("%s\n", v->name);
+	const struct cli_verb *v = n->self;
+	if (!v && argc == 1) {
+		for (const struct cli_verb *c = n->verbs; c->name; c++)
+			printf("%s\n", c->name);
 		printf("--help\n");
 		return 0;
 	}
-	const struct cli_verb *v = find_verb(n, argv[1]);
+	if (!v)
+		v = find_verb(n, argv[1]);
 	if (!v)
 		return 0;
 	const char *prev = argv[argc - 1];
+	int given = n->self ? 1 : 2; /* words before the verb's arguments */
+	/* workflow run NAME --input: the workflow's inputs, as NAME= */
+	if (!strcmp(n->name, "workflow") && !strcmp(v->name, "run")) {
+		if (!strcmp(prev, "--input") || !strcmp(prev, "-i")) {
+			const char *wf = NULL;
+			for (int k = given; k < argc; k++)
+				if (argv[k][0] != '-' &&
+				    strcmp(argv[k - 1], "--input") &&
+				    strcmp(argv[k - 1], "-i"))
+					wf = argv[k];
+			json_t *def = NULL;
+			if (wf && cli_call_quiet(cli, "workflow.def",
+						 json_pack("{s:s}", "name", wf),
+						 &def) == CLI_OK) {
+				size_t k;
+				json_t *in;
+				json_array_foreach(json_object_get(def, "inputs"),
+						   k, in)
+				{
+					const char *nm = json_string_value(
+					    json_object_get(in, "name"));
+					if (nm)
+						printf("%s=\n", nm);
+				}
+			}
+			json_decref(def);
+			return 0;
+		}
+		printf("--input\n--wait\n--no-wait\n--help\n--output\n");
+		complete_objects(cli, "workflow", "run");
+		return 0;
+	}
 	for (const struct cli_opt *o = v->opts; o && o->flag; o++) {
 		if (strcmp(prev, o->flag) == 0) {
 			for (const char *const *c = o->choices; c && *c; c++)
 				printf("%s\n", *c);
+			if (!o->choices && o->type == CLI_STR) {
+				if (!strcmp(o->flag, "--host"))
+					complete_objects(cli, "host", "");
+				else if (!strcmp(o->flag, "--template"))
+					complete_objects(cli, "template", "");
+				else if (!strcmp(o->flag, "--network"))
+					complete_objects(cli, "network", "");
+				else if (!strcmp(o->flag, "--pool"))
+					complete_objects(cli, "pool", "");
+				else if (!strcmp(o->flag, "--bu"))
+					complete_objects(cli, "bu", "");
+			}
 			return 0;
 		}
 	}
@@ -97,6 +200,13 @@ static int complete(int argc, char **argv)
 	if (v->list_key)
 		printf("--all\n");
 	printf("--help\n--output\n");
+	/* The positional argument: the objects it names. */
+	int have_pos = 0;
+	for (int k = given; k < argc; k++)
+		if (argv[k][0] != '-')
+			have_pos = 1;
+	if ((v->positional || v->pos_metavar) && !have_pos)
+		complete_objects(cli, n->name, v->name);
 	return 0;
 }
 
@@ -132,8 +242,10 @@ int main(int argc, char **argv)
 	if (cli.api_key && !*cli.api_key)
 		cli.api_key = NULL;
 	tr_alloc_init(); /* jansson too: out of memory aborts */
-	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
-		return complete(argc - 2, argv + 2);
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0) {
+		cli.timeout_ms = 500;
+		return complete(&cli, argc - 2, argv + 2);
+	}
 
 	/* Global options may come anywhere before "--"; the rest is
 	 * NOUN VERB ARGS, kept in order. */
@@ -234,8 +346,28 @@ int main(int argc, char **argv)
 	}
 	const struct cli_noun *n = find_noun(rest[0]);
 	if (!n) {
-		fprintf(stderr, "trellis: unknown noun '%s'\n", rest[0]);
-		usage(stderr);
+		struct tr_suggest sg;
+		tr_suggest_init(&sg, rest[0]);
+		for (const struct cli_noun *const *c = cli_nouns; *c; c++)
+			tr_suggest_add(&sg, (*c)->name);
+		if (sg.best)
+			fprintf(stderr,
+				"trellis: unknown noun '%s' (did you mean "
+				"'%s'?)\n(see: trellis --help)\n",
+				rest[0], sg.best);
+		else {
+			fprintf(stderr, "trellis: unknown noun '%s'\n", rest[0]);
+			usage(stderr);
+		}
+		goto out;
+	}
+	if (n->self) {
+		if (help) {
+			cli_verb_help(stdout, n, n->self);
+			rc = CLI_OK;
+		} else {
+			rc = n->self->run(&cli, n->self, nrest - 1, rest + 1);
+		}
 		goto out;
 	}
 	if (nrest == 1 || strcmp(rest[1], "help") == 0) {
@@ -245,9 +377,20 @@ int main(int argc, char **argv)
 	}
 	const struct cli_verb *v = find_verb(n, rest[1]);
 	if (!v) {
-		fprintf(stderr, "trellis %s: unknown verb '%s'\n", n->name,
-			rest[1]);
-		cli_noun_help(stderr, n);
+		struct tr_suggest sg;
+		tr_suggest_init(&sg, rest[1]);
+		for (const struct cli_verb *c = n->verbs; c->name; c++)
+			tr_suggest_add(&sg, c->name);
+		if (sg.best)
+			fprintf(stderr,
+				"trellis %s: unknown verb '%s' (did you mean "
+				"'%s'?)\n(see: trellis %s --help)\n",
+				n->name, rest[1], sg.best, n->name);
+		else {
+			fprintf(stderr, "trellis %s: unknown verb '%s'\n",
+				n->name, rest[1]);
+			cli_noun_help(stderr, n);
+		}
 		goto out;
 	}
 	if (help) {

@@ -19,6 +19,7 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_pool,
 	&cli_noun_volume,
 	&cli_noun_network,
+	&cli_noun_ip,
 	&cli_noun_policy,
 	&cli_noun_workflow,
 	&cli_noun_action,
@@ -28,9 +29,14 @@ const struct cli_noun *const cli_nouns[] = {
 	&cli_noun_audit,
 	&cli_noun_template,
 	&cli_noun_quota,
+	&cli_noun_caps,
+	&cli_noun_ha,
 	&cli_noun_allocation,
 	&cli_noun_report,
 	&cli_noun_console,
+	&cli_noun_events,
+	&cli_noun_maint,
+	&cli_noun_support,
 	/* Append new nouns here. */
 	NULL,
 };

@@ -4,16 +4,102 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <yaml.h>
 
 #include "../util/alloc.h"
 #include "cli.h"
 
-/* A field by dotted path. */
+/* ---- units: one per kind in JSON, human in tables ----
+ *
+ * JSON keeps the API's numbers, each in the unit its name says
+ * (memory_kib, memory_mib, disk_gib; capacity and allocation in bytes;
+ * *_at in unix seconds, or milliseconds where the value is that large).
+ * A table or a key/value view shows sizes as "512 MiB" or "1.5 GiB" and
+ * times as ISO 8601 UTC.  A column says its unit by its field's name
+ * (memory_mib, created_at) or by a suffix (":bytes", ":time") that
+ * lookup() strips. */
+enum unit { U_NONE, U_BYTES, U_KIB, U_MIB, U_GIB, U_TIME };
+
+static enum unit unit_of(const char *field)
+{
+	static const struct {
+		const char *suffix;
+		enum unit u;
+	} rules[] = {{":bytes", U_BYTES}, {":kib", U_KIB}, {":mib", U_MIB},
+		     {":gib", U_GIB},	  {":time", U_TIME}, {"_bytes", U_BYTES},
+		     {"_kib", U_KIB},	  {"_mib", U_MIB},   {"_gib", U_GIB},
+		     {"_at", U_TIME}};
+	size_t n = strlen(field);
+	for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+		size_t l = strlen(rules[i].suffix);
+		if (n > l && strcmp(field + n - l, rules[i].suffix) == 0)
+			return rules[i].u;
+	}
+	return U_NONE;
+}
+
+/* "512 MiB", "1.5 GiB", "100 B" (a new string). */
+static char *human_bytes(double b)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB",
+					    "PiB"};
+	size_t u = 0;
+	while (b >= 1024 && u + 1 < sizeof units / sizeof *units) {
+		b /= 1024;
+		u++;
+	}
+	char buf[32];
+	if (b == (double)(long long)b)
+		snprintf(buf, sizeof buf, "%lld %s", (long long)b, units[u]);
+	else
+		snprintf(buf, sizeof buf, "%.1f %s", b, units[u]);
+	return tr_xstrdup(buf);
+}
+
+/* unix seconds (or milliseconds, when that large) as ISO 8601 UTC. */
+static char *human_time(long long t)
+{
+	if (t <= 0)
+		return tr_xstrdup("-");
+	if (t > 100000000000LL)
+		t /= 1000;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[32];
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return tr_xstrdup(buf);
+}
+
+/* The human text of v for field, or NULL when it has no unit. */
+static char *human(const char *field, json_t *v)
+{
+	if (!json_is_integer(v) && !json_is_real(v))
+		return NULL;
+	double x = json_number_value(v);
+	switch (unit_of(field)) {
+	case U_BYTES:
+		return human_bytes(x);
+	case U_KIB:
+		return human_bytes(x * 1024);
+	case U_MIB:
+		return human_bytes(x * 1024 * 1024);
+	case U_GIB:
+		return human_bytes(x * 1024 * 1024 * 1024);
+	case U_TIME:
+		return human_time((long long)x);
+	case U_NONE:
+		break;
+	}
+	return NULL;
+}
+
+/* A field by dotted path (a ":unit" suffix is not part of it). */
 static json_t *lookup(json_t *o, const char *path)
 {
 	char buf[128];
-	snprintf(buf, sizeof buf, "%s", path);
+	snprintf(buf, sizeof buf, "%.*s", (int)strcspn(path, ":"), path);
 	char *save = NULL;
 	for (char *k = strtok_r(buf, ".", &save); k && o;
 	     k = strtok_r(NULL, ".", &save))
@@ -54,8 +140,10 @@ static void print_table(json_t *rows, const struct cli_col *cols)
 	}
 	for (size_t r = 0; r < nrows; r++) {
 		for (size_t c = 0; c < ncols; c++) {
-			char *s = cell(lookup(json_array_get(rows, r),
-					      cols[c].field));
+			json_t *v = lookup(json_array_get(rows, r), cols[c].field);
+			char *s = human(cols[c].field, v);
+			if (!s)
+				s = cell(v);
 			cells[(r + 1) * ncols + c] = s;
 			if (s && strlen(s) > w[c])
 				w[c] = strlen(s);
@@ -90,7 +178,9 @@ static void print_kv(json_t *obj)
 	}
 	json_object_foreach(obj, key, v)
 	{
-		char *s = cell(v);
+		char *s = human(key, v);
+		if (!s)
+			s = cell(v);
 		printf("%-*s  %s\n", (int)w + 1, key, s);
 		free(s);
 	}

@@ -9,6 +9,7 @@
 
 #include "../util/alloc.h"
 #include "../util/node.h"
+#include "../util/suggest.h"
 #include "cli.h"
 
 static const struct cli_opt *find_opt(const struct cli_verb *v,
@@ -112,12 +113,16 @@ static int set_value(const char *noun, const struct cli_verb *v,
 		return set_kv(noun, v, o, val, args);
 	if (o->type == CLI_YAML_FILE)
 		return set_yaml_file(noun, v, o, val, args);
-	if (o->choices) {
-		int ok = 0;
-		for (const char *const *c = o->choices; *c; c++)
-			ok |= strcmp(*c, val) == 0;
-		if (!ok)
-			return usage_error(noun, v, "bad value for %s", o->flag);
+	const char *best = NULL;
+	char list[512];
+	if (o->choices &&
+	    !tr_suggest_choice(val, o->choices, &best, list, sizeof list)) {
+		fprintf(stderr, "trellis %s %s: bad value '%s' for %s (one of: %s)",
+			noun, v->name, val, o->flag, list);
+		if (best)
+			fprintf(stderr, "; did you mean '%s'?", best);
+		fprintf(stderr, "\n(see: trellis %s %s --help)\n", noun, v->name);
+		return CLI_USAGE;
 	}
 	switch (o->type) {
 	case CLI_FLAG:
@@ -169,7 +174,26 @@ int cli_parse_args(const struct cli_verb *v, const char *noun, int argc,
 			size_t len = eq ? (size_t)(eq - a) : strlen(a);
 			const struct cli_opt *o = find_opt(v, a, len);
 			if (!o) {
-				rc = usage_error(noun, v, "unknown option %s", a);
+				struct tr_suggest sg;
+				char typed[64];
+				snprintf(typed, sizeof typed, "%.*s", (int)len, a);
+				tr_suggest_init(&sg, typed);
+				for (const struct cli_opt *c = v->opts; c && c->flag;
+				     c++)
+					tr_suggest_add(&sg, c->flag);
+				if (sg.best) {
+					fprintf(stderr,
+						"trellis %s %s: unknown option "
+						"%s (did you mean %s?)\n",
+						noun, v->name, typed, sg.best);
+					fprintf(stderr,
+						"(see: trellis %s %s --help)\n",
+						noun, v->name);
+					rc = CLI_USAGE;
+				} else {
+					rc = usage_error(noun, v,
+							 "unknown option %s", a);
+				}
 				break;
 			}
 			const char *val = "true";
@@ -264,7 +288,10 @@ int cli_run_verb(const struct cli *cli, const struct cli_verb *v, int argc,
 void cli_verb_help(FILE *out, const struct cli_noun *n,
 		   const struct cli_verb *v)
 {
-	fprintf(out, "Usage: trellis %s %s", n->name, v->name);
+	if (v == n->self)
+		fprintf(out, "Usage: trellis %s", n->name);
+	else
+		fprintf(out, "Usage: trellis %s %s", n->name, v->name);
 	if (v->positional)
 		fprintf(out, " %s", v->pos_metavar ? v->pos_metavar : "ARG");
 	for (const struct cli_opt *o = v->opts; o && o->flag; o++) {
@@ -308,10 +335,52 @@ void cli_verb_help(FILE *out, const struct cli_noun *n,
 
 void cli_noun_help(FILE *out, const struct cli_noun *n)
 {
+	if (n->self) {
+		cli_verb_help(out, n, n->self);
+		return;
+	}
 	fprintf(out, "Usage: trellis %s VERB [ARGS]\n\n%s.\n\nVerbs:\n",
 		n->name, n->summary);
 	for (const struct cli_verb *v = n->verbs; v->name; v++)
 		fprintf(out, "  %-10s %s\n", v->name, v->summary);
 	fprintf(out, "\nRun 'trellis %s VERB --help' for a verb's options.\n",
 		n->name);
+}
+
+int cli_run_sub(const struct cli *cli, const struct cli_noun *sub,
+		const char *second, int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0) {
+		cli_noun_help(argc < 1 ? stderr : stdout, sub);
+		return argc < 1 ? CLI_USAGE : CLI_OK;
+	}
+	const struct cli_verb *sv = NULL;
+	for (const struct cli_verb *k = sub->verbs; k->name; k++)
+		if (strcmp(k->name, argv[0]) == 0)
+			sv = k;
+	if (!sv) {
+		fprintf(stderr, "trellis: %s: unknown verb '%s' (", sub->name,
+			argv[0]);
+		for (const struct cli_verb *k = sub->verbs; k->name; k++)
+			fprintf(stderr, "%s%s", k == sub->verbs ? "" : ", ",
+				k->name);
+		fprintf(stderr, ")\n");
+		return CLI_USAGE;
+	}
+	/* OBJ SECOND ... becomes OBJ --second SECOND ... for a verb that
+	 * has that option. */
+	int has = second && find_opt(sv, second, strlen(second)) != NULL;
+	char **a = tr_xcalloc((size_t)argc + 2, sizeof *a);
+	int n = 0;
+	for (int i = 1; i < argc; i++) {
+		a[n++] = argv[i];
+		if (i == 1 && has && argc > 2 && argv[2][0] != '-') {
+			a[n++] = (char *)second;
+			a[n++] = argv[++i];
+		}
+	}
+	int rc = cli_run_verb(cli, sv, n, a);
+	free(a);
+	return rc;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../util/alloc.h"
+#include "../util/suggest.h"
 #include "../util/log.h"
 #include "../util/node.h"
 #include "../util/schema.h"
@@ -46,6 +47,9 @@ static const char defaults_yaml[] =
 	"escrow:                 # the vendor's trellis-escrowd (maint mode)\n"
 	"  endpoint: null        # tcp://HOST:PORT; null: maint enable fails\n"
 	"  public_key: null      # its escrow.pub (base64 X25519)\n"
+	"network:\n"
+	"  router_check: 30s     # sync every routed network's router, restart "
+	"dead ones (0: never)\n"
 	"placement:\n"
 	"  orphan_check: 60s     # release claims whose VM or workflow is "
 	"gone (0: never)\n"
@@ -91,7 +95,28 @@ static const char defaults_yaml[] =
 	"  listen_host: 127.0.0.1 # where launched instances listen\n"
 	"  max_instances: 8      # the scan never runs more\n"
 	"  password_ttl: 60s     # a session's one-time VNC password; an open "
-	"session outlives it\n";
+	"session outlives it\n"
+	"caps:                   # global default caps, under offerings and "
+	"BU defaults (0: none)\n"
+	"  cpu_shares: 0         # relative CPU weight (<cputune><shares>)\n"
+	"  nic_inbound_kbps: 0   # NIC bandwidth into the VM, KB/s\n"
+	"  nic_outbound_kbps: 0  # out of it\n"
+	"  disk_read_iops_sec: 0\n"
+	"  disk_write_iops_sec: 0\n"
+	"  disk_read_bytes_sec: 0\n"
+	"  disk_write_bytes_sec: 0\n"
+	"ha:                     # restart a failed host's VMs in its pod "
+	"(docs/ha.md)\n"
+	"  interval: 0           # probe every host this often (0: HA off)\n"
+	"  fail_after: 30s       # connection and probe failing this long: "
+	"failed\n"
+	"  probe: []             # argv; {host} {uri} {hostname} are replaced; "
+	"[]: the connection only\n"
+	"  fence_action: fence.script # the fencing action (trellis action "
+	"list)\n"
+	"  fence: []             # fence.script's argv ({host} {uri} "
+	"{hostname}); []: never fenced, never restarted\n"
+	"  fence_timeout: 60s\n";
 
 const char *tr_config_defaults(void)
 {
@@ -99,7 +124,7 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT, C_CAP };
 
 struct centry {
 	const char *path;
@@ -129,8 +154,9 @@ static const struct centry entries[] = {
 	{"plugin_dirs", C_DIRS, O(plugin_dirs)},
 	{"plugins", C_PLUGINS, O(plugins)},
 	{"escrow.endpoint", C_STR_NULL, O(escrow_endpoint)},
-	{"escrow.public_key", C_STR_NULL, O(escrow_public_key)},
+	{"escrow.public_key", C_PATH_NULL, O(escrow_public_key)},
 	{"placement.orphan_check", C_DURATION, O(orphan_check_ms)},
+	{"network.router_check", C_DURATION, O(router_check_ms)},
 	{"workflows.max_workflows", C_UINT, O(max_workflows)},
 	{"workflows.max_steps", C_UINT, O(wf_max_steps)},
 	{"workflows.dirs", C_DIRS, O(workflow_dirs)},
@@ -158,6 +184,19 @@ static const struct centry entries[] = {
 	{"console.listen_host", C_PATH_NULL, O(console_listen_host)},
 	{"console.max_instances", C_UINT, O(console_max)},
 	{"console.password_ttl", C_DURATION, O(console_pw_ms)},
+	{"caps.cpu_shares", C_CAP, O(caps[0])},
+	{"caps.nic_inbound_kbps", C_CAP, O(caps[1])},
+	{"caps.nic_outbound_kbps", C_CAP, O(caps[2])},
+	{"caps.disk_read_iops_sec", C_CAP, O(caps[3])},
+	{"caps.disk_write_iops_sec", C_CAP, O(caps[4])},
+	{"caps.disk_read_bytes_sec", C_CAP, O(caps[5])},
+	{"caps.disk_write_bytes_sec", C_CAP, O(caps[6])},
+	{"ha.interval", C_DURATION, O(ha_interval_ms)},
+	{"ha.fail_after", C_DURATION, O(ha_fail_after_ms)},
+	{"ha.probe", C_DIRS, O(ha_probe)},
+	{"ha.fence_action", C_STR, O(ha_fence_action)},
+	{"ha.fence", C_DIRS, O(ha_fence)},
+	{"ha.fence_timeout", C_DURATION, O(ha_fence_timeout_ms)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -212,7 +251,8 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 	int64_t i64;
 	switch (e->type) {
 	case C_STR:
-		if (strcmp(e->path, "state_dir") == 0)
+		if (strcmp(e->path, "state_dir") == 0 ||
+		    strcmp(e->path, "ha.fence_action") == 0)
 			return set_str((char **)(base + e->off), v, 0, e->path,
 				       err, errlen);
 		return set_url((char **)(base + e->off), v, 0, e->path, err,
@@ -262,6 +302,14 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    "got '%s'",
 				    e->path, s ? s : "(not a scalar)");
 		*(unsigned *)(base + e->off) = (unsigned)(x / 1000);
+		return 0;
+	case C_CAP: /* 0 (no cap) or more */
+		if (tr_node_int(v, &i64) < 0 || i64 < 0 || i64 > 4000000000LL)
+			return fail(err, errlen, v,
+				    "%s: expected 0 (no cap) or a positive "
+				    "integer, got '%s'",
+				    e->path, s ? s : "(not a scalar)");
+		*(unsigned *)(base + e->off) = (unsigned)i64;
 		return 0;
 	case C_UINT:
 		if (tr_node_int(v, &i64) < 0 || i64 < 1 || i64 > 1000000)
@@ -336,6 +384,7 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 			return fail(err, errlen, v,
 				    "%s: expected a list of %s", e->path,
 				    strstr(e->path, "listen") ? "URLs"
+				    : !strncmp(e->path, "ha.", 3) ? "arguments"
 							      : "directories");
 		size_t n = tr_node_len(v);
 		char **dirs = tr_xcalloc(n + 1, sizeof *dirs);
@@ -352,6 +401,8 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 					    "%s: expected %s", e->path,
 					    strstr(e->path, "listen")
 						    ? "a URL"
+					    : !strncmp(e->path, "ha.", 3)
+						    ? "an argument"
 						    : "a directory");
 			}
 			dirs[i] = tr_xstrdup(d);
@@ -405,6 +456,17 @@ static void keys_below(const char *prefix, char *out, size_t len)
 	}
 }
 
+/* Appends one problem to err (a line each), for a check that reports
+ * every problem of a file, not the first. */
+static void append_err(char *err, size_t errlen, const char *msg)
+{
+	size_t n = strlen(err);
+	if (n + 1 < errlen)
+		snprintf(err + n, errlen - n, "%s%s", n ? "\n" : "", msg);
+}
+
+/* Applies every key of map; err gets every problem, one a line, in file
+ * order (-1 when there is any). */
 static int apply_map(struct tr_config *c, const trellis_node_t *map,
 		     const char *prefix, char *err, size_t errlen)
 {
@@ -414,6 +476,7 @@ static int apply_map(struct tr_config *c, const trellis_node_t *map,
 		return fail(err, errlen, map, "%s: expected a map%s",
 			    prefix ? prefix : "config", "");
 	}
+	int bad = 0;
 	for (size_t i = 0; i < tr_node_len(map); i++) {
 		const char *key = tr_node_key_at(map, i);
 		const trellis_node_t *v = tr_node_at(map, i);
@@ -433,26 +496,44 @@ static int apply_map(struct tr_config *c, const trellis_node_t *map,
 				section = 1;
 		}
 		int rc;
+		char one[4096] = "";
 		if (e)
-			rc = apply_entry(c, e, v, err, errlen);
+			rc = apply_entry(c, e, v, one, sizeof one);
 		else if (section)
-			rc = apply_map(c, v, path, err, errlen);
+			rc = apply_map(c, v, path, one, sizeof one);
 		else {
 			char valid[256];
 			keys_below(prefix, valid, sizeof valid);
+			/* The nearest valid key at this level, if any. */
+			struct tr_suggest sg;
+			tr_suggest_init(&sg, key);
+			char keys[sizeof valid];
+			snprintf(keys, sizeof keys, "%s", valid);
+			char *save = NULL;
+			for (char *k = strtok_r(keys, ", ", &save); k;
+			     k = strtok_r(NULL, ", ", &save))
+				tr_suggest_add(&sg, k);
 			char msg[1024];
-			snprintf(msg, sizeof msg,
-				 "unknown key '%s' (valid keys%s%s: %s)", path,
-				 prefix ? " under " : "", prefix ? prefix : "",
-				 valid);
-			snprintf(err, errlen, "%s: %s",
+			if (sg.best)
+				snprintf(msg, sizeof msg,
+					 "unknown key '%s' (did you mean '%s%s%s'?)",
+					 path, prefix ? prefix : "",
+					 prefix ? "." : "", sg.best);
+			else
+				snprintf(msg, sizeof msg,
+					 "unknown key '%s' (valid keys%s%s: %s)",
+					 path, prefix ? " under " : "",
+					 prefix ? prefix : "", valid);
+			snprintf(one, sizeof one, "%s: %s",
 				 tr_node_where(tr_node_key_node_at(map, i)), msg);
 			rc = -1;
 		}
-		if (rc < 0)
-			return -1;
+		if (rc < 0) {
+			append_err(err, errlen, one);
+			bad = 1;
+		}
 	}
-	return 0;
+	return bad ? -1 : 0;
 }
 
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
@@ -471,6 +552,7 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 	char *def_api = tr_xstrdup(c->api_listen);
 	char *def_events = tr_xstrdup(c->events_listen);
 	if (path) {
+		err[0] = '\0';
 		c->file = tr_node_parse_file(path, err, errlen);
 		if (!c->file || apply_map(c, c->file, NULL, err, errlen) < 0) {
 			free(def_api);
@@ -564,6 +646,13 @@ void tr_config_free(struct tr_config *c)
 	for (size_t i = 0; i < c->n_agents_listen; i++)
 		free(c->agents_listen[i]);
 	free(c->agents_listen);
+	for (size_t i = 0; i < c->n_ha_probe; i++)
+		free(c->ha_probe[i]);
+	free(c->ha_probe);
+	for (size_t i = 0; i < c->n_ha_fence; i++)
+		free(c->ha_fence[i]);
+	free(c->ha_fence);
+	free(c->ha_fence_action);
 	tr_node_free(c->defaults);
 	tr_node_free(c->file);
 	free(c);

@@ -35,6 +35,7 @@ struct tr_config {
 	unsigned readers;     /* workers.readers: threads for API reads */
 	unsigned shutdown_grace_ms; /* shutdown_grace: wait for requests */
 	unsigned host_refresh_ms; /* host_refresh: rediscover hosts, 0: off */
+	unsigned router_check_ms; /* network.router_check: sync routers, 0: off */
 	unsigned orphan_check_ms; /* placement.orphan_check, 0: off */
 	char *secrets_dir;    /* secrets_dir, or NULL: STATE_DIR/secrets */
 	char **plugin_dirs;   /* plugin_dirs */
@@ -73,6 +74,17 @@ struct tr_config {
 	unsigned console_max; /* console.max_instances: the scan's ceiling */
 	unsigned console_pw_ms; /* console.password_ttl: a session's VNC password */
 
+	unsigned caps[7];       /* caps.*: global default caps, tr_cap_fields
+				   order (core/tenancy), 0: none */
+	unsigned ha_interval_ms; /* ha.interval: probe hosts, 0: HA off */
+	unsigned ha_fail_after_ms; /* ha.fail_after: failing this long: failed */
+	char **ha_probe;        /* ha.probe: argv of the probe (count next) */
+	size_t n_ha_probe;
+	char *ha_fence_action;  /* ha.fence_action: the fencing action */
+	char **ha_fence;        /* ha.fence: argv for fence.script (count next) */
+	size_t n_ha_fence;
+	unsigned ha_fence_timeout_ms; /* ha.fence_timeout */
+
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */
 };
@@ -84,7 +96,8 @@ const char *tr_config_defaults(void);
  * Loads the defaults, then path (NULL: none).  state_dir (NULL: keep)
  * overrides the config's state_dir and, unless the file names them, puts
  * the sockets in it (ipc://DIR/api.sock, ipc://DIR/events.sock).
- * NULL on error with "FILE:LINE:COL: message" in err.
+ * NULL on error with "FILE:LINE:COL: message" in err: every problem of
+ * the file, one a line (a check reports them all, not the first).
  */
 struct tr_config *tr_config_load(const char *path, const char *state_dir,
 				 char *err, size_t errlen);

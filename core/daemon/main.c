@@ -23,6 +23,7 @@
 #include "../loader/listing.h"
 #include "../loader/loader.h"
 #include "../loader/paths.h"
+#include "../ha/ha.h"
 #include "../placement/orphans.h"
 #include "../placement/service.h"
 #include "../relay/relay.h"
@@ -31,6 +32,7 @@
 #include "../store/store.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
+#include "../maint/maint.h"
 #include "../workflow/engine.h"
 #include "keys_admin.h"
 #include "statedir.h"
@@ -339,7 +341,17 @@ static int run(const struct opts *o)
 	struct tr_config *cfg = tr_config_load(o->config, o->state_dir, err,
 					       sizeof err);
 	if (!cfg) {
-		fprintf(stderr, "trellisd: %s\n", err);
+		if (o->check) {
+			/* Every problem, one a line, and how many. */
+			size_t n = 1;
+			for (const char *p = err; *p; p++)
+				n += *p == '\n';
+			fprintf(stderr, "%s\n%s: %zu problem%s\n", err,
+				o->config ? o->config : "<defaults>", n,
+				n == 1 ? "" : "s");
+		} else {
+			fprintf(stderr, "trellisd: %s\n", err);
+		}
 		return 1;
 	}
 	if (o->check)
@@ -417,18 +429,25 @@ static int run(const struct opts *o)
 	tr_hosts_refresh_start(&d, cfg->host_refresh_ms);
 	tr_orphans_start(&d, cfg->orphan_check_ms);
 	tr_console_scan_start(&d);
+	tr_routers_check_start(&d, cfg->router_check_ms);
 	engine = tr_engine_new_daemon(&d, err, sizeof err);
 	if (!engine)
 		goto fail;
 	/* A sub-workflow is its parent's starter's: its VMs and claims are
 	 * that BU's (docs/tenancy.md). */
 	tr_engine_on_child(engine, inherit_owner, &d);
+	tr_ha_start(&d);
+	/* Maintenance windows (after the engine: a window that ended while
+	 * trellisd was down locks at once). */
+	if (tr_maint_start(&d, err, sizeof err) < 0)
+		goto fail;
 	if (tr_api_listen(d.api, cfg->api_listen, cfg->api_mode, err,
 			  sizeof err) < 0)
 		goto fail;
 	if (tr_relay_start(&d, err, sizeof err) < 0)
 		goto fail;
 	tr_relay_set_report_fn(&d, tr_inventory_agent_report);
+	tr_relay_set_delta_fn(&d, tr_inventory_agent_delta);
 	if ((cfg->api_tcp || cfg->http_listen) &&
 	    load_keys(d.api, cfg, 0, err, sizeof err) < 0)
 		goto fail;
@@ -501,6 +520,7 @@ out:
 		_exit(1);
 	}
 	tr_http_stop(http); /* no new request from HTTP either */
+	tr_ha_stop(&d);
 	tr_engine_stop(engine);
 	tr_orphans_stop(&d);
 	tr_relay_stop(&d);
@@ -508,6 +528,7 @@ out:
 	 * requests: the API goes after them. */
 	tr_workers_free(d.readers);
 	tr_workers_free(d.workers);
+	tr_maint_stop(&d); /* answers what waits on a window */
 	tr_engine_free(engine); /* after the pool delivered every step */
 	tr_placement_shutdown(&d);
 	tr_api_free(d.api);

@@ -76,6 +76,12 @@ static inline unsigned tr_target_abi_minor(const struct tr_target *t)
 						 : 0;
 }
 
+/* The capability flags t's plugin declares (TRELLIS_HV_CAP_*...). */
+static inline uint64_t tr_target_caps(const struct tr_target *t)
+{
+	return t && t->plugin && t->plugin->desc ? t->plugin->desc->caps : 0;
+}
+
 /* ---- hypervisor (hypervisor.c) ---- */
 
 int tr_hv_connect(struct trellis_plugin *p, trellis_call_t *call,
@@ -140,6 +146,12 @@ int tr_hv_guest_end_sessions(struct trellis_plugin *p, void *conn,
 			     pthread_mutex_t *lock, trellis_call_t *call,
 			     const char *uuid, const char *user,
 			     uint32_t flags, uint32_t *ended);
+/* since 1.1: a guest file's bytes from offset (maintenance mode's log). */
+int tr_hv_guest_file_read(struct trellis_plugin *p, void *conn,
+			  pthread_mutex_t *lock, trellis_call_t *call,
+			  const char *uuid, const char *path, uint64_t offset,
+			  uint32_t flags, char *buf, size_t len, size_t *n,
+			  uint64_t *size);
 
 /* ---- storage (storage.c) ---- */
 
@@ -215,6 +227,21 @@ int tr_net_rule_delete(struct trellis_plugin *p, void *conn,
 int tr_net_gc(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
 	      trellis_call_t *call, const char *const *keep, uint32_t n_keep,
 	      uint32_t flags, trellis_gc_fn fn, void *opaque);
+/* Routers (ABI 1.1): NOTSUP from a 1.0 plugin or a NULL slot. */
+int tr_net_router_ensure(struct trellis_plugin *p, void *conn,
+			 pthread_mutex_t *lock, trellis_call_t *call,
+			 const trellis_router_spec_t *spec,
+			 const char *idem_key, uint32_t flags,
+			 trellis_router_info_t *out);
+int tr_net_router_remove(struct trellis_plugin *p, void *conn,
+			 pthread_mutex_t *lock, trellis_call_t *call,
+			 const char *name, const char *idem_key,
+			 uint32_t flags);
+/* since 1.1: a rule's counter (NOTSUP from a 1.0 plugin). */
+int tr_net_rule_stats(struct trellis_plugin *p, void *conn,
+		      pthread_mutex_t *lock, trellis_call_t *call,
+		      const char *rule_id, uint32_t flags,
+		      trellis_fw_rule_stats_t *out);
 
 /* ---- policy (policy.c) ----
  * Policy plugins have no target: the wrappers pass the plugin's state and

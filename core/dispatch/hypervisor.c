@@ -193,3 +193,16 @@ int tr_hv_guest_end_sessions(struct trellis_plugin *p, void *conn,
 	TR_DISPATCH_RUN(lock, guest_end_sessions, conn, call, uuid, user, flags,
 			ended);
 }
+
+int tr_hv_guest_file_read(struct trellis_plugin *p, void *conn,
+			  pthread_mutex_t *lock, trellis_call_t *call,
+			  const char *uuid, const char *path, uint64_t offset,
+			  uint32_t flags, char *buf, size_t len, size_t *n,
+			  uint64_t *size)
+{
+	*n = 0;
+	*size = 0;
+	BEGIN(guest_file_read);
+	TR_DISPATCH_RUN(lock, guest_file_read, conn, call, uuid, path, offset,
+			flags, buf, len, n, size);
+}

@@ -104,3 +104,36 @@ int tr_net_gc(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
 	BEGIN(gc);
 	TR_DISPATCH_RUN(lock, gc, conn, call, keep, n_keep, flags, fn, opaque);
 }
+
+int tr_net_router_ensure(struct trellis_plugin *p, void *conn,
+			 pthread_mutex_t *lock, trellis_call_t *call,
+			 const trellis_router_spec_t *spec,
+			 const char *idem_key, uint32_t flags,
+			 trellis_router_info_t *out)
+{
+	trellis_router_info_t scratch;
+	TR_DISPATCH_OUT(out, scratch);
+	BEGIN(router_ensure);
+	TR_DISPATCH_RUN(lock, router_ensure, conn, call, spec, idem_key, flags,
+			out);
+}
+
+int tr_net_router_remove(struct trellis_plugin *p, void *conn,
+			 pthread_mutex_t *lock, trellis_call_t *call,
+			 const char *name, const char *idem_key,
+			 uint32_t flags)
+{
+	BEGIN(router_remove);
+	TR_DISPATCH_RUN(lock, router_remove, conn, call, name, idem_key, flags);
+}
+
+int tr_net_rule_stats(struct trellis_plugin *p, void *conn,
+		      pthread_mutex_t *lock, trellis_call_t *call,
+		      const char *rule_id, uint32_t flags,
+		      trellis_fw_rule_stats_t *out)
+{
+	trellis_fw_rule_stats_t scratch;
+	TR_DISPATCH_OUT(out, scratch);
+	BEGIN(rule_stats);
+	TR_DISPATCH_RUN(lock, rule_stats, conn, call, rule_id, flags, out);
+}

@@ -48,12 +48,11 @@ int escrow_password_new(char *buf, size_t len)
 	return 0;
 }
 
-void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
+/* The code as typed, without dashes, spaces or lower case. */
+static size_t code_norm(const char *code, char *norm, size_t cap)
 {
-	char norm[128];
 	size_t n = 0;
-	unsigned char h[32];
-	for (const char *p = code; *p && n + 1 < sizeof norm; p++) {
+	for (const char *p = code ? code : ""; *p && n + 1 < cap; p++) {
 		char ch = *p;
 		if (ch == '-' || ch == ' ')
 			continue;
@@ -61,10 +60,38 @@ void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
 			ch = (char)(ch - 'a' + 'A');
 		norm[n++] = ch;
 	}
-	crypto_generichash(h, sizeof h, (const unsigned char *)norm, n,
-			   (const unsigned char *)"trellis-escrow-v1", 17);
+	return n;
+}
+
+static void keyed_hex(const char *data, size_t n, const char *key,
+		      char out[ESCROW_HASH_HEX])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof h, (const unsigned char *)data, n,
+			   (const unsigned char *)key, strlen(key));
 	sodium_bin2hex(out, ESCROW_HASH_HEX, h, sizeof h);
+}
+
+void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
+{
+	char norm[128];
+	size_t n = code_norm(code, norm, sizeof norm);
+	keyed_hex(norm, n, "trellis-escrow-v1", out);
 	sodium_memzero(norm, sizeof norm);
+}
+
+void escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX])
+{
+	char norm[128];
+	size_t n = code_norm(code, norm, sizeof norm);
+	keyed_hex(norm, n, "trellis-escrow-withdraw-v1", out);
+	sodium_memzero(norm, sizeof norm);
+}
+
+void escrow_withdraw_hash(const char *token, char out[ESCROW_HASH_HEX])
+{
+	keyed_hex(token ? token : "", token ? strlen(token) : 0,
+		  "trellis-escrow-withdraw-hash-v1", out);
 }
 
 char *escrow_b64(const unsigned char *p, size_t n)
@@ -163,7 +190,7 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 				   "a base64 X25519 key");
 	}
 	unsigned char *box = malloc(pn + crypto_box_SEALBYTES);
-	char hash[ESCROW_HASH_HEX];
+	char hash[ESCROW_HASH_HEX], wd[ESCROW_HASH_HEX];
 	int rc;
 	if (!box) {
 		free(pk);
@@ -172,9 +199,11 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 	crypto_box_seal(box, (const unsigned char *)password, pn, pk);
 	char *sealed = escrow_b64(box, pn + crypto_box_SEALBYTES);
 	escrow_code_hash(code, hash);
-	json_t *req = json_pack("{s:s, s:s, s:s, s:I}", "op", "deposit",
+	escrow_withdraw_token(code, wd);
+	json_t *req = json_pack("{s:s, s:s, s:s, s:I, s:s}", "op", "deposit",
 				"code_hash", hash, "sealed", sealed,
-				"expires_at", (json_int_t)expires_at);
+				"expires_at", (json_int_t)expires_at,
+				"withdraw", wd);
 	json_t *reply = NULL;
 	rc = escrow_call(url, req, 5000, &reply, call);
 	json_decref(reply);
@@ -185,57 +214,79 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 	return rc;
 }
 
-int escrow_fetch(const char *url, const char *code, const char *who,
-		 char **password, trellis_call_t *call)
+int escrow_fetch_sealed(const char *url, const char *code, const char *who,
+			const char *reply_key, char **sealed,
+			trellis_call_t *call)
 {
-	unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
 	char hash[ESCROW_HASH_HEX];
 	json_t *reply = NULL;
-	*password = NULL;
-	if (sodium_init() < 0)
-		return tr_call_set(call, TRELLIS_E_IO, "libsodium init failed");
-	crypto_box_keypair(pk, sk);
-	char *pkb = escrow_b64(pk, sizeof pk);
+	*sealed = NULL;
 	escrow_code_hash(code, hash);
 	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "fetch",
-				"code_hash", hash, "reply_key", pkb, "who",
-				who ? who : "");
+				"code_hash", hash, "reply_key",
+				reply_key ? reply_key : "", "who", who ? who : "");
 	int rc = escrow_call(url, req, 5000, &reply, call);
-	size_t n = 0;
-	unsigned char *box =
-	    rc ? NULL
-	       : escrow_unb64(json_string_value(json_object_get(reply, "sealed")),
-			      &n);
-	if (!rc && (!box || n <= crypto_box_SEALBYTES))
+	const char *b = json_string_value(json_object_get(reply, "sealed"));
+	if (!rc && !b)
 		rc = tr_call_set(call, TRELLIS_E_BACKEND,
 				 "escrow: the answer holds no sealed password");
-	if (!rc) {
-		char *pw = calloc(1, n - crypto_box_SEALBYTES + 1);
-		if (!pw || crypto_box_seal_open((unsigned char *)pw, box, n, pk,
-						sk) != 0) {
-			free(pw);
-			rc = tr_call_set(call, TRELLIS_E_BACKEND,
-					 "escrow: cannot open its answer");
-		} else {
-			*password = pw;
-		}
-	}
-	sodium_memzero(sk, sizeof sk);
-	free(box);
-	free(pkb);
+	if (!rc && !(*sealed = strdup(b)))
+		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	json_decref(req);
 	json_decref(reply);
 	return rc;
 }
 
-int escrow_delete(const char *url, const char *code, trellis_call_t *call)
+char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
+			 const unsigned char *sk)
 {
-	char hash[ESCROW_HASH_HEX];
+	size_t n = 0;
+	unsigned char *box = escrow_unb64(sealed, &n);
+	char *pw = NULL;
+	if (box && n > crypto_box_SEALBYTES &&
+	    (pw = calloc(1, n - crypto_box_SEALBYTES + 1)) &&
+	    crypto_box_seal_open((unsigned char *)pw, box, n, pk, sk) != 0) {
+		free(pw);
+		pw = NULL;
+	}
+	free(box);
+	return pw;
+}
+
+int escrow_fetch(const char *url, const char *code, const char *who,
+		 char **password, trellis_call_t *call)
+{
+	unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+	char *sealed = NULL;
+	*password = NULL;
+	if (sodium_init() < 0)
+		return tr_call_set(call, TRELLIS_E_IO, "libsodium init failed");
+	crypto_box_keypair(pk, sk);
+	char *pkb = escrow_b64(pk, sizeof pk);
+	int rc = escrow_fetch_sealed(url, code, who, pkb, &sealed, call);
+	if (!rc && !(*password = escrow_open_sealed(sealed, pk, sk)))
+		rc = tr_call_set(call, TRELLIS_E_BACKEND,
+				 "escrow: cannot open its answer");
+	sodium_memzero(sk, sizeof sk);
+	free(sealed);
+	free(pkb);
+	return rc;
+}
+
+int escrow_withdraw(const char *url, const char *token, trellis_call_t *call)
+{
 	json_t *reply = NULL;
-	escrow_code_hash(code, hash);
-	json_t *req = json_pack("{s:s, s:s}", "op", "delete", "code_hash", hash);
+	json_t *req = json_pack("{s:s, s:s}", "op", "delete", "withdraw",
+				token ? token : "");
 	int rc = escrow_call(url, req, 5000, &reply, call);
 	json_decref(reply);
 	json_decref(req);
 	return rc == TRELLIS_E_NOTFOUND ? 0 : rc;
+}
+
+int escrow_delete(const char *url, const char *code, trellis_call_t *call)
+{
+	char wd[ESCROW_HASH_HEX];
+	escrow_withdraw_token(code, wd);
+	return escrow_withdraw(url, wd, call);
 }

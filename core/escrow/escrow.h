@@ -12,11 +12,18 @@
  * and deletes the entry.  The password crosses the wire sealed both ways.
  *
  * Wire: one JSON object per nanomsg REQ/REP message.
- *   {"op":"deposit","code_hash":HEX,"sealed":B64,"expires_at":UNIX}
+ *   {"op":"deposit","code_hash":HEX,"sealed":B64,"expires_at":UNIX,
+ *    "withdraw":HEX}
  *     -> {"ok":true}
  *   {"op":"fetch","code_hash":HEX,"reply_key":B64,"who":NAME}
  *     -> {"ok":true,"sealed":B64} | {"ok":false,"error":CODE,"message":..}
- *   {"op":"delete","code_hash":HEX} -> {"ok":true}
+ *   {"op":"delete","withdraw":HEX} -> {"ok":true}
+ *
+ * The withdraw token is a second keyed hash of the code: the customer's
+ * trellisd keeps it (to delete an entry that was never fetched when the
+ * appliance locks again) but it cannot fetch with it, so the store of
+ * trellisd holds nothing that opens the escrow.  The escrow keeps only a
+ * hash of the token.
  * Error codes are TRELLIS_E_* names: NOTFOUND (wrong or expired code),
  * BUSY (rate-limited after wrong codes).
  */
@@ -41,6 +48,11 @@ int escrow_password_new(char *buf, size_t len);
 /* The hex hash of a code, spaces, dashes and case ignored. */
 void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX]);
 
+/* The withdraw token of a code (hex; see above). */
+void escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX]);
+/* The hash the escrow stores a withdraw token under (hex). */
+void escrow_withdraw_hash(const char *token, char out[ESCROW_HASH_HEX]);
+
 /* Base64 (libsodium's original variant) of bytes; malloc'd. */
 char *escrow_b64(const unsigned char *p, size_t n);
 /* Decodes into a malloc'd buffer; NULL when not base64. */
@@ -61,7 +73,20 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
  * pair made here. */
 int escrow_fetch(const char *url, const char *code, const char *who,
 		 char **password, trellis_call_t *call);
+/* The same, the password sealed to the caller's reply_key (base64 X25519)
+ * instead of opened here: *sealed (malloc'd base64) is what the escrow
+ * answered, for the requester to open.  The password is never in clear
+ * on this side. */
+int escrow_fetch_sealed(const char *url, const char *code, const char *who,
+			const char *reply_key, char **sealed,
+			trellis_call_t *call);
+/* Opens a sealed answer (base64) with a key pair; the password is
+ * malloc'd (the caller wipes and frees it), NULL when it does not open. */
+char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
+			 const unsigned char *sk);
 /* Deletes the entry of code (gone: success). */
 int escrow_delete(const char *url, const char *code, trellis_call_t *call);
+/* Deletes the entry whose withdraw token is token (gone: success). */
+int escrow_withdraw(const char *url, const char *token, trellis_call_t *call);
 
 #endif

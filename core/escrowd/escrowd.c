@@ -6,9 +6,9 @@
  * (escrow.key, 0600; escrow.pub, base64, for the customers' trellisd).
  *
  * It keeps entries (escrow.h) in escrow.db: code hash, sealed password,
- * expiry; never a VM or a customer.  An entry is fetched once: the fetch
- * deletes it.  Expired entries are purged before every request.  A wrong
- * code is audited and counts against the requester; after MAX_MISSES
+ * expiry and the hash of the withdraw token; never a VM or a customer.
+ * An entry is fetched once: the fetch deletes it.  Expired entries are
+ * purged before every request.  A wrong code is audited and counts against the requester; after MAX_MISSES
  * misses within MISS_WINDOW_S, every fetch is refused (BUSY) until that
  * window has passed, so the code space cannot be walked.
  *
@@ -40,6 +40,30 @@
 
 #define MAX_MISSES 5
 #define MISS_WINDOW_S 60
+
+#ifndef TRELLIS_VERSION
+#define TRELLIS_VERSION "dev"
+#endif
+
+static const char USAGE[] =
+    "Usage: trellis-escrowd --state DIR (--listen URL | --public-key)\n"
+    "\n"
+    "The vendor's escrow of maintenance passwords (Trellis maintenance "
+    "mode).\n"
+    "\n"
+    "Options:\n"
+    "  -s, --state DIR       the escrow's directory: its key pair "
+    "(escrow.key,\n"
+    "                        made on first use), its entries (escrow.db) "
+    "and\n"
+    "                        its audit log (escrow-audit.log)\n"
+    "  -l, --listen URL      serve on this nanomsg address (tcp://HOST:PORT "
+    "or\n"
+    "                        ipc://PATH) until SIGTERM\n"
+    "  -k, --public-key      print the public key (base64) that customers'\n"
+    "                        trellisd take as escrow.public_key, and exit\n"
+    "  -V, --version         print the version and exit\n"
+    "  -h, --help            print this help and exit\n";
 
 static volatile sig_atomic_t stop;
 static unsigned char pk[crypto_box_PUBLICKEYBYTES];
@@ -141,18 +165,22 @@ static json_t *op_deposit(json_t *req)
 {
 	const char *h = json_string_value(json_object_get(req, "code_hash"));
 	const char *sealed = json_string_value(json_object_get(req, "sealed"));
+	const char *wd = json_string_value(json_object_get(req, "withdraw"));
 	json_int_t exp = json_integer_value(json_object_get(req, "expires_at"));
 	sqlite3_stmt *st = NULL;
-	if (!hash_ok(h) || !sealed || exp <= time(NULL))
-		return fail("INVALID_ARG", "deposit needs code_hash, sealed and "
-					   "a future expires_at");
+	char wh[ESCROW_HASH_HEX];
+	if (!hash_ok(h) || !sealed || exp <= time(NULL) || !hash_ok(wd))
+		return fail("INVALID_ARG", "deposit needs code_hash, sealed, "
+					   "withdraw and a future expires_at");
+	escrow_withdraw_hash(wd, wh);
 	sqlite3_prepare_v2(db,
-			   "INSERT INTO entries(code_hash, sealed, expires_at) "
-			   "VALUES (?, ?, ?)",
+			   "INSERT INTO entries(code_hash, sealed, expires_at, "
+			   "withdraw_hash) VALUES (?, ?, ?, ?)",
 			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, sealed, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, exp);
+	sqlite3_bind_text(st, 4, wh, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -225,20 +253,26 @@ done:
 	return out;
 }
 
+/* Deletes by withdraw token: the customer's trellisd holds that, and not
+ * the code (it cannot fetch). */
 static json_t *op_delete(json_t *req)
 {
-	const char *h = json_string_value(json_object_get(req, "code_hash"));
+	const char *wd = json_string_value(json_object_get(req, "withdraw"));
 	sqlite3_stmt *st = NULL;
-	if (!hash_ok(h))
-		return fail("INVALID_ARG", "delete needs code_hash");
-	sqlite3_prepare_v2(db, "DELETE FROM entries WHERE code_hash = ?", -1,
-			   &st, NULL);
-	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-	sqlite3_step(st);
+	char wh[ESCROW_HASH_HEX];
+	if (!hash_ok(wd))
+		return fail("INVALID_ARG", "delete needs withdraw");
+	escrow_withdraw_hash(wd, wh);
+	sqlite3_prepare_v2(db,
+			   "DELETE FROM entries WHERE withdraw_hash = ? "
+			   "RETURNING code_hash",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, wh, -1, SQLITE_STATIC);
+	char hp[13] = "";
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(hp, sizeof hp, "%.12s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	char hp[13];
-	snprintf(hp, sizeof hp, "%.12s", h);
-	if (sqlite3_changes(db))
+	if (hp[0])
 		audit("DELETE", hp, NULL, NULL);
 	return json_pack("{s:b}", "ok", 1);
 }
@@ -314,22 +348,20 @@ int main(int argc, char **argv)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"public-key", no_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
-	while ((c = getopt_long(argc, argv, "s:l:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:l:khV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': dir = optarg; break;
 		case 'l': url = optarg; break;
 		case 'k': print_key = 1; break;
-		default:
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: trellis-escrowd --state DIR "
-				"(--listen URL | --public-key)\n");
-			return c == 'h' ? 0 : 2;
+		case 'h': fputs(USAGE, stdout); return 0;
+		case 'V': printf("trellis-escrowd %s\n", TRELLIS_VERSION); return 0;
+		default: fputs(USAGE, stderr); return 2;
 		}
 	}
 	if (!dir || (!url && !print_key)) {
-		fprintf(stderr, "usage: trellis-escrowd --state DIR "
-				"(--listen URL | --public-key)\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	if (sodium_init() < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
@@ -347,11 +379,14 @@ int main(int argc, char **argv)
 	    sqlite3_exec(db,
 			 "CREATE TABLE IF NOT EXISTS entries("
 			 "code_hash TEXT PRIMARY KEY, sealed TEXT NOT NULL, "
-			 "expires_at INTEGER NOT NULL)",
+			 "expires_at INTEGER NOT NULL, withdraw_hash TEXT)",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "escrowd: %s: %s\n", path, sqlite3_errmsg(db));
 		return 1;
 	}
+	/* A database of the first release has no withdraw_hash yet. */
+	sqlite3_exec(db, "ALTER TABLE entries ADD COLUMN withdraw_hash TEXT",
+		     NULL, NULL, NULL);
 	snprintf(path, sizeof path, "%s/escrow-audit.log", dir);
 	audit_f = fopen(path, "a");
 	signal(SIGINT, on_signal);

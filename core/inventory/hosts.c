@@ -65,6 +65,21 @@ static json_t *info_fields(json_t *r)
 		tr_json_str_opt(r, "host_uuid"));
 }
 
+/* What an operator entered by hand (host.set: the spec's "manual")
+ * holds over what the probe says. */
+static void manual_over(struct tr_store *s, const char *name, json_t *fields)
+{
+	json_t *rec = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_store_get(s, TR_KIND_HOST, name, &rec, &call) < 0)
+		return;
+	json_t *manual = json_object_get(json_object_get(rec, "spec"), "manual");
+	if (json_is_object(manual))
+		json_object_update_existing(fields, manual);
+	json_decref(rec);
+}
+
 /* The name of the recorded host whose field equals value, into name:
  * 1 when there is one, 0 when not ("" and NULL values match nothing). */
 static int host_with(struct tr_store *s, const char *field, const char *value,
@@ -106,6 +121,22 @@ int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 				   "added twice)",
 				   name, uri, host_uuid, other);
 	return 0;
+}
+
+/* Whether HA holds the host's state (failed, fenced, fence_failed:
+ * core/ha): a refresh does not undo it; `trellis ha clear` does. */
+static int ha_held(struct tr_store *s, const char *name)
+{
+	json_t *h = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (tr_store_get(s, TR_KIND_HOST, name, &h, &call) < 0)
+		return 0;
+	const char *st = tr_json_str_opt(h, "state");
+	int held = st && (!strcmp(st, "failed") || !strcmp(st, "fenced") ||
+			  !strcmp(st, "fence_failed"));
+	json_decref(h);
+	return held;
 }
 
 /* Brings the VM records of a host in line with what its hypervisor
@@ -196,7 +227,7 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 		return; /* tr_inventory_host_sync() frees j */
 	}
 	if (!result) {
-		if (refresh) {
+		if (refresh && !ha_held(s, j->name)) {
 			/* Record that it is unreachable, then report. */
 			json_t *upd = json_pack("{s:s, s:s}", "state",
 						"unreachable", "error",
@@ -225,6 +256,8 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 	}
 	json_t *vms = json_object_get(result, "vms");
 	json_t *fields = info_fields(result);
+	if (refresh)
+		manual_over(s, j->name, fields);
 	int rc = tr_store_begin(s, &call);
 	if (rc == 0 && !refresh) {
 		json_object_set_new(fields, "name", json_string(j->name));
@@ -242,6 +275,8 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 					     msg, sizeof msg)) < 0)
 			tr_call_set(&call, rc, "%s", msg);
 	} else if (rc == 0) {
+		if (ha_held(s, j->name))
+			json_object_del(fields, "state");
 		rc = tr_store_update(s, TR_KIND_HOST, j->name, fields, NULL,
 				     &call);
 	}

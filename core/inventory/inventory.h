@@ -74,6 +74,12 @@ int tr_inventory_host_sync_via(struct tr_daemon *d, unsigned flags,
 void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
 			       json_t *hosts);
 
+/* Records an agent's delta (core/relay's delta hook): vm is one VM's
+ * vm.state event on host, applied as a local plugin's event would be
+ * (vm_events.c); a host that is not agent's is ignored. */
+void tr_inventory_agent_delta(struct tr_daemon *d, const char *agent,
+			      const char *host, json_t *vm);
+
 /* CONFLICT (set in call) when hypervisor uri is a host already known
  * under another name, or when the machine it runs on (host_uuid, from
  * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
@@ -87,6 +93,12 @@ int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 
 /* Refreshes every host every interval_ms (0: never) on the workers. */
 void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);
+/* Routers (routers.c): soon after start, then every interval_ms, every
+ * routed network's router is synced with the store by
+ * network.router_ensure, which also restarts a DHCP/DNS server that died
+ * (a crash of the router's dnsmasq, or of the host).  A round still
+ * running skips the next.  0: never. */
+void tr_routers_check_start(struct tr_daemon *d, uint64_t interval_ms);
 
 /* The events hook (core/events) that keeps VM records current from the
  * plugins' vm.state events; arg is the struct tr_daemon. */

@@ -18,6 +18,7 @@
 
 struct vm_news {
 	char uuid[40], name[128], state[32], event[32], uri[512], plugin[64];
+	char host[64]; /* known (an agent's delta), or "": found by uri */
 };
 
 static void copy(char *dst, size_t len, json_t *body, const char *key)
@@ -65,7 +66,14 @@ static void apply(struct tr_daemon *d, void *arg)
 			json_string_value(json_object_get(vm, "origin"));
 		if (undefined && origin && strcmp(origin, "discovered") == 0) {
 			rc = tr_store_delete(s, TR_KIND_VM, n->uuid, NULL, &call);
-		} else if (!defined) {
+		} else if (!defined &&
+			   !(strcmp(n->state, "shutoff") == 0 &&
+			     json_string_value(json_object_get(vm, "state")) &&
+			     strcmp(json_string_value(json_object_get(vm, "state")),
+				    "failed") == 0)) {
+			/* A VM a start left "failed" (vm.started) stays so
+			 * when its domain reports shutoff: the reason holds
+			 * until a start succeeds. */
 			json_t *upd = json_pack("{s:s}", "state",
 						undefined ? "undefined" : n->state);
 			rc = tr_store_update(s, TR_KIND_VM, n->uuid, upd, NULL,
@@ -73,7 +81,7 @@ static void apply(struct tr_daemon *d, void *arg)
 			json_decref(upd);
 		}
 	} else if (!undefined) {
-		char *host = host_of(s, n);
+		char *host = n->host[0] ? tr_xstrdup(n->host) : host_of(s, n);
 		if (host) {
 			json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "uuid",
 					      n->uuid, "name", n->name, "state",
@@ -91,20 +99,46 @@ out:
 	free(n);
 }
 
-void tr_vm_event_hook(void *arg, const char *topic, json_t *body)
+static struct vm_news *news_of(json_t *body)
 {
-	struct tr_daemon *d = arg;
-	if (strcmp(topic, "vm.state") != 0 || d->stopping)
-		return;
 	struct vm_news *n = tr_xcalloc(1, sizeof *n);
-	if (!n)
-		return;
 	copy(n->uuid, sizeof n->uuid, body, "uuid");
 	copy(n->name, sizeof n->name, body, "name");
 	copy(n->state, sizeof n->state, body, "state");
 	copy(n->event, sizeof n->event, body, "event");
 	copy(n->uri, sizeof n->uri, body, "uri");
 	copy(n->plugin, sizeof n->plugin, body, "plugin");
+	return n;
+}
+
+void tr_vm_event_hook(void *arg, const char *topic, json_t *body)
+{
+	struct tr_daemon *d = arg;
+	if (strcmp(topic, "vm.state") != 0 || d->stopping)
+		return;
+	struct vm_news *n = news_of(body);
 	if (tr_daemon_call_main(d, apply, n) < 0)
 		free(n);
+}
+
+void tr_inventory_agent_delta(struct tr_daemon *d, const char *agent,
+			      const char *host, json_t *vm)
+{
+	json_t *rec = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (!d->store ||
+	    tr_store_get(d->store, TR_KIND_HOST, host, &rec, &call) < 0)
+		return;
+	const char *owner = json_string_value(json_object_get(rec, "agent"));
+	if (!owner || strcmp(owner, agent) != 0) {
+		tr_warn("agent '%s' sent a delta for host '%s', which is not "
+			"its own: ignored", agent, host);
+		json_decref(rec);
+		return;
+	}
+	json_decref(rec);
+	struct vm_news *n = news_of(vm);
+	snprintf(n->host, sizeof n->host, "%s", host);
+	apply(d, n); /* main thread already: frees n */
 }

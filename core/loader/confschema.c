@@ -9,6 +9,7 @@
 
 #include "../util/alloc.h"
 #include "../util/node.h"
+#include "../util/suggest.h"
 
 const trellis_config_schema_t *
 tr_plugin_config_schema(const struct trellis_plugin *p)
@@ -186,47 +187,25 @@ static void add_err(struct errs *e, const char *fmt, ...)
 						      : e->len - e->off - 1;
 }
 
-/* Edit distance up to 3 (more counts as far), for "did you mean". */
-static int near(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > 2)
-		return 0;
-	int d[65][65];
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = (int)i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = (int)j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < c)
-				c = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < c)
-				c = d[i][j - 1] + 1;
-			d[i][j] = c;
-		}
-	return d[la][lb] <= 2;
-}
-
 static void unknown_key(struct errs *e, const trellis_config_schema_t *s,
 			const trellis_node_t *keynode, const char *what)
 {
 	const char *name = tr_node_str(keynode);
-	const trellis_config_key_t *k, *guess = NULL;
+	const trellis_config_key_t *k;
 	char known[512] = "";
 	size_t off = 0;
+	struct tr_suggest sg;
+	tr_suggest_init(&sg, name);
 	for (size_t i = 0; (k = key_at(s, i)); i++) {
-		if (!guess && near(name, k->name))
-			guess = k;
+		tr_suggest_add(&sg, k->name);
 		int w = snprintf(known + off, sizeof known - off, "%s%s",
 				 i ? ", " : "", k->name);
 		if (w > 0 && (size_t)w < sizeof known - off)
 			off += (size_t)w;
 	}
-	if (guess)
+	if (sg.best)
 		add_err(e, "%s: %s: unknown key '%s' (did you mean '%s'?)",
-			tr_node_where(keynode), what, name, guess->name);
+			tr_node_where(keynode), what, name, sg.best);
 	else
 		add_err(e, "%s: %s: unknown key '%s' (known: %s)",
 			tr_node_where(keynode), what, name,

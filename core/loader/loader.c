@@ -441,6 +441,7 @@ const char *tr_plugin_caps_str(const struct trellis_plugin *p, char *buf,
 		{TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_VLAN, "vlan"},
 		{TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_FIREWALL, "firewall"},
 		{TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_GC, "gc"},
+		{TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_ROUTER, "router"},
 	};
 	size_t off = 0;
 	buf[0] = '\0';

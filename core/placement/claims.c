@@ -179,6 +179,60 @@ static int quota_short(sqlite3 *db, const struct tr_claim *c,
 	return ret;
 }
 
+int tr_claims_unreserved(sqlite3 *db, const char *except, int64_t *vcpus,
+			 int64_t *memory_mib, int *any, trellis_call_t *call)
+{
+	/* The uncovered claims' COL, but for tenant ?1's. */
+#define UNCOVERED_BUT(COL)                                                     \
+	"(SELECT COALESCE(SUM(c." COL "), 0) FROM placement_claim c WHERE "    \
+	"(c.tenant IS NULL OR NOT " TR_CLAIM_COVERED("c.tenant") ") AND "      \
+	"(?1 IS NULL OR c.tenant IS NULL OR c.tenant != ?1))"
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM allocation a WHERE " TR_ALLOC_LIVE "), "
+	    "(SELECT COALESCE(SUM(cpus), 0) FROM host) - " TR_ALLOC_HELD("vcpus")
+	    " - " UNCOVERED_BUT("vcpus") ", "
+	    "(SELECT COALESCE(SUM(memory_kib), 0) / 1024 FROM host) - "
+	    TR_ALLOC_HELD("memory_mib") " - " UNCOVERED_BUT("memory_mib");
+#undef UNCOVERED_BUT
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, call, "what allocations hold");
+	bind_opt(st, 1, except);
+	int ret = 0;
+	if (step(st) == SQLITE_ROW) {
+		*any = sqlite3_column_int(st, 0);
+		*vcpus = sqlite3_column_int64(st, 1);
+		*memory_mib = sqlite3_column_int64(st, 2);
+	} else {
+		ret = db_error(db, call, "what allocations hold");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* After a take that booked nothing: whether the compute allocations hold
+ * is what stopped it (1, with NOSPACE saying what is left, in call). */
+static int reserved_short(sqlite3 *db, const struct tr_claim *c,
+			  trellis_call_t *call)
+{
+	int64_t v, m;
+	int any = 0;
+	trellis_call_t tmp;
+	tr_call_init(&tmp, NULL);
+	if (tr_claims_unreserved(db, NULL, &v, &m, &any, &tmp) || !any)
+		return 0;
+	if ((int64_t)c->vcpus <= v && (int64_t)c->memory_mib <= m)
+		return 0;
+	tr_call_set(call, TRELLIS_E_NOSPACE,
+		    "the rest is held by allocations: %lld vcpus and %lld MiB "
+		    "are left outside them, this VM (%s) needs %u vcpus and "
+		    "%llu MiB",
+		    (long long)(v < 0 ? 0 : v), (long long)(m < 0 ? 0 : m),
+		    c->tenant[0] ? c->tenant : "no business unit", c->vcpus,
+		    (unsigned long long)c->memory_mib);
+	return 1;
+}
+
 int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 		  const struct tr_claim_room *room, trellis_call_t *call)
 {
@@ -214,7 +268,15 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 	    "AND (?12 < 0 OR (SELECT COUNT(*) FROM placement_claim "
 	    "     WHERE host_id = ?2) < ?12) "
 	    "AND (?7 IS NULL OR NOT EXISTS (SELECT 1 FROM placement_claim "
-	    "     WHERE host_id = ?2 AND anti_grp = ?7))";
+	    "     WHERE host_id = ?2 AND anti_grp = ?7)) "
+	    /* Compute the allocations hold is not for the uncovered. */
+	    "AND (NOT EXISTS (SELECT 1 FROM allocation a WHERE " TR_ALLOC_LIVE
+	    "     ) OR (?8 IS NOT NULL AND " TR_CLAIM_COVERED("?8") ") OR "
+	    "     (" TR_CLAIM_UNCOVERED_SUM("vcpus") " + ?3 + "
+	    TR_ALLOC_HELD("vcpus") " <= (SELECT COALESCE(SUM(cpus), 0) FROM "
+	    "      host) AND " TR_CLAIM_UNCOVERED_SUM("memory_mib") " + ?4 + "
+	    TR_ALLOC_HELD("memory_mib") " <= (SELECT COALESCE(SUM("
+	    "      memory_kib), 0) / 1024 FROM host)))";
 	sqlite3_stmt *st = NULL;
 	int ret;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -252,6 +314,8 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 		*c = held;
 		ret = 0;
 	} else if (c->tenant[0] && quota_short(db, c, call)) {
+		ret = call->code;
+	} else if (reserved_short(db, c, call)) {
 		ret = call->code;
 	} else {
 		ret = tr_call_set(call, TRELLIS_E_CONFLICT,

@@ -56,11 +56,45 @@ struct tr_claim_room {
  * takes against a quota of Q give exactly Q claims.  0 on success, and
  * also when c->key is already held (then *c is overwritten with the held
  * claim, so a replay learns which host it got).  QUOTA, naming the quota,
- * its limit and its use, when the tenant has no quota left; CONFLICT when
+ * its limit and its use, when the tenant has no quota left; NOSPACE when
+ * the claim is not covered by an allocation and would take compute the
+ * allocations hold (TR_ALLOC_HELD); CONFLICT when
  * the host has no room left for it (another request took it first); IO
  * on a database error. */
 int tr_claim_take(sqlite3 *db, struct tr_claim *c,
 		  const struct tr_claim_room *room, trellis_call_t *call);
+
+/*
+ * Allocations reserve compute (docs/tenancy.md): the sums of the active
+ * allocations' vcpus and memory are held for their BUs.  Whoever no active
+ * allocation covers (a VM without a BU, or of a BU without one) may use
+ * only what is left: the hosts' CPUs and memory (as approval counts them)
+ * minus what the allocations hold minus what the uncovered claims already
+ * use.  TR_CLAIM_COVERED(T) is true when tenant T (an SQL expression) has
+ * an active allocation; TR_CLAIM_UNCOVERED_SUM(COL) sums COL over the
+ * uncovered claims; TR_ALLOC_HELD(COL) sums COL over the active
+ * allocations (an initial one still provisioning counts: its approval
+ * already counted it).
+ */
+#define TR_ALLOC_LIVE                                                          \
+	"(a.state = 'active' OR (a.state = 'provisioning' AND a.kind = "       \
+	"'initial'))"
+#define TR_CLAIM_COVERED(T)                                                    \
+	"EXISTS (SELECT 1 FROM allocation a JOIN tenant t ON t.id = "          \
+	"a.tenant_id WHERE t.name = " T " AND " TR_ALLOC_LIVE ")"
+#define TR_CLAIM_UNCOVERED_SUM(COL)                                            \
+	"(SELECT COALESCE(SUM(c." COL "), 0) FROM placement_claim c WHERE "    \
+	"c.tenant IS NULL OR NOT " TR_CLAIM_COVERED("c.tenant") ")"
+#define TR_ALLOC_HELD(COL)                                                     \
+	"(SELECT COALESCE(SUM(a." COL "), 0) FROM allocation a WHERE "         \
+	TR_ALLOC_LIVE ")"
+
+/* What is left for claims no allocation covers (vcpus, memory_mib; may be
+ * negative), and whether any allocation holds anything (*any: 0 means no
+ * limit applies).  except: a tenant whose claims are not counted (NULL:
+ * none). */
+int tr_claims_unreserved(sqlite3 *db, const char *except, int64_t *vcpus,
+			 int64_t *memory_mib, int *any, trellis_call_t *call);
 
 /* Removes the claim key, filling *out (may be NULL) with what it held, and
  * records its tombstone: released by "by" (an idempotency key or "reaper";

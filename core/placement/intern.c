@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 
 struct tr_intern {
 	char **strs;	  /* by id; strs[0] unused */
@@ -103,16 +104,10 @@ uint32_t tr_intern_add(struct tr_intern *in, const char *s)
 		lookup(in, s, h, &slot);
 	}
 	if (in->n + 2 > in->cap_strs) {
-		uint32_t nc = in->cap_strs ? in->cap_strs * 2 : 64;
-		char **ns = tr_xrealloc(in->strs, nc * sizeof *ns);
-		if (!ns)
-			return 0;
-		in->strs = ns;
-		uint32_t *nh = tr_xrealloc(in->hashes, nc * sizeof *nh);
-		if (!nh)
-			return 0;
-		in->hashes = nh;
-		in->cap_strs = nc;
+		/* Two arrays of one capacity. */
+		uint32_t cap = in->cap_strs;
+		TR_GROW_TO(in->hashes, in->n + 2, cap);
+		TR_GROW_TO(in->strs, in->n + 2, in->cap_strs);
 	}
 	char *copy = tr_xstrdup(s);
 	if (!copy)

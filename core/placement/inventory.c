@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 
 struct tr_inv *tr_inv_new(void)
 {
@@ -129,15 +130,7 @@ int tr_inv_add_zone(struct tr_inv *inv, const struct tr_zone_def *z, char *err,
 		goto nomem;
 	uint32_t zi = inv->zone_of[id];
 	if (!zi) {
-		if (inv->n_zones == inv->cap_zones) {
-			uint32_t nc = inv->cap_zones ? inv->cap_zones * 2 : 16;
-			struct tr_izone *nz =
-			    tr_xrealloc(inv->zones, nc * sizeof *nz);
-			if (!nz)
-				goto nomem;
-			inv->zones = nz;
-			inv->cap_zones = nc;
-		}
+		TR_GROW(inv->zones, inv->n_zones, inv->cap_zones);
 		zi = ++inv->n_zones;
 		memset(&inv->zones[zi - 1], 0, sizeof inv->zones[0]);
 		inv->zones[zi - 1].cpu_ratio = 1.0;
@@ -226,14 +219,7 @@ int tr_inv_add_host(struct tr_inv *inv, const struct tr_host_def *h, char *err,
 			inv->cluster_of[cluster] = 1;
 		}
 	}
-	if (inv->n_hosts == inv->cap_hosts) {
-		uint32_t nc = inv->cap_hosts ? inv->cap_hosts * 2 : 256;
-		struct tr_phost *nh = tr_xrealloc(inv->hosts, nc * sizeof *nh);
-		if (!nh)
-			goto nomem;
-		inv->hosts = nh;
-		inv->cap_hosts = nc;
-	}
+	TR_GROW(inv->hosts, inv->n_hosts, inv->cap_hosts);
 	struct tr_phost *p = &inv->hosts[inv->n_hosts];
 	memset(p, 0, sizeof *p);
 	if (h->n_tags) {
@@ -265,6 +251,9 @@ int tr_inv_add_host(struct tr_inv *inv, const struct tr_host_def *h, char *err,
 	v->tag_ids = p->tags;
 	v->n_tags = h->n_tags;
 	p->own_vm_limit = h->vm_limit;
+	p->own_owner = intern(inv, h->owner, &oom);
+	if (oom)
+		goto nomem;
 	inv->host_of[name] = ++inv->n_hosts; /* fixed up at build */
 	inv->built = 0;
 	return 0;
@@ -294,14 +283,7 @@ static int group_count(struct tr_inv *inv, uint32_t g, int delta, uint32_t hi);
 
 static int level_push(struct tr_level *L, uint32_t hi)
 {
-	if (L->n == L->cap) {
-		uint32_t nc = L->cap ? L->cap * 2 : 16;
-		uint32_t *a = tr_xrealloc(L->by_id, nc * sizeof *a);
-		if (!a)
-			return -1;
-		L->by_id = a;
-		L->cap = nc;
-	}
+	TR_GROW(L->by_id, L->n, L->cap);
 	L->by_id[L->n++] = hi;
 	return 0;
 }
@@ -367,6 +349,12 @@ int tr_inv_build(struct tr_inv *inv, char *err, size_t errlen)
 		struct tr_izone *z = &inv->zones[p->zone];
 		v->zone_flags = z->flags;
 		v->owner_id = z->owner_id;
+		if (p->own_owner) {
+			/* A dedicated host: exclusive to its tenant, whatever
+			 * its zone (filters see the host's ownership). */
+			v->zone_flags |= TRELLIS_ZONE_EXCLUSIVE;
+			v->owner_id = p->own_owner;
+		}
 		v->cpu_ratio = z->cpu_ratio;
 		v->memory_ratio = z->memory_ratio;
 		v->vm_limit = min_limit(p->own_vm_limit, z->vm_limit);
@@ -431,14 +419,7 @@ static int group_count(struct tr_inv *inv, uint32_t g, int delta, uint32_t hi)
 	while (i < L->n && L->by_id[i] < hi)
 		i++;
 	if (delta > 0) {
-		if (L->n == L->cap) {
-			uint32_t nc = L->cap ? L->cap * 2 : 4;
-			uint32_t *a = tr_xrealloc(L->by_id, nc * sizeof *a);
-			if (!a)
-				return -1;
-			L->by_id = a;
-			L->cap = nc;
-		}
+		TR_GROW(L->by_id, L->n, L->cap);
 		memmove(L->by_id + i + 1, L->by_id + i,
 			(L->n - i) * sizeof *L->by_id);
 		L->by_id[i] = hi;
@@ -470,16 +451,10 @@ static void host_group(struct tr_inv *inv, struct tr_phost *p, uint32_t g,
 		p->group_vms[i]++;
 	} else if (sign > 0) {
 		if (v->n_groups == p->n_alloc) {
-			uint32_t n = p->n_alloc ? p->n_alloc * 2 : 4;
-			uint32_t *a = tr_xrealloc(p->groups, n * sizeof *a);
-			if (!a)
-				return;
-			p->groups = a;
-			a = tr_xrealloc(p->group_vms, n * sizeof *a);
-			if (!a)
-				return;
-			p->group_vms = a;
-			p->n_alloc = n;
+			/* Two arrays of one capacity. */
+			uint32_t cap = p->n_alloc;
+			TR_GROW(p->group_vms, v->n_groups, cap);
+			TR_GROW(p->groups, v->n_groups, p->n_alloc);
 		}
 		if (group_count(inv, g, 1, (uint32_t)(p - inv->hosts)))
 			return;

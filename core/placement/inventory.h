@@ -46,6 +46,7 @@ struct tr_host_def {
 	uint32_t cpus;
 	uint64_t memory_mib, disk_gib;
 	uint32_t vm_limit; /* the host's own limit, 0: none */
+	const char *owner; /* dedicated to this tenant alone; NULL: its zone's */
 	const char *const *tags;
 	uint32_t n_tags;
 	/* Load that is not a claim (VMs found on the host). */
@@ -70,6 +71,7 @@ struct tr_phost {
 	uint32_t id_pos[TR_LV__N]; /* position in each lv[]->by_id (fixed) */
 	uint32_t zone;		   /* index into inv->zones */
 	uint32_t own_vm_limit;	   /* from tr_host_def; the policy may lower */
+	uint32_t own_owner;	   /* dedicated to (tr_host_def.owner), 0: none */
 	uint32_t *tags;
 	uint32_t *groups, *group_vms, n_alloc;
 	/* The part of v.used_* that claims booked (the rest is load the

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 
 int tr_order_init(struct tr_order *o)
 {
@@ -44,14 +45,7 @@ int tr_order_insert(struct tr_order *o, const int64_t *keys, uint32_t hi)
 {
 	uint32_t bi = tr_order_bucket(keys[hi]);
 	struct tr_bucket *b = &o->b[bi];
-	if (b->n == b->cap) {
-		uint32_t nc = b->cap ? b->cap * 2 : 8;
-		uint32_t *nh = tr_xrealloc(b->h, nc * sizeof *nh);
-		if (!nh)
-			return -1;
-		b->h = nh;
-		b->cap = nc;
-	}
+	TR_GROW(b->h, b->n, b->cap);
 	uint32_t at = insert_pos(b, keys, hi, keys[hi]);
 	memmove(b->h + at + 1, b->h + at, (b->n - at) * sizeof *b->h);
 	b->h[at] = hi;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../runtime/daemon.h"
 #include "../store/store.h"
 #include "../util/alloc.h"
@@ -55,14 +56,7 @@ static int one(void *arg, const struct tr_claim *c, const char *host,
 	struct pass *ps = arg;
 	(void)owner_state;
 	if (!seen_before(ps->o, c->key)) {
-		if (ps->n_now == ps->cap) {
-			size_t cap = ps->cap ? ps->cap * 2 : 16;
-			char **n = tr_xrealloc(ps->now, cap * sizeof *n);
-			if (!n)
-				return 0; /* seen next time */
-			ps->now = n;
-			ps->cap = cap;
-		}
+		TR_GROW(ps->now, ps->n_now, ps->cap);
 		if ((ps->now[ps->n_now] = tr_xstrdup(c->key)))
 			ps->n_now++;
 		return 0;

@@ -457,6 +457,40 @@ static size_t explain(const struct tr_policy *pol, const struct pstats *st,
 	return n < len ? n : len;
 }
 
+/* Appends what was asked and the most any host in lv has free ("; asked
+ * 4096 MiB memory, 2 vcpus, 10 GiB disk; the most free: 2048 MiB memory
+ * (host h1), 8 vcpus"), so a NOSPACE says by how much it missed.  Only
+ * on a refusal: a walk over the hosts of the level. */
+static void amounts(const struct tr_inv *inv, const struct tr_level *lv,
+		    const trellis_place_request_t *r, char *buf, size_t len)
+{
+	size_t n = strlen(buf);
+	if (n >= len)
+		return;
+	n += (size_t)snprintf(buf + n, len - n,
+			      "; asked %llu MiB memory, %u vcpus, %llu GiB disk",
+			      (unsigned long long)r->memory_mib, r->vcpus,
+			      (unsigned long long)r->disk_gib);
+	if (!lv || !lv->n || n >= len)
+		return;
+	int64_t best_mem = INT64_MIN, best_cpu = INT64_MIN;
+	uint32_t at = 0;
+	for (uint32_t i = 0; i < lv->n; i++) {
+		uint32_t h = lv->by_id[i];
+		if (inv->keys[h] > best_mem) {
+			best_mem = inv->keys[h];
+			at = h;
+		}
+		if (inv->cpu_keys[h] > best_cpu)
+			best_cpu = inv->cpu_keys[h];
+	}
+	snprintf(buf + n, len - n,
+		 "; the most free: %lld MiB memory (host %s), %lld vcpus",
+		 (long long)(best_mem < 0 ? 0 : best_mem),
+		 inv->hosts[at].v.name ? inv->hosts[at].v.name : "?",
+		 (long long)(best_cpu < 0 ? 0 : best_cpu));
+}
+
 static void why_pass(const struct tr_policy *pol, const struct pstats *st,
 		     struct tr_place_why_pass *out)
 {
@@ -677,11 +711,13 @@ int tr_place_why(struct tr_placer *P, const struct tr_place_req *q,
 			    sizeof msg);
 		char rest[512];
 		explain(pol, &st, "", rest, sizeof rest);
+		amounts(inv, levels[0], &r, rest, sizeof rest);
 		rc = tr_call_set(call, TRELLIS_E_NOSPACE,
 				 "%.*s; spilled to public zones: %s", (int)n,
 				 msg, rest);
 	} else {
 		explain(pol, &st, "", msg, sizeof msg);
+		amounts(inv, levels[0], &r, msg, sizeof msg);
 		rc = tr_call_set(call, TRELLIS_E_NOSPACE, "%s", msg);
 	}
 	goto out;

@@ -108,7 +108,9 @@ static const char quick_sql[] =
     "        FROM placement_zone)"
     " || '/' || (SELECT ifnull(group_concat(key || value), '')"
     "        FROM placement_setting)"
-    " || '/' || (SELECT count(*) FROM placement_host)";
+    " || '/' || (SELECT count(*) FROM placement_host)"
+    " || '/' || (SELECT count(*) || ':' || ifnull(group_concat(kind ||"
+    "        name || tenant_id), '') FROM dedication)";
 
 static const char full_sql[] =
     "SELECT (SELECT total(cpus) || ':' || total(memory_kib) || ':' ||"
@@ -185,6 +187,28 @@ static int add_zone(void *arg, json_t *z)
 			       sizeof b->err);
 }
 
+/* The tenant a host is dedicated to, itself or through its cluster (table
+ * dedication), into owner; "" when none. */
+static void host_owner(sqlite3 *db, const char *host, const char *cluster,
+		       char *owner, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	owner[0] = '\0';
+	if (sqlite3_prepare_v2(db,
+			       "SELECT t.name FROM dedication d JOIN tenant t "
+			       "ON t.id = d.tenant_id WHERE (d.kind = 'host' "
+			       "AND d.name = ?1) OR (d.kind = 'cluster' AND "
+			       "d.name = ?2) ORDER BY d.kind = 'host' DESC",
+			       -1, &st, NULL) != SQLITE_OK)
+		return; /* before the migration: no dedications */
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(owner, len, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
 /* vm_limit, disk and tags of a host (placement_host), defaults if none. */
 static void host_extra(sqlite3 *db, int64_t id, struct tr_host_def *h,
 		       char *tags, size_t tlen)
@@ -211,9 +235,11 @@ static void host_extra(sqlite3 *db, int64_t id, struct tr_host_def *h,
 static int add_host(void *arg, json_t *o)
 {
 	struct build *b = arg;
-	char path[512], tags[512];
+	char path[512], tags[512], owner[256];
 	const char *tagv[32];
 	snprintf(path, sizeof path, "%s", tr_json_str_opt(o, "cluster") ?: "");
+	host_owner(b->db, tr_json_str_opt(o, "name") ?: "", path, owner,
+		   sizeof owner);
 	char *pod = strchr(path, '/'), *cl = pod ? strchr(pod + 1, '/') : NULL;
 	if (!pod || !cl)
 		return 0; /* not in a ZONE/POD/CLUSTER: cannot be placed on */
@@ -234,6 +260,7 @@ static int add_host(void *arg, json_t *o)
 	if (state && strcmp(state, "up"))
 		return 0; /* a host that is down takes nothing */
 	host_extra(b->db, id, &h, tags, sizeof tags);
+	h.owner = owner[0] ? owner : NULL;
 	for (char *save = NULL, *t = strtok_r(tags, ", ", &save);
 	     t && h.n_tags < 32; t = strtok_r(NULL, ", ", &save))
 		tagv[h.n_tags++] = t;

@@ -137,6 +137,17 @@ int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
 			rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 				  "enrolment token revoked%s%s", NULL, NULL);
+		} else if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+			   strcmp((const char *)sqlite3_column_text(st, 4),
+				  name) == 0 &&
+			   one(db, "SELECT id FROM agent WHERE name = ?1 AND "
+				   "pubkey = ?2 AND revoked_at IS NULL",
+			       name, pk, -1) >= 0) {
+			/* Burnt by this very agent (its key signed this
+			 * connection), which never saw the welcome (its
+			 * link went first, a busy core): enrolled. */
+			sqlite3_finalize(st);
+			return 0;
 		} else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
 			rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 				  "enrolment token already used (by agent "

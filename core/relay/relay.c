@@ -19,8 +19,10 @@
 #include <fcntl.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <nanomsg/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,8 @@
 #define NBUCKETS 4096
 #define AUTH_WITHIN_MS 10000
 #define MAX_FRAME (1u << 20)
+#define TICK_MS 20 /* beats due, dead links */
+#define QUIET_PIPES 64
 
 enum sstate { S_LINKED, S_AUTHING, S_UP };
 
@@ -65,7 +69,9 @@ struct session {
 	int inflight; /* a frame of ours the agent has not answered yet */
 	struct outmsg *outq, **outtail;
 	uint64_t since, last_rx, last_tx;
-	struct session *next;
+	uint64_t reports, deltas, last_report; /* what it reported */
+	struct session *next;  /* in its pipe's bucket */
+	struct session *nnext; /* in its name's bucket (S_UP only) */
 };
 
 /* A relayed action waiting for its agent's answer (tr_relay_call): it
@@ -78,6 +84,7 @@ struct pending {
 	json_t *result; /* the agent's answer, once it came */
 	int sent_gen_valid;
 	uint64_t sent_gen; /* the session it last went out on */
+	uint64_t t_queued, t_answer; /* us: last queued, answer read */
 	struct pending *next;
 };
 
@@ -91,7 +98,12 @@ struct tr_relay {
 	int started;
 	volatile int stop;
 	pthread_mutex_t mu; /* everything below */
-	struct session *buckets[NBUCKETS];
+	atomic_int want;    /* threads other than the relay's waiting for mu */
+	uint64_t quiet[QUIET_PIPES]; /* pipes refused lately (+1), told once */
+	unsigned nquiet;
+	int handoff;	    /* a caller was woken: let it have mu */
+	struct session *buckets[NBUCKETS]; /* by listener and pipe */
+	struct session *by_name[NBUCKETS]; /* the authenticated, by agent */
 	unsigned nsessions;
 	uint64_t next_gen;
 	unsigned beat_ms, dead;
@@ -100,7 +112,32 @@ struct tr_relay {
 	uint64_t boot, next_cmd;
 	unsigned callers;  /* threads inside tr_relay_call */
 	tr_relay_report_fn report;
+	tr_relay_delta_fn delta;
 };
+
+/* mu for any thread but the relay's own: counted in want, so that the
+ * relay thread, which takes mu for every message, hands it over rather
+ * than taking it again at once (a mutex is not fair): an enrolment's
+ * answer or a relayed call never waits behind a storm of beats. */
+static void lock_other(struct tr_relay *r)
+{
+	atomic_fetch_add(&r->want, 1);
+	pthread_mutex_lock(&r->mu);
+	atomic_fetch_sub(&r->want, 1);
+}
+
+/* The relay thread, between two messages: mu to whoever waits for it. */
+static void yield_mu(struct tr_relay *r)
+{
+	if (!atomic_load(&r->want) && !r->handoff)
+		return;
+	r->handoff = 0;
+	pthread_mutex_unlock(&r->mu);
+	sched_yield();
+	for (int i = 0; i < 1000 && atomic_load(&r->want); i++)
+		sched_yield();
+	pthread_mutex_lock(&r->mu);
+}
 
 /* ---- the core's key ---- */
 
@@ -153,6 +190,16 @@ static int key_load(const char *dir, struct tr_link_keypair *kp, char *err,
 	return 0;
 }
 
+int tr_relay_core_keypair(const char *state_dir, struct tr_link_keypair *kp,
+			  char *err, size_t errlen)
+{
+	if (tr_link_init() < 0) {
+		snprintf(err, errlen, "libsodium does not initialise");
+		return -1;
+	}
+	return key_load(state_dir, kp, err, errlen);
+}
+
 int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
 		      size_t errlen)
 {
@@ -175,13 +222,39 @@ static struct session **slot(struct tr_relay *r, int lsn, uint32_t pipe)
 	return p;
 }
 
+static struct session **name_slot(struct tr_relay *r, const char *agent)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *c = agent; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return &r->by_name[h % NBUCKETS];
+}
+
+/* The authenticated session of agent, or NULL: one bucket's walk, as a
+ * relayed call and every status asks it (10,000 agents). */
 static struct session *find_agent(struct tr_relay *r, const char *agent)
 {
-	for (size_t b = 0; b < NBUCKETS; b++)
-		for (struct session *s = r->buckets[b]; s; s = s->next)
-			if (s->st == S_UP && strcmp(s->agent, agent) == 0)
-				return s;
+	for (struct session *s = *name_slot(r, agent); s; s = s->nnext)
+		if (strcmp(s->agent, agent) == 0)
+			return s;
 	return NULL;
+}
+
+/* s is up as agent (its name set): into the name index. */
+static void name_add(struct tr_relay *r, struct session *s)
+{
+	struct session **p = name_slot(r, s->agent);
+	s->nnext = *p;
+	*p = s;
+}
+
+static void name_del(struct tr_relay *r, struct session *s)
+{
+	for (struct session **p = name_slot(r, s->agent); *p; p = &(*p)->nnext)
+		if (*p == s) {
+			*p = s->nnext;
+			return;
+		}
 }
 
 static void hosts_state_main(struct tr_daemon *d, void *arg);
@@ -220,6 +293,7 @@ static void session_drop(struct tr_relay *r, struct session *s,
 		free(m);
 	}
 	if (s->st == S_UP) {
+		name_del(r, s);
 		tr_info("agent '%s' (zone '%s'): link closed: %s", s->agent,
 			s->zone, why);
 		hosts_news(r, s->agent, "disconnected", why);
@@ -302,6 +376,19 @@ static void flush(struct tr_relay *r, struct session *s)
 		s->inflight = 1;
 }
 
+/* Queues text (stolen, one JSON message) for s and sends it if a
+ * request is parked. */
+static void enqueue_text(struct tr_relay *r, struct session *s, char *text)
+{
+	if (!text)
+		return;
+	struct outmsg *m = tr_xcalloc(1, sizeof *m);
+	m->json = text;
+	*s->outtail = m;
+	s->outtail = &m->next;
+	flush(r, s);
+}
+
 /* Queues msg (stolen) for s and sends it if a request is parked. */
 static void enqueue(struct tr_relay *r, struct session *s, json_t *msg)
 {
@@ -345,6 +432,7 @@ static void send_pending(struct tr_relay *r, struct session *s)
 			continue;
 		p->sent_gen = s->gen;
 		p->sent_gen_valid = 1;
+		p->t_queued = tr_now_us();
 		enqueue(r, s, m);
 	}
 }
@@ -357,8 +445,10 @@ static void on_result(struct tr_relay *r, struct session *s, json_t *m)
 		if (strcmp(p->id, id) != 0 || strcmp(p->agent, s->agent) != 0)
 			continue;
 		if (!p->result) {
+			p->t_answer = tr_now_us();
 			p->result = json_incref(m);
 			pthread_cond_broadcast(&r->answered);
+			r->handoff = 1;
 		}
 		return;
 	}
@@ -393,9 +483,20 @@ static void refused(struct tr_relay *r, struct session *s, const char *url,
 static void auth_main(struct tr_daemon *d, void *arg)
 {
 	struct auth *a = arg;
-	struct tr_relay *r = a->r;
+	/* d->relay, not a->r: at shutdown tr_relay_stop() frees the relay
+	 * before the loop runs the completions still queued (tr_loop_free),
+	 * and an authentication queued then must not touch it. */
+	struct tr_relay *r = d->relay;
 	char msg[256] = "", zone[64] = "";
 	int rc;
+	if (!r || r != a->r) {
+		if (a->token) {
+			sodium_memzero(a->token, strlen(a->token));
+			free(a->token);
+		}
+		free(a);
+		return;
+	}
 	if (!d->store)
 		rc = TRELLIS_E_UNAVAILABLE, snprintf(msg, sizeof msg,
 						     "the core is stopping");
@@ -407,7 +508,7 @@ static void auth_main(struct tr_daemon *d, void *arg)
 		rc = tr_agent_check(tr_store_db(d->store), a->name, a->pk,
 				    zone, sizeof zone, msg, sizeof msg);
 	}
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	struct session *s = *slot(r, a->lsn, a->pipe);
 	if (s && s->gen != a->gen)
 		s = NULL;
@@ -425,6 +526,7 @@ static void auth_main(struct tr_daemon *d, void *arg)
 		s->st = S_UP;
 		snprintf(s->agent, sizeof s->agent, "%s", a->name);
 		snprintf(s->zone, sizeof s->zone, "%s", zone);
+		name_add(r, s);
 		s->since = tr_now_ms();
 		if (a->token)
 			tr_info("agent '%s' enrolled in zone '%s' (key %.16s..., "
@@ -502,6 +604,7 @@ static void on_auth(struct tr_relay *r, struct session *s, json_t *m)
 }
 
 static void on_report(struct tr_relay *r, struct session *s, json_t *m);
+static void on_delta(struct tr_relay *r, struct session *s, json_t *m);
 
 /* ---- the thread ---- */
 
@@ -532,8 +635,16 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		}
 		unsigned char chal[TR_LINK_CHALLENGE_LEN];
 		if (tr_link_server_accept(&s->link, &r->kx, body, len, chal)) {
-			tr_warn("agents %s: refused a connection: %s",
-				r->urls[lsn], s->link.why);
+			/* Once per connection: a peer whose session was
+			 * dropped may go on sending on it. */
+			int seen = 0;
+			for (int i = 0; i < QUIET_PIPES; i++)
+				seen |= r->quiet[i] == pipe + 1;
+			if (!seen) {
+				r->quiet[r->nquiet++ % QUIET_PIPES] = pipe + 1;
+				tr_warn("agents %s: refused a connection: %s",
+					r->urls[lsn], s->link.why);
+			}
 			free(s);
 			nn_freemsg(ctl);
 			return;
@@ -560,6 +671,19 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		return;
 	}
 	long n = tr_link_open(&s->link, body, len, &kind, plain);
+	if (n < 0 && s->st == S_LINKED) {
+		/* The first frame, sealed with the keys of this handshake
+		 * only: one that fails is a captured handshake replayed (or
+		 * a forged one), and no agent is named yet. */
+		nn_freemsg(ctl);
+		char why[256];
+		snprintf(why, sizeof why,
+			 "its first frame fails: %s; a handshake captured "
+			 "from another connection, replayed, or a forged one",
+			 s->link.why);
+		refused(r, s, r->urls[lsn], "?", "?", s->link.params, why);
+		return;
+	}
 	if (n < 0) {
 		nn_freemsg(ctl);
 		tr_warn("agents %s: %s%s%s: %s", r->urls[lsn],
@@ -582,6 +706,14 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		session_drop(r, s, "closed by the agent");
 		return;
 	}
+	/* Most frames are an up agent's poll or beat: a parked request
+	 * and nothing to read (no JSON parse for 10,000 agents' beats). */
+	if (s->st == S_UP && n == 12 &&
+	    (memcmp(plain, "{\"t\":\"poll\"}", 12) == 0 ||
+	     memcmp(plain, "{\"t\":\"beat\"}", 12) == 0)) {
+		flush(r, s);
+		return;
+	}
 	json_t *m = json_loadb((const char *)plain, (size_t)n, 0, NULL);
 	const char *t = jstr(m, "t");
 	if (!t) {
@@ -601,14 +733,20 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 			on_result(r, s, m);
 		else if (strcmp(t, "report") == 0)
 			on_report(r, s, m);
+		else if (strcmp(t, "delta") == 0)
+			on_delta(r, s, m);
 		/* beat, poll: a parked request, which flush() may use. */
 		flush(r, s);
 	}
 	json_decref(m);
 }
 
-/* Beats, dead links, handshakes that never authenticated. */
-static void tick(struct tr_relay *r)
+/* Beats, dead links, handshakes that never authenticated.  drained: the
+ * listeners' queues were read to the end.  When they were not (a storm
+ * of handshakes: 10,000 agents at once), an agent's beat may be waiting
+ * in them, unread: no link is declared dead and no handshake dropped
+ * for silence until the relay has caught up. */
+static void tick(struct tr_relay *r, int drained)
 {
 	uint64_t now = tr_now_ms();
 	uint64_t dead_ms = (uint64_t)r->beat_ms * r->dead;
@@ -617,12 +755,19 @@ static void tick(struct tr_relay *r)
 		for (; s; s = next) {
 			next = s->next;
 			if (s->st != S_UP) {
-				if (now - s->since > AUTH_WITHIN_MS)
+				/* A handshake must authenticate in time; one
+				 * that did (S_AUTHING) waits for the store's
+				 * answer however long the main thread's queue
+				 * is (10,000 agents enrolling at once), since
+				 * dropping it would burn its token for
+				 * nothing. */
+				if (drained && s->st == S_LINKED &&
+				    now - s->since > AUTH_WITHIN_MS)
 					session_drop(r, s,
 						     "no authentication in time");
 				continue;
 			}
-			if (now - s->last_rx > dead_ms) {
+			if (drained && now - s->last_rx > dead_ms) {
 				char why[96];
 				snprintf(why, sizeof why,
 					 "dead: no beat for %llu ms",
@@ -632,7 +777,7 @@ static void tick(struct tr_relay *r)
 			}
 			if (now - s->last_tx >= r->beat_ms && !s->outq &&
 			    s->nparked && !s->inflight)
-				enqueue(r, s, json_pack("{s:s}", "t", "beat"));
+				enqueue_text(r, s, tr_xstrdup("{\"t\":\"beat\"}"));
 		}
 	}
 }
@@ -649,10 +794,15 @@ static void *relay_thread(void *arg)
 	}
 	uint64_t last_tick = 0;
 	while (!r->stop) {
-		poll(pfd, (nfds_t)r->nsocks, 100);
+		poll(pfd, (nfds_t)r->nsocks, TICK_MS);
 		pthread_mutex_lock(&r->mu);
+		int drained = 1;
 		for (int i = 0; i < r->nsocks; i++) {
-			for (int k = 0; k < 256; k++) {
+			for (int k = 0;; k++) {
+				if (k == 256) {
+					drained = 0;
+					break;
+				}
 				void *body = NULL, *ctl = NULL;
 				struct nn_iovec iov = {&body, NN_MSG};
 				struct nn_msghdr hdr;
@@ -667,11 +817,14 @@ static void *relay_thread(void *arg)
 					break;
 				on_message(r, i, body, (size_t)n, ctl);
 				nn_freemsg(body);
+				yield_mu(r);
 			}
 		}
+		/* Often, so that each tick's beats are few: a relayed
+		 * call's answer never waits behind a long burst of them. */
 		uint64_t now = tr_now_ms();
-		if (now - last_tick >= 100) {
-			tick(r);
+		if (now - last_tick >= TICK_MS) {
+			tick(r, drained);
 			last_tick = now;
 		}
 		pthread_mutex_unlock(&r->mu);
@@ -708,9 +861,13 @@ int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen)
 		const char *url = cfg->agents_listen[i];
 		int sock = nn_socket(AF_SP_RAW, NN_REP);
 		int maxsz = (int)(MAX_FRAME + 4096);
-		if (sock >= 0)
+		int one = 1; /* small frames, each waited for: no Nagle */
+		if (sock >= 0) {
 			nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVMAXSIZE,
 				      &maxsz, sizeof maxsz);
+			nn_setsockopt(sock, NN_TCP, NN_TCP_NODELAY, &one,
+				      sizeof one);
+		}
 		if (sock < 0 || nn_bind(sock, url) < 0) {
 			snprintf(err, errlen, "agents.listen %s: %s", url,
 				 nn_strerror(nn_errno()));
@@ -782,7 +939,7 @@ int tr_relay_kick(struct tr_daemon *d, const char *agent, const char *why)
 	struct tr_relay *r = d->relay;
 	if (!r)
 		return 0;
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	struct session *s = find_agent(r, agent);
 	if (s) {
 		send_close(r, s, json_pack("{s:s, s:s}", "t", "revoked",
@@ -798,16 +955,20 @@ json_t *tr_relay_status(struct tr_daemon *d, const char *agent)
 	struct tr_relay *r = d->relay;
 	if (!r)
 		return json_pack("{s:b}", "connected", 0);
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	struct session *s = find_agent(r, agent);
 	json_t *o;
 	uint64_t now = tr_now_ms();
 	if (s)
-		o = json_pack("{s:b, s:s, s:s, s:I, s:I}", "connected", 1,
-			      "listener", r->urls[s->lsn], "params",
-			      s->link.params, "connected_ms",
+		o = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+			      "connected", 1, "listener", r->urls[s->lsn],
+			      "params", s->link.params, "connected_ms",
 			      (json_int_t)(now - s->since), "last_beat_ms_ago",
-			      (json_int_t)(now - s->last_rx));
+			      (json_int_t)(now - s->last_rx), "reports",
+			      (json_int_t)s->reports, "deltas",
+			      (json_int_t)s->deltas, "last_report_ms_ago",
+			      (json_int_t)(s->last_report ? now - s->last_report
+							  : 0));
 	else
 		o = json_pack("{s:b}", "connected", 0);
 	pthread_mutex_unlock(&r->mu);
@@ -836,7 +997,7 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 	struct pending *p = calloc(1, sizeof *p);
 	if (!p)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
-	pthread_mutex_lock(&r->mu);
+	lock_other(r);
 	snprintf(p->id, sizeof p->id, "%016llx-%llu",
 		 (unsigned long long)r->boot,
 		 (unsigned long long)++r->next_cmd);
@@ -851,8 +1012,8 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 		free(p);
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}
-	uint64_t t0 = tr_now_ms();
-	pthread_mutex_lock(&r->mu);
+	uint64_t t0 = tr_now_ms(), t0_us = tr_now_us();
+	lock_other(r);
 	r->callers++;
 	p->next = r->pending;
 	r->pending = p;
@@ -902,6 +1063,23 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 	r->callers--;
 	pthread_mutex_unlock(&r->mu);
 	json_t *ans = p->result;
+	if (ans && tr_log_level() >= TRELLIS_LOG_DEBUG) {
+		/* Where a relayed call's time goes: queued to sent, at the
+		 * agent (its thread's start, the action), the rest of the
+		 * round trip (both nanomsg stacks, the wire, the agent's
+		 * link thread), and the caller's wakeup. */
+		uint64_t t1 = tr_now_us();
+		json_t *at = json_object_get(ans, "agent_us");
+		long long spawn = json_integer_value(json_object_get(at, "spawn")),
+			  run = json_integer_value(json_object_get(at, "run"));
+		tr_debug("relay: %s on '%s': %llu us: before queued %llu, "
+			 "queued to answer %llu (agent: spawn %lld, run %lld), "
+			 "wakeup %llu", action, agent,
+			 (unsigned long long)(t1 - t0_us),
+			 (unsigned long long)(p->t_queued - t0_us),
+			 (unsigned long long)(p->t_answer - p->t_queued), spawn,
+			 run, (unsigned long long)(t1 - p->t_answer));
+	}
 	free(p->json);
 	free(p);
 	if (!ans)
@@ -961,6 +1139,8 @@ static void on_report(struct tr_relay *r, struct session *s, json_t *m)
 		return;
 	snprintf(rp->agent, sizeof rp->agent, "%s", s->agent);
 	rp->hosts = json_incref(hosts);
+	s->reports++;
+	s->last_report = tr_now_ms();
 	if (tr_daemon_call_main(r->d, report_main, rp)) {
 		json_decref(rp->hosts);
 		free(rp);
@@ -971,4 +1151,44 @@ void tr_relay_set_report_fn(struct tr_daemon *d, tr_relay_report_fn fn)
 {
 	if (d->relay)
 		d->relay->report = fn;
+}
+
+struct delta {
+	char agent[64], host[64];
+	json_t *vm;
+};
+
+static void delta_main(struct tr_daemon *d, void *arg)
+{
+	struct delta *dl = arg;
+	struct tr_relay *r = d->relay;
+	if (r && r->delta && d->store)
+		r->delta(d, dl->agent, dl->host, dl->vm);
+	json_decref(dl->vm);
+	free(dl);
+}
+
+/* {"t":"delta","host":H,"vm":{uuid,name,state,event,uri,plugin}}: one
+ * VM's change on one of the agent's hosts, between full reports. */
+static void on_delta(struct tr_relay *r, struct session *s, json_t *m)
+{
+	const char *host = jstr(m, "host");
+	json_t *vm = json_object_get(m, "vm");
+	if (!host || strlen(host) >= 64 || !json_is_object(vm))
+		return;
+	struct delta *dl = tr_xcalloc(1, sizeof *dl);
+	snprintf(dl->agent, sizeof dl->agent, "%s", s->agent);
+	snprintf(dl->host, sizeof dl->host, "%s", host);
+	dl->vm = json_incref(vm);
+	s->deltas++;
+	if (tr_daemon_call_main(r->d, delta_main, dl)) {
+		json_decref(dl->vm);
+		free(dl);
+	}
+}
+
+void tr_relay_set_delta_fn(struct tr_daemon *d, tr_relay_delta_fn fn)
+{
+	if (d->relay)
+		d->relay->delta = fn;
 }

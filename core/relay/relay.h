@@ -28,6 +28,12 @@
 int tr_relay_start(struct tr_daemon *d, char *err, size_t errlen);
 void tr_relay_stop(struct tr_daemon *d);
 
+/* The core's long-term key pair (STATE_DIR/link.key), made if need be:
+ * the agents' listener and the API's tcp:// listeners share it. */
+struct tr_link_keypair;
+int tr_relay_core_keypair(const char *state_dir, struct tr_link_keypair *kp,
+			  char *err, size_t errlen);
+
 /* The core's long-term public key, in hex (65 bytes), made if need be. */
 int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
 		      size_t errlen);
@@ -64,6 +70,13 @@ typedef void (*tr_relay_report_fn)(struct tr_daemon *d, const char *agent,
 				   json_t *hosts);
 void tr_relay_set_report_fn(struct tr_daemon *d, tr_relay_report_fn fn);
 
+/* Who records an agent's delta (main thread): one VM's change on host,
+ * as its plugin's vm.state event says it (uuid, name, state, event,
+ * uri, plugin).  core/inventory sets it too. */
+typedef void (*tr_relay_delta_fn)(struct tr_daemon *d, const char *agent,
+				  const char *host, json_t *vm);
+void tr_relay_set_delta_fn(struct tr_daemon *d, tr_relay_delta_fn fn);
+
 /* The agent a host is reached through, or "" (direct). */
 int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
 		       char *msg, size_t msglen);
@@ -79,7 +92,9 @@ int tr_agent_token_new(sqlite3 *db, const char *zone, long ttl_s,
 
 /* Enrolment: binds pk (hex) to a new agent name in zone, burning token,
  * in one transaction.  0, or PERMISSION / CONFLICT with msg the reason;
- * nothing is changed then. */
+ * nothing is changed then.  A token burnt by this very name and key (an
+ * agent whose link went before its welcome came) is 0 again, changing
+ * nothing. */
 struct tr_store;
 int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 		   const char *name, const char *pk, char *msg, size_t msglen);

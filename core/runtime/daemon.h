@@ -42,6 +42,7 @@ struct tr_placement; /* core/placement/service.h */
 struct tr_orphans;   /* core/placement/orphans.h */
 struct tr_target;  /* core/dispatch/dispatch.h */
 struct tr_relay;   /* core/relay/relay.h */
+struct tr_maint;   /* core/maint/maint.h */
 
 struct tr_daemon {
 	const struct tr_config *config; /* effective config, read-only */
@@ -71,6 +72,9 @@ struct tr_daemon {
 	struct tr_relay *relay;         /* private zones' agents: set by
 					   tr_relay_start() (core/relay),
 					   freed by tr_relay_stop() */
+	struct tr_maint *maint;         /* maintenance windows: set by
+					   tr_maint_start() (core/maint),
+					   freed by tr_maint_stop() */
 };
 
 /* ---- worker pool ---- */

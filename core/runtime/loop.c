@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "worker.h"
@@ -165,14 +166,7 @@ int tr_daemon_fd_add(struct tr_daemon *d, int fd, short events, tr_fd_fn fn,
 		     void *arg)
 {
 	struct tr_loop *l = d->loop;
-	if (l->nfds == l->capfds) {
-		size_t cap = l->capfds ? l->capfds * 2 : 8;
-		struct fdwatch *f = tr_xrealloc(l->fds, cap * sizeof *f);
-		if (!f)
-			return TRELLIS_E_NOMEM;
-		l->fds = f;
-		l->capfds = cap;
-	}
+	TR_GROW(l->fds, l->nfds, l->capfds);
 	l->fds[l->nfds++] = (struct fdwatch){fd, events, fn, arg};
 	l->fds_changed = 1;
 	return 0;
@@ -214,14 +208,7 @@ int tr_daemon_timer_add(struct tr_daemon *d, uint64_t delay_ms,
 			uint64_t *id)
 {
 	struct tr_loop *l = d->loop;
-	if (l->ntimers == l->captimers) {
-		size_t cap = l->captimers ? l->captimers * 2 : 8;
-		struct timer *t = tr_xrealloc(l->timers, cap * sizeof *t);
-		if (!t)
-			return TRELLIS_E_NOMEM;
-		l->timers = t;
-		l->captimers = cap;
-	}
+	TR_GROW(l->timers, l->ntimers, l->captimers);
 	uint64_t tid = l->next_id++;
 	l->timers[l->ntimers++] = (struct timer){
 		tid, tr_now_ms() + delay_ms, interval_ms, fn, arg};

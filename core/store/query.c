@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "store_int.h"
 
 /* ---- lists ---- */
@@ -270,16 +271,7 @@ struct buf {
 
 static int buf_add(struct buf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = tr_xrealloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
+	TR_GROW_TO(b->p, b->len + n + 1, b->cap);
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';

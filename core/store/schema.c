@@ -398,6 +398,19 @@ const struct tr_migration tr_migrations[] = {
 	 " WHEN OLD.state = 'active' AND NEW.state != 'active' BEGIN"
 	 " UPDATE alloc_usage SET ended_at = CAST(strftime('%s', 'now') AS"
 	 " INTEGER) WHERE allocation = NEW.name AND ended_at IS NULL; END;"},
+	/* Dedicated hosts and clusters (issue 17, core/tenancy/alloc.c):
+	 * what an allocation asked to have for its BU alone, and what it
+	 * was given (one row per host or cluster, kept by the allocation
+	 * that made it; placement reads it at build). */
+	{"bu-0005-dedicated",
+	 "ALTER TABLE allocation ADD COLUMN hosts TEXT;"
+	 "ALTER TABLE allocation ADD COLUMN clusters TEXT;"
+	 "CREATE TABLE dedication ("
+	 "  kind TEXT NOT NULL CHECK (kind IN ('host','cluster')),"
+	 "  name TEXT NOT NULL,"
+	 "  tenant_id INTEGER NOT NULL REFERENCES tenant(id),"
+	 "  allocation TEXT NOT NULL,"
+	 "  PRIMARY KEY (kind, name));"},
 	/* Issue 20, the console proxy (core/auth/console.c): single-use
 	 * tokens (hashed; resume tickets are tokens of kind 'resume'), the
 	 * viewing sessions they opened, the proxy instances' load reports,
@@ -436,6 +449,86 @@ const struct tr_migration tr_migrations[] = {
 	 "  name TEXT PRIMARY KEY,"
 	 "  holder TEXT NOT NULL,"
 	 "  expires_at INTEGER NOT NULL);"},
+	/* Address management (issue 23, core/ipam/ipam.h): a zone's IP
+	 * ranges (public, a pod's management subnet, the tenant address
+	 * space), every address handed out (a VM NIC's in its network, a
+	 * router's public one in "@public") and the port forwards of routed
+	 * networks.  A network's own addressing lives in its segment spec. */
+	{"ipam-0001",
+	 "CREATE TABLE ip_range ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  zone_id INTEGER NOT NULL REFERENCES zone(id),"
+	 "  pod_id INTEGER REFERENCES pod(id),"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('public','management','tenant')),"
+	 "  cidr TEXT NOT NULL,"
+	 "  gateway TEXT,"
+	 "  first INTEGER NOT NULL, last INTEGER NOT NULL,"
+	 "  net_first INTEGER NOT NULL, net_last INTEGER NOT NULL,"
+	 "  bridge TEXT,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (zone_id, kind, cidr));"
+	 "CREATE TABLE ip_alloc ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  network TEXT NOT NULL,"
+	 "  ip INTEGER NOT NULL,"
+	 "  address TEXT NOT NULL,"
+	 "  mac TEXT, vm TEXT, owner TEXT,"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('nic','router')),"
+	 "  range_id INTEGER REFERENCES ip_range(id),"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (network, ip));"
+	 "CREATE INDEX ip_alloc_vm ON ip_alloc(network, vm);"
+	 "CREATE TABLE net_forward ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  network TEXT NOT NULL,"
+	 "  protocol TEXT NOT NULL CHECK (protocol IN ('tcp','udp')),"
+	 "  public_port INTEGER NOT NULL,"
+	 "  vm TEXT NOT NULL,"
+	 "  port INTEGER NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  UNIQUE (network, protocol, public_port));"},
+	/* Offerings and their caps (issue 23, core/tenancy/caps.c): a
+	 * template's caps and a BU's default caps, JSON objects of the cap
+	 * fields; HA's view of each host and its restarts (core/ha). */
+	{"ha-0001-caps-ha",
+	 "ALTER TABLE vm_template ADD COLUMN caps TEXT;"
+	 "CREATE TABLE bu_caps ("
+	 "  tenant TEXT PRIMARY KEY,"
+	 "  caps TEXT NOT NULL);"
+	 "CREATE TABLE ha_host ("
+	 "  host TEXT PRIMARY KEY,"
+	 "  state TEXT NOT NULL,"
+	 "  failing_since INTEGER,"
+	 "  changed_at INTEGER NOT NULL,"
+	 "  reason TEXT);"
+	 "CREATE TABLE ha_restart ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  vm TEXT NOT NULL,"
+	 "  name TEXT,"
+	 "  from_host TEXT NOT NULL,"
+	 "  instance TEXT,"
+	 "  state TEXT NOT NULL,"
+	 "  to_host TEXT,"
+	 "  error TEXT,"
+	 "  at INTEGER NOT NULL);"},
+	/* Maintenance windows of appliances (core/maint): one row per VM,
+	 * its last window.  The deadlines are the persisted timers; no
+	 * access code or password is ever stored (the withdraw token only
+	 * deletes an escrow entry). */
+	{"maint-0001-windows",
+	 "CREATE TABLE maint ("
+	 "  vm TEXT PRIMARY KEY,"
+	 "  name TEXT NOT NULL, host TEXT NOT NULL, bu TEXT,"
+	 "  requester TEXT, user TEXT NOT NULL, port_name TEXT,"
+	 "  mode TEXT NOT NULL, state TEXT NOT NULL, instance TEXT,"
+	 "  rule_id TEXT, withdraw TEXT, log_path TEXT, source TEXT,"
+	 "  reason TEXT, port INTEGER, window_ms INTEGER,"
+	 "  password_ttl_ms INTEGER, requested_at INTEGER,"
+	 "  opened_at INTEGER, window_expires_at INTEGER,"
+	 "  password_expires_at INTEGER, connected_at INTEGER,"
+	 "  login_at INTEGER, logoff_at INTEGER, locked_at INTEGER,"
+	 "  log_offset INTEGER, port_open INTEGER, password_valid INTEGER,"
+	 "  sessions INTEGER, updated_at INTEGER);"},
 	/* Append new migrations here. */
 };
 

@@ -24,7 +24,7 @@
 	"('failed','cancelled','compensated')) THEN 'failed' ELSE a.state END, " \
 	"a.vcpus, a.memory_mib, a.storage_gib, a.pool, a.segments, a.netpool, " \
 	"a.requested_by, a.decided_by, a.reason, a.instance, a.created_at, "   \
-	"a.decided_at, a.zone"
+	"a.decided_at, a.zone, a.hosts, a.clusters"
 
 static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
 {
@@ -47,6 +47,13 @@ static json_t *alloc_json(sqlite3_stmt *st)
 	    "decided_by", "reason",	 "instance",	 "created_at",
 	    "decided_at", "zone"};
 	json_t *o = json_object();
+	/* hosts, clusters: JSON lists, left out when none. */
+	for (int i = 18; i < 20; i++) {
+		const unsigned char *t = sqlite3_column_text(st, i);
+		json_t *l = t ? json_loads((const char *)t, 0, NULL) : NULL;
+		if (l)
+			json_object_set_new(o, i == 18 ? "hosts" : "clusters", l);
+	}
 	for (int i = 0; i < 18; i++) {
 		int t = sqlite3_column_type(st, i);
 		json_object_set_new(o, names[i],
@@ -178,6 +185,8 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 	const char *zone = json_string_value(json_object_get(f, "zone"));
 	if (zone && tr_store_id(s, TR_KIND_ZONE, zone, call) < 0)
 		return call->code;
+	if (tr_dedicate_normalize(s, bu, f, call))
+		return call->code;
 	if (want[2] && !pool)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "allocation for '%s': storage needs a pool",
@@ -230,8 +239,9 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 		db,
 		"INSERT INTO allocation (name, tenant_id, kind, changes, state, "
 		"vcpus, memory_mib, storage_gib, pool, segments, netpool, "
-		"requested_by, created_at, zone) VALUES (?1, ?2, ?3, ?4, "
-		"'requested', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		"requested_by, created_at, zone, hosts, clusters) VALUES (?1, "
+		"?2, ?3, ?4, 'requested', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		"?13, ?14, ?15)",
 		-1, &st, NULL) != SQLITE_OK) {
 		json_decref(act);
 		return db_error(db, call, "allocations");
@@ -255,6 +265,12 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
 	if (zone)
 		sqlite3_bind_text(st, 13, zone, -1, SQLITE_TRANSIENT);
+	for (int k = 0; k < 2; k++) {
+		json_t *l = json_object_get(f, k ? "clusters" : "hosts");
+		if (l)
+			sqlite3_bind_text(st, 14 + k,
+					  json_dumps(l, JSON_COMPACT), -1, free);
+	}
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	json_decref(act);
@@ -319,6 +335,27 @@ int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
 	held[0] = scalar(db, q, bu);
 	snprintf(q, sizeof q, held_sql, "memory_mib");
 	held[1] = scalar(db, q, bu);
+	/* Compute also held by the claims no allocation covers (VMs
+	 * without a BU, or of a BU without an allocation), as the claim's
+	 * statement counts it (TR_ALLOC_HELD in claims.h). */
+	int64_t left[2];
+	int any = 0;
+	trellis_call_t tmp0;
+	tr_call_init(&tmp0, NULL);
+	if (tr_claims_unreserved(db, bu, &left[0], &left[1], &any, &tmp0) ==
+	    0) {
+		static const char own_sql[] =
+		    "SELECT COALESCE(SUM(a.%s), 0) FROM allocation a WHERE "
+		    TR_ALLOC_LIVE " AND a.tenant_id = (SELECT id FROM tenant "
+		    "WHERE name = ?1)";
+		for (int i = 0; i < 2; i++) {
+			snprintf(q, sizeof q, own_sql,
+				 i ? "memory_mib" : "vcpus");
+			long long h = total[i] - (left[i] + scalar(db, q, bu));
+			if (h > held[i])
+				held[i] = h;
+		}
+	}
 	held[2] = 0;
 	if (pool && total[2] >= 0) {
 		sqlite3_stmt *st = NULL;
@@ -390,6 +427,7 @@ int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
 	json_decref(z);
 	if (len >= sizeof msg)
 		len = sizeof msg - 1;
+	tr_dedicate_check(s, a, msg, sizeof msg, &len, short_);
 	if (!json_array_size(short_)) {
 		json_decref(short_);
 		return 0;

@@ -2,6 +2,7 @@
 /* templates.c - VM templates and quota records (tenancy.h). */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,15 +39,31 @@ int tr_template_create(struct tr_store *s, json_t *f, json_t **out,
 				   "memory at least 16 MiB, disk at least 1 "
 				   "GiB, max_nics >= 0, max_disks >= 1",
 				   name ? name : "");
+	/* The offering's caps: the ones it sets (cap precedence, caps.c). */
+	json_t *caps = tr_caps_pick(f);
+	char what[128];
+	snprintf(what, sizeof what, "template '%s'", name);
+	int crc = tr_caps_check(caps, what, call);
+	if (crc) {
+		json_decref(caps);
+		return crc;
+	}
+	char *caps_text = json_dumps(caps, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(caps);
 	sqlite3 *db = tr_store_db(s);
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO vm_template (name, vcpus, "
 			       "memory_mib, disk_gib, image, kernel, initrd, "
-			       "cmdline, max_nics, max_disks, created_at) VALUES "
-			       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-			       -1, &st, NULL) != SQLITE_OK)
+			       "cmdline, max_nics, max_disks, created_at, caps) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+			       "?11, ?12)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		free(caps_text);
 		return db_error(db, call, "template");
+	}
+	sqlite3_bind_text(st, 12, caps_text, -1, SQLITE_TRANSIENT);
+	free(caps_text);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, vcpus);
 	sqlite3_bind_int64(st, 3, mem);
@@ -62,17 +79,14 @@ int tr_template_create(struct tr_store *s, json_t *f, json_t **out,
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		char what[128];
-		snprintf(what, sizeof what, "template '%s'", name);
+	if (rc != SQLITE_DONE)
 		return db_error(db, call, what);
-	}
 	return out ? tr_template_get(s, name, out, call) : 0;
 }
 
 #define TCOLS                                                                  \
 	"name, vcpus, memory_mib, disk_gib, image, kernel, initrd, cmdline, "  \
-	"max_nics, max_disks, created_at"
+	"max_nics, max_disks, created_at, caps"
 
 static json_t *template_json(sqlite3_stmt *st)
 {
@@ -91,6 +105,11 @@ static json_t *template_json(sqlite3_stmt *st)
 				    t ? json_string((const char *)t)
 				      : json_null());
 	}
+	const unsigned char *c = sqlite3_column_text(st, 11);
+	json_t *caps = c ? json_loads((const char *)c, 0, NULL) : NULL;
+	json_object_set_new(o, "caps", json_is_object(caps) ? caps : json_object());
+	if (!json_is_object(caps))
+		json_decref(caps);
 	return o;
 }
 

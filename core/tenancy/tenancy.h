@@ -35,6 +35,34 @@ int tr_template_delete(struct tr_store *s, const char *name,
 int tr_template_apply(struct tr_store *s, json_t *inputs,
 		      trellis_call_t *call);
 
+/* ---- caps (caps.c; table bu_caps, vm_template.caps) ----
+ * A VM's caps, per field: its offering's (the template's caps), then its
+ * BU's default, then the global default (config caps:, 0: none). */
+#define TR_CAP_N 7
+/* cpu_shares, nic_inbound_kbps, nic_outbound_kbps, disk_read_iops_sec,
+ * disk_write_iops_sec, disk_read_bytes_sec, disk_write_bytes_sec: the
+ * order of struct tr_config's caps[]. */
+extern const char *const tr_cap_fields[TR_CAP_N];
+/* INVALID_ARG unless caps holds only cap fields, each >= 0 or null. */
+int tr_caps_check(json_t *caps, const char *what, trellis_call_t *call);
+/* A new object with the cap fields args has. */
+json_t *tr_caps_pick(json_t *args);
+/* Sets (null: unsets) bu's default caps; NOTFOUND, INVALID_ARG, IO. */
+int tr_caps_bu_set(struct tr_store *s, const char *bu, json_t *caps,
+		   trellis_call_t *call);
+/* bu's default caps ({} when none). */
+int tr_caps_bu_get(struct tr_store *s, const char *bu, json_t **out,
+		   trellis_call_t *call);
+/* {FIELD: {value, source}} for a VM of template_ (NULL/"": none) and bu
+ * (NULL/"": none), global the config's caps[] (may be NULL); source is
+ * "offering:NAME", "bu:NAME", "global" or "none". */
+int tr_caps_effective(struct tr_store *s, const unsigned *global,
+		      const char *template_, const char *bu, json_t **out,
+		      trellis_call_t *call);
+/* Sets vm.provision's cap inputs (each field's value) and inputs.caps
+ * (the whole, sources included, as JSON text) from tr_caps_effective()'s result. */
+void tr_caps_to_inputs(json_t *caps, json_t *inputs);
+
 /* Sets bu's quotas: limits may hold vcpus, memory_mib, disk_gib, vms (a
  * number, or -1/null: no limit) and templates {NAME: vms, ...}; the ones
  * not given keep their values.  0, NOTFOUND (no such BU), IO. */
@@ -82,6 +110,26 @@ int tr_alloc_reserve(struct tr_store *s, const char *name, int undo,
 		     trellis_call_t *call);
 int tr_alloc_segments(struct tr_store *s, const char *name, int undo,
 		      json_t **made, trellis_call_t *call);
+/* ---- dedicated hosts and clusters (dedicate.c; table dedication) ---- */
+/* Makes fields' "hosts" and "clusters" (a list of names, or the CLI's
+ * comma-separated string) lists, each name checked to exist (NOTFOUND). */
+int tr_dedicate_normalize(struct tr_store *s, const char *bu, json_t *fields,
+			  trellis_call_t *call);
+/* For approval: appends to msg (at *len, of cap) and to problems what
+ * stands in the way of allocation a's dedications (another BU's, or VMs
+ * of others on them). */
+void tr_dedicate_check(struct tr_store *s, json_t *a, char *msg, size_t cap,
+		       size_t *len, json_t *problems);
+/* The allocation.provision step: records its dedications (a host or
+ * cluster of the BU already is found and kept; another BU's: CONFLICT);
+ * undo: deletes the rows this allocation made.  *made: [{kind, name}]. */
+int tr_alloc_dedicate(struct tr_store *s, const char *name, int undo,
+		      json_t **made, trellis_call_t *call);
+/* When allocation name goes active: the BU's dedications it does not list
+ * are given back, and those it lists become its own. */
+int tr_dedicate_supersede(struct tr_store *s, const char *name,
+			  trellis_call_t *call);
+
 /* A dedicated zone (the allocation's zone): private, exclusive and owned
  * by the BU, so no other BU is placed there (undo: the zone as it was). */
 int tr_alloc_zone(struct tr_store *s, const char *name, int undo,

@@ -17,9 +17,19 @@
  * is *cap (both updated). */
 void tr_grow(void **arr, size_t *cap, size_t size, size_t need);
 
-/* Room for one more element after the n that arr holds. */
-#define TR_GROW(arr, n, cap)                                                   \
-	((n) < (cap) ? (void)0                                                 \
-		     : tr_grow((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
+/* Room for one more element after the n that arr holds; cap may be of
+ * any unsigned type.  A statement. */
+#define TR_GROW(arr, n, cap) TR_GROW_TO(arr, (size_t)(n) + 1, cap)
+
+/* Room for at least need elements in arr (cap: any unsigned type). */
+#define TR_GROW_TO(arr, need, cap)                                             \
+	do {                                                                   \
+		if ((size_t)(need) > (size_t)(cap)) {                          \
+			size_t tr_grow_cap_ = (cap);                           \
+			tr_grow((void **)&(arr), &tr_grow_cap_, sizeof *(arr),  \
+				(need));                                       \
+			(cap) = tr_grow_cap_;                                  \
+		}                                                              \
+	} while (0)
 
 #endif

@@ -13,6 +13,13 @@ static uint64_t ms(clockid_t id)
 
 uint64_t tr_now_ms(void) { return ms(CLOCK_MONOTONIC); }
 
+uint64_t tr_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 uint64_t tr_now_coarse_ms(void) { return ms(CLOCK_MONOTONIC_COARSE); }
 
 int64_t tr_wall_ms(void) { return (int64_t)ms(CLOCK_REALTIME); }

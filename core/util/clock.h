@@ -10,6 +10,8 @@
 
 /* CLOCK_MONOTONIC: for timers, deadlines and intervals. */
 uint64_t tr_now_ms(void);
+/* CLOCK_MONOTONIC in microseconds: for latencies (the relay's). */
+uint64_t tr_now_us(void);
 /* CLOCK_MONOTONIC_COARSE: cheaper and a tick (a few ms) behind, for what
  * runs on every store commit. */
 uint64_t tr_now_coarse_ms(void);

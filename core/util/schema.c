@@ -189,6 +189,18 @@ int tr_field_check(const struct tr_field *f, json_t *v, json_t **norm,
 		if (json_is_string(v)) {
 			long long x;
 			const char *s = json_string_value(v);
+			/* A duration typed as text carries its unit: "5" (a
+			 * --ttl 5) would be 5 ms, which nobody means.  "0"
+			 * is 0 in every unit. */
+			if (f->type == TR_T_DURATION && *s &&
+			    strspn(s, "0123456789") == strlen(s) &&
+			    strspn(s, "0") != strlen(s)) {
+				snprintf(err, errlen,
+					 "expected %s, got '%.32s': a bare number "
+					 "is refused, say %.32ss, %.32sm or %.32sms",
+					 want, s, s, s, s);
+				return -1;
+			}
 			int r = f->type == TR_T_SIZE ? tr_parse_size(s, &x)
 						     : tr_parse_duration(s, &x);
 			if (r < 0) {

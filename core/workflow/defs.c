@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/suggest.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
 #include "engine_int.h"
@@ -78,6 +79,15 @@ const struct tr_wf *tr_engine_def(struct tr_engine *e, const char *name)
 		if (strcmp(e->defs[k]->name, name) == 0)
 			return e->defs[k];
 	return NULL;
+}
+
+const char *tr_engine_def_guess(struct tr_engine *e, const char *name)
+{
+	struct tr_suggest sg;
+	tr_suggest_init(&sg, name);
+	for (size_t k = 0; k < e->n_defs; k++)
+		tr_suggest_add(&sg, e->defs[k]->name);
+	return sg.best;
 }
 
 static int by_name(const void *a, const void *b)

@@ -17,6 +17,7 @@
 #include "../config/config.h"
 #include "../loader/paths.h"
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../util/log.h"
 #include "engine_int.h"
 
@@ -194,14 +195,7 @@ void tr_eng_admit(struct tr_engine *e)
 
 int tr_eng_enqueue(struct tr_engine *e, struct inst *i)
 {
-	if (e->n_queue == e->cap_queue) {
-		size_t c = e->cap_queue ? e->cap_queue * 2 : 16;
-		struct inst **q = tr_xrealloc(e->queue, c * sizeof *q);
-		if (!q)
-			return -1;
-		e->queue = q;
-		e->cap_queue = c;
-	}
+	TR_GROW(e->queue, e->n_queue, e->cap_queue);
 	e->queue[e->n_queue++] = i;
 	return 0;
 }
@@ -351,6 +345,13 @@ static int start_inst(struct tr_engine *e, const char *name,
 		text = source;
 	} else {
 		const struct tr_wf *def = name ? tr_engine_def(e, name) : NULL;
+		const char *guess = name && !def ? tr_engine_def_guess(e, name)
+						 : NULL;
+		if (!def && guess)
+			return tr_call_set(call, TRELLIS_E_NOTFOUND,
+					   "no workflow called '%s' (did you "
+					   "mean '%s'?)",
+					   name, guess);
 		if (!def)
 			return tr_call_set(call, TRELLIS_E_NOTFOUND,
 					   "no workflow called '%s' (see "
@@ -478,7 +479,7 @@ int tr_engine_start(struct tr_engine *e, const char *name,
 				    id, details, call);
 }
 
-/* ---- sub-workflows (subflow.c) ---- */
+/* ---- sub-workflows (workflow.run: core/actions/subflow.c) ---- */
 
 /* The child's id: a hash of the parent step's idempotency key, so a
  * re-run of the step after a crash finds the same child. */

@@ -90,6 +90,9 @@ int tr_engine_purge(struct tr_engine *e, int64_t older_than_ms,
 /* The definitions: [{name, version, description, file, inputs, steps...}]. */
 json_t *tr_engine_defs(struct tr_engine *e);
 const struct tr_wf *tr_engine_def(struct tr_engine *e, const char *name);
+/* The loaded definition whose name is nearest to a mistyped one, or NULL
+ * (for "did you mean"). */
+const char *tr_engine_def_guess(struct tr_engine *e, const char *name);
 
 /*
  * Starts an instance of the definition called name, or of source (YAML

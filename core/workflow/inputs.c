@@ -11,13 +11,36 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/suggest.h"
 #include "load_int.h"
 
 /* ---- inputs ---- */
 
+/* The unit an int input counts in, by its name's suffix (memory_mb,
+ * disk_gb, memory_kib): bytes per unit, or 0 when it names none. */
+static long long name_unit(const char *name)
+{
+	static const struct {
+		const char *suffix;
+		long long bytes;
+	} units[] = {{"_kib", 1LL << 10}, {"_kb", 1LL << 10},
+		     {"_mib", 1LL << 20}, {"_mb", 1LL << 20},
+		     {"_gib", 1LL << 30}, {"_gb", 1LL << 30}};
+	size_t n = name ? strlen(name) : 0;
+	for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+		size_t l = strlen(units[i].suffix);
+		if (n > l && strcmp(name + n - l, units[i].suffix) == 0)
+			return units[i].bytes;
+	}
+	return 0;
+}
+
 /* Converts a value given for an input (a node's JSON or a command-line
- * string) to the input's type.  NULL with err set. */
-static json_t *input_value(enum tr_type t, json_t *v, char *err, size_t errlen)
+ * string) to the input's type.  An int input whose name says its unit
+ * (memory_mb, disk_gb) takes a size too: memory_mb=2G is 2048.  NULL
+ * with err set (which echoes the value). */
+static json_t *input_value(const char *name, enum tr_type t, json_t *v,
+			   char *err, size_t errlen)
 {
 	const char *s = json_string_value(v);
 	long long x;
@@ -42,6 +65,17 @@ static json_t *input_value(enum tr_type t, json_t *v, char *err, size_t errlen)
 			x = strtoll(s, &end, 0);
 			if (!errno && !*end)
 				return json_integer(x);
+			long long unit = name_unit(name), bytes;
+			if (unit && tr_parse_size(s, &bytes) == 0) {
+				if (bytes % unit == 0)
+					return json_integer(bytes / unit);
+				snprintf(err, errlen,
+					 "'%s' is not a whole number of %s", s,
+					 unit == 1LL << 10   ? "KiB"
+					 : unit == 1LL << 20 ? "MiB"
+							     : "GiB");
+				return NULL;
+			}
 		}
 		break;
 	case TR_T_BOOL:
@@ -65,8 +99,16 @@ static json_t *input_value(enum tr_type t, json_t *v, char *err, size_t errlen)
 	default:
 		return json_incref(v);
 	}
-	snprintf(err, errlen, "expected %s, got %s", tr_type_str(t),
-		 s ? "a string that is not one" : tr_json_type_name(v));
+	if (s)
+		snprintf(err, errlen, "expected %s%s, got '%.80s'",
+			 tr_type_str(t),
+			 t == TR_T_INT && name_unit(name) ? " or a size (512M, 2G)"
+			 : t == TR_T_BOOL		   ? " (true or false)"
+							   : "",
+			 s);
+	else
+		snprintf(err, errlen, "expected %s, got %s", tr_type_str(t),
+			 tr_json_type_name(v));
 	return NULL;
 }
 
@@ -148,7 +190,7 @@ void tr_ld_inputs(struct ld *l, const trellis_node_t *map)
 			} else {
 				json_t *raw = tr_ld_json(d);
 				char why[200];
-				in->def = input_value(in->type, raw, why,
+				in->def = input_value(in->name, in->type, raw, why,
 						      sizeof why);
 				json_decref(raw);
 				if (!in->def)
@@ -178,8 +220,20 @@ int tr_wf_inputs_bind(const struct tr_wf *wf, json_t *given, json_t **out,
 	json_object_foreach(given, k, v)
 	{
 		if (!tr_wf_input_find(wf, k)) {
-			snprintf(err, errlen, "workflow %s has no input '%s'",
-				 wf->name, k);
+			struct tr_suggest sg;
+			tr_suggest_init(&sg, k);
+			for (size_t i = 0; i < wf->n_inputs; i++)
+				tr_suggest_add(&sg, wf->inputs[i].name);
+			if (sg.best)
+				snprintf(err, errlen,
+					 "workflow %s has no input '%s' (did "
+					 "you mean '%s'?)",
+					 wf->name, k, sg.best);
+			else
+				snprintf(err, errlen,
+					 "workflow %s has no input '%s' (see "
+					 "trellis workflow show %s)",
+					 wf->name, k, wf->name);
 			return -1;
 		}
 	}
@@ -202,7 +256,7 @@ int tr_wf_inputs_bind(const struct tr_wf *wf, json_t *given, json_t **out,
 			continue;
 		}
 		char why[200];
-		json_t *nv = input_value(in->type, g, why, sizeof why);
+		json_t *nv = input_value(in->name, in->type, g, why, sizeof why);
 		if (!nv) {
 			snprintf(err, errlen, "input '%s': %s", in->name, why);
 			json_decref(o);

@@ -8,6 +8,7 @@
 
 #include "../store/store.h"
 #include "../util/alloc.h"
+#include "../util/array.h"
 #include "../util/log.h"
 
 enum {
@@ -204,16 +205,7 @@ int tr_journal_flush(struct tr_journal *j)
 
 static struct jop *op_new(struct tr_journal *j, int q)
 {
-	if (j->n_ops == j->cap_ops) {
-		size_t c = j->cap_ops ? j->cap_ops * 2 : 256;
-		struct jop *o = tr_xrealloc(j->ops, c * sizeof *o);
-		if (!o) {
-			tr_err("workflow journal: out of memory");
-			return NULL;
-		}
-		j->ops = o;
-		j->cap_ops = c;
-	}
+	TR_GROW(j->ops, j->n_ops, j->cap_ops);
 	struct jop *o = &j->ops[j->n_ops++];
 	memset(o, 0, sizeof *o);
 	o->q = q;

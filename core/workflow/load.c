@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../util/alloc.h"
+#include "../util/suggest.h"
 #include "expr.h"
 #include "load_int.h"
 
@@ -190,29 +191,6 @@ int tr_ld_name_ok(const char *s, const char *extra)
 	return 1;
 }
 
-/* Edit distance for "did you mean" (short names only). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 63 || lb > 63)
-		return 99;
-	size_t d[64][64];
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++)
-		for (size_t j = 1; j <= lb; j++) {
-			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < c)
-				c = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < c)
-				c = d[i][j - 1] + 1;
-			d[i][j] = c;
-		}
-	return d[la][lb];
-}
-
 static const struct tr_action *find_action(struct ld *l,
 					   const trellis_node_t *n,
 					   const char *what)
@@ -226,15 +204,11 @@ static const struct tr_action *find_action(struct ld *l,
 	const struct tr_action *a = tr_action_find(name);
 	if (a)
 		return a;
-	const char *best = NULL;
-	size_t bd = 3;
-	for (size_t i = 0; i < tr_action_count(); i++) {
-		size_t d = distance(name, tr_action_at(i)->name);
-		if (d < bd) {
-			bd = d;
-			best = tr_action_at(i)->name;
-		}
-	}
+	struct tr_suggest sg;
+	tr_suggest_init(&sg, name);
+	for (size_t i = 0; i < tr_action_count(); i++)
+		tr_suggest_add(&sg, tr_action_at(i)->name);
+	const char *best = sg.best;
 	if (best)
 		tr_ld_err(l, n, "unknown action '%s' (did you mean '%s'?)", name,
 		       best);
@@ -285,7 +259,19 @@ static void check_with(struct ld *l, const trellis_node_t *with,
 		if (!tr_expr_any(j) && !(json_is_null(j) && !f->required)) {
 			char why[200];
 			json_t *norm = NULL;
-			if (tr_field_check(f, j, &norm, why, sizeof why) < 0)
+			if (f->type == TR_T_DURATION && json_is_integer(j) &&
+			    json_integer_value(j) != 0)
+				/* As for timeout: 30 would be 30 ms, which
+				 * nobody writing it means.  A value from an
+				 * expression keeps its milliseconds. */
+				tr_ld_err(l, v,
+					  "%s: argument '%s' of %s: a bare number "
+					  "is refused for a duration; say %llds or "
+					  "%lldms",
+					  what, f->name, a->name,
+					  (long long)json_integer_value(j),
+					  (long long)json_integer_value(j));
+			else if (tr_field_check(f, j, &norm, why, sizeof why) < 0)
 				tr_ld_err(l, v, "%s: argument '%s' of %s: %s", what,
 				       f->name, a->name, why);
 			json_decref(norm);

@@ -12,6 +12,18 @@
 
 /* ---- queries ---- */
 
+/* The journal keeps an instance's priority as a number; what leaves the
+ * engine says it as the definitions do (normal, high). */
+static void priority_name(json_t *row)
+{
+	json_t *p = json_object_get(row, "priority");
+	if (json_is_integer(p))
+		json_object_set_new(row, "priority",
+				    json_string(json_integer_value(p) > 0
+						    ? "high"
+						    : "normal"));
+}
+
 static json_t *step_counts(struct tr_engine *e, const char *id)
 {
 	json_t *steps = tr_journal_steps(e->j, id);
@@ -41,6 +53,7 @@ int tr_engine_status(struct tr_engine *e, const char *id, json_t **out,
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "no workflow instance '%s'", id);
 	json_object_set_new(row, "steps", step_counts(e, id));
+	priority_name(row);
 	*out = row;
 	return 0;
 }
@@ -52,6 +65,10 @@ int tr_engine_list(struct tr_engine *e, const char *state, unsigned limit,
 	if (!rows)
 		return tr_call_set(call, TRELLIS_E_IO,
 				   "cannot read the workflow journal");
+	size_t k;
+	json_t *r;
+	json_array_foreach(rows, k, r)
+		priority_name(r);
 	*out = json_pack("{s:o}", "items", rows);
 	return 0;
 }
@@ -93,6 +110,7 @@ int tr_engine_logs(struct tr_engine *e, const char *id, json_t **out,
 	free(src);
 	free(file);
 	json_object_set_new(row, "steps", steps);
+	priority_name(row);
 	*out = row;
 	return 0;
 }

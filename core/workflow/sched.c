@@ -520,7 +520,12 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 	}
 	char *err = tr_sched_error_text(&jb->call);
 	char *red = tr_secrets_redact_str(&i->secrets, err);
+	/* Errors that another attempt cannot heal are not retried: bad
+	 * arguments, a conflict with what exists (a name taken, an object
+	 * another key made), a permission refused, a cancellation. */
 	int fixable = jb->rc != TRELLIS_E_INVALID_ARG &&
+		      jb->rc != TRELLIS_E_CONFLICT &&
+		      jb->rc != TRELLIS_E_PERMISSION &&
 		      jb->rc != TRELLIS_E_CANCELLED;
 	if (i->st == I_RUNNING && fixable && s->attempts < ws->attempts &&
 	    tr_sched_wait_retry(i, jb, s->attempts) == 0) {

@@ -84,7 +84,7 @@ static int f_location(const trellis_place_request_t *req,
 	return removed;
 }
 
-/* An exclusive zone takes only its owner's VMs. */
+/* An exclusive zone, or a dedicated host, takes only its owner's VMs. */
 static int f_exclusive(const trellis_place_request_t *req,
 		       const trellis_host_view_t *const *hosts, size_t n,
 		       uint8_t *keep, char reason[64])
@@ -93,7 +93,7 @@ static int f_exclusive(const trellis_place_request_t *req,
 	SWEEP(removed, (h->zone_flags & TRELLIS_ZONE_EXCLUSIVE) &&
 			   h->owner_id != req->tenant_id)
 	if (removed)
-		reason_add(reason, "private zone of another tenant");
+		reason_add(reason, "exclusive to another tenant");
 	return removed;
 }
 
@@ -194,7 +194,7 @@ const struct pb_filter pb_filters[] = {
       TRELLIS_POLICY_INDEX_CAPACITY | TRELLIS_POLICY_INDEX_VCPUS, f_capacity),
     F("location", "the requested zone, pod, cluster or host",
       TRELLIS_POLICY_INDEX_LOCATION, f_location),
-    F("exclusive", "an exclusive private zone takes only its owner's VMs",
+    F("exclusive", "an exclusive private zone or a dedicated host takes only its owner's VMs",
       TRELLIS_POLICY_INDEX_NONE, f_exclusive),
     F("spill",
       "owners fill their private zones first; spill: allow "

@@ -289,6 +289,23 @@ void chk_delete_if_key(struct chk *c, const struct chk_if_key *k, void *fx,
 		   rc, 0);
 }
 
+int chk_open(struct chk *c, const char *check, trellis_call_t *call,
+	     const char *name, const char *uri, uint32_t flags,
+	     struct tr_target **out)
+{
+	chk_call(c, call);
+	chk_begin(check);
+	int rc = chk_target_open(c, call, name, uri, flags, out);
+	chk_end();
+	if (rc == TRELLIS_E_UNAVAILABLE && c->allow_unavailable &&
+	    chk_has_own_message(call, rc)) {
+		chk_pass(c, check, "%s is UNAVAILABLE, as allowed: %s", uri,
+			 call->message);
+		return 1;
+	}
+	return rc;
+}
+
 /* The options live as long as the target: kept here, freed at exit. */
 static trellis_node_t *opened_options[8];
 

@@ -124,6 +124,15 @@ void chk_delete_if_key(struct chk *c, const struct chk_if_key *k, void *fx,
 int chk_target_open(struct chk *c, trellis_call_t *call, const char *name,
 		    const char *uri, uint32_t flags, struct tr_target **out);
 
+/* The check that opens the target (connect, pool_open): chk_target_open
+ * under check's watchdog.  1 when the target is UNAVAILABLE with a message
+ * of its own and --allow-unavailable says that is fine (reported as a
+ * PASS); otherwise its return, not reported (the caller says what a
+ * failure means for its kind). */
+int chk_open(struct chk *c, const char *check, trellis_call_t *call,
+	     const char *name, const char *uri, uint32_t flags,
+	     struct tr_target **out);
+
 /* The scenarios. */
 void chk_hypervisor(struct chk *c);
 void chk_storage(struct chk *c);

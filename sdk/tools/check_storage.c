@@ -692,15 +692,9 @@ void chk_storage(struct chk *c)
 		}
 	}
 
-	chk_call(c, &call);
-	chk_begin("pool_open");
-	rc = chk_target_open(c, &call, "trellis-check", uri,
-			     TRELLIS_POOL_OPEN_CREATE, &fx.t);
-	chk_end();
-	if (rc == TRELLIS_E_UNAVAILABLE && c->allow_unavailable &&
-	    chk_has_own_message(&call, rc)) {
-		chk_pass(c, "pool_open", "%s is UNAVAILABLE, as allowed: %s",
-			 uri, call.message);
+	rc = chk_open(c, "pool_open", &call, "trellis-check", uri,
+		      TRELLIS_POOL_OPEN_CREATE, &fx.t);
+	if (rc == 1) {
 		fx.t = &none;
 		chk_sweep(c, st_ops, N_OPS, &fx, "the pool is unavailable");
 		goto out;

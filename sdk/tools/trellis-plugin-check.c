@@ -111,7 +111,7 @@ static uint64_t known_caps(uint32_t kind)
 	case TRELLIS_KIND_STORAGE:
 		return (1ull << 7) - 1; /* format bits: since 1.1 */
 	case TRELLIS_KIND_NETWORK:
-		return (1ull << 4) - 1;
+		return (1ull << 5) - 1; /* router bit: since 1.1 */
 	default:
 		return 0;
 	}
@@ -183,6 +183,8 @@ static void check_caps(struct chk *c)
 	      trellis_network_ops, rule_add),
 	    P(TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_GC, "gc",
 	      trellis_network_ops, gc),
+	    P(TRELLIS_KIND_NETWORK, TRELLIS_NET_CAP_ROUTER, "router",
+	      trellis_network_ops, router_ensure),
 #undef P
 	};
 	const trellis_plugin_desc_t *d = c->p->desc;

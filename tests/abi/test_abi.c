@@ -332,6 +332,35 @@ static void test_frozen_1_0_on_1_1_host(void **st)
 	tr_registry_free(reg);
 }
 
+/* A network plugin of ABI 1.0 on a 1.1 host: the routers (since 1.1)
+ * are NOTSUP, named, although memory after its table holds pointers. */
+static void test_net_1_0_routers_notsup(void **st)
+{
+	(void)st;
+	tr_registry_t *reg = tr_registry_new();
+	tr_registry_set_abi(reg, 1, 1, NULL);
+	struct trellis_plugin *p = load(reg, "net_1_0");
+	assert_int_equal(p->state, TR_PLUGIN_LOADED);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	void *conn = NULL;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	assert_int_equal(tr_net_connect(p, &call, "local", NULL, 0, &conn), 0);
+	trellis_router_spec_t rs = {.struct_size = sizeof rs, .name = "n"};
+	trellis_router_info_t out;
+	assert_int_equal(tr_net_router_ensure(p, conn, &lock, &call, &rs, "k",
+					      0, &out),
+			 TRELLIS_E_NOTSUP);
+	assert_string_equal(call.message, "plugin 'net-1-0' (network) does "
+					  "not support router_ensure");
+	tr_call_init(&call, NULL);
+	assert_int_equal(
+	    tr_net_router_remove(p, conn, &lock, &call, "n", "k", 0),
+	    TRELLIS_E_NOTSUP);
+	tr_net_disconnect(p, conn, &lock);
+	tr_registry_free(reg);
+}
+
 /* A 1.0 plugin declares no config schema: its section reaches init()
  * unchecked (it checks it itself, as before), only without the keys the
  * core reads ("optional"). */
@@ -386,6 +415,7 @@ int main(void)
 	    cmocka_unit_test(test_undefined_symbol),
 	    cmocka_unit_test(test_load_dir_goes_on),
 	    cmocka_unit_test(test_frozen_1_0_on_1_1_host),
+	    cmocka_unit_test(test_net_1_0_routers_notsup),
 	    cmocka_unit_test(test_frozen_1_0_on_1_0_host),
 	    cmocka_unit_test(test_frozen_1_0_config_unchecked),
 	};

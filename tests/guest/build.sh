@@ -17,6 +17,13 @@
 #     ip=CLIENT::GW:NETMASK:HOST:DEV:off  the kernel's own ip= syntax; NETMASK
 #                                         may also be a prefix length (24);
 #                                         DEV defaults to eth0
+#     trellis.serve=TEXT                  serve TEXT on port 80 (busybox httpd)
+#     trellis.resolve=NAME                look NAME up, print "resolve NAME: A"
+#     trellis.fetch=URL                   fetch URL, print "fetch URL: BODY"
+#     ip=dhcp                             eth0 by DHCP: busybox udhcpc, which
+#                                         sets the address, the default
+#                                         route and /etc/resolv.conf (issue
+#                                         23: a routed network's dnsmasq)
 #
 # `build.sh appliance` builds the second image, a locked-down virtual
 # appliance (issue 22, maintenance mode): the same kernel and init, plus
@@ -152,13 +159,14 @@ add_appliance() {
 	done
 	mkdir -p "$r"/{usr/sbin,usr/bin,lib64,lib/x86_64-linux-gnu,etc/dropbear,www,root,var/log,dev/pts}
 	cp "$x/usr/sbin/dropbear" "$x/usr/sbin/qemu-ga" "$r/usr/sbin/"
-	cp "$x/usr/bin/dbclient" "$r/usr/bin/"
+	cp "$x/usr/bin/dbclient" "$x/usr/bin/dropbearkey" "$r/usr/bin/"
 	# The library closure: the packages' own first, then this machine's.
 	local lib
 	while read -r lib; do
 		cp -L "$lib" "$r/lib/x86_64-linux-gnu/$(basename "$lib")"
 	done < <(LD_LIBRARY_PATH=$x/usr/lib/x86_64-linux-gnu ldd \
-		"$r/usr/sbin/dropbear" "$r/usr/sbin/qemu-ga" "$r/usr/bin/dbclient" |
+		"$r/usr/sbin/dropbear" "$r/usr/sbin/qemu-ga" "$r/usr/bin/dbclient" \
+		"$r/usr/bin/dropbearkey" |
 		awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u)
 	if LD_LIBRARY_PATH=$x/usr/lib/x86_64-linux-gnu ldd "$r/usr/sbin/qemu-ga" \
 		"$r/usr/sbin/dropbear" | grep -q 'not found'; then
@@ -211,7 +219,12 @@ mkdir -p /dev/virtio-ports /var/run
 for n in /sys/class/virtio-ports/*; do
 	[ -e "$n/name" ] && ln -sf "/dev/${n##*/}" "/dev/virtio-ports/$(cat "$n/name")"
 done
-dropbear -R -p 22 -P /var/run/dropbear.pid -E 2>>/var/log/auth.log
+# Its own host key, made at boot: ed25519, which takes a moment even
+# under TCG (dropbear -R would make RSA keys at the first connection,
+# which under TCG takes longer than a client waits).
+dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1
+dropbear -r /etc/dropbear/dropbear_ed25519_host_key -p 22 \
+	-P /var/run/dropbear.pid -E 2>>/var/log/auth.log
 httpd -p 443 -h /www
 if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ]; then
 	qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 \
@@ -245,6 +258,23 @@ poweroff -f
 EOF
 chmod +x "$root/etc/acpi/PWRF/00000080"
 
+# udhcpc's script (ip=dhcp): the lease's address, router and DNS servers.
+cat >"$root/etc/udhcpc.script" <<'EOS'
+#!/bin/sh
+case $1 in
+deconfig) ip addr flush dev "$interface" ;;
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route replace default via "${router%% *}"
+	: >/etc/resolv.conf
+	for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done
+	[ -n "$domain" ] && echo "search $domain" >>/etc/resolv.conf ;;
+esac
+exit 0
+EOS
+chmod +x "$root/etc/udhcpc.script"
+
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 # PID 1 of the Trellis test guest (tests/guest/build.sh).
@@ -259,13 +289,29 @@ log() { echo "trellis-guest: $*"; }
 for m in $(cat /etc/modules); do
 	insmod "/lib/modules/$m.ko" || log "insmod $m failed"
 done
-ipcfg= host=trellis-guest
+ipcfg= host=trellis-guest serve= resolve= fetch=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	ip=*) ipcfg=${arg#ip=} ;;
+	trellis.serve=*) serve=${arg#*=} ;;
+	trellis.resolve=*) resolve=${arg#*=} ;;
+	trellis.fetch=*) fetch=${arg#*=} ;;
 	esac
 done
-if [ -n "$ipcfg" ]; then
+if [ "$ipcfg" = dhcp ]; then
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ip link set lo up
+	ip link set eth0 up
+	if udhcpc -i eth0 -n -q -t 10 -T 1 -s /etc/udhcpc.script; then
+		log "eth0 by DHCP: $(ip -4 -o addr show eth0 | awk '{print $4}')"
+	else
+		log "eth0: no DHCP lease"
+	fi
+elif [ -n "$ipcfg" ]; then
 	IFS=: read -r client server gw mask hn dev auto <<IP
 $ipcfg
 IP
@@ -298,6 +344,32 @@ IP
 fi
 hostname "$host"
 acpid -d -c /etc/acpi &
+# Network probes for the router tests (issue 23), each reported on the
+# serial console: trellis.serve=TEXT serves TEXT on port 80;
+# trellis.resolve=NAME looks NAME up through the DNS server DHCP gave;
+# trellis.fetch=URL fetches URL (through the router's NAT).  Both retry
+# for about 30 s.
+if [ -n "$serve" ]; then
+	mkdir -p /srv
+	echo "$serve" >/srv/index.html
+	httpd -p 80 -h /srv
+fi
+(
+	i=0
+	while [ -n "$resolve" ] && [ $i -lt 30 ]; do
+		a=$(nslookup "$resolve" 2>/dev/null | sed -n '/^Name:/,$ s/^Address[ 0-9]*: *\([0-9.]*\).*/\1/p' | head -1)
+		[ -n "$a" ] && { log "resolve $resolve: $a"; break; }
+		sleep 1
+		i=$((i + 1))
+	done
+	i=0
+	while [ -n "$fetch" ] && [ $i -lt 30 ]; do
+		b=$(timeout 3 wget -q -O- "$fetch" 2>/dev/null)
+		[ -n "$b" ] && { log "fetch $fetch: $b"; break; }
+		sleep 1
+		i=$((i + 1))
+	done
+) &
 [ -f /etc/appliance.rc ] && . /etc/appliance.rc
 # trellis.tty1 (the console tests, issue 20): a banner on the VGA console
 # and every line typed there (through VNC) copied to the serial log.

@@ -10,7 +10,7 @@
 source "$(dirname "$0")/../lib/tap.sh"
 
 pages=(trellis.1 trellisd.8 trellis-plugin-check.1 trellis-workflow.5
-	trellisd.yaml.5)
+	trellisd.yaml.5 trellis-agent.8 trellis-escrowd.8 trellis-console.8)
 for p in "${pages[@]}"; do
 	f=$TRELLIS_BUILD/man/$p
 	if [[ ! -f $f ]]; then

@@ -27,7 +27,8 @@ source "$(dirname "$0")/../lib/tap.sh"
 
 ver=$(sed -n "s/^VERSION = '\(.*\)'/\1/p" "$TRELLIS_SRC/site_scons/trellis_build.py")
 arch=$(dpkg --print-architecture)
-pkgs=(trellisd trellis-cli trellis-plugins libtrellis-plugin-dev trellis-console)
+pkgs=(trellisd trellis-cli trellis-plugins libtrellis-plugin-dev trellis-agent
+	trellis-escrowd trellis-console)
 cache=$TRELLIS_BUILD/packaging
 work=$cache/work
 root=$work/root
@@ -115,6 +116,11 @@ ok "libtrellis-plugin-dev: headers, .pc, skeletons, checker, guide" \
 	usr/share/trellis/skeleton/storage/skel_storage.c \
 	usr/bin/trellis-plugin-check usr/share/man/man1/trellis-plugin-check.1.gz \
 	usr/share/doc/libtrellis-plugin-dev/plugin-guide.md.gz
+ok "trellis-agent: the agent and trellis-agent(8)" has trellis-agent \
+	usr/bin/trellis-agent usr/share/man/man8/trellis-agent.8.gz
+ok "trellis-escrowd: the escrow and trellis-escrowd(8)" has trellis-escrowd \
+	usr/bin/trellis-escrowd usr/share/man/man8/trellis-escrowd.8.gz
+ok "trellisd: the OpenAPI document" has trellisd usr/share/trellis/openapi.json
 conffiles=$(dpkg-deb --ctrl-tarfile "$work/trellisd_${ver}_${arch}.deb" |
 	tar -xOf - ./conffiles 2>/dev/null)
 like "trellisd: /etc/trellis/trellisd.yaml is a conffile" "$conffiles" \
@@ -148,7 +154,7 @@ for p in "${pkgs[@]}"; do
 	cp "$work/${p}_${ver}_${arch}.deb" "$root/tmp/debs/"
 done
 in_root() { chroot "$root" "$@"; }
-ok "apt installs the five packages and their dependencies (log: $log/apt.log)" \
+ok "apt installs the packages and their dependencies (log: $log/apt.log)" \
 	sh -c "chroot '$root' sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q --no-install-recommends /tmp/debs/*.deb' >'$log/apt.log' 2>&1 || { tail -20 '$log/apt.log'; exit 1; }"
 
 uid=$(in_root id -u trellis 2>/dev/null)

@@ -88,6 +88,10 @@ static const struct {
      "the host kernel lacks a queueing discipline that libvirt's NIC "
      "bandwidth caps need (sch_htb and sch_sfq); ask without "
      "inbound/outbound caps or load the modules"},
+    {"Failed to load TC action module", TRELLIS_E_NOTSUP,
+     "the host kernel lacks the traffic-control action (act_police) that "
+     "libvirt's outbound NIC bandwidth cap needs; ask without an outbound "
+     "cap or load the module"},
 };
 
 static int fail_v(struct lv_conn *c, trellis_call_t *call, int code,

@@ -3,6 +3,7 @@
  * domxml.c - domain XML written with xmlTextWriter (reading: domread.c).
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,16 @@ int lv_xml_domain(const trellis_vm_spec_t *s, const char *domain_type,
 		x.failed = 1;
 	end(&x);
 
+	/* cpu_shares is a 1.1 field: present only when the core's spec is
+	 * that large. */
+	if (s->struct_size >= offsetof(trellis_vm_spec_t, cpu_shares) +
+				  sizeof s->cpu_shares &&
+	    s->cpu_shares) {
+		start(&x, "cputune");
+		snprintf(n, sizeof n, "%u", s->cpu_shares);
+		text_el(&x, "shares", n);
+		end(&x);
+	}
 	start(&x, "os");
 	text_el(&x, "type", "hvm");
 	if (s->kernel) {

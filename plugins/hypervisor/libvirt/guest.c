@@ -4,11 +4,14 @@
  * user's password (virDomainSetUserPassword, the agent's
  * guest-set-user-password, which runs the guest's chpasswd), lock it and
  * end its sessions (guest-exec of /bin/sh with a short script; the user
- * name goes as an argument, never into the script text).
+ * name goes as an argument, never into the script text), and read a
+ * guest file from an offset (guest-file-open/seek/read/close: the sshd
+ * log that maintenance mode follows).
  *
  * The password is a secret: it travels to libvirt only, and no error
  * message carries it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +100,29 @@ static int b64val(int ch)
 	if (ch >= '0' && ch <= '9')
 		return ch - '0' + 52;
 	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+/* Decodes the base64 string after key ("\"out-data\":\"") into out
+ * (at most len bytes); the bytes decoded. */
+static size_t b64_after(const char *json, const char *key, char *out,
+			size_t len)
+{
+	const char *p = json ? strstr(json, key) : NULL;
+	size_t n = 0;
+	unsigned acc = 0;
+	int bits = 0, v;
+	if (!p)
+		return 0;
+	for (p += strlen(key); *p && *p != '"' && (v = b64val(*p)) >= 0; p++) {
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n < len)
+				out[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	return n;
 }
 
 /* Decodes the base64 of "out-data" into out (truncated, NUL-ended). */
@@ -250,6 +276,115 @@ int lv_guest_end_sessions(void *conn, trellis_call_t *call, const char *uuid,
 			    virDomainGetName(dom), user, code);
 	if (!rc && ended)
 		*ended = (uint32_t)strtoul(out, NULL, 10);
+	virDomainFree(dom);
+	return rc;
+}
+
+/* A path the agent may open: absolute, plain characters (it goes into
+ * the agent's JSON unescaped). */
+static int path_ok(const char *p)
+{
+	if (!p || *p != '/' || strlen(p) > 255 || strstr(p, ".."))
+		return 0;
+	for (; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '/' || *p == '_' ||
+		      *p == '-' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+/* One agent command; its reply (free()) or NULL. */
+static char *agent(virDomainPtr dom, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static char *agent(virDomainPtr dom, const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	return virDomainQemuAgentCommand(dom, cmd, AGENT_TIMEOUT_S, 0);
+}
+
+int lv_guest_file_read(void *conn, trellis_call_t *call, const char *uuid,
+		       const char *path, uint64_t offset, uint32_t flags,
+		       char *buf, size_t len, size_t *n, uint64_t *size)
+{
+	struct lv_conn *c = conn;
+	virDomainPtr dom;
+	int rc;
+	*n = 0;
+	*size = 0;
+	if ((rc = lv_check_flags(c, call, "guest_file_read", flags, 0)) < 0)
+		return rc;
+	if (!path_ok(path))
+		return lv_err(c, call, TRELLIS_E_INVALID_ARG,
+			      "guest_file_read: '%s' is not an absolute path "
+			      "of plain characters",
+			      path ? path : "");
+	/* running() checks a user name: "root" passes. */
+	if ((rc = running(c, call, "guest_file_read", uuid, "root", &dom)) < 0)
+		return rc;
+	const char *name = virDomainGetName(dom);
+	char *r = agent(dom,
+			"{\"execute\":\"guest-file-open\",\"arguments\":"
+			"{\"path\":\"%s\",\"mode\":\"r\"}}",
+			path);
+	long h = num_after(r, "\"return\":");
+	free(r);
+	if (h < 0) {
+		virErrorPtr e = virGetLastError();
+		int missing = e && e->message &&
+			      strstr(e->message, "No such file");
+		rc = missing ? lv_err(c, call, TRELLIS_E_NOTFOUND,
+				      "guest_file_read: VM '%s': no file '%s'",
+				      name, path)
+			     : lv_fail_as(c, call, TRELLIS_E_UNAVAILABLE,
+					  "guest_file_read: VM '%s': '%s'",
+					  name, path);
+		virDomainFree(dom);
+		return rc;
+	}
+	r = agent(dom,
+		  "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\""
+		  ":%ld,\"offset\":0,\"whence\":\"end\"}}",
+		  h);
+	long end = num_after(r, "\"position\":");
+	free(r);
+	if (end < 0) {
+		rc = lv_fail_as(c, call, TRELLIS_E_UNAVAILABLE,
+				"guest_file_read: VM '%s': '%s': seek", name,
+				path);
+		goto close;
+	}
+	*size = (uint64_t)end;
+	if (offset >= (uint64_t)end || !len)
+		goto close;
+	r = agent(dom,
+		  "{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\""
+		  ":%ld,\"offset\":%llu,\"whence\":\"set\"}}",
+		  h, (unsigned long long)offset);
+	free(r);
+	/* The agent reads at most 48 MiB; a log is read in small steps. */
+	size_t want = len > 65536 ? 65536 : len;
+	r = agent(dom,
+		  "{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\""
+		  ":%ld,\"count\":%zu}}",
+		  h, want);
+	if (!r) {
+		rc = lv_fail_as(c, call, TRELLIS_E_UNAVAILABLE,
+				"guest_file_read: VM '%s': '%s': read", name,
+				path);
+		goto close;
+	}
+	*n = b64_after(r, "\"buf-b64\":\"", buf, len);
+	free(r);
+close:
+	free(agent(dom,
+		   "{\"execute\":\"guest-file-close\",\"arguments\":"
+		   "{\"handle\":%ld}}",
+		   h));
 	virDomainFree(dom);
 	return rc;
 }

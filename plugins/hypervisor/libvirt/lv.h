@@ -107,6 +107,9 @@ int lv_guest_lock_user(void *conn, trellis_call_t *call, const char *uuid,
 		       const char *user, uint32_t flags);
 int lv_guest_end_sessions(void *conn, trellis_call_t *call, const char *uuid,
 			  const char *user, uint32_t flags, uint32_t *ended);
+int lv_guest_file_read(void *conn, trellis_call_t *call, const char *uuid,
+		       const char *path, uint64_t offset, uint32_t flags,
+		       char *buf, size_t len, size_t *n, uint64_t *size);
 
 /* events.c */
 int lv_events_start(struct lv_state *st, trellis_call_t *call);

@@ -100,6 +100,7 @@ static const struct trellis_hypervisor_ops lv_ops = {
     .guest_set_password = lv_guest_set_password,
     .guest_lock_user = lv_guest_lock_user,
     .guest_end_sessions = lv_guest_end_sessions,
+    .guest_file_read = lv_guest_file_read,
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = LV_NAME, .version = "1.0.0",

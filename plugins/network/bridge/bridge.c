@@ -224,6 +224,19 @@ static int br_segment_release(void *conn, trellis_call_t *call,
 	return run_job(conn, call, br_job_segment_release, &j);
 }
 
+/* An info struct filled whole (full, full_size bytes), copied into the
+ * caller's as far as its struct_size reaches: a core built before a field
+ * was added gets the rest.  Both start with uint32_t struct_size. */
+static void copy_out(void *out, const void *full, size_t full_size)
+{
+	uint32_t have;
+	memcpy(&have, out, sizeof have);
+	size_t n = have < full_size ? have : full_size;
+	if (n > sizeof have)
+		memcpy((char *)out + sizeof have, (const char *)full + sizeof have,
+		       n - sizeof have);
+}
+
 static int br_port_create(void *conn, trellis_call_t *call,
 			  const trellis_port_spec_t *spec, const char *idem_key,
 			  uint32_t flags, trellis_port_info_t *out)
@@ -236,12 +249,7 @@ static int br_port_create(void *conn, trellis_call_t *call,
 			   .idem_key = idem_key,
 			   .port_out = &full};
 	int rc = run_job(conn, call, br_job_port_create, &j);
-	size_t n =
-	    out->struct_size < sizeof full ? out->struct_size : sizeof full;
-	if (n > sizeof full.struct_size)
-		memcpy((char *)out + sizeof full.struct_size,
-		       (char *)&full + sizeof full.struct_size,
-		       n - sizeof full.struct_size);
+	copy_out(out, &full, sizeof full);
 	return rc;
 }
 
@@ -271,6 +279,13 @@ static int br_rule_delete(void *conn, trellis_call_t *call, const char *rule_id,
 	return run_job(conn, call, br_job_rule_delete, &j);
 }
 
+static int br_rule_stats(void *conn, trellis_call_t *call, const char *rule_id,
+			 uint32_t flags, trellis_fw_rule_stats_t *out)
+{
+	struct br_job j = {.name = rule_id, .flags = flags, .stats = out};
+	return run_job(conn, call, br_job_rule_stats, &j);
+}
+
 static int br_gc(void *conn, trellis_call_t *call, const char *const *keep,
 		 uint32_t n_keep, uint32_t flags, trellis_gc_fn fn,
 		 void *opaque)
@@ -281,6 +296,38 @@ static int br_gc(void *conn, trellis_call_t *call, const char *const *keep,
 			   .gc_fn = fn,
 			   .opaque = opaque};
 	return run_job(conn, call, br_job_gc, &j);
+}
+
+static int br_router_ensure(void *conn, trellis_call_t *call,
+			    const trellis_router_spec_t *spec,
+			    const char *idem_key, uint32_t flags,
+			    trellis_router_info_t *out)
+{
+	/* Filled whole, then copied as far as the caller's struct_size
+	 * reaches. */
+	trellis_router_info_t full = {.struct_size = sizeof full};
+	struct br_job j = {.router = spec,
+			   .router_out = &full,
+			   .flags = flags,
+			   .idem_key = idem_key};
+	struct br_conn *c = conn;
+	if (!spec || spec->struct_size < sizeof *spec)
+		return c->b->host->set_error(call, TRELLIS_E_INVALID_ARG,
+					     "bridge router_ensure: a router "
+					     "spec of %u bytes (want %zu)",
+					     spec ? spec->struct_size : 0,
+					     sizeof *spec);
+	int rc = run_job(conn, call, br_job_router_ensure, &j);
+	copy_out(out, &full, sizeof full);
+	return rc;
+}
+
+static int br_router_remove(void *conn, trellis_call_t *call,
+			    const char *name, const char *idem_key,
+			    uint32_t flags)
+{
+	struct br_job j = {.name = name, .flags = flags, .idem_key = idem_key};
+	return run_job(conn, call, br_job_router_remove, &j);
 }
 
 /* ---- plugin ---- */
@@ -310,6 +357,9 @@ static const struct trellis_network_ops br_ops = {
     .rule_add = br_rule_add,
     .rule_delete = br_rule_delete,
     .gc = br_gc,
+    .router_ensure = br_router_ensure,
+    .router_remove = br_router_remove,
+    .rule_stats = br_rule_stats,
 };
 
 TRELLIS_PLUGIN_DEFINE(.name = "bridge", .version = "1.0.0", .license = "Apache-2.0",
@@ -318,5 +368,6 @@ TRELLIS_PLUGIN_DEFINE(.name = "bridge", .version = "1.0.0", .license = "Apache-2
 		      .kind = TRELLIS_KIND_NETWORK,
 		      .thread_model = TRELLIS_THREAD_PER_TARGET,
 		      .caps = TRELLIS_NET_CAP_VXLAN | TRELLIS_NET_CAP_VLAN |
-			      TRELLIS_NET_CAP_FIREWALL | TRELLIS_NET_CAP_GC,
+			      TRELLIS_NET_CAP_FIREWALL | TRELLIS_NET_CAP_GC |
+			      TRELLIS_NET_CAP_ROUTER,
 		      .init = br_init, .fini = br_fini, .ops = &br_ops)

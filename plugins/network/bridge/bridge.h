@@ -62,10 +62,13 @@ struct br_job {
 	const trellis_fw_rule_t *rule;
 	const char *idem_key;
 	char *rule_id;
+	trellis_fw_rule_stats_t *stats;
 	const char *const *keep;
 	uint32_t n_keep;
 	trellis_gc_fn gc_fn;
 	void *opaque;
+	const trellis_router_spec_t *router; /* router.c */
+	trellis_router_info_t *router_out;
 };
 
 /* Shared by ops.c, rules.c and gc.c (all on the connection's thread). */
@@ -116,7 +119,10 @@ int br_job_port_create(struct br_job *j);
 int br_job_port_delete(struct br_job *j);
 int br_job_rule_add(struct br_job *j);
 int br_job_rule_delete(struct br_job *j);
+int br_job_rule_stats(struct br_job *j);
 int br_job_gc(struct br_job *j);
+int br_job_router_ensure(struct br_job *j); /* router.c */
+int br_job_router_remove(struct br_job *j);
 /* Deletes expired rules and (re)arms the timer for the next expiry. */
 int br_job_expire(struct br_job *j);
 

@@ -271,17 +271,20 @@ int fw_rule_add(struct nft_ctx *ctx, const char *ifname, const char *rid,
 		if (!r->source_cidr || !v6)
 			n += snprintf(cmd + n, sizeof cmd - (size_t)n,
 				      "add rule " T " a-%s %smeta l4proto icmp "
-				      "icmp type echo-request accept %s\n",
+				      "icmp type echo-request counter accept %s\n",
 				      ifname, src, comment);
+		/* IPv6 ICMP by number (58): nft would resolve the name
+		 * "ipv6-icmp" through /etc/protocols, which a minimal
+		 * system (no netbase) lacks. */
 		if (!r->source_cidr || v6)
 			snprintf(cmd + n, sizeof cmd - (size_t)n,
-				 "add rule " T " a-%s %smeta l4proto ipv6-icmp "
-				 "icmpv6 type echo-request accept %s\n",
+				 "add rule " T " a-%s %smeta l4proto 58 "
+				 "icmpv6 type echo-request counter accept %s\n",
 				 ifname, src, comment);
 	} else {
 		snprintf(cmd, sizeof cmd,
 			 "add rule " T " a-%s %smeta l4proto %s th dport %u-%u "
-			 "accept %s\n",
+			 "counter accept %s\n",
 			 ifname, src, r->protocol, r->port_min, r->port_max,
 			 comment);
 	}
@@ -377,9 +380,15 @@ int fw_scan(struct nft_ctx *ctx, const char *chain,
 	return 0;
 }
 
-int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
+/* Calls fn for each nftables rule that is rule rid (icmp makes two), on
+ * the table's listing; stops at fn's first error.  *found counts them. */
+static int each_rule_of(struct nft_ctx *ctx, const char *rid,
+			int (*fn)(struct nft_ctx *ctx, json_t *rule, void *arg,
+				  char *err, size_t errlen),
+			void *arg, int *found, char *err, size_t errlen)
 {
 	json_t *j;
+	*found = 0;
 	int rc = list_json(ctx, NULL, &j, err, errlen);
 	if (rc || !j)
 		return rc;
@@ -388,7 +397,7 @@ int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
 	json_array_foreach(arr, i, x)
 	{
 		json_t *r = json_object_get(x, "rule");
-		char got[64], cmd[256];
+		char got[64];
 		int64_t exp;
 		if (!r ||
 		    parse_comment(
@@ -396,14 +405,62 @@ int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
 			sizeof got, &exp) ||
 		    strcmp(got, rid))
 			continue;
-		snprintf(cmd, sizeof cmd,
-			 "delete rule " T " %s handle %" JSON_INTEGER_FORMAT,
-			 json_string_value(json_object_get(r, "chain")),
-			 json_integer_value(json_object_get(r, "handle")));
-		rc = run_gone_ok(ctx, cmd, err, errlen);
-		if (rc)
+		(*found)++;
+		if ((rc = fn(ctx, r, arg, err, errlen)))
 			break;
 	}
 	json_decref(j);
+	return rc;
+}
+
+static int del_one(struct nft_ctx *ctx, json_t *r, void *arg, char *err,
+		   size_t errlen)
+{
+	(void)arg;
+	char cmd[256];
+	snprintf(cmd, sizeof cmd,
+		 "delete rule " T " %s handle %" JSON_INTEGER_FORMAT,
+		 json_string_value(json_object_get(r, "chain")),
+		 json_integer_value(json_object_get(r, "handle")));
+	return run_gone_ok(ctx, cmd, err, errlen);
+}
+
+int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen)
+{
+	int found;
+	return each_rule_of(ctx, rid, del_one, NULL, &found, err, errlen);
+}
+
+/* Adds a rule's counter expressions to arg (uint64_t[2]). */
+static int count_one(struct nft_ctx *ctx, json_t *r, void *arg, char *err,
+		     size_t errlen)
+{
+	(void)ctx;
+	(void)err;
+	(void)errlen;
+	uint64_t *pb = arg;
+	json_t *e;
+	size_t k;
+	json_array_foreach(json_object_get(r, "expr"), k, e)
+	{
+		json_t *c = json_object_get(e, "counter");
+		pb[0] += (uint64_t)json_integer_value(json_object_get(c, "packets"));
+		pb[1] += (uint64_t)json_integer_value(json_object_get(c, "bytes"));
+	}
+	return 0;
+}
+
+int fw_rule_stats(struct nft_ctx *ctx, const char *rid, uint64_t *packets,
+		  uint64_t *bytes, char *err, size_t errlen)
+{
+	uint64_t pb[2] = {0, 0};
+	int found;
+	int rc = each_rule_of(ctx, rid, count_one, pb, &found, err, errlen);
+	*packets = pb[0];
+	*bytes = pb[1];
+	if (!rc && !found) {
+		snprintf(err, errlen, "no such rule");
+		return TRELLIS_E_NOTFOUND;
+	}
 	return rc;
 }

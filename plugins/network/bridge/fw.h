@@ -60,6 +60,10 @@ int fw_rule_check(const struct fw_rule *r, char *err, size_t errlen);
 int fw_rule_add(struct nft_ctx *ctx, const char *ifname, const char *rid,
 		const struct fw_rule *r, char *err, size_t errlen);
 int fw_rule_del(struct nft_ctx *ctx, const char *rid, char *err, size_t errlen);
+/* The counters of rule rid (every nftables rule it is: icmp makes two)
+ * added up; NOTFOUND when it is not there. */
+int fw_rule_stats(struct nft_ctx *ctx, const char *rid, uint64_t *packets,
+		  uint64_t *bytes, char *err, size_t errlen);
 
 struct fw_item {
 	const char *chain;  /* every chain of the table */

@@ -41,10 +41,15 @@ static int gc_collect(void *opaque, const struct lk_info *li)
 	return 0;
 }
 
+static int dry(const struct br_job *j)
+{
+	return (j->flags & TRELLIS_NET_GC_DRY_RUN) != 0;
+}
+
 static void gc_report(struct br_job *j, const char *what, const char *name)
 {
-	H->log(j->c->b->self, TRELLIS_LOG_NOTICE, "%s: gc removed %s %s",
-	       j->c->uri, what, name);
+	H->log(j->c->b->self, TRELLIS_LOG_NOTICE, "%s: gc %s %s %s", j->c->uri,
+	       dry(j) ? "would remove" : "removed", what, name);
 	if (j->gc_fn)
 		j->gc_fn(j->opaque, what, name);
 }
@@ -55,6 +60,12 @@ static int gc_links(struct br_job *j, struct gc_list *l)
 {
 	char err[BR_ERRLEN], name[80];
 	int rc = 0;
+	/* A dry run removes no port, so a segment counts the ports it
+	 * would lose as gone: their bridges, one entry per port. */
+	int *gone = dry(j) ? calloc(l->n + 1, sizeof *gone) : NULL;
+	size_t n_gone = 0;
+	if (dry(j) && !gone)
+		return br_fail(j, TRELLIS_E_NOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		struct lk_info *li = &l->v[i];
 		char seg[80];
@@ -65,11 +76,14 @@ static int gc_links(struct br_job *j, struct gc_list *l)
 		    ((j->flags & TRELLIS_NET_GC_KEEP_SEGMENT_PORTS) && seg[0] &&
 		     kept(j, seg)))
 			continue;
-		rc = lk_delete(j->c->sk, li->name, err, sizeof err);
-		if (!rc)
+		if (!dry(j))
+			rc = lk_delete(j->c->sk, li->name, err, sizeof err);
+		if (!rc && !dry(j))
 			rc = fw_port_del(j->c->nft, li->name, err, sizeof err);
 		if (!rc)
 			gc_report(j, "port", name[0] ? name : li->name);
+		if (!rc && gone)
+			gone[n_gone++] = li->master;
 	}
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		struct lk_info *li = &l->v[i];
@@ -79,15 +93,21 @@ static int gc_links(struct br_job *j, struct gc_list *l)
 		    (name[0] && kept(j, name)))
 			continue;
 		rc = br_count_ports(j, li->ifindex, &n, NULL, 0);
-		if (rc)
+		if (rc) {
+			free(gone);
 			return rc;
+		}
+		for (size_t k = 0; k < n_gone && n; k++)
+			if (gone[k] == li->ifindex)
+				n--;
 		if (n) { /* a kept port still uses it */
 			H->log(j->c->b->self, TRELLIS_LOG_WARNING,
 			       "%s: gc keeps %s: %u kept port(s) use it",
 			       j->c->uri, li->name, n);
 			continue;
 		}
-		rc = lk_delete(j->c->sk, li->name, err, sizeof err);
+		if (!dry(j))
+			rc = lk_delete(j->c->sk, li->name, err, sizeof err);
 		if (!rc)
 			gc_report(j, "segment", name[0] ? name : li->name);
 	}
@@ -101,10 +121,12 @@ static int gc_links(struct br_job *j, struct gc_list *l)
 		if (lk_get(j->c->sk, li->name, &cur, err, sizeof err) ||
 		    cur.master)
 			continue;
-		rc = lk_delete(j->c->sk, li->name, err, sizeof err);
+		if (!dry(j))
+			rc = lk_delete(j->c->sk, li->name, err, sizeof err);
 		if (!rc)
 			gc_report(j, "link", li->name);
 	}
+	free(gone);
 	return rc ? br_fail(j, rc, "gc: %s", err) : 0;
 }
 
@@ -113,7 +135,9 @@ int br_job_gc(struct br_job *j)
 	char err[BR_ERRLEN];
 	struct gc_list l = {0};
 	struct br_scan *sc = NULL;
-	int rc = br_flags_check(j, "gc", TRELLIS_NET_GC_KEEP_SEGMENT_PORTS);
+	int rc = br_flags_check(j, "gc",
+				TRELLIS_NET_GC_KEEP_SEGMENT_PORTS |
+				    TRELLIS_NET_GC_DRY_RUN);
 	if (rc)
 		return rc;
 	rc = lk_each(j->c->sk, BR_PREFIX, gc_collect, &l, err, sizeof err);
@@ -140,14 +164,15 @@ int br_job_gc(struct br_job *j)
 		    lk_get(j->c->sk, ch + 2, &li, err, sizeof err) !=
 			TRELLIS_E_NOTFOUND)
 			continue;
-		rc = fw_port_del(j->c->nft, ch + 2, err, sizeof err);
+		if (!dry(j))
+			rc = fw_port_del(j->c->nft, ch + 2, err, sizeof err);
 		if (!rc)
 			gc_report(j, "filter", ch + 2);
 		for (unsigned k = i + 1; k < sc->n_chains; k++)
 			if (!strcmp(sc->chains[k] + 2, ch + 2))
 				sc->chains[k][0] = '\0';
 	}
-	if (!rc)
+	if (!rc && !dry(j))
 		rc = br_drop_table_if_unused(j, err, sizeof err);
 	if (rc)
 		rc = br_fail(j, rc, "gc: %s", err);

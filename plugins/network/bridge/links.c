@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/link/vlan.h>
@@ -448,4 +450,87 @@ int lk_fdb_flood_sync(struct nl_sock *sk, int vxlan_ifindex,
 out:
 	free(d);
 	return rc;
+}
+
+int lk_add_veth_ns(struct nl_sock *sk, const char *name, const char *peer,
+		   int ns_fd, char *err, size_t errlen)
+{
+	struct rtnl_link *l = rtnl_link_veth_alloc();
+	if (!l)
+		return fail(-NLE_NOMEM, err, errlen, name);
+	struct rtnl_link *p = rtnl_link_veth_get_peer(l);
+	rtnl_link_set_name(p, peer);
+	rtnl_link_set_ns_fd(p, ns_fd);
+	rtnl_link_put(p);
+	return add(sk, l, name, "veth", err, errlen);
+}
+
+int lk_addr_set(struct nl_sock *sk, const char *name, const char *cidr,
+		char *err, size_t errlen)
+{
+	struct lk_info li;
+	struct nl_addr *local = NULL;
+	char what[96];
+	int rc = lk_get(sk, name, &li, err, errlen);
+	if (rc == TRELLIS_E_NOTFOUND)
+		snprintf(err, errlen, "device %s does not exist", name);
+	if (rc)
+		return rc;
+	snprintf(what, sizeof what, "address %s on %s", cidr, name);
+	rc = nl_addr_parse(cidr, AF_INET, &local);
+	if (rc < 0)
+		return fail(rc, err, errlen, what);
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	if (!a) {
+		nl_addr_put(local);
+		return fail(-NLE_NOMEM, err, errlen, what);
+	}
+	rtnl_addr_set_ifindex(a, li.ifindex);
+	rtnl_addr_set_local(a, local);
+	rtnl_addr_set_prefixlen(a, nl_addr_get_prefixlen(local));
+	rc = rtnl_addr_add(sk, a, NLM_F_REPLACE);
+	rtnl_addr_put(a);
+	nl_addr_put(local);
+	if (rc == -NLE_EXIST)
+		rc = 0;
+	return rc < 0 ? fail(rc, err, errlen, what) : 0;
+}
+
+int lk_route_default(struct nl_sock *sk, const char *gw, char *err,
+		     size_t errlen)
+{
+	struct nl_addr *dst = NULL, *via = NULL;
+	char what[96];
+	snprintf(what, sizeof what, "default route via %s", gw);
+	int rc = nl_addr_parse("0.0.0.0/0", AF_INET, &dst);
+	if (rc >= 0)
+		rc = nl_addr_parse(gw, AF_INET, &via);
+	if (rc < 0) {
+		nl_addr_put(dst);
+		return fail(rc, err, errlen, what);
+	}
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	if (!r || !nh) {
+		nl_addr_put(dst);
+		nl_addr_put(via);
+		if (r)
+			rtnl_route_put(r);
+		if (nh)
+			rtnl_route_nh_free(nh);
+		return fail(-NLE_NOMEM, err, errlen, what);
+	}
+	rtnl_route_set_family(r, AF_INET);
+	rtnl_route_set_dst(r, dst);
+	rtnl_route_set_table(r, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
+	rtnl_route_set_type(r, RTN_UNICAST);
+	rtnl_route_nh_set_gateway(nh, via);
+	rtnl_route_add_nexthop(r, nh);
+	rc = rtnl_route_add(sk, r, NLM_F_CREATE | NLM_F_REPLACE);
+	rtnl_route_put(r);
+	nl_addr_put(dst);
+	nl_addr_put(via);
+	return rc < 0 ? fail(rc, err, errlen, what) : 0;
 }

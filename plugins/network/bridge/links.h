@@ -55,6 +55,17 @@ int lk_add_tap(const char *name, char *err, size_t errlen);
 int lk_add_veth(struct nl_sock *sk, const char *name, const char *peer,
 		char *err, size_t errlen);
 
+/* A veth pair whose peer is made directly in the namespace of ns_fd (a
+ * router's). */
+int lk_add_veth_ns(struct nl_sock *sk, const char *name, const char *peer,
+		   int ns_fd, char *err, size_t errlen);
+/* Gives device name the address cidr ("a.b.c.d/n"); there already: ok. */
+int lk_addr_set(struct nl_sock *sk, const char *name, const char *cidr,
+		char *err, size_t errlen);
+/* The main table's default route, via gw (replaced if another). */
+int lk_route_default(struct nl_sock *sk, const char *gw, char *err,
+		     size_t errlen);
+
 /* Sets what is given (alias/mac NULL, master -1, mtu 0: leave alone) and
  * brings the device up. */
 int lk_setup(struct nl_sock *sk, const char *name, const char *alias,

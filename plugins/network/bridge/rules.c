@@ -117,6 +117,25 @@ int br_job_rule_delete(struct br_job *j)
 	return rc ? br_fail(j, rc, "rule '%s': %s", j->name, err) : 0;
 }
 
+int br_job_rule_stats(struct br_job *j)
+{
+	char err[BR_ERRLEN];
+	int rc = br_flags_check(j, "rule_stats", 0);
+	if (rc)
+		return rc;
+	if (!br_name_ok(j->name))
+		return br_fail(j, TRELLIS_E_INVALID_ARG, "invalid rule id '%s'",
+			       j->name ? j->name : "(null)");
+	uint64_t packets = 0, bytes = 0;
+	rc = fw_rule_stats(j->c->nft, j->name, &packets, &bytes, err,
+			   sizeof err);
+	if (rc)
+		return br_fail(j, rc, "rule '%s': %s", j->name, err);
+	j->stats->packets = packets;
+	j->stats->bytes = bytes;
+	return 0;
+}
+
 int br_job_expire(struct br_job *j)
 {
 	char err[BR_ERRLEN];

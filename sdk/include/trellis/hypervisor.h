@@ -133,6 +133,10 @@ typedef struct trellis_vm_spec {
 	uint32_t console;        /* since 1.0: enum trellis_console_type */
 	const char *console_listen; /* since 1.0: NULL: "127.0.0.1" */
 	const char *domain_type; /* since 1.0: override; NULL: probed choice */
+	uint32_t cpu_shares;     /* since 1.1: relative CPU weight (libvirt's
+				  * <cputune><shares>), 0: the backend's
+				  * default.  A plugin that cannot apply it
+				  * fails with NOTSUP rather than ignore it. */
 } trellis_vm_spec_t;
 
 typedef struct trellis_vm_info {
@@ -253,6 +257,16 @@ struct trellis_hypervisor_ops {
 				  const char *uuid, const char *user,
 				  uint32_t flags,
 				  uint32_t *ended); /* since 1.1 */
+	/* Read up to len bytes of the guest file path from offset: a log
+	 * the core watches (maintenance mode follows the appliance's sshd
+	 * log to see connections, logins and logoffs).  *n gets the bytes
+	 * read (0 at the end), *size the file's size now (below offset: the
+	 * file was rotated or truncated).  No such file: NOTFOUND. */
+	int (*guest_file_read)(void *conn, trellis_call_t *call,
+			       const char *uuid, const char *path,
+			       uint64_t offset, uint32_t flags, char *buf,
+			       size_t len, size_t *n,
+			       uint64_t *size); /* since 1.1 */
 };
 
 #define TRELLIS_HYPERVISOR_OPS_SIZE_1_0                                        \

@@ -32,6 +32,7 @@ extern "C" {
 #define TRELLIS_NET_CAP_VLAN (1ull << 1)     /* segments over 802.1Q */
 #define TRELLIS_NET_CAP_FIREWALL (1ull << 2) /* rule_add/rule_delete */
 #define TRELLIS_NET_CAP_GC (1ull << 3)       /* gc */
+#define TRELLIS_NET_CAP_ROUTER (1ull << 4)   /* router_ensure/_remove: since 1.1 */
 
 enum trellis_segment_mode {
 	TRELLIS_SEGMENT_VXLAN = 1,
@@ -100,9 +101,79 @@ typedef struct trellis_fw_rule {
 	int64_t expires_at;       /* since 1.0: unix seconds, 0: never */
 } trellis_fw_rule_t;
 
+/* ---- routers (since 1.1) ----
+ *
+ * A router is a network's "virtual router without a VM": on one host, a
+ * namespace of its own joined to the segment's bridge with the network's
+ * gateway address, serving DHCP (static leases only: the core's allocation
+ * table) and DNS for the network's VM names, with source NAT to the zone's
+ * public side and destination NAT for port forwards.  The core passes the
+ * whole wanted state each time: router_ensure makes the router, or changes
+ * an existing one to match (leases, names, forwards, addresses), and
+ * restarts its DHCP/DNS service when that has died.  It is idempotent: a
+ * second call with the same spec changes nothing.  router_remove takes it
+ * all away; a missing router is success. */
+
+typedef struct trellis_router_lease {
+	uint32_t struct_size;
+	const char *mac;      /* since 1.1: xx:xx:xx:xx:xx:xx */
+	const char *ip;       /* since 1.1: a.b.c.d, inside the network */
+	const char *hostname; /* since 1.1: a DNS label, or NULL: no name */
+} trellis_router_lease_t;
+
+typedef struct trellis_router_forward {
+	uint32_t struct_size;
+	const char *protocol;  /* since 1.1: "tcp" or "udp" */
+	uint16_t public_port;  /* since 1.1: on the router's public address */
+	uint16_t port;         /* since 1.1: on ip */
+	const char *ip;        /* since 1.1: a lease's address */
+} trellis_router_forward_t;
+
+typedef struct trellis_router_spec {
+	uint32_t struct_size;
+	const char *name;       /* since 1.1: the network's name */
+	const char *segment;    /* since 1.1: the segment whose bridge it
+				 * joins (segment_ensure it first) */
+	const char *cidr;       /* since 1.1: the network, a.b.c.d/n */
+	const char *gateway;    /* since 1.1: the router's address in it */
+	const char *dhcp_first; /* since 1.1: the DHCP range */
+	const char *dhcp_last;  /* since 1.1 */
+	const char *domain;     /* since 1.1: DNS domain of VM names, or NULL */
+	const trellis_router_lease_t *leases; /* since 1.1 */
+	uint32_t n_leases;                    /* since 1.1 */
+	/* since 1.1: the public side, all NULL for a router without one (no
+	 * NAT): the host bridge of the zone's public network, the router's
+	 * address/prefix on it and the default gateway there. */
+	const char *public_bridge;
+	const char *public_ip;
+	const char *public_gateway;
+	const trellis_router_forward_t *forwards; /* since 1.1 */
+	uint32_t n_forwards;                      /* since 1.1 */
+} trellis_router_spec_t;
+
+typedef struct trellis_router_info {
+	uint32_t struct_size;
+	char netns[32];    /* since 1.1: the router's namespace */
+	char inside[16];   /* since 1.1: its device on the segment's bridge */
+	char outside[16];  /* since 1.1: its device on the public bridge, "" */
+	uint32_t pid;      /* since 1.1: its DHCP/DNS server */
+	uint32_t made;     /* since 1.1: 1: this call made the router */
+	uint32_t changed;  /* since 1.1: 1: this call changed something */
+	uint32_t restarted; /* since 1.1: 1: its DHCP/DNS server was (re)started */
+} trellis_router_info_t;
+/* What a rule made by rule_add has accepted (since 1.1, rule_stats). */
+typedef struct trellis_fw_rule_stats {
+	uint32_t struct_size;
+	uint64_t packets;         /* since 1.1: packets the rule accepted */
+	uint64_t bytes;           /* since 1.1 */
+} trellis_fw_rule_stats_t;
+
 /* gc flags: a port is also kept when its segment is in keep (for a core
  * that records segments but not the ports on them). */
 #define TRELLIS_NET_GC_KEEP_SEGMENT_PORTS (1u << 0)
+/* gc flags: remove nothing, report through the callback what would go
+ * (a 1.0 plugin rejects the unknown bit, as every op must). */
+#define TRELLIS_NET_GC_DRY_RUN (1u << 1) /* since 1.1 */
 
 /* gc() reports each object it removed through this. */
 typedef void (*trellis_gc_fn)(void *opaque, const char *what, const char *name);
@@ -157,6 +228,26 @@ struct trellis_network_ops {
 	int (*gc)(void *conn, trellis_call_t *call, const char *const *keep,
 		  uint32_t n_keep, uint32_t flags, trellis_gc_fn fn,
 		  void *opaque); /* since 1.0 */
+
+	/* Make the network's router, or change it to match spec (see
+	 * trellis_router_spec); restarts its DHCP/DNS server when it is not
+	 * running.  A router of the same name over another segment is
+	 * CONFLICT.  NULL: NOTSUP (TRELLIS_NET_CAP_ROUTER says it is there). */
+	int (*router_ensure)(void *conn, trellis_call_t *call,
+			     const trellis_router_spec_t *spec,
+			     const char *idem_key, uint32_t flags,
+			     trellis_router_info_t *out); /* since 1.1 */
+	/* Remove the router (namespace, devices, server).  Missing: success. */
+	int (*router_remove)(void *conn, trellis_call_t *call,
+			     const char *name, const char *idem_key,
+			     uint32_t flags); /* since 1.1 */
+	/* What the rule rule_id (made by rule_add) has accepted so far: its
+	 * counter.  Maintenance mode's close-on connect reads it to see the
+	 * first connection into an opened port.  A rule that is not there:
+	 * NOTFOUND.  NULL (a 1.0 plugin): the core reports NOTSUP. */
+	int (*rule_stats)(void *conn, trellis_call_t *call,
+			  const char *rule_id, uint32_t flags,
+			  trellis_fw_rule_stats_t *out); /* since 1.1 */
 };
 
 #define TRELLIS_NETWORK_OPS_SIZE_1_0                                           \

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
-# Runs the config, API, API-keys, HTTP-route and link libFuzzer targets for a bounded time each
+# Runs the config, API, API-keys, HTTP-route, link, CIDR and sshd-log (authlog) libFuzzer targets for a bounded time each
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
@@ -16,9 +16,15 @@ fi
 ok "build the fuzz targets" \
 	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
 	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api" \
-	"$fb/tests/fuzz/fuzz_keys" "$fb/tests/fuzz/fuzz_http" "$fb/tests/fuzz/fuzz_link"
+	"$fb/tests/fuzz/fuzz_keys" "$fb/tests/fuzz/fuzz_http" "$fb/tests/fuzz/fuzz_link" \
+	"$fb/tests/fuzz/fuzz_cidr" "$fb/tests/fuzz/fuzz_authlog"
 
-mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/art"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/art"
+printf '10.1.1.0/24' >"$work/cidr/1"
+printf '198.51.100.2-198.51.100.254' >"$work/cidr/2"
+printf '010.1.1.5/032' >"$work/cidr/3"
+printf "[512] Dec 04 18:56:22 Child connection from 10.1.2.1:35218\n[512] Dec 04 18:56:24 Password auth succeeded for 'root' from 10.1.2.1:35218\n[512] Dec 04 18:57:00 Exit (root) from <10.1.2.1:35218>: Disconnect received\n" >"$work/authlog/1"
+printf 'Dec  4 18:00:01 app sshd[901]: Failed password for invalid user bob from 10.0.0.9 port 40000 ssh2\nDec  4 18:00:02 app sshd[902]: Accepted password for root from 10.0.0.9 port 40002 ssh2\n' >"$work/authlog/2"
 printf 'GET /api/v1/vms?limit=10&after=3\n' >"$work/http/1"
 printf 'POST /api/v1/zones\n{"name":"z1","private":true}' >"$work/http/2"
 printf 'DELETE /api/v1/pools/p/volumes/v\n' >"$work/http/3"
@@ -39,7 +45,7 @@ printf '\x00\x2aTRL1H\x01\x01\x00%032d\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x01
 printf '\x00\x78TRL1C\x01\x00\x00%0112d\x00\x1aF%025d' 0 0 >"$work/link/2"
 printf '\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x02\x00\x03\xffR\x00' >"$work/link/3"
 
-for t in config api keys http link; do
+for t in config api keys http link cidr authlog; do
 	bin=$fb/tests/fuzz/fuzz_$t
 	if [[ ! -x $bin ]]; then
 		_tap_report 1 "fuzz_$t built"

@@ -9,7 +9,8 @@
 # the agent is refused from then on; the first endpoint down, the next
 # is used; a frozen agent's link is declared dead by the core, and the
 # agent reconnects and authenticates again when it thaws; agents of two
-# zones at once.
+# zones at once; an agent whose welcome never came may present the token
+# it burnt again.
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$(dirname "$0")/../daemon/lib.sh"
 AG=$TD_BIN/trellis-agent
@@ -32,6 +33,13 @@ nok "a public zone gets no token" tcli zone token pub
 
 tok=$(tcli zone token z1 --ttl 1h 2>/dev/null)
 like "zone token prints a token" "$tok" '^tre_[0-9a-f]{64}$'
+many=$(tcli zone token z1 --count 3 2>/dev/null)
+is "zone token --count 3: three distinct tokens, one a line" "$(sort -u <<<"$many" | grep -cE '^tre_[0-9a-f]{64}$')" 3
+is "... each stored as a hash" "$(sqlite3 "$TD_DIR/trellis.db" "SELECT count(*) FROM agent_token")" 4
+nok "zone token --count 0 is refused" tcli zone token z1 --count 0
+nok "zone token --count 10001 is refused" tcli zone token z1 --count 10001
+nok "zone token --count on a public zone is refused" tcli zone token pub --count 2
+is "... and nothing was stored by the refusals" "$(sqlite3 "$TD_DIR/trellis.db" "SELECT count(*) FROM agent_token")" 4
 ok "only the token's hash is stored" \
 	bash -c "! grep -aq '$tok' '$TD_DIR/trellis.db' '$TD_DIR/trellis.db-wal' 2>/dev/null"
 ok "zone agent-bundle writes a 0600 bundle" tcli zone agent-bundle z1 --out "$TD_DIR/b1.json"
@@ -127,6 +135,19 @@ kill -TERM "$b1"
 wait "$b1"
 is "b1 stops on SIGTERM with status 0" "$?" 0
 ok "b1 closed its link cleanly" bash -c "for i in \$(seq 30); do grep -q \"agent 'b1' (zone 'z2'): link closed: closed by the agent\" '$log' && exit 0; sleep 0.1; done; exit 1"
+# An agent that enrolled but never saw its welcome (its link went first,
+# a busy core) comes back with its token: the token it burnt itself, with
+# its own key, is accepted; anyone else's use of it stays refused.
+mkdir -p "$TD_DIR/b1x"
+cp "$TD_DIR/b1/identity" "$TD_DIR/b1x/"
+chmod 600 "$TD_DIR/b1x/identity"
+start_agent b1x --name b1 --zone z2 --enroll "$t4" --core "tcp://127.0.0.1:$port" --core-key "$key"
+b1x=$APID
+ok "b1's own key with the token it burnt: accepted" connected b1
+is "still one agent b1" "$(tcli -o json agent list | json "sum(1 for a in j['items'] if a['name'] == 'b1')")" 1
+kill -TERM "$b1x"
+wait "$b1x"
+refused_with "already used" b1y --name b1y --zone z2 --enroll "$t4" --core "tcp://127.0.0.1:$port" --core-key "$key"
 td_stop
 is "trellisd stops cleanly" "$TD_RC" 0
 done_testing

@@ -40,6 +40,13 @@ like "bad config value: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --c
 printf 'api:\n  threads: 17\n' >"$cfg"
 like "api.threads out of range: file:line:col" "$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)" \
 	"bad.yaml:2:12: api.threads: expected auto or 1 to 16, got '17'"
+printf 'api:\n  listen: 5\n  thraeds: 2\nbogus: 1\nworkers: {threads: lots}\n' >"$cfg"
+out=$("$TD_BIN/trellisd" --config "$cfg" --check-config 2>&1)
+like "--check-config reports every problem, not the first: 1" "$out" "bad.yaml:2:11: api.listen: '5' is not an ipc:// or tcp:// address"
+like "...2, with a guess for a mistyped key" "$out" "bad.yaml:3:3: unknown key 'api.thraeds' \(did you mean 'api.threads'\?\)"
+like "...3" "$out" "bad.yaml:4:1: unknown key 'bogus'"
+like "...4" "$out" "bad.yaml:5:20: workers.threads: expected a positive integer"
+like "...and counts them" "$out" "bad.yaml: 4 problems"
 ok "embedded defaults are a valid config" "$TD_BIN/trellisd" --check-config
 
 # ---- the daemon ----
@@ -233,6 +240,14 @@ like "and come back again" \
 is "tenants survive a restart" "$(tcli tenant list -o json --limit 1000 | json 'len(j["items"])')" 17
 is "list --all follows the pages" "$(tcli tenant list -o json --limit 5 --all | json '[len(j["items"]), j["next"]]')" "[17, None]"
 like "one page says how to get the next" "$(tcli tenant list --limit 5 2>&1 >/dev/null)" "more: --after [0-9]+"
+out=$(tcli tenant list --limit -5 2>&1)
+like "--limit -5 is refused naming the limit" "$out" "INVALID_ARG: (bu|tenant).list: limit must be 1 to 1000, got -5"
+unlike_after=$([[ $out == *after* ]] && echo mentions || echo no)
+is "...and no 'after' that was never given" "$unlike_after" "no"
+like "an unknown enum value is a usage error listing the values" "$(tcli vm list --state bogus 2>&1)" \
+	"bad value 'bogus' for --state \(one of: running, .*\)"
+tcli vm list --state bogus >/dev/null 2>&1
+is "...exit 2" "$?" 2
 tcli tenant list --all --after 3 >/dev/null 2>&1
 is "--all with --after: exit 2" "$?" 2
 td_stop

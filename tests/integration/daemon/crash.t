@@ -36,7 +36,8 @@ for round in 1 2 3 4; do
 	is "round $round: integrity_check after kill -9" \
 		"$(sqlite3 "$TD_DIR/trellis.db" 'PRAGMA integrity_check' 2>&1)" ok
 	td_start || { echo "Bail out! trellisd does not restart"; exit 1; }
-	have=$(tcli cluster list --pod z/p --limit 1000 -o json | json '"\n".join(i["name"] for i in j["items"])')
+	# Every page (--all): a fast run acknowledges more than one page.
+	have=$(tcli cluster list --pod z/p --all -o json | json '"\n".join(i["name"] for i in j["items"])')
 	missing=0
 	while read -r name; do
 		grep -qx "$name" <<<"$have" || { missing=$((missing + 1)); diag "lost: $name"; }

@@ -49,6 +49,14 @@ td_start() {
 		sed 's/^/#   /' "$TD_DIR/daemon.log" | tail -20
 		return 1
 	fi
+	td_pin_key
+}
+
+# tcp:// is the secure link: the CLI pins the core's public key, which a
+# test reads from the state dir (an operator: `trellis api status`).
+td_pin_key() {
+	[[ -f $TD_DIR/link.key ]] && export TRELLIS_CORE_KEY=$(cut -d' ' -f1 "$TD_DIR/link.key")
+	return 0
 }
 
 td_stop() {

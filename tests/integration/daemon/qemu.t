@@ -1,9 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# host add against the real local libvirtd (qemu:///system): discovered
-# capacity equals `virsh nodeinfo`; VM records follow lifecycle events; a
-# libvirtd restart costs no failed refresh and no lost events.  Skips with the reason when the
-# libvirt plugin is not built or libvirtd cannot be started.
+# host add against a real libvirtd: discovered capacity equals `virsh
+# nodeinfo`; VM records follow lifecycle events; a libvirtd restart costs
+# no failed refresh and no lost events.  The libvirtd is this test's own
+# (tools/libvirt-up.sh --private: its own mount namespace, config, sockets
+# and state under the test's directory), so stopping and restarting it
+# touches nobody else's; it is stopped by its PID, never by name.  Skips
+# with the reason when the libvirt plugin is not built or libvirtd cannot
+# be started.
 # trellis-timeout: 180
 source "$TRELLIS_SRC/tests/lib/tap.sh"
 source "$(dirname "$0")/lib.sh"
@@ -21,18 +25,46 @@ if [[ ! -x $up ]]; then
 	skip "host add qemu:///system" "tools/libvirt-up.sh is missing"
 	done_testing
 fi
-if ! why=$("$up" --quiet 2>&1); then
-	skip "host add qemu:///system" "libvirtd is not available: ${why//$'\n'/ }"
+td_start || { echo "Bail out! trellisd does not start"; exit 1; }
+LV_PID= LV_LOGD_PID= LV_URI=
+# Its own directory, open to QEMU's user (libvirt-qemu) as /var/lib/libvirt
+# would be; the daemon's state directory stays closed.
+lvdir=$(mktemp -d /tmp/trellis-qemu-lv.XXXXXX)
+chmod 755 "$lvdir"
+# stop_own_libvirtd: ends this test's libvirtd (by its PID) and waits.
+stop_own_libvirtd() {
+	[[ -n $LV_PID ]] || return 1
+	kill "$LV_PID" 2>/dev/null || return 1
+	for _ in $(seq 1 100); do
+		kill -0 "$LV_PID" 2>/dev/null || { LV_PID=; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+start_own_libvirtd() {
+	local out
+	out=$("$up" --private "$lvdir" --quiet 2>&1) || { echo "$out"; return 1; }
+	eval "$out"
+}
+own_cleanup() {
+	stop_own_libvirtd
+	[[ -n $LV_LOGD_PID && $LV_LOGD_PID != 0 ]] && kill "$LV_LOGD_PID" 2>/dev/null
+	td_cleanup
+	rm -rf "$lvdir"
+}
+trap own_cleanup EXIT
+if ! start_own_libvirtd >"$TD_DIR/libvirt-up.err"; then
+	why=$(cat "$TD_DIR/libvirt-up.err")
+	skip "host add (own libvirtd)" "a private libvirtd does not start: ${why//$'\n'/ }"
 	done_testing
 fi
-
-td_start || { echo "Bail out! trellisd does not start"; exit 1; }
+diag "this test's libvirtd: pid $LV_PID on $LV_URI"
 tcli zone create z >/dev/null
 tcli pod create p --zone z >/dev/null
 tcli cluster create c --pod p >/dev/null
-ok "host add qemu:///system" tcli host add local --cluster c --hypervisor libvirt --uri qemu:///system
+ok "host add (this test's libvirtd)" tcli host add local --cluster c --hypervisor libvirt --uri "$LV_URI"
 h=$(tcli host show local -o json)
-ni=$(virsh -c qemu:///system nodeinfo)
+ni=$(virsh -c "$LV_URI" nodeinfo)
 field() { awk -F: -v k="$1" '$1 == k {gsub(/[ KiB]/, "", $2); print $2}' <<<"$ni"; }
 is "cpus = virsh nodeinfo" "$(json 'j["cpus"]' <<<"$h")" "$(field 'CPU(s)')"
 is "memory = virsh nodeinfo" "$(json 'j["memory_kib"]' <<<"$h")" "$(field 'Memory size')"
@@ -48,8 +80,8 @@ ok "host refresh" tcli host refresh local
 
 # VM records follow libvirt's lifecycle events.
 dom=trellis-evt-$$
-virsh_q() { virsh -q -c qemu:///system "$@" >/dev/null 2>&1; }
-trap 'virsh_q destroy "$dom"; virsh_q undefine "$dom"; td_cleanup' EXIT
+virsh_q() { virsh -q -c "$LV_URI" "$@" >/dev/null 2>&1; }
+trap 'virsh_q destroy "$dom"; virsh_q undefine "$dom"; own_cleanup' EXIT
 cat >"$TD_DIR/dom.xml" <<XML
 <domain type='qemu'>
   <name>$dom</name>
@@ -85,23 +117,21 @@ virsh_q undefine "$dom"
 is "undefined: the discovered record goes" "$(wait_state "$dom" absent)" absent
 
 # libvirtd restarts under the daemon: the cached connection is dead.
-stop_libvirtd() {
-	pkill -x libvirtd || return 1
-	for _ in $(seq 1 50); do
-		pgrep -x libvirtd >/dev/null || return 0
-		sleep 0.1
-	done
-	return 1
-}
-ok "libvirtd stopped" stop_libvirtd
+# Only this test's libvirtd, by its PID: the machine's own keeps running.
+# Not through ok: it runs its command in a subshell, and these must set
+# LV_PID here.
+stop_own_libvirtd
+_tap_report $? "this test's libvirtd stopped (by its pid)"
 out=$(tcli host refresh local 2>&1)
 is "host refresh with libvirtd down fails (exit 1)" "$?" 1
-like "... UNAVAILABLE, naming the URI" "$out" "UNAVAILABLE: connect to qemu:///system"
+like "... UNAVAILABLE, naming the URI" "$out" "UNAVAILABLE: connect to qemu\+unix:///system"
 is "... and the host is unreachable" "$(tcli host show local -o json | json 'j["state"]')" unreachable
-ok "libvirtd started again" "$up" --quiet
+start_own_libvirtd >/dev/null
+_tap_report $? "libvirtd started again"
 ok "host refresh right after it is back" tcli host refresh local
 is "... and the host is up" "$(tcli host show local -o json | json 'j["state"]')" up
-ok "libvirtd restarted once more" eval 'stop_libvirtd && "$up" --quiet'
+stop_own_libvirtd && start_own_libvirtd >/dev/null
+_tap_report $? "libvirtd restarted once more"
 # The connection the refresh cached is dead now; the first refresh must
 # not fail on it, and the new connection carries lifecycle events again.
 ok "host refresh on the first try after a restart" tcli host refresh local
@@ -110,6 +140,9 @@ is "events again: a domain defined after the restart is recorded" "$(wait_state 
 virsh_q undefine "$dom"
 is "... and goes when undefined" "$(wait_state "$dom" absent)" absent
 ok "host remove" tcli host remove local
+stop_own_libvirtd
+[[ -n $LV_LOGD_PID && $LV_LOGD_PID != 0 ]] && kill "$LV_LOGD_PID" 2>/dev/null
+LV_LOGD_PID=
 td_stop
 is "clean stop" "$TD_RC" 0
 done_testing

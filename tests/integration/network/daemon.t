@@ -45,6 +45,12 @@ like "vlan ranges are checked" "$(tcli network pool-create v --mode vlan --first
 ip -n $NS link set lo up
 "$DRV" netns:$NS seg-ensure blue vxlan 7000 -- port-create vm1 blue -- \
 	seg-ensure stray vxlan 9999 -- port-create lost stray >/dev/null 2>&1
+out=$(tcli network gc h1 --uri netns:$NS --dry-run -o json | json '" ".join(r["what"] + "=" + r["name"] for r in j["removed"])')
+like "gc --dry-run lists the unknown port" "$out" "port=lost"
+like "...and the unknown segment" "$out" "segment=stray"
+ok "...but removes nothing: the stray bridge is there" ip -n $NS link show tr-bx9999
+ok "...and the stray port" ip -n $NS link show "$(ip -n $NS -o link show | grep -o 'tr-t[0-9a-f]*' | sort | tail -1)"
+is "...both ports are still there" "$(ip -n $NS -o link show | grep -c 'tr-t')" 2
 out=$(tcli network gc h1 --uri netns:$NS -o json | json '" ".join(r["what"] + "=" + r["name"] for r in j["removed"])')
 like "gc removed the unknown port" "$out" "port=lost"
 like "gc removed the unknown segment" "$out" "segment=stray"
@@ -85,7 +91,7 @@ EOW
 	like "the same workflow, succeeding" "$out" "succeeded +last"
 	ok "green is on the host" ip -n $NS link show tr-bx7001
 	is "with the new port" "$(ip -n $NS -o link show | grep -c ': tr-t')" 2
-	like "with the opened port's rule" "$(ip netns exec $NS nft list table bridge trellis)" "tcp dport 22-22 accept"
+	like "with the opened port's rule" "$(ip netns exec $NS nft list table bridge trellis)" "tcp dport 22-22 counter packets [0-9]+ bytes [0-9]+ accept"
 else
 	skip "network actions in workflows" "this trellis has no workflow command yet"
 fi

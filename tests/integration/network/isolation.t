@@ -116,6 +116,12 @@ for p in a1 g1; do drv netns:$HA rule-add $p icmp key=icmp-$p >/dev/null; done
 out=$(drv netns:$HB rule-add a2 icmp key=icmp-a2)
 like "rule_add gives a rule id" "$out" "^rule=r[0-9a-f]{16}$"
 is "rule_add replayed with its key gives the same id" "$(drv netns:$HB rule-add a2 icmp key=icmp-a2)" "$out"
+# Where /etc/protocols is missing (no netbase, a minimal Debian), the
+# ICMP rules still load: no protocol is resolved through that file.
+np=$(unshare -m sh -c 'mount --bind /dev/null /etc/protocols && exec "$@"' sh \
+	"$DRV" netns:$HB rule-add a2 icmp key=icmp-noprotocols 2>&1)
+like "an ICMP rule loads without /etc/protocols (IPv6 ICMP by number)" "$np" "^rule=r[0-9a-f]{16}$"
+[[ $np == rule=* ]] && drv netns:$HB rule-delete "$(field rule "$np")" >/dev/null
 is "the replay made no second rule" \
 	"$(ip netns exec $HB nft list table bridge trellis | grep -c "tr:$(field rule "$out"):")" 2
 

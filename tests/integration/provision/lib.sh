@@ -4,17 +4,23 @@
 # benchmark.  Source after tests/lib/tap.sh; it sources the libvirt lib.
 #   pv_start      libvirtd, the guest, trellisd on $PV_DIR, inventory:
 #                 zone/pod/cluster "pv", host "pvh", pool "pvpool",
-#                 network "default" (a VXLAN segment from its own id range)
+#                 network $PV_NET (a VXLAN segment from its own id range,
+#                 named for this run: a demo's "default" on the same
+#                 host must not collide with it)
 #   tcli ARGS     the CLI against it
 #   pv_run WF K=V...   workflow run --wait -o json; the instance in $PV_OUT
+#                 (vm.provision gets segment=$PV_NET unless given one, and
+#                 blank=true unless given a kernel or an image)
 #   jq_ EXPR      a Python expression over JSON on stdin (the value is j)
 # PV_CONFIG (before pv_start): more lines for trellisd.yaml; PV_POLICY_YAML:
-# one more placement policy.
+# one more placement policy; PV_API_TCP (tcp://127.0.0.1:PORT): a tcp://
+# listener too, with an operator key "ops" (users' keys work on it).
 # Cleanup (domains named $PV_PREFIX*, the daemon, the directory) is in a
 # trap set by pv_start.
 source "$(dirname "${BASH_SOURCE[0]}")/../libvirt/lib.sh"
 
 PV_PREFIX=${PV_PREFIX:-trellis-pv$$-}
+PV_NET=pvnet$$
 PV_DIR=
 PV_PID=
 
@@ -85,11 +91,13 @@ pv_start() {
 		printf '%s\n' "$PV_POLICY_YAML" >"$PV_DIR/policies/extra.yaml"
 	cat >"$PV_DIR/trellisd.yaml" <<-C
 		state_dir: $PV_DIR/state
-		api: {listen: "ipc://$PV_DIR/api.sock"}
+		api: {listen: "ipc://$PV_DIR/api.sock"${PV_API_TCP:+, tcp: "$PV_API_TCP"}}
 		events: {listen: "ipc://$PV_DIR/events.sock"}
 		plugins: {libvirt: {probe_kernel: "$kernel"}}
 		${PV_CONFIG:-}
 	C
+	[[ -n ${PV_API_TCP:-} ]] && "$TRELLIS_BUILD/bin/trellisd" -c "$PV_DIR/trellisd.yaml" \
+		--api-key-add ops >/dev/null 2>&1
 	TRELLIS_POLICY_DIR=$PV_DIR/policies LD_PRELOAD=$(lv_preload) \
 		"$TRELLIS_BUILD/bin/trellisd" -c "$PV_DIR/trellisd.yaml" -f \
 		2>>"$PV_DIR/daemon.log" &
@@ -112,7 +120,7 @@ pv_start() {
 		tcli host add pvh --cluster pv/pv/pv --hypervisor libvirt --uri qemu:///system 2>&1 &&
 		tcli pool create pvpool --target "$PV_DIR/pool" --cluster pv/pv/pv 2>&1 &&
 		tcli network pool-create pvvx --mode vxlan --first $first --last $((first + 9)) 2>&1 &&
-		tcli network create default --pool pvvx 2>&1); then
+		tcli network create "$PV_NET" --pool pvvx 2>&1); then
 		_tap_report 0 "trellisd runs with a host on qemu:///system, a pool and a network"
 	else
 		_tap_report 1 "trellisd runs with a host on qemu:///system, a pool and a network"
@@ -124,9 +132,19 @@ pv_start() {
 # pv_run WORKFLOW K=V...: runs it to its end; the instance JSON in PV_OUT
 # (the step lines the CLI prints before it go to $PV_DIR/run.log).
 pv_run() {
-	local wf=$1 a args=()
+	local wf=$1 a args=() seg=0 boot=0
 	shift
-	for a in "$@"; do args+=(--input "$a"); done
+	for a in "$@"; do
+		args+=(--input "$a")
+		case $a in
+		segment=*) seg=1 ;;
+		kernel=* | image=* | blank=*) boot=1 ;;
+		esac
+	done
+	if [[ $wf == vm.provision ]]; then
+		((seg)) || args+=(--input "segment=$PV_NET")
+		((boot)) || args+=(--input blank=true)
+	fi
 	tcli --timeout 600000 -o json workflow run "$wf" "${args[@]}" --wait \
 		>"$PV_DIR/run.log" 2>&1
 	PV_OUT=$(sed -n '/^{/,$p' "$PV_DIR/run.log")

@@ -38,13 +38,13 @@ else
 	sed 's/^/#   /' "$log" 2>/dev/null | tail -10
 fi
 like "trellis vm list shows it, running, made by Trellis" "$(tcli vm list)" \
-	"$name +$uuid +pvh +running +1 +256 +trellis"
+	"$name +$uuid +pvh +running +1 +256 MiB +trellis"
 kill "$sub" 2>/dev/null
 wait "$sub" 2>/dev/null
 ev=$(grep -F "$uuid" "$PV_DIR/events.txt")
 like "its start reached the daemon's event stream as vm.state" "$ev" 'vm.state.*"state": ?"running"'
 diag "$(grep -m1 -E '"event": ?"started"' <<<"$ev" | cut -c1-160)"
-out=$(tcli -o json vm vnc "$name" --ttl 60 2>&1)
+out=$(tcli -o json vm vnc "$name" --ttl 60s 2>&1)
 like "trellis vm vnc gives a VNC endpoint and a one-time password" "$out" \
 	'"password": "[A-Za-z0-9]{8}"'
 pw=$(jq_ 'j["password"]' <<<"$out" 2>/dev/null)

@@ -33,7 +33,7 @@ pids=()
 for i in $(seq 1 16); do
 	tcli --timeout 600000 -o json workflow run vm.provision \
 		--input "name=${PV_PREFIX}q$i" --input memory_mb=64 --input bu=q1 \
-		--input "segment=$seg" \
+		--input "segment=$seg" --input blank=true \
 		--wait >"$PV_DIR/ops/$i.out" 2>&1 &
 	pids+=($!)
 done

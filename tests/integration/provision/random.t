@@ -32,7 +32,7 @@ op() {
 	local n=$1 kind=$2 x=$3 y=$4
 	local args=()
 	case $kind in
-	provision) args=(vm.provision --input "name=$x" --input memory_mb=64) ;;
+	provision) args=(vm.provision --input "name=$x" --input memory_mb=64 --input "segment=$PV_NET" --input blank=true) ;;
 	destroy) args=(vm.destroy --input "vm=$x") ;;
 	pair) args=(vm.destroy --input "uuid=$(uuid_of "$x")" --input "name=$y" --input pool=pvpool) ;;
 	noclaim) args=(vm.destroy --input "uuid=$(uuid_of "$x")" --input host=pvh) ;;

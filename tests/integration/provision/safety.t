@@ -57,7 +57,7 @@ cat >"$PV_DIR/grab.yaml" <<-Y
 	steps:
 	  - id: port
 	    call: network.port_create
-	    with: {host: pvh, name: "\${inputs.name}-nic0", segment: default}
+	    with: {host: pvh, name: "\${inputs.name}-nic0", segment: $PV_NET}
 	  - id: disk
 	    call: storage.volume_create
 	    with: {pool: pvpool, name: "\${inputs.name}-root", size_gb: 1}
@@ -91,7 +91,7 @@ like "...naming the claim b owns" "$(jq_ 'j["error"]' <<<"$PV_OUT")" "claim 'nos
 # 3. Claims: who owns them; releasing one that does not exist is an error.
 out=$(tcli policy claims --host pvh)
 like "policy claims lists a's claim, owned by VM a, live" "$out" \
-	"$claim_a +pvh +1 +64 +1 +vm:$ua +live"
+	"$claim_a +pvh +1 +64 MiB +1 GiB +vm:$ua +live"
 cat >"$PV_DIR/release.yaml" <<-Y
 	workflow: release
 	version: 1

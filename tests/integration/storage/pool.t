@@ -28,9 +28,15 @@ like "pool list" "$(tcli pool list)" "p1 +localfs"
 
 qemu-img create -q -f qcow2 "$P/disk0" 4M
 qemu-img create -q -f raw "$P/.tmp.hidden.XXXX" 1M
-like "volume list (live from the plugin)" "$(tcli volume list p1)" "disk0 +qcow2 +4194304"
+like "volume list (live from the plugin): sizes in a table are human" "$(tcli volume list p1)" "disk0 +qcow2 +4 MiB"
+qemu-img create -q -f raw "$P/disk1" 3M
+is "pool show: provisioned is the volumes' virtual sizes (qcow2 4M + raw 3M)" \
+	"$(tcli pool show p1 -o json | json '[j["volumes"], j["provisioned"]]')" "[2, 7340032]"
+rm -f "$P/disk1"
 is "hidden temp files are not volumes" "$(tcli volume list p1 -o json | json 'len(j["items"])')" 1
 like "volume show" "$(tcli volume show disk0 --pool p1 -o json | json 'j["path"]')" "$P/disk0"
+like "volume show POOL/NAME, as list names the pool" "$(tcli volume show p1/disk0 -o json | json 'j["path"]')" "$P/disk0"
+like "volume show NAME without a pool says how to name it" "$(tcli volume show disk0 2>&1)" "name the volume POOL/disk0, or give --pool POOL"
 like "volume show of a missing volume" "$(tcli volume show nope --pool p1 2>&1)" "NOTFOUND: pool 'p1': no volume 'nope'"
 like "traversal refused" "$(tcli volume delete ../../etc/passwd --pool p1 2>&1)" "INVALID_ARG: .*invalid volume name"
 ok "volume delete" tcli volume delete disk0 --pool p1

@@ -22,6 +22,11 @@
 #include "../../../core/store/store.h"
 #include "fixture.h"
 
+/* A NOSPACE message starts with the filters' account; what was asked and
+ * the most free follow (place.c: amounts). */
+#define assert_prefix(got, want)                                               \
+	assert_int_equal(strncmp((got), (want), strlen(want)), 0)
+
 static char dbpath[256];
 static struct tr_daemon daemon_;
 
@@ -138,8 +143,7 @@ static void test_place_replay_exhaust_undo(void **state)
 	assert_int_equal(step("policy.place", "s3", "{\"memory\":\"6G\"}", &r,
 			      msg, sizeof msg),
 			 TRELLIS_E_NOSPACE);
-	assert_string_equal(
-	    msg, "no host fits (2 hosts): capacity removed 2 (memory)");
+	assert_prefix(msg, "no host fits (2 hosts): capacity removed 2 (memory)");
 	/* The undo of s1 frees its host for s3. */
 	assert_int_equal(
 	    step("policy.release", "s1", "{\"memory\":\"6G\"}", &r, NULL, 0),

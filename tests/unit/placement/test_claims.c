@@ -417,6 +417,91 @@ static void test_quota_per_template(void **state)
 		  11, "quota of VMs of template small reached: limit 3, in use 3");
 }
 
+/* An active allocation holds its compute: claims no allocation covers
+ * (no BU, or a BU without one) get only what is left of the hosts' CPUs
+ * and memory; the allocation's BU is bounded by its quota alone. */
+static void test_allocations_hold_compute(void **state)
+{
+	(void)state;
+	struct tr_store *s = open_store();
+	sqlite3 *db = tr_store_db(s);
+	char *err = NULL;
+	int rc = sqlite3_exec(
+	    db,
+	    "INSERT INTO tenant VALUES (1, 'acme', 0), (2, 'globex', 0);"
+	    "INSERT INTO zone (id, name, created_at) VALUES (1, 'z', 0);"
+	    "INSERT INTO pod VALUES (1, 1, 'p', 0);"
+	    "INSERT INTO cluster VALUES (1, 1, 'c', 0);"
+	    "INSERT INTO host (id, cluster_id, name, hypervisor, uri, cpus, "
+	    " memory_kib, created_at) VALUES (1, 1, 'h', 'x', 'u', 16, "
+	    " 16777216, 0);"
+	    "INSERT INTO allocation (name, tenant_id, kind, state, vcpus, "
+	    " memory_mib, created_at) VALUES ('acme-1', 1, 'initial', "
+	    " 'active', 10, 8192, 0);",
+	    NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		fail_msg("%s", err);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	struct tr_claim_room room = {
+	    .vcpus = 100, .memory_mib = 1 << 20, .disk_gib = 1000,
+	    .vm_slots = -1};
+	struct tr_claim c = {
+	    .key = "u1", .host_id = 1, .vcpus = 4, .memory_mib = 4096};
+	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
+	/* 4 + 4 + 10 > 16 vcpus. */
+	c = (struct tr_claim){
+	    .key = "u2", .host_id = 1, .vcpus = 4, .memory_mib = 1024};
+	assert_int_equal(tr_claim_take(db, &c, &room, &call),
+			 TRELLIS_E_NOSPACE);
+	assert_non_null(strstr(call.message,
+			       "held by allocations: 2 vcpus and 4096 MiB are "
+			       "left outside them, this VM (no business "
+			       "unit) needs 4 vcpus"));
+	tr_call_init(&call, NULL);
+	c.vcpus = 2;
+	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
+	/* A BU without an allocation is uncovered too; acme is not. */
+	c = (struct tr_claim){.key = "g1",
+			      .host_id = 1,
+			      .vcpus = 1,
+			      .memory_mib = 512,
+			      .tenant = "globex"};
+	assert_int_equal(tr_claim_take(db, &c, &room, &call),
+			 TRELLIS_E_NOSPACE);
+	assert_non_null(strstr(call.message, "this VM (globex)"));
+	tr_call_init(&call, NULL);
+	c = (struct tr_claim){.key = "a1",
+			      .host_id = 1,
+			      .vcpus = 8,
+			      .memory_mib = 8192,
+			      .tenant = "acme"};
+	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
+	int64_t v, m;
+	int any;
+	assert_int_equal(tr_claims_unreserved(db, NULL, &v, &m, &any, &call),
+			 0);
+	assert_int_equal(any, 1);
+	assert_int_equal(v, 16 - 10 - 6);
+	assert_int_equal(m, 16384 - 8192 - 5120);
+	/* Without a live allocation nothing is held. */
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE allocation SET state = "
+				      "'superseded'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	c = (struct tr_claim){.key = "g1",
+			      .host_id = 1,
+			      .vcpus = 1,
+			      .memory_mib = 512,
+			      .tenant = "globex"};
+	assert_int_equal(tr_claim_take(db, &c, &room, &call), 0);
+	assert_int_equal(tr_claims_unreserved(db, NULL, &v, &m, &any, &call),
+			 0);
+	assert_int_equal(any, 0);
+	tr_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +520,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quota_vcpus_and_template,
 					    per_test_db, per_test_db_rm),
 	    cmocka_unit_test_setup_teardown(test_quota_per_template,
+					    per_test_db, per_test_db_rm),
+	    cmocka_unit_test_setup_teardown(test_allocations_hold_compute,
 					    per_test_db, per_test_db_rm),
 	};
 	return cmocka_run_group_tests_name("placement claims", tests, fx_setup,

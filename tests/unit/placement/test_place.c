@@ -16,6 +16,11 @@
 #include "../../../core/util/node.h"
 #include "fixture.h"
 
+/* A NOSPACE message starts with the filters' account; what was asked and
+ * the most free follow (place.c: amounts). */
+#define assert_prefix(got, want)                                               \
+	assert_int_equal(strncmp((got), (want), strlen(want)), 0)
+
 #define reg fx_reg
 
 /* h1 8 GiB, h2 32 GiB, h3 16 GiB: empty. */
@@ -180,7 +185,7 @@ static void test_shipped_policies_and_zone_selection(void **state)
 	assert_int_equal(tr_place(p, &q, 0, &r, &call), 0);
 	q.vcpus = 33;
 	assert_int_equal(tr_place(p, &q, 0, &r, &call), TRELLIS_E_NOSPACE);
-	assert_string_equal(call.message, "no host fits (4 hosts): location "
+	assert_prefix(call.message, "no host fits (4 hosts): location "
 					  "removed 2 (zone), capacity removed "
 					  "2 (vcpus)");
 	tr_placer_free(p);

@@ -116,6 +116,36 @@ static void test_retry_backoff(void **st)
 	wfx_free(&x);
 }
 
+/* A CONFLICT never heals (a name taken, an object another key made): one
+ * attempt, however many the retry allows. */
+static void test_conflict_not_retried(void **st)
+{
+	(void)st;
+	struct wfx x;
+	wfx_init(&x, 2, 4);
+	char *id = wfx_start(&x,
+			     "workflow: conflict\nsteps:\n"
+			     "  - id: taken\n    call: core.fail\n"
+			     "    with: {message: taken, code: CONFLICT}\n"
+			     "    retry: {attempts: 3, backoff: 1s}\n",
+			     NULL);
+	char cid[64];
+	snprintf(cid, sizeof cid, "%s", id);
+	int64_t t0 = mono();
+	wfx_run(&x, 5000);
+	assert_true(mono() - t0 < 900);
+	json_t *s = wfx_status(&x, cid);
+	assert_string_equal(wfx_str(s, "state"), "failed");
+	assert_string_equal(wfx_str(s, "error"), "CONFLICT: taken");
+	json_decref(s);
+	json_t *logs = wfx_logs(&x, cid);
+	assert_int_equal(json_integer_value(json_object_get(
+				 wfx_step(logs, "taken"), "attempts")),
+			 1);
+	json_decref(logs);
+	wfx_free(&x);
+}
+
 static void test_timeouts(void **st)
 {
 	(void)st;
@@ -617,6 +647,20 @@ static void test_others_rollback(void **st)
 	wfx_free(&x);
 }
 
+/* A start of src with inputs in (stolen) is INVALID_ARG saying msg. */
+static void refused(struct wfx *x, const char *src, json_t *in,
+		    const char *msg)
+{
+	trellis_call_t call;
+	char *id = NULL;
+	tr_call_init(&call, "test");
+	assert_int_equal(tr_engine_start(x->e, NULL, src, "s.yaml", in, &id,
+					 NULL, &call),
+			 TRELLIS_E_INVALID_ARG);
+	assert_string_equal(call.message, msg);
+	json_decref(in);
+}
+
 static void test_bad_start(void **st)
 {
 	(void)st;
@@ -642,10 +686,34 @@ static void test_bad_start(void **st)
 					 "{message: x}}]\n",
 					 "i.yaml", in, &id, NULL, &call),
 			 TRELLIS_E_INVALID_ARG);
-	assert_string_equal(call.message,
-			    "input 'n': expected int, got a string that is "
-			    "not one");
+	assert_string_equal(call.message, "input 'n': expected int, got 'many'");
 	json_decref(in);
+	/* An input named for its unit takes a size; a mistyped name gets a
+	 * guess. */
+	const char *sized = "workflow: x\ninputs: {memory_mb: int, disk_gb: "
+			    "{type: int, default: 1}}\nsteps: [{id: a, call: "
+			    "core.log, with: {message: x}}]\n";
+	refused(&x, sized, json_pack("{s:s, s:s}", "memory_mb", "2G", "disk_gb",
+				     "512M"),
+		"input 'disk_gb': '512M' is not a whole number of GiB");
+	refused(&x, sized, json_pack("{s:s}", "memroy_mb", "1"),
+		"workflow x has no input 'memroy_mb' (did you mean "
+		"'memory_mb'?)");
+	refused(&x, sized, json_pack("{s:s}", "memory_mb", "lots"),
+		"input 'memory_mb': expected int or a size (512M, 2G), got "
+		"'lots'");
+	in = json_pack("{s:s}", "memory_mb", "2G");
+	assert_int_equal(tr_engine_start(x.e, NULL, sized, "s.yaml", in, &id,
+					 NULL, &call),
+			 0);
+	json_decref(in);
+	wfx_run(&x, 5000);
+	json_t *st2 = wfx_status(&x, id);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(st2, "inputs"), "memory_mb")),
+			 2048);
+	json_decref(st2);
+	free(id);
 	wfx_free(&x);
 }
 
@@ -662,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_admission_limit),
 		cmocka_unit_test(test_priority),
+		cmocka_unit_test(test_conflict_not_retried),
 		cmocka_unit_test(test_restart_resumes),
 		cmocka_unit_test(test_subworkflow),
 		cmocka_unit_test(test_full_pool),

@@ -255,7 +255,8 @@ static void test_good_workflow(void **st)
 	json_object_set_new(given, "bogus", json_string("x"));
 	assert_int_equal(tr_wf_inputs_bind(wf, given, &bound, err, sizeof err),
 			 -1);
-	assert_string_equal(err, "workflow good.one has no input 'bogus'");
+	assert_string_equal(err, "workflow good.one has no input 'bogus' (see "
+				 "trellis workflow show good.one)");
 	json_object_del(given, "bogus");
 	json_object_set_new(given, "verbose", json_string("maybe"));
 	assert_int_equal(tr_wf_inputs_bind(wf, given, &bound, err, sizeof err),

@@ -3,15 +3,18 @@
  * subflow.c - the workflow.run action: a step that runs another workflow
  * (a loaded definition) as a child instance and waits for it.
  *
- * The engine runs it itself (TR_ACTION_ENGINE): the child is an ordinary
+ * Only its declaration lives here, with the other actions, so that the
+ * action layer never reaches up into the workflow engine.  The engine
+ * runs it itself (TR_ACTION_ENGINE; core/workflow/engine.c, "sub-
+ * workflows"): the child is an ordinary
  * instance, journaled on its own, admitted at once (a parent waiting in a
  * slot must not wait for its own child's slot).  Its id is derived from
  * the step's idempotency key, so a parent step re-run after a crash finds
  * its child (running or finished) instead of starting a second one.  The
  * step's outputs are the child's id, state and outputs.
  */
-#include "../actions/action.h"
 #include "../host/host.h"
+#include "action.h"
 
 static int run_outside(const struct tr_action_env *env, json_t *args,
 		       json_t **result, trellis_call_t *call)

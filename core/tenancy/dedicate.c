@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dedicate.c - dedicated hosts and clusters: the part of an allocation
+ * (alloc.c) that a business unit has for itself alone.  The allocation
+ * names them (hosts: host names; clusters: ZONE/POD/CLUSTER paths); the
+ * allocation.provision workflow records one row per host or cluster in
+ * table dedication (bu-0005-dedicated), kept by the allocation that made
+ * it; placement (core/placement/service.c) reads the rows and makes such
+ * a host exclusive to its BU, whatever its zone is.  A change that drops
+ * one gives it back when it goes active.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../store/store.h"
+#include "tenancy.h"
+
+static const char *const kinds[] = {"host", "cluster"};
+static const char *const lists[] = {"hosts", "clusters"};
+
+static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
+{
+	return tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
+			   sqlite3_errmsg(db));
+}
+
+/* The id of a cluster path ZONE/POD/CLUSTER, or -1. */
+static int64_t cluster_id(sqlite3 *db, const char *path)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = -1;
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT c.id FROM cluster c JOIN pod p ON p.id = c.pod_id "
+		"JOIN zone z ON z.id = p.zone_id WHERE z.name || '/' || "
+		"p.name || '/' || c.name = ?1",
+		-1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+int tr_dedicate_normalize(struct tr_store *s, const char *bu, json_t *f,
+			  trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	for (int k = 0; k < 2; k++) {
+		json_t *v = json_object_get(f, lists[k]), *arr = json_array();
+		if (json_is_string(v)) { /* the CLI's "a,b" */
+			char buf[4096];
+			snprintf(buf, sizeof buf, "%s", json_string_value(v));
+			char *save = NULL;
+			for (char *t = strtok_r(buf, ", ", &save); t;
+			     t = strtok_r(NULL, ", ", &save))
+				json_array_append_new(arr, json_string(t));
+		} else if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e)
+			{
+				if (!json_is_string(e)) {
+					json_decref(arr);
+					return tr_call_set(
+					    call, TRELLIS_E_INVALID_ARG,
+					    "allocation for '%s': %s[%zu] must "
+					    "be a name",
+					    bu, lists[k], i);
+				}
+				json_array_append(arr, e);
+			}
+		} else if (v && !json_is_null(v)) {
+			json_decref(arr);
+			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+					   "allocation for '%s': %s must be a "
+					   "list of names",
+					   bu, lists[k]);
+		}
+		size_t i;
+		json_t *e;
+		json_array_foreach(arr, i, e)
+		{
+			const char *n = json_string_value(e);
+			int64_t id = k ? cluster_id(db, n)
+				       : tr_store_id(s, TR_KIND_HOST, n, call);
+			if (id < 0) {
+				tr_call_init(call, NULL);
+				tr_call_set(
+				    call, TRELLIS_E_NOTFOUND,
+				    k ? "allocation for '%s': no cluster '%s' "
+					"(give ZONE/POD/CLUSTER)"
+				      : "allocation for '%s': no host '%s'",
+				    bu, n);
+				json_decref(arr); /* n was one of its names */
+				return call->code;
+			}
+		}
+		if (json_array_size(arr))
+			json_object_set_new(f, lists[k], arr);
+		else {
+			json_decref(arr);
+			json_object_del(f, lists[k]);
+		}
+	}
+	return 0;
+}
+
+/* Appends to msg (at *len) and problems what stands in the way of one
+ * dedication: another BU's, or VMs of others already on it. */
+static void one_check(sqlite3 *db, const char *bu, int k, const char *name,
+		      char *msg, size_t cap, size_t *len, json_t *problems)
+{
+	sqlite3_stmt *st = NULL;
+	char owner[256] = "";
+	if (sqlite3_prepare_v2(db,
+			       "SELECT t.name FROM dedication d JOIN tenant t "
+			       "ON t.id = d.tenant_id WHERE d.kind = ?1 AND "
+			       "d.name = ?2",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(owner, sizeof owner, "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (owner[0] && strcmp(owner, bu) != 0) {
+		*len += (size_t)snprintf(msg + *len, cap - *len,
+					 "%s%s %s: dedicated to business unit "
+					 "'%s' already",
+					 *len ? "; " : "", kinds[k], name,
+					 owner);
+		json_array_append_new(problems,
+				      json_pack("{s:s, s:s, s:s}", "what",
+						kinds[k], "name", name, "owner",
+						owner));
+		if (*len >= cap)
+			*len = cap - 1;
+		return;
+	}
+	/* Claims of others (another BU's or nobody's) on it. */
+	static const char sql[] =
+	    "SELECT COUNT(*) FROM placement_claim c JOIN host h ON h.id = "
+	    "c.host_id WHERE (c.tenant IS NULL OR c.tenant != ?1) AND "
+	    "(CASE ?2 WHEN 'host' THEN h.name = ?3 ELSE h.cluster_id = "
+	    "?4 END)";
+	long long n = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, kinds[k], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, k ? cluster_id(db, name) : -1);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (n > 0) {
+		*len += (size_t)snprintf(msg + *len, cap - *len,
+					 "%s%s %s: runs %lld VM%s of others",
+					 *len ? "; " : "", kinds[k], name, n,
+					 n == 1 ? "" : "s");
+		json_array_append_new(problems,
+				      json_pack("{s:s, s:s, s:I}", "what",
+						kinds[k], "name", name,
+						"vms_of_others", (json_int_t)n));
+		if (*len >= cap)
+			*len = cap - 1;
+	}
+}
+
+void tr_dedicate_check(struct tr_store *s, json_t *a, char *msg, size_t cap,
+		       size_t *len, json_t *problems)
+{
+	sqlite3 *db = tr_store_db(s);
+	const char *bu = json_string_value(json_object_get(a, "bu"));
+	for (int k = 0; k < 2; k++) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(a, lists[k]), i, e)
+		    one_check(db, bu, k, json_string_value(e), msg, cap, len,
+			      problems);
+	}
+}
+
+int tr_alloc_dedicate(struct tr_store *s, const char *name, int undo,
+		      json_t **made, trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	json_t *a = NULL, *list = json_array();
+	int rc = tr_alloc_get(s, name, &a, call);
+	if (rc) {
+		json_decref(list);
+		return rc;
+	}
+	sqlite3_stmt *st = NULL;
+	if (undo) {
+		/* Only the rows this allocation made. */
+		if (sqlite3_prepare_v2(db,
+				       "DELETE FROM dedication WHERE "
+				       "allocation = ?1",
+				       -1, &st, NULL) != SQLITE_OK)
+			rc = db_error(db, call, "dedications");
+		else {
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = db_error(db, call, "dedications");
+		}
+		goto out;
+	}
+	const char *bu = json_string_value(json_object_get(a, "bu"));
+	int64_t bu_id = tr_store_id(s, TR_KIND_TENANT, bu, call);
+	if (bu_id < 0) {
+		rc = (int)bu_id;
+		goto out;
+	}
+	/* A row of this BU already (its allocation's change, or a replay)
+	 * is found and kept as it is; another BU's is CONFLICT. */
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO dedication (kind, name, tenant_id, "
+			       "allocation) VALUES (?1, ?2, ?3, ?4) ON "
+			       "CONFLICT (kind, name) DO NOTHING",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_error(db, call, "dedications");
+		goto out;
+	}
+	for (int k = 0; k < 2 && !rc; k++) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(a, lists[k]), i, e)
+		{
+			const char *n = json_string_value(e);
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, n, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 3, bu_id);
+			sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				rc = db_error(db, call, "dedications");
+				break;
+			}
+			sqlite3_stmt *q = NULL;
+			long long owner = -1;
+			if (sqlite3_prepare_v2(db,
+					       "SELECT tenant_id FROM dedication "
+					       "WHERE kind = ?1 AND name = ?2",
+					       -1, &q, NULL) == SQLITE_OK) {
+				sqlite3_bind_text(q, 1, kinds[k], -1,
+						  SQLITE_STATIC);
+				sqlite3_bind_text(q, 2, n, -1,
+						  SQLITE_TRANSIENT);
+				if (sqlite3_step(q) == SQLITE_ROW)
+					owner = sqlite3_column_int64(q, 0);
+			}
+			sqlite3_finalize(q);
+			if (owner != bu_id) {
+				rc = tr_call_set(call, TRELLIS_E_CONFLICT,
+						 "%s %s is dedicated to another "
+						 "business unit",
+						 kinds[k], n);
+				break;
+			}
+			json_array_append_new(
+			    list, json_pack("{s:s, s:s}", "kind", kinds[k],
+					    "name", n));
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	json_decref(a);
+	if (made && !rc)
+		*made = list;
+	else
+		json_decref(list);
+	return rc;
+}
+
+int tr_dedicate_supersede(struct tr_store *s, const char *name,
+			  trellis_call_t *call)
+{
+	sqlite3 *db = tr_store_db(s);
+	json_t *a = NULL;
+	int rc = tr_alloc_get(s, name, &a, call);
+	if (rc)
+		return rc;
+	int64_t bu_id = tr_store_id(
+	    s, TR_KIND_TENANT, json_string_value(json_object_get(a, "bu")),
+	    call);
+	char *keep[2];
+	for (int k = 0; k < 2; k++) {
+		json_t *l = json_object_get(a, lists[k]);
+		keep[k] = json_dumps(l ? l : json_array(), JSON_COMPACT);
+	}
+	/* The BU's rows this allocation does not list go; those it lists
+	 * are its own now (its undo keeps them no longer: it is active). */
+	sqlite3_stmt *st = NULL;
+	if (bu_id < 0)
+		rc = (int)bu_id;
+	else if (sqlite3_prepare_v2(
+		     db,
+		     "DELETE FROM dedication WHERE tenant_id = ?1 AND NOT "
+		     "EXISTS (SELECT 1 FROM json_each(CASE kind WHEN 'host' "
+		     "THEN ?2 ELSE ?3 END) j WHERE j.value = name)",
+		     -1, &st, NULL) != SQLITE_OK)
+		rc = db_error(db, call, "dedications");
+	else {
+		sqlite3_bind_int64(st, 1, bu_id);
+		sqlite3_bind_text(st, 2, keep[0], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, keep[1], -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_error(db, call, "dedications");
+		sqlite3_finalize(st);
+		st = NULL;
+		if (!rc &&
+		    sqlite3_prepare_v2(db,
+				       "UPDATE dedication SET allocation = ?2 "
+				       "WHERE tenant_id = ?1",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, bu_id);
+			sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = db_error(db, call, "dedications");
+		}
+		sqlite3_finalize(st);
+	}
+	free(keep[0]);
+	free(keep[1]);
+	json_decref(a);
+	return rc;
+}

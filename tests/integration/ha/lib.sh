@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+# tests/integration/ha/lib.sh - a second hypervisor host on this machine
+# for the HA tests: a libvirtd (and virtlogd) of the test's own, in a
+# private mount namespace whose /run/libvirt, /var/lib/libvirt,
+# /var/cache/libvirt, /var/log/libvirt and /etc/libvirt are the test's
+# directories, its sockets in $HA_A/sock (reached as
+# qemu+unix:///system?socket=$HA_A/sock/libvirt-sock) and its own host
+# UUID, so that Trellis sees a second machine.  The shared libvirtd is
+# never touched; what this starts is stopped by PID.
+#   ha_host_up DIR     starts it; HA_A_URI, HA_A_PID (libvirtd), HA_A_LOGD
+#   ha_host_down       kills what ha_host_up started (and its guests)
+#   ha_qemu_pids       the QEMU processes of its guests
+
+HA_A=
+HA_A_PID=
+HA_A_LOGD=
+HA_A_URI=
+
+ha_host_up() {
+	HA_A=$1
+	mkdir -p "$HA_A"/{run,lib/qemu,cache/qemu,log/qemu,etc/qemu,sock}
+	chmod 755 "$HA_A" "$HA_A"/lib "$HA_A"/run
+	cp /etc/libvirt/libvirt.conf "$HA_A/etc/" 2>/dev/null || true
+	[[ -f /etc/libvirt/qemu.conf ]] && cp /etc/libvirt/qemu.conf "$HA_A/etc/"
+	cat >"$HA_A/etc/libvirtd.conf" <<-C
+		unix_sock_dir = "$HA_A/sock"
+		host_uuid = "$(cat /proc/sys/kernel/random/uuid)"
+		log_outputs = "3:file:$HA_A/libvirtd.log"
+	C
+	unshare -m --propagation private /bin/sh -c '
+		d=$1
+		mount --bind "$d/run" /run/libvirt &&
+		mount --bind "$d/lib" /var/lib/libvirt &&
+		mount --bind "$d/cache" /var/cache/libvirt &&
+		mount --bind "$d/log" /var/log/libvirt &&
+		mount --bind "$d/etc" /etc/libvirt || exit 1
+		virtlogd --daemon -p "$d/virtlogd.pid" || exit 1
+		exec libvirtd -f /etc/libvirt/libvirtd.conf -p "$d/libvirtd.pid"
+	' sh "$HA_A" >"$HA_A/libvirtd.out" 2>&1 &
+	HA_A_PID=$!
+	HA_A_URI="qemu+unix:///system?socket=$HA_A/sock/libvirt-sock"
+	local i
+	for i in $(seq 1 100); do
+		timeout 5 virsh -c "$HA_A_URI" version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	HA_A_LOGD=$(cat "$HA_A/virtlogd.pid" 2>/dev/null)
+	timeout 5 virsh -c "$HA_A_URI" version >/dev/null 2>&1
+}
+
+ha_qemu_pids() {
+	local f
+	for f in "$HA_A"/run/qemu/*.pid; do
+		[[ -s $f ]] && echo "$(cat "$f")"
+	done
+	return 0
+}
+
+ha_host_down() {
+	local p
+	for p in $(ha_qemu_pids) $HA_A_PID $HA_A_LOGD; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	[[ -n $HA_A_PID ]] && wait "$HA_A_PID" 2>/dev/null
+	return 0
+}
