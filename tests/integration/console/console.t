@@ -110,7 +110,7 @@ out=$(tcli -o json audit list --op 'console.redeem' --limit 50)
 vcheck() { "$CS_BIN" --vnc-check "127.0.0.1:$vport" <<<"$1" 2>&1; }
 pw=$(tcli -o json vm vnc "$vm" --ttl 3s | json 'j["password"]')
 is "a one-time VNC password (trellis vm vnc --ttl 3s) opens the VNC server" "$(vcheck "$pw")" "ok"
-sleep 3.5
+sleep 5 # QEMU counts whole seconds: valid until the second after
 like "...and once expired, a new connection with it fails" "$(vcheck "$pw")" "^refused: the VNC server refused"
 pw=$(tcli -o json vm vnc "$vm" --ttl 60s | json 'j["password"]')
 url=$(tcli vm console "$vm" --url)
