@@ -115,7 +115,7 @@ like "...and once expired, a new connection with it fails" "$(vcheck "$pw")" "^r
 pw=$(tcli -o json vm vnc "$vm" --ttl 60s | json 'j["password"]')
 url=$(tcli vm console "$vm" --url)
 word2=later$$x$RANDOM
-out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"connected\"}, {\"sleep\": 4500},
+out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"connected\"}, {\"sleep\": 5500},
 	{\"type\": \"$word2\\n\"}, {\"sleep\": 1500}, {\"eval\": \"window.trellis.state\"}]")
 is "a session still open after its password expired (3 s)" "$(step 6 "$out")" '{"value":"connected"}'
 ok "...still carries typed text to the guest" grep -q "tty1: $word2" "$CS_LOG"
