@@ -139,7 +139,8 @@ cat <<MSG
   export PATH=$PWD/build/bin:\$PATH
   trellis vm list
   trellis vm show $guest               # disks, NICs, pool, claim
-  trellis vm console $guest --ttl 5m   # VNC address, port, one-time password
+  trellis vm vnc $guest --ttl 5m       # VNC address, port, one-time password
+  trellis vm console $guest            # a browser console URL (docs/console.md)
   trellis vm stop $guest; trellis vm start $guest
   trellis vm destroy $guest            # the VM, its disk, its NIC and its claim
   trellis events --topic vm.           # the event bus, live (Ctrl-C ends)

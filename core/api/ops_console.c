@@ -299,8 +299,12 @@ static void console_redeem(struct tr_daemon *d, struct tr_req *req,
 		return;
 	}
 	json_t *vm = chk.vm_rec;
+	unsigned pw_ms = d->config->console_pw_ms ? d->config->console_pw_ms
+						  : 60 * 1000;
+	if (pw_ms < 1000)
+		pw_ms = 1000;
 	json_t *a = json_pack("{s:O, s:s, s:i}", "host", json_object_get(vm, "host"),
-			      "uuid", j->g.vm_uuid, "ttl", 60 * 1000);
+			      "uuid", j->g.vm_uuid, "ttl", (int)pw_ms);
 	json_decref(vm);
 	tr_action_submit(d, "hypervisor.console", a, redeem_done, j);
 }

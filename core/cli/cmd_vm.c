@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cmd_vm.c - trellis vm list|show|create|start|stop|reboot|destroy|console.
+ * cmd_vm.c - trellis vm list|show|create|start|stop|reboot|destroy|console|vnc.
  *
  * The verbs that change a VM run the shipped workflows (vm.provision,
  * vm.start, vm.stop, vm.reboot, vm.destroy) with the VM's name alone: the

@@ -98,6 +98,8 @@ static const char defaults_yaml[] =
 	"  first_port: 6080      # the process launcher's first port\n"
 	"  listen_host: 127.0.0.1 # where launched instances listen\n"
 	"  max_instances: 8      # the scan never runs more\n"
+	"  password_ttl: 60s     # a session's one-time VNC password; an open "
+	"session outlives it\n"
 	"caps:                   # global default caps, under offerings and "
 	"BU defaults (0: none)\n"
 	"  cpu_shares: 0         # relative CPU weight (<cputune><shares>)\n"
@@ -188,6 +190,7 @@ static const struct centry entries[] = {
 	{"console.first_port", C_UINT, O(console_first_port)},
 	{"console.listen_host", C_PATH_NULL, O(console_listen_host)},
 	{"console.max_instances", C_UINT, O(console_max)},
+	{"console.password_ttl", C_DURATION, O(console_pw_ms)},
 	{"caps.cpu_shares", C_CAP, O(caps[0])},
 	{"caps.nic_inbound_kbps", C_CAP, O(caps[1])},
 	{"caps.nic_outbound_kbps", C_CAP, O(caps[2])},

@@ -75,6 +75,7 @@ struct tr_config {
 	unsigned console_first_port; /* console.first_port: process launcher */
 	char *console_listen_host; /* console.listen_host: its address */
 	unsigned console_max; /* console.max_instances: the scan's ceiling */
+	unsigned console_pw_ms; /* console.password_ttl: a session's VNC password */
 
 	unsigned caps[7];       /* caps.*: global default caps, tr_cap_fields
 				   order (core/tenancy), 0: none */

@@ -16,9 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include "../http/http.h"
 #include "../util/alloc.h"
 #include "console.h"
+#include "rfb.h"
 
 static volatile sig_atomic_t stopping;
 static volatile int drain_wanted, draining;
@@ -189,7 +193,68 @@ static void usage(FILE *f)
 		"      --bench-target HOST:PORT  benchmarks only: relay every\n"
 		"                        WebSocket to it, no token (needs "
 		"--plain)\n"
+		"      --vnc-check HOST:PORT  authenticate to a VNC server with "
+		"the password\n"
+		"                        on stdin (RFB VNC authentication), "
+		"say ok or why not\n"
 		"  -h, --help            this help\n");
+}
+
+/* --vnc-check: the RFB handshake of a session, alone (the password on
+ * stdin, never in argv).  0 ok, 1 refused or unreachable. */
+static int vnc_check(const char *target)
+{
+	char host[256], pw[64] = "";
+	snprintf(host, sizeof host, "%s", target);
+	char *c = strrchr(host, ':');
+	if (!c) {
+		fprintf(stderr, "trellis-console: --vnc-check HOST:PORT\n");
+		return 2;
+	}
+	*c = '\0';
+	if (!fgets(pw, sizeof pw, stdin))
+		pw[0] = '\0';
+	pw[strcspn(pw, "\r\n")] = '\0';
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	int fd = -1;
+	if (getaddrinfo(host, c + 1, &hints, &ai) == 0) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			close(fd);
+			fd = -1;
+		}
+		freeaddrinfo(ai);
+	}
+	if (fd < 0) {
+		printf("unreachable: %s\n", target);
+		return 1;
+	}
+	struct rfb_up u;
+	rfb_up_init(&u, pw);
+	memset(pw, 0, sizeof pw);
+	enum rfb_rc rc = RFB_MORE;
+	while (rc == RFB_MORE) {
+		unsigned char in[512], out[64];
+		ssize_t n = read(fd, in, sizeof in);
+		if (n <= 0) {
+			snprintf(u.err, sizeof u.err, "the VNC server closed "
+						       "the connection");
+			rc = RFB_FAIL;
+			break;
+		}
+		size_t used, olen;
+		rc = rfb_up_feed(&u, in, (size_t)n, &used, out, sizeof out,
+				 &olen);
+		if (olen && write(fd, out, olen) != (ssize_t)olen)
+			rc = RFB_FAIL;
+	}
+	close(fd);
+	if (rc == RFB_DONE) {
+		printf("ok\n");
+		return 0;
+	}
+	printf("refused: %s\n", u.err);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -202,6 +267,7 @@ int main(int argc, char **argv)
 	    {"capacity", 1, NULL, 'N'},	 {"report-interval", 1, NULL, 'r'},
 	    {"novnc", 1, NULL, 'v'},	 {"plain", 0, NULL, 'p'},
 	    {"launcher", 1, NULL, 'L'},	 {"bench-target", 1, NULL, 'b'},
+	    {"vnc-check", 1, NULL, 'V'},
 	    {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	const char *state_dir = "/var/lib/trellis/console";
@@ -222,6 +288,7 @@ int main(int argc, char **argv)
 		case 'p': opts.plain = 1; break;
 		case 'L': opts.launcher = optarg; break;
 		case 'b': opts.static_target = optarg; break;
+		case 'V': return vnc_check(optarg);
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -291,9 +358,6 @@ int main(int argc, char **argv)
 	protocols[1] = cp_protocol_ws;
 	protocols[2] = cp_protocol_raw;
 	protocols[3] = cp_protocol_stripe;
-	/* The browser's frames are small (keys, pointer); VNC's are not,
-	 * and go out as they were read. */
-	protocols[1].rx_buffer_size = 16384;
 	static struct lws_http_mount m_stripe, m_novnc;
 	/* lws matches a mount point followed by '/' or the end: "/stripe"
 	 * takes the page and its requests. */

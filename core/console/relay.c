@@ -11,11 +11,13 @@
  *
  * The relay path, VNC -> browser: read() straight into the session's
  * buffer behind LWS_PRE bytes of headroom, and that very buffer is the
- * WebSocket frame lws_write() sends: no copy, no allocation per frame.
- * While the buffer is full the VNC socket is not read (lws_rx_flow_control
- * on it), and the buffer empties only when the browser's socket is
- * writable, so a slow browser slows the VNC server down instead of
- * making us buffer.  Browser -> VNC: the frame lws gives us is written
+ * WebSocket frame lws_write() sends at once: no copy, no allocation per
+ * frame, no poll round between the read and the write.  When the
+ * browser's socket does not take a frame whole, lws keeps the rest (one
+ * frame at most) and is "choked": then the VNC socket is not read
+ * (lws_rx_flow_control on it) until the browser's side is writable
+ * again, so a slow browser slows the VNC server down instead of making
+ * us buffer.  Browser -> VNC: the frame lws gives us is written
  * to the VNC socket at once; what the socket does not take waits in a
  * small buffer while the browser's side is paused.
  *
@@ -40,8 +42,9 @@
 #include "console.h"
 #include "rfb.h"
 
-#define DOWN_CAP (128 * 1024) /* one frame: the most one read() gives */
+#define DOWN_CAP (256 * 1024) /* one frame: the most one read() gives */
 #define UP_CAP (64 * 1024)    /* browser -> VNC bytes the socket left */
+#define FRAMES_PER_WAKEUP 4
 
 enum st { S_REDEEM, S_CONNECT, S_UP_HS, S_DOWN_HS, S_RELAY, S_CLOSING };
 
@@ -355,16 +358,46 @@ static void up_readable(struct sess *s)
 		}
 		return;
 	}
-	if (s->st != S_RELAY || s->dlen) {
+	if (s->st != S_RELAY || s->dlen || s->close_code) {
 		up_pause(s, 1);
 		return;
 	}
-	ssize_t n = read(s->fd, s->dbuf + LWS_PRE, DOWN_CAP);
-	if (n > 0) {
-		s->dlen = (size_t)n;
+	/* The browser's socket still takes bytes: read and send the frame
+	 * at once (no poll round in between); lws keeps what the socket did
+	 * not take, at most this one frame, and is choked until it is out. */
+	if (lws_partial_buffered(s->ws)) {
 		up_pause(s, 1);
 		lws_callback_on_writable(s->ws);
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		return;
+	}
+	/* A few frames per wakeup while the VNC socket has more and the
+	 * browser's takes them: fewer poll rounds, and no session holds
+	 * the loop for long. */
+	ssize_t n = 0;
+	for (int i = 0; i < FRAMES_PER_WAKEUP; i++) {
+		n = read(s->fd, s->dbuf + LWS_PRE, DOWN_CAP);
+		if (n <= 0)
+			break;
+		if (lws_write(s->ws, s->dbuf + LWS_PRE, (size_t)n,
+			      LWS_WRITE_BINARY) < 0) {
+			sess_close(s, 4003, "proxy", "%s",
+				   "cannot write to the browser");
+			return;
+		}
+		/* lws_partial_buffered() asks no syscall, unlike
+		 * lws_send_pipe_choked(): what the socket did not take is
+		 * in lws's hands, and we wait until it is out. */
+		if (lws_partial_buffered(s->ws)) {
+			up_pause(s, 1);
+			lws_callback_on_writable(s->ws);
+			return;
+		}
+		if (n < DOWN_CAP)
+			return; /* drained for now */
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
 		sess_close(s, 4002, "vnc", "%s",
 			   "the VNC server ended the session");
 	}
@@ -395,7 +428,8 @@ static int cb_raw(struct lws *wsi, enum lws_callback_reasons reason,
 			}
 			s->st = s->raw ? S_RELAY : S_UP_HS;
 			up_pause(s, 0);
-			return 0;
+			/* What came early goes now: a writable request made
+			 * inside this callback would be undone after it. */
 		}
 		if (s->ulen) {
 			size_t n = s->ulen;
@@ -520,6 +554,17 @@ static void ws_receive(struct sess *s, const unsigned char *in, size_t len)
 		}
 		return;
 	}
+	if (s->raw && s->st == S_CONNECT) { /* bench: kept until connected */
+		if (!s->ubuf)
+			s->ubuf = tr_xmalloc(UP_CAP);
+		if (s->ulen + len > UP_CAP) {
+			sess_close(s, 4003, "proxy", "%s", "too early, too much");
+			return;
+		}
+		memcpy(s->ubuf + s->ulen, in, len);
+		s->ulen += len;
+		return;
+	}
 	if (s->st != S_CLOSING)
 		sess_close(s, 4003, "browser", "%s",
 			   "the browser spoke before the server");
@@ -539,6 +584,8 @@ static int ws_writeable(struct sess *s)
 			lws_callback_on_writable(s->ws);
 		return 0;
 	}
+	if (s->st == S_RELAY && s->up_paused) /* drained: read VNC again */
+		up_pause(s, 0);
 	if (s->close_code) {
 		lws_close_reason(s->ws, (enum lws_close_status)s->close_code,
 				 (unsigned char *)s->close_msg,
@@ -638,7 +685,10 @@ void cp_relay_close_all(const char *why)
 			sess_close(tab[i], 1001, "proxy", "%s", why);
 }
 
+/* tx_packet_size: one send() may carry a whole frame (0 would cap it at
+ * rx_buffer_size and make lws copy the rest aside, every frame). */
 const struct lws_protocols cp_protocol_ws = {
-	"binary", cb_ws, sizeof(struct sess *), 0, 0, NULL, 0};
+	"binary", cb_ws, sizeof(struct sess *), 16384, 0, NULL,
+	DOWN_CAP + 16};
 const struct lws_protocols cp_protocol_raw = {
 	"trellis-raw", cb_raw, 0, 0, 0, NULL, 0};

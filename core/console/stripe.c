@@ -91,6 +91,7 @@ struct pss {
 	size_t blen;
 	char *resp; /* a deferred answer: JSON */
 	int status;
+	int finishing; /* answered; lws still holds part of it */
 };
 
 static const struct cp_opts *opts;
@@ -107,10 +108,20 @@ unsigned cp_stripe_sessions(void)
 	return __atomic_load_n(&n_viewers, __ATOMIC_RELAXED);
 }
 
+/* The loop wakes every second for the viewers' timeouts, busy or not. */
+static lws_sorted_usec_list_t tick_sul;
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	cp_stripe_tick();
+	lws_sul_schedule(context, 0, sul, tick_cb, LWS_US_PER_SEC);
+}
+
 void cp_stripe_setup(const struct cp_opts *o, struct lws_context *ctx)
 {
 	opts = o;
 	context = ctx;
+	lws_sul_schedule(context, 0, &tick_sul, tick_cb, LWS_US_PER_SEC);
 }
 
 static void quiet_log(const char *fmt, ...)
@@ -553,6 +564,10 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_callback_on_writable(wsi);
 			return 0;
 		}
+		/* A kept-alive connection's next request: the last one's
+		 * answer and body go. */
+		free(ps->resp);
+		free(ps->body);
 		memset(ps, 0, sizeof *ps);
 		ps->slot = -1;
 		url_arg(wsi, "v=", ps->viewer, sizeof ps->viewer);
@@ -593,6 +608,8 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0; /* the body follows */
 	}
 	case LWS_CALLBACK_HTTP_BODY:
+		if (!len || !in)
+			return 0;
 		if (ps->blen + len > 16384)
 			return -1;
 		ps->body = tr_xrealloc(ps->body, ps->blen + len + 1);
@@ -621,6 +638,16 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		/* A big answer the socket did not take whole: lws sent the
+		 * rest before this call; only now is the transaction over. */
+		if (ps->finishing) {
+			if (lws_partial_buffered(wsi)) {
+				lws_callback_on_writable(wsi);
+				return 0;
+			}
+			ps->finishing = 0;
+			return lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
 		if (ps->kind == 'p') {
 			struct viewer *v = viewer_find(ps->viewer);
 			char *t = v && v->poll == wsi
@@ -642,6 +669,11 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				ps->kind == 'g' ? "text/html; charset=utf-8"
 						: "application/json");
 		} else {
+			return 0;
+		}
+		if (lws_partial_buffered(wsi)) {
+			ps->finishing = 1;
+			lws_callback_on_writable(wsi);
 			return 0;
 		}
 		return lws_http_transaction_completed(wsi) ? -1 : 0;

@@ -15,6 +15,9 @@
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$(dirname "$0")/lib.sh"
 cs_require
+# Sessions' VNC passwords expire after 3 s here: an open session outlives
+# its password.
+PV_CONFIG="console: {password_ttl: 3s}"
 U=trcs$$
 useradd -M -N -s /usr/sbin/nologin "$U" || { echo "1..0 # SKIP useradd failed"; exit 0; }
 cs_start
@@ -103,12 +106,28 @@ out=$(tcli -o json audit list --op 'console.redeem' --limit 50)
 is "the four refusals are audited under the token's user" "$(json 'sum(1 for a in j["items"] if a["result"] == "denied" and a["user"] == "cuser" and a["object"] == "vm:'"$vm"'")' <<<"$out")" "4"
 out=$(tcli -o json audit list --op 'console.redeem' --limit 50)
 
+# ---- VNC passwords: one-time, expiring; an open session outlives its own ----
+vcheck() { "$CS_BIN" --vnc-check "127.0.0.1:$vport" <<<"$1" 2>&1; }
+pw=$(tcli -o json vm vnc "$vm" --ttl 3s | json 'j["password"]')
+is "a one-time VNC password (trellis vm vnc --ttl 3s) opens the VNC server" "$(vcheck "$pw")" "ok"
+sleep 5 # QEMU counts whole seconds: valid until the second after
+like "...and once expired, a new connection with it fails" "$(vcheck "$pw")" "^refused: the VNC server refused"
+pw=$(tcli -o json vm vnc "$vm" --ttl 60s | json 'j["password"]')
+url=$(tcli vm console "$vm" --url)
+word2=later$$x$RANDOM
+out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"connected\"}, {\"sleep\": 5500},
+	{\"type\": \"$word2\\n\"}, {\"sleep\": 1500}, {\"eval\": \"window.trellis.state\"}]")
+is "a session still open after its password expired (3 s)" "$(step 6 "$out")" '{"value":"connected"}'
+ok "...still carries typed text to the guest" grep -q "tty1: $word2" "$CS_LOG"
+like "the session's fresh password replaced the one before" "$(vcheck "$pw")" "^refused: the VNC server refused"
+
 # ---- the end from the VNC side is signalled ----
 url=$(tcli vm console "$vm" --url)
 out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"connected\"}, {\"sleep\": 500},
 	{\"exec\": \"virsh -c qemu:///system destroy $vm >/dev/null && echo gone\"},
 	{\"wait\": \"closed\", \"ms\": 10000}]")
 like "the VM goes while its console is open: the browser is told" "$(step 5 "$out")" '"state":"closed","message":"the VNC server ended the session"'
+[[ $(step 5 "$out") == *closed* ]] || diag "$out"
 sleep 1
 s=$(tcli -o json console sessions --limit 1)
 is "...and the core records the end, by the VNC side" "$(json 'j["items"][0]["state"] + " " + j["items"][0]["closed_by"]' <<<"$s")" "closed vnc"

@@ -100,6 +100,9 @@ async function main() {
       } else if (s.wait) {
         const ms = s.ms || 20000;
         try {
+          // The page's script first (a loaded machine is slow to run
+          // it), then the state within ms.
+          await page.waitForFunction(() => window.trellis, null, { timeout: 60000 });
           await page.waitForFunction((st) => window.trellis && window.trellis.state === st, s.wait, { timeout: ms });
         } catch (e) { /* reported below */ }
         out({ state: await page.evaluate(() => window.trellis && window.trellis.state),

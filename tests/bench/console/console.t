@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# trellis-timeout: 300
+# The console proxy benchmark (issue 20), short version.  One VNC-like
+# source (bench-console source: endless 64 KiB writes, or an echo) is
+# reached, alternately in each of BENCH_ROUNDS (5) rounds, through
+#   trellis-console (--plain --bench-target: the relay path alone, no
+#                    token, the same code as a console session's relay),
+#   websockify (Debian's),
+#   a plain C TCP relay (bench-console relay: a thread per direction),
+# and directly.  Figures: server-to-client MiB/s (BENCH_SECONDS, 1 s per
+# run), MiB per CPU second of the proxy process (what a loaded machine's
+# CPU share does not skew), and round-trip latency of one-byte pings (median of 2000; added =
+# through a proxy minus direct), medians over the rounds with ratios;
+# then BENCH_SESSIONS (1000) concurrent sessions on one trellis-console
+# process at 10 updates/s each: how many stay up, and its RSS per session.
+# Prints TAP diagnostics; fails only when it cannot measure.
+source "$TRELLIS_SRC/tests/lib/tap.sh"
+bench=$TRELLIS_BUILD/tests/bench/bench-console
+proxy=$TRELLIS_BUILD/bin/trellis-console
+rounds=${BENCH_ROUNDS:-5}
+secs=${BENCH_SECONDS:-1}
+nsess=${BENCH_SESSIONS:-1000}
+dir=$(mktemp -d /tmp/trellis-bench-console.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+if ! command -v websockify >/dev/null || [[ ! -x $bench || ! -x $proxy ]]; then
+	skip "console benchmark" "needs websockify (tools/deps/console.txt), bench-console and trellis-console"
+	done_testing
+fi
+ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ps=$(port) pr=$(port) pt=$(port) pw=$(port)
+"$bench" source "$ps" 10 & pids+=($!)
+"$bench" relay "$pr" "$ps" & pids+=($!)
+"$proxy" --plain --listen "127.0.0.1:$pt" --bench-target "127.0.0.1:$ps" \
+	--state-dir "$dir" >"$dir/proxy.log" 2>&1 &
+pids+=($!)
+tpid=$!
+websockify "127.0.0.1:$pw" "127.0.0.1:$ps" >"$dir/websockify.log" 2>&1 & pids+=($!)
+wpid=$!
+rpid=${pids[1]}
+# CPU ticks a process and its reaped children used (websockify forks a
+# child per connection): the proxies' cost per MiB, which a loaded
+# machine's share of CPU does not skew.
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+up=0
+for i in $(seq 1 100); do
+	"$bench" tput ws "$pw" 0.05 >/dev/null 2>&1 && "$bench" tput ws "$pt" 0.05 >/dev/null 2>&1 &&
+		"$bench" tput raw "$pr" 0.05 >/dev/null 2>&1 && { up=1; break; }
+	sleep 0.1
+done
+is "the source, the relay, trellis-console and websockify run" "$up" 1
+((up)) || done_testing
+
+med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+: >"$dir/t.trellis"; : >"$dir/t.websockify"; : >"$dir/t.relay"
+: >"$dir/e.trellis"; : >"$dir/e.websockify"; : >"$dir/e.relay"
+: >"$dir/l.trellis"; : >"$dir/l.websockify"; : >"$dir/l.relay"; : >"$dir/l.direct"
+fail=0
+for ((r = 0; r < rounds; r++)); do
+	# Rotate the order so that none always goes first.
+	order=(trellis websockify relay)
+	order=("${order[@]:r%3}" "${order[@]:0:r%3}")
+	for w in "${order[@]}"; do
+		case $w in
+		trellis) k=ws p=$pt pp=$tpid ;;
+		websockify) k=ws p=$pw pp=$wpid ;;
+		relay) k=raw p=$pr pp=$rpid ;;
+		esac
+		c0=$(ticks "$pp")
+		v=$("$bench" tput "$k" "$p" "$secs") || fail=1
+		sleep 0.2 # websockify's child exits and is reaped
+		c1=$(ticks "$pp")
+		echo "$v" >>"$dir/t.$w"
+		python3 -c "print('%.0f' % ($v * $secs / max(($c1 - $c0) / $hz, 0.01)))" >>"$dir/e.$w"
+		l=$("$bench" lat "$k" "$p" 2000) || fail=1
+		echo "${l%% *}" >>"$dir/l.$w"
+	done
+	l=$("$bench" lat raw "$ps" 2000) || fail=1
+	echo "${l%% *}" >>"$dir/l.direct"
+	[[ -n ${BENCH_VERBOSE:-} ]] && diag "round $r: $(paste -d' ' "$dir"/t.* | tail -1)"
+done
+is "every run measured" "$fail" 0
+T=$(med <"$dir/t.trellis") W=$(med <"$dir/t.websockify") R=$(med <"$dir/t.relay")
+LT=$(med <"$dir/l.trellis") LW=$(med <"$dir/l.websockify") LR=$(med <"$dir/l.relay") LD=$(med <"$dir/l.direct")
+ratio() { python3 -c "print('%.2f' % ($1 / $2) if $2 else 'n/a')"; }
+diag "throughput, server to client, median of $rounds x ${secs}s (MiB/s):"
+diag "  trellis-console $T   websockify $W   plain C relay $R"
+diag "  trellis-console / websockify = $(ratio "$T" "$W")x (target >= 2)"
+diag "  trellis-console / plain relay = $(ratio "$T" "$R")x (target >= 0.7)"
+ET=$(med <"$dir/e.trellis") EW=$(med <"$dir/e.websockify") ER=$(med <"$dir/e.relay")
+diag "cost, MiB relayed per CPU second of the proxy process (median):"
+diag "  trellis-console $ET   websockify $EW   plain C relay $ER"
+diag "  trellis-console / websockify = $(ratio "$ET" "$EW")x; / plain relay = $(ratio "$ET" "$ER")x"
+aT=$(python3 -c "print('%.1f' % ($LT - $LD))") aW=$(python3 -c "print('%.1f' % ($LW - $LD))") aR=$(python3 -c "print('%.1f' % ($LR - $LD))")
+diag "round trip, median of 2000 one-byte pings (us): direct $LD"
+diag "  added: trellis-console $aT   websockify $aW   plain relay $aR"
+diag "  trellis-console / websockify added latency = $(ratio "$aT" "$aW")x (target <= 0.5)"
+
+# Sessions per process at a fixed update rate (10/s of 1 KiB each).
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$tpid/status"; }
+r0=$(rss)
+"$bench" hold "$pt" "$nsess" 3 >"$dir/hold" &
+hp=$!
+sleep 3.6
+r1=$(rss)
+wait $hp
+read -r opened live kibs <"$dir/hold"
+is "$nsess concurrent sessions open on one trellis-console process" "$opened" "$nsess"
+is "...and all of them get their updates" "$live" "$nsess"
+diag "sessions: $live of $nsess live at 10 updates/s, $kibs KiB/s in all; RSS $r0 -> $r1 KiB: $(python3 -c "print('%.1f' % (($r1 - $r0) / $nsess))") KiB per session"
+done_testing
