@@ -99,32 +99,52 @@ static void audit(const char *event, const char *hash, const char *who,
 
 static int load_keys(const char *dir)
 {
-	char path[4096];
+	char path[4096], tmp[4200];
 	snprintf(path, sizeof path, "%s/escrow.key", dir);
-	int fd = open(path, O_RDONLY);
-	if (fd >= 0) {
-		unsigned char both[sizeof pk + sizeof sk];
-		ssize_t n = read(fd, both, sizeof both);
-		close(fd);
-		if (n != (ssize_t)sizeof both) {
-			fprintf(stderr, "escrowd: %s: not a key file\n", path);
+	for (int attempt = 0;; attempt++) {
+		int fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			unsigned char both[sizeof pk + sizeof sk];
+			ssize_t n = read(fd, both, sizeof both);
+			close(fd);
+			if (n != (ssize_t)sizeof both) {
+				fprintf(stderr, "escrowd: %s: not a key file\n",
+					path);
+				return -1;
+			}
+			memcpy(pk, both, sizeof pk);
+			memcpy(sk, both + sizeof pk, sizeof sk);
+			sodium_memzero(both, sizeof both);
+			return 0;
+		}
+		/* Made whole in a file of our own, then linked in: a second
+		 * escrowd starting at the same moment finds either no key or
+		 * a complete one, and takes the one that won. */
+		crypto_box_keypair(pk, sk);
+		snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd < 0 || write(fd, pk, sizeof pk) != (ssize_t)sizeof pk ||
+		    write(fd, sk, sizeof sk) != (ssize_t)sizeof sk ||
+		    fsync(fd) < 0) {
+			fprintf(stderr, "escrowd: %s: %s\n", tmp,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			unlink(tmp);
 			return -1;
 		}
-		memcpy(pk, both, sizeof pk);
-		memcpy(sk, both + sizeof pk, sizeof sk);
-		sodium_memzero(both, sizeof both);
-		return 0;
+		close(fd);
+		int linked = link(tmp, path);
+		int err = errno;
+		unlink(tmp);
+		if (linked == 0)
+			break;
+		if (err != EEXIST || attempt > 0) {
+			fprintf(stderr, "escrowd: %s: %s\n", path,
+				strerror(err));
+			return -1;
+		}
 	}
-	crypto_box_keypair(pk, sk);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || write(fd, pk, sizeof pk) != (ssize_t)sizeof pk ||
-	    write(fd, sk, sizeof sk) != (ssize_t)sizeof sk || fsync(fd) < 0) {
-		fprintf(stderr, "escrowd: %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
 	char *b = escrow_b64(pk, sizeof pk);
 	snprintf(path, sizeof path, "%s/escrow.pub", dir);
 	FILE *f = fopen(path, "w");
