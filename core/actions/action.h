@@ -85,6 +85,7 @@ void tr_actions_register_storage(void);
 void tr_actions_register_network(void);
 void tr_actions_register_policy(void);
 void tr_actions_register_hypervisor(void);
+void tr_actions_register_vmrecord(void); /* vmrecord.c: vm_record, vm_forget */
 void tr_actions_register_vm(void);
 void tr_actions_register_probe(void);
 void tr_actions_register_maint(void);
@@ -92,7 +93,8 @@ void tr_actions_register_tenancy(void);
 void tr_actions_register_ipam(void); /* network.ip_allocate/_release */
 void tr_actions_register_lifecycle(void);
 void tr_actions_register_fence(void);
-void tr_actions_register_adapters(void); /* adapters.c: discovery, bridges, copies */
+void tr_actions_register_adapters(void); /* adapters.c: discovery, assignments, bridges */
+void tr_actions_register_volcopy(void); /* volcopy.c: storage.volume_copy */
 
 const struct tr_action *tr_action_find(const char *name);
 size_t tr_action_count(void);

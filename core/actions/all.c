@@ -19,6 +19,7 @@
 	X(network) \
 	X(policy) \
 	X(hypervisor) \
+	X(vmrecord) \
 	X(vm) \
 	X(probe) \
 	X(tenancy) \
@@ -26,7 +27,8 @@
 	X(ipam) \
 	X(lifecycle) \
 	X(fence) \
-	X(adapters)
+	X(adapters) \
+	X(volcopy)
 /* clang-format on */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -11,8 +11,8 @@
  * and the VM's uuid, so the undo of hypervisor.vm_create
  * (hypervisor.vm_destroy) finds what the step made.  The console password
  * is a secret output: it goes to the caller and nowhere else.
- * hypervisor.vm_record and vm_forget keep the inventory's VM records in
- * step with what workflows make and destroy.
+ * The JSON-to-spec conversion is vmspec.c; hypervisor.vm_record and
+ * vm_forget, which keep the inventory's VM records, are vmrecord.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,7 @@
 #include "action.h"
 #include "lookup.h"
 #include "vm.h"
+#include "vmspec.h"
 
 struct host_ref {
 	struct tr_daemon *d;
@@ -84,244 +85,6 @@ static json_t *vm_json(const char *host, const trellis_vm_info_t *vm)
 			 "memory_mib", (json_int_t)vm->memory_mib);
 }
 
-/* ---- nested objects: disks and NICs ---- */
-
-static const struct tr_field disk_fields[] = {
-    {"path", TR_T_STRING, 1, "file or block device (absolute)"},
-    {"format", TR_T_STRING, 0, "qcow2 or raw (default raw)"},
-    {"target", TR_T_STRING, 0, "vda, sdb...; default: the next free"},
-    {"bus", TR_T_STRING, 0, "virtio (default), sata, ide or scsi"},
-    {"readonly", TR_T_BOOL, 0, "attach read-only"},
-    {"read_iops_sec", TR_T_INT, 0, "IOPS cap on reads"},
-    {"write_iops_sec", TR_T_INT, 0, "IOPS cap on writes"},
-    {"read_bytes_sec", TR_T_SIZE, 0, "throughput cap on reads"},
-    {"write_bytes_sec", TR_T_SIZE, 0, "throughput cap on writes"},
-    TR_FIELDS_END};
-
-static const struct tr_field nic_fields[] = {
-    {"bridge", TR_T_STRING, 0, "host bridge (a segment's), or ifname"},
-    {"ifname", TR_T_STRING, 0, "existing tap (a network port's)"},
-    {"mac", TR_T_STRING, 0, "52:54:00:..; default: the backend's"},
-    {"model", TR_T_STRING, 0, "default virtio"},
-    {"inbound_kbps", TR_T_INT, 0, "bandwidth cap into the VM (KB/s)"},
-    {"outbound_kbps", TR_T_INT, 0, "bandwidth cap out of it (KB/s)"},
-    TR_FIELDS_END};
-
-/* Checks an object against fields like the top-level schema check does
- * (unknown keys, missing ones, types), naming where it is. */
-static int check_obj(json_t *o, const struct tr_field *fields,
-		     const char *where, trellis_call_t *call)
-{
-	const char *key;
-	json_t *v;
-	char why[256];
-	if (!json_is_object(o))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "%s: expected object, got %s", where,
-				   tr_json_type_name(o));
-	json_object_foreach(o, key, v)
-	{
-		const struct tr_field *f = tr_field_find(fields, key);
-		json_t *norm = NULL;
-		if (!f)
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "%s: unknown field '%s'", where,
-					   key);
-		if (tr_field_check(f, v, &norm, why, sizeof why) < 0)
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "%s: field '%s': %s", where, key,
-					   why);
-		if (norm)
-			json_object_set_new(o, key, norm);
-	}
-	for (const struct tr_field *f = fields; f->name; f++)
-		if (f->required && !json_object_get(o, f->name))
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "%s: missing field '%s'", where,
-					   f->name);
-	return 0;
-}
-
-static uint64_t u64(json_t *o, const char *key)
-{
-	json_int_t v = json_integer_value(json_object_get(o, key));
-	return v > 0 ? (uint64_t)v : 0;
-}
-
-/* A disk from a path string or a disk object (normalised in place). */
-static int disk_from_json(json_t *v, const char *where, trellis_disk_spec_t *d,
-			  trellis_call_t *call)
-{
-	*d = (trellis_disk_spec_t){.struct_size = sizeof *d};
-	if (json_is_string(v)) {
-		d->path = json_string_value(v);
-		return 0;
-	}
-	int rc = check_obj(v, disk_fields, where, call);
-	if (rc < 0)
-		return rc;
-	d->path = tr_json_str_opt(v, "path");
-	d->format = tr_json_str_opt(v, "format");
-	d->target = tr_json_str_opt(v, "target");
-	const char *bus = tr_json_str_opt(v, "bus");
-	if (!bus || !strcmp(bus, "virtio"))
-		d->bus = TRELLIS_DISK_BUS_VIRTIO;
-	else if (!strcmp(bus, "sata"))
-		d->bus = TRELLIS_DISK_BUS_SATA;
-	else if (!strcmp(bus, "ide"))
-		d->bus = TRELLIS_DISK_BUS_IDE;
-	else if (!strcmp(bus, "scsi"))
-		d->bus = TRELLIS_DISK_BUS_SCSI;
-	else
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "%s: bus '%s' is not virtio, sata, ide or "
-				   "scsi",
-				   where, bus);
-	if (json_is_true(json_object_get(v, "readonly")))
-		d->disk_flags |= TRELLIS_DISK_READONLY;
-	d->read_iops_sec = u64(v, "read_iops_sec");
-	d->write_iops_sec = u64(v, "write_iops_sec");
-	d->read_bytes_sec = u64(v, "read_bytes_sec");
-	d->write_bytes_sec = u64(v, "write_bytes_sec");
-	return 0;
-}
-
-/* A NIC from a tap's name (a network port's ifname) or a NIC object. */
-static int nic_from_json(json_t *v, const char *where, trellis_nic_spec_t *n,
-			 trellis_call_t *call)
-{
-	*n = (trellis_nic_spec_t){.struct_size = sizeof *n};
-	if (json_is_string(v)) {
-		n->ifname = json_string_value(v);
-		return 0;
-	}
-	int rc = check_obj(v, nic_fields, where, call);
-	if (rc < 0)
-		return rc;
-	n->bridge = tr_json_str_opt(v, "bridge");
-	n->ifname = tr_json_str_opt(v, "ifname");
-	n->mac = tr_json_str_opt(v, "mac");
-	n->model = tr_json_str_opt(v, "model");
-	n->inbound_kbps = u64(v, "inbound_kbps");
-	n->outbound_kbps = u64(v, "outbound_kbps");
-	return 0;
-}
-
-/* The spec and the arrays it points into; vm_spec_free() releases them. */
-struct vm_spec {
-	trellis_vm_spec_t s;
-	trellis_disk_spec_t *disks;
-	const trellis_disk_spec_t **dp;
-	trellis_nic_spec_t *nics;
-	const trellis_nic_spec_t **np;
-};
-
-static void vm_spec_free(struct vm_spec *v)
-{
-	free(v->disks);
-	free(v->dp);
-	free(v->nics);
-	free(v->np);
-}
-
-/* The singular shorthand ("disk", "nic") goes first, then the arrays. */
-static json_t *gather(json_t *args, const char *one, const char *many)
-{
-	json_t *all = json_array();
-	if (json_object_get(args, one))
-		json_array_append(all, json_object_get(args, one));
-	json_array_extend(all, json_object_get(args, many));
-	return all;
-}
-
-static int vm_spec_from_json(json_t *args, struct vm_spec *v,
-			     trellis_call_t *call)
-{
-	int rc = 0;
-	char where[64];
-	memset(v, 0, sizeof *v);
-	trellis_vm_spec_t *s = &v->s;
-	s->struct_size = sizeof *s;
-	s->name = tr_json_str_opt(args, "name");
-	s->uuid = tr_json_str_opt(args, "uuid");
-	json_t *vcpus = json_object_get(args, "vcpus");
-	s->vcpus = vcpus ? (uint32_t)json_integer_value(vcpus) : 1;
-	json_t *mem = json_object_get(args, "memory");
-	json_t *mib = json_object_get(args, "memory_mb");
-	if (!!mem == !!mib)
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "VM '%s': give memory (a size) or "
-				   "memory_mb, one of them",
-				   s->name);
-	s->memory_mib =
-	    mem ? u64(args, "memory") >> 20 : u64(args, "memory_mb");
-	s->kernel = tr_json_str_opt(args, "kernel");
-	s->initrd = tr_json_str_opt(args, "initrd");
-	s->cmdline = tr_json_str_opt(args, "cmdline");
-	s->serial_log = tr_json_str_opt(args, "serial_log");
-	s->console_listen = tr_json_str_opt(args, "console_listen");
-	s->domain_type = tr_json_str_opt(args, "domain_type");
-	s->cpu_shares = (uint32_t)u64(args, "cpu_shares");
-	const char *console = tr_json_str_opt(args, "console");
-	if (!console || !strcmp(console, "none"))
-		s->console = TRELLIS_CONSOLE_NONE;
-	else if (!strcmp(console, "vnc"))
-		s->console = TRELLIS_CONSOLE_VNC;
-	else
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "VM '%s': console '%s' is not vnc or none",
-				   s->name, console);
-
-	json_t *disks = gather(args, "disk", "disks");
-	json_t *nics = gather(args, "nic", "nics");
-	size_t nd = json_array_size(disks), nn = json_array_size(nics);
-	v->disks = tr_xcalloc(nd + 1, sizeof *v->disks);
-	v->dp = tr_xcalloc(nd + 1, sizeof *v->dp);
-	v->nics = tr_xcalloc(nn + 1, sizeof *v->nics);
-	v->np = tr_xcalloc(nn + 1, sizeof *v->np);
-	if (!v->disks || !v->dp || !v->nics || !v->np) {
-		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < nd && !rc; i++) {
-		snprintf(where, sizeof where, "disk %zu", i);
-		rc = disk_from_json(json_array_get(disks, i), where,
-				    &v->disks[i], call);
-		v->dp[i] = &v->disks[i];
-	}
-	for (size_t i = 0; i < nn && !rc; i++) {
-		snprintf(where, sizeof where, "nic %zu", i);
-		rc = nic_from_json(json_array_get(nics, i), where, &v->nics[i],
-				   call);
-		v->np[i] = &v->nics[i];
-	}
-	s->disks = v->dp;
-	s->n_disks = (uint32_t)nd;
-	s->nics = v->np;
-	s->n_nics = (uint32_t)nn;
-out:
-	/* The specs point into args, which outlive the call; the arrays
-	 * built by gather() only hold references. */
-	json_decref(disks);
-	json_decref(nics);
-	return rc;
-}
-
-/* Whether a disk or NIC of s has a cap. */
-static int has_io_caps(const trellis_vm_spec_t *s)
-{
-	for (uint32_t i = 0; i < s->n_disks; i++) {
-		const trellis_disk_spec_t *d = s->disks[i];
-		if (d->read_iops_sec || d->write_iops_sec || d->read_bytes_sec ||
-		    d->write_bytes_sec)
-			return 1;
-	}
-	for (uint32_t i = 0; i < s->n_nics; i++)
-		if (s->nics[i]->inbound_kbps || s->nics[i]->outbound_kbps)
-			return 1;
-	return 0;
-}
-
 /* ---- actions ---- */
 
 #define KEY (env ? env->idem_key : NULL)
@@ -330,12 +93,12 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 			 json_t **result, trellis_call_t *call)
 {
 	struct host_ref h;
-	struct vm_spec v;
+	struct tr_vm_spec v;
 	trellis_vm_info_t out;
 	json_t *start = json_object_get(args, "start");
 	uint32_t flags =
 	    !start || json_is_true(start) ? TRELLIS_VM_CREATE_START : 0;
-	int rc = vm_spec_from_json(args, &v, call);
+	int rc = tr_vm_spec_from_json(args, &v, call);
 	if (!rc)
 		rc = host_get(env, args, &h, call);
 	else
@@ -348,7 +111,7 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 				 "1.0 and cannot apply cpu_shares (%u); ask "
 				 "without it",
 				 v.s.name, h.name, v.s.cpu_shares);
-	if (!rc && has_io_caps(&v.s) &&
+	if (!rc && tr_vm_has_io_caps(&v.s) &&
 	    !(tr_target_caps(h.t) & TRELLIS_HV_CAP_QOS))
 		rc = tr_call_set(call, TRELLIS_E_NOTSUP,
 				 "VM '%s': host %s's hypervisor plugin does not "
@@ -360,7 +123,7 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		*result = vm_json(h.name, &out);
 	host_put(&h, rc);
-	vm_spec_free(&v);
+	tr_vm_spec_free(&v);
 	return rc;
 }
 
@@ -421,7 +184,7 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	case OP_SHUTDOWN: {
 		json_t *t = json_object_get(args, "timeout_s");
 		json_t *force = json_object_get(args, "force");
-		uint32_t secs = t ? (uint32_t)u64(args, "timeout_s") : 60;
+		uint32_t secs = t ? (uint32_t)tr_json_u64(args, "timeout_s") : 60;
 		rc = tr_hv_vm_shutdown(TR_TGT(h.t), call, uuid, secs,
 				       !force || json_is_true(force)
 					   ? TRELLIS_VM_SHUTDOWN_FORCE
@@ -466,7 +229,7 @@ static int run_console(const struct tr_action_env *env, json_t *args,
 	struct host_ref h;
 	trellis_console_info_t ci;
 	json_t *ttl = json_object_get(args, "ttl");
-	uint32_t secs = ttl ? (uint32_t)((u64(args, "ttl") + 999) / 1000) : 300;
+	uint32_t secs = ttl ? (uint32_t)((tr_json_u64(args, "ttl") + 999) / 1000) : 300;
 	int rc = host_get(env, args, &h, call);
 	if (!rc)
 		rc = tr_hv_vm_console(TR_TGT(h.t), call, tr_json_str_opt(args, "uuid"),
@@ -544,11 +307,11 @@ static int hotplug(const struct tr_action_env *env, json_t *args,
 	trellis_nic_spec_t n;
 	int rc = 0;
 	if (attach && disk) {
-		rc = disk_from_json(json_object_get(args, "disk"), "disk", &d,
+		rc = tr_disk_from_json(json_object_get(args, "disk"), "disk", &d,
 				    call);
 		d.target = id;
 	} else if (attach) {
-		rc = nic_from_json(json_object_get(args, "nic"), "nic", &n,
+		rc = tr_nic_from_json(json_object_get(args, "nic"), "nic", &n,
 				   call);
 		n.mac = id;
 	}
@@ -674,162 +437,8 @@ static int run_guest_file_read(const struct tr_action_env *env, json_t *args,
 	return rc;
 }
 
-/*
- * The inventory record of a VM a workflow made (origin "trellis"), and its
- * removal.  They run on the main thread, the store's only writer; both are
- * idempotent (record updates a record that exists, forget of a missing
- * record succeeds).
- */
-/* The list args[field] as the record keeps it: objects with string
- * members where and "name" (and "key"); INVALID_ARG otherwise. */
-static int owned_list(json_t *args, const char *field, const char *where,
-		      json_t **out, trellis_call_t *call)
-{
-	json_t *l = json_object_get(args, field), *e;
-	size_t i;
-	*out = json_array();
-	json_array_foreach(l, i, e)
-	{
-		const char *w = tr_json_str_opt(e, where), *n = tr_json_str_opt(e, "name");
-		if (!w || !n) {
-			json_decref(*out);
-			*out = NULL;
-			return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					   "hypervisor.vm_record: %s[%zu] "
-					   "needs %s and name",
-					   field, i, where);
-		}
-		json_t *o = json_pack("{s:s, s:s, s:s}", where, w, "name", n,
-				      "key",
-				      tr_json_str_opt(e, "key") ? tr_json_str_opt(e, "key")
-								: "");
-		/* What vm show prints besides (path, format, size; segment,
-		 * mac, ifname): kept when given. */
-		static const char *const extra[] = {"path", "format", "capacity",
-						    "segment", "mac", "ifname"};
-		for (size_t x = 0; o && x < sizeof extra / sizeof *extra; x++) {
-			json_t *v = json_object_get(e, extra[x]);
-			if (json_is_string(v) || json_is_integer(v))
-				json_object_set(o, extra[x], v);
-		}
-		json_array_append_new(*out, o);
-	}
-	return 0;
-}
-
-static int run_vm_record(const struct tr_action_env *env, json_t *args,
-			 json_t **result, trellis_call_t *call)
-{
-	if (!env || !env->daemon)
-		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
-				   "hypervisor.vm_record needs the daemon");
-	struct tr_store *st = env->daemon->store;
-	sqlite3 *db = tr_store_db(st);
-	const char *uuid = tr_json_str_opt(args, "uuid"), *host = tr_json_str_opt(args, "host");
-	const char *claim = tr_json_str_opt(args, "claim");
-	json_t *disks = NULL, *ports = NULL;
-	int rc = owned_list(args, "disks", "pool", &disks, call);
-	if (!rc)
-		rc = owned_list(args, "ports", "host", &ports, call);
-	if (rc) {
-		json_decref(disks);
-		return rc;
-	}
-	/* The VM's own record: what destroy reads (vm.lookup). */
-	json_t *f = json_pack(
-	    "{s:s, s:s, s:s, s:O, s:O, s:{s:s?, s:o, s:o}}", "name",
-	    tr_json_str_opt(args, "name"), "state",
-	    tr_json_str_opt(args, "state") ? tr_json_str_opt(args, "state") : "running", "origin",
-	    "trellis", "vcpus", json_object_get(args, "vcpus"), "memory_mib",
-	    json_object_get(args, "memory_mb"), "spec", "workflow",
-	    env->instance_id, "disks", disks, "ports", ports);
-	if (!f)
-		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
-	const char *console = tr_json_str_opt(args, "console");
-	if (console && *console) /* the record's fields are fixed: spec */
-		json_object_set_new(json_object_get(f, "spec"), "console",
-				    json_string(console));
-	json_t *spec = json_object_get(f, "spec");
-	static const char *const kept[] = {"caps", "ha", "create"};
-	for (size_t i = 0; i < 3; i++) {
-		json_t *v = json_object_get(args, kept[i]);
-		/* caps may come as JSON text (a workflow input). */
-		if (json_is_string(v) && json_string_length(v)) {
-			json_t *p = json_loads(json_string_value(v), 0, NULL);
-			if (p)
-				json_object_set_new(spec, kept[i], p);
-		} else if (v && !json_is_null(v) && !json_is_string(v)) {
-			json_object_set(spec, kept[i], v);
-		}
-	}
-	json_t *cur = NULL;
-	trellis_call_t probe;
-	tr_call_init(&probe, NULL);
-	/* The VM is the BU's that started the workflow (core/auth). */
-	char bu[TR_NAME_LEN + 1];
-	if (env->instance_id &&
-	    tr_wf_owner_bu(st, env->instance_id, bu, sizeof bu, &probe) == 1 &&
-	    bu[0])
-		json_object_set_new(f, "tenant", json_string(bu));
-	if ((rc = tr_store_begin(st, call))) {
-		json_decref(f);
-		return rc;
-	}
-	if (tr_store_get(st, TR_KIND_VM, uuid, &cur, &probe) == 0) {
-		json_object_del(f, "name");
-		rc = tr_store_update(st, TR_KIND_VM, uuid, f, NULL, call);
-	} else {
-		json_object_set_new(f, "uuid", json_string(uuid));
-		rc = tr_store_create(st, TR_KIND_VM, host, f, NULL, call);
-	}
-	/* The claim goes from the instance to the VM, and the name hold
-	 * ends: the record holds the name now. */
-	char owner[64];
-	snprintf(owner, sizeof owner, "vm:%s", uuid);
-	if (!rc && claim)
-		rc = tr_claim_set_owner(db, claim, owner, call);
-	if (!rc && env->instance_id &&
-	    tr_vm_name_release(db, tr_json_str_opt(args, "name"), env->instance_id))
-		rc = tr_call_set(call, TRELLIS_E_IO, "vm_record: %s",
-				 sqlite3_errmsg(db));
-	if (!rc)
-		rc = tr_store_commit(st, call);
-	else
-		tr_store_rollback(st);
-	json_decref(cur);
-	json_decref(f);
-	if (!rc)
-		*result = json_pack("{s:s, s:s}", "host", host, "uuid", uuid);
-	return rc;
-}
-
-static int run_vm_forget(const struct tr_action_env *env, json_t *args,
-			 json_t **result, trellis_call_t *call)
-{
-	if (!env || !env->daemon)
-		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
-				   "hypervisor.vm_forget needs the daemon");
-	const char *uuid = tr_json_str_opt(args, "uuid");
-	int rc =
-	    tr_store_delete(env->daemon->store, TR_KIND_VM, uuid, NULL, call);
-	if (rc == TRELLIS_E_NOTFOUND)
-		rc = 0;
-	if (!rc)
-		*result = json_pack("{s:s, s:s}", "host", tr_json_str_opt(args, "host"),
-				    "uuid", uuid);
-	return rc;
-}
-
 /* ---- schemas ---- */
 
-#define HOST_FIELD                                                             \
-	{                                                                      \
-		"host", TR_T_STRING, 1, "the host (its hypervisor)"            \
-	}
-#define UUID_FIELD                                                             \
-	{                                                                      \
-		"uuid", TR_T_STRING, 1, "the VM's uuid"                        \
-	}
 
 static const struct tr_field host_in[] = {HOST_FIELD, TR_FIELDS_END};
 static const struct tr_field vm_in[] = {HOST_FIELD, UUID_FIELD, TR_FIELDS_END};
@@ -974,25 +583,6 @@ static const struct tr_field file_read_out[] = {
     {"size", TR_T_INT, 1, "the file's size now"},
     TR_FIELDS_END};
 
-static const struct tr_field record_in[] = {
-    HOST_FIELD,
-    UUID_FIELD,
-    {"name", TR_T_STRING, 1, "the VM's name"},
-    {"vcpus", TR_T_INT, 1, "virtual CPUs"},
-    {"memory_mb", TR_T_INT, 1, "memory in MiB"},
-    {"state", TR_T_STRING, 0, "default running"},
-    {"claim", TR_T_STRING, 0, "its placement claim: the VM owns it now"},
-    {"disks", TR_T_ARRAY, 0, "what it owns: [{pool, name, key}...]"},
-    {"ports", TR_T_ARRAY, 0, "what it owns: [{host, name, key}...]"},
-    {"console", TR_T_STRING, 0, "its console: vnc or none"},
-    {"caps", TR_T_ANY, 0,
-     "its caps, each {value, source} (vm show); an object or its JSON text"},
-    {"ha", TR_T_BOOL, 0, "restarted elsewhere in its pod when its host fails"},
-    {"create", TR_T_OBJECT, 0,
-     "what a start on another host needs: disk, nic {segment, mac, port}, "
-     "boot, caps"},
-    TR_FIELDS_END};
-
 #define M TR_ACTION_MUTATES
 static const struct tr_action actions[] = {
     {.name = "hypervisor.host_info",
@@ -1112,20 +702,6 @@ static const struct tr_action actions[] = {
      .output = file_read_out,
      .run = run_guest_file_read,
      .flags = 0},
-    {.name = "hypervisor.vm_record",
-     .description =
-	 "Record a VM a workflow made in the inventory (origin trellis)",
-     .input = record_in,
-     .output = vm_ref_out,
-     .run = run_vm_record,
-     .undo = "hypervisor.vm_forget",
-     .flags = M | TR_ACTION_MAIN_THREAD},
-    {.name = "hypervisor.vm_forget",
-     .description = "Drop a VM's inventory record (none: fine)",
-     .input = vm_in,
-     .output = vm_ref_out,
-     .run = run_vm_forget,
-     .flags = M | TR_ACTION_MAIN_THREAD},
 };
 #undef M
 
