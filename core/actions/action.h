@@ -83,6 +83,7 @@ void tr_actions_register_core(void);
 void tr_actions_register_workflow(void);
 void tr_actions_register_storage(void);
 void tr_actions_register_network(void);
+void tr_actions_register_netrouter(void); /* netrouter.c: routers */
 void tr_actions_register_policy(void);
 void tr_actions_register_hypervisor(void);
 void tr_actions_register_vmrecord(void); /* vmrecord.c: vm_record, vm_forget */

@@ -17,6 +17,7 @@
 	X(workflow) \
 	X(storage) \
 	X(network) \
+	X(netrouter) \
 	X(policy) \
 	X(hypervisor) \
 	X(vmrecord) \

@@ -11,7 +11,7 @@
  * "netns:NAME"); the plugin is the segment's, or "plugin" (default
  * "bridge") for ops that name no segment.  Outputs repeat host, uri and
  * names so that an undo built from a step's arguments and outputs finds
- * what the step made.
+ * what the step made.  Routers (ABI 1.1) are netrouter.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,18 +24,12 @@
 #include "action.h"
 #include "../util/node.h"
 #include "lookup.h"
+#include "netref.h"
 #include "../ipam/ipam.h"
 
 #define DEFAULT_PLUGIN "bridge"
 
-struct net_ref {
-	struct tr_daemon *d;
-	struct tr_conn *c;
-	struct tr_target *t;
-	const char *host, *uri;
-};
-
-static int net_get(const struct tr_action_env *env, json_t *args,
+int tr_net_ref_get(const struct tr_action_env *env, json_t *args,
 		   const char *plugin, struct net_ref *n, trellis_call_t *call)
 {
 	memset(n, 0, sizeof *n);
@@ -60,7 +54,7 @@ static int net_get(const struct tr_action_env *env, json_t *args,
 	return 0;
 }
 
-static void net_put(struct net_ref *n)
+void tr_net_ref_put(struct net_ref *n)
 {
 	if (n->c)
 		tr_conn_put(n->d, n->c);
@@ -77,9 +71,10 @@ static uint32_t mode_of(const char *type)
 
 /*
  * Makes segment (args "segment") present on the host of args, from its
- * inventory record; on success n is the open host target (net_put it).
+ * inventory record; on success n is the open host target (tr_net_ref_put
+ * it).
  */
-static int ensure(const struct tr_action_env *env, json_t *args,
+int tr_net_segment_here(const struct tr_action_env *env, json_t *args,
 		  struct net_ref *n, trellis_segment_info_t *out,
 		  trellis_call_t *call)
 {
@@ -139,7 +134,7 @@ static int ensure(const struct tr_action_env *env, json_t *args,
 		}
 		spec.options = onode;
 	}
-	rc = net_get(env, args, tr_json_str(seg, "plugin"), n, call);
+	rc = tr_net_ref_get(env, args, tr_json_str(seg, "plugin"), n, call);
 	if (!rc)
 		rc = tr_net_segment_ensure(TR_TGT(n->t), call, &spec,
 					   env ? env->idem_key : NULL, 0, out);
@@ -154,7 +149,7 @@ static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
 {
 	struct net_ref n;
 	trellis_segment_info_t out;
-	int rc = ensure(env, args, &n, &out, call);
+	int rc = tr_net_segment_here(env, args, &n, &out, call);
 	/* Segments are shared: one this step did not make is only found,
 	 * and its undo must leave it to the ports on it.  A 1.0 plugin cannot
 	 * say, so its segment counts as found. */
@@ -166,7 +161,7 @@ static int run_segment_ensure(const struct tr_action_env *env, json_t *args,
 			      n.uri, "bridge", out.bridge, "link", out.link,
 			      "segment_id", (json_int_t)out.segment_id,
 			      "found", !made);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
@@ -174,7 +169,7 @@ static int run_segment_release(const struct tr_action_env *env, json_t *args,
 			       json_t **result, trellis_call_t *call)
 {
 	struct net_ref n;
-	int rc = net_get(env, args, NULL, &n, call);
+	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_segment_release(TR_TGT(n.t), call,
 					    tr_json_str(args, "segment"),
@@ -190,7 +185,7 @@ static int run_segment_release(const struct tr_action_env *env, json_t *args,
 		*result = json_pack("{s:s, s:s, s:s}", "segment",
 				    tr_json_str(args, "segment"), "host", n.host, "uri",
 				    n.uri);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
@@ -215,7 +210,7 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 	trellis_segment_info_t seg;
 	/* A segment appears on a host with its first port there, as it goes
 	 * with the last one (network.port_delete). */
-	int rc = ensure(env, args, &n, &seg, call);
+	int rc = tr_net_segment_here(env, args, &n, &seg, call);
 	if (!rc)
 		rc =
 		    tr_net_port_create(TR_TGT(n.t), call, &spec,
@@ -226,7 +221,7 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 		    spec.name, "segment", spec.segment, "host", n.host, "uri",
 		    n.uri, "ifname", out.ifname, "bridge", out.bridge, "mac",
 		    out.mac, "peer", out.peer, "key", env ? env->idem_key : NULL);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
@@ -250,7 +245,7 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 				      tr_json_str(args, "vm"), what, call);
 	if (rc)
 		return rc;
-	rc = net_get(env, args, NULL, &n, call);
+	rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc && made_by && *made_by && tr_target_abi_minor(n.t) >= 1)
 		flags |= TRELLIS_NET_PORT_DELETE_IF_KEY;
 	if (!rc)
@@ -264,240 +259,10 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 		*result =
 		    json_pack("{s:s, s:s, s:s}", "name", tr_json_str(args, "name"),
 			      "host", n.host, "uri", n.uri);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
-/* ---- routers (ABI 1.1) ---- */
-
-struct router_read {
-	const char *network;
-	json_t *spec;
-};
-
-static int read_router(struct tr_store *s, void *arg, trellis_call_t *call)
-{
-	struct router_read *r = arg;
-	return tr_ipam_router_spec(s, r->network, &r->spec, call);
-}
-
-#define ROUTER_MAX 1024
-
-/*
- * network.router_ensure: the router the store says the network must have
- * (core/ipam: its addresses, leases, names, forwards), made or changed on
- * its router host.  A network that is not routed is a no-op ("routed":
- * false), so vm.provision can run it for any network.  The segment is made
- * present on that host first: the router joins its bridge.
- */
-static int router_apply(const struct tr_action_env *env, const char *network,
-			json_t **result, json_t **applied, trellis_call_t *call);
-
-/* Two syncs of one router may read the store in one order and reach the
- * plugin in the other (the periodic check and a forward removal): the
- * store is read again after the op, and a router that is already behind
- * it is synced again, so the last sync leaves what the store says. */
-/* The network went (or lost its router) while this sync made it: the
- * router it made goes too, as network.delete's router_remove meant. */
-static void router_gone(const struct tr_action_env *env, const char *network,
-			json_t *applied)
-{
-	struct net_ref n;
-	trellis_call_t c;
-	tr_call_init(&c, NULL);
-	json_t *a = json_pack("{s:s, s:s}", "host", tr_json_str(applied, "host"),
-			      "uri", tr_json_str(applied, "uri"));
-	if (net_get(env, a, NULL, &n, &c) == 0)
-		tr_net_router_remove(TR_TGT(n.t), &c, network,
-				     env ? env->idem_key : NULL, 0);
-	net_put(&n);
-	json_decref(a);
-}
-
-static int router_ensure1(const struct tr_action_env *env, const char *network,
-			  json_t **result, trellis_call_t *call)
-{
-	json_t *applied = NULL;
-	int rc = router_apply(env, network, result, &applied, call);
-	for (int i = 0; !rc && i < 3; i++) {
-		struct router_read now = {.network = network};
-		trellis_call_t c2;
-		tr_call_init(&c2, NULL);
-		int r2 = tr_lookup_with(env ? env->daemon : NULL, "router",
-					read_router, &now, &c2);
-		int was = json_is_true(json_object_get(applied, "routed"));
-		if (was && (r2 == TRELLIS_E_NOTFOUND ||
-			    (!r2 && !json_is_true(json_object_get(now.spec,
-								  "routed"))))) {
-			router_gone(env, network, applied);
-			json_decref(now.spec);
-			break;
-		}
-		if (r2 || json_equal(now.spec, applied)) {
-			json_decref(now.spec);
-			break;
-		}
-		json_decref(now.spec);
-		json_decref(applied);
-		applied = NULL;
-		json_decref(*result);
-		*result = NULL;
-		rc = router_apply(env, network, result, &applied, call);
-	}
-	json_decref(applied);
-	return rc;
-}
-
-static int router_apply(const struct tr_action_env *env, const char *network,
-			json_t **result, json_t **applied, trellis_call_t *call)
-{
-	struct router_read rr = {.network = network};
-	int rc = tr_lookup_with(env ? env->daemon : NULL, "router", read_router,
-				&rr, call);
-	if (rc)
-		return rc;
-	json_t *r = rr.spec;
-	*applied = json_incref(r);
-	if (!json_is_true(json_object_get(r, "routed"))) {
-		*result = json_pack("{s:s, s:b}", "network", rr.network,
-				    "routed", 0);
-		json_decref(r);
-		return 0;
-	}
-	json_t *leases = json_object_get(r, "leases"),
-	       *fw = json_object_get(r, "forwards"), *pub = json_object_get(r, "public"),
-	       *x;
-	size_t nl = json_array_size(leases), nf = json_array_size(fw), i;
-	if (nl > ROUTER_MAX || nf > ROUTER_MAX) {
-		json_decref(r);
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "network '%s': more than %d leases or "
-				   "forwards",
-				   rr.network, ROUTER_MAX);
-	}
-	trellis_router_lease_t *ls = tr_xcalloc(nl + 1, sizeof *ls);
-	trellis_router_forward_t *fs = tr_xcalloc(nf + 1, sizeof *fs);
-	json_array_foreach(leases, i, x)
-	{
-		ls[i] = (trellis_router_lease_t){sizeof ls[i],
-						  tr_json_str(x, "mac"),
-						  tr_json_str(x, "ip"),
-						  tr_json_str(x, "hostname")};
-	}
-	json_array_foreach(fw, i, x)
-	{
-		fs[i] = (trellis_router_forward_t){
-		    sizeof fs[i], tr_json_str(x, "protocol"),
-		    (uint16_t)json_integer_value(json_object_get(x, "public_port")),
-		    (uint16_t)json_integer_value(json_object_get(x, "port")),
-		    tr_json_str(x, "ip")};
-	}
-	char pubip[40] = "";
-	if (pub)
-		snprintf(pubip, sizeof pubip, "%s/%d", tr_json_str(pub, "ip"),
-			 (int)json_integer_value(json_object_get(pub, "prefix")));
-	trellis_router_spec_t spec = {
-	    .struct_size = sizeof spec,
-	    .name = rr.network,
-	    .segment = tr_json_str(r, "segment"),
-	    .cidr = tr_json_str(r, "cidr"),
-	    .gateway = tr_json_str(r, "gateway"),
-	    .dhcp_first = tr_json_str(r, "dhcp_first"),
-	    .dhcp_last = tr_json_str(r, "dhcp_last"),
-	    .domain = tr_json_str(r, "domain"),
-	    .leases = ls,
-	    .n_leases = (uint32_t)nl,
-	    .public_bridge = pub ? tr_json_str(pub, "bridge") : NULL,
-	    .public_ip = pub ? pubip : NULL,
-	    .public_gateway = pub ? tr_json_str(pub, "gateway") : NULL,
-	    .forwards = fs,
-	    .n_forwards = (uint32_t)nf,
-	};
-	/* The segment on the router's host: ensure() reads host/uri from
-	 * its arguments. */
-	json_t *a = json_pack("{s:s, s:s, s:s}", "segment", spec.segment,
-			      "host", tr_json_str(r, "host"), "uri",
-			      tr_json_str(r, "uri"));
-	struct net_ref n;
-	trellis_segment_info_t seg;
-	trellis_router_info_t out;
-	rc = ensure(env, a, &n, &seg, call);
-	if (!rc)
-		rc = tr_net_router_ensure(TR_TGT(n.t), call, &spec,
-					  env ? env->idem_key : NULL, 0, &out);
-	if (!rc)
-		*result = json_pack(
-		    "{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:b, "
-		    "s:I, s:I}",
-		    "network", rr.network, "routed", 1, "host", n.host, "uri",
-		    n.uri, "netns", out.netns, "inside", out.inside, "outside",
-		    out.outside, "pid", (json_int_t)out.pid, "made", out.made,
-		    "changed", out.changed, "restarted", out.restarted,
-		    "leases", (json_int_t)nl, "forwards", (json_int_t)nf);
-	if (!rc && pub)
-		json_object_set_new(*result, "public_ip",
-				    json_string(tr_json_str(pub, "ip")));
-	net_put(&n);
-	json_decref(a);
-	free(ls);
-	free(fs);
-	json_decref(r);
-	return rc;
-}
-
-/* "network", or each of "networks" (what network.ip_release gave back). */
-static int run_router_ensure(const struct tr_action_env *env, json_t *args,
-			     json_t **result, trellis_call_t *call)
-{
-	json_t *nets = json_object_get(args, "networks"), *x;
-	const char *one = tr_json_str(args, "network");
-	if (one && *one)
-		return router_ensure1(env, one, result, call);
-	if (!json_is_array(nets))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "network.router_ensure: give network or "
-				   "networks");
-	json_t *all = json_array();
-	size_t i;
-	int rc = 0;
-	json_array_foreach(nets, i, x)
-	{
-		json_t *r = NULL;
-		if (!json_is_string(x)) {
-			rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
-					 "networks must be names");
-			break;
-		}
-		rc = router_ensure1(env, json_string_value(x), &r, call);
-		if (rc)
-			break;
-		json_array_append_new(all, r);
-	}
-	if (rc) {
-		json_decref(all);
-		return rc;
-	}
-	*result = json_pack("{s:s, s:b, s:o}", "network", "", "routed",
-			    json_array_size(all) > 0, "routers", all);
-	return 0;
-}
-
-static int run_router_remove(const struct tr_action_env *env, json_t *args,
-			     json_t **result, trellis_call_t *call)
-{
-	struct net_ref n;
-	int rc = net_get(env, args, NULL, &n, call);
-	if (!rc)
-		rc = tr_net_router_remove(TR_TGT(n.t), call,
-					  tr_json_str(args, "network"),
-					  env ? env->idem_key : NULL, 0);
-	if (!rc)
-		*result = json_pack("{s:s, s:s, s:s}", "network",
-				    tr_json_str(args, "network"), "host", n.host,
-				    "uri", n.uri);
-	net_put(&n);
-	return rc;
-}
 
 static int run_port_open(const struct tr_action_env *env, json_t *args,
 			 json_t **result, trellis_call_t *call)
@@ -532,7 +297,7 @@ static int run_port_open(const struct tr_action_env *env, json_t *args,
 				  .source_cidr = tr_json_str(args, "source"),
 				  .expires_at = expires};
 	char id[64];
-	int rc = net_get(env, args, NULL, &n, call);
+	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_rule_add(TR_TGT(n.t), call, &rule,
 				     env ? env->idem_key : NULL, 0, id);
@@ -540,7 +305,7 @@ static int run_port_open(const struct tr_action_env *env, json_t *args,
 		*result = json_pack("{s:s, s:s, s:s, s:s, s:I}", "rule_id", id,
 				    "port", rule.port, "host", n.host, "uri",
 				    n.uri, "expires_at", (json_int_t)expires);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
@@ -548,7 +313,7 @@ static int run_port_close(const struct tr_action_env *env, json_t *args,
 			  json_t **result, trellis_call_t *call)
 {
 	struct net_ref n;
-	int rc = net_get(env, args, NULL, &n, call);
+	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_rule_delete(TR_TGT(n.t), call, tr_json_str(args, "rule_id"),
 					env ? env->idem_key : NULL, 0);
@@ -556,7 +321,7 @@ static int run_port_close(const struct tr_action_env *env, json_t *args,
 		*result = json_pack("{s:s, s:s, s:s}", "rule_id",
 				    tr_json_str(args, "rule_id"), "host", n.host, "uri",
 				    n.uri);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
@@ -565,7 +330,7 @@ static int run_port_stats(const struct tr_action_env *env, json_t *args,
 {
 	struct net_ref n;
 	trellis_fw_rule_stats_t st = {.struct_size = sizeof st};
-	int rc = net_get(env, args, NULL, &n, call);
+	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_rule_stats(TR_TGT(n.t), call,
 				       tr_json_str(args, "rule_id"), 0, &st);
@@ -575,7 +340,7 @@ static int run_port_stats(const struct tr_action_env *env, json_t *args,
 				    "uri", n.uri, "packets",
 				    (json_int_t)st.packets, "bytes",
 				    (json_int_t)st.bytes);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
@@ -610,7 +375,7 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 	if (json_is_true(json_object_get(args, "dry_run")))
 		flags |= TRELLIS_NET_GC_DRY_RUN;
 	json_t *removed = json_array();
-	int rc = net_get(env, args, NULL, &n, call);
+	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
 		rc = tr_net_gc(TR_TGT(n.t), call, names, (uint32_t)nk, flags,
 			       gc_collect, removed);
@@ -620,19 +385,10 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 				    (flags & TRELLIS_NET_GC_DRY_RUN) != 0);
 	json_decref(removed);
 	free(names);
-	net_put(&n);
+	tr_net_ref_put(&n);
 	return rc;
 }
 
-/* clang-format off */
-#define TARGET_FIELDS                                                          \
-	{"host", TR_T_STRING, 1, "the host (network context) to act on"},    \
-	{"uri", TR_T_STRING, 0, "\"local\" (default) or \"netns:NAME\""},    \
-	{"plugin", TR_T_STRING, 0, "network plugin (default bridge)"}
-#define TARGET_OUT                                                             \
-	{"host", TR_T_STRING, 1, "host"},                                     \
-	{"uri", TR_T_STRING, 1, "network context"}
-/* clang-format on */
 
 static const struct tr_field seg_ensure_in[] = {
     TARGET_FIELDS,
@@ -728,32 +484,6 @@ static const struct tr_field gc_out[] = {
     {"dry_run", TR_T_BOOL, 0, "nothing was removed"},
     TR_FIELDS_END};
 
-static const struct tr_field router_ensure_in[] = {
-    {"network", TR_T_STRING, 0,
-     "the network whose router (on its router host) is made or synced"},
-    {"networks", TR_T_ARRAY, 0, "or each of these networks"},
-    TR_FIELDS_END};
-static const struct tr_field router_ensure_out[] = {
-    {"network", TR_T_STRING, 1, "network"},
-    {"routed", TR_T_BOOL, 1, "false: the network has no router (a no-op)"},
-    {"host", TR_T_STRING, 0, "the router's host"},
-    {"uri", TR_T_STRING, 0, "its network context"},
-    {"netns", TR_T_STRING, 0, "the router's namespace"},
-    {"inside", TR_T_STRING, 0, "its device on the segment's bridge"},
-    {"outside", TR_T_STRING, 0, "its device on the public bridge"},
-    {"public_ip", TR_T_STRING, 0, "its public (SNAT) address"},
-    {"pid", TR_T_INT, 0, "its DHCP/DNS server"},
-    {"made", TR_T_BOOL, 0, "this call made it"},
-    {"changed", TR_T_BOOL, 0, "this call changed it"},
-    {"restarted", TR_T_BOOL, 0, "its DHCP/DNS server was (re)started"},
-    {"leases", TR_T_INT, 0, "static leases it serves"},
-    {"forwards", TR_T_INT, 0, "port forwards it holds"},
-    {"routers", TR_T_ARRAY, 0, "with networks: each one's result"},
-    TR_FIELDS_END};
-static const struct tr_field router_remove_in[] = {
-    TARGET_FIELDS, {"network", TR_T_STRING, 1, "the network"}, TR_FIELDS_END};
-static const struct tr_field router_remove_out[] = {
-    TARGET_OUT, {"network", TR_T_STRING, 1, "network"}, TR_FIELDS_END};
 
 static const struct tr_action actions[] = {
     {.name = "network.gc",
@@ -806,20 +536,6 @@ static const struct tr_action actions[] = {
      .input = port_close_in,
      .output = port_close_out,
      .run = run_port_close,
-     .flags = TR_ACTION_MUTATES},
-    {.name = "network.router_ensure",
-     .description =
-	 "Make or sync a routed network's router (DHCP, DNS, NAT, forwards) "
-	 "on its router host; a no-op for a network without one",
-     .input = router_ensure_in,
-     .output = router_ensure_out,
-     .run = run_router_ensure,
-     .flags = TR_ACTION_MUTATES},
-    {.name = "network.router_remove",
-     .description = "Remove a network's router from a host",
-     .input = router_remove_in,
-     .output = router_remove_out,
-     .run = run_router_remove,
      .flags = TR_ACTION_MUTATES},
     {.name = "network.port_stats",
      .description =
