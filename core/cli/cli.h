@@ -165,6 +165,15 @@ extern const struct cli_noun cli_noun_support;
 
 /* ---- helpers (client.c, output.c, verbs.c) ---- */
 
+/* One message of the event bus from SUB socket sock ("TOPIC JSON"): its
+ * body (a new reference) and, when topic is not NULL, its topic; NULL
+ * when nothing arrived (*err: nn_errno()) or it was not an event (*err
+ * 0). */
+json_t *cli_event_recv(int sock, char *topic, size_t len, int *err);
+/* Whether a workflow instance's state is final (succeeded, failed,
+ * cancelled). */
+int cli_final_state(const char *state);
+
 /* Sends {"v":1,"op":op,"args":args} (args stolen, may be NULL) and waits
  * for the answer.  On success *result gets a new reference (may be JSON
  * null) and the return is CLI_OK.  On an API error it prints

@@ -348,3 +348,28 @@ int cli_call_quiet(const struct cli *cli, const char *op, json_t *args,
 {
 	return call(cli, op, args, result, 1);
 }
+
+json_t *cli_event_recv(int sock, char *topic, size_t len, int *err)
+{
+	char *msg = NULL;
+	*err = 0;
+	int n = nn_recv(sock, &msg, NN_MSG, 0);
+	if (n < 0) {
+		*err = nn_errno();
+		return NULL;
+	}
+	const char *sp = memchr(msg, ' ', (size_t)n);
+	json_t *ev = sp ? json_loadb(sp + 1, (size_t)(n - (sp + 1 - msg)), 0,
+				     NULL)
+			: NULL;
+	if (ev && topic && len)
+		snprintf(topic, len, "%.*s", (int)(sp - msg), msg);
+	nn_freemsg(msg);
+	return ev;
+}
+
+int cli_final_state(const char *s)
+{
+	return s && (!strcmp(s, "succeeded") || !strcmp(s, "failed") ||
+		     !strcmp(s, "cancelled"));
+}

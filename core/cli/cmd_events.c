@@ -159,30 +159,21 @@ static int events_run(const struct cli *cli, const struct cli_verb *v,
 	if (cli->format == CLI_FMT_TABLE && isatty(2))
 		fprintf(stderr, "(events from %s; Ctrl-C ends)\n", url);
 	while (!stop && count != 0) {
-		char *msg = NULL;
-		int n = nn_recv(sock, &msg, NN_MSG, 0);
-		if (n < 0) {
-			if (nn_errno() == ETIMEDOUT || nn_errno() == EINTR ||
-			    nn_errno() == EAGAIN)
+		char topic[128];
+		int err;
+		json_t *ev = cli_event_recv(sock, topic, sizeof topic, &err);
+		if (!ev && err) {
+			if (err == ETIMEDOUT || err == EINTR || err == EAGAIN)
 				continue;
-			fprintf(stderr, "trellis events: %s\n",
-				nn_strerror(nn_errno()));
+			fprintf(stderr, "trellis events: %s\n", nn_strerror(err));
 			goto out;
 		}
-		const char *sp = memchr(msg, ' ', (size_t)n);
-		json_t *ev = sp ? json_loadb(sp + 1, (size_t)(n - (sp + 1 - msg)),
-					     0, NULL)
-				: NULL;
 		if (ev) {
-			char topic[128];
-			snprintf(topic, sizeof topic, "%.*s", (int)(sp - msg),
-				 msg);
 			print_line(cli, topic, ev);
 			if (count > 0)
 				count--;
 		}
 		json_decref(ev);
-		nn_freemsg(msg);
 	}
 	rc = CLI_OK;
 out:

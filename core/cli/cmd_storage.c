@@ -481,9 +481,7 @@ static int transfer_follow(const struct cli *cli, const char *id,
 				break;
 			const char *s =
 			    json_string_value(json_object_get(st, "state"));
-			if (s && (!strcmp(s, "succeeded") ||
-				  !strcmp(s, "failed") ||
-				  !strcmp(s, "cancelled")))
+			if (cli_final_state(s))
 				break;
 			next = time(NULL) + 1;
 		}
@@ -491,15 +489,8 @@ static int transfer_follow(const struct cli *cli, const char *id,
 			usleep(250 * 1000);
 			continue;
 		}
-		char *msg = NULL;
-		int n = nn_recv(sock, &msg, NN_MSG, 0);
-		if (n < 0)
-			continue;
-		const char *sp = memchr(msg, ' ', (size_t)n);
-		json_t *ev = sp ? json_loadb(sp + 1, (size_t)(n - (sp + 1 - msg)),
-					     0, NULL)
-				: NULL;
-		nn_freemsg(msg);
+		int err;
+		json_t *ev = cli_event_recv(sock, NULL, 0, &err);
 		const char *key = json_string_value(json_object_get(ev, "key"));
 		if (key && !strncmp(key, key_prefix, strlen(key_prefix))) {
 			int pct = (int)json_integer_value(

@@ -258,12 +258,6 @@ static int catch_up(const struct cli *cli, const char *id,
 	return 0;
 }
 
-static int final_state(const char *s)
-{
-	return s && (!strcmp(s, "succeeded") || !strcmp(s, "failed") ||
-		     !strcmp(s, "cancelled"));
-}
-
 /* Prints an instance's outputs (table mode, after it succeeded): what a
  * script or an operator needs next (a VM's uuid, pool, claim), as a
  * key/value view. */
@@ -323,7 +317,7 @@ int cli_wf_follow(const struct cli *cli, const char *id, const char *events,
 			status = NULL;
 			if (catch_up(cli, id, &p, &status) < 0)
 				goto out;
-			if (final_state(json_string_value(
+			if (cli_final_state(json_string_value(
 				    json_object_get(status, "state"))))
 				break;
 			next_poll = (long long)tr_now_ms() + (sock >= 0 ? 1000 : 250);
@@ -332,15 +326,8 @@ int cli_wf_follow(const struct cli *cli, const char *id, const char *events,
 			usleep(250 * 1000);
 			continue;
 		}
-		char *msg = NULL;
-		int n = nn_recv(sock, &msg, NN_MSG, 0);
-		if (n < 0)
-			continue;
-		const char *sp = memchr(msg, ' ', (size_t)n);
-		json_t *ev = sp ? json_loadb(sp + 1, (size_t)(n - (sp + 1 - msg)),
-					     0, NULL)
-				: NULL;
-		nn_freemsg(msg);
+		int err;
+		json_t *ev = cli_event_recv(sock, NULL, 0, &err);
 		if (!ev)
 			continue;
 		const char *eid = json_string_value(json_object_get(ev, "id"));
