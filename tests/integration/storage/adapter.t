@@ -74,7 +74,12 @@ like "the table view groups what was found" "$(tcli storage discover cx --type s
 # ---- discovery at start: trellisd asks every credential's adapter ----
 td_stop
 td_start -P "$TRELLIS_BUILD/plugins" --config "$TD_DIR/trellisd.yaml" || { echo "Bail out! trellisd does not restart"; exit 1; }
-for _ in $(seq 100); do grep -q "storage: credential 'cx'" "$TD_DIR/daemon.log" && break; sleep 0.1; done
+# the credentials are asked at once; each answers in its own time
+for _ in $(seq 300); do
+	grep -q "storage: credential 'cx'" "$TD_DIR/daemon.log" &&
+		grep -q "storage: credential 'acme'" "$TD_DIR/daemon.log" && break
+	sleep 0.1
+done
 like "at start, discovery enumerates systems, pools and volumes, with those already assigned" \
 	"$(cat "$TD_DIR/daemon.log")" \
 	"storage: credential 'acme' \(credential/acme\): 1 systems, 1 pools, 1 volumes \(1 assigned to hosts\), 4 ports, 1 assignments"
