@@ -146,6 +146,7 @@ struct tr_store *tr_store_open(const char *path, unsigned flags, char *err,
 			 s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
+	s->sql = tr_sql_wrap_sqlite(s->db);
 	sqlite3_busy_timeout(s->db, 5000);
 	sqlite3_extended_result_codes(s->db, 1);
 	/* WAL lets readers run beside the writer; synchronous=FULL makes a
@@ -202,12 +203,18 @@ void tr_store_close(struct tr_store *s)
 						  NULL, NULL);
 		sqlite3_close_v2(s->db);
 	}
+	tr_sql_unwrap(s->sql);
 	free(s);
 }
 
 sqlite3 *tr_store_db(struct tr_store *s)
 {
 	return s->db;
+}
+
+struct tr_sql *tr_store_sql(struct tr_store *s)
+{
+	return s->sql;
 }
 
 int tr_store_schema_version(struct tr_store *s)

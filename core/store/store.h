@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "../host/host.h"
+#include "sql.h"
 
 struct tr_store;
 
@@ -91,6 +92,10 @@ void tr_store_close(struct tr_store *s);
 /* The escape hatch: the SQLite handle, for subsystems with their own
  * tables (declared in schema.c).  Owned by the store. */
 sqlite3 *tr_store_db(struct tr_store *s);
+/* The same connection through the SQL layer (sql.h), which both backends
+ * implement: what subsystems with their own tables use.  Owned by the
+ * store. */
+struct tr_sql *tr_store_sql(struct tr_store *s);
 /* The schema version: the number of migrations applied. */
 int tr_store_schema_version(struct tr_store *s);
 

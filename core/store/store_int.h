@@ -3,6 +3,7 @@
 #ifndef TRELLIS_CORE_STORE_INT_H
 #define TRELLIS_CORE_STORE_INT_H
 
+#include "sql.h"
 #include "store.h"
 
 #define TR_STMT_CACHE 128
@@ -15,6 +16,7 @@ struct tr_stmt {
 
 struct tr_store {
 	sqlite3 *db;
+	struct tr_sql *sql; /* the SQL layer's view of db (sql.h) */
 	int readonly;
 	int version;
 	int tx_depth;
