@@ -14,8 +14,9 @@
  * default; JSON is the API's result, stable for scripts; CSV: a list's
  * rows with the table's columns, RFC 4180 quoting); exit codes 0 ok,
  * 1 operation failed, 2 usage error; --socket URL or TRELLIS_SOCKET (default
- * ipc:///run/trellis/api.sock); a daemon that does not answer gives one
- * line naming the socket.
+ * ipc:///run/trellis/api.sock), or several URLs separated by commas (the
+ * first that accepts a connection serves each call; -v names it); a daemon
+ * that does not answer gives one line naming the socket.
  */
 #ifndef TRELLIS_CLI_H
 #define TRELLIS_CLI_H

@@ -194,8 +194,88 @@ static int link_open(int sock, const struct cli *cli, struct tr_link *l,
 	return 0;
 }
 
+/*
+ * Several managers: --socket / TRELLIS_SOCKET may list endpoints separated
+ * by commas ("ipc:///run/a.sock,tcp://10.0.0.2:7700").  Each call goes to
+ * the first that accepts a connection, starting from the one the last
+ * call used; -v says which.  A request is only ever sent once: if the
+ * endpoint accepted it and then gave no answer, the call fails naming
+ * that endpoint rather than running a state change twice elsewhere.
+ */
+#define CLI_MAX_ENDPOINTS 16
+
+static size_t split_endpoints(const char *list, char ep[][512], size_t max)
+{
+	size_t n = 0;
+	const char *p = list;
+	while (*p && n < max) {
+		size_t l = strcspn(p, ",");
+		if (l > 0 && l < 512) {
+			memcpy(ep[n], p, l);
+			ep[n][l] = '\0';
+			n++;
+		}
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}
+
+static int alive(const char *url, char *why, size_t len, int *err)
+{
+	*err = 0;
+	if (strncmp(url, "ipc://", 6) == 0)
+		return ipc_alive(url, why, len, err);
+	if (strncmp(url, "tcp://", 6) == 0)
+		return tcp_alive(url, why, len);
+	return 1; /* another transport: nanomsg says */
+}
+
+static size_t last_used; /* the endpoint the last call reached */
+
+static int call_one(const struct cli *cli, const char *op, json_t *args,
+		    json_t **result, int quiet);
+
 static int call(const struct cli *cli, const char *op, json_t *args,
 		json_t **result, int quiet)
+{
+	static char ep[CLI_MAX_ENDPOINTS][512];
+	size_t n = split_endpoints(cli->socket, ep, CLI_MAX_ENDPOINTS);
+	if (n <= 1)
+		return call_one(cli, op, args, result, quiet);
+	char whys[CLI_MAX_ENDPOINTS][128];
+	int err = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (last_used + k) % n;
+		if (!alive(ep[i], whys[i], sizeof whys[i], &err)) {
+			if (cli->verbose)
+				fprintf(stderr, "trellis: %s: %s, trying the "
+					"next endpoint\n", ep[i], whys[i]);
+			continue;
+		}
+		if (cli->verbose && i != last_used)
+			fprintf(stderr, "trellis: using %s\n", ep[i]);
+		else if (cli->verbose > 1)
+			fprintf(stderr, "trellis: using %s\n", ep[i]);
+		last_used = i;
+		struct cli one = *cli;
+		one.socket = ep[i];
+		return call_one(&one, op, args, result, quiet);
+	}
+	if (!quiet) {
+		fprintf(stderr, "trellis: no trellisd answers on any of the %zu "
+			"endpoints:", n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "%s %s (%s)", i ? "," : "", ep[i],
+				whys[i]);
+		fputc('\n', stderr);
+	}
+	return CLI_FAILED;
+}
+
+static int call_one(const struct cli *cli, const char *op, json_t *args,
+		    json_t **result, int quiet)
 {
 	int rc = CLI_FAILED, sock = -1, err = 0;
 	char *text = NULL, *buf = NULL, *plain = NULL;

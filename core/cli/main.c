@@ -26,8 +26,11 @@ static void usage(FILE *out)
 		"\n"
 		"Options (anywhere on the line):\n"
 		"  -o, --output FMT   table (default), json or yaml\n"
-		"  -s, --socket URL   the daemon's API (default $TRELLIS_SOCKET or\n"
-		"                     " CLI_DEFAULT_SOCKET ")\n"
+		"  -s, --socket URL[,URL...]\n"
+		"                     the daemon's API (default $TRELLIS_SOCKET or\n"
+		"                     " CLI_DEFAULT_SOCKET "); with several, the\n"
+		"                     first that answers (several managers)\n"
+		"  -v, --verbose      say which endpoint answered (-vv: every call)\n"
 		"      --timeout MS   how long to wait for an answer (default 30000)\n"
 		"      --api-key-file FILE\n"
 		"                     the API key for a tcp:// socket, from FILE's first\n"
@@ -125,7 +128,7 @@ static int complete(const struct cli *cli, int argc, char **argv)
 	if (argc == 0) {
 		for (const struct cli_noun *const *n = cli_nouns; *n; n++)
 			printf("%s\n", (*n)->name);
-		printf("--output\n--socket\n--timeout\n--api-key-file\n--help\n"
+		printf("--output\n--socket\n--timeout\n--api-key-file\n--verbose\n--help\n"
 		       "--version\n");
 		return 0;
 	}
@@ -329,6 +332,10 @@ int main(int argc, char **argv)
 		}
 		if (is_help(a) && strcmp(a, "help") != 0) {
 			help = 1;
+			continue;
+		}
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			cli.verbose++;
 			continue;
 		}
 		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
