@@ -32,5 +32,8 @@ scons -Q -j"$jobs" mode=debug
 echo "== build (asan) =="
 scons -Q -j"$jobs" mode=asan
 echo "== tests =="
+# The suite's fuzz runs are short soaks (8 s a target, ~2 minutes for all
+# of them); a long campaign sets FUZZ_SECONDS itself.
+export FUZZ_SECONDS=${FUZZ_SECONDS:-8}
 exec python3 tests/run.py --build build --mode debug --suites "${SUITES:-}" \
 	--also "build-asan:asan:${ASAN_SUITES:-unit,abi}"
