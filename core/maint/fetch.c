@@ -21,7 +21,9 @@ struct fetch_ctx {
 	char withdraw[ESCROW_HASH_HEX];
 	char who[TR_NAME_LEN + 1];
 	char *code, *reply_key, *endpoint;
-	char *password, *sealed; /* the result: one of them */
+	json_t *proof;     /* the engineer's signature (a copy of our own) */
+	char *sealed;      /* the result */
+	char *engineer;    /* the escrow's name of the engineer */
 	trellis_call_t call;
 	int rc;
 	tr_maint_done_fn done;
@@ -43,20 +45,17 @@ static void fetch_work(void *arg)
 	if (!f->endpoint)
 		f->rc = tr_call_set(&f->call, TRELLIS_E_UNAVAILABLE,
 				    "no escrow configured (escrow.endpoint)");
-	else if (f->reply_key)
-		f->rc = escrow_fetch_sealed(f->endpoint, f->code, f->who,
-					    f->reply_key, &f->sealed, &f->call);
 	else
-		f->rc = escrow_fetch(f->endpoint, f->code, f->who, &f->password,
-				     &f->call);
+		f->rc = escrow_fetch_sealed(f->endpoint, f->code, f->who,
+					    f->reply_key, f->proof, &f->sealed,
+					    &f->engineer, &f->call);
 	sodium_memzero(f->code, strlen(f->code));
 }
 
 static void fetch_free(struct fetch_ctx *f)
 {
-	if (f->password)
-		sodium_memzero(f->password, strlen(f->password));
-	free(f->password);
+	json_decref(f->proof);
+	free(f->engineer);
 	free(f->sealed);
 	free(f->code);
 	free(f->reply_key);
@@ -74,10 +73,14 @@ static void fetch_done(struct tr_daemon *d, void *arg)
 	CPY(none.name, "(no window of this trellisd)");
 	struct win *aw = w ? w : &none;
 	if (f->rc == 0) {
-		tr_maint_audit(d, aw, "RETRIEVED", f->who, 0,
-		      f->sealed ? "sealed to the engineer's key" : NULL);
-		json_t *r = json_pack("{s:s?, s:s?, s:s?, s:s?}", "password",
-				      f->password, "sealed", f->sealed, "vm",
+		char det[200];
+		snprintf(det, sizeof det,
+			 "by engineer %.64s (the escrow's name), sealed to the "
+			 "engineer's key",
+			 f->engineer ? f->engineer : "?");
+		tr_maint_audit(d, aw, "RETRIEVED", f->who, 0, det);
+		json_t *r = json_pack("{s:s, s:s?, s:s?, s:s?}", "sealed",
+				      f->sealed, "engineer", f->engineer, "vm",
 				      w ? w->vm : NULL, "name",
 				      w ? w->name : NULL);
 		f->done(d, f->arg, r, NULL);
@@ -89,15 +92,27 @@ static void fetch_done(struct tr_daemon *d, void *arg)
 }
 
 void tr_maint_fetch(struct tr_daemon *d, const char *code,
-		    const char *reply_key, const struct tr_ident *who,
-		    tr_maint_done_fn done, void *arg)
+		    const char *reply_key, json_t *proof,
+		    const struct tr_ident *who, tr_maint_done_fn done,
+		    void *arg)
 {
 	struct fetch_ctx *f = tr_xcalloc(1, sizeof *f);
 	tr_call_init(&f->call, "maint");
+	if (!reply_key || !*reply_key) {
+		tr_call_set(&f->call, TRELLIS_E_INVALID_ARG,
+			    "support.fetch needs reply_key: the password comes "
+			    "back sealed to the engineer's one-time key, which "
+			    "the engineer signs (trellis support fetch does "
+			    "both)");
+		done(d, arg, NULL, &f->call);
+		free(f);
+		return;
+	}
+	f->proof = proof ? json_deep_copy(proof) : NULL;
 	escrow_withdraw_token(code, f->withdraw);
 	CPY(f->who, who->user);
 	f->code = tr_xstrdup(code);
-	f->reply_key = reply_key ? tr_xstrdup(reply_key) : NULL;
+	f->reply_key = tr_xstrdup(reply_key);
 	f->endpoint = d->config && d->config->escrow_endpoint
 			  ? tr_xstrdup(d->config->escrow_endpoint)
 			  : NULL;
