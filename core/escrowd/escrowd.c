@@ -348,6 +348,19 @@ static json_t *check_engineer(json_t *proof, const char *h, const char *rk,
 	return NULL;
 }
 
+/* The end of an enrolment command: audited and said, or refused (1). */
+static int said(int ok, const char *event, const char *name, const char *done,
+		const char *refused)
+{
+	if (!ok) {
+		fprintf(stderr, "escrowd: engineer %s: %s\n", name, refused);
+		return 1;
+	}
+	audit_eng(event, NULL, NULL, name, NULL);
+	printf("engineer %s %s\n", name, done);
+	return 0;
+}
+
 /* trellis-escrowd engineer add|revoke|list: the vendor's enrolment. */
 static int engineer_cmd(int argc, char **argv, const char *key,
 			const char *key_file)
@@ -397,15 +410,8 @@ static int engineer_cmd(int argc, char **argv, const char *key,
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-		if (sqlite3_step(st) == SQLITE_DONE) {
-			audit_eng("ENGINEER_ADD", NULL, NULL, name, NULL);
-			printf("engineer %s enrolled\n", name);
-			rc = 0;
-		} else {
-			fprintf(stderr, "escrowd: engineer %s or that key is "
-					"enrolled already\n",
-				name);
-		}
+		rc = said(sqlite3_step(st) == SQLITE_DONE, "ENGINEER_ADD", name,
+			  "enrolled", "it or that key is enrolled already");
 		free(b);
 	} else if (!strcmp(verb, "revoke") && argc == 2) {
 		sqlite3_prepare_v2(db,
@@ -414,15 +420,10 @@ static int engineer_cmd(int argc, char **argv, const char *key,
 				   -1, &st, NULL);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1) {
-			audit_eng("ENGINEER_REVOKE", NULL, NULL, name, NULL);
-			printf("engineer %s revoked\n", name);
-			rc = 0;
-		} else {
-			fprintf(stderr, "escrowd: no engineer %s, or revoked "
-					"already\n",
-				name);
-		}
+		rc = said(sqlite3_step(st) == SQLITE_DONE &&
+			      sqlite3_changes(db) == 1,
+			  "ENGINEER_REVOKE", name, "revoked",
+			  "not enrolled, or revoked already");
 	} else {
 		fputs(USAGE, stderr);
 		return 2;
