@@ -25,7 +25,7 @@
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/provision/lib.sh"
 lv_require
-for t in dbclient nanocat sqlite3 setpriv; do
+for t in dbclient nanocat sqlite3 setpriv curl; do
 	command -v $t >/dev/null || {
 		echo "1..0 # SKIP $t is not installed"
 		exit 0
@@ -39,6 +39,8 @@ vpeer=tr22p$S
 p_esc=$((21000 + S % 9000))
 p_cap=$((p_esc + 1))
 p_api=$((p_esc + 2))
+p_http=$((p_esc + 3))
+HURL=http://127.0.0.1:$p_http
 ESC=$(mktemp -d /tmp/trellis-escrow.XXXXXX)
 ESC_PID= CAP_PID= SUB_PID=
 escrow_up() {
@@ -61,7 +63,8 @@ escrow_up
 python3 "$here/tcpcap.py" $p_cap $p_esc "$ESC/capture.bin" 2>/dev/null &
 CAP_PID=$!
 PV_API_TCP=tcp://127.0.0.1:$p_api
-PV_CONFIG="escrow: {endpoint: \"tcp://127.0.0.1:$p_cap\", public_key: \"$pubkey\"}"
+PV_CONFIG="escrow: {endpoint: \"tcp://127.0.0.1:$p_cap\", public_key: \"$pubkey\"}
+http: {listen: \"127.0.0.1:$p_http\", timeout: 120s}"
 pv_start
 trap cleanup22 EXIT
 nanocat --sub --connect "ipc://$PV_DIR/events.sock" -A >"$PV_DIR/events.txt" 2>/dev/null &
@@ -163,6 +166,12 @@ wait_field() { # FIELD VALUE SECONDS: until maint status says so
 }
 wait_state() { wait_field state "$1" "$2"; }
 audited() { tcli -o json audit list --op "maint:$1" --all | jq_ 'len(j["items"])'; }
+# Over the REST paths: KEY ARGS... -> the body, then the HTTP status.
+hc() {
+	curl -s -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+		--max-time 300 -w ' %{http_code}' "${@:2}"
+}
+EC=$TRELLIS_BUILD/tests/bin-tools/escrow-client
 
 http_get() {
 	ip netns exec $ns timeout 5 bash -c "exec 3<>/dev/tcp/$ip/443 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>&1
@@ -179,6 +188,8 @@ is "a fresh appliance: root login fails for every password tried" "$fails" 5
 "$DRV" local rule-delete "$rid" >/dev/null 2>&1
 
 # ---- the support engineer ----
+ok "a data-center operator, for the REST paths" tcli user create opsadm --role dc-admin
+OPS_KEY=$(tcli -o json user key add opsadm k | jq_ 'j["token"]')
 ok "a support engineer" tcli user create eng --role support
 ENG_KEY=$(tcli -o json user key add eng laptop | jq_ 'j["token"]')
 like "...with an API key" "$ENG_KEY" "^tru_"
@@ -266,13 +277,21 @@ nok "...the port is closed" tcp_open 22 3
 is "...the escrow entry is gone" "$(sqlite3 "$ESC/escrow.db" 'select count(*) from entries')" 0
 like "...WINDOW_EXPIRED is audited" "$(audited WINDOW_EXPIRED)" '^[1-9]'
 
-# ---- close-on time with a login: open until the deadline ----
-out=$(tcli -o json maint enable "$name" --window 30s --close-on time 2>&1)
-code4=$(jq_ 'j["code"]' <<<"$out" 2>/dev/null)
-is "enable --close-on time" "$(jq_ 'j["state"]' <<<"$out" 2>/dev/null)" open
-deadline=$(jq_ 'j["window_expires_at"]' <<<"$out" 2>/dev/null)
-pw4=$(echo "$code4" | eng -o json support fetch - | jq_ 'j["password"]')
-like "...the engineer fetches its password" "$pw4" '^[A-Za-z0-9]{24}$'
+# ---- close-on time with a login: open until the deadline (over REST) ----
+out=$(hc "$OPS_KEY" -X POST -d '{"window":"30s","close_on":"time"}' "$HURL/api/v1/vms/$name/maint")
+like "POST /api/v1/vms/{name}/maint: enable --close-on time, 200" "$out" ' 200$'
+out=${out% *}
+code4=$(jq_ 'j["result"]["code"]' <<<"$out" 2>/dev/null)
+like "...with its access code" "$code4" '^[0-9A-Z]{4}(-[0-9A-Z]{4}){4}$'
+is "...open" "$(jq_ 'j["result"]["state"]' <<<"$out" 2>/dev/null)" open
+deadline=$(jq_ 'j["result"]["window_expires_at"]' <<<"$out" 2>/dev/null)
+like "GET /api/v1/vms/{name}/maint: the window, 200" "$(hc "$OPS_KEY" "$HURL/api/v1/vms/$name/maint")" \
+	'"mode": *"time".* 200$'
+body=$("$EC" request "$PV_DIR/alice.key" "$code4" "$PV_DIR/reply.sk")
+ans=$(hc "$ENG_KEY" -X POST -d "$body" "$HURL/api/v1/support/fetch")
+like "POST /api/v1/support/fetch, signed by the engineer: 200, sealed" "$ans" '"sealed".* 200$'
+pw4=$("$EC" open "$PV_DIR/reply.sk" <<<"${ans% *}")
+like "...the engineer opens the password" "$pw4" '^[A-Za-z0-9]{24}$'
 SSH_TMO=90 ssh_as_root "$pw4" "echo in-$S; sleep 38; echo still-$S" >"$PV_DIR/ssh4.out" &
 sshpid=$!
 ok "...and logs in" wait_state session 20
@@ -302,7 +321,8 @@ is "enable --close-on connect" "$(jq_ 'j["state"]' <<<"$out" 2>/dev/null)" open
 ok "a connection reaches the port" tcp_open 22 10
 ok "the first connection closes the port" wait_field port_open False 10
 nok "...the next connection is refused" tcp_open 22 3
-ok "disable locks it" tcli maint disable "$name"
+like "DELETE /api/v1/vms/{name}/maint locks it: 200" "$(hc "$OPS_KEY" -X DELETE "$HURL/api/v1/vms/$name/maint")" \
+	'"state": *"locked".* 200$'
 is "...state locked" "$(status state)" locked
 
 # ---- close-on first-attempt ----
