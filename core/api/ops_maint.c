@@ -129,7 +129,8 @@ static void support_fetch(struct tr_daemon *d, struct tr_req *req,
 		return;
 	}
 	tr_maint_fetch(d, tr_json_str(args, "code"),
-		       tr_json_str_opt(args, "reply_key"), who, answer, req);
+		       tr_json_str_opt(args, "reply_key"),
+		       json_object_get(args, "proof"), who, answer, req);
 }
 
 static const struct tr_field enable_args[] = {
@@ -153,7 +154,11 @@ static const struct tr_field fetch_args[] = {
     {"code", TR_T_STRING, 1, "the access code the customer passed on"},
     {"reply_key", TR_T_STRING, 0,
      "a one-time X25519 public key (base64): the password comes back "
-     "sealed to it (the CLI does this)"},
+     "sealed to it (the CLI does this; needed)"},
+    {"proof", TR_T_OBJECT, 0,
+     "the engineer's signature of the code's hash and reply_key with "
+     "their key enrolled at the escrow: {engineer_key, nonce, signed_at, "
+     "signature} (the CLI makes it; without it the escrow refuses)"},
     TR_FIELDS_END};
 
 static const struct tr_api_op ops[] = {

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "../host/host.h"
+#include "engineer.h"
 #include "escrow.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -158,12 +159,9 @@ int escrow_call(const char *url, json_t *req, int timeout_ms, json_t **reply,
 		const char *e = json_string_value(json_object_get(*reply, "error"));
 		const char *m = json_string_value(json_object_get(*reply, "message"));
 		int code = TRELLIS_E_BACKEND;
-		if (e && !strcmp(e, "NOTFOUND"))
-			code = TRELLIS_E_NOTFOUND;
-		else if (e && !strcmp(e, "BUSY"))
-			code = TRELLIS_E_BUSY;
-		else if (e && !strcmp(e, "INVALID_ARG"))
-			code = TRELLIS_E_INVALID_ARG;
+		for (int c = -1; e && c >= TRELLIS_E__LAST; c--)
+			if (!strcmp(e, trellis_error_name(c)))
+				code = c;
 		rc = tr_call_set(call, code, "escrow: %s", m ? m : "refused");
 		json_decref(*reply);
 		*reply = NULL;
@@ -215,16 +213,19 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 }
 
 int escrow_fetch_sealed(const char *url, const char *code, const char *who,
-			const char *reply_key, char **sealed,
-			trellis_call_t *call)
+			const char *reply_key, json_t *proof, char **sealed,
+			char **engineer, trellis_call_t *call)
 {
 	char hash[ESCROW_HASH_HEX];
 	json_t *reply = NULL;
 	*sealed = NULL;
+	if (engineer)
+		*engineer = NULL;
 	escrow_code_hash(code, hash);
-	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "op", "fetch",
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:O?}", "op", "fetch",
 				"code_hash", hash, "reply_key",
-				reply_key ? reply_key : "", "who", who ? who : "");
+				reply_key ? reply_key : "", "who", who ? who : "",
+				"proof", proof);
 	int rc = escrow_call(url, req, 5000, &reply, call);
 	const char *b = json_string_value(json_object_get(reply, "sealed"));
 	if (!rc && !b)
@@ -232,6 +233,10 @@ int escrow_fetch_sealed(const char *url, const char *code, const char *who,
 				 "escrow: the answer holds no sealed password");
 	if (!rc && !(*sealed = strdup(b)))
 		rc = tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	const char *eng =
+	    json_string_value(json_object_get(reply, "engineer"));
+	if (!rc && engineer && eng)
+		*engineer = strdup(eng);
 	json_decref(req);
 	json_decref(reply);
 	return rc;
@@ -254,7 +259,8 @@ char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
 }
 
 int escrow_fetch(const char *url, const char *code, const char *who,
-		 char **password, trellis_call_t *call)
+		 const unsigned char *engineer_sk, char **password,
+		 trellis_call_t *call)
 {
 	unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
 	char *sealed = NULL;
@@ -263,7 +269,11 @@ int escrow_fetch(const char *url, const char *code, const char *who,
 		return tr_call_set(call, TRELLIS_E_IO, "libsodium init failed");
 	crypto_box_keypair(pk, sk);
 	char *pkb = escrow_b64(pk, sizeof pk);
-	int rc = escrow_fetch_sealed(url, code, who, pkb, &sealed, call);
+	json_t *proof =
+	    engineer_sk ? escrow_proof_new(engineer_sk, code, pkb) : NULL;
+	int rc = escrow_fetch_sealed(url, code, who, pkb, proof, &sealed, NULL,
+				     call);
+	json_decref(proof);
 	if (!rc && !(*password = escrow_open_sealed(sealed, pk, sk)))
 		rc = tr_call_set(call, TRELLIS_E_BACKEND,
 				 "escrow: cannot open its answer");

@@ -15,8 +15,12 @@
  *   {"op":"deposit","code_hash":HEX,"sealed":B64,"expires_at":UNIX,
  *    "withdraw":HEX}
  *     -> {"ok":true}
- *   {"op":"fetch","code_hash":HEX,"reply_key":B64,"who":NAME}
- *     -> {"ok":true,"sealed":B64} | {"ok":false,"error":CODE,"message":..}
+ *   {"op":"fetch","code_hash":HEX,"reply_key":B64,"who":NAME,
+ *    "proof":{...}}
+ *     -> {"ok":true,"sealed":B64,"engineer":NAME}
+ *      | {"ok":false,"error":CODE,"message":..}
+ *   (proof: the support engineer's signature, engineer.h; without a valid
+ *   one of an enrolled engineer the fetch is refused: PERMISSION)
  *   {"op":"delete","withdraw":HEX} -> {"ok":true}
  *
  * The withdraw token is a second keyed hash of the code: the customer's
@@ -68,18 +72,23 @@ int escrow_call(const char *url, json_t *req, int timeout_ms, json_t **reply,
 int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 		   const char *password, int64_t expires_at,
 		   trellis_call_t *call);
-/* Fetches (and so removes) the entry of code for who; the password
- * (malloc'd, the caller wipes and frees it) is opened with a one-time key
- * pair made here. */
+/* Fetches (and so removes) the entry of code for who, signed with the
+ * engineer's secret key engineer_sk (engineer.h); the password (malloc'd,
+ * the caller wipes and frees it) is opened with a one-time key pair made
+ * here. */
 int escrow_fetch(const char *url, const char *code, const char *who,
-		 char **password, trellis_call_t *call);
+		 const unsigned char *engineer_sk, char **password,
+		 trellis_call_t *call);
 /* The same, the password sealed to the caller's reply_key (base64 X25519)
- * instead of opened here: *sealed (malloc'd base64) is what the escrow
- * answered, for the requester to open.  The password is never in clear
- * on this side. */
+ * instead of opened here, with the proof the engineer's client made for
+ * that code and reply_key (engineer.h; NULL: none, the escrow refuses):
+ * *sealed (malloc'd base64) is what the escrow answered, for the
+ * requester to open, and *engineer (malloc'd, may be NULL) the name the
+ * escrow knows the engineer by.  The password is never in clear on this
+ * side. */
 int escrow_fetch_sealed(const char *url, const char *code, const char *who,
-			const char *reply_key, char **sealed,
-			trellis_call_t *call);
+			const char *reply_key, json_t *proof, char **sealed,
+			char **engineer, trellis_call_t *call);
 /* Opens a sealed answer (base64) with a key pair; the password is
  * malloc'd (the caller wipes and frees it), NULL when it does not open. */
 char *escrow_open_sealed(const char *sealed, const unsigned char *pk,

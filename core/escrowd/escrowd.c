@@ -12,12 +12,24 @@
  * misses within MISS_WINDOW_S, every fetch is refused (BUSY) until that
  * window has passed, so the code space cannot be walked.
  *
+ * A fetch is the support engineer's, not the code holder's: it must
+ * carry a proof signed with the Ed25519 key of an engineer enrolled here
+ * (engineer.h; table engineers: name, key, added_at, revoked_at), fresh,
+ * and with a nonce not seen before (table nonces, kept until the proof
+ * could no longer be fresh).  The proof is checked before the code is
+ * looked at, so a customer holding the code learns nothing; every refusal
+ * is audited (FETCH_UNSIGNED, FETCH_BAD_PROOF, FETCH_UNKNOWN_ENGINEER,
+ * FETCH_REVOKED, FETCH_REPLAY) and a fetch with the engineer's name.
+ *
  * Audit lines (JSON, one per line) go to escrow-audit.log in the state
  * directory and to stderr; they never hold a password or a code, only a
  * prefix of the code's hash.
  *
  *   trellis-escrowd --state DIR --listen URL     serve
  *   trellis-escrowd --state DIR --public-key     print (making) the key
+ *   trellis-escrowd --state DIR engineer add NAME (--key PUB | --key-file F)
+ *   trellis-escrowd --state DIR engineer revoke NAME
+ *   trellis-escrowd --state DIR engineer list
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +48,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "../escrow/engineer.h"
 #include "../escrow/escrow.h"
 
 #define MAX_MISSES 5
@@ -47,6 +60,10 @@
 
 static const char USAGE[] =
     "Usage: trellis-escrowd --state DIR (--listen URL | --public-key)\n"
+    "       trellis-escrowd --state DIR engineer add NAME (--key PUB | "
+    "--key-file FILE)\n"
+    "       trellis-escrowd --state DIR engineer revoke NAME\n"
+    "       trellis-escrowd --state DIR engineer list\n"
     "\n"
     "The vendor's escrow of maintenance passwords (Trellis maintenance "
     "mode).\n"
@@ -62,6 +79,14 @@ static const char USAGE[] =
     "                        ipc://PATH) until SIGTERM\n"
     "  -k, --public-key      print the public key (base64) that customers'\n"
     "                        trellisd take as escrow.public_key, and exit\n"
+    "      --key PUB         engineer add: the engineer's Ed25519 public key\n"
+    "                        (base64, what trellis support keygen prints)\n"
+    "      --key-file FILE   engineer add: the same, read from FILE (the\n"
+    "                        key's .pub file)\n"
+    "\n"
+    "Engineers: a fetch must be signed by the key of an engineer enrolled\n"
+    "here (engineer add) and not revoked (engineer revoke); list prints\n"
+    "one line an engineer: NAME KEY added-at revoked-at|-.\n"
     "  -V, --version         print the version and exit\n"
     "  -h, --help            print this help and exit\n";
 
@@ -79,12 +104,13 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void audit(const char *event, const char *hash, const char *who,
-		  const char *detail)
+static void audit_eng(const char *event, const char *hash, const char *who,
+		      const char *engineer, const char *detail)
 {
-	json_t *j = json_pack("{s:I, s:s, s:s?, s:s?, s:s?}", "time",
+	json_t *j = json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s?}", "time",
 			      (json_int_t)time(NULL), "event", event, "entry",
-			      hash, "who", who, "detail", detail);
+			      hash, "who", who, "engineer", engineer, "detail",
+			      detail);
 	char *s = json_dumps(j, JSON_COMPACT);
 	if (s) {
 		fprintf(stderr, "escrowd: audit %s\n", s);
@@ -95,6 +121,12 @@ static void audit(const char *event, const char *hash, const char *who,
 	}
 	free(s);
 	json_decref(j);
+}
+
+static void audit(const char *event, const char *hash, const char *who,
+		  const char *detail)
+{
+	audit_eng(event, hash, who, NULL, detail);
 }
 
 static int load_keys(const char *dir)
@@ -211,6 +243,195 @@ static json_t *op_deposit(json_t *req)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* ---- the engineers (table engineers) and the nonces seen ---- */
+
+static int engineers_init(void)
+{
+	sqlite3_busy_timeout(db, 5000);
+	return sqlite3_exec(db,
+			    "CREATE TABLE IF NOT EXISTS engineers("
+			    "name TEXT PRIMARY KEY, key TEXT UNIQUE NOT NULL, "
+			    "added_at INTEGER NOT NULL, revoked_at INTEGER);"
+			    "CREATE TABLE IF NOT EXISTS nonces("
+			    "nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
+			    NULL, NULL, NULL) == SQLITE_OK
+		   ? 0
+		   : -1;
+}
+
+/* The engineer enrolled with key (base64): 0, the name and whether the
+ * key is revoked; -1 when none is. */
+static int engineer_find(const char *key, char *name, size_t cap,
+			 int *revoked)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	sqlite3_prepare_v2(db,
+			   "SELECT name, revoked_at FROM engineers WHERE key = ?",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(name, cap, "%s", sqlite3_column_text(st, 0));
+		*revoked = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Takes nonce for good (until expires_at, when a proof bearing it is
+ * stale anyway): -1 when it was taken before, a replay. */
+static int nonce_take(const char *nonce, time_t now, time_t expires_at)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_prepare_v2(db, "DELETE FROM nonces WHERE expires_at <= ?", -1,
+			   &st, NULL);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(db,
+			   "INSERT INTO nonces(nonce, expires_at) VALUES (?, ?)",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, expires_at);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The engineer's proof of a fetch (engineer.h), checked before the code
+ * is looked at: NULL when it holds (eng: the engineer's name), or the
+ * refusal, audited. */
+static json_t *check_engineer(json_t *proof, const char *h, const char *rk,
+			      const char *hp, const char *who, time_t now,
+			      char *eng, size_t cap)
+{
+	char msg[256];
+	enum escrow_proof_verdict v = escrow_proof_check(proof, h, rk, now);
+	if (v == ESCROW_PROOF_MISSING) {
+		audit("FETCH_UNSIGNED", hp, who, NULL);
+		return fail("PERMISSION",
+			    "the fetch is not signed by a support "
+			    "engineer (trellis support fetch --key FILE, with a "
+			    "key the vendor enrolled: trellis-escrowd engineer "
+			    "add)");
+	}
+	if (v != ESCROW_PROOF_OK) {
+		audit("FETCH_BAD_PROOF", hp, who, escrow_proof_verdict_name(v));
+		snprintf(msg, sizeof msg,
+			 "the engineer's signature does not hold (%s)",
+			 escrow_proof_verdict_name(v));
+		return fail("PERMISSION", msg);
+	}
+	const char *key =
+	    json_string_value(json_object_get(proof, "engineer_key"));
+	int revoked = 0;
+	if (engineer_find(key, eng, cap, &revoked) < 0) {
+		audit("FETCH_UNKNOWN_ENGINEER", hp, who, NULL);
+		return fail("PERMISSION", "that engineer key is not "
+					  "enrolled at this escrow");
+	}
+	if (revoked) {
+		audit_eng("FETCH_REVOKED", hp, who, eng, NULL);
+		snprintf(msg, sizeof msg, "engineer '%.64s' is revoked",
+			 eng);
+		return fail("PERMISSION", msg);
+	}
+	const char *nonce = json_string_value(json_object_get(proof, "nonce"));
+	time_t at = (time_t)json_integer_value(json_object_get(proof,
+							       "signed_at"));
+	if (nonce_take(nonce, now, at + ESCROW_PROOF_SKEW_S + 1) < 0) {
+		audit_eng("FETCH_REPLAY", hp, who, eng, NULL);
+		return fail("PERMISSION", "that signed request was "
+					  "seen before (a replay)");
+	}
+	return NULL;
+}
+
+/* The end of an enrolment command: audited and said, or refused (1). */
+static int said(int ok, const char *event, const char *name, const char *done,
+		const char *refused)
+{
+	if (!ok) {
+		fprintf(stderr, "escrowd: engineer %s: %s\n", name, refused);
+		return 1;
+	}
+	audit_eng(event, NULL, NULL, name, NULL);
+	printf("engineer %s %s\n", name, done);
+	return 0;
+}
+
+/* trellis-escrowd engineer add|revoke|list: the vendor's enrolment. */
+static int engineer_cmd(int argc, char **argv, const char *key,
+			const char *key_file)
+{
+	const char *verb = argc > 0 ? argv[0] : "", *name = argc > 1 ? argv[1]
+								   : NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = 1;
+	if (!strcmp(verb, "list") && argc == 1) {
+		sqlite3_prepare_v2(db,
+				   "SELECT name, key, added_at, revoked_at FROM "
+				   "engineers ORDER BY name",
+				   -1, &st, NULL);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *r = (const char *)sqlite3_column_text(st, 3);
+			printf("%s %s %lld %s\n", sqlite3_column_text(st, 0),
+			       sqlite3_column_text(st, 1),
+			       (long long)sqlite3_column_int64(st, 2),
+			       r ? r : "-");
+		}
+		rc = 0;
+	} else if (!strcmp(verb, "add") && argc == 2 && (!key != !key_file)) {
+		char line[256] = "";
+		if (key_file) {
+			FILE *f = fopen(key_file, "r");
+			if (!f || !fgets(line, sizeof line, f)) {
+				fprintf(stderr, "escrowd: %s: %s\n", key_file,
+					f ? "empty" : strerror(errno));
+				if (f)
+					fclose(f);
+				return 1;
+			}
+			fclose(f);
+			key = line;
+		}
+		unsigned char epk[ESCROW_ENGINEER_PK_BYTES];
+		if (escrow_engineer_pub_parse(key, epk) < 0) {
+			fprintf(stderr, "escrowd: not an engineer's public key "
+					"(base64 of 32 bytes)\n");
+			return 1;
+		}
+		char *b = escrow_b64(epk, sizeof epk);
+		sqlite3_prepare_v2(db,
+				   "INSERT INTO engineers(name, key, added_at) "
+				   "VALUES (?, ?, ?)",
+				   -1, &st, NULL);
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+		rc = said(sqlite3_step(st) == SQLITE_DONE, "ENGINEER_ADD", name,
+			  "enrolled", "it or that key is enrolled already");
+		free(b);
+	} else if (!strcmp(verb, "revoke") && argc == 2) {
+		sqlite3_prepare_v2(db,
+				   "UPDATE engineers SET revoked_at = ? WHERE "
+				   "name = ? AND revoked_at IS NULL",
+				   -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		rc = said(sqlite3_step(st) == SQLITE_DONE &&
+			      sqlite3_changes(db) == 1,
+			  "ENGINEER_REVOKE", name, "revoked",
+			  "not enrolled, or revoked already");
+	} else {
+		fputs(USAGE, stderr);
+		return 2;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static json_t *op_fetch(json_t *req)
 {
 	const char *h = json_string_value(json_object_get(req, "code_hash"));
@@ -232,6 +453,13 @@ static json_t *op_fetch(json_t *req)
 		free(key);
 		return fail("INVALID_ARG", "fetch needs code_hash and reply_key");
 	}
+	char eng[128] = "";
+	json_t *refused = check_engineer(json_object_get(req, "proof"), h, rk,
+					 hp, who, now, eng, sizeof eng);
+	if (refused) {
+		free(key);
+		return refused;
+	}
 	sqlite3_prepare_v2(db,
 			   "DELETE FROM entries WHERE code_hash = ? AND "
 			   "expires_at > ? RETURNING sealed",
@@ -240,7 +468,7 @@ static json_t *op_fetch(json_t *req)
 	sqlite3_bind_int64(st, 2, now);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		misses[miss_next++ % MAX_MISSES] = now;
-		audit("FETCH_WRONG_CODE", hp, who, NULL);
+		audit_eng("FETCH_WRONG_CODE", hp, who, eng, NULL);
 		out = fail("NOTFOUND", "no entry for that code (wrong, used or "
 				       "expired)");
 		goto done;
@@ -252,18 +480,19 @@ static json_t *op_fetch(json_t *req)
 	    box && n > crypto_box_SEALBYTES ? malloc(n - crypto_box_SEALBYTES)
 					    : NULL;
 	if (!pw || crypto_box_seal_open(pw, box, n, pk, sk) != 0) {
-		audit("FETCH_UNREADABLE", hp, who, NULL);
+		audit_eng("FETCH_UNREADABLE", hp, who, eng, NULL);
 		out = fail("BACKEND", "the entry cannot be opened");
 	} else {
 		size_t pn = n - crypto_box_SEALBYTES;
 		unsigned char *re = malloc(pn + crypto_box_SEALBYTES);
 		crypto_box_seal(re, pw, pn, key);
 		char *b = escrow_b64(re, pn + crypto_box_SEALBYTES);
-		out = json_pack("{s:b, s:s}", "ok", 1, "sealed", b);
+		out = json_pack("{s:b, s:s, s:s}", "ok", 1, "sealed", b,
+				"engineer", eng);
 		free(b);
 		free(re);
 		sodium_memzero(pw, pn);
-		audit("FETCH", hp, who, NULL);
+		audit_eng("FETCH", hp, who, eng, NULL);
 	}
 	free(pw);
 	free(box);
@@ -361,7 +590,7 @@ static int serve(const char *url)
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL, *url = NULL;
+	const char *dir = NULL, *url = NULL, *eng_key = NULL, *eng_file = NULL;
 	int print_key = 0, c;
 	static const struct option opts[] = {
 	    {"state", required_argument, NULL, 's'},
@@ -369,18 +598,24 @@ int main(int argc, char **argv)
 	    {"public-key", no_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"key", required_argument, NULL, 'K'},
+	    {"key-file", required_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0}};
 	while ((c = getopt_long(argc, argv, "s:l:khV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': dir = optarg; break;
 		case 'l': url = optarg; break;
 		case 'k': print_key = 1; break;
+		case 'K': eng_key = optarg; break;
+		case 'F': eng_file = optarg; break;
 		case 'h': fputs(USAGE, stdout); return 0;
 		case 'V': printf("trellis-escrowd %s\n", TRELLIS_VERSION); return 0;
 		default: fputs(USAGE, stderr); return 2;
 		}
 	}
-	if (!dir || (!url && !print_key)) {
+	int eng_cmd = optind < argc && !strcmp(argv[optind], "engineer");
+	if (!dir || (!url && !print_key && !eng_cmd) ||
+	    (optind < argc && !eng_cmd)) {
 		fputs(USAGE, stderr);
 		return 2;
 	}
@@ -407,8 +642,20 @@ int main(int argc, char **argv)
 	/* A database of the first release has no withdraw_hash yet. */
 	sqlite3_exec(db, "ALTER TABLE entries ADD COLUMN withdraw_hash TEXT",
 		     NULL, NULL, NULL);
+	if (engineers_init() < 0) {
+		fprintf(stderr, "escrowd: %s\n", sqlite3_errmsg(db));
+		return 1;
+	}
 	snprintf(path, sizeof path, "%s/escrow-audit.log", dir);
 	audit_f = fopen(path, "a");
+	if (eng_cmd) {
+		int erc = engineer_cmd(argc - optind - 1, argv + optind + 1,
+				       eng_key, eng_file);
+		sqlite3_close(db);
+		if (audit_f)
+			fclose(audit_f);
+		return erc;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	int rc = serve(url);

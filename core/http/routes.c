@@ -21,6 +21,16 @@ const struct tr_http_route tr_http_routes[] = {
 	 WF("vm.destroy"), "destroy a VM: runs vm.destroy"},
 	{"POST", "/vms/{name}/console", "vm.console", TR_BODY_ARGS, NULL,
 	 "a VM's VNC endpoint and a one-time password"},
+	{"POST", "/vms/{name}/maint", "maint.enable", TR_BODY_ARGS, NULL,
+	 "open a locked appliance for support: its access code (never the "
+	 "password) for a window"},
+	{"GET", "/vms/{name}/maint", "maint.status", TR_BODY_NONE, NULL,
+	 "the maintenance window of a VM"},
+	{"DELETE", "/vms/{name}/maint", "maint.disable", TR_BODY_NONE, NULL,
+	 "lock an appliance again now"},
+	{"POST", "/support/fetch", "support.fetch", TR_BODY_ARGS, NULL,
+	 "the support engineer's retrieval of a maintenance password, signed "
+	 "with their escrow key and sealed to their one-time key"},
 	{"GET", "/hosts", "host.list", TR_BODY_NONE, NULL, "list hosts"},
 	{"GET", "/hosts/{name}", "host.show", TR_BODY_NONE, NULL, "show a host"},
 	{"POST", "/hosts", "host.add", TR_BODY_ARGS, NULL, "add a host"},

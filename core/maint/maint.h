@@ -87,12 +87,15 @@ void tr_maint_disable(struct tr_daemon *d, const char *uuid,
 int tr_maint_status(struct tr_daemon *d, const char *uuid, json_t **out,
 		    trellis_call_t *call);
 /* The support engineer's retrieval of the password of code from the
- * escrow (once), audited with who.  With reply_key (base64 X25519, a
- * one-time key of the engineer's client) done gets {sealed, vm?, name?}:
- * the password sealed to that key, never in clear in trellisd; without
- * it {password, vm?, name?}. */
+ * escrow (once), audited with who and the engineer the escrow names.
+ * reply_key (base64 X25519) is a one-time key of the engineer's client
+ * and proof (borrowed; NULL: none, the escrow refuses) its signature of
+ * code and reply_key with the engineer's key enrolled at the escrow
+ * (core/escrow/engineer.h): done gets {sealed, engineer, vm?, name?}, the
+ * password sealed to that key, never in clear in trellisd. */
 void tr_maint_fetch(struct tr_daemon *d, const char *code,
-		    const char *reply_key, const struct tr_ident *who,
-		    tr_maint_done_fn done, void *arg);
+		    const char *reply_key, json_t *proof,
+		    const struct tr_ident *who, tr_maint_done_fn done,
+		    void *arg);
 
 #endif

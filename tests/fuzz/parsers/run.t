@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
-# Runs the config, API, API-keys, HTTP-route, link, CIDR, sshd-log (authlog) and session libFuzzer targets for a bounded time each
+# Runs the config, API, API-keys, HTTP-route, link, CIDR, sshd-log (authlog), session and escrow-proof libFuzzer targets for a bounded time each
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
@@ -17,9 +17,10 @@ ok "build the fuzz targets" \
 	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
 	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api" \
 	"$fb/tests/fuzz/fuzz_keys" "$fb/tests/fuzz/fuzz_http" "$fb/tests/fuzz/fuzz_link" \
-	"$fb/tests/fuzz/fuzz_cidr" "$fb/tests/fuzz/fuzz_authlog" "$fb/tests/fuzz/fuzz_session"
+	"$fb/tests/fuzz/fuzz_cidr" "$fb/tests/fuzz/fuzz_authlog" "$fb/tests/fuzz/fuzz_session" \
+	"$fb/tests/fuzz/fuzz_proof"
 
-mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/art"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/proof" "$work/art"
 printf '10.1.1.0/24' >"$work/cidr/1"
 printf '198.51.100.2-198.51.100.254' >"$work/cidr/2"
 printf '010.1.1.5/032' >"$work/cidr/3"
@@ -48,7 +49,9 @@ printf '\x00\x2aTRL1H\x01\x01\x00%032d\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x01
 printf '\x00\x78TRL1C\x01\x00\x00%0112d\x00\x1aF%025d' 0 0 >"$work/link/2"
 printf '\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x02\x00\x03\xffR\x00' >"$work/link/3"
 
-for t in config api keys http link cidr authlog session; do
+printf '%064d\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n{"engineer_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","nonce":"AAAAAAAAAAAAAAAAAAAAAA==","signed_at":1796000000,"signature":"%s"}' 0 "$(head -c 64 /dev/zero | base64 -w0)" >"$work/proof/1"
+printf 'ab\nx\n{"engineer_key":1,"signed_at":"x"}' >"$work/proof/2"
+for t in config api keys http link cidr authlog session proof; do
 	bin=$fb/tests/fuzz/fuzz_$t
 	if [[ ! -x $bin ]]; then
 		_tap_report 1 "fuzz_$t built"

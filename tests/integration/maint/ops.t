@@ -9,6 +9,9 @@
 # audited with the engineer's name, and an enable whose appliance cannot
 # take the password fails closed: its escrow deposit is withdrawn, no port
 # opened, and the journal holds the access code only as "***".
+# The same over the REST paths (POST/GET/DELETE /api/v1/vms/{name}/maint,
+# POST /api/v1/support/fetch), and the fetch's engineer signature: without
+# one the escrow refuses, with a valid one a wrong code is NOTFOUND.
 source "$TRELLIS_SRC/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
 td_have_libvirt_plugin || {
@@ -23,6 +26,8 @@ TD_EXTRA_PIDS=$!
 pub=$("$TD_BIN/trellis-escrowd" --state "$ESC" --public-key)
 port=$((20000 + RANDOM % 20000))
 tcp="tcp://127.0.0.1:$port"
+hport=$((port + 1))
+URL=http://127.0.0.1:$hport
 mkdir "$TD_DIR/wf"
 # VM records as vm.provision's last step makes them (no guest needed):
 # without a port, and with one.
@@ -64,6 +69,9 @@ workflows:
 escrow:
   endpoint: ipc://$ESC/escrow.sock
   public_key: "$pub"
+http:
+  listen: 127.0.0.1:$hport
+  timeout: 60s
 Y
 "$TD_BIN/trellisd" --state-dir "$TD_DIR" --config "$TD_DIR/cfg.yaml" \
 	--api-key-add ops >/dev/null 2>&1
@@ -111,11 +119,25 @@ like "...said so" "$out" "bad value .*for --close-on"
 like "dc-admin (root) may not fetch: support only" "$(tcli support fetch ABCD-EFGH-JKMN-PQRS-TVWX 2>&1)" \
 	"PERMISSION: .*only the support role"
 like "a bu-admin may not fetch" "$(as "$A" support fetch ABCD-EFGH-JKMN-PQRS-TVWX)" "PERMISSION"
-like "the engineer's wrong code is refused" "$(echo ABCD-EFGH-JKMN-PQRS-TVWX | as "$E" support fetch -)" \
+like "the support role without an engineer key: the escrow refuses" \
+	"$(echo ABCD-EFGH-JKMN-PQRS-TVWX | HOME=$TD_DIR as "$E" support fetch -)" \
+	"PERMISSION: escrow: the fetch is not signed by a support engineer"
+like "...audited by the escrow" "$(cat "$ESC/escrow-audit.log")" '"event":"FETCH_UNSIGNED".*"who":"eng"'
+kg=$(tcli support keygen --out "$TD_DIR/eng.key" -o json)
+like "support keygen makes the engineer's key" "$(json 'j["public_key"]' <<<"$kg")" '^[A-Za-z0-9+/]{43}=$'
+is "...its secret readable by its owner only" "$(stat -c %a "$TD_DIR/eng.key")" 600
+like "...and never overwrites one" "$(tcli support keygen --out "$TD_DIR/eng.key" 2>&1)" "never overwritten"
+like "the vendor enrols it at the escrow" \
+	"$("$TD_BIN/trellis-escrowd" --state "$ESC" engineer add eng-alice --key-file "$TD_DIR/eng.key.pub")" "enrolled"
+like "the engineer's wrong code is refused" \
+	"$(echo ABCD-EFGH-JKMN-PQRS-TVWX | as "$E" support fetch - --key "$TD_DIR/eng.key")" \
 	"NOTFOUND: escrow: no entry for that code"
 is "...and audited with the engineer's name" \
-	"$(tcli audit list --op maint:FETCH_REFUSED -o json | json '",".join(i["user"] for i in j["items"])')" eng
-like "...by the escrow too (no code in its log)" "$(cat "$ESC/escrow-audit.log")" '"event":"FETCH_WRONG_CODE".*"who":"eng"'
+	"$(tcli audit list --op maint:FETCH_REFUSED -o json | json '",".join(i["user"] for i in j["items"])')" eng,eng
+like "...by the escrow too, with the engineer it knows (no code in its log)" "$(cat "$ESC/escrow-audit.log")" \
+	'"event":"FETCH_WRONG_CODE".*"who":"eng","engineer":"eng-alice"'
+like "a key file that is not one is said so" \
+	"$(as "$E" support fetch ABCD-EFGH-JKMN-PQRS-TVWX --key "$TD_DIR/cfg.yaml")" "is not an engineer key"
 
 # ---- an appliance that cannot take the password: fail closed ----
 out=$(as "$A" maint enable app-p --window 1m)
@@ -131,4 +153,41 @@ like "...and the workflow's outputs hold no code" "$(tcli workflow status "$wid"
 for e in REQUEST GENERATED ENABLE_FAILED; do
 	like "audited: $e" "$(tcli audit list --op "maint:$e" -o json | json 'len(j["items"])')" '^[1-9]'
 done
+
+# ---- the REST paths ----
+hc() { # KEY ARGS...: curl with the key, body then the status
+	curl -s -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -w ' %{http_code}' "${@:2}"
+}
+doc=$TRELLIS_BUILD/share/trellis/openapi.json
+is "openapi.json has /vms/{name}/maint: post, get, delete" \
+	"$(json 'sorted(j["paths"]["/api/v1/vms/{name}/maint"].keys())' <"$doc")" "['delete', 'get', 'post']"
+is "...and /support/fetch: post" "$(json 'sorted(j["paths"]["/api/v1/support/fetch"].keys())' <"$doc")" "['post']"
+is "...naming their ops" "$(json '" ".join(j["paths"]["/api/v1/vms/{name}/maint"][m]["x-trellis-op"] for m in ("post","get","delete"))+" "+j["paths"]["/api/v1/support/fetch"]["post"]["x-trellis-op"]' <"$doc")" \
+	"maint.enable maint.status maint.disable support.fetch"
+like "GET /vms/{name}/maint: another BU's VM is 404" "$(hc "$B" "$URL/api/v1/vms/app-p/maint")" "NOTFOUND.* 404$"
+like "...its own: the failed window, 200" "$(hc "$A" "$URL/api/v1/vms/app-p/maint")" '"state": *"failed".* 200$'
+like "POST /vms/{name}/maint: a bu-user is 403" \
+	"$(hc "$U" -X POST -d '{}' "$URL/api/v1/vms/app-a/maint")" "PERMISSION.* 403$"
+like "...a VM without a port is 400" "$(hc "$A" -X POST -d '{"window":"1m"}' "$URL/api/v1/vms/app-a/maint")" \
+	"no network port.* 400$"
+like "...a bad close mode is 400" "$(hc "$A" -X POST -d '{"close_on":"never"}' "$URL/api/v1/vms/app-p/maint")" " 400$"
+out=$(hc "$A" -X POST -d '{"window":"1m","close_on":"time"}' "$URL/api/v1/vms/app-p/maint")
+like "...an appliance that cannot take the password fails closed" "$out" " (404|409|501|502|503)$"
+like "...its window failed again (GET)" "$(hc "$A" "$URL/api/v1/vms/app-p/maint")" '"port_open": *false.* 200$'
+is "...and no deposit stayed" "$(sqlite3 "$ESC/escrow.db" 'select count(*) from entries')" 0
+like "DELETE /vms/{name}/maint: nothing open, the last window's status" \
+	"$(hc "$A" -X DELETE "$URL/api/v1/vms/app-p/maint")" '"state": *"failed".* 200$'
+like "POST /support/fetch: a bu-admin is 403" \
+	"$(hc "$A" -X POST -d '{"code":"ABCD-EFGH-JKMN-PQRS-TVWX","reply_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}' "$URL/api/v1/support/fetch")" \
+	"PERMISSION.* 403$"
+like "...the engineer without a signature: the escrow refuses, 403" \
+	"$(hc "$E" -X POST -d '{"code":"ABCD-EFGH-JKMN-PQRS-TVWX","reply_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}' "$URL/api/v1/support/fetch")" \
+	"not signed by a support engineer.* 403$"
+like "...without reply_key: 400" \
+	"$(hc "$E" -X POST -d '{"code":"ABCD-EFGH-JKMN-PQRS-TVWX"}' "$URL/api/v1/support/fetch")" "needs reply_key.* 400$"
+body=$("$TRELLIS_BUILD/tests/bin-tools/escrow-client" request "$TD_DIR/eng.key" ZZZZ-EFGH-JKMN-PQRS-TVWX "$TD_DIR/reply.sk" 2>&1)
+like "...signed by the enrolled engineer (escrow-client), a wrong code is 404" \
+	"$(hc "$E" -X POST -d "$body" "$URL/api/v1/support/fetch")" "no entry for that code.* 404$"
+like "...the same signed request again is a replay, 403" \
+	"$(hc "$E" -X POST -d "$body" "$URL/api/v1/support/fetch")" "a replay.* 403$"
 done_testing
