@@ -5,21 +5,11 @@
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
-secs=${FUZZ_SECONDS:-20}
-fb=${TRELLIS_FUZZ_BUILD:-$TRELLIS_SRC/build-fuzz}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if ! command -v clang >/dev/null; then
-	skip "fuzz parsers" "clang is not installed (tools/deps/core.txt)"
-	done_testing
-fi
-ok "build the fuzz targets" \
-	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
-	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api" \
-	"$fb/tests/fuzz/fuzz_keys" "$fb/tests/fuzz/fuzz_http" "$fb/tests/fuzz/fuzz_link" \
-	"$fb/tests/fuzz/fuzz_cidr" "$fb/tests/fuzz/fuzz_authlog" "$fb/tests/fuzz/fuzz_session"
+source "$(dirname "$0")/../../lib/fuzz.sh"
+fuzz_begin "fuzz parsers" fuzz_config fuzz_api fuzz_keys fuzz_http fuzz_link \
+	fuzz_cidr fuzz_authlog fuzz_session
 
-mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/art"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session"
 printf '10.1.1.0/24' >"$work/cidr/1"
 printf '198.51.100.2-198.51.100.254' >"$work/cidr/2"
 printf '010.1.1.5/032' >"$work/cidr/3"
@@ -49,22 +39,7 @@ printf '\x00\x78TRL1C\x01\x00\x00%0112d\x00\x1aF%025d' 0 0 >"$work/link/2"
 printf '\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x02\x00\x03\xffR\x00' >"$work/link/3"
 
 for t in config api keys http link cidr authlog session; do
-	bin=$fb/tests/fuzz/fuzz_$t
-	if [[ ! -x $bin ]]; then
-		_tap_report 1 "fuzz_$t built"
-		continue
-	fi
-	out=$("$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$work/art/$t-" -print_final_stats=1 "$work/$t" 2>&1)
-	rc=$?
-	is "fuzz_$t ran ${secs}s without a crash, leak or timeout" "$rc" 0
-	if [[ $rc != 0 ]]; then
-		printf '%s\n' "$out" | grep -v '^#\|^INFO' | tail -30 | sed 's/^/#   /'
-		for a in "$work"/art/$t-*; do
-			[[ -f $a ]] && diag "reproducer: $(base64 -w0 "$a")"
-		done
-	fi
-	diag "fuzz_$t: $(printf '%s\n' "$out" | grep -E 'stat::number_of_executed_units' | tail -1)"
+	fuzz_run "fuzz_$t" "$work/$t"
 done
 rm -f /dev/shm/trellis-fuzz-config-* /dev/shm/trellis-fuzz-keys-*
 done_testing
