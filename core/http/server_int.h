@@ -6,7 +6,8 @@
  * API-key check), door.c (the dashboard's files and sessions), stream.c
  * (the event stream), request.c (a request's parts and its route), and
  * server.c (libwebsockets: the callback, the service thread, start and
- * stop).  Everything here runs on the service thread unless said
+ * stop); core/http/layers.txt writes the order, tests/unit/house/layers.t
+ * checks it.  Everything here runs on the service thread unless said
  * otherwise.
  */
 #ifndef TRELLIS_CORE_HTTP_SERVER_INT_H

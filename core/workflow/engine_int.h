@@ -143,7 +143,7 @@ struct tr_engine {
 /*
  * The engine's files, each calling only the layers below it; the order is
  * written once, in core/workflow/layers.txt, and
- * tests/unit/house/workflow_layers.t checks it from the object files.
+ * tests/unit/house/layers.t checks it from the object files.
  * From the top:
  *   engine.c   starting and cancelling instances, the engine's lifetime
  *   resume.c   unfinished instances from the journal, after a restart

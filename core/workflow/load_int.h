@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * load_int.h - state shared by the layers of the workflow loader, each
- * calling only the ones below it (tests/unit/house/workflow_layers.t):
+ * calling only the ones below it (tests/unit/house/layers.t):
  * ldread.c (the error list and typed readers) at the bottom, inputs.c
  * (the `inputs` map), check.c (references, dependencies, cycles), and
  * load.c (documents, steps, actions, arguments) on top.  Internal to

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-# workflow_layers.t - the files of core/workflow call each other one way:
-# from the object files of the build (nm: which file defines and which
-# uses each extern symbol) it derives the call graph between the files,
-# and fails on a cycle and on any call that does not go to a lower layer
-# of core/workflow/layers.txt (where the order is written, once).  It
+# layers.t - inside a folder of core/ with a layers.txt (core/workflow,
+# core/http), the files call each other one way: from the object files of
+# the build (nm: which file defines and which uses each extern symbol) it
+# derives the call graph between the folder's files, and fails on a cycle
+# and on any call that does not go to a lower layer of the folder's
+# layers.txt (where the order is written, once).  It
 # first proves on small C files compiled in a temporary directory that it
 # fails on a cycle, a call sideways, a call up and a file with no layer.
 import os
@@ -16,22 +17,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', '..', 'lib'))
 import tap  # noqa: E402
 from tap import report  # noqa: E402
+from levels import read_levels  # noqa: E402
 
 
 def read_layers(path):
     """{file: layer number, from 1 at the bottom}, or raises."""
-    layers, level = {}, 0
-    with open(path) as f:
-        for raw in f:
-            words = raw.split('#', 1)[0].split()
-            if not words:
-                continue
-            level += 1
-            for w in words:
-                if w in layers:
-                    raise ValueError('%s: %s on two layers' % (path, w))
-                layers[w] = level
-    return layers
+    return read_levels(path)[0]
 
 
 def call_graph(objdir):
@@ -172,24 +163,29 @@ def main():
         os.path.dirname(os.path.abspath(__file__)), '..', '..', '..')
     build = os.environ.get('TRELLIS_BUILD') or os.path.join(src, 'build')
     self_test()
-    try:
-        layers = read_layers(os.path.join(src, 'core', 'workflow',
-                                          'layers.txt'))
-    except (OSError, ValueError) as e:
-        report(False, 'core/workflow/layers.txt reads', [str(e)])
-        return tap.done()
-    report(True, 'core/workflow/layers.txt reads (%d layers)' %
-           max(layers.values()))
-    objdir = os.path.join(build, 'obj', 'core', 'workflow')
-    if not os.path.isdir(objdir):
-        report(False, 'the objects of core/workflow are built', [objdir])
-        return tap.done()
-    graph = call_graph(objdir)
-    problems = check(graph, layers)
-    n = sum(len(v) for v in graph.values())
-    report(not problems, 'the %d files of core/workflow call only lower '
-           'layers (%d calls between files, no cycle)' % (len(graph), n),
-           problems)
+    core = os.path.join(src, 'core')
+    folders = sorted(d for d in os.listdir(core)
+                     if os.path.isfile(os.path.join(core, d, 'layers.txt')))
+    report('workflow' in folders and 'http' in folders,
+           'core/workflow and core/http have a layers.txt',
+           () if 'workflow' in folders and 'http' in folders else folders)
+    for folder in folders:
+        try:
+            layers = read_layers(os.path.join(core, folder, 'layers.txt'))
+        except (OSError, ValueError) as e:
+            report(False, 'core/%s/layers.txt reads' % folder, [str(e)])
+            continue
+        objdir = os.path.join(build, 'obj', 'core', folder)
+        if not os.path.isdir(objdir):
+            report(False, 'the objects of core/%s are built' % folder,
+                   [objdir])
+            continue
+        graph = call_graph(objdir)
+        problems = check(graph, layers)
+        n = sum(len(v) for v in graph.values())
+        report(not problems, 'the %d files of core/%s call only lower '
+               'layers (%d layers, %d calls between files, no cycle)' %
+               (len(graph), folder, max(layers.values()), n), problems)
     return tap.done()
 
 
