@@ -237,7 +237,7 @@ static int run_discover(const struct tr_action_env *env, json_t *args,
 	json_t *out = json_object();
 	for (int k = 1; k <= TRELLIS_ST_ASSIGNMENT; k++)
 		json_object_set_new(out, type_names[k], json_array());
-	rc = tr_st_discover(TR_TGT(r.t), call, what,
+	rc = tr_st_discover(r.t, call, what,
 			    json_is_true(json_object_get(args, "fresh"))
 				? TRELLIS_DISCOVER_FRESH
 				: 0,
@@ -330,7 +330,7 @@ static int run_assign(const struct tr_action_env *env, json_t *args,
 	int rc = assign_spec(args, &s, ini, 64, "host", 1, call);
 	if (rc || (rc = tr_stref_open(env, args, &r, call)))
 		return rc;
-	rc = tr_st_assign(TR_TGT(r.t), call, &s, env ? env->idem_key : NULL,
+	rc = tr_st_assign(r.t, call, &s, env ? env->idem_key : NULL,
 			  0);
 	tr_stref_close(&r);
 	if (!rc)
@@ -350,7 +350,7 @@ static int run_unassign(const struct tr_action_env *env, json_t *args,
 	int rc = assign_spec(args, &s, ini, 64, "host", 0, call);
 	if (rc || (rc = tr_stref_open(env, args, &r, call)))
 		return rc;
-	rc = tr_st_unassign(TR_TGT(r.t), call, &s,
+	rc = tr_st_unassign(r.t, call, &s,
 			    env ? env->idem_key : NULL, 0);
 	tr_stref_close(&r);
 	if (!rc)
@@ -383,10 +383,10 @@ static int run_reassign(const struct tr_action_env *env, json_t *args,
 				   to.volume);
 	if ((rc = tr_stref_open(env, args, &r, call)))
 		return rc;
-	rc = tr_st_assign(TR_TGT(r.t), call, &to, env ? env->idem_key : NULL,
+	rc = tr_st_assign(r.t, call, &to, env ? env->idem_key : NULL,
 			  0);
 	if (!rc)
-		rc = tr_st_unassign(TR_TGT(r.t), call, &from,
+		rc = tr_st_unassign(r.t, call, &from,
 				    env ? env->idem_key : NULL, 0);
 	tr_stref_close(&r);
 	if (!rc)
@@ -467,7 +467,7 @@ static int run_bridge_establish(const struct tr_action_env *env,
 		rc = tr_stref_pool(d, b, &rb, call);
 	struct ports ps = {.want = tr_json_str(args, "port")};
 	if (!rc)
-		rc = tr_st_discover(TR_TGT(rb.t), call,
+		rc = tr_st_discover(rb.t, call,
 				    TRELLIS_ST_BIT(TRELLIS_ST_PORT),
 				    TRELLIS_DISCOVER_FRESH, pick_port, &ps);
 	if (!rc && !ps.n)
@@ -478,7 +478,7 @@ static int run_bridge_establish(const struct tr_action_env *env,
 				 ps.want ? "'" : "");
 	trellis_st_object_t port;
 	if (!rc)
-		rc = tr_st_port_connect(TR_TGT(rb.t), call, ps.first.id,
+		rc = tr_st_port_connect(rb.t, call, ps.first.id,
 					env->idem_key, 0, &port);
 	tr_stref_close(&ra);
 	tr_stref_close(&rb);
@@ -568,7 +568,7 @@ static int run_pick_pool(const struct tr_action_env *env, json_t *args,
 		pr.d = d;
 		if (tr_stref_pool(d, json_string_value(n), &pr, &c2) < 0)
 			continue; /* a pool that cannot open has no room */
-		if (tr_st_pool_info(TR_TGT(pr.t), &c2, 0, &info) == 0 &&
+		if (tr_st_pool_info(pr.t, &c2, 0, &info) == 0 &&
 		    info.available > r.best) {
 			r.best = info.available;
 			snprintf(r.best_pool, sizeof r.best_pool, "%s",

@@ -119,7 +119,7 @@ static int run_vm_create(const struct tr_action_env *env, json_t *args,
 				 "capability); ask without them",
 				 v.s.name, h.name);
 	if (!rc)
-		rc = tr_hv_vm_create(TR_TGT(h.t), call, &v.s, KEY, flags, &out);
+		rc = tr_hv_vm_create(h.t, call, &v.s, KEY, flags, &out);
 	if (!rc)
 		*result = vm_json(h.name, &out);
 	host_put(&h, rc);
@@ -144,7 +144,7 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	/* A VM that is running (paused) already was not started (paused)
 	 * by this step: its undo must not stop (resume) it. */
 	if (op == OP_START || op == OP_PAUSE) {
-		rc = tr_hv_vm_info(TR_TGT(h.t), call, uuid, 0, &info);
+		rc = tr_hv_vm_info(h.t, call, uuid, 0, &info);
 		if (rc)
 			goto out;
 		found = info.state == (op == OP_START ? TRELLIS_VM_RUNNING
@@ -152,14 +152,14 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 	}
 	switch (op) {
 	case OP_DESTROY:
-		rc = tr_hv_vm_destroy(TR_TGT(h.t), call, uuid, KEY, 0);
+		rc = tr_hv_vm_destroy(h.t, call, uuid, KEY, 0);
 		if (!rc)
 			*result = json_pack("{s:s, s:s}", "host", h.name,
 					    "uuid", uuid);
 		goto out;
 	case OP_START:
 		if (!found)
-			rc = tr_hv_vm_start(TR_TGT(h.t), call, uuid, 0);
+			rc = tr_hv_vm_start(h.t, call, uuid, 0);
 		/* report_failure: a start the hypervisor refused is an
 		 * answer, not an error, so the workflow can record the VM
 		 * failed with the reason (vm.started) and then fail. */
@@ -176,16 +176,16 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		break;
 	case OP_PAUSE:
 		if (!found)
-			rc = tr_hv_vm_pause(TR_TGT(h.t), call, uuid, 0);
+			rc = tr_hv_vm_pause(h.t, call, uuid, 0);
 		break;
 	case OP_RESUME:
-		rc = tr_hv_vm_resume(TR_TGT(h.t), call, uuid, 0);
+		rc = tr_hv_vm_resume(h.t, call, uuid, 0);
 		break;
 	case OP_SHUTDOWN: {
 		json_t *t = json_object_get(args, "timeout_s");
 		json_t *force = json_object_get(args, "force");
 		uint32_t secs = t ? (uint32_t)tr_json_u64(args, "timeout_s") : 60;
-		rc = tr_hv_vm_shutdown(TR_TGT(h.t), call, uuid, secs,
+		rc = tr_hv_vm_shutdown(h.t, call, uuid, secs,
 				       !force || json_is_true(force)
 					   ? TRELLIS_VM_SHUTDOWN_FORCE
 					   : 0);
@@ -195,7 +195,7 @@ static int vm_action(const struct tr_action_env *env, json_t *args,
 		break;
 	}
 	if (!rc)
-		rc = tr_hv_vm_info(TR_TGT(h.t), call, uuid, 0, &info);
+		rc = tr_hv_vm_info(h.t, call, uuid, 0, &info);
 	if (!rc)
 		*result = vm_json(h.name, &info);
 	if (!rc && found)
@@ -232,7 +232,7 @@ static int run_console(const struct tr_action_env *env, json_t *args,
 	uint32_t secs = ttl ? (uint32_t)((tr_json_u64(args, "ttl") + 999) / 1000) : 300;
 	int rc = host_get(env, args, &h, call);
 	if (!rc)
-		rc = tr_hv_vm_console(TR_TGT(h.t), call, tr_json_str_opt(args, "uuid"),
+		rc = tr_hv_vm_console(h.t, call, tr_json_str_opt(args, "uuid"),
 				      secs, 0, &ci);
 	if (!rc)
 		*result = json_pack(
@@ -252,7 +252,7 @@ static int run_host_info(const struct tr_action_env *env, json_t *args,
 	trellis_hv_host_info_t i;
 	int rc = host_get(env, args, &h, call);
 	if (!rc)
-		rc = tr_hv_host_info(TR_TGT(h.t), call, 0, &i);
+		rc = tr_hv_host_info(h.t, call, 0, &i);
 	if (!rc)
 		*result = json_pack(
 		    "{s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s}",
@@ -286,7 +286,7 @@ static int run_vm_list(const struct tr_action_env *env, json_t *args,
 	int rc = host_get(env, args, &h, call);
 	c.host = h.name;
 	if (!rc)
-		rc = tr_hv_vm_list(TR_TGT(h.t), call, 0, collect_vm, &c);
+		rc = tr_hv_vm_list(h.t, call, 0, collect_vm, &c);
 	if (!rc)
 		*result =
 		    json_pack("{s:s, s:O}", "host", h.name, "items", c.items);
@@ -319,13 +319,13 @@ static int hotplug(const struct tr_action_env *env, json_t *args,
 	if (!rc)
 		rc = host_get(env, args, &h, call);
 	if (!rc)
-		rc = disk     ? attach ? tr_hv_vm_disk_attach(TR_TGT(h.t), call,
+		rc = disk     ? attach ? tr_hv_vm_disk_attach(h.t, call,
 							      uuid, &d, KEY, 0)
-				       : tr_hv_vm_disk_detach(TR_TGT(h.t), call,
+				       : tr_hv_vm_disk_detach(h.t, call,
 							      uuid, id, KEY, 0)
-			 : attach ? tr_hv_vm_nic_attach(TR_TGT(h.t), call, uuid, &n,
+			 : attach ? tr_hv_vm_nic_attach(h.t, call, uuid, &n,
 							KEY, 0)
-			      : tr_hv_vm_nic_detach(TR_TGT(h.t), call, uuid, id,
+			      : tr_hv_vm_nic_detach(h.t, call, uuid, id,
 						    KEY, 0);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "host", h.name, "uuid",
@@ -368,12 +368,12 @@ static int guest_action(const struct tr_action_env *env, json_t *args,
 				   "start again)");
 	int rc = host_get(env, args, &h, call);
 	if (!rc && op == G_PASSWORD)
-		rc = tr_hv_guest_set_password(TR_TGT(h.t), call, uuid, user, pw,
+		rc = tr_hv_guest_set_password(h.t, call, uuid, user, pw,
 					      0);
 	else if (!rc && op == G_LOCK)
-		rc = tr_hv_guest_lock_user(TR_TGT(h.t), call, uuid, user, 0);
+		rc = tr_hv_guest_lock_user(h.t, call, uuid, user, 0);
 	else if (!rc)
-		rc = tr_hv_guest_end_sessions(TR_TGT(h.t), call, uuid, user, 0,
+		rc = tr_hv_guest_end_sessions(h.t, call, uuid, user, 0,
 					      &ended);
 	if (!rc) {
 		*result = json_pack("{s:s, s:s, s:s}", "host", h.name, "uuid",
@@ -417,7 +417,7 @@ static int run_guest_file_read(const struct tr_action_env *env, json_t *args,
 	uint64_t size = 0;
 	int rc = host_get(env, args, &h, call);
 	if (!rc)
-		rc = tr_hv_guest_file_read(TR_TGT(h.t), call,
+		rc = tr_hv_guest_file_read(h.t, call,
 					   tr_json_str(args, "uuid"),
 					   tr_json_str(args, "path"),
 					   (uint64_t)off, 0, buf, (size_t)max,

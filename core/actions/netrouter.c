@@ -57,7 +57,7 @@ static void router_gone(const struct tr_action_env *env, const char *network,
 	json_t *a = json_pack("{s:s, s:s}", "host", tr_json_str(applied, "host"),
 			      "uri", tr_json_str(applied, "uri"));
 	if (tr_net_ref_get(env, a, NULL, &n, &c) == 0)
-		tr_net_router_remove(TR_TGT(n.t), &c, network,
+		tr_net_router_remove(n.t, &c, network,
 				     env ? env->idem_key : NULL, 0);
 	tr_net_ref_put(&n);
 	json_decref(a);
@@ -172,7 +172,7 @@ static int router_apply(const struct tr_action_env *env, const char *network,
 	trellis_router_info_t out;
 	rc = tr_net_segment_here(env, a, &n, &seg, call);
 	if (!rc)
-		rc = tr_net_router_ensure(TR_TGT(n.t), call, &spec,
+		rc = tr_net_router_ensure(n.t, call, &spec,
 					  env ? env->idem_key : NULL, 0, &out);
 	if (!rc)
 		*result = json_pack(
@@ -237,7 +237,7 @@ static int run_router_remove(const struct tr_action_env *env, json_t *args,
 	struct net_ref n;
 	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
-		rc = tr_net_router_remove(TR_TGT(n.t), call,
+		rc = tr_net_router_remove(n.t, call,
 					  tr_json_str(args, "network"),
 					  env ? env->idem_key : NULL, 0);
 	if (!rc)

@@ -136,7 +136,7 @@ int tr_net_segment_here(const struct tr_action_env *env, json_t *args,
 	}
 	rc = tr_net_ref_get(env, args, tr_json_str(seg, "plugin"), n, call);
 	if (!rc)
-		rc = tr_net_segment_ensure(TR_TGT(n->t), call, &spec,
+		rc = tr_net_segment_ensure(n->t, call, &spec,
 					   env ? env->idem_key : NULL, 0, out);
 	tr_node_free(onode);
 out:
@@ -171,7 +171,7 @@ static int run_segment_release(const struct tr_action_env *env, json_t *args,
 	struct net_ref n;
 	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
-		rc = tr_net_segment_release(TR_TGT(n.t), call,
+		rc = tr_net_segment_release(n.t, call,
 					    tr_json_str(args, "segment"),
 					    env ? env->idem_key : NULL, 0);
 	/* if_unused: ports still on it (another VM of the network runs on
@@ -213,7 +213,7 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 	int rc = tr_net_segment_here(env, args, &n, &seg, call);
 	if (!rc)
 		rc =
-		    tr_net_port_create(TR_TGT(n.t), call, &spec,
+		    tr_net_port_create(n.t, call, &spec,
 				       env ? env->idem_key : NULL, flags, &out);
 	if (!rc)
 		*result = json_pack(
@@ -250,7 +250,7 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 		flags |= TRELLIS_NET_PORT_DELETE_IF_KEY;
 	if (!rc)
 		rc = tr_net_port_delete(
-		    TR_TGT(n.t), call, name,
+		    n.t, call, name,
 		    (flags & TRELLIS_NET_PORT_DELETE_IF_KEY) ? made_by
 		    : env				      ? env->idem_key
 							      : NULL,
@@ -299,7 +299,7 @@ static int run_port_open(const struct tr_action_env *env, json_t *args,
 	char id[64];
 	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
-		rc = tr_net_rule_add(TR_TGT(n.t), call, &rule,
+		rc = tr_net_rule_add(n.t, call, &rule,
 				     env ? env->idem_key : NULL, 0, id);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s, s:s, s:I}", "rule_id", id,
@@ -315,7 +315,7 @@ static int run_port_close(const struct tr_action_env *env, json_t *args,
 	struct net_ref n;
 	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
-		rc = tr_net_rule_delete(TR_TGT(n.t), call, tr_json_str(args, "rule_id"),
+		rc = tr_net_rule_delete(n.t, call, tr_json_str(args, "rule_id"),
 					env ? env->idem_key : NULL, 0);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "rule_id",
@@ -332,7 +332,7 @@ static int run_port_stats(const struct tr_action_env *env, json_t *args,
 	trellis_fw_rule_stats_t st = {.struct_size = sizeof st};
 	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
-		rc = tr_net_rule_stats(TR_TGT(n.t), call,
+		rc = tr_net_rule_stats(n.t, call,
 				       tr_json_str(args, "rule_id"), 0, &st);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s, s:I, s:I}", "rule_id",
@@ -377,7 +377,7 @@ static int run_gc(const struct tr_action_env *env, json_t *args,
 	json_t *removed = json_array();
 	int rc = tr_net_ref_get(env, args, NULL, &n, call);
 	if (!rc)
-		rc = tr_net_gc(TR_TGT(n.t), call, names, (uint32_t)nk, flags,
+		rc = tr_net_gc(n.t, call, names, (uint32_t)nk, flags,
 			       gc_collect, removed);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:O, s:b}", "host", n.host, "uri",

@@ -66,10 +66,10 @@ static int run_host_probe(const struct tr_action_env *env, json_t *args,
 		int rc = tr_conn_get(d, &spec, call, &c);
 		if (rc < 0)
 			return rc;
-		rc = tr_hv_host_info(TR_TGT(tr_conn_target(c)), call, 0, &info);
+		rc = tr_hv_host_info(tr_conn_target(c), call, 0, &info);
 		if (rc == 0) {
 			vms = json_array();
-			rc = tr_hv_vm_list(TR_TGT(tr_conn_target(c)), call, 0,
+			rc = tr_hv_vm_list(tr_conn_target(c), call, 0,
 					   collect_vm, vms);
 		}
 		tr_conn_put(d, c);
@@ -116,7 +116,7 @@ static int run_pool_open(const struct tr_action_env *env, json_t *args,
 	json_decref(opts);
 	if (rc < 0)
 		return rc;
-	rc = tr_st_pool_info(TR_TGT(tr_conn_target(c)), call, 0, &info);
+	rc = tr_st_pool_info(tr_conn_target(c), call, 0, &info);
 	if (rc == 0)
 		*result = tr_pool_info_json(spec.key, tr_conn_target(c), &info);
 	tr_conn_put(d, c);

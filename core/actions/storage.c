@@ -114,7 +114,7 @@ static int run_volume_create(const struct tr_action_env *env, json_t *args,
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_vol_create(TR_TGT(p.t), call, &spec,
+		rc = tr_st_vol_create(p.t, call, &spec,
 				      env ? env->idem_key : NULL, flags, &out);
 	if (!rc)
 		*result = vol_json(p.name, &out, env);
@@ -146,7 +146,7 @@ static int run_volume_delete(const struct tr_action_env *env, json_t *args,
 			     ? TRELLIS_VOL_DELETE_IF_KEY
 			     : 0;
 	if (!rc)
-		rc = tr_st_vol_delete(TR_TGT(p.t), call, name,
+		rc = tr_st_vol_delete(p.t, call, name,
 				      flags ? made_by
 					    : env ? env->idem_key : NULL,
 				      flags);
@@ -164,7 +164,7 @@ static int run_volume_clone(const struct tr_action_env *env, json_t *args,
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_vol_clone(TR_TGT(p.t), call, tr_json_str(args, "source"),
+		rc = tr_st_vol_clone(p.t, call, tr_json_str(args, "source"),
 				     tr_json_str(args, "name"),
 				     env ? env->idem_key : NULL, 0, &out);
 	if (!rc)
@@ -185,11 +185,11 @@ static int run_volume_resize(const struct tr_action_env *env, json_t *args,
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_vol_resize(TR_TGT(p.t), call, tr_json_str(args, "name"),
+		rc = tr_st_vol_resize(p.t, call, tr_json_str(args, "name"),
 				      (uint64_t)size,
 				      env ? env->idem_key : NULL, 0);
 	if (!rc)
-		rc = tr_st_vol_info(TR_TGT(p.t), call, tr_json_str(args, "name"), 0,
+		rc = tr_st_vol_info(p.t, call, tr_json_str(args, "name"), 0,
 				    &out);
 	if (!rc)
 		*result = vol_json(p.name, &out, NULL);
@@ -205,9 +205,9 @@ static int snapshot(const struct tr_action_env *env, json_t *args,
 	const char *key = env ? env->idem_key : NULL;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = create ? tr_st_snapshot_create(TR_TGT(p.t), call, vol,
+		rc = create ? tr_st_snapshot_create(p.t, call, vol,
 						    snap, key, 0)
-			    : tr_st_snapshot_delete(TR_TGT(p.t), call, vol,
+			    : tr_st_snapshot_delete(p.t, call, vol,
 						    snap, key, 0);
 	if (!rc)
 		*result = json_pack("{s:s, s:s, s:s}", "pool", p.name, "volume",
@@ -235,7 +235,7 @@ static int run_pool_info(const struct tr_action_env *env, json_t *args,
 	trellis_pool_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_pool_info(TR_TGT(p.t), call, 0, &out);
+		rc = tr_st_pool_info(p.t, call, 0, &out);
 	if (!rc)
 		*result = tr_pool_info_json(p.name, p.t, &out);
 	pool_put(&p);
@@ -263,7 +263,7 @@ static int run_volume_info(const struct tr_action_env *env, json_t *args,
 	trellis_vol_info_t out;
 	int rc = pool_get(env, args, &p, call);
 	if (!rc)
-		rc = tr_st_vol_info(TR_TGT(p.t), call, tr_json_str(args, "name"), 0,
+		rc = tr_st_vol_info(p.t, call, tr_json_str(args, "name"), 0,
 				    &out);
 	if (!rc)
 		*result = vol_json(p.name, &out, NULL);
@@ -291,7 +291,7 @@ static int run_volume_list(const struct tr_action_env *env, json_t *args,
 	int rc = pool_get(env, args, &p, call);
 	c.pool = p.name;
 	if (!rc)
-		rc = tr_st_vol_list(TR_TGT(p.t), call, 0, collect_vol, &c);
+		rc = tr_st_vol_list(p.t, call, 0, collect_vol, &c);
 	if (!rc)
 		*result =
 		    json_pack("{s:s, s:O}", "pool", p.name, "items", c.items);

@@ -5,7 +5,7 @@
  *
  * Only its declaration lives here, with the other actions, so that the
  * action layer never reaches up into the workflow engine.  The engine
- * runs it itself (TR_ACTION_ENGINE; core/workflow/engine.c, "sub-
+ * runs it itself (TR_ACTION_ENGINE; core/workflow/sched.c, "sub-
  * workflows"): the child is an ordinary
  * instance, journaled on its own, admitted at once (a parent waiting in a
  * slot must not wait for its own child's slot).  Its id is derived from

@@ -149,7 +149,7 @@ static void *reader_main(void *arg)
 		       got = 0;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
-		int rc = tr_st_vol_read(TR_TGT(r->t), r->stream, &call, off,
+		int rc = tr_st_vol_read(r->t, r->stream, &call, off,
 					r->buf[slot], want, &got);
 		if (!rc && got != want)
 			rc = tr_call_set(&call, TRELLIS_E_BACKEND,
@@ -219,14 +219,14 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 		sodium_bin2hex(hx, sizeof hx, h, sizeof h);
 		snprintf(clone, sizeof clone, "xfer-%s-%.100s", hx, src);
 		trellis_vol_info_t ci;
-		rc = tr_st_vol_clone(TR_TGT(rs.t), call, src, clone,
+		rc = tr_st_vol_clone(rs.t, call, src, clone,
 				     env->idem_key, 0, &ci);
 		src = clone;
 	}
 	if (!rc)
-		rc = tr_st_vol_info(TR_TGT(rs.t), call, src, 0, &si);
+		rc = tr_st_vol_info(rs.t, call, src, 0, &si);
 	if (!rc)
-		rc = tr_st_vol_info(TR_TGT(rd.t), call, dst, 0, &di);
+		rc = tr_st_vol_info(rd.t, call, dst, 0, &di);
 	if (!rc && di.capacity < si.capacity)
 		rc = tr_call_set(call, TRELLIS_E_NOSPACE,
 				 "volume '%s/%s' holds %llu bytes, '%s/%s' "
@@ -234,10 +234,10 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 				 rd.name, dst, (unsigned long long)di.capacity,
 				 rs.name, src, (unsigned long long)si.capacity);
 	if (!rc)
-		rc = tr_st_vol_open(TR_TGT(rs.t), call, src,
+		rc = tr_st_vol_open(rs.t, call, src,
 				    TRELLIS_STREAM_READ, &ss);
 	if (!rc)
-		rc = tr_st_vol_open(TR_TGT(rd.t), call, dst,
+		rc = tr_st_vol_open(rd.t, call, dst,
 				    TRELLIS_STREAM_READ | TRELLIS_STREAM_WRITE,
 				    &ds);
 	if (rc)
@@ -317,13 +317,13 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 			break;
 		}
 		const unsigned char *data = rd_.buf[slot];
-		if ((rc = tr_st_vol_write(TR_TGT(rd.t), ds, call, off, data,
+		if ((rc = tr_st_vol_write(rd.t, ds, call, off, data,
 					  want)))
 			break;
 		if (verify) {
 			/* verified at the destination: what it holds now is,
 			 * byte for byte, what the source gave and hashed */
-			if ((rc = tr_st_vol_read(TR_TGT(rd.t), ds, call, off,
+			if ((rc = tr_st_vol_read(rd.t, ds, call, off,
 						 back, want, &got)))
 				break;
 			if (got != want || memcmp(back, data, want)) {
@@ -383,7 +383,7 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	digest(alg, all, n_d * dl, total);
 	free(all);
 	sodium_bin2hex(thex, sizeof thex, total, dl);
-	rc = tr_st_vol_stream_close(TR_TGT(rd.t), ds, call,
+	rc = tr_st_vol_stream_close(rd.t, ds, call,
 				    TRELLIS_STREAM_COMMIT);
 	ds = NULL;
 	if (rc)
@@ -400,11 +400,11 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	    verify);
 	unlink(pr.path);
 	if (clone[0]) {
-		tr_st_vol_stream_close(TR_TGT(rs.t), ss, call, 0);
+		tr_st_vol_stream_close(rs.t, ss, call, 0);
 		ss = NULL;
 		trellis_call_t c2;
 		tr_call_init(&c2, NULL);
-		if (tr_st_vol_delete(TR_TGT(rs.t), &c2, clone, env->idem_key,
+		if (tr_st_vol_delete(rs.t, &c2, clone, env->idem_key,
 				     0) < 0)
 			tr_warn("volume copy %s: the clone stays: %s", where,
 				c2.message);
@@ -417,11 +417,11 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 		from ? " (resumed)" : "");
 out:
 	if (ss)
-		tr_st_vol_stream_close(TR_TGT(rs.t), ss, call, 0);
+		tr_st_vol_stream_close(rs.t, ss, call, 0);
 	if (ds) {
 		trellis_call_t c2;
 		tr_call_init(&c2, NULL);
-		tr_st_vol_stream_close(TR_TGT(rd.t), ds, &c2, 0);
+		tr_st_vol_stream_close(rd.t, ds, &c2, 0);
 	}
 	free(buf);
 	free(spare);

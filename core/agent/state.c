@@ -6,36 +6,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <getopt.h>
 #include <jansson.h>
-#include <nanomsg/nn.h>
-#include <nanomsg/reqrep.h>
-#include <nanomsg/tcp.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <pthread.h>
-
-#include "../actions/action.h"
-#include "../host/host.h"
 #include "../link/link.h"
-#include "../loader/loader.h"
-#include "../loader/paths.h"
-#include "../runtime/daemon.h"
-#include "../runtime/worker.h"
 #include "../util/alloc.h"
-#include "../util/clock.h"
-#include "../util/log.h"
-
 #include "agent.h"
 
 int tr_agent_write_private(const char *path, const char *text)

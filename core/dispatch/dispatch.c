@@ -150,13 +150,13 @@ void tr_target_close(struct tr_target *t)
 		return;
 	switch (t->plugin->desc ? t->plugin->desc->kind : 0) {
 	case TRELLIS_KIND_HYPERVISOR:
-		tr_hv_disconnect(TR_TGT(t));
+		tr_hv_disconnect(t);
 		break;
 	case TRELLIS_KIND_STORAGE:
-		tr_st_pool_close(TR_TGT(t));
+		tr_st_pool_close(t);
 		break;
 	case TRELLIS_KIND_NETWORK:
-		tr_net_disconnect(TR_TGT(t));
+		tr_net_disconnect(t);
 		break;
 	default:
 		break;

@@ -27,8 +27,8 @@
  * struct tr_target bundles that handle with its plugin and the lock that
  * serialises calls for TRELLIS_THREAD_PER_TARGET.  The core owns targets:
  * tr_target_open() makes one, tr_target_close() releases the handle and
- * frees it.  TR_TGT(t) spreads a target into the first three arguments of
- * a wrapper:  tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info).
+ * frees it.  A target's wrapper takes it first:
+ * tr_hv_vm_info(t, &call, uuid, 0, &info).
  */
 #ifndef TRELLIS_CORE_DISPATCH_H
 #define TRELLIS_CORE_DISPATCH_H
@@ -53,7 +53,15 @@ struct tr_target {
 	char *uri;		       /* connect uri, or the pool target */
 };
 
-#define TR_TGT(t) (t)->plugin, (t)->handle, &(t)->lock
+/* The first statement of a target's wrapper: names the target's plugin
+ * p, its handle and its lock (NULL t: no plugin, which the wrapper
+ * refuses). */
+#define TR_DISPATCH_TARGET(t, h_)                                              \
+	struct trellis_plugin *p = (t) ? (t)->plugin : NULL;                   \
+	void *h_ = (t) ? (t)->handle : NULL;                                   \
+	pthread_mutex_t *lock = (t) ? &(t)->lock : NULL;                       \
+	(void)h_;                                                              \
+	(void)lock
 
 /*
  * Opens a target on a hypervisor (connect), storage (pool_open) or network
@@ -87,68 +95,52 @@ static inline uint64_t tr_target_caps(const struct tr_target *t)
 int tr_hv_connect(struct trellis_plugin *p, trellis_call_t *call,
 		  const char *uri, const trellis_node_t *options,
 		  uint32_t flags, void **conn);
-void tr_hv_disconnect(struct trellis_plugin *p, void *conn,
-		      pthread_mutex_t *lock);
-int tr_hv_host_info(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		    trellis_call_t *call, uint32_t flags,
+void tr_hv_disconnect(struct tr_target *t);
+int tr_hv_host_info(struct tr_target *t, trellis_call_t *call, uint32_t flags,
 		    trellis_hv_host_info_t *out);
-int tr_hv_vm_list(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		  trellis_call_t *call, uint32_t flags, trellis_vm_list_fn fn,
-		  void *opaque);
-int tr_hv_vm_create(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		    trellis_call_t *call, const trellis_vm_spec_t *spec,
-		    const char *idem_key, uint32_t flags,
-		    trellis_vm_info_t *out);
-int tr_hv_vm_destroy(struct trellis_plugin *p, void *conn,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_vm_list(struct tr_target *t, trellis_call_t *call, uint32_t flags,
+		  trellis_vm_list_fn fn, void *opaque);
+int tr_hv_vm_create(struct tr_target *t, trellis_call_t *call,
+		    const trellis_vm_spec_t *spec, const char *idem_key,
+		    uint32_t flags, trellis_vm_info_t *out);
+int tr_hv_vm_destroy(struct tr_target *t, trellis_call_t *call,
 		     const char *uuid, const char *idem_key, uint32_t flags);
-int tr_hv_vm_info(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		  trellis_call_t *call, const char *uuid, uint32_t flags,
-		  trellis_vm_info_t *out);
-int tr_hv_vm_start(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		   trellis_call_t *call, const char *uuid, uint32_t flags);
-int tr_hv_vm_shutdown(struct trellis_plugin *p, void *conn,
-		      pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_vm_info(struct tr_target *t, trellis_call_t *call, const char *uuid,
+		  uint32_t flags, trellis_vm_info_t *out);
+int tr_hv_vm_start(struct tr_target *t, trellis_call_t *call, const char *uuid,
+		   uint32_t flags);
+int tr_hv_vm_shutdown(struct tr_target *t, trellis_call_t *call,
 		      const char *uuid, uint32_t timeout_s, uint32_t flags);
-int tr_hv_vm_pause(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		   trellis_call_t *call, const char *uuid, uint32_t flags);
-int tr_hv_vm_resume(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		    trellis_call_t *call, const char *uuid, uint32_t flags);
-int tr_hv_vm_console(struct trellis_plugin *p, void *conn,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_vm_pause(struct tr_target *t, trellis_call_t *call, const char *uuid,
+		   uint32_t flags);
+int tr_hv_vm_resume(struct tr_target *t, trellis_call_t *call, const char *uuid,
+		    uint32_t flags);
+int tr_hv_vm_console(struct tr_target *t, trellis_call_t *call,
 		     const char *uuid, uint32_t ttl_s, uint32_t flags,
 		     trellis_console_info_t *out);
-int tr_hv_vm_disk_attach(struct trellis_plugin *p, void *conn,
-			 pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_vm_disk_attach(struct tr_target *t, trellis_call_t *call,
 			 const char *uuid, const trellis_disk_spec_t *disk,
 			 const char *idem_key, uint32_t flags);
-int tr_hv_vm_disk_detach(struct trellis_plugin *p, void *conn,
-			 pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_vm_disk_detach(struct tr_target *t, trellis_call_t *call,
 			 const char *uuid, const char *target,
 			 const char *idem_key, uint32_t flags);
-int tr_hv_vm_nic_attach(struct trellis_plugin *p, void *conn,
-			pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_vm_nic_attach(struct tr_target *t, trellis_call_t *call,
 			const char *uuid, const trellis_nic_spec_t *nic,
 			const char *idem_key, uint32_t flags);
-int tr_hv_vm_nic_detach(struct trellis_plugin *p, void *conn,
-			pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_vm_nic_detach(struct tr_target *t, trellis_call_t *call,
 			const char *uuid, const char *mac, const char *idem_key,
 			uint32_t flags);
 /* since 1.1: guest accounts (NOTSUP from a 1.0 plugin). */
-int tr_hv_guest_set_password(struct trellis_plugin *p, void *conn,
-			     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_guest_set_password(struct tr_target *t, trellis_call_t *call,
 			     const char *uuid, const char *user,
 			     const char *password, uint32_t flags);
-int tr_hv_guest_lock_user(struct trellis_plugin *p, void *conn,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_guest_lock_user(struct tr_target *t, trellis_call_t *call,
 			  const char *uuid, const char *user, uint32_t flags);
-int tr_hv_guest_end_sessions(struct trellis_plugin *p, void *conn,
-			     pthread_mutex_t *lock, trellis_call_t *call,
-			     const char *uuid, const char *user,
-			     uint32_t flags, uint32_t *ended);
+int tr_hv_guest_end_sessions(struct tr_target *t, trellis_call_t *call,
+			     const char *uuid, const char *user, uint32_t flags,
+			     uint32_t *ended);
 /* since 1.1: a guest file's bytes from offset (maintenance mode's log). */
-int tr_hv_guest_file_read(struct trellis_plugin *p, void *conn,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+int tr_hv_guest_file_read(struct tr_target *t, trellis_call_t *call,
 			  const char *uuid, const char *path, uint64_t offset,
 			  uint32_t flags, char *buf, size_t len, size_t *n,
 			  uint64_t *size);
@@ -158,65 +150,49 @@ int tr_hv_guest_file_read(struct trellis_plugin *p, void *conn,
 int tr_st_pool_open(struct trellis_plugin *p, trellis_call_t *call,
 		    const trellis_pool_spec_t *spec, uint32_t flags,
 		    void **pool);
-void tr_st_pool_close(struct trellis_plugin *p, void *pool,
-		      pthread_mutex_t *lock);
-int tr_st_pool_info(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		    trellis_call_t *call, uint32_t flags,
+void tr_st_pool_close(struct tr_target *t);
+int tr_st_pool_info(struct tr_target *t, trellis_call_t *call, uint32_t flags,
 		    trellis_pool_info_t *out);
-int tr_st_vol_create(struct trellis_plugin *p, void *pool,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_vol_create(struct tr_target *t, trellis_call_t *call,
 		     const trellis_vol_spec_t *spec, const char *idem_key,
 		     uint32_t flags, trellis_vol_info_t *out);
-int tr_st_vol_delete(struct trellis_plugin *p, void *pool,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_vol_delete(struct tr_target *t, trellis_call_t *call,
 		     const char *name, const char *idem_key, uint32_t flags);
-int tr_st_vol_info(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, const char *name, uint32_t flags,
-		   trellis_vol_info_t *out);
-int tr_st_vol_list(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, uint32_t flags, trellis_vol_list_fn fn,
-		   void *opaque);
-int tr_st_vol_resize(struct trellis_plugin *p, void *pool,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_vol_info(struct tr_target *t, trellis_call_t *call, const char *name,
+		   uint32_t flags, trellis_vol_info_t *out);
+int tr_st_vol_list(struct tr_target *t, trellis_call_t *call, uint32_t flags,
+		   trellis_vol_list_fn fn, void *opaque);
+int tr_st_vol_resize(struct tr_target *t, trellis_call_t *call,
 		     const char *name, uint64_t new_size, const char *idem_key,
 		     uint32_t flags);
-int tr_st_vol_clone(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		    trellis_call_t *call, const char *src, const char *dst,
-		    const char *idem_key, uint32_t flags,
+int tr_st_vol_clone(struct tr_target *t, trellis_call_t *call, const char *src,
+		    const char *dst, const char *idem_key, uint32_t flags,
 		    trellis_vol_info_t *out);
-int tr_st_snapshot_create(struct trellis_plugin *p, void *pool,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_snapshot_create(struct tr_target *t, trellis_call_t *call,
 			  const char *vol, const char *snapshot,
 			  const char *idem_key, uint32_t flags);
-int tr_st_snapshot_delete(struct trellis_plugin *p, void *pool,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_snapshot_delete(struct tr_target *t, trellis_call_t *call,
 			  const char *vol, const char *snapshot,
 			  const char *idem_key, uint32_t flags);
 /* since 1.1 (a 1.0 plugin: NOTSUP) */
-int tr_st_discover(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, uint32_t what, uint32_t flags,
-		   trellis_st_object_fn fn, void *opaque);
-int tr_st_assign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		 trellis_call_t *call, const trellis_assign_spec_t *spec,
-		 const char *idem_key, uint32_t flags);
-int tr_st_unassign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, const trellis_assign_spec_t *spec,
-		   const char *idem_key, uint32_t flags);
-int tr_st_port_connect(struct trellis_plugin *p, void *pool,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_discover(struct tr_target *t, trellis_call_t *call, uint32_t what,
+		   uint32_t flags, trellis_st_object_fn fn, void *opaque);
+int tr_st_assign(struct tr_target *t, trellis_call_t *call,
+		 const trellis_assign_spec_t *spec, const char *idem_key,
+		 uint32_t flags);
+int tr_st_unassign(struct tr_target *t, trellis_call_t *call,
+		   const trellis_assign_spec_t *spec, const char *idem_key,
+		   uint32_t flags);
+int tr_st_port_connect(struct tr_target *t, trellis_call_t *call,
 		       const char *port, const char *idem_key, uint32_t flags,
 		       trellis_st_object_t *out);
-int tr_st_vol_open(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, const char *name, uint32_t flags,
-		   void **stream);
-int tr_st_vol_read(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   void *stream, trellis_call_t *call, uint64_t off, void *buf,
-		   size_t len, size_t *got);
-int tr_st_vol_write(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		    void *stream, trellis_call_t *call, uint64_t off,
-		    const void *buf, size_t len);
-int tr_st_vol_stream_close(struct trellis_plugin *p, void *pool,
-			   pthread_mutex_t *lock, void *stream,
+int tr_st_vol_open(struct tr_target *t, trellis_call_t *call, const char *name,
+		   uint32_t flags, void **stream);
+int tr_st_vol_read(struct tr_target *t, void *stream, trellis_call_t *call,
+		   uint64_t off, void *buf, size_t len, size_t *got);
+int tr_st_vol_write(struct tr_target *t, void *stream, trellis_call_t *call,
+		    uint64_t off, const void *buf, size_t len);
+int tr_st_vol_stream_close(struct tr_target *t, void *stream,
 			   trellis_call_t *call, uint32_t flags);
 
 /* ---- network (network.c) ---- */
@@ -224,48 +200,39 @@ int tr_st_vol_stream_close(struct trellis_plugin *p, void *pool,
 int tr_net_connect(struct trellis_plugin *p, trellis_call_t *call,
 		   const char *uri, const trellis_node_t *options,
 		   uint32_t flags, void **conn);
-void tr_net_disconnect(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock);
-int tr_net_segment_ensure(struct trellis_plugin *p, void *conn,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+void tr_net_disconnect(struct tr_target *t);
+int tr_net_segment_ensure(struct tr_target *t, trellis_call_t *call,
 			  const trellis_segment_spec_t *spec,
 			  const char *idem_key, uint32_t flags,
 			  trellis_segment_info_t *out);
-int tr_net_segment_release(struct trellis_plugin *p, void *conn,
-			   pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_segment_release(struct tr_target *t, trellis_call_t *call,
 			   const char *segment, const char *idem_key,
 			   uint32_t flags);
-int tr_net_port_create(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_port_create(struct tr_target *t, trellis_call_t *call,
 		       const trellis_port_spec_t *spec, const char *idem_key,
 		       uint32_t flags, trellis_port_info_t *out);
-int tr_net_port_delete(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_port_delete(struct tr_target *t, trellis_call_t *call,
 		       const char *port, const char *idem_key, uint32_t flags);
 /* rule_id may be NULL; otherwise it is zeroed first. */
-int tr_net_rule_add(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		    trellis_call_t *call, const trellis_fw_rule_t *rule,
-		    const char *idem_key, uint32_t flags, char rule_id[64]);
-int tr_net_rule_delete(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_rule_add(struct tr_target *t, trellis_call_t *call,
+		    const trellis_fw_rule_t *rule, const char *idem_key,
+		    uint32_t flags, char rule_id[64]);
+int tr_net_rule_delete(struct tr_target *t, trellis_call_t *call,
 		       const char *rule_id, const char *idem_key,
 		       uint32_t flags);
-int tr_net_gc(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-	      trellis_call_t *call, const char *const *keep, uint32_t n_keep,
-	      uint32_t flags, trellis_gc_fn fn, void *opaque);
+int tr_net_gc(struct tr_target *t, trellis_call_t *call,
+	      const char *const *keep, uint32_t n_keep, uint32_t flags,
+	      trellis_gc_fn fn, void *opaque);
 /* Routers (ABI 1.1): NOTSUP from a 1.0 plugin or a NULL slot. */
-int tr_net_router_ensure(struct trellis_plugin *p, void *conn,
-			 pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_router_ensure(struct tr_target *t, trellis_call_t *call,
 			 const trellis_router_spec_t *spec,
 			 const char *idem_key, uint32_t flags,
 			 trellis_router_info_t *out);
-int tr_net_router_remove(struct trellis_plugin *p, void *conn,
-			 pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_router_remove(struct tr_target *t, trellis_call_t *call,
 			 const char *name, const char *idem_key,
 			 uint32_t flags);
 /* since 1.1: a rule's counter (NOTSUP from a 1.0 plugin). */
-int tr_net_rule_stats(struct trellis_plugin *p, void *conn,
-		      pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_rule_stats(struct tr_target *t, trellis_call_t *call,
 		      const char *rule_id, uint32_t flags,
 		      trellis_fw_rule_stats_t *out);
 

@@ -18,9 +18,9 @@ int tr_net_connect(struct trellis_plugin *p, trellis_call_t *call,
 			conn);
 }
 
-void tr_net_disconnect(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock)
+void tr_net_disconnect(struct tr_target *t)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	const struct trellis_network_ops *ops = tr_plugin_ops(p);
 	if (!tr_plugin_has_op(
 		p, offsetof(struct trellis_network_ops, disconnect)) ||
@@ -31,12 +31,12 @@ void tr_net_disconnect(struct trellis_plugin *p, void *conn,
 	tr_plugin_leave(p, lock);
 }
 
-int tr_net_segment_ensure(struct trellis_plugin *p, void *conn,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_segment_ensure(struct tr_target *t, trellis_call_t *call,
 			  const trellis_segment_spec_t *spec,
 			  const char *idem_key, uint32_t flags,
 			  trellis_segment_info_t *out)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	trellis_segment_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(segment_ensure);
@@ -44,21 +44,21 @@ int tr_net_segment_ensure(struct trellis_plugin *p, void *conn,
 			out);
 }
 
-int tr_net_segment_release(struct trellis_plugin *p, void *conn,
-			   pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_segment_release(struct tr_target *t, trellis_call_t *call,
 			   const char *segment, const char *idem_key,
 			   uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	BEGIN(segment_release);
 	TR_DISPATCH_RUN(lock, segment_release, conn, call, segment, idem_key,
 			flags);
 }
 
-int tr_net_port_create(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_port_create(struct tr_target *t, trellis_call_t *call,
 		       const trellis_port_spec_t *spec, const char *idem_key,
 		       uint32_t flags, trellis_port_info_t *out)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	trellis_port_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(port_create);
@@ -66,18 +66,19 @@ int tr_net_port_create(struct trellis_plugin *p, void *conn,
 			out);
 }
 
-int tr_net_port_delete(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_port_delete(struct tr_target *t, trellis_call_t *call,
 		       const char *port, const char *idem_key, uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	BEGIN(port_delete);
 	TR_DISPATCH_RUN(lock, port_delete, conn, call, port, idem_key, flags);
 }
 
-int tr_net_rule_add(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-		    trellis_call_t *call, const trellis_fw_rule_t *rule,
-		    const char *idem_key, uint32_t flags, char rule_id[64])
+int tr_net_rule_add(struct tr_target *t, trellis_call_t *call,
+		    const trellis_fw_rule_t *rule, const char *idem_key,
+		    uint32_t flags, char rule_id[64])
 {
+	TR_DISPATCH_TARGET(t, conn);
 	char scratch[64];
 	if (!rule_id)
 		rule_id = scratch;
@@ -87,30 +88,31 @@ int tr_net_rule_add(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
 			rule_id);
 }
 
-int tr_net_rule_delete(struct trellis_plugin *p, void *conn,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_rule_delete(struct tr_target *t, trellis_call_t *call,
 		       const char *rule_id, const char *idem_key,
 		       uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	BEGIN(rule_delete);
 	TR_DISPATCH_RUN(lock, rule_delete, conn, call, rule_id, idem_key,
 			flags);
 }
 
-int tr_net_gc(struct trellis_plugin *p, void *conn, pthread_mutex_t *lock,
-	      trellis_call_t *call, const char *const *keep, uint32_t n_keep,
-	      uint32_t flags, trellis_gc_fn fn, void *opaque)
+int tr_net_gc(struct tr_target *t, trellis_call_t *call,
+	      const char *const *keep, uint32_t n_keep, uint32_t flags,
+	      trellis_gc_fn fn, void *opaque)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	BEGIN(gc);
 	TR_DISPATCH_RUN(lock, gc, conn, call, keep, n_keep, flags, fn, opaque);
 }
 
-int tr_net_router_ensure(struct trellis_plugin *p, void *conn,
-			 pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_router_ensure(struct tr_target *t, trellis_call_t *call,
 			 const trellis_router_spec_t *spec,
 			 const char *idem_key, uint32_t flags,
 			 trellis_router_info_t *out)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	trellis_router_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(router_ensure);
@@ -118,20 +120,19 @@ int tr_net_router_ensure(struct trellis_plugin *p, void *conn,
 			out);
 }
 
-int tr_net_router_remove(struct trellis_plugin *p, void *conn,
-			 pthread_mutex_t *lock, trellis_call_t *call,
-			 const char *name, const char *idem_key,
-			 uint32_t flags)
+int tr_net_router_remove(struct tr_target *t, trellis_call_t *call,
+			 const char *name, const char *idem_key, uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	BEGIN(router_remove);
 	TR_DISPATCH_RUN(lock, router_remove, conn, call, name, idem_key, flags);
 }
 
-int tr_net_rule_stats(struct trellis_plugin *p, void *conn,
-		      pthread_mutex_t *lock, trellis_call_t *call,
+int tr_net_rule_stats(struct tr_target *t, trellis_call_t *call,
 		      const char *rule_id, uint32_t flags,
 		      trellis_fw_rule_stats_t *out)
 {
+	TR_DISPATCH_TARGET(t, conn);
 	trellis_fw_rule_stats_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(rule_stats);

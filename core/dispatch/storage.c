@@ -17,9 +17,9 @@ int tr_st_pool_open(struct trellis_plugin *p, trellis_call_t *call,
 	TR_DISPATCH_RUN(NULL, pool_open, p->state_ptr, call, spec, flags, pool);
 }
 
-void tr_st_pool_close(struct trellis_plugin *p, void *pool,
-		      pthread_mutex_t *lock)
+void tr_st_pool_close(struct tr_target *t)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	const struct trellis_storage_ops *ops = tr_plugin_ops(p);
 	if (!tr_plugin_has_op(
 		p, offsetof(struct trellis_storage_ops, pool_close)) ||
@@ -30,10 +30,10 @@ void tr_st_pool_close(struct trellis_plugin *p, void *pool,
 	tr_plugin_leave(p, lock);
 }
 
-int tr_st_pool_info(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		    trellis_call_t *call, uint32_t flags,
+int tr_st_pool_info(struct tr_target *t, trellis_call_t *call, uint32_t flags,
 		    trellis_pool_info_t *out)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	trellis_pool_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(pool_info);
@@ -73,11 +73,11 @@ static int pick_format(const struct trellis_plugin *p, trellis_call_t *call,
 			   asked);
 }
 
-int tr_st_vol_create(struct trellis_plugin *p, void *pool,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_vol_create(struct tr_target *t, trellis_call_t *call,
 		     const trellis_vol_spec_t *spec, const char *idem_key,
 		     uint32_t flags, trellis_vol_info_t *out)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	trellis_vol_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(vol_create);
@@ -95,47 +95,47 @@ int tr_st_vol_create(struct trellis_plugin *p, void *pool,
 			out);
 }
 
-int tr_st_vol_delete(struct trellis_plugin *p, void *pool,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_vol_delete(struct tr_target *t, trellis_call_t *call,
 		     const char *name, const char *idem_key, uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(vol_delete);
 	TR_DISPATCH_RUN(lock, vol_delete, pool, call, name, idem_key, flags);
 }
 
-int tr_st_vol_info(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, const char *name, uint32_t flags,
-		   trellis_vol_info_t *out)
+int tr_st_vol_info(struct tr_target *t, trellis_call_t *call, const char *name,
+		   uint32_t flags, trellis_vol_info_t *out)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	trellis_vol_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(vol_info);
 	TR_DISPATCH_RUN(lock, vol_info, pool, call, name, flags, out);
 }
 
-int tr_st_vol_list(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, uint32_t flags, trellis_vol_list_fn fn,
-		   void *opaque)
+int tr_st_vol_list(struct tr_target *t, trellis_call_t *call, uint32_t flags,
+		   trellis_vol_list_fn fn, void *opaque)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(vol_list);
 	TR_DISPATCH_RUN(lock, vol_list, pool, call, flags, fn, opaque);
 }
 
-int tr_st_vol_resize(struct trellis_plugin *p, void *pool,
-		     pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_vol_resize(struct tr_target *t, trellis_call_t *call,
 		     const char *name, uint64_t new_size, const char *idem_key,
 		     uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(vol_resize);
 	TR_DISPATCH_RUN(lock, vol_resize, pool, call, name, new_size, idem_key,
 			flags);
 }
 
-int tr_st_vol_clone(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		    trellis_call_t *call, const char *src, const char *dst,
-		    const char *idem_key, uint32_t flags,
+int tr_st_vol_clone(struct tr_target *t, trellis_call_t *call, const char *src,
+		    const char *dst, const char *idem_key, uint32_t flags,
 		    trellis_vol_info_t *out)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	trellis_vol_info_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(vol_clone);
@@ -145,21 +145,21 @@ int tr_st_vol_clone(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
 			out);
 }
 
-int tr_st_snapshot_create(struct trellis_plugin *p, void *pool,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_snapshot_create(struct tr_target *t, trellis_call_t *call,
 			  const char *vol, const char *snapshot,
 			  const char *idem_key, uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(snapshot_create);
 	TR_DISPATCH_RUN(lock, snapshot_create, pool, call, vol, snapshot,
 			idem_key, flags);
 }
 
-int tr_st_snapshot_delete(struct trellis_plugin *p, void *pool,
-			  pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_snapshot_delete(struct tr_target *t, trellis_call_t *call,
 			  const char *vol, const char *snapshot,
 			  const char *idem_key, uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(snapshot_delete);
 	TR_DISPATCH_RUN(lock, snapshot_delete, pool, call, vol, snapshot,
 			idem_key, flags);
@@ -167,35 +167,37 @@ int tr_st_snapshot_delete(struct trellis_plugin *p, void *pool,
 
 /* ---- since 1.1: beyond a 1.0 table these are NOTSUP (dispatch.c) ---- */
 
-int tr_st_discover(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, uint32_t what, uint32_t flags,
-		   trellis_st_object_fn fn, void *opaque)
+int tr_st_discover(struct tr_target *t, trellis_call_t *call, uint32_t what,
+		   uint32_t flags, trellis_st_object_fn fn, void *opaque)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(discover);
 	TR_DISPATCH_RUN(lock, discover, pool, call, what, flags, fn, opaque);
 }
 
-int tr_st_assign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		 trellis_call_t *call, const trellis_assign_spec_t *spec,
-		 const char *idem_key, uint32_t flags)
+int tr_st_assign(struct tr_target *t, trellis_call_t *call,
+		 const trellis_assign_spec_t *spec, const char *idem_key,
+		 uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(assign);
 	TR_DISPATCH_RUN(lock, assign, pool, call, spec, idem_key, flags);
 }
 
-int tr_st_unassign(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, const trellis_assign_spec_t *spec,
-		   const char *idem_key, uint32_t flags)
+int tr_st_unassign(struct tr_target *t, trellis_call_t *call,
+		   const trellis_assign_spec_t *spec, const char *idem_key,
+		   uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(unassign);
 	TR_DISPATCH_RUN(lock, unassign, pool, call, spec, idem_key, flags);
 }
 
-int tr_st_port_connect(struct trellis_plugin *p, void *pool,
-		       pthread_mutex_t *lock, trellis_call_t *call,
+int tr_st_port_connect(struct tr_target *t, trellis_call_t *call,
 		       const char *port, const char *idem_key, uint32_t flags,
 		       trellis_st_object_t *out)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	trellis_st_object_t scratch;
 	TR_DISPATCH_OUT(out, scratch);
 	BEGIN(port_connect);
@@ -203,36 +205,36 @@ int tr_st_port_connect(struct trellis_plugin *p, void *pool,
 			out);
 }
 
-int tr_st_vol_open(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   trellis_call_t *call, const char *name, uint32_t flags,
-		   void **stream)
+int tr_st_vol_open(struct tr_target *t, trellis_call_t *call, const char *name,
+		   uint32_t flags, void **stream)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	*stream = NULL;
 	BEGIN(vol_open);
 	TR_DISPATCH_RUN(lock, vol_open, pool, call, name, flags, stream);
 }
 
-int tr_st_vol_read(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		   void *stream, trellis_call_t *call, uint64_t off, void *buf,
-		   size_t len, size_t *got)
+int tr_st_vol_read(struct tr_target *t, void *stream, trellis_call_t *call,
+		   uint64_t off, void *buf, size_t len, size_t *got)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	*got = 0;
 	BEGIN(vol_read);
 	TR_DISPATCH_RUN(lock, vol_read, pool, stream, call, off, buf, len, got);
 }
 
-int tr_st_vol_write(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
-		    void *stream, trellis_call_t *call, uint64_t off,
-		    const void *buf, size_t len)
+int tr_st_vol_write(struct tr_target *t, void *stream, trellis_call_t *call,
+		    uint64_t off, const void *buf, size_t len)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(vol_write);
 	TR_DISPATCH_RUN(lock, vol_write, pool, stream, call, off, buf, len);
 }
 
-int tr_st_vol_stream_close(struct trellis_plugin *p, void *pool,
-			   pthread_mutex_t *lock, void *stream,
+int tr_st_vol_stream_close(struct tr_target *t, void *stream,
 			   trellis_call_t *call, uint32_t flags)
 {
+	TR_DISPATCH_TARGET(t, pool);
 	BEGIN(vol_stream_close);
 	TR_DISPATCH_RUN(lock, vol_stream_close, pool, stream, call, flags);
 }

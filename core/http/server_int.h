@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * server_int.h - the HTTP listener's own structures, shared by server.c
- * (libwebsockets, requests, answers, the event stream) and door.c (the
- * dashboard's files and sessions).  Everything here runs on the service
- * thread unless said otherwise.
+ * server_int.h - the HTTP listener's own structures and the functions its
+ * files share.  From the bottom up, each calling only those below it:
+ * answer.c (answers: made here, or handed over by other threads; the
+ * API-key check), door.c (the dashboard's files and sessions), stream.c
+ * (the event stream), request.c (a request's parts and its route), and
+ * server.c (libwebsockets: the callback, the service thread, start and
+ * stop); core/http/layers.txt writes the order, tests/unit/house/layers.t
+ * checks it.  Everything here runs on the service thread unless said
+ * otherwise.
  */
 #ifndef TRELLIS_CORE_HTTP_SERVER_INT_H
 #define TRELLIS_CORE_HTTP_SERVER_INT_H
@@ -20,6 +25,7 @@ struct tr_api;
 struct tr_events;
 struct tr_store;
 struct tr_http_files;
+struct tr_api_answer;
 
 #define HDR_ROOM 2048  /* status line and headers, before a body */
 #define MAX_XH 6       /* headers of an answer beyond the usual ones */
@@ -28,7 +34,7 @@ struct tr_http_files;
 #define IDLE_MS 100    /* no read for this long: drop the kept snapshot */
 
 /* An answer on its way to a connection; owned by whoever sees it last
- * (see conn_closed and on_answer). */
+ * (see tr_http_conn_closed and tr_http_on_answer). */
 struct call {
 	struct tr_http *h;
 	struct lws *wsi;  /* NULL once the connection closed */
@@ -104,6 +110,25 @@ struct tr_http {
 	char files_err[300];               /* why there is none */
 };
 
+/* ---- answers (answer.c) ---- */
+
+/* Set on the service thread (server.c): an answer handed over there is
+ * written at once. */
+extern _Thread_local int tr_http_on_service_thread;
+/* An answer's buffer for a body of len bytes, to the connection wsi. */
+struct call *tr_http_call_new(struct tr_http *h, struct lws *wsi, size_t len);
+void tr_http_call_free(struct call *cl);
+/* tr_api_call's answer callback (any thread); ctx is the struct call. */
+void tr_http_on_answer(void *ctx, const struct tr_api_answer *a);
+/* c closed: its answer, if still on its way, is freed by whoever sees it
+ * last. */
+void tr_http_conn_closed(struct tr_http *h, struct conn *c);
+/* Writes c's answer (writable callback); 0, or -1 to close. */
+int tr_http_write_call(struct tr_http *h, struct conn *c);
+/* Whether c carries a valid API key; tr_http_deny answers 401. */
+int tr_http_authorized(struct tr_http *h, struct conn *c);
+void tr_http_deny(struct tr_http *h, struct conn *c);
+
 /* An answer made here (not by an op): status and body (copied). */
 void tr_http_respond(struct tr_http *h, struct conn *c, int status,
 		     const char *body, size_t len);
@@ -125,5 +150,22 @@ void tr_http_door_auth(struct tr_http *h, struct conn *c);
  * session's caller, or -1 when refused (answered: no session, or a
  * state-changing request without its CSRF token). */
 int tr_http_door_caller(struct tr_http *h, struct conn *c);
+
+/* ---- the event stream (stream.c) ---- */
+
+/* The event bus's tap (any thread): an event into the ring. */
+void tr_http_stream_tap(void *arg, const char *msg, size_t len, size_t tl);
+/* GET /api/v1/events: checks access, then streams to c. */
+void tr_http_stream_start(struct tr_http *h, struct conn *c);
+/* The next wanted event to c (writable callback); 0, or -1 to close. */
+int tr_http_stream_write(struct tr_http *h, struct conn *c);
+
+/* ---- requests (request.c) ---- */
+
+/* A request's headers are in (path): routes it, or reads its body
+ * first; 0, or -1 to close. */
+int tr_http_request(struct tr_http *h, struct conn *c, const char *path);
+/* The body is in: the call it asks for. */
+void tr_http_finish(struct tr_http *h, struct conn *c);
 
 #endif

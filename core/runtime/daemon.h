@@ -151,7 +151,7 @@ struct tr_conn_spec {
 };
 int tr_conn_get(struct tr_daemon *d, const struct tr_conn_spec *spec,
 		trellis_call_t *call, struct tr_conn **out);
-/* The dispatch target: tr_hv_host_info(TR_TGT(tr_conn_target(c)), ...). */
+/* The dispatch target: tr_hv_host_info(tr_conn_target(c), ...). */
 struct tr_target *tr_conn_target(struct tr_conn *c);
 void tr_conn_put(struct tr_daemon *d, struct tr_conn *c);
 /* Forgets the cached connection for key (host removed, uri changed): it

@@ -15,7 +15,7 @@
 
 /* ---- definitions ---- */
 
-void tr_eng_load_dir(struct tr_engine *e, const char *dir)
+void tr_defs_load_dir(struct tr_engine *e, const char *dir)
 {
 	DIR *dh = opendir(dir);
 	if (!dh) {
@@ -112,9 +112,8 @@ json_t *tr_engine_defs(struct tr_engine *e)
 /* Loads text as a definition, or shares the one already parsed from the
  * same file name and text (definitions are immutable once loaded):
  * a thousand instances of vm.provision parse it once. */
-int tr_eng_wf_load_shared(struct tr_engine *e, const char *file,
-			  const char *text, struct tr_wf **out,
-			  struct tr_wf_errors *errs)
+int tr_defs_share(struct tr_engine *e, const char *file, const char *text,
+		  struct tr_wf **out, struct tr_wf_errors *errs)
 {
 	memset(errs, 0, sizeof *errs);
 	for (size_t k = 0; k < e->n_cache; k++) {
@@ -152,7 +151,7 @@ int tr_eng_wf_load_shared(struct tr_engine *e, const char *file,
 	return 0;
 }
 
-void tr_eng_wf_release(struct tr_engine *e, struct tr_wf *wf)
+void tr_defs_release(struct tr_engine *e, struct tr_wf *wf)
 {
 	for (size_t k = 0; e && k < e->n_cache; k++) {
 		if (e->cache[k].wf == wf) {

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * load_int.h - state shared by the two halves of the workflow loader:
- * load.c (structure: keys, types, actions, arguments) and check.c
- * (references, dependencies, cycles).  Internal to core/workflow.
+ * load_int.h - state shared by the layers of the workflow loader, each
+ * calling only the ones below it (tests/unit/house/layers.t):
+ * ldread.c (the error list and typed readers) at the bottom, inputs.c
+ * (the `inputs` map), check.c (references, dependencies, cycles), and
+ * load.c (documents, steps, actions, arguments) on top.  Internal to
+ * core/workflow.
  */
 #ifndef TRELLIS_CORE_WF_LOAD_INT_H
 #define TRELLIS_CORE_WF_LOAD_INT_H
@@ -25,6 +28,7 @@ struct ld {
 	const trellis_node_t *outputs;
 };
 
+/* ldread.c */
 void tr_ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 	TRELLIS_PRINTF(3, 4);
 /* A JSON value from a node: unquoted scalars become ints, bools, reals or
@@ -32,12 +36,19 @@ void tr_ld_err(struct ld *l, const trellis_node_t *n, const char *fmt, ...)
 json_t *tr_ld_json(const trellis_node_t *n);
 const char *tr_ld_kind(const trellis_node_t *n); /* "a map", "a list"... */
 
-/* Typed readers for load.c and inputs.c: each reports its own error. */
+/* ldread.c: typed readers for the layers above; each reports its own
+ * error. */
 int tr_ld_keys_check(struct ld *l, const trellis_node_t *map, const char *what,
 		  const char *const *allowed);
 char *tr_ld_get_str(struct ld *l, const trellis_node_t *n, const char *what);
 int tr_ld_get_bool(struct ld *l, const trellis_node_t *n, const char *what,
 		int *out);
+int tr_ld_get_int(struct ld *l, const trellis_node_t *n, const char *what,
+		  long long min, long long *out);
+/* YAML durations need a unit: "timeout: 30" would be 30 ms, which is
+ * never what anybody meant. */
+int tr_ld_get_duration(struct ld *l, const trellis_node_t *n, const char *what,
+		       long long *ms);
 /* Letters, digits, '_', '-' and the characters in extra (may be NULL). */
 int tr_ld_name_ok(const char *s, const char *extra);
 

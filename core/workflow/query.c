@@ -81,12 +81,12 @@ int tr_engine_logs(struct tr_engine *e, const char *id, json_t **out,
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "no workflow instance '%s'", id);
 	json_t *steps = tr_journal_steps(e->j, id);
-	struct inst *live = tr_eng_inst_find(e, id);
+	struct inst *live = tr_inst_find(e, id);
 	/* A finished instance: its definition says what each step calls. */
 	struct tr_wf *def = live ? live->wf : NULL;
 	char *file = NULL, *src = live ? NULL : tr_journal_source(e->j, id, &file);
 	struct tr_wf_errors errs;
-	if (src && tr_eng_wf_load_shared(e, file, src, &def, &errs) != 0)
+	if (src && tr_defs_share(e, file, src, &def, &errs) != 0)
 		def = NULL;
 	if (src)
 		tr_wf_errors_free(&errs);
@@ -106,7 +106,7 @@ int tr_engine_logs(struct tr_engine *e, const char *id, json_t **out,
 					    json_string(def->steps[k].call));
 	}
 	if (src && def)
-		tr_eng_wf_release(e, def);
+		tr_defs_release(e, def);
 	free(src);
 	free(file);
 	json_object_set_new(row, "steps", steps);

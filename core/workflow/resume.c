@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * resume.c - picking unfinished instances up from the journal after a
- * restart (engine.h: "after a crash").
+ * restart (engine.h: "after a crash"): over sched.c and state.c, called
+ * by engine.c when the engine starts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,35 @@ static enum sstate parse_state(const char *s, int *was_running)
 	return S_PENDING;
 }
 
+/* After a restart in the middle of compensation: steps that were running
+ * may have made something, so they run again (same idempotency key, so
+ * they find it) before their undo. */
+static void resume_running(struct inst *i)
+{
+	for (size_t k = 0; k < i->wf->n_steps; k++) {
+		struct step_rt *s = &i->s[k];
+		if (!s->was_running)
+			continue;
+		s->was_running = 0;
+		const struct tr_wf_step *ws = &i->wf->steps[k];
+		char err[1024];
+		json_t *args = tr_val_eval(i, ws->with, err, sizeof err);
+		if (args && tr_action_check_args(ws->action, args, err,
+						 sizeof err) != 0) {
+			json_decref(args);
+			args = NULL;
+		}
+		struct job *jb =
+		    args ? tr_job_new(i, k, 0, ws->action, args) : NULL;
+		if (jb) {
+			tr_sched_dispatch(i->e, jb);
+		} else {
+			s->st = S_FAILED;
+			i->n_terminal++;
+		}
+	}
+}
+
 static void resume_one(struct tr_engine *e, json_t *row)
 {
 	const char *id = json_string_value(json_object_get(row, "id"));
@@ -35,8 +65,8 @@ static void resume_one(struct tr_engine *e, json_t *row)
 	const char *state = json_string_value(json_object_get(row, "state"));
 	struct tr_wf *wf;
 	struct tr_wf_errors errs;
-	if (tr_eng_wf_load_shared(e, file ? file : "<journal>", src ? src : "", &wf,
-			   &errs) != 0) {
+	if (tr_defs_share(e, file ? file : "<journal>", src ? src : "", &wf,
+			  &errs) != 0) {
 		char msg[1200];
 		snprintf(msg, sizeof msg, "cannot resume: %s",
 			 errs.n ? errs.msg[0] : "invalid definition");
@@ -51,7 +81,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		return;
 	}
 	tr_wf_errors_free(&errs);
-	struct inst *i = tr_eng_inst_new(e, wf, id);
+	struct inst *i = tr_inst_new(e, wf, id);
 	if (!i)
 		return;
 	i->seq = json_integer_value(json_object_get(row, "seq"));
@@ -69,7 +99,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 				id);
 		json_object_update(i->inputs, sec);
 		json_decref(sec);
-		json_t *s2 = tr_eng_secret_inputs(i);
+		json_t *s2 = tr_inst_secret_inputs(i);
 		json_decref(s2);
 	}
 	json_t *steps = tr_journal_steps(e->j, id);
@@ -112,7 +142,7 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		}
 	}
 	if (!strcmp(state, "queued")) {
-		tr_eng_enqueue(e, i);
+		tr_inst_enqueue(e, i);
 		return;
 	}
 	int64_t started = json_integer_value(json_object_get(row, "started_at"));
@@ -126,17 +156,17 @@ static void resume_one(struct tr_engine *e, json_t *row)
 		i->failed_step = fs ? tr_xstrdup(fs) : NULL;
 		i->started_ms = started;
 		tr_info("workflow %s (%s): resuming compensation", id, wf->name);
-		tr_sched_resume_running(i);
+		resume_running(i);
 		tr_sched_check_finish(i);
 		return;
 	}
 	tr_info("workflow %s (%s): resuming", id, wf->name);
 	for (size_t m = 0; m < wf->n_steps; m++)
 		i->s[m].was_running = 0;
-	tr_eng_inst_run(i, started ? started : tr_wall_ms());
+	tr_sched_run(i, started ? started : tr_wall_ms());
 }
 
-void tr_eng_resume(struct tr_engine *e)
+void tr_resume_all(struct tr_engine *e)
 {
 	e->seq = tr_journal_max_seq(e->j);
 	json_t *rows = tr_journal_unfinished(e->j);

@@ -58,7 +58,7 @@ static void tick(struct tr_daemon *d, void *arg)
 			    &e->retention_timer);
 }
 
-void tr_eng_retention_start(struct tr_engine *e)
+void tr_retention_start(struct tr_engine *e)
 {
 	if (e->retention_s && e->d->loop)
 		tr_daemon_timer_add(e->d, FIRST_MS, 0, tick, e,

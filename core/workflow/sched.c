@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sched.c - the step half of the engine (engine_int.h): which steps are
- * ready, running them on the worker pool, journaling each before and
- * after, retries with backoff and step timeouts.  Failure and
- * compensation are in undo.c.
+ * sched.c - the engine's state machine (engine_int.h), over state.c:
+ * admitting instances and running them, which steps are ready, running
+ * them on the worker pool (journaled before and after), retries with
+ * backoff, step and workflow timeouts, sub-workflows (workflow.run),
+ * failure, and compensation (undo.c plans it, this file runs it).  These
+ * call each other both ways, so they are one file; what they stand on
+ * (state.c and below) never calls back up, and engine.c, query.c and
+ * resume.c above call in only through tr_sched_* (engine_int.h).
  *
  * Everything here runs on the main thread.  tr_sched_pump() is the one loop
  * that makes progress; it is re-entrant-safe (a nested call just asks the
@@ -27,130 +31,20 @@ static const struct tr_metric m_step_seconds = {
     TR_METRIC_HISTOGRAM,
     {"action", "result", NULL}};
 
-/* ---- the ready heap: high-priority instances first, then the step's
- * priority, then arrival (instance seq, step index) ---- */
-
-static int before(const struct ready *a, const struct ready *b)
-{
-	if (a->i->priority != b->i->priority)
-		return a->i->priority > b->i->priority;
-	int pa = a->i->wf->steps[a->idx].priority;
-	int pb = b->i->wf->steps[b->idx].priority;
-	if (pa != pb)
-		return pa > pb;
-	if (a->i->seq != b->i->seq)
-		return a->i->seq < b->i->seq;
-	return a->idx < b->idx;
-}
-
-static void heap_push(struct tr_engine *e, struct inst *i, size_t idx)
-{
-	TR_GROW(e->heap, e->n_heap, e->cap_heap);
-	size_t k = e->n_heap++;
-	e->heap[k] = (struct ready){i, idx};
-	while (k > 0) {
-		size_t p = (k - 1) / 2;
-		if (!before(&e->heap[k], &e->heap[p]))
-			break;
-		struct ready t = e->heap[k];
-		e->heap[k] = e->heap[p];
-		e->heap[p] = t;
-		k = p;
-	}
-}
-
-static struct ready heap_pop(struct tr_engine *e)
-{
-	struct ready top = e->heap[0];
-	e->heap[0] = e->heap[--e->n_heap];
-	size_t k = 0;
-	for (;;) {
-		size_t l = 2 * k + 1, r = l + 1, m = k;
-		if (l < e->n_heap && before(&e->heap[l], &e->heap[m]))
-			m = l;
-		if (r < e->n_heap && before(&e->heap[r], &e->heap[m]))
-			m = r;
-		if (m == k)
-			break;
-		struct ready t = e->heap[k];
-		e->heap[k] = e->heap[m];
-		e->heap[m] = t;
-		k = m;
-	}
-	return top;
-}
-
-void tr_sched_ready_push_check(struct tr_engine *e, struct inst *i, size_t idx)
-{
-	TR_GROW(e->check, e->n_check, e->cap_check);
-	e->check[e->n_check++] = (struct ready){i, idx};
-}
-
-/* ---- journal helpers ---- */
-
-void tr_sched_jstep(struct inst *i, size_t idx, const struct tr_jr_step *u)
-{
-	tr_journal_step_update(i->e->j, i->id, idx, u);
-}
-
-struct tr_jr_step tr_sched_jr_blank(void)
-{
-	return (struct tr_jr_step){.attempts = -1,
-				   .started_at = -1,
-				   .finished_at = -1,
-				   .done_seq = -1};
-}
-
-void tr_sched_step_event(struct inst *i, size_t idx, const char *topic,
-		       const char *state, int64_t duration, const char *error)
-{
-	const struct tr_wf_step *ws = &i->wf->steps[idx];
-	if (!i->e->d->events)
-		return; /* nobody to tell (tests, tools) */
-	json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "id",
-			      i->id, "workflow", i->wf->name, "step", ws->id,
-			      "call", ws->call ? ws->call : "", "attempt",
-			      i->s[idx].attempts, "index", (json_int_t)idx,
-			      "total", (json_int_t)i->wf->n_steps);
-	if (!b)
-		return;
-	if (state)
-		json_object_set_new(b, "state", json_string(state));
-	if (duration >= 0)
-		json_object_set_new(b, "duration_ms", json_integer(duration));
-	if (error) {
-		char *r = tr_secrets_redact_str(&i->secrets, error);
-		json_object_set_new(b, "error", json_string(r ? r : "?"));
-		free(r);
-	}
-	tr_wf_publish(i, topic, b);
-	json_decref(b);
-}
-
 /* ---- terminal step states ---- */
-
-static void release(struct inst *i, size_t idx)
-{
-	struct step_rt *s = &i->s[idx];
-	for (size_t k = 0; k < s->n_dependents; k++) {
-		size_t d = s->dependents[k];
-		if (i->s[d].waiting && --i->s[d].waiting == 0)
-			tr_sched_ready_push_check(i->e, i, d);
-	}
-}
 
 static void step_skip(struct inst *i, size_t idx, const char *why)
 {
 	struct step_rt *s = &i->s[idx];
 	s->st = S_SKIPPED;
 	i->n_terminal++;
-	struct tr_jr_step u = tr_sched_jr_blank();
+	struct tr_jr_step u = tr_step_blank();
 	u.state = "skipped";
 	u.error = why;
 	u.finished_at = tr_wall_ms();
-	tr_sched_jstep(i, idx, &u);
-	tr_sched_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
-	release(i, idx);
+	tr_step_journal(i, idx, &u);
+	tr_step_event(i, idx, "workflow.step.finished", "skipped", 0, why);
+	tr_step_release(i, idx);
 	tr_sched_check_finish(i); /* it may have been the last one */
 }
 
@@ -161,16 +55,16 @@ static void step_fail_now(struct inst *i, size_t idx, const char *error)
 	const struct tr_wf_step *ws = &i->wf->steps[idx];
 	s->st = S_FAILED;
 	i->n_terminal++;
-	struct tr_jr_step u = tr_sched_jr_blank();
+	struct tr_jr_step u = tr_step_blank();
 	u.state = "failed";
 	char *red = tr_secrets_redact_str(&i->secrets, error);
 	u.error = red;
 	u.finished_at = tr_wall_ms();
-	tr_sched_jstep(i, idx, &u);
-	tr_sched_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
+	tr_step_journal(i, idx, &u);
+	tr_step_event(i, idx, "workflow.step.finished", "failed", 0, error);
 	free(red);
 	if (ws->continue_on_error && i->st == I_RUNNING) {
-		release(i, idx);
+		tr_step_release(i, idx);
 		tr_sched_check_finish(i);
 	} else {
 		tr_sched_fail(i, idx, error);
@@ -201,7 +95,7 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 	}
 	if (ws->when) {
 		int t = 0;
-		if (tr_sched_when(i, ws->when, &t, why, sizeof why) < 0) {
+		if (tr_val_when(i, ws->when, &t, why, sizeof why) < 0) {
 			char msg[1100];
 			snprintf(msg, sizeof msg, "when: %s", why);
 			step_fail_now(i, idx, msg);
@@ -212,7 +106,7 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 			return;
 		}
 	}
-	json_t *args = tr_sched_eval(i, ws->with, why, sizeof why);
+	json_t *args = tr_val_eval(i, ws->with, why, sizeof why);
 	if (!args) {
 		step_fail_now(i, idx, why);
 		return;
@@ -227,14 +121,7 @@ static void step_ready(struct tr_engine *e, struct inst *i, size_t idx)
 	json_decref(s->args);
 	s->args = args;
 	s->st = S_READY;
-	heap_push(e, i, idx);
-}
-
-void tr_sched_instance_begin(struct inst *i)
-{
-	for (size_t k = 0; k < i->wf->n_steps; k++)
-		if (i->s[k].st == S_PENDING && i->s[k].waiting == 0)
-			tr_sched_ready_push_check(i->e, i, k);
+	tr_ready_push(e, i, idx);
 }
 
 /* ---- running jobs ---- */
@@ -252,6 +139,11 @@ static void job_work(void *arg)
 }
 
 static void job_complete(struct tr_engine *e, struct job *jb);
+static void subflow(struct tr_engine *e, struct job *jb);
+static void subflow_cancel(struct tr_engine *e, struct job *jb,
+			   const char *why);
+static void comp_start(struct inst *i);
+static void undo_complete(struct tr_engine *e, struct job *jb);
 
 static void job_done(struct tr_daemon *d, void *arg)
 {
@@ -268,25 +160,11 @@ static void timeout_fire(struct tr_daemon *d, void *arg)
 	jb->timed_out = 1;
 	atomic_store(&jb->call.cancelled, 1);
 	if (jb->a->flags & TR_ACTION_ENGINE) {
-		tr_eng_subflow_cancel(jb->i->e, jb, "cancelled: the step that "
-						 "runs it timed out");
+		subflow_cancel(jb->i->e, jb,
+			       "cancelled: the step that "
+			       "runs it timed out");
 		tr_sched_pump(jb->i->e);
 	}
-}
-
-void tr_sched_job_ready(struct tr_engine *e, struct job *jb)
-{
-	TR_GROW(e->inl, e->n_inl, e->cap_inl);
-	e->inl[e->n_inl++] = jb;
-}
-
-void tr_sched_job_free(struct job *jb)
-{
-	if (!jb)
-		return;
-	json_decref(jb->args);
-	json_decref(jb->result);
-	free(jb);
 }
 
 static void submit(struct tr_engine *e, struct job *jb)
@@ -319,7 +197,7 @@ void tr_sched_dispatch(struct tr_engine *e, struct job *jb)
 		 * the next start picks it up. */
 		if (s->job == jb)
 			s->job = NULL;
-		tr_sched_job_free(jb);
+		tr_job_free(jb);
 		return;
 	}
 	jb->t0 = tr_wall_ms();
@@ -332,7 +210,7 @@ void tr_sched_dispatch(struct tr_engine *e, struct job *jb)
 	i->running++;
 	e->in_flight++;
 	s->job = jb;
-	struct tr_jr_step u = tr_sched_jr_blank();
+	struct tr_jr_step u = tr_step_blank();
 	if (jb->undo) {
 		s->undo = U_RUNNING;
 		s->undo_attempts++;
@@ -351,17 +229,17 @@ void tr_sched_dispatch(struct tr_engine *e, struct job *jb)
 			u.state = "running";
 			u.attempts = s->attempts;
 			u.started_at = jb->t0;
-			char *in = tr_wf_redacted_dump(i, jb->args);
+			char *in = tr_inst_redacted(i, jb->args);
 			u.inputs = in;
-			tr_sched_jstep(i, jb->idx, &u);
+			tr_step_journal(i, jb->idx, &u);
 			free(in);
 		}
-		tr_sched_step_event(i, jb->idx, "workflow.step.started", "running", -1,
-			   NULL);
-		u = tr_sched_jr_blank();
+		tr_step_event(i, jb->idx, "workflow.step.started", "running",
+			      -1, NULL);
+		u = tr_step_blank();
 	}
 	if (jb->undo)
-		tr_sched_jstep(i, jb->idx, &u);
+		tr_step_journal(i, jb->idx, &u);
 	/* The step's timeout bounds its undo too: a compensation that hangs
 	 * must end (as left behind), not keep the instance forever. */
 	if (ws->timeout_ms && e->d->loop &&
@@ -371,7 +249,7 @@ void tr_sched_dispatch(struct tr_engine *e, struct job *jb)
 	if (i->cancelled || i->timed_out)
 		atomic_store(&jb->call.cancelled, 1);
 	if (jb->a->flags & TR_ACTION_ENGINE) {
-		tr_eng_subflow(e, jb); /* completes through tr_sched_job_ready */
+		subflow(e, jb); /* completes through tr_job_ready */
 		return;
 	}
 	if (jb->a->flags & TR_ACTION_MAIN_THREAD) {
@@ -385,28 +263,6 @@ void tr_sched_dispatch(struct tr_engine *e, struct job *jb)
 		return;
 	}
 	submit(e, jb);
-}
-
-struct job *tr_sched_job_new(struct inst *i, size_t idx, int undo,
-			   const struct tr_action *a, json_t *args)
-{
-	struct job *jb = tr_xcalloc(1, sizeof *jb);
-	if (!jb) {
-		json_decref(args);
-		return NULL;
-	}
-	jb->i = i;
-	jb->idx = idx;
-	jb->undo = undo;
-	jb->a = a;
-	jb->args = args;
-	snprintf(jb->idem, sizeof jb->idem, "%s/%s%s", i->id,
-		 i->wf->steps[idx].id, undo ? "/undo" : "");
-	jb->env = (struct tr_action_env){.daemon = i->e->d,
-					 .idem_key = jb->idem,
-					 .instance_id = i->id,
-					 .step_id = i->wf->steps[idx].id};
-	return jb;
 }
 
 static long long backoff_ms(const struct tr_wf_step *ws, int attempt)
@@ -442,14 +298,6 @@ int tr_sched_wait_retry(struct inst *i, struct job *jb, int attempt)
 	return 0;
 }
 
-char *tr_sched_error_text(const trellis_call_t *call)
-{
-	char buf[1200];
-	snprintf(buf, sizeof buf, "%s: %s", trellis_error_name(call->code),
-		 call->message[0] ? call->message : "failed");
-	return tr_xstrdup(buf);
-}
-
 static void job_complete(struct tr_engine *e, struct job *jb)
 {
 	struct inst *i = jb->i;
@@ -480,45 +328,45 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		s->st = S_PENDING;
 		if (jb->undo)
 			s->undo = U_NONE;
-		tr_sched_job_free(jb);
+		tr_job_free(jb);
 		return;
 	}
 	if (jb->undo) {
-		tr_sched_undo_complete(e, jb);
+		undo_complete(e, jb);
 		goto out;
 	}
 	int64_t now = tr_wall_ms(), dur = now - jb->t0;
 	const char *mv[] = {jb->a->name, jb->rc == 0 ? "ok" : "error"};
 	tr_metric_observe(&m_step_seconds, mv, (double)dur / 1000.0);
-	struct tr_jr_step u = tr_sched_jr_blank();
+	struct tr_jr_step u = tr_step_blank();
 	if (jb->quiet_start) {
 		u.attempts = s->attempts;
 		u.started_at = jb->t0;
-		u.inputs = qin = tr_wf_redacted_dump(i, jb->args);
+		u.inputs = qin = tr_inst_redacted(i, jb->args);
 	}
 	if (jb->rc == 0) {
 		s->st = S_SUCCEEDED;
 		json_decref(s->outputs);
 		s->outputs = jb->result;
 		jb->result = NULL;
-		tr_sched_secret_outputs(i, ws, s->outputs);
+		tr_val_secret_outputs(i, ws, s->outputs);
 		s->done_seq = ++i->next_done_seq;
 		i->n_terminal++;
 		u.state = "succeeded";
-		char *out = tr_wf_redacted_dump(i, s->outputs);
+		char *out = tr_inst_redacted(i, s->outputs);
 		u.outputs = out;
 		u.finished_at = now;
 		u.done_seq = s->done_seq;
-		tr_sched_jstep(i, jb->idx, &u);
+		tr_step_journal(i, jb->idx, &u);
 		free(out);
-		tr_sched_step_event(i, jb->idx, "workflow.step.finished", "succeeded",
-			   dur, NULL);
-		tr_sched_job_free(jb);
+		tr_step_event(i, jb->idx, "workflow.step.finished", "succeeded",
+			      dur, NULL);
+		tr_job_free(jb);
 		if (i->st == I_RUNNING)
-			release(i, idx);
+			tr_step_release(i, idx);
 		goto out;
 	}
-	char *err = tr_sched_error_text(&jb->call);
+	char *err = tr_job_error_text(&jb->call);
 	char *red = tr_secrets_redact_str(&i->secrets, err);
 	/* Errors that another attempt cannot heal are not retried: bad
 	 * arguments, a conflict with what exists (a name taken, an object
@@ -533,9 +381,9 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 		s->job = jb;
 		u.state = "retrying";
 		u.error = red;
-		tr_sched_jstep(i, jb->idx, &u);
-		tr_sched_step_event(i, jb->idx, "workflow.step.retrying", "retrying", dur,
-			   err);
+		tr_step_journal(i, jb->idx, &u);
+		tr_step_event(i, jb->idx, "workflow.step.retrying", "retrying",
+			      dur, err);
 		free(red);
 		free(err);
 		goto out;
@@ -545,11 +393,11 @@ static void job_complete(struct tr_engine *e, struct job *jb)
 	u.state = "failed";
 	u.error = red;
 	u.finished_at = now;
-	tr_sched_jstep(i, jb->idx, &u);
-	tr_sched_step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
-	tr_sched_job_free(jb);
+	tr_step_journal(i, jb->idx, &u);
+	tr_step_event(i, jb->idx, "workflow.step.finished", "failed", dur, err);
+	tr_job_free(jb);
 	if (ws->continue_on_error && i->st == I_RUNNING)
-		release(i, idx);
+		tr_step_release(i, idx);
 	else
 		tr_sched_fail(i, idx, err);
 	free(red);
@@ -565,37 +413,290 @@ void tr_sched_check_finish(struct inst *i)
 	if (i->st == I_DONE || i->running || i->retrying)
 		return;
 	if (i->st == I_RUNNING && i->n_terminal == i->wf->n_steps)
-		tr_eng_instance_finish(i);
+		tr_inst_finish(i);
 	else if (i->st == I_FAILING && !i->comp_started)
-		tr_sched_comp_start(i);
+		comp_start(i);
 }
 
-/* After a restart in the middle of compensation: steps that were running
- * may have made something, so they run again (same idempotency key, so
- * they find it) before their undo. */
-void tr_sched_resume_running(struct inst *i)
+/* ---- instances: admission, running, workflow timeouts ---- */
+
+static void wf_timeout_fire(struct tr_daemon *d, void *arg)
 {
-	for (size_t k = 0; k < i->wf->n_steps; k++) {
-		struct step_rt *s = &i->s[k];
-		if (!s->was_running)
-			continue;
-		s->was_running = 0;
-		const struct tr_wf_step *ws = &i->wf->steps[k];
-		char err[1024];
-		json_t *args = tr_sched_eval(i, ws->with, err, sizeof err);
-		if (args && tr_action_check_args(ws->action, args, err,
-						 sizeof err) != 0) {
-			json_decref(args);
-			args = NULL;
+	(void)d;
+	struct inst *i = arg;
+	i->wf_timer = 0;
+	i->timed_out = 1;
+	char msg[128];
+	snprintf(msg, sizeof msg, "workflow timed out after %lld ms",
+		 i->wf->timeout_ms);
+	tr_sched_fail(i, (size_t)-1, msg);
+	tr_sched_pump(i->e);
+}
+
+/* Starts running an admitted instance (or one resumed as running). */
+void tr_sched_run(struct inst *i, int64_t started_ms)
+{
+	struct tr_engine *e = i->e;
+	i->st = I_RUNNING;
+	i->started_ms = started_ms;
+	e->n_running++;
+	if (i->wf->timeout_ms && e->d->loop) {
+		int64_t left = i->wf->timeout_ms - (tr_wall_ms() - started_ms);
+		tr_daemon_timer_add(e->d, (uint64_t)(left > 0 ? left : 0), 0,
+				    wf_timeout_fire, i, &i->wf_timer);
+	}
+	tr_inst_begin(i);
+	/* Resumed with every step already finished (the crash came just
+	 * before the instance's own final record). */
+	tr_sched_check_finish(i);
+}
+
+static void admit(struct tr_engine *e)
+{
+	while (e->n_queue && e->n_running < e->max_workflows) {
+		/* High priority first, then arrival: the queue is short
+		 * (instances waiting), so a scan is fine. */
+		size_t best = 0;
+		for (size_t k = 1; k < e->n_queue; k++) {
+			struct inst *a = e->queue[k], *b = e->queue[best];
+			if (a->priority > b->priority ||
+			    (a->priority == b->priority && a->seq < b->seq))
+				best = k;
 		}
-		struct job *jb = args ? tr_sched_job_new(i, k, 0, ws->action, args) : NULL;
-		if (jb) {
-			tr_sched_dispatch(i->e, jb);
-		} else {
-			s->st = S_FAILED;
-			i->n_terminal++;
+		struct inst *i = e->queue[best];
+		memmove(&e->queue[best], &e->queue[best + 1],
+			(e->n_queue - best - 1) * sizeof *e->queue);
+		e->n_queue--;
+		int64_t now = tr_wall_ms();
+		struct tr_jr_update u = {
+		    .state = "running", .started_at = now, .finished_at = -1};
+		tr_journal_instance_update(e->j, i->id, &u);
+		tr_inst_event(i, "workflow.started");
+		tr_info("workflow %s (%s) started", i->id, i->wf->name);
+		tr_sched_run(i, now);
+	}
+}
+
+/* ---- sub-workflows (workflow.run: core/actions/subflow.c) ---- */
+
+/* The child's id: a hash of the parent step's idempotency key, so a
+ * re-run of the step after a crash finds the same child. */
+static void child_id(const char *key, char *buf, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	snprintf(buf, len, "wf-%016llx", (unsigned long long)h);
+}
+
+/* Starts the child of a workflow.run job at once (its parent holds a slot
+ * already); 0 with its id, or an error in call. */
+static int start_child(struct tr_engine *e, const char *name, json_t *inputs,
+		       const char *id, struct job *parent, char **newid,
+		       trellis_call_t *call)
+{
+	struct inst *i;
+	*newid = NULL;
+	int rc = tr_inst_create(e, name, NULL, NULL, inputs, id, parent, &i,
+				NULL, call);
+	if (rc != 0)
+		return rc;
+	*newid = tr_xstrdup(i->id);
+	i->parent_job = parent;
+	int64_t now = tr_wall_ms();
+	struct tr_jr_update u = {
+	    .state = "running", .started_at = now, .finished_at = -1};
+	tr_journal_instance_update(e->j, i->id, &u);
+	tr_inst_event(i, "workflow.started");
+	tr_sched_run(i, now);
+	return 0;
+}
+
+static void subflow(struct tr_engine *e, struct job *jb)
+{
+	char id[40];
+	child_id(jb->idem, id, sizeof id);
+	struct inst *c = tr_inst_find(e, id);
+	if (c) {
+		c->parent_job = jb; /* resumed: wait for it again */
+		return;
+	}
+	json_t *row = tr_journal_instance(e->j, id);
+	if (row) {
+		tr_job_sub_result(
+		    jb, id, json_string_value(json_object_get(row, "state")),
+		    json_string_value(json_object_get(row, "error")),
+		    json_object_get(row, "outputs"));
+		json_decref(row);
+		tr_job_ready(e, jb);
+		return;
+	}
+	char *newid = NULL;
+	const char *name =
+	    json_string_value(json_object_get(jb->args, "workflow"));
+	if (start_child(e, name, json_object_get(jb->args, "inputs"), id, jb,
+			&newid, &jb->call) != 0) {
+		jb->sub_ready = 1;
+		jb->rc = jb->call.code;
+		tr_job_ready(e, jb);
+	} else if (e->on_child) {
+		e->on_child(e->on_child_arg, jb->i->id, newid);
+	}
+	free(newid);
+}
+
+static void subflow_cancel(struct tr_engine *e, struct job *jb, const char *why)
+{
+	for (struct inst *c = e->head; c; c = c->next) {
+		if (c->parent_job == jb && c->st == I_RUNNING) {
+			c->cancelled = 1;
+			tr_sched_fail(c, (size_t)-1, why);
 		}
 	}
+}
+
+/* ---- failure and compensation ---- */
+
+void tr_sched_fail(struct inst *i, size_t idx, const char *error)
+{
+	if (i->st != I_RUNNING)
+		return;
+	struct tr_engine *e = i->e;
+	i->st = I_FAILING;
+	free(i->error);
+	i->error = tr_secrets_redact_str(&i->secrets, error);
+	if (idx != (size_t)-1) {
+		free(i->failed_step);
+		i->failed_step = tr_xstrdup(i->wf->steps[idx].id);
+	}
+	if (i->wf_timer) {
+		tr_daemon_timer_cancel(e->d, i->wf_timer);
+		i->wf_timer = 0;
+	}
+	for (size_t k = 0; k < i->wf->n_steps; k++) {
+		struct step_rt *s = &i->s[k];
+		if (s->st == S_RETRY && s->timer) {
+			tr_daemon_timer_cancel(e->d, s->timer);
+			s->timer = 0;
+			i->retrying--;
+			tr_job_free(s->job);
+			s->job = NULL;
+			s->st = S_FAILED;
+			i->n_terminal++;
+			struct tr_jr_step u = tr_step_blank();
+			u.state = "failed";
+			u.finished_at = tr_wall_ms();
+			tr_step_journal(i, k, &u);
+		} else if (s->st == S_READY) {
+			s->st = S_PENDING; /* its heap entry is dropped */
+		} else if (s->st == S_RUNNING && s->job &&
+			   (i->cancelled || i->timed_out)) {
+			atomic_store(&s->job->call.cancelled, 1);
+			if (s->job->a->flags & TR_ACTION_ENGINE)
+				subflow_cancel(e, s->job,
+					       "cancelled with its parent");
+		}
+	}
+	struct tr_jr_update u = {.state = "compensating",
+				 .error = i->error,
+				 .failed_step = i->failed_step,
+				 .started_at = -1,
+				 .finished_at = -1};
+	tr_journal_instance_update(e->j, i->id, &u);
+	tr_info("workflow %s (%s) failing: %s%s%s", i->id, i->wf->name,
+		i->error, i->failed_step ? " at step " : "",
+		i->failed_step ? i->failed_step : "");
+	tr_sched_check_finish(i);
+}
+
+static void comp_next(struct inst *i)
+{
+	while (i->undo_pos < i->n_undo) {
+		size_t idx = i->undo_order[i->undo_pos];
+		const struct tr_wf_step *ws = &i->wf->steps[idx];
+		char err[1024];
+		json_t *args = tr_undo_args(i, idx, err, sizeof err);
+		struct job *jb =
+		    args ? tr_job_new(i, idx, 1, ws->undo_action, args) : NULL;
+		if (jb) {
+			tr_sched_dispatch(i->e, jb);
+			return;
+		}
+		/* The undo cannot even start: what the step made stays. */
+		i->s[idx].undo = U_FAILED;
+		i->comp_failed = 1;
+		char *red = tr_secrets_redact_str(&i->secrets, err);
+		struct tr_jr_step u = tr_step_blank();
+		u.undo_state = "undo_failed";
+		u.undo_error = red;
+		tr_step_journal(i, idx, &u);
+		if (!i->left_behind)
+			i->left_behind = json_array();
+		json_array_append_new(
+		    i->left_behind,
+		    json_pack("{s:s, s:s, s:s}", "step", ws->id, "undo",
+			      ws->undo_action->name, "error", red ? red : ""));
+		free(red);
+		i->undo_pos++;
+	}
+	tr_inst_finish(i);
+}
+
+static void comp_start(struct inst *i)
+{
+	i->comp_started = 1;
+	tr_undo_plan(i);
+	comp_next(i);
+}
+
+static void undo_complete(struct tr_engine *e, struct job *jb)
+{
+	(void)e;
+	struct inst *i = jb->i;
+	struct step_rt *s = &i->s[jb->idx];
+	const struct tr_wf_step *ws = &i->wf->steps[jb->idx];
+	struct tr_jr_step u = tr_step_blank();
+	if (jb->rc == 0) {
+		s->undo = U_DONE;
+		u.undo_state = "undone";
+		tr_step_journal(i, jb->idx, &u);
+		tr_step_event(i, jb->idx, "workflow.step.undone", "undone",
+			      tr_wall_ms() - jb->t0, NULL);
+		tr_job_free(jb);
+		i->undo_pos++;
+		comp_next(i);
+		return;
+	}
+	char *err = tr_job_error_text(&jb->call);
+	if (s->undo_attempts < ws->attempts &&
+	    tr_sched_wait_retry(i, jb, s->undo_attempts) == 0) {
+		s->job = jb;
+		free(err);
+		return;
+	}
+	s->undo = U_FAILED;
+	i->comp_failed = 1;
+	char *red = tr_secrets_redact_str(&i->secrets, err);
+	u.undo_state = "undo_failed";
+	u.undo_error = red;
+	tr_step_journal(i, jb->idx, &u);
+	tr_step_event(i, jb->idx, "workflow.step.undone", "undo_failed",
+		      tr_wall_ms() - jb->t0, err);
+	if (!i->left_behind)
+		i->left_behind = json_array();
+	json_t *lb =
+	    json_pack("{s:s, s:s, s:s, s:o}", "step", ws->id, "undo",
+		      ws->undo_action->name, "error", red ? red : "", "outputs",
+		      tr_secrets_redact(&i->secrets,
+					s->outputs ? s->outputs : json_null()));
+	json_array_append_new(i->left_behind, lb);
+	tr_warn("workflow %s (%s): undo of step %s failed, left behind: %s",
+		i->id, i->wf->name, ws->id, red ? red : "?");
+	free(red);
+	free(err);
+	tr_job_free(jb);
+	i->undo_pos++;
+	comp_next(i);
 }
 
 /* ---- the pump ---- */
@@ -643,28 +744,6 @@ void tr_sched_arm_flush(struct tr_engine *e)
 	}
 }
 
-/* Frees finished instances, once nothing can point at them: the check
- * list is empty and their heap entries are dropped here. */
-static void reap(struct tr_engine *e)
-{
-	size_t n = 0;
-	for (size_t k = 0; k < e->n_heap; k++)
-		if (e->heap[k].i->st != I_DONE)
-			e->heap[n++] = e->heap[k];
-	if (n != e->n_heap) {
-		/* Rebuild the heap order. */
-		size_t total = n;
-		e->n_heap = 0;
-		for (size_t k = 0; k < total; k++)
-			heap_push(e, e->heap[k].i, e->heap[k].idx);
-	}
-	while (e->dead) {
-		struct inst *i = e->dead;
-		e->dead = i->next;
-		tr_eng_instance_free(i);
-	}
-}
-
 void tr_sched_pump(struct tr_engine *e)
 {
 	if (e->pumping) {
@@ -679,12 +758,13 @@ void tr_sched_pump(struct tr_engine *e)
 			step_ready(e, r.i, r.idx);
 		}
 		while (!e->stopping && e->n_heap && e->in_flight < e->max_steps) {
-			struct ready r = heap_pop(e);
+			struct ready r = tr_ready_pop(e);
 			if (r.i->st != I_RUNNING || r.i->s[r.idx].st != S_READY)
 				continue;
 			const struct tr_wf_step *ws = &r.i->wf->steps[r.idx];
 			json_t *args = json_incref(r.i->s[r.idx].args);
-			struct job *jb = tr_sched_job_new(r.i, r.idx, 0, ws->action, args);
+			struct job *jb =
+			    tr_job_new(r.i, r.idx, 0, ws->action, args);
 			if (!jb) {
 				step_fail_now(r.i, r.idx, "out of memory");
 				continue;
@@ -698,10 +778,10 @@ void tr_sched_pump(struct tr_engine *e)
 			job_complete(e, jb);
 		}
 		if (!e->stopping)
-			tr_eng_admit(e);
+			admit(e);
 	} while (e->again || e->n_check || e->n_inl);
 	if (e->dead)
-		reap(e);
+		tr_inst_reap(e);
 	e->pumping = 0;
 	tr_sched_arm_flush(e);
 }

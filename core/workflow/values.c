@@ -2,8 +2,8 @@
 /*
  * values.c - what an instance's steps see and what they must hide:
  * resolving ${inputs.X}, ${steps.ID.FIELD} and ${secrets.NAME} against one
- * instance (tr_sched_eval), and adding the outputs an action declares secret
- * to the instance's redaction set (tr_sched_secret_outputs).  Main thread
+ * instance (tr_val_eval), and adding the outputs an action declares secret
+ * to the instance's redaction set (tr_val_secret_outputs).  Main thread
  * only, like the rest of the scheduler.
  */
 #include <stdio.h>
@@ -22,8 +22,8 @@ static const char *const SSTATE[] = {
 /* Outputs the action declares secret (a console password...) join the
  * instance's secrets, so every later redaction - journal, logs, events,
  * status - hides them as it hides secret inputs. */
-void tr_sched_secret_outputs(struct inst *i, const struct tr_wf_step *ws,
-			  const json_t *outputs)
+void tr_val_secret_outputs(struct inst *i, const struct tr_wf_step *ws,
+			   const json_t *outputs)
 {
 	if (!ws->action || !ws->action->output || !json_is_object(outputs))
 		return;
@@ -90,15 +90,15 @@ static json_t *lookup(void *arg, const struct tr_ref *ref, char *err,
 	return json_object_get(cache, ref->name);
 }
 
-json_t *tr_sched_eval(struct inst *i, const json_t *tmpl, char *err,
-		   size_t errlen)
+json_t *tr_val_eval(struct inst *i, const json_t *tmpl, char *err,
+		    size_t errlen)
 {
 	struct lookup_ctx c = {i};
 	return tr_expr_eval(tmpl, lookup, &c, err, errlen);
 }
 
-int tr_sched_when(struct inst *i, const json_t *when, int *truth, char *err,
-	       size_t errlen)
+int tr_val_when(struct inst *i, const json_t *when, int *truth, char *err,
+		size_t errlen)
 {
 	struct lookup_ctx c = {i};
 	return tr_expr_when(when, lookup, &c, truth, err, errlen);

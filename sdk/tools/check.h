@@ -133,6 +133,13 @@ int chk_open(struct chk *c, const char *check, trellis_call_t *call,
 	     const char *name, const char *uri, uint32_t flags,
 	     struct tr_target **out);
 
+/* A target around a handle a check opened itself (a connect with a bad
+ * flag that should have failed), to close it through the wrappers. */
+#define CHK_BARE(p_, h_)                                                       \
+	(&(struct tr_target){.plugin = (p_),                                   \
+			     .handle = (h_),                                   \
+			     .lock = PTHREAD_MUTEX_INITIALIZER})
+
 /* The scenarios. */
 void chk_hypervisor(struct chk *c);
 void chk_storage(struct chk *c);

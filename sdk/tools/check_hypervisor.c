@@ -34,7 +34,7 @@ static int inv_host_info(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_host_info(TR_TGT(fx->t), call, flags, NULL);
+	return tr_hv_host_info(fx->t, call, flags, NULL);
 }
 
 static int list_noop(void *opaque, const trellis_vm_info_t *vm)
@@ -49,7 +49,7 @@ static int inv_vm_list(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_list(TR_TGT(fx->t), call, flags, list_noop, NULL);
+	return tr_hv_vm_list(fx->t, call, flags, list_noop, NULL);
 }
 
 static int inv_vm_create(struct chk *c, void *fx_, trellis_call_t *call,
@@ -58,8 +58,8 @@ static int inv_vm_create(struct chk *c, void *fx_, trellis_call_t *call,
 	struct hv_fx *fx = fx_;
 	trellis_vm_info_t out;
 	(void)c;
-	int rc = tr_hv_vm_create(TR_TGT(fx->t), call, &fx->flag_spec,
-				 fx->flag_key, flags, &out);
+	int rc = tr_hv_vm_create(fx->t, call, &fx->flag_spec, fx->flag_key,
+				 flags, &out);
 	if (rc >= 0)
 		snprintf(fx->flag_uuid, sizeof fx->flag_uuid, "%s", out.uuid);
 	return rc;
@@ -70,7 +70,7 @@ static void undo_vm_create(struct chk *c, void *fx_)
 	struct hv_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	tr_hv_vm_destroy(TR_TGT(fx->t), &call, fx->flag_uuid, fx->flag_key, 0);
+	tr_hv_vm_destroy(fx->t, &call, fx->flag_uuid, fx->flag_key, 0);
 }
 
 static int inv_vm_destroy(struct chk *c, void *fx_, trellis_call_t *call,
@@ -78,7 +78,7 @@ static int inv_vm_destroy(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_destroy(TR_TGT(fx->t), call, fx->uuid, fx->key, flags);
+	return tr_hv_vm_destroy(fx->t, call, fx->uuid, fx->key, flags);
 }
 
 static int inv_vm_info(struct chk *c, void *fx_, trellis_call_t *call,
@@ -86,7 +86,7 @@ static int inv_vm_info(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_info(TR_TGT(fx->t), call, fx->uuid, flags, NULL);
+	return tr_hv_vm_info(fx->t, call, fx->uuid, flags, NULL);
 }
 
 static int inv_vm_start(struct chk *c, void *fx_, trellis_call_t *call,
@@ -94,7 +94,7 @@ static int inv_vm_start(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_start(TR_TGT(fx->t), call, fx->uuid, flags);
+	return tr_hv_vm_start(fx->t, call, fx->uuid, flags);
 }
 
 static int inv_vm_shutdown(struct chk *c, void *fx_, trellis_call_t *call,
@@ -102,7 +102,7 @@ static int inv_vm_shutdown(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_shutdown(TR_TGT(fx->t), call, fx->uuid, 1, flags);
+	return tr_hv_vm_shutdown(fx->t, call, fx->uuid, 1, flags);
 }
 
 static int inv_vm_pause(struct chk *c, void *fx_, trellis_call_t *call,
@@ -110,7 +110,7 @@ static int inv_vm_pause(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_pause(TR_TGT(fx->t), call, fx->uuid, flags);
+	return tr_hv_vm_pause(fx->t, call, fx->uuid, flags);
 }
 
 static int inv_vm_resume(struct chk *c, void *fx_, trellis_call_t *call,
@@ -118,7 +118,7 @@ static int inv_vm_resume(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_resume(TR_TGT(fx->t), call, fx->uuid, flags);
+	return tr_hv_vm_resume(fx->t, call, fx->uuid, flags);
 }
 
 static int inv_vm_console(struct chk *c, void *fx_, trellis_call_t *call,
@@ -127,8 +127,7 @@ static int inv_vm_console(struct chk *c, void *fx_, trellis_call_t *call,
 	struct hv_fx *fx = fx_;
 	trellis_console_info_t out;
 	(void)c;
-	int rc =
-	    tr_hv_vm_console(TR_TGT(fx->t), call, fx->uuid, 60, flags, &out);
+	int rc = tr_hv_vm_console(fx->t, call, fx->uuid, 60, flags, &out);
 	explicit_bzero(out.password, sizeof out.password);
 	return rc;
 }
@@ -138,7 +137,7 @@ static int inv_disk_attach(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_disk_attach(TR_TGT(fx->t), call, fx->uuid, &fx->disk,
+	return tr_hv_vm_disk_attach(fx->t, call, fx->uuid, &fx->disk,
 				    fx->flag_key, flags);
 }
 
@@ -147,8 +146,8 @@ static int inv_disk_detach(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_disk_detach(TR_TGT(fx->t), call, fx->uuid,
-				    fx->disk.target, fx->flag_key, flags);
+	return tr_hv_vm_disk_detach(fx->t, call, fx->uuid, fx->disk.target,
+				    fx->flag_key, flags);
 }
 
 static void undo_disk_attach(struct chk *c, void *fx_)
@@ -163,7 +162,7 @@ static int inv_nic_attach(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_nic_attach(TR_TGT(fx->t), call, fx->uuid, &fx->nic,
+	return tr_hv_vm_nic_attach(fx->t, call, fx->uuid, &fx->nic,
 				   fx->flag_key, flags);
 }
 
@@ -172,7 +171,7 @@ static int inv_nic_detach(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct hv_fx *fx = fx_;
 	(void)c;
-	return tr_hv_vm_nic_detach(TR_TGT(fx->t), call, fx->uuid, fx->nic.mac,
+	return tr_hv_vm_nic_detach(fx->t, call, fx->uuid, fx->nic.mac,
 				   fx->flag_key, flags);
 }
 
@@ -260,7 +259,7 @@ static void create_and_replay(struct chk *c, struct hv_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("create:vm_create");
-	rc = tr_hv_vm_create(TR_TGT(fx->t), &call, &fx->spec, fx->key, 0, &a);
+	rc = tr_hv_vm_create(fx->t, &call, &fx->spec, fx->key, 0, &a);
 	chk_end();
 	if (rc < 0 || !a.uuid[0]) {
 		if (rc < 0)
@@ -280,7 +279,7 @@ static void create_and_replay(struct chk *c, struct hv_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("idempotent:vm_create");
-	rc = tr_hv_vm_create(TR_TGT(fx->t), &call, &fx->spec, fx->key, 0, &b);
+	rc = tr_hv_vm_create(fx->t, &call, &fx->spec, fx->key, 0, &b);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "idempotent:vm_create",
@@ -305,21 +304,21 @@ static void create_and_replay(struct chk *c, struct hv_fx *fx)
 				      : "idempotent:vm_create-other-key";
 		chk_call(c, &call);
 		chk_begin(check);
-		rc = tr_hv_vm_create(TR_TGT(fx->t), &call, &fx->spec,
-				     i ? NULL : other, 0, &b);
+		rc = tr_hv_vm_create(fx->t, &call, &fx->spec, i ? NULL : other,
+				     0, &b);
 		chk_end();
 		if (rc >= 0 && strcmp(b.uuid, fx->uuid) != 0) {
 			/* It made a second VM of the same name: remove it. */
 			trellis_call_t c2;
 			chk_call(c, &c2);
-			tr_hv_vm_destroy(TR_TGT(fx->t), &c2, b.uuid, other, 0);
+			tr_hv_vm_destroy(fx->t, &c2, b.uuid, other, 0);
 		}
 		trellis_vm_info_t still;
 		trellis_call_t c3;
 		chk_call(c, &c3);
-		int intact = tr_hv_vm_info(TR_TGT(fx->t), &c3, fx->uuid, 0,
-					   &still) == 0 &&
-			     strcmp(still.name, fx->name) == 0;
+		int intact =
+		    tr_hv_vm_info(fx->t, &c3, fx->uuid, 0, &still) == 0 &&
+		    strcmp(still.name, fx->name) == 0;
 		chk_not_adopted(c, check,
 				i ? "vm_create of an existing name without a "
 				    "key"
@@ -331,7 +330,7 @@ static void create_and_replay(struct chk *c, struct hv_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("vm_info");
-	rc = tr_hv_vm_info(TR_TGT(fx->t), &call, fx->uuid, 0, &b);
+	rc = tr_hv_vm_info(fx->t, &call, fx->uuid, 0, &b);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "vm_info", "vm_info of the new VM: %s: %s",
@@ -349,7 +348,7 @@ static void create_and_replay(struct chk *c, struct hv_fx *fx)
 	struct find_vm f = {.uuid = fx->uuid};
 	chk_call(c, &call);
 	chk_begin("vm_list");
-	rc = tr_hv_vm_list(TR_TGT(fx->t), &call, 0, find_cb, &f);
+	rc = tr_hv_vm_list(fx->t, &call, 0, find_cb, &f);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "vm_list", "%s: %s", trellis_error_name(rc),
@@ -384,14 +383,14 @@ static void cpu_shares(struct chk *c, struct hv_fx *fx)
 	trellis_vm_info_t out;
 	chk_call(c, &call);
 	chk_begin(check);
-	int rc = tr_hv_vm_create(TR_TGT(fx->t), &call, &spec, key, 0, &out);
+	int rc = tr_hv_vm_create(fx->t, &call, &spec, key, 0, &out);
 	chk_end();
 	if (rc == 0) {
 		chk_pass(c, check, "vm_create with cpu_shares 512 made %s",
 			 out.uuid);
 		trellis_call_t c2;
 		chk_call(c, &c2);
-		tr_hv_vm_destroy(TR_TGT(fx->t), &c2, out.uuid, key, 0);
+		tr_hv_vm_destroy(fx->t, &c2, out.uuid, key, 0);
 	} else if (rc == TRELLIS_E_NOTSUP && chk_has_own_message(&call, rc)) {
 		chk_pass(c, check, "refused plainly: %s", call.message);
 	} else {
@@ -454,20 +453,20 @@ static void destroy_twice(struct chk *c, struct hv_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("vm_destroy");
-	int rc = tr_hv_vm_destroy(TR_TGT(fx->t), &call, fx->uuid, key, 0);
+	int rc = tr_hv_vm_destroy(fx->t, &call, fx->uuid, key, 0);
 	chk_end();
 	chk_expect(c, "vm_destroy", "vm_destroy of the new VM", &call, rc, 0);
 
 	chk_call(c, &call);
 	chk_begin("idempotent:vm_destroy");
-	rc = tr_hv_vm_destroy(TR_TGT(fx->t), &call, fx->uuid, key, 0);
+	rc = tr_hv_vm_destroy(fx->t, &call, fx->uuid, key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:vm_destroy",
 		   "replayed vm_destroy of a VM already gone", &call, rc, 0);
 
 	chk_call(c, &call);
 	chk_begin("errors:vm_info-destroyed");
-	rc = tr_hv_vm_info(TR_TGT(fx->t), &call, fx->uuid, 0, &info);
+	rc = tr_hv_vm_info(fx->t, &call, fx->uuid, 0, &info);
 	chk_end();
 	chk_expect(c, "errors:vm_info-destroyed", "vm_info of a destroyed VM",
 		   &call, rc, TRELLIS_E_NOTFOUND);
@@ -511,7 +510,7 @@ void chk_hypervisor(struct chk *c)
 	rc = tr_hv_connect(c->p, &call, uri, NULL, CHK_BAD_FLAG, &conn);
 	chk_end();
 	if (rc >= 0)
-		tr_hv_disconnect(c->p, conn, NULL);
+		tr_hv_disconnect(CHK_BARE(c->p, conn));
 	chk_expect(c, "flags:connect", "connect with unknown flag bit 31",
 		   &call, rc, TRELLIS_E_INVALID_ARG);
 
@@ -549,7 +548,7 @@ void chk_hypervisor(struct chk *c)
 	trellis_hv_host_info_t hi;
 	chk_call(c, &call);
 	chk_begin("host_info");
-	rc = tr_hv_host_info(TR_TGT(fx.t), &call, 0, &hi);
+	rc = tr_hv_host_info(fx.t, &call, 0, &hi);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "host_info", "%s: %s", trellis_error_name(rc),
@@ -571,7 +570,7 @@ void chk_hypervisor(struct chk *c)
 	/* A replayed destroy of something never made succeeds. */
 	chk_call(c, &call);
 	chk_begin("idempotent:vm_destroy-missing");
-	rc = tr_hv_vm_destroy(TR_TGT(fx.t), &call, MISSING_UUID, fx.key, 0);
+	rc = tr_hv_vm_destroy(fx.t, &call, MISSING_UUID, fx.key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:vm_destroy-missing",
 		   "vm_destroy of a VM that does not exist", &call, rc, 0);

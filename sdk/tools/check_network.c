@@ -32,7 +32,7 @@ static int inv_seg_ensure(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_segment_ensure(TR_TGT(fx->t), call, &fx->flag_seg_spec,
+	return tr_net_segment_ensure(fx->t, call, &fx->flag_seg_spec,
 				     fx->flag_key, flags, NULL);
 }
 
@@ -41,8 +41,7 @@ static void undo_seg_ensure(struct chk *c, void *fx_)
 	struct net_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	tr_net_segment_release(TR_TGT(fx->t), &call, fx->flag_seg, fx->flag_key,
-			       0);
+	tr_net_segment_release(fx->t, &call, fx->flag_seg, fx->flag_key, 0);
 }
 
 static int inv_seg_release(struct chk *c, void *fx_, trellis_call_t *call,
@@ -50,8 +49,8 @@ static int inv_seg_release(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_segment_release(TR_TGT(fx->t), call, fx->seg,
-				      fx->flag_key, flags);
+	return tr_net_segment_release(fx->t, call, fx->seg, fx->flag_key,
+				      flags);
 }
 
 static int inv_port_create(struct chk *c, void *fx_, trellis_call_t *call,
@@ -59,7 +58,7 @@ static int inv_port_create(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_port_create(TR_TGT(fx->t), call, &fx->flag_port_spec,
+	return tr_net_port_create(fx->t, call, &fx->flag_port_spec,
 				  fx->flag_key, flags, NULL);
 }
 
@@ -68,8 +67,7 @@ static void undo_port_create(struct chk *c, void *fx_)
 	struct net_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	tr_net_port_delete(TR_TGT(fx->t), &call, fx->flag_port, fx->flag_key,
-			   0);
+	tr_net_port_delete(fx->t, &call, fx->flag_port, fx->flag_key, 0);
 }
 
 static int inv_port_delete(struct chk *c, void *fx_, trellis_call_t *call,
@@ -77,8 +75,7 @@ static int inv_port_delete(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_port_delete(TR_TGT(fx->t), call, fx->port, fx->flag_key,
-				  flags);
+	return tr_net_port_delete(fx->t, call, fx->port, fx->flag_key, flags);
 }
 
 static int inv_rule_add(struct chk *c, void *fx_, trellis_call_t *call,
@@ -86,8 +83,8 @@ static int inv_rule_add(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_rule_add(TR_TGT(fx->t), call, &fx->rule, fx->flag_key,
-			       flags, fx->flag_rule_id);
+	return tr_net_rule_add(fx->t, call, &fx->rule, fx->flag_key, flags,
+			       fx->flag_rule_id);
 }
 
 static void undo_rule_add(struct chk *c, void *fx_)
@@ -95,8 +92,7 @@ static void undo_rule_add(struct chk *c, void *fx_)
 	struct net_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	tr_net_rule_delete(TR_TGT(fx->t), &call, fx->flag_rule_id, fx->flag_key,
-			   0);
+	tr_net_rule_delete(fx->t, &call, fx->flag_rule_id, fx->flag_key, 0);
 }
 
 static int inv_rule_delete(struct chk *c, void *fx_, trellis_call_t *call,
@@ -104,7 +100,7 @@ static int inv_rule_delete(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_rule_delete(TR_TGT(fx->t), call,
+	return tr_net_rule_delete(fx->t, call,
 				  fx->rule_id[0] ? fx->rule_id : "missing",
 				  fx->flag_key, flags);
 }
@@ -121,8 +117,7 @@ static int inv_gc(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_gc(TR_TGT(fx->t), call, fx->keep, 2, flags, gc_noop,
-			 NULL);
+	return tr_net_gc(fx->t, call, fx->keep, 2, flags, gc_noop, NULL);
 }
 
 #define OP(op, inv, undo)                                                      \
@@ -153,26 +148,26 @@ static void errors_and_missing(struct chk *c, struct net_fx *fx)
 	ps.segment = fx->missing;
 	chk_call(c, &call);
 	chk_begin("errors:port_create");
-	rc = tr_net_port_create(TR_TGT(fx->t), &call, &ps, fx->key, 0, NULL);
+	rc = tr_net_port_create(fx->t, &call, &ps, fx->key, 0, NULL);
 	chk_end();
 	if (rc >= 0) {
 		trellis_call_t c2;
 		chk_call(c, &c2);
-		tr_net_port_delete(TR_TGT(fx->t), &c2, ps.name, fx->key, 0);
+		tr_net_port_delete(fx->t, &c2, ps.name, fx->key, 0);
 	}
 	chk_expect(c, "errors:port_create", "port_create on a missing segment",
 		   &call, rc, TRELLIS_E_NOTFOUND);
 
 	chk_call(c, &call);
 	chk_begin("idempotent:port_delete-missing");
-	rc = tr_net_port_delete(TR_TGT(fx->t), &call, fx->port, fx->key, 0);
+	rc = tr_net_port_delete(fx->t, &call, fx->port, fx->key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:port_delete-missing",
 		   "port_delete of a port that does not exist", &call, rc, 0);
 
 	chk_call(c, &call);
 	chk_begin("idempotent:segment_release-missing");
-	rc = tr_net_segment_release(TR_TGT(fx->t), &call, fx->seg, fx->key, 0);
+	rc = tr_net_segment_release(fx->t, &call, fx->seg, fx->key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:segment_release-missing",
 		   "segment_release of a segment that does not exist", &call,
@@ -189,8 +184,8 @@ static int create_and_replay(struct chk *c, struct net_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("create:segment_ensure");
-	rc = tr_net_segment_ensure(TR_TGT(fx->t), &call, &fx->seg_spec, fx->key,
-				   0, &sa);
+	rc =
+	    tr_net_segment_ensure(fx->t, &call, &fx->seg_spec, fx->key, 0, &sa);
 	chk_end();
 	if (rc < 0 || !sa.bridge[0]) {
 		chk_fail(c, "create:segment_ensure",
@@ -203,8 +198,8 @@ static int create_and_replay(struct chk *c, struct net_fx *fx)
 		 sa.bridge);
 	chk_call(c, &call);
 	chk_begin("idempotent:segment_ensure");
-	rc = tr_net_segment_ensure(TR_TGT(fx->t), &call, &fx->seg_spec, fx->key,
-				   0, &sb);
+	rc =
+	    tr_net_segment_ensure(fx->t, &call, &fx->seg_spec, fx->key, 0, &sb);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "idempotent:segment_ensure",
@@ -222,8 +217,7 @@ static int create_and_replay(struct chk *c, struct net_fx *fx)
 	snprintf(pkey, sizeof pkey, "%s-port", fx->key);
 	chk_call(c, &call);
 	chk_begin("create:port_create");
-	rc = tr_net_port_create(TR_TGT(fx->t), &call, &fx->port_spec, pkey, 0,
-				&pa);
+	rc = tr_net_port_create(fx->t, &call, &fx->port_spec, pkey, 0, &pa);
 	chk_end();
 	if (rc < 0 || !pa.ifname[0]) {
 		chk_fail(c, "create:port_create", "port_create of '%s': %s: %s",
@@ -235,8 +229,7 @@ static int create_and_replay(struct chk *c, struct net_fx *fx)
 		 pa.ifname, pa.mac, pa.bridge);
 	chk_call(c, &call);
 	chk_begin("idempotent:port_create");
-	rc = tr_net_port_create(TR_TGT(fx->t), &call, &fx->port_spec, pkey, 0,
-				&pb);
+	rc = tr_net_port_create(fx->t, &call, &fx->port_spec, pkey, 0, &pb);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "idempotent:port_create", "replay failed: %s: %s",
@@ -258,14 +251,13 @@ static int create_and_replay(struct chk *c, struct net_fx *fx)
 				      : "idempotent:port_create-other-key";
 		chk_call(c, &call);
 		chk_begin(check);
-		rc = tr_net_port_create(TR_TGT(fx->t), &call, &fx->port_spec,
+		rc = tr_net_port_create(fx->t, &call, &fx->port_spec,
 					i ? NULL : other, 0, &pb);
 		chk_end();
 		trellis_call_t c2;
 		chk_call(c, &c2);
-		int intact = tr_net_port_create(TR_TGT(fx->t), &c2,
-						&fx->port_spec, pkey, 0,
-						&pb) == 0 &&
+		int intact = tr_net_port_create(fx->t, &c2, &fx->port_spec,
+						pkey, 0, &pb) == 0 &&
 			     strcmp(pa.ifname, pb.ifname) == 0;
 		chk_not_adopted(c, check,
 				i ? "port_create of an existing name without "
@@ -286,8 +278,8 @@ static void rules_and_gc(struct chk *c, struct net_fx *fx)
 		char again[64];
 		chk_call(c, &call);
 		chk_begin("rule_add");
-		rc = tr_net_rule_add(TR_TGT(fx->t), &call, &fx->rule, fx->key,
-				     0, fx->rule_id);
+		rc = tr_net_rule_add(fx->t, &call, &fx->rule, fx->key, 0,
+				     fx->rule_id);
 		chk_end();
 		if (rc < 0 || !fx->rule_id[0]) {
 			chk_fail(c, "rule_add", "tcp/22 on '%s': %s: %s",
@@ -297,8 +289,8 @@ static void rules_and_gc(struct chk *c, struct net_fx *fx)
 			chk_pass(c, "rule_add", "tcp/22 on '%s' is rule '%s'",
 				 fx->port, fx->rule_id);
 			chk_call(c, &call);
-			rc = tr_net_rule_add(TR_TGT(fx->t), &call, &fx->rule,
-					     fx->key, 0, again);
+			rc = tr_net_rule_add(fx->t, &call, &fx->rule, fx->key,
+					     0, again);
 			if (rc < 0)
 				chk_fail(c, "idempotent:rule_add",
 					 "replay failed: %s: %s",
@@ -316,8 +308,8 @@ static void rules_and_gc(struct chk *c, struct net_fx *fx)
 			char other[160];
 			snprintf(other, sizeof other, "%s-other", fx->key);
 			chk_call(c, &call);
-			rc = tr_net_rule_add(TR_TGT(fx->t), &call, &fx->rule,
-					     other, 0, again);
+			rc = tr_net_rule_add(fx->t, &call, &fx->rule, other, 0,
+					     again);
 			if (rc >= 0 && !strcmp(again, fx->rule_id))
 				chk_fail(c, "idempotent:rule_add-other-key",
 					 "rule_add under another key returned "
@@ -334,8 +326,8 @@ static void rules_and_gc(struct chk *c, struct net_fx *fx)
 							    : call.message);
 			if (rc >= 0 && strcmp(again, fx->rule_id)) {
 				chk_call(c, &call);
-				tr_net_rule_delete(TR_TGT(fx->t), &call, again,
-						   other, 0);
+				tr_net_rule_delete(fx->t, &call, again, other,
+						   0);
 			}
 		}
 	}
@@ -358,11 +350,9 @@ static int ik_make(struct chk *c, void *fx_, trellis_call_t *call,
 	trellis_port_spec_t ps = fx->flag_port_spec;
 	(void)c;
 	ps.segment = fx->flag_seg;
-	int rc = tr_net_segment_ensure(TR_TGT(fx->t), call, &fx->flag_seg_spec,
-				       key, 0, NULL);
-	return rc < 0 ? rc
-		      : tr_net_port_create(TR_TGT(fx->t), call, &ps, key, 0,
-					   NULL);
+	int rc = tr_net_segment_ensure(fx->t, call, &fx->flag_seg_spec, key, 0,
+				       NULL);
+	return rc < 0 ? rc : tr_net_port_create(fx->t, call, &ps, key, 0, NULL);
 }
 
 static int ik_del(struct chk *c, void *fx_, trellis_call_t *call,
@@ -370,8 +360,7 @@ static int ik_del(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct net_fx *fx = fx_;
 	(void)c;
-	return tr_net_port_delete(TR_TGT(fx->t), call, fx->flag_port, key,
-				  flags);
+	return tr_net_port_delete(fx->t, call, fx->flag_port, key, flags);
 }
 
 static int ik_exists(struct chk *c, void *fx_)
@@ -379,8 +368,8 @@ static int ik_exists(struct chk *c, void *fx_)
 	struct net_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	return tr_net_segment_release(TR_TGT(fx->t), &call, fx->flag_seg,
-				      fx->flag_key, 0) == TRELLIS_E_CONFLICT;
+	return tr_net_segment_release(fx->t, &call, fx->flag_seg, fx->flag_key,
+				      0) == TRELLIS_E_CONFLICT;
 }
 
 static const struct chk_if_key net_if_key = {
@@ -392,10 +381,8 @@ static void port_delete_if_key(struct chk *c, struct net_fx *fx)
 	trellis_call_t call;
 	chk_delete_if_key(c, &net_if_key, fx, fx->flag_key);
 	chk_call(c, &call);
-	tr_net_port_delete(TR_TGT(fx->t), &call, fx->flag_port, fx->flag_key,
-			   0);
-	tr_net_segment_release(TR_TGT(fx->t), &call, fx->flag_seg,
-			       fx->flag_key, 0);
+	tr_net_port_delete(fx->t, &call, fx->flag_port, fx->flag_key, 0);
+	tr_net_segment_release(fx->t, &call, fx->flag_seg, fx->flag_key, 0);
 }
 
 static void delete_twice(struct chk *c, struct net_fx *fx)
@@ -407,7 +394,7 @@ static void delete_twice(struct chk *c, struct net_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("errors:segment_release-busy");
-	rc = tr_net_segment_release(TR_TGT(fx->t), &call, fx->seg, key, 0);
+	rc = tr_net_segment_release(fx->t, &call, fx->seg, key, 0);
 	chk_end();
 	chk_expect(c, "errors:segment_release-busy",
 		   "segment_release while a port is on it", &call, rc,
@@ -416,8 +403,8 @@ static void delete_twice(struct chk *c, struct net_fx *fx)
 	if (HAS(rule_delete) && fx->rule_id[0]) {
 		for (int i = 0; i < 2; i++) {
 			chk_call(c, &call);
-			rc = tr_net_rule_delete(TR_TGT(fx->t), &call,
-						fx->rule_id, key, 0);
+			rc = tr_net_rule_delete(fx->t, &call, fx->rule_id, key,
+						0);
 			chk_expect(c,
 				   i ? "idempotent:rule_delete" : "rule_delete",
 				   i ? "replayed rule_delete" : "rule_delete",
@@ -427,7 +414,7 @@ static void delete_twice(struct chk *c, struct net_fx *fx)
 	for (int i = 0; i < 2; i++) {
 		chk_call(c, &call);
 		chk_begin("port_delete");
-		rc = tr_net_port_delete(TR_TGT(fx->t), &call, fx->port, key, 0);
+		rc = tr_net_port_delete(fx->t, &call, fx->port, key, 0);
 		chk_end();
 		chk_expect(c, i ? "idempotent:port_delete" : "port_delete",
 			   i ? "replayed port_delete of a port already gone"
@@ -437,8 +424,7 @@ static void delete_twice(struct chk *c, struct net_fx *fx)
 	for (int i = 0; i < 2; i++) {
 		chk_call(c, &call);
 		chk_begin("segment_release");
-		rc = tr_net_segment_release(TR_TGT(fx->t), &call, fx->seg, key,
-					    0);
+		rc = tr_net_segment_release(fx->t, &call, fx->seg, key, 0);
 		chk_end();
 		chk_expect(c,
 			   i ? "idempotent:segment_release" : "segment_release",
@@ -479,14 +465,14 @@ static void routers(struct chk *c, struct net_fx *fx)
 				    .n_leases = 1};
 	chk_call(c, &call);
 	chk_begin("idempotent:router_remove-missing");
-	rc = tr_net_router_remove(TR_TGT(fx->t), &call, missing, fx->key, 0);
+	rc = tr_net_router_remove(fx->t, &call, missing, fx->key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:router_remove-missing",
 		   "router_remove of a router that does not exist", &call, rc,
 		   0);
 	chk_call(c, &call);
 	chk_begin("create:router_ensure");
-	rc = tr_net_router_ensure(TR_TGT(fx->t), &call, &rs, fx->key, 0, &a);
+	rc = tr_net_router_ensure(fx->t, &call, &rs, fx->key, 0, &a);
 	chk_end();
 	if (rc < 0) {
 		chk_fail(c, "create:router_ensure", "router_ensure of '%s': %s: %s",
@@ -497,7 +483,7 @@ static void routers(struct chk *c, struct net_fx *fx)
 		 a.made);
 	chk_call(c, &call);
 	chk_begin("idempotent:router_ensure");
-	rc = tr_net_router_ensure(TR_TGT(fx->t), &call, &rs, fx->key, 0, &b);
+	rc = tr_net_router_ensure(fx->t, &call, &rs, fx->key, 0, &b);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "idempotent:router_ensure", "replay failed: %s: %s",
@@ -512,7 +498,7 @@ static void routers(struct chk *c, struct net_fx *fx)
 	rs.n_leases = 2;
 	chk_call(c, &call);
 	chk_begin("idempotent:router_ensure-change");
-	rc = tr_net_router_ensure(TR_TGT(fx->t), &call, &rs, fx->key, 0, &b);
+	rc = tr_net_router_ensure(fx->t, &call, &rs, fx->key, 0, &b);
 	chk_end();
 	if (rc < 0 || !b.changed || b.made)
 		chk_fail(c, "idempotent:router_ensure-change",
@@ -525,7 +511,7 @@ static void routers(struct chk *c, struct net_fx *fx)
 		const char *what = i ? "idempotent:router_remove" : "router_remove";
 		chk_call(c, &call);
 		chk_begin(what);
-		rc = tr_net_router_remove(TR_TGT(fx->t), &call, name, fx->key, 0);
+		rc = tr_net_router_remove(fx->t, &call, name, fx->key, 0);
 		chk_end();
 		chk_expect(c, what, i ? "router_remove again" : "router_remove",
 			   &call, rc, 0);
@@ -577,7 +563,7 @@ void chk_network(struct chk *c)
 	rc = tr_net_connect(c->p, &call, uri, NULL, CHK_BAD_FLAG, &conn);
 	chk_end();
 	if (rc >= 0)
-		tr_net_disconnect(c->p, conn, NULL);
+		tr_net_disconnect(CHK_BARE(c->p, conn));
 	chk_expect(c, "flags:connect", "connect with unknown flag bit 31",
 		   &call, rc, TRELLIS_E_INVALID_ARG);
 
@@ -614,8 +600,8 @@ void chk_network(struct chk *c)
 		/* Clean up whatever half of it exists. */
 		trellis_call_t c2;
 		chk_call(c, &c2);
-		tr_net_port_delete(TR_TGT(fx.t), &c2, fx.port, fx.key, 0);
-		tr_net_segment_release(TR_TGT(fx.t), &c2, fx.seg, fx.key, 0);
+		tr_net_port_delete(fx.t, &c2, fx.port, fx.key, 0);
+		tr_net_segment_release(fx.t, &c2, fx.seg, fx.key, 0);
 		chk_sweep(c, net_ops, N_OPS, &fx,
 			  "no segment and port to run "
 			  "it against");

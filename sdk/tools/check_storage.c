@@ -21,7 +21,7 @@ static int inv_pool_info(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_pool_info(TR_TGT(fx->t), call, flags, NULL);
+	return tr_st_pool_info(fx->t, call, flags, NULL);
 }
 
 static int inv_vol_create(struct chk *c, void *fx_, trellis_call_t *call,
@@ -29,8 +29,8 @@ static int inv_vol_create(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_create(TR_TGT(fx->t), call, &fx->flag_spec,
-				fx->flag_key, flags, NULL);
+	return tr_st_vol_create(fx->t, call, &fx->flag_spec, fx->flag_key,
+				flags, NULL);
 }
 
 static void undo_vol_create(struct chk *c, void *fx_)
@@ -38,7 +38,7 @@ static void undo_vol_create(struct chk *c, void *fx_)
 	struct st_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	tr_st_vol_delete(TR_TGT(fx->t), &call, fx->flag_vol, fx->flag_key, 0);
+	tr_st_vol_delete(fx->t, &call, fx->flag_vol, fx->flag_key, 0);
 }
 
 static int inv_vol_delete(struct chk *c, void *fx_, trellis_call_t *call,
@@ -46,8 +46,7 @@ static int inv_vol_delete(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_delete(TR_TGT(fx->t), call, fx->vol, fx->flag_key,
-				flags);
+	return tr_st_vol_delete(fx->t, call, fx->vol, fx->flag_key, flags);
 }
 
 static int inv_vol_info(struct chk *c, void *fx_, trellis_call_t *call,
@@ -55,7 +54,7 @@ static int inv_vol_info(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_info(TR_TGT(fx->t), call, fx->vol, flags, NULL);
+	return tr_st_vol_info(fx->t, call, fx->vol, flags, NULL);
 }
 
 static int list_noop(void *opaque, const trellis_vol_info_t *v)
@@ -70,7 +69,7 @@ static int inv_vol_list(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_list(TR_TGT(fx->t), call, flags, list_noop, NULL);
+	return tr_st_vol_list(fx->t, call, flags, list_noop, NULL);
 }
 
 static int inv_vol_resize(struct chk *c, void *fx_, trellis_call_t *call,
@@ -78,8 +77,8 @@ static int inv_vol_resize(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_resize(TR_TGT(fx->t), call, fx->vol, 8 * MIB,
-				fx->flag_key, flags);
+	return tr_st_vol_resize(fx->t, call, fx->vol, 8 * MIB, fx->flag_key,
+				flags);
 }
 
 static int inv_vol_clone(struct chk *c, void *fx_, trellis_call_t *call,
@@ -87,7 +86,7 @@ static int inv_vol_clone(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_clone(TR_TGT(fx->t), call, fx->vol, fx->flag_clone,
+	return tr_st_vol_clone(fx->t, call, fx->vol, fx->flag_clone,
 			       fx->flag_key, flags, NULL);
 }
 
@@ -96,7 +95,7 @@ static void undo_vol_clone(struct chk *c, void *fx_)
 	struct st_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	tr_st_vol_delete(TR_TGT(fx->t), &call, fx->flag_clone, fx->flag_key, 0);
+	tr_st_vol_delete(fx->t, &call, fx->flag_clone, fx->flag_key, 0);
 }
 
 static int inv_snap_create(struct chk *c, void *fx_, trellis_call_t *call,
@@ -104,8 +103,8 @@ static int inv_snap_create(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_snapshot_create(TR_TGT(fx->t), call, fx->vol,
-				     fx->flag_snap, fx->flag_key, flags);
+	return tr_st_snapshot_create(fx->t, call, fx->vol, fx->flag_snap,
+				     fx->flag_key, flags);
 }
 
 static int inv_snap_delete(struct chk *c, void *fx_, trellis_call_t *call,
@@ -113,8 +112,8 @@ static int inv_snap_delete(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_snapshot_delete(TR_TGT(fx->t), call, fx->vol,
-				     fx->flag_snap, fx->flag_key, flags);
+	return tr_st_snapshot_delete(fx->t, call, fx->vol, fx->flag_snap,
+				     fx->flag_key, flags);
 }
 
 static void undo_snap_create(struct chk *c, void *fx_)
@@ -157,7 +156,7 @@ static void errors_before_create(struct chk *c, struct st_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("errors:vol_info");
-	rc = tr_st_vol_info(TR_TGT(fx->t), &call, fx->vol, 0, &info);
+	rc = tr_st_vol_info(fx->t, &call, fx->vol, 0, &info);
 	chk_end();
 	chk_expect(c, "errors:vol_info", "vol_info of a missing volume", &call,
 		   rc, TRELLIS_E_NOTFOUND);
@@ -172,15 +171,13 @@ static void errors_before_create(struct chk *c, struct st_fx *fx)
 			 bad_names[i]);
 		chk_call(c, &call);
 		chk_begin("errors:vol_create-name");
-		rc = tr_st_vol_create(TR_TGT(fx->t), &call, &spec, fx->key, 0,
-				      &info);
+		rc = tr_st_vol_create(fx->t, &call, &spec, fx->key, 0, &info);
 		chk_end();
 		if (rc >= 0) {
 			/* Do not leave it behind. */
 			trellis_call_t c2;
 			chk_call(c, &c2);
-			tr_st_vol_delete(TR_TGT(fx->t), &c2, bad_names[i],
-					 fx->key, 0);
+			tr_st_vol_delete(fx->t, &c2, bad_names[i], fx->key, 0);
 		}
 		chk_expect(c, "errors:vol_create-name", what, &call, rc,
 			   TRELLIS_E_INVALID_ARG);
@@ -188,7 +185,7 @@ static void errors_before_create(struct chk *c, struct st_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_delete-missing");
-	rc = tr_st_vol_delete(TR_TGT(fx->t), &call, fx->vol, fx->key, 0);
+	rc = tr_st_vol_delete(fx->t, &call, fx->vol, fx->key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:vol_delete-missing",
 		   "vol_delete of a volume that does not exist", &call, rc, 0);
@@ -196,8 +193,8 @@ static void errors_before_create(struct chk *c, struct st_fx *fx)
 	if (HAS(vol_resize)) {
 		chk_call(c, &call);
 		chk_begin("errors:vol_resize");
-		rc = tr_st_vol_resize(TR_TGT(fx->t), &call, fx->vol, 2 * MIB,
-				      fx->key, 0);
+		rc = tr_st_vol_resize(fx->t, &call, fx->vol, 2 * MIB, fx->key,
+				      0);
 		chk_end();
 		chk_expect(c, "errors:vol_resize",
 			   "vol_resize of a missing volume", &call, rc,
@@ -206,8 +203,8 @@ static void errors_before_create(struct chk *c, struct st_fx *fx)
 	if (HAS(vol_clone)) {
 		chk_call(c, &call);
 		chk_begin("errors:vol_clone");
-		rc = tr_st_vol_clone(TR_TGT(fx->t), &call, fx->vol, fx->clone,
-				     fx->key, 0, &info);
+		rc = tr_st_vol_clone(fx->t, &call, fx->vol, fx->clone, fx->key,
+				     0, &info);
 		chk_end();
 		chk_expect(c, "errors:vol_clone",
 			   "vol_clone of a missing volume", &call, rc,
@@ -216,8 +213,8 @@ static void errors_before_create(struct chk *c, struct st_fx *fx)
 	if (HAS(snapshot_create)) {
 		chk_call(c, &call);
 		chk_begin("errors:snapshot_create");
-		rc = tr_st_snapshot_create(TR_TGT(fx->t), &call, fx->vol,
-					   fx->snap, fx->key, 0);
+		rc = tr_st_snapshot_create(fx->t, &call, fx->vol, fx->snap,
+					   fx->key, 0);
 		chk_end();
 		chk_expect(c, "errors:snapshot_create",
 			   "snapshot_create on a missing volume", &call, rc,
@@ -247,7 +244,7 @@ static int same_volume(struct chk *c, struct st_fx *fx, const char *name,
 	trellis_call_t call;
 	trellis_vol_info_t vi;
 	chk_call(c, &call);
-	return tr_st_vol_info(TR_TGT(fx->t), &call, name, 0, &vi) == 0 &&
+	return tr_st_vol_info(fx->t, &call, name, 0, &vi) == 0 &&
 	       strcmp(vi.path, path) == 0;
 }
 
@@ -260,7 +257,7 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("create:vol_create");
-	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &fx->spec, fx->key, 0, &a);
+	rc = tr_st_vol_create(fx->t, &call, &fx->spec, fx->key, 0, &a);
 	chk_end();
 	if (rc < 0) {
 		chk_fail(c, "create:vol_create", "vol_create of '%s': %s: %s",
@@ -280,7 +277,7 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_create");
-	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &fx->spec, fx->key, 0, &b);
+	rc = tr_st_vol_create(fx->t, &call, &fx->spec, fx->key, 0, &b);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "idempotent:vol_create",
@@ -301,7 +298,7 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 	snprintf(other, sizeof other, "%s-other", fx->key);
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_create-other-key");
-	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &fx->spec, other, 0, &b);
+	rc = tr_st_vol_create(fx->t, &call, &fx->spec, other, 0, &b);
 	chk_end();
 	chk_not_adopted(c, "idempotent:vol_create-other-key",
 			"vol_create of an existing name under another key",
@@ -309,7 +306,7 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 			"the volume is gone or moved");
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_create-no-key");
-	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &fx->spec, NULL, 0, &b);
+	rc = tr_st_vol_create(fx->t, &call, &fx->spec, NULL, 0, &b);
 	chk_end();
 	chk_not_adopted(c, "idempotent:vol_create-no-key",
 			"vol_create of an existing name without a key", &call,
@@ -318,7 +315,7 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("vol_info");
-	rc = tr_st_vol_info(TR_TGT(fx->t), &call, fx->vol, 0, &b);
+	rc = tr_st_vol_info(fx->t, &call, fx->vol, 0, &b);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "vol_info", "vol_info of the new volume: %s: %s",
@@ -338,7 +335,7 @@ static int create_and_replay(struct chk *c, struct st_fx *fx)
 		struct find_vol f = {.name = fx->vol};
 		chk_call(c, &call);
 		chk_begin("vol_list");
-		rc = tr_st_vol_list(TR_TGT(fx->t), &call, 0, find_cb, &f);
+		rc = tr_st_vol_list(fx->t, &call, 0, find_cb, &f);
 		chk_end();
 		if (rc < 0)
 			chk_fail(c, "vol_list", "%s: %s",
@@ -363,8 +360,7 @@ static int snapshots(struct chk *c, struct st_fx *fx, const char *vol)
 	trellis_call_t call;
 	chk_call(c, &call);
 	chk_begin("snapshot_create");
-	int rc = tr_st_snapshot_create(TR_TGT(fx->t), &call, vol, fx->snap,
-				       fx->key, 0);
+	int rc = tr_st_snapshot_create(fx->t, &call, vol, fx->snap, fx->key, 0);
 	chk_end();
 	if (rc == TRELLIS_E_NOTSUP && chk_has_own_message(&call, rc))
 		return 1;
@@ -376,8 +372,7 @@ static int snapshots(struct chk *c, struct st_fx *fx, const char *vol)
 	chk_pass(c, "snapshot_create", "made '%s' of '%s'", fx->snap, vol);
 	chk_call(c, &call);
 	chk_begin("idempotent:snapshot_create");
-	rc = tr_st_snapshot_create(TR_TGT(fx->t), &call, vol, fx->snap, fx->key,
-				   0);
+	rc = tr_st_snapshot_create(fx->t, &call, vol, fx->snap, fx->key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:snapshot_create", "replayed snapshot_create",
 		   &call, rc, 0);
@@ -385,19 +380,18 @@ static int snapshots(struct chk *c, struct st_fx *fx, const char *vol)
 	snprintf(other, sizeof other, "%s-other", fx->key);
 	chk_call(c, &call);
 	chk_begin("idempotent:snapshot_create-other-key");
-	rc = tr_st_snapshot_create(TR_TGT(fx->t), &call, vol, fx->snap, other,
-				   0);
+	rc = tr_st_snapshot_create(fx->t, &call, vol, fx->snap, other, 0);
 	chk_end();
 	/* Intact: its own request's replay still finds it. */
 	trellis_call_t c2;
 	chk_call(c, &c2);
-	chk_not_adopted(c, "idempotent:snapshot_create-other-key",
-			"snapshot_create of an existing snapshot under another "
-			"key",
-			&call, rc,
-			tr_st_snapshot_create(TR_TGT(fx->t), &c2, vol, fx->snap,
-					      fx->key, 0) == 0,
-			"its own request's replay no longer finds it");
+	chk_not_adopted(
+	    c, "idempotent:snapshot_create-other-key",
+	    "snapshot_create of an existing snapshot under another "
+	    "key",
+	    &call, rc,
+	    tr_st_snapshot_create(fx->t, &c2, vol, fx->snap, fx->key, 0) == 0,
+	    "its own request's replay no longer finds it");
 	if (!HAS(snapshot_delete)) {
 		chk_fail(c, "snapshot_delete",
 			 "snapshot_create without "
@@ -409,8 +403,8 @@ static int snapshots(struct chk *c, struct st_fx *fx, const char *vol)
 		    i ? "idempotent:snapshot_delete" : "snapshot_delete";
 		chk_call(c, &call);
 		chk_begin(check);
-		rc = tr_st_snapshot_delete(TR_TGT(fx->t), &call, vol, fx->snap,
-					   fx->key, 0);
+		rc = tr_st_snapshot_delete(fx->t, &call, vol, fx->snap, fx->key,
+					   0);
 		chk_end();
 		chk_expect(c, check,
 			   i ? "replayed snapshot_delete of a snapshot "
@@ -430,12 +424,11 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 	if (HAS(vol_resize)) {
 		chk_call(c, &call);
 		chk_begin("vol_resize");
-		rc = tr_st_vol_resize(TR_TGT(fx->t), &call, fx->vol, 2 * MIB,
-				      fx->key, 0);
+		rc = tr_st_vol_resize(fx->t, &call, fx->vol, 2 * MIB, fx->key,
+				      0);
 		if (rc >= 0) {
 			chk_call(c, &call);
-			rc = tr_st_vol_info(TR_TGT(fx->t), &call, fx->vol, 0,
-					    &info);
+			rc = tr_st_vol_info(fx->t, &call, fx->vol, 0, &info);
 		}
 		chk_end();
 		if (rc < 0)
@@ -450,8 +443,8 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 				 (unsigned long long)info.capacity);
 		chk_call(c, &call);
 		chk_begin("errors:vol_resize-shrink");
-		rc = tr_st_vol_resize(TR_TGT(fx->t), &call, fx->vol, MIB / 2,
-				      fx->key, 0);
+		rc = tr_st_vol_resize(fx->t, &call, fx->vol, MIB / 2, fx->key,
+				      0);
 		chk_end();
 		if (chk_has_own_message(&call, rc))
 			chk_pass(c, "errors:vol_resize-shrink",
@@ -471,8 +464,8 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 		trellis_vol_info_t a, b;
 		chk_call(c, &call);
 		chk_begin("vol_clone");
-		rc = tr_st_vol_clone(TR_TGT(fx->t), &call, fx->vol, fx->clone,
-				     fx->key, 0, &a);
+		rc = tr_st_vol_clone(fx->t, &call, fx->vol, fx->clone, fx->key,
+				     0, &a);
 		chk_end();
 		if (rc < 0) {
 			chk_fail(c, "vol_clone", "clone to '%s': %s: %s",
@@ -483,8 +476,8 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 				 a.path);
 			chk_call(c, &call);
 			chk_begin("idempotent:vol_clone");
-			rc = tr_st_vol_clone(TR_TGT(fx->t), &call, fx->vol,
-					     fx->clone, fx->key, 0, &b);
+			rc = tr_st_vol_clone(fx->t, &call, fx->vol, fx->clone,
+					     fx->key, 0, &b);
 			chk_end();
 			if (rc < 0)
 				chk_fail(c, "idempotent:vol_clone",
@@ -501,8 +494,8 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 			snprintf(other, sizeof other, "%s-other", fx->key);
 			chk_call(c, &call);
 			chk_begin("idempotent:vol_clone-other-key");
-			rc = tr_st_vol_clone(TR_TGT(fx->t), &call, fx->vol,
-					     fx->clone, other, 0, &b);
+			rc = tr_st_vol_clone(fx->t, &call, fx->vol, fx->clone,
+					     other, 0, &b);
 			chk_end();
 			chk_not_adopted(
 			    c, "idempotent:vol_clone-other-key",
@@ -510,8 +503,8 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 			    &call, rc, same_volume(c, fx, fx->clone, a.path),
 			    "the clone is gone or moved");
 			chk_call(c, &call);
-			rc = tr_st_vol_delete(TR_TGT(fx->t), &call, fx->clone,
-					      fx->key, 0);
+			rc = tr_st_vol_delete(fx->t, &call, fx->clone, fx->key,
+					      0);
 			chk_expect(c, "vol_clone-delete",
 				   "vol_delete of the clone", &call, rc, 0);
 		}
@@ -527,7 +520,7 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 		q.format = NULL;
 		chk_call(c, &call);
 		chk_begin("snapshot_create");
-		rc = tr_st_vol_create(TR_TGT(fx->t), &call, &q, key, 0, NULL);
+		rc = tr_st_vol_create(fx->t, &call, &q, key, 0, NULL);
 		chk_end();
 		if (rc < 0) {
 			chk_skip(c, "snapshot_create",
@@ -540,7 +533,7 @@ static void optional_ops(struct chk *c, struct st_fx *fx)
 			chk_skip(c, "snapshot_create",
 				 "NOTSUP for raw and default-format volumes");
 		chk_call(c, &call);
-		rc = tr_st_vol_delete(TR_TGT(fx->t), &call, name, key, 0);
+		rc = tr_st_vol_delete(fx->t, &call, name, key, 0);
 		chk_expect(c, "snapshot-volume-delete",
 			   "vol_delete of a volume that had snapshots", &call,
 			   rc, 0);
@@ -552,8 +545,7 @@ static int ik_make(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_create(TR_TGT(fx->t), call, &fx->flag_spec, key, 0,
-				NULL);
+	return tr_st_vol_create(fx->t, call, &fx->flag_spec, key, 0, NULL);
 }
 
 static int ik_del(struct chk *c, void *fx_, trellis_call_t *call,
@@ -561,7 +553,7 @@ static int ik_del(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_delete(TR_TGT(fx->t), call, fx->flag_vol, key, flags);
+	return tr_st_vol_delete(fx->t, call, fx->flag_vol, key, flags);
 }
 
 static int ik_exists(struct chk *c, void *fx_)
@@ -569,7 +561,7 @@ static int ik_exists(struct chk *c, void *fx_)
 	struct st_fx *fx = fx_;
 	trellis_call_t call;
 	chk_call(c, &call);
-	return tr_st_vol_info(TR_TGT(fx->t), &call, fx->flag_vol, 0, NULL) == 0;
+	return tr_st_vol_info(fx->t, &call, fx->flag_vol, 0, NULL) == 0;
 }
 
 static const struct chk_if_key st_if_key = {
@@ -584,20 +576,20 @@ static void delete_twice(struct chk *c, struct st_fx *fx)
 
 	chk_call(c, &call);
 	chk_begin("vol_delete");
-	int rc = tr_st_vol_delete(TR_TGT(fx->t), &call, fx->vol, key, 0);
+	int rc = tr_st_vol_delete(fx->t, &call, fx->vol, key, 0);
 	chk_end();
 	chk_expect(c, "vol_delete", "vol_delete of the new volume", &call, rc,
 		   0);
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_delete");
-	rc = tr_st_vol_delete(TR_TGT(fx->t), &call, fx->vol, key, 0);
+	rc = tr_st_vol_delete(fx->t, &call, fx->vol, key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:vol_delete",
 		   "replayed vol_delete of a volume already gone", &call, rc,
 		   0);
 	chk_call(c, &call);
 	chk_begin("errors:vol_info-deleted");
-	rc = tr_st_vol_info(TR_TGT(fx->t), &call, fx->vol, 0, &info);
+	rc = tr_st_vol_info(fx->t, &call, fx->vol, 0, &info);
 	chk_end();
 	chk_expect(c, "errors:vol_info-deleted", "vol_info of a deleted volume",
 		   &call, rc, TRELLIS_E_NOTFOUND);
@@ -664,7 +656,7 @@ void chk_storage(struct chk *c)
 			     CHK_BAD_FLAG | TRELLIS_POOL_OPEN_CREATE, &pool);
 	chk_end();
 	if (rc >= 0)
-		tr_st_pool_close(c->p, pool, NULL);
+		tr_st_pool_close(CHK_BARE(c->p, pool));
 	chk_expect(c, "flags:pool_open", "pool_open with unknown flag bit 31",
 		   &call, rc, TRELLIS_E_INVALID_ARG);
 
@@ -675,7 +667,7 @@ void chk_storage(struct chk *c)
 		rc = tr_st_pool_open(c->p, &call, &ps, 0, &pool);
 		chk_end();
 		if (rc >= 0) {
-			tr_st_pool_close(c->p, pool, NULL);
+			tr_st_pool_close(CHK_BARE(c->p, pool));
 			chk_fail(c, "errors:pool_open",
 				 "opening missing directory %s without "
 				 "TRELLIS_POOL_OPEN_CREATE succeeded",
@@ -714,7 +706,7 @@ void chk_storage(struct chk *c)
 	trellis_pool_info_t pi;
 	chk_call(c, &call);
 	chk_begin("pool_info");
-	rc = tr_st_pool_info(TR_TGT(fx.t), &call, 0, &pi);
+	rc = tr_st_pool_info(fx.t, &call, 0, &pi);
 	chk_end();
 	if (rc < 0)
 		chk_fail(c, "pool_info", "%s: %s", trellis_error_name(rc),

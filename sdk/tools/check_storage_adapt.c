@@ -65,7 +65,7 @@ static int inv_discover(struct chk *c, void *fx_, trellis_call_t *call,
 	struct st_fx *fx = fx_;
 	int n = 0;
 	(void)c;
-	return tr_st_discover(TR_TGT(fx->t), call, 0, flags, count_cb, &n);
+	return tr_st_discover(fx->t, call, 0, flags, count_cb, &n);
 }
 
 static const char *const chk_ini[] = {"iqn.2026-01.org.trellis:check-a"};
@@ -86,7 +86,7 @@ static int inv_assign(struct chk *c, void *fx_, trellis_call_t *call,
 	struct st_fx *fx = fx_;
 	trellis_assign_spec_t s = spec_of(fx, 1);
 	(void)c;
-	return tr_st_assign(TR_TGT(fx->t), call, &s, fx->key, flags);
+	return tr_st_assign(fx->t, call, &s, fx->key, flags);
 }
 
 static int inv_unassign(struct chk *c, void *fx_, trellis_call_t *call,
@@ -95,7 +95,7 @@ static int inv_unassign(struct chk *c, void *fx_, trellis_call_t *call,
 	struct st_fx *fx = fx_;
 	trellis_assign_spec_t s = spec_of(fx, 1);
 	(void)c;
-	return tr_st_unassign(TR_TGT(fx->t), call, &s, fx->key, flags);
+	return tr_st_unassign(fx->t, call, &s, fx->key, flags);
 }
 
 static int inv_port_connect(struct chk *c, void *fx_, trellis_call_t *call,
@@ -104,7 +104,7 @@ static int inv_port_connect(struct chk *c, void *fx_, trellis_call_t *call,
 	struct st_fx *fx = fx_;
 	trellis_st_object_t o;
 	(void)c;
-	return tr_st_port_connect(TR_TGT(fx->t), call, "trellis-check-port",
+	return tr_st_port_connect(fx->t, call, "trellis-check-port",
 				  fx->key, flags, &o);
 }
 
@@ -115,7 +115,7 @@ static int inv_vol_open(struct chk *c, void *fx_, trellis_call_t *call,
 {
 	struct st_fx *fx = fx_;
 	(void)c;
-	return tr_st_vol_open(TR_TGT(fx->t), call, fx->vol,
+	return tr_st_vol_open(fx->t, call, fx->vol,
 			      flags | TRELLIS_STREAM_READ, &opened);
 }
 
@@ -125,7 +125,7 @@ static void undo_vol_open(struct chk *c, void *fx_)
 	trellis_call_t call;
 	chk_call(c, &call);
 	if (opened)
-		tr_st_vol_stream_close(TR_TGT(fx->t), opened, &call, 0);
+		tr_st_vol_stream_close(fx->t, opened, &call, 0);
 	opened = NULL;
 }
 
@@ -164,7 +164,7 @@ static int discover_find(struct chk *c, struct st_fx *fx, int type,
 	f->name = name;
 	f->host = host;
 	chk_call(c, call);
-	return tr_st_discover(TR_TGT(fx->t), call, TRELLIS_ST_BIT(type),
+	return tr_st_discover(fx->t, call, TRELLIS_ST_BIT(type),
 			      TRELLIS_DISCOVER_FRESH, find_cb, f);
 }
 
@@ -195,7 +195,7 @@ static void discovery(struct chk *c, struct st_fx *fx)
 	int n = 0;
 	chk_call(c, &call);
 	chk_begin("discover:stop");
-	rc = tr_st_discover(TR_TGT(fx->t), &call, 0, 0, stop_cb, &n);
+	rc = tr_st_discover(fx->t, &call, 0, 0, stop_cb, &n);
 	chk_end();
 	if (rc < 0 || n != 1)
 		chk_fail(c, "discover:stop",
@@ -212,21 +212,21 @@ static void assignment(struct chk *c, struct st_fx *fx)
 	struct find f;
 	chk_call(c, &call);
 	chk_begin("errors:assign-no-initiators");
-	int rc = tr_st_assign(TR_TGT(fx->t), &call, &none, fx->key, 0);
+	int rc = tr_st_assign(fx->t, &call, &none, fx->key, 0);
 	chk_end();
 	chk_expect(c, "errors:assign-no-initiators",
 		   "assign without initiators", &call, rc,
 		   TRELLIS_E_INVALID_ARG);
 	chk_call(c, &call);
 	chk_begin("assign:round-trip");
-	rc = tr_st_assign(TR_TGT(fx->t), &call, &one, fx->key, 0);
+	rc = tr_st_assign(fx->t, &call, &one, fx->key, 0);
 	if (rc == 0 && HAS(discover))
 		rc = discover_find(c, fx, TRELLIS_ST_ASSIGNMENT, NULL, one.host,
 				   &f, &call);
 	int shown = rc == 0 && (!HAS(discover) || f.seen);
 	if (rc == 0 && HAS(unassign)) {
 		chk_call(c, &call);
-		rc = tr_st_unassign(TR_TGT(fx->t), &call, &one, fx->key, 0);
+		rc = tr_st_unassign(fx->t, &call, &one, fx->key, 0);
 	}
 	int gone = 1;
 	if (rc == 0 && HAS(discover)) {
@@ -236,7 +236,7 @@ static void assignment(struct chk *c, struct st_fx *fx)
 	}
 	if (rc == 0 && HAS(unassign)) {
 		chk_call(c, &call);
-		rc = tr_st_unassign(TR_TGT(fx->t), &call, &one, fx->key, 0);
+		rc = tr_st_unassign(fx->t, &call, &one, fx->key, 0);
 	}
 	chk_end();
 	if (rc < 0)
@@ -257,10 +257,10 @@ static void streams(struct chk *c, struct st_fx *fx)
 	void *s = NULL;
 	chk_call(c, &call);
 	chk_begin("errors:vol_open-no-mode");
-	int rc = tr_st_vol_open(TR_TGT(fx->t), &call, fx->vol, 0, &s);
+	int rc = tr_st_vol_open(fx->t, &call, fx->vol, 0, &s);
 	chk_end();
 	if (rc == 0)
-		tr_st_vol_stream_close(TR_TGT(fx->t), s, &call, 0);
+		tr_st_vol_stream_close(fx->t, s, &call, 0);
 	chk_expect(c, "errors:vol_open-no-mode", "vol_open without a mode",
 		   &call, rc, TRELLIS_E_INVALID_ARG);
 	if (!HAS(vol_read) || !HAS(vol_write) || !HAS(vol_stream_close)) {
@@ -271,7 +271,7 @@ static void streams(struct chk *c, struct st_fx *fx)
 	}
 	chk_call(c, &call);
 	chk_begin("stream:round-trip");
-	rc = tr_st_vol_open(TR_TGT(fx->t), &call, fx->vol,
+	rc = tr_st_vol_open(fx->t, &call, fx->vol,
 			    TRELLIS_STREAM_READ | TRELLIS_STREAM_WRITE, &s);
 	chk_end();
 	if (rc < 0) {
@@ -285,21 +285,21 @@ static void streams(struct chk *c, struct st_fx *fx)
 	size_t got = 0;
 	chk_begin("stream:round-trip");
 	chk_call(c, &call);
-	rc = tr_st_vol_write(TR_TGT(fx->t), s, &call, 4096, out, sizeof out);
+	rc = tr_st_vol_write(fx->t, s, &call, 4096, out, sizeof out);
 	if (rc == 0) {
 		chk_call(c, &call);
-		rc = tr_st_vol_read(TR_TGT(fx->t), s, &call, 4096, in,
+		rc = tr_st_vol_read(fx->t, s, &call, 4096, in,
 				    sizeof in, &got);
 	}
 	size_t end_got = 1;
 	trellis_vol_info_t vi;
 	if (rc == 0) {
 		chk_call(c, &call);
-		rc = tr_st_vol_info(TR_TGT(fx->t), &call, fx->vol, 0, &vi);
+		rc = tr_st_vol_info(fx->t, &call, fx->vol, 0, &vi);
 	}
 	if (rc == 0) {
 		chk_call(c, &call);
-		rc = tr_st_vol_read(TR_TGT(fx->t), s, &call, vi.capacity, in,
+		rc = tr_st_vol_read(fx->t, s, &call, vi.capacity, in,
 				    sizeof in, &end_got);
 	}
 	chk_end();
@@ -322,7 +322,7 @@ static void streams(struct chk *c, struct st_fx *fx)
 	if (rc == 0) {
 		chk_call(c, &call);
 		chk_begin("errors:vol_write-past-end");
-		rc = tr_st_vol_write(TR_TGT(fx->t), s, &call,
+		rc = tr_st_vol_write(fx->t, s, &call,
 				     vi.capacity - 100, out, sizeof out);
 		chk_end();
 		chk_expect(c, "errors:vol_write-past-end",
@@ -330,7 +330,7 @@ static void streams(struct chk *c, struct st_fx *fx)
 			   TRELLIS_E_INVALID_ARG);
 	}
 	chk_call(c, &call);
-	tr_st_vol_stream_close(TR_TGT(fx->t), s, &call, TRELLIS_STREAM_COMMIT);
+	tr_st_vol_stream_close(fx->t, s, &call, TRELLIS_STREAM_COMMIT);
 }
 
 void chk_storage_adapt(struct chk *c, struct st_fx *fx)

@@ -55,7 +55,7 @@ static int vol_exists(struct chk *c, struct st_fx *fx, const char *name,
 	trellis_call_t call;
 	trellis_vol_info_t scratch;
 	chk_call(c, &call);
-	return tr_st_vol_info(TR_TGT(fx->t), &call, name, 0,
+	return tr_st_vol_info(fx->t, &call, name, 0,
 			      vi ? vi : &scratch) == 0;
 }
 
@@ -64,7 +64,7 @@ static void drop(struct chk *c, struct st_fx *fx, const char *name,
 {
 	trellis_call_t call;
 	chk_call(c, &call);
-	tr_st_vol_delete(TR_TGT(fx->t), &call, name, key, 0);
+	tr_st_vol_delete(fx->t, &call, name, key, 0);
 }
 
 static void other_args(struct chk *c, struct st_fx *fx)
@@ -80,7 +80,7 @@ static void other_args(struct chk *c, struct st_fx *fx)
 	spec.size = before.capacity + 3 * MIB;
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_create-other-args");
-	int rc = tr_st_vol_create(TR_TGT(fx->t), &call, &spec, fx->key, 0,
+	int rc = tr_st_vol_create(fx->t, &call, &spec, fx->key, 0,
 				  &after);
 	chk_end();
 	trellis_vol_info_t now;
@@ -118,7 +118,7 @@ static void resize_replay(struct chk *c, struct st_fx *fx)
 		return;
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_resize");
-	int rc = tr_st_vol_resize(TR_TGT(fx->t), &call, fx->vol, vi.capacity,
+	int rc = tr_st_vol_resize(fx->t, &call, fx->vol, vi.capacity,
 				  fx->key, 0);
 	chk_end();
 	chk_expect(c, "idempotent:vol_resize",
@@ -138,7 +138,7 @@ static void clone_no_key(struct chk *c, struct st_fx *fx)
 	 * itself, without a key, must not replace it. */
 	chk_call(c, &call);
 	chk_begin("idempotent:vol_clone-no-key");
-	int rc = tr_st_vol_clone(TR_TGT(fx->t), &call, fx->vol, fx->vol, NULL,
+	int rc = tr_st_vol_clone(fx->t, &call, fx->vol, fx->vol, NULL,
 				 0, &out);
 	chk_end();
 	trellis_vol_info_t now;
@@ -163,7 +163,7 @@ static void name_127(struct chk *c, struct st_fx *fx)
 	snprintf(key, sizeof key, "%s-127", fx->key);
 	chk_call(c, &call);
 	chk_begin("limits:name-127");
-	int rc = tr_st_vol_create(TR_TGT(fx->t), &call, &spec, key, 0, &out);
+	int rc = tr_st_vol_create(fx->t, &call, &spec, key, 0, &out);
 	chk_end();
 	if (rc < 0) {
 		chk_fail(c, "limits:name-127",
@@ -198,7 +198,7 @@ static void too_big(struct chk *c, struct st_fx *fx)
 	trellis_call_t call;
 	chk_call(c, &call);
 	chk_begin("capacity:vol_create-too-big");
-	int rc = tr_st_vol_create(TR_TGT(fx->t), &call, &spec, key, 0, &out);
+	int rc = tr_st_vol_create(fx->t, &call, &spec, key, 0, &out);
 	chk_end();
 	int left = vol_exists(c, fx, name, NULL);
 	if (rc >= 0 || left) {
@@ -229,7 +229,7 @@ static void pool_figures(struct chk *c, struct st_fx *fx)
 	trellis_call_t call;
 	chk_call(c, &call);
 	chk_begin("capacity:pool_info");
-	int rc = tr_st_pool_info(TR_TGT(fx->t), &call, 0, &pi);
+	int rc = tr_st_pool_info(fx->t, &call, 0, &pi);
 	chk_end();
 	int have = vol_exists(c, fx, fx->vol, &vi);
 	if (rc < 0) {
@@ -284,7 +284,7 @@ static void symlinks(struct chk *c, struct st_fx *fx, const char *pooldir,
 	trellis_vol_info_t vi;
 	chk_call(c, &call);
 	chk_begin("symlink:vol_info");
-	int rc = tr_st_vol_info(TR_TGT(fx->t), &call, name, 0, &vi);
+	int rc = tr_st_vol_info(fx->t, &call, name, 0, &vi);
 	chk_end();
 	if (rc == 0)
 		chk_fail(c, "symlink:vol_info",
@@ -298,7 +298,7 @@ static void symlinks(struct chk *c, struct st_fx *fx, const char *pooldir,
 					    vol_resize))) {
 		chk_call(c, &call);
 		chk_begin("symlink:vol_resize");
-		rc = tr_st_vol_resize(TR_TGT(fx->t), &call, name, 64 * MIB,
+		rc = tr_st_vol_resize(fx->t, &call, name, 64 * MIB,
 				      fx->key, 0);
 		chk_end();
 		struct stat st;
@@ -317,7 +317,7 @@ static void symlinks(struct chk *c, struct st_fx *fx, const char *pooldir,
 	spec.name = name;
 	chk_call(c, &call);
 	chk_begin("symlink:vol_create");
-	rc = tr_st_vol_create(TR_TGT(fx->t), &call, &spec, fx->key, 0, &vi);
+	rc = tr_st_vol_create(fx->t, &call, &spec, fx->key, 0, &vi);
 	chk_end();
 	struct stat st;
 	int untouched = stat(outside, &st) == 0 && st.st_size == 4;
@@ -326,7 +326,7 @@ static void symlinks(struct chk *c, struct st_fx *fx, const char *pooldir,
 			untouched, "the file it points to changed");
 	chk_call(c, &call);
 	chk_begin("symlink:vol_delete");
-	rc = tr_st_vol_delete(TR_TGT(fx->t), &call, name, fx->key, 0);
+	rc = tr_st_vol_delete(fx->t, &call, name, fx->key, 0);
 	chk_end();
 	if (stat(outside, &st) == 0 && st.st_size == 4)
 		chk_pass(c, "symlink:vol_delete",

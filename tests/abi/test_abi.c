@@ -302,16 +302,15 @@ static void test_frozen_1_0_on_1_1_host(void **st)
 	trellis_vol_spec_t spec = {
 	    .struct_size = sizeof spec, .name = "v1", .size = 4096};
 	trellis_vol_info_t info;
-	assert_int_equal(
-	    tr_st_vol_create(TR_TGT(t), &call, &spec, "k", 0, &info), 0);
+	assert_int_equal(tr_st_vol_create(t, &call, &spec, "k", 0, &info), 0);
 	assert_string_equal(info.path, "mem:v1");
 	assert_int_equal(info.struct_size, sizeof info);
-	assert_int_equal(tr_st_vol_info(TR_TGT(t), &call, "nope", 0, &info),
+	assert_int_equal(tr_st_vol_info(t, &call, "nope", 0, &info),
 			 TRELLIS_E_NOTFOUND);
 	assert_string_equal(call.message, "no volume 'nope'");
 
 	/* A 1.0 op the plugin left NULL. */
-	assert_int_equal(tr_st_vol_list(TR_TGT(t), &call, 0, NULL, NULL),
+	assert_int_equal(tr_st_vol_list(t, &call, 0, NULL, NULL),
 			 TRELLIS_E_NOTSUP);
 	assert_string_equal(call.message, "plugin 'frozen-1-0' (storage) does "
 					  "not support vol_list");
@@ -338,29 +337,26 @@ static void test_frozen_1_0_on_1_1_host(void **st)
 	void *stream = (void *)&as;
 	char buf[16];
 	size_t got = 99;
-	assert_int_equal(tr_st_discover(TR_TGT(t), &call, 0, 0, NULL, NULL),
+	assert_int_equal(tr_st_discover(t, &call, 0, 0, NULL, NULL),
 			 TRELLIS_E_NOTSUP);
 	assert_string_equal(call.message, "plugin 'frozen-1-0' (storage) does "
 					  "not support discover");
-	assert_int_equal(tr_st_assign(TR_TGT(t), &call, &as, "k", 0),
+	assert_int_equal(tr_st_assign(t, &call, &as, "k", 0), TRELLIS_E_NOTSUP);
+	assert_int_equal(tr_st_unassign(t, &call, &as, "k", 0),
 			 TRELLIS_E_NOTSUP);
-	assert_int_equal(tr_st_unassign(TR_TGT(t), &call, &as, "k", 0),
+	assert_int_equal(tr_st_port_connect(t, &call, "p0", "k", 0, &obj),
 			 TRELLIS_E_NOTSUP);
 	assert_int_equal(
-	    tr_st_port_connect(TR_TGT(t), &call, "p0", "k", 0, &obj),
+	    tr_st_vol_open(t, &call, "v1", TRELLIS_STREAM_READ, &stream),
 	    TRELLIS_E_NOTSUP);
-	assert_int_equal(tr_st_vol_open(TR_TGT(t), &call, "v1",
-					TRELLIS_STREAM_READ, &stream),
-			 TRELLIS_E_NOTSUP);
 	assert_null(stream);
-	assert_int_equal(tr_st_vol_read(TR_TGT(t), NULL, &call, 0, buf,
-					sizeof buf, &got),
-			 TRELLIS_E_NOTSUP);
-	assert_int_equal(got, 0);
 	assert_int_equal(
-	    tr_st_vol_write(TR_TGT(t), NULL, &call, 0, buf, sizeof buf),
+	    tr_st_vol_read(t, NULL, &call, 0, buf, sizeof buf, &got),
 	    TRELLIS_E_NOTSUP);
-	assert_int_equal(tr_st_vol_stream_close(TR_TGT(t), NULL, &call, 0),
+	assert_int_equal(got, 0);
+	assert_int_equal(tr_st_vol_write(t, NULL, &call, 0, buf, sizeof buf),
+			 TRELLIS_E_NOTSUP);
+	assert_int_equal(tr_st_vol_stream_close(t, NULL, &call, 0),
 			 TRELLIS_E_NOTSUP);
 	assert_string_equal(call.message, "plugin 'frozen-1-0' (storage) does "
 					  "not support vol_stream_close");
@@ -379,21 +375,19 @@ static void test_net_1_0_routers_notsup(void **st)
 	assert_int_equal(p->state, TR_PLUGIN_LOADED);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	void *conn = NULL;
-	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	assert_int_equal(tr_net_connect(p, &call, "local", NULL, 0, &conn), 0);
+	struct tr_target t = {.plugin = p, .lock = PTHREAD_MUTEX_INITIALIZER};
+	assert_int_equal(tr_net_connect(p, &call, "local", NULL, 0, &t.handle),
+			 0);
 	trellis_router_spec_t rs = {.struct_size = sizeof rs, .name = "n"};
 	trellis_router_info_t out;
-	assert_int_equal(tr_net_router_ensure(p, conn, &lock, &call, &rs, "k",
-					      0, &out),
+	assert_int_equal(tr_net_router_ensure(&t, &call, &rs, "k", 0, &out),
 			 TRELLIS_E_NOTSUP);
 	assert_string_equal(call.message, "plugin 'net-1-0' (network) does "
 					  "not support router_ensure");
 	tr_call_init(&call, NULL);
-	assert_int_equal(
-	    tr_net_router_remove(p, conn, &lock, &call, "n", "k", 0),
-	    TRELLIS_E_NOTSUP);
-	tr_net_disconnect(p, conn, &lock);
+	assert_int_equal(tr_net_router_remove(&t, &call, "n", "k", 0),
+			 TRELLIS_E_NOTSUP);
+	tr_net_disconnect(&t);
 	tr_registry_free(reg);
 }
 

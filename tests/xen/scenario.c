@@ -215,7 +215,7 @@ int main(int argc, char **argv)
 	report(1, "connect", "connect xen:///");
 
 	/* ---- host info against `xl info` ---- */
-	rc = tr_hv_host_info(TR_TGT(t), &call, 0, &hi);
+	rc = tr_hv_host_info(t, &call, 0, &hi);
 	if (rc) {
 		report(0, "host-info", "host_info: %s: %s",
 		       trellis_error_name(rc), call.message);
@@ -247,7 +247,7 @@ int main(int argc, char **argv)
 	    .initrd = initrd,
 	    .cmdline = "console=hvc0 quiet",
 	};
-	rc = tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm",
+	rc = tr_hv_vm_create(t, &call, &spec, "wf-xen/step-vm",
 			     TRELLIS_VM_CREATE_START, &vm);
 	if (rc) {
 		report(0, "create", "vm_create %s: %s: %s", spec.name,
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 	       spec.name, vm.uuid, vm.backend_id,
 	       trellis_vm_state_name(vm.state), id, state);
 
-	rc = tr_hv_vm_list(TR_TGT(t), &call, 0, list_cb, &s);
+	rc = tr_hv_vm_list(t, &call, 0, list_cb, &s);
 	report(rc == 0 && s.found == 1 && running_or_blocked(s.state), "list",
 	       "vm_list: %u VMs, ours %s in state %s", s.count,
 	       s.found ? "listed" : "missing", trellis_vm_state_name(s.state));
@@ -273,11 +273,11 @@ int main(int argc, char **argv)
 	struct tr_target *t2 = NULL;
 	rc = tr_target_open(p, &call, NULL, "xen:///", NULL, 0, &t2);
 	if (rc == 0)
-		rc = tr_hv_vm_create(TR_TGT(t2), &call, &spec, "wf-xen/step-vm",
+		rc = tr_hv_vm_create(t2, &call, &spec, "wf-xen/step-vm",
 				     TRELLIS_VM_CREATE_START, &vm2);
 	tr_target_close(t2);
 	s = (struct seen){.uuid = uuid};
-	tr_hv_vm_list(TR_TGT(t), &call, 0, list_cb, &s);
+	tr_hv_vm_list(t, &call, 0, list_cb, &s);
 	report(rc == 0 && strcmp(vm2.uuid, uuid) == 0 && s.found == 1,
 	       "create-replay",
 	       "replayed vm_create with the same key on a new connection: "
@@ -285,14 +285,14 @@ int main(int argc, char **argv)
 	       trellis_error_name(rc), vm2.uuid, s.found);
 
 	spec.uuid = NULL;
-	rc = tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/other-step",
+	rc = tr_hv_vm_create(t, &call, &spec, "wf-xen/other-step",
 			     TRELLIS_VM_CREATE_START, &vm2);
 	expect(t, &call, rc, TRELLIS_E_CONFLICT, "create-dup-name",
 	       "vm_create of an existing name under another key");
 
 	/* ---- pause / resume ---- */
-	rc = tr_hv_vm_pause(TR_TGT(t), &call, uuid, 0);
-	tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
+	rc = tr_hv_vm_pause(t, &call, uuid, 0);
+	tr_hv_vm_info(t, &call, uuid, 0, &info);
 	xl_list(spec.name, &id, state);
 	report(rc == 0 && info.state == TRELLIS_VM_PAUSED &&
 		   strchr(state, 'p') != NULL,
@@ -300,8 +300,8 @@ int main(int argc, char **argv)
 	       trellis_error_name(rc), trellis_vm_state_name(info.state),
 	       state);
 
-	rc = tr_hv_vm_resume(TR_TGT(t), &call, uuid, 0);
-	tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
+	rc = tr_hv_vm_resume(t, &call, uuid, 0);
+	tr_hv_vm_info(t, &call, uuid, 0, &info);
 	xl_list(spec.name, &id, state);
 	report(rc == 0 && running_or_blocked(info.state) &&
 		   strchr(state, 'p') == NULL,
@@ -315,19 +315,19 @@ int main(int argc, char **argv)
 	       "the guest printed its boot marker on its PV console (%s)", log);
 
 	/* ---- graceful shutdown ---- */
-	rc = tr_hv_vm_shutdown(TR_TGT(t), &call, uuid, 60, 0);
+	rc = tr_hv_vm_shutdown(t, &call, uuid, 60, 0);
 	listed = xl_list(spec.name, &id, state);
 	report(rc == 0 && !listed, "shutdown",
 	       "vm_shutdown: %s%s%s; xl list %s", trellis_error_name(rc),
 	       rc ? ": " : "", rc ? call.message : "",
 	       listed ? "still lists it" : "no longer lists it");
 	if (rc)
-		tr_hv_vm_destroy(TR_TGT(t), &call, uuid, NULL, 0);
+		tr_hv_vm_destroy(t, &call, uuid, NULL, 0);
 
 	/* ---- create paused, start, destroy ---- */
 	spec.name = "trellis-xen-t2";
 	rc =
-	    tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm2", 0, &vm);
+	    tr_hv_vm_create(t, &call, &spec, "wf-xen/step-vm2", 0, &vm);
 	snprintf(uuid, sizeof uuid, "%s", vm.uuid);
 	listed = xl_list(spec.name, &id, state);
 	report(rc == 0 && vm.state == TRELLIS_VM_PAUSED && listed &&
@@ -339,13 +339,13 @@ int main(int argc, char **argv)
 
 	/* A paused guest cannot answer a shutdown request: the wait times
 	 * out, and with FORCE the VM is then powered off. */
-	rc = tr_hv_vm_shutdown(TR_TGT(t), &call, uuid, 2, 0);
+	rc = tr_hv_vm_shutdown(t, &call, uuid, 2, 0);
 	listed = xl_list(spec.name, &id, state);
 	report(rc == TRELLIS_E_TIMEOUT && listed, "shutdown-timeout",
 	       "vm_shutdown of a paused VM, 2 s: %s (%s); xl list %s",
 	       trellis_error_name(rc), call.message,
 	       listed ? "still lists it" : "no longer lists it");
-	rc = tr_hv_vm_shutdown(TR_TGT(t), &call, uuid, 2,
+	rc = tr_hv_vm_shutdown(t, &call, uuid, 2,
 			       TRELLIS_VM_SHUTDOWN_FORCE);
 	listed = xl_list(spec.name, &id, state);
 	report(rc == 0 && !listed, "shutdown-force",
@@ -355,37 +355,37 @@ int main(int argc, char **argv)
 
 	spec.name = "trellis-xen-t3";
 	rc =
-	    tr_hv_vm_create(TR_TGT(t), &call, &spec, "wf-xen/step-vm3", 0, &vm);
+	    tr_hv_vm_create(t, &call, &spec, "wf-xen/step-vm3", 0, &vm);
 	snprintf(uuid, sizeof uuid, "%s", vm.uuid);
 	if (rc)
 		report(0, "start", "vm_create of %s: %s: %s", spec.name,
 		       trellis_error_name(rc), call.message);
-	rc = tr_hv_vm_start(TR_TGT(t), &call, uuid, 0);
-	tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
+	rc = tr_hv_vm_start(t, &call, uuid, 0);
+	tr_hv_vm_info(t, &call, uuid, 0, &info);
 	report(rc == 0 && running_or_blocked(info.state), "start",
 	       "vm_start of a VM created paused: %s, state %s",
 	       trellis_error_name(rc), trellis_vm_state_name(info.state));
 
-	rc = tr_hv_vm_destroy(TR_TGT(t), &call, uuid, "wf-xen/undo-vm3", 0);
+	rc = tr_hv_vm_destroy(t, &call, uuid, "wf-xen/undo-vm3", 0);
 	listed = xl_list(spec.name, &id, state);
 	report(rc == 0 && !listed, "destroy", "vm_destroy: %s%s%s; xl list %s",
 	       trellis_error_name(rc), rc ? ": " : "", rc ? call.message : "",
 	       listed ? "still lists it" : "no longer lists it");
 
-	rc = tr_hv_vm_info(TR_TGT(t), &call, uuid, 0, &info);
+	rc = tr_hv_vm_info(t, &call, uuid, 0, &info);
 	expect(t, &call, rc, TRELLIS_E_NOTFOUND, "info-destroyed",
 	       "vm_info of the destroyed VM");
-	rc = tr_hv_vm_destroy(TR_TGT(t), &call, uuid, "wf-xen/undo-vm3", 0);
+	rc = tr_hv_vm_destroy(t, &call, uuid, "wf-xen/undo-vm3", 0);
 	expect(t, &call, rc, 0, "destroy-again",
 	       "vm_destroy of a VM already gone");
 
 errors:
 	/* ---- errors ---- */
-	rc = tr_hv_vm_info(TR_TGT(t), &call,
+	rc = tr_hv_vm_info(t, &call,
 			   "0badc0de-0000-4000-8000-000000000001", 0, &info);
 	expect(t, &call, rc, TRELLIS_E_NOTFOUND, "err-unknown",
 	       "vm_info of an unknown domain");
-	rc = tr_hv_vm_pause(TR_TGT(t), &call,
+	rc = tr_hv_vm_pause(t, &call,
 			    "0badc0de-0000-4000-8000-000000000001", 0);
 	expect(t, &call, rc, TRELLIS_E_NOTFOUND, "err-unknown-pause",
 	       "vm_pause of an unknown domain");
@@ -398,18 +398,18 @@ errors:
 	    .kernel = kernel,
 	    .initrd = initrd,
 	};
-	rc = tr_hv_vm_create(TR_TGT(t), &call, &big, "wf-xen/big", 0, &vm);
+	rc = tr_hv_vm_create(t, &call, &big, "wf-xen/big", 0, &vm);
 	expect(t, &call, rc, TRELLIS_E_INVALID_ARG, "err-memory-impossible",
 	       "vm_create asking for more memory than the host has");
 	/* More than is free (dom0 holds its share) but less than the host's
 	 * total: could fit some day, not now. */
 	big.memory_mib = hi.memory_kib / 1024 - 16;
-	rc = tr_hv_vm_create(TR_TGT(t), &call, &big, "wf-xen/big", 0, &vm);
+	rc = tr_hv_vm_create(t, &call, &big, "wf-xen/big", 0, &vm);
 	expect(t, &call, rc, TRELLIS_E_NOSPACE, "err-memory-nospace",
 	       "vm_create asking for more memory than is free");
 	big.memory_mib = 96;
 	big.kernel = "/guest/no-such-vmlinux";
-	rc = tr_hv_vm_create(TR_TGT(t), &call, &big, "wf-xen/big", 0, &vm);
+	rc = tr_hv_vm_create(t, &call, &big, "wf-xen/big", 0, &vm);
 	expect(t, &call, rc, TRELLIS_E_INVALID_ARG, "err-no-kernel",
 	       "vm_create with a kernel that does not exist");
 	report(!xl_list(big.name, &id, state), "err-no-leftover",
@@ -420,7 +420,7 @@ errors:
 	char d0uuid[40] = "";
 	if (d0)
 		sscanf(d0, "%*s %*s %*s %*s %*s %*s %39s", d0uuid);
-	rc = tr_hv_vm_destroy(TR_TGT(t), &call, d0uuid, NULL, 0);
+	rc = tr_hv_vm_destroy(t, &call, d0uuid, NULL, 0);
 	listed = xl_list("Domain-0", &id, state);
 	if (rc == TRELLIS_E_PERMISSION && listed)
 		report(1, "err-dom0", "vm_destroy of domain 0 (%s): %s: %s",
@@ -431,10 +431,10 @@ errors:
 		       "PERMISSION",
 		       d0uuid, trellis_error_name(rc), call.message);
 
-	rc = tr_hv_vm_info(TR_TGT(t), &call, "not-a-uuid", 0, &info);
+	rc = tr_hv_vm_info(t, &call, "not-a-uuid", 0, &info);
 	expect(t, &call, rc, TRELLIS_E_INVALID_ARG, "err-bad-uuid",
 	       "vm_info of a malformed UUID");
-	rc = tr_hv_vm_list(TR_TGT(t), &call, 1u << 31, list_cb, &s);
+	rc = tr_hv_vm_list(t, &call, 1u << 31, list_cb, &s);
 	expect(t, &call, rc, TRELLIS_E_INVALID_ARG, "err-flags",
 	       "vm_list with an unknown flag bit");
 

@@ -7,18 +7,9 @@
 # handshakes of RFB 3.3, 3.7 and 3.8.  Builds the fuzz build (clang,
 # libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
-secs=${FUZZ_SECONDS:-20}
-fb=${TRELLIS_FUZZ_BUILD:-$TRELLIS_SRC/build-fuzz}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if ! command -v clang >/dev/null; then
-	skip "fuzz console" "clang is not installed (tools/deps/core.txt)"
-	done_testing
-fi
-ok "build the fuzz target" \
-	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
-	"$fb/tests/fuzz/fuzz_console"
-mkdir -p "$work/c" "$work/art"
+source "$(dirname "$0")/../../lib/fuzz.sh"
+fuzz_begin "fuzz console" fuzz_console
+mkdir -p "$work/c"
 # A VNC server: 3.8 offering None and VNC auth, a challenge, OK.
 printf '\x00\x05RFB 003.008\n\x02\x01\x02%016d\x00\x00\x00\x00' 0 >"$work/c/up38"
 printf '\x00\x03RFB 003.003\n\x00\x00\x00\x02%016d\x00\x00\x00\x00' 0 >"$work/c/up33"
@@ -29,20 +20,5 @@ printf '\x01\x04RFB 003.008\n\x01\x01' >"$work/c/dn38"
 printf '\x01\x01RFB 003.007\n\x01' >"$work/c/dn37"
 printf '\x01\x02RFB 003.003\n' >"$work/c/dn33"
 printf '\x02\x00k 1 65\nk 0 65\np 10 20 1\np 719 399 0\np -1 5 0\n' >"$work/c/ev"
-bin=$fb/tests/fuzz/fuzz_console
-if [[ -x $bin ]]; then
-	out=$("$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$work/art/" -print_final_stats=1 "$work/c" 2>&1)
-	rc=$?
-	is "fuzz_console ran ${secs}s without a crash, leak or timeout" "$rc" 0
-	if [[ $rc != 0 ]]; then
-		printf '%s\n' "$out" | grep -v '^#\|^INFO' | tail -30 | sed 's/^/#   /'
-		for a in "$work"/art/*; do
-			[[ -f $a ]] && diag "reproducer: $(base64 -w0 "$a")"
-		done
-	fi
-	diag "fuzz_console: $(printf '%s\n' "$out" | grep -E 'stat::number_of_executed_units' | tail -1)"
-else
-	_tap_report 1 "fuzz_console built"
-fi
+fuzz_run fuzz_console "$work/c"
 done_testing

@@ -5,22 +5,11 @@
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
-secs=${FUZZ_SECONDS:-20}
-fb=${TRELLIS_FUZZ_BUILD:-$TRELLIS_SRC/build-fuzz}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if ! command -v clang >/dev/null; then
-	skip "fuzz parsers" "clang is not installed (tools/deps/core.txt)"
-	done_testing
-fi
-ok "build the fuzz targets" \
-	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
-	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api" \
-	"$fb/tests/fuzz/fuzz_keys" "$fb/tests/fuzz/fuzz_http" "$fb/tests/fuzz/fuzz_link" \
-	"$fb/tests/fuzz/fuzz_cidr" "$fb/tests/fuzz/fuzz_authlog" "$fb/tests/fuzz/fuzz_session" \
-	"$fb/tests/fuzz/fuzz_proof"
+source "$(dirname "$0")/../../lib/fuzz.sh"
+fuzz_begin "fuzz parsers" fuzz_config fuzz_api fuzz_keys fuzz_http fuzz_link \
+	fuzz_cidr fuzz_authlog fuzz_session fuzz_proof
 
-mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/proof" "$work/art"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/proof"
 printf '10.1.1.0/24' >"$work/cidr/1"
 printf '198.51.100.2-198.51.100.254' >"$work/cidr/2"
 printf '010.1.1.5/032' >"$work/cidr/3"
@@ -52,22 +41,7 @@ printf '\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x02\x00\x03\xffR\x00' >"$work/lin
 printf '%064d\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n{"engineer_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","nonce":"AAAAAAAAAAAAAAAAAAAAAA==","signed_at":1796000000,"signature":"%s"}' 0 "$(head -c 64 /dev/zero | base64 -w0)" >"$work/proof/1"
 printf 'ab\nx\n{"engineer_key":1,"signed_at":"x"}' >"$work/proof/2"
 for t in config api keys http link cidr authlog session proof; do
-	bin=$fb/tests/fuzz/fuzz_$t
-	if [[ ! -x $bin ]]; then
-		_tap_report 1 "fuzz_$t built"
-		continue
-	fi
-	out=$("$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$work/art/$t-" -print_final_stats=1 "$work/$t" 2>&1)
-	rc=$?
-	is "fuzz_$t ran ${secs}s without a crash, leak or timeout" "$rc" 0
-	if [[ $rc != 0 ]]; then
-		printf '%s\n' "$out" | grep -v '^#\|^INFO' | tail -30 | sed 's/^/#   /'
-		for a in "$work"/art/$t-*; do
-			[[ -f $a ]] && diag "reproducer: $(base64 -w0 "$a")"
-		done
-	fi
-	diag "fuzz_$t: $(printf '%s\n' "$out" | grep -E 'stat::number_of_executed_units' | tail -1)"
+	fuzz_run "fuzz_$t" "$work/$t"
 done
 rm -f /dev/shm/trellis-fuzz-config-* /dev/shm/trellis-fuzz-keys-*
 done_testing

@@ -228,7 +228,7 @@ static int cmd_create(struct tr_target *t, int argc, char **argv)
 	trellis_call_t call;
 	trellis_vm_info_t vm;
 	tr_call_init(&call, NULL);
-	int rc = tr_hv_vm_create(TR_TGT(t), &call, &s, key, flags, &vm);
+	int rc = tr_hv_vm_create(t, &call, &s, key, flags, &vm);
 	if (rc < 0)
 		return fail(&call, rc);
 	snprintf(last_uuid, sizeof last_uuid, "%s", vm.uuid);
@@ -257,7 +257,7 @@ static int run(struct tr_target *t, int argc, char **argv)
 	} while (0)
 	if (!strcmp(c, "host-info")) {
 		trellis_hv_host_info_t h;
-		if ((rc = tr_hv_host_info(TR_TGT(t), &call, 0, &h)) == 0)
+		if ((rc = tr_hv_host_info(t, &call, 0, &h)) == 0)
 			emit("hostname=%s hv_type=%s hv_version=%llu arch=%s "
 			     "cpu_model=%s cpus=%u memory_kib=%llu "
 			     "free_memory_kib=%llu domain_type=%s\n",
@@ -268,38 +268,38 @@ static int run(struct tr_target *t, int argc, char **argv)
 			     (unsigned long long)h.free_memory_kib,
 			     h.domain_type);
 	} else if (!strcmp(c, "list")) {
-		rc = tr_hv_vm_list(TR_TGT(t), &call, 0, list_cb, NULL);
+		rc = tr_hv_vm_list(t, &call, 0, list_cb, NULL);
 	} else if (!strcmp(c, "create")) {
 		return cmd_create(t, argc, argv);
 	} else if (!strcmp(c, "info")) {
 		NEED(1);
 		trellis_vm_info_t vm;
-		if ((rc = tr_hv_vm_info(TR_TGT(t), &call, u, 0, &vm)) == 0)
+		if ((rc = tr_hv_vm_info(t, &call, u, 0, &vm)) == 0)
 			print_vm(&vm);
 	} else if (!strcmp(c, "destroy")) {
 		NEED(1);
-		rc = tr_hv_vm_destroy(TR_TGT(t), &call, u,
+		rc = tr_hv_vm_destroy(t, &call, u,
 				      argc > 2 ? argv[2] : NULL, 0);
 	} else if (!strcmp(c, "start")) {
 		NEED(1);
-		rc = tr_hv_vm_start(TR_TGT(t), &call, u, 0);
+		rc = tr_hv_vm_start(t, &call, u, 0);
 	} else if (!strcmp(c, "pause")) {
 		NEED(1);
-		rc = tr_hv_vm_pause(TR_TGT(t), &call, u, 0);
+		rc = tr_hv_vm_pause(t, &call, u, 0);
 	} else if (!strcmp(c, "resume")) {
 		NEED(1);
-		rc = tr_hv_vm_resume(TR_TGT(t), &call, u, 0);
+		rc = tr_hv_vm_resume(t, &call, u, 0);
 	} else if (!strcmp(c, "shutdown")) {
 		NEED(2);
 		uint32_t f = argc > 3 && !strcmp(argv[3], "force")
 				 ? TRELLIS_VM_SHUTDOWN_FORCE
 				 : 0;
-		rc = tr_hv_vm_shutdown(TR_TGT(t), &call, u,
+		rc = tr_hv_vm_shutdown(t, &call, u,
 				       (uint32_t)atoi(argv[2]), f);
 	} else if (!strcmp(c, "console")) {
 		NEED(2);
 		trellis_console_info_t ci;
-		rc = tr_hv_vm_console(TR_TGT(t), &call, u,
+		rc = tr_hv_vm_console(t, &call, u,
 				      (uint32_t)atoi(argv[2]), 0, &ci);
 		if (rc == 0)
 			emit("protocol=%s host=%s port=%u password=%s "
@@ -311,27 +311,27 @@ static int run(struct tr_target *t, int argc, char **argv)
 		NEED(2);
 		trellis_disk_spec_t d;
 		parse_disk(strdup(argv[2]), &d);
-		rc = tr_hv_vm_disk_attach(TR_TGT(t), &call, u, &d,
+		rc = tr_hv_vm_disk_attach(t, &call, u, &d,
 					  argc > 3 ? argv[3] : NULL, 0);
 	} else if (!strcmp(c, "disk-detach")) {
 		NEED(2);
 		rc =
-		    tr_hv_vm_disk_detach(TR_TGT(t), &call, u, argv[2], NULL, 0);
+		    tr_hv_vm_disk_detach(t, &call, u, argv[2], NULL, 0);
 	} else if (!strcmp(c, "nic-attach")) {
 		NEED(2);
 		trellis_nic_spec_t n;
 		parse_nic(strdup(argv[2]), &n);
-		rc = tr_hv_vm_nic_attach(TR_TGT(t), &call, u, &n,
+		rc = tr_hv_vm_nic_attach(t, &call, u, &n,
 					 argc > 3 ? argv[3] : NULL, 0);
 	} else if (!strcmp(c, "nic-detach")) {
 		NEED(2);
-		rc = tr_hv_vm_nic_detach(TR_TGT(t), &call, u, argv[2], NULL, 0);
+		rc = tr_hv_vm_nic_detach(t, &call, u, argv[2], NULL, 0);
 	} else if (!strcmp(c, "wait-state")) {
 		NEED(3);
 		long long deadline = now_ms() + atoll(argv[3]) * 1000;
 		trellis_vm_info_t vm;
 		for (;;) {
-			rc = tr_hv_vm_info(TR_TGT(t), &call, u, 0, &vm);
+			rc = tr_hv_vm_info(t, &call, u, 0, &vm);
 			if (rc < 0)
 				break;
 			if (!strcmp(trellis_vm_state_name(vm.state), argv[2])) {

@@ -95,13 +95,13 @@ static int run(struct tr_target *t, int argc, char **argv)
 			       : 0,
 		};
 		trellis_segment_info_t o;
-		rc = tr_net_segment_ensure(TR_TGT(t), &call, &s, "drv",
+		rc = tr_net_segment_ensure(t, &call, &s, "drv",
 					   flags_or(0), &o);
 		if (!rc)
 			printf("bridge=%s link=%s id=%u ports=%u\n", o.bridge,
 			       o.link, o.segment_id, o.n_ports);
 	} else if (!strcmp(cmd, "seg-release") && argc == 2) {
-		rc = tr_net_segment_release(TR_TGT(t), &call, argv[1], "drv",
+		rc = tr_net_segment_release(t, &call, argv[1], "drv",
 					    flags_or(0));
 		if (!rc)
 			printf("released=%s\n", argv[1]);
@@ -112,7 +112,7 @@ static int run(struct tr_target *t, int argc, char **argv)
 					 .mac = opt(argc, argv, "mac"),
 					 .ip = opt(argc, argv, "ip")};
 		trellis_port_info_t o;
-		rc = tr_net_port_create(TR_TGT(t), &call, &s, "drv",
+		rc = tr_net_port_create(t, &call, &s, "drv",
 					flags_or(has(argc, argv, "veth")
 						     ? TRELLIS_NET_PORT_VETH
 						     : 0),
@@ -122,7 +122,7 @@ static int run(struct tr_target *t, int argc, char **argv)
 			       o.bridge, o.mac, o.peer[0] ? o.peer : "-");
 	} else if (!strcmp(cmd, "port-delete") && argc >= 2) {
 		rc = tr_net_port_delete(
-		    TR_TGT(t), &call, argv[1], "drv",
+		    t, &call, argv[1], "drv",
 		    flags_or(has(argc, argv, "release")
 				 ? TRELLIS_NET_PORT_RELEASE_SEGMENT
 				 : 0));
@@ -144,17 +144,17 @@ static int run(struct tr_target *t, int argc, char **argv)
 		    .expires_at = ttl ? (int64_t)time(NULL) + atoll(ttl) : 0,
 		};
 		char id[64];
-		rc = tr_net_rule_add(TR_TGT(t), &call, &r,
+		rc = tr_net_rule_add(t, &call, &r,
 				     opt(argc, argv, "key"), flags_or(0), id);
 		if (!rc)
 			printf("rule=%s\n", id);
 	} else if (!strcmp(cmd, "rule-delete") && argc == 2) {
-		rc = tr_net_rule_delete(TR_TGT(t), &call, argv[1], "drv",
+		rc = tr_net_rule_delete(t, &call, argv[1], "drv",
 					flags_or(0));
 		if (!rc)
 			printf("rule_deleted=%s\n", argv[1]);
 	} else if (!strcmp(cmd, "gc")) {
-		rc = tr_net_gc(TR_TGT(t), &call, (const char *const *)argv + 1,
+		rc = tr_net_gc(t, &call, (const char *const *)argv + 1,
 			       (uint32_t)(argc - 1), flags_or(0), gc_print,
 			       NULL);
 		if (!rc)

@@ -16,28 +16,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', '..', 'lib'))
 import tap  # noqa: E402
 from tap import report  # noqa: E402
+from levels import read_levels  # noqa: E402
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 def read_floors(path):
     """{folder: floor number}, {(from, to)} forbidden, or raises."""
-    floors, never = {}, set()
-    level = 0
-    with open(path) as f:
-        for raw in f:
-            words = raw.split('#', 1)[0].split()
-            if not words:
-                continue
-            if words[0] == 'never':
-                if len(words) != 3:
-                    raise ValueError('%s: "never A B": %s' % (path, raw.strip()))
-                never.add((words[1], words[2]))
-                continue
-            level += 1
-            for w in words:
-                if w in floors:
-                    raise ValueError('%s: %s on two floors' % (path, w))
-                floors[w] = level
+    floors, lines = read_levels(path, ('never',))
+    never = set()
+    for words in lines:
+        if len(words) != 3:
+            raise ValueError('%s: "never A B": %s' % (path, ' '.join(words)))
+        never.add((words[1], words[2]))
     return floors, never
 
 

@@ -131,7 +131,7 @@ static int count_named(const char *name)
 {
 	CALL(call);
 	struct find f = {.name = name};
-	assert_int_equal(tr_hv_vm_list(TR_TGT(tgt), &call, 0, find_cb, &f), 0);
+	assert_int_equal(tr_hv_vm_list(tgt, &call, 0, find_cb, &f), 0);
 	return f.n;
 }
 
@@ -164,14 +164,14 @@ static void test_host_info(void **state)
 	(void)state;
 	CALL(call);
 	trellis_hv_host_info_t h;
-	assert_int_equal(tr_hv_host_info(TR_TGT(tgt), &call, 0, &h), 0);
+	assert_int_equal(tr_hv_host_info(tgt, &call, 0, &h), 0);
 	assert_string_equal(h.hv_type, "TEST");
 	assert_string_equal(h.domain_type, "test");
 	assert_true(h.cpus > 0);
 	assert_true(h.memory_kib > 0);
 	assert_true(h.hostname[0] != 0);
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_host_info(TR_TGT(tgt), &call, 1u << 3, &h),
+	assert_int_equal(tr_hv_host_info(tgt, &call, 1u << 3, &h),
 			 TRELLIS_E_INVALID_ARG);
 }
 
@@ -184,7 +184,7 @@ static void test_create_replay_destroy(void **state)
 	char key[96];
 	snprintf(key, sizeof key, "wf-%s/vm", prefix);
 	CALL(call);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, key,
+	assert_int_equal(tr_hv_vm_create(tgt, &call, &s, key,
 					 TRELLIS_VM_CREATE_START, &a),
 			 0);
 	assert_string_equal(a.name, name);
@@ -195,7 +195,7 @@ static void test_create_replay_destroy(void **state)
 
 	/* a replay finds it: same uuid, one domain */
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, key,
+	assert_int_equal(tr_hv_vm_create(tgt, &call, &s, key,
 					 TRELLIS_VM_CREATE_START, &b),
 			 0);
 	assert_string_equal(a.uuid, b.uuid);
@@ -204,21 +204,21 @@ static void test_create_replay_destroy(void **state)
 	/* the same name under another key is somebody else's VM */
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "other/key", 0, &b),
+	    tr_hv_vm_create(tgt, &call, &s, "other/key", 0, &b),
 	    TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(call.message, "a domain of that name exists"));
 
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_destroy(TR_TGT(tgt), &call, a.uuid, key, 0),
+	assert_int_equal(tr_hv_vm_destroy(tgt, &call, a.uuid, key, 0),
 			 0);
 	assert_true(saw_event("-idem undefined undefined"));
 	assert_int_equal(count_named(name), 0);
 	/* gone already: still a success */
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_destroy(TR_TGT(tgt), &call, a.uuid, key, 0),
+	assert_int_equal(tr_hv_vm_destroy(tgt, &call, a.uuid, key, 0),
 			 0);
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_info(TR_TGT(tgt), &call, a.uuid, 0, &b),
+	assert_int_equal(tr_hv_vm_info(tgt, &call, a.uuid, 0, &b),
 			 TRELLIS_E_NOTFOUND);
 	assert_int_equal(call.backend_code, 42 /* VIR_ERR_NO_DOMAIN */);
 }
@@ -234,19 +234,19 @@ static void test_foreign_domain_is_conflict(void **state)
 	trellis_vm_info_t foreign, b;
 	struct find f = {.name = "test"};
 	CALL(call);
-	assert_int_equal(tr_hv_vm_list(TR_TGT(tgt), &call, 0, find_cb, &f), 0);
+	assert_int_equal(tr_hv_vm_list(tgt, &call, 0, find_cb, &f), 0);
 	assert_int_equal(f.n, 1);
 	foreign = f.vm;
 
 	s.name = "test";
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "wf/vm", 0, &b),
+	    tr_hv_vm_create(tgt, &call, &s, "wf/vm", 0, &b),
 	    TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(call.message, "VM 'test'"));
 	assert_non_null(strstr(call.message, foreign.uuid));
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, NULL, 0, &b),
+	assert_int_equal(tr_hv_vm_create(tgt, &call, &s, NULL, 0, &b),
 			 TRELLIS_E_CONFLICT);
 
 	/* Its UUID under a new name would redefine or clash with it. */
@@ -254,14 +254,14 @@ static void test_foreign_domain_is_conflict(void **state)
 	s.uuid = foreign.uuid;
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "wf/vm", 0, &b),
+	    tr_hv_vm_create(tgt, &call, &s, "wf/vm", 0, &b),
 	    TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(call.message, "is already domain 'test'"));
 	assert_int_equal(count_named(name), 0);
 
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_hv_vm_info(TR_TGT(tgt), &call, foreign.uuid, 0, &b), 0);
+	    tr_hv_vm_info(tgt, &call, foreign.uuid, 0, &b), 0);
 	assert_string_equal(b.name, "test");
 	assert_int_equal(b.state, foreign.state);
 }
@@ -275,16 +275,16 @@ static void test_replay_starts(void **state)
 	trellis_vm_info_t a;
 	CALL(call);
 	assert_int_equal(
-	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, "k/half", 0, &a), 0);
+	    tr_hv_vm_create(tgt, &call, &s, "k/half", 0, &a), 0);
 	assert_int_equal(a.state, TRELLIS_VM_SHUTOFF);
 	assert_int_equal(a.backend_id, -1);
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, "k/half",
+	assert_int_equal(tr_hv_vm_create(tgt, &call, &s, "k/half",
 					 TRELLIS_VM_CREATE_START, &a),
 			 0);
 	assert_int_equal(a.state, TRELLIS_VM_RUNNING);
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_destroy(TR_TGT(tgt), &call, a.uuid, NULL, 0),
+	assert_int_equal(tr_hv_vm_destroy(tgt, &call, a.uuid, NULL, 0),
 			 0);
 }
 
@@ -296,7 +296,7 @@ static void test_bad_input_leaves_nothing(void **state)
 	trellis_vm_spec_t s = spec("huge", name, sizeof name);
 	s.memory_mib = 1u << 22; /* 4 TiB: more than the test host has */
 	CALL(call);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, "k/huge",
+	assert_int_equal(tr_hv_vm_create(tgt, &call, &s, "k/huge",
 					 TRELLIS_VM_CREATE_START, &a),
 			 TRELLIS_E_NOSPACE);
 	assert_non_null(strstr(call.message, "exceeds the host's total"));
@@ -305,7 +305,7 @@ static void test_bad_input_leaves_nothing(void **state)
 	s = spec("bad", name, sizeof name);
 	s.kernel = "relative/vmlinuz";
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, NULL, 0, &a),
+	assert_int_equal(tr_hv_vm_create(tgt, &call, &s, NULL, 0, &a),
 			 TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(call.message, "must be an absolute path"));
 	assert_int_equal(count_named(name), 0);
@@ -313,12 +313,12 @@ static void test_bad_input_leaves_nothing(void **state)
 	s = spec("flags", name, sizeof name);
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_hv_vm_create(TR_TGT(tgt), &call, &s, NULL, 1u << 5, &a),
+	    tr_hv_vm_create(tgt, &call, &s, NULL, 1u << 5, &a),
 	    TRELLIS_E_INVALID_ARG);
 	assert_int_equal(count_named(name), 0);
 
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_info(TR_TGT(tgt), &call, "nope", 0, &a),
+	assert_int_equal(tr_hv_vm_info(tgt, &call, "nope", 0, &a),
 			 TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(call.message, "VM uuid 'nope': not a UUID"));
 }
@@ -330,7 +330,7 @@ static void test_lifecycle(void **state)
 	trellis_vm_spec_t s = spec("life", name, sizeof name);
 	trellis_vm_info_t a;
 	CALL(call);
-	assert_int_equal(tr_hv_vm_create(TR_TGT(tgt), &call, &s, NULL,
+	assert_int_equal(tr_hv_vm_create(tgt, &call, &s, NULL,
 					 TRELLIS_VM_CREATE_START, &a),
 			 0);
 	const char *u = a.uuid;
@@ -342,28 +342,28 @@ static void test_lifecycle(void **state)
 #define STATE(st)                                                              \
 	do {                                                                   \
 		trellis_vm_info_t i_;                                          \
-		OK(tr_hv_vm_info(TR_TGT(tgt), &call, u, 0, &i_));              \
+		OK(tr_hv_vm_info(tgt, &call, u, 0, &i_));              \
 		assert_int_equal(i_.state, (st));                              \
 	} while (0)
-	OK(tr_hv_vm_pause(TR_TGT(tgt), &call, u, 0));
+	OK(tr_hv_vm_pause(tgt, &call, u, 0));
 	STATE(TRELLIS_VM_PAUSED);
 	assert_true(saw_event("-life paused suspended"));
-	OK(tr_hv_vm_pause(TR_TGT(tgt), &call, u, 0)); /* already: fine */
-	OK(tr_hv_vm_resume(TR_TGT(tgt), &call, u, 0));
+	OK(tr_hv_vm_pause(tgt, &call, u, 0)); /* already: fine */
+	OK(tr_hv_vm_resume(tgt, &call, u, 0));
 	STATE(TRELLIS_VM_RUNNING);
-	OK(tr_hv_vm_resume(TR_TGT(tgt), &call, u, 0));
-	OK(tr_hv_vm_shutdown(TR_TGT(tgt), &call, u, 5, 0));
+	OK(tr_hv_vm_resume(tgt, &call, u, 0));
+	OK(tr_hv_vm_shutdown(tgt, &call, u, 5, 0));
 	STATE(TRELLIS_VM_SHUTOFF);
 	assert_true(saw_event("-life shutoff stopped"));
-	OK(tr_hv_vm_shutdown(TR_TGT(tgt), &call, u, 5, 0)); /* off: fine */
+	OK(tr_hv_vm_shutdown(tgt, &call, u, 5, 0)); /* off: fine */
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_resume(TR_TGT(tgt), &call, u, 0),
+	assert_int_equal(tr_hv_vm_resume(tgt, &call, u, 0),
 			 TRELLIS_E_CONFLICT);
-	OK(tr_hv_vm_start(TR_TGT(tgt), &call, u, 0));
-	OK(tr_hv_vm_start(TR_TGT(tgt), &call, u, 0)); /* running: fine */
+	OK(tr_hv_vm_start(tgt, &call, u, 0));
+	OK(tr_hv_vm_start(tgt, &call, u, 0)); /* running: fine */
 	STATE(TRELLIS_VM_RUNNING);
 	/* zero timeout with force: power off at once */
-	OK(tr_hv_vm_shutdown(TR_TGT(tgt), &call, u, 0,
+	OK(tr_hv_vm_shutdown(tgt, &call, u, 0,
 			     TRELLIS_VM_SHUTDOWN_FORCE));
 	STATE(TRELLIS_VM_SHUTOFF);
 
@@ -371,19 +371,19 @@ static void test_lifecycle(void **state)
 	 * and says so */
 	trellis_console_info_t ci;
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_hv_vm_console(TR_TGT(tgt), &call, u, 60, 0, &ci),
+	assert_int_equal(tr_hv_vm_console(tgt, &call, u, 60, 0, &ci),
 			 TRELLIS_E_CONFLICT);
 	trellis_disk_spec_t d = {
 	    .struct_size = sizeof d, .path = "/dev/null", .target = "vdb"};
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_hv_vm_disk_attach(TR_TGT(tgt), &call, u, &d, NULL, 0),
+	    tr_hv_vm_disk_attach(tgt, &call, u, &d, NULL, 0),
 	    TRELLIS_E_NOTSUP);
 	/* detaching what is not there succeeds */
-	OK(tr_hv_vm_disk_detach(TR_TGT(tgt), &call, u, "vdq", NULL, 0));
-	OK(tr_hv_vm_nic_detach(TR_TGT(tgt), &call, u, "52:54:00:01:02:03", NULL,
+	OK(tr_hv_vm_disk_detach(tgt, &call, u, "vdq", NULL, 0));
+	OK(tr_hv_vm_nic_detach(tgt, &call, u, "52:54:00:01:02:03", NULL,
 			       0));
-	OK(tr_hv_vm_destroy(TR_TGT(tgt), &call, u, NULL, 0));
+	OK(tr_hv_vm_destroy(tgt, &call, u, NULL, 0));
 #undef OK
 #undef STATE
 }
@@ -402,7 +402,7 @@ static void test_list_stops_early(void **state)
 	CALL(call);
 	/* the test driver always has its "test" domain */
 	assert_int_equal(
-	    tr_hv_vm_list(TR_TGT(tgt), &call, 0, stop_after_one, &n), 0);
+	    tr_hv_vm_list(tgt, &call, 0, stop_after_one, &n), 0);
 	assert_int_equal(n, 1);
 }
 

@@ -44,15 +44,14 @@ static void test_notsup_for_null_slot(void **st)
 	struct tr_target *t = open_target("probe-serial");
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_st_vol_list(TR_TGT(t), &call, 0, NULL, NULL),
+	assert_int_equal(tr_st_vol_list(t, &call, 0, NULL, NULL),
 			 TRELLIS_E_NOTSUP);
 	assert_int_equal(call.code, TRELLIS_E_NOTSUP);
 	assert_string_equal(call.message, "plugin 'probe-serial' (storage) "
 					  "does not support vol_list");
 	assert_string_equal(call.plugin, "probe-serial");
-	assert_int_equal(
-	    tr_st_snapshot_delete(TR_TGT(t), &call, "v", "s", "k", 0),
-	    TRELLIS_E_NOTSUP);
+	assert_int_equal(tr_st_snapshot_delete(t, &call, "v", "s", "k", 0),
+			 TRELLIS_E_NOTSUP);
 	assert_string_equal(call.message, "plugin 'probe-serial' (storage) "
 					  "does not support snapshot_delete");
 	tr_target_close(t);
@@ -64,12 +63,14 @@ static void test_wrong_kind(void **st)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_hv_host_info(plugin("probe-serial"), NULL, NULL, &call, 0, NULL),
+	    tr_hv_host_info(
+		&(struct tr_target){.plugin = plugin("probe-serial")}, &call, 0,
+		NULL),
 	    TRELLIS_E_INVALID_ARG);
 	assert_string_equal(call.message,
 			    "plugin 'probe-serial' is a storage plugin, not "
 			    "hypervisor: cannot call host_info");
-	assert_int_equal(tr_st_pool_info(NULL, NULL, NULL, &call, 0, NULL),
+	assert_int_equal(tr_st_pool_info(NULL, &call, 0, NULL),
 			 TRELLIS_E_INVALID_ARG);
 	assert_string_equal(call.message, "no storage plugin to call "
 					  "pool_info");
@@ -85,8 +86,9 @@ static void test_refused_plugin(void **st)
 	assert_int_equal(p->state, TR_PLUGIN_REFUSED);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_st_pool_info(p, NULL, NULL, &call, 0, NULL),
-			 TRELLIS_E_INVALID_ARG);
+	assert_int_equal(
+	    tr_st_pool_info(&(struct tr_target){.plugin = p}, &call, 0, NULL),
+	    TRELLIS_E_INVALID_ARG);
 	assert_string_equal(call.message, "plugin 'desc-case' is not loaded "
 					  "(no ops table for kind storage)");
 	struct tr_target *t = (struct tr_target *)1;
@@ -102,9 +104,8 @@ static void test_generic_error_filled_in(void **st)
 	struct tr_target *t = open_target("probe-serial");
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	assert_int_equal(
-	    tr_st_vol_info(TR_TGT(t), &call, "silent-fail", 0, NULL),
-	    TRELLIS_E_BACKEND);
+	assert_int_equal(tr_st_vol_info(t, &call, "silent-fail", 0, NULL),
+			 TRELLIS_E_BACKEND);
 	assert_int_equal(call.code, TRELLIS_E_BACKEND);
 	assert_true(call.has_error);
 	assert_true(call.generic);
@@ -113,19 +114,19 @@ static void test_generic_error_filled_in(void **st)
 			    "BACKEND without giving a reason");
 
 	/* A plugin's own message is kept, and not marked generic. */
-	assert_int_equal(tr_st_vol_info(TR_TGT(t), &call, "own-fail", 0, NULL),
+	assert_int_equal(tr_st_vol_info(t, &call, "own-fail", 0, NULL),
 			 TRELLIS_E_NOTFOUND);
 	assert_false(call.generic);
 	assert_string_equal(call.message, "no volume 'own-fail'");
 
 	/* The return code wins over the code given to set_error. */
-	assert_int_equal(tr_st_vol_info(TR_TGT(t), &call, "mismatch", 0, NULL),
+	assert_int_equal(tr_st_vol_info(t, &call, "mismatch", 0, NULL),
 			 TRELLIS_E_BACKEND);
 	assert_int_equal(call.code, TRELLIS_E_BACKEND);
 	assert_string_equal(call.message, "said NOTFOUND");
 
 	/* Success clears what an earlier call left. */
-	assert_int_equal(tr_st_vol_info(TR_TGT(t), &call, "ok", 0, NULL), 0);
+	assert_int_equal(tr_st_vol_info(t, &call, "ok", 0, NULL), 0);
 	assert_int_equal(call.code, 0);
 	assert_false(call.has_error);
 	assert_string_equal(call.message, "");
@@ -140,14 +141,14 @@ static void test_output_zeroed_with_size(void **st)
 	trellis_vol_info_t info;
 	tr_call_init(&call, NULL);
 	memset(&info, 0xAA, sizeof info);
-	assert_int_equal(tr_st_vol_info(TR_TGT(t), &call, "v1", 0, &info), 0);
+	assert_int_equal(tr_st_vol_info(t, &call, "v1", 0, &info), 0);
 	assert_string_equal(info.format, "zeroed");
 	assert_int_equal(info.struct_size, sizeof info);
 	assert_string_equal(info.name, "v1");
 	assert_int_equal(info.capacity, 0);
 	trellis_pool_info_t pi;
 	memset(&pi, 0xAA, sizeof pi);
-	assert_int_equal(tr_st_pool_info(TR_TGT(t), &call, 0, &pi), 0);
+	assert_int_equal(tr_st_pool_info(t, &call, 0, &pi), 0);
 	assert_int_equal(pi.struct_size, sizeof pi);
 	tr_target_close(t);
 }
@@ -171,8 +172,7 @@ static void test_progress_hook_kept(void **st)
 	tr_call_init(&call, NULL);
 	call.progress_fn = on_progress;
 	tr_call_set(&call, TRELLIS_E_BUSY, "stale");
-	assert_int_equal(tr_st_vol_info(TR_TGT(t), &call, "progress", 0, NULL),
-			 0);
+	assert_int_equal(tr_st_vol_info(t, &call, "progress", 0, NULL), 0);
 	assert_int_equal(progress_seen, 50);
 	assert_string_equal(progress_what, "halfway");
 	assert_string_equal(call.message, "");
@@ -262,7 +262,7 @@ static void *work(void *arg)
 	for (int i = 0; i < 4; i++) {
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
-		if (tr_st_vol_info(TR_TGT(w->t), &call, "sleep", 0, NULL) != 0)
+		if (tr_st_vol_info(w->t, &call, "sleep", 0, NULL) != 0)
 			w->failures++;
 	}
 	return NULL;
@@ -280,7 +280,7 @@ static void run_concurrently(struct tr_target **targets, int n_targets,
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	for (int i = 0; i < n_targets; i++)
-		tr_st_vol_delete(TR_TGT(targets[i]), &call, "reset", NULL, 0);
+		tr_st_vol_delete(targets[i], &call, "reset", NULL, 0);
 	pthread_barrier_init(&start, NULL, N);
 	for (int i = 0; i < N; i++) {
 		w[i].t = targets[i % n_targets];
@@ -296,8 +296,7 @@ static void run_concurrently(struct tr_target **targets, int n_targets,
 	*max_target = 0;
 	for (int i = 0; i < n_targets; i++) {
 		trellis_pool_info_t pi;
-		assert_int_equal(
-		    tr_st_pool_info(TR_TGT(targets[i]), &call, 0, &pi), 0);
+		assert_int_equal(tr_st_pool_info(targets[i], &call, 0, &pi), 0);
 		if (pi.n_volumes > *max_target)
 			*max_target = pi.n_volumes;
 		*max_all = (unsigned)pi.allocation;

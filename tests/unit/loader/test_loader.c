@@ -160,7 +160,8 @@ static const char *config_value(tr_registry_t *reg, const char *key)
 	tr_call_init(&call, NULL);
 	char name[64];
 	snprintf(name, sizeof name, "config:%s", key);
-	assert_int_equal(tr_st_vol_info(p, NULL, NULL, &call, name, 0, &info),
+	assert_int_equal(tr_st_vol_info(&(struct tr_target){.plugin = p}, &call,
+					name, 0, &info),
 			 0);
 	return info.path;
 }

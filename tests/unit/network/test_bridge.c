@@ -92,7 +92,7 @@ static int seg(struct fx *f, const char *name, uint32_t id, const char *key,
 				    .mode = TRELLIS_SEGMENT_LOCAL,
 				    .segment_id = id};
 	tr_call_init(&f->call, NULL);
-	return tr_net_segment_ensure(TR_TGT(f->t), &f->call, &s, key, 0, out);
+	return tr_net_segment_ensure(f->t, &f->call, &s, key, 0, out);
 }
 
 static int port(struct fx *f, const char *name, const char *segment,
@@ -101,14 +101,14 @@ static int port(struct fx *f, const char *name, const char *segment,
 	trellis_port_spec_t s = {
 	    .struct_size = sizeof s, .name = name, .segment = segment};
 	tr_call_init(&f->call, NULL);
-	return tr_net_port_create(TR_TGT(f->t), &f->call, &s, key, 0, out);
+	return tr_net_port_create(f->t, &f->call, &s, key, 0, out);
 }
 
 static int del(struct fx *f, const char *name, const char *key,
 	       uint32_t flags)
 {
 	tr_call_init(&f->call, NULL);
-	return tr_net_port_delete(TR_TGT(f->t), &f->call, name, key, flags);
+	return tr_net_port_delete(f->t, &f->call, name, key, flags);
 }
 
 #define NEEDS_NETNS(f)                                                         \

@@ -113,7 +113,7 @@ static int create(struct fx *f, const char *name, uint64_t size,
 				   .size = size,
 				   .format = fmt,
 				   .template_path = tpl};
-	return tr_st_vol_create(TR_TGT(f->pool), &f->call, &spec, key, flags,
+	return tr_st_vol_create(f->pool, &f->call, &spec, key, flags,
 				out);
 }
 
@@ -147,7 +147,7 @@ static void test_create_replay_conflict(void **state)
 	assert_true(b.allocation >= 4 * MiB);
 
 	trellis_pool_info_t pi;
-	assert_rc(f, tr_st_pool_info(TR_TGT(f->pool), &f->call, 0, &pi), 0);
+	assert_rc(f, tr_st_pool_info(f->pool, &f->call, 0, &pi), 0);
 	assert_int_equal(pi.n_volumes, 2);
 	assert_true(pi.capacity > 0 && pi.available <= pi.capacity);
 }
@@ -169,12 +169,12 @@ static void test_volume_without_key_is_conflict(void **state)
 	assert_non_null(strstr(f->call.message, "another request"));
 	assert_rc(f, create(f, "src", MiB, NULL, NULL, "wf2/src", 0, &vi), 0);
 	assert_rc(f,
-		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "src",
+		  tr_st_vol_clone(f->pool, &f->call, "src",
 				  "ux-a-root", "wf2/clone", 0, &vi),
 		  TRELLIS_E_CONFLICT);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "ux-a-root",
+		  tr_st_vol_delete(f->pool, &f->call, "ux-a-root",
 				   "wf2/disk", TRELLIS_VOL_DELETE_IF_KEY),
 		  TRELLIS_E_CONFLICT);
 	assert_int_equal(access(path, F_OK), 0);
@@ -188,7 +188,7 @@ static void test_delete_if_key(void **state)
 	const uint32_t IF_KEY = TRELLIS_VOL_DELETE_IF_KEY;
 	assert_rc(f, create(f, "d0", MiB, NULL, NULL, "wf1/disk", 0, &vi), 0);
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", "wf2/disk",
+		  tr_st_vol_delete(f->pool, &f->call, "d0", "wf2/disk",
 				   IF_KEY),
 		  TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(f->call.message, "volume 'd0'"));
@@ -196,32 +196,32 @@ static void test_delete_if_key(void **state)
 	assert_non_null(strstr(f->call.message, "wf1/disk"));
 	assert_int_equal(access(vi.path, F_OK), 0);
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", NULL,
+		  tr_st_vol_delete(f->pool, &f->call, "d0", NULL,
 				   IF_KEY),
 		  TRELLIS_E_INVALID_ARG);
 	assert_int_equal(access(vi.path, F_OK), 0);
 
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", "wf1/disk",
+		  tr_st_vol_delete(f->pool, &f->call, "d0", "wf1/disk",
 				   IF_KEY),
 		  0);
 	assert_int_equal(access(vi.path, F_OK), -1);
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d0", "wf1/disk",
+		  tr_st_vol_delete(f->pool, &f->call, "d0", "wf1/disk",
 				   IF_KEY),
 		  0); /* missing: success */
 	/* A clone is made under the clone's key. */
 	assert_rc(f, create(f, "d1", MiB, NULL, NULL, "wf1/disk", 0, &vi), 0);
 	assert_rc(f,
-		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "d1", "d1c",
+		  tr_st_vol_clone(f->pool, &f->call, "d1", "d1c",
 				  "wf3/clone", 0, &vi),
 		  0);
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d1c", "wf1/disk",
+		  tr_st_vol_delete(f->pool, &f->call, "d1c", "wf1/disk",
 				   IF_KEY),
 		  TRELLIS_E_CONFLICT);
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "d1c",
+		  tr_st_vol_delete(f->pool, &f->call, "d1c",
 				   "wf3/clone", IF_KEY),
 		  0);
 }
@@ -238,11 +238,11 @@ static void test_names_refused(void **state)
 		assert_non_null(strstr(f->call.message, "invalid volume name"));
 		assert_rc(
 		    f,
-		    tr_st_vol_delete(TR_TGT(f->pool), &f->call, bad[i], "k", 0),
+		    tr_st_vol_delete(f->pool, &f->call, bad[i], "k", 0),
 		    TRELLIS_E_INVALID_ARG);
 	}
 	assert_rc(f,
-		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "x", "../../etc/y",
+		  tr_st_vol_clone(f->pool, &f->call, "x", "../../etc/y",
 				  "k", 0, NULL),
 		  TRELLIS_E_INVALID_ARG);
 	char ls[1024];
@@ -268,20 +268,20 @@ static void test_sizes_and_flags_refused(void **state)
 	assert_rc(f, create(f, "v", MiB, NULL, NULL, "k", 1u << 30, &vi),
 		  TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(f->call.message, "unknown flag"));
-	assert_rc(f, tr_st_vol_info(TR_TGT(f->pool), &f->call, "v", 0, &vi),
+	assert_rc(f, tr_st_vol_info(f->pool, &f->call, "v", 0, &vi),
 		  TRELLIS_E_NOTFOUND);
 	/* shrinking is refused, growing works and is idempotent */
 	assert_rc(f, create(f, "g", 2 * MiB, NULL, NULL, "k", 0, &vi), 0);
 	assert_rc(f,
-		  tr_st_vol_resize(TR_TGT(f->pool), &f->call, "g", MiB, "r", 0),
+		  tr_st_vol_resize(f->pool, &f->call, "g", MiB, "r", 0),
 		  TRELLIS_E_INVALID_ARG);
 	assert_non_null(strstr(f->call.message, "shrinking"));
 	for (int i = 0; i < 2; i++)
 		assert_rc(f,
-			  tr_st_vol_resize(TR_TGT(f->pool), &f->call, "g",
+			  tr_st_vol_resize(f->pool, &f->call, "g",
 					   4 * MiB, "r", 0),
 			  0);
-	assert_rc(f, tr_st_vol_info(TR_TGT(f->pool), &f->call, "g", 0, &vi), 0);
+	assert_rc(f, tr_st_vol_info(f->pool, &f->call, "g", 0, &vi), 0);
 	assert_int_equal(vi.capacity, 4 * MiB);
 }
 
@@ -321,7 +321,7 @@ static void test_template_clone_snapshot_delete(void **state)
 	/* clone flattens the overlay: data stays, backing goes */
 	for (int i = 0; i < 2; i++)
 		assert_rc(f,
-			  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "overlay",
+			  tr_st_vol_clone(f->pool, &f->call, "overlay",
 					  "clone", "k4", 0, &cl),
 			  0);
 	assert_string_equal(cl.backing, "");
@@ -334,21 +334,21 @@ static void test_template_clone_snapshot_delete(void **state)
 	char clpath[1024];
 	snprintf(clpath, sizeof clpath, "%s", cl.path);
 	assert_rc(f,
-		  tr_st_vol_clone(TR_TGT(f->pool), &f->call, "missing", "c2",
+		  tr_st_vol_clone(f->pool, &f->call, "missing", "c2",
 				  "k5", 0, &cl),
 		  TRELLIS_E_NOTFOUND);
 
 	/* snapshots: create, replay, conflict, delete, raw refused */
 	assert_rc(f,
-		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "clone",
+		  tr_st_snapshot_create(f->pool, &f->call, "clone",
 					"s1", "k6", 0),
 		  0);
 	assert_rc(f,
-		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "clone",
+		  tr_st_snapshot_create(f->pool, &f->call, "clone",
 					"s1", "k6", 0),
 		  0);
 	assert_rc(f,
-		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "clone",
+		  tr_st_snapshot_create(f->pool, &f->call, "clone",
 					"s1", "k7", 0),
 		  TRELLIS_E_CONFLICT);
 	snprintf(cmd, sizeof cmd, "qemu-img snapshot -l %s | grep -qw s1",
@@ -356,30 +356,30 @@ static void test_template_clone_snapshot_delete(void **state)
 	assert_int_equal(system(cmd), 0);
 	for (int i = 0; i < 2; i++)
 		assert_rc(f,
-			  tr_st_snapshot_delete(TR_TGT(f->pool), &f->call,
+			  tr_st_snapshot_delete(f->pool, &f->call,
 						"clone", "s1", "k8", 0),
 			  0);
 	assert_int_not_equal(system(cmd), 0);
 	assert_rc(f, create(f, "r", MiB, "raw", NULL, "k9", 0, &cp), 0);
 	assert_rc(f,
-		  tr_st_snapshot_create(TR_TGT(f->pool), &f->call, "r", "s1",
+		  tr_st_snapshot_create(f->pool, &f->call, "r", "s1",
 					"k10", 0),
 		  TRELLIS_E_NOTSUP);
 
 	/* delete: a base still in use is refused; missing is fine */
 	assert_rc(f, create(f, "child", 0, NULL, clpath, "k11", 0, &cp), 0);
 	assert_rc(f,
-		  tr_st_vol_delete(TR_TGT(f->pool), &f->call, "clone", "d", 0),
+		  tr_st_vol_delete(f->pool, &f->call, "clone", "d", 0),
 		  TRELLIS_E_CONFLICT);
 	assert_non_null(strstr(f->call.message, "'child'"));
 	const char *order[] = {"child", "clone", "overlay", "copy", "r"};
 	for (size_t i = 0; i < 5; i++)
 		assert_rc(f,
-			  tr_st_vol_delete(TR_TGT(f->pool), &f->call, order[i],
+			  tr_st_vol_delete(f->pool, &f->call, order[i],
 					   "d", 0),
 			  0);
 	assert_rc(
-	    f, tr_st_vol_delete(TR_TGT(f->pool), &f->call, "clone", "d", 0), 0);
+	    f, tr_st_vol_delete(f->pool, &f->call, "clone", "d", 0), 0);
 	char ls[1024];
 	ls_dir(f->pool->uri, ls, sizeof ls);
 	assert_string_equal(ls, "");
@@ -399,7 +399,7 @@ static void test_list_hides_temp_files(void **state)
 	trellis_vol_info_t vi;
 	char empty[8] = "";
 	assert_rc(
-	    f, tr_st_vol_list(TR_TGT(f->pool), &f->call, 0, collect, empty), 0);
+	    f, tr_st_vol_list(f->pool, &f->call, 0, collect, empty), 0);
 	assert_string_equal(empty, "");
 	assert_rc(f, create(f, "b", MiB, NULL, NULL, "k", 0, &vi), 0);
 	assert_rc(f, create(f, "a", MiB, "raw", NULL, "k", 0, &vi), 0);
@@ -407,7 +407,7 @@ static void test_list_hides_temp_files(void **state)
 	snprintf(p, sizeof p, "%s/.tmp.c.XXXXXX", f->pool->uri);
 	close(mkstemp(p));
 	char buf[256] = "";
-	assert_rc(f, tr_st_vol_list(TR_TGT(f->pool), &f->call, 0, collect, buf),
+	assert_rc(f, tr_st_vol_list(f->pool, &f->call, 0, collect, buf),
 		  0);
 	assert_string_equal(buf, "a;b;");
 }
@@ -446,7 +446,7 @@ static void test_full_disk(void **state)
 				   .name = "big",
 				   .size = 8 * MiB,
 				   .format = "raw"};
-	rc = tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
+	rc = tr_st_vol_create(t, &f->call, &spec, "k",
 			      TRELLIS_VOL_PREALLOCATE, &vi);
 	assert_int_equal(rc, TRELLIS_E_NOSPACE);
 	assert_non_null(strstr(f->call.message, "not enough space"));
@@ -455,10 +455,10 @@ static void test_full_disk(void **state)
 	spec.name = "fits";
 	spec.size = 3 * MiB;
 	assert_rc(f,
-		  tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
+		  tr_st_vol_create(t, &f->call, &spec, "k",
 				   TRELLIS_VOL_PREALLOCATE, &vi),
 		  0);
-	rc = tr_st_vol_clone(TR_TGT(t), &f->call, "fits", "twin", "k2", 0, &vi);
+	rc = tr_st_vol_clone(t, &f->call, "fits", "twin", "k2", 0, &vi);
 	assert_int_equal(rc, TRELLIS_E_NOSPACE);
 	char ls[1024];
 	ls_dir(mnt, ls, sizeof ls);
@@ -503,14 +503,14 @@ static void test_template_dirs(void **state)
 		snprintf(tpl, sizeof tpl, bad[i], f->dir);
 		spec.template_path = tpl;
 		assert_rc(f,
-			  tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k",
+			  tr_st_vol_create(t, &f->call, &spec, "k",
 					   TRELLIS_VOL_TEMPLATE_COPY, &vi),
 			  TRELLIS_E_PERMISSION);
 		assert_non_null(strstr(f->call.message, "template_dirs"));
 	}
 	snprintf(tpl, sizeof tpl, "%s/tpl/ok.qcow2", f->dir);
 	spec.template_path = tpl;
-	assert_rc(f, tr_st_vol_create(TR_TGT(t), &f->call, &spec, "k", 0, &vi),
+	assert_rc(f, tr_st_vol_create(t, &f->call, &spec, "k", 0, &vi),
 		  0);
 	tr_target_close(t);
 	tr_registry_free(reg);
