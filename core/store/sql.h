@@ -14,6 +14,10 @@
  *   - RETURNING, CTEs, window functions, CAST(x AS INTEGER) are portable;
  *     a new row's id comes back with RETURNING id (there is no
  *     last-insert-rowid);
+ *   - a parameter gets its type from its first use: where that use gives
+ *     none (?2 IS NULL OR name = ?2), write CAST(?2 AS TEXT) IS NULL (or
+ *     BIGINT); the PostgreSQL driver otherwise declares it text, at the
+ *     cost of a second round trip at each prepare;
  *   - the time comes from C (tr_sql_now()), bound as a parameter, never
  *     from strftime() or now() in the SQL;
  *   - where the engines truly differ (JSON builders, DDL), the caller asks

@@ -50,6 +50,7 @@ struct pg_stmt {
 	unsigned prepared; /* the connection generation it was prepared in + 1 */
 	const char **vals; /* nparams: the parameters' text, NULL: SQL NULL */
 	char **own;        /* nparams: what we allocated for vals */
+	Oid *types;        /* nparams, or NULL: each one's type, 0: inferred */
 	PGresult *res;     /* once run */
 	int row;           /* the current row of res, -1 before the first */
 };
@@ -201,6 +202,15 @@ static int pg_ready(struct tr_sql *db)
 
 /* ---- the driver ---- */
 
+/* INSERT, UPDATE, DELETE and MERGE change rows: SQLite's changes() counts
+ * only those. */
+static int changes_rows(PGresult *res)
+{
+	const char *cmd = PQcmdStatus(res);
+	return strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+	       strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0;
+}
+
 static int pg_exec(struct tr_sql *db, const char *sql)
 {
 	int rc = pg_ready(db);
@@ -214,6 +224,8 @@ static int pg_exec(struct tr_sql *db, const char *sql)
 		PQclear(res);
 		return rc;
 	}
+	if (changes_rows(res))
+		PG(db)->changes = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	tr_sql_ok(db);
 	return 0;
@@ -270,6 +282,7 @@ static void pg_finalize(struct tr_sql_stmt *s)
 	}
 	free(st->vals);
 	free(st->own);
+	free(st->types);
 	free(st->sql);
 	free(st);
 }
@@ -314,13 +327,26 @@ static int pg_bind(struct tr_sql_stmt *s, int i, enum tr_sql_type type,
 	return 0;
 }
 
-/* INSERT, UPDATE, DELETE and MERGE change rows: SQLite's changes() counts
- * only those. */
-static int changes_rows(PGresult *res)
+/* A parameter whose type the server cannot infer ("?2 IS NULL OR
+ * name = ?2" uses it first where any type would do) is declared text,
+ * and the statement sent again: 1 when that was the error of res. */
+static int untyped_param(struct pg_stmt *st, PGresult *res)
 {
-	const char *cmd = PQcmdStatus(res);
-	return strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
-	       strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0;
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (!state || (strcmp(state, "42P18") != 0 &&
+		       strcmp(state, "42P08") != 0) || !m)
+		return 0;
+	const char *d = strchr(m, '$');
+	int n = d ? atoi(d + 1) : 0;
+	if (n < 1 || n > st->nparams)
+		return 0;
+	if (!st->types)
+		st->types = tr_xcalloc((size_t)st->nparams, sizeof *st->types);
+	if (st->types[n - 1])
+		return 0;
+	st->types[n - 1] = 25; /* text */
+	return 1;
 }
 
 static int pg_run(struct pg_stmt *st)
@@ -331,11 +357,16 @@ static int pg_run(struct pg_stmt *st)
 	if (rc < 0)
 		return rc;
 	PGresult *res;
+again:
 	if (st->name[0]) {
 		if (st->prepared != g->gen + 1) {
 			res = PQprepare(g->c, st->name, st->sql, st->nparams,
-					NULL);
+					st->types);
 			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+				if (untyped_param(st, res)) {
+					PQclear(res);
+					goto again;
+				}
 				rc = pg_fail_res(db, res);
 				PQclear(res);
 				/* a name left over from before a reconnection
@@ -350,12 +381,16 @@ static int pg_run(struct pg_stmt *st)
 		res = PQexecPrepared(g->c, st->name, st->nparams, st->vals,
 				     NULL, NULL, 0);
 	} else {
-		res = PQexecParams(g->c, st->sql, st->nparams, NULL, st->vals,
-				   NULL, NULL, 0);
+		res = PQexecParams(g->c, st->sql, st->nparams, st->types,
+				   st->vals, NULL, NULL, 0);
 	}
 	ExecStatusType s = PQresultStatus(res);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
 	    s != PGRES_EMPTY_QUERY) {
+		if (!st->name[0] && untyped_param(st, res)) {
+			PQclear(res);
+			goto again;
+		}
 		rc = pg_fail_res(db, res);
 		PQclear(res);
 		if (PQstatus(g->c) == CONNECTION_BAD)

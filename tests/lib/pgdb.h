@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pgdb.h - for C tests that run against the PostgreSQL store backend as
+ * well: a database of their own in the throw-away cluster test.sh starts
+ * (tests/lib/pg.sh), whose connection string is TRELLIS_TEST_PG_DSN.
+ *
+ *   char dsn[512];
+ *   if (tr_test_pg_db("store", dsn, sizeof dsn) < 0) skip();
+ *
+ * The new database's location (what tr_store_open() takes for the
+ * PostgreSQL backend) is "pg:" + dsn.
+ */
+#ifndef TRELLIS_TESTS_LIB_PGDB_H
+#define TRELLIS_TESTS_LIB_PGDB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/store/sql.h"
+
+/* Creates a database named after prefix, this process and a counter and
+ * puts its connection string in dsn.  0, or -1 (with the reason on
+ * stderr) when there is no cluster (TRELLIS_TEST_PG_DSN unset) or the
+ * database cannot be made. */
+static inline int tr_test_pg_db(const char *prefix, char *dsn, size_t len)
+{
+	static unsigned n;
+	const char *base = getenv("TRELLIS_TEST_PG_DSN");
+	if (!base || !*base) {
+		fprintf(stderr, "# TRELLIS_TEST_PG_DSN is not set: the "
+				"PostgreSQL cases skip (test.sh starts a "
+				"cluster; tests/lib/pg.sh)\n");
+		return -1;
+	}
+	char err[512];
+	struct tr_sql *db = tr_sql_open_pg(base, err, sizeof err);
+	if (!db) {
+		fprintf(stderr, "# %s\n", err);
+		return -1;
+	}
+	char name[96], sql[160];
+	snprintf(name, sizeof name, "%s_%ld_%ld_%u", prefix, (long)getpid(),
+		 (long)time(NULL), ++n);
+	snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+	int rc = tr_sql_exec(db, sql);
+	if (rc < 0)
+		fprintf(stderr, "# %s: %s\n", sql, tr_sql_errmsg(db));
+	tr_sql_close(db);
+	if (rc < 0)
+		return -1;
+	/* a later dbname= overrides the base's */
+	snprintf(dsn, len, "%s dbname=%s", base, name);
+	return 0;
+}
+
+#endif
