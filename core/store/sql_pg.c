@@ -24,10 +24,12 @@
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <trellis/error.h>
 
@@ -51,6 +53,7 @@ struct pg_stmt {
 	const char **vals; /* nparams: the parameters' text, NULL: SQL NULL */
 	char **own;        /* nparams: what we allocated for vals */
 	Oid *types;        /* nparams, or NULL: each one's type, 0: inferred */
+	int untyped;       /* a parameter may not get a type from the text */
 	PGresult *res;     /* once run */
 	int row;           /* the current row of res, -1 before the first */
 };
@@ -60,9 +63,15 @@ struct pg_stmt {
 
 /* ---- ?N -> $N ---- */
 
+/* What renumber() learns of each parameter. */
+#define P_USED 1     /* it appears in the text */
+#define P_UNTYPED 2  /* its first use is "?N IS ...", which types nothing */
+#define MAX_PARAMS 256
+
 /* The text of sql with its parameters renumbered; *nparams the highest
- * number.  A new string. */
-static char *renumber(const char *sql, int *nparams)
+ * number, use[N-1] what renumber learnt of ?N (MAX_PARAMS of them).  A
+ * new string. */
+static char *renumber(const char *sql, int *nparams, unsigned char *use)
 {
 	size_t n = strlen(sql);
 	/* "?" becomes at most "$NNNNN": room for every char to grow 6x is
@@ -119,6 +128,16 @@ static char *renumber(const char *sql, int *nparams)
 			}
 			if (num > max)
 				max = num;
+			if (num >= 1 && num <= MAX_PARAMS) {
+				const char *nx = p;
+				while (*nx == ' ' || *nx == '\n' || *nx == '\t')
+					nx++;
+				if (!(use[num - 1] & P_USED) &&
+				    strncasecmp(nx, "IS", 2) == 0 &&
+				    !isalnum((unsigned char)nx[2]))
+					use[num - 1] |= P_UNTYPED;
+				use[num - 1] |= P_USED;
+			}
 			o += (size_t)sprintf(out + o, "$%d", num);
 			continue;
 		}
@@ -236,10 +255,30 @@ static int pg_prepare(struct tr_sql *db, const char *sql, int persistent,
 {
 	struct pg_stmt *st = tr_xcalloc(1, sizeof *st);
 	st->base.db = db;
-	st->sql = renumber(sql, &st->nparams);
+	unsigned char use[MAX_PARAMS] = {0};
+	st->sql = renumber(sql, &st->nparams, use);
+	if (st->nparams > MAX_PARAMS) {
+		free(st->sql);
+		free(st);
+		*out = NULL;
+		return tr_sql_fail(db, TRELLIS_E_INVALID_ARG,
+				   "more than %d parameters", MAX_PARAMS);
+	}
 	if (st->nparams > 0) {
 		st->vals = tr_xcalloc((size_t)st->nparams, sizeof *st->vals);
 		st->own = tr_xcalloc((size_t)st->nparams, sizeof *st->own);
+	}
+	/* A parameter the text never names (a list query's optional
+	 * filters, ?2 and ?3 when there is no parent and no filter) has no
+	 * type the server could infer: text, which it never reads. */
+	for (int i = 0; i < st->nparams; i++) {
+		if (!(use[i] & P_USED)) {
+			if (!st->types)
+				st->types = tr_xcalloc((size_t)st->nparams,
+						       sizeof *st->types);
+			st->types[i] = 25; /* text */
+		}
+		st->untyped |= use[i] & P_UNTYPED;
 	}
 	if (persistent)
 		snprintf(st->name, sizeof st->name, "trs%u",
@@ -349,6 +388,38 @@ static int untyped_param(struct pg_stmt *st, PGresult *res)
 	return 1;
 }
 
+/* Sends the statement: prepared once per connection when persistent,
+ * else with its parameters in one round trip. */
+static PGresult *pg_send(struct pg_stmt *st)
+{
+	struct pg *g = PG(st->base.db);
+	if (!st->name[0])
+		return PQexecParams(g->c, st->sql, st->nparams, st->types,
+				    st->vals, NULL, NULL, 0);
+	if (st->prepared != g->gen + 1) {
+		PGresult *res = PQprepare(g->c, st->name, st->sql,
+					  st->nparams, st->types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			/* a name left over from before a reconnection we did
+			 * not see: the next try takes a new one */
+			snprintf(st->name, sizeof st->name, "trs%u",
+				 ++g->next_name);
+			return res;
+		}
+		PQclear(res);
+		st->prepared = g->gen + 1;
+	}
+	return PQexecPrepared(g->c, st->name, st->nparams, st->vals, NULL,
+			      NULL, 0);
+}
+
+static int failed(PGresult *res)
+{
+	ExecStatusType s = PQresultStatus(res);
+	return s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
+	       s != PGRES_EMPTY_QUERY;
+}
+
 static int pg_run(struct pg_stmt *st)
 {
 	struct tr_sql *db = st->base.db;
@@ -356,47 +427,38 @@ static int pg_run(struct pg_stmt *st)
 	int rc = pg_ready(db);
 	if (rc < 0)
 		return rc;
+	/* A statement whose parameter may have no type ("?2 IS NULL OR
+	 * name = ?2") is tried under a savepoint inside a transaction: the
+	 * server's complaint would abort the transaction.  It is sent again
+	 * with that parameter typed text. */
+	int guard = st->untyped && PQtransactionStatus(g->c) == PQTRANS_INTRANS;
+	if (guard)
+		PQclear(PQexec(g->c, "SAVEPOINT tr_sql_types"));
 	PGresult *res;
-again:
-	if (st->name[0]) {
-		if (st->prepared != g->gen + 1) {
-			res = PQprepare(g->c, st->name, st->sql, st->nparams,
-					st->types);
-			if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-				if (untyped_param(st, res)) {
-					PQclear(res);
-					goto again;
-				}
-				rc = pg_fail_res(db, res);
-				PQclear(res);
-				/* a name left over from before a reconnection
-				 * we did not see: take a new one */
-				snprintf(st->name, sizeof st->name, "trs%u",
-					 ++g->next_name);
-				return rc;
-			}
-			PQclear(res);
-			st->prepared = g->gen + 1;
-		}
-		res = PQexecPrepared(g->c, st->name, st->nparams, st->vals,
-				     NULL, NULL, 0);
-	} else {
-		res = PQexecParams(g->c, st->sql, st->nparams, st->types,
-				   st->vals, NULL, NULL, 0);
+	for (;;) {
+		res = pg_send(st);
+		if (!failed(res) || !untyped_param(st, res))
+			break;
+		PQclear(res);
+		if (guard)
+			PQclear(PQexec(g->c,
+				       "ROLLBACK TO SAVEPOINT tr_sql_types"));
 	}
-	ExecStatusType s = PQresultStatus(res);
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
-	    s != PGRES_EMPTY_QUERY) {
-		if (!st->name[0] && untyped_param(st, res)) {
-			PQclear(res);
-			goto again;
-		}
+	if (guard) {
+		if (failed(res))
+			PQclear(PQexec(g->c,
+				       "ROLLBACK TO SAVEPOINT tr_sql_types"));
+		PQclear(PQexec(g->c, "RELEASE SAVEPOINT tr_sql_types"));
+	}
+	if (failed(res)) {
 		rc = pg_fail_res(db, res);
 		PQclear(res);
 		if (PQstatus(g->c) == CONNECTION_BAD)
 			st->prepared = 0;
 		return rc;
 	}
+	if (st->name[0])
+		st->untyped = 0; /* prepared: typed for this connection */
 	if (changes_rows(res))
 		g->changes = strtoll(PQcmdTuples(res), NULL, 10);
 	st->res = res;

@@ -377,6 +377,23 @@ static void test_transactions(void **state)
 	insert(db, "after", 4);
 	ok(db, tr_sql_exec(db, "COMMIT"));
 	assert_int_equal(count(db, NULL), 2);
+	/* a parameter the text never names (?2) and one whose first use
+	 * types nothing (?3) cost the transaction nothing on PostgreSQL */
+	ok(db, tr_sql_exec(db, "BEGIN"));
+	insert(db, "third", 5);
+	for (int i = 0; i < 2; i++) {
+		st = prep(db, "SELECT count(*) FROM t WHERE b > ?1"
+			      " AND (?3 IS NULL OR a = ?3)");
+		ok(db, tr_sql_bind_int64(st, 1, 0));
+		ok(db, tr_sql_bind_text(st, 3, i ? "third" : NULL));
+		int rc = tr_sql_step(st);
+		ok(db, rc);
+		assert_int_equal(rc, TR_SQL_ROW);
+		assert_int_equal(tr_sql_column_int64(st, 0), i ? 1 : 3);
+		tr_sql_finalize(st);
+	}
+	ok(db, tr_sql_exec(db, "COMMIT"));
+	assert_int_equal(count(db, NULL), 3);
 }
 
 static void test_columns(void **state)
