@@ -376,6 +376,10 @@ static int untyped_param(struct pg_stmt *st, PGresult *res)
 	if (!state || (strcmp(state, "42P18") != 0 &&
 		       strcmp(state, "42P08") != 0) || !m)
 		return 0;
+	/* not "inconsistent types deduced for parameter $N" (42P08 too):
+	 * the caller's SQL must say which with a CAST */
+	if (strncmp(m, "could not determine data type of parameter", 42) != 0)
+		return 0;
 	const char *d = strchr(m, '$');
 	int n = d ? atoi(d + 1) : 0;
 	if (n < 1 || n > st->nparams)

@@ -8,7 +8,8 @@
  *   if (tr_test_pg_db("store", dsn, sizeof dsn) < 0) skip();
  *
  * The new database's location (what tr_store_open() takes for the
- * PostgreSQL backend) is "pg:" + dsn.
+ * PostgreSQL backend) is "pg:" + dsn.  TRELLIS_TEST_PG_DSN must be
+ * key=value pairs (tests/lib/pg.sh dsn prints them): a dbname= is added.
  */
 #ifndef TRELLIS_TESTS_LIB_PGDB_H
 #define TRELLIS_TESTS_LIB_PGDB_H
@@ -54,6 +55,35 @@ static inline int tr_test_pg_db(const char *prefix, char *dsn, size_t len)
 	/* a later dbname= overrides the base's */
 	snprintf(dsn, len, "%s dbname=%s", base, name);
 	return 0;
+}
+
+/* The store a test opens: path (a SQLite file), or, when
+ * TRELLIS_TEST_STORE=postgresql, a database of the cluster ("pg:DSN"),
+ * the same one each time for the same path in this process (a fixture
+ * that reopens its store finds it again), so that a suite's fixture runs
+ * on either backend with one line:
+ *   s = tr_store_open(tr_test_store_location(path), ...)
+ * NULL when PostgreSQL is asked for and there is none. */
+static inline const char *tr_test_store_location(const char *path)
+{
+	static struct {
+		char path[4200];
+		char loc[700];
+	} seen[32];
+	static unsigned n_seen;
+	const char *b = getenv("TRELLIS_TEST_STORE");
+	if (!b || strcmp(b, "postgresql") != 0)
+		return path;
+	for (unsigned i = 0; i < n_seen && i < 32; i++)
+		if (strcmp(seen[i].path, path) == 0)
+			return seen[i].loc;
+	char dsn[600];
+	if (tr_test_pg_db("store", dsn, sizeof dsn) < 0)
+		return NULL;
+	unsigned i = n_seen++ % 32;
+	snprintf(seen[i].path, sizeof seen[i].path, "%s", path);
+	snprintf(seen[i].loc, sizeof seen[i].loc, "pg:%s", dsn);
+	return seen[i].loc;
 }
 
 #endif
