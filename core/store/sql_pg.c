@@ -187,7 +187,15 @@ static int pg_fail_res(struct tr_sql *db, PGresult *res)
 	struct pg *g = PG(db);
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	int code = pg_code(state, g->c);
-	const char *m = res ? PQresultErrorMessage(res) : "";
+	/* the server's message without its "ERROR:  " and position */
+	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+			    : NULL;
+	/* the detail, but not a unique key's, which repeats the values
+	 * (they might be what should not be logged) */
+	const char *detail =
+		res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	if (state && strncmp(state, "23505", 5) == 0)
+		detail = NULL;
 	if (!m || !*m)
 		m = PQerrorMessage(g->c);
 	if (code == TRELLIS_E_UNAVAILABLE)
@@ -195,7 +203,9 @@ static int pg_fail_res(struct tr_sql *db, PGresult *res)
 			    "the PostgreSQL server cannot be reached: %s",
 			    m && *m ? m : "connection lost");
 	else
-		tr_sql_fail(db, code, "%s", m && *m ? m : "PostgreSQL error");
+		tr_sql_fail(db, code, "%s%s%s%s", m && *m ? m : "PostgreSQL error",
+			    detail ? " (" : "", detail ? detail : "",
+			    detail ? ")" : "");
 	one_line(db->msg);
 	db->unique = state && (strcmp(state, "23505") == 0 ||
 			       strcmp(state, "23P01") == 0);
