@@ -497,6 +497,46 @@ static void test_concurrent_migrations(void **state)
 	tr_store_close(s);
 }
 
+/* PostgreSQL: the server ends the store's session (as a restart
+ * would): the next read says UNAVAILABLE, clearly, never a wrong answer,
+ * and the one after works again (reconnected). */
+static void test_server_gone(void **state)
+{
+	struct fx *f = fixture(state);
+	if (!f->pg)
+		return;
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z\"}");
+	struct tr_sql_stmt *st = NULL;
+	assert_int_equal(tr_sql_prepare(tr_store_sql(f->s),
+					"SELECT pg_backend_pid()", &st),
+			 0);
+	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
+	int64_t pid = tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
+	char err[512];
+	struct tr_sql *other = tr_sql_open_pg(f->path + 3, err, sizeof err);
+	assert_non_null(other);
+	assert_int_equal(tr_sql_prepare(other, "SELECT pg_terminate_backend(?1)",
+					&st),
+			 0);
+	tr_sql_bind_int64(st, 1, pid);
+	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
+	tr_sql_finalize(st);
+	tr_sql_close(other);
+	usleep(100 * 1000);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *o = NULL;
+	assert_int_equal(tr_store_get(f->s, TR_KIND_ZONE, "z", &o, &call),
+			 TRELLIS_E_UNAVAILABLE);
+	assert_null(o);
+	assert_non_null(strstr(call.message, "cannot be reached"));
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_store_get(f->s, TR_KIND_ZONE, "z", &o, &call), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "z");
+	json_decref(o);
+}
+
 #define BOTH(fn)                                                           \
 	{#fn "[sqlite]", fn, setup, teardown, NULL},                         \
 	{#fn "[postgresql]", fn, setup_pg, teardown, NULL}
@@ -514,6 +554,8 @@ int main(void)
 		BOTH(test_readonly),
 		{"test_concurrent_migrations[postgresql]",
 		 test_concurrent_migrations, setup_pg, teardown, NULL},
+		{"test_server_gone[postgresql]", test_server_gone, setup_pg,
+		 teardown, NULL},
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
