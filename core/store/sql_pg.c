@@ -21,6 +21,8 @@
  * gone bad) is UNAVAILABLE, and the next call tries to reconnect once;
  * anything else is IO.  Note that on PostgreSQL an error inside a
  * transaction aborts it: the caller must roll back (or use savepoints).
+ * A SAVEPOINT outside a transaction begins one and its RELEASE commits
+ * it, as in SQLite (tr_sql_exec() only).
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -42,6 +44,7 @@ struct pg {
 	int64_t changes;
 	unsigned next_name; /* of persistent statements */
 	unsigned gen;       /* bumped at every reconnection */
+	char sp_tx[64];     /* the savepoint that began the transaction */
 };
 
 struct pg_stmt {
@@ -240,12 +243,63 @@ static int changes_rows(PGresult *res)
 	       strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0;
 }
 
+/* The savepoint name of "SAVEPOINT name" (or, with release set,
+ * "RELEASE [SAVEPOINT] name") alone in sql, into name; 0 when sql is not
+ * that. */
+static int savepoint_stmt(const char *sql, int release, char *name,
+			  size_t len)
+{
+	while (isspace((unsigned char)*sql))
+		sql++;
+	const char *kw = release ? "RELEASE" : "SAVEPOINT";
+	size_t n = strlen(kw);
+	if (strncasecmp(sql, kw, n) != 0 || !isspace((unsigned char)sql[n]))
+		return 0;
+	sql += n;
+	while (isspace((unsigned char)*sql))
+		sql++;
+	if (release && strncasecmp(sql, "SAVEPOINT", 9) == 0 &&
+	    isspace((unsigned char)sql[9])) {
+		sql += 9;
+		while (isspace((unsigned char)*sql))
+			sql++;
+	}
+	size_t i = 0;
+	while ((isalnum((unsigned char)sql[i]) || sql[i] == '_') &&
+	       i + 1 < len) {
+		name[i] = sql[i];
+		i++;
+	}
+	name[i] = '\0';
+	const char *rest = sql + i;
+	while (isspace((unsigned char)*rest) || *rest == ';')
+		rest++;
+	return i > 0 && *rest == '\0';
+}
+
 static int pg_exec(struct tr_sql *db, const char *sql)
 {
+	struct pg *g = PG(db);
 	int rc = pg_ready(db);
 	if (rc < 0)
 		return rc;
-	PGresult *res = PQexec(PG(db)->c, sql);
+	/* SQLite's savepoints outside a transaction: SAVEPOINT begins one,
+	 * and RELEASE of that savepoint commits it.  PostgreSQL refuses a
+	 * savepoint outside a transaction, so the driver does the same. */
+	char name[64], buf[96];
+	if (PQtransactionStatus(g->c) == PQTRANS_IDLE)
+		g->sp_tx[0] = '\0';
+	if (PQtransactionStatus(g->c) == PQTRANS_IDLE &&
+	    savepoint_stmt(sql, 0, name, sizeof name)) {
+		snprintf(buf, sizeof buf, "BEGIN; SAVEPOINT %s", name);
+		snprintf(g->sp_tx, sizeof g->sp_tx, "%s", name);
+		sql = buf;
+	} else if (g->sp_tx[0] && savepoint_stmt(sql, 1, name, sizeof name) &&
+		   strcasecmp(name, g->sp_tx) == 0) {
+		g->sp_tx[0] = '\0';
+		sql = "COMMIT";
+	}
+	PGresult *res = PQexec(g->c, sql);
 	ExecStatusType s = PQresultStatus(res);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
 	    s != PGRES_EMPTY_QUERY) {
@@ -254,7 +308,7 @@ static int pg_exec(struct tr_sql *db, const char *sql)
 		return rc;
 	}
 	if (changes_rows(res))
-		PG(db)->changes = strtoll(PQcmdTuples(res), NULL, 10);
+		g->changes = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	tr_sql_ok(db);
 	return 0;

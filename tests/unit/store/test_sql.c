@@ -394,6 +394,25 @@ static void test_transactions(void **state)
 	}
 	ok(db, tr_sql_exec(db, "COMMIT"));
 	assert_int_equal(count(db, NULL), 3);
+	/* a savepoint outside a transaction begins one, as SQLite's does,
+	 * and its release commits */
+	ok(db, tr_sql_exec(db, "SAVEPOINT outer_sp"));
+	assert_false(tr_sql_autocommit(db));
+	insert(db, "fourth", 6);
+	ok(db, tr_sql_exec(db, "SAVEPOINT inner_sp"));
+	insert(db, "fifth", 7);
+	ok(db, tr_sql_exec(db, "ROLLBACK TO SAVEPOINT inner_sp"));
+	ok(db, tr_sql_exec(db, "RELEASE inner_sp"));
+	assert_false(tr_sql_autocommit(db));
+	ok(db, tr_sql_exec(db, "RELEASE SAVEPOINT outer_sp"));
+	assert_true(tr_sql_autocommit(db));
+	assert_int_equal(count(db, NULL), 4);
+	ok(db, tr_sql_exec(db, "SAVEPOINT undone_sp"));
+	insert(db, "sixth", 8);
+	ok(db, tr_sql_exec(db, "ROLLBACK TO undone_sp"));
+	ok(db, tr_sql_exec(db, "RELEASE undone_sp"));
+	assert_true(tr_sql_autocommit(db));
+	assert_int_equal(count(db, NULL), 4);
 }
 
 static void test_columns(void **state)
