@@ -18,7 +18,10 @@
  * SQLite's SQLITE_CONSTRAINT (tr_sql_unique_violation() tells unique and
  * primary keys apart); serialization failures, deadlocks and lock
  * timeouts are BUSY; a lost connection (class 08, or the connection
- * gone bad) is UNAVAILABLE, and the next call tries to reconnect once;
+ * gone bad) is UNAVAILABLE, and the next call tries to reconnect once
+ * (unless a transaction was open: then everything is UNAVAILABLE until
+ * the caller's ROLLBACK, so no write runs outside the transaction it was
+ * meant for);
  * anything else is IO.  Note that on PostgreSQL an error inside a
  * transaction aborts it: the caller must roll back (or use savepoints).
  * A SAVEPOINT outside a transaction begins one and its RELEASE commits
@@ -45,6 +48,8 @@ struct pg {
 	unsigned next_name; /* of persistent statements */
 	unsigned gen;       /* bumped at every reconnection */
 	char sp_tx[64];     /* the savepoint that began the transaction */
+	int in_tx;          /* a transaction was open after the last call */
+	int lost_tx;        /* the connection went with one: until ROLLBACK */
 };
 
 struct pg_stmt {
@@ -219,6 +224,15 @@ static int pg_fail_res(struct tr_sql *db, PGresult *res)
 static int pg_ready(struct tr_sql *db)
 {
 	struct pg *g = PG(db);
+	/* The transaction went with the connection: the caller's writes
+	 * since its BEGIN are gone, and the ones after must not run on their
+	 * own (autocommit) as if they were still in it. */
+	if (g->lost_tx) {
+		tr_sql_fail(db, TRELLIS_E_UNAVAILABLE,
+			    "the connection to the PostgreSQL server was lost "
+			    "inside a transaction, which is gone: roll back");
+		return TRELLIS_E_UNAVAILABLE;
+	}
 	if (PQstatus(g->c) == CONNECTION_OK)
 		return 0;
 	PQreset(g->c);
@@ -230,6 +244,33 @@ static int pg_ready(struct tr_sql *db)
 		    PQerrorMessage(g->c));
 	one_line(db->msg);
 	return TRELLIS_E_UNAVAILABLE;
+}
+
+/* After each call: whether a transaction is open, and whether the
+ * connection was lost with one. */
+static void note_tx(struct pg *g)
+{
+	if (PQstatus(g->c) != CONNECTION_OK) {
+		if (g->in_tx)
+			g->lost_tx = 1;
+		g->in_tx = 0;
+		return;
+	}
+	PGTransactionStatusType t = PQtransactionStatus(g->c);
+	g->in_tx = t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+/* A plain ROLLBACK (not ROLLBACK TO). */
+static int is_rollback(const char *sql)
+{
+	while (isspace((unsigned char)*sql))
+		sql++;
+	if (strncasecmp(sql, "ROLLBACK", 8) != 0)
+		return 0;
+	sql += 8;
+	while (isspace((unsigned char)*sql) || *sql == ';')
+		sql++;
+	return *sql == '\0';
 }
 
 /* ---- the driver ---- */
@@ -277,7 +318,26 @@ static int savepoint_stmt(const char *sql, int release, char *name,
 	return i > 0 && *rest == '\0';
 }
 
+static int exec_one(struct tr_sql *db, const char *sql);
+
 static int pg_exec(struct tr_sql *db, const char *sql)
+{
+	struct pg *g = PG(db);
+	if (g->lost_tx && is_rollback(sql)) {
+		/* rolled back already, by the server, when the session went */
+		g->lost_tx = 0;
+		int rc = pg_ready(db);
+		if (rc == 0)
+			tr_sql_ok(db);
+		note_tx(g);
+		return rc;
+	}
+	int rc = exec_one(db, sql);
+	note_tx(g);
+	return rc;
+}
+
+static int exec_one(struct tr_sql *db, const char *sql)
 {
 	struct pg *g = PG(db);
 	int rc = pg_ready(db);
@@ -539,6 +599,7 @@ static int pg_step(struct tr_sql_stmt *s)
 	struct pg_stmt *st = PST(s);
 	if (!st->res) {
 		int rc = pg_run(st);
+		note_tx(PG(s->db));
 		if (rc < 0)
 			return rc;
 	}
@@ -648,6 +709,8 @@ static int64_t pg_changes(const struct tr_sql *db)
 
 static int pg_autocommit(const struct tr_sql *db)
 {
+	if (((const struct pg *)db)->lost_tx)
+		return 0; /* until the caller's ROLLBACK */
 	PGTransactionStatusType t =
 		PQtransactionStatus(((const struct pg *)db)->c);
 	return t == PQTRANS_IDLE || t == PQTRANS_UNKNOWN;

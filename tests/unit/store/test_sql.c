@@ -506,6 +506,34 @@ static void test_connection_lost(void **state)
 	assert_int_equal(rc, TR_SQL_ROW);
 	assert_int_equal(tr_sql_column_int64(st, 0), 1);
 	tr_sql_finalize(st);
+
+	/* Lost inside a transaction: what follows is refused (never run on
+	 * its own, outside the transaction) until the caller rolls back. */
+	ok(db, tr_sql_exec(db, "BEGIN"));
+	insert(db, "in-tx", 2);
+	pid = prep(db, "SELECT pg_backend_pid()");
+	assert_int_equal(tr_sql_step(pid), TR_SQL_ROW);
+	me = tr_sql_column_int64(pid, 0);
+	tr_sql_finalize(pid);
+	other = tr_sql_open_pg(pg_dsn, err, sizeof err);
+	assert_non_null(other);
+	kill = prep(other, "SELECT pg_terminate_backend(?1)");
+	ok(other, tr_sql_bind_int64(kill, 1, me));
+	assert_int_equal(tr_sql_step(kill), TR_SQL_ROW);
+	tr_sql_finalize(kill);
+	tr_sql_close(other);
+	usleep(100 * 1000);
+	for (int i = 0; i < 2; i++) {
+		st = prep(db, "INSERT INTO t (a, b) VALUES ('after-loss', 3)");
+		assert_int_equal(tr_sql_step(st), TRELLIS_E_UNAVAILABLE);
+		tr_sql_finalize(st);
+	}
+	assert_false(tr_sql_autocommit(db));
+	assert_int_equal(tr_sql_exec(db, "COMMIT"), TRELLIS_E_UNAVAILABLE);
+	assert_non_null(strstr(tr_sql_errmsg(db), "inside a transaction"));
+	ok(db, tr_sql_exec(db, "ROLLBACK"));
+	assert_true(tr_sql_autocommit(db));
+	assert_int_equal(count(db, NULL), 1);
 }
 
 #define BOTH(fn)                                                          \
