@@ -455,6 +455,15 @@ static void test_readonly(void **state)
 	assert_int_equal(try_create(r, TR_KIND_ZONE, NULL, "{\"name\":\"y\"}",
 				    &call),
 			 TRELLIS_E_PERMISSION);
+	if (f->pg) {
+		/* the reader's session itself refuses writes, and keeps no
+		 * snapshots (each read is its own transaction) */
+		assert_int_equal(tr_sql_exec(tr_store_sql(r),
+					     "INSERT INTO tenant (name,"
+					     " created_at) VALUES ('t', 0)"),
+				 TRELLIS_E_PERMISSION);
+		assert_int_equal(tr_store_read_begin(r), -1);
+	}
 	tr_store_close(r);
 }
 
