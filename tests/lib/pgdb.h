@@ -57,6 +57,39 @@ static inline int tr_test_pg_db(const char *prefix, char *dsn, size_t len)
 	return 0;
 }
 
+/* A cmocka case run twice, on each backend: cases named fn[sqlite] and
+ * fn[postgresql], with the two setups. */
+#define TR_TEST_BOTH(fn, setup_sqlite, setup_postgresql, teardown)          \
+	{#fn "[sqlite]", fn, setup_sqlite, teardown, NULL},                  \
+	{#fn "[postgresql]", fn, setup_postgresql, teardown, NULL}
+
+/* Ends db's session from another one on dsn, as a server restart would
+ * (pg_terminate_backend), and waits a moment for it to go.  0 or -1. */
+static inline int tr_test_pg_kill(struct tr_sql *db, const char *dsn)
+{
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, "SELECT pg_backend_pid()", &st) < 0 ||
+	    tr_sql_step(st) != TR_SQL_ROW) {
+		tr_sql_finalize(st);
+		return -1;
+	}
+	int64_t pid = tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
+	char err[512];
+	struct tr_sql *other = tr_sql_open_pg(dsn, err, sizeof err);
+	if (!other)
+		return -1;
+	int rc = tr_sql_prepare(other, "SELECT pg_terminate_backend(?1)", &st);
+	if (rc == 0)
+		rc = tr_sql_bind_int64(st, 1, pid);
+	if (rc == 0)
+		rc = tr_sql_step(st) == TR_SQL_ROW ? 0 : -1;
+	tr_sql_finalize(st);
+	tr_sql_close(other);
+	usleep(100 * 1000);
+	return rc;
+}
+
 /* The store a test opens: path (a SQLite file), or, when
  * TRELLIS_TEST_STORE=postgresql, a database of the cluster ("pg:DSN"),
  * the same one each time for the same path in this process (a fixture

@@ -484,19 +484,7 @@ static void test_connection_lost(void **state)
 	struct tr_sql_stmt *st = NULL;
 	ok(db, tr_sql_prepare_persistent(db, "SELECT count(*) FROM t", &st));
 	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
-	struct tr_sql_stmt *pid = prep(db, "SELECT pg_backend_pid()");
-	assert_int_equal(tr_sql_step(pid), TR_SQL_ROW);
-	int64_t me = tr_sql_column_int64(pid, 0);
-	tr_sql_finalize(pid);
-	char err[512];
-	struct tr_sql *other = tr_sql_open_pg(pg_dsn, err, sizeof err);
-	assert_non_null(other);
-	struct tr_sql_stmt *kill = prep(other, "SELECT pg_terminate_backend(?1)");
-	ok(other, tr_sql_bind_int64(kill, 1, me));
-	assert_int_equal(tr_sql_step(kill), TR_SQL_ROW);
-	tr_sql_finalize(kill);
-	tr_sql_close(other);
-	usleep(100 * 1000);
+	assert_int_equal(tr_test_pg_kill(db, pg_dsn), 0);
 	tr_sql_reset(st);
 	assert_int_equal(tr_sql_step(st), TRELLIS_E_UNAVAILABLE);
 	assert_non_null(strstr(tr_sql_errmsg(db), "cannot be reached"));
@@ -511,18 +499,7 @@ static void test_connection_lost(void **state)
 	 * its own, outside the transaction) until the caller rolls back. */
 	ok(db, tr_sql_exec(db, "BEGIN"));
 	insert(db, "in-tx", 2);
-	pid = prep(db, "SELECT pg_backend_pid()");
-	assert_int_equal(tr_sql_step(pid), TR_SQL_ROW);
-	me = tr_sql_column_int64(pid, 0);
-	tr_sql_finalize(pid);
-	other = tr_sql_open_pg(pg_dsn, err, sizeof err);
-	assert_non_null(other);
-	kill = prep(other, "SELECT pg_terminate_backend(?1)");
-	ok(other, tr_sql_bind_int64(kill, 1, me));
-	assert_int_equal(tr_sql_step(kill), TR_SQL_ROW);
-	tr_sql_finalize(kill);
-	tr_sql_close(other);
-	usleep(100 * 1000);
+	assert_int_equal(tr_test_pg_kill(db, pg_dsn), 0);
 	for (int i = 0; i < 2; i++) {
 		st = prep(db, "INSERT INTO t (a, b) VALUES ('after-loss', 3)");
 		assert_int_equal(tr_sql_step(st), TRELLIS_E_UNAVAILABLE);
@@ -536,9 +513,7 @@ static void test_connection_lost(void **state)
 	assert_int_equal(count(db, NULL), 1);
 }
 
-#define BOTH(fn)                                                          \
-	{#fn "[sqlite]", fn, setup_lite, teardown, NULL},                   \
-	{#fn "[postgresql]", fn, setup_pg, teardown, NULL}
+#define BOTH(fn) TR_TEST_BOTH(fn, setup_lite, setup_pg, teardown)
 
 int main(void)
 {

@@ -515,24 +515,7 @@ static void test_server_gone(void **state)
 	if (!f->pg)
 		return;
 	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z\"}");
-	struct tr_sql_stmt *st = NULL;
-	assert_int_equal(tr_sql_prepare(tr_store_sql(f->s),
-					"SELECT pg_backend_pid()", &st),
-			 0);
-	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
-	int64_t pid = tr_sql_column_int64(st, 0);
-	tr_sql_finalize(st);
-	char err[512];
-	struct tr_sql *other = tr_sql_open_pg(f->path + 3, err, sizeof err);
-	assert_non_null(other);
-	assert_int_equal(tr_sql_prepare(other, "SELECT pg_terminate_backend(?1)",
-					&st),
-			 0);
-	tr_sql_bind_int64(st, 1, pid);
-	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
-	tr_sql_finalize(st);
-	tr_sql_close(other);
-	usleep(100 * 1000);
+	assert_int_equal(tr_test_pg_kill(tr_store_sql(f->s), f->path + 3), 0);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *o = NULL;
@@ -546,9 +529,7 @@ static void test_server_gone(void **state)
 	json_decref(o);
 }
 
-#define BOTH(fn)                                                           \
-	{#fn "[sqlite]", fn, setup, teardown, NULL},                         \
-	{#fn "[postgresql]", fn, setup_pg, teardown, NULL}
+#define BOTH(fn) TR_TEST_BOTH(fn, setup, setup_pg, teardown)
 
 int main(void)
 {
