@@ -27,9 +27,9 @@
  * A SAVEPOINT outside a transaction begins one and its RELEASE commits
  * it, as in SQLite (tr_sql_exec() only).
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,24 +46,24 @@ struct pg {
 	PGconn *c;
 	int64_t changes;
 	unsigned next_name; /* of persistent statements */
-	unsigned gen;       /* bumped at every reconnection */
-	char sp_tx[64];     /* the savepoint that began the transaction */
-	int in_tx;          /* a transaction was open after the last call */
-	int lost_tx;        /* the connection went with one: until ROLLBACK */
+	unsigned gen;	    /* bumped at every reconnection */
+	char sp_tx[64];	    /* the savepoint that began the transaction */
+	int in_tx;	    /* a transaction was open after the last call */
+	int lost_tx;	    /* the connection went with one: until ROLLBACK */
 };
 
 struct pg_stmt {
 	struct tr_sql_stmt base;
-	char *sql;         /* with $N */
+	char *sql; /* with $N */
 	int nparams;
-	char name[24];     /* persistent: the server-side name, else "" */
-	unsigned prepared; /* the connection generation it was prepared in + 1 */
+	char name[24];	   /* persistent: the server-side name, else "" */
+	unsigned prepared; /* 1 + the connection generation it was made in */
 	const char **vals; /* nparams: the parameters' text, NULL: SQL NULL */
-	char **own;        /* nparams: what we allocated for vals */
-	Oid *types;        /* nparams, or NULL: each one's type, 0: inferred */
-	int untyped;       /* a parameter may not get a type from the text */
-	PGresult *res;     /* once run */
-	int row;           /* the current row of res, -1 before the first */
+	char **own;	   /* nparams: what we allocated for vals */
+	Oid *types;	   /* nparams, or NULL: each one's type, 0: inferred */
+	int untyped;	   /* a parameter may not get a type from the text */
+	PGresult *res;	   /* once run */
+	int row;	   /* the current row of res, -1 before the first */
 };
 
 #define PG(db) ((struct pg *)(db))
@@ -72,8 +72,8 @@ struct pg_stmt {
 /* ---- ?N -> $N ---- */
 
 /* What renumber() learns of each parameter. */
-#define P_USED 1     /* it appears in the text */
-#define P_UNTYPED 2  /* its first use is "?N IS ...", which types nothing */
+#define P_USED 1    /* it appears in the text */
+#define P_UNTYPED 2 /* its first use is "?N IS ...", which types nothing */
 #define MAX_PARAMS 256
 
 /* The text of sql with its parameters renumbered; *nparams the highest
@@ -160,7 +160,8 @@ static char *renumber(const char *sql, int *nparams, unsigned char *use)
 
 static int pg_code(const char *state, PGconn *c)
 {
-	if (PQstatus(c) == CONNECTION_BAD || (state && strncmp(state, "08", 2) == 0))
+	if (PQstatus(c) == CONNECTION_BAD ||
+	    (state && strncmp(state, "08", 2) == 0))
 		return TRELLIS_E_UNAVAILABLE;
 	if (!state)
 		return TRELLIS_E_IO;
@@ -193,15 +194,16 @@ static void one_line(char *msg)
 static int pg_fail_res(struct tr_sql *db, PGresult *res)
 {
 	struct pg *g = PG(db);
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	int code = pg_code(state, g->c);
 	/* the server's message without its "ERROR:  " and position */
-	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-			    : NULL;
+	const char *m =
+	    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	/* the detail, but not a unique key's, which repeats the values
 	 * (they might be what should not be logged) */
 	const char *detail =
-		res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	if (state && strncmp(state, "23505", 5) == 0)
 		detail = NULL;
 	if (!m || !*m)
@@ -211,7 +213,8 @@ static int pg_fail_res(struct tr_sql *db, PGresult *res)
 			    "the PostgreSQL server cannot be reached: %s",
 			    m && *m ? m : "connection lost");
 	else
-		tr_sql_fail(db, code, "%s%s%s%s", m && *m ? m : "PostgreSQL error",
+		tr_sql_fail(db, code, "%s%s%s%s",
+			    m && *m ? m : "PostgreSQL error",
 			    detail ? " (" : "", detail ? detail : "",
 			    detail ? ")" : "");
 	one_line(db->msg);
@@ -280,15 +283,15 @@ static int is_rollback(const char *sql)
 static int changes_rows(PGresult *res)
 {
 	const char *cmd = PQcmdStatus(res);
-	return strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+	return strncmp(cmd, "INSERT", 6) == 0 ||
+	       strncmp(cmd, "UPDATE", 6) == 0 ||
 	       strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0;
 }
 
 /* The savepoint name of "SAVEPOINT name" (or, with release set,
  * "RELEASE [SAVEPOINT] name") alone in sql, into name; 0 when sql is not
  * that. */
-static int savepoint_stmt(const char *sql, int release, char *name,
-			  size_t len)
+static int savepoint_stmt(const char *sql, int release, char *name, size_t len)
 {
 	while (isspace((unsigned char)*sql))
 		sql++;
@@ -497,8 +500,8 @@ static int untyped_param(struct pg_stmt *st, PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (!state || (strcmp(state, "42P18") != 0 &&
-		       strcmp(state, "42P08") != 0) || !m)
+	if (!state ||
+	    (strcmp(state, "42P18") != 0 && strcmp(state, "42P08") != 0) || !m)
 		return 0;
 	/* not "inconsistent types deduced for parameter $N" (42P08 too):
 	 * the caller's SQL must say which with a CAST */
@@ -525,8 +528,8 @@ static PGresult *pg_send(struct pg_stmt *st)
 		return PQexecParams(g->c, st->sql, st->nparams, st->types,
 				    st->vals, NULL, NULL, 0);
 	if (st->prepared != g->gen + 1) {
-		PGresult *res = PQprepare(g->c, st->name, st->sql,
-					  st->nparams, st->types);
+		PGresult *res =
+		    PQprepare(g->c, st->name, st->sql, st->nparams, st->types);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			/* a name left over from before a reconnection we did
 			 * not see: the next try takes a new one */
@@ -537,8 +540,8 @@ static PGresult *pg_send(struct pg_stmt *st)
 		PQclear(res);
 		st->prepared = g->gen + 1;
 	}
-	return PQexecPrepared(g->c, st->name, st->nparams, st->vals, NULL,
-			      NULL, 0);
+	return PQexecPrepared(g->c, st->name, st->nparams, st->vals, NULL, NULL,
+			      0);
 }
 
 static int failed(PGresult *res)
@@ -569,13 +572,13 @@ static int pg_run(struct pg_stmt *st)
 			break;
 		PQclear(res);
 		if (guard)
-			PQclear(PQexec(g->c,
-				       "ROLLBACK TO SAVEPOINT tr_sql_types"));
+			PQclear(
+			    PQexec(g->c, "ROLLBACK TO SAVEPOINT tr_sql_types"));
 	}
 	if (guard) {
 		if (failed(res))
-			PQclear(PQexec(g->c,
-				       "ROLLBACK TO SAVEPOINT tr_sql_types"));
+			PQclear(
+			    PQexec(g->c, "ROLLBACK TO SAVEPOINT tr_sql_types"));
 		PQclear(PQexec(g->c, "RELEASE SAVEPOINT tr_sql_types"));
 	}
 	if (failed(res)) {
@@ -652,15 +655,18 @@ static enum tr_sql_type pg_column_type(struct tr_sql_stmt *s, int i)
 	case OID_INT8:
 	case OID_INT2:
 	case OID_INT4:
-	case OID_OID: return TR_SQL_INTEGER;
+	case OID_OID:
+		return TR_SQL_INTEGER;
 	case OID_FLOAT4:
-	case OID_FLOAT8: return TR_SQL_FLOAT;
+	case OID_FLOAT8:
+		return TR_SQL_FLOAT;
 	case OID_NUMERIC: {
 		/* an integral numeric (sum() of bigints) is an integer */
 		const char *v = PQgetvalue(st->res, st->row, i);
 		return strpbrk(v, ".eEN") ? TR_SQL_FLOAT : TR_SQL_INTEGER;
 	}
-	default: return TR_SQL_TEXT;
+	default:
+		return TR_SQL_TEXT;
 	}
 }
 
@@ -712,28 +718,28 @@ static int pg_autocommit(const struct tr_sql *db)
 	if (((const struct pg *)db)->lost_tx)
 		return 0; /* until the caller's ROLLBACK */
 	PGTransactionStatusType t =
-		PQtransactionStatus(((const struct pg *)db)->c);
+	    PQtransactionStatus(((const struct pg *)db)->c);
 	return t == PQTRANS_IDLE || t == PQTRANS_UNKNOWN;
 }
 
 static const struct tr_sql_driver pg_driver = {
-	.backend = TR_SQL_POSTGRESQL,
-	.exec = pg_exec,
-	.prepare = pg_prepare,
-	.finalize = pg_finalize,
-	.reset = pg_reset,
-	.clear_bindings = pg_clear_bindings,
-	.bind = pg_bind,
-	.step = pg_step,
-	.column_count = pg_column_count,
-	.column_name = pg_column_name,
-	.column_type = pg_column_type,
-	.column_int64 = pg_column_int64,
-	.column_double = pg_column_double,
-	.column_text = pg_column_text,
-	.column_bytes = pg_column_bytes,
-	.changes = pg_changes,
-	.autocommit = pg_autocommit,
+    .backend = TR_SQL_POSTGRESQL,
+    .exec = pg_exec,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .reset = pg_reset,
+    .clear_bindings = pg_clear_bindings,
+    .bind = pg_bind,
+    .step = pg_step,
+    .column_count = pg_column_count,
+    .column_name = pg_column_name,
+    .column_type = pg_column_type,
+    .column_int64 = pg_column_int64,
+    .column_double = pg_column_double,
+    .column_text = pg_column_text,
+    .column_bytes = pg_column_bytes,
+    .changes = pg_changes,
+    .autocommit = pg_autocommit,
 };
 
 /* The server's notices ("relation already exists, skipping") are not
@@ -784,4 +790,3 @@ void tr_sql_close(struct tr_sql *db)
 	PQfinish(PG(db)->c);
 	free(db);
 }
-

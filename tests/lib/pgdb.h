@@ -59,9 +59,11 @@ static inline int tr_test_pg_db(const char *prefix, char *dsn, size_t len)
 
 /* A cmocka case run twice, on each backend: cases named fn[sqlite] and
  * fn[postgresql], with the two setups. */
-#define TR_TEST_BOTH(fn, setup_sqlite, setup_postgresql, teardown)          \
-	{#fn "[sqlite]", fn, setup_sqlite, teardown, NULL},                  \
-	{#fn "[postgresql]", fn, setup_postgresql, teardown, NULL}
+#define TR_TEST_BOTH(fn, setup_sqlite, setup_postgresql, teardown)             \
+	{#fn "[sqlite]", fn, setup_sqlite, teardown, NULL},                    \
+	{                                                                      \
+#fn "[postgresql]", fn, setup_postgresql, teardown, NULL       \
+	}
 
 /* Ends db's session from another one on dsn, as a server restart would
  * (pg_terminate_backend), and waits a moment for it to go.  0 or -1. */

@@ -51,8 +51,8 @@ static int setup_pg(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	if (pg_state == 0)
 		pg_state = tr_test_pg_db("test_sql", pg_dsn, sizeof pg_dsn) == 0
-				   ? 1
-				   : -1;
+			       ? 1
+			       : -1;
 	if (pg_state > 0) {
 		char err[512];
 		f->db = tr_sql_open_pg(pg_dsn, err, sizeof err);
@@ -105,8 +105,7 @@ static void ok(struct tr_sql *db, int rc)
 static void mk_table(struct tr_sql *db)
 {
 	ok(db, tr_sql_exec(
-		       db, tr_sql_pick(
-				   db,
+		   db, tr_sql_pick(db,
 				   "CREATE TABLE t (id INTEGER PRIMARY KEY,"
 				   " a TEXT UNIQUE, b INTEGER CHECK (b <> 13),"
 				   " f REAL)",
@@ -139,7 +138,8 @@ static int64_t count(struct tr_sql *db, const char *where)
 
 static void insert(struct tr_sql *db, const char *a, int64_t b)
 {
-	struct tr_sql_stmt *st = prep(db, "INSERT INTO t (a, b) VALUES (?1, ?2)");
+	struct tr_sql_stmt *st =
+	    prep(db, "INSERT INTO t (a, b) VALUES (?1, ?2)");
 	ok(db, tr_sql_bind_text(st, 1, a));
 	ok(db, tr_sql_bind_int64(st, 2, b));
 	int rc = tr_sql_step(st);
@@ -154,7 +154,7 @@ static void test_placeholders(void **state)
 	mk_table(db);
 	/* ?N out of order and used twice */
 	struct tr_sql_stmt *st =
-		prep(db, "INSERT INTO t (b, a) VALUES (?2, ?1)");
+	    prep(db, "INSERT INTO t (b, a) VALUES (?2, ?1)");
 	ok(db, tr_sql_bind_text(st, 1, "x"));
 	ok(db, tr_sql_bind_int64(st, 2, 7));
 	assert_int_equal(tr_sql_step(st), TR_SQL_DONE);
@@ -182,8 +182,8 @@ static void test_literal_question_mark(void **state)
 {
 	struct tr_sql *db = conn(state);
 	mk_table(db);
-	struct tr_sql_stmt *st = prep(
-		db, "INSERT INTO t (a, b) VALUES ('what? it''s ?2', ?1)");
+	struct tr_sql_stmt *st =
+	    prep(db, "INSERT INTO t (a, b) VALUES ('what? it''s ?2', ?1)");
 	ok(db, tr_sql_bind_int64(st, 1, 5));
 	assert_int_equal(tr_sql_step(st), TR_SQL_DONE);
 	tr_sql_finalize(st);
@@ -201,7 +201,7 @@ static void test_null_binds(void **state)
 	struct tr_sql *db = conn(state);
 	mk_table(db);
 	struct tr_sql_stmt *st =
-		prep(db, "INSERT INTO t (a, b, f) VALUES (?1, ?2, ?3)");
+	    prep(db, "INSERT INTO t (a, b, f) VALUES (?1, ?2, ?3)");
 	ok(db, tr_sql_bind_text(st, 1, NULL));
 	ok(db, tr_sql_bind_null(st, 2));
 	ok(db, tr_sql_bind_null(st, 3));
@@ -268,7 +268,7 @@ static void test_conflicts(void **state)
 	mk_table(db);
 	insert(db, "a", 1);
 	struct tr_sql_stmt *st =
-		prep(db, "INSERT INTO t (a, b) VALUES (?1, ?2)");
+	    prep(db, "INSERT INTO t (a, b) VALUES (?1, ?2)");
 	ok(db, tr_sql_bind_text(st, 1, "a"));
 	ok(db, tr_sql_bind_int64(st, 2, 2));
 	assert_int_equal(tr_sql_step(st), TRELLIS_E_CONFLICT);
@@ -306,9 +306,9 @@ static void test_returning(void **state)
 	struct tr_sql *db = conn(state);
 	mk_table(db);
 	struct tr_sql_stmt *st = NULL;
-	ok(db, tr_sql_prepare_persistent(
-		       db, "INSERT INTO t (a, b) VALUES (?1, ?2) RETURNING id",
-		       &st));
+	ok(db,
+	   tr_sql_prepare_persistent(
+	       db, "INSERT INTO t (a, b) VALUES (?1, ?2) RETURNING id", &st));
 	for (int i = 1; i <= 3; i++) {
 		char a[8];
 		snprintf(a, sizeof a, "r%d", i & 7);
@@ -421,16 +421,16 @@ static void test_columns(void **state)
 	mk_table(db);
 	insert(db, "a", 42);
 	struct tr_sql_stmt *st =
-		prep(db, "SELECT id, a AS label, b, CAST(b AS INTEGER) AS i,"
-			 " 1.5 AS half, NULL AS nil, count(*) OVER () AS n"
-			 " FROM t");
+	    prep(db, "SELECT id, a AS label, b, CAST(b AS INTEGER) AS i,"
+		     " 1.5 AS half, NULL AS nil, count(*) OVER () AS n"
+		     " FROM t");
 	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
 	assert_int_equal(tr_sql_column_count(st), 7);
-	static const char *names[] = {"id", "label", "b", "i", "half",
-				      "nil", "n"};
+	static const char *names[] = {"id",   "label", "b", "i",
+				      "half", "nil",   "n"};
 	static const enum tr_sql_type types[] = {
-		TR_SQL_INTEGER, TR_SQL_TEXT, TR_SQL_INTEGER, TR_SQL_INTEGER,
-		TR_SQL_FLOAT,   TR_SQL_NULL, TR_SQL_INTEGER};
+	    TR_SQL_INTEGER, TR_SQL_TEXT, TR_SQL_INTEGER, TR_SQL_INTEGER,
+	    TR_SQL_FLOAT,   TR_SQL_NULL, TR_SQL_INTEGER};
 	for (int i = 0; i < 7; i++) {
 		assert_string_equal(tr_sql_column_name(st, i), names[i]);
 		assert_int_equal(tr_sql_column_type(st, i), types[i]);
@@ -451,8 +451,8 @@ static void test_persistent_reuse(void **state)
 	insert(db, "a", 1);
 	insert(db, "b", 2);
 	struct tr_sql_stmt *st = NULL;
-	ok(db, tr_sql_prepare_persistent(db, "SELECT a FROM t WHERE b = ?1",
-					 &st));
+	ok(db,
+	   tr_sql_prepare_persistent(db, "SELECT a FROM t WHERE b = ?1", &st));
 	for (int round = 0; round < 3; round++) {
 		for (int b = 1; b <= 2; b++) {
 			tr_sql_reset(st);
@@ -518,17 +518,12 @@ static void test_connection_lost(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_placeholders),
-		BOTH(test_literal_question_mark),
-		BOTH(test_null_binds),
-		BOTH(test_int64_extremes),
-		BOTH(test_conflicts),
-		BOTH(test_returning),
-		BOTH(test_changes),
-		BOTH(test_transactions),
-		BOTH(test_columns),
-		BOTH(test_persistent_reuse),
-		BOTH(test_connection_lost),
+	    BOTH(test_placeholders),	BOTH(test_literal_question_mark),
+	    BOTH(test_null_binds),	BOTH(test_int64_extremes),
+	    BOTH(test_conflicts),	BOTH(test_returning),
+	    BOTH(test_changes),		BOTH(test_transactions),
+	    BOTH(test_columns),		BOTH(test_persistent_reuse),
+	    BOTH(test_connection_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
