@@ -409,6 +409,9 @@ static int run(const struct opts *o)
 	d.store = tr_store_open(dbpath, 0, err, sizeof err);
 	if (!d.store)
 		goto fail;
+	if (cfg->store_pg) /* never the DSN: it may hold a password */
+		tr_info("store: PostgreSQL, schema %d",
+			tr_store_schema_version(d.store));
 	d.store_path = dbpath;
 	/* Plugins may publish events and read secrets from init(). */
 	d.events = tr_events_new(cfg->events_listen, cfg->api_mode, err,
