@@ -18,6 +18,11 @@
 static const char defaults_yaml[] =
 	"# trellisd defaults.  A config file (--config) may set any of these.\n"
 	"state_dir: /var/lib/trellis\n"
+	"store:                  # where the state lives (docs/store.md)\n"
+	"  backend: sqlite       # sqlite: STATE_DIR/trellis.db; postgresql: "
+	"dsn, shared by a cluster of managers\n"
+	"  dsn: null             # postgresql: a libpq connection string, "
+	"e.g. \"host=/run/postgresql dbname=trellis\"\n"
 	"api:\n"
 	"  listen: ipc:///run/trellis/api.sock\n"
 	"  socket_mode: \"0660\"   # of ipc:// socket files\n"
@@ -128,7 +133,8 @@ const char *tr_config_defaults(void)
 }
 
 enum ctype { C_STR, C_STR_NULL, C_PATH_NULL, C_MODE, C_SIZE, C_UINT, C_TARGET, C_LEVEL,
-	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT, C_CAP };
+	     C_DIRS, C_PLUGINS, C_DURATION, C_AUTO16, C_RETENTION, C_TRI, C_HOSTPORT, C_CAP,
+	     C_BACKEND };
 
 struct centry {
 	const char *path;
@@ -139,6 +145,8 @@ struct centry {
 #define O(f) offsetof(struct tr_config, f)
 static const struct centry entries[] = {
 	{"state_dir", C_STR, O(state_dir)},
+	{"store.backend", C_BACKEND, O(store_pg)},
+	{"store.dsn", C_PATH_NULL, O(store_dsn)},
 	{"api.listen", C_STR, O(api_listen)},
 	{"api.socket_mode", C_MODE, O(api_mode)},
 	{"api.tcp", C_STR_NULL, O(api_tcp)},
@@ -363,6 +371,17 @@ static int apply_entry(struct tr_config *c, const struct centry *e,
 				    e->path, hp);
 		return 0;
 	}
+	case C_BACKEND:
+		if (s && strcmp(s, "sqlite") == 0)
+			c->store_pg = 0;
+		else if (s && strcmp(s, "postgresql") == 0)
+			c->store_pg = 1;
+		else
+			return fail(err, errlen, v,
+				    "%s: expected sqlite or postgresql, got "
+				    "'%s'",
+				    e->path, s ? s : "(not a scalar)");
+		return 0;
 	case C_TARGET:
 		if (s && strcmp(s, "stderr") == 0)
 			c->log_target = TR_LOG_STDERR;
@@ -612,6 +631,11 @@ struct tr_config *tr_config_load(const char *path, const char *state_dir,
 		snprintf(keys, sizeof keys, "%s/api-keys", c->state_dir);
 		c->api_keys_file = tr_xstrdup(keys);
 	}
+	if (c->store_pg && !c->store_dsn) {
+		snprintf(err, errlen, "%s: store.dsn: required with store."
+			 "backend: postgresql", path ? path : "(defaults)");
+		goto fail;
+	}
 	if (!c->state_dir || !c->api_listen || !c->events_listen ||
 	    !c->secrets_dir || !c->api_keys_file) {
 		snprintf(err, errlen, "out of memory");
@@ -628,6 +652,7 @@ void tr_config_free(struct tr_config *c)
 	if (!c)
 		return;
 	free(c->state_dir);
+	free(c->store_dsn);
 	free(c->api_listen);
 	free(c->api_tcp);
 	free(c->events_listen);

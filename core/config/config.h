@@ -20,6 +20,8 @@
 
 struct tr_config {
 	char *state_dir;      /* state_dir */
+	int store_pg;         /* store.backend: 0 sqlite, 1 postgresql */
+	char *store_dsn;      /* store.dsn: libpq connection string, or NULL */
 	char *api_listen;     /* api.listen: ipc:// or tcp:// */
 	unsigned api_mode;    /* api.socket_mode: for ipc:// socket files */
 	char *api_tcp;        /* api.tcp: an extra tcp:// listener, or NULL */

@@ -397,11 +397,21 @@ static int run(const struct opts *o)
 	lockfd = tr_state_lock(cfg->state_dir, err, sizeof err);
 	if (lockfd < 0)
 		goto fail;
+	/* The store: a SQLite file in the state dir, or a PostgreSQL
+	 * database ("pg:DSN", what tr_store_open() and every reader's
+	 * reopening of d.store_path take). */
 	char dbpath[4200];
-	snprintf(dbpath, sizeof dbpath, "%s/trellis.db", cfg->state_dir);
+	if (cfg->store_pg)
+		snprintf(dbpath, sizeof dbpath, "pg:%s", cfg->store_dsn);
+	else
+		snprintf(dbpath, sizeof dbpath, "%s/trellis.db",
+			 cfg->state_dir);
 	d.store = tr_store_open(dbpath, 0, err, sizeof err);
 	if (!d.store)
 		goto fail;
+	if (cfg->store_pg) /* never the DSN: it may hold a password */
+		tr_info("store: PostgreSQL, schema %d",
+			tr_store_schema_version(d.store));
 	d.store_path = dbpath;
 	/* Plugins may publish events and read secrets from init(). */
 	d.events = tr_events_new(cfg->events_listen, cfg->api_mode, err,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../util/alloc.h"
 #include "store_int.h"
 
 #define FEND {NULL, NULL, 0, 0}
@@ -142,7 +143,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" JOIN zone z ON z.id = a.zone_id",
 		"SELECT p.id, z.name || '/' || p.name FROM pod p"
 		" JOIN zone z ON z.id = p.zone_id"
-		" WHERE p.name = ?1 AND (?2 IS NULL OR z.name = ?2)",
+		" WHERE p.name = ?1 AND (CAST(?2 AS TEXT) IS NULL OR z.name = ?2)",
 		2, "ZONE/POD", pod_children, no_filters, NULL},
 	[TR_KIND_CLUSTER] = {
 		"cluster", "cluster", TR_KIND_POD, 0, "pod_id", "name",
@@ -152,8 +153,8 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" JOIN pod p ON p.id = a.pod_id JOIN zone z ON z.id = p.zone_id",
 		"SELECT c.id, " CLUSTER_PATH " FROM cluster c"
 		" JOIN pod p ON p.id = c.pod_id JOIN zone z ON z.id = p.zone_id"
-		" WHERE c.name = ?1 AND (?2 IS NULL OR p.name = ?2)"
-		" AND (?3 IS NULL OR z.name = ?3)",
+		" WHERE c.name = ?1 AND (CAST(?2 AS TEXT) IS NULL OR p.name = ?2)"
+		" AND (CAST(?3 AS TEXT) IS NULL OR z.name = ?3)",
 		3, "ZONE/POD/CLUSTER", cluster_children, no_filters, NULL},
 	[TR_KIND_HOST] = {
 		"host", "host", TR_KIND_CLUSTER, 0, "cluster_id", "name",
@@ -196,7 +197,7 @@ const struct kdesc tr_store_kinds[TR_KIND__COUNT] = {
 		" JOIN pool po ON po.id = a.pool_id",
 		"SELECT v.id, po.name || '/' || v.name FROM volume v"
 		" JOIN pool po ON po.id = v.pool_id"
-		" WHERE v.name = ?1 AND (?2 IS NULL OR po.name = ?2)",
+		" WHERE v.name = ?1 AND (CAST(?2 AS TEXT) IS NULL OR po.name = ?2)",
 		2, "POOL/VOLUME", no_children, no_filters, NULL},
 	[TR_KIND_SEGMENT] = {
 		"segment", "segment", -1, 0, NULL, "name", segment_fields,
@@ -278,20 +279,20 @@ int64_t tr_store_resolve(struct tr_store *s, enum tr_kind kind, const char *ref,
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "%s reference '%s': expected %s", k->name,
 				   ref, k->hint);
-	sqlite3_stmt *st = tr_store_stmt(s, k->resolve, call);
+	struct tr_sql_stmt *st = tr_store_stmt(s, k->resolve, call);
 	if (!st)
 		return call->code;
-	sqlite3_bind_text(st, 1, parts[0], -1, SQLITE_TRANSIENT);
+	tr_sql_bind_text_copy(st, 1, parts[0]);
 	if (k->depth > 1 && parts[1])
-		sqlite3_bind_text(st, 2, parts[1], -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 2, parts[1]);
 	if (k->depth > 2 && parts[2])
-		sqlite3_bind_text(st, 3, parts[2], -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 3, parts[2]);
 	int64_t id = -1, exact = -1;
 	int rows = 0, rc;
 	char cands[512] = "";
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *path = (const char *)sqlite3_column_text(st, 1);
-		int64_t rid = sqlite3_column_int64(st, 0);
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW) {
+		const char *path = tr_sql_column_text(st, 1);
+		int64_t rid = tr_sql_column_int64(st, 0);
 		if (path && strcmp(path, ref) == 0 && exact < 0)
 			exact = rid;
 		if (rows++ == 0)
@@ -301,12 +302,12 @@ int64_t tr_store_resolve(struct tr_store *s, enum tr_kind kind, const char *ref,
 			snprintf(cands + len, sizeof cands - len, "%s%s",
 				 len ? ", " : "", path ? path : "?");
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != TR_SQL_DONE) {
 		int e = tr_store_sql_error(s, call, k->name);
-		sqlite3_reset(st);
+		tr_sql_reset(st);
 		return e;
 	}
-	sqlite3_reset(st);
+	tr_sql_reset(st);
 	if (exact >= 0)
 		return exact;
 	if (rows == 0)
@@ -325,16 +326,16 @@ int64_t tr_store_id(struct tr_store *s, enum tr_kind kind, const char *ref,
 	return tr_store_resolve(s, kind, ref, call);
 }
 
-json_t *tr_store_row_json(sqlite3_stmt *st)
+json_t *tr_store_row_json(struct tr_sql_stmt *st)
 {
 	json_t *o = json_object();
-	int n = sqlite3_column_count(st);
+	int n = tr_sql_column_count(st);
 	for (int i = 0; i < n && o; i++) {
-		const char *name = sqlite3_column_name(st, i);
+		const char *name = tr_sql_column_name(st, i);
 		json_t *v = NULL;
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER: {
-			sqlite3_int64 x = sqlite3_column_int64(st, i);
+		switch (tr_sql_column_type(st, i)) {
+		case TR_SQL_INTEGER: {
+			int64_t x = tr_sql_column_int64(st, i);
 			if (strcmp(name, "private") == 0 ||
 			    strcmp(name, "exclusive") == 0)
 				v = json_boolean(x);
@@ -342,17 +343,17 @@ json_t *tr_store_row_json(sqlite3_stmt *st)
 				v = json_integer(x);
 			break;
 		}
-		case SQLITE_FLOAT:
-			v = json_real(sqlite3_column_double(st, i));
+		case TR_SQL_FLOAT:
+			v = json_real(tr_sql_column_double(st, i));
 			break;
-		case SQLITE_TEXT: {
-			const char *t = (const char *)sqlite3_column_text(st, i);
-			int len = sqlite3_column_bytes(st, i);
+		case TR_SQL_TEXT: {
+			const char *t = tr_sql_column_text(st, i);
+			size_t len = tr_sql_column_bytes(st, i);
 			if (strcmp(name, "spec") == 0)
-				v = json_loadb(t, (size_t)len, JSON_DECODE_ANY,
+				v = json_loadb(t, len, JSON_DECODE_ANY,
 					       NULL);
 			if (!v)
-				v = json_stringn(t, (size_t)len);
+				v = json_stringn(t, len);
 			break;
 		}
 		default:
@@ -363,21 +364,21 @@ json_t *tr_store_row_json(sqlite3_stmt *st)
 	return o;
 }
 
-sqlite3_stmt *tr_store_row_by_id(struct tr_store *s, const struct kdesc *k,
+struct tr_sql_stmt *tr_store_row_by_id(struct tr_store *s, const struct kdesc *k,
 				 const char *select, int64_t id,
 				 trellis_call_t *call)
 {
 	char sql[4096];
 	snprintf(sql, sizeof sql, "%s WHERE a.id = ?1", select);
-	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	struct tr_sql_stmt *st = tr_store_stmt(s, sql, call);
 	if (!st)
 		return NULL;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	tr_sql_bind_int64(st, 1, id);
+	int rc = tr_sql_step(st);
+	if (rc == TR_SQL_ROW)
 		return st;
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	tr_sql_reset(st);
+	if (rc == TR_SQL_DONE)
 		tr_call_set(call, TRELLIS_E_NOTFOUND, "%s #%lld not found",
 			    k->name, (long long)id);
 	else
@@ -388,12 +389,12 @@ sqlite3_stmt *tr_store_row_by_id(struct tr_store *s, const struct kdesc *k,
 static int get_by_id(struct tr_store *s, const struct kdesc *k, int64_t id,
 		     json_t **out, trellis_call_t *call)
 {
-	sqlite3_stmt *st = tr_store_row_by_id(s, k, k->select, id, call);
+	struct tr_sql_stmt *st = tr_store_row_by_id(s, k, k->select, id, call);
 	if (!st)
 		return call->code;
 	if (out)
 		*out = tr_store_row_json(st);
-	sqlite3_reset(st);
+	tr_sql_reset(st);
 	return 0;
 }
 
@@ -481,7 +482,7 @@ static int bind_fields(struct tr_store *s, const struct kdesc *k,
 	return n;
 }
 
-static void bind_values(sqlite3_stmt *st, const struct kdesc *k,
+static void bind_values(struct tr_sql_stmt *st, const struct kdesc *k,
 			json_t *fields, const int64_t *ids)
 {
 	int i = 0;
@@ -491,34 +492,30 @@ static void bind_values(sqlite3_stmt *st, const struct kdesc *k,
 			continue;
 		int pos = ++i;
 		if (json_is_null(v) && f->type != F_JSON) {
-			sqlite3_bind_null(st, pos);
+			tr_sql_bind_null(st, pos);
 			continue;
 		}
 		switch (f->type) {
 		case F_TEXT:
-			sqlite3_bind_text(st, pos, json_string_value(v),
-					  (int)json_string_length(v),
-					  SQLITE_TRANSIENT);
+			tr_sql_bind_text_copy(st, pos, json_string_value(v));
 			break;
 		case F_INT:
-			sqlite3_bind_int64(st, pos, json_integer_value(v));
+			tr_sql_bind_int64(st, pos, json_integer_value(v));
 			break;
 		case F_BOOL:
-			sqlite3_bind_int(st, pos, json_is_true(v));
+			tr_sql_bind_int64(st, pos, json_is_true(v));
 			break;
 		case F_REF:
 			if (ids[pos - 1] < 0)
-				sqlite3_bind_null(st, pos);
+				tr_sql_bind_null(st, pos);
 			else
-				sqlite3_bind_int64(st, pos, ids[pos - 1]);
+				tr_sql_bind_int64(st, pos, ids[pos - 1]);
 			break;
 		case F_JSON: {
 			char *text = json_dumps(v, JSON_COMPACT |
 							   JSON_ENCODE_ANY);
-			if (text)
-				sqlite3_bind_text(st, pos, text, -1, free);
-			else
-				sqlite3_bind_null(st, pos);
+			tr_sql_bind_text_copy(st, pos, text);
+			free(text);
 			break;
 		}
 		}
@@ -531,9 +528,8 @@ static int write_error(struct tr_store *s, const struct kdesc *k,
 		       const char *name, const char *parent,
 		       trellis_call_t *call)
 {
-	int ext = sqlite3_extended_errcode(s->db);
-	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
-	    ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	if (tr_sql_errcode(s->sql) == TRELLIS_E_CONFLICT &&
+	    tr_sql_unique_violation(s->sql)) {
 		if (parent)
 			return tr_call_set(call, TRELLIS_E_CONFLICT,
 					   "%s '%s' already exists in %s '%s'",
@@ -542,10 +538,10 @@ static int write_error(struct tr_store *s, const struct kdesc *k,
 		return tr_call_set(call, TRELLIS_E_CONFLICT,
 				   "%s '%s' already exists", k->name, name);
 	}
-	if ((ext & 0xff) == SQLITE_CONSTRAINT)
+	if (tr_sql_errcode(s->sql) == TRELLIS_E_CONFLICT)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "%s '%s': %s", k->name, name,
-				   sqlite3_errmsg(s->db));
+				   tr_sql_errmsg(s->sql));
 	return tr_store_sql_error(s, call, k->name);
 }
 
@@ -602,27 +598,33 @@ int tr_store_create(struct tr_store *s, enum tr_kind kind,
 	if (parent_id >= 0)
 		snprintf(sql, sizeof sql,
 			 "INSERT INTO %s (%s, %s, created_at) VALUES "
-			 "(%s?%d, ?%d)",
+			 "(%s?%d, ?%d) RETURNING id",
 			 k->table, cols, k->parent_col, qs, n + 1, n + 2);
 	else
 		snprintf(sql, sizeof sql,
-			 "INSERT INTO %s (%s, created_at) VALUES (%s?%d)",
+			 "INSERT INTO %s (%s, created_at) VALUES (%s?%d)"
+			 " RETURNING id",
 			 k->table, cols, qs, n + 1);
-	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	struct tr_sql_stmt *st = tr_store_stmt(s, sql, call);
 	if (!st)
 		return call->code;
 	bind_values(st, k, fields, ids);
 	if (parent_id >= 0) {
-		sqlite3_bind_int64(st, n + 1, parent_id);
-		sqlite3_bind_int64(st, n + 2, (sqlite3_int64)time(NULL));
+		tr_sql_bind_int64(st, n + 1, parent_id);
+		tr_sql_bind_int64(st, n + 2, tr_sql_now());
 	} else {
-		sqlite3_bind_int64(st, n + 1, (sqlite3_int64)time(NULL));
+		tr_sql_bind_int64(st, n + 1, tr_sql_now());
 	}
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	/* Stepped to its end: SQLite commits (and counts the commit,
+	 * snapshot.c) there, not at the reset. */
+	int rc = tr_sql_step(st);
+	int64_t id = rc == TR_SQL_ROW ? tr_sql_column_int64(st, 0) : -1;
+	if (rc == TR_SQL_ROW)
+		rc = tr_sql_step(st);
+	tr_sql_reset(st);
+	if (rc != TR_SQL_DONE || id < 0)
 		return write_error(s, k, name, parent_ref, call);
-	return get_by_id(s, k, sqlite3_last_insert_rowid(s->db), out, call);
+	return get_by_id(s, k, id, out, call);
 }
 
 int tr_store_update(struct tr_store *s, enum tr_kind kind, const char *ref,
@@ -653,14 +655,14 @@ int tr_store_update(struct tr_store *s, enum tr_kind kind, const char *ref,
 	if (n > 0) {
 		snprintf(sql, sizeof sql, "UPDATE %s SET %s WHERE id = ?%d",
 			 k->table, cols, n + 1);
-		sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+		struct tr_sql_stmt *st = tr_store_stmt(s, sql, call);
 		if (!st)
 			return call->code;
 		bind_values(st, k, fields, ids);
-		sqlite3_bind_int64(st, n + 1, id);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
+		tr_sql_bind_int64(st, n + 1, id);
+		int rc = tr_sql_step(st);
+		tr_sql_reset(st);
+		if (rc != TR_SQL_DONE)
 			return write_error(s, k, ref, NULL, call);
 	}
 	return get_by_id(s, k, id, out, call);
@@ -682,13 +684,13 @@ int tr_store_delete(struct tr_store *s, enum tr_kind kind, const char *ref,
 	char names[768] = "";
 	int more = 0;
 	for (const struct child *c = k->children; c->kind; c++) {
-		sqlite3_stmt *st = tr_store_stmt(s, c->sql, call);
+		struct tr_sql_stmt *st = tr_store_stmt(s, c->sql, call);
 		if (!st)
 			goto fail;
-		sqlite3_bind_int64(st, 1, id);
+		tr_sql_bind_int64(st, 1, id);
 		int rc, n = 0;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *nm = (const char *)sqlite3_column_text(st, 0);
+		while ((rc = tr_sql_step(st)) == TR_SQL_ROW) {
+			const char *nm = tr_sql_column_text(st, 0);
 			if (++n > 20) {
 				more = 1;
 				break;
@@ -702,8 +704,8 @@ int tr_store_delete(struct tr_store *s, enum tr_kind kind, const char *ref,
 					 "%s%s %s", len ? ", " : "", c->kind,
 					 nm ? nm : "");
 		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		tr_sql_reset(st);
+		if (rc != TR_SQL_DONE && rc != TR_SQL_ROW) {
 			tr_store_sql_error(s, call, k->name);
 			goto fail;
 		}
@@ -720,18 +722,17 @@ int tr_store_delete(struct tr_store *s, enum tr_kind kind, const char *ref,
 	json_decref(children);
 	char sql[128];
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?1", k->table);
-	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	struct tr_sql_stmt *st = tr_store_stmt(s, sql, call);
 	if (!st)
 		return call->code;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		if ((sqlite3_extended_errcode(s->db) & 0xff) ==
-		    SQLITE_CONSTRAINT)
+	tr_sql_bind_int64(st, 1, id);
+	int rc = tr_sql_step(st);
+	tr_sql_reset(st);
+	if (rc != TR_SQL_DONE) {
+		if (tr_sql_errcode(s->sql) == TRELLIS_E_CONFLICT)
 			return tr_call_set(call, TRELLIS_E_CONFLICT,
 					   "%s '%s' is still in use: %s",
-					   k->name, ref, sqlite3_errmsg(s->db));
+					   k->name, ref, tr_sql_errmsg(s->sql));
 		return tr_store_sql_error(s, call, k->name);
 	}
 	return 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * query.c - lists of objects (keyset paging, parent and field filters)
- * and the text forms of get and list, whose JSON SQLite builds.
+ * and the text forms of get and list, whose JSON SQLite builds (on
+ * PostgreSQL, we do, from the plain rows).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -110,7 +111,7 @@ static const char *scope_expr(enum tr_kind kind)
 		return "a.vm_uuid IN (SELECT uuid FROM vm WHERE tenant_id = "
 		       SCOPE_ID ")";
 	default:
-		return "?5 IS NULL"; /* nothing: no tenant owns these */
+		return "CAST(?5 AS TEXT) IS NULL"; /* nothing: no tenant owns these */
 	}
 }
 
@@ -147,7 +148,7 @@ char *tr_store_owner(struct tr_store *s, enum tr_kind kind, json_t *obj)
 
 /* Builds the list query of kind k (text: the JSON text form) and binds
  * it; NULL with the error in call. */
-static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
+static struct tr_sql_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 			       const struct tr_store_query *q, int text,
 			       trellis_call_t *call)
 {
@@ -175,7 +176,8 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 			return NULL;
 		}
 	}
-	const char *select = text ? select_text(k, 0) : k->select;
+	/* PostgreSQL: the text forms are built from the plain rows */
+	const char *select = text && !s->pg ? select_text(k, 0) : k->select;
 	if (!select) {
 		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 		return NULL;
@@ -193,20 +195,22 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 				scope_expr((enum tr_kind)(k - tr_store_kinds)));
 	if (q->match)
 		len += snprintf(sql + len, sizeof sql - (size_t)len,
-				" AND a.name LIKE ?6 ESCAPE '\\'");
+				" AND a.name %s ?6 ESCAPE '\\'",
+				/* SQLite's LIKE ignores ASCII case */
+				tr_sql_pick(s->sql, "LIKE", "ILIKE"));
 	snprintf(sql + len, sizeof sql - (size_t)len,
 		 " ORDER BY a.id LIMIT ?4");
-	sqlite3_stmt *st = tr_store_stmt(s, sql, call);
+	struct tr_sql_stmt *st = tr_store_stmt(s, sql, call);
 	if (!st)
 		return NULL;
-	sqlite3_bind_int64(st, 1, q->after_id);
+	tr_sql_bind_int64(st, 1, q->after_id);
 	if (parent_id >= 0)
-		sqlite3_bind_int64(st, 2, parent_id);
+		tr_sql_bind_int64(st, 2, parent_id);
 	if (fexpr)
-		sqlite3_bind_text(st, 3, q->filter_value ? q->filter_value : "",
-				  -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 3,
+				      q->filter_value ? q->filter_value : "");
 	if (q->scope_tenant)
-		sqlite3_bind_text(st, 5, q->scope_tenant, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 5, q->scope_tenant);
 	if (q->match) {
 		char pat[300];
 		size_t n = 0;
@@ -218,37 +222,43 @@ static sqlite3_stmt *list_stmt(struct tr_store *s, const struct kdesc *k,
 		}
 		pat[n++] = '%';
 		pat[n] = '\0';
-		sqlite3_bind_text(st, 6, pat, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 6, pat);
 	}
-	/* One more row than asked tells whether there is a next page. */
-	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit + 1 : -1);
+	/* One more row than asked tells whether there is a next page; no
+	 * limit is -1 to SQLite, NULL to PostgreSQL. */
+	if (q->limit)
+		tr_sql_bind_int64(st, 4, (int64_t)q->limit + 1);
+	else if (s->pg)
+		tr_sql_bind_null(st, 4);
+	else
+		tr_sql_bind_int64(st, 4, -1);
 	return st;
 }
 
 /* Steps st through one page: row(arg, st, n) for each of at most limit
  * rows (0: all), *next the last id when more rows follow (else -1).
  * Resets st.  0, or non-zero on an SQL error. */
-static int each_row(sqlite3_stmt *st, unsigned limit,
-		    void (*row)(void *arg, sqlite3_stmt *st, unsigned n),
+static int each_row(struct tr_sql_stmt *st, unsigned limit,
+		    void (*row)(void *arg, struct tr_sql_stmt *st, unsigned n),
 		    void *arg, int64_t *next)
 {
 	int rc;
 	unsigned n = 0;
 	int64_t last = 0;
 	*next = -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW) {
 		if (limit && n == limit) {
 			*next = last;
 			break;
 		}
-		last = sqlite3_column_int64(st, 0);
+		last = tr_sql_column_int64(st, 0);
 		row(arg, st, n++);
 	}
-	sqlite3_reset(st);
-	return rc != SQLITE_DONE && rc != SQLITE_ROW;
+	tr_sql_reset(st);
+	return rc < 0;
 }
 
-static void add_json_row(void *arg, sqlite3_stmt *st, unsigned n)
+static void add_json_row(void *arg, struct tr_sql_stmt *st, unsigned n)
 {
 	(void)n;
 	json_array_append_new(arg, tr_store_row_json(st));
@@ -264,7 +274,7 @@ int tr_store_list(struct tr_store *s, enum tr_kind kind,
 	struct tr_store_query none = {0};
 	if (!q)
 		q = &none;
-	sqlite3_stmt *st = list_stmt(s, k, q, 0, call);
+	struct tr_sql_stmt *st = list_stmt(s, k, q, 0, call);
 	if (!st)
 		return call->code;
 	json_t *items = json_array();
@@ -294,13 +304,38 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
-static void add_text_row(void *arg, sqlite3_stmt *st, unsigned n)
+/* A row's JSON text: the database's (column 1 of the text SELECT), or
+ * on PostgreSQL the plain row's as tr_store_list() gives it, dumped -
+ * PostgreSQL's own JSON text is spaced otherwise.  A new string. */
+static char *row_text(struct tr_store *s, struct tr_sql_stmt *st)
 {
-	struct buf *b = arg;
+	if (!s->pg)
+		return tr_xstrdup(tr_sql_column_text(st, 1));
+	json_t *o = tr_store_row_json(st);
+	char *t = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return t;
+}
+
+struct text_rows {
+	struct tr_store *s;
+	struct buf b;
+};
+
+static void add_text_row(void *arg, struct tr_sql_stmt *st, unsigned n)
+{
+	struct text_rows *r = arg;
+	struct buf *b = &r->b;
 	if (n)
 		b->oom |= buf_add(b, ",", 1);
-	b->oom |= buf_add(b, (const char *)sqlite3_column_text(st, 1),
-			  (size_t)sqlite3_column_bytes(st, 1));
+	if (!r->s->pg) {
+		b->oom |= buf_add(b, tr_sql_column_text(st, 1),
+				  tr_sql_column_bytes(st, 1));
+		return;
+	}
+	char *t = row_text(r->s, st);
+	b->oom |= !t || buf_add(b, t, strlen(t));
+	free(t);
 }
 
 int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
@@ -313,14 +348,14 @@ int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
 	struct tr_store_query none = {0};
 	if (!q)
 		q = &none;
-	sqlite3_stmt *st = list_stmt(s, k, q, 1, call);
+	struct tr_sql_stmt *st = list_stmt(s, k, q, 1, call);
 	if (!st)
 		return call->code;
-	struct buf b = {0};
-	b.oom = buf_add(&b, "{\"items\":[", 10);
+	struct text_rows r = {.s = s};
+	r.b.oom = buf_add(&r.b, "{\"items\":[", 10);
 	int64_t next;
-	if (each_row(st, q->limit, add_text_row, &b, &next)) {
-		free(b.p);
+	if (each_row(st, q->limit, add_text_row, &r, &next)) {
+		free(r.b.p);
 		return tr_store_sql_error(s, call, k->name);
 	}
 	char tail[64];
@@ -328,12 +363,12 @@ int tr_store_list_text(struct tr_store *s, enum tr_kind kind,
 		snprintf(tail, sizeof tail, "],\"next\":%lld}", (long long)next);
 	else
 		snprintf(tail, sizeof tail, "],\"next\":null}");
-	b.oom |= buf_add(&b, tail, strlen(tail));
-	if (b.oom) {
-		free(b.p);
+	r.b.oom |= buf_add(&r.b, tail, strlen(tail));
+	if (r.b.oom) {
+		free(r.b.p);
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}
-	*out = b.p;
+	*out = r.b.p;
 	return 0;
 }
 
@@ -346,30 +381,37 @@ int tr_store_get_text(struct tr_store *s, enum tr_kind kind, const char *ref,
 	const char *select = select_text(k, 0), *by_key = select_text(k, 1);
 	if (!select || !by_key)
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
+	char pg_key[4096];
+	if (s->pg) {
+		select = k->select;
+		snprintf(pg_key, sizeof pg_key, "%s WHERE a.%s = ?1", k->select,
+			 k->key);
+		by_key = pg_key;
+	}
 	/* The common case - a VM by uuid, a zone or host by its unique
 	 * name - is one statement (one read transaction) instead of a
 	 * resolve and a fetch. */
 	if (k->depth == 1) {
-		sqlite3_stmt *st = tr_store_stmt(s, by_key, call);
+		struct tr_sql_stmt *st = tr_store_stmt(s, by_key, call);
 		if (!st)
 			return call->code;
-		sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			*out = tr_xstrdup((const char *)sqlite3_column_text(st, 1));
-			sqlite3_reset(st);
+		tr_sql_bind_text(st, 1, ref);
+		if (tr_sql_step(st) == TR_SQL_ROW) {
+			*out = row_text(s, st);
+			tr_sql_reset(st);
 			return *out ? 0
 				    : tr_call_set(call, TRELLIS_E_NOMEM,
 						  "out of memory");
 		}
-		sqlite3_reset(st);
+		tr_sql_reset(st);
 	}
 	int64_t id = tr_store_resolve(s, kind, ref, call);
 	if (id < 0)
 		return (int)id;
-	sqlite3_stmt *st = tr_store_row_by_id(s, k, select, id, call);
+	struct tr_sql_stmt *st = tr_store_row_by_id(s, k, select, id, call);
 	if (!st)
 		return call->code;
-	*out = tr_xstrdup((const char *)sqlite3_column_text(st, 1));
-	sqlite3_reset(st);
+	*out = row_text(s, st);
+	tr_sql_reset(st);
 	return *out ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 }

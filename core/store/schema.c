@@ -8,8 +8,23 @@
  * reorder an entry that has shipped: add a new one that alters.  Ids are
  * names rather than numbers so that entries added in parallel by
  * different subsystems do not collide.
+ *
+ * PostgreSQL: a migration's text is translated for the few idioms where
+ * SQLite's DDL means something else there (tr_store_pg_ddl): INTEGER is
+ * 64 bits in SQLite, so BIGINT; "id INTEGER PRIMARY KEY" is SQLite's
+ * rowid, so an identity column; REAL and BLOB; a column named user (a
+ * reserved word there) quoted.  Where more differs - triggers, which are
+ * functions in PostgreSQL, and SQLite's json and string functions - the
+ * entry gives PostgreSQL's own text (the pg field, translated the same
+ * way).  A translation rather than a second copy of every table keeps
+ * one text to read and to review for the tables, which are most of it.
  */
-#include "store.h"
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/alloc.h"
+#include "store_int.h"
 
 #define VM_DOC                                                                 \
 	"json_object('id', id, 'uuid', uuid, 'name', name,"                    \
@@ -19,6 +34,106 @@
 	" 'vcpus', vcpus, 'memory_mib', memory_mib, 'spec', json(spec),"       \
 	" 'created_at', created_at)"
 
+/* Pieces both engines' texts of a migration share (translated for
+ * PostgreSQL by tr_store_pg_ddl). */
+#define SAFETY1_TABLES \
+	"CREATE INDEX placement_claim_owner ON placement_claim(owner);" \
+	"CREATE TABLE placement_released (" \
+	"  key TEXT PRIMARY KEY," \
+	"  host_id INTEGER," \
+	"  owner TEXT," \
+	"  released_by TEXT," \
+	"  why TEXT," \
+	"  released_at INTEGER NOT NULL);" \
+	"CREATE TABLE vm_name_hold (" \
+	"  name TEXT PRIMARY KEY," \
+	"  instance TEXT NOT NULL," \
+	"  created_at INTEGER NOT NULL);"
+#define BU1_TABLES \
+	"CREATE TABLE tr_user (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  name TEXT NOT NULL UNIQUE," \
+	"  uid INTEGER UNIQUE," \
+	"  tenant_id INTEGER REFERENCES tenant(id)," \
+	"  role TEXT NOT NULL," \
+	"  created_at INTEGER NOT NULL);" \
+	"CREATE TABLE user_key (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  user_id INTEGER NOT NULL REFERENCES tr_user(id) ON DELETE CASCADE," \
+	"  name TEXT NOT NULL," \
+	"  hash TEXT NOT NULL UNIQUE," \
+	"  expires INTEGER NOT NULL DEFAULT 0," \
+	"  created_at INTEGER NOT NULL," \
+	"  UNIQUE (user_id, name));" \
+	"CREATE TABLE audit (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  at INTEGER NOT NULL," \
+	"  user TEXT NOT NULL," \
+	"  bu TEXT," \
+	"  op TEXT NOT NULL," \
+	"  object TEXT," \
+	"  result TEXT NOT NULL," \
+	"  code TEXT," \
+	"  via TEXT);" \
+	"CREATE INDEX audit_at ON audit(at);"
+#define BU1_AUDIT_LITE                                                         \
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"          \
+	" SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"         \
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"          \
+	" SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+/* An integrity constraint's SQLSTATE, as SQLite's RAISE(ABORT) is a
+ * constraint failure: both are CONFLICT (sql.h). */
+#define BU1_AUDIT_PG                                                           \
+	"CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql" \
+	" AS $$ BEGIN RAISE EXCEPTION USING ERRCODE = '23000',"                \
+	" MESSAGE = 'the audit trail is append-only'; END $$;"                 \
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"                \
+	" FOR EACH ROW EXECUTE FUNCTION audit_append_only();"                  \
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"                \
+	" FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+#define BU1_WF_OWNER                                                           \
+	"CREATE TABLE wf_owner ("                                              \
+	"  instance TEXT PRIMARY KEY,"                                         \
+	"  user TEXT NOT NULL,"                                                \
+	"  tenant_id INTEGER REFERENCES tenant(id));"                          \
+	"CREATE INDEX wf_owner_tenant ON wf_owner(tenant_id);"
+
+#define BU4_VM_USAGE \
+	"CREATE TABLE vm_usage (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  uuid TEXT NOT NULL," \
+	"  name TEXT," \
+	"  tenant TEXT," \
+	"  vcpus INTEGER NOT NULL DEFAULT 0," \
+	"  memory_mib INTEGER NOT NULL DEFAULT 0," \
+	"  disk_gib INTEGER NOT NULL DEFAULT 0," \
+	"  template TEXT," \
+	"  started_at INTEGER NOT NULL," \
+	"  ended_at INTEGER);" \
+	"CREATE INDEX vm_usage_tenant ON vm_usage(tenant, started_at);" \
+	"CREATE INDEX vm_usage_uuid ON vm_usage(uuid);"
+#define BU4_ALLOC_USAGE \
+	"CREATE TABLE alloc_usage (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  allocation TEXT NOT NULL," \
+	"  tenant TEXT NOT NULL," \
+	"  vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL," \
+	"  storage_gib INTEGER NOT NULL, segments INTEGER NOT NULL," \
+	"  started_at INTEGER NOT NULL," \
+	"  ended_at INTEGER);" \
+	"CREATE INDEX alloc_usage_tenant ON alloc_usage(tenant, started_at);"
+
+/* PostgreSQL: a row trigger is a function and its trigger; what SQLite's
+ * CAST(strftime('%s', 'now') AS INTEGER) gives. */
+#define PG_NOW "CAST(extract(epoch FROM now()) AS bigint)"
+#define PG_TRIGGER(name, when, cond, body)                                     \
+	"CREATE FUNCTION " name "() RETURNS trigger LANGUAGE plpgsql AS $$"    \
+	" BEGIN " body "; RETURN NULL; END $$;"                                \
+	"CREATE TRIGGER " name " " when " FOR EACH ROW WHEN (" cond ")"        \
+	" EXECUTE FUNCTION " name "();"
+
+/* An entry that needs no PostgreSQL text of its own leaves pg out. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const struct tr_migration tr_migrations[] = {
 	{"0001-inventory",
 	 "CREATE TABLE tenant ("
@@ -186,7 +301,11 @@ const struct tr_migration tr_migrations[] = {
 	 " state, origin, tenant_id, vcpus, memory_mib, spec, created_at"
 	 " ON vm BEGIN"
 	 " UPDATE vm SET doc = " VM_DOC " WHERE id = NEW.id; END;"
-	 "UPDATE vm SET doc = " VM_DOC ";"},
+	 "UPDATE vm SET doc = " VM_DOC ";",
+	 /* PostgreSQL: no triggers, doc stays NULL: the store builds a VM's
+	  * text from its row there (query.c), as PostgreSQL's JSON text is
+	  * not spaced the way SQLite's and jansson's is. */
+	 "ALTER TABLE vm ADD COLUMN doc TEXT;"},
 	/* The journal's retention (core/workflow/retention.c) deletes the
 	 * instances that finished longest ago. */
 	{"workflow-0002-finished",
@@ -207,18 +326,16 @@ const struct tr_migration tr_migrations[] = {
 	 " ORDER BY id LIMIT 1) WHERE owner LIKE 'wf:%' AND EXISTS (SELECT 1"
 	 " FROM vm WHERE json_extract(vm.spec, '$.workflow') ="
 	 " substr(owner, 4));"
-	 "CREATE INDEX placement_claim_owner ON placement_claim(owner);"
-	 "CREATE TABLE placement_released ("
-	 "  key TEXT PRIMARY KEY,"
-	 "  host_id INTEGER,"
-	 "  owner TEXT,"
-	 "  released_by TEXT,"
-	 "  why TEXT,"
-	 "  released_at INTEGER NOT NULL);"
-	 "CREATE TABLE vm_name_hold ("
-	 "  name TEXT PRIMARY KEY,"
-	 "  instance TEXT NOT NULL,"
-	 "  created_at INTEGER NOT NULL);"},
+	 SAFETY1_TABLES,
+	 "ALTER TABLE placement_claim ADD COLUMN owner TEXT;"
+	 "UPDATE placement_claim SET owner = 'wf:' || substr(key, 1,"
+	 " strpos(key, '/') - 1) WHERE strpos(key, '/') > 1;"
+	 "UPDATE placement_claim SET owner = 'vm:' || (SELECT uuid FROM vm"
+	 " WHERE CAST(vm.spec AS json) ->> 'workflow' = substr(owner, 4)"
+	 " ORDER BY id LIMIT 1) WHERE owner LIKE 'wf:%' AND EXISTS (SELECT 1"
+	 " FROM vm WHERE CAST(vm.spec AS json) ->> 'workflow' ="
+	 " substr(owner, 4));"
+	 SAFETY1_TABLES},
 	/* The machine a host's hypervisor runs on (host_info's host_uuid,
 	 * ABI 1.1): one machine is never added as two hosts. */
 	{"safety-0002-host-uuid",
@@ -252,45 +369,19 @@ const struct tr_migration tr_migrations[] = {
 	 * UPDATE and DELETE), and the BU and user that started each
 	 * workflow instance. */
 	{"bu-0001-identity",
-	 "CREATE TABLE tr_user ("
-	 "  id INTEGER PRIMARY KEY,"
-	 "  name TEXT NOT NULL UNIQUE,"
-	 "  uid INTEGER UNIQUE,"
-	 "  tenant_id INTEGER REFERENCES tenant(id),"
-	 "  role TEXT NOT NULL,"
-	 "  created_at INTEGER NOT NULL);"
-	 "CREATE TABLE user_key ("
-	 "  id INTEGER PRIMARY KEY,"
-	 "  user_id INTEGER NOT NULL REFERENCES tr_user(id) ON DELETE CASCADE,"
-	 "  name TEXT NOT NULL,"
-	 "  hash TEXT NOT NULL UNIQUE,"
-	 "  expires INTEGER NOT NULL DEFAULT 0,"
-	 "  created_at INTEGER NOT NULL,"
-	 "  UNIQUE (user_id, name));"
-	 "CREATE TABLE audit ("
-	 "  id INTEGER PRIMARY KEY,"
-	 "  at INTEGER NOT NULL,"
-	 "  user TEXT NOT NULL,"
-	 "  bu TEXT,"
-	 "  op TEXT NOT NULL,"
-	 "  object TEXT,"
-	 "  result TEXT NOT NULL,"
-	 "  code TEXT,"
-	 "  via TEXT);"
-	 "CREATE INDEX audit_at ON audit(at);"
-	 "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN"
-	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
-	 "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
-	 " SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	 BU1_TABLES
+	 BU1_AUDIT_LITE
 	 /* Written before the instance's first step runs, which may be
 	  * before its journal row is: no foreign key, a trigger instead. */
-	 "CREATE TABLE wf_owner ("
-	 "  instance TEXT PRIMARY KEY,"
-	 "  user TEXT NOT NULL,"
-	 "  tenant_id INTEGER REFERENCES tenant(id));"
-	 "CREATE INDEX wf_owner_tenant ON wf_owner(tenant_id);"
+	 BU1_WF_OWNER
 	 "CREATE TRIGGER wf_owner_gone AFTER DELETE ON wf_instance BEGIN"
-	 " DELETE FROM wf_owner WHERE instance = OLD.id; END;"},
+	 " DELETE FROM wf_owner WHERE instance = OLD.id; END;",
+	 BU1_TABLES BU1_AUDIT_PG BU1_WF_OWNER
+	 "CREATE FUNCTION wf_owner_gone() RETURNS trigger LANGUAGE plpgsql AS"
+	 " $$ BEGIN DELETE FROM wf_owner WHERE instance = OLD.id; RETURN NULL;"
+	 " END $$;"
+	 "CREATE TRIGGER wf_owner_gone AFTER DELETE ON wf_instance"
+	 " FOR EACH ROW EXECUTE FUNCTION wf_owner_gone();"},
 	/* Quotas and VM templates (issue 17): a BU's limits (-1: none) are
 	 * checked by the claim's own INSERT (core/placement/claims.c), which
 	 * sums the BU's claims by the index on tenant; a claim records the
@@ -350,19 +441,7 @@ const struct tr_migration tr_migrations[] = {
 	 * and its template) and of every active allocation, kept by
 	 * triggers so that no writer can forget them. */
 	{"bu-0004-usage",
-	 "CREATE TABLE vm_usage ("
-	 "  id INTEGER PRIMARY KEY,"
-	 "  uuid TEXT NOT NULL,"
-	 "  name TEXT,"
-	 "  tenant TEXT,"
-	 "  vcpus INTEGER NOT NULL DEFAULT 0,"
-	 "  memory_mib INTEGER NOT NULL DEFAULT 0,"
-	 "  disk_gib INTEGER NOT NULL DEFAULT 0,"
-	 "  template TEXT,"
-	 "  started_at INTEGER NOT NULL,"
-	 "  ended_at INTEGER);"
-	 "CREATE INDEX vm_usage_tenant ON vm_usage(tenant, started_at);"
-	 "CREATE INDEX vm_usage_uuid ON vm_usage(uuid);"
+	 BU4_VM_USAGE
 	 "CREATE TRIGGER vm_usage_start AFTER INSERT ON vm"
 	 " WHEN NEW.origin = 'trellis' BEGIN"
 	 " INSERT INTO vm_usage (uuid, name, tenant, vcpus, memory_mib,"
@@ -378,15 +457,7 @@ const struct tr_migration tr_migrations[] = {
 	 " UPDATE vm_usage SET disk_gib = NEW.disk_gib, template ="
 	 " NEW.template, tenant = COALESCE(tenant, NEW.tenant)"
 	 " WHERE uuid = substr(NEW.owner, 4) AND ended_at IS NULL; END;"
-	 "CREATE TABLE alloc_usage ("
-	 "  id INTEGER PRIMARY KEY,"
-	 "  allocation TEXT NOT NULL,"
-	 "  tenant TEXT NOT NULL,"
-	 "  vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL,"
-	 "  storage_gib INTEGER NOT NULL, segments INTEGER NOT NULL,"
-	 "  started_at INTEGER NOT NULL,"
-	 "  ended_at INTEGER);"
-	 "CREATE INDEX alloc_usage_tenant ON alloc_usage(tenant, started_at);"
+	 BU4_ALLOC_USAGE
 	 "CREATE TRIGGER alloc_usage_start AFTER UPDATE OF state ON allocation"
 	 " WHEN NEW.state = 'active' AND OLD.state != 'active' BEGIN"
 	 " INSERT INTO alloc_usage (allocation, tenant, vcpus, memory_mib,"
@@ -397,7 +468,33 @@ const struct tr_migration tr_migrations[] = {
 	 "CREATE TRIGGER alloc_usage_end AFTER UPDATE OF state ON allocation"
 	 " WHEN OLD.state = 'active' AND NEW.state != 'active' BEGIN"
 	 " UPDATE alloc_usage SET ended_at = CAST(strftime('%s', 'now') AS"
-	 " INTEGER) WHERE allocation = NEW.name AND ended_at IS NULL; END;"},
+	 " INTEGER) WHERE allocation = NEW.name AND ended_at IS NULL; END;",
+	 BU4_VM_USAGE BU4_ALLOC_USAGE
+	 PG_TRIGGER("vm_usage_start", "AFTER INSERT ON vm",
+		    "NEW.origin = 'trellis'",
+		    "INSERT INTO vm_usage (uuid, name, tenant, vcpus, memory_mib,"
+		    " started_at) VALUES (NEW.uuid, NEW.name, (SELECT name FROM"
+		    " tenant WHERE id = NEW.tenant_id), COALESCE(NEW.vcpus, 0),"
+		    " COALESCE(NEW.memory_mib, 0), " PG_NOW ")")
+	 PG_TRIGGER("vm_usage_end", "AFTER DELETE ON vm", "true",
+		    "UPDATE vm_usage SET ended_at = " PG_NOW
+		    " WHERE uuid = OLD.uuid AND ended_at IS NULL")
+	 PG_TRIGGER("vm_usage_claim", "AFTER UPDATE OF owner ON placement_claim",
+		    "NEW.owner LIKE 'vm:%'",
+		    "UPDATE vm_usage SET disk_gib = NEW.disk_gib, template ="
+		    " NEW.template, tenant = COALESCE(tenant, NEW.tenant)"
+		    " WHERE uuid = substr(NEW.owner, 4) AND ended_at IS NULL")
+	 PG_TRIGGER("alloc_usage_start", "AFTER UPDATE OF state ON allocation",
+		    "NEW.state = 'active' AND OLD.state <> 'active'",
+		    "INSERT INTO alloc_usage (allocation, tenant, vcpus,"
+		    " memory_mib, storage_gib, segments, started_at) VALUES"
+		    " (NEW.name, (SELECT name FROM tenant WHERE id ="
+		    " NEW.tenant_id), NEW.vcpus, NEW.memory_mib, NEW.storage_gib,"
+		    " NEW.segments, " PG_NOW ")")
+	 PG_TRIGGER("alloc_usage_end", "AFTER UPDATE OF state ON allocation",
+		    "OLD.state = 'active' AND NEW.state <> 'active'",
+		    "UPDATE alloc_usage SET ended_at = " PG_NOW
+		    " WHERE allocation = NEW.name AND ended_at IS NULL")},
 	/* Dedicated hosts and clusters (issue 17, core/tenancy/alloc.c):
 	 * what an allocation asked to have for its BU alone, and what it
 	 * was given (one row per host or cluster, kept by the allocation
@@ -538,3 +635,65 @@ const struct tr_migration tr_migrations[] = {
 };
 
 const size_t tr_n_migrations = sizeof tr_migrations / sizeof *tr_migrations;
+
+static int word_is(const char *p, size_t n, const char *w)
+{
+	return strlen(w) == n && strncmp(p, w, n) == 0;
+}
+
+char *tr_store_pg_ddl(const struct tr_migration *m)
+{
+	const char *in = m->pg ? m->pg : m->sql;
+	/* the longest replacement adds 30 bytes to a 7-byte word */
+	char *out = tr_xmalloc(strlen(in) * 6 + 1);
+	size_t o = 0;
+	const char *prev = "";
+	size_t prevn = 0;
+	for (const char *p = in; *p;) {
+		if (*p == '\'') {
+			const char *q = p + 1;
+			while (*q && !(*q == '\'' && q[1] != '\'')) {
+				if (*q == '\'' && q[1] == '\'')
+					q++;
+				q++;
+			}
+			if (*q)
+				q++;
+			memcpy(out + o, p, (size_t)(q - p));
+			o += (size_t)(q - p);
+			p = q;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '_') {
+			out[o++] = *p++;
+			continue;
+		}
+		const char *w = p;
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		size_t n = (size_t)(p - w);
+		const char *rep = NULL;
+		if (word_is(w, n, "INTEGER"))
+			rep = word_is(prev, prevn, "id") &&
+					      strncmp(p, " PRIMARY KEY", 12) == 0
+				      ? "BIGINT GENERATED BY DEFAULT AS IDENTITY"
+				      : "BIGINT";
+		else if (word_is(w, n, "REAL"))
+			rep = "DOUBLE PRECISION";
+		else if (word_is(w, n, "BLOB"))
+			rep = "BYTEA";
+		else if (word_is(w, n, "user"))
+			rep = "\"user\"";
+		if (rep) {
+			memcpy(out + o, rep, strlen(rep));
+			o += strlen(rep);
+		} else {
+			memcpy(out + o, w, n);
+			o += n;
+		}
+		prev = w;
+		prevn = n;
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -23,6 +23,10 @@
  * is durable and its lock released.  The daemon is its store's only
  * writer (the state directory's lock); a commit by another process would
  * be seen within MAX_AGE_MS.
+ *
+ * PostgreSQL: no snapshots are kept (tr_store_read_begin() says -1, so
+ * each read is its own transaction): its reads cost no WAL read mark, and
+ * other managers commit without this process knowing.
  */
 #include <stdatomic.h>
 #include <time.h>
@@ -67,12 +71,12 @@ static int run(struct tr_store *s, const char *sql)
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	sqlite3_stmt *st = tr_store_stmt(s, sql, &call);
+	struct tr_sql_stmt *st = tr_store_stmt(s, sql, &call);
 	if (!st)
 		return -1;
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	int rc = tr_sql_step(st);
+	tr_sql_reset(st);
+	return rc == TR_SQL_DONE ? 0 : -1;
 }
 
 /* Ends the held transaction.  A read transaction only fails to end while
@@ -80,14 +84,14 @@ static int run(struct tr_store *s, const char *sql)
 static void snap_drop(struct tr_store *s)
 {
 	s->snap_held = 0;
-	if (sqlite3_get_autocommit(s->db))
+	if (tr_sql_autocommit(s->sql))
 		return;
 	if (run(s, "COMMIT") == 0)
 		return;
 	for (size_t i = 0; i < TR_STMT_CACHE; i++)
 		for (struct tr_stmt *e = s->cache[i]; e; e = e->next)
-			sqlite3_reset(e->st);
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			tr_sql_reset(e->st);
+	tr_sql_exec(s->sql, "ROLLBACK");
 }
 
 int tr_store_read_begin(struct tr_store *s)
@@ -100,7 +104,7 @@ int tr_store_read_begin(struct tr_store *s)
 	}
 	/* Deferred: the snapshot is taken by the first read, after gen was
 	 * loaded, so a commit between the two only makes it look stale. */
-	if (!s->readonly || s->tx_depth || run(s, "BEGIN") < 0)
+	if (!s->readonly || s->pg || s->tx_depth || run(s, "BEGIN") < 0)
 		return -1;
 	s->snap_held = 1;
 	s->snap_gen = gen;

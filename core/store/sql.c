@@ -16,12 +16,14 @@ int tr_sql_fail(struct tr_sql *db, int code, const char *fmt, ...)
 	vsnprintf(db->msg, sizeof db->msg, fmt, ap);
 	va_end(ap);
 	db->err = code;
+	db->unique = 0;
 	return code;
 }
 
 void tr_sql_ok(struct tr_sql *db)
 {
 	db->err = 0;
+	db->unique = 0;
 	db->msg[0] = '\0';
 }
 
@@ -44,6 +46,11 @@ const char *tr_sql_errmsg(const struct tr_sql *db)
 int tr_sql_errcode(const struct tr_sql *db)
 {
 	return db->err;
+}
+
+int tr_sql_unique_violation(const struct tr_sql *db)
+{
+	return db->err && db->unique;
 }
 
 int tr_sql_exec(struct tr_sql *db, const char *sql)

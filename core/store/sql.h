@@ -14,6 +14,10 @@
  *   - RETURNING, CTEs, window functions, CAST(x AS INTEGER) are portable;
  *     a new row's id comes back with RETURNING id (there is no
  *     last-insert-rowid);
+ *   - a parameter gets its type from its first use: where that use gives
+ *     none (?2 IS NULL OR name = ?2), write CAST(?2 AS TEXT) IS NULL (or
+ *     BIGINT); the PostgreSQL driver otherwise declares it text, at the
+ *     cost of a second round trip at each prepare;
  *   - the time comes from C (tr_sql_now()), bound as a parameter, never
  *     from strftime() or now() in the SQL;
  *   - where the engines truly differ (JSON builders, DDL), the caller asks
@@ -64,6 +68,10 @@ const char *tr_sql_pick(const struct tr_sql *db, const char *sqlite,
 const char *tr_sql_errmsg(const struct tr_sql *db);
 /* The code of the last error: a negative TRELLIS_E_* (0: none). */
 int tr_sql_errcode(const struct tr_sql *db);
+/* 1 when the last error (a CONFLICT) was a unique or primary key
+ * violation rather than another constraint (check, not null, foreign
+ * key). */
+int tr_sql_unique_violation(const struct tr_sql *db);
 
 /* Runs one or more statements without parameters or results (DDL,
  * SAVEPOINT, BEGIN...).  0 or a negative TRELLIS_E_* code. */
@@ -119,5 +127,13 @@ int64_t tr_sql_now(void);
 struct tr_sql *tr_sql_wrap_sqlite(void *sqlite3_handle);
 /* Frees the wrapper, not the handle it wraps.  NULL is a no-op. */
 void tr_sql_unwrap(struct tr_sql *db);
+/* Connects to a PostgreSQL server (dsn: a libpq connection string,
+ * "host=/run/pg dbname=trellis" or "postgresql://..."): NULL with the
+ * reason in err.  A connection lost later is re-established at the next
+ * call; the calls in between fail with UNAVAILABLE. */
+struct tr_sql *tr_sql_open_pg(const char *dsn, char *err, size_t errlen);
+/* Closes a connection tr_sql_open_pg() opened (a wrapper: unwraps).
+ * NULL is a no-op. */
+void tr_sql_close(struct tr_sql *db);
 
 #endif

@@ -35,6 +35,7 @@ struct tr_sql {
 	const struct tr_sql_driver *drv;
 	int err;       /* the last error's TRELLIS_E_* code, 0: none */
 	char msg[512]; /* and its message */
+	int unique;    /* it was a unique or primary key violation */
 };
 
 /* Every statement starts with this. */

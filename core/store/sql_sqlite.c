@@ -38,9 +38,19 @@ static int lite_code(int rc)
 	}
 }
 
+/* Records the error rc of db; the extended code tells unique keys. */
+static int lite_fail_ext(struct tr_sql *db, sqlite3 *h, int rc)
+{
+	int ext = sqlite3_extended_errcode(h);
+	tr_sql_fail(db, lite_code(rc), "%s", sqlite3_errmsg(h));
+	db->unique = ext == SQLITE_CONSTRAINT_UNIQUE ||
+		     ext == SQLITE_CONSTRAINT_PRIMARYKEY;
+	return db->err;
+}
+
 static int lite_fail(struct tr_sql *db, int rc)
 {
-	return tr_sql_fail(db, lite_code(rc), "%s", sqlite3_errmsg(H(db)));
+	return lite_fail_ext(db, H(db), rc);
 }
 
 static int lite_exec(struct tr_sql *db, const char *sql)
@@ -112,8 +122,7 @@ static int lite_step(struct tr_sql_stmt *st)
 		return TR_SQL_DONE;
 	}
 	/* the extended code of the statement, not of whatever ran last */
-	return tr_sql_fail(st->db, lite_code(rc), "%s",
-			   sqlite3_errmsg(sqlite3_db_handle(ST(st))));
+	return lite_fail_ext(st->db, sqlite3_db_handle(ST(st)), rc);
 }
 
 static int lite_column_count(struct tr_sql_stmt *st)

@@ -82,15 +82,23 @@ const char *tr_kind_str(enum tr_kind kind);
 #define TR_STORE_READONLY (1u << 0) /* a reader: no migrations, no writes */
 
 /* Opens (creating if needed) the database at path and applies pending
- * migrations.  NULL on failure with the reason in err. */
+ * migrations.  NULL on failure with the reason in err.  path is a SQLite
+ * file, or a PostgreSQL database: "pg:" and a libpq connection string
+ * ("pg:host=/run/postgresql dbname=trellis"), or a postgresql:// URI.
+ * On PostgreSQL the migrations run under an advisory lock, so managers
+ * starting at once do not race, and a reader's sessions are read-only. */
 struct tr_store *tr_store_open(const char *path, unsigned flags, char *err,
 			       size_t errlen);
 /* Finishes any open transaction (rolls back), checkpoints the WAL and
  * closes.  NULL is a no-op. */
 void tr_store_close(struct tr_store *s);
+/* The libpq connection string in a location tr_store_open() takes, or
+ * NULL when it names a SQLite file. */
+const char *tr_store_pg_dsn(const char *location);
 
 /* The escape hatch: the SQLite handle, for subsystems with their own
- * tables (declared in schema.c).  Owned by the store. */
+ * tables (declared in schema.c).  Owned by the store.  NULL on the
+ * PostgreSQL backend: use tr_store_sql(). */
 sqlite3 *tr_store_db(struct tr_store *s);
 /* The same connection through the SQL layer (sql.h), which both backends
  * implement: what subsystems with their own tables use.  Owned by the
@@ -186,7 +194,12 @@ int64_t tr_store_id(struct tr_store *s, enum tr_kind kind, const char *ref,
 
 struct tr_migration {
 	const char *id;  /* unique and stable forever: "0001-inventory" */
-	const char *sql; /* one or more statements */
+	const char *sql; /* one or more statements (SQLite's) */
+	/* PostgreSQL's text where it differs beyond the types (triggers,
+	 * JSON); NULL: sql, with INTEGER made BIGINT, an "id INTEGER
+	 * PRIMARY KEY" an identity column, REAL DOUBLE PRECISION, BLOB
+	 * BYTEA and a column named user quoted (schema.c). */
+	const char *pg;
 };
 /* The migrations, applied in this order.  Append only: never edit or
  * reorder an entry that has shipped. */

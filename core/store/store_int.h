@@ -10,13 +10,14 @@
 
 struct tr_stmt {
 	char *sql;
-	sqlite3_stmt *st;
+	struct tr_sql_stmt *st;
 	struct tr_stmt *next;
 };
 
 struct tr_store {
-	sqlite3 *db;
-	struct tr_sql *sql; /* the SQL layer's view of db (sql.h) */
+	sqlite3 *db;        /* SQLite; NULL on PostgreSQL */
+	struct tr_sql *sql; /* the connection, through the SQL layer (sql.h) */
+	int pg;             /* the PostgreSQL backend */
 	int readonly;
 	int version;
 	int tx_depth;
@@ -75,19 +76,23 @@ const struct kdesc *tr_store_desc(enum tr_kind kind, trellis_call_t *call);
 int64_t tr_store_resolve(struct tr_store *s, enum tr_kind kind,
 			 const char *ref, trellis_call_t *call);
 /* The statement select + " WHERE a.id = ?1" stepped onto its row (the
- * caller reads it, then sqlite3_reset()s it), or NULL with NOTFOUND or
+ * caller reads it, then tr_sql_reset()s it), or NULL with NOTFOUND or
  * the SQL error in call. */
-sqlite3_stmt *tr_store_row_by_id(struct tr_store *s, const struct kdesc *k,
-				 const char *select, int64_t id,
-				 trellis_call_t *call);
+struct tr_sql_stmt *tr_store_row_by_id(struct tr_store *s,
+				       const struct kdesc *k,
+				       const char *select, int64_t id,
+				       trellis_call_t *call);
 /* A result row as a JSON object (booleans and spec converted). */
-json_t *tr_store_row_json(sqlite3_stmt *st);
+json_t *tr_store_row_json(struct tr_sql_stmt *st);
 
 /* A prepared statement for sql, reset, from the cache (owned by it).
  * Never hold one across a call that may use the same sql. */
-sqlite3_stmt *tr_store_stmt(struct tr_store *s, const char *sql,
-			    trellis_call_t *call);
-/* Maps the last SQLite error to a code and sets it in call. */
+struct tr_sql_stmt *tr_store_stmt(struct tr_store *s, const char *sql,
+				  trellis_call_t *call);
+/* The PostgreSQL text of a migration (m->pg, or m->sql translated:
+ * schema.c): a new string. */
+char *tr_store_pg_ddl(const struct tr_migration *m);
+/* Maps the connection's last error to a code and sets it in call. */
 int tr_store_sql_error(struct tr_store *s, trellis_call_t *call,
 		       const char *what);
 

@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_store.c - the store: migrations, the five verbs, references,
  * uniqueness within the parent, refusing deletes with children, paging,
- * and that failed writes leave nothing behind. */
+ * and that failed writes leave nothing behind.  Every case runs on both
+ * backends: SQLite in a temporary file, PostgreSQL in a database of its
+ * own in the cluster TRELLIS_TEST_PG_DSN names (skipped without one);
+ * on PostgreSQL, two processes migrating one new database at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../../../core/store/store.h"
+#include "../../lib/pgdb.h"
 
 struct fx {
 	char dir[64];
-	char path[128];
+	char path[700]; /* a file, or "pg:" and a DSN */
+	int pg, none;   /* none: no PostgreSQL, the case skips */
 	struct tr_store *s;
 };
 
@@ -34,15 +40,52 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup_pg(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	f->pg = 1;
+	*state = f;
+	char dsn[600];
+	if (tr_test_pg_db("test_store", dsn, sizeof dsn) < 0) {
+		f->none = 1;
+		return 0;
+	}
+	snprintf(f->path, sizeof f->path, "pg:%s", dsn);
+	char err[512];
+	f->s = tr_store_open(f->path, 0, err, sizeof err);
+	if (!f->s)
+		fail_msg("open: %s", err);
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 	tr_store_close(f->s);
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	if (!f->pg) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
 	free(f);
 	return 0;
+}
+
+/* The fixture, or a skip when there is no PostgreSQL for it. */
+static struct fx *fixture(void **state)
+{
+	struct fx *f = *state;
+	if (f->none) {
+		print_message("skip: no PostgreSQL (TRELLIS_TEST_PG_DSN)\n");
+		skip();
+	}
+	return f;
+}
+
+static void exec_ok(struct tr_store *s, const char *sql)
+{
+	if (tr_sql_exec(tr_store_sql(s), sql) < 0)
+		fail_msg("%s: %s", sql, tr_sql_errmsg(tr_store_sql(s)));
 }
 
 static void mk(struct tr_store *s, enum tr_kind k, const char *parent,
@@ -71,19 +114,18 @@ static int try_create(struct tr_store *s, enum tr_kind k, const char *parent,
 static int count(struct tr_store *s, const char *table)
 {
 	char sql[128];
-	sqlite3_stmt *st;
+	struct tr_sql_stmt *st;
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-	assert_int_equal(sqlite3_prepare_v2(tr_store_db(s), sql, -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	assert_int_equal(tr_sql_prepare(tr_store_sql(s), sql, &st), 0);
+	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
+	int n = (int)tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
 	return n;
 }
 
 static void test_migrations(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fixture(state);
 	assert_int_equal(tr_store_schema_version(f->s), (int)tr_n_migrations);
 	/* Reopening applies nothing twice. */
 	tr_store_close(f->s);
@@ -92,6 +134,8 @@ static void test_migrations(void **state)
 	assert_non_null(f->s);
 	assert_int_equal(count(f->s, "schema_migrations"),
 			 (int)tr_n_migrations);
+	if (f->pg)
+		return;
 	/* WAL and foreign keys are on. */
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(tr_store_db(f->s), "PRAGMA journal_mode", -1, &st,
@@ -108,29 +152,39 @@ static void test_migrations(void **state)
 
 static void test_unknown_migration_refused(void **state)
 {
-	struct fx *f = *state;
-	sqlite3_exec(tr_store_db(f->s),
-		     "INSERT INTO schema_migrations VALUES ('9999-future', 0)",
-		     NULL, NULL, NULL);
+	struct fx *f = fixture(state);
+	exec_ok(f->s, "INSERT INTO schema_migrations VALUES ('9999-future', 0)");
 	tr_store_close(f->s);
 	char err[512];
 	f->s = tr_store_open(f->path, 0, err, sizeof err);
 	assert_null(f->s);
 	assert_non_null(strstr(err, "9999-future"));
 	/* Let teardown close a real store. */
-	sqlite3 *db;
-	sqlite3_open(f->path, &db);
-	sqlite3_exec(db,
-		     "DELETE FROM schema_migrations WHERE id = '9999-future'",
-		     NULL, NULL, NULL);
-	sqlite3_close(db);
+	f->s = tr_store_open(f->path, TR_STORE_READONLY, err, sizeof err);
+	assert_null(f->s);
+	if (f->pg) {
+		struct tr_sql *db = tr_sql_open_pg(f->path + 3, err, sizeof err);
+		assert_non_null(db);
+		assert_int_equal(tr_sql_exec(db, "DELETE FROM schema_migrations"
+						 " WHERE id = '9999-future'"),
+				 0);
+		tr_sql_close(db);
+	} else {
+		sqlite3 *db;
+		sqlite3_open(f->path, &db);
+		sqlite3_exec(db,
+			     "DELETE FROM schema_migrations WHERE id = "
+			     "'9999-future'",
+			     NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
 	f->s = tr_store_open(f->path, 0, err, sizeof err);
 	assert_non_null(f->s);
 }
 
 static void test_tree_and_refs(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fixture(state);
 	trellis_call_t call;
 	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z1\"}");
 	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z2\"}");
@@ -172,7 +226,7 @@ static void test_tree_and_refs(void **state)
 
 static void test_delete_refuses_children(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fixture(state);
 	trellis_call_t call;
 	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z1\"}");
 	mk(f->s, TR_KIND_POD, "z1", "{\"name\":\"pa\"}");
@@ -197,7 +251,7 @@ static void test_delete_refuses_children(void **state)
 
 static void test_fields_checked(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fixture(state);
 	trellis_call_t call;
 	assert_int_equal(try_create(f->s, TR_KIND_ZONE, NULL,
 				    "{\"name\":\"z\",\"color\":\"red\"}", &call),
@@ -235,7 +289,7 @@ static void test_fields_checked(void **state)
 
 static void test_vms_and_paging(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fixture(state);
 	trellis_call_t call;
 	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z\"}");
 	mk(f->s, TR_KIND_POD, "z", "{\"name\":\"p\"}");
@@ -308,7 +362,7 @@ static void test_vms_and_paging(void **state)
 /* The text forms are the json_t forms, for every kind. */
 static void test_text_forms(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fixture(state);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	mk(f->s, TR_KIND_TENANT, NULL, "{\"name\":\"acme\"}");
@@ -368,12 +422,9 @@ static void test_text_forms(void **state)
 	assert_int_equal(tr_store_get_text(f->s, TR_KIND_VM, "nope", &text,
 					   &call),
 			 TRELLIS_E_NOTFOUND);
-	/* A write through the escape hatch keeps the VM's JSON right. */
-	assert_int_equal(sqlite3_exec(tr_store_db(f->s),
-				      "UPDATE vm SET state = 'paused', vcpus = 7"
-				      " WHERE uuid = 'u1'",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	/* A write through the SQL layer keeps the VM's JSON right. */
+	exec_ok(f->s, "UPDATE vm SET state = 'paused', vcpus = 7"
+		      " WHERE uuid = 'u1'");
 	assert_int_equal(tr_store_get_text(f->s, TR_KIND_VM, "u1", &text,
 					   &call),
 			 0);
@@ -390,7 +441,7 @@ static void test_text_forms(void **state)
 
 static void test_readonly(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fixture(state);
 	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z\"}");
 	char err[512];
 	struct tr_store *r = tr_store_open(f->path, TR_STORE_READONLY, err,
@@ -404,25 +455,97 @@ static void test_readonly(void **state)
 	assert_int_equal(try_create(r, TR_KIND_ZONE, NULL, "{\"name\":\"y\"}",
 				    &call),
 			 TRELLIS_E_PERMISSION);
+	if (f->pg) {
+		/* the reader's session itself refuses writes, and keeps no
+		 * snapshots (each read is its own transaction) */
+		assert_int_equal(tr_sql_exec(tr_store_sql(r),
+					     "INSERT INTO tenant (name,"
+					     " created_at) VALUES ('t', 0)"),
+				 TRELLIS_E_PERMISSION);
+		assert_int_equal(tr_store_read_begin(r), -1);
+	}
 	tr_store_close(r);
 }
+
+/* Two processes open one new PostgreSQL database at once: the advisory
+ * lock lets one migrate while the other waits, and both come up with
+ * every migration applied once. */
+static void test_concurrent_migrations(void **state)
+{
+	struct fx *f = fixture(state);
+	if (!f->pg)
+		return;
+	char dsn[600];
+	assert_int_equal(tr_test_pg_db("test_store_race", dsn, sizeof dsn), 0);
+	char loc[700];
+	snprintf(loc, sizeof loc, "pg:%s", dsn);
+	pid_t kids[3];
+	for (int i = 0; i < 3; i++) {
+		kids[i] = fork();
+		assert_true(kids[i] >= 0);
+		if (kids[i] == 0) {
+			char err[512];
+			struct tr_store *s = tr_store_open(loc, 0, err, sizeof err);
+			if (!s)
+				fprintf(stderr, "# child %d: %s\n", i, err);
+			int ok = s && tr_store_schema_version(s) ==
+					      (int)tr_n_migrations;
+			tr_store_close(s);
+			_exit(ok ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		int st = 0;
+		assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	char err[512];
+	struct tr_store *s = tr_store_open(loc, 0, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(count(s, "schema_migrations"), (int)tr_n_migrations);
+	tr_store_close(s);
+}
+
+/* PostgreSQL: the server ends the store's session (as a restart
+ * would): the next read says UNAVAILABLE, clearly, never a wrong answer,
+ * and the one after works again (reconnected). */
+static void test_server_gone(void **state)
+{
+	struct fx *f = fixture(state);
+	if (!f->pg)
+		return;
+	mk(f->s, TR_KIND_ZONE, NULL, "{\"name\":\"z\"}");
+	assert_int_equal(tr_test_pg_kill(tr_store_sql(f->s), f->path + 3), 0);
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	json_t *o = NULL;
+	assert_int_equal(tr_store_get(f->s, TR_KIND_ZONE, "z", &o, &call),
+			 TRELLIS_E_UNAVAILABLE);
+	assert_null(o);
+	assert_non_null(strstr(call.message, "cannot be reached"));
+	tr_call_init(&call, NULL);
+	assert_int_equal(tr_store_get(f->s, TR_KIND_ZONE, "z", &o, &call), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "z");
+	json_decref(o);
+}
+
+#define BOTH(fn) TR_TEST_BOTH(fn, setup, setup_pg, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_migration_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tree_and_refs, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_delete_refuses_children,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fields_checked, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_vms_and_paging, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_text_forms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+		BOTH(test_migrations),
+		BOTH(test_unknown_migration_refused),
+		BOTH(test_tree_and_refs),
+		BOTH(test_delete_refuses_children),
+		BOTH(test_fields_checked),
+		BOTH(test_vms_and_paging),
+		BOTH(test_text_forms),
+		BOTH(test_readonly),
+		{"test_concurrent_migrations[postgresql]",
+		 test_concurrent_migrations, setup_pg, teardown, NULL},
+		{"test_server_gone[postgresql]", test_server_gone, setup_pg,
+		 teardown, NULL},
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
