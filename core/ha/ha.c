@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../actions/action.h"
 #include "../actions/lookup.h"
 #include "../actions/vm.h"
 #include "../auth/auth.h"
@@ -381,6 +382,33 @@ static void fenced(struct tr_daemon *d, void *arg, json_t *result,
 	free(j);
 }
 
+/* The fence's arguments: what the fence action takes of the host, the
+ * script's argv (ha.fence) and the BMC's (ha.bmc.*). */
+static json_t *fence_args(const struct tr_config *c, json_t *h)
+{
+	json_t *cmd = json_array();
+	for (size_t i = 0; i < c->n_ha_fence; i++)
+		json_array_append_new(cmd, json_string(c->ha_fence[i]));
+	json_t *all = json_pack(
+	    "{s:s, s:s?, s:s?, s:o, s:I, s:s?, s:s?, s:s?, s:s?, s:b}", "host",
+	    S(h, "name"), "uri", S(h, "uri"), "hostname", S(h, "hostname"),
+	    "command", cmd, "timeout", (json_int_t)c->ha_fence_timeout_ms, "url",
+	    c->ha_bmc_url, "system", c->ha_bmc_system, "credentials",
+	    c->ha_bmc_credentials, "ca", c->ha_bmc_ca, "insecure",
+	    c->ha_bmc_insecure == 1);
+	const struct tr_action *a = tr_action_find(c->ha_fence_action);
+	if (!a || !a->input)
+		return all; /* the submit says what is wrong */
+	json_t *args = json_object();
+	for (const struct tr_field *f = a->input; f->name; f++) {
+		json_t *v = json_object_get(all, f->name);
+		if (v)
+			json_object_set(args, f->name, v);
+	}
+	json_decref(all);
+	return args;
+}
+
 static void declare_failed(struct tr_daemon *d, json_t *h, const char *why)
 {
 	const struct tr_config *c = d->config;
@@ -394,17 +422,130 @@ static void declare_failed(struct tr_daemon *d, json_t *h, const char *why)
 	publish(d, "ha.host_failed", host, why);
 	tr_warn("ha: host %s failed (%s): fencing it with %s", host, why,
 		c->ha_fence_action);
-	json_t *cmd = json_array();
-	for (size_t i = 0; i < c->n_ha_fence; i++)
-		json_array_append_new(cmd, json_string(c->ha_fence[i]));
-	json_t *args = json_pack("{s:s, s:s?, s:s?, s:o, s:I}", "host", host,
-				 "uri", S(h, "uri"), "hostname", S(h, "hostname"),
-				 "command", cmd, "timeout",
-				 (json_int_t)c->ha_fence_timeout_ms);
+	json_t *args = fence_args(c, h);
 	struct job *j = tr_xcalloc(1, sizeof *j);
 	snprintf(j->host, sizeof j->host, "%s", host);
 	busy_set(host);
 	tr_action_submit(d, c->ha_fence_action, args, fenced, j);
+}
+
+/* ---- a fenced host that comes back ---- */
+
+/* A fenced host keeps the definitions of the VMs restarted elsewhere;
+ * when it answers again (its power back on, its hypervisor up), each
+ * domain of it that Trellis records on another host is powered off if it
+ * runs and undefined (hypervisor.vm_destroy: never started), audited as
+ * ha.stale_undefined.  Domains of VMs recorded on it, or on no host (a
+ * restart not confirmed yet, a VM that fits nowhere), and domains Trellis
+ * does not know are left.  Then HA's state of the host is "returned",
+ * and it waits for the operator's `ha clear` like a fenced one. */
+struct sweep {
+	char host[256];
+	size_t left;  /* destroys in flight */
+	size_t done, failed;
+	char names[900];
+};
+
+static void sweep_end(struct tr_daemon *d, struct sweep *w)
+{
+	char why[1200];
+	if (w->failed)
+		snprintf(why, sizeof why,
+			 "back; %zu stale domain(s) undefined, %zu could not "
+			 "be: fenced still",
+			 w->done, w->failed);
+	else
+		snprintf(why, sizeof why,
+			 "back; %zu stale domain(s) undefined%s%s", w->done,
+			 w->done ? ": " : "", w->names);
+	sqlite3 *db = tr_store_db(d->store);
+	if (!w->failed)
+		row_set(db, w->host, "returned", 0, why);
+	publish(d, "ha.host_returned", w->host, why);
+	tr_info("ha: fenced host %s answers again: %s", w->host, why);
+	busy_clear(w->host);
+	free(w);
+}
+
+struct stale {
+	struct sweep *w;
+	char name[256], to[256];
+};
+
+static void stale_gone(struct tr_daemon *d, void *arg, json_t *result,
+		       trellis_call_t *call)
+{
+	struct stale *s = arg;
+	struct sweep *w = s->w;
+	char obj[800];
+	snprintf(obj, sizeof obj, "vm %s on %s (runs on %s)", s->name, w->host,
+		 s->to);
+	audit(d, "ha.stale_undefined", obj, result != NULL,
+	      result ? NULL : trellis_error_name(call->code));
+	if (result) {
+		w->done++;
+		size_t n = strlen(w->names);
+		snprintf(w->names + n, sizeof w->names - n, "%s%s",
+			 n ? ", " : "", s->name);
+		tr_info("ha: stale domain of %s undefined on %s (it runs on %s)",
+			s->name, w->host, s->to);
+	} else {
+		w->failed++;
+		tr_warn("ha: stale domain of %s on %s: %s", s->name, w->host,
+			call->message);
+	}
+	free(s);
+	if (--w->left == 0)
+		sweep_end(d, w);
+}
+
+static void swept_list(struct tr_daemon *d, void *arg, json_t *result,
+		       trellis_call_t *call)
+{
+	struct sweep *w = arg;
+	(void)call;
+	if (!result) { /* still away */
+		busy_clear(w->host);
+		free(w);
+		return;
+	}
+	size_t i;
+	json_t *dom;
+	w->left = 1; /* this loop's: a destroy that fails at once ends no sweep */
+	json_array_foreach(json_object_get(result, "items"), i, dom)
+	{
+		const char *uuid = S(dom, "uuid");
+		json_t *vm = NULL;
+		trellis_call_t c2;
+		tr_call_init(&c2, NULL);
+		if (!uuid || tr_store_get(d->store, TR_KIND_VM, uuid, &vm, &c2) < 0)
+			continue; /* not ours */
+		const char *at = S(vm, "host");
+		if (at && *at && strcmp(at, w->host)) {
+			struct stale *s = tr_xcalloc(1, sizeof *s);
+			s->w = w;
+			snprintf(s->name, sizeof s->name, "%s",
+				 S(vm, "name") ? S(vm, "name") : uuid);
+			snprintf(s->to, sizeof s->to, "%s", at);
+			w->left++;
+			tr_action_submit(d, "hypervisor.vm_destroy",
+					 json_pack("{s:s, s:s}", "host", w->host,
+						   "uuid", uuid),
+					 stale_gone, s);
+		}
+		json_decref(vm);
+	}
+	if (--w->left == 0)
+		sweep_end(d, w);
+}
+
+static void sweep_start(struct tr_daemon *d, const char *host)
+{
+	struct sweep *w = tr_xcalloc(1, sizeof *w);
+	snprintf(w->host, sizeof w->host, "%s", host);
+	busy_set(host);
+	tr_action_submit(d, "hypervisor.vm_list",
+			 json_pack("{s:s}", "host", host), swept_list, w);
 }
 
 /* ---- probing ---- */
@@ -480,6 +621,10 @@ static void tick(struct tr_daemon *d, void *arg)
 		if (!name || busy(name) || !S(h, "hypervisor") || !S(h, "uri"))
 			continue;
 		row_get(db, name, &r);
+		if (!strcmp(r.state, "fenced")) {
+			sweep_start(d, name); /* is it back? */
+			continue;
+		}
 		if (strcmp(r.state, "ok") && strcmp(r.state, "suspect"))
 			continue; /* failed hosts wait for the operator */
 		json_t *cmd = json_array();

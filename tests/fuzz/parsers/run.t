@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
-# Runs the config, API, API-keys, HTTP-route, link, CIDR, sshd-log (authlog) and session libFuzzer targets for a bounded time each
+# Runs the config, API, API-keys, HTTP-route, link, CIDR, sshd-log (authlog), session and BMC (Redfish/ipmitool answers) libFuzzer targets for a bounded time each
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
@@ -17,9 +17,10 @@ ok "build the fuzz targets" \
 	scons -C "$TRELLIS_SRC" -Q -j"$(nproc)" mode=fuzz build="${fb#"$TRELLIS_SRC"/}" \
 	"$fb/tests/fuzz/fuzz_config" "$fb/tests/fuzz/fuzz_api" \
 	"$fb/tests/fuzz/fuzz_keys" "$fb/tests/fuzz/fuzz_http" "$fb/tests/fuzz/fuzz_link" \
-	"$fb/tests/fuzz/fuzz_cidr" "$fb/tests/fuzz/fuzz_authlog" "$fb/tests/fuzz/fuzz_session"
+	"$fb/tests/fuzz/fuzz_cidr" "$fb/tests/fuzz/fuzz_authlog" "$fb/tests/fuzz/fuzz_session" \
+	"$fb/tests/fuzz/fuzz_bmc"
 
-mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/art"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/bmc" "$work/art"
 printf '10.1.1.0/24' >"$work/cidr/1"
 printf '198.51.100.2-198.51.100.254' >"$work/cidr/2"
 printf '010.1.1.5/032' >"$work/cidr/3"
@@ -28,6 +29,10 @@ printf 'Dec  4 18:00:01 app sshd[901]: Failed password for invalid user bob from
 printf 'a=1; trellis_session=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ\n{"user":"alice","password":"pw"}' >"$work/session/1"
 printf 'trellis_session="x-_y"\n{"key":"trk_0"}' >"$work/session/2"
 printf ';;trellis_session\n{"user":1}' >"$work/session/3"
+printf '{"@odata.id":"/redfish/v1/Systems/1","PowerState":"On","Actions":{"#ComputerSystem.Reset":{"target":"/redfish/v1/Systems/1/Actions/ComputerSystem.Reset"}}}' >"$work/bmc/1"
+printf '{"Members":[{"@odata.id":"/redfish/v1/Systems/1"}],"Members@odata.count":1}' >"$work/bmc/2"
+printf 'Chassis Power is off\n' >"$work/bmc/3"
+printf 'admin:pa:ss' >"$work/bmc/4"
 printf 'GET /api/v1/vms?limit=10&after=3\n' >"$work/http/1"
 printf 'POST /api/v1/zones\n{"name":"z1","private":true}' >"$work/http/2"
 printf 'DELETE /api/v1/pools/p/volumes/v\n' >"$work/http/3"
@@ -48,7 +53,7 @@ printf '\x00\x2aTRL1H\x01\x01\x00%032d\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x01
 printf '\x00\x78TRL1C\x01\x00\x00%0112d\x00\x1aF%025d' 0 0 >"$work/link/2"
 printf '\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x02\x00\x03\xffR\x00' >"$work/link/3"
 
-for t in config api keys http link cidr authlog session; do
+for t in config api keys http link cidr authlog session bmc; do
 	bin=$fb/tests/fuzz/fuzz_$t
 	if [[ ! -x $bin ]]; then
 		_tap_report 1 "fuzz_$t built"
