@@ -213,9 +213,9 @@ static const struct centry entries[] = {
 	{"ha.fence_action", C_STR, O(ha_fence_action)},
 	{"ha.fence", C_DIRS, O(ha_fence)},
 	{"ha.fence_timeout", C_DURATION, O(ha_fence_timeout_ms)},
-	{"ha.bmc.url", C_STR_NULL, O(ha_bmc_url)},
-	{"ha.bmc.system", C_STR_NULL, O(ha_bmc_system)},
-	{"ha.bmc.credentials", C_STR_NULL, O(ha_bmc_credentials)},
+	{"ha.bmc.url", C_PATH_NULL, O(ha_bmc_url)},
+	{"ha.bmc.system", C_PATH_NULL, O(ha_bmc_system)},
+	{"ha.bmc.credentials", C_PATH_NULL, O(ha_bmc_credentials)},
 	{"ha.bmc.ca", C_PATH_NULL, O(ha_bmc_ca)},
 	{"ha.bmc.insecure", C_TRI, O(ha_bmc_insecure)},
 };

@@ -64,3 +64,37 @@ ha_host_down() {
 	[[ -n $HA_A_PID ]] && wait "$HA_A_PID" 2>/dev/null
 	return 0
 }
+
+# What the HA tests wait for and read (they need tcli and jq_ of
+# provision/lib.sh):
+#   ha_wait_host STATE [TRIES]   host A's record reaches STATE; prints it
+#   ha_reason                    HA's reason for host A (ha status)
+#   ha_marker_again LOG INO SIZE the guest printed its boot marker again
+#                                (LOG's inode and size were INO, SIZE)
+ha_wait_host() {
+	local st= i
+	for i in $(seq 1 "${2:-40}"); do
+		st=$(tcli host show hostA -o json | jq_ 'j["state"]')
+		[[ $st == "$1" ]] && break
+		sleep 0.5
+	done
+	echo "$st"
+}
+
+ha_reason() {
+	tcli ha status -o json | jq_ '[h for h in j["hosts"] if h["host"]=="hostA"][0]["reason"]'
+}
+
+ha_marker_again() {
+	local log=$1 a_ino=$2 a_size=$3 n ino size anew= i
+	for i in $(seq 1 90); do
+		n=$(grep -c TRELLIS-GUEST-UP "$log" 2>/dev/null)
+		ino=$(stat -c %i "$log" 2>/dev/null) size=$(stat -c %s "$log" 2>/dev/null)
+		[[ ${n:-0} -eq 0 || $ino != "$a_ino" || ${size:-0} -lt $a_size ]] && anew=1
+		if [[ ${n:-0} -ge 2 ]] || { [[ ${n:-0} -ge 1 && -n $anew ]]; }; then
+			return 0
+		fi
+		sleep 1
+	done
+	return 1
+}

@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# trellis-timeout: 600
+# Host HA fenced over IPMI with Debian's ipmitool (fence.ipmitool, issue
+# 23) against a real simulated BMC: openipmi's ipmi_sim, speaking IPMI 2.0
+# (RMCP+, lanplus) on a UDP port of this test, whose "machine" (its
+# startcmd, power on while it runs) is host A: on `chassis power off`
+# ipmi_sim sends it SIGTERM and it kills host A's guests' QEMU and its
+# libvirtd by PID, as a power cut would.  Host A (ha/lib.sh) and host B
+# (qemu:///system) are in one pod.  First the machine hangs on to its
+# power (it ignores the SIGTERM; ipmi_sim sends no SIGKILL): the power
+# stays on, fence_failed, nothing restarts.  Then it powers off: host A
+# fenced, the guest comes back on B and prints its boot marker.  The BMC
+# password is in no log.
+source "$(dirname "$0")/../../lib/tap.sh"
+source "$(dirname "$0")/../provision/lib.sh"
+source "$(dirname "$0")/lib.sh"
+lv_require
+for c in unshare ipmi_sim ipmitool; do
+	command -v $c >/dev/null || { echo "1..0 # SKIP no $c (tools/deps/ha.txt)"; exit 0; }
+done
+
+dir=$(mktemp -d /tmp/trellis-haipmi.XXXXXX)
+chmod 755 "$dir"
+SIM_PID=
+port=$((30000 + ($$ % 5000) * 2))
+pw="ip$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+mkdir -m 0700 "$dir/secrets" "$dir/sim"
+printf 'admin:%s\n' "$pw" >"$dir/secrets/ipmi-hostA"
+chmod 600 "$dir/secrets/ipmi-hostA"
+# The machine: powered while it runs; its power cut kills host A.
+cat >"$dir/machine.sh" <<M
+#!/bin/bash
+off() {
+	echo "TERM" >>"$dir/machine.log"
+	[ -e "$dir/stuck" ] && return
+	for f in "$dir/a"/run/qemu/*.pid "$dir/a/libvirtd.pid" "$dir/a/virtlogd.pid"; do
+		[ -s "\$f" ] && kill -9 "\$(cat "\$f")" 2>/dev/null
+	done
+	echo "off" >>"$dir/machine.log"
+	exit 0
+}
+trap off TERM
+echo "on" >>"$dir/machine.log"
+while :; do sleep 1 & wait \$!; done
+M
+chmod +x "$dir/machine.sh"
+cat >"$dir/lan.conf" <<C
+name "trellis$$"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 $port
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  serial 15 127.0.0.1 $((port + 1)) codec VM
+  startcmd "$dir/machine.sh"
+  startnow true
+  poweroff_wait 0
+  kill_wait 0
+user 2 true "admin" "$pw" admin 10 none md2 md5 straight
+C
+chmod 600 "$dir/lan.conf"
+cat >"$dir/bmc.emu" <<E
+mc_setbmc 0x20
+mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
+sel_enable 0x20 1000 0x0a
+mc_enable 0x20
+E
+cleanup_ipmi() {
+	[[ -n $SIM_PID ]] && kill "$SIM_PID" 2>/dev/null
+	local m
+	for m in $(pgrep -f "$dir/machine.sh"); do kill -9 "$m" 2>/dev/null; done
+	ha_host_down
+	rm -rf "$dir"
+}
+eval "$(declare -f pv_cleanup | sed '1s/pv_cleanup/pv_cleanup_base/')"
+pv_cleanup() { pv_cleanup_base; cleanup_ipmi; }
+trap pv_cleanup EXIT
+printf '%s' "$pw" >"$dir/pw"
+chmod 600 "$dir/pw"
+ipmi() { ipmitool -I lanplus -H 127.0.0.1 -p "$port" -U admin -f "$dir/pw" "$@" 2>/dev/null; }
+
+cat >"$dir/probe.sh" <<P
+#!/bin/sh
+[ "\$1" = hostA ] || exit 0
+kill -0 \$(cat "$dir/a/libvirtd.pid" 2>/dev/null) 2>/dev/null
+P
+chmod +x "$dir/probe.sh"
+PV_CONFIG="host_refresh: 0
+secrets_dir: $dir/secrets
+ha: {interval: 1s, fail_after: 3s, probe: [$dir/probe.sh, '{host}'], fence_action: fence.ipmitool, fence_timeout: 6s, bmc: {url: 'lanplus://127.0.0.1:$port', credentials: 'ipmi-{host}'}}"
+pv_start
+
+if ha_host_up "$dir/a"; then
+	_tap_report 0 "a second libvirtd (host A) with its own sockets and state"
+else
+	_tap_report 1 "a second libvirtd (host A) with its own sockets and state"
+	done_testing
+fi
+ipmi_sim -c "$dir/lan.conf" -f "$dir/bmc.emu" -s "$dir/sim" -n >"$dir/sim.out" 2>&1 &
+SIM_PID=$!
+st=
+for _ in $(seq 1 50); do
+	st=$(ipmi chassis power status)
+	[[ $st == *on ]] && break
+	sleep 0.2
+done
+is "ipmi_sim answers over lanplus: its machine's power is on" "$st" "Chassis Power is on"
+ok "a second cluster in the pod" tcli cluster create ca --pod pv/pv
+ok "host A added" tcli host add hostA --cluster pv/pv/ca --hypervisor libvirt --uri "$HA_A_URI"
+mkdir -m 0711 "$PV_DIR/shpool"
+ok "a shared pool (no cluster)" tcli pool create shpool --target "$PV_DIR/shpool"
+ok "a network of this run" tcli network create haip$$ --pool pvvx
+name=${PV_PREFIX}ipmi
+log=$PV_DIR/$name.serial.log
+pv_run vm.provision "name=$name" "kernel=$kernel" "initrd=$initrd" \
+	"cmdline=console=ttyS0 quiet" "serial_log=$log" host=hostA ha=true segment=haip$$
+is "an HA-enabled VM provisioned on host A" "$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)" "succeeded"
+pv_track "$name"
+ok "it boots on A (marker)" wait_marker "$log" 90
+qpid=$(cat "$dir/a/run/qemu/$name.pid" 2>/dev/null)
+a_ino=$(stat -c %i "$log") a_size=$(stat -c %s "$log")
+
+# ---- the machine hangs on to its power ----
+touch "$dir/stuck"
+kill -9 "$HA_A_PID"
+wait "$HA_A_PID" 2>/dev/null
+is "host A failed; power off sent, the power stays on: fence_failed" "$(ha_wait_host fence_failed 60)" "fence_failed"
+like "...the reason says so" "$(ha_reason)" "power still on"
+is "ipmi_sim: still on" "$(ipmi chassis power status)" "Chassis Power is on"
+ok "no restart: the guest still runs on A" kill -0 "$qpid"
+is "ha status: no restart" "$(tcli ha status -o json | jq_ 'len(j["restarts"])')" "0"
+
+# ---- it powers off ----
+rm -f "$dir/stuck"
+ok "ha clear hostA" tcli ha clear hostA
+is "host A fenced over IPMI" "$(ha_wait_host fenced)" "fenced"
+is "ipmi_sim: off" "$(ipmi chassis power status)" "Chassis Power is off"
+for _ in $(seq 1 20); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
+nok "the power cut killed A's QEMU" kill -0 "$qpid"
+vst=
+for _ in $(seq 1 120); do
+	vst=$(tcli vm show "$name" -o json | jq_ 'j["state"]+" "+str(j["host"])')
+	[[ $vst == "running pvh" || $vst == failed* ]] && break
+	sleep 0.5
+done
+is "the VM runs again, on host B" "$vst" "running pvh"
+ok "the guest prints its boot marker on B" ha_marker_again "$log" "$a_ino" "$a_size"
+au=$(tcli audit list -o json 2>/dev/null)
+like "audited: the fences (failed, ok)" "$(jq_ '" ".join(a["op"]+"="+a["result"] for a in j["items"] if a["op"]=="ha.fence")' <<<"$au")" "ha.fence=failed.*ha.fence=ok"
+is "the BMC password is in no log" "$(grep -l -- "$pw" "$PV_DIR/daemon.log" "$PV_DIR"/state/*.log 2>/dev/null | wc -l)" "0"
+is "...nor in ha status or the audit" "$( (tcli ha status -o json; echo "$au") | grep -c -- "$pw")" "0"
+done_testing
