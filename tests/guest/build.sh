@@ -20,6 +20,8 @@
 #     trellis.serve=TEXT                  serve TEXT on port 80 (busybox httpd)
 #     trellis.resolve=NAME                look NAME up, print "resolve NAME: A"
 #     trellis.fetch=URL                   fetch URL, print "fetch URL: BODY"
+#     trellis.ping=A[,B...]               ping each address, print "ping A:
+#                                         ok" or "ping A: no answer"
 #     ip=dhcp                             eth0 by DHCP: busybox udhcpc, which
 #                                         sets the address, the default
 #                                         route and /etc/resolv.conf (issue
@@ -289,13 +291,14 @@ log() { echo "trellis-guest: $*"; }
 for m in $(cat /etc/modules); do
 	insmod "/lib/modules/$m.ko" || log "insmod $m failed"
 done
-ipcfg= host=trellis-guest serve= resolve= fetch=
+ipcfg= host=trellis-guest serve= resolve= fetch= pings=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	ip=*) ipcfg=${arg#ip=} ;;
 	trellis.serve=*) serve=${arg#*=} ;;
 	trellis.resolve=*) resolve=${arg#*=} ;;
 	trellis.fetch=*) fetch=${arg#*=} ;;
+	trellis.ping=*) pings=${arg#*=} ;;
 	esac
 done
 if [ "$ipcfg" = dhcp ]; then
@@ -348,7 +351,7 @@ acpid -d -c /etc/acpi &
 # serial console: trellis.serve=TEXT serves TEXT on port 80;
 # trellis.resolve=NAME looks NAME up through the DNS server DHCP gave;
 # trellis.fetch=URL fetches URL (through the router's NAT).  Both retry
-# for about 30 s.
+# for about 30 s.  trellis.ping=A,B pings each address.
 if [ -n "$serve" ]; then
 	mkdir -p /srv
 	echo "$serve" >/srv/index.html
@@ -368,6 +371,17 @@ fi
 		[ -n "$b" ] && { log "fetch $fetch: $b"; break; }
 		sleep 1
 		i=$((i + 1))
+	done
+	# trellis.ping=A,B: each address answers within about 10 s, or not
+	# (the isolation tests: the other tenant's guest must not).
+	for a in $(echo "$pings" | tr , ' '); do
+		r="no answer"
+		i=0
+		while [ $i -lt 5 ]; do
+			ping -c 1 -W 2 "$a" >/dev/null 2>&1 && { r=ok; break; }
+			i=$((i + 1))
+		done
+		log "ping $a: $r"
 	done
 ) &
 [ -f /etc/appliance.rc ] && . /etc/appliance.rc
