@@ -96,12 +96,7 @@ secrets_dir: $dir/secrets
 ha: {interval: 1s, fail_after: 3s, probe: [$dir/probe.sh, '{host}'], fence_action: fence.ipmitool, fence_timeout: 6s, bmc: {url: 'lanplus://127.0.0.1:$port', credentials: 'ipmi-{host}'}}"
 pv_start
 
-if ha_host_up "$dir/a"; then
-	_tap_report 0 "a second libvirtd (host A) with its own sockets and state"
-else
-	_tap_report 1 "a second libvirtd (host A) with its own sockets and state"
-	done_testing
-fi
+ha_join "$dir/a" haip$$
 ipmi_sim -c "$dir/lan.conf" -f "$dir/bmc.emu" -s "$dir/sim" -n >"$dir/sim.out" 2>&1 &
 SIM_PID=$!
 st=
@@ -111,18 +106,9 @@ for _ in $(seq 1 50); do
 	sleep 0.2
 done
 is "ipmi_sim answers over lanplus: its machine's power is on" "$st" "Chassis Power is on"
-ok "a second cluster in the pod" tcli cluster create ca --pod pv/pv
-ok "host A added" tcli host add hostA --cluster pv/pv/ca --hypervisor libvirt --uri "$HA_A_URI"
-mkdir -m 0711 "$PV_DIR/shpool"
-ok "a shared pool (no cluster)" tcli pool create shpool --target "$PV_DIR/shpool"
-ok "a network of this run" tcli network create haip$$ --pool pvvx
 name=${PV_PREFIX}ipmi
 log=$PV_DIR/$name.serial.log
-pv_run vm.provision "name=$name" "kernel=$kernel" "initrd=$initrd" \
-	"cmdline=console=ttyS0 quiet" "serial_log=$log" host=hostA ha=true segment=haip$$
-is "an HA-enabled VM provisioned on host A" "$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)" "succeeded"
-pv_track "$name"
-ok "it boots on A (marker)" wait_marker "$log" 90
+ha_guest_on_a "$name" "$log" haip$$
 qpid=$(cat "$dir/a/run/qemu/$name.pid" 2>/dev/null)
 a_ino=$(stat -c %i "$log") a_size=$(stat -c %s "$log")
 

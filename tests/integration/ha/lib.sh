@@ -98,3 +98,40 @@ ha_marker_again() {
 	done
 	return 1
 }
+
+# ha_join DIR NET: host A up in DIR (ha_host_up) and in cluster ca of the
+# pod pv/pv, a shared pool shpool (no cluster: both hosts reach it) and a
+# network NET; ends the test when host A does not start.
+ha_join() {
+	if ha_host_up "$1"; then
+		_tap_report 0 "a second libvirtd (host A) with its own sockets and state"
+	else
+		_tap_report 1 "a second libvirtd (host A) with its own sockets and state"
+		tail -5 "$1/libvirtd.out" | sed 's/^/#   /'
+		done_testing
+	fi
+	ok "a second cluster in the pod" tcli cluster create ca --pod pv/pv
+	ok "host A added (qemu+unix:///system?socket=...)" tcli host add hostA \
+		--cluster pv/pv/ca --hypervisor libvirt --uri "$HA_A_URI"
+	mkdir -m 0711 "$PV_DIR/shpool"
+	ok "a shared pool (no cluster)" tcli pool create shpool --target "$PV_DIR/shpool"
+	ok "a network of this run" tcli network create "$2" --pool pvvx
+}
+
+# ha_guest_on_a NAME LOG NET [K=V...]: provisions guest NAME on host A
+# (HA-enabled unless ha=false is given), its serial log LOG, and waits
+# for its boot marker; ends the test when the provision fails.  HA_UUID
+# gets its uuid.
+ha_guest_on_a() {
+	local n=$1 l=$2 net=$3 st
+	shift 3
+	pv_run vm.provision "name=$n" "kernel=$kernel" "initrd=$initrd" \
+		"cmdline=console=ttyS0 quiet" "serial_log=$l" host=hostA ha=true \
+		segment="$net" "$@"
+	st=$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)
+	is "an HA-enabled VM provisioned on host A" "$st" "succeeded"
+	[[ $st == succeeded ]] || { diag "$(head -20 "$PV_DIR/run.log")"; done_testing; }
+	HA_UUID=$(jq_ 'j["outputs"]["uuid"]' <<<"$PV_OUT")
+	pv_track "$n"
+	ok "it boots on A (marker)" wait_marker "$l" 90
+}

@@ -69,27 +69,11 @@ pv_start
 
 is "the simulated BMC answers (HTTPS, Basic auth)" "$(sim -u "admin:$pw" "$bmc/redfish/v1/Systems/1" | jq_ 'j["PowerState"]')" "On"
 is "...and refuses a wrong password" "$(sim -o /dev/null -w '%{http_code}' -u admin:wrong "$bmc/redfish/v1/Systems/1")" "401"
-if ha_host_up "$dir/a"; then
-	_tap_report 0 "a second libvirtd (host A) with its own sockets and state"
-else
-	_tap_report 1 "a second libvirtd (host A) with its own sockets and state"
-	tail -5 "$dir/a/libvirtd.out" | sed 's/^/#   /'
-	done_testing
-fi
-ok "a second cluster in the pod" tcli cluster create ca --pod pv/pv
-ok "host A added" tcli host add hostA --cluster pv/pv/ca --hypervisor libvirt --uri "$HA_A_URI"
-mkdir -m 0711 "$PV_DIR/shpool"
-ok "a shared pool (no cluster)" tcli pool create shpool --target "$PV_DIR/shpool"
-ok "a network of this run" tcli network create harf$$ --pool pvvx
-
+ha_join "$dir/a" harf$$
 name=${PV_PREFIX}rf
 log=$PV_DIR/$name.serial.log
-pv_run vm.provision "name=$name" "kernel=$kernel" "initrd=$initrd" \
-	"cmdline=console=ttyS0 quiet" "serial_log=$log" host=hostA ha=true segment=harf$$
-is "an HA-enabled VM provisioned on host A" "$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)" "succeeded"
-uuid=$(jq_ 'j["outputs"]["uuid"]' <<<"$PV_OUT" 2>/dev/null)
-pv_track "$name"
-ok "it boots on A (marker)" wait_marker "$log" 90
+ha_guest_on_a "$name" "$log" harf$$
+uuid=$HA_UUID
 # A VM that is not HA-enabled: it is not restarted, so its definition on
 # A is no stale one.
 plain=${PV_PREFIX}plain

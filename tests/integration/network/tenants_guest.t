@@ -54,10 +54,26 @@ provision() { # NAME NET LOG CMDLINE...
 	pv_track "$n"
 }
 # globex first (10.1.1.2, then its web server 10.1.1.3), so that the web
-# server holds 10.1.1.3 before acme's guest pings that address.
+# server holds 10.1.1.3 before acme's guest tries that address.  VM ports
+# take no new inbound traffic by default: the web server's port is opened
+# to ping and port 80 from 10.1.1.0/24, which acme's guest's address is
+# in too; only the segments keep it out.
 provision "$b1" $NB "$lb1" "trellis.fetch=http://10.1.1.3/ trellis.ping=10.1.1.1,10.1.1.3"
 provision "$b2" $NB "$lb2" "trellis.serve=globex-$S"
-provision "$a1" $NA "$la" "trellis.resolve=$a1 trellis.ping=10.1.1.1,10.1.1.3"
+cat >"$PV_DIR/open.yaml" <<W
+workflow: test.open
+version: 1
+steps:
+  - id: http
+    call: network.port_open
+    with: {host: pvh, port: $b2-nic0, protocol: tcp, port_min: 80, source: 10.1.1.0/24}
+  - id: ping
+    call: network.port_open
+    with: {host: pvh, port: $b2-nic0, protocol: icmp, source: 10.1.1.0/24}
+W
+like "the web server's port opened to 10.1.1.0/24 (tcp 80, ping)" \
+	"$(tcli workflow run "$PV_DIR/open.yaml" --wait 2>&1)" "succeeded +ping"
+provision "$a1" $NA "$la" "trellis.resolve=$a1 trellis.ping=10.1.1.1,10.1.1.3 trellis.probe=http://10.1.1.3/"
 addr() { tcli ip list --network "$1" -o json | jq_ '[i["address"] for i in j["items"] if i.get("vm") == "'$2'"][0]' 2>/dev/null; }
 is "the allocation tables: acme 10.1.1.2; globex 10.1.1.2 and its web server 10.1.1.3" \
 	"$(addr $NA "$a1") $(addr $NB "$b1") $(addr $NB "$b2")" "10.1.1.2 10.1.1.2 10.1.1.3"
@@ -84,15 +100,21 @@ ok "acme's guest reaches its own router (ping 10.1.1.1)" wait_for "$la" "ping 10
 ok "globex's guest reaches its own router" wait_for "$lb1" "ping 10.1.1.1: ok" 90
 ok "globex's guest reaches globex's web server at 10.1.1.3 (ping)" wait_for "$lb1" "ping 10.1.1.3: ok" 90
 ok "...and fetches its page" wait_for "$lb1" "fetch http://10.1.1.3/: globex-$S" 60
-ok "acme's guest does not reach 10.1.1.3, globex's web server (no answer)" wait_for "$la" "ping 10.1.1.3: no answer" 90
-is "...never an answer" "$(grep -c 'ping 10.1.1.3: ok' "$la")" 0
+ok "acme's guest does not reach 10.1.1.3, globex's web server (no ping answer)" wait_for "$la" "ping 10.1.1.3: no answer" 90
+ok "...nor its page (the port admits 10.1.1.0/24: only the segment keeps acme out)" wait_for "$la" "probe http://10.1.1.3/: failed" 60
+is "...never an answer" "$(grep -c 'ping 10.1.1.3: ok\|probe http://10.1.1.3/: globex' "$la")" 0
 grep 'trellis-guest:' "$la" | sed 's/^/# acme: /' | tail -5
 grep 'trellis-guest:' "$lb1" | sed 's/^/# globex: /' | tail -5
-# The host's view: two router namespaces with the same gateway address,
-# each leasing only its own tenant's MACs.
-ma=$(virsh -c qemu:///system domiflist "$a1" | awk '/52:54/ {print $5}')
-is "acme's router leases acme's MAC only" \
-	"$(grep -c "$ma" /run/trellis-bridge/routers/$NA/dhcp-hosts) $(grep -c "$ma" /run/trellis-bridge/routers/$NB/dhcp-hosts)" "1 0"
+# The host's view: the same address and even the same MAC (made from the
+# address) in both tenants, on two bridges; two router namespaces with
+# the same gateway address.
+ports=$(tcli network port list -o json)
+pa=$(jq_ '[p["ifname"] for p in j["items"] if p["vm"] == "'$a1'"][0]' <<<"$ports")
+pb=$(jq_ '[p["ifname"] for p in j["items"] if p["vm"] == "'$b1'"][0]' <<<"$ports")
+is "acme's and globex's 10.1.1.2 have the same MAC" \
+	"$(jq_ '" ".join(sorted(set(p["mac"] for p in j["items"] if p["vm"] in ("'$a1'", "'$b1'"))))' <<<"$ports")" "52:54:0a:01:01:02"
+ba=$(basename "$(readlink "/sys/class/net/$pa/master")") bb=$(basename "$(readlink "/sys/class/net/$pb/master")")
+ok "...on two bridges ($ba, $bb)" test -n "$ba" -a -n "$bb" -a "$ba" != "$bb"
 is "both routers hold 10.1.1.1, each in its namespace" \
 	"$(ip -n trellis-r-$NA -4 -o addr | grep -c '10.1.1.1/24') $(ip -n trellis-r-$NB -4 -o addr | grep -c '10.1.1.1/24')" "1 1"
 for v in "$a1" "$b1" "$b2"; do pv_run vm.destroy "vm=$v"; done
