@@ -30,6 +30,13 @@ struct tr_ha_state {
 	uint64_t timer;
 	size_t n;
 	char *inflight[MAX_INFLIGHT]; /* hosts being probed or fenced */
+	/* Fenced hosts: when each may be asked again whether it is back
+	 * (a dead host's connect may hold a worker for long). */
+	size_t n_back;
+	struct {
+		char *host;
+		long long at;
+	} back[MAX_INFLIGHT];
 };
 
 static struct tr_ha_state ha_state;
@@ -539,8 +546,35 @@ static void swept_list(struct tr_daemon *d, void *arg, json_t *result,
 		sweep_end(d, w);
 }
 
+/* Whether a fenced host is due to be asked again (every 5 intervals,
+ * at least 5 s), and if so the next time is set. */
+static int back_due(const struct tr_daemon *d, const char *host)
+{
+	long long now = (long long)time(NULL);
+	long long every = (long long)d->config->ha_interval_ms * 5 / 1000;
+	if (every < 5)
+		every = 5;
+	size_t i;
+	for (i = 0; i < ha_state.n_back; i++)
+		if (!strcmp(ha_state.back[i].host, host))
+			break;
+	if (i == ha_state.n_back) {
+		if (i == MAX_INFLIGHT)
+			return 1;
+		ha_state.back[i].host = tr_xstrdup(host);
+		ha_state.back[i].at = 0;
+		ha_state.n_back++;
+	}
+	if (ha_state.back[i].at > now)
+		return 0;
+	ha_state.back[i].at = now + every;
+	return 1;
+}
+
 static void sweep_start(struct tr_daemon *d, const char *host)
 {
+	if (!back_due(d, host))
+		return;
 	struct sweep *w = tr_xcalloc(1, sizeof *w);
 	snprintf(w->host, sizeof w->host, "%s", host);
 	busy_set(host);
@@ -662,6 +696,9 @@ void tr_ha_stop(struct tr_daemon *d)
 	for (size_t i = 0; i < ha_state.n; i++)
 		free(ha_state.inflight[i]);
 	ha_state.n = 0;
+	for (size_t i = 0; i < ha_state.n_back; i++)
+		free(ha_state.back[i].host);
+	ha_state.n_back = 0;
 }
 
 int tr_ha_status(struct tr_store *s, json_t **out, trellis_call_t *call)
