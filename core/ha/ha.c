@@ -36,6 +36,7 @@ struct tr_ha_state {
 	struct {
 		char *host;
 		long long at;
+		int after_clear; /* cleared while fenced: sweep once it answers */
 	} back[MAX_INFLIGHT];
 };
 
@@ -438,6 +439,42 @@ static void declare_failed(struct tr_daemon *d, json_t *h, const char *why)
 
 /* ---- a fenced host that comes back ---- */
 
+/* host's entry in ha_state.back (made), or -1 when it is full. */
+static long back_slot(const char *host)
+{
+	size_t i;
+	for (i = 0; i < ha_state.n_back; i++)
+		if (!strcmp(ha_state.back[i].host, host))
+			return (long)i;
+	if (i == MAX_INFLIGHT)
+		return -1;
+	ha_state.back[i].host = tr_xstrdup(host);
+	ha_state.back[i].at = 0;
+	ha_state.back[i].after_clear = 0;
+	ha_state.n_back++;
+	return (long)i;
+}
+
+static void back_flag(const char *host)
+{
+	long i = back_slot(host);
+	if (i >= 0)
+		ha_state.back[i].after_clear = 1;
+}
+
+/* Whether host was cleared while fenced and not swept since (then it is
+ * not any more). */
+static int back_take(const char *host)
+{
+	for (size_t i = 0; i < ha_state.n_back; i++)
+		if (!strcmp(ha_state.back[i].host, host) &&
+		    ha_state.back[i].after_clear) {
+			ha_state.back[i].after_clear = 0;
+			return 1;
+		}
+	return 0;
+}
+
 /* A fenced host keeps the definitions of the VMs restarted elsewhere;
  * when it answers again (its power back on, its hypervisor up), each
  * domain of it that Trellis records on another host is powered off if it
@@ -448,6 +485,7 @@ static void declare_failed(struct tr_daemon *d, json_t *h, const char *why)
  * and it waits for the operator's `ha clear` like a fenced one. */
 struct sweep {
 	char host[256];
+	int mark;     /* a fenced host: "returned" at the end */
 	size_t left;  /* destroys in flight */
 	size_t done, failed;
 	char names[900];
@@ -466,8 +504,10 @@ static void sweep_end(struct tr_daemon *d, struct sweep *w)
 			 "back; %zu stale domain(s) undefined%s%s", w->done,
 			 w->done ? ": " : "", w->names);
 	sqlite3 *db = tr_store_db(d->store);
-	if (!w->failed)
+	if (w->mark && !w->failed)
 		row_set(db, w->host, "returned", 0, why);
+	if (!w->mark && w->failed)
+		back_flag(w->host); /* again at its next answer */
 	publish(d, "ha.host_returned", w->host, why);
 	tr_info("ha: fenced host %s answers again: %s", w->host, why);
 	busy_clear(w->host);
@@ -512,6 +552,8 @@ static void swept_list(struct tr_daemon *d, void *arg, json_t *result,
 	struct sweep *w = arg;
 	(void)call;
 	if (!result) { /* still away */
+		if (!w->mark)
+			back_flag(w->host);
 		busy_clear(w->host);
 		free(w);
 		return;
@@ -554,28 +596,23 @@ static int back_due(const struct tr_daemon *d, const char *host)
 	long long every = (long long)d->config->ha_interval_ms * 5 / 1000;
 	if (every < 5)
 		every = 5;
-	size_t i;
-	for (i = 0; i < ha_state.n_back; i++)
-		if (!strcmp(ha_state.back[i].host, host))
-			break;
-	if (i == ha_state.n_back) {
-		if (i == MAX_INFLIGHT)
-			return 1;
-		ha_state.back[i].host = tr_xstrdup(host);
-		ha_state.back[i].at = 0;
-		ha_state.n_back++;
-	}
+	long i = back_slot(host);
+	if (i < 0)
+		return 1;
 	if (ha_state.back[i].at > now)
 		return 0;
 	ha_state.back[i].at = now + every;
 	return 1;
 }
 
-static void sweep_start(struct tr_daemon *d, const char *host)
+/* A fenced host (mark: HA's state of it becomes "returned"), or one the
+ * operator cleared while it was fenced, answering again (mark 0). */
+static void sweep_start(struct tr_daemon *d, const char *host, int mark)
 {
-	if (!back_due(d, host))
+	if (mark && !back_due(d, host))
 		return;
 	struct sweep *w = tr_xcalloc(1, sizeof *w);
+	w->mark = mark;
 	snprintf(w->host, sizeof w->host, "%s", host);
 	busy_set(host);
 	tr_action_submit(d, "hypervisor.vm_list",
@@ -604,6 +641,8 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 			row_set(db, j->host, "ok", 0, NULL);
 			tr_info("ha: host %s answers again", j->host);
 		}
+		if (back_take(j->host))
+			sweep_start(d, j->host, 0);
 		free(j);
 		return;
 	}
@@ -656,7 +695,7 @@ static void tick(struct tr_daemon *d, void *arg)
 			continue;
 		row_get(db, name, &r);
 		if (!strcmp(r.state, "fenced")) {
-			sweep_start(d, name); /* is it back? */
+			sweep_start(d, name, 1); /* is it back? */
 			continue;
 		}
 		if (strcmp(r.state, "ok") && strcmp(r.state, "suspect"))
@@ -755,6 +794,9 @@ int tr_ha_clear(struct tr_daemon *d, const char *host, trellis_call_t *call)
 {
 	sqlite3 *db = tr_store_db(d->store);
 	sqlite3_stmt *st = NULL;
+	struct hrow was;
+	if (row_get(db, host, &was) > 0 && !strcmp(was.state, "fenced"))
+		back_flag(host); /* its stale domains, once it answers */
 	if (sqlite3_prepare_v2(db, "DELETE FROM ha_host WHERE host = ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return tr_call_set(call, TRELLIS_E_IO, "ha: %s", sqlite3_errmsg(db));

@@ -10,8 +10,11 @@
 # (qemu:///system) are in one pod.  First the machine hangs on to its
 # power (it ignores the SIGTERM; ipmi_sim sends no SIGKILL): the power
 # stays on, fence_failed, nothing restarts.  Then it powers off: host A
-# fenced, the guest comes back on B and prints its boot marker.  The BMC
-# password is in no log.
+# fenced, the guest comes back on B and prints its boot marker.  Cleared
+# while it is off, host A fails again and is fenced at once (its power is
+# off already: nothing is sent); powered on again (ipmitool), it comes
+# back with the guest's old definition, which trellisd undefines without
+# starting it.  The BMC password is in no log.
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$(dirname "$0")/../provision/lib.sh"
 source "$(dirname "$0")/lib.sh"
@@ -137,8 +140,26 @@ for _ in $(seq 1 120); do
 done
 is "the VM runs again, on host B" "$vst" "running pvh"
 ok "the guest prints its boot marker on B" ha_marker_again "$log" "$a_ino" "$a_size"
+
+# ---- cleared while off: fenced again (already off), then it comes back ----
+ok "ha clear hostA while it is off" tcli ha clear hostA
+is "host A fails again and is fenced at once: its power is off already" "$(ha_wait_host fenced 60)" "fenced"
+is "...nothing sent: the machine was started once" "$(grep -c '^on' "$dir/machine.log")" "1"
+ok "ipmitool powers A on (ipmi_sim starts its machine)" ipmi chassis power on
+ok "host A's libvirtd is back" ha_host_up "$dir/a"
+ok "A came back with the definition of the VM restarted on B" test -f "$dir/a/etc/qemu/$name.xml"
+hs=
+for _ in $(seq 1 60); do
+	hs=$(tcli ha status -o json | jq_ '([h["state"] for h in j["hosts"] if h["host"]=="hostA"] + ["none"])[0]')
+	[[ $hs == returned ]] && break
+	sleep 0.5
+done
+is "ha: host A returned" "$hs" "returned"
+is "its stale definition is gone, never started" "$(virsh -c "$HA_A_URI" list --all --name | grep -cx "$name") $(ls "$dir/a/run/qemu/$name.pid" 2>/dev/null | wc -l)" "0 0"
+is "the VM still runs on B" "$(virsh -c qemu:///system domstate "$name" 2>&1)" "running"
 au=$(tcli audit list -o json 2>/dev/null)
-like "audited: the fences (failed, ok)" "$(jq_ '" ".join(a["op"]+"="+a["result"] for a in j["items"] if a["op"]=="ha.fence")' <<<"$au")" "ha.fence=failed.*ha.fence=ok"
+like "audited: the fences (failed, ok, ok)" "$(jq_ '" ".join(a["op"]+"="+a["result"] for a in j["items"] if a["op"]=="ha.fence")' <<<"$au")" "ha.fence=failed.*ha.fence=ok.*ha.fence=ok"
+like "audited: the stale domain undefined" "$(jq_ '" ".join(a["object"]+"="+a["result"] for a in j["items"] if a["op"]=="ha.stale_undefined")' <<<"$au")" "vm $name on hostA \\(runs on pvh\\)=ok"
 is "the BMC password is in no log" "$(grep -l -- "$pw" "$PV_DIR/daemon.log" "$PV_DIR"/state/*.log 2>/dev/null | wc -l)" "0"
 is "...nor in ha status or the audit" "$( (tcli ha status -o json; echo "$au") | grep -c -- "$pw")" "0"
 done_testing
