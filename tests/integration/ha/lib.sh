@@ -135,3 +135,37 @@ ha_guest_on_a() {
 	pv_track "$n"
 	ok "it boots on A (marker)" wait_marker "$l" 90
 }
+
+# ha_pid_gone PID: waits (4 s at most) for PID to end; fails if it runs.
+ha_pid_gone() {
+	local i
+	for i in $(seq 1 20); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# ha_vm_where NAME: waits (60 s at most) for VM NAME to run on host B
+# (pvh) or fail; prints "STATE HOST".
+ha_vm_where() {
+	local vst= i
+	for i in $(seq 1 120); do
+		vst=$(tcli vm show "$1" -o json | jq_ 'j["state"]+" "+str(j["host"])')
+		[[ $vst == "running pvh" || $vst == failed* ]] && break
+		sleep 0.5
+	done
+	echo "$vst"
+}
+
+# ha_wait_ha STATE: waits (30 s at most) for HA's state of host A (ha
+# status; "none" when HA holds nothing of it); prints it.
+ha_wait_ha() {
+	local hs= i
+	for i in $(seq 1 60); do
+		hs=$(tcli ha status -o json | jq_ '([h["state"] for h in j["hosts"] if h["host"]=="hostA"] + ["none"])[0]')
+		[[ $hs == "$1" ]] && break
+		sleep 0.5
+	done
+	echo "$hs"
+}

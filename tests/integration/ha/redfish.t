@@ -109,15 +109,8 @@ sim_mode ok
 ok "ha clear hostA" tcli ha clear hostA
 is "host A fenced through Redfish" "$(ha_wait_host fenced)" "fenced"
 is "the BMC says Off" "$(sim_state | jq_ 'j["power"]')" "Off"
-for _ in $(seq 1 20); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
-nok "the power-off killed A's QEMU" kill -0 "$qpid"
-vst=
-for _ in $(seq 1 120); do
-	vst=$(tcli vm show "$name" -o json | jq_ 'j["state"]+" "+str(j["host"])')
-	[[ $vst == "running pvh" || $vst == failed* ]] && break
-	sleep 0.5
-done
-is "the VM runs again, on host B" "$vst" "running pvh"
+ok "the power-off killed A's QEMU" ha_pid_gone "$qpid"
+is "the VM runs again, on host B" "$(ha_vm_where "$name")" "running pvh"
 is "...the same uuid" "$(tcli vm show "$name" -o json | jq_ 'j["uuid"]')" "$uuid"
 ok "the guest prints its boot marker on B" ha_marker_again "$log" "$a_ino" "$a_size"
 is "the VM without HA: host_failed, not restarted" "$(tcli vm show "$plain" -o json | jq_ 'j["state"]')" "host_failed"
@@ -132,13 +125,7 @@ if ha_host_up "$dir/a"; then
 else
 	_tap_report 1 "host A's libvirtd is back"
 fi
-hs=
-for _ in $(seq 1 60); do
-	hs=$(tcli ha status -o json | jq_ '[h for h in j["hosts"] if h["host"]=="hostA"][0]["state"]')
-	[[ $hs == returned ]] && break
-	sleep 0.5
-done
-is "ha: host A returned" "$hs" "returned"
+is "ha: host A returned" "$(ha_wait_ha returned)" "returned"
 like "...the stale domain undefined, named" "$(ha_reason)" "1 stale domain\\(s\\) undefined: $name"
 is "the stale definition is gone from A" "$(virsh -c "$HA_A_URI" list --all --name | grep -cx "$name")" "0"
 is "...it was never started there (no QEMU pid file)" "$(ls "$dir/a/run/qemu/$name.pid" 2>/dev/null | wc -l)" "0"

@@ -99,14 +99,8 @@ for _ in $(seq 1 40); do
 	sleep 0.5
 done
 is "host A fenced" "$st" "fenced"
-for _ in $(seq 1 20); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
-nok "the fence killed A's QEMU (by PID)" kill -0 "$qpid"
-vst=
-for _ in $(seq 1 120); do
-	vst=$(tcli vm show "$name" -o json | jq_ 'j["state"]+" "+str(j["host"])')
-	[[ $vst == "running hostB"* || $vst == "running pvh"* || $vst == failed* ]] && break
-	sleep 0.5
-done
+ok "the fence killed A's QEMU (by PID)" ha_pid_gone "$qpid"
+vst=$(ha_vm_where "$name")
 is "the VM runs again, on host B (pvh), once its start is confirmed" "$vst" "running pvh"
 [[ $vst == "running pvh" ]] || { diag "$(tcli ha status 2>&1 | tail -20)"; diag "$(tcli vm show "$name" 2>&1 | grep -i error)"; }
 is "...the same uuid" "$(tcli vm show "$name" -o json | jq_ 'j["uuid"]')" "$uuid"
