@@ -94,6 +94,7 @@ void tr_actions_register_tenancy(void);
 void tr_actions_register_ipam(void); /* network.ip_allocate/_release */
 void tr_actions_register_lifecycle(void);
 void tr_actions_register_fence(void);
+void tr_actions_register_bmc(void); /* bmc.c: fence.redfish, fence.ipmitool */
 void tr_actions_register_adapters(void); /* adapters.c: discovery, assignments, bridges */
 void tr_actions_register_volcopy(void); /* volcopy.c: storage.volume_copy */
 

@@ -28,6 +28,7 @@
 	X(ipam) \
 	X(lifecycle) \
 	X(fence) \
+	X(bmc) \
 	X(adapters) \
 	X(volcopy)
 /* clang-format on */

@@ -28,6 +28,7 @@
 #include "../util/alloc.h"
 #include "../util/json.h"
 #include "action.h"
+#include "bmc.h"
 
 #define S(o, k) json_string_value(json_object_get((o), (k)))
 
@@ -40,7 +41,6 @@ static char **argv_of(json_t *args, const char *list)
 	if (!n)
 		return NULL;
 	char **v = tr_xcalloc(n + 1, sizeof *v);
-	static const char *const keys[] = {"host", "uri", "hostname"};
 	json_array_foreach(l, i, e)
 	{
 		const char *a = json_string_value(e);
@@ -51,27 +51,7 @@ static char **argv_of(json_t *args, const char *list)
 			return NULL;
 		}
 		char buf[4096];
-		size_t o = 0;
-		while (*a && o + 1 < sizeof buf) {
-			int done = 0;
-			for (size_t k = 0; k < 3 && !done; k++) {
-				char pat[16];
-				snprintf(pat, sizeof pat, "{%s}", keys[k]);
-				size_t pl = strlen(pat);
-				if (!strncmp(a, pat, pl)) {
-					const char *val = S(args, keys[k]);
-					o += (size_t)snprintf(buf + o, sizeof buf - o,
-							      "%s", val ? val : "");
-					if (o >= sizeof buf)
-						o = sizeof buf - 1;
-					a += pl;
-					done = 1;
-				}
-			}
-			if (!done)
-				buf[o++] = *a++;
-		}
-		buf[o] = '\0';
+		tr_fence_expand(args, a, buf, sizeof buf);
 		v[i] = tr_xstrdup(buf);
 	}
 	return v;

@@ -125,7 +125,16 @@ static const char defaults_yaml[] =
 	"list)\n"
 	"  fence: []             # fence.script's argv ({host} {uri} "
 	"{hostname}); []: never fenced, never restarted\n"
-	"  fence_timeout: 60s\n";
+	"  fence_timeout: 60s\n"
+	"  bmc:                  # fence.redfish / fence.ipmitool\n"
+	"    url: null           # https://BMC (redfish), [lanplus://]BMC[:PORT] "
+	"(ipmitool); {host} {uri} {hostname} replaced\n"
+	"    system: null        # redfish: the ComputerSystem (null: the first "
+	"of /redfish/v1/Systems)\n"
+	"    credentials: null   # the secret (secrets_dir) holding "
+	"USER:PASSWORD; {host} replaced\n"
+	"    ca: null            # redfish: CA file of the BMC's TLS\n"
+	"    insecure: false     # redfish: do not verify the BMC's TLS\n";
 
 const char *tr_config_defaults(void)
 {
@@ -212,6 +221,11 @@ static const struct centry entries[] = {
 	{"ha.fence_action", C_STR, O(ha_fence_action)},
 	{"ha.fence", C_DIRS, O(ha_fence)},
 	{"ha.fence_timeout", C_DURATION, O(ha_fence_timeout_ms)},
+	{"ha.bmc.url", C_PATH_NULL, O(ha_bmc_url)},
+	{"ha.bmc.system", C_PATH_NULL, O(ha_bmc_system)},
+	{"ha.bmc.credentials", C_PATH_NULL, O(ha_bmc_credentials)},
+	{"ha.bmc.ca", C_PATH_NULL, O(ha_bmc_ca)},
+	{"ha.bmc.insecure", C_TRI, O(ha_bmc_insecure)},
 };
 #define N_ENTRIES (sizeof entries / sizeof *entries)
 
@@ -686,6 +700,10 @@ void tr_config_free(struct tr_config *c)
 		free(c->ha_fence[i]);
 	free(c->ha_fence);
 	free(c->ha_fence_action);
+	free(c->ha_bmc_url);
+	free(c->ha_bmc_system);
+	free(c->ha_bmc_credentials);
+	free(c->ha_bmc_ca);
 	tr_node_free(c->defaults);
 	tr_node_free(c->file);
 	free(c);

@@ -89,6 +89,11 @@ struct tr_config {
 	char **ha_fence;        /* ha.fence: argv for fence.script (count next) */
 	size_t n_ha_fence;
 	unsigned ha_fence_timeout_ms; /* ha.fence_timeout */
+	char *ha_bmc_url;         /* ha.bmc.url: the BMC (template), or NULL */
+	char *ha_bmc_system;      /* ha.bmc.system: Redfish system path */
+	char *ha_bmc_credentials; /* ha.bmc.credentials: secret name (template) */
+	char *ha_bmc_ca;          /* ha.bmc.ca: CA file of the BMC's TLS */
+	int ha_bmc_insecure;      /* ha.bmc.insecure */
 
 	trellis_node_t *defaults; /* parsed embedded defaults */
 	trellis_node_t *file;     /* parsed config file, or NULL */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../actions/action.h"
 #include "../actions/lookup.h"
 #include "../actions/vm.h"
 #include "../auth/auth.h"
@@ -29,6 +30,14 @@ struct tr_ha_state {
 	uint64_t timer;
 	size_t n;
 	char *inflight[MAX_INFLIGHT]; /* hosts being probed or fenced */
+	/* Fenced hosts: when each may be asked again whether it is back
+	 * (a dead host's connect may hold a worker for long). */
+	size_t n_back;
+	struct {
+		char *host;
+		long long at;
+		int after_clear; /* cleared while fenced: sweep once it answers */
+	} back[MAX_INFLIGHT];
 };
 
 static struct tr_ha_state ha_state;
@@ -381,6 +390,33 @@ static void fenced(struct tr_daemon *d, void *arg, json_t *result,
 	free(j);
 }
 
+/* The fence's arguments: what the fence action takes of the host, the
+ * script's argv (ha.fence) and the BMC's (ha.bmc.*). */
+static json_t *fence_args(const struct tr_config *c, json_t *h)
+{
+	json_t *cmd = json_array();
+	for (size_t i = 0; i < c->n_ha_fence; i++)
+		json_array_append_new(cmd, json_string(c->ha_fence[i]));
+	json_t *all = json_pack(
+	    "{s:s, s:s?, s:s?, s:o, s:I, s:s?, s:s?, s:s?, s:s?, s:b}", "host",
+	    S(h, "name"), "uri", S(h, "uri"), "hostname", S(h, "hostname"),
+	    "command", cmd, "timeout", (json_int_t)c->ha_fence_timeout_ms, "url",
+	    c->ha_bmc_url, "system", c->ha_bmc_system, "credentials",
+	    c->ha_bmc_credentials, "ca", c->ha_bmc_ca, "insecure",
+	    c->ha_bmc_insecure == 1);
+	const struct tr_action *a = tr_action_find(c->ha_fence_action);
+	if (!a || !a->input)
+		return all; /* the submit says what is wrong */
+	json_t *args = json_object();
+	for (const struct tr_field *f = a->input; f->name; f++) {
+		json_t *v = json_object_get(all, f->name);
+		if (v)
+			json_object_set(args, f->name, v);
+	}
+	json_decref(all);
+	return args;
+}
+
 static void declare_failed(struct tr_daemon *d, json_t *h, const char *why)
 {
 	const struct tr_config *c = d->config;
@@ -394,17 +430,193 @@ static void declare_failed(struct tr_daemon *d, json_t *h, const char *why)
 	publish(d, "ha.host_failed", host, why);
 	tr_warn("ha: host %s failed (%s): fencing it with %s", host, why,
 		c->ha_fence_action);
-	json_t *cmd = json_array();
-	for (size_t i = 0; i < c->n_ha_fence; i++)
-		json_array_append_new(cmd, json_string(c->ha_fence[i]));
-	json_t *args = json_pack("{s:s, s:s?, s:s?, s:o, s:I}", "host", host,
-				 "uri", S(h, "uri"), "hostname", S(h, "hostname"),
-				 "command", cmd, "timeout",
-				 (json_int_t)c->ha_fence_timeout_ms);
+	json_t *args = fence_args(c, h);
 	struct job *j = tr_xcalloc(1, sizeof *j);
 	snprintf(j->host, sizeof j->host, "%s", host);
 	busy_set(host);
 	tr_action_submit(d, c->ha_fence_action, args, fenced, j);
+}
+
+/* ---- a fenced host that comes back ---- */
+
+/* host's entry in ha_state.back (made), or -1 when it is full. */
+static long back_slot(const char *host)
+{
+	size_t i;
+	for (i = 0; i < ha_state.n_back; i++)
+		if (!strcmp(ha_state.back[i].host, host))
+			return (long)i;
+	if (i == MAX_INFLIGHT)
+		return -1;
+	ha_state.back[i].host = tr_xstrdup(host);
+	ha_state.back[i].at = 0;
+	ha_state.back[i].after_clear = 0;
+	ha_state.n_back++;
+	return (long)i;
+}
+
+static void back_flag(const char *host)
+{
+	long i = back_slot(host);
+	if (i >= 0)
+		ha_state.back[i].after_clear = 1;
+}
+
+/* Whether host was cleared while fenced and not swept since (then it is
+ * not any more). */
+static int back_take(const char *host)
+{
+	for (size_t i = 0; i < ha_state.n_back; i++)
+		if (!strcmp(ha_state.back[i].host, host) &&
+		    ha_state.back[i].after_clear) {
+			ha_state.back[i].after_clear = 0;
+			return 1;
+		}
+	return 0;
+}
+
+/* A fenced host keeps the definitions of the VMs restarted elsewhere;
+ * when it answers again (its power back on, its hypervisor up), each
+ * domain of it that Trellis records on another host is powered off if it
+ * runs and undefined (hypervisor.vm_destroy: never started), audited as
+ * ha.stale_undefined.  Domains of VMs recorded on it, or on no host (a
+ * restart not confirmed yet, a VM that fits nowhere), and domains Trellis
+ * does not know are left.  Then HA's state of the host is "returned",
+ * and it waits for the operator's `ha clear` like a fenced one. */
+struct sweep {
+	char host[256];
+	int mark;     /* a fenced host: "returned" at the end */
+	size_t left;  /* destroys in flight */
+	size_t done, failed;
+	char names[900];
+};
+
+static void sweep_end(struct tr_daemon *d, struct sweep *w)
+{
+	char why[1200];
+	if (w->failed)
+		snprintf(why, sizeof why,
+			 "back; %zu stale domain(s) undefined, %zu could not "
+			 "be: fenced still",
+			 w->done, w->failed);
+	else
+		snprintf(why, sizeof why,
+			 "back; %zu stale domain(s) undefined%s%s", w->done,
+			 w->done ? ": " : "", w->names);
+	sqlite3 *db = tr_store_db(d->store);
+	if (w->mark && !w->failed)
+		row_set(db, w->host, "returned", 0, why);
+	if (!w->mark && w->failed)
+		back_flag(w->host); /* again at its next answer */
+	publish(d, "ha.host_returned", w->host, why);
+	tr_info("ha: fenced host %s answers again: %s", w->host, why);
+	busy_clear(w->host);
+	free(w);
+}
+
+struct stale {
+	struct sweep *w;
+	char name[256], to[256];
+};
+
+static void stale_gone(struct tr_daemon *d, void *arg, json_t *result,
+		       trellis_call_t *call)
+{
+	struct stale *s = arg;
+	struct sweep *w = s->w;
+	char obj[800];
+	snprintf(obj, sizeof obj, "vm %s on %s (runs on %s)", s->name, w->host,
+		 s->to);
+	audit(d, "ha.stale_undefined", obj, result != NULL,
+	      result ? NULL : trellis_error_name(call->code));
+	if (result) {
+		w->done++;
+		size_t n = strlen(w->names);
+		snprintf(w->names + n, sizeof w->names - n, "%s%s",
+			 n ? ", " : "", s->name);
+		tr_info("ha: stale domain of %s undefined on %s (it runs on %s)",
+			s->name, w->host, s->to);
+	} else {
+		w->failed++;
+		tr_warn("ha: stale domain of %s on %s: %s", s->name, w->host,
+			call->message);
+	}
+	free(s);
+	if (--w->left == 0)
+		sweep_end(d, w);
+}
+
+static void swept_list(struct tr_daemon *d, void *arg, json_t *result,
+		       trellis_call_t *call)
+{
+	struct sweep *w = arg;
+	(void)call;
+	if (!result) { /* still away */
+		if (!w->mark)
+			back_flag(w->host);
+		busy_clear(w->host);
+		free(w);
+		return;
+	}
+	size_t i;
+	json_t *dom;
+	w->left = 1; /* this loop's: a destroy that fails at once ends no sweep */
+	json_array_foreach(json_object_get(result, "items"), i, dom)
+	{
+		const char *uuid = S(dom, "uuid");
+		json_t *vm = NULL;
+		trellis_call_t c2;
+		tr_call_init(&c2, NULL);
+		if (!uuid || tr_store_get(d->store, TR_KIND_VM, uuid, &vm, &c2) < 0)
+			continue; /* not ours */
+		const char *at = S(vm, "host");
+		if (at && *at && strcmp(at, w->host)) {
+			struct stale *s = tr_xcalloc(1, sizeof *s);
+			s->w = w;
+			snprintf(s->name, sizeof s->name, "%s",
+				 S(vm, "name") ? S(vm, "name") : uuid);
+			snprintf(s->to, sizeof s->to, "%s", at);
+			w->left++;
+			tr_action_submit(d, "hypervisor.vm_destroy",
+					 json_pack("{s:s, s:s}", "host", w->host,
+						   "uuid", uuid),
+					 stale_gone, s);
+		}
+		json_decref(vm);
+	}
+	if (--w->left == 0)
+		sweep_end(d, w);
+}
+
+/* Whether a fenced host is due to be asked again (every 5 intervals,
+ * at least 5 s), and if so the next time is set. */
+static int back_due(const struct tr_daemon *d, const char *host)
+{
+	long long now = (long long)time(NULL);
+	long long every = (long long)d->config->ha_interval_ms * 5 / 1000;
+	if (every < 5)
+		every = 5;
+	long i = back_slot(host);
+	if (i < 0)
+		return 1;
+	if (ha_state.back[i].at > now)
+		return 0;
+	ha_state.back[i].at = now + every;
+	return 1;
+}
+
+/* A fenced host (mark: HA's state of it becomes "returned"), or one the
+ * operator cleared while it was fenced, answering again (mark 0). */
+static void sweep_start(struct tr_daemon *d, const char *host, int mark)
+{
+	if (mark && !back_due(d, host))
+		return;
+	struct sweep *w = tr_xcalloc(1, sizeof *w);
+	w->mark = mark;
+	snprintf(w->host, sizeof w->host, "%s", host);
+	busy_set(host);
+	tr_action_submit(d, "hypervisor.vm_list",
+			 json_pack("{s:s}", "host", host), swept_list, w);
 }
 
 /* ---- probing ---- */
@@ -429,6 +641,8 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 			row_set(db, j->host, "ok", 0, NULL);
 			tr_info("ha: host %s answers again", j->host);
 		}
+		if (back_take(j->host))
+			sweep_start(d, j->host, 0);
 		free(j);
 		return;
 	}
@@ -480,6 +694,10 @@ static void tick(struct tr_daemon *d, void *arg)
 		if (!name || busy(name) || !S(h, "hypervisor") || !S(h, "uri"))
 			continue;
 		row_get(db, name, &r);
+		if (!strcmp(r.state, "fenced")) {
+			sweep_start(d, name, 1); /* is it back? */
+			continue;
+		}
 		if (strcmp(r.state, "ok") && strcmp(r.state, "suspect"))
 			continue; /* failed hosts wait for the operator */
 		json_t *cmd = json_array();
@@ -517,6 +735,9 @@ void tr_ha_stop(struct tr_daemon *d)
 	for (size_t i = 0; i < ha_state.n; i++)
 		free(ha_state.inflight[i]);
 	ha_state.n = 0;
+	for (size_t i = 0; i < ha_state.n_back; i++)
+		free(ha_state.back[i].host);
+	ha_state.n_back = 0;
 }
 
 int tr_ha_status(struct tr_store *s, json_t **out, trellis_call_t *call)
@@ -573,6 +794,9 @@ int tr_ha_clear(struct tr_daemon *d, const char *host, trellis_call_t *call)
 {
 	sqlite3 *db = tr_store_db(d->store);
 	sqlite3_stmt *st = NULL;
+	struct hrow was;
+	if (row_get(db, host, &was) > 0 && !strcmp(was.state, "fenced"))
+		back_flag(host); /* its stale domains, once it answers */
 	if (sqlite3_prepare_v2(db, "DELETE FROM ha_host WHERE host = ?1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return tr_call_set(call, TRELLIS_E_IO, "ha: %s", sqlite3_errmsg(db));

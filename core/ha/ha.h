@@ -7,15 +7,20 @@
  * worker: its hypervisor connection and the operator's probe command).
  * A host whose connection and probe have both been failing for
  * ha.fail_after is declared failed (host state "failed") and fenced with
- * ha.fence_action (fence.script by default).  Only a fence that
+ * ha.fence_action (fence.script by default; fence.redfish and
+ * fence.ipmitool power it off through its BMC, ha.bmc.*), given the
+ * arguments that action declares.  Only a fence that
  * succeeded lets anything restart: the host becomes "fenced" and each of
  * its VMs recorded with ha: true goes through the vm.ha_restart workflow
  * (placement in the same pod, the same disks and NIC); a fence that
  * failed leaves the host "fence_failed" and its VMs where they were, as
  * no VM may run twice.  A VM that fits nowhere is recorded failed with
- * placement's reason and listed by `trellis ha status`.  Every step is
- * audited (user "ha": ha.host_failed, ha.fence, ha.restart) and
- * published (ha.*).
+ * placement's reason and listed by `trellis ha status`.  A fenced host
+ * is asked now and then whether its hypervisor answers again; once it
+ * does, the domains it kept of VMs now recorded on other hosts are
+ * undefined (never started) and HA's state of it is "returned".  Every
+ * step is audited (user "ha": ha.host_failed, ha.fence, ha.restart,
+ * ha.stale_undefined) and published (ha.*).
  *
  * State: tables ha_host and ha_restart (store migration ha-0001); the
  * module's own (static in ha.c: one daemon a process) only says which

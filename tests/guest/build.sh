@@ -20,6 +20,10 @@
 #     trellis.serve=TEXT                  serve TEXT on port 80 (busybox httpd)
 #     trellis.resolve=NAME                look NAME up, print "resolve NAME: A"
 #     trellis.fetch=URL                   fetch URL, print "fetch URL: BODY"
+#     trellis.ping=A[,B...]               ping each address, print "ping A:
+#                                         ok" or "ping A: no answer"
+#     trellis.probe=URL                   fetch URL (5 tries), print "probe
+#                                         URL: BODY" or "probe URL: failed"
 #     ip=dhcp                             eth0 by DHCP: busybox udhcpc, which
 #                                         sets the address, the default
 #                                         route and /etc/resolv.conf (issue
@@ -289,13 +293,15 @@ log() { echo "trellis-guest: $*"; }
 for m in $(cat /etc/modules); do
 	insmod "/lib/modules/$m.ko" || log "insmod $m failed"
 done
-ipcfg= host=trellis-guest serve= resolve= fetch=
+ipcfg= host=trellis-guest serve= resolve= fetch= pings= probe=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	ip=*) ipcfg=${arg#ip=} ;;
 	trellis.serve=*) serve=${arg#*=} ;;
 	trellis.resolve=*) resolve=${arg#*=} ;;
 	trellis.fetch=*) fetch=${arg#*=} ;;
+	trellis.ping=*) pings=${arg#*=} ;;
+	trellis.probe=*) probe=${arg#*=} ;;
 	esac
 done
 if [ "$ipcfg" = dhcp ]; then
@@ -348,7 +354,8 @@ acpid -d -c /etc/acpi &
 # serial console: trellis.serve=TEXT serves TEXT on port 80;
 # trellis.resolve=NAME looks NAME up through the DNS server DHCP gave;
 # trellis.fetch=URL fetches URL (through the router's NAT).  Both retry
-# for about 30 s.
+# for about 30 s.  trellis.ping=A,B pings each address; trellis.probe=URL
+# fetches URL and says whether it could.
 if [ -n "$serve" ]; then
 	mkdir -p /srv
 	echo "$serve" >/srv/index.html
@@ -369,6 +376,29 @@ fi
 		sleep 1
 		i=$((i + 1))
 	done
+	# trellis.ping=A,B: each address answers within about 10 s, or not
+	# (the isolation tests: the other tenant's guest must not).
+	for a in $(echo "$pings" | tr , ' '); do
+		r="no answer"
+		i=0
+		while [ $i -lt 5 ]; do
+			ping -c 1 -W 2 "$a" >/dev/null 2>&1 && { r=ok; break; }
+			i=$((i + 1))
+		done
+		log "ping $a: $r"
+	done
+	# trellis.probe=URL: one answer or a plain "failed" (isolation).
+	if [ -n "$probe" ]; then
+		r=failed
+		i=0
+		while [ $i -lt 5 ]; do
+			b=$(timeout 3 wget -q -O- "$probe" 2>/dev/null)
+			[ -n "$b" ] && { r=$b; break; }
+			sleep 1
+			i=$((i + 1))
+		done
+		log "probe $probe: $r"
+	fi
 ) &
 [ -f /etc/appliance.rc ] && . /etc/appliance.rc
 # trellis.tty1 (the console tests, issue 20): a banner on the VGA console

@@ -134,4 +134,7 @@ void br_expiry_arm(struct br_conn *c, int64_t due);
  * comments and messages. */
 int br_name_ok(const char *s);
 
+/* aa:bb:cc:dd:ee:ff, unicast (ops.c). */
+int br_mac_ok(const char *m);
+
 #endif

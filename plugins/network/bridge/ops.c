@@ -448,7 +448,7 @@ int br_job_segment_release(struct br_job *j)
 
 /* ---- ports ---- */
 
-static int mac_ok(const char *m)
+int br_mac_ok(const char *m)
 {
 	unsigned b[6];
 	char tail;
@@ -532,7 +532,7 @@ int br_job_port_create(struct br_job *j)
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			       "port '%s': invalid segment name '%s'", s->name,
 			       s->segment ? s->segment : "(null)");
-	if (s->mac && !mac_ok(s->mac))
+	if (s->mac && !br_mac_ok(s->mac))
 		return br_fail(j, TRELLIS_E_INVALID_ARG,
 			       "port '%s': invalid MAC address '%s' (want a "
 			       "unicast xx:xx:xx:xx:xx:xx)",

@@ -24,419 +24,21 @@
  * nothing and says so (changed 0).  A dnsmasq that died is started again
  * (restarted 1): the daemon's periodic router check does that.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nftables/libnftables.h>
 
-#include "bridge.h"
 #include "fw.h"
 #include "links.h"
+#include "router.h"
 
 #define H (j->c->b->host)
-#define RUN_DIR "/run/trellis-bridge/routers"
-#define NETNS_DIR "/run/netns"
-#define NS_PREFIX "trellis-r-"
-#define BIG 65536
-
-struct rnames {
-	char ns[96], nspath[160], dir[160];
-	char ri[16], rj[16], ro[16], rp[16], rid[16];
-};
-
-static void names_of(const char *name, struct rnames *n)
-{
-	uint32_t h = br_hash(name);
-	snprintf(n->ns, sizeof n->ns, NS_PREFIX "%s", name);
-	snprintf(n->nspath, sizeof n->nspath, NETNS_DIR "/%s", n->ns);
-	snprintf(n->dir, sizeof n->dir, RUN_DIR "/%s", name);
-	snprintf(n->ri, sizeof n->ri, BR_PREFIX "ri%08x", h);
-	snprintf(n->rj, sizeof n->rj, BR_PREFIX "rj%08x", h);
-	snprintf(n->ro, sizeof n->ro, BR_PREFIX "ro%08x", h);
-	snprintf(n->rp, sizeof n->rp, BR_PREFIX "rp%08x", h);
-	snprintf(n->rid, sizeof n->rid, "rt%08x", h);
-}
-
-/* ---- small file helpers ---- */
-
-static int mkdirs(const char *path)
-{
-	char p[200];
-	snprintf(p, sizeof p, "%s", path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0755) && errno != EEXIST)
-				return -errno;
-			*s = '/';
-		}
-	return mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
-}
-
-/* Whether path holds exactly text. */
-static int same_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = strlen(text);
-	char *buf = malloc(n + 2);
-	size_t got = buf ? fread(buf, 1, n + 1, f) : 0;
-	fclose(f);
-	int same = buf && got == n && !memcmp(buf, text, n);
-	free(buf);
-	return same;
-}
-
-/* Writes text to path (atomically, by rename): 1 changed, 0 the same,
- * <0 -errno. */
-static int put_file(const char *path, const char *text)
-{
-	if (same_file(path, text))
-		return 0;
-	char tmp[220];
-	snprintf(tmp, sizeof tmp, "%s.new", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	int ok = fputs(text, f) >= 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path)) {
-		int e = errno;
-		unlink(tmp);
-		return -e;
-	}
-	return 1;
-}
-
-/* The dnsmasq of this router, if it runs: its pid, else 0. */
-static pid_t server_pid(const struct rnames *n)
-{
-	char path[220], buf[4096];
-	snprintf(path, sizeof path, "%s/pid", n->dir);
-	FILE *f = fopen(path, "r");
-	long pid = 0;
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
-	if (pid <= 1 || kill((pid_t)pid, 0))
-		return 0;
-	/* A recycled pid is not ours: its command line names our conf. */
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t got = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	for (size_t i = 0; i < got; i++)
-		if (!buf[i])
-			buf[i] = ' ';
-	buf[got] = '\0';
-	snprintf(path, sizeof path, "%s/dnsmasq.conf", n->dir);
-	return strstr(buf, path) ? (pid_t)pid : 0;
-}
-
-static void server_stop(const struct rnames *n)
-{
-	pid_t pid = server_pid(n);
-	if (!pid)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 50 && !kill(pid, 0); i++)
-		usleep(20000);
-	if (!kill(pid, 0))
-		kill(pid, SIGKILL);
-}
-
-/* ---- the namespace ---- */
-
-struct mk {
-	const char *path;
-	int rc;
-};
-
-static void *mk_main(void *p)
-{
-	struct mk *m = p;
-	char self[64];
-	if (unshare(CLONE_NEWNET)) {
-		m->rc = -errno;
-		return NULL;
-	}
-	snprintf(self, sizeof self, "/proc/thread-self/ns/net");
-	if (mount(self, m->path, "none", MS_BIND, NULL))
-		m->rc = -errno;
-	return NULL;
-}
-
-/* A named network namespace, as `ip netns add` makes one: a thread
- * unshares and bind-mounts its namespace, then ends. */
-static int netns_make(const char *path, char *err, size_t errlen)
-{
-	int rc = mkdirs(NETNS_DIR);
-	if (rc) {
-		snprintf(err, errlen, "%s: %s", NETNS_DIR, strerror(-rc));
-		return TRELLIS_E_IO;
-	}
-	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL, 0444);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return TRELLIS_E_IO;
-	}
-	close(fd);
-	struct mk m = {.path = path};
-	pthread_t t;
-	if (pthread_create(&t, NULL, mk_main, &m)) {
-		unlink(path);
-		snprintf(err, errlen, "cannot start a thread");
-		return TRELLIS_E_NOMEM;
-	}
-	pthread_join(t, NULL);
-	if (m.rc) {
-		unlink(path);
-		snprintf(err, errlen, "namespace %s: %s", path, strerror(-m.rc));
-		return m.rc == -EPERM ? TRELLIS_E_PERMISSION : TRELLIS_E_BACKEND;
-	}
-	return 0;
-}
-
-/* Whether path is a mounted namespace (not a stale file). */
-static int netns_exists(const char *path)
-{
-	struct stat st, parent;
-	if (stat(path, &st) || stat(NETNS_DIR, &parent))
-		return 0;
-	return st.st_dev != parent.st_dev; /* a bind mount of nsfs */
-}
-
-static void netns_drop(const char *path)
-{
-	umount2(path, MNT_DETACH);
-	unlink(path);
-}
-
-/* ---- the spec ---- */
-
-static int ip4_ok(const char *s)
-{
-	struct in_addr a;
-	return s && inet_pton(AF_INET, s, &a) == 1;
-}
-
-static int mac_ok(const char *m)
-{
-	unsigned b[6];
-	char tail;
-	return m && strlen(m) == 17 &&
-	       sscanf(m, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-		      &b[3], &b[4], &b[5], &tail) == 6;
-}
-
-static int label_ok(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	return n && n <= 63 && s[0] != '-' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789-") == n;
-}
-
-static int domain_ok(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	return n && n <= 200 && s[0] != '.' && s[0] != '-' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789-.") == n;
-}
-
-/* "a.b.c.d/n" into net (dotted), prefix and mask (dotted). */
-static int cidr_split(const char *c, char net[16], unsigned *prefix,
-		      char mask[16])
-{
-	char a[20];
-	const char *slash = c ? strchr(c, '/') : NULL;
-	if (!slash || (size_t)(slash - c) >= sizeof a)
-		return -1;
-	memcpy(a, c, (size_t)(slash - c));
-	a[slash - c] = '\0';
-	char *end;
-	long p = strtol(slash + 1, &end, 10);
-	struct in_addr in;
-	if (*end || p < 1 || p > 30 || inet_pton(AF_INET, a, &in) != 1)
-		return -1;
-	uint32_t m = ~((1u << (32 - p)) - 1), v = ntohl(in.s_addr) & m;
-	snprintf(net, 16, "%u.%u.%u.%u", v >> 24, (v >> 16) & 255,
-		 (v >> 8) & 255, v & 255);
-	snprintf(mask, 16, "%u.%u.%u.%u", m >> 24, (m >> 16) & 255,
-		 (m >> 8) & 255, m & 255);
-	*prefix = (unsigned)p;
-	return 0;
-}
-
-static int check_spec(struct br_job *j, const trellis_router_spec_t *s)
-{
-	char net[16], mask[16];
-	unsigned p;
-	if (!br_name_ok(s->name))
-		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			       "invalid router name '%s'",
-			       s->name ? s->name : "(null)");
-	if (!br_name_ok(s->segment))
-		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			       "router '%s': invalid segment name", s->name);
-	if (cidr_split(s->cidr, net, &p, mask) || !ip4_ok(s->gateway) ||
-	    (s->dhcp_first && !ip4_ok(s->dhcp_first)) ||
-	    (s->dhcp_last && !ip4_ok(s->dhcp_last)))
-		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			       "router '%s': need an IPv4 cidr (/1-/30) and "
-			       "gateway, and addresses for the DHCP range",
-			       s->name);
-	if (s->domain && !domain_ok(s->domain))
-		return br_fail(j, TRELLIS_E_INVALID_ARG,
-			       "router '%s': invalid DNS domain '%s'", s->name,
-			       s->domain);
-	for (uint32_t i = 0; i < s->n_leases; i++) {
-		const trellis_router_lease_t *l = &s->leases[i];
-		if (!mac_ok(l->mac) || !ip4_ok(l->ip) ||
-		    (l->hostname && !label_ok(l->hostname)))
-			return br_fail(j, TRELLIS_E_INVALID_ARG,
-				       "router '%s': lease %u needs a MAC, an "
-				       "IPv4 address and a DNS label",
-				       s->name, i);
-	}
-	int pub = s->public_bridge || s->public_ip || s->public_gateway;
-	if (pub) {
-		char pn[16], pm[16];
-		unsigned pp;
-		if (!s->public_bridge || strlen(s->public_bridge) > 15 ||
-		    !br_name_ok(s->public_bridge) ||
-		    cidr_split(s->public_ip, pn, &pp, pm) ||
-		    (s->public_gateway && !ip4_ok(s->public_gateway)))
-			return br_fail(j, TRELLIS_E_INVALID_ARG,
-				       "router '%s': a public side needs a "
-				       "bridge and an address/prefix",
-				       s->name);
-	}
-	for (uint32_t i = 0; i < s->n_forwards; i++) {
-		const trellis_router_forward_t *f = &s->forwards[i];
-		if (!pub || !f->protocol ||
-		    (strcmp(f->protocol, "tcp") && strcmp(f->protocol, "udp")) ||
-		    !f->public_port || !f->port || !ip4_ok(f->ip))
-			return br_fail(j, TRELLIS_E_INVALID_ARG,
-				       "router '%s': forward %u needs a public "
-				       "side, tcp/udp, ports and an address",
-				       s->name, i);
-	}
-	return 0;
-}
-
-/* ---- texts ---- */
-
-struct sb {
-	char *p;
-	size_t n, cap;
-	int over;
-};
-
-static void sb_add(struct sb *b, const char *fmt, ...) TRELLIS_PRINTF(2, 3);
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int w = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-	va_end(ap);
-	if (w < 0 || (size_t)w >= b->cap - b->n) {
-		b->over = 1;
-		b->p[b->n] = '\0';
-		return;
-	}
-	b->n += (size_t)w;
-}
-
-static void conf_text(struct sb *b, const trellis_router_spec_t *s,
-		      const struct rnames *n)
-{
-	char net[16], mask[16];
-	unsigned p;
-	cidr_split(s->cidr, net, &p, mask);
-	sb_add(b,
-	       "# dnsmasq of router %s (trellis bridge plugin); rewritten by "
-	       "router_ensure\n"
-	       "interface=%s\nbind-interfaces\nexcept-interface=lo\n"
-	       "listen-address=%s\nno-resolv\nno-hosts\nno-poll\n"
-	       "user=root\n"
-	       "pid-file=%s/pid\ndhcp-leasefile=%s/leases\n"
-	       "dhcp-hostsfile=%s/dhcp-hosts\naddn-hosts=%s/hosts\n"
-	       "log-facility=%s/log\n"
-	       "dhcp-range=%s,static,%s,12h\ndhcp-authoritative\n"
-	       "dhcp-option=option:router,%s\n"
-	       "dhcp-option=option:dns-server,%s\n",
-	       s->name, n->rj, s->gateway, n->dir, n->dir, n->dir, n->dir,
-	       n->dir, net, mask, s->gateway, s->gateway);
-	if (s->domain)
-		sb_add(b, "domain=%s\nlocal=/%s/\nexpand-hosts\n", s->domain,
-		       s->domain);
-}
-
-static void leases_text(struct sb *dh, struct sb *hosts,
-			const trellis_router_spec_t *s)
-{
-	for (uint32_t i = 0; i < s->n_leases; i++) {
-		const trellis_router_lease_t *l = &s->leases[i];
-		if (l->hostname) {
-			sb_add(dh, "%s,%s,%s\n", l->mac, l->ip, l->hostname);
-			sb_add(hosts, "%s %s\n", l->ip, l->hostname);
-		} else {
-			sb_add(dh, "%s,%s\n", l->mac, l->ip);
-		}
-	}
-}
-
-static void nft_text(struct sb *b, const trellis_router_spec_t *s,
-		     const struct rnames *n)
-{
-	char pub[16] = "";
-	sb_add(b, "add table ip trellis\nflush table ip trellis\n"
-		  "add chain ip trellis t_pre { type nat hook prerouting "
-		  "priority -100 ; }\n"
-		  "add chain ip trellis t_post { type nat hook postrouting "
-		  "priority 100 ; }\n"
-		  "add chain ip trellis t_fwd { type filter hook forward "
-		  "priority 0 ; policy drop ; }\n"
-		  "add rule ip trellis t_fwd ct state established,related "
-		  "accept\n");
-	sb_add(b, "add rule ip trellis t_fwd iifname \"%s\" oifname \"%s\" "
-		  "accept\n",
-	       n->rj, n->rj);
-	if (!s->public_ip)
-		return;
-	snprintf(pub, sizeof pub, "%.*s", (int)strcspn(s->public_ip, "/"),
-		 s->public_ip);
-	sb_add(b,
-	       "add rule ip trellis t_fwd iifname \"%s\" oifname \"%s\" accept\n"
-	       "add rule ip trellis t_fwd ct status dnat accept\n"
-	       "add rule ip trellis t_post ip saddr %s oifname \"%s\" snat to "
-	       "%s\n",
-	       n->rj, n->rp, s->cidr, n->rp, pub);
-	for (uint32_t i = 0; i < s->n_forwards; i++) {
-		const trellis_router_forward_t *f = &s->forwards[i];
-		sb_add(b,
-		       "add rule ip trellis t_pre ip daddr %s %s dport %u dnat "
-		       "to %s:%u\n",
-		       pub, f->protocol, f->public_port, f->ip, f->port);
-	}
-}
 
 /* ---- inside the router's namespace ---- */
 
@@ -461,7 +63,7 @@ static int inner_job(void *p)
 	int rc = lk_open(&sk, in->err, sizeof in->err);
 	if (rc)
 		return rc;
-	cidr_split(s->cidr, net, &pfx, mask);
+	rt_cidr_split(s->cidr, net, &pfx, mask);
 	snprintf(addr, sizeof addr, "%s/%u", s->gateway, pfx);
 	rc = lk_setup(sk, "lo", NULL, NULL, -1, 0, in->err, sizeof in->err);
 	if (!rc)
@@ -646,10 +248,10 @@ int br_job_router_ensure(struct br_job *j)
 	char err[BR_ERRLEN], path[220];
 	int made_ns = 0, changed = 0, rc = br_flags_check(j, "router_ensure", 0);
 	if (!rc)
-		rc = check_spec(j, s);
+		rc = rt_check_spec(j, s);
 	if (rc)
 		return rc;
-	names_of(s->name, &n);
+	rt_names(s->name, &n);
 	rc = br_find_dev(j, BR_PREFIX "b", "seg", s->segment, &br);
 	if (rc <= 0)
 		return rc < 0 ? rc
@@ -682,11 +284,11 @@ int br_job_router_ensure(struct br_job *j)
 	}
 	int have_ri = rc == 0;
 
-	if ((rc = mkdirs(n.dir)))
+	if ((rc = rt_mkdirs(n.dir)))
 		return br_fail(j, TRELLIS_E_IO, "%s: %s", n.dir, strerror(-rc));
-	if (!netns_exists(n.nspath)) {
-		netns_drop(n.nspath); /* a stale file */
-		rc = netns_make(n.nspath, err, sizeof err);
+	if (!rt_netns_exists(n.nspath)) {
+		rt_netns_drop(n.nspath); /* a stale file */
+		rc = rt_netns_make(n.nspath, err, sizeof err);
 		if (rc)
 			return br_fail(j, rc, "router '%s': %s", s->name, err);
 		made_ns = changed = 1;
@@ -750,9 +352,9 @@ int br_job_router_ensure(struct br_job *j)
 		goto texts;
 	}
 	conf.p[0] = dh.p[0] = hosts.p[0] = nft.p[0] = '\0';
-	conf_text(&conf, s, &n);
-	leases_text(&dh, &hosts, s);
-	nft_text(&nft, s, &n);
+	rt_conf_text(&conf, s, &n);
+	rt_leases_text(&dh, &hosts, s);
+	rt_nft_text(&nft, s, &n);
 	if (conf.over || dh.over || hosts.over || nft.over) {
 		rc = br_fail(j, TRELLIS_E_INVALID_ARG,
 			     "router '%s': too many leases or forwards",
@@ -760,13 +362,13 @@ int br_job_router_ensure(struct br_job *j)
 		goto texts;
 	}
 	snprintf(path, sizeof path, "%s/nft", n.dir);
-	int nft_changed = made_ns || !same_file(path, nft.p);
+	int nft_changed = made_ns || !rt_same_file(path, nft.p);
 	snprintf(path, sizeof path, "%s/dnsmasq.conf", n.dir);
-	int conf_ch = put_file(path, conf.p);
+	int conf_ch = rt_put_file(path, conf.p);
 	snprintf(path, sizeof path, "%s/dhcp-hosts", n.dir);
-	int dh_ch = put_file(path, dh.p);
+	int dh_ch = rt_put_file(path, dh.p);
 	snprintf(path, sizeof path, "%s/hosts", n.dir);
-	int h_ch = put_file(path, hosts.p);
+	int h_ch = rt_put_file(path, hosts.p);
 	if (conf_ch < 0 || dh_ch < 0 || h_ch < 0) {
 		rc = br_fail(j, TRELLIS_E_IO, "router '%s': writing %s: %s",
 			     s->name, n.dir,
@@ -775,9 +377,9 @@ int br_job_router_ensure(struct br_job *j)
 						    : h_ch)));
 		goto texts;
 	}
-	pid_t pid = server_pid(&n);
+	pid_t pid = rt_server_pid(&n);
 	if (pid && conf_ch) {
-		server_stop(&n);
+		rt_server_stop(&n);
 		pid = 0;
 	}
 	struct inner in = {.j = j,
@@ -801,7 +403,7 @@ int br_job_router_ensure(struct br_job *j)
 	}
 	if (nft_changed) {
 		snprintf(path, sizeof path, "%s/nft", n.dir);
-		put_file(path, nft.p);
+		rt_put_file(path, nft.p);
 	}
 	if (pid && (dh_ch || h_ch))
 		kill(pid, SIGHUP); /* re-reads dhcp-hosts and addn-hosts */
@@ -813,7 +415,7 @@ int br_job_router_ensure(struct br_job *j)
 	snprintf(o->inside, sizeof o->inside, "%s", n.ri);
 	snprintf(o->outside, sizeof o->outside, "%s",
 		 s->public_bridge ? n.ro : "");
-	for (int i = 0; i < 50 && !(o->pid = (uint32_t)server_pid(&n)); i++)
+	for (int i = 0; i < 50 && !(o->pid = (uint32_t)rt_server_pid(&n)); i++)
 		usleep(20000);
 	o->made = (uint32_t)made_ns;
 	o->changed = (uint32_t)changed;
@@ -833,10 +435,10 @@ texts:
 fail:
 	/* A router this call began is taken away whole. */
 	if (made_ns) {
-		server_stop(&n);
+		rt_server_stop(&n);
 		lk_delete(j->c->sk, n.ri, err, sizeof err);
 		lk_delete(j->c->sk, n.ro, err, sizeof err);
-		netns_drop(n.nspath);
+		rt_netns_drop(n.nspath);
 	}
 	return rc;
 }
@@ -852,8 +454,8 @@ int br_job_router_remove(struct br_job *j)
 			     j->name ? j->name : "(null)");
 	if (rc)
 		return rc;
-	names_of(j->name, &n);
-	server_stop(&n);
+	rt_names(j->name, &n);
+	rt_server_stop(&n);
 	rc = sync_rules(j, &n, NULL);
 	if (!rc)
 		rc = lk_delete(j->c->sk, n.ri, err, sizeof err);
@@ -861,7 +463,7 @@ int br_job_router_remove(struct br_job *j)
 		rc = lk_delete(j->c->sk, n.ro, err, sizeof err);
 	if (rc)
 		return rc < 0 ? rc : br_fail(j, rc, "router '%s': %s", j->name, err);
-	netns_drop(n.nspath);
+	rt_netns_drop(n.nspath);
 	for (const char *const *f =
 		 (const char *const[]){"dnsmasq.conf", "dhcp-hosts", "hosts",
 				       "nft", "pid", "leases", "log", NULL};

@@ -1,15 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 300
-# Runs the config, API, API-keys, HTTP-route, link, CIDR, sshd-log (authlog), session and escrow-proof libFuzzer targets for a bounded time each
+# Runs the config, API, API-keys, HTTP-route, link, CIDR, sshd-log (authlog), session, escrow-proof and BMC (Redfish/ipmitool answers) libFuzzer targets for a bounded time each
 # (FUZZ_SECONDS, default 20) from small seed corpora.  Builds the fuzz
 # build (clang, libFuzzer) first when it is missing or stale.
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$(dirname "$0")/../../lib/fuzz.sh"
 fuzz_begin "fuzz parsers" fuzz_config fuzz_api fuzz_keys fuzz_http fuzz_link \
-	fuzz_cidr fuzz_authlog fuzz_session fuzz_proof
+	fuzz_cidr fuzz_authlog fuzz_session fuzz_proof \
+	fuzz_bmc
 
-mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/proof"
+mkdir -p "$work/config" "$work/api" "$work/keys" "$work/http" "$work/link" "$work/cidr" "$work/authlog" "$work/session" "$work/proof" "$work/bmc"
 printf '10.1.1.0/24' >"$work/cidr/1"
 printf '198.51.100.2-198.51.100.254' >"$work/cidr/2"
 printf '010.1.1.5/032' >"$work/cidr/3"
@@ -18,6 +19,10 @@ printf 'Dec  4 18:00:01 app sshd[901]: Failed password for invalid user bob from
 printf 'a=1; trellis_session=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ\n{"user":"alice","password":"pw"}' >"$work/session/1"
 printf 'trellis_session="x-_y"\n{"key":"trk_0"}' >"$work/session/2"
 printf ';;trellis_session\n{"user":1}' >"$work/session/3"
+printf '{"@odata.id":"/redfish/v1/Systems/1","PowerState":"On","Actions":{"#ComputerSystem.Reset":{"target":"/redfish/v1/Systems/1/Actions/ComputerSystem.Reset"}}}' >"$work/bmc/1"
+printf '{"Members":[{"@odata.id":"/redfish/v1/Systems/1"}],"Members@odata.count":1}' >"$work/bmc/2"
+printf 'Chassis Power is off\n' >"$work/bmc/3"
+printf 'admin:pa:ss' >"$work/bmc/4"
 printf 'GET /api/v1/vms?limit=10&after=3\n' >"$work/http/1"
 printf 'POST /api/v1/zones\n{"name":"z1","private":true}' >"$work/http/2"
 printf 'DELETE /api/v1/pools/p/volumes/v\n' >"$work/http/3"
@@ -40,7 +45,7 @@ printf '\x00\x00\x00\x03\xffR\x00\x00\x03\xffR\x02\x00\x03\xffR\x00' >"$work/lin
 
 printf '%064d\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n{"engineer_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","nonce":"AAAAAAAAAAAAAAAAAAAAAA==","signed_at":1796000000,"signature":"%s"}' 0 "$(head -c 64 /dev/zero | base64 -w0)" >"$work/proof/1"
 printf 'ab\nx\n{"engineer_key":1,"signed_at":"x"}' >"$work/proof/2"
-for t in config api keys http link cidr authlog session proof; do
+for t in config api keys http link cidr authlog session proof bmc; do
 	fuzz_run "fuzz_$t" "$work/$t"
 done
 rm -f /dev/shm/trellis-fuzz-config-* /dev/shm/trellis-fuzz-keys-*

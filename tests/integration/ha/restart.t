@@ -48,31 +48,14 @@ ha: {interval: 1s, fail_after: 3s, probe: [$dir/probe.sh, '{host}'], fence: [$di
 pv_start
 trap 'pv_cleanup; cleanup_ha' EXIT
 
-if ha_host_up "$dir/a"; then
-	_tap_report 0 "a second libvirtd (host A) with its own sockets and state"
-else
-	_tap_report 1 "a second libvirtd (host A) with its own sockets and state"
-	tail -5 "$dir/a/libvirtd.out" | sed 's/^/#   /'
-	done_testing
-fi
 # Host A in a cluster of its own in the same pod, with no pool yet: its
 # first VM's disk goes to the shared pool (no cluster), which B reaches.
-ok "a second cluster in the pod" tcli cluster create ca --pod pv/pv
-ok "host A added (qemu+unix:///system?socket=...)" tcli host add hostA --cluster pv/pv/ca --hypervisor libvirt --uri "$HA_A_URI"
-mkdir -m 0711 "$PV_DIR/shpool" "$PV_DIR/apool"
-ok "a shared pool (no cluster)" tcli pool create shpool --target "$PV_DIR/shpool"
-ok "a network of this run" tcli network create hanet$$ --pool pvvx
-
+ha_join "$dir/a" hanet$$
+mkdir -m 0711 "$PV_DIR/apool"
 name=${PV_PREFIX}ha
 log=$PV_DIR/$name.serial.log
-pv_run vm.provision "name=$name" "kernel=$kernel" "initrd=$initrd" \
-	"cmdline=console=ttyS0 quiet" "serial_log=$log" host=hostA ha=true segment=hanet$$
-state=$(jq_ 'j["state"]' <<<"$PV_OUT" 2>/dev/null)
-is "an HA-enabled VM provisioned on host A" "$state" "succeeded"
-[[ $state == succeeded ]] || { diag "$(head -20 "$PV_DIR/run.log")"; done_testing; }
-uuid=$(jq_ 'j["outputs"]["uuid"]' <<<"$PV_OUT")
-pv_track "$name"
-ok "it boots on A (marker)" wait_marker "$log" 90
+ha_guest_on_a "$name" "$log" hanet$$
+uuid=$HA_UUID
 is "its record: host A" "$(tcli vm show "$name" -o json | jq_ 'j["host"]')" "hostA"
 mac=$(virsh -c "$HA_A_URI" domiflist "$name" | awk '/52:54/ {print $5}')
 disk=$(virsh -c "$HA_A_URI" domblklist "$name" | awk '/vda/ {print $2}')
@@ -116,14 +99,8 @@ for _ in $(seq 1 40); do
 	sleep 0.5
 done
 is "host A fenced" "$st" "fenced"
-for _ in $(seq 1 20); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
-nok "the fence killed A's QEMU (by PID)" kill -0 "$qpid"
-vst=
-for _ in $(seq 1 120); do
-	vst=$(tcli vm show "$name" -o json | jq_ 'j["state"]+" "+str(j["host"])')
-	[[ $vst == "running hostB"* || $vst == "running pvh"* || $vst == failed* ]] && break
-	sleep 0.5
-done
+ok "the fence killed A's QEMU (by PID)" ha_pid_gone "$qpid"
+vst=$(ha_vm_where "$name")
 is "the VM runs again, on host B (pvh), once its start is confirmed" "$vst" "running pvh"
 [[ $vst == "running pvh" ]] || { diag "$(tcli ha status 2>&1 | tail -20)"; diag "$(tcli vm show "$name" 2>&1 | grep -i error)"; }
 is "...the same uuid" "$(tcli vm show "$name" -o json | jq_ 'j["uuid"]')" "$uuid"
