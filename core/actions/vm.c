@@ -116,8 +116,10 @@ static int run_reserve(const struct tr_action_env *env, json_t *args,
 		return rc;
 	/* A hold of a finished instance is stale: take it over. */
 	if (tr_sql_prepare(db,
-			   "INSERT OR REPLACE INTO vm_name_hold (name, "
-			   "instance, created_at) VALUES (?1, ?2, ?3)",
+			   "INSERT INTO vm_name_hold (name, instance, "
+			   "created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) "
+			   "DO UPDATE SET instance = excluded.instance, "
+			   "created_at = excluded.created_at",
 			   &st) != 0)
 		return db_fail(db, call, "vm.reserve");
 	tr_sql_bind_text(st, 1, name);

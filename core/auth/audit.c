@@ -27,7 +27,7 @@ int tr_audit_append(struct tr_store *s, const struct tr_audit_rec *r,
 	struct tr_sql *db = tr_store_sql(s);
 	struct tr_sql_stmt *st = NULL;
 	if (tr_sql_prepare(db,
-			   "INSERT INTO audit (at, user, bu, op, object, "
+			   "INSERT INTO audit (at, \"user\", bu, op, object, "
 			   "result, code, via) VALUES (?1, ?2, ?3, ?4, ?5, "
 			   "?6, ?7, ?8)",
 			   &st) != 0)
@@ -64,8 +64,8 @@ int tr_audit_list(struct tr_store *s, const struct tr_audit_query *q,
 	 * than callers need; '*' elsewhere is taken literally). */
 	if (tr_sql_prepare(
 		db,
-		"SELECT id, at, user, bu, op, object, result, code, via FROM "
-		"audit WHERE id > ?1 AND (?2 IS NULL OR user = ?2) AND "
+		"SELECT id, at, \"user\", bu, op, object, result, code, via FROM "
+		"audit WHERE id > ?1 AND (?2 IS NULL OR \"user\" = ?2) AND "
 		"(?3 IS NULL OR bu = ?3) AND (?4 IS NULL OR op = ?4 OR "
 		"(substr(?4, -1) = '*' AND substr(op, 1, length(?4) - 1) = "
 		"substr(?4, 1, length(?4) - 1))) AND at >= ?5 ORDER BY id "

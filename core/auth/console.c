@@ -73,7 +73,7 @@ int tr_console_token_new(struct tr_sql *db, struct tr_console_grant *g,
 	struct tr_sql_stmt *st;
 	if (tr_sql_prepare(db,
 			   "INSERT INTO console_token (hash, kind, vm_uuid, "
-			   "vm_name, user, bu_id, mode, session_id, "
+			   "vm_name, \"user\", bu_id, mode, session_id, "
 			   "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, "
 			   "?5, ?6, ?7, ?8, ?9, ?10)",
 			   &st) != 0)
@@ -110,7 +110,7 @@ int tr_console_token_redeem(struct tr_sql *db, const char *token,
 	hash_token(token, hash);
 	struct tr_sql_stmt *st;
 	if (tr_sql_prepare(db,
-			   "SELECT id, kind, vm_uuid, vm_name, user, bu_id, "
+			   "SELECT id, kind, vm_uuid, vm_name, \"user\", bu_id, "
 			   "mode, COALESCE(session_id, 0), expires_at, "
 			   "used_at, used_by FROM console_token WHERE hash "
 			   "= ?1",
@@ -168,7 +168,7 @@ int tr_console_token_redeem(struct tr_sql *db, const char *token,
 				   "console: token already used");
 	if (tr_sql_prepare(db,
 			   "INSERT INTO console_session (token_id, vm_uuid, "
-			   "vm_name, user, bu_id, proxy, mode, state, "
+			   "vm_name, \"user\", bu_id, proxy, mode, state, "
 			   "started_at, resumed_from) VALUES (?1, ?2, ?3, "
 			   "?4, ?5, ?6, ?7, 'open', ?8, ?9) RETURNING id",
 			   &st) != 0)
@@ -220,7 +220,7 @@ int tr_console_session_end(struct tr_sql *db, int64_t id, const char *state,
 }
 
 #define SESSION_COLS                                                           \
-	"SELECT id, vm_name AS vm, vm_uuid, user, proxy, mode, state, "        \
+	"SELECT id, vm_name AS vm, vm_uuid, \"user\", proxy, mode, state, "        \
 	"started_at, ended_at, reason, closed_by, resumed_from FROM "          \
 	"console_session "
 
@@ -337,9 +337,14 @@ int tr_console_proxy_add(struct tr_sql *db, const char *name, const char *url,
 {
 	struct tr_sql_stmt *st;
 	if (tr_sql_prepare(db,
-			   "INSERT OR REPLACE INTO console_proxy (name, url, "
-			   "launcher, pid, state, capacity, started_at) "
-			   "VALUES (?1, ?2, ?3, ?4, 'starting', ?5, ?6)",
+			   "INSERT INTO console_proxy (name, url, launcher, "
+			   "pid, state, capacity, started_at) VALUES (?1, ?2, "
+			   "?3, ?4, 'starting', ?5, ?6) ON CONFLICT (name) DO "
+			   "UPDATE SET url = excluded.url, launcher = "
+			   "excluded.launcher, pid = excluded.pid, state = "
+			   "excluded.state, capacity = excluded.capacity, "
+			   "started_at = excluded.started_at, sessions = 0, "
+			   "rss_kib = 0, reported_at = NULL",
 			   &st) != 0)
 		return db_fail(db, call, "add a proxy");
 	tr_sql_bind_text(st, 1, name);

@@ -450,8 +450,10 @@ int tr_wf_owner_set(struct tr_store *s, const char *instance,
 	struct tr_sql *db = tr_store_sql(s);
 	struct tr_sql_stmt *st = NULL;
 	if (tr_sql_prepare(db,
-			   "INSERT OR REPLACE INTO wf_owner (instance, user, "
-			   "tenant_id) VALUES (?1, ?2, ?3)",
+			   "INSERT INTO wf_owner (instance, \"user\", "
+			   "tenant_id) VALUES (?1, ?2, ?3) ON CONFLICT "
+			   "(instance) DO UPDATE SET \"user\" = "
+			   "excluded.\"user\", tenant_id = excluded.tenant_id",
 			   &st) != 0)
 		return db_error(db, call, "workflow owner");
 	tr_sql_bind_text(st, 1, instance);
@@ -492,9 +494,10 @@ int tr_wf_owner_inherit(struct tr_store *s, const char *parent,
 	struct tr_sql *db = tr_store_sql(s);
 	struct tr_sql_stmt *st = NULL;
 	if (tr_sql_prepare(db,
-			   "INSERT OR IGNORE INTO wf_owner (instance, user, "
-			   "tenant_id) SELECT ?2, user, tenant_id FROM "
-			   "wf_owner WHERE instance = ?1",
+			   "INSERT INTO wf_owner (instance, \"user\", "
+			   "tenant_id) SELECT ?2, \"user\", tenant_id FROM "
+			   "wf_owner WHERE instance = ?1 ON CONFLICT "
+			   "(instance) DO NOTHING",
 			   &st) != 0)
 		return db_error(db, call, "workflow owner");
 	tr_sql_bind_text(st, 1, parent);

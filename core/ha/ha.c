@@ -113,9 +113,12 @@ static void row_set(struct tr_sql *db, const char *host, const char *state,
 {
 	struct tr_sql_stmt *st = NULL;
 	if (tr_sql_prepare(db,
-			   "INSERT OR REPLACE INTO ha_host (host, state, "
-			   "failing_since, changed_at, reason) VALUES (?1, "
-			   "?2, ?3, ?4, ?5)",
+			   "INSERT INTO ha_host (host, state, failing_since, "
+			   "changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5) "
+			   "ON CONFLICT (host) DO UPDATE SET state = "
+			   "excluded.state, failing_since = "
+			   "excluded.failing_since, changed_at = "
+			   "excluded.changed_at, reason = excluded.reason",
 			   &st) != 0)
 		return;
 	tr_sql_bind_text_copy(st, 1, host);

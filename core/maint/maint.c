@@ -87,11 +87,31 @@ static void cpy(char *dst, size_t cap, const char *src)
 /* ---- the store (table maint) ---- */
 
 static const char COLS[] =
-    "vm, name, host, bu, requester, user, port_name, mode, state, instance, "
+    "vm, name, host, bu, requester, \"user\", port_name, mode, state, instance, "
     "rule_id, withdraw, log_path, source, reason, port, window_ms, "
     "password_ttl_ms, requested_at, opened_at, window_expires_at, "
     "password_expires_at, connected_at, login_at, logoff_at, locked_at, "
     "log_offset, port_open, password_valid, sessions, updated_at";
+
+/* What a save of a window that exists already replaces: all but vm. */
+static const char UPDATE_SET[] =
+    "name = excluded.name, host = excluded.host, bu = excluded.bu, "
+    "requester = excluded.requester, \"user\" = excluded.\"user\", "
+    "port_name = excluded.port_name, mode = excluded.mode, "
+    "state = excluded.state, instance = excluded.instance, "
+    "rule_id = excluded.rule_id, withdraw = excluded.withdraw, "
+    "log_path = excluded.log_path, source = excluded.source, "
+    "reason = excluded.reason, port = excluded.port, "
+    "window_ms = excluded.window_ms, "
+    "password_ttl_ms = excluded.password_ttl_ms, "
+    "requested_at = excluded.requested_at, opened_at = excluded.opened_at, "
+    "window_expires_at = excluded.window_expires_at, "
+    "password_expires_at = excluded.password_expires_at, "
+    "connected_at = excluded.connected_at, login_at = excluded.login_at, "
+    "logoff_at = excluded.logoff_at, locked_at = excluded.locked_at, "
+    "log_offset = excluded.log_offset, port_open = excluded.port_open, "
+    "password_valid = excluded.password_valid, sessions = excluded.sessions, "
+    "updated_at = excluded.updated_at";
 
 static void save(struct tr_daemon *d, const struct win *w)
 {
@@ -99,13 +119,13 @@ static void save(struct tr_daemon *d, const struct win *w)
 	struct tr_sql_stmt *st = NULL;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	char sql[1024];
+	char sql[4096];
 	snprintf(sql, sizeof sql,
-		 "INSERT OR REPLACE INTO maint (%s) VALUES (?1, ?2, ?3, ?4, "
-		 "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-		 "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, "
-		 "?30, ?31)",
-		 COLS);
+		 "INSERT INTO maint (%s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		 "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+		 "?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31) "
+		 "ON CONFLICT (vm) DO UPDATE SET %s",
+		 COLS, UPDATE_SET);
 	if (tr_store_begin(d->store, &call) < 0) {
 		tr_err("maint: VM %s: not saved: %s", w->name, call.message);
 		return;

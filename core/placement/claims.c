@@ -402,9 +402,12 @@ int tr_claim_release(struct tr_sql *db, const char *key, const char *by,
 	if (ret == 0) {
 		if (tr_sql_prepare(
 			db,
-			"INSERT OR REPLACE INTO placement_released (key, "
-			"host_id, owner, released_by, why, released_at) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			"INSERT INTO placement_released (key, host_id, "
+			"owner, released_by, why, released_at) VALUES (?1, "
+			"?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO UPDATE SET "
+			"host_id = excluded.host_id, owner = excluded.owner, "
+			"released_by = excluded.released_by, why = "
+			"excluded.why, released_at = excluded.released_at",
 			&st) != 0) {
 			ret = db_error(db, call, "recording a released claim");
 			goto out;

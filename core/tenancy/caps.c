@@ -96,8 +96,9 @@ int tr_caps_bu_set(struct tr_store *s, const char *bu, json_t *caps,
 	struct tr_sql_stmt *st = NULL;
 	rc = 0;
 	if (tr_sql_prepare(db,
-			   "INSERT OR REPLACE INTO bu_caps (tenant, caps) "
-			   "VALUES (?1, ?2)",
+			   "INSERT INTO bu_caps (tenant, caps) VALUES (?1, ?2) "
+			   "ON CONFLICT (tenant) DO UPDATE SET caps = "
+			   "excluded.caps",
 			   &st) != 0)
 		rc = db_error(db, call, "caps");
 	else {

@@ -224,8 +224,8 @@ int tr_quota_set(struct tr_store *s, const char *bu, json_t *limits,
 	struct tr_sql_stmt *st = NULL;
 	int ret = 0;
 	if (tr_sql_prepare(db,
-			   "INSERT OR IGNORE INTO bu_quota (tenant) VALUES "
-			   "(?1)",
+			   "INSERT INTO bu_quota (tenant) VALUES (?1) ON "
+			   "CONFLICT (tenant) DO NOTHING",
 			   &st) != 0 ||
 	    (tr_sql_bind_text_copy(st, 1, bu),
 	     tr_sql_step(st) != TR_SQL_DONE)) {
@@ -268,9 +268,10 @@ int tr_quota_set(struct tr_store *s, const char *bu, json_t *limits,
 			db,
 			del ? "DELETE FROM bu_template_quota WHERE tenant = ?1 "
 			      "AND template = ?2"
-			    : "INSERT OR REPLACE INTO bu_template_quota "
-			      "(tenant, "
-			      "template, vms) VALUES (?1, ?2, ?3)",
+			    : "INSERT INTO bu_template_quota (tenant, "
+			      "template, vms) VALUES (?1, ?2, ?3) ON CONFLICT "
+			      "(tenant, template) DO UPDATE SET vms = "
+			      "excluded.vms",
 			&st) != 0) {
 			ret = db_error(db, call, "quota");
 			goto out;
