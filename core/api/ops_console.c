@@ -43,6 +43,11 @@ long tr_console_ttl_max(const struct tr_daemon *d)
 	return s < 1 || s > TR_CONSOLE_TTL_MAX ? TR_CONSOLE_TTL_MAX : s;
 }
 
+/* The sessions the store counts open on proxy p. */
+#define OPEN_SESSIONS                                                          \
+	"(SELECT count(*) FROM console_session s WHERE s.proxy = p.name AND "  \
+	"s.state = 'open')"
+
 int tr_console_pick_proxy(struct tr_daemon *d, const char *except,
 			  char *name, size_t nlen, char *url, size_t ulen)
 {
@@ -55,8 +60,8 @@ int tr_console_pick_proxy(struct tr_daemon *d, const char *except,
 		db,
 		"SELECT name, url FROM console_proxy p WHERE state = 'active' "
 		"AND reported_at >= ?1 AND (?2 IS NULL OR name != ?2) ORDER BY "
-		"max(sessions, (SELECT count(*) FROM console_session s WHERE "
-		"s.proxy = p.name AND s.state = 'open')) * 1.0 / capacity, "
+		"(CASE WHEN sessions > " OPEN_SESSIONS " THEN sessions ELSE "
+		OPEN_SESSIONS " END) * 1.0 / capacity, "
 		"name LIMIT 1",
 		&st) != 0)
 		return 0;

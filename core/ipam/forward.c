@@ -291,10 +291,16 @@ int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call)
 	struct tr_sql_stmt *st = NULL;
 	*out = NULL;
 	if (tr_sql_prepare(db,
-			   "SELECT name FROM segment WHERE json_extract(spec,"
-			   " '$.router_host') IS NOT NULL AND"
-			   " json_extract(spec, '$.deleting') IS NOT 1"
-			   " ORDER BY name",
+			   tr_sql_pick(db,
+				       "SELECT name FROM segment WHERE "
+				       "json_extract(spec, '$.router_host') IS "
+				       "NOT NULL AND json_extract(spec, "
+				       "'$.deleting') IS NOT 1 ORDER BY name",
+				       "SELECT name FROM segment WHERE "
+				       "(spec::jsonb ->> 'router_host') IS NOT "
+				       "NULL AND COALESCE(spec::jsonb ->> "
+				       "'deleting', '') NOT IN ('true', '1') "
+				       "ORDER BY name"),
 			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "routed networks");
 	json_t *items = json_array();
@@ -313,8 +319,13 @@ int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call)
 int tr_ipam_net_deleting(struct tr_store *s, const char *network,
 			 trellis_call_t *call)
 {
-	return tr_ipam_exec1(tr_store_sql(s),
-			     "UPDATE segment SET spec = json_set(spec, "
-			     "'$.deleting', json('true')) WHERE name = ?1",
-			     network, NULL, call);
+	struct tr_sql *db = tr_store_sql(s);
+	return tr_ipam_exec1(
+	    db,
+	    tr_sql_pick(db,
+			"UPDATE segment SET spec = json_set(spec, "
+			"'$.deleting', json('true')) WHERE name = ?1",
+			"UPDATE segment SET spec = jsonb_set(spec::jsonb, "
+			"'{deleting}', 'true')::text WHERE name = ?1"),
+	    network, NULL, call);
 }

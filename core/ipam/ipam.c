@@ -134,11 +134,19 @@ static int net_overlap(struct tr_sql *db, const char *tenant, const char *zone,
 	struct tr_sql_stmt *st = NULL;
 	if (tr_sql_prepare(
 		db,
-		"SELECT s.name, json_extract(s.spec, '$.cidr') FROM segment s "
-		"LEFT JOIN tenant t ON t.id = s.tenant_id WHERE t.name IS ?1 "
-		"AND json_extract(s.spec, '$.zone') IS ?2 AND "
-		"json_extract(s.spec, '$.net_first') <= ?4 AND "
-		"json_extract(s.spec, '$.net_last') >= ?3 LIMIT 1",
+		tr_sql_pick(
+		    db,
+		    "SELECT s.name, json_extract(s.spec, '$.cidr') FROM "
+		    "segment s LEFT JOIN tenant t ON t.id = s.tenant_id WHERE "
+		    "t.name IS ?1 AND json_extract(s.spec, '$.zone') IS ?2 AND "
+		    "json_extract(s.spec, '$.net_first') <= ?4 AND "
+		    "json_extract(s.spec, '$.net_last') >= ?3 LIMIT 1",
+		    "SELECT s.name, s.spec::jsonb ->> 'cidr' FROM segment s "
+		    "LEFT JOIN tenant t ON t.id = s.tenant_id WHERE t.name IS "
+		    "NOT DISTINCT FROM CAST(?1 AS TEXT) AND (s.spec::jsonb ->> "
+		    "'zone') IS NOT DISTINCT FROM CAST(?2 AS TEXT) AND "
+		    "(s.spec::jsonb ->> 'net_first')::bigint <= ?4 AND "
+		    "(s.spec::jsonb ->> 'net_last')::bigint >= ?3 LIMIT 1"),
 		&st) != 0)
 		return tr_ipam_db_fail(call, db, "network overlap");
 	if (tenant)
@@ -442,9 +450,15 @@ int tr_ipam_net_drop(struct tr_store *s, const char *network,
 	struct tr_sql *db = tr_store_sql(s);
 	struct tr_sql_stmt *st = NULL;
 	if (tr_sql_prepare(db,
-			   "SELECT group_concat(vm || ' ' || address, ', ') "
-			   "FROM (SELECT * FROM ip_alloc WHERE network = ?1 "
-			   "AND kind = 'nic' LIMIT 5)",
+			   tr_sql_pick(db,
+				       "SELECT group_concat(vm || ' ' || "
+				       "address, ', ') FROM (SELECT * FROM "
+				       "ip_alloc WHERE network = ?1 AND kind = "
+				       "'nic' LIMIT 5)",
+				       "SELECT string_agg(vm || ' ' || address, "
+				       "', ') FROM (SELECT * FROM ip_alloc "
+				       "WHERE network = ?1 AND kind = 'nic' "
+				       "LIMIT 5) a"),
 			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "network drop");
 	tr_sql_bind_text(st, 1, network);
@@ -559,9 +573,17 @@ int tr_ipam_release(struct tr_store *s, const char *network, const char *vm,
 			network, vm, call);
 }
 
+/* A network's zone, from its spec: the engines read JSON differently. */
+static const char *zone_of(struct tr_sql *db)
+{
+	return tr_sql_pick(db, "json_extract(s.spec, '$.zone')",
+			   "(s.spec::jsonb ->> 'zone')");
+}
+
+/* (%s: zone_of()) */
 #define IP_SELECT                                                              \
 	"SELECT a.address, a.network, a.mac, a.vm, a.kind, a.owner, t.name,"   \
-	" json_extract(s.spec, '$.zone'), a.created_at FROM ip_alloc a LEFT"   \
+	" %s, a.created_at FROM ip_alloc a LEFT"                               \
 	" JOIN segment s ON s.name = (CASE a.network WHEN '" PUBLIC_SCOPE      \
 	"' THEN a.owner ELSE a.network END) LEFT JOIN tenant t ON t.id ="      \
 	" s.tenant_id "
@@ -587,7 +609,7 @@ static int ip_query(struct tr_sql *db, const char *where, const char *a,
 	char sql[1200];
 	struct tr_sql_stmt *st = NULL;
 	snprintf(sql, sizeof sql, IP_SELECT "WHERE %s ORDER BY a.network, a.ip",
-		 where);
+		 zone_of(db), where);
 	if (tr_sql_prepare(db, sql, &st) != 0)
 		return tr_ipam_db_fail(call, db, "ip list");
 	if (a)
@@ -615,13 +637,14 @@ int tr_ipam_ip_list(struct tr_store *s, const char *network, const char *zone,
 {
 	json_t *items = NULL;
 	*out = NULL;
-	int rc = ip_query(
-	    tr_store_sql(s),
-	    "(?1 IS NULL OR a.network = ?1 OR (a.network = '" PUBLIC_SCOPE
-	    "' AND a.owner = ?1)) AND (?2 IS NULL "
-	    "OR json_extract(s.spec, '$.zone') = ?2) AND (?3 IS "
-	    "NULL OR t.name = ?3)",
-	    network, zone, scope_tenant, &items, call);
+	struct tr_sql *db = tr_store_sql(s);
+	char where[400];
+	snprintf(where, sizeof where,
+		 "(?1 IS NULL OR a.network = ?1 OR (a.network = '" PUBLIC_SCOPE
+		 "' AND a.owner = ?1)) AND (?2 IS NULL OR %s = ?2) AND (?3 IS "
+		 "NULL OR t.name = ?3)",
+		 zone_of(db));
+	int rc = ip_query(db, where, network, zone, scope_tenant, &items, call);
 	if (!rc)
 		*out = json_pack("{s:o}", "items", items);
 	return rc;

@@ -262,11 +262,19 @@ int tr_ipam_range_remove(struct tr_store *s, const char *zone,
 		return (int)zid;
 	struct tr_sql_stmt *st = NULL;
 	if (tr_sql_prepare(db,
-			   "SELECT r.id, (SELECT group_concat(a.owner || "
-			   "' ' || a.address, ', ') FROM (SELECT * FROM "
-			   "ip_alloc WHERE range_id = r.id LIMIT 5) a), "
-			   "r.kind FROM ip_range r WHERE r.zone_id = ?1 "
-			   "AND r.cidr = ?2",
+			   tr_sql_pick(db,
+				       "SELECT r.id, (SELECT group_concat("
+				       "a.owner || ' ' || a.address, ', ') "
+				       "FROM (SELECT * FROM ip_alloc WHERE "
+				       "range_id = r.id LIMIT 5) a), r.kind "
+				       "FROM ip_range r WHERE r.zone_id = ?1 "
+				       "AND r.cidr = ?2",
+				       "SELECT r.id, (SELECT string_agg("
+				       "a.owner || ' ' || a.address, ', ') "
+				       "FROM (SELECT * FROM ip_alloc WHERE "
+				       "range_id = r.id LIMIT 5) a), r.kind "
+				       "FROM ip_range r WHERE r.zone_id = ?1 "
+				       "AND r.cidr = ?2"),
 			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "range remove");
 	tr_sql_bind_int64(st, 1, zid);

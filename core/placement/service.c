@@ -99,28 +99,36 @@ static int find_policy_dir(struct tr_daemon *d, char *out, size_t len)
  * new host or zone shows at once. */
 #define FULL_CHECK_MS 2000
 
-static const char quick_sql[] =
-    "SELECT (SELECT count(*) || ':' || ifnull(max(id), 0) FROM host)"
-    " || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM zone)"
-    " || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM vm)"
-    " || '/' || (SELECT count(*) || ':' ||"
-    "        ifnull(group_concat(zone_id || policy), '')"
-    "        FROM placement_zone)"
-    " || '/' || (SELECT ifnull(group_concat(key || value), '')"
-    "        FROM placement_setting)"
-    " || '/' || (SELECT count(*) FROM placement_host)"
-    " || '/' || (SELECT count(*) || ':' || ifnull(group_concat(kind ||"
-    "        name || tenant_id), '') FROM dedication)";
+/* The string aggregate is the one part the engines spell differently. */
+#define QUICK_SQL(AGG)                                                         \
+	"SELECT (SELECT count(*) || ':' || COALESCE(max(id), 0) FROM host)"    \
+	" || '/' || (SELECT count(*) || ':' || COALESCE(max(id), 0) FROM "     \
+	"zone) || '/' || (SELECT count(*) || ':' || COALESCE(max(id), 0) "     \
+	"FROM vm) || '/' || (SELECT count(*) || ':' || "                       \
+	"COALESCE(" AGG("zone_id || policy") ", '') FROM placement_zone)"      \
+	" || '/' || (SELECT COALESCE(" AGG("key || value") ", '') FROM "       \
+	"placement_setting) || '/' || (SELECT count(*) FROM placement_host)"   \
+	" || '/' || (SELECT count(*) || ':' || COALESCE("                      \
+	AGG("kind || name || tenant_id") ", '') FROM dedication)"
+#define AGG_SQLITE(x) "group_concat(" x ")"
+#define AGG_PG(x) "string_agg(" x ", ',')"
+static const char quick_sqlite[] = QUICK_SQL(AGG_SQLITE);
+static const char quick_pg[] = QUICK_SQL(AGG_PG);
 
+/* Sums in both engines (sum of nothing is NULL, hence COALESCE; no
+ * boolean is summed). */
+#define SUM(x) "COALESCE(sum(" x "), 0)"
+#define COUNT_IF(x) SUM("CASE WHEN " x " THEN 1 ELSE 0 END")
 static const char full_sql[] =
-    "SELECT (SELECT total(cpus) || ':' || total(memory_kib) || ':' ||"
-    "        total(state = 'up') FROM host)"
-    " || '/' || (SELECT total(exclusive) || ':' || total(spill = 'allow')"
-    "        || ':' || total(ifnull(owner_id, 0) * id) FROM zone)"
-    " || '/' || (SELECT total(memory_mib) || ':' || total(vcpus) FROM vm"
-    "        WHERE origin = 'discovered')"
-    " || '/' || (SELECT total(vm_limit) || ':' || total(disk_gib) || ':' ||"
-    "        total(length(tags) * host_id) FROM placement_host)";
+    "SELECT (SELECT " SUM("cpus") " || ':' || " SUM("memory_kib") " || ':' "
+    "|| " COUNT_IF("state = 'up'") " FROM host)"
+    " || '/' || (SELECT " SUM("exclusive") " || ':' || "
+    COUNT_IF("spill = 'allow'") " || ':' || "
+    SUM("COALESCE(owner_id, 0) * id") " FROM zone)"
+    " || '/' || (SELECT " SUM("memory_mib") " || ':' || " SUM("vcpus")
+    " FROM vm WHERE origin = 'discovered')"
+    " || '/' || (SELECT " SUM("vm_limit") " || ':' || " SUM("disk_gib")
+    " || ':' || " SUM("length(tags) * host_id") " FROM placement_host)";
 
 static int fingerprint(struct tr_sql *db, const char *sql, char *out,
 		       size_t len)
@@ -443,7 +451,8 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 		return svc->p;
 	char quick[sizeof svc->quick], full[sizeof svc->full];
 	snprintf(full, sizeof full, "%s", svc->full);
-	if (fingerprint(db, quick_sql, quick, sizeof quick) ||
+	if (fingerprint(db, tr_sql_pick(db, quick_sqlite, quick_pg), quick,
+			sizeof quick) ||
 	    ((full_due || !current) &&
 	     fingerprint(db, full_sql, full, sizeof full))) {
 		tr_call_set(call, TRELLIS_E_IO, "placement: %s",
@@ -542,10 +551,10 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 		return rc;
 	static const char up[] =
 	    "INSERT INTO placement_host (host_id, vm_limit, disk_gib, tags) "
-	    "VALUES (?1, max(ifnull(?2, 0), 0), max(ifnull(?3, 0), 0), "
-	    "ifnull(?4, '')) ON CONFLICT (host_id) DO UPDATE SET "
-	    "vm_limit = ifnull(?2, vm_limit), "
-	    "disk_gib = ifnull(?3, disk_gib), tags = ifnull(?4, tags) "
+	    "VALUES (?1, COALESCE(?2, 0), COALESCE(?3, 0), COALESCE(?4, '')) "
+	    "ON CONFLICT (host_id) DO UPDATE SET "
+	    "vm_limit = COALESCE(?2, vm_limit), "
+	    "disk_gib = COALESCE(?3, disk_gib), tags = COALESCE(?4, tags) "
 	    "RETURNING vm_limit, disk_gib, tags";
 	if (tr_sql_prepare(db, up, &st) != 0)
 		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",

@@ -321,10 +321,16 @@ int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
 	 * or the plugin's last report in spec.capacity_bytes). */
 	total[2] =
 	    pool ? scalar(db,
-			  "SELECT COALESCE(json_extract(spec, "
-			  "'$.capacity_gib'), json_extract(spec, "
-			  "'$.capacity_bytes') / 1073741824, -1) FROM pool "
-			  "WHERE name = ?1",
+			  tr_sql_pick(db,
+				      "SELECT COALESCE(json_extract(spec, "
+				      "'$.capacity_gib'), json_extract(spec, "
+				      "'$.capacity_bytes') / 1073741824, -1) "
+				      "FROM pool WHERE name = ?1",
+				      "SELECT COALESCE((spec::jsonb ->> "
+				      "'capacity_gib')::numeric, "
+				      "(spec::jsonb ->> 'capacity_bytes')"
+				      "::numeric / 1073741824, -1)::bigint "
+				      "FROM pool WHERE name = ?1"),
 			  pool)
 		 : 0;
 	total[3] = netpool ? scalar(db,

@@ -300,9 +300,15 @@ int tr_dedicate_supersede(struct tr_store *s, const char *name,
 		rc = (int)bu_id;
 	else if (tr_sql_prepare(
 		     db,
-		     "DELETE FROM dedication WHERE tenant_id = ?1 AND NOT "
-		     "EXISTS (SELECT 1 FROM json_each(CASE kind WHEN 'host' "
-		     "THEN ?2 ELSE ?3 END) j WHERE j.value = name)",
+		     tr_sql_pick(
+			 db,
+			 "DELETE FROM dedication WHERE tenant_id = ?1 AND NOT "
+			 "EXISTS (SELECT 1 FROM json_each(CASE kind WHEN "
+			 "'host' THEN ?2 ELSE ?3 END) j WHERE j.value = name)",
+			 "DELETE FROM dedication WHERE tenant_id = ?1 AND NOT "
+			 "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE "
+			 "kind WHEN 'host' THEN CAST(?2 AS TEXT) ELSE CAST(?3 "
+			 "AS TEXT) END::jsonb) j WHERE j = name)"),
 		     &st) != 0)
 		rc = db_error(db, call, "dedications");
 	else {

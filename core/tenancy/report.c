@@ -72,8 +72,14 @@ static void line(json_t *items, const char *bu, const char *basis,
 }
 
 /* Seconds of [a, b) (b NULL: still open, so now) inside [from, to). */
+#define CLIP_END                                                               \
+	"(CASE WHEN COALESCE(ended_at, ?4) < ?3 THEN COALESCE(ended_at, ?4) "  \
+	"ELSE ?3 END)"
+#define CLIP_START "(CASE WHEN started_at > ?2 THEN started_at ELSE ?2 END)"
+/* (the scalar MAX and MIN are SQLite's: CASE is both engines') */
 #define CLIP                                                                   \
-	"MAX(0, MIN(COALESCE(ended_at, ?4), ?3) - MAX(started_at, ?2))"
+	"(CASE WHEN " CLIP_END " > " CLIP_START " THEN " CLIP_END " - "        \
+	CLIP_START " ELSE 0 END)"
 
 /* Runs a query of n sums over the intervals of BU ?1 clipped to [?2, ?3)
  * (open ones end at ?4): 0 with out[0..n), or -1. */
