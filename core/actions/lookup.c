@@ -75,7 +75,7 @@ int tr_lookup_not_others(struct tr_daemon *d, const char *list,
 		    "SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "
 		    "json_each(vm.spec, '$.' || ?1) e WHERE json_valid(vm.spec) "
 		    "AND json_extract(e.value, '$.' || ?2) = ?3 AND "
-		    "json_extract(e.value, '$.name') = ?4 AND (?5 IS NULL OR "
+		    "json_extract(e.value, '$.name') = ?4 AND (CAST(?5 AS TEXT) IS NULL OR "
 		    "vm.uuid != ?5) ORDER BY vm.id LIMIT 1",
 		    /* (every spec is valid JSON: the store writes them) */
 		    "SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "

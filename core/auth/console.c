@@ -251,8 +251,8 @@ int tr_console_session_list(struct tr_sql *db, const char *proxy,
 	*out = NULL;
 	if (tr_sql_prepare(db,
 			   SESSION_COLS
-			   "WHERE (?1 IS NULL OR proxy = ?1) AND (?2 IS "
-			   "NULL OR state = ?2) AND (?3 = 0 OR bu_id = ?3) "
+			   "WHERE (CAST(?1 AS TEXT) IS NULL OR proxy = ?1) AND "
+			   "(CAST(?2 AS TEXT) IS NULL OR state = ?2) AND (?3 = 0 OR bu_id = ?3) "
 			   "ORDER BY id DESC LIMIT ?4",
 			   &st) != 0)
 		return db_fail(db, call, "list sessions");
@@ -301,8 +301,8 @@ int tr_console_proxy_report(struct tr_sql *db,
 		"sessions = excluded.sessions, capacity = excluded.capacity, "
 		"rss_kib = excluded.rss_kib, reported_at = "
 		"excluded.reported_at, "
-		"state = CASE state WHEN 'starting' THEN 'active' ELSE state "
-		"END",
+		"state = CASE console_proxy.state WHEN 'starting' THEN "
+		"'active' ELSE console_proxy.state END",
 		&st) != 0)
 		return db_fail(db, call, "record a load report");
 	tr_sql_bind_text(st, 1, r->name);

@@ -640,8 +640,8 @@ int tr_ipam_ip_list(struct tr_store *s, const char *network, const char *zone,
 	struct tr_sql *db = tr_store_sql(s);
 	char where[400];
 	snprintf(where, sizeof where,
-		 "(?1 IS NULL OR a.network = ?1 OR (a.network = '" PUBLIC_SCOPE
-		 "' AND a.owner = ?1)) AND (?2 IS NULL OR %s = ?2) AND (?3 IS "
+		 "(CAST(?1 AS TEXT) IS NULL OR a.network = ?1 OR (a.network = '" PUBLIC_SCOPE
+		 "' AND a.owner = ?1)) AND (CAST(?2 AS TEXT) IS NULL OR %s = ?2) AND (?3 IS "
 		 "NULL OR t.name = ?3)",
 		 zone_of(db));
 	int rc = ip_query(db, where, network, zone, scope_tenant, &items, call);
@@ -662,9 +662,9 @@ int tr_ipam_ip_show(struct tr_store *s, const char *address,
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 	tr_ip4_format(ip, a);
 	int rc = ip_query(tr_store_sql(s),
-			  "a.address = ?1 AND (?2 IS NULL OR a.network = ?2 OR "
+			  "a.address = ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.network = ?2 OR "
 			  "(a.network = '" PUBLIC_SCOPE "' AND a.owner = ?2)) "
-			  "AND (?3 IS NULL OR t.name = ?3)",
+			  "AND (CAST(?3 AS TEXT) IS NULL OR t.name = ?3)",
 			  a, network, scope_tenant, &items, call);
 	if (rc)
 		return rc;

@@ -240,7 +240,7 @@ json_t *tr_agent_list(struct tr_sql *db, const char *name)
 		"SELECT a.name, z.name, a.pubkey, a.enrolled_at, a.revoked_at,"
 		" (SELECT count(*) FROM host h WHERE h.agent_id = a.id)"
 		" FROM agent a JOIN zone z ON z.id = a.zone_id"
-		" WHERE ?1 IS NULL OR a.name = ?1 ORDER BY a.id",
+		" WHERE CAST(?1 AS TEXT) IS NULL OR a.name = ?1 ORDER BY a.id",
 		&st) != 0)
 		return items;
 	if (name)

@@ -213,7 +213,7 @@ int tr_report_utilization(struct tr_store *s, const char *bu, json_t **out,
 		"SELECT t.name, a.vcpus, a.memory_mib, a.storage_gib, "
 		"a.segments, (SELECT COUNT(*) FROM segment g WHERE g.tenant_id "
 		"= t.id) FROM tenant t LEFT JOIN allocation a ON a.tenant_id = "
-		"t.id AND a.state = 'active' WHERE ?1 IS NULL OR t.name = ?1 "
+		"t.id AND a.state = 'active' WHERE CAST(?1 AS TEXT) IS NULL OR t.name = ?1 "
 		"ORDER BY t.name",
 		&st) != 0)
 		return db_error(db, call);
