@@ -73,16 +73,20 @@ int tr_lookup_not_others(struct tr_daemon *d, const char *list,
 		tr_sql_pick(
 		    db,
 		    "SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "
-		    "json_each(vm.spec, '$.' || ?1) e WHERE json_valid(vm.spec) "
+		    "json_each(vm.spec, '$.' || ?1) e WHERE "
+		    "json_valid(vm.spec) "
 		    "AND json_extract(e.value, '$.' || ?2) = ?3 AND "
-		    "json_extract(e.value, '$.name') = ?4 AND (CAST(?5 AS TEXT) IS NULL OR "
+		    "json_extract(e.value, '$.name') = ?4 AND (CAST(?5 AS "
+		    "TEXT) IS NULL OR "
 		    "vm.uuid != ?5) ORDER BY vm.id LIMIT 1",
 		    /* (every spec is valid JSON: the store writes them) */
 		    "SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "
-		    "jsonb_array_elements(CASE WHEN jsonb_typeof(vm.spec::jsonb "
+		    "jsonb_array_elements(CASE WHEN "
+		    "jsonb_typeof(vm.spec::jsonb "
 		    "-> CAST(?1 AS TEXT)) = 'array' THEN vm.spec::jsonb -> "
 		    "CAST(?1 AS TEXT) ELSE '[]'::jsonb END) e WHERE e ->> "
-		    "CAST(?2 AS TEXT) = ?3 AND e ->> 'name' = ?4 AND (CAST(?5 AS "
+		    "CAST(?2 AS TEXT) = ?3 AND e ->> 'name' = ?4 AND (CAST(?5 "
+		    "AS "
 		    "TEXT) IS NULL OR vm.uuid != ?5) ORDER BY vm.id LIMIT 1"),
 		&st) != 0) {
 		rc = tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,

@@ -59,9 +59,10 @@ int tr_console_pick_proxy(struct tr_daemon *d, const char *except,
 	if (tr_sql_prepare(
 		db,
 		"SELECT name, url FROM console_proxy p WHERE state = 'active' "
-		"AND reported_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR name != ?2) ORDER BY "
-		"(CASE WHEN sessions > " OPEN_SESSIONS " THEN sessions ELSE "
-		OPEN_SESSIONS " END) * 1.0 / capacity, "
+		"AND reported_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR name "
+		"!= ?2) ORDER BY "
+		"(CASE WHEN sessions > " OPEN_SESSIONS
+		" THEN sessions ELSE " OPEN_SESSIONS " END) * 1.0 / capacity, "
 		"name LIMIT 1",
 		&st) != 0)
 		return 0;

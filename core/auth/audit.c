@@ -64,10 +64,14 @@ int tr_audit_list(struct tr_store *s, const struct tr_audit_query *q,
 	 * than callers need; '*' elsewhere is taken literally). */
 	if (tr_sql_prepare(
 		db,
-		"SELECT id, at, \"user\", bu, op, object, result, code, via FROM "
-		"audit WHERE id > ?1 AND (CAST(?2 AS TEXT) IS NULL OR \"user\" = ?2) AND "
-		"(CAST(?3 AS TEXT) IS NULL OR bu = ?3) AND (CAST(?4 AS TEXT) IS NULL OR op = ?4 OR "
-		"(substr(?4, length(?4), 1) = '*' AND substr(op, 1, length(?4) - 1) = "
+		"SELECT id, at, \"user\", bu, op, object, result, code, via "
+		"FROM "
+		"audit WHERE id > ?1 AND (CAST(?2 AS TEXT) IS NULL OR \"user\" "
+		"= ?2) AND "
+		"(CAST(?3 AS TEXT) IS NULL OR bu = ?3) AND (CAST(?4 AS TEXT) "
+		"IS NULL OR op = ?4 OR "
+		"(substr(?4, length(?4), 1) = '*' AND substr(op, 1, length(?4) "
+		"- 1) = "
 		"substr(?4, 1, length(?4) - 1))) AND at >= ?5 ORDER BY id "
 		"LIMIT ?6",
 		&st) != 0)

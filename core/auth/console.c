@@ -109,12 +109,13 @@ int tr_console_token_redeem(struct tr_sql *db, const char *token,
 	char hash[65];
 	hash_token(token, hash);
 	struct tr_sql_stmt *st;
-	if (tr_sql_prepare(db,
-			   "SELECT id, kind, vm_uuid, vm_name, \"user\", bu_id, "
-			   "mode, COALESCE(session_id, 0), expires_at, "
-			   "used_at, used_by FROM console_token WHERE hash "
-			   "= ?1",
-			   &st) != 0)
+	if (tr_sql_prepare(
+		db,
+		"SELECT id, kind, vm_uuid, vm_name, \"user\", bu_id, "
+		"mode, COALESCE(session_id, 0), expires_at, "
+		"used_at, used_by FROM console_token WHERE hash "
+		"= ?1",
+		&st) != 0)
 		return db_fail(db, call, "redeem");
 	tr_sql_bind_text_copy(st, 1, hash);
 	int rc = tr_sql_step(st);
@@ -220,7 +221,7 @@ int tr_console_session_end(struct tr_sql *db, int64_t id, const char *state,
 }
 
 #define SESSION_COLS                                                           \
-	"SELECT id, vm_name AS vm, vm_uuid, \"user\", proxy, mode, state, "        \
+	"SELECT id, vm_name AS vm, vm_uuid, \"user\", proxy, mode, state, "    \
 	"started_at, ended_at, reason, closed_by, resumed_from FROM "          \
 	"console_session "
 
@@ -252,7 +253,8 @@ int tr_console_session_list(struct tr_sql *db, const char *proxy,
 	if (tr_sql_prepare(db,
 			   SESSION_COLS
 			   "WHERE (CAST(?1 AS TEXT) IS NULL OR proxy = ?1) AND "
-			   "(CAST(?2 AS TEXT) IS NULL OR state = ?2) AND (?3 = 0 OR bu_id = ?3) "
+			   "(CAST(?2 AS TEXT) IS NULL OR state = ?2) AND (?3 = "
+			   "0 OR bu_id = ?3) "
 			   "ORDER BY id DESC LIMIT ?4",
 			   &st) != 0)
 		return db_fail(db, call, "list sessions");

@@ -304,11 +304,12 @@ int tr_user_list(struct tr_store *s, const char *bu, json_t **out,
 {
 	struct tr_sql *db = tr_store_sql(s);
 	struct tr_sql_stmt *st = NULL;
-	if (tr_sql_prepare(db,
-			   "SELECT " USER_COLS " FROM tr_user u WHERE CAST(?1 AS "
-			   "TEXT) IS NULL OR u.tenant_id = (SELECT id FROM tenant "
-			   "WHERE name = ?1) ORDER BY u.id",
-			   &st) != 0)
+	if (tr_sql_prepare(
+		db,
+		"SELECT " USER_COLS " FROM tr_user u WHERE CAST(?1 AS "
+		"TEXT) IS NULL OR u.tenant_id = (SELECT id FROM tenant "
+		"WHERE name = ?1) ORDER BY u.id",
+		&st) != 0)
 		return db_error(db, call, "users");
 	if (bu)
 		tr_sql_bind_text(st, 1, bu);

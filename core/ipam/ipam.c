@@ -449,17 +449,18 @@ int tr_ipam_net_drop(struct tr_store *s, const char *network,
 {
 	struct tr_sql *db = tr_store_sql(s);
 	struct tr_sql_stmt *st = NULL;
-	if (tr_sql_prepare(db,
-			   tr_sql_pick(db,
-				       "SELECT group_concat(vm || ' ' || "
-				       "address, ', ') FROM (SELECT * FROM "
-				       "ip_alloc WHERE network = ?1 AND kind = "
-				       "'nic' LIMIT 5)",
-				       "SELECT string_agg(vm || ' ' || address, "
-				       "', ') FROM (SELECT * FROM ip_alloc "
-				       "WHERE network = ?1 AND kind = 'nic' "
-				       "LIMIT 5) a"),
-			   &st) != 0)
+	if (tr_sql_prepare(
+		db,
+		tr_sql_pick(db,
+			    "SELECT group_concat(vm || ' ' || "
+			    "address, ', ') FROM (SELECT * FROM "
+			    "ip_alloc WHERE network = ?1 AND kind = "
+			    "'nic' LIMIT 5)",
+			    "SELECT string_agg(vm || ' ' || address, "
+			    "', ') FROM (SELECT * FROM ip_alloc "
+			    "WHERE network = ?1 AND kind = 'nic' "
+			    "LIMIT 5) a"),
+		&st) != 0)
 		return tr_ipam_db_fail(call, db, "network drop");
 	tr_sql_bind_text(st, 1, network);
 	char held[400] = "";
@@ -640,8 +641,9 @@ int tr_ipam_ip_list(struct tr_store *s, const char *network, const char *zone,
 	struct tr_sql *db = tr_store_sql(s);
 	char where[400];
 	snprintf(where, sizeof where,
-		 "(CAST(?1 AS TEXT) IS NULL OR a.network = ?1 OR (a.network = '" PUBLIC_SCOPE
-		 "' AND a.owner = ?1)) AND (CAST(?2 AS TEXT) IS NULL OR %s = ?2) AND (?3 IS "
+		 "(CAST(?1 AS TEXT) IS NULL OR a.network = ?1 OR (a.network = "
+		 "'" PUBLIC_SCOPE "' AND a.owner = ?1)) AND (CAST(?2 AS TEXT) "
+				  "IS NULL OR %s = ?2) AND (?3 IS "
 		 "NULL OR t.name = ?3)",
 		 zone_of(db));
 	int rc = ip_query(db, where, network, zone, scope_tenant, &items, call);
@@ -661,11 +663,12 @@ int tr_ipam_ip_show(struct tr_store *s, const char *address,
 	if (tr_ip4_parse(address, &ip, err, sizeof err))
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 	tr_ip4_format(ip, a);
-	int rc = ip_query(tr_store_sql(s),
-			  "a.address = ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.network = ?2 OR "
-			  "(a.network = '" PUBLIC_SCOPE "' AND a.owner = ?2)) "
-			  "AND (CAST(?3 AS TEXT) IS NULL OR t.name = ?3)",
-			  a, network, scope_tenant, &items, call);
+	int rc = ip_query(
+	    tr_store_sql(s),
+	    "a.address = ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.network = ?2 OR "
+	    "(a.network = '" PUBLIC_SCOPE "' AND a.owner = ?2)) "
+	    "AND (CAST(?3 AS TEXT) IS NULL OR t.name = ?3)",
+	    a, network, scope_tenant, &items, call);
 	if (rc)
 		return rc;
 	size_t n = json_array_size(items);

@@ -227,9 +227,10 @@ int tr_ipam_range_list(struct tr_store *s, const char *zone, json_t **out,
 	if (zone && tr_ipam_zone_id(db, zone, call) < 0)
 		return call->code;
 	if (tr_sql_prepare(db,
-			   RANGE_SELECT "WHERE CAST(?1 AS TEXT) IS NULL OR z.name = ?1 "
-					"ORDER BY z.name, r.kind, "
-					"r.net_first",
+			   RANGE_SELECT
+			   "WHERE CAST(?1 AS TEXT) IS NULL OR z.name = ?1 "
+			   "ORDER BY z.name, r.kind, "
+			   "r.net_first",
 			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "range list");
 	if (zone)

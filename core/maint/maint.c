@@ -87,7 +87,8 @@ static void cpy(char *dst, size_t cap, const char *src)
 /* ---- the store (table maint) ---- */
 
 static const char COLS[] =
-    "vm, name, host, bu, requester, \"user\", port_name, mode, state, instance, "
+    "vm, name, host, bu, requester, \"user\", port_name, mode, state, "
+    "instance, "
     "rule_id, withdraw, log_path, source, reason, port, window_ms, "
     "password_ttl_ms, requested_at, opened_at, window_expires_at, "
     "password_expires_at, connected_at, login_at, logoff_at, locked_at, "

@@ -94,7 +94,8 @@ int tr_claims_tenant_use(struct tr_sql *db, const char *tenant,
 		db,
 		"SELECT COALESCE(SUM(vcpus), 0), COALESCE(SUM(memory_mib), 0), "
 		"COALESCE(SUM(disk_gib), 0), COUNT(*) FROM placement_claim "
-		"WHERE tenant = ?1 AND (CAST(?2 AS TEXT) IS NULL OR template = ?2)",
+		"WHERE tenant = ?1 AND (CAST(?2 AS TEXT) IS NULL OR template = "
+		"?2)",
 		&st) != 0)
 		return db_error(db, call, "a tenant's claims");
 	tr_sql_bind_text(st, 1, tenant);
@@ -185,8 +186,10 @@ int tr_claims_unreserved(struct tr_sql *db, const char *except, int64_t *vcpus,
 	/* The uncovered claims' COL, but for tenant ?1's. */
 #define UNCOVERED_BUT(COL)                                                     \
 	"(SELECT COALESCE(SUM(c." COL "), 0) FROM placement_claim c WHERE "    \
-	"(c.tenant IS NULL OR NOT " TR_CLAIM_COVERED("c.tenant") ") AND "      \
-	"(CAST(?1 AS TEXT) IS NULL OR c.tenant IS NULL OR c.tenant != ?1))"
+	"(c.tenant IS NULL OR NOT " TR_CLAIM_COVERED(                          \
+	    "c.tenant") ") AND "                                               \
+			"(CAST(?1 AS TEXT) IS NULL OR c.tenant IS NULL OR "    \
+			"c.tenant != ?1))"
 	static const char sql[] =
 	    "SELECT EXISTS (SELECT 1 FROM allocation a WHERE " TR_ALLOC_LIVE "), "
 	    "(SELECT COALESCE(SUM(cpus), 0) FROM host) - " TR_ALLOC_HELD("vcpus")
@@ -241,42 +244,94 @@ int tr_claim_take(struct tr_sql *db, struct tr_claim *c,
 	/* The tenant's quotas ride in the same statement: its claims' sums
 	 * (indexed by tenant) against bu_quota's limits (-1: none), and its
 	 * VMs of template ?15 against bu_template_quota. */
-	static const char sql[] =
-	    "INSERT INTO placement_claim (" COLS ", template) "
-	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, ?13, ?15 "
-	    "WHERE NOT EXISTS (SELECT 1 FROM placement_claim WHERE key = ?1) "
-	    "AND (CAST(?8 AS TEXT) IS NULL OR NOT EXISTS (SELECT 1 FROM bu_quota WHERE "
-	    "     tenant = ?8) OR (SELECT (q.vcpus < 0 OR u.v + ?3 <= q.vcpus) "
-	    "     AND (q.memory_mib < 0 OR u.m + ?4 <= q.memory_mib) "
-	    "     AND (q.disk_gib < 0 OR u.d + ?5 <= q.disk_gib) "
-	    "     AND (q.vms < 0 OR u.n < q.vms) FROM bu_quota q, "
-	    "     (SELECT COALESCE(SUM(vcpus), 0) AS v, COALESCE(SUM("
-	    "      memory_mib), 0) AS m, COALESCE(SUM(disk_gib), 0) AS d, "
-	    "      COUNT(*) AS n FROM placement_claim WHERE tenant = ?8) u "
-	    "     WHERE q.tenant = ?8)) "
-	    "AND (CAST(?8 AS TEXT) IS NULL OR CAST(?15 AS TEXT) IS NULL OR NOT EXISTS (SELECT 1 FROM "
-	    "     bu_template_quota WHERE tenant = ?8 AND template = ?15) OR "
-	    "     (SELECT COUNT(*) FROM placement_claim WHERE tenant = ?8 AND "
-	    "      template = ?15) < (SELECT vms FROM bu_template_quota WHERE "
-	    "      tenant = ?8 AND template = ?15)) "
-	    "AND (SELECT COALESCE(SUM(vcpus), 0) FROM placement_claim "
-	    "     WHERE host_id = ?2) + ?3 <= ?9 "
-	    "AND (SELECT COALESCE(SUM(memory_mib), 0) FROM placement_claim "
-	    "     WHERE host_id = ?2) + ?4 <= ?10 "
-	    "AND (SELECT COALESCE(SUM(disk_gib), 0) FROM placement_claim "
-	    "     WHERE host_id = ?2) + ?5 <= ?11 "
-	    "AND (?12 < 0 OR (SELECT COUNT(*) FROM placement_claim "
-	    "     WHERE host_id = ?2) < ?12) "
-	    "AND (CAST(?7 AS TEXT) IS NULL OR NOT EXISTS (SELECT 1 FROM placement_claim "
-	    "     WHERE host_id = ?2 AND anti_grp = ?7)) "
-	    /* Compute the allocations hold is not for the uncovered. */
-	    "AND (NOT EXISTS (SELECT 1 FROM allocation a WHERE " TR_ALLOC_LIVE
-	    "     ) OR (?8 IS NOT NULL AND " TR_CLAIM_COVERED("?8") ") OR "
-	    "     (" TR_CLAIM_UNCOVERED_SUM("vcpus") " + ?3 + "
-	    TR_ALLOC_HELD("vcpus") " <= (SELECT COALESCE(SUM(cpus), 0) FROM "
-	    "      host) AND " TR_CLAIM_UNCOVERED_SUM("memory_mib") " + ?4 + "
-	    TR_ALLOC_HELD("memory_mib") " <= (SELECT COALESCE(SUM("
-	    "      memory_kib), 0) / 1024 FROM host)))";
+	static const char sql[] = "INSERT INTO placement_claim (" COLS
+				  ", template) "
+				  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, "
+				  "?13, ?15 "
+				  "WHERE NOT EXISTS (SELECT 1 FROM "
+				  "placement_claim WHERE key = ?1) "
+				  "AND (CAST(?8 AS TEXT) IS NULL OR NOT EXISTS "
+				  "(SELECT 1 FROM bu_quota WHERE "
+				  "     tenant = ?8) OR (SELECT (q.vcpus < 0 "
+				  "OR u.v + ?3 <= q.vcpus) "
+				  "     AND (q.memory_mib < 0 OR u.m + ?4 <= "
+				  "q.memory_mib) "
+				  "     AND (q.disk_gib < 0 OR u.d + ?5 <= "
+				  "q.disk_gib) "
+				  "     AND (q.vms < 0 OR u.n < q.vms) FROM "
+				  "bu_quota q, "
+				  "     (SELECT COALESCE(SUM(vcpus), 0) AS v, "
+				  "COALESCE(SUM("
+				  "      memory_mib), 0) AS m, "
+				  "COALESCE(SUM(disk_gib), 0) AS d, "
+				  "      COUNT(*) AS n FROM placement_claim "
+				  "WHERE tenant = ?8) u "
+				  "     WHERE q.tenant = ?8)) "
+				  "AND (CAST(?8 AS TEXT) IS NULL OR CAST(?15 "
+				  "AS TEXT) IS NULL OR NOT EXISTS (SELECT 1 "
+				  "FROM "
+				  "     bu_template_quota WHERE tenant = ?8 "
+				  "AND template = ?15) OR "
+				  "     (SELECT COUNT(*) FROM placement_claim "
+				  "WHERE tenant = ?8 AND "
+				  "      template = ?15) < (SELECT vms FROM "
+				  "bu_template_quota WHERE "
+				  "      tenant = ?8 AND template = ?15)) "
+				  "AND (SELECT COALESCE(SUM(vcpus), 0) FROM "
+				  "placement_claim "
+				  "     WHERE host_id = ?2) + ?3 <= ?9 "
+				  "AND (SELECT COALESCE(SUM(memory_mib), 0) "
+				  "FROM placement_claim "
+				  "     WHERE host_id = ?2) + ?4 <= ?10 "
+				  "AND (SELECT COALESCE(SUM(disk_gib), 0) FROM "
+				  "placement_claim "
+				  "     WHERE host_id = ?2) + ?5 <= ?11 "
+				  "AND (?12 < 0 OR (SELECT COUNT(*) FROM "
+				  "placement_claim "
+				  "     WHERE host_id = ?2) < ?12) "
+				  "AND (CAST(?7 AS TEXT) IS NULL OR NOT EXISTS "
+				  "(SELECT 1 FROM placement_claim "
+				  "     WHERE host_id = ?2 AND anti_grp = ?7)) "
+				  /* Compute the allocations hold is not for the
+				     uncovered. */
+				  "AND (NOT EXISTS (SELECT 1 FROM allocation a "
+				  "WHERE " TR_ALLOC_LIVE
+				  "     ) OR (?8 IS NOT NULL "
+				  "AND " TR_CLAIM_COVERED(
+				      "?8") ") OR "
+					    "     (" TR_CLAIM_UNCOVERED_SUM("vc"
+									    "pu"
+									    "s") " + ?3 + " TR_ALLOC_HELD(
+						"vcpus") " <= (SELECT "
+							 "COALESCE(SUM(cpus), "
+							 "0) FROM "
+							 "      host) "
+							 "AND"
+							 " " TR_CLAIM_UNCOVERED_SUM("memory_mib") " + ?4 + " TR_ALLOC_HELD(
+							     "memory_mib") " <="
+									   " ("
+									   "SEL"
+									   "ECT"
+									   " CO"
+									   "ALE"
+									   "SCE"
+									   "(SU"
+									   "M("
+									   "   "
+									   "   "
+									   "mem"
+									   "ory"
+									   "_ki"
+									   "b),"
+									   " 0)"
+									   " / "
+									   "102"
+									   "4 "
+									   "FRO"
+									   "M "
+									   "hos"
+									   "t))"
+									   ")";
 	struct tr_sql_stmt *st = NULL;
 	int ret;
 	if (tr_sql_prepare(db, sql, &st) != 0)
@@ -542,7 +597,8 @@ int tr_claims_each_owned(struct tr_sql *db, const char *host, int orphans_only,
 	    "c.grp, c.anti_grp, c.tenant, c.owner, c.created_at, "
 	    "COALESCE(h.name, '#' || c.host_id), " OWNER_STATE " AS st "
 	    "FROM placement_claim c LEFT JOIN host h ON h.id = c.host_id "
-	    "WHERE (CAST(?1 AS TEXT) IS NULL OR h.name = ?1) AND (?2 = 0 OR st = 'gone') "
+	    "WHERE (CAST(?1 AS TEXT) IS NULL OR h.name = ?1) AND (?2 = 0 OR st "
+	    "= 'gone') "
 	    "ORDER BY c.created_at, c.key";
 	struct tr_sql_stmt *st = NULL;
 	int ret = 0, rc;

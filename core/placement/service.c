@@ -105,11 +105,22 @@ static int find_policy_dir(struct tr_daemon *d, char *out, size_t len)
 	" || '/' || (SELECT count(*) || ':' || COALESCE(max(id), 0) FROM "     \
 	"zone) || '/' || (SELECT count(*) || ':' || COALESCE(max(id), 0) "     \
 	"FROM vm) || '/' || (SELECT count(*) || ':' || "                       \
-	"COALESCE(" AGG("zone_id || policy") ", '') FROM placement_zone)"      \
-	" || '/' || (SELECT COALESCE(" AGG("key || value") ", '') FROM "       \
-	"placement_setting) || '/' || (SELECT count(*) FROM placement_host)"   \
-	" || '/' || (SELECT count(*) || ':' || COALESCE("                      \
-	AGG("kind || name || tenant_id") ", '') FROM dedication)"
+	"COALESCE(" AGG(                                                       \
+	    "zone_id || policy") ", '') FROM placement_zone)"                  \
+				 " || '/' || (SELECT COALESCE(" AGG(           \
+				     "key || value") ", '') FROM "             \
+						     "placement_setting) || "  \
+						     "'/' || (SELECT "         \
+						     "count(*) FROM "          \
+						     "placement_host)"         \
+						     " || '/' || (SELECT "     \
+						     "count(*) || ':' || "     \
+						     "COALESCE(" AGG(          \
+							 "kind || name || "    \
+							 "tenant_id") ", '') " \
+								      "FROM "  \
+								      "dedica" \
+								      "tion)"
 #define AGG_SQLITE(x) "group_concat(" x ")"
 #define AGG_PG(x) "string_agg(" x ", ',')"
 static const char quick_sqlite[] = QUICK_SQL(AGG_SQLITE);
@@ -119,16 +130,38 @@ static const char quick_pg[] = QUICK_SQL(AGG_PG);
  * boolean is summed). */
 #define SUM(x) "COALESCE(sum(" x "), 0)"
 #define COUNT_IF(x) SUM("CASE WHEN " x " THEN 1 ELSE 0 END")
-static const char full_sql[] =
-    "SELECT (SELECT " SUM("cpus") " || ':' || " SUM("memory_kib") " || ':' "
-    "|| " COUNT_IF("state = 'up'") " FROM host)"
-    " || '/' || (SELECT " SUM("exclusive") " || ':' || "
-    COUNT_IF("spill = 'allow'") " || ':' || "
-    SUM("COALESCE(owner_id, 0) * id") " FROM zone)"
-    " || '/' || (SELECT " SUM("memory_mib") " || ':' || " SUM("vcpus")
-    " FROM vm WHERE origin = 'discovered')"
-    " || '/' || (SELECT " SUM("vm_limit") " || ':' || " SUM("disk_gib")
-    " || ':' || " SUM("length(tags) * host_id") " FROM placement_host)";
+static const char full_sql[] = "SELECT (SELECT " SUM("cpus") " || ':' || " SUM(
+    "memory_kib") " || ':' "
+		  "|| " COUNT_IF("state = 'up'") " FROM host)"
+						 " || '/' || (SELECT " SUM("exc"
+									   "lus"
+									   "iv"
+									   "e") " || ':' || " COUNT_IF("spill = 'allow'") " || ':' || " SUM(
+						     "COALESCE(owner_id, 0) * "
+						     "id") " FROM zone)"
+							   " || '/' || "
+							   "(SELECT " SUM("memo"
+									  "ry_"
+									  "mib") " || ':' || " SUM(
+							       "vcpus") " FROM "
+									"vm "
+									"WHERE "
+									"origin"
+									" = "
+									"'disco"
+									"vered'"
+									")"
+									" || "
+									"'/' "
+									"|| "
+									"(SELEC"
+									"T"
+									" " SUM("vm_limit") " || ':' || " SUM(
+									    "di"
+									    "sk"
+									    "_g"
+									    "i"
+									    "b") " || ':' || " SUM("length(tags) * host_id") " FROM placement_host)";
 
 static int fingerprint(struct tr_sql *db, const char *sql, char *out,
 		       size_t len)

@@ -92,11 +92,12 @@ int tr_alloc_list(struct tr_store *s, const char *bu, json_t **out,
 {
 	struct tr_sql *db = tr_store_sql(s);
 	struct tr_sql_stmt *st = NULL;
-	if (tr_sql_prepare(db,
-			   "SELECT " ACOLS " FROM allocation a WHERE CAST(?1 AS "
-			   "TEXT) IS NULL OR a.tenant_id = (SELECT id FROM tenant "
-			   "WHERE name = ?1) ORDER BY a.id",
-			   &st) != 0)
+	if (tr_sql_prepare(
+		db,
+		"SELECT " ACOLS " FROM allocation a WHERE CAST(?1 AS "
+		"TEXT) IS NULL OR a.tenant_id = (SELECT id FROM tenant "
+		"WHERE name = ?1) ORDER BY a.id",
+		&st) != 0)
 		return db_error(db, call, "allocations");
 	if (bu)
 		tr_sql_bind_text_copy(st, 1, bu);

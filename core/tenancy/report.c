@@ -78,8 +78,8 @@ static void line(json_t *items, const char *bu, const char *basis,
 #define CLIP_START "(CASE WHEN started_at > ?2 THEN started_at ELSE ?2 END)"
 /* (the scalar MAX and MIN are SQLite's: CASE is both engines') */
 #define CLIP                                                                   \
-	"(CASE WHEN " CLIP_END " > " CLIP_START " THEN " CLIP_END " - "        \
-	CLIP_START " ELSE 0 END)"
+	"(CASE WHEN " CLIP_END " > " CLIP_START " THEN " CLIP_END              \
+	" - " CLIP_START " ELSE 0 END)"
 
 /* Runs a query of n sums over the intervals of BU ?1 clipped to [?2, ?3)
  * (open ones end at ?4): 0 with out[0..n), or -1. */
@@ -213,7 +213,8 @@ int tr_report_utilization(struct tr_store *s, const char *bu, json_t **out,
 		"SELECT t.name, a.vcpus, a.memory_mib, a.storage_gib, "
 		"a.segments, (SELECT COUNT(*) FROM segment g WHERE g.tenant_id "
 		"= t.id) FROM tenant t LEFT JOIN allocation a ON a.tenant_id = "
-		"t.id AND a.state = 'active' WHERE CAST(?1 AS TEXT) IS NULL OR t.name = ?1 "
+		"t.id AND a.state = 'active' WHERE CAST(?1 AS TEXT) IS NULL OR "
+		"t.name = ?1 "
 		"ORDER BY t.name",
 		&st) != 0)
 		return db_error(db, call);
