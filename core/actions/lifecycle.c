@@ -69,31 +69,31 @@ static json_t *ports_with(json_t *old, json_t *port)
 	return out;
 }
 
-static int set_host(sqlite3 *db, const char *uuid, const char *host,
+static int set_host(struct tr_sql *db, const char *uuid, const char *host,
 		    trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE vm SET host_id = (SELECT id FROM host "
-			       "WHERE name = ?2) WHERE uuid = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "UPDATE vm SET host_id = (SELECT id FROM host "
+			   "WHERE name = ?2) WHERE uuid = ?1",
+			   &st) != 0)
 		return tr_call_set(call, TRELLIS_E_IO, "vm.started: %s",
-				   sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
+				   tr_sql_errmsg(db));
+	tr_sql_bind_text_copy(st, 1, uuid);
 	if (host && *host)
-		sqlite3_bind_text(st, 2, host, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0
-				 : tr_call_set(call, TRELLIS_E_IO,
-					       "vm.started: %s",
-					       sqlite3_errmsg(db));
+		tr_sql_bind_text_copy(st, 2, host);
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	return rc == TR_SQL_DONE
+		   ? 0
+		   : tr_call_set(call, TRELLIS_E_IO, "vm.started: %s",
+				 tr_sql_errmsg(db));
 }
 
 int tr_vm_set_host(struct tr_store *s, const char *uuid, const char *host,
 		   trellis_call_t *call)
 {
-	return set_host(tr_store_db(s), uuid, host, call);
+	return set_host(tr_store_sql(s), uuid, host, call);
 }
 
 static int run_started(const struct tr_action_env *env, json_t *args,
@@ -103,7 +103,7 @@ static int run_started(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "vm.started needs the daemon");
 	struct tr_store *st = env->daemon->store;
-	sqlite3 *db = tr_store_db(st);
+	struct tr_sql *db = tr_store_sql(st);
 	const char *uuid = S(args, "uuid"), *host = S(args, "host");
 	int ok = json_is_true(json_object_get(args, "started"));
 	const char *err = S(args, "error");

@@ -65,40 +65,53 @@ int tr_lookup_not_others(struct tr_daemon *d, const char *list,
 	struct tr_store *s = reader(d, what, call);
 	if (!s)
 		return call->code;
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	int rc = 0;
-	if (sqlite3_prepare_v2(
+	if (tr_sql_prepare(
 		db,
-		"SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "
-		"json_each(vm.spec, '$.' || ?1) e WHERE json_valid(vm.spec) "
-		"AND json_extract(e.value, '$.' || ?2) = ?3 AND "
-		"json_extract(e.value, '$.name') = ?4 AND (?5 IS NULL OR "
-		"vm.uuid != ?5) ORDER BY vm.id LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK) {
+		tr_sql_pick(
+		    db,
+		    "SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "
+		    "json_each(vm.spec, '$.' || ?1) e WHERE "
+		    "json_valid(vm.spec) "
+		    "AND json_extract(e.value, '$.' || ?2) = ?3 AND "
+		    "json_extract(e.value, '$.name') = ?4 AND (CAST(?5 AS "
+		    "TEXT) IS NULL OR "
+		    "vm.uuid != ?5) ORDER BY vm.id LIMIT 1",
+		    /* (every spec is valid JSON: the store writes them) */
+		    "SELECT vm.name || ' (' || vm.uuid || ')' FROM vm, "
+		    "jsonb_array_elements(CASE WHEN "
+		    "jsonb_typeof(vm.spec::jsonb "
+		    "-> CAST(?1 AS TEXT)) = 'array' THEN vm.spec::jsonb -> "
+		    "CAST(?1 AS TEXT) ELSE '[]'::jsonb END) e WHERE e ->> "
+		    "CAST(?2 AS TEXT) = ?3 AND e ->> 'name' = ?4 AND (CAST(?5 "
+		    "AS "
+		    "TEXT) IS NULL OR vm.uuid != ?5) ORDER BY vm.id LIMIT 1"),
+		&st) != 0) {
 		rc = tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
-				 sqlite3_errmsg(db));
+				 tr_sql_errmsg(db));
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, where, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, list);
+	tr_sql_bind_text(st, 2, field);
+	tr_sql_bind_text(st, 3, where);
+	tr_sql_bind_text(st, 4, name);
 	if (vm && *vm)
-		sqlite3_bind_text(st, 5, vm, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 5, vm);
 	else
-		sqlite3_bind_null(st, 5);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
+		tr_sql_bind_null(st, 5);
+	int step = tr_sql_step(st);
+	if (step == TR_SQL_ROW)
 		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
 				 "%s belongs to VM %s: not deleted (destroy "
 				 "that VM)",
-				 what, (const char *)sqlite3_column_text(st, 0));
-	else if (step != SQLITE_DONE)
+				 what, tr_sql_column_text(st, 0));
+	else if (step != TR_SQL_DONE)
 		rc = tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
-				 sqlite3_errmsg(db));
+				 tr_sql_errmsg(db));
 out:
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	tr_store_close(s);
 	return rc;
 }

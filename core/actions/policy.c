@@ -61,22 +61,21 @@ static int need_daemon(const struct tr_action_env *env, const char *what,
 }
 
 /* A pool for the host: one in its cluster, else one without a cluster. */
-static void pool_for(sqlite3 *db, uint64_t host_id, char *out, size_t len)
+static void pool_for(struct tr_sql *db, uint64_t host_id, char *out, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	out[0] = '\0';
-	if (sqlite3_prepare_v2(
+	if (tr_sql_prepare(
 		db,
 		"SELECT name FROM pool WHERE cluster_id = (SELECT "
 		"cluster_id FROM host WHERE id = ?1) OR cluster_id IS NULL "
 		"ORDER BY cluster_id IS NULL, id LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)host_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(out, len, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	tr_sql_bind_int64(st, 1, (int64_t)host_id);
+	if (tr_sql_step(st) == TR_SQL_ROW)
+		snprintf(out, len, "%s", tr_sql_column_text(st, 0));
+	tr_sql_finalize(st);
 }
 
 static const struct tr_metric m_place_seconds = {
@@ -133,7 +132,7 @@ static int run_place(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "policy.place needs an idempotency key "
 				   "(it runs as a workflow step)");
-	sqlite3 *db = tr_store_db(env->daemon->store);
+	struct tr_sql *db = tr_store_sql(env->daemon->store);
 	struct tr_place_result r;
 	long long t0 = tr_metric_now_ns();
 	rc = tr_place_reserve(p, db, &pa.q, key, &r, call);
@@ -175,7 +174,7 @@ static int run_release(const struct tr_action_env *env, json_t *args,
 	struct tr_placer *p = tr_placement_engine(env->daemon, call);
 	if (!p)
 		return call->code;
-	sqlite3 *db = tr_store_db(env->daemon->store);
+	struct tr_sql *db = tr_store_sql(env->daemon->store);
 	rc = tr_place_release(p, db, key, env->idem_key, NULL, NULL, call);
 	if (rc < 0)
 		return rc;

@@ -43,10 +43,10 @@ static int need_store(const struct tr_action_env *env, const char *what,
 			   "%s needs a running trellisd (its store)", what);
 }
 
-static int db_fail(sqlite3 *db, trellis_call_t *call, const char *what)
+static int db_fail(struct tr_sql *db, trellis_call_t *call, const char *what)
 {
 	return tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
-			   sqlite3_errmsg(db));
+			   tr_sql_errmsg(db));
 }
 
 /* ---- vm.reserve / vm.unreserve ---- */
@@ -61,93 +61,92 @@ static int run_reserve(const struct tr_action_env *env, json_t *args,
 	if (!me)
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "vm.reserve runs as a workflow step");
-	sqlite3 *db = tr_store_db(env->daemon->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(env->daemon->store);
+	struct tr_sql_stmt *st = NULL;
 	/* A VM that has the name, whoever made it. */
-	if (sqlite3_prepare_v2(db,
-			       "SELECT vm.uuid, COALESCE(host.name, '?'), "
-			       "vm.origin, vm.state FROM vm LEFT JOIN host ON "
-			       "host.id = vm.host_id WHERE vm.name = ?1 "
-			       "ORDER BY vm.id LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT vm.uuid, COALESCE(host.name, '?'), "
+			   "vm.origin, vm.state FROM vm LEFT JOIN host ON "
+			   "host.id = vm.host_id WHERE vm.name = ?1 "
+			   "ORDER BY vm.id LIMIT 1",
+			   &st) != 0)
 		return db_fail(db, call, "vm.reserve");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
+	tr_sql_bind_text(st, 1, name);
+	int step = tr_sql_step(st);
+	if (step == TR_SQL_ROW)
 		rc = tr_call_set(
 		    call, TRELLIS_E_CONFLICT,
 		    "VM name '%s' is taken: VM %s on host %s (%s, %s); "
 		    "choose another name, or destroy that VM first",
-		    name, (const char *)sqlite3_column_text(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    !strcmp((const char *)sqlite3_column_text(st, 2),
-			    "discovered")
+		    name, tr_sql_column_text(st, 0), tr_sql_column_text(st, 1),
+		    !strcmp(tr_sql_column_text(st, 2), "discovered")
 			? "made outside Trellis"
 			: "made by Trellis",
-		    (const char *)sqlite3_column_text(st, 3));
-	else if (step != SQLITE_DONE)
+		    tr_sql_column_text(st, 3));
+	else if (step != TR_SQL_DONE)
 		rc = db_fail(db, call, "vm.reserve");
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (rc)
 		return rc;
 	/* Another provision still running with the name. */
-	if (sqlite3_prepare_v2(
+	if (tr_sql_prepare(
 		db,
 		"SELECT h.instance, COALESCE(w.state, 'gone') FROM "
 		"vm_name_hold h LEFT JOIN wf_instance w ON w.id = h.instance "
 		"WHERE h.name = ?1 AND h.instance != ?2",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return db_fail(db, call, "vm.reserve");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, me, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(st, 1);
+	tr_sql_bind_text(st, 1, name);
+	tr_sql_bind_text(st, 2, me);
+	step = tr_sql_step(st);
+	if (step == TR_SQL_ROW) {
+		const char *state = tr_sql_column_text(st, 1);
 		if (!strcmp(state, "queued") || !strcmp(state, "running") ||
 		    !strcmp(state, "compensating"))
-			rc = tr_call_set(call, TRELLIS_E_CONFLICT,
-					 "VM name '%s' is held by workflow %s "
-					 "(%s), which is provisioning it",
-					 name,
-					 (const char *)sqlite3_column_text(st,
-									   0),
-					 state);
-	} else if (step != SQLITE_DONE) {
+			rc =
+			    tr_call_set(call, TRELLIS_E_CONFLICT,
+					"VM name '%s' is held by workflow %s "
+					"(%s), which is provisioning it",
+					name, tr_sql_column_text(st, 0), state);
+	} else if (step != TR_SQL_DONE) {
 		rc = db_fail(db, call, "vm.reserve");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (rc)
 		return rc;
 	/* A hold of a finished instance is stale: take it over. */
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO vm_name_hold (name, "
-			       "instance, created_at) VALUES (?1, ?2, ?3)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "INSERT INTO vm_name_hold (name, instance, "
+			   "created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) "
+			   "DO UPDATE SET instance = excluded.instance, "
+			   "created_at = excluded.created_at",
+			   &st) != 0)
 		return db_fail(db, call, "vm.reserve");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, me, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
+	tr_sql_bind_text(st, 1, name);
+	tr_sql_bind_text(st, 2, me);
+	tr_sql_bind_int64(st, 3, (int64_t)time(NULL));
+	step = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (step != TR_SQL_DONE)
 		return db_fail(db, call, "vm.reserve");
 	*result = json_pack("{s:s}", "name", name);
 	return *result ? 0 : tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 }
 
-int tr_vm_name_release(sqlite3 *db, const char *name, const char *instance)
+int tr_vm_name_release(struct tr_sql *db, const char *name,
+		       const char *instance)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM vm_name_hold WHERE name = ?1 AND "
-			       "instance = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "DELETE FROM vm_name_hold WHERE name = ?1 AND "
+			   "instance = ?2",
+			   &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, instance, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? 0 : -1;
+	tr_sql_bind_text(st, 1, name);
+	tr_sql_bind_text(st, 2, instance);
+	int step = tr_sql_step(st);
+	tr_sql_finalize(st);
+	return step == TR_SQL_DONE ? 0 : -1;
 }
 
 static int run_unreserve(const struct tr_action_env *env, json_t *args,
@@ -156,7 +155,7 @@ static int run_unreserve(const struct tr_action_env *env, json_t *args,
 	int rc = need_store(env, "vm.unreserve", call);
 	if (rc)
 		return rc;
-	sqlite3 *db = tr_store_db(env->daemon->store);
+	struct tr_sql *db = tr_store_sql(env->daemon->store);
 	if (env->instance_id &&
 	    tr_vm_name_release(db, S(args, "name"), env->instance_id))
 		return db_fail(db, call, "vm.unreserve");
@@ -167,24 +166,24 @@ static int run_unreserve(const struct tr_action_env *env, json_t *args,
 /* ---- vm.lookup ---- */
 
 /* The claim the VM owns, "" when none (vm.h). */
-int tr_vm_claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
+int tr_vm_claim_of(struct tr_sql *db, const char *uuid, char *out, size_t len,
 		   trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	char owner[64];
 	out[0] = '\0';
 	snprintf(owner, sizeof owner, "vm:%s", uuid);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT key FROM placement_claim WHERE owner = "
-			       "?1 ORDER BY created_at LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT key FROM placement_claim WHERE owner = "
+			   "?1 ORDER BY created_at LIMIT 1",
+			   &st) != 0)
 		return db_fail(db, call, "vm.lookup");
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return step == SQLITE_ROW || step == SQLITE_DONE
+	tr_sql_bind_text(st, 1, owner);
+	int step = tr_sql_step(st);
+	if (step == TR_SQL_ROW)
+		snprintf(out, len, "%s", tr_sql_column_text(st, 0));
+	tr_sql_finalize(st);
+	return step == TR_SQL_ROW || step == TR_SQL_DONE
 		   ? 0
 		   : db_fail(db, call, "vm.lookup");
 }
@@ -194,22 +193,21 @@ int tr_vm_claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
  * vm.provision instance made, from the journal (while retention keeps
  * it).  Adds {pool, name, key} to disks and {host, name, key} to ports.
  */
-static void from_journal(sqlite3 *db, const char *instance, json_t *disks,
+static void from_journal(struct tr_sql *db, const char *instance, json_t *disks,
 			 json_t *ports)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	if (!instance ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT step, outputs FROM wf_step WHERE "
-			       "instance = ?1 AND state = 'succeeded' AND step "
-			       "IN ('disk', 'port') ORDER BY idx",
-			       -1, &st, NULL) != SQLITE_OK)
+	    tr_sql_prepare(db,
+			   "SELECT step, outputs FROM wf_step WHERE "
+			   "instance = ?1 AND state = 'succeeded' AND step "
+			   "IN ('disk', 'port') ORDER BY idx",
+			   &st) != 0)
 		return;
-	sqlite3_bind_text(st, 1, instance, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *step = (const char *)sqlite3_column_text(st, 0);
-		json_t *o = json_loads((const char *)sqlite3_column_text(st, 1),
-				       0, NULL);
+	tr_sql_bind_text(st, 1, instance);
+	while (tr_sql_step(st) == TR_SQL_ROW) {
+		const char *step = tr_sql_column_text(st, 0);
+		json_t *o = json_loads(tr_sql_column_text(st, 1), 0, NULL);
 		char key[512];
 		snprintf(key, sizeof key, "%s/%s", instance, step);
 		int disk = !strcmp(step, "disk");
@@ -221,7 +219,7 @@ static void from_journal(sqlite3 *db, const char *instance, json_t *disks,
 				      where, "name", S(o, "name"), "key", key));
 		json_decref(o);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 }
 
 /* CONFLICT when the caller's value for field disagrees with the record. */
@@ -305,7 +303,7 @@ static int run_lookup(const struct tr_action_env *env, json_t *args,
 	if ((rc = tr_store_get(env->daemon->store, TR_KIND_VM, ref, &rec,
 			       call)))
 		return rc;
-	sqlite3 *db = tr_store_db(env->daemon->store);
+	struct tr_sql *db = tr_store_sql(env->daemon->store);
 	const char *uuid = S(rec, "uuid");
 	json_t *spec = json_object_get(rec, "spec");
 	json_t *disks = json_deep_copy(json_object_get(spec, "disks"));

@@ -5,17 +5,17 @@
 #ifndef TRELLIS_CORE_ACTIONS_VM_H
 #define TRELLIS_CORE_ACTIONS_VM_H
 
-#include <sqlite3.h>
-
 #include "../host/host.h"
+#include "../store/sql.h"
 
 /* Lets go of the name instance held with vm.reserve (none held: fine).
- * 0, or -1 on a database error (sqlite3_errmsg(db)).  Main thread. */
-int tr_vm_name_release(sqlite3 *db, const char *name, const char *instance);
+ * 0, or -1 on a database error (tr_sql_errmsg(db)).  Main thread. */
+int tr_vm_name_release(struct tr_sql *db, const char *name,
+		       const char *instance);
 
 /* The key of the placement claim the VM uuid owns into out ("" when
  * none); 0 or IO.  vm.c. */
-int tr_vm_claim_of(sqlite3 *db, const char *uuid, char *out, size_t len,
+int tr_vm_claim_of(struct tr_sql *db, const char *uuid, char *out, size_t len,
 		   trellis_call_t *call);
 
 struct tr_store;

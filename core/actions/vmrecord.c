@@ -63,7 +63,7 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
 				   "hypervisor.vm_record needs the daemon");
 	struct tr_store *st = env->daemon->store;
-	sqlite3 *db = tr_store_db(st);
+	struct tr_sql *db = tr_store_sql(st);
 	const char *uuid = tr_json_str_opt(args, "uuid"), *host = tr_json_str_opt(args, "host");
 	const char *claim = tr_json_str_opt(args, "claim");
 	json_t *disks = NULL, *ports = NULL;
@@ -130,7 +130,7 @@ static int run_vm_record(const struct tr_action_env *env, json_t *args,
 	if (!rc && env->instance_id &&
 	    tr_vm_name_release(db, tr_json_str_opt(args, "name"), env->instance_id))
 		rc = tr_call_set(call, TRELLIS_E_IO, "vm_record: %s",
-				 sqlite3_errmsg(db));
+				 tr_sql_errmsg(db));
 	if (!rc)
 		rc = tr_store_commit(st, call);
 	else

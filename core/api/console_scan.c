@@ -208,7 +208,7 @@ static void holder_name(struct tr_daemon *d, char *buf, size_t len)
 static json_t *scan(struct tr_daemon *d, const char *scanner,
 		    trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	const struct tr_config *cfg = d->config;
 	char me[200], other[200];
 	if (scanner)

@@ -27,7 +27,7 @@ static int new_token(struct tr_daemon *d, struct tr_req *req, json_t *args,
 		return -1;
 	}
 	char msg[256];
-	int rc = tr_agent_token_new(tr_store_db(d->store), zone, ttl_s, token,
+	int rc = tr_agent_token_new(tr_store_sql(d->store), zone, ttl_s, token,
 				    expires, msg, sizeof msg);
 	if (rc) {
 		tr_req_fail(req, rc, NULL, "%s", msg);
@@ -135,7 +135,7 @@ static void zone_agent_bundle(struct tr_daemon *d, struct tr_req *req,
 static void agent_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	(void)args;
-	json_t *items = tr_agent_list(tr_store_db(d->store), NULL);
+	json_t *items = tr_agent_list(tr_store_sql(d->store), NULL);
 	size_t i;
 	json_t *a;
 	json_array_foreach(items, i, a)
@@ -148,7 +148,7 @@ static void agent_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 static void agent_show(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	const char *name = json_string_value(json_object_get(args, "name"));
-	json_t *items = tr_agent_list(tr_store_db(d->store), name);
+	json_t *items = tr_agent_list(tr_store_sql(d->store), name);
 	json_t *a = json_array_get(items, 0);
 	if (!a) {
 		json_decref(items);
@@ -166,13 +166,13 @@ static void agent_revoke(struct tr_daemon *d, struct tr_req *req, json_t *args)
 {
 	const char *name = json_string_value(json_object_get(args, "name"));
 	char msg[256];
-	int rc = tr_agent_revoke(tr_store_db(d->store), name, msg, sizeof msg);
+	int rc = tr_agent_revoke(tr_store_sql(d->store), name, msg, sizeof msg);
 	if (rc) {
 		tr_req_fail(req, rc, NULL, "%s", msg);
 		return;
 	}
 	int closed = tr_relay_kick(d, name, "revoked");
-	tr_agent_hosts_state(tr_store_db(d->store), name, "disconnected",
+	tr_agent_hosts_state(tr_store_sql(d->store), name, "disconnected",
 			     "agent revoked");
 	tr_info("agent '%s' revoked%s", name,
 		closed ? "; its link is closed" : "");

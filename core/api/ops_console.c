@@ -43,32 +43,38 @@ long tr_console_ttl_max(const struct tr_daemon *d)
 	return s < 1 || s > TR_CONSOLE_TTL_MAX ? TR_CONSOLE_TTL_MAX : s;
 }
 
+/* The sessions the store counts open on proxy p. */
+#define OPEN_SESSIONS                                                          \
+	"(SELECT count(*) FROM console_session s WHERE s.proxy = p.name AND "  \
+	"s.state = 'open')"
+
 int tr_console_pick_proxy(struct tr_daemon *d, const char *except,
 			  char *name, size_t nlen, char *url, size_t ulen)
 {
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st;
 	int found = 0;
 	/* The least loaded live instance, by its reports and the store's
 	 * own count of sessions opened since. */
-	if (sqlite3_prepare_v2(
+	if (tr_sql_prepare(
 		db,
 		"SELECT name, url FROM console_proxy p WHERE state = 'active' "
-		"AND reported_at >= ?1 AND (?2 IS NULL OR name != ?2) ORDER BY "
-		"max(sessions, (SELECT count(*) FROM console_session s WHERE "
-		"s.proxy = p.name AND s.state = 'open')) * 1.0 / capacity, "
+		"AND reported_at >= ?1 AND (CAST(?2 AS TEXT) IS NULL OR name "
+		"!= ?2) ORDER BY "
+		"(CASE WHEN sessions > " OPEN_SESSIONS
+		" THEN sessions ELSE " OPEN_SESSIONS " END) * 1.0 / capacity, "
 		"name LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return 0;
-	sqlite3_bind_int64(st, 1, (int64_t)time(NULL) - REPORT_STALE_S);
+	tr_sql_bind_int64(st, 1, (int64_t)time(NULL) - REPORT_STALE_S);
 	if (except)
-		sqlite3_bind_text(st, 2, except, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(name, nlen, "%s", sqlite3_column_text(st, 0));
-		snprintf(url, ulen, "%s", sqlite3_column_text(st, 1));
+		tr_sql_bind_text(st, 2, except);
+	if (tr_sql_step(st) == TR_SQL_ROW) {
+		snprintf(name, nlen, "%s", tr_sql_column_text(st, 0));
+		snprintf(url, ulen, "%s", tr_sql_column_text(st, 1));
 		found = 1;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return found;
 }
 
@@ -150,7 +156,7 @@ static void console_open(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	char token[TR_CONSOLE_TOKEN_LEN + 1];
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (tr_console_token_new(tr_store_db(d->store), &g, ttl_s, token,
+	if (tr_console_token_new(tr_store_sql(d->store), &g, ttl_s, token,
 				 &call) < 0) {
 		tr_req_fail_call(req, &call);
 		return;
@@ -245,7 +251,7 @@ static void redeem_done(struct tr_daemon *d, void *arg, json_t *result,
 		int was;
 		trellis_call_t c2;
 		tr_call_init(&c2, NULL);
-		tr_console_session_end(tr_store_db(d->store), j->g.session_id,
+		tr_console_session_end(tr_store_sql(d->store), j->g.session_id,
 				       "closed", call->message, "core", &was,
 				       &c2);
 		tr_req_fail_call(j->req, call);
@@ -284,7 +290,7 @@ static void console_redeem(struct tr_daemon *d, struct tr_req *req,
 	snprintf(j->proxy, sizeof j->proxy, "%s", proxy);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (tr_console_token_redeem(tr_store_db(d->store), token, proxy,
+	if (tr_console_token_redeem(tr_store_sql(d->store), token, proxy,
 				    redeem_check, &chk, &j->g, &call) < 0) {
 		/* Refused before anything reached the VM: audited under the
 		 * token's user when the token was known. */
@@ -326,7 +332,7 @@ static void console_close(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    state);
 		return;
 	}
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	int was = 0;
@@ -360,7 +366,7 @@ static void console_resume(struct tr_daemon *d, struct tr_req *req,
 {
 	int64_t id = json_integer_value(json_object_get(args, "session"));
 	const char *proxy = json_string_value(json_object_get(args, "proxy"));
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *s = NULL;
@@ -400,14 +406,14 @@ static void console_resume(struct tr_daemon *d, struct tr_req *req,
 	g.resumes = id;
 	json_decref(s);
 	/* The user's BU for the ticket: the one the session had. */
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT bu_id FROM console_session WHERE id = ?1",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			g.bu_id = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+	struct tr_sql_stmt *st;
+	if (tr_sql_prepare(db,
+			   "SELECT bu_id FROM console_session WHERE id = ?1",
+			   &st) == 0) {
+		tr_sql_bind_int64(st, 1, id);
+		if (tr_sql_step(st) == TR_SQL_ROW)
+			g.bu_id = tr_sql_column_int64(st, 0);
+		tr_sql_finalize(st);
 	}
 	char ticket[TR_CONSOLE_TOKEN_LEN + 1];
 	if (tr_console_token_new(db, &g, 60, ticket, &call) < 0) {
@@ -443,7 +449,7 @@ static void console_sessions(struct tr_daemon *d, struct tr_req *req,
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	int rc = tr_console_session_list(
-	    tr_store_db(d->store),
+	    tr_store_sql(d->store),
 	    json_string_value(json_object_get(args, "proxy")),
 	    json_string_value(json_object_get(args, "state")),
 	    tr_req_scope(req) ? (who->bu_id ? who->bu_id : -1) : 0,
@@ -470,7 +476,7 @@ static void proxy_report(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	tr_call_init(&call, NULL);
 	if (json_is_true(json_object_get(args, "gone"))) {
 		/* A clean stop: it relays nothing more. */
-		if (tr_console_proxy_delete(tr_store_db(d->store), r.name,
+		if (tr_console_proxy_delete(tr_store_sql(d->store), r.name,
 					    &call) < 0) {
 			tr_req_fail_call(req, &call);
 			return;
@@ -480,7 +486,7 @@ static void proxy_report(struct tr_daemon *d, struct tr_req *req, json_t *args)
 					 "gone"));
 		return;
 	}
-	if (tr_console_proxy_report(tr_store_db(d->store), &r, state, &call) <
+	if (tr_console_proxy_report(tr_store_sql(d->store), &r, state, &call) <
 	    0) {
 		tr_req_fail_call(req, &call);
 		return;
@@ -495,7 +501,7 @@ static void proxy_list(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	json_t *out = NULL;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	int rc = tr_console_proxy_list(tr_store_db(d->store), &out, &call);
+	int rc = tr_console_proxy_list(tr_store_sql(d->store), &out, &call);
 	tr_req_answer_store(req, rc, out, &call);
 }
 
@@ -504,8 +510,8 @@ static void proxy_drain(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	const char *name = json_string_value(json_object_get(args, "name"));
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (tr_console_proxy_set_state(tr_store_db(d->store), name,
-				       "draining", &call) < 0) {
+	if (tr_console_proxy_set_state(tr_store_sql(d->store), name, "draining",
+				       &call) < 0) {
 		tr_req_fail_call(req, &call);
 		return;
 	}

@@ -34,7 +34,7 @@ static int via_agent_check(struct tr_daemon *d, struct tr_req *req,
 {
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	json_t *c = NULL, *ag = tr_agent_list(tr_store_db(d->store), agent);
+	json_t *c = NULL, *ag = tr_agent_list(tr_store_sql(d->store), agent);
 	json_t *a = json_array_get(ag, 0);
 	int rc = 0;
 	if (!a) {

@@ -239,7 +239,7 @@ static void policy_claims(struct tr_daemon *d, struct tr_req *req,
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *items = json_array();
-	if (tr_claims_each_owned(tr_store_db(d->store), host, 0, claim_row,
+	if (tr_claims_each_owned(tr_store_sql(d->store), host, 0, claim_row,
 				 items, &call)) {
 		json_decref(items);
 		if (!call.code)

@@ -12,12 +12,12 @@
  * placement claim it owns.  network.port_list lists the ports the VM
  * records own (the store's side; `network gc` cleans the host's).
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../actions/lookup.h"
+#include "../store/sql.h"
 #include "../util/alloc.h"
 #include "../util/suggest.h"
 #include "api_int.h"
@@ -25,21 +25,21 @@
 /* The key of the placement claim VM uuid owns, or NULL (a new string). */
 static char *claim_of(struct tr_store *s, const char *uuid)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	char owner[64], *key = NULL;
 	if (!db || !uuid)
 		return NULL;
 	snprintf(owner, sizeof owner, "vm:%s", uuid);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT key FROM placement_claim WHERE owner = "
-			       "?1 ORDER BY created_at LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT key FROM placement_claim WHERE owner = "
+			   "?1 ORDER BY created_at LIMIT 1",
+			   &st) != 0)
 		return NULL;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		key = tr_xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	tr_sql_bind_text(st, 1, owner);
+	if (tr_sql_step(st) == TR_SQL_ROW && tr_sql_column_text(st, 0))
+		key = tr_xstrdup(tr_sql_column_text(st, 0));
+	tr_sql_finalize(st);
 	return key;
 }
 

@@ -21,10 +21,10 @@
 #define TRELLIS_CORE_AUTH_CONSOLE_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "../host/host.h"
+#include "../store/sql.h"
 #include "auth.h"
 
 #define TR_CONSOLE_TOKEN_LEN 43 /* base64url of 32 bytes, no padding */
@@ -47,8 +47,8 @@ struct tr_console_grant {
 /* Mints a token for g (kind, vm, user, bu_id, mode, resumes) valid ttl_s
  * (1..TR_CONSOLE_TTL_MAX) seconds: the token (shown once) into token,
  * its expiry into g->expires_at.  0, INVALID_ARG or IO. */
-int tr_console_token_new(sqlite3 *db, struct tr_console_grant *g, long ttl_s,
-			 char token[TR_CONSOLE_TOKEN_LEN + 1],
+int tr_console_token_new(struct tr_sql *db, struct tr_console_grant *g,
+			 long ttl_s, char token[TR_CONSOLE_TOKEN_LEN + 1],
 			 trellis_call_t *call);
 
 /* Redeems token at proxy: consumes it and opens a session (state
@@ -60,7 +60,7 @@ int tr_console_token_new(sqlite3 *db, struct tr_console_grant *g, long ttl_s,
  * and g->user are filled when the token was known (for the audit). */
 typedef int (*tr_console_check_fn)(void *arg, const struct tr_console_grant *g,
 				   trellis_call_t *call);
-int tr_console_token_redeem(sqlite3 *db, const char *token,
+int tr_console_token_redeem(struct tr_sql *db, const char *token,
 			    const char *proxy, tr_console_check_fn check,
 			    void *arg, struct tr_console_grant *g,
 			    trellis_call_t *call);
@@ -68,16 +68,16 @@ int tr_console_token_redeem(sqlite3 *db, const char *token,
 /* Ends session id: state "closed" or "handed-over", with a reason and
  * who ended it ("browser", "vnc", "proxy", "drain", "core").  A session
  * that ended already keeps its first end (returns 0, *was_open 0). */
-int tr_console_session_end(sqlite3 *db, int64_t id, const char *state,
+int tr_console_session_end(struct tr_sql *db, int64_t id, const char *state,
 			   const char *reason, const char *by, int *was_open,
 			   trellis_call_t *call);
 /* The session's JSON {id, vm, vm_uuid, user, proxy, mode, state,
  * started_at, ended_at, reason, closed_by, resumed_from}; NOTFOUND. */
-int tr_console_session_get(sqlite3 *db, int64_t id, json_t **out,
+int tr_console_session_get(struct tr_sql *db, int64_t id, json_t **out,
 			   trellis_call_t *call);
 /* Sessions ({"items":[...]}), newest first, at most limit; proxy, state
  * and bu_id (> 0) filter when given. */
-int tr_console_session_list(sqlite3 *db, const char *proxy,
+int tr_console_session_list(struct tr_sql *db, const char *proxy,
 			    const char *state, int64_t bu_id, unsigned limit,
 			    json_t **out, trellis_call_t *call);
 
@@ -91,25 +91,27 @@ struct tr_console_report {
 };
 /* Records a load report (a new instance is "active"); its current state
  * ("active", "draining", "retired") into state. */
-int tr_console_proxy_report(sqlite3 *db, const struct tr_console_report *r,
-			    char state[16], trellis_call_t *call);
+int tr_console_proxy_report(struct tr_sql *db,
+			    const struct tr_console_report *r, char state[16],
+			    trellis_call_t *call);
 /* Registers an instance a launcher started (state "starting"). */
-int tr_console_proxy_add(sqlite3 *db, const char *name, const char *url,
+int tr_console_proxy_add(struct tr_sql *db, const char *name, const char *url,
 			 const char *launcher, long pid, unsigned capacity,
 			 trellis_call_t *call);
-int tr_console_proxy_set_state(sqlite3 *db, const char *name,
+int tr_console_proxy_set_state(struct tr_sql *db, const char *name,
 			       const char *state, trellis_call_t *call);
-int tr_console_proxy_delete(sqlite3 *db, const char *name,
+int tr_console_proxy_delete(struct tr_sql *db, const char *name,
 			    trellis_call_t *call);
 /* {"items":[{name, url, launcher, pid, state, sessions, capacity,
  * rss_kib, started_at, reported_at, open}]}: open counts the store's open
  * sessions on it. */
-int tr_console_proxy_list(sqlite3 *db, json_t **out, trellis_call_t *call);
+int tr_console_proxy_list(struct tr_sql *db, json_t **out,
+			  trellis_call_t *call);
 
 /* Takes or renews lease name for holder for ttl_s: 1 when holder has it
  * now, 0 when another holds it (its name into other), or an error. */
-int tr_console_lease_take(sqlite3 *db, const char *name, const char *holder,
-			  long ttl_s, char *other, size_t otherlen,
-			  trellis_call_t *call);
+int tr_console_lease_take(struct tr_sql *db, const char *name,
+			  const char *holder, long ttl_s, char *other,
+			  size_t otherlen, trellis_call_t *call);
 
 #endif

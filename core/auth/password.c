@@ -6,10 +6,10 @@
  * The password itself is never stored, logged or echoed.
  */
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "auth.h"
 
@@ -33,29 +33,29 @@ int tr_user_passwd_set(struct tr_store *s, const char *user,
 				   "user '%s': cannot hash the password "
 				   "(out of memory)",
 				   user);
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	int ret;
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE tr_user SET password = ?2 WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (tr_sql_prepare(db,
+			   "UPDATE tr_user SET password = ?2 WHERE name = ?1",
+			   &st) != 0) {
 		ret = tr_call_set(call, TRELLIS_E_IO, "users: %s",
-				  sqlite3_errmsg(db));
+				  tr_sql_errmsg(db));
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, user);
 	if (password)
-		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+		tr_sql_bind_text(st, 2, hash);
+	if (tr_sql_step(st) != TR_SQL_DONE)
 		ret = tr_call_set(call, TRELLIS_E_IO, "users: %s",
-				  sqlite3_errmsg(db));
-	else if (sqlite3_changes(db) == 0)
+				  tr_sql_errmsg(db));
+	else if ((int)tr_sql_changes(db) == 0)
 		ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
 				  "user '%s' not found", user);
 	else
 		ret = 0;
 out:
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	sodium_memzero(hash, sizeof hash);
 	return ret;
 }
@@ -80,22 +80,20 @@ int tr_auth_by_password(struct tr_store *s, const struct tr_roles *roles,
 			struct tr_ident *id, trellis_call_t *call)
 {
 	char hash[crypto_pwhash_STRBYTES] = "";
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT password FROM tr_user WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, "SELECT password FROM tr_user WHERE name = ?1",
+			   &st) != 0)
 		return tr_call_set(call, TRELLIS_E_IO, "users: %s",
-				   sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(hash, sizeof hash, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+				   tr_sql_errmsg(db));
+	tr_sql_bind_text(st, 1, user);
+	int rc = tr_sql_step(st);
+	if (rc == TR_SQL_ROW && tr_sql_column_text(st, 0))
+		snprintf(hash, sizeof hash, "%s", tr_sql_column_text(st, 0));
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_ROW && rc != TR_SQL_DONE)
 		return tr_call_set(call, TRELLIS_E_IO, "users: %s",
-				   sqlite3_errmsg(db));
+				   tr_sql_errmsg(db));
 	size_t n = strlen(password);
 	int ok = hash[0] && n <= TR_PASSWORD_MAX &&
 		 crypto_pwhash_str_verify(hash, password, n) == 0;

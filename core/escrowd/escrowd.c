@@ -50,6 +50,7 @@
 
 #include "../escrow/engineer.h"
 #include "../escrow/escrow.h"
+#include "../store/sql.h"
 
 #define MAX_MISSES 5
 #define MISS_WINDOW_S 60
@@ -93,7 +94,34 @@ static const char USAGE[] =
 static volatile sig_atomic_t stop;
 static unsigned char pk[crypto_box_PUBLICKEYBYTES];
 static unsigned char sk[crypto_box_SECRETKEYBYTES];
-static sqlite3 *db;
+static struct tr_sql *db;
+static void *db_handle; /* what db wraps */
+
+/* The only two places escrowd names its engine (the house test
+ * tests/unit/house/sqlite_calls.t allows them): opens the file and wraps
+ * it in the SQL layer (db); -1 on failure, said on stderr. */
+static int escrow_db_open(const char *path)
+{
+	sqlite3 *h = NULL;
+	if (sqlite3_open(path, &h) != SQLITE_OK) {
+		fprintf(stderr, "escrowd: %s: %s\n", path,
+			h ? sqlite3_errmsg(h) : "out of memory");
+		sqlite3_close(h);
+		return -1;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	db_handle = h;
+	db = tr_sql_wrap_sqlite(h);
+	return 0;
+}
+
+static void escrow_db_close(void)
+{
+	tr_sql_unwrap(db);
+	sqlite3_close(db_handle);
+	db = NULL;
+	db_handle = NULL;
+}
 static FILE *audit_f;
 static time_t misses[MAX_MISSES]; /* ring of the latest wrong-code times */
 static int miss_next;
@@ -219,23 +247,24 @@ static json_t *op_deposit(json_t *req)
 	const char *sealed = json_string_value(json_object_get(req, "sealed"));
 	const char *wd = json_string_value(json_object_get(req, "withdraw"));
 	json_int_t exp = json_integer_value(json_object_get(req, "expires_at"));
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	char wh[ESCROW_HASH_HEX];
 	if (!hash_ok(h) || !sealed || exp <= time(NULL) || !hash_ok(wd))
 		return fail("INVALID_ARG", "deposit needs code_hash, sealed, "
 					   "withdraw and a future expires_at");
 	escrow_withdraw_hash(wd, wh);
-	sqlite3_prepare_v2(db,
-			   "INSERT INTO entries(code_hash, sealed, expires_at, "
-			   "withdraw_hash) VALUES (?, ?, ?, ?)",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sealed, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, exp);
-	sqlite3_bind_text(st, 4, wh, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (tr_sql_prepare(db,
+			   "INSERT INTO entries(code_hash, sealed, "
+			   "expires_at, withdraw_hash) VALUES (?, ?, ?, ?)",
+			   &st) != 0)
+		return fail("BACKEND", tr_sql_errmsg(db));
+	tr_sql_bind_text(st, 1, h);
+	tr_sql_bind_text(st, 2, sealed);
+	tr_sql_bind_int64(st, 3, exp);
+	tr_sql_bind_text(st, 4, wh);
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return fail("CONFLICT", "that code is already deposited");
 	char hp[13];
 	snprintf(hp, sizeof hp, "%.12s", h);
@@ -247,35 +276,34 @@ static json_t *op_deposit(json_t *req)
 
 static int engineers_init(void)
 {
-	sqlite3_busy_timeout(db, 5000);
-	return sqlite3_exec(db,
-			    "CREATE TABLE IF NOT EXISTS engineers("
-			    "name TEXT PRIMARY KEY, key TEXT UNIQUE NOT NULL, "
-			    "added_at INTEGER NOT NULL, revoked_at INTEGER);"
-			    "CREATE TABLE IF NOT EXISTS nonces("
-			    "nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
-			    NULL, NULL, NULL) == SQLITE_OK
+	return tr_sql_exec(
+		   db,
+		   "CREATE TABLE IF NOT EXISTS engineers("
+		   "name TEXT PRIMARY KEY, key TEXT UNIQUE NOT NULL, "
+		   "added_at INTEGER NOT NULL, revoked_at INTEGER);"
+		   "CREATE TABLE IF NOT EXISTS nonces("
+		   "nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)") == 0
 		   ? 0
 		   : -1;
 }
 
 /* The engineer enrolled with key (base64): 0, the name and whether the
  * key is revoked; -1 when none is. */
-static int engineer_find(const char *key, char *name, size_t cap,
-			 int *revoked)
+static int engineer_find(const char *key, char *name, size_t cap, int *revoked)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	int rc = -1;
-	sqlite3_prepare_v2(db,
-			   "SELECT name, revoked_at FROM engineers WHERE key = ?",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(name, cap, "%s", sqlite3_column_text(st, 0));
-		*revoked = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	if (tr_sql_prepare(
+		db, "SELECT name, revoked_at FROM engineers WHERE key = ?",
+		&st) != 0)
+		return -1;
+	tr_sql_bind_text(st, 1, key);
+	if (tr_sql_step(st) == TR_SQL_ROW) {
+		snprintf(name, cap, "%s", tr_sql_column_text(st, 0));
+		*revoked = tr_sql_column_type(st, 1) != TR_SQL_NULL;
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return rc;
 }
 
@@ -283,20 +311,22 @@ static int engineer_find(const char *key, char *name, size_t cap,
  * stale anyway): -1 when it was taken before, a replay. */
 static int nonce_take(const char *nonce, time_t now, time_t expires_at)
 {
-	sqlite3_stmt *st = NULL;
-	sqlite3_prepare_v2(db, "DELETE FROM nonces WHERE expires_at <= ?", -1,
-			   &st, NULL);
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-	sqlite3_prepare_v2(db,
-			   "INSERT INTO nonces(nonce, expires_at) VALUES (?, ?)",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, expires_at);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, "DELETE FROM nonces WHERE expires_at <= ?",
+			   &st) != 0)
+		return -1;
+	tr_sql_bind_int64(st, 1, now);
+	tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (tr_sql_prepare(
+		db, "INSERT INTO nonces(nonce, expires_at) VALUES (?, ?)",
+		&st) != 0)
+		return -1;
+	tr_sql_bind_text(st, 1, nonce);
+	tr_sql_bind_int64(st, 2, expires_at);
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	return rc == TR_SQL_DONE ? 0 : -1;
 }
 
 /* The engineer's proof of a fetch (engineer.h), checked before the code
@@ -365,20 +395,24 @@ static int said(int ok, const char *event, const char *name, const char *done,
 static int engineer_cmd(int argc, char **argv, const char *key,
 			const char *key_file)
 {
-	const char *verb = argc > 0 ? argv[0] : "", *name = argc > 1 ? argv[1]
-								   : NULL;
-	sqlite3_stmt *st = NULL;
+	const char *verb = argc > 0 ? argv[0] : "",
+		   *name = argc > 1 ? argv[1] : NULL;
+	struct tr_sql_stmt *st = NULL;
 	int rc = 1;
 	if (!strcmp(verb, "list") && argc == 1) {
-		sqlite3_prepare_v2(db,
-				   "SELECT name, key, added_at, revoked_at FROM "
-				   "engineers ORDER BY name",
-				   -1, &st, NULL);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *r = (const char *)sqlite3_column_text(st, 3);
-			printf("%s %s %lld %s\n", sqlite3_column_text(st, 0),
-			       sqlite3_column_text(st, 1),
-			       (long long)sqlite3_column_int64(st, 2),
+		if (tr_sql_prepare(
+			db,
+			"SELECT name, key, added_at, revoked_at FROM "
+			"engineers ORDER BY name",
+			&st) != 0) {
+			fprintf(stderr, "escrowd: %s\n", tr_sql_errmsg(db));
+			return 1;
+		}
+		while (tr_sql_step(st) == TR_SQL_ROW) {
+			const char *r = tr_sql_column_text(st, 3);
+			printf("%s %s %lld %s\n", tr_sql_column_text(st, 0),
+			       tr_sql_column_text(st, 1),
+			       (long long)tr_sql_column_int64(st, 2),
 			       r ? r : "-");
 		}
 		rc = 0;
@@ -403,32 +437,38 @@ static int engineer_cmd(int argc, char **argv, const char *key,
 			return 1;
 		}
 		char *b = escrow_b64(epk, sizeof epk);
-		sqlite3_prepare_v2(db,
+		if (tr_sql_prepare(db,
 				   "INSERT INTO engineers(name, key, added_at) "
 				   "VALUES (?, ?, ?)",
-				   -1, &st, NULL);
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-		rc = said(sqlite3_step(st) == SQLITE_DONE, "ENGINEER_ADD", name,
+				   &st) != 0) {
+			fprintf(stderr, "escrowd: %s\n", tr_sql_errmsg(db));
+			return 1;
+		}
+		tr_sql_bind_text(st, 1, name);
+		tr_sql_bind_text(st, 2, b);
+		tr_sql_bind_int64(st, 3, (int64_t)time(NULL));
+		rc = said(tr_sql_step(st) == TR_SQL_DONE, "ENGINEER_ADD", name,
 			  "enrolled", "it or that key is enrolled already");
 		free(b);
 	} else if (!strcmp(verb, "revoke") && argc == 2) {
-		sqlite3_prepare_v2(db,
+		if (tr_sql_prepare(db,
 				   "UPDATE engineers SET revoked_at = ? WHERE "
 				   "name = ? AND revoked_at IS NULL",
-				   -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		rc = said(sqlite3_step(st) == SQLITE_DONE &&
-			      sqlite3_changes(db) == 1,
+				   &st) != 0) {
+			fprintf(stderr, "escrowd: %s\n", tr_sql_errmsg(db));
+			return 1;
+		}
+		tr_sql_bind_int64(st, 1, (int64_t)time(NULL));
+		tr_sql_bind_text(st, 2, name);
+		rc = said(tr_sql_step(st) == TR_SQL_DONE &&
+			      (int)tr_sql_changes(db) == 1,
 			  "ENGINEER_REVOKE", name, "revoked",
 			  "not enrolled, or revoked already");
 	} else {
 		fputs(USAGE, stderr);
 		return 2;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return rc;
 }
 
@@ -438,7 +478,7 @@ static json_t *op_fetch(json_t *req)
 	const char *rk = json_string_value(json_object_get(req, "reply_key"));
 	const char *who = json_string_value(json_object_get(req, "who"));
 	time_t now = time(NULL);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	char hp[13] = "";
 	json_t *out = NULL;
 	if (h)
@@ -460,13 +500,16 @@ static json_t *op_fetch(json_t *req)
 		free(key);
 		return refused;
 	}
-	sqlite3_prepare_v2(db,
+	if (tr_sql_prepare(db,
 			   "DELETE FROM entries WHERE code_hash = ? AND "
 			   "expires_at > ? RETURNING sealed",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+			   &st) != 0) {
+		free(key);
+		return fail("BACKEND", tr_sql_errmsg(db));
+	}
+	tr_sql_bind_text(st, 1, h);
+	tr_sql_bind_int64(st, 2, now);
+	if (tr_sql_step(st) != TR_SQL_ROW) {
 		misses[miss_next++ % MAX_MISSES] = now;
 		audit_eng("FETCH_WRONG_CODE", hp, who, eng, NULL);
 		out = fail("NOTFOUND", "no entry for that code (wrong, used or "
@@ -474,8 +517,7 @@ static json_t *op_fetch(json_t *req)
 		goto done;
 	}
 	size_t n = 0;
-	unsigned char *box = escrow_unb64(
-	    (const char *)sqlite3_column_text(st, 0), &n);
+	unsigned char *box = escrow_unb64(tr_sql_column_text(st, 0), &n);
 	unsigned char *pw =
 	    box && n > crypto_box_SEALBYTES ? malloc(n - crypto_box_SEALBYTES)
 					    : NULL;
@@ -497,7 +539,7 @@ static json_t *op_fetch(json_t *req)
 	free(pw);
 	free(box);
 done:
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	free(key);
 	return out;
 }
@@ -507,20 +549,21 @@ done:
 static json_t *op_delete(json_t *req)
 {
 	const char *wd = json_string_value(json_object_get(req, "withdraw"));
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	char wh[ESCROW_HASH_HEX];
 	if (!hash_ok(wd))
 		return fail("INVALID_ARG", "delete needs withdraw");
 	escrow_withdraw_hash(wd, wh);
-	sqlite3_prepare_v2(db,
+	if (tr_sql_prepare(db,
 			   "DELETE FROM entries WHERE withdraw_hash = ? "
 			   "RETURNING code_hash",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, wh, -1, SQLITE_STATIC);
+			   &st) != 0)
+		return fail("BACKEND", tr_sql_errmsg(db));
+	tr_sql_bind_text(st, 1, wh);
 	char hp[13] = "";
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(hp, sizeof hp, "%.12s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if (tr_sql_step(st) == TR_SQL_ROW)
+		snprintf(hp, sizeof hp, "%.12s", tr_sql_column_text(st, 0));
+	tr_sql_finalize(st);
 	if (hp[0])
 		audit("DELETE", hp, NULL, NULL);
 	return json_pack("{s:b}", "ok", 1);
@@ -528,12 +571,14 @@ static json_t *op_delete(json_t *req)
 
 static void purge(void)
 {
-	char sql[128];
-	snprintf(sql, sizeof sql,
-		 "DELETE FROM entries WHERE expires_at <= %lld",
-		 (long long)time(NULL));
-	sqlite3_exec(db, sql, NULL, NULL, NULL);
-	int n = sqlite3_changes(db);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, "DELETE FROM entries WHERE expires_at <= ?1",
+			   &st) != 0)
+		return;
+	tr_sql_bind_int64(st, 1, tr_sql_now());
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	int n = rc == TR_SQL_DONE ? (int)tr_sql_changes(db) : 0;
 	if (n > 0) {
 		char d[32];
 		snprintf(d, sizeof d, "%d", n);
@@ -630,20 +675,19 @@ int main(int argc, char **argv)
 	}
 	char path[4096];
 	snprintf(path, sizeof path, "%s/escrow.db", dir);
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db,
-			 "CREATE TABLE IF NOT EXISTS entries("
-			 "code_hash TEXT PRIMARY KEY, sealed TEXT NOT NULL, "
-			 "expires_at INTEGER NOT NULL, withdraw_hash TEXT)",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "escrowd: %s: %s\n", path, sqlite3_errmsg(db));
+	if (escrow_db_open(path) < 0)
+		return 1;
+	if (tr_sql_exec(
+		db, "CREATE TABLE IF NOT EXISTS entries("
+		    "code_hash TEXT PRIMARY KEY, sealed TEXT NOT NULL, "
+		    "expires_at INTEGER NOT NULL, withdraw_hash TEXT)") != 0) {
+		fprintf(stderr, "escrowd: %s: %s\n", path, tr_sql_errmsg(db));
 		return 1;
 	}
 	/* A database of the first release has no withdraw_hash yet. */
-	sqlite3_exec(db, "ALTER TABLE entries ADD COLUMN withdraw_hash TEXT",
-		     NULL, NULL, NULL);
+	tr_sql_exec(db, "ALTER TABLE entries ADD COLUMN withdraw_hash TEXT");
 	if (engineers_init() < 0) {
-		fprintf(stderr, "escrowd: %s\n", sqlite3_errmsg(db));
+		fprintf(stderr, "escrowd: %s\n", tr_sql_errmsg(db));
 		return 1;
 	}
 	snprintf(path, sizeof path, "%s/escrow-audit.log", dir);
@@ -651,7 +695,7 @@ int main(int argc, char **argv)
 	if (eng_cmd) {
 		int erc = engineer_cmd(argc - optind - 1, argv + optind + 1,
 				       eng_key, eng_file);
-		sqlite3_close(db);
+		escrow_db_close();
 		if (audit_f)
 			fclose(audit_f);
 		return erc;
@@ -660,7 +704,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	int rc = serve(url);
 	sodium_memzero(sk, sizeof sk);
-	sqlite3_close(db);
+	escrow_db_close();
 	if (audit_f)
 		fclose(audit_f);
 	return rc;

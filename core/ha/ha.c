@@ -96,47 +96,50 @@ struct hrow {
 	long long since; /* 0: not failing */
 };
 
-static int row_get(sqlite3 *db, const char *host, struct hrow *r)
+static int row_get(struct tr_sql *db, const char *host, struct hrow *r)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	memset(r, 0, sizeof *r);
 	snprintf(r->state, sizeof r->state, "ok");
-	if (sqlite3_prepare_v2(db,
-			       "SELECT state, failing_since FROM ha_host WHERE "
-			       "host = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT state, failing_since FROM ha_host WHERE "
+			   "host = ?1",
+			   &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
-	int found = sqlite3_step(st) == SQLITE_ROW;
+	tr_sql_bind_text_copy(st, 1, host);
+	int found = tr_sql_step(st) == TR_SQL_ROW;
 	if (found) {
 		snprintf(r->state, sizeof r->state, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		r->since = sqlite3_column_int64(st, 1);
+			 tr_sql_column_text(st, 0));
+		r->since = tr_sql_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return found;
 }
 
-static void row_set(sqlite3 *db, const char *host, const char *state,
+static void row_set(struct tr_sql *db, const char *host, const char *state,
 		    long long since, const char *reason)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO ha_host (host, state, "
-			       "failing_since, changed_at, reason) VALUES (?1, "
-			       "?2, ?3, ?4, ?5)",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "INSERT INTO ha_host (host, state, failing_since, "
+			   "changed_at, reason) VALUES (?1, ?2, ?3, ?4, ?5) "
+			   "ON CONFLICT (host) DO UPDATE SET state = "
+			   "excluded.state, failing_since = "
+			   "excluded.failing_since, changed_at = "
+			   "excluded.changed_at, reason = excluded.reason",
+			   &st) != 0)
 		return;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+	tr_sql_bind_text_copy(st, 1, host);
+	tr_sql_bind_text_copy(st, 2, state);
 	if (since)
-		sqlite3_bind_int64(st, 3, since);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+		tr_sql_bind_int64(st, 3, since);
+	tr_sql_bind_int64(st, 4, (int64_t)time(NULL));
 	if (reason)
-		sqlite3_bind_text(st, 5, reason, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		tr_warn("ha: host %s: %s", host, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		tr_sql_bind_text_copy(st, 5, reason);
+	if (tr_sql_step(st) != TR_SQL_DONE)
+		tr_warn("ha: host %s: %s", host, tr_sql_errmsg(db));
+	tr_sql_finalize(st);
 }
 
 static void host_state(struct tr_daemon *d, const char *host, const char *state,
@@ -152,28 +155,28 @@ static void host_state(struct tr_daemon *d, const char *host, const char *state,
 
 /* ---- restarts ---- */
 
-static void restart_row(sqlite3 *db, const char *vm, const char *name,
+static void restart_row(struct tr_sql *db, const char *vm, const char *name,
 			const char *from, const char *instance,
 			const char *state, const char *error)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO ha_restart (vm, name, from_host, "
-			       "instance, state, error, at) VALUES (?1, ?2, ?3, "
-			       "?4, ?5, ?6, ?7)",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "INSERT INTO ha_restart (vm, name, from_host, "
+			   "instance, state, error, at) VALUES (?1, ?2, ?3, "
+			   "?4, ?5, ?6, ?7)",
+			   &st) != 0)
 		return;
-	sqlite3_bind_text(st, 1, vm, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
+	tr_sql_bind_text_copy(st, 1, vm);
+	tr_sql_bind_text_copy(st, 2, name);
+	tr_sql_bind_text_copy(st, 3, from);
 	if (instance)
-		sqlite3_bind_text(st, 4, instance, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, state, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 4, instance);
+	tr_sql_bind_text_copy(st, 5, state);
 	if (error)
-		sqlite3_bind_text(st, 6, error, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+		tr_sql_bind_text_copy(st, 6, error);
+	tr_sql_bind_int64(st, 7, (int64_t)time(NULL));
+	tr_sql_step(st);
+	tr_sql_finalize(st);
 }
 
 static void vm_mark(struct tr_daemon *d, json_t *vm, const char *state,
@@ -212,7 +215,7 @@ static void restart_vms(struct tr_daemon *d, const char *host, json_t *hrec)
 		tr_warn("ha: VMs of %s: %s", host, call.message);
 		return;
 	}
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	size_t i;
 	json_t *vm;
 	json_array_foreach(json_object_get(vms, "items"), i, vm)
@@ -269,20 +272,20 @@ static void restart_vms(struct tr_daemon *d, const char *host, json_t *hrec)
 /* Restarts still running: their end is recorded, reported and audited. */
 static void follow_restarts(struct tr_daemon *d)
 {
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st = NULL;
 	if (!d->engine ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT id, vm, name, from_host, instance FROM "
-			       "ha_restart WHERE state = 'running'",
-			       -1, &st, NULL) != SQLITE_OK)
+	    tr_sql_prepare(db,
+			   "SELECT id, vm, name, from_host, instance FROM "
+			   "ha_restart WHERE state = 'running'",
+			   &st) != 0)
 		return;
 	json_t *done = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (tr_sql_step(st) == TR_SQL_ROW) {
 		json_t *s = NULL;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
-		const char *inst = (const char *)sqlite3_column_text(st, 4);
+		const char *inst = tr_sql_column_text(st, 4);
 		if (!inst || tr_engine_status(d->engine, inst, &s, &call) < 0)
 			continue;
 		const char *state = S(s, "state");
@@ -290,36 +293,37 @@ static void follow_restarts(struct tr_daemon *d)
 			      !strcmp(state, "cancelled")))
 			json_array_append_new(
 			    done,
-			    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?, s:s?}", "id",
-				      (json_int_t)sqlite3_column_int64(st, 0), "vm",
-				      (const char *)sqlite3_column_text(st, 1), "name",
-				      (const char *)sqlite3_column_text(st, 2), "from",
-				      (const char *)sqlite3_column_text(st, 3), "state",
-				      state, "to",
-				      S(json_object_get(s, "outputs"), "host"), "error",
-				      S(s, "error")));
+			    json_pack(
+				"{s:I, s:s, s:s, s:s, s:s, s:s?, s:s?}", "id",
+				(json_int_t)tr_sql_column_int64(st, 0), "vm",
+				tr_sql_column_text(st, 1), "name",
+				tr_sql_column_text(st, 2), "from",
+				tr_sql_column_text(st, 3), "state", state, "to",
+				S(json_object_get(s, "outputs"), "host"),
+				"error", S(s, "error")));
 		json_decref(s);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	size_t i;
 	json_t *r;
 	json_array_foreach(done, i, r)
 	{
 		int ok = !strcmp(S(r, "state"), "succeeded");
-		if (sqlite3_prepare_v2(db,
-				       "UPDATE ha_restart SET state = ?2, to_host = "
-				       "?3, error = ?4 WHERE id = ?1",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(r, "id")));
-			sqlite3_bind_text(st, 2, ok ? "restarted" : "failed", -1,
-					  SQLITE_STATIC);
+		if (tr_sql_prepare(
+			db,
+			"UPDATE ha_restart SET state = ?2, to_host = "
+			"?3, error = ?4 WHERE id = ?1",
+			&st) == 0) {
+			tr_sql_bind_int64(
+			    st, 1,
+			    json_integer_value(json_object_get(r, "id")));
+			tr_sql_bind_text(st, 2, ok ? "restarted" : "failed");
 			if (ok && S(r, "to"))
-				sqlite3_bind_text(st, 3, S(r, "to"), -1, SQLITE_TRANSIENT);
+				tr_sql_bind_text_copy(st, 3, S(r, "to"));
 			if (!ok && S(r, "error"))
-				sqlite3_bind_text(st, 4, S(r, "error"), -1,
-						  SQLITE_TRANSIENT);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
+				tr_sql_bind_text_copy(st, 4, S(r, "error"));
+			tr_sql_step(st);
+			tr_sql_finalize(st);
 		}
 		char obj[512];
 		snprintf(obj, sizeof obj, "vm %s from %s", S(r, "name"), S(r, "from"));
@@ -364,7 +368,7 @@ static void fenced(struct tr_daemon *d, void *arg, json_t *result,
 	char obj[300];
 	snprintf(obj, sizeof obj, "host %s", j->host);
 	busy_clear(j->host);
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	if (!result) {
 		/* No restart: its VMs may still run. */
 		row_set(db, j->host, "fence_failed", 0, call->message);
@@ -423,7 +427,7 @@ static void declare_failed(struct tr_daemon *d, json_t *h, const char *why)
 	const char *host = S(h, "name");
 	char obj[300];
 	snprintf(obj, sizeof obj, "host %s", host);
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	row_set(db, host, "fencing", 0, why);
 	host_state(d, host, "failed", why);
 	audit(d, "ha.host_failed", obj, 1, NULL);
@@ -503,7 +507,7 @@ static void sweep_end(struct tr_daemon *d, struct sweep *w)
 		snprintf(why, sizeof why,
 			 "back; %zu stale domain(s) undefined%s%s", w->done,
 			 w->done ? ": " : "", w->names);
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	if (w->mark && !w->failed)
 		row_set(db, w->host, "returned", 0, why);
 	if (!w->mark && w->failed)
@@ -626,7 +630,7 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 {
 	struct job *j = arg;
 	busy_clear(j->host);
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	struct hrow r;
 	row_get(db, j->host, &r);
 	if (strcmp(r.state, "ok") && strcmp(r.state, "suspect")) {
@@ -683,7 +687,7 @@ static void tick(struct tr_daemon *d, void *arg)
 	tr_call_init(&call, NULL);
 	if (tr_store_list(d->store, TR_KIND_HOST, &q, &hosts, &call) < 0)
 		return;
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	const struct tr_config *c = d->config;
 	size_t i;
 	json_t *h;
@@ -742,68 +746,68 @@ void tr_ha_stop(struct tr_daemon *d)
 
 int tr_ha_status(struct tr_store *s, json_t **out, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	json_t *hosts = json_array(), *restarts = json_array();
-	if (sqlite3_prepare_v2(db,
-			       "SELECT host, state, failing_since, changed_at, "
-			       "reason FROM ha_host ORDER BY host",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT host, state, failing_since, changed_at, "
+			   "reason FROM ha_host ORDER BY host",
+			   &st) != 0)
 		goto fail;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (tr_sql_step(st) == TR_SQL_ROW) {
 		json_t *o = json_pack(
-		    "{s:s, s:s, s:I, s:I}", "host",
-		    (const char *)sqlite3_column_text(st, 0), "state",
-		    (const char *)sqlite3_column_text(st, 1), "failing_since",
-		    (json_int_t)sqlite3_column_int64(st, 2), "changed_at",
-		    (json_int_t)sqlite3_column_int64(st, 3));
-		const unsigned char *why = sqlite3_column_text(st, 4);
+		    "{s:s, s:s, s:I, s:I}", "host", tr_sql_column_text(st, 0),
+		    "state", tr_sql_column_text(st, 1), "failing_since",
+		    (json_int_t)tr_sql_column_int64(st, 2), "changed_at",
+		    (json_int_t)tr_sql_column_int64(st, 3));
+		const char *why = tr_sql_column_text(st, 4);
 		json_object_set_new(o, "reason",
 				    why ? json_string((const char *)why) : json_null());
 		json_array_append_new(hosts, o);
 	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT vm, name, from_host, instance, state, "
-			       "to_host, error, at FROM ha_restart ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
+	tr_sql_finalize(st);
+	if (tr_sql_prepare(db,
+			   "SELECT vm, name, from_host, instance, state, "
+			   "to_host, error, at FROM ha_restart ORDER BY id",
+			   &st) != 0)
 		goto fail;
 	static const char *const k[] = {"vm",	 "name", "from", "instance",
 					"state", "to",	 "error"};
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (tr_sql_step(st) == TR_SQL_ROW) {
 		json_t *o = json_object();
 		for (int c = 0; c < 7; c++) {
-			const unsigned char *t = sqlite3_column_text(st, c);
+			const char *t = tr_sql_column_text(st, c);
 			json_object_set_new(o, k[c],
 					    t ? json_string((const char *)t)
 					      : json_null());
 		}
-		json_object_set_new(o, "at", json_integer(sqlite3_column_int64(st, 7)));
+		json_object_set_new(o, "at",
+				    json_integer(tr_sql_column_int64(st, 7)));
 		json_array_append_new(restarts, o);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	*out = json_pack("{s:o, s:o}", "hosts", hosts, "restarts", restarts);
 	return 0;
 fail:
 	json_decref(hosts);
 	json_decref(restarts);
-	return tr_call_set(call, TRELLIS_E_IO, "ha: %s", sqlite3_errmsg(db));
+	return tr_call_set(call, TRELLIS_E_IO, "ha: %s", tr_sql_errmsg(db));
 }
 
 int tr_ha_clear(struct tr_daemon *d, const char *host, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st = NULL;
 	struct hrow was;
 	if (row_get(db, host, &was) > 0 && !strcmp(was.state, "fenced"))
 		back_flag(host); /* its stale domains, once it answers */
-	if (sqlite3_prepare_v2(db, "DELETE FROM ha_host WHERE host = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
-		return tr_call_set(call, TRELLIS_E_IO, "ha: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (sqlite3_changes(db) == 0)
+	if (tr_sql_prepare(db, "DELETE FROM ha_host WHERE host = ?1", &st) != 0)
+		return tr_call_set(call, TRELLIS_E_IO, "ha: %s",
+				   tr_sql_errmsg(db));
+	tr_sql_bind_text_copy(st, 1, host);
+	tr_sql_step(st);
+	tr_sql_finalize(st);
+	if ((int)tr_sql_changes(db) == 0)
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "ha: holds nothing of host '%s'", host);
 	char obj[300];

@@ -6,50 +6,50 @@
  * pool and segment-id use, and the process's RSS and descriptors.
  */
 #include <dirent.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "../util/metrics.h"
 #include "http.h"
 
 /* One gauge family from "SELECT label..., value" rows. */
-static void gauge_query(FILE *out, sqlite3 *db, const char *name,
+static void gauge_query(FILE *out, struct tr_sql *db, const char *name,
 			const char *help, const char *const *labels,
 			const char *sql)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st;
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return;
 	size_t n = 0;
 	while (labels[n])
 		n++;
 	tr_metric_write_head(out, name, "gauge", help);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (tr_sql_step(st) == TR_SQL_ROW) {
 		const char *vals[4] = {NULL};
 		for (size_t i = 0; i < n && i < 4; i++) {
-			const unsigned char *t = sqlite3_column_text(st, (int)i);
+			const char *t = tr_sql_column_text(st, (int)i);
 			vals[i] = t ? (const char *)t : "";
 		}
 		tr_metric_write_sample(out, name, labels, vals,
-				       sqlite3_column_double(st, (int)n));
+				       tr_sql_column_double(st, (int)n));
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 }
 
 static void store_gauges(FILE *out, struct tr_store *s)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	if (!db)
 		return;
 	static const char *const state[] = {"state", NULL};
 	static const char *const pool[] = {"pool", NULL};
 	static const char *const netpool[] = {"netpool", "mode", NULL};
 	/* One read transaction: every figure from the same moment. */
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	tr_sql_exec(db, "BEGIN");
 	gauge_query(out, db, "trellis_hosts", "hosts by state", state,
 		    "SELECT state, count(*) FROM host GROUP BY state");
 	gauge_query(out, db, "trellis_vms", "VMs by state", state,
@@ -71,7 +71,7 @@ static void store_gauges(FILE *out, struct tr_store *s)
 	gauge_query(out, db, "trellis_segment_ids_total",
 		    "segment ids (VNIs, VLANs) in each pool", netpool,
 		    "SELECT name, mode, last - first + 1 FROM netpool");
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	tr_sql_exec(db, "COMMIT");
 }
 
 static void process_gauges(FILE *out)

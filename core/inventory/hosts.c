@@ -271,7 +271,7 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 				     &call);
 		char msg[256];
 		if (rc == 0 && j->agent &&
-		    (rc = tr_agent_host_bind(tr_store_db(s), j->name, j->agent,
+		    (rc = tr_agent_host_bind(tr_store_sql(s), j->name, j->agent,
 					     msg, sizeof msg)) < 0)
 			tr_call_set(&call, rc, "%s", msg);
 	} else if (rc == 0) {

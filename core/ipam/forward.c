@@ -20,18 +20,18 @@ static int proto_ok(const char *p)
 
 /* sql prepared with ?1 network, ?2 protocol, ?3 public_port bound: one
  * forward's key.  NULL after setting the error. */
-static sqlite3_stmt *fwd_stmt(sqlite3 *db, const char *sql,
-			      const char *network, const char *protocol,
-			      int64_t public_port, trellis_call_t *call)
+static struct tr_sql_stmt *fwd_stmt(struct tr_sql *db, const char *sql,
+				    const char *network, const char *protocol,
+				    int64_t public_port, trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, sql, &st) != 0) {
 		tr_ipam_db_fail(call, db, "forward");
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, protocol, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, public_port);
+	tr_sql_bind_text(st, 1, network);
+	tr_sql_bind_text(st, 2, protocol);
+	tr_sql_bind_int64(st, 3, public_port);
 	return st;
 }
 
@@ -40,7 +40,7 @@ int tr_ipam_forward_add(struct tr_store *s, const char *network,
 			const char *vm, int64_t port, json_t **out,
 			trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	*out = NULL;
 	if (!protocol)
 		protocol = "tcp";
@@ -70,7 +70,7 @@ int tr_ipam_forward_add(struct tr_store *s, const char *network,
 		rc = got;
 		goto out;
 	}
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	int step;
 	if (!addr[0]) {
 		rc = tr_call_set(call, TRELLIS_E_NOTFOUND,
@@ -85,16 +85,17 @@ int tr_ipam_forward_add(struct tr_store *s, const char *network,
 		rc = call->code;
 		goto out;
 	}
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW &&
-	    (strcmp(tr_ipam_txt(st, 0), vm) || sqlite3_column_int64(st, 1) != port))
+	step = tr_sql_step(st);
+	if (step == TR_SQL_ROW && (strcmp(tr_ipam_txt(st, 0), vm) ||
+				   tr_sql_column_int64(st, 1) != port))
 		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
 				 "network '%s': public %s port %" PRId64
 				 " already forwards to VM '%s' port %" PRId64,
-				 network, protocol, public_port, tr_ipam_txt(st, 0),
-				 (int64_t)sqlite3_column_int64(st, 1));
-	sqlite3_finalize(st);
-	if (rc || step == SQLITE_ROW)
+				 network, protocol, public_port,
+				 tr_ipam_txt(st, 0),
+				 (int64_t)tr_sql_column_int64(st, 1));
+	tr_sql_finalize(st);
+	if (rc || step == TR_SQL_ROW)
 		goto done; /* the same forward again: nothing to do */
 	if (!(st = fwd_stmt(db,
 			    "INSERT INTO net_forward (network, protocol, "
@@ -104,12 +105,12 @@ int tr_ipam_forward_add(struct tr_store *s, const char *network,
 		rc = call->code;
 		goto out;
 	}
-	sqlite3_bind_text(st, 4, vm, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, port);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-	step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE) {
+	tr_sql_bind_text(st, 4, vm);
+	tr_sql_bind_int64(st, 5, port);
+	tr_sql_bind_int64(st, 6, (int64_t)time(NULL));
+	step = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (step != TR_SQL_DONE) {
 		rc = tr_ipam_db_fail(call, db, "forward");
 		goto out;
 	}
@@ -126,32 +127,33 @@ out:
 }
 
 /* Forwards of network with their VMs' addresses. */
-static int forwards(sqlite3 *db, const char *network, json_t **items,
+static int forwards(struct tr_sql *db, const char *network, json_t **items,
 		    trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(
 		db,
-		"SELECT f.protocol, f.public_port, f.vm, f.port, a.address FROM "
-		"net_forward f LEFT JOIN ip_alloc a ON a.network = f.network AND "
+		"SELECT f.protocol, f.public_port, f.vm, f.port, a.address "
+		"FROM "
+		"net_forward f LEFT JOIN ip_alloc a ON a.network = f.network "
+		"AND "
 		"a.vm = f.vm AND a.kind = 'nic' WHERE f.network = ?1 ORDER BY "
 		"f.protocol, f.public_port",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return tr_ipam_db_fail(call, db, "forwards");
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, network);
 	*items = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW)
 		json_array_append_new(
-		    *items,
-		    json_pack("{s:s, s:I, s:s, s:I, s:s}", "protocol",
-			      tr_ipam_txt(st, 0), "public_port",
-			      (json_int_t)sqlite3_column_int64(st, 1), "vm",
-			      tr_ipam_txt(st, 2), "port",
-			      (json_int_t)sqlite3_column_int64(st, 3), "ip",
-			      tr_ipam_txt(st, 4)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+		    *items, json_pack("{s:s, s:I, s:s, s:I, s:s}", "protocol",
+				      tr_ipam_txt(st, 0), "public_port",
+				      (json_int_t)tr_sql_column_int64(st, 1),
+				      "vm", tr_ipam_txt(st, 2), "port",
+				      (json_int_t)tr_sql_column_int64(st, 3),
+				      "ip", tr_ipam_txt(st, 4)));
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE) {
 		json_decref(*items);
 		return tr_ipam_db_fail(call, db, "forwards");
 	}
@@ -163,11 +165,11 @@ int tr_ipam_forward_list(struct tr_store *s, const char *network,
 {
 	json_t *items = NULL;
 	*out = NULL;
-	json_t *spec = tr_ipam_net_spec(tr_store_db(s), network, NULL, call);
+	json_t *spec = tr_ipam_net_spec(tr_store_sql(s), network, NULL, call);
 	if (!spec)
 		return call->code;
 	json_decref(spec);
-	int rc = forwards(tr_store_db(s), network, &items, call);
+	int rc = forwards(tr_store_sql(s), network, &items, call);
 	if (!rc)
 		*out = json_pack("{s:o}", "items", items);
 	return rc;
@@ -177,8 +179,8 @@ int tr_ipam_forward_remove(struct tr_store *s, const char *network,
 			   const char *protocol, int64_t public_port,
 			   json_t **out, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	if (!protocol)
 		protocol = "tcp";
 	*out = NULL;
@@ -191,14 +193,13 @@ int tr_ipam_forward_remove(struct tr_store *s, const char *network,
 			    "protocol = ?2 AND public_port = ?3",
 			    network, protocol, public_port, call)))
 		return call->code;
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return tr_ipam_db_fail(call, db, "forward remove");
-	*out = json_pack("{s:s, s:s, s:I, s:b}", "network", network,
-			 "protocol", protocol, "public_port",
-			 (json_int_t)public_port, "removed",
-			 sqlite3_changes(db) > 0);
+	*out = json_pack("{s:s, s:s, s:I, s:b}", "network", network, "protocol",
+			 protocol, "public_port", (json_int_t)public_port,
+			 "removed", (int)tr_sql_changes(db) > 0);
 	return 0;
 }
 
@@ -217,7 +218,7 @@ static int dns_label(const char *n)
 int tr_ipam_router_spec(struct tr_store *s, const char *network, json_t **out,
 			trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	*out = NULL;
 	json_t *spec = tr_ipam_net_spec(db, network, NULL, call);
 	if (!spec)
@@ -252,18 +253,18 @@ int tr_ipam_router_spec(struct tr_store *s, const char *network, json_t **out,
 		json_object_set_new(o, "public", p);
 	}
 	json_decref(spec);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT mac, address, vm FROM ip_alloc WHERE "
-			       "network = ?1 AND kind = 'nic' ORDER BY ip",
-			       -1, &st, NULL) != SQLITE_OK) {
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT mac, address, vm FROM ip_alloc WHERE "
+			   "network = ?1 AND kind = 'nic' ORDER BY ip",
+			   &st) != 0) {
 		json_decref(o);
 		return tr_ipam_db_fail(call, db, "router");
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, network);
 	json_t *leases = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW) {
 		json_t *l = json_pack("{s:s, s:s}", "mac", tr_ipam_txt(st, 0), "ip",
 				      tr_ipam_txt(st, 1));
 		if (dns_label(tr_ipam_txt(st, 2)))
@@ -271,12 +272,12 @@ int tr_ipam_router_spec(struct tr_store *s, const char *network, json_t **out,
 					    json_string(tr_ipam_txt(st, 2)));
 		json_array_append_new(leases, l);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	json_object_set_new(o, "leases", leases);
 	json_t *fw = NULL;
-	if (rc != SQLITE_DONE || forwards(db, network, &fw, call)) {
+	if (rc != TR_SQL_DONE || forwards(db, network, &fw, call)) {
 		json_decref(o);
-		return rc != SQLITE_DONE ? tr_ipam_db_fail(call, db, "router")
+		return rc != TR_SQL_DONE ? tr_ipam_db_fail(call, db, "router")
 					 : call->code;
 	}
 	json_object_set_new(o, "forwards", fw);
@@ -286,22 +287,28 @@ int tr_ipam_router_spec(struct tr_store *s, const char *network, json_t **out,
 
 int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	*out = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name FROM segment WHERE json_extract(spec,"
-			       " '$.router_host') IS NOT NULL AND"
-			       " json_extract(spec, '$.deleting') IS NOT 1"
-			       " ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   tr_sql_pick(db,
+				       "SELECT name FROM segment WHERE "
+				       "json_extract(spec, '$.router_host') IS "
+				       "NOT NULL AND json_extract(spec, "
+				       "'$.deleting') IS NOT 1 ORDER BY name",
+				       "SELECT name FROM segment WHERE "
+				       "(spec::jsonb ->> 'router_host') IS NOT "
+				       "NULL AND COALESCE(spec::jsonb ->> "
+				       "'deleting', '') NOT IN ('true', '1') "
+				       "ORDER BY name"),
+			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "routed networks");
 	json_t *items = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW)
 		json_array_append_new(items, json_string(tr_ipam_txt(st, 0)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE) {
 		json_decref(items);
 		return tr_ipam_db_fail(call, db, "routed networks");
 	}
@@ -312,8 +319,13 @@ int tr_ipam_routed(struct tr_store *s, json_t **out, trellis_call_t *call)
 int tr_ipam_net_deleting(struct tr_store *s, const char *network,
 			 trellis_call_t *call)
 {
-	return tr_ipam_exec1(tr_store_db(s),
-			     "UPDATE segment SET spec = json_set(spec, "
-			     "'$.deleting', json('true')) WHERE name = ?1",
-			     network, NULL, call);
+	struct tr_sql *db = tr_store_sql(s);
+	return tr_ipam_exec1(
+	    db,
+	    tr_sql_pick(db,
+			"UPDATE segment SET spec = json_set(spec, "
+			"'$.deleting', json('true')) WHERE name = ?1",
+			"UPDATE segment SET spec = jsonb_set(spec::jsonb, "
+			"'{deleting}', 'true')::text WHERE name = ?1"),
+	    network, NULL, call);
 }

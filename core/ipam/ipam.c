@@ -12,38 +12,38 @@
 #include "ipam.h"
 #include "ipam_int.h"
 
-
-int tr_ipam_db_fail(trellis_call_t *call, sqlite3 *db, const char *what)
+int tr_ipam_db_fail(trellis_call_t *call, struct tr_sql *db, const char *what)
 {
 	return tr_call_set(call, TRELLIS_E_IO, "ipam: %s: %s", what,
-			   sqlite3_errmsg(db));
+			   tr_sql_errmsg(db));
 }
 
-const char *tr_ipam_txt(sqlite3_stmt *st, int i)
+const char *tr_ipam_txt(struct tr_sql_stmt *st, int i)
 {
-	const char *t = (const char *)sqlite3_column_text(st, i);
+	const char *t = tr_sql_column_text(st, i);
 	return t ? t : "";
 }
 
 /* The id of zone (or of pod in it): >0, 0 not found, <0 error. */
-int64_t tr_ipam_row_id(sqlite3 *db, const char *sql, const char *a,
-		      const char *b, trellis_call_t *call)
+int64_t tr_ipam_row_id(struct tr_sql *db, const char *sql, const char *a,
+		       const char *b, trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return tr_ipam_db_fail(call, db, "lookup");
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, a);
 	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0)
-		     : rc == SQLITE_DONE ? 0
+		tr_sql_bind_text(st, 2, b);
+	int rc = tr_sql_step(st);
+	int64_t id = rc == TR_SQL_ROW	 ? tr_sql_column_int64(st, 0)
+		     : rc == TR_SQL_DONE ? 0
 					 : tr_ipam_db_fail(call, db, "lookup");
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return id;
 }
 
-int64_t tr_ipam_zone_id(sqlite3 *db, const char *zone, trellis_call_t *call)
+int64_t tr_ipam_zone_id(struct tr_sql *db, const char *zone,
+			trellis_call_t *call)
 {
 	int64_t id = tr_ipam_row_id(db, "SELECT id FROM zone WHERE name = ?1", zone,
 			    NULL, call);
@@ -53,124 +53,137 @@ int64_t tr_ipam_zone_id(sqlite3 *db, const char *zone, trellis_call_t *call)
 	return id;
 }
 
-int tr_ipam_exec1(sqlite3 *db, const char *sql, const char *a, const char *b,
-		 trellis_call_t *call)
+int tr_ipam_exec1(struct tr_sql *db, const char *sql, const char *a,
+		  const char *b, trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return tr_ipam_db_fail(call, db, "update");
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, a);
 	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : tr_ipam_db_fail(call, db, "update");
+		tr_sql_bind_text(st, 2, b);
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	return rc == TR_SQL_DONE ? 0 : tr_ipam_db_fail(call, db, "update");
 }
 
-json_t *tr_ipam_net_spec(sqlite3 *db, const char *network, int64_t *tenant_id,
-			trellis_call_t *call)
+json_t *tr_ipam_net_spec(struct tr_sql *db, const char *network,
+			 int64_t *tenant_id, trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	json_t *spec = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT spec, tenant_id FROM segment WHERE name = "
-			       "?1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (tr_sql_prepare(db,
+			   "SELECT spec, tenant_id FROM segment WHERE name = "
+			   "?1",
+			   &st) != 0) {
 		tr_ipam_db_fail(call, db, "network");
 		return NULL;
 	}
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	tr_sql_bind_text(st, 1, network);
+	int rc = tr_sql_step(st);
+	if (rc == TR_SQL_ROW) {
 		spec = json_loads(tr_ipam_txt(st, 0), 0, NULL);
 		if (!spec)
 			spec = json_object();
 		if (tenant_id)
-			*tenant_id = sqlite3_column_int64(st, 1);
-	} else if (rc == SQLITE_DONE) {
+			*tenant_id = tr_sql_column_int64(st, 1);
+	} else if (rc == TR_SQL_DONE) {
 		tr_call_set(call, TRELLIS_E_NOTFOUND,
 			    "network '%s' does not exist", network ? network : "");
 	} else {
 		tr_ipam_db_fail(call, db, "network");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return spec;
 }
 
 
 /* The address (and MAC) a VM's NIC holds in network: 1 found, 0 none,
  * <0 an error. */
-int tr_ipam_nic_addr(sqlite3 *db, const char *network, const char *vm,
-		    char addr[TR_IP4_STRLEN], char mac[18], trellis_call_t *call)
+int tr_ipam_nic_addr(struct tr_sql *db, const char *network, const char *vm,
+		     char addr[TR_IP4_STRLEN], char mac[18],
+		     trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT address, mac FROM ip_alloc WHERE network "
-			       "= ?1 AND vm = ?2 AND kind = 'nic'",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT address, mac FROM ip_alloc WHERE network "
+			   "= ?1 AND vm = ?2 AND kind = 'nic'",
+			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "address");
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, vm, -1, SQLITE_STATIC);
-	int step = sqlite3_step(st), found = step == SQLITE_ROW;
+	tr_sql_bind_text(st, 1, network);
+	tr_sql_bind_text(st, 2, vm);
+	int step = tr_sql_step(st), found = step == TR_SQL_ROW;
 	if (found) {
 		snprintf(addr, TR_IP4_STRLEN, "%s", tr_ipam_txt(st, 0));
 		snprintf(mac, 18, "%s", tr_ipam_txt(st, 1));
 	}
-	sqlite3_finalize(st);
-	return found ? 1 : step == SQLITE_DONE ? 0 : tr_ipam_db_fail(call, db, "address");
+	tr_sql_finalize(st);
+	return found		     ? 1
+	       : step == TR_SQL_DONE ? 0
+				     : tr_ipam_db_fail(call, db, "address");
 }
 
 /* ---- network addressing ---- */
 
 /* A network of tenant in zone (or anywhere, zone NULL) that overlaps
  * [f,l], into other: 1 found, 0 none, <0 error. */
-static int net_overlap(sqlite3 *db, const char *tenant, const char *zone,
+static int net_overlap(struct tr_sql *db, const char *tenant, const char *zone,
 		       uint32_t f, uint32_t l, char *other, size_t len,
 		       trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(
 		db,
-		"SELECT s.name, json_extract(s.spec, '$.cidr') FROM segment s "
-		"LEFT JOIN tenant t ON t.id = s.tenant_id WHERE t.name IS ?1 "
-		"AND json_extract(s.spec, '$.zone') IS ?2 AND "
-		"json_extract(s.spec, '$.net_first') <= ?4 AND "
-		"json_extract(s.spec, '$.net_last') >= ?3 LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK)
+		tr_sql_pick(
+		    db,
+		    "SELECT s.name, json_extract(s.spec, '$.cidr') FROM "
+		    "segment s LEFT JOIN tenant t ON t.id = s.tenant_id WHERE "
+		    "t.name IS ?1 AND json_extract(s.spec, '$.zone') IS ?2 AND "
+		    "json_extract(s.spec, '$.net_first') <= ?4 AND "
+		    "json_extract(s.spec, '$.net_last') >= ?3 LIMIT 1",
+		    "SELECT s.name, s.spec::jsonb ->> 'cidr' FROM segment s "
+		    "LEFT JOIN tenant t ON t.id = s.tenant_id WHERE t.name IS "
+		    "NOT DISTINCT FROM CAST(?1 AS TEXT) AND (s.spec::jsonb ->> "
+		    "'zone') IS NOT DISTINCT FROM CAST(?2 AS TEXT) AND "
+		    "(s.spec::jsonb ->> 'net_first')::bigint <= ?4 AND "
+		    "(s.spec::jsonb ->> 'net_last')::bigint >= ?3 LIMIT 1"),
+		&st) != 0)
 		return tr_ipam_db_fail(call, db, "network overlap");
 	if (tenant)
-		sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 1, tenant);
 	if (zone)
-		sqlite3_bind_text(st, 2, zone, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, f);
-	sqlite3_bind_int64(st, 4, l);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+		tr_sql_bind_text(st, 2, zone);
+	tr_sql_bind_int64(st, 3, f);
+	tr_sql_bind_int64(st, 4, l);
+	int rc = tr_sql_step(st);
+	if (rc == TR_SQL_ROW)
 		snprintf(other, len, "network '%s' (%s)", tr_ipam_txt(st, 0),
 			 tr_ipam_txt(st, 1));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0
-						 : tr_ipam_db_fail(call, db, "network "
-								     "overlap");
+	tr_sql_finalize(st);
+	return rc == TR_SQL_ROW	   ? 1
+	       : rc == TR_SQL_DONE ? 0
+				   : tr_ipam_db_fail(call, db,
+						     "network "
+						     "overlap");
 }
 
 /* The first /24 of the zone's tenant space that tenant does not use. */
-static int pick_cidr(sqlite3 *db, const char *zone, const char *tenant,
+static int pick_cidr(struct tr_sql *db, const char *zone, const char *tenant,
 		     struct tr_cidr *c, trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT r.net_first, r.net_last FROM ip_range r "
-			       "JOIN zone z ON z.id = r.zone_id WHERE z.name = "
-			       "?1 AND r.kind = 'tenant' ORDER BY r.net_first",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT r.net_first, r.net_last FROM ip_range r "
+			   "JOIN zone z ON z.id = r.zone_id WHERE z.name = "
+			   "?1 AND r.kind = 'tenant' ORDER BY r.net_first",
+			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "tenant space");
-	sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, zone);
 	int rc, any = 0, found = 0;
 	char other[200];
-	while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t f = (uint32_t)sqlite3_column_int64(st, 0),
-			 l = (uint32_t)sqlite3_column_int64(st, 1);
+	while (!found && (rc = tr_sql_step(st)) == TR_SQL_ROW) {
+		uint32_t f = (uint32_t)tr_sql_column_int64(st, 0),
+			 l = (uint32_t)tr_sql_column_int64(st, 1);
 		any = 1;
 		for (uint64_t b = f & 0xffffff00u; b + 255 <= l; b += 256) {
 			if (b < f)
@@ -179,7 +192,7 @@ static int pick_cidr(sqlite3 *db, const char *zone, const char *tenant,
 					    (uint32_t)b + 255, other,
 					    sizeof other, call);
 			if (o < 0) {
-				sqlite3_finalize(st);
+				tr_sql_finalize(st);
 				return o;
 			}
 			if (!o) {
@@ -190,7 +203,7 @@ static int pick_cidr(sqlite3 *db, const char *zone, const char *tenant,
 			}
 		}
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (found)
 		return 0;
 	if (!any)
@@ -209,7 +222,7 @@ static int pick_cidr(sqlite3 *db, const char *zone, const char *tenant,
 int tr_ipam_net_plan(struct tr_store *s, json_t *args, const char *tenant,
 		     json_t *spec, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	const char *zone = S(args, "zone"), *cs = S(args, "cidr");
 	char err[256], buf[TR_CIDR_STRLEN], a[TR_IP4_STRLEN],
 	    b[TR_IP4_STRLEN], other[200];
@@ -304,92 +317,91 @@ int tr_ipam_net_plan(struct tr_store *s, json_t *args, const char *tenant,
 }
 
 /* Inserts an allocation; 0 or an error. */
-static int alloc_insert(sqlite3 *db, const char *network, uint32_t ip,
+static int alloc_insert(struct tr_sql *db, const char *network, uint32_t ip,
 			const char *mac, const char *vm, const char *owner,
 			const char *kind, int64_t range_id,
 			trellis_call_t *call)
 {
 	char a[TR_IP4_STRLEN];
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	tr_ip4_format(ip, a);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO ip_alloc (network, ip, address, "
-			       "mac, vm, owner, kind, range_id, created_at) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "INSERT INTO ip_alloc (network, ip, address, "
+			   "mac, vm, owner, kind, range_id, created_at) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "allocate");
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, ip);
-	sqlite3_bind_text(st, 3, a, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, network);
+	tr_sql_bind_int64(st, 2, ip);
+	tr_sql_bind_text(st, 3, a);
 	if (mac)
-		sqlite3_bind_text(st, 4, mac, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 4, mac);
 	if (vm)
-		sqlite3_bind_text(st, 5, vm, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 5, vm);
 	if (owner)
-		sqlite3_bind_text(st, 6, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, kind, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 6, owner);
+	tr_sql_bind_text(st, 7, kind);
 	if (range_id)
-		sqlite3_bind_int64(st, 8, range_id);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)time(NULL));
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : tr_ipam_db_fail(call, db, "allocate");
+		tr_sql_bind_int64(st, 8, range_id);
+	tr_sql_bind_int64(st, 9, (int64_t)time(NULL));
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	return rc == TR_SQL_DONE ? 0 : tr_ipam_db_fail(call, db, "allocate");
 }
 
 /* The lowest address of [f,l] that scope does not hold: 1 (into *ip),
  * 0 none free, <0 error. */
-static int lowest_free(sqlite3 *db, const char *scope, uint32_t f, uint32_t l,
-		       uint32_t *ip, trellis_call_t *call)
+static int lowest_free(struct tr_sql *db, const char *scope, uint32_t f,
+		       uint32_t l, uint32_t *ip, trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	/* The first held address whose successor is free, or f itself. */
-	if (sqlite3_prepare_v2(
+	if (tr_sql_prepare(
 		db,
 		"SELECT ?2 WHERE NOT EXISTS (SELECT 1 FROM ip_alloc WHERE "
 		"network = ?1 AND ip = ?2) UNION ALL SELECT MIN(a.ip + 1) FROM "
 		"ip_alloc a WHERE a.network = ?1 AND a.ip >= ?2 AND a.ip < ?3 "
 		"AND NOT EXISTS (SELECT 1 FROM ip_alloc b WHERE b.network = ?1 "
 		"AND b.ip = a.ip + 1) LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return tr_ipam_db_fail(call, db, "allocate");
-	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, f);
-	sqlite3_bind_int64(st, 3, l);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*ip = (uint32_t)sqlite3_column_int64(st, 0);
+	tr_sql_bind_text(st, 1, scope);
+	tr_sql_bind_int64(st, 2, f);
+	tr_sql_bind_int64(st, 3, l);
+	int rc = tr_sql_step(st), ret = 0;
+	if (rc == TR_SQL_ROW && tr_sql_column_type(st, 0) != TR_SQL_NULL) {
+		*ip = (uint32_t)tr_sql_column_int64(st, 0);
 		ret = 1;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	} else if (rc != TR_SQL_ROW && rc != TR_SQL_DONE) {
 		ret = tr_ipam_db_fail(call, db, "allocate");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return ret;
 }
 
 int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 			 trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	const char *zone = S(spec, "zone");
 	if (!zone)
 		return 0;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT r.id, r.first, r.last, r.cidr, "
-			       "r.gateway, r.bridge FROM ip_range r JOIN zone "
-			       "z ON z.id = r.zone_id WHERE z.name = ?1 AND "
-			       "r.kind = 'public' ORDER BY r.net_first",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT r.id, r.first, r.last, r.cidr, "
+			   "r.gateway, r.bridge FROM ip_range r JOIN zone "
+			   "z ON z.id = r.zone_id WHERE z.name = ?1 AND "
+			   "r.kind = 'public' ORDER BY r.net_first",
+			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "public address");
-	sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, zone);
 	int rc, any = 0, ret = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW) {
 		uint32_t ip;
 		any = 1;
-		int got = lowest_free(db, PUBLIC_SCOPE,
-				      (uint32_t)sqlite3_column_int64(st, 1),
-				      (uint32_t)sqlite3_column_int64(st, 2),
-				      &ip, call);
+		int got = lowest_free(
+		    db, PUBLIC_SCOPE, (uint32_t)tr_sql_column_int64(st, 1),
+		    (uint32_t)tr_sql_column_int64(st, 2), &ip, call);
 		if (got < 0) {
 			ret = got;
 			break;
@@ -397,7 +409,7 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 		if (!got)
 			continue;
 		ret = alloc_insert(db, PUBLIC_SCOPE, ip, NULL, NULL, network,
-				   "router", sqlite3_column_int64(st, 0), call);
+				   "router", tr_sql_column_int64(st, 0), call);
 		if (!ret) {
 			char a[TR_IP4_STRLEN];
 			struct tr_cidr c;
@@ -407,21 +419,21 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 			json_object_set_new(spec, "public_ip", json_string(a));
 			json_object_set_new(spec, "public_prefix",
 					    json_integer(c.prefix));
-			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			if (tr_sql_column_type(st, 4) != TR_SQL_NULL)
 				json_object_set_new(
 				    spec, "public_gateway",
 				    json_string(tr_ipam_txt(st, 4)));
-			if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+			if (tr_sql_column_type(st, 5) != TR_SQL_NULL)
 				json_object_set_new(spec, "public_bridge",
 						    json_string(tr_ipam_txt(st, 5)));
 		}
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 		return ret;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (ret)
 		return ret;
-	if (rc != SQLITE_DONE)
+	if (rc != TR_SQL_DONE)
 		return tr_ipam_db_fail(call, db, "public address");
 	if (!any)
 		return 0; /* a zone without a public side: no NAT */
@@ -435,19 +447,26 @@ int tr_ipam_public_alloc(struct tr_store *s, const char *network, json_t *spec,
 int tr_ipam_net_drop(struct tr_store *s, const char *network,
 		     trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT group_concat(vm || ' ' || address, ', ') "
-			       "FROM (SELECT * FROM ip_alloc WHERE network = ?1 "
-			       "AND kind = 'nic' LIMIT 5)",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(
+		db,
+		tr_sql_pick(db,
+			    "SELECT group_concat(vm || ' ' || "
+			    "address, ', ') FROM (SELECT * FROM "
+			    "ip_alloc WHERE network = ?1 AND kind = "
+			    "'nic' LIMIT 5)",
+			    "SELECT string_agg(vm || ' ' || address, "
+			    "', ') FROM (SELECT * FROM ip_alloc "
+			    "WHERE network = ?1 AND kind = 'nic' "
+			    "LIMIT 5) a"),
+		&st) != 0)
 		return tr_ipam_db_fail(call, db, "network drop");
-	sqlite3_bind_text(st, 1, network, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, network);
 	char held[400] = "";
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (tr_sql_step(st) == TR_SQL_ROW)
 		snprintf(held, sizeof held, "%s", tr_ipam_txt(st, 0));
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (held[0])
 		return tr_call_set(call, TRELLIS_E_CONFLICT,
 				   "network '%s' still has VM addresses (%s); "
@@ -483,7 +502,7 @@ int tr_ipam_alloc(struct tr_store *s, const char *network, const char *vm,
 		  const char *mac, const char *owner, json_t **out,
 		  trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	*out = NULL;
 	json_t *spec = tr_ipam_net_spec(db, network, NULL, call);
 	if (!spec)
@@ -542,60 +561,70 @@ out:
 int tr_ipam_release(struct tr_store *s, const char *network, const char *vm,
 		    trellis_call_t *call)
 {
-	int rc = tr_ipam_exec1(tr_store_db(s),
-		       "DELETE FROM ip_alloc WHERE network = ?1 AND vm = ?2 AND "
-		       "kind = 'nic'",
-		       network, vm, call);
+	int rc = tr_ipam_exec1(
+	    tr_store_sql(s),
+	    "DELETE FROM ip_alloc WHERE network = ?1 AND vm = ?2 AND "
+	    "kind = 'nic'",
+	    network, vm, call);
 	return rc ? rc
-		  : tr_ipam_exec1(tr_store_db(s),
-			  "DELETE FROM net_forward WHERE network = ?1 AND vm = "
-			  "?2",
-			  network, vm, call);
+		  : tr_ipam_exec1(
+			tr_store_sql(s),
+			"DELETE FROM net_forward WHERE network = ?1 AND vm = "
+			"?2",
+			network, vm, call);
 }
 
+/* A network's zone, from its spec: the engines read JSON differently. */
+static const char *zone_of(struct tr_sql *db)
+{
+	return tr_sql_pick(db, "json_extract(s.spec, '$.zone')",
+			   "(s.spec::jsonb ->> 'zone')");
+}
+
+/* (%s: zone_of()) */
 #define IP_SELECT                                                              \
 	"SELECT a.address, a.network, a.mac, a.vm, a.kind, a.owner, t.name,"   \
-	" json_extract(s.spec, '$.zone'), a.created_at FROM ip_alloc a LEFT"   \
+	" %s, a.created_at FROM ip_alloc a LEFT"                               \
 	" JOIN segment s ON s.name = (CASE a.network WHEN '" PUBLIC_SCOPE      \
 	"' THEN a.owner ELSE a.network END) LEFT JOIN tenant t ON t.id ="      \
 	" s.tenant_id "
 
-static json_t *ip_row(sqlite3_stmt *st)
+static json_t *ip_row(struct tr_sql_stmt *st)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "address", tr_ipam_txt(st, 0),
-			      "network", tr_ipam_txt(st, 1), "kind", tr_ipam_txt(st, 4),
-			      "created_at",
-			      (json_int_t)sqlite3_column_int64(st, 8));
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:I}", "address", tr_ipam_txt(st, 0),
+		      "network", tr_ipam_txt(st, 1), "kind", tr_ipam_txt(st, 4),
+		      "created_at", (json_int_t)tr_sql_column_int64(st, 8));
 	static const char *const k[] = {NULL, NULL, "mac", "vm", NULL,
 					"owner", "tenant", "zone"};
 	for (int i = 2; i < 8; i++)
-		if (k[i] && sqlite3_column_type(st, i) != SQLITE_NULL)
+		if (k[i] && tr_sql_column_type(st, i) != TR_SQL_NULL)
 			json_object_set_new(o, k[i], json_string(tr_ipam_txt(st, i)));
 	return o;
 }
 
-static int ip_query(sqlite3 *db, const char *where, const char *a,
+static int ip_query(struct tr_sql *db, const char *where, const char *a,
 		    const char *b, const char *c, json_t **items,
 		    trellis_call_t *call)
 {
 	char sql[1200];
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	snprintf(sql, sizeof sql, IP_SELECT "WHERE %s ORDER BY a.network, a.ip",
-		 where);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		 zone_of(db), where);
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return tr_ipam_db_fail(call, db, "ip list");
 	if (a)
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 1, a);
 	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 2, b);
 	if (c)
-		sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 3, c);
 	*items = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW)
 		json_array_append_new(*items, ip_row(st));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE) {
 		json_decref(*items);
 		*items = NULL;
 		return tr_ipam_db_fail(call, db, "ip list");
@@ -609,12 +638,15 @@ int tr_ipam_ip_list(struct tr_store *s, const char *network, const char *zone,
 {
 	json_t *items = NULL;
 	*out = NULL;
-	int rc = ip_query(tr_store_db(s),
-			  "(?1 IS NULL OR a.network = ?1 OR (a.network = '"
-			  PUBLIC_SCOPE "' AND a.owner = ?1)) AND (?2 IS NULL "
-			  "OR json_extract(s.spec, '$.zone') = ?2) AND (?3 IS "
-			  "NULL OR t.name = ?3)",
-			  network, zone, scope_tenant, &items, call);
+	struct tr_sql *db = tr_store_sql(s);
+	char where[400];
+	snprintf(where, sizeof where,
+		 "(CAST(?1 AS TEXT) IS NULL OR a.network = ?1 OR (a.network = "
+		 "'" PUBLIC_SCOPE "' AND a.owner = ?1)) AND (CAST(?2 AS TEXT) "
+				  "IS NULL OR %s = ?2) AND (?3 IS "
+		 "NULL OR t.name = ?3)",
+		 zone_of(db));
+	int rc = ip_query(db, where, network, zone, scope_tenant, &items, call);
 	if (!rc)
 		*out = json_pack("{s:o}", "items", items);
 	return rc;
@@ -631,11 +663,12 @@ int tr_ipam_ip_show(struct tr_store *s, const char *address,
 	if (tr_ip4_parse(address, &ip, err, sizeof err))
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG, "%s", err);
 	tr_ip4_format(ip, a);
-	int rc = ip_query(tr_store_db(s),
-			  "a.address = ?1 AND (?2 IS NULL OR a.network = ?2 OR "
-			  "(a.network = '" PUBLIC_SCOPE "' AND a.owner = ?2)) "
-			  "AND (?3 IS NULL OR t.name = ?3)",
-			  a, network, scope_tenant, &items, call);
+	int rc = ip_query(
+	    tr_store_sql(s),
+	    "a.address = ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.network = ?2 OR "
+	    "(a.network = '" PUBLIC_SCOPE "' AND a.owner = ?2)) "
+	    "AND (CAST(?3 AS TEXT) IS NULL OR t.name = ?3)",
+	    a, network, scope_tenant, &items, call);
 	if (rc)
 		return rc;
 	size_t n = json_array_size(items);

@@ -12,21 +12,21 @@
 
 /* ---- ranges ---- */
 
-static json_t *range_row(sqlite3_stmt *st)
+static json_t *range_row(struct tr_sql_stmt *st)
 {
 	/* zone, pod, kind, cidr, gateway, first, last, bridge, used */
 	char a[TR_IP4_STRLEN], b[TR_IP4_STRLEN];
-	tr_ip4_format((uint32_t)sqlite3_column_int64(st, 5), a);
-	tr_ip4_format((uint32_t)sqlite3_column_int64(st, 6), b);
+	tr_ip4_format((uint32_t)tr_sql_column_int64(st, 5), a);
+	tr_ip4_format((uint32_t)tr_sql_column_int64(st, 6), b);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "zone",
-			      tr_ipam_txt(st, 0), "kind", tr_ipam_txt(st, 2), "cidr", tr_ipam_txt(st, 3),
-			      "first", a, "last", b, "used",
-			      (json_int_t)sqlite3_column_int64(st, 8));
-	if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			      tr_ipam_txt(st, 0), "kind", tr_ipam_txt(st, 2),
+			      "cidr", tr_ipam_txt(st, 3), "first", a, "last", b,
+			      "used", (json_int_t)tr_sql_column_int64(st, 8));
+	if (tr_sql_column_type(st, 1) != TR_SQL_NULL)
 		json_object_set_new(o, "pod", json_string(tr_ipam_txt(st, 1)));
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+	if (tr_sql_column_type(st, 4) != TR_SQL_NULL)
 		json_object_set_new(o, "gateway", json_string(tr_ipam_txt(st, 4)));
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+	if (tr_sql_column_type(st, 7) != TR_SQL_NULL)
 		json_object_set_new(o, "bridge", json_string(tr_ipam_txt(st, 7)));
 	return o;
 }
@@ -49,7 +49,7 @@ static void range_name(char *out, size_t len, const char *kind,
 }
 
 /* The first range that overlaps [first,last] under the rules of kind. */
-static int overlap_check(sqlite3 *db, int64_t zid, const char *kind,
+static int overlap_check(struct tr_sql *db, int64_t zid, const char *kind,
 			 uint32_t first, uint32_t last, const char *me,
 			 trellis_call_t *call)
 {
@@ -67,30 +67,30 @@ static int overlap_check(sqlite3 *db, int64_t zid, const char *kind,
 		: RANGE_SELECT "WHERE r.zone_id = ?1 AND r.kind IN"
 			       " ('tenant','public') AND r.net_first <= ?3 AND"
 			       " r.net_last >= ?2";
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return tr_ipam_db_fail(call, db, "overlap check");
-	sqlite3_bind_int64(st, 1, zid);
-	sqlite3_bind_int64(st, 2, first);
-	sqlite3_bind_int64(st, 3, last);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW) {
+	tr_sql_bind_int64(st, 1, zid);
+	tr_sql_bind_int64(st, 2, first);
+	tr_sql_bind_int64(st, 3, last);
+	int rc = tr_sql_step(st), ret = 0;
+	if (rc == TR_SQL_ROW) {
 		char other[300];
 		range_name(other, sizeof other, tr_ipam_txt(st, 2), tr_ipam_txt(st, 3),
 			   tr_ipam_txt(st, 0), tr_ipam_txt(st, 1));
 		ret = tr_call_set(call, TRELLIS_E_CONFLICT,
 				  "%s overlaps %s: refused", me, other);
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != TR_SQL_DONE) {
 		ret = tr_ipam_db_fail(call, db, "overlap check");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return ret;
 }
 
 int tr_ipam_range_add(struct tr_store *s, json_t *args, json_t **out,
 		      trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	const char *zone = S(args, "zone"), *kind = S(args, "kind"),
 		   *pod = S(args, "pod"), *gw = S(args, "gateway"),
 		   *bridge = S(args, "bridge");
@@ -177,31 +177,31 @@ int tr_ipam_range_add(struct tr_store *s, json_t *args, json_t **out,
 	int rc = overlap_check(db, zid, kind, nf, nl, me, call);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(
 		db,
 		"INSERT INTO ip_range (zone_id, pod_id, kind, cidr, gateway, "
 		"first, last, net_first, net_last, bridge, created_at) VALUES "
 		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return tr_ipam_db_fail(call, db, "range add");
-	sqlite3_bind_int64(st, 1, zid);
+	tr_sql_bind_int64(st, 1, zid);
 	if (pid)
-		sqlite3_bind_int64(st, 2, pid);
-	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, norm, -1, SQLITE_STATIC);
+		tr_sql_bind_int64(st, 2, pid);
+	tr_sql_bind_text(st, 3, kind);
+	tr_sql_bind_text(st, 4, norm);
 	if (gw)
-		sqlite3_bind_text(st, 5, gwn, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, first);
-	sqlite3_bind_int64(st, 7, last);
-	sqlite3_bind_int64(st, 8, nf);
-	sqlite3_bind_int64(st, 9, nl);
+		tr_sql_bind_text(st, 5, gwn);
+	tr_sql_bind_int64(st, 6, first);
+	tr_sql_bind_int64(st, 7, last);
+	tr_sql_bind_int64(st, 8, nf);
+	tr_sql_bind_int64(st, 9, nl);
 	if (bridge)
-		sqlite3_bind_text(st, 10, bridge, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+		tr_sql_bind_text(st, 10, bridge);
+	tr_sql_bind_int64(st, 11, (int64_t)time(NULL));
+	rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return tr_ipam_db_fail(call, db, "range add");
 	json_t *l = NULL;
 	if ((rc = tr_ipam_range_list(s, zone, &l, call)))
@@ -221,25 +221,26 @@ int tr_ipam_range_add(struct tr_store *s, json_t *args, json_t **out,
 int tr_ipam_range_list(struct tr_store *s, const char *zone, json_t **out,
 		       trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	*out = NULL;
 	if (zone && tr_ipam_zone_id(db, zone, call) < 0)
 		return call->code;
-	if (sqlite3_prepare_v2(db,
-			       RANGE_SELECT "WHERE ?1 IS NULL OR z.name = ?1 "
-					    "ORDER BY z.name, r.kind, "
-					    "r.net_first",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   RANGE_SELECT
+			   "WHERE CAST(?1 AS TEXT) IS NULL OR z.name = ?1 "
+			   "ORDER BY z.name, r.kind, "
+			   "r.net_first",
+			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "range list");
 	if (zone)
-		sqlite3_bind_text(st, 1, zone, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 1, zone);
 	json_t *items = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW)
 		json_array_append_new(items, range_row(st));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE) {
 		json_decref(items);
 		return tr_ipam_db_fail(call, db, "range list");
 	}
@@ -250,7 +251,7 @@ int tr_ipam_range_list(struct tr_store *s, const char *zone, json_t **out,
 int tr_ipam_range_remove(struct tr_store *s, const char *zone,
 			 const char *cidr, json_t **out, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	struct tr_cidr c;
 	char err[256], norm[TR_CIDR_STRLEN];
 	*out = NULL;
@@ -260,27 +261,35 @@ int tr_ipam_range_remove(struct tr_store *s, const char *zone,
 	int64_t zid = tr_ipam_zone_id(db, zone, call);
 	if (zid < 0)
 		return (int)zid;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT r.id, (SELECT group_concat(a.owner || "
-			       "' ' || a.address, ', ') FROM (SELECT * FROM "
-			       "ip_alloc WHERE range_id = r.id LIMIT 5) a), "
-			       "r.kind FROM ip_range r WHERE r.zone_id = ?1 "
-			       "AND r.cidr = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   tr_sql_pick(db,
+				       "SELECT r.id, (SELECT group_concat("
+				       "a.owner || ' ' || a.address, ', ') "
+				       "FROM (SELECT * FROM ip_alloc WHERE "
+				       "range_id = r.id LIMIT 5) a), r.kind "
+				       "FROM ip_range r WHERE r.zone_id = ?1 "
+				       "AND r.cidr = ?2",
+				       "SELECT r.id, (SELECT string_agg("
+				       "a.owner || ' ' || a.address, ', ') "
+				       "FROM (SELECT * FROM ip_alloc WHERE "
+				       "range_id = r.id LIMIT 5) a), r.kind "
+				       "FROM ip_range r WHERE r.zone_id = ?1 "
+				       "AND r.cidr = ?2"),
+			   &st) != 0)
 		return tr_ipam_db_fail(call, db, "range remove");
-	sqlite3_bind_int64(st, 1, zid);
-	sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	tr_sql_bind_int64(st, 1, zid);
+	tr_sql_bind_text(st, 2, norm);
+	int rc = tr_sql_step(st);
 	int64_t id = 0;
 	char held[400] = "", kind[16] = "";
-	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
+	if (rc == TR_SQL_ROW) {
+		id = tr_sql_column_int64(st, 0);
 		snprintf(held, sizeof held, "%s", tr_ipam_txt(st, 1));
 		snprintf(kind, sizeof kind, "%s", tr_ipam_txt(st, 2));
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_ROW && rc != TR_SQL_DONE)
 		return tr_ipam_db_fail(call, db, "range remove");
 	if (!id)
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
@@ -290,13 +299,12 @@ int tr_ipam_range_remove(struct tr_store *s, const char *zone,
 				   "%s range %s of zone %s still has addresses "
 				   "in use (%s); delete those networks first",
 				   kind, norm, zone, held);
-	if (sqlite3_prepare_v2(db, "DELETE FROM ip_range WHERE id = ?1", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db, "DELETE FROM ip_range WHERE id = ?1", &st) != 0)
 		return tr_ipam_db_fail(call, db, "range remove");
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	tr_sql_bind_int64(st, 1, id);
+	rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return tr_ipam_db_fail(call, db, "range remove");
 	*out = json_pack("{s:s, s:s, s:s}", "zone", zone, "cidr", norm, "kind",
 			 kind);

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
@@ -20,30 +20,50 @@
 /* ---- the store (table maint) ---- */
 
 static const char COLS[] =
-    "vm, name, host, bu, requester, user, port_name, mode, state, instance, "
-    "rule_id, withdraw, log_path, source, reason, port, window_ms, "
+    "vm, name, host, bu, requester, \"user\", port_name, mode, state, "
+    "instance, rule_id, withdraw, log_path, source, reason, port, window_ms, "
     "password_ttl_ms, requested_at, opened_at, window_expires_at, "
     "password_expires_at, connected_at, login_at, logoff_at, locked_at, "
     "log_offset, port_open, password_valid, sessions, updated_at";
 
+/* What a save of a window that exists already replaces: all but vm. */
+static const char UPDATE_SET[] =
+    "name = excluded.name, host = excluded.host, bu = excluded.bu, "
+    "requester = excluded.requester, \"user\" = excluded.\"user\", "
+    "port_name = excluded.port_name, mode = excluded.mode, "
+    "state = excluded.state, instance = excluded.instance, "
+    "rule_id = excluded.rule_id, withdraw = excluded.withdraw, "
+    "log_path = excluded.log_path, source = excluded.source, "
+    "reason = excluded.reason, port = excluded.port, "
+    "window_ms = excluded.window_ms, "
+    "password_ttl_ms = excluded.password_ttl_ms, "
+    "requested_at = excluded.requested_at, opened_at = excluded.opened_at, "
+    "window_expires_at = excluded.window_expires_at, "
+    "password_expires_at = excluded.password_expires_at, "
+    "connected_at = excluded.connected_at, login_at = excluded.login_at, "
+    "logoff_at = excluded.logoff_at, locked_at = excluded.locked_at, "
+    "log_offset = excluded.log_offset, port_open = excluded.port_open, "
+    "password_valid = excluded.password_valid, sessions = excluded.sessions, "
+    "updated_at = excluded.updated_at";
+
 void tr_maint_save(struct tr_daemon *d, const struct win *w)
 {
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st = NULL;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	char sql[1024];
+	char sql[4096];
 	snprintf(sql, sizeof sql,
-		 "INSERT OR REPLACE INTO maint (%s) VALUES (?1, ?2, ?3, ?4, "
-		 "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-		 "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, "
-		 "?30, ?31)",
-		 COLS);
+		 "INSERT INTO maint (%s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		 "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+		 "?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31) "
+		 "ON CONFLICT (vm) DO UPDATE SET %s",
+		 COLS, UPDATE_SET);
 	if (tr_store_begin(d->store, &call) < 0) {
 		tr_err("maint: VM %s: not saved: %s", w->name, call.message);
 		return;
 	}
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+	if (tr_sql_prepare(db, sql, &st) == 0) {
 		const char *t[] = {w->vm,	 w->name,     w->host,
 				   w->bu,	 w->requester, w->user,
 				   w->port_name, w->mode,     w->state,
@@ -51,7 +71,7 @@ void tr_maint_save(struct tr_daemon *d, const struct win *w)
 				   w->log_path,  w->source,   w->reason};
 		int i = 1;
 		for (size_t k = 0; k < sizeof t / sizeof *t; k++)
-			sqlite3_bind_text(st, i++, t[k], -1, SQLITE_STATIC);
+			tr_sql_bind_text(st, i++, t[k]);
 		const int64_t n[] = {w->port,
 				     w->window_ms,
 				     w->password_ttl_ms,
@@ -69,19 +89,19 @@ void tr_maint_save(struct tr_daemon *d, const struct win *w)
 				     w->sessions,
 				     now_s()};
 		for (size_t k = 0; k < sizeof n / sizeof *n; k++)
-			sqlite3_bind_int64(st, i++, n[k]);
-		if (sqlite3_step(st) != SQLITE_DONE)
+			tr_sql_bind_int64(st, i++, n[k]);
+		if (tr_sql_step(st) != TR_SQL_DONE)
 			tr_err("maint: VM %s: not saved: %s", w->name,
-			       sqlite3_errmsg(db));
+			       tr_sql_errmsg(db));
 	} else {
-		tr_err("maint: %s", sqlite3_errmsg(db));
+		tr_err("maint: %s", tr_sql_errmsg(db));
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (tr_store_commit(d->store, &call) < 0)
 		tr_err("maint: VM %s: not saved: %s", w->name, call.message);
 }
 
-static void row_read(sqlite3_stmt *st, struct win *w)
+static void row_read(struct tr_sql_stmt *st, struct win *w)
 {
 	char *t[] = {w->vm,	   w->name,	w->host,     w->bu,
 		     w->requester, w->user,	w->port_name, w->mode,
@@ -97,7 +117,7 @@ static void row_read(sqlite3_stmt *st, struct win *w)
 			      sizeof w->reason};
 	int i = 0;
 	for (size_t k = 0; k < sizeof t / sizeof *t; k++, i++)
-		cpy(t[k], cap[k], (const char *)sqlite3_column_text(st, i));
+		cpy(t[k], cap[k], tr_sql_column_text(st, i));
 	int64_t *n[] = {NULL,
 			&w->window_ms,
 			&w->password_ttl_ms,
@@ -110,36 +130,36 @@ static void row_read(sqlite3_stmt *st, struct win *w)
 			&w->logoff_at,
 			&w->locked_at,
 			&w->log_offset};
-	w->port = sqlite3_column_int(st, i++);
+	w->port = (int)tr_sql_column_int64(st, i++);
 	for (size_t k = 1; k < sizeof n / sizeof *n; k++)
-		*n[k] = sqlite3_column_int64(st, i++);
-	w->port_open = sqlite3_column_int(st, i++);
-	w->password_valid = sqlite3_column_int(st, i++);
-	w->sessions = sqlite3_column_int(st, i++);
+		*n[k] = tr_sql_column_int64(st, i++);
+	w->port_open = (int)tr_sql_column_int64(st, i++);
+	w->password_valid = (int)tr_sql_column_int64(st, i++);
+	w->sessions = (int)tr_sql_column_int64(st, i++);
 }
 
 int tr_maint_load(struct tr_daemon *d, struct tr_maint *m, char *err,
 		  size_t errlen)
 {
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st = NULL;
 	char sql[1024];
 	snprintf(sql, sizeof sql,
 		 "SELECT %s FROM maint WHERE state NOT IN ('locked', "
 		 "'failed')",
 		 COLS);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "maint: %s", sqlite3_errmsg(db));
+	if (tr_sql_prepare(db, sql, &st) != 0) {
+		snprintf(err, errlen, "maint: %s", tr_sql_errmsg(db));
 		return -1;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (tr_sql_step(st) == TR_SQL_ROW) {
 		struct win *w = tr_xcalloc(1, sizeof *w);
 		row_read(st, w);
 		w->primed = 1;
 		w->next = m->wins;
 		m->wins = w;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return 0;
 }
 
@@ -273,23 +293,23 @@ int tr_maint_status(struct tr_daemon *d, const char *uuid, json_t **out,
 		*out = tr_maint_win_json(w);
 		return 0;
 	}
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st = NULL;
 	char sql[1024];
 	snprintf(sql, sizeof sql, "SELECT %s FROM maint WHERE vm = ?1", COLS);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return tr_call_set(call, TRELLIS_E_IO, "maint: %s",
-				   sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+				   tr_sql_errmsg(db));
+	tr_sql_bind_text(st, 1, uuid);
+	int rc = tr_sql_step(st);
+	if (rc == TR_SQL_ROW) {
 		struct win tmp;
 		memset(&tmp, 0, sizeof tmp);
 		row_read(st, &tmp);
 		*out = tr_maint_win_json(&tmp);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_ROW)
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "VM %s has had no maintenance window", uuid);
 	return 0;

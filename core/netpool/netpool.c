@@ -14,10 +14,10 @@ struct range {
 	char mode[8];
 };
 
-static int db_fail(trellis_call_t *call, sqlite3 *db, const char *what)
+static int db_fail(trellis_call_t *call, struct tr_sql *db, const char *what)
 {
 	return tr_call_set(call, TRELLIS_E_IO, "netpool: %s: %s", what,
-			   sqlite3_errmsg(db));
+			   tr_sql_errmsg(db));
 }
 
 /* A segment name: the SDK's rule, and at most 64 characters (the bridge
@@ -41,32 +41,32 @@ static const char *mode_of(const char *m, int64_t *max)
 }
 
 /* 1 found (r filled), 0 not, or an error. */
-static int find_pool(sqlite3 *db, const char *name, struct range *r,
+static int find_pool(struct tr_sql *db, const char *name, struct range *r,
 		     trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT id, mode, first, last FROM netpool "
-			       "WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT id, mode, first, last FROM netpool "
+			   "WHERE name = ?1",
+			   &st) != 0)
 		return db_fail(call, db, "lookup");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		r->id = sqlite3_column_int64(st, 0);
+	tr_sql_bind_text(st, 1, name);
+	int rc = tr_sql_step(st);
+	if (rc == TR_SQL_ROW) {
+		r->id = tr_sql_column_int64(st, 0);
 		snprintf(r->mode, sizeof r->mode, "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		r->first = sqlite3_column_int64(st, 2);
-		r->last = sqlite3_column_int64(st, 3);
+			 tr_sql_column_text(st, 1));
+		r->first = tr_sql_column_int64(st, 2);
+		r->last = tr_sql_column_int64(st, 3);
 		rc = 1;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : db_fail(call, db, "lookup");
+		rc = rc == TR_SQL_DONE ? 0 : db_fail(call, db, "lookup");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return rc;
 }
 
-static int need_pool(sqlite3 *db, const char *name, struct range *r,
+static int need_pool(struct tr_sql *db, const char *name, struct range *r,
 		     trellis_call_t *call)
 {
 	int rc = find_pool(db, name, r, call);
@@ -76,23 +76,24 @@ static int need_pool(sqlite3 *db, const char *name, struct range *r,
 	return rc < 0 ? rc : 0;
 }
 
-static int64_t count_used(sqlite3 *db, int64_t pool_id)
+static int64_t count_used(struct tr_sql *db, int64_t pool_id)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	int64_t n = -1;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT COUNT(*) FROM netpool_id WHERE pool_id "
-			       "= ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT COUNT(*) FROM netpool_id WHERE pool_id "
+			   "= ?1",
+			   &st) != 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, pool_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	tr_sql_bind_int64(st, 1, pool_id);
+	if (tr_sql_step(st) == TR_SQL_ROW)
+		n = tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
 	return n;
 }
 
-static json_t *pool_json(sqlite3 *db, const char *name, const struct range *r)
+static json_t *pool_json(struct tr_sql *db, const char *name,
+			 const struct range *r)
 {
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", name, "mode",
 			 r->mode, "first", (json_int_t)r->first, "last",
@@ -105,7 +106,7 @@ int tr_netpool_create(struct tr_store *s, const char *name, const char *mode,
 		      int64_t first, int64_t last, json_t **out,
 		      trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	int64_t max;
 	const char *m = mode_of(mode, &max);
 	struct range r;
@@ -134,40 +135,39 @@ int tr_netpool_create(struct tr_store *s, const char *name, const char *mode,
 		return tr_call_set(call, TRELLIS_E_CONFLICT,
 				   "segment-id pool '%s' already exists", name);
 	/* Overlapping ranges of one mode would hand out an id twice. */
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name, first, last FROM netpool WHERE "
-			       "mode = ?1 AND first <= ?3 AND last >= ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT name, first, last FROM netpool WHERE "
+			   "mode = ?1 AND first <= ?3 AND last >= ?2",
+			   &st) != 0)
 		return db_fail(call, db, "create");
-	sqlite3_bind_text(st, 1, m, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, first);
-	sqlite3_bind_int64(st, 3, last);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	tr_sql_bind_text(st, 1, m);
+	tr_sql_bind_int64(st, 2, first);
+	tr_sql_bind_int64(st, 3, last);
+	if (tr_sql_step(st) == TR_SQL_ROW) {
 		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
 				 "pool '%s': range %" PRId64 "-%" PRId64
 				 " overlaps pool '%s' (%lld-%lld)",
-				 name, first, last,
-				 (const char *)sqlite3_column_text(st, 0),
-				 (long long)sqlite3_column_int64(st, 1),
-				 (long long)sqlite3_column_int64(st, 2));
-		sqlite3_finalize(st);
+				 name, first, last, tr_sql_column_text(st, 0),
+				 (long long)tr_sql_column_int64(st, 1),
+				 (long long)tr_sql_column_int64(st, 2));
+		tr_sql_finalize(st);
 		return rc;
 	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO netpool (name, mode, first, last, "
-			       "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-			       -1, &st, NULL) != SQLITE_OK)
+	tr_sql_finalize(st);
+	if (tr_sql_prepare(db,
+			   "INSERT INTO netpool (name, mode, first, last, "
+			   "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+			   &st) != 0)
 		return db_fail(call, db, "create");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, first);
-	sqlite3_bind_int64(st, 4, last);
-	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	tr_sql_bind_text(st, 1, name);
+	tr_sql_bind_text(st, 2, m);
+	tr_sql_bind_int64(st, 3, first);
+	tr_sql_bind_int64(st, 4, last);
+	tr_sql_bind_int64(st, 5, (int64_t)time(NULL));
+	rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return db_fail(call, db, "create");
 	return out ? tr_netpool_get(s, name, out, call) : 0;
 }
@@ -177,38 +177,36 @@ int tr_netpool_get(struct tr_store *s, const char *name, json_t **out,
 {
 	struct range r;
 	*out = NULL;
-	int rc = need_pool(tr_store_db(s), name, &r, call);
+	int rc = need_pool(tr_store_sql(s), name, &r, call);
 	if (rc)
 		return rc;
-	*out = pool_json(tr_store_db(s), name, &r);
+	*out = pool_json(tr_store_sql(s), name, &r);
 	return 0;
 }
 
 int tr_netpool_list(struct tr_store *s, json_t **out, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	*out = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT id, mode, first, last, name FROM "
-			       "netpool ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT id, mode, first, last, name FROM "
+			   "netpool ORDER BY name",
+			   &st) != 0)
 		return db_fail(call, db, "list");
 	json_t *items = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct range r = {.id = sqlite3_column_int64(st, 0),
-				  .first = sqlite3_column_int64(st, 2),
-				  .last = sqlite3_column_int64(st, 3)};
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW) {
+		struct range r = {.id = tr_sql_column_int64(st, 0),
+				  .first = tr_sql_column_int64(st, 2),
+				  .last = tr_sql_column_int64(st, 3)};
 		snprintf(r.mode, sizeof r.mode, "%s",
-			 (const char *)sqlite3_column_text(st, 1));
+			 tr_sql_column_text(st, 1));
 		json_array_append_new(
-		    items,
-		    pool_json(db, (const char *)sqlite3_column_text(st, 4),
-			      &r));
+		    items, pool_json(db, tr_sql_column_text(st, 4), &r));
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE) {
 		json_decref(items);
 		return db_fail(call, db, "list");
 	}
@@ -219,7 +217,7 @@ int tr_netpool_list(struct tr_store *s, json_t **out, trellis_call_t *call)
 int tr_netpool_delete(struct tr_store *s, const char *name,
 		      trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	struct range r;
 	int rc = need_pool(db, name, &r, call);
 	if (rc)
@@ -230,43 +228,42 @@ int tr_netpool_delete(struct tr_store *s, const char *name,
 				   "segment-id pool '%s' still has %" PRId64
 				   " id(s) in use; delete those networks first",
 				   name, used);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "DELETE FROM netpool WHERE id = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, "DELETE FROM netpool WHERE id = ?1", &st) != 0)
 		return db_fail(call, db, "delete");
-	sqlite3_bind_int64(st, 1, r.id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(call, db, "delete");
+	tr_sql_bind_int64(st, 1, r.id);
+	rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	return rc == TR_SQL_DONE ? 0 : db_fail(call, db, "delete");
 }
 
 /* The id segment holds in pool: 1 (in *id), 0 none, or an error. */
-static int held(sqlite3 *db, int64_t pool_id, const char *segment, uint32_t *id,
-		trellis_call_t *call)
+static int held(struct tr_sql *db, int64_t pool_id, const char *segment,
+		uint32_t *id, trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT seg_id FROM netpool_id WHERE pool_id = "
-			       "?1 AND segment = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT seg_id FROM netpool_id WHERE pool_id = "
+			   "?1 AND segment = ?2",
+			   &st) != 0)
 		return db_fail(call, db, "alloc");
-	sqlite3_bind_int64(st, 1, pool_id);
-	sqlite3_bind_text(st, 2, segment, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = (uint32_t)sqlite3_column_int64(st, 0);
+	tr_sql_bind_int64(st, 1, pool_id);
+	tr_sql_bind_text(st, 2, segment);
+	int rc = tr_sql_step(st);
+	if (rc == TR_SQL_ROW) {
+		*id = (uint32_t)tr_sql_column_int64(st, 0);
 		rc = 1;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : db_fail(call, db, "alloc");
+		rc = rc == TR_SQL_DONE ? 0 : db_fail(call, db, "alloc");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return rc;
 }
 
 int tr_netpool_alloc(struct tr_store *s, const char *pool, const char *segment,
 		     uint32_t *id, const char **mode, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	struct range r;
 	static const char *const modes[] = {"vxlan", "vlan"};
 	if (!name_ok(segment))
@@ -283,8 +280,8 @@ int tr_netpool_alloc(struct tr_store *s, const char *pool, const char *segment,
 		return rc < 0 ? rc : 0;
 	/* The lowest free id: the range's first, or one past a used id
 	 * whose successor is free. */
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(
 		db,
 		"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM netpool_id "
 		"WHERE pool_id = ?1 AND seg_id = ?2) THEN ?2 ELSE "
@@ -292,17 +289,17 @@ int tr_netpool_alloc(struct tr_store *s, const char *pool, const char *segment,
 		"a.pool_id = ?1 AND a.seg_id + 1 <= ?3 AND NOT EXISTS "
 		"(SELECT 1 FROM netpool_id b WHERE b.pool_id = ?1 AND "
 		"b.seg_id = a.seg_id + 1)) END",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return db_fail(call, db, "alloc");
-	sqlite3_bind_int64(st, 1, r.id);
-	sqlite3_bind_int64(st, 2, r.first);
-	sqlite3_bind_int64(st, 3, r.last);
-	rc = sqlite3_step(st);
+	tr_sql_bind_int64(st, 1, r.id);
+	tr_sql_bind_int64(st, 2, r.first);
+	tr_sql_bind_int64(st, 3, r.last);
+	rc = tr_sql_step(st);
 	int free_found =
-	    rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-	int64_t next = free_found ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
+	    rc == TR_SQL_ROW && tr_sql_column_type(st, 0) != TR_SQL_NULL;
+	int64_t next = free_found ? tr_sql_column_int64(st, 0) : 0;
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_ROW)
 		return db_fail(call, db, "alloc");
 	if (!free_found)
 		return tr_call_set(call, TRELLIS_E_NOSPACE,
@@ -310,18 +307,18 @@ int tr_netpool_alloc(struct tr_store *s, const char *pool, const char *segment,
 				   "%" PRId64 "-%" PRId64 ", all %" PRId64
 				   " in use)",
 				   pool, r.first, r.last, r.last - r.first + 1);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO netpool_id (pool_id, seg_id, "
-			       "segment, created_at) VALUES (?1, ?2, ?3, ?4)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "INSERT INTO netpool_id (pool_id, seg_id, "
+			   "segment, created_at) VALUES (?1, ?2, ?3, ?4)",
+			   &st) != 0)
 		return db_fail(call, db, "alloc");
-	sqlite3_bind_int64(st, 1, r.id);
-	sqlite3_bind_int64(st, 2, next);
-	sqlite3_bind_text(st, 3, segment, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	tr_sql_bind_int64(st, 1, r.id);
+	tr_sql_bind_int64(st, 2, next);
+	tr_sql_bind_text(st, 3, segment);
+	tr_sql_bind_int64(st, 4, (int64_t)time(NULL));
+	rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return db_fail(call, db, "alloc");
 	*id = (uint32_t)next;
 	return 0;
@@ -330,20 +327,20 @@ int tr_netpool_alloc(struct tr_store *s, const char *pool, const char *segment,
 int tr_netpool_release(struct tr_store *s, const char *pool,
 		       const char *segment, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	struct range r;
 	int rc = find_pool(db, pool, &r, call);
 	if (rc <= 0)
 		return rc; /* no pool, nothing held */
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "DELETE FROM netpool_id WHERE pool_id = ?1 AND "
-			       "segment = ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "DELETE FROM netpool_id WHERE pool_id = ?1 AND "
+			   "segment = ?2",
+			   &st) != 0)
 		return db_fail(call, db, "release");
-	sqlite3_bind_int64(st, 1, r.id);
-	sqlite3_bind_text(st, 2, segment ? segment : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(call, db, "release");
+	tr_sql_bind_int64(st, 1, r.id);
+	tr_sql_bind_text(st, 2, segment ? segment : "");
+	rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	return rc == TR_SQL_DONE ? 0 : db_fail(call, db, "release");
 }

@@ -23,15 +23,15 @@
  * is an error: a mistyped claim never "succeeds" while capacity stays
  * booked.
  *
- * The caller owns db (tr_store_db() of its store handle).
+ * The caller owns db (tr_store_sql() of its store handle).
  */
 #ifndef TRELLIS_CORE_CLAIMS_H
 #define TRELLIS_CORE_CLAIMS_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "../host/host.h"
+#include "../store/sql.h"
 
 struct tr_claim {
 	char key[256];
@@ -61,7 +61,7 @@ struct tr_claim_room {
  * allocations hold (TR_ALLOC_HELD); CONFLICT when
  * the host has no room left for it (another request took it first); IO
  * on a database error. */
-int tr_claim_take(sqlite3 *db, struct tr_claim *c,
+int tr_claim_take(struct tr_sql *db, struct tr_claim *c,
 		  const struct tr_claim_room *room, trellis_call_t *call);
 
 /*
@@ -93,7 +93,7 @@ int tr_claim_take(sqlite3 *db, struct tr_claim *c,
  * negative), and whether any allocation holds anything (*any: 0 means no
  * limit applies).  except: a tenant whose claims are not counted (NULL:
  * none). */
-int tr_claims_unreserved(sqlite3 *db, const char *except, int64_t *vcpus,
+int tr_claims_unreserved(struct tr_sql *db, const char *except, int64_t *vcpus,
 			 int64_t *memory_mib, int *any, trellis_call_t *call);
 
 /* Removes the claim key, filling *out (may be NULL) with what it held, and
@@ -101,37 +101,37 @@ int tr_claims_unreserved(sqlite3 *db, const char *except, int64_t *vcpus,
  * may be NULL) because of why (may be NULL).  0 when removed; 1 (call
  * untouched, *out not filled) when by released it before; NOTFOUND,
  * naming who released it, otherwise. */
-int tr_claim_release(sqlite3 *db, const char *key, const char *by,
+int tr_claim_release(struct tr_sql *db, const char *key, const char *by,
 		     const char *why, struct tr_claim *out,
 		     trellis_call_t *call);
 
 /* Sets the owner of claim key ("vm:UUID"...).  0 or NOTFOUND, IO. */
-int tr_claim_set_owner(sqlite3 *db, const char *key, const char *owner,
+int tr_claim_set_owner(struct tr_sql *db, const char *key, const char *owner,
 		       trellis_call_t *call);
 
 /* Forgets tombstones older than older_than_s seconds: how many, or an
  * error. */
-int tr_claims_prune_released(sqlite3 *db, int64_t older_than_s,
+int tr_claims_prune_released(struct tr_sql *db, int64_t older_than_s,
 			     trellis_call_t *call);
 
 /* The claim held under key: 0, NOTFOUND or IO. */
-int tr_claim_get(sqlite3 *db, const char *key, struct tr_claim *out,
+int tr_claim_get(struct tr_sql *db, const char *key, struct tr_claim *out,
 		 trellis_call_t *call);
 
 /* The totals of the claims on host_id (vcpus, memory_mib, disk_gib; the
  * number of claims in host_id's place, as it is a count of VMs). */
-int tr_claims_host_sum(sqlite3 *db, uint64_t host_id, struct tr_claim *sum,
-		       trellis_call_t *call);
+int tr_claims_host_sum(struct tr_sql *db, uint64_t host_id,
+		       struct tr_claim *sum, trellis_call_t *call);
 
 /* What tenant's claims hold (vcpus, memory_mib, disk_gib, and the count
  * of VMs in host_id's place); with template (not NULL), its VMs only. */
-int tr_claims_tenant_use(sqlite3 *db, const char *tenant,
+int tr_claims_tenant_use(struct tr_sql *db, const char *tenant,
 			 const char *template_, struct tr_claim *use,
 			 trellis_call_t *call);
 
 /* Calls fn for every claim (startup: rebooking them in the engine).  Stops
  * at fn's first non-zero return and returns it. */
-int tr_claims_foreach(sqlite3 *db,
+int tr_claims_foreach(struct tr_sql *db,
 		      int (*fn)(void *arg, const struct tr_claim *c), void *arg,
 		      trellis_call_t *call);
 
@@ -139,7 +139,7 @@ int tr_claims_foreach(sqlite3 *db,
  * first, with its host's name and whether its owner is "live", "gone" or
  * "none"; with orphans_only, only the claims whose owner is gone.  Stops
  * at fn's first non-zero return and returns it. */
-int tr_claims_each_owned(sqlite3 *db, const char *host, int orphans_only,
+int tr_claims_each_owned(struct tr_sql *db, const char *host, int orphans_only,
 			 int (*fn)(void *arg, const struct tr_claim *c,
 				   const char *host, const char *owner_state),
 			 void *arg, trellis_call_t *call);

@@ -36,7 +36,7 @@ struct pass {
 	struct tr_daemon *d;
 	struct tr_placer *p;
 	struct tr_orphans *o;
-	sqlite3 *db;
+	struct tr_sql *db;
 	char **now;
 	size_t n_now, cap;
 	unsigned released;
@@ -102,7 +102,7 @@ static void tick(struct tr_daemon *d, void *arg)
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, "placement");
-	struct pass ps = {.d = d, .o = o, .db = tr_store_db(d->store)};
+	struct pass ps = {.d = d, .o = o, .db = tr_store_sql(d->store)};
 	ps.p = tr_placement_engine(d, &call);
 	if (!ps.p)
 		tr_warn("placement: orphan check: %s", call.message);

@@ -44,7 +44,7 @@ static void from_claim(struct tr_placer *p, const struct tr_claim *c,
 	}
 }
 
-int tr_place_reserve(struct tr_placer *p, sqlite3 *db,
+int tr_place_reserve(struct tr_placer *p, struct tr_sql *db,
 		     const struct tr_place_req *req, const char *key,
 		     struct tr_place_result *out, trellis_call_t *call)
 {
@@ -95,7 +95,7 @@ int tr_place_reserve(struct tr_placer *p, sqlite3 *db,
 			   TR_RESERVE_ATTEMPTS);
 }
 
-int tr_place_release(struct tr_placer *p, sqlite3 *db, const char *key,
+int tr_place_release(struct tr_placer *p, struct tr_sql *db, const char *key,
 		     const char *by, const char *why, struct tr_claim *out,
 		     trellis_call_t *call)
 {
@@ -126,7 +126,8 @@ static int book_one(void *arg, const struct tr_claim *c)
 	return 0;
 }
 
-int tr_place_load_claims(struct tr_placer *p, sqlite3 *db, trellis_call_t *call)
+int tr_place_load_claims(struct tr_placer *p, struct tr_sql *db,
+			 trellis_call_t *call)
 {
 	return tr_claims_foreach(db, book_one, p, call);
 }

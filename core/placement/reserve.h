@@ -17,22 +17,21 @@
 #ifndef TRELLIS_CORE_RESERVE_H
 #define TRELLIS_CORE_RESERVE_H
 
-#include <sqlite3.h>
-
+#include "../store/sql.h"
 #include "claims.h"
 #include "place.h"
 
 #define TR_RESERVE_ATTEMPTS 4
 
-int tr_place_reserve(struct tr_placer *p, sqlite3 *db,
+int tr_place_reserve(struct tr_placer *p, struct tr_sql *db,
 		     const struct tr_place_req *req, const char *key,
 		     struct tr_place_result *out, trellis_call_t *call);
-int tr_place_release(struct tr_placer *p, sqlite3 *db, const char *key,
+int tr_place_release(struct tr_placer *p, struct tr_sql *db, const char *key,
 		     const char *by, const char *why, struct tr_claim *out,
 		     trellis_call_t *call);
 /* Books every claim of the store in the engine (daemon start).  Claims on
  * hosts the engine does not know are skipped (the count is returned). */
-int tr_place_load_claims(struct tr_placer *p, sqlite3 *db,
+int tr_place_load_claims(struct tr_placer *p, struct tr_sql *db,
 			 trellis_call_t *call);
 
 #endif

@@ -24,7 +24,7 @@
 /* The service's state, one per daemon (d->placement), made on first use. */
 struct tr_placement {
 	struct tr_placer *p;
-	sqlite3_int64 changes; /* the store's counter when last checked */
+	int64_t changes; /* the store's counter when last checked */
 	char quick[256], full[512];
 	uint64_t full_at; /* when full was last computed (ms) */
 	char policy_dir[PATH_MAX];
@@ -99,41 +99,83 @@ static int find_policy_dir(struct tr_daemon *d, char *out, size_t len)
  * new host or zone shows at once. */
 #define FULL_CHECK_MS 2000
 
-static const char quick_sql[] =
-    "SELECT (SELECT count(*) || ':' || ifnull(max(id), 0) FROM host)"
-    " || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM zone)"
-    " || '/' || (SELECT count(*) || ':' || ifnull(max(id), 0) FROM vm)"
-    " || '/' || (SELECT count(*) || ':' ||"
-    "        ifnull(group_concat(zone_id || policy), '')"
-    "        FROM placement_zone)"
-    " || '/' || (SELECT ifnull(group_concat(key || value), '')"
-    "        FROM placement_setting)"
-    " || '/' || (SELECT count(*) FROM placement_host)"
-    " || '/' || (SELECT count(*) || ':' || ifnull(group_concat(kind ||"
-    "        name || tenant_id), '') FROM dedication)";
+/* The string aggregate is the one part the engines spell differently. */
+#define QUICK_SQL(AGG)                                                         \
+	"SELECT (SELECT count(*) || ':' || COALESCE(max(id), 0) FROM host)"    \
+	" || '/' || (SELECT count(*) || ':' || COALESCE(max(id), 0) FROM "     \
+	"zone) || '/' || (SELECT count(*) || ':' || COALESCE(max(id), 0) "     \
+	"FROM vm) || '/' || (SELECT count(*) || ':' || "                       \
+	"COALESCE(" AGG(                                                       \
+	    "zone_id || policy") ", '') FROM placement_zone)"                  \
+				 " || '/' || (SELECT COALESCE(" AGG(           \
+				     "key || value") ", '') FROM "             \
+						     "placement_setting) || "  \
+						     "'/' || (SELECT "         \
+						     "count(*) FROM "          \
+						     "placement_host)"         \
+						     " || '/' || (SELECT "     \
+						     "count(*) || ':' || "     \
+						     "COALESCE(" AGG(          \
+							 "kind || name || "    \
+							 "tenant_id") ", '') " \
+								      "FROM "  \
+								      "dedica" \
+								      "tion)"
+#define AGG_SQLITE(x) "group_concat(" x ")"
+#define AGG_PG(x) "string_agg(" x ", ',')"
+static const char quick_sqlite[] = QUICK_SQL(AGG_SQLITE);
+static const char quick_pg[] = QUICK_SQL(AGG_PG);
 
-static const char full_sql[] =
-    "SELECT (SELECT total(cpus) || ':' || total(memory_kib) || ':' ||"
-    "        total(state = 'up') FROM host)"
-    " || '/' || (SELECT total(exclusive) || ':' || total(spill = 'allow')"
-    "        || ':' || total(ifnull(owner_id, 0) * id) FROM zone)"
-    " || '/' || (SELECT total(memory_mib) || ':' || total(vcpus) FROM vm"
-    "        WHERE origin = 'discovered')"
-    " || '/' || (SELECT total(vm_limit) || ':' || total(disk_gib) || ':' ||"
-    "        total(length(tags) * host_id) FROM placement_host)";
+/* Sums in both engines (sum of nothing is NULL, hence COALESCE; no
+ * boolean is summed). */
+#define SUM(x) "COALESCE(sum(" x "), 0)"
+#define COUNT_IF(x) SUM("CASE WHEN " x " THEN 1 ELSE 0 END")
+static const char full_sql[] = "SELECT (SELECT " SUM("cpus") " || ':' || " SUM(
+    "memory_kib") " || ':' "
+		  "|| " COUNT_IF("state = 'up'") " FROM host)"
+						 " || '/' || (SELECT " SUM("exc"
+									   "lus"
+									   "iv"
+									   "e") " || ':' || " COUNT_IF("spill = 'allow'") " || ':' || " SUM(
+						     "COALESCE(owner_id, 0) * "
+						     "id") " FROM zone)"
+							   " || '/' || "
+							   "(SELECT " SUM("memo"
+									  "ry_"
+									  "mib") " || ':' || " SUM(
+							       "vcpus") " FROM "
+									"vm "
+									"WHERE "
+									"origin"
+									" = "
+									"'disco"
+									"vered'"
+									")"
+									" || "
+									"'/' "
+									"|| "
+									"(SELEC"
+									"T"
+									" " SUM("vm_limit") " || ':' || " SUM(
+									    "di"
+									    "sk"
+									    "_g"
+									    "i"
+									    "b") " || ':' || " SUM("length(tags) * host_id") " FROM placement_host)";
 
-static int fingerprint(sqlite3 *db, const char *sql, char *out, size_t len)
+static int fingerprint(struct tr_sql *db, const char *sql, char *out,
+		       size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	int rc = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
+	if (tr_sql_step(st) == TR_SQL_ROW) {
+		const char *t = tr_sql_column_text(st, 0);
 		snprintf(out, len, "%s", t ? (const char *)t : "");
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return rc;
 }
 
@@ -166,7 +208,7 @@ static int each(struct tr_store *s, enum tr_kind kind,
 
 struct build {
 	struct tr_placer *p;
-	sqlite3 *db;
+	struct tr_sql *db;
 	char err[512];
 };
 
@@ -189,47 +231,46 @@ static int add_zone(void *arg, json_t *z)
 
 /* The tenant a host is dedicated to, itself or through its cluster (table
  * dedication), into owner; "" when none. */
-static void host_owner(sqlite3 *db, const char *host, const char *cluster,
+static void host_owner(struct tr_sql *db, const char *host, const char *cluster,
 		       char *owner, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	owner[0] = '\0';
-	if (sqlite3_prepare_v2(db,
-			       "SELECT t.name FROM dedication d JOIN tenant t "
-			       "ON t.id = d.tenant_id WHERE (d.kind = 'host' "
-			       "AND d.name = ?1) OR (d.kind = 'cluster' AND "
-			       "d.name = ?2) ORDER BY d.kind = 'host' DESC",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT t.name FROM dedication d JOIN tenant t "
+			   "ON t.id = d.tenant_id WHERE (d.kind = 'host' "
+			   "AND d.name = ?1) OR (d.kind = 'cluster' AND "
+			   "d.name = ?2) ORDER BY d.kind = 'host' DESC",
+			   &st) != 0)
 		return; /* before the migration: no dedications */
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, cluster, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(owner, len, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	tr_sql_bind_text(st, 1, host);
+	tr_sql_bind_text(st, 2, cluster);
+	if (tr_sql_step(st) == TR_SQL_ROW)
+		snprintf(owner, len, "%s", tr_sql_column_text(st, 0));
+	tr_sql_finalize(st);
 }
 
 /* vm_limit, disk and tags of a host (placement_host), defaults if none. */
-static void host_extra(sqlite3 *db, int64_t id, struct tr_host_def *h,
+static void host_extra(struct tr_sql *db, int64_t id, struct tr_host_def *h,
 		       char *tags, size_t tlen)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	tags[0] = '\0';
 	h->disk_gib = UINT32_MAX; /* unknown: never the limit */
-	if (sqlite3_prepare_v2(db,
-			       "SELECT vm_limit, disk_gib, tags FROM "
-			       "placement_host WHERE host_id = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT vm_limit, disk_gib, tags FROM "
+			   "placement_host WHERE host_id = ?1",
+			   &st) != 0)
 		return;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		h->vm_limit = (uint32_t)sqlite3_column_int64(st, 0);
-		if (sqlite3_column_int64(st, 1) > 0)
-			h->disk_gib = (uint64_t)sqlite3_column_int64(st, 1);
-		const unsigned char *t = sqlite3_column_text(st, 2);
+	tr_sql_bind_int64(st, 1, id);
+	if (tr_sql_step(st) == TR_SQL_ROW) {
+		h->vm_limit = (uint32_t)tr_sql_column_int64(st, 0);
+		if (tr_sql_column_int64(st, 1) > 0)
+			h->disk_gib = (uint64_t)tr_sql_column_int64(st, 1);
+		const char *t = tr_sql_column_text(st, 2);
 		snprintf(tags, tlen, "%s", t ? (const char *)t : "");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 }
 
 static int add_host(void *arg, json_t *o)
@@ -290,16 +331,16 @@ static int add_vm(void *arg, json_t *o)
 
 static int zone_policies(struct build *b)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(b->db,
-			       "SELECT z.name, p.policy FROM placement_zone p "
-			       "JOIN zone z ON z.id = p.zone_id",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(b->db,
+			   "SELECT z.name, p.policy FROM placement_zone p "
+			   "JOIN zone z ON z.id = p.zone_id",
+			   &st) != 0)
 		return 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (tr_sql_step(st) == TR_SQL_ROW) {
 		struct tr_inv *inv = tr_placer_inv(b->p);
-		int64_t zi = tr_inv_zone_by_name(
-		    inv, (const char *)sqlite3_column_text(st, 0));
+		int64_t zi =
+		    tr_inv_zone_by_name(inv, tr_sql_column_text(st, 0));
 		if (zi < 0)
 			continue;
 		struct tr_zone_def z = {
@@ -309,7 +350,7 @@ static int zone_policies(struct build *b)
 			(inv->zones[zi].flags & TRELLIS_ZONE_EXCLUSIVE) != 0,
 		    .spill_allow =
 			(inv->zones[zi].flags & TRELLIS_ZONE_SPILL_ALLOW) != 0,
-		    .policy = (const char *)sqlite3_column_text(st, 1)};
+		    .policy = tr_sql_column_text(st, 1)};
 		char zname[256];
 		snprintf(zname, sizeof zname, "%s", z.name);
 		z.name = zname;
@@ -320,26 +361,25 @@ static int zone_policies(struct build *b)
 		}
 		tr_inv_add_zone(inv, &z, b->err, sizeof b->err);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return 0;
 }
 
 static void default_policy(struct build *b)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	char err[256];
 	const char *name = "default";
 	char buf[128] = "";
-	if (sqlite3_prepare_v2(b->db,
-			       "SELECT value FROM placement_setting "
-			       "WHERE key = 'default_policy'",
-			       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(buf, sizeof buf, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
+	if (tr_sql_prepare(b->db,
+			   "SELECT value FROM placement_setting "
+			   "WHERE key = 'default_policy'",
+			   &st) == 0 &&
+	    tr_sql_step(st) == TR_SQL_ROW) {
+		snprintf(buf, sizeof buf, "%s", tr_sql_column_text(st, 0));
 		name = buf;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (tr_placer_policy(b->p, name))
 		tr_placer_set_default(b->p, name, err, sizeof err);
 }
@@ -348,7 +388,7 @@ static struct tr_placer *build(struct tr_daemon *d, struct tr_placement *svc,
 			       trellis_call_t *call)
 {
 	struct build b = {.p = tr_placer_new(d->registry),
-			  .db = tr_store_db(d->store)};
+			  .db = tr_store_sql(d->store)};
 	if (!b.p) {
 		tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 		return NULL;
@@ -413,8 +453,11 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 		return NULL;
 	}
 	struct tr_placement *svc = d->placement;
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_int64 changes = sqlite3_total_changes64(db);
+	struct tr_sql *db = tr_store_sql(d->store);
+	/* Outside a transaction every change of this connection is a commit
+	 * of this process; inside one, look every time. */
+	int64_t changes =
+	    tr_sql_autocommit(db) ? (int64_t)tr_store_commits() : -1;
 	uint64_t now = tr_now_ms();
 	int current = svc->p != NULL;
 	int full_due = now - svc->full_at >= FULL_CHECK_MS;
@@ -437,15 +480,16 @@ struct tr_placer *tr_placement_engine(struct tr_daemon *d, trellis_call_t *call)
 			return p;
 		}
 	}
-	if (current && changes == svc->changes && !full_due)
+	if (current && changes >= 0 && changes == svc->changes && !full_due)
 		return svc->p;
 	char quick[sizeof svc->quick], full[sizeof svc->full];
 	snprintf(full, sizeof full, "%s", svc->full);
-	if (fingerprint(db, quick_sql, quick, sizeof quick) ||
+	if (fingerprint(db, tr_sql_pick(db, quick_sqlite, quick_pg), quick,
+			sizeof quick) ||
 	    ((full_due || !current) &&
 	     fingerprint(db, full_sql, full, sizeof full))) {
 		tr_call_set(call, TRELLIS_E_IO, "placement: %s",
-			    sqlite3_errmsg(db));
+			    tr_sql_errmsg(db));
 		return NULL;
 	}
 	svc->changes = changes;
@@ -484,8 +528,8 @@ int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 				   "unknown policy '%s' (see trellis policy "
 				   "list)",
 				   policy);
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st = NULL;
 	int64_t zid = 0;
 	if (zone && (zid = tr_store_id(d->store, TR_KIND_ZONE, zone, call)) < 0)
 		return (int)zid;
@@ -496,17 +540,17 @@ int tr_placement_set_policy(struct tr_daemon *d, const char *zone,
 		 : "INSERT INTO placement_setting (key, value) "
 		   "VALUES ('default_policy', ?2) ON CONFLICT (key) "
 		   "DO UPDATE SET value = excluded.value";
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",
-				   sqlite3_errmsg(db));
+				   tr_sql_errmsg(db));
 	if (zone)
-		sqlite3_bind_int64(st, 1, zid);
-	sqlite3_bind_text(st, 2, policy, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE
+		tr_sql_bind_int64(st, 1, zid);
+	tr_sql_bind_text(st, 2, policy);
+	int rc = tr_sql_step(st) == TR_SQL_DONE
 		     ? 0
 		     : tr_call_set(call, TRELLIS_E_IO, "placement: %s",
-				   sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+				   tr_sql_errmsg(db));
+	tr_sql_finalize(st);
 	if (rc)
 		return rc;
 	/* The next use rebuilds from the store (the fingerprint moved). */
@@ -530,8 +574,8 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 			  const char *tags, int64_t vm_limit, int64_t disk_gib,
 			  json_t **out, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(d->store);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(d->store);
+	struct tr_sql_stmt *st = NULL;
 	int rc;
 	int64_t id = tr_store_id(d->store, TR_KIND_HOST, host, call);
 	if (id < 0)
@@ -540,42 +584,42 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 		return rc;
 	static const char up[] =
 	    "INSERT INTO placement_host (host_id, vm_limit, disk_gib, tags) "
-	    "VALUES (?1, max(ifnull(?2, 0), 0), max(ifnull(?3, 0), 0), "
-	    "ifnull(?4, '')) ON CONFLICT (host_id) DO UPDATE SET "
-	    "vm_limit = ifnull(?2, vm_limit), "
-	    "disk_gib = ifnull(?3, disk_gib), tags = ifnull(?4, tags) "
+	    "VALUES (?1, COALESCE(?2, 0), COALESCE(?3, 0), COALESCE(?4, '')) "
+	    "ON CONFLICT (host_id) DO UPDATE SET "
+	    "vm_limit = COALESCE(?2, vm_limit), "
+	    "disk_gib = COALESCE(?3, disk_gib), tags = COALESCE(?4, tags) "
 	    "RETURNING vm_limit, disk_gib, tags";
-	if (sqlite3_prepare_v2(db, up, -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db, up, &st) != 0)
 		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",
-				   sqlite3_errmsg(db));
-	sqlite3_bind_int64(st, 1, id);
+				   tr_sql_errmsg(db));
+	tr_sql_bind_int64(st, 1, id);
 	if (vm_limit >= 0)
-		sqlite3_bind_int64(st, 2, vm_limit);
+		tr_sql_bind_int64(st, 2, vm_limit);
 	if (disk_gib >= 0)
-		sqlite3_bind_int64(st, 3, disk_gib);
+		tr_sql_bind_int64(st, 3, disk_gib);
 	if (tags)
-		sqlite3_bind_text(st, 4, tags, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+		tr_sql_bind_text(st, 4, tags);
+	if (tr_sql_step(st) != TR_SQL_ROW) {
 		rc = tr_call_set(call, TRELLIS_E_IO, "placement: %s",
-				 sqlite3_errmsg(db));
-		sqlite3_finalize(st);
+				 tr_sql_errmsg(db));
+		tr_sql_finalize(st);
 		return rc;
 	}
 	if (out) {
 		json_t *tv = json_array();
 		char buf[1024];
-		const unsigned char *t = sqlite3_column_text(st, 2);
+		const char *t = tr_sql_column_text(st, 2);
 		snprintf(buf, sizeof buf, "%s", t ? (const char *)t : "");
 		for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
 		     tok = strtok_r(NULL, ", ", &save))
 			json_array_append_new(tv, json_string(tok));
 		*out = json_pack(
 		    "{s:s, s:o, s:I, s:I}", "host", host, "tags", tv,
-		    "vm_limit", (json_int_t)sqlite3_column_int64(st, 0),
-		    "disk_gb", (json_int_t)sqlite3_column_int64(st, 1));
+		    "vm_limit", (json_int_t)tr_sql_column_int64(st, 0),
+		    "disk_gb", (json_int_t)tr_sql_column_int64(st, 1));
 	}
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	tr_sql_step(st);
+	tr_sql_finalize(st);
 	if (d->placement) /* our own change: seen by the next placement */
 		d->placement->full_at = 0;
 	return 0;

@@ -26,24 +26,24 @@ static int msgf(char *msg, size_t len, int code, const char *fmt,
 
 /* The one row of a one-column query on text a (and b), as a long long, or
  * def when there is none. */
-static long long one(sqlite3 *db, const char *sql, const char *a,
+static long long one(struct tr_sql *db, const char *sql, const char *a,
 		     const char *b, long long def)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st;
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return def;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	tr_sql_bind_text(st, 1, a);
 	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+		tr_sql_bind_text(st, 2, b);
 	long long v = def;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) !=
-						       SQLITE_NULL)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (tr_sql_step(st) == TR_SQL_ROW &&
+	    tr_sql_column_type(st, 0) != TR_SQL_NULL)
+		v = tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
 	return v;
 }
 
-int tr_agent_token_new(sqlite3 *db, const char *zone, long ttl_s,
+int tr_agent_token_new(struct tr_sql *db, const char *zone, long ttl_s,
 		       char **token, long long *expires, char *msg,
 		       size_t msglen)
 {
@@ -70,92 +70,93 @@ int tr_agent_token_new(sqlite3 *db, const char *zone, long ttl_s,
 	sodium_memzero(hex, sizeof hex);
 	tr_link_token_hash(t, hash);
 	long long now = (long long)time(NULL);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(
-		db,
-		"INSERT INTO agent_token (zone_id, hash, created_at, expires_at)"
-		" VALUES (?, ?, ?, ?)", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, zid);
-		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
-		sqlite3_bind_int64(st, 4, now + ttl_s);
-		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-		sqlite3_finalize(st);
+	struct tr_sql_stmt *st;
+	int rc = tr_sql_prepare(
+	    db,
+	    "INSERT INTO agent_token (zone_id, hash, created_at, expires_at)"
+	    " VALUES (?, ?, ?, ?)",
+	    &st);
+	if (rc == 0) {
+		tr_sql_bind_int64(st, 1, zid);
+		tr_sql_bind_text(st, 2, hash);
+		tr_sql_bind_int64(st, 3, now);
+		tr_sql_bind_int64(st, 4, now + ttl_s);
+		rc = tr_sql_step(st) == TR_SQL_DONE ? 0 : TRELLIS_E_IO;
+		tr_sql_finalize(st);
 	}
-	if (rc != SQLITE_OK) {
+	if (rc != 0) {
 		free(t);
 		return msgf(msg, msglen, TRELLIS_E_IO, "store: %s%s",
-			    sqlite3_errmsg(db), NULL);
+			    tr_sql_errmsg(db), NULL);
 	}
 	*token = t;
 	*expires = now + ttl_s;
 	return 0;
 }
 
-static int exec1(sqlite3 *db, const char *sql, const char *a, const char *b,
-		 const char *c, long long n)
+static int exec1(struct tr_sql *db, const char *sql, const char *a,
+		 const char *b, const char *c, long long n)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st;
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, n);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(st);
+	tr_sql_bind_text(st, 1, a);
+	tr_sql_bind_text(st, 2, b);
+	tr_sql_bind_text(st, 3, c);
+	tr_sql_bind_int64(st, 4, n);
+	int rc = tr_sql_step(st) == TR_SQL_DONE ? 0 : -1;
+	tr_sql_finalize(st);
 	return rc;
 }
 
 int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 		   const char *name, const char *pk, char *msg, size_t msglen)
 {
-	sqlite3 *db = tr_store_db(store);
+	struct tr_sql *db = tr_store_sql(store);
 	char hash[65];
 	tr_link_token_hash(token, hash);
 	long long now = (long long)time(NULL);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT t.id, z.name, t.expires_at, t.used_at,"
-			       " t.used_by, t.revoked_at FROM agent_token t"
-			       " JOIN zone z ON z.id = t.zone_id"
-			       " WHERE t.hash = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st;
+	if (tr_sql_prepare(db,
+			   "SELECT t.id, z.name, t.expires_at, t.used_at,"
+			   " t.used_by, t.revoked_at FROM agent_token t"
+			   " JOIN zone z ON z.id = t.zone_id"
+			   " WHERE t.hash = ?",
+			   &st) != 0)
 		return msgf(msg, msglen, TRELLIS_E_IO, "store: %s%s",
-			    sqlite3_errmsg(db), NULL);
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+			    tr_sql_errmsg(db), NULL);
+	tr_sql_bind_text(st, 1, hash);
 	int rc = 0;
 	long long tid = -1;
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (tr_sql_step(st) != TR_SQL_ROW) {
 		rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 			  "unknown enrolment token%s%s", NULL, NULL);
 	} else {
-		tid = sqlite3_column_int64(st, 0);
-		const char *tz = (const char *)sqlite3_column_text(st, 1);
+		tid = tr_sql_column_int64(st, 0);
+		const char *tz = tr_sql_column_text(st, 1);
 		char when[32];
-		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+		if (tr_sql_column_type(st, 5) != TR_SQL_NULL) {
 			rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 				  "enrolment token revoked%s%s", NULL, NULL);
-		} else if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
-			   strcmp((const char *)sqlite3_column_text(st, 4),
-				  name) == 0 &&
-			   one(db, "SELECT id FROM agent WHERE name = ?1 AND "
-				   "pubkey = ?2 AND revoked_at IS NULL",
+		} else if (tr_sql_column_type(st, 3) != TR_SQL_NULL &&
+			   strcmp(tr_sql_column_text(st, 4), name) == 0 &&
+			   one(db,
+			       "SELECT id FROM agent WHERE name = ?1 AND "
+			       "pubkey = ?2 AND revoked_at IS NULL",
 			       name, pk, -1) >= 0) {
 			/* Burnt by this very agent (its key signed this
 			 * connection), which never saw the welcome (its
 			 * link went first, a busy core): enrolled. */
-			sqlite3_finalize(st);
+			tr_sql_finalize(st);
 			return 0;
-		} else if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		} else if (tr_sql_column_type(st, 3) != TR_SQL_NULL) {
 			rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 				  "enrolment token already used (by agent "
 				  "'%s')%s",
-				  (const char *)sqlite3_column_text(st, 4), NULL);
-		} else if (sqlite3_column_int64(st, 2) <= now) {
+				  tr_sql_column_text(st, 4), NULL);
+		} else if (tr_sql_column_int64(st, 2) <= now) {
 			snprintf(when, sizeof when, "%lld",
-				 now - sqlite3_column_int64(st, 2));
+				 now - tr_sql_column_int64(st, 2));
 			rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 				  "enrolment token expired %s s ago%s", when,
 				  NULL);
@@ -165,7 +166,7 @@ int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 				  tz, zone);
 		}
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (rc)
 		return rc;
 	if (one(db, "SELECT id FROM agent WHERE name = ?", name, NULL, -1) >= 0)
@@ -180,7 +181,7 @@ int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 	tr_call_init(&call, NULL);
 	if (tr_store_begin(store, &call))
 		return msgf(msg, msglen, TRELLIS_E_IO, "store: %s%s",
-			    sqlite3_errmsg(db), NULL);
+			    tr_sql_errmsg(db), NULL);
 	char tids[24];
 	snprintf(tids, sizeof tids, "%lld", tid);
 	if (exec1(db,
@@ -191,8 +192,8 @@ int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 		  "UPDATE agent_token SET used_at = ?4, used_by = ?1"
 		  " WHERE id = ?3 AND used_at IS NULL",
 		  name, pk, tids, now) < 0 ||
-	    sqlite3_changes(db) != 1) {
-		snprintf(msg, msglen, "store: %s", sqlite3_errmsg(db));
+	    (int)tr_sql_changes(db) != 1) {
+		snprintf(msg, msglen, "store: %s", tr_sql_errmsg(db));
 		tr_store_rollback(store);
 		return TRELLIS_E_IO;
 	}
@@ -202,68 +203,69 @@ int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 	return 0;
 }
 
-int tr_agent_check(sqlite3 *db, const char *name, const char *pk, char *zone,
-		   size_t zonelen, char *msg, size_t msglen)
+int tr_agent_check(struct tr_sql *db, const char *name, const char *pk,
+		   char *zone, size_t zonelen, char *msg, size_t msglen)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT a.pubkey, a.revoked_at, z.name FROM agent a"
-			       " JOIN zone z ON z.id = a.zone_id WHERE a.name = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st;
+	if (tr_sql_prepare(db,
+			   "SELECT a.pubkey, a.revoked_at, z.name FROM agent a"
+			   " JOIN zone z ON z.id = a.zone_id WHERE a.name = ?",
+			   &st) != 0)
 		return msgf(msg, msglen, TRELLIS_E_IO, "store: %s%s",
-			    sqlite3_errmsg(db), NULL);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+			    tr_sql_errmsg(db), NULL);
+	tr_sql_bind_text(st, 1, name);
 	int rc = 0;
-	if (sqlite3_step(st) != SQLITE_ROW)
+	if (tr_sql_step(st) != TR_SQL_ROW)
 		rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 			  "no agent named '%s' is enrolled%s", name, NULL);
-	else if (strcmp((const char *)sqlite3_column_text(st, 0), pk) != 0)
+	else if (strcmp(tr_sql_column_text(st, 0), pk) != 0)
 		rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 			  "agent '%s' signed with a key that is not its "
 			  "own%s", name, NULL);
-	else if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+	else if (tr_sql_column_type(st, 1) != TR_SQL_NULL)
 		rc = msgf(msg, msglen, TRELLIS_E_PERMISSION,
 			  "agent '%s' is revoked%s", name, NULL);
 	else
-		snprintf(zone, zonelen, "%s",
-			 (const char *)sqlite3_column_text(st, 2));
-	sqlite3_finalize(st);
+		snprintf(zone, zonelen, "%s", tr_sql_column_text(st, 2));
+	tr_sql_finalize(st);
 	return rc;
 }
 
-json_t *tr_agent_list(sqlite3 *db, const char *name)
+json_t *tr_agent_list(struct tr_sql *db, const char *name)
 {
 	json_t *items = json_array();
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(
-		    db,
-		    "SELECT a.name, z.name, a.pubkey, a.enrolled_at, a.revoked_at,"
-		    " (SELECT count(*) FROM host h WHERE h.agent_id = a.id)"
-		    " FROM agent a JOIN zone z ON z.id = a.zone_id"
-		    " WHERE ?1 IS NULL OR a.name = ?1 ORDER BY a.id",
-		    -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st;
+	if (tr_sql_prepare(
+		db,
+		"SELECT a.name, z.name, a.pubkey, a.enrolled_at, a.revoked_at,"
+		" (SELECT count(*) FROM host h WHERE h.agent_id = a.id)"
+		" FROM agent a JOIN zone z ON z.id = a.zone_id"
+		" WHERE CAST(?1 AS TEXT) IS NULL OR a.name = ?1 ORDER BY a.id",
+		&st) != 0)
 		return items;
 	if (name)
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = json_pack(
-			"{s:s, s:s, s:s, s:I, s:I}", "name",
-			(const char *)sqlite3_column_text(st, 0), "zone",
-			(const char *)sqlite3_column_text(st, 1), "pubkey",
-			(const char *)sqlite3_column_text(st, 2), "enrolled_at",
-			(json_int_t)sqlite3_column_int64(st, 3), "hosts",
-			(json_int_t)sqlite3_column_int64(st, 5));
-		json_object_set_new(o, "revoked_at",
-				    sqlite3_column_type(st, 4) == SQLITE_NULL
-					    ? json_null()
-					    : json_integer(sqlite3_column_int64(st, 4)));
+		tr_sql_bind_text(st, 1, name);
+	while (tr_sql_step(st) == TR_SQL_ROW) {
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:I, s:I}", "name",
+			      tr_sql_column_text(st, 0), "zone",
+			      tr_sql_column_text(st, 1), "pubkey",
+			      tr_sql_column_text(st, 2), "enrolled_at",
+			      (json_int_t)tr_sql_column_int64(st, 3), "hosts",
+			      (json_int_t)tr_sql_column_int64(st, 5));
+		json_object_set_new(
+		    o, "revoked_at",
+		    tr_sql_column_type(st, 4) == TR_SQL_NULL
+			? json_null()
+			: json_integer(tr_sql_column_int64(st, 4)));
 		json_array_append_new(items, o);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return items;
 }
 
-int tr_agent_revoke(sqlite3 *db, const char *name, char *msg, size_t msglen)
+int tr_agent_revoke(struct tr_sql *db, const char *name, char *msg,
+		    size_t msglen)
 {
 	long long r = one(db, "SELECT coalesce(revoked_at, 0) FROM agent"
 			      " WHERE name = ?", name, NULL, -1);
@@ -276,12 +278,12 @@ int tr_agent_revoke(sqlite3 *db, const char *name, char *msg, size_t msglen)
 	if (exec1(db, "UPDATE agent SET revoked_at = ?4 WHERE name = ?1",
 		  name, NULL, NULL, (long long)time(NULL)) < 0)
 		return msgf(msg, msglen, TRELLIS_E_IO, "store: %s%s",
-			    sqlite3_errmsg(db), NULL);
+			    tr_sql_errmsg(db), NULL);
 	return 0;
 }
 
-void tr_agent_hosts_state(sqlite3 *db, const char *agent, const char *state,
-			  const char *error)
+void tr_agent_hosts_state(struct tr_sql *db, const char *agent,
+			  const char *state, const char *error)
 {
 	exec1(db,
 	      "UPDATE host SET state = ?2, error = ?3 WHERE agent_id ="
@@ -289,7 +291,7 @@ void tr_agent_hosts_state(sqlite3 *db, const char *agent, const char *state,
 	      agent, state, error, 0);
 }
 
-int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
+int tr_agent_host_bind(struct tr_sql *db, const char *host, const char *agent,
 		       char *msg, size_t msglen)
 {
 	long long r = one(db, "SELECT coalesce(revoked_at, 0) FROM agent"
@@ -316,6 +318,6 @@ int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
 		      " WHERE name = ?2) WHERE name = ?1",
 		  host, agent, NULL, 0) < 0)
 		return msgf(msg, msglen, TRELLIS_E_IO, "store: %s%s",
-			    sqlite3_errmsg(db), NULL);
+			    tr_sql_errmsg(db), NULL);
 	return 0;
 }

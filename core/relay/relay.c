@@ -505,7 +505,7 @@ static void auth_main(struct tr_daemon *d, void *arg)
 				    msg, sizeof msg);
 		snprintf(zone, sizeof zone, "%s", a->zone);
 	} else {
-		rc = tr_agent_check(tr_store_db(d->store), a->name, a->pk,
+		rc = tr_agent_check(tr_store_sql(d->store), a->name, a->pk,
 				    zone, sizeof zone, msg, sizeof msg);
 	}
 	lock_other(r);
@@ -537,7 +537,7 @@ static void auth_main(struct tr_daemon *d, void *arg)
 					"welcome", "agent", a->name, "zone",
 					zone, "heartbeat_ms", (int)r->beat_ms,
 					"dead_after", (int)r->dead));
-		tr_agent_hosts_state(tr_store_db(d->store), a->name, "up",
+		tr_agent_hosts_state(tr_store_sql(d->store), a->name, "up",
 				     NULL);
 		send_pending(r, s);
 	}
@@ -553,7 +553,7 @@ static void hosts_state_main(struct tr_daemon *d, void *arg)
 {
 	struct hosts_news *n = arg;
 	if (d->store)
-		tr_agent_hosts_state(tr_store_db(d->store), n->agent, n->state,
+		tr_agent_hosts_state(tr_store_sql(d->store), n->agent, n->state,
 				     n->error[0] ? n->error : NULL);
 	free(n);
 }

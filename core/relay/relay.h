@@ -17,10 +17,10 @@
 #define TRELLIS_CORE_RELAY_RELAY_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stddef.h>
 
 #include "../runtime/daemon.h"
+#include "../store/sql.h"
 
 /* Loads (or makes, 0600) STATE_DIR/link.key, binds every agents.listen
  * URL and starts the thread.  With no URL it does nothing and returns 0.
@@ -78,7 +78,7 @@ typedef void (*tr_relay_delta_fn)(struct tr_daemon *d, const char *agent,
 void tr_relay_set_delta_fn(struct tr_daemon *d, tr_relay_delta_fn fn);
 
 /* The agent a host is reached through, or "" (direct). */
-int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
+int tr_agent_host_bind(struct tr_sql *db, const char *host, const char *agent,
 		       char *msg, size_t msglen);
 
 /* ---- the store's side (agents.c), main thread ---- */
@@ -86,7 +86,7 @@ int tr_agent_host_bind(sqlite3 *db, const char *host, const char *agent,
 /* A new one-time enrolment token for zone (a private zone), valid ttl_s
  * seconds: *token ("tre_" + 64 hex, malloc()ed) is shown once; only its
  * BLAKE2b-256 is kept.  0, or NOTFOUND / INVALID_ARG with msg set. */
-int tr_agent_token_new(sqlite3 *db, const char *zone, long ttl_s,
+int tr_agent_token_new(struct tr_sql *db, const char *zone, long ttl_s,
 		       char **token, long long *expires, char *msg,
 		       size_t msglen);
 
@@ -101,17 +101,18 @@ int tr_agent_enrol(struct tr_store *store, const char *token, const char *zone,
 
 /* A returning agent: 0 when pk is name's key and name is not revoked
  * (*zone gets its zone), else PERMISSION with msg the reason. */
-int tr_agent_check(sqlite3 *db, const char *name, const char *pk,
+int tr_agent_check(struct tr_sql *db, const char *name, const char *pk,
 		   char *zone, size_t zonelen, char *msg, size_t msglen);
 
 /* The agents (name, zone, pubkey, enrolled_at, revoked_at), or one. */
-json_t *tr_agent_list(sqlite3 *db, const char *name);
+json_t *tr_agent_list(struct tr_sql *db, const char *name);
 
 /* Marks name revoked: 0, NOTFOUND, or CONFLICT when already revoked. */
-int tr_agent_revoke(sqlite3 *db, const char *name, char *msg, size_t msglen);
+int tr_agent_revoke(struct tr_sql *db, const char *name, char *msg,
+		    size_t msglen);
 
 /* Sets the state of every host behind agent (up, disconnected). */
-void tr_agent_hosts_state(sqlite3 *db, const char *agent, const char *state,
-			  const char *error);
+void tr_agent_hosts_state(struct tr_sql *db, const char *agent,
+			  const char *state, const char *error);
 
 #endif

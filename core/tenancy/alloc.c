@@ -6,7 +6,6 @@
  * the BU's quota (so the BU can never use more than it was given, and
  * the claim's INSERT enforces it) and makes its network segments.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "../netpool/netpool.h"
 #include "../placement/claims.h"
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "tenancy.h"
 
@@ -26,19 +26,19 @@
 	"a.requested_by, a.decided_by, a.reason, a.instance, a.created_at, "   \
 	"a.decided_at, a.zone, a.hosts, a.clusters"
 
-static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
+static int db_error(struct tr_sql *db, trellis_call_t *call, const char *what)
 {
 	return tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
-			   sqlite3_errmsg(db));
+			   tr_sql_errmsg(db));
 }
 
-static json_t *text(sqlite3_stmt *st, int i)
+static json_t *text(struct tr_sql_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = tr_sql_column_text(st, i);
 	return t ? json_string((const char *)t) : json_null();
 }
 
-static json_t *alloc_json(sqlite3_stmt *st)
+static json_t *alloc_json(struct tr_sql_stmt *st)
 {
 	static const char *const names[] = {
 	    "name",	 "bu",		 "kind",	 "changes",
@@ -49,17 +49,18 @@ static json_t *alloc_json(sqlite3_stmt *st)
 	json_t *o = json_object();
 	/* hosts, clusters: JSON lists, left out when none. */
 	for (int i = 18; i < 20; i++) {
-		const unsigned char *t = sqlite3_column_text(st, i);
+		const char *t = tr_sql_column_text(st, i);
 		json_t *l = t ? json_loads((const char *)t, 0, NULL) : NULL;
 		if (l)
 			json_object_set_new(o, i == 18 ? "hosts" : "clusters", l);
 	}
 	for (int i = 0; i < 18; i++) {
-		int t = sqlite3_column_type(st, i);
-		json_object_set_new(o, names[i],
-				    t == SQLITE_INTEGER
-					? json_integer(sqlite3_column_int64(st, i))
-					: text(st, i));
+		int t = tr_sql_column_type(st, i);
+		json_object_set_new(
+		    o, names[i],
+		    t == TR_SQL_INTEGER
+			? json_integer(tr_sql_column_int64(st, i))
+			: text(st, i));
 	}
 	return o;
 }
@@ -67,44 +68,45 @@ static json_t *alloc_json(sqlite3_stmt *st)
 int tr_alloc_get(struct tr_store *s, const char *name, json_t **out,
 		 trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " ACOLS " FROM allocation a WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT " ACOLS " FROM allocation a WHERE name = ?1",
+			   &st) != 0)
 		return db_error(db, call, "allocations");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW)
+	tr_sql_bind_text_copy(st, 1, name);
+	int rc = tr_sql_step(st), ret = 0;
+	if (rc == TR_SQL_ROW)
 		*out = alloc_json(st);
-	else if (rc == SQLITE_DONE)
+	else if (rc == TR_SQL_DONE)
 		ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
 				  "allocation '%s' not found", name);
 	else
 		ret = db_error(db, call, "allocations");
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return ret;
 }
 
 int tr_alloc_list(struct tr_store *s, const char *bu, json_t **out,
 		  trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " ACOLS " FROM allocation a WHERE ?1 IS "
-			       "NULL OR a.tenant_id = (SELECT id FROM tenant "
-			       "WHERE name = ?1) ORDER BY a.id",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(
+		db,
+		"SELECT " ACOLS " FROM allocation a WHERE CAST(?1 AS "
+		"TEXT) IS NULL OR a.tenant_id = (SELECT id FROM tenant "
+		"WHERE name = ?1) ORDER BY a.id",
+		&st) != 0)
 		return db_error(db, call, "allocations");
 	if (bu)
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 1, bu);
 	json_t *items = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW)
 		json_array_append_new(items, alloc_json(st));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE) {
 		json_decref(items);
 		return db_error(db, call, "allocations");
 	}
@@ -113,20 +115,20 @@ int tr_alloc_list(struct tr_store *s, const char *bu, json_t **out,
 }
 
 /* The BU's active allocation into *out (NULL when none): 0 or error. */
-static int active_of(sqlite3 *db, int64_t bu_id, json_t **out,
+static int active_of(struct tr_sql *db, int64_t bu_id, json_t **out,
 		     trellis_call_t *call)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	*out = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " ACOLS " FROM allocation a WHERE "
-			       "tenant_id = ?1 AND state = 'active'",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "SELECT " ACOLS " FROM allocation a WHERE "
+			   "tenant_id = ?1 AND state = 'active'",
+			   &st) != 0)
 		return db_error(db, call, "allocations");
-	sqlite3_bind_int64(st, 1, bu_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	tr_sql_bind_int64(st, 1, bu_id);
+	if (tr_sql_step(st) == TR_SQL_ROW)
 		*out = alloc_json(st);
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return 0;
 }
 
@@ -137,7 +139,7 @@ static long long jint(json_t *o, const char *k)
 
 /* What the BU uses now: its claims (vcpus, memory, disk) and its
  * segments. */
-static int bu_use(sqlite3 *db, const char *bu, long long use[4],
+static int bu_use(struct tr_sql *db, const char *bu, long long use[4],
 		  trellis_call_t *call)
 {
 	struct tr_claim u;
@@ -147,17 +149,17 @@ static int bu_use(sqlite3 *db, const char *bu, long long use[4],
 	use[0] = u.vcpus;
 	use[1] = (long long)u.memory_mib;
 	use[2] = (long long)u.disk_gib;
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	use[3] = 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT COUNT(*) FROM segment WHERE tenant_id = "
-			       "(SELECT id FROM tenant WHERE name = ?1)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			use[3] = sqlite3_column_int64(st, 0);
+	if (tr_sql_prepare(db,
+			   "SELECT COUNT(*) FROM segment WHERE tenant_id = "
+			   "(SELECT id FROM tenant WHERE name = ?1)",
+			   &st) == 0) {
+		tr_sql_bind_text_copy(st, 1, bu);
+		if (tr_sql_step(st) == TR_SQL_ROW)
+			use[3] = tr_sql_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return 0;
 }
 
@@ -171,7 +173,7 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 	int64_t bu_id = tr_store_id(s, TR_KIND_TENANT, bu, call);
 	if (bu_id < 0)
 		return (int)bu_id; /* an unregistered BU: nothing stored */
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	long long want[4] = {jint(f, "vcpus"), jint(f, "memory_mib"),
 			     jint(f, "storage_gib"), jint(f, "segments")};
 	for (int i = 0; i < 4; i++)
@@ -222,83 +224,84 @@ int tr_alloc_request(struct tr_store *s, const char *bu, json_t *f,
 				    bu, what[i], want[i], use[i]);
 			}
 	}
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	char name[128];
 	long long n = 1;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT COUNT(*) + 1 FROM allocation WHERE "
-			       "tenant_id = ?1",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, bu_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
+	if (tr_sql_prepare(db,
+			   "SELECT COUNT(*) + 1 FROM allocation WHERE "
+			   "tenant_id = ?1",
+			   &st) == 0) {
+		tr_sql_bind_int64(st, 1, bu_id);
+		if (tr_sql_step(st) == TR_SQL_ROW)
+			n = tr_sql_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	snprintf(name, sizeof name, "%s-%lld", bu, n);
-	if (sqlite3_prepare_v2(
+	if (tr_sql_prepare(
 		db,
-		"INSERT INTO allocation (name, tenant_id, kind, changes, state, "
+		"INSERT INTO allocation (name, tenant_id, kind, changes, "
+		"state, "
 		"vcpus, memory_mib, storage_gib, pool, segments, netpool, "
 		"requested_by, created_at, zone, hosts, clusters) VALUES (?1, "
 		"?2, ?3, ?4, 'requested', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
 		"?13, ?14, ?15)",
-		-1, &st, NULL) != SQLITE_OK) {
+		&st) != 0) {
 		json_decref(act);
 		return db_error(db, call, "allocations");
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, bu_id);
-	sqlite3_bind_text(st, 3, change ? "change" : "initial", -1,
-			  SQLITE_STATIC);
+	tr_sql_bind_text_copy(st, 1, name);
+	tr_sql_bind_int64(st, 2, bu_id);
+	tr_sql_bind_text(st, 3, change ? "change" : "initial");
 	if (act)
-		sqlite3_bind_text(st, 4,
-				  json_string_value(json_object_get(act, "name")),
-				  -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(
+		    st, 4, json_string_value(json_object_get(act, "name")));
 	for (int i = 0; i < 3; i++)
-		sqlite3_bind_int64(st, 5 + i, want[i]);
+		tr_sql_bind_int64(st, 5 + i, want[i]);
 	if (pool)
-		sqlite3_bind_text(st, 8, pool, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 9, want[3]);
+		tr_sql_bind_text_copy(st, 8, pool);
+	tr_sql_bind_int64(st, 9, want[3]);
 	if (netpool)
-		sqlite3_bind_text(st, 10, netpool, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 11, by ? by : "?", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
+		tr_sql_bind_text_copy(st, 10, netpool);
+	tr_sql_bind_text_copy(st, 11, by ? by : "?");
+	tr_sql_bind_int64(st, 12, (int64_t)time(NULL));
 	if (zone)
-		sqlite3_bind_text(st, 13, zone, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 13, zone);
 	for (int k = 0; k < 2; k++) {
 		json_t *l = json_object_get(f, k ? "clusters" : "hosts");
-		if (l)
-			sqlite3_bind_text(st, 14 + k,
-					  json_dumps(l, JSON_COMPACT), -1, free);
+		if (l) {
+			char *t = json_dumps(l, JSON_COMPACT);
+			tr_sql_bind_text_copy(st, 14 + k, t);
+			free(t);
+		}
 	}
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	rc = tr_sql_step(st);
+	tr_sql_finalize(st);
 	json_decref(act);
-	if (rc != SQLITE_DONE)
+	if (rc != TR_SQL_DONE)
 		return db_error(db, call, "allocations");
 	return tr_alloc_get(s, name, out, call);
 }
 
 /* One number from a query with at most one text parameter ?1 (NULL:
  * none). */
-static long long scalar(sqlite3 *db, const char *sql, const char *a)
+static long long scalar(struct tr_sql *db, const char *sql, const char *a)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	long long v = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return 0;
 	if (a)
-		sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+		tr_sql_bind_text_copy(st, 1, a);
+	if (tr_sql_step(st) == TR_SQL_ROW)
+		v = tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
 	return v;
 }
 
 int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
 		   trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	const char *bu = json_string_value(json_object_get(a, "bu"));
 	const char *pool = json_string_value(json_object_get(a, "pool"));
 	const char *netpool = json_string_value(json_object_get(a, "netpool"));
@@ -319,10 +322,16 @@ int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
 	 * or the plugin's last report in spec.capacity_bytes). */
 	total[2] =
 	    pool ? scalar(db,
-			  "SELECT COALESCE(json_extract(spec, "
-			  "'$.capacity_gib'), json_extract(spec, "
-			  "'$.capacity_bytes') / 1073741824, -1) FROM pool "
-			  "WHERE name = ?1",
+			  tr_sql_pick(db,
+				      "SELECT COALESCE(json_extract(spec, "
+				      "'$.capacity_gib'), json_extract(spec, "
+				      "'$.capacity_bytes') / 1073741824, -1) "
+				      "FROM pool WHERE name = ?1",
+				      "SELECT COALESCE((spec::jsonb ->> "
+				      "'capacity_gib')::numeric, "
+				      "(spec::jsonb ->> 'capacity_bytes')"
+				      "::numeric / 1073741824, -1)::bigint "
+				      "FROM pool WHERE name = ?1"),
 			  pool)
 		 : 0;
 	total[3] = netpool ? scalar(db,
@@ -358,20 +367,20 @@ int tr_alloc_check(struct tr_store *s, json_t *a, json_t **details,
 	}
 	held[2] = 0;
 	if (pool && total[2] >= 0) {
-		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(
+		struct tr_sql_stmt *st = NULL;
+		if (tr_sql_prepare(
 			db,
 			"SELECT COALESCE(SUM(storage_gib), 0) FROM allocation "
 			"WHERE state IN ('active', 'provisioning') AND "
 			"tenant_id != (SELECT id FROM tenant WHERE name = ?1) "
 			"AND pool = ?2",
-			-1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, pool, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				held[2] = sqlite3_column_int64(st, 0);
+			&st) == 0) {
+			tr_sql_bind_text_copy(st, 1, bu);
+			tr_sql_bind_text_copy(st, 2, pool);
+			if (tr_sql_step(st) == TR_SQL_ROW)
+				held[2] = tr_sql_column_int64(st, 0);
 		}
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 	}
 	/* Segments already made are gone from the netpool's free ids; the
 	 * BU's own (a change) come back to it. */
@@ -445,31 +454,31 @@ int tr_alloc_decide(struct tr_store *s, const char *name, const char *state,
 		    const char *by, const char *reason, const char *instance,
 		    trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE allocation SET state = COALESCE(?2, "
-			       "state), decided_by = "
-			       "COALESCE(?3, decided_by), reason = COALESCE(?4, "
-			       "reason), instance = COALESCE(?5, instance), "
-			       "decided_at = ?6 WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "UPDATE allocation SET state = COALESCE(?2, "
+			   "state), decided_by = "
+			   "COALESCE(?3, decided_by), reason = COALESCE(?4, "
+			   "reason), instance = COALESCE(?5, instance), "
+			   "decided_at = ?6 WHERE name = ?1",
+			   &st) != 0)
 		return db_error(db, call, "allocations");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	tr_sql_bind_text_copy(st, 1, name);
 	if (state)
-		sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 2, state);
 	if (by)
-		sqlite3_bind_text(st, 3, by, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 3, by);
 	if (reason)
-		sqlite3_bind_text(st, 4, reason, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 4, reason);
 	if (instance)
-		sqlite3_bind_text(st, 5, instance, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+		tr_sql_bind_text_copy(st, 5, instance);
+	tr_sql_bind_int64(st, 6, (int64_t)time(NULL));
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return db_error(db, call, "allocations");
-	if (sqlite3_changes(db) == 0)
+	if ((int)tr_sql_changes(db) == 0)
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "allocation '%s' not found", name);
 	return 0;
@@ -593,8 +602,8 @@ int tr_alloc_zone(struct tr_store *s, const char *name, int undo,
 		json_decref(a);
 		return rc;
 	}
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	if (!undo) {
 		/* What the zone was, for the undo (kept once: a replay must
 		 * not record the dedicated state as the old one). */
@@ -609,31 +618,31 @@ int tr_alloc_zone(struct tr_store *s, const char *name, int undo,
 						: json_null());
 		char *text = json_dumps(before, JSON_COMPACT);
 		json_decref(before);
-		if (sqlite3_prepare_v2(db,
-				       "UPDATE allocation SET zone_before = ?2 "
-				       "WHERE name = ?1 AND zone_before IS NULL",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
-			sqlite3_step(st);
+		if (tr_sql_prepare(db,
+				   "UPDATE allocation SET zone_before = ?2 "
+				   "WHERE name = ?1 AND zone_before IS NULL",
+				   &st) == 0) {
+			tr_sql_bind_text_copy(st, 1, name);
+			tr_sql_bind_text_copy(st, 2, text);
+			tr_sql_step(st);
 		}
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 		free(text);
 		f = json_pack("{s:b, s:b, s:s, s:s}", "private", 1, "exclusive",
 			      1, "spill", "allow", "owner",
 			      json_string_value(json_object_get(a, "bu")));
 	} else {
-		const unsigned char *t = NULL;
-		if (sqlite3_prepare_v2(db,
-				       "SELECT zone_before FROM allocation WHERE "
-				       "name = ?1",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				t = sqlite3_column_text(st, 0);
+		const char *t = NULL;
+		if (tr_sql_prepare(db,
+				   "SELECT zone_before FROM allocation WHERE "
+				   "name = ?1",
+				   &st) == 0) {
+			tr_sql_bind_text_copy(st, 1, name);
+			if (tr_sql_step(st) == TR_SQL_ROW)
+				t = tr_sql_column_text(st, 0);
 			f = t ? json_loads((const char *)t, 0, NULL) : NULL;
 		}
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 		if (!f)
 			goto out; /* never dedicated: nothing to give back */
 	}

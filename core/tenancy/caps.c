@@ -8,11 +8,11 @@
  * seed gives: per service offering, per customer account, across the
  * cloud.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "tenancy.h"
 
@@ -21,10 +21,10 @@ const char *const tr_cap_fields[TR_CAP_N] = {
     "disk_read_iops_sec", "disk_write_iops_sec", "disk_read_bytes_sec",
     "disk_write_bytes_sec"};
 
-static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
+static int db_error(struct tr_sql *db, trellis_call_t *call, const char *what)
 {
 	return tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
-			   sqlite3_errmsg(db));
+			   tr_sql_errmsg(db));
 }
 
 int tr_caps_check(json_t *caps, const char *what, trellis_call_t *call)
@@ -92,21 +92,22 @@ int tr_caps_bu_set(struct tr_store *s, const char *bu, json_t *caps,
 	}
 	char *text = json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(cur);
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	rc = 0;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO bu_caps (tenant, caps) "
-			       "VALUES (?1, ?2)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db,
+			   "INSERT INTO bu_caps (tenant, caps) VALUES (?1, ?2) "
+			   "ON CONFLICT (tenant) DO UPDATE SET caps = "
+			   "excluded.caps",
+			   &st) != 0)
 		rc = db_error(db, call, "caps");
 	else {
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		tr_sql_bind_text_copy(st, 1, bu);
+		tr_sql_bind_text_copy(st, 2, text);
+		if (tr_sql_step(st) != TR_SQL_DONE)
 			rc = db_error(db, call, "caps");
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	free(text);
 	return rc;
 }
@@ -114,17 +115,16 @@ int tr_caps_bu_set(struct tr_store *s, const char *bu, json_t *caps,
 int tr_caps_bu_get(struct tr_store *s, const char *bu, json_t **out,
 		   trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	*out = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT caps FROM bu_caps WHERE tenant = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (tr_sql_prepare(db, "SELECT caps FROM bu_caps WHERE tenant = ?1",
+			   &st) != 0)
 		return db_error(db, call, "caps");
-	sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		*out = json_loads((const char *)sqlite3_column_text(st, 0), 0,
-				  NULL);
-	sqlite3_finalize(st);
+	tr_sql_bind_text_copy(st, 1, bu);
+	if (tr_sql_step(st) == TR_SQL_ROW && tr_sql_column_text(st, 0))
+		*out = json_loads(tr_sql_column_text(st, 0), 0, NULL);
+	tr_sql_finalize(st);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = json_object();

@@ -9,46 +9,46 @@
  * a host exclusive to its BU, whatever its zone is.  A change that drops
  * one gives it back when it goes active.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "tenancy.h"
 
 static const char *const kinds[] = {"host", "cluster"};
 static const char *const lists[] = {"hosts", "clusters"};
 
-static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
+static int db_error(struct tr_sql *db, trellis_call_t *call, const char *what)
 {
 	return tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
-			   sqlite3_errmsg(db));
+			   tr_sql_errmsg(db));
 }
 
 /* The id of a cluster path ZONE/POD/CLUSTER, or -1. */
-static int64_t cluster_id(sqlite3 *db, const char *path)
+static int64_t cluster_id(struct tr_sql *db, const char *path)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	int64_t id = -1;
-	if (sqlite3_prepare_v2(
+	if (tr_sql_prepare(
 		db,
 		"SELECT c.id FROM cluster c JOIN pod p ON p.id = c.pod_id "
 		"JOIN zone z ON z.id = p.zone_id WHERE z.name || '/' || "
 		"p.name || '/' || c.name = ?1",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	tr_sql_bind_text_copy(st, 1, path);
+	if (tr_sql_step(st) == TR_SQL_ROW)
+		id = tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
 	return id;
 }
 
 int tr_dedicate_normalize(struct tr_store *s, const char *bu, json_t *f,
 			  trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	for (int k = 0; k < 2; k++) {
 		json_t *v = json_object_get(f, lists[k]), *arr = json_array();
 		if (json_is_string(v)) { /* the CLI's "a,b" */
@@ -111,22 +111,23 @@ int tr_dedicate_normalize(struct tr_store *s, const char *bu, json_t *f,
 
 /* Appends to msg (at *len) and problems what stands in the way of one
  * dedication: another BU's, or VMs of others already on it. */
-static void one_check(sqlite3 *db, const char *bu, int k, const char *name,
-		      char *msg, size_t cap, size_t *len, json_t *problems)
+static void one_check(struct tr_sql *db, const char *bu, int k,
+		      const char *name, char *msg, size_t cap, size_t *len,
+		      json_t *problems)
 {
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	char owner[256] = "";
-	if (sqlite3_prepare_v2(db,
-			       "SELECT t.name FROM dedication d JOIN tenant t "
-			       "ON t.id = d.tenant_id WHERE d.kind = ?1 AND "
-			       "d.name = ?2",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
+	if (tr_sql_prepare(db,
+			   "SELECT t.name FROM dedication d JOIN tenant t "
+			   "ON t.id = d.tenant_id WHERE d.kind = ?1 AND "
+			   "d.name = ?2",
+			   &st) == 0) {
+		tr_sql_bind_text(st, 1, kinds[k]);
+		tr_sql_bind_text_copy(st, 2, name);
+		if (tr_sql_step(st) == TR_SQL_ROW)
 			snprintf(owner, sizeof owner, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
+				 tr_sql_column_text(st, 0));
+		tr_sql_finalize(st);
 	}
 	if (owner[0] && strcmp(owner, bu) != 0) {
 		*len += (size_t)snprintf(msg + *len, cap - *len,
@@ -149,14 +150,14 @@ static void one_check(sqlite3 *db, const char *bu, int k, const char *name,
 	    "(CASE ?2 WHEN 'host' THEN h.name = ?3 ELSE h.cluster_id = "
 	    "?4 END)";
 	long long n = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, kinds[k], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 4, k ? cluster_id(db, name) : -1);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+	if (tr_sql_prepare(db, sql, &st) == 0) {
+		tr_sql_bind_text_copy(st, 1, bu);
+		tr_sql_bind_text(st, 2, kinds[k]);
+		tr_sql_bind_text_copy(st, 3, name);
+		tr_sql_bind_int64(st, 4, k ? cluster_id(db, name) : -1);
+		if (tr_sql_step(st) == TR_SQL_ROW)
+			n = tr_sql_column_int64(st, 0);
+		tr_sql_finalize(st);
 	}
 	if (n > 0) {
 		*len += (size_t)snprintf(msg + *len, cap - *len,
@@ -175,7 +176,7 @@ static void one_check(sqlite3 *db, const char *bu, int k, const char *name,
 void tr_dedicate_check(struct tr_store *s, json_t *a, char *msg, size_t cap,
 		       size_t *len, json_t *problems)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	const char *bu = json_string_value(json_object_get(a, "bu"));
 	for (int k = 0; k < 2; k++) {
 		size_t i;
@@ -189,24 +190,24 @@ void tr_dedicate_check(struct tr_store *s, json_t *a, char *msg, size_t cap,
 int tr_alloc_dedicate(struct tr_store *s, const char *name, int undo,
 		      json_t **made, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	json_t *a = NULL, *list = json_array();
 	int rc = tr_alloc_get(s, name, &a, call);
 	if (rc) {
 		json_decref(list);
 		return rc;
 	}
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	if (undo) {
 		/* Only the rows this allocation made. */
-		if (sqlite3_prepare_v2(db,
-				       "DELETE FROM dedication WHERE "
-				       "allocation = ?1",
-				       -1, &st, NULL) != SQLITE_OK)
+		if (tr_sql_prepare(db,
+				   "DELETE FROM dedication WHERE "
+				   "allocation = ?1",
+				   &st) != 0)
 			rc = db_error(db, call, "dedications");
 		else {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) != SQLITE_DONE)
+			tr_sql_bind_text_copy(st, 1, name);
+			if (tr_sql_step(st) != TR_SQL_DONE)
 				rc = db_error(db, call, "dedications");
 		}
 		goto out;
@@ -219,11 +220,11 @@ int tr_alloc_dedicate(struct tr_store *s, const char *name, int undo,
 	}
 	/* A row of this BU already (its allocation's change, or a replay)
 	 * is found and kept as it is; another BU's is CONFLICT. */
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO dedication (kind, name, tenant_id, "
-			       "allocation) VALUES (?1, ?2, ?3, ?4) ON "
-			       "CONFLICT (kind, name) DO NOTHING",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (tr_sql_prepare(db,
+			   "INSERT INTO dedication (kind, name, tenant_id, "
+			   "allocation) VALUES (?1, ?2, ?3, ?4) ON "
+			   "CONFLICT (kind, name) DO NOTHING",
+			   &st) != 0) {
 		rc = db_error(db, call, "dedications");
 		goto out;
 	}
@@ -233,29 +234,27 @@ int tr_alloc_dedicate(struct tr_store *s, const char *name, int undo,
 		json_array_foreach(json_object_get(a, lists[k]), i, e)
 		{
 			const char *n = json_string_value(e);
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, n, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, 3, bu_id);
-			sqlite3_bind_text(st, 4, name, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) != SQLITE_DONE) {
+			tr_sql_reset(st);
+			tr_sql_bind_text(st, 1, kinds[k]);
+			tr_sql_bind_text_copy(st, 2, n);
+			tr_sql_bind_int64(st, 3, bu_id);
+			tr_sql_bind_text_copy(st, 4, name);
+			if (tr_sql_step(st) != TR_SQL_DONE) {
 				rc = db_error(db, call, "dedications");
 				break;
 			}
-			sqlite3_stmt *q = NULL;
+			struct tr_sql_stmt *q = NULL;
 			long long owner = -1;
-			if (sqlite3_prepare_v2(db,
-					       "SELECT tenant_id FROM dedication "
-					       "WHERE kind = ?1 AND name = ?2",
-					       -1, &q, NULL) == SQLITE_OK) {
-				sqlite3_bind_text(q, 1, kinds[k], -1,
-						  SQLITE_STATIC);
-				sqlite3_bind_text(q, 2, n, -1,
-						  SQLITE_TRANSIENT);
-				if (sqlite3_step(q) == SQLITE_ROW)
-					owner = sqlite3_column_int64(q, 0);
+			if (tr_sql_prepare(db,
+					   "SELECT tenant_id FROM dedication "
+					   "WHERE kind = ?1 AND name = ?2",
+					   &q) == 0) {
+				tr_sql_bind_text(q, 1, kinds[k]);
+				tr_sql_bind_text_copy(q, 2, n);
+				if (tr_sql_step(q) == TR_SQL_ROW)
+					owner = tr_sql_column_int64(q, 0);
 			}
-			sqlite3_finalize(q);
+			tr_sql_finalize(q);
 			if (owner != bu_id) {
 				rc = tr_call_set(call, TRELLIS_E_CONFLICT,
 						 "%s %s is dedicated to another "
@@ -269,7 +268,7 @@ int tr_alloc_dedicate(struct tr_store *s, const char *name, int undo,
 		}
 	}
 out:
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	json_decref(a);
 	if (made && !rc)
 		*made = list;
@@ -281,7 +280,7 @@ out:
 int tr_dedicate_supersede(struct tr_store *s, const char *name,
 			  trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	json_t *a = NULL;
 	int rc = tr_alloc_get(s, name, &a, call);
 	if (rc)
@@ -296,35 +295,41 @@ int tr_dedicate_supersede(struct tr_store *s, const char *name,
 	}
 	/* The BU's rows this allocation does not list go; those it lists
 	 * are its own now (its undo keeps them no longer: it is active). */
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	if (bu_id < 0)
 		rc = (int)bu_id;
-	else if (sqlite3_prepare_v2(
+	else if (tr_sql_prepare(
 		     db,
-		     "DELETE FROM dedication WHERE tenant_id = ?1 AND NOT "
-		     "EXISTS (SELECT 1 FROM json_each(CASE kind WHEN 'host' "
-		     "THEN ?2 ELSE ?3 END) j WHERE j.value = name)",
-		     -1, &st, NULL) != SQLITE_OK)
+		     tr_sql_pick(
+			 db,
+			 "DELETE FROM dedication WHERE tenant_id = ?1 AND NOT "
+			 "EXISTS (SELECT 1 FROM json_each(CASE kind WHEN "
+			 "'host' THEN ?2 ELSE ?3 END) j WHERE j.value = name)",
+			 "DELETE FROM dedication WHERE tenant_id = ?1 AND NOT "
+			 "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE "
+			 "kind WHEN 'host' THEN CAST(?2 AS TEXT) ELSE CAST(?3 "
+			 "AS TEXT) END::jsonb) j WHERE j = name)"),
+		     &st) != 0)
 		rc = db_error(db, call, "dedications");
 	else {
-		sqlite3_bind_int64(st, 1, bu_id);
-		sqlite3_bind_text(st, 2, keep[0], -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, keep[1], -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		tr_sql_bind_int64(st, 1, bu_id);
+		tr_sql_bind_text_copy(st, 2, keep[0]);
+		tr_sql_bind_text_copy(st, 3, keep[1]);
+		if (tr_sql_step(st) != TR_SQL_DONE)
 			rc = db_error(db, call, "dedications");
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 		st = NULL;
 		if (!rc &&
-		    sqlite3_prepare_v2(db,
-				       "UPDATE dedication SET allocation = ?2 "
-				       "WHERE tenant_id = ?1",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, bu_id);
-			sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) != SQLITE_DONE)
+		    tr_sql_prepare(db,
+				   "UPDATE dedication SET allocation = ?2 "
+				   "WHERE tenant_id = ?1",
+				   &st) == 0) {
+			tr_sql_bind_int64(st, 1, bu_id);
+			tr_sql_bind_text_copy(st, 2, name);
+			if (tr_sql_step(st) != TR_SQL_DONE)
 				rc = db_error(db, call, "dedications");
 		}
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 	}
 	free(keep[0]);
 	free(keep[1]);

@@ -6,18 +6,18 @@
  * in micro-units with 128-bit arithmetic, so that a line's amount is the
  * exact product rounded once, half up, to the cent.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "../placement/claims.h"
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "tenancy.h"
 
-static int db_error(sqlite3 *db, trellis_call_t *call)
+static int db_error(struct tr_sql *db, trellis_call_t *call)
 {
-	return tr_call_set(call, TRELLIS_E_IO, "report: %s", sqlite3_errmsg(db));
+	return tr_call_set(call, TRELLIS_E_IO, "report: %s", tr_sql_errmsg(db));
 }
 
 /* "1234.56" from cents. */
@@ -72,34 +72,41 @@ static void line(json_t *items, const char *bu, const char *basis,
 }
 
 /* Seconds of [a, b) (b NULL: still open, so now) inside [from, to). */
+#define CLIP_END                                                               \
+	"(CASE WHEN COALESCE(ended_at, ?4) < ?3 THEN COALESCE(ended_at, ?4) "  \
+	"ELSE ?3 END)"
+#define CLIP_START "(CASE WHEN started_at > ?2 THEN started_at ELSE ?2 END)"
+/* (the scalar MAX and MIN are SQLite's: CASE is both engines') */
 #define CLIP                                                                   \
-	"MAX(0, MIN(COALESCE(ended_at, ?4), ?3) - MAX(started_at, ?2))"
+	"(CASE WHEN " CLIP_END " > " CLIP_START " THEN " CLIP_END              \
+	" - " CLIP_START " ELSE 0 END)"
 
 /* Runs a query of n sums over the intervals of BU ?1 clipped to [?2, ?3)
  * (open ones end at ?4): 0 with out[0..n), or -1. */
-static int sums(sqlite3 *db, const char *sql, const char *bu, long long from,
-		long long to, long long now, long long *out, int n)
+static int sums(struct tr_sql *db, const char *sql, const char *bu,
+		long long from, long long to, long long now, long long *out,
+		int n)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, sql, &st) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
-	sqlite3_bind_int64(st, 4, now);
-	int ok = sqlite3_step(st) == SQLITE_ROW;
+	tr_sql_bind_text_copy(st, 1, bu);
+	tr_sql_bind_int64(st, 2, from);
+	tr_sql_bind_int64(st, 3, to);
+	tr_sql_bind_int64(st, 4, now);
+	int ok = tr_sql_step(st) == TR_SQL_ROW;
 	for (int i = 0; ok && i < n; i++)
-		out[i] = sqlite3_column_int64(st, i);
-	sqlite3_finalize(st);
+		out[i] = tr_sql_column_int64(st, i);
+	tr_sql_finalize(st);
 	return ok ? 0 : -1;
 }
 
-static int one_bu(sqlite3 *db, const struct tr_prices *p, const char *bu,
+static int one_bu(struct tr_sql *db, const struct tr_prices *p, const char *bu,
 		  long long from, long long to, json_t *items, json_t *totals,
 		  trellis_call_t *call)
 {
 	long long now = (long long)time(NULL);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	long long res = 0, use = 0;
 	long long r[4], u[3];
 	/* Reservation: what the BU's allocations reserved. */
@@ -130,22 +137,21 @@ static int one_bu(sqlite3 *db, const struct tr_prices *p, const char *bu,
 	line(items, bu, "allocation", "storage_gib", u[2], 1,
 	     p->storage_gib_hour, &use);
 	for (size_t t = 0; t < p->ntemplates; t++) {
-		if (sqlite3_prepare_v2(db,
-				       "SELECT COALESCE(SUM(" CLIP "), 0) FROM "
-				       "vm_usage WHERE tenant = ?1 AND template "
-				       "= ?5",
-				       -1, &st, NULL) != SQLITE_OK)
+		if (tr_sql_prepare(db,
+				   "SELECT COALESCE(SUM(" CLIP "), 0) FROM "
+				   "vm_usage WHERE tenant = ?1 AND template "
+				   "= ?5",
+				   &st) != 0)
 			return db_error(db, call);
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, from);
-		sqlite3_bind_int64(st, 3, to);
-		sqlite3_bind_int64(st, 4, now);
-		sqlite3_bind_text(st, 5, p->templates[t].name, -1,
-				  SQLITE_TRANSIENT);
-		long long s = sqlite3_step(st) == SQLITE_ROW
-				  ? sqlite3_column_int64(st, 0)
+		tr_sql_bind_text_copy(st, 1, bu);
+		tr_sql_bind_int64(st, 2, from);
+		tr_sql_bind_int64(st, 3, to);
+		tr_sql_bind_int64(st, 4, now);
+		tr_sql_bind_text_copy(st, 5, p->templates[t].name);
+		long long s = tr_sql_step(st) == TR_SQL_ROW
+				  ? tr_sql_column_int64(st, 0)
 				  : 0;
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 		char res_name[96];
 		snprintf(res_name, sizeof res_name, "template:%s",
 			 p->templates[t].name);
@@ -168,7 +174,7 @@ int tr_report_chargeback(struct tr_store *s, const struct tr_prices *p,
 				   "report: the period must end after it "
 				   "starts (from %lld, to %lld)",
 				   from, to);
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	json_t *items = json_array(), *totals = json_array();
 	int rc = 0;
 	if (bu) {
@@ -177,15 +183,14 @@ int tr_report_chargeback(struct tr_store *s, const struct tr_prices *p,
 		else
 			rc = one_bu(db, p, bu, from, to, items, totals, call);
 	} else {
-		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(db, "SELECT name FROM tenant ORDER BY name",
-				       -1, &st, NULL) != SQLITE_OK)
+		struct tr_sql_stmt *st = NULL;
+		if (tr_sql_prepare(db, "SELECT name FROM tenant ORDER BY name",
+				   &st) != 0)
 			rc = db_error(db, call);
-		while (!rc && sqlite3_step(st) == SQLITE_ROW)
-			rc = one_bu(db, p,
-				    (const char *)sqlite3_column_text(st, 0),
-				    from, to, items, totals, call);
-		sqlite3_finalize(st);
+		while (!rc && tr_sql_step(st) == TR_SQL_ROW)
+			rc = one_bu(db, p, tr_sql_column_text(st, 0), from, to,
+				    items, totals, call);
+		tr_sql_finalize(st);
 	}
 	if (rc) {
 		json_decref(items);
@@ -201,24 +206,25 @@ int tr_report_chargeback(struct tr_store *s, const struct tr_prices *p,
 int tr_report_utilization(struct tr_store *s, const char *bu, json_t **out,
 			  trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(
 		db,
 		"SELECT t.name, a.vcpus, a.memory_mib, a.storage_gib, "
 		"a.segments, (SELECT COUNT(*) FROM segment g WHERE g.tenant_id "
 		"= t.id) FROM tenant t LEFT JOIN allocation a ON a.tenant_id = "
-		"t.id AND a.state = 'active' WHERE ?1 IS NULL OR t.name = ?1 "
+		"t.id AND a.state = 'active' WHERE CAST(?1 AS TEXT) IS NULL OR "
+		"t.name = ?1 "
 		"ORDER BY t.name",
-		-1, &st, NULL) != SQLITE_OK)
+		&st) != 0)
 		return db_error(db, call);
 	if (bu)
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 1, bu);
 	json_t *items = json_array();
 	static const char *const res[] = {"vcpus", "memory_mib", "storage_gib",
 					  "segments"};
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	while (tr_sql_step(st) == TR_SQL_ROW) {
+		const char *name = tr_sql_column_text(st, 0);
 		struct tr_claim u;
 		trellis_call_t tmp;
 		tr_call_init(&tmp, NULL);
@@ -226,10 +232,10 @@ int tr_report_utilization(struct tr_store *s, const char *bu, json_t **out,
 			memset(&u, 0, sizeof u);
 		long long used[4] = {u.vcpus, (long long)u.memory_mib,
 				     (long long)u.disk_gib,
-				     sqlite3_column_int64(st, 5)};
+				     tr_sql_column_int64(st, 5)};
 		for (int i = 0; i < 4; i++) {
-			int has = sqlite3_column_type(st, 1 + i) != SQLITE_NULL;
-			long long a = sqlite3_column_int64(st, 1 + i);
+			int has = tr_sql_column_type(st, 1 + i) != TR_SQL_NULL;
+			long long a = tr_sql_column_int64(st, 1 + i);
 			json_array_append_new(
 			    items,
 			    json_pack("{s:s, s:s, s:o, s:I, s:o}", "bu", name,
@@ -243,7 +249,7 @@ int tr_report_utilization(struct tr_store *s, const char *bu, json_t **out,
 					  : json_null()));
 		}
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	*out = json_pack("{s:o}", "items", items);
 	return 0;
 }

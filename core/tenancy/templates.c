@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* templates.c - VM templates and quota records (tenancy.h). */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../placement/claims.h"
+#include "../store/sql.h"
 #include "../store/store.h"
 #include "tenancy.h"
 
-static int db_error(sqlite3 *db, trellis_call_t *call, const char *what)
+static int db_error(struct tr_sql *db, trellis_call_t *call, const char *what)
 {
-	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_CONSTRAINT)
+	if (tr_sql_errcode(db) == TRELLIS_E_CONFLICT)
 		return tr_call_set(call, TRELLIS_E_CONFLICT, "%s: exists already",
 				   what);
 	return tr_call_set(call, TRELLIS_E_IO, "%s: %s", what,
-			   sqlite3_errmsg(db));
+			   tr_sql_errmsg(db));
 }
 
 static const char *const text_cols[] = {"image", "kernel", "initrd",
@@ -50,36 +50,36 @@ int tr_template_create(struct tr_store *s, json_t *f, json_t **out,
 	}
 	char *caps_text = json_dumps(caps, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(caps);
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO vm_template (name, vcpus, "
-			       "memory_mib, disk_gib, image, kernel, initrd, "
-			       "cmdline, max_nics, max_disks, created_at, caps) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-			       "?11, ?12)",
-			       -1, &st, NULL) != SQLITE_OK) {
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "INSERT INTO vm_template (name, vcpus, "
+			   "memory_mib, disk_gib, image, kernel, initrd, "
+			   "cmdline, max_nics, max_disks, created_at, caps) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+			   "?11, ?12)",
+			   &st) != 0) {
 		free(caps_text);
 		return db_error(db, call, "template");
 	}
-	sqlite3_bind_text(st, 12, caps_text, -1, SQLITE_TRANSIENT);
+	tr_sql_bind_text_copy(st, 12, caps_text);
 	free(caps_text);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, vcpus);
-	sqlite3_bind_int64(st, 3, mem);
-	sqlite3_bind_int64(st, 4, disk);
+	tr_sql_bind_text_copy(st, 1, name);
+	tr_sql_bind_int64(st, 2, vcpus);
+	tr_sql_bind_int64(st, 3, mem);
+	tr_sql_bind_int64(st, 4, disk);
 	for (int i = 0; i < 4; i++) {
 		const char *v =
 		    json_string_value(json_object_get(f, text_cols[i]));
 		if (v && *v)
-			sqlite3_bind_text(st, 5 + i, v, -1, SQLITE_TRANSIENT);
+			tr_sql_bind_text_copy(st, 5 + i, v);
 	}
-	sqlite3_bind_int64(st, 9, nics ? json_integer_value(nics) : 1);
-	sqlite3_bind_int64(st, 10, disks ? json_integer_value(disks) : 1);
-	sqlite3_bind_int64(st, 11, (sqlite3_int64)time(NULL));
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	tr_sql_bind_int64(st, 9, nics ? json_integer_value(nics) : 1);
+	tr_sql_bind_int64(st, 10, disks ? json_integer_value(disks) : 1);
+	tr_sql_bind_int64(st, 11, (int64_t)time(NULL));
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return db_error(db, call, what);
 	return out ? tr_template_get(s, name, out, call) : 0;
 }
@@ -88,24 +88,24 @@ int tr_template_create(struct tr_store *s, json_t *f, json_t **out,
 	"name, vcpus, memory_mib, disk_gib, image, kernel, initrd, cmdline, "  \
 	"max_nics, max_disks, created_at, caps"
 
-static json_t *template_json(sqlite3_stmt *st)
+static json_t *template_json(struct tr_sql_stmt *st)
 {
-	json_t *o = json_pack(
-	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
-	    (const char *)sqlite3_column_text(st, 0), "vcpus",
-	    (json_int_t)sqlite3_column_int64(st, 1), "memory_mib",
-	    (json_int_t)sqlite3_column_int64(st, 2), "disk_gib",
-	    (json_int_t)sqlite3_column_int64(st, 3), "max_nics",
-	    (json_int_t)sqlite3_column_int64(st, 8), "max_disks",
-	    (json_int_t)sqlite3_column_int64(st, 9), "created_at",
-	    (json_int_t)sqlite3_column_int64(st, 10));
+	json_t *o =
+	    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
+		      tr_sql_column_text(st, 0), "vcpus",
+		      (json_int_t)tr_sql_column_int64(st, 1), "memory_mib",
+		      (json_int_t)tr_sql_column_int64(st, 2), "disk_gib",
+		      (json_int_t)tr_sql_column_int64(st, 3), "max_nics",
+		      (json_int_t)tr_sql_column_int64(st, 8), "max_disks",
+		      (json_int_t)tr_sql_column_int64(st, 9), "created_at",
+		      (json_int_t)tr_sql_column_int64(st, 10));
 	for (int i = 0; i < 4; i++) {
-		const unsigned char *t = sqlite3_column_text(st, 4 + i);
+		const char *t = tr_sql_column_text(st, 4 + i);
 		json_object_set_new(o, text_cols[i],
 				    t ? json_string((const char *)t)
 				      : json_null());
 	}
-	const unsigned char *c = sqlite3_column_text(st, 11);
+	const char *c = tr_sql_column_text(st, 11);
 	json_t *caps = c ? json_loads((const char *)c, 0, NULL) : NULL;
 	json_object_set_new(o, "caps", json_is_object(caps) ? caps : json_object());
 	if (!json_is_object(caps))
@@ -116,41 +116,41 @@ static json_t *template_json(sqlite3_stmt *st)
 int tr_template_get(struct tr_store *s, const char *name, json_t **out,
 		    trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " TCOLS " FROM vm_template WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT " TCOLS " FROM vm_template WHERE name = ?1",
+			   &st) != 0)
 		return db_error(db, call, "templates");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW)
+	tr_sql_bind_text_copy(st, 1, name);
+	int rc = tr_sql_step(st), ret = 0;
+	if (rc == TR_SQL_ROW)
 		*out = template_json(st);
-	else if (rc == SQLITE_DONE)
+	else if (rc == TR_SQL_DONE)
 		ret = tr_call_set(call, TRELLIS_E_NOTFOUND,
 				  "template '%s' not found (trellis template "
 				  "list)",
 				  name);
 	else
 		ret = db_error(db, call, "templates");
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	return ret;
 }
 
 int tr_template_list(struct tr_store *s, json_t **out, trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " TCOLS " FROM vm_template ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db,
+			   "SELECT " TCOLS " FROM vm_template ORDER BY name",
+			   &st) != 0)
 		return db_error(db, call, "templates");
 	json_t *items = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW)
 		json_array_append_new(items, template_json(st));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE) {
 		json_decref(items);
 		return db_error(db, call, "templates");
 	}
@@ -161,17 +161,17 @@ int tr_template_list(struct tr_store *s, json_t **out, trellis_call_t *call)
 int tr_template_delete(struct tr_store *s, const char *name,
 		       trellis_call_t *call)
 {
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "DELETE FROM vm_template WHERE name = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, "DELETE FROM vm_template WHERE name = ?1",
+			   &st) != 0)
 		return db_error(db, call, "templates");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	tr_sql_bind_text_copy(st, 1, name);
+	int rc = tr_sql_step(st);
+	tr_sql_finalize(st);
+	if (rc != TR_SQL_DONE)
 		return db_error(db, call, "templates");
-	if (sqlite3_changes(db) == 0)
+	if ((int)tr_sql_changes(db) == 0)
 		return tr_call_set(call, TRELLIS_E_NOTFOUND,
 				   "template '%s' not found", name);
 	return 0;
@@ -216,24 +216,23 @@ int tr_quota_set(struct tr_store *s, const char *bu, json_t *limits,
 	int rc = tenant_exists(s, bu, call);
 	if (rc)
 		return rc;
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	static const char *const cols[] = {"vcpus", "memory_mib", "disk_gib",
 					   "vms"};
-	if (sqlite3_exec(db, "SAVEPOINT quota_set", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	if (tr_sql_exec(db, "SAVEPOINT quota_set") != 0)
 		return db_error(db, call, "quota");
-	sqlite3_stmt *st = NULL;
+	struct tr_sql_stmt *st = NULL;
 	int ret = 0;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR IGNORE INTO bu_quota (tenant) VALUES "
-			       "(?1)",
-			       -1, &st, NULL) != SQLITE_OK ||
-	    (sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT),
-	     sqlite3_step(st) != SQLITE_DONE)) {
+	if (tr_sql_prepare(db,
+			   "INSERT INTO bu_quota (tenant) VALUES (?1) ON "
+			   "CONFLICT (tenant) DO NOTHING",
+			   &st) != 0 ||
+	    (tr_sql_bind_text_copy(st, 1, bu),
+	     tr_sql_step(st) != TR_SQL_DONE)) {
 		ret = db_error(db, call, "quota");
 		goto out;
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	st = NULL;
 	for (int i = 0; i < 4; i++) {
 		json_t *v = json_object_get(limits, cols[i]);
@@ -243,20 +242,21 @@ int tr_quota_set(struct tr_store *s, const char *bu, json_t *limits,
 		snprintf(sql, sizeof sql,
 			 "UPDATE bu_quota SET %s = ?2 WHERE tenant = ?1",
 			 cols[i]);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		if (tr_sql_prepare(db, sql, &st) != 0) {
 			ret = db_error(db, call, "quota");
 			goto out;
 		}
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2,
-				   json_is_integer(v) && json_integer_value(v) >= 0
-				       ? json_integer_value(v)
-				       : -1);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		tr_sql_bind_text_copy(st, 1, bu);
+		tr_sql_bind_int64(st, 2,
+				  json_is_integer(v) &&
+					  json_integer_value(v) >= 0
+				      ? json_integer_value(v)
+				      : -1);
+		if (tr_sql_step(st) != TR_SQL_DONE) {
 			ret = db_error(db, call, "quota");
 			goto out;
 		}
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 		st = NULL;
 	}
 	const char *tname;
@@ -264,36 +264,38 @@ int tr_quota_set(struct tr_store *s, const char *bu, json_t *limits,
 	json_object_foreach(json_object_get(limits, "templates"), tname, v)
 	{
 		int del = !json_is_integer(v) || json_integer_value(v) < 0;
-		if (sqlite3_prepare_v2(
+		if (tr_sql_prepare(
 			db,
 			del ? "DELETE FROM bu_template_quota WHERE tenant = ?1 "
 			      "AND template = ?2"
-			    : "INSERT OR REPLACE INTO bu_template_quota (tenant, "
-			      "template, vms) VALUES (?1, ?2, ?3)",
-			-1, &st, NULL) != SQLITE_OK) {
+			    : "INSERT INTO bu_template_quota (tenant, "
+			      "template, vms) VALUES (?1, ?2, ?3) ON CONFLICT "
+			      "(tenant, template) DO UPDATE SET vms = "
+			      "excluded.vms",
+			&st) != 0) {
 			ret = db_error(db, call, "quota");
 			goto out;
 		}
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, tname, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, 1, bu);
+		tr_sql_bind_text_copy(st, 2, tname);
 		if (!del)
-			sqlite3_bind_int64(st, 3, json_integer_value(v));
-		if (sqlite3_step(st) != SQLITE_DONE) {
+			tr_sql_bind_int64(st, 3, json_integer_value(v));
+		if (tr_sql_step(st) != TR_SQL_DONE) {
 			ret = db_error(db, call, "quota");
 			goto out;
 		}
-		sqlite3_finalize(st);
+		tr_sql_finalize(st);
 		st = NULL;
 	}
 out:
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	if (ret)
-		sqlite3_exec(db, "ROLLBACK TO quota_set", NULL, NULL, NULL);
-	sqlite3_exec(db, "RELEASE quota_set", NULL, NULL, NULL);
+		tr_sql_exec(db, "ROLLBACK TO quota_set");
+	tr_sql_exec(db, "RELEASE quota_set");
 	return ret;
 }
 
-static json_t *limit(sqlite3_int64 v)
+static json_t *limit(int64_t v)
 {
 	return v < 0 ? json_null() : json_integer(v);
 }
@@ -304,38 +306,38 @@ int tr_quota_get(struct tr_store *s, const char *bu, json_t **out,
 	int rc = tenant_exists(s, bu, call);
 	if (rc)
 		return rc;
-	sqlite3 *db = tr_store_db(s);
-	sqlite3_stmt *st = NULL;
+	struct tr_sql *db = tr_store_sql(s);
+	struct tr_sql_stmt *st = NULL;
 	json_t *lim = json_pack("{s:n, s:n, s:n, s:n}", "vcpus", "memory_mib",
 				"disk_gib", "vms");
 	json_t *tl = json_object(), *tu = json_object();
-	if (sqlite3_prepare_v2(db,
-			       "SELECT vcpus, memory_mib, disk_gib, vms FROM "
-			       "bu_quota WHERE tenant = ?1",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+	if (tr_sql_prepare(db,
+			   "SELECT vcpus, memory_mib, disk_gib, vms FROM "
+			   "bu_quota WHERE tenant = ?1",
+			   &st) == 0) {
+		tr_sql_bind_text_copy(st, 1, bu);
+		if (tr_sql_step(st) == TR_SQL_ROW) {
 			json_object_set_new(lim, "vcpus",
-					    limit(sqlite3_column_int64(st, 0)));
+					    limit(tr_sql_column_int64(st, 0)));
 			json_object_set_new(lim, "memory_mib",
-					    limit(sqlite3_column_int64(st, 1)));
+					    limit(tr_sql_column_int64(st, 1)));
 			json_object_set_new(lim, "disk_gib",
-					    limit(sqlite3_column_int64(st, 2)));
+					    limit(tr_sql_column_int64(st, 2)));
 			json_object_set_new(lim, "vms",
-					    limit(sqlite3_column_int64(st, 3)));
+					    limit(tr_sql_column_int64(st, 3)));
 		}
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT template, vms FROM bu_template_quota WHERE "
-			       "tenant = ?1 ORDER BY template",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, bu, -1, SQLITE_TRANSIENT);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *t = (const char *)sqlite3_column_text(st, 0);
-			json_object_set_new(tl, t,
-					    json_integer(sqlite3_column_int64(st, 1)));
+	if (tr_sql_prepare(db,
+			   "SELECT template, vms FROM bu_template_quota WHERE "
+			   "tenant = ?1 ORDER BY template",
+			   &st) == 0) {
+		tr_sql_bind_text_copy(st, 1, bu);
+		while (tr_sql_step(st) == TR_SQL_ROW) {
+			const char *t = tr_sql_column_text(st, 0);
+			json_object_set_new(
+			    tl, t, json_integer(tr_sql_column_int64(st, 1)));
 			struct tr_claim u;
 			trellis_call_t tmp;
 			tr_call_init(&tmp, NULL);
@@ -344,7 +346,7 @@ int tr_quota_get(struct tr_store *s, const char *bu, json_t **out,
 				    tu, t, json_integer((json_int_t)u.host_id));
 		}
 	}
-	sqlite3_finalize(st);
+	tr_sql_finalize(st);
 	json_object_set_new(lim, "templates", tl);
 	struct tr_claim u;
 	if ((rc = tr_claims_tenant_use(db, bu, NULL, &u, call))) {

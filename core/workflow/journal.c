@@ -99,8 +99,8 @@ struct jop {
 
 struct tr_journal {
 	struct tr_store *store;
-	sqlite3 *db;
-	sqlite3_stmt *q[Q__N];
+	struct tr_sql *db;
+	struct tr_sql_stmt *q[Q__N];
 	/* The batch lives here, not in an open SQLite transaction: the
 	 * store's transaction is shared with every subsystem on the main
 	 * thread, and one that rolls its own work back would roll ours back
@@ -118,13 +118,11 @@ struct tr_journal *tr_journal_new(struct tr_store *s, char *err,
 		return NULL;
 	}
 	j->store = s;
-	j->db = tr_store_db(s);
+	j->db = tr_store_sql(s);
 	for (int i = 0; i < Q__N; i++) {
-		if (sqlite3_prepare_v3(j->db, SQL[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &j->q[i],
-				       NULL) != SQLITE_OK) {
+		if (tr_sql_prepare_persistent(j->db, SQL[i], &j->q[i]) != 0) {
 			snprintf(err, errlen, "workflow journal: %s",
-				 sqlite3_errmsg(j->db));
+				 tr_sql_errmsg(j->db));
 			tr_journal_free(j);
 			return NULL;
 		}
@@ -148,7 +146,7 @@ void tr_journal_free(struct tr_journal *j)
 	ops_clear(j);
 	free(j->ops);
 	for (int i = 0; i < Q__N; i++)
-		sqlite3_finalize(j->q[i]);
+		tr_sql_finalize(j->q[i]);
 	free(j);
 }
 
@@ -157,12 +155,12 @@ int tr_journal_dirty(const struct tr_journal *j)
 	return j->n_ops > 0;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+static void bind_text(struct tr_sql_stmt *st, int i, const char *s)
 {
 	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+		tr_sql_bind_text_copy(st, i, s);
 	else
-		sqlite3_bind_null(st, i);
+		tr_sql_bind_null(st, i);
 }
 
 int tr_journal_flush(struct tr_journal *j)
@@ -179,22 +177,21 @@ int tr_journal_flush(struct tr_journal *j)
 	}
 	for (size_t k = 0; k < j->n_ops; k++) {
 		const struct jop *o = &j->ops[k];
-		sqlite3_stmt *st = j->q[o->q];
+		struct tr_sql_stmt *st = j->q[o->q];
 		for (int a = 0; a < o->n; a++) {
 			const struct jarg *g = &o->a[a];
 			if (g->kind == 1)
-				sqlite3_bind_int64(st, a + 1, g->i);
+				tr_sql_bind_int64(st, a + 1, g->i);
 			else if (g->kind == 2)
-				sqlite3_bind_text(st, a + 1, g->s, -1,
-						  SQLITE_STATIC);
+				tr_sql_bind_text(st, a + 1, g->s);
 			else
-				sqlite3_bind_null(st, a + 1);
+				tr_sql_bind_null(st, a + 1);
 		}
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (tr_sql_step(st) != TR_SQL_DONE)
 			tr_err("workflow journal: write: %s",
-			       sqlite3_errmsg(j->db));
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+			       tr_sql_errmsg(j->db));
+		tr_sql_reset(st);
+		tr_sql_clear_bindings(st);
 	}
 	rc = tr_store_commit(j->store, &call);
 	if (rc)
@@ -303,13 +300,15 @@ int tr_journal_step_update(struct tr_journal *j, const char *id, size_t idx,
 /* ---- reads ---- */
 
 /* A column as JSON: text columns named in json_cols are parsed. */
-static json_t *column(sqlite3_stmt *st, int i, int as_json)
+static json_t *column(struct tr_sql_stmt *st, int i, int as_json)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL: return json_null();
-	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+	switch (tr_sql_column_type(st, i)) {
+	case TR_SQL_NULL:
+		return json_null();
+	case TR_SQL_INTEGER:
+		return json_integer(tr_sql_column_int64(st, i));
 	default: {
-		const char *t = (const char *)sqlite3_column_text(st, i);
+		const char *t = tr_sql_column_text(st, i);
 		if (as_json) {
 			json_t *v = json_loads(t, JSON_DECODE_ANY, NULL);
 			if (v)
@@ -320,15 +319,15 @@ static json_t *column(sqlite3_stmt *st, int i, int as_json)
 	}
 }
 
-static json_t *rows(struct tr_journal *j, sqlite3_stmt *st,
+static json_t *rows(struct tr_journal *j, struct tr_sql_stmt *st,
 		    const char *const *json_cols)
 {
 	json_t *arr = json_array();
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = tr_sql_step(st)) == TR_SQL_ROW) {
 		json_t *o = json_object();
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			const char *name = sqlite3_column_name(st, i);
+		for (int i = 0; i < tr_sql_column_count(st); i++) {
+			const char *name = tr_sql_column_name(st, i);
 			int as_json = 0;
 			for (size_t k = 0; json_cols && json_cols[k]; k++)
 				if (strcmp(json_cols[k], name) == 0)
@@ -337,13 +336,13 @@ static json_t *rows(struct tr_journal *j, sqlite3_stmt *st,
 		}
 		json_array_append_new(arr, o);
 	}
-	if (rc != SQLITE_DONE) {
-		tr_err("workflow journal: read: %s", sqlite3_errmsg(j->db));
+	if (rc != TR_SQL_DONE) {
+		tr_err("workflow journal: read: %s", tr_sql_errmsg(j->db));
 		json_decref(arr);
 		arr = NULL;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	tr_sql_reset(st);
+	tr_sql_clear_bindings(st);
 	return arr;
 }
 
@@ -381,8 +380,8 @@ json_t *tr_journal_list(struct tr_journal *j, const char *state,
 			unsigned limit)
 {
 	tr_journal_flush(j);
-	sqlite3_stmt *st = j->q[state ? Q_LIST_STATE : Q_LIST];
-	sqlite3_bind_int64(st, 1, limit ? limit : 1000);
+	struct tr_sql_stmt *st = j->q[state ? Q_LIST_STATE : Q_LIST];
+	tr_sql_bind_int64(st, 1, limit ? limit : 1000);
 	if (state)
 		bind_text(st, 2, state);
 	return rows(j, st, INST_JSON);
@@ -391,29 +390,29 @@ json_t *tr_journal_list(struct tr_journal *j, const char *state,
 int64_t tr_journal_max_seq(struct tr_journal *j)
 {
 	tr_journal_flush(j);
-	sqlite3_stmt *st = j->q[Q_MAX_SEQ];
+	struct tr_sql_stmt *st = j->q[Q_MAX_SEQ];
 	int64_t v = 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (tr_sql_step(st) == TR_SQL_ROW)
+		v = tr_sql_column_int64(st, 0);
+	tr_sql_reset(st);
 	return v;
 }
 
 char *tr_journal_source(struct tr_journal *j, const char *id, char **file)
 {
 	tr_journal_flush(j);
-	sqlite3_stmt *st = j->q[Q_SOURCE];
+	struct tr_sql_stmt *st = j->q[Q_SOURCE];
 	char *src = NULL;
 	*file = NULL;
 	bind_text(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *f = (const char *)sqlite3_column_text(st, 0);
-		const char *t = (const char *)sqlite3_column_text(st, 1);
+	if (tr_sql_step(st) == TR_SQL_ROW) {
+		const char *f = tr_sql_column_text(st, 0);
+		const char *t = tr_sql_column_text(st, 1);
 		*file = tr_xstrdup(f ? f : "<journal>");
 		src = tr_xstrdup(t ? t : "");
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	tr_sql_reset(st);
+	tr_sql_clear_bindings(st);
 	return src;
 }
 
@@ -427,15 +426,16 @@ int tr_journal_purge(struct tr_journal *j, int64_t before_ms, unsigned limit,
 	rc = tr_store_begin(j->store, call);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = j->q[Q_PURGE];
-	sqlite3_bind_int64(st, 1, before_ms);
-	sqlite3_bind_int64(st, 2, limit);
-	int step = sqlite3_step(st);
-	int n = sqlite3_changes(j->db);
-	sqlite3_reset(st);
-	if (step != SQLITE_DONE) {
-		rc = tr_call_set(call, TRELLIS_E_IO, "workflow journal: purge: %s",
-				 sqlite3_errmsg(j->db));
+	struct tr_sql_stmt *st = j->q[Q_PURGE];
+	tr_sql_bind_int64(st, 1, before_ms);
+	tr_sql_bind_int64(st, 2, limit);
+	int step = tr_sql_step(st);
+	int n = (int)tr_sql_changes(j->db);
+	tr_sql_reset(st);
+	if (step != TR_SQL_DONE) {
+		rc = tr_call_set(call, TRELLIS_E_IO,
+				 "workflow journal: purge: %s",
+				 tr_sql_errmsg(j->db));
 		tr_store_rollback(j->store);
 		return rc;
 	}

@@ -33,11 +33,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "../../../core/placement/place.h"
 #include "../../../core/placement/reserve.h"
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 
 struct opts {
@@ -305,19 +305,19 @@ static int run_store(struct tr_placer *p, uint32_t hosts, uint32_t n,
 		fprintf(stderr, "bench_placement: store: %s\n", st ? "" : err);
 		goto out;
 	}
-	sqlite3 *db = tr_store_db(st);
+	struct tr_sql *db = tr_store_sql(st);
 	/* The statements' cost, not the disk's: no fsync at the commits. */
-	sqlite3_exec(db, "PRAGMA synchronous = OFF", NULL, NULL, NULL);
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	tr_sql_exec(db, "PRAGMA synchronous = OFF");
+	tr_sql_exec(db, "BEGIN");
 	for (uint32_t b = 0; quotas && b < bus; b++) {
 		char sql[160];
 		snprintf(sql, sizeof sql,
 			 "INSERT INTO bu_quota VALUES ('bu%u', 1000000, "
 			 "1000000000, 1000000, 100000)",
 			 b);
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		tr_sql_exec(db, sql);
 	}
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	tr_sql_exec(db, "COMMIT");
 	rs = seed;
 	for (uint32_t i = 0; i < n; i++) {
 		make_request(&reqs[i], hosts);
@@ -335,12 +335,12 @@ static int run_store(struct tr_placer *p, uint32_t hosts, uint32_t n,
 	uint32_t head = 0, count = 0;
 	double rate[ROUNDS];
 	uint32_t per = n / ROUNDS ? n / ROUNDS : 1, r_i = 0;
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	tr_sql_exec(db, "BEGIN");
 	double t0 = now_us();
 	for (uint32_t i = 0; i < n; i++) {
 		if (i && i % 100 == 0) {
-			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-			sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+			tr_sql_exec(db, "COMMIT");
+			tr_sql_exec(db, "BEGIN");
 		}
 		if (i && i % per == 0 && r_i < ROUNDS) {
 			double t = now_us();
@@ -371,7 +371,7 @@ static int run_store(struct tr_placer *p, uint32_t hosts, uint32_t n,
 		head = (head + 1) % ring;
 		count++;
 	}
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	tr_sql_exec(db, "COMMIT");
 	uint32_t rest = n - per * r_i;
 	if (r_i < ROUNDS && rest)
 		rate[r_i++] = rest / ((now_us() - t0) / 1e6);

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 #include "../../../core/util/log.h"
 #include "../../unit/workflow/fixture.h"
@@ -98,55 +99,51 @@ static double run_base(int total)
 {
 	struct wfx x;
 	wfx_init(&x, 1, 1);
-	sqlite3 *db = tr_store_db(x.d.store);
-	sqlite3_exec(db,
-		     "INSERT INTO wf_instance (id, seq, workflow, source, inputs, "
-		     "state, created_at) VALUES ('b', 999, 'b', '', '{}', "
-		     "'running', 0)",
-		     NULL, NULL, NULL);
-	sqlite3_stmt *ins, *upd;
-	sqlite3_prepare_v2(db,
-			   "INSERT INTO wf_step (instance, idx, step, state) "
-			   "VALUES ('b', ?1, 's', 'pending')",
-			   -1, &ins, NULL);
-	sqlite3_prepare_v2(db,
-			   "UPDATE wf_step SET state = ?2, inputs = ?3, "
-			   "outputs = ?4 WHERE instance = 'b' AND idx = ?1",
-			   -1, &upd, NULL);
+	struct tr_sql *db = tr_store_sql(x.d.store);
+	tr_sql_exec(
+	    db, "INSERT INTO wf_instance (id, seq, workflow, source, inputs, "
+		"state, created_at) VALUES ('b', 999, 'b', '', '{}', "
+		"'running', 0)");
+	struct tr_sql_stmt *ins, *upd;
+	tr_sql_prepare(db,
+		       "INSERT INTO wf_step (instance, idx, step, state) "
+		       "VALUES ('b', ?1, 's', 'pending')",
+		       &ins);
+	tr_sql_prepare(db,
+		       "UPDATE wf_step SET state = ?2, inputs = ?3, "
+		       "outputs = ?4 WHERE instance = 'b' AND idx = ?1",
+		       &upd);
 	double t0 = now_s();
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	tr_sql_exec(db, "BEGIN");
 	for (int k = 0; k < total; k++) {
-		sqlite3_bind_int(ins, 1, k);
-		sqlite3_step(ins);
-		sqlite3_reset(ins);
+		tr_sql_bind_int64(ins, 1, k);
+		tr_sql_step(ins);
+		tr_sql_reset(ins);
 	}
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	tr_sql_exec(db, "COMMIT");
+	tr_sql_exec(db, "BEGIN");
 	for (int k = 0; k < total; k++) {
 		for (int phase = 0; phase < 2; phase++) {
-			sqlite3_bind_int(upd, 1, k);
-			sqlite3_bind_text(upd, 2,
-					  phase ? "succeeded" : "running", -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_text(upd, 3, "{\"message\":\"x\"}", -1,
-					  SQLITE_STATIC);
+			tr_sql_bind_int64(upd, 1, k);
+			tr_sql_bind_text(upd, 2,
+					 phase ? "succeeded" : "running");
+			tr_sql_bind_text(upd, 3, "{\"message\":\"x\"}");
 			if (phase)
-				sqlite3_bind_text(upd, 4, "{\"message\":\"x\"}",
-						  -1, SQLITE_STATIC);
+				tr_sql_bind_text(upd, 4, "{\"message\":\"x\"}");
 			else
-				sqlite3_bind_null(upd, 4);
-			sqlite3_step(upd);
-			sqlite3_reset(upd);
+				tr_sql_bind_null(upd, 4);
+			tr_sql_step(upd);
+			tr_sql_reset(upd);
 		}
 		if (k % 256 == 255) {
-			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-			sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+			tr_sql_exec(db, "COMMIT");
+			tr_sql_exec(db, "BEGIN");
 		}
 	}
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	tr_sql_exec(db, "COMMIT");
 	double dt = now_s() - t0;
-	sqlite3_finalize(ins);
-	sqlite3_finalize(upd);
+	tr_sql_finalize(ins);
+	tr_sql_finalize(upd);
 	wfx_free(&x);
 	return total / dt;
 }

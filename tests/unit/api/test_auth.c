@@ -19,6 +19,7 @@
 #include "../../../core/auth/auth.h"
 #include "../../../core/netpool/netpool.h"
 #include "../../../core/runtime/daemon.h"
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 #include "../../../core/tenancy/tenancy.h"
 #include "../../../core/util/log.h"
@@ -429,13 +430,9 @@ static void test_audit(void **state)
 	assert_true(json_array_size(json_object_get(ops, "items")) >= 3);
 	json_decref(ops);
 	/* Append-only. */
-	sqlite3 *db = tr_store_db(f->d.store);
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit SET user = 'x'",
-					  NULL, NULL, NULL),
-			     SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL,
-					  NULL),
-			     SQLITE_OK);
+	struct tr_sql *db = tr_store_sql(f->d.store);
+	assert_int_not_equal(tr_sql_exec(db, "UPDATE audit SET user = 'x'"), 0);
+	assert_int_not_equal(tr_sql_exec(db, "DELETE FROM audit"), 0);
 }
 
 static void test_templates_and_quotas(void **state)
@@ -617,9 +614,7 @@ static void test_chargeback(void **state)
 		 "('v2', 'acme', 1, 512, 3, NULL, %lld, NULL),"
 		 "('v3', 'globex', 64, 65536, 999, 'small', %lld, NULL);",
 		 t0, t0 + 36000, t0 + 1000, t0 + 5000, t0 + 4000, t0);
-	assert_int_equal(
-	    sqlite3_exec(tr_store_db(f->d.store), sql, NULL, NULL, NULL),
-	    SQLITE_OK);
+	assert_int_equal(tr_sql_exec(tr_store_sql(f->d.store), sql), 0);
 	json_t *r = NULL;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
@@ -698,18 +693,18 @@ static void test_chargeback(void **state)
 	assert_int_equal(tr_store_delete(f->d.store, TR_KIND_VM, "v9", NULL,
 					 &call),
 			 0);
-	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(tr_store_db(f->d.store),
-					    "SELECT tenant, vcpus, ended_at IS "
-					    "NOT NULL FROM vm_usage WHERE uuid "
-					    "= 'v9'",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "acme");
-	assert_int_equal(sqlite3_column_int(st, 1), 3);
-	assert_int_equal(sqlite3_column_int(st, 2), 1);
-	sqlite3_finalize(st);
+	struct tr_sql_stmt *st = NULL;
+	assert_int_equal(tr_sql_prepare(tr_store_sql(f->d.store),
+					"SELECT tenant, vcpus, ended_at IS "
+					"NOT NULL FROM vm_usage WHERE uuid "
+					"= 'v9'",
+					&st),
+			 0);
+	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
+	assert_string_equal(tr_sql_column_text(st, 0), "acme");
+	assert_int_equal(tr_sql_column_int64(st, 1), 3);
+	assert_int_equal(tr_sql_column_int64(st, 2), 1);
+	tr_sql_finalize(st);
 }
 
 /* allocation.provision's steps and their compensations, one by one: each

@@ -18,6 +18,7 @@
 #include <trellis/error.h>
 
 #include "../../../core/auth/console.h"
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 
 struct fx {
@@ -79,32 +80,31 @@ static void test_single_use(void **state)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	grant(&g);
-	assert_int_equal(tr_console_token_new(tr_store_db(f->a), &g, 60, tok,
-					      &call),
-			 0);
+	assert_int_equal(
+	    tr_console_token_new(tr_store_sql(f->a), &g, 60, tok, &call), 0);
 	assert_int_equal(strlen(tok), TR_CONSOLE_TOKEN_LEN);
 	/* Only the hash is stored. */
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(tr_store_db(f->a),
-			   "SELECT count(*) FROM console_token WHERE hash = ?1",
-			   -1, &st, NULL);
-	sqlite3_bind_text(st, 1, tok, -1, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 0);
-	sqlite3_finalize(st);
+	struct tr_sql_stmt *st;
+	tr_sql_prepare(tr_store_sql(f->a),
+		       "SELECT count(*) FROM console_token WHERE hash = ?1",
+		       &st);
+	tr_sql_bind_text(st, 1, tok);
+	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
+	assert_int_equal((int)tr_sql_column_int64(st, 0), 0);
+	tr_sql_finalize(st);
 	/* A check's refusal does not consume it. */
-	assert_int_equal(tr_console_token_redeem(tr_store_db(f->a), tok, "p1",
+	assert_int_equal(tr_console_token_redeem(tr_store_sql(f->a), tok, "p1",
 						 refuse, NULL, &r1, &call),
 			 TRELLIS_E_PERMISSION);
 	assert_string_equal(r1.user, "alice");
 	/* Two management servers (two writers on one file) redeem it: one
 	 * session, one CONFLICT. */
 	tr_call_init(&call, NULL);
-	int a = tr_console_token_redeem(tr_store_db(f->a), tok, "p1", NULL,
+	int a = tr_console_token_redeem(tr_store_sql(f->a), tok, "p1", NULL,
 					NULL, &r1, &call);
 	trellis_call_t c2;
 	tr_call_init(&c2, NULL);
-	int b = tr_console_token_redeem(tr_store_db(f->b), tok, "p2", NULL,
+	int b = tr_console_token_redeem(tr_store_sql(f->b), tok, "p2", NULL,
 					NULL, &r2, &c2);
 	assert_int_equal(a, 0);
 	assert_int_equal(b, TRELLIS_E_CONFLICT);
@@ -114,18 +114,18 @@ static void test_single_use(void **state)
 	assert_string_equal(r1.vm_name, "web-1");
 	/* The session ends once. */
 	int was;
-	assert_int_equal(tr_console_session_end(tr_store_db(f->a),
+	assert_int_equal(tr_console_session_end(tr_store_sql(f->a),
 						r1.session_id, "closed", "bye",
 						"browser", &was, &call),
 			 0);
 	assert_int_equal(was, 1);
-	assert_int_equal(tr_console_session_end(tr_store_db(f->b),
-						r1.session_id, "closed", "again",
-						"vnc", &was, &call),
+	assert_int_equal(tr_console_session_end(tr_store_sql(f->b),
+						r1.session_id, "closed",
+						"again", "vnc", &was, &call),
 			 0);
 	assert_int_equal(was, 0);
 	json_t *s;
-	assert_int_equal(tr_console_session_get(tr_store_db(f->a),
+	assert_int_equal(tr_console_session_get(tr_store_sql(f->a),
 						r1.session_id, &s, &call),
 			 0);
 	assert_string_equal(json_string_value(json_object_get(s, "closed_by")),
@@ -141,20 +141,19 @@ static void test_refusals(void **state)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	grant(&g);
-	assert_int_equal(tr_console_token_new(tr_store_db(f->a), &g, 601, tok,
-					      &call),
-			 TRELLIS_E_INVALID_ARG);
-	assert_int_equal(tr_console_token_redeem(tr_store_db(f->a),
+	assert_int_equal(
+	    tr_console_token_new(tr_store_sql(f->a), &g, 601, tok, &call),
+	    TRELLIS_E_INVALID_ARG);
+	assert_int_equal(tr_console_token_redeem(tr_store_sql(f->a),
 						 "nosuchtoken", "p1", NULL,
 						 NULL, &r, &call),
 			 TRELLIS_E_AUTH);
 	assert_non_null(strstr(call.message, "unknown token"));
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_console_token_new(tr_store_db(f->a), &g, 1, tok,
-					      &call),
-			 0);
+	assert_int_equal(
+	    tr_console_token_new(tr_store_sql(f->a), &g, 1, tok, &call), 0);
 	sleep(2);
-	assert_int_equal(tr_console_token_redeem(tr_store_db(f->a), tok, "p1",
+	assert_int_equal(tr_console_token_redeem(tr_store_sql(f->a), tok, "p1",
 						 NULL, NULL, &r, &call),
 			 TRELLIS_E_AUTH);
 	assert_non_null(strstr(call.message, "expired"));
@@ -164,7 +163,7 @@ static void test_refusals(void **state)
 static void test_proxies_and_lease(void **state)
 {
 	struct fx *f = *state;
-	sqlite3 *db = tr_store_db(f->a);
+	struct tr_sql *db = tr_store_sql(f->a);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	char st[16], other[64];
@@ -183,7 +182,7 @@ static void test_proxies_and_lease(void **state)
 	assert_int_equal(tr_console_lease_take(db, "scan", "ms1", 30, other,
 					       sizeof other, &call),
 			 1);
-	assert_int_equal(tr_console_lease_take(tr_store_db(f->b), "scan",
+	assert_int_equal(tr_console_lease_take(tr_store_sql(f->b), "scan",
 					       "ms2", 30, other, sizeof other,
 					       &call),
 			 0);
@@ -192,9 +191,8 @@ static void test_proxies_and_lease(void **state)
 					       sizeof other, &call),
 			 1); /* renewed */
 	/* Expired: the other takes it. */
-	sqlite3_exec(db, "UPDATE console_lease SET expires_at = 0", NULL, NULL,
-		     NULL);
-	assert_int_equal(tr_console_lease_take(tr_store_db(f->b), "scan",
+	tr_sql_exec(db, "UPDATE console_lease SET expires_at = 0");
+	assert_int_equal(tr_console_lease_take(tr_store_sql(f->b), "scan",
 					       "ms2", 30, other, sizeof other,
 					       &call),
 			 1);

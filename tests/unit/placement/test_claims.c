@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../../../core/placement/reserve.h"
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 #include "fixture.h"
 
@@ -70,7 +71,7 @@ static void test_take_replay_release(void **state)
 {
 	(void)state;
 	struct tr_store *s = open_store();
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	struct tr_placer *p = one_slot();
 	struct tr_place_req q = {.vcpus = 2, .memory_mib = 4096};
 	struct tr_place_result r;
@@ -127,7 +128,7 @@ static void test_take_room_checks(void **state)
 {
 	(void)state;
 	struct tr_store *s = open_store();
-	sqlite3 *db = tr_store_db(s);
+	struct tr_sql *db = tr_store_sql(s);
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	struct tr_claim_room room = {
@@ -185,7 +186,8 @@ static void *race(void *arg)
 	tr_call_init(&call, NULL);
 	snprintf(key, sizeof key, "wf%d/place", r->id);
 	pthread_barrier_wait(r->go);
-	r->rc = tr_place_reserve(r->p, tr_store_db(r->s), &q, key, &res, &call);
+	r->rc =
+	    tr_place_reserve(r->p, tr_store_sql(r->s), &q, key, &res, &call);
 	snprintf(r->host, sizeof r->host, "%s",
 		 r->rc ? call.message : res.host);
 	return NULL;
@@ -222,7 +224,7 @@ static void run_race(int shared)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	assert_int_equal(
-	    tr_claims_host_sum(tr_store_db(rs[0].s), 7, &sum, &call), 0);
+	    tr_claims_host_sum(tr_store_sql(rs[0].s), 7, &sum, &call), 0);
 	assert_int_equal(sum.host_id, 1);
 	for (int i = 0; i < THREADS; i++) {
 		if (!shared)
@@ -264,7 +266,7 @@ static void *place_many(void *arg)
 		char key[64];
 		struct tr_place_result r;
 		snprintf(key, sizeof key, "wf%d-%d/place", w->id, k);
-		if (!tr_place_reserve(w->p, tr_store_db(w->s), &q, key, &r,
+		if (!tr_place_reserve(w->p, tr_store_sql(w->s), &q, key, &r,
 				      &call))
 			w->won++;
 	}
@@ -303,7 +305,7 @@ static void test_many_slots_many_threads(void **state)
 	for (uint64_t h = 1; h <= 3; h++) {
 		struct tr_claim sum;
 		assert_int_equal(
-		    tr_claims_host_sum(tr_store_db(ws[0].s), h, &sum, &call),
+		    tr_claims_host_sum(tr_store_sql(ws[0].s), h, &sum, &call),
 		    0);
 		assert_int_equal(sum.memory_mib, 10240);
 		int64_t hi = tr_inv_host_by_id(tr_placer_inv(p), h);
@@ -338,7 +340,8 @@ static void *quota_race(void *arg)
 	tr_call_init(&call, NULL);
 	snprintf(key, sizeof key, "wf%d/place", r->id);
 	pthread_barrier_wait(r->go);
-	r->rc = tr_place_reserve(r->p, tr_store_db(r->s), &q, key, &res, &call);
+	r->rc =
+	    tr_place_reserve(r->p, tr_store_sql(r->s), &q, key, &res, &call);
 	snprintf(r->msg, sizeof r->msg, "%s", r->rc ? call.message : "");
 	return NULL;
 }
@@ -351,9 +354,7 @@ static void quota_run(const char *quota_sql, int want, const char *words)
 {
 	enum { N = 16 };
 	struct tr_store *s0 = open_store();
-	assert_int_equal(sqlite3_exec(tr_store_db(s0), quota_sql, NULL, NULL,
-				      NULL),
-			 SQLITE_OK);
+	assert_int_equal(tr_sql_exec(tr_store_sql(s0), quota_sql), 0);
 	struct quota_racer rs[N];
 	pthread_t th[N];
 	pthread_barrier_t go;
@@ -381,9 +382,9 @@ static void quota_run(const char *quota_sql, int want, const char *words)
 	struct tr_claim use;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	assert_int_equal(tr_claims_tenant_use(tr_store_db(s0), "acme", NULL,
-					      &use, &call),
-			 0);
+	assert_int_equal(
+	    tr_claims_tenant_use(tr_store_sql(s0), "acme", NULL, &use, &call),
+	    0);
 	assert_int_equal(use.host_id, want);
 	for (int i = 0; i < N; i++) {
 		tr_placer_free(rs[i].p);
@@ -424,9 +425,8 @@ static void test_allocations_hold_compute(void **state)
 {
 	(void)state;
 	struct tr_store *s = open_store();
-	sqlite3 *db = tr_store_db(s);
-	char *err = NULL;
-	int rc = sqlite3_exec(
+	struct tr_sql *db = tr_store_sql(s);
+	int rc = tr_sql_exec(
 	    db,
 	    "INSERT INTO tenant VALUES (1, 'acme', 0), (2, 'globex', 0);"
 	    "INSERT INTO zone (id, name, created_at) VALUES (1, 'z', 0);"
@@ -437,10 +437,9 @@ static void test_allocations_hold_compute(void **state)
 	    " 16777216, 0);"
 	    "INSERT INTO allocation (name, tenant_id, kind, state, vcpus, "
 	    " memory_mib, created_at) VALUES ('acme-1', 1, 'initial', "
-	    " 'active', 10, 8192, 0);",
-	    NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		fail_msg("%s", err);
+	    " 'active', 10, 8192, 0);");
+	if (rc != 0)
+		fail_msg("%s", tr_sql_errmsg(db));
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	struct tr_claim_room room = {
@@ -485,11 +484,9 @@ static void test_allocations_hold_compute(void **state)
 	assert_int_equal(v, 16 - 10 - 6);
 	assert_int_equal(m, 16384 - 8192 - 5120);
 	/* Without a live allocation nothing is held. */
-	assert_int_equal(sqlite3_exec(db,
-				      "UPDATE allocation SET state = "
-				      "'superseded'",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(tr_sql_exec(db, "UPDATE allocation SET state = "
+					 "'superseded'"),
+			 0);
 	c = (struct tr_claim){.key = "g1",
 			      .host_id = 1,
 			      .vcpus = 1,

@@ -21,6 +21,7 @@
 
 #include "../../../core/host/host.h"
 #include "../../../core/runtime/worker.h"
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 #include "../../../core/util/log.h"
 #include "fixture.h"
@@ -633,9 +634,8 @@ static void test_others_rollback(void **st)
 	trellis_call_t call;
 	tr_call_init(&call, "test");
 	assert_int_equal(tr_store_begin(x.d.store, &call), 0);
-	sqlite3_exec(tr_store_db(x.d.store),
-		     "INSERT INTO tenant (name, created_at) VALUES ('t', 0)",
-		     NULL, NULL, NULL);
+	tr_sql_exec(tr_store_sql(x.d.store),
+		    "INSERT INTO tenant (name, created_at) VALUES ('t', 0)");
 	tr_store_rollback(x.d.store);
 	wfx_run(&x, 5000);
 	json_t *s = wfx_status(&x, id);

@@ -15,26 +15,24 @@
 
 #include <cmocka.h>
 
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 #include "fixture.h"
 
 static void sql(struct wfx *x, const char *q)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(tr_store_db(x->d.store), q, NULL, NULL, &msg) !=
-	    SQLITE_OK)
-		fail_msg("%s: %s", q, msg);
+	struct tr_sql *db = tr_store_sql(x->d.store);
+	if (tr_sql_exec(db, q) != 0)
+		fail_msg("%s: %s", q, tr_sql_errmsg(db));
 }
 
 static int count(struct wfx *x, const char *q)
 {
-	sqlite3_stmt *st;
-	assert_int_equal(
-		sqlite3_prepare_v2(tr_store_db(x->d.store), q, -1, &st, NULL),
-		SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	struct tr_sql_stmt *st;
+	assert_int_equal(tr_sql_prepare(tr_store_sql(x->d.store), q, &st), 0);
+	assert_int_equal(tr_sql_step(st), TR_SQL_ROW);
+	int n = (int)tr_sql_column_int64(st, 0);
+	tr_sql_finalize(st);
 	return n;
 }
 

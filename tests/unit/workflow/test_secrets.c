@@ -16,17 +16,23 @@
 #include <cmocka.h>
 
 #include "../../../core/host/host.h"
+#include "../../../core/store/sql.h"
 #include "../../../core/store/store.h"
 #include "fixture.h"
 
-static int dump_cb(void *arg, int n, char **vals, char **cols)
+static void dump_rows(struct tr_sql *db, const char *q, FILE *f)
 {
-	(void)cols;
-	FILE *f = arg;
-	for (int k = 0; k < n; k++)
-		fprintf(f, "%s|", vals[k] ? vals[k] : "");
-	fputc('\n', f);
-	return 0;
+	struct tr_sql_stmt *st = NULL;
+	if (tr_sql_prepare(db, q, &st) != 0)
+		return;
+	while (tr_sql_step(st) == TR_SQL_ROW) {
+		for (int k = 0; k < tr_sql_column_count(st); k++) {
+			const char *v = tr_sql_column_text(st, k);
+			fprintf(f, "%s|", v ? v : "");
+		}
+		fputc('\n', f);
+	}
+	tr_sql_finalize(st);
 }
 
 /* Every row of the journal's tables as text (malloc'd), so a test can
@@ -36,9 +42,9 @@ static char *journal_dump(struct wfx *x)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	sqlite3 *db = tr_store_db(x->d.store);
-	sqlite3_exec(db, "SELECT * FROM wf_instance", dump_cb, f, NULL);
-	sqlite3_exec(db, "SELECT * FROM wf_step", dump_cb, f, NULL);
+	struct tr_sql *db = tr_store_sql(x->d.store);
+	dump_rows(db, "SELECT * FROM wf_instance", f);
+	dump_rows(db, "SELECT * FROM wf_step", f);
 	fclose(f);
 	return buf;
 }
