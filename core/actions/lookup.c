@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* lookup.c - read-only inventory lookups for action files (lookup.h). */
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "../util/alloc.h"
@@ -19,11 +20,18 @@ static struct tr_store *reader(struct tr_daemon *d, const char *what,
 			    "%s: no daemon store to look it up in", what);
 		return NULL;
 	}
-	snprintf(path, sizeof path, "%s/trellis.db", d->state_dir);
+	/* the daemon's own location (a PostgreSQL one too), or its file */
+	if (d->store_path)
+		snprintf(path, sizeof path, "%s", d->store_path);
+	else
+		snprintf(path, sizeof path, "%s/trellis.db", d->state_dir);
 	struct tr_store *s =
 	    tr_store_open(path, TR_STORE_READONLY, err, sizeof err);
+	/* a PostgreSQL location may hold a password: never said */
 	if (!s)
-		tr_call_set(call, TRELLIS_E_IO, "store %s: %s", path, err);
+		tr_call_set(call, TRELLIS_E_IO, "store %s: %s",
+			    strncmp(path, "pg:", 3) ? path : "(PostgreSQL)",
+			    err);
 	return s;
 }
 

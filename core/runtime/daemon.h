@@ -56,7 +56,8 @@ struct tr_daemon {
 	const char *state_dir;
 	volatile int stopping;          /* SIGTERM/SIGINT seen */
 	/* Appended fields: */
-	const char *store_path;         /* the database file, for readers */
+	const char *store_path;         /* the store's location (a SQLite file or
+					   pg:CONNINFO), for readers */
 	struct tr_workers *readers;     /* read-only API ops under load;
 					   each reader has its own read-only
 					   store connection */
