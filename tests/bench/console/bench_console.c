@@ -14,6 +14,19 @@
  *   bench-console tput ws|raw PORT SECS  MiB/s received through PORT
  *   bench-console lat ws|raw PORT N      median and p99 round trip (us) of
  *                                        N one-byte pings
+ *   bench-console latmix N K:PORT...     the same, through every K:PORT
+ *                                        (K ws or raw) in turn, one ping
+ *                                        each round: every path sees the
+ *                                        same moment's load; a median a
+ *                                        line, in the order given
+ *   bench-console tputmix SECS SLICE K:PORT...  MiB/s through each, its
+ *                                        stream read in turns of SLICE
+ *                                        seconds until each had SECS
+ *   bench-console check ws|raw PORT SECS  reads the stream for SECS, fast
+ *                                        and slow in turns (the proxy's
+ *                                        socket fills, its frames go out
+ *                                        in parts), and checks every
+ *                                        frame and byte: "ok MIB" or why
  *   bench-console hold PORT N RATE SECS  N WebSocket sessions, each fed
  *                                        RATE updates/s of 1 KiB by the
  *                                        source: how many stay up and get
@@ -306,6 +319,171 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One round trip of a one-byte ping on fd; its time (us) or -1. */
+static double ping(int fd, int ws, int i)
+{
+	unsigned char f[7] = {0x82, 0x81, 9, 9, 9, 9, 0};
+	unsigned char c = (unsigned char)('a' + i % 26);
+	f[6] = c ^ 9;
+	double t = now_s();
+	if (ws ? write_all(fd, f, 7) : write_all(fd, &c, 1))
+		return -1;
+	if (ws && ws_frame_len(fd, NULL, NULL) != 1)
+		return -1;
+	unsigned char r;
+	if (read(fd, &r, 1) != 1 || r != c)
+		return -1;
+	return (now_s() - t) * 1e6;
+}
+
+static int latmix(int n, int k, char **paths)
+{
+	int fd[16], ws[16];
+	double *rt[16];
+	if (k > 16)
+		k = 16;
+	for (int j = 0; j < k; j++) {
+		char kind[8];
+		int port;
+		if (sscanf(paths[j], "%7[a-z]:%d", kind, &port) != 2 ||
+		    (fd[j] = open_stream(kind, port, 'e')) < 0) {
+			fprintf(stderr, "bench-console: cannot open %s\n",
+				paths[j]);
+			return 1;
+		}
+		ws[j] = !strcmp(kind, "ws");
+		rt[j] = calloc((size_t)n, sizeof *rt[j]);
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < k; j++)
+			if ((rt[j][i] = ping(fd[j], ws[j], i)) < 0)
+				return 1;
+	for (int j = 0; j < k; j++) {
+		close(fd[j]);
+		qsort(rt[j], (size_t)n, sizeof *rt[j], cmp_d);
+		printf("%.1f %.1f\n", rt[j][n / 2], rt[j][n * 99 / 100]);
+	}
+	return 0;
+}
+
+/* Reads fd's stream (ws framing or raw) for secs; the bytes. */
+static uint64_t drain_for(int fd, int ws, long *left, double secs)
+{
+	static unsigned char buf[256 * 1024];
+	uint64_t bytes = 0;
+	double end = now_s() + secs;
+	while (now_s() < end) {
+		if (ws && *left == 0) {
+			*left = ws_frame_len(fd, NULL, NULL);
+			if (*left < 0)
+				break;
+			continue;
+		}
+		size_t want = ws && (size_t)*left < sizeof buf ? (size_t)*left
+							       : sizeof buf;
+		ssize_t n = read(fd, buf, want);
+		if (n <= 0)
+			break;
+		bytes += (uint64_t)n;
+		if (ws)
+			*left -= n;
+	}
+	return bytes;
+}
+
+static int tputmix(double secs, double slice, int k, char **paths)
+{
+	int fd[16], ws[16];
+	long left[16] = {0};
+	uint64_t bytes[16] = {0};
+	double t[16] = {0};
+	if (k > 16)
+		k = 16;
+	for (int j = 0; j < k; j++) {
+		char kind[8];
+		int port;
+		if (sscanf(paths[j], "%7[a-z]:%d", kind, &port) != 2 ||
+		    (fd[j] = open_stream(kind, port, 's')) < 0) {
+			fprintf(stderr, "bench-console: cannot open %s\n",
+				paths[j]);
+			return 1;
+		}
+		ws[j] = !strcmp(kind, "ws");
+	}
+	/* Each turn starts with what the idle stream's socket buffers
+	 * hold: the same for every path, and small beside a slice. */
+	for (double done = 0; done < secs; done += slice)
+		for (int j = 0; j < k; j++) {
+			double t0 = now_s();
+			bytes[j] += drain_for(fd[j], ws[j], &left[j], slice);
+			t[j] += now_s() - t0;
+		}
+	for (int j = 0; j < k; j++) {
+		close(fd[j]);
+		printf("%.1f\n", (double)bytes[j] / t[j] / (1024.0 * 1024.0));
+	}
+	return 0;
+}
+
+/* The source's byte at stream offset k (its 64 KiB buffer repeats). */
+static unsigned char src_byte(uint64_t k)
+{
+	return (unsigned char)((k % CHUNK) * 7);
+}
+
+static int check(const char *kind, int port, double secs)
+{
+	int fd = open_stream(kind, port, 's');
+	if (fd < 0) {
+		fprintf(stderr, "bench-console: cannot open a stream on %d\n",
+			port);
+		return 1;
+	}
+	int ws = !strcmp(kind, "ws");
+	static unsigned char buf[256 * 1024];
+	uint64_t off = 0, frames = 0;
+	long left = 0;
+	double end = now_s() + secs, turn = now_s();
+	int slow = 0;
+	while (now_s() < end) {
+		if (now_s() - turn > 0.1) { /* fast and slow in turns */
+			slow = !slow;
+			turn = now_s();
+		}
+		if (ws && left == 0) {
+			left = ws_frame_len(fd, NULL, NULL);
+			if (left <= 0) {
+				printf("bad frame after %llu bytes\n",
+				       (unsigned long long)off);
+				return 1;
+			}
+			frames++;
+			continue;
+		}
+		size_t want = slow ? 1 + (size_t)(off % 3000) : sizeof buf;
+		if (ws && (size_t)left < want)
+			want = (size_t)left;
+		ssize_t n = read(fd, buf, want);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != src_byte(off + (uint64_t)i)) {
+				printf("byte %llu differs\n",
+				       (unsigned long long)(off + (uint64_t)i));
+				return 1;
+			}
+		off += (uint64_t)n;
+		if (ws)
+			left -= n;
+		if (slow)
+			usleep(200);
+	}
+	close(fd);
+	printf("ok %.1f MiB in %llu frames\n", (double)off / (1024.0 * 1024.0),
+	       (unsigned long long)frames);
+	return off ? 0 : 1;
+}
+
 static int lat(const char *kind, int port, int n)
 {
 	int fd = open_stream(kind, port, 'e');
@@ -400,6 +578,12 @@ int main(int argc, char **argv)
 		return tput(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (argc >= 5 && !strcmp(argv[1], "lat"))
 		return lat(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 5 && !strcmp(argv[1], "check"))
+		return check(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (argc >= 4 && !strcmp(argv[1], "latmix"))
+		return latmix(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc >= 5 && !strcmp(argv[1], "tputmix"))
+		return tputmix(atof(argv[2]), atof(argv[3]), argc - 4, argv + 4);
 	if (argc >= 5 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
 	fprintf(stderr, "usage: bench-console source PORT [RATE] | relay PORT "

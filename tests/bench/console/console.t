@@ -10,8 +10,10 @@
 #   a plain C TCP relay (bench-console relay: a thread per direction),
 # and directly.  Figures: server-to-client MiB/s (BENCH_SECONDS, 1 s per
 # run), MiB per CPU second of the proxy process (what a loaded machine's
-# CPU share does not skew), and round-trip latency of one-byte pings (median of 2000; added =
-# through a proxy minus direct), medians over the rounds with ratios;
+# CPU share does not skew), and round-trip latency of one-byte pings
+# (median of 2000 a path, the paths pinged in turn, one ping each, so
+# that all see the same moment's load; added = through a proxy minus
+# direct), medians over the rounds with ratios, and the load average;
 # then BENCH_SESSIONS (1000) concurrent sessions on one trellis-console
 # process at 10 updates/s each: how many stay up, and its RSS per session.
 # Prints TAP diagnostics; fails only when it cannot measure.
@@ -59,6 +61,12 @@ for i in $(seq 1 100); do
 done
 is "the source, the relay, trellis-console and websockify run" "$up" 1
 ((up)) || done_testing
+# What the fast paths carry is the source's stream, frame by frame and
+# byte by byte, also when a slow reader fills the proxy's socket.
+chk=$("$bench" check ws "$pt" 1)
+like "the stream through trellis-console is intact, fast and slow reader" "$chk" '^ok '
+diag "  $chk"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 : >"$dir/t.trellis"; : >"$dir/t.websockify"; : >"$dir/t.relay"
@@ -81,11 +89,16 @@ for ((r = 0; r < rounds; r++)); do
 		c1=$(ticks "$pp")
 		echo "$v" >>"$dir/t.$w"
 		python3 -c "print('%.0f' % ($v * $secs / max(($c1 - $c0) / $hz, 0.01)))" >>"$dir/e.$w"
-		l=$("$bench" lat "$k" "$p" 2000) || fail=1
-		echo "${l%% *}" >>"$dir/l.$w"
 	done
-	l=$("$bench" lat raw "$ps" 2000) || fail=1
-	echo "${l%% *}" >>"$dir/l.direct"
+	if l=$("$bench" latmix 2000 "ws:$pt" "ws:$pw" "raw:$pr" "raw:$ps"); then
+		w=0
+		for f in trellis websockify relay direct; do
+			w=$((w + 1))
+			sed -n "${w}p" <<<"$l" | cut -d' ' -f1 >>"$dir/l.$f"
+		done
+	else
+		fail=1
+	fi
 	[[ -n ${BENCH_VERBOSE:-} ]] && diag "round $r: $(paste -d' ' "$dir"/t.* | tail -1)"
 done
 is "every run measured" "$fail" 0
@@ -104,6 +117,7 @@ aT=$(python3 -c "print('%.1f' % ($LT - $LD))") aW=$(python3 -c "print('%.1f' % (
 diag "round trip, median of 2000 one-byte pings (us): direct $LD"
 diag "  added: trellis-console $aT   websockify $aW   plain relay $aR"
 diag "  trellis-console / websockify added latency = $(ratio "$aT" "$aW")x (target <= 0.5)"
+diag "load average before $load0, after $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 
 # Sessions per process at a fixed update rate (10/s of 1 KiB each).
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$tpid/status"; }
