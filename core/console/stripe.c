@@ -185,9 +185,11 @@ static void *up_thread(void *arg)
 	u->w = cl->width;
 	u->h = cl->height;
 	u->nstripes = (u->h + STRIPE_ROWS - 1) / STRIPE_ROWS;
+	/* Every stripe at version 0, which every viewer has "seen": the
+	 * first stripes a poll sends are those of the server's first
+	 * update, not the zeroed framebuffer before it (a page that said
+	 * "connected" on those showed a black screen for a while). */
 	u->version = tr_xcalloc((size_t)u->nstripes, sizeof *u->version);
-	for (int s = 0; s < u->nstripes; s++)
-		u->version[s] = 1;
 	u->ready = 1;
 	pthread_mutex_unlock(&u->lock);
 	lws_cancel_service(context);
