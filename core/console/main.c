@@ -197,8 +197,8 @@ static void usage(FILE *f)
 		"only\n"
 		"      --launcher NAME   who started it (set by the scan)\n"
 		"      --bench-target HOST:PORT  benchmarks only: relay every\n"
-		"                        WebSocket to it, no token (needs "
-		"--plain)\n"
+		"                        WebSocket to it, no token (loopback "
+		"only)\n"
 		"      --vnc-check HOST:PORT  authenticate to a VNC server with "
 		"the password\n"
 		"                        on stdin (RFB VNC authentication), "
@@ -316,9 +316,10 @@ int main(int argc, char **argv)
 			opts.listen);
 		return 2;
 	}
-	if (opts.static_target && (!opts.plain || !strrchr(opts.static_target, ':'))) {
+	if (opts.static_target && (!tr_http_is_loopback(opts.listen) ||
+				   !strrchr(opts.static_target, ':'))) {
 		fprintf(stderr, "trellis-console: --bench-target HOST:PORT "
-				"needs --plain (benchmarks only)\n");
+				"listens on loopback only (benchmarks only)\n");
 		return 2;
 	}
 	char namebuf[300], urlbuf[400];

@@ -8,7 +8,9 @@
 #                    token, the same code as a console session's relay),
 #   websockify (Debian's),
 #   a plain C TCP relay (bench-console relay: a thread per direction),
-# and directly.  Figures: server-to-client MiB/s (BENCH_SECONDS, 1 s per
+# and directly; then the two proxies again over TLS (trellis-console's
+# own TLS port, websockify --cert, the same certificate), since the plain
+# runs leave out what a browser's real path costs.  Figures: server-to-client MiB/s (BENCH_SECONDS, 1 s per
 # run), MiB per CPU second of the proxy process (what a loaded machine's
 # CPU share does not skew), and round-trip latency of one-byte pings
 # (median of 2000 a path, the paths pinged in turn, one ping each, so
@@ -47,6 +49,16 @@ pids+=($!)
 tpid=$!
 websockify "127.0.0.1:$pw" "127.0.0.1:$ps" >"$dir/websockify.log" 2>&1 & pids+=($!)
 wpid=$!
+# TLS: trellis-console makes its certificate; websockify uses the same.
+tt=$(port) wt=$(port)
+mkdir "$dir/tls"
+"$proxy" --listen "127.0.0.1:$tt" --bench-target "127.0.0.1:$ps" \
+	--state-dir "$dir/tls" >"$dir/proxy-tls.log" 2>&1 &
+pids+=($!)
+for i in $(seq 1 50); do [[ -s $dir/tls/key.pem ]] && break; sleep 0.1; done
+websockify --cert "$dir/tls/cert.pem" --key "$dir/tls/key.pem" --ssl-only \
+	"127.0.0.1:$wt" "127.0.0.1:$ps" >"$dir/websockify-tls.log" 2>&1 &
+pids+=($!)
 rpid=${pids[1]}
 # CPU ticks a process and its reaped children used (websockify forks a
 # child per connection): the proxies' cost per MiB, which a loaded
@@ -56,7 +68,9 @@ hz=$(getconf CLK_TCK)
 up=0
 for i in $(seq 1 100); do
 	"$bench" tput ws "$pw" 0.05 >/dev/null 2>&1 && "$bench" tput ws "$pt" 0.05 >/dev/null 2>&1 &&
-		"$bench" tput raw "$pr" 0.05 >/dev/null 2>&1 && { up=1; break; }
+		"$bench" tput raw "$pr" 0.05 >/dev/null 2>&1 &&
+		"$bench" tput wss "$tt" 0.05 >/dev/null 2>&1 &&
+		"$bench" tput wss "$wt" 0.05 >/dev/null 2>&1 && { up=1; break; }
 	sleep 0.1
 done
 is "the source, the relay, trellis-console and websockify run" "$up" 1
@@ -72,6 +86,7 @@ med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] +
 : >"$dir/t.trellis"; : >"$dir/t.websockify"; : >"$dir/t.relay"
 : >"$dir/e.trellis"; : >"$dir/e.websockify"; : >"$dir/e.relay"
 : >"$dir/l.trellis"; : >"$dir/l.websockify"; : >"$dir/l.relay"; : >"$dir/l.direct"
+: >"$dir/t.tls-trellis"; : >"$dir/t.tls-websockify"; : >"$dir/l.tls-trellis"; : >"$dir/l.tls-websockify"
 fail=0
 for ((r = 0; r < rounds; r++)); do
 	# Rotate the order so that none always goes first.
@@ -90,9 +105,14 @@ for ((r = 0; r < rounds; r++)); do
 		echo "$v" >>"$dir/t.$w"
 		python3 -c "print('%.0f' % ($v * $secs / max(($c1 - $c0) / $hz, 0.01)))" >>"$dir/e.$w"
 	done
-	if l=$("$bench" latmix 2000 "ws:$pt" "ws:$pw" "raw:$pr" "raw:$ps"); then
+	for w in tls-trellis tls-websockify; do
+		[[ $w == tls-trellis ]] && p=$tt || p=$wt
+		v=$("$bench" tput wss "$p" "$secs") || fail=1
+		echo "$v" >>"$dir/t.$w"
+	done
+	if l=$("$bench" latmix 2000 "ws:$pt" "ws:$pw" "raw:$pr" "raw:$ps" "wss:$tt" "wss:$wt"); then
 		w=0
-		for f in trellis websockify relay direct; do
+		for f in trellis websockify relay direct tls-trellis tls-websockify; do
 			w=$((w + 1))
 			sed -n "${w}p" <<<"$l" | cut -d' ' -f1 >>"$dir/l.$f"
 		done
@@ -117,6 +137,10 @@ aT=$(python3 -c "print('%.1f' % ($LT - $LD))") aW=$(python3 -c "print('%.1f' % (
 diag "round trip, median of 2000 one-byte pings (us): direct $LD"
 diag "  added: trellis-console $aT   websockify $aW   plain relay $aR"
 diag "  trellis-console / websockify added latency = $(ratio "$aT" "$aW")x (target <= 0.5)"
+T2=$(med <"$dir/t.tls-trellis") W2=$(med <"$dir/t.tls-websockify")
+aT2=$(python3 -c "print('%.1f' % ($(med <"$dir/l.tls-trellis") - $LD))") aW2=$(python3 -c "print('%.1f' % ($(med <"$dir/l.tls-websockify") - $LD))")
+diag "over TLS (both on the same certificate): MiB/s trellis-console $T2   websockify $W2: $(ratio "$T2" "$W2")x"
+diag "  added round trip (us): trellis-console $aT2   websockify $aW2: $(ratio "$aT2" "$aW2")x"
 diag "load average before $load0, after $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 
 # Sessions per process at a fixed update rate (10/s of 1 KiB each).
