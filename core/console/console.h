@@ -42,6 +42,7 @@ struct cp_opts {
 	unsigned capacity;
 	unsigned report_ms;
 	unsigned busy_poll_us; /* after input, watch for the answer (0 off) */
+	int no_splice;         /* the read path only (benchmarks) */
 	int plain;             /* plain HTTP (loopback only) */
 };
 

@@ -193,6 +193,9 @@ static void usage(FILE *f)
 		"                        for its answer this long before "
 		"sleeping\n"
 		"                        (default 50; 0: never)\n"
+		"      --no-splice       plain connections too take the read "
+		"path\n"
+		"                        (benchmarks: what splice() gains)\n"
 		"      --plain           plain HTTP, on a loopback address "
 		"only\n"
 		"      --launcher NAME   who started it (set by the scan)\n"
@@ -274,6 +277,7 @@ int main(int argc, char **argv)
 	    {"novnc", 1, NULL, 'v'},	 {"plain", 0, NULL, 'p'},
 	    {"launcher", 1, NULL, 'L'},	 {"bench-target", 1, NULL, 'b'},
 	    {"vnc-check", 1, NULL, 'V'},	 {"busy-poll", 1, NULL, 'B'},
+	    {"no-splice", 0, NULL, 'S'},
 	    {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	const char *state_dir = "/var/lib/trellis/console";
@@ -294,6 +298,7 @@ int main(int argc, char **argv)
 		case 'p': opts.plain = 1; break;
 		case 'L': opts.launcher = optarg; break;
 		case 'b': opts.static_target = optarg; break;
+		case 'S': opts.no_splice = 1; break;
 		case 'B': opts.busy_poll_us = (unsigned)atoi(optarg); break;
 		case 'V': return vnc_check(optarg);
 		case 'h': usage(stdout); return 0;

@@ -542,7 +542,7 @@ static void up_readable(struct sess *s)
 		}
 		/* A bulk stream: on a plain browser socket the next frames
 		 * are spliced. */
-		if (n >= BULK_MIN && s->wsfd >= 0)
+		if (n >= BULK_MIN && s->wsfd >= 0 && !opts->no_splice)
 			s->bulk = 1;
 		if (n < DOWN_CAP)
 			return; /* drained for now */
