@@ -86,7 +86,7 @@ med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] +
 : >"$dir/t.trellis"; : >"$dir/t.websockify"; : >"$dir/t.relay"
 : >"$dir/e.trellis"; : >"$dir/e.websockify"; : >"$dir/e.relay"
 : >"$dir/l.trellis"; : >"$dir/l.websockify"; : >"$dir/l.relay"; : >"$dir/l.direct"
-: >"$dir/t.tls-trellis"; : >"$dir/t.tls-websockify"; : >"$dir/l.tls-trellis"; : >"$dir/l.tls-websockify"
+: >"$dir/t.direct"; : >"$dir/t.tls-trellis"; : >"$dir/t.tls-websockify"; : >"$dir/l.tls-trellis"; : >"$dir/l.tls-websockify"
 fail=0
 for ((r = 0; r < rounds; r++)); do
 	# Rotate the order so that none always goes first.
@@ -105,6 +105,8 @@ for ((r = 0; r < rounds; r++)); do
 		echo "$v" >>"$dir/t.$w"
 		python3 -c "print('%.0f' % ($v * $secs / max(($c1 - $c0) / $hz, 0.01)))" >>"$dir/e.$w"
 	done
+	v=$("$bench" tput raw "$ps" "$secs") || fail=1
+	echo "$v" >>"$dir/t.direct"
 	for w in tls-trellis tls-websockify; do
 		[[ $w == tls-trellis ]] && p=$tt || p=$wt
 		v=$("$bench" tput wss "$p" "$secs") || fail=1
@@ -133,6 +135,15 @@ ET=$(med <"$dir/e.trellis") EW=$(med <"$dir/e.websockify") ER=$(med <"$dir/e.rel
 diag "cost, MiB relayed per CPU second of the proxy process (median):"
 diag "  trellis-console $ET   websockify $EW   plain C relay $ER"
 diag "  trellis-console / websockify = $(ratio "$ET" "$EW")x; / plain relay = $(ratio "$ET" "$ER")x"
+# On two CPUs the source, the client (each near a core when alone: D
+# MiB/s) and the proxy share the machine: MiB/s ~ 2 / (2/D + 1/E) for a
+# proxy relaying E MiB per CPU second, and no proxy does better than
+# D, i.e. 1 + D / (2 EW) times websockify.
+D=$(med <"$dir/t.direct")
+diag "the source and the client alone: $D MiB/s"
+if [[ $(nproc) == 2 ]]; then
+	diag "  on 2 CPUs, MiB/s ~ 2 / (2/$D + 1/cost): trellis-console / websockify predicted $(python3 -c "print('%.2f' % ((2 / $D + 1 / $EW) / (2 / $D + 1 / $ET)))")x; a proxy costing nothing: $(python3 -c "print('%.2f' % (1 + $D / (2 * $EW)))")x at most"
+fi
 aT=$(python3 -c "print('%.1f' % ($LT - $LD))") aW=$(python3 -c "print('%.1f' % ($LW - $LD))") aR=$(python3 -c "print('%.1f' % ($LR - $LD))")
 diag "round trip, median of 2000 one-byte pings (us): direct $LD"
 diag "  added: trellis-console $aT   websockify $aW   plain relay $aR"
