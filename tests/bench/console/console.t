@@ -8,6 +8,7 @@
 #                    token, the same code as a console session's relay),
 #   websockify (Debian's),
 #   a plain C TCP relay (bench-console relay: a thread per direction),
+#   trellis-console --no-splice (the read path: what splice() gains),
 # and directly; then the two proxies again over TLS (trellis-console's
 # own TLS port, websockify --cert, the same certificate), since the plain
 # runs leave out what a browser's real path costs.  Figures: server-to-client MiB/s (BENCH_SECONDS, 1 s per
@@ -47,6 +48,12 @@ ps=$(port) pr=$(port) pt=$(port) pw=$(port)
 	--state-dir "$dir" >"$dir/proxy.log" 2>&1 &
 pids+=($!)
 tpid=$!
+# The same without the splice path (what splice() gains).
+pn=$(port)
+"$proxy" --plain --no-splice --listen "127.0.0.1:$pn" --bench-target "127.0.0.1:$ps" \
+	--state-dir "$dir" >"$dir/proxy-nosplice.log" 2>&1 &
+pids+=($!)
+npid=$!
 websockify "127.0.0.1:$pw" "127.0.0.1:$ps" >"$dir/websockify.log" 2>&1 & pids+=($!)
 wpid=$!
 # TLS: trellis-console makes its certificate; websockify uses the same.
@@ -69,6 +76,7 @@ up=0
 for i in $(seq 1 100); do
 	"$bench" tput ws "$pw" 0.05 >/dev/null 2>&1 && "$bench" tput ws "$pt" 0.05 >/dev/null 2>&1 &&
 		"$bench" tput raw "$pr" 0.05 >/dev/null 2>&1 &&
+		"$bench" tput ws "$pn" 0.05 >/dev/null 2>&1 &&
 		"$bench" tput wss "$tt" 0.05 >/dev/null 2>&1 &&
 		"$bench" tput wss "$wt" 0.05 >/dev/null 2>&1 && { up=1; break; }
 	sleep 0.1
@@ -83,18 +91,19 @@ diag "  $chk"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 med() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-: >"$dir/t.trellis"; : >"$dir/t.websockify"; : >"$dir/t.relay"
-: >"$dir/e.trellis"; : >"$dir/e.websockify"; : >"$dir/e.relay"
+: >"$dir/t.trellis"; : >"$dir/t.websockify"; : >"$dir/t.relay"; : >"$dir/t.nosplice"
+: >"$dir/e.trellis"; : >"$dir/e.websockify"; : >"$dir/e.relay"; : >"$dir/e.nosplice"
 : >"$dir/l.trellis"; : >"$dir/l.websockify"; : >"$dir/l.relay"; : >"$dir/l.direct"
 : >"$dir/t.direct"; : >"$dir/t.tls-trellis"; : >"$dir/t.tls-websockify"; : >"$dir/l.tls-trellis"; : >"$dir/l.tls-websockify"
 fail=0
 for ((r = 0; r < rounds; r++)); do
 	# Rotate the order so that none always goes first.
-	order=(trellis websockify relay)
-	order=("${order[@]:r%3}" "${order[@]:0:r%3}")
+	order=(trellis websockify relay nosplice)
+	order=("${order[@]:r%4}" "${order[@]:0:r%4}")
 	for w in "${order[@]}"; do
 		case $w in
 		trellis) k=ws p=$pt pp=$tpid ;;
+		nosplice) k=ws p=$pn pp=$npid ;;
 		websockify) k=ws p=$pw pp=$wpid ;;
 		relay) k=raw p=$pr pp=$rpid ;;
 		esac
@@ -133,7 +142,7 @@ diag "  trellis-console / websockify = $(ratio "$T" "$W")x (target >= 2)"
 diag "  trellis-console / plain relay = $(ratio "$T" "$R")x (target >= 0.7)"
 ET=$(med <"$dir/e.trellis") EW=$(med <"$dir/e.websockify") ER=$(med <"$dir/e.relay")
 diag "cost, MiB relayed per CPU second of the proxy process (median):"
-diag "  trellis-console $ET   websockify $EW   plain C relay $ER"
+diag "  trellis-console $ET   websockify $EW   plain C relay $ER   (trellis-console --no-splice $(med <"$dir/e.nosplice"), $(med <"$dir/t.nosplice") MiB/s)"
 diag "  trellis-console / websockify = $(ratio "$ET" "$EW")x; / plain relay = $(ratio "$ET" "$ER")x"
 # On two CPUs the source, the client (each near a core when alone: D
 # MiB/s) and the proxy share the machine: MiB/s ~ 2 / (2/D + 1/E) for a
