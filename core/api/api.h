@@ -109,6 +109,12 @@ void tr_api_register_console(struct tr_api *api);   /* console.* consoleproxy.* 
 /* consoleproxy.scan every console.scan on the main loop, when set
  * (console_scan.c); trellisd calls it once at start. */
 void tr_console_scan_start(struct tr_daemon *d);
+/* trellisd stops: the console proxies it launched close their sessions
+ * and stop first, while the API still records what they report; then
+ * then(d) runs on the main loop.  0 (then not called) when there is none
+ * to wait for, or they already stop (a second signal: go on at once). */
+int tr_console_stop_children(struct tr_daemon *d,
+			     void (*then)(struct tr_daemon *d));
 void tr_api_register_ipam(struct tr_api *api);      /* zone.ip_range_* ip.* network.forward_* */
 void tr_api_register_maint(struct tr_api *api);     /* maint.* support.* */
 void tr_api_register_adapters(struct tr_api *api);  /* storage.* (ops_adapters.c) */

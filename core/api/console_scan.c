@@ -19,10 +19,19 @@
  *      (console.resume) on its next report, and a later scan removes it.
  *
  * Launchers (struct launcher) start and stop instances.  "process" runs
- * trellis-console on the next free port of console.listen_host; a "vm"
- * launcher, which would boot an instance through vm.provision from a
- * template, fits the same two functions (start gives name, URL and a
- * handle; stop takes the handle) and is not built yet.
+ * trellis-console on the next free port of console.listen_host, as a
+ * child of this trellisd (which stops them when it stops, below).  "vm"
+ * boots an instance as a VM, as the seed does: the workflow vm.provision
+ * with the inputs of console.vm_template (a JSON file: the proxy image,
+ * size, segment...) and the instance's name, which is the VM's; a kernel
+ * command line (cmdline) gets "trellis.console.name=NAME
+ * trellis.console.core=URL", which the proxy image's boot hands to
+ * trellis-console (--name, --core).  The instance is "starting" with no
+ * URL until it reports its own.  Stopping one is vm.destroy of that VM;
+ * any management server may, the VM being in the inventory, not a child.
+ * An instance that never reports is dead after its launcher's boot_s
+ * (a VM boots: 300 s), one that stopped reporting after REPORT_DEAD_S; it is
+ * stopped through its launcher too, so no VM or process is left behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,6 +54,7 @@
 #include "../config/config.h"
 #include "../util/alloc.h"
 #include "../util/log.h"
+#include "../workflow/engine.h"
 #include "api_int.h"
 #include "console_int.h"
 
@@ -55,8 +66,15 @@ struct launcher {
 	/* Starts an instance: its name, base URL and handle (a pid). */
 	int (*start)(struct tr_daemon *d, char *name, size_t nlen, char *url,
 		     size_t ulen, long *handle, trellis_call_t *call);
-	/* Stops the instance of handle (a drained one). */
+	/* Stops the instance of handle (drained, or dead). */
 	void (*stop)(struct tr_daemon *d, const char *name, long handle);
+	/* Whether this trellisd may stop it. */
+	int (*owns)(long handle);
+	/* Its row goes at once when it is stopped (1), or it is "retired"
+	 * first, so that a last report does not bring it back (0). */
+	int forget_at_stop;
+	/* How long a "starting" instance may take to report first. */
+	long boot_s;
 };
 
 /* Whether TCP port is free on host (bind test). */
@@ -164,8 +182,91 @@ static void process_stop(struct tr_daemon *d, const char *name, long handle)
 			name, handle);
 }
 
+/* ---- the vm launcher ---- */
+
+static int vm_start(struct tr_daemon *d, char *name, size_t nlen, char *url,
+		    size_t ulen, long *handle, trellis_call_t *call)
+{
+	const char *tpl = d->config->console_vm_template;
+	if (!tpl)
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "consoleproxy.scan: the vm launcher needs "
+				   "console.vm_template (vm.provision inputs, "
+				   "a JSON file)");
+	if (!d->engine)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "consoleproxy.scan: the workflow engine is "
+				   "not running");
+	json_error_t je;
+	json_t *in = json_load_file(tpl, 0, &je);
+	if (!json_is_object(in)) {
+		json_decref(in);
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "console.vm_template %s:%d: %s", tpl,
+				   je.line, in ? "not an object" : je.text);
+	}
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof r, 0) != sizeof r)
+		r = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	snprintf(name, nlen, "cpvm-%08x", r);
+	url[0] = '\0'; /* its first report says */
+	(void)ulen;
+	json_object_set_new(in, "name", json_string(name));
+	const char *cl = json_string_value(json_object_get(in, "cmdline"));
+	if (cl) {
+		const char *core = d->config->api_tcp ? d->config->api_tcp
+						      : d->config->api_listen;
+		size_t n = strlen(cl) + strlen(name) + strlen(core) + 64;
+		char *c = tr_xmalloc(n);
+		snprintf(c, n, "%s trellis.console.name=%s trellis.console.core=%s",
+			 cl, name, core);
+		json_object_set_new(in, "cmdline", json_string(c));
+		free(c);
+	}
+	char *id = NULL;
+	int rc = tr_engine_start(d->engine, "vm.provision", NULL, NULL, in, &id,
+				 NULL, call);
+	json_decref(in);
+	if (rc < 0)
+		return -1;
+	tr_info("consoleproxy.scan: instance '%s' boots as a VM (vm.provision "
+		"%s)",
+		name, id);
+	free(id);
+	*handle = 0;
+	return 0;
+}
+
+static void vm_stop(struct tr_daemon *d, const char *name, long handle)
+{
+	(void)handle;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	char *id = NULL;
+	json_t *in = json_pack("{s:s}", "vm", name);
+	if (d->engine && tr_engine_start(d->engine, "vm.destroy", NULL, NULL,
+					 in, &id, NULL, &call) == 0)
+		tr_info("consoleproxy.scan: instance '%s' stops: its VM goes "
+			"(vm.destroy %s)",
+			name, id);
+	else
+		tr_warn("consoleproxy.scan: instance '%s': vm.destroy: %s",
+			name, call.message);
+	json_decref(in);
+	free(id);
+}
+
+static int vm_owns(long handle)
+{
+	(void)handle;
+	return 1;
+}
+
+static int is_kid(long pid);
+
 static const struct launcher launchers[] = {
-	{"process", process_start, process_stop},
+	{"process", process_start, process_stop, is_kid, 1, REPORT_DEAD_S},
+	{"vm", vm_start, vm_stop, vm_owns, 0, 300},
 };
 
 static const struct launcher *find_launcher(const char *name)
@@ -180,6 +281,7 @@ static const struct launcher *find_launcher(const char *name)
  * zombie; only these pids are ever signalled. */
 #define MAX_KIDS 64
 static long kids[MAX_KIDS];
+static char kid_names[MAX_KIDS][128];
 
 static int is_kid(long pid)
 {
@@ -194,6 +296,84 @@ static void reap(void)
 	for (int i = 0; i < MAX_KIDS; i++)
 		if (kids[i] > 0 && waitpid((pid_t)kids[i], NULL, WNOHANG) > 0)
 			kids[i] = 0;
+}
+
+static unsigned kids_alive(void)
+{
+	unsigned n = 0;
+	reap();
+	for (int i = 0; i < MAX_KIDS; i++)
+		n += kids[i] > 0;
+	return n;
+}
+
+/* ---- trellisd stops: its children first ----
+ *
+ * The instances the process launcher started are part of this trellisd:
+ * without it they can redeem no token and report nothing, and the
+ * service's stop (systemd: KillMode=mixed) would kill them anyway.  So
+ * they stop first, while the API still takes what they say: each closes
+ * its sessions (the browser is told, code 1001 "the console proxy
+ * stops"), reports their ends (console.close: recorded) and its own
+ * ("gone": forgotten), and exits; after STOP_WAIT_MS one that has not is
+ * killed and forgotten here.  Only then does the daemon's own stop
+ * begin.  Instances trellisd did not start (an operator's, another
+ * launcher's) are left alone: they keep relaying the sessions they have
+ * and report again when the core is back.  Adopting our children on a
+ * restart instead would leave sessions whose ends nobody records, on
+ * processes nobody reaps, for as long as trellisd is down. */
+#define STOP_WAIT_MS 5000
+static int kids_stopping;
+static uint64_t kids_deadline;
+static void (*kids_then)(struct tr_daemon *d);
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void kids_tick(struct tr_daemon *d, void *arg)
+{
+	(void)arg;
+	if (kids_alive() && mono_ms() < kids_deadline) {
+		tr_daemon_timer_add(d, 100, 0, kids_tick, NULL, NULL);
+		return;
+	}
+	sqlite3 *db = tr_store_db(d->store);
+	for (int i = 0; i < MAX_KIDS; i++) {
+		if (kids[i] <= 0)
+			continue;
+		tr_warn("consoleproxy: instance '%s' (pid %ld) did not stop "
+			"in %d ms: killed",
+			kid_names[i], kids[i], STOP_WAIT_MS);
+		kill((pid_t)kids[i], SIGKILL);
+		waitpid((pid_t)kids[i], NULL, 0);
+		kids[i] = 0;
+		trellis_call_t call;
+		tr_call_init(&call, NULL);
+		tr_console_proxy_delete(db, kid_names[i], &call);
+	}
+	tr_info("consoleproxy: the instances trellisd started have stopped");
+	kids_then(d);
+}
+
+int tr_console_stop_children(struct tr_daemon *d,
+			     void (*then)(struct tr_daemon *d))
+{
+	if (kids_stopping || !kids_alive())
+		return 0; /* nothing to wait for, or a second signal */
+	kids_stopping = 1;
+	kids_then = then;
+	kids_deadline = mono_ms() + STOP_WAIT_MS;
+	for (int i = 0; i < MAX_KIDS; i++)
+		if (kids[i] > 0 && kill((pid_t)kids[i], SIGTERM) == 0)
+			tr_info("consoleproxy: trellisd stops: instance '%s' "
+				"(pid %ld) closes its sessions and stops",
+				kid_names[i], kids[i]);
+	tr_daemon_timer_add(d, 100, 0, kids_tick, NULL, NULL);
+	return 1;
 }
 
 static void holder_name(struct tr_daemon *d, char *buf, size_t len)
@@ -219,6 +399,9 @@ static json_t *scan(struct tr_daemon *d, const char *scanner,
 				       : 30;
 	if (ttl < 30)
 		ttl = 30;
+	if (kids_stopping) /* trellisd stops: no instance starts now */
+		return json_pack("{s:b, s:s, s:s}", "acted", 0, "scanner", me,
+				 "why", "trellisd is stopping");
 	int got = tr_console_lease_take(db, LEASE, me, ttl, other, sizeof other,
 					call);
 	if (got < 0)
@@ -259,9 +442,13 @@ static json_t *scan(struct tr_daemon *d, const char *scanner,
 			/* Drained.  Our own child stops now; another
 			 * instance is told "retired" by its next report
 			 * and exits, and goes from the list once silent. */
-			if (l && is_kid(pid)) {
+			if (l && l->owns(pid)) {
 				l->stop(d, name, pid);
-				tr_console_proxy_delete(db, name, call);
+				if (l->forget_at_stop)
+					tr_console_proxy_delete(db, name, call);
+				else
+					tr_console_proxy_set_state(
+					    db, name, "retired", call);
 			} else {
 				tr_console_proxy_set_state(db, name, "retired",
 							   call);
@@ -274,7 +461,9 @@ static json_t *scan(struct tr_daemon *d, const char *scanner,
 				tr_console_proxy_delete(db, name, call);
 			continue;
 		}
-		if (strcmp(state, "dead") && now - last > REPORT_DEAD_S) {
+		long dead_s = l && !strcmp(state, "starting") ? l->boot_s
+							     : REPORT_DEAD_S;
+		if (strcmp(state, "dead") && now - last > dead_s) {
 			tr_console_proxy_set_state(db, name, "dead", call);
 			tr_warn("consoleproxy.scan: instance '%s' has not "
 				"reported for %lld s: dead",
@@ -283,7 +472,10 @@ static json_t *scan(struct tr_daemon *d, const char *scanner,
 			continue;
 		}
 		if (!strcmp(state, "dead")) {
-			/* Its sessions are gone with it. */
+			/* Its sessions are gone with it; what is left of it
+			 * (a hung process, a VM that never came up) goes. */
+			if (l && l->owns(pid))
+				l->stop(d, name, pid);
 			tr_console_proxy_delete(db, name, call);
 			json_array_append_new(removed, json_string(name));
 			continue;
@@ -308,17 +500,19 @@ static json_t *scan(struct tr_daemon *d, const char *scanner,
 		long handle = 0;
 		if (!l) {
 			tr_call_set(call, TRELLIS_E_NOTSUP,
-				    "consoleproxy.scan: launcher '%s' is not "
-				    "built (process is)",
+				    "consoleproxy.scan: no launcher '%s' "
+				    "(process, vm)",
 				    cfg->console_launcher);
 			goto fail;
 		}
 		if (l->start(d, name, sizeof name, url, sizeof url, &handle,
 			     call) < 0)
 			goto fail;
-		for (int k = 0; k < MAX_KIDS; k++)
+		for (int k = 0; handle > 0 && k < MAX_KIDS; k++)
 			if (kids[k] <= 0) {
 				kids[k] = handle;
+				snprintf(kid_names[k], sizeof kid_names[k],
+					 "%s", name);
 				break;
 			}
 		if (tr_console_proxy_add(db, name, url, l->name, handle,

@@ -97,7 +97,10 @@ static const char defaults_yaml[] =
 	"  capacity: 50          # sessions per proxy instance\n"
 	"  scan: 0               # run consoleproxy.scan this often (0: "
 	"never)\n"
-	"  launcher: process     # how the scan starts instances\n"
+	"  launcher: process     # how the scan starts instances: process or "
+	"vm\n"
+	"  vm_template: null     # the vm launcher's vm.provision inputs "
+	"(a JSON file)\n"
 	"  proxy: null           # trellis-console (default: beside "
 	"trellisd)\n"
 	"  first_port: 6080      # the process launcher's first port\n"
@@ -203,6 +206,7 @@ static const struct centry entries[] = {
 	{"console.capacity", C_UINT, O(console_capacity)},
 	{"console.scan", C_DURATION, O(console_scan_ms)},
 	{"console.launcher", C_PATH_NULL, O(console_launcher)},
+	{"console.vm_template", C_PATH_NULL, O(console_vm_template)},
 	{"console.proxy", C_PATH_NULL, O(console_proxy_bin)},
 	{"console.first_port", C_UINT, O(console_first_port)},
 	{"console.listen_host", C_PATH_NULL, O(console_listen_host)},
@@ -682,6 +686,7 @@ void tr_config_free(struct tr_config *c)
 	free(c->http_dashboard);
 	free(c->console_url);
 	free(c->console_launcher);
+	free(c->console_vm_template);
 	free(c->console_proxy_bin);
 	free(c->console_listen_host);
 	for (size_t i = 0; i < c->n_plugin_dirs; i++)

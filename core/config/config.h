@@ -72,7 +72,9 @@ struct tr_config {
 	unsigned console_standby; /* console.standby: free sessions kept */
 	unsigned console_capacity; /* console.capacity: sessions a proxy takes */
 	unsigned console_scan_ms; /* console.scan: the scan's period, 0: off */
-	char *console_launcher; /* console.launcher: process (vm: later) */
+	char *console_launcher; /* console.launcher: process or vm */
+	char *console_vm_template; /* console.vm_template: vm.provision inputs
+				      (JSON) of the vm launcher's instances */
 	char *console_proxy_bin; /* console.proxy: trellis-console, or NULL */
 	unsigned console_first_port; /* console.first_port: process launcher */
 	char *console_listen_host; /* console.listen_host: its address */

@@ -41,6 +41,8 @@ struct cp_opts {
 	const char *static_target; /* bench only: HOST:PORT, no tokens */
 	unsigned capacity;
 	unsigned report_ms;
+	unsigned busy_poll_us; /* after input, watch for the answer (0 off) */
+	int no_splice;         /* the read path only (benchmarks) */
 	int plain;             /* plain HTTP (loopback only) */
 };
 

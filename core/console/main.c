@@ -34,6 +34,7 @@ static struct cp_opts opts = {
     .novnc = "/usr/share/novnc",
     .capacity = 50,
     .report_ms = 5000,
+    .busy_poll_us = 50,
 };
 
 static void on_signal(int sig)
@@ -187,12 +188,20 @@ static void usage(FILE *f)
 		"5000)\n"
 		"      --novnc DIR       noVNC's files (default "
 		"/usr/share/novnc)\n"
+		"      --busy-poll US    after a browser's input, watch the VNC "
+		"socket\n"
+		"                        for its answer this long before "
+		"sleeping\n"
+		"                        (default 50; 0: never)\n"
+		"      --no-splice       plain connections too take the read "
+		"path\n"
+		"                        (benchmarks: what splice() gains)\n"
 		"      --plain           plain HTTP, on a loopback address "
 		"only\n"
 		"      --launcher NAME   who started it (set by the scan)\n"
 		"      --bench-target HOST:PORT  benchmarks only: relay every\n"
-		"                        WebSocket to it, no token (needs "
-		"--plain)\n"
+		"                        WebSocket to it, no token (loopback "
+		"only)\n"
 		"      --vnc-check HOST:PORT  authenticate to a VNC server with "
 		"the password\n"
 		"                        on stdin (RFB VNC authentication), "
@@ -267,7 +276,8 @@ int main(int argc, char **argv)
 	    {"capacity", 1, NULL, 'N'},	 {"report-interval", 1, NULL, 'r'},
 	    {"novnc", 1, NULL, 'v'},	 {"plain", 0, NULL, 'p'},
 	    {"launcher", 1, NULL, 'L'},	 {"bench-target", 1, NULL, 'b'},
-	    {"vnc-check", 1, NULL, 'V'},
+	    {"vnc-check", 1, NULL, 'V'},	 {"busy-poll", 1, NULL, 'B'},
+	    {"no-splice", 0, NULL, 'S'},
 	    {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	const char *state_dir = "/var/lib/trellis/console";
@@ -288,6 +298,8 @@ int main(int argc, char **argv)
 		case 'p': opts.plain = 1; break;
 		case 'L': opts.launcher = optarg; break;
 		case 'b': opts.static_target = optarg; break;
+		case 'S': opts.no_splice = 1; break;
+		case 'B': opts.busy_poll_us = (unsigned)atoi(optarg); break;
 		case 'V': return vnc_check(optarg);
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -309,9 +321,10 @@ int main(int argc, char **argv)
 			opts.listen);
 		return 2;
 	}
-	if (opts.static_target && (!opts.plain || !strrchr(opts.static_target, ':'))) {
+	if (opts.static_target && (!tr_http_is_loopback(opts.listen) ||
+				   !strrchr(opts.static_target, ':'))) {
 		fprintf(stderr, "trellis-console: --bench-target HOST:PORT "
-				"needs --plain (benchmarks only)\n");
+				"listens on loopback only (benchmarks only)\n");
 		return 2;
 	}
 	char namebuf[300], urlbuf[400];

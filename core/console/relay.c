@@ -32,10 +32,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/alloc.h"
@@ -45,6 +48,10 @@
 #define DOWN_CAP (256 * 1024) /* one frame: the most one read() gives */
 #define UP_CAP (64 * 1024)    /* browser -> VNC bytes the socket left */
 #define FRAMES_PER_WAKEUP 4
+#define PIPE_CAP (1024 * 1024) /* a spliced frame: the most it carries */
+#define BULK_MIN (64 * 1024)  /* a read that brings this much: splice */
+#define SPLICE_MIN 4096	       /* a splice that brings less: back to read */
+#define SPIN_MISSES 4	       /* busy polls that saw no answer: stop */
 
 enum st { S_REDEEM, S_CONNECT, S_UP_HS, S_DOWN_HS, S_RELAY, S_CLOSING };
 
@@ -64,6 +71,14 @@ struct sess {
 	unsigned char *ubuf;
 	size_t ulen;
 	int up_paused, ws_paused;
+	/* The splice path (plain browser sockets only): the browser's raw
+	 * socket, a pipe the VNC bytes go through without a copy, the frame
+	 * header and payload bytes not yet sent. */
+	int wsfd, pfd[2], bulk;
+	size_t pipe_cap, pend;
+	unsigned char hdr[10];
+	size_t hlen, hoff;
+	unsigned spin_miss, spin_n;
 	int close_code; /* to send, once dbuf is out */
 	char close_msg[124];
 	const char *end_state, *end_by;
@@ -105,6 +120,8 @@ static struct sess *sess_new(struct lws *ws)
 			s->gen = next_gen++;
 			s->ws = ws;
 			s->fd = -1;
+			s->wsfd = -1;
+			s->pfd[0] = s->pfd[1] = -1;
 			s->dbuf = tr_xmalloc(LWS_PRE + DOWN_CAP);
 			tab[i] = s;
 			__atomic_add_fetch(&n_open, 1, __ATOMIC_RELAXED);
@@ -128,6 +145,10 @@ static void sess_free(struct sess *s)
 		close(s->fd);
 	}
 	memset(&s->rup, 0, sizeof s->rup);
+	if (s->pfd[0] >= 0) {
+		close(s->pfd[0]);
+		close(s->pfd[1]);
+	}
 	free(s->dbuf);
 	free(s->ubuf);
 	free(s);
@@ -216,8 +237,12 @@ static void up_pause(struct sess *s, int pause)
 	}
 }
 
-static void ws_pause(struct sess *s, int pause)
+/* The browser's side is not read while browser -> VNC bytes wait (ulen)
+ * or while a spliced frame is half out (lws would answer a ping or a
+ * close in the middle of it). */
+static void ws_pause_update(struct sess *s)
 {
+	int pause = s->ulen || s->pend || s->hoff < s->hlen;
 	if (s->ws_paused != pause) {
 		s->ws_paused = pause;
 		lws_rx_flow_control(s->ws, !pause);
@@ -319,10 +344,119 @@ static int up_write(struct sess *s, const unsigned char *p, size_t n)
 			return -1;
 		memcpy(s->ubuf + s->ulen, p, n);
 		s->ulen += n;
-		ws_pause(s, 1);
+		ws_pause_update(s);
 		lws_callback_on_writable(s->up);
 	}
 	return 0;
+}
+
+/* ---- the splice path: VNC socket -> pipe -> plain browser socket ----
+ *
+ * A bulk stream (a read filled the whole buffer) on a plain connection
+ * goes through a pipe by splice(): the VNC server's pages are handed to
+ * the browser's socket by reference, never copied into this process.
+ * (A read of BULK_MIN bytes or more.)
+ * Each splice from the VNC socket becomes one WebSocket frame: its
+ * header is sent with MSG_MORE, then the pipe's bytes behind it.  What
+ * the browser's socket does not take stays in the pipe (one frame at
+ * most) and the VNC socket is not read until it is out: the same
+ * backpressure as the read path.  A splice that brings less than
+ * SPLICE_MIN bytes returns the session to the read path, where small
+ * updates and the latency path need one read and one send. */
+
+static size_t ws_header(unsigned char *h, size_t n)
+{
+	h[0] = 0x82; /* FIN, binary; server frames are not masked */
+	if (n < 126) {
+		h[1] = (unsigned char)n;
+		return 2;
+	}
+	if (n < 65536) {
+		h[1] = 126;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)n;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	return 10;
+}
+
+/* Sends what is left of the current frame: 0 all out, 1 the socket is
+ * full, -1 an error. */
+static int down_flush(struct sess *s)
+{
+	while (s->hoff < s->hlen) {
+		ssize_t w = send(s->wsfd, s->hdr + s->hoff, s->hlen - s->hoff,
+				 MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return 1;
+		if (w <= 0)
+			return -1;
+		s->hoff += (size_t)w;
+	}
+	while (s->pend) {
+		ssize_t w = splice(s->pfd[0], NULL, s->wsfd, NULL, s->pend,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return 1;
+		if (w <= 0)
+			return -1;
+		s->pend -= (size_t)w;
+	}
+	s->hlen = s->hoff = 0;
+	return 0;
+}
+
+/* One spliced frame: 1 it is out (go on), 0 wait (no bytes, or the
+ * browser's socket is full), -1 the session ends. */
+static int down_splice(struct sess *s)
+{
+	if (s->pfd[0] < 0) {
+		if (pipe2(s->pfd, O_NONBLOCK | O_CLOEXEC) < 0) {
+			s->pfd[0] = s->pfd[1] = -1;
+			s->bulk = 0;
+			s->wsfd = -1; /* the read path, for good */
+			return 1;
+		}
+		/* Past the user's pipe quota the kernel refuses: the
+		 * default size then. */
+		int c = fcntl(s->pfd[1], F_SETPIPE_SZ, PIPE_CAP);
+		if (c < 0)
+			c = fcntl(s->pfd[1], F_GETPIPE_SZ);
+		s->pipe_cap = c > 0 ? (size_t)c : 65536;
+	}
+	ssize_t n = splice(s->fd, NULL, s->pfd[1], NULL, s->pipe_cap,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		sess_close(s, 4002, "vnc", "%s",
+			   "the VNC server ended the session");
+		return -1;
+	}
+	if ((size_t)n < SPLICE_MIN)
+		s->bulk = 0;
+	s->hlen = ws_header(s->hdr, (size_t)n);
+	s->hoff = 0;
+	s->pend = (size_t)n;
+	int r = down_flush(s);
+	if (r < 0) {
+		sess_close(s, 4003, "proxy", "%s", "cannot write to the browser");
+		return -1;
+	}
+	if (r > 0) {
+		up_pause(s, 1);
+		ws_pause_update(s);
+		lws_callback_on_writable(s->ws);
+		return 0;
+	}
+	return 1;
 }
 
 static void up_readable(struct sess *s)
@@ -362,6 +496,11 @@ static void up_readable(struct sess *s)
 		up_pause(s, 1);
 		return;
 	}
+	if (s->pend || s->hoff < s->hlen) { /* a spliced frame is half out */
+		up_pause(s, 1);
+		lws_callback_on_writable(s->ws);
+		return;
+	}
 	/* The browser's socket still takes bytes: read and send the frame
 	 * at once (no poll round in between); lws keeps what the socket did
 	 * not take, at most this one frame, and is choked until it is out. */
@@ -373,11 +512,20 @@ static void up_readable(struct sess *s)
 	/* A few frames per wakeup while the VNC socket has more and the
 	 * browser's takes them: fewer poll rounds, and no session holds
 	 * the loop for long. */
-	ssize_t n = 0;
 	for (int i = 0; i < FRAMES_PER_WAKEUP; i++) {
-		n = read(s->fd, s->dbuf + LWS_PRE, DOWN_CAP);
-		if (n <= 0)
-			break;
+		if (s->bulk) {
+			if (down_splice(s) <= 0)
+				return;
+			continue;
+		}
+		ssize_t n = read(s->fd, s->dbuf + LWS_PRE, DOWN_CAP);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			sess_close(s, 4002, "vnc", "%s",
+				   "the VNC server ended the session");
+			return;
+		}
 		if (lws_write(s->ws, s->dbuf + LWS_PRE, (size_t)n,
 			      LWS_WRITE_BINARY) < 0) {
 			sess_close(s, 4003, "proxy", "%s",
@@ -392,14 +540,12 @@ static void up_readable(struct sess *s)
 			lws_callback_on_writable(s->ws);
 			return;
 		}
+		/* A bulk stream: on a plain browser socket the next frames
+		 * are spliced. */
+		if (n >= BULK_MIN && s->wsfd >= 0 && !opts->no_splice)
+			s->bulk = 1;
 		if (n < DOWN_CAP)
 			return; /* drained for now */
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		sess_close(s, 4002, "vnc", "%s",
-			   "the VNC server ended the session");
 	}
 }
 
@@ -444,7 +590,7 @@ static int cb_raw(struct lws *wsi, enum lws_callback_reasons reason,
 				return 0;
 			}
 			if (!s->ulen)
-				ws_pause(s, 0);
+				ws_pause_update(s);
 		}
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
@@ -484,6 +630,7 @@ static void ws_established(struct lws *wsi, struct sess **pss)
 		lws_close_reason(wsi, 4003, (unsigned char *)"proxy full", 10);
 		return;
 	}
+	s->wsfd = lws_is_ssl(wsi) ? -1 : (int)lws_get_socket_fd(wsi);
 	if (opts->static_target) {
 		char host[256];
 		snprintf(host, sizeof host, "%s", opts->static_target);
@@ -518,6 +665,38 @@ static void ws_established(struct lws *wsi, struct sess **pss)
 	cp_job_start(context, j);
 }
 
+static double mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Busy poll in the latency path: input just went to the VNC server,
+ * whose answer (the screen's update) usually comes within microseconds;
+ * watching its socket for up to --busy-poll microseconds saves the
+ * wakeup from poll() the answer would otherwise wait for.  A session
+ * whose inputs draw no quick answer (SPIN_MISSES in a row) stops
+ * spinning, and tries again one input in 64. */
+static void spin_for_answer(struct sess *s)
+{
+	if (!opts->busy_poll_us || s->ulen || s->close_code || s->dlen ||
+	    s->st != S_RELAY)
+		return;
+	if (s->spin_miss >= SPIN_MISSES && (++s->spin_n & 63))
+		return;
+	struct pollfd p = {s->fd, POLLIN, 0};
+	double end = mono_us() + opts->busy_poll_us;
+	do {
+		if (poll(&p, 1, 0) > 0) {
+			s->spin_miss = 0;
+			up_readable(s);
+			return;
+		}
+	} while (mono_us() < end);
+	s->spin_miss++;
+}
+
 static void ws_receive(struct sess *s, const unsigned char *in, size_t len)
 {
 	if (s->st == S_RELAY) {
@@ -534,6 +713,8 @@ static void ws_receive(struct sess *s, const unsigned char *in, size_t len)
 		if (up_write(s, in, len) < 0)
 			sess_close(s, 4002, "vnc", "%s",
 				   "the VNC server stopped reading");
+		else
+			spin_for_answer(s);
 		return;
 	}
 	if (s->st == S_DOWN_HS) {
@@ -572,6 +753,21 @@ static void ws_receive(struct sess *s, const unsigned char *in, size_t len)
 
 static int ws_writeable(struct sess *s)
 {
+	if (s->pend || s->hoff < s->hlen) {
+		int r = down_flush(s);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			lws_callback_on_writable(s->ws);
+			return 0;
+		}
+		ws_pause_update(s);
+		if (s->st == S_RELAY)
+			up_pause(s, 0);
+		if (s->close_code)
+			lws_callback_on_writable(s->ws);
+		return 0;
+	}
 	if (s->dlen) {
 		int n = lws_write(s->ws, s->dbuf + LWS_PRE, s->dlen,
 				  LWS_WRITE_BINARY);

@@ -39,6 +39,8 @@
 #define MAX_VIEWERS 256
 #define POLL_S 20
 #define VIEWER_IDLE_S 45
+#define LEFT_DROPPED_S 3  /* a poll's connection dropped, none came back */
+#define LEFT_ANSWERED_S 6 /* a poll answered, the next did not come */
 #define MAX_EVENTS 256
 
 struct upstream;
@@ -79,7 +81,13 @@ struct viewer {
 	time_t poll_since;
 	int closed;
 	char close_reason[160];
-	time_t left; /* its waiting poll's connection dropped */
+	/* Since when no poll of its waits: its waiting poll's connection
+	 * dropped (dropped), or its last poll was answered and the next
+	 * has not come.  A closed tab sends nothing more, whichever moment
+	 * it closed at (between two polls too, while the page draws the
+	 * last answer's stripes). */
+	time_t left;
+	int dropped;
 };
 
 struct pss {
@@ -177,9 +185,11 @@ static void *up_thread(void *arg)
 	u->w = cl->width;
 	u->h = cl->height;
 	u->nstripes = (u->h + STRIPE_ROWS - 1) / STRIPE_ROWS;
+	/* Every stripe at version 0, which every viewer has "seen": the
+	 * first stripes a poll sends are those of the server's first
+	 * update, not the zeroed framebuffer before it (a page that said
+	 * "connected" on those showed a black screen for a while). */
 	u->version = tr_xcalloc((size_t)u->nstripes, sizeof *u->version);
-	for (int s = 0; s < u->nstripes; s++)
-		u->version[s] = 1;
 	u->ready = 1;
 	pthread_mutex_unlock(&u->lock);
 	lws_cancel_service(context);
@@ -592,6 +602,7 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			v->poll = wsi;
 			v->poll_since = time(NULL);
 			v->left = 0;
+			v->dropped = 0;
 			lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 			if (has_news(v) && v->up->ready)
 				lws_callback_on_writable(wsi);
@@ -653,8 +664,11 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			char *t = v && v->poll == wsi
 				      ? poll_answer(v)
 				      : strdup("{\"closed\":\"no such viewer\"}");
-			if (v && v->poll == wsi)
+			if (v && v->poll == wsi) {
 				v->poll = NULL;
+				v->left = time(NULL);
+				v->dropped = 0;
+			}
 			respond(wsi, 200, t, "application/json");
 			free(t);
 			if (v && (v->closed || v->up->dead)) {
@@ -687,9 +701,12 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			    opening_gen[ps->slot] == ps->gen)
 				opening[ps->slot] = NULL;
 			struct viewer *v = viewer_find(ps->viewer);
-			if (v && v->poll == wsi) {
+			/* Its waiting poll, or the connection its answered
+			 * poll came on while none waits: the page is going. */
+			if (v && (v->poll == wsi || (ps->kind == 'p' && !v->poll))) {
 				v->poll = NULL;
 				v->left = time(NULL);
+				v->dropped = 1;
 			}
 		}
 		return 0;
@@ -713,9 +730,11 @@ void cp_stripe_tick(void)
 			if ((v->up->ready || v->up->dead) &&
 			    (has_news(v) || now - v->poll_since >= POLL_S))
 				lws_callback_on_writable(v->poll);
-		} else if (v->left && now - v->left >= 3) {
-			/* A waiting poll dropped and none came back: the
-			 * page is gone (a closed tab sends no beacon). */
+		} else if (v->left &&
+			   now - v->left >= (v->dropped ? LEFT_DROPPED_S
+						       : LEFT_ANSWERED_S)) {
+			/* No poll came back: the page is gone (a closed tab
+			 * sends no beacon). */
 			viewer_end(i, "browser", "the browser left");
 		} else if (now - v->last > VIEWER_IDLE_S || v->closed) {
 			viewer_end(i, "browser",

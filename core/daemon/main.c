@@ -243,6 +243,8 @@ static void grace_over(struct tr_daemon *d, void *arg)
 	tr_loop_quit(d->loop);
 }
 
+static void begin_stop(struct tr_daemon *d);
+
 static void on_signal(struct tr_daemon *d, int signo)
 {
 	if (signo == SIGHUP) {
@@ -262,8 +264,20 @@ static void on_signal(struct tr_daemon *d, int signo)
 	}
 	if (d->stopping)
 		return;
-	tr_info("%s: finishing %u requests in flight, then stopping",
-		strsignal(signo), tr_api_inflight(d->api));
+	/* The console proxies trellisd launched go first, while the API
+	 * still records their sessions' ends (core/api/console_scan.c). */
+	tr_info("%s: stopping", strsignal(signo));
+	if (tr_console_stop_children(d, begin_stop))
+		return;
+	begin_stop(d);
+}
+
+static void begin_stop(struct tr_daemon *d)
+{
+	if (d->stopping)
+		return;
+	tr_info("finishing %u requests in flight, then stopping",
+		tr_api_inflight(d->api));
 	d->stopping = 1;
 	if (!grace_deadline_set) {
 		grace_deadline_set = 1;

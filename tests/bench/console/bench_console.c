@@ -11,9 +11,23 @@
  *                                        a byte, that byte back (latency)
  *   bench-console relay PORT TARGET      a plain TCP relay, a thread per
  *                                        direction, 128 KiB read/write
- *   bench-console tput ws|raw PORT SECS  MiB/s received through PORT
+ *   bench-console tput ws|wss|raw PORT SECS  MiB/s received through PORT
+ *                                        (wss: WebSocket over TLS)
  *   bench-console lat ws|raw PORT N      median and p99 round trip (us) of
  *                                        N one-byte pings
+ *   bench-console latmix N K:PORT...     the same, through every K:PORT
+ *                                        (K ws or raw) in turn, one ping
+ *                                        each round: every path sees the
+ *                                        same moment's load; a median a
+ *                                        line, in the order given
+ *   bench-console tputmix SECS SLICE K:PORT...  MiB/s through each, its
+ *                                        stream read in turns of SLICE
+ *                                        seconds until each had SECS
+ *   bench-console check ws|raw PORT SECS  reads the stream for SECS, fast
+ *                                        and slow in turns (the proxy's
+ *                                        socket fills, its frames go out
+ *                                        in parts), and checks every
+ *                                        frame and byte: "ok MIB" or why
  *   bench-console hold PORT N RATE SECS  N WebSocket sessions, each fed
  *                                        RATE updates/s of 1 KiB by the
  *                                        source: how many stay up and get
@@ -37,6 +51,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #define CHUNK (64 * 1024)
 
@@ -188,13 +204,63 @@ static void *relay_conn(void *arg)
 
 /* ---- the clients ---- */
 
+/* A client connection is plain or TLS ("wss": the proxies' TLS ports,
+ * certificates not checked: the same handshake cost for every proxy). */
+static SSL_CTX *tls_ctx;
+static SSL *tls_of[4096];
+
+static ssize_t io_read(int fd, void *buf, size_t n)
+{
+	if (fd >= 0 && fd < 4096 && tls_of[fd]) {
+		int r = SSL_read(tls_of[fd], buf, (int)(n > INT32_MAX ? INT32_MAX : n));
+		return r > 0 ? r : (SSL_get_error(tls_of[fd], r) == SSL_ERROR_ZERO_RETURN ? 0 : -1);
+	}
+	return read(fd, buf, n);
+}
+
+static int io_write_all(int fd, const void *p, size_t n)
+{
+	if (fd >= 0 && fd < 4096 && tls_of[fd])
+		return SSL_write(tls_of[fd], p, (int)n) == (int)n ? 0 : -1;
+	return write_all(fd, p, n);
+}
+
+static void io_close(int fd)
+{
+	if (fd >= 0 && fd < 4096 && tls_of[fd]) {
+		SSL_free(tls_of[fd]);
+		tls_of[fd] = NULL;
+	}
+	close(fd);
+}
+
+static int tls_start(int fd)
+{
+	if (!tls_ctx) {
+		tls_ctx = SSL_CTX_new(TLS_client_method());
+		SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+	}
+	SSL *ssl = SSL_new(tls_ctx);
+	SSL_set_fd(ssl, fd);
+	if (fd >= 4096 || SSL_connect(ssl) != 1) {
+		SSL_free(ssl);
+		return -1;
+	}
+	tls_of[fd] = ssl;
+	return 0;
+}
+
 /* Connects and, for ws, upgrades; then sends the mode byte. */
 static int open_stream(const char *kind, int port, char mode)
 {
 	int fd = dial(port);
 	if (fd < 0)
 		return -1;
-	if (!strcmp(kind, "ws")) {
+	if (!strcmp(kind, "wss") && tls_start(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (!strcmp(kind, "ws") || !strcmp(kind, "wss")) {
 		char req[512];
 		int n = snprintf(req, sizeof req,
 				 "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
@@ -203,13 +269,13 @@ static int open_stream(const char *kind, int port, char mode)
 				 "Sec-WebSocket-Version: 13\r\n"
 				 "Sec-WebSocket-Protocol: binary\r\n\r\n",
 				 port);
-		if (write_all(fd, req, (size_t)n) < 0)
+		if (io_write_all(fd, req, (size_t)n) < 0)
 			goto fail;
 		/* The answer's headers, byte by byte (they are short). */
 		char h[4096];
 		size_t len = 0;
 		while (len < sizeof h - 1) {
-			if (read(fd, h + len, 1) != 1)
+			if (io_read(fd, h + len, 1) != 1)
 				goto fail;
 			len++;
 			if (len >= 4 && !memcmp(h + len - 4, "\r\n\r\n", 4))
@@ -221,14 +287,14 @@ static int open_stream(const char *kind, int port, char mode)
 		/* The mode byte as one masked binary frame. */
 		unsigned char f[7] = {0x82, 0x81, 1, 2, 3, 4, 0};
 		f[6] = (unsigned char)(mode ^ 1);
-		if (write_all(fd, f, sizeof f) < 0)
+		if (io_write_all(fd, f, sizeof f) < 0)
 			goto fail;
-	} else if (write_all(fd, &mode, 1) < 0) {
+	} else if (io_write_all(fd, &mode, 1) < 0) {
 		goto fail;
 	}
 	return fd;
 fail:
-	close(fd);
+	io_close(fd);
 	return -1;
 }
 
@@ -239,19 +305,19 @@ static long ws_frame_len(int fd, unsigned char *buf, size_t *have)
 	(void)buf;
 	(void)have;
 	unsigned char h[2];
-	if (read(fd, h, 2) != 2)
+	if (io_read(fd, h, 2) != 2)
 		return -1;
 	uint64_t len = h[1] & 0x7f;
 	if (len == 126) {
 		unsigned char e[2];
-		if (read(fd, e, 2) != 2)
+		if (io_read(fd, e, 2) != 2)
 			return -1;
 		len = (uint64_t)e[0] << 8 | e[1];
 	} else if (len == 127) {
 		unsigned char e[8];
 		size_t got = 0;
 		while (got < 8) {
-			ssize_t r = read(fd, e + got, 8 - got);
+			ssize_t r = io_read(fd, e + got, 8 - got);
 			if (r <= 0)
 				return -1;
 			got += (size_t)r;
@@ -274,7 +340,7 @@ static int tput(const char *kind, int port, double secs)
 		return 1;
 	}
 	static unsigned char buf[256 * 1024];
-	int ws = !strcmp(kind, "ws");
+	int ws = strcmp(kind, "raw") != 0;
 	uint64_t bytes = 0;
 	double t0 = now_s(), end = t0 + secs;
 	long left = 0;
@@ -287,7 +353,7 @@ static int tput(const char *kind, int port, double secs)
 		}
 		size_t want = ws && (size_t)left < sizeof buf ? (size_t)left
 							      : sizeof buf;
-		ssize_t n = read(fd, buf, want);
+		ssize_t n = io_read(fd, buf, want);
 		if (n <= 0)
 			break;
 		bytes += (uint64_t)n;
@@ -295,7 +361,7 @@ static int tput(const char *kind, int port, double secs)
 			left -= n;
 	}
 	double dt = now_s() - t0;
-	close(fd);
+	io_close(fd);
 	printf("%.1f\n", (double)bytes / dt / (1024.0 * 1024.0));
 	return bytes ? 0 : 1;
 }
@@ -306,6 +372,171 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One round trip of a one-byte ping on fd; its time (us) or -1. */
+static double ping(int fd, int ws, int i)
+{
+	unsigned char f[7] = {0x82, 0x81, 9, 9, 9, 9, 0};
+	unsigned char c = (unsigned char)('a' + i % 26);
+	f[6] = c ^ 9;
+	double t = now_s();
+	if (ws ? io_write_all(fd, f, 7) : io_write_all(fd, &c, 1))
+		return -1;
+	if (ws && ws_frame_len(fd, NULL, NULL) != 1)
+		return -1;
+	unsigned char r;
+	if (io_read(fd, &r, 1) != 1 || r != c)
+		return -1;
+	return (now_s() - t) * 1e6;
+}
+
+static int latmix(int n, int k, char **paths)
+{
+	int fd[16], ws[16];
+	double *rt[16];
+	if (k > 16)
+		k = 16;
+	for (int j = 0; j < k; j++) {
+		char kind[8];
+		int port;
+		if (sscanf(paths[j], "%7[a-z]:%d", kind, &port) != 2 ||
+		    (fd[j] = open_stream(kind, port, 'e')) < 0) {
+			fprintf(stderr, "bench-console: cannot open %s\n",
+				paths[j]);
+			return 1;
+		}
+		ws[j] = strcmp(kind, "raw") != 0;
+		rt[j] = calloc((size_t)n, sizeof *rt[j]);
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < k; j++)
+			if ((rt[j][i] = ping(fd[j], ws[j], i)) < 0)
+				return 1;
+	for (int j = 0; j < k; j++) {
+		io_close(fd[j]);
+		qsort(rt[j], (size_t)n, sizeof *rt[j], cmp_d);
+		printf("%.1f %.1f\n", rt[j][n / 2], rt[j][n * 99 / 100]);
+	}
+	return 0;
+}
+
+/* Reads fd's stream (ws framing or raw) for secs; the bytes. */
+static uint64_t drain_for(int fd, int ws, long *left, double secs)
+{
+	static unsigned char buf[256 * 1024];
+	uint64_t bytes = 0;
+	double end = now_s() + secs;
+	while (now_s() < end) {
+		if (ws && *left == 0) {
+			*left = ws_frame_len(fd, NULL, NULL);
+			if (*left < 0)
+				break;
+			continue;
+		}
+		size_t want = ws && (size_t)*left < sizeof buf ? (size_t)*left
+							       : sizeof buf;
+		ssize_t n = io_read(fd, buf, want);
+		if (n <= 0)
+			break;
+		bytes += (uint64_t)n;
+		if (ws)
+			*left -= n;
+	}
+	return bytes;
+}
+
+static int tputmix(double secs, double slice, int k, char **paths)
+{
+	int fd[16], ws[16];
+	long left[16] = {0};
+	uint64_t bytes[16] = {0};
+	double t[16] = {0};
+	if (k > 16)
+		k = 16;
+	for (int j = 0; j < k; j++) {
+		char kind[8];
+		int port;
+		if (sscanf(paths[j], "%7[a-z]:%d", kind, &port) != 2 ||
+		    (fd[j] = open_stream(kind, port, 's')) < 0) {
+			fprintf(stderr, "bench-console: cannot open %s\n",
+				paths[j]);
+			return 1;
+		}
+		ws[j] = strcmp(kind, "raw") != 0;
+	}
+	/* Each turn starts with what the idle stream's socket buffers
+	 * hold: the same for every path, and small beside a slice. */
+	for (double done = 0; done < secs; done += slice)
+		for (int j = 0; j < k; j++) {
+			double t0 = now_s();
+			bytes[j] += drain_for(fd[j], ws[j], &left[j], slice);
+			t[j] += now_s() - t0;
+		}
+	for (int j = 0; j < k; j++) {
+		io_close(fd[j]);
+		printf("%.1f\n", (double)bytes[j] / t[j] / (1024.0 * 1024.0));
+	}
+	return 0;
+}
+
+/* The source's byte at stream offset k (its 64 KiB buffer repeats). */
+static unsigned char src_byte(uint64_t k)
+{
+	return (unsigned char)((k % CHUNK) * 7);
+}
+
+static int check(const char *kind, int port, double secs)
+{
+	int fd = open_stream(kind, port, 's');
+	if (fd < 0) {
+		fprintf(stderr, "bench-console: cannot open a stream on %d\n",
+			port);
+		return 1;
+	}
+	int ws = strcmp(kind, "raw") != 0;
+	static unsigned char buf[256 * 1024];
+	uint64_t off = 0, frames = 0;
+	long left = 0;
+	double end = now_s() + secs, turn = now_s();
+	int slow = 0;
+	while (now_s() < end) {
+		if (now_s() - turn > 0.1) { /* fast and slow in turns */
+			slow = !slow;
+			turn = now_s();
+		}
+		if (ws && left == 0) {
+			left = ws_frame_len(fd, NULL, NULL);
+			if (left <= 0) {
+				printf("bad frame after %llu bytes\n",
+				       (unsigned long long)off);
+				return 1;
+			}
+			frames++;
+			continue;
+		}
+		size_t want = slow ? 1 + (size_t)(off % 3000) : sizeof buf;
+		if (ws && (size_t)left < want)
+			want = (size_t)left;
+		ssize_t n = io_read(fd, buf, want);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != src_byte(off + (uint64_t)i)) {
+				printf("byte %llu differs\n",
+				       (unsigned long long)(off + (uint64_t)i));
+				return 1;
+			}
+		off += (uint64_t)n;
+		if (ws)
+			left -= n;
+		if (slow)
+			usleep(200);
+	}
+	io_close(fd);
+	printf("ok %.1f MiB in %llu frames\n", (double)off / (1024.0 * 1024.0),
+	       (unsigned long long)frames);
+	return off ? 0 : 1;
+}
+
 static int lat(const char *kind, int port, int n)
 {
 	int fd = open_stream(kind, port, 'e');
@@ -314,14 +545,14 @@ static int lat(const char *kind, int port, int n)
 			port);
 		return 1;
 	}
-	int ws = !strcmp(kind, "ws");
+	int ws = strcmp(kind, "raw") != 0;
 	double *rt = calloc((size_t)n, sizeof *rt);
 	for (int i = 0; i < n; i++) {
 		unsigned char f[7] = {0x82, 0x81, 9, 9, 9, 9, 0};
 		unsigned char c = (unsigned char)('a' + i % 26);
 		f[6] = c ^ 9;
 		double t = now_s();
-		if (ws ? write_all(fd, f, 7) : write_all(fd, &c, 1))
+		if (ws ? io_write_all(fd, f, 7) : io_write_all(fd, &c, 1))
 			return 1;
 		if (ws) {
 			long l = ws_frame_len(fd, NULL, NULL);
@@ -329,11 +560,11 @@ static int lat(const char *kind, int port, int n)
 				return 1;
 		}
 		unsigned char r;
-		if (read(fd, &r, 1) != 1 || r != c)
+		if (io_read(fd, &r, 1) != 1 || r != c)
 			return 1;
 		rt[i] = (now_s() - t) * 1e6;
 	}
-	close(fd);
+	io_close(fd);
 	qsort(rt, (size_t)n, sizeof *rt, cmp_d);
 	printf("%.1f %.1f\n", rt[n / 2], rt[n * 99 / 100]);
 	free(rt);
@@ -360,7 +591,7 @@ static int hold(int port, int n, double secs)
 			continue;
 		for (int i = 0; i < n; i++)
 			if (p[i].revents & POLLIN) {
-				ssize_t r = read(fds[i], buf, sizeof buf);
+				ssize_t r = io_read(fds[i], buf, sizeof buf);
 				if (r > 0)
 					got[i] += (uint64_t)r;
 				else
@@ -380,7 +611,7 @@ static int hold(int port, int n, double secs)
 	sleep(1);
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0)
-			close(fds[i]);
+			io_close(fds[i]);
 	return live == n ? 0 : 1;
 }
 
@@ -400,6 +631,12 @@ int main(int argc, char **argv)
 		return tput(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (argc >= 5 && !strcmp(argv[1], "lat"))
 		return lat(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 5 && !strcmp(argv[1], "check"))
+		return check(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (argc >= 4 && !strcmp(argv[1], "latmix"))
+		return latmix(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc >= 5 && !strcmp(argv[1], "tputmix"))
+		return tputmix(atof(argv[2]), atof(argv[3]), argc - 4, argv + 4);
 	if (argc >= 5 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[2]), atoi(argv[3]), atof(argv[4]));
 	fprintf(stderr, "usage: bench-console source PORT [RATE] | relay PORT "

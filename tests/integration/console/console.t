@@ -121,6 +121,22 @@ is "a session still open after its password expired (3 s)" "$(step 6 "$out")" '{
 ok "...still carries typed text to the guest" grep -q "tty1: $word2" "$CS_LOG"
 like "the session's fresh password replaced the one before" "$(vcheck "$pw")" "^refused: the VNC server refused"
 
+# ---- a plain instance (--plain, on loopback: the splice path) ----
+pp=$(cs_port)
+cs_proxy cpp "$pp" --plain
+is "a --plain instance on loopback starts" "$?" 0
+url=$(tcli vm console "$vm" --url)
+word3=plain$$x$RANDOM
+out=$(cs_browser "[{\"goto\": \"$(sed "s#^https://127.0.0.1:[0-9]*/#http://127.0.0.1:$pp/#" <<<"$url")\"}, {\"wait\": \"connected\"}, {\"sleep\": 2500},
+	{\"exec\": \"virsh -c qemu:///system screenshot $vm $shot >/dev/null && echo shot\"},
+	{\"compare\": \"$shot\"}, {\"type\": \"$word3\\n\"}, {\"sleep\": 1500}]")
+like "the browser connects through it (plain WebSocket)" "$(step 2 "$out")" '"state":"connected"'
+cmp=$(step 5 "$out")
+ok "...its canvas equals virsh screenshot within 0.5% of pixels" python3 -c "import json; c=json.loads('$cmp')['compare']; assert c['canvas'] == c['screenshot'] and c['differing'] <= c['pixels'] * 0.005 and c['lit'] > 500, c"
+ok "...and typed text reaches the guest" grep -q "tty1: $word3" "$CS_LOG"
+kill -TERM "${CS_PIDS[-1]}"
+wait "${CS_PIDS[-1]}" 2>/dev/null
+
 # ---- the end from the VNC side is signalled ----
 url=$(tcli vm console "$vm" --url)
 out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"connected\"}, {\"sleep\": 500},

@@ -10,6 +10,7 @@
 #   cs_port              a free TCP port
 #   cs_vnc_port VM       the VNC port libvirt gave the VM
 #   cs_vnc_conns PORT    established TCP connections to that port now
+#   cs_daemon_again      trellisd again on the same state (PV_PID)
 source "$(dirname "${BASH_SOURCE[0]}")/../provision/lib.sh"
 
 CS_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -95,6 +96,21 @@ cs_proxy() {
 	for ((i = 0; i < 100; i++)); do
 		tcli -o json console proxies 2>/dev/null | grep -q "\"name\": \"$name\"" && return 0
 		sleep 0.1
+	done
+	return 1
+}
+
+# cs_daemon_again: trellisd once more on the same config and state (after
+# a test stopped it); PV_PID.
+cs_daemon_again() {
+	TRELLIS_POLICY_DIR=$PV_DIR/policies LD_PRELOAD=$(lv_preload) \
+		"$TRELLIS_BUILD/bin/trellisd" -c "$PV_DIR/trellisd.yaml" -f \
+		2>>"$PV_DIR/daemon.log" &
+	PV_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		tcli --timeout 1000 api status >/dev/null 2>&1 && return 0
+		sleep 0.05
 	done
 	return 1
 }

@@ -8,7 +8,9 @@
 # resumes it on the other with a resume ticket, no new token; an
 # instance that stops tells the browser and the core.  consoleproxy.scan
 # with the process launcher: two scanners at once, only one acts; the
-# reserve short, an instance is added; too much, one drains and goes.
+# reserve short, an instance is added; too much, one drains and goes;
+# trellisd stops: the instance it launched closes its session (the
+# browser is told, the end recorded) and stops before trellisd does.
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$(dirname "$0")/lib.sh"
 cs_require
@@ -133,4 +135,25 @@ for i in $(seq 1 50); do
 done
 is "...its process is gone" "$gone" "1"
 is "one instance is left" "$(tcli -o json console proxies | json 'len(j["items"])')" "1"
+
+# ---- trellisd stops: the instances it launched stop first ----
+left=$(tcli -o json console proxies | json 'j["items"][0]["name"] + " " + str(j["items"][0]["pid"])')
+lname=${left% *} lpid=${left#* }
+url=$(tcli vm console "$vm" --url)
+like "console.open assigns the launched instance that is left" "$url" "^https://127.0.0.1:${lname#cp-}/"
+out=$(cs_browser "[{\"goto\": \"$url\"}, {\"wait\": \"connected\"}, {\"exec\": \"kill -TERM $PV_PID; echo sent\"},
+	{\"wait\": \"closed\", \"ms\": 15000}]")
+like "trellisd stops while a console is open on it: the browser is told" "$(step 4 "$out")" '"state":"closed","message":"the console proxy stops"'
+wait "$PV_PID"
+is "trellisd stops cleanly" "$?" 0
+alive=1
+kill -0 "$lpid" 2>/dev/null || alive=0
+is "...and the instance it launched did not outlive it" "$alive" 0
+ss -Htln "( sport = :${lname#cp-} )" | grep -q . && listening=1 || listening=0
+is "...nothing listens on its port" "$listening" 0
+like "...the log says the instance stopped before the daemon did" "$(grep -o "instance '$lname' (pid $lpid) closes its sessions and stops\|the instances trellisd started have stopped\|finishing [0-9]* requests in flight" "$PV_DIR/daemon.log" | tr '\n' '|')" "closes its sessions and stops\|the instances trellisd started have stopped\|finishing"
+cs_daemon_again
+is "trellisd starts again on the same state" "$?" 0
+is "...the session's end was recorded while trellisd stopped" "$(tcli -o json console sessions --limit 1 | json 'j["items"][0]["state"] + " " + j["items"][0]["closed_by"] + " " + j["items"][0]["proxy"]')" "closed proxy $lname"
+is "...and no instance is listed" "$(tcli -o json console proxies | json 'len(j["items"])')" "0"
 done_testing

@@ -6,7 +6,8 @@
 # page's canvas, drawn from PNG stripes, equals `virsh screenshot`; text
 # typed in it reaches the guest (its serial log); two viewers of the VM
 # share one VNC connection; a reused token is refused; the session's end
-# is recorded.
+# is recorded; a page that stops polling between two polls (a tab closed
+# while it drew) ends its session within seconds.
 source "$(dirname "$0")/../../lib/tap.sh"
 source "$(dirname "$0")/lib.sh"
 cs_require
@@ -62,4 +63,28 @@ out=$(cs_browser "[{\"goto\": \"$u2\"}, {\"wait\": \"connected\"}, {\"sleep\": 1
 wait $b1
 like "two viewers at once both see the console" "$(step 2 "$(cat "$PV_DIR/v1")")$(step 2 "$out")" '"state":"connected".*"state":"connected"'
 is "...through one VNC connection" "$(step 4 "$out")" '{"exec":"1"}'
+
+# A page that stops polling between two polls, without a word (a tab
+# closed while it drew the last answer's stripes: no poll waits, none
+# drops): its session ends within seconds, not after the idle timeout.
+u3=$(tcli vm console "$vm" --url --mode stripe)
+cs_browser "[{\"goto\": \"$u3\"}, {\"wait\": \"connected\"},
+	{\"eval\": \"window.fetch = () => new Promise(() => {}); 'stubbed'\"}, {\"sleep\": 12000}]" >"$PV_DIR/v3" &
+b3=$!
+for i in $(seq 1 150); do grep -qs stubbed "$PV_DIR/v3" && break; sleep 0.1; done
+# A key from the host changes the screen: the waiting poll is answered,
+# and no other comes.
+virsh -c qemu:///system send-key "$vm" KEY_A >/dev/null
+t0=$SECONDS
+st=
+for i in $(seq 1 50); do
+	st=$(tcli -o json console sessions --limit 1 | json 'j["items"][0]["state"] + " " + (j["items"][0]["closed_by"] or "")')
+	[[ $st == closed* ]] && break
+	sleep 0.2
+done
+alive=0
+kill -0 "$b3" 2>/dev/null && alive=1
+is "a page that stops polling between two polls: its session ends, by the browser" "$st" "closed browser"
+is "...while the page is still open, within 10 s ($((SECONDS - t0)) s)" "$alive" 1
+wait "$b3"
 done_testing
