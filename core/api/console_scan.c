@@ -341,7 +341,7 @@ static void kids_tick(struct tr_daemon *d, void *arg)
 		tr_daemon_timer_add(d, 100, 0, kids_tick, NULL, NULL);
 		return;
 	}
-	sqlite3 *db = tr_store_db(d->store);
+	struct tr_sql *db = tr_store_sql(d->store);
 	for (int i = 0; i < MAX_KIDS; i++) {
 		if (kids[i] <= 0)
 			continue;
