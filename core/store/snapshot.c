@@ -54,9 +54,20 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* The same count for a PostgreSQL connection (tr_sql_on_commit). */
+static void on_pg_commit(void *arg)
+{
+	(void)arg;
+	atomic_store(&last_commit, (long long)tr_now_coarse_ms());
+	atomic_fetch_add(&commits, 1);
+}
+
 void tr_store_count_commits(struct tr_store *s)
 {
-	sqlite3_wal_hook(s->db, on_commit, NULL);
+	if (s->pg)
+		tr_sql_on_commit(s->sql, on_pg_commit, NULL);
+	else
+		sqlite3_wal_hook(s->db, on_commit, NULL);
 }
 
 unsigned long tr_store_commits(void)

@@ -167,3 +167,9 @@ int64_t tr_sql_now(void)
 {
 	return (int64_t)time(NULL);
 }
+
+void tr_sql_on_commit(struct tr_sql *db, void (*fn)(void *arg), void *arg)
+{
+	db->on_commit = fn;
+	db->on_commit_arg = arg;
+}

@@ -118,6 +118,12 @@ int64_t tr_sql_changes(const struct tr_sql *db);
 /* 1 when no transaction is open on this connection. */
 int tr_sql_autocommit(const struct tr_sql *db);
 
+/* Calls fn(arg) after each commit of this connection: a transaction's
+ * COMMIT, or a write outside any transaction.  The PostgreSQL driver
+ * implements it; SQLite connections count commits in their WAL hook
+ * (snapshot.c) instead.  NULL fn: none. */
+void tr_sql_on_commit(struct tr_sql *db, void (*fn)(void *arg), void *arg);
+
 /* Unix seconds, as the store records every time. */
 int64_t tr_sql_now(void);
 

@@ -36,6 +36,10 @@ struct tr_sql {
 	int err;       /* the last error's TRELLIS_E_* code, 0: none */
 	char msg[512]; /* and its message */
 	int unique;    /* it was a unique or primary key violation */
+	/* tr_sql_on_commit(): called by a driver without a commit hook of
+	 * its engine's own (PostgreSQL) after each commit it sees */
+	void (*on_commit)(void *arg);
+	void *on_commit_arg;
 };
 
 /* Every statement starts with this. */

@@ -288,6 +288,19 @@ static int changes_rows(PGresult *res)
 	       strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0;
 }
 
+/* After a statement's success: a commit, when it wrote (or committed)
+ * and no transaction is open any more. */
+static void after(struct pg *g, PGresult *res)
+{
+	if (!g->base.on_commit || PQtransactionStatus(g->c) != PQTRANS_IDLE)
+		return;
+	const char *cmd = PQcmdStatus(res);
+	if (changes_rows(res) || strncmp(cmd, "COMMIT", 6) == 0 ||
+	    strncmp(cmd, "RELEASE", 7) == 0 || strncmp(cmd, "CREATE", 6) == 0 ||
+	    strncmp(cmd, "ALTER", 5) == 0 || strncmp(cmd, "DROP", 4) == 0)
+		g->base.on_commit(g->base.on_commit_arg);
+}
+
 /* The savepoint name of "SAVEPOINT name" (or, with release set,
  * "RELEASE [SAVEPOINT] name") alone in sql, into name; 0 when sql is not
  * that. */
@@ -372,6 +385,7 @@ static int exec_one(struct tr_sql *db, const char *sql)
 	}
 	if (changes_rows(res))
 		g->changes = strtoll(PQcmdTuples(res), NULL, 10);
+	after(g, res);
 	PQclear(res);
 	tr_sql_ok(db);
 	return 0;
@@ -592,6 +606,7 @@ static int pg_run(struct pg_stmt *st)
 		st->untyped = 0; /* prepared: typed for this connection */
 	if (changes_rows(res))
 		g->changes = strtoll(PQcmdTuples(res), NULL, 10);
+	after(g, res);
 	st->res = res;
 	st->row = -1;
 	return 0;

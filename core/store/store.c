@@ -257,8 +257,9 @@ struct tr_store *tr_store_open(const char *path, unsigned flags, char *err,
 	} else if (migrate(s, msg, sizeof msg) < 0) {
 		snprintf(err, errlen, "%s: %s", where, msg);
 		goto fail;
-	} else if (!s->pg) {
-		/* Readers' kept snapshots go stale at every commit. */
+	} else {
+		/* Readers' kept snapshots go stale at every commit, and the
+		 * placement engine rebuilds after one. */
 		tr_store_count_commits(s);
 	}
 	return s;

@@ -76,11 +76,12 @@ static const char *const SQL[Q__N] = {
 	 * id when it resumes); the oldest ?2 of them.  Steps go with their
 	 * instance (ON DELETE CASCADE). */
 	[Q_PURGE] = "DELETE FROM wf_instance WHERE id IN (SELECT id FROM "
-		    "wf_instance WHERE finished_at < MIN(?1, (SELECT "
-		    "COALESCE(MIN(created_at), ?1) FROM wf_instance WHERE "
-		    "state IN ('queued', 'running', 'compensating'))) AND "
+		    "wf_instance WHERE finished_at < CAST(?1 AS BIGINT) AND "
+		    "finished_at < (SELECT COALESCE(MIN(created_at), "
+		    "CAST(?1 AS BIGINT)) FROM wf_instance WHERE "
+		    "state IN ('queued', 'running', 'compensating')) AND "
 		    "state IN ('succeeded', 'failed', 'cancelled') ORDER BY "
-		    "finished_at LIMIT ?2)",
+		    "finished_at LIMIT CAST(?2 AS BIGINT))",
 };
 
 /* One journal write, kept until the batch is committed: the statement

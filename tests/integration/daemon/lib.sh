@@ -24,7 +24,11 @@ td_cleanup() {
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$TD_DIR"
+	if [[ -n ${TD_KEEP:-} ]]; then
+		echo "# TD_KEEP: the state dir is kept: $TD_DIR" >&2
+	else
+		rm -rf "$TD_DIR"
+	fi
 }
 trap td_cleanup EXIT
 
@@ -40,8 +44,34 @@ td_wait_up() {
 	return 1
 }
 
+# TRELLIS_TEST_STORE=postgresql (with TRELLIS_TEST_PG_DSN, test.sh's
+# cluster): the daemon's store is a database of its own in that cluster,
+# made at the first start and kept over restarts.  A test's own --config
+# gets the store section appended (once), one without gets a file.
+TD_PG_DSN=
+td_store_args() {
+	TD_ARGS=("$@")
+	[[ ${TRELLIS_TEST_STORE:-} == postgresql && -n ${TRELLIS_TEST_PG_DSN:-} ]] || return 0
+	if [[ -z $TD_PG_DSN ]]; then
+		TD_PG_DSN=$("$TRELLIS_SRC/tests/lib/pg.sh" createdb "$TRELLIS_TEST_PG_DSN" \
+			"td_$(basename "$TD_DIR" | tr -c 'a-zA-Z0-9\n' _)") || return 1
+	fi
+	local i cfg=
+	for ((i = 0; i < ${#TD_ARGS[@]}; i++)); do
+		[[ ${TD_ARGS[i]} == --config ]] && cfg=${TD_ARGS[i + 1]}
+	done
+	if [[ -z $cfg ]]; then
+		cfg=$TD_DIR/store.yaml
+		: >"$cfg"
+		TD_ARGS+=(--config "$cfg")
+	fi
+	grep -q '^store:' "$cfg" ||
+		printf '\nstore:\n  backend: postgresql\n  dsn: "%s"\n' "$TD_PG_DSN" >>"$cfg"
+}
+
 td_start() {
-	"$TD_BIN/trellisd" --state-dir "$TD_DIR" --foreground "$@" \
+	td_store_args "$@" || return 1
+	"$TD_BIN/trellisd" --state-dir "$TD_DIR" --foreground "${TD_ARGS[@]}" \
 		2>>"$TD_DIR/daemon.log" &
 	TD_PID=$!
 	if ! td_wait_up; then
@@ -64,6 +94,33 @@ td_stop() {
 	wait "$TD_PID"
 	TD_RC=$?
 	TD_PID=
+}
+
+# td_sql SQL [ARG...]: runs SQL on the daemon's store, whichever backend
+# it is on (each ? takes the next ARG, quoted as a literal); prints the
+# first column of the first row, if any.
+td_sql() {
+	python3 - "$TD_DIR/trellis.db" "$TD_PG_DSN" "$@" <<'PY'
+import sqlite3, subprocess, sys
+db, dsn, sql, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+parts = sql.split('?')
+if len(parts) - 1 != len(args):
+    sys.exit('td_sql: %d ? for %d arguments' % (len(parts) - 1, len(args)))
+q = parts[0] + ''.join("'%s'" % a.replace("'", "''") + p
+                       for a, p in zip(args, parts[1:]))
+if dsn:
+    out = subprocess.run(['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
+                          dsn, '-c', q], check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    if out:
+        print(out[0].split('|')[0])
+else:
+    c = sqlite3.connect(db)
+    row = c.execute(q).fetchone()
+    c.commit()
+    if row:
+        print(row[0])
+PY
 }
 
 json() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }

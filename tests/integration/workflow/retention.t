@@ -21,10 +21,7 @@ state() {
 	tcli workflow status "$1" -o json 2>/dev/null | json 'j["state"]' 2>/dev/null ||
 		echo absent
 }
-count() {
-	python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(sys.argv[2]).fetchone()[0])" \
-		"$W/trellis.db" "$1"
-}
+count() { td_sql "$1"; }
 
 td_start || { echo "Bail out! trellisd does not start"; exit 1; }
 out=$(tcli -o json workflow run "$W/echo.yaml" --input msg=x --wait 2>/dev/null)
@@ -72,8 +69,7 @@ old1=$(run old1)
 old2=$(run old2)
 new=$(run new)
 td_stop
-python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE wf_instance SET finished_at = finished_at - 2*86400*1000 WHERE id IN (?, ?)\", (sys.argv[2], sys.argv[3])); c.commit()" \
-	"$W/trellis.db" "$old1" "$old2"
+td_sql "UPDATE wf_instance SET finished_at = finished_at - 2*86400*1000 WHERE id IN (?, ?)" "$old1" "$old2"
 printf 'workflows:\n  retention: 1d\n' >"$W/retention.yaml"
 td_start --config "$W/retention.yaml" || { echo "Bail out! trellisd does not restart"; exit 1; }
 for _ in $(seq 1 50); do
