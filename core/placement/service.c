@@ -586,8 +586,9 @@ int tr_placement_host_set(struct tr_daemon *d, const char *host,
 	    "INSERT INTO placement_host (host_id, vm_limit, disk_gib, tags) "
 	    "VALUES (?1, COALESCE(?2, 0), COALESCE(?3, 0), COALESCE(?4, '')) "
 	    "ON CONFLICT (host_id) DO UPDATE SET "
-	    "vm_limit = COALESCE(?2, vm_limit), "
-	    "disk_gib = COALESCE(?3, disk_gib), tags = COALESCE(?4, tags) "
+	    "vm_limit = COALESCE(?2, placement_host.vm_limit), "
+	    "disk_gib = COALESCE(?3, placement_host.disk_gib), "
+	    "tags = COALESCE(?4, placement_host.tags) "
 	    "RETURNING vm_limit, disk_gib, tags";
 	if (tr_sql_prepare(db, up, &st) != 0)
 		return tr_call_set(call, TRELLIS_E_IO, "placement: %s",
