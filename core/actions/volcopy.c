@@ -14,12 +14,13 @@
  * digest of the chunk digests in order.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,8 +69,8 @@ static int progress_save(struct progress *p, trellis_call_t *call)
 	return 0;
 }
 
-static void publish_progress(struct tr_daemon *d, json_t *args,
-			     uint64_t done, uint64_t total, const char *key)
+static void publish_progress(struct tr_daemon *d, json_t *args, uint64_t done,
+			     uint64_t total, const char *key)
 {
 	json_t *ev = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s}", "pool",
@@ -143,9 +144,8 @@ static void *reader_main(void *arg)
 		if (stop)
 			break;
 		uint64_t off = (uint64_t)i * r->chunk;
-		size_t want = r->size - off < r->chunk
-				  ? (size_t)(r->size - off)
-				  : r->chunk,
+		size_t want = r->size - off < r->chunk ? (size_t)(r->size - off)
+						       : r->chunk,
 		       got = 0;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
@@ -170,6 +170,388 @@ static void *reader_main(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+/* ---- the local path: both ends are files of this host ----
+ * When both plugins hand their streams over as descriptors
+ * (vol_stream_fd: localfs's raw volumes), no byte passes through user
+ * space to be copied.  A copier thread moves each chunk with
+ * copy_file_range (the kernel copies page to page, as cp does); this
+ * thread then digests the chunk at both ends, each where it lies in the
+ * page cache (read-only mappings, no copy), and compares; a third starts
+ * the writeback of each verified chunk (sync_file_range), so COMMIT's
+ * fdatasync finds little left.  That is the end-to-end check: a digest of
+ * what the source holds, verified against a digest of what the
+ * destination holds after the copy, both read from the files and not
+ * from a buffer the two sides would share, so a copy that lost, shifted
+ * or corrupted a byte fails.  A digest of "what the destination received"
+ * taken from our own buffer would check nothing here (it is the source's
+ * buffer); the re-read is of the page cache, at memory speed, and the
+ * device beneath it is the filesystem's (fdatasync reports its write
+ * errors).  The copier runs at most DEPTH chunks ahead, so both ends'
+ * pages are digested while still in the CPU's cache. */
+
+#define DEPTH 3
+
+struct fdcopy {
+	int sfd, dfd;
+	uint64_t size;
+	size_t chunk, next, end;
+	enum digest_alg alg;
+	size_t copied, verified; /* chunks done by each side */
+	int rc, stop;
+	char msg[1024];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th, fl;
+};
+
+/* The flusher: starts the disk on each verified chunk (sync_file_range,
+ * which may block while the device is busy: here, not in the copy), so
+ * COMMIT's fdatasync has little left to wait for. */
+static void *flusher_main(void *arg)
+{
+	struct fdcopy *f = arg;
+	size_t done = f->next;
+	for (;;) {
+		pthread_mutex_lock(&f->mu);
+		while (f->verified <= done && !f->stop)
+			pthread_cond_wait(&f->cv, &f->mu);
+		size_t upto = f->verified;
+		int stop = f->stop;
+		pthread_mutex_unlock(&f->mu);
+		if (upto > done) {
+			uint64_t off = (uint64_t)done * f->chunk,
+				 end = (uint64_t)upto * f->chunk;
+			if (end > f->size)
+				end = f->size;
+			sync_file_range(f->dfd, (off_t)off, (off_t)(end - off),
+					SYNC_FILE_RANGE_WRITE);
+			done = upto;
+		}
+		if (stop)
+			return NULL;
+	}
+}
+
+/* A read-only view of len bytes at off of fd: *base to munmap. */
+static const unsigned char *map_range(int fd, uint64_t off, size_t len,
+				      void **base, size_t *mlen)
+{
+	static long pg;
+	if (!pg)
+		pg = sysconf(_SC_PAGESIZE);
+	uint64_t aoff = off & ~(uint64_t)(pg - 1);
+	*mlen = len + (size_t)(off - aoff);
+	*base = mmap(NULL, *mlen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+		     (off_t)aoff);
+	if (*base == MAP_FAILED)
+		return NULL;
+	madvise(*base, *mlen, MADV_SEQUENTIAL);
+	return (const unsigned char *)*base + (off - aoff);
+}
+
+/* Digests len bytes at off of fd in place: 0 or an errno. */
+static int digest_range(enum digest_alg alg, int fd, uint64_t off, size_t len,
+			unsigned char *out)
+{
+	void *base;
+	size_t mlen;
+	const unsigned char *p = map_range(fd, off, len, &base, &mlen);
+	if (!p)
+		return errno;
+	digest(alg, p, len, out);
+	munmap(base, mlen);
+	return 0;
+}
+
+/* copy_file_range's whole range, or a write from a mapping of the source
+ * where the kernel cannot (another filesystem type): 0 or an errno. */
+static int copy_range(int sfd, int dfd, uint64_t off, size_t len)
+{
+	loff_t si = (loff_t)off, di = (loff_t)off;
+	size_t left = len;
+	while (left) {
+		ssize_t n = copy_file_range(sfd, &si, dfd, &di, left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+			      errno == ENOSYS || errno == EOPNOTSUPP))
+			break;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO; /* the source ended early */
+		left -= (size_t)n;
+	}
+	if (!left)
+		return 0;
+	void *base;
+	size_t mlen;
+	const unsigned char *p =
+	    map_range(sfd, (uint64_t)si, left, &base, &mlen);
+	if (!p)
+		return errno;
+	int err = 0;
+	for (size_t done = 0; done < left && !err;) {
+		ssize_t n = pwrite(dfd, p + done, left - done,
+				   (off_t)((uint64_t)di + done));
+		if (n < 0 && errno != EINTR)
+			err = errno;
+		else if (n > 0)
+			done += (size_t)n;
+	}
+	munmap(base, mlen);
+	return err;
+}
+
+static void *copier_main(void *arg)
+{
+	struct fdcopy *f = arg;
+	for (size_t i = f->next; i < f->end; i++) {
+		pthread_mutex_lock(&f->mu);
+		while (i - f->verified >= DEPTH && !f->stop)
+			pthread_cond_wait(&f->cv, &f->mu);
+		int stop = f->stop;
+		pthread_mutex_unlock(&f->mu);
+		if (stop)
+			break;
+		uint64_t off = (uint64_t)i * f->chunk;
+		size_t want = f->size - off < f->chunk ? (size_t)(f->size - off)
+						       : f->chunk;
+		int err = copy_range(f->sfd, f->dfd, off, want);
+		pthread_mutex_lock(&f->mu);
+		if (err) {
+			f->rc =
+			    err == ENOSPC ? TRELLIS_E_NOSPACE : TRELLIS_E_IO;
+			snprintf(f->msg, sizeof f->msg,
+				 "chunk %zu (at %llu): copy: %s", i,
+				 (unsigned long long)off, strerror(err));
+		} else
+			f->copied = i + 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		if (err)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- what both paths do with a verified chunk ---- */
+
+struct tally {
+	struct tr_daemon *d;
+	const struct tr_action_env *env;
+	json_t *args;
+	struct progress *pr;
+	json_t *digests;
+	uint64_t size, moved;
+	size_t n_chunks, dl;
+	double last_ev, last_save;
+};
+
+/* Chunk i (want bytes at off, digest h) is verified: it joins the
+ * digests, the progress file (at most every quarter second, and at the
+ * end: a resume starts after the last chunk it names, all of them
+ * verified, and redoes at most that much) and the progress events. */
+static int tally_chunk(struct tally *ty, size_t i, uint64_t off, size_t want,
+		       const unsigned char *h, trellis_call_t *call)
+{
+	char hex[2 * DIGEST_LEN + 1];
+	sodium_bin2hex(hex, sizeof hex, h, ty->dl);
+	json_array_append_new(ty->digests, json_string(hex));
+	ty->moved += want;
+	double t = now_s();
+	int rc = 0;
+	if (t - ty->last_save >= 0.25 || i + 1 == ty->n_chunks) {
+		if ((rc = progress_save(ty->pr, call)))
+			return rc;
+		ty->last_save = t;
+	}
+	if (t - ty->last_ev >= 0.5 || i + 1 == ty->n_chunks) {
+		ty->last_ev = t;
+		publish_progress(ty->d, ty->args, off + want, ty->size,
+				 ty->env->idem_key);
+		tr_host()->progress(
+		    call,
+		    (unsigned)((off + want) * 100 / (ty->size ? ty->size : 1)),
+		    "volume copy");
+	}
+	return 0;
+}
+
+/* The local path (above): chunks from..n_chunks of sfd into dfd. */
+static int copy_local(struct tally *ty, int sfd, int dfd, size_t chunk,
+		      size_t from, enum digest_alg alg, int verify,
+		      const char *where, trellis_call_t *call)
+{
+	struct fdcopy f = {.sfd = sfd,
+			   .dfd = dfd,
+			   .size = ty->size,
+			   .chunk = chunk,
+			   .next = from,
+			   .end = ty->n_chunks,
+			   .alg = alg,
+			   .copied = from,
+			   .verified = from};
+	int rc = 0;
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	if (pthread_create(&f.th, NULL, copier_main, &f)) {
+		pthread_cond_destroy(&f.cv);
+		pthread_mutex_destroy(&f.mu);
+		return tr_call_set(call, TRELLIS_E_INTERNAL,
+				   "volume copy %s: no copier thread", where);
+	}
+	int flushing = pthread_create(&f.fl, NULL, flusher_main, &f) == 0;
+	for (size_t i = from; i < ty->n_chunks; i++) {
+		uint64_t off = (uint64_t)i * chunk;
+		size_t want =
+		    ty->size - off < chunk ? (size_t)(ty->size - off) : chunk;
+		unsigned char hs[DIGEST_LEN], hd[DIGEST_LEN];
+		pthread_mutex_lock(&f.mu);
+		while (f.copied <= i && !f.rc && !tr_host()->cancelled(call))
+			pthread_cond_wait(&f.cv, &f.mu);
+		int frc = f.copied > i ? 0 : f.rc;
+		pthread_mutex_unlock(&f.mu);
+		if (tr_host()->cancelled(call)) {
+			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
+					 "volume copy %s: cancelled at chunk "
+					 "%zu",
+					 where, i);
+			break;
+		}
+		if (frc) {
+			rc = tr_call_set(call, frc, "volume copy %s: %s", where,
+					 f.msg);
+			break;
+		}
+		/* both ends' bytes of the chunk, each where it lies (still
+		 * in the cache: the copier is at most DEPTH chunks ahead) */
+		int err = digest_range(alg, sfd, off, want, hs);
+		const char *side = "source";
+		if (!err && verify) {
+			side = "destination";
+			err = digest_range(alg, dfd, off, want, hd);
+		}
+		if (err) {
+			rc = tr_call_set(call, TRELLIS_E_IO,
+					 "volume copy %s: chunk %zu at the %s: "
+					 "%s",
+					 where, i, side, strerror(err));
+			break;
+		}
+		if (verify && memcmp(hs, hd, ty->dl)) {
+			rc = tr_call_set(call, TRELLIS_E_BACKEND,
+					 "volume copy %s: chunk %zu (at %llu) "
+					 "has another digest at the destination",
+					 where, i, (unsigned long long)off);
+			break;
+		}
+		pthread_mutex_lock(&f.mu);
+		f.verified = i + 1; /* the copier may go on */
+		pthread_cond_broadcast(&f.cv);
+		pthread_mutex_unlock(&f.mu);
+		if ((rc = tally_chunk(ty, i, off, want, hs, call)))
+			break;
+	}
+	pthread_mutex_lock(&f.mu);
+	f.stop = 1;
+	pthread_cond_broadcast(&f.cv);
+	pthread_mutex_unlock(&f.mu);
+	pthread_join(f.th, NULL);
+	if (flushing)
+		pthread_join(f.fl, NULL);
+	pthread_cond_destroy(&f.cv);
+	pthread_mutex_destroy(&f.mu);
+	return rc;
+}
+
+/* The stream path, for any plugin: the source is read and digested one
+ * chunk ahead on a thread of its own (struct reader) while this thread
+ * writes the previous chunk to the destination and reads it back. */
+static int copy_streams(struct tally *ty, struct tr_stref *rs, void *ss,
+			struct tr_stref *rd, void *ds, size_t chunk,
+			size_t from, enum digest_alg alg, int verify,
+			const char *where, unsigned char *bufs[2],
+			unsigned char *back, trellis_call_t *call)
+{
+	int rc = 0;
+	struct reader rd_ = {.t = rs->t,
+			     .stream = ss,
+			     .chunk = chunk,
+			     .size = ty->size,
+			     .next = from,
+			     .end = ty->n_chunks,
+			     .buf = {bufs[0], bufs[1]},
+			     .alg = alg};
+	pthread_mutex_init(&rd_.mu, NULL);
+	pthread_cond_init(&rd_.cv, NULL);
+	int started = pthread_create(&rd_.th, NULL, reader_main, &rd_) == 0;
+	if (!started)
+		rc = tr_call_set(call, TRELLIS_E_INTERNAL,
+				 "volume copy %s: no reader thread", where);
+	for (size_t i = from; started && i < ty->n_chunks; i++) {
+		uint64_t off = (uint64_t)i * chunk;
+		int slot = (int)(i % 2);
+		size_t want = ty->size - off < chunk ? (size_t)(ty->size - off)
+						     : chunk,
+		       got = 0;
+		unsigned char h[DIGEST_LEN];
+		pthread_mutex_lock(&rd_.mu);
+		while (!rd_.full[slot] && !tr_host()->cancelled(call))
+			pthread_cond_wait(&rd_.cv, &rd_.mu);
+		int rrc = rd_.rc[slot];
+		pthread_mutex_unlock(&rd_.mu);
+		if (tr_host()->cancelled(call)) {
+			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
+					 "volume copy %s: cancelled at chunk "
+					 "%zu",
+					 where, i);
+			break;
+		}
+		if (rrc) {
+			rc = tr_call_set(call, rrc, "%s", rd_.msg[slot]);
+			break;
+		}
+		const unsigned char *data = rd_.buf[slot];
+		if ((rc = tr_st_vol_write(TR_TGT(rd->t), ds, call, off, data,
+					  want)))
+			break;
+		if (verify) {
+			/* verified at the destination: what it holds now is,
+			 * byte for byte, what the source gave and hashed */
+			if ((rc = tr_st_vol_read(TR_TGT(rd->t), ds, call, off,
+						 back, want, &got)))
+				break;
+			if (got != want || memcmp(back, data, want)) {
+				rc = tr_call_set(
+				    call, TRELLIS_E_BACKEND,
+				    "volume copy %s: chunk %zu (at %llu) "
+				    "reads back from the destination with "
+				    "another digest",
+				    where, i, (unsigned long long)off);
+				break;
+			}
+		}
+		memcpy(h, rd_.h[slot], sizeof h);
+		pthread_mutex_lock(&rd_.mu);
+		rd_.full[slot] = 0; /* the reader may fill it again */
+		pthread_cond_broadcast(&rd_.cv);
+		pthread_mutex_unlock(&rd_.mu);
+		if ((rc = tally_chunk(ty, i, off, want, h, call)))
+			break;
+	}
+	if (started) {
+		pthread_mutex_lock(&rd_.mu);
+		rd_.stop = 1;
+		pthread_cond_broadcast(&rd_.cv);
+		pthread_mutex_unlock(&rd_.mu);
+		pthread_join(rd_.th, NULL);
+	}
+	pthread_cond_destroy(&rd_.cv);
+	pthread_mutex_destroy(&rd_.mu);
+	return rc;
 }
 
 static int run_volume_copy(const struct tr_action_env *env, json_t *args,
@@ -272,104 +654,39 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	size_t from = json_array_size(digests);
 	if (from > n_chunks)
 		from = 0, json_array_clear(digests);
-	buf = tr_xmalloc(chunk);
-	spare = tr_xmalloc(chunk);
-	back = tr_xmalloc(chunk);
-	double t0 = now_s(), last_ev = 0, last_save = 0;
-	uint64_t moved = 0;
+	struct tally ty = {.d = d,
+			   .env = env,
+			   .args = args,
+			   .pr = &pr,
+			   .digests = digests,
+			   .size = si.capacity,
+			   .n_chunks = n_chunks,
+			   .dl = dl};
+	double t0 = now_s();
 	if (from)
 		tr_info("volume copy %s: resuming at chunk %zu of %zu", where,
 			from, n_chunks);
-	/* the source is read and hashed one chunk ahead, on a thread of its
-	 * own, while the destination writes and reads back the previous */
-	struct reader rd_ = {.t = rs.t, .stream = ss, .chunk = chunk,
-			     .size = si.capacity, .next = from,
-			     .end = n_chunks, .buf = {buf, spare},
-			     .alg = alg};
-	pthread_mutex_init(&rd_.mu, NULL);
-	pthread_cond_init(&rd_.cv, NULL);
-	int started = pthread_create(&rd_.th, NULL, reader_main, &rd_) == 0;
-	if (!started)
-		rc = tr_call_set(call, TRELLIS_E_INTERNAL,
-				 "volume copy %s: no reader thread", where);
-	for (size_t i = from; started && i < n_chunks; i++) {
-		uint64_t off = (uint64_t)i * chunk;
-		int slot = (int)(i % 2);
-		size_t want = si.capacity - off < chunk
-				  ? (size_t)(si.capacity - off)
-				  : chunk,
-		       got = 0;
-		char hex[2 * DIGEST_LEN + 1];
-		pthread_mutex_lock(&rd_.mu);
-		while (!rd_.full[slot] && !tr_host()->cancelled(call))
-			pthread_cond_wait(&rd_.cv, &rd_.mu);
-		int rrc = rd_.rc[slot];
-		pthread_mutex_unlock(&rd_.mu);
-		if (tr_host()->cancelled(call)) {
-			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
-					 "volume copy %s: cancelled at chunk "
-					 "%zu",
-					 where, i);
-			break;
-		}
-		if (rrc) {
-			rc = tr_call_set(call, rrc, "%s", rd_.msg[slot]);
-			break;
-		}
-		const unsigned char *data = rd_.buf[slot];
-		if ((rc = tr_st_vol_write(TR_TGT(rd.t), ds, call, off, data,
-					  want)))
-			break;
-		if (verify) {
-			/* verified at the destination: what it holds now is,
-			 * byte for byte, what the source gave and hashed */
-			if ((rc = tr_st_vol_read(TR_TGT(rd.t), ds, call, off,
-						 back, want, &got)))
-				break;
-			if (got != want || memcmp(back, data, want)) {
-				rc = tr_call_set(
-				    call, TRELLIS_E_BACKEND,
-				    "volume copy %s: chunk %zu (at %llu) "
-				    "reads back from the destination with "
-				    "another digest",
-				    where, i, (unsigned long long)off);
-				break;
-			}
-		}
-		sodium_bin2hex(hex, sizeof hex, rd_.h[slot], dl);
-		pthread_mutex_lock(&rd_.mu);
-		rd_.full[slot] = 0; /* the reader may fill it again */
-		pthread_cond_broadcast(&rd_.cv);
-		pthread_mutex_unlock(&rd_.mu);
-		json_array_append_new(digests, json_string(hex));
-		moved += want;
-		double t = now_s();
-		/* the progress file at most every quarter second (and at the
-		 * end): a resume starts after the last chunk it names, all
-		 * of them verified, and redoes at most that much */
-		if ((t - last_save >= 0.25 || i + 1 == n_chunks) &&
-		    (rc = progress_save(&pr, call)))
-			break;
-		if (t - last_save >= 0.25)
-			last_save = t;
-		if (t - last_ev >= 0.5 || i + 1 == n_chunks) {
-			last_ev = t;
-			publish_progress(d, args, off + want, si.capacity,
-					 env->idem_key);
-			tr_host()->progress(
-			    call, (unsigned)((off + want) * 100 / (si.capacity ? si.capacity : 1)),
-			    "volume copy");
-		}
+	int sfd = -1, dfd = -1;
+	struct stat sst, dst_st;
+	trellis_call_t fc;
+	tr_call_init(&fc, NULL);
+	int local = tr_st_vol_stream_fd(TR_TGT(rs.t), ss, &fc, &sfd) == 0 &&
+		    tr_st_vol_stream_fd(TR_TGT(rd.t), ds, &fc, &dfd) == 0 &&
+		    fstat(sfd, &sst) == 0 && fstat(dfd, &dst_st) == 0 &&
+		    S_ISREG(sst.st_mode) && S_ISREG(dst_st.st_mode) &&
+		    (uint64_t)sst.st_size >= si.capacity &&
+		    (uint64_t)dst_st.st_size >= si.capacity;
+	if (local)
+		rc = copy_local(&ty, sfd, dfd, chunk, from, alg, verify, where,
+				call);
+	else {
+		buf = tr_xmalloc(chunk);
+		spare = tr_xmalloc(chunk);
+		back = tr_xmalloc(chunk);
+		rc = copy_streams(&ty, &rs, ss, &rd, ds, chunk, from, alg,
+				  verify, where,
+				  (unsigned char *[]){buf, spare}, back, call);
 	}
-	if (started) {
-		pthread_mutex_lock(&rd_.mu);
-		rd_.stop = 1;
-		pthread_cond_broadcast(&rd_.cv);
-		pthread_mutex_unlock(&rd_.mu);
-		pthread_join(rd_.th, NULL);
-	}
-	pthread_cond_destroy(&rd_.cv);
-	pthread_mutex_destroy(&rd_.mu);
 	if (rc)
 		goto out;
 	/* the transfer's digest: the hash of the chunk digests in order */
@@ -377,18 +694,19 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	unsigned char *all = tr_xmalloc(n_d * dl + 1), total[DIGEST_LEN];
 	char thex[2 * DIGEST_LEN + 1];
 	json_t *x;
-	json_array_foreach(digests, i, x)
-	    sodium_hex2bin(all + i * dl, dl, json_string_value(x), 2 * dl, NULL,
-			   NULL, NULL);
+	json_array_foreach(digests, i, x) sodium_hex2bin(
+	    all + i * dl, dl, json_string_value(x), 2 * dl, NULL, NULL, NULL);
 	digest(alg, all, n_d * dl, total);
 	free(all);
 	sodium_bin2hex(thex, sizeof thex, total, dl);
+	double t_copied = now_s();
 	rc = tr_st_vol_stream_close(TR_TGT(rd.t), ds, call,
 				    TRELLIS_STREAM_COMMIT);
 	ds = NULL;
 	if (rc)
 		goto out;
 	double secs = now_s() - t0;
+	uint64_t moved = ty.moved;
 	*result = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:f, s:f, s:b}",
 	    "pool", rs.name, "name", src, "to", rd.name, "dest", dst, "bytes",
@@ -398,6 +716,8 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	    (json_int_t)from, "seconds", secs, "mib_s",
 	    secs > 0 ? (double)moved / (1 << 20) / secs : 0.0, "verified",
 	    verify);
+	json_object_set_new(*result, "path",
+			    json_string(local ? "local" : "streams"));
 	unlink(pr.path);
 	if (clone[0]) {
 		tr_st_vol_stream_close(TR_TGT(rs.t), ss, call, 0);
@@ -412,9 +732,11 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 				    json_string(tr_json_str(args, "name")));
 		json_object_set_new(*result, "snapshot", json_string(clone));
 	}
-	tr_info("volume copy %s: %llu bytes in %.2f s, digest %s%s", where,
-		(unsigned long long)si.capacity, secs, thex,
-		from ? " (resumed)" : "");
+	tr_info("volume copy %s: %llu bytes in %.2f s (%s path; copied and "
+		"verified in %.2f s, flushed in %.2f s), digest %s%s",
+		where, (unsigned long long)si.capacity, secs,
+		local ? "local" : "stream", t_copied - t0, t0 + secs - t_copied,
+		thex, from ? " (resumed)" : "");
 out:
 	if (ss)
 		tr_st_vol_stream_close(TR_TGT(rs.t), ss, call, 0);
@@ -451,8 +773,7 @@ static const struct tr_field copy_out[] = {
     {"bytes", TR_T_INT, 1, "the volume's size"},
     {"chunks", TR_T_INT, 1, "chunks in all"},
     {"chunk_size", TR_T_INT, 1, "bytes per chunk"},
-    {"digest", TR_T_STRING, 1,
-     "the digest of the chunks' digests, in order"},
+    {"digest", TR_T_STRING, 1, "the digest of the chunks' digests, in order"},
     {"algorithm", TR_T_STRING, 1, "xxh128 (XXH3-128) or blake2b (-256)"},
     {"resumed_from", TR_T_INT, 1, "the chunk this attempt began at"},
     {"seconds", TR_T_NUMBER, 1, "this attempt's time"},
@@ -463,7 +784,8 @@ static const struct tr_field copy_out[] = {
 
 static const struct tr_action actions[] = {
     {.name = "storage.volume_copy",
-     .description = "Stream a volume over a bridge in verified chunks (resumable)",
+     .description =
+	 "Stream a volume over a bridge in verified chunks (resumable)",
      .input = copy_in,
      .output = copy_out,
      .run = run_volume_copy,

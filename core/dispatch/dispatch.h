@@ -218,6 +218,10 @@ int tr_st_vol_write(struct trellis_plugin *p, void *pool, pthread_mutex_t *lock,
 int tr_st_vol_stream_close(struct trellis_plugin *p, void *pool,
 			   pthread_mutex_t *lock, void *stream,
 			   trellis_call_t *call, uint32_t flags);
+/* The stream's local file descriptor (*fd -1 and NOTSUP without one). */
+int tr_st_vol_stream_fd(struct trellis_plugin *p, void *pool,
+			pthread_mutex_t *lock, void *stream,
+			trellis_call_t *call, int *fd);
 
 /* ---- network (network.c) ---- */
 

@@ -236,3 +236,12 @@ int tr_st_vol_stream_close(struct trellis_plugin *p, void *pool,
 	BEGIN(vol_stream_close);
 	TR_DISPATCH_RUN(lock, vol_stream_close, pool, stream, call, flags);
 }
+
+int tr_st_vol_stream_fd(struct trellis_plugin *p, void *pool,
+			pthread_mutex_t *lock, void *stream,
+			trellis_call_t *call, int *fd)
+{
+	*fd = -1;
+	BEGIN(vol_stream_fd);
+	TR_DISPATCH_RUN(lock, vol_stream_fd, pool, stream, call, fd);
+}
