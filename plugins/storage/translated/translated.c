@@ -267,6 +267,12 @@ static int tx_init(trellis_plugin_t *self, const trellis_host_t *host,
 		}
 		itf_free(t);
 	}
+	int rc = tx_made_open(tx, call);
+	if (rc) {
+		free(tx->default_translation);
+		free(tx);
+		return rc;
+	}
 	*state = tx;
 	return 0;
 }
@@ -276,6 +282,7 @@ static void tx_fini(void *state)
 	struct tx *tx = state;
 	if (!tx)
 		return;
+	tx_made_close();
 	free(tx->default_translation);
 	free(tx);
 }

@@ -174,10 +174,16 @@ int tx_vol_stream_close(void *pool, void *stream, trellis_call_t *call,
 
 /* ---- idem.c: idempotency keys of the volumes the plugin made ---- */
 
+/* Loads the keys kept in the plugin's state dir (host->state_dir);
+ * without one they are kept in memory only.  0 or the error. */
+int tx_made_open(struct tx *tx, trellis_call_t *call);
+void tx_made_close(void);
 /* Whether the volume name of p's target was made under key: 1 yes, 0 no
  * key known for it, -1 made under another key. */
 int tx_made_is(struct tx_pool *p, const char *name, const char *key);
-/* Remembers (key) or forgets (NULL) the key name was made under. */
-void tx_made_set(struct tx_pool *p, const char *name, const char *key);
+/* Remembers (key) or forgets (NULL) the key name was made under, on disk
+ * before it returns: 0 or the error in call (call NULL: logged). */
+int tx_made_set(struct tx_pool *p, trellis_call_t *call, const char *name,
+		const char *key);
 
 #endif

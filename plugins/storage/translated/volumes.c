@@ -225,16 +225,25 @@ int tx_vol_create(void *pool, trellis_call_t *call,
 	json_t *vars = json_pack("{s:s, s:s, s:I, s:s}", "name", spec->name,
 				 "pool", b.pool_key, "size",
 				 (json_int_t)spec->size, "system", b.sys_key);
+	/* the key is on disk before the vendor makes the volume: a replay
+	 * after a crash in between finds both, or the key alone (and makes
+	 * the volume) */
+	int keyed = idem_key && *idem_key;
+	if (keyed && (rc = tx_made_set(p, call, spec->name, idem_key))) {
+		json_decref(vars);
+		return rc;
+	}
 	json_t *ans = NULL;
 	rc = tx_rest(p, call, ITF_OP_VOLUME_CREATE, vars, NULL, 0, &ans, NULL,
 		     0, NULL);
 	json_decref(vars);
 	json_decref(ans);
 	tx_cache_drop(p);
-	if (rc)
+	if (rc) {
+		if (keyed)
+			tx_made_set(p, NULL, spec->name, NULL);
 		return rc;
-	if (idem_key && *idem_key)
-		tx_made_set(p, spec->name, idem_key);
+	}
 	if ((rc = tx_find_vol(p, call, spec->name, 1, &o, &b)))
 		return H->set_error(call, TRELLIS_E_BACKEND,
 				    "pool '%s': %s answered the create of "
@@ -255,8 +264,9 @@ int tx_vol_delete(void *pool, trellis_call_t *call, const char *name,
 				    "vol_delete: unknown flags 0x%x", flags);
 	tx_reload_check(p);
 	int rc = tx_find_vol(p, call, name, 1, &o, &b);
+	/* a key left behind harms no one: it is not the delete's error */
 	if (rc == TRELLIS_E_NOTFOUND) {
-		tx_made_set(p, name, NULL);
+		tx_made_set(p, NULL, name, NULL);
 		return 0;
 	}
 	if (rc)
@@ -278,6 +288,6 @@ int tx_vol_delete(void *pool, trellis_call_t *call, const char *name,
 	if (rc == TRELLIS_E_NOTFOUND)
 		rc = 0;
 	if (!rc)
-		tx_made_set(p, name, NULL);
+		tx_made_set(p, NULL, name, NULL);
 	return rc;
 }
