@@ -4,13 +4,15 @@
  * transfer runs over a bridge (ABI 1.1 streams; the other storage
  * actions of 1.1 are in adapters.c).
  *
- * It streams chunks from the source pool's vol_read to the destination's
- * vol_write; each chunk gets a digest at the source (XXH3-128, or
- * BLAKE2b-256 when asked), is read back from the destination and verified
- * there, and only then is it counted done, in a progress file of the
- * state dir named by the step's idempotency key.  A replay of the step
- * (trellisd killed and restarted, or a retry after the endpoint was cut)
- * resumes after the last verified chunk.  The transfer's digest is the
+ * It moves the volume in chunks; each chunk gets a digest at the source
+ * (XXH3-128, or BLAKE2b-256 when asked) that is verified at the
+ * destination, and only then is it counted done, in a progress row of the
+ * store (tr_volume_transfer) named by the step's idempotency key.  Two
+ * paths: between two local files (both plugins give vol_stream_fd) the
+ * kernel copies and both ends are digested in place (see "the local
+ * path"); otherwise the plugins' streams, the destination's chunk read
+ * back.  A replay of the step (trellisd killed and restarted, or a retry
+ * after the endpoint was cut) resumes after the last verified chunk.  The transfer's digest is the
  * digest of the chunk digests in order.
  */
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "../creds/creds.h"
 #include "../dispatch/dispatch.h"
 #include "../runtime/daemon.h"
 #include "../util/alloc.h"
@@ -41,32 +44,22 @@
 /* ---- the copy ---- */
 
 struct progress {
-	char path[4300];
-	json_t *rec; /* {src, dst, size, chunk, digests: [hex...]} */
+	char id[33]; /* the hex hash of the step's key */
+	json_t *rec; /* {copy, size, chunk, digest, digests: [hex...]} */
 };
 
-static void progress_path(struct tr_daemon *d, const char *key, char *buf,
-			  size_t len)
+static void progress_id(const char *key, char *buf, size_t len)
 {
 	unsigned char h[16];
-	char hex[33], dir[4200];
 	crypto_generichash(h, sizeof h, (const unsigned char *)(key ? key : ""),
 			   key ? strlen(key) : 0, NULL, 0);
-	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-	snprintf(dir, sizeof dir, "%s/transfers", d->state_dir);
-	mkdir(dir, 0700);
-	snprintf(buf, len, "%s/%s.json", dir, hex);
+	sodium_bin2hex(buf, len, h, sizeof h);
 }
 
+/* The progress is a row of the store (tr_volume_transfer, core/creds). */
 static int progress_save(struct progress *p, trellis_call_t *call)
 {
-	char tmp[4400];
-	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
-	if (json_dump_file(p->rec, tmp, JSON_COMPACT) != 0 ||
-	    rename(tmp, p->path) != 0)
-		return tr_call_set(call, TRELLIS_E_IO, "%s: %s", p->path,
-				   strerror(errno));
-	return 0;
+	return tr_xfer_progress_put(p->id, p->rec, call);
 }
 
 static void publish_progress(struct tr_daemon *d, json_t *args, uint64_t done,
@@ -351,7 +344,7 @@ struct tally {
 };
 
 /* Chunk i (want bytes at off, digest h) is verified: it joins the
- * digests, the progress file (at most every quarter second, and at the
+ * digests, the progress row (at most every quarter second, and at the
  * end: a resume starts after the last chunk it names, all of them
  * verified, and redoes at most that much) and the progress events. */
 static int tally_chunk(struct tally *ty, size_t i, uint64_t off, size_t want,
@@ -629,8 +622,14 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	char where[600];
 	snprintf(where, sizeof where, "%s/%s -> %s/%s", rs.name, src, rd.name,
 		 dst);
-	progress_path(d, env->idem_key, pr.path, sizeof pr.path);
-	pr.rec = json_load_file(pr.path, 0, NULL);
+	progress_id(env->idem_key, pr.id, sizeof pr.id);
+	trellis_call_t pc;
+	tr_call_init(&pc, NULL);
+	if (tr_xfer_progress_get(pr.id, &pr.rec, &pc) &&
+	    pc.code != TRELLIS_E_NOTFOUND) {
+		rc = tr_call_set(call, pc.code, "%s", pc.message);
+		goto out;
+	}
 	if (!pr.rec ||
 	    strcmp(tr_json_str(pr.rec, "copy") ? tr_json_str(pr.rec, "copy")
 					       : "",
@@ -718,7 +717,7 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	    verify);
 	json_object_set_new(*result, "path",
 			    json_string(local ? "local" : "streams"));
-	unlink(pr.path);
+	tr_xfer_progress_delete(pr.id);
 	if (clone[0]) {
 		tr_st_vol_stream_close(TR_TGT(rs.t), ss, call, 0);
 		ss = NULL;

@@ -412,7 +412,7 @@ static int run(const struct opts *o)
 	tr_events_set_hook(d.events, tr_vm_event_hook, &d);
 	/* Storage credentials' secrets (core/creds) reach plugins by name,
 	 * "credential.NAME"; every other name is a file of secrets_dir. */
-	if (tr_creds_init(cfg->state_dir, err, sizeof err) < 0)
+	if (tr_creds_init(cfg->state_dir, dbpath, err, sizeof err) < 0)
 		goto fail;
 	tr_host_set_secret_source(secret_source, cfg->secrets_dir);
 	tr_host_set_state_dir(cfg->state_dir);

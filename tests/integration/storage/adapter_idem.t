@@ -8,7 +8,8 @@
 # exists (POST /_sim/hold), trellisd is killed -9 meanwhile, and after the
 # restart the workflow's replay of the step (same key) finds the volume as
 # its own instead of CONFLICT; another request's create of that name is
-# still CONFLICT, and a delete "only if made by this key" still refuses it.
+# still CONFLICT.  Also the upgrade from the files of before: credential
+# and bridge files in the state dir become rows of the store at start.
 source "${TRELLIS_SRC:-$(dirname "$0")/../../..}/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
 source "$TRELLIS_SRC/tests/integration/storage/adapter_lib.sh"
@@ -41,7 +42,27 @@ is "the array made the volume (and holds its answer back)" "$(vendor_has idem1)"
 like "... the key was on disk before the array answered" "$(cat "$made" 2>/dev/null)" "\|ACME-AZ-12345/gold\|idem1\":\"$id/v\""
 kill -9 "$TD_PID"; wait "$TD_PID" 2>/dev/null; TD_PID=
 sim_post A hold '{"create": 0}' >/dev/null
+# the upgrade: records as the files of before (STATE_DIR/credentials,
+# bridges), made from the store's own row of acme (its secret sealed
+# under the same key)
+mkdir -p "$TD_DIR/credentials" "$TD_DIR/bridges"
+python3 - "$TD_DIR" <<'PY'
+import json, sqlite3, sys
+d = sys.argv[1]
+db = sqlite3.connect("file:%s/trellis.db?mode=ro" % d, uri=True)
+rec = json.loads(db.execute("SELECT body FROM tr_storage_credential WHERE name = 'acme'").fetchone()[0])
+rec["name"] = "acme-old"
+json.dump(rec, open("%s/credentials/acme-old.json" % d, "w"))
+json.dump({"name": "old-b", "a": "arrA", "b": "far", "port": "p0", "address": "", "state": "connected",
+           "created_at": 1}, open("%s/bridges/old-b.json" % d, "w"))
+PY
 td_start -P "$TRELLIS_BUILD/plugins" || { echo "Bail out! trellisd does not restart"; exit 1; }
+like "upgrade: a credential file of before is a row now" "$(tcli storage credential show acme-old)" "endpoint +https://127.0.0.1"
+like "... a bridge file too" "$(tcli storage bridge list)" "old-b +arrA +far"
+nok "... and the files and their folders are gone" ls -d "$TD_DIR/credentials" "$TD_DIR/bridges"
+like "... the secret still opens (discovery through the moved credential)" \
+	"$(tcli storage discover acme-old -o json 2>&1)" '"ACME-AZ-12345"'
+
 for _ in $(seq 300); do
 	st=$(tcli workflow status "$id" -o json 2>/dev/null | json 'j["state"]')
 	[[ $st == succeeded || $st == failed ]] && break
