@@ -82,6 +82,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The bytes of chunk i of a volume of size bytes: chunk, or what is left. */
+static size_t chunk_len(uint64_t size, size_t chunk, size_t i)
+{
+	uint64_t off = (uint64_t)i * chunk;
+	return size - off < chunk ? (size_t)(size - off) : chunk;
+}
+
 /* A chunk's digest: XXH3-128 (the default, as rsync's transfer checksum:
  * it finds corruption at memory speed; the bytes travel over TLS from an
  * authenticated endpoint, so no adversary picks them) or BLAKE2b-256
@@ -137,9 +144,7 @@ static void *reader_main(void *arg)
 		if (stop)
 			break;
 		uint64_t off = (uint64_t)i * r->chunk;
-		size_t want = r->size - off < r->chunk ? (size_t)(r->size - off)
-						       : r->chunk,
-		       got = 0;
+		size_t want = chunk_len(r->size, r->chunk, i), got = 0;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
 		int rc = tr_st_vol_read(TR_TGT(r->t), r->stream, &call, off,
@@ -310,8 +315,7 @@ static void *copier_main(void *arg)
 		if (stop)
 			break;
 		uint64_t off = (uint64_t)i * f->chunk;
-		size_t want = f->size - off < f->chunk ? (size_t)(f->size - off)
-						       : f->chunk;
+		size_t want = chunk_len(f->size, f->chunk, i);
 		int err = copy_range(f->sfd, f->dfd, off, want);
 		pthread_mutex_lock(&f->mu);
 		if (err) {
@@ -399,8 +403,7 @@ static int copy_local(struct tally *ty, int sfd, int dfd, size_t chunk,
 	int flushing = pthread_create(&f.fl, NULL, flusher_main, &f) == 0;
 	for (size_t i = from; i < ty->n_chunks; i++) {
 		uint64_t off = (uint64_t)i * chunk;
-		size_t want =
-		    ty->size - off < chunk ? (size_t)(ty->size - off) : chunk;
+		size_t want = chunk_len(ty->size, chunk, i);
 		unsigned char hs[DIGEST_LEN], hd[DIGEST_LEN];
 		pthread_mutex_lock(&f.mu);
 		while (f.copied <= i && !f.rc && !tr_host()->cancelled(call))
@@ -487,9 +490,7 @@ static int copy_streams(struct tally *ty, struct tr_stref *rs, void *ss,
 	for (size_t i = from; started && i < ty->n_chunks; i++) {
 		uint64_t off = (uint64_t)i * chunk;
 		int slot = (int)(i % 2);
-		size_t want = ty->size - off < chunk ? (size_t)(ty->size - off)
-						     : chunk,
-		       got = 0;
+		size_t want = chunk_len(ty->size, chunk, i), got = 0;
 		unsigned char h[DIGEST_LEN];
 		pthread_mutex_lock(&rd_.mu);
 		while (!rd_.full[slot] && !tr_host()->cancelled(call))

@@ -247,7 +247,7 @@ static void import_dir(const char *state_dir, const char *sub,
 		if (de->d_name[0] == '.' || n < 6 ||
 		    strcmp(de->d_name + n - 5, ".json"))
 			continue;
-		char p[4400], name[256];
+		char p[4600], name[256];
 		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
 		snprintf(name, sizeof name, "%.*s", (int)(n - 5), de->d_name);
 		json_t *r = json_load_file(p, 0, NULL);

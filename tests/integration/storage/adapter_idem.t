@@ -63,12 +63,7 @@ nok "... and the files and their folders are gone" ls -d "$TD_DIR/credentials" "
 like "... the secret still opens (discovery through the moved credential)" \
 	"$(tcli storage discover acme-old -o json 2>&1)" '"ACME-AZ-12345"'
 
-for _ in $(seq 300); do
-	st=$(tcli workflow status "$id" -o json 2>/dev/null | json 'j["state"]')
-	[[ $st == succeeded || $st == failed ]] && break
-	sleep 0.1
-done
-is "after the restart the replayed create finds its volume" "$st" succeeded
+is "after the restart the replayed create finds its volume" "$(wf_final "$id")" succeeded
 is "... one volume, not two" "$(vendor_has idem1)" 1
 is "... no CONFLICT on the way" "$(grep -c 'idem1.*already exists' "$TD_DIR/daemon.log")" 0
 
