@@ -173,21 +173,22 @@ static void *reader_main(void *arg)
 /* ---- the local path: both ends are files of this host ----
  * When both plugins hand their streams over as descriptors
  * (vol_stream_fd: localfs's raw volumes), no byte passes through user
- * space to be copied.  A copier thread moves each chunk with
- * copy_file_range (the kernel copies page to page, as cp does); this
- * thread then digests the chunk at both ends, each where it lies in the
- * page cache (read-only mappings, no copy), and compares; a third starts
- * the writeback of each verified chunk (sync_file_range), so COMMIT's
- * fdatasync finds little left.  That is the end-to-end check: a digest of
- * what the source holds, verified against a digest of what the
+ * space to be copied.  A copier thread digests each chunk of the source
+ * where it lies in the page cache (a read-only mapping, no copy), which
+ * also brings it into the CPU's cache, and moves it with copy_file_range
+ * (the kernel copies page to page, as cp does); this thread digests the
+ * same range of the destination file, again in place, and compares; a
+ * third starts the writeback of each verified chunk (sync_file_range), so
+ * COMMIT's fdatasync finds little left.  That is the end-to-end check: a
+ * digest of what the source holds, verified against a digest of what the
  * destination holds after the copy, both read from the files and not
  * from a buffer the two sides would share, so a copy that lost, shifted
  * or corrupted a byte fails.  A digest of "what the destination received"
  * taken from our own buffer would check nothing here (it is the source's
  * buffer); the re-read is of the page cache, at memory speed, and the
  * device beneath it is the filesystem's (fdatasync reports its write
- * errors).  The copier runs at most DEPTH chunks ahead, so both ends'
- * pages are digested while still in the CPU's cache. */
+ * errors).  The copier runs at most DEPTH chunks ahead, so the
+ * destination's pages are digested while still in the CPU's cache. */
 
 #define DEPTH 3
 
@@ -196,6 +197,7 @@ struct fdcopy {
 	uint64_t size;
 	size_t chunk, next, end;
 	enum digest_alg alg;
+	unsigned char h[DEPTH][DIGEST_LEN]; /* the source's, by the copier */
 	size_t copied, verified; /* chunks done by each side */
 	int rc, stop;
 	char msg[1024];
@@ -316,14 +318,20 @@ static void *copier_main(void *arg)
 			break;
 		uint64_t off = (uint64_t)i * f->chunk;
 		size_t want = chunk_len(f->size, f->chunk, i);
-		int err = copy_range(f->sfd, f->dfd, off, want);
+		const char *what = "digest the source";
+		int err = digest_range(f->alg, f->sfd, off, want,
+				       f->h[i % DEPTH]);
+		if (!err) {
+			what = "copy";
+			err = copy_range(f->sfd, f->dfd, off, want);
+		}
 		pthread_mutex_lock(&f->mu);
 		if (err) {
 			f->rc =
 			    err == ENOSPC ? TRELLIS_E_NOSPACE : TRELLIS_E_IO;
 			snprintf(f->msg, sizeof f->msg,
-				 "chunk %zu (at %llu): copy: %s", i,
-				 (unsigned long long)off, strerror(err));
+				 "chunk %zu (at %llu): %s: %s", i,
+				 (unsigned long long)off, what, strerror(err));
 		} else
 			f->copied = i + 1;
 		pthread_cond_broadcast(&f->cv);
@@ -409,6 +417,7 @@ static int copy_local(struct tally *ty, int sfd, int dfd, size_t chunk,
 		while (f.copied <= i && !f.rc && !tr_host()->cancelled(call))
 			pthread_cond_wait(&f.cv, &f.mu);
 		int frc = f.copied > i ? 0 : f.rc;
+		memcpy(hs, f.h[i % DEPTH], sizeof hs);
 		pthread_mutex_unlock(&f.mu);
 		if (tr_host()->cancelled(call)) {
 			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
@@ -422,19 +431,14 @@ static int copy_local(struct tally *ty, int sfd, int dfd, size_t chunk,
 					 f.msg);
 			break;
 		}
-		/* both ends' bytes of the chunk, each where it lies (still
+		/* the destination's bytes of the chunk, where they lie (still
 		 * in the cache: the copier is at most DEPTH chunks ahead) */
-		int err = digest_range(alg, sfd, off, want, hs);
-		const char *side = "source";
-		if (!err && verify) {
-			side = "destination";
-			err = digest_range(alg, dfd, off, want, hd);
-		}
+		int err = verify ? digest_range(alg, dfd, off, want, hd) : 0;
 		if (err) {
 			rc = tr_call_set(call, TRELLIS_E_IO,
-					 "volume copy %s: chunk %zu at the %s: "
-					 "%s",
-					 where, i, side, strerror(err));
+					 "volume copy %s: chunk %zu at the "
+					 "destination: %s",
+					 where, i, strerror(err));
 			break;
 		}
 		if (verify && memcmp(hs, hd, ty->dl)) {
