@@ -9,11 +9,10 @@
  * destination, and only then is it counted done, in a progress row of the
  * store (tr_volume_transfer) named by the step's idempotency key.  Two
  * paths: between two local files (both plugins give vol_stream_fd) the
- * kernel copies and both ends are digested in place (see "the local
- * path"); otherwise the plugins' streams, the destination's chunk read
- * back.  A replay of the step (trellisd killed and restarted, or a retry
- * after the endpoint was cut) resumes after the last verified chunk.  The transfer's digest is the
- * digest of the chunk digests in order.
+ * kernel copies and both ends are digested in place (volcopy_local.c);
+ * otherwise the plugins' streams, the destination's chunk read back.  A replay of the step (trellisd killed and restarted, or a retry
+ * after the endpoint was cut) resumes after the last verified chunk.  The
+ * transfer's digest is the digest of the chunk digests in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,16 +35,11 @@
 #include "action.h"
 #include "lookup.h"
 #include "stref.h"
+#include "volcopy.h"
 
 #define CHUNK_DEFAULT (4u << 20)
-#define DIGEST_LEN 32
 
 /* ---- the copy ---- */
-
-struct progress {
-	char id[33]; /* the hex hash of the step's key */
-	json_t *rec; /* {copy, size, chunk, digest, digests: [hex...]} */
-};
 
 static void progress_id(const char *key, char *buf, size_t len)
 {
@@ -75,7 +68,7 @@ static void publish_progress(struct tr_daemon *d, json_t *args, uint64_t done,
 	json_decref(ev);
 }
 
-static double now_s(void)
+double tr_vc_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,7 +76,7 @@ static double now_s(void)
 }
 
 /* The bytes of chunk i of a volume of size bytes: chunk, or what is left. */
-static size_t chunk_len(uint64_t size, size_t chunk, size_t i)
+size_t tr_vc_chunk_len(uint64_t size, size_t chunk, size_t i)
 {
 	uint64_t off = (uint64_t)i * chunk;
 	return size - off < chunk ? (size_t)(size - off) : chunk;
@@ -93,15 +86,14 @@ static size_t chunk_len(uint64_t size, size_t chunk, size_t i)
  * it finds corruption at memory speed; the bytes travel over TLS from an
  * authenticated endpoint, so no adversary picks them) or BLAKE2b-256
  * (cryptographic, at a few hundred MiB/s). */
-enum digest_alg { DIGEST_XXH128 = 0, DIGEST_BLAKE2B };
 
 static size_t digest_len(enum digest_alg a)
 {
 	return a == DIGEST_BLAKE2B ? 32 : 16;
 }
 
-static void digest(enum digest_alg a, const void *data, size_t len,
-		   unsigned char *out)
+void tr_vc_digest(enum digest_alg a, const void *data, size_t len,
+		  unsigned char *out)
 {
 	if (a == DIGEST_BLAKE2B) {
 		crypto_generichash(out, 32, data, len, NULL, 0);
@@ -144,7 +136,7 @@ static void *reader_main(void *arg)
 		if (stop)
 			break;
 		uint64_t off = (uint64_t)i * r->chunk;
-		size_t want = chunk_len(r->size, r->chunk, i), got = 0;
+		size_t want = tr_vc_chunk_len(r->size, r->chunk, i), got = 0;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
 		int rc = tr_st_vol_read(TR_TGT(r->t), r->stream, &call, off,
@@ -155,7 +147,7 @@ static void *reader_main(void *arg)
 					 "%llu",
 					 got, want, (unsigned long long)off);
 		if (!rc)
-			digest(r->alg, r->buf[slot], want, r->h[slot]);
+			tr_vc_digest(r->alg, r->buf[slot], want, r->h[slot]);
 		pthread_mutex_lock(&r->mu);
 		r->rc[slot] = rc;
 		if (rc)
@@ -170,203 +162,20 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-/* ---- the local path: both ends are files of this host ----
- * When both plugins hand their streams over as descriptors
- * (vol_stream_fd: localfs's raw volumes), no byte passes through user
- * space to be copied.  A copier thread digests each chunk of the source
- * where it lies in the page cache (a read-only mapping, no copy), which
- * also brings it into the CPU's cache, and moves it with copy_file_range
- * (the kernel copies page to page, as cp does); this thread digests the
- * same range of the destination file, again in place, and compares; a
- * third starts the writeback of each verified chunk (sync_file_range), so
- * COMMIT's fdatasync finds little left.  That is the end-to-end check: a
- * digest of what the source holds, verified against a digest of what the
- * destination holds after the copy, both read from the files and not
- * from a buffer the two sides would share, so a copy that lost, shifted
- * or corrupted a byte fails.  A digest of "what the destination received"
- * taken from our own buffer would check nothing here (it is the source's
- * buffer); the re-read is of the page cache, at memory speed, and the
- * device beneath it is the filesystem's (fdatasync reports its write
- * errors).  The copier runs at most DEPTH chunks ahead, so the
- * destination's pages are digested while still in the CPU's cache. */
-
-#define DEPTH 3
-
-struct fdcopy {
-	int sfd, dfd;
-	uint64_t size;
-	size_t chunk, next, end;
-	enum digest_alg alg;
-	unsigned char h[DEPTH][DIGEST_LEN]; /* the source's, by the copier */
-	size_t copied, verified; /* chunks done by each side */
-	int rc, stop;
-	char msg[1024];
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t th, fl;
-};
-
-/* The flusher: starts the disk on each verified chunk (sync_file_range,
- * which may block while the device is busy: here, not in the copy), so
- * COMMIT's fdatasync has little left to wait for. */
-static void *flusher_main(void *arg)
-{
-	struct fdcopy *f = arg;
-	size_t done = f->next;
-	for (;;) {
-		pthread_mutex_lock(&f->mu);
-		while (f->verified <= done && !f->stop)
-			pthread_cond_wait(&f->cv, &f->mu);
-		size_t upto = f->verified;
-		int stop = f->stop;
-		pthread_mutex_unlock(&f->mu);
-		if (upto > done) {
-			uint64_t off = (uint64_t)done * f->chunk,
-				 end = (uint64_t)upto * f->chunk;
-			if (end > f->size)
-				end = f->size;
-			sync_file_range(f->dfd, (off_t)off, (off_t)(end - off),
-					SYNC_FILE_RANGE_WRITE);
-			done = upto;
-		}
-		if (stop)
-			return NULL;
-	}
-}
-
-/* A read-only view of len bytes at off of fd: *base to munmap. */
-static const unsigned char *map_range(int fd, uint64_t off, size_t len,
-				      void **base, size_t *mlen)
-{
-	static long pg;
-	if (!pg)
-		pg = sysconf(_SC_PAGESIZE);
-	uint64_t aoff = off & ~(uint64_t)(pg - 1);
-	*mlen = len + (size_t)(off - aoff);
-	*base = mmap(NULL, *mlen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
-		     (off_t)aoff);
-	if (*base == MAP_FAILED)
-		return NULL;
-	madvise(*base, *mlen, MADV_SEQUENTIAL);
-	return (const unsigned char *)*base + (off - aoff);
-}
-
-/* Digests len bytes at off of fd in place: 0 or an errno. */
-static int digest_range(enum digest_alg alg, int fd, uint64_t off, size_t len,
-			unsigned char *out)
-{
-	void *base;
-	size_t mlen;
-	const unsigned char *p = map_range(fd, off, len, &base, &mlen);
-	if (!p)
-		return errno;
-	digest(alg, p, len, out);
-	munmap(base, mlen);
-	return 0;
-}
-
-/* copy_file_range's whole range, or a write from a mapping of the source
- * where the kernel cannot (another filesystem type): 0 or an errno. */
-static int copy_range(int sfd, int dfd, uint64_t off, size_t len)
-{
-	loff_t si = (loff_t)off, di = (loff_t)off;
-	size_t left = len;
-	while (left) {
-		ssize_t n = copy_file_range(sfd, &si, dfd, &di, left, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
-			      errno == ENOSYS || errno == EOPNOTSUPP))
-			break;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO; /* the source ended early */
-		left -= (size_t)n;
-	}
-	if (!left)
-		return 0;
-	void *base;
-	size_t mlen;
-	const unsigned char *p =
-	    map_range(sfd, (uint64_t)si, left, &base, &mlen);
-	if (!p)
-		return errno;
-	int err = 0;
-	for (size_t done = 0; done < left && !err;) {
-		ssize_t n = pwrite(dfd, p + done, left - done,
-				   (off_t)((uint64_t)di + done));
-		if (n < 0 && errno != EINTR)
-			err = errno;
-		else if (n > 0)
-			done += (size_t)n;
-	}
-	munmap(base, mlen);
-	return err;
-}
-
-static void *copier_main(void *arg)
-{
-	struct fdcopy *f = arg;
-	for (size_t i = f->next; i < f->end; i++) {
-		pthread_mutex_lock(&f->mu);
-		while (i - f->verified >= DEPTH && !f->stop)
-			pthread_cond_wait(&f->cv, &f->mu);
-		int stop = f->stop;
-		pthread_mutex_unlock(&f->mu);
-		if (stop)
-			break;
-		uint64_t off = (uint64_t)i * f->chunk;
-		size_t want = chunk_len(f->size, f->chunk, i);
-		const char *what = "digest the source";
-		int err = digest_range(f->alg, f->sfd, off, want,
-				       f->h[i % DEPTH]);
-		if (!err) {
-			what = "copy";
-			err = copy_range(f->sfd, f->dfd, off, want);
-		}
-		pthread_mutex_lock(&f->mu);
-		if (err) {
-			f->rc =
-			    err == ENOSPC ? TRELLIS_E_NOSPACE : TRELLIS_E_IO;
-			snprintf(f->msg, sizeof f->msg,
-				 "chunk %zu (at %llu): %s: %s", i,
-				 (unsigned long long)off, what, strerror(err));
-		} else
-			f->copied = i + 1;
-		pthread_cond_broadcast(&f->cv);
-		pthread_mutex_unlock(&f->mu);
-		if (err)
-			break;
-	}
-	return NULL;
-}
-
 /* ---- what both paths do with a verified chunk ---- */
-
-struct tally {
-	struct tr_daemon *d;
-	const struct tr_action_env *env;
-	json_t *args;
-	struct progress *pr;
-	json_t *digests;
-	uint64_t size, moved;
-	size_t n_chunks, dl;
-	double last_ev, last_save;
-};
 
 /* Chunk i (want bytes at off, digest h) is verified: it joins the
  * digests, the progress row (at most every quarter second, and at the
  * end: a resume starts after the last chunk it names, all of them
  * verified, and redoes at most that much) and the progress events. */
-static int tally_chunk(struct tally *ty, size_t i, uint64_t off, size_t want,
-		       const unsigned char *h, trellis_call_t *call)
+int tr_vc_tally(struct tally *ty, size_t i, uint64_t off, size_t want,
+		const unsigned char *h, trellis_call_t *call)
 {
 	char hex[2 * DIGEST_LEN + 1];
 	sodium_bin2hex(hex, sizeof hex, h, ty->dl);
 	json_array_append_new(ty->digests, json_string(hex));
 	ty->moved += want;
-	double t = now_s();
+	double t = tr_vc_now();
 	int rc = 0;
 	if (t - ty->last_save >= 0.25 || i + 1 == ty->n_chunks) {
 		if ((rc = progress_save(ty->pr, call)))
@@ -383,88 +192,6 @@ static int tally_chunk(struct tally *ty, size_t i, uint64_t off, size_t want,
 		    "volume copy");
 	}
 	return 0;
-}
-
-/* The local path (above): chunks from..n_chunks of sfd into dfd. */
-static int copy_local(struct tally *ty, int sfd, int dfd, size_t chunk,
-		      size_t from, enum digest_alg alg, int verify,
-		      const char *where, trellis_call_t *call)
-{
-	struct fdcopy f = {.sfd = sfd,
-			   .dfd = dfd,
-			   .size = ty->size,
-			   .chunk = chunk,
-			   .next = from,
-			   .end = ty->n_chunks,
-			   .alg = alg,
-			   .copied = from,
-			   .verified = from};
-	int rc = 0;
-	pthread_mutex_init(&f.mu, NULL);
-	pthread_cond_init(&f.cv, NULL);
-	if (pthread_create(&f.th, NULL, copier_main, &f)) {
-		pthread_cond_destroy(&f.cv);
-		pthread_mutex_destroy(&f.mu);
-		return tr_call_set(call, TRELLIS_E_INTERNAL,
-				   "volume copy %s: no copier thread", where);
-	}
-	int flushing = pthread_create(&f.fl, NULL, flusher_main, &f) == 0;
-	for (size_t i = from; i < ty->n_chunks; i++) {
-		uint64_t off = (uint64_t)i * chunk;
-		size_t want = chunk_len(ty->size, chunk, i);
-		unsigned char hs[DIGEST_LEN], hd[DIGEST_LEN];
-		pthread_mutex_lock(&f.mu);
-		while (f.copied <= i && !f.rc && !tr_host()->cancelled(call))
-			pthread_cond_wait(&f.cv, &f.mu);
-		int frc = f.copied > i ? 0 : f.rc;
-		memcpy(hs, f.h[i % DEPTH], sizeof hs);
-		pthread_mutex_unlock(&f.mu);
-		if (tr_host()->cancelled(call)) {
-			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
-					 "volume copy %s: cancelled at chunk "
-					 "%zu",
-					 where, i);
-			break;
-		}
-		if (frc) {
-			rc = tr_call_set(call, frc, "volume copy %s: %s", where,
-					 f.msg);
-			break;
-		}
-		/* the destination's bytes of the chunk, where they lie (still
-		 * in the cache: the copier is at most DEPTH chunks ahead) */
-		int err = verify ? digest_range(alg, dfd, off, want, hd) : 0;
-		if (err) {
-			rc = tr_call_set(call, TRELLIS_E_IO,
-					 "volume copy %s: chunk %zu at the "
-					 "destination: %s",
-					 where, i, strerror(err));
-			break;
-		}
-		if (verify && memcmp(hs, hd, ty->dl)) {
-			rc = tr_call_set(call, TRELLIS_E_BACKEND,
-					 "volume copy %s: chunk %zu (at %llu) "
-					 "has another digest at the destination",
-					 where, i, (unsigned long long)off);
-			break;
-		}
-		pthread_mutex_lock(&f.mu);
-		f.verified = i + 1; /* the copier may go on */
-		pthread_cond_broadcast(&f.cv);
-		pthread_mutex_unlock(&f.mu);
-		if ((rc = tally_chunk(ty, i, off, want, hs, call)))
-			break;
-	}
-	pthread_mutex_lock(&f.mu);
-	f.stop = 1;
-	pthread_cond_broadcast(&f.cv);
-	pthread_mutex_unlock(&f.mu);
-	pthread_join(f.th, NULL);
-	if (flushing)
-		pthread_join(f.fl, NULL);
-	pthread_cond_destroy(&f.cv);
-	pthread_mutex_destroy(&f.mu);
-	return rc;
 }
 
 /* The stream path, for any plugin: the source is read and digested one
@@ -494,7 +221,7 @@ static int copy_streams(struct tally *ty, struct tr_stref *rs, void *ss,
 	for (size_t i = from; started && i < ty->n_chunks; i++) {
 		uint64_t off = (uint64_t)i * chunk;
 		int slot = (int)(i % 2);
-		size_t want = chunk_len(ty->size, chunk, i), got = 0;
+		size_t want = tr_vc_chunk_len(ty->size, chunk, i), got = 0;
 		unsigned char h[DIGEST_LEN];
 		pthread_mutex_lock(&rd_.mu);
 		while (!rd_.full[slot] && !tr_host()->cancelled(call))
@@ -537,7 +264,7 @@ static int copy_streams(struct tally *ty, struct tr_stref *rs, void *ss,
 		rd_.full[slot] = 0; /* the reader may fill it again */
 		pthread_cond_broadcast(&rd_.cv);
 		pthread_mutex_unlock(&rd_.mu);
-		if ((rc = tally_chunk(ty, i, off, want, h, call)))
+		if ((rc = tr_vc_tally(ty, i, off, want, h, call)))
 			break;
 	}
 	if (started) {
@@ -666,7 +393,7 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 			   .size = si.capacity,
 			   .n_chunks = n_chunks,
 			   .dl = dl};
-	double t0 = now_s();
+	double t0 = tr_vc_now();
 	if (from)
 		tr_info("volume copy %s: resuming at chunk %zu of %zu", where,
 			from, n_chunks);
@@ -681,8 +408,8 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 		    (uint64_t)sst.st_size >= si.capacity &&
 		    (uint64_t)dst_st.st_size >= si.capacity;
 	if (local)
-		rc = copy_local(&ty, sfd, dfd, chunk, from, alg, verify, where,
-				call);
+		rc = tr_vc_copy_local(&ty, sfd, dfd, chunk, from, alg, verify,
+				      where, call);
 	else {
 		buf = tr_xmalloc(chunk);
 		spare = tr_xmalloc(chunk);
@@ -700,16 +427,16 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	json_t *x;
 	json_array_foreach(digests, i, x) sodium_hex2bin(
 	    all + i * dl, dl, json_string_value(x), 2 * dl, NULL, NULL, NULL);
-	digest(alg, all, n_d * dl, total);
+	tr_vc_digest(alg, all, n_d * dl, total);
 	free(all);
 	sodium_bin2hex(thex, sizeof thex, total, dl);
-	double t_copied = now_s();
+	double t_copied = tr_vc_now();
 	rc = tr_st_vol_stream_close(TR_TGT(rd.t), ds, call,
 				    TRELLIS_STREAM_COMMIT);
 	ds = NULL;
 	if (rc)
 		goto out;
-	double secs = now_s() - t0;
+	double secs = tr_vc_now() - t0;
 	uint64_t moved = ty.moved;
 	*result = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:f, s:f, s:b}",
