@@ -511,6 +511,8 @@ static const struct tr_field copy_out[] = {
     {"mib_s", TR_T_NUMBER, 1, "this attempt's throughput"},
     {"verified", TR_T_BOOL, 1, "chunks read back at the destination"},
     {"snapshot", TR_T_STRING, 0, "the clone copied from (then deleted)"},
+    {"path", TR_T_STRING, 0,
+     "local (two files of this host: copy_file_range) or streams"},
     TR_FIELDS_END};
 
 static const struct tr_action actions[] = {
