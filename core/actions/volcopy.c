@@ -4,18 +4,19 @@
  * transfer runs over a bridge (ABI 1.1 streams; the other storage
  * actions of 1.1 are in adapters.c).
  *
- * It streams chunks from the source pool's vol_read to the destination's
- * vol_write; each chunk gets a digest at the source (XXH3-128, or
- * BLAKE2b-256 when asked), is read back from the destination and verified
- * there, and only then is it counted done, in a progress file of the
- * state dir named by the step's idempotency key.  A replay of the step
- * (trellisd killed and restarted, or a retry after the endpoint was cut)
- * resumes after the last verified chunk.  The transfer's digest is the
- * digest of the chunk digests in order.
+ * It moves the volume in chunks; each chunk gets a digest at the source
+ * (XXH3-128, or BLAKE2b-256 when asked) that is verified at the
+ * destination, and only then is it counted done, in a progress row of the
+ * store (tr_volume_transfer) named by the step's idempotency key.  Two
+ * paths: between two local files (both plugins give vol_stream_fd) the
+ * kernel copies and both ends are digested in place (volcopy_local.c);
+ * otherwise the plugins' streams, the destination's chunk read back.  A replay of the step (trellisd killed and restarted, or a retry
+ * after the endpoint was cut) resumes after the last verified chunk.  The
+ * transfer's digest is the digest of the chunk digests in order.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "../creds/creds.h"
 #include "../dispatch/dispatch.h"
 #include "../runtime/daemon.h"
 #include "../util/alloc.h"
@@ -33,43 +35,28 @@
 #include "action.h"
 #include "lookup.h"
 #include "stref.h"
+#include "volcopy.h"
 
 #define CHUNK_DEFAULT (4u << 20)
-#define DIGEST_LEN 32
 
 /* ---- the copy ---- */
 
-struct progress {
-	char path[4300];
-	json_t *rec; /* {src, dst, size, chunk, digests: [hex...]} */
-};
-
-static void progress_path(struct tr_daemon *d, const char *key, char *buf,
-			  size_t len)
+static void progress_id(const char *key, char *buf, size_t len)
 {
 	unsigned char h[16];
-	char hex[33], dir[4200];
 	crypto_generichash(h, sizeof h, (const unsigned char *)(key ? key : ""),
 			   key ? strlen(key) : 0, NULL, 0);
-	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-	snprintf(dir, sizeof dir, "%s/transfers", d->state_dir);
-	mkdir(dir, 0700);
-	snprintf(buf, len, "%s/%s.json", dir, hex);
+	sodium_bin2hex(buf, len, h, sizeof h);
 }
 
+/* The progress is a row of the store (tr_volume_transfer, core/creds). */
 static int progress_save(struct progress *p, trellis_call_t *call)
 {
-	char tmp[4400];
-	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
-	if (json_dump_file(p->rec, tmp, JSON_COMPACT) != 0 ||
-	    rename(tmp, p->path) != 0)
-		return tr_call_set(call, TRELLIS_E_IO, "%s: %s", p->path,
-				   strerror(errno));
-	return 0;
+	return tr_xfer_progress_put(p->id, p->rec, call);
 }
 
-static void publish_progress(struct tr_daemon *d, json_t *args,
-			     uint64_t done, uint64_t total, const char *key)
+static void publish_progress(struct tr_daemon *d, json_t *args, uint64_t done,
+			     uint64_t total, const char *key)
 {
 	json_t *ev = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s}", "pool",
@@ -81,26 +68,32 @@ static void publish_progress(struct tr_daemon *d, json_t *args,
 	json_decref(ev);
 }
 
-static double now_s(void)
+double tr_vc_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The bytes of chunk i of a volume of size bytes: chunk, or what is left. */
+size_t tr_vc_chunk_len(uint64_t size, size_t chunk, size_t i)
+{
+	uint64_t off = (uint64_t)i * chunk;
+	return size - off < chunk ? (size_t)(size - off) : chunk;
+}
+
 /* A chunk's digest: XXH3-128 (the default, as rsync's transfer checksum:
  * it finds corruption at memory speed; the bytes travel over TLS from an
  * authenticated endpoint, so no adversary picks them) or BLAKE2b-256
  * (cryptographic, at a few hundred MiB/s). */
-enum digest_alg { DIGEST_XXH128 = 0, DIGEST_BLAKE2B };
 
 static size_t digest_len(enum digest_alg a)
 {
 	return a == DIGEST_BLAKE2B ? 32 : 16;
 }
 
-static void digest(enum digest_alg a, const void *data, size_t len,
-		   unsigned char *out)
+void tr_vc_digest(enum digest_alg a, const void *data, size_t len,
+		  unsigned char *out)
 {
 	if (a == DIGEST_BLAKE2B) {
 		crypto_generichash(out, 32, data, len, NULL, 0);
@@ -143,10 +136,7 @@ static void *reader_main(void *arg)
 		if (stop)
 			break;
 		uint64_t off = (uint64_t)i * r->chunk;
-		size_t want = r->size - off < r->chunk
-				  ? (size_t)(r->size - off)
-				  : r->chunk,
-		       got = 0;
+		size_t want = tr_vc_chunk_len(r->size, r->chunk, i), got = 0;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
 		int rc = tr_st_vol_read(r->t, r->stream, &call, off,
@@ -157,7 +147,7 @@ static void *reader_main(void *arg)
 					 "%llu",
 					 got, want, (unsigned long long)off);
 		if (!rc)
-			digest(r->alg, r->buf[slot], want, r->h[slot]);
+			tr_vc_digest(r->alg, r->buf[slot], want, r->h[slot]);
 		pthread_mutex_lock(&r->mu);
 		r->rc[slot] = rc;
 		if (rc)
@@ -170,6 +160,123 @@ static void *reader_main(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+/* ---- what both paths do with a verified chunk ---- */
+
+/* Chunk i (want bytes at off, digest h) is verified: it joins the
+ * digests, the progress row (at most every quarter second, and at the
+ * end: a resume starts after the last chunk it names, all of them
+ * verified, and redoes at most that much) and the progress events. */
+int tr_vc_tally(struct tally *ty, size_t i, uint64_t off, size_t want,
+		const unsigned char *h, trellis_call_t *call)
+{
+	char hex[2 * DIGEST_LEN + 1];
+	sodium_bin2hex(hex, sizeof hex, h, ty->dl);
+	json_array_append_new(ty->digests, json_string(hex));
+	ty->moved += want;
+	double t = tr_vc_now();
+	int rc = 0;
+	if (t - ty->last_save >= 0.25 || i + 1 == ty->n_chunks) {
+		if ((rc = progress_save(ty->pr, call)))
+			return rc;
+		ty->last_save = t;
+	}
+	if (t - ty->last_ev >= 0.5 || i + 1 == ty->n_chunks) {
+		ty->last_ev = t;
+		publish_progress(ty->d, ty->args, off + want, ty->size,
+				 ty->env->idem_key);
+		tr_host()->progress(
+		    call,
+		    (unsigned)((off + want) * 100 / (ty->size ? ty->size : 1)),
+		    "volume copy");
+	}
+	return 0;
+}
+
+/* The stream path, for any plugin: the source is read and digested one
+ * chunk ahead on a thread of its own (struct reader) while this thread
+ * writes the previous chunk to the destination and reads it back. */
+static int copy_streams(struct tally *ty, struct tr_stref *rs, void *ss,
+			struct tr_stref *rd, void *ds, size_t chunk,
+			size_t from, enum digest_alg alg, int verify,
+			const char *where, unsigned char *bufs[2],
+			unsigned char *back, trellis_call_t *call)
+{
+	int rc = 0;
+	struct reader rd_ = {.t = rs->t,
+			     .stream = ss,
+			     .chunk = chunk,
+			     .size = ty->size,
+			     .next = from,
+			     .end = ty->n_chunks,
+			     .buf = {bufs[0], bufs[1]},
+			     .alg = alg};
+	pthread_mutex_init(&rd_.mu, NULL);
+	pthread_cond_init(&rd_.cv, NULL);
+	int started = pthread_create(&rd_.th, NULL, reader_main, &rd_) == 0;
+	if (!started)
+		rc = tr_call_set(call, TRELLIS_E_INTERNAL,
+				 "volume copy %s: no reader thread", where);
+	for (size_t i = from; started && i < ty->n_chunks; i++) {
+		uint64_t off = (uint64_t)i * chunk;
+		int slot = (int)(i % 2);
+		size_t want = tr_vc_chunk_len(ty->size, chunk, i), got = 0;
+		unsigned char h[DIGEST_LEN];
+		pthread_mutex_lock(&rd_.mu);
+		while (!rd_.full[slot] && !tr_host()->cancelled(call))
+			pthread_cond_wait(&rd_.cv, &rd_.mu);
+		int rrc = rd_.rc[slot];
+		pthread_mutex_unlock(&rd_.mu);
+		if (tr_host()->cancelled(call)) {
+			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
+					 "volume copy %s: cancelled at chunk "
+					 "%zu",
+					 where, i);
+			break;
+		}
+		if (rrc) {
+			rc = tr_call_set(call, rrc, "%s", rd_.msg[slot]);
+			break;
+		}
+		const unsigned char *data = rd_.buf[slot];
+		if ((rc = tr_st_vol_write(rd->t, ds, call, off, data,
+					  want)))
+			break;
+		if (verify) {
+			/* verified at the destination: what it holds now is,
+			 * byte for byte, what the source gave and hashed */
+			if ((rc = tr_st_vol_read(rd->t, ds, call, off,
+						 back, want, &got)))
+				break;
+			if (got != want || memcmp(back, data, want)) {
+				rc = tr_call_set(
+				    call, TRELLIS_E_BACKEND,
+				    "volume copy %s: chunk %zu (at %llu) "
+				    "reads back from the destination with "
+				    "another digest",
+				    where, i, (unsigned long long)off);
+				break;
+			}
+		}
+		memcpy(h, rd_.h[slot], sizeof h);
+		pthread_mutex_lock(&rd_.mu);
+		rd_.full[slot] = 0; /* the reader may fill it again */
+		pthread_cond_broadcast(&rd_.cv);
+		pthread_mutex_unlock(&rd_.mu);
+		if ((rc = tr_vc_tally(ty, i, off, want, h, call)))
+			break;
+	}
+	if (started) {
+		pthread_mutex_lock(&rd_.mu);
+		rd_.stop = 1;
+		pthread_cond_broadcast(&rd_.cv);
+		pthread_mutex_unlock(&rd_.mu);
+		pthread_join(rd_.th, NULL);
+	}
+	pthread_cond_destroy(&rd_.cv);
+	pthread_mutex_destroy(&rd_.mu);
+	return rc;
 }
 
 static int run_volume_copy(const struct tr_action_env *env, json_t *args,
@@ -247,8 +354,14 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	char where[600];
 	snprintf(where, sizeof where, "%s/%s -> %s/%s", rs.name, src, rd.name,
 		 dst);
-	progress_path(d, env->idem_key, pr.path, sizeof pr.path);
-	pr.rec = json_load_file(pr.path, 0, NULL);
+	progress_id(env->idem_key, pr.id, sizeof pr.id);
+	trellis_call_t pc;
+	tr_call_init(&pc, NULL);
+	if (tr_xfer_progress_get(pr.id, &pr.rec, &pc) &&
+	    pc.code != TRELLIS_E_NOTFOUND) {
+		rc = tr_call_set(call, pc.code, "%s", pc.message);
+		goto out;
+	}
 	if (!pr.rec ||
 	    strcmp(tr_json_str(pr.rec, "copy") ? tr_json_str(pr.rec, "copy")
 					       : "",
@@ -272,104 +385,39 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	size_t from = json_array_size(digests);
 	if (from > n_chunks)
 		from = 0, json_array_clear(digests);
-	buf = tr_xmalloc(chunk);
-	spare = tr_xmalloc(chunk);
-	back = tr_xmalloc(chunk);
-	double t0 = now_s(), last_ev = 0, last_save = 0;
-	uint64_t moved = 0;
+	struct tally ty = {.d = d,
+			   .env = env,
+			   .args = args,
+			   .pr = &pr,
+			   .digests = digests,
+			   .size = si.capacity,
+			   .n_chunks = n_chunks,
+			   .dl = dl};
+	double t0 = tr_vc_now();
 	if (from)
 		tr_info("volume copy %s: resuming at chunk %zu of %zu", where,
 			from, n_chunks);
-	/* the source is read and hashed one chunk ahead, on a thread of its
-	 * own, while the destination writes and reads back the previous */
-	struct reader rd_ = {.t = rs.t, .stream = ss, .chunk = chunk,
-			     .size = si.capacity, .next = from,
-			     .end = n_chunks, .buf = {buf, spare},
-			     .alg = alg};
-	pthread_mutex_init(&rd_.mu, NULL);
-	pthread_cond_init(&rd_.cv, NULL);
-	int started = pthread_create(&rd_.th, NULL, reader_main, &rd_) == 0;
-	if (!started)
-		rc = tr_call_set(call, TRELLIS_E_INTERNAL,
-				 "volume copy %s: no reader thread", where);
-	for (size_t i = from; started && i < n_chunks; i++) {
-		uint64_t off = (uint64_t)i * chunk;
-		int slot = (int)(i % 2);
-		size_t want = si.capacity - off < chunk
-				  ? (size_t)(si.capacity - off)
-				  : chunk,
-		       got = 0;
-		char hex[2 * DIGEST_LEN + 1];
-		pthread_mutex_lock(&rd_.mu);
-		while (!rd_.full[slot] && !tr_host()->cancelled(call))
-			pthread_cond_wait(&rd_.cv, &rd_.mu);
-		int rrc = rd_.rc[slot];
-		pthread_mutex_unlock(&rd_.mu);
-		if (tr_host()->cancelled(call)) {
-			rc = tr_call_set(call, TRELLIS_E_CANCELLED,
-					 "volume copy %s: cancelled at chunk "
-					 "%zu",
-					 where, i);
-			break;
-		}
-		if (rrc) {
-			rc = tr_call_set(call, rrc, "%s", rd_.msg[slot]);
-			break;
-		}
-		const unsigned char *data = rd_.buf[slot];
-		if ((rc = tr_st_vol_write(rd.t, ds, call, off, data,
-					  want)))
-			break;
-		if (verify) {
-			/* verified at the destination: what it holds now is,
-			 * byte for byte, what the source gave and hashed */
-			if ((rc = tr_st_vol_read(rd.t, ds, call, off,
-						 back, want, &got)))
-				break;
-			if (got != want || memcmp(back, data, want)) {
-				rc = tr_call_set(
-				    call, TRELLIS_E_BACKEND,
-				    "volume copy %s: chunk %zu (at %llu) "
-				    "reads back from the destination with "
-				    "another digest",
-				    where, i, (unsigned long long)off);
-				break;
-			}
-		}
-		sodium_bin2hex(hex, sizeof hex, rd_.h[slot], dl);
-		pthread_mutex_lock(&rd_.mu);
-		rd_.full[slot] = 0; /* the reader may fill it again */
-		pthread_cond_broadcast(&rd_.cv);
-		pthread_mutex_unlock(&rd_.mu);
-		json_array_append_new(digests, json_string(hex));
-		moved += want;
-		double t = now_s();
-		/* the progress file at most every quarter second (and at the
-		 * end): a resume starts after the last chunk it names, all
-		 * of them verified, and redoes at most that much */
-		if ((t - last_save >= 0.25 || i + 1 == n_chunks) &&
-		    (rc = progress_save(&pr, call)))
-			break;
-		if (t - last_save >= 0.25)
-			last_save = t;
-		if (t - last_ev >= 0.5 || i + 1 == n_chunks) {
-			last_ev = t;
-			publish_progress(d, args, off + want, si.capacity,
-					 env->idem_key);
-			tr_host()->progress(
-			    call, (unsigned)((off + want) * 100 / (si.capacity ? si.capacity : 1)),
-			    "volume copy");
-		}
+	int sfd = -1, dfd = -1;
+	struct stat sst, dst_st;
+	trellis_call_t fc;
+	tr_call_init(&fc, NULL);
+	int local = tr_st_vol_stream_fd(rs.t, ss, &fc, &sfd) == 0 &&
+		    tr_st_vol_stream_fd(rd.t, ds, &fc, &dfd) == 0 &&
+		    fstat(sfd, &sst) == 0 && fstat(dfd, &dst_st) == 0 &&
+		    S_ISREG(sst.st_mode) && S_ISREG(dst_st.st_mode) &&
+		    (uint64_t)sst.st_size >= si.capacity &&
+		    (uint64_t)dst_st.st_size >= si.capacity;
+	if (local)
+		rc = tr_vc_copy_local(&ty, sfd, dfd, chunk, from, alg, verify,
+				      where, call);
+	else {
+		buf = tr_xmalloc(chunk);
+		spare = tr_xmalloc(chunk);
+		back = tr_xmalloc(chunk);
+		rc = copy_streams(&ty, &rs, ss, &rd, ds, chunk, from, alg,
+				  verify, where,
+				  (unsigned char *[]){buf, spare}, back, call);
 	}
-	if (started) {
-		pthread_mutex_lock(&rd_.mu);
-		rd_.stop = 1;
-		pthread_cond_broadcast(&rd_.cv);
-		pthread_mutex_unlock(&rd_.mu);
-		pthread_join(rd_.th, NULL);
-	}
-	pthread_cond_destroy(&rd_.cv);
-	pthread_mutex_destroy(&rd_.mu);
 	if (rc)
 		goto out;
 	/* the transfer's digest: the hash of the chunk digests in order */
@@ -377,18 +425,19 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	unsigned char *all = tr_xmalloc(n_d * dl + 1), total[DIGEST_LEN];
 	char thex[2 * DIGEST_LEN + 1];
 	json_t *x;
-	json_array_foreach(digests, i, x)
-	    sodium_hex2bin(all + i * dl, dl, json_string_value(x), 2 * dl, NULL,
-			   NULL, NULL);
-	digest(alg, all, n_d * dl, total);
+	json_array_foreach(digests, i, x) sodium_hex2bin(
+	    all + i * dl, dl, json_string_value(x), 2 * dl, NULL, NULL, NULL);
+	tr_vc_digest(alg, all, n_d * dl, total);
 	free(all);
 	sodium_bin2hex(thex, sizeof thex, total, dl);
+	double t_copied = tr_vc_now();
 	rc = tr_st_vol_stream_close(rd.t, ds, call,
 				    TRELLIS_STREAM_COMMIT);
 	ds = NULL;
 	if (rc)
 		goto out;
-	double secs = now_s() - t0;
+	double secs = tr_vc_now() - t0;
+	uint64_t moved = ty.moved;
 	*result = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:f, s:f, s:b}",
 	    "pool", rs.name, "name", src, "to", rd.name, "dest", dst, "bytes",
@@ -398,7 +447,9 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 	    (json_int_t)from, "seconds", secs, "mib_s",
 	    secs > 0 ? (double)moved / (1 << 20) / secs : 0.0, "verified",
 	    verify);
-	unlink(pr.path);
+	json_object_set_new(*result, "path",
+			    json_string(local ? "local" : "streams"));
+	tr_xfer_progress_delete(pr.id);
 	if (clone[0]) {
 		tr_st_vol_stream_close(rs.t, ss, call, 0);
 		ss = NULL;
@@ -412,9 +463,11 @@ static int run_volume_copy(const struct tr_action_env *env, json_t *args,
 				    json_string(tr_json_str(args, "name")));
 		json_object_set_new(*result, "snapshot", json_string(clone));
 	}
-	tr_info("volume copy %s: %llu bytes in %.2f s, digest %s%s", where,
-		(unsigned long long)si.capacity, secs, thex,
-		from ? " (resumed)" : "");
+	tr_info("volume copy %s: %llu bytes in %.2f s (%s path; copied and "
+		"verified in %.2f s, flushed in %.2f s), digest %s%s",
+		where, (unsigned long long)si.capacity, secs,
+		local ? "local" : "stream", t_copied - t0, t0 + secs - t_copied,
+		thex, from ? " (resumed)" : "");
 out:
 	if (ss)
 		tr_st_vol_stream_close(rs.t, ss, call, 0);
@@ -451,19 +504,21 @@ static const struct tr_field copy_out[] = {
     {"bytes", TR_T_INT, 1, "the volume's size"},
     {"chunks", TR_T_INT, 1, "chunks in all"},
     {"chunk_size", TR_T_INT, 1, "bytes per chunk"},
-    {"digest", TR_T_STRING, 1,
-     "the digest of the chunks' digests, in order"},
+    {"digest", TR_T_STRING, 1, "the digest of the chunks' digests, in order"},
     {"algorithm", TR_T_STRING, 1, "xxh128 (XXH3-128) or blake2b (-256)"},
     {"resumed_from", TR_T_INT, 1, "the chunk this attempt began at"},
     {"seconds", TR_T_NUMBER, 1, "this attempt's time"},
     {"mib_s", TR_T_NUMBER, 1, "this attempt's throughput"},
     {"verified", TR_T_BOOL, 1, "chunks read back at the destination"},
     {"snapshot", TR_T_STRING, 0, "the clone copied from (then deleted)"},
+    {"path", TR_T_STRING, 0,
+     "local (two files of this host: copy_file_range) or streams"},
     TR_FIELDS_END};
 
 static const struct tr_action actions[] = {
     {.name = "storage.volume_copy",
-     .description = "Stream a volume over a bridge in verified chunks (resumable)",
+     .description =
+	 "Stream a volume over a bridge in verified chunks (resumable)",
      .input = copy_in,
      .output = copy_out,
      .run = run_volume_copy,

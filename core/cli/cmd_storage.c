@@ -461,6 +461,8 @@ static int transfer_follow(const struct cli *cli, const char *id,
 		if (sock >= 0 &&
 		    (nn_setsockopt(sock, NN_SUB, NN_SUB_SUBSCRIBE,
 				   "volume.transfer.", 16) < 0 ||
+		     nn_setsockopt(sock, NN_SUB, NN_SUB_SUBSCRIBE,
+				   "workflow.finished", 17) < 0 ||
 		     nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &tmo,
 				   sizeof tmo) < 0 ||
 		     nn_connect(sock, events) < 0)) {
@@ -490,8 +492,14 @@ static int transfer_follow(const struct cli *cli, const char *id,
 			continue;
 		}
 		int err;
-		json_t *ev = cli_event_recv(sock, NULL, 0, &err);
-		const char *key = json_string_value(json_object_get(ev, "key"));
+		char topic[64] = "";
+		json_t *ev = cli_event_recv(sock, topic, sizeof topic, &err);
+		const char *key = json_string_value(json_object_get(ev, "key")),
+			   *eid = json_string_value(json_object_get(ev, "id"));
+		/* the end is told at once, not at the next status poll */
+		if (!strcmp(topic, "workflow.finished") && eid &&
+		    !strcmp(eid, id))
+			next = 0;
 		if (key && !strncmp(key, key_prefix, strlen(key_prefix))) {
 			int pct = (int)json_integer_value(
 			    json_object_get(ev, "percent"));

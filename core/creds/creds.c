@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* creds.c - storage credentials and bridges as sealed files (creds.h). */
+/* creds.c - storage credentials, bridges and transfer progress as rows of
+ * store tables, the secrets sealed (creds.h). */
 #include "creds.h"
 
 #include <dirent.h>
@@ -14,10 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../store/sql.h"
+#include "../store/store.h"
 #include "../util/alloc.h"
+#include "../util/log.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char *cred_dir, *bridge_dir;
+static struct tr_store *st; /* a connection of our own, under lock */
+static struct tr_sql *db;
 static unsigned char *key; /* sodium_malloc'd */
 
 static int name_ok(const char *s)
@@ -30,15 +35,6 @@ static int name_ok(const char *s)
 		      *s == '.'))
 			return 0;
 	return 1;
-}
-
-static int mkdir_0700(const char *d, char *err, size_t errlen)
-{
-	if (mkdir(d, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", d, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 static int load_key(const char *path, char *err, size_t errlen)
@@ -89,7 +85,195 @@ static int load_key(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int tr_creds_init(const char *state_dir, char *err, size_t errlen)
+/* ---- rows (the lock held) ----
+ * Each table is (name PRIMARY KEY, owner, body, updated_at): body is the
+ * record's JSON as the files held it (migration adapters-0001-records). */
+
+static int db_fail(trellis_call_t *call, int rc, const char *what)
+{
+	return tr_call_set(call, rc < 0 ? rc : TRELLIS_E_IO, "%s: %s", what,
+			   tr_sql_errmsg(db));
+}
+
+static int row_check(trellis_call_t *call, const char *what,
+		     const char *name)
+{
+	if (!db || !key)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "%ss are not open (no state dir)", what);
+	if (!name_ok(name))
+		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
+				   "%s name '%s': use [A-Za-z0-9._-], not "
+				   "starting with a dot, at most 127",
+				   what, name ? name : "");
+	return 0;
+}
+
+/* Writes rec under name: a new row only (upsert 0: CONFLICT when there),
+ * or the row replaced. */
+static int row_put(trellis_call_t *call, const char *table, const char *what,
+		   const char *name, json_t *rec, int upsert)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s (name, owner, body, updated_at) VALUES "
+		 "(?1, ?2, ?3, ?4)%s",
+		 table,
+		 upsert ? " ON CONFLICT (name) DO UPDATE SET owner = "
+			  "excluded.owner, body = excluded.body, updated_at = "
+			  "excluded.updated_at"
+			: "");
+	struct tr_sql_stmt *q = NULL;
+	char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = tr_sql_prepare(db, sql, &q);
+	if (!rc) {
+		tr_sql_bind_text(q, 1, name);
+		tr_sql_bind_text(q, 2,
+				 json_string_value(json_object_get(rec, "owner")));
+		tr_sql_bind_text(q, 3, text);
+		tr_sql_bind_int64(q, 4, tr_sql_now());
+		rc = tr_sql_step(q);
+	}
+	if (rc == TRELLIS_E_CONFLICT)
+		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
+				 "%s '%s' already exists", what, name);
+	else if (rc < 0)
+		rc = db_fail(call, rc, table);
+	else
+		rc = 0;
+	tr_sql_finalize(q);
+	if (text)
+		sodium_memzero(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+static int row_get(trellis_call_t *call, const char *table, const char *what,
+		   const char *name, json_t **out)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT body FROM %s WHERE name = ?1", table);
+	struct tr_sql_stmt *q = NULL;
+	*out = NULL;
+	int rc = tr_sql_prepare(db, sql, &q);
+	if (!rc) {
+		tr_sql_bind_text(q, 1, name);
+		rc = tr_sql_step(q);
+	}
+	if (rc == TR_SQL_ROW) {
+		json_error_t je;
+		*out = json_loads(tr_sql_column_text(q, 0), 0, &je);
+		rc = *out ? 0
+			  : tr_call_set(call, TRELLIS_E_IO, "%s '%s': %s",
+					what, name, je.text);
+	} else if (rc == TR_SQL_DONE)
+		rc = tr_call_set(call, TRELLIS_E_NOTFOUND, "%s '%s' not found",
+				 what, name);
+	else
+		rc = db_fail(call, rc, table);
+	tr_sql_finalize(q);
+	return rc;
+}
+
+static int row_list(trellis_call_t *call, const char *table,
+		    const char *what, const char *owner, json_t **out,
+		    json_t *(*view)(json_t *))
+{
+	char sql[256];
+	if (!db)
+		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
+				   "%ss are not open", what);
+	snprintf(sql, sizeof sql, "SELECT body FROM %s%s ORDER BY name",
+		 table, owner ? " WHERE owner = ?1" : "");
+	struct tr_sql_stmt *q = NULL;
+	int rc = tr_sql_prepare(db, sql, &q);
+	if (rc)
+		return db_fail(call, rc, table);
+	if (owner)
+		tr_sql_bind_text(q, 1, owner);
+	json_t *items = json_array();
+	while ((rc = tr_sql_step(q)) == TR_SQL_ROW) {
+		json_t *r = json_loads(tr_sql_column_text(q, 0), 0, NULL);
+		if (r)
+			json_array_append_new(items, view(r));
+		json_decref(r);
+	}
+	tr_sql_finalize(q);
+	if (rc < 0) {
+		json_decref(items);
+		return db_fail(call, rc, table);
+	}
+	*out = json_pack("{s:o}", "items", items);
+	return 0;
+}
+
+static int row_delete(trellis_call_t *call, const char *table,
+		      const char *what, const char *name)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE name = ?1", table);
+	struct tr_sql_stmt *q = NULL;
+	int rc = tr_sql_prepare(db, sql, &q);
+	if (!rc) {
+		tr_sql_bind_text(q, 1, name);
+		rc = tr_sql_step(q);
+	}
+	if (rc < 0)
+		rc = db_fail(call, rc, table);
+	else if (tr_sql_changes(db) == 0)
+		rc = tr_call_set(call, TRELLIS_E_NOTFOUND, "%s '%s' not found",
+				 what, name);
+	else
+		rc = 0;
+	tr_sql_finalize(q);
+	return rc;
+}
+
+/* The upgrade from the files of before (STATE_DIR/credentials,
+ * bridges, transfers: one NAME.json each): each becomes a row (one made
+ * since stays as it is) and its file goes; the folder goes when empty. */
+static void import_dir(const char *state_dir, const char *sub,
+		       const char *table)
+{
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/%s", state_dir, sub);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	size_t n_in = 0;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (de->d_name[0] == '.' || n < 6 ||
+		    strcmp(de->d_name + n - 5, ".json"))
+			continue;
+		char p[4600], name[256];
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		snprintf(name, sizeof name, "%.*s", (int)(n - 5), de->d_name);
+		json_t *r = json_load_file(p, 0, NULL);
+		trellis_call_t call;
+		tr_call_init(&call, NULL);
+		if (!r) {
+			tr_warn("%s: not JSON, left where it is", p);
+			continue;
+		}
+		int rc = row_put(&call, table, sub, name, r, 0);
+		json_decref(r);
+		if (rc == 0 || rc == TRELLIS_E_CONFLICT) {
+			unlink(p);
+			n_in += rc == 0;
+		} else
+			tr_warn("%s: not imported: %s", p, call.message);
+	}
+	closedir(d);
+	rmdir(dir);
+	if (n_in)
+		tr_info("%s: %zu records moved into the store (%s)", dir, n_in,
+			table);
+}
+
+int tr_creds_init(const char *state_dir, const char *store_path, char *err,
+		  size_t errlen)
 {
 	char p[4096];
 	if (sodium_init() < 0) {
@@ -98,16 +282,16 @@ int tr_creds_init(const char *state_dir, char *err, size_t errlen)
 	}
 	tr_creds_fini();
 	pthread_mutex_lock(&lock);
-	snprintf(p, sizeof p, "%s/credentials", state_dir);
-	cred_dir = tr_xstrdup(p);
-	snprintf(p, sizeof p, "%s/bridges", state_dir);
-	bridge_dir = tr_xstrdup(p);
 	snprintf(p, sizeof p, "%s/credentials.key", state_dir);
-	int rc = mkdir_0700(cred_dir, err, errlen) ||
-			 mkdir_0700(bridge_dir, err, errlen) ||
-			 load_key(p, err, errlen)
-		     ? -1
-		     : 0;
+	int rc = load_key(p, err, errlen);
+	if (!rc && !(st = tr_store_open(store_path, 0, err, errlen)))
+		rc = -1;
+	if (!rc) {
+		db = tr_store_sql(st);
+		import_dir(state_dir, "credentials", "tr_storage_credential");
+		import_dir(state_dir, "bridges", "tr_storage_bridge");
+		import_dir(state_dir, "transfers", "tr_volume_transfer");
+	}
 	pthread_mutex_unlock(&lock);
 	if (rc)
 		tr_creds_fini();
@@ -117,115 +301,13 @@ int tr_creds_init(const char *state_dir, char *err, size_t errlen)
 void tr_creds_fini(void)
 {
 	pthread_mutex_lock(&lock);
-	free(cred_dir);
-	free(bridge_dir);
-	cred_dir = bridge_dir = NULL;
+	db = NULL;
+	tr_store_close(st);
+	st = NULL;
 	if (key)
 		sodium_free(key);
 	key = NULL;
 	pthread_mutex_unlock(&lock);
-}
-
-/* ---- files (the lock held) ---- */
-
-static int rec_path(trellis_call_t *call, const char *dir, const char *what,
-		    const char *name, char *buf, size_t len)
-{
-	if (!dir || !key)
-		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
-				   "%ss are not open (no state dir)", what);
-	if (!name_ok(name))
-		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
-				   "%s name '%s': use [A-Za-z0-9._-], not "
-				   "starting with a dot, at most 127",
-				   what, name ? name : "");
-	snprintf(buf, len, "%s/%s.json", dir, name);
-	return 0;
-}
-
-static int write_rec(trellis_call_t *call, const char *path, json_t *rec)
-{
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	char *text = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS);
-	int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			     0600)
-		      : -1;
-	size_t n = text ? strlen(text) : 0;
-	int ok = fd >= 0 && write(fd, text, n) == (ssize_t)n &&
-		 fsync(fd) == 0;
-	if (fd >= 0 && close(fd) != 0)
-		ok = 0;
-	if (text)
-		sodium_memzero(text, n);
-	free(text);
-	if (!ok || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return tr_call_set(call, TRELLIS_E_IO, "%s: %s", path,
-				   strerror(e));
-	}
-	return 0;
-}
-
-static int read_rec(trellis_call_t *call, const char *path, const char *what,
-		    const char *name, json_t **out)
-{
-	json_error_t je;
-	*out = json_load_file(path, 0, &je);
-	if (*out)
-		return 0;
-	if (access(path, F_OK) != 0)
-		return tr_call_set(call, TRELLIS_E_NOTFOUND,
-				   "%s '%s' not found", what, name);
-	return tr_call_set(call, TRELLIS_E_IO, "%s: %s", path, je.text);
-}
-
-static int list_dir(const char *dir, const char *owner, json_t **out,
-		    trellis_call_t *call, const char *what,
-		    json_t *(*view)(json_t *))
-{
-	if (!dir)
-		return tr_call_set(call, TRELLIS_E_UNAVAILABLE,
-				   "%ss are not open", what);
-	DIR *d = opendir(dir);
-	if (!d)
-		return tr_call_set(call, TRELLIS_E_IO, "%s: %s", dir,
-				   strerror(errno));
-	json_t *items = json_array();
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (de->d_name[0] == '.' || n < 6 ||
-		    strcmp(de->d_name + n - 5, ".json"))
-			continue;
-		char p[4400];
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		json_t *r = json_load_file(p, 0, NULL);
-		if (!r)
-			continue;
-		const char *o = json_string_value(json_object_get(r, "owner"));
-		if (!owner || (o && !strcmp(o, owner)))
-			json_array_append_new(items, view(r));
-		json_decref(r);
-	}
-	closedir(d);
-	/* by name: readdir's order is the file system's */
-	size_t n = json_array_size(items);
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0; j--) {
-			json_t *a = json_array_get(items, j - 1),
-			       *b = json_array_get(items, j);
-			if (strcmp(json_string_value(json_object_get(a, "name")),
-				   json_string_value(
-				       json_object_get(b, "name"))) <= 0)
-				break;
-			json_incref(a);
-			json_array_set(items, j - 1, b);
-			json_array_set_new(items, j, a);
-		}
-	*out = json_pack("{s:o}", "items", items);
-	return 0;
 }
 
 /* ---- credentials ---- */
@@ -242,7 +324,6 @@ static json_t *cred_view(json_t *rec)
 int tr_creds_add(const char *name, json_t *meta, const char *secret,
 		 json_t **out, trellis_call_t *call)
 {
-	char path[4200];
 	if (out)
 		*out = NULL;
 	if (!secret || !*secret)
@@ -250,15 +331,9 @@ int tr_creds_add(const char *name, json_t *meta, const char *secret,
 				   "credential '%s': an empty secret",
 				   name ? name : "");
 	pthread_mutex_lock(&lock);
-	int rc = rec_path(call, cred_dir, "credential", name, path,
-			  sizeof path);
+	int rc = row_check(call, "credential", name);
 	if (rc)
 		goto out;
-	if (access(path, F_OK) == 0) {
-		rc = tr_call_set(call, TRELLIS_E_CONFLICT,
-				 "credential '%s' already exists", name);
-		goto out;
-	}
 	size_t sl = strlen(secret);
 	size_t bl = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + sl;
 	unsigned char *box = tr_xmalloc(bl);
@@ -275,7 +350,7 @@ int tr_creds_add(const char *name, json_t *meta, const char *secret,
 	json_object_set_new(rec, "created_at", json_integer(time(NULL)));
 	json_object_set_new(rec, "sealed", json_string(b64));
 	free(b64);
-	rc = write_rec(call, path, rec);
+	rc = row_put(call, "tr_storage_credential", "credential", name, rec, 0);
 	if (!rc && out)
 		*out = cred_view(rec);
 	json_decref(rec);
@@ -286,14 +361,13 @@ out:
 
 int tr_creds_get(const char *name, json_t **out, trellis_call_t *call)
 {
-	char path[4200];
 	json_t *rec = NULL;
 	*out = NULL;
 	pthread_mutex_lock(&lock);
-	int rc = rec_path(call, cred_dir, "credential", name, path,
-			  sizeof path);
+	int rc = row_check(call, "credential", name);
 	if (!rc)
-		rc = read_rec(call, path, "credential", name, &rec);
+		rc = row_get(call, "tr_storage_credential", "credential", name,
+			     &rec);
 	pthread_mutex_unlock(&lock);
 	if (!rc) {
 		*out = cred_view(rec);
@@ -305,44 +379,34 @@ int tr_creds_get(const char *name, json_t **out, trellis_call_t *call)
 int tr_creds_list(const char *owner, json_t **out, trellis_call_t *call)
 {
 	pthread_mutex_lock(&lock);
-	int rc = list_dir(cred_dir, owner, out, call, "credential", cred_view);
-	pthread_mutex_unlock(&lock);
-	return rc;
-}
-
-static int delete_rec(const char *dir, const char *what, const char *name,
-		      trellis_call_t *call)
-{
-	char path[4200];
-	pthread_mutex_lock(&lock);
-	int rc = rec_path(call, dir, what, name, path, sizeof path);
-	if (!rc && unlink(path) != 0)
-		rc = errno == ENOENT
-			 ? tr_call_set(call, TRELLIS_E_NOTFOUND,
-				       "%s '%s' not found", what, name)
-			 : tr_call_set(call, TRELLIS_E_IO, "%s: %s", path,
-				       strerror(errno));
+	int rc = row_list(call, "tr_storage_credential", "credential", owner,
+			  out, cred_view);
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
 
 int tr_creds_delete(const char *name, trellis_call_t *call)
 {
-	return delete_rec(cred_dir, "credential", name, call);
+	pthread_mutex_lock(&lock);
+	int rc = row_check(call, "credential", name);
+	if (!rc)
+		rc = row_delete(call, "tr_storage_credential", "credential",
+				name);
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 int tr_creds_secret(const char *name, char **value)
 {
-	char path[4200];
 	json_t *rec = NULL;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	*value = NULL;
 	pthread_mutex_lock(&lock);
-	int rc = rec_path(&call, cred_dir, "credential", name, path,
-			  sizeof path);
+	int rc = row_check(&call, "credential", name);
 	if (!rc)
-		rc = read_rec(&call, path, "credential", name, &rec);
+		rc = row_get(&call, "tr_storage_credential", "credential", name,
+			     &rec);
 	if (rc)
 		goto out;
 	const char *b64 = json_string_value(json_object_get(rec, "sealed"));
@@ -385,23 +449,21 @@ static json_t *same(json_t *r)
 
 int tr_bridge_put(const char *name, json_t *rec, trellis_call_t *call)
 {
-	char path[4200];
 	pthread_mutex_lock(&lock);
-	int rc = rec_path(call, bridge_dir, "bridge", name, path, sizeof path);
+	int rc = row_check(call, "bridge", name);
 	if (!rc)
-		rc = write_rec(call, path, rec);
+		rc = row_put(call, "tr_storage_bridge", "bridge", name, rec, 1);
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
 
 int tr_bridge_get(const char *name, json_t **out, trellis_call_t *call)
 {
-	char path[4200];
 	*out = NULL;
 	pthread_mutex_lock(&lock);
-	int rc = rec_path(call, bridge_dir, "bridge", name, path, sizeof path);
+	int rc = row_check(call, "bridge", name);
 	if (!rc)
-		rc = read_rec(call, path, "bridge", name, out);
+		rc = row_get(call, "tr_storage_bridge", "bridge", name, out);
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
@@ -409,14 +471,20 @@ int tr_bridge_get(const char *name, json_t **out, trellis_call_t *call)
 int tr_bridge_list(const char *owner, json_t **out, trellis_call_t *call)
 {
 	pthread_mutex_lock(&lock);
-	int rc = list_dir(bridge_dir, owner, out, call, "bridge", same);
+	int rc = row_list(call, "tr_storage_bridge", "bridge", owner, out,
+			  same);
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
 
 int tr_bridge_delete(const char *name, trellis_call_t *call)
 {
-	return delete_rec(bridge_dir, "bridge", name, call);
+	pthread_mutex_lock(&lock);
+	int rc = row_check(call, "bridge", name);
+	if (!rc)
+		rc = row_delete(call, "tr_storage_bridge", "bridge", name);
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 int tr_bridge_between(const char *a, const char *b, json_t **out,
@@ -446,4 +514,37 @@ int tr_bridge_between(const char *a, const char *b, json_t **out,
 			   "no bridge between pools '%s' and '%s' (trellis "
 			   "storage bridge create %s %s)",
 			   a ? a : "", b ? b : "", a ? a : "", b ? b : "");
+}
+
+/* ---- transfer progress ---- */
+
+int tr_xfer_progress_get(const char *id, json_t **out, trellis_call_t *call)
+{
+	pthread_mutex_lock(&lock);
+	int rc = row_check(call, "transfer", id);
+	if (!rc)
+		rc = row_get(call, "tr_volume_transfer", "transfer", id, out);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+int tr_xfer_progress_put(const char *id, json_t *rec, trellis_call_t *call)
+{
+	pthread_mutex_lock(&lock);
+	int rc = row_check(call, "transfer", id);
+	if (!rc)
+		rc = row_put(call, "tr_volume_transfer", "transfer", id, rec,
+			     1);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+void tr_xfer_progress_delete(const char *id)
+{
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	pthread_mutex_lock(&lock);
+	if (row_check(&call, "transfer", id) == 0)
+		row_delete(&call, "tr_volume_transfer", "transfer", id);
+	pthread_mutex_unlock(&lock);
 }

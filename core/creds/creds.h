@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * creds.h - storage credentials and cloud bridges, kept by trellisd.
+ * creds.h - storage credentials, cloud bridges and the progress of volume
+ * transfers, kept by trellisd.
  *
  * A credential names a storage adapter (a loaded storage plugin, its
  * "module"), the endpoint it reaches, a username, options for the plugin
@@ -11,11 +12,14 @@
  * by name, through host->secret_get("credential.NAME") (tr_creds_secret):
  * not in a record, a listing, an answer, a log line or an event.
  *
- * Records are files, one per object, mode 0600, written to a temporary
- * name and renamed: STATE_DIR/credentials/NAME.json and
- * STATE_DIR/bridges/NAME.json.  Any thread: a process-wide lock guards
- * them (actions on workers read credentials to open pools; the secret
- * source runs on whatever thread a plugin calls it).
+ * Records are rows of store tables (migration adapters-0001-records):
+ * tr_storage_credential, tr_storage_bridge, tr_volume_transfer, each
+ * (name, owner, body: the record's JSON, updated_at), written through a
+ * store connection of this module's own (SQL through sql.h).  Any thread:
+ * a process-wide lock guards it (actions on workers read credentials to
+ * open pools; the secret source runs on whatever thread a plugin calls
+ * it).  The files of before (STATE_DIR/credentials, bridges, transfers:
+ * NAME.json) are moved into the tables at init.
  */
 #ifndef TRELLIS_CORE_CREDS_H
 #define TRELLIS_CORE_CREDS_H
@@ -25,9 +29,11 @@
 
 #include "../host/host.h"
 
-/* Opens (making them) the folders and the key under state_dir.  0 or -1
- * with err.  Until then every call is UNAVAILABLE. */
-int tr_creds_init(const char *state_dir, char *err, size_t errlen);
+/* Opens the key under state_dir (made on first use) and a connection to
+ * the store at store_path, and moves the files of before into the
+ * tables.  0 or -1 with err.  Until then every call is UNAVAILABLE. */
+int tr_creds_init(const char *state_dir, const char *store_path, char *err,
+		  size_t errlen);
 void tr_creds_fini(void);
 
 /*
@@ -56,5 +62,12 @@ int tr_bridge_delete(const char *name, trellis_call_t *call);
 /* The bridge between pools a and b (either way round), or NOTFOUND. */
 int tr_bridge_between(const char *a, const char *b, json_t **out,
 		      trellis_call_t *call);
+
+/* The progress of a volume copy, by the id of its step's key (a hex
+ * hash): the record, NOTFOUND, or another error. */
+int tr_xfer_progress_get(const char *id, json_t **out, trellis_call_t *call);
+int tr_xfer_progress_put(const char *id, json_t *rec, trellis_call_t *call);
+/* Forgets it (done); a missing one is fine. */
+void tr_xfer_progress_delete(const char *id);
 
 #endif

@@ -436,9 +436,10 @@ static int run(const struct opts *o)
 	tr_events_set_hook(d.events, tr_vm_event_hook, &d);
 	/* Storage credentials' secrets (core/creds) reach plugins by name,
 	 * "credential.NAME"; every other name is a file of secrets_dir. */
-	if (tr_creds_init(cfg->state_dir, err, sizeof err) < 0)
+	if (tr_creds_init(cfg->state_dir, dbpath, err, sizeof err) < 0)
 		goto fail;
 	tr_host_set_secret_source(secret_source, cfg->secrets_dir);
+	tr_host_set_state_dir(cfg->state_dir);
 	d.registry = tr_registry_new();
 	load_plugins(d.registry, cfg, o);
 	/* A plugin the config names must be there, unless it is optional:
@@ -594,6 +595,7 @@ out:
 	tr_host_shutdown();
 	tr_events_free(d.events);
 	tr_host_set_secret_source(NULL, NULL);
+	tr_host_set_state_dir(NULL);
 	tr_creds_fini();
 	tr_store_close(d.store);
 	d.store = NULL; /* completions still queued must not touch it */

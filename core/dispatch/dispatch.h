@@ -194,6 +194,9 @@ int tr_st_vol_write(struct tr_target *t, void *stream, trellis_call_t *call,
 		    uint64_t off, const void *buf, size_t len);
 int tr_st_vol_stream_close(struct tr_target *t, void *stream,
 			   trellis_call_t *call, uint32_t flags);
+/* The stream's local file descriptor (*fd -1 and NOTSUP without one). */
+int tr_st_vol_stream_fd(struct tr_target *t, void *stream,
+			trellis_call_t *call, int *fd);
 
 /* ---- network (network.c) ---- */
 

@@ -238,3 +238,12 @@ int tr_st_vol_stream_close(struct tr_target *t, void *stream,
 	BEGIN(vol_stream_close);
 	TR_DISPATCH_RUN(lock, vol_stream_close, pool, stream, call, flags);
 }
+
+int tr_st_vol_stream_fd(struct tr_target *t, void *stream,
+			trellis_call_t *call, int *fd)
+{
+	TR_DISPATCH_TARGET(t, pool);
+	*fd = -1;
+	BEGIN(vol_stream_fd);
+	TR_DISPATCH_RUN(lock, vol_stream_fd, pool, stream, call, fd);
+}

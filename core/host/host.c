@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../util/alloc.h"
@@ -180,6 +181,38 @@ static int host_secret_get(trellis_plugin_t *self, trellis_call_t *call,
 	if (rc < 0)
 		return host_set_error(call, rc, "secret '%s': %s", name,
 				      trellis_error_name(rc));
+	return 0;
+}
+
+/* ---- a state dir per plugin ---- */
+
+static char state_root[4096];
+
+void tr_host_set_state_dir(const char *dir)
+{
+	snprintf(state_root, sizeof state_root, "%s", dir ? dir : "");
+}
+
+static int host_state_dir(trellis_plugin_t *self, trellis_call_t *call,
+			  char *buf, size_t len)
+{
+	if (!self || !buf || !len)
+		return host_set_error(call, TRELLIS_E_INVALID_ARG,
+				      "state_dir: plugin and buffer required");
+	if (!state_root[0])
+		return host_set_error(call, TRELLIS_E_NOTSUP,
+				      "state_dir: this host keeps no state "
+				      "dir");
+	char top[4200];
+	snprintf(top, sizeof top, "%s/plugins", state_root);
+	if ((size_t)snprintf(buf, len, "%s/%s", top, self->name) >= len)
+		return host_set_error(call, TRELLIS_E_INVALID_ARG,
+				      "state_dir: %zu bytes do not hold %s/%s",
+				      len, top, self->name);
+	if ((mkdir(top, 0700) && errno != EEXIST) ||
+	    (mkdir(buf, 0700) && errno != EEXIST))
+		return host_set_error(call, TRELLIS_E_IO, "%s: %s", buf,
+				      strerror(errno));
 	return 0;
 }
 
@@ -375,6 +408,7 @@ static const struct trellis_host host_table = {
 	.node_size = tr_node_size,
 	.node_duration = tr_node_duration,
 	.node_key = tr_node_key_node_at,
+	.state_dir = host_state_dir,
 };
 
 const trellis_host_t *tr_host(void)

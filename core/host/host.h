@@ -72,6 +72,9 @@ typedef int (*tr_secret_source_fn)(void *arg, const char *name,
 				   char **value);
 void tr_host_set_event_sink(tr_event_sink_fn fn, void *arg);
 void tr_host_set_secret_source(tr_secret_source_fn fn, void *arg);
+/* Where host->state_dir makes the plugins' own dirs (DIR/plugins/NAME);
+ * NULL: none (state_dir answers NOTSUP). */
+void tr_host_set_state_dir(const char *dir);
 
 /* Honour the plugin's thread model around one op.  target_lock is the
  * caller's lock for the op's target (used for PER_TARGET), may be NULL. */

@@ -631,6 +631,15 @@ const struct tr_migration tr_migrations[] = {
 	 * NULL: no password, API keys only. */
 	{"dashboard-0001-password",
 	 "ALTER TABLE tr_user ADD COLUMN password TEXT;"},
+	/* Storage credentials, bridges and transfer progress (issue 21),
+	 * files in the state dir before: core/creds moves them in. */
+	{"adapters-0001-records",
+	 "CREATE TABLE tr_storage_credential (name TEXT PRIMARY KEY, "
+	 "owner TEXT, body TEXT NOT NULL, updated_at INTEGER NOT NULL);"
+	 "CREATE TABLE tr_storage_bridge (name TEXT PRIMARY KEY, "
+	 "owner TEXT, body TEXT NOT NULL, updated_at INTEGER NOT NULL);"
+	 "CREATE TABLE tr_volume_transfer (name TEXT PRIMARY KEY, "
+	 "owner TEXT, body TEXT NOT NULL, updated_at INTEGER NOT NULL);"},
 	/* Append new migrations here. */
 };
 

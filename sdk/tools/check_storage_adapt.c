@@ -48,6 +48,7 @@ static const struct chk_op adapt_ops[] = {
     OP(vol_read, NULL, NULL),
     OP(vol_write, NULL, NULL),
     OP(vol_stream_close, NULL, NULL),
+    OP(vol_stream_fd, NULL, NULL),
 };
 #undef OP
 #define N_ADAPT (sizeof adapt_ops / sizeof *adapt_ops)

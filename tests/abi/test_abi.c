@@ -360,6 +360,10 @@ static void test_frozen_1_0_on_1_1_host(void **st)
 			 TRELLIS_E_NOTSUP);
 	assert_string_equal(call.message, "plugin 'frozen-1-0' (storage) does "
 					  "not support vol_stream_close");
+	int fd = 7;
+	assert_int_equal(tr_st_vol_stream_fd(t, NULL, &call, &fd),
+			 TRELLIS_E_NOTSUP);
+	assert_int_equal(fd, -1);
 	tr_target_close(t);
 	tr_registry_free(reg);
 }

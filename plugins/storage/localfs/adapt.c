@@ -357,6 +357,26 @@ int lfs_vol_write(void *pool, void *stream, trellis_call_t *call,
 	return 0;
 }
 
+/* The stream's own descriptor: a raw volume is a file of this host, so a
+ * local copy may move its bytes in the kernel (copy_file_range) and
+ * digest them in place (mmap).  Writes through it are the caller's, so a
+ * COMMIT flushes whatever it wrote. */
+int lfs_vol_stream_fd(void *pool, void *stream, trellis_call_t *call,
+		      int *fd)
+{
+	struct lfs_pool *p = pool;
+	struct lfs_stream *s = stream;
+	if (!s)
+		return H->set_error(call, TRELLIS_E_INVALID_ARG,
+				    "pool '%s': vol_stream_fd: no stream",
+				    p->name);
+	int acc = fcntl(s->fd, F_GETFL);
+	if (acc >= 0 && (acc & O_ACCMODE) != O_RDONLY)
+		s->wrote = 1;
+	*fd = s->fd;
+	return 0;
+}
+
 int lfs_vol_stream_close(void *pool, void *stream, trellis_call_t *call,
 			 uint32_t flags)
 {

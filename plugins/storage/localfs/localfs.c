@@ -273,6 +273,7 @@ static const struct trellis_storage_ops lfs_ops = {
     .vol_read = lfs_vol_read,             /* since 1.1 */
     .vol_write = lfs_vol_write,           /* since 1.1 */
     .vol_stream_close = lfs_vol_stream_close, /* since 1.1 */
+    .vol_stream_fd = lfs_vol_stream_fd,   /* since 1.1 */
 };
 
 /* The config section (docs/storage-localfs.md), checked by the core before

@@ -122,6 +122,8 @@ int lfs_vol_read(void *pool, void *stream, trellis_call_t *call,
 		 uint64_t off, void *buf, size_t len, size_t *got);
 int lfs_vol_write(void *pool, void *stream, trellis_call_t *call,
 		  uint64_t off, const void *buf, size_t len);
+int lfs_vol_stream_fd(void *pool, void *stream, trellis_call_t *call,
+		      int *fd);
 int lfs_vol_stream_close(void *pool, void *stream, trellis_call_t *call,
 			 uint32_t flags);
 /* localfs.c: pool_info, for discovery */

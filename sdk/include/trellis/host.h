@@ -161,6 +161,14 @@ struct trellis_host {
 	 */
 	const trellis_node_t *(*node_key)(const trellis_node_t *map,
 					  size_t i); /* since 1.1 */
+	/*
+	 * A directory of the plugin's own that outlives the daemon's
+	 * restarts (since 1.1): STATE_DIR/plugins/NAME, made 0700 on the
+	 * first call.  0 and its path in buf, or an error (NOTSUP when the
+	 * host keeps no state dir, INVALID_ARG when buf is too short).
+	 */
+	int (*state_dir)(trellis_plugin_t *self, trellis_call_t *call,
+			 char *buf, size_t len); /* since 1.1 */
 };
 
 /* Size of the host table in ABI 1.0. */

@@ -255,6 +255,15 @@ struct trellis_storage_ops {
 	 * written).  Always frees it, even on error. */
 	int (*vol_stream_close)(void *pool, void *stream, trellis_call_t *call,
 				uint32_t flags); /* since 1.1 */
+	/* The open stream's bytes as a file descriptor on this host (offset
+	 * 0 is the volume's byte 0; read-only for a READ stream), for a copy
+	 * that needs no pass through user space (copy_file_range, mmap).
+	 * The caller may read, write, map and sync it while the stream is
+	 * open, and never closes it; after it wrote through *fd, COMMIT
+	 * still flushes.  NOTSUP when the bytes are not a local file (use
+	 * vol_read and vol_write); NULL or a 1.0 table: NOTSUP. */
+	int (*vol_stream_fd)(void *pool, void *stream, trellis_call_t *call,
+			     int *fd); /* since 1.1 */
 };
 
 #define TRELLIS_STORAGE_OPS_SIZE_1_0                                           \

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # trellis-timeout: 900
 # The transfer benchmark (issue 21): a bridge transfer of a raw volume
-# between two local pools (trellis volume transfer: workflow volume.transfer,
-# chunked streams, an XXH3-128 digest per chunk at the source verified by
-# reading the chunk back at the destination, a progress file per chunk,
-# fdatasync at the end) against `cp` of the same file, alternating in one
-# run.  Two baselines: cp alone, and cp + sync of the copy (the transfer's
-# durability).  Prints medians (MiB/s) and the ratios as TAP diagnostics
+# between two local pools (trellis volume transfer: workflow volume.transfer;
+# both pools are localfs, so the copy takes the local path: copy_file_range
+# on a copier thread, an XXH3-128 digest of each chunk at the source and at
+# the destination, both in place in the page cache, writeback started per
+# verified chunk, a progress row per quarter second, fdatasync at the end)
+# against `cp` of the same file, alternating in one run.  Two baselines: cp
+# alone, and cp + sync of the copy (the transfer's durability).  Prints
+# medians (MiB/s), the ratios and the load average as TAP diagnostics
 # (target: the transfer at least 0.9x cp's throughput with the digest on);
 # it fails only when it cannot measure, never on slow figures.
 #   BENCH_SIZE=2G BENCH_ROUNDS=5 tests/bench/transfer/transfer.t   the full run
@@ -41,6 +43,7 @@ now() { date +%s%N; }
 mibs() { python3 -c "import sys; print('%.1f' % ($bytes / 1048576 / ((int(sys.argv[2]) - int(sys.argv[1])) / 1e9)))" "$1" "$2"; }
 declare -a T_CP T_CPS T_TR T_STEP
 fail=0
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$rounds"); do
 	t0=$(now); cp "$TD_DIR/a/src" "$TD_DIR/cp.$r"; t1=$(now)
 	T_CP+=("$(mibs "$t0" "$t1")")
@@ -59,6 +62,7 @@ for r in $(seq "$rounds"); do
 	id=$(tcli workflow list -o json | json '[i["id"] for i in j["items"] if i["workflow"] == "volume.transfer"][0]')
 	T_STEP+=("$(tcli workflow logs "$id" -o json | json '[round('"$bytes"' / 1048576 / (s["duration_ms"] / 1000), 1) for s in j["steps"] if s["step"] == "copy"][0]')")
 	[[ $r == 1 ]] && dst_sum=$(sha256sum <"$TD_DIR/b/r1" | cut -d' ' -f1)
+	[[ $r == 1 ]] && path=$(tcli workflow logs "$id" -o json | json '[s["outputs"].get("path") for s in j["steps"] if s["step"] == "copy"][0]')
 	rm -f "$TD_DIR/b/r$r" # the next round's destination is new
 done
 is "every transfer finished with a digest" "$fail" 0
@@ -66,7 +70,8 @@ is "... and the bytes arrived unchanged" "${dst_sum:-}" "$src_sum"
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 m_cp=$(median "${T_CP[@]}"); m_cps=$(median "${T_CPS[@]}")
 m_tr=$(median "${T_TR[@]}"); m_step=$(median "${T_STEP[@]}")
-diag "volume of $size, $rounds rounds alternating, MiB/s medians:"
+is "... over the local path (copy_file_range, digests in place)" "${path:-}" local
+diag "volume of $size, $rounds rounds alternating, MiB/s medians (load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)):"
 diag "  cp                         $m_cp   (rounds: ${T_CP[*]})"
 diag "  cp + sync                  $m_cps   (rounds: ${T_CPS[*]})"
 diag "  trellis volume transfer    $m_tr   (rounds: ${T_TR[*]}; end to end, CLI to workflow done)"

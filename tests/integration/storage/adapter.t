@@ -40,7 +40,10 @@ like "credential list" "$(tcli storage credential list)" "acme +translated +http
 nok "... never prints a secret" grep -q -- "$PW_A" <<<"$(tcli storage credential list -o json; tcli storage credential show acme -o json)"
 key=$TD_DIR/credentials.key
 is "the key is in the state dir, mode 0600" "$(stat -c %a "$key")" 600
-nok "the record holds the secret sealed, not in clear" grep -rq -- "$PW_A" "$TD_DIR/credentials"
+like "the record (a row of the store) holds the secret sealed" \
+	"$(python3 -c 'import sqlite3,sys; print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("SELECT body FROM tr_storage_credential WHERE name = ?", ("acme",)).fetchone()[0])' "$TD_DIR/trellis.db")" \
+	'"sealed":'
+nok "... not in clear" grep -rqa -- "$PW_A" "$TD_DIR/trellis.db" "$TD_DIR/trellis.db-wal"
 like "a duplicate is refused" "$(echo x | tcli storage credential add acme --module translated \
 	--endpoint "$(sim_url A)" --username admin 2>&1)" "CONFLICT: credential 'acme' already exists"
 

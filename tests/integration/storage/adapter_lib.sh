@@ -6,6 +6,8 @@
 #   sim_url NAME                      its https:// URL
 #   sim_calls NAME [ROUTE]            vendor calls it served (total or one route)
 #   sim_post NAME PATH [JSON]         a test hook (/_sim/...)
+#   wf_final ID [TENTHS]              waits (60 s) for a workflow to end and
+#                                     prints its state
 #   adapter_setup WHAT                skips WHAT without translated.so; else
 #                                     arrays A (smis, $PW_A) and B (nested,
 #                                     $PW_B) and trellisd with the build's plugins
@@ -32,6 +34,15 @@ sim_url() { local v="SIM_PORT_$1"; echo "https://127.0.0.1:${!v}"; }
 sim_calls() { # name [route]
 	curl -s --cacert "$SIM_CA" "$(sim_url "$1")/_sim/calls" |
 		python3 -c "import json,sys; j=json.load(sys.stdin); print(j.get(sys.argv[1], 0))" "${2:-total}"
+}
+wf_final() { # id [tenths of a second]
+	local st=
+	for _ in $(seq "${2:-600}"); do
+		st=$(tcli workflow status "$1" -o json 2>/dev/null | json 'j["state"]')
+		[[ $st == succeeded || $st == failed || $st == cancelled ]] && break
+		sleep 0.1
+	done
+	echo "$st"
 }
 sim_post() { curl -s --cacert "$SIM_CA" -X POST -d "${3:-{\}}" "$(sim_url "$1")/_sim/$2"; }
 
