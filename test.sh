@@ -48,5 +48,14 @@ echo "== tests =="
 # The suite's fuzz runs are short soaks (8 s a target, ~2 minutes for all
 # of them); a long campaign sets FUZZ_SECONDS itself.
 export FUZZ_SECONDS=${FUZZ_SECONDS:-8}
+# The API, workflow and crash suites run once more with their trellisd on
+# the PostgreSQL store (issue 24); the store's own unit tests run every
+# case on both backends by themselves.
+PG_TESTS=integration/daemon/cli.t,integration/daemon/concurrent.t,\
+integration/daemon/crash.t,integration/daemon/hostile.t,\
+integration/daemon/keys.t,integration/daemon/slow.t,\
+integration/daemon/tenancy.t,integration/http/api.t,\
+integration/http/prometheus.t,integration/placement/policy.t,\
+integration/workflow
 python3 tests/run.py --build build --mode debug --suites "${SUITES:-}" \
-	--also "build-asan:asan:${ASAN_SUITES:-unit,abi}"
+	--also "build-asan:asan:${ASAN_SUITES:-unit,abi}" --pg "${PG_SUITES:-$PG_TESTS}"

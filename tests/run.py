@@ -12,6 +12,11 @@ A test file that exits non-zero, times out, or prints fewer results than its
 plan counts as one more failure.  Full logs go to BUILD/test-logs/.
 
 A script may say `# trellis-timeout: SECONDS` in its first 20 lines.
+
+--pg TESTS runs those tests (suite/name prefixes: integration/workflow,
+integration/daemon/cli.t) once more with TRELLIS_TEST_STORE=postgresql,
+their trellisd on the PostgreSQL store of TRELLIS_TEST_PG_DSN (test.sh's
+throw-away cluster); without a cluster each is one skip.
 Environment for tests: TRELLIS_SRC, TRELLIS_BUILD (absolute paths),
 TRELLIS_MODE.
 """
@@ -70,8 +75,9 @@ def timeout_of(path):
     return DEFAULT_TIMEOUT
 
 
-def run_one(suite, name, argv, kind, build, mode, logdir):
+def run_one(suite, name, argv, kind, build, mode, logdir, extra_env=None):
     env = dict(os.environ)
+    env.update(extra_env or {})
     env.update(TRELLIS_SRC=SRC, TRELLIS_BUILD=os.path.abspath(build),
                TRELLIS_MODE=mode)
     if kind == 'cmocka':
@@ -81,8 +87,9 @@ def run_one(suite, name, argv, kind, build, mode, logdir):
         tmo = timeout_of(argv[0])
     env.setdefault('ASAN_OPTIONS', 'detect_leaks=1:abort_on_error=0')
     env.setdefault('UBSAN_OPTIONS', 'print_stacktrace=1:halt_on_error=1')
-    logpath = os.path.join(logdir, '%s__%s.log' % (suite,
-                                                   name.replace('/', '_')))
+    logpath = os.path.join(logdir, '%s__%s%s.log' % (
+        suite, name.replace('/', '_'),
+        '.' + extra_env['TRELLIS_TEST_STORE'] if extra_env else ''))
     t0 = time.time()
     with open(logpath, 'w') as log:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
@@ -151,30 +158,51 @@ def main():
     ap.add_argument('--also', action='append', default=[],
                     metavar='BUILD:MODE:SUITES',
                     help='also run SUITES from another build, same totals')
+    ap.add_argument('--pg', default='', metavar='TESTS',
+                    help='comma-separated suite/name prefixes to run again '
+                    'on the PostgreSQL store')
     ap.add_argument('--list', action='store_true')
     args = ap.parse_args()
 
     runs = [(args.build, args.mode,
-             set(filter(None, args.suites.split(','))))]
+             set(filter(None, args.suites.split(','))), None)]
     for a in args.also:
         b, m, s = a.split(':', 2)
-        runs.append((b, m, set(filter(None, s.split(',')))))
+        runs.append((b, m, set(filter(None, s.split(','))), None))
+    pg = [p for p in args.pg.split(',') if p]
+    main_suites = runs[0][2]
+    pg = [p for p in pg if not main_suites or p.split('/')[0] in main_suites]
+    if pg:
+        runs.append((args.build, args.mode,
+                     set(p.split('/')[0] for p in pg), pg))
 
     totals = dict(passed=0, failed=0, skipped=0)
     bad = []
-    for build, mode, suites in runs:
+    for build, mode, suites, pg_only in runs:
         logdir = os.path.join(build, 'test-logs')
         os.makedirs(logdir, exist_ok=True)
         tests = discover(build, suites)
+        extra = None
+        if pg_only:
+            tests = [t for t in tests
+                     if any(('%s/%s' % (t[0], t[1])).startswith(p)
+                            for p in pg_only)]
+            extra = {'TRELLIS_TEST_STORE': 'postgresql'}
         for suite, name, argv, kind in tests:
             label = '%s/%s%s' % (suite, name,
+                                 ' [postgresql]' if pg_only else
                                  '' if mode in ('debug', 'release')
                                  else ' [%s]' % mode)
             if args.list:
                 print(label)
                 continue
+            if pg_only and not os.environ.get('TRELLIS_TEST_PG_DSN'):
+                print('skip %s: no PostgreSQL cluster (TRELLIS_TEST_PG_DSN)'
+                      % label, flush=True)
+                totals['skipped'] += 1
+                continue
             print('RUN  %s' % label, flush=True)
-            r = run_one(suite, name, argv, kind, build, mode, logdir)
+            r = run_one(suite, name, argv, kind, build, mode, logdir, extra)
             for k in totals:
                 totals[k] += r[k]
             status = 'FAIL' if r['failed'] else 'ok  '
