@@ -567,6 +567,8 @@ static void proxy_scan(struct tr_daemon *d, struct tr_req *req, json_t *args)
 static void scan_tick(struct tr_daemon *d, void *arg)
 {
 	(void)arg;
+	if (!tr_daemon_leads(d, "console.scan"))
+		return;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	json_t *out = scan(d, NULL, &call);

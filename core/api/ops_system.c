@@ -68,13 +68,29 @@ static void api_ops(struct tr_daemon *d, struct tr_req *req, json_t *args)
 
 static json_t *with_link_key(struct tr_daemon *d, json_t *o);
 
+/* daemon.status's cluster: the managers sharing the store and who runs
+ * each leader-only job (core/store/lead.c). */
+static json_t *with_cluster(struct tr_daemon *d, json_t *o)
+{
+	json_t *c = NULL;
+	trellis_call_t call;
+	tr_call_init(&call, NULL);
+	if (o && d->store &&
+	    tr_store_managers(d->store, tr_daemon_jobs, &c, &call) == 0)
+		json_object_set_new(o, "cluster", c);
+	else if (o)
+		json_object_set_new(o, "cluster",
+				    json_pack("{s:s}", "error", call.message));
+	return o;
+}
+
 static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			  json_t *args)
 {
 	(void)args;
 	struct tr_api_stats st;
 	tr_api_stats(d->api, &st);
-	tr_req_ok(req, with_link_key(d,
+	tr_req_ok(req, with_cluster(d, with_link_key(d,
 		  json_pack("{s:s, s:i, s:s, s:i, s:I, s:i, s:I, "
 			    "s:{s:i, s:I, s:I, s:I, s:I}}", "version",
 			    TRELLIS_VERSION, "pid", (int)getpid(), "state_dir",
@@ -88,7 +104,7 @@ static void daemon_status(struct tr_daemon *d, struct tr_req *req,
 			    (json_int_t)st.requests, "reads",
 			    (json_int_t)st.reads, "helper_wakeups",
 			    (json_int_t)st.wakeups, "refused",
-			    (json_int_t)st.refused)));
+			    (json_int_t)st.refused))));
 }
 
 /* daemon.status's link_key: the core's public key, which a tcp:// client

@@ -427,6 +427,18 @@ static int run(const struct opts *o)
 		tr_info("store: PostgreSQL, schema %d",
 			tr_store_schema_version(d.store));
 	d.store_path = dbpath;
+	{
+		/* This manager's name among those sharing the store
+		 * (`trellis api status`): HOST:PID. */
+		char host[200] = "", mgr[256];
+		gethostname(host, sizeof host - 1);
+		snprintf(mgr, sizeof mgr, "%s:%ld", host[0] ? host : "localhost",
+			 (long)getpid());
+		trellis_call_t mc;
+		tr_call_init(&mc, NULL);
+		if (tr_store_set_manager(d.store, mgr, &mc) < 0)
+			tr_warn("store: %s", mc.message);
+	}
 	/* Plugins may publish events and read secrets from init(). */
 	d.events = tr_events_new(cfg->events_listen, cfg->api_mode, err,
 				 sizeof err);

@@ -678,7 +678,7 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 static void tick(struct tr_daemon *d, void *arg)
 {
 	(void)arg;
-	if (d->stopping || !d->store)
+	if (d->stopping || !d->store || !tr_daemon_leads(d, "ha.check"))
 		return;
 	follow_restarts(d);
 	json_t *hosts = NULL;

@@ -385,7 +385,8 @@ static void round_done(struct tr_daemon *d, void *arg, json_t *host,
 static void refresh_tick(struct tr_daemon *d, void *arg)
 {
 	(void)arg;
-	if (background > 0 || d->stopping)
+	if (background > 0 || d->stopping ||
+	    !tr_daemon_leads(d, "inventory.refresh"))
 		return;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);

@@ -42,7 +42,7 @@ static void check_tick(struct tr_daemon *d, void *arg)
 	json_t *l = NULL, *n;
 	size_t i;
 	(void)arg;
-	if (in_flight)
+	if (in_flight || !tr_daemon_leads(d, "inventory.routers"))
 		return;
 	tr_call_init(&call, NULL);
 	if (tr_ipam_routed(d->store, &l, &call)) {

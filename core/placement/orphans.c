@@ -100,6 +100,10 @@ static void tick(struct tr_daemon *d, void *arg)
 	o->timer = 0;
 	if (d->stopping)
 		return;
+	if (!tr_daemon_leads(d, "placement.orphans")) {
+		tr_daemon_timer_add(d, o->period_ms, 0, tick, o, &o->timer);
+		return;
+	}
 	trellis_call_t call;
 	tr_call_init(&call, "placement");
 	struct pass ps = {.d = d, .o = o, .db = tr_store_sql(d->store)};

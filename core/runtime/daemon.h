@@ -160,4 +160,11 @@ void tr_conn_put(struct tr_daemon *d, struct tr_conn *c);
 void tr_conn_forget(struct tr_daemon *d, enum tr_conn_kind kind,
 		    const char *key);
 
+/* Leader-only periodic jobs (lead.c): whether this manager runs job now.
+ * With several managers on one PostgreSQL store exactly one of them
+ * does, and the job moves when that one dies; with SQLite, always. */
+int tr_daemon_leads(struct tr_daemon *d, const char *job);
+/* Their names, NULL-terminated. */
+extern const char *const tr_daemon_jobs[];
+
 #endif

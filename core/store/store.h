@@ -190,6 +190,22 @@ int tr_store_delete(struct tr_store *s, enum tr_kind kind, const char *ref,
 int64_t tr_store_id(struct tr_store *s, enum tr_kind kind, const char *ref,
 		    trellis_call_t *call);
 
+/* ---- managers and leader-only jobs (lead.c) ---- */
+
+/* Names this manager (HOST:PID by default) on the store's connection, so
+ * that the others see it.  0 or a negative code. */
+int tr_store_set_manager(struct tr_store *s, const char *name,
+			 trellis_call_t *call);
+/* Whether this manager holds job now (1), another one does (0), or a
+ * negative code: a periodic job that only one manager may run asks this
+ * at every tick.  On PostgreSQL a session advisory lock, which the server
+ * gives up when the holder's session ends; on SQLite always 1. */
+int tr_store_lead(struct tr_store *s, const char *job, trellis_call_t *call);
+/* {"backend", "managers":[{name, connected_at, self}], "jobs":[{job,
+ * holder}]} for the NULL-terminated jobs. */
+int tr_store_managers(struct tr_store *s, const char *const *jobs,
+		      json_t **out, trellis_call_t *call);
+
 /* ---- schema (schema.c) ---- */
 
 struct tr_migration {

@@ -18,6 +18,7 @@ struct tr_store {
 	sqlite3 *db;        /* SQLite; NULL on PostgreSQL */
 	struct tr_sql *sql; /* the connection, through the SQL layer (sql.h) */
 	int pg;             /* the PostgreSQL backend */
+	char manager[256];  /* lead.c: this manager's name */
 	int readonly;
 	int version;
 	int tx_depth;

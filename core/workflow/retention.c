@@ -43,6 +43,11 @@ static void tick(struct tr_daemon *d, void *arg)
 	e->retention_timer = 0;
 	if (e->stopping || d->stopping)
 		return;
+	if (!tr_daemon_leads(d, "workflow.retention")) {
+		tr_daemon_timer_add(d, PERIOD_MS, 0, tick, e,
+				    &e->retention_timer);
+		return;
+	}
 	trellis_call_t call;
 	tr_call_init(&call, "workflow");
 	unsigned n = 0;
