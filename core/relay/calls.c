@@ -55,7 +55,8 @@ void tr_relay_on_result(struct tr_relay *r, struct session *s, json_t *m)
 
 int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 		  json_t *args, const char *idem_key, json_t *host,
-		  unsigned timeout_ms, json_t **result, trellis_call_t *call)
+		  json_t *records, unsigned timeout_ms, json_t **result,
+		  trellis_call_t *call)
 {
 	struct tr_relay *r = d->relay;
 	*result = NULL;
@@ -73,9 +74,10 @@ int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 		 (unsigned long long)++r->next_cmd);
 	pthread_mutex_unlock(&r->mu);
 	snprintf(p->agent, sizeof p->agent, "%s", agent);
-	json_t *m = json_pack("{s:s, s:s, s:s, s:O, s:s?, s:O?}", "t", "cmd",
-			      "id", p->id, "action", action, "args", args,
-			      "idem", idem_key, "host", host);
+	json_t *m = json_pack("{s:s, s:s, s:s, s:O, s:s?, s:O?, s:O?}", "t",
+			      "cmd", "id", p->id, "action", action, "args",
+			      args, "idem", idem_key, "host", host, "records",
+			      json_object_size(records) ? records : NULL);
 	p->json = m ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	if (!p->json) {

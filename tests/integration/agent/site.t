@@ -42,6 +42,7 @@ cleanup() {
 	lv_purge "$PFX"
 	ip link del "$va" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
+	[[ -n ${hostns:-} ]] && ip netns del "$hostns" 2>/dev/null
 	local i t
 	for ((i = VNI; i < VNI + 4; i++)); do
 		for t in $(ls "/sys/class/net/tr-bx$i/brif" 2>/dev/null); do ip link del "$t" 2>/dev/null; done
@@ -114,6 +115,12 @@ like "the bundle names both endpoints, the blocked one first" \
 	"$(jq_ "','.join(j['endpoints'])" <"$D/bundle.json")" "^tcp://$core_ip:$p1,tcp://$core_ip:$p2$"
 
 # ---- the agent, in the site ----
+# Its hosts' taps are where libvirtd is (this machine's namespace): its
+# network plugin works there (network.context; site_plugins.t).
+hostns=trsiteh$S
+ip netns attach "$hostns" $$
+mkdir -p "$D/agent"
+printf 'network: {context: "netns:%s"}\n' "$hostns" >"$D/agent/agent.yaml"
 ip netns exec "$ns" env LD_PRELOAD="$(lv_preload)" "$TRELLIS_BUILD/bin/trellis-agent" \
 	--state-dir "$D/agent" --name a1 --bundle "$D/bundle.json" \
 	--plugin-dir "$TRELLIS_BUILD/plugins" --report-interval 10 2>>"$D/agent.log" &
