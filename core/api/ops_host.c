@@ -104,7 +104,8 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	}
 	if (agent && tr_api_via_agent_check(d, req, agent, cluster) < 0)
 		return;
-	if (tr_inventory_host_conflict(d->store, name, uri, NULL, &call) < 0) {
+	if (tr_inventory_host_conflict(d->store, name, uri, NULL, agent,
+				       &call) < 0) {
 		tr_req_fail_call(req, &call);
 		return;
 	}
