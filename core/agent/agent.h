@@ -28,6 +28,8 @@
 /* A command from the core, by id: running, or done with its answer
  * kept, so the same id sent again (after a reconnect) is answered from
  * here and never run twice. */
+struct job;
+
 struct cmd {
 	char id[40];
 	int done;
@@ -69,6 +71,10 @@ struct agent {
 	int reporting;
 	unsigned running; /* command and report threads alive (mu) */
 	pthread_cond_t idle; /* running dropped to 0 */
+	struct job *jobs;    /* commands for the workers (mu) */
+	pthread_cond_t work; /* jobs got one, or pool_stop */
+	unsigned nidle;      /* workers waiting for a job */
+	int pool_stop;
 	int batch; /* recv_msg: give the whole {"m": [...]} once */
 	/* its config file (config.c): the plugins' sections, the site's
 	 * network context for network.* actions ("" = local) */

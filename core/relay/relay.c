@@ -105,7 +105,8 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		s->gen = ++r->next_gen;
 		s->st = S_LINKED;
 		s->outtail = &s->outq;
-		s->since = s->last_rx = now;
+		s->since = now;
+		tr_relay_touch_rx(r, s, now);
 		*p = s;
 		r->nsessions++;
 		s->parked[s->nparked++] = ctl;
@@ -145,7 +146,7 @@ static void on_message(struct tr_relay *r, int lsn, void *body, size_t len,
 		tr_relay_drop(r, s, s->link.why);
 		return;
 	}
-	s->last_rx = now;
+	tr_relay_touch_rx(r, s, now);
 	s->inflight = 0;
 	if (s->nparked == MAX_PARKED) {
 		nn_freemsg(s->parked[0]);
@@ -205,37 +206,33 @@ static void tick(struct tr_relay *r, int drained)
 {
 	uint64_t now = tr_now_ms();
 	uint64_t dead_ms = (uint64_t)r->beat_ms * r->dead;
-	for (size_t b = 0; b < NBUCKETS; b++) {
-		struct session *s = r->buckets[b], *next;
-		for (; s; s = next) {
-			next = s->next;
-			if (s->st != S_UP) {
-				/* A handshake must authenticate in time; one
-				 * that did (S_AUTHING) waits for the store's
-				 * answer however long the main thread's queue
-				 * is (10,000 agents enrolling at once), since
-				 * dropping it would burn its token for
-				 * nothing. */
-				if (drained && s->st == S_LINKED &&
-				    now - s->since > AUTH_WITHIN_MS)
-					tr_relay_drop(
-					    r, s, "no authentication in time");
-				continue;
-			}
-			if (drained && now - s->last_rx > dead_ms) {
-				char why[96];
-				snprintf(
-				    why, sizeof why,
-				    "dead: no beat for %llu ms",
-				    (unsigned long long)(now - s->last_rx));
-				tr_relay_drop(r, s, why);
-				continue;
-			}
-			if (now - s->last_tx >= r->beat_ms && !s->outq &&
-			    s->nparked && !s->inflight)
-				tr_relay_enqueue_text(
-				    r, s, tr_xstrdup("{\"t\":\"beat\"}"));
+	uint64_t first = dead_ms < AUTH_WITHIN_MS ? dead_ms : AUTH_WITHIN_MS;
+	struct session *s, *next;
+	/* Silence, oldest first: only the sessions silent for longer than
+	 * the shorter limit are looked at. */
+	for (s = r->by_rx.head; drained && s && now - s->last_rx > first;
+	     s = next) {
+		next = s->rx.next;
+		if (s->st == S_UP && now - s->last_rx > dead_ms) {
+			char why[96];
+			snprintf(why, sizeof why, "dead: no beat for %llu ms",
+				 (unsigned long long)(now - s->last_rx));
+			tr_relay_drop(r, s, why);
+		} else if (s->st == S_LINKED && now - s->since > AUTH_WITHIN_MS) {
+			/* A handshake must authenticate in time; one that
+			 * did (S_AUTHING) waits for the store's answer
+			 * however long the main thread's queue is (10,000
+			 * agents enrolling at once), since dropping it would
+			 * burn its token for nothing. */
+			tr_relay_drop(r, s, "no authentication in time");
 		}
+	}
+	/* Beats due, oldest last frame sent first: a beat sent moves its
+	 * session to the tail, so the walk ends at the first not due. */
+	for (s = r->by_tx.head; s && now - s->last_tx >= r->beat_ms; s = next) {
+		next = s->tx.next;
+		if (s->st == S_UP && !s->outq && s->nparked && !s->inflight)
+			tr_relay_enqueue_text(r, s, tr_xstrdup("{\"t\":\"beat\"}"));
 	}
 }
 

@@ -25,7 +25,8 @@
 
 #define MAX_SOCKS 4
 #define MAX_PARKED 8
-#define NBUCKETS 4096
+#define NBUCKETS_BITS 12
+#define NBUCKETS (1u << NBUCKETS_BITS)
 #define AUTH_WITHIN_MS 10000
 #define MAX_FRAME (1u << 20)
 #define TICK_MS 20 /* beats due, dead links */
@@ -36,6 +37,19 @@ enum sstate { S_LINKED, S_AUTHING, S_UP };
 struct outmsg {
 	char *json;
 	struct outmsg *next;
+};
+
+/* A session's place in one of the relay's time-ordered lists (dlist):
+ * by last frame received (dead links) and by last frame sent (beats
+ * due).  A session moves to a list's tail each time its time is set
+ * to now, so each list stays ordered and a tick looks only at its head:
+ * the sessions due, not all 10,000. */
+struct session;
+struct dlink {
+	struct session *prev, *next;
+};
+struct dlist {
+	struct session *head, *tail;
 };
 
 struct session {
@@ -51,8 +65,9 @@ struct session {
 	struct outmsg *outq, **outtail;
 	uint64_t since, last_rx, last_tx;
 	uint64_t reports, deltas, last_report; /* what it reported */
-	struct session *next;		       /* in its pipe's bucket */
+	struct session *next;  /* in its pipe's bucket */
 	struct session *nnext; /* in its name's bucket (S_UP only) */
+	struct dlink rx, tx;   /* in r->by_rx, r->by_tx */
 };
 
 /* A relayed action waiting for its agent's answer (tr_relay_call): it
@@ -85,6 +100,7 @@ struct tr_relay {
 	int handoff; /* a caller was woken: let it have mu */
 	struct session *buckets[NBUCKETS]; /* by listener and pipe */
 	struct session *by_name[NBUCKETS]; /* the authenticated, by agent */
+	struct dlist by_rx, by_tx; /* every session, oldest last_rx/last_tx first */
 	unsigned nsessions;
 	uint64_t next_gen;
 	unsigned beat_ms, dead;
@@ -111,7 +127,10 @@ void tr_relay_name_add(struct tr_relay *r, struct session *s);
 /* Drops s (its pipe's requests, its queue, its keys); an up agent's
  * hosts go disconnected. */
 void tr_relay_drop(struct tr_relay *r, struct session *s, const char *why);
-/* Sends one message as the answer to s's oldest parked request. */
+/* s received a frame now (last_rx), or is new: to by_rx's tail. */
+void tr_relay_touch_rx(struct tr_relay *r, struct session *s, uint64_t now);
+/* Sends one message as the answer to s's oldest parked request (and
+ * sets last_tx: s to by_tx's tail). */
 int tr_relay_send_raw(struct tr_relay *r, struct session *s, const void *buf,
 		      size_t len);
 /* Sends what is queued for s, if it can. */

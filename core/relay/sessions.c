@@ -9,6 +9,7 @@
 #include <nanomsg/nn.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,18 @@ void tr_relay_lock(struct tr_relay *r)
 
 /* ---- sessions (r->mu held) ---- */
 
+/* Fibonacci hashing, the product's top bits: a pipe's key is a
+ * pointer's low half, its low bits zero (alignment), and a plain modulo
+ * of the product would use 1 bucket in 16. */
+static unsigned pipe_bucket(int lsn, uint32_t pipe)
+{
+	uint32_t h = (pipe ^ ((uint32_t)lsn << 24)) * 2654435761u;
+	return h >> (32 - NBUCKETS_BITS);
+}
+
 struct session **tr_relay_slot(struct tr_relay *r, int lsn, uint32_t pipe)
 {
-	struct session **p =
-	    &r->buckets[(pipe * 2654435761u + (unsigned)lsn) % NBUCKETS];
+	struct session **p = &r->buckets[pipe_bucket(lsn, pipe)];
 	while (*p && ((*p)->lsn != lsn || (*p)->pipe != pipe))
 		p = &(*p)->next;
 	return p;
@@ -107,11 +116,53 @@ static void hosts_news(struct tr_relay *r, const char *agent, const char *st,
 		free(n);
 }
 
-void tr_relay_drop(struct tr_relay *r, struct session *s, const char *why)
+#define DL(s, off) ((struct dlink *)((char *)(s) + (off)))
+
+static void dl_del(struct dlist *l, struct session *s, size_t off)
+{
+	struct dlink *k = DL(s, off);
+	if (k->prev)
+		DL(k->prev, off)->next = k->next;
+	else if (l->head == s)
+		l->head = k->next;
+	else
+		return; /* not in the list */
+	if (k->next)
+		DL(k->next, off)->prev = k->prev;
+	else
+		l->tail = k->prev;
+	k->prev = k->next = NULL;
+}
+
+static void dl_to_tail(struct dlist *l, struct session *s, size_t off)
+{
+	struct dlink *k = DL(s, off);
+	if (l->tail == s)
+		return;
+	dl_del(l, s, off);
+	k->prev = l->tail;
+	k->next = NULL;
+	if (l->tail)
+		DL(l->tail, off)->next = s;
+	else
+		l->head = s;
+	l->tail = s;
+}
+
+void tr_relay_touch_rx(struct tr_relay *r, struct session *s, uint64_t now)
+{
+	s->last_rx = now;
+	dl_to_tail(&r->by_rx, s, offsetof(struct session, rx));
+}
+
+void tr_relay_drop(struct tr_relay *r, struct session *s,
+		   const char *why)
 {
 	struct session **p = tr_relay_slot(r, s->lsn, s->pipe);
 	if (*p == s)
 		*p = s->next;
+	dl_del(&r->by_rx, s, offsetof(struct session, rx));
+	dl_del(&r->by_tx, s, offsetof(struct session, tx));
 	for (int i = 0; i < s->nparked; i++)
 		nn_freemsg(s->parked[i]);
 	for (struct outmsg *m = s->outq, *n; m; m = n) {
@@ -150,6 +201,7 @@ int tr_relay_send_raw(struct tr_relay *r, struct session *s, const void *buf,
 		return -1;
 	}
 	s->last_tx = tr_now_ms();
+	dl_to_tail(&r->by_tx, s, offsetof(struct session, tx));
 	return 0;
 }
 
