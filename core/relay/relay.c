@@ -260,11 +260,7 @@ static void *relay_thread(void *arg)
 				void *body = NULL, *ctl = NULL;
 				struct nn_iovec iov = {&body, NN_MSG};
 				struct nn_msghdr hdr;
-				memset(&hdr, 0, sizeof hdr);
-				hdr.msg_iov = &iov;
-				hdr.msg_iovlen = 1;
-				hdr.msg_control = &ctl;
-				hdr.msg_controllen = NN_MSG;
+				tr_relay_msghdr(&hdr, &iov, &ctl);
 				int n =
 				    nn_recvmsg(r->socks[i], &hdr, NN_DONTWAIT);
 				if (n < 0)

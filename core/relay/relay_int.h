@@ -15,10 +15,12 @@
 #define TRELLIS_CORE_RELAY_RELAY_INT_H
 
 #include <jansson.h>
+#include <nanomsg/nn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../link/link.h"
 #include "relay.h"
@@ -162,6 +164,18 @@ void tr_relay_on_delta(struct tr_relay *r, struct session *s, json_t *m);
 /* keys.c (no lock): loads or makes STATE_DIR/link.key. */
 int tr_relay_key_load(const char *dir, struct tr_link_keypair *kp, char *err,
 		      size_t errlen);
+
+/* A message header of one part (iov) with its SP header in *ctl
+ * (NN_MSG: nanomsg's own buffer), for nn_sendmsg and nn_recvmsg. */
+static inline void tr_relay_msghdr(struct nn_msghdr *hdr, struct nn_iovec *iov,
+				   void **ctl)
+{
+	memset(hdr, 0, sizeof *hdr);
+	hdr->msg_iov = iov;
+	hdr->msg_iovlen = 1;
+	hdr->msg_control = ctl;
+	hdr->msg_controllen = NN_MSG;
+}
 
 static inline const char *tr_relay_jstr(json_t *o, const char *k)
 {

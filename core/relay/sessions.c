@@ -191,11 +191,7 @@ int tr_relay_send_raw(struct tr_relay *r, struct session *s, const void *buf,
 	memmove(s->parked, s->parked + 1, (size_t)--s->nparked * sizeof ctl);
 	struct nn_iovec iov = {(void *)buf, len};
 	struct nn_msghdr hdr;
-	memset(&hdr, 0, sizeof hdr);
-	hdr.msg_iov = &iov;
-	hdr.msg_iovlen = 1;
-	hdr.msg_control = &ctl;
-	hdr.msg_controllen = NN_MSG;
+	tr_relay_msghdr(&hdr, &iov, &ctl);
 	if (nn_sendmsg(r->socks[s->lsn], &hdr, NN_DONTWAIT) < 0) {
 		nn_freemsg(ctl);
 		return -1;

@@ -20,6 +20,7 @@
 source "$(dirname "$0")/../../lib/tap.sh"
 LVLIB=$TRELLIS_SRC/tests/integration/libvirt/lib.sh
 source "$LVLIB"
+source "$(dirname "$0")/lib.sh"
 lv_require
 for t in nft ip; do
 	command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
@@ -47,37 +48,14 @@ cleanup() {
 	ip link del "$va" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
 	ip netns del "$hostns" 2>/dev/null
-	local i t
-	for ((i = VNI; i < VNI + 4; i++)); do
-		for t in $(ls "/sys/class/net/tr-bx$i/brif" 2>/dev/null); do ip link del "$t" 2>/dev/null; done
-		ip link del "tr-bx$i" 2>/dev/null
-		ip link del "tr-x$i" 2>/dev/null
-	done
+	site_segments_del "$VNI"
 	rm -rf "$D"
 }
 trap cleanup EXIT
 lv_setup
 
 # ---- the site ----
-ip netns add "$ns"
-ip link add "$va" type veth peer name "$vb"
-ip link set "$vb" netns "$ns"
-ip addr add "$core_ip/30" dev "$va"
-ip link set "$va" up
-ip -n "$ns" addr add "$site_ip/30" dev "$vb"
-ip -n "$ns" link set "$vb" up
-ip -n "$ns" link set lo up
-ip netns exec "$ns" nft -f - <<NFT
-table inet trsite {
-	counter inbound_new {}
-	chain input {
-		type filter hook input priority 0; policy drop;
-		iif lo accept
-		ct state established,related accept
-		ct state new counter name inbound_new drop
-	}
-}
-NFT
+site_up "$ns" "$va" "$vb" "$core_ip" "$site_ip"
 ok "the site's firewall is in place" ip netns exec "$ns" nft list table inet trsite
 # The site's hosts run their guests' taps where libvirtd is (this
 # machine's namespace): the agent's network plugin works there
@@ -152,15 +130,7 @@ ip netns exec "$ns" env LD_PRELOAD="$(lv_preload)" "$TRELLIS_BUILD/bin/trellis-a
 	--state-dir "$D/agent" --name a1 --bundle "$D/bundle.json" \
 	--plugin-dir "$TRELLIS_BUILD/plugins" --report-interval 10 2>>"$D/agent.log" &
 APID=$!
-connected() {
-	local i
-	for i in $(seq 1 150); do
-		[[ $(tcli -o json agent show "$1" 2>/dev/null | jq_ "j['link']['connected']") == True ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-ok "the agent (config in its state dir) enrols and connects" connected a1
+ok "the agent (config in its state dir) enrols and connects" agent_connected a1
 ok "host add --via-agent on qemu:///system" \
 	tcli host add pva --cluster z1/p1/c1 --via-agent a1 --uri qemu:///system
 
@@ -221,7 +191,7 @@ for a in storage.volume_create network.port_create hypervisor.vm_create hypervis
 	ok "$a ran on the agent (its log)" grep -q "$a: done" "$D/agent.log"
 	ok "...relayed by the core (its log)" grep -q "relay: $a on 'a1'" "$D/daemon.log"
 done
-if wait_marker "$slog" 120; then _tap_report 0 "the guest boots (its marker)"; else _tap_report 1 "the guest boots (its marker)"; fi
+if wait_marker "$slog" 300; then _tap_report 0 "the guest boots (its marker)"; else _tap_report 1 "the guest boots (its marker)"; fi
 is "virsh: the domain runs" "$(virsh -c qemu:///system domstate "$vm" 2>&1)" running
 tcli -o json vm show "$vm" >"$D/vm.json"
 cp "$D/vm.json" /tmp/agent5-vm.json 2>/dev/null
@@ -246,5 +216,5 @@ ok "network.port_delete ran on the agent" grep -q "network.port_delete: done" "$
 nok "virsh: the domain is gone" virsh -c qemu:///system domstate "$vm"
 ok "the disk is gone from the site's pool" test ! -e "$disk"
 ok "the tap is gone" test ! -e "/sys/class/net/$ifname"
-like "nothing got into the site from outside" "$(ip netns exec "$ns" nft list counter inet trsite inbound_new)" "packets 0 "
+is "nothing got into the site from outside" "$(site_counter "$ns" inbound_new)" 0
 done_testing
