@@ -468,11 +468,7 @@ static int link_run(struct agent *a)
 			    (unsigned long long)(now - a->last_rx));
 			return -1;
 		}
-		/* The core beats every beat_ms and each of its frames gets a
-		 * poll back, which the core counts as a beat: a beat of
-		 * our own only when we sent nothing for 1.5 beats, so a
-		 * quiet link costs two frames a beat, not three. */
-		if (now - a->last_tx >= a->beat_ms + a->beat_ms / 2 &&
+		if (now - a->last_tx >= a->beat_ms &&
 		    tr_agent_send_msg(a, json_pack("{s:s}", "t", "beat")) < 0)
 			return -1;
 		int closed, fin;

@@ -216,10 +216,7 @@ static int agents(int argc, char **argv)
 				}
 				nn_freemsg(buf);
 			}
-			/* As trellis-agent: a beat of its own after 1.5
-			 * beats without sending (its polls answer the
-			 * core's beats). */
-			if (s->up && now - s->last_tx >= s->beat_ms + s->beat_ms / 2)
+			if (s->up && now - s->last_tx >= s->beat_ms)
 				send_json(s, "{\"t\":\"beat\"}");
 			/* Dead (nothing from the core for dead_after beats):
 			 * a new link, as trellis-agent makes. */
