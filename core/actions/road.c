@@ -98,9 +98,14 @@ static int pool_road(const struct tr_action_env *env, const struct tr_action *a,
 			return a->run(env, args, result, call); /* it says why */
 		agent = tr_json_str_opt(json_object_get(pool, "spec"), "agent");
 	}
-	if (!agent || !*agent) {
+	if (!agent || !*agent) { /* the core's: the record found is the action's */
+		struct tr_action_env e2 = *env;
+		json_t *records = pool ? json_pack("{s:O}", "pool", pool) : NULL;
+		e2.records = records;
+		int rc = a->run(&e2, args, result, call);
+		json_decref(records);
 		json_decref(pool);
-		return a->run(env, args, result, call);
+		return rc;
 	}
 	json_t *records = json_object();
 	if (pool)
