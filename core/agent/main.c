@@ -305,6 +305,26 @@ static void save_hosts(struct agent *a)
 	free(text);
 }
 
+/* {"t":"forget","hosts":[...]}: hosts the core does not have as this
+ * agent's (removed, or added by another road): no more reports. */
+static void on_forget(struct agent *a, json_t *m)
+{
+	size_t i;
+	json_t *h;
+	pthread_mutex_lock(&a->mu);
+	json_array_foreach(json_object_get(m, "hosts"), i, h)
+	{
+		const char *name = json_string_value(h);
+		if (name && json_object_get(a->hosts, name)) {
+			json_object_del(a->hosts, name);
+			tr_agent_say("host %s: not this agent's at the core; "
+				     "no longer reported", name);
+		}
+	}
+	save_hosts(a);
+	pthread_mutex_unlock(&a->mu);
+}
+
 /* A command: {"t":"cmd", id, action, args, idem, host}. */
 static void on_cmd(struct agent *a, json_t *m)
 {
@@ -497,6 +517,8 @@ static int link_run(struct agent *a)
 				    json_object_get(one, "t"));
 				if (ty && strcmp(ty, "cmd") == 0)
 					on_cmd(a, one);
+				else if (ty && strcmp(ty, "forget") == 0)
+					on_forget(a, one);
 			}
 			json_t *last = json_incref(
 			    json_array_get(list, json_array_size(list) - 1));

@@ -443,20 +443,26 @@ void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
 			       json_t *hosts)
 {
 	size_t i;
-	json_t *r;
+	json_t *r, *forget = json_array();
 	json_array_foreach(hosts, i, r)
 	{
 		const char *name = tr_json_str_opt(r, "host");
 		json_t *rec = NULL;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
-		if (!name ||
-		    tr_store_get(d->store, TR_KIND_HOST, name, &rec, &call) < 0)
+		if (!name)
 			continue;
+		if (tr_store_get(d->store, TR_KIND_HOST, name, &rec, &call) < 0) {
+			/* removed, or its add refused after the probe */
+			json_array_append_new(forget, json_string(name));
+			continue;
+		}
 		const char *owner = tr_json_str_opt(rec, "agent");
 		if (!owner || strcmp(owner, agent) != 0) {
 			tr_warn("agent '%s' reported host '%s', which is not "
-				"its own: ignored", agent, name);
+				"its own: ignored, and the agent told to forget it",
+				agent, name);
+			json_array_append_new(forget, json_string(name));
 			json_decref(rec);
 			continue;
 		}
@@ -476,4 +482,10 @@ void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
 		tr_call_init(&ok, NULL);
 		probed(d, j, r, &ok); /* frees j */
 	}
+	/* The agent stops reporting what is not its host (any more). */
+	if (json_array_size(forget))
+		tr_relay_tell(d, agent,
+			      json_pack("{s:s, s:O}", "t", "forget", "hosts",
+					forget));
+	json_decref(forget);
 }

@@ -401,6 +401,23 @@ int tr_relay_kick(struct tr_daemon *d, const char *agent, const char *why)
 	return s != NULL;
 }
 
+int tr_relay_tell(struct tr_daemon *d, const char *agent, json_t *msg)
+{
+	struct tr_relay *r = d->relay;
+	if (!r) {
+		json_decref(msg);
+		return 0;
+	}
+	tr_relay_lock(r);
+	struct session *s = tr_relay_find(r, agent);
+	if (s)
+		tr_relay_enqueue(r, s, msg);
+	else
+		json_decref(msg);
+	pthread_mutex_unlock(&r->mu);
+	return s != NULL;
+}
+
 json_t *tr_relay_status(struct tr_daemon *d, const char *agent)
 {
 	struct tr_relay *r = d->relay;

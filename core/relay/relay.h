@@ -42,6 +42,10 @@ int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
  * a link was closed, 0 when none was up. */
 int tr_relay_kick(struct tr_daemon *d, const char *agent, const char *why);
 
+/* Sends msg (stolen) to agent's link, if it is up (any thread but the
+ * relay's): 1 when queued, 0 when the agent is not connected. */
+int tr_relay_tell(struct tr_daemon *d, const char *agent, json_t *msg);
+
 /* What the relay knows of agent now: {connected, since, endpoint,
  * last_beat_ms_ago} (a new reference), never NULL. */
 json_t *tr_relay_status(struct tr_daemon *d, const char *agent);
