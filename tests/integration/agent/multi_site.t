@@ -218,4 +218,9 @@ for i in $(seq 50); do [[ $(virsh -c qemu:///system domstate "$ga") == "shut off
 is "virsh: $ga is shut off" "$(virsh -c qemu:///system domstate "$ga" 2>&1)" "shut off"
 is "nothing got into site A from outside" "$(site_counter trmsA$S inbound_new)" 0
 is "nothing got into site B from outside" "$(site_counter trmsB$S inbound_new)" 0
+# The agents and trellisd stop cleanly, with no sanitizer report (ASan).
+for p in $APIDS $DPID; do kill -TERM "$p" 2>/dev/null; done
+wait $APIDS $DPID 2>/dev/null
+nok "no sanitizer report from trellisd or the agents" grep -l "Sanitizer" "$D/daemon.log" "$D/a1.log" "$D/a2.log"
+APID= APIDS= DPID=
 done_testing

@@ -217,4 +217,9 @@ nok "virsh: the domain is gone" virsh -c qemu:///system domstate "$vm"
 ok "the disk is gone from the site's pool" test ! -e "$disk"
 ok "the tap is gone" test ! -e "/sys/class/net/$ifname"
 is "nothing got into the site from outside" "$(site_counter "$ns" inbound_new)" 0
+# The agents and trellisd stop cleanly, with no sanitizer report (ASan).
+for p in $APID $DPID; do kill -TERM "$p" 2>/dev/null; done
+wait $APID $DPID 2>/dev/null
+nok "no sanitizer report from trellisd or the agents" grep -l "Sanitizer" "$D/daemon.log" "$D/agent.log"
+APID= APIDS= DPID=
 done_testing
