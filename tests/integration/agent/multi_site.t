@@ -37,7 +37,8 @@ cleanup() {
 	local p
 	for p in $APIDS; do kill -TERM "$p" 2>/dev/null; done
 	[[ -n $DPID ]] && kill -TERM "$DPID" 2>/dev/null
-	wait $APIDS $DPID 2>/dev/null
+	# (never a bare wait: site B's libvirtd is a child too)
+	[[ -n "$APIDS$DPID" ]] && wait $APIDS $DPID 2>/dev/null
 	lv_purge "$PFX"
 	[[ -n $HA_A_URI ]] && for d in $(virsh -c "$HA_A_URI" list --all --name 2>/dev/null | grep "^$PFX"); do
 		virsh -c "$HA_A_URI" destroy "$d" >/dev/null 2>&1

@@ -43,7 +43,7 @@ VNI=$((20000 + (S % 3000) * 4))
 cleanup() {
 	[[ -n $APID ]] && kill -TERM "$APID" 2>/dev/null
 	[[ -n $DPID ]] && kill -TERM "$DPID" 2>/dev/null
-	wait 2>/dev/null
+	[[ -n "$APID$DPID" ]] && wait $APID $DPID 2>/dev/null
 	lv_purge "$PFX"
 	ip link del "$va" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
