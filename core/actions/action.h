@@ -49,6 +49,11 @@ struct tr_action_env {
 	 * (tr_action_call looked it up; an agent got it with the command),
 	 * so the action does not look it up again.  Borrowed; may be NULL. */
 	json_t *host_record;
+	/* Appended: inventory records a relayed command brought along
+	 * ({"pool": record, "segment": record}), for an agent, which has
+	 * no store: tr_lookup_env() finds them here.  Borrowed; may be
+	 * NULL. */
+	json_t *records;
 };
 
 struct tr_action {
@@ -63,6 +68,12 @@ struct tr_action {
 		   json_t **result, trellis_call_t *call);
 	const char *undo;  /* the natural compensation ("storage.volume_delete"), or NULL */
 	unsigned flags;
+	/* Appended: the part of run() that reads the store beyond the
+	 * records it acts on (a volume of another VM is not deleted), for
+	 * the core to run before it relays the action to an agent, which
+	 * has no store.  run() calls it as well.  NULL: none. */
+	int (*guard)(const struct tr_action_env *env, json_t *args,
+		     trellis_call_t *call);
 };
 
 /* Adds actions (static storage, not copied).  A duplicate name aborts:

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../util/alloc.h"
 #include "action.h"
@@ -48,6 +49,20 @@ int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 	int rc = tr_store_get(s, kind, ref, out, call);
 	tr_store_close(s);
 	return rc;
+}
+
+int tr_lookup_env(const struct tr_action_env *env, enum tr_kind kind,
+		  const char *ref, json_t **out, trellis_call_t *call)
+{
+	json_t *rec = env && env->records
+			  ? json_object_get(env->records, tr_kind_str(kind))
+			  : NULL;
+	const char *name = json_string_value(json_object_get(rec, "name"));
+	if (name && ref && strcmp(name, ref) == 0) {
+		*out = json_incref(rec);
+		return 0;
+	}
+	return tr_lookup(env ? env->daemon : NULL, kind, ref, out, call);
 }
 
 int tr_lookup_with(struct tr_daemon *d, const char *what,

@@ -22,6 +22,13 @@
 int tr_lookup(struct tr_daemon *d, enum tr_kind kind, const char *ref,
 	      json_t **out, trellis_call_t *call);
 
+/* tr_lookup(), but first in the records a relayed command brought
+ * (env->records, on an agent): the record under kind's name ("pool",
+ * "segment") when its "name" is ref. */
+struct tr_action_env;
+int tr_lookup_env(const struct tr_action_env *env, enum tr_kind kind,
+		  const char *ref, json_t **out, trellis_call_t *call);
+
 /* Runs fn(reader, arg, call) on a read-only reader of d's store (for
  * reads that are more than one record); fn's result, or the reader's
  * error.  what names the read in messages. */

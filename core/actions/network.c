@@ -82,8 +82,7 @@ int tr_net_segment_here(const struct tr_action_env *env, json_t *args,
 	json_t *seg = NULL;
 	const char *remotes[64];
 	memset(n, 0, sizeof *n);
-	int rc = tr_lookup(env ? env->daemon : NULL, TR_KIND_SEGMENT, name,
-			   &seg, call);
+	int rc = tr_lookup_env(env, TR_KIND_SEGMENT, name, &seg, call);
 	if (rc == TRELLIS_E_NOTFOUND)
 		return tr_call_set(call, rc,
 				   "network '%s' does not exist (trellis "
@@ -225,6 +224,19 @@ static int run_port_create(const struct tr_action_env *env, json_t *args,
 	return rc;
 }
 
+/* A port of another VM stays (the core runs it before a relay). */
+static int port_delete_guard(const struct tr_action_env *env, json_t *args,
+			     trellis_call_t *call)
+{
+	const char *name = tr_json_str(args, "name");
+	char what[400];
+	snprintf(what, sizeof what, "port '%s' on host %s", name,
+		 tr_json_str(args, "host"));
+	return tr_lookup_not_others(env ? env->daemon : NULL, "ports", "host",
+				    tr_json_str(args, "host"), name,
+				    tr_json_str(args, "vm"), what, call);
+}
+
 /* A port that a VM's record lists is that VM's, as for volumes
  * (storage.c): "vm" must be that VM, and with "made_by" a 1.1 plugin
  * deletes it only if that key made it (TRELLIS_NET_PORT_DELETE_IF_KEY). */
@@ -233,16 +245,11 @@ static int run_port_delete(const struct tr_action_env *env, json_t *args,
 {
 	struct net_ref n;
 	const char *name = tr_json_str(args, "name"), *made_by = tr_json_str(args, "made_by");
-	char what[400];
 	/* A tenant's bridge goes with its last port on the host. */
 	uint32_t flags = json_is_true(json_object_get(args, "keep_segment"))
 			     ? 0
 			     : TRELLIS_NET_PORT_RELEASE_SEGMENT;
-	snprintf(what, sizeof what, "port '%s' on host %s", name,
-		 tr_json_str(args, "host"));
-	int rc = tr_lookup_not_others(env ? env->daemon : NULL, "ports",
-				      "host", tr_json_str(args, "host"), name,
-				      tr_json_str(args, "vm"), what, call);
+	int rc = port_delete_guard(env, args, call);
 	if (rc)
 		return rc;
 	rc = tr_net_ref_get(env, args, NULL, &n, call);
@@ -522,7 +529,8 @@ static const struct tr_action actions[] = {
      .input = port_delete_in,
      .output = port_delete_out,
      .run = run_port_delete,
-     .flags = TR_ACTION_MUTATES},
+     .flags = TR_ACTION_MUTATES,
+     .guard = port_delete_guard},
     {.name = "network.port_open",
      .description =
 	 "Allow inbound traffic to a port (protocol, ports, source, expiry)",

@@ -156,6 +156,8 @@ static const struct tr_field pool_open_in[] = {
     {"target", TR_T_STRING, 1, "directory (localfs) or URI"},
     {"options", TR_T_OBJECT, 0,
      "the pool's own options, for pool_open (spec->options)"},
+    {"agent", TR_T_STRING, 0,
+     "the private zone's agent whose site has the pool (relayed there)"},
     TR_FIELDS_END};
 static const struct tr_field pool_open_out[] = {
     {"pool", TR_T_STRING, 1, "the pool's name"},

@@ -32,7 +32,7 @@ static int pool_get(const struct tr_action_env *env, json_t *args,
 	memset(p, 0, sizeof *p);
 	p->d = env ? env->daemon : NULL;
 	p->name = json_string_value(json_object_get(args, "pool"));
-	int rc = tr_lookup(p->d, TR_KIND_POOL, p->name, &rec, call);
+	int rc = tr_lookup_env(env, TR_KIND_POOL, p->name, &rec, call);
 	if (rc < 0)
 		return rc;
 	const char *plugin = json_string_value(json_object_get(rec, "plugin"));
@@ -129,16 +129,25 @@ static int run_volume_create(const struct tr_action_env *env, json_t *args,
  * made it (TRELLIS_VOL_DELETE_IF_KEY).  Either way a volume of another
  * VM is CONFLICT and stays.
  */
+/* A volume of another VM stays (the core runs it before a relay). */
+static int volume_delete_guard(const struct tr_action_env *env, json_t *args,
+			       trellis_call_t *call)
+{
+	const char *name = tr_json_str(args, "name");
+	char what[400];
+	snprintf(what, sizeof what, "volume '%s/%s'", tr_json_str(args, "pool"),
+		 name);
+	return tr_lookup_not_others(env ? env->daemon : NULL, "disks", "pool",
+				    tr_json_str(args, "pool"), name,
+				    tr_json_str(args, "vm"), what, call);
+}
+
 static int run_volume_delete(const struct tr_action_env *env, json_t *args,
 			     json_t **result, trellis_call_t *call)
 {
 	struct pool_ref p;
 	const char *name = tr_json_str(args, "name"), *made_by = tr_json_str(args, "made_by");
-	char what[400];
-	snprintf(what, sizeof what, "volume '%s/%s'", tr_json_str(args, "pool"), name);
-	int rc = tr_lookup_not_others(env ? env->daemon : NULL, "disks",
-				      "pool", tr_json_str(args, "pool"), name,
-				      tr_json_str(args, "vm"), what, call);
+	int rc = volume_delete_guard(env, args, call);
 	if (rc)
 		return rc;
 	rc = pool_get(env, args, &p, call);
@@ -411,7 +420,8 @@ static const struct tr_action actions[] = {
      .input = delete_in,
      .output = name_out,
      .run = run_volume_delete,
-     .flags = TR_ACTION_MUTATES},
+     .flags = TR_ACTION_MUTATES,
+     .guard = volume_delete_guard},
     {.name = "storage.volume_clone",
      .description = "Copy a volume into a new, independent one",
      .input = clone_in,

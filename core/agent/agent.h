@@ -28,6 +28,8 @@
 /* A command from the core, by id: running, or done with its answer
  * kept, so the same id sent again (after a reconnect) is answered from
  * here and never run twice. */
+struct job;
+
 struct cmd {
 	char id[40];
 	int done;
@@ -69,7 +71,17 @@ struct agent {
 	int reporting;
 	unsigned running; /* command and report threads alive (mu) */
 	pthread_cond_t idle; /* running dropped to 0 */
+	struct job *jobs;    /* commands for the workers (mu) */
+	pthread_cond_t work; /* jobs got one, or pool_stop */
+	unsigned nidle;      /* workers waiting for a job */
+	int pool_stop;
 	int batch; /* recv_msg: give the whole {"m": [...]} once */
+	/* its config file (config.c): the plugins' sections, the site's
+	 * network context for network.* actions ("" = local) */
+	struct trellis_node *config;
+	char net_context[128];
+	const char *pdirs[MAX_DIRS];
+	size_t npdirs;
 };
 
 /* SIGTERM seen: stop (main.c). */
@@ -84,6 +96,16 @@ int tr_agent_save_config(struct agent *a);
 int tr_agent_add_eps(struct agent *a, const char *list);
 int tr_agent_load_json(struct agent *a, const char *path, int bundle);
 int tr_agent_load_identity(struct agent *a, int make);
+
+/* config.c */
+/* Reads the agent's config file (YAML: plugin_dirs, plugins, network):
+ * 0, or -1 with "FILE:LINE:COL: why" said on stderr.  A missing file is
+ * fine unless required (--config named it). */
+int tr_agent_load_config(struct agent *a, const char *path, int required);
+/* Loads the plugins as trellisd does (each its section of plugins: for
+ * init); -1 when a plugin the config names did not load (each reason
+ * said, FILE:LINE: plugins.NAME: why). */
+int tr_agent_load_plugins(struct agent *a);
 
 /* link.c */
 void tr_agent_link_close(struct agent *a);

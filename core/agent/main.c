@@ -45,6 +45,7 @@
 #include "../util/alloc.h"
 #include "../util/clock.h"
 #include "../util/log.h"
+#include "../util/node.h"
 
 #include "agent.h"
 
@@ -119,21 +120,30 @@ static void out_flush(struct agent *a)
 	}
 }
 
+/* What the core relays (core/actions/road.c): a host's hypervisor and
+ * network actions, and a pool's storage actions. */
+static int site_action(const char *name)
+{
+	return !strncmp(name, "hypervisor.", 11) ||
+	       !strncmp(name, "network.", 8) || !strncmp(name, "storage.", 8);
+}
+
 /* Runs action name on args, as the daemon would (schema check, then
  * tr_action_call with the host's record): 0 and *result, or the error
  * in call. */
 static int run_action(struct agent *a, const char *name, json_t *args,
-		      const char *idem, json_t *host, json_t **result,
-		      trellis_call_t *call)
+		      const char *idem, json_t *host, json_t *records,
+		      json_t **result, trellis_call_t *call)
 {
 	char err[512];
 	const struct tr_action *act = tr_action_find(name);
 	struct tr_action_env env = {.daemon = &a->d, .idem_key = idem,
-				    .attempt = 1, .host_record = host};
+				    .attempt = 1, .host_record = host,
+				    .records = records};
 	int rc;
 	*result = NULL;
 	if (!act || (act->flags & (TR_ACTION_MAIN_THREAD | TR_ACTION_ENGINE)) ||
-	    strncmp(name, "hypervisor.", 11) != 0)
+	    !site_action(name))
 		rc = tr_call_set(call, TRELLIS_E_PERMISSION,
 				 "%s: not an action an agent runs", name);
 	else if (tr_action_check_args(act, args, err, sizeof err) != 0)
@@ -179,11 +189,11 @@ struct job {
 	struct cmd *c;
 	json_t *m;
 	uint64_t t_recv; /* us: the frame was read */
+	struct job *next; /* in a->jobs */
 };
 
-static void *cmd_thread(void *arg)
+static void run_job(struct job *j)
 {
-	struct job *j = arg;
 	struct agent *a = j->a;
 	uint64_t t_start = tr_now_us();
 	const char *id = json_string_value(json_object_get(j->m, "id"));
@@ -191,9 +201,17 @@ static void *cmd_thread(void *arg)
 	json_t *result = NULL;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	int rc = run_action(a, name, json_object_get(j->m, "args"),
+	json_t *args = json_object_get(j->m, "args");
+	/* The site's network context, when its hosts' taps live in another
+	 * namespace than the agent (network.context in its config). */
+	const char *uri = json_string_value(json_object_get(args, "uri"));
+	if (a->net_context[0] && name && !strncmp(name, "network.", 8) &&
+	    json_is_object(args) && (!uri || !strcmp(uri, "local")))
+		json_object_set_new(args, "uri", json_string(a->net_context));
+	int rc = run_action(a, name, args,
 			    json_string_value(json_object_get(j->m, "idem")),
-			    json_object_get(j->m, "host"), &result, &call);
+			    json_object_get(j->m, "host"),
+			    json_object_get(j->m, "records"), &result, &call);
 	uint64_t t_run = tr_now_us();
 	/* Where the time went at the site (docs/agent.md, "Latency"). */
 	json_t *ans = json_pack("{s:s, s:s, s:i, s:{s:I, s:I}}", "t", "result",
@@ -216,8 +234,65 @@ static void *cmd_thread(void *arg)
 	out_push(a, ans);
 	json_decref(j->m);
 	free(j);
+}
+
+/*
+ * The command workers: threads that stay, waiting for the next command,
+ * rather than one new thread a command.  On a busy machine a new
+ * thread waits its turn behind the running ones (the scheduler places
+ * it last), while a sleeping worker woken is run soon: at 1,000 agents
+ * the start of a new thread was most of a relayed call's p99.  A
+ * command finding no idle worker starts one more; past POOL_IDLE idle
+ * workers, one that finishes ends.
+ */
+#define POOL_IDLE 8
+
+static void *worker(void *arg)
+{
+	struct agent *a = arg;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (!a->jobs && !a->pool_stop) {
+			a->nidle++;
+			pthread_cond_wait(&a->work, &a->mu);
+			a->nidle--;
+		}
+		struct job *j = a->jobs;
+		if (!j)
+			break; /* stopping */
+		a->jobs = j->next;
+		pthread_mutex_unlock(&a->mu);
+		run_job(j);
+		pthread_mutex_lock(&a->mu);
+		if (a->nidle >= POOL_IDLE)
+			break;
+	}
+	pthread_mutex_unlock(&a->mu);
 	thread_done(a);
 	return NULL;
+}
+
+static int submit(struct agent *a, struct job *j)
+{
+	pthread_mutex_lock(&a->mu);
+	struct job **p = &a->jobs;
+	while (*p)
+		p = &(*p)->next;
+	*p = j;
+	int idle = a->nidle > 0;
+	if (idle)
+		pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
+	if (idle || thread_start(a, worker, a) == 0)
+		return 0;
+	pthread_mutex_lock(&a->mu); /* no worker: take it back */
+	for (p = &a->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	pthread_mutex_unlock(&a->mu);
+	return -1;
 }
 
 static void save_hosts(struct agent *a)
@@ -228,6 +303,26 @@ static void save_hosts(struct agent *a)
 	if (text)
 		tr_agent_write_private(path, text);
 	free(text);
+}
+
+/* {"t":"forget","hosts":[...]}: hosts the core does not have as this
+ * agent's (removed, or added by another road): no more reports. */
+static void on_forget(struct agent *a, json_t *m)
+{
+	size_t i;
+	json_t *h;
+	pthread_mutex_lock(&a->mu);
+	json_array_foreach(json_object_get(m, "hosts"), i, h)
+	{
+		const char *name = json_string_value(h);
+		if (name && json_object_get(a->hosts, name)) {
+			json_object_del(a->hosts, name);
+			tr_agent_say("host %s: not this agent's at the core; "
+				     "no longer reported", name);
+		}
+	}
+	save_hosts(a);
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* A command: {"t":"cmd", id, action, args, idem, host}. */
@@ -275,8 +370,8 @@ static void on_cmd(struct agent *a, json_t *m)
 	}
 	pthread_mutex_unlock(&a->mu);
 	struct job *j = tr_xcalloc(1, sizeof *j);
-	*j = (struct job){a, c, json_incref(m), t_recv};
-	if (thread_start(a, cmd_thread, j) < 0) {
+	*j = (struct job){a, c, json_incref(m), t_recv, NULL};
+	if (submit(a, j) < 0) {
 		json_decref(j->m);
 		free(j);
 	}
@@ -342,7 +437,7 @@ static void *report_thread(void *arg)
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
 		if (args && run_action(a, "hypervisor.host_probe", args, NULL,
-				       h, &r, &call) == 0)
+				       h, NULL, &r, &call) == 0)
 			json_array_append_new(list, r);
 		else
 			tr_agent_say("report: host %s: %s", name, call.message);
@@ -422,6 +517,8 @@ static int link_run(struct agent *a)
 				    json_object_get(one, "t"));
 				if (ty && strcmp(ty, "cmd") == 0)
 					on_cmd(a, one);
+				else if (ty && strcmp(ty, "forget") == 0)
+					on_forget(a, one);
 			}
 			json_t *last = json_incref(
 			    json_array_get(list, json_array_size(list) - 1));
@@ -499,7 +596,7 @@ static int run(struct agent *a)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: trellis-agent --state-dir DIR [--name NAME]\n"
+		"usage: trellis-agent --state-dir DIR [--name NAME] [--config FILE]\n"
 		"         [--bundle FILE | --enroll TOKEN --zone Z --core URL[,URL...] "
 		"--core-key HEX]\n");
 }
@@ -515,6 +612,7 @@ int main(int argc, char **argv)
 		{"core-key", required_argument, NULL, 'k'},
 		{"bundle", required_argument, NULL, 'b'},
 		{"plugin-dir", required_argument, NULL, 'p'},
+		{"config", required_argument, NULL, 'C'},
 		{"report-interval", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
@@ -525,8 +623,7 @@ int main(int argc, char **argv)
 	a.wake_fd = -1;
 	const char *dir = NULL, *name = NULL, *token = NULL, *zone = NULL,
 		   *core = NULL, *key = NULL, *bundle = NULL;
-	const char *pdirs[MAX_DIRS];
-	size_t npdirs = 0;
+	const char *config = NULL;
 	a.report_ms = 60000;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -538,9 +635,10 @@ int main(int argc, char **argv)
 		case 'c': core = optarg; break;
 		case 'k': key = optarg; break;
 		case 'b': bundle = optarg; break;
+		case 'C': config = optarg; break;
 		case 'p':
-			if (npdirs < MAX_DIRS)
-				pdirs[npdirs++] = optarg;
+			if (a.npdirs < MAX_DIRS)
+				a.pdirs[a.npdirs++] = optarg;
 			break;
 		case 'r': a.report_ms = (unsigned)atoi(optarg) * 1000u; break;
 		default: usage(); return c == 'h' ? 0 : 1;
@@ -600,6 +698,7 @@ int main(int argc, char **argv)
 	tr_log_setup(TR_LOG_STDERR, TRELLIS_LOG_INFO, "trellis-agent");
 	pthread_mutex_init(&a.mu, NULL);
 	pthread_cond_init(&a.idle, NULL);
+	pthread_cond_init(&a.work, NULL);
 	a.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	a.outtail = &a.outq;
 	snprintf(path, sizeof path, "%s/hosts.json", dir);
@@ -610,26 +709,26 @@ int main(int argc, char **argv)
 	}
 	if (!a.report_ms)
 		a.report_ms = 60000;
-	a.d.registry = tr_registry_new();
-	struct tr_pathlist paths;
-	if (tr_plugin_paths(&paths, pdirs, npdirs) == 0) {
-		for (size_t i = 0; i < paths.n; i++) {
-			char err[512];
-			if (tr_registry_load_dir(a.d.registry, paths.dirs[i], err,
-						 sizeof err) < 0)
-				tr_agent_say("plugin directory %s", err);
-		}
-		tr_pathlist_free(&paths);
-	}
-	for (size_t i = 0; i < tr_registry_count(a.d.registry); i++) {
-		struct trellis_plugin *p = tr_registry_at(a.d.registry, i);
-		if (p->state != TR_PLUGIN_LOADED)
-			tr_agent_say("plugin %s refused: %s", p->name, p->reason);
+	/* The site's plugins, each with its section of the config (its
+	 * schema, its init), as trellisd loads them: one the config names
+	 * that does not load stops the agent here, before it connects. */
+	char cpath[4200];
+	snprintf(cpath, sizeof cpath, "%s/agent.yaml", dir);
+	if (tr_agent_load_config(&a, config ? config : cpath, config != NULL) <
+		0 ||
+	    tr_agent_load_plugins(&a) < 0) {
+		tr_registry_free(a.d.registry);
+		tr_node_free(a.config);
+		return 1;
 	}
 	a.d.conns = tr_conns_new(&a.d);
 	tr_host_set_event_sink(agent_sink, &a);
 	tr_actions_init();
 	int rc = run(&a);
+	pthread_mutex_lock(&a.mu); /* idle workers end; busy ones after */
+	a.pool_stop = 1;
+	pthread_cond_broadcast(&a.work);
+	pthread_mutex_unlock(&a.mu);
 	/* The plugins and connections go only once no command or report
 	 * thread uses them: they are given 10 s to end (a plugin op cannot
 	 * be cancelled), and past that the process ends with them. */
@@ -648,6 +747,7 @@ int main(int argc, char **argv)
 	}
 	tr_conns_free(a.d.conns);
 	tr_registry_free(a.d.registry); /* the plugins' threads stop */
+	tr_node_free(a.config);
 	tr_host_set_event_sink(NULL, NULL);
 	json_decref(a.hosts);
 	pthread_mutex_lock(&a.mu);

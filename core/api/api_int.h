@@ -35,6 +35,12 @@ int tr_api_get_scoped(struct tr_daemon *d, struct tr_req *req,
 /* Records a pool's capacity as its plugin just reported it
  * (storage.pool_info's result) in its record's spec.capacity_bytes, which
  * allocation approvals check (core/tenancy/alloc.c).  Main thread. */
+/* A host or pool at an agent's site (ops_host.c): the agent is enrolled,
+ * not revoked, of the cluster's zone and connected (else the probe would
+ * wait for it).  0, or -1 with req failed. */
+int tr_api_via_agent_check(struct tr_daemon *d, struct tr_req *req,
+			   const char *agent, const char *cluster);
+
 void tr_api_pool_capacity_seen(struct tr_daemon *d, const char *pool,
 			       json_t *result);
 /* Runs action (network.router_ensure or network.router_remove) with args

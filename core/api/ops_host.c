@@ -27,9 +27,7 @@ static void synced(struct tr_daemon *d, void *arg, json_t *host,
 		tr_req_fail_call(arg, call);
 }
 
-/* A host added through an agent: the agent is enrolled, not revoked, of
- * the cluster's zone and connected (else the probe would wait for it). */
-static int via_agent_check(struct tr_daemon *d, struct tr_req *req,
+int tr_api_via_agent_check(struct tr_daemon *d, struct tr_req *req,
 			   const char *agent, const char *cluster)
 {
 	trellis_call_t call;
@@ -104,9 +102,10 @@ static void host_add(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    plugin);
 		return;
 	}
-	if (agent && via_agent_check(d, req, agent, cluster) < 0)
+	if (agent && tr_api_via_agent_check(d, req, agent, cluster) < 0)
 		return;
-	if (tr_inventory_host_conflict(d->store, name, uri, NULL, &call) < 0) {
+	if (tr_inventory_host_conflict(d->store, name, uri, NULL, agent,
+				       &call) < 0) {
 		tr_req_fail_call(req, &call);
 		return;
 	}

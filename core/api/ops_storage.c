@@ -76,7 +76,22 @@ static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 			    "pool '%s' already exists", name);
 		return;
 	}
-	if (!tr_registry_find(d->registry, plugin, TRELLIS_KIND_STORAGE)) {
+	/* A pool at an agent's site: the agent's own plugins open it
+	 * (core/actions/road.c relays its actions), and its record says
+	 * whose site it is (spec.agent). */
+	const char *agent =
+	    json_string_value(json_object_get(args, "via_agent"));
+	const char *cluster = json_string_value(json_object_get(args, "cluster"));
+	if (agent && !cluster) {
+		tr_req_fail(req, TRELLIS_E_INVALID_ARG, NULL,
+			    "pool.create: a pool at an agent's site needs "
+			    "--cluster (one of the agent's zone)");
+		return;
+	}
+	if (agent && tr_api_via_agent_check(d, req, agent, cluster) < 0)
+		return;
+	if (!agent &&
+	    !tr_registry_find(d->registry, plugin, TRELLIS_KIND_STORAGE)) {
 		tr_req_fail(req, TRELLIS_E_NOTFOUND, NULL,
 			    "pool.create: no storage plugin '%s' is loaded",
 			    plugin);
@@ -91,10 +106,12 @@ static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 	json_t *opts = json_object_get(pc->fields, "options");
 	if (!json_object_size(opts))
 		opts = NULL; /* an empty map is no options */
-	if (opts)
+	if (opts || agent)
 		json_object_set_new(pc->fields, "spec",
-				    json_pack("{s:O}", "options", opts));
+				    json_pack("{s:O?, s:s?}", "options", opts,
+					      "agent", agent));
 	json_object_del(pc->fields, "options");
+	json_object_del(pc->fields, "via_agent");
 	/* The pool has no record yet: storage.pool_open opens it from the
 	 * arguments (the other storage.* actions look pools up by record);
 	 * later actions on the pool reuse the cached handle. */
@@ -103,6 +120,8 @@ static void pool_create(struct tr_daemon *d, struct tr_req *req, json_t *args)
 				  json_string_value(json_object_get(args, "target")));
 	if (opts)
 		json_object_set(pargs, "options", opts);
+	if (agent)
+		json_object_set_new(pargs, "agent", json_string(agent));
 	tr_action_submit(d, "storage.pool_open", pargs, pool_created, pc);
 }
 
@@ -351,6 +370,9 @@ static const struct tr_field pool_create_args[] = {
     {"target", TR_T_STRING, 1, "directory (localfs) or URI"},
     {"plugin", TR_T_STRING, 0, "storage plugin (default localfs)"},
     {"cluster", TR_T_STRING, 0, "cluster the pool serves"},
+    {"via_agent", TR_T_STRING, 0,
+     "the private zone's agent whose site has the pool: its plugins open "
+     "it and run its actions (needs cluster, of the agent's zone)"},
     {"options", TR_T_OBJECT, 0,
      "the pool's own options, given to its plugin's pool_open as "
      "spec->options (a map; never put a secret here, name one)"},

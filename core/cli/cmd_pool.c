@@ -9,6 +9,10 @@ static const struct cli_opt create_opts[] = {
      0, NULL},
     {"--cluster", "cluster", CLI_STR, "CLUSTER", "the cluster the pool serves",
      0, NULL},
+    {"--via-agent", "via_agent", CLI_STR, "AGENT",
+     "the pool is at this agent's site: its plugins open it (needs "
+     "--cluster of the agent's zone)",
+     0, NULL},
     CLI_OPTIONS_OPTS("pool", "pool_open"),
     CLI_OPTS_END};
 static const struct cli_opt delete_opts[] = {

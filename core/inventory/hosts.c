@@ -81,24 +81,33 @@ static void manual_over(struct tr_store *s, const char *name, json_t *fields)
 }
 
 /* The name of the recorded host whose field equals value, into name:
- * 1 when there is one, 0 when not ("" and NULL values match nothing). */
+ * 1 when there is one, 0 when not ("" and NULL values match nothing).
+ * With by_agent, only a host reached the same road counts: through the
+ * same agent, or directly when agent is NULL (a URI names a hypervisor
+ * as seen from where it is reached: qemu:///system at two sites is two
+ * machines). */
 static int host_with(struct tr_store *s, const char *field, const char *value,
-		     char *name, size_t len)
+		     int by_agent, const char *agent, char *name, size_t len)
 {
 	struct tr_store_query q = {
-	    .filter_key = field, .filter_value = value, .limit = 1};
+	    .filter_key = field, .filter_value = value, .limit = 1000};
 	trellis_call_t call;
-	json_t *hosts = NULL;
+	json_t *hosts = NULL, *h;
+	size_t i;
 	int found = 0;
 	tr_call_init(&call, NULL);
 	if (!value || !*value ||
 	    tr_store_list(s, TR_KIND_HOST, &q, &hosts, &call) < 0)
 		return 0;
-	json_t *h = json_array_get(json_object_get(hosts, "items"), 0);
-	if (h) {
+	json_array_foreach(json_object_get(hosts, "items"), i, h)
+	{
+		const char *via = tr_json_str_opt(h, "agent");
+		if (by_agent && (agent ? !via || strcmp(via, agent) : via != NULL))
+			continue;
 		snprintf(name, len, "%s",
 			 json_string_value(json_object_get(h, "name")));
 		found = 1;
+		break;
 	}
 	json_decref(hosts);
 	return found;
@@ -106,15 +115,15 @@ static int host_with(struct tr_store *s, const char *field, const char *value,
 
 int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 			       const char *uri, const char *host_uuid,
-			       trellis_call_t *call)
+			       const char *agent, trellis_call_t *call)
 {
 	char other[256];
-	if (host_with(s, "uri", uri, other, sizeof other))
+	if (host_with(s, "uri", uri, 1, agent, other, sizeof other))
 		return tr_call_set(call, TRELLIS_E_CONFLICT,
 				   "host '%s': %s is already host '%s' (one "
 				   "hypervisor is never added twice)",
 				   name, uri, other);
-	if (host_with(s, "host_uuid", host_uuid, other, sizeof other))
+	if (host_with(s, "host_uuid", host_uuid, 0, NULL, other, sizeof other))
 		return tr_call_set(call, TRELLIS_E_CONFLICT,
 				   "host '%s': %s runs on machine %s, which is "
 				   "already host '%s' (one machine is never "
@@ -248,7 +257,8 @@ static void probed(struct tr_daemon *d, void *arg, json_t *result,
 	 * against a concurrent add of the same hypervisor too. */
 	if (!refresh && tr_inventory_host_conflict(
 			    s, j->name, j->uri,
-			    tr_json_str_opt(result, "host_uuid"), &call) < 0) {
+			    tr_json_str_opt(result, "host_uuid"), j->agent,
+			    &call) < 0) {
 		tr_conn_forget(d, TR_CONN_HOST, j->name);
 		j->done(d, j->arg, NULL, &call);
 		sync_free(j);
@@ -434,20 +444,26 @@ void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
 			       json_t *hosts)
 {
 	size_t i;
-	json_t *r;
+	json_t *r, *forget = json_array();
 	json_array_foreach(hosts, i, r)
 	{
 		const char *name = tr_json_str_opt(r, "host");
 		json_t *rec = NULL;
 		trellis_call_t call;
 		tr_call_init(&call, NULL);
-		if (!name ||
-		    tr_store_get(d->store, TR_KIND_HOST, name, &rec, &call) < 0)
+		if (!name)
 			continue;
+		if (tr_store_get(d->store, TR_KIND_HOST, name, &rec, &call) < 0) {
+			/* removed, or its add refused after the probe */
+			json_array_append_new(forget, json_string(name));
+			continue;
+		}
 		const char *owner = tr_json_str_opt(rec, "agent");
 		if (!owner || strcmp(owner, agent) != 0) {
 			tr_warn("agent '%s' reported host '%s', which is not "
-				"its own: ignored", agent, name);
+				"its own: ignored, and the agent told to forget it",
+				agent, name);
+			json_array_append_new(forget, json_string(name));
 			json_decref(rec);
 			continue;
 		}
@@ -467,4 +483,10 @@ void tr_inventory_agent_report(struct tr_daemon *d, const char *agent,
 		tr_call_init(&ok, NULL);
 		probed(d, j, r, &ok); /* frees j */
 	}
+	/* The agent stops reporting what is not its host (any more). */
+	if (json_array_size(forget))
+		tr_relay_tell(d, agent,
+			      json_pack("{s:s, s:O}", "t", "forget", "hosts",
+					forget));
+	json_decref(forget);
 }

@@ -36,11 +36,13 @@ typedef void (*tr_host_synced_fn)(struct tr_daemon *d, void *arg,
  * under another name, or when the machine it runs on (host_uuid, from
  * host_info since ABI 1.1; NULL or "": not known yet) is; 0 otherwise.
  * Two URIs can reach one machine (qemu:///system and
- * qemu+ssh://it/system): its capacity must not count twice.
+ * qemu+ssh://it/system): its capacity must not count twice.  A URI is
+ * compared only with the hosts reached the same road (agent, or NULL:
+ * directly): qemu:///system at two private sites is two hypervisors.
  */
 int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 			       const char *uri, const char *host_uuid,
-			       trellis_call_t *call);
+			       const char *agent, trellis_call_t *call);
 
 /*
  * Probes host name through plugin at uri and records it: a new host under
@@ -89,7 +91,7 @@ void tr_inventory_agent_delta(struct tr_daemon *d, const char *agent,
  * when the probe returns. */
 int tr_inventory_host_conflict(struct tr_store *s, const char *name,
 			       const char *uri, const char *host_uuid,
-			       trellis_call_t *call);
+			       const char *agent, trellis_call_t *call);
 
 /* Refreshes every host every interval_ms (0: never) on the workers. */
 void tr_hosts_refresh_start(struct tr_daemon *d, uint64_t interval_ms);

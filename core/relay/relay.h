@@ -42,6 +42,10 @@ int tr_relay_core_key(const char *state_dir, char hex[65], char *err,
  * a link was closed, 0 when none was up. */
 int tr_relay_kick(struct tr_daemon *d, const char *agent, const char *why);
 
+/* Sends msg (stolen) to agent's link, if it is up (any thread but the
+ * relay's): 1 when queued, 0 when the agent is not connected. */
+int tr_relay_tell(struct tr_daemon *d, const char *agent, json_t *msg);
+
 /* What the relay knows of agent now: {connected, since, endpoint,
  * last_beat_ms_ago} (a new reference), never NULL. */
 json_t *tr_relay_status(struct tr_daemon *d, const char *agent);
@@ -51,7 +55,9 @@ char *const *tr_relay_urls(struct tr_daemon *d);
 
 /*
  * Runs action on agent's site: sends {"t":"cmd", id, action, args, idem,
- * host} (host: the host's record, so the agent need not look it up) and
+ * host, records} (host: the host's record, so the agent need not look it
+ * up; records: the pool's or segment's, {"pool": {...}}; both may be
+ * NULL) and
  * waits for the answer.  Blocks (a worker).  The command stays pending
  * across the agent's reconnects, sent again under the same id each time
  * it authenticates, and the agent runs an id once (docs/agent.md): so
@@ -61,7 +67,8 @@ char *const *tr_relay_urls(struct tr_daemon *d);
  */
 int tr_relay_call(struct tr_daemon *d, const char *agent, const char *action,
 		  json_t *args, const char *idem_key, json_t *host,
-		  unsigned timeout_ms, json_t **result, trellis_call_t *call);
+		  json_t *records, unsigned timeout_ms, json_t **result,
+		  trellis_call_t *call);
 
 /* Who records an agent's inventory report (main thread): hosts is the
  * array of hypervisor.host_probe results the agent sent.  core/inventory

@@ -11,6 +11,7 @@
 # The suite runs N=100 (BENCH_AGENTS), heartbeat 2s (BENCH_HEARTBEAT); the
 # issue's runs:
 #   BENCH_AGENTS="100 1000 10000" BENCH_ROUNDS=400 tests/bench/agents/agents.t
+# BENCH_PERF=FILE records trellisd with perf while the round trips run.
 # trellis-timeout: 300
 source "$TRELLIS_SRC/tests/lib/tap.sh"
 source "$TRELLIS_SRC/tests/integration/daemon/lib.sh"
@@ -85,7 +86,16 @@ for n in ${BENCH_AGENTS:-100}; do
 	is "...and the core sees them all" "$seen" "$((n + 1))"
 	rss1=$(rss)
 	diag "N=$n: connected all in $ms ms ($((${#SIMS[@]})) agent-sim processes); trellisd RSS $((rss0)) -> $((rss1)) KiB: $(((rss1 - rss0) * 1024 / n)) bytes per agent"
+	# BENCH_PERF=FILE: perf records trellisd (call graphs, its threads)
+	# for BENCH_PERF_S seconds while the round trips run: FILE.N.
+	PERF=
+	if [[ -n ${BENCH_PERF:-} ]] && command -v perf >/dev/null; then
+		perf record -q -g -p "$TD_PID" -o "$BENCH_PERF.$n" -- sleep "${BENCH_PERF_S:-15}" >/dev/null 2>&1 &
+		PERF=$!
+	fi
 	out=$("$SIM" rtt "ipc://$TD_DIR/api.sock" hd hr "${BENCH_ROUNDS:-100}" 2>&1)
+	[[ -n $PERF ]] && wait "$PERF"
+	diag "N=$n: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	is "N=$n: host.refresh measured on both hosts" "$?" 0
 	while IFS= read -r line; do diag "N=$n: $line"; done <<<"$out"
 	if [[ -n ${BENCH_PROFILE:-} ]]; then

@@ -17,6 +17,7 @@
 source "$(dirname "$0")/../../lib/tap.sh"
 LVLIB=$TRELLIS_SRC/tests/integration/libvirt/lib.sh
 source "$LVLIB"
+source "$(dirname "$0")/lib.sh"
 lv_require
 for t in nft tshark ip; do
 	command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
@@ -42,12 +43,8 @@ cleanup() {
 	lv_purge "$PFX"
 	ip link del "$va" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
-	local i t
-	for ((i = VNI; i < VNI + 4; i++)); do
-		for t in $(ls "/sys/class/net/tr-bx$i/brif" 2>/dev/null); do ip link del "$t" 2>/dev/null; done
-		ip link del "tr-bx$i" 2>/dev/null
-		ip link del "tr-x$i" 2>/dev/null
-	done
+	[[ -n ${hostns:-} ]] && ip netns del "$hostns" 2>/dev/null
+	site_segments_del "$VNI"
 	rm -rf "$D" "${tmp:-}"
 }
 VNI=$((30000 + (S % 3000) * 4))
@@ -55,34 +52,11 @@ trap cleanup EXIT
 lv_setup
 
 # ---- the site: a namespace, a veth, a firewall that lets nothing in ----
-ip netns add "$ns"
-ip link add "$va" type veth peer name "$vb"
-ip link set "$vb" netns "$ns"
-ip addr add "$core_ip/30" dev "$va"
-ip link set "$va" up
-ip -n "$ns" addr add "$site_ip/30" dev "$vb"
-ip -n "$ns" link set "$vb" up
-ip -n "$ns" link set lo up
-ip netns exec "$ns" nft -f - <<NFT
-table inet trsite {
-	counter inbound_new {}
-	counter outbound_new {}
-	counter first_blocked {}
-	chain input {
-		type filter hook input priority 0; policy drop;
-		iif lo accept
-		ct state established,related accept
-		ct state new counter name inbound_new drop
-	}
-	chain output {
-		type filter hook output priority 0; policy accept;
-		ip daddr $core_ip tcp dport $p1 counter name first_blocked drop
-		ct state new counter name outbound_new accept
-	}
-}
-NFT
+site_up "$ns" "$va" "$vb" "$core_ip" "$site_ip" \
+	"ip daddr $core_ip tcp dport $p1 counter name first_blocked drop
+		ct state new counter name outbound_new accept"
 ok "the site's firewall is in place" ip netns exec "$ns" nft list table inet trsite
-nftc() { ip netns exec "$ns" nft list counter inet trsite "$1" | awk '/packets/{print $2}'; }
+nftc() { site_counter "$ns" "$1"; }
 
 # The capture runs from before enrolment to the end.
 tshark -q -i "$va" -f tcp -w "$D/link.pcap" >"$D/tshark.log" 2>&1 &
@@ -114,18 +88,17 @@ like "the bundle names both endpoints, the blocked one first" \
 	"$(jq_ "','.join(j['endpoints'])" <"$D/bundle.json")" "^tcp://$core_ip:$p1,tcp://$core_ip:$p2$"
 
 # ---- the agent, in the site ----
+# Its hosts' taps are where libvirtd is (this machine's namespace): its
+# network plugin works there (network.context; site_plugins.t).
+hostns=trsiteh$S
+ip netns attach "$hostns" $$
+mkdir -p "$D/agent"
+printf 'network: {context: "netns:%s"}\n' "$hostns" >"$D/agent/agent.yaml"
 ip netns exec "$ns" env LD_PRELOAD="$(lv_preload)" "$TRELLIS_BUILD/bin/trellis-agent" \
 	--state-dir "$D/agent" --name a1 --bundle "$D/bundle.json" \
 	--plugin-dir "$TRELLIS_BUILD/plugins" --report-interval 10 2>>"$D/agent.log" &
 APID=$!
-connected() {
-	local i
-	for i in $(seq 1 ${2:-150}); do
-		[[ $(tcli -o json agent show "$1" 2>/dev/null | jq_ "j['link']['connected']") == True ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+connected() { agent_connected "$@"; }
 ok "the agent enrols from the site and its link comes up" connected a1
 ok "the first endpoint is blocked: the agent says so and uses the next" \
 	grep -q "next: tcp://$core_ip:$p2" "$D/agent.log"
