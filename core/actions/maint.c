@@ -74,14 +74,14 @@ static int run_deposit(const struct tr_action_env *env, json_t *args,
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
 				   "maint.deposit: password_ttl must be "
 				   "within 10s..24h");
-	if (escrow_password_new(pw, sizeof pw) < 0)
+	if (tr_escrow_password_new(pw, sizeof pw) < 0)
 		return tr_call_set(call, TRELLIS_E_IO,
 				   "maint.deposit: no randomness");
 	int64_t expires = (int64_t)time(NULL) + ttl_ms / 1000;
-	int rc = escrow_deposit(c->escrow_endpoint, c->escrow_public_key, code,
-				pw, expires, call);
+	int rc = tr_escrow_deposit(c->escrow_endpoint, c->escrow_public_key,
+				   code, pw, expires, call);
 	if (!rc) {
-		escrow_withdraw_token(code, wd);
+		tr_escrow_withdraw_token(code, wd);
 		tr_info("maint: VM %s: password deposited in escrow, valid "
 			"until %lld",
 			vm ? vm : "?", (long long)expires);
@@ -100,7 +100,7 @@ static int run_withdraw(const struct tr_action_env *env, json_t *args,
 	const char *wd = tr_json_str_opt(args, "withdraw");
 	if (!c || !c->escrow_endpoint)
 		return no_escrow(call, "maint.withdraw");
-	int rc = escrow_withdraw(c->escrow_endpoint, wd, call);
+	int rc = tr_escrow_withdraw(c->escrow_endpoint, wd, call);
 	if (!rc)
 		*result = json_pack("{s:b}", "withdrawn", 1);
 	return rc;

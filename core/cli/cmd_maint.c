@@ -143,7 +143,7 @@ static int run_fetch(const struct cli *cli, const struct cli_verb *v,
 	trellis_call_t kc;
 	tr_call_init(&kc, NULL);
 	int dflt = key_path(args, kp, sizeof kp);
-	int have = escrow_engineer_key_load(kp, esk, &kc) == 0;
+	int have = tr_escrow_engineer_key_load(kp, esk, &kc) == 0;
 	if (!have && !(dflt && kc.code == TRELLIS_E_NOTFOUND)) {
 		fprintf(stderr, "trellis: support fetch: %s\n", kc.message);
 		json_decref(args);
@@ -151,15 +151,14 @@ static int run_fetch(const struct cli *cli, const struct cli_verb *v,
 	}
 	json_object_del(args, "key");
 	crypto_box_keypair(pk, sk);
-	char *pkb = escrow_b64(pk, sizeof pk);
+	char *pkb = tr_escrow_b64(pk, sizeof pk);
 	json_object_set_new(args, "reply_key", json_string(pkb));
 	if (have)
 		json_object_set_new(
 		    args, "proof",
-		    escrow_proof_new(esk,
-				     json_string_value(
-					 json_object_get(args, "code")),
-				     pkb));
+		    tr_escrow_proof_new(
+			esk, json_string_value(json_object_get(args, "code")),
+			pkb));
 	sodium_memzero(esk, sizeof esk);
 	free(pkb);
 	rc = cli_call(cli, v->op, args, &res);
@@ -167,7 +166,8 @@ static int run_fetch(const struct cli *cli, const struct cli_verb *v,
 	if (rc == CLI_OK) {
 		const char *sealed =
 		    json_string_value(json_object_get(res, "sealed"));
-		char *pw = sealed ? escrow_open_sealed(sealed, pk, sk) : NULL;
+		char *pw =
+		    sealed ? tr_escrow_open_sealed(sealed, pk, sk) : NULL;
 		if (!pw) {
 			fprintf(stderr, "trellis: support fetch: the answer "
 					"does not open with this client's key\n");
@@ -220,7 +220,7 @@ static int run_keygen(const struct cli *cli, const struct cli_verb *v,
 	char *pub = NULL;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (escrow_engineer_keygen(path, &pub, &call) < 0) {
+	if (tr_escrow_engineer_keygen(path, &pub, &call) < 0) {
 		fprintf(stderr, "trellis: support keygen: %s\n", call.message);
 		return CLI_FAILED;
 	}

@@ -21,21 +21,21 @@
 #define KEY_HEADER "trellis-engineer-key 1\n"
 #define NONCE_BYTES 16
 
-char *escrow_engineer_pub(const unsigned char sk[ESCROW_ENGINEER_SK_BYTES])
+char *tr_escrow_engineer_pub(const unsigned char sk[ESCROW_ENGINEER_SK_BYTES])
 {
 	unsigned char pk[ESCROW_ENGINEER_PK_BYTES];
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	return escrow_b64(pk, sizeof pk);
+	return tr_escrow_b64(pk, sizeof pk);
 }
 
-int escrow_engineer_pub_parse(const char *b64,
-			      unsigned char pk[ESCROW_ENGINEER_PK_BYTES])
+int tr_escrow_engineer_pub_parse(const char *b64,
+				 unsigned char pk[ESCROW_ENGINEER_PK_BYTES])
 {
 	char line[128];
 	snprintf(line, sizeof line, "%s", b64 ? b64 : "");
 	line[strcspn(line, " \t\r\n")] = 0;
 	size_t n = 0;
-	unsigned char *p = escrow_unb64(line, &n);
+	unsigned char *p = tr_escrow_unb64(line, &n);
 	int ok = p && n == ESCROW_ENGINEER_PK_BYTES;
 	if (ok)
 		memcpy(pk, p, ESCROW_ENGINEER_PK_BYTES);
@@ -43,7 +43,8 @@ int escrow_engineer_pub_parse(const char *b64,
 	return ok ? 0 : -1;
 }
 
-int escrow_engineer_keygen(const char *path, char **pub, trellis_call_t *call)
+int tr_escrow_engineer_keygen(const char *path, char **pub,
+			      trellis_call_t *call)
 {
 	unsigned char pk[ESCROW_ENGINEER_PK_BYTES];
 	unsigned char sk[ESCROW_ENGINEER_SK_BYTES];
@@ -51,7 +52,7 @@ int escrow_engineer_keygen(const char *path, char **pub, trellis_call_t *call)
 	if (sodium_init() < 0)
 		return tr_call_set(call, TRELLIS_E_IO, "libsodium init failed");
 	crypto_sign_keypair(pk, sk);
-	char *skb = escrow_b64(sk, sizeof sk);
+	char *skb = tr_escrow_b64(sk, sizeof sk);
 	sodium_memzero(sk, sizeof sk);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600), rc = 0;
 	if (fd < 0) {
@@ -72,7 +73,7 @@ int escrow_engineer_keygen(const char *path, char **pub, trellis_call_t *call)
 		goto out;
 	}
 	close(fd);
-	*pub = escrow_b64(pk, sizeof pk);
+	*pub = tr_escrow_b64(pk, sizeof pk);
 	char pp[4096];
 	snprintf(pp, sizeof pp, "%s.pub", path);
 	FILE *f = fopen(pp, "w");
@@ -86,9 +87,9 @@ out:
 	return rc;
 }
 
-int escrow_engineer_key_load(const char *path,
-			     unsigned char sk[ESCROW_ENGINEER_SK_BYTES],
-			     trellis_call_t *call)
+int tr_escrow_engineer_key_load(const char *path,
+				unsigned char sk[ESCROW_ENGINEER_SK_BYTES],
+				trellis_call_t *call)
 {
 	char buf[256];
 	int fd = open(path, O_RDONLY);
@@ -106,7 +107,7 @@ int escrow_engineer_key_load(const char *path,
 	if (n > (ssize_t)hl && !memcmp(buf, KEY_HEADER, hl)) {
 		buf[n] = 0;
 		buf[hl + strcspn(buf + hl, "\r\n")] = 0;
-		k = escrow_unb64(buf + hl, &kn);
+		k = tr_escrow_unb64(buf + hl, &kn);
 	}
 	if (!k || kn != ESCROW_ENGINEER_SK_BYTES)
 		rc = tr_call_set(call, TRELLIS_E_INVALID_ARG,
@@ -122,9 +123,9 @@ int escrow_engineer_key_load(const char *path,
 	return rc;
 }
 
-char *escrow_fetch_message(const char *code_hash, const char *reply_key,
-			   const char *engineer_key, const char *nonce,
-			   int64_t signed_at)
+char *tr_escrow_fetch_message(const char *code_hash, const char *reply_key,
+			      const char *engineer_key, const char *nonce,
+			      int64_t signed_at)
 {
 	size_t n = 160 + strlen(code_hash) + strlen(reply_key) +
 		   strlen(engineer_key) + strlen(nonce);
@@ -137,22 +138,22 @@ char *escrow_fetch_message(const char *code_hash, const char *reply_key,
 	return m;
 }
 
-json_t *escrow_proof_new(const unsigned char sk[ESCROW_ENGINEER_SK_BYTES],
-			 const char *code, const char *reply_key)
+json_t *tr_escrow_proof_new(const unsigned char sk[ESCROW_ENGINEER_SK_BYTES],
+			    const char *code, const char *reply_key)
 {
 	if (sodium_init() < 0)
 		return NULL;
 	char hash[ESCROW_HASH_HEX];
 	unsigned char nonce[NONCE_BYTES], sig[crypto_sign_BYTES];
-	escrow_code_hash(code, hash);
+	tr_escrow_code_hash(code, hash);
 	randombytes_buf(nonce, sizeof nonce);
-	char *nb = escrow_b64(nonce, sizeof nonce);
-	char *pub = escrow_engineer_pub(sk);
+	char *nb = tr_escrow_b64(nonce, sizeof nonce);
+	char *pub = tr_escrow_engineer_pub(sk);
 	int64_t now = (int64_t)time(NULL);
-	char *m = escrow_fetch_message(hash, reply_key, pub, nb, now);
+	char *m = tr_escrow_fetch_message(hash, reply_key, pub, nb, now);
 	crypto_sign_detached(sig, NULL, (const unsigned char *)m, strlen(m),
 			     sk);
-	char *sb = escrow_b64(sig, sizeof sig);
+	char *sb = tr_escrow_b64(sig, sizeof sig);
 	json_t *p = json_pack("{s:s, s:s, s:I, s:s}", "engineer_key", pub,
 			      "nonce", nb, "signed_at", (json_int_t)now,
 			      "signature", sb);
@@ -166,16 +167,16 @@ json_t *escrow_proof_new(const unsigned char sk[ESCROW_ENGINEER_SK_BYTES],
 static int b64_len_ok(const char *s, size_t want)
 {
 	size_t n = 0;
-	unsigned char *p = s && strlen(s) < 200 ? escrow_unb64(s, &n) : NULL;
+	unsigned char *p = s && strlen(s) < 200 ? tr_escrow_unb64(s, &n) : NULL;
 	int ok = p && n == want;
 	free(p);
 	return ok;
 }
 
-enum escrow_proof_verdict escrow_proof_check(json_t *proof,
-					     const char *code_hash,
-					     const char *reply_key,
-					     int64_t now)
+enum escrow_proof_verdict tr_escrow_proof_check(json_t *proof,
+						const char *code_hash,
+						const char *reply_key,
+						int64_t now)
 {
 	if (!proof || json_is_null(proof))
 		return ESCROW_PROOF_MISSING;
@@ -197,9 +198,9 @@ enum escrow_proof_verdict escrow_proof_check(json_t *proof,
 		return ESCROW_PROOF_STALE;
 	unsigned char pk[ESCROW_ENGINEER_PK_BYTES];
 	size_t n = 0;
-	unsigned char *s = escrow_unb64(sig, &n);
-	escrow_engineer_pub_parse(key, pk);
-	char *m = escrow_fetch_message(code_hash, reply_key, key, nonce, t);
+	unsigned char *s = tr_escrow_unb64(sig, &n);
+	tr_escrow_engineer_pub_parse(key, pk);
+	char *m = tr_escrow_fetch_message(code_hash, reply_key, key, nonce, t);
 	int ok = crypto_sign_verify_detached(s, (const unsigned char *)m,
 					     strlen(m), pk) == 0;
 	free(m);
@@ -207,7 +208,7 @@ enum escrow_proof_verdict escrow_proof_check(json_t *proof,
 	return ok ? ESCROW_PROOF_OK : ESCROW_PROOF_BAD_SIGNATURE;
 }
 
-const char *escrow_proof_verdict_name(enum escrow_proof_verdict v)
+const char *tr_escrow_proof_verdict_name(enum escrow_proof_verdict v)
 {
 	switch (v) {
 	case ESCROW_PROOF_OK: return "ok";

@@ -23,7 +23,7 @@ static int random_chars(char *buf, size_t n, const char *alphabet)
 	return 0;
 }
 
-int escrow_code_new(char *buf, size_t len)
+int tr_escrow_code_new(char *buf, size_t len)
 {
 	char raw[20];
 	if (len < ESCROW_CODE_LEN + 1 || random_chars(raw, sizeof raw, crockford))
@@ -39,7 +39,7 @@ int escrow_code_new(char *buf, size_t len)
 	return 0;
 }
 
-int escrow_password_new(char *buf, size_t len)
+int tr_escrow_password_new(char *buf, size_t len)
 {
 	if (len < 2 || random_chars(buf, len - 1,
 				    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqr"
@@ -73,7 +73,7 @@ static void keyed_hex(const char *data, size_t n, const char *key,
 	sodium_bin2hex(out, ESCROW_HASH_HEX, h, sizeof h);
 }
 
-void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
+void tr_escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
 {
 	char norm[128];
 	size_t n = code_norm(code, norm, sizeof norm);
@@ -81,7 +81,7 @@ void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX])
 	sodium_memzero(norm, sizeof norm);
 }
 
-void escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX])
+void tr_escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX])
 {
 	char norm[128];
 	size_t n = code_norm(code, norm, sizeof norm);
@@ -89,13 +89,13 @@ void escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX])
 	sodium_memzero(norm, sizeof norm);
 }
 
-void escrow_withdraw_hash(const char *token, char out[ESCROW_HASH_HEX])
+void tr_escrow_withdraw_hash(const char *token, char out[ESCROW_HASH_HEX])
 {
 	keyed_hex(token ? token : "", token ? strlen(token) : 0,
 		  "trellis-escrow-withdraw-hash-v1", out);
 }
 
-char *escrow_b64(const unsigned char *p, size_t n)
+char *tr_escrow_b64(const unsigned char *p, size_t n)
 {
 	size_t len = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
 	char *s = malloc(len);
@@ -104,7 +104,7 @@ char *escrow_b64(const unsigned char *p, size_t n)
 	return s;
 }
 
-unsigned char *escrow_unb64(const char *s, size_t *n)
+unsigned char *tr_escrow_unb64(const char *s, size_t *n)
 {
 	size_t cap = s ? strlen(s) : 0;
 	unsigned char *b = s ? malloc(cap + 1) : NULL;
@@ -115,8 +115,8 @@ unsigned char *escrow_unb64(const char *s, size_t *n)
 	return NULL;
 }
 
-int escrow_call(const char *url, json_t *req, int timeout_ms, json_t **reply,
-		trellis_call_t *call)
+int tr_escrow_call(const char *url, json_t *req, int timeout_ms, json_t **reply,
+		   trellis_call_t *call)
 {
 	int sock = -1, rc = 0;
 	char *txt = json_dumps(req, JSON_COMPACT), *buf = NULL;
@@ -175,12 +175,12 @@ out:
 	return rc;
 }
 
-int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
-		   const char *password, int64_t expires_at,
-		   trellis_call_t *call)
+int tr_escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
+		      const char *password, int64_t expires_at,
+		      trellis_call_t *call)
 {
 	size_t kn = 0, pn = strlen(password);
-	unsigned char *pk = escrow_unb64(pubkey_b64, &kn);
+	unsigned char *pk = tr_escrow_unb64(pubkey_b64, &kn);
 	if (sodium_init() < 0 || !pk || kn != crypto_box_PUBLICKEYBYTES) {
 		free(pk);
 		return tr_call_set(call, TRELLIS_E_INVALID_ARG,
@@ -195,15 +195,15 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 		return tr_call_set(call, TRELLIS_E_NOMEM, "out of memory");
 	}
 	crypto_box_seal(box, (const unsigned char *)password, pn, pk);
-	char *sealed = escrow_b64(box, pn + crypto_box_SEALBYTES);
-	escrow_code_hash(code, hash);
-	escrow_withdraw_token(code, wd);
+	char *sealed = tr_escrow_b64(box, pn + crypto_box_SEALBYTES);
+	tr_escrow_code_hash(code, hash);
+	tr_escrow_withdraw_token(code, wd);
 	json_t *req = json_pack("{s:s, s:s, s:s, s:I, s:s}", "op", "deposit",
 				"code_hash", hash, "sealed", sealed,
 				"expires_at", (json_int_t)expires_at,
 				"withdraw", wd);
 	json_t *reply = NULL;
-	rc = escrow_call(url, req, 5000, &reply, call);
+	rc = tr_escrow_call(url, req, 5000, &reply, call);
 	json_decref(reply);
 	json_decref(req);
 	free(sealed);
@@ -212,21 +212,21 @@ int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
 	return rc;
 }
 
-int escrow_fetch_sealed(const char *url, const char *code, const char *who,
-			const char *reply_key, json_t *proof, char **sealed,
-			char **engineer, trellis_call_t *call)
+int tr_escrow_fetch_sealed(const char *url, const char *code, const char *who,
+			   const char *reply_key, json_t *proof, char **sealed,
+			   char **engineer, trellis_call_t *call)
 {
 	char hash[ESCROW_HASH_HEX];
 	json_t *reply = NULL;
 	*sealed = NULL;
 	if (engineer)
 		*engineer = NULL;
-	escrow_code_hash(code, hash);
+	tr_escrow_code_hash(code, hash);
 	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:O?}", "op", "fetch",
 				"code_hash", hash, "reply_key",
 				reply_key ? reply_key : "", "who", who ? who : "",
 				"proof", proof);
-	int rc = escrow_call(url, req, 5000, &reply, call);
+	int rc = tr_escrow_call(url, req, 5000, &reply, call);
 	const char *b = json_string_value(json_object_get(reply, "sealed"));
 	if (!rc && !b)
 		rc = tr_call_set(call, TRELLIS_E_BACKEND,
@@ -242,11 +242,11 @@ int escrow_fetch_sealed(const char *url, const char *code, const char *who,
 	return rc;
 }
 
-char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
-			 const unsigned char *sk)
+char *tr_escrow_open_sealed(const char *sealed, const unsigned char *pk,
+			    const unsigned char *sk)
 {
 	size_t n = 0;
-	unsigned char *box = escrow_unb64(sealed, &n);
+	unsigned char *box = tr_escrow_unb64(sealed, &n);
 	char *pw = NULL;
 	if (box && n > crypto_box_SEALBYTES &&
 	    (pw = calloc(1, n - crypto_box_SEALBYTES + 1)) &&
@@ -258,9 +258,9 @@ char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
 	return pw;
 }
 
-int escrow_fetch(const char *url, const char *code, const char *who,
-		 const unsigned char *engineer_sk, char **password,
-		 trellis_call_t *call)
+int tr_escrow_fetch(const char *url, const char *code, const char *who,
+		    const unsigned char *engineer_sk, char **password,
+		    trellis_call_t *call)
 {
 	unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
 	char *sealed = NULL;
@@ -268,13 +268,13 @@ int escrow_fetch(const char *url, const char *code, const char *who,
 	if (sodium_init() < 0)
 		return tr_call_set(call, TRELLIS_E_IO, "libsodium init failed");
 	crypto_box_keypair(pk, sk);
-	char *pkb = escrow_b64(pk, sizeof pk);
+	char *pkb = tr_escrow_b64(pk, sizeof pk);
 	json_t *proof =
-	    engineer_sk ? escrow_proof_new(engineer_sk, code, pkb) : NULL;
-	int rc = escrow_fetch_sealed(url, code, who, pkb, proof, &sealed, NULL,
-				     call);
+	    engineer_sk ? tr_escrow_proof_new(engineer_sk, code, pkb) : NULL;
+	int rc = tr_escrow_fetch_sealed(url, code, who, pkb, proof, &sealed,
+					NULL, call);
 	json_decref(proof);
-	if (!rc && !(*password = escrow_open_sealed(sealed, pk, sk)))
+	if (!rc && !(*password = tr_escrow_open_sealed(sealed, pk, sk)))
 		rc = tr_call_set(call, TRELLIS_E_BACKEND,
 				 "escrow: cannot open its answer");
 	sodium_memzero(sk, sizeof sk);
@@ -283,20 +283,20 @@ int escrow_fetch(const char *url, const char *code, const char *who,
 	return rc;
 }
 
-int escrow_withdraw(const char *url, const char *token, trellis_call_t *call)
+int tr_escrow_withdraw(const char *url, const char *token, trellis_call_t *call)
 {
 	json_t *reply = NULL;
 	json_t *req = json_pack("{s:s, s:s}", "op", "delete", "withdraw",
 				token ? token : "");
-	int rc = escrow_call(url, req, 5000, &reply, call);
+	int rc = tr_escrow_call(url, req, 5000, &reply, call);
 	json_decref(reply);
 	json_decref(req);
 	return rc == TRELLIS_E_NOTFOUND ? 0 : rc;
 }
 
-int escrow_delete(const char *url, const char *code, trellis_call_t *call)
+int tr_escrow_delete(const char *url, const char *code, trellis_call_t *call)
 {
 	char wd[ESCROW_HASH_HEX];
-	escrow_withdraw_token(code, wd);
-	return escrow_withdraw(url, wd, call);
+	tr_escrow_withdraw_token(code, wd);
+	return tr_escrow_withdraw(url, wd, call);
 }

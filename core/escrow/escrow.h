@@ -5,7 +5,7 @@
  * hash an entry is stored under.
  *
  * An entry is a password sealed (libsodium sealed box) to the escrow's
- * public key, stored under escrow_code_hash(access code) with its expiry
+ * public key, stored under tr_escrow_code_hash(access code) with its expiry
  * and nothing else: no VM, no host, no customer.  Fetch names the entry by
  * the same hash and sends a one-time public key of the requester's; the
  * escrow opens the entry, seals the password again to that key, answers
@@ -46,39 +46,39 @@
 #define ESCROW_HASH_HEX 65
 
 /* Makes a random access code (buf >= ESCROW_CODE_LEN + 1). */
-int escrow_code_new(char *buf, size_t len);
+int tr_escrow_code_new(char *buf, size_t len);
 /* Makes a random password of len-1 characters. */
-int escrow_password_new(char *buf, size_t len);
+int tr_escrow_password_new(char *buf, size_t len);
 /* The hex hash of a code, spaces, dashes and case ignored. */
-void escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX]);
+void tr_escrow_code_hash(const char *code, char out[ESCROW_HASH_HEX]);
 
 /* The withdraw token of a code (hex; see above). */
-void escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX]);
+void tr_escrow_withdraw_token(const char *code, char out[ESCROW_HASH_HEX]);
 /* The hash the escrow stores a withdraw token under (hex). */
-void escrow_withdraw_hash(const char *token, char out[ESCROW_HASH_HEX]);
+void tr_escrow_withdraw_hash(const char *token, char out[ESCROW_HASH_HEX]);
 
 /* Base64 (libsodium's original variant) of bytes; malloc'd. */
-char *escrow_b64(const unsigned char *p, size_t n);
+char *tr_escrow_b64(const unsigned char *p, size_t n);
 /* Decodes into a malloc'd buffer; NULL when not base64. */
-unsigned char *escrow_unb64(const char *s, size_t *n);
+unsigned char *tr_escrow_unb64(const char *s, size_t *n);
 
 /* One request to the escrow at url, with a timeout; 0 and *reply, or a
  * TRELLIS_E_* code set on call (UNAVAILABLE when it does not answer). */
-int escrow_call(const char *url, json_t *req, int timeout_ms, json_t **reply,
-		trellis_call_t *call);
+int tr_escrow_call(const char *url, json_t *req, int timeout_ms, json_t **reply,
+		   trellis_call_t *call);
 
 /* Seals password to the escrow's public key (base64) and deposits it
  * under code's hash until expires_at. */
-int escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
-		   const char *password, int64_t expires_at,
-		   trellis_call_t *call);
+int tr_escrow_deposit(const char *url, const char *pubkey_b64, const char *code,
+		      const char *password, int64_t expires_at,
+		      trellis_call_t *call);
 /* Fetches (and so removes) the entry of code for who, signed with the
  * engineer's secret key engineer_sk (engineer.h); the password (malloc'd,
  * the caller wipes and frees it) is opened with a one-time key pair made
  * here. */
-int escrow_fetch(const char *url, const char *code, const char *who,
-		 const unsigned char *engineer_sk, char **password,
-		 trellis_call_t *call);
+int tr_escrow_fetch(const char *url, const char *code, const char *who,
+		    const unsigned char *engineer_sk, char **password,
+		    trellis_call_t *call);
 /* The same, the password sealed to the caller's reply_key (base64 X25519)
  * instead of opened here, with the proof the engineer's client made for
  * that code and reply_key (engineer.h; NULL: none, the escrow refuses):
@@ -86,16 +86,17 @@ int escrow_fetch(const char *url, const char *code, const char *who,
  * requester to open, and *engineer (malloc'd, may be NULL) the name the
  * escrow knows the engineer by.  The password is never in clear on this
  * side. */
-int escrow_fetch_sealed(const char *url, const char *code, const char *who,
-			const char *reply_key, json_t *proof, char **sealed,
-			char **engineer, trellis_call_t *call);
+int tr_escrow_fetch_sealed(const char *url, const char *code, const char *who,
+			   const char *reply_key, json_t *proof, char **sealed,
+			   char **engineer, trellis_call_t *call);
 /* Opens a sealed answer (base64) with a key pair; the password is
  * malloc'd (the caller wipes and frees it), NULL when it does not open. */
-char *escrow_open_sealed(const char *sealed, const unsigned char *pk,
-			 const unsigned char *sk);
+char *tr_escrow_open_sealed(const char *sealed, const unsigned char *pk,
+			    const unsigned char *sk);
 /* Deletes the entry of code (gone: success). */
-int escrow_delete(const char *url, const char *code, trellis_call_t *call);
+int tr_escrow_delete(const char *url, const char *code, trellis_call_t *call);
 /* Deletes the entry whose withdraw token is token (gone: success). */
-int escrow_withdraw(const char *url, const char *token, trellis_call_t *call);
+int tr_escrow_withdraw(const char *url, const char *token,
+		       trellis_call_t *call);
 
 #endif

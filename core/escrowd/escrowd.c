@@ -205,7 +205,7 @@ static int load_keys(const char *dir)
 			return -1;
 		}
 	}
-	char *b = escrow_b64(pk, sizeof pk);
+	char *b = tr_escrow_b64(pk, sizeof pk);
 	snprintf(path, sizeof path, "%s/escrow.pub", dir);
 	FILE *f = fopen(path, "w");
 	if (f) {
@@ -252,7 +252,7 @@ static json_t *op_deposit(json_t *req)
 	if (!hash_ok(h) || !sealed || exp <= time(NULL) || !hash_ok(wd))
 		return fail("INVALID_ARG", "deposit needs code_hash, sealed, "
 					   "withdraw and a future expires_at");
-	escrow_withdraw_hash(wd, wh);
+	tr_escrow_withdraw_hash(wd, wh);
 	if (tr_sql_prepare(db,
 			   "INSERT INTO entries(code_hash, sealed, "
 			   "expires_at, withdraw_hash) VALUES (?, ?, ?, ?)",
@@ -337,7 +337,7 @@ static json_t *check_engineer(json_t *proof, const char *h, const char *rk,
 			      char *eng, size_t cap)
 {
 	char msg[256];
-	enum escrow_proof_verdict v = escrow_proof_check(proof, h, rk, now);
+	enum escrow_proof_verdict v = tr_escrow_proof_check(proof, h, rk, now);
 	if (v == ESCROW_PROOF_MISSING) {
 		audit("FETCH_UNSIGNED", hp, who, NULL);
 		return fail("PERMISSION",
@@ -347,10 +347,11 @@ static json_t *check_engineer(json_t *proof, const char *h, const char *rk,
 			    "add)");
 	}
 	if (v != ESCROW_PROOF_OK) {
-		audit("FETCH_BAD_PROOF", hp, who, escrow_proof_verdict_name(v));
+		audit("FETCH_BAD_PROOF", hp, who,
+		      tr_escrow_proof_verdict_name(v));
 		snprintf(msg, sizeof msg,
 			 "the engineer's signature does not hold (%s)",
-			 escrow_proof_verdict_name(v));
+			 tr_escrow_proof_verdict_name(v));
 		return fail("PERMISSION", msg);
 	}
 	const char *key =
@@ -431,12 +432,12 @@ static int engineer_cmd(int argc, char **argv, const char *key,
 			key = line;
 		}
 		unsigned char epk[ESCROW_ENGINEER_PK_BYTES];
-		if (escrow_engineer_pub_parse(key, epk) < 0) {
+		if (tr_escrow_engineer_pub_parse(key, epk) < 0) {
 			fprintf(stderr, "escrowd: not an engineer's public key "
 					"(base64 of 32 bytes)\n");
 			return 1;
 		}
-		char *b = escrow_b64(epk, sizeof epk);
+		char *b = tr_escrow_b64(epk, sizeof epk);
 		if (tr_sql_prepare(db,
 				   "INSERT INTO engineers(name, key, added_at) "
 				   "VALUES (?, ?, ?)",
@@ -488,7 +489,7 @@ static json_t *op_fetch(json_t *req)
 		return fail("BUSY", "too many wrong codes: try again later");
 	}
 	size_t kn = 0;
-	unsigned char *key = escrow_unb64(rk, &kn);
+	unsigned char *key = tr_escrow_unb64(rk, &kn);
 	if (!hash_ok(h) || !key || kn != crypto_box_PUBLICKEYBYTES) {
 		free(key);
 		return fail("INVALID_ARG", "fetch needs code_hash and reply_key");
@@ -517,7 +518,7 @@ static json_t *op_fetch(json_t *req)
 		goto done;
 	}
 	size_t n = 0;
-	unsigned char *box = escrow_unb64(tr_sql_column_text(st, 0), &n);
+	unsigned char *box = tr_escrow_unb64(tr_sql_column_text(st, 0), &n);
 	unsigned char *pw =
 	    box && n > crypto_box_SEALBYTES ? malloc(n - crypto_box_SEALBYTES)
 					    : NULL;
@@ -528,7 +529,7 @@ static json_t *op_fetch(json_t *req)
 		size_t pn = n - crypto_box_SEALBYTES;
 		unsigned char *re = malloc(pn + crypto_box_SEALBYTES);
 		crypto_box_seal(re, pw, pn, key);
-		char *b = escrow_b64(re, pn + crypto_box_SEALBYTES);
+		char *b = tr_escrow_b64(re, pn + crypto_box_SEALBYTES);
 		out = json_pack("{s:b, s:s, s:s}", "ok", 1, "sealed", b,
 				"engineer", eng);
 		free(b);
@@ -553,7 +554,7 @@ static json_t *op_delete(json_t *req)
 	char wh[ESCROW_HASH_HEX];
 	if (!hash_ok(wd))
 		return fail("INVALID_ARG", "delete needs withdraw");
-	escrow_withdraw_hash(wd, wh);
+	tr_escrow_withdraw_hash(wd, wh);
 	if (tr_sql_prepare(db,
 			   "DELETE FROM entries WHERE withdraw_hash = ? "
 			   "RETURNING code_hash",
@@ -668,7 +669,7 @@ int main(int argc, char **argv)
 	    load_keys(dir) < 0)
 		return 1;
 	if (print_key) {
-		char *b = escrow_b64(pk, sizeof pk);
+		char *b = tr_escrow_b64(pk, sizeof pk);
 		printf("%s\n", b);
 		free(b);
 		return 0;

@@ -228,13 +228,13 @@ void tr_maint_enable(struct tr_daemon *d, const struct tr_maint_spec *s,
 	CPY(w->state, "opening");
 
 	char code[ESCROW_CODE_LEN + 1];
-	if (escrow_code_new(code, sizeof code) < 0) {
+	if (tr_escrow_code_new(code, sizeof code) < 0) {
 		CPY(w->state, "failed");
 		tr_call_set(&call, TRELLIS_E_IO, "no randomness");
 		done(d, arg, NULL, &call);
 		return;
 	}
-	escrow_withdraw_token(code, w->withdraw);
+	tr_escrow_withdraw_token(code, w->withdraw);
 	w->code = tr_xstrdup(code);
 	sodium_memzero(code, sizeof code);
 	w->bu_id = who->bu_id;

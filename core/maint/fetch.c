@@ -46,9 +46,9 @@ static void fetch_work(void *arg)
 		f->rc = tr_call_set(&f->call, TRELLIS_E_UNAVAILABLE,
 				    "no escrow configured (escrow.endpoint)");
 	else
-		f->rc = escrow_fetch_sealed(f->endpoint, f->code, f->who,
-					    f->reply_key, f->proof, &f->sealed,
-					    &f->engineer, &f->call);
+		f->rc = tr_escrow_fetch_sealed(
+		    f->endpoint, f->code, f->who, f->reply_key, f->proof,
+		    &f->sealed, &f->engineer, &f->call);
 	sodium_memzero(f->code, strlen(f->code));
 }
 
@@ -109,7 +109,7 @@ void tr_maint_fetch(struct tr_daemon *d, const char *code,
 		return;
 	}
 	f->proof = proof ? json_deep_copy(proof) : NULL;
-	escrow_withdraw_token(code, f->withdraw);
+	tr_escrow_withdraw_token(code, f->withdraw);
 	CPY(f->who, who->user);
 	f->code = tr_xstrdup(code);
 	f->reply_key = tr_xstrdup(reply_key);

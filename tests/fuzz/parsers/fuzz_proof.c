@@ -40,12 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = size;
 	char *ch = line(&p, &n), *rk = line(&p, &n);
 	unsigned char pk[ESCROW_ENGINEER_PK_BYTES];
-	escrow_engineer_pub_parse(ch, pk);
+	tr_escrow_engineer_pub_parse(ch, pk);
 	json_t *proof = json_loadb((const char *)p, n, 0, NULL);
 	enum escrow_proof_verdict v =
-	    escrow_proof_check(proof, ch, rk, 1796000000);
+	    tr_escrow_proof_check(proof, ch, rk, 1796000000);
 	if (v < ESCROW_PROOF_OK || v > ESCROW_PROOF_BAD_SIGNATURE ||
-	    !escrow_proof_verdict_name(v))
+	    !tr_escrow_proof_verdict_name(v))
 		abort();
 	json_decref(proof);
 	free(ch);

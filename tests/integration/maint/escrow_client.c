@@ -30,20 +30,22 @@ static int request(const char *keyfile, const char *code, const char *skfile)
 	unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	if (escrow_engineer_key_load(keyfile, esk, &call) < 0) {
+	if (tr_escrow_engineer_key_load(keyfile, esk, &call) < 0) {
 		fprintf(stderr, "escrow-client: %s\n", call.message);
 		return 1;
 	}
 	crypto_box_keypair(pk, sk);
-	char *pkb = escrow_b64(pk, sizeof pk), *skb = escrow_b64(sk, sizeof sk);
+	char *pkb = tr_escrow_b64(pk, sizeof pk),
+	     *skb = tr_escrow_b64(sk, sizeof sk);
 	int fd = open(skfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, skb, strlen(skb)) < 0) {
 		perror(skfile);
 		return 1;
 	}
 	close(fd);
-	json_t *body = json_pack("{s:s, s:s, s:o}", "code", code, "reply_key",
-				 pkb, "proof", escrow_proof_new(esk, code, pkb));
+	json_t *body =
+	    json_pack("{s:s, s:s, s:o}", "code", code, "reply_key", pkb,
+		      "proof", tr_escrow_proof_new(esk, code, pkb));
 	char *txt = json_dumps(body, JSON_COMPACT);
 	puts(txt);
 	free(txt);
@@ -65,7 +67,8 @@ static int open_answer(const char *skfile)
 	}
 	fclose(f);
 	size_t n = 0;
-	unsigned char *sk = escrow_unb64(skb, &n), pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char *sk = tr_escrow_unb64(skb, &n),
+		      pk[crypto_box_PUBLICKEYBYTES];
 	json_t *ans = json_loadf(stdin, 0, NULL);
 	json_t *res = json_object_get(ans, "result");
 	const char *sealed = json_string_value(
@@ -75,7 +78,7 @@ static int open_answer(const char *skfile)
 		return 1;
 	}
 	crypto_scalarmult_base(pk, sk);
-	char *pw = escrow_open_sealed(sealed, pk, sk);
+	char *pw = tr_escrow_open_sealed(sealed, pk, sk);
 	if (!pw) {
 		fprintf(stderr, "escrow-client: the answer does not open\n");
 		return 1;

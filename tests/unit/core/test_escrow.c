@@ -51,8 +51,8 @@ static int enrol(const char *name, unsigned char *sk)
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
 	snprintf(path, sizeof path, "%s/%s.key", dir, name);
-	if (escrow_engineer_keygen(path, &pub, &call) < 0 ||
-	    escrow_engineer_key_load(path, sk, &call) < 0)
+	if (tr_escrow_engineer_keygen(path, &pub, &call) < 0 ||
+	    tr_escrow_engineer_key_load(path, sk, &call) < 0)
 		return -1;
 	free(pub);
 	snprintf(args, sizeof args, "engineer add %s --key-file %s.pub", name,
@@ -102,15 +102,15 @@ static void test_code_shape(void **st)
 	(void)st;
 	char a[ESCROW_CODE_LEN + 1], b[ESCROW_CODE_LEN + 1];
 	char ha[ESCROW_HASH_HEX], hb[ESCROW_HASH_HEX];
-	assert_int_equal(escrow_code_new(a, sizeof a), 0);
-	assert_int_equal(escrow_code_new(b, sizeof b), 0);
+	assert_int_equal(tr_escrow_code_new(a, sizeof a), 0);
+	assert_int_equal(tr_escrow_code_new(b, sizeof b), 0);
 	assert_int_equal(strlen(a), ESCROW_CODE_LEN);
 	assert_string_not_equal(a, b);
-	escrow_code_hash(a, ha);
+	tr_escrow_code_hash(a, ha);
 	for (char *p = a; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	escrow_code_hash(a, hb);
+	tr_escrow_code_hash(a, hb);
 	assert_string_equal(ha, hb); /* case does not matter */
 }
 
@@ -120,9 +120,9 @@ static void test_deposit_fetch_once(void **st)
 	trellis_call_t call;
 	char code[ESCROW_CODE_LEN + 1], *pw = NULL;
 	tr_call_init(&call, NULL);
-	assert_int_equal(escrow_code_new(code, sizeof code), 0);
-	assert_int_equal(escrow_deposit(url, key, code, "s3cret-pw-xyz",
-					time(NULL) + 60, &call),
+	assert_int_equal(tr_escrow_code_new(code, sizeof code), 0);
+	assert_int_equal(tr_escrow_deposit(url, key, code, "s3cret-pw-xyz",
+					   time(NULL) + 60, &call),
 			 0);
 	/* At rest: no plaintext password. */
 	char cmd[512];
@@ -130,11 +130,12 @@ static void test_deposit_fetch_once(void **st)
 		 "grep -rqa s3cret-pw-xyz %s/escrow.db %s/escrow-audit.log",
 		 dir, dir);
 	assert_int_not_equal(system(cmd), 0);
-	assert_int_equal(escrow_fetch(url, code, "alice", alice, &pw, &call), 0);
+	assert_int_equal(tr_escrow_fetch(url, code, "alice", alice, &pw, &call),
+			 0);
 	assert_string_equal(pw, "s3cret-pw-xyz");
 	free(pw);
 	pw = NULL;
-	assert_int_equal(escrow_fetch(url, code, "alice", alice, &pw, &call),
+	assert_int_equal(tr_escrow_fetch(url, code, "alice", alice, &pw, &call),
 			 TRELLIS_E_NOTFOUND);
 	assert_null(pw);
 }
@@ -171,7 +172,7 @@ static char *reply_key(unsigned char *rsk)
 {
 	unsigned char rpk[crypto_box_PUBLICKEYBYTES];
 	crypto_box_keypair(rpk, rsk);
-	return escrow_b64(rpk, sizeof rpk);
+	return tr_escrow_b64(rpk, sizeof rpk);
 }
 
 static void test_engineer_refusals(void **st)
@@ -183,47 +184,49 @@ static void test_engineer_refusals(void **st)
 	unsigned char eve[ESCROW_ENGINEER_SK_BYTES];
 	unsigned char epk[ESCROW_ENGINEER_PK_BYTES];
 	tr_call_init(&call, NULL);
-	assert_int_equal(escrow_code_new(code, sizeof code), 0);
-	assert_int_equal(escrow_deposit(url, key, code, "guarded-pw-77",
-					time(NULL) + 60, &call),
+	assert_int_equal(tr_escrow_code_new(code, sizeof code), 0);
+	assert_int_equal(tr_escrow_deposit(url, key, code, "guarded-pw-77",
+					   time(NULL) + 60, &call),
 			 0);
 	/* The code holder alone (the customer): unsigned. */
-	assert_int_equal(escrow_fetch(url, code, "customer", NULL, &pw, &call),
-			 TRELLIS_E_PERMISSION);
+	assert_int_equal(
+	    tr_escrow_fetch(url, code, "customer", NULL, &pw, &call),
+	    TRELLIS_E_PERMISSION);
 	assert_non_null(strstr(call.message, "not signed"));
 	assert_true(in_audit("\"event\":\"FETCH_UNSIGNED\".*\"who\":\"customer\""));
 	/* A key the vendor never enrolled. */
 	crypto_sign_keypair(epk, eve);
-	assert_int_equal(escrow_fetch(url, code, "eve", eve, &pw, &call),
+	assert_int_equal(tr_escrow_fetch(url, code, "eve", eve, &pw, &call),
 			 TRELLIS_E_PERMISSION);
 	assert_true(in_audit("FETCH_UNKNOWN_ENGINEER"));
 	/* A revoked engineer. */
-	assert_int_equal(escrow_fetch(url, code, "bob", bob, &pw, &call),
+	assert_int_equal(tr_escrow_fetch(url, code, "bob", bob, &pw, &call),
 			 TRELLIS_E_PERMISSION);
 	assert_non_null(strstr(call.message, "revoked"));
 	assert_true(in_audit("\"event\":\"FETCH_REVOKED\".*\"engineer\":\"bob\""));
 	/* alice's proof for another reply key (a relay swapping the key). */
 	char *rk = reply_key(rsk), *rk2 = reply_key(rsk);
-	json_t *p = escrow_proof_new(alice, code, rk);
-	assert_int_equal(escrow_fetch_sealed(url, code, "relay", rk2, p,
-					     &sealed, NULL, &call),
+	json_t *p = tr_escrow_proof_new(alice, code, rk);
+	assert_int_equal(tr_escrow_fetch_sealed(url, code, "relay", rk2, p,
+						&sealed, NULL, &call),
 			 TRELLIS_E_PERMISSION);
 	assert_non_null(strstr(call.message, "bad signature"));
 	json_decref(p);
 	/* A stale one: signed (truly) ten minutes ago. */
 	char hash[ESCROW_HASH_HEX];
 	unsigned char nonce[16], sig[crypto_sign_BYTES];
-	escrow_code_hash(code, hash);
+	tr_escrow_code_hash(code, hash);
 	randombytes_buf(nonce, sizeof nonce);
-	char *nb = escrow_b64(nonce, sizeof nonce), *pub = escrow_engineer_pub(alice);
+	char *nb = tr_escrow_b64(nonce, sizeof nonce),
+	     *pub = tr_escrow_engineer_pub(alice);
 	int64_t old = (int64_t)time(NULL) - 600;
-	char *m = escrow_fetch_message(hash, rk, pub, nb, old);
+	char *m = tr_escrow_fetch_message(hash, rk, pub, nb, old);
 	crypto_sign_detached(sig, NULL, (unsigned char *)m, strlen(m), alice);
-	char *sb = escrow_b64(sig, sizeof sig);
+	char *sb = tr_escrow_b64(sig, sizeof sig);
 	p = json_pack("{s:s, s:s, s:I, s:s}", "engineer_key", pub, "nonce", nb,
 		      "signed_at", (json_int_t)old, "signature", sb);
-	assert_int_equal(escrow_fetch_sealed(url, code, "alice", rk, p, &sealed,
-					     NULL, &call),
+	assert_int_equal(tr_escrow_fetch_sealed(url, code, "alice", rk, p,
+						&sealed, NULL, &call),
 			 TRELLIS_E_PERMISSION);
 	assert_non_null(strstr(call.message, "stale"));
 	json_decref(p);
@@ -233,9 +236,9 @@ static void test_engineer_refusals(void **st)
 	free(sb);
 	/* None of that took the entry: alice's own request does, once. */
 	char *eng = NULL;
-	p = escrow_proof_new(alice, code, rk);
-	assert_int_equal(escrow_fetch_sealed(url, code, "alice", rk, p, &sealed,
-					     &eng, &call),
+	p = tr_escrow_proof_new(alice, code, rk);
+	assert_int_equal(tr_escrow_fetch_sealed(url, code, "alice", rk, p,
+						&sealed, &eng, &call),
 			 0);
 	assert_string_equal(eng, "alice");
 	free(eng);
@@ -243,8 +246,8 @@ static void test_engineer_refusals(void **st)
 	sealed = NULL;
 	assert_true(in_audit("\"event\":\"FETCH\".*\"engineer\":\"alice\""));
 	/* The same signed request again: a replay, refused as such. */
-	assert_int_equal(escrow_fetch_sealed(url, code, "alice", rk, p, &sealed,
-					     NULL, &call),
+	assert_int_equal(tr_escrow_fetch_sealed(url, code, "alice", rk, p,
+						&sealed, NULL, &call),
 			 TRELLIS_E_PERMISSION);
 	assert_non_null(strstr(call.message, "replay"));
 	assert_true(in_audit("FETCH_REPLAY"));
@@ -259,9 +262,9 @@ static void test_escrow_down(void **st)
 	(void)st;
 	trellis_call_t call;
 	tr_call_init(&call, NULL);
-	assert_int_equal(escrow_deposit("ipc:///nonexistent/escrow.sock", key,
-					"AAAA-BBBB", "pw-pw-pw-pw",
-					time(NULL) + 60, &call),
+	assert_int_equal(tr_escrow_deposit("ipc:///nonexistent/escrow.sock",
+					   key, "AAAA-BBBB", "pw-pw-pw-pw",
+					   time(NULL) + 60, &call),
 			 TRELLIS_E_UNAVAILABLE);
 }
 
@@ -271,18 +274,19 @@ static void test_wrong_code_rate_limited(void **st)
 	trellis_call_t call;
 	char code[ESCROW_CODE_LEN + 1], bad[ESCROW_CODE_LEN + 1], *pw = NULL;
 	tr_call_init(&call, NULL);
-	assert_int_equal(escrow_code_new(code, sizeof code), 0);
-	assert_int_equal(escrow_deposit(url, key, code, "another-pw-123",
-					time(NULL) + 60, &call),
+	assert_int_equal(tr_escrow_code_new(code, sizeof code), 0);
+	assert_int_equal(tr_escrow_deposit(url, key, code, "another-pw-123",
+					   time(NULL) + 60, &call),
 			 0);
 	/* test_deposit_fetch_once's second fetch was one miss already. */
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(escrow_code_new(bad, sizeof bad), 0);
-		assert_int_equal(escrow_fetch(url, bad, "mallory", alice, &pw, &call),
-				 TRELLIS_E_NOTFOUND);
+		assert_int_equal(tr_escrow_code_new(bad, sizeof bad), 0);
+		assert_int_equal(
+		    tr_escrow_fetch(url, bad, "mallory", alice, &pw, &call),
+		    TRELLIS_E_NOTFOUND);
 	}
 	/* Now even the right code waits. */
-	assert_int_equal(escrow_fetch(url, code, "alice", alice, &pw, &call),
+	assert_int_equal(tr_escrow_fetch(url, code, "alice", alice, &pw, &call),
 			 TRELLIS_E_BUSY);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd,
