@@ -98,8 +98,8 @@ int lfs_discover(void *pool, trellis_call_t *call, uint32_t what,
 		 uint32_t flags, trellis_st_object_fn fn, void *opaque)
 {
 	struct lfs_pool *p = pool;
-	int rc = check_flags(p, call, "discover", flags,
-			     TRELLIS_DISCOVER_FRESH);
+	int rc =
+	    lfs_check_flags(p, call, "discover", flags, TRELLIS_DISCOVER_FRESH);
 	if (rc)
 		return rc;
 	if (!fn)
@@ -158,7 +158,7 @@ static int view_check(struct lfs_pool *p, trellis_call_t *call,
 	int rc = lfs_check_name(p, call, "volume", s->volume);
 	if (rc)
 		return rc;
-	vol_path(p, s->volume, path, len);
+	lfs_vol_path(p, s->volume, path, len);
 	struct stat sb;
 	if (lstat(path, &sb) || !S_ISREG(sb.st_mode))
 		return H->set_error(call, TRELLIS_E_NOTFOUND,
@@ -200,7 +200,7 @@ int lfs_assign(void *pool, trellis_call_t *call,
 	struct lfs_pool *p = pool;
 	char path[PATH_LEN], attr[256], have[1024] = "", now[1024];
 	(void)idem_key;
-	int rc = check_flags(p, call, "assign", flags, 0);
+	int rc = lfs_check_flags(p, call, "assign", flags, 0);
 	if (rc || (rc = view_check(p, call, spec, path, sizeof path)))
 		return rc;
 	if (!spec->n_initiators)
@@ -219,7 +219,7 @@ int lfs_unassign(void *pool, trellis_call_t *call,
 	struct lfs_pool *p = pool;
 	char path[PATH_LEN], attr[256], have[1024] = "", now[1024];
 	(void)idem_key;
-	int rc = check_flags(p, call, "unassign", flags, 0);
+	int rc = lfs_check_flags(p, call, "unassign", flags, 0);
 	if (rc || (rc = view_check(p, call, spec, path, sizeof path)))
 		return rc;
 	snprintf(attr, sizeof attr, XA_VIEW "%s", spec->host);
@@ -242,7 +242,7 @@ int lfs_port_connect(void *pool, trellis_call_t *call, const char *port,
 	struct lfs_pool *p = pool;
 	char host[128] = "localhost", want[256];
 	(void)idem_key;
-	int rc = check_flags(p, call, "port_connect", flags, 0);
+	int rc = lfs_check_flags(p, call, "port_connect", flags, 0);
 	if (rc)
 		return rc;
 	gethostname(host, sizeof host - 1);
@@ -272,7 +272,7 @@ int lfs_vol_open(void *pool, trellis_call_t *call, const char *name,
 {
 	struct lfs_pool *p = pool;
 	const uint32_t rw = TRELLIS_STREAM_READ | TRELLIS_STREAM_WRITE;
-	int rc = check_flags(p, call, "vol_open", flags, rw);
+	int rc = lfs_check_flags(p, call, "vol_open", flags, rw);
 	if (rc)
 		return rc;
 	if (!(flags & rw))
@@ -280,7 +280,7 @@ int lfs_vol_open(void *pool, trellis_call_t *call, const char *name,
 				    "vol_open: READ, WRITE or both");
 	trellis_vol_info_t v = {.struct_size = sizeof v};
 	if ((rc = lfs_check_name(p, call, "volume", name)) ||
-	    (rc = fill_info(p, call, name, &v)))
+	    (rc = lfs_fill_info(p, call, name, &v)))
 		return rc;
 	if (strcmp(v.format, "raw"))
 		return H->set_error(call, TRELLIS_E_NOTSUP,

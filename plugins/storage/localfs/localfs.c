@@ -181,7 +181,7 @@ int lfs_pool_info_op(void *pool, trellis_call_t *call, uint32_t flags,
 			 trellis_pool_info_t *out)
 {
 	struct lfs_pool *p = pool;
-	int rc = check_flags(p, call, "pool_info", flags, 0);
+	int rc = lfs_check_flags(p, call, "pool_info", flags, 0);
 	if (rc)
 		return rc;
 	struct statvfs vfs;

@@ -53,29 +53,29 @@ struct lfs_pool {
 int lfs_name_ok(const char *s);
 int lfs_check_name(struct lfs_pool *p, trellis_call_t *call, const char *what,
 	       const char *name);
-int check_flags(struct lfs_pool *p, trellis_call_t *call, const char *op,
-		uint32_t flags, uint32_t known);
-void vol_path(const struct lfs_pool *p, const char *name, char *buf,
-	      size_t len);
+int lfs_check_flags(struct lfs_pool *p, trellis_call_t *call, const char *op,
+		    uint32_t flags, uint32_t known);
+void lfs_vol_path(const struct lfs_pool *p, const char *name, char *buf,
+		  size_t len);
 int xa_get(const char *path, const char *attr, char *buf, size_t len);
 int xa_set(struct lfs_pool *p, trellis_call_t *call, const char *path,
 	   const char *attr, const char *value);
-int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	      trellis_vol_info_t *out);
+int lfs_fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		  trellis_vol_info_t *out);
 /* Whether the volume file at path was made under idem_key (a NULL or empty
  * key made nothing); the key it was made under goes into key ("" none). */
-int made_by(const char *path, const char *idem_key, char *key, size_t len);
+int lfs_made_by(const char *path, const char *idem_key, char *key, size_t len);
 /* CONFLICT: volume name, made under key ("" none), "already exists" or
  * whatever what says about it. */
-int not_ours(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	     const char *key, const char *what);
-int existing(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	     const char *idem_key, trellis_vol_info_t *out);
-int space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,
-		uint64_t required);
-int tmp_new(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	    char *tmp, size_t len);
-void fsync_dir(const char *dir);
+int lfs_not_ours(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		 const char *key, const char *what);
+int lfs_existing(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		 const char *idem_key, trellis_vol_info_t *out);
+int lfs_space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		    uint64_t required);
+int lfs_tmp_new(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		char *tmp, size_t len);
+void lfs_fsync_dir(const char *dir);
 int lfs_publish(struct lfs_pool *p, trellis_call_t *call, const char *tmp,
 	    const char *name, const char *idem_key, const char *fmt,
 	    trellis_vol_info_t *out);

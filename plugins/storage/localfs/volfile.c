@@ -43,8 +43,8 @@ int lfs_check_name(struct lfs_pool *p, trellis_call_t *call, const char *what,
 			    p->name, what, name ? name : "(null)");
 }
 
-int check_flags(struct lfs_pool *p, trellis_call_t *call, const char *op,
-		uint32_t flags, uint32_t known)
+int lfs_check_flags(struct lfs_pool *p, trellis_call_t *call, const char *op,
+		    uint32_t flags, uint32_t known)
 {
 	if (!(flags & ~known))
 		return 0;
@@ -53,7 +53,8 @@ int check_flags(struct lfs_pool *p, trellis_call_t *call, const char *op,
 			    flags & ~known);
 }
 
-void vol_path(const struct lfs_pool *p, const char *name, char *buf, size_t len)
+void lfs_vol_path(const struct lfs_pool *p, const char *name, char *buf,
+		  size_t len)
 {
 	snprintf(buf, len, "%s/%s", p->dir, name);
 }
@@ -87,11 +88,11 @@ int xa_set(struct lfs_pool *p, trellis_call_t *call, const char *path,
 
 /* ---- volume info ---- */
 
-int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	      trellis_vol_info_t *out)
+int lfs_fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		  trellis_vol_info_t *out)
 {
 	char path[PATH_LEN], fmt[16];
-	vol_path(p, name, path, sizeof path);
+	lfs_vol_path(p, name, path, sizeof path);
 	struct stat sb;
 	/* lstat: a symlink planted in the pool is not a volume, and no op
 	 * that starts here (resize, clone, snapshots) may follow it out of
@@ -113,14 +114,14 @@ int fill_info(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	return 0;
 }
 
-int made_by(const char *path, const char *idem_key, char *key, size_t len)
+int lfs_made_by(const char *path, const char *idem_key, char *key, size_t len)
 {
 	xa_get(path, XA_IDEM, key, len);
 	return idem_key && *idem_key && strcmp(key, idem_key) == 0;
 }
 
-int not_ours(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	     const char *key, const char *what)
+int lfs_not_ours(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		 const char *key, const char *what)
 {
 	return H->set_error(call, TRELLIS_E_CONFLICT,
 			    "pool '%s': volume '%s' %s (made by %s%s%s)",
@@ -135,22 +136,22 @@ int not_ours(struct lfs_pool *p, trellis_call_t *call, const char *name,
  * replay), or CONFLICT: a volume of another request, or of none, is never
  * adopted.
  */
-int existing(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	     const char *idem_key, trellis_vol_info_t *out)
+int lfs_existing(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		 const char *idem_key, trellis_vol_info_t *out)
 {
 	char path[PATH_LEN], key[KEY_LEN];
-	vol_path(p, name, path, sizeof path);
+	lfs_vol_path(p, name, path, sizeof path);
 	struct stat sb;
 	if (lstat(path, &sb) != 0)
 		return 0;
-	if (!made_by(path, idem_key, key, sizeof key))
-		return not_ours(p, call, name, key, "already exists");
-	int rc = fill_info(p, call, name, out);
+	if (!lfs_made_by(path, idem_key, key, sizeof key))
+		return lfs_not_ours(p, call, name, key, "already exists");
+	int rc = lfs_fill_info(p, call, name, out);
 	return rc ? rc : 1;
 }
 
-int space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,
-		uint64_t required)
+int lfs_space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		    uint64_t required)
 {
 	struct statvfs vfs;
 	if (statvfs(p->dir, &vfs) != 0)
@@ -168,8 +169,8 @@ int space_check(struct lfs_pool *p, trellis_call_t *call, const char *name,
 }
 
 /* Reserves a hidden temp name for building name; the caller unlinks it. */
-int tmp_new(struct lfs_pool *p, trellis_call_t *call, const char *name,
-	    char *tmp, size_t len)
+int lfs_tmp_new(struct lfs_pool *p, trellis_call_t *call, const char *name,
+		char *tmp, size_t len)
 {
 	snprintf(tmp, len, "%s/" TMP_PREFIX "%s.XXXXXX", p->dir, name);
 	int fd = mkstemp(tmp);
@@ -185,7 +186,7 @@ int tmp_new(struct lfs_pool *p, trellis_call_t *call, const char *name,
 	return 0;
 }
 
-void fsync_dir(const char *dir)
+void lfs_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -209,7 +210,7 @@ int lfs_publish(struct lfs_pool *p, trellis_call_t *call, const char *tmp,
 		rc = xa_set(p, call, tmp, XA_IDEM, idem_key);
 	if (rc)
 		return rc;
-	vol_path(p, name, path, sizeof path);
+	lfs_vol_path(p, name, path, sizeof path);
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
 		int e = errno;
 		if (e == EEXIST)
@@ -221,6 +222,6 @@ int lfs_publish(struct lfs_pool *p, trellis_call_t *call, const char *tmp,
 				    "pool '%s': rename to %s: %s", p->name,
 				    path, strerror(e));
 	}
-	fsync_dir(p->dir);
-	return fill_info(p, call, name, out);
+	lfs_fsync_dir(p->dir);
+	return lfs_fill_info(p, call, name, out);
 }

@@ -130,7 +130,7 @@ static int build_volume(struct lfs_pool *p, trellis_call_t *call,
 	    size > ti->virtual_size && prealloc)
 		need += size - ti->virtual_size;
 	if (!rc)
-		rc = space_check(p, call, spec->name, need);
+		rc = lfs_space_check(p, call, spec->name, need);
 	if (rc)
 		return rc;
 	if (!tpl)
@@ -151,9 +151,9 @@ int lfs_vol_create(void *pool, trellis_call_t *call,
 {
 	struct lfs_pool *p = pool;
 	char tmp[PATH_LEN] = "";
-	int rc =
-	    check_flags(p, call, "vol_create", flags,
-			TRELLIS_VOL_TEMPLATE_COPY | TRELLIS_VOL_PREALLOCATE);
+	int rc = lfs_check_flags(p, call, "vol_create", flags,
+				 TRELLIS_VOL_TEMPLATE_COPY |
+				     TRELLIS_VOL_PREALLOCATE);
 	if (!rc)
 		rc = lfs_check_name(p, call, "volume", spec->name);
 	if (rc)
@@ -174,7 +174,7 @@ int lfs_vol_create(void *pool, trellis_call_t *call,
 				  p->name, spec->name);
 	if (rc)
 		return rc;
-	rc = existing(p, call, spec->name, idem_key, out);
+	rc = lfs_existing(p, call, spec->name, idem_key, out);
 	if (rc)
 		return rc > 0 ? 0 : rc;
 
@@ -194,7 +194,7 @@ int lfs_vol_create(void *pool, trellis_call_t *call,
 			    "(%" PRIu64 " bytes)",
 			    p->name, spec->name, size, ti.virtual_size);
 	}
-	rc = tmp_new(p, call, spec->name, tmp, sizeof tmp);
+	rc = lfs_tmp_new(p, call, spec->name, tmp, sizeof tmp);
 	if (!rc)
 		rc = build_volume(p, call, spec, fmt, size, &ti, flags, tmp);
 	if (!rc)
@@ -219,7 +219,7 @@ static int backing_user(struct lfs_pool *p, trellis_call_t *call,
 		struct qimg_info qi;
 		if (!lfs_name_ok(de->d_name))
 			continue;
-		vol_path(p, de->d_name, vp, sizeof vp);
+		lfs_vol_path(p, de->d_name, vp, sizeof vp);
 		if (!strcmp(vp, path) ||
 		    xa_get(vp, XA_FORMAT, fmt, sizeof fmt) ||
 		    strcmp(fmt, "qcow2"))
@@ -241,8 +241,8 @@ int lfs_vol_delete(void *pool, trellis_call_t *call, const char *name,
 {
 	struct lfs_pool *p = pool;
 	int if_key = !!(flags & TRELLIS_VOL_DELETE_IF_KEY);
-	int rc = check_flags(p, call, "vol_delete", flags,
-			     TRELLIS_VOL_DELETE_IF_KEY);
+	int rc = lfs_check_flags(p, call, "vol_delete", flags,
+				 TRELLIS_VOL_DELETE_IF_KEY);
 	if (!rc)
 		rc = lfs_check_name(p, call, "volume", name);
 	if (!rc && if_key && !(idem_key && *idem_key))
@@ -253,15 +253,16 @@ int lfs_vol_delete(void *pool, trellis_call_t *call, const char *name,
 	if (rc)
 		return rc;
 	char path[PATH_LEN], user[256], key[KEY_LEN];
-	vol_path(p, name, path, sizeof path);
+	lfs_vol_path(p, name, path, sizeof path);
 	struct stat sb;
 	if (lstat(path, &sb) != 0 && errno == ENOENT)
 		return 0;
 	/* Without the flag deleting twice is the same as deleting once, and
 	 * the key does not matter; with it, only our own volume goes. */
-	if (if_key && !made_by(path, idem_key, key, sizeof key))
-		return not_ours(p, call, name, key,
-				"was not made by this request; left untouched");
+	if (if_key && !lfs_made_by(path, idem_key, key, sizeof key))
+		return lfs_not_ours(
+		    p, call, name, key,
+		    "was not made by this request; left untouched");
 	if (backing_user(p, call, path, user, sizeof user))
 		return H->set_error(call, TRELLIS_E_CONFLICT,
 				    "pool '%s': volume '%s' is the backing "
@@ -271,7 +272,7 @@ int lfs_vol_delete(void *pool, trellis_call_t *call, const char *name,
 		return H->set_error(call, TRELLIS_E_IO,
 				    "pool '%s': cannot delete volume '%s': %s",
 				    p->name, name, strerror(errno));
-	fsync_dir(p->dir);
+	lfs_fsync_dir(p->dir);
 	return 0;
 }
 
@@ -279,10 +280,10 @@ int lfs_vol_info(void *pool, trellis_call_t *call, const char *name,
 		 uint32_t flags, trellis_vol_info_t *out)
 {
 	struct lfs_pool *p = pool;
-	int rc = check_flags(p, call, "vol_info", flags, 0);
+	int rc = lfs_check_flags(p, call, "vol_info", flags, 0);
 	if (!rc)
 		rc = lfs_check_name(p, call, "volume", name);
-	return rc ? rc : fill_info(p, call, name, out);
+	return rc ? rc : lfs_fill_info(p, call, name, out);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -294,7 +295,7 @@ int lfs_vol_list(void *pool, trellis_call_t *call, uint32_t flags,
 		 trellis_vol_list_fn fn, void *opaque)
 {
 	struct lfs_pool *p = pool;
-	int rc = check_flags(p, call, "vol_list", flags, 0);
+	int rc = lfs_check_flags(p, call, "vol_list", flags, 0);
 	if (rc)
 		return rc;
 	DIR *d = opendir(p->dir);
@@ -327,7 +328,7 @@ int lfs_vol_list(void *pool, trellis_call_t *call, uint32_t flags,
 		qsort(names, n, sizeof *names, name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		trellis_vol_info_t vi = {.struct_size = sizeof vi};
-		rc = fill_info(p, call, names[i], &vi);
+		rc = lfs_fill_info(p, call, names[i], &vi);
 		if (rc == TRELLIS_E_NOTFOUND) { /* deleted meanwhile */
 			rc = 0;
 			continue;
@@ -349,13 +350,13 @@ int lfs_vol_resize(void *pool, trellis_call_t *call, const char *name,
 	struct lfs_pool *p = pool;
 	(void)idem_key; /* growing to the same size twice is a no-op */
 	trellis_vol_info_t vi = {.struct_size = sizeof vi};
-	int rc = check_flags(p, call, "vol_resize", flags, 0);
+	int rc = lfs_check_flags(p, call, "vol_resize", flags, 0);
 	if (!rc)
 		rc = lfs_check_name(p, call, "volume", name);
 	if (!rc)
 		rc = check_size(p, call, name, new_size);
 	if (!rc)
-		rc = fill_info(p, call, name, &vi);
+		rc = lfs_fill_info(p, call, name, &vi);
 	if (rc)
 		return rc;
 	if (new_size == vi.capacity)
@@ -378,24 +379,24 @@ int lfs_vol_clone(void *pool, trellis_call_t *call, const char *src,
 	trellis_vol_info_t si = {.struct_size = sizeof si};
 	char tmp[PATH_LEN] = "";
 	uint64_t need = 0;
-	int rc = check_flags(p, call, "vol_clone", flags, 0);
+	int rc = lfs_check_flags(p, call, "vol_clone", flags, 0);
 	if (!rc)
 		rc = lfs_check_name(p, call, "volume", src);
 	if (!rc)
 		rc = lfs_check_name(p, call, "volume", dst);
 	if (rc)
 		return rc;
-	rc = existing(p, call, dst, idem_key, out);
+	rc = lfs_existing(p, call, dst, idem_key, out);
 	if (rc)
 		return rc > 0 ? 0 : rc;
-	rc = fill_info(p, call, src, &si);
+	rc = lfs_fill_info(p, call, src, &si);
 	if (!rc)
 		rc = qimg_measure(&p->q, call, si.format, 0, si.path, si.format,
 				  0, &need);
 	if (!rc)
-		rc = space_check(p, call, dst, need);
+		rc = lfs_space_check(p, call, dst, need);
 	if (!rc)
-		rc = tmp_new(p, call, dst, tmp, sizeof tmp);
+		rc = lfs_tmp_new(p, call, dst, tmp, sizeof tmp);
 	if (!rc)
 		rc = qimg_convert(&p->q, call, si.path, si.format, tmp,
 				  si.format, 0);
@@ -418,7 +419,7 @@ static int snap_prepare(struct lfs_pool *p, trellis_call_t *call,
 			const char *op, uint32_t flags, const char *vol,
 			const char *snap, char *path, struct qimg_info *qi)
 {
-	int rc = check_flags(p, call, op, flags, 0);
+	int rc = lfs_check_flags(p, call, op, flags, 0);
 	if (!rc)
 		rc = lfs_check_name(p, call, "volume", vol);
 	if (!rc)
@@ -426,7 +427,7 @@ static int snap_prepare(struct lfs_pool *p, trellis_call_t *call,
 	if (rc)
 		return rc;
 	trellis_vol_info_t vi = {.struct_size = sizeof vi};
-	rc = fill_info(p, call, vol, &vi);
+	rc = lfs_fill_info(p, call, vol, &vi);
 	if (rc)
 		return rc;
 	if (strcmp(vi.format, "qcow2"))
